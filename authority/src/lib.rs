@@ -1,0 +1,1 @@
+//! `edl-authority`: the issuing-authority server (filled by the authority issue).

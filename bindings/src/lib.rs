@@ -1,0 +1,1 @@
+//! `edl-ffi`: the thin UniFFI layer over `edl-core` (filled by the bindings issue).

@@ -1,0 +1,1 @@
+//! `edl-core`: the whole logic of the EDL electronic driving licence wallet.
