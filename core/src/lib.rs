@@ -1,1 +1,13 @@
 //! `edl-core`: the whole logic of the EDL electronic driving licence wallet.
+//!
+//! The protocol modules (`licence`, `codec`, `credential`, `present`, `verify`, `wire`,
+//! `crypto`) do no I/O: time and randomness are passed in, so they run the same in the
+//! driver's wallet, a verifier's app and the authority.
+
+pub mod codec;
+pub mod credential;
+pub mod crypto;
+pub mod licence;
+pub mod present;
+pub mod verify;
+pub mod wire;

@@ -1,0 +1,3 @@
+//! Rotating presentations.
+
+pub mod render;
