@@ -9,5 +9,6 @@ pub mod credential;
 pub mod crypto;
 pub mod licence;
 pub mod present;
+pub mod sample;
 pub mod verify;
 pub mod wire;

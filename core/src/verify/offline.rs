@@ -1,0 +1,120 @@
+//! Offline verification: a scanned payload and the trust list, nothing else.
+
+use crate::credential::{Audience, CredentialError, DisclosedView};
+use crate::crypto::{self, Purpose};
+use crate::licence::{NotEligible, e_licence_eligibility};
+use crate::present::{OfflinePayload, PayloadError, Window, presentation_message};
+
+use super::{Policy, china_date};
+use crate::credential::TrustList;
+
+/// Why an offline payload was refused. Each variant is a reason a verifier's screen can
+/// show; none carries personal data.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Rejection {
+    /// Not a well-formed offline payload.
+    #[error("malformed payload: {0}")]
+    Malformed(String),
+    /// Signed by a key the trust list does not hold (or not for that date).
+    #[error("unknown issuer key")]
+    UnknownIssuerKey,
+    /// The issuer signature does not verify: the view was forged or altered.
+    #[error("issuer signature does not verify")]
+    BadIssuerSignature,
+    /// The device signature does not verify: not presented by the bound phone, or altered.
+    #[error("device signature does not verify")]
+    BadDeviceSignature,
+    /// The payload's time window has passed (a screenshot or a replay).
+    #[error("time window expired")]
+    WindowExpired,
+    /// The payload's window has not started by the verifier's clock.
+    #[error("time window not yet valid")]
+    WindowNotYetValid,
+    /// The payload is for another audience than this verifier's.
+    #[error("presented for {presented}, this verifier is {expected}")]
+    WrongAudience {
+        /// What the driver chose.
+        presented: Audience,
+        /// What the verifier is.
+        expected: Audience,
+    },
+    /// The credential's own lifetime has ended; the wallet must sync.
+    #[error("credential expired")]
+    CredentialExpired,
+    /// The credential claims an issue time in the future.
+    #[error("credential not yet valid")]
+    CredentialNotYetValid,
+    /// The licence, as of the credential's status, is not in force.
+    #[error("licence not in force: {0}")]
+    LicenceNotInForce(NotEligible),
+}
+
+impl From<PayloadError> for Rejection {
+    fn from(e: PayloadError) -> Self {
+        Rejection::Malformed(e.to_string())
+    }
+}
+
+impl From<CredentialError> for Rejection {
+    fn from(e: CredentialError) -> Self {
+        match e {
+            CredentialError::UnknownIssuerKey => Rejection::UnknownIssuerKey,
+            CredentialError::BadIssuerSignature => Rejection::BadIssuerSignature,
+            other => Rejection::Malformed(other.to_string()),
+        }
+    }
+}
+
+/// An accepted offline presentation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    /// What the verifier may see.
+    pub view: DisclosedView,
+    /// The window it was presented in.
+    pub window: Window,
+}
+
+/// Verifies an offline payload at unix time `now`: layout, audience, time window, issuer
+/// signature (against `trust`), device signature, credential lifetime and licence status.
+pub fn verify_offline(
+    payload: &[u8],
+    trust: &TrustList,
+    now: u64,
+    policy: &Policy,
+) -> Result<Verified, Rejection> {
+    let p = OfflinePayload::decode(payload)?;
+    let audience = p.view.audience();
+    if audience != policy.audience {
+        return Err(Rejection::WrongAudience {
+            presented: audience,
+            expected: policy.audience,
+        });
+    }
+    let window = Window::nearest_with_low_byte(now, p.period, p.window_low);
+    if !window.accepts(now, policy.skew()) {
+        return Err(if window.starts_at() > now {
+            Rejection::WindowNotYetValid
+        } else {
+            Rejection::WindowExpired
+        });
+    }
+    let view = p.view.verify(trust)?;
+    let header = view.header();
+    let message = presentation_message(audience, window, &p.view);
+    crypto::verify(
+        &header.device_key,
+        Purpose::Presentation,
+        &message,
+        &p.device_sig,
+    )
+    .map_err(|_| Rejection::BadDeviceSignature)?;
+    if now >= header.expires_at() {
+        return Err(Rejection::CredentialExpired);
+    }
+    if u64::from(header.issued_at) > now + u64::from(policy.skew()) {
+        return Err(Rejection::CredentialNotYetValid);
+    }
+    e_licence_eligibility(view.status(), view.valid_until(), china_date(now))
+        .map_err(Rejection::LicenceNotInForce)?;
+    Ok(Verified { view, window })
+}

@@ -1,0 +1,137 @@
+//! Online requests: the QR, barcode or manual code parsed into a typed check, and the
+//! code check the authority runs against the e-licence's seed.
+
+use crate::codec::DecodeError;
+use crate::credential::{Audience, ElicenceId};
+use crate::crypto::{CodeKind, TotpSeed};
+use crate::present::{
+    BARCODE_DIGITS, MANUAL_CODE_DIGITS, MANUAL_PERIOD, MAX_PERIOD, MIN_PERIOD, OnlinePayload,
+    PayloadError, Window, audience_from_digit,
+};
+
+/// What a verifier asks the authority to check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OnlineCheck {
+    /// From the online QR or the barcode: e-licence id and 8-digit code.
+    Code {
+        /// Whom the driver chose to show.
+        audience: Audience,
+        /// Rotation period of the code.
+        period: u32,
+        /// Which e-licence.
+        id: ElicenceId,
+        /// 8 digits.
+        code: String,
+    },
+    /// Typed by a person: licence number and the 7-digit manual code.
+    Manual {
+        /// The full licence number the driver gave.
+        licence_number: String,
+        /// From the code's first digit.
+        audience: Audience,
+        /// The 6 TOTP digits.
+        code: String,
+    },
+}
+
+impl OnlineCheck {
+    /// From the bytes of an online QR.
+    pub fn from_qr(payload: &[u8]) -> Result<Self, PayloadError> {
+        let p = OnlinePayload::decode(payload)?;
+        Ok(OnlineCheck::Code {
+            audience: p.audience,
+            period: p.period,
+            id: p.id,
+            code: p.code_digits(),
+        })
+    }
+
+    /// From the text read off the barcode (32 digits).
+    pub fn from_barcode(text: &str) -> Result<Self, PayloadError> {
+        let text = text.trim();
+        if text.len() != BARCODE_DIGITS || !text.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(DecodeError::BadValue("barcode").into());
+        }
+        let audience = text
+            .chars()
+            .next()
+            .and_then(audience_from_digit)
+            .ok_or(PayloadError::BadHeader)?;
+        let period: u32 = text[1..4]
+            .parse()
+            .map_err(|_| DecodeError::BadValue("period"))?;
+        if !(MIN_PERIOD..=MAX_PERIOD).contains(&period) {
+            return Err(PayloadError::BadPeriod);
+        }
+        let id = ElicenceId(
+            text[4..24]
+                .parse()
+                .map_err(|_| DecodeError::BadValue("id"))?,
+        );
+        Ok(OnlineCheck::Code {
+            audience,
+            period,
+            id,
+            code: text[24..].to_owned(),
+        })
+    }
+
+    /// From a licence number and a manual code a person typed (spaces allowed).
+    pub fn from_manual(licence_number: &str, code: &str) -> Result<Self, PayloadError> {
+        let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+        if code.len() != MANUAL_CODE_DIGITS || !code.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(DecodeError::BadValue("manual_code").into());
+        }
+        let licence_number = licence_number.trim();
+        if licence_number.is_empty() || licence_number.len() > 32 {
+            return Err(DecodeError::BadValue("licence_number").into());
+        }
+        let audience = code
+            .chars()
+            .next()
+            .and_then(audience_from_digit)
+            .ok_or(PayloadError::BadHeader)?;
+        Ok(OnlineCheck::Manual {
+            licence_number: licence_number.to_owned(),
+            audience,
+            code: code[1..].to_owned(),
+        })
+    }
+
+    /// The audience the driver chose.
+    pub fn audience(&self) -> Audience {
+        match self {
+            OnlineCheck::Code { audience, .. } | OnlineCheck::Manual { audience, .. } => *audience,
+        }
+    }
+}
+
+/// Why a code was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum CodeRejection {
+    /// Not the code of the current or the previous window.
+    #[error("wrong or expired code")]
+    WrongCode,
+}
+
+/// Checks the code of `check` against the e-licence's seed at `now`: the current window
+/// and the one before it (a code read just before it rotated) are accepted, nothing
+/// older. Returns the window that matched.
+pub fn check_code(seed: &TotpSeed, check: &OnlineCheck, now: u64) -> Result<Window, CodeRejection> {
+    let (kind, period, audience, code) = match check {
+        OnlineCheck::Code {
+            audience,
+            period,
+            code,
+            ..
+        } => (CodeKind::Qr, *period, *audience, code),
+        OnlineCheck::Manual { audience, code, .. } => {
+            (CodeKind::Manual, MANUAL_PERIOD, *audience, code)
+        }
+    };
+    let current = Window::at(now, period);
+    let windows = [current.index, current.index.saturating_sub(1)];
+    seed.check(kind, audience.code(), period, &windows, code)
+        .map(|index| Window { period, index })
+        .ok_or(CodeRejection::WrongCode)
+}

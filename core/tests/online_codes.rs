@@ -1,0 +1,87 @@
+//! Online QR, barcode and manual code: parsed by the verifier, checked by the authority.
+
+use edl_core::credential::Audience;
+use edl_core::crypto::TotpSeed;
+use edl_core::present::{Form, Window};
+use edl_core::sample;
+use edl_core::verify::{CodeRejection, OnlineCheck, check_code};
+
+const NOW: u64 = 1_764_039_605;
+
+fn seed() -> TotpSeed {
+    TotpSeed::from_bytes(sample::TOTP_SEED)
+}
+
+#[test]
+fn online_qr_is_a_version_1_symbol_and_checks_in_its_window() {
+    let s = sample::issued(NOW as u32 - 60);
+    let p = s
+        .holder
+        .present(Form::Online, Audience::Business, NOW, 30)
+        .unwrap();
+    assert_eq!(p.payload.len(), 14);
+    assert_eq!(p.qr.version(), 1);
+    let check = OnlineCheck::from_qr(&p.payload).unwrap();
+    assert!(
+        matches!(&check, OnlineCheck::Code { id, audience: Audience::Business, .. } if *id == sample::ELICENCE_ID)
+    );
+    assert_eq!(check_code(&seed(), &check, NOW).unwrap(), p.window);
+    // Still accepted in the next window (read just before the rotation), not after.
+    assert!(check_code(&seed(), &check, p.window.ends_at() + 29).is_ok());
+    assert_eq!(
+        check_code(&seed(), &check, p.window.ends_at() + 30),
+        Err(CodeRejection::WrongCode)
+    );
+    // Another e-licence's seed does not accept it.
+    assert!(check_code(&TotpSeed::from_bytes([0; 32]), &check, NOW).is_err());
+}
+
+#[test]
+fn audience_cannot_be_widened_by_editing_the_payload() {
+    let s = sample::issued(NOW as u32 - 60);
+    let mut bytes = s
+        .holder
+        .present(Form::Online, Audience::Business, NOW, 30)
+        .unwrap()
+        .payload;
+    bytes[0] &= !0b11; // claim enforcement
+    let check = OnlineCheck::from_qr(&bytes).unwrap();
+    assert_eq!(check.audience(), Audience::Enforcement);
+    assert_eq!(
+        check_code(&seed(), &check, NOW),
+        Err(CodeRejection::WrongCode)
+    );
+}
+
+#[test]
+fn barcode_and_manual_code_check_online() {
+    let s = sample::issued(NOW as u32 - 60);
+    let d = s
+        .holder
+        .dynamic_code(Audience::Enforcement, NOW, 30)
+        .unwrap();
+    let check = OnlineCheck::from_barcode(d.barcode.text()).unwrap();
+    assert_eq!(
+        check_code(&seed(), &check, NOW).unwrap(),
+        Window::at(NOW, 30)
+    );
+    assert_eq!(d.manual_code.len(), 7);
+    let typed = format!("{} {}", &d.manual_code[..1], &d.manual_code[1..]);
+    let manual = OnlineCheck::from_manual(&s.licence.main.licence_number, &typed).unwrap();
+    assert_eq!(manual.audience(), Audience::Enforcement);
+    assert!(check_code(&seed(), &manual, NOW).is_ok());
+    assert!(check_code(&seed(), &manual, NOW + 60).is_err());
+}
+
+#[test]
+fn malformed_online_inputs_are_typed_errors() {
+    assert!(OnlineCheck::from_qr(&[]).is_err());
+    assert!(OnlineCheck::from_qr(&[0x11, 30, 0, 0]).is_err());
+    assert!(OnlineCheck::from_barcode("12345").is_err());
+    assert!(OnlineCheck::from_barcode(&"9".repeat(32)).is_err());
+    assert!(OnlineCheck::from_barcode(&format!("1999{}", "0".repeat(28))).is_err());
+    assert!(OnlineCheck::from_manual("110101199003071234", "12345").is_err());
+    assert!(OnlineCheck::from_manual("110101199003071234", "3123456").is_err());
+    assert!(OnlineCheck::from_manual("", "1123456").is_err());
+    assert!(OnlineCheck::from_manual("110101199003071234", "1a23456").is_err());
+}

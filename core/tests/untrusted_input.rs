@@ -1,0 +1,100 @@
+//! Every decoder takes arbitrary bytes without panicking; encodings round-trip.
+
+use edl_core::credential::{
+    Audience, BusinessView, Credential, EnforcementView, Issuance, TrustList,
+};
+use edl_core::crypto::SecretKey;
+use edl_core::licence::{ClassSet, LicenceStatus, RecordEntry};
+use edl_core::present::{Form, OfflinePayload, OnlinePayload, payload_from_text};
+use edl_core::sample;
+use edl_core::verify::{OnlineCheck, Policy, verify_offline};
+use proptest::prelude::*;
+
+const NOW: u64 = 1_764_039_605;
+
+fn bytes(max: usize) -> impl Strategy<Value = Vec<u8>> {
+    proptest::collection::vec(any::<u8>(), 0..max)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn random_bytes_never_panic_any_decoder(b in bytes(700)) {
+        let s = trust();
+        let _ = OfflinePayload::decode(&b);
+        let _ = OnlinePayload::decode(&b);
+        let _ = Credential::decode(&b);
+        let _ = TrustList::decode(&b);
+        let _ = EnforcementView::decode(&b);
+        let _ = BusinessView::decode(&b);
+        let _ = OnlineCheck::from_qr(&b);
+        let _ = OnlineCheck::from_barcode(&String::from_utf8_lossy(&b));
+        let _ = payload_from_text(&String::from_utf8_lossy(&b));
+        for a in Audience::ALL {
+            let _ = verify_offline(&b, &s, NOW, &Policy::new(a));
+        }
+    }
+
+    #[test]
+    fn mutated_real_payloads_never_panic_and_never_verify(
+        audience in prop_oneof![Just(Audience::Business), Just(Audience::Enforcement)],
+        edits in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..6),
+    ) {
+        let sample = sample::issued(NOW as u32 - 600);
+        let good = sample.holder.present(Form::Offline, audience, NOW, 30).unwrap().payload;
+        let mut b = good.clone();
+        for (at, v) in edits {
+            let i = at % b.len();
+            b[i] = v;
+        }
+        let result = verify_offline(&b, &sample.trust, NOW, &Policy::new(audience));
+        prop_assert!(b == good || result.is_err());
+        let cred = sample.holder.credential().encode().unwrap();
+        let _ = Credential::decode(&b).and_then(|c| c.verify(&sample.trust));
+        let _ = Credential::decode(&cred[..cred.len() / 2]);
+    }
+
+    #[test]
+    fn any_valid_licence_round_trips_through_both_views(
+        name in "[\\u4e00-\\u9fa5]{1,12}",
+        class_bits in 1u32..(1 << 17),
+        status in prop_oneof![Just("A"), Just("B"), Just("D"), Just("DM"), Just("HS")],
+        entries in proptest::collection::vec(("[\\u4e00-\\u9fa5a-z0-9]{1,20}", 0u8..=12, 0u32..5000, any::<bool>()), 0..8),
+        ttl in 1u16..2000,
+    ) {
+        let sample = sample::issued(NOW as u32 - 600);
+        let mut licence = sample.licence.clone();
+        licence.main.name = name;
+        licence.main.classes = ClassSet::from_bits(class_bits).unwrap();
+        licence.main.status = LicenceStatus::from_letters(status).unwrap();
+        licence.supplementary.record = entries
+            .into_iter()
+            .map(|(place, points, fine_yuan, handled)| RecordEntry {
+                date: licence.supplementary.cycle.start,
+                act: format!("{place}违法"),
+                place,
+                points,
+                fine_yuan,
+                handled,
+            })
+            .collect();
+        licence.supplementary.cycle.points = licence.supplementary.cycle.points_in(&licence.supplementary.record).unwrap();
+        prop_assume!(licence.validate().is_ok());
+        let device = SecretKey::from_seed([5; 32]);
+        let credential = sample.issuer.issue(&licence, Issuance {
+            id: sample::ELICENCE_ID, device_key: device.public(), issued_at: NOW as u32 - 600, ttl_hours: ttl,
+        }).unwrap();
+        let decoded = Credential::decode(&credential.encode().unwrap()).unwrap();
+        prop_assert_eq!(&decoded, &credential);
+        let (e, b) = decoded.verify(&sample.trust).unwrap();
+        prop_assert_eq!(&e.licence, &licence);
+        prop_assert_eq!(b.classes, licence.main.classes);
+        prop_assert_eq!(b.status, licence.main.status);
+        prop_assert_eq!(&b.name, &licence.main.name);
+    }
+}
+
+fn trust() -> TrustList {
+    sample::issued(NOW as u32 - 600).trust
+}
