@@ -1,0 +1,111 @@
+//! How the server is set up.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::clock::{Clock, SystemClock};
+
+/// Limits on failed online checks. A 6-digit manual code has a million values and two of
+/// them (this window's and the last) are accepted, so a verifier allowed
+/// `pair_max_failures` guesses per `pair_lockout` covers about
+/// `2 × 5 / 1 000 000` of the space per 15 minutes with the defaults: under 0.1 % a day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckLimits {
+    /// Failed checks by one verifier on one licence within `window` before it is locked
+    /// out of that licence.
+    pub pair_max_failures: u32,
+    /// Failed checks by one verifier on any licence within `window` before it is locked
+    /// out of all (stops spraying one guess over many licences).
+    pub verifier_max_failures: u32,
+    /// Seconds over which failures are counted.
+    pub window: u64,
+    /// Seconds a verifier stays locked out of one licence.
+    pub pair_lockout: u64,
+    /// Seconds a verifier stays locked out of everything.
+    pub verifier_lockout: u64,
+}
+
+impl Default for CheckLimits {
+    fn default() -> Self {
+        CheckLimits {
+            pair_max_failures: 5,
+            verifier_max_failures: 30,
+            window: 15 * 60,
+            pair_lockout: 15 * 60,
+            verifier_lockout: 60 * 60,
+        }
+    }
+}
+
+/// Everything [`crate::serve`] needs.
+#[derive(Clone)]
+pub struct Config {
+    /// The SQLite database file (made if missing).
+    pub db_path: PathBuf,
+    /// Where to listen; port 0 picks a free port (see [`crate::RunningServer::addr`]).
+    pub listen: SocketAddr,
+    /// The admin and reviewer bearer token.
+    pub admin_token: String,
+    /// The secret of the test identity provider (实人认证 stand-in). A real provider's
+    /// attestation check replaces [`crate::identity::TestIdentityProvider`].
+    pub identity_secret: Vec<u8>,
+    /// Where time comes from.
+    pub clock: Arc<dyn Clock>,
+    /// Lifetime of a credential, in hours. Sync re-signs one past half its life.
+    pub credential_ttl_hours: u16,
+    /// Accepted distance between a wallet request's timestamp and the server clock.
+    pub max_request_skew: u64,
+    /// Lifetime of an activation code, in seconds.
+    pub activation_ttl: u64,
+    /// Wrong activation codes before the code is burnt.
+    pub activation_max_attempts: u32,
+    /// Lifetime of a real-person check challenge, in seconds.
+    pub identity_challenge_ttl: u64,
+    /// How long an approved photo may be reused for a new e-licence, in seconds.
+    pub photo_reuse_max_age: u64,
+    /// Initial busy setting for photo changes: `Some(retry_after)` answers them 429.
+    pub busy_retry_after: Option<u32>,
+    /// Failed online check limits.
+    pub check_limits: CheckLimits,
+    /// Read connections kept open.
+    pub read_pool_size: usize,
+}
+
+impl Config {
+    /// Defaults for `db_path` on `listen`, with the system clock. The admin token and the
+    /// identity secret must be set by the caller (empty ones refuse every admin call and
+    /// every identity check).
+    pub fn new(db_path: impl Into<PathBuf>, listen: SocketAddr) -> Self {
+        Config {
+            db_path: db_path.into(),
+            listen,
+            admin_token: String::new(),
+            identity_secret: Vec::new(),
+            clock: Arc::new(SystemClock),
+            credential_ttl_hours: 72,
+            max_request_skew: edl_core::wire::DEFAULT_MAX_SKEW,
+            activation_ttl: 24 * 3600,
+            activation_max_attempts: 5,
+            identity_challenge_ttl: 300,
+            photo_reuse_max_age: 6 * 365 * 24 * 3600,
+            busy_retry_after: None,
+            check_limits: CheckLimits::default(),
+            read_pool_size: 8,
+        }
+    }
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Secrets stay out of logs.
+        f.debug_struct("Config")
+            .field("db_path", &self.db_path)
+            .field("listen", &self.listen)
+            .field("admin_token", &"[redacted]")
+            .field("identity_secret", &"[redacted]")
+            .field("credential_ttl_hours", &self.credential_ttl_hours)
+            .field("check_limits", &self.check_limits)
+            .finish_non_exhaustive()
+    }
+}

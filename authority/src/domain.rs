@@ -1,0 +1,140 @@
+//! Pure rules of the registry: review deadlines, photo limits, the live licence, and the
+//! texts of feed messages. No I/O; time comes in as unix seconds.
+
+use edl_core::licence::{Licence, PointsCycle};
+use edl_core::verify::china_date;
+use edl_core::wire::{FeedMessage, MessageKind};
+use time::{Duration, OffsetDateTime, UtcOffset, Weekday};
+
+use crate::error::Error;
+
+/// Largest accepted photo, in bytes.
+pub const MAX_PHOTO_BYTES: usize = 2 * 1024 * 1024;
+/// Smallest accepted photo: anything smaller cannot hold a recognisable face.
+pub const MIN_PHOTO_BYTES: usize = 64;
+
+const JPEG_MAGIC: &[u8] = &[0xFF, 0xD8, 0xFF];
+const PNG_MAGIC: &[u8] = &[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
+
+/// Checks what the server can check without decoding: size and format. The phone checks
+/// background, light and framing before upload; reviewers check the rest by eye.
+pub fn check_photo(bytes: &[u8]) -> Result<(), Error> {
+    if bytes.len() > MAX_PHOTO_BYTES {
+        return Err(Error::InvalidPhoto("larger than 2 MiB"));
+    }
+    if bytes.len() < MIN_PHOTO_BYTES {
+        return Err(Error::InvalidPhoto("too small to be a photo"));
+    }
+    if !(bytes.starts_with(JPEG_MAGIC) || bytes.starts_with(PNG_MAGIC)) {
+        return Err(Error::InvalidPhoto("not a JPEG or PNG"));
+    }
+    Ok(())
+}
+
+fn beijing() -> UtcOffset {
+    UtcOffset::from_hms(8, 0, 0).expect("valid offset")
+}
+
+fn is_weekend(day: Weekday) -> bool {
+    matches!(day, Weekday::Saturday | Weekday::Sunday)
+}
+
+/// When a photo submitted at `submitted` must be reviewed by: one working day later,
+/// Beijing time, weekends skipped. A photo sent on a working day is due at the same time
+/// on the next working day (Friday 10:00 → Monday 10:00); one sent at the weekend is due
+/// at the end of Monday. Public holidays and their swapped working weekends (调休) are
+/// not modelled (see `docs/DECISIONS.md`).
+pub fn review_deadline(submitted: u64) -> u64 {
+    deadline_of(submitted).unwrap_or(submitted)
+}
+
+fn deadline_of(submitted: u64) -> Option<u64> {
+    let day = Duration::days(1);
+    let t = OffsetDateTime::from_unix_timestamp(i64::try_from(submitted).ok()?).ok()?;
+    let mut start = t.checked_to_offset(beijing())?;
+    if is_weekend(start.weekday()) {
+        while is_weekend(start.weekday()) {
+            start = start.checked_add(day)?;
+        }
+        start = start.replace_time(time::Time::MIDNIGHT);
+    }
+    let mut due = start.checked_add(day)?;
+    while is_weekend(due.weekday()) {
+        due = due.checked_add(day)?;
+    }
+    u64::try_from(due.unix_timestamp()).ok()
+}
+
+/// The licence as of `now`: the scoring cycle is the one containing today (Beijing
+/// date), with its points summed from the record. Nothing else changes.
+pub fn live_licence(licence: &Licence, now: u64) -> Licence {
+    let mut live = licence.clone();
+    let today = china_date(now);
+    if let Ok(cycle) =
+        PointsCycle::containing(live.main.first_issue, today, &live.supplementary.record)
+    {
+        live.supplementary.cycle = cycle;
+    }
+    live
+}
+
+/// A feed message.
+pub fn message(kind: MessageKind, at: u64, title: &str, body: &str) -> FeedMessage {
+    FeedMessage {
+        kind,
+        at,
+        title: title.to_owned(),
+        body: body.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    fn at(t: OffsetDateTime) -> u64 {
+        t.unix_timestamp() as u64
+    }
+
+    #[test]
+    fn working_day_deadline_skips_weekends_in_beijing_time() {
+        // Monday 10:00 → Tuesday 10:00.
+        let mon = at(datetime!(2026-11-23 10:00 +8));
+        assert_eq!(review_deadline(mon), at(datetime!(2026-11-24 10:00 +8)));
+        // Friday 10:00 → Monday 10:00.
+        let fri = at(datetime!(2026-11-27 10:00 +8));
+        assert_eq!(review_deadline(fri), at(datetime!(2026-11-30 10:00 +8)));
+        // Saturday 15:00 → end of Monday (Tuesday 00:00).
+        let sat = at(datetime!(2026-11-28 15:00 +8));
+        assert_eq!(review_deadline(sat), at(datetime!(2026-12-01 00:00 +8)));
+        // Friday 23:30 Beijing is still Friday 15:30 UTC: Beijing time decides.
+        let fri_late = at(datetime!(2026-11-27 23:30 +8));
+        assert_eq!(
+            review_deadline(fri_late),
+            at(datetime!(2026-11-30 23:30 +8))
+        );
+        // Sunday 01:00 Beijing is Saturday in UTC: still the weekend rule.
+        let sun = at(datetime!(2026-11-29 01:00 +8));
+        assert_eq!(review_deadline(sun), at(datetime!(2026-12-01 00:00 +8)));
+        assert_eq!(review_deadline(u64::MAX), u64::MAX);
+    }
+
+    #[test]
+    fn photos_must_be_jpeg_or_png_within_limits() {
+        let mut jpeg = vec![0xFF, 0xD8, 0xFF, 0xE0];
+        jpeg.resize(1000, 0);
+        assert!(check_photo(&jpeg).is_ok());
+        let mut png = PNG_MAGIC.to_vec();
+        png.resize(1000, 0);
+        assert!(check_photo(&png).is_ok());
+        assert!(check_photo(b"GIF89a").is_err());
+        assert!(check_photo(&jpeg[..10]).is_err());
+        let mut huge = jpeg.clone();
+        huge.resize(MAX_PHOTO_BYTES + 1, 0);
+        assert!(check_photo(&huge).is_err());
+        let mut gif = b"GIF89a".to_vec();
+        gif.resize(1000, 0);
+        assert!(check_photo(&gif).is_err());
+    }
+}

@@ -1,0 +1,174 @@
+//! The server's typed error, and the one place it becomes the JSON error body.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use edl_core::licence::{LicenceError, NotEligible};
+use edl_core::wire::{AuthError, ErrorBody, ErrorCode};
+
+use crate::store::StoreError;
+
+/// Why a request was refused or failed. Messages name fields and kinds, never values:
+/// they reach clients and logs, and requests carry personal data.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Malformed body, parameter or field.
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// A binary field is not base64.
+    #[error("a binary field is not valid base64")]
+    BadBase64,
+    /// Missing or wrong admin token or API key.
+    #[error("missing or invalid credentials")]
+    Unauthorized,
+    /// Device signature headers missing, malformed, stale or not verifying.
+    #[error("request authentication: {0}")]
+    Auth(#[from] AuthError),
+    /// The account named in the headers has no enrolled device.
+    #[error("request authentication: unknown account")]
+    UnknownAccount,
+    /// The request's nonce was seen before.
+    #[error("request nonce already used")]
+    Replayed,
+    /// Wrong, used or expired activation code (or unknown licence number).
+    #[error("activation code refused")]
+    BadActivationCode,
+    /// The application needs a real-person check.
+    #[error("a real-person check is required")]
+    IdentityCheckRequired,
+    /// The real-person check failed.
+    #[error("the real-person check failed")]
+    IdentityCheckFailed,
+    /// The licence may not have an e-licence.
+    #[error("not eligible: {0:?}")]
+    NotEligible(NotEligible),
+    /// The e-licence was stopped.
+    #[error("the e-licence was stopped")]
+    ElicenceStopped,
+    /// Wrong or expired online code.
+    #[error("wrong or expired code")]
+    CodeRejected,
+    /// No such route.
+    #[error("no such endpoint")]
+    NotFound,
+    /// An id that names nothing.
+    #[error("unknown {0}")]
+    UnknownId(&'static str),
+    /// Route exists, method does not.
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// Duplicate licence number.
+    #[error("a driver with this licence number exists")]
+    AlreadyExists,
+    /// The request does not fit the current state.
+    #[error("invalid state: {0}")]
+    InvalidState(&'static str),
+    /// Idempotency key reused with other content.
+    #[error("idempotency key reused with different content")]
+    IdempotencyConflict,
+    /// The e-licence was replaced.
+    #[error("the e-licence was superseded")]
+    ElicenceSuperseded,
+    /// Body over the limit.
+    #[error("body too large")]
+    PayloadTooLarge,
+    /// Licence data that fails validation.
+    #[error("invalid licence: {0}")]
+    InvalidLicence(#[from] LicenceError),
+    /// Not an acceptable photo.
+    #[error("invalid photo: {0}")]
+    InvalidPhoto(&'static str),
+    /// Busy (peak hours).
+    #[error("busy; retry after {retry_after} s")]
+    Busy {
+        /// Seconds.
+        retry_after: u64,
+    },
+    /// Locked out after failed checks.
+    #[error("locked out; retry after {retry_after} s")]
+    LockedOut {
+        /// Seconds.
+        retry_after: u64,
+    },
+    /// The store failed.
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    /// A credential could not be issued (a fault: licences are validated before).
+    #[error("issuing: {0}")]
+    Issue(#[from] edl_core::credential::CredentialError),
+}
+
+impl Error {
+    /// The stable code of this error.
+    pub fn code(&self) -> ErrorCode {
+        use Error::*;
+        match self {
+            BadRequest(_) => ErrorCode::BadRequest,
+            BadBase64 => ErrorCode::BadBase64,
+            Unauthorized => ErrorCode::Unauthorized,
+            Auth(AuthError::Stale) => ErrorCode::StaleRequest,
+            Auth(_) | UnknownAccount => ErrorCode::BadSignature,
+            Replayed => ErrorCode::ReplayedRequest,
+            BadActivationCode => ErrorCode::BadActivationCode,
+            IdentityCheckRequired => ErrorCode::IdentityCheckRequired,
+            IdentityCheckFailed => ErrorCode::IdentityCheckFailed,
+            NotEligible(_) => ErrorCode::NotEligible,
+            ElicenceStopped => ErrorCode::ElicenceStopped,
+            CodeRejected => ErrorCode::CodeRejected,
+            NotFound => ErrorCode::NotFound,
+            UnknownId(_) => ErrorCode::UnknownId,
+            MethodNotAllowed => ErrorCode::MethodNotAllowed,
+            AlreadyExists => ErrorCode::AlreadyExists,
+            InvalidState(_) => ErrorCode::InvalidState,
+            IdempotencyConflict => ErrorCode::IdempotencyConflict,
+            ElicenceSuperseded => ErrorCode::ElicenceSuperseded,
+            PayloadTooLarge => ErrorCode::PayloadTooLarge,
+            InvalidLicence(_) => ErrorCode::InvalidLicence,
+            InvalidPhoto(_) => ErrorCode::InvalidPhoto,
+            Busy { .. } => ErrorCode::Busy,
+            LockedOut { .. } => ErrorCode::LockedOut,
+            Store(StoreError::Closed) => ErrorCode::Unavailable,
+            Store(_) | Issue(_) => ErrorCode::Internal,
+        }
+    }
+
+    /// The JSON body. Server faults get a generic message: their detail is for the log.
+    pub fn body(&self) -> ErrorBody {
+        let code = self.code();
+        let message = if code.http_status() >= 500 {
+            "the server could not complete the request".to_owned()
+        } else {
+            self.to_string()
+        };
+        let mut body = ErrorBody::new(code, message);
+        match self {
+            Error::Busy { retry_after } | Error::LockedOut { retry_after } => {
+                body.retry_after = Some(*retry_after);
+            }
+            Error::NotEligible(reason) => body.reason = Some(*reason),
+            _ => {}
+        }
+        body
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let body = self.body();
+        if body.error.http_status() >= 500 {
+            // Store and issuing errors carry no request data, only kinds and SQLite text.
+            eprintln!("edl-authority: {self}");
+        }
+        let status =
+            StatusCode::from_u16(body.error.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+        let mut response = (status, axum::Json(&body)).into_response();
+        if let Some(secs) = body.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
+    }
+}
+
+/// What handlers return.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,180 @@
+//! Admin and reviewer endpoints (bearer token).
+
+use axum::Json;
+use axum::extract::State;
+use edl_core::wire::{
+    ActivationCode, BusySetting, CounterIssue, DriverCreated, DriverDetail, ErrorBody, NewDriver,
+    NewVerifier, NewViolation, RejectPhoto, Renewal, ReviewQueue, SetStatus, TrustListResponse,
+    VerifierCreated, paths,
+};
+use serde::Deserialize;
+
+use super::extract::{Admin, AppState, Body, Id, OptionalBody, Params};
+use crate::error::Result;
+
+/// Register a driver and their licence.
+#[utoipa::path(post, path = paths::DRIVERS, tag = "admin", security(("admin_token" = [])),
+    request_body = NewDriver,
+    responses((status = 200, body = DriverCreated), (status = "4XX", body = ErrorBody)))]
+pub async fn create_driver(
+    _: Admin,
+    State(app): State<AppState>,
+    Body(d): Body<NewDriver>,
+) -> Result<Json<DriverCreated>> {
+    app.create_driver(d).await.map(Json)
+}
+
+/// One driver: licence, application and e-licence.
+#[utoipa::path(get, path = paths::DRIVER, tag = "admin", security(("admin_token" = [])),
+    params(("id" = u64, Path, description = "Driver id")),
+    responses((status = 200, body = DriverDetail), (status = "4XX", body = ErrorBody)))]
+pub async fn driver(
+    _: Admin,
+    State(app): State<AppState>,
+    Id(id): Id,
+) -> Result<Json<DriverDetail>> {
+    app.driver(id).await.map(Json)
+}
+
+/// A one-time activation code for enrolling the driver's wallet (replaces any earlier
+/// one).
+#[utoipa::path(post, path = paths::ACTIVATION_CODE, tag = "admin", security(("admin_token" = [])),
+    params(("id" = u64, Path, description = "Driver id")),
+    responses((status = 200, body = ActivationCode), (status = "4XX", body = ErrorBody)))]
+pub async fn activation_code(
+    _: Admin,
+    State(app): State<AppState>,
+    Id(id): Id,
+) -> Result<Json<ActivationCode>> {
+    app.activation_code(id).await.map(Json)
+}
+
+/// Record a violation; reaching 12 points in the scoring cycle sets status B (超分).
+#[utoipa::path(post, path = paths::VIOLATIONS, tag = "admin", security(("admin_token" = [])),
+    params(("id" = u64, Path, description = "Driver id")), request_body = NewViolation,
+    responses((status = 200, body = DriverDetail), (status = "4XX", body = ErrorBody)))]
+pub async fn violation(
+    _: Admin,
+    State(app): State<AppState>,
+    Id(id): Id,
+    Body(v): Body<NewViolation>,
+) -> Result<Json<DriverDetail>> {
+    app.record_violation(id, v).await.map(Json)
+}
+
+/// Set the licence status (suspend D, revoke F, cancel G, stop use J, overdue Q/S, …).
+/// Verifiers see it on their next check.
+#[utoipa::path(put, path = paths::STATUS, tag = "admin", security(("admin_token" = [])),
+    params(("id" = u64, Path, description = "Driver id")), request_body = SetStatus,
+    responses((status = 200, body = DriverDetail), (status = "4XX", body = ErrorBody)))]
+pub async fn status(
+    _: Admin,
+    State(app): State<AppState>,
+    Id(id): Id,
+    Body(s): Body<SetStatus>,
+) -> Result<Json<DriverDetail>> {
+    app.set_status(id, s.status).await.map(Json)
+}
+
+/// Renew the licence; the current e-licence stops verifying at once.
+#[utoipa::path(post, path = paths::RENEW, tag = "admin", security(("admin_token" = [])),
+    params(("id" = u64, Path, description = "Driver id")), request_body = Renewal,
+    responses((status = 200, body = DriverDetail), (status = "4XX", body = ErrorBody)))]
+pub async fn renew(
+    _: Admin,
+    State(app): State<AppState>,
+    Id(id): Id,
+    Body(r): Body<Renewal>,
+) -> Result<Json<DriverDetail>> {
+    app.renew(id, r).await.map(Json)
+}
+
+/// Counter issuance: issue the e-licence to the driver's enrolled app account.
+#[utoipa::path(post, path = paths::COUNTER_ISSUE, tag = "admin", security(("admin_token" = [])),
+    params(("id" = u64, Path, description = "Driver id")), request_body(content = CounterIssue, description = "May be empty"),
+    responses((status = 200, body = DriverDetail), (status = "4XX", body = ErrorBody)))]
+pub async fn counter_issue(
+    _: Admin,
+    State(app): State<AppState>,
+    Id(id): Id,
+    OptionalBody(c): OptionalBody<CounterIssue>,
+) -> Result<Json<DriverDetail>> {
+    app.counter_issue(id, c).await.map(Json)
+}
+
+/// Query of the review queue.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct QueueQuery {
+    /// At most this many (1–100, default 20).
+    pub limit: Option<u32>,
+}
+
+/// Pending photo reviews, oldest first.
+#[utoipa::path(get, path = paths::REVIEWS, tag = "review", security(("admin_token" = [])),
+    params(QueueQuery),
+    responses((status = 200, body = ReviewQueue), (status = "4XX", body = ErrorBody)))]
+pub async fn reviews(
+    _: Admin,
+    State(app): State<AppState>,
+    Params(q): Params<QueueQuery>,
+) -> Result<Json<ReviewQueue>> {
+    app.review_queue(q.limit).await.map(Json)
+}
+
+/// Approve a photo: issues the e-licence and puts "application succeeded" in the feed
+/// (or updates the photo of an issued e-licence).
+#[utoipa::path(post, path = paths::APPROVE, tag = "review", security(("admin_token" = [])),
+    params(("photo_id" = u64, Path, description = "Photo id")),
+    responses((status = 200, body = DriverDetail), (status = "4XX", body = ErrorBody)))]
+pub async fn approve(
+    _: Admin,
+    State(app): State<AppState>,
+    Id(photo_id): Id,
+) -> Result<Json<DriverDetail>> {
+    app.approve(photo_id).await.map(Json)
+}
+
+/// Reject a photo with a reason; a malicious one stops the e-licence.
+#[utoipa::path(post, path = paths::REJECT, tag = "review", security(("admin_token" = [])),
+    params(("photo_id" = u64, Path, description = "Photo id")), request_body = RejectPhoto,
+    responses((status = 200, body = DriverDetail), (status = "4XX", body = ErrorBody)))]
+pub async fn reject(
+    _: Admin,
+    State(app): State<AppState>,
+    Id(photo_id): Id,
+    Body(r): Body<RejectPhoto>,
+) -> Result<Json<DriverDetail>> {
+    app.reject(photo_id, r).await.map(Json)
+}
+
+/// Create a verifier account; the API key is shown once.
+#[utoipa::path(post, path = paths::VERIFIERS, tag = "admin", security(("admin_token" = [])),
+    request_body = NewVerifier,
+    responses((status = 200, body = VerifierCreated), (status = "4XX", body = ErrorBody)))]
+pub async fn create_verifier(
+    _: Admin,
+    State(app): State<AppState>,
+    Body(v): Body<NewVerifier>,
+) -> Result<Json<VerifierCreated>> {
+    app.create_verifier(v).await.map(Json)
+}
+
+/// Rotate the issuer key. Credentials signed with the previous key keep verifying until
+/// they expire; new ones use the new key.
+#[utoipa::path(post, path = paths::ROTATE_KEY, tag = "admin", security(("admin_token" = [])),
+    responses((status = 200, body = TrustListResponse), (status = "4XX", body = ErrorBody)))]
+pub async fn rotate_key(_: Admin, State(app): State<AppState>) -> Result<Json<TrustListResponse>> {
+    app.rotate_key().await.map(Json)
+}
+
+/// Set or clear the busy switch for photo changes (peak hours).
+#[utoipa::path(put, path = paths::BUSY, tag = "admin", security(("admin_token" = [])),
+    request_body = BusySetting,
+    responses((status = 200, body = BusySetting), (status = "4XX", body = ErrorBody)))]
+pub async fn busy(
+    _: Admin,
+    State(app): State<AppState>,
+    Body(b): Body<BusySetting>,
+) -> Result<Json<BusySetting>> {
+    Ok(Json(app.set_busy(b)))
+}

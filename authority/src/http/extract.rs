@@ -1,0 +1,201 @@
+//! Extractors that turn every kind of bad input into the JSON error body: bodies,
+//! path ids, queries, and the three kinds of caller authentication.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use edl_core::crypto::{PublicKey, ct_eq, sha256};
+use edl_core::wire::{BAD_BASE64, HEADER_API_KEY, HEADER_AUTHORIZATION, RequestAuth};
+use serde::de::DeserializeOwned;
+
+use crate::error::Error;
+use crate::service::App;
+use crate::store::{DriverId, VerifierRow};
+
+/// Shared state of every handler.
+pub type AppState = Arc<App>;
+
+/// Parses a JSON body. Messages say where and what kind of problem, never the text
+/// (request bodies carry personal data and secrets).
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        if e.to_string().contains(BAD_BASE64) {
+            return Error::BadBase64;
+        }
+        let what = match e.classify() {
+            serde_json::error::Category::Eof => "the JSON body ends early",
+            serde_json::error::Category::Syntax => "the body is not valid JSON",
+            serde_json::error::Category::Data => {
+                "the JSON does not have the expected fields and types"
+            }
+            serde_json::error::Category::Io => "the body could not be read",
+        };
+        Error::BadRequest(format!("{what} (line {}, column {})", e.line(), e.column()))
+    })
+}
+
+async fn read_body(req: Request, state: &AppState) -> Result<Bytes, Error> {
+    Bytes::from_request(req, state).await.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Error::PayloadTooLarge
+        } else {
+            Error::BadRequest("the body could not be read".into())
+        }
+    })
+}
+
+/// A JSON body of type `T`.
+pub struct Body<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for Body<T> {
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Error> {
+        let bytes = read_body(req, state).await?;
+        parse_json(&bytes).map(Body)
+    }
+}
+
+/// A JSON body of type `T`, or `T::default()` when the body is empty.
+pub struct OptionalBody<T>(pub T);
+
+impl<T: DeserializeOwned + Default> FromRequest<AppState> for OptionalBody<T> {
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Error> {
+        let bytes = read_body(req, state).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalBody(T::default()));
+        }
+        parse_json(&bytes).map(OptionalBody)
+    }
+}
+
+/// A decimal id in the path.
+pub struct Id(pub u64);
+
+impl<S: Send + Sync> FromRequestParts<S> for Id {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
+        Path::<u64>::from_request_parts(parts, state)
+            .await
+            .map(|Path(id)| Id(id))
+            .map_err(|_| Error::BadRequest("the path id must be a decimal number".into()))
+    }
+}
+
+/// Query parameters of type `T`.
+pub struct Params<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Params<T> {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(q)| Params(q))
+            .map_err(|_| Error::BadRequest("the query parameters are malformed".into()))
+    }
+}
+
+/// An admin or reviewer, by the bearer token.
+pub struct Admin;
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Error> {
+        let expected = &app.config.admin_token;
+        let given = parts
+            .headers
+            .get(HEADER_AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or(Error::Unauthorized)?;
+        // Hashes first, so the comparison takes the same time whatever the lengths.
+        if expected.is_empty() || !ct_eq(&sha256(given.as_bytes()), &sha256(expected.as_bytes())) {
+            return Err(Error::Unauthorized);
+        }
+        Ok(Admin)
+    }
+}
+
+/// A verifier, by its API key.
+pub struct Verifier(pub VerifierRow);
+
+impl FromRequestParts<AppState> for Verifier {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Error> {
+        let key = parts
+            .headers
+            .get(HEADER_API_KEY)
+            .and_then(|v| v.to_str().ok())
+            .ok_or(Error::Unauthorized)?;
+        app.verifier(key).await.map(Verifier)
+    }
+}
+
+/// A wallet request signed by the account's device key: the signature, timestamp and
+/// nonce are checked (the nonce recorded, durably) before the handler runs.
+pub struct Signed {
+    /// The account (driver) that signed.
+    pub account: DriverId,
+    /// The raw body (what was signed).
+    pub body: Bytes,
+}
+
+impl Signed {
+    /// The body as JSON of type `T`.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, Error> {
+        parse_json(&self.body)
+    }
+}
+
+impl FromRequest<AppState> for Signed {
+    type Rejection = Error;
+
+    async fn from_request(req: Request, app: &AppState) -> Result<Self, Error> {
+        let (account, auth) = RequestAuth::from_headers(|name| {
+            req.headers().get(name).and_then(|v| v.to_str().ok())
+        })?;
+        let method = req.method().as_str().to_owned();
+        let path = req
+            .uri()
+            .path_and_query()
+            .map(|p| p.as_str().to_owned())
+            .unwrap_or_else(|| req.uri().path().to_owned());
+        let body = read_body(req, app).await?;
+        let driver = app
+            .store
+            .driver(account)
+            .await?
+            .ok_or(Error::UnknownAccount)?;
+        let key = driver
+            .device_key
+            .and_then(|k| PublicKey::from_bytes(&k.0).ok())
+            .ok_or(Error::UnknownAccount)?;
+        auth.verify(
+            &key,
+            &method,
+            &path,
+            &body,
+            app.now(),
+            app.config.max_request_skew,
+        )?;
+        // Recorded only after the signature holds, so forged requests cannot fill the
+        // table; a nonce recorded twice is a replay.
+        if !app
+            .store
+            .record_nonce(account, auth.nonce, auth.timestamp)
+            .await?
+        {
+            return Err(Error::Replayed);
+        }
+        Ok(Signed { account, body })
+    }
+}

@@ -1,0 +1,66 @@
+//! Wallet endpoints: enrolment, then device-signed requests.
+
+use axum::Json;
+use axum::extract::State;
+use edl_core::wire::{
+    ApplicationView, ApplyRequest, EnrolRequest, EnrolResponse, ErrorBody, IdentityChallenge,
+    PhotoAccepted, PhotoUpload, SyncQuery, SyncResponse, paths,
+};
+
+use super::extract::{AppState, Body, Params, Signed};
+use crate::error::Result;
+
+/// Enrol the wallet's device key with a one-time activation code.
+#[utoipa::path(post, path = paths::ENROL, tag = "wallet", request_body = EnrolRequest,
+    responses((status = 200, body = EnrolResponse), (status = "4XX", body = ErrorBody)))]
+pub async fn enrol(
+    State(app): State<AppState>,
+    Body(e): Body<EnrolRequest>,
+) -> Result<Json<EnrolResponse>> {
+    app.enrol(e).await.map(Json)
+}
+
+/// A challenge for the real-person check (实人认证); the phone's identity-check provider
+/// answers it.
+#[utoipa::path(post, path = paths::IDENTITY_CHALLENGE, tag = "wallet",
+    security(("device_signature" = [])),
+    responses((status = 200, body = IdentityChallenge), (status = "4XX", body = ErrorBody)))]
+pub async fn identity_challenge(
+    State(app): State<AppState>,
+    signed: Signed,
+) -> Result<Json<IdentityChallenge>> {
+    app.identity_challenge(signed.account).await.map(Json)
+}
+
+/// Apply for the e-licence: refused with the reason when the licence is not in force;
+/// issued at once with a photo on file that still meets the rules, otherwise it waits
+/// for a photo.
+#[utoipa::path(post, path = paths::APPLY, tag = "wallet", security(("device_signature" = [])),
+    request_body = ApplyRequest,
+    responses((status = 200, body = ApplicationView), (status = "4XX", body = ErrorBody)))]
+pub async fn apply(State(app): State<AppState>, signed: Signed) -> Result<Json<ApplicationView>> {
+    let request: ApplyRequest = signed.json()?;
+    app.apply(signed.account, request).await.map(Json)
+}
+
+/// Upload a photo (JPEG or PNG, at most 2 MiB; idempotent by `client_key`). Photo
+/// changes may be answered 429 with Retry-After at peak hours.
+#[utoipa::path(post, path = paths::PHOTO, tag = "wallet", security(("device_signature" = [])),
+    request_body = PhotoUpload,
+    responses((status = 200, body = PhotoAccepted), (status = "4XX", body = ErrorBody)))]
+pub async fn photo(State(app): State<AppState>, signed: Signed) -> Result<Json<PhotoAccepted>> {
+    let upload: PhotoUpload = signed.json()?;
+    app.upload_photo(signed.account, upload).await.map(Json)
+}
+
+/// Everything that changed since the cursor, and the server time.
+#[utoipa::path(get, path = paths::SYNC, tag = "wallet", security(("device_signature" = [])),
+    params(SyncQuery),
+    responses((status = 200, body = SyncResponse), (status = "4XX", body = ErrorBody)))]
+pub async fn sync(
+    State(app): State<AppState>,
+    Params(q): Params<SyncQuery>,
+    signed: Signed,
+) -> Result<Json<SyncResponse>> {
+    app.sync(signed.account, q.cursor).await.map(Json)
+}

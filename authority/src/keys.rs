@@ -1,0 +1,112 @@
+//! The issuer keys in memory: the current signer and the trust list, loaded from the
+//! store at start and replaced on rotation.
+
+use std::sync::{Arc, RwLock};
+
+use edl_core::credential::{Issuer, TrustList, TrustedKey};
+use edl_core::crypto::{self, KeyId, Purpose, SecretKey};
+use edl_core::wire::{Base64, TrustListResponse, TrustedKeyInfo};
+
+use crate::error::Error;
+use crate::random;
+use crate::store::{IssuerKeyRow, Store, StoreError};
+
+/// The current issuer and what verifiers are told about all keys.
+pub struct Keys {
+    inner: RwLock<Arc<Loaded>>,
+}
+
+/// One consistent set of keys.
+pub struct Loaded {
+    /// Signs new credentials.
+    pub issuer: Issuer,
+    /// Every key, current and retired.
+    pub trust: TrustList,
+    /// The trust list endpoint's answer, less the server time.
+    pub response: TrustListResponse,
+}
+
+impl Keys {
+    /// Loads the keys, making the first one at `now` if there is none.
+    pub async fn load(store: &dyn Store, now: u64) -> Result<Self, Error> {
+        let mut rows = store.issuer_keys().await?;
+        if rows.is_empty() {
+            store.rotate_issuer_key(new_key(1, now)).await?;
+            rows = store.issuer_keys().await?;
+        }
+        Ok(Keys {
+            inner: RwLock::new(Arc::new(build(&rows)?)),
+        })
+    }
+
+    /// The current set.
+    pub fn current(&self) -> Arc<Loaded> {
+        self.inner.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Makes a new current key valid from `now` and retires the others at `now`:
+    /// credentials they signed keep verifying until they expire.
+    pub async fn rotate(&self, store: &dyn Store, now: u64) -> Result<Arc<Loaded>, Error> {
+        let next = self
+            .current()
+            .issuer
+            .kid()
+            .0
+            .checked_add(1)
+            .ok_or(Error::InvalidState("no key ids left"))?;
+        store.rotate_issuer_key(new_key(next, now)).await?;
+        let loaded = Arc::new(build(&store.issuer_keys().await?)?);
+        *self.inner.write().unwrap_or_else(|e| e.into_inner()) = loaded.clone();
+        Ok(loaded)
+    }
+}
+
+fn new_key(kid: u16, now: u64) -> IssuerKeyRow {
+    IssuerKeyRow {
+        kid,
+        seed: random::bytes(),
+        not_before: u32::try_from(now).unwrap_or(u32::MAX),
+        not_after: u32::MAX,
+    }
+}
+
+fn build(rows: &[IssuerKeyRow]) -> Result<Loaded, Error> {
+    let current = rows
+        .iter()
+        .max_by_key(|r| r.kid)
+        .ok_or(StoreError::Corrupt("no issuer key"))?;
+    let trusted: Vec<TrustedKey> = rows
+        .iter()
+        .map(|r| TrustedKey {
+            kid: KeyId(r.kid),
+            key: SecretKey::from_seed(r.seed).public(),
+            not_before: r.not_before,
+            not_after: r.not_after,
+        })
+        .collect();
+    let trust = TrustList::new(trusted.clone())?;
+    let secret = SecretKey::from_seed(current.seed);
+    let encoded = trust.encode();
+    let signature = crypto::sign(&secret, Purpose::TrustList, &encoded);
+    let response = TrustListResponse {
+        trust_list: Base64(encoded),
+        keys: trust
+            .keys()
+            .iter()
+            .map(|k| TrustedKeyInfo {
+                kid: k.kid.0,
+                public_key: Base64(k.key.to_bytes().to_vec()),
+                not_before: u64::from(k.not_before),
+                not_after: u64::from(k.not_after),
+            })
+            .collect(),
+        signer_kid: current.kid,
+        signature: Base64(signature.0.to_vec()),
+        server_time: 0,
+    };
+    Ok(Loaded {
+        issuer: Issuer::new(KeyId(current.kid), secret),
+        trust,
+        response,
+    })
+}

@@ -1,0 +1,103 @@
+//! Starting and stopping the server.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::config::Config;
+use crate::error::Error;
+use crate::http;
+use crate::identity::TestIdentityProvider;
+use crate::keys::Keys;
+use crate::service::App;
+use crate::store::Store;
+use crate::store::sqlite::SqliteStore;
+
+/// Why the server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The database could not be opened or prepared.
+    #[error("database: {0}")]
+    Database(#[from] Error),
+    /// The address could not be bound, or serving failed.
+    #[error("network: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A running server.
+pub struct RunningServer {
+    addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningServer {
+    /// The address it listens on (with the real port when port 0 was asked for).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://addr`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting, lets requests in flight finish, and waits.
+    pub async fn shutdown(mut self) -> Result<(), ServeError> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        self.wait().await
+    }
+
+    /// Waits until the server stops (after [`RunningServer::shutdown`] from elsewhere,
+    /// or an error).
+    pub async fn wait(self) -> Result<(), ServeError> {
+        match self.task.await {
+            Ok(result) => Ok(result?),
+            Err(_) => Err(std::io::Error::other("the server task failed").into()),
+        }
+    }
+}
+
+/// Builds the shared state over an opened store: loads (or makes) the issuer key and
+/// rebuilds the lock-outs.
+pub async fn app(config: Config, store: Arc<dyn Store>) -> Result<Arc<App>, Error> {
+    let keys = Keys::load(store.as_ref(), config.clock.now()).await?;
+    let identity = Arc::new(TestIdentityProvider::new(config.identity_secret.clone()));
+    let app = Arc::new(App::new(store, keys, identity, config));
+    app.restore_limiter().await?;
+    Ok(app)
+}
+
+/// Opens the database at `config.db_path` (WAL, migrated), binds `config.listen` and
+/// serves on the current tokio runtime until shut down.
+pub async fn serve(config: Config) -> Result<RunningServer, ServeError> {
+    let store = SqliteStore::open(
+        &config.db_path,
+        config.read_pool_size,
+        config.clock.clone(),
+        2 * config.max_request_skew,
+    )
+    .map_err(Error::from)?;
+    let listener = TcpListener::bind(config.listen).await?;
+    let app = app(config, Arc::new(store)).await?;
+    let addr = listener.local_addr()?;
+    let (tx, rx) = oneshot::channel::<()>();
+    let router = http::router(app);
+    let task = tokio::spawn(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await
+    });
+    Ok(RunningServer {
+        addr,
+        shutdown: Some(tx),
+        task,
+    })
+}

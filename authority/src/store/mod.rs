@@ -1,0 +1,451 @@
+//! Storage behind a narrow trait, so the handlers never see SQL.
+//!
+//! A driver is one aggregate ([`DriverState`]): licence, device key, photo on file,
+//! e-licence and application. Every change to it goes through
+//! [`Store::update_driver`], which loads it, applies a pure closure and saves the result
+//! together with its side effects ([`Effects`]) atomically; the business rules live in
+//! those closures (`crate::service`), not in the store. Append-only data (the feed of
+//! messages, review results and verification log entries; nonces; photos) has its own
+//! narrow calls. SQLite ([`sqlite::SqliteStore`]) is the embedded default; a PostgreSQL
+//! store implements the same trait (`SELECT … FOR UPDATE` around the closure, a JSONB
+//! column for the aggregate) and no handler changes.
+
+pub mod sqlite;
+
+use async_trait::async_trait;
+use edl_core::licence::Licence;
+use edl_core::wire::{
+    ApplicationPhase, ElicenceState, FeedMessage, ReviewKind, ReviewPending, ReviewResult,
+    VerificationLogEntry, VerifierClass,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+
+/// A driver's id, which is also the wallet's account id.
+pub type DriverId = u64;
+
+/// Why the store failed. Never carries request data.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite reported an error.
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// A stored value does not decode.
+    #[error("corrupt stored value: {0}")]
+    Corrupt(&'static str),
+    /// A uniqueness rule was broken (duplicate licence number, idempotency key).
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
+    /// The store is shutting down.
+    #[error("store closed")]
+    Closed,
+}
+
+/// 32 bytes stored as hex in the aggregate's JSON.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Bytes32(pub [u8; 32]);
+
+impl std::fmt::Debug for Bytes32 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Seeds and hashes must not reach logs through a derived Debug.
+        f.write_str("Bytes32(..)")
+    }
+}
+
+impl Serialize for Bytes32 {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for Bytes32 {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        let mut out = [0u8; 32];
+        hex::decode_to_slice(text, &mut out).map_err(serde::de::Error::custom)?;
+        Ok(Bytes32(out))
+    }
+}
+
+/// The approved photo on file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhotoOnFile {
+    /// Its id.
+    pub photo_id: u64,
+    /// SHA-256 of its bytes (the licence's `photo_digest`).
+    pub digest: Bytes32,
+    /// When it was approved.
+    pub approved_at: u64,
+}
+
+/// The driver's current (or last) e-licence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ElicenceRecord {
+    /// Its id.
+    pub id: u64,
+    /// The TOTP seed of its online codes.
+    pub seed: Bytes32,
+    /// Whether it verifies.
+    pub state: ElicenceState,
+    /// `Credential::encode()` of the latest credential.
+    pub credential: edl_core::wire::Base64,
+    /// When that credential was signed.
+    pub issued_at: u64,
+    /// When it expires.
+    pub expires_at: u64,
+    /// The issuer key that signed it.
+    pub kid: u16,
+}
+
+/// A one-time activation code, stored as its hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Activation {
+    /// SHA-256 of the code.
+    pub code_hash: Bytes32,
+    /// Unix seconds.
+    pub expires_at: u64,
+    /// Wrong codes tried so far.
+    pub attempts: u32,
+}
+
+/// An outstanding real-person check challenge (one per driver; a new one replaces it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Challenge {
+    /// Its id.
+    pub id: u64,
+    /// The random challenge bytes.
+    pub nonce: Bytes32,
+    /// Unix seconds.
+    pub expires_at: u64,
+}
+
+/// The seq at which each part of the aggregate last changed: sync sends a part when its
+/// version is past the wallet's cursor.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Versions {
+    /// Both pages.
+    pub licence: u64,
+    /// The photo on file.
+    pub photo: u64,
+    /// The e-licence.
+    pub elicence: u64,
+    /// The application.
+    pub application: u64,
+}
+
+/// One driver: the registry's licence and the e-licence state around it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DriverState {
+    /// The id (not stored in the JSON; the row key).
+    #[serde(skip)]
+    pub id: DriverId,
+    /// Both pages as the registry holds them.
+    pub licence: Licence,
+    /// The enrolled device's public key.
+    pub device_key: Option<Bytes32>,
+    /// The device key that passed the real-person check (re-application from the same
+    /// device needs no new check).
+    pub identity_key: Option<Bytes32>,
+    /// The approved photo on file.
+    pub photo: Option<PhotoOnFile>,
+    /// The current or last e-licence.
+    pub elicence: Option<ElicenceRecord>,
+    /// The application.
+    pub phase: ApplicationPhase,
+    /// A photo being reviewed.
+    pub pending_review: Option<ReviewPending>,
+    /// The outstanding activation code.
+    pub activation: Option<Activation>,
+    /// The outstanding real-person check challenge.
+    pub challenge: Option<Challenge>,
+    /// Part versions (maintained by the store).
+    #[serde(default)]
+    pub versions: Versions,
+}
+
+impl DriverState {
+    /// A new driver with `licence` and nothing else.
+    pub fn new(licence: Licence) -> Self {
+        DriverState {
+            id: 0,
+            licence,
+            device_key: None,
+            identity_key: None,
+            photo: None,
+            elicence: None,
+            phase: ApplicationPhase::NotApplied,
+            pending_review: None,
+            activation: None,
+            challenge: None,
+            versions: Versions::default(),
+        }
+    }
+}
+
+/// Review status of a stored photo.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PhotoStatus {
+    /// In the review queue.
+    Pending,
+    /// Approved.
+    Approved,
+    /// Rejected.
+    Rejected,
+    /// Rejected as malicious.
+    Malicious,
+    /// Replaced by a newer upload before review.
+    Withdrawn,
+}
+
+impl PhotoStatus {
+    /// Column value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PhotoStatus::Pending => "pending",
+            PhotoStatus::Approved => "approved",
+            PhotoStatus::Rejected => "rejected",
+            PhotoStatus::Malicious => "malicious",
+            PhotoStatus::Withdrawn => "withdrawn",
+        }
+    }
+
+    /// Inverse of [`PhotoStatus::as_str`].
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            PhotoStatus::Pending,
+            PhotoStatus::Approved,
+            PhotoStatus::Rejected,
+            PhotoStatus::Malicious,
+            PhotoStatus::Withdrawn,
+        ]
+        .into_iter()
+        .find(|p| p.as_str() == s)
+    }
+}
+
+/// A stored photo.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PhotoRow {
+    /// Its id.
+    pub id: u64,
+    /// Whose.
+    pub driver_id: DriverId,
+    /// The wallet's idempotency key (none for admin and counter photos).
+    pub client_key: Option<String>,
+    /// SHA-256 of the bytes.
+    pub digest: [u8; 32],
+    /// JPEG or PNG bytes.
+    pub bytes: Vec<u8>,
+    /// Why it was uploaded.
+    pub kind: ReviewKind,
+    /// Review status.
+    pub status: PhotoStatus,
+    /// Upload time.
+    pub submitted_at: u64,
+    /// Review deadline.
+    pub deadline: u64,
+}
+
+/// A review decision on a stored photo.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PhotoDecision {
+    /// Which photo.
+    pub photo_id: u64,
+    /// The new status.
+    pub status: PhotoStatus,
+    /// When.
+    pub decided_at: u64,
+}
+
+/// An entry of the driver's feed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FeedEvent {
+    /// A message.
+    Message(FeedMessage),
+    /// A photo review result.
+    Review(ReviewResult),
+    /// A check by a verifier.
+    Verification {
+        /// Who checked (kept for rebuilding lock-outs after a restart).
+        verifier_id: u64,
+        /// What the driver sees.
+        entry: VerificationLogEntry,
+    },
+}
+
+/// What a driver change does besides changing the aggregate; saved in the same
+/// transaction.
+#[derive(Debug, Default)]
+pub struct Effects {
+    /// Feed entries to append.
+    pub feed: Vec<FeedEvent>,
+    /// A photo to store.
+    pub new_photo: Option<PhotoRow>,
+    /// Review status changes of stored photos.
+    pub photo_decisions: Vec<PhotoDecision>,
+    /// Save the change but answer with this error (a burnt activation code, a consumed
+    /// challenge).
+    pub refuse: Option<Error>,
+}
+
+/// A change to one driver: a pure function of the aggregate.
+pub type DriverChange = Box<dyn FnOnce(&mut DriverState) -> Result<Effects, Error> + Send>;
+
+/// An issuer key as stored. The secret stays in the database: see `docs/DECISIONS.md`
+/// (a deployment would keep it in an HSM).
+#[derive(Clone, PartialEq, Eq)]
+pub struct IssuerKeyRow {
+    /// Key id.
+    pub kid: u16,
+    /// The Ed25519 secret seed.
+    pub seed: [u8; 32],
+    /// Valid from.
+    pub not_before: u32,
+    /// Valid until (`u32::MAX` while current).
+    pub not_after: u32,
+}
+
+impl std::fmt::Debug for IssuerKeyRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuerKeyRow")
+            .field("kid", &self.kid)
+            .field("seed", &"[redacted]")
+            .finish_non_exhaustive()
+    }
+}
+
+/// What an online check needs to know about an e-licence id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ElicenceRef {
+    /// Whose it is.
+    pub driver_id: DriverId,
+    /// Its TOTP seed.
+    pub seed: [u8; 32],
+    /// Whether it verifies.
+    pub state: ElicenceState,
+}
+
+/// A verifier account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifierRow {
+    /// Its id.
+    pub id: u64,
+    /// Shown to drivers.
+    pub name: String,
+    /// Its class.
+    pub class: VerifierClass,
+}
+
+/// A stored feed entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedRow {
+    /// Its seq in the driver's sequence.
+    pub seq: u64,
+    /// The entry.
+    pub event: FeedEvent,
+}
+
+/// One consistent read for sync.
+#[derive(Debug, Clone)]
+pub struct SyncSnapshot {
+    /// The aggregate.
+    pub state: DriverState,
+    /// The driver's latest seq.
+    pub seq: u64,
+    /// Feed entries past the cursor, oldest first, at most `limit + 1`.
+    pub feed: Vec<FeedRow>,
+}
+
+/// A failed online check, for rebuilding lock-outs after a restart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckFailure {
+    /// Who failed.
+    pub verifier_id: u64,
+    /// On whose licence.
+    pub driver_id: DriverId,
+    /// When.
+    pub at: u64,
+}
+
+/// The storage the server runs on.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Every issuer key, oldest first.
+    async fn issuer_keys(&self) -> Result<Vec<IssuerKeyRow>, StoreError>;
+    /// Adds `key` as the current key and retires the others at its `not_before`.
+    async fn rotate_issuer_key(&self, key: IssuerKeyRow) -> Result<(), StoreError>;
+
+    /// Stores a new driver (and a photo on file); `Conflict` on a duplicate licence
+    /// number.
+    async fn create_driver(
+        &self,
+        state: DriverState,
+        photo: Option<PhotoRow>,
+    ) -> Result<DriverId, StoreError>;
+    /// One driver.
+    async fn driver(&self, id: DriverId) -> Result<Option<DriverState>, StoreError>;
+    /// The driver holding `licence_number`.
+    async fn driver_by_licence_number(
+        &self,
+        licence_number: &str,
+    ) -> Result<Option<DriverState>, StoreError>;
+    /// Applies `change` to the driver atomically and returns the saved aggregate.
+    /// `UnknownId` if there is no such driver.
+    async fn update_driver(&self, id: DriverId, change: DriverChange)
+    -> Result<DriverState, Error>;
+    /// What an online check needs about e-licence `id`.
+    async fn elicence(&self, id: u64) -> Result<Option<ElicenceRef>, StoreError>;
+
+    /// One stored photo.
+    async fn photo(&self, id: u64) -> Result<Option<PhotoRow>, StoreError>;
+    /// The driver's photo uploaded with `client_key`.
+    async fn photo_by_client_key(
+        &self,
+        driver: DriverId,
+        client_key: &str,
+    ) -> Result<Option<PhotoRow>, StoreError>;
+    /// The oldest pending photos.
+    async fn pending_photos(&self, limit: u32) -> Result<Vec<PhotoRow>, StoreError>;
+
+    /// The driver's state and feed past `cursor`, read consistently.
+    async fn sync(
+        &self,
+        driver: DriverId,
+        cursor: u64,
+        limit: u32,
+    ) -> Result<Option<SyncSnapshot>, StoreError>;
+
+    /// Stores a verifier account with the SHA-256 of its API key.
+    async fn create_verifier(
+        &self,
+        name: &str,
+        class: VerifierClass,
+        key_hash: [u8; 32],
+        now: u64,
+    ) -> Result<u64, StoreError>;
+    /// The verifier whose API key hashes to `key_hash`.
+    async fn verifier_by_key_hash(
+        &self,
+        key_hash: [u8; 32],
+    ) -> Result<Option<VerifierRow>, StoreError>;
+
+    /// Records a wallet request nonce; `false` if the account used it before. Answered
+    /// once durable (group commit).
+    async fn record_nonce(
+        &self,
+        account: DriverId,
+        nonce: [u8; 16],
+        timestamp: u64,
+    ) -> Result<bool, StoreError>;
+    /// Appends a check to the driver's verification log. Answered once durable.
+    async fn log_verification(
+        &self,
+        driver: DriverId,
+        verifier_id: u64,
+        entry: VerificationLogEntry,
+    ) -> Result<(), StoreError>;
+    /// Failed checks since `since`, oldest first.
+    async fn check_failures_since(&self, since: u64) -> Result<Vec<CheckFailure>, StoreError>;
+}

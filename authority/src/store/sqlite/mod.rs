@@ -1,0 +1,587 @@
+//! The SQLite store: WAL mode, a pool of read connections, one group-committing writer.
+
+mod pool;
+mod schema;
+mod writer;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use edl_core::wire::{ElicenceState, ReviewKind, VerificationLogEntry, VerifierClass};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::{
+    CheckFailure, DriverChange, DriverId, DriverState, ElicenceRef, FeedEvent, FeedRow,
+    IssuerKeyRow, PhotoRow, PhotoStatus, Store, StoreError, SyncSnapshot, VerifierRow,
+};
+use crate::clock::Clock;
+use crate::error::Error;
+use pool::ReadPool;
+use writer::{Retention, Writer};
+
+/// The SQLite implementation of [`Store`].
+pub struct SqliteStore {
+    reads: ReadPool,
+    writer: Writer,
+}
+
+impl SqliteStore {
+    /// Opens (or makes) the database at `path`, migrates it and starts the writer.
+    /// Nonces are kept `nonce_secs` past their timestamp.
+    pub fn open(
+        path: &Path,
+        read_pool_size: usize,
+        clock: Arc<dyn Clock>,
+        nonce_secs: u64,
+    ) -> Result<Self, StoreError> {
+        let mut conn = Connection::open(path)?;
+        conn.busy_timeout(Duration::from_secs(5))?;
+        // WAL: readers never block the writer nor each other. FULL: a commit is on disk
+        // before any request in its batch is answered (group commit amortises the fsync).
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", true)?;
+        conn.set_prepared_statement_cache_capacity(64);
+        schema::migrate(&mut conn)?;
+        let (writer, _thread) =
+            Writer::start(conn, Retention { clock, nonce_secs }).map_err(|_| StoreError::Closed)?;
+        Ok(SqliteStore {
+            reads: ReadPool::new(path.to_owned(), read_pool_size),
+            writer,
+        })
+    }
+}
+
+fn i(v: u64) -> i64 {
+    // Ids and times are below 2^63 (ids are masked to 63 bits when made).
+    v as i64
+}
+
+fn u(v: i64) -> u64 {
+    v as u64
+}
+
+fn load_state(
+    conn: &Connection,
+    sql: &str,
+    key: &dyn rusqlite::ToSql,
+) -> Result<Option<(DriverState, u64)>, StoreError> {
+    let row: Option<(i64, i64, String)> = conn
+        .prepare_cached(sql)?
+        .query_row([key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    row.map(|(id, seq, json)| {
+        let mut state: DriverState =
+            serde_json::from_str(&json).map_err(|_| StoreError::Corrupt("driver state"))?;
+        state.id = u(id);
+        Ok((state, u(seq)))
+    })
+    .transpose()
+}
+
+const BY_ID: &str = "SELECT id, seq, state FROM drivers WHERE id = ?1";
+const BY_NUMBER: &str = "SELECT id, seq, state FROM drivers WHERE licence_number = ?1";
+
+fn state_json(state: &DriverState) -> Result<String, StoreError> {
+    serde_json::to_string(state).map_err(|_| StoreError::Corrupt("driver state"))
+}
+
+fn elicence_state_str(s: ElicenceState) -> &'static str {
+    match s {
+        ElicenceState::Active => "active",
+        ElicenceState::Superseded => "superseded",
+        ElicenceState::Stopped => "stopped",
+    }
+}
+
+fn parse_elicence_state(s: &str) -> Option<ElicenceState> {
+    match s {
+        "active" => Some(ElicenceState::Active),
+        "superseded" => Some(ElicenceState::Superseded),
+        "stopped" => Some(ElicenceState::Stopped),
+        _ => None,
+    }
+}
+
+fn kind_str(k: ReviewKind) -> &'static str {
+    match k {
+        ReviewKind::Application => "application",
+        ReviewKind::PhotoChange => "photo_change",
+    }
+}
+
+fn insert_photo(conn: &Connection, p: &PhotoRow) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO photos (id, driver_id, client_key, digest, bytes, kind, status, submitted_at, deadline)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?
+    .execute(params![
+        i(p.id),
+        i(p.driver_id),
+        p.client_key,
+        &p.digest[..],
+        p.bytes,
+        kind_str(p.kind),
+        p.status.as_str(),
+        i(p.submitted_at),
+        i(p.deadline)
+    ])
+    .map_err(|e| match e {
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            StoreError::Conflict("photo idempotency key")
+        }
+        e => e.into(),
+    })?;
+    Ok(())
+}
+
+fn photo_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(PhotoRow, String, String)> {
+    let digest: Vec<u8> = r.get(3)?;
+    let mut d = [0u8; 32];
+    if digest.len() == 32 {
+        d.copy_from_slice(&digest);
+    }
+    Ok((
+        PhotoRow {
+            id: u(r.get(0)?),
+            driver_id: u(r.get(1)?),
+            client_key: r.get(2)?,
+            digest: d,
+            bytes: r.get(4)?,
+            kind: ReviewKind::Application,
+            status: PhotoStatus::Pending,
+            submitted_at: u(r.get(7)?),
+            deadline: u(r.get(8)?),
+        },
+        r.get(5)?,
+        r.get(6)?,
+    ))
+}
+
+fn finish_photo(row: (PhotoRow, String, String)) -> Result<PhotoRow, StoreError> {
+    let (mut p, kind, status) = row;
+    p.kind = match kind.as_str() {
+        "application" => ReviewKind::Application,
+        "photo_change" => ReviewKind::PhotoChange,
+        _ => return Err(StoreError::Corrupt("photo kind")),
+    };
+    p.status = PhotoStatus::parse(&status).ok_or(StoreError::Corrupt("photo status"))?;
+    Ok(p)
+}
+
+const PHOTO_COLUMNS: &str =
+    "id, driver_id, client_key, digest, bytes, kind, status, submitted_at, deadline";
+
+/// Appends `event` to the driver's feed at the next seq; returns that seq.
+fn append_feed(
+    conn: &Connection,
+    driver: DriverId,
+    seq: u64,
+    event: &FeedEvent,
+) -> Result<(), StoreError> {
+    let (kind, at, verifier, outcome, body) = match event {
+        FeedEvent::Message(m) => ("message", m.at, None, None, serde_json::to_string(m)),
+        FeedEvent::Review(r) => ("review", r.decided_at, None, None, serde_json::to_string(r)),
+        FeedEvent::Verification { verifier_id, entry } => (
+            "verification",
+            entry.at,
+            Some(i(*verifier_id)),
+            Some(outcome_str(entry)),
+            serde_json::to_string(entry),
+        ),
+    };
+    let body = body.map_err(|_| StoreError::Corrupt("feed entry"))?;
+    conn.prepare_cached(
+        "INSERT INTO feed (driver_id, seq, kind, at, verifier_id, outcome, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![i(driver), i(seq), kind, i(at), verifier, outcome, body])?;
+    Ok(())
+}
+
+fn outcome_str(entry: &VerificationLogEntry) -> String {
+    serde_json::to_value(entry.outcome)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+fn decode_feed(kind: &str, body: &str, verifier_id: Option<i64>) -> Result<FeedEvent, StoreError> {
+    let bad = |_| StoreError::Corrupt("feed entry");
+    Ok(match kind {
+        "message" => FeedEvent::Message(serde_json::from_str(body).map_err(bad)?),
+        "review" => FeedEvent::Review(serde_json::from_str(body).map_err(bad)?),
+        "verification" => FeedEvent::Verification {
+            verifier_id: u(verifier_id.unwrap_or(0)),
+            entry: serde_json::from_str(body).map_err(bad)?,
+        },
+        _ => return Err(StoreError::Corrupt("feed kind")),
+    })
+}
+
+/// Saves `after` over `before`: bumps the versions of changed parts, keeps the
+/// e-licence table in step and appends the effects. Runs on the writer.
+fn save_change(
+    conn: &Connection,
+    before: &DriverState,
+    mut after: DriverState,
+    mut seq: u64,
+    effects: &super::Effects,
+) -> Result<DriverState, StoreError> {
+    let mut bump = |v: &mut u64| {
+        seq += 1;
+        *v = seq;
+    };
+    if after.licence != before.licence {
+        bump(&mut after.versions.licence);
+    }
+    if after.photo != before.photo {
+        bump(&mut after.versions.photo);
+    }
+    if after.elicence != before.elicence {
+        bump(&mut after.versions.elicence);
+    }
+    if after.phase != before.phase || after.pending_review != before.pending_review {
+        bump(&mut after.versions.application);
+    }
+    if let Some(new) = &after.elicence {
+        let previous = before.elicence.as_ref().map(|e| e.id);
+        if let Some(prev) = previous.filter(|p| *p != new.id) {
+            conn.prepare_cached(
+                "UPDATE elicences SET state = 'superseded' WHERE id = ?1 AND state = 'active'",
+            )?
+            .execute([i(prev)])?;
+        }
+        conn.prepare_cached(
+            "INSERT INTO elicences (id, driver_id, seed, state) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (id) DO UPDATE SET state = excluded.state",
+        )?
+        .execute(params![
+            i(new.id),
+            i(after.id),
+            &new.seed.0[..],
+            elicence_state_str(new.state)
+        ])?;
+    }
+    if let Some(photo) = &effects.new_photo {
+        insert_photo(conn, photo)?;
+    }
+    for d in &effects.photo_decisions {
+        conn.prepare_cached("UPDATE photos SET status = ?2, decided_at = ?3 WHERE id = ?1")?
+            .execute(params![i(d.photo_id), d.status.as_str(), i(d.decided_at)])?;
+    }
+    for event in &effects.feed {
+        seq += 1;
+        append_feed(conn, after.id, seq, event)?;
+    }
+    conn.prepare_cached("UPDATE drivers SET seq = ?2, state = ?3 WHERE id = ?1")?
+        .execute(params![i(after.id), i(seq), state_json(&after)?])?;
+    Ok(after)
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn issuer_keys(&self) -> Result<Vec<IssuerKeyRow>, StoreError> {
+        let conn = self.reads.get()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT kid, seed, not_before, not_after FROM issuer_keys ORDER BY kid",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, Vec<u8>>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, i64>(3)?,
+            ))
+        })?;
+        let mut keys = Vec::new();
+        for row in rows {
+            let (kid, seed, nb, na) = row?;
+            keys.push(IssuerKeyRow {
+                kid: u16::try_from(kid).map_err(|_| StoreError::Corrupt("kid"))?,
+                seed: seed
+                    .try_into()
+                    .map_err(|_| StoreError::Corrupt("issuer seed"))?,
+                not_before: u32::try_from(nb).map_err(|_| StoreError::Corrupt("not_before"))?,
+                not_after: u32::try_from(na).map_err(|_| StoreError::Corrupt("not_after"))?,
+            });
+        }
+        Ok(keys)
+    }
+
+    async fn rotate_issuer_key(&self, key: IssuerKeyRow) -> Result<(), StoreError> {
+        self.writer
+            .run(move |conn| {
+                conn.execute(
+                    "UPDATE issuer_keys SET not_after = ?1 WHERE not_after > ?1",
+                    [i64::from(key.not_before)],
+                )?;
+                conn.execute(
+                    "INSERT INTO issuer_keys (kid, seed, not_before, not_after) VALUES (?1, ?2, ?3, ?4)",
+                    params![
+                        i64::from(key.kid),
+                        &key.seed[..],
+                        i64::from(key.not_before),
+                        i64::from(key.not_after)
+                    ],
+                )?;
+                Ok::<_, StoreError>(())
+            })
+            .await
+    }
+
+    async fn create_driver(
+        &self,
+        state: DriverState,
+        photo: Option<PhotoRow>,
+    ) -> Result<DriverId, StoreError> {
+        // Every part starts at version 1, so a first sync (cursor 0) gets all of them.
+        let mut state = state;
+        state.versions = super::Versions {
+            licence: 1,
+            photo: 1,
+            elicence: 1,
+            application: 1,
+        };
+        self.writer
+            .run(move |conn| {
+                let json = state_json(&state)?;
+                let inserted = conn
+                    .prepare_cached(
+                        "INSERT INTO drivers (licence_number, seq, state) VALUES (?1, 1, ?2)",
+                    )?
+                    .execute(params![state.licence.main.licence_number, json]);
+                match inserted {
+                    Err(rusqlite::Error::SqliteFailure(f, _))
+                        if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+                    {
+                        return Err(StoreError::Conflict("licence number"));
+                    }
+                    other => other?,
+                };
+                let id = u(conn.last_insert_rowid());
+                if let Some(mut p) = photo {
+                    p.driver_id = id;
+                    insert_photo(conn, &p)?;
+                }
+                Ok(id)
+            })
+            .await
+    }
+
+    async fn driver(&self, id: DriverId) -> Result<Option<DriverState>, StoreError> {
+        let conn = self.reads.get()?;
+        Ok(load_state(&conn, BY_ID, &i(id))?.map(|(s, _)| s))
+    }
+
+    async fn driver_by_licence_number(
+        &self,
+        licence_number: &str,
+    ) -> Result<Option<DriverState>, StoreError> {
+        let conn = self.reads.get()?;
+        Ok(load_state(&conn, BY_NUMBER, &licence_number)?.map(|(s, _)| s))
+    }
+
+    async fn update_driver(
+        &self,
+        id: DriverId,
+        change: DriverChange,
+    ) -> Result<DriverState, Error> {
+        let (state, refuse) = self
+            .writer
+            .run(move |conn| {
+                let (before, seq) =
+                    load_state(conn, BY_ID, &i(id))?.ok_or(Error::UnknownId("driver"))?;
+                let mut after = before.clone();
+                let mut effects = change(&mut after)?;
+                let refuse = effects.refuse.take();
+                let saved = save_change(conn, &before, after, seq, &effects)?;
+                Ok::<_, Error>((saved, refuse))
+            })
+            .await?;
+        match refuse {
+            Some(e) => Err(e),
+            None => Ok(state),
+        }
+    }
+
+    async fn elicence(&self, id: u64) -> Result<Option<ElicenceRef>, StoreError> {
+        let conn = self.reads.get()?;
+        let row: Option<(i64, Vec<u8>, String)> = conn
+            .prepare_cached("SELECT driver_id, seed, state FROM elicences WHERE id = ?1")?
+            .query_row([i(id)], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .optional()?;
+        row.map(|(driver, seed, state)| {
+            Ok(ElicenceRef {
+                driver_id: u(driver),
+                seed: seed.try_into().map_err(|_| StoreError::Corrupt("seed"))?,
+                state: parse_elicence_state(&state).ok_or(StoreError::Corrupt("state"))?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn photo(&self, id: u64) -> Result<Option<PhotoRow>, StoreError> {
+        let conn = self.reads.get()?;
+        conn.prepare_cached(&format!("SELECT {PHOTO_COLUMNS} FROM photos WHERE id = ?1"))?
+            .query_row([i(id)], photo_from_row)
+            .optional()?
+            .map(finish_photo)
+            .transpose()
+    }
+
+    async fn photo_by_client_key(
+        &self,
+        driver: DriverId,
+        client_key: &str,
+    ) -> Result<Option<PhotoRow>, StoreError> {
+        let conn = self.reads.get()?;
+        conn.prepare_cached(&format!(
+            "SELECT {PHOTO_COLUMNS} FROM photos WHERE driver_id = ?1 AND client_key = ?2"
+        ))?
+        .query_row(params![i(driver), client_key], photo_from_row)
+        .optional()?
+        .map(finish_photo)
+        .transpose()
+    }
+
+    async fn pending_photos(&self, limit: u32) -> Result<Vec<PhotoRow>, StoreError> {
+        let conn = self.reads.get()?;
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {PHOTO_COLUMNS} FROM photos WHERE status = 'pending' ORDER BY submitted_at, id LIMIT ?1"
+        ))?;
+        let rows = stmt.query_map([i64::from(limit)], photo_from_row)?;
+        rows.map(|r| finish_photo(r?)).collect()
+    }
+
+    async fn sync(
+        &self,
+        driver: DriverId,
+        cursor: u64,
+        limit: u32,
+    ) -> Result<Option<SyncSnapshot>, StoreError> {
+        let conn = self.reads.get()?;
+        // One read transaction: the state and the feed are of the same moment.
+        let tx = conn.unchecked_transaction()?;
+        let Some((state, seq)) = load_state(&tx, BY_ID, &i(driver))? else {
+            return Ok(None);
+        };
+        let mut stmt = tx.prepare_cached(
+            "SELECT seq, kind, body, verifier_id FROM feed WHERE driver_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+        )?;
+        let rows = stmt.query_map(params![i(driver), i(cursor), i64::from(limit) + 1], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, Option<i64>>(3)?,
+            ))
+        })?;
+        let mut feed = Vec::new();
+        for row in rows {
+            let (s, kind, body, verifier) = row?;
+            feed.push(FeedRow {
+                seq: u(s),
+                event: decode_feed(&kind, &body, verifier)?,
+            });
+        }
+        drop(stmt);
+        tx.finish()?;
+        Ok(Some(SyncSnapshot { state, seq, feed }))
+    }
+
+    async fn create_verifier(
+        &self,
+        name: &str,
+        class: VerifierClass,
+        key_hash: [u8; 32],
+        now: u64,
+    ) -> Result<u64, StoreError> {
+        let name = name.to_owned();
+        self.writer
+            .run(move |conn| {
+                conn.execute(
+                    "INSERT INTO verifiers (key_hash, name, class, created_at) VALUES (?1, ?2, ?3, ?4)",
+                    params![&key_hash[..], name, class.as_str(), i(now)],
+                )?;
+                Ok(u(conn.last_insert_rowid()))
+            })
+            .await
+    }
+
+    async fn verifier_by_key_hash(
+        &self,
+        key_hash: [u8; 32],
+    ) -> Result<Option<VerifierRow>, StoreError> {
+        let conn = self.reads.get()?;
+        let row: Option<(i64, String, String)> = conn
+            .prepare_cached("SELECT id, name, class FROM verifiers WHERE key_hash = ?1")?
+            .query_row([&key_hash[..]], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .optional()?;
+        row.map(|(id, name, class)| {
+            Ok(VerifierRow {
+                id: u(id),
+                name,
+                class: VerifierClass::from_name(&class).ok_or(StoreError::Corrupt("class"))?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn record_nonce(
+        &self,
+        account: DriverId,
+        nonce: [u8; 16],
+        timestamp: u64,
+    ) -> Result<bool, StoreError> {
+        self.writer
+            .run(move |conn| {
+                let n = conn
+                    .prepare_cached(
+                        "INSERT INTO nonces (account, nonce, ts) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+                    )?
+                    .execute(params![i(account), &nonce[..], i(timestamp)])?;
+                Ok(n == 1)
+            })
+            .await
+    }
+
+    async fn log_verification(
+        &self,
+        driver: DriverId,
+        verifier_id: u64,
+        entry: VerificationLogEntry,
+    ) -> Result<(), StoreError> {
+        self.writer
+            .run(move |conn| {
+                let seq: i64 = conn
+                    .prepare_cached("UPDATE drivers SET seq = seq + 1 WHERE id = ?1 RETURNING seq")?
+                    .query_row([i(driver)], |r| r.get(0))?;
+                append_feed(
+                    conn,
+                    driver,
+                    u(seq),
+                    &FeedEvent::Verification { verifier_id, entry },
+                )
+            })
+            .await
+    }
+
+    async fn check_failures_since(&self, since: u64) -> Result<Vec<CheckFailure>, StoreError> {
+        let conn = self.reads.get()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT verifier_id, driver_id, at FROM feed WHERE outcome = 'wrong_code' AND at >= ?1 ORDER BY at",
+        )?;
+        let rows = stmt.query_map([i(since)], |r| {
+            Ok(CheckFailure {
+                verifier_id: u(r.get::<_, Option<i64>>(0)?.unwrap_or(0)),
+                driver_id: u(r.get(1)?),
+                at: u(r.get(2)?),
+            })
+        })?;
+        rows.map(|r| r.map_err(StoreError::from)).collect()
+    }
+}

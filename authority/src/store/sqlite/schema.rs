@@ -1,0 +1,80 @@
+//! The SQLite schema and its migrations (by `PRAGMA user_version`).
+
+use rusqlite::Connection;
+
+/// Schema versions, in order; entry `i` moves the database from version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE issuer_keys (
+    kid        INTEGER PRIMARY KEY,
+    seed       BLOB    NOT NULL,
+    not_before INTEGER NOT NULL,
+    not_after  INTEGER NOT NULL
+);
+-- One row per driver: the aggregate as JSON, plus the columns looked up by.
+CREATE TABLE drivers (
+    id             INTEGER PRIMARY KEY,
+    licence_number TEXT    NOT NULL UNIQUE,
+    seq            INTEGER NOT NULL DEFAULT 0,
+    state          TEXT    NOT NULL
+);
+-- Every e-licence ever issued, so a superseded one is told apart from an unknown one.
+CREATE TABLE elicences (
+    id        INTEGER PRIMARY KEY,
+    driver_id INTEGER NOT NULL REFERENCES drivers(id),
+    seed      BLOB    NOT NULL,
+    state     TEXT    NOT NULL
+);
+CREATE TABLE photos (
+    id           INTEGER PRIMARY KEY,
+    driver_id    INTEGER NOT NULL REFERENCES drivers(id),
+    client_key   TEXT,
+    digest       BLOB    NOT NULL,
+    bytes        BLOB    NOT NULL,
+    kind         TEXT    NOT NULL,
+    status       TEXT    NOT NULL,
+    submitted_at INTEGER NOT NULL,
+    deadline     INTEGER NOT NULL,
+    decided_at   INTEGER,
+    UNIQUE (driver_id, client_key)
+);
+CREATE INDEX photos_pending ON photos (submitted_at) WHERE status = 'pending';
+-- The driver's feed: messages, review results and verification log entries, in the
+-- driver's own sequence (the sync cursor).
+CREATE TABLE feed (
+    driver_id   INTEGER NOT NULL REFERENCES drivers(id),
+    seq         INTEGER NOT NULL,
+    kind        TEXT    NOT NULL,
+    at          INTEGER NOT NULL,
+    verifier_id INTEGER,
+    outcome     TEXT,
+    body        TEXT    NOT NULL,
+    PRIMARY KEY (driver_id, seq)
+) WITHOUT ROWID;
+CREATE INDEX feed_check_failures ON feed (at) WHERE outcome = 'wrong_code';
+CREATE TABLE verifiers (
+    id         INTEGER PRIMARY KEY,
+    key_hash   BLOB    NOT NULL UNIQUE,
+    name       TEXT    NOT NULL,
+    class      TEXT    NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE nonces (
+    account INTEGER NOT NULL,
+    nonce   BLOB    NOT NULL,
+    ts      INTEGER NOT NULL,
+    PRIMARY KEY (account, nonce)
+) WITHOUT ROWID;
+CREATE INDEX nonces_ts ON nonces (ts);
+"#];
+
+/// Brings the database to the latest schema. Runs on the writer connection at start.
+pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", i as i64 + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}

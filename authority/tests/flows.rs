@@ -1,0 +1,727 @@
+//! The authority's flows over real HTTP on loopback, with a real database file.
+
+mod common;
+
+use common::*;
+use edl_core::credential::{Audience, Credential};
+use edl_core::present::Form;
+use edl_core::verify::{Policy, verify_offline};
+use edl_core::wire::{
+    self, ApplicationPhase, CheckOutcome, ElicenceState, MessageKind, ReviewOutcome, paths,
+};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+#[tokio::test]
+async fn application_with_photo_review_issues_a_credential_the_core_verifies() {
+    let t = TestServer::start().await;
+    let n = number(1);
+    let driver = t.create_driver(&n, false).await;
+    let mut wallet = t.enrol(driver, &n).await;
+
+    // No photo on file: the application waits for one.
+    let app = t.apply_ok(&wallet).await;
+    assert_eq!(app.phase, ApplicationPhase::AwaitingPhoto);
+
+    let (s, v, _) = t.upload(&wallet, "photo-1", &jpeg(7)).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let accepted: wire::PhotoAccepted = serde_json::from_value(v).unwrap();
+    assert_eq!(accepted.application.phase, ApplicationPhase::UnderReview);
+    // Tuesday 11:00 → Wednesday 11:00 Beijing time.
+    assert_eq!(accepted.deadline, t.now() + 24 * 3600);
+
+    let synced = t.sync(&mut wallet).await;
+    let app = synced.application.unwrap();
+    assert_eq!(app.pending_review.unwrap().deadline, accepted.deadline);
+    assert!(synced.elicence.is_none());
+
+    // The reviewer sees it and approves.
+    let queue = t.admin_ok(Method::GET, paths::REVIEWS, Value::Null).await;
+    let reviews = queue["reviews"].as_array().unwrap();
+    assert_eq!(reviews.len(), 1);
+    assert_eq!(reviews[0]["photo_id"].as_u64(), Some(accepted.photo_id));
+    assert_eq!(reviews[0]["kind"], "application");
+    t.admin_ok(
+        Method::POST,
+        &paths::with_id(paths::APPROVE, accepted.photo_id),
+        Value::Null,
+    )
+    .await;
+
+    // The next sync brings the credential, its seed, the message and the review result.
+    let synced = t.sync(&mut wallet).await;
+    let e = synced.elicence.as_ref().unwrap();
+    assert_eq!(e.state, ElicenceState::Active);
+    assert!(
+        synced
+            .messages
+            .iter()
+            .any(|m| m.kind == MessageKind::ApplicationSucceeded)
+    );
+    assert_eq!(synced.reviews[0].outcome, ReviewOutcome::Approved);
+    assert_eq!(synced.application.unwrap().phase, ApplicationPhase::Issued);
+    assert_eq!(synced.photo.unwrap().as_bytes(), &jpeg(7)[..]);
+    let licence = synced.licence.unwrap();
+    assert_eq!(
+        licence.main.photo_digest,
+        edl_core::crypto::sha256(&jpeg(7))
+    );
+
+    // The credential verifies against the published trust list, offline.
+    let trust = t.trust().await;
+    let credential = Credential::decode(wallet.credential.as_ref().unwrap()).unwrap();
+    let (enforcement, _) = credential.verify(&trust).unwrap();
+    assert_eq!(enforcement.id, e.elicence_id);
+    let p = wallet
+        .holder()
+        .present(Form::Offline, Audience::Business, t.now(), 30)
+        .unwrap();
+    verify_offline(
+        &p.payload,
+        &trust,
+        t.now(),
+        &Policy::new(Audience::Business),
+    )
+    .unwrap();
+
+    // And online, in all three forms.
+    let police = t.verifier("朝阳交警大队", "enforcement").await;
+    for body in [
+        wallet.online_qr(Audience::Enforcement, t.now()),
+        wallet.barcode(Audience::Enforcement, t.now()),
+        wallet.manual(Audience::Enforcement, t.now()),
+    ] {
+        let (s, v, _) = t.verify(&police, body).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v["view"]["audience"], "enforcement");
+        assert_eq!(v["in_force"], true);
+        assert_eq!(v["photo"], Base64Str::of(&jpeg(7)));
+    }
+
+    // The checks reach the driver's verification log.
+    let synced = t.sync(&mut wallet).await;
+    assert_eq!(synced.verifications.len(), 3);
+    assert!(
+        synced
+            .verifications
+            .iter()
+            .all(|v| v.outcome == CheckOutcome::Verified && v.verifier == "朝阳交警大队")
+    );
+    // Nothing new after that.
+    let again = t.sync(&mut wallet).await;
+    assert!(
+        again.verifications.is_empty() && again.messages.is_empty() && again.elicence.is_none()
+    );
+}
+
+struct Base64Str;
+impl Base64Str {
+    fn of(b: &[u8]) -> Value {
+        json!(wire::Base64::encode(b))
+    }
+}
+
+#[tokio::test]
+async fn a_stored_photo_issues_at_once_and_a_failed_identity_check_refuses() {
+    let t = TestServer::start().await;
+    let n = number(2);
+    let driver = t.create_driver(&n, true).await;
+    let wallet = t.enrol(driver, &n).await;
+
+    // Without a check, and with a wrong attestation: refused.
+    let (s, v, _) = t
+        .signed(&wallet, Method::POST, paths::APPLY, json!({}))
+        .await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("identity_check_required"))
+    );
+    let c = t.challenge(&wallet).await;
+    let (s, v, _) = t
+        .signed(
+            &wallet,
+            Method::POST,
+            paths::APPLY,
+            json!({"identity": {"challenge_id": c.challenge_id, "attestation": wire::Base64::encode(&[0u8; 32])}}),
+        )
+        .await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("identity_check_failed"))
+    );
+    // The challenge was used up by the failure: the right answer to it no longer works.
+    let good =
+        wire::identity::test_provider_attestation(IDENTITY_SECRET, c.challenge.as_bytes(), &n);
+    let (s, v, _) = t
+        .signed(
+            &wallet,
+            Method::POST,
+            paths::APPLY,
+            json!({"identity": {"challenge_id": c.challenge_id, "attestation": wire::Base64::encode(&good)}}),
+        )
+        .await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("identity_check_failed"))
+    );
+
+    // A fresh, passing check with the photo on file: issued at once.
+    let app = t.apply_ok(&wallet).await;
+    assert_eq!(app.phase, ApplicationPhase::Issued);
+}
+
+#[tokio::test]
+async fn a_licence_not_in_force_is_refused_with_its_reason() {
+    let t = TestServer::start().await;
+    let n = number(3);
+    let driver = t.create_driver(&n, true).await;
+    let wallet = t.enrol(driver, &n).await;
+    t.admin_ok(
+        Method::PUT,
+        &paths::with_id(paths::STATUS, driver),
+        json!({"status": "D"}),
+    )
+    .await;
+    let (s, v) = t.apply(&wallet).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_eq!(v["error"], "not_eligible");
+    assert_eq!(v["reason"], "suspended");
+}
+
+#[tokio::test]
+async fn a_driver_cannot_read_another_drivers_data() {
+    let t = TestServer::start().await;
+    let (a_id, mut a) = t.issued_wallet(&number(10)).await;
+    let (_b_id, b) = t.issued_wallet(&number(11)).await;
+
+    // B signs a request claiming A's account: the signature is checked with A's key.
+    let path = format!("{}?cursor=0", paths::SYNC);
+    let auth = wire::sign_request(&b.key, "GET", &path, b"", t.now(), rand16());
+    let headers: Vec<(&str, String)> = auth.headers(a_id).into_iter().collect();
+    let (s, v, _) = t.raw(Method::GET, &path, &headers, vec![]).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert_eq!(v["error"], "bad_signature");
+    assert!(v.get("licence").is_none());
+
+    // Another driver cannot use A's identity challenge: challenges belong to the account.
+    let c_number = number(12);
+    let c_id = t.create_driver(&c_number, true).await;
+    let c_wallet = t.enrol(c_id, &c_number).await;
+    let challenge = t.challenge(&a).await;
+    let att = wire::identity::test_provider_attestation(
+        IDENTITY_SECRET,
+        challenge.challenge.as_bytes(),
+        &c_number,
+    );
+    let (s, v, _) = t
+        .signed(
+            &c_wallet,
+            Method::POST,
+            paths::APPLY,
+            json!({"identity": {"challenge_id": challenge.challenge_id, "attestation": wire::Base64::encode(&att)}}),
+        )
+        .await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("identity_check_failed"))
+    );
+
+    // Each sync holds only its own driver's licence.
+    a.cursor = 0;
+    let synced = t.sync(&mut a).await;
+    assert_eq!(synced.licence.unwrap().main.licence_number, a.number);
+    let mut b = b;
+    b.cursor = 0;
+    let synced = t.sync(&mut b).await;
+    assert_eq!(synced.licence.unwrap().main.licence_number, b.number);
+
+    // Without any auth headers: refused.
+    let (s, v, _) = t.raw(Method::GET, &path, &[], vec![]).await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("bad_signature"))
+    );
+}
+
+#[tokio::test]
+async fn a_business_verifier_never_receives_address_or_record() {
+    let t = TestServer::start().await;
+    let n = number(20);
+    let (driver, wallet) = t.issued_wallet(&n).await;
+    t.admin_ok(
+        Method::POST,
+        &paths::with_id(paths::VIOLATIONS, driver),
+        json!({"date": "2026-11-20", "place": "北京市朝阳区建国路", "act": "违反禁令标志指示", "points": 3, "fine_yuan": 200}),
+    )
+    .await;
+    let address = "正义路";
+    for class in ["insurer", "rental", "employer"] {
+        let business = t.verifier(&format!("{class} firm"), class).await;
+        // Even when the driver shows the enforcement code, a business gets the narrower view.
+        for audience in [Audience::Enforcement, Audience::Business] {
+            let (s, v, _) = t
+                .verify(&business, wallet.online_qr(audience, t.now()))
+                .await;
+            assert_eq!(s, StatusCode::OK, "{v}");
+            let text = v.to_string();
+            assert_eq!(v["view"]["audience"], "business");
+            for forbidden in [
+                address,
+                "建国路",
+                "record",
+                "address",
+                "date_of_birth",
+                "1990-03-07",
+                n.as_str(),
+            ] {
+                assert!(!text.contains(forbidden), "{class} saw {forbidden}");
+            }
+            assert_eq!(
+                v["view"]["qualification"]["masked_number"],
+                format!("{}**********{}", &n[..4], &n[14..])
+            );
+        }
+    }
+    // The police see everything, live.
+    let police = t.verifier("police", "enforcement").await;
+    let (s, v, _) = t
+        .verify(&police, wallet.online_qr(Audience::Enforcement, t.now()))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let licence = &v["view"]["licence"];
+    assert!(
+        licence["supplementary"]["address"]
+            .as_str()
+            .unwrap()
+            .contains(address)
+    );
+    assert_eq!(
+        licence["supplementary"]["record"].as_array().unwrap().len(),
+        1
+    );
+    assert_eq!(licence["supplementary"]["cycle"]["points"], 3);
+}
+
+#[tokio::test]
+async fn replayed_stale_or_tampered_signed_requests_are_refused() {
+    let t = TestServer::start().await;
+    let (_, wallet) = t.issued_wallet(&number(30)).await;
+    let path = format!("{}?cursor=0", paths::SYNC);
+    let auth = wire::sign_request(&wallet.key, "GET", &path, b"", t.now(), rand16());
+    let headers: Vec<(&str, String)> = auth.headers(wallet.account).into_iter().collect();
+    let (s, _, _) = t.raw(Method::GET, &path, &headers, vec![]).await;
+    assert_eq!(s, StatusCode::OK);
+    // The very same request again: a replay.
+    let (s, v, _) = t.raw(Method::GET, &path, &headers, vec![]).await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("replayed_request"))
+    );
+    // Still refused after a restart (nonces are durable).
+    let mut t = t;
+    t.restart().await;
+    let (s, v, _) = t.raw(Method::GET, &path, &headers, vec![]).await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("replayed_request"))
+    );
+
+    // A timestamp more than 300 s off.
+    let stale = wire::sign_request(&wallet.key, "GET", &path, b"", t.now() - 301, rand16());
+    let headers: Vec<(&str, String)> = stale.headers(wallet.account).into_iter().collect();
+    let (s, v, _) = t.raw(Method::GET, &path, &headers, vec![]).await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("stale_request"))
+    );
+
+    // A signed body swapped for another.
+    let auth = wire::sign_request(&wallet.key, "POST", paths::APPLY, b"{}", t.now(), rand16());
+    let headers: Vec<(&str, String)> = auth.headers(wallet.account).into_iter().collect();
+    let (s, v, _) = t
+        .raw(
+            Method::POST,
+            paths::APPLY,
+            &headers,
+            br#"{"reuse_stored_photo":false}"#.to_vec(),
+        )
+        .await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("bad_signature"))
+    );
+}
+
+#[tokio::test]
+async fn the_old_elicence_fails_after_renewal_and_reapplying_reuses_the_photo() {
+    let t = TestServer::start().await;
+    let (driver, mut wallet) = t.issued_wallet(&number(40)).await;
+    let police = t.verifier("police", "enforcement").await;
+    let old_qr = wallet.online_qr(Audience::Enforcement, t.now());
+    let (s, _, _) = t.verify(&police, old_qr.clone()).await;
+    assert_eq!(s, StatusCode::OK);
+
+    let d = t
+        .admin_ok(
+            Method::POST,
+            &paths::with_id(paths::RENEW, driver),
+            json!({"classes": "B2", "valid_until": "2034-03-07"}),
+        )
+        .await;
+    assert_eq!(d["elicence"]["state"], "superseded");
+
+    // The old e-licence fails at once, with a code that is right for it.
+    let (s, v, _) = t
+        .verify(&police, wallet.online_qr(Audience::Enforcement, t.now()))
+        .await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::GONE, Some("elicence_superseded"))
+    );
+    let (s, _, _) = t
+        .verify(&police, wallet.manual(Audience::Enforcement, t.now()))
+        .await;
+    assert_eq!(s, StatusCode::GONE);
+
+    // The wallet learns it on its next sync and re-applies in one step (same device: no
+    // new identity check; photo on file reused).
+    let synced = t.sync(&mut wallet).await;
+    assert_eq!(synced.licence.unwrap().main.classes.to_string(), "B2");
+    assert_eq!(synced.elicence.unwrap().state, ElicenceState::Superseded);
+    assert_eq!(
+        synced.application.unwrap().phase,
+        ApplicationPhase::ReapplyNeeded
+    );
+    assert!(
+        synced
+            .messages
+            .iter()
+            .any(|m| m.kind == MessageKind::LicenceRenewed)
+    );
+    let (s, v, _) = t
+        .signed(&wallet, Method::POST, paths::APPLY, json!({}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["phase"], "issued");
+    let synced = t.sync(&mut wallet).await;
+    let e = synced.elicence.unwrap();
+    assert_eq!(e.state, ElicenceState::Active);
+    let (s, v, _) = t
+        .verify(&police, wallet.online_qr(Audience::Enforcement, t.now()))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["elicence_id"], e.elicence_id.to_string());
+    // The old code stays refused.
+    let (s, _, _) = t.verify(&police, old_qr).await;
+    assert_ne!(s, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_suspension_shows_to_enforcement_on_the_next_request() {
+    let t = TestServer::start().await;
+    let (driver, wallet) = t.issued_wallet(&number(50)).await;
+    let police = t.verifier("police", "enforcement").await;
+    let (_, v, _) = t
+        .verify(&police, wallet.online_qr(Audience::Enforcement, t.now()))
+        .await;
+    assert_eq!(
+        (v["in_force"].as_bool(), v["status_colour"].as_str()),
+        (Some(true), Some("black"))
+    );
+
+    t.admin_ok(
+        Method::PUT,
+        &paths::with_id(paths::STATUS, driver),
+        json!({"status": "D"}),
+    )
+    .await;
+    let (s, v, _) = t
+        .verify(&police, wallet.online_qr(Audience::Enforcement, t.now()))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["in_force"], false);
+    assert_eq!(v["not_in_force_reason"], "suspended");
+    assert_eq!(v["status_colour"], "red");
+    assert_eq!(v["view"]["licence"]["main"]["status"], "D");
+}
+
+#[tokio::test]
+async fn twelve_points_in_the_cycle_set_over_points_and_reissue_the_credential() {
+    let t = TestServer::start().await;
+    let (driver, mut wallet) = t.issued_wallet(&number(60)).await;
+    let path = paths::with_id(paths::VIOLATIONS, driver);
+    let v = t
+        .admin_ok(Method::POST, &path, json!({"date": "2026-10-01", "place": "A", "act": "超速", "points": 6, "fine_yuan": 200}))
+        .await;
+    assert_eq!(v["licence"]["main"]["status"], "A");
+    let v = t
+        .admin_ok(Method::POST, &path, json!({"date": "2026-11-01", "place": "B", "act": "闯红灯", "points": 6, "fine_yuan": 200, "handled": true}))
+        .await;
+    assert_eq!(v["licence"]["main"]["status"], "B");
+    assert_eq!(v["licence"]["supplementary"]["cycle"]["points"], 12);
+
+    let synced = t.sync(&mut wallet).await;
+    let licence = synced.licence.unwrap();
+    assert_eq!(licence.main.status.letters(), "B");
+    assert_eq!(licence.supplementary.record.len(), 2);
+    // The re-signed credential carries the new status; the e-licence id is unchanged.
+    let credential = Credential::decode(wallet.credential.as_ref().unwrap()).unwrap();
+    let (e, _) = credential.verify(&t.trust().await).unwrap();
+    assert_eq!(e.licence.main.status.letters(), "B");
+    assert_eq!(
+        synced
+            .messages
+            .iter()
+            .filter(|m| m.kind == MessageKind::ViolationRecorded)
+            .count(),
+        2
+    );
+
+    // Points out of range, a future date, a date before first issue: refused.
+    for bad in [
+        json!({"date": "2026-10-01", "place": "A", "act": "x", "points": 13, "fine_yuan": 0}),
+        json!({"date": "2027-10-01", "place": "A", "act": "x", "points": 1, "fine_yuan": 0}),
+        json!({"date": "2010-10-01", "place": "A", "act": "x", "points": 1, "fine_yuan": 0}),
+    ] {
+        let (s, v) = t.admin(Method::POST, &path, bad).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    }
+}
+
+#[tokio::test]
+async fn counter_issuance_sends_the_elicence_to_the_app_account() {
+    let t = TestServer::start().await;
+    let n = number(70);
+    let driver = t.create_driver(&n, false).await;
+    // No app account yet.
+    let (s, v) = t
+        .admin(
+            Method::POST,
+            &paths::with_id(paths::COUNTER_ISSUE, driver),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::CONFLICT, Some("invalid_state"))
+    );
+    let mut wallet = t.enrol(driver, &n).await;
+    let d = t
+        .admin_ok(
+            Method::POST,
+            &paths::with_id(paths::COUNTER_ISSUE, driver),
+            json!({"photo": wire::Base64::encode(&jpeg(3))}),
+        )
+        .await;
+    assert_eq!(d["application"]["phase"], "issued");
+    let synced = t.sync(&mut wallet).await;
+    assert!(synced.elicence.unwrap().credential.is_some());
+    assert!(
+        synced
+            .messages
+            .iter()
+            .any(|m| m.kind == MessageKind::ApplicationSucceeded)
+    );
+    let police = t.verifier("police", "enforcement").await;
+    let (s, _, _) = t
+        .verify(&police, wallet.manual(Audience::Enforcement, t.now()))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn rejections_carry_their_reason_and_a_malicious_photo_stops_the_elicence() {
+    let t = TestServer::start().await;
+    let (driver, mut wallet) = t.issued_wallet(&number(80)).await;
+    // A photo change, rejected with a reason.
+    let (s, v, _) = t.upload(&wallet, "change-1", &jpeg(9)).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let photo = v["photo_id"].as_u64().unwrap();
+    let (s, v) = t
+        .admin(
+            Method::POST,
+            &paths::with_id(paths::REJECT, photo),
+            json!({"reason": "背景不是白色"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let synced = t.sync(&mut wallet).await;
+    assert_eq!(synced.reviews[0].reason.as_deref(), Some("背景不是白色"));
+    assert_eq!(synced.reviews[0].outcome, ReviewOutcome::Rejected);
+    // Deciding twice is refused.
+    let (s, v) = t
+        .admin(
+            Method::POST,
+            &paths::with_id(paths::APPROVE, photo),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::CONFLICT, Some("invalid_state"))
+    );
+
+    // A malicious upload stops the e-licence.
+    let (_, v, _) = t.upload(&wallet, "change-2", &jpeg(10)).await;
+    let photo = v["photo_id"].as_u64().unwrap();
+    let d = t
+        .admin_ok(
+            Method::POST,
+            &paths::with_id(paths::REJECT, photo),
+            json!({"reason": "恶意上传", "malicious": true}),
+        )
+        .await;
+    assert_eq!(d["elicence"]["state"], "stopped");
+    assert_eq!(d["application"]["phase"], "stopped");
+    let police = t.verifier("police", "enforcement").await;
+    let (s, v, _) = t
+        .verify(&police, wallet.online_qr(Audience::Enforcement, t.now()))
+        .await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("elicence_stopped"))
+    );
+    let (s, v) = t.apply(&wallet).await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("elicence_stopped"))
+    );
+    let synced = t.sync(&mut wallet).await;
+    assert!(
+        synced
+            .messages
+            .iter()
+            .any(|m| m.kind == MessageKind::ElicenceStopped)
+    );
+    let _ = driver;
+}
+
+#[tokio::test]
+async fn photo_changes_get_429_with_retry_after_when_busy_and_uploads_are_idempotent() {
+    let t = TestServer::start().await;
+    let (_, mut wallet) = t.issued_wallet(&number(90)).await;
+    t.admin_ok(Method::PUT, paths::BUSY, json!({"retry_after": 600}))
+        .await;
+    let (s, v, h) = t.upload(&wallet, "k1", &jpeg(5)).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        (v["error"].as_str(), v["retry_after"].as_u64()),
+        (Some("busy"), Some(600))
+    );
+    assert_eq!(h["retry-after"], "600");
+    t.admin_ok(Method::PUT, paths::BUSY, json!({"retry_after": null}))
+        .await;
+
+    let (s, first, _) = t.upload(&wallet, "k1", &jpeg(5)).await;
+    assert_eq!(s, StatusCode::OK);
+    // The same key and bytes again (a retry): the same answer, no second review.
+    let (s, again, _) = t.upload(&wallet, "k1", &jpeg(5)).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(first["photo_id"], again["photo_id"]);
+    let queue = t.admin_ok(Method::GET, paths::REVIEWS, Value::Null).await;
+    assert_eq!(queue["reviews"].as_array().unwrap().len(), 1);
+    // The same key with other bytes: a conflict.
+    let (s, v, _) = t.upload(&wallet, "k1", &jpeg(6)).await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::CONFLICT, Some("idempotency_conflict"))
+    );
+
+    // Approving the change re-signs the credential with the new photo, same e-licence.
+    let before = t.sync(&mut wallet).await;
+    let _ = before;
+    let id_before = Credential::decode(wallet.credential.as_ref().unwrap())
+        .unwrap()
+        .id()
+        .unwrap();
+    t.admin_ok(
+        Method::POST,
+        &paths::with_id(paths::APPROVE, first["photo_id"].as_u64().unwrap()),
+        Value::Null,
+    )
+    .await;
+    let synced = t.sync(&mut wallet).await;
+    assert!(
+        synced
+            .messages
+            .iter()
+            .any(|m| m.kind == MessageKind::PhotoChanged)
+    );
+    let credential = Credential::decode(wallet.credential.as_ref().unwrap()).unwrap();
+    assert_eq!(credential.id().unwrap(), id_before);
+    let (e, _) = credential.verify(&t.trust().await).unwrap();
+    assert_eq!(
+        e.licence.main.photo_digest,
+        edl_core::crypto::sha256(&jpeg(5))
+    );
+}
+
+#[tokio::test]
+async fn key_rotation_keeps_earlier_credentials_verifying_and_sync_re_signs() {
+    let t = TestServer::start().await;
+    let (_, mut wallet) = t.issued_wallet(&number(100)).await;
+    let old = Credential::decode(wallet.credential.as_ref().unwrap()).unwrap();
+    t.clock.advance(60);
+    let rotated = t
+        .admin_ok(Method::POST, paths::ROTATE_KEY, Value::Null)
+        .await;
+    assert_eq!(rotated["signer_kid"], 2);
+    assert_eq!(rotated["keys"].as_array().unwrap().len(), 2);
+    let trust = t.trust().await;
+    // Signed with key 1 before the rotation: still verifies.
+    old.verify(&trust).unwrap();
+    // The next sync re-signs with key 2.
+    let synced = t.sync(&mut wallet).await;
+    assert!(synced.elicence.is_some());
+    let new = Credential::decode(wallet.credential.as_ref().unwrap()).unwrap();
+    let (e, _) = new.verify(&trust).unwrap();
+    assert_eq!(e.header.kid.0, 2);
+    assert_eq!(new.id().unwrap(), old.id().unwrap());
+}
+
+#[tokio::test]
+async fn enrolment_refuses_wrong_codes_and_burns_the_code_after_five() {
+    let t = TestServer::start().await;
+    let n = number(110);
+    let driver = t.create_driver(&n, true).await;
+    let code = t
+        .admin_ok(
+            Method::POST,
+            &paths::with_id(paths::ACTIVATION_CODE, driver),
+            Value::Null,
+        )
+        .await["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let key = edl_core::crypto::SecretKey::from_seed(rand32())
+        .public()
+        .to_bytes();
+    let enrol = |code: String, number: String| {
+        let t = &t;
+        async move {
+            t.raw(
+                Method::POST,
+                paths::ENROL,
+                &[],
+                serde_json::to_vec(&json!({"licence_number": number, "activation_code": code, "device_public_key": wire::Base64::encode(&key)})).unwrap(),
+            )
+            .await
+        }
+    };
+    // An unknown licence number looks like a wrong code.
+    let (s, v, _) = enrol(code.clone(), number(999)).await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("bad_activation_code"))
+    );
+    for _ in 0..5 {
+        let (s, _, _) = enrol("00000000".into(), n.clone()).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+    }
+    // Burnt: even the right code fails now.
+    let (s, _, _) = enrol(code, n.clone()).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let wallet = t.enrol(driver, &n).await;
+    assert_eq!(wallet.account, driver);
+}
