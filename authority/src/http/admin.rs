@@ -9,7 +9,7 @@ use edl_core::wire::{
 };
 use serde::Deserialize;
 
-use super::extract::{Admin, AppState, Body, Id, OptionalBody, Params};
+use super::extract::{Admin, AppState, Body, Id, NoBody, OptionalBody, Params};
 use crate::error::Result;
 
 /// Register a driver and their licence.
@@ -32,6 +32,7 @@ pub async fn driver(
     _: Admin,
     State(app): State<AppState>,
     Id(id): Id,
+    _: NoBody,
 ) -> Result<Json<DriverDetail>> {
     app.driver(id).await.map(Json)
 }
@@ -45,6 +46,7 @@ pub async fn activation_code(
     _: Admin,
     State(app): State<AppState>,
     Id(id): Id,
+    _: NoBody,
 ) -> Result<Json<ActivationCode>> {
     app.activation_code(id).await.map(Json)
 }
@@ -104,6 +106,7 @@ pub async fn counter_issue(
 
 /// Query of the review queue.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct QueueQuery {
     /// At most this many (1–100, default 20).
     pub limit: Option<u32>,
@@ -117,6 +120,7 @@ pub async fn reviews(
     _: Admin,
     State(app): State<AppState>,
     Params(q): Params<QueueQuery>,
+    _: NoBody,
 ) -> Result<Json<ReviewQueue>> {
     app.review_queue(q.limit).await.map(Json)
 }
@@ -130,6 +134,7 @@ pub async fn approve(
     _: Admin,
     State(app): State<AppState>,
     Id(photo_id): Id,
+    _: NoBody,
 ) -> Result<Json<DriverDetail>> {
     app.approve(photo_id).await.map(Json)
 }
@@ -163,7 +168,11 @@ pub async fn create_verifier(
 /// they expire; new ones use the new key.
 #[utoipa::path(post, path = paths::ROTATE_KEY, tag = "admin", security(("admin_token" = [])),
     responses((status = 200, body = TrustListResponse), (status = "4XX", body = ErrorBody)))]
-pub async fn rotate_key(_: Admin, State(app): State<AppState>) -> Result<Json<TrustListResponse>> {
+pub async fn rotate_key(
+    _: Admin,
+    State(app): State<AppState>,
+    _: NoBody,
+) -> Result<Json<TrustListResponse>> {
     app.rotate_key().await.map(Json)
 }
 

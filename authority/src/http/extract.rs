@@ -21,6 +21,10 @@ pub type AppState = Arc<App>;
 /// Parses a JSON body. Messages say where and what kind of problem, never the text
 /// (request bodies carry personal data and secrets).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
+    // Every request body is an object; serde would also take a struct as an array.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(Error::BadRequest("the body must be a JSON object".into()));
+    }
     serde_json::from_slice(bytes).map_err(|e| {
         if e.to_string().contains(BAD_BASE64) {
             return Error::BadBase64;
@@ -71,6 +75,31 @@ impl<T: DeserializeOwned + Default> FromRequest<AppState> for OptionalBody<T> {
             return Ok(OptionalBody(T::default()));
         }
         parse_json(&bytes).map(OptionalBody)
+    }
+}
+
+/// No body (an empty one, or `{}`): endpoints that take none still refuse a body rather
+/// than ignore it, so a client bug does not go unnoticed.
+pub struct NoBody;
+
+fn is_empty_body(bytes: &[u8]) -> bool {
+    let trimmed: Vec<u8> = bytes
+        .iter()
+        .copied()
+        .filter(|b| !b.is_ascii_whitespace())
+        .collect();
+    trimmed.is_empty() || trimmed == b"{}"
+}
+
+impl FromRequest<AppState> for NoBody {
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Error> {
+        let bytes = read_body(req, state).await?;
+        if !is_empty_body(&bytes) {
+            return Err(Error::BadRequest("this endpoint takes no body".into()));
+        }
+        Ok(NoBody)
     }
 }
 
@@ -153,6 +182,15 @@ impl Signed {
     /// The body as JSON of type `T`.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, Error> {
         parse_json(&self.body)
+    }
+
+    /// Refuses a body on an endpoint that takes none (see [`NoBody`]).
+    pub fn no_body(&self) -> Result<(), Error> {
+        if is_empty_body(&self.body) {
+            Ok(())
+        } else {
+            Err(Error::BadRequest("this endpoint takes no body".into()))
+        }
     }
 }
 

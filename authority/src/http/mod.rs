@@ -105,11 +105,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 /// The document as pretty JSON with a final newline (the committed
 /// `authority/openapi.json`).
 pub fn openapi_json() -> String {
-    let mut text = openapi()
-        .to_pretty_json()
-        .expect("the OpenAPI document serialises");
-    text.push('\n');
-    text
+    pretty(&openapi())
 }
 
 async fn not_found() -> Error {
@@ -137,7 +133,7 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
 /// The whole service for `app`.
 pub fn router(app: AppState) -> Router {
     let (router, doc) = api().split_for_parts();
-    let doc = Arc::new(openapi_string(&doc));
+    let doc = Arc::new(pretty(&doc));
     router
         .route(
             edl_core::wire::paths::OPENAPI,
@@ -152,6 +148,10 @@ pub fn router(app: AppState) -> Router {
         .with_state(app)
 }
 
-fn openapi_string(doc: &utoipa::openapi::OpenApi) -> String {
-    doc.to_pretty_json().unwrap_or_else(|_| "{}".into())
+fn pretty(doc: &utoipa::openapi::OpenApi) -> String {
+    let mut text = doc
+        .to_pretty_json()
+        .expect("the OpenAPI document serialises");
+    text.push('\n');
+    text
 }

@@ -4,13 +4,13 @@ use axum::Json;
 use axum::extract::State;
 use edl_core::wire::{ErrorBody, TrustListResponse, VerifyRequest, VerifyResponse, paths};
 
-use super::extract::{AppState, Body, Verifier};
+use super::extract::{AppState, Body, NoBody, Verifier};
 use crate::error::Result;
 
 /// The issuer keys, for offline verification.
 #[utoipa::path(get, path = paths::TRUST_LIST, tag = "verifier",
     responses((status = 200, body = TrustListResponse)))]
-pub async fn trust_list(State(app): State<AppState>) -> Json<TrustListResponse> {
+pub async fn trust_list(State(app): State<AppState>, _: NoBody) -> Json<TrustListResponse> {
     Json(app.trust_list())
 }
 

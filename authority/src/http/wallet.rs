@@ -29,6 +29,7 @@ pub async fn identity_challenge(
     State(app): State<AppState>,
     signed: Signed,
 ) -> Result<Json<IdentityChallenge>> {
+    signed.no_body()?;
     app.identity_challenge(signed.account).await.map(Json)
 }
 
@@ -62,5 +63,6 @@ pub async fn sync(
     Params(q): Params<SyncQuery>,
     signed: Signed,
 ) -> Result<Json<SyncResponse>> {
+    signed.no_body()?;
     app.sync(signed.account, q.cursor).await.map(Json)
 }

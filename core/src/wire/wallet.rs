@@ -280,6 +280,7 @@ pub struct VerificationLogEntry {
 /// `GET /v1/wallet/sync?cursor=N`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams, utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct SyncQuery {
     /// The `cursor` of the last sync; 0 (or left out) for everything.
     #[serde(default)]
