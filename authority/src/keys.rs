@@ -27,15 +27,21 @@ pub struct Loaded {
 }
 
 impl Keys {
-    /// Loads the keys, making the first one at `now` if there is none.
-    pub async fn load(store: &dyn Store, now: u64) -> Result<Self, Error> {
+    /// Loads the keys, making the first one at `now` if there is none. Retired keys
+    /// stay in the trust list for `max_credential_life` seconds after retirement (what
+    /// they signed may still be in use), then drop out.
+    pub async fn load(
+        store: &dyn Store,
+        now: u64,
+        max_credential_life: u64,
+    ) -> Result<Self, Error> {
         let mut rows = store.issuer_keys().await?;
         if rows.is_empty() {
             store.rotate_issuer_key(new_key(1, now)).await?;
             rows = store.issuer_keys().await?;
         }
         Ok(Keys {
-            inner: RwLock::new(Arc::new(build(&rows)?)),
+            inner: RwLock::new(Arc::new(build(&rows, now, max_credential_life)?)),
         })
     }
 
@@ -46,7 +52,12 @@ impl Keys {
 
     /// Makes a new current key valid from `now` and retires the others at `now`:
     /// credentials they signed keep verifying until they expire.
-    pub async fn rotate(&self, store: &dyn Store, now: u64) -> Result<Arc<Loaded>, Error> {
+    pub async fn rotate(
+        &self,
+        store: &dyn Store,
+        now: u64,
+        max_credential_life: u64,
+    ) -> Result<Arc<Loaded>, Error> {
         let next = self
             .current()
             .issuer
@@ -55,7 +66,11 @@ impl Keys {
             .checked_add(1)
             .ok_or(Error::InvalidState("no key ids left"))?;
         store.rotate_issuer_key(new_key(next, now)).await?;
-        let loaded = Arc::new(build(&store.issuer_keys().await?)?);
+        let loaded = Arc::new(build(
+            &store.issuer_keys().await?,
+            now,
+            max_credential_life,
+        )?);
         *self.inner.write().unwrap_or_else(|e| e.into_inner()) = loaded.clone();
         Ok(loaded)
     }
@@ -70,12 +85,22 @@ fn new_key(kid: u16, now: u64) -> IssuerKeyRow {
     }
 }
 
-fn build(rows: &[IssuerKeyRow]) -> Result<Loaded, Error> {
+/// Most keys a trust list holds (its encoding's limit is 64).
+const MAX_TRUSTED: usize = 32;
+
+fn build(rows: &[IssuerKeyRow], now: u64, max_credential_life: u64) -> Result<Loaded, Error> {
     let current = rows
         .iter()
         .max_by_key(|r| r.kid)
         .ok_or(StoreError::Corrupt("no issuer key"))?;
-    let trusted: Vec<TrustedKey> = rows
+    // Keys retired longer ago than a credential lives verify nothing still valid.
+    let mut useful: Vec<&IssuerKeyRow> = rows
+        .iter()
+        .filter(|r| r.kid == current.kid || u64::from(r.not_after) + max_credential_life >= now)
+        .collect();
+    useful.sort_by_key(|r| std::cmp::Reverse(r.kid));
+    useful.truncate(MAX_TRUSTED);
+    let trusted: Vec<TrustedKey> = useful
         .iter()
         .map(|r| TrustedKey {
             kid: KeyId(r.kid),

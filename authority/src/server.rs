@@ -66,7 +66,8 @@ impl RunningServer {
 /// Builds the shared state over an opened store: loads (or makes) the issuer key and
 /// rebuilds the lock-outs.
 pub async fn app(config: Config, store: Arc<dyn Store>) -> Result<Arc<App>, Error> {
-    let keys = Keys::load(store.as_ref(), config.clock.now()).await?;
+    let life = 3600 * u64::from(config.credential_ttl_hours.max(1));
+    let keys = Keys::load(store.as_ref(), config.clock.now(), life).await?;
     let identity = Arc::new(TestIdentityProvider::new(config.identity_secret.clone()));
     let app = Arc::new(App::new(store, keys, identity, config));
     app.restore_limiter().await?;

@@ -717,7 +717,11 @@ impl App {
 
     /// Rotates the issuer key.
     pub async fn rotate_key(&self) -> Result<TrustListResponse> {
-        let loaded = self.keys.rotate(self.store.as_ref(), self.now()).await?;
+        let life = 3600 * u64::from(self.ttl());
+        let loaded = self
+            .keys
+            .rotate(self.store.as_ref(), self.now(), life)
+            .await?;
         Ok(TrustListResponse {
             server_time: self.now(),
             ..loaded.response.clone()
@@ -1125,19 +1129,23 @@ impl App {
         .map_err(|e| Error::BadRequest(format!("unreadable code: {e}")))?;
         let audience = check.audience().narrower(verifier.class.audience());
 
-        // Which e-licence, and whose.
-        let (elicence_id, driver_id, seed, state) = match &check {
+        // Which e-licence, and whose: (e-licence id, driver, its seed and state).
+        type Target = (u64, u64, [u8; 32], ElicenceState);
+        let (driver_id, target): (Option<u64>, Option<Target>) = match &check {
             OnlineCheck::Code { id, .. } => match self.store.elicence(id.0).await? {
-                Some(r) => (id.0, Some(r.driver_id), Some(r.seed), r.state),
-                None => (id.0, None, None, ElicenceState::Stopped),
+                Some(r) => (
+                    Some(r.driver_id),
+                    Some((id.0, r.driver_id, r.seed, r.state)),
+                ),
+                None => (None, None),
             },
             OnlineCheck::Manual { licence_number, .. } => {
                 match self.store.driver_by_licence_number(licence_number).await? {
-                    Some(d) => match &d.elicence {
-                        Some(e) => (e.id, Some(d.id), Some(e.seed.0), e.state),
-                        None => (0, Some(d.id), None, ElicenceState::Stopped),
-                    },
-                    None => (0, None, None, ElicenceState::Stopped),
+                    Some(d) => (
+                        Some(d.id),
+                        d.elicence.as_ref().map(|e| (e.id, d.id, e.seed.0, e.state)),
+                    ),
+                    None => (None, None),
                 }
             }
         };
@@ -1160,12 +1168,11 @@ impl App {
                 retry_after: locked.retry_after,
             });
         }
-        let Some(seed) = seed else {
+        let Some((elicence_id, driver_id, seed, state)) = target else {
             // Unknown ids count against the verifier: probing ids is guessing too.
             self.limiter.fail(verifier.id, driver_id, now);
             return Err(Error::UnknownId("e-licence"));
         };
-        let driver_id = driver_id.expect("a seed comes with its driver");
         if check_code(&TotpSeed::from_bytes(seed), &check, now).is_err() {
             self.limiter.fail(verifier.id, Some(driver_id), now);
             self.store

@@ -54,6 +54,19 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// Transactions committed and jobs run in them so far: jobs per batch shows group
+    /// commit at work (for benchmarks).
+    pub fn commit_stats(&self) -> (u64, u64) {
+        use std::sync::atomic::Ordering;
+        let s = self.writer.stats();
+        (
+            s.batches.load(Ordering::Relaxed),
+            s.jobs.load(Ordering::Relaxed),
+        )
+    }
+}
+
 fn i(v: u64) -> i64 {
     // Ids and times are below 2^63 (ids are masked to 63 bits when made).
     v as i64

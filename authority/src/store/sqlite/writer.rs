@@ -8,6 +8,8 @@
 //! failing job leaves the others' changes intact), and its caller is answered only
 //! after the transaction holding it has committed: nothing acknowledged is lost.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -31,6 +33,16 @@ type Job = Box<dyn FnOnce(&Connection) -> Reply + Send>;
 #[derive(Clone)]
 pub struct Writer {
     jobs: mpsc::UnboundedSender<Job>,
+    stats: Arc<Stats>,
+}
+
+/// Counts of the writer's work, to see group commit at work (jobs per batch).
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Transactions committed.
+    pub batches: AtomicU64,
+    /// Jobs run in them.
+    pub jobs: AtomicU64,
 }
 
 /// Keeps nonces for this long past their timestamp.
@@ -48,10 +60,17 @@ impl Writer {
         retention: Retention,
     ) -> std::io::Result<(Writer, thread::JoinHandle<()>)> {
         let (tx, rx) = mpsc::unbounded_channel();
+        let stats = Arc::new(Stats::default());
+        let counts = stats.clone();
         let handle = thread::Builder::new()
             .name("edl-writer".into())
-            .spawn(move || run(conn, rx, retention))?;
-        Ok((Writer { jobs: tx }, handle))
+            .spawn(move || run(conn, rx, retention, &counts))?;
+        Ok((Writer { jobs: tx, stats }, handle))
+    }
+
+    /// How much work has been committed.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
     }
 
     /// Runs `f` in the next batch; resolves once that batch committed. `f` returning an
@@ -105,7 +124,12 @@ fn in_savepoint<T, E: From<StoreError>>(
     result
 }
 
-fn run(conn: Connection, mut rx: mpsc::UnboundedReceiver<Job>, retention: Retention) {
+fn run(
+    conn: Connection,
+    mut rx: mpsc::UnboundedReceiver<Job>,
+    retention: Retention,
+    stats: &Stats,
+) {
     let mut last_prune = Instant::now() - PRUNE_EVERY;
     while let Some(first) = rx.blocking_recv() {
         let mut batch = vec![first];
@@ -124,6 +148,11 @@ fn run(conn: Connection, mut rx: mpsc::UnboundedReceiver<Job>, retention: Retent
         let commit = conn.execute_batch("COMMIT").map_err(StoreError::from);
         if commit.is_err() {
             let _ = conn.execute_batch("ROLLBACK");
+        } else {
+            stats.batches.fetch_add(1, Ordering::Relaxed);
+            stats
+                .jobs
+                .fetch_add(replies.len() as u64, Ordering::Relaxed);
         }
         if last_prune.elapsed() >= PRUNE_EVERY && commit.is_ok() {
             last_prune = Instant::now();
@@ -135,5 +164,87 @@ fn run(conn: Connection, mut rx: mpsc::UnboundedReceiver<Job>, retention: Retent
         for reply in replies {
             reply(result);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+
+    fn start(path: &std::path::Path) -> Writer {
+        let conn = Connection::open(path).unwrap();
+        conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+        conn.execute_batch("CREATE TABLE t (n INTEGER PRIMARY KEY)")
+            .unwrap();
+        let retention = Retention {
+            clock: Arc::new(ManualClock::new(0)),
+            nonce_secs: 600,
+        };
+        Writer::start(conn, retention).unwrap().0
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_jobs_commit_and_a_failing_job_rolls_back_only_itself() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.db");
+        let writer = start(&path);
+        let mut tasks = Vec::new();
+        for n in 0..300i64 {
+            let w = writer.clone();
+            tasks.push(tokio::spawn(async move {
+                w.run(move |conn| {
+                    conn.execute("INSERT INTO t (n) VALUES (?1)", [n])?;
+                    if n % 10 == 0 {
+                        // Inserted, then refused: the savepoint takes the row back.
+                        return Err(StoreError::Conflict("test"));
+                    }
+                    Ok(n)
+                })
+                .await
+            }));
+        }
+        let mut ok = 0;
+        for (n, task) in tasks.into_iter().enumerate() {
+            match task.await.unwrap() {
+                Ok(v) => {
+                    assert_eq!(v, n as i64);
+                    ok += 1;
+                }
+                Err(StoreError::Conflict(_)) => assert_eq!(n % 10, 0),
+                Err(e) => panic!("{e}"),
+            }
+        }
+        assert_eq!(ok, 270);
+        // Every answered job is already visible to a new connection: committed.
+        let reader = Connection::open(&path).unwrap();
+        let count: i64 = reader
+            .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(count, 270);
+        let failed: i64 = reader
+            .query_row("SELECT count(*) FROM t WHERE n % 10 = 0", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(failed, 0);
+        // Jobs that arrived during a commit shared the next one.
+        let stats = writer.stats();
+        let (batches, jobs) = (
+            stats.batches.load(Ordering::Relaxed),
+            stats.jobs.load(Ordering::Relaxed),
+        );
+        assert_eq!(jobs, 300);
+        assert!(batches < jobs, "{batches} batches for {jobs} jobs");
+    }
+
+    #[tokio::test]
+    async fn a_job_that_breaks_a_constraint_does_not_sink_its_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let writer = start(&dir.path().join("w.db"));
+        let first = writer.run(|c| Ok::<_, StoreError>(c.execute("INSERT INTO t VALUES (1)", [])?));
+        let duplicate =
+            writer.run(|c| Ok::<_, StoreError>(c.execute("INSERT INTO t VALUES (1)", [])?));
+        let third = writer.run(|c| Ok::<_, StoreError>(c.execute("INSERT INTO t VALUES (3)", [])?));
+        let (a, b, c) = tokio::join!(first, duplicate, third);
+        assert!(a.is_ok() && b.is_err() && c.is_ok());
     }
 }
