@@ -32,6 +32,7 @@ pub struct RunningServer {
     addr: SocketAddr,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
+    writer: Option<std::thread::JoinHandle<()>>,
 }
 
 impl RunningServer {
@@ -56,10 +57,17 @@ impl RunningServer {
     /// Waits until the server stops (after [`RunningServer::shutdown`] from elsewhere,
     /// or an error).
     pub async fn wait(self) -> Result<(), ServeError> {
-        match self.task.await {
-            Ok(result) => Ok(result?),
+        let served = match self.task.await {
+            Ok(result) => result.map_err(ServeError::from),
             Err(_) => Err(std::io::Error::other("the server task failed").into()),
+        };
+        // Every handler has finished, so the store is dropped and the writer commits
+        // what is queued and closes the database; wait for it so a restart finds the
+        // file closed.
+        if let Some(writer) = self.writer {
+            let _ = tokio::task::spawn_blocking(move || writer.join()).await;
         }
+        served
     }
 }
 
@@ -84,6 +92,7 @@ pub async fn serve(config: Config) -> Result<RunningServer, ServeError> {
         2 * config.max_request_skew,
     )
     .map_err(Error::from)?;
+    let writer = store.take_writer_thread();
     let listener = TcpListener::bind(config.listen).await?;
     let app = app(config, Arc::new(store)).await?;
     let addr = listener.local_addr()?;
@@ -100,5 +109,6 @@ pub async fn serve(config: Config) -> Result<RunningServer, ServeError> {
         addr,
         shutdown: Some(tx),
         task,
+        writer,
     })
 }

@@ -25,6 +25,7 @@ use writer::{Retention, Writer};
 pub struct SqliteStore {
     reads: ReadPool,
     writer: Writer,
+    thread: std::sync::Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 impl SqliteStore {
@@ -45,12 +46,19 @@ impl SqliteStore {
         conn.pragma_update(None, "foreign_keys", true)?;
         conn.set_prepared_statement_cache_capacity(64);
         schema::migrate(&mut conn)?;
-        let (writer, _thread) =
+        let (writer, thread) =
             Writer::start(conn, Retention { clock, nonce_secs }).map_err(|_| StoreError::Closed)?;
         Ok(SqliteStore {
             reads: ReadPool::new(path.to_owned(), read_pool_size),
             writer,
+            thread: std::sync::Mutex::new(Some(thread)),
         })
+    }
+
+    /// The writer thread, for waiting until it has closed the database (it ends once
+    /// the store is dropped and the queued jobs are committed).
+    pub fn take_writer_thread(&self) -> Option<std::thread::JoinHandle<()>> {
+        self.thread.lock().unwrap_or_else(|e| e.into_inner()).take()
     }
 }
 
