@@ -78,6 +78,29 @@ pub fn live_licence(licence: &Licence, now: u64) -> Licence {
     live
 }
 
+/// Checks that `licence` can be signed into a credential: beyond [`Licence::validate`],
+/// the compact encoding has its own limits (dates up to 2079, texts up to 255 bytes).
+/// Registry changes are refused up front rather than failing at issuance later.
+pub fn check_issuable(licence: &Licence, now: u64) -> Result<(), Error> {
+    use edl_core::credential::{ElicenceId, Issuance, Issuer};
+    use edl_core::crypto::{KeyId, SecretKey};
+    licence.validate()?;
+    let key = SecretKey::from_seed([1; 32]);
+    let device_key = key.public();
+    Issuer::new(KeyId(0), key)
+        .issue(
+            licence,
+            Issuance {
+                id: ElicenceId(1),
+                device_key,
+                issued_at: u32::try_from(now).unwrap_or(u32::MAX),
+                ttl_hours: 1,
+            },
+        )
+        .map(|_| ())
+        .map_err(|_| Error::Unencodable)
+}
+
 /// A feed message.
 pub fn message(kind: MessageKind, at: u64, title: &str, body: &str) -> FeedMessage {
     FeedMessage {

@@ -74,6 +74,12 @@ pub enum Error {
     /// Licence data that fails validation.
     #[error("invalid licence: {0}")]
     InvalidLicence(#[from] LicenceError),
+    /// Licence data the e-licence encoding cannot carry (a date after 2079, a text over
+    /// 255 bytes).
+    #[error(
+        "the licence does not fit the e-licence encoding (dates up to 2079, texts up to 255 bytes)"
+    )]
+    Unencodable,
     /// Not an acceptable photo.
     #[error("invalid photo: {0}")]
     InvalidPhoto(&'static str),
@@ -122,7 +128,7 @@ impl Error {
             IdempotencyConflict => ErrorCode::IdempotencyConflict,
             ElicenceSuperseded => ErrorCode::ElicenceSuperseded,
             PayloadTooLarge => ErrorCode::PayloadTooLarge,
-            InvalidLicence(_) => ErrorCode::InvalidLicence,
+            InvalidLicence(_) | Unencodable => ErrorCode::InvalidLicence,
             InvalidPhoto(_) => ErrorCode::InvalidPhoto,
             Busy { .. } => ErrorCode::Busy,
             LockedOut { .. } => ErrorCode::LockedOut,

@@ -23,7 +23,7 @@ use edl_core::wire::{
 use time::OffsetDateTime;
 
 use crate::config::Config;
-use crate::domain::{check_photo, live_licence, message, review_deadline};
+use crate::domain::{check_issuable, check_photo, live_licence, message, review_deadline};
 use crate::error::{Error, Result};
 use crate::identity::IdentityProvider;
 use crate::keys::{Keys, Loaded};
@@ -272,7 +272,7 @@ impl App {
                 cycle,
             },
         };
-        licence.validate()?;
+        check_issuable(&licence, now)?;
         let mut state = DriverState::new(licence);
         let row = photo.map(|(digest, bytes)| {
             let id = random::id();
@@ -371,7 +371,7 @@ impl App {
                     if cycle.reached_limit() {
                         s.licence.main.status.insert(StatusCode::OverPoints);
                     }
-                    s.licence.validate()?;
+                    check_issuable(&s.licence, now)?;
                     reissue(s, &keys, now, ttl)?;
                     Ok(Effects {
                         feed: vec![msg(
@@ -399,7 +399,7 @@ impl App {
                 id,
                 Box::new(move |s| {
                     s.licence.main.status = status;
-                    s.licence.validate()?;
+                    check_issuable(&s.licence, now)?;
                     reissue(s, &keys, now, ttl)?;
                     Ok(Effects {
                         feed: vec![msg(
@@ -446,7 +446,7 @@ impl App {
                     if let Some(a) = r.issuing_authority {
                         s.licence.supplementary.issuing_authority = a;
                     }
-                    s.licence.validate()?;
+                    check_issuable(&s.licence, now)?;
                     if let Some(e) = s.elicence.as_mut()
                         && e.state == ElicenceState::Active
                     {

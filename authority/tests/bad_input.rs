@@ -421,6 +421,18 @@ async fn every_endpoint_answers_bad_input_with_a_4xx_json_error() {
             "valid_from": "2021-01-01", "valid_until": "2031-01-01", "address": "a", "issuing_authority": "b",
             "photo": Base64::encode(b"GIF89a not a jpeg at all, but long enough to pass the size check....")}),
         ),
+        (
+            paths::DRIVERS,
+            json!({"licence_number": number(3), "name": "x", "sex": "male", "nationality": "中国",
+            "date_of_birth": "1991-01-01", "classes": "C1", "first_issue": "2015-01-01",
+            "valid_from": "2021-01-01", "valid_until": "2090-01-01", "address": "a", "issuing_authority": "b"}),
+        ),
+        (
+            paths::DRIVERS,
+            json!({"licence_number": number(4), "name": "x", "sex": "male", "nationality": "中国",
+            "date_of_birth": "1991-01-01", "classes": "C1", "first_issue": "2015-01-01",
+            "valid_from": "2021-01-01", "valid_until": "2031-01-01", "address": "北".repeat(90), "issuing_authority": "b"}),
+        ),
         (paths::VERIFIERS, json!({"name": "", "class": "insurer"})),
         (
             paths::VERIFIERS,
