@@ -143,7 +143,10 @@ impl FromRequestParts<AppState> for Admin {
             .headers
             .get(HEADER_AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
+            .and_then(|v| v.split_once(' '))
+            // The scheme name is case-insensitive (RFC 9110 §11.1).
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim())
             .ok_or(Error::Unauthorized)?;
         // Hashes first, so the comparison takes the same time whatever the lengths.
         if expected.is_empty() || !ct_eq(&sha256(given.as_bytes()), &sha256(expected.as_bytes())) {
