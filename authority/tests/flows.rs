@@ -532,7 +532,7 @@ async fn counter_issuance_sends_the_elicence_to_the_app_account() {
 #[tokio::test]
 async fn rejections_carry_their_reason_and_a_malicious_photo_stops_the_elicence() {
     let t = TestServer::start().await;
-    let (driver, mut wallet) = t.issued_wallet(&number(80)).await;
+    let (_, mut wallet) = t.issued_wallet(&number(80)).await;
     // A photo change, rejected with a reason.
     let (s, v, _) = t.upload(&wallet, "change-1", &jpeg(9)).await;
     assert_eq!(s, StatusCode::OK, "{v}");
@@ -593,7 +593,6 @@ async fn rejections_carry_their_reason_and_a_malicious_photo_stops_the_elicence(
             .iter()
             .any(|m| m.kind == MessageKind::ElicenceStopped)
     );
-    let _ = driver;
 }
 
 #[tokio::test]
@@ -628,8 +627,7 @@ async fn photo_changes_get_429_with_retry_after_when_busy_and_uploads_are_idempo
     );
 
     // Approving the change re-signs the credential with the new photo, same e-licence.
-    let before = t.sync(&mut wallet).await;
-    let _ = before;
+    t.sync(&mut wallet).await;
     let id_before = Credential::decode(wallet.credential.as_ref().unwrap())
         .unwrap()
         .id()
