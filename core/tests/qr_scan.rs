@@ -1,4 +1,5 @@
 //! A rendered QR read back by an independent decoder (rqrr) verifies.
+#![cfg(feature = "scan")]
 
 use edl_core::credential::Audience;
 use edl_core::present::Form;
