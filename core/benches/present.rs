@@ -15,7 +15,7 @@ use edl_core::sample;
 use edl_core::verify::{Policy, verify_offline};
 use qrcode::{EcLevel, QrCode};
 
-const NOW: u64 = 1_764_039_605;
+const NOW: u64 = 1_795_575_605;
 
 fn benches(c: &mut Criterion) {
     let s = sample::issued(NOW as u32 - 600);
