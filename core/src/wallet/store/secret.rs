@@ -11,6 +11,14 @@ pub struct SecretBytes(Zeroizing<Vec<u8>>);
 // `Zeroizing` clears the bytes on drop; the marker lets callers rely on it.
 impl ZeroizeOnDrop for SecretBytes {}
 
+const _: () = {
+    const fn assert_zeroize_on_drop<T: ZeroizeOnDrop>() {}
+    assert_zeroize_on_drop::<SecretBytes>();
+    assert_zeroize_on_drop::<zeroize::Zeroizing<Vec<u8>>>();
+    // The cipher holding the derived AEAD key wipes it on drop (crate feature `zeroize`).
+    assert_zeroize_on_drop::<chacha20poly1305::XChaCha20Poly1305>();
+};
+
 impl SecretBytes {
     pub(super) fn new(bytes: Zeroizing<Vec<u8>>) -> Self {
         SecretBytes(bytes)
