@@ -1000,6 +1000,40 @@ mod tests {
     }
 
     #[test]
+    fn disk_full_is_typed_and_rolls_the_whole_write_back() {
+        let (_dir, store) = new_store();
+        store.write(|tx| tx.put_doc("licence", &entry(1))).unwrap();
+        let set_limit = |pages: Option<i64>| {
+            let conn = store.conn.lock().unwrap();
+            let limit = match pages {
+                Some(p) => p,
+                None => conn
+                    .query_row("PRAGMA page_count", [], |r| r.get(0))
+                    .unwrap(),
+            };
+            // Caps the file at its current size: SQLite then fails writes with SQLITE_FULL,
+            // as it does on a full disk.
+            conn.query_row(&format!("PRAGMA max_page_count = {limit}"), [], |_| Ok(()))
+                .unwrap();
+        };
+        set_limit(None);
+        let big = "照片".repeat(100_000);
+        let err = store
+            .write(|tx| {
+                tx.put_doc("sync_state", &2)?;
+                tx.put_doc("photo", &big)
+            })
+            .unwrap_err();
+        assert_eq!(err, StoreError::DiskFull);
+        assert_eq!(store.get_doc::<i32>("sync_state").unwrap(), None);
+        assert_eq!(store.get_doc::<Entry>("licence").unwrap(), Some(entry(1)));
+
+        set_limit(Some(1 << 30));
+        store.write(|tx| tx.put_doc("photo", &big)).unwrap();
+        assert_eq!(store.get_doc::<String>("photo").unwrap(), Some(big));
+    }
+
+    #[test]
     fn several_threads_writing_and_reading_stay_consistent() {
         const THREADS: usize = 4;
         const WRITES: usize = 40;
