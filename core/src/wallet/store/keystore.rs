@@ -23,6 +23,11 @@ use super::error::KeyStoreError;
 /// (it may carry a key alias or parameters). Implementations must authenticate the blob
 /// (AES-GCM in Android Keystore, ECIES/AES-GCM on iOS do) and answer
 /// [`KeyStoreError::WrongKey`] when it does not open.
+///
+/// This is the one place the data key meets foreign code: a non-exportable platform key
+/// can only encrypt what it is given and hand back what it decrypts, so the plaintext key
+/// crosses the FFI once at creation and once per open. The app's implementation should
+/// keep it in a byte array it overwrites right after the call, and never log it.
 pub trait KeyStore: Send + Sync {
     /// Encrypts `plaintext` (the 32-byte data key) under the platform key.
     fn wrap_key(&self, plaintext: &[u8]) -> Result<Vec<u8>, KeyStoreError>;
