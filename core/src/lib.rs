@@ -13,4 +13,6 @@ pub mod licence;
 pub mod present;
 pub mod sample;
 pub mod verify;
+#[cfg(feature = "wallet")]
+pub mod wallet;
 pub mod wire;
