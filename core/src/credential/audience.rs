@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 /// The audience a view is signed for and a presentation is shown to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Audience {
     /// Police and traffic enforcement: both pages in full.
     Enforcement,

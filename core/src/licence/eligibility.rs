@@ -11,7 +11,12 @@ use super::status::{LicenceStatus, StatusCode};
 /// Why a licence may not have an e-licence, one variant per thing the driver must do
 /// differently. Variants are declared most serious first; that is the order
 /// [`e_licence_blockers`] reports them in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+// Serialised in snake_case (e.g. "over_points"): the wire's `not_eligible` reason.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum NotEligible {
     /// E 撤销: obtained improperly; the driver may not reapply for three years.
     Annulled,

@@ -15,6 +15,7 @@ use super::status::LicenceStatus;
 /// The holder's sex (性别) as printed on the licence.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Sex {
     /// 男.
     Male,
@@ -42,6 +43,7 @@ impl Sex {
 
 /// The main page (主页): who the holder is and what they may drive.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MainPage {
     /// 证号: 18 characters, for residents the citizen ID number.
     pub licence_number: String,
@@ -53,25 +55,31 @@ pub struct MainPage {
     pub nationality: String,
     /// 出生日期.
     #[serde(with = "serde_fmt::date")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
     pub date_of_birth: Date,
     /// 准驾车型.
     pub classes: ClassSet,
     /// 初次领证日期: also the anchor of the scoring cycles.
     #[serde(with = "serde_fmt::date")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
     pub first_issue: Date,
     /// 有效期起始日期.
     #[serde(with = "serde_fmt::date")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
     pub valid_from: Date,
     /// 有效期截止日期, inclusive.
     #[serde(with = "serde_fmt::date")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
     pub valid_until: Date,
     /// 状态.
     pub status: LicenceStatus,
     /// SHA-256 of the approved photo; the photo itself travels separately.
     #[serde(with = "serde_fmt::hex32")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub photo_digest: [u8; 32],
     /// When the e-licence was generated, in UTC.
     #[serde(with = "serde_fmt::rfc3339_utc")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub generated_at: OffsetDateTime,
 }
 
@@ -100,6 +108,7 @@ impl MainPage {
 
 /// The supplementary page (副页): address, authority and driving record.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SupplementaryPage {
     /// 住址.
     pub address: String,
@@ -119,6 +128,7 @@ pub fn class_meanings(classes: ClassSet) -> Vec<(&'static str, &'static str)> {
 
 /// A complete e-licence.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Licence {
     /// 主页.
     pub main: MainPage,

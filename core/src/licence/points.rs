@@ -14,9 +14,11 @@ pub const POINTS_LIMIT: u8 = 12;
 
 /// One entry of the driving record: an offence and how it was penalised.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RecordEntry {
     /// Day of the offence.
     #[serde(with = "serde_fmt::date")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
     pub date: Date,
     /// Where it happened, e.g. "北京市朝阳区建国路".
     pub place: String,
@@ -32,12 +34,15 @@ pub struct RecordEntry {
 
 /// One scoring cycle and the points counted in it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PointsCycle {
     /// First day of the cycle (an anniversary of the first issue date).
     #[serde(with = "serde_fmt::date")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
     pub start: Date,
     /// Last day of the cycle, inclusive: the day before the next anniversary.
     #[serde(with = "serde_fmt::date")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
     pub end: Date,
     /// Points counted in the cycle.
     pub points: u8,

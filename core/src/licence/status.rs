@@ -223,7 +223,9 @@ impl fmt::Display for StatusCode {
 }
 
 /// How the e-licence shows a status.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum StatusColour {
     /// Status normal: shown in black.
     Black,
