@@ -4,6 +4,8 @@
 //! `crypto`) do no I/O: time and randomness are passed in, so they run the same in the
 //! driver's wallet, a verifier's app and the authority.
 
+#![warn(missing_docs)]
+
 pub mod codec;
 pub mod credential;
 pub mod crypto;
@@ -11,4 +13,6 @@ pub mod licence;
 pub mod present;
 pub mod sample;
 pub mod verify;
+#[cfg(feature = "wallet")]
+pub mod wallet;
 pub mod wire;

@@ -63,7 +63,7 @@ pub fn issued(issued_at: u32) -> Sample {
 }
 
 /// The time the pinned format vectors are made at: 2026-11-25 11:00:05 Beijing time.
-pub const VECTOR_TIME: u64 = 1_764_039_605;
+pub const VECTOR_TIME: u64 = 1_795_575_605;
 
 /// The pinned format vectors as `(name, value)` pairs: bytes in lower-case hex, codes as
 /// digits. `cargo run -p edl-core --example gen_vectors` prints them;

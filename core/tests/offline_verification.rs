@@ -8,7 +8,7 @@ use edl_core::sample;
 use edl_core::verify::{Policy, Rejection, verify_offline};
 
 /// 2026-11-25 10:00:05 Beijing time, 5 s into a window.
-const ISSUED: u32 = 1_764_036_000;
+const ISSUED: u32 = 1_795_572_000;
 const NOW: u64 = ISSUED as u64 + 3605;
 
 fn payload(s: &sample::Sample, audience: Audience, now: u64) -> Vec<u8> {

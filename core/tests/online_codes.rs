@@ -6,7 +6,7 @@ use edl_core::present::{Form, Window};
 use edl_core::sample;
 use edl_core::verify::{CodeRejection, OnlineCheck, check_code};
 
-const NOW: u64 = 1_764_039_605;
+const NOW: u64 = 1_795_575_605;
 
 fn seed() -> TotpSeed {
     TotpSeed::from_bytes(sample::TOTP_SEED)

@@ -1,4 +1,5 @@
 //! A rendered QR read back by an independent decoder (rqrr) verifies.
+#![cfg(feature = "scan")]
 
 use edl_core::credential::Audience;
 use edl_core::present::Form;
@@ -6,7 +7,7 @@ use edl_core::present::render::scan_png;
 use edl_core::sample;
 use edl_core::verify::{OnlineCheck, Policy, verify_offline};
 
-const NOW: u64 = 1_764_039_605;
+const NOW: u64 = 1_795_575_605;
 
 #[test]
 fn offline_qr_png_scans_back_to_the_payload_and_verifies() {

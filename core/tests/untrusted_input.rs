@@ -10,7 +10,7 @@ use edl_core::sample;
 use edl_core::verify::{OnlineCheck, Policy, verify_offline};
 use proptest::prelude::*;
 
-const NOW: u64 = 1_764_039_605;
+const NOW: u64 = 1_795_575_605;
 
 fn bytes(max: usize) -> impl Strategy<Value = Vec<u8>> {
     proptest::collection::vec(any::<u8>(), 0..max)

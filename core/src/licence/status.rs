@@ -120,7 +120,8 @@ impl StatusCode {
         }
     }
 
-    /// The code with this letter (upper case only).
+    /// The code with this letter (upper case only). An error reports position 0; see
+    /// [`LicenceStatus::from_letters`] for positions within a string.
     pub fn from_letter(letter: char) -> Result<Self, LicenceError> {
         Self::ALL
             .into_iter()

@@ -68,7 +68,7 @@ fn read_symbols(image: &GreyImage) -> Result<Vec<Vec<u8>>, RenderError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::present::render::{QrMatrix, test_png};
+    use crate::present::render::{QrMatrix, TerminalBackground, test_png};
     use proptest::prelude::*;
 
     /// Deterministic pseudo-random bytes (xorshift), so failures reproduce.
@@ -114,6 +114,46 @@ mod tests {
                     "{len} bytes at scale {scale}"
                 );
             }
+        }
+    }
+
+    /// What a terminal shows for `art`: each character cell 4×8 pixels, its upper and lower
+    /// halves in the glyph colour where the half block paints them, else the background.
+    fn terminal_screenshot(art: &str, background: TerminalBackground) -> Vec<u8> {
+        let (cell_w, cell_h) = (4, 8);
+        let lines: Vec<Vec<char>> = art.lines().map(|l| l.chars().collect()).collect();
+        let (w, h) = (lines[0].len() * cell_w, lines.len() * cell_h);
+        let (glyph, back) = match background {
+            TerminalBackground::Dark => (230, 20),
+            TerminalBackground::Light => (20, 230),
+        };
+        let mut pixels = vec![back; w * h];
+        for (row, line) in lines.iter().enumerate() {
+            for (col, &c) in line.iter().enumerate() {
+                for y in 0..cell_h {
+                    let upper = y < cell_h / 2;
+                    let painted = c == '█' || (upper && c == '▀') || (!upper && c == '▄');
+                    if painted {
+                        let start = (row * cell_h + y) * w + col * cell_w;
+                        pixels[start..start + cell_w].fill(glyph);
+                    }
+                }
+            }
+        }
+        grey_png(w as u32, h as u32, &pixels)
+    }
+
+    #[test]
+    fn terminal_art_scans_back_on_the_terminal_it_was_drawn_for() {
+        let payload = random_bytes(60, 3);
+        let qr = QrMatrix::encode(&payload).unwrap();
+        for background in [TerminalBackground::Dark, TerminalBackground::Light] {
+            let screen = terminal_screenshot(&qr.to_terminal_for(background), background);
+            assert_eq!(
+                scan_png(&screen),
+                Ok(vec![payload.clone()]),
+                "{background:?}"
+            );
         }
     }
 
@@ -195,6 +235,12 @@ mod tests {
             scan_png(&png),
             Err(RenderError::ImageTooLarge { .. })
         ));
+    }
+
+    #[test]
+    fn zero_declared_size_is_not_a_png() {
+        let png = test_png::with_declared_size(grey_png(1, 1, &[255]), 0, 0);
+        assert!(matches!(scan_png(&png), Err(RenderError::NotPng { .. })));
     }
 
     #[test]

@@ -1,0 +1,70 @@
+//! What can go wrong in the wallet, as reasons an app can act on.
+
+use crate::credential::CredentialError;
+use crate::licence::NotEligible;
+use crate::present::PresentError;
+use crate::wire::ErrorCode;
+
+use super::store::StoreError;
+
+/// Why a wallet operation failed. No variant carries personal data.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WalletError {
+    /// The authority could not be reached (no network, DNS, refused, timed out). Nothing
+    /// was changed; every read still works from the store.
+    #[error("the authority cannot be reached")]
+    Offline,
+    /// The authority is busy; try again after this many seconds.
+    #[error("the authority is busy; retry after {retry_after_secs} s")]
+    Busy {
+        /// Seconds to wait.
+        retry_after_secs: u64,
+    },
+    /// Failed online checks locked this client out for a while.
+    #[error("locked out; retry after {retry_after_secs} s")]
+    LockedOut {
+        /// Seconds to wait.
+        retry_after_secs: u64,
+    },
+    /// The authority does not accept this device (wrong activation code, device key no
+    /// longer bound, signature refused).
+    #[error("not authorised: {0:?}")]
+    Unauthorised(ErrorCode),
+    /// The licence may not have an e-licence, and why.
+    #[error("not eligible: {0}")]
+    NotEligible(NotEligible),
+    /// The authority refused the request for another stated reason.
+    #[error("refused by the authority: {code:?}")]
+    Rejected {
+        /// The authority's stable code.
+        code: ErrorCode,
+    },
+    /// The wallet has not been enrolled yet.
+    #[error("the wallet is not enrolled")]
+    NotEnrolled,
+    /// There is no issued e-licence in the wallet (apply, then sync).
+    #[error("no e-licence in the wallet")]
+    NoElicence,
+    /// The real-person check (实人认证) could not be completed on the phone.
+    #[error("the identity check did not complete")]
+    IdentityCheck,
+    /// The authority answered with something this wallet cannot use (a bad credential,
+    /// a credential bound to another key, an unparseable body).
+    #[error("unusable answer from the authority: {0}")]
+    Protocol(String),
+    /// The local store failed (wrong key, corrupt file, disk full…).
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    /// A presentation could not be made.
+    #[error("presentation: {0}")]
+    Present(#[from] PresentError),
+    /// A fault inside the wallet (a task panicked).
+    #[error("internal error")]
+    Internal,
+}
+
+impl From<CredentialError> for WalletError {
+    fn from(e: CredentialError) -> Self {
+        WalletError::Protocol(format!("credential: {e}"))
+    }
+}

@@ -1,0 +1,122 @@
+//! Applying the authority's delta to the store: all of one sync in one transaction.
+
+use crate::credential::{Credential, TrustList};
+use crate::crypto::PublicKey;
+use crate::wire::{ElicenceState, SyncResponse};
+
+use super::WalletError;
+use super::state::{self, StoredElicence, SyncState};
+use super::store::WriteTx;
+
+/// What one sync changed, for the app to react to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SyncReport {
+    /// Pages (status, points, record) changed.
+    pub licence_changed: bool,
+    /// A new e-licence arrived, or the current one stopped verifying.
+    pub elicence_changed: bool,
+    /// The application moved on.
+    pub application_changed: bool,
+    /// New photo review results.
+    pub reviews: u32,
+    /// New messages.
+    pub messages: u32,
+    /// New verification log entries.
+    pub verifications: u32,
+}
+
+/// Checks a page before anything is written: a credential must verify against the trust
+/// list and be bound to this device's key, so a bad answer never reaches the store.
+pub(crate) fn check_page(
+    page: &SyncResponse,
+    trust: &TrustList,
+    device_key: &PublicKey,
+) -> Result<(), WalletError> {
+    if let Some(licence) = &page.licence {
+        licence
+            .validate()
+            .map_err(|_| WalletError::Protocol("licence data fails validation".into()))?;
+    }
+    if let Some(e) = &page.elicence
+        && e.state == ElicenceState::Active
+    {
+        let bytes = e
+            .credential
+            .as_ref()
+            .ok_or_else(|| WalletError::Protocol("active e-licence without credential".into()))?;
+        let credential = Credential::decode(bytes.as_bytes())?;
+        let (view, _) = credential.verify(trust)?;
+        if view.header.device_key != *device_key || view.id != e.elicence_id {
+            return Err(WalletError::Protocol(
+                "credential not bound to this device".into(),
+            ));
+        }
+        if e.totp_seed
+            .as_ref()
+            .and_then(|s| s.to_array::<32>())
+            .is_none()
+        {
+            return Err(WalletError::Protocol(
+                "active e-licence without a 32-byte TOTP seed".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Writes checked pages in order, then the new sync state.
+pub(crate) fn apply(
+    tx: &WriteTx<'_>,
+    pages: &[SyncResponse],
+    new_state: SyncState,
+) -> Result<SyncReport, WalletError> {
+    let mut report = SyncReport::default();
+    for page in pages {
+        if let Some(licence) = &page.licence {
+            tx.put_doc(state::LICENCE, licence)?;
+            report.licence_changed = true;
+        }
+        if let Some(photo) = &page.photo {
+            tx.put_doc(state::PHOTO, photo)?;
+        }
+        if let Some(e) = &page.elicence {
+            let stored = StoredElicence {
+                id: e.elicence_id,
+                state: e.state,
+                credential: e.credential.clone(),
+                issued_at: e.issued_at,
+                expires_at: e.expires_at,
+            };
+            tx.put_doc(state::ELICENCE, &stored)?;
+            match &e.totp_seed {
+                Some(seed) if e.state == ElicenceState::Active => {
+                    tx.put_secret(state::TOTP_SEED, seed.as_bytes())?
+                }
+                _ => {
+                    tx.delete_secret(state::TOTP_SEED)?;
+                }
+            }
+            report.elicence_changed = true;
+        }
+        if let Some(application) = &page.application {
+            tx.put_doc(state::APPLICATION, application)?;
+            report.application_changed = true;
+        }
+        // Feed items have no server id; the page's cursor and position name them uniquely.
+        let id = |kind: &str, i: usize| format!("{:020}-{kind}-{i:05}", page.cursor);
+        for r in &page.reviews {
+            tx.upsert_item(state::PHOTO_REVIEWS, &r.photo_id.to_string(), r)?;
+            report.reviews += 1;
+        }
+        for (i, m) in page.messages.iter().enumerate() {
+            tx.upsert_item(state::MESSAGES, &id("m", i), m)?;
+            report.messages += 1;
+        }
+        for (i, v) in page.verifications.iter().enumerate() {
+            tx.upsert_item(state::VERIFICATION_LOG, &id("v", i), v)?;
+            report.verifications += 1;
+        }
+    }
+    tx.put_doc(state::SYNC_STATE, &new_state)?;
+    Ok(report)
+}
