@@ -1,0 +1,83 @@
+//! The core's own wallet (encrypted store, signed client, sync) against the real server:
+//! client and server share `edl_core::wire`, and this shows they agree end to end.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::*;
+use edl_core::credential::Audience;
+use edl_core::present::Form;
+use edl_core::wallet::store::SoftwareKeyStore;
+use edl_core::wallet::{TestIdentityProvider, Wallet};
+use edl_core::wire::{ApplicationPhase, Base64, CheckOutcome, MessageKind, paths};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_core_wallet_enrols_applies_syncs_and_presents_against_the_server() {
+    let t = TestServer::start().await;
+    let n = number(1);
+    let driver = t.create_driver(&n, true).await;
+    let code = t
+        .admin_ok(
+            Method::POST,
+            &paths::with_id(paths::ACTIVATION_CODE, driver),
+            Value::Null,
+        )
+        .await["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let dir = tempfile::tempdir().unwrap();
+    let keys = SoftwareKeyStore::from_key_bytes(zeroize::Zeroizing::new([9; 32]));
+    let wallet = Wallet::open(dir.path(), &keys).unwrap();
+    wallet.enrol(&t.url, &n, &code).await.unwrap();
+    let view = wallet
+        .apply(Arc::new(TestIdentityProvider::new(IDENTITY_SECRET)))
+        .await
+        .unwrap();
+    assert_eq!(view.phase, ApplicationPhase::Issued);
+    // `apply` synced: the wallet holds the licence, photo, e-licence and the message.
+    assert_eq!(wallet.licence().unwrap().unwrap().main.licence_number, n);
+    assert_eq!(wallet.photo().unwrap().unwrap(), jpeg(1));
+    assert!(
+        wallet
+            .messages()
+            .unwrap()
+            .iter()
+            .any(|m| m.kind == MessageKind::ApplicationSucceeded)
+    );
+
+    // The wallet's presentation verifies at the authority.
+    let police = t.verifier("police", "enforcement").await;
+    let qr = wallet
+        .present_at(Form::Online, Audience::Enforcement, t.now(), 30)
+        .unwrap();
+    let (s, v, _) = t
+        .verify(
+            &police,
+            json!({"method": "qr", "payload": Base64::encode(&qr.payload)}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+
+    // A change at the registry and the check reach the wallet with its next sync.
+    t.admin_ok(
+        Method::PUT,
+        &paths::with_id(paths::STATUS, driver),
+        json!({"status": "D"}),
+    )
+    .await;
+    let report = wallet.sync().await.unwrap();
+    assert!(report.licence_changed && report.elicence_changed);
+    assert_eq!(
+        wallet.licence().unwrap().unwrap().main.status.letters(),
+        "D"
+    );
+    let log = wallet.verification_log().unwrap();
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0].outcome, CheckOutcome::Verified);
+    assert_eq!(log[0].verifier, "police");
+}
