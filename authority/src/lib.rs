@@ -27,4 +27,4 @@ pub mod store;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{CheckLimits, Config};
 pub use error::Error;
-pub use server::{RunningServer, ServeError, serve};
+pub use server::{RunningServer, ServeError, serve, serve_with_store};

@@ -10,7 +10,7 @@ use tokio::task::JoinHandle;
 use crate::config::Config;
 use crate::error::Error;
 use crate::http;
-use crate::identity::TestIdentityProvider;
+use crate::identity::{IdentityProvider, TestIdentityProvider};
 use crate::keys::Keys;
 use crate::service::App;
 use crate::store::Store;
@@ -76,7 +76,10 @@ impl RunningServer {
 pub async fn app(config: Config, store: Arc<dyn Store>) -> Result<Arc<App>, Error> {
     let life = 3600 * u64::from(config.credential_ttl_hours.max(1));
     let keys = Keys::load(store.as_ref(), config.clock.now(), life).await?;
-    let identity = Arc::new(TestIdentityProvider::new(config.identity_secret.clone()));
+    let identity: Arc<dyn IdentityProvider> = match &config.identity_provider {
+        Some(provider) => provider.clone(),
+        None => Arc::new(TestIdentityProvider::new(config.identity_secret.clone())),
+    };
     let app = Arc::new(App::new(store, keys, identity, config));
     app.restore_limiter().await?;
     Ok(app)
@@ -93,8 +96,19 @@ pub async fn serve(config: Config) -> Result<RunningServer, ServeError> {
     )
     .map_err(Error::from)?;
     let writer = store.take_writer_thread();
+    let mut server = serve_with_store(config, Arc::new(store)).await?;
+    server.writer = writer;
+    Ok(server)
+}
+
+/// Like [`serve`] over another [`Store`] (e.g. a PostgreSQL one); `config.db_path` is
+/// not used.
+pub async fn serve_with_store(
+    config: Config,
+    store: Arc<dyn Store>,
+) -> Result<RunningServer, ServeError> {
     let listener = TcpListener::bind(config.listen).await?;
-    let app = app(config, Arc::new(store)).await?;
+    let app = app(config, store).await?;
     let addr = listener.local_addr()?;
     let (tx, rx) = oneshot::channel::<()>();
     let router = http::router(app);
@@ -109,6 +123,6 @@ pub async fn serve(config: Config) -> Result<RunningServer, ServeError> {
         addr,
         shutdown: Some(tx),
         task,
-        writer,
+        writer: None,
     })
 }
