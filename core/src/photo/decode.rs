@@ -6,14 +6,15 @@ use image::error::LimitErrorKind;
 use image::{DynamicImage, ImageDecoder, ImageError, ImageFormat, ImageReader, Limits, RgbImage};
 
 use super::error::PhotoError;
+use super::pixels::Photo;
 use super::spec::{MAX_DECODER_ALLOC, MAX_FILE_BYTES, MAX_PIXELS, MAX_SIDE};
 
-/// Decodes `bytes` as JPEG or PNG, applies the EXIF orientation so the pixels are as the
-/// photo is shown, and flattens any transparency onto white.
+/// Decodes `bytes` as JPEG or PNG with its EXIF orientation (applied by [`Photo`] to the
+/// copies the checks take), flattening any transparency onto white.
 ///
 /// The declared dimensions are checked before any pixel buffer is allocated, so a small file
 /// that declares a huge image costs nothing.
-pub(crate) fn decode(bytes: &[u8]) -> Result<RgbImage, PhotoError> {
+pub(crate) fn decode(bytes: &[u8]) -> Result<Photo, PhotoError> {
     if bytes.is_empty() {
         return Err(PhotoError::Empty);
     }
@@ -48,12 +49,11 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<RgbImage, PhotoError> {
     let orientation = decoder
         .orientation()
         .unwrap_or(image::metadata::Orientation::NoTransforms);
-    let mut img = DynamicImage::from_decoder(decoder).map_err(|e| match e {
+    let img = DynamicImage::from_decoder(decoder).map_err(|e| match e {
         ImageError::Limits(_) => PhotoError::ImageTooLarge { width, height },
         other => map_error(other),
     })?;
-    img.apply_orientation(orientation);
-    Ok(flatten_on_white(img))
+    Ok(Photo::new(flatten_on_white(img), orientation))
 }
 
 /// RGB pixels; transparent pixels become white, as a cut-out portrait is meant to be shown
@@ -109,9 +109,9 @@ mod tests {
     #[test]
     fn non_image_bytes_are_unsupported() {
         assert_eq!(
-            decode(b"%PDF-1.7 hello"),
-            Err(PhotoError::UnsupportedFormat)
+            decode(b"%PDF-1.7 hello").err(),
+            Some(PhotoError::UnsupportedFormat)
         );
-        assert_eq!(decode(b""), Err(PhotoError::Empty));
+        assert_eq!(decode(b"").err(), Some(PhotoError::Empty));
     }
 }

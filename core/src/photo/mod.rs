@@ -22,7 +22,6 @@ mod pixels;
 mod report;
 pub mod spec;
 
-use image::RgbImage;
 use image::codecs::jpeg::JpegEncoder;
 use image::imageops::{self, FilterType};
 use sha2::{Digest, Sha256};
@@ -33,7 +32,7 @@ pub use report::{Edge, FaceBox, PhotoProblem, PhotoReport, ReviewerRule, Side};
 use analyse::Layout;
 use face::Detection;
 use frame::{Framing, Head};
-use pixels::Rect;
+use pixels::{Photo, Rect};
 use spec::{
     ARCHIVE, DETECT_MAX_SIDE, IMAGE_MIN_MEAN_LUMA, MIN_CROP_HEIGHT, MIN_CROP_WIDTH, OUTPUT_HEIGHT,
     OUTPUT_MAX_BYTES, OUTPUT_MIN_QUALITY, OUTPUT_QUALITY, OUTPUT_WIDTH,
@@ -122,9 +121,9 @@ struct Inspection {
 }
 
 /// Detects, frames and (if `light`) analyses `img`.
-fn inspect(img: &RgbImage, light: bool) -> Result<Inspection, PhotoError> {
+fn inspect(img: &Photo, light: bool) -> Result<Inspection, PhotoError> {
     let (width, height) = img.dimensions();
-    let (grey, scale) = pixels::grey_thumbnail(img, DETECT_MAX_SIDE);
+    let (grey, scale) = img.grey_thumbnail(DETECT_MAX_SIDE);
     let faces = face::detect(&grey)?;
 
     let mut problems = Vec::new();
@@ -185,7 +184,7 @@ fn inspect(img: &RgbImage, light: bool) -> Result<Inspection, PhotoError> {
 
 /// Light and sharpness problems, measured on the part of `crop` inside the photo, scaled so
 /// the crop is as wide as the archive photo.
-fn analyse_crop(img: &RgbImage, face: &Detection, head: &Head, crop: Rect) -> Vec<PhotoProblem> {
+fn analyse_crop(img: &Photo, face: &Detection, head: &Head, crop: Rect) -> Vec<PhotoProblem> {
     let (width, height) = img.dimensions();
     let Some(inside) = crop.clip(width, height) else {
         return Vec::new();
@@ -193,7 +192,7 @@ fn analyse_crop(img: &RgbImage, face: &Detection, head: &Head, crop: Rect) -> Ve
     let k = ARCHIVE.0 / crop.w;
     let aw = ((inside.w * k).round() as u32).max(1);
     let ah = ((inside.h * k).round() as u32).max(1);
-    let small = pixels::resample_rgb(img, inside, aw, ah);
+    let small = img.resample(inside, aw, ah);
     let layout = Layout {
         face: Detection {
             x: (face.x - inside.x) * k,
@@ -247,7 +246,7 @@ fn mean(grey: &image::GrayImage) -> f32 {
 }
 
 /// Cuts `crop` (inside the photo) out of `img`, resizes it to the output size and encodes it.
-fn render(img: &RgbImage, crop: Rect) -> Result<NormalisedPhoto, PhotoError> {
+fn render(img: &Photo, crop: Rect) -> Result<NormalisedPhoto, PhotoError> {
     let (width, height) = img.dimensions();
     let inside = crop.clip(width, height).ok_or(PhotoError::Encode)?;
     // Area-average down to twice the output size first (one cheap pass over a large crop),
@@ -261,7 +260,7 @@ fn render(img: &RgbImage, crop: Rect) -> Result<NormalisedPhoto, PhotoError> {
             (inside.h.round() as u32).max(1),
         )
     };
-    let staged = pixels::resample_rgb(img, inside, iw, ih);
+    let staged = img.resample(inside, iw, ih);
     let out = imageops::resize(&staged, OUTPUT_WIDTH, OUTPUT_HEIGHT, FilterType::CatmullRom);
 
     let mut quality = OUTPUT_QUALITY;
@@ -307,10 +306,11 @@ mod calibration {
         for path in names {
             let bytes = std::fs::read(&path).unwrap();
             let img = decode::decode(&bytes).unwrap();
-            let (grey, scale) = pixels::grey_thumbnail(&img, DETECT_MAX_SIDE);
+            let (grey, scale) = img.grey_thumbnail(DETECT_MAX_SIDE);
             let faces = face::detect(&grey).unwrap();
             let name = path.file_name().unwrap().to_string_lossy().to_string();
-            println!("{name}: {}x{} faces {:?}", img.width(), img.height(), faces);
+            let (width, height) = img.dimensions();
+            println!("{name}: {width}x{height} faces {faces:?}");
             if let [f] = faces.as_slice() {
                 let face = to_source(f, scale);
                 let estimated = to_source_head(&Head::from_face(f), scale);
@@ -319,15 +319,14 @@ mod calibration {
                     "  crown estimated {:.1} measured {:.1}",
                     estimated.crown, head.crown
                 );
-                let framing = frame::frame(&head, img.width(), img.height());
+                let framing = frame::frame(&head, width, height);
                 let crop = match &framing {
                     Framing::Fits(r) => *r,
                     Framing::Fails { ideal, .. } => *ideal,
                 };
-                let inside = crop.clip(img.width(), img.height()).unwrap();
+                let inside = crop.clip(width, height).unwrap();
                 let k = ARCHIVE.0 / crop.w;
-                let small = pixels::resample_rgb(
-                    &img,
+                let small = img.resample(
                     inside,
                     (inside.w * k).round() as u32,
                     (inside.h * k).round() as u32,
