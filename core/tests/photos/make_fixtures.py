@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Regenerates the licence-photo test fixtures in this folder.
 
-Source: the astronaut portrait (Eileen Collins, NASA, public domain) and the coffee photo
+Source: the astronaut portrait (Eileen Collins, NASA, public domain) and the coffee photo (CC0)
 that scikit-image ships in its wheel under `skimage/data/`. The script downloads that wheel
 with pip (no scikit-image install needed), checks the source files' SHA-256, and writes
 small JPEG variants beside itself. Every variant starts from one "clean" photo: the
