@@ -27,9 +27,9 @@ pub enum PhotoError {
     /// decompression bomb is refused before its pixels are allocated.
     #[error("the image is {width}x{height} pixels, larger than accepted")]
     ImageTooLarge {
-        /// Declared width.
+        /// Declared width (0 when the decoder refused before reporting a size).
         width: u32,
-        /// Declared height.
+        /// Declared height (0 when the decoder refused before reporting a size).
         height: u32,
     },
     /// A JPEG or PNG that is truncated or corrupt.
