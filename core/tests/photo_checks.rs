@@ -135,6 +135,20 @@ fn face_count_variants_are_reported() {
 }
 
 #[test]
+fn a_dark_photo_without_a_face_is_also_said_to_be_too_dark() {
+    let mut dark = pixels(&fixture("no_face.jpg"));
+    for p in dark.pixels_mut() {
+        p.0 = p.0.map(|c| c / 6);
+    }
+    assert_eq!(
+        check_photo(&encode(&dark, ImageFormat::Jpeg))
+            .unwrap()
+            .problems,
+        [PhotoProblem::NoFace, PhotoProblem::Underexposed]
+    );
+}
+
+#[test]
 fn a_face_cut_by_the_top_edge_has_too_little_room_above() {
     // The clean photo with its top 60 rows cut away: the hair touches the top edge.
     let clean = pixels(&fixture("clean.jpg"));
@@ -333,7 +347,7 @@ fn every_problem_and_rule_has_hints_in_both_languages() {
     ];
     let zh: std::collections::HashSet<_> = all.iter().map(|p| p.hint_zh()).collect();
     let en: std::collections::HashSet<_> = all.iter().map(|p| p.hint_en()).collect();
-    // Every case says something of its own (the Left/Right shadow pair shares one).
+    // Every case listed says something of its own (left and right of one kind share a hint).
     assert_eq!(zh.len(), all.len());
     assert_eq!(en.len(), all.len());
     for rule in ReviewerRule::ALL {

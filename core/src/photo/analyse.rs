@@ -228,3 +228,70 @@ fn sharpness(img: &RgbImage, (x0, y0, x1, y1): (u32, u32, u32, u32)) -> f32 {
     }
     (lap_var / grey_var) as f32
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 260 × 378 archive-scale crop: background `bg(x, y)`, a textured mid-grey face
+    /// box at (65, 110) of side 130, the head around it.
+    fn crop(bg: impl Fn(u32, u32) -> [u8; 3]) -> (RgbImage, Layout) {
+        let face = Detection {
+            x: 65.0,
+            y: 110.0,
+            size: 130.0,
+            score: 10.0,
+        };
+        let head = Head::from_face(&face);
+        let img = RgbImage::from_fn(260, 378, |x, y| {
+            let inside = |a: f32, b: f32, v: f32| v >= a && v < b;
+            if inside(face.x, face.x + face.size, x as f32)
+                && inside(face.y, face.y + face.size, y as f32)
+            {
+                // Fine detail: a 2-px checker of 120/200.
+                let v = if (x / 2 + y / 2) % 2 == 0 { 120 } else { 200 };
+                image::Rgb([v, v, v])
+            } else {
+                image::Rgb(bg(x, y))
+            }
+        });
+        (img, Layout { face, head })
+    }
+
+    #[test]
+    fn white_background_and_a_sharp_even_face_pass() {
+        let (img, layout) = crop(|_, _| [255, 255, 255]);
+        let (problems, m) = analyse(&img, &layout);
+        assert_eq!(problems, [], "{m:?}");
+        assert!(m.background_pixels > 2000, "{m:?}");
+    }
+
+    #[test]
+    fn patchy_background_is_uneven_without_a_side() {
+        // 20-px blocks alternating white and light grey: bright enough, balanced, patchy.
+        let (img, layout) = crop(|x, y| {
+            if (x / 20 + y / 20) % 2 == 0 {
+                [255; 3]
+            } else {
+                [175; 3]
+            }
+        });
+        let (problems, m) = analyse(&img, &layout);
+        assert_eq!(
+            problems,
+            [PhotoProblem::BackgroundUneven { darker: None }],
+            "{m:?}"
+        );
+    }
+
+    #[test]
+    fn flat_face_is_blurred() {
+        let (mut img, layout) = crop(|_, _| [255, 255, 255]);
+        for y in 110..240 {
+            for x in 65..195 {
+                img.put_pixel(x, y, image::Rgb([150, 150, 150]));
+            }
+        }
+        assert_eq!(analyse(&img, &layout).0, [PhotoProblem::Blurred]);
+    }
+}
