@@ -58,6 +58,13 @@ pub enum WalletError {
     /// A presentation could not be made.
     #[error("presentation: {0}")]
     Present(#[from] PresentError),
+    /// The photo breaks rules the phone can check; each problem says what to fix. Nothing
+    /// was uploaded.
+    #[error("the photo does not meet the rules ({} problems)", .0.len())]
+    PhotoProblems(Vec<crate::photo::PhotoProblem>),
+    /// The bytes are not a usable photo (not JPEG/PNG, too large, damaged).
+    #[error("photo: {0}")]
+    Photo(#[from] crate::photo::PhotoError),
     /// A fault inside the wallet (a task panicked).
     #[error("internal error")]
     Internal,

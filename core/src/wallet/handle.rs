@@ -9,14 +9,17 @@ use reqwest::Method;
 use crate::credential::{Audience, Credential, TrustList};
 use crate::crypto::{SecretKey, TotpSeed};
 use crate::licence::{Licence, StatusColour};
+use crate::photo::{PhotoReport, check_photo, prepare_photo};
 use crate::present::{DEFAULT_PERIOD, DynamicCode, Form, Holder, Presentation};
 use crate::wire::{
     ApplicationView, ApplyRequest, EnrolRequest, EnrolResponse, FeedMessage, IdentityChallenge,
-    IdentityProof, ReviewResult, SyncResponse, TrustListResponse, VerificationLogEntry, paths,
+    IdentityProof, PhotoAccepted, PhotoUpload, ReviewResult, SyncResponse, TrustListResponse,
+    VerificationLogEntry, paths,
 };
 
 use super::client::{Client, DeviceAuth};
 use super::identity::IdentityProvider;
+use super::photo_upload::{PhotoSource, PhotoSubmission, UploadProgress, UploadStage, client_key};
 use super::runtime;
 use super::state::{self, Enrolment, StoredElicence, SyncState};
 use super::store::{KeyStore, Store};
@@ -254,6 +257,75 @@ impl Wallet {
             tx.put_doc(state::TRUST_LIST, &crate::wire::Base64(trust.encode()))?;
             sync::apply(tx, &pages, new_state)
         })
+    }
+
+    /// The checks the phone can run on a photo, so the driver learns at once what to fix
+    /// instead of a working day later. Never touches the network.
+    pub fn check_photo(&self, bytes: &[u8]) -> Result<PhotoReport, WalletError> {
+        Ok(check_photo(bytes)?)
+    }
+
+    /// Checks, normalises (crop to the licence proportions, resize, re-encode, strip all
+    /// metadata) and uploads a photo for the application, or to change the photo of an
+    /// issued e-licence. A photo with problems is refused before anything is sent. A
+    /// retried upload of the same photo never makes a second submission.
+    pub async fn submit_photo(
+        &self,
+        bytes: Vec<u8>,
+        source: PhotoSource,
+        progress: Option<Arc<dyn UploadProgress>>,
+    ) -> Result<PhotoAccepted, WalletError> {
+        let enrolment = self.enrolment()?;
+        let client = Client::new(&enrolment.authority_url)?;
+        let report = |stage| {
+            if let Some(p) = &progress {
+                p.on_stage(stage);
+            }
+        };
+        let prepared = prepare_photo(&bytes)?;
+        if !prepared.report.passes() {
+            return Err(WalletError::PhotoProblems(prepared.report.problems));
+        }
+        report(UploadStage::Checked);
+        let normalised = prepared.normalised.ok_or(WalletError::Internal)?;
+        report(UploadStage::Normalised);
+        let upload = PhotoUpload {
+            client_key: client_key(&normalised.sha256),
+            photo: crate::wire::Base64(normalised.jpeg),
+        };
+        let device = self.device(&enrolment)?;
+        let submitted_at = device.now;
+        report(UploadStage::Uploading);
+        let accepted = runtime::run(async move {
+            retry::with_backoff(|| {
+                client.signed::<_, PhotoAccepted>(
+                    &device,
+                    Method::POST,
+                    paths::PHOTO,
+                    Some(&upload),
+                )
+            })
+            .await
+        })
+        .await
+        .ok_or(WalletError::Internal)??;
+        let submission = PhotoSubmission {
+            photo_id: accepted.photo_id,
+            source,
+            submitted_at,
+            deadline: accepted.deadline,
+        };
+        self.inner.store.write(|tx| {
+            tx.put_doc(state::APPLICATION, &accepted.application)?;
+            tx.put_doc(state::PHOTO_SUBMISSION, &submission)
+        })?;
+        report(UploadStage::Uploaded);
+        Ok(accepted)
+    }
+
+    /// The last photo submitted from this wallet, with its review deadline.
+    pub fn photo_submission(&self) -> Result<Option<PhotoSubmission>, WalletError> {
+        Ok(self.inner.store.get_doc(state::PHOTO_SUBMISSION)?)
     }
 
     /// Both pages as of the last sync.

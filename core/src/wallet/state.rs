@@ -24,6 +24,8 @@ pub(crate) const PHOTO: &str = "photo";
 pub(crate) const ELICENCE: &str = "elicence";
 /// Document: the application as last seen.
 pub(crate) const APPLICATION: &str = "application";
+/// Document: the last photo submission.
+pub(crate) const PHOTO_SUBMISSION: &str = "photo_submission";
 /// List: feed messages.
 pub(crate) const MESSAGES: &str = "messages";
 /// List: checks of the e-licence by verifiers.
