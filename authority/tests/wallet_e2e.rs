@@ -9,7 +9,7 @@ use common::*;
 use edl_core::credential::Audience;
 use edl_core::present::Form;
 use edl_core::wallet::store::SoftwareKeyStore;
-use edl_core::wallet::{TestIdentityProvider, Wallet};
+use edl_core::wallet::{PhotoSource, TestIdentityProvider, Wallet};
 use edl_core::wire::{ApplicationPhase, Base64, CheckOutcome, MessageKind, paths};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -80,4 +80,82 @@ async fn the_core_wallet_enrols_applies_syncs_and_presents_against_the_server() 
     assert_eq!(log.len(), 1);
     assert_eq!(log[0].outcome, CheckOutcome::Verified);
     assert_eq!(log[0].verifier, "police");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_core_wallet_submits_a_photo_that_a_reviewer_approves_into_an_elicence() {
+    let t = TestServer::start().await;
+    let n = number(2);
+    let driver = t.create_driver(&n, false).await;
+    let code = t
+        .admin_ok(
+            Method::POST,
+            &paths::with_id(paths::ACTIVATION_CODE, driver),
+            Value::Null,
+        )
+        .await["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let dir = tempfile::tempdir().unwrap();
+    let keys = SoftwareKeyStore::from_key_bytes(zeroize::Zeroizing::new([3; 32]));
+    let wallet = Wallet::open(dir.path(), &keys).unwrap();
+    wallet.enrol(&t.url, &n, &code).await.unwrap();
+    let view = wallet
+        .apply(Arc::new(TestIdentityProvider::new(IDENTITY_SECRET)))
+        .await
+        .unwrap();
+    assert_eq!(view.phase, ApplicationPhase::AwaitingPhoto);
+
+    let clean = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../core/tests/photos/clean.jpg"
+    ))
+    .unwrap();
+    let accepted = wallet
+        .submit_photo(clean.clone(), PhotoSource::Camera, None)
+        .await
+        .unwrap();
+    assert_eq!(accepted.application.phase, ApplicationPhase::UnderReview);
+    // A retry of the same photo is the same submission.
+    let again = wallet
+        .submit_photo(clean, PhotoSource::Camera, None)
+        .await
+        .unwrap();
+    assert_eq!(again.photo_id, accepted.photo_id);
+
+    let queue = t.admin_ok(Method::GET, paths::REVIEWS, Value::Null).await;
+    assert_eq!(queue["reviews"].as_array().unwrap().len(), 1);
+    t.admin_ok(
+        Method::POST,
+        &paths::with_id(paths::APPROVE, accepted.photo_id),
+        Value::Null,
+    )
+    .await;
+    let report = wallet.sync().await.unwrap();
+    assert!(report.elicence_changed);
+    assert_eq!(
+        wallet.application().unwrap().unwrap().phase,
+        ApplicationPhase::Issued
+    );
+    let photo = wallet.photo().unwrap().unwrap();
+    assert_eq!(
+        wallet.licence().unwrap().unwrap().main.photo_digest,
+        edl_core::crypto::sha256(&photo)
+    );
+    let police = t.verifier("police", "enforcement").await;
+    // The wallet's clock is the phone's plus the offset it learned; bring the test
+    // server's fixed clock to it so the code is of the server's current window.
+    t.clock.set(wallet.now().unwrap());
+    let code = wallet
+        .dynamic_code(Audience::Enforcement, None)
+        .unwrap()
+        .manual_code;
+    let (s, v, _) = t
+        .verify(
+            &police,
+            json!({"method": "manual", "licence_number": n, "code": code}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
 }
