@@ -1,5 +1,6 @@
 //! `edl`: the command a newcomer runs first.
 
+mod authority;
 mod demo;
 
 use std::process::ExitCode;
@@ -20,12 +21,16 @@ enum Command {
     ///
     /// Example: `edl demo --no-tty`
     Demo(demo::Args),
+    /// Run the issuing-authority server.
+    #[command(subcommand)]
+    Authority(authority::Command),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo(args) => demo::run(&args),
+        Command::Authority(command) => authority::run(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,52 @@
+//! `edl authority …`: run the issuing-authority server.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use edl_authority::{Config, serve};
+
+/// `edl authority` subcommands.
+#[derive(clap::Subcommand)]
+pub enum Command {
+    /// Start the authority server on a database file (created if missing).
+    ///
+    /// The admin token comes from EDL_ADMIN_TOKEN (one is made up and printed when it is not
+    /// set); the test identity provider's secret from EDL_IDENTITY_SECRET.
+    ///
+    /// Example: `edl authority serve --db authority.db --listen 127.0.0.1:8088`
+    Serve {
+        /// The SQLite database file.
+        #[arg(long, default_value = "edl-authority.db")]
+        db: PathBuf,
+        /// Address to listen on (port 0 picks a free one).
+        #[arg(long, default_value = "127.0.0.1:8088")]
+        listen: SocketAddr,
+    },
+}
+
+/// Runs an `edl authority` subcommand until it ends (Ctrl-C for `serve`).
+pub fn run(command: Command) -> Result<(), String> {
+    let Command::Serve { db, listen } = command;
+    let runtime =
+        tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the runtime: {e}"))?;
+    runtime.block_on(async move {
+        let mut config = Config::new(db, listen);
+        config.admin_token = match std::env::var("EDL_ADMIN_TOKEN") {
+            Ok(token) if !token.is_empty() => token,
+            _ => {
+                let mut bytes = [0u8; 16];
+                getrandom::fill(&mut bytes).map_err(|_| "no OS random generator".to_owned())?;
+                let token = hex::encode(bytes);
+                eprintln!("EDL_ADMIN_TOKEN not set; admin token for this run: {token}");
+                token
+            }
+        };
+        config.identity_secret = std::env::var("EDL_IDENTITY_SECRET")
+            .unwrap_or_default()
+            .into_bytes();
+        let server = serve(config).await.map_err(|e| e.to_string())?;
+        eprintln!("edl authority listening on {}", server.url());
+        let _ = tokio::signal::ctrl_c().await;
+        server.shutdown().await.map_err(|e| e.to_string())
+    })
+}
