@@ -69,4 +69,37 @@ mod tests {
     fn ffi_objects_are_send_and_sync() {
         assert_send_sync::<Verifier>();
     }
+
+    #[test]
+    fn a_rendered_qr_scans_back_and_an_image_without_one_is_an_empty_list() {
+        let payload = b"EDL test payload".to_vec();
+        let png = render_qr_png(payload.clone(), 4).unwrap();
+        assert_eq!(scan_png(png).unwrap(), vec![payload]);
+        let barcode = edl_core::present::render::Barcode::code128("12345678")
+            .unwrap()
+            .to_png(2, 40);
+        assert_eq!(scan_png(barcode).unwrap(), Vec::<Vec<u8>>::new());
+        assert!(matches!(
+            scan_png(b"not a png".to_vec()),
+            Err(EdlError::Malformed {
+                what: InputKind::Image,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn a_payload_too_large_for_a_qr_symbol_is_an_invalid_argument() {
+        assert!(matches!(
+            render_qr_png(vec![0; 4000], 1),
+            Err(EdlError::InvalidArgument { .. })
+        ));
+    }
+
+    #[test]
+    fn not_eligible_text_comes_from_the_core() {
+        let text = not_eligible_text(NotEligibleReason::OverPoints);
+        assert!(text.zh.contains("12"));
+        assert!(text.en.contains("12 points"));
+    }
 }

@@ -3,7 +3,12 @@
 
 // swiftlint:disable all
 /**
- * Free functions of the EDL library: version, QR scanning and rendering, text forms.
+ * The EDL electronic driving licence (电子驾驶证) library: checks e-licence presentations
+ * offline with the authority's trust list, and reads and renders their QR symbols.
+ *
+ * Times are unix seconds (UTC). Dates printed on the licence are ISO 8601 calendar dates
+ * ("2028-03-07"), which are Beijing dates; a validity ending "9999-12-31" is 长期 (no end).
+ * No `EdlError` message or detail holds personal data: errors may be logged as they are.
  */
 import Foundation
 
@@ -887,7 +892,7 @@ public struct BusinessView: Equatable, Hashable {
      */
     public let validFrom: String
     /**
-     * 有效期截止日期 (inclusive), ISO 8601.
+     * 有效期截止日期 (inclusive), ISO 8601; "9999-12-31" is 长期 (no end).
      */
     public let validUntil: String
     /**
@@ -927,7 +932,7 @@ public struct BusinessView: Equatable, Hashable {
          * 有效期起始日期, ISO 8601 ("2022-03-07").
          */validFrom: String, 
         /**
-         * 有效期截止日期 (inclusive), ISO 8601.
+         * 有效期截止日期 (inclusive), ISO 8601; "9999-12-31" is 长期 (no end).
          */validUntil: String, 
         /**
          * 状态, as of `issued_at_unix`.
@@ -1406,7 +1411,7 @@ public struct MainPage: Equatable, Hashable {
      */
     public let validFrom: String
     /**
-     * 有效期截止日期 (inclusive), ISO 8601.
+     * 有效期截止日期 (inclusive), ISO 8601; "9999-12-31" is 长期 (no end).
      */
     public let validUntil: String
     /**
@@ -1460,7 +1465,7 @@ public struct MainPage: Equatable, Hashable {
          * 有效期起始日期, ISO 8601.
          */validFrom: String, 
         /**
-         * 有效期截止日期 (inclusive), ISO 8601.
+         * 有效期截止日期 (inclusive), ISO 8601; "9999-12-31" is 长期 (no end).
          */validUntil: String, 
         /**
          * 状态.
