@@ -2,6 +2,8 @@
 # Measures the stripped x86_64 release cdylib (libedl_ffi.so, without the generator) under
 # candidate release profiles, without touching the workspace's [profile.release]: each
 # setting is passed as a CARGO_PROFILE_RELEASE_* override and built in its own target dir.
+# When bindings/test.sh has generated the Python module, each candidate is also timed
+# (verify_offline on the committed vectors): opt-level is a speed choice too.
 # Figures and the chosen profile: docs/BINDINGS.md ("Library size").
 #
 #   bindings/measure-size.sh            # all candidates (about 25 min on 2 cores)
@@ -30,4 +32,11 @@ for c in "${candidates[@]}"; do
     fi
     bytes=$(stat -c %s "$dir/release/libedl_ffi.so")
     awk -v c="$c" -v b="$bytes" 'BEGIN { printf "%-9s %9d bytes  %5.2f MiB\n", c, b, b / 1048576 }'
+    if [ -f bindings/python/build/edl.py ]; then
+        bench="$dir/bench"
+        rm -rf "$bench" && mkdir -p "$bench"
+        cp bindings/python/build/edl.py "$bench/"
+        ln -s "$PWD/$dir/release/libedl_ffi.so" "$bench/"
+        python3 bindings/python/bench_verify.py "$bench"
+    fi
 done
