@@ -55,7 +55,8 @@ run_kotlin() {
     local dir=bindings/kotlin
     echo "== bindings: kotlin (Maven, JUnit 5)"
     generate kotlin "$dir/target/generated-sources/uniffi"
-    rm -rf "$dir/target/surefire-reports"
+    # No stale class or report may stand in for a test that was removed or renamed.
+    rm -rf "$dir/target/classes" "$dir/target/test-classes" "$dir/target/surefire-reports"
     # Every version in the pom is pinned, so once this machine has resolved this pom
     # (marker below) Maven runs offline (-o) and never touches the network.
     local marker="$dir/target/.resolved" pom_hash offline=()
