@@ -3467,7 +3467,7 @@ public func payloadToText(payload: Data) -> String  {
 }
 /**
  * A black-on-white PNG of the QR symbol carrying `payload` (error correction M, quiet
- * zone included), `module_px` pixels per module (clamped to 1–64). For desktop
+ * zone included), `module_px` pixels per module (clamped to 1–32). For desktop
  * verifiers, sharing and tests; phone UIs draw the symbol themselves.
  *
  * Throws `EdlError.InvalidArgument` when the payload does not fit in a QR symbol.
