@@ -1,1 +1,105 @@
-//! `edl-ffi`: the thin UniFFI layer over `edl-core` (filled by the bindings issue).
+//! `edl-ffi`: the UniFFI layer over `edl-core`, implementing `udl/edl.udl`.
+//!
+//! It only translates: arguments into core calls, core results into the UDL's records, and
+//! core errors into [`EdlError`] (in `error.rs`, the one place that does). It decides
+//! nothing: every rule, label and check lives in `edl-core`.
+//!
+//! Objects handed to foreign code are shared through `Arc` and are `Send + Sync`; none has
+//! a `&mut self` method.
+
+mod error;
+mod types;
+mod verifier;
+
+pub use error::{EdlError, InputKind, KeyStoreFailure, RefusalReason, RejectionReason};
+pub use types::{
+    Audience, BusinessView, ClassMeaning, DisclosedView, EnforcementView, LicenceStatus,
+    LocalizedText, MainPage, NotEligibleReason, PointsCycle, RecordEntry, Sex, StatusColour,
+    SupplementaryPage, VerifiedView,
+};
+pub use verifier::Verifier;
+
+use edl_core::present::render::{QrMatrix, RenderError};
+
+uniffi::include_scaffolding!("edl");
+
+/// The core library's version. The workspace versions every crate together, so this crate's
+/// version is the core's.
+pub fn core_version() -> String {
+    env!("CARGO_PKG_VERSION").to_owned()
+}
+
+/// Every QR symbol in a PNG; an empty list when there is none.
+pub fn scan_png(png: Vec<u8>) -> Result<Vec<Vec<u8>>, EdlError> {
+    match edl_core::present::render::scan_png(&png) {
+        Err(RenderError::NoQrFound) => Ok(Vec::new()),
+        other => other.map_err(EdlError::scan),
+    }
+}
+
+/// A PNG of the QR symbol of `payload`.
+pub fn render_qr_png(payload: Vec<u8>, module_px: u32) -> Result<Vec<u8>, EdlError> {
+    Ok(QrMatrix::encode(&payload)
+        .map_err(EdlError::render)?
+        .to_png(module_px))
+}
+
+/// The bytes of a payload's text form.
+pub fn payload_from_text(text: String) -> Result<Vec<u8>, EdlError> {
+    edl_core::present::payload_from_text(&text).map_err(EdlError::payload_text)
+}
+
+/// The text form of a payload.
+pub fn payload_to_text(payload: Vec<u8>) -> String {
+    edl_core::present::payload_to_text(&payload)
+}
+
+/// The driver-facing text of a not-eligible reason.
+pub fn not_eligible_text(reason: NotEligibleReason) -> LocalizedText {
+    reason.into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn ffi_objects_are_send_and_sync() {
+        assert_send_sync::<Verifier>();
+    }
+
+    #[test]
+    fn a_rendered_qr_scans_back_and_an_image_without_one_is_an_empty_list() {
+        let payload = b"EDL test payload".to_vec();
+        let png = render_qr_png(payload.clone(), 4).unwrap();
+        assert_eq!(scan_png(png).unwrap(), vec![payload]);
+        let barcode = edl_core::present::render::Barcode::code128("12345678")
+            .unwrap()
+            .to_png(2, 40);
+        assert_eq!(scan_png(barcode).unwrap(), Vec::<Vec<u8>>::new());
+        assert!(matches!(
+            scan_png(b"not a png".to_vec()),
+            Err(EdlError::Malformed {
+                what: InputKind::Image,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn a_payload_too_large_for_a_qr_symbol_is_an_invalid_argument() {
+        assert!(matches!(
+            render_qr_png(vec![0; 4000], 1),
+            Err(EdlError::InvalidArgument { .. })
+        ));
+    }
+
+    #[test]
+    fn not_eligible_text_comes_from_the_core() {
+        let text = not_eligible_text(NotEligibleReason::OverPoints);
+        assert!(text.zh.contains("12"));
+        assert!(text.en.contains("12 points"));
+    }
+}

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Builds the Android library (AAR) of the EDL binding: libedl_ffi.so for arm64-v8a,
+# armeabi-v7a and x86_64, linked for 16 KB pages, plus the generated Kotlin (`cn.edl.wallet`)
+# compiled by the Gradle module beside this script.
+#
+# Needs: the Android NDK (ANDROID_NDK_HOME), cargo-ndk (`cargo install cargo-ndk`), the
+# rustup targets below, and Gradle 8 with the Android SDK (ANDROID_HOME). Output:
+# bindings/android/build/outputs/aar/edl-wallet-release.aar
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+out=bindings/android
+
+rustup target add aarch64-linux-android armv7-linux-androideabi x86_64-linux-android
+
+# 16 KB page alignment (required for Google Play from Android 15 devices on): NDK r28+ does it
+# by default, the flag makes older NDKs do it too. Release profile of the workspace;
+# `--no-default-features` leaves the generator out of the library.
+RUSTFLAGS="${RUSTFLAGS:-} -C link-arg=-Wl,-z,max-page-size=16384" \
+    cargo ndk -t arm64-v8a -t armeabi-v7a -t x86_64 --platform 24 \
+    -o "$out/src/main/jniLibs" \
+    build --locked --release -p edl-ffi --no-default-features --lib
+
+# The Kotlin source, generated from one of the libraries just built (library mode reads the
+# interface from the library's metadata, whatever its architecture).
+cargo build --locked -q -p edl-ffi --bin uniffi-bindgen
+rm -rf "$out/src/main/kotlin"
+target/debug/uniffi-bindgen generate "$out/src/main/jniLibs/arm64-v8a/libedl_ffi.so" \
+    --language kotlin --no-format --out-dir "$out/src/main/kotlin"
+
+(cd "$out" && gradle --no-daemon -q assembleRelease)
+ls -l "$out/build/outputs/aar/"

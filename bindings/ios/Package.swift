@@ -1,0 +1,17 @@
+// swift-tools-version:5.9
+// The EDL binding as a Swift package: `import EdlWallet`. Run build-xcframework.sh first;
+// it builds EdlWalletFFI.xcframework (the Rust library and its C header) beside this file.
+import PackageDescription
+
+let package = Package(
+    name: "EdlWallet",
+    platforms: [.iOS(.v15)],
+    products: [
+        .library(name: "EdlWallet", targets: ["EdlWallet"]),
+    ],
+    targets: [
+        .binaryTarget(name: "EdlWalletFFI", path: "EdlWalletFFI.xcframework"),
+        // The UniFFI-generated Swift (a link to the committed bindings/swift/EdlWallet.swift).
+        .target(name: "EdlWallet", dependencies: ["EdlWalletFFI"], path: "Sources/EdlWallet"),
+    ]
+)

@@ -1,0 +1,321 @@
+//! `EdlError`, the one public error of the foreign API, and the one place where the richer
+//! internal errors of `edl-core` are turned into it.
+//!
+//! Rules kept here: every internal error maps to the variant an app can act on; no message
+//! or `detail` carries a value from the input (names, numbers, codes), only names of fields
+//! and rules; core errors whose text could quote a value are replaced by a fixed text.
+
+use edl_core::credential::CredentialError;
+use edl_core::present::PayloadError;
+use edl_core::present::render::RenderError;
+use edl_core::verify::Rejection;
+
+use crate::types::{Audience, NotEligibleReason};
+
+/// See `EdlError` in `udl/edl.udl`: each variant is documented there, for every language.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EdlError {
+    /// Outside bytes or text are not in the expected format.
+    #[error("malformed {what:?}: {detail}")]
+    Malformed {
+        /// Which input.
+        what: InputKind,
+        /// The field or rule, never a value.
+        detail: String,
+    },
+    /// The app passed an argument the API refuses.
+    #[error("invalid argument: {detail}")]
+    InvalidArgument {
+        /// The argument and the rule.
+        detail: String,
+    },
+    /// A presentation was checked and is not valid.
+    #[error("presentation rejected: {reason:?}")]
+    Rejected {
+        /// Why.
+        reason: RejectionReason,
+    },
+    /// The licence may not have an e-licence.
+    #[error("not eligible: {reason:?}")]
+    NotEligible {
+        /// Why.
+        reason: NotEligibleReason,
+    },
+    /// The authority refused the request.
+    #[error("refused by the authority: {reason:?}")]
+    Refused {
+        /// Why.
+        reason: RefusalReason,
+    },
+    /// The authority could not be reached.
+    #[error("the authority cannot be reached")]
+    Offline,
+    /// The authority is busy; retry later.
+    #[error("the authority is busy; retry after {retry_after_secs} s")]
+    Busy {
+        /// Seconds to wait before retrying.
+        retry_after_secs: u64,
+    },
+    /// The authority no longer accepts this device or API key.
+    #[error("not authorised by the authority")]
+    Unauthorised,
+    /// The authority answered with an unexpected error.
+    #[error("unexpected answer from the authority (HTTP {status})")]
+    Server {
+        /// The HTTP status.
+        status: u16,
+    },
+    /// The wallet is not enrolled.
+    #[error("the wallet is not enrolled")]
+    NotEnrolled,
+    /// The wallet holds no e-licence.
+    #[error("the wallet holds no e-licence")]
+    NoElicence,
+    /// The photo was not accepted.
+    #[error("the photo was not accepted")]
+    PhotoNotAccepted,
+    /// The app's key store failed.
+    #[error("key store failure: {reason:?}")]
+    KeyStore {
+        /// Why.
+        reason: KeyStoreFailure,
+    },
+    /// The store is damaged or tampered with.
+    #[error("the wallet store is corrupt")]
+    CorruptStore,
+    /// No space left for the store.
+    #[error("no space left for the wallet store")]
+    StorageFull,
+    /// A fault inside this library.
+    #[error("internal error: {detail}")]
+    Internal {
+        /// What broke, without personal data.
+        detail: String,
+    },
+}
+
+/// Which outside input was malformed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum InputKind {
+    /// A scanned QR payload.
+    Payload,
+    /// The text form of a payload.
+    PayloadText,
+    /// A trust list.
+    TrustList,
+    /// An image to scan.
+    Image,
+    /// A photo.
+    Photo,
+    /// An answer from the authority.
+    ServerResponse,
+}
+
+/// Why a presentation was not accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RejectionReason {
+    /// Unknown issuer key.
+    UnknownIssuerKey,
+    /// Bad issuer signature.
+    BadIssuerSignature,
+    /// Bad device signature.
+    BadDeviceSignature,
+    /// The window has passed.
+    WindowExpired,
+    /// The window has not started.
+    WindowNotYetValid,
+    /// Another audience's view.
+    WrongAudience {
+        /// What the driver chose.
+        presented: Audience,
+        /// What this verifier is.
+        expected: Audience,
+    },
+    /// The e-licence's lifetime has ended.
+    CredentialExpired,
+    /// The e-licence claims a future issue time.
+    CredentialNotYetValid,
+    /// The licence is not in force.
+    LicenceNotInForce {
+        /// Why.
+        reason: NotEligibleReason,
+    },
+    /// Online: wrong or expired code.
+    WrongCode,
+    /// Online: replaced e-licence.
+    ElicenceSuperseded,
+    /// Online: stopped e-licence.
+    ElicenceStopped,
+    /// Online: unknown e-licence.
+    UnknownElicence,
+}
+
+/// Why the authority refused a wallet request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RefusalReason {
+    /// Wrong, used or expired activation code.
+    ActivationCodeInvalid,
+    /// The real-person check is needed.
+    IdentityCheckRequired,
+    /// The real-person check failed.
+    IdentityCheckFailed,
+    /// The e-licence was stopped.
+    ElicenceStopped,
+    /// The e-licence was replaced.
+    ElicenceSuperseded,
+    /// The request does not fit the application's state.
+    InvalidState,
+}
+
+/// Why the app's key store failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KeyStoreFailure {
+    /// Not the key that wrapped the data key.
+    WrongKey,
+    /// Not usable now.
+    Unavailable,
+    /// Gone for good.
+    Invalidated,
+    /// Any other failure.
+    Failed,
+}
+
+impl EdlError {
+    fn malformed(what: InputKind, detail: impl Into<String>) -> Self {
+        EdlError::Malformed {
+            what,
+            detail: detail.into(),
+        }
+    }
+
+    /// A `Rejected` error with `reason`.
+    fn rejected(reason: RejectionReason) -> Self {
+        EdlError::Rejected { reason }
+    }
+
+    /// A trust list that does not decode. Its error text names fields only.
+    pub(crate) fn trust_list(e: CredentialError) -> Self {
+        EdlError::malformed(InputKind::TrustList, e.to_string())
+    }
+
+    /// A payload's text form that does not decode.
+    pub(crate) fn payload_text(e: PayloadError) -> Self {
+        EdlError::malformed(InputKind::PayloadText, e.to_string())
+    }
+
+    /// The QR renderer refused the payload: the only failure is a payload too large.
+    pub(crate) fn render(e: RenderError) -> Self {
+        EdlError::InvalidArgument {
+            detail: format!("payload: {e}"),
+        }
+    }
+
+    /// The scanner could not read the image. (`scan_png` answers "no symbol" with an empty
+    /// list before it gets here.) The decoder crates' texts are replaced by fixed ones: they
+    /// are not ours to vouch for.
+    pub(crate) fn scan(e: RenderError) -> Self {
+        let detail = match e {
+            RenderError::NotPng { .. } => "not a readable PNG".to_owned(),
+            RenderError::QrDamaged { .. } | RenderError::NoQrFound => {
+                "no QR symbol in the image could be read".to_owned()
+            }
+            other => other.to_string(),
+        };
+        EdlError::malformed(InputKind::Image, detail)
+    }
+}
+
+impl From<Rejection> for EdlError {
+    fn from(r: Rejection) -> Self {
+        use RejectionReason as R;
+        match r {
+            // The core's text names the layout rule or field that failed, never a value.
+            Rejection::Malformed(detail) => EdlError::malformed(InputKind::Payload, detail),
+            Rejection::UnknownIssuerKey => EdlError::rejected(R::UnknownIssuerKey),
+            Rejection::BadIssuerSignature => EdlError::rejected(R::BadIssuerSignature),
+            Rejection::BadDeviceSignature => EdlError::rejected(R::BadDeviceSignature),
+            Rejection::WindowExpired => EdlError::rejected(R::WindowExpired),
+            Rejection::WindowNotYetValid => EdlError::rejected(R::WindowNotYetValid),
+            Rejection::WrongAudience {
+                presented,
+                expected,
+            } => EdlError::rejected(R::WrongAudience {
+                presented: presented.into(),
+                expected: expected.into(),
+            }),
+            Rejection::CredentialExpired => EdlError::rejected(R::CredentialExpired),
+            Rejection::CredentialNotYetValid => EdlError::rejected(R::CredentialNotYetValid),
+            Rejection::LicenceNotInForce(reason) => EdlError::rejected(R::LicenceNotInForce {
+                reason: reason.into(),
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use edl_core::licence::NotEligible;
+
+    #[test]
+    fn each_rejection_becomes_its_typed_reason() {
+        let cases = [
+            (
+                Rejection::UnknownIssuerKey,
+                RejectionReason::UnknownIssuerKey,
+            ),
+            (
+                Rejection::BadIssuerSignature,
+                RejectionReason::BadIssuerSignature,
+            ),
+            (
+                Rejection::BadDeviceSignature,
+                RejectionReason::BadDeviceSignature,
+            ),
+            (Rejection::WindowExpired, RejectionReason::WindowExpired),
+            (
+                Rejection::WindowNotYetValid,
+                RejectionReason::WindowNotYetValid,
+            ),
+            (
+                Rejection::CredentialExpired,
+                RejectionReason::CredentialExpired,
+            ),
+            (
+                Rejection::CredentialNotYetValid,
+                RejectionReason::CredentialNotYetValid,
+            ),
+            (
+                Rejection::LicenceNotInForce(NotEligible::Suspended),
+                RejectionReason::LicenceNotInForce {
+                    reason: NotEligibleReason::Suspended,
+                },
+            ),
+        ];
+        for (rejection, reason) in cases {
+            assert_eq!(EdlError::from(rejection), EdlError::Rejected { reason });
+        }
+        assert!(matches!(
+            EdlError::from(Rejection::Malformed("truncated `view`".into())),
+            EdlError::Malformed {
+                what: InputKind::Payload,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn scanner_texts_from_decoder_crates_are_not_passed_on() {
+        let e = EdlError::scan(RenderError::NotPng {
+            reason: "whatever the decoder said".into(),
+        });
+        assert_eq!(
+            e,
+            EdlError::Malformed {
+                what: InputKind::Image,
+                detail: "not a readable PNG".into()
+            }
+        );
+        assert!(!e.to_string().contains("whatever"));
+    }
+}

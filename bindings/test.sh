@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Tests the generated bindings for real: takes libedl_ffi.so and the generator from the
+# build `cargo test --workspace` makes (debug; after that step of scripts/test this build is
+# a no-op), generates the Kotlin and Python bindings from the library (library mode) and
+# runs the JUnit 5 and pytest suites against it.
+# The Swift check (committed bindings/swift/ equals a fresh generation) is a Rust test:
+# bindings/tests/swift_bindings.rs.
+#
+# Called by scripts/test; runs alone too: `bindings/test.sh [kotlin|python]...`.
+# Needs: cargo, python3 with bindings/python/requirements.txt, Java 17 and Maven 3.8.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+suites=("$@")
+[ ${#suites[@]} -eq 0 ] && suites=(python kotlin)
+
+target_dir=$(cargo metadata --format-version 1 --no-deps --locked |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+case "$(uname -s)" in
+    Darwin) lib_name=libedl_ffi.dylib ;;
+    *) lib_name=libedl_ffi.so ;;
+esac
+lib="$target_dir/debug/$lib_name"
+vectors="$PWD/core/tests/vectors/v1.txt"
+
+echo "== bindings: libedl_ffi and uniffi-bindgen (the cargo test build)"
+# Exactly the build of the Rust tests: `cargo build -p edl-ffi` would resolve the features
+# of edl-core without the workspace's dev-dependencies, recompile edl-ffi and overwrite the
+# cdylib, and the next `cargo test` would recompile it back.
+cargo test --workspace --locked --no-run -q
+bindgen="$target_dir/debug/uniffi-bindgen"
+
+# Fresh output each time, so a removed item cannot linger in a stale file.
+generate() { # language out-dir
+    rm -rf "$2"
+    mkdir -p "$2"
+    "$bindgen" generate "$lib" --language "$1" --out-dir "$2" --no-format >/dev/null
+}
+
+run_python() {
+    local out="$PWD/bindings/python/build"
+    echo "== bindings: python (pytest)"
+    generate python "$out"
+    ln -s "$lib" "$out/$lib_name"
+    local rc=0
+    EDL_PYTHON_DIR="$out" EDL_VECTORS="$vectors" \
+        python3 -m pytest -q -p no:cacheprovider bindings/python/tests || rc=$?
+    if [ "$rc" -eq 5 ]; then
+        echo "bindings/test.sh: pytest collected no tests in bindings/python/tests" >&2
+    fi
+    return "$rc"
+}
+
+run_kotlin() {
+    local dir=bindings/kotlin
+    echo "== bindings: kotlin (Maven, JUnit 5)"
+    generate kotlin "$dir/target/generated-sources/uniffi"
+    # No stale class or report may stand in for a test that was removed or renamed.
+    rm -rf "$dir/target/classes" "$dir/target/test-classes" "$dir/target/surefire-reports"
+    # Every version in the pom is pinned, so once this machine has resolved this pom
+    # (marker below) Maven runs offline (-o) and never touches the network.
+    local marker="$dir/target/.resolved" pom_hash offline=()
+    pom_hash=$(sha256sum "$dir/pom.xml" | cut -d' ' -f1)
+    [ "$(cat "$marker" 2>/dev/null)" = "$pom_hash" ] && offline=(-o)
+    # (Debian's Maven 3.8 prints colour resets even in batch mode: they are stripped.)
+    mvn -q -B "${offline[@]}" -f "$dir/pom.xml" test \
+        -Dedl.lib.dir="$(dirname "$lib")" -Dedl.vectors="$vectors" 2>&1 |
+        sed -u $'s/\e\\[[0-9;]*m//g'
+    echo "$pom_hash" >"$marker"
+    # `-q` hides Surefire's summary; count the reports so a run of no test cannot pass.
+    python3 - "$dir/target/surefire-reports" <<'EOF'
+import pathlib, sys, xml.etree.ElementTree as ET
+suites = [ET.parse(p).getroot() for p in pathlib.Path(sys.argv[1]).glob("TEST-*.xml")]
+count = lambda key: sum(int(s.get(key, 0)) for s in suites)
+run, failed = count("tests"), count("failures") + count("errors")
+skipped = count("skipped")
+print(f"kotlin: {run - failed - skipped} passed, {failed} failed, {skipped} skipped")
+if run == 0:
+    sys.exit("bindings/test.sh: Surefire ran no Kotlin test")
+sys.exit(1 if failed else 0)
+EOF
+}
+
+for suite in "${suites[@]}"; do
+    case "$suite" in
+        python) run_python ;;
+        kotlin) run_kotlin ;;
+        *) echo "bindings/test.sh: unknown suite '$suite' (python, kotlin)" >&2; exit 2 ;;
+    esac
+done
