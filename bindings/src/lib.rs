@@ -10,6 +10,7 @@
 mod error;
 mod types;
 mod verifier;
+mod wallet;
 
 pub use error::{EdlError, InputKind, KeyStoreFailure, RefusalReason, RejectionReason};
 pub use types::{
@@ -18,6 +19,13 @@ pub use types::{
     SupplementaryPage, VerifiedView,
 };
 pub use verifier::Verifier;
+pub use wallet::{
+    Application, ApplicationPhase, CheckMethod, CheckOutcome, DynamicCode, IdentityProvider,
+    KeyStore, Message, MessageKind, PhotoAccepted, PhotoProblem, PhotoProblemKind, PhotoReport,
+    PhotoReview, PhotoSource, Presentation, PresentationForm, ReviewOutcome, ReviewPending,
+    SyncReport, UploadProgress, UploadStage, VerificationLogEntry, VerifierClass, Wallet,
+    key_file_key_store, software_key_store,
+};
 
 use edl_core::present::render::{QrMatrix, RenderError};
 
@@ -68,6 +76,7 @@ mod tests {
     #[test]
     fn ffi_objects_are_send_and_sync() {
         assert_send_sync::<Verifier>();
+        assert_send_sync::<Wallet>();
     }
 
     #[test]
