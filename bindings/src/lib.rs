@@ -8,11 +8,13 @@
 //! a `&mut self` method.
 
 mod error;
+mod observe;
 mod types;
 mod verifier;
 mod wallet;
 
 pub use error::{EdlError, InputKind, KeyStoreFailure, RefusalReason, RejectionReason};
+pub use observe::{LogLevel, Logger, RotationTicker, WalletEvent, WalletObserver, set_logger};
 pub use types::{
     Audience, BusinessView, ClassMeaning, DisclosedView, EnforcementView, LicenceStatus,
     LocalizedText, MainPage, NotEligibleReason, PointsCycle, RecordEntry, Sex, StatusColour,
@@ -77,6 +79,7 @@ mod tests {
     fn ffi_objects_are_send_and_sync() {
         assert_send_sync::<Verifier>();
         assert_send_sync::<Wallet>();
+        assert_send_sync::<RotationTicker>();
     }
 
     #[test]

@@ -14,6 +14,7 @@ use edl_core::wire::{
 use zeroize::Zeroizing;
 
 use crate::error::EdlError;
+use crate::observe::{ObserverSlot, RotationTicker, WalletEvent, WalletObserver};
 use crate::types::{Audience, LocalizedText, MainPage, StatusColour, SupplementaryPage};
 
 // ---------------------------------------------------------------------------------------
@@ -420,13 +421,88 @@ pub struct DynamicCode {
 /// See `Wallet` in `udl/edl.udl`.
 pub struct Wallet {
     inner: edl_core::wallet::Wallet,
+    observer: ObserverSlot,
 }
 
 impl Wallet {
     /// Opens (or creates) the wallet in `dir`.
     pub fn new(dir: String, keys: Arc<dyn KeyStore>) -> Result<Self, EdlError> {
         let inner = edl_core::wallet::Wallet::open(Path::new(&dir), &ForeignKeys(keys))?;
-        Ok(Wallet { inner })
+        log::info!("wallet opened");
+        Ok(Wallet {
+            inner,
+            observer: ObserverSlot::default(),
+        })
+    }
+
+    /// Sets (or clears) the observer of changes.
+    pub fn set_observer(&self, observer: Option<Arc<dyn WalletObserver>>) {
+        self.observer.set(observer);
+    }
+
+    /// Hands the observer a fresh presentation at once and at each new window.
+    pub fn start_rotation(
+        &self,
+        form: PresentationForm,
+        audience: Audience,
+    ) -> Result<Arc<RotationTicker>, EdlError> {
+        // Fails now, not in the thread, when there is nothing to present.
+        self.present(form, audience)?;
+        let inner = self.inner.clone();
+        let present = move || {
+            inner
+                .present(form.into(), audience.into(), None)
+                .ok()
+                .map(presentation)
+        };
+        Ok(Arc::new(RotationTicker::start(
+            present,
+            self.observer.clone(),
+        )))
+    }
+
+    /// After a sync: one event per kind of change the report names.
+    fn emit_sync(&self, r: &edl_core::wallet::SyncReport) -> Result<(), EdlError> {
+        log::info!(
+            "synced: licence {}, e-licence {}, application {}, {} reviews, {} messages, {} verifications",
+            r.licence_changed,
+            r.elicence_changed,
+            r.application_changed,
+            r.reviews,
+            r.messages,
+            r.verifications
+        );
+        if r.elicence_changed {
+            self.observer.emit(WalletEvent::ElicenceChanged);
+        }
+        if r.licence_changed {
+            self.observer.emit(WalletEvent::LicenceChanged {
+                colour: self.status_colour()?,
+            });
+        }
+        if r.application_changed
+            && let Some(application) = self.application()?
+        {
+            self.observer
+                .emit(WalletEvent::ApplicationChanged { application });
+        }
+        if r.reviews > 0 {
+            let reviews = self.photo_reviews()?;
+            let skip = reviews.len().saturating_sub(r.reviews as usize);
+            for review in reviews.into_iter().skip(skip) {
+                self.observer.emit(WalletEvent::ReviewResult { review });
+            }
+        }
+        if r.messages > 0 {
+            self.observer
+                .emit(WalletEvent::NewMessages { count: r.messages });
+        }
+        if r.verifications > 0 {
+            self.observer.emit(WalletEvent::NewVerifications {
+                count: r.verifications,
+            });
+        }
+        Ok(())
     }
 
     /// The authority's clock as the wallet knows it.
@@ -457,16 +533,21 @@ impl Wallet {
         &self,
         provider: Arc<dyn IdentityProvider>,
     ) -> Result<Application, EdlError> {
-        Ok(self
+        let application: Application = self
             .inner
             .apply(Arc::new(ForeignIdentity(provider)))
             .await?
-            .into())
+            .into();
+        self.observer.emit(WalletEvent::ApplicationChanged {
+            application: application.clone(),
+        });
+        Ok(application)
     }
 
     /// Syncs with the authority.
     pub async fn sync(&self) -> Result<SyncReport, EdlError> {
         let r = self.inner.sync().await?;
+        self.emit_sync(&r)?;
         Ok(SyncReport {
             licence_changed: r.licence_changed,
             elicence_changed: r.elicence_changed,
@@ -495,11 +576,15 @@ impl Wallet {
             .inner
             .submit_photo(photo, source.into(), progress)
             .await?;
-        Ok(PhotoAccepted {
+        let accepted = PhotoAccepted {
             photo_id: a.photo_id,
             deadline_unix: a.deadline,
             application: a.application.into(),
-        })
+        };
+        self.observer.emit(WalletEvent::ApplicationChanged {
+            application: accepted.application.clone(),
+        });
+        Ok(accepted)
     }
 
     /// The main page as of the last sync.
@@ -588,17 +673,11 @@ impl Wallet {
         form: PresentationForm,
         audience: Audience,
     ) -> Result<Presentation, EdlError> {
-        let p = self.inner.present(form.into(), audience.into(), None)?;
-        Ok(Presentation {
-            form: p.form.into(),
-            audience: p.audience.into(),
-            qr_width: u32::try_from(p.qr.width()).unwrap_or(u32::MAX),
-            qr_modules: p.qr.to_bools(),
-            payload: p.payload,
-            window_start_unix: p.window.starts_at(),
-            window_end_unix: p.window.ends_at(),
-            seconds_left: p.seconds_left,
-        })
+        Ok(presentation(self.inner.present(
+            form.into(),
+            audience.into(),
+            None,
+        )?))
     }
 
     /// The barcode and manual code now.
@@ -612,5 +691,18 @@ impl Wallet {
             manual_seconds_left: d.manual_seconds_left,
             seconds_left: d.seconds_left,
         })
+    }
+}
+
+fn presentation(p: edl_core::present::Presentation) -> Presentation {
+    Presentation {
+        form: p.form.into(),
+        audience: p.audience.into(),
+        qr_width: u32::try_from(p.qr.width()).unwrap_or(u32::MAX),
+        qr_modules: p.qr.to_bools(),
+        payload: p.payload,
+        window_start_unix: p.window.starts_at(),
+        window_end_unix: p.window.ends_at(),
+        seconds_left: p.seconds_left,
     }
 }

@@ -1135,6 +1135,352 @@ public func FfiConverterTypeKeyStore_lower(_ value: KeyStore) -> UInt64 {
 
 
 /**
+ * Receives the library's log records (the app forwards them to Logcat or os_log).
+ */
+public protocol Logger: AnyObject, Sendable {
+    
+    /**
+     * One record: its level, the Rust module it comes from and its text.
+     */
+    func log(level: LogLevel, target: String, message: String) 
+    
+}
+/**
+ * Receives the library's log records (the app forwards them to Logcat or os_log).
+ */
+open class LoggerImpl: Logger, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_edl_ffi_fn_clone_logger(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_edl_ffi_fn_free_logger(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * One record: its level, the Rust module it comes from and its text.
+     */
+open func log(level: LogLevel, target: String, message: String)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_edl_ffi_fn_method_logger_log(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeLogLevel_lower(level),
+        FfiConverterString.lower(target),
+        FfiConverterString.lower(message),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceLogger {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceLogger = UniffiVTableCallbackInterfaceLogger(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeLogger.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface Logger: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeLogger.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface Logger: handle missing in uniffiClone")
+            }
+        },
+        log: { (
+            uniffiHandle: UInt64,
+            level: RustBuffer,
+            target: RustBuffer,
+            message: RustBuffer,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterTypeLogger.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return uniffiObj.log(
+                     level: try FfiConverterTypeLogLevel_lift(level),
+                     target: try FfiConverterString.lift(target),
+                     message: try FfiConverterString.lift(message)
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCall(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceLogger> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceLogger>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitLogger() {
+    uniffi_edl_ffi_fn_init_callback_vtable_logger(UniffiCallbackInterfaceLogger.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeLogger: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<Logger>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = Logger
+
+    public static func lift(_ handle: UInt64) throws -> Logger {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return LoggerImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: Logger) -> UInt64 {
+         if let rustImpl = value as? LoggerImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Logger {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: Logger, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLogger_lift(_ handle: UInt64) throws -> Logger {
+    return try FfiConverterTypeLogger.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLogger_lower(_ value: Logger) -> UInt64 {
+    return FfiConverterTypeLogger.lower(value)
+}
+
+
+
+
+
+
+/**
+ * Makes QR rotation ticks for a `WalletObserver` (see `Wallet.start_rotation`). Closing
+ * it stops the ticks too.
+ */
+public protocol RotationTickerProtocol: AnyObject, Sendable {
+    
+    /**
+     * Stops the ticks. Calling it again does nothing.
+     */
+    func stop() 
+    
+}
+/**
+ * Makes QR rotation ticks for a `WalletObserver` (see `Wallet.start_rotation`). Closing
+ * it stops the ticks too.
+ */
+open class RotationTicker: RotationTickerProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_edl_ffi_fn_clone_rotationticker(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_edl_ffi_fn_free_rotationticker(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Stops the ticks. Calling it again does nothing.
+     */
+open func stop()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_edl_ffi_fn_method_rotationticker_stop(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeRotationTicker: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = RotationTicker
+
+    public static func lift(_ handle: UInt64) throws -> RotationTicker {
+        return RotationTicker(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: RotationTicker) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> RotationTicker {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: RotationTicker, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRotationTicker_lift(_ handle: UInt64) throws -> RotationTicker {
+    return try FfiConverterTypeRotationTicker.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRotationTicker_lower(_ value: RotationTicker) -> UInt64 {
+    return FfiConverterTypeRotationTicker.lower(value)
+}
+
+
+
+
+
+
+/**
  * Receives the stages of a photo upload (the app's progress bar).
  */
 public protocol UploadProgress: AnyObject, Sendable {
@@ -1666,6 +2012,19 @@ public protocol WalletProtocol: AnyObject, Sendable {
     func present(form: PresentationForm, audience: Audience) throws  -> Presentation
     
     /**
+     * Sets the observer of changes (null clears it). Events follow the calls that cause
+     * them (`sync`, `apply`, `submit_photo`) and the ticks of `start_rotation`.
+     */
+    func setObserver(observer: WalletObserver?) 
+    
+    /**
+     * Hands the observer a `Rotation` event with a fresh presentation now and at the start
+     * of every window (every 30 s), from a background thread, until the ticker is stopped
+     * or closed. Throws `NoElicence` before the e-licence is issued.
+     */
+    func startRotation(form: PresentationForm, audience: Audience) throws  -> RotationTicker
+    
+    /**
      * How the status is shown; null before the first sync.
      */
     func statusColour() throws  -> StatusColour?
@@ -1952,6 +2311,35 @@ open func present(form: PresentationForm, audience: Audience)throws  -> Presenta
 }
     
     /**
+     * Sets the observer of changes (null clears it). Events follow the calls that cause
+     * them (`sync`, `apply`, `submit_photo`) and the ticks of `start_rotation`.
+     */
+open func setObserver(observer: WalletObserver?)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_edl_ffi_fn_method_wallet_set_observer(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionTypeWalletObserver.lower(observer),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Hands the observer a `Rotation` event with a fresh presentation now and at the start
+     * of every window (every 30 s), from a background thread, until the ticker is stopped
+     * or closed. Throws `NoElicence` before the e-licence is issued.
+     */
+open func startRotation(form: PresentationForm, audience: Audience)throws  -> RotationTicker  {
+    return try  FfiConverterTypeRotationTicker_lift(try rustCallWithError(FfiConverterTypeEdlError_lift) {
+        uniffiCallStatus in
+    uniffi_edl_ffi_fn_method_wallet_start_rotation(
+            self.uniffiCloneHandle(),
+        FfiConverterTypePresentationForm_lower(form),
+        FfiConverterTypeAudience_lower(audience),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * How the status is shown; null before the first sync.
      */
 open func statusColour()throws  -> StatusColour?  {
@@ -2073,6 +2461,218 @@ public func FfiConverterTypeWallet_lift(_ handle: UInt64) throws -> Wallet {
 #endif
 public func FfiConverterTypeWallet_lower(_ value: Wallet) -> UInt64 {
     return FfiConverterTypeWallet.lower(value)
+}
+
+
+
+
+
+
+/**
+ * Observes the wallet's changes. Called on the thread that made the change (a background
+ * thread for `Rotation`): switch to the UI thread before touching views.
+ */
+public protocol WalletObserver: AnyObject, Sendable {
+    
+    /**
+     * One change.
+     */
+    func onEvent(event: WalletEvent) 
+    
+}
+/**
+ * Observes the wallet's changes. Called on the thread that made the change (a background
+ * thread for `Rotation`): switch to the UI thread before touching views.
+ */
+open class WalletObserverImpl: WalletObserver, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_edl_ffi_fn_clone_walletobserver(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_edl_ffi_fn_free_walletobserver(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * One change.
+     */
+open func onEvent(event: WalletEvent)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_edl_ffi_fn_method_walletobserver_on_event(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeWalletEvent_lower(event),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceWalletObserver {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceWalletObserver = UniffiVTableCallbackInterfaceWalletObserver(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeWalletObserver.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface WalletObserver: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeWalletObserver.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface WalletObserver: handle missing in uniffiClone")
+            }
+        },
+        onEvent: { (
+            uniffiHandle: UInt64,
+            event: RustBuffer,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterTypeWalletObserver.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return uniffiObj.onEvent(
+                     event: try FfiConverterTypeWalletEvent_lift(event)
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCall(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceWalletObserver> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceWalletObserver>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitWalletObserver() {
+    uniffi_edl_ffi_fn_init_callback_vtable_walletobserver(UniffiCallbackInterfaceWalletObserver.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeWalletObserver: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<WalletObserver>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = WalletObserver
+
+    public static func lift(_ handle: UInt64) throws -> WalletObserver {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return WalletObserverImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: WalletObserver) -> UInt64 {
+         if let rustImpl = value as? WalletObserverImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> WalletObserver {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: WalletObserver, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeWalletObserver_lift(_ handle: UInt64) throws -> WalletObserver {
+    return try FfiConverterTypeWalletObserver.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeWalletObserver_lower(_ value: WalletObserver) -> UInt64 {
+    return FfiConverterTypeWalletObserver.lower(value)
 }
 
 
@@ -5152,6 +5752,111 @@ public func FfiConverterTypeKeyStoreFailure_lower(_ value: KeyStoreFailure) -> R
 
 
 /**
+ * Severity of a log record.
+ */
+
+public enum LogLevel: Equatable, Hashable {
+    
+    /**
+     * A failure.
+     */
+    case error
+    /**
+     * Something unexpected that was handled.
+     */
+    case warn
+    /**
+     * A milestone (wallet opened, sync done).
+     */
+    case info
+    /**
+     * Detail for debugging.
+     */
+    case debug
+    /**
+     * Fine-grained detail (FFI calls).
+     */
+    case trace
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension LogLevel: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeLogLevel: FfiConverterRustBuffer {
+    typealias SwiftType = LogLevel
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> LogLevel {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .error
+        
+        case 2: return .warn
+        
+        case 3: return .info
+        
+        case 4: return .debug
+        
+        case 5: return .trace
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: LogLevel, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .error:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .warn:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .info:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .debug:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .trace:
+            writeInt(&buf, Int32(5))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLogLevel_lift(_ buf: RustBuffer) throws -> LogLevel {
+    return try FfiConverterTypeLogLevel.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLogLevel_lower(_ value: LogLevel) -> RustBuffer {
+    return FfiConverterTypeLogLevel.lower(value)
+}
+
+
+
+/**
  * What a message is about.
  */
 
@@ -6616,6 +7321,150 @@ public func FfiConverterTypeVerifierClass_lower(_ value: VerifierClass) -> RustB
 }
 
 
+
+/**
+ * A change in the wallet the app may show at once.
+ */
+
+public enum WalletEvent: Equatable, Hashable {
+    
+    /**
+     * A new or re-signed e-licence arrived (issued, photo changed, status re-signed).
+     */
+    case elicenceChanged
+    /**
+     * The licence data changed (status, points, record, classes); `colour` is how the
+     * status is now shown.
+     */
+    case licenceChanged(colour: StatusColour?
+    )
+    /**
+     * The application changed (applied, photo uploaded, reviewed, issued, stopped).
+     */
+    case applicationChanged(application: Application
+    )
+    /**
+     * A photo review result arrived.
+     */
+    case reviewResult(review: PhotoReview
+    )
+    /**
+     * New messages arrived.
+     */
+    case newMessages(count: UInt32
+    )
+    /**
+     * New entries in the verification log.
+     */
+    case newVerifications(count: UInt32
+    )
+    /**
+     * A QR rotation tick: the presentation of the new window.
+     */
+    case rotation(presentation: Presentation
+    )
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension WalletEvent: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeWalletEvent: FfiConverterRustBuffer {
+    typealias SwiftType = WalletEvent
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> WalletEvent {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .elicenceChanged
+        
+        case 2: return .licenceChanged(colour: try FfiConverterOptionTypeStatusColour.read(from: &buf)
+        )
+        
+        case 3: return .applicationChanged(application: try FfiConverterTypeApplication.read(from: &buf)
+        )
+        
+        case 4: return .reviewResult(review: try FfiConverterTypePhotoReview.read(from: &buf)
+        )
+        
+        case 5: return .newMessages(count: try FfiConverterUInt32.read(from: &buf)
+        )
+        
+        case 6: return .newVerifications(count: try FfiConverterUInt32.read(from: &buf)
+        )
+        
+        case 7: return .rotation(presentation: try FfiConverterTypePresentation.read(from: &buf)
+        )
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: WalletEvent, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .elicenceChanged:
+            writeInt(&buf, Int32(1))
+        
+        
+        case let .licenceChanged(colour):
+            writeInt(&buf, Int32(2))
+            FfiConverterOptionTypeStatusColour.write(colour, into: &buf)
+            
+        
+        case let .applicationChanged(application):
+            writeInt(&buf, Int32(3))
+            FfiConverterTypeApplication.write(application, into: &buf)
+            
+        
+        case let .reviewResult(review):
+            writeInt(&buf, Int32(4))
+            FfiConverterTypePhotoReview.write(review, into: &buf)
+            
+        
+        case let .newMessages(count):
+            writeInt(&buf, Int32(5))
+            FfiConverterUInt32.write(count, into: &buf)
+            
+        
+        case let .newVerifications(count):
+            writeInt(&buf, Int32(6))
+            FfiConverterUInt32.write(count, into: &buf)
+            
+        
+        case let .rotation(presentation):
+            writeInt(&buf, Int32(7))
+            FfiConverterTypePresentation.write(presentation, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeWalletEvent_lift(_ buf: RustBuffer) throws -> WalletEvent {
+    return try FfiConverterTypeWalletEvent.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeWalletEvent_lower(_ value: WalletEvent) -> RustBuffer {
+    return FfiConverterTypeWalletEvent.lower(value)
+}
+
+
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
@@ -6691,6 +7540,30 @@ fileprivate struct FfiConverterOptionData: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeLogger: FfiConverterRustBuffer {
+    typealias SwiftType = Logger?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeLogger.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeLogger.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeUploadProgress: FfiConverterRustBuffer {
     typealias SwiftType = UploadProgress?
 
@@ -6707,6 +7580,30 @@ fileprivate struct FfiConverterOptionTypeUploadProgress: FfiConverterRustBuffer 
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeUploadProgress.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeWalletObserver: FfiConverterRustBuffer {
+    typealias SwiftType = WalletObserver?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeWalletObserver.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeWalletObserver.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -7225,6 +8122,18 @@ public func scanPng(png: Data)throws  -> [Data]  {
 })
 }
 /**
+ * Sends the library's log records at `max_level` and above to `logger`, e.g. to
+ * Logcat or os_log; null stops them. Records hold no personal data or secrets.
+ */
+public func setLogger(logger: Logger?, maxLevel: LogLevel)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_edl_ffi_fn_func_set_logger(
+        FfiConverterOptionTypeLogger.lower(logger),
+        FfiConverterTypeLogLevel_lower(maxLevel),uniffiCallStatus
+    )
+}
+}
+/**
  * A key store kept in software: the passphrase is stretched with Argon2id (slow on
  * purpose). For desktop builds and tests; on a phone implement `KeyStore` over the
  * Android Keystore or the iOS Keychain instead.
@@ -7274,6 +8183,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_edl_ffi_checksum_func_scan_png() != 33839) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_edl_ffi_checksum_func_set_logger() != 57873) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_edl_ffi_checksum_func_software_key_store() != 32077) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -7284,6 +8196,12 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_edl_ffi_checksum_method_keystore_wrap_key() != 950) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_edl_ffi_checksum_method_logger_log() != 14785) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_edl_ffi_checksum_method_rotationticker_stop() != 9956) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_edl_ffi_checksum_method_uploadprogress_on_stage() != 15092) {
@@ -7340,6 +8258,12 @@ private let initializationResult: InitializationResult = {
     if (uniffi_edl_ffi_checksum_method_wallet_present() != 43725) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_edl_ffi_checksum_method_wallet_set_observer() != 58222) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_edl_ffi_checksum_method_wallet_start_rotation() != 53718) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_edl_ffi_checksum_method_wallet_status_colour() != 26830) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -7355,6 +8279,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_edl_ffi_checksum_method_wallet_verification_log() != 65428) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_edl_ffi_checksum_method_walletobserver_on_event() != 63910) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_edl_ffi_checksum_constructor_verifier_new() != 52731) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -7367,7 +8294,9 @@ private let initializationResult: InitializationResult = {
 
     uniffiCallbackInitIdentityProvider()
     uniffiCallbackInitKeyStore()
+    uniffiCallbackInitLogger()
     uniffiCallbackInitUploadProgress()
+    uniffiCallbackInitWalletObserver()
     return InitializationResult.ok
 }()
 

@@ -264,9 +264,23 @@ typedef void (*UniffiCallbackInterfaceKeyStoreMethod1)(uint64_t, RustBuffer, Rus
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_LOGGER_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_LOGGER_METHOD0
+typedef void (*UniffiCallbackInterfaceLoggerMethod0)(uint64_t, RustBuffer, RustBuffer, RustBuffer, void* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
 #ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_UPLOAD_PROGRESS_METHOD0
 #define UNIFFI_FFIDEF_CALLBACK_INTERFACE_UPLOAD_PROGRESS_METHOD0
 typedef void (*UniffiCallbackInterfaceUploadProgressMethod0)(uint64_t, RustBuffer, float, void* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_WALLET_OBSERVER_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_WALLET_OBSERVER_METHOD0
+typedef void (*UniffiCallbackInterfaceWalletObserverMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
         RustCallStatus *_Nonnull uniffiCallStatus
     );
 
@@ -290,6 +304,15 @@ typedef struct UniffiVTableCallbackInterfaceKeyStore {
 } UniffiVTableCallbackInterfaceKeyStore;
 
 #endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_LOGGER
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_LOGGER
+typedef struct UniffiVTableCallbackInterfaceLogger {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceLoggerMethod0 _Nonnull log;
+} UniffiVTableCallbackInterfaceLogger;
+
+#endif
 #ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_UPLOAD_PROGRESS
 #define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_UPLOAD_PROGRESS
 typedef struct UniffiVTableCallbackInterfaceUploadProgress {
@@ -297,6 +320,15 @@ typedef struct UniffiVTableCallbackInterfaceUploadProgress {
     UniffiCallbackInterfaceClone _Nonnull uniffiClone;
     UniffiCallbackInterfaceUploadProgressMethod0 _Nonnull onStage;
 } UniffiVTableCallbackInterfaceUploadProgress;
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_WALLET_OBSERVER
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_WALLET_OBSERVER
+typedef struct UniffiVTableCallbackInterfaceWalletObserver {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceWalletObserverMethod0 _Nonnull onEvent;
+} UniffiVTableCallbackInterfaceWalletObserver;
 
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_CLONE_IDENTITYPROVIDER
@@ -342,6 +374,41 @@ RustBuffer uniffi_edl_ffi_fn_method_keystore_unwrap_key(uint64_t ptr, RustBuffer
 #ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_KEYSTORE_WRAP_KEY
 #define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_KEYSTORE_WRAP_KEY
 RustBuffer uniffi_edl_ffi_fn_method_keystore_wrap_key(uint64_t ptr, RustBuffer plaintext, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_CLONE_LOGGER
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_CLONE_LOGGER
+uint64_t uniffi_edl_ffi_fn_clone_logger(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FREE_LOGGER
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FREE_LOGGER
+void uniffi_edl_ffi_fn_free_logger(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_INIT_CALLBACK_VTABLE_LOGGER
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_INIT_CALLBACK_VTABLE_LOGGER
+void uniffi_edl_ffi_fn_init_callback_vtable_logger(const UniffiVTableCallbackInterfaceLogger* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_LOGGER_LOG
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_LOGGER_LOG
+void uniffi_edl_ffi_fn_method_logger_log(uint64_t ptr, RustBuffer level, RustBuffer target, RustBuffer message, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_CLONE_ROTATIONTICKER
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_CLONE_ROTATIONTICKER
+uint64_t uniffi_edl_ffi_fn_clone_rotationticker(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FREE_ROTATIONTICKER
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FREE_ROTATIONTICKER
+void uniffi_edl_ffi_fn_free_rotationticker(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_ROTATIONTICKER_STOP
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_ROTATIONTICKER_STOP
+void uniffi_edl_ffi_fn_method_rotationticker_stop(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_CLONE_UPLOADPROGRESS
@@ -484,6 +551,16 @@ RustBuffer uniffi_edl_ffi_fn_method_wallet_photo_reviews(uint64_t ptr, RustCallS
 RustBuffer uniffi_edl_ffi_fn_method_wallet_present(uint64_t ptr, RustBuffer form, RustBuffer audience, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_WALLET_SET_OBSERVER
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_WALLET_SET_OBSERVER
+void uniffi_edl_ffi_fn_method_wallet_set_observer(uint64_t ptr, RustBuffer observer, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_WALLET_START_ROTATION
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_WALLET_START_ROTATION
+uint64_t uniffi_edl_ffi_fn_method_wallet_start_rotation(uint64_t ptr, RustBuffer form, RustBuffer audience, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_WALLET_STATUS_COLOUR
 #define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_WALLET_STATUS_COLOUR
 RustBuffer uniffi_edl_ffi_fn_method_wallet_status_colour(uint64_t ptr, RustCallStatus *_Nonnull out_status
@@ -507,6 +584,26 @@ uint64_t uniffi_edl_ffi_fn_method_wallet_sync(uint64_t ptr
 #ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_WALLET_VERIFICATION_LOG
 #define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_WALLET_VERIFICATION_LOG
 RustBuffer uniffi_edl_ffi_fn_method_wallet_verification_log(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_CLONE_WALLETOBSERVER
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_CLONE_WALLETOBSERVER
+uint64_t uniffi_edl_ffi_fn_clone_walletobserver(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FREE_WALLETOBSERVER
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FREE_WALLETOBSERVER
+void uniffi_edl_ffi_fn_free_walletobserver(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_INIT_CALLBACK_VTABLE_WALLETOBSERVER
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_INIT_CALLBACK_VTABLE_WALLETOBSERVER
+void uniffi_edl_ffi_fn_init_callback_vtable_walletobserver(const UniffiVTableCallbackInterfaceWalletObserver* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_WALLETOBSERVER_ON_EVENT
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_WALLETOBSERVER_ON_EVENT
+void uniffi_edl_ffi_fn_method_walletobserver_on_event(uint64_t ptr, RustBuffer event, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_CORE_VERSION
@@ -543,6 +640,11 @@ RustBuffer uniffi_edl_ffi_fn_func_render_qr_png(RustBuffer payload, uint32_t mod
 #ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_SCAN_PNG
 #define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_SCAN_PNG
 RustBuffer uniffi_edl_ffi_fn_func_scan_png(RustBuffer png, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_SET_LOGGER
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_SET_LOGGER
+void uniffi_edl_ffi_fn_func_set_logger(RustBuffer logger, RustBuffer max_level, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_SOFTWARE_KEY_STORE
@@ -852,6 +954,12 @@ uint16_t uniffi_edl_ffi_checksum_func_scan_png(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_FUNC_SET_LOGGER
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_FUNC_SET_LOGGER
+uint16_t uniffi_edl_ffi_checksum_func_set_logger(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_FUNC_SOFTWARE_KEY_STORE
 #define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_FUNC_SOFTWARE_KEY_STORE
 uint16_t uniffi_edl_ffi_checksum_func_software_key_store(void
@@ -873,6 +981,18 @@ uint16_t uniffi_edl_ffi_checksum_method_keystore_unwrap_key(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_KEYSTORE_WRAP_KEY
 #define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_KEYSTORE_WRAP_KEY
 uint16_t uniffi_edl_ffi_checksum_method_keystore_wrap_key(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_LOGGER_LOG
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_LOGGER_LOG
+uint16_t uniffi_edl_ffi_checksum_method_logger_log(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_ROTATIONTICKER_STOP
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_ROTATIONTICKER_STOP
+uint16_t uniffi_edl_ffi_checksum_method_rotationticker_stop(void
     
 );
 #endif
@@ -984,6 +1104,18 @@ uint16_t uniffi_edl_ffi_checksum_method_wallet_present(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_WALLET_SET_OBSERVER
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_WALLET_SET_OBSERVER
+uint16_t uniffi_edl_ffi_checksum_method_wallet_set_observer(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_WALLET_START_ROTATION
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_WALLET_START_ROTATION
+uint16_t uniffi_edl_ffi_checksum_method_wallet_start_rotation(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_WALLET_STATUS_COLOUR
 #define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_WALLET_STATUS_COLOUR
 uint16_t uniffi_edl_ffi_checksum_method_wallet_status_colour(void
@@ -1011,6 +1143,12 @@ uint16_t uniffi_edl_ffi_checksum_method_wallet_sync(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_WALLET_VERIFICATION_LOG
 #define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_WALLET_VERIFICATION_LOG
 uint16_t uniffi_edl_ffi_checksum_method_wallet_verification_log(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_WALLETOBSERVER_ON_EVENT
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_WALLETOBSERVER_ON_EVENT
+uint16_t uniffi_edl_ffi_checksum_method_walletobserver_on_event(void
     
 );
 #endif

@@ -26,9 +26,14 @@ from edl import (
     RefusalReason,
     UploadProgress,
     UploadStage,
+    LogLevel,
+    Logger,
     Verifier,
     Wallet,
+    WalletEvent,
+    WalletObserver,
     key_file_key_store,
+    set_logger,
 )
 
 URL = os.environ.get("EDL_AUTHORITY_URL")
@@ -96,6 +101,22 @@ class Stages(UploadProgress):
         self.seen.append((stage, fraction))
 
 
+class Events(WalletObserver):
+    def __init__(self):
+        self.events = []
+
+    def on_event(self, event):
+        self.events.append(event)
+
+
+class Records(Logger):
+    def __init__(self):
+        self.records = []
+
+    def log(self, level, target, message):
+        self.records.append((level, target, message))
+
+
 def trust_list() -> bytes:
     with urllib.request.urlopen(URL + "/v1/trust-list") as answer:
         return base64.b64decode(json.loads(answer.read())["trust_list"])
@@ -107,6 +128,8 @@ def test_the_driver_flow_from_enrolment_to_a_verified_offline_presentation(tmp_p
     code = activation_code(driver)
     wallet = Wallet(str(tmp_path / "wallet"), key_file_key_store(str(tmp_path / "key")))
     assert not wallet.is_enrolled()
+    observer = Events()
+    wallet.set_observer(observer)
 
     async def flow():
         await wallet.enrol(URL, n, code)
@@ -134,6 +157,10 @@ def test_the_driver_flow_from_enrolment_to_a_verified_offline_presentation(tmp_p
         return accepted
 
     asyncio.run(flow())
+    kinds = {type(e).__name__.split(".")[-1] for e in observer.events}
+    assert {"ELICENCE_CHANGED", "APPLICATION_CHANGED", "REVIEW_RESULT", "NEW_MESSAGES"} <= kinds, kinds
+    review = next(e for e in observer.events if isinstance(e, WalletEvent.REVIEW_RESULT))
+    assert review.review.photo_id == wallet.photo_reviews()[-1].photo_id
     assert wallet.is_enrolled()
     assert wallet.application().phase == ApplicationPhase.ISSUED
     main = wallet.main_page()
@@ -187,3 +214,13 @@ def test_another_key_does_not_open_the_store(tmp_path):
     Wallet(str(tmp_path / "w"), key_file_key_store(str(tmp_path / "key1")))
     with pytest.raises(EdlError.KeyStore):
         Wallet(str(tmp_path / "w"), key_file_key_store(str(tmp_path / "key2")))
+
+
+def test_log_records_reach_the_python_logger(tmp_path):
+    records = Records()
+    set_logger(records, LogLevel.INFO)
+    try:
+        Wallet(str(tmp_path / "w"), key_file_key_store(str(tmp_path / "key")))
+    finally:
+        set_logger(None, LogLevel.INFO)
+    assert (LogLevel.INFO, "edl_ffi::wallet", "wallet opened") in records.records

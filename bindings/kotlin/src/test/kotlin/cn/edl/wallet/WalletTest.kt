@@ -245,6 +245,68 @@ class WalletTest {
         }
     }
 
+    @Test
+    fun `the observer sees the review result and QR rotation ticks`() = runBlocking {
+        val events = ConcurrentLinkedQueue<WalletEvent>()
+        val observer = object : WalletObserver {
+            override fun onEvent(event: WalletEvent) {
+                events.add(event)
+            }
+        }
+        val dir = tempDir()
+        val keys = AesGcmKeyStore()
+        val (wallet, _) = issuedWallet(dir, keys)
+        wallet.use { w ->
+            w.setObserver(observer)
+            w.sync()
+            w.startRotation(PresentationForm.ONLINE, Audience.BUSINESS).use { ticker ->
+                val deadline = System.currentTimeMillis() + 5_000
+                while (events.none { it is WalletEvent.Rotation } && System.currentTimeMillis() < deadline) {
+                    Thread.sleep(20)
+                }
+                ticker.stop()
+            }
+            val tick = assertIs<WalletEvent.Rotation>(events.first { it is WalletEvent.Rotation })
+            assertEquals(PresentationForm.ONLINE, tick.presentation.form)
+            w.setObserver(null)
+        }
+        // A fresh wallet that observes from the start sees the application and the review.
+        val number = Authority.number()
+        val driver = Authority.createDriver(number)
+        val seen = ConcurrentLinkedQueue<WalletEvent>()
+        Wallet(tempDir(), AesGcmKeyStore()).use { w ->
+            w.setObserver(object : WalletObserver {
+                override fun onEvent(event: WalletEvent) {
+                    seen.add(event)
+                }
+            })
+            w.enrol(Authority.url, number, Authority.activationCode(driver))
+            w.apply(HmacIdentityProvider())
+            val accepted = w.submitPhoto(Authority.photo, PhotoSource.CAMERA, null)
+            Authority.approve(accepted.photoId)
+            w.sync()
+        }
+        assertTrue(seen.any { it is WalletEvent.ElicenceChanged })
+        assertTrue(seen.any { it is WalletEvent.ReviewResult && it.review.outcome == ReviewOutcome.APPROVED })
+        assertTrue(seen.any { it is WalletEvent.ApplicationChanged && it.application.phase == ApplicationPhase.ISSUED })
+    }
+
+    @Test
+    fun `log records reach a Kotlin logger`() {
+        val records = ConcurrentLinkedQueue<String>()
+        setLogger(object : Logger {
+            override fun log(level: LogLevel, target: String, message: String) {
+                records.add("$level $target $message")
+            }
+        }, LogLevel.INFO)
+        try {
+            Wallet(tempDir(), softwareKeyStoreForTests()).use { }
+        } finally {
+            setLogger(null, LogLevel.INFO)
+        }
+        assertTrue("INFO edl_ffi::wallet wallet opened" in records, "$records")
+    }
+
     private fun softwareKeyStoreForTests(): KeyStore =
         keyFileKeyStore(File(tempDir(), "key").path)
 }
