@@ -450,6 +450,99 @@ mod tests {
     }
 
     #[test]
+    fn wallet_errors_become_the_variants_an_app_acts_on() {
+        use edl_core::licence::NotEligible;
+        let cases = [
+            (WalletError::Offline, EdlError::Offline),
+            (
+                WalletError::Unauthorised(ErrorCode::BadActivationCode),
+                EdlError::Refused {
+                    reason: RefusalReason::ActivationCodeInvalid,
+                },
+            ),
+            (
+                WalletError::Rejected {
+                    code: ErrorCode::BadActivationCode,
+                },
+                EdlError::Refused {
+                    reason: RefusalReason::ActivationCodeInvalid,
+                },
+            ),
+            (
+                WalletError::Unauthorised(ErrorCode::BadSignature),
+                EdlError::Unauthorised,
+            ),
+            (
+                WalletError::LockedOut {
+                    retry_after_secs: 60,
+                },
+                EdlError::Busy {
+                    retry_after_secs: 60,
+                },
+            ),
+            (
+                WalletError::NotEligible(NotEligible::Suspended),
+                EdlError::NotEligible {
+                    reason: NotEligibleReason::Suspended,
+                },
+            ),
+            (WalletError::NotEnrolled, EdlError::NotEnrolled),
+            (WalletError::NoElicence, EdlError::NoElicence),
+            (
+                WalletError::PhotoProblems(Vec::new()),
+                EdlError::PhotoNotAccepted,
+            ),
+            (
+                WalletError::Store(StoreError::WrongKey),
+                EdlError::KeyStore {
+                    reason: KeyStoreFailure::WrongKey,
+                },
+            ),
+            (
+                WalletError::Store(StoreError::KeyStore(KeyStoreError::KeyInvalidated)),
+                EdlError::KeyStore {
+                    reason: KeyStoreFailure::Invalidated,
+                },
+            ),
+            (
+                WalletError::Store(StoreError::DiskFull),
+                EdlError::StorageFull,
+            ),
+        ];
+        for (wallet, edl) in cases {
+            assert_eq!(EdlError::from(wallet), edl);
+        }
+    }
+
+    #[test]
+    fn a_server_text_never_reaches_the_app() {
+        let e = EdlError::from(WalletError::Protocol("name 张三 in a body".into()));
+        assert!(!e.to_string().contains("张三"));
+        assert!(matches!(
+            e,
+            EdlError::Malformed {
+                what: InputKind::ServerResponse,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn what_a_foreign_key_store_throws_keeps_its_reason() {
+        for reason in [
+            KeyStoreFailure::WrongKey,
+            KeyStoreFailure::Unavailable,
+            KeyStoreFailure::Invalidated,
+            KeyStoreFailure::Failed,
+        ] {
+            let back: KeyStoreFailure = EdlError::KeyStore { reason }.into_key_store_error().into();
+            assert_eq!(back, reason);
+        }
+        let other: KeyStoreFailure = EdlError::Offline.into_key_store_error().into();
+        assert_eq!(other, KeyStoreFailure::Failed);
+    }
+
+    #[test]
     fn scanner_texts_from_decoder_crates_are_not_passed_on() {
         let e = EdlError::scan(RenderError::NotPng {
             reason: "whatever the decoder said".into(),

@@ -229,6 +229,7 @@ pub enum PhotoProblemKind {
     Underexposed,
     Overexposed,
     Blurred,
+    Other,
 }
 
 impl From<&CoreProblem> for PhotoProblemKind {
@@ -249,8 +250,8 @@ impl From<&CoreProblem> for PhotoProblemKind {
             CoreProblem::Underexposed => K::Underexposed,
             CoreProblem::Overexposed => K::Overexposed,
             CoreProblem::Blurred => K::Blurred,
-            // A rule added to the core later: the nearest general kind until mapped here.
-            _ => K::NoFace,
+            // A rule the core added after this list; its hint still says what to fix.
+            _ => K::Other,
         }
     }
 }
@@ -462,7 +463,10 @@ impl Wallet {
     }
 
     /// After a sync: one event per kind of change the report names.
-    fn emit_sync(&self, r: &edl_core::wallet::SyncReport) -> Result<(), EdlError> {
+    ///
+    /// The sync has been committed by then, so a failure to read what changed (a store
+    /// error) only drops the event: it never turns the sync into a failure.
+    fn emit_sync(&self, r: &edl_core::wallet::SyncReport) {
         log::info!(
             "synced: licence {}, e-licence {}, application {}, {} reviews, {} messages, {} verifications",
             r.licence_changed,
@@ -477,17 +481,17 @@ impl Wallet {
         }
         if r.licence_changed {
             self.observer.emit(WalletEvent::LicenceChanged {
-                colour: self.status_colour()?,
+                colour: self.status_colour().ok().flatten(),
             });
         }
         if r.application_changed
-            && let Some(application) = self.application()?
+            && let Ok(Some(application)) = self.application()
         {
             self.observer
                 .emit(WalletEvent::ApplicationChanged { application });
         }
         if r.reviews > 0 {
-            let reviews = self.photo_reviews()?;
+            let reviews = self.photo_reviews().unwrap_or_default();
             let skip = reviews.len().saturating_sub(r.reviews as usize);
             for review in reviews.into_iter().skip(skip) {
                 self.observer.emit(WalletEvent::ReviewResult { review });
@@ -502,7 +506,6 @@ impl Wallet {
                 count: r.verifications,
             });
         }
-        Ok(())
     }
 
     /// The authority's clock as the wallet knows it.
@@ -538,6 +541,10 @@ impl Wallet {
             .apply(Arc::new(ForeignIdentity(provider)))
             .await?
             .into();
+        // Issued at once (photo on file): the core synced the new e-licence already.
+        if application.phase == ApplicationPhase::Issued {
+            self.observer.emit(WalletEvent::ElicenceChanged);
+        }
         self.observer.emit(WalletEvent::ApplicationChanged {
             application: application.clone(),
         });
@@ -547,7 +554,7 @@ impl Wallet {
     /// Syncs with the authority.
     pub async fn sync(&self) -> Result<SyncReport, EdlError> {
         let r = self.inner.sync().await?;
-        self.emit_sync(&r)?;
+        self.emit_sync(&r);
         Ok(SyncReport {
             licence_changed: r.licence_changed,
             elicence_changed: r.elicence_changed,

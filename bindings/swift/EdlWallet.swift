@@ -6289,6 +6289,10 @@ public enum PhotoProblemKind: Equatable, Hashable {
      * Not sharp.
      */
     case blurred
+    /**
+     * A rule added to the library after this version of the API; the hint says what to fix.
+     */
+    case other
 
 
 
@@ -6337,6 +6341,8 @@ public struct FfiConverterTypePhotoProblemKind: FfiConverterRustBuffer {
         case 13: return .overexposed
         
         case 14: return .blurred
+        
+        case 15: return .other
         
         default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -6400,6 +6406,10 @@ public struct FfiConverterTypePhotoProblemKind: FfiConverterRustBuffer {
         
         case .blurred:
             writeInt(&buf, Int32(14))
+        
+        
+        case .other:
+            writeInt(&buf, Int32(15))
         
         }
     }
