@@ -34,6 +34,7 @@ from edl import (
     WalletObserver,
     key_file_key_store,
     set_logger,
+    software_key_store,
 )
 
 URL = os.environ.get("EDL_AUTHORITY_URL")
@@ -224,3 +225,30 @@ def test_log_records_reach_the_python_logger(tmp_path):
     finally:
         set_logger(None, LogLevel.INFO)
     assert (LogLevel.INFO, "edl_ffi::wallet", "wallet opened") in records.records
+
+
+def test_a_passphrase_key_store_reopens_the_wallet_and_another_passphrase_does_not(tmp_path):
+    directory = str(tmp_path / "w")
+    Wallet(directory, software_key_store("correct horse"))
+    assert not Wallet(directory, software_key_store("correct horse")).is_enrolled()
+    with pytest.raises(EdlError.KeyStore) as e:
+        Wallet(directory, software_key_store("battery staple"))
+    assert "horse" not in str(e.value)
+
+
+def test_one_wallet_serves_many_coroutines_at_once(tmp_path):
+    n = number()
+    driver = create_driver(n)
+    wallet = Wallet(str(tmp_path / "w"), key_file_key_store(str(tmp_path / "key")))
+
+    async def flow():
+        await wallet.enrol(URL, n, activation_code(driver))
+        await wallet.apply(HmacIdentity())
+        accepted = await wallet.submit_photo(PHOTO.read_bytes(), PhotoSource.ALBUM, None)
+        admin("POST", f"/admin/reviews/{accepted.photo_id}/approve")
+        reports = await asyncio.gather(*(wallet.sync() for _ in range(8)))
+        return reports
+
+    reports = asyncio.run(flow())
+    assert sum(r.elicence_changed for r in reports) >= 1
+    assert wallet.application().phase == ApplicationPhase.ISSUED
