@@ -162,6 +162,21 @@ impl log::Log for Forward {
     }
 
     fn log(&self, record: &log::Record<'_>) {
+        thread_local! {
+            static IN_LOGGER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+        }
+        // A record made while the app's logger runs (it called back into the library) is
+        // dropped rather than sent round again.
+        if IN_LOGGER.with(|f| f.replace(true)) {
+            return;
+        }
+        struct Reset;
+        impl Drop for Reset {
+            fn drop(&mut self) {
+                IN_LOGGER.with(|f| f.set(false));
+            }
+        }
+        let _reset = Reset;
         let logger = LOGGER
             .read()
             .unwrap_or_else(PoisonError::into_inner)
