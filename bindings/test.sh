@@ -30,6 +30,42 @@ echo "== bindings: libedl_ffi and uniffi-bindgen (the cargo test build)"
 cargo test --workspace --locked --no-run -q
 bindgen="$target_dir/debug/uniffi-bindgen"
 
+# The wallet tests drive the real authority on loopback: `edl authority serve` (built by the
+# same `cargo test` build, for cli/tests) on a fresh database and a free port. Its URL and
+# admin token reach the Kotlin and Python tests as EDL_AUTHORITY_URL / EDL_ADMIN_TOKEN, the
+# test identity provider's secret as EDL_IDENTITY_SECRET. Stopped on exit.
+authority_dir=$(mktemp -d)
+authority_pid=""
+stop_authority() {
+    if [ -n "$authority_pid" ]; then
+        kill "$authority_pid" 2>/dev/null || true
+        wait "$authority_pid" 2>/dev/null || true
+    fi
+    rm -rf "$authority_dir"
+}
+trap stop_authority EXIT
+export EDL_ADMIN_TOKEN="bindings-test-admin-$$"
+export EDL_IDENTITY_SECRET="bindings test identity secret"
+echo "== bindings: authority on loopback"
+"$target_dir/debug/edl" authority serve --db "$authority_dir/authority.db" \
+    --listen 127.0.0.1:0 2>"$authority_dir/stderr" &
+authority_pid=$!
+EDL_AUTHORITY_URL=""
+for _ in $(seq 100); do
+    EDL_AUTHORITY_URL=$(sed -n 's/^edl authority listening on //p' "$authority_dir/stderr")
+    [ -n "$EDL_AUTHORITY_URL" ] && break
+    kill -0 "$authority_pid" 2>/dev/null || break
+    sleep 0.1
+done
+if [ -z "$EDL_AUTHORITY_URL" ]; then
+    echo "bindings/test.sh: the authority did not start:" >&2
+    cat "$authority_dir/stderr" >&2
+    exit 1
+fi
+export EDL_AUTHORITY_URL
+# The clean fixture photo the wallet tests submit.
+export EDL_PHOTO="$PWD/core/tests/photos/clean.jpg"
+
 # Fresh output each time, so a removed item cannot linger in a stale file.
 generate() { # language out-dir
     rm -rf "$2"

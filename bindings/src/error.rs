@@ -9,6 +9,9 @@ use edl_core::credential::CredentialError;
 use edl_core::present::PayloadError;
 use edl_core::present::render::RenderError;
 use edl_core::verify::Rejection;
+use edl_core::wallet::WalletError;
+use edl_core::wallet::store::{KeyStoreError, StoreError};
+use edl_core::wire::ErrorCode;
 
 use crate::types::{Audience, NotEligibleReason};
 
@@ -252,6 +255,148 @@ impl From<Rejection> for EdlError {
     }
 }
 
+impl From<KeyStoreError> for KeyStoreFailure {
+    fn from(e: KeyStoreError) -> Self {
+        match e {
+            KeyStoreError::WrongKey => KeyStoreFailure::WrongKey,
+            KeyStoreError::Unavailable => KeyStoreFailure::Unavailable,
+            KeyStoreError::KeyInvalidated => KeyStoreFailure::Invalidated,
+            _ => KeyStoreFailure::Failed,
+        }
+    }
+}
+
+impl From<KeyStoreError> for EdlError {
+    fn from(e: KeyStoreError) -> Self {
+        EdlError::KeyStore { reason: e.into() }
+    }
+}
+
+impl EdlError {
+    /// What the app's `KeyStore` threw, as the core's key-store error: a `KeyStore` variant
+    /// keeps its reason; anything else is a platform failure (its text is not passed on).
+    pub(crate) fn into_key_store_error(self) -> KeyStoreError {
+        match self {
+            EdlError::KeyStore { reason } => match reason {
+                KeyStoreFailure::WrongKey => KeyStoreError::WrongKey,
+                KeyStoreFailure::Unavailable => KeyStoreError::Unavailable,
+                KeyStoreFailure::Invalidated => KeyStoreError::KeyInvalidated,
+                KeyStoreFailure::Failed => KeyStoreError::Platform("key store failed".into()),
+            },
+            _ => KeyStoreError::Platform("key store failed".into()),
+        }
+    }
+}
+
+/// A callback (`KeyStore`, `IdentityProvider`, `UploadProgress`) threw something that is not
+/// an `EdlError`, or the foreign side failed. Its text comes from foreign code and is not
+/// passed on.
+impl From<uniffi::UnexpectedUniFFICallbackError> for EdlError {
+    fn from(_: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        EdlError::Internal {
+            detail: "a callback implemented by the app failed".into(),
+        }
+    }
+}
+
+impl From<StoreError> for EdlError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::WrongKey => EdlError::KeyStore {
+                reason: KeyStoreFailure::WrongKey,
+            },
+            StoreError::KeyStore(k) => k.into(),
+            StoreError::Corrupt(_) => EdlError::CorruptStore,
+            StoreError::DiskFull => EdlError::StorageFull,
+            StoreError::Locked => EdlError::Internal {
+                detail: "the store is locked by another process".into(),
+            },
+            StoreError::Io(code) => EdlError::Internal {
+                detail: format!("storage I/O error (SQLite code {code})"),
+            },
+            StoreError::Migration(_) => EdlError::CorruptStore,
+            _ => EdlError::Internal {
+                detail: "store failure".into(),
+            },
+        }
+    }
+}
+
+/// An error code of the authority, for a request it refused.
+fn refusal(code: ErrorCode) -> EdlError {
+    use RefusalReason as R;
+    let refused = |reason| EdlError::Refused { reason };
+    match code {
+        ErrorCode::BadActivationCode => refused(R::ActivationCodeInvalid),
+        ErrorCode::IdentityCheckRequired => refused(R::IdentityCheckRequired),
+        ErrorCode::IdentityCheckFailed => refused(R::IdentityCheckFailed),
+        ErrorCode::ElicenceStopped => refused(R::ElicenceStopped),
+        ErrorCode::ElicenceSuperseded => refused(R::ElicenceSuperseded),
+        ErrorCode::InvalidState | ErrorCode::IdempotencyConflict => refused(R::InvalidState),
+        ErrorCode::InvalidPhoto => EdlError::PhotoNotAccepted,
+        ErrorCode::Unauthorized
+        | ErrorCode::BadSignature
+        | ErrorCode::StaleRequest
+        | ErrorCode::ReplayedRequest => EdlError::Unauthorised,
+        ErrorCode::Busy => EdlError::Busy {
+            retry_after_secs: 0,
+        },
+        ErrorCode::Internal => EdlError::Server { status: 500 },
+        ErrorCode::Unavailable => EdlError::Server { status: 503 },
+        ErrorCode::NotFound | ErrorCode::UnknownId => EdlError::Server { status: 404 },
+        ErrorCode::PayloadTooLarge => EdlError::Server { status: 413 },
+        _ => EdlError::Server { status: 400 },
+    }
+}
+
+impl From<WalletError> for EdlError {
+    fn from(e: WalletError) -> Self {
+        use edl_core::photo::PhotoError;
+        use edl_core::present::PresentError;
+        match e {
+            WalletError::Offline => EdlError::Offline,
+            WalletError::Busy { retry_after_secs }
+            | WalletError::LockedOut { retry_after_secs } => EdlError::Busy { retry_after_secs },
+            WalletError::Unauthorised(code) => match code {
+                ErrorCode::BadActivationCode => refusal(code),
+                _ => EdlError::Unauthorised,
+            },
+            WalletError::NotEligible(reason) => EdlError::NotEligible {
+                reason: reason.into(),
+            },
+            WalletError::Rejected { code } => refusal(code),
+            WalletError::NotEnrolled => EdlError::NotEnrolled,
+            WalletError::NoElicence => EdlError::NoElicence,
+            WalletError::IdentityCheck => EdlError::Refused {
+                reason: RefusalReason::IdentityCheckFailed,
+            },
+            // The core's text may quote what the server sent: a fixed text instead.
+            WalletError::Protocol(_) => EdlError::malformed(
+                InputKind::ServerResponse,
+                "unusable answer from the authority",
+            ),
+            WalletError::Store(s) => s.into(),
+            WalletError::Present(p) => match p {
+                PresentError::BadPeriod => EdlError::InvalidArgument {
+                    detail: "rotation period out of range".into(),
+                },
+                PresentError::KeyMismatch | PresentError::Credential(_) => EdlError::CorruptStore,
+                PresentError::Render(_) => EdlError::Internal {
+                    detail: "the presentation could not be rendered".into(),
+                },
+            },
+            WalletError::PhotoProblems(_) | WalletError::Photo(PhotoError::CannotFrame(_)) => {
+                EdlError::PhotoNotAccepted
+            }
+            // The other photo errors name sizes and formats, never personal data.
+            WalletError::Photo(p) => EdlError::malformed(InputKind::Photo, p.to_string()),
+            WalletError::Internal => EdlError::Internal {
+                detail: "wallet".into(),
+            },
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -302,6 +447,99 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn wallet_errors_become_the_variants_an_app_acts_on() {
+        use edl_core::licence::NotEligible;
+        let cases = [
+            (WalletError::Offline, EdlError::Offline),
+            (
+                WalletError::Unauthorised(ErrorCode::BadActivationCode),
+                EdlError::Refused {
+                    reason: RefusalReason::ActivationCodeInvalid,
+                },
+            ),
+            (
+                WalletError::Rejected {
+                    code: ErrorCode::BadActivationCode,
+                },
+                EdlError::Refused {
+                    reason: RefusalReason::ActivationCodeInvalid,
+                },
+            ),
+            (
+                WalletError::Unauthorised(ErrorCode::BadSignature),
+                EdlError::Unauthorised,
+            ),
+            (
+                WalletError::LockedOut {
+                    retry_after_secs: 60,
+                },
+                EdlError::Busy {
+                    retry_after_secs: 60,
+                },
+            ),
+            (
+                WalletError::NotEligible(NotEligible::Suspended),
+                EdlError::NotEligible {
+                    reason: NotEligibleReason::Suspended,
+                },
+            ),
+            (WalletError::NotEnrolled, EdlError::NotEnrolled),
+            (WalletError::NoElicence, EdlError::NoElicence),
+            (
+                WalletError::PhotoProblems(Vec::new()),
+                EdlError::PhotoNotAccepted,
+            ),
+            (
+                WalletError::Store(StoreError::WrongKey),
+                EdlError::KeyStore {
+                    reason: KeyStoreFailure::WrongKey,
+                },
+            ),
+            (
+                WalletError::Store(StoreError::KeyStore(KeyStoreError::KeyInvalidated)),
+                EdlError::KeyStore {
+                    reason: KeyStoreFailure::Invalidated,
+                },
+            ),
+            (
+                WalletError::Store(StoreError::DiskFull),
+                EdlError::StorageFull,
+            ),
+        ];
+        for (wallet, edl) in cases {
+            assert_eq!(EdlError::from(wallet), edl);
+        }
+    }
+
+    #[test]
+    fn a_server_text_never_reaches_the_app() {
+        let e = EdlError::from(WalletError::Protocol("name 张三 in a body".into()));
+        assert!(!e.to_string().contains("张三"));
+        assert!(matches!(
+            e,
+            EdlError::Malformed {
+                what: InputKind::ServerResponse,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn what_a_foreign_key_store_throws_keeps_its_reason() {
+        for reason in [
+            KeyStoreFailure::WrongKey,
+            KeyStoreFailure::Unavailable,
+            KeyStoreFailure::Invalidated,
+            KeyStoreFailure::Failed,
+        ] {
+            let back: KeyStoreFailure = EdlError::KeyStore { reason }.into_key_store_error().into();
+            assert_eq!(back, reason);
+        }
+        let other: KeyStoreFailure = EdlError::Offline.into_key_store_error().into();
+        assert_eq!(other, KeyStoreFailure::Failed);
     }
 
     #[test]

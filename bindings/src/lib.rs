@@ -8,16 +8,26 @@
 //! a `&mut self` method.
 
 mod error;
+mod observe;
 mod types;
 mod verifier;
+mod wallet;
 
 pub use error::{EdlError, InputKind, KeyStoreFailure, RefusalReason, RejectionReason};
+pub use observe::{LogLevel, Logger, RotationTicker, WalletEvent, WalletObserver, set_logger};
 pub use types::{
     Audience, BusinessView, ClassMeaning, DisclosedView, EnforcementView, LicenceStatus,
     LocalizedText, MainPage, NotEligibleReason, PointsCycle, RecordEntry, Sex, StatusColour,
     SupplementaryPage, VerifiedView,
 };
 pub use verifier::Verifier;
+pub use wallet::{
+    Application, ApplicationPhase, CheckMethod, CheckOutcome, DynamicCode, IdentityProvider,
+    KeyStore, Message, MessageKind, PhotoAccepted, PhotoProblem, PhotoProblemKind, PhotoReport,
+    PhotoReview, PhotoSource, Presentation, PresentationForm, ReviewOutcome, ReviewPending,
+    SyncReport, UploadProgress, UploadStage, VerificationLogEntry, VerifierClass, Wallet,
+    key_file_key_store, software_key_store,
+};
 
 use edl_core::present::render::{QrMatrix, RenderError};
 
@@ -68,6 +78,8 @@ mod tests {
     #[test]
     fn ffi_objects_are_send_and_sync() {
         assert_send_sync::<Verifier>();
+        assert_send_sync::<Wallet>();
+        assert_send_sync::<RotationTicker>();
     }
 
     #[test]

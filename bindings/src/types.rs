@@ -397,7 +397,7 @@ pub struct SupplementaryPage {
 }
 
 impl SupplementaryPage {
-    fn new(s: licence::SupplementaryPage, classes: ClassSet) -> Self {
+    pub(crate) fn new(s: licence::SupplementaryPage, classes: ClassSet) -> Self {
         SupplementaryPage {
             address: s.address,
             issuing_authority: s.issuing_authority,

@@ -468,7 +468,13 @@ fileprivate final class UniffiHandleMap<T>: @unchecked Sendable {
 
 
 // Public interface members begin here.
-
+// Magic number for the Rust proxy to call using the same mechanism as every other method,
+// to free the callback once it's dropped by Rust.
+private let IDX_CALLBACK_FREE: Int32 = 0
+// Callback return codes
+private let UNIFFI_CALLBACK_SUCCESS: Int32 = 0
+private let UNIFFI_CALLBACK_ERROR: Int32 = 1
+private let UNIFFI_CALLBACK_UNEXPECTED_ERROR: Int32 = 2
 
 #if swift(>=5.8)
 @_documentation(visibility: private)
@@ -531,6 +537,22 @@ fileprivate struct FfiConverterUInt64: FfiConverterPrimitive {
 
     public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
         writeInt(&buf, lower(value))
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterFloat: FfiConverterPrimitive {
+    typealias FfiType = Float
+    typealias SwiftType = Float
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Float {
+        return try lift(readFloat(&buf))
+    }
+
+    public static func write(_ value: Float, into buf: inout [UInt8]) {
+        writeFloat(&buf, lower(value))
     }
 }
 
@@ -621,6 +643,1052 @@ fileprivate struct FfiConverterData: FfiConverterRustBuffer {
         writeBytes(&buf, value)
     }
 }
+
+
+
+
+/**
+ * The phone's real-person check (实人认证), over the app's face-verification SDK. Called
+ * by `Wallet.apply` (on a background thread) with the authority's challenge.
+ */
+public protocol IdentityProvider: AnyObject, Sendable {
+    
+    /**
+     * The provider's attestation that the person holding the phone is the holder of
+     * `licence_number`, for `challenge`; null when the check failed or was cancelled.
+     */
+    func attest(challenge: Data, licenceNumber: String)  -> Data?
+    
+}
+/**
+ * The phone's real-person check (实人认证), over the app's face-verification SDK. Called
+ * by `Wallet.apply` (on a background thread) with the authority's challenge.
+ */
+open class IdentityProviderImpl: IdentityProvider, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_edl_ffi_fn_clone_identityprovider(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_edl_ffi_fn_free_identityprovider(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * The provider's attestation that the person holding the phone is the holder of
+     * `licence_number`, for `challenge`; null when the check failed or was cancelled.
+     */
+open func attest(challenge: Data, licenceNumber: String) -> Data?  {
+    return try!  FfiConverterOptionData.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_edl_ffi_fn_method_identityprovider_attest(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(challenge),
+        FfiConverterString.lower(licenceNumber),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceIdentityProvider {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceIdentityProvider = UniffiVTableCallbackInterfaceIdentityProvider(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeIdentityProvider.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface IdentityProvider: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeIdentityProvider.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface IdentityProvider: handle missing in uniffiClone")
+            }
+        },
+        attest: { (
+            uniffiHandle: UInt64,
+            challenge: RustBuffer,
+            licenceNumber: RustBuffer,
+            uniffiOutReturn: UnsafeMutablePointer<RustBuffer>,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> Data? in
+                guard let uniffiObj = try? FfiConverterTypeIdentityProvider.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return uniffiObj.attest(
+                     challenge: try FfiConverterData.lift(challenge),
+                     licenceNumber: try FfiConverterString.lift(licenceNumber)
+                )
+            }
+
+            
+            let writeReturn = { uniffiOutReturn.pointee = FfiConverterOptionData.lower($0) }
+            uniffiTraitInterfaceCall(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceIdentityProvider> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceIdentityProvider>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitIdentityProvider() {
+    uniffi_edl_ffi_fn_init_callback_vtable_identityprovider(UniffiCallbackInterfaceIdentityProvider.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeIdentityProvider: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<IdentityProvider>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = IdentityProvider
+
+    public static func lift(_ handle: UInt64) throws -> IdentityProvider {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return IdentityProviderImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: IdentityProvider) -> UInt64 {
+         if let rustImpl = value as? IdentityProviderImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> IdentityProvider {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: IdentityProvider, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeIdentityProvider_lift(_ handle: UInt64) throws -> IdentityProvider {
+    return try FfiConverterTypeIdentityProvider.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeIdentityProvider_lower(_ value: IdentityProvider) -> UInt64 {
+    return FfiConverterTypeIdentityProvider.lower(value)
+}
+
+
+
+
+
+
+/**
+ * Wraps and unwraps the wallet store's 32-byte data key with a key the app keeps out of the
+ * database file (a non-exportable Android Keystore key, an iOS Keychain or Secure Enclave
+ * key). `wrap_key` is called once, when the store is created; `unwrap_key` each time it is
+ * opened. The blob is opaque to the wallet; the implementation must authenticate it (e.g.
+ * AES-GCM) and throw `EdlError.KeyStore(WrongKey)` when it does not open. This is the only
+ * place the data key meets app code: overwrite the plaintext right after use, never log it.
+ * Any other exception becomes `EdlError.KeyStore(Failed)`.
+ * `software_key_store` and `key_file_key_store` give implementations for desktop and tests.
+ */
+public protocol KeyStore: AnyObject, Sendable {
+    
+    /**
+     * Decrypts a blob made by `wrap_key`; returns the data key.
+     */
+    func unwrapKey(wrapped: Data) throws  -> Data
+    
+    /**
+     * Encrypts `plaintext` (the data key) under the platform key; returns the blob.
+     */
+    func wrapKey(plaintext: Data) throws  -> Data
+    
+}
+/**
+ * Wraps and unwraps the wallet store's 32-byte data key with a key the app keeps out of the
+ * database file (a non-exportable Android Keystore key, an iOS Keychain or Secure Enclave
+ * key). `wrap_key` is called once, when the store is created; `unwrap_key` each time it is
+ * opened. The blob is opaque to the wallet; the implementation must authenticate it (e.g.
+ * AES-GCM) and throw `EdlError.KeyStore(WrongKey)` when it does not open. This is the only
+ * place the data key meets app code: overwrite the plaintext right after use, never log it.
+ * Any other exception becomes `EdlError.KeyStore(Failed)`.
+ * `software_key_store` and `key_file_key_store` give implementations for desktop and tests.
+ */
+open class KeyStoreImpl: KeyStore, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_edl_ffi_fn_clone_keystore(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_edl_ffi_fn_free_keystore(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Decrypts a blob made by `wrap_key`; returns the data key.
+     */
+open func unwrapKey(wrapped: Data)throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeEdlError_lift) {
+        uniffiCallStatus in
+    uniffi_edl_ffi_fn_method_keystore_unwrap_key(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(wrapped),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Encrypts `plaintext` (the data key) under the platform key; returns the blob.
+     */
+open func wrapKey(plaintext: Data)throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeEdlError_lift) {
+        uniffiCallStatus in
+    uniffi_edl_ffi_fn_method_keystore_wrap_key(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(plaintext),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceKeyStore {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceKeyStore = UniffiVTableCallbackInterfaceKeyStore(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeKeyStore.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface KeyStore: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeKeyStore.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface KeyStore: handle missing in uniffiClone")
+            }
+        },
+        unwrapKey: { (
+            uniffiHandle: UInt64,
+            wrapped: RustBuffer,
+            uniffiOutReturn: UnsafeMutablePointer<RustBuffer>,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> Data in
+                guard let uniffiObj = try? FfiConverterTypeKeyStore.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.unwrapKey(
+                     wrapped: try FfiConverterData.lift(wrapped)
+                )
+            }
+
+            
+            let writeReturn = { uniffiOutReturn.pointee = FfiConverterData.lower($0) }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeEdlError_lower
+            )
+        },
+        wrapKey: { (
+            uniffiHandle: UInt64,
+            plaintext: RustBuffer,
+            uniffiOutReturn: UnsafeMutablePointer<RustBuffer>,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> Data in
+                guard let uniffiObj = try? FfiConverterTypeKeyStore.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.wrapKey(
+                     plaintext: try FfiConverterData.lift(plaintext)
+                )
+            }
+
+            
+            let writeReturn = { uniffiOutReturn.pointee = FfiConverterData.lower($0) }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeEdlError_lower
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceKeyStore> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceKeyStore>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitKeyStore() {
+    uniffi_edl_ffi_fn_init_callback_vtable_keystore(UniffiCallbackInterfaceKeyStore.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeKeyStore: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<KeyStore>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = KeyStore
+
+    public static func lift(_ handle: UInt64) throws -> KeyStore {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return KeyStoreImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: KeyStore) -> UInt64 {
+         if let rustImpl = value as? KeyStoreImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> KeyStore {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: KeyStore, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeKeyStore_lift(_ handle: UInt64) throws -> KeyStore {
+    return try FfiConverterTypeKeyStore.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeKeyStore_lower(_ value: KeyStore) -> UInt64 {
+    return FfiConverterTypeKeyStore.lower(value)
+}
+
+
+
+
+
+
+/**
+ * Receives the library's log records (the app forwards them to Logcat or os_log).
+ */
+public protocol Logger: AnyObject, Sendable {
+    
+    /**
+     * One record: its level, the Rust module it comes from and its text.
+     */
+    func log(level: LogLevel, target: String, message: String) 
+    
+}
+/**
+ * Receives the library's log records (the app forwards them to Logcat or os_log).
+ */
+open class LoggerImpl: Logger, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_edl_ffi_fn_clone_logger(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_edl_ffi_fn_free_logger(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * One record: its level, the Rust module it comes from and its text.
+     */
+open func log(level: LogLevel, target: String, message: String)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_edl_ffi_fn_method_logger_log(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeLogLevel_lower(level),
+        FfiConverterString.lower(target),
+        FfiConverterString.lower(message),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceLogger {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceLogger = UniffiVTableCallbackInterfaceLogger(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeLogger.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface Logger: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeLogger.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface Logger: handle missing in uniffiClone")
+            }
+        },
+        log: { (
+            uniffiHandle: UInt64,
+            level: RustBuffer,
+            target: RustBuffer,
+            message: RustBuffer,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterTypeLogger.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return uniffiObj.log(
+                     level: try FfiConverterTypeLogLevel_lift(level),
+                     target: try FfiConverterString.lift(target),
+                     message: try FfiConverterString.lift(message)
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCall(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceLogger> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceLogger>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitLogger() {
+    uniffi_edl_ffi_fn_init_callback_vtable_logger(UniffiCallbackInterfaceLogger.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeLogger: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<Logger>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = Logger
+
+    public static func lift(_ handle: UInt64) throws -> Logger {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return LoggerImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: Logger) -> UInt64 {
+         if let rustImpl = value as? LoggerImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Logger {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: Logger, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLogger_lift(_ handle: UInt64) throws -> Logger {
+    return try FfiConverterTypeLogger.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLogger_lower(_ value: Logger) -> UInt64 {
+    return FfiConverterTypeLogger.lower(value)
+}
+
+
+
+
+
+
+/**
+ * Makes QR rotation ticks for a `WalletObserver` (see `Wallet.start_rotation`). Closing
+ * it stops the ticks too.
+ */
+public protocol RotationTickerProtocol: AnyObject, Sendable {
+    
+    /**
+     * Stops the ticks. Calling it again does nothing.
+     */
+    func stop() 
+    
+}
+/**
+ * Makes QR rotation ticks for a `WalletObserver` (see `Wallet.start_rotation`). Closing
+ * it stops the ticks too.
+ */
+open class RotationTicker: RotationTickerProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_edl_ffi_fn_clone_rotationticker(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_edl_ffi_fn_free_rotationticker(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Stops the ticks. Calling it again does nothing.
+     */
+open func stop()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_edl_ffi_fn_method_rotationticker_stop(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeRotationTicker: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = RotationTicker
+
+    public static func lift(_ handle: UInt64) throws -> RotationTicker {
+        return RotationTicker(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: RotationTicker) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> RotationTicker {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: RotationTicker, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRotationTicker_lift(_ handle: UInt64) throws -> RotationTicker {
+    return try FfiConverterTypeRotationTicker.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRotationTicker_lower(_ value: RotationTicker) -> UInt64 {
+    return FfiConverterTypeRotationTicker.lower(value)
+}
+
+
+
+
+
+
+/**
+ * Receives the stages of a photo upload (the app's progress bar).
+ */
+public protocol UploadProgress: AnyObject, Sendable {
+    
+    /**
+     * Called at each stage, in order, with a fraction (0–1) for a progress bar.
+     */
+    func onStage(stage: UploadStage, fraction: Float) 
+    
+}
+/**
+ * Receives the stages of a photo upload (the app's progress bar).
+ */
+open class UploadProgressImpl: UploadProgress, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_edl_ffi_fn_clone_uploadprogress(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_edl_ffi_fn_free_uploadprogress(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Called at each stage, in order, with a fraction (0–1) for a progress bar.
+     */
+open func onStage(stage: UploadStage, fraction: Float)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_edl_ffi_fn_method_uploadprogress_on_stage(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeUploadStage_lower(stage),
+        FfiConverterFloat.lower(fraction),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceUploadProgress {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceUploadProgress = UniffiVTableCallbackInterfaceUploadProgress(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeUploadProgress.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface UploadProgress: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeUploadProgress.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface UploadProgress: handle missing in uniffiClone")
+            }
+        },
+        onStage: { (
+            uniffiHandle: UInt64,
+            stage: RustBuffer,
+            fraction: Float,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterTypeUploadProgress.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return uniffiObj.onStage(
+                     stage: try FfiConverterTypeUploadStage_lift(stage),
+                     fraction: try FfiConverterFloat.lift(fraction)
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCall(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceUploadProgress> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceUploadProgress>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitUploadProgress() {
+    uniffi_edl_ffi_fn_init_callback_vtable_uploadprogress(UniffiCallbackInterfaceUploadProgress.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeUploadProgress: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<UploadProgress>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = UploadProgress
+
+    public static func lift(_ handle: UInt64) throws -> UploadProgress {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return UploadProgressImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: UploadProgress) -> UInt64 {
+         if let rustImpl = value as? UploadProgressImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> UploadProgress {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: UploadProgress, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeUploadProgress_lift(_ handle: UInt64) throws -> UploadProgress {
+    return try FfiConverterTypeUploadProgress.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeUploadProgress_lower(_ value: UploadProgress) -> UInt64 {
+    return FfiConverterTypeUploadProgress.lower(value)
+}
+
+
 
 
 
@@ -860,6 +1928,825 @@ public func FfiConverterTypeVerifier_lower(_ value: Verifier) -> UInt64 {
 
 
 
+
+
+/**
+ * The driver's wallet: open it once and share it; every method may be called from any
+ * thread or coroutine at once. Reads never touch the network and work offline from the
+ * encrypted store; `enrol`, `apply`, `sync` and `submit_photo` are async and go to the
+ * authority. Device key, TOTP seed and data key stay inside the library.
+ */
+public protocol WalletProtocol: AnyObject, Sendable {
+    
+    /**
+     * The application as last seen, with the review deadline while a photo is reviewed.
+     */
+    func application() throws  -> Application?
+    
+    /**
+     * Applies for the e-licence after the real-person check by `provider`. Issued at once
+     * when a photo on file still meets the rules; otherwise the phase says it waits for a
+     * photo or for review, with the deadline.
+     */
+    func apply(provider: IdentityProvider) async throws  -> Application
+    
+    /**
+     * The checks the phone can run on a photo (JPEG or PNG), with what to fix. Never
+     * touches the network.
+     */
+    func checkPhoto(photo: Data) throws  -> PhotoReport
+    
+    /**
+     * The barcode and manual code for `audience` now. Throws `NoElicence` before the
+     * e-licence is issued.
+     */
+    func dynamicCode(audience: Audience) throws  -> DynamicCode
+    
+    /**
+     * Makes a new device key and binds it to the driver's account at `authority_url` with
+     * the one-time activation code (SMS or counter). Replaces an earlier enrolment.
+     * Throws `Refused(ActivationCodeInvalid)` for a wrong, used or expired code, and
+     * `Offline` when the authority cannot be reached.
+     */
+    func enrol(authorityUrl: String, licenceNumber: String, activationCode: String) async throws 
+    
+    /**
+     * Whether the wallet has been enrolled.
+     */
+    func isEnrolled() throws  -> Bool
+    
+    /**
+     * When the last sync completed (authority clock, unix seconds); null before the first.
+     */
+    func lastSyncedUnix() throws  -> UInt64?
+    
+    /**
+     * The main page as of the last sync; null before the first.
+     */
+    func mainPage() throws  -> MainPage?
+    
+    /**
+     * Messages from the authority, oldest first.
+     */
+    func messages() throws  -> [Message]
+    
+    /**
+     * The authority's clock now as the wallet best knows it (unix seconds).
+     */
+    func nowUnix() throws  -> UInt64
+    
+    /**
+     * The approved photo (JPEG), once synced.
+     */
+    func photo() throws  -> Data?
+    
+    /**
+     * Photo review results, oldest first.
+     */
+    func photoReviews() throws  -> [PhotoReview]
+    
+    /**
+     * The QR presentation of `form` for `audience` now (30 s windows). Works offline.
+     * Throws `NoElicence` before the e-licence is issued.
+     */
+    func present(form: PresentationForm, audience: Audience) throws  -> Presentation
+    
+    /**
+     * Sets the observer of changes (null clears it). Events follow the calls that cause
+     * them (`sync`, `apply`, `submit_photo`) and the ticks of `start_rotation`.
+     */
+    func setObserver(observer: WalletObserver?) 
+    
+    /**
+     * Hands the observer a `Rotation` event with a fresh presentation now and at the start
+     * of every window (every 30 s), from a background thread, until the ticker is stopped
+     * or closed. Throws `NoElicence` before the e-licence is issued.
+     */
+    func startRotation(form: PresentationForm, audience: Audience) throws  -> RotationTicker
+    
+    /**
+     * How the status is shown; null before the first sync.
+     */
+    func statusColour() throws  -> StatusColour?
+    
+    /**
+     * Checks, normalises (crop, resize, re-encode, strip metadata) and uploads a photo for
+     * the application or to change the photo. Throws `PhotoNotAccepted` when the checks
+     * find a problem (nothing is sent). A retried upload never makes a second submission.
+     */
+    func submitPhoto(photo: Data, source: PhotoSource, progress: UploadProgress?) async throws  -> PhotoAccepted
+    
+    /**
+     * The supplementary page (address, authority, record, points, class meanings) as of
+     * the last sync; null before the first.
+     */
+    func supplementaryPage() throws  -> SupplementaryPage?
+    
+    /**
+     * Fetches everything that changed since the last sync (licence, status, points,
+     * record, e-licence, reviews, messages, verification log) and stores it in one
+     * transaction; retries transient failures. Nothing changes on failure.
+     */
+    func sync() async throws  -> SyncReport
+    
+    /**
+     * Who checked the e-licence, oldest first.
+     */
+    func verificationLog() throws  -> [VerificationLogEntry]
+    
+}
+/**
+ * The driver's wallet: open it once and share it; every method may be called from any
+ * thread or coroutine at once. Reads never touch the network and work offline from the
+ * encrypted store; `enrol`, `apply`, `sync` and `submit_photo` are async and go to the
+ * authority. Device key, TOTP seed and data key stay inside the library.
+ */
+open class Wallet: WalletProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_edl_ffi_fn_clone_wallet(self.handle, $0) }
+    }
+    /**
+     * Opens (or creates) the wallet stored in the directory `dir`, unlocking its store
+     * with `keys`. Throws `KeyStore` when `keys` cannot unwrap the store's data key.
+     */
+public convenience init(dir: String, keys: KeyStore)throws  {
+    let handle =
+        try rustCallWithError(FfiConverterTypeEdlError_lift) {
+        uniffiCallStatus in
+    uniffi_edl_ffi_fn_constructor_wallet_new(
+        FfiConverterString.lower(dir),
+        FfiConverterTypeKeyStore_lower(keys),uniffiCallStatus
+    )
+}
+    self.init(unsafeFromHandle: handle)
+}
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_edl_ffi_fn_free_wallet(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * The application as last seen, with the review deadline while a photo is reviewed.
+     */
+open func application()throws  -> Application?  {
+    return try  FfiConverterOptionTypeApplication.lift(try rustCallWithError(FfiConverterTypeEdlError_lift) {
+        uniffiCallStatus in
+    uniffi_edl_ffi_fn_method_wallet_application(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Applies for the e-licence after the real-person check by `provider`. Issued at once
+     * when a photo on file still meets the rules; otherwise the phase says it waits for a
+     * photo or for review, with the deadline.
+     */
+open func apply(provider: IdentityProvider)async throws  -> Application  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_edl_ffi_fn_method_wallet_apply(
+                        self.uniffiCloneHandle(),FfiConverterTypeIdentityProvider_lower(provider)
+                )
+            },
+            pollFunc: ffi_edl_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_edl_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_edl_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeApplication_lift,
+            errorHandler: FfiConverterTypeEdlError_lift
+        )
+}
+    
+    /**
+     * The checks the phone can run on a photo (JPEG or PNG), with what to fix. Never
+     * touches the network.
+     */
+open func checkPhoto(photo: Data)throws  -> PhotoReport  {
+    return try  FfiConverterTypePhotoReport_lift(try rustCallWithError(FfiConverterTypeEdlError_lift) {
+        uniffiCallStatus in
+    uniffi_edl_ffi_fn_method_wallet_check_photo(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(photo),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The barcode and manual code for `audience` now. Throws `NoElicence` before the
+     * e-licence is issued.
+     */
+open func dynamicCode(audience: Audience)throws  -> DynamicCode  {
+    return try  FfiConverterTypeDynamicCode_lift(try rustCallWithError(FfiConverterTypeEdlError_lift) {
+        uniffiCallStatus in
+    uniffi_edl_ffi_fn_method_wallet_dynamic_code(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeAudience_lower(audience),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Makes a new device key and binds it to the driver's account at `authority_url` with
+     * the one-time activation code (SMS or counter). Replaces an earlier enrolment.
+     * Throws `Refused(ActivationCodeInvalid)` for a wrong, used or expired code, and
+     * `Offline` when the authority cannot be reached.
+     */
+open func enrol(authorityUrl: String, licenceNumber: String, activationCode: String)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_edl_ffi_fn_method_wallet_enrol(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(authorityUrl),FfiConverterString.lower(licenceNumber),FfiConverterString.lower(activationCode)
+                )
+            },
+            pollFunc: ffi_edl_ffi_rust_future_poll_void,
+            completeFunc: ffi_edl_ffi_rust_future_complete_void,
+            freeFunc: ffi_edl_ffi_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeEdlError_lift
+        )
+}
+    
+    /**
+     * Whether the wallet has been enrolled.
+     */
+open func isEnrolled()throws  -> Bool  {
+    return try  FfiConverterBool.lift(try rustCallWithError(FfiConverterTypeEdlError_lift) {
+        uniffiCallStatus in
+    uniffi_edl_ffi_fn_method_wallet_is_enrolled(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * When the last sync completed (authority clock, unix seconds); null before the first.
+     */
+open func lastSyncedUnix()throws  -> UInt64?  {
+    return try  FfiConverterOptionUInt64.lift(try rustCallWithError(FfiConverterTypeEdlError_lift) {
+        uniffiCallStatus in
+    uniffi_edl_ffi_fn_method_wallet_last_synced_unix(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The main page as of the last sync; null before the first.
+     */
+open func mainPage()throws  -> MainPage?  {
+    return try  FfiConverterOptionTypeMainPage.lift(try rustCallWithError(FfiConverterTypeEdlError_lift) {
+        uniffiCallStatus in
+    uniffi_edl_ffi_fn_method_wallet_main_page(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Messages from the authority, oldest first.
+     */
+open func messages()throws  -> [Message]  {
+    return try  FfiConverterSequenceTypeMessage.lift(try rustCallWithError(FfiConverterTypeEdlError_lift) {
+        uniffiCallStatus in
+    uniffi_edl_ffi_fn_method_wallet_messages(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The authority's clock now as the wallet best knows it (unix seconds).
+     */
+open func nowUnix()throws  -> UInt64  {
+    return try  FfiConverterUInt64.lift(try rustCallWithError(FfiConverterTypeEdlError_lift) {
+        uniffiCallStatus in
+    uniffi_edl_ffi_fn_method_wallet_now_unix(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The approved photo (JPEG), once synced.
+     */
+open func photo()throws  -> Data?  {
+    return try  FfiConverterOptionData.lift(try rustCallWithError(FfiConverterTypeEdlError_lift) {
+        uniffiCallStatus in
+    uniffi_edl_ffi_fn_method_wallet_photo(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Photo review results, oldest first.
+     */
+open func photoReviews()throws  -> [PhotoReview]  {
+    return try  FfiConverterSequenceTypePhotoReview.lift(try rustCallWithError(FfiConverterTypeEdlError_lift) {
+        uniffiCallStatus in
+    uniffi_edl_ffi_fn_method_wallet_photo_reviews(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The QR presentation of `form` for `audience` now (30 s windows). Works offline.
+     * Throws `NoElicence` before the e-licence is issued.
+     */
+open func present(form: PresentationForm, audience: Audience)throws  -> Presentation  {
+    return try  FfiConverterTypePresentation_lift(try rustCallWithError(FfiConverterTypeEdlError_lift) {
+        uniffiCallStatus in
+    uniffi_edl_ffi_fn_method_wallet_present(
+            self.uniffiCloneHandle(),
+        FfiConverterTypePresentationForm_lower(form),
+        FfiConverterTypeAudience_lower(audience),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Sets the observer of changes (null clears it). Events follow the calls that cause
+     * them (`sync`, `apply`, `submit_photo`) and the ticks of `start_rotation`.
+     */
+open func setObserver(observer: WalletObserver?)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_edl_ffi_fn_method_wallet_set_observer(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionTypeWalletObserver.lower(observer),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Hands the observer a `Rotation` event with a fresh presentation now and at the start
+     * of every window (every 30 s), from a background thread, until the ticker is stopped
+     * or closed. Throws `NoElicence` before the e-licence is issued.
+     */
+open func startRotation(form: PresentationForm, audience: Audience)throws  -> RotationTicker  {
+    return try  FfiConverterTypeRotationTicker_lift(try rustCallWithError(FfiConverterTypeEdlError_lift) {
+        uniffiCallStatus in
+    uniffi_edl_ffi_fn_method_wallet_start_rotation(
+            self.uniffiCloneHandle(),
+        FfiConverterTypePresentationForm_lower(form),
+        FfiConverterTypeAudience_lower(audience),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * How the status is shown; null before the first sync.
+     */
+open func statusColour()throws  -> StatusColour?  {
+    return try  FfiConverterOptionTypeStatusColour.lift(try rustCallWithError(FfiConverterTypeEdlError_lift) {
+        uniffiCallStatus in
+    uniffi_edl_ffi_fn_method_wallet_status_colour(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Checks, normalises (crop, resize, re-encode, strip metadata) and uploads a photo for
+     * the application or to change the photo. Throws `PhotoNotAccepted` when the checks
+     * find a problem (nothing is sent). A retried upload never makes a second submission.
+     */
+open func submitPhoto(photo: Data, source: PhotoSource, progress: UploadProgress?)async throws  -> PhotoAccepted  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_edl_ffi_fn_method_wallet_submit_photo(
+                        self.uniffiCloneHandle(),FfiConverterData.lower(photo),FfiConverterTypePhotoSource_lower(source),FfiConverterOptionTypeUploadProgress.lower(progress)
+                )
+            },
+            pollFunc: ffi_edl_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_edl_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_edl_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypePhotoAccepted_lift,
+            errorHandler: FfiConverterTypeEdlError_lift
+        )
+}
+    
+    /**
+     * The supplementary page (address, authority, record, points, class meanings) as of
+     * the last sync; null before the first.
+     */
+open func supplementaryPage()throws  -> SupplementaryPage?  {
+    return try  FfiConverterOptionTypeSupplementaryPage.lift(try rustCallWithError(FfiConverterTypeEdlError_lift) {
+        uniffiCallStatus in
+    uniffi_edl_ffi_fn_method_wallet_supplementary_page(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Fetches everything that changed since the last sync (licence, status, points,
+     * record, e-licence, reviews, messages, verification log) and stores it in one
+     * transaction; retries transient failures. Nothing changes on failure.
+     */
+open func sync()async throws  -> SyncReport  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_edl_ffi_fn_method_wallet_sync(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_edl_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_edl_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_edl_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeSyncReport_lift,
+            errorHandler: FfiConverterTypeEdlError_lift
+        )
+}
+    
+    /**
+     * Who checked the e-licence, oldest first.
+     */
+open func verificationLog()throws  -> [VerificationLogEntry]  {
+    return try  FfiConverterSequenceTypeVerificationLogEntry.lift(try rustCallWithError(FfiConverterTypeEdlError_lift) {
+        uniffiCallStatus in
+    uniffi_edl_ffi_fn_method_wallet_verification_log(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeWallet: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = Wallet
+
+    public static func lift(_ handle: UInt64) throws -> Wallet {
+        return Wallet(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: Wallet) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Wallet {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: Wallet, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeWallet_lift(_ handle: UInt64) throws -> Wallet {
+    return try FfiConverterTypeWallet.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeWallet_lower(_ value: Wallet) -> UInt64 {
+    return FfiConverterTypeWallet.lower(value)
+}
+
+
+
+
+
+
+/**
+ * Observes the wallet's changes. Called on the thread that made the change (a background
+ * thread for `Rotation`): switch to the UI thread before touching views.
+ */
+public protocol WalletObserver: AnyObject, Sendable {
+    
+    /**
+     * One change.
+     */
+    func onEvent(event: WalletEvent) 
+    
+}
+/**
+ * Observes the wallet's changes. Called on the thread that made the change (a background
+ * thread for `Rotation`): switch to the UI thread before touching views.
+ */
+open class WalletObserverImpl: WalletObserver, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_edl_ffi_fn_clone_walletobserver(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_edl_ffi_fn_free_walletobserver(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * One change.
+     */
+open func onEvent(event: WalletEvent)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_edl_ffi_fn_method_walletobserver_on_event(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeWalletEvent_lower(event),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceWalletObserver {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceWalletObserver = UniffiVTableCallbackInterfaceWalletObserver(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeWalletObserver.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface WalletObserver: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeWalletObserver.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface WalletObserver: handle missing in uniffiClone")
+            }
+        },
+        onEvent: { (
+            uniffiHandle: UInt64,
+            event: RustBuffer,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterTypeWalletObserver.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return uniffiObj.onEvent(
+                     event: try FfiConverterTypeWalletEvent_lift(event)
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCall(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceWalletObserver> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceWalletObserver>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitWalletObserver() {
+    uniffi_edl_ffi_fn_init_callback_vtable_walletobserver(UniffiCallbackInterfaceWalletObserver.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeWalletObserver: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<WalletObserver>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = WalletObserver
+
+    public static func lift(_ handle: UInt64) throws -> WalletObserver {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return WalletObserverImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: WalletObserver) -> UInt64 {
+         if let rustImpl = value as? WalletObserverImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> WalletObserver {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: WalletObserver, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeWalletObserver_lift(_ handle: UInt64) throws -> WalletObserver {
+    return try FfiConverterTypeWalletObserver.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeWalletObserver_lower(_ value: WalletObserver) -> UInt64 {
+    return FfiConverterTypeWalletObserver.lower(value)
+}
+
+
+
+
+/**
+ * The application as last seen.
+ */
+public struct Application: Equatable, Hashable {
+    /**
+     * Where it stands.
+     */
+    public let phase: ApplicationPhase
+    /**
+     * The photo under review, with its deadline, when there is one.
+     */
+    public let pendingReview: ReviewPending?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Where it stands.
+         */phase: ApplicationPhase, 
+        /**
+         * The photo under review, with its deadline, when there is one.
+         */pendingReview: ReviewPending?) {
+        self.phase = phase
+        self.pendingReview = pendingReview
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Application: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeApplication: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Application {
+        return
+            try Application(
+                phase: FfiConverterTypeApplicationPhase.read(from: &buf), 
+                pendingReview: FfiConverterOptionTypeReviewPending.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Application, into buf: inout [UInt8]) {
+        FfiConverterTypeApplicationPhase.write(value.phase, into: &buf)
+        FfiConverterOptionTypeReviewPending.write(value.pendingReview, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeApplication_lift(_ buf: RustBuffer) throws -> Application {
+    return try FfiConverterTypeApplication.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeApplication_lower(_ value: Application) -> RustBuffer {
+    return FfiConverterTypeApplication.lower(value)
+}
+
+
 /**
  * What an insurer, car-rental firm or employer may see: qualification only. There is no
  * field for the address, date of birth, full licence number or driving record.
@@ -1090,6 +2977,115 @@ public func FfiConverterTypeClassMeaning_lift(_ buf: RustBuffer) throws -> Class
 #endif
 public func FfiConverterTypeClassMeaning_lower(_ value: ClassMeaning) -> RustBuffer {
     return FfiConverterTypeClassMeaning.lower(value)
+}
+
+
+/**
+ * The 1-D barcode and the manual code a person can type, checked online.
+ */
+public struct DynamicCode: Equatable, Hashable {
+    /**
+     * The view the driver chose to show.
+     */
+    public let audience: Audience
+    /**
+     * The text the Code 128 barcode carries.
+     */
+    public let barcodeText: String
+    /**
+     * The barcode's modules, left to right; true is a bar.
+     */
+    public let barcodeModules: [Bool]
+    /**
+     * The dynamic code to read out or type.
+     */
+    public let manualCode: String
+    /**
+     * Seconds until the manual code rotates.
+     */
+    public let manualSecondsLeft: UInt32
+    /**
+     * Seconds until the barcode rotates.
+     */
+    public let secondsLeft: UInt32
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The view the driver chose to show.
+         */audience: Audience, 
+        /**
+         * The text the Code 128 barcode carries.
+         */barcodeText: String, 
+        /**
+         * The barcode's modules, left to right; true is a bar.
+         */barcodeModules: [Bool], 
+        /**
+         * The dynamic code to read out or type.
+         */manualCode: String, 
+        /**
+         * Seconds until the manual code rotates.
+         */manualSecondsLeft: UInt32, 
+        /**
+         * Seconds until the barcode rotates.
+         */secondsLeft: UInt32) {
+        self.audience = audience
+        self.barcodeText = barcodeText
+        self.barcodeModules = barcodeModules
+        self.manualCode = manualCode
+        self.manualSecondsLeft = manualSecondsLeft
+        self.secondsLeft = secondsLeft
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension DynamicCode: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDynamicCode: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> DynamicCode {
+        return
+            try DynamicCode(
+                audience: FfiConverterTypeAudience.read(from: &buf), 
+                barcodeText: FfiConverterString.read(from: &buf), 
+                barcodeModules: FfiConverterSequenceBool.read(from: &buf), 
+                manualCode: FfiConverterString.read(from: &buf), 
+                manualSecondsLeft: FfiConverterUInt32.read(from: &buf), 
+                secondsLeft: FfiConverterUInt32.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: DynamicCode, into buf: inout [UInt8]) {
+        FfiConverterTypeAudience.write(value.audience, into: &buf)
+        FfiConverterString.write(value.barcodeText, into: &buf)
+        FfiConverterSequenceBool.write(value.barcodeModules, into: &buf)
+        FfiConverterString.write(value.manualCode, into: &buf)
+        FfiConverterUInt32.write(value.manualSecondsLeft, into: &buf)
+        FfiConverterUInt32.write(value.secondsLeft, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDynamicCode_lift(_ buf: RustBuffer) throws -> DynamicCode {
+    return try FfiConverterTypeDynamicCode.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDynamicCode_lower(_ value: DynamicCode) -> RustBuffer {
+    return FfiConverterTypeDynamicCode.lower(value)
 }
 
 
@@ -1564,6 +3560,431 @@ public func FfiConverterTypeMainPage_lower(_ value: MainPage) -> RustBuffer {
 
 
 /**
+ * A message from the authority.
+ */
+public struct Message: Equatable, Hashable {
+    /**
+     * What it is about.
+     */
+    public let kind: MessageKind
+    /**
+     * When it was sent (unix seconds).
+     */
+    public let atUnix: UInt64
+    /**
+     * The title.
+     */
+    public let title: String
+    /**
+     * The text.
+     */
+    public let body: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * What it is about.
+         */kind: MessageKind, 
+        /**
+         * When it was sent (unix seconds).
+         */atUnix: UInt64, 
+        /**
+         * The title.
+         */title: String, 
+        /**
+         * The text.
+         */body: String) {
+        self.kind = kind
+        self.atUnix = atUnix
+        self.title = title
+        self.body = body
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Message: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMessage: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Message {
+        return
+            try Message(
+                kind: FfiConverterTypeMessageKind.read(from: &buf), 
+                atUnix: FfiConverterUInt64.read(from: &buf), 
+                title: FfiConverterString.read(from: &buf), 
+                body: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Message, into buf: inout [UInt8]) {
+        FfiConverterTypeMessageKind.write(value.kind, into: &buf)
+        FfiConverterUInt64.write(value.atUnix, into: &buf)
+        FfiConverterString.write(value.title, into: &buf)
+        FfiConverterString.write(value.body, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMessage_lift(_ buf: RustBuffer) throws -> Message {
+    return try FfiConverterTypeMessage.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMessage_lower(_ value: Message) -> RustBuffer {
+    return FfiConverterTypeMessage.lower(value)
+}
+
+
+/**
+ * The authority accepted a photo for review.
+ */
+public struct PhotoAccepted: Equatable, Hashable {
+    /**
+     * The authority's photo id.
+     */
+    public let photoId: UInt64
+    /**
+     * The review is due by then (unix seconds).
+     */
+    public let deadlineUnix: UInt64
+    /**
+     * The application after the upload.
+     */
+    public let application: Application
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The authority's photo id.
+         */photoId: UInt64, 
+        /**
+         * The review is due by then (unix seconds).
+         */deadlineUnix: UInt64, 
+        /**
+         * The application after the upload.
+         */application: Application) {
+        self.photoId = photoId
+        self.deadlineUnix = deadlineUnix
+        self.application = application
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PhotoAccepted: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePhotoAccepted: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PhotoAccepted {
+        return
+            try PhotoAccepted(
+                photoId: FfiConverterUInt64.read(from: &buf), 
+                deadlineUnix: FfiConverterUInt64.read(from: &buf), 
+                application: FfiConverterTypeApplication.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PhotoAccepted, into buf: inout [UInt8]) {
+        FfiConverterUInt64.write(value.photoId, into: &buf)
+        FfiConverterUInt64.write(value.deadlineUnix, into: &buf)
+        FfiConverterTypeApplication.write(value.application, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePhotoAccepted_lift(_ buf: RustBuffer) throws -> PhotoAccepted {
+    return try FfiConverterTypePhotoAccepted.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePhotoAccepted_lower(_ value: PhotoAccepted) -> RustBuffer {
+    return FfiConverterTypePhotoAccepted.lower(value)
+}
+
+
+/**
+ * A problem with a photo and what to fix, in Chinese and English.
+ */
+public struct PhotoProblem: Equatable, Hashable {
+    /**
+     * The rule broken.
+     */
+    public let kind: PhotoProblemKind
+    /**
+     * What to fix.
+     */
+    public let hint: LocalizedText
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The rule broken.
+         */kind: PhotoProblemKind, 
+        /**
+         * What to fix.
+         */hint: LocalizedText) {
+        self.kind = kind
+        self.hint = hint
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PhotoProblem: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePhotoProblem: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PhotoProblem {
+        return
+            try PhotoProblem(
+                kind: FfiConverterTypePhotoProblemKind.read(from: &buf), 
+                hint: FfiConverterTypeLocalizedText.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PhotoProblem, into buf: inout [UInt8]) {
+        FfiConverterTypePhotoProblemKind.write(value.kind, into: &buf)
+        FfiConverterTypeLocalizedText.write(value.hint, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePhotoProblem_lift(_ buf: RustBuffer) throws -> PhotoProblem {
+    return try FfiConverterTypePhotoProblem.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePhotoProblem_lower(_ value: PhotoProblem) -> RustBuffer {
+    return FfiConverterTypePhotoProblem.lower(value)
+}
+
+
+/**
+ * What the on-phone checks found in a photo.
+ */
+public struct PhotoReport: Equatable, Hashable {
+    /**
+     * True when no problem was found (the reviewer still judges `left_to_reviewer`).
+     */
+    public let passes: Bool
+    /**
+     * Every problem found, framing first, then light, then sharpness.
+     */
+    public let problems: [PhotoProblem]
+    /**
+     * The rules only the authority's reviewer judges, as reminders for the driver.
+     */
+    public let leftToReviewer: [LocalizedText]
+    /**
+     * Width of the photo as shown, in pixels.
+     */
+    public let width: UInt32
+    /**
+     * Height of the photo as shown, in pixels.
+     */
+    public let height: UInt32
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * True when no problem was found (the reviewer still judges `left_to_reviewer`).
+         */passes: Bool, 
+        /**
+         * Every problem found, framing first, then light, then sharpness.
+         */problems: [PhotoProblem], 
+        /**
+         * The rules only the authority's reviewer judges, as reminders for the driver.
+         */leftToReviewer: [LocalizedText], 
+        /**
+         * Width of the photo as shown, in pixels.
+         */width: UInt32, 
+        /**
+         * Height of the photo as shown, in pixels.
+         */height: UInt32) {
+        self.passes = passes
+        self.problems = problems
+        self.leftToReviewer = leftToReviewer
+        self.width = width
+        self.height = height
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PhotoReport: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePhotoReport: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PhotoReport {
+        return
+            try PhotoReport(
+                passes: FfiConverterBool.read(from: &buf), 
+                problems: FfiConverterSequenceTypePhotoProblem.read(from: &buf), 
+                leftToReviewer: FfiConverterSequenceTypeLocalizedText.read(from: &buf), 
+                width: FfiConverterUInt32.read(from: &buf), 
+                height: FfiConverterUInt32.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PhotoReport, into buf: inout [UInt8]) {
+        FfiConverterBool.write(value.passes, into: &buf)
+        FfiConverterSequenceTypePhotoProblem.write(value.problems, into: &buf)
+        FfiConverterSequenceTypeLocalizedText.write(value.leftToReviewer, into: &buf)
+        FfiConverterUInt32.write(value.width, into: &buf)
+        FfiConverterUInt32.write(value.height, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePhotoReport_lift(_ buf: RustBuffer) throws -> PhotoReport {
+    return try FfiConverterTypePhotoReport.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePhotoReport_lower(_ value: PhotoReport) -> RustBuffer {
+    return FfiConverterTypePhotoReport.lower(value)
+}
+
+
+/**
+ * A photo review result.
+ */
+public struct PhotoReview: Equatable, Hashable {
+    /**
+     * The authority's photo id.
+     */
+    public let photoId: UInt64
+    /**
+     * The decision.
+     */
+    public let outcome: ReviewOutcome
+    /**
+     * The reviewer's reason, when rejected.
+     */
+    public let reason: String?
+    /**
+     * When it was decided (unix seconds).
+     */
+    public let decidedAtUnix: UInt64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The authority's photo id.
+         */photoId: UInt64, 
+        /**
+         * The decision.
+         */outcome: ReviewOutcome, 
+        /**
+         * The reviewer's reason, when rejected.
+         */reason: String?, 
+        /**
+         * When it was decided (unix seconds).
+         */decidedAtUnix: UInt64) {
+        self.photoId = photoId
+        self.outcome = outcome
+        self.reason = reason
+        self.decidedAtUnix = decidedAtUnix
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PhotoReview: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePhotoReview: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PhotoReview {
+        return
+            try PhotoReview(
+                photoId: FfiConverterUInt64.read(from: &buf), 
+                outcome: FfiConverterTypeReviewOutcome.read(from: &buf), 
+                reason: FfiConverterOptionString.read(from: &buf), 
+                decidedAtUnix: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PhotoReview, into buf: inout [UInt8]) {
+        FfiConverterUInt64.write(value.photoId, into: &buf)
+        FfiConverterTypeReviewOutcome.write(value.outcome, into: &buf)
+        FfiConverterOptionString.write(value.reason, into: &buf)
+        FfiConverterUInt64.write(value.decidedAtUnix, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePhotoReview_lift(_ buf: RustBuffer) throws -> PhotoReview {
+    return try FfiConverterTypePhotoReview.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePhotoReview_lower(_ value: PhotoReview) -> RustBuffer {
+    return FfiConverterTypePhotoReview.lower(value)
+}
+
+
+/**
  * The current scoring cycle (记分周期) and its points.
  */
 public struct PointsCycle: Equatable, Hashable {
@@ -1669,6 +4090,136 @@ public func FfiConverterTypePointsCycle_lift(_ buf: RustBuffer) throws -> Points
 #endif
 public func FfiConverterTypePointsCycle_lower(_ value: PointsCycle) -> RustBuffer {
     return FfiConverterTypePointsCycle.lower(value)
+}
+
+
+/**
+ * A QR presentation of the e-licence for one time window. Ask again when `seconds_left`
+ * runs out (every 30 s): the code rotates.
+ */
+public struct Presentation: Equatable, Hashable {
+    /**
+     * Online or offline.
+     */
+    public let form: PresentationForm
+    /**
+     * The view the driver chose to show.
+     */
+    public let audience: Audience
+    /**
+     * The bytes the QR code carries (what a verifier scans).
+     */
+    public let payload: Data
+    /**
+     * Modules per side of the QR symbol (without quiet zone).
+     */
+    public let qrWidth: UInt32
+    /**
+     * The QR modules, row-major, `qr_width * qr_width` of them; true is dark.
+     */
+    public let qrModules: [Bool]
+    /**
+     * Start of the window (authority clock, unix seconds).
+     */
+    public let windowStartUnix: UInt64
+    /**
+     * End of the window (unix seconds).
+     */
+    public let windowEndUnix: UInt64
+    /**
+     * Seconds until the presentation rotates (for the countdown).
+     */
+    public let secondsLeft: UInt32
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Online or offline.
+         */form: PresentationForm, 
+        /**
+         * The view the driver chose to show.
+         */audience: Audience, 
+        /**
+         * The bytes the QR code carries (what a verifier scans).
+         */payload: Data, 
+        /**
+         * Modules per side of the QR symbol (without quiet zone).
+         */qrWidth: UInt32, 
+        /**
+         * The QR modules, row-major, `qr_width * qr_width` of them; true is dark.
+         */qrModules: [Bool], 
+        /**
+         * Start of the window (authority clock, unix seconds).
+         */windowStartUnix: UInt64, 
+        /**
+         * End of the window (unix seconds).
+         */windowEndUnix: UInt64, 
+        /**
+         * Seconds until the presentation rotates (for the countdown).
+         */secondsLeft: UInt32) {
+        self.form = form
+        self.audience = audience
+        self.payload = payload
+        self.qrWidth = qrWidth
+        self.qrModules = qrModules
+        self.windowStartUnix = windowStartUnix
+        self.windowEndUnix = windowEndUnix
+        self.secondsLeft = secondsLeft
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Presentation: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePresentation: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Presentation {
+        return
+            try Presentation(
+                form: FfiConverterTypePresentationForm.read(from: &buf), 
+                audience: FfiConverterTypeAudience.read(from: &buf), 
+                payload: FfiConverterData.read(from: &buf), 
+                qrWidth: FfiConverterUInt32.read(from: &buf), 
+                qrModules: FfiConverterSequenceBool.read(from: &buf), 
+                windowStartUnix: FfiConverterUInt64.read(from: &buf), 
+                windowEndUnix: FfiConverterUInt64.read(from: &buf), 
+                secondsLeft: FfiConverterUInt32.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Presentation, into buf: inout [UInt8]) {
+        FfiConverterTypePresentationForm.write(value.form, into: &buf)
+        FfiConverterTypeAudience.write(value.audience, into: &buf)
+        FfiConverterData.write(value.payload, into: &buf)
+        FfiConverterUInt32.write(value.qrWidth, into: &buf)
+        FfiConverterSequenceBool.write(value.qrModules, into: &buf)
+        FfiConverterUInt64.write(value.windowStartUnix, into: &buf)
+        FfiConverterUInt64.write(value.windowEndUnix, into: &buf)
+        FfiConverterUInt32.write(value.secondsLeft, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePresentation_lift(_ buf: RustBuffer) throws -> Presentation {
+    return try FfiConverterTypePresentation.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePresentation_lower(_ value: Presentation) -> RustBuffer {
+    return FfiConverterTypePresentation.lower(value)
 }
 
 
@@ -1782,6 +4333,85 @@ public func FfiConverterTypeRecordEntry_lower(_ value: RecordEntry) -> RustBuffe
 
 
 /**
+ * A photo under review.
+ */
+public struct ReviewPending: Equatable, Hashable {
+    /**
+     * The authority's photo id.
+     */
+    public let photoId: UInt64
+    /**
+     * When it was uploaded (unix seconds).
+     */
+    public let submittedAtUnix: UInt64
+    /**
+     * The review is due by then: one working day, Beijing time, weekends skipped.
+     */
+    public let deadlineUnix: UInt64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The authority's photo id.
+         */photoId: UInt64, 
+        /**
+         * When it was uploaded (unix seconds).
+         */submittedAtUnix: UInt64, 
+        /**
+         * The review is due by then: one working day, Beijing time, weekends skipped.
+         */deadlineUnix: UInt64) {
+        self.photoId = photoId
+        self.submittedAtUnix = submittedAtUnix
+        self.deadlineUnix = deadlineUnix
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ReviewPending: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeReviewPending: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ReviewPending {
+        return
+            try ReviewPending(
+                photoId: FfiConverterUInt64.read(from: &buf), 
+                submittedAtUnix: FfiConverterUInt64.read(from: &buf), 
+                deadlineUnix: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ReviewPending, into buf: inout [UInt8]) {
+        FfiConverterUInt64.write(value.photoId, into: &buf)
+        FfiConverterUInt64.write(value.submittedAtUnix, into: &buf)
+        FfiConverterUInt64.write(value.deadlineUnix, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeReviewPending_lift(_ buf: RustBuffer) throws -> ReviewPending {
+    return try FfiConverterTypeReviewPending.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeReviewPending_lower(_ value: ReviewPending) -> RustBuffer {
+    return FfiConverterTypeReviewPending.lower(value)
+}
+
+
+/**
  * The supplementary page (副页).
  */
 public struct SupplementaryPage: Equatable, Hashable {
@@ -1881,6 +4511,224 @@ public func FfiConverterTypeSupplementaryPage_lower(_ value: SupplementaryPage) 
 
 
 /**
+ * What a sync changed.
+ */
+public struct SyncReport: Equatable, Hashable {
+    /**
+     * The licence data (pages, status, points) changed.
+     */
+    public let licenceChanged: Bool
+    /**
+     * A new or re-signed e-licence arrived.
+     */
+    public let elicenceChanged: Bool
+    /**
+     * The application changed.
+     */
+    public let applicationChanged: Bool
+    /**
+     * New photo review results.
+     */
+    public let reviews: UInt32
+    /**
+     * New messages.
+     */
+    public let messages: UInt32
+    /**
+     * New verification log entries.
+     */
+    public let verifications: UInt32
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The licence data (pages, status, points) changed.
+         */licenceChanged: Bool, 
+        /**
+         * A new or re-signed e-licence arrived.
+         */elicenceChanged: Bool, 
+        /**
+         * The application changed.
+         */applicationChanged: Bool, 
+        /**
+         * New photo review results.
+         */reviews: UInt32, 
+        /**
+         * New messages.
+         */messages: UInt32, 
+        /**
+         * New verification log entries.
+         */verifications: UInt32) {
+        self.licenceChanged = licenceChanged
+        self.elicenceChanged = elicenceChanged
+        self.applicationChanged = applicationChanged
+        self.reviews = reviews
+        self.messages = messages
+        self.verifications = verifications
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension SyncReport: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSyncReport: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SyncReport {
+        return
+            try SyncReport(
+                licenceChanged: FfiConverterBool.read(from: &buf), 
+                elicenceChanged: FfiConverterBool.read(from: &buf), 
+                applicationChanged: FfiConverterBool.read(from: &buf), 
+                reviews: FfiConverterUInt32.read(from: &buf), 
+                messages: FfiConverterUInt32.read(from: &buf), 
+                verifications: FfiConverterUInt32.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: SyncReport, into buf: inout [UInt8]) {
+        FfiConverterBool.write(value.licenceChanged, into: &buf)
+        FfiConverterBool.write(value.elicenceChanged, into: &buf)
+        FfiConverterBool.write(value.applicationChanged, into: &buf)
+        FfiConverterUInt32.write(value.reviews, into: &buf)
+        FfiConverterUInt32.write(value.messages, into: &buf)
+        FfiConverterUInt32.write(value.verifications, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSyncReport_lift(_ buf: RustBuffer) throws -> SyncReport {
+    return try FfiConverterTypeSyncReport.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSyncReport_lower(_ value: SyncReport) -> RustBuffer {
+    return FfiConverterTypeSyncReport.lower(value)
+}
+
+
+/**
+ * One check of the e-licence by a verifier.
+ */
+public struct VerificationLogEntry: Equatable, Hashable {
+    /**
+     * When (unix seconds).
+     */
+    public let atUnix: UInt64
+    /**
+     * The verifier's name.
+     */
+    public let verifier: String
+    /**
+     * The verifier's kind.
+     */
+    public let verifierClass: VerifierClass
+    /**
+     * The view it was shown.
+     */
+    public let audience: Audience
+    /**
+     * How it checked.
+     */
+    public let method: CheckMethod
+    /**
+     * What it found.
+     */
+    public let outcome: CheckOutcome
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * When (unix seconds).
+         */atUnix: UInt64, 
+        /**
+         * The verifier's name.
+         */verifier: String, 
+        /**
+         * The verifier's kind.
+         */verifierClass: VerifierClass, 
+        /**
+         * The view it was shown.
+         */audience: Audience, 
+        /**
+         * How it checked.
+         */method: CheckMethod, 
+        /**
+         * What it found.
+         */outcome: CheckOutcome) {
+        self.atUnix = atUnix
+        self.verifier = verifier
+        self.verifierClass = verifierClass
+        self.audience = audience
+        self.method = method
+        self.outcome = outcome
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension VerificationLogEntry: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeVerificationLogEntry: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> VerificationLogEntry {
+        return
+            try VerificationLogEntry(
+                atUnix: FfiConverterUInt64.read(from: &buf), 
+                verifier: FfiConverterString.read(from: &buf), 
+                verifierClass: FfiConverterTypeVerifierClass.read(from: &buf), 
+                audience: FfiConverterTypeAudience.read(from: &buf), 
+                method: FfiConverterTypeCheckMethod.read(from: &buf), 
+                outcome: FfiConverterTypeCheckOutcome.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: VerificationLogEntry, into buf: inout [UInt8]) {
+        FfiConverterUInt64.write(value.atUnix, into: &buf)
+        FfiConverterString.write(value.verifier, into: &buf)
+        FfiConverterTypeVerifierClass.write(value.verifierClass, into: &buf)
+        FfiConverterTypeAudience.write(value.audience, into: &buf)
+        FfiConverterTypeCheckMethod.write(value.method, into: &buf)
+        FfiConverterTypeCheckOutcome.write(value.outcome, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeVerificationLogEntry_lift(_ buf: RustBuffer) throws -> VerificationLogEntry {
+    return try FfiConverterTypeVerificationLogEntry.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeVerificationLogEntry_lower(_ value: VerificationLogEntry) -> RustBuffer {
+    return FfiConverterTypeVerificationLogEntry.lower(value)
+}
+
+
+/**
  * An accepted offline presentation.
  */
 public struct VerifiedView: Equatable, Hashable {
@@ -1970,6 +4818,121 @@ public func FfiConverterTypeVerifiedView_lower(_ value: VerifiedView) -> RustBuf
 
 
 /**
+ * Where the application for the e-licence stands.
+ */
+
+public enum ApplicationPhase: Equatable, Hashable {
+    
+    /**
+     * No application yet.
+     */
+    case notApplied
+    /**
+     * The application waits for a photo (`Wallet.submit_photo`).
+     */
+    case awaitingPhoto
+    /**
+     * A photo is being reviewed (within one working day).
+     */
+    case underReview
+    /**
+     * The e-licence is issued.
+     */
+    case issued
+    /**
+     * The licence was renewed: the old e-licence stopped; apply again.
+     */
+    case reapplyNeeded
+    /**
+     * The e-licence was stopped (e.g. after a malicious photo); see the vehicle office.
+     */
+    case stopped
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension ApplicationPhase: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeApplicationPhase: FfiConverterRustBuffer {
+    typealias SwiftType = ApplicationPhase
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ApplicationPhase {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .notApplied
+        
+        case 2: return .awaitingPhoto
+        
+        case 3: return .underReview
+        
+        case 4: return .issued
+        
+        case 5: return .reapplyNeeded
+        
+        case 6: return .stopped
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: ApplicationPhase, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .notApplied:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .awaitingPhoto:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .underReview:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .issued:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .reapplyNeeded:
+            writeInt(&buf, Int32(5))
+        
+        
+        case .stopped:
+            writeInt(&buf, Int32(6))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeApplicationPhase_lift(_ buf: RustBuffer) throws -> ApplicationPhase {
+    return try FfiConverterTypeApplicationPhase.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeApplicationPhase_lower(_ value: ApplicationPhase) -> RustBuffer {
+    return FfiConverterTypeApplicationPhase.lower(value)
+}
+
+
+
+/**
  * Whom a view is signed for and a presentation is shown to.
  */
 
@@ -2041,6 +5004,186 @@ public func FfiConverterTypeAudience_lift(_ buf: RustBuffer) throws -> Audience 
 #endif
 public func FfiConverterTypeAudience_lower(_ value: Audience) -> RustBuffer {
     return FfiConverterTypeAudience.lower(value)
+}
+
+
+
+/**
+ * How the e-licence was checked.
+ */
+
+public enum CheckMethod: Equatable, Hashable {
+    
+    /**
+     * A scanned QR code.
+     */
+    case qr
+    /**
+     * A scanned barcode.
+     */
+    case barcode
+    /**
+     * A typed manual code.
+     */
+    case manual
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension CheckMethod: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCheckMethod: FfiConverterRustBuffer {
+    typealias SwiftType = CheckMethod
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CheckMethod {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .qr
+        
+        case 2: return .barcode
+        
+        case 3: return .manual
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: CheckMethod, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .qr:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .barcode:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .manual:
+            writeInt(&buf, Int32(3))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCheckMethod_lift(_ buf: RustBuffer) throws -> CheckMethod {
+    return try FfiConverterTypeCheckMethod.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCheckMethod_lower(_ value: CheckMethod) -> RustBuffer {
+    return FfiConverterTypeCheckMethod.lower(value)
+}
+
+
+
+/**
+ * What a check found.
+ */
+
+public enum CheckOutcome: Equatable, Hashable {
+    
+    /**
+     * The e-licence was verified.
+     */
+    case verified
+    /**
+     * A wrong or expired code.
+     */
+    case wrongCode
+    /**
+     * The verifier was locked out after failed codes.
+     */
+    case lockedOut
+    /**
+     * The e-licence was not current.
+     */
+    case notCurrent
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension CheckOutcome: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCheckOutcome: FfiConverterRustBuffer {
+    typealias SwiftType = CheckOutcome
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CheckOutcome {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .verified
+        
+        case 2: return .wrongCode
+        
+        case 3: return .lockedOut
+        
+        case 4: return .notCurrent
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: CheckOutcome, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .verified:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .wrongCode:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .lockedOut:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .notCurrent:
+            writeInt(&buf, Int32(4))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCheckOutcome_lift(_ buf: RustBuffer) throws -> CheckOutcome {
+    return try FfiConverterTypeCheckOutcome.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCheckOutcome_lower(_ value: CheckOutcome) -> RustBuffer {
+    return FfiConverterTypeCheckOutcome.lower(value)
 }
 
 
@@ -2609,6 +5752,246 @@ public func FfiConverterTypeKeyStoreFailure_lower(_ value: KeyStoreFailure) -> R
 
 
 /**
+ * Severity of a log record.
+ */
+
+public enum LogLevel: Equatable, Hashable {
+    
+    /**
+     * A failure.
+     */
+    case error
+    /**
+     * Something unexpected that was handled.
+     */
+    case warn
+    /**
+     * A milestone (wallet opened, sync done).
+     */
+    case info
+    /**
+     * Detail for debugging.
+     */
+    case debug
+    /**
+     * Fine-grained detail (FFI calls).
+     */
+    case trace
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension LogLevel: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeLogLevel: FfiConverterRustBuffer {
+    typealias SwiftType = LogLevel
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> LogLevel {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .error
+        
+        case 2: return .warn
+        
+        case 3: return .info
+        
+        case 4: return .debug
+        
+        case 5: return .trace
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: LogLevel, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .error:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .warn:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .info:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .debug:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .trace:
+            writeInt(&buf, Int32(5))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLogLevel_lift(_ buf: RustBuffer) throws -> LogLevel {
+    return try FfiConverterTypeLogLevel.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLogLevel_lower(_ value: LogLevel) -> RustBuffer {
+    return FfiConverterTypeLogLevel.lower(value)
+}
+
+
+
+/**
+ * What a message is about.
+ */
+
+public enum MessageKind: Equatable, Hashable {
+    
+    /**
+     * The e-licence was issued ("application succeeded").
+     */
+    case applicationSucceeded
+    /**
+     * A photo change was approved.
+     */
+    case photoChanged
+    /**
+     * A photo was rejected.
+     */
+    case photoRejected
+    /**
+     * The e-licence was stopped.
+     */
+    case elicenceStopped
+    /**
+     * The licence was renewed; apply again.
+     */
+    case licenceRenewed
+    /**
+     * The licence status changed.
+     */
+    case statusChanged
+    /**
+     * A violation was recorded.
+     */
+    case violationRecorded
+    /**
+     * A device was enrolled on the account.
+     */
+    case deviceEnrolled
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension MessageKind: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMessageKind: FfiConverterRustBuffer {
+    typealias SwiftType = MessageKind
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> MessageKind {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .applicationSucceeded
+        
+        case 2: return .photoChanged
+        
+        case 3: return .photoRejected
+        
+        case 4: return .elicenceStopped
+        
+        case 5: return .licenceRenewed
+        
+        case 6: return .statusChanged
+        
+        case 7: return .violationRecorded
+        
+        case 8: return .deviceEnrolled
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: MessageKind, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .applicationSucceeded:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .photoChanged:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .photoRejected:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .elicenceStopped:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .licenceRenewed:
+            writeInt(&buf, Int32(5))
+        
+        
+        case .statusChanged:
+            writeInt(&buf, Int32(6))
+        
+        
+        case .violationRecorded:
+            writeInt(&buf, Int32(7))
+        
+        
+        case .deviceEnrolled:
+            writeInt(&buf, Int32(8))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMessageKind_lift(_ buf: RustBuffer) throws -> MessageKind {
+    return try FfiConverterTypeMessageKind.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMessageKind_lower(_ value: MessageKind) -> RustBuffer {
+    return FfiConverterTypeMessageKind.lower(value)
+}
+
+
+
+/**
  * Why a licence may not have an e-licence (or is not in force), most serious first.
  * `not_eligible_text` gives the message for the driver.
  */
@@ -2840,6 +6223,361 @@ public func FfiConverterTypeNotEligibleReason_lift(_ buf: RustBuffer) throws -> 
 #endif
 public func FfiConverterTypeNotEligibleReason_lower(_ value: NotEligibleReason) -> RustBuffer {
     return FfiConverterTypeNotEligibleReason.lower(value)
+}
+
+
+
+/**
+ * Which rule a photo breaks (checked on the phone).
+ */
+
+public enum PhotoProblemKind: Equatable, Hashable {
+    
+    /**
+     * Too few pixels.
+     */
+    case resolutionTooLow
+    /**
+     * No face found.
+     */
+    case noFace
+    /**
+     * More than one face.
+     */
+    case moreThanOneFace
+    /**
+     * The face is too small in the frame.
+     */
+    case faceTooSmall
+    /**
+     * The face is too large in the frame.
+     */
+    case faceTooLarge
+    /**
+     * The face is not centred.
+     */
+    case faceOffCentre
+    /**
+     * Too little room above the head.
+     */
+    case tooLittleRoomAboveHead
+    /**
+     * The background is not white.
+     */
+    case backgroundNotWhite
+    /**
+     * The background is tinted.
+     */
+    case backgroundTinted
+    /**
+     * The background is unevenly lit.
+     */
+    case backgroundUneven
+    /**
+     * The face is unevenly lit.
+     */
+    case faceLightingUneven
+    /**
+     * Too dark.
+     */
+    case underexposed
+    /**
+     * Too bright.
+     */
+    case overexposed
+    /**
+     * Not sharp.
+     */
+    case blurred
+    /**
+     * A rule added to the library after this version of the API; the hint says what to fix.
+     */
+    case other
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension PhotoProblemKind: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePhotoProblemKind: FfiConverterRustBuffer {
+    typealias SwiftType = PhotoProblemKind
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PhotoProblemKind {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .resolutionTooLow
+        
+        case 2: return .noFace
+        
+        case 3: return .moreThanOneFace
+        
+        case 4: return .faceTooSmall
+        
+        case 5: return .faceTooLarge
+        
+        case 6: return .faceOffCentre
+        
+        case 7: return .tooLittleRoomAboveHead
+        
+        case 8: return .backgroundNotWhite
+        
+        case 9: return .backgroundTinted
+        
+        case 10: return .backgroundUneven
+        
+        case 11: return .faceLightingUneven
+        
+        case 12: return .underexposed
+        
+        case 13: return .overexposed
+        
+        case 14: return .blurred
+        
+        case 15: return .other
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: PhotoProblemKind, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .resolutionTooLow:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .noFace:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .moreThanOneFace:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .faceTooSmall:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .faceTooLarge:
+            writeInt(&buf, Int32(5))
+        
+        
+        case .faceOffCentre:
+            writeInt(&buf, Int32(6))
+        
+        
+        case .tooLittleRoomAboveHead:
+            writeInt(&buf, Int32(7))
+        
+        
+        case .backgroundNotWhite:
+            writeInt(&buf, Int32(8))
+        
+        
+        case .backgroundTinted:
+            writeInt(&buf, Int32(9))
+        
+        
+        case .backgroundUneven:
+            writeInt(&buf, Int32(10))
+        
+        
+        case .faceLightingUneven:
+            writeInt(&buf, Int32(11))
+        
+        
+        case .underexposed:
+            writeInt(&buf, Int32(12))
+        
+        
+        case .overexposed:
+            writeInt(&buf, Int32(13))
+        
+        
+        case .blurred:
+            writeInt(&buf, Int32(14))
+        
+        
+        case .other:
+            writeInt(&buf, Int32(15))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePhotoProblemKind_lift(_ buf: RustBuffer) throws -> PhotoProblemKind {
+    return try FfiConverterTypePhotoProblemKind.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePhotoProblemKind_lower(_ value: PhotoProblemKind) -> RustBuffer {
+    return FfiConverterTypePhotoProblemKind.lower(value)
+}
+
+
+
+/**
+ * Where a photo came from (the checks are the same; the app words its advice by it).
+ */
+
+public enum PhotoSource: Equatable, Hashable {
+    
+    /**
+     * Taken with the camera just now.
+     */
+    case camera
+    /**
+     * Picked from the album.
+     */
+    case album
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension PhotoSource: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePhotoSource: FfiConverterRustBuffer {
+    typealias SwiftType = PhotoSource
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PhotoSource {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .camera
+        
+        case 2: return .album
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: PhotoSource, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .camera:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .album:
+            writeInt(&buf, Int32(2))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePhotoSource_lift(_ buf: RustBuffer) throws -> PhotoSource {
+    return try FfiConverterTypePhotoSource.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePhotoSource_lower(_ value: PhotoSource) -> RustBuffer {
+    return FfiConverterTypePhotoSource.lower(value)
+}
+
+
+
+/**
+ * Which presentation a QR code carries.
+ */
+
+public enum PresentationForm: Equatable, Hashable {
+    
+    /**
+     * The e-licence id, audience and a rotating code; the verifier asks the authority.
+     */
+    case online
+    /**
+     * The signed view and a device signature; checkable with only the trust list.
+     */
+    case offline
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension PresentationForm: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePresentationForm: FfiConverterRustBuffer {
+    typealias SwiftType = PresentationForm
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PresentationForm {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .online
+        
+        case 2: return .offline
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: PresentationForm, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .online:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .offline:
+            writeInt(&buf, Int32(2))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePresentationForm_lift(_ buf: RustBuffer) throws -> PresentationForm {
+    return try FfiConverterTypePresentationForm.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePresentationForm_lower(_ value: PresentationForm) -> RustBuffer {
+    return FfiConverterTypePresentationForm.lower(value)
 }
 
 
@@ -3160,6 +6898,91 @@ public func FfiConverterTypeRejectionReason_lower(_ value: RejectionReason) -> R
 
 
 /**
+ * The reviewer's decision on a photo.
+ */
+
+public enum ReviewOutcome: Equatable, Hashable {
+    
+    /**
+     * Approved.
+     */
+    case approved
+    /**
+     * Rejected; take or pick another.
+     */
+    case rejected
+    /**
+     * Rejected as malicious; the e-licence is stopped.
+     */
+    case rejectedMalicious
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension ReviewOutcome: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeReviewOutcome: FfiConverterRustBuffer {
+    typealias SwiftType = ReviewOutcome
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ReviewOutcome {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .approved
+        
+        case 2: return .rejected
+        
+        case 3: return .rejectedMalicious
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: ReviewOutcome, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .approved:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .rejected:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .rejectedMalicious:
+            writeInt(&buf, Int32(3))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeReviewOutcome_lift(_ buf: RustBuffer) throws -> ReviewOutcome {
+    return try FfiConverterTypeReviewOutcome.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeReviewOutcome_lower(_ value: ReviewOutcome) -> RustBuffer {
+    return FfiConverterTypeReviewOutcome.lower(value)
+}
+
+
+
+/**
  * The holder's sex (性别) as printed on the licence.
  */
 
@@ -3318,6 +7141,629 @@ public func FfiConverterTypeStatusColour_lower(_ value: StatusColour) -> RustBuf
 }
 
 
+
+/**
+ * The stage a photo upload has reached.
+ */
+
+public enum UploadStage: Equatable, Hashable {
+    
+    /**
+     * The on-phone checks passed.
+     */
+    case checked
+    /**
+     * Cropped, resized and re-encoded without metadata.
+     */
+    case normalised
+    /**
+     * Sending to the authority.
+     */
+    case uploading
+    /**
+     * The authority has it; review is pending.
+     */
+    case uploaded
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension UploadStage: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeUploadStage: FfiConverterRustBuffer {
+    typealias SwiftType = UploadStage
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> UploadStage {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .checked
+        
+        case 2: return .normalised
+        
+        case 3: return .uploading
+        
+        case 4: return .uploaded
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: UploadStage, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .checked:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .normalised:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .uploading:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .uploaded:
+            writeInt(&buf, Int32(4))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeUploadStage_lift(_ buf: RustBuffer) throws -> UploadStage {
+    return try FfiConverterTypeUploadStage.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeUploadStage_lower(_ value: UploadStage) -> RustBuffer {
+    return FfiConverterTypeUploadStage.lower(value)
+}
+
+
+
+/**
+ * The kind of organisation that checked the e-licence.
+ */
+
+public enum VerifierClass: Equatable, Hashable {
+    
+    /**
+     * Police and traffic enforcement.
+     */
+    case enforcement
+    /**
+     * An insurer.
+     */
+    case insurer
+    /**
+     * A car-rental firm.
+     */
+    case rental
+    /**
+     * An employer.
+     */
+    case employer
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension VerifierClass: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeVerifierClass: FfiConverterRustBuffer {
+    typealias SwiftType = VerifierClass
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> VerifierClass {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .enforcement
+        
+        case 2: return .insurer
+        
+        case 3: return .rental
+        
+        case 4: return .employer
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: VerifierClass, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .enforcement:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .insurer:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .rental:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .employer:
+            writeInt(&buf, Int32(4))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeVerifierClass_lift(_ buf: RustBuffer) throws -> VerifierClass {
+    return try FfiConverterTypeVerifierClass.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeVerifierClass_lower(_ value: VerifierClass) -> RustBuffer {
+    return FfiConverterTypeVerifierClass.lower(value)
+}
+
+
+
+/**
+ * A change in the wallet the app may show at once.
+ */
+
+public enum WalletEvent: Equatable, Hashable {
+    
+    /**
+     * A new or re-signed e-licence arrived (issued, photo changed, status re-signed).
+     */
+    case elicenceChanged
+    /**
+     * The licence data changed (status, points, record, classes); `colour` is how the
+     * status is now shown.
+     */
+    case licenceChanged(colour: StatusColour?
+    )
+    /**
+     * The application changed (applied, photo uploaded, reviewed, issued, stopped).
+     */
+    case applicationChanged(application: Application
+    )
+    /**
+     * A photo review result arrived.
+     */
+    case reviewResult(review: PhotoReview
+    )
+    /**
+     * New messages arrived.
+     */
+    case newMessages(count: UInt32
+    )
+    /**
+     * New entries in the verification log.
+     */
+    case newVerifications(count: UInt32
+    )
+    /**
+     * A QR rotation tick: the presentation of the new window.
+     */
+    case rotation(presentation: Presentation
+    )
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension WalletEvent: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeWalletEvent: FfiConverterRustBuffer {
+    typealias SwiftType = WalletEvent
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> WalletEvent {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .elicenceChanged
+        
+        case 2: return .licenceChanged(colour: try FfiConverterOptionTypeStatusColour.read(from: &buf)
+        )
+        
+        case 3: return .applicationChanged(application: try FfiConverterTypeApplication.read(from: &buf)
+        )
+        
+        case 4: return .reviewResult(review: try FfiConverterTypePhotoReview.read(from: &buf)
+        )
+        
+        case 5: return .newMessages(count: try FfiConverterUInt32.read(from: &buf)
+        )
+        
+        case 6: return .newVerifications(count: try FfiConverterUInt32.read(from: &buf)
+        )
+        
+        case 7: return .rotation(presentation: try FfiConverterTypePresentation.read(from: &buf)
+        )
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: WalletEvent, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .elicenceChanged:
+            writeInt(&buf, Int32(1))
+        
+        
+        case let .licenceChanged(colour):
+            writeInt(&buf, Int32(2))
+            FfiConverterOptionTypeStatusColour.write(colour, into: &buf)
+            
+        
+        case let .applicationChanged(application):
+            writeInt(&buf, Int32(3))
+            FfiConverterTypeApplication.write(application, into: &buf)
+            
+        
+        case let .reviewResult(review):
+            writeInt(&buf, Int32(4))
+            FfiConverterTypePhotoReview.write(review, into: &buf)
+            
+        
+        case let .newMessages(count):
+            writeInt(&buf, Int32(5))
+            FfiConverterUInt32.write(count, into: &buf)
+            
+        
+        case let .newVerifications(count):
+            writeInt(&buf, Int32(6))
+            FfiConverterUInt32.write(count, into: &buf)
+            
+        
+        case let .rotation(presentation):
+            writeInt(&buf, Int32(7))
+            FfiConverterTypePresentation.write(presentation, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeWalletEvent_lift(_ buf: RustBuffer) throws -> WalletEvent {
+    return try FfiConverterTypeWalletEvent.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeWalletEvent_lower(_ value: WalletEvent) -> RustBuffer {
+    return FfiConverterTypeWalletEvent.lower(value)
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionUInt64: FfiConverterRustBuffer {
+    typealias SwiftType = UInt64?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterUInt64.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterUInt64.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionString: FfiConverterRustBuffer {
+    typealias SwiftType = String?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterString.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterString.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionData: FfiConverterRustBuffer {
+    typealias SwiftType = Data?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterData.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterData.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeLogger: FfiConverterRustBuffer {
+    typealias SwiftType = Logger?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeLogger.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeLogger.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeUploadProgress: FfiConverterRustBuffer {
+    typealias SwiftType = UploadProgress?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeUploadProgress.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeUploadProgress.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeWalletObserver: FfiConverterRustBuffer {
+    typealias SwiftType = WalletObserver?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeWalletObserver.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeWalletObserver.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeApplication: FfiConverterRustBuffer {
+    typealias SwiftType = Application?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeApplication.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeApplication.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeMainPage: FfiConverterRustBuffer {
+    typealias SwiftType = MainPage?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeMainPage.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeMainPage.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeReviewPending: FfiConverterRustBuffer {
+    typealias SwiftType = ReviewPending?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeReviewPending.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeReviewPending.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeSupplementaryPage: FfiConverterRustBuffer {
+    typealias SwiftType = SupplementaryPage?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeSupplementaryPage.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeSupplementaryPage.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeStatusColour: FfiConverterRustBuffer {
+    typealias SwiftType = StatusColour?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeStatusColour.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeStatusColour.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceBool: FfiConverterRustBuffer {
+    typealias SwiftType = [Bool]
+
+    public static func write(_ value: [Bool], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterBool.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Bool] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Bool]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterBool.read(from: &buf))
+        }
+        return seq
+    }
+}
+
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
@@ -3396,6 +7842,106 @@ fileprivate struct FfiConverterSequenceTypeClassMeaning: FfiConverterRustBuffer 
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeLocalizedText: FfiConverterRustBuffer {
+    typealias SwiftType = [LocalizedText]
+
+    public static func write(_ value: [LocalizedText], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeLocalizedText.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [LocalizedText] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [LocalizedText]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeLocalizedText.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeMessage: FfiConverterRustBuffer {
+    typealias SwiftType = [Message]
+
+    public static func write(_ value: [Message], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeMessage.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Message] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Message]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeMessage.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypePhotoProblem: FfiConverterRustBuffer {
+    typealias SwiftType = [PhotoProblem]
+
+    public static func write(_ value: [PhotoProblem], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypePhotoProblem.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [PhotoProblem] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [PhotoProblem]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypePhotoProblem.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypePhotoReview: FfiConverterRustBuffer {
+    typealias SwiftType = [PhotoReview]
+
+    public static func write(_ value: [PhotoReview], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypePhotoReview.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [PhotoReview] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [PhotoReview]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypePhotoReview.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeRecordEntry: FfiConverterRustBuffer {
     typealias SwiftType = [RecordEntry]
 
@@ -3417,6 +7963,79 @@ fileprivate struct FfiConverterSequenceTypeRecordEntry: FfiConverterRustBuffer {
         return seq
     }
 }
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeVerificationLogEntry: FfiConverterRustBuffer {
+    typealias SwiftType = [VerificationLogEntry]
+
+    public static func write(_ value: [VerificationLogEntry], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeVerificationLogEntry.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [VerificationLogEntry] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [VerificationLogEntry]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeVerificationLogEntry.read(from: &buf))
+        }
+        return seq
+    }
+}
+private let UNIFFI_RUST_FUTURE_POLL_READY: Int8 = 0
+private let UNIFFI_RUST_FUTURE_POLL_WAKE: Int8 = 1
+
+fileprivate let uniffiContinuationHandleMap = UniffiHandleMap<UnsafeContinuation<Int8, Never>>()
+
+fileprivate func uniffiRustCallAsync<F, T>(
+    rustFutureFunc: () -> UInt64,
+    pollFunc: (UInt64, @escaping UniffiRustFutureContinuationCallback, UInt64) -> (),
+    completeFunc: (UInt64, UnsafeMutablePointer<RustCallStatus>) -> F,
+    freeFunc: (UInt64) -> (),
+    liftFunc: (F) throws -> T,
+    errorHandler: ((RustBuffer) throws -> Swift.Error)?
+) async throws -> T {
+    // Make sure to call the ensure init function since future creation doesn't have a
+    // RustCallStatus param, so doesn't use makeRustCall()
+    uniffiEnsureEdlFfiInitialized()
+    let rustFuture = rustFutureFunc()
+    defer {
+        freeFunc(rustFuture)
+    }
+    var pollResult: Int8;
+    repeat {
+        pollResult = await withUnsafeContinuation {
+            pollFunc(
+                rustFuture,
+                { handle, pollResult in
+                    uniffiFutureContinuationCallback(handle: handle, pollResult: pollResult)
+                },
+                uniffiContinuationHandleMap.insert(obj: $0)
+            )
+        }
+    } while pollResult != UNIFFI_RUST_FUTURE_POLL_READY
+
+    return try liftFunc(makeRustCall(
+        { completeFunc(rustFuture, $0) },
+        errorHandler: errorHandler
+    ))
+}
+
+// Callback handlers for an async calls.  These are invoked by Rust when the future is ready.  They
+// lift the return value or error and resume the suspended function.
+fileprivate func uniffiFutureContinuationCallback(handle: UInt64, pollResult: Int8) {
+    if let continuation = try? uniffiContinuationHandleMap.remove(handle: handle) {
+        continuation.resume(returning: pollResult)
+    } else {
+        print("uniffiFutureContinuationCallback invalid handle")
+    }
+}
 /**
  * The version of the EDL core library this binary was built from, e.g. "0.1.0".
  */
@@ -3424,6 +8043,18 @@ public func coreVersion() -> String  {
     return try!  FfiConverterString.lift(try! rustCall() {
         uniffiCallStatus in
     uniffi_edl_ffi_fn_func_core_version(uniffiCallStatus
+    )
+})
+}
+/**
+ * A key store over a 32-byte key file at `path`, made (owner-only) when it does not
+ * exist. For desktop builds and tests.
+ */
+public func keyFileKeyStore(path: String)throws  -> KeyStore  {
+    return try  FfiConverterTypeKeyStore_lift(try rustCallWithError(FfiConverterTypeEdlError_lift) {
+        uniffiCallStatus in
+    uniffi_edl_ffi_fn_func_key_file_key_store(
+        FfiConverterString.lower(path),uniffiCallStatus
     )
 })
 }
@@ -3500,6 +8131,31 @@ public func scanPng(png: Data)throws  -> [Data]  {
     )
 })
 }
+/**
+ * Sends the library's log records at `max_level` and above to `logger`, e.g. to
+ * Logcat or os_log; null stops them. Records hold no personal data or secrets.
+ */
+public func setLogger(logger: Logger?, maxLevel: LogLevel)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_edl_ffi_fn_func_set_logger(
+        FfiConverterOptionTypeLogger.lower(logger),
+        FfiConverterTypeLogLevel_lower(maxLevel),uniffiCallStatus
+    )
+}
+}
+/**
+ * A key store kept in software: the passphrase is stretched with Argon2id (slow on
+ * purpose). For desktop builds and tests; on a phone implement `KeyStore` over the
+ * Android Keystore or the iOS Keychain instead.
+ */
+public func softwareKeyStore(passphrase: String) -> KeyStore  {
+    return try!  FfiConverterTypeKeyStore_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_edl_ffi_fn_func_software_key_store(
+        FfiConverterString.lower(passphrase),uniffiCallStatus
+    )
+})
+}
 
 private enum InitializationResult {
     case ok
@@ -3519,6 +8175,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_edl_ffi_checksum_func_core_version() != 32363) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_edl_ffi_checksum_func_key_file_key_store() != 5777) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_edl_ffi_checksum_func_not_eligible_text() != 20279) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -3534,6 +8193,30 @@ private let initializationResult: InitializationResult = {
     if (uniffi_edl_ffi_checksum_func_scan_png() != 33839) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_edl_ffi_checksum_func_set_logger() != 57873) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_edl_ffi_checksum_func_software_key_store() != 32077) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_edl_ffi_checksum_method_identityprovider_attest() != 1814) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_edl_ffi_checksum_method_keystore_unwrap_key() != 54046) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_edl_ffi_checksum_method_keystore_wrap_key() != 950) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_edl_ffi_checksum_method_logger_log() != 14785) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_edl_ffi_checksum_method_rotationticker_stop() != 9956) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_edl_ffi_checksum_method_uploadprogress_on_stage() != 15092) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_edl_ffi_checksum_method_verifier_audience() != 12217) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -3546,13 +8229,84 @@ private let initializationResult: InitializationResult = {
     if (uniffi_edl_ffi_checksum_method_verifier_verify_offline_text() != 114) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_edl_ffi_checksum_method_wallet_application() != 33192) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_edl_ffi_checksum_method_wallet_apply() != 13185) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_edl_ffi_checksum_method_wallet_check_photo() != 14141) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_edl_ffi_checksum_method_wallet_dynamic_code() != 5884) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_edl_ffi_checksum_method_wallet_enrol() != 45344) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_edl_ffi_checksum_method_wallet_is_enrolled() != 33916) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_edl_ffi_checksum_method_wallet_last_synced_unix() != 8572) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_edl_ffi_checksum_method_wallet_main_page() != 49110) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_edl_ffi_checksum_method_wallet_messages() != 10090) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_edl_ffi_checksum_method_wallet_now_unix() != 64936) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_edl_ffi_checksum_method_wallet_photo() != 62428) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_edl_ffi_checksum_method_wallet_photo_reviews() != 41870) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_edl_ffi_checksum_method_wallet_present() != 43725) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_edl_ffi_checksum_method_wallet_set_observer() != 58222) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_edl_ffi_checksum_method_wallet_start_rotation() != 53718) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_edl_ffi_checksum_method_wallet_status_colour() != 26830) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_edl_ffi_checksum_method_wallet_submit_photo() != 35451) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_edl_ffi_checksum_method_wallet_supplementary_page() != 38295) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_edl_ffi_checksum_method_wallet_sync() != 29341) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_edl_ffi_checksum_method_wallet_verification_log() != 65428) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_edl_ffi_checksum_method_walletobserver_on_event() != 63910) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_edl_ffi_checksum_constructor_verifier_new() != 52731) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_edl_ffi_checksum_constructor_verifier_with_skew() != 32533) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_edl_ffi_checksum_constructor_wallet_new() != 26729) {
+        return InitializationResult.apiChecksumMismatch
+    }
 
+    uniffiCallbackInitIdentityProvider()
+    uniffiCallbackInitKeyStore()
+    uniffiCallbackInitLogger()
+    uniffiCallbackInitUploadProgress()
+    uniffiCallbackInitWalletObserver()
     return InitializationResult.ok
 }()
 

@@ -243,6 +243,194 @@ typedef void (*UniffiForeignFutureCompleteVoid)(uint64_t, UniffiForeignFutureRes
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_IDENTITY_PROVIDER_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_IDENTITY_PROVIDER_METHOD0
+typedef void (*UniffiCallbackInterfaceIdentityProviderMethod0)(uint64_t, RustBuffer, RustBuffer, RustBuffer* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_KEY_STORE_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_KEY_STORE_METHOD0
+typedef void (*UniffiCallbackInterfaceKeyStoreMethod0)(uint64_t, RustBuffer, RustBuffer* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_KEY_STORE_METHOD1
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_KEY_STORE_METHOD1
+typedef void (*UniffiCallbackInterfaceKeyStoreMethod1)(uint64_t, RustBuffer, RustBuffer* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_LOGGER_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_LOGGER_METHOD0
+typedef void (*UniffiCallbackInterfaceLoggerMethod0)(uint64_t, RustBuffer, RustBuffer, RustBuffer, void* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_UPLOAD_PROGRESS_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_UPLOAD_PROGRESS_METHOD0
+typedef void (*UniffiCallbackInterfaceUploadProgressMethod0)(uint64_t, RustBuffer, float, void* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_WALLET_OBSERVER_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_WALLET_OBSERVER_METHOD0
+typedef void (*UniffiCallbackInterfaceWalletObserverMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_IDENTITY_PROVIDER
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_IDENTITY_PROVIDER
+typedef struct UniffiVTableCallbackInterfaceIdentityProvider {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceIdentityProviderMethod0 _Nonnull attest;
+} UniffiVTableCallbackInterfaceIdentityProvider;
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_KEY_STORE
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_KEY_STORE
+typedef struct UniffiVTableCallbackInterfaceKeyStore {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceKeyStoreMethod0 _Nonnull unwrapKey;
+    UniffiCallbackInterfaceKeyStoreMethod1 _Nonnull wrapKey;
+} UniffiVTableCallbackInterfaceKeyStore;
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_LOGGER
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_LOGGER
+typedef struct UniffiVTableCallbackInterfaceLogger {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceLoggerMethod0 _Nonnull log;
+} UniffiVTableCallbackInterfaceLogger;
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_UPLOAD_PROGRESS
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_UPLOAD_PROGRESS
+typedef struct UniffiVTableCallbackInterfaceUploadProgress {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceUploadProgressMethod0 _Nonnull onStage;
+} UniffiVTableCallbackInterfaceUploadProgress;
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_WALLET_OBSERVER
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_WALLET_OBSERVER
+typedef struct UniffiVTableCallbackInterfaceWalletObserver {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceWalletObserverMethod0 _Nonnull onEvent;
+} UniffiVTableCallbackInterfaceWalletObserver;
+
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_CLONE_IDENTITYPROVIDER
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_CLONE_IDENTITYPROVIDER
+uint64_t uniffi_edl_ffi_fn_clone_identityprovider(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FREE_IDENTITYPROVIDER
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FREE_IDENTITYPROVIDER
+void uniffi_edl_ffi_fn_free_identityprovider(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_INIT_CALLBACK_VTABLE_IDENTITYPROVIDER
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_INIT_CALLBACK_VTABLE_IDENTITYPROVIDER
+void uniffi_edl_ffi_fn_init_callback_vtable_identityprovider(const UniffiVTableCallbackInterfaceIdentityProvider* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_IDENTITYPROVIDER_ATTEST
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_IDENTITYPROVIDER_ATTEST
+RustBuffer uniffi_edl_ffi_fn_method_identityprovider_attest(uint64_t ptr, RustBuffer challenge, RustBuffer licence_number, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_CLONE_KEYSTORE
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_CLONE_KEYSTORE
+uint64_t uniffi_edl_ffi_fn_clone_keystore(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FREE_KEYSTORE
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FREE_KEYSTORE
+void uniffi_edl_ffi_fn_free_keystore(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_INIT_CALLBACK_VTABLE_KEYSTORE
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_INIT_CALLBACK_VTABLE_KEYSTORE
+void uniffi_edl_ffi_fn_init_callback_vtable_keystore(const UniffiVTableCallbackInterfaceKeyStore* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_KEYSTORE_UNWRAP_KEY
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_KEYSTORE_UNWRAP_KEY
+RustBuffer uniffi_edl_ffi_fn_method_keystore_unwrap_key(uint64_t ptr, RustBuffer wrapped, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_KEYSTORE_WRAP_KEY
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_KEYSTORE_WRAP_KEY
+RustBuffer uniffi_edl_ffi_fn_method_keystore_wrap_key(uint64_t ptr, RustBuffer plaintext, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_CLONE_LOGGER
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_CLONE_LOGGER
+uint64_t uniffi_edl_ffi_fn_clone_logger(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FREE_LOGGER
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FREE_LOGGER
+void uniffi_edl_ffi_fn_free_logger(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_INIT_CALLBACK_VTABLE_LOGGER
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_INIT_CALLBACK_VTABLE_LOGGER
+void uniffi_edl_ffi_fn_init_callback_vtable_logger(const UniffiVTableCallbackInterfaceLogger* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_LOGGER_LOG
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_LOGGER_LOG
+void uniffi_edl_ffi_fn_method_logger_log(uint64_t ptr, RustBuffer level, RustBuffer target, RustBuffer message, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_CLONE_ROTATIONTICKER
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_CLONE_ROTATIONTICKER
+uint64_t uniffi_edl_ffi_fn_clone_rotationticker(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FREE_ROTATIONTICKER
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FREE_ROTATIONTICKER
+void uniffi_edl_ffi_fn_free_rotationticker(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_ROTATIONTICKER_STOP
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_ROTATIONTICKER_STOP
+void uniffi_edl_ffi_fn_method_rotationticker_stop(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_CLONE_UPLOADPROGRESS
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_CLONE_UPLOADPROGRESS
+uint64_t uniffi_edl_ffi_fn_clone_uploadprogress(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FREE_UPLOADPROGRESS
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FREE_UPLOADPROGRESS
+void uniffi_edl_ffi_fn_free_uploadprogress(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_INIT_CALLBACK_VTABLE_UPLOADPROGRESS
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_INIT_CALLBACK_VTABLE_UPLOADPROGRESS
+void uniffi_edl_ffi_fn_init_callback_vtable_uploadprogress(const UniffiVTableCallbackInterfaceUploadProgress* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_UPLOADPROGRESS_ON_STAGE
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_UPLOADPROGRESS_ON_STAGE
+void uniffi_edl_ffi_fn_method_uploadprogress_on_stage(uint64_t ptr, RustBuffer stage, float fraction, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_CLONE_VERIFIER
 #define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_CLONE_VERIFIER
 uint64_t uniffi_edl_ffi_fn_clone_verifier(uint64_t handle, RustCallStatus *_Nonnull out_status
@@ -283,10 +471,150 @@ RustBuffer uniffi_edl_ffi_fn_method_verifier_verify_offline(uint64_t ptr, RustBu
 RustBuffer uniffi_edl_ffi_fn_method_verifier_verify_offline_text(uint64_t ptr, RustBuffer text, uint64_t now_unix, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_CLONE_WALLET
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_CLONE_WALLET
+uint64_t uniffi_edl_ffi_fn_clone_wallet(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FREE_WALLET
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FREE_WALLET
+void uniffi_edl_ffi_fn_free_wallet(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_CONSTRUCTOR_WALLET_NEW
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_CONSTRUCTOR_WALLET_NEW
+uint64_t uniffi_edl_ffi_fn_constructor_wallet_new(RustBuffer dir, uint64_t keys, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_WALLET_APPLICATION
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_WALLET_APPLICATION
+RustBuffer uniffi_edl_ffi_fn_method_wallet_application(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_WALLET_APPLY
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_WALLET_APPLY
+uint64_t uniffi_edl_ffi_fn_method_wallet_apply(uint64_t ptr, uint64_t provider
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_WALLET_CHECK_PHOTO
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_WALLET_CHECK_PHOTO
+RustBuffer uniffi_edl_ffi_fn_method_wallet_check_photo(uint64_t ptr, RustBuffer photo, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_WALLET_DYNAMIC_CODE
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_WALLET_DYNAMIC_CODE
+RustBuffer uniffi_edl_ffi_fn_method_wallet_dynamic_code(uint64_t ptr, RustBuffer audience, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_WALLET_ENROL
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_WALLET_ENROL
+uint64_t uniffi_edl_ffi_fn_method_wallet_enrol(uint64_t ptr, RustBuffer authority_url, RustBuffer licence_number, RustBuffer activation_code
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_WALLET_IS_ENROLLED
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_WALLET_IS_ENROLLED
+int8_t uniffi_edl_ffi_fn_method_wallet_is_enrolled(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_WALLET_LAST_SYNCED_UNIX
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_WALLET_LAST_SYNCED_UNIX
+RustBuffer uniffi_edl_ffi_fn_method_wallet_last_synced_unix(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_WALLET_MAIN_PAGE
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_WALLET_MAIN_PAGE
+RustBuffer uniffi_edl_ffi_fn_method_wallet_main_page(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_WALLET_MESSAGES
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_WALLET_MESSAGES
+RustBuffer uniffi_edl_ffi_fn_method_wallet_messages(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_WALLET_NOW_UNIX
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_WALLET_NOW_UNIX
+uint64_t uniffi_edl_ffi_fn_method_wallet_now_unix(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_WALLET_PHOTO
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_WALLET_PHOTO
+RustBuffer uniffi_edl_ffi_fn_method_wallet_photo(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_WALLET_PHOTO_REVIEWS
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_WALLET_PHOTO_REVIEWS
+RustBuffer uniffi_edl_ffi_fn_method_wallet_photo_reviews(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_WALLET_PRESENT
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_WALLET_PRESENT
+RustBuffer uniffi_edl_ffi_fn_method_wallet_present(uint64_t ptr, RustBuffer form, RustBuffer audience, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_WALLET_SET_OBSERVER
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_WALLET_SET_OBSERVER
+void uniffi_edl_ffi_fn_method_wallet_set_observer(uint64_t ptr, RustBuffer observer, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_WALLET_START_ROTATION
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_WALLET_START_ROTATION
+uint64_t uniffi_edl_ffi_fn_method_wallet_start_rotation(uint64_t ptr, RustBuffer form, RustBuffer audience, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_WALLET_STATUS_COLOUR
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_WALLET_STATUS_COLOUR
+RustBuffer uniffi_edl_ffi_fn_method_wallet_status_colour(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_WALLET_SUBMIT_PHOTO
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_WALLET_SUBMIT_PHOTO
+uint64_t uniffi_edl_ffi_fn_method_wallet_submit_photo(uint64_t ptr, RustBuffer photo, RustBuffer source, RustBuffer progress
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_WALLET_SUPPLEMENTARY_PAGE
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_WALLET_SUPPLEMENTARY_PAGE
+RustBuffer uniffi_edl_ffi_fn_method_wallet_supplementary_page(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_WALLET_SYNC
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_WALLET_SYNC
+uint64_t uniffi_edl_ffi_fn_method_wallet_sync(uint64_t ptr
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_WALLET_VERIFICATION_LOG
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_WALLET_VERIFICATION_LOG
+RustBuffer uniffi_edl_ffi_fn_method_wallet_verification_log(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_CLONE_WALLETOBSERVER
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_CLONE_WALLETOBSERVER
+uint64_t uniffi_edl_ffi_fn_clone_walletobserver(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FREE_WALLETOBSERVER
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FREE_WALLETOBSERVER
+void uniffi_edl_ffi_fn_free_walletobserver(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_INIT_CALLBACK_VTABLE_WALLETOBSERVER
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_INIT_CALLBACK_VTABLE_WALLETOBSERVER
+void uniffi_edl_ffi_fn_init_callback_vtable_walletobserver(const UniffiVTableCallbackInterfaceWalletObserver* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_WALLETOBSERVER_ON_EVENT
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_WALLETOBSERVER_ON_EVENT
+void uniffi_edl_ffi_fn_method_walletobserver_on_event(uint64_t ptr, RustBuffer event, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_CORE_VERSION
 #define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_CORE_VERSION
 RustBuffer uniffi_edl_ffi_fn_func_core_version(RustCallStatus *_Nonnull out_status
     
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_KEY_FILE_KEY_STORE
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_KEY_FILE_KEY_STORE
+uint64_t uniffi_edl_ffi_fn_func_key_file_key_store(RustBuffer path, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_NOT_ELIGIBLE_TEXT
@@ -312,6 +640,16 @@ RustBuffer uniffi_edl_ffi_fn_func_render_qr_png(RustBuffer payload, uint32_t mod
 #ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_SCAN_PNG
 #define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_SCAN_PNG
 RustBuffer uniffi_edl_ffi_fn_func_scan_png(RustBuffer png, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_SET_LOGGER
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_SET_LOGGER
+void uniffi_edl_ffi_fn_func_set_logger(RustBuffer logger, RustBuffer max_level, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_SOFTWARE_KEY_STORE
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_SOFTWARE_KEY_STORE
+uint64_t uniffi_edl_ffi_fn_func_software_key_store(RustBuffer passphrase, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_FFI_EDL_FFI_RUSTBUFFER_ALLOC
@@ -580,6 +918,12 @@ uint16_t uniffi_edl_ffi_checksum_func_core_version(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_FUNC_KEY_FILE_KEY_STORE
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_FUNC_KEY_FILE_KEY_STORE
+uint16_t uniffi_edl_ffi_checksum_func_key_file_key_store(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_FUNC_NOT_ELIGIBLE_TEXT
 #define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_FUNC_NOT_ELIGIBLE_TEXT
 uint16_t uniffi_edl_ffi_checksum_func_not_eligible_text(void
@@ -610,6 +954,54 @@ uint16_t uniffi_edl_ffi_checksum_func_scan_png(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_FUNC_SET_LOGGER
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_FUNC_SET_LOGGER
+uint16_t uniffi_edl_ffi_checksum_func_set_logger(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_FUNC_SOFTWARE_KEY_STORE
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_FUNC_SOFTWARE_KEY_STORE
+uint16_t uniffi_edl_ffi_checksum_func_software_key_store(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_IDENTITYPROVIDER_ATTEST
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_IDENTITYPROVIDER_ATTEST
+uint16_t uniffi_edl_ffi_checksum_method_identityprovider_attest(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_KEYSTORE_UNWRAP_KEY
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_KEYSTORE_UNWRAP_KEY
+uint16_t uniffi_edl_ffi_checksum_method_keystore_unwrap_key(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_KEYSTORE_WRAP_KEY
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_KEYSTORE_WRAP_KEY
+uint16_t uniffi_edl_ffi_checksum_method_keystore_wrap_key(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_LOGGER_LOG
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_LOGGER_LOG
+uint16_t uniffi_edl_ffi_checksum_method_logger_log(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_ROTATIONTICKER_STOP
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_ROTATIONTICKER_STOP
+uint16_t uniffi_edl_ffi_checksum_method_rotationticker_stop(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_UPLOADPROGRESS_ON_STAGE
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_UPLOADPROGRESS_ON_STAGE
+uint16_t uniffi_edl_ffi_checksum_method_uploadprogress_on_stage(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_VERIFIER_AUDIENCE
 #define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_VERIFIER_AUDIENCE
 uint16_t uniffi_edl_ffi_checksum_method_verifier_audience(void
@@ -634,6 +1026,132 @@ uint16_t uniffi_edl_ffi_checksum_method_verifier_verify_offline_text(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_WALLET_APPLICATION
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_WALLET_APPLICATION
+uint16_t uniffi_edl_ffi_checksum_method_wallet_application(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_WALLET_APPLY
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_WALLET_APPLY
+uint16_t uniffi_edl_ffi_checksum_method_wallet_apply(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_WALLET_CHECK_PHOTO
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_WALLET_CHECK_PHOTO
+uint16_t uniffi_edl_ffi_checksum_method_wallet_check_photo(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_WALLET_DYNAMIC_CODE
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_WALLET_DYNAMIC_CODE
+uint16_t uniffi_edl_ffi_checksum_method_wallet_dynamic_code(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_WALLET_ENROL
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_WALLET_ENROL
+uint16_t uniffi_edl_ffi_checksum_method_wallet_enrol(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_WALLET_IS_ENROLLED
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_WALLET_IS_ENROLLED
+uint16_t uniffi_edl_ffi_checksum_method_wallet_is_enrolled(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_WALLET_LAST_SYNCED_UNIX
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_WALLET_LAST_SYNCED_UNIX
+uint16_t uniffi_edl_ffi_checksum_method_wallet_last_synced_unix(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_WALLET_MAIN_PAGE
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_WALLET_MAIN_PAGE
+uint16_t uniffi_edl_ffi_checksum_method_wallet_main_page(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_WALLET_MESSAGES
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_WALLET_MESSAGES
+uint16_t uniffi_edl_ffi_checksum_method_wallet_messages(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_WALLET_NOW_UNIX
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_WALLET_NOW_UNIX
+uint16_t uniffi_edl_ffi_checksum_method_wallet_now_unix(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_WALLET_PHOTO
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_WALLET_PHOTO
+uint16_t uniffi_edl_ffi_checksum_method_wallet_photo(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_WALLET_PHOTO_REVIEWS
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_WALLET_PHOTO_REVIEWS
+uint16_t uniffi_edl_ffi_checksum_method_wallet_photo_reviews(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_WALLET_PRESENT
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_WALLET_PRESENT
+uint16_t uniffi_edl_ffi_checksum_method_wallet_present(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_WALLET_SET_OBSERVER
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_WALLET_SET_OBSERVER
+uint16_t uniffi_edl_ffi_checksum_method_wallet_set_observer(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_WALLET_START_ROTATION
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_WALLET_START_ROTATION
+uint16_t uniffi_edl_ffi_checksum_method_wallet_start_rotation(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_WALLET_STATUS_COLOUR
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_WALLET_STATUS_COLOUR
+uint16_t uniffi_edl_ffi_checksum_method_wallet_status_colour(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_WALLET_SUBMIT_PHOTO
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_WALLET_SUBMIT_PHOTO
+uint16_t uniffi_edl_ffi_checksum_method_wallet_submit_photo(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_WALLET_SUPPLEMENTARY_PAGE
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_WALLET_SUPPLEMENTARY_PAGE
+uint16_t uniffi_edl_ffi_checksum_method_wallet_supplementary_page(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_WALLET_SYNC
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_WALLET_SYNC
+uint16_t uniffi_edl_ffi_checksum_method_wallet_sync(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_WALLET_VERIFICATION_LOG
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_WALLET_VERIFICATION_LOG
+uint16_t uniffi_edl_ffi_checksum_method_wallet_verification_log(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_WALLETOBSERVER_ON_EVENT
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_WALLETOBSERVER_ON_EVENT
+uint16_t uniffi_edl_ffi_checksum_method_walletobserver_on_event(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_CONSTRUCTOR_VERIFIER_NEW
 #define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_CONSTRUCTOR_VERIFIER_NEW
 uint16_t uniffi_edl_ffi_checksum_constructor_verifier_new(void
@@ -643,6 +1161,12 @@ uint16_t uniffi_edl_ffi_checksum_constructor_verifier_new(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_CONSTRUCTOR_VERIFIER_WITH_SKEW
 #define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_CONSTRUCTOR_VERIFIER_WITH_SKEW
 uint16_t uniffi_edl_ffi_checksum_constructor_verifier_with_skew(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_CONSTRUCTOR_WALLET_NEW
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_CONSTRUCTOR_WALLET_NEW
+uint16_t uniffi_edl_ffi_checksum_constructor_wallet_new(void
     
 );
 #endif
