@@ -2,6 +2,8 @@
 
 mod authority;
 mod demo;
+mod http;
+mod show;
 
 use std::process::ExitCode;
 
@@ -17,9 +19,13 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Issue a sample e-licence, present it and verify it, step by step.
+    /// The whole flow on an authority started here: enrol, apply, photo, review, present,
+    /// verify offline and online, violation, suspension, renewal.
     ///
-    /// Example: `edl demo --no-tty`
+    /// Examples:
+    ///   edl demo            (live QR on a terminal)
+    ///   edl demo --no-tty   (steps only, as CI runs it)
+    ///   edl demo --step     (Enter between steps)
     Demo(demo::Args),
     /// Run the issuing-authority server.
     #[command(subcommand)]

@@ -1,0 +1,101 @@
+//! How the CLI prints a licence, a disclosed view and an online answer.
+
+use edl_core::credential::DisclosedView;
+use edl_core::licence::{Licence, LicenceStatus, StatusColour};
+use edl_core::wire::{LiveView, VerifyResponse};
+
+/// The status label, in red on a terminal when the status is one to notice.
+pub fn status(status: LicenceStatus, colour: bool) -> String {
+    let label = format!("{} ({})", status.label_en(), status.letters());
+    match status.colour() {
+        StatusColour::Red if colour => format!("\x1b[1;31m{label}\x1b[0m"),
+        StatusColour::Red => format!("{label} [red]"),
+        StatusColour::Hidden => format!("{label} [not shown]"),
+        StatusColour::Black => label,
+    }
+}
+
+/// 主页: the main page.
+pub fn main_page(l: &Licence, colour: bool) {
+    let m = &l.main;
+    println!("  Main page (主页)");
+    println!("    licence number  {}", m.licence_number);
+    println!("    name            {}", m.name);
+    println!("    sex             {:?}", m.sex);
+    println!("    nationality     {}", m.nationality);
+    println!("    date of birth   {}", m.date_of_birth);
+    println!("    classes         {}", m.classes);
+    println!("    first issued    {}", m.first_issue);
+    println!("    valid           {} to {}", m.valid_from, m.valid_until);
+    println!("    status          {}", status(m.status, colour));
+}
+
+/// 副页: the supplementary page.
+pub fn supplementary_page(l: &Licence) {
+    let s = &l.supplementary;
+    println!("  Supplementary page (副页)");
+    println!("    address         {}", s.address);
+    println!("    issued by       {}", s.issuing_authority);
+    println!(
+        "    points          {} of 12 (cycle {} to {})",
+        s.cycle.points, s.cycle.start, s.cycle.end
+    );
+    if s.record.is_empty() {
+        println!("    record          none");
+    }
+    for r in &s.record {
+        println!(
+            "    record          {} · {} · {} · {} points · ¥{}{}",
+            r.date,
+            r.place,
+            r.act,
+            r.points,
+            r.fine_yuan,
+            if r.handled { " · handled" } else { "" }
+        );
+    }
+}
+
+/// What an offline verifier sees.
+pub fn disclosed(view: &DisclosedView, colour: bool) {
+    match view {
+        DisclosedView::Enforcement(e) => {
+            println!("  enforcement view: both pages");
+            main_page(&e.licence, colour);
+            supplementary_page(&e.licence);
+        }
+        DisclosedView::Business(b) => {
+            println!("  business view: qualification only");
+            println!("    name            {}", b.name);
+            println!("    licence number  {}", b.masked_number);
+            println!("    classes         {}", b.classes);
+            println!("    valid           {} to {}", b.valid_from, b.valid_until);
+            println!("    status          {}", status(b.status, colour));
+        }
+    }
+}
+
+/// What an online verifier sees.
+pub fn online(r: &VerifyResponse, colour: bool) {
+    match &r.not_in_force_reason {
+        None if r.in_force => println!("  in force: yes"),
+        None => println!("  in force: no"),
+        Some(reason) => println!("  in force: no ({reason})"),
+    }
+    match &r.view {
+        LiveView::Enforcement { licence } => {
+            println!("  enforcement view: both pages, live");
+            main_page(licence, colour);
+            supplementary_page(licence);
+        }
+        LiveView::Business { qualification: q } => {
+            println!("  business view: qualification only, live");
+            println!("    name            {}", q.name);
+            println!("    licence number  {}", q.masked_number);
+            println!("    classes         {}", q.classes);
+            println!("    valid           {} to {}", q.valid_from, q.valid_until);
+            println!("    status          {}", status(q.status, colour));
+        }
+    }
+    println!("  photo for face matching: {} bytes", r.photo.0.len());
+}
