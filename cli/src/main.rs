@@ -1,9 +1,12 @@
 //! `edl`: the command a newcomer runs first.
 
+mod admin;
 mod authority;
 mod demo;
 mod http;
 mod show;
+mod verify;
+mod wallet;
 
 use std::process::ExitCode;
 
@@ -27,9 +30,13 @@ enum Command {
     ///   edl demo --no-tty   (steps only, as CI runs it)
     ///   edl demo --step     (Enter between steps)
     Demo(demo::Args),
-    /// Run the issuing-authority server.
+    /// The issuing authority: run the server, admin calls, trust list.
     #[command(subcommand)]
     Authority(authority::Command),
+    /// Verify a presentation (QR payload, QR image or manual code), offline or online.
+    Verify(verify::Args),
+    /// A wallet on disk: enrol, apply, sync, show, present, photos, log.
+    Wallet(wallet::Args),
 }
 
 fn main() -> ExitCode {
@@ -37,6 +44,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Demo(args) => demo::run(&args),
         Command::Authority(command) => authority::run(command),
+        Command::Verify(args) => verify::run(&args),
+        Command::Wallet(args) => wallet::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
