@@ -33,6 +33,12 @@ const CLEAN_PHOTO: &[u8] = include_bytes!("../../core/tests/photos/clean.jpg");
 
 /// Options of `edl demo`.
 #[derive(clap::Args)]
+#[command(after_help = "Examples:
+  edl demo            live QR and colours on a terminal
+  edl demo --no-tty   steps only, as CI runs it
+  edl demo --step     Enter between steps
+
+Exit status 0 only when every check held.")]
 pub struct Args {
     /// Print the steps only (no live QR, no colour); implied when stdout is not a terminal.
     #[arg(long)]

@@ -24,11 +24,6 @@ struct Cli {
 enum Command {
     /// The whole flow on an authority started here: enrol, apply, photo, review, present,
     /// verify offline and online, violation, suspension, renewal.
-    ///
-    /// Examples:
-    ///   edl demo            (live QR on a terminal)
-    ///   edl demo --no-tty   (steps only, as CI runs it)
-    ///   edl demo --step     (Enter between steps)
     Demo(demo::Args),
     /// The issuing authority: run the server, admin calls, trust list.
     #[command(subcommand)]
@@ -40,6 +35,16 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // A bug must not greet the user with a backtrace: one line, and a non-zero exit.
+    std::panic::set_hook(Box::new(|info| {
+        let what = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        eprintln!("edl: internal error (a bug; please report it): {what}");
+    }));
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo(args) => demo::run(&args),

@@ -278,7 +278,13 @@ pub fn run(args: Args) -> Result<(), String> {
         Command::Photo(PhotoCommand::Submit { file }) => {
             let bytes = read(&file)?;
             let accepted = runtime
-                .block_on(wallet.submit_photo(bytes, PhotoSource::Album, Some(Arc::new(Progress))))
+                .block_on(wallet.submit_photo(
+                    bytes,
+                    PhotoSource::Album,
+                    Some(Arc::new(Progress {
+                        tty: std::io::stderr().is_terminal(),
+                    })),
+                ))
                 .map_err(reason)?;
             println!(
                 "photo {} submitted; application {:?}",
@@ -392,12 +398,27 @@ fn photo_check(file: &Path, json: bool) -> Result<(), String> {
     }
 }
 
-/// Upload stages on stderr, so stdout stays clean for scripts.
-struct Progress;
+/// Upload progress on stderr (a bar on a terminal, a line per stage otherwise), so stdout
+/// stays clean for scripts.
+struct Progress {
+    tty: bool,
+}
 
 impl UploadProgress for Progress {
     fn on_stage(&self, stage: UploadStage) {
-        eprintln!("  photo: {stage:?}");
+        if self.tty {
+            let filled = (stage.fraction().clamp(0.0, 1.0) * 20.0).round() as usize;
+            eprint!(
+                "\r  photo [{}{}] {stage:?}   ",
+                "█".repeat(filled),
+                "░".repeat(20 - filled)
+            );
+            if stage == UploadStage::Uploaded {
+                eprintln!();
+            }
+        } else {
+            eprintln!("  photo: {stage:?}");
+        }
     }
 }
 
