@@ -74,8 +74,9 @@ impl std::str::FromStr for Audience {
     }
 }
 
-/// The id of one issued e-licence. A renewal or re-issue gets a new id, so the old
-/// e-licence stops verifying online at once.
+/// The id of one issued e-licence. A renewal, a new device or a counter issuance gets a
+/// new id, so the old e-licence stops verifying online at once; a credential re-signed
+/// after a status or points change keeps the id (and its codes keep working).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct ElicenceId(pub u64);
 

@@ -57,7 +57,7 @@ impl Argon2Settings {
     /// and a few hundred on a low-end phone, paid once per opening; 19 MiB stays far from
     /// the memory at which Android kills a background app. More memory would cost phones
     /// more than it costs an attacker with GPUs; a phone should use the platform key store
-    /// anyway, this one is for desktop and tests. Figures in `docs/DECISIONS-store.md`.
+    /// anyway, this one is for desktop and tests. Figures in `docs/DECISIONS.md` (D16).
     pub const DEFAULT: Argon2Settings = Argon2Settings {
         memory_kib: 19 * 1024,
         iterations: 2,

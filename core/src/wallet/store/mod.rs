@@ -16,7 +16,7 @@
 //!
 //! At rest, each value is sealed with XChaCha20-Poly1305 under a random data key and bound
 //! to its row by associated data; the data key is stored only wrapped by a [`KeyStore`].
-//! Why field-level encryption rather than SQLCipher, with figures: `docs/DECISIONS-store.md`.
+//! Why field-level encryption rather than SQLCipher, with figures: `docs/DECISIONS.md` (D16).
 //!
 //! ```
 //! use edl_core::wallet::store::{Argon2Settings, SoftwareKeyStore, Store, StoreError};
