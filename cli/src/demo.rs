@@ -475,7 +475,11 @@ impl Demo {
         for e in &log {
             println!(
                 "  {} · {} ({:?}) · {:?} · {:?}",
-                e.at, e.verifier, e.verifier_class, e.method, e.outcome
+                show::beijing(e.at),
+                e.verifier,
+                e.verifier_class,
+                e.method,
+                e.outcome
             );
         }
         check(!log.is_empty(), "the wallet lists who checked it")?;

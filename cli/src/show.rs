@@ -99,3 +99,41 @@ pub fn online(r: &VerifyResponse, colour: bool) {
     }
     println!("  photo for face matching: {} bytes", r.photo.0.len());
 }
+
+/// Unix seconds as Beijing time, `2026-11-24 11:00:05`.
+pub fn beijing(at: u64) -> String {
+    let day = edl_core::verify::china_date(at);
+    let secs = (at + 8 * 3600) % 86_400;
+    format!(
+        "{day} {:02}:{:02}:{:02}",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
+/// A spinner on stderr while `work` runs (terminal only), so a slow network shows life.
+pub fn with_spinner<T>(label: &str, tty: bool, work: impl FnOnce() -> T) -> T {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    if !tty {
+        return work();
+    }
+    let done = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&done);
+    let label = label.to_owned();
+    let spinner = std::thread::spawn(move || {
+        let frames = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+        let mut i = 0;
+        while !flag.load(Ordering::Relaxed) {
+            eprint!("\r{} {label}…", frames[i % frames.len()]);
+            i += 1;
+            std::thread::sleep(std::time::Duration::from_millis(80));
+        }
+        eprint!("\r\x1b[2K");
+    });
+    let out = work();
+    done.store(true, Ordering::Relaxed);
+    let _ = spinner.join();
+    out
+}

@@ -26,11 +26,14 @@ an online QR or a manual code needs the authority and a verifier API key. The ex
 is 0 only when the presentation verified and the licence is in force.")]
 pub struct Args {
     /// The QR payload as text (`EDL:…`), as `edl wallet qr` prints it.
-    #[arg(long, conflicts_with_all = ["png", "code"], required_unless_present_any = ["png", "code"])]
+    #[arg(long, conflicts_with_all = ["png", "code", "barcode"], required_unless_present_any = ["png", "code", "barcode"])]
     payload: Option<String>,
     /// A PNG image holding the QR.
-    #[arg(long, conflicts_with = "code")]
+    #[arg(long, conflicts_with_all = ["code", "barcode"])]
     png: Option<PathBuf>,
+    /// The barcode's digits (32), as `edl wallet barcode` prints them; checked online.
+    #[arg(long, conflicts_with = "code")]
+    barcode: Option<String>,
     /// A manual code (7 digits, spaces allowed), checked online.
     #[arg(long, requires = "licence")]
     code: Option<String>,
@@ -59,6 +62,11 @@ pub fn run(args: &Args) -> Result<(), String> {
     if let Some(code) = &args.code {
         let licence = args.licence.as_deref().unwrap_or_default();
         let body = json!({"method": "manual", "licence_number": licence, "code": code});
+        let r = runtime.block_on(online(args, body))?;
+        return report_online(&r, args.json, colour);
+    }
+    if let Some(text) = &args.barcode {
+        let body = json!({"method": "barcode", "text": text.trim()});
         let r = runtime.block_on(online(args, body))?;
         return report_online(&r, args.json, colour);
     }

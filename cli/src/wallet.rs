@@ -178,9 +178,9 @@ pub fn run(args: Args) -> Result<(), String> {
             println!("application: {:?}", view.phase);
         }
         Command::Sync => {
-            eprint!("syncing… ");
-            let r = runtime.block_on(wallet.sync()).map_err(w)?;
-            eprintln!("done");
+            let tty = std::io::stderr().is_terminal();
+            let r = show::with_spinner("syncing", tty, || runtime.block_on(wallet.sync()))
+                .map_err(w)?;
             if args.json {
                 println!(
                     "{}",
@@ -305,7 +305,12 @@ pub fn run(args: Args) -> Result<(), String> {
                 for e in log {
                     println!(
                         "{} · {} ({:?}) · {:?} · {:?} · {:?}",
-                        e.at, e.verifier, e.verifier_class, e.audience, e.method, e.outcome
+                        show::beijing(e.at),
+                        e.verifier,
+                        e.verifier_class,
+                        e.audience,
+                        e.method,
+                        e.outcome
                     );
                 }
             }
@@ -321,7 +326,7 @@ pub fn run(args: Args) -> Result<(), String> {
                 println!("no messages");
             } else {
                 for m in messages {
-                    println!("{} · {} — {}", m.at, m.title, m.body);
+                    println!("{} · {} — {}", show::beijing(m.at), m.title, m.body);
                 }
             }
         }

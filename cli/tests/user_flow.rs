@@ -296,7 +296,17 @@ fn a_user_enrols_applies_presents_and_verifiers_check_offline_and_online() {
     ]);
     assert!(seen.contains("in force: yes"), "{seen}");
     let barcode = file("barcode.png");
-    ok(&["wallet", "--dir", w, "barcode", "--png", &barcode]);
+    let digits = ok(&["wallet", "--dir", w, "barcode", "--png", &barcode]);
+    let seen = ok(&[
+        "verify",
+        "--barcode",
+        digits.trim(),
+        "--authority",
+        url,
+        "--verifier-key",
+        &key,
+    ]);
+    assert!(seen.contains("in force: yes"), "{seen}");
     assert!(std::fs::read(&barcode).unwrap().starts_with(b"\x89PNG"));
     let manual = ok(&["wallet", "--dir", w, "code"]);
     let seen = ok(&[
