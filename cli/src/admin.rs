@@ -271,3 +271,17 @@ fn shorten_photos(v: &mut Value) {
         _ => {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn photo_bytes_in_an_answer_are_shown_as_their_size() {
+        let mut v = json!({"reviews": [{"photo_id": 1, "photo": "QUJD"}], "photo": null});
+        shorten_photos(&mut v);
+        assert_eq!(v["reviews"][0]["photo"], "<4 base64 chars>");
+        assert_eq!(v["reviews"][0]["photo_id"], 1);
+        assert!(v["photo"].is_null());
+    }
+}

@@ -106,3 +106,20 @@ pub fn refusal(e: &ErrorBody) -> String {
         .unwrap_or_else(|| format!("{:?}", e.error));
     format!("refused ({code}): {}", e.message.trim_end_matches('.'))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_names_the_stable_code_in_one_line() {
+        let e: ErrorBody = serde_json::from_value(serde_json::json!({
+            "error": "code_rejected", "message": "the code is wrong or expired."
+        }))
+        .unwrap();
+        assert_eq!(
+            refusal(&e),
+            "refused (code_rejected): the code is wrong or expired"
+        );
+    }
+}

@@ -137,3 +137,23 @@ pub fn with_spinner<T>(label: &str, tty: bool, work: impl FnOnce() -> T) -> T {
     let _ = spinner.join();
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn beijing_time_is_eight_hours_ahead_of_utc() {
+        assert_eq!(beijing(1_795_489_205), "2026-11-24 11:00:05");
+        assert_eq!(beijing(0), "1970-01-01 08:00:00");
+    }
+
+    #[test]
+    fn a_suspended_status_is_red_on_a_terminal_and_marked_elsewhere() {
+        let d: LicenceStatus = serde_json::from_value(serde_json::json!("D")).unwrap();
+        assert!(status(d, true).contains("\x1b[1;31m"));
+        assert!(status(d, false).ends_with("[red]"));
+        let a: LicenceStatus = serde_json::from_value(serde_json::json!("A")).unwrap();
+        assert!(!status(a, true).contains('\x1b'));
+    }
+}

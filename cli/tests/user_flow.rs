@@ -470,4 +470,95 @@ fn a_user_enrols_applies_presents_and_verifiers_check_offline_and_online() {
     );
     let log = json(&ok(&["wallet", "--dir", w, "--json", "log"]));
     assert!(log.as_array().unwrap().len() >= 2, "{log}");
+
+    // A renewal: the old QR is refused, the wallet re-applies and the new one verifies.
+    ok(&[
+        "authority",
+        "admin",
+        "--authority",
+        url,
+        "status",
+        &driver,
+        "A",
+    ]);
+    ok(&[
+        "authority",
+        "admin",
+        "--authority",
+        url,
+        "renew",
+        &driver,
+        "--valid-until",
+        "2034-03-07",
+    ]);
+    refused(
+        &[
+            "verify",
+            "--png",
+            &png,
+            "--authority",
+            url,
+            "--verifier-key",
+            &key,
+        ],
+        "elicence_superseded",
+    );
+    ok(&["wallet", "--dir", w, "sync"]);
+    refused(&["wallet", "--dir", w, "code"], "no e-licence");
+    assert!(ok(&["wallet", "--dir", w, "apply"]).contains("Issued"));
+    ok(&["wallet", "--dir", w, "qr", "--png", &png]);
+    ok(&[
+        "verify",
+        "--png",
+        &png,
+        "--authority",
+        url,
+        "--verifier-key",
+        &key,
+    ]);
+    let main = json(&ok(&["wallet", "--dir", w, "--json", "show", "main"]));
+    assert_eq!(main["valid_until"], "2034-03-07");
+
+    // The admin API refuses bad input and a wrong token in one line.
+    refused(
+        &[
+            "authority",
+            "admin",
+            "--authority",
+            url,
+            "status",
+            &driver,
+            "XYZ",
+        ],
+        "refused",
+    );
+    refused(
+        &["authority", "admin", "--authority", url, "driver", "999"],
+        "refused",
+    );
+    let wrong = Command::new(env!("CARGO_BIN_EXE_edl"))
+        .args(["authority", "admin", "--authority", url, "review", "list"])
+        .env("EDL_ADMIN_TOKEN", "wrong")
+        .output()
+        .unwrap();
+    refused_output(wrong, &["admin (wrong token)"], "refused");
+    refused(
+        &[
+            "authority",
+            "admin",
+            "--authority",
+            "http://127.0.0.1:9",
+            "review",
+            "list",
+        ],
+        "cannot be reached",
+    );
+    let rotated = json(&ok(&[
+        "authority",
+        "admin",
+        "--authority",
+        url,
+        "rotate-key",
+    ]));
+    assert!(rotated["signer_kid"].is_u64(), "{rotated}");
 }
