@@ -54,8 +54,22 @@ pub struct Args {
     json: bool,
 }
 
-/// Runs `edl verify`; `Err` is the one-line rejection.
+/// Runs `edl verify`; `Err` is the one-line rejection (also printed as JSON on stdout with
+/// `--json`, unless the authority's answer was already printed).
 pub fn run(args: &Args) -> Result<(), String> {
+    let result = check(args);
+    if let Err(reason) = &result
+        && args.json
+        && !reason.starts_with(NOT_IN_FORCE)
+    {
+        println!("{}", json!({"verified": false, "reason": reason}));
+    }
+    result
+}
+
+const NOT_IN_FORCE: &str = "licence not in force";
+
+fn check(args: &Args) -> Result<(), String> {
     let colour = !args.json && std::io::stdout().is_terminal();
     let runtime =
         tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the runtime: {e}"))?;
@@ -130,8 +144,8 @@ fn report_online(r: &VerifyResponse, json: bool, colour: bool) -> Result<(), Str
         Ok(())
     } else {
         Err(match &r.not_in_force_reason {
-            Some(reason) => format!("licence not in force: {reason}"),
-            None => "licence not in force".into(),
+            Some(reason) => format!("{NOT_IN_FORCE}: {reason}"),
+            None => NOT_IN_FORCE.into(),
         })
     }
 }

@@ -154,8 +154,12 @@ pub fn run(args: Args) -> Result<(), String> {
         .map_err(|e| format!("cannot use {}: {e}", args.dir.display()))?;
     let passphrase = passphrase()?;
     let keys = SoftwareKeyStore::from_passphrase(&passphrase);
-    let wallet =
-        Wallet::open(&args.dir, &keys).map_err(|e| format!("cannot open the wallet: {e}"))?;
+    let wallet = Wallet::open(&args.dir, &keys).map_err(|e| match e {
+        WalletError::Store(edl_core::wallet::store::StoreError::WrongKey) => {
+            "cannot open the wallet: wrong passphrase for this wallet".to_owned()
+        }
+        other => format!("cannot open the wallet: {other}"),
+    })?;
     let runtime =
         tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the runtime: {e}"))?;
     let w = reason;
