@@ -12,7 +12,7 @@ use edl_core::licence::StatusColour;
 use edl_core::licence::fixtures::{SAMPLE_LICENCE_NUMBER, sample_licence};
 use edl_core::present::render::TerminalBackground;
 use edl_core::present::{Form, payload_to_text};
-use edl_core::verify::{Policy, china_date, verify_offline};
+use edl_core::verify::{Policy, Rejection, china_date, verify_offline};
 use edl_core::wallet::store::SoftwareKeyStore;
 use edl_core::wallet::{PhotoSource, TestIdentityProvider, Wallet, WalletError};
 use edl_core::wire::{ApplicationPhase, Base64, NewViolation, Renewal, paths};
@@ -297,6 +297,23 @@ impl Demo {
             );
             show::disclosed(&v.view, colour);
         }
+        let p = wallet
+            .present(Form::Offline, Audience::Enforcement, None)
+            .map_err(wallet_err("present"))?;
+        let later = wallet.now().map_err(wallet_err("clock"))? + 2 * u64::from(p.window.period);
+        match verify_offline(
+            &p.payload,
+            &trust,
+            later,
+            &Policy::new(Audience::Enforcement),
+        ) {
+            Err(Rejection::WindowExpired) => {
+                println!(
+                    "  ✓ a screenshot replayed a minute later is rejected: time window expired"
+                )
+            }
+            other => return Err(format!("a replayed QR was not rejected: {other:?}")),
+        }
 
         self.step(
             11,
@@ -338,6 +355,14 @@ impl Demo {
             "  ✓ the manual code {} verified by phone",
             codes.manual_code
         );
+        let r = verify_online(
+            url,
+            &police,
+            json!({"method": "barcode", "text": codes.barcode.text()}),
+        )
+        .await?;
+        check(r.in_force, "the barcode verifies")?;
+        println!("  ✓ the barcode {} verified", codes.barcode.text());
 
         self.step(
             12,
