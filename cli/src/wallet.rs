@@ -11,7 +11,7 @@ use edl_core::wallet::store::SoftwareKeyStore;
 use edl_core::wallet::{
     PhotoSource, TestIdentityProvider, UploadProgress, UploadStage, Wallet, WalletError,
 };
-use edl_core::wire::ErrorCode;
+use edl_core::wire::{ApplicationPhase, ErrorCode};
 use serde_json::json;
 
 use crate::show;
@@ -179,7 +179,7 @@ pub fn run(args: Args) -> Result<(), String> {
             let view = runtime
                 .block_on(wallet.apply(Arc::new(TestIdentityProvider::new(secret.into_bytes()))))
                 .map_err(w)?;
-            println!("application: {:?}", view.phase);
+            println!("application: {:?}{}", view.phase, next_step(view.phase));
         }
         Command::Sync => {
             let tty = std::io::stderr().is_terminal();
@@ -291,8 +291,10 @@ pub fn run(args: Args) -> Result<(), String> {
                 ))
                 .map_err(reason)?;
             println!(
-                "photo {} submitted; application {:?}",
-                accepted.photo_id, accepted.application.phase
+                "photo {} submitted; application {:?}{}",
+                accepted.photo_id,
+                accepted.application.phase,
+                next_step(accepted.application.phase)
             );
         }
         Command::Photo(PhotoCommand::Check { .. }) => unreachable!("handled above"),
@@ -374,6 +376,20 @@ fn reason(e: WalletError) -> String {
                 .join(" ")
         ),
         other => other.to_string(),
+    }
+}
+
+/// What the driver does next in this phase.
+fn next_step(phase: ApplicationPhase) -> &'static str {
+    match phase {
+        ApplicationPhase::AwaitingPhoto => {
+            " — submit a photo: `edl wallet --dir DIR photo submit FILE`"
+        }
+        ApplicationPhase::UnderReview => " — a reviewer will look at it; `sync` later",
+        ApplicationPhase::Issued => " — the e-licence is in the wallet: `show`, `qr`, `code`",
+        ApplicationPhase::ReapplyNeeded => " — apply again: `edl wallet --dir DIR apply`",
+        ApplicationPhase::Stopped => " — the e-licence is stopped; see `messages`",
+        ApplicationPhase::NotApplied => "",
     }
 }
 
