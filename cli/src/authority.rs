@@ -22,13 +22,37 @@ pub enum Command {
         #[arg(long, default_value = "127.0.0.1:8088")]
         listen: SocketAddr,
     },
+    /// The registry's admin calls over HTTP (token from EDL_ADMIN_TOKEN).
+    Admin(Box<crate::admin::Args>),
+    /// Save the authority's trust list (its issuer keys) for offline checks.
+    ///
+    /// Example: `edl authority trust-list --authority http://127.0.0.1:8088 --out trust.json`
+    TrustList {
+        /// The authority's URL.
+        #[arg(long)]
+        authority: String,
+        /// Where to write it (the JSON answer of `GET /v1/trust-list`).
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 /// Runs an `edl authority` subcommand until it ends (Ctrl-C for `serve`).
 pub fn run(command: Command) -> Result<(), String> {
-    let Command::Serve { db, listen } = command;
     let runtime =
         tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the runtime: {e}"))?;
+    let (db, listen) = match command {
+        Command::Serve { db, listen } => (db, listen),
+        Command::Admin(args) => return crate::admin::run(*args),
+        Command::TrustList { authority, out } => {
+            let bytes = runtime.block_on(crate::http::trust_list(&authority))?;
+            let body = serde_json::json!({ "trust_list": edl_core::wire::Base64::encode(&bytes) });
+            std::fs::write(&out, body.to_string())
+                .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+            println!("trust list saved to {}", out.display());
+            return Ok(());
+        }
+    };
     runtime.block_on(async move {
         let mut config = Config::new(db, listen);
         config.admin_token = match std::env::var("EDL_ADMIN_TOKEN") {

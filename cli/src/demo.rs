@@ -1,153 +1,573 @@
-//! `edl demo`: the whole presentation path on the sample e-licence, every step checked.
+//! `edl demo`: the whole life of an e-licence against an authority started in-process on
+//! a temporary database and a free loopback port, every step checked.
 
-use std::io::IsTerminal;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::io::{BufRead, IsTerminal, Write};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
-use edl_core::credential::{Audience, DisclosedView};
-use edl_core::crypto::TotpSeed;
+use edl_authority::{Config, serve};
+use edl_core::credential::{Audience, TrustList};
+use edl_core::licence::StatusColour;
+use edl_core::licence::fixtures::{SAMPLE_LICENCE_NUMBER, sample_licence};
 use edl_core::present::render::TerminalBackground;
-use edl_core::present::{DEFAULT_PERIOD, Form, payload_to_text};
-use edl_core::sample;
-use edl_core::verify::{OnlineCheck, Policy, Rejection, check_code, verify_offline};
+use edl_core::present::{Form, payload_to_text};
+use edl_core::verify::{Policy, Rejection, china_date, verify_offline};
+use edl_core::wallet::store::SoftwareKeyStore;
+use edl_core::wallet::{PhotoSource, TestIdentityProvider, Wallet, WalletError};
+use edl_core::wire::{ApplicationPhase, Base64, NewViolation, Renewal, paths};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::http::{Admin, verify_online};
+use crate::show;
+
+/// The test identity provider's shared secret for the demo authority.
+const IDENTITY_SECRET: &[u8] = b"edl demo identity provider";
+/// The wallet's key-store passphrase (a demo; a real wallet asks the user).
+const PASSPHRASE: &str = "edl demo passphrase";
+/// A photo the local check rejects: the backdrop is grey, not white.
+const GREY_PHOTO: &[u8] = include_bytes!("../../core/tests/photos/grey_background.jpg");
+/// A photo that passes the local check.
+const CLEAN_PHOTO: &[u8] = include_bytes!("../../core/tests/photos/clean.jpg");
 
 /// Options of `edl demo`.
 #[derive(clap::Args)]
+#[command(after_help = "Examples:
+  edl demo            live QR and colours on a terminal
+  edl demo --no-tty   steps only, as CI runs it
+  edl demo --step     Enter between steps
+
+Exit status 0 only when every check held.")]
 pub struct Args {
-    /// Print the steps only (no QR drawn in the terminal); implied when stdout is not a terminal.
+    /// Print the steps only (no live QR, no colour); implied when stdout is not a terminal.
     #[arg(long)]
     no_tty: bool,
+    /// Wait for Enter between steps.
+    #[arg(long)]
+    step: bool,
+    /// Seconds to show the live rotating QR (terminal only).
+    #[arg(long, default_value_t = 8)]
+    live_secs: u64,
 }
 
 /// Runs the demo; an `Err` names the first check that did not hold.
 pub fn run(args: &Args) -> Result<(), String> {
+    let runtime =
+        tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the runtime: {e}"))?;
     let tty = !args.no_tty && std::io::stdout().is_terminal();
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_err(|_| "clock before 1970")?
-        .as_secs();
-    let issued_at = u32::try_from(now - 60).map_err(|_| "clock beyond 2106")?;
-
-    step("Issuing the sample e-licence with the sample authority key");
-    let s = sample::issued(issued_at);
-    let main = &s.licence.main;
-    println!(
-        "  {} · {} · classes {} · valid {} to {} · status {}",
-        main.name,
-        main.licence_number,
-        main.classes,
-        main.valid_from,
-        main.valid_until,
-        main.status.label_en()
-    );
-    let sup = &s.licence.supplementary;
-    println!(
-        "  points this cycle: {} of 12 ({} record entries)",
-        sup.cycle.points,
-        sup.record.len()
-    );
-
-    step("Offline QR for a rental firm (business view)");
-    let p = s
-        .holder
-        .present(Form::Offline, Audience::Business, now, DEFAULT_PERIOD)
-        .map_err(|e| e.to_string())?;
-    println!(
-        "  {} bytes, QR version {}, {} s left in this window",
-        p.payload.len(),
-        p.qr.version(),
-        p.seconds_left
-    );
-    println!("  {}", payload_to_text(&p.payload));
-    if tty {
-        print!("{}", p.qr.to_terminal_for(TerminalBackground::Dark));
-    }
-    let v = verify_offline(&p.payload, &s.trust, now, &Policy::new(Audience::Business))
-        .map_err(|e| format!("business verification failed: {e}"))?;
-    let DisclosedView::Business(b) = &v.view else {
-        return Err("expected the business view".into());
+    let demo = Demo {
+        tty,
+        step: args.step,
+        live_secs: args.live_secs,
     };
-    println!(
-        "  ✓ verified offline: {} · {} · classes {} · status {}",
-        b.name,
-        b.masked_number,
-        b.classes,
-        b.status.label_en()
-    );
-
-    step("Offline QR for the police (enforcement view)");
-    let p = s
-        .holder
-        .present(Form::Offline, Audience::Enforcement, now, DEFAULT_PERIOD)
-        .map_err(|e| e.to_string())?;
-    let v = verify_offline(
-        &p.payload,
-        &s.trust,
-        now,
-        &Policy::new(Audience::Enforcement),
-    )
-    .map_err(|e| format!("enforcement verification failed: {e}"))?;
-    let DisclosedView::Enforcement(e) = &v.view else {
-        return Err("expected the enforcement view".into());
-    };
-    println!(
-        "  ✓ verified offline: {} bytes; address {}; {} record entries",
-        p.payload.len(),
-        e.licence.supplementary.address,
-        e.licence.supplementary.record.len()
-    );
-
-    step("A screenshot replayed two windows later");
-    let late = now + 2 * u64::from(DEFAULT_PERIOD);
-    match verify_offline(
-        &p.payload,
-        &s.trust,
-        late,
-        &Policy::new(Audience::Enforcement),
-    ) {
-        Err(Rejection::WindowExpired) => println!("  ✓ rejected: time window expired"),
-        other => return Err(format!("replay was not rejected as expired: {other:?}")),
-    }
-
-    step("Online QR, barcode and manual code (checked as the authority would)");
-    let seed = TotpSeed::from_bytes(sample::TOTP_SEED);
-    let online = s
-        .holder
-        .present(Form::Online, Audience::Business, now, DEFAULT_PERIOD)
-        .map_err(|e| e.to_string())?;
-    let check = OnlineCheck::from_qr(&online.payload).map_err(|e| e.to_string())?;
-    check_code(&seed, &check, now).map_err(|e| format!("online QR code refused: {e}"))?;
-    println!(
-        "  ✓ online QR: {} bytes, version {}",
-        online.payload.len(),
-        online.qr.version()
-    );
-    let codes = s
-        .holder
-        .dynamic_code(Audience::Business, now, DEFAULT_PERIOD)
-        .map_err(|e| e.to_string())?;
-    check_code(
-        &seed,
-        &OnlineCheck::from_barcode(codes.barcode.text()).map_err(|e| e.to_string())?,
-        now,
-    )
-    .map_err(|e| format!("barcode refused: {e}"))?;
-    println!(
-        "  ✓ barcode {} ({} modules)",
-        codes.barcode.text(),
-        codes.barcode.modules().len()
-    );
-    let manual = OnlineCheck::from_manual(&main.licence_number, &codes.manual_code)
-        .map_err(|e| e.to_string())?;
-    check_code(&seed, &manual, now).map_err(|e| format!("manual code refused: {e}"))?;
-    println!(
-        "  ✓ manual code {} ({} s left)",
-        codes.manual_code, codes.manual_seconds_left
-    );
-
-    println!("\nAll checks held.");
-    Ok(())
+    runtime.block_on(demo.run())
 }
 
-fn step(title: &str) {
-    println!("\n▶ {title}");
+struct Demo {
+    tty: bool,
+    step: bool,
+    live_secs: u64,
+}
+
+/// `Err(why)` unless `held`.
+fn check(held: bool, why: &str) -> Result<(), String> {
+    if held {
+        Ok(())
+    } else {
+        Err(format!("check failed: {why}"))
+    }
+}
+
+fn wallet_err(what: &str) -> impl Fn(WalletError) -> String + '_ {
+    move |e| format!("{what}: {e}")
+}
+
+impl Demo {
+    fn step(&self, n: u32, title: &str) {
+        if self.step && n > 1 {
+            print!("\n(press Enter for the next step) ");
+            let _ = std::io::stdout().flush();
+            let _ = std::io::stdin().lock().read_line(&mut String::new());
+        }
+        println!("\n▶ {n}. {title}");
+    }
+
+    async fn run(&self) -> Result<(), String> {
+        let colour = self.tty;
+        self.step(
+            1,
+            "Starting an authority on a temporary database and a free loopback port",
+        );
+        let dir = tempfile::tempdir().map_err(|e| format!("no temp dir: {e}"))?;
+        let mut token = [0u8; 16];
+        getrandom::fill(&mut token).map_err(|_| "no OS random generator")?;
+        let token = hex::encode(token);
+        let mut config = Config::new(
+            dir.path().join("authority.db"),
+            SocketAddr::from(([127, 0, 0, 1], 0)),
+        );
+        config.admin_token = token.clone();
+        config.identity_secret = IDENTITY_SECRET.to_vec();
+        let server = serve(config).await.map_err(|e| format!("authority: {e}"))?;
+        let url = server.url();
+        let admin = Admin::new(&url, &token);
+        println!("  ✓ authority at {url}");
+
+        let result = self.flow(&url, &admin, dir.path(), colour).await;
+        server.shutdown().await.map_err(|e| e.to_string())?;
+        result?;
+        println!("\nAll checks held.");
+        Ok(())
+    }
+
+    async fn flow(
+        &self,
+        url: &str,
+        admin: &Admin,
+        dir: &std::path::Path,
+        colour: bool,
+    ) -> Result<(), String> {
+        self.step(2, "The registry adds a driver (no photo on file)");
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_err(|_| "clock before 1970")?
+            .as_secs();
+        let sample = sample_licence(china_date(now));
+        let number = format!("{}0001", &SAMPLE_LICENCE_NUMBER[..14]);
+        let created = admin
+            .call(
+                Method::POST,
+                paths::DRIVERS,
+                json!({
+                    "licence_number": number,
+                    "name": sample.main.name,
+                    "sex": "male",
+                    "nationality": sample.main.nationality,
+                    "date_of_birth": "1990-03-07",
+                    "classes": "C1",
+                    "first_issue": "2012-03-07",
+                    "valid_from": "2018-03-07",
+                    "valid_until": "2028-03-07",
+                    "address": sample.supplementary.address,
+                    "issuing_authority": sample.supplementary.issuing_authority,
+                }),
+            )
+            .await?;
+        let driver = created["driver_id"]
+            .as_u64()
+            .ok_or("no driver id in the answer")?;
+        println!("  ✓ driver {driver}: {} · {number}", sample.main.name);
+        let code = admin
+            .call(
+                Method::POST,
+                &paths::with_id(paths::ACTIVATION_CODE, driver),
+                Value::Null,
+            )
+            .await?;
+        let code = code["code"]
+            .as_str()
+            .ok_or("no activation code")?
+            .to_owned();
+        println!("  ✓ activation code {code} (given to the driver at the counter or by SMS)");
+
+        self.step(
+            3,
+            "The driver enrols a wallet (software key store, temp dir)",
+        );
+        let wallet_dir = dir.join("wallet");
+        std::fs::create_dir_all(&wallet_dir).map_err(|e| format!("wallet dir: {e}"))?;
+        let keys = SoftwareKeyStore::from_passphrase(PASSPHRASE);
+        let wallet = Wallet::open(&wallet_dir, &keys).map_err(wallet_err("open"))?;
+        wallet
+            .enrol(url, &number, &code)
+            .await
+            .map_err(wallet_err("enrol"))?;
+        println!("  ✓ enrolled; the device key never leaves the wallet");
+
+        self.step(
+            4,
+            "The driver applies (identity check by the test provider)",
+        );
+        let view = wallet
+            .apply(Arc::new(TestIdentityProvider::new(IDENTITY_SECRET)))
+            .await
+            .map_err(wallet_err("apply"))?;
+        check(
+            view.phase == ApplicationPhase::AwaitingPhoto,
+            "a driver without a photo on file is asked for one",
+        )?;
+        println!("  ✓ identity checked; the authority asks for a photo");
+
+        self.step(
+            5,
+            "A photo with a grey backdrop: the local check rejects it",
+        );
+        let report = wallet
+            .check_photo(GREY_PHOTO)
+            .map_err(wallet_err("photo check"))?;
+        check(!report.passes(), "the grey-backdrop photo fails the check")?;
+        for p in &report.problems {
+            println!("  ✗ {}", p.hint_en());
+        }
+        match wallet
+            .submit_photo(GREY_PHOTO.to_vec(), PhotoSource::Album, None)
+            .await
+        {
+            Err(WalletError::PhotoProblems(_)) => {
+                println!("  ✓ not uploaded: the wallet refuses it before it leaves the phone")
+            }
+            other => return Err(format!("the bad photo was not refused locally: {other:?}")),
+        }
+
+        self.step(6, "A clean photo passes and is uploaded for review");
+        let report = wallet
+            .check_photo(CLEAN_PHOTO)
+            .map_err(wallet_err("photo check"))?;
+        check(report.passes(), "the clean photo passes the check")?;
+        let accepted = wallet
+            .submit_photo(CLEAN_PHOTO.to_vec(), PhotoSource::Camera, None)
+            .await
+            .map_err(wallet_err("photo upload"))?;
+        check(
+            accepted.application.phase == ApplicationPhase::UnderReview,
+            "the application is under review",
+        )?;
+        println!("  ✓ uploaded (photo {}); under review", accepted.photo_id);
+
+        self.step(7, "A reviewer approves the photo; the wallet syncs");
+        let queue = admin.call(Method::GET, paths::REVIEWS, Value::Null).await?;
+        let pending = queue["reviews"].as_array().map_or(0, Vec::len);
+        println!("  review queue: {pending} photo(s)");
+        admin
+            .call(
+                Method::POST,
+                &paths::with_id(paths::APPROVE, accepted.photo_id),
+                Value::Null,
+            )
+            .await?;
+        let report = wallet.sync().await.map_err(wallet_err("sync"))?;
+        check(report.elicence_changed, "the sync brings the e-licence")?;
+        check(
+            wallet.application().ok().flatten().map(|a| a.phase) == Some(ApplicationPhase::Issued),
+            "the application is issued",
+        )?;
+        println!("  ✓ approved; e-licence issued and synced");
+        for m in wallet.messages().map_err(wallet_err("messages"))? {
+            println!("  message: {} — {}", m.title, m.body);
+        }
+
+        self.step(8, "The wallet shows both pages");
+        let licence = wallet
+            .licence()
+            .map_err(wallet_err("licence"))?
+            .ok_or("no licence in the wallet")?;
+        show::main_page(&licence, colour);
+        show::supplementary_page(&licence);
+        let points_before = licence.supplementary.cycle.points;
+
+        self.step(9, "The live rotating QR and the manual code");
+        self.live(&wallet)?;
+        let codes = wallet
+            .dynamic_code(Audience::Enforcement, None)
+            .map_err(wallet_err("code"))?;
+        println!(
+            "  manual code {} ({} s left) · barcode {}",
+            codes.manual_code,
+            codes.manual_seconds_left,
+            codes.barcode.text()
+        );
+
+        self.step(
+            10,
+            "Offline check: police and a rental firm, with the trust list only",
+        );
+        let trust = TrustList::decode(&crate::http::trust_list(url).await?)
+            .map_err(|e| format!("trust list: {e}"))?;
+        for audience in [Audience::Enforcement, Audience::Business] {
+            let p = wallet
+                .present(Form::Offline, audience, None)
+                .map_err(wallet_err("present"))?;
+            let now = wallet.now().map_err(wallet_err("clock"))?;
+            let v = verify_offline(&p.payload, &trust, now, &Policy::new(audience))
+                .map_err(|e| format!("offline {audience} check refused: {e}"))?;
+            println!(
+                "  ✓ {audience} QR, {} bytes, verified offline:",
+                p.payload.len()
+            );
+            show::disclosed(&v.view, colour);
+        }
+        let p = wallet
+            .present(Form::Offline, Audience::Enforcement, None)
+            .map_err(wallet_err("present"))?;
+        let later = wallet.now().map_err(wallet_err("clock"))? + 2 * u64::from(p.window.period);
+        match verify_offline(
+            &p.payload,
+            &trust,
+            later,
+            &Policy::new(Audience::Enforcement),
+        ) {
+            Err(Rejection::WindowExpired) => {
+                println!(
+                    "  ✓ a screenshot replayed a minute later is rejected: time window expired"
+                )
+            }
+            other => return Err(format!("a replayed QR was not rejected: {other:?}")),
+        }
+
+        self.step(
+            11,
+            "Online check: police and a rental firm ask the authority",
+        );
+        let police = self
+            .verifier(admin, "Traffic police", "enforcement")
+            .await?;
+        let rental = self.verifier(admin, "Rental firm", "rental").await?;
+        let qr = wallet
+            .present(Form::Online, Audience::Enforcement, None)
+            .map_err(wallet_err("present"))?;
+        let body = json!({"method": "qr", "payload": Base64::encode(&qr.payload)});
+        let r = verify_online(url, &police, body.clone()).await?;
+        check(r.in_force, "the licence is in force")?;
+        println!(
+            "  ✓ police scanned the online QR ({} bytes):",
+            qr.payload.len()
+        );
+        show::online(&r, colour);
+        let r = verify_online(url, &rental, body).await?;
+        check(
+            matches!(r.view, edl_core::wire::LiveView::Business { .. }),
+            "a rental firm sees the business view only",
+        )?;
+        println!("  ✓ the rental firm scanned the same QR and sees less:");
+        show::online(&r, colour);
+        let codes = wallet
+            .dynamic_code(Audience::Enforcement, None)
+            .map_err(wallet_err("code"))?;
+        let r = verify_online(
+            url,
+            &police,
+            json!({"method": "manual", "licence_number": number, "code": codes.manual_code}),
+        )
+        .await?;
+        check(r.in_force, "the manual code verifies")?;
+        println!(
+            "  ✓ the manual code {} verified by phone",
+            codes.manual_code
+        );
+        let r = verify_online(
+            url,
+            &police,
+            json!({"method": "barcode", "text": codes.barcode.text()}),
+        )
+        .await?;
+        check(r.in_force, "the barcode verifies")?;
+        println!("  ✓ the barcode {} verified", codes.barcode.text());
+
+        self.step(
+            12,
+            "The police record a violation; the points change after a sync",
+        );
+        let violation = NewViolation {
+            date: china_date(wallet.now().map_err(wallet_err("clock"))?),
+            place: "北京市朝阳区建国路".into(),
+            act: "机动车违反禁止标线指示".into(),
+            points: 3,
+            fine_yuan: 200,
+            handled: false,
+        };
+        admin
+            .call(
+                Method::POST,
+                &paths::with_id(paths::VIOLATIONS, driver),
+                serde_json::to_value(&violation).map_err(|e| e.to_string())?,
+            )
+            .await?;
+        wallet.sync().await.map_err(wallet_err("sync"))?;
+        let licence = wallet
+            .licence()
+            .map_err(wallet_err("licence"))?
+            .ok_or("no licence")?;
+        let points_after = licence.supplementary.cycle.points;
+        check(
+            points_after == points_before + 3,
+            "the wallet shows 3 more points",
+        )?;
+        println!("  ✓ points {points_before} → {points_after} of 12");
+        show::supplementary_page(&licence);
+
+        self.step(13, "The licence is suspended (暂扣): red status");
+        admin
+            .call(
+                Method::PUT,
+                &paths::with_id(paths::STATUS, driver),
+                json!({"status": "D"}),
+            )
+            .await?;
+        wallet.sync().await.map_err(wallet_err("sync"))?;
+        let licence = wallet
+            .licence()
+            .map_err(wallet_err("licence"))?
+            .ok_or("no licence")?;
+        check(
+            wallet.status_colour().ok().flatten() == Some(StatusColour::Red),
+            "a suspended licence shows red",
+        )?;
+        println!("  status {}", show::status(licence.main.status, colour));
+        let qr = wallet
+            .present(Form::Online, Audience::Enforcement, None)
+            .map_err(wallet_err("present"))?;
+        let r = verify_online(
+            url,
+            &police,
+            json!({"method": "qr", "payload": Base64::encode(&qr.payload)}),
+        )
+        .await?;
+        check(!r.in_force, "an online check shows it not in force")?;
+        println!("  ✓ the police see it at once:");
+        show::online(&r, colour);
+        admin
+            .call(
+                Method::PUT,
+                &paths::with_id(paths::STATUS, driver),
+                json!({"status": "A"}),
+            )
+            .await?;
+        println!("  the suspension ends (status A)");
+
+        self.step(14, "Renewal: the old QR is rejected, the wallet re-applies");
+        let old = wallet
+            .present(Form::Online, Audience::Enforcement, None)
+            .map_err(wallet_err("present"))?;
+        let renewal = Renewal {
+            classes: None,
+            valid_from: None,
+            valid_until: Some(china_date(now + 6 * 366 * 86_400)),
+            issuing_authority: None,
+        };
+        admin
+            .call(
+                Method::POST,
+                &paths::with_id(paths::RENEW, driver),
+                serde_json::to_value(&renewal).map_err(|e| e.to_string())?,
+            )
+            .await?;
+        let old_body = json!({"method": "qr", "payload": Base64::encode(&old.payload)});
+        match verify_online(url, &police, old_body.clone()).await {
+            Err(why) if why.contains("elicence_superseded") => {
+                println!("  ✓ old QR rejected: {why}")
+            }
+            other => return Err(format!("the old QR was not rejected: {other:?}")),
+        }
+        wallet.sync().await.map_err(wallet_err("sync"))?;
+        check(
+            wallet.application().ok().flatten().map(|a| a.phase)
+                == Some(ApplicationPhase::ReapplyNeeded),
+            "the wallet learns it must re-apply",
+        )?;
+        let view = wallet
+            .apply(Arc::new(TestIdentityProvider::new(IDENTITY_SECRET)))
+            .await
+            .map_err(wallet_err("re-apply"))?;
+        check(
+            view.phase == ApplicationPhase::Issued,
+            "re-applying issues a new e-licence",
+        )?;
+        let licence = wallet
+            .licence()
+            .map_err(wallet_err("licence"))?
+            .ok_or("no licence")?;
+        println!("  ✓ re-applied; valid until {}", licence.main.valid_until);
+        let qr = wallet
+            .present(Form::Online, Audience::Enforcement, None)
+            .map_err(wallet_err("present"))?;
+        let r = verify_online(
+            url,
+            &police,
+            json!({"method": "qr", "payload": Base64::encode(&qr.payload)}),
+        )
+        .await?;
+        check(r.in_force, "the new QR verifies")?;
+        println!("  ✓ the new QR verifies");
+        match verify_online(url, &police, old_body).await {
+            Err(why) => println!("  ✓ the old QR is still rejected: {why}"),
+            Ok(_) => return Err("the old QR verified after renewal".into()),
+        }
+
+        self.step(15, "The driver's verification log");
+        wallet.sync().await.map_err(wallet_err("sync"))?;
+        let log = wallet.verification_log().map_err(wallet_err("log"))?;
+        for e in &log {
+            println!(
+                "  {} · {} ({:?}) · {:?} · {:?}",
+                show::beijing(e.at),
+                e.verifier,
+                e.verifier_class,
+                e.method,
+                e.outcome
+            );
+        }
+        check(!log.is_empty(), "the wallet lists who checked it")?;
+        Ok(())
+    }
+
+    async fn verifier(&self, admin: &Admin, name: &str, class: &str) -> Result<String, String> {
+        let v = admin
+            .call(
+                Method::POST,
+                paths::VERIFIERS,
+                json!({"name": name, "class": class}),
+            )
+            .await?;
+        let key = v["api_key"].as_str().ok_or("no API key")?.to_owned();
+        println!("  verifier \"{name}\" ({class}) registered");
+        Ok(key)
+    }
+
+    /// The online QR as the app shows it: redrawn each second with a countdown bar, for
+    /// `live_secs` (terminal only); the payload text otherwise.
+    fn live(&self, wallet: &Wallet) -> Result<(), String> {
+        let first = wallet
+            .present(Form::Online, Audience::Enforcement, None)
+            .map_err(wallet_err("present"))?;
+        println!(
+            "  online QR: {} bytes, version {}, payload {}",
+            first.payload.len(),
+            first.qr.version(),
+            payload_to_text(&first.payload)
+        );
+        if !self.tty {
+            println!("  (live QR skipped: not a terminal)");
+            return Ok(());
+        }
+        let mut out = std::io::stdout();
+        let mut lines = 0usize;
+        for _ in 0..self.live_secs.max(1) {
+            let p = wallet
+                .present(Form::Online, Audience::Enforcement, None)
+                .map_err(wallet_err("present"))?;
+            let codes = wallet
+                .dynamic_code(Audience::Enforcement, None)
+                .map_err(wallet_err("code"))?;
+            if lines > 0 {
+                // Back to the top of the previous frame.
+                let _ = write!(out, "\x1b[{lines}A");
+            }
+            let qr = p.qr.to_terminal_for(TerminalBackground::Dark);
+            let period = p.window.period.max(1);
+            let filled = (p.seconds_left * 30 / period) as usize;
+            let frame = format!(
+                "{qr}  [{}{}] {:>2} s   manual code {}\n",
+                "█".repeat(filled),
+                "░".repeat(30 - filled.min(30)),
+                p.seconds_left,
+                codes.manual_code
+            );
+            lines = frame.lines().count();
+            let _ = write!(out, "{frame}");
+            let _ = out.flush();
+            std::thread::sleep(Duration::from_secs(1));
+        }
+        Ok(())
+    }
 }

@@ -1,7 +1,12 @@
 //! `edl`: the command a newcomer runs first.
 
+mod admin;
 mod authority;
 mod demo;
+mod http;
+mod show;
+mod verify;
+mod wallet;
 
 use std::process::ExitCode;
 
@@ -17,20 +22,35 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Issue a sample e-licence, present it and verify it, step by step.
-    ///
-    /// Example: `edl demo --no-tty`
+    /// The whole flow on an authority started here: enrol, apply, photo, review, present,
+    /// verify offline and online, violation, suspension, renewal.
     Demo(demo::Args),
-    /// Run the issuing-authority server.
+    /// The issuing authority: run the server, admin calls, trust list.
     #[command(subcommand)]
     Authority(authority::Command),
+    /// Verify a presentation (QR payload, QR image or manual code), offline or online.
+    Verify(verify::Args),
+    /// A wallet on disk: enrol, apply, sync, show, present, photos, log.
+    Wallet(wallet::Args),
 }
 
 fn main() -> ExitCode {
+    // A bug must not greet the user with a backtrace: one line, and a non-zero exit.
+    std::panic::set_hook(Box::new(|info| {
+        let what = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        eprintln!("edl: internal error (a bug; please report it): {what}");
+    }));
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo(args) => demo::run(&args),
         Command::Authority(command) => authority::run(command),
+        Command::Verify(args) => verify::run(&args),
+        Command::Wallet(args) => wallet::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

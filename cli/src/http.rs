@@ -1,0 +1,125 @@
+//! The authority's HTTP API as the CLI uses it: the admin calls (bearer token) and the
+//! online check (verifier API key). Every refusal becomes a one-line reason.
+
+use edl_core::wire::{self, ErrorBody, VerifyResponse, bearer, paths};
+use reqwest::Method;
+use serde_json::Value;
+
+/// The admin API of one authority.
+pub struct Admin {
+    http: reqwest::Client,
+    url: String,
+    token: String,
+}
+
+impl Admin {
+    /// An admin client for the authority at `url` (no trailing slash needed).
+    pub fn new(url: &str, token: &str) -> Admin {
+        Admin {
+            http: reqwest::Client::new(),
+            url: url.trim_end_matches('/').to_owned(),
+            token: token.to_owned(),
+        }
+    }
+
+    /// Sends one admin request (`body` `Null`: none) and returns the JSON answer.
+    pub async fn call(&self, method: Method, path: &str, body: Value) -> Result<Value, String> {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.url))
+            .header(wire::HEADER_AUTHORIZATION, bearer(&self.token));
+        if !body.is_null() {
+            req = req.json(&body);
+        }
+        let resp = req.send().await.map_err(unreachable)?;
+        answer(resp).await
+    }
+}
+
+/// One online check (`POST /v1/verify`) with a verifier's API key.
+pub async fn verify_online(
+    url: &str,
+    api_key: &str,
+    body: Value,
+) -> Result<VerifyResponse, String> {
+    let resp = reqwest::Client::new()
+        .post(format!("{}{}", url.trim_end_matches('/'), paths::VERIFY))
+        .header(wire::HEADER_API_KEY, api_key)
+        .json(&body)
+        .send()
+        .await
+        .map_err(unreachable)?;
+    let value = answer(resp).await?;
+    serde_json::from_value(value).map_err(|e| format!("unusable answer from the authority: {e}"))
+}
+
+/// `GET /v1/trust-list`: the issuer keys, as the encoded trust list.
+pub async fn trust_list(url: &str) -> Result<Vec<u8>, String> {
+    let resp = reqwest::Client::new()
+        .get(format!(
+            "{}{}",
+            url.trim_end_matches('/'),
+            paths::TRUST_LIST
+        ))
+        .send()
+        .await
+        .map_err(unreachable)?;
+    let value = answer(resp).await?;
+    let t: wire::TrustListResponse = serde_json::from_value(value)
+        .map_err(|e| format!("unusable answer from the authority: {e}"))?;
+    Ok(t.trust_list.0)
+}
+
+fn unreachable(e: reqwest::Error) -> String {
+    if e.is_builder() {
+        "invalid authority URL".to_owned()
+    } else {
+        "the authority cannot be reached".to_owned()
+    }
+}
+
+/// The JSON body of a 2xx answer, or the refusal as one line.
+async fn answer(resp: reqwest::Response) -> Result<Value, String> {
+    let status = resp.status();
+    let bytes = resp
+        .bytes()
+        .await
+        .map_err(|_| "the authority's answer was cut off".to_owned())?;
+    if status.is_success() {
+        if bytes.is_empty() {
+            return Ok(Value::Null);
+        }
+        return serde_json::from_slice(&bytes)
+            .map_err(|_| "the authority's answer is not JSON".to_owned());
+    }
+    match serde_json::from_slice::<ErrorBody>(&bytes) {
+        Ok(e) => Err(refusal(&e)),
+        Err(_) => Err(format!("the authority answered HTTP {status}")),
+    }
+}
+
+/// `refused (code_rejected): the code is wrong or expired`.
+pub fn refusal(e: &ErrorBody) -> String {
+    let code = serde_json::to_value(e.error)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_else(|| format!("{:?}", e.error));
+    format!("refused ({code}): {}", e.message.trim_end_matches('.'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_names_the_stable_code_in_one_line() {
+        let e: ErrorBody = serde_json::from_value(serde_json::json!({
+            "error": "code_rejected", "message": "the code is wrong or expired."
+        }))
+        .unwrap();
+        assert_eq!(
+            refusal(&e),
+            "refused (code_rejected): the code is wrong or expired"
+        );
+    }
+}

@@ -1,0 +1,159 @@
+//! How the CLI prints a licence, a disclosed view and an online answer.
+
+use edl_core::credential::DisclosedView;
+use edl_core::licence::{Licence, LicenceStatus, StatusColour};
+use edl_core::wire::{LiveView, VerifyResponse};
+
+/// The status label, in red on a terminal when the status is one to notice.
+pub fn status(status: LicenceStatus, colour: bool) -> String {
+    let label = format!("{} ({})", status.label_en(), status.letters());
+    match status.colour() {
+        StatusColour::Red if colour => format!("\x1b[1;31m{label}\x1b[0m"),
+        StatusColour::Red => format!("{label} [red]"),
+        StatusColour::Hidden => format!("{label} [not shown]"),
+        StatusColour::Black => label,
+    }
+}
+
+/// 主页: the main page.
+pub fn main_page(l: &Licence, colour: bool) {
+    let m = &l.main;
+    println!("  Main page (主页)");
+    println!("    licence number  {}", m.licence_number);
+    println!("    name            {}", m.name);
+    println!("    sex             {:?}", m.sex);
+    println!("    nationality     {}", m.nationality);
+    println!("    date of birth   {}", m.date_of_birth);
+    println!("    classes         {}", m.classes);
+    println!("    first issued    {}", m.first_issue);
+    println!("    valid           {} to {}", m.valid_from, m.valid_until);
+    println!("    status          {}", status(m.status, colour));
+}
+
+/// 副页: the supplementary page.
+pub fn supplementary_page(l: &Licence) {
+    let s = &l.supplementary;
+    println!("  Supplementary page (副页)");
+    println!("    address         {}", s.address);
+    println!("    issued by       {}", s.issuing_authority);
+    println!(
+        "    points          {} of 12 (cycle {} to {})",
+        s.cycle.points, s.cycle.start, s.cycle.end
+    );
+    if s.record.is_empty() {
+        println!("    record          none");
+    }
+    for r in &s.record {
+        println!(
+            "    record          {} · {} · {} · {} points · ¥{}{}",
+            r.date,
+            r.place,
+            r.act,
+            r.points,
+            r.fine_yuan,
+            if r.handled { " · handled" } else { "" }
+        );
+    }
+}
+
+/// What an offline verifier sees.
+pub fn disclosed(view: &DisclosedView, colour: bool) {
+    match view {
+        DisclosedView::Enforcement(e) => {
+            println!("  enforcement view: both pages");
+            main_page(&e.licence, colour);
+            supplementary_page(&e.licence);
+        }
+        DisclosedView::Business(b) => {
+            println!("  business view: qualification only");
+            println!("    name            {}", b.name);
+            println!("    licence number  {}", b.masked_number);
+            println!("    classes         {}", b.classes);
+            println!("    valid           {} to {}", b.valid_from, b.valid_until);
+            println!("    status          {}", status(b.status, colour));
+        }
+    }
+}
+
+/// What an online verifier sees.
+pub fn online(r: &VerifyResponse, colour: bool) {
+    match &r.not_in_force_reason {
+        None if r.in_force => println!("  in force: yes"),
+        None => println!("  in force: no"),
+        Some(reason) => println!("  in force: no ({reason})"),
+    }
+    match &r.view {
+        LiveView::Enforcement { licence } => {
+            println!("  enforcement view: both pages, live");
+            main_page(licence, colour);
+            supplementary_page(licence);
+        }
+        LiveView::Business { qualification: q } => {
+            println!("  business view: qualification only, live");
+            println!("    name            {}", q.name);
+            println!("    licence number  {}", q.masked_number);
+            println!("    classes         {}", q.classes);
+            println!("    valid           {} to {}", q.valid_from, q.valid_until);
+            println!("    status          {}", status(q.status, colour));
+        }
+    }
+    println!("  photo for face matching: {} bytes", r.photo.0.len());
+}
+
+/// Unix seconds as Beijing time, `2026-11-24 11:00:05`.
+pub fn beijing(at: u64) -> String {
+    let day = edl_core::verify::china_date(at);
+    let secs = (at + 8 * 3600) % 86_400;
+    format!(
+        "{day} {:02}:{:02}:{:02}",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
+/// A spinner on stderr while `work` runs (terminal only), so a slow network shows life.
+pub fn with_spinner<T>(label: &str, tty: bool, work: impl FnOnce() -> T) -> T {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    if !tty {
+        return work();
+    }
+    let done = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&done);
+    let label = label.to_owned();
+    let spinner = std::thread::spawn(move || {
+        let frames = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+        let mut i = 0;
+        while !flag.load(Ordering::Relaxed) {
+            eprint!("\r{} {label}…", frames[i % frames.len()]);
+            i += 1;
+            std::thread::sleep(std::time::Duration::from_millis(80));
+        }
+        eprint!("\r\x1b[2K");
+    });
+    let out = work();
+    done.store(true, Ordering::Relaxed);
+    let _ = spinner.join();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn beijing_time_is_eight_hours_ahead_of_utc() {
+        assert_eq!(beijing(1_795_489_205), "2026-11-24 11:00:05");
+        assert_eq!(beijing(0), "1970-01-01 08:00:00");
+    }
+
+    #[test]
+    fn a_suspended_status_is_red_on_a_terminal_and_marked_elsewhere() {
+        let d: LicenceStatus = serde_json::from_value(serde_json::json!("D")).unwrap();
+        assert!(status(d, true).contains("\x1b[1;31m"));
+        assert!(status(d, false).ends_with("[red]"));
+        let a: LicenceStatus = serde_json::from_value(serde_json::json!("A")).unwrap();
+        assert!(!status(a, true).contains('\x1b'));
+    }
+}

@@ -1,0 +1,564 @@
+//! The CLI driven as a user would: an authority on loopback (`edl authority serve`), the
+//! registry's admin calls, a wallet in a temp dir, and verification offline and online —
+//! including a QR PNG written by `edl wallet qr --png` and read back by `edl verify --png`.
+//! Every refusal is one line on stderr and a non-zero exit, never a panic.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+const TOKEN: &str = "cli-test-admin-token";
+const SECRET: &str = "cli test identity secret";
+const PASSPHRASE: &str = "correct horse battery staple";
+const NUMBER: &str = "110101199003070001";
+
+fn photo(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../core/tests/photos")
+        .join(name)
+}
+
+struct Authority {
+    child: Child,
+    url: String,
+}
+
+impl Authority {
+    fn start(dir: &Path) -> Authority {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_edl"))
+            .args(["authority", "serve", "--db"])
+            .arg(dir.join("authority.db"))
+            .args(["--listen", "127.0.0.1:0"])
+            .env("EDL_ADMIN_TOKEN", TOKEN)
+            .env("EDL_IDENTITY_SECRET", SECRET)
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let url = lines
+            .by_ref()
+            .map_while(Result::ok)
+            .find_map(|l| {
+                l.strip_prefix("edl authority listening on ")
+                    .map(str::to_owned)
+            })
+            .expect("the server says where it listens");
+        Authority { child, url }
+    }
+}
+
+impl Drop for Authority {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn edl(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_edl"))
+        .args(args)
+        .env("EDL_ADMIN_TOKEN", TOKEN)
+        .env("EDL_IDENTITY_SECRET", SECRET)
+        .env("EDL_PASSPHRASE", PASSPHRASE)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+/// Runs `edl` and returns stdout; the command must succeed.
+fn ok(args: &[&str]) -> String {
+    let out = edl(args);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "edl {args:?} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+/// Runs `edl`, which must fail with one line on stderr naming the reason; returns it.
+fn refused(args: &[&str], expect: &str) -> String {
+    refused_output(edl(args), args, expect)
+}
+
+fn refused_output(out: Output, args: &[&str], expect: &str) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "edl {args:?} succeeded");
+    assert!(
+        !stderr.contains("panicked"),
+        "edl {args:?} panicked: {stderr}"
+    );
+    let last = stderr.lines().last().unwrap_or_default().to_owned();
+    assert!(
+        last.starts_with("edl: ") && last.contains(expect),
+        "edl {args:?}: expected one line with {expect:?}, got {stderr:?}"
+    );
+    last
+}
+
+fn json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+#[test]
+fn a_user_enrols_applies_presents_and_verifiers_check_offline_and_online() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = Authority::start(dir.path());
+    let url = a.url.as_str();
+    let w = dir.path().join("wallet");
+    let w = w.to_str().unwrap();
+    let file = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+
+    // The registry adds the driver and gives out an activation code.
+    let created = json(&ok(&[
+        "authority",
+        "admin",
+        "--authority",
+        url,
+        "add-driver",
+        "--licence",
+        NUMBER,
+        "--name",
+        "张伟",
+        "--sex",
+        "male",
+        "--dob",
+        "1990-03-07",
+        "--classes",
+        "C1",
+        "--first-issue",
+        "2012-03-07",
+        "--valid-from",
+        "2018-03-07",
+        "--valid-until",
+        "2028-03-07",
+        "--address",
+        "北京市东城区东华门街道正义路2号",
+        "--issued-by",
+        "北京市公安局公安交通管理局",
+    ]));
+    let driver = created["driver_id"].as_u64().unwrap().to_string();
+    let code = json(&ok(&[
+        "authority",
+        "admin",
+        "--authority",
+        url,
+        "activation-code",
+        &driver,
+    ]));
+    let code = code["code"].as_str().unwrap().to_owned();
+
+    // The driver enrols, applies and sends a photo; the bad one never leaves the machine.
+    refused(
+        &[
+            "wallet",
+            "--dir",
+            w,
+            "enrol",
+            "--authority",
+            url,
+            "--licence",
+            NUMBER,
+            "--code",
+            "00000000",
+        ],
+        "refused",
+    );
+    ok(&[
+        "wallet",
+        "--dir",
+        w,
+        "enrol",
+        "--authority",
+        url,
+        "--licence",
+        NUMBER,
+        "--code",
+        &code,
+    ]);
+    assert!(ok(&["wallet", "--dir", w, "apply"]).contains("AwaitingPhoto"));
+    let grey = photo("grey_background.jpg");
+    let grey = grey.to_str().unwrap();
+    refused(
+        &["wallet", "--dir", w, "photo", "check", grey],
+        "photo refused",
+    );
+    refused(
+        &["wallet", "--dir", w, "photo", "submit", grey],
+        "photo refused",
+    );
+    let clean = photo("clean.jpg");
+    let clean = clean.to_str().unwrap();
+    assert!(ok(&["wallet", "--dir", w, "photo", "check", clean]).contains("✓"));
+    let submitted = ok(&["wallet", "--dir", w, "photo", "submit", clean]);
+    let photo_id = submitted.split_whitespace().nth(1).unwrap().to_owned();
+
+    // A reviewer approves it; the wallet syncs and holds the licence.
+    let queue = json(&ok(&[
+        "authority",
+        "admin",
+        "--authority",
+        url,
+        "review",
+        "list",
+    ]));
+    assert_eq!(queue["reviews"][0]["photo_id"].to_string(), photo_id);
+    ok(&[
+        "authority",
+        "admin",
+        "--authority",
+        url,
+        "review",
+        "approve",
+        &photo_id,
+    ]);
+    ok(&["wallet", "--dir", w, "sync"]);
+    let main = json(&ok(&["wallet", "--dir", w, "--json", "show", "main"]));
+    assert_eq!(main["licence_number"], NUMBER);
+    assert!(ok(&["wallet", "--dir", w, "show", "supplementary"]).contains("0 of 12"));
+    let messages = json(&ok(&["wallet", "--dir", w, "--json", "messages"]));
+    assert!(!messages.as_array().unwrap().is_empty());
+
+    // Offline: a rental firm scans a PNG written by the wallet, with the trust list only.
+    let trust = file("trust.json");
+    ok(&[
+        "authority",
+        "trust-list",
+        "--authority",
+        url,
+        "--out",
+        &trust,
+    ]);
+    let png = file("business.png");
+    ok(&[
+        "wallet",
+        "--dir",
+        w,
+        "qr",
+        "--mode",
+        "offline",
+        "--audience",
+        "business",
+        "--png",
+        &png,
+    ]);
+    let seen = ok(&["verify", "--png", &png, "--trust", &trust]);
+    assert!(
+        seen.contains("business view") && seen.contains("1101**********0001"),
+        "{seen}"
+    );
+    assert!(
+        !seen.contains("正义路"),
+        "a business sees no address: {seen}"
+    );
+    let svg = file("qr.svg");
+    let text = ok(&[
+        "wallet", "--dir", w, "qr", "--mode", "offline", "--svg", &svg,
+    ]);
+    assert!(std::fs::read_to_string(&svg).unwrap().contains("<svg"));
+    let seen = json(&ok(&[
+        "verify",
+        "--json",
+        "--payload",
+        text.trim(),
+        "--trust",
+        &trust,
+    ]));
+    assert_eq!(
+        seen["licence"]["supplementary"]["address"],
+        "北京市东城区东华门街道正义路2号"
+    );
+
+    // Online: the police scan the online QR PNG and take a manual code.
+    let police = json(&ok(&[
+        "authority",
+        "admin",
+        "--authority",
+        url,
+        "add-verifier",
+        "--name",
+        "police",
+        "--class",
+        "enforcement",
+    ]));
+    let key = police["api_key"].as_str().unwrap().to_owned();
+    let png = file("online.png");
+    ok(&["wallet", "--dir", w, "qr", "--png", &png]);
+    let seen = ok(&[
+        "verify",
+        "--png",
+        &png,
+        "--authority",
+        url,
+        "--verifier-key",
+        &key,
+    ]);
+    assert!(seen.contains("in force: yes"), "{seen}");
+    let barcode = file("barcode.png");
+    let digits = ok(&["wallet", "--dir", w, "barcode", "--png", &barcode]);
+    let seen = ok(&[
+        "verify",
+        "--barcode",
+        digits.trim(),
+        "--authority",
+        url,
+        "--verifier-key",
+        &key,
+    ]);
+    assert!(seen.contains("in force: yes"), "{seen}");
+    assert!(std::fs::read(&barcode).unwrap().starts_with(b"\x89PNG"));
+    let manual = ok(&["wallet", "--dir", w, "code"]);
+    let seen = ok(&[
+        "verify",
+        "--code",
+        manual.trim(),
+        "--licence",
+        NUMBER,
+        "--authority",
+        url,
+        "--verifier-key",
+        &key,
+    ]);
+    assert!(seen.contains("enforcement view"), "{seen}");
+
+    // Every refusal: one line, non-zero exit.
+    refused(
+        &[
+            "verify",
+            "--payload",
+            "EDL:not-a-payload",
+            "--trust",
+            &trust,
+        ],
+        "rejected",
+    );
+    refused(&["verify", "--payload", text.trim()], "needs --trust");
+    refused(
+        &["verify", "--png", &png, "--trust", &trust],
+        "needs --authority",
+    );
+    refused(
+        &[
+            "verify",
+            "--png",
+            &png,
+            "--authority",
+            url,
+            "--verifier-key",
+            "wrong",
+        ],
+        "rejected",
+    );
+    refused(
+        &["verify", "--png", &file("missing.png"), "--trust", &trust],
+        "cannot read",
+    );
+    refused(&["verify", "--png", clean, "--trust", &trust], "rejected");
+    refused(
+        &["verify", "--png", &barcode, "--trust", &trust],
+        "rejected",
+    );
+    refused(
+        &[
+            "verify",
+            "--code",
+            "0000000",
+            "--licence",
+            NUMBER,
+            "--authority",
+            url,
+            "--verifier-key",
+            &key,
+        ],
+        "rejected",
+    );
+    refused(
+        &["verify", "--payload", text.trim(), "--trust", clean],
+        "trust list",
+    );
+    refused(
+        &[
+            "verify",
+            "--payload",
+            text.trim(),
+            "--authority",
+            "not a url",
+        ],
+        "",
+    );
+    let other = dir.path().join("other-wallet");
+    refused(
+        &["wallet", "--dir", other.to_str().unwrap(), "show"],
+        "no licence",
+    );
+    let wrong = Command::new(env!("CARGO_BIN_EXE_edl"))
+        .args(["wallet", "--dir", w, "show"])
+        .env("EDL_PASSPHRASE", "wrong passphrase")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    refused_output(
+        wrong,
+        &["wallet (wrong passphrase)"],
+        "cannot open the wallet",
+    );
+    let no_pass = Command::new(env!("CARGO_BIN_EXE_edl"))
+        .args(["wallet", "--dir", w, "show"])
+        .env_remove("EDL_PASSPHRASE")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    refused_output(no_pass, &["wallet (no passphrase)"], "EDL_PASSPHRASE");
+    let no_token = Command::new(env!("CARGO_BIN_EXE_edl"))
+        .args(["authority", "admin", "--authority", url, "review", "list"])
+        .env_remove("EDL_ADMIN_TOKEN")
+        .output()
+        .unwrap();
+    refused_output(no_token, &["admin (no token)"], "EDL_ADMIN_TOKEN");
+
+    // A violation shows after a sync; a suspension makes the online check fail.
+    ok(&[
+        "authority",
+        "admin",
+        "--authority",
+        url,
+        "violation",
+        &driver,
+        "--date",
+        "2026-11-01",
+        "--place",
+        "北京市朝阳区建国路",
+        "--act",
+        "违反禁止标线指示",
+        "--points",
+        "3",
+        "--fine",
+        "200",
+    ]);
+    ok(&["wallet", "--dir", w, "sync"]);
+    let sup = json(&ok(&[
+        "wallet",
+        "--dir",
+        w,
+        "--json",
+        "show",
+        "supplementary",
+    ]));
+    assert_eq!(sup["cycle"]["points"], 3);
+    ok(&[
+        "authority",
+        "admin",
+        "--authority",
+        url,
+        "status",
+        &driver,
+        "D",
+    ]);
+    ok(&["wallet", "--dir", w, "qr", "--png", &png]);
+    refused(
+        &[
+            "verify",
+            "--png",
+            &png,
+            "--authority",
+            url,
+            "--verifier-key",
+            &key,
+        ],
+        "not in force",
+    );
+    let log = json(&ok(&["wallet", "--dir", w, "--json", "log"]));
+    assert!(log.as_array().unwrap().len() >= 2, "{log}");
+
+    // A renewal: the old QR is refused, the wallet re-applies and the new one verifies.
+    ok(&[
+        "authority",
+        "admin",
+        "--authority",
+        url,
+        "status",
+        &driver,
+        "A",
+    ]);
+    ok(&[
+        "authority",
+        "admin",
+        "--authority",
+        url,
+        "renew",
+        &driver,
+        "--valid-until",
+        "2034-03-07",
+    ]);
+    refused(
+        &[
+            "verify",
+            "--png",
+            &png,
+            "--authority",
+            url,
+            "--verifier-key",
+            &key,
+        ],
+        "elicence_superseded",
+    );
+    ok(&["wallet", "--dir", w, "sync"]);
+    refused(&["wallet", "--dir", w, "code"], "no e-licence");
+    assert!(ok(&["wallet", "--dir", w, "apply"]).contains("Issued"));
+    ok(&["wallet", "--dir", w, "qr", "--png", &png]);
+    ok(&[
+        "verify",
+        "--png",
+        &png,
+        "--authority",
+        url,
+        "--verifier-key",
+        &key,
+    ]);
+    let main = json(&ok(&["wallet", "--dir", w, "--json", "show", "main"]));
+    assert_eq!(main["valid_until"], "2034-03-07");
+
+    // The admin API refuses bad input and a wrong token in one line.
+    refused(
+        &[
+            "authority",
+            "admin",
+            "--authority",
+            url,
+            "status",
+            &driver,
+            "XYZ",
+        ],
+        "refused",
+    );
+    refused(
+        &["authority", "admin", "--authority", url, "driver", "999"],
+        "refused",
+    );
+    let wrong = Command::new(env!("CARGO_BIN_EXE_edl"))
+        .args(["authority", "admin", "--authority", url, "review", "list"])
+        .env("EDL_ADMIN_TOKEN", "wrong")
+        .output()
+        .unwrap();
+    refused_output(wrong, &["admin (wrong token)"], "refused");
+    refused(
+        &[
+            "authority",
+            "admin",
+            "--authority",
+            "http://127.0.0.1:9",
+            "review",
+            "list",
+        ],
+        "cannot be reached",
+    );
+    let rotated = json(&ok(&[
+        "authority",
+        "admin",
+        "--authority",
+        url,
+        "rotate-key",
+    ]));
+    assert!(rotated["signer_kid"].is_u64(), "{rotated}");
+}
