@@ -404,3 +404,113 @@ async fn one_wallet_shared_by_several_threads_stays_consistent() {
     assert_eq!(c.log, VIOLATIONS, "{c:?}");
     eprintln!("thread iterations: {counts:?}");
 }
+
+/// A loopback TCP proxy in front of the server that can hold back the answer to the next
+/// sync request until released: a deterministic way to make two syncs overlap.
+struct HoldingProxy {
+    url: String,
+    armed: Arc<std::sync::atomic::AtomicBool>,
+    release: Arc<tokio::sync::Notify>,
+}
+
+impl HoldingProxy {
+    async fn start(server: std::net::SocketAddr) -> HoldingProxy {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let armed = Arc::new(AtomicBool::new(false));
+        let release = Arc::new(tokio::sync::Notify::new());
+        let (a, r) = (armed.clone(), release.clone());
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let upstream = tokio::net::TcpStream::connect(server).await.unwrap();
+                let (mut cr, mut cw) = client.into_split();
+                let (mut ur, mut uw) = upstream.into_split();
+                let hold = Arc::new(AtomicBool::new(false));
+                let (armed, held) = (a.clone(), hold.clone());
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 64 * 1024];
+                    while let Ok(n @ 1..) = cr.read(&mut buf).await {
+                        let chunk = &buf[..n];
+                        if chunk.starts_with(b"GET /v1/wallet/sync")
+                            && armed.swap(false, Ordering::SeqCst)
+                        {
+                            held.store(true, Ordering::SeqCst);
+                        }
+                        if uw.write_all(chunk).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+                let release = r.clone();
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 64 * 1024];
+                    while let Ok(n @ 1..) = ur.read(&mut buf).await {
+                        if hold.swap(false, Ordering::SeqCst) {
+                            release.notified().await;
+                        }
+                        if cw.write_all(&buf[..n]).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+        });
+        HoldingProxy {
+            url,
+            armed,
+            release,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overlapping_syncs_never_take_the_store_back_or_store_the_feed_twice() {
+    let t = TestServer::start().await;
+    let proxy = HoldingProxy::start(t.server.as_ref().unwrap().addr()).await;
+    let n = number(504);
+    let driver = t.create_driver(&n, true).await;
+    let code = t
+        .admin_ok(
+            Method::POST,
+            &paths::with_id(paths::ACTIVATION_CODE, driver),
+            Value::Null,
+        )
+        .await["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let dir = tempfile::tempdir().unwrap();
+    let wallet = Wallet::open(dir.path(), &keys()).unwrap();
+    wallet.enrol(&proxy.url, &n, &code).await.unwrap();
+    wallet
+        .apply(Arc::new(TestIdentityProvider::new(IDENTITY_SECRET)))
+        .await
+        .unwrap();
+    violation(&t, driver, 1).await;
+
+    // Sync A fetches (one violation) but its answer is held back…
+    proxy.armed.store(true, std::sync::atomic::Ordering::SeqCst);
+    let a = tokio::spawn({
+        let w = wallet.clone();
+        async move { w.sync().await }
+    });
+    while proxy.armed.load(std::sync::atomic::Ordering::SeqCst) {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    // …while a second violation is recorded and sync B brings both.
+    violation(&t, driver, 2).await;
+    wallet.sync().await.unwrap();
+    let b = consistent(&wallet);
+    assert_eq!((b.record, b.points), (2, 3));
+    // Now A's older answer arrives. It must not take the store back to one violation,
+    // nor store the first violation's message a second time.
+    proxy.release.notify_one();
+    a.await.unwrap().unwrap();
+    let after = consistent(&wallet);
+    assert_eq!(after, b);
+    wallet.sync().await.unwrap();
+    assert_eq!(consistent(&wallet), b);
+}
