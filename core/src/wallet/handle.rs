@@ -207,6 +207,21 @@ impl Wallet {
     /// transaction. Retries with back-off on transient failures (honouring Retry-After);
     /// on failure nothing in the store changes.
     pub async fn sync(&self) -> Result<SyncReport, WalletError> {
+        // Two syncs may overlap (the app's threads, the FFI): both fetch from the same
+        // cursor, and the later write would take the store back to an older page and
+        // store its feed entries a second time under other ids. So a sync writes only if
+        // the cursor is still the one it started from; otherwise another sync got there
+        // first and this one starts again from the new cursor.
+        loop {
+            if let Some(report) = self.sync_once().await? {
+                return Ok(report);
+            }
+        }
+    }
+
+    /// One sync from the stored cursor; `None` when another sync moved the cursor first
+    /// (nothing written).
+    async fn sync_once(&self) -> Result<Option<SyncReport>, WalletError> {
         let enrolment = self.enrolment()?;
         let client = Client::new(&enrolment.authority_url)?;
         let mut device = self.device(&enrolment)?;
@@ -254,8 +269,12 @@ impl Wallet {
             last_synced: Some(last.server_time),
         };
         self.inner.store.write(|tx| {
+            let current: SyncState = tx.get_doc(state::SYNC_STATE)?.unwrap_or_default();
+            if current.cursor != start.cursor {
+                return Ok(None);
+            }
             tx.put_doc(state::TRUST_LIST, &crate::wire::Base64(trust.encode()))?;
-            sync::apply(tx, &pages, new_state)
+            sync::apply(tx, &pages, new_state).map(Some)
         })
     }
 

@@ -1,0 +1,516 @@
+//! The core's `Wallet` when things go wrong: the server goes away mid-life, the app is
+//! killed in the middle of a sync, several threads use one wallet at once. Real server on
+//! loopback, real database files, real encrypted store.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use common::*;
+use edl_authority::serve;
+use edl_core::credential::Audience;
+use edl_core::licence::Licence;
+use edl_core::present::Form;
+use edl_core::verify::{Policy, verify_offline};
+use edl_core::wallet::store::SoftwareKeyStore;
+use edl_core::wallet::{StoredElicence, TestIdentityProvider, Wallet, WalletError};
+use edl_core::wire::{
+    ApplicationPhase, ApplicationView, FeedMessage, MessageKind, VerificationLogEntry, paths,
+};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+const KEY: [u8; 32] = [77; 32];
+
+fn keys() -> SoftwareKeyStore {
+    SoftwareKeyStore::from_key_bytes(zeroize::Zeroizing::new(KEY))
+}
+
+/// A core wallet in `dir` with an issued e-licence (the driver has a photo on file).
+async fn issued_wallet(t: &TestServer, dir: &Path, n: &str) -> (u64, Wallet) {
+    let driver = t.create_driver(n, true).await;
+    let code = t
+        .admin_ok(
+            Method::POST,
+            &paths::with_id(paths::ACTIVATION_CODE, driver),
+            Value::Null,
+        )
+        .await["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let wallet = Wallet::open(dir, &keys()).unwrap();
+    wallet.enrol(&t.url, n, &code).await.unwrap();
+    let view = wallet
+        .apply(Arc::new(TestIdentityProvider::new(IDENTITY_SECRET)))
+        .await
+        .unwrap();
+    assert_eq!(view.phase, ApplicationPhase::Issued);
+    (driver, wallet)
+}
+
+async fn violation(t: &TestServer, driver: u64, points: u8) {
+    t.admin_ok(
+        Method::POST,
+        &paths::with_id(paths::VIOLATIONS, driver),
+        json!({"date": "2026-11-20", "place": "北京市朝阳区建国路", "act": "违反禁令标志指示", "points": points, "fine_yuan": 200}),
+    )
+    .await;
+}
+
+/// Everything a screen shows, to compare before and after.
+#[derive(Debug, Clone, PartialEq)]
+struct Snapshot {
+    licence: Option<Licence>,
+    elicence: Option<StoredElicence>,
+    application: Option<ApplicationView>,
+    messages: Vec<FeedMessage>,
+    log: Vec<VerificationLogEntry>,
+    last_synced: Option<u64>,
+    photo: Option<Vec<u8>>,
+}
+
+fn snapshot(w: &Wallet) -> Snapshot {
+    Snapshot {
+        licence: w.licence().unwrap(),
+        elicence: w.elicence().unwrap(),
+        application: w.application().unwrap(),
+        messages: w.messages().unwrap(),
+        log: w.verification_log().unwrap(),
+        last_synced: w.last_synced().unwrap(),
+        photo: w.photo().unwrap(),
+    }
+}
+
+fn violations_in_feed(w: &Wallet) -> usize {
+    w.messages()
+        .unwrap()
+        .iter()
+        .filter(|m| m.kind == MessageKind::ViolationRecorded)
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_while_the_server_is_down_is_offline_changes_nothing_and_the_next_one_completes() {
+    let mut t = TestServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (driver, wallet) = issued_wallet(&t, dir.path(), &number(501)).await;
+    // Something is waiting at the authority that the wallet has not seen.
+    violation(&t, driver, 2).await;
+    let before = snapshot(&wallet);
+    assert!(
+        before
+            .licence
+            .as_ref()
+            .unwrap()
+            .supplementary
+            .record
+            .is_empty()
+    );
+
+    let addr = t.server.as_ref().unwrap().addr();
+    t.server.take().unwrap().shutdown().await.unwrap();
+    let started = Instant::now();
+    assert_eq!(wallet.sync().await.unwrap_err(), WalletError::Offline);
+    // It retried with back-off (400 ms, 800 ms) before giving up, not forever.
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(1000) && waited < Duration::from_secs(15),
+        "{waited:?}"
+    );
+    assert_eq!(snapshot(&wallet), before);
+    // Offline-first: presenting still works from the store.
+    let p = wallet
+        .present_at(Form::Offline, Audience::Enforcement, t.now(), 30)
+        .unwrap();
+    assert!(!p.payload.is_empty());
+    // The store on disk is the same too: reopening shows the same state.
+    drop(wallet);
+    let wallet = Wallet::open(dir.path(), &keys()).unwrap();
+    assert_eq!(snapshot(&wallet), before);
+
+    // Back up on the same address and database: the next sync completes.
+    let mut config = config(t.db(), &t.clock);
+    config.listen = addr;
+    let server = serve(config).await.expect("restarts on the same port");
+    assert_eq!(server.url(), t.url);
+    t.server = Some(server);
+    let report = wallet.sync().await.unwrap();
+    assert!(report.licence_changed);
+    let after = snapshot(&wallet);
+    let record = &after.licence.as_ref().unwrap().supplementary.record;
+    assert_eq!(record.len(), 1);
+    assert_eq!(
+        after.licence.as_ref().unwrap().supplementary.cycle.points,
+        2
+    );
+    assert_eq!(violations_in_feed(&wallet), 1);
+    assert!(after.last_synced.is_some());
+    assert_eq!(after.messages[..before.messages.len()], before.messages[..]);
+}
+
+// ---------------------------------------------------------------------------------------
+// Crash safety.
+
+const CHILD_DIR: &str = "EDL_CRASH_CHILD_DIR";
+const CHILD_TEST: &str = "crash_child_syncs_in_a_loop";
+
+/// Not a test on its own: the crash test runs this binary again with `--exact` and
+/// `--ignored` and the wallet's directory in `EDL_CRASH_CHILD_DIR`. It opens the wallet
+/// and syncs as fast as it can, printing `S` before and `E` after each sync, until killed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "run by the crash test as a child process"]
+async fn crash_child_syncs_in_a_loop() {
+    let Some(dir) = std::env::var_os(CHILD_DIR) else {
+        return;
+    };
+    let wallet = Wallet::open(Path::new(&dir), &keys()).unwrap();
+    let mut out = std::io::stdout();
+    writeln!(out, "@ready").unwrap();
+    loop {
+        writeln!(out, "@S").unwrap();
+        out.flush().unwrap();
+        let r = wallet.sync().await;
+        writeln!(out, "@{}", if r.is_ok() { "E" } else { "X" }).unwrap();
+        out.flush().unwrap();
+    }
+}
+
+/// What must agree in any state the store can be in: the record, the points and the
+/// feed were written by the same sync, so a torn write would break one of these.
+#[derive(Debug, Clone, PartialEq)]
+struct Consistent {
+    record: usize,
+    points: u8,
+    violation_messages: usize,
+    messages: usize,
+    log: usize,
+}
+
+fn consistent(w: &Wallet) -> Consistent {
+    let licence = w.licence().unwrap().unwrap();
+    let record = licence.supplementary.record.len();
+    let points = licence.supplementary.cycle.points;
+    let violation_messages = violations_in_feed(w);
+    assert_eq!(record, violation_messages, "record and feed disagree");
+    let sum: u32 = licence
+        .supplementary
+        .record
+        .iter()
+        .map(|r| u32::from(r.points))
+        .sum();
+    assert_eq!(u32::from(points), sum, "points and record disagree");
+    Consistent {
+        record,
+        points,
+        violation_messages,
+        messages: w.messages().unwrap().len(),
+        log: w.verification_log().unwrap().len(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wallet_killed_mid_sync_always_reopens_with_the_old_or_the_new_state() {
+    const ROUNDS: usize = 25;
+    let t = TestServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (driver, wallet) = issued_wallet(&t, dir.path(), &number(502)).await;
+    let mut old = consistent(&wallet);
+    drop(wallet);
+    let exe = std::env::current_exe().unwrap();
+    let (mut mid_sync, mut new_state, mut old_state) = (0, 0, 0);
+    for round in 0..ROUNDS {
+        // A change at the authority touching the licence record, points and the feed.
+        violation(&t, driver, 1 + (round % 2) as u8).await;
+
+        let mut child = Command::new(&exe)
+            .args([CHILD_TEST, "--exact", "--ignored", "--nocapture"])
+            .env(CHILD_DIR, dir.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let (tx, rx) = mpsc::channel::<String>();
+        let stdout = child.stdout.take().unwrap();
+        let reader = std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if let Some(marker) = line.strip_prefix('@')
+                    && tx.send(marker.to_owned()).is_err()
+                {
+                    break;
+                }
+            }
+        });
+        // Wait for the child to have opened the store, then let it sync for a random few
+        // milliseconds (one sync here takes a few ms: request, checks, one transaction).
+        let ready = rx.recv_timeout(Duration::from_secs(30));
+        assert_eq!(ready.as_deref(), Ok("ready"), "child did not start");
+        let delay = u64::from(rand16()[0] % 12);
+        std::thread::sleep(Duration::from_millis(delay));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        reader.join().unwrap();
+        let markers: Vec<String> = rx.try_iter().collect();
+        if markers.last().map(String::as_str) == Some("S") {
+            mid_sync += 1;
+        }
+
+        // The store opens, and holds either the state before this round or after it.
+        let wallet = Wallet::open(dir.path(), &keys())
+            .unwrap_or_else(|e| panic!("round {round}: store does not open: {e:?}"));
+        let seen = consistent(&wallet);
+        wallet.sync().await.unwrap();
+        let new = consistent(&wallet);
+        assert_eq!(new.record, old.record + 1, "round {round}");
+        if seen == old {
+            old_state += 1;
+        } else {
+            assert_eq!(seen, new, "round {round}: neither old nor new");
+            new_state += 1;
+        }
+        old = new;
+        drop(wallet);
+    }
+    eprintln!(
+        "{ROUNDS} kills: {mid_sync} landed between a sync's start and its end; \
+         the store held the old state {old_state} times, the new state {new_state} times"
+    );
+    // The kills must land during syncs often enough for the test to mean something.
+    assert!(
+        mid_sync >= ROUNDS / 3,
+        "only {mid_sync} kills landed mid-sync"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Concurrency.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_wallet_shared_by_several_threads_stays_consistent() {
+    const VIOLATIONS: usize = 8;
+    let t = TestServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (driver, wallet) = issued_wallet(&t, dir.path(), &number(503)).await;
+    let trust = t.trust().await;
+    let now = t.now();
+    let clean = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../core/tests/photos/clean.jpg"
+    ))
+    .unwrap();
+
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut threads = Vec::new();
+    // Two threads syncing, each on its own executor.
+    for _ in 0..2 {
+        let (w, stop) = (wallet.clone(), stop.clone());
+        threads.push(std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            let mut n = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                rt.block_on(w.sync()).expect("sync");
+                n += 1;
+            }
+            n
+        }));
+    }
+    // Two threads presenting and verifying offline.
+    for audience in [Audience::Enforcement, Audience::Business] {
+        let (w, stop, trust) = (wallet.clone(), stop.clone(), trust.clone());
+        threads.push(std::thread::spawn(move || {
+            let mut n = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let p = w
+                    .present_at(Form::Offline, audience, now, 30)
+                    .expect("present");
+                verify_offline(&p.payload, &trust, now, &Policy::new(audience)).expect("verifies");
+                w.present_at(Form::Online, audience, now, 30)
+                    .expect("present online");
+                n += 1;
+            }
+            n
+        }));
+    }
+    // One thread reading what the screens show; the invariants hold at every read.
+    {
+        let (w, stop) = (wallet.clone(), stop.clone());
+        threads.push(std::thread::spawn(move || {
+            let mut n = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                // Each read is its own snapshot and syncs land in between, but the feed
+                // only grows and one sync writes record and feed together: the record
+                // read between two counts of the feed lies between them.
+                let before = violations_in_feed(&w);
+                let record = w.licence().expect("licence").expect("a licence");
+                let after = violations_in_feed(&w);
+                let record = record.supplementary.record.len();
+                assert!(
+                    before <= record && record <= after,
+                    "{before} {record} {after}"
+                );
+                w.status_colour().expect("colour");
+                w.elicence().expect("elicence").expect("an e-licence");
+                w.last_synced().expect("last synced");
+                n += 1;
+            }
+            n
+        }));
+    }
+    // One photo check, on the same wallet.
+    {
+        let w = wallet.clone();
+        threads.push(std::thread::spawn(move || {
+            assert!(w.check_photo(&clean).expect("photo check").passes());
+            1
+        }));
+    }
+
+    // Meanwhile the authority records violations and a verifier checks the e-licence.
+    let police = t.verifier("police", "enforcement").await;
+    for i in 0..VIOLATIONS {
+        violation(&t, driver, 1).await;
+        let p = wallet
+            .present_at(Form::Online, Audience::Enforcement, t.now(), 30)
+            .unwrap();
+        let (s, v, _) = t
+            .verify(
+                &police,
+                json!({"method": "qr", "payload": edl_core::wire::Base64::encode(&p.payload)}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "check {i}: {v}");
+        tokio::time::sleep(Duration::from_millis(40)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let counts: Vec<usize> = threads.into_iter().map(|h| h.join().unwrap()).collect();
+    assert!(counts.iter().all(|&n| n > 0), "{counts:?}");
+
+    // After one more sync the wallet holds exactly what the authority has: every
+    // violation once, every check once, no duplicates from overlapping syncs.
+    wallet.sync().await.unwrap();
+    let c = consistent(&wallet);
+    assert_eq!(c.record, VIOLATIONS, "{c:?}");
+    assert_eq!(c.violation_messages, VIOLATIONS, "{c:?}");
+    assert_eq!(c.log, VIOLATIONS, "{c:?}");
+    eprintln!("thread iterations: {counts:?}");
+}
+
+/// A loopback TCP proxy in front of the server that can hold back the answer to the next
+/// sync request until released: a deterministic way to make two syncs overlap.
+struct HoldingProxy {
+    url: String,
+    armed: Arc<std::sync::atomic::AtomicBool>,
+    release: Arc<tokio::sync::Notify>,
+}
+
+impl HoldingProxy {
+    async fn start(server: std::net::SocketAddr) -> HoldingProxy {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let armed = Arc::new(AtomicBool::new(false));
+        let release = Arc::new(tokio::sync::Notify::new());
+        let (a, r) = (armed.clone(), release.clone());
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let upstream = tokio::net::TcpStream::connect(server).await.unwrap();
+                let (mut cr, mut cw) = client.into_split();
+                let (mut ur, mut uw) = upstream.into_split();
+                let hold = Arc::new(AtomicBool::new(false));
+                let (armed, held) = (a.clone(), hold.clone());
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 64 * 1024];
+                    while let Ok(n @ 1..) = cr.read(&mut buf).await {
+                        let chunk = &buf[..n];
+                        if chunk.starts_with(b"GET /v1/wallet/sync")
+                            && armed.swap(false, Ordering::SeqCst)
+                        {
+                            held.store(true, Ordering::SeqCst);
+                        }
+                        if uw.write_all(chunk).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+                let release = r.clone();
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 64 * 1024];
+                    while let Ok(n @ 1..) = ur.read(&mut buf).await {
+                        if hold.swap(false, Ordering::SeqCst) {
+                            release.notified().await;
+                        }
+                        if cw.write_all(&buf[..n]).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+        });
+        HoldingProxy {
+            url,
+            armed,
+            release,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overlapping_syncs_never_take_the_store_back_or_store_the_feed_twice() {
+    let t = TestServer::start().await;
+    let proxy = HoldingProxy::start(t.server.as_ref().unwrap().addr()).await;
+    let n = number(504);
+    let driver = t.create_driver(&n, true).await;
+    let code = t
+        .admin_ok(
+            Method::POST,
+            &paths::with_id(paths::ACTIVATION_CODE, driver),
+            Value::Null,
+        )
+        .await["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let dir = tempfile::tempdir().unwrap();
+    let wallet = Wallet::open(dir.path(), &keys()).unwrap();
+    wallet.enrol(&proxy.url, &n, &code).await.unwrap();
+    wallet
+        .apply(Arc::new(TestIdentityProvider::new(IDENTITY_SECRET)))
+        .await
+        .unwrap();
+    violation(&t, driver, 1).await;
+
+    // Sync A fetches (one violation) but its answer is held back…
+    proxy.armed.store(true, std::sync::atomic::Ordering::SeqCst);
+    let a = tokio::spawn({
+        let w = wallet.clone();
+        async move { w.sync().await }
+    });
+    while proxy.armed.load(std::sync::atomic::Ordering::SeqCst) {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    // …while a second violation is recorded and sync B brings both.
+    violation(&t, driver, 2).await;
+    wallet.sync().await.unwrap();
+    let b = consistent(&wallet);
+    assert_eq!((b.record, b.points), (2, 3));
+    // Now A's older answer arrives. It must not take the store back to one violation,
+    // nor store the first violation's message a second time.
+    proxy.release.notify_one();
+    a.await.unwrap().unwrap();
+    let after = consistent(&wallet);
+    assert_eq!(after, b);
+    wallet.sync().await.unwrap();
+    assert_eq!(consistent(&wallet), b);
+}
