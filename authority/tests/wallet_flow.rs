@@ -216,18 +216,29 @@ async fn a_driver_goes_from_enrolment_through_suspension_to_renewal_and_every_ch
     );
     assert_eq!(wallet.status_colour().unwrap(), Some(StatusColour::Red));
     assert!(count(&wallet, MessageKind::StatusChanged) >= 1);
-    // Both a code made before the suspension and one made from the re-signed credential.
-    let mut after = vec![before_suspension];
-    if let Ok(p) = wallet.present_at(Form::Online, Audience::Enforcement, t.now(), 30) {
-        after.push(json!({"method": "qr", "payload": Base64::encode(&p.payload)}));
-    }
-    for body in after {
+    // The e-licence is still shown (re-signed with status D). Both a code made before the
+    // suspension and one made after it are reported not in force online…
+    for body in [before_suspension, online(Audience::Enforcement)] {
         let (s, v, _) = t.verify(&police, body).await;
         assert_eq!(s, StatusCode::OK, "{v}");
         assert_eq!(v["in_force"], false, "{v}");
         assert_eq!(v["not_in_force_reason"], "suspended", "{v}");
         assert_eq!(v["status_colour"], "red", "{v}");
     }
+
+    // …and offline, the re-signed credential says so too.
+    let p = wallet
+        .present_at(Form::Offline, Audience::Enforcement, t.now(), 30)
+        .unwrap();
+    assert!(matches!(
+        verify_offline(
+            &p.payload,
+            &t.trust().await,
+            t.now(),
+            &Policy::new(Audience::Enforcement)
+        ),
+        Err(edl_core::verify::Rejection::LicenceNotInForce(_))
+    ));
 
     // The suspension ends; the licence is renewed. The old e-licence dies at once online.
     t.admin_ok(
