@@ -26,8 +26,11 @@ vectors="$PWD/core/tests/vectors/v1.txt"
 echo "== bindings: libedl_ffi and uniffi-bindgen (the cargo test build)"
 # Exactly the build of the Rust tests: `cargo build -p edl-ffi` would resolve the features
 # of edl-core without the workspace's dev-dependencies, recompile edl-ffi and overwrite the
-# cdylib, and the next `cargo test` would recompile it back.
+# cdylib, and the next `cargo test` would recompile it back. `cargo test` links the cdylib
+# only under target/debug/deps; `build --lib --tests` (the same features, so no rebuild)
+# copies it up to target/debug, where a fresh clone would otherwise lack it.
 cargo test --workspace --locked --no-run -q
+cargo build --workspace --lib --tests --locked -q
 bindgen="$target_dir/debug/uniffi-bindgen"
 
 # The wallet tests drive the real authority on loopback: `edl authority serve` (built by the
