@@ -682,16 +682,7 @@ async fn enrolment_refuses_wrong_codes_and_burns_the_code_after_five() {
     let t = TestServer::start().await;
     let n = number(110);
     let driver = t.create_driver(&n, true).await;
-    let code = t
-        .admin_ok(
-            Method::POST,
-            &paths::with_id(paths::ACTIVATION_CODE, driver),
-            Value::Null,
-        )
-        .await["code"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let code = t.activation_code(driver).await;
     let key = edl_core::crypto::SecretKey::from_seed(rand32())
         .public()
         .to_bytes();

@@ -19,16 +19,7 @@ async fn the_core_wallet_enrols_applies_syncs_and_presents_against_the_server() 
     let t = TestServer::start().await;
     let n = number(1);
     let driver = t.create_driver(&n, true).await;
-    let code = t
-        .admin_ok(
-            Method::POST,
-            &paths::with_id(paths::ACTIVATION_CODE, driver),
-            Value::Null,
-        )
-        .await["code"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let code = t.activation_code(driver).await;
 
     let dir = tempfile::tempdir().unwrap();
     let keys = SoftwareKeyStore::from_key_bytes(zeroize::Zeroizing::new([9; 32]));
@@ -87,16 +78,7 @@ async fn the_core_wallet_submits_a_photo_that_a_reviewer_approves_into_an_elicen
     let t = TestServer::start().await;
     let n = number(2);
     let driver = t.create_driver(&n, false).await;
-    let code = t
-        .admin_ok(
-            Method::POST,
-            &paths::with_id(paths::ACTIVATION_CODE, driver),
-            Value::Null,
-        )
-        .await["code"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let code = t.activation_code(driver).await;
     let dir = tempfile::tempdir().unwrap();
     let keys = SoftwareKeyStore::from_key_bytes(zeroize::Zeroizing::new([3; 32]));
     let wallet = Wallet::open(dir.path(), &keys).unwrap();

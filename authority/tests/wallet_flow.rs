@@ -42,16 +42,7 @@ async fn a_driver_goes_from_enrolment_through_suspension_to_renewal_and_every_ch
     let n = number(401);
     // No photo on file: the application has to wait for one.
     let driver = t.create_driver(&n, false).await;
-    let code = t
-        .admin_ok(
-            Method::POST,
-            &paths::with_id(paths::ACTIVATION_CODE, driver),
-            Value::Null,
-        )
-        .await["code"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let code = t.activation_code(driver).await;
 
     // Enrol and apply.
     let dir = tempfile::tempdir().unwrap();

@@ -23,7 +23,7 @@ use edl_core::wire::{
     ApplicationPhase, ApplicationView, FeedMessage, MessageKind, VerificationLogEntry, paths,
 };
 use reqwest::{Method, StatusCode};
-use serde_json::{Value, json};
+use serde_json::json;
 
 const KEY: [u8; 32] = [77; 32];
 
@@ -34,16 +34,7 @@ fn keys() -> SoftwareKeyStore {
 /// A core wallet in `dir` with an issued e-licence (the driver has a photo on file).
 async fn issued_wallet(t: &TestServer, dir: &Path, n: &str) -> (u64, Wallet) {
     let driver = t.create_driver(n, true).await;
-    let code = t
-        .admin_ok(
-            Method::POST,
-            &paths::with_id(paths::ACTIVATION_CODE, driver),
-            Value::Null,
-        )
-        .await["code"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let code = t.activation_code(driver).await;
     let wallet = Wallet::open(dir, &keys()).unwrap();
     wallet.enrol(&t.url, n, &code).await.unwrap();
     let view = wallet
@@ -471,16 +462,7 @@ async fn overlapping_syncs_never_take_the_store_back_or_store_the_feed_twice() {
     let proxy = HoldingProxy::start(t.server.as_ref().unwrap().addr()).await;
     let n = number(504);
     let driver = t.create_driver(&n, true).await;
-    let code = t
-        .admin_ok(
-            Method::POST,
-            &paths::with_id(paths::ACTIVATION_CODE, driver),
-            Value::Null,
-        )
-        .await["code"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let code = t.activation_code(driver).await;
     let dir = tempfile::tempdir().unwrap();
     let wallet = Wallet::open(dir.path(), &keys()).unwrap();
     wallet.enrol(&proxy.url, &n, &code).await.unwrap();

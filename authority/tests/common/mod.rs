@@ -178,18 +178,22 @@ impl TestServer {
         TrustList::decode(t.trust_list.as_bytes()).unwrap()
     }
 
-    /// Enrols a new wallet for `driver` (activation code from the admin API).
-    pub async fn enrol(&self, driver: u64, number: &str) -> Wallet {
-        let code = self
-            .admin_ok(
-                Method::POST,
-                &paths::with_id(paths::ACTIVATION_CODE, driver),
-                Value::Null,
-            )
-            .await["code"]
+    /// A fresh one-time activation code for `driver`, from the admin API.
+    pub async fn activation_code(&self, driver: u64) -> String {
+        self.admin_ok(
+            Method::POST,
+            &paths::with_id(paths::ACTIVATION_CODE, driver),
+            Value::Null,
+        )
+        .await["code"]
             .as_str()
             .unwrap()
-            .to_owned();
+            .to_owned()
+    }
+
+    /// Enrols a new wallet for `driver` (activation code from the admin API).
+    pub async fn enrol(&self, driver: u64, number: &str) -> Wallet {
+        let code = self.activation_code(driver).await;
         let key = SecretKey::from_seed(rand32());
         let (s, v, _) = self
             .raw(
