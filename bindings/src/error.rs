@@ -6,6 +6,7 @@
 //! and rules; core errors whose text could quote a value are replaced by a fixed text.
 
 use edl_core::credential::CredentialError;
+use edl_core::net::{NetError, OnlineVerifyError};
 use edl_core::present::PayloadError;
 use edl_core::present::render::RenderError;
 use edl_core::verify::Rejection;
@@ -112,6 +113,8 @@ pub enum InputKind {
     Photo,
     /// An answer from the authority.
     ServerResponse,
+    /// A barcode's digits, or a manual code with its licence number, for an online check.
+    TypedCode,
 }
 
 /// Why a presentation was not accepted.
@@ -225,6 +228,61 @@ impl EdlError {
             other => other.to_string(),
         };
         EdlError::malformed(InputKind::Image, detail)
+    }
+}
+
+impl EdlError {
+    /// An online verifier that could not be made: the only failure is its URL.
+    pub(crate) fn online_setup(e: NetError) -> Self {
+        match e {
+            NetError::BadUrl => bad_url(),
+            _ => EdlError::Internal {
+                detail: "the HTTP client could not be built".into(),
+            },
+        }
+    }
+
+    /// An online check without an answer about the licence. `input` says what the app
+    /// passed, for a check that was refused on the phone as malformed.
+    pub(crate) fn online(e: OnlineVerifyError, input: InputKind) -> Self {
+        use RejectionReason as R;
+        let net = match e {
+            // Layout rules and field names only, as for offline payloads.
+            OnlineVerifyError::Malformed(p) => return EdlError::malformed(input, p.to_string()),
+            OnlineVerifyError::Net(net) => net,
+        };
+        match net {
+            NetError::Offline => EdlError::Offline,
+            // A verifier locked out after wrong codes waits like a busy one.
+            NetError::Busy { retry_after_secs } | NetError::LockedOut { retry_after_secs } => {
+                EdlError::Busy { retry_after_secs }
+            }
+            NetError::Unauthorised(_) => EdlError::Unauthorised,
+            NetError::NotEligible(reason) => EdlError::NotEligible {
+                reason: reason.into(),
+            },
+            NetError::Rejected { code } => match code {
+                ErrorCode::CodeRejected => EdlError::rejected(R::WrongCode),
+                ErrorCode::UnknownId => EdlError::rejected(R::UnknownElicence),
+                ErrorCode::ElicenceSuperseded => EdlError::rejected(R::ElicenceSuperseded),
+                ErrorCode::ElicenceStopped => EdlError::rejected(R::ElicenceStopped),
+                other => refusal(other),
+            },
+            NetError::BadUrl => bad_url(),
+            NetError::Protocol(_) => EdlError::malformed(
+                InputKind::ServerResponse,
+                "unusable answer from the authority",
+            ),
+            NetError::Internal => EdlError::Internal {
+                detail: "online check".into(),
+            },
+        }
+    }
+}
+
+fn bad_url() -> EdlError {
+    EdlError::InvalidArgument {
+        detail: "authority_url must start with http:// or https://".into(),
     }
 }
 
@@ -365,6 +423,7 @@ impl From<WalletError> for EdlError {
                 reason: reason.into(),
             },
             WalletError::Rejected { code } => refusal(code),
+            WalletError::BadUrl => bad_url(),
             WalletError::NotEnrolled => EdlError::NotEnrolled,
             WalletError::NoElicence => EdlError::NoElicence,
             WalletError::IdentityCheck => EdlError::Refused {
@@ -508,6 +567,12 @@ mod tests {
                 WalletError::Store(StoreError::DiskFull),
                 EdlError::StorageFull,
             ),
+            (
+                WalletError::BadUrl,
+                EdlError::InvalidArgument {
+                    detail: "authority_url must start with http:// or https://".into(),
+                },
+            ),
         ];
         for (wallet, edl) in cases {
             assert_eq!(EdlError::from(wallet), edl);
@@ -555,5 +620,64 @@ mod tests {
             }
         );
         assert!(!e.to_string().contains("whatever"));
+    }
+
+    #[test]
+    fn online_check_refusals_become_rejections_and_waits() {
+        use edl_core::present::PayloadError;
+        let net = |e| OnlineVerifyError::Net(e);
+        let rejected = |code| net(NetError::Rejected { code });
+        let cases = [
+            (
+                rejected(ErrorCode::CodeRejected),
+                EdlError::rejected(RejectionReason::WrongCode),
+            ),
+            (
+                rejected(ErrorCode::UnknownId),
+                EdlError::rejected(RejectionReason::UnknownElicence),
+            ),
+            (
+                rejected(ErrorCode::ElicenceSuperseded),
+                EdlError::rejected(RejectionReason::ElicenceSuperseded),
+            ),
+            (
+                rejected(ErrorCode::ElicenceStopped),
+                EdlError::rejected(RejectionReason::ElicenceStopped),
+            ),
+            (
+                net(NetError::LockedOut {
+                    retry_after_secs: 900,
+                }),
+                EdlError::Busy {
+                    retry_after_secs: 900,
+                },
+            ),
+            (
+                net(NetError::Unauthorised(ErrorCode::Unauthorized)),
+                EdlError::Unauthorised,
+            ),
+            (net(NetError::Offline), EdlError::Offline),
+            (
+                net(NetError::Protocol("an answer about another e-licence")),
+                EdlError::malformed(
+                    InputKind::ServerResponse,
+                    "unusable answer from the authority",
+                ),
+            ),
+        ];
+        for (error, edl) in cases {
+            assert_eq!(EdlError::online(error, InputKind::Payload), edl);
+        }
+        assert_eq!(
+            EdlError::online(
+                OnlineVerifyError::Malformed(PayloadError::WrongForm),
+                InputKind::TypedCode
+            ),
+            EdlError::malformed(InputKind::TypedCode, "payload is not of the expected form")
+        );
+        assert!(matches!(
+            EdlError::online_setup(NetError::BadUrl),
+            EdlError::InvalidArgument { .. }
+        ));
     }
 }

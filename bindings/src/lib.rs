@@ -9,16 +9,18 @@
 
 mod error;
 mod observe;
+mod online_verifier;
 mod types;
 mod verifier;
 mod wallet;
 
 pub use error::{EdlError, InputKind, KeyStoreFailure, RefusalReason, RejectionReason};
 pub use observe::{LogLevel, Logger, RotationTicker, WalletEvent, WalletObserver, set_logger};
+pub use online_verifier::OnlineVerifier;
 pub use types::{
-    Audience, BusinessView, ClassMeaning, DisclosedView, EnforcementView, LicenceStatus,
-    LocalizedText, MainPage, NotEligibleReason, PointsCycle, RecordEntry, Sex, StatusColour,
-    SupplementaryPage, VerifiedView,
+    Audience, BusinessQualification, BusinessView, ClassMeaning, DisclosedView, EnforcementView,
+    LicenceStatus, LiveView, LocalizedText, MainPage, NotEligibleReason, OnlineVerification,
+    PointsCycle, RecordEntry, Sex, StatusColour, SupplementaryPage, VerifiedView,
 };
 pub use verifier::Verifier;
 pub use wallet::{
@@ -78,6 +80,7 @@ mod tests {
     #[test]
     fn ffi_objects_are_send_and_sync() {
         assert_send_sync::<Verifier>();
+        assert_send_sync::<OnlineVerifier>();
         assert_send_sync::<Wallet>();
         assert_send_sync::<RotationTicker>();
     }

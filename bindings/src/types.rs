@@ -7,6 +7,7 @@
 
 use edl_core::credential::{self, ViewHeader};
 use edl_core::licence::{self, ClassSet, VehicleClass};
+use edl_core::wire;
 
 /// Whom a view is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -486,6 +487,111 @@ impl From<edl_core::verify::Verified> for VerifiedView {
             window_start_unix: v.window.starts_at(),
             window_end_unix: v.window.ends_at(),
             disclosed: v.view.into(),
+        }
+    }
+}
+
+/// What a business verifier sees online: the qualification only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BusinessQualification {
+    /// 姓名.
+    pub name: String,
+    /// Masked licence number.
+    pub masked_number: String,
+    /// Classes as printed.
+    pub classes: String,
+    /// Class codes.
+    pub class_codes: Vec<String>,
+    /// Validity start.
+    pub valid_from: String,
+    /// Validity end.
+    pub valid_until: String,
+    /// Live status.
+    pub status: LicenceStatus,
+    /// 32-byte photo digest, hex.
+    pub photo_digest_hex: String,
+}
+
+impl From<wire::BusinessQualification> for BusinessQualification {
+    fn from(q: wire::BusinessQualification) -> Self {
+        BusinessQualification {
+            name: q.name,
+            masked_number: q.masked_number,
+            classes: q.classes.compact(),
+            class_codes: class_codes(q.classes),
+            valid_from: iso(q.valid_from),
+            valid_until: iso(q.valid_until),
+            status: q.status.into(),
+            photo_digest_hex: hex(&q.photo_digest),
+        }
+    }
+}
+
+/// The live view an online check returns.
+// Lives only on its way across the FFI, as `DisclosedView` does.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LiveView {
+    /// Qualification only.
+    Business {
+        /// The qualification.
+        qualification: BusinessQualification,
+    },
+    /// Both pages.
+    Enforcement {
+        /// 主页.
+        main: MainPage,
+        /// 副页.
+        supplementary: SupplementaryPage,
+    },
+}
+
+impl From<wire::LiveView> for LiveView {
+    fn from(v: wire::LiveView) -> Self {
+        match v {
+            wire::LiveView::Business { qualification } => LiveView::Business {
+                qualification: qualification.into(),
+            },
+            wire::LiveView::Enforcement { licence } => {
+                let classes = licence.main.classes;
+                LiveView::Enforcement {
+                    main: licence.main.into(),
+                    supplementary: SupplementaryPage::new(licence.supplementary, classes),
+                }
+            }
+        }
+    }
+}
+
+/// The authority's answer to an online check whose code was right.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OnlineVerification {
+    /// 20-digit e-licence id.
+    pub elicence_id: String,
+    /// When the authority checked.
+    pub checked_at_unix: u64,
+    /// In force now.
+    pub in_force: bool,
+    /// Why not, if not.
+    pub not_in_force_reason: Option<NotEligibleReason>,
+    /// Status colour.
+    pub status_colour: StatusColour,
+    /// What may be seen.
+    pub view: LiveView,
+    /// The approved photo.
+    pub photo: Vec<u8>,
+}
+
+impl From<wire::VerifyResponse> for OnlineVerification {
+    fn from(r: wire::VerifyResponse) -> Self {
+        OnlineVerification {
+            elicence_id: r.elicence_id.to_string(),
+            checked_at_unix: r.checked_at,
+            in_force: r.in_force,
+            not_in_force_reason: r.not_in_force_reason.map(Into::into),
+            status_colour: r.status_colour.into(),
+            view: r.view.into(),
+            photo: r.photo.0,
         }
     }
 }

@@ -1351,6 +1351,278 @@ public func FfiConverterTypeLogger_lower(_ value: Logger) -> UInt64 {
 
 
 /**
+ * A verifier's client of the authority's online check (`POST /v1/verify`), for the online
+ * QR, the barcode and the manual code, which only the authority can check. Holds the
+ * verifier's API key, which never leaves it and never appears in a log or error.
+ *
+ * Checks are asynchronous (Kotlin `suspend`, Swift `async`) and may overlap: one object
+ * serves the whole app. What is scanned or typed is checked on the phone first, so a
+ * malformed input is refused at once, sends nothing and does not count as a failed
+ * attempt. There is no automatic retry: a counter wants a fast answer, and the app
+ * decides whether to ask again.
+ */
+public protocol OnlineVerifierProtocol: AnyObject, Sendable {
+    
+    /**
+     * The authority's current trust list, encoded as the `Verifier` constructor takes it,
+     * for checking offline QRs later without a network.
+     *
+     * Throws `EdlError.Offline` when the authority cannot be reached and
+     * `EdlError.Malformed` (what = `ServerResponse`) when the list does not decode.
+     */
+    func fetchTrustList() async throws  -> Data
+    
+    /**
+     * Checks the 32 digits read off the barcode; throws as `verify_qr`, with
+     * what = `TypedCode` for digits that are not a barcode of this protocol.
+     */
+    func verifyBarcode(text: String) async throws  -> OnlineVerification
+    
+    /**
+     * Checks a licence number and the 7-digit manual code the driver read out (spaces
+     * allowed); throws as `verify_barcode`, with `Rejected(UnknownElicence)` for a licence
+     * number the authority does not know or that has no e-licence. Unknown numbers count
+     * as failed attempts, so probing numbers ends in a lock-out like guessing codes.
+     */
+    func verifyManual(licenceNumber: String, code: String) async throws  -> OnlineVerification
+    
+    /**
+     * Checks the bytes of a scanned online QR. The answer must be about the e-licence the
+     * QR names, or this throws `EdlError.Malformed` (what = `ServerResponse`).
+     *
+     * Throws `EdlError.Malformed` (what = `Payload`) when the bytes are not an online QR
+     * (an offline QR goes to `Verifier.verify_offline`), `EdlError.Rejected` with
+     * `WrongCode`, `UnknownElicence`, `ElicenceSuperseded` or `ElicenceStopped`,
+     * `EdlError.Busy` when the authority is busy or has locked this verifier out after too
+     * many wrong codes for this licence, `EdlError.Unauthorised` for a wrong API key and
+     * `EdlError.Offline` when the authority cannot be reached.
+     */
+    func verifyQr(payload: Data) async throws  -> OnlineVerification
+    
+}
+/**
+ * A verifier's client of the authority's online check (`POST /v1/verify`), for the online
+ * QR, the barcode and the manual code, which only the authority can check. Holds the
+ * verifier's API key, which never leaves it and never appears in a log or error.
+ *
+ * Checks are asynchronous (Kotlin `suspend`, Swift `async`) and may overlap: one object
+ * serves the whole app. What is scanned or typed is checked on the phone first, so a
+ * malformed input is refused at once, sends nothing and does not count as a failed
+ * attempt. There is no automatic retry: a counter wants a fast answer, and the app
+ * decides whether to ask again.
+ */
+open class OnlineVerifier: OnlineVerifierProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_edl_ffi_fn_clone_onlineverifier(self.handle, $0) }
+    }
+    /**
+     * A client of the authority at `authority_url` (`https://…` in production) with this
+     * verifier's `api_key`. Nothing is sent until the first check.
+     *
+     * Throws `EdlError.InvalidArgument` when the URL is not `http://` or `https://`.
+     */
+public convenience init(authorityUrl: String, apiKey: String)throws  {
+    let handle =
+        try rustCallWithError(FfiConverterTypeEdlError_lift) {
+        uniffiCallStatus in
+    uniffi_edl_ffi_fn_constructor_onlineverifier_new(
+        FfiConverterString.lower(authorityUrl),
+        FfiConverterString.lower(apiKey),uniffiCallStatus
+    )
+}
+    self.init(unsafeFromHandle: handle)
+}
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_edl_ffi_fn_free_onlineverifier(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * The authority's current trust list, encoded as the `Verifier` constructor takes it,
+     * for checking offline QRs later without a network.
+     *
+     * Throws `EdlError.Offline` when the authority cannot be reached and
+     * `EdlError.Malformed` (what = `ServerResponse`) when the list does not decode.
+     */
+open func fetchTrustList()async throws  -> Data  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_edl_ffi_fn_method_onlineverifier_fetch_trust_list(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_edl_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_edl_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_edl_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterData.lift,
+            errorHandler: FfiConverterTypeEdlError_lift
+        )
+}
+    
+    /**
+     * Checks the 32 digits read off the barcode; throws as `verify_qr`, with
+     * what = `TypedCode` for digits that are not a barcode of this protocol.
+     */
+open func verifyBarcode(text: String)async throws  -> OnlineVerification  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_edl_ffi_fn_method_onlineverifier_verify_barcode(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(text)
+                )
+            },
+            pollFunc: ffi_edl_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_edl_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_edl_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeOnlineVerification_lift,
+            errorHandler: FfiConverterTypeEdlError_lift
+        )
+}
+    
+    /**
+     * Checks a licence number and the 7-digit manual code the driver read out (spaces
+     * allowed); throws as `verify_barcode`, with `Rejected(UnknownElicence)` for a licence
+     * number the authority does not know or that has no e-licence. Unknown numbers count
+     * as failed attempts, so probing numbers ends in a lock-out like guessing codes.
+     */
+open func verifyManual(licenceNumber: String, code: String)async throws  -> OnlineVerification  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_edl_ffi_fn_method_onlineverifier_verify_manual(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(licenceNumber),FfiConverterString.lower(code)
+                )
+            },
+            pollFunc: ffi_edl_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_edl_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_edl_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeOnlineVerification_lift,
+            errorHandler: FfiConverterTypeEdlError_lift
+        )
+}
+    
+    /**
+     * Checks the bytes of a scanned online QR. The answer must be about the e-licence the
+     * QR names, or this throws `EdlError.Malformed` (what = `ServerResponse`).
+     *
+     * Throws `EdlError.Malformed` (what = `Payload`) when the bytes are not an online QR
+     * (an offline QR goes to `Verifier.verify_offline`), `EdlError.Rejected` with
+     * `WrongCode`, `UnknownElicence`, `ElicenceSuperseded` or `ElicenceStopped`,
+     * `EdlError.Busy` when the authority is busy or has locked this verifier out after too
+     * many wrong codes for this licence, `EdlError.Unauthorised` for a wrong API key and
+     * `EdlError.Offline` when the authority cannot be reached.
+     */
+open func verifyQr(payload: Data)async throws  -> OnlineVerification  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_edl_ffi_fn_method_onlineverifier_verify_qr(
+                        self.uniffiCloneHandle(),FfiConverterData.lower(payload)
+                )
+            },
+            pollFunc: ffi_edl_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_edl_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_edl_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeOnlineVerification_lift,
+            errorHandler: FfiConverterTypeEdlError_lift
+        )
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeOnlineVerifier: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = OnlineVerifier
+
+    public static func lift(_ handle: UInt64) throws -> OnlineVerifier {
+        return OnlineVerifier(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: OnlineVerifier) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> OnlineVerifier {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: OnlineVerifier, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOnlineVerifier_lift(_ handle: UInt64) throws -> OnlineVerifier {
+    return try FfiConverterTypeOnlineVerifier.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOnlineVerifier_lower(_ value: OnlineVerifier) -> UInt64 {
+    return FfiConverterTypeOnlineVerifier.lower(value)
+}
+
+
+
+
+
+
+/**
  * Makes QR rotation ticks for a `WalletObserver` (see `Wallet.start_rotation`). Closing
  * it stops the ticks too.
  */
@@ -2748,6 +3020,141 @@ public func FfiConverterTypeApplication_lower(_ value: Application) -> RustBuffe
 
 
 /**
+ * What a business verifier (insurer, car-rental firm, employer) sees online: the
+ * qualification only, live from the registry. There is no field for the address, the date
+ * of birth, the full licence number or the record.
+ */
+public struct BusinessQualification: Equatable, Hashable {
+    /**
+     * 姓名.
+     */
+    public let name: String
+    /**
+     * The licence number with all but its first and last four characters masked.
+     */
+    public let maskedNumber: String
+    /**
+     * 准驾车型 as printed on the card, e.g. "C1D".
+     */
+    public let classes: String
+    /**
+     * The vehicle class codes, e.g. ["C1", "D"].
+     */
+    public let classCodes: [String]
+    /**
+     * 有效期起始日期, ISO 8601 (YYYY-MM-DD).
+     */
+    public let validFrom: String
+    /**
+     * 有效期截止日期 (inclusive), ISO 8601; "9999-12-31" is 长期 (no end).
+     */
+    public let validUntil: String
+    /**
+     * The status now, not as of an e-licence's issue.
+     */
+    public let status: LicenceStatus
+    /**
+     * The SHA-256 of the approved photo in lower-case hex (64 characters): the digest of
+     * `OnlineVerification.photo`, and its first 32 characters are an offline business
+     * view's `photo_digest_hex`.
+     */
+    public let photoDigestHex: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * 姓名.
+         */name: String, 
+        /**
+         * The licence number with all but its first and last four characters masked.
+         */maskedNumber: String, 
+        /**
+         * 准驾车型 as printed on the card, e.g. "C1D".
+         */classes: String, 
+        /**
+         * The vehicle class codes, e.g. ["C1", "D"].
+         */classCodes: [String], 
+        /**
+         * 有效期起始日期, ISO 8601 (YYYY-MM-DD).
+         */validFrom: String, 
+        /**
+         * 有效期截止日期 (inclusive), ISO 8601; "9999-12-31" is 长期 (no end).
+         */validUntil: String, 
+        /**
+         * The status now, not as of an e-licence's issue.
+         */status: LicenceStatus, 
+        /**
+         * The SHA-256 of the approved photo in lower-case hex (64 characters): the digest of
+         * `OnlineVerification.photo`, and its first 32 characters are an offline business
+         * view's `photo_digest_hex`.
+         */photoDigestHex: String) {
+        self.name = name
+        self.maskedNumber = maskedNumber
+        self.classes = classes
+        self.classCodes = classCodes
+        self.validFrom = validFrom
+        self.validUntil = validUntil
+        self.status = status
+        self.photoDigestHex = photoDigestHex
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension BusinessQualification: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeBusinessQualification: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> BusinessQualification {
+        return
+            try BusinessQualification(
+                name: FfiConverterString.read(from: &buf), 
+                maskedNumber: FfiConverterString.read(from: &buf), 
+                classes: FfiConverterString.read(from: &buf), 
+                classCodes: FfiConverterSequenceString.read(from: &buf), 
+                validFrom: FfiConverterString.read(from: &buf), 
+                validUntil: FfiConverterString.read(from: &buf), 
+                status: FfiConverterTypeLicenceStatus.read(from: &buf), 
+                photoDigestHex: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: BusinessQualification, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.name, into: &buf)
+        FfiConverterString.write(value.maskedNumber, into: &buf)
+        FfiConverterString.write(value.classes, into: &buf)
+        FfiConverterSequenceString.write(value.classCodes, into: &buf)
+        FfiConverterString.write(value.validFrom, into: &buf)
+        FfiConverterString.write(value.validUntil, into: &buf)
+        FfiConverterTypeLicenceStatus.write(value.status, into: &buf)
+        FfiConverterString.write(value.photoDigestHex, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeBusinessQualification_lift(_ buf: RustBuffer) throws -> BusinessQualification {
+    return try FfiConverterTypeBusinessQualification.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeBusinessQualification_lower(_ value: BusinessQualification) -> RustBuffer {
+    return FfiConverterTypeBusinessQualification.lower(value)
+}
+
+
+/**
  * What an insurer, car-rental firm or employer may see: qualification only. There is no
  * field for the address, date of birth, full licence number or driving record.
  */
@@ -3645,6 +4052,129 @@ public func FfiConverterTypeMessage_lift(_ buf: RustBuffer) throws -> Message {
 #endif
 public func FfiConverterTypeMessage_lower(_ value: Message) -> RustBuffer {
     return FfiConverterTypeMessage.lower(value)
+}
+
+
+/**
+ * The authority's answer to an online check whose code was right. A licence that is not
+ * in force still answers (with `in_force` false and the reason), so the verifier sees
+ * whom they are dealing with.
+ */
+public struct OnlineVerification: Equatable, Hashable {
+    /**
+     * The e-licence checked (20 digits).
+     */
+    public let elicenceId: String
+    /**
+     * When the authority checked (unix seconds, the authority's clock).
+     */
+    public let checkedAtUnix: UInt64
+    /**
+     * Whether the licence is in force right now (status and validity).
+     */
+    public let inForce: Bool
+    /**
+     * If not in force, the most serious reason (`not_eligible_text` gives its text).
+     */
+    public let notInForceReason: NotEligibleReason?
+    /**
+     * How to show the status: black, red, or hidden.
+     */
+    public let statusColour: StatusColour
+    /**
+     * What this verifier may see.
+     */
+    public let view: LiveView
+    /**
+     * The approved photo (JPEG), to compare with the driver's face. (A byte array: compare
+     * it with `contentEquals`, not `==`, in Kotlin.)
+     */
+    public let photo: Data
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The e-licence checked (20 digits).
+         */elicenceId: String, 
+        /**
+         * When the authority checked (unix seconds, the authority's clock).
+         */checkedAtUnix: UInt64, 
+        /**
+         * Whether the licence is in force right now (status and validity).
+         */inForce: Bool, 
+        /**
+         * If not in force, the most serious reason (`not_eligible_text` gives its text).
+         */notInForceReason: NotEligibleReason?, 
+        /**
+         * How to show the status: black, red, or hidden.
+         */statusColour: StatusColour, 
+        /**
+         * What this verifier may see.
+         */view: LiveView, 
+        /**
+         * The approved photo (JPEG), to compare with the driver's face. (A byte array: compare
+         * it with `contentEquals`, not `==`, in Kotlin.)
+         */photo: Data) {
+        self.elicenceId = elicenceId
+        self.checkedAtUnix = checkedAtUnix
+        self.inForce = inForce
+        self.notInForceReason = notInForceReason
+        self.statusColour = statusColour
+        self.view = view
+        self.photo = photo
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension OnlineVerification: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeOnlineVerification: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> OnlineVerification {
+        return
+            try OnlineVerification(
+                elicenceId: FfiConverterString.read(from: &buf), 
+                checkedAtUnix: FfiConverterUInt64.read(from: &buf), 
+                inForce: FfiConverterBool.read(from: &buf), 
+                notInForceReason: FfiConverterOptionTypeNotEligibleReason.read(from: &buf), 
+                statusColour: FfiConverterTypeStatusColour.read(from: &buf), 
+                view: FfiConverterTypeLiveView.read(from: &buf), 
+                photo: FfiConverterData.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: OnlineVerification, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.elicenceId, into: &buf)
+        FfiConverterUInt64.write(value.checkedAtUnix, into: &buf)
+        FfiConverterBool.write(value.inForce, into: &buf)
+        FfiConverterOptionTypeNotEligibleReason.write(value.notInForceReason, into: &buf)
+        FfiConverterTypeStatusColour.write(value.statusColour, into: &buf)
+        FfiConverterTypeLiveView.write(value.view, into: &buf)
+        FfiConverterData.write(value.photo, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOnlineVerification_lift(_ buf: RustBuffer) throws -> OnlineVerification {
+    return try FfiConverterTypeOnlineVerification.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOnlineVerification_lower(_ value: OnlineVerification) -> RustBuffer {
+    return FfiConverterTypeOnlineVerification.lower(value)
 }
 
 
@@ -5568,6 +6098,11 @@ public enum InputKind: Equatable, Hashable {
      * An answer from the authority.
      */
     case serverResponse
+    /**
+     * A barcode's digits, or a manual code with its licence number, given for an online
+     * check.
+     */
+    case typedCode
 
 
 
@@ -5601,6 +6136,8 @@ public struct FfiConverterTypeInputKind: FfiConverterRustBuffer {
         
         case 6: return .serverResponse
         
+        case 7: return .typedCode
+        
         default: throw UniffiInternalError.unexpectedEnumCase
         }
     }
@@ -5631,6 +6168,10 @@ public struct FfiConverterTypeInputKind: FfiConverterRustBuffer {
         
         case .serverResponse:
             writeInt(&buf, Int32(6))
+        
+        
+        case .typedCode:
+            writeInt(&buf, Int32(7))
         
         }
     }
@@ -5747,6 +6288,89 @@ public func FfiConverterTypeKeyStoreFailure_lift(_ buf: RustBuffer) throws -> Ke
 #endif
 public func FfiConverterTypeKeyStoreFailure_lower(_ value: KeyStoreFailure) -> RustBuffer {
     return FfiConverterTypeKeyStoreFailure.lower(value)
+}
+
+
+
+/**
+ * What an online check shows: the narrower of the audience the driver chose and the one
+ * the verifier's API key is registered for.
+ */
+
+public enum LiveView: Equatable, Hashable {
+    
+    /**
+     * The qualification subset.
+     */
+    case business(qualification: BusinessQualification
+    )
+    /**
+     * Both pages as the registry holds them now (police): live status, points and record.
+     */
+    case enforcement(main: MainPage, supplementary: SupplementaryPage
+    )
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension LiveView: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeLiveView: FfiConverterRustBuffer {
+    typealias SwiftType = LiveView
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> LiveView {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .business(qualification: try FfiConverterTypeBusinessQualification.read(from: &buf)
+        )
+        
+        case 2: return .enforcement(main: try FfiConverterTypeMainPage.read(from: &buf), supplementary: try FfiConverterTypeSupplementaryPage.read(from: &buf)
+        )
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: LiveView, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case let .business(qualification):
+            writeInt(&buf, Int32(1))
+            FfiConverterTypeBusinessQualification.write(qualification, into: &buf)
+            
+        
+        case let .enforcement(main,supplementary):
+            writeInt(&buf, Int32(2))
+            FfiConverterTypeMainPage.write(main, into: &buf)
+            FfiConverterTypeSupplementaryPage.write(supplementary, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLiveView_lift(_ buf: RustBuffer) throws -> LiveView {
+    return try FfiConverterTypeLiveView.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLiveView_lower(_ value: LiveView) -> RustBuffer {
+    return FfiConverterTypeLiveView.lower(value)
 }
 
 
@@ -7718,6 +8342,30 @@ fileprivate struct FfiConverterOptionTypeSupplementaryPage: FfiConverterRustBuff
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeNotEligibleReason: FfiConverterRustBuffer {
+    typealias SwiftType = NotEligibleReason?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeNotEligibleReason.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeNotEligibleReason.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeStatusColour: FfiConverterRustBuffer {
     typealias SwiftType = StatusColour?
 
@@ -8211,6 +8859,18 @@ private let initializationResult: InitializationResult = {
     if (uniffi_edl_ffi_checksum_method_logger_log() != 14785) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_edl_ffi_checksum_method_onlineverifier_fetch_trust_list() != 24377) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_edl_ffi_checksum_method_onlineverifier_verify_barcode() != 19135) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_edl_ffi_checksum_method_onlineverifier_verify_manual() != 61394) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_edl_ffi_checksum_method_onlineverifier_verify_qr() != 13214) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_edl_ffi_checksum_method_rotationticker_stop() != 9956) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -8290,6 +8950,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_edl_ffi_checksum_method_walletobserver_on_event() != 63910) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_edl_ffi_checksum_constructor_onlineverifier_new() != 45040) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_edl_ffi_checksum_constructor_verifier_new() != 52731) {

@@ -396,6 +396,41 @@ void uniffi_edl_ffi_fn_init_callback_vtable_logger(const UniffiVTableCallbackInt
 void uniffi_edl_ffi_fn_method_logger_log(uint64_t ptr, RustBuffer level, RustBuffer target, RustBuffer message, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_CLONE_ONLINEVERIFIER
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_CLONE_ONLINEVERIFIER
+uint64_t uniffi_edl_ffi_fn_clone_onlineverifier(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FREE_ONLINEVERIFIER
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FREE_ONLINEVERIFIER
+void uniffi_edl_ffi_fn_free_onlineverifier(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_CONSTRUCTOR_ONLINEVERIFIER_NEW
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_CONSTRUCTOR_ONLINEVERIFIER_NEW
+uint64_t uniffi_edl_ffi_fn_constructor_onlineverifier_new(RustBuffer authority_url, RustBuffer api_key, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_ONLINEVERIFIER_FETCH_TRUST_LIST
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_ONLINEVERIFIER_FETCH_TRUST_LIST
+uint64_t uniffi_edl_ffi_fn_method_onlineverifier_fetch_trust_list(uint64_t ptr
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_ONLINEVERIFIER_VERIFY_BARCODE
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_ONLINEVERIFIER_VERIFY_BARCODE
+uint64_t uniffi_edl_ffi_fn_method_onlineverifier_verify_barcode(uint64_t ptr, RustBuffer text
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_ONLINEVERIFIER_VERIFY_MANUAL
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_ONLINEVERIFIER_VERIFY_MANUAL
+uint64_t uniffi_edl_ffi_fn_method_onlineverifier_verify_manual(uint64_t ptr, RustBuffer licence_number, RustBuffer code
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_ONLINEVERIFIER_VERIFY_QR
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_ONLINEVERIFIER_VERIFY_QR
+uint64_t uniffi_edl_ffi_fn_method_onlineverifier_verify_qr(uint64_t ptr, RustBuffer payload
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_CLONE_ROTATIONTICKER
 #define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_CLONE_ROTATIONTICKER
 uint64_t uniffi_edl_ffi_fn_clone_rotationticker(uint64_t handle, RustCallStatus *_Nonnull out_status
@@ -990,6 +1025,30 @@ uint16_t uniffi_edl_ffi_checksum_method_logger_log(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_ONLINEVERIFIER_FETCH_TRUST_LIST
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_ONLINEVERIFIER_FETCH_TRUST_LIST
+uint16_t uniffi_edl_ffi_checksum_method_onlineverifier_fetch_trust_list(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_ONLINEVERIFIER_VERIFY_BARCODE
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_ONLINEVERIFIER_VERIFY_BARCODE
+uint16_t uniffi_edl_ffi_checksum_method_onlineverifier_verify_barcode(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_ONLINEVERIFIER_VERIFY_MANUAL
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_ONLINEVERIFIER_VERIFY_MANUAL
+uint16_t uniffi_edl_ffi_checksum_method_onlineverifier_verify_manual(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_ONLINEVERIFIER_VERIFY_QR
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_ONLINEVERIFIER_VERIFY_QR
+uint16_t uniffi_edl_ffi_checksum_method_onlineverifier_verify_qr(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_ROTATIONTICKER_STOP
 #define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_ROTATIONTICKER_STOP
 uint16_t uniffi_edl_ffi_checksum_method_rotationticker_stop(void
@@ -1149,6 +1208,12 @@ uint16_t uniffi_edl_ffi_checksum_method_wallet_verification_log(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_WALLETOBSERVER_ON_EVENT
 #define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_WALLETOBSERVER_ON_EVENT
 uint16_t uniffi_edl_ffi_checksum_method_walletobserver_on_event(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_CONSTRUCTOR_ONLINEVERIFIER_NEW
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_CONSTRUCTOR_ONLINEVERIFIER_NEW
+uint16_t uniffi_edl_ffi_checksum_constructor_onlineverifier_new(void
     
 );
 #endif

@@ -10,6 +10,8 @@ pub mod codec;
 pub mod credential;
 pub mod crypto;
 pub mod licence;
+#[cfg(feature = "net")]
+pub mod net;
 #[cfg(feature = "photo")]
 pub mod photo;
 pub mod present;

@@ -2,6 +2,7 @@
 
 use crate::credential::CredentialError;
 use crate::licence::NotEligible;
+use crate::net::NetError;
 use crate::present::PresentError;
 use crate::wire::ErrorCode;
 
@@ -39,6 +40,9 @@ pub enum WalletError {
         /// The authority's stable code.
         code: ErrorCode,
     },
+    /// The authority URL is not an `http://` or `https://` URL.
+    #[error("the authority URL must start with http:// or https://")]
+    BadUrl,
     /// The wallet has not been enrolled yet.
     #[error("the wallet is not enrolled")]
     NotEnrolled,
@@ -68,6 +72,22 @@ pub enum WalletError {
     /// A fault inside the wallet (a task panicked).
     #[error("internal error")]
     Internal,
+}
+
+impl From<NetError> for WalletError {
+    fn from(e: NetError) -> Self {
+        match e {
+            NetError::Offline => WalletError::Offline,
+            NetError::Busy { retry_after_secs } => WalletError::Busy { retry_after_secs },
+            NetError::LockedOut { retry_after_secs } => WalletError::LockedOut { retry_after_secs },
+            NetError::Unauthorised(code) => WalletError::Unauthorised(code),
+            NetError::NotEligible(reason) => WalletError::NotEligible(reason),
+            NetError::Rejected { code } => WalletError::Rejected { code },
+            NetError::BadUrl => WalletError::BadUrl,
+            NetError::Protocol(what) => WalletError::Protocol(what.into()),
+            NetError::Internal => WalletError::Internal,
+        }
+    }
 }
 
 impl From<CredentialError> for WalletError {

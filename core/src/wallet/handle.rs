@@ -17,14 +17,13 @@ use crate::wire::{
     VerificationLogEntry, paths,
 };
 
-use super::client::{Client, DeviceAuth};
+use super::WalletError;
 use super::identity::IdentityProvider;
 use super::photo_upload::{PhotoSource, PhotoSubmission, UploadProgress, UploadStage, client_key};
-use super::runtime;
 use super::state::{self, Enrolment, StoredElicence, SyncState};
 use super::store::{KeyStore, Store};
 use super::sync::{self, SyncReport};
-use super::{WalletError, retry};
+use crate::net::{Client, DeviceAuth, retry, runtime};
 
 /// File name of the store inside the wallet's directory.
 const STORE_FILE: &str = "wallet.db";
@@ -188,9 +187,10 @@ impl Wallet {
                 }),
                 reuse_stored_photo: true,
             };
-            client
+            let view = client
                 .signed::<_, ApplicationView>(&device, Method::POST, paths::APPLY, Some(&request))
-                .await
+                .await?;
+            Ok::<_, WalletError>(view)
         })
         .await
         .ok_or(WalletError::Internal)??;

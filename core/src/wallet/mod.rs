@@ -9,13 +9,10 @@
 //! Only built with the `wallet` feature, so the authority and verifier-only apps carry no
 //! SQLite, HTTP client or disk code.
 
-mod client;
 mod error;
 mod handle;
 mod identity;
 mod photo_upload;
-mod retry;
-mod runtime;
 mod state;
 pub mod store;
 mod sync;

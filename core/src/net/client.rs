@@ -1,50 +1,39 @@
-//! The HTTP client of the authority's API: plain and device-signed JSON requests, and the
-//! mapping of answers to [`WalletError`]s.
+//! The HTTP client of the authority's API: plain and API-key JSON requests (device-signed
+//! ones are in `signed.rs`), and the mapping of answers to [`NetError`]s.
 
 use std::time::Duration;
 
-use reqwest::{Method, Response, StatusCode};
+use reqwest::{Response, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::crypto::SecretKey;
-use crate::wire::{ErrorBody, ErrorCode, sign_request};
+use crate::wire::{ErrorBody, ErrorCode, HEADER_API_KEY};
 
-use super::WalletError;
+use super::NetError;
 
-/// How long one request may take before the wallet counts the authority as unreachable.
+/// How long one request may take before the client counts the authority as unreachable.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// A device identity for signed requests: the account and the device key.
-pub(crate) struct DeviceAuth {
-    pub account: u64,
-    pub key: SecretKey,
-    /// The authority's clock now (unix seconds), from the wallet's offset.
-    pub now: u64,
-}
 
 /// The authority's base URL and a connection pool.
 #[derive(Clone)]
 pub(crate) struct Client {
-    base: String,
-    http: reqwest::Client,
+    pub(super) base: String,
+    pub(super) http: reqwest::Client,
 }
 
 impl Client {
     /// A client for the authority at `base` (`http://` or `https://`).
-    pub fn new(base: &str) -> Result<Self, WalletError> {
-        let base = base.trim_end_matches('/');
+    pub fn new(base: &str) -> Result<Self, NetError> {
+        let base = base.trim().trim_end_matches('/');
         if !(base.starts_with("https://") || base.starts_with("http://")) {
-            return Err(WalletError::Protocol(
-                "the authority URL must start with http:// or https://".into(),
-            ));
+            return Err(NetError::BadUrl);
         }
         let http = reqwest::Client::builder()
             .timeout(REQUEST_TIMEOUT)
             .connect_timeout(CONNECT_TIMEOUT)
             .build()
-            .map_err(|_| WalletError::Internal)?;
+            .map_err(|_| NetError::Internal)?;
         Ok(Client {
             base: base.to_owned(),
             http,
@@ -52,7 +41,7 @@ impl Client {
     }
 
     /// An unsigned GET.
-    pub async fn get<R: DeserializeOwned>(&self, path: &str) -> Result<R, WalletError> {
+    pub async fn get<R: DeserializeOwned>(&self, path: &str) -> Result<R, NetError> {
         let response = self
             .http
             .get(format!("{}{path}", self.base))
@@ -63,11 +52,12 @@ impl Client {
     }
 
     /// An unsigned POST of a JSON body.
+    #[cfg(feature = "wallet")]
     pub async fn post<B: Serialize, R: DeserializeOwned>(
         &self,
         path: &str,
         body: &B,
-    ) -> Result<R, WalletError> {
+    ) -> Result<R, NetError> {
         let response = self
             .http
             .post(format!("{}{path}", self.base))
@@ -78,54 +68,36 @@ impl Client {
         answer(response).await
     }
 
-    /// A device-signed request: `method path_and_query` with an optional JSON body.
-    pub async fn signed<B: Serialize, R: DeserializeOwned>(
+    /// A POST of a JSON body with a verifier's API key.
+    pub async fn post_with_api_key<B: Serialize, R: DeserializeOwned>(
         &self,
-        device: &DeviceAuth,
-        method: Method,
-        path_and_query: &str,
-        body: Option<&B>,
-    ) -> Result<R, WalletError> {
-        let bytes = match body {
-            Some(b) => serde_json::to_vec(b).map_err(|_| WalletError::Internal)?,
-            None => Vec::new(),
-        };
-        let mut nonce = [0u8; 16];
-        getrandom::fill(&mut nonce).map_err(|_| WalletError::Internal)?;
-        let auth = sign_request(
-            &device.key,
-            method.as_str(),
-            path_and_query,
-            &bytes,
-            device.now,
-            nonce,
-        );
-        let mut request = self
+        api_key: &str,
+        path: &str,
+        body: &B,
+    ) -> Result<R, NetError> {
+        let response = self
             .http
-            .request(method, format!("{}{path_and_query}", self.base));
-        for (name, value) in auth.headers(device.account) {
-            request = request.header(name, value);
-        }
-        if body.is_some() {
-            request = request
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .body(bytes);
-        }
-        answer(request.send().await.map_err(transport)?).await
+            .post(format!("{}{path}", self.base))
+            .header(HEADER_API_KEY, api_key)
+            .json(body)
+            .send()
+            .await
+            .map_err(transport)?;
+        answer(response).await
     }
 }
 
 /// A transport failure: the authority was not reached, or the answer did not arrive.
-fn transport(e: reqwest::Error) -> WalletError {
+pub(super) fn transport(e: reqwest::Error) -> NetError {
     if e.is_decode() {
-        WalletError::Protocol("unreadable answer".into())
+        NetError::Protocol("unreadable answer")
     } else {
-        WalletError::Offline
+        NetError::Offline
     }
 }
 
-/// Reads a success body, or turns the JSON error body into a [`WalletError`].
-async fn answer<R: DeserializeOwned>(response: Response) -> Result<R, WalletError> {
+/// Reads a success body, or turns the JSON error body into a [`NetError`].
+pub(super) async fn answer<R: DeserializeOwned>(response: Response) -> Result<R, NetError> {
     let status = response.status();
     let retry_header = response
         .headers()
@@ -135,39 +107,35 @@ async fn answer<R: DeserializeOwned>(response: Response) -> Result<R, WalletErro
     let bytes = response.bytes().await.map_err(transport)?;
     if status.is_success() {
         return serde_json::from_slice(&bytes)
-            .map_err(|_| WalletError::Protocol("unexpected answer body".into()));
+            .map_err(|_| NetError::Protocol("unexpected answer body"));
     }
     let body: Option<ErrorBody> = serde_json::from_slice(&bytes).ok();
     Err(error_from(status, body, retry_header))
 }
 
-fn error_from(
-    status: StatusCode,
-    body: Option<ErrorBody>,
-    retry_header: Option<u64>,
-) -> WalletError {
+fn error_from(status: StatusCode, body: Option<ErrorBody>, retry_header: Option<u64>) -> NetError {
     let Some(body) = body else {
         return if status.is_server_error() {
-            WalletError::Offline
+            NetError::Offline
         } else {
-            WalletError::Protocol(format!("HTTP {status}"))
+            NetError::Protocol("an error without a JSON body")
         };
     };
     let retry_after_secs = body.retry_after.or(retry_header).unwrap_or(60);
     use ErrorCode::*;
     match body.error {
-        Busy => WalletError::Busy { retry_after_secs },
-        LockedOut => WalletError::LockedOut { retry_after_secs },
+        Busy => NetError::Busy { retry_after_secs },
+        LockedOut => NetError::LockedOut { retry_after_secs },
         NotEligible => match body.reason {
-            Some(reason) => WalletError::NotEligible(reason),
-            None => WalletError::Rejected { code: NotEligible },
+            Some(reason) => NetError::NotEligible(reason),
+            None => NetError::Rejected { code: NotEligible },
         },
         Unauthorized | BadSignature | StaleRequest | ReplayedRequest | BadActivationCode => {
-            WalletError::Unauthorised(body.error)
+            NetError::Unauthorised(body.error)
         }
         // The server is down or restarting: to the driver that is the same as offline.
-        Internal | Unavailable => WalletError::Offline,
-        code => WalletError::Rejected { code },
+        Internal | Unavailable => NetError::Offline,
+        code => NetError::Rejected { code },
     }
 }
 
@@ -185,7 +153,7 @@ mod tests {
         b.retry_after = Some(17);
         assert_eq!(
             error_from(StatusCode::TOO_MANY_REQUESTS, Some(b), Some(3)),
-            WalletError::Busy {
+            NetError::Busy {
                 retry_after_secs: 17
             }
         );
@@ -195,7 +163,7 @@ mod tests {
                 body(ErrorCode::Busy),
                 Some(3)
             ),
-            WalletError::Busy {
+            NetError::Busy {
                 retry_after_secs: 3
             }
         );
@@ -209,7 +177,7 @@ mod tests {
                 body(ErrorCode::ReplayedRequest),
                 None
             ),
-            WalletError::Unauthorised(ErrorCode::ReplayedRequest)
+            NetError::Unauthorised(ErrorCode::ReplayedRequest)
         );
         assert_eq!(
             error_from(
@@ -217,15 +185,15 @@ mod tests {
                 body(ErrorCode::Unavailable),
                 None
             ),
-            WalletError::Offline
+            NetError::Offline
         );
         assert_eq!(
             error_from(StatusCode::BAD_GATEWAY, None, None),
-            WalletError::Offline
+            NetError::Offline
         );
         assert_eq!(
             error_from(StatusCode::CONFLICT, body(ErrorCode::InvalidState), None),
-            WalletError::Rejected {
+            NetError::Rejected {
                 code: ErrorCode::InvalidState
             }
         );
@@ -233,7 +201,7 @@ mod tests {
         b.reason = Some(crate::licence::NotEligible::Suspended);
         assert_eq!(
             error_from(StatusCode::FORBIDDEN, Some(b), None),
-            WalletError::NotEligible(crate::licence::NotEligible::Suspended)
+            NetError::NotEligible(crate::licence::NotEligible::Suspended)
         );
     }
 

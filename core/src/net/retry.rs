@@ -3,7 +3,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use super::WalletError;
+use super::NetError;
 
 /// Attempts before giving up.
 const ATTEMPTS: u32 = 3;
@@ -14,17 +14,17 @@ const MAX_WAIT: Duration = Duration::from_secs(10);
 
 /// Runs `attempt` until it succeeds, fails for good, or [`ATTEMPTS`] are spent.
 /// Offline and busy answers are transient; everything else is final at once.
-pub(crate) async fn with_backoff<T, F, Fut>(mut attempt: F) -> Result<T, WalletError>
+pub(crate) async fn with_backoff<T, F, Fut>(mut attempt: F) -> Result<T, NetError>
 where
     F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, WalletError>>,
+    Fut: Future<Output = Result<T, NetError>>,
 {
     let mut n = 0;
     loop {
         n += 1;
         let wait = match attempt().await {
-            Err(WalletError::Offline) if n < ATTEMPTS => BASE * 2u32.pow(n - 1),
-            Err(WalletError::Busy { retry_after_secs })
+            Err(NetError::Offline) if n < ATTEMPTS => BASE * 2u32.pow(n - 1),
+            Err(NetError::Busy { retry_after_secs })
                 if n < ATTEMPTS && Duration::from_secs(retry_after_secs) <= MAX_WAIT =>
             {
                 Duration::from_secs(retry_after_secs)
@@ -40,16 +40,17 @@ mod tests {
     use std::sync::atomic::{AtomicU32, Ordering};
 
     use super::*;
+    use crate::wire::ErrorCode;
 
     #[tokio::test(start_paused = true)]
     async fn offline_is_retried_then_reported() {
         let calls = AtomicU32::new(0);
         let r: Result<(), _> = with_backoff(|| async {
             calls.fetch_add(1, Ordering::SeqCst);
-            Err(WalletError::Offline)
+            Err(NetError::Offline)
         })
         .await;
-        assert_eq!(r, Err(WalletError::Offline));
+        assert_eq!(r, Err(NetError::Offline));
         assert_eq!(calls.load(Ordering::SeqCst), ATTEMPTS);
     }
 
@@ -59,7 +60,7 @@ mod tests {
         let start = tokio::time::Instant::now();
         let r = with_backoff(|| async {
             match calls.fetch_add(1, Ordering::SeqCst) {
-                0 => Err(WalletError::Busy {
+                0 => Err(NetError::Busy {
                     retry_after_secs: 7,
                 }),
                 _ => Ok(5),
@@ -73,24 +74,31 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_long_retry_after_goes_to_the_app_and_final_errors_are_not_retried() {
         let r: Result<(), _> = with_backoff(|| async {
-            Err(WalletError::Busy {
+            Err(NetError::Busy {
                 retry_after_secs: 600,
             })
         })
         .await;
         assert_eq!(
             r,
-            Err(WalletError::Busy {
+            Err(NetError::Busy {
                 retry_after_secs: 600
             })
         );
         let calls = AtomicU32::new(0);
         let r: Result<(), _> = with_backoff(|| async {
             calls.fetch_add(1, Ordering::SeqCst);
-            Err(WalletError::NoElicence)
+            Err(NetError::Rejected {
+                code: ErrorCode::InvalidState,
+            })
         })
         .await;
-        assert_eq!(r, Err(WalletError::NoElicence));
+        assert_eq!(
+            r,
+            Err(NetError::Rejected {
+                code: ErrorCode::InvalidState
+            })
+        );
         assert_eq!(calls.load(Ordering::SeqCst), 1);
     }
 }

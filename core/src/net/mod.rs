@@ -1,0 +1,24 @@
+//! Talking to the authority over HTTP: the one client, the one async runtime, back-off, and
+//! the verifier's online check.
+//!
+//! - [`OnlineVerifier`]: a verifier app's client of `POST /v1/verify` and the trust list.
+//! - [`NetError`]: what went wrong, as reasons a caller can act on.
+//! - The wallet's sync, enrolment and uploads use the same client (crate-private).
+//!
+//! Only built with the `net` feature (the wallet turns it on), so the authority and an
+//! offline-only verifier carry no HTTP client.
+
+mod client;
+mod error;
+#[cfg(feature = "wallet")]
+pub(crate) mod retry;
+pub(crate) mod runtime;
+#[cfg(feature = "wallet")]
+mod signed;
+mod verifier;
+
+pub(crate) use client::Client;
+pub use error::NetError;
+#[cfg(feature = "wallet")]
+pub(crate) use signed::DeviceAuth;
+pub use verifier::{OnlineVerifier, OnlineVerifyError};

@@ -1,0 +1,185 @@
+//! The verifier's online check: what was read off the driver's screen goes to the
+//! authority with the verifier's API key, and the live answer comes back.
+
+use std::fmt;
+
+use zeroize::Zeroizing;
+
+use crate::credential::{ElicenceId, TrustList};
+use crate::present::PayloadError;
+use crate::verify::OnlineCheck;
+use crate::wire::{Base64, TrustListResponse, VerifyRequest, VerifyResponse, paths};
+
+use super::{Client, NetError, runtime};
+
+/// Why an online check gave no answer about the licence.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OnlineVerifyError {
+    /// What was scanned or typed is not an online QR, a barcode or a manual code. Found on
+    /// the phone, so nothing was sent and no failed attempt was counted against the
+    /// verifier.
+    #[error("malformed: {0}")]
+    Malformed(#[from] PayloadError),
+    /// The authority refused the check (a wrong or expired code is
+    /// `Rejected { code: CodeRejected }`) or could not be asked.
+    #[error(transparent)]
+    Net(#[from] NetError),
+}
+
+/// A verifier's client of the authority's online check, holding its API key.
+///
+/// Cheap to clone and safe to share: every check runs on the core's runtime, so any
+/// executor (a Kotlin coroutine, a Swift task) may await it.
+#[derive(Clone)]
+pub struct OnlineVerifier {
+    client: Client,
+    api_key: Zeroizing<String>,
+}
+
+impl fmt::Debug for OnlineVerifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The API key is a credential: never in a log line.
+        f.debug_struct("OnlineVerifier").finish_non_exhaustive()
+    }
+}
+
+impl OnlineVerifier {
+    /// A client of the authority at `authority_url` (`http://` or `https://`) with the
+    /// verifier's `api_key`. Nothing is sent until the first check.
+    pub fn new(authority_url: &str, api_key: &str) -> Result<Self, NetError> {
+        Ok(OnlineVerifier {
+            client: Client::new(authority_url)?,
+            api_key: Zeroizing::new(api_key.trim().to_owned()),
+        })
+    }
+
+    /// Checks the bytes of an online QR.
+    pub async fn verify_qr(&self, payload: &[u8]) -> Result<VerifyResponse, OnlineVerifyError> {
+        let id = shown_id(&OnlineCheck::from_qr(payload)?);
+        let request = VerifyRequest::Qr {
+            payload: Base64(payload.to_vec()),
+        };
+        self.send(request, id).await
+    }
+
+    /// Checks the 32 digits read off the barcode.
+    pub async fn verify_barcode(&self, text: &str) -> Result<VerifyResponse, OnlineVerifyError> {
+        let id = shown_id(&OnlineCheck::from_barcode(text)?);
+        let request = VerifyRequest::Barcode {
+            text: text.trim().to_owned(),
+        };
+        self.send(request, id).await
+    }
+
+    /// Checks a licence number and the 7-digit manual code a person typed (spaces allowed).
+    pub async fn verify_manual(
+        &self,
+        licence_number: &str,
+        code: &str,
+    ) -> Result<VerifyResponse, OnlineVerifyError> {
+        OnlineCheck::from_manual(licence_number, code)?;
+        let request = VerifyRequest::Manual {
+            licence_number: licence_number.trim().to_owned(),
+            code: code.to_owned(),
+        };
+        self.send(request, None).await
+    }
+
+    /// The authority's current trust list, for verifying offline QRs without a network.
+    /// It is fetched over the connection the app chose (HTTPS in production); the list's
+    /// own signature only helps a verifier that pinned an earlier list.
+    pub async fn trust_list(&self) -> Result<TrustList, NetError> {
+        let client = self.client.clone();
+        let answer: TrustListResponse =
+            runtime::run(async move { client.get(paths::TRUST_LIST).await })
+                .await
+                .ok_or(NetError::Internal)??;
+        TrustList::decode(answer.trust_list.as_bytes())
+            .map_err(|_| NetError::Protocol("the trust list does not decode"))
+    }
+
+    async fn send(
+        &self,
+        request: VerifyRequest,
+        expected: Option<ElicenceId>,
+    ) -> Result<VerifyResponse, OnlineVerifyError> {
+        let client = self.client.clone();
+        let api_key = self.api_key.clone();
+        let answer: VerifyResponse = runtime::run(async move {
+            client
+                .post_with_api_key(&api_key, paths::VERIFY, &request)
+                .await
+        })
+        .await
+        .ok_or(NetError::Internal)??;
+        // An answer about another e-licence than the one shown would put the wrong person's
+        // photo next to the driver.
+        if expected.is_some_and(|id| id != answer.elicence_id) {
+            return Err(NetError::Protocol("an answer about another e-licence").into());
+        }
+        Ok(answer)
+    }
+}
+
+/// The e-licence a QR or barcode names; a manual code names a licence number instead.
+fn shown_id(check: &OnlineCheck) -> Option<ElicenceId> {
+    match check {
+        OnlineCheck::Code { id, .. } => Some(*id),
+        OnlineCheck::Manual { .. } => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::DecodeError;
+
+    /// A port nothing listens on: any request that were sent would fail as `Offline`.
+    const NOWHERE: &str = "http://127.0.0.1:1";
+
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
+    #[test]
+    fn malformed_input_is_refused_before_anything_is_sent() {
+        let v = OnlineVerifier::new(NOWHERE, "key").unwrap();
+        assert!(matches!(
+            block_on(v.verify_qr(b"not a payload")),
+            Err(OnlineVerifyError::Malformed(_))
+        ));
+        assert_eq!(
+            block_on(v.verify_barcode("123")),
+            Err(OnlineVerifyError::Malformed(PayloadError::Malformed(
+                DecodeError::BadValue("barcode")
+            )))
+        );
+        assert!(matches!(
+            block_on(v.verify_manual("110101199003071234", "12")),
+            Err(OnlineVerifyError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn a_well_formed_check_to_an_unreachable_authority_is_offline() {
+        let v = OnlineVerifier::new(NOWHERE, "key").unwrap();
+        assert_eq!(
+            block_on(v.verify_manual("110101199003071234", "1 234 567")),
+            Err(OnlineVerifyError::Net(NetError::Offline))
+        );
+        assert_eq!(block_on(v.trust_list()), Err(NetError::Offline));
+    }
+
+    #[test]
+    fn the_api_key_stays_out_of_debug_output_and_urls_are_checked() {
+        let v = OnlineVerifier::new(NOWHERE, "secret-api-key").unwrap();
+        assert!(!format!("{v:?}").contains("secret"));
+        assert_eq!(
+            OnlineVerifier::new("ftp://x", "k").unwrap_err(),
+            NetError::BadUrl
+        );
+    }
+}
