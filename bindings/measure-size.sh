@@ -17,8 +17,9 @@ for c in "${candidates[@]}"; do
     dir="target/size-$c"
     if [ "$c" = baseline ]; then
         # The release profile as cargo defines it (opt-level 3, no LTO, 16 codegen units),
-        # stripped.
-        env CARGO_PROFILE_RELEASE_STRIP=symbols \
+        # stripped. Spelled out: the workspace's [profile.release] is the tuned one.
+        env CARGO_PROFILE_RELEASE_OPT_LEVEL=3 CARGO_PROFILE_RELEASE_LTO=false \
+            CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_PROFILE_RELEASE_STRIP=symbols \
             cargo build --locked -q --release -p edl-ffi --no-default-features --lib \
             --target-dir "$dir"
     else

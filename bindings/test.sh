@@ -66,8 +66,10 @@ if [ -z "$EDL_AUTHORITY_URL" ]; then
     exit 1
 fi
 export EDL_AUTHORITY_URL
-# The clean fixture photo the wallet tests submit.
+# The clean fixture photo the wallet tests submit, and the face model they load first, as
+# an app does (the shipped library has no model built in).
 export EDL_PHOTO="$PWD/core/tests/photos/clean.jpg"
+export EDL_FACE_MODEL="$PWD/core/models/seeta_fd_frontal_v1.0.bin"
 
 # Fresh output each time, so a removed item cannot linger in a stale file.
 generate() { # language out-dir

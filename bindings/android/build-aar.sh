@@ -27,5 +27,10 @@ rm -rf "$out/src/main/kotlin"
 target/debug/uniffi-bindgen generate "$out/src/main/jniLibs/arm64-v8a/libedl_ffi.so" \
     --language kotlin --no-format --out-dir "$out/src/main/kotlin"
 
+# The face model the photo checks load (`loadFaceModel`): an asset of the AAR, merged into the
+# app's assets as edl/seeta_fd_frontal_v1.0.bin. The library itself does not build it in.
+mkdir -p "$out/src/main/assets/edl"
+cp core/models/seeta_fd_frontal_v1.0.bin "$out/src/main/assets/edl/"
+
 (cd "$out" && gradle --no-daemon -q assembleRelease)
 ls -l "$out/build/outputs/aar/"

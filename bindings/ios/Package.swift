@@ -11,7 +11,14 @@ let package = Package(
     ],
     targets: [
         .binaryTarget(name: "EdlWalletFFI", path: "EdlWalletFFI.xcframework"),
-        // The UniFFI-generated Swift (a link to the committed bindings/swift/EdlWallet.swift).
-        .target(name: "EdlWallet", dependencies: ["EdlWalletFFI"], path: "Sources/EdlWallet"),
+        // The UniFFI-generated Swift (a link to the committed bindings/swift/EdlWallet.swift),
+        // and the face model the photo checks load (`loadFaceModel`), a link to
+        // core/models/seeta_fd_frontal_v1.0.bin: the library does not build it in.
+        .target(
+            name: "EdlWallet",
+            dependencies: ["EdlWalletFFI"],
+            path: "Sources/EdlWallet",
+            resources: [.copy("Resources/seeta_fd_frontal_v1.0.bin")]
+        ),
     ]
 )

@@ -280,6 +280,20 @@ impl EdlError {
     }
 }
 
+impl EdlError {
+    /// A photo error: the face model's are the app's programming errors; the others name
+    /// sizes and formats of the photo, never personal data.
+    pub(crate) fn photo(e: edl_core::photo::PhotoError) -> Self {
+        use edl_core::photo::PhotoError;
+        match e {
+            PhotoError::NoFaceModel | PhotoError::BadFaceModel => EdlError::InvalidArgument {
+                detail: e.to_string(),
+            },
+            p => EdlError::malformed(InputKind::Photo, p.to_string()),
+        }
+    }
+}
+
 fn bad_url() -> EdlError {
     EdlError::InvalidArgument {
         detail: "authority_url must start with http:// or https://".into(),
@@ -447,8 +461,7 @@ impl From<WalletError> for EdlError {
             WalletError::PhotoProblems(_) | WalletError::Photo(PhotoError::CannotFrame(_)) => {
                 EdlError::PhotoNotAccepted
             }
-            // The other photo errors name sizes and formats, never personal data.
-            WalletError::Photo(p) => EdlError::malformed(InputKind::Photo, p.to_string()),
+            WalletError::Photo(p) => EdlError::photo(p),
             WalletError::Internal => EdlError::Internal {
                 detail: "wallet".into(),
             },

@@ -66,6 +66,11 @@ pub fn payload_to_text(payload: Vec<u8>) -> String {
     edl_core::present::payload_to_text(&payload)
 }
 
+/// Loads the face model for the photo checks.
+pub fn load_face_model(model: Vec<u8>) -> Result<(), EdlError> {
+    edl_core::photo::load_face_model(&model).map_err(EdlError::photo)
+}
+
 /// The driver-facing text of a not-eligible reason.
 pub fn not_eligible_text(reason: NotEligibleReason) -> LocalizedText {
     reason.into()
@@ -107,6 +112,16 @@ mod tests {
     fn a_payload_too_large_for_a_qr_symbol_is_an_invalid_argument() {
         assert!(matches!(
             render_qr_png(vec![0; 4000], 1),
+            Err(EdlError::InvalidArgument { .. })
+        ));
+    }
+
+    #[test]
+    fn only_the_shipped_face_model_loads() {
+        let model = include_bytes!("../../core/models/seeta_fd_frontal_v1.0.bin");
+        assert_eq!(load_face_model(model.to_vec()), Ok(()));
+        assert!(matches!(
+            load_face_model(b"not a model".to_vec()),
             Err(EdlError::InvalidArgument { .. })
         ));
     }

@@ -5818,8 +5818,9 @@ enum EdlError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
     case Malformed(what: InputKind, detail: String
     )
     /**
-     * The app passed an argument the API refuses (out of range, too large, empty): a
-     * programming error in the app. `detail` names the argument and the rule.
+     * The app passed an argument the API refuses (out of range, too large, empty), or made a
+     * call before what it needs (a photo check before `load_face_model`): a programming
+     * error in the app. `detail` names the argument and the rule.
      */
     case InvalidArgument(detail: String
     )
@@ -8707,6 +8708,24 @@ public func keyFileKeyStore(path: String)throws  -> KeyStore  {
 })
 }
 /**
+ * Loads the face model the photo checks need: the bytes of `seeta_fd_frontal_v1.0.bin`,
+ * shipped with this library (Android: an asset; iOS: a bundle resource). Call it once
+ * at start-up, before `Wallet.check_photo` or `Wallet.submit_photo`; later calls with
+ * the same file change nothing. The phone library does not build the 1.2 MB model in, so
+ * a verifier-only app does not carry it; without it the photo calls throw
+ * `EdlError.InvalidArgument`.
+ *
+ * Throws `EdlError.InvalidArgument` for any other bytes (the file's SHA-256 is checked:
+ * the photo thresholds were calibrated on exactly this model).
+ */
+public func loadFaceModel(model: Data)throws   {try rustCallWithError(FfiConverterTypeEdlError_lift) {
+        uniffiCallStatus in
+    uniffi_edl_ffi_fn_func_load_face_model(
+        FfiConverterData.lower(model),uniffiCallStatus
+    )
+}
+}
+/**
  * The message for the driver explaining why a licence may not have an e-licence,
  * in Chinese and English.
  */
@@ -8824,6 +8843,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_edl_ffi_checksum_func_key_file_key_store() != 5777) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_edl_ffi_checksum_func_load_face_model() != 16232) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_edl_ffi_checksum_func_not_eligible_text() != 20279) {

@@ -652,6 +652,11 @@ RustBuffer uniffi_edl_ffi_fn_func_core_version(RustCallStatus *_Nonnull out_stat
 uint64_t uniffi_edl_ffi_fn_func_key_file_key_store(RustBuffer path, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_LOAD_FACE_MODEL
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_LOAD_FACE_MODEL
+void uniffi_edl_ffi_fn_func_load_face_model(RustBuffer model, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_NOT_ELIGIBLE_TEXT
 #define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_NOT_ELIGIBLE_TEXT
 RustBuffer uniffi_edl_ffi_fn_func_not_eligible_text(RustBuffer reason, RustCallStatus *_Nonnull out_status
@@ -956,6 +961,12 @@ uint16_t uniffi_edl_ffi_checksum_func_core_version(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_FUNC_KEY_FILE_KEY_STORE
 #define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_FUNC_KEY_FILE_KEY_STORE
 uint16_t uniffi_edl_ffi_checksum_func_key_file_key_store(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_FUNC_LOAD_FACE_MODEL
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_FUNC_LOAD_FACE_MODEL
+uint16_t uniffi_edl_ffi_checksum_func_load_face_model(void
     
 );
 #endif

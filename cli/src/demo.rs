@@ -10,16 +10,17 @@ use edl_authority::{Config, serve};
 use edl_core::credential::{Audience, TrustList};
 use edl_core::licence::StatusColour;
 use edl_core::licence::fixtures::{SAMPLE_LICENCE_NUMBER, sample_licence};
+use edl_core::net::{NetError, OnlineVerifier, OnlineVerifyError};
 use edl_core::present::render::TerminalBackground;
 use edl_core::present::{Form, payload_to_text};
 use edl_core::verify::{Policy, Rejection, china_date, verify_offline};
 use edl_core::wallet::store::SoftwareKeyStore;
 use edl_core::wallet::{PhotoSource, TestIdentityProvider, Wallet, WalletError};
-use edl_core::wire::{ApplicationPhase, Base64, NewViolation, Renewal, paths};
+use edl_core::wire::{ApplicationPhase, ErrorCode, NewViolation, Renewal, paths};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::http::{Admin, verify_online};
+use crate::http::Admin;
 use crate::show;
 
 /// The test identity provider's shared secret for the demo authority.
@@ -320,21 +321,20 @@ impl Demo {
             "Online check: police and a rental firm ask the authority",
         );
         let police = self
-            .verifier(admin, "Traffic police", "enforcement")
+            .verifier(admin, url, "Traffic police", "enforcement")
             .await?;
-        let rental = self.verifier(admin, "Rental firm", "rental").await?;
+        let rental = self.verifier(admin, url, "Rental firm", "rental").await?;
         let qr = wallet
             .present(Form::Online, Audience::Enforcement, None)
             .map_err(wallet_err("present"))?;
-        let body = json!({"method": "qr", "payload": Base64::encode(&qr.payload)});
-        let r = verify_online(url, &police, body.clone()).await?;
+        let r = police.verify_qr(&qr.payload).await.map_err(refused)?;
         check(r.in_force, "the licence is in force")?;
         println!(
             "  ✓ police scanned the online QR ({} bytes):",
             qr.payload.len()
         );
         show::online(&r, colour);
-        let r = verify_online(url, &rental, body).await?;
+        let r = rental.verify_qr(&qr.payload).await.map_err(refused)?;
         check(
             matches!(r.view, edl_core::wire::LiveView::Business { .. }),
             "a rental firm sees the business view only",
@@ -344,23 +344,19 @@ impl Demo {
         let codes = wallet
             .dynamic_code(Audience::Enforcement, None)
             .map_err(wallet_err("code"))?;
-        let r = verify_online(
-            url,
-            &police,
-            json!({"method": "manual", "licence_number": number, "code": codes.manual_code}),
-        )
-        .await?;
+        let r = police
+            .verify_manual(&number, &codes.manual_code)
+            .await
+            .map_err(refused)?;
         check(r.in_force, "the manual code verifies")?;
         println!(
             "  ✓ the manual code {} verified by phone",
             codes.manual_code
         );
-        let r = verify_online(
-            url,
-            &police,
-            json!({"method": "barcode", "text": codes.barcode.text()}),
-        )
-        .await?;
+        let r = police
+            .verify_barcode(codes.barcode.text())
+            .await
+            .map_err(refused)?;
         check(r.in_force, "the barcode verifies")?;
         println!("  ✓ the barcode {} verified", codes.barcode.text());
 
@@ -417,12 +413,7 @@ impl Demo {
         let qr = wallet
             .present(Form::Online, Audience::Enforcement, None)
             .map_err(wallet_err("present"))?;
-        let r = verify_online(
-            url,
-            &police,
-            json!({"method": "qr", "payload": Base64::encode(&qr.payload)}),
-        )
-        .await?;
+        let r = police.verify_qr(&qr.payload).await.map_err(refused)?;
         check(!r.in_force, "an online check shows it not in force")?;
         println!("  ✓ the police see it at once:");
         show::online(&r, colour);
@@ -452,11 +443,12 @@ impl Demo {
                 serde_json::to_value(&renewal).map_err(|e| e.to_string())?,
             )
             .await?;
-        let old_body = json!({"method": "qr", "payload": Base64::encode(&old.payload)});
-        match verify_online(url, &police, old_body.clone()).await {
-            Err(why) if why.contains("elicence_superseded") => {
-                println!("  ✓ old QR rejected: {why}")
-            }
+        match police.verify_qr(&old.payload).await {
+            Err(
+                why @ OnlineVerifyError::Net(NetError::Rejected {
+                    code: ErrorCode::ElicenceSuperseded,
+                }),
+            ) => println!("  ✓ old QR rejected: {why}"),
             other => return Err(format!("the old QR was not rejected: {other:?}")),
         }
         wallet.sync().await.map_err(wallet_err("sync"))?;
@@ -481,15 +473,10 @@ impl Demo {
         let qr = wallet
             .present(Form::Online, Audience::Enforcement, None)
             .map_err(wallet_err("present"))?;
-        let r = verify_online(
-            url,
-            &police,
-            json!({"method": "qr", "payload": Base64::encode(&qr.payload)}),
-        )
-        .await?;
+        let r = police.verify_qr(&qr.payload).await.map_err(refused)?;
         check(r.in_force, "the new QR verifies")?;
         println!("  ✓ the new QR verifies");
-        match verify_online(url, &police, old_body).await {
+        match police.verify_qr(&old.payload).await {
             Err(why) => println!("  ✓ the old QR is still rejected: {why}"),
             Ok(_) => return Err("the old QR verified after renewal".into()),
         }
@@ -511,7 +498,14 @@ impl Demo {
         Ok(())
     }
 
-    async fn verifier(&self, admin: &Admin, name: &str, class: &str) -> Result<String, String> {
+    /// Registers a verifier and returns its online client.
+    async fn verifier(
+        &self,
+        admin: &Admin,
+        url: &str,
+        name: &str,
+        class: &str,
+    ) -> Result<OnlineVerifier, String> {
         let v = admin
             .call(
                 Method::POST,
@@ -519,9 +513,9 @@ impl Demo {
                 json!({"name": name, "class": class}),
             )
             .await?;
-        let key = v["api_key"].as_str().ok_or("no API key")?.to_owned();
+        let key = v["api_key"].as_str().ok_or("no API key")?;
         println!("  verifier \"{name}\" ({class}) registered");
-        Ok(key)
+        OnlineVerifier::new(url, key).map_err(|e| e.to_string())
     }
 
     /// The online QR as the app shows it: redrawn each second with a countdown bar, for
@@ -570,4 +564,9 @@ impl Demo {
         }
         Ok(())
     }
+}
+
+/// An online check that gave no answer, as the demo's one-line failure.
+fn refused(e: OnlineVerifyError) -> String {
+    format!("online check refused: {e}")
 }

@@ -1,7 +1,8 @@
 //! The authority's HTTP API as the CLI uses it: the admin calls (bearer token) and the
-//! online check (verifier API key). Every refusal becomes a one-line reason.
+//! public trust list. Every refusal becomes a one-line reason. (The online check goes
+//! through the core's `net::OnlineVerifier`, as the bindings' does.)
 
-use edl_core::wire::{self, ErrorBody, VerifyResponse, bearer, paths};
+use edl_core::wire::{self, ErrorBody, bearer, paths};
 use reqwest::Method;
 use serde_json::Value;
 
@@ -34,23 +35,6 @@ impl Admin {
         let resp = req.send().await.map_err(unreachable)?;
         answer(resp).await
     }
-}
-
-/// One online check (`POST /v1/verify`) with a verifier's API key.
-pub async fn verify_online(
-    url: &str,
-    api_key: &str,
-    body: Value,
-) -> Result<VerifyResponse, String> {
-    let resp = reqwest::Client::new()
-        .post(format!("{}{}", url.trim_end_matches('/'), paths::VERIFY))
-        .header(wire::HEADER_API_KEY, api_key)
-        .json(&body)
-        .send()
-        .await
-        .map_err(unreachable)?;
-    let value = answer(resp).await?;
-    serde_json::from_value(value).map_err(|e| format!("unusable answer from the authority: {e}"))
 }
 
 /// `GET /v1/trust-list`: the issuer keys, as the encoded trust list.

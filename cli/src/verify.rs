@@ -5,6 +5,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use edl_core::credential::{Audience, TrustList};
+use edl_core::net::OnlineVerifier;
 use edl_core::present::render::scan_png;
 use edl_core::present::{Form, Header, payload_from_text};
 use edl_core::verify::{Policy, verify_offline};
@@ -75,13 +76,11 @@ fn check(args: &Args) -> Result<(), String> {
         tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the runtime: {e}"))?;
     if let Some(code) = &args.code {
         let licence = args.licence.as_deref().unwrap_or_default();
-        let body = json!({"method": "manual", "licence_number": licence, "code": code});
-        let r = runtime.block_on(online(args, body))?;
+        let r = runtime.block_on(online(args, Shown::Manual(licence, code)))?;
         return report_online(&r, args.json, colour);
     }
     if let Some(text) = &args.barcode {
-        let body = json!({"method": "barcode", "text": text.trim()});
-        let r = runtime.block_on(online(args, body))?;
+        let r = runtime.block_on(online(args, Shown::Barcode(text)))?;
         return report_online(&r, args.json, colour);
     }
     let payload = match (&args.payload, &args.png) {
@@ -92,8 +91,7 @@ fn check(args: &Args) -> Result<(), String> {
     let header = Header::of(&payload).map_err(|e| format!("rejected: {e}"))?;
     match header.form {
         Form::Online => {
-            let body = json!({"method": "qr", "payload": Base64::encode(&payload)});
-            let r = runtime.block_on(online(args, body))?;
+            let r = runtime.block_on(online(args, Shown::Qr(&payload)))?;
             report_online(&r, args.json, colour)
         }
         Form::Offline => {
@@ -121,13 +119,24 @@ fn check(args: &Args) -> Result<(), String> {
     }
 }
 
-async fn online(args: &Args, body: Value) -> Result<VerifyResponse, String> {
+/// What the driver showed, for the online check.
+enum Shown<'a> {
+    Qr(&'a [u8]),
+    Barcode(&'a str),
+    Manual(&'a str, &'a str),
+}
+
+async fn online(args: &Args, shown: Shown<'_>) -> Result<VerifyResponse, String> {
     let (Some(url), Some(key)) = (&args.authority, &args.verifier_key) else {
         return Err("an online check needs --authority URL and --verifier-key KEY".into());
     };
-    http::verify_online(url, key, body)
-        .await
-        .map_err(|e| format!("rejected: {e}"))
+    let verifier = OnlineVerifier::new(url, key).map_err(|e| e.to_string())?;
+    match shown {
+        Shown::Qr(payload) => verifier.verify_qr(payload).await,
+        Shown::Barcode(text) => verifier.verify_barcode(text).await,
+        Shown::Manual(licence, code) => verifier.verify_manual(licence, code).await,
+    }
+    .map_err(|e| format!("rejected: {e}"))
 }
 
 fn report_online(r: &VerifyResponse, json: bool, colour: bool) -> Result<(), String> {

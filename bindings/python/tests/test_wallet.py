@@ -33,6 +33,7 @@ from edl import (
     WalletEvent,
     WalletObserver,
     key_file_key_store,
+    load_face_model,
     set_logger,
     software_key_store,
 )
@@ -41,6 +42,9 @@ URL = os.environ.get("EDL_AUTHORITY_URL")
 TOKEN = os.environ.get("EDL_ADMIN_TOKEN", "")
 SECRET = os.environ.get("EDL_IDENTITY_SECRET", "").encode()
 PHOTO = pathlib.Path(os.environ.get("EDL_PHOTO", "core/tests/photos/clean.jpg"))
+FACE_MODEL = pathlib.Path(
+    os.environ.get("EDL_FACE_MODEL", "core/models/seeta_fd_frontal_v1.0.bin")
+)
 
 pytestmark = pytest.mark.skipif(URL is None, reason="needs the authority (bindings/test.sh)")
 
@@ -84,6 +88,19 @@ def create_driver(licence_number: str, photo_on_file: bool = False) -> int:
             "issuing_authority": "北京市公安局公安交通管理局",
         },
     )["driver_id"]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def face_model():
+    """As an app does at start-up: the library ships without the face model built in."""
+    load_face_model(FACE_MODEL.read_bytes())
+
+
+def test_only_the_shipped_face_model_loads():
+    load_face_model(FACE_MODEL.read_bytes())
+    with pytest.raises(EdlError.InvalidArgument) as e:
+        load_face_model(PHOTO.read_bytes())
+    assert "face model" in str(e.value)
 
 
 def activation_code(driver_id: int) -> str:

@@ -1,6 +1,7 @@
 //! The HTTP client of the authority's API: plain and API-key JSON requests (device-signed
 //! ones are in `signed.rs`), and the mapping of answers to [`NetError`]s.
 
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use reqwest::{Response, StatusCode};
@@ -30,6 +31,7 @@ impl Client {
             return Err(NetError::BadUrl);
         }
         let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls()?)
             .timeout(REQUEST_TIMEOUT)
             .connect_timeout(CONNECT_TIMEOUT)
             .build()
@@ -85,6 +87,28 @@ impl Client {
             .map_err(transport)?;
         answer(response).await
     }
+}
+
+/// TLS for the authority's API: rustls with the *ring* provider and the platform's
+/// certificate verifier, built once. ring rather than reqwest's default aws-lc-rs: the same
+/// TLS 1.2 and 1.3 suites for a fraction of the phone library's size (D30).
+fn tls() -> Result<rustls::ClientConfig, NetError> {
+    use rustls_platform_verifier::BuilderVerifierExt;
+    static CONFIG: OnceLock<Option<rustls::ClientConfig>> = OnceLock::new();
+    CONFIG
+        .get_or_init(|| {
+            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            Some(
+                rustls::ClientConfig::builder_with_provider(provider)
+                    .with_safe_default_protocol_versions()
+                    .ok()?
+                    .with_platform_verifier()
+                    .ok()?
+                    .with_no_client_auth(),
+            )
+        })
+        .clone()
+        .ok_or(NetError::Internal)
 }
 
 /// A transport failure: the authority was not reached, or the answer did not arrive.
@@ -209,5 +233,7 @@ mod tests {
     fn only_http_urls_are_accepted() {
         assert!(Client::new("ftp://x").is_err());
         assert!(Client::new("http://127.0.0.1:1/").is_ok());
+        // The TLS configuration (ring, platform verifier) builds here too.
+        assert!(Client::new("https://authority.example").is_ok());
     }
 }

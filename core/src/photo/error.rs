@@ -48,6 +48,13 @@ pub enum PhotoError {
     /// The JPEG encoder failed.
     #[error("JPEG encoding failed")]
     Encode,
+    /// No face model: this library was built without one and the app has not called
+    /// `load_face_model` (a programming error in the app).
+    #[error("no face model: call load_face_model first")]
+    NoFaceModel,
+    /// The bytes given to `load_face_model` are not the face model shipped with the library.
+    #[error("not the face model shipped with the library")]
+    BadFaceModel,
 }
 
 impl PhotoError {
@@ -59,9 +66,11 @@ impl PhotoError {
                 "照片文件过大：请用手机相机直接拍摄，不要上传超大图片。"
             }
             PhotoError::UnsupportedFormat => "只支持 JPEG 或 PNG 格式的照片。",
-            PhotoError::DetectorFailed | PhotoError::Encode | PhotoError::EncodedTooLarge => {
-                "照片处理失败：请重新拍摄。"
-            }
+            PhotoError::DetectorFailed
+            | PhotoError::Encode
+            | PhotoError::EncodedTooLarge
+            | PhotoError::NoFaceModel
+            | PhotoError::BadFaceModel => "照片处理失败：请重新拍摄。",
             PhotoError::CannotFrame(_) => "无法按驾驶证照片规格裁剪：请按提示重新拍摄。",
         }
     }
@@ -76,9 +85,11 @@ impl PhotoError {
                 "The photo file is too large: take the photo with the phone camera instead."
             }
             PhotoError::UnsupportedFormat => "Only JPEG and PNG photos are accepted.",
-            PhotoError::DetectorFailed | PhotoError::Encode | PhotoError::EncodedTooLarge => {
-                "The photo could not be processed: please take it again."
-            }
+            PhotoError::DetectorFailed
+            | PhotoError::Encode
+            | PhotoError::EncodedTooLarge
+            | PhotoError::NoFaceModel
+            | PhotoError::BadFaceModel => "The photo could not be processed: please take it again.",
             PhotoError::CannotFrame(_) => {
                 "The photo cannot be cropped to a licence photo: follow the hints and take it again."
             }

@@ -1,5 +1,11 @@
 //! Frontal face detection with the SeetaFace model that ships in the repository.
 //!
+//! The model (1.2 MB) is built into the library with the `embedded-face-model` feature (the
+//! CLI, the tests). The phone library leaves it out, which keeps it within its size budget and
+//! spares verifier-only apps a model they never use; a wallet app ships the file as an asset
+//! and hands it to [`load_face_model`] once. Only the exact file the thresholds were
+//! calibrated on is accepted (its SHA-256 is checked before it is parsed).
+//!
 //! `rustface`'s detectors are `Box<dyn Detector>` without `Send`, and `detect` takes
 //! `&mut self`, so one detector cannot be shared across threads. The parsed model is
 //! (`Send + Sync`, parsed once into a `OnceLock`), and each check makes its own detector from
@@ -11,13 +17,24 @@ use std::sync::OnceLock;
 
 use image::GrayImage;
 use rustface::{ImageData, Model};
+use sha2::{Digest, Sha256};
 
 use super::error::PhotoError;
 use super::spec::{DETECT_SCORE, SECOND_FACE_MIN_RATIO};
 
 /// The SeetaFace frontal model (BSD-2-Clause, see `core/models/LICENSE-rustface`), built in
-/// so the build and the app need no file or network at run time.
-static MODEL_BYTES: &[u8] = include_bytes!("../../models/seeta_fd_frontal_v1.0.bin");
+/// so the CLI and the tests need no file at run time.
+#[cfg(feature = "embedded-face-model")]
+const EMBEDDED: Option<&[u8]> = Some(include_bytes!("../../models/seeta_fd_frontal_v1.0.bin"));
+#[cfg(not(feature = "embedded-face-model"))]
+const EMBEDDED: Option<&[u8]> = None;
+
+/// SHA-256 of `core/models/seeta_fd_frontal_v1.0.bin`, the model every threshold in
+/// [`super::spec`] was calibrated with.
+const MODEL_SHA256: &str = "c4619d066ed35e84d9a8e842860b0dff567aba0cbb139881075538761db3ff5d";
+
+/// The model in use: loaded by the app, or the built-in one on first use.
+static MODEL: OnceLock<Model> = OnceLock::new();
 
 /// Smallest side the detector can scan: its sliding window is 40 px.
 const MIN_DETECT_SIDE: u32 = 48;
@@ -31,12 +48,42 @@ pub(crate) struct Detection {
     pub score: f64,
 }
 
+/// Loads the face model (the bytes of `seeta_fd_frontal_v1.0.bin`, as shipped with the
+/// library) for the photo checks. Call it once, before the first check; later calls with
+/// the same file change nothing.
+///
+/// # Errors
+///
+/// [`PhotoError::BadFaceModel`] for any other bytes.
+pub fn load_face_model(bytes: &[u8]) -> Result<(), PhotoError> {
+    let model = parse(bytes)?;
+    MODEL.get_or_init(|| model);
+    Ok(())
+}
+
 fn model() -> Result<&'static Model, PhotoError> {
-    static MODEL: OnceLock<Option<Model>> = OnceLock::new();
-    MODEL
-        .get_or_init(|| rustface::read_model(MODEL_BYTES).ok())
-        .as_ref()
-        .ok_or(PhotoError::DetectorFailed)
+    model_in(&MODEL, EMBEDDED)
+}
+
+/// The model in `slot`, else the `embedded` one parsed into it.
+fn model_in(
+    slot: &'static OnceLock<Model>,
+    embedded: Option<&[u8]>,
+) -> Result<&'static Model, PhotoError> {
+    if let Some(model) = slot.get() {
+        return Ok(model);
+    }
+    let model = parse(embedded.ok_or(PhotoError::NoFaceModel)?)?;
+    Ok(slot.get_or_init(|| model))
+}
+
+/// The model, if `bytes` are exactly the calibrated file. Checked by digest first, so no
+/// other bytes ever reach the model parser.
+fn parse(bytes: &[u8]) -> Result<Model, PhotoError> {
+    if hex::encode(Sha256::digest(bytes)) != MODEL_SHA256 {
+        return Err(PhotoError::BadFaceModel);
+    }
+    rustface::read_model(bytes).map_err(|_| PhotoError::BadFaceModel)
 }
 
 /// Frontal faces in `grey`, largest first, keeping only those at least
@@ -101,9 +148,35 @@ fn overlap(a: &Detection, b: &Detection) -> f32 {
 mod tests {
     use super::*;
 
+    const MODEL_FILE: &[u8] = include_bytes!("../../models/seeta_fd_frontal_v1.0.bin");
+
     #[test]
-    fn built_in_model_parses() {
+    fn the_shipped_model_loads_and_other_bytes_are_refused() {
+        assert_eq!(load_face_model(MODEL_FILE), Ok(()));
+        assert_eq!(
+            load_face_model(MODEL_FILE),
+            Ok(()),
+            "loading twice is harmless"
+        );
         assert!(model().is_ok());
+        let mut altered = MODEL_FILE.to_vec();
+        altered[1000] ^= 1;
+        assert_eq!(load_face_model(&altered), Err(PhotoError::BadFaceModel));
+        assert_eq!(load_face_model(b""), Err(PhotoError::BadFaceModel));
+    }
+
+    #[test]
+    fn without_a_loaded_or_built_in_model_the_check_says_so() {
+        static EMPTY: OnceLock<Model> = OnceLock::new();
+        assert!(matches!(
+            model_in(&EMPTY, None),
+            Err(PhotoError::NoFaceModel)
+        ));
+        assert!(model_in(&EMPTY, Some(MODEL_FILE)).is_ok());
+        assert!(
+            model_in(&EMPTY, None).is_ok(),
+            "a model once in the slot stays"
+        );
     }
 
     #[test]

@@ -27,6 +27,7 @@ use image::imageops::{self, FilterType};
 use sha2::{Digest, Sha256};
 
 pub use error::PhotoError;
+pub use face::load_face_model;
 pub use report::{Edge, FaceBox, PhotoProblem, PhotoReport, ReviewerRule, Side};
 
 use analyse::Layout;

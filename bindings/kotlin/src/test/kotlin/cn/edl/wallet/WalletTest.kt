@@ -37,6 +37,11 @@ object Authority {
     private val token: String = System.getenv("EDL_ADMIN_TOKEN") ?: error("EDL_ADMIN_TOKEN not set")
     val identitySecret: ByteArray = (System.getenv("EDL_IDENTITY_SECRET") ?: "").toByteArray()
     val photo: ByteArray = File(System.getenv("EDL_PHOTO") ?: error("EDL_PHOTO not set")).readBytes()
+
+    init {
+        // As an app does at start-up: the library ships without the face model built in.
+        loadFaceModel(File(System.getenv("EDL_FACE_MODEL") ?: error("EDL_FACE_MODEL not set")).readBytes())
+    }
     private val http = HttpClient.newHttpClient()
     private val next = AtomicInteger(9000)
 
@@ -199,6 +204,13 @@ class WalletTest {
         // Another key: the Kotlin key store's WRONG_KEY arrives as a typed exception.
         val e = assertFailsWith<EdlException.KeyStore> { Wallet(dir, AesGcmKeyStore()) }
         assertEquals(KeyStoreFailure.WRONG_KEY, e.reason)
+    }
+
+    @Test
+    fun `only the shipped face model loads`() {
+        loadFaceModel(File(System.getenv("EDL_FACE_MODEL")).readBytes())
+        val e = assertFailsWith<EdlException.InvalidArgument> { loadFaceModel(Authority.photo) }
+        assertTrue("face model" in e.detail, e.detail)
     }
 
     @Test
