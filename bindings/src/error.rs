@@ -204,6 +204,11 @@ impl EdlError {
         EdlError::malformed(InputKind::TrustList, e.to_string())
     }
 
+    /// Payload bytes that are not an EDL payload. The core's text names the layout rule.
+    pub(crate) fn payload(e: PayloadError) -> Self {
+        EdlError::malformed(InputKind::Payload, e.to_string())
+    }
+
     /// A payload's text form that does not decode.
     pub(crate) fn payload_text(e: PayloadError) -> Self {
         EdlError::malformed(InputKind::PayloadText, e.to_string())

@@ -31,6 +31,7 @@ pub use wallet::{
     key_file_key_store, software_key_store,
 };
 
+use edl_core::present::Header;
 use edl_core::present::render::{QrMatrix, RenderError};
 
 uniffi::include_scaffolding!("edl");
@@ -59,6 +60,13 @@ pub fn render_qr_png(payload: Vec<u8>, module_px: u32) -> Result<Vec<u8>, EdlErr
 /// The bytes of a payload's text form.
 pub fn payload_from_text(text: String) -> Result<Vec<u8>, EdlError> {
     edl_core::present::payload_from_text(&text).map_err(EdlError::payload_text)
+}
+
+/// Which presentation a payload carries.
+pub fn payload_form(payload: Vec<u8>) -> Result<PresentationForm, EdlError> {
+    Header::of(&payload)
+        .map(|header| header.form.into())
+        .map_err(EdlError::payload)
 }
 
 /// The text form of a payload.
@@ -114,6 +122,36 @@ mod tests {
             render_qr_png(vec![0; 4000], 1),
             Err(EdlError::InvalidArgument { .. })
         ));
+    }
+
+    #[test]
+    fn payload_form_routes_online_and_offline_qrs() {
+        let s = edl_core::sample::issued(edl_core::sample::VECTOR_TIME as u32 - 600);
+        for form in [
+            edl_core::present::Form::Online,
+            edl_core::present::Form::Offline,
+        ] {
+            let payload = s
+                .holder
+                .present(
+                    form,
+                    edl_core::credential::Audience::Business,
+                    edl_core::sample::VECTOR_TIME,
+                    30,
+                )
+                .unwrap()
+                .payload;
+            assert_eq!(payload_form(payload), Ok(form.into()));
+        }
+        for junk in [vec![], vec![0xff, 1, 2]] {
+            assert!(matches!(
+                payload_form(junk),
+                Err(EdlError::Malformed {
+                    what: InputKind::Payload,
+                    ..
+                })
+            ));
+        }
     }
 
     #[test]

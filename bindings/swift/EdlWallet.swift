@@ -8738,6 +8738,21 @@ public func notEligibleText(reason: NotEligibleReason) -> LocalizedText  {
 })
 }
 /**
+ * Which presentation a scanned QR carries, read from its first byte, so a verifier app
+ * routes it without trial and error: `Offline` to `Verifier.verify_offline`, `Online`
+ * to `OnlineVerifier.verify_qr`. Nothing is verified here.
+ *
+ * Throws `EdlError.Malformed` (what = `Payload`) when the bytes are not an EDL payload.
+ */
+public func payloadForm(payload: Data)throws  -> PresentationForm  {
+    return try  FfiConverterTypePresentationForm_lift(try rustCallWithError(FfiConverterTypeEdlError_lift) {
+        uniffiCallStatus in
+    uniffi_edl_ffi_fn_func_payload_form(
+        FfiConverterData.lower(payload),uniffiCallStatus
+    )
+})
+}
+/**
  * The bytes of a payload given in its text form (`EDL:` followed by unpadded
  * base64url), as copied from a log, a link or the CLI. Surrounding white space is
  * ignored.
@@ -8849,6 +8864,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_edl_ffi_checksum_func_not_eligible_text() != 20279) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_edl_ffi_checksum_func_payload_form() != 11402) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_edl_ffi_checksum_func_payload_from_text() != 56991) {

@@ -662,6 +662,11 @@ void uniffi_edl_ffi_fn_func_load_face_model(RustBuffer model, RustCallStatus *_N
 RustBuffer uniffi_edl_ffi_fn_func_not_eligible_text(RustBuffer reason, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_PAYLOAD_FORM
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_PAYLOAD_FORM
+RustBuffer uniffi_edl_ffi_fn_func_payload_form(RustBuffer payload, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_PAYLOAD_FROM_TEXT
 #define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_PAYLOAD_FROM_TEXT
 RustBuffer uniffi_edl_ffi_fn_func_payload_from_text(RustBuffer text, RustCallStatus *_Nonnull out_status
@@ -973,6 +978,12 @@ uint16_t uniffi_edl_ffi_checksum_func_load_face_model(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_FUNC_NOT_ELIGIBLE_TEXT
 #define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_FUNC_NOT_ELIGIBLE_TEXT
 uint16_t uniffi_edl_ffi_checksum_func_not_eligible_text(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_FUNC_PAYLOAD_FORM
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_FUNC_PAYLOAD_FORM
+uint16_t uniffi_edl_ffi_checksum_func_payload_form(void
     
 );
 #endif

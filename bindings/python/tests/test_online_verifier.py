@@ -20,6 +20,7 @@ from edl import (
     Verifier,
     Wallet,
     key_file_key_store,
+    payload_form,
 )
 from test_wallet import URL, HmacIdentity, activation_code, admin, create_driver, number
 
@@ -62,6 +63,12 @@ def test_qr_barcode_and_manual_code_verify_with_each_verifiers_view(tmp_path):
         )
 
     by_police, by_insurer, by_barcode, by_manual, trust = asyncio.run(checks())
+    online_qr = wallet.present(PresentationForm.ONLINE, Audience.BUSINESS).payload
+    offline_qr = wallet.present(PresentationForm.OFFLINE, Audience.BUSINESS).payload
+    assert payload_form(online_qr) == PresentationForm.ONLINE
+    assert payload_form(offline_qr) == PresentationForm.OFFLINE
+    with pytest.raises(EdlError.Malformed):
+        payload_form(b"\xff\x00")
     assert by_police.in_force and by_police.status_colour == StatusColour.BLACK
     assert isinstance(by_police.view, LiveView.ENFORCEMENT)
     assert by_police.view.main.licence_number == n

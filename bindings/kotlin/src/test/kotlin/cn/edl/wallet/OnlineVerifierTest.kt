@@ -30,7 +30,12 @@ class OnlineVerifierTest {
         val (wallet, number) = issuedWallet()
         wallet.use { w ->
             OnlineVerifier(Authority.url, Authority.createVerifier("平安保险", "insurer")).use { insurer ->
-                val answer = insurer.verifyQr(w.present(PresentationForm.ONLINE, Audience.BUSINESS).payload)
+                val scanned = w.present(PresentationForm.ONLINE, Audience.BUSINESS).payload
+                // A verifier app routes what it scans by its form.
+                assertEquals(PresentationForm.ONLINE, payloadForm(scanned))
+                assertEquals(PresentationForm.OFFLINE, payloadForm(w.present(PresentationForm.OFFLINE, Audience.BUSINESS).payload))
+                assertFailsWith<EdlException.Malformed> { payloadForm(byteArrayOf(-1, 0)) }
+                val answer = insurer.verifyQr(scanned)
                 assertTrue(answer.inForce)
                 assertNull(answer.notInForceReason)
                 assertEquals(StatusColour.BLACK, answer.statusColour)
