@@ -15,6 +15,7 @@ use common::*;
 use edl_authority::serve;
 use edl_core::credential::Audience;
 use edl_core::licence::Licence;
+use edl_core::net::NetError;
 use edl_core::present::Form;
 use edl_core::verify::{Policy, verify_offline};
 use edl_core::wallet::store::SoftwareKeyStore;
@@ -107,7 +108,10 @@ async fn a_sync_while_the_server_is_down_is_offline_changes_nothing_and_the_next
     let addr = t.server.as_ref().unwrap().addr();
     t.server.take().unwrap().shutdown().await.unwrap();
     let started = Instant::now();
-    assert_eq!(wallet.sync().await.unwrap_err(), WalletError::Offline);
+    assert_eq!(
+        wallet.sync().await.unwrap_err(),
+        WalletError::Net(NetError::Offline)
+    );
     // It retried with back-off (400 ms, 800 ms) before giving up, not forever.
     let waited = started.elapsed();
     assert!(

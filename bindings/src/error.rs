@@ -251,37 +251,47 @@ impl EdlError {
     /// passed, for a check that was refused on the phone as malformed.
     pub(crate) fn online(e: OnlineVerifyError, input: InputKind) -> Self {
         use RejectionReason as R;
-        let net = match e {
+        match e {
             // Layout rules and field names only, as for offline payloads.
-            OnlineVerifyError::Malformed(p) => return EdlError::malformed(input, p.to_string()),
-            OnlineVerifyError::Net(net) => net,
-        };
-        match net {
-            NetError::Offline => EdlError::Offline,
-            // A verifier locked out after wrong codes waits like a busy one.
-            NetError::Busy { retry_after_secs } | NetError::LockedOut { retry_after_secs } => {
-                EdlError::Busy { retry_after_secs }
-            }
-            NetError::Unauthorised(_) => EdlError::Unauthorised,
-            NetError::NotEligible(reason) => EdlError::NotEligible {
-                reason: reason.into(),
-            },
-            NetError::Rejected { code } => match code {
+            OnlineVerifyError::Malformed(p) => EdlError::malformed(input, p.to_string()),
+            // The authority's refusals of a check are verdicts on the presentation.
+            OnlineVerifyError::Net(e) => net(e, |code| match code {
                 ErrorCode::CodeRejected => EdlError::rejected(R::WrongCode),
                 ErrorCode::UnknownId => EdlError::rejected(R::UnknownElicence),
                 ErrorCode::ElicenceSuperseded => EdlError::rejected(R::ElicenceSuperseded),
                 ErrorCode::ElicenceStopped => EdlError::rejected(R::ElicenceStopped),
                 other => refusal(other),
-            },
-            NetError::BadUrl => bad_url(),
-            NetError::Protocol(_) => EdlError::malformed(
-                InputKind::ServerResponse,
-                "unusable answer from the authority",
-            ),
-            NetError::Internal => EdlError::Internal {
-                detail: "online check".into(),
-            },
+            }),
         }
+    }
+}
+
+/// A request to the authority that failed, for any caller; `rejected` says what the
+/// authority's refusals mean for the call at hand.
+fn net(e: NetError, rejected: fn(ErrorCode) -> EdlError) -> EdlError {
+    match e {
+        NetError::Offline => EdlError::Offline,
+        // A client locked out after failed attempts waits like a busy one.
+        NetError::Busy { retry_after_secs } | NetError::LockedOut { retry_after_secs } => {
+            EdlError::Busy { retry_after_secs }
+        }
+        NetError::Unauthorised(ErrorCode::BadActivationCode) => {
+            refusal(ErrorCode::BadActivationCode)
+        }
+        NetError::Unauthorised(_) => EdlError::Unauthorised,
+        NetError::NotEligible(reason) => EdlError::NotEligible {
+            reason: reason.into(),
+        },
+        NetError::Rejected { code } => rejected(code),
+        NetError::BadUrl => bad_url(),
+        // The server's text is never kept; the app gets a fixed one.
+        NetError::Protocol(_) => EdlError::malformed(
+            InputKind::ServerResponse,
+            "unusable answer from the authority",
+        ),
+        NetError::Internal => EdlError::Internal {
+            detail: "network client".into(),
+        },
     }
 }
 
@@ -431,18 +441,7 @@ impl From<WalletError> for EdlError {
         use edl_core::photo::PhotoError;
         use edl_core::present::PresentError;
         match e {
-            WalletError::Offline => EdlError::Offline,
-            WalletError::Busy { retry_after_secs }
-            | WalletError::LockedOut { retry_after_secs } => EdlError::Busy { retry_after_secs },
-            WalletError::Unauthorised(code) => match code {
-                ErrorCode::BadActivationCode => refusal(code),
-                _ => EdlError::Unauthorised,
-            },
-            WalletError::NotEligible(reason) => EdlError::NotEligible {
-                reason: reason.into(),
-            },
-            WalletError::Rejected { code } => refusal(code),
-            WalletError::BadUrl => bad_url(),
+            WalletError::Net(e) => net(e, refusal),
             WalletError::NotEnrolled => EdlError::NotEnrolled,
             WalletError::NoElicence => EdlError::NoElicence,
             WalletError::IdentityCheck => EdlError::Refused {
@@ -530,35 +529,35 @@ mod tests {
     fn wallet_errors_become_the_variants_an_app_acts_on() {
         use edl_core::licence::NotEligible;
         let cases = [
-            (WalletError::Offline, EdlError::Offline),
+            (WalletError::Net(NetError::Offline), EdlError::Offline),
             (
-                WalletError::Unauthorised(ErrorCode::BadActivationCode),
+                WalletError::Net(NetError::Unauthorised(ErrorCode::BadActivationCode)),
                 EdlError::Refused {
                     reason: RefusalReason::ActivationCodeInvalid,
                 },
             ),
             (
-                WalletError::Rejected {
+                WalletError::Net(NetError::Rejected {
                     code: ErrorCode::BadActivationCode,
-                },
+                }),
                 EdlError::Refused {
                     reason: RefusalReason::ActivationCodeInvalid,
                 },
             ),
             (
-                WalletError::Unauthorised(ErrorCode::BadSignature),
+                WalletError::Net(NetError::Unauthorised(ErrorCode::BadSignature)),
                 EdlError::Unauthorised,
             ),
             (
-                WalletError::LockedOut {
+                WalletError::Net(NetError::LockedOut {
                     retry_after_secs: 60,
-                },
+                }),
                 EdlError::Busy {
                     retry_after_secs: 60,
                 },
             ),
             (
-                WalletError::NotEligible(NotEligible::Suspended),
+                WalletError::Net(NetError::NotEligible(NotEligible::Suspended)),
                 EdlError::NotEligible {
                     reason: NotEligibleReason::Suspended,
                 },
@@ -586,7 +585,7 @@ mod tests {
                 EdlError::StorageFull,
             ),
             (
-                WalletError::BadUrl,
+                WalletError::Net(NetError::BadUrl),
                 EdlError::InvalidArgument {
                     detail: "authority_url must start with http:// or https://".into(),
                 },

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use edl_core::credential::Audience;
+use edl_core::net::NetError;
 use edl_core::present::{Form, payload_to_text};
 use edl_core::wallet::store::SoftwareKeyStore;
 use edl_core::wallet::{
@@ -349,16 +350,18 @@ fn reason(e: WalletError) -> String {
             .unwrap_or_else(|| format!("{c:?}"))
     };
     match e {
-        WalletError::Unauthorised(ErrorCode::BadActivationCode) => {
+        WalletError::Net(NetError::Unauthorised(ErrorCode::BadActivationCode)) => {
             "refused: the activation code is wrong or expired".into()
         }
-        WalletError::Unauthorised(c) => {
+        WalletError::Net(NetError::Unauthorised(c)) => {
             format!(
                 "refused: the authority does not accept this device ({})",
                 code(c)
             )
         }
-        WalletError::Rejected { code: c } => format!("refused by the authority ({})", code(c)),
+        WalletError::Net(NetError::Rejected { code: c }) => {
+            format!("refused by the authority ({})", code(c))
+        }
         WalletError::NotEnrolled => {
             "the wallet is not enrolled: run `edl wallet --dir DIR enrol …` first".into()
         }
