@@ -4,7 +4,7 @@
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use reqwest::{Response, StatusCode};
+use reqwest::{RequestBuilder, Response, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -19,7 +19,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// The authority's base URL and a connection pool.
 #[derive(Clone)]
 pub(crate) struct Client {
-    pub(super) base: String,
+    base: String,
     pub(super) http: reqwest::Client,
 }
 
@@ -44,13 +44,7 @@ impl Client {
 
     /// An unsigned GET.
     pub async fn get<R: DeserializeOwned>(&self, path: &str) -> Result<R, NetError> {
-        let response = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .map_err(transport)?;
-        answer(response).await
+        send(self.http.get(self.url(path))).await
     }
 
     /// An unsigned POST of a JSON body.
@@ -60,14 +54,7 @@ impl Client {
         path: &str,
         body: &B,
     ) -> Result<R, NetError> {
-        let response = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .json(body)
-            .send()
-            .await
-            .map_err(transport)?;
-        answer(response).await
+        send(self.http.post(self.url(path)).json(body)).await
     }
 
     /// A POST of a JSON body with a verifier's API key.
@@ -77,16 +64,22 @@ impl Client {
         path: &str,
         body: &B,
     ) -> Result<R, NetError> {
-        let response = self
+        let request = self
             .http
-            .post(format!("{}{path}", self.base))
-            .header(HEADER_API_KEY, api_key)
-            .json(body)
-            .send()
-            .await
-            .map_err(transport)?;
-        answer(response).await
+            .post(self.url(path))
+            .header(HEADER_API_KEY, api_key);
+        send(request.json(body)).await
     }
+
+    /// The full URL of `path_and_query`.
+    pub(super) fn url(&self, path_and_query: &str) -> String {
+        format!("{}{path_and_query}", self.base)
+    }
+}
+
+/// Sends `request` and reads its answer.
+pub(super) async fn send<R: DeserializeOwned>(request: RequestBuilder) -> Result<R, NetError> {
+    answer(request.send().await.map_err(transport)?).await
 }
 
 /// TLS for the authority's API: rustls with the *ring* provider and the platform's
@@ -112,7 +105,7 @@ fn tls() -> Result<rustls::ClientConfig, NetError> {
 }
 
 /// A transport failure: the authority was not reached, or the answer did not arrive.
-pub(super) fn transport(e: reqwest::Error) -> NetError {
+fn transport(e: reqwest::Error) -> NetError {
     if e.is_decode() {
         NetError::Protocol("unreadable answer")
     } else {
@@ -121,7 +114,7 @@ pub(super) fn transport(e: reqwest::Error) -> NetError {
 }
 
 /// Reads a success body, or turns the JSON error body into a [`NetError`].
-pub(super) async fn answer<R: DeserializeOwned>(response: Response) -> Result<R, NetError> {
+async fn answer<R: DeserializeOwned>(response: Response) -> Result<R, NetError> {
     let status = response.status();
     let retry_header = response
         .headers()

@@ -9,7 +9,7 @@ use crate::crypto::SecretKey;
 use crate::wire::sign_request;
 
 use super::NetError;
-use super::client::{Client, answer, transport};
+use super::client::{Client, send};
 
 /// A device identity for signed requests: the account and the device key.
 pub(crate) struct DeviceAuth {
@@ -43,9 +43,7 @@ impl Client {
             device.now,
             nonce,
         );
-        let mut request = self
-            .http
-            .request(method, format!("{}{path_and_query}", self.base));
+        let mut request = self.http.request(method, self.url(path_and_query));
         for (name, value) in auth.headers(device.account) {
             request = request.header(name, value);
         }
@@ -54,6 +52,6 @@ impl Client {
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
                 .body(bytes);
         }
-        answer(request.send().await.map_err(transport)?).await
+        send(request).await
     }
 }
