@@ -4,6 +4,7 @@
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use reqwest::header::HeaderValue;
 use reqwest::{RequestBuilder, Response, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -64,10 +65,12 @@ impl Client {
         path: &str,
         body: &B,
     ) -> Result<R, NetError> {
-        let request = self
-            .http
-            .post(self.url(path))
-            .header(HEADER_API_KEY, api_key);
+        // A key that cannot even be a header value cannot be the right one. Marked sensitive
+        // so the HTTP stack never prints it.
+        let mut key = HeaderValue::from_str(api_key)
+            .map_err(|_| NetError::Unauthorised(ErrorCode::Unauthorized))?;
+        key.set_sensitive(true);
+        let request = self.http.post(self.url(path)).header(HEADER_API_KEY, key);
         send(request.json(body)).await
     }
 

@@ -174,6 +174,17 @@ mod tests {
     }
 
     #[test]
+    fn an_api_key_that_cannot_be_a_header_is_unauthorised_not_offline() {
+        let v = OnlineVerifier::new(NOWHERE, "key\nwith a line break").unwrap();
+        assert_eq!(
+            block_on(v.verify_manual("110101199003071234", "1234567")),
+            Err(OnlineVerifyError::Net(NetError::Unauthorised(
+                crate::wire::ErrorCode::Unauthorized
+            )))
+        );
+    }
+
+    #[test]
     fn the_api_key_stays_out_of_debug_output_and_urls_are_checked() {
         let v = OnlineVerifier::new(NOWHERE, "secret-api-key").unwrap();
         assert!(!format!("{v:?}").contains("secret"));
