@@ -266,3 +266,58 @@ fn truncated_and_garbage_payloads_are_typed_errors() {
     longer.insert(60, 0);
     assert!(verify_offline(&longer, &s.trust, NOW, &policy).is_err());
 }
+
+/// The business QR of a driver named `name`, issued by the sample issuer.
+fn business_qr_for(name: &str) -> (Vec<u8>, u8, sample::Sample) {
+    let s = sample::issued(ISSUED);
+    let mut licence = s.licence.clone();
+    licence.main.name = name.to_owned();
+    let device = SecretKey::from_seed(sample::DEVICE_SEED);
+    let credential = s
+        .issuer
+        .issue(
+            &licence,
+            Issuance {
+                id: sample::ELICENCE_ID,
+                device_key: device.public(),
+                issued_at: ISSUED,
+                ttl_hours: 72,
+            },
+        )
+        .unwrap();
+    let holder = Holder::new(
+        credential,
+        device,
+        edl_core::crypto::TotpSeed::from_bytes([0; 32]),
+    )
+    .unwrap();
+    let p = holder
+        .present(Form::Offline, Audience::Business, NOW, 30)
+        .unwrap();
+    (p.payload, p.qr.version(), s)
+}
+
+#[test]
+fn business_qr_is_version_10_for_names_of_up_to_four_chinese_characters() {
+    for name in ["李", "张伟", "欧阳娜", "司马相如"] {
+        let (payload, version, s) = business_qr_for(name);
+        assert!(payload.len() <= 213, "{name}: {} bytes", payload.len());
+        assert!(version <= 10, "{name}: version {version}");
+        verify_offline(&payload, &s.trust, NOW, &Policy::new(Audience::Business)).unwrap();
+    }
+}
+
+#[test]
+fn the_longest_name_allowed_still_gives_a_business_qr_of_version_12_at_most() {
+    // 21 characters, 63 bytes: the longest name a licence may carry (D31).
+    let name = "买买提艾力阿不都热合曼克热木江吐尔逊托合提";
+    assert_eq!(name.chars().count(), 21);
+    let (payload, version, s) = business_qr_for(name);
+    assert_eq!(payload.len(), 207 - 6 + name.len());
+    assert!((11..=12).contains(&version), "version {version}");
+    let v = verify_offline(&payload, &s.trust, NOW, &Policy::new(Audience::Business)).unwrap();
+    let DisclosedView::Business(b) = v.view else {
+        panic!("business view expected")
+    };
+    assert_eq!(b.name, name);
+}

@@ -1,11 +1,14 @@
 //! Every decoder takes arbitrary bytes without panicking; encodings round-trip.
 
 use edl_core::credential::{
-    Audience, BusinessView, Credential, EnforcementView, Issuance, TrustList,
+    Audience, BusinessView, Credential, ElicenceId, EnforcementView, Issuance, SignedView,
+    TrustList, TrustedKey, ViewHeader,
 };
-use edl_core::crypto::SecretKey;
+use edl_core::crypto::{KeyId, SecretKey, Signature};
 use edl_core::licence::{ClassSet, LicenceStatus, RecordEntry};
-use edl_core::present::{Form, OfflinePayload, OnlinePayload, payload_from_text};
+use edl_core::present::{
+    Form, MAX_PERIOD, MIN_PERIOD, OfflinePayload, OnlinePayload, payload_from_text,
+};
 use edl_core::sample;
 use edl_core::verify::{OnlineCheck, Policy, verify_offline};
 use proptest::prelude::*;
@@ -92,6 +95,71 @@ proptest! {
         prop_assert_eq!(b.classes, licence.main.classes);
         prop_assert_eq!(b.status, licence.main.status);
         prop_assert_eq!(&b.name, &licence.main.name);
+    }
+}
+
+fn audience() -> impl Strategy<Value = Audience> {
+    prop_oneof![Just(Audience::Business), Just(Audience::Enforcement)]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn any_online_payload_round_trips(
+        audience in audience(),
+        period in MIN_PERIOD..=MAX_PERIOD,
+        id in any::<u64>(),
+        code in 0u32..=99_999_999,
+    ) {
+        let p = OnlinePayload { audience, period, id: ElicenceId(id), code };
+        let bytes = p.encode();
+        prop_assert_eq!(bytes.len(), OnlinePayload::LEN);
+        prop_assert_eq!(OnlinePayload::decode(&bytes).unwrap(), p);
+    }
+
+    #[test]
+    fn any_offline_payload_round_trips(
+        audience in audience(),
+        period in MIN_PERIOD..=MAX_PERIOD,
+        window_low in any::<u8>(),
+        view in proptest::collection::vec(any::<u8>(), ViewHeader::LEN + 64..600),
+        sig in proptest::collection::vec(any::<u8>(), 64),
+    ) {
+        let p = OfflinePayload {
+            view: SignedView::from_bytes(audience, view).unwrap(),
+            period,
+            window_low,
+            device_sig: Signature(sig.try_into().unwrap()),
+        };
+        prop_assert_eq!(OfflinePayload::decode(&p.encode()).unwrap(), p);
+    }
+
+    #[test]
+    fn any_trust_list_round_trips_in_canonical_order(
+        keys in proptest::collection::btree_map(
+            any::<u16>(),
+            (any::<[u8; 32]>(), any::<u32>(), any::<u32>()),
+            0..=64,
+        ),
+    ) {
+        // Handed over in reverse id order: the encoding must not depend on it.
+        let keys: Vec<TrustedKey> = keys
+            .into_iter()
+            .rev()
+            .map(|(kid, (seed, a, b))| TrustedKey {
+                kid: KeyId(kid),
+                key: SecretKey::from_seed(seed).public(),
+                not_before: a.min(b),
+                not_after: a.max(b),
+            })
+            .collect();
+        let list = TrustList::new(keys.clone()).unwrap();
+        let bytes = list.encode();
+        let decoded = TrustList::decode(&bytes).unwrap();
+        prop_assert_eq!(&decoded, &list);
+        prop_assert_eq!(decoded.encode(), bytes);
+        prop_assert_eq!(decoded.keys().len(), keys.len());
     }
 }
 

@@ -33,11 +33,15 @@ pub struct TrustList {
 }
 
 impl TrustList {
-    /// A list of `keys`; ids must be unique (sorted here so the encoding is canonical).
+    /// A list of `keys`; ids must be unique (sorted here so the encoding is canonical) and
+    /// each key's period must not end before it starts, as [`TrustList::decode`] demands.
     pub fn new(mut keys: Vec<TrustedKey>) -> Result<Self, CredentialError> {
         keys.sort_by_key(|k| k.kid);
         if keys.windows(2).any(|w| w[0].kid == w[1].kid) || keys.len() > MAX_KEYS {
             return Err(CredentialError::InvalidField("trust_list.kid"));
+        }
+        if keys.iter().any(|k| k.not_before > k.not_after) {
+            return Err(CredentialError::InvalidField("trust_list.not_after"));
         }
         Ok(TrustList { keys })
     }
@@ -87,8 +91,11 @@ impl TrustList {
             let key = PublicKey::from_bytes(&r.array("key")?)?;
             let not_before = r.u32("not_before")?;
             let not_after = r.u32("not_after")?;
-            if keys.last().is_some_and(|k: &TrustedKey| k.kid >= kid) || not_before > not_after {
+            if keys.last().is_some_and(|k: &TrustedKey| k.kid >= kid) {
                 return Err(DecodeError::BadValue("kid").into());
+            }
+            if not_before > not_after {
+                return Err(DecodeError::BadValue("not_after").into());
             }
             keys.push(TrustedKey {
                 kid,
@@ -138,5 +145,18 @@ mod tests {
         swapped[44..86].copy_from_slice(&bytes[2..44]);
         assert!(TrustList::decode(&swapped).is_err());
         assert!(TrustList::decode(&bytes[..bytes.len() - 1]).is_err());
+    }
+
+    #[test]
+    fn a_key_whose_period_ends_before_it_starts_is_refused_both_ways() {
+        assert_eq!(
+            TrustList::new(vec![key(1, 20, 10)]),
+            Err(CredentialError::InvalidField("trust_list.not_after"))
+        );
+        // The same key as bytes: not_after (the last four bytes) below not_before.
+        let mut bytes = TrustList::new(vec![key(1, 20, 20)]).unwrap().encode();
+        let end = bytes.len();
+        bytes[end - 4..].copy_from_slice(&10u32.to_be_bytes());
+        assert!(TrustList::decode(&bytes).is_err());
     }
 }

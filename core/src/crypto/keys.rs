@@ -28,12 +28,15 @@ impl fmt::Display for KeyId {
 /// public half.
 pub struct SecretKey(SigningKey);
 
-// The inner `SigningKey` zeroizes itself on drop; this marker lets callers (and the
-// compile-time check below) rely on it.
+// The inner `SigningKey` zeroizes itself on drop (ed25519-dalek's `zeroize` feature); this
+// marker lets callers rely on it, and the check below fails to compile if the feature or
+// the guarantee goes away.
 impl ZeroizeOnDrop for SecretKey {}
 
 const _: () = {
     const fn assert_zeroize_on_drop<T: ZeroizeOnDrop>() {}
+    // What the marker above stands on: without it the marker would be a bare promise.
+    assert_zeroize_on_drop::<SigningKey>();
     assert_zeroize_on_drop::<SecretKey>();
     assert_zeroize_on_drop::<super::TotpSeed>();
 };
