@@ -68,6 +68,17 @@ fn clean_photo_passes_every_check() {
 }
 
 #[test]
+fn the_mirrored_clean_photo_passes_too_and_normalises_to_other_bytes() {
+    // The photo-change tests submit it after clean.jpg: it must be a second, distinct photo.
+    let report = check_photo(&fixture("clean_mirrored.jpg")).unwrap();
+    assert_eq!(report.problems, []);
+    assert_ne!(
+        normalise_photo(&fixture("clean_mirrored.jpg")).unwrap(),
+        normalise_photo(&fixture("clean.jpg")).unwrap()
+    );
+}
+
+#[test]
 fn background_variants_are_reported() {
     assert_eq!(
         problems("grey_background.jpg"),

@@ -160,6 +160,8 @@ def main() -> None:
     clean, mask = clean_photo(astronaut)
     size = clean.size
     save_jpeg(clean, "clean.jpg")
+    # A second photo that meets every rule (the same portrait mirrored): a photo change.
+    save_jpeg(ImageOps.mirror(clean), "clean_mirrored.jpg")
 
     # Background variants: only the backdrop changes, the person is untouched.
     save_jpeg(with_backdrop(clean, mask, Image.new("RGB", size, (172, 172, 172))), "grey_background.jpg")
