@@ -106,8 +106,14 @@ run_kotlin() {
     # (Debian's Maven 3.8 prints colour resets even in batch mode: they are stripped.)
     mvn -q -B "${offline[@]}" -f "$dir/pom.xml" test \
         -Dedl.lib.dir="$(dirname "$lib")" -Dedl.vectors="$vectors" 2>&1 |
-        sed -u $'s/\e\\[[0-9;]*m//g'
+        sed -u $'s/\e\\[[0-9;]*m//g' | tee "$dir/target/mvn.log"
     echo "$pom_hash" >"$marker"
+    # JUnit skips, with only a warning, a @Test that returns a value (a `runBlocking` whose
+    # last expression is not Unit): such a test must fail the run, not vanish from it.
+    if grep -q "It will not be executed" "$dir/target/mvn.log"; then
+        echo "bindings/test.sh: JUnit skipped a test method (see the warning above)" >&2
+        return 1
+    fi
     # `-q` hides Surefire's summary; count the reports so a run of no test cannot pass.
     python3 - "$dir/target/surefire-reports" <<'EOF'
 import pathlib, sys, xml.etree.ElementTree as ET

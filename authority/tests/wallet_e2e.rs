@@ -141,3 +141,82 @@ async fn the_core_wallet_submits_a_photo_that_a_reviewer_approves_into_an_elicen
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
 }
+
+/// Keeps every event with the wallet-clock second it arrived in.
+#[derive(Default)]
+struct Heard(
+    std::sync::Mutex<Vec<(u64, edl_core::wallet::WalletEvent)>>,
+    Option<Wallet>,
+);
+
+impl edl_core::wallet::WalletObserver for Heard {
+    fn on_event(&self, event: edl_core::wallet::WalletEvent) {
+        let now = self.1.as_ref().map_or(0, |w| w.now().unwrap());
+        self.0.lock().unwrap().push((now, event));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_observer_hears_the_application_and_each_new_qr_window_as_it_begins() {
+    use edl_core::wallet::WalletEvent;
+    let t = TestServer::start().await;
+    let n = number(2);
+    let driver = t.create_driver(&n, true).await;
+    let code = t.activation_code(driver).await;
+    let dir = tempfile::tempdir().unwrap();
+    let keys = SoftwareKeyStore::from_key_bytes(zeroize::Zeroizing::new([8; 32]));
+    let wallet = Wallet::open(dir.path(), &keys).unwrap();
+    let heard = Arc::new(Heard(Default::default(), Some(wallet.clone())));
+    wallet.set_observer(Some(heard.clone()));
+    wallet.enrol(&t.url, &n, &code).await.unwrap();
+    wallet
+        .apply(Arc::new(TestIdentityProvider::new(IDENTITY_SECRET)))
+        .await
+        .unwrap();
+    {
+        let events = heard.0.lock().unwrap();
+        let issued = |e: &WalletEvent| matches!(e, WalletEvent::ApplicationChanged(a) if a.phase == ApplicationPhase::Issued);
+        assert!(events.iter().any(|(_, e)| issued(e)));
+        assert!(
+            events
+                .iter()
+                .any(|(_, e)| matches!(e, WalletEvent::ElicenceChanged))
+        );
+    }
+
+    // The shortest period, so the test sees a boundary within ten seconds.
+    let ticker = wallet
+        .start_rotation(Form::Online, Audience::Business, Some(10))
+        .unwrap();
+    let ticks = || -> Vec<(u64, edl_core::present::Presentation)> {
+        heard
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|(at, e)| match e {
+                WalletEvent::Rotation(p) => Some((*at, p.clone())),
+                _ => None,
+            })
+            .collect()
+    };
+    for _ in 0..130 {
+        if ticks().len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    ticker.stop();
+    let ticks = ticks();
+    assert!(ticks.len() >= 2, "{} ticks", ticks.len());
+    let ((_, first), (at, second)) = (&ticks[0], &ticks[1]);
+    // The next window's code, handed over as that window began (within the second, with
+    // a second of slack for a loaded test machine).
+    assert_eq!(second.window.starts_at(), first.window.ends_at());
+    assert!(
+        (second.window.starts_at()..=second.window.starts_at() + 1).contains(at),
+        "tick at {at}, window from {}",
+        second.window.starts_at()
+    );
+    assert_ne!(second.payload, first.payload);
+}

@@ -1,12 +1,12 @@
 //! The observer of wallet changes, the QR rotation ticker and the logger: callbacks the app
-//! implements, fed from what the core already reports (sync reports, presentation windows,
-//! `log` records). Nothing here decides a rule.
+//! implements, fed from what the core reports (its `WalletEvent`s, `log` records).
+//! Translation only: the core decides what happened and when.
 
-use std::sync::{Arc, Condvar, Mutex, PoisonError, RwLock};
-use std::time::Duration;
+use std::sync::{Arc, PoisonError, RwLock};
 
+use crate::error::EdlError;
 use crate::types::StatusColour;
-use crate::wallet::{Application, PhotoReview, Presentation};
+use crate::wallet::{Application, PhotoReview, Presentation, photo_review, presentation};
 
 /// See `WalletEvent` in `udl/edl.udl`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,10 +21,33 @@ pub enum WalletEvent {
     Rotation { presentation: Presentation },
 }
 
+impl From<edl_core::wallet::WalletEvent> for WalletEvent {
+    fn from(e: edl_core::wallet::WalletEvent) -> Self {
+        use edl_core::wallet::WalletEvent as E;
+        match e {
+            E::ElicenceChanged => WalletEvent::ElicenceChanged,
+            E::LicenceChanged { colour } => WalletEvent::LicenceChanged {
+                colour: colour.map(Into::into),
+            },
+            E::ApplicationChanged(a) => WalletEvent::ApplicationChanged {
+                application: a.into(),
+            },
+            E::ReviewResult(r) => WalletEvent::ReviewResult {
+                review: photo_review(r),
+            },
+            E::NewMessages(count) => WalletEvent::NewMessages { count },
+            E::NewVerifications(count) => WalletEvent::NewVerifications { count },
+            E::Rotation(p) => WalletEvent::Rotation {
+                presentation: presentation(p),
+            },
+        }
+    }
+}
+
 /// See `WalletObserver` in `udl/edl.udl`.
 pub trait WalletObserver: Send + Sync {
     /// Called after each change.
-    fn on_event(&self, event: WalletEvent);
+    fn on_event(&self, event: WalletEvent) -> Result<(), EdlError>;
 
     /// For UniFFI's trait-interface scaffolding.
     #[doc(hidden)]
@@ -33,70 +56,25 @@ pub trait WalletObserver: Send + Sync {
     }
 }
 
-/// The observer slot a wallet and its tickers share.
-#[derive(Clone, Default)]
-pub(crate) struct ObserverSlot(Arc<RwLock<Option<Arc<dyn WalletObserver>>>>);
+/// The app's observer as the core sees it.
+pub(crate) struct ForeignObserver(pub(crate) Arc<dyn WalletObserver>);
 
-impl ObserverSlot {
-    pub(crate) fn set(&self, observer: Option<Arc<dyn WalletObserver>>) {
-        *self.0.write().unwrap_or_else(PoisonError::into_inner) = observer;
-    }
-
-    pub(crate) fn emit(&self, event: WalletEvent) {
-        let observer = self
-            .0
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
-        if let Some(o) = observer {
-            o.on_event(event);
+impl edl_core::wallet::WalletObserver for ForeignObserver {
+    fn on_event(&self, event: edl_core::wallet::WalletEvent) {
+        // The change is stored already; the app's failure is only worth a line in its log.
+        if let Err(e) = self.0.on_event(event.into()) {
+            log::warn!("the app's WalletObserver threw: {e}");
         }
     }
 }
 
 /// See `RotationTicker` in `udl/edl.udl`.
-pub struct RotationTicker {
-    stop: Arc<(Mutex<bool>, Condvar)>,
-}
+pub struct RotationTicker(pub(crate) edl_core::wallet::RotationTicker);
 
 impl RotationTicker {
-    /// Starts a thread that makes a presentation at once and at each new window, and
-    /// hands it to the observer, until stopped or `present` fails.
-    pub(crate) fn start(
-        present: impl Fn() -> Option<Presentation> + Send + 'static,
-        observer: ObserverSlot,
-    ) -> Self {
-        let stop = Arc::new((Mutex::new(false), Condvar::new()));
-        let flag = Arc::clone(&stop);
-        std::thread::spawn(move || {
-            while let Some(p) = present() {
-                // One second past the boundary, so the next window has begun.
-                let wait = Duration::from_secs(u64::from(p.seconds_left) + 1);
-                observer.emit(WalletEvent::Rotation { presentation: p });
-                let (lock, cvar) = &*flag;
-                let stopped = lock.lock().unwrap_or_else(PoisonError::into_inner);
-                let (stopped, _) = cvar
-                    .wait_timeout_while(stopped, wait, |s| !*s)
-                    .unwrap_or_else(PoisonError::into_inner);
-                if *stopped {
-                    break;
-                }
-            }
-        });
-        RotationTicker { stop }
-    }
-
     /// Stops the ticks. Idempotent.
     pub fn stop(&self) {
-        let (lock, cvar) = &*self.stop;
-        *lock.lock().unwrap_or_else(PoisonError::into_inner) = true;
-        cvar.notify_all();
-    }
-}
-
-impl Drop for RotationTicker {
-    fn drop(&mut self) {
-        self.stop();
+        self.0.stop();
     }
 }
 
@@ -138,7 +116,7 @@ impl From<LogLevel> for log::LevelFilter {
 /// See `Logger` in `udl/edl.udl`.
 pub trait Logger: Send + Sync {
     /// One log record.
-    fn log(&self, level: LogLevel, target: String, message: String);
+    fn log(&self, level: LogLevel, target: String, message: String) -> Result<(), EdlError>;
 
     /// For UniFFI's trait-interface scaffolding.
     #[doc(hidden)]
@@ -182,7 +160,8 @@ impl log::Log for Forward {
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
         if let Some(l) = logger {
-            l.log(
+            // A logger that fails has nowhere to report it: the record is dropped.
+            let _ = l.log(
                 record.level().into(),
                 record.target().to_owned(),
                 record.args().to_string(),

@@ -14,7 +14,7 @@ use edl_core::wire::{
 use zeroize::Zeroizing;
 
 use crate::error::EdlError;
-use crate::observe::{ObserverSlot, RotationTicker, WalletEvent, WalletObserver};
+use crate::observe::{ForeignObserver, RotationTicker, WalletObserver};
 use crate::types::{Audience, LocalizedText, MainPage, StatusColour, SupplementaryPage};
 
 // ---------------------------------------------------------------------------------------
@@ -39,7 +39,11 @@ pub trait KeyStore: Send + Sync {
 /// See `IdentityProvider` in `udl/edl.udl`.
 pub trait IdentityProvider: Send + Sync {
     /// The provider's attestation, or `None` when the check failed or was cancelled.
-    fn attest(&self, challenge: Vec<u8>, licence_number: String) -> Option<Vec<u8>>;
+    fn attest(
+        &self,
+        challenge: Vec<u8>,
+        licence_number: String,
+    ) -> Result<Option<Vec<u8>>, EdlError>;
 
     /// For UniFFI's trait-interface scaffolding (`[Trait, WithForeign]` in the UDL): the
     /// handle of a foreign implementation; `None` for Rust ones.
@@ -52,7 +56,7 @@ pub trait IdentityProvider: Send + Sync {
 /// See `UploadProgress` in `udl/edl.udl`.
 pub trait UploadProgress: Send + Sync {
     /// Called at each stage, in order.
-    fn on_stage(&self, stage: UploadStage, fraction: f32);
+    fn on_stage(&self, stage: UploadStage, fraction: f32) -> Result<(), EdlError>;
 
     /// For UniFFI's trait-interface scaffolding (`[Trait, WithForeign]` in the UDL): the
     /// handle of a foreign implementation; `None` for Rust ones.
@@ -104,12 +108,7 @@ pub fn software_key_store(passphrase: String) -> Arc<dyn KeyStore> {
 
 /// A software key store over a 32-byte key file, made when it does not exist.
 pub fn key_file_key_store(path: String) -> Result<Arc<dyn KeyStore>, EdlError> {
-    let path = Path::new(&path);
-    let keys = if path.exists() {
-        SoftwareKeyStore::from_key_file(path)
-    } else {
-        SoftwareKeyStore::create_key_file(path)
-    }?;
+    let keys = SoftwareKeyStore::open_or_create_key_file(Path::new(&path))?;
     Ok(Arc::new(SoftwareKeys(keys)))
 }
 
@@ -117,7 +116,13 @@ struct ForeignIdentity(Arc<dyn IdentityProvider>);
 
 impl edl_core::wallet::IdentityProvider for ForeignIdentity {
     fn attest(&self, challenge: &[u8], licence_number: &str) -> Option<Vec<u8>> {
-        self.0.attest(challenge.to_vec(), licence_number.to_owned())
+        // A provider that throws has not attested: the core refuses as a failed check.
+        self.0
+            .attest(challenge.to_vec(), licence_number.to_owned())
+            .unwrap_or_else(|e| {
+                log::warn!("the app's IdentityProvider threw: {e}");
+                None
+            })
     }
 }
 
@@ -125,7 +130,10 @@ struct ForeignProgress(Arc<dyn UploadProgress>);
 
 impl edl_core::wallet::UploadProgress for ForeignProgress {
     fn on_stage(&self, stage: edl_core::wallet::UploadStage) {
-        self.0.on_stage(stage.into(), stage.fraction());
+        // A progress bar that fails must not fail the upload it reports.
+        if let Err(e) = self.0.on_stage(stage.into(), stage.fraction()) {
+            log::warn!("the app's UploadProgress threw: {e}");
+        }
     }
 }
 
@@ -422,7 +430,6 @@ pub struct DynamicCode {
 /// See `Wallet` in `udl/edl.udl`.
 pub struct Wallet {
     inner: edl_core::wallet::Wallet,
-    observer: ObserverSlot,
 }
 
 impl Wallet {
@@ -430,15 +437,15 @@ impl Wallet {
     pub fn new(dir: String, keys: Arc<dyn KeyStore>) -> Result<Self, EdlError> {
         let inner = edl_core::wallet::Wallet::open(Path::new(&dir), &ForeignKeys(keys))?;
         log::info!("wallet opened");
-        Ok(Wallet {
-            inner,
-            observer: ObserverSlot::default(),
-        })
+        Ok(Wallet { inner })
     }
 
     /// Sets (or clears) the observer of changes.
     pub fn set_observer(&self, observer: Option<Arc<dyn WalletObserver>>) {
-        self.observer.set(observer);
+        self.inner
+            .set_observer(observer.map(|o| {
+                Arc::new(ForeignObserver(o)) as Arc<dyn edl_core::wallet::WalletObserver>
+            }));
     }
 
     /// Hands the observer a fresh presentation at once and at each new window.
@@ -447,65 +454,10 @@ impl Wallet {
         form: PresentationForm,
         audience: Audience,
     ) -> Result<Arc<RotationTicker>, EdlError> {
-        // Fails now, not in the thread, when there is nothing to present.
-        self.present(form, audience)?;
-        let inner = self.inner.clone();
-        let present = move || {
-            inner
-                .present(form.into(), audience.into(), None)
-                .ok()
-                .map(presentation)
-        };
-        Ok(Arc::new(RotationTicker::start(
-            present,
-            self.observer.clone(),
-        )))
-    }
-
-    /// After a sync: one event per kind of change the report names.
-    ///
-    /// The sync has been committed by then, so a failure to read what changed (a store
-    /// error) only drops the event: it never turns the sync into a failure.
-    fn emit_sync(&self, r: &edl_core::wallet::SyncReport) {
-        log::info!(
-            "synced: licence {}, e-licence {}, application {}, {} reviews, {} messages, {} verifications",
-            r.licence_changed,
-            r.elicence_changed,
-            r.application_changed,
-            r.reviews,
-            r.messages,
-            r.verifications
-        );
-        if r.elicence_changed {
-            self.observer.emit(WalletEvent::ElicenceChanged);
-        }
-        if r.licence_changed {
-            self.observer.emit(WalletEvent::LicenceChanged {
-                colour: self.status_colour().ok().flatten(),
-            });
-        }
-        if r.application_changed
-            && let Ok(Some(application)) = self.application()
-        {
-            self.observer
-                .emit(WalletEvent::ApplicationChanged { application });
-        }
-        if r.reviews > 0 {
-            let reviews = self.photo_reviews().unwrap_or_default();
-            let skip = reviews.len().saturating_sub(r.reviews as usize);
-            for review in reviews.into_iter().skip(skip) {
-                self.observer.emit(WalletEvent::ReviewResult { review });
-            }
-        }
-        if r.messages > 0 {
-            self.observer
-                .emit(WalletEvent::NewMessages { count: r.messages });
-        }
-        if r.verifications > 0 {
-            self.observer.emit(WalletEvent::NewVerifications {
-                count: r.verifications,
-            });
-        }
+        let ticker = self
+            .inner
+            .start_rotation(form.into(), audience.into(), None)?;
+        Ok(Arc::new(RotationTicker(ticker)))
     }
 
     /// The authority's clock as the wallet knows it.
@@ -536,25 +488,16 @@ impl Wallet {
         &self,
         provider: Arc<dyn IdentityProvider>,
     ) -> Result<Application, EdlError> {
-        let application: Application = self
+        Ok(self
             .inner
             .apply(Arc::new(ForeignIdentity(provider)))
             .await?
-            .into();
-        // Issued at once (photo on file): the core synced the new e-licence already.
-        if application.phase == ApplicationPhase::Issued {
-            self.observer.emit(WalletEvent::ElicenceChanged);
-        }
-        self.observer.emit(WalletEvent::ApplicationChanged {
-            application: application.clone(),
-        });
-        Ok(application)
+            .into())
     }
 
     /// Syncs with the authority.
     pub async fn sync(&self) -> Result<SyncReport, EdlError> {
         let r = self.inner.sync().await?;
-        self.emit_sync(&r);
         Ok(SyncReport {
             licence_changed: r.licence_changed,
             elicence_changed: r.elicence_changed,
@@ -570,28 +513,32 @@ impl Wallet {
         Ok(self.inner.check_photo(&photo)?.into())
     }
 
-    /// Checks, normalises and uploads a photo.
+    /// Checks, normalises and uploads a photo for the application.
     pub async fn submit_photo(
         &self,
         photo: Vec<u8>,
         source: PhotoSource,
         progress: Option<Arc<dyn UploadProgress>>,
     ) -> Result<PhotoAccepted, EdlError> {
-        let progress = progress
-            .map(|p| Arc::new(ForeignProgress(p)) as Arc<dyn edl_core::wallet::UploadProgress>);
         let a = self
             .inner
-            .submit_photo(photo, source.into(), progress)
+            .submit_photo(photo, source.into(), foreign_progress(progress))
             .await?;
-        let accepted = PhotoAccepted {
-            photo_id: a.photo_id,
-            deadline_unix: a.deadline,
-            application: a.application.into(),
-        };
-        self.observer.emit(WalletEvent::ApplicationChanged {
-            application: accepted.application.clone(),
-        });
-        Ok(accepted)
+        Ok(photo_accepted(a))
+    }
+
+    /// Checks, normalises and uploads a new photo for the issued e-licence.
+    pub async fn change_photo(
+        &self,
+        photo: Vec<u8>,
+        source: PhotoSource,
+        progress: Option<Arc<dyn UploadProgress>>,
+    ) -> Result<PhotoAccepted, EdlError> {
+        let a = self
+            .inner
+            .change_photo(photo, source.into(), foreign_progress(progress))
+            .await?;
+        Ok(photo_accepted(a))
     }
 
     /// The main page as of the last sync.
@@ -665,12 +612,7 @@ impl Wallet {
             .inner
             .photo_reviews()?
             .into_iter()
-            .map(|r| PhotoReview {
-                photo_id: r.photo_id,
-                outcome: r.outcome.into(),
-                reason: r.reason,
-                decided_at_unix: r.decided_at,
-            })
+            .map(photo_review)
             .collect())
     }
 
@@ -701,7 +643,30 @@ impl Wallet {
     }
 }
 
-fn presentation(p: edl_core::present::Presentation) -> Presentation {
+fn foreign_progress(
+    progress: Option<Arc<dyn UploadProgress>>,
+) -> Option<Arc<dyn edl_core::wallet::UploadProgress>> {
+    progress.map(|p| Arc::new(ForeignProgress(p)) as Arc<dyn edl_core::wallet::UploadProgress>)
+}
+
+fn photo_accepted(a: edl_core::wire::PhotoAccepted) -> PhotoAccepted {
+    PhotoAccepted {
+        photo_id: a.photo_id,
+        deadline_unix: a.deadline,
+        application: a.application.into(),
+    }
+}
+
+pub(crate) fn photo_review(r: edl_core::wire::ReviewResult) -> PhotoReview {
+    PhotoReview {
+        photo_id: r.photo_id,
+        outcome: r.outcome.into(),
+        reason: r.reason,
+        decided_at_unix: r.decided_at,
+    }
+}
+
+pub(crate) fn presentation(p: edl_core::present::Presentation) -> Presentation {
     Presentation {
         form: p.form.into(),
         audience: p.audience.into(),

@@ -3,8 +3,10 @@
 
 // swiftlint:disable all
 /**
- * The EDL electronic driving licence (电子驾驶证) library: checks e-licence presentations
- * offline with the authority's trust list, and reads and renders their QR symbols.
+ * The EDL electronic driving licence (电子驾驶证) library: the driver's `Wallet` (enrol,
+ * apply, photo, sync, the two pages, rotating QR codes, barcode and manual code), and the
+ * verifier's side: `Verifier` checks presentations offline with the authority's trust
+ * list, `OnlineVerifier` asks the authority; plus reading and rendering QR symbols.
  *
  * Times are unix seconds (UTC). Dates printed on the licence are ISO 8601 calendar dates
  * ("2028-03-07"), which are Beijing dates; a validity ending "9999-12-31" is 长期 (no end).
@@ -649,20 +651,24 @@ fileprivate struct FfiConverterData: FfiConverterRustBuffer {
 
 /**
  * The phone's real-person check (实人认证), over the app's face-verification SDK. Called
- * by `Wallet.apply` (on a background thread) with the authority's challenge.
+ * by `Wallet.apply` with the authority's challenge, on a library thread that may block
+ * for as long as the check takes (it may wait for the driver's face).
  */
 public protocol IdentityProvider: AnyObject, Sendable {
     
     /**
      * The provider's attestation that the person holding the phone is the holder of
      * `licence_number`, for `challenge`; null when the check failed or was cancelled.
+     * Throwing (any exception) counts as a failed check: `apply` throws
+     * `Refused(IdentityCheckFailed)`.
      */
-    func attest(challenge: Data, licenceNumber: String)  -> Data?
+    func attest(challenge: Data, licenceNumber: String) throws  -> Data?
     
 }
 /**
  * The phone's real-person check (实人认证), over the app's face-verification SDK. Called
- * by `Wallet.apply` (on a background thread) with the authority's challenge.
+ * by `Wallet.apply` with the authority's challenge, on a library thread that may block
+ * for as long as the check takes (it may wait for the driver's face).
  */
 open class IdentityProviderImpl: IdentityProvider, @unchecked Sendable {
     fileprivate let handle: UInt64
@@ -720,9 +726,11 @@ open class IdentityProviderImpl: IdentityProvider, @unchecked Sendable {
     /**
      * The provider's attestation that the person holding the phone is the holder of
      * `licence_number`, for `challenge`; null when the check failed or was cancelled.
+     * Throwing (any exception) counts as a failed check: `apply` throws
+     * `Refused(IdentityCheckFailed)`.
      */
-open func attest(challenge: Data, licenceNumber: String) -> Data?  {
-    return try!  FfiConverterOptionData.lift(try! rustCall() {
+open func attest(challenge: Data, licenceNumber: String)throws  -> Data?  {
+    return try  FfiConverterOptionData.lift(try rustCallWithError(FfiConverterTypeEdlError_lift) {
         uniffiCallStatus in
     uniffi_edl_ffi_fn_method_identityprovider_attest(
             self.uniffiCloneHandle(),
@@ -772,7 +780,7 @@ fileprivate struct UniffiCallbackInterfaceIdentityProvider {
                 guard let uniffiObj = try? FfiConverterTypeIdentityProvider.handleMap.get(handle: uniffiHandle) else {
                     throw UniffiInternalError.unexpectedStaleHandle
                 }
-                return uniffiObj.attest(
+                return try uniffiObj.attest(
                      challenge: try FfiConverterData.lift(challenge),
                      licenceNumber: try FfiConverterString.lift(licenceNumber)
                 )
@@ -780,10 +788,11 @@ fileprivate struct UniffiCallbackInterfaceIdentityProvider {
 
             
             let writeReturn = { uniffiOutReturn.pointee = FfiConverterOptionData.lower($0) }
-            uniffiTraitInterfaceCall(
+            uniffiTraitInterfaceCallWithError(
                 callStatus: uniffiCallStatus,
                 makeCall: makeCall,
-                writeReturn: writeReturn
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeEdlError_lower
             )
         }
     )
@@ -1140,9 +1149,10 @@ public func FfiConverterTypeKeyStore_lower(_ value: KeyStore) -> UInt64 {
 public protocol Logger: AnyObject, Sendable {
     
     /**
-     * One record: its level, the Rust module it comes from and its text.
+     * One record: its level, the Rust module it comes from and its text. An exception
+     * thrown here drops the record.
      */
-    func log(level: LogLevel, target: String, message: String) 
+    func log(level: LogLevel, target: String, message: String) throws 
     
 }
 /**
@@ -1202,9 +1212,10 @@ open class LoggerImpl: Logger, @unchecked Sendable {
 
     
     /**
-     * One record: its level, the Rust module it comes from and its text.
+     * One record: its level, the Rust module it comes from and its text. An exception
+     * thrown here drops the record.
      */
-open func log(level: LogLevel, target: String, message: String)  {try! rustCall() {
+open func log(level: LogLevel, target: String, message: String)throws   {try rustCallWithError(FfiConverterTypeEdlError_lift) {
         uniffiCallStatus in
     uniffi_edl_ffi_fn_method_logger_log(
             self.uniffiCloneHandle(),
@@ -1256,7 +1267,7 @@ fileprivate struct UniffiCallbackInterfaceLogger {
                 guard let uniffiObj = try? FfiConverterTypeLogger.handleMap.get(handle: uniffiHandle) else {
                     throw UniffiInternalError.unexpectedStaleHandle
                 }
-                return uniffiObj.log(
+                return try uniffiObj.log(
                      level: try FfiConverterTypeLogLevel_lift(level),
                      target: try FfiConverterString.lift(target),
                      message: try FfiConverterString.lift(message)
@@ -1265,10 +1276,11 @@ fileprivate struct UniffiCallbackInterfaceLogger {
 
             
             let writeReturn = { () }
-            uniffiTraitInterfaceCall(
+            uniffiTraitInterfaceCallWithError(
                 callStatus: uniffiCallStatus,
                 makeCall: makeCall,
-                writeReturn: writeReturn
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeEdlError_lower
             )
         }
     )
@@ -1753,18 +1765,19 @@ public func FfiConverterTypeRotationTicker_lower(_ value: RotationTicker) -> UIn
 
 
 /**
- * Receives the stages of a photo upload (the app's progress bar).
+ * Receives the stages of a photo upload (the app's progress bar), on a library thread.
  */
 public protocol UploadProgress: AnyObject, Sendable {
     
     /**
-     * Called at each stage, in order, with a fraction (0–1) for a progress bar.
+     * Called at each stage, in order, with a fraction (0–1) for a progress bar. An
+     * exception thrown here is logged and ignored: it never fails the upload.
      */
-    func onStage(stage: UploadStage, fraction: Float) 
+    func onStage(stage: UploadStage, fraction: Float) throws 
     
 }
 /**
- * Receives the stages of a photo upload (the app's progress bar).
+ * Receives the stages of a photo upload (the app's progress bar), on a library thread.
  */
 open class UploadProgressImpl: UploadProgress, @unchecked Sendable {
     fileprivate let handle: UInt64
@@ -1820,9 +1833,10 @@ open class UploadProgressImpl: UploadProgress, @unchecked Sendable {
 
     
     /**
-     * Called at each stage, in order, with a fraction (0–1) for a progress bar.
+     * Called at each stage, in order, with a fraction (0–1) for a progress bar. An
+     * exception thrown here is logged and ignored: it never fails the upload.
      */
-open func onStage(stage: UploadStage, fraction: Float)  {try! rustCall() {
+open func onStage(stage: UploadStage, fraction: Float)throws   {try rustCallWithError(FfiConverterTypeEdlError_lift) {
         uniffiCallStatus in
     uniffi_edl_ffi_fn_method_uploadprogress_on_stage(
             self.uniffiCloneHandle(),
@@ -1872,7 +1886,7 @@ fileprivate struct UniffiCallbackInterfaceUploadProgress {
                 guard let uniffiObj = try? FfiConverterTypeUploadProgress.handleMap.get(handle: uniffiHandle) else {
                     throw UniffiInternalError.unexpectedStaleHandle
                 }
-                return uniffiObj.onStage(
+                return try uniffiObj.onStage(
                      stage: try FfiConverterTypeUploadStage_lift(stage),
                      fraction: try FfiConverterFloat.lift(fraction)
                 )
@@ -1880,10 +1894,11 @@ fileprivate struct UniffiCallbackInterfaceUploadProgress {
 
             
             let writeReturn = { () }
-            uniffiTraitInterfaceCall(
+            uniffiTraitInterfaceCallWithError(
                 callStatus: uniffiCallStatus,
                 makeCall: makeCall,
-                writeReturn: writeReturn
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeEdlError_lower
             )
         }
     )
@@ -2223,6 +2238,15 @@ public protocol WalletProtocol: AnyObject, Sendable {
     func apply(provider: IdentityProvider) async throws  -> Application
     
     /**
+     * Changes the photo of the issued e-licence: the same checks and upload as
+     * `submit_photo`. The authority reviews it within one working day; on approval the
+     * re-signed e-licence arrives with a sync (`ElicenceChanged`, a `PhotoChanged`
+     * message), and until then the current one keeps working. Throws `NoElicence` when no
+     * e-licence is issued, and `Busy(retry_after_secs)` at peak hours: try again then.
+     */
+    func changePhoto(photo: Data, source: PhotoSource, progress: UploadProgress?) async throws  -> PhotoAccepted
+    
+    /**
      * The checks the phone can run on a photo (JPEG or PNG), with what to fix. Never
      * touches the network.
      */
@@ -2285,14 +2309,16 @@ public protocol WalletProtocol: AnyObject, Sendable {
     
     /**
      * Sets the observer of changes (null clears it). Events follow the calls that cause
-     * them (`sync`, `apply`, `submit_photo`) and the ticks of `start_rotation`.
+     * them (`sync`, `apply`, `submit_photo`, `change_photo`), once the change is stored,
+     * and the ticks of `start_rotation`.
      */
     func setObserver(observer: WalletObserver?) 
     
     /**
-     * Hands the observer a `Rotation` event with a fresh presentation now and at the start
-     * of every window (every 30 s), from a background thread, until the ticker is stopped
-     * or closed. Throws `NoElicence` before the e-licence is issued.
+     * Hands the observer a `Rotation` event with a fresh presentation now and as each
+     * window begins (every 30 s, within a few milliseconds of the boundary by the
+     * authority's clock), from a background thread, until the ticker is stopped or closed.
+     * Throws `NoElicence` before the e-licence is issued.
      */
     func startRotation(form: PresentationForm, audience: Audience) throws  -> RotationTicker
     
@@ -2303,8 +2329,9 @@ public protocol WalletProtocol: AnyObject, Sendable {
     
     /**
      * Checks, normalises (crop, resize, re-encode, strip metadata) and uploads a photo for
-     * the application or to change the photo. Throws `PhotoNotAccepted` when the checks
-     * find a problem (nothing is sent). A retried upload never makes a second submission.
+     * the application. Throws `PhotoNotAccepted` when the checks find a problem (nothing
+     * is sent). A retried upload never makes a second submission. The decoding and checks
+     * run on a library thread, not the caller's.
      */
     func submitPhoto(photo: Data, source: PhotoSource, progress: UploadProgress?) async throws  -> PhotoAccepted
     
@@ -2429,6 +2456,29 @@ open func apply(provider: IdentityProvider)async throws  -> Application  {
             completeFunc: ffi_edl_ffi_rust_future_complete_rust_buffer,
             freeFunc: ffi_edl_ffi_rust_future_free_rust_buffer,
             liftFunc: FfiConverterTypeApplication_lift,
+            errorHandler: FfiConverterTypeEdlError_lift
+        )
+}
+    
+    /**
+     * Changes the photo of the issued e-licence: the same checks and upload as
+     * `submit_photo`. The authority reviews it within one working day; on approval the
+     * re-signed e-licence arrives with a sync (`ElicenceChanged`, a `PhotoChanged`
+     * message), and until then the current one keeps working. Throws `NoElicence` when no
+     * e-licence is issued, and `Busy(retry_after_secs)` at peak hours: try again then.
+     */
+open func changePhoto(photo: Data, source: PhotoSource, progress: UploadProgress?)async throws  -> PhotoAccepted  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_edl_ffi_fn_method_wallet_change_photo(
+                        self.uniffiCloneHandle(),FfiConverterData.lower(photo),FfiConverterTypePhotoSource_lower(source),FfiConverterOptionTypeUploadProgress.lower(progress)
+                )
+            },
+            pollFunc: ffi_edl_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_edl_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_edl_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypePhotoAccepted_lift,
             errorHandler: FfiConverterTypeEdlError_lift
         )
 }
@@ -2584,7 +2634,8 @@ open func present(form: PresentationForm, audience: Audience)throws  -> Presenta
     
     /**
      * Sets the observer of changes (null clears it). Events follow the calls that cause
-     * them (`sync`, `apply`, `submit_photo`) and the ticks of `start_rotation`.
+     * them (`sync`, `apply`, `submit_photo`, `change_photo`), once the change is stored,
+     * and the ticks of `start_rotation`.
      */
 open func setObserver(observer: WalletObserver?)  {try! rustCall() {
         uniffiCallStatus in
@@ -2596,9 +2647,10 @@ open func setObserver(observer: WalletObserver?)  {try! rustCall() {
 }
     
     /**
-     * Hands the observer a `Rotation` event with a fresh presentation now and at the start
-     * of every window (every 30 s), from a background thread, until the ticker is stopped
-     * or closed. Throws `NoElicence` before the e-licence is issued.
+     * Hands the observer a `Rotation` event with a fresh presentation now and as each
+     * window begins (every 30 s, within a few milliseconds of the boundary by the
+     * authority's clock), from a background thread, until the ticker is stopped or closed.
+     * Throws `NoElicence` before the e-licence is issued.
      */
 open func startRotation(form: PresentationForm, audience: Audience)throws  -> RotationTicker  {
     return try  FfiConverterTypeRotationTicker_lift(try rustCallWithError(FfiConverterTypeEdlError_lift) {
@@ -2625,8 +2677,9 @@ open func statusColour()throws  -> StatusColour?  {
     
     /**
      * Checks, normalises (crop, resize, re-encode, strip metadata) and uploads a photo for
-     * the application or to change the photo. Throws `PhotoNotAccepted` when the checks
-     * find a problem (nothing is sent). A retried upload never makes a second submission.
+     * the application. Throws `PhotoNotAccepted` when the checks find a problem (nothing
+     * is sent). A retried upload never makes a second submission. The decoding and checks
+     * run on a library thread, not the caller's.
      */
 open func submitPhoto(photo: Data, source: PhotoSource, progress: UploadProgress?)async throws  -> PhotoAccepted  {
     return
@@ -2741,20 +2794,21 @@ public func FfiConverterTypeWallet_lower(_ value: Wallet) -> UInt64 {
 
 
 /**
- * Observes the wallet's changes. Called on the thread that made the change (a background
- * thread for `Rotation`): switch to the UI thread before touching views.
+ * Observes the wallet's changes. Called on a library thread once the change is stored:
+ * return quickly, and switch to the UI thread before touching views.
  */
 public protocol WalletObserver: AnyObject, Sendable {
     
     /**
-     * One change.
+     * One change. An exception thrown here is logged and ignored: the change is already
+     * stored, and later events still arrive.
      */
-    func onEvent(event: WalletEvent) 
+    func onEvent(event: WalletEvent) throws 
     
 }
 /**
- * Observes the wallet's changes. Called on the thread that made the change (a background
- * thread for `Rotation`): switch to the UI thread before touching views.
+ * Observes the wallet's changes. Called on a library thread once the change is stored:
+ * return quickly, and switch to the UI thread before touching views.
  */
 open class WalletObserverImpl: WalletObserver, @unchecked Sendable {
     fileprivate let handle: UInt64
@@ -2810,9 +2864,10 @@ open class WalletObserverImpl: WalletObserver, @unchecked Sendable {
 
     
     /**
-     * One change.
+     * One change. An exception thrown here is logged and ignored: the change is already
+     * stored, and later events still arrive.
      */
-open func onEvent(event: WalletEvent)  {try! rustCall() {
+open func onEvent(event: WalletEvent)throws   {try rustCallWithError(FfiConverterTypeEdlError_lift) {
         uniffiCallStatus in
     uniffi_edl_ffi_fn_method_walletobserver_on_event(
             self.uniffiCloneHandle(),
@@ -2860,17 +2915,18 @@ fileprivate struct UniffiCallbackInterfaceWalletObserver {
                 guard let uniffiObj = try? FfiConverterTypeWalletObserver.handleMap.get(handle: uniffiHandle) else {
                     throw UniffiInternalError.unexpectedStaleHandle
                 }
-                return uniffiObj.onEvent(
+                return try uniffiObj.onEvent(
                      event: try FfiConverterTypeWalletEvent_lift(event)
                 )
             }
 
             
             let writeReturn = { () }
-            uniffiTraitInterfaceCall(
+            uniffiTraitInterfaceCallWithError(
                 callStatus: uniffiCallStatus,
                 makeCall: makeCall,
-                writeReturn: writeReturn
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeEdlError_lower
             )
         }
     )
@@ -8887,7 +8943,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_edl_ffi_checksum_func_software_key_store() != 32077) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_edl_ffi_checksum_method_identityprovider_attest() != 1814) {
+    if (uniffi_edl_ffi_checksum_method_identityprovider_attest() != 56524) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_edl_ffi_checksum_method_keystore_unwrap_key() != 54046) {
@@ -8896,7 +8952,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_edl_ffi_checksum_method_keystore_wrap_key() != 950) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_edl_ffi_checksum_method_logger_log() != 14785) {
+    if (uniffi_edl_ffi_checksum_method_logger_log() != 62936) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_edl_ffi_checksum_method_onlineverifier_fetch_trust_list() != 24377) {
@@ -8914,7 +8970,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_edl_ffi_checksum_method_rotationticker_stop() != 9956) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_edl_ffi_checksum_method_uploadprogress_on_stage() != 15092) {
+    if (uniffi_edl_ffi_checksum_method_uploadprogress_on_stage() != 45256) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_edl_ffi_checksum_method_verifier_audience() != 12217) {
@@ -8933,6 +8989,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_edl_ffi_checksum_method_wallet_apply() != 13185) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_edl_ffi_checksum_method_wallet_change_photo() != 50965) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_edl_ffi_checksum_method_wallet_check_photo() != 14141) {
@@ -8989,7 +9048,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_edl_ffi_checksum_method_wallet_verification_log() != 65428) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_edl_ffi_checksum_method_walletobserver_on_event() != 63910) {
+    if (uniffi_edl_ffi_checksum_method_walletobserver_on_event() != 44460) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_edl_ffi_checksum_constructor_onlineverifier_new() != 45040) {

@@ -531,6 +531,11 @@ RustBuffer uniffi_edl_ffi_fn_method_wallet_application(uint64_t ptr, RustCallSta
 uint64_t uniffi_edl_ffi_fn_method_wallet_apply(uint64_t ptr, uint64_t provider
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_WALLET_CHANGE_PHOTO
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_WALLET_CHANGE_PHOTO
+uint64_t uniffi_edl_ffi_fn_method_wallet_change_photo(uint64_t ptr, RustBuffer photo, RustBuffer source, RustBuffer progress
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_WALLET_CHECK_PHOTO
 #define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_WALLET_CHECK_PHOTO
 RustBuffer uniffi_edl_ffi_fn_method_wallet_check_photo(uint64_t ptr, RustBuffer photo, RustCallStatus *_Nonnull out_status
@@ -1116,6 +1121,12 @@ uint16_t uniffi_edl_ffi_checksum_method_wallet_application(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_WALLET_APPLY
 #define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_WALLET_APPLY
 uint16_t uniffi_edl_ffi_checksum_method_wallet_apply(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_WALLET_CHANGE_PHOTO
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_WALLET_CHANGE_PHOTO
+uint16_t uniffi_edl_ffi_checksum_method_wallet_change_photo(void
     
 );
 #endif

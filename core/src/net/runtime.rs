@@ -34,6 +34,16 @@ where
     runtime().spawn(task).await.ok()
 }
 
+/// Runs the CPU-bound or blocking `work` on the runtime's blocking pool, so neither the
+/// caller's executor nor an I/O worker waits on it. A panic inside comes back as `None`.
+pub(crate) async fn blocking<F, T>(work: F) -> Option<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    runtime().spawn_blocking(work).await.ok()
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -5,21 +5,28 @@
 //! - [`Wallet`]: enrolment, application, offline-first sync, presentations and the read
 //!   models a screen shows.
 //! - [`IdentityProvider`]: the real-person check the app implements.
+//! - [`WalletObserver`] and [`RotationTicker`]: what the app hears as the wallet changes,
+//!   and the QR code of each new window.
 //!
 //! Only built with the `wallet` feature, so the authority and verifier-only apps carry no
 //! SQLite, HTTP client or disk code.
 
 mod error;
+mod events;
 mod handle;
 mod identity;
 mod photo_upload;
+mod remote;
+mod rotation;
 mod state;
 pub mod store;
 mod sync;
 
 pub use error::WalletError;
+pub use events::{WalletEvent, WalletObserver};
 pub use handle::Wallet;
 pub use identity::{IdentityProvider, TestIdentityProvider};
 pub use photo_upload::{PhotoSource, PhotoSubmission, UploadProgress, UploadStage};
+pub use rotation::RotationTicker;
 pub use state::{Enrolment, StoredElicence, SyncState};
 pub use sync::SyncReport;

@@ -202,6 +202,22 @@ impl SoftwareKeyStore {
         Ok(Self::from_key_bytes(Zeroizing::new(key)))
     }
 
+    /// The key file at `path`, made first if there is none. Two callers racing to make it
+    /// both end up with the one that was written (the loser reads the winner's file).
+    pub fn open_or_create_key_file(path: &Path) -> Result<Self, KeyStoreError> {
+        match Self::from_key_file(path) {
+            Err(KeyStoreError::Io(std::io::ErrorKind::NotFound)) => {
+                match Self::create_key_file(path) {
+                    Err(KeyStoreError::Io(std::io::ErrorKind::AlreadyExists)) => {
+                        Self::from_key_file(path)
+                    }
+                    made => made,
+                }
+            }
+            opened => opened,
+        }
+    }
+
     /// The key-encryption key for a blob whose header is `header`.
     fn kek(&self, header: &Header) -> Result<Zeroizing<[u8; KEY_LEN]>, KeyStoreError> {
         match (&self.secret, header) {
@@ -385,6 +401,25 @@ mod tests {
             ks.unwrap_key(&wrapped).unwrap_err(),
             KeyStoreError::BadParameters
         );
+    }
+
+    #[test]
+    fn open_or_create_makes_the_key_file_once_and_then_reads_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("wallet.key");
+        let wrapped = SoftwareKeyStore::open_or_create_key_file(&path)
+            .unwrap()
+            .wrap_key(&[9; 32])
+            .unwrap();
+        let again = SoftwareKeyStore::open_or_create_key_file(&path).unwrap();
+        assert_eq!(&again.unwrap_key(&wrapped).unwrap()[..], &[9; 32]);
+        // A damaged file is reported, never replaced by a new key.
+        std::fs::write(&path, [1u8; 5]).unwrap();
+        assert_eq!(
+            SoftwareKeyStore::open_or_create_key_file(&path).unwrap_err(),
+            KeyStoreError::BadKeyFile
+        );
+        assert_eq!(std::fs::read(&path).unwrap(), [1u8; 5]);
     }
 
     #[test]

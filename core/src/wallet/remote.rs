@@ -1,0 +1,368 @@
+//! What the wallet asks the authority: enrolment, the application, sync and photo uploads.
+//!
+//! Each public method runs whole on the core's runtime (`net::runtime`), whoever polls it:
+//! a Kotlin coroutine on the main dispatcher or a Swift task on the main actor only waits.
+//! The CPU-heavy steps (photo decoding and normalisation, the app's identity check, the
+//! store transaction of a large sync) go to the runtime's blocking pool, so the two I/O
+//! workers are never held by them.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use reqwest::Method;
+
+use crate::credential::TrustList;
+use crate::crypto::SecretKey;
+use crate::photo::prepare_photo;
+use crate::wire::{
+    ApplicationPhase, ApplicationView, ApplyRequest, EnrolRequest, EnrolResponse,
+    IdentityChallenge, IdentityProof, PhotoAccepted, PhotoUpload, ReviewResult, SyncResponse,
+    TrustListResponse, paths,
+};
+
+use super::WalletError;
+use super::events::WalletEvent;
+use super::handle::{Wallet, local_now};
+use super::identity::IdentityProvider;
+use super::photo_upload::{PhotoSource, PhotoSubmission, UploadProgress, UploadStage, client_key};
+use super::state::{self, Enrolment, SyncState};
+use super::sync::{self, SyncReport};
+use crate::net::{Client, retry, runtime};
+
+/// At most this many pages in one sync (a page holds one batch of changes).
+const MAX_PAGES: usize = 64;
+
+/// What one sync wrote: the report, and the review results it stored (for the observer).
+struct Applied {
+    report: SyncReport,
+    reviews: Vec<ReviewResult>,
+}
+
+impl Wallet {
+    /// Runs `task` with a handle of this wallet on the core's runtime.
+    async fn on_runtime<T, Fut>(&self, task: impl FnOnce(Wallet) -> Fut) -> Result<T, WalletError>
+    where
+        Fut: Future<Output = Result<T, WalletError>> + Send + 'static,
+        T: Send + 'static,
+    {
+        runtime::run(task(self.clone()))
+            .await
+            .ok_or(WalletError::Internal)?
+    }
+
+    /// Makes a new device key and binds it to the driver's account with the one-time
+    /// activation code. Replaces any earlier enrolment of this wallet.
+    pub async fn enrol(
+        &self,
+        authority_url: &str,
+        licence_number: &str,
+        activation_code: &str,
+    ) -> Result<(), WalletError> {
+        let (url, number, code) = (
+            authority_url.to_owned(),
+            licence_number.trim().to_owned(),
+            activation_code.trim().to_owned(),
+        );
+        self.on_runtime(move |w| async move { w.enrol_here(url, number, code).await })
+            .await
+    }
+
+    async fn enrol_here(
+        &self,
+        authority_url: String,
+        licence_number: String,
+        activation_code: String,
+    ) -> Result<(), WalletError> {
+        let client = Client::new(&authority_url)?;
+        let mut seed = zeroize::Zeroizing::new([0u8; 32]);
+        getrandom::fill(seed.as_mut()).map_err(|_| WalletError::Internal)?;
+        let key = SecretKey::from_seed(*seed);
+        let request = EnrolRequest {
+            licence_number: licence_number.clone(),
+            activation_code,
+            device_public_key: crate::wire::Base64(key.public().to_bytes().to_vec()),
+        };
+        let sent_at = local_now();
+        let enrolled: EnrolResponse = client.post(paths::ENROL, &request).await?;
+        let trust: TrustListResponse = client.get(paths::TRUST_LIST).await?;
+        TrustList::decode(trust.trust_list.as_bytes())?;
+        let enrolment = Enrolment {
+            authority_url: authority_url.trim_end_matches('/').to_owned(),
+            account_id: enrolled.account_id,
+            licence_number,
+        };
+        let state = SyncState {
+            clock_offset: offset(enrolled.server_time, sent_at),
+            ..SyncState::default()
+        };
+        self.store().write(|tx| {
+            tx.put_secret(state::DEVICE_KEY, seed.as_ref())?;
+            tx.put_doc(state::ENROLMENT, &enrolment)?;
+            tx.put_doc(state::TRUST_LIST, &trust.trust_list)?;
+            tx.put_doc(state::SYNC_STATE, &state)?;
+            // A new device key invalidates whatever e-licence an earlier enrolment held.
+            tx.delete_doc(state::ELICENCE)?;
+            tx.delete_secret(state::TOTP_SEED)?;
+            Ok::<_, WalletError>(())
+        })
+    }
+
+    /// Applies for the e-licence: runs the real-person check with `provider` (on a
+    /// blocking thread: it may wait for the driver), then asks the authority. Issued at
+    /// once when a stored photo still meets the rules (then the e-licence arrives with the
+    /// sync this runs); otherwise the answer says it waits for a photo or for review, with
+    /// the deadline.
+    pub async fn apply(
+        &self,
+        provider: Arc<dyn IdentityProvider>,
+    ) -> Result<ApplicationView, WalletError> {
+        self.on_runtime(move |w| async move { w.apply_here(provider).await })
+            .await
+    }
+
+    async fn apply_here(
+        &self,
+        provider: Arc<dyn IdentityProvider>,
+    ) -> Result<ApplicationView, WalletError> {
+        let enrolment = self.enrolment()?;
+        let client = Client::new(&enrolment.authority_url)?;
+        let device = self.device(&enrolment)?;
+        let challenge: IdentityChallenge = client
+            .signed(
+                &device,
+                Method::POST,
+                paths::IDENTITY_CHALLENGE,
+                Some(&serde_json::json!({})),
+            )
+            .await?;
+        let number = enrolment.licence_number.clone();
+        let attestation =
+            runtime::blocking(move || provider.attest(challenge.challenge.as_bytes(), &number))
+                .await
+                .flatten()
+                .ok_or(WalletError::IdentityCheck)?;
+        let request = ApplyRequest {
+            identity: Some(IdentityProof {
+                challenge_id: challenge.challenge_id,
+                attestation: crate::wire::Base64(attestation),
+            }),
+            reuse_stored_photo: true,
+        };
+        let view: ApplicationView = client
+            .signed(&device, Method::POST, paths::APPLY, Some(&request))
+            .await?;
+        self.store()
+            .write(|tx| tx.put_doc(state::APPLICATION, &view))?;
+        self.emit(WalletEvent::ApplicationChanged(view));
+        if view.phase == ApplicationPhase::Issued {
+            self.sync_here().await?;
+        }
+        Ok(view)
+    }
+
+    /// Fetches everything that changed since the last sync and applies it in one
+    /// transaction. Retries with back-off on transient failures (honouring Retry-After);
+    /// on failure nothing in the store changes. The observer hears of each kind of change
+    /// once it is stored.
+    pub async fn sync(&self) -> Result<SyncReport, WalletError> {
+        self.on_runtime(|w| async move { w.sync_here().await })
+            .await
+    }
+
+    async fn sync_here(&self) -> Result<SyncReport, WalletError> {
+        // Two syncs may overlap (the app's threads, the FFI): both fetch from the same
+        // cursor, and the later write would take the store back to an older page and
+        // store its feed entries a second time under other ids. So a sync writes only if
+        // the cursor is still the one it started from; otherwise another sync got there
+        // first and this one starts again from the new cursor.
+        loop {
+            if let Some(applied) = self.sync_once().await? {
+                self.emit_sync(&applied);
+                return Ok(applied.report);
+            }
+        }
+    }
+
+    /// One sync from the stored cursor; `None` when another sync moved the cursor first
+    /// (nothing written).
+    async fn sync_once(&self) -> Result<Option<Applied>, WalletError> {
+        let enrolment = self.enrolment()?;
+        let client = Client::new(&enrolment.authority_url)?;
+        let mut device = self.device(&enrolment)?;
+        let start = self.sync_state()?;
+        let trust: crate::wire::Base64 = self
+            .store()
+            .get_doc(state::TRUST_LIST)?
+            .ok_or(WalletError::NotEnrolled)?;
+        let mut trust = TrustList::decode(trust.as_bytes())?;
+        let sent_at = local_now();
+        let mut pages: Vec<SyncResponse> = Vec::new();
+        let mut cursor = start.cursor;
+        loop {
+            let path = format!("{}?cursor={cursor}", paths::SYNC);
+            let page: SyncResponse =
+                retry::with_backoff(|| client.signed::<(), _>(&device, Method::GET, &path, None))
+                    .await?;
+            device.now = page.server_time;
+            if let Err(WalletError::Protocol(_)) =
+                sync::check_page(&page, &trust, &device.key.public())
+            {
+                // Maybe the issuer key rotated: fetch the trust list once and check again.
+                let fresh: TrustListResponse = client.get(paths::TRUST_LIST).await?;
+                trust = TrustList::decode(fresh.trust_list.as_bytes())?;
+                sync::check_page(&page, &trust, &device.key.public())?;
+            }
+            cursor = page.cursor;
+            let more = page.more;
+            pages.push(page);
+            if !more || pages.len() >= MAX_PAGES {
+                break;
+            }
+        }
+        let last = pages.last().expect("at least one page");
+        let new_state = SyncState {
+            cursor: last.cursor,
+            clock_offset: offset(last.server_time, sent_at),
+            last_synced: Some(last.server_time),
+        };
+        // A delta of a thousand entries is tens of milliseconds of sealing and writing.
+        let this = self.clone();
+        runtime::blocking(move || {
+            this.store().write(|tx| {
+                let current: SyncState = tx.get_doc(state::SYNC_STATE)?.unwrap_or_default();
+                if current.cursor != start.cursor {
+                    return Ok(None);
+                }
+                tx.put_doc(state::TRUST_LIST, &crate::wire::Base64(trust.encode()))?;
+                let report = sync::apply(tx, &pages, new_state)?;
+                let reviews = pages
+                    .iter()
+                    .flat_map(|p| p.reviews.iter().cloned())
+                    .collect();
+                Ok(Some(Applied { report, reviews }))
+            })
+        })
+        .await
+        .ok_or(WalletError::Internal)?
+    }
+
+    /// After a stored sync: one event per kind of change it brought.
+    fn emit_sync(&self, applied: &Applied) {
+        let r = &applied.report;
+        if r.elicence_changed {
+            self.emit(WalletEvent::ElicenceChanged);
+        }
+        if r.licence_changed {
+            // The sync is stored: an unreadable colour only leaves it out of the event.
+            let colour = self.status_colour().ok().flatten();
+            self.emit(WalletEvent::LicenceChanged { colour });
+        }
+        if r.application_changed
+            && let Ok(Some(application)) = self.application()
+        {
+            self.emit(WalletEvent::ApplicationChanged(application));
+        }
+        for review in &applied.reviews {
+            self.emit(WalletEvent::ReviewResult(review.clone()));
+        }
+        if r.messages > 0 {
+            self.emit(WalletEvent::NewMessages(r.messages));
+        }
+        if r.verifications > 0 {
+            self.emit(WalletEvent::NewVerifications(r.verifications));
+        }
+    }
+
+    /// Checks, normalises (crop to the licence proportions, resize, re-encode, strip all
+    /// metadata) and uploads a photo for the application. A photo with problems is refused
+    /// before anything is sent. A retried upload of the same photo never makes a second
+    /// submission.
+    pub async fn submit_photo(
+        &self,
+        bytes: Vec<u8>,
+        source: PhotoSource,
+        progress: Option<Arc<dyn UploadProgress>>,
+    ) -> Result<PhotoAccepted, WalletError> {
+        self.on_runtime(move |w| async move { w.upload_photo(bytes, source, progress).await })
+            .await
+    }
+
+    /// Changes the photo of the issued e-licence: the same checks and upload as
+    /// [`Wallet::submit_photo`]; the authority reviews it within one working day, and on
+    /// approval the re-signed e-licence arrives by sync. Until then the current e-licence
+    /// keeps working. At peak hours the authority may answer busy, with when to retry.
+    pub async fn change_photo(
+        &self,
+        bytes: Vec<u8>,
+        source: PhotoSource,
+        progress: Option<Arc<dyn UploadProgress>>,
+    ) -> Result<PhotoAccepted, WalletError> {
+        self.on_runtime(move |w| async move {
+            let issued = w
+                .application()?
+                .is_some_and(|a| a.phase == ApplicationPhase::Issued);
+            if !issued {
+                return Err(WalletError::NoElicence);
+            }
+            w.upload_photo(bytes, source, progress).await
+        })
+        .await
+    }
+
+    async fn upload_photo(
+        &self,
+        bytes: Vec<u8>,
+        source: PhotoSource,
+        progress: Option<Arc<dyn UploadProgress>>,
+    ) -> Result<PhotoAccepted, WalletError> {
+        let enrolment = self.enrolment()?;
+        let client = Client::new(&enrolment.authority_url)?;
+        let report = |stage| {
+            if let Some(p) = &progress {
+                p.on_stage(stage);
+            }
+        };
+        // Decoding a 12-megapixel photo and the face detector take a few hundred ms.
+        let prepared = runtime::blocking(move || prepare_photo(&bytes))
+            .await
+            .ok_or(WalletError::Internal)??;
+        if !prepared.report.passes() {
+            return Err(WalletError::PhotoProblems(prepared.report.problems));
+        }
+        report(UploadStage::Checked);
+        let normalised = prepared.normalised.ok_or(WalletError::Internal)?;
+        report(UploadStage::Normalised);
+        let upload = PhotoUpload {
+            client_key: client_key(&normalised.sha256),
+            photo: crate::wire::Base64(normalised.jpeg),
+        };
+        let device = self.device(&enrolment)?;
+        let submitted_at = device.now;
+        report(UploadStage::Uploading);
+        let accepted: PhotoAccepted = retry::with_backoff(|| {
+            client.signed::<_, PhotoAccepted>(&device, Method::POST, paths::PHOTO, Some(&upload))
+        })
+        .await?;
+        let submission = PhotoSubmission {
+            photo_id: accepted.photo_id,
+            source,
+            submitted_at,
+            deadline: accepted.deadline,
+        };
+        self.store().write(|tx| {
+            tx.put_doc(state::APPLICATION, &accepted.application)?;
+            tx.put_doc(state::PHOTO_SUBMISSION, &submission)
+        })?;
+        report(UploadStage::Uploaded);
+        self.emit(WalletEvent::ApplicationChanged(accepted.application));
+        Ok(accepted)
+    }
+}
+
+/// Authority clock minus phone clock, from a server time and when the request left.
+fn offset(server_time: u64, sent_at: u64) -> i64 {
+    let local = local_now().midpoint(sent_at);
+    i64::try_from(server_time)
+        .unwrap_or(i64::MAX)
+        .saturating_sub(i64::try_from(local).unwrap_or(i64::MAX))
+}
