@@ -20,11 +20,14 @@ RUSTFLAGS="${RUSTFLAGS:-} -C link-arg=-Wl,-z,max-page-size=16384" \
     -o "$out/src/main/jniLibs" \
     build --locked --release -p edl-ffi --no-default-features --lib
 
-# The Kotlin source, generated from one of the libraries just built (library mode reads the
-# interface from the library's metadata, whatever its architecture).
-cargo build --locked -q -p edl-ffi --bin uniffi-bindgen
+# The Kotlin source, generated in library mode from the host's debug build (with the
+# generator, as bindings/test.sh does). Not from the libraries just built: they are stripped
+# (the release profile, and cargo-ndk), and stripping an ELF library removes the
+# UNIFFI_META_* symbols library mode reads. The interface is the same on every architecture.
+case "$(uname -s)" in Darwin) host_lib=libedl_ffi.dylib ;; *) host_lib=libedl_ffi.so ;; esac
+cargo build --locked -q -p edl-ffi
 rm -rf "$out/src/main/kotlin"
-target/debug/uniffi-bindgen generate "$out/src/main/jniLibs/arm64-v8a/libedl_ffi.so" \
+target/debug/uniffi-bindgen generate "target/debug/$host_lib" \
     --language kotlin --no-format --out-dir "$out/src/main/kotlin"
 
 # The face model the photo checks load (`loadFaceModel`): an asset of the AAR, merged into the
