@@ -54,6 +54,9 @@ pub enum EdlError {
     /// The authority could not be reached.
     #[error("the authority cannot be reached")]
     Offline,
+    /// The authority's TLS certificate was not trusted.
+    #[error("the authority's certificate is not trusted")]
+    UntrustedAuthority,
     /// The authority is busy; retry later.
     #[error("the authority is busy; retry after {retry_after_secs} s")]
     Busy {
@@ -271,6 +274,10 @@ impl EdlError {
 fn net(e: NetError, rejected: fn(ErrorCode) -> EdlError) -> EdlError {
     match e {
         NetError::Offline => EdlError::Offline,
+        NetError::Untrusted => EdlError::UntrustedAuthority,
+        NetError::BadRoots => EdlError::InvalidArgument {
+            detail: "authority roots: 1 to 16 DER X.509 certificates".into(),
+        },
         // A client locked out after failed attempts waits like a busy one.
         NetError::Busy { retry_after_secs } | NetError::LockedOut { retry_after_secs } => {
             EdlError::Busy { retry_after_secs }
@@ -433,6 +440,13 @@ fn refusal(code: ErrorCode) -> EdlError {
         ErrorCode::NotFound | ErrorCode::UnknownId => EdlError::Server { status: 404 },
         ErrorCode::PayloadTooLarge => EdlError::Server { status: 413 },
         _ => EdlError::Server { status: 400 },
+    }
+}
+
+/// A network setting or request outside the wallet and the online checks (the TLS roots).
+impl From<NetError> for EdlError {
+    fn from(e: NetError) -> Self {
+        net(e, refusal)
     }
 }
 
@@ -674,6 +688,7 @@ mod tests {
                 EdlError::Unauthorised,
             ),
             (net(NetError::Offline), EdlError::Offline),
+            (net(NetError::Untrusted), EdlError::UntrustedAuthority),
             (
                 net(NetError::Protocol("an answer about another e-licence")),
                 EdlError::malformed(

@@ -79,6 +79,12 @@ pub fn load_face_model(model: Vec<u8>) -> Result<(), EdlError> {
     edl_core::photo::load_face_model(&model).map_err(EdlError::photo)
 }
 
+/// Pins the authority's root certificates (DER) for every client made from now on; `None`
+/// trusts the platform's verifier again.
+pub fn set_authority_roots(roots_der: Option<Vec<Vec<u8>>>) -> Result<(), EdlError> {
+    Ok(edl_core::net::set_authority_roots(roots_der)?)
+}
+
 /// The driver-facing text of a not-eligible reason.
 pub fn not_eligible_text(reason: NotEligibleReason) -> LocalizedText {
     reason.into()

@@ -5904,6 +5904,13 @@ enum EdlError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
      */
     case Offline
     /**
+     * The authority's TLS certificate was not trusted: a network that intercepts traffic
+     * (a captive portal, a hostile Wi-Fi), or, when the app pinned the authority's roots
+     * with `set_authority_roots`, a certificate outside them. Nothing was sent. Tell the
+     * driver the connection is not secure; try again on another network.
+     */
+    case UntrustedAuthority
+    /**
      * The authority is busy (peak hours) or limits this client after too many attempts.
      * Try again after `retry_after_secs` seconds, not before.
      */
@@ -6002,22 +6009,23 @@ public struct FfiConverterTypeEdlError: FfiConverterRustBuffer {
             reason: try FfiConverterTypeRefusalReason.read(from: &buf)
             )
         case 6: return .Offline
-        case 7: return .Busy(
+        case 7: return .UntrustedAuthority
+        case 8: return .Busy(
             retryAfterSecs: try FfiConverterUInt64.read(from: &buf)
             )
-        case 8: return .Unauthorised
-        case 9: return .Server(
+        case 9: return .Unauthorised
+        case 10: return .Server(
             status: try FfiConverterUInt16.read(from: &buf)
             )
-        case 10: return .NotEnrolled
-        case 11: return .NoElicence
-        case 12: return .PhotoNotAccepted
-        case 13: return .KeyStore(
+        case 11: return .NotEnrolled
+        case 12: return .NoElicence
+        case 13: return .PhotoNotAccepted
+        case 14: return .KeyStore(
             reason: try FfiConverterTypeKeyStoreFailure.read(from: &buf)
             )
-        case 14: return .CorruptStore
-        case 15: return .StorageFull
-        case 16: return .Internal(
+        case 15: return .CorruptStore
+        case 16: return .StorageFull
+        case 17: return .Internal(
             detail: try FfiConverterString.read(from: &buf)
             )
 
@@ -6062,47 +6070,51 @@ public struct FfiConverterTypeEdlError: FfiConverterRustBuffer {
             writeInt(&buf, Int32(6))
         
         
-        case let .Busy(retryAfterSecs):
+        case .UntrustedAuthority:
             writeInt(&buf, Int32(7))
+        
+        
+        case let .Busy(retryAfterSecs):
+            writeInt(&buf, Int32(8))
             FfiConverterUInt64.write(retryAfterSecs, into: &buf)
             
         
         case .Unauthorised:
-            writeInt(&buf, Int32(8))
+            writeInt(&buf, Int32(9))
         
         
         case let .Server(status):
-            writeInt(&buf, Int32(9))
+            writeInt(&buf, Int32(10))
             FfiConverterUInt16.write(status, into: &buf)
             
         
         case .NotEnrolled:
-            writeInt(&buf, Int32(10))
-        
-        
-        case .NoElicence:
             writeInt(&buf, Int32(11))
         
         
-        case .PhotoNotAccepted:
+        case .NoElicence:
             writeInt(&buf, Int32(12))
         
         
-        case let .KeyStore(reason):
+        case .PhotoNotAccepted:
             writeInt(&buf, Int32(13))
+        
+        
+        case let .KeyStore(reason):
+            writeInt(&buf, Int32(14))
             FfiConverterTypeKeyStoreFailure.write(reason, into: &buf)
             
         
         case .CorruptStore:
-            writeInt(&buf, Int32(14))
-        
-        
-        case .StorageFull:
             writeInt(&buf, Int32(15))
         
         
-        case let .Internal(detail):
+        case .StorageFull:
             writeInt(&buf, Int32(16))
+        
+        
+        case let .Internal(detail):
+            writeInt(&buf, Int32(17))
             FfiConverterString.write(detail, into: &buf)
             
         }
@@ -8447,6 +8459,30 @@ fileprivate struct FfiConverterOptionTypeStatusColour: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionSequenceData: FfiConverterRustBuffer {
+    typealias SwiftType = [Data]?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterSequenceData.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterSequenceData.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceBool: FfiConverterRustBuffer {
     typealias SwiftType = [Bool]
 
@@ -8870,6 +8906,22 @@ public func scanPng(png: Data)throws  -> [Data]  {
 })
 }
 /**
+ * Trusts only these root certificates (DER-encoded X.509, 1 to 16) for the authority's
+ * TLS certificate, for every `Wallet` call and `OnlineVerifier` made from now on; null
+ * trusts the platform's verifier again. Pinning the authority's roots refuses any other
+ * CA, even one the phone trusts. On Android, call it at start-up with the roots the app
+ * ships: the platform verifier needs a JNI set-up this library does not do (see
+ * docs/BINDINGS.md). Throws `InvalidArgument` for anything else than 1 to 16
+ * certificates; nothing changes then.
+ */
+public func setAuthorityRoots(rootsDer: [Data]?)throws   {try rustCallWithError(FfiConverterTypeEdlError_lift) {
+        uniffiCallStatus in
+    uniffi_edl_ffi_fn_func_set_authority_roots(
+        FfiConverterOptionSequenceData.lower(rootsDer),uniffiCallStatus
+    )
+}
+}
+/**
  * Sends the library's log records at `max_level` and above to `logger`, e.g. to
  * Logcat or os_log; null stops them. Records hold no personal data or secrets.
  */
@@ -8935,6 +8987,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_edl_ffi_checksum_func_scan_png() != 33839) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_edl_ffi_checksum_func_set_authority_roots() != 63468) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_edl_ffi_checksum_func_set_logger() != 57873) {

@@ -692,6 +692,11 @@ RustBuffer uniffi_edl_ffi_fn_func_render_qr_png(RustBuffer payload, uint32_t mod
 RustBuffer uniffi_edl_ffi_fn_func_scan_png(RustBuffer png, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_SET_AUTHORITY_ROOTS
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_SET_AUTHORITY_ROOTS
+void uniffi_edl_ffi_fn_func_set_authority_roots(RustBuffer roots_der, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_SET_LOGGER
 #define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_SET_LOGGER
 void uniffi_edl_ffi_fn_func_set_logger(RustBuffer logger, RustBuffer max_level, RustCallStatus *_Nonnull out_status
@@ -1013,6 +1018,12 @@ uint16_t uniffi_edl_ffi_checksum_func_render_qr_png(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_FUNC_SCAN_PNG
 #define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_FUNC_SCAN_PNG
 uint16_t uniffi_edl_ffi_checksum_func_scan_png(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_FUNC_SET_AUTHORITY_ROOTS
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_FUNC_SET_AUTHORITY_ROOTS
+uint16_t uniffi_edl_ffi_checksum_func_set_authority_roots(void
     
 );
 #endif

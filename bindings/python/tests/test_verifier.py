@@ -152,3 +152,12 @@ def test_one_verifier_serves_many_threads_at_once(vectors):
     with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
         results = list(pool.map(lambda _: verifier.verify_offline(payload, vectors.now), range(64)))
     assert all(r == results[0] for r in results)
+
+
+def test_pinned_authority_roots_must_be_certificates_and_can_be_cleared():
+    # The TLS handshake itself is tested in Rust (authority/tests/tls.rs); here, the contract.
+    for roots in ([b"not a certificate"], []):
+        with pytest.raises(edl.EdlError.InvalidArgument) as e:
+            edl.set_authority_roots(roots)
+        assert "certificates" in str(e.value)
+    edl.set_authority_roots(None)

@@ -1,7 +1,6 @@
 //! The HTTP client of the authority's API: plain and API-key JSON requests (device-signed
 //! ones are in `signed.rs`), and the mapping of answers to [`NetError`]s.
 
-use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use reqwest::header::HeaderValue;
@@ -11,7 +10,8 @@ use serde::de::DeserializeOwned;
 
 use crate::wire::{ErrorBody, ErrorCode, HEADER_API_KEY};
 
-use super::NetError;
+use super::{NetError, tls};
+use rustls::ClientConfig;
 
 /// How long one request may take before the client counts the authority as unreachable.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -32,7 +32,7 @@ impl Client {
             return Err(NetError::BadUrl);
         }
         let http = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls()?)
+            .tls_backend_preconfigured(ClientConfig::clone(&*tls::config()?))
             .timeout(REQUEST_TIMEOUT)
             .connect_timeout(CONNECT_TIMEOUT)
             .build()
@@ -85,32 +85,12 @@ pub(super) async fn send<R: DeserializeOwned>(request: RequestBuilder) -> Result
     answer(request.send().await.map_err(transport)?).await
 }
 
-/// TLS for the authority's API: rustls with the *ring* provider and the platform's
-/// certificate verifier, built once. ring rather than reqwest's default aws-lc-rs: the same
-/// TLS 1.2 and 1.3 suites for a fraction of the phone library's size (D30).
-fn tls() -> Result<rustls::ClientConfig, NetError> {
-    use rustls_platform_verifier::BuilderVerifierExt;
-    static CONFIG: OnceLock<Option<rustls::ClientConfig>> = OnceLock::new();
-    CONFIG
-        .get_or_init(|| {
-            let provider = Arc::new(rustls::crypto::ring::default_provider());
-            Some(
-                rustls::ClientConfig::builder_with_provider(provider)
-                    .with_safe_default_protocol_versions()
-                    .ok()?
-                    .with_platform_verifier()
-                    .ok()?
-                    .with_no_client_auth(),
-            )
-        })
-        .clone()
-        .ok_or(NetError::Internal)
-}
-
 /// A transport failure: the authority was not reached, or the answer did not arrive.
 fn transport(e: reqwest::Error) -> NetError {
     if e.is_decode() {
         NetError::Protocol("unreadable answer")
+    } else if tls::is_untrusted(&e) {
+        NetError::Untrusted
     } else {
         NetError::Offline
     }

@@ -36,9 +36,16 @@ pub enum NetError {
         /// The authority's stable code.
         code: ErrorCode,
     },
+    /// The authority's TLS certificate was not trusted (an intercepting network, or a
+    /// certificate outside the pinned roots). Nothing was sent.
+    #[error("the authority's certificate is not trusted")]
+    Untrusted,
     /// The URL is not an `http://` or `https://` URL.
     #[error("the authority URL must start with http:// or https://")]
     BadUrl,
+    /// Roots given to pin are not DER X.509 certificates (or none, or too many).
+    #[error("the authority roots are not 1 to 16 DER certificates")]
+    BadRoots,
     /// The authority answered with something this client cannot use (an unparseable body,
     /// an answer about another e-licence). The text names what, never a value.
     #[error("unusable answer from the authority: {0}")]

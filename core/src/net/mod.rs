@@ -3,6 +3,8 @@
 //!
 //! - [`OnlineVerifier`]: a verifier app's client of `POST /v1/verify` and the trust list.
 //! - [`NetError`]: what went wrong, as reasons a caller can act on.
+//! - [`set_authority_roots`]: pin the authority's root certificates instead of trusting the
+//!   platform's.
 //! - The wallet's sync, enrolment and uploads use the same client (crate-private).
 //!
 //! Only built with the `net` feature (the wallet turns it on), so the authority and an
@@ -15,10 +17,12 @@ pub(crate) mod retry;
 pub(crate) mod runtime;
 #[cfg(feature = "wallet")]
 mod signed;
+mod tls;
 mod verifier;
 
 pub(crate) use client::Client;
 pub use error::NetError;
 #[cfg(feature = "wallet")]
 pub(crate) use signed::DeviceAuth;
+pub use tls::set_authority_roots;
 pub use verifier::{OnlineVerifier, OnlineVerifyError};

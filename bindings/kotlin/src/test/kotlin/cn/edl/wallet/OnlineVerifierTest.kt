@@ -95,6 +95,14 @@ class OnlineVerifierTest {
     }
 
     @Test
+    fun `pinned authority roots must be certificates`() {
+        // The TLS handshake itself is tested in Rust (authority/tests/tls.rs); here, the contract.
+        val e = assertFailsWith<EdlException.InvalidArgument> { setAuthorityRoots(listOf("not a certificate".toByteArray())) }
+        assertTrue("certificates" in e.detail, e.detail)
+        setAuthorityRoots(null)
+    }
+
+    @Test
     fun `many coroutines check through one OnlineVerifier at once`() = runBlocking {
         val (wallet, _) = issuedWallet()
         wallet.use { w ->

@@ -1,0 +1,115 @@
+//! TLS for the authority's API: rustls on *ring* (D30), checking the authority's certificate
+//! with the platform's verifier, or, once the app has pinned them, against the authority's
+//! own root certificates only.
+
+use std::sync::{Arc, PoisonError, RwLock};
+
+use rustls::ClientConfig;
+use rustls::pki_types::CertificateDer;
+
+use super::NetError;
+
+/// The configuration every new client takes; `None` until first use or a change of roots.
+static CONFIG: RwLock<Option<Arc<ClientConfig>>> = RwLock::new(None);
+/// The pinned roots (DER), if the app set any.
+static ROOTS: RwLock<Option<Vec<Vec<u8>>>> = RwLock::new(None);
+
+/// Most roots an app may pin: an authority has a handful, and the list is kept in memory.
+const MAX_ROOTS: usize = 16;
+
+/// Trusts only `roots` (DER-encoded X.509 certificates) for the authority's TLS
+/// certificate from now on, instead of the platform's verifier; `None` goes back to the
+/// platform's. Clients made before the call keep the trust they were made with.
+///
+/// Pinning the authority's roots means a certificate from any other CA, even one the phone
+/// trusts (an intercepting proxy, a rogue CA), is refused. It is also how an Android app
+/// reaches an HTTPS authority without the platform verifier's JNI set-up.
+pub fn set_authority_roots(roots: Option<Vec<Vec<u8>>>) -> Result<(), NetError> {
+    if let Some(roots) = &roots {
+        // Checked now, so a bad certificate is the caller's error, not a later failure.
+        build(Some(roots))?;
+    }
+    *ROOTS.write().unwrap_or_else(PoisonError::into_inner) = roots;
+    *CONFIG.write().unwrap_or_else(PoisonError::into_inner) = None;
+    Ok(())
+}
+
+/// The configuration for a new client.
+pub(super) fn config() -> Result<Arc<ClientConfig>, NetError> {
+    if let Some(config) = CONFIG
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .as_ref()
+    {
+        return Ok(Arc::clone(config));
+    }
+    let roots = ROOTS.read().unwrap_or_else(PoisonError::into_inner).clone();
+    let config = Arc::new(build(roots.as_deref())?);
+    *CONFIG.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::clone(&config));
+    Ok(config)
+}
+
+fn build(roots: Option<&[Vec<u8>]>) -> Result<ClientConfig, NetError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|_| NetError::Internal)?;
+    let builder = match roots {
+        None => {
+            use rustls_platform_verifier::BuilderVerifierExt;
+            builder
+                .with_platform_verifier()
+                .map_err(|_| NetError::Internal)?
+        }
+        Some(roots) => {
+            if roots.is_empty() || roots.len() > MAX_ROOTS {
+                return Err(NetError::BadRoots);
+            }
+            let mut store = rustls::RootCertStore::empty();
+            for der in roots {
+                store
+                    .add(CertificateDer::from(der.as_slice()))
+                    .map_err(|_| NetError::BadRoots)?;
+            }
+            builder.with_root_certificates(store)
+        }
+    };
+    Ok(builder.with_no_client_auth())
+}
+
+/// Whether a failed request failed on the authority's certificate (as opposed to no
+/// network): rustls' certificate error sits inside I/O errors of the connection, which
+/// `source()` skips over, so each I/O error is opened with `get_ref`.
+pub(super) fn is_untrusted(e: &reqwest::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = source {
+        let mut inner = err;
+        while let Some(next) = inner
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            inner = next;
+        }
+        if let Some(rustls::Error::InvalidCertificate(_)) = inner.downcast_ref() {
+            return true;
+        }
+        source = err.source();
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roots_that_are_not_certificates_are_refused_and_change_nothing() {
+        assert_eq!(
+            set_authority_roots(Some(vec![b"not a certificate".to_vec()])),
+            Err(NetError::BadRoots)
+        );
+        assert_eq!(set_authority_roots(Some(vec![])), Err(NetError::BadRoots));
+        assert!(ROOTS.read().unwrap().is_none());
+        assert!(config().is_ok());
+    }
+}
