@@ -192,26 +192,7 @@ fn licence_not_in_force_is_rejected_with_the_reason() {
     let mut licence = s.licence.clone();
     licence.main.status = LicenceStatus::from_letters("D").unwrap();
     assert!(licence.main.status.contains(StatusCode::Suspended));
-    let device = SecretKey::from_seed(sample::DEVICE_SEED);
-    let credential = s
-        .issuer
-        .issue(
-            &licence,
-            Issuance {
-                id: sample::ELICENCE_ID,
-                device_key: device.public(),
-                issued_at: ISSUED,
-                ttl_hours: 24,
-            },
-        )
-        .unwrap();
-    let holder = Holder::new(
-        credential,
-        device,
-        edl_core::crypto::TotpSeed::from_bytes([1; 32]),
-    )
-    .unwrap();
-    let bytes = holder
+    let bytes = holder_of(&s, &licence)
         .present(Form::Offline, Audience::Business, NOW, 30)
         .unwrap()
         .payload;
@@ -267,31 +248,35 @@ fn truncated_and_garbage_payloads_are_typed_errors() {
     assert!(verify_offline(&longer, &s.trust, NOW, &policy).is_err());
 }
 
+/// A holder of `licence` as the sample issuer issues it to the sample device.
+fn holder_of(s: &sample::Sample, licence: &edl_core::licence::Licence) -> Holder {
+    let device = SecretKey::from_seed(sample::DEVICE_SEED);
+    let credential = s
+        .issuer
+        .issue(
+            licence,
+            Issuance {
+                id: sample::ELICENCE_ID,
+                device_key: device.public(),
+                issued_at: ISSUED,
+                ttl_hours: 24,
+            },
+        )
+        .unwrap();
+    Holder::new(
+        credential,
+        device,
+        edl_core::crypto::TotpSeed::from_bytes([1; 32]),
+    )
+    .unwrap()
+}
+
 /// The business QR of a driver named `name`, issued by the sample issuer.
 fn business_qr_for(name: &str) -> (Vec<u8>, u8, sample::Sample) {
     let s = sample::issued(ISSUED);
     let mut licence = s.licence.clone();
     licence.main.name = name.to_owned();
-    let device = SecretKey::from_seed(sample::DEVICE_SEED);
-    let credential = s
-        .issuer
-        .issue(
-            &licence,
-            Issuance {
-                id: sample::ELICENCE_ID,
-                device_key: device.public(),
-                issued_at: ISSUED,
-                ttl_hours: 72,
-            },
-        )
-        .unwrap();
-    let holder = Holder::new(
-        credential,
-        device,
-        edl_core::crypto::TotpSeed::from_bytes([0; 32]),
-    )
-    .unwrap();
-    let p = holder
+    let p = holder_of(&s, &licence)
         .present(Form::Offline, Audience::Business, NOW, 30)
         .unwrap();
     (p.payload, p.qr.version(), s)
