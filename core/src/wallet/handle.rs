@@ -281,7 +281,8 @@ impl Wallet {
         audience: Audience,
         period: Option<u32>,
     ) -> Result<RotationTicker, WalletError> {
-        self.present(form, audience, period)?;
+        // Made here, so a wallet with nothing to present fails now, not in the thread.
+        let first = self.present(form, audience, period)?;
         let present = {
             let w = self.clone();
             move || w.present(form, audience, period).ok()
@@ -294,6 +295,6 @@ impl Wallet {
                 end.saturating_sub(now)
             }
         };
-        RotationTicker::start(present, millis_left, self.inner.observer.clone())
+        RotationTicker::start(first, present, millis_left, self.inner.observer.clone())
     }
 }

@@ -21,9 +21,11 @@ pub struct RotationTicker {
 }
 
 impl RotationTicker {
-    /// Starts the thread. `present` makes the presentation of the current window;
-    /// `millis_left` says how long the given one has left by the authority's clock.
+    /// Starts the thread, which hands over `first` at once. `present` makes the
+    /// presentation of the current window; `millis_left` says how long the given one has
+    /// left by the authority's clock.
     pub(crate) fn start(
+        first: Presentation,
         present: impl Fn() -> Option<Presentation> + Send + 'static,
         millis_left: impl Fn(&Presentation) -> u64 + Send + 'static,
         observer: ObserverSlot,
@@ -33,17 +35,23 @@ impl RotationTicker {
         std::thread::Builder::new()
             .name("edl-rotation".into())
             .spawn(move || {
-                while let Some(p) = present() {
+                let mut next = Some(first);
+                while let Some(p) = next {
                     let wait = Duration::from_millis(millis_left(&p)) + PAST_BOUNDARY;
                     observer.emit(WalletEvent::Rotation(p));
                     let (lock, cvar) = &*flag;
-                    let stopped = lock.lock().unwrap_or_else(PoisonError::into_inner);
-                    let (stopped, _) = cvar
-                        .wait_timeout_while(stopped, wait, |s| !*s)
+                    let guard = lock.lock().unwrap_or_else(PoisonError::into_inner);
+                    let (guard, _) = cvar
+                        .wait_timeout_while(guard, wait, |s| !*s)
                         .unwrap_or_else(PoisonError::into_inner);
-                    if *stopped {
+                    // Read and released before the next presentation is made, so `stop`
+                    // never waits for one.
+                    let stopped = *guard;
+                    drop(guard);
+                    if stopped {
                         break;
                     }
+                    next = present();
                 }
             })
             .map_err(|_| WalletError::Internal)?;
