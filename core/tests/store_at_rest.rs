@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 use edl_core::wallet::store::{
-    Argon2Settings, Corruption, MigrationError, SoftwareKeyStore, Store, StoreError,
+    Argon2Settings, Corruption, MigrationError, SoftwareKeyStore, StoreError, StoreRead,
+    WalletStore,
 };
 use serde::{Deserialize, Serialize};
 
@@ -61,7 +62,7 @@ fn keys(passphrase: &str) -> SoftwareKeyStore {
     SoftwareKeyStore::from_passphrase_with(passphrase, Argon2Settings::INSECURE_FOR_TESTS).unwrap()
 }
 
-fn fill(store: &Store) {
+fn fill(store: &WalletStore) {
     store
         .write(|tx| {
             tx.put_doc("licence", &licence())?;
@@ -170,7 +171,7 @@ fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
 fn personal_data_and_secrets_are_unreadable_in_the_database_and_its_wal() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("wallet.db");
-    let store = Store::open(&path, &keys("correct horse")).unwrap();
+    let store = WalletStore::open(&path, &keys("correct horse")).unwrap();
     fill(&store);
 
     // While the store is open the latest writes sit in the WAL.
@@ -211,9 +212,9 @@ fn personal_data_and_secrets_are_unreadable_in_the_database_and_its_wal() {
 fn reopening_with_the_right_key_reads_everything_back() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("wallet.db");
-    fill(&Store::open(&path, &keys("correct horse")).unwrap());
+    fill(&WalletStore::open(&path, &keys("correct horse")).unwrap());
 
-    let store = Store::open(&path, &keys("correct horse")).unwrap();
+    let store = WalletStore::open(&path, &keys("correct horse")).unwrap();
     assert_eq!(
         store.get_doc::<Licence>("licence").unwrap(),
         Some(licence())
@@ -237,21 +238,21 @@ fn reopening_with_the_right_key_reads_everything_back() {
 fn wrong_key_is_a_typed_error_and_leaves_every_file_unchanged() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("wallet.db");
-    fill(&Store::open(&path, &keys("correct horse")).unwrap());
+    fill(&WalletStore::open(&path, &keys("correct horse")).unwrap());
 
     let before = snapshot(dir.path());
     assert_eq!(
-        Store::open(&path, &keys("battery staple")).unwrap_err(),
+        WalletStore::open(&path, &keys("battery staple")).unwrap_err(),
         StoreError::WrongKey
     );
     let key_file = SoftwareKeyStore::from_key_bytes(zeroize::Zeroizing::new([1; 32]));
     assert_eq!(
-        Store::open(&path, &key_file).unwrap_err(),
+        WalletStore::open(&path, &key_file).unwrap_err(),
         StoreError::WrongKey
     );
     assert_same_files(&before, &snapshot(dir.path()));
 
-    let store = Store::open(&path, &keys("correct horse")).unwrap();
+    let store = WalletStore::open(&path, &keys("correct horse")).unwrap();
     assert_eq!(
         store.get_doc::<Licence>("licence").unwrap(),
         Some(licence())
@@ -262,13 +263,13 @@ fn wrong_key_is_a_typed_error_and_leaves_every_file_unchanged() {
 fn wrong_key_while_the_wallet_is_open_leaves_database_and_wal_unchanged() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("wallet.db");
-    let store = Store::open(&path, &keys("correct horse")).unwrap();
+    let store = WalletStore::open(&path, &keys("correct horse")).unwrap();
     fill(&store);
     let wal = wal_of(&path);
     let (db_before, wal_before) = (std::fs::read(&path).unwrap(), std::fs::read(&wal).unwrap());
 
     assert_eq!(
-        Store::open(&path, &keys("battery staple")).unwrap_err(),
+        WalletStore::open(&path, &keys("battery staple")).unwrap_err(),
         StoreError::WrongKey
     );
     assert!(
@@ -286,8 +287,9 @@ fn wrong_key_while_the_wallet_is_open_leaves_database_and_wal_unchanged() {
 fn default_argon2_settings_and_key_files_open_their_stores() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("wallet.db");
-    fill(&Store::open(&path, &SoftwareKeyStore::from_passphrase("correct horse")).unwrap());
-    let store = Store::open(&path, &SoftwareKeyStore::from_passphrase("correct horse")).unwrap();
+    fill(&WalletStore::open(&path, &SoftwareKeyStore::from_passphrase("correct horse")).unwrap());
+    let store =
+        WalletStore::open(&path, &SoftwareKeyStore::from_passphrase("correct horse")).unwrap();
     assert_eq!(
         store.get_doc::<Licence>("licence").unwrap(),
         Some(licence())
@@ -295,8 +297,9 @@ fn default_argon2_settings_and_key_files_open_their_stores() {
 
     let key_path = dir.path().join("wallet.key");
     let db2 = dir.path().join("desktop.db");
-    fill(&Store::open(&db2, &SoftwareKeyStore::create_key_file(&key_path).unwrap()).unwrap());
-    let store = Store::open(&db2, &SoftwareKeyStore::from_key_file(&key_path).unwrap()).unwrap();
+    fill(&WalletStore::open(&db2, &SoftwareKeyStore::create_key_file(&key_path).unwrap()).unwrap());
+    let store =
+        WalletStore::open(&db2, &SoftwareKeyStore::from_key_file(&key_path).unwrap()).unwrap();
     assert_eq!(
         store.get_secret("device_key").unwrap().unwrap().expose(),
         &seed()
@@ -322,7 +325,7 @@ fn files_that_are_not_stores_are_corrupt_and_left_alone() {
     for (name, bytes) in cases {
         let path = dir.path().join(name);
         std::fs::write(&path, &bytes).unwrap();
-        let err = Store::open(&path, &keys("k")).unwrap_err();
+        let err = WalletStore::open(&path, &keys("k")).unwrap_err();
         assert!(matches!(err, StoreError::Corrupt(_)), "{name}: {err:?}");
         assert!(std::fs::read(&path).unwrap() == bytes, "{name} changed");
     }
@@ -330,7 +333,7 @@ fn files_that_are_not_stores_are_corrupt_and_left_alone() {
     // A real store cut in half.
     let path = dir.path().join("truncated.db");
     {
-        let store = Store::open(&path, &keys("k")).unwrap();
+        let store = WalletStore::open(&path, &keys("k")).unwrap();
         fill(&store);
         for i in 0..200 {
             store
@@ -340,7 +343,7 @@ fn files_that_are_not_stores_are_corrupt_and_left_alone() {
     }
     let bytes = std::fs::read(&path).unwrap();
     std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
-    let outcome = Store::open(&path, &keys("k"))
+    let outcome = WalletStore::open(&path, &keys("k"))
         .and_then(|s| s.list_items::<String>("verification_log").map(|_| ()));
     assert!(
         matches!(outcome, Err(StoreError::Corrupt(_))),
@@ -355,7 +358,7 @@ fn files_that_are_not_stores_are_corrupt_and_left_alone() {
         .unwrap();
     let before = std::fs::read(&path).unwrap();
     assert_eq!(
-        Store::open(&path, &keys("k")).unwrap_err(),
+        WalletStore::open(&path, &keys("k")).unwrap_err(),
         StoreError::Corrupt(Corruption::UnexpectedSchema)
     );
     assert!(
@@ -368,7 +371,7 @@ fn files_that_are_not_stores_are_corrupt_and_left_alone() {
 fn a_flipped_byte_in_a_stored_value_is_corrupt_not_garbage() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("wallet.db");
-    fill(&Store::open(&path, &keys("k")).unwrap());
+    fill(&WalletStore::open(&path, &keys("k")).unwrap());
     let raw = rusqlite::Connection::open(&path).unwrap();
     let body: Vec<u8> = raw
         .query_row("SELECT body FROM docs WHERE name = 'licence'", [], |r| {
@@ -380,7 +383,7 @@ fn a_flipped_byte_in_a_stored_value_is_corrupt_not_garbage() {
     raw.execute("UPDATE docs SET body = ?1 WHERE name = 'licence'", [&bad])
         .unwrap();
     drop(raw);
-    let store = Store::open(&path, &keys("k")).unwrap();
+    let store = WalletStore::open(&path, &keys("k")).unwrap();
     assert_eq!(
         store.get_doc::<Licence>("licence").unwrap_err(),
         StoreError::Corrupt(Corruption::Unauthentic)
@@ -393,13 +396,13 @@ fn a_flipped_byte_in_a_stored_value_is_corrupt_not_garbage() {
 fn a_file_from_a_newer_library_is_refused_untouched() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("wallet.db");
-    fill(&Store::open(&path, &keys("k")).unwrap());
+    fill(&WalletStore::open(&path, &keys("k")).unwrap());
     rusqlite::Connection::open(&path)
         .unwrap()
         .execute_batch("PRAGMA user_version = 99")
         .unwrap();
     let before = snapshot(dir.path());
-    let err = Store::open(&path, &keys("k")).unwrap_err();
+    let err = WalletStore::open(&path, &keys("k")).unwrap_err();
     assert!(matches!(
         err,
         StoreError::Migration(MigrationError::TooNew { found: 99, .. })
@@ -411,12 +414,12 @@ fn a_file_from_a_newer_library_is_refused_untouched() {
 fn errors_carry_no_personal_data() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("wallet.db");
-    let store = Store::open(&path, &keys("k")).unwrap();
+    let store = WalletStore::open(&path, &keys("k")).unwrap();
     fill(&store);
     let errors = [
         store.get_doc::<u64>("licence").unwrap_err(),
         store.list_items::<u64>("record").unwrap_err(),
-        Store::open(&path, &keys("wrong")).unwrap_err(),
+        WalletStore::open(&path, &keys("wrong")).unwrap_err(),
     ];
     for e in errors {
         let shown = format!("{e} {e:?}");
@@ -432,14 +435,14 @@ fn paths_with_spaces_hashes_question_marks_and_chinese_work() {
     let sub = dir.path().join("我的 钱包 #1?x=%41");
     std::fs::create_dir(&sub).unwrap();
     let path = sub.join("wallet 100%.db");
-    fill(&Store::open(&path, &keys("k")).unwrap());
+    fill(&WalletStore::open(&path, &keys("k")).unwrap());
     let before = snapshot(&sub);
     assert_eq!(
-        Store::open(&path, &keys("x")).unwrap_err(),
+        WalletStore::open(&path, &keys("x")).unwrap_err(),
         StoreError::WrongKey
     );
     assert_same_files(&before, &snapshot(&sub));
-    let store = Store::open(&path, &keys("k")).unwrap();
+    let store = WalletStore::open(&path, &keys("k")).unwrap();
     assert_eq!(
         store.get_doc::<Licence>("licence").unwrap(),
         Some(licence())
@@ -451,10 +454,10 @@ fn an_empty_file_becomes_a_new_store() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("wallet.db");
     std::fs::write(&path, b"").unwrap();
-    let store = Store::open(&path, &keys("k")).unwrap();
+    let store = WalletStore::open(&path, &keys("k")).unwrap();
     fill(&store);
     drop(store);
-    let store = Store::open(&path, &keys("k")).unwrap();
+    let store = WalletStore::open(&path, &keys("k")).unwrap();
     assert_eq!(
         store.get_doc::<Licence>("licence").unwrap(),
         Some(licence())
@@ -472,7 +475,7 @@ mod damaged_files {
         FILE.get_or_init(|| {
             let dir = tempfile::tempdir().unwrap();
             let path = dir.path().join("wallet.db");
-            let store = Store::open(&path, &keys("k")).unwrap();
+            let store = WalletStore::open(&path, &keys("k")).unwrap();
             fill(&store);
             for i in 0..30 {
                 store
@@ -505,7 +508,7 @@ mod damaged_files {
             let dir = tempfile::tempdir().unwrap();
             let path = dir.path().join("wallet.db");
             std::fs::write(&path, &bytes).unwrap();
-            if let Ok(store) = Store::open(&path, &keys("k")) {
+            if let Ok(store) = WalletStore::open(&path, &keys("k")) {
                 if let Ok(Some(l)) = store.get_doc::<Licence>("licence") {
                     prop_assert_eq!(l, licence());
                 }

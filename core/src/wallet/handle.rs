@@ -17,7 +17,7 @@ use super::events::{ObserverSlot, WalletEvent, WalletObserver};
 use super::photo_upload::PhotoSubmission;
 use super::rotation::RotationTicker;
 use super::state::{self, Enrolment, StoredElicence, SyncState};
-use super::store::{KeyStore, Store};
+use super::store::{KeyStore, StoreRead, WalletStore};
 use crate::net::DeviceAuth;
 
 /// File name of the store inside the wallet's directory.
@@ -32,7 +32,7 @@ pub struct Wallet {
 }
 
 struct Inner {
-    store: Store,
+    store: WalletStore,
     observer: ObserverSlot,
 }
 
@@ -61,7 +61,7 @@ impl Wallet {
         std::fs::create_dir_all(dir).map_err(|e| {
             WalletError::Store(super::store::StoreError::Io(e.raw_os_error().unwrap_or(0)))
         })?;
-        let store = Store::open(dir.join(STORE_FILE), keys)?;
+        let store = WalletStore::open(dir.join(STORE_FILE), keys)?;
         Ok(Wallet {
             inner: Arc::new(Inner {
                 store,
@@ -70,7 +70,7 @@ impl Wallet {
         })
     }
 
-    pub(super) fn store(&self) -> &Store {
+    pub(super) fn store(&self) -> &WalletStore {
         &self.inner.store
     }
 

@@ -26,6 +26,7 @@ use super::handle::{Wallet, local_now};
 use super::identity::IdentityProvider;
 use super::photo_upload::{PhotoSource, PhotoSubmission, UploadProgress, UploadStage, client_key};
 use super::state::{self, Enrolment, SyncState};
+use super::store::StoreRead;
 use super::sync::{self, SyncReport};
 use crate::net::{Client, retry, runtime};
 

@@ -114,7 +114,7 @@ pub enum StoreError {
     /// A value could not be converted to or from JSON.
     #[error("cannot convert the value ({0:?})")]
     Conversion(Conversion),
-    /// A `Store` method was called from inside a `write` or `read` closure of the same
+    /// A `WalletStore` method was called from inside a `write` or `read` closure of the same
     /// store on the same thread; use the transaction handle instead (the alternative is a
     /// deadlock).
     #[error("store used re-entrantly from inside one of its own transactions")]

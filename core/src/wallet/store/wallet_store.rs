@@ -1,0 +1,137 @@
+//! The store handle: one file, one connection, transactions as closures.
+
+use std::fmt;
+use std::path::Path;
+
+use rusqlite::TransactionBehavior;
+
+use super::cipher::DataKey;
+use super::error::StoreError;
+use super::keystore::KeyStore;
+use super::lock::ConnLock;
+use super::open::{self, META_WRAPPED_KEY, put_meta};
+use super::read::sealed::{Snapshot, View};
+use super::read::{ReadTx, StoreRead};
+use super::schema;
+use super::write::WriteTx;
+
+/// The wallet's encrypted SQLite store: one file per wallet.
+///
+/// - **At rest**: every document, secret and list item is sealed with XChaCha20-Poly1305
+///   under a random 32-byte data key, bound to its row; the data key is kept in the file
+///   only wrapped by the app's [`KeyStore`]. Item ids (server ids) are stored as keyed
+///   HMAC tags. The file shows table and document names, row counts, sizes and order.
+/// - **Threads**: `Send + Sync`; one connection behind a mutex, so there is exactly one
+///   writer and no `SQLITE_BUSY` inside the process. The wallet's data is small (tens of
+///   kilobytes), each read a fraction of a millisecond, so readers waiting on the lock
+///   cost less than a pool would.
+/// - **Durability**: WAL journal, `synchronous = FULL` (a committed sync, or a device key
+///   just enrolled with the authority, survives power loss; the wallet writes rarely so
+///   the extra fsync is cheap), `secure_delete` on.
+/// - **Transactions**: [`WalletStore::write`] runs a closure in one `IMMEDIATE`
+///   transaction; it commits if the closure returns `Ok`, and leaves nothing behind if it
+///   returns `Err` or panics.
+/// - **Reads**: [`StoreRead`], each call in a snapshot of its own; several reads that
+///   belong together go through [`WalletStore::read`].
+pub struct WalletStore {
+    pub(super) conn: ConnLock,
+    key: DataKey,
+}
+
+impl fmt::Debug for WalletStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("WalletStore { key: [redacted], .. }")
+    }
+}
+
+const _: () = {
+    const fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<WalletStore>();
+};
+
+impl WalletStore {
+    /// Opens the store at `path`, creating it (with a new data key wrapped by `keys`) if
+    /// the file does not exist or is empty, and migrating an older schema.
+    ///
+    /// The key is checked before anything is written: with the wrong key this returns
+    /// [`StoreError::WrongKey`] and the file is left byte-for-byte as it was. A file that
+    /// is not a store returns [`StoreError::Corrupt`]; one written by a newer library
+    /// returns [`StoreError::Migration`], also untouched.
+    pub fn open(path: impl AsRef<Path>, keys: &dyn KeyStore) -> Result<WalletStore, StoreError> {
+        let (conn, key) = open::open(path.as_ref(), keys)?;
+        Ok(WalletStore {
+            conn: ConnLock::new(conn),
+            key,
+        })
+    }
+
+    /// Runs `f` in one write transaction: everything it writes lands together if it
+    /// returns `Ok`, and nothing does if it returns `Err` (or panics). Returns `f`'s value.
+    ///
+    /// Inside `f`, use the [`WriteTx`] for reads and writes; calling this store's own
+    /// methods from inside returns [`StoreError::Reentrant`].
+    pub fn write<R, E>(&self, f: impl FnOnce(&WriteTx<'_>) -> Result<R, E>) -> Result<R, E>
+    where
+        E: From<StoreError>,
+    {
+        let mut conn = self.conn.lock()?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(StoreError::from)?;
+        let w = WriteTx { tx, key: &self.key };
+        // On `Err` (or a panic) the transaction is dropped, which rolls it back.
+        let value = f(&w)?;
+        w.tx.commit().map_err(StoreError::from)?;
+        Ok(value)
+    }
+
+    /// Runs `f` over one consistent snapshot of the store (several reads that belong
+    /// together, such as the pages of one screen).
+    pub fn read<R, E>(&self, f: impl FnOnce(&ReadTx<'_>) -> Result<R, E>) -> Result<R, E>
+    where
+        E: From<StoreError>,
+    {
+        let mut conn = self.conn.lock()?;
+        let tx = conn.transaction().map_err(StoreError::from)?;
+        let value = f(&ReadTx {
+            view: View {
+                conn: &tx,
+                key: &self.key,
+            },
+        })?;
+        // Nothing was written; ending the transaction only releases the snapshot.
+        tx.rollback().map_err(StoreError::from)?;
+        Ok(value)
+    }
+
+    /// Stores the secret `name` in a transaction of its own; inside a larger write use
+    /// [`WriteTx::put_secret`].
+    pub fn put_secret(&self, name: &str, secret: &[u8]) -> Result<(), StoreError> {
+        self.write(|tx| tx.put_secret(name, secret))
+    }
+
+    /// Re-wraps the data key with another key store (a new passphrase, or moving from the
+    /// software key store to the platform one). Nothing else is re-encrypted; the old key
+    /// store no longer opens the file.
+    pub fn rewrap(&self, keys: &dyn KeyStore) -> Result<(), StoreError> {
+        let wrapped = open::wrap_checked(keys, &self.key)?;
+        self.write(|tx| put_meta(&tx.tx, META_WRAPPED_KEY, &wrapped))
+    }
+
+    /// The schema version of the open file (always the library's after `open`).
+    pub fn schema_version(&self) -> Result<u32, StoreError> {
+        let conn = self.conn.lock()?;
+        schema::user_version(&conn)
+    }
+}
+
+impl Snapshot for WalletStore {
+    fn snapshot<R>(
+        &self,
+        f: impl FnOnce(&View<'_>) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
+        self.read(|r| r.snapshot(f))
+    }
+}
+
+impl StoreRead for WalletStore {}
