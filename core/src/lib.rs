@@ -15,6 +15,7 @@ pub mod net;
 #[cfg(feature = "photo")]
 pub mod photo;
 pub mod present;
+#[cfg(any(test, feature = "test-support"))]
 pub mod sample;
 pub mod verify;
 #[cfg(feature = "wallet")]

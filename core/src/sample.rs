@@ -1,7 +1,8 @@
 //! A ready-made issuer, trust list and holder for tests, benchmarks and the demo.
 //!
 //! Keys come from fixed seeds so that outputs are reproducible (the pinned format
-//! vectors rely on it). Never use these keys for anything real.
+//! vectors rely on it). Never use these keys for anything real: they are compiled only with
+//! the `test-support` feature, which the phone library leaves off.
 
 use crate::credential::{ElicenceId, Issuance, Issuer, TrustList};
 use crate::crypto::{KeyId, SecretKey, TotpSeed};

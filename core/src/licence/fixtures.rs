@@ -1,6 +1,7 @@
 //! A realistic, fictitious licence for tests, benches and the demo.
 //!
-//! Not behind `cfg(test)` because other crates' tests and the demo use it. The holder does not
+//! Behind the `test-support` feature rather than `cfg(test)` because other crates' tests and
+//! the CLI's demo use it; the phone library is built without it. The holder does not
 //! exist; the licence number has the right shape but deliberately fails the citizen ID check
 //! digit, so it cannot collide with a real person's.
 

@@ -7,13 +7,14 @@
 //! - [`page`]: the main and supplementary pages and the whole [`Licence`].
 //! - [`validate`]: consistency checks on a licence from an untrusted source.
 //! - [`serde_fmt`]: how licence data looks when serialised.
-//! - [`fixtures`]: a sample licence for tests and demos.
+//! - `fixtures`: a sample licence for tests and demos (with the `test-support` feature).
 //!
 //! Nothing here reads a clock: every check that depends on the date takes `today`.
 
 pub mod class;
 pub mod eligibility;
 pub mod error;
+#[cfg(any(test, feature = "test-support"))]
 pub mod fixtures;
 pub mod page;
 pub mod points;
