@@ -1,7 +1,7 @@
 //! `edl-authority`: the issuing-authority server (the 12123 backend stand-in).
 //!
 //! An HTTP API (axum) over SQLite (WAL, a read pool, one group-committing writer)
-//! behind the narrow [`store::Store`] trait. The request and response types and the
+//! behind the narrow [`store::RegistryStore`] trait. The request and response types and the
 //! device request signature come from `edl_core::wire`, so the wallet and verifiers
 //! cannot drift from the server. Start it with [`serve`]; `docs/HTTP.md` describes the
 //! API.
