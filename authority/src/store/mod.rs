@@ -4,7 +4,7 @@
 //! e-licence and application. Every change to it goes through
 //! [`RegistryStore::update_driver`], which loads it, applies a pure closure and saves the result
 //! together with its side effects ([`Effects`]) atomically; the business rules live in
-//! those closures (`crate::service`), not in the store. Append-only data (the feed of
+//! those closures (named functions of `crate::domain::rules`), not in the store. Append-only data (the feed of
 //! messages, review results and verification log entries; nonces; photos) has its own
 //! narrow calls. SQLite ([`sqlite::SqliteStore`]) is the embedded default; a PostgreSQL
 //! store implements the same trait (`SELECT … FOR UPDATE` around the closure, a JSONB
