@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::clock::{Clock, SystemClock};
-use crate::identity::IdentityProvider;
+use crate::identity::IdentityVerifier;
 
 /// Limits on failed online checks. A 6-digit manual code has a million values and two of
 /// them (this window's and the last) are accepted, so a verifier allowed
@@ -49,11 +49,11 @@ pub struct Config {
     /// The admin and reviewer bearer token.
     pub admin_token: String,
     /// The secret of the test identity provider (实人认证 stand-in), used when
-    /// `identity_provider` is `None`.
+    /// `identity_verifier` is `None`.
     pub identity_secret: Vec<u8>,
     /// A real identity provider's attestation check; `None` uses
-    /// [`crate::identity::TestIdentityProvider`] with `identity_secret`.
-    pub identity_provider: Option<Arc<dyn IdentityProvider>>,
+    /// [`crate::identity::TestIdentityVerifier`] with `identity_secret`.
+    pub identity_verifier: Option<Arc<dyn IdentityVerifier>>,
     /// Where time comes from.
     pub clock: Arc<dyn Clock>,
     /// Lifetime of a credential, in hours. Sync re-signs one past half its life.
@@ -86,7 +86,7 @@ impl Config {
             listen,
             admin_token: String::new(),
             identity_secret: Vec::new(),
-            identity_provider: None,
+            identity_verifier: None,
             clock: Arc::new(SystemClock),
             credential_ttl_hours: 72,
             max_request_skew: edl_core::wire::DEFAULT_MAX_SKEW,

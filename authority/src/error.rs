@@ -162,7 +162,10 @@ impl IntoResponse for Error {
         let body = self.body();
         if body.error.http_status() >= 500 {
             // Store and issuing errors carry no request data, only kinds and SQLite text.
-            eprintln!("edl-authority: {self}");
+            tracing::error!(code = ?body.error, error = %self, "request failed");
+        } else {
+            // Refusals are the client's business: their kind only, never their text.
+            tracing::debug!(code = ?body.error, "request refused");
         }
         let status =
             StatusCode::from_u16(body.error.http_status()).unwrap_or(StatusCode::BAD_REQUEST);

@@ -7,7 +7,7 @@ use edl_core::wire::identity::verify_test_provider_attestation;
 /// `licence_number`, for `challenge`. A real provider's SDK returns a signed token;
 /// its verification (the provider's public key, its token format) goes in an
 /// implementation of this trait.
-pub trait IdentityProvider: Send + Sync + 'static {
+pub trait IdentityVerifier: Send + Sync + 'static {
     /// Whether `attestation` is valid for `challenge` and `licence_number`.
     fn verify(&self, challenge: &[u8], licence_number: &str, attestation: &[u8]) -> bool;
 }
@@ -15,18 +15,18 @@ pub trait IdentityProvider: Send + Sync + 'static {
 /// The project's test provider: an HMAC under a secret shared with the test double on
 /// the phone (see `edl_core::wire::identity`). Refuses everything when the secret is
 /// empty.
-pub struct TestIdentityProvider {
+pub struct TestIdentityVerifier {
     secret: Vec<u8>,
 }
 
-impl TestIdentityProvider {
+impl TestIdentityVerifier {
     /// A provider with `secret`.
     pub fn new(secret: Vec<u8>) -> Self {
-        TestIdentityProvider { secret }
+        TestIdentityVerifier { secret }
     }
 }
 
-impl IdentityProvider for TestIdentityProvider {
+impl IdentityVerifier for TestIdentityVerifier {
     fn verify(&self, challenge: &[u8], licence_number: &str, attestation: &[u8]) -> bool {
         !self.secret.is_empty()
             && verify_test_provider_attestation(

@@ -9,7 +9,7 @@ use edl_core::wire::{Base64, TrustListResponse, TrustedKeyInfo};
 
 use crate::error::Error;
 use crate::random;
-use crate::store::{IssuerKeyRow, Store, StoreError};
+use crate::store::{IssuerKeyRow, RegistryStore, StoreError};
 
 /// The current issuer and what verifiers are told about all keys.
 pub struct Keys {
@@ -31,7 +31,7 @@ impl Keys {
     /// stay in the trust list for `max_credential_life` seconds after retirement (what
     /// they signed may still be in use), then drop out.
     pub async fn load(
-        store: &dyn Store,
+        store: &dyn RegistryStore,
         now: u64,
         max_credential_life: u64,
     ) -> Result<Self, Error> {
@@ -54,7 +54,7 @@ impl Keys {
     /// credentials they signed keep verifying until they expire.
     pub async fn rotate(
         &self,
-        store: &dyn Store,
+        store: &dyn RegistryStore,
         now: u64,
         max_credential_life: u64,
     ) -> Result<Arc<Loaded>, Error> {

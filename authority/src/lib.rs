@@ -1,15 +1,18 @@
 //! `edl-authority`: the issuing-authority server (the 12123 backend stand-in).
 //!
 //! An HTTP API (axum) over SQLite (WAL, a read pool, one group-committing writer)
-//! behind the narrow [`store::Store`] trait. The request and response types and the
+//! behind the narrow [`store::RegistryStore`] trait. The request and response types and the
 //! device request signature come from `edl_core::wire`, so the wallet and verifiers
 //! cannot drift from the server. Start it with [`serve`]; `docs/HTTP.md` describes the
 //! API.
 //!
-//! - [`service`]: the registry's operations and rules.
+//! - [`domain`]: the registry's rules, pure (no I/O): what each change does to a
+//!   driver, deadlines, photo limits, the texts of feed messages.
+//! - [`service`]: the operations: validate, run a rule through the store, answer.
 //! - [`store`]: the storage trait and its SQLite implementation.
 //! - [`http`]: routes, extractors, the OpenAPI document.
 //! - [`limiter`]: failed online check limits.
+//! - [`telemetry`]: what is logged (through `tracing`), and the panic hook.
 
 pub mod clock;
 pub mod config;
@@ -23,6 +26,7 @@ mod random;
 pub mod server;
 pub mod service;
 pub mod store;
+pub mod telemetry;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{CheckLimits, Config};

@@ -10,10 +10,10 @@ use tokio::task::JoinHandle;
 use crate::config::Config;
 use crate::error::Error;
 use crate::http;
-use crate::identity::{IdentityProvider, TestIdentityProvider};
+use crate::identity::{IdentityVerifier, TestIdentityVerifier};
 use crate::keys::Keys;
 use crate::service::App;
-use crate::store::Store;
+use crate::store::RegistryStore;
 use crate::store::sqlite::SqliteStore;
 
 /// Why the server could not start or stopped with an error.
@@ -73,12 +73,12 @@ impl RunningServer {
 
 /// Builds the shared state over an opened store: loads (or makes) the issuer key and
 /// rebuilds the lock-outs.
-pub async fn app(config: Config, store: Arc<dyn Store>) -> Result<Arc<App>, Error> {
+pub async fn app(config: Config, store: Arc<dyn RegistryStore>) -> Result<Arc<App>, Error> {
     let life = 3600 * u64::from(config.credential_ttl_hours.max(1));
     let keys = Keys::load(store.as_ref(), config.clock.now(), life).await?;
-    let identity: Arc<dyn IdentityProvider> = match &config.identity_provider {
+    let identity: Arc<dyn IdentityVerifier> = match &config.identity_verifier {
         Some(provider) => provider.clone(),
-        None => Arc::new(TestIdentityProvider::new(config.identity_secret.clone())),
+        None => Arc::new(TestIdentityVerifier::new(config.identity_secret.clone())),
     };
     let app = Arc::new(App::new(store, keys, identity, config));
     app.restore_limiter().await?;
@@ -101,11 +101,11 @@ pub async fn serve(config: Config) -> Result<RunningServer, ServeError> {
     Ok(server)
 }
 
-/// Like [`serve`] over another [`Store`] (e.g. a PostgreSQL one); `config.db_path` is
+/// Like [`serve`] over another [`RegistryStore`] (e.g. a PostgreSQL one); `config.db_path` is
 /// not used.
 pub async fn serve_with_store(
     config: Config,
-    store: Arc<dyn Store>,
+    store: Arc<dyn RegistryStore>,
 ) -> Result<RunningServer, ServeError> {
     let listener = TcpListener::bind(config.listen).await?;
     let app = app(config, store).await?;

@@ -21,6 +21,10 @@ pub enum Command {
         /// Address to listen on (port 0 picks a free one).
         #[arg(long, default_value = "127.0.0.1:8088")]
         listen: SocketAddr,
+        /// Log records as text lines or JSON objects (default: EDL_LOG_FORMAT, else
+        /// text). RUST_LOG filters them (default `info`).
+        #[arg(long, value_enum)]
+        log_format: Option<crate::logging::Format>,
     },
     /// The registry's admin calls over HTTP (token from EDL_ADMIN_TOKEN).
     Admin(Box<crate::admin::Args>),
@@ -42,7 +46,7 @@ pub fn run(command: Command) -> Result<(), String> {
     let runtime =
         tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the runtime: {e}"))?;
     let (db, listen) = match command {
-        Command::Serve { db, listen } => (db, listen),
+        Command::Serve { db, listen, .. } => (db, listen),
         Command::Admin(args) => return crate::admin::run(*args),
         Command::TrustList { authority, out } => {
             let bytes = runtime.block_on(crate::http::trust_list(&authority))?;
@@ -69,8 +73,13 @@ pub fn run(command: Command) -> Result<(), String> {
             .unwrap_or_default()
             .into_bytes();
         let server = serve(config).await.map_err(|e| e.to_string())?;
+        // Not a log record but the readiness line scripts and tests wait for
+        // (bindings/test.sh, cli/tests): plain, on stderr, whatever the log filter or
+        // format, so it cannot be filtered out or wrapped in JSON.
         eprintln!("edl authority listening on {}", server.url());
+        tracing::info!(url = %server.url(), "authority serving");
         let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down");
         server.shutdown().await.map_err(|e| e.to_string())
     })
 }

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use edl_authority::{Config, serve};
 use edl_core::credential::{Audience, TrustList};
-use edl_core::licence::StatusColour;
 use edl_core::licence::fixtures::{SAMPLE_LICENCE_NUMBER, sample_licence};
+use edl_core::licence::{StatusColour, beijing};
 use edl_core::net::{NetError, OnlineVerifier, OnlineVerifyError};
 use edl_core::present::render::TerminalBackground;
 use edl_core::present::{Form, payload_to_text};
@@ -487,7 +487,7 @@ impl Demo {
         for e in &log {
             println!(
                 "  {} · {} ({:?}) · {:?} · {:?}",
-                show::beijing(e.at),
+                beijing::format(e.at),
                 e.verifier,
                 e.verifier_class,
                 e.method,

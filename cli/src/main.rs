@@ -4,6 +4,7 @@ mod admin;
 mod authority;
 mod demo;
 mod http;
+mod logging;
 mod show;
 mod verify;
 mod wallet;
@@ -35,17 +36,25 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    // A bug must not greet the user with a backtrace: one line, and a non-zero exit.
-    std::panic::set_hook(Box::new(|info| {
-        let what = info
-            .payload()
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_owned())
-            .or_else(|| info.payload().downcast_ref::<String>().cloned())
-            .unwrap_or_default();
-        eprintln!("edl: internal error (a bug; please report it): {what}");
-    }));
     let cli = Cli::parse();
+    if let Command::Authority(authority::Command::Serve { log_format, .. }) = &cli.command {
+        // A server: records at info, optionally as JSON, and a panic is one error record
+        // with its location (the handler's request is answered 500 and serving goes on).
+        logging::init("info", log_format.unwrap_or_else(logging::Format::from_env));
+        edl_authority::telemetry::log_panics();
+    } else {
+        logging::init("warn", logging::Format::from_env());
+        // A bug must not greet the user with a backtrace: one line, and a non-zero exit.
+        std::panic::set_hook(Box::new(|info| {
+            let what = info
+                .payload()
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| info.payload().downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            eprintln!("edl: internal error (a bug; please report it): {what}");
+        }));
+    }
     let result = match cli.command {
         Command::Demo(args) => demo::run(&args),
         Command::Authority(command) => authority::run(command),

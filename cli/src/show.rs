@@ -100,18 +100,6 @@ pub fn online(r: &VerifyResponse, colour: bool) {
     println!("  photo for face matching: {} bytes", r.photo.0.len());
 }
 
-/// Unix seconds as Beijing time, `2026-11-24 11:00:05`.
-pub fn beijing(at: u64) -> String {
-    let day = edl_core::verify::china_date(at);
-    let secs = (at + 8 * 3600) % 86_400;
-    format!(
-        "{day} {:02}:{:02}:{:02}",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
-}
-
 /// A spinner on stderr while `work` runs (terminal only), so a slow network shows life.
 pub fn with_spinner<T>(label: &str, tty: bool, work: impl FnOnce() -> T) -> T {
     use std::sync::Arc;
@@ -141,12 +129,6 @@ pub fn with_spinner<T>(label: &str, tty: bool, work: impl FnOnce() -> T) -> T {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn beijing_time_is_eight_hours_ahead_of_utc() {
-        assert_eq!(beijing(1_795_489_205), "2026-11-24 11:00:05");
-        assert_eq!(beijing(0), "1970-01-01 08:00:00");
-    }
 
     #[test]
     fn a_suspended_status_is_red_on_a_terminal_and_marked_elsewhere() {

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use edl_core::credential::Audience;
+use edl_core::licence::beijing;
 use edl_core::net::NetError;
 use edl_core::present::{Form, payload_to_text};
 use edl_core::wallet::store::SoftwareKeyStore;
@@ -312,7 +313,7 @@ pub fn run(args: Args) -> Result<(), String> {
                 for e in log {
                     println!(
                         "{} · {} ({:?}) · {:?} · {:?} · {:?}",
-                        show::beijing(e.at),
+                        beijing::format(e.at),
                         e.verifier,
                         e.verifier_class,
                         e.audience,
@@ -333,7 +334,7 @@ pub fn run(args: Args) -> Result<(), String> {
                 println!("no messages");
             } else {
                 for m in messages {
-                    println!("{} · {} — {}", show::beijing(m.at), m.title, m.body);
+                    println!("{} · {} — {}", beijing::format(m.at), m.title, m.body);
                 }
             }
         }

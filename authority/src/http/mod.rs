@@ -117,8 +117,9 @@ async fn method_not_allowed() -> Error {
 }
 
 fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
-    // The panic payload may hold request data; it is not echoed or logged.
-    eprintln!("edl-authority: a handler panicked");
+    // The panic payload may hold request data; it is not echoed. The panic itself was
+    // logged once, with its location, by the hook (`crate::telemetry::log_panics`).
+    tracing::debug!("a handler panicked; answered 500");
     let body = ErrorBody::new(
         ErrorCode::Internal,
         "the server could not complete the request",

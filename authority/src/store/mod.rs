@@ -2,9 +2,9 @@
 //!
 //! A driver is one aggregate ([`DriverState`]): licence, device key, photo on file,
 //! e-licence and application. Every change to it goes through
-//! [`Store::update_driver`], which loads it, applies a pure closure and saves the result
+//! [`RegistryStore::update_driver`], which loads it, applies a pure closure and saves the result
 //! together with its side effects ([`Effects`]) atomically; the business rules live in
-//! those closures (`crate::service`), not in the store. Append-only data (the feed of
+//! those closures (named functions of `crate::domain::rules`), not in the store. Append-only data (the feed of
 //! messages, review results and verification log entries; nonces; photos) has its own
 //! narrow calls. SQLite ([`sqlite::SqliteStore`]) is the embedded default; a PostgreSQL
 //! store implements the same trait (`SELECT … FOR UPDATE` around the closure, a JSONB
@@ -371,7 +371,7 @@ pub struct CheckFailure {
 
 /// The storage the server runs on.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait RegistryStore: Send + Sync + 'static {
     /// Every issuer key, oldest first.
     async fn issuer_keys(&self) -> Result<Vec<IssuerKeyRow>, StoreError>;
     /// Adds `key` as the current key and retires the others at its `not_before`.

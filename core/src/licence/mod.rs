@@ -1,5 +1,6 @@
 //! The driving licence domain model (机动车驾驶证), as shown by the e-licence (电子驾驶证).
 //!
+//! - [`beijing`]: Beijing time (UTC+8), the time zone of every licence date.
 //! - [`class`]: vehicle classes (准驾车型), which class permits which, and sets of classes.
 //! - [`status`]: status codes (驾驶证状态), the set a licence carries, and its display colour.
 //! - [`eligibility`]: whether a licence may have an e-licence, and why not.
@@ -11,6 +12,7 @@
 //!
 //! Nothing here reads a clock: every check that depends on the date takes `today`.
 
+pub mod beijing;
 pub mod class;
 pub mod eligibility;
 pub mod error;

@@ -14,14 +14,14 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{
     CheckFailure, DriverChange, DriverId, DriverState, ElicenceRef, FeedEvent, FeedRow,
-    IssuerKeyRow, PhotoRow, PhotoStatus, Store, StoreError, SyncSnapshot, VerifierRow,
+    IssuerKeyRow, PhotoRow, PhotoStatus, RegistryStore, StoreError, SyncSnapshot, VerifierRow,
 };
 use crate::clock::Clock;
 use crate::error::Error;
 use pool::ReadPool;
 use writer::{Retention, Writer};
 
-/// The SQLite implementation of [`Store`].
+/// The SQLite implementation of [`RegistryStore`].
 pub struct SqliteStore {
     reads: ReadPool,
     writer: Writer,
@@ -304,7 +304,7 @@ fn save_change(
 }
 
 #[async_trait]
-impl Store for SqliteStore {
+impl RegistryStore for SqliteStore {
     async fn issuer_keys(&self) -> Result<Vec<IssuerKeyRow>, StoreError> {
         let conn = self.reads.get()?;
         let mut stmt = conn.prepare_cached(

@@ -139,16 +139,19 @@ fn run(
                 Err(_) => break,
             }
         }
+        let _batch = tracing::debug_span!("writer_batch", jobs = batch.len()).entered();
         if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
             // Dropping the jobs drops their reply channels: callers see `Closed`.
-            eprintln!("edl-authority: writer cannot begin a transaction: {e}");
+            tracing::error!(error = %e, "writer cannot begin a transaction");
             continue;
         }
         let replies: Vec<Reply> = batch.into_iter().map(|job| job(&conn)).collect();
         let commit = conn.execute_batch("COMMIT").map_err(StoreError::from);
-        if commit.is_err() {
+        if let Err(e) = &commit {
+            tracing::error!(error = %e, "writer batch not committed");
             let _ = conn.execute_batch("ROLLBACK");
         } else {
+            tracing::trace!("writer batch committed");
             stats.batches.fetch_add(1, Ordering::Relaxed);
             stats
                 .jobs

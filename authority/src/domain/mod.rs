@@ -1,10 +1,16 @@
-//! Pure rules of the registry: review deadlines, photo limits, the live licence, and the
-//! texts of feed messages. No I/O; time comes in as unix seconds.
+//! Pure rules of the registry. No I/O; time comes in as unix seconds.
+//!
+//! - here: photo limits, review deadlines, the live licence, what can be signed;
+//! - [`rules`]: every change to a driver, as a function of the aggregate;
+//! - [`messages`]: the texts pushed to the driver's feed.
 
+pub mod messages;
+pub mod rules;
+
+use edl_core::licence::beijing::BEIJING;
 use edl_core::licence::{Licence, PointsCycle};
 use edl_core::verify::china_date;
-use edl_core::wire::{FeedMessage, MessageKind};
-use time::{Duration, OffsetDateTime, UtcOffset, Weekday};
+use time::{Duration, OffsetDateTime, Weekday};
 
 use crate::error::Error;
 
@@ -31,10 +37,6 @@ pub fn check_photo(bytes: &[u8]) -> Result<(), Error> {
     Ok(())
 }
 
-fn beijing() -> UtcOffset {
-    UtcOffset::from_hms(8, 0, 0).expect("valid offset")
-}
-
 fn is_weekend(day: Weekday) -> bool {
     matches!(day, Weekday::Saturday | Weekday::Sunday)
 }
@@ -51,7 +53,7 @@ pub fn review_deadline(submitted: u64) -> u64 {
 fn deadline_of(submitted: u64) -> Option<u64> {
     let day = Duration::days(1);
     let t = OffsetDateTime::from_unix_timestamp(i64::try_from(submitted).ok()?).ok()?;
-    let mut start = t.checked_to_offset(beijing())?;
+    let mut start = t.checked_to_offset(BEIJING)?;
     if is_weekend(start.weekday()) {
         while is_weekend(start.weekday()) {
             start = start.checked_add(day)?;
@@ -99,16 +101,6 @@ pub fn check_issuable(licence: &Licence, now: u64) -> Result<(), Error> {
         )
         .map(|_| ())
         .map_err(|_| Error::Unencodable)
-}
-
-/// A feed message.
-pub fn message(kind: MessageKind, at: u64, title: &str, body: &str) -> FeedMessage {
-    FeedMessage {
-        kind,
-        at,
-        title: title.to_owned(),
-        body: body.to_owned(),
-    }
 }
 
 #[cfg(test)]

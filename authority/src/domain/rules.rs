@@ -1,0 +1,556 @@
+//! The rules that change a driver: each is a pure function of the aggregate
+//! ([`DriverState`]) and the facts of the request, returning what else the change does
+//! ([`Effects`]: feed entries, photo rows and decisions, a refusal to answer with).
+//! The service runs them inside [`crate::store::RegistryStore::update_driver`], which
+//! saves the aggregate and the effects in one transaction. Time, keys and randomness
+//! come in as arguments ([`Signing`], [`Fresh`]), so every rule is tested here without a
+//! database.
+
+use edl_core::credential::{ElicenceId, Issuance, Issuer};
+use edl_core::crypto::{PublicKey, ct_eq};
+use edl_core::licence::{LicenceStatus, RecordEntry, StatusCode, e_licence_eligibility};
+use edl_core::verify::china_date;
+use edl_core::wire::{
+    ApplicationPhase, ApplyRequest, Base64, ElicenceState, NewViolation, Renewal, ReviewKind,
+    ReviewOutcome, ReviewPending, ReviewResult,
+};
+
+use super::messages;
+use super::{check_issuable, live_licence};
+use crate::error::{Error, Result};
+use crate::identity::IdentityVerifier;
+use crate::store::{
+    Activation, Bytes32, Challenge, DriverState, Effects, ElicenceRecord, FeedEvent, PhotoDecision,
+    PhotoOnFile, PhotoRow, PhotoStatus, StoreError,
+};
+
+/// Record entries kept per licence: bounds the signed enforcement view (a u16 length)
+/// and the live view.
+pub const MAX_RECORD_ENTRIES: usize = 100;
+
+/// What signing a credential needs: the current issuer, the time, the lifetime.
+#[derive(Clone, Copy)]
+pub struct Signing<'a> {
+    /// The current issuer key.
+    pub issuer: &'a Issuer,
+    /// Unix seconds.
+    pub now: u64,
+    /// Credential lifetime in hours (at least 1).
+    pub ttl_hours: u16,
+}
+
+/// The identity of a new e-licence, drawn by the caller so the rules stay pure.
+#[derive(Debug, Clone, Copy)]
+pub struct Fresh {
+    /// The e-licence id.
+    pub id: u64,
+    /// The TOTP seed of its online codes.
+    pub seed: Bytes32,
+}
+
+/// A photo that arrives already approved (at a counter): its id, digest and bytes.
+#[derive(Debug, Clone)]
+pub struct CounterPhoto {
+    /// The id to store it under.
+    pub photo_id: u64,
+    /// SHA-256 of the bytes.
+    pub digest: [u8; 32],
+    /// JPEG or PNG bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// A photo uploaded by the wallet, for review.
+#[derive(Debug, Clone)]
+pub struct Upload {
+    /// The id to store it under.
+    pub photo_id: u64,
+    /// The wallet's idempotency key.
+    pub client_key: String,
+    /// SHA-256 of the bytes.
+    pub digest: [u8; 32],
+    /// JPEG or PNG bytes.
+    pub bytes: Vec<u8>,
+    /// Application or photo change.
+    pub kind: ReviewKind,
+    /// The review deadline.
+    pub deadline: u64,
+}
+
+fn datetime(now: u64) -> time::OffsetDateTime {
+    time::OffsetDateTime::from_unix_timestamp(i64::try_from(now).unwrap_or(0))
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+}
+
+/// Whether the licence may have an e-licence today.
+pub fn eligible(licence: &edl_core::licence::Licence, now: u64) -> Result<()> {
+    e_licence_eligibility(
+        &licence.main.status,
+        licence.main.valid_until,
+        china_date(now),
+    )
+    .map_err(Error::NotEligible)
+}
+
+/// Signs a credential for the driver's current data under e-licence `id` with `seed`.
+fn sign(s: &mut DriverState, k: Signing<'_>, id: u64, seed: Bytes32) -> Result<ElicenceRecord> {
+    let device = s
+        .device_key
+        .ok_or(Error::InvalidState("no device enrolled on the account"))?;
+    let device = PublicKey::from_bytes(&device.0).map_err(|_| StoreError::Corrupt("device key"))?;
+    let photo = s
+        .photo
+        .as_ref()
+        .ok_or(Error::InvalidState("no approved photo on file"))?;
+    let mut licence = live_licence(&s.licence, k.now);
+    licence.main.photo_digest = photo.digest.0;
+    licence.main.generated_at = datetime(k.now);
+    let credential = k.issuer.issue(
+        &licence,
+        Issuance {
+            id: ElicenceId(id),
+            device_key: device,
+            issued_at: u32::try_from(k.now).unwrap_or(u32::MAX),
+            ttl_hours: k.ttl_hours,
+        },
+    )?;
+    s.licence = licence;
+    Ok(ElicenceRecord {
+        id,
+        seed,
+        state: ElicenceState::Active,
+        credential: Base64(credential.encode()?),
+        issued_at: k.now,
+        expires_at: k.now + 3600 * u64::from(k.ttl_hours),
+        kid: k.issuer.kid().0,
+    })
+}
+
+/// A new e-licence (new id and seed): the previous one stops verifying.
+fn issue_new(s: &mut DriverState, k: Signing<'_>, fresh: Fresh) -> Result<()> {
+    let record = sign(s, k, fresh.id, fresh.seed)?;
+    s.elicence = Some(record);
+    s.phase = ApplicationPhase::Issued;
+    Ok(())
+}
+
+/// A fresh credential for the active e-licence (same id and seed, so the wallet's codes
+/// keep working): after a change of status, points or photo, or when the credential is
+/// past half its life. Nothing happens without an active e-licence.
+pub fn reissue(s: &mut DriverState, k: Signing<'_>) -> Result<Effects> {
+    let Some(current) = s.elicence.clone() else {
+        return Ok(Effects::default());
+    };
+    if current.state != ElicenceState::Active {
+        return Ok(Effects::default());
+    }
+    let record = sign(s, k, current.id, current.seed)?;
+    s.elicence = Some(record);
+    Ok(Effects::default())
+}
+
+/// The active e-licence, if any, is superseded and the driver must apply again.
+fn supersede(s: &mut DriverState) {
+    if let Some(e) = s.elicence.as_mut()
+        && e.state == ElicenceState::Active
+    {
+        e.state = ElicenceState::Superseded;
+        s.phase = ApplicationPhase::ReapplyNeeded;
+    }
+}
+
+/// A pending review replaced before a decision: its photo is withdrawn.
+fn withdraw_pending(s: &mut DriverState, now: u64, effects: &mut Effects) {
+    if let Some(p) = s.pending_review.take() {
+        effects.photo_decisions.push(PhotoDecision {
+            photo_id: p.photo_id,
+            status: PhotoStatus::Withdrawn,
+            decided_at: now,
+        });
+    }
+}
+
+/// A new activation code (as its hash) replaces any earlier one.
+pub fn set_activation(s: &mut DriverState, activation: Activation) -> Effects {
+    s.activation = Some(activation);
+    Effects::default()
+}
+
+/// A new real-person check challenge replaces any earlier one.
+pub fn set_challenge(s: &mut DriverState, challenge: Challenge) -> Effects {
+    s.challenge = Some(challenge);
+    Effects::default()
+}
+
+/// Records a violation in date order and re-signs the e-licence; 12 points in the
+/// cycle sets B (超分).
+pub fn record_violation(s: &mut DriverState, v: NewViolation, k: Signing<'_>) -> Result<Effects> {
+    let now = k.now;
+    if v.date < s.licence.main.first_issue {
+        return Err(Error::BadRequest("`date` is before the first issue".into()));
+    }
+    if s.licence.supplementary.record.len() >= MAX_RECORD_ENTRIES {
+        return Err(Error::InvalidState("the driving record is full"));
+    }
+    let points = v.points;
+    let record = &mut s.licence.supplementary.record;
+    let at = record.partition_point(|e| e.date <= v.date);
+    record.insert(
+        at,
+        RecordEntry {
+            date: v.date,
+            place: v.place,
+            act: v.act,
+            points: v.points,
+            fine_yuan: v.fine_yuan,
+            handled: v.handled,
+        },
+    );
+    s.licence = live_licence(&s.licence, now);
+    let cycle = &s.licence.supplementary.cycle;
+    let total = cycle.points;
+    if cycle.reached_limit() {
+        s.licence.main.status.insert(StatusCode::OverPoints);
+    }
+    check_issuable(&s.licence, now)?;
+    reissue(s, k)?;
+    Ok(Effects {
+        feed: vec![FeedEvent::Message(messages::violation_recorded(
+            now, points, total,
+        ))],
+        ..Effects::default()
+    })
+}
+
+/// Sets the status letters and re-signs the e-licence (a suspended licence's
+/// credential says so).
+pub fn set_status(s: &mut DriverState, status: LicenceStatus, k: Signing<'_>) -> Result<Effects> {
+    s.licence.main.status = status;
+    check_issuable(&s.licence, k.now)?;
+    reissue(s, k)?;
+    Ok(Effects {
+        feed: vec![FeedEvent::Message(messages::status_changed(k.now, status))],
+        ..Effects::default()
+    })
+}
+
+/// Renews the licence: the changed fields, no longer overdue, and the current
+/// e-licence stops verifying at once.
+pub fn renew(s: &mut DriverState, r: Renewal, now: u64) -> Result<Effects> {
+    let m = &mut s.licence.main;
+    if let Some(c) = r.classes {
+        m.classes = c;
+    }
+    if let Some(d) = r.valid_from {
+        m.valid_from = d;
+    }
+    if let Some(d) = r.valid_until {
+        m.valid_until = d;
+    }
+    // A renewed licence is no longer overdue for renewal.
+    m.status.remove(StatusCode::OverdueRenewal);
+    if let Some(a) = r.issuing_authority {
+        s.licence.supplementary.issuing_authority = a;
+    }
+    check_issuable(&s.licence, now)?;
+    supersede(s);
+    Ok(Effects {
+        feed: vec![FeedEvent::Message(messages::licence_renewed(now))],
+        ..Effects::default()
+    })
+}
+
+/// Counter issuance: the office checked the person and (perhaps) took a photo; the
+/// e-licence goes to the enrolled app account.
+pub fn counter_issue(
+    s: &mut DriverState,
+    photo: Option<CounterPhoto>,
+    fresh: Fresh,
+    k: Signing<'_>,
+) -> Result<Effects> {
+    let now = k.now;
+    if s.device_key.is_none() {
+        return Err(Error::InvalidState("no app account enrolled"));
+    }
+    eligible(&s.licence, now)?;
+    let mut effects = Effects::default();
+    if let Some(p) = photo {
+        s.photo = Some(PhotoOnFile {
+            photo_id: p.photo_id,
+            digest: Bytes32(p.digest),
+            approved_at: now,
+        });
+        effects.new_photo = Some(PhotoRow {
+            id: p.photo_id,
+            driver_id: s.id,
+            client_key: None,
+            digest: p.digest,
+            bytes: p.bytes,
+            kind: ReviewKind::Application,
+            status: PhotoStatus::Approved,
+            submitted_at: now,
+            deadline: now,
+        });
+    }
+    withdraw_pending(s, now, &mut effects);
+    issue_new(s, k, fresh)?;
+    // The office checked the person at the counter.
+    s.identity_key = s.device_key;
+    effects
+        .feed
+        .push(FeedEvent::Message(messages::application_succeeded(
+            now, true,
+        )));
+    Ok(effects)
+}
+
+/// The part approval and rejection share: the photo must still be the pending one; the
+/// review ends with `status`, and the driver's feed gets the review result.
+fn decide(
+    s: &mut DriverState,
+    photo_id: u64,
+    status: PhotoStatus,
+    outcome: ReviewOutcome,
+    reason: Option<String>,
+    now: u64,
+) -> Result<Effects> {
+    if s.pending_review.map(|p| p.photo_id) != Some(photo_id) {
+        return Err(Error::InvalidState("the photo is no longer pending"));
+    }
+    s.pending_review = None;
+    Ok(Effects {
+        photo_decisions: vec![PhotoDecision {
+            photo_id,
+            status,
+            decided_at: now,
+        }],
+        feed: vec![FeedEvent::Review(ReviewResult {
+            photo_id,
+            outcome,
+            reason,
+            decided_at: now,
+        })],
+        ..Effects::default()
+    })
+}
+
+/// Approves the pending photo `photo_id` (SHA-256 `digest`): it goes on file; an
+/// application is issued (or refused if the licence is not eligible), an issued
+/// e-licence is re-signed with the new photo.
+pub fn approve_photo(
+    s: &mut DriverState,
+    photo_id: u64,
+    digest: [u8; 32],
+    fresh: Fresh,
+    k: Signing<'_>,
+) -> Result<Effects> {
+    let now = k.now;
+    let mut effects = decide(
+        s,
+        photo_id,
+        PhotoStatus::Approved,
+        ReviewOutcome::Approved,
+        None,
+        now,
+    )?;
+    s.photo = Some(PhotoOnFile {
+        photo_id,
+        digest: Bytes32(digest),
+        approved_at: now,
+    });
+    match s.phase {
+        ApplicationPhase::UnderReview | ApplicationPhase::AwaitingPhoto => {
+            match eligible(&s.licence, now) {
+                Ok(()) => {
+                    issue_new(s, k, fresh)?;
+                    effects
+                        .feed
+                        .push(FeedEvent::Message(messages::application_succeeded(
+                            now, false,
+                        )));
+                }
+                Err(Error::NotEligible(reason)) => {
+                    s.phase = ApplicationPhase::NotApplied;
+                    effects
+                        .feed
+                        .push(FeedEvent::Message(messages::application_refused(
+                            now, reason,
+                        )));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        ApplicationPhase::Issued => {
+            reissue(s, k)?;
+            effects
+                .feed
+                .push(FeedEvent::Message(messages::photo_changed(now)));
+        }
+        _ => {}
+    }
+    Ok(effects)
+}
+
+/// Rejects the pending photo `photo_id` for `reason`. A malicious photo stops the
+/// e-licence; an ordinary rejection sends an application back to awaiting a photo.
+pub fn reject_photo(
+    s: &mut DriverState,
+    photo_id: u64,
+    reason: &str,
+    malicious: bool,
+    now: u64,
+) -> Result<Effects> {
+    let (status, outcome) = if malicious {
+        (PhotoStatus::Malicious, ReviewOutcome::RejectedMalicious)
+    } else {
+        (PhotoStatus::Rejected, ReviewOutcome::Rejected)
+    };
+    let mut effects = decide(s, photo_id, status, outcome, Some(reason.to_owned()), now)?;
+    effects
+        .feed
+        .push(FeedEvent::Message(messages::photo_rejected(now, reason)));
+    if malicious {
+        s.phase = ApplicationPhase::Stopped;
+        if let Some(e) = s.elicence.as_mut()
+            && e.state == ElicenceState::Active
+        {
+            e.state = ElicenceState::Stopped;
+        }
+        effects.feed.push(FeedEvent::Message(
+            messages::elicence_stopped_for_malicious_photo(now),
+        ));
+    } else if s.phase == ApplicationPhase::UnderReview {
+        s.phase = ApplicationPhase::AwaitingPhoto;
+    }
+    Ok(effects)
+}
+
+/// Enrols `device_key` with the activation code hashing to `code_hash`. A wrong code
+/// counts an attempt (the code burns after `max_attempts`) and is saved but refused; a
+/// new device supersedes the active e-licence, whose credential is bound to the old key.
+pub fn enrol(
+    s: &mut DriverState,
+    code_hash: [u8; 32],
+    device_key: [u8; 32],
+    max_attempts: u32,
+    now: u64,
+) -> Result<Effects> {
+    let refuse = || {
+        Ok(Effects {
+            refuse: Some(Error::BadActivationCode),
+            ..Effects::default()
+        })
+    };
+    let Some(act) = s.activation.as_mut() else {
+        return Err(Error::BadActivationCode);
+    };
+    if act.expires_at <= now {
+        s.activation = None;
+        return refuse();
+    }
+    if !ct_eq(&act.code_hash.0, &code_hash) {
+        act.attempts += 1;
+        if act.attempts >= max_attempts {
+            s.activation = None;
+        }
+        return refuse();
+    }
+    s.activation = None;
+    let mut effects = Effects::default();
+    if s.device_key != Some(Bytes32(device_key)) {
+        s.device_key = Some(Bytes32(device_key));
+        supersede(s);
+        effects
+            .feed
+            .push(FeedEvent::Message(messages::device_enrolled(now)));
+    }
+    Ok(effects)
+}
+
+/// Applies for the e-licence: a real-person check unless this device passed one (the
+/// challenge is used up whatever the outcome), then issuance at once with a photo on
+/// file no older than `photo_max_age` seconds, or a wait for a photo.
+pub fn apply(
+    s: &mut DriverState,
+    a: ApplyRequest,
+    identity: &dyn IdentityVerifier,
+    photo_max_age: u64,
+    fresh: Fresh,
+    k: Signing<'_>,
+) -> Result<Effects> {
+    let now = k.now;
+    match s.phase {
+        ApplicationPhase::Stopped => return Err(Error::ElicenceStopped),
+        // Applying again while issued or under review changes nothing.
+        ApplicationPhase::Issued | ApplicationPhase::UnderReview => {
+            return Ok(Effects::default());
+        }
+        _ => {}
+    }
+    eligible(&s.licence, now)?;
+    let mut effects = Effects::default();
+    if s.identity_key.is_none() || s.identity_key != s.device_key {
+        let proof = a.identity.ok_or(Error::IdentityCheckRequired)?;
+        // The challenge is used up whatever the outcome.
+        let challenge = s.challenge.take();
+        let passed = challenge.is_some_and(|c| {
+            c.id == proof.challenge_id
+                && c.expires_at > now
+                && identity.verify(
+                    &c.nonce.0,
+                    &s.licence.main.licence_number,
+                    proof.attestation.as_bytes(),
+                )
+        });
+        if !passed {
+            effects.refuse = Some(Error::IdentityCheckFailed);
+            return Ok(effects);
+        }
+        s.identity_key = s.device_key;
+    }
+    let reusable = s
+        .photo
+        .as_ref()
+        .is_some_and(|p| now.saturating_sub(p.approved_at) <= photo_max_age);
+    if a.reuse_stored_photo && reusable {
+        issue_new(s, k, fresh)?;
+        effects
+            .feed
+            .push(FeedEvent::Message(messages::application_succeeded(
+                now, false,
+            )));
+    } else {
+        s.phase = ApplicationPhase::AwaitingPhoto;
+    }
+    Ok(effects)
+}
+
+/// Takes a wallet's photo for review: it replaces (withdraws) a photo still pending,
+/// and an application awaiting a photo goes under review.
+pub fn submit_photo(s: &mut DriverState, u: Upload, now: u64) -> Effects {
+    let mut effects = Effects::default();
+    withdraw_pending(s, now, &mut effects);
+    s.pending_review = Some(ReviewPending {
+        photo_id: u.photo_id,
+        submitted_at: now,
+        deadline: u.deadline,
+    });
+    if s.phase == ApplicationPhase::AwaitingPhoto {
+        s.phase = ApplicationPhase::UnderReview;
+    }
+    effects.new_photo = Some(PhotoRow {
+        id: u.photo_id,
+        driver_id: s.id,
+        client_key: Some(u.client_key),
+        digest: u.digest,
+        bytes: u.bytes,
+        kind: u.kind,
+        status: PhotoStatus::Pending,
+        submitted_at: now,
+        deadline: u.deadline,
+    });
+    effects
+}
+
+#[cfg(test)]
+#[path = "rules_tests.rs"]
+mod tests;

@@ -1,0 +1,524 @@
+//! The driver rules on an aggregate in memory: no database, no server.
+
+use edl_core::credential::Issuer;
+use edl_core::crypto::{KeyId, SecretKey, sha256};
+use edl_core::licence::fixtures::sample_licence;
+use edl_core::licence::{LicenceStatus, StatusCode};
+use edl_core::verify::china_date;
+use edl_core::wire::{
+    ApplicationPhase, ApplyRequest, Base64, ElicenceState, IdentityProof, MessageKind,
+    NewViolation, Renewal, ReviewKind, ReviewOutcome, ReviewPending,
+};
+use time::macros::date;
+
+use super::*;
+
+/// Tuesday 2026-11-24 11:00:05 Beijing time.
+const NOW: u64 = 1_795_489_205;
+
+fn issuer() -> Issuer {
+    Issuer::new(KeyId(3), SecretKey::from_seed([9; 32]))
+}
+
+fn device(n: u8) -> [u8; 32] {
+    SecretKey::from_seed([n; 32]).public().to_bytes()
+}
+
+fn k(issuer: &Issuer) -> Signing<'_> {
+    Signing {
+        issuer,
+        now: NOW,
+        ttl_hours: 72,
+    }
+}
+
+fn fresh(id: u64) -> Fresh {
+    Fresh {
+        id,
+        seed: Bytes32([id as u8; 32]),
+    }
+}
+
+/// A registered driver with a device enrolled.
+fn enrolled() -> DriverState {
+    let mut s = DriverState::new(sample_licence(china_date(NOW)));
+    s.id = 7;
+    s.device_key = Some(Bytes32(device(1)));
+    s
+}
+
+/// A driver whose application waits on review of photo 50.
+fn under_review() -> DriverState {
+    let mut s = enrolled();
+    s.identity_key = s.device_key;
+    s.phase = ApplicationPhase::UnderReview;
+    s.pending_review = Some(ReviewPending {
+        photo_id: 50,
+        submitted_at: NOW - 60,
+        deadline: NOW + 86_400,
+    });
+    s
+}
+
+/// A driver holding active e-licence 100.
+fn issued(issuer: &Issuer) -> DriverState {
+    let mut s = under_review();
+    approve_photo(&mut s, 50, [5; 32], fresh(100), k(issuer)).unwrap();
+    s
+}
+
+fn messages_of(e: &Effects) -> Vec<MessageKind> {
+    e.feed
+        .iter()
+        .filter_map(|f| match f {
+            FeedEvent::Message(m) => Some(m.kind),
+            _ => None,
+        })
+        .collect()
+}
+
+struct Verifier(bool);
+
+impl IdentityVerifier for Verifier {
+    fn verify(&self, _: &[u8], _: &str, _: &[u8]) -> bool {
+        self.0
+    }
+}
+
+#[test]
+fn approving_the_application_photo_issues_the_e_licence() {
+    let issuer = issuer();
+    let mut s = under_review();
+    let e = approve_photo(&mut s, 50, [5; 32], fresh(100), k(&issuer)).unwrap();
+    assert_eq!(s.phase, ApplicationPhase::Issued);
+    assert_eq!(s.pending_review, None);
+    assert_eq!(s.photo.as_ref().unwrap().digest, Bytes32([5; 32]));
+    assert_eq!(s.licence.main.photo_digest, [5; 32]);
+    let el = s.elicence.as_ref().unwrap();
+    assert_eq!((el.id, el.state, el.kid), (100, ElicenceState::Active, 3));
+    assert_eq!(el.expires_at, NOW + 72 * 3600);
+    assert_eq!(e.photo_decisions.len(), 1);
+    assert_eq!(e.photo_decisions[0].status, PhotoStatus::Approved);
+    assert!(matches!(
+        &e.feed[0],
+        FeedEvent::Review(r) if r.outcome == ReviewOutcome::Approved && r.photo_id == 50
+    ));
+    assert_eq!(messages_of(&e), [MessageKind::ApplicationSucceeded]);
+}
+
+#[test]
+fn a_decision_on_a_photo_no_longer_pending_is_refused_and_changes_nothing() {
+    let issuer = issuer();
+    let mut s = under_review();
+    let before = s.clone();
+    assert!(matches!(
+        approve_photo(&mut s, 51, [5; 32], fresh(100), k(&issuer)),
+        Err(Error::InvalidState(_))
+    ));
+    assert!(matches!(
+        reject_photo(&mut s, 51, "blurred", false, NOW),
+        Err(Error::InvalidState(_))
+    ));
+    assert_eq!(s, before);
+}
+
+#[test]
+fn approving_for_a_licence_not_eligible_refuses_the_application_with_the_reason() {
+    let issuer = issuer();
+    let mut s = under_review();
+    s.licence.main.status = LicenceStatus::from_letters("D").unwrap();
+    let e = approve_photo(&mut s, 50, [5; 32], fresh(100), k(&issuer)).unwrap();
+    assert_eq!(s.phase, ApplicationPhase::NotApplied);
+    assert!(s.elicence.is_none());
+    // The photo still goes on file.
+    assert!(s.photo.is_some());
+    assert_eq!(messages_of(&e), [MessageKind::StatusChanged]);
+}
+
+#[test]
+fn approving_a_photo_change_re_signs_the_same_e_licence() {
+    let issuer = issuer();
+    let mut s = issued(&issuer);
+    let seed = s.elicence.as_ref().unwrap().seed;
+    s.pending_review = Some(ReviewPending {
+        photo_id: 60,
+        submitted_at: NOW,
+        deadline: NOW + 86_400,
+    });
+    let e = approve_photo(&mut s, 60, [6; 32], fresh(200), k(&issuer)).unwrap();
+    let el = s.elicence.as_ref().unwrap();
+    assert_eq!((el.id, el.seed), (100, seed), "same e-licence, same codes");
+    assert_eq!(s.licence.main.photo_digest, [6; 32]);
+    assert_eq!(messages_of(&e), [MessageKind::PhotoChanged]);
+}
+
+#[test]
+fn a_rejection_sends_the_application_back_for_a_new_photo() {
+    let mut s = under_review();
+    let e = reject_photo(&mut s, 50, "背景不是白色", false, NOW).unwrap();
+    assert_eq!(s.phase, ApplicationPhase::AwaitingPhoto);
+    assert_eq!(e.photo_decisions[0].status, PhotoStatus::Rejected);
+    assert!(matches!(
+        &e.feed[0],
+        FeedEvent::Review(r) if r.outcome == ReviewOutcome::Rejected
+            && r.reason.as_deref() == Some("背景不是白色")
+    ));
+    assert_eq!(messages_of(&e), [MessageKind::PhotoRejected]);
+}
+
+#[test]
+fn a_malicious_photo_stops_the_active_e_licence() {
+    let issuer = issuer();
+    let mut s = issued(&issuer);
+    s.pending_review = Some(ReviewPending {
+        photo_id: 60,
+        submitted_at: NOW,
+        deadline: NOW + 86_400,
+    });
+    let e = reject_photo(&mut s, 60, "不是本人", true, NOW).unwrap();
+    assert_eq!(s.phase, ApplicationPhase::Stopped);
+    assert_eq!(s.elicence.as_ref().unwrap().state, ElicenceState::Stopped);
+    assert_eq!(e.photo_decisions[0].status, PhotoStatus::Malicious);
+    assert_eq!(
+        messages_of(&e),
+        [MessageKind::PhotoRejected, MessageKind::ElicenceStopped]
+    );
+}
+
+fn with_code(code: &str) -> DriverState {
+    let mut s = DriverState::new(sample_licence(china_date(NOW)));
+    set_activation(
+        &mut s,
+        Activation {
+            code_hash: Bytes32(sha256(code.as_bytes())),
+            expires_at: NOW + 600,
+            attempts: 0,
+        },
+    );
+    s
+}
+
+#[test]
+fn wrong_activation_codes_are_counted_and_burn_the_code_at_the_limit() {
+    let mut s = with_code("12345678");
+    for attempt in 1..3 {
+        let e = enrol(&mut s, sha256(b"00000000"), device(1), 3, NOW).unwrap();
+        assert!(matches!(e.refuse, Some(Error::BadActivationCode)));
+        assert_eq!(s.activation.as_ref().unwrap().attempts, attempt);
+    }
+    enrol(&mut s, sha256(b"00000000"), device(1), 3, NOW).unwrap();
+    assert!(s.activation.is_none(), "burnt after the third wrong code");
+    assert!(matches!(
+        enrol(&mut s, sha256(b"12345678"), device(1), 3, NOW),
+        Err(Error::BadActivationCode)
+    ));
+    assert!(s.device_key.is_none());
+}
+
+#[test]
+fn an_expired_activation_code_is_refused_and_cleared() {
+    let mut s = with_code("12345678");
+    let e = enrol(&mut s, sha256(b"12345678"), device(1), 3, NOW + 600).unwrap();
+    assert!(e.refuse.is_some());
+    assert!(s.activation.is_none());
+}
+
+#[test]
+fn enrolling_a_new_device_supersedes_the_active_e_licence() {
+    let issuer = issuer();
+    let mut s = issued(&issuer);
+    s.activation = with_code("12345678").activation;
+    let e = enrol(&mut s, sha256(b"12345678"), device(2), 3, NOW).unwrap();
+    assert!(e.refuse.is_none());
+    assert_eq!(s.device_key, Some(Bytes32(device(2))));
+    assert_eq!(
+        s.elicence.as_ref().unwrap().state,
+        ElicenceState::Superseded
+    );
+    assert_eq!(s.phase, ApplicationPhase::ReapplyNeeded);
+    assert_eq!(messages_of(&e), [MessageKind::DeviceEnrolled]);
+    // The same device again changes nothing and says nothing.
+    s.activation = with_code("87654321").activation;
+    let e = enrol(&mut s, sha256(b"87654321"), device(2), 3, NOW).unwrap();
+    assert!(e.feed.is_empty());
+}
+
+fn violation(points: u8, date: time::Date) -> NewViolation {
+    NewViolation {
+        date,
+        place: "北京市东城区".into(),
+        act: "超速".into(),
+        points,
+        fine_yuan: 200,
+        handled: false,
+    }
+}
+
+#[test]
+fn twelve_points_in_the_cycle_set_over_points_and_re_sign_the_credential() {
+    let issuer = issuer();
+    let mut s = issued(&issuer);
+    let before = s.licence.supplementary.cycle.points;
+    let e = record_violation(
+        &mut s,
+        violation(12 - before, date!(2026 - 11 - 20)),
+        k(&issuer),
+    )
+    .unwrap();
+    assert_eq!(s.licence.supplementary.cycle.points, 12);
+    assert!(
+        s.licence
+            .main
+            .status
+            .codes()
+            .any(|c| c == StatusCode::OverPoints)
+    );
+    assert_eq!(messages_of(&e), [MessageKind::ViolationRecorded]);
+    let record = &s.licence.supplementary.record;
+    assert!(record.windows(2).all(|w| w[0].date <= w[1].date));
+    assert_eq!(s.elicence.as_ref().unwrap().id, 100);
+}
+
+#[test]
+fn a_violation_before_the_first_issue_or_on_a_full_record_is_refused() {
+    let issuer = issuer();
+    let mut s = enrolled();
+    assert!(matches!(
+        record_violation(&mut s, violation(1, date!(2000 - 01 - 01)), k(&issuer)),
+        Err(Error::BadRequest(_))
+    ));
+    let one = violation(0, date!(2026 - 11 - 20));
+    while s.licence.supplementary.record.len() < MAX_RECORD_ENTRIES {
+        record_violation(&mut s, one.clone(), k(&issuer)).unwrap();
+    }
+    assert!(matches!(
+        record_violation(&mut s, one, k(&issuer)),
+        Err(Error::InvalidState(_))
+    ));
+}
+
+#[test]
+fn a_renewal_ends_overdue_and_supersedes_the_e_licence() {
+    let issuer = issuer();
+    let mut s = issued(&issuer);
+    s.licence.main.status.insert(StatusCode::OverdueRenewal);
+    let e = renew(
+        &mut s,
+        Renewal {
+            classes: None,
+            valid_from: None,
+            valid_until: Some(date!(2036 - 03 - 07)),
+            issuing_authority: None,
+        },
+        NOW,
+    )
+    .unwrap();
+    assert!(
+        !s.licence
+            .main
+            .status
+            .codes()
+            .any(|c| c == StatusCode::OverdueRenewal)
+    );
+    assert_eq!(s.licence.main.valid_until, date!(2036 - 03 - 07));
+    assert_eq!(
+        s.elicence.as_ref().unwrap().state,
+        ElicenceState::Superseded
+    );
+    assert_eq!(s.phase, ApplicationPhase::ReapplyNeeded);
+    assert_eq!(messages_of(&e), [MessageKind::LicenceRenewed]);
+}
+
+#[test]
+fn a_status_change_re_signs_the_active_e_licence() {
+    let issuer = issuer();
+    let mut s = issued(&issuer);
+    let d = LicenceStatus::from_letters("D").unwrap();
+    let e = set_status(&mut s, d, k(&issuer)).unwrap();
+    assert_eq!(s.licence.main.status, d);
+    assert_eq!(s.elicence.as_ref().unwrap().state, ElicenceState::Active);
+    assert_eq!(messages_of(&e), [MessageKind::StatusChanged]);
+}
+
+fn proof(challenge_id: u64) -> ApplyRequest {
+    ApplyRequest {
+        identity: Some(IdentityProof {
+            challenge_id,
+            attestation: Base64(vec![1, 2, 3]),
+        }),
+        reuse_stored_photo: true,
+    }
+}
+
+#[test]
+fn applying_needs_a_real_person_check_and_uses_the_challenge_up() {
+    let issuer = issuer();
+    let mut s = enrolled();
+    let no_proof = ApplyRequest {
+        identity: None,
+        reuse_stored_photo: true,
+    };
+    assert!(matches!(
+        apply(
+            &mut s,
+            no_proof,
+            &Verifier(true),
+            3600,
+            fresh(1),
+            k(&issuer)
+        ),
+        Err(Error::IdentityCheckRequired)
+    ));
+    let challenge = Challenge {
+        id: 77,
+        nonce: Bytes32([4; 32]),
+        expires_at: NOW + 300,
+    };
+    set_challenge(&mut s, challenge.clone());
+    let e = apply(
+        &mut s,
+        proof(77),
+        &Verifier(false),
+        3600,
+        fresh(1),
+        k(&issuer),
+    )
+    .unwrap();
+    assert!(matches!(e.refuse, Some(Error::IdentityCheckFailed)));
+    assert!(
+        s.challenge.is_none(),
+        "a failed check uses the challenge up"
+    );
+    // The right answer to a used-up challenge fails too.
+    let e = apply(
+        &mut s,
+        proof(77),
+        &Verifier(true),
+        3600,
+        fresh(1),
+        k(&issuer),
+    )
+    .unwrap();
+    assert!(e.refuse.is_some());
+    set_challenge(&mut s, challenge);
+    let e = apply(
+        &mut s,
+        proof(77),
+        &Verifier(true),
+        3600,
+        fresh(1),
+        k(&issuer),
+    )
+    .unwrap();
+    assert!(e.refuse.is_none());
+    assert_eq!(s.identity_key, s.device_key);
+    assert_eq!(s.phase, ApplicationPhase::AwaitingPhoto, "no photo on file");
+}
+
+#[test]
+fn applying_with_a_recent_photo_on_file_issues_at_once() {
+    let issuer = issuer();
+    let mut s = enrolled();
+    s.identity_key = s.device_key;
+    s.photo = Some(PhotoOnFile {
+        photo_id: 9,
+        digest: Bytes32([5; 32]),
+        approved_at: NOW - 100,
+    });
+    let e = apply(
+        &mut s,
+        proof(0),
+        &Verifier(false),
+        3600,
+        fresh(1),
+        k(&issuer),
+    )
+    .unwrap();
+    assert_eq!(s.phase, ApplicationPhase::Issued);
+    assert_eq!(messages_of(&e), [MessageKind::ApplicationSucceeded]);
+    // Too old a photo: a new one is needed.
+    let mut s = enrolled();
+    s.identity_key = s.device_key;
+    s.photo = Some(PhotoOnFile {
+        photo_id: 9,
+        digest: Bytes32([5; 32]),
+        approved_at: NOW - 3601,
+    });
+    apply(
+        &mut s,
+        proof(0),
+        &Verifier(false),
+        3600,
+        fresh(1),
+        k(&issuer),
+    )
+    .unwrap();
+    assert_eq!(s.phase, ApplicationPhase::AwaitingPhoto);
+}
+
+#[test]
+fn a_stopped_e_licence_cannot_be_applied_for_in_the_app() {
+    let issuer = issuer();
+    let mut s = enrolled();
+    s.phase = ApplicationPhase::Stopped;
+    assert!(matches!(
+        apply(
+            &mut s,
+            proof(0),
+            &Verifier(true),
+            3600,
+            fresh(1),
+            k(&issuer)
+        ),
+        Err(Error::ElicenceStopped)
+    ));
+}
+
+fn upload(photo_id: u64) -> Upload {
+    Upload {
+        photo_id,
+        client_key: format!("k{photo_id}"),
+        digest: [photo_id as u8; 32],
+        bytes: vec![0xFF, 0xD8, 0xFF],
+        kind: ReviewKind::Application,
+        deadline: NOW + 86_400,
+    }
+}
+
+#[test]
+fn a_new_upload_withdraws_the_photo_still_pending() {
+    let mut s = enrolled();
+    s.phase = ApplicationPhase::AwaitingPhoto;
+    let e = submit_photo(&mut s, upload(1), NOW);
+    assert_eq!(s.phase, ApplicationPhase::UnderReview);
+    assert!(e.photo_decisions.is_empty());
+    assert_eq!(e.new_photo.as_ref().unwrap().status, PhotoStatus::Pending);
+    let e = submit_photo(&mut s, upload(2), NOW);
+    assert_eq!(e.photo_decisions.len(), 1);
+    assert_eq!(e.photo_decisions[0].photo_id, 1);
+    assert_eq!(e.photo_decisions[0].status, PhotoStatus::Withdrawn);
+    assert_eq!(s.pending_review.unwrap().photo_id, 2);
+}
+
+#[test]
+fn counter_issuance_needs_an_enrolled_app_and_counts_as_the_person_check() {
+    let issuer = issuer();
+    let photo = CounterPhoto {
+        photo_id: 8,
+        digest: [8; 32],
+        bytes: vec![0xFF, 0xD8, 0xFF],
+    };
+    let mut s = DriverState::new(sample_licence(china_date(NOW)));
+    assert!(matches!(
+        counter_issue(&mut s, Some(photo.clone()), fresh(1), k(&issuer)),
+        Err(Error::InvalidState(_))
+    ));
+    let mut s = under_review();
+    s.identity_key = None;
+    let e = counter_issue(&mut s, Some(photo), fresh(1), k(&issuer)).unwrap();
+    assert_eq!(s.phase, ApplicationPhase::Issued);
+    assert_eq!(s.identity_key, s.device_key);
+    assert_eq!(e.new_photo.as_ref().unwrap().status, PhotoStatus::Approved);
+    assert_eq!(e.photo_decisions[0].status, PhotoStatus::Withdrawn);
+    assert_eq!(messages_of(&e), [MessageKind::ApplicationSucceeded]);
+}

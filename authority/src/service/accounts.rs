@@ -1,0 +1,75 @@
+//! Verifier accounts, the issuer keys and their trust list, and the busy switch.
+
+use edl_core::crypto::sha256;
+use edl_core::wire::{BusySetting, NewVerifier, TrustListResponse, VerifierCreated};
+use tracing::instrument;
+
+use super::{App, text};
+use crate::error::{Error, Result};
+use crate::random;
+use crate::store::VerifierRow;
+
+impl App {
+    /// A verifier account and its API key.
+    #[instrument(skip_all, fields(class = ?v.class))]
+    pub async fn create_verifier(&self, v: NewVerifier) -> Result<VerifierCreated> {
+        text("name", &v.name, 100)?;
+        let api_key = format!("edlv_{}", hex::encode(random::bytes::<32>()));
+        let id = self
+            .store
+            .create_verifier(&v.name, v.class, sha256(api_key.as_bytes()), self.now())
+            .await?;
+        tracing::info!(verifier = id, "verifier created");
+        Ok(VerifierCreated {
+            verifier_id: id,
+            api_key,
+            class: v.class,
+            audience: v.class.audience(),
+        })
+    }
+
+    /// The verifier holding `api_key`.
+    pub async fn verifier(&self, api_key: &str) -> Result<VerifierRow> {
+        if api_key.is_empty() || api_key.len() > 200 {
+            return Err(Error::Unauthorized);
+        }
+        self.store
+            .verifier_by_key_hash(sha256(api_key.as_bytes()))
+            .await?
+            .ok_or(Error::Unauthorized)
+    }
+
+    /// Rotates the issuer key.
+    #[instrument(skip_all)]
+    pub async fn rotate_key(&self) -> Result<TrustListResponse> {
+        let life = 3600 * u64::from(self.ttl());
+        let loaded = self
+            .keys
+            .rotate(self.store.as_ref(), self.now(), life)
+            .await?;
+        tracing::info!(kid = loaded.issuer.kid().0, "issuer key rotated");
+        Ok(TrustListResponse {
+            server_time: self.now(),
+            ..loaded.response.clone()
+        })
+    }
+
+    /// The trust list.
+    pub fn trust_list(&self) -> TrustListResponse {
+        TrustListResponse {
+            server_time: self.now(),
+            ..self.keys.current().response.clone()
+        }
+    }
+
+    /// Sets or clears the busy switch.
+    pub fn set_busy(&self, b: BusySetting) -> BusySetting {
+        *self.busy.lock().unwrap_or_else(|e| e.into_inner()) = b.retry_after;
+        tracing::info!(retry_after = b.retry_after, "busy switch set");
+        b
+    }
+
+    pub(super) fn busy(&self) -> Option<u32> {
+        *self.busy.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}

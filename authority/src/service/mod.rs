@@ -1,0 +1,157 @@
+//! The authority's operations: each validates its input, runs one rule of
+//! [`crate::domain::rules`] on the driver aggregate through the store, and returns a
+//! wire type. Handlers only extract and call these.
+//!
+//! - [`registry`]: the registry's admin operations (drivers, violations, status,
+//!   renewal, counter issuance).
+//! - [`review`]: the photo review queue and its decisions.
+//! - [`accounts`]: verifier accounts, issuer keys and the trust list, the busy switch.
+//! - [`wallet`]: what the driver's wallet calls (enrol, apply, photo, sync).
+//! - [`verify`]: online verification.
+
+mod accounts;
+mod registry;
+mod review;
+mod verify;
+mod wallet;
+
+use std::sync::{Arc, Mutex};
+
+use edl_core::credential::ElicenceId;
+use edl_core::crypto::sha256;
+use edl_core::wire::{ApplicationView, Base64, DriverDetail, ElicenceSummary};
+
+use crate::config::Config;
+use crate::domain::check_photo;
+use crate::domain::rules::{Fresh, Signing};
+use crate::error::{Error, Result};
+use crate::identity::IdentityVerifier;
+use crate::keys::{Keys, Loaded};
+use crate::limiter::Limiter;
+use crate::random;
+use crate::store::{Bytes32, DriverId, DriverState, RegistryStore};
+
+pub use crate::domain::rules::MAX_RECORD_ENTRIES;
+
+/// Feed entries per sync answer.
+pub const SYNC_PAGE: u32 = 200;
+/// Reviews per queue page at most.
+pub const MAX_REVIEW_PAGE: u32 = 100;
+
+/// Everything the handlers share.
+pub struct App {
+    /// Storage.
+    pub store: Arc<dyn RegistryStore>,
+    /// Issuer keys.
+    pub keys: Keys,
+    /// Failed-check counters.
+    pub limiter: Limiter,
+    /// The real-person check.
+    pub identity: Arc<dyn IdentityVerifier>,
+    /// Settings.
+    pub config: Config,
+    busy: Mutex<Option<u32>>,
+}
+
+fn application_view(s: &DriverState) -> ApplicationView {
+    ApplicationView {
+        phase: s.phase,
+        pending_review: s.pending_review,
+    }
+}
+
+fn detail(s: &DriverState) -> DriverDetail {
+    DriverDetail {
+        driver_id: s.id,
+        licence: s.licence.clone(),
+        device_enrolled: s.device_key.is_some(),
+        photo_on_file: s.photo.is_some(),
+        application: application_view(s),
+        elicence: s.elicence.as_ref().map(|e| ElicenceSummary {
+            elicence_id: ElicenceId(e.id),
+            state: e.state,
+            issued_at: e.issued_at,
+            expires_at: e.expires_at,
+            kid: e.kid,
+        }),
+    }
+}
+
+fn text(field: &'static str, value: &str, max_chars: usize) -> Result<()> {
+    let n = value.chars().count();
+    if value.trim().is_empty() || n > max_chars {
+        return Err(Error::BadRequest(format!(
+            "`{field}` must be 1 to {max_chars} characters"
+        )));
+    }
+    Ok(())
+}
+
+fn photo_bytes(b: &Base64) -> Result<([u8; 32], Vec<u8>)> {
+    check_photo(b.as_bytes())?;
+    Ok((sha256(b.as_bytes()), b.as_bytes().to_vec()))
+}
+
+/// What a rule needs to sign with `keys` at `now`.
+fn signing(keys: &Loaded, now: u64, ttl_hours: u16) -> Signing<'_> {
+    Signing {
+        issuer: &keys.issuer,
+        now,
+        ttl_hours,
+    }
+}
+
+/// A new e-licence's id and seed, from the OS generator.
+fn fresh() -> Fresh {
+    Fresh {
+        id: random::id(),
+        seed: Bytes32(random::bytes()),
+    }
+}
+
+impl App {
+    /// Builds the shared state.
+    pub fn new(
+        store: Arc<dyn RegistryStore>,
+        keys: Keys,
+        identity: Arc<dyn IdentityVerifier>,
+        config: Config,
+    ) -> Self {
+        App {
+            store,
+            keys,
+            limiter: Limiter::new(config.check_limits),
+            identity,
+            busy: Mutex::new(config.busy_retry_after),
+            config,
+        }
+    }
+
+    /// Now, by the configured clock.
+    pub fn now(&self) -> u64 {
+        self.config.clock.now()
+    }
+
+    fn ttl(&self) -> u16 {
+        self.config.credential_ttl_hours.max(1)
+    }
+
+    async fn load(&self, id: DriverId) -> Result<DriverState> {
+        self.store
+            .driver(id)
+            .await?
+            .ok_or(Error::UnknownId("driver"))
+    }
+
+    /// Rebuilds lock-outs from the failures in the verification log.
+    pub async fn restore_limiter(&self) -> Result<()> {
+        let now = self.now();
+        let since = now.saturating_sub(self.limiter.memory());
+        let failures = self.store.check_failures_since(since).await?;
+        tracing::info!(failures = failures.len(), "lock-outs restored");
+        for f in failures {
+            self.limiter.fail(f.verifier_id, Some(f.driver_id), f.at);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,83 @@
+//! The photo review queue and its decisions.
+
+use edl_core::wire::{Base64, DriverDetail, PendingReview, RejectPhoto, ReviewQueue};
+use tracing::instrument;
+
+use super::{App, MAX_REVIEW_PAGE, detail, fresh, signing, text};
+use crate::domain::rules;
+use crate::error::{Error, Result};
+use crate::store::{PhotoRow, PhotoStatus};
+
+impl App {
+    /// The oldest pending photo reviews.
+    #[instrument(skip(self))]
+    pub async fn review_queue(&self, limit: Option<u32>) -> Result<ReviewQueue> {
+        let limit = limit.unwrap_or(20).clamp(1, MAX_REVIEW_PAGE);
+        let rows = self.store.pending_photos(limit).await?;
+        tracing::debug!(pending = rows.len(), "review queue read");
+        Ok(ReviewQueue {
+            reviews: rows
+                .into_iter()
+                .map(|p| PendingReview {
+                    photo_id: p.id,
+                    driver_id: p.driver_id,
+                    kind: p.kind,
+                    submitted_at: p.submitted_at,
+                    deadline: p.deadline,
+                    photo: Base64(p.bytes),
+                })
+                .collect(),
+        })
+    }
+
+    async fn pending_photo(&self, photo_id: u64) -> Result<PhotoRow> {
+        let photo = self
+            .store
+            .photo(photo_id)
+            .await?
+            .ok_or(Error::UnknownId("photo"))?;
+        if photo.status != PhotoStatus::Pending {
+            return Err(Error::InvalidState("the photo was already decided"));
+        }
+        Ok(photo)
+    }
+
+    /// Approves a photo: issues the e-licence (application) or re-signs it (change).
+    #[instrument(skip(self))]
+    pub async fn approve(&self, photo_id: u64) -> Result<DriverDetail> {
+        let now = self.now();
+        let photo = self.pending_photo(photo_id).await?;
+        let keys = self.keys.current();
+        let ttl = self.ttl();
+        let digest = photo.digest;
+        let new = fresh();
+        let state = self
+            .store
+            .update_driver(
+                photo.driver_id,
+                Box::new(move |s| {
+                    rules::approve_photo(s, photo_id, digest, new, signing(&keys, now, ttl))
+                }),
+            )
+            .await?;
+        tracing::info!(driver = state.id, phase = ?state.phase, "photo approved");
+        Ok(detail(&state))
+    }
+
+    /// Rejects a photo; a malicious one stops the e-licence.
+    #[instrument(skip(self, r), fields(malicious = r.malicious))]
+    pub async fn reject(&self, photo_id: u64, r: RejectPhoto) -> Result<DriverDetail> {
+        let now = self.now();
+        text("reason", &r.reason, 200)?;
+        let photo = self.pending_photo(photo_id).await?;
+        let state = self
+            .store
+            .update_driver(
+                photo.driver_id,
+                Box::new(move |s| rules::reject_photo(s, photo_id, &r.reason, r.malicious, now)),
+            )
+            .await?;
+        tracing::info!(driver = state.id, phase = ?state.phase, "photo rejected");
+        Ok(detail(&state))
+    }
+}

@@ -1,0 +1,168 @@
+//! Online verification: a verifier's QR, barcode or manual code checked against the
+//! e-licence's seed, under the failed-check limits, and logged in the driver's feed.
+
+use edl_core::credential::{Audience, ElicenceId};
+use edl_core::crypto::TotpSeed;
+use edl_core::licence::e_licence_eligibility;
+use edl_core::verify::{OnlineCheck, check_code, china_date};
+use edl_core::wire::{
+    Base64, BusinessQualification, CheckOutcome, ElicenceState, LiveView, VerificationLogEntry,
+    VerifyRequest, VerifyResponse,
+};
+
+use super::App;
+use crate::domain::live_licence;
+use crate::error::{Error, Result};
+use crate::store::{StoreError, VerifierRow};
+
+impl App {
+    /// Online verification by `verifier`.
+    #[tracing::instrument(skip_all, fields(verifier = verifier.id, method = tracing::field::Empty))]
+    pub async fn verify(
+        &self,
+        verifier: &VerifierRow,
+        req: VerifyRequest,
+    ) -> Result<VerifyResponse> {
+        let now = self.now();
+        let method = req.method();
+        tracing::Span::current().record("method", tracing::field::debug(&method));
+        let check = match &req {
+            VerifyRequest::Qr { payload } => OnlineCheck::from_qr(payload.as_bytes()),
+            VerifyRequest::Barcode { text } => OnlineCheck::from_barcode(text),
+            VerifyRequest::Manual {
+                licence_number,
+                code,
+            } => OnlineCheck::from_manual(licence_number, code),
+        }
+        .map_err(|e| Error::BadRequest(format!("unreadable code: {e}")))?;
+        let audience = check.audience().narrower(verifier.class.audience());
+
+        // Which e-licence, and whose: (e-licence id, driver, its seed and state).
+        type Target = (u64, u64, [u8; 32], ElicenceState);
+        let (driver_id, target): (Option<u64>, Option<Target>) = match &check {
+            OnlineCheck::Code { id, .. } => match self.store.elicence(id.0).await? {
+                Some(r) => (
+                    Some(r.driver_id),
+                    Some((id.0, r.driver_id, r.seed, r.state)),
+                ),
+                None => (None, None),
+            },
+            OnlineCheck::Manual { licence_number, .. } => {
+                match self.store.driver_by_licence_number(licence_number).await? {
+                    Some(d) => (
+                        Some(d.id),
+                        d.elicence.as_ref().map(|e| (e.id, d.id, e.seed.0, e.state)),
+                    ),
+                    None => (None, None),
+                }
+            }
+        };
+        let log = |outcome: CheckOutcome| VerificationLogEntry {
+            at: now,
+            verifier: verifier.name.clone(),
+            verifier_class: verifier.class,
+            audience,
+            method,
+            outcome,
+        };
+
+        if let Err(locked) = self.limiter.check(verifier.id, driver_id, now) {
+            if let (Some(d), true) = (driver_id, locked.first_refusal) {
+                self.store
+                    .log_verification(d, verifier.id, log(CheckOutcome::LockedOut))
+                    .await?;
+            }
+            tracing::warn!(
+                retry_after = locked.retry_after,
+                "online check refused: locked out"
+            );
+            return Err(Error::LockedOut {
+                retry_after: locked.retry_after,
+            });
+        }
+        let Some((elicence_id, driver_id, seed, state)) = target else {
+            // Unknown ids count against the verifier: probing ids is guessing too.
+            self.limiter.fail(verifier.id, driver_id, now);
+            tracing::info!("online check refused: no such e-licence");
+            return Err(Error::UnknownId("e-licence"));
+        };
+        if check_code(&TotpSeed::from_bytes(seed), &check, now).is_err() {
+            self.limiter.fail(verifier.id, Some(driver_id), now);
+            self.store
+                .log_verification(driver_id, verifier.id, log(CheckOutcome::WrongCode))
+                .await?;
+            tracing::info!(driver = driver_id, "online check refused: wrong code");
+            return Err(Error::CodeRejected);
+        }
+        self.limiter.succeed(verifier.id, driver_id);
+        match state {
+            ElicenceState::Active => {}
+            ElicenceState::Superseded | ElicenceState::Stopped => {
+                self.store
+                    .log_verification(driver_id, verifier.id, log(CheckOutcome::NotCurrent))
+                    .await?;
+                tracing::info!(driver = driver_id, state = ?state, "online check refused: not current");
+                return Err(if state == ElicenceState::Stopped {
+                    Error::ElicenceStopped
+                } else {
+                    Error::ElicenceSuperseded
+                });
+            }
+        }
+        let driver = self.load(driver_id).await?;
+        // The aggregate is the truth: the e-licence table row may lag a change that is
+        // being committed right now.
+        if driver.elicence.as_ref().map(|e| (e.id, e.state))
+            != Some((elicence_id, ElicenceState::Active))
+        {
+            return Err(Error::ElicenceSuperseded);
+        }
+        let licence = live_licence(&driver.licence, now);
+        let photo = match &driver.photo {
+            Some(p) => self
+                .store
+                .photo(p.photo_id)
+                .await?
+                .map(|r| r.bytes)
+                .ok_or(StoreError::Corrupt("photo on file"))?,
+            None => return Err(StoreError::Corrupt("active e-licence without photo").into()),
+        };
+        let status = licence.main.status;
+        let in_force = e_licence_eligibility(&status, licence.main.valid_until, china_date(now));
+        let view = match audience {
+            Audience::Enforcement => LiveView::Enforcement {
+                licence: licence.clone(),
+            },
+            Audience::Business => LiveView::Business {
+                qualification: BusinessQualification {
+                    name: licence.main.name.clone(),
+                    masked_number: licence.masked_number(),
+                    classes: licence.main.classes,
+                    valid_from: licence.main.valid_from,
+                    valid_until: licence.main.valid_until,
+                    status,
+                    photo_digest: licence.main.photo_digest,
+                },
+            },
+        };
+        self.store
+            .log_verification(driver_id, verifier.id, log(CheckOutcome::Verified))
+            .await?;
+        tracing::debug!(
+            driver = driver_id,
+            elicence = elicence_id,
+            in_force = in_force.is_ok(),
+            audience = ?audience,
+            "online check verified"
+        );
+        Ok(VerifyResponse {
+            elicence_id: ElicenceId(elicence_id),
+            checked_at: now,
+            in_force: in_force.is_ok(),
+            not_in_force_reason: in_force.err(),
+            status_colour: status.colour(),
+            view,
+            photo: Base64(photo),
+        })
+    }
+}

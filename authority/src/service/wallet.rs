@@ -1,0 +1,306 @@
+//! What the driver's wallet calls: enrolment, the real-person check, the application,
+//! photo uploads and sync.
+
+use edl_core::credential::ElicenceId;
+use edl_core::crypto::{PublicKey, ct_eq, sha256};
+use edl_core::wire::{
+    ApplicationPhase, ApplicationView, ApplyRequest, Base64, ElicenceState, ElicenceUpdate,
+    EnrolRequest, EnrolResponse, FeedMessage, IdentityChallenge, PhotoAccepted, PhotoUpload,
+    ReviewKind, SyncResponse,
+};
+use tracing::instrument;
+
+use super::{App, SYNC_PAGE, application_view, fresh, photo_bytes, signing};
+use crate::domain::rules::{self, Upload};
+use crate::domain::{live_licence, review_deadline};
+use crate::error::{Error, Result};
+use crate::random;
+use crate::store::{Bytes32, Challenge, DriverId, FeedEvent, StoreError};
+
+fn valid_client_key(key: &str) -> bool {
+    (1..=64).contains(&key.len())
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+impl App {
+    /// Enrols a device with a one-time activation code.
+    #[instrument(skip_all)]
+    pub async fn enrol(&self, e: EnrolRequest) -> Result<EnrolResponse> {
+        let now = self.now();
+        let key = e
+            .device_public_key
+            .to_array::<32>()
+            .filter(|k| PublicKey::from_bytes(k).is_ok())
+            .ok_or_else(|| Error::BadRequest("`device_public_key` is not an Ed25519 key".into()))?;
+        if e.activation_code.len() > 32 || e.licence_number.len() > 32 {
+            return Err(Error::BadActivationCode);
+        }
+        // An unknown licence number gets the same answer as a wrong code: enrolment must
+        // not tell which licence numbers exist.
+        let Some(driver) = self
+            .store
+            .driver_by_licence_number(e.licence_number.trim())
+            .await?
+        else {
+            return Err(Error::BadActivationCode);
+        };
+        let hash = sha256(e.activation_code.trim().as_bytes());
+        let max_attempts = self.config.activation_max_attempts;
+        let state = self
+            .store
+            .update_driver(
+                driver.id,
+                Box::new(move |s| rules::enrol(s, hash, key, max_attempts, now)),
+            )
+            .await?;
+        tracing::info!(account = state.id, "device enrolled");
+        Ok(EnrolResponse {
+            account_id: state.id,
+            server_time: now,
+        })
+    }
+
+    /// A real-person check challenge (replaces any earlier one).
+    #[instrument(skip(self))]
+    pub async fn identity_challenge(&self, account: DriverId) -> Result<IdentityChallenge> {
+        let now = self.now();
+        let challenge = Challenge {
+            id: random::id(),
+            nonce: Bytes32(random::bytes()),
+            expires_at: now + self.config.identity_challenge_ttl,
+        };
+        let c = challenge.clone();
+        self.store
+            .update_driver(account, Box::new(move |s| Ok(rules::set_challenge(s, c))))
+            .await?;
+        Ok(IdentityChallenge {
+            challenge_id: challenge.id,
+            challenge: Base64(challenge.nonce.0.to_vec()),
+            expires_at: challenge.expires_at,
+        })
+    }
+
+    /// Applies for the e-licence.
+    #[instrument(skip(self, a))]
+    pub async fn apply(&self, account: DriverId, a: ApplyRequest) -> Result<ApplicationView> {
+        let now = self.now();
+        let keys = self.keys.current();
+        let ttl = self.ttl();
+        let identity = self.identity.clone();
+        let max_age = self.config.photo_reuse_max_age;
+        let new = fresh();
+        let state = self
+            .store
+            .update_driver(
+                account,
+                Box::new(move |s| {
+                    rules::apply(
+                        s,
+                        a,
+                        identity.as_ref(),
+                        max_age,
+                        new,
+                        signing(&keys, now, ttl),
+                    )
+                }),
+            )
+            .await?;
+        tracing::info!(phase = ?state.phase, "application");
+        Ok(application_view(&state))
+    }
+
+    /// Uploads a photo for the application or a photo change.
+    #[instrument(skip(self, p))]
+    pub async fn upload_photo(&self, account: DriverId, p: PhotoUpload) -> Result<PhotoAccepted> {
+        let now = self.now();
+        if !valid_client_key(&p.client_key) {
+            return Err(Error::BadRequest(
+                "`client_key` must be 1 to 64 of A-Z a-z 0-9 - _".into(),
+            ));
+        }
+        let (digest, bytes) = photo_bytes(&p.photo)?;
+        if let Some(answer) = self.repeated_upload(account, &p.client_key, digest).await? {
+            tracing::debug!("repeated upload answered again");
+            return Ok(answer);
+        }
+        let state = self.load(account).await?;
+        let kind = match state.phase {
+            ApplicationPhase::Stopped => return Err(Error::ElicenceStopped),
+            ApplicationPhase::AwaitingPhoto | ApplicationPhase::UnderReview => {
+                ReviewKind::Application
+            }
+            ApplicationPhase::Issued => ReviewKind::PhotoChange,
+            ApplicationPhase::NotApplied | ApplicationPhase::ReapplyNeeded => {
+                return Err(Error::InvalidState("apply for the e-licence first"));
+            }
+        };
+        if kind == ReviewKind::PhotoChange
+            && let Some(secs) = self.busy()
+        {
+            return Err(Error::Busy {
+                retry_after: u64::from(secs),
+            });
+        }
+        let photo_id = random::id();
+        let deadline = review_deadline(now);
+        let upload = Upload {
+            photo_id,
+            client_key: p.client_key.clone(),
+            digest,
+            bytes,
+            kind,
+            deadline,
+        };
+        let size = upload.bytes.len();
+        let result = self
+            .store
+            .update_driver(
+                account,
+                Box::new(move |s| Ok(rules::submit_photo(s, upload, now))),
+            )
+            .await;
+        match result {
+            Ok(state) => {
+                tracing::info!(photo = photo_id, bytes = size, kind = ?kind, "photo uploaded");
+                Ok(PhotoAccepted {
+                    photo_id,
+                    deadline,
+                    application: application_view(&state),
+                })
+            }
+            // Two uploads with one key raced: answer as the one that won.
+            Err(Error::Store(StoreError::Conflict(_))) => self
+                .repeated_upload(account, &p.client_key, digest)
+                .await?
+                .ok_or(Error::IdempotencyConflict),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn repeated_upload(
+        &self,
+        account: DriverId,
+        client_key: &str,
+        digest: [u8; 32],
+    ) -> Result<Option<PhotoAccepted>> {
+        let Some(existing) = self.store.photo_by_client_key(account, client_key).await? else {
+            return Ok(None);
+        };
+        if !ct_eq(&existing.digest, &digest) {
+            return Err(Error::IdempotencyConflict);
+        }
+        let state = self.load(account).await?;
+        Ok(Some(PhotoAccepted {
+            photo_id: existing.id,
+            deadline: existing.deadline,
+            application: application_view(&state),
+        }))
+    }
+
+    /// Everything that changed since `cursor`.
+    #[instrument(skip(self))]
+    pub async fn sync(&self, account: DriverId, cursor: u64) -> Result<SyncResponse> {
+        let now = self.now();
+        self.refresh_credential(account, now).await?;
+        let mut snap = self
+            .store
+            .sync(account, cursor, SYNC_PAGE)
+            .await?
+            .ok_or(Error::UnknownId("driver"))?;
+        let mut cursor = cursor;
+        if cursor > snap.seq {
+            // A cursor from the future (a restored phone, a reset server): start over.
+            tracing::warn!(seq = snap.seq, "cursor from the future; sync starts over");
+            cursor = 0;
+            snap = self
+                .store
+                .sync(account, 0, SYNC_PAGE)
+                .await?
+                .ok_or(Error::UnknownId("driver"))?;
+        }
+        let s = &snap.state;
+        let more = snap.feed.len() > SYNC_PAGE as usize;
+        snap.feed.truncate(SYNC_PAGE as usize);
+        let next = if more {
+            snap.feed.last().map(|r| r.seq).unwrap_or(cursor)
+        } else {
+            snap.seq
+        };
+        let photo = match &s.photo {
+            Some(p) if s.versions.photo > cursor => {
+                self.store.photo(p.photo_id).await?.map(|r| Base64(r.bytes))
+            }
+            _ => None,
+        };
+        let mut reviews = Vec::new();
+        let mut messages: Vec<FeedMessage> = Vec::new();
+        let mut verifications = Vec::new();
+        for row in snap.feed {
+            match row.event {
+                FeedEvent::Message(m) => messages.push(m),
+                FeedEvent::Review(r) => reviews.push(r),
+                FeedEvent::Verification { entry, .. } => verifications.push(entry),
+            }
+        }
+        tracing::debug!(
+            next,
+            more,
+            messages = messages.len(),
+            reviews = reviews.len(),
+            verifications = verifications.len(),
+            "sync answered"
+        );
+        Ok(SyncResponse {
+            cursor: next,
+            more,
+            server_time: now,
+            licence: (s.versions.licence > cursor).then(|| live_licence(&s.licence, now)),
+            photo,
+            elicence: s
+                .elicence
+                .as_ref()
+                .filter(|_| s.versions.elicence > cursor)
+                .map(|e| {
+                    let active = e.state == ElicenceState::Active;
+                    ElicenceUpdate {
+                        elicence_id: ElicenceId(e.id),
+                        state: e.state,
+                        credential: active.then(|| e.credential.clone()),
+                        totp_seed: active.then(|| Base64(e.seed.0.to_vec())),
+                        issued_at: e.issued_at,
+                        expires_at: e.expires_at,
+                    }
+                }),
+            application: (s.versions.application > cursor).then(|| application_view(s)),
+            reviews,
+            messages,
+            verifications,
+        })
+    }
+
+    /// Re-signs a credential past half its life (or signed by a retired key), so the
+    /// wallet always holds one that verifies offline.
+    async fn refresh_credential(&self, account: DriverId, now: u64) -> Result<()> {
+        let state = self.load(account).await?;
+        let keys = self.keys.current();
+        let Some(e) = &state.elicence else {
+            return Ok(());
+        };
+        let half_life = (e.expires_at.saturating_sub(e.issued_at)) / 2;
+        let stale = now >= e.issued_at + half_life || e.kid != keys.issuer.kid().0;
+        if e.state != ElicenceState::Active || !stale {
+            return Ok(());
+        }
+        let ttl = self.ttl();
+        self.store
+            .update_driver(
+                account,
+                Box::new(move |s| rules::reissue(s, signing(&keys, now, ttl))),
+            )
+            .await?;
+        tracing::info!("credential re-signed");
+        Ok(())
+    }
+}
