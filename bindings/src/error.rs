@@ -233,7 +233,12 @@ impl EdlError {
             RenderError::QrDamaged { .. } | RenderError::NoQrFound => {
                 "no QR symbol in the image could be read".to_owned()
             }
-            other => other.to_string(),
+            // The renderer's own refusals: sizes and rules, never content.
+            e @ (RenderError::ImageTooLarge { .. }
+            | RenderError::PayloadTooLarge { .. }
+            | RenderError::EmptyBarcodeText
+            | RenderError::BarcodeTextTooLong { .. }
+            | RenderError::BarcodeTextNotEncodable { .. }) => e.to_string(),
         };
         EdlError::malformed(InputKind::Image, detail)
     }
@@ -244,7 +249,16 @@ impl EdlError {
     pub(crate) fn online_setup(e: NetError) -> Self {
         match e {
             NetError::BadUrl => bad_url(),
-            _ => EdlError::Internal {
+            NetError::Offline
+            | NetError::Busy { .. }
+            | NetError::LockedOut { .. }
+            | NetError::Unauthorised(_)
+            | NetError::NotEligible(_)
+            | NetError::Rejected { .. }
+            | NetError::Untrusted
+            | NetError::BadRoots
+            | NetError::Protocol(_)
+            | NetError::Internal => EdlError::Internal {
                 detail: "the HTTP client could not be built".into(),
             },
         }
@@ -258,12 +272,37 @@ impl EdlError {
             // Layout rules and field names only, as for offline payloads.
             OnlineVerifyError::Malformed(p) => EdlError::malformed(input, p.to_string()),
             // The authority's refusals of a check are verdicts on the presentation.
-            OnlineVerifyError::Net(e) => net(e, |code| match code {
-                ErrorCode::CodeRejected => EdlError::rejected(R::WrongCode),
-                ErrorCode::UnknownId => EdlError::rejected(R::UnknownElicence),
-                ErrorCode::ElicenceSuperseded => EdlError::rejected(R::ElicenceSuperseded),
-                ErrorCode::ElicenceStopped => EdlError::rejected(R::ElicenceStopped),
-                other => refusal(other),
+            OnlineVerifyError::Net(e) => net(e, |code| {
+                use ErrorCode::*;
+                match code {
+                    CodeRejected => EdlError::rejected(R::WrongCode),
+                    UnknownId => EdlError::rejected(R::UnknownElicence),
+                    ElicenceSuperseded => EdlError::rejected(R::ElicenceSuperseded),
+                    ElicenceStopped => EdlError::rejected(R::ElicenceStopped),
+                    // Not verdicts on the presentation: as for any request.
+                    BadRequest
+                    | BadBase64
+                    | Unauthorized
+                    | BadSignature
+                    | StaleRequest
+                    | ReplayedRequest
+                    | BadActivationCode
+                    | IdentityCheckRequired
+                    | IdentityCheckFailed
+                    | NotEligible
+                    | NotFound
+                    | MethodNotAllowed
+                    | AlreadyExists
+                    | InvalidState
+                    | IdempotencyConflict
+                    | PayloadTooLarge
+                    | InvalidLicence
+                    | InvalidPhoto
+                    | Busy
+                    | LockedOut
+                    | Internal
+                    | Unavailable => refusal(code),
+                }
             }),
         }
     }
@@ -282,10 +321,8 @@ fn net(e: NetError, rejected: fn(ErrorCode) -> EdlError) -> EdlError {
         NetError::Busy { retry_after_secs } | NetError::LockedOut { retry_after_secs } => {
             EdlError::Busy { retry_after_secs }
         }
-        NetError::Unauthorised(ErrorCode::BadActivationCode) => {
-            refusal(ErrorCode::BadActivationCode)
-        }
-        NetError::Unauthorised(_) => EdlError::Unauthorised,
+        // A wrong activation code is the driver's to fix; the other codes are `Unauthorised`.
+        NetError::Unauthorised(code) => refusal(code),
         NetError::NotEligible(reason) => EdlError::NotEligible {
             reason: reason.into(),
         },
@@ -311,7 +348,15 @@ impl EdlError {
             PhotoError::NoFaceModel | PhotoError::BadFaceModel => EdlError::InvalidArgument {
                 detail: e.to_string(),
             },
-            p => EdlError::malformed(InputKind::Photo, p.to_string()),
+            PhotoError::Empty
+            | PhotoError::FileTooLarge { .. }
+            | PhotoError::UnsupportedFormat
+            | PhotoError::ImageTooLarge { .. }
+            | PhotoError::Corrupt
+            | PhotoError::DetectorFailed
+            | PhotoError::CannotFrame(_)
+            | PhotoError::EncodedTooLarge
+            | PhotoError::Encode => EdlError::malformed(InputKind::Photo, e.to_string()),
         }
     }
 }
@@ -355,7 +400,12 @@ impl From<KeyStoreError> for KeyStoreFailure {
             KeyStoreError::WrongKey => KeyStoreFailure::WrongKey,
             KeyStoreError::Unavailable => KeyStoreFailure::Unavailable,
             KeyStoreError::KeyInvalidated => KeyStoreFailure::Invalidated,
-            _ => KeyStoreFailure::Failed,
+            KeyStoreError::Malformed
+            | KeyStoreError::Io(_)
+            | KeyStoreError::BadKeyFile
+            | KeyStoreError::BadParameters
+            | KeyStoreError::Random
+            | KeyStoreError::Platform(_) => KeyStoreFailure::Failed,
         }
     }
 }
@@ -409,37 +459,40 @@ impl From<StoreError> for EdlError {
                 detail: format!("storage I/O error (SQLite code {code})"),
             },
             StoreError::Migration(_) => EdlError::CorruptStore,
-            _ => EdlError::Internal {
-                detail: "store failure".into(),
-            },
+            StoreError::InvalidName | StoreError::Conversion(_) | StoreError::Reentrant => {
+                EdlError::Internal {
+                    detail: "store failure".into(),
+                }
+            }
         }
     }
 }
 
-/// An error code of the authority, for a request it refused.
+/// An error code of the authority, for a request it refused. A code without a variant of
+/// its own is `Server` with the status the authority answers it with
+/// ([`ErrorCode::http_status`]), never a status rebuilt here.
 fn refusal(code: ErrorCode) -> EdlError {
+    use ErrorCode::*;
     use RefusalReason as R;
     let refused = |reason| EdlError::Refused { reason };
     match code {
-        ErrorCode::BadActivationCode => refused(R::ActivationCodeInvalid),
-        ErrorCode::IdentityCheckRequired => refused(R::IdentityCheckRequired),
-        ErrorCode::IdentityCheckFailed => refused(R::IdentityCheckFailed),
-        ErrorCode::ElicenceStopped => refused(R::ElicenceStopped),
-        ErrorCode::ElicenceSuperseded => refused(R::ElicenceSuperseded),
-        ErrorCode::InvalidState | ErrorCode::IdempotencyConflict => refused(R::InvalidState),
-        ErrorCode::InvalidPhoto => EdlError::PhotoNotAccepted,
-        ErrorCode::Unauthorized
-        | ErrorCode::BadSignature
-        | ErrorCode::StaleRequest
-        | ErrorCode::ReplayedRequest => EdlError::Unauthorised,
-        ErrorCode::Busy => EdlError::Busy {
+        BadActivationCode => refused(R::ActivationCodeInvalid),
+        IdentityCheckRequired => refused(R::IdentityCheckRequired),
+        IdentityCheckFailed => refused(R::IdentityCheckFailed),
+        ElicenceStopped => refused(R::ElicenceStopped),
+        ElicenceSuperseded => refused(R::ElicenceSuperseded),
+        InvalidState | IdempotencyConflict => refused(R::InvalidState),
+        InvalidPhoto => EdlError::PhotoNotAccepted,
+        Unauthorized | BadSignature | StaleRequest | ReplayedRequest => EdlError::Unauthorised,
+        // Only reached without a Retry-After (the client maps the usual answers itself).
+        Busy | LockedOut => EdlError::Busy {
             retry_after_secs: 0,
         },
-        ErrorCode::Internal => EdlError::Server { status: 500 },
-        ErrorCode::Unavailable => EdlError::Server { status: 503 },
-        ErrorCode::NotFound | ErrorCode::UnknownId => EdlError::Server { status: 404 },
-        ErrorCode::PayloadTooLarge => EdlError::Server { status: 413 },
-        _ => EdlError::Server { status: 400 },
+        BadRequest | BadBase64 | NotEligible | CodeRejected | NotFound | UnknownId
+        | MethodNotAllowed | AlreadyExists | PayloadTooLarge | InvalidLicence | Internal
+        | Unavailable => EdlError::Server {
+            status: code.http_status(),
+        },
     }
 }
 
@@ -607,6 +660,27 @@ mod tests {
         ];
         for (wallet, edl) in cases {
             assert_eq!(EdlError::from(wallet), edl);
+        }
+    }
+
+    #[test]
+    fn a_refusal_without_a_variant_keeps_the_status_the_authority_answered_with() {
+        // These three were all labelled 400 when the status was rebuilt by hand.
+        for (code, status) in [
+            (ErrorCode::CodeRejected, 403),
+            (ErrorCode::AlreadyExists, 409),
+            (ErrorCode::InvalidLicence, 422),
+            (ErrorCode::BadRequest, 400),
+            (ErrorCode::UnknownId, 404),
+            (ErrorCode::MethodNotAllowed, 405),
+            (ErrorCode::PayloadTooLarge, 413),
+        ] {
+            assert_eq!(code.http_status(), status);
+            assert_eq!(
+                EdlError::from(WalletError::Net(NetError::Rejected { code })),
+                EdlError::Server { status },
+                "{code}"
+            );
         }
     }
 

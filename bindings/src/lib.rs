@@ -7,29 +7,36 @@
 //! Objects handed to foreign code are shared through `Arc` and are `Send + Sync`; none has
 //! a `&mut self` method.
 
+mod callbacks;
 mod error;
-mod observe;
+mod logging;
+mod mirror;
 mod online_verifier;
+mod records;
 mod types;
 mod verifier;
 mod wallet;
 
+pub use callbacks::{
+    IdentityProvider, KeyStore, UploadProgress, WalletObserver, key_file_key_store,
+    software_key_store,
+};
 pub use error::{EdlError, InputKind, KeyStoreFailure, RefusalReason, RejectionReason};
-pub use observe::{LogLevel, Logger, RotationTicker, WalletEvent, WalletObserver, set_logger};
+pub use logging::{LogLevel, Logger, set_logger};
 pub use online_verifier::OnlineVerifier;
+pub use records::{
+    Application, ApplicationPhase, CheckMethod, CheckOutcome, DynamicCode, Message, MessageKind,
+    PhotoAccepted, PhotoProblem, PhotoProblemKind, PhotoReport, PhotoReview, PhotoSource,
+    Presentation, PresentationForm, ReviewOutcome, ReviewPending, SyncReport, UploadStage,
+    VerificationLogEntry, VerifierClass, WalletEvent,
+};
 pub use types::{
     Audience, BusinessQualification, BusinessView, ClassMeaning, DisclosedView, EnforcementView,
     LicenceStatus, LiveView, LocalizedText, MainPage, NotEligibleReason, OnlineVerification,
     PointsCycle, RecordEntry, Sex, StatusColour, SupplementaryPage, VerifiedView,
 };
 pub use verifier::Verifier;
-pub use wallet::{
-    Application, ApplicationPhase, CheckMethod, CheckOutcome, DynamicCode, IdentityProvider,
-    KeyStore, Message, MessageKind, PhotoAccepted, PhotoProblem, PhotoProblemKind, PhotoReport,
-    PhotoReview, PhotoSource, Presentation, PresentationForm, ReviewOutcome, ReviewPending,
-    SyncReport, UploadProgress, UploadStage, VerificationLogEntry, VerifierClass, Wallet,
-    key_file_key_store, software_key_store,
-};
+pub use wallet::{RotationTicker, Wallet};
 
 use edl_core::present::Header;
 use edl_core::present::render::{QrMatrix, RenderError};

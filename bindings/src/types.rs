@@ -9,120 +9,63 @@ use edl_core::credential::{self, ViewHeader};
 use edl_core::licence::{self, ClassSet, VehicleClass};
 use edl_core::wire;
 
-/// Whom a view is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Audience {
-    /// Police: both pages.
-    Enforcement,
-    /// Businesses: qualification only.
-    Business,
-}
+use crate::mirror::mirror_enum;
 
-impl From<credential::Audience> for Audience {
-    fn from(a: credential::Audience) -> Self {
-        match a {
-            credential::Audience::Enforcement => Audience::Enforcement,
-            credential::Audience::Business => Audience::Business,
-        }
+mirror_enum!(
+    /// Whom a view is for.
+    pub enum Audience = credential::Audience {
+        /// Police: both pages.
+        Enforcement,
+        /// Businesses: qualification only.
+        Business,
     }
-}
+);
 
-impl From<Audience> for credential::Audience {
-    fn from(a: Audience) -> Self {
-        match a {
-            Audience::Enforcement => credential::Audience::Enforcement,
-            Audience::Business => credential::Audience::Business,
-        }
+mirror_enum!(
+    /// How a status is shown.
+    pub enum StatusColour = licence::StatusColour {
+        /// Normal.
+        Black,
+        /// A code to notice.
+        Red,
+        /// The licence has ended.
+        Hidden,
     }
-}
+);
 
-/// How a status is shown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum StatusColour {
-    /// Normal.
-    Black,
-    /// A code to notice.
-    Red,
-    /// The licence has ended.
-    Hidden,
-}
-
-impl From<licence::StatusColour> for StatusColour {
-    fn from(c: licence::StatusColour) -> Self {
-        match c {
-            licence::StatusColour::Black => StatusColour::Black,
-            licence::StatusColour::Red => StatusColour::Red,
-            licence::StatusColour::Hidden => StatusColour::Hidden,
-        }
+mirror_enum!(
+    /// 性别.
+    pub enum Sex = licence::Sex {
+        /// 男.
+        Male,
+        /// 女.
+        Female,
     }
-}
+);
 
-/// 性别.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Sex {
-    /// 男.
-    Male,
-    /// 女.
-    Female,
-}
-
-impl From<licence::Sex> for Sex {
-    fn from(s: licence::Sex) -> Self {
-        match s {
-            licence::Sex::Male => Sex::Male,
-            licence::Sex::Female => Sex::Female,
-        }
+mirror_enum!(
+    /// Why a licence may not have an e-licence (see the UDL for each variant).
+    #[allow(missing_docs)]
+    pub enum NotEligibleReason = licence::NotEligible {
+        Annulled,
+        Revoked,
+        Cancelled,
+        CancelledRecoverable,
+        TransferredOut,
+        StopUse,
+        OverPoints,
+        Suspended,
+        Detained,
+        Locked,
+        UnderInvestigation,
+        OverdueRenewal,
+        RenewalDeferred,
+        OverdueExam,
+        ExamDeferred,
+        OverdueReview,
+        ReviewDeferred,
+        OtherStatus,
     }
-}
-
-/// Generates the FFI copy of `licence::NotEligible` and both conversions, so the two lists
-/// cannot drift: a variant missing on either side fails to compile.
-macro_rules! not_eligible_reason {
-    ($($variant:ident),* $(,)?) => {
-        /// Why a licence may not have an e-licence (see the UDL for each variant).
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        #[allow(missing_docs)]
-        pub enum NotEligibleReason {
-            $($variant),*
-        }
-
-        impl From<licence::NotEligible> for NotEligibleReason {
-            fn from(r: licence::NotEligible) -> Self {
-                match r {
-                    $(licence::NotEligible::$variant => NotEligibleReason::$variant),*
-                }
-            }
-        }
-
-        impl From<NotEligibleReason> for licence::NotEligible {
-            fn from(r: NotEligibleReason) -> Self {
-                match r {
-                    $(NotEligibleReason::$variant => licence::NotEligible::$variant),*
-                }
-            }
-        }
-    };
-}
-
-not_eligible_reason!(
-    Annulled,
-    Revoked,
-    Cancelled,
-    CancelledRecoverable,
-    TransferredOut,
-    StopUse,
-    OverPoints,
-    Suspended,
-    Detained,
-    Locked,
-    UnderInvestigation,
-    OverdueRenewal,
-    RenewalDeferred,
-    OverdueExam,
-    ExamDeferred,
-    OverdueReview,
-    ReviewDeferred,
-    OtherStatus,
 );
 
 /// A text in two languages.

@@ -51,7 +51,18 @@ impl Verifier {
         payload: Vec<u8>,
         now_unix: u64,
     ) -> Result<VerifiedView, EdlError> {
-        Ok(verify_offline(&payload, &self.trust, now_unix, &self.policy)?.into())
+        match verify_offline(&payload, &self.trust, now_unix, &self.policy) {
+            Ok(verified) => {
+                tracing::info!("offline presentation verified");
+                Ok(verified.into())
+            }
+            Err(rejection) => {
+                // The typed reason only: a verdict, no content of the payload.
+                let e = EdlError::from(rejection);
+                tracing::info!("offline presentation refused: {e}");
+                Err(e)
+            }
+        }
     }
 
     /// Verifies the text form of an offline payload at `now_unix`.

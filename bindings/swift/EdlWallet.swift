@@ -2248,9 +2248,10 @@ public protocol WalletProtocol: AnyObject, Sendable {
     
     /**
      * The checks the phone can run on a photo (JPEG or PNG), with what to fix. Never
-     * touches the network.
+     * touches the network. Async: decoding and face detection take a few hundred ms, run
+     * on the library's own worker threads, not the caller's.
      */
-    func checkPhoto(photo: Data) throws  -> PhotoReport
+    func checkPhoto(photo: Data) async throws  -> PhotoReport
     
     /**
      * The barcode and manual code for `audience` now. Throws `NoElicence` before the
@@ -2485,16 +2486,23 @@ open func changePhoto(photo: Data, source: PhotoSource, progress: UploadProgress
     
     /**
      * The checks the phone can run on a photo (JPEG or PNG), with what to fix. Never
-     * touches the network.
+     * touches the network. Async: decoding and face detection take a few hundred ms, run
+     * on the library's own worker threads, not the caller's.
      */
-open func checkPhoto(photo: Data)throws  -> PhotoReport  {
-    return try  FfiConverterTypePhotoReport_lift(try rustCallWithError(FfiConverterTypeEdlError_lift) {
-        uniffiCallStatus in
-    uniffi_edl_ffi_fn_method_wallet_check_photo(
-            self.uniffiCloneHandle(),
-        FfiConverterData.lower(photo),uniffiCallStatus
-    )
-})
+open func checkPhoto(photo: Data)async throws  -> PhotoReport  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_edl_ffi_fn_method_wallet_check_photo(
+                        self.uniffiCloneHandle(),FfiConverterData.lower(photo)
+                )
+            },
+            pollFunc: ffi_edl_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_edl_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_edl_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypePhotoReport_lift,
+            errorHandler: FfiConverterTypeEdlError_lift
+        )
 }
     
     /**
@@ -6982,10 +6990,6 @@ public enum PhotoProblemKind: Equatable, Hashable {
      * Not sharp.
      */
     case blurred
-    /**
-     * A rule added to the library after this version of the API; the hint says what to fix.
-     */
-    case other
 
 
 
@@ -7034,8 +7038,6 @@ public struct FfiConverterTypePhotoProblemKind: FfiConverterRustBuffer {
         case 13: return .overexposed
         
         case 14: return .blurred
-        
-        case 15: return .other
         
         default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -7099,10 +7101,6 @@ public struct FfiConverterTypePhotoProblemKind: FfiConverterRustBuffer {
         
         case .blurred:
             writeInt(&buf, Int32(14))
-        
-        
-        case .other:
-            writeInt(&buf, Int32(15))
         
         }
     }
@@ -8923,7 +8921,10 @@ public func setAuthorityRoots(rootsDer: [Data]?)throws   {try rustCallWithError(
 }
 /**
  * Sends the library's log records at `max_level` and above to `logger`, e.g. to
- * Logcat or os_log; null stops them. Records hold no personal data or secrets.
+ * Logcat or os_log; null stops them. Records hold no personal data or secrets. A
+ * record names the steps it happened in ("sync: the authority refused status=403
+ * code=code_rejected"). Records made while `logger` runs (it called the library) are
+ * dropped.
  */
 public func setLogger(logger: Logger?, maxLevel: LogLevel)  {try! rustCall() {
         uniffiCallStatus in
@@ -9049,7 +9050,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_edl_ffi_checksum_method_wallet_change_photo() != 50965) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_edl_ffi_checksum_method_wallet_check_photo() != 14141) {
+    if (uniffi_edl_ffi_checksum_method_wallet_check_photo() != 53736) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_edl_ffi_checksum_method_wallet_dynamic_code() != 5884) {

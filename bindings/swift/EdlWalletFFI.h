@@ -538,7 +538,7 @@ uint64_t uniffi_edl_ffi_fn_method_wallet_change_photo(uint64_t ptr, RustBuffer p
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_WALLET_CHECK_PHOTO
 #define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_WALLET_CHECK_PHOTO
-RustBuffer uniffi_edl_ffi_fn_method_wallet_check_photo(uint64_t ptr, RustBuffer photo, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_edl_ffi_fn_method_wallet_check_photo(uint64_t ptr, RustBuffer photo
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_WALLET_DYNAMIC_CODE

@@ -82,7 +82,7 @@ struct ContentView: View {
         Task { @MainActor in
             guard let data = try? await item?.loadTransferable(type: Data.self) else { return }
             do {
-                let report = try model.wallet.checkPhoto(photo: data)
+                let report = try await model.wallet.checkPhoto(photo: data)
                 if !report.passes {
                     model.status = report.problems.map { "\($0.hint.zh) / \($0.hint.en)" }.joined(separator: "\n")
                     return

@@ -158,7 +158,7 @@ def test_the_driver_flow_from_enrolment_to_a_verified_offline_presentation(tmp_p
         applied = await wallet.apply(HmacIdentity())
         assert applied.phase == ApplicationPhase.AWAITING_PHOTO
         photo = PHOTO.read_bytes()
-        report = wallet.check_photo(photo)
+        report = await wallet.check_photo(photo)
         assert report.passes, report.problems
         assert report.left_to_reviewer
         stages = Stages()
@@ -246,6 +246,54 @@ def test_log_records_reach_the_python_logger(tmp_path):
     finally:
         set_logger(None, LogLevel.INFO)
     assert (LogLevel.INFO, "edl_ffi::wallet", "wallet opened") in records.records
+
+
+def test_a_whole_flows_log_has_the_cores_records_and_no_personal_data(tmp_path):
+    """Every record of enrolment, application, photo check and upload, sync, offline and
+    online verification, at the finest level: the core's own records arrive (with the steps
+    they happened in) and none holds the driver's name, licence number or address, the
+    activation code or the verifier's API key."""
+    from edl import OnlineVerifier
+
+    n = number()
+    driver = create_driver(n)
+    code = activation_code(driver)
+    key = admin("POST", "/admin/verifiers", {"name": "log test", "class": "enforcement"})[
+        "api_key"
+    ]
+    records = Records()
+    set_logger(records, LogLevel.TRACE)
+    try:
+        wallet = Wallet(str(tmp_path / "w"), key_file_key_store(str(tmp_path / "key")))
+
+        async def flow():
+            await wallet.enrol(URL, n, code)
+            await wallet.apply(HmacIdentity())
+            photo = PHOTO.read_bytes()
+            assert (await wallet.check_photo(photo)).passes
+            accepted = await wallet.submit_photo(photo, PhotoSource.ALBUM, None)
+            admin("POST", f"/admin/reviews/{accepted.photo_id}/approve")
+            await wallet.sync()
+            online = wallet.present(PresentationForm.ONLINE, Audience.ENFORCEMENT)
+            await OnlineVerifier(URL, key).verify_qr(online.payload)
+
+        asyncio.run(flow())
+        offline = wallet.present(PresentationForm.OFFLINE, Audience.ENFORCEMENT)
+        Verifier(trust_list(), Audience.ENFORCEMENT).verify_offline(
+            offline.payload, wallet.now_unix()
+        )
+    finally:
+        set_logger(None, LogLevel.INFO)
+
+    core = [(lvl, msg) for lvl, target, msg in records.records if target.startswith("edl_core::")]
+    assert (LogLevel.INFO, "apply: the authority answered the application phase=AwaitingPhoto") in core, core
+    assert any(m.startswith("photo_upload{source=Album change=false}: ") for _, m in core), core
+    assert any(m.startswith("sync: sync stored") and "elicence_changed=true" in m for _, m in core)
+    assert (LogLevel.INFO, "verify{mode=online}: verified by the authority") in core, core
+    assert any(m.startswith("enrol: enrolled") for _, m in core), core
+    everything = "\n".join(f"{target} {message}" for _, target, message in records.records)
+    for personal in [n, "张三", "北京市东城区测试路1号", "测试路", code, key]:
+        assert personal not in everything, personal
 
 
 def test_a_passphrase_key_store_reopens_the_wallet_and_another_passphrase_does_not(tmp_path):

@@ -87,11 +87,19 @@ pub(super) async fn send<R: DeserializeOwned>(request: RequestBuilder) -> Result
 
 /// A transport failure: the authority was not reached, or the answer did not arrive.
 fn transport(e: reqwest::Error) -> NetError {
+    // reqwest's text can hold the URL (and its query): only the kind is logged.
     if e.is_decode() {
+        tracing::warn!("the authority's answer could not be read");
         NetError::Protocol("unreadable answer")
     } else if tls::is_untrusted(&e) {
+        tracing::warn!("the authority's TLS certificate is not trusted");
         NetError::Untrusted
     } else {
+        tracing::info!(
+            timeout = e.is_timeout(),
+            connect = e.is_connect(),
+            "the authority was not reached"
+        );
         NetError::Offline
     }
 }
@@ -110,6 +118,17 @@ async fn answer<R: DeserializeOwned>(response: Response) -> Result<R, NetError> 
             .map_err(|_| NetError::Protocol("unexpected answer body"));
     }
     let body: Option<ErrorBody> = serde_json::from_slice(&bytes).ok();
+    // The code, never the body's message: it is the server's text.
+    match body.as_ref().map(|b| b.error) {
+        Some(code) if status.is_server_error() => {
+            tracing::warn!(status = status.as_u16(), %code, "the authority failed the request")
+        }
+        Some(code) => tracing::info!(status = status.as_u16(), %code, "the authority refused"),
+        None => tracing::warn!(
+            status = status.as_u16(),
+            "an error answer without a JSON body"
+        ),
+    }
     Err(error_from(status, body, retry_header))
 }
 

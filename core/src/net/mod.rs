@@ -13,6 +13,8 @@
 mod client;
 mod error;
 #[cfg(feature = "wallet")]
+mod pool;
+#[cfg(feature = "wallet")]
 pub(crate) mod retry;
 pub(crate) mod runtime;
 #[cfg(feature = "wallet")]
@@ -22,6 +24,8 @@ mod verifier;
 
 pub(crate) use client::Client;
 pub use error::NetError;
+#[cfg(feature = "wallet")]
+pub(crate) use pool::ClientSlot;
 #[cfg(feature = "wallet")]
 pub(crate) use signed::DeviceAuth;
 pub use tls::set_authority_roots;

@@ -31,7 +31,7 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    runtime().spawn(task).await.ok()
+    runtime().spawn(task).await.map_err(panicked).ok()
 }
 
 /// Runs the CPU-bound or blocking `work` on the runtime's blocking pool, so neither the
@@ -41,7 +41,13 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    runtime().spawn_blocking(work).await.ok()
+    runtime().spawn_blocking(work).await.map_err(panicked).ok()
+}
+
+/// A task that did not finish is a fault of the library: logged as an error, without the
+/// panic's text (it could quote data the task held).
+fn panicked(e: tokio::task::JoinError) {
+    tracing::error!(panicked = e.is_panic(), "a task of the core did not finish");
 }
 
 #[cfg(test)]

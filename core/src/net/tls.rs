@@ -2,6 +2,7 @@
 //! with the platform's verifier, or, once the app has pinned them, against the authority's
 //! own root certificates only.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
 use rustls::ClientConfig;
@@ -14,12 +15,16 @@ static CONFIG: RwLock<Option<Arc<ClientConfig>>> = RwLock::new(None);
 /// The pinned roots (DER), if the app set any.
 static ROOTS: RwLock<Option<Vec<Vec<u8>>>> = RwLock::new(None);
 
+/// Counts changes of the roots, so a client kept between calls knows it is stale.
+static GENERATION: AtomicU64 = AtomicU64::new(0);
+
 /// Most roots an app may pin: an authority has a handful, and the list is kept in memory.
 const MAX_ROOTS: usize = 16;
 
 /// Trusts only `roots` (DER-encoded X.509 certificates) for the authority's TLS
 /// certificate from now on, instead of the platform's verifier; `None` goes back to the
-/// platform's. Clients made before the call keep the trust they were made with.
+/// platform's. An `OnlineVerifier` made before the call keeps the trust it was made with;
+/// a wallet's next call to the authority uses the new trust (D43).
 ///
 /// Pinning the authority's roots means a certificate from any other CA, even one the phone
 /// trusts (an intercepting proxy, a rogue CA), is refused. It is also how an Android app
@@ -31,7 +36,14 @@ pub fn set_authority_roots(roots: Option<Vec<Vec<u8>>>) -> Result<(), NetError> 
     }
     *ROOTS.write().unwrap_or_else(PoisonError::into_inner) = roots;
     *CONFIG.write().unwrap_or_else(PoisonError::into_inner) = None;
+    GENERATION.fetch_add(1, Ordering::SeqCst);
     Ok(())
+}
+
+/// How many times the roots were set: a wallet's kept client is rebuilt when it changes.
+#[cfg_attr(not(feature = "wallet"), allow(dead_code))]
+pub(super) fn generation() -> u64 {
+    GENERATION.load(Ordering::SeqCst)
 }
 
 /// The configuration for a new client.

@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use tracing::Instrument;
 use zeroize::Zeroizing;
 
 use crate::credential::{ElicenceId, TrustList};
@@ -105,18 +106,24 @@ impl OnlineVerifier {
     ) -> Result<VerifyResponse, OnlineVerifyError> {
         let client = self.client.clone();
         let api_key = self.api_key.clone();
-        let answer: VerifyResponse = runtime::run(async move {
-            client
-                .post_with_api_key(&api_key, paths::VERIFY, &request)
-                .await
-        })
+        let span = tracing::info_span!("verify", mode = "online");
+        let answer: VerifyResponse = runtime::run(
+            async move {
+                client
+                    .post_with_api_key(&api_key, paths::VERIFY, &request)
+                    .await
+            }
+            .instrument(span.clone()),
+        )
         .await
         .ok_or(NetError::Internal)??;
         // An answer about another e-licence than the one shown would put the wrong person's
         // photo next to the driver.
         if expected.is_some_and(|id| id != answer.elicence_id) {
+            span.in_scope(|| tracing::warn!("the answer is about another e-licence"));
             return Err(NetError::Protocol("an answer about another e-licence").into());
         }
+        span.in_scope(|| tracing::info!("verified by the authority"));
         Ok(answer)
     }
 }

@@ -5,8 +5,9 @@ use super::report::PhotoProblem;
 /// Input that cannot be checked or normalised as a photo. A photo that is merely wrong (no
 /// face, grey background, …) is not an error: [`check_photo`](super::check_photo) reports it
 /// as [`PhotoProblem`]s. No variant carries the photo's content.
+/// Deliberately not `#[non_exhaustive]`: the bindings map every variant, so a new one fails
+/// to compile there until it is mapped (D42).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
 pub enum PhotoError {
     /// No bytes at all.
     #[error("the photo is empty")]

@@ -82,6 +82,7 @@ pub fn verify_offline(
     now: u64,
     policy: &Policy,
 ) -> Result<Verified, Rejection> {
+    let _span = tracing::debug_span!("verify", mode = "offline").entered();
     let p = OfflinePayload::decode(payload)?;
     let audience = p.view.audience();
     if audience != policy.audience {

@@ -18,7 +18,7 @@ use super::photo_upload::PhotoSubmission;
 use super::rotation::RotationTicker;
 use super::state::{self, Enrolment, StoredElicence, SyncState};
 use super::store::{KeyStore, StoreRead, WalletStore};
-use crate::net::DeviceAuth;
+use crate::net::{Client, ClientSlot, DeviceAuth, NetError, runtime};
 
 /// File name of the store inside the wallet's directory.
 const STORE_FILE: &str = "wallet.db";
@@ -34,6 +34,8 @@ pub struct Wallet {
 struct Inner {
     store: WalletStore,
     observer: ObserverSlot,
+    /// The one HTTP client of this wallet, reused by every call to the authority.
+    client: ClientSlot,
 }
 
 impl std::fmt::Debug for Wallet {
@@ -66,6 +68,7 @@ impl Wallet {
             inner: Arc::new(Inner {
                 store,
                 observer: ObserverSlot::default(),
+                client: ClientSlot::default(),
             }),
         })
     }
@@ -78,6 +81,11 @@ impl Wallet {
     /// applications, uploads and the ticks of [`Wallet::start_rotation`].
     pub fn set_observer(&self, observer: Option<Arc<dyn WalletObserver>>) {
         self.inner.observer.set(observer);
+    }
+
+    /// The wallet's client of the authority at `base` (built once, then reused).
+    pub(super) fn client(&self, base: &str) -> Result<Client, NetError> {
+        self.inner.client.get(base)
     }
 
     pub(super) fn emit(&self, event: WalletEvent) {
@@ -134,6 +142,15 @@ impl Wallet {
     /// instead of a working day later. Never touches the network.
     pub fn check_photo(&self, bytes: &[u8]) -> Result<PhotoReport, WalletError> {
         Ok(check_photo(bytes)?)
+    }
+
+    /// [`Wallet::check_photo`] on the core's blocking pool: decoding a 12-megapixel photo
+    /// and the face detector take a few hundred milliseconds, which a phone's main thread
+    /// must not spend. Any executor may poll it.
+    pub async fn check_photo_off_thread(&self, bytes: Vec<u8>) -> Result<PhotoReport, WalletError> {
+        Ok(runtime::blocking(move || check_photo(&bytes))
+            .await
+            .ok_or(WalletError::Internal)??)
     }
 
     /// The last photo submitted from this wallet, with its review deadline.

@@ -28,7 +28,8 @@ use super::photo_upload::{PhotoSource, PhotoSubmission, UploadProgress, UploadSt
 use super::state::{self, Enrolment, SyncState};
 use super::store::StoreRead;
 use super::sync::{self, SyncReport};
-use crate::net::{Client, retry, runtime};
+use crate::net::{NetError, retry, runtime};
+use tracing::{Instrument, Span};
 
 /// At most this many pages in one sync (a page holds one batch of changes).
 const MAX_PAGES: usize = 64;
@@ -41,14 +42,24 @@ struct Applied {
 
 impl Wallet {
     /// Runs `task` with a handle of this wallet on the core's runtime.
-    async fn on_runtime<T, Fut>(&self, task: impl FnOnce(Wallet) -> Fut) -> Result<T, WalletError>
+    /// Runs `task` with a handle of this wallet on the core's runtime, inside `span`, and
+    /// logs its failure there (the one place a wallet call's error is logged).
+    async fn on_runtime<T, Fut>(
+        &self,
+        span: Span,
+        task: impl FnOnce(Wallet) -> Fut,
+    ) -> Result<T, WalletError>
     where
         Fut: Future<Output = Result<T, WalletError>> + Send + 'static,
         T: Send + 'static,
     {
-        runtime::run(task(self.clone()))
+        let result = runtime::run(task(self.clone()).instrument(span.clone()))
             .await
-            .ok_or(WalletError::Internal)?
+            .unwrap_or(Err(WalletError::Internal));
+        if let Err(e) = &result {
+            span.in_scope(|| log_failure(e));
+        }
+        result
     }
 
     /// Makes a new device key and binds it to the driver's account with the one-time
@@ -64,8 +75,10 @@ impl Wallet {
             licence_number.trim().to_owned(),
             activation_code.trim().to_owned(),
         );
-        self.on_runtime(move |w| async move { w.enrol_here(url, number, code).await })
-            .await
+        self.on_runtime(tracing::info_span!("enrol"), move |w| async move {
+            w.enrol_here(url, number, code).await
+        })
+        .await
     }
 
     async fn enrol_here(
@@ -74,7 +87,7 @@ impl Wallet {
         licence_number: String,
         activation_code: String,
     ) -> Result<(), WalletError> {
-        let client = Client::new(&authority_url)?;
+        let client = self.client(&authority_url)?;
         let mut seed = zeroize::Zeroizing::new([0u8; 32]);
         getrandom::fill(seed.as_mut()).map_err(|_| WalletError::Internal)?;
         let key = SecretKey::from_seed(*seed);
@@ -105,7 +118,9 @@ impl Wallet {
             tx.delete_doc(state::ELICENCE)?;
             tx.delete_secret(state::TOTP_SEED)?;
             Ok::<_, WalletError>(())
-        })
+        })?;
+        tracing::info!("enrolled: a new device key is bound to the account");
+        Ok(())
     }
 
     /// Applies for the e-licence: runs the real-person check with `provider` (on a
@@ -117,8 +132,10 @@ impl Wallet {
         &self,
         provider: Arc<dyn IdentityProvider>,
     ) -> Result<ApplicationView, WalletError> {
-        self.on_runtime(move |w| async move { w.apply_here(provider).await })
-            .await
+        self.on_runtime(tracing::info_span!("apply"), move |w| async move {
+            w.apply_here(provider).await
+        })
+        .await
     }
 
     async fn apply_here(
@@ -126,7 +143,7 @@ impl Wallet {
         provider: Arc<dyn IdentityProvider>,
     ) -> Result<ApplicationView, WalletError> {
         let enrolment = self.enrolment()?;
-        let client = Client::new(&enrolment.authority_url)?;
+        let client = self.client(&enrolment.authority_url)?;
         let device = self.device(&enrolment)?;
         let challenge: IdentityChallenge = client
             .signed(
@@ -154,6 +171,7 @@ impl Wallet {
             .await?;
         self.store()
             .write(|tx| tx.put_doc(state::APPLICATION, &view))?;
+        tracing::info!(phase = ?view.phase, "the authority answered the application");
         self.emit(WalletEvent::ApplicationChanged(view));
         if view.phase == ApplicationPhase::Issued {
             self.sync_here().await?;
@@ -166,8 +184,10 @@ impl Wallet {
     /// on failure nothing in the store changes. The observer hears of each kind of change
     /// once it is stored.
     pub async fn sync(&self) -> Result<SyncReport, WalletError> {
-        self.on_runtime(|w| async move { w.sync_here().await })
-            .await
+        self.on_runtime(tracing::info_span!("sync"), |w| async move {
+            w.sync_here().await
+        })
+        .await
     }
 
     async fn sync_here(&self) -> Result<SyncReport, WalletError> {
@@ -178,9 +198,20 @@ impl Wallet {
         // first and this one starts again from the new cursor.
         loop {
             if let Some(applied) = self.sync_once().await? {
+                let r = &applied.report;
+                tracing::info!(
+                    licence_changed = r.licence_changed,
+                    elicence_changed = r.elicence_changed,
+                    application_changed = r.application_changed,
+                    reviews = r.reviews,
+                    messages = r.messages,
+                    verifications = r.verifications,
+                    "sync stored"
+                );
                 self.emit_sync(&applied);
                 return Ok(applied.report);
             }
+            tracing::debug!("another sync stored first; syncing again from its cursor");
         }
     }
 
@@ -188,7 +219,7 @@ impl Wallet {
     /// (nothing written).
     async fn sync_once(&self) -> Result<Option<Applied>, WalletError> {
         let enrolment = self.enrolment()?;
-        let client = Client::new(&enrolment.authority_url)?;
+        let client = self.client(&enrolment.authority_url)?;
         let mut device = self.device(&enrolment)?;
         let start = self.sync_state()?;
         let trust: crate::wire::Base64 = self
@@ -209,6 +240,7 @@ impl Wallet {
                 sync::check_page(&page, &trust, &device.key.public())
             {
                 // Maybe the issuer key rotated: fetch the trust list once and check again.
+                tracing::info!("a page does not verify with the held trust list; fetching it");
                 let fresh: TrustListResponse = client.get(paths::TRUST_LIST).await?;
                 trust = TrustList::decode(fresh.trust_list.as_bytes())?;
                 sync::check_page(&page, &trust, &device.key.public())?;
@@ -220,6 +252,7 @@ impl Wallet {
                 break;
             }
         }
+        tracing::debug!(pages = pages.len(), "fetched; applying");
         let last = pages.last().expect("at least one page");
         let new_state = SyncState {
             cursor: last.cursor,
@@ -284,8 +317,11 @@ impl Wallet {
         source: PhotoSource,
         progress: Option<Arc<dyn UploadProgress>>,
     ) -> Result<PhotoAccepted, WalletError> {
-        self.on_runtime(move |w| async move { w.upload_photo(bytes, source, progress).await })
-            .await
+        let span = tracing::info_span!("photo_upload", ?source, change = false);
+        self.on_runtime(span, move |w| async move {
+            w.upload_photo(bytes, source, progress).await
+        })
+        .await
     }
 
     /// Changes the photo of the issued e-licence: the same checks and upload as
@@ -298,7 +334,8 @@ impl Wallet {
         source: PhotoSource,
         progress: Option<Arc<dyn UploadProgress>>,
     ) -> Result<PhotoAccepted, WalletError> {
-        self.on_runtime(move |w| async move {
+        let span = tracing::info_span!("photo_upload", ?source, change = true);
+        self.on_runtime(span, move |w| async move {
             let issued = w
                 .application()?
                 .is_some_and(|a| a.phase == ApplicationPhase::Issued);
@@ -317,8 +354,9 @@ impl Wallet {
         progress: Option<Arc<dyn UploadProgress>>,
     ) -> Result<PhotoAccepted, WalletError> {
         let enrolment = self.enrolment()?;
-        let client = Client::new(&enrolment.authority_url)?;
+        let client = self.client(&enrolment.authority_url)?;
         let report = |stage| {
+            tracing::debug!(?stage, "upload stage");
             if let Some(p) = &progress {
                 p.on_stage(stage);
             }
@@ -354,6 +392,7 @@ impl Wallet {
             tx.put_doc(state::APPLICATION, &accepted.application)?;
             tx.put_doc(state::PHOTO_SUBMISSION, &submission)
         })?;
+        tracing::info!("the photo was accepted for review");
         report(UploadStage::Uploaded);
         self.emit(WalletEvent::ApplicationChanged(accepted.application));
         Ok(accepted)
@@ -366,4 +405,38 @@ fn offset(server_time: u64, sent_at: u64) -> i64 {
     i64::try_from(server_time)
         .unwrap_or(i64::MAX)
         .saturating_sub(i64::try_from(local).unwrap_or(i64::MAX))
+}
+
+/// Logs a wallet call's failure at the level it deserves: the driver's network or input is
+/// routine (info), an answer this client cannot use is a warning, a fault of the store or
+/// the library an error. Only the error's kind and code go in: texts that could quote the
+/// server (`Protocol`) are replaced by a fixed one.
+fn log_failure(e: &WalletError) {
+    match e {
+        WalletError::Net(
+            NetError::Offline | NetError::Busy { .. } | NetError::LockedOut { .. },
+        ) => {
+            tracing::info!("failed: {e}")
+        }
+        WalletError::Net(NetError::Internal) => tracing::error!("failed: {e}"),
+        WalletError::Net(NetError::Untrusted | NetError::Protocol(_)) => {
+            tracing::warn!("failed: {e}")
+        }
+        WalletError::Net(
+            NetError::Unauthorised(_)
+            | NetError::NotEligible(_)
+            | NetError::Rejected { .. }
+            | NetError::BadUrl
+            | NetError::BadRoots,
+        )
+        | WalletError::NotEnrolled
+        | WalletError::NoElicence
+        | WalletError::IdentityCheck
+        | WalletError::PhotoProblems(_)
+        | WalletError::Photo(_) => tracing::info!("failed: {e}"),
+        WalletError::Protocol(_) => tracing::warn!("failed: unusable answer from the authority"),
+        WalletError::Store(_) | WalletError::Present(_) | WalletError::Internal => {
+            tracing::error!("failed: {e}")
+        }
+    }
 }

@@ -117,12 +117,13 @@ class MainActivity : ComponentActivity() {
     }
 
     private fun submitPhoto(bytes: ByteArray) {
-        val report = wallet.checkPhoto(bytes)
-        if (!report.passes) {
-            status.text = report.problems.joinToString("\n") { it.hint.zh + " / " + it.hint.en }
-            return
-        }
         lifecycleScope.launch {
+            // Async: the checks run on the library's threads, not the main one.
+            val report = wallet.checkPhoto(bytes)
+            if (!report.passes) {
+                status.text = report.problems.joinToString("\n") { it.hint.zh + " / " + it.hint.en }
+                return@launch
+            }
             attempt { wallet.submitPhoto(bytes, PhotoSource.ALBUM, null) }
             render()
         }

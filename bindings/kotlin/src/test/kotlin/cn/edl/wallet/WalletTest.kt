@@ -255,7 +255,7 @@ class WalletTest {
     }
 
     @Test
-    fun `a photo with problems is reported with typed problems and hints`() {
+    fun `a photo with problems is reported with typed problems and hints`() = runBlocking {
         Wallet(tempDir(), softwareKeyStoreForTests()).use { w ->
             val dark = File(System.getenv("EDL_PHOTO")!!).resolveSibling("too_dark.jpg").readBytes()
             val report = w.checkPhoto(dark)
@@ -325,6 +325,41 @@ class WalletTest {
             setLogger(null, LogLevel.INFO)
         }
         assertTrue("INFO edl_ffi::wallet wallet opened" in records, "$records")
+    }
+
+    @Test
+    fun `a whole flow's log has the core's records and no personal data`() = runBlocking {
+        // Every record of enrolment, application, photo check and upload, sync, offline and
+        // online verification, at the finest level.
+        val records = ConcurrentLinkedQueue<Triple<LogLevel, String, String>>()
+        val police = Authority.createVerifier("log test police", "enforcement")
+        setLogger(object : Logger {
+            override fun log(level: LogLevel, target: String, message: String) {
+                records.add(Triple(level, target, message))
+            }
+        }, LogLevel.TRACE)
+        val number = try {
+            val (wallet, n) = issuedWallet(tempDir(), AesGcmKeyStore())
+            wallet.use { w ->
+                val offline = w.present(PresentationForm.OFFLINE, Audience.ENFORCEMENT)
+                Verifier(Authority.trustList(), Audience.ENFORCEMENT).use { it.verifyOffline(offline.payload, w.nowUnix()) }
+                val online = w.present(PresentationForm.ONLINE, Audience.ENFORCEMENT)
+                OnlineVerifier(Authority.url, police).use { it.verifyQr(online.payload) }
+            }
+            n
+        } finally {
+            setLogger(null, LogLevel.INFO)
+        }
+        val core = records.filter { it.second.startsWith("edl_core::") }.map { it.first to it.third }
+        assertTrue(LogLevel.INFO to "apply: the authority answered the application phase=AwaitingPhoto" in core, "$core")
+        assertTrue(core.any { it.second.startsWith("photo_upload{source=Album change=false}: ") }, "$core")
+        assertTrue(core.any { it.second.startsWith("sync: sync stored") && "elicence_changed=true" in it.second }, "$core")
+        assertTrue(LogLevel.INFO to "verify{mode=online}: verified by the authority" in core, "$core")
+        assertTrue(core.any { it.second.startsWith("enrol: enrolled") }, "$core")
+        val everything = records.joinToString("\n") { "${it.second} ${it.third}" }
+        for (personal in listOf(number, "李四", "上海市黄浦区测试路2号", "测试路", police)) {
+            assertFalse(personal in everything, personal)
+        }
     }
 
     private fun softwareKeyStoreForTests(): KeyStore =
