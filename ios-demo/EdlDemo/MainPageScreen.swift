@@ -54,7 +54,7 @@ final class MainPageViewModel: ObservableObject {
         page = try? w.mainPage()
         photo = try? w.photo()
         colour = try? w.statusColour()
-        lastSynced = (try? w.lastSyncedUnix()).flatMap { $0 }.map(Clock.time)
+        lastSynced = (try? w.lastSyncedUnix()).map(Clock.time)
         refreshCode()
     }
 

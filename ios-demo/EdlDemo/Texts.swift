@@ -8,7 +8,8 @@ enum Texts {
     private static func t(_ zh: String, _ en: String) -> LocalizedText { LocalizedText(zh: zh, en: en) }
 
     static func error(_ error: Error) -> LocalizedText {
-        switch error as? EdlError {
+        guard let error = error as? EdlError else { return t("出现问题，请稍后再试", "Something went wrong: try again later") }
+        switch error {
         case .NotEligible(let reason): return notEligibleText(reason: reason)
         case .Refused(let reason): return refusal(reason)
         case .Offline: return t("无法连接交管服务，已保存的内容仍可使用", "Offline: what is stored still works")

@@ -118,7 +118,11 @@ class MainActivity : ComponentActivity() {
             when (screen) {
                 Screen.APPLY -> apply.reload()
                 Screen.PHOTO -> photo.reload()
-                Screen.MAIN, Screen.SUPPLEMENTARY, Screen.MESSAGES -> main.start()
+                Screen.MAIN, Screen.SUPPLEMENTARY, Screen.MESSAGES -> {
+                    main.start()
+                    supplementary.reload()
+                    messages.reload()
+                }
                 Screen.ENROL -> main.stop()
             }
         }
