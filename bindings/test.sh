@@ -6,13 +6,18 @@
 # The Swift check (committed bindings/swift/ equals a fresh generation) is a Rust test:
 # bindings/tests/swift_bindings.rs.
 #
-# Called by scripts/test; runs alone too: `bindings/test.sh [kotlin|python]...`.
+# Suite `viewmodels` compiles the demo apps' view models (android-demo/viewmodels) against
+# the generated Kotlin and drives them through the driver's flow with JUnit 5; suite
+# `screenshots` (not run by default: it needs Xvfb) runs their desktop window through every
+# screen and saves a PNG of each beside the demos' READMEs (android-demo/screenshots.sh).
+#
+# Called by scripts/test; runs alone too: `bindings/test.sh [kotlin|python|viewmodels]...`.
 # Needs: cargo, python3 with bindings/python/requirements.txt, Java 17 and Maven 3.8.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 suites=("$@")
-[ ${#suites[@]} -eq 0 ] && suites=(python kotlin)
+[ ${#suites[@]} -eq 0 ] && suites=(python kotlin viewmodels)
 
 target_dir=$(cargo metadata --format-version 1 --no-deps --locked |
     python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
@@ -128,10 +133,66 @@ sys.exit(1 if failed else 0)
 EOF
 }
 
+# Maven in android-demo/viewmodels: generates the binding into it, then runs the goals given.
+# Like run_kotlin, offline (-o) once this machine has resolved the pom for those goals.
+viewmodels_mvn() { # goals...
+    local dir=android-demo/viewmodels
+    generate kotlin "$dir/target/generated-sources/uniffi"
+    rm -rf "$dir/target/classes" "$dir/target/test-classes" "$dir/target/surefire-reports"
+    local marker="$dir/target/.resolved-${1//:/-}" pom_hash offline=()
+    pom_hash=$(sha256sum "$dir/pom.xml" | cut -d' ' -f1)
+    [ "$(cat "$marker" 2>/dev/null)" = "$pom_hash" ] && offline=(-o)
+    mvn -q -B "${offline[@]}" -f "$dir/pom.xml" "$@" -Dedl.lib.dir="$(dirname "$lib")" 2>&1 |
+        sed -u $'s/\e\\[[0-9;]*m//g' | tee "$dir/target/mvn.log"
+    echo "$pom_hash" >"$marker"
+}
+
+run_viewmodels() {
+    local dir=android-demo/viewmodels
+    echo "== bindings: demo view models (Maven, JUnit 5)"
+    viewmodels_mvn test
+    if grep -q "It will not be executed" "$dir/target/mvn.log"; then
+        echo "bindings/test.sh: JUnit skipped a view-model test method (see the warning above)" >&2
+        return 1
+    fi
+    python3 - "$dir/target/surefire-reports" <<'EOF'
+import pathlib, sys, xml.etree.ElementTree as ET
+suites = [ET.parse(p).getroot() for p in pathlib.Path(sys.argv[1]).glob("TEST-*.xml")]
+count = lambda key: sum(int(s.get(key, 0)) for s in suites)
+run, failed = count("tests"), count("failures") + count("errors")
+skipped = count("skipped")
+print(f"viewmodels: {run - failed - skipped} passed, {failed} failed, {skipped} skipped")
+if run == 0:
+    sys.exit("bindings/test.sh: Surefire ran no view-model test")
+sys.exit(1 if failed else 0)
+EOF
+}
+
+# The desktop window under a virtual display: Debian's xvfb (xvfb-run) and, for the Chinese
+# text, fonts-noto-cjk (`apt-get install -y xvfb fonts-noto-cjk`).
+run_screenshots() {
+    local shots="$PWD/android-demo/screenshots"
+    echo "== bindings: demo screenshots (desktop window under Xvfb)"
+    command -v xvfb-run >/dev/null || { echo "bindings/test.sh: needs xvfb-run (apt-get install -y xvfb)" >&2; return 1; }
+    fc-list 2>/dev/null | grep -q "Noto Sans CJK" ||
+        echo "bindings/test.sh: warning: fonts-noto-cjk is not installed; the Chinese will not show" >&2
+    rm -rf "$shots"
+    mkdir -p "$shots"
+    export lib bindgen
+    xvfb-run -a -s "-screen 0 1024x1000x24" bash -c "set -euo pipefail; $(declare -f generate viewmodels_mvn)
+        viewmodels_mvn compile exec:java -Dexec.args='--tour $shots'"
+    # The same pictures beside the SwiftUI demo's README: its views mirror these view models.
+    rm -rf ios-demo/screenshots
+    cp -r "$shots" ios-demo/screenshots
+    ls "$shots"
+}
+
 for suite in "${suites[@]}"; do
     case "$suite" in
         python) run_python ;;
         kotlin) run_kotlin ;;
-        *) echo "bindings/test.sh: unknown suite '$suite' (python, kotlin)" >&2; exit 2 ;;
+        viewmodels) run_viewmodels ;;
+        screenshots) run_screenshots ;;
+        *) echo "bindings/test.sh: unknown suite '$suite' (python, kotlin, viewmodels, screenshots)" >&2; exit 2 ;;
     esac
 done

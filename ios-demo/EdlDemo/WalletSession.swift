@@ -1,0 +1,67 @@
+import EdlWallet
+import Foundation
+
+/// The screens of the driver's app (android-demo/viewmodels `Screen`).
+enum Screen: CaseIterable {
+    case enrol, apply, photo, main, supplementary, messages
+    /// The tabs of an issued e-licence.
+    static let tabs: Set<Screen> = [.main, .supplementary, .messages]
+}
+
+/// The one wallet and its one observer, shared by the screens' view models: fans events out
+/// and says which screen the application's phase calls for (the Kotlin `WalletSession`).
+@MainActor
+final class WalletSession: ObservableObject {
+    let wallet: Wallet
+    @Published private(set) var screen: Screen = .enrol
+    private var listeners: [UUID: (WalletEvent) -> Void] = [:]
+
+    init(wallet: Wallet) {
+        self.wallet = wallet
+        wallet.setObserver(observer: Forwarder(session: self))
+        route()
+    }
+
+    /// Adds a listener of every wallet event (on the main actor); returns its key for `unlisten`.
+    func listen(_ listener: @escaping (WalletEvent) -> Void) -> UUID {
+        let key = UUID()
+        listeners[key] = listener
+        return key
+    }
+
+    func unlisten(_ key: UUID) { listeners[key] = nil }
+
+    fileprivate func handle(_ event: WalletEvent) {
+        switch event {
+        case .applicationChanged, .elicenceChanged: route()
+        default: break
+        }
+        listeners.values.forEach { $0(event) }
+    }
+
+    /// Moves to the screen the wallet's state calls for; an issued driver stays on their tab.
+    func route() {
+        guard (try? wallet.isEnrolled()) == true else { screen = .enrol; return }
+        switch (try? wallet.application())?.phase {
+        case nil, .notApplied, .reapplyNeeded, .stopped: screen = .apply
+        case .awaitingPhoto, .underReview: screen = .photo
+        case .issued: if !Screen.tabs.contains(screen) { screen = .main }
+        }
+    }
+
+    /// Opens one of the issued e-licence's tabs.
+    func open(_ tab: Screen) {
+        guard Screen.tabs.contains(tab), (try? wallet.application())?.phase == .issued else { return }
+        screen = tab
+    }
+}
+
+/// The observer: events come on a library thread and are handed to the main actor.
+private final class Forwarder: WalletObserver, @unchecked Sendable {
+    weak var session: WalletSession?
+    init(session: WalletSession) { self.session = session }
+
+    func onEvent(event: WalletEvent) {
+        Task { @MainActor [weak session] in session?.handle(event) }
+    }
+}
