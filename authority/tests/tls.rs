@@ -152,7 +152,8 @@ async fn without_system_roots_plain_http_and_pinned_roots_work_and_https_is_untr
     let key = t.verifier("insurer", "insurer").await.api_key;
     let no_roots = tempfile::tempdir().unwrap();
     let test = "without_system_roots_plain_http_and_pinned_roots_work_and_https_is_untrusted";
-    let child = std::process::Command::new(std::env::current_exe().unwrap())
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap());
+    child
         .args(["--exact", test, "--nocapture"])
         .env(NO_ROOTS_CHILD, "1")
         .env("SSL_CERT_FILE", no_roots.path().join("none.pem"))
