@@ -2,22 +2,24 @@
 # Tests the generated bindings for real: takes libedl_ffi.so and the generator from the
 # build `cargo test --workspace` makes (debug; after that step of scripts/test this build is
 # a no-op), generates the Kotlin and Python bindings from the library (library mode) and
-# runs the JUnit 5 and pytest suites against it.
-# The Swift check (committed bindings/swift/ equals a fresh generation) is a Rust test:
-# bindings/tests/swift_bindings.rs.
+# runs the JUnit 5 and pytest suites against it. The Swift suite runs the committed Swift
+# binding (bindings/swift/, kept equal to a fresh generation by the Rust test
+# bindings/tests/swift_bindings.rs) under XCTest in Swift 6 language mode, inside the Debian
+# trixie root of scripts/swift-root (made once per machine, then reused).
 #
 # Suite `viewmodels` compiles the demo apps' view models (android-demo/viewmodels) against
 # the generated Kotlin and drives them through the driver's flow with JUnit 5; suite
 # `screenshots` (not run by default: it needs Xvfb) runs their desktop window through every
 # screen and saves a PNG of each beside the demos' READMEs (android-demo/screenshots.sh).
 #
-# Called by scripts/test; runs alone too: `bindings/test.sh [kotlin|python|viewmodels]...`.
-# Needs: cargo, python3 with bindings/python/requirements.txt, Java 17 and Maven 3.8.
+# Called by scripts/test; runs alone too: `bindings/test.sh [kotlin|python|viewmodels|swift]...`.
+# Needs: cargo, python3 with bindings/python/requirements.txt, Java 17 and Maven 3.8; for
+# Swift, root (debootstrap, chroot, a private mount namespace) and Debian's mirror once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 suites=("$@")
-[ ${#suites[@]} -eq 0 ] && suites=(python kotlin viewmodels)
+[ ${#suites[@]} -eq 0 ] && suites=(python kotlin viewmodels swift)
 
 target_dir=$(cargo metadata --format-version 1 --no-deps --locked |
     python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
@@ -187,12 +189,59 @@ run_screenshots() {
     ls "$shots"
 }
 
+run_swift() {
+    echo "== bindings: swift (XCTest, Swift 6 language mode, in the trixie root)"
+    scripts/swift-root ensure
+    # The package is copied in with its links resolved (the committed binding, header and
+    # module map), beside the library and the test data; the root has no view of the repo.
+    # Its .build stays, so a second run compiles only what changed.
+    local root stage=/work/edl-swift-tests
+    root=$(scripts/swift-root path)
+    rm -rf "$root$stage/Package.swift" "$root$stage/Sources" "$root$stage/Tests" "$root$stage/data"
+    mkdir -p "$root$stage/data/photos"
+    cp -rL bindings/swift-tests/Package.swift bindings/swift-tests/Sources \
+        bindings/swift-tests/Tests "$root$stage/"
+    cp "$lib" "$vectors" "$EDL_FACE_MODEL" "$root$stage/data/"
+    cp core/tests/photos/*.jpg "$root$stage/data/photos/"
+    # The iOS demo's model, type-checked against the module the tests built (below).
+    rm -rf "$root$stage/ios-demo-check"
+    cp -rL bindings/swift-tests/ios-demo-check "$root$stage/"
+    cp ios-demo/EdlDemo/WalletSession.swift ios-demo/EdlDemo/Texts.swift "$root$stage/ios-demo-check/"
+    # The authority runs on the host; the root shares its network, so loopback reaches it.
+    local log="$PWD/target/swift-test.log" rc=0
+    scripts/swift-root run env \
+        EDL_AUTHORITY_URL="$EDL_AUTHORITY_URL" EDL_ADMIN_TOKEN="$EDL_ADMIN_TOKEN" \
+        EDL_IDENTITY_SECRET="$EDL_IDENTITY_SECRET" EDL_VECTORS="$stage/data/v1.txt" \
+        EDL_PHOTO="$stage/data/photos/clean.jpg" \
+        EDL_FACE_MODEL="$stage/data/$(basename "$EDL_FACE_MODEL")" \
+        LD_LIBRARY_PATH="$stage/data" \
+        /bin/sh -c "cd $stage && swift test -Xlinker -L$stage/data 2>&1" | tee "$log" || rc=$?
+    # XCTest's summary, one line for the run's output; a run of no test cannot pass.
+    local summary
+    summary=$(grep -E "Executed [0-9]+ tests?, with" "$log" | tail -n 1 || true)
+    if [ -z "$summary" ] || echo "$summary" | grep -q "Executed 0 tests"; then
+        echo "bindings/test.sh: XCTest ran no Swift test" >&2
+        return 1
+    fi
+    echo "$summary" | sed -E 's/.*Executed ([0-9]+) tests?, with ([0-9]+) failures?.*/swift: \1 run, \2 failed/'
+    [ "$rc" -eq 0 ] || return "$rc"
+    # ios-demo/EdlDemo/{WalletSession,Texts}.swift in Swift 6 language mode, warnings as errors, with
+    # stand-ins for Combine and the Keychain key store (the files that need Apple's SDK
+    # cannot compile here: ios-demo/README.md says which).
+    echo "== bindings: swift: ios-demo WalletSession.swift and Texts.swift type-check (Swift 6)"
+    scripts/swift-root run /bin/sh -c "cd $stage/ios-demo-check &&
+        swiftc -typecheck -swift-version 6 -warnings-as-errors \
+            -I $stage/.build/*/debug/Modules \
+            -Xcc -fmodule-map-file=$stage/Sources/EdlWalletFFI/module.modulemap *.swift"
+}
+
 for suite in "${suites[@]}"; do
     case "$suite" in
         python) run_python ;;
         kotlin) run_kotlin ;;
         viewmodels) run_viewmodels ;;
         screenshots) run_screenshots ;;
-        *) echo "bindings/test.sh: unknown suite '$suite' (python, kotlin, viewmodels, screenshots)" >&2; exit 2 ;;
+        swift) run_swift ;;
+        *) echo "bindings/test.sh: unknown suite '$suite' (python, kotlin, viewmodels, screenshots, swift)" >&2; exit 2 ;;
     esac
 done

@@ -131,3 +131,70 @@ async fn pinned_roots_admit_the_authoritys_certificate_and_refuse_every_other() 
     );
     set_authority_roots(None).unwrap();
 }
+
+/// Set in the child process of the test below, which runs with no system root certificate.
+const NO_ROOTS_CHILD: &str = "EDL_TEST_NO_SYSTEM_ROOTS";
+
+/// On a system with no CA certificates at all (a Linux container without `ca-certificates`)
+/// the platform's verifier cannot be built. Plain HTTP on loopback and pinned roots must
+/// still work, and an unpinned HTTPS authority is `Untrusted` (D47): before, every call
+/// failed with `Internal`. The empty root store is made for a child process of this test
+/// binary (SSL_CERT_FILE and SSL_CERT_DIR point at nothing), which runs only this test; the
+/// server and the TLS terminator stay in this process, whose HTTP client needs roots.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_system_roots_plain_http_and_pinned_roots_work_and_https_is_untrusted() {
+    if std::env::var_os(NO_ROOTS_CHILD).is_some() {
+        return without_system_roots_child().await;
+    }
+    let t = TestServer::start().await;
+    let ours = pki("authority");
+    let https = tls_front(&ours, t.url.trim_start_matches("http://").to_owned()).await;
+    let key = t.verifier("insurer", "insurer").await.api_key;
+    let no_roots = tempfile::tempdir().unwrap();
+    let test = "without_system_roots_plain_http_and_pinned_roots_work_and_https_is_untrusted";
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap());
+    child
+        .args(["--exact", test, "--nocapture"])
+        .env(NO_ROOTS_CHILD, "1")
+        .env("SSL_CERT_FILE", no_roots.path().join("none.pem"))
+        .env("SSL_CERT_DIR", no_roots.path())
+        .env("EDL_TEST_HTTP", &t.url)
+        .env("EDL_TEST_HTTPS", &https)
+        .env("EDL_TEST_KEY", &key)
+        .env("EDL_TEST_CA", hex::encode(&ours.ca_der));
+    let out = tokio::task::spawn_blocking(move || child.output().unwrap())
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("1 passed"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+async fn without_system_roots_child() {
+    let var = |name: &str| std::env::var(name).unwrap();
+    let (http, https, key) = (
+        var("EDL_TEST_HTTP"),
+        var("EDL_TEST_HTTPS"),
+        var("EDL_TEST_KEY"),
+    );
+    let trust_list = |url: String| {
+        let key = key.clone();
+        async move { OnlineVerifier::new(&url, &key)?.trust_list().await }
+    };
+    // Plain HTTP on loopback needs no certificate at all.
+    trust_list(http).await.unwrap();
+    // Nothing listening: the authority is unreachable, as on any other system.
+    assert_eq!(
+        trust_list("http://127.0.0.1:1".to_owned()).await,
+        Err(NetError::Offline)
+    );
+    // An HTTPS authority with no root to check it against is not trusted.
+    assert_eq!(trust_list(https.clone()).await, Err(NetError::Untrusted));
+    // Pinned roots do not need the system's.
+    set_authority_roots(Some(vec![hex::decode(var("EDL_TEST_CA")).unwrap()])).unwrap();
+    trust_list(https).await.unwrap();
+    set_authority_roots(None).unwrap();
+}

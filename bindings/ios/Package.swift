@@ -1,6 +1,8 @@
 // swift-tools-version:5.9
 // The EDL binding as a Swift package: `import EdlWallet`. Run build-xcframework.sh first;
 // it builds EdlWalletFFI.xcframework (the Rust library and its C header) beside this file.
+// Sources/EdlWallet is also compiled and tested on Linux, in Swift 6 language mode, by
+// bindings/swift-tests (bindings/test.sh swift); this manifest needs Xcode (an XCFramework).
 import PackageDescription
 
 let package = Package(

@@ -1,6 +1,11 @@
 //! TLS for the authority's API: rustls on *ring* (D30), checking the authority's certificate
 //! with the platform's verifier, or, once the app has pinned them, against the authority's
 //! own root certificates only.
+//!
+//! A platform without any root certificate (a Linux system without `ca-certificates`, a
+//! container) gets a client that trusts no CA rather than no client (D47): `http://` and
+//! pinned roots work as anywhere else, and an `https://` authority is
+//! [`NetError::Untrusted`] at the handshake, not an internal error before it.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
@@ -69,9 +74,14 @@ fn build(roots: Option<&[Vec<u8>]>) -> Result<ClientConfig, NetError> {
     let builder = match roots {
         None => {
             use rustls_platform_verifier::BuilderVerifierExt;
-            builder
-                .with_platform_verifier()
-                .map_err(|_| NetError::Internal)?
+            // On Linux the platform verifier fails to build when the system has no root
+            // certificate (rustls-native-certs found none, or SSL_CERT_FILE/SSL_CERT_DIR name
+            // empty places). That is no reason to refuse plain HTTP or pinned roots: an empty
+            // root store refuses every certificate, which the handshake reports as untrusted.
+            match builder.clone().with_platform_verifier() {
+                Ok(builder) => builder,
+                Err(_) => builder.with_root_certificates(rustls::RootCertStore::empty()),
+            }
         }
         Some(roots) => {
             if roots.is_empty() || roots.len() > MAX_ROOTS {
