@@ -11,16 +11,13 @@
 //!
 //! `cargo bench -p edl-authority --bench wallet`
 
-#[path = "../tests/common/mod.rs"]
-mod common;
-
 use std::hint::black_box;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::*;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use edl_authority::testing::*;
 use edl_core::credential::Audience;
 use edl_core::present::Form;
 use edl_core::wallet::store::SoftwareKeyStore;

@@ -12,6 +12,7 @@
 //! - [`store`]: the storage trait and its SQLite implementation.
 //! - [`http`]: routes, extractors, the OpenAPI document.
 //! - [`limiter`]: failed online check limits.
+//! - `testing` (feature `testing`): a server on loopback and its clients, for tests.
 //! - [`telemetry`]: what is logged (through `tracing`), and the panic hook.
 
 pub mod clock;
@@ -27,6 +28,8 @@ pub mod server;
 pub mod service;
 pub mod store;
 pub mod telemetry;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{CheckLimits, Config};

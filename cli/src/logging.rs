@@ -36,7 +36,10 @@ pub fn init(default: &str, format: Format) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        // A closed stderr (a script that read the readiness line and closed the pipe)
+        // must not turn a failed log write into a panic of the server.
+        .log_internal_errors(false);
     // A second install (never in `edl`) would fail; logging is then left as it was.
     let _ = match format {
         Format::Json => builder.json().try_init(),

@@ -1,0 +1,388 @@
+//! Test support (feature `testing`): a real server on loopback over a real database
+//! file in a temp dir, and the three kinds of client: admin, wallet (device-signed) and
+//! verifier. The authority's tests (`tests/common` re-exports this) and benches share
+//! it; a server build leaves it out.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::{Config, ManualClock, RunningServer, serve};
+use edl_core::credential::{Audience, Credential, TrustList};
+use edl_core::crypto::{SecretKey, TotpSeed};
+use edl_core::licence::fixtures::{SAMPLE_LICENCE_NUMBER, sample_licence};
+use edl_core::present::Holder;
+use edl_core::wire::{
+    self, ApplicationView, Base64, EnrolResponse, IdentityChallenge, SyncResponse,
+    TrustListResponse, bearer, identity::test_provider_attestation, paths, sign_request,
+};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+/// Tuesday 2026-11-24 11:00:05 Beijing time.
+pub const START: u64 = 1_795_489_205;
+pub const ADMIN: &str = "test-admin-token";
+pub const IDENTITY_SECRET: &[u8] = b"test identity provider secret";
+
+pub struct TestServer {
+    pub dir: tempfile::TempDir,
+    pub clock: ManualClock,
+    pub server: Option<RunningServer>,
+    pub url: String,
+    pub http: reqwest::Client,
+}
+
+pub fn config(db: PathBuf, clock: &ManualClock) -> Config {
+    let mut config = Config::new(db, SocketAddr::from(([127, 0, 0, 1], 0)));
+    config.admin_token = ADMIN.into();
+    config.identity_secret = IDENTITY_SECRET.to_vec();
+    config.clock = Arc::new(clock.clone());
+    config
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let clock = ManualClock::new(START);
+        let server = serve(config(dir.path().join("authority.db"), &clock))
+            .await
+            .expect("server starts");
+        TestServer {
+            url: server.url(),
+            server: Some(server),
+            dir,
+            clock,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    pub fn db(&self) -> PathBuf {
+        self.dir.path().join("authority.db")
+    }
+
+    /// Stops the server and starts a new one on the same database file.
+    pub async fn restart(&mut self) {
+        if let Some(s) = self.server.take() {
+            s.shutdown().await.expect("clean shutdown");
+        }
+        let server = serve(config(self.db(), &self.clock))
+            .await
+            .expect("restarts");
+        self.url = server.url();
+        self.server = Some(server);
+    }
+
+    pub fn now(&self) -> u64 {
+        crate::Clock::now(&self.clock)
+    }
+
+    pub async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, String)],
+        body: Vec<u8>,
+    ) -> (StatusCode, Value, reqwest::header::HeaderMap) {
+        let mut req = self
+            .http
+            .request(method, format!("{}{}", self.url, path))
+            .body(body);
+        for (k, v) in headers {
+            req = req.header(*k, v);
+        }
+        let resp = req.send().await.expect("request is answered");
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let bytes = resp.bytes().await.expect("body");
+        let value = serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+            panic!(
+                "{path}: not JSON ({status}): {}",
+                String::from_utf8_lossy(&bytes)
+            )
+        });
+        (status, value, headers)
+    }
+
+    pub async fn admin(&self, method: Method, path: &str, body: Value) -> (StatusCode, Value) {
+        let body = if body.is_null() {
+            Vec::new()
+        } else {
+            serde_json::to_vec(&body).unwrap()
+        };
+        let (s, v, _) = self
+            .raw(method, path, &[("authorization", bearer(ADMIN))], body)
+            .await;
+        (s, v)
+    }
+
+    pub async fn admin_ok(&self, method: Method, path: &str, body: Value) -> Value {
+        let (s, v) = self.admin(method, path, body).await;
+        assert_eq!(s, StatusCode::OK, "{path}: {v}");
+        v
+    }
+
+    /// Registers the sample driver with `number` (and a photo on file when asked).
+    pub async fn create_driver(&self, number: &str, photo_on_file: bool) -> u64 {
+        let l = sample_licence(edl_core::verify::china_date(self.now()));
+        let mut body = json!({
+            "licence_number": number,
+            "name": l.main.name,
+            "sex": "male",
+            "nationality": l.main.nationality,
+            "date_of_birth": "1990-03-07",
+            "classes": "C1",
+            "first_issue": "2012-03-07",
+            "valid_from": "2018-03-07",
+            "valid_until": "2028-03-07",
+            "address": l.supplementary.address,
+            "issuing_authority": l.supplementary.issuing_authority,
+        });
+        if photo_on_file {
+            body["photo"] = json!(Base64::encode(&jpeg(1)));
+        }
+        let v = self.admin_ok(Method::POST, paths::DRIVERS, body).await;
+        v["driver_id"].as_u64().unwrap()
+    }
+
+    pub async fn verifier(&self, name: &str, class: &str) -> Verifier {
+        let v = self
+            .admin_ok(
+                Method::POST,
+                paths::VERIFIERS,
+                json!({"name": name, "class": class}),
+            )
+            .await;
+        Verifier {
+            api_key: v["api_key"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    pub async fn verify(
+        &self,
+        verifier: &Verifier,
+        body: Value,
+    ) -> (StatusCode, Value, reqwest::header::HeaderMap) {
+        self.raw(
+            Method::POST,
+            paths::VERIFY,
+            &[(wire::HEADER_API_KEY, verifier.api_key.clone())],
+            serde_json::to_vec(&body).unwrap(),
+        )
+        .await
+    }
+
+    pub async fn trust(&self) -> TrustList {
+        let (s, v, _) = self.raw(Method::GET, paths::TRUST_LIST, &[], vec![]).await;
+        assert_eq!(s, StatusCode::OK);
+        let t: TrustListResponse = serde_json::from_value(v).unwrap();
+        TrustList::decode(t.trust_list.as_bytes()).unwrap()
+    }
+
+    /// A fresh one-time activation code for `driver`, from the admin API.
+    pub async fn activation_code(&self, driver: u64) -> String {
+        self.admin_ok(
+            Method::POST,
+            &paths::with_id(paths::ACTIVATION_CODE, driver),
+            Value::Null,
+        )
+        .await["code"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Enrols a new wallet for `driver` (activation code from the admin API).
+    pub async fn enrol(&self, driver: u64, number: &str) -> Wallet {
+        let code = self.activation_code(driver).await;
+        let key = SecretKey::from_seed(rand32());
+        let (s, v, _) = self
+            .raw(
+                Method::POST,
+                paths::ENROL,
+                &[],
+                serde_json::to_vec(&json!({
+                    "licence_number": number,
+                    "activation_code": code,
+                    "device_public_key": Base64::encode(&key.public().to_bytes()),
+                }))
+                .unwrap(),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "enrol: {v}");
+        let r: EnrolResponse = serde_json::from_value(v).unwrap();
+        assert_eq!(r.account_id, driver);
+        Wallet {
+            key,
+            account: r.account_id,
+            number: number.to_owned(),
+            cursor: 0,
+            credential: None,
+            seed: None,
+        }
+    }
+
+    /// Sends a device-signed request.
+    pub async fn signed(
+        &self,
+        wallet: &Wallet,
+        method: Method,
+        path: &str,
+        body: Value,
+    ) -> (StatusCode, Value, reqwest::header::HeaderMap) {
+        let body = if body.is_null() {
+            Vec::new()
+        } else {
+            serde_json::to_vec(&body).unwrap()
+        };
+        let auth = sign_request(
+            &wallet.key,
+            method.as_str(),
+            path,
+            &body,
+            self.now(),
+            rand16(),
+        );
+        let headers: Vec<(&str, String)> = auth.headers(wallet.account).into_iter().collect();
+        self.raw(method, path, &headers, body).await
+    }
+
+    pub async fn challenge(&self, wallet: &Wallet) -> IdentityChallenge {
+        let (s, v, _) = self
+            .signed(wallet, Method::POST, paths::IDENTITY_CHALLENGE, Value::Null)
+            .await;
+        assert_eq!(s, StatusCode::OK, "challenge: {v}");
+        serde_json::from_value(v).unwrap()
+    }
+
+    /// Applies with a passing real-person check.
+    pub async fn apply(&self, wallet: &Wallet) -> (StatusCode, Value) {
+        let c = self.challenge(wallet).await;
+        let attestation =
+            test_provider_attestation(IDENTITY_SECRET, c.challenge.as_bytes(), &wallet.number);
+        let (s, v, _) = self
+            .signed(
+                wallet,
+                Method::POST,
+                paths::APPLY,
+                json!({"identity": {"challenge_id": c.challenge_id, "attestation": Base64::encode(&attestation)}}),
+            )
+            .await;
+        (s, v)
+    }
+
+    pub async fn apply_ok(&self, wallet: &Wallet) -> ApplicationView {
+        let (s, v) = self.apply(wallet).await;
+        assert_eq!(s, StatusCode::OK, "apply: {v}");
+        serde_json::from_value(v).unwrap()
+    }
+
+    pub async fn upload(
+        &self,
+        wallet: &Wallet,
+        key: &str,
+        photo: &[u8],
+    ) -> (StatusCode, Value, reqwest::header::HeaderMap) {
+        self.signed(
+            wallet,
+            Method::POST,
+            paths::PHOTO,
+            json!({"client_key": key, "photo": Base64::encode(photo)}),
+        )
+        .await
+    }
+
+    /// Syncs from the wallet's cursor and keeps what it needs to present.
+    pub async fn sync(&self, wallet: &mut Wallet) -> SyncResponse {
+        let path = format!("{}?cursor={}", paths::SYNC, wallet.cursor);
+        let (s, v, _) = self.signed(wallet, Method::GET, &path, Value::Null).await;
+        assert_eq!(s, StatusCode::OK, "sync: {v}");
+        let r: SyncResponse = serde_json::from_value(v).unwrap();
+        wallet.cursor = r.cursor;
+        if let Some(e) = &r.elicence
+            && let (Some(c), Some(seed)) = (&e.credential, &e.totp_seed)
+        {
+            wallet.credential = Some(c.as_bytes().to_vec());
+            wallet.seed = Some(seed.to_array::<32>().unwrap());
+        }
+        r
+    }
+
+    /// A wallet with an issued e-licence (photo on file, so issued at once).
+    pub async fn issued_wallet(&self, number: &str) -> (u64, Wallet) {
+        let driver = self.create_driver(number, true).await;
+        let mut wallet = self.enrol(driver, number).await;
+        let app = self.apply_ok(&wallet).await;
+        assert_eq!(app.phase, wire::ApplicationPhase::Issued);
+        self.sync(&mut wallet).await;
+        assert!(wallet.credential.is_some());
+        (driver, wallet)
+    }
+}
+
+pub struct Verifier {
+    pub api_key: String,
+}
+
+pub struct Wallet {
+    pub key: SecretKey,
+    pub account: u64,
+    pub number: String,
+    pub cursor: u64,
+    pub credential: Option<Vec<u8>>,
+    pub seed: Option<[u8; 32]>,
+}
+
+impl Wallet {
+    /// The core holder over the credential the server issued.
+    pub fn holder(&self) -> Holder {
+        let credential = Credential::decode(self.credential.as_ref().unwrap()).unwrap();
+        Holder::new(
+            credential,
+            SecretKey::from_seed(*self.key.to_seed()),
+            TotpSeed::from_bytes(self.seed.unwrap()),
+        )
+        .expect("credential bound to this device")
+    }
+
+    pub fn online_qr(&self, audience: Audience, now: u64) -> Value {
+        let p = self
+            .holder()
+            .present(edl_core::present::Form::Online, audience, now, 30)
+            .unwrap();
+        json!({"method": "qr", "payload": Base64::encode(&p.payload)})
+    }
+
+    pub fn manual(&self, audience: Audience, now: u64) -> Value {
+        let d = self.holder().dynamic_code(audience, now, 30).unwrap();
+        json!({"method": "manual", "licence_number": self.number, "code": d.manual_code})
+    }
+
+    pub fn barcode(&self, audience: Audience, now: u64) -> Value {
+        let d = self.holder().dynamic_code(audience, now, 30).unwrap();
+        json!({"method": "barcode", "text": d.barcode.text()})
+    }
+}
+
+pub fn rand32() -> [u8; 32] {
+    let mut b = [0u8; 32];
+    getrandom::fill(&mut b).unwrap();
+    b
+}
+
+pub fn rand16() -> [u8; 16] {
+    let mut b = [0u8; 16];
+    getrandom::fill(&mut b).unwrap();
+    b
+}
+
+/// A JPEG-looking photo (magic bytes and padding), different per `n`.
+pub fn jpeg(n: u8) -> Vec<u8> {
+    let mut b = vec![0xFF, 0xD8, 0xFF, 0xE0, n];
+    b.resize(2048, n);
+    b
+}
+
+/// Another sample licence number (the sample's with its last digits changed).
+pub fn number(n: u32) -> String {
+    format!("{}{:04}", &SAMPLE_LICENCE_NUMBER[..14], n)
+}
