@@ -8,7 +8,7 @@ use std::sync::Arc;
 use edl_core::credential::Audience;
 use edl_core::licence::beijing;
 use edl_core::net::NetError;
-use edl_core::present::{Form, payload_to_text};
+use edl_core::present::{DEFAULT_PERIOD, Form, payload_to_text};
 use edl_core::wallet::store::SoftwareKeyStore;
 use edl_core::wallet::{
     PhotoSource, TestIdentityProvider, UploadProgress, UploadStage, Wallet, WalletError,
@@ -79,6 +79,10 @@ enum Command {
         /// Write the QR as an SVG.
         #[arg(long)]
         svg: Option<PathBuf>,
+        /// The QR as it was this many seconds ago: what an old screenshot of the screen
+        /// holds (to see a verifier refuse it).
+        #[arg(long, default_value_t = 0)]
+        seconds_ago: u64,
     },
     /// Write the barcode as a PNG.
     Barcode {
@@ -238,12 +242,16 @@ pub fn run(args: Args) -> Result<(), String> {
             audience,
             png,
             svg,
+            seconds_ago,
         } => {
             let form = match mode {
                 Mode::Online => Form::Online,
                 Mode::Offline => Form::Offline,
             };
-            let p = wallet.present(form, audience.into(), None).map_err(w)?;
+            let at = wallet.now().map_err(w)?.saturating_sub(seconds_ago);
+            let p = wallet
+                .present_at(form, audience.into(), at, DEFAULT_PERIOD)
+                .map_err(w)?;
             if let Some(file) = &png {
                 write(file, &p.qr.to_png(8))?;
             }

@@ -5,6 +5,7 @@ mod admin;
 pub mod extract;
 mod public;
 mod wallet;
+pub mod web;
 
 use std::sync::Arc;
 
@@ -143,6 +144,8 @@ pub fn router(app: AppState) -> Router {
                 async move { ([(header::CONTENT_TYPE, "application/json")], (*doc).clone()) }
             }),
         )
+        // The verifier web page: files for a browser, outside the OpenAPI document.
+        .merge(web::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(CatchPanicLayer::custom(panic_response))

@@ -1,0 +1,71 @@
+//! The verifier web page at `/verify`: a static page, its stylesheet and its script,
+//! embedded in the binary (built from `authority/web/`, whose README says how) and served
+//! from the API's own origin, so the page's only connection is to this server.
+//!
+//! Not part of the OpenAPI document: these are files for a browser, not API endpoints.
+
+use axum::Router;
+use axum::http::{HeaderName, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+/// Where the page lives.
+pub const PAGE: &str = "/verify";
+/// The script, bundled by `authority/web/build.mjs` (committed, so no npm at build time).
+pub const SCRIPT: &str = "/verify/assets/verify.js";
+/// The stylesheet.
+pub const STYLE: &str = "/verify/assets/verify.css";
+
+const HTML: &str = include_str!("../../web/static/index.html");
+const JS: &str = include_str!("../../web/dist/verify.js");
+const CSS: &str = include_str!("../../web/static/verify.css");
+
+/// The page's Content-Security-Policy: its own script and style only (no inline code), the
+/// photo as a `data:` image, the camera as a media stream, and requests to this origin.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
+    style-src 'self'; img-src 'self' data: blob:; media-src 'self' blob: mediastream:; \
+    connect-src 'self'; form-action 'none'; base-uri 'none'; frame-ancestors 'none'";
+
+/// The routes of the page and its assets.
+pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
+    Router::new()
+        .route(
+            PAGE,
+            get(|| async { file("text/html; charset=utf-8", HTML) }),
+        )
+        .route(
+            SCRIPT,
+            get(|| async { file("text/javascript; charset=utf-8", JS) }),
+        )
+        .route(
+            STYLE,
+            get(|| async { file("text/css; charset=utf-8", CSS) }),
+        )
+}
+
+fn file(content_type: &'static str, body: &'static str) -> Response {
+    let headers = [
+        (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        ),
+        (
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ),
+        (
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ),
+        (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
+        // The camera for this page only; nothing else the browser could lend it.
+        (
+            HeaderName::from_static("permissions-policy"),
+            HeaderValue::from_static("camera=(self), microphone=(), geolocation=()"),
+        ),
+        // Small and embedded: revalidate rather than run a stale script after an upgrade.
+        (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+    ];
+    (headers, body).into_response()
+}

@@ -1,0 +1,194 @@
+// The verifier page: sign in with the API key, read a code (camera, picture, barcode digits
+// or licence number and manual code), ask the authority (POST /v1/verify) and show what it
+// says. The key lives in sessionStorage (this tab only) and travels only in the
+// X-EDL-Api-Key header, never in a URL.
+
+import jsQR from 'jsqr';
+import { initialLang, currentLang, setLang } from './i18n.js';
+import { renderNotice, renderRefusal, renderVerdict } from './render.js';
+
+const KEY = 'edl.verifier.apiKey';
+/** Longest side a picture is scaled to before looking for the QR (keeps phones quick). */
+const MAX_SIDE = 1280;
+
+const $ = (id) => document.getElementById(id);
+let last = null; // the outcome on screen, redrawn when the language changes
+let stream = null;
+
+function show(outcome, { focus = true } = {}) {
+  last = outcome;
+  const area = $('result');
+  if (outcome.kind === 'verdict') renderVerdict(area, outcome.answer);
+  else if (outcome.kind === 'refusal') renderRefusal(area, outcome.code, outcome.body, outcome.retryAfter);
+  else renderNotice(area, outcome.key, outcome.args);
+  area.hidden = false;
+  // The verdict is announced by aria-live; focus moves there so a keyboard user is next to it.
+  if (focus) area.focus();
+}
+
+function signedIn() {
+  const on = Boolean(sessionStorage.getItem(KEY));
+  $('login').hidden = on;
+  $('check').hidden = !on;
+  $('sign-out').hidden = !on;
+  if (!on) {
+    stopCamera();
+    $('result').hidden = true;
+    last = null;
+  }
+  return on;
+}
+
+async function verify(request) {
+  const key = sessionStorage.getItem(KEY);
+  if (!key) return signedIn();
+  const area = $('result');
+  area.setAttribute('aria-busy', 'true');
+  document.body.classList.add('busy');
+  try {
+    let res;
+    try {
+      res = await fetch('/v1/verify', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'X-EDL-Api-Key': key },
+        body: JSON.stringify(request),
+        cache: 'no-store',
+        credentials: 'omit',
+      });
+    } catch {
+      return show({ kind: 'notice', key: 'networkError' });
+    }
+    const body = await res.json().catch(() => ({}));
+    if (res.ok) return show({ kind: 'verdict', answer: body });
+    const code = body.error || 'internal';
+    show({ kind: 'refusal', code, body, retryAfter: res.headers.get('Retry-After') });
+    if (code === 'unauthorized') {
+      sessionStorage.removeItem(KEY);
+      $('login').hidden = false;
+      $('check').hidden = true;
+      $('sign-out').hidden = true;
+    }
+  } finally {
+    area.removeAttribute('aria-busy');
+    document.body.classList.remove('busy');
+  }
+}
+
+function base64(bytes) {
+  let s = '';
+  for (const b of bytes) s += String.fromCharCode(b);
+  return btoa(s);
+}
+
+/** Sends the raw bytes of a scanned QR; an offline QR is named here, not sent. */
+function verifyQrBytes(bytes) {
+  // Header byte: bits 3–2 are the form (0 online, 1 offline); docs/PROTOCOL.md.
+  if (bytes.length > 0 && ((bytes[0] >> 2) & 3) === 1) return show({ kind: 'notice', key: 'offlineQr' });
+  return verify({ method: 'qr', payload: base64(bytes) });
+}
+
+function findQr(source, width, height) {
+  const scale = Math.min(1, MAX_SIDE / Math.max(width, height));
+  const w = Math.max(1, Math.round(width * scale));
+  const h = Math.max(1, Math.round(height * scale));
+  const canvas = document.createElement('canvas');
+  canvas.width = w;
+  canvas.height = h;
+  const ctx = canvas.getContext('2d', { willReadFrequently: true });
+  ctx.drawImage(source, 0, 0, w, h);
+  const { data } = ctx.getImageData(0, 0, w, h);
+  return jsQR(data, w, h, { inversionAttempts: 'attemptBoth' });
+}
+
+async function onPicture(event) {
+  const file = event.target.files?.[0];
+  if (!file) return;
+  let bitmap;
+  try {
+    bitmap = await createImageBitmap(file);
+  } catch {
+    return show({ kind: 'notice', key: 'noQrInImage' });
+  }
+  const found = findQr(bitmap, bitmap.width, bitmap.height);
+  bitmap.close();
+  event.target.value = ''; // the same file can be chosen again
+  if (!found) return show({ kind: 'notice', key: 'noQrInImage' });
+  await verifyQrBytes(found.binaryData);
+}
+
+async function startCamera() {
+  const video = $('camera');
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: 'environment' }, audio: false });
+  } catch (e) {
+    return show({ kind: 'notice', key: 'cameraUnavailable', args: { why: e?.name || 'error' } });
+  }
+  video.srcObject = stream;
+  await video.play().catch(() => {});
+  $('start-camera').hidden = true;
+  $('stop-camera').hidden = false;
+  $('camera-box').hidden = false;
+  $('stop-camera').focus();
+  const tick = async () => {
+    if (!stream) return;
+    if (video.readyState >= 2 && video.videoWidth > 0) {
+      const found = findQr(video, video.videoWidth, video.videoHeight);
+      if (found && found.binaryData.length > 0) {
+        stopCamera();
+        return verifyQrBytes(found.binaryData);
+      }
+    }
+    setTimeout(() => requestAnimationFrame(tick), 120);
+  };
+  requestAnimationFrame(tick);
+}
+
+function stopCamera() {
+  if (stream) for (const track of stream.getTracks()) track.stop();
+  stream = null;
+  const video = $('camera');
+  if (video) video.srcObject = null;
+  $('camera-box').hidden = true;
+  $('stop-camera').hidden = true;
+  $('start-camera').hidden = false;
+}
+
+function digitsOnly(text) {
+  return text.replace(/\s+/g, '');
+}
+
+function init() {
+  setLang(initialLang(navigator.language), document);
+  $('lang').addEventListener('click', () => {
+    setLang(currentLang() === 'zh' ? 'en' : 'zh', document);
+    if (last) show(last, { focus: false });
+  });
+  $('login-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    const key = $('api-key').value.trim();
+    if (!key) return;
+    sessionStorage.setItem(KEY, key);
+    $('api-key').value = '';
+    signedIn();
+    $('start-camera').focus();
+  });
+  $('sign-out').addEventListener('click', () => {
+    sessionStorage.removeItem(KEY);
+    signedIn();
+    $('api-key').focus();
+  });
+  $('start-camera').addEventListener('click', startCamera);
+  $('stop-camera').addEventListener('click', stopCamera);
+  $('qr-file').addEventListener('change', onPicture);
+  $('barcode-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    verify({ method: 'barcode', text: digitsOnly($('barcode').value) });
+  });
+  $('manual-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    verify({ method: 'manual', licence_number: $('licence-number').value.trim(), code: digitsOnly($('manual-code').value) });
+  });
+  signedIn();
+}
+
+init();

@@ -1,0 +1,206 @@
+// The verifier page in a real browser (headless Chromium) against a real authority on
+// loopback, with codes made by a real wallet (`edl wallet`): what a rental clerk or a
+// police officer sees for a good, tampered, expired or typed code, and what a business
+// never receives.
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import QRCode from 'qrcode';
+import { ADDRESS, NAME, NUMBER, startFixture } from './fixture.mjs';
+import { launch, signIn } from './browser.mjs';
+
+let f;
+let browser;
+
+before(async () => {
+  f = await startFixture();
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  await f?.stop();
+});
+
+/** Uploads a picture of a QR and waits for the verdict. */
+async function scanPicture(page, file) {
+  await page.setInputFiles('#qr-file', file);
+  return verdict(page);
+}
+
+async function verdict(page) {
+  const h = page.locator('#result #verdict, #result .reason').first();
+  await h.waitFor();
+  return page.evaluate(() => ({
+    verdict: document.querySelector('#verdict')?.dataset.verdict ?? null,
+    reason: document.querySelector('#result .reason')?.dataset.reason ?? null,
+    text: document.getElementById('result').innerText,
+  }));
+}
+
+/** Writes a QR PNG holding exactly `bytes` (byte mode), as a forger's screen would show. */
+async function qrOf(bytes, name) {
+  const file = join(f.dir, name);
+  await QRCode.toFile(file, [{ data: Uint8Array.from(bytes), mode: 'byte' }], { errorCorrectionLevel: 'M', scale: 8 });
+  return file;
+}
+
+describe('the verifier page', () => {
+  test('is served from the authority with a strict policy and no inline code', async () => {
+    const res = await fetch(`${f.url}/verify`);
+    assert.equal(res.status, 200);
+    const csp = res.headers.get('content-security-policy');
+    assert.match(csp, /default-src 'none'/);
+    assert.match(csp, /script-src 'self';/);
+    assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval|https?:/);
+    assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
+    assert.equal(res.headers.get('referrer-policy'), 'no-referrer');
+    const html = await res.text();
+    assert.doesNotMatch(html, /<script(?![^>]*\ssrc=)/, 'every script is a file');
+    assert.doesNotMatch(html, /\sstyle=|<style|\son[a-z]+=/i, 'no inline style or handler');
+    for (const asset of ['/verify/assets/verify.js', '/verify/assets/verify.css']) {
+      const r = await fetch(f.url + asset);
+      assert.equal(r.status, 200, asset);
+      assert.equal(r.headers.get('x-content-type-options'), 'nosniff');
+    }
+  });
+
+  test('a good online QR picture verifies and police see both pages and the photo', async () => {
+    const { context, page } = await signIn(browser, f.url, f.policeKey);
+    const sent = [];
+    page.on('request', (r) => sent.push(r));
+    const csp = [];
+    page.on('console', (m) => m.type() === 'error' && csp.push(m.text()));
+    const seen = await scanPicture(page, f.qrPng('good.png'));
+    assert.equal(seen.verdict, 'valid', seen.text);
+    assert.match(seen.text, /Valid: the licence is in force/);
+    assert.match(seen.text, /Enforcement view/);
+    assert.ok(seen.text.includes(ADDRESS), 'police see the address');
+    assert.ok(seen.text.includes(NUMBER), 'police see the full number');
+    const photo = page.locator('#result img.photo');
+    const box = await photo.boundingBox();
+    assert.ok(box.width >= 240 && box.height >= 320, `photo large enough to compare: ${JSON.stringify(box)}`);
+    assert.ok(await photo.evaluate((img) => img.complete && img.naturalWidth > 0), 'the photo loads under the policy');
+    // The key went in the header only: in no URL, no cookie, and not in localStorage.
+    const verify = sent.find((r) => r.url().endsWith('/v1/verify'));
+    assert.equal(await verify.headerValue('x-edl-api-key'), f.policeKey);
+    assert.ok(sent.every((r) => !r.url().includes(f.policeKey)));
+    assert.ok(!page.url().includes(f.policeKey));
+    assert.deepEqual(await context.cookies(), []);
+    assert.equal(await page.evaluate(() => localStorage.length), 0);
+    assert.deepEqual(csp, [], 'no policy violation or script error');
+    await context.close();
+  });
+
+  test('a tampered QR is refused with the reason in words', async () => {
+    const bytes = f.qrBytes();
+    bytes[13] ^= 1; // the code's last bit
+    const { context, page } = await signIn(browser, f.url, f.policeKey);
+    const seen = await scanPicture(page, await qrOf(bytes, 'tampered.png'));
+    assert.equal(seen.verdict, 'refused');
+    assert.equal(seen.reason, 'code_rejected');
+    assert.match(seen.text, /wrong or has expired/);
+    assert.ok(!seen.text.includes(NAME), 'nothing about the driver is shown');
+    await context.close();
+  });
+
+  test('an expired QR (an old screenshot) is refused with the reason in words', async () => {
+    const { context, page } = await signIn(browser, f.url, f.policeKey);
+    const seen = await scanPicture(page, f.qrPng('old.png', { secondsAgo: 120 }));
+    assert.equal(seen.reason, 'code_rejected');
+    assert.match(seen.text, /a screenshot or photo of an old code is refused/);
+    await context.close();
+  });
+
+  test('a business sees the qualification only, in the page and on the wire', async () => {
+    const { context, page } = await signIn(browser, f.url, f.rentalKey);
+    const bodies = [];
+    page.on('response', async (r) => {
+      if (r.url().startsWith(f.url)) bodies.push(r.body().then((b) => b.toString('utf8')));
+    });
+    // The driver shows the enforcement QR: the narrower of it and the verifier's class wins.
+    const seen = await scanPicture(page, f.qrPng('to-rental.png'));
+    assert.equal(seen.verdict, 'valid', seen.text);
+    assert.match(seen.text, /Business view/);
+    assert.ok(seen.text.includes('1101**********0001'));
+    const dom = await page.content();
+    const wire = (await Promise.all(bodies)).join('\n');
+    assert.ok(wire.includes('"audience":"business"'), 'the answer was seen');
+    for (const secret of [ADDRESS, NUMBER, '1990-03-07', '"record"', '"address"', '"date_of_birth"', '"supplementary"']) {
+      assert.ok(!dom.includes(secret), `the DOM holds ${secret}`);
+      assert.ok(!wire.includes(secret), `a response holds ${secret}`);
+    }
+    await context.close();
+  });
+
+  test('a typed licence number and manual code verify', async () => {
+    const { context, page } = await signIn(browser, f.url, f.policeKey);
+    await page.getByLabel('Licence number', { exact: true }).fill(NUMBER);
+    await page.getByLabel('Manual code (7 digits)').fill(f.manualCode());
+    await page.keyboard.press('Enter');
+    const seen = await verdict(page);
+    assert.equal(seen.verdict, 'valid', seen.text);
+    // Focus moves to the verdict, which is announced.
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'result');
+    assert.equal(await page.locator('#result').getAttribute('aria-live'), 'polite');
+    await context.close();
+  });
+
+  test('the barcode digits verify', async () => {
+    const { context, page } = await signIn(browser, f.url, f.policeKey);
+    await page.getByLabel('The 32 digits under the barcode').fill(f.barcode());
+    await page.keyboard.press('Enter');
+    assert.equal((await verdict(page)).verdict, 'valid');
+    await context.close();
+  });
+
+  test('after five wrong codes the verifier is locked out and told for how long', async () => {
+    const { context, page } = await signIn(browser, f.url, f.otherRentalKey);
+    await page.getByLabel('Licence number', { exact: true }).fill(NUMBER);
+    const code = f.manualCode();
+    const wrong = String((Number(code) + 1) % 10_000_000).padStart(7, '0');
+    let seen;
+    for (let i = 0; i < 6; i++) {
+      await page.getByLabel('Manual code (7 digits)').fill(i < 5 ? wrong : code);
+      await page.evaluate(() => document.getElementById('result').replaceChildren());
+      await page.keyboard.press('Enter');
+      seen = await verdict(page);
+    }
+    assert.equal(seen.reason, 'locked_out');
+    assert.match(seen.text, /Try again in 1[45] min/);
+    await context.close();
+  });
+
+  test('a wrong key is refused and the page asks to sign in again', async () => {
+    const { context, page } = await signIn(browser, f.url, 'not-a-key');
+    await page.getByLabel('Licence number', { exact: true }).fill(NUMBER);
+    await page.getByLabel('Manual code (7 digits)').fill(f.manualCode());
+    await page.keyboard.press('Enter');
+    assert.equal((await verdict(page)).reason, 'unauthorized');
+    await page.waitForSelector('#login:not([hidden])');
+    assert.equal(await page.evaluate(() => sessionStorage.length), 0);
+    await context.close();
+  });
+
+  test('a Chinese browser gets Chinese, and the toggle switches the verdict too', async () => {
+    const { context, page } = await signIn(browser, f.url, f.policeKey, { locale: 'zh-CN' });
+    assert.equal(await page.locator('h1').innerText(), '核验驾驶证');
+    const seen = await scanPicture(page, f.qrPng('zh.png'));
+    assert.match(seen.text, /有效：驾驶证状态正常/);
+    assert.match(seen.text, /住址/);
+    await page.getByRole('button', { name: '切换到英文' }).click();
+    assert.match(await page.locator('#result').innerText(), /Valid: the licence is in force/);
+    assert.equal(await page.evaluate(() => document.documentElement.lang), 'en');
+    await context.close();
+  });
+
+  test('on a phone the page fits the screen width', async () => {
+    const { context, page } = await signIn(browser, f.url, f.rentalKey, { viewport: { width: 360, height: 740 } });
+    await scanPicture(page, f.qrPng('phone.png'));
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `no sideways scrolling (${overflow}px too wide)`);
+    await context.close();
+  });
+});
