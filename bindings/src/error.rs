@@ -244,6 +244,7 @@ impl EdlError {
     pub(crate) fn online_setup(e: NetError) -> Self {
         match e {
             NetError::BadUrl => bad_url(),
+            NetError::InsecureUrl => insecure_url(),
             _ => EdlError::Internal {
                 detail: "the HTTP client could not be built".into(),
             },
@@ -291,6 +292,7 @@ fn net(e: NetError, rejected: fn(ErrorCode) -> EdlError) -> EdlError {
         },
         NetError::Rejected { code } => rejected(code),
         NetError::BadUrl => bad_url(),
+        NetError::InsecureUrl => insecure_url(),
         // The server's text is never kept; the app gets a fixed one.
         NetError::Protocol(_) => EdlError::malformed(
             InputKind::ServerResponse,
@@ -313,6 +315,12 @@ impl EdlError {
             },
             p => EdlError::malformed(InputKind::Photo, p.to_string()),
         }
+    }
+}
+
+fn insecure_url() -> EdlError {
+    EdlError::InvalidArgument {
+        detail: "authority_url must be https:// (http:// only to this machine)".into(),
     }
 }
 

@@ -24,5 +24,5 @@ pub(crate) use client::Client;
 pub use error::NetError;
 #[cfg(feature = "wallet")]
 pub(crate) use signed::DeviceAuth;
-pub use tls::set_authority_roots;
+pub use tls::{allow_plain_http, set_authority_roots};
 pub use verifier::{OnlineVerifier, OnlineVerifyError};

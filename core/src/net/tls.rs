@@ -2,6 +2,7 @@
 //! with the platform's verifier, or, once the app has pinned them, against the authority's
 //! own root certificates only.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
 use rustls::ClientConfig;
@@ -13,6 +14,41 @@ use super::NetError;
 static CONFIG: RwLock<Option<Arc<ClientConfig>>> = RwLock::new(None);
 /// The pinned roots (DER), if the app set any.
 static ROOTS: RwLock<Option<Vec<Vec<u8>>>> = RwLock::new(None);
+
+/// Whether clients may talk plain HTTP to an authority that is not on this machine.
+static PLAIN_HTTP: AtomicBool = AtomicBool::new(false);
+
+/// Lets clients made from now on use a plain `http://` authority URL on another machine
+/// (a test network without TLS); `false`, the default, refuses them with
+/// [`NetError::InsecureUrl`]. Loopback addresses are always allowed: nothing crosses a
+/// network there.
+pub fn allow_plain_http(allow: bool) {
+    PLAIN_HTTP.store(allow, Ordering::SeqCst);
+}
+
+/// Whether `url` may be used: `https://` always, `http://` to loopback or after the opt-in.
+pub(super) fn check_url(url: &str) -> Result<(), NetError> {
+    let parsed = reqwest::Url::parse(url).map_err(|_| NetError::BadUrl)?;
+    match parsed.scheme() {
+        "https" => Ok(()),
+        "http" if PLAIN_HTTP.load(Ordering::SeqCst) => Ok(()),
+        "http" => {
+            let host = parsed.host_str().unwrap_or_default();
+            let loopback = host.eq_ignore_ascii_case("localhost")
+                || host
+                    .trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback());
+            if loopback {
+                Ok(())
+            } else {
+                Err(NetError::InsecureUrl)
+            }
+        }
+        _ => Err(NetError::BadUrl),
+    }
+}
 
 /// Most roots an app may pin: an authority has a handful, and the list is kept in memory.
 const MAX_ROOTS: usize = 16;
