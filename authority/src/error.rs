@@ -98,6 +98,9 @@ pub enum Error {
     /// The store failed.
     #[error("store: {0}")]
     Store(#[from] StoreError),
+    /// A sealed issuing key did not open (another key-encryption key, altered bytes).
+    #[error("sealed key: {0}")]
+    Sealed(#[from] crate::seal::SealError),
     /// A credential could not be issued (a fault: licences are validated before).
     #[error("issuing: {0}")]
     Issue(#[from] edl_core::credential::CredentialError),
@@ -132,8 +135,8 @@ impl Error {
             InvalidPhoto(_) => ErrorCode::InvalidPhoto,
             Busy { .. } => ErrorCode::Busy,
             LockedOut { .. } => ErrorCode::LockedOut,
-            Store(StoreError::Closed) => ErrorCode::Unavailable,
-            Store(_) | Issue(_) => ErrorCode::Internal,
+            Store(StoreError::Closed | StoreError::Aborted) => ErrorCode::Unavailable,
+            Store(_) | Issue(_) | Sealed(_) => ErrorCode::Internal,
         }
     }
 
