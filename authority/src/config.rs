@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::clock::{Clock, SystemClock};
 use crate::identity::IdentityProvider;
+use crate::seal::SeedSealer;
 
 /// Limits on failed online checks. A 6-digit manual code has a million values and two of
 /// them (this window's and the last) are accepted, so a verifier allowed
@@ -74,6 +75,10 @@ pub struct Config {
     pub check_limits: CheckLimits,
     /// Read connections kept open.
     pub read_pool_size: usize,
+    /// Seals the issuing key seeds at rest (an HSM or KMS plugs in here); `None` loads
+    /// the KEK from the environment or a file beside the database
+    /// ([`crate::seal::FileKek::from_env_or_file`]).
+    pub kek: Option<Arc<dyn SeedSealer>>,
 }
 
 impl Config {
@@ -97,6 +102,7 @@ impl Config {
             busy_retry_after: None,
             check_limits: CheckLimits::default(),
             read_pool_size: 8,
+            kek: None,
         }
     }
 }

@@ -20,6 +20,7 @@ pub mod identity;
 pub mod keys;
 pub mod limiter;
 mod random;
+pub mod seal;
 pub mod server;
 pub mod service;
 pub mod store;

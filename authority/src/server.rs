@@ -12,6 +12,7 @@ use crate::error::Error;
 use crate::http;
 use crate::identity::{IdentityProvider, TestIdentityProvider};
 use crate::keys::Keys;
+use crate::seal::{FileKek, SeedSealer};
 use crate::service::App;
 use crate::store::Store;
 use crate::store::sqlite::SqliteStore;
@@ -75,7 +76,11 @@ impl RunningServer {
 /// rebuilds the lock-outs.
 pub async fn app(config: Config, store: Arc<dyn Store>) -> Result<Arc<App>, Error> {
     let life = 3600 * u64::from(config.credential_ttl_hours.max(1));
-    let keys = Keys::load(store.as_ref(), config.clock.now(), life).await?;
+    let sealer: Arc<dyn SeedSealer> = match &config.kek {
+        Some(kek) => kek.clone(),
+        None => Arc::new(FileKek::from_env_or_file(&kek_path(&config.db_path))?),
+    };
+    let keys = Keys::load(store.as_ref(), config.clock.now(), life, sealer).await?;
     let identity: Arc<dyn IdentityProvider> = match &config.identity_provider {
         Some(provider) => provider.clone(),
         None => Arc::new(TestIdentityProvider::new(config.identity_secret.clone())),
@@ -83,6 +88,14 @@ pub async fn app(config: Config, store: Arc<dyn Store>) -> Result<Arc<App>, Erro
     let app = Arc::new(App::new(store, keys, identity, config));
     app.restore_limiter().await?;
     Ok(app)
+}
+
+/// The default KEK file: `<database>.kek` beside the database. Production keeps the KEK
+/// elsewhere (`EDL_AUTHORITY_KEK_FILE` on another volume, or an HSM behind [`SeedSealer`]).
+fn kek_path(db: &std::path::Path) -> std::path::PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push(".kek");
+    name.into()
 }
 
 /// Opens the database at `config.db_path` (WAL, migrated), binds `config.listen` and
