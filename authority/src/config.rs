@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::clock::{Clock, SystemClock};
 use crate::identity::IdentityProvider;
@@ -79,6 +80,12 @@ pub struct Config {
     /// the KEK from the environment or a file beside the database
     /// ([`crate::seal::FileKek::from_env_or_file`]).
     pub kek: Option<Arc<dyn SeedSealer>>,
+    /// Longest a client may take to send a request's headers (slowloris).
+    pub header_timeout: Duration,
+    /// Longest one request may take, body included, before it is answered 408.
+    pub request_timeout: Duration,
+    /// Connections served at once; more are answered 503 with Retry-After and closed.
+    pub max_connections: usize,
 }
 
 impl Config {
@@ -103,6 +110,9 @@ impl Config {
             check_limits: CheckLimits::default(),
             read_pool_size: 8,
             kek: None,
+            header_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            max_connections: 1024,
         }
     }
 }

@@ -13,6 +13,7 @@
 
 pub mod clock;
 pub mod config;
+mod conn;
 pub mod domain;
 pub mod error;
 pub mod http;

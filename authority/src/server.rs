@@ -8,6 +8,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
+use crate::conn;
 use crate::error::Error;
 use crate::http;
 use crate::identity::{IdentityProvider, TestIdentityProvider};
@@ -121,17 +122,19 @@ pub async fn serve_with_store(
     store: Arc<dyn Store>,
 ) -> Result<RunningServer, ServeError> {
     let listener = TcpListener::bind(config.listen).await?;
+    let limits = conn::Limits {
+        header_timeout: config.header_timeout,
+        request_timeout: config.request_timeout,
+        max_connections: config.max_connections.max(1),
+    };
     let app = app(config, store).await?;
     let addr = listener.local_addr()?;
     let (tx, rx) = oneshot::channel::<()>();
-    let router = http::router(app);
-    let task = tokio::spawn(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async {
-                let _ = rx.await;
-            })
-            .await
-    });
+    let router = http::router(app).layer(axum::middleware::from_fn_with_state(
+        limits.request_timeout,
+        conn::deadline,
+    ));
+    let task = tokio::spawn(conn::accept_loop(listener, router, rx, limits));
     Ok(RunningServer {
         addr,
         shutdown: Some(tx),
