@@ -47,6 +47,9 @@ pub enum Error {
     /// Wrong or expired online code.
     #[error("wrong or expired code")]
     CodeRejected,
+    /// The online code was already verified (by another verifier, or too long ago).
+    #[error("this code was already used; ask for a new one")]
+    AlreadyUsed,
     /// No such route.
     #[error("no such endpoint")]
     NotFound,
@@ -123,6 +126,7 @@ impl Error {
             NotEligible(_) => ErrorCode::NotEligible,
             ElicenceStopped => ErrorCode::ElicenceStopped,
             CodeRejected => ErrorCode::CodeRejected,
+            AlreadyUsed => ErrorCode::AlreadyUsed,
             NotFound => ErrorCode::NotFound,
             UnknownId(_) => ErrorCode::UnknownId,
             MethodNotAllowed => ErrorCode::MethodNotAllowed,

@@ -16,6 +16,7 @@ pub mod config;
 mod conn;
 pub mod domain;
 pub mod error;
+pub mod guard;
 pub mod http;
 pub mod identity;
 pub mod keys;

@@ -55,6 +55,8 @@ pub struct App {
     /// Settings.
     pub config: Config,
     busy: Mutex<Option<u32>>,
+    /// Online codes already verified (single use, `guard.rs`).
+    pub spent: crate::guard::SpentCodes,
 }
 
 fn datetime(now: u64) -> OffsetDateTime {
@@ -213,6 +215,7 @@ impl App {
             identity,
             busy: Mutex::new(config.busy_retry_after),
             config,
+            spent: Default::default(),
         }
     }
 
@@ -1173,14 +1176,21 @@ impl App {
             self.limiter.fail(verifier.id, driver_id, now);
             return Err(Error::UnknownId("e-licence"));
         };
-        if check_code(&TotpSeed::from_bytes(seed), &check, now).is_err() {
+        let Ok(window) = check_code(&TotpSeed::from_bytes(seed), &check, now) else {
             self.limiter.fail(verifier.id, Some(driver_id), now);
             self.store
                 .log_verification(driver_id, verifier.id, log(CheckOutcome::WrongCode))
                 .await?;
             return Err(Error::CodeRejected);
-        }
+        };
         self.limiter.succeed(verifier.id, driver_id);
+        let code = (
+            elicence_id,
+            window.starts_at(),
+            check.audience() as u8,
+            method as u8,
+        );
+        let repeat = self.spent.spend(code, verifier.id, now)?;
         match state {
             ElicenceState::Active => {}
             ElicenceState::Superseded | ElicenceState::Stopped => {
@@ -1230,9 +1240,11 @@ impl App {
                 },
             },
         };
-        self.store
-            .log_verification(driver_id, verifier.id, log(CheckOutcome::Verified))
-            .await?;
+        if !repeat {
+            self.store
+                .log_verification(driver_id, verifier.id, log(CheckOutcome::Verified))
+                .await?;
+        }
         Ok(VerifyResponse {
             elicence_id: ElicenceId(elicence_id),
             checked_at: now,
