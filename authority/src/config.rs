@@ -3,9 +3,11 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::clock::{Clock, SystemClock};
 use crate::identity::IdentityVerifier;
+use crate::seal::SeedSealer;
 
 /// Limits on failed online checks. A 6-digit manual code has a million values and two of
 /// them (this window's and the last) are accepted, so a verifier allowed
@@ -74,6 +76,16 @@ pub struct Config {
     pub check_limits: CheckLimits,
     /// Read connections kept open.
     pub read_pool_size: usize,
+    /// Seals the issuing key seeds at rest (an HSM or KMS plugs in here); `None` loads
+    /// the KEK from the environment or a file beside the database
+    /// ([`crate::seal::FileKek::from_env_or_file`]).
+    pub kek: Option<Arc<dyn SeedSealer>>,
+    /// Longest a client may take to send a request's headers (slowloris).
+    pub header_timeout: Duration,
+    /// Longest one request may take, body included, before it is answered 408.
+    pub request_timeout: Duration,
+    /// Connections served at once; more are answered 503 with Retry-After and closed.
+    pub max_connections: usize,
 }
 
 impl Config {
@@ -97,6 +109,10 @@ impl Config {
             busy_retry_after: None,
             check_limits: CheckLimits::default(),
             read_pool_size: 8,
+            kek: None,
+            header_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            max_connections: 1024,
         }
     }
 }

@@ -47,6 +47,9 @@ pub enum Error {
     /// Wrong or expired online code.
     #[error("wrong or expired code")]
     CodeRejected,
+    /// The online code was already verified (by another verifier, or too long ago).
+    #[error("this code was already used; ask for a new one")]
+    AlreadyUsed,
     /// No such route.
     #[error("no such endpoint")]
     NotFound,
@@ -98,6 +101,9 @@ pub enum Error {
     /// The store failed.
     #[error("store: {0}")]
     Store(#[from] StoreError),
+    /// A sealed issuing key did not open (another key-encryption key, altered bytes).
+    #[error("sealed key: {0}")]
+    Sealed(#[from] crate::seal::SealError),
     /// A credential could not be issued (a fault: licences are validated before).
     #[error("issuing: {0}")]
     Issue(#[from] edl_core::credential::CredentialError),
@@ -120,6 +126,7 @@ impl Error {
             NotEligible(_) => ErrorCode::NotEligible,
             ElicenceStopped => ErrorCode::ElicenceStopped,
             CodeRejected => ErrorCode::CodeRejected,
+            AlreadyUsed => ErrorCode::AlreadyUsed,
             NotFound => ErrorCode::NotFound,
             UnknownId(_) => ErrorCode::UnknownId,
             MethodNotAllowed => ErrorCode::MethodNotAllowed,
@@ -132,8 +139,8 @@ impl Error {
             InvalidPhoto(_) => ErrorCode::InvalidPhoto,
             Busy { .. } => ErrorCode::Busy,
             LockedOut { .. } => ErrorCode::LockedOut,
-            Store(StoreError::Closed) => ErrorCode::Unavailable,
-            Store(_) | Issue(_) => ErrorCode::Internal,
+            Store(StoreError::Closed | StoreError::Aborted) => ErrorCode::Unavailable,
+            Store(_) | Issue(_) | Sealed(_) => ErrorCode::Internal,
         }
     }
 

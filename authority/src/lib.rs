@@ -17,13 +17,16 @@
 
 pub mod clock;
 pub mod config;
+mod conn;
 pub mod domain;
 pub mod error;
+pub mod guard;
 pub mod http;
 pub mod identity;
 pub mod keys;
 pub mod limiter;
 mod random;
+pub mod seal;
 pub mod server;
 pub mod service;
 pub mod store;

@@ -8,10 +8,12 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
+use crate::conn;
 use crate::error::Error;
 use crate::http;
 use crate::identity::{IdentityVerifier, TestIdentityVerifier};
 use crate::keys::Keys;
+use crate::seal::{FileKek, SeedSealer};
 use crate::service::App;
 use crate::store::RegistryStore;
 use crate::store::sqlite::SqliteStore;
@@ -75,7 +77,11 @@ impl RunningServer {
 /// rebuilds the lock-outs.
 pub async fn app(config: Config, store: Arc<dyn RegistryStore>) -> Result<Arc<App>, Error> {
     let life = 3600 * u64::from(config.credential_ttl_hours.max(1));
-    let keys = Keys::load(store.as_ref(), config.clock.now(), life).await?;
+    let sealer: Arc<dyn SeedSealer> = match &config.kek {
+        Some(kek) => kek.clone(),
+        None => Arc::new(FileKek::from_env_or_file(&kek_path(&config.db_path))?),
+    };
+    let keys = Keys::load(store.as_ref(), config.clock.now(), life, sealer).await?;
     let identity: Arc<dyn IdentityVerifier> = match &config.identity_verifier {
         Some(provider) => provider.clone(),
         None => Arc::new(TestIdentityVerifier::new(config.identity_secret.clone())),
@@ -83,6 +89,14 @@ pub async fn app(config: Config, store: Arc<dyn RegistryStore>) -> Result<Arc<Ap
     let app = Arc::new(App::new(store, keys, identity, config));
     app.restore_limiter().await?;
     Ok(app)
+}
+
+/// The default KEK file: `<database>.kek` beside the database. Production keeps the KEK
+/// elsewhere (`EDL_AUTHORITY_KEK_FILE` on another volume, or an HSM behind [`SeedSealer`]).
+fn kek_path(db: &std::path::Path) -> std::path::PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push(".kek");
+    name.into()
 }
 
 /// Opens the database at `config.db_path` (WAL, migrated), binds `config.listen` and
@@ -108,17 +122,19 @@ pub async fn serve_with_store(
     store: Arc<dyn RegistryStore>,
 ) -> Result<RunningServer, ServeError> {
     let listener = TcpListener::bind(config.listen).await?;
+    let limits = conn::Limits {
+        header_timeout: config.header_timeout,
+        request_timeout: config.request_timeout,
+        max_connections: config.max_connections.max(1),
+    };
     let app = app(config, store).await?;
     let addr = listener.local_addr()?;
     let (tx, rx) = oneshot::channel::<()>();
-    let router = http::router(app);
-    let task = tokio::spawn(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async {
-                let _ = rx.await;
-            })
-            .await
-    });
+    let router = http::router(app).layer(axum::middleware::from_fn_with_state(
+        limits.request_timeout,
+        conn::deadline,
+    ));
+    let task = tokio::spawn(conn::accept_loop(listener, router, rx, limits));
     Ok(RunningServer {
         addr,
         shutdown: Some(tx),

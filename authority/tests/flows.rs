@@ -257,6 +257,8 @@ async fn a_business_verifier_never_receives_address_or_record() {
     let address = "正义路";
     for class in ["insurer", "rental", "employer"] {
         let business = t.verifier(&format!("{class} firm"), class).await;
+        // A code is single-use: each firm is shown the next window's.
+        t.clock.advance(30);
         // Even when the driver shows the enforcement code, a business gets the narrower view.
         for audience in [Audience::Enforcement, Audience::Business] {
             let (s, v, _) = t
@@ -282,8 +284,9 @@ async fn a_business_verifier_never_receives_address_or_record() {
             );
         }
     }
-    // The police see everything, live.
+    // The police see everything, live (shown a code no firm has spent).
     let police = t.verifier("police", "enforcement").await;
+    t.clock.advance(30);
     let (s, v, _) = t
         .verify(&police, wallet.online_qr(Audience::Enforcement, t.now()))
         .await;

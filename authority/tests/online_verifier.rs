@@ -40,7 +40,13 @@ async fn qr_barcode_and_manual_code_each_verify_with_the_verifiers_view() {
     assert!(!answer.photo.0.is_empty());
 
     // The driver chose the enforcement view, but an insurer only ever gets the
-    // qualification: the narrower of the two audiences.
+    // qualification: the narrower of the two audiences. (A code is single-use: the
+    // insurer is shown the next window's.)
+    t.clock.advance(30);
+    let qr = holder
+        .present(Form::Online, Audience::Enforcement, t.now(), 30)
+        .unwrap()
+        .payload;
     let answer = insurer.verify_qr(&qr).await.expect("insurer check");
     let LiveView::Business { qualification } = &answer.view else {
         panic!("an insurer sees the qualification only");

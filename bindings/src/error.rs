@@ -249,6 +249,7 @@ impl EdlError {
     pub(crate) fn online_setup(e: NetError) -> Self {
         match e {
             NetError::BadUrl => bad_url(),
+            NetError::InsecureUrl => insecure_url(),
             NetError::Offline
             | NetError::Busy { .. }
             | NetError::LockedOut { .. }
@@ -328,6 +329,7 @@ fn net(e: NetError, rejected: fn(ErrorCode) -> EdlError) -> EdlError {
         },
         NetError::Rejected { code } => rejected(code),
         NetError::BadUrl => bad_url(),
+        NetError::InsecureUrl => insecure_url(),
         // The server's text is never kept; the app gets a fixed one.
         NetError::Protocol(_) => EdlError::malformed(
             InputKind::ServerResponse,
@@ -358,6 +360,12 @@ impl EdlError {
             | PhotoError::EncodedTooLarge
             | PhotoError::Encode => EdlError::malformed(InputKind::Photo, e.to_string()),
         }
+    }
+}
+
+fn insecure_url() -> EdlError {
+    EdlError::InvalidArgument {
+        detail: "authority_url must be https:// (http:// only to this machine)".into(),
     }
 }
 

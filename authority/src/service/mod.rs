@@ -51,6 +51,8 @@ pub struct App {
     /// Settings.
     pub config: Config,
     busy: Mutex<Option<u32>>,
+    /// Online codes already verified (single use, `guard.rs`).
+    pub spent: crate::guard::SpentCodes,
 }
 
 fn application_view(s: &DriverState) -> ApplicationView {
@@ -123,6 +125,7 @@ impl App {
             limiter: Limiter::new(config.check_limits),
             identity,
             busy: Mutex::new(config.busy_retry_after),
+            spent: Default::default(),
             config,
         }
     }

@@ -86,15 +86,22 @@ impl App {
             tracing::info!("online check refused: no such e-licence");
             return Err(Error::UnknownId("e-licence"));
         };
-        if check_code(&TotpSeed::from_bytes(seed), &check, now).is_err() {
+        let Ok(window) = check_code(&TotpSeed::from_bytes(seed), &check, now) else {
             self.limiter.fail(verifier.id, Some(driver_id), now);
             self.store
                 .log_verification(driver_id, verifier.id, log(CheckOutcome::WrongCode))
                 .await?;
             tracing::info!(driver = driver_id, "online check refused: wrong code");
             return Err(Error::CodeRejected);
-        }
+        };
         self.limiter.succeed(verifier.id, driver_id);
+        let code = (
+            elicence_id,
+            window.starts_at(),
+            check.audience() as u8,
+            method as u8,
+        );
+        let repeat = self.spent.spend(code, verifier.id, now)?;
         match state {
             ElicenceState::Active => {}
             ElicenceState::Superseded | ElicenceState::Stopped => {
@@ -145,9 +152,11 @@ impl App {
                 },
             },
         };
-        self.store
-            .log_verification(driver_id, verifier.id, log(CheckOutcome::Verified))
-            .await?;
+        if !repeat {
+            self.store
+                .log_verification(driver_id, verifier.id, log(CheckOutcome::Verified))
+                .await?;
+        }
         tracing::debug!(
             driver = driver_id,
             elicence = elicence_id,

@@ -40,6 +40,10 @@ pub enum StoreError {
     /// The store is shutting down.
     #[error("store closed")]
     Closed,
+    /// The write was rolled back with its batch after a fault in the writer (a job
+    /// panicked); nothing of it was kept and the caller may retry.
+    #[error("write abandoned after a fault; retry")]
+    Aborted,
 }
 
 /// 32 bytes stored as hex in the aggregate's JSON.
@@ -299,8 +303,9 @@ pub type DriverChange = Box<dyn FnOnce(&mut DriverState) -> Result<Effects, Erro
 pub struct IssuerKeyRow {
     /// Key id.
     pub kid: u16,
-    /// The Ed25519 secret seed.
-    pub seed: [u8; 32],
+    /// The Ed25519 secret seed, sealed under the key-encryption key (`seal.rs`, D64); 32
+    /// bytes is a plain seed stored before sealing.
+    pub seed: Vec<u8>,
     /// Valid from.
     pub not_before: u32,
     /// Valid until (`u32::MAX` while current).

@@ -25,14 +25,16 @@ pub(crate) struct Client {
 }
 
 impl Client {
-    /// A client for the authority at `base` (`http://` or `https://`).
+    /// A client for the authority at `base`: `https://`, or `http://` to this machine (or
+    /// anywhere after [`super::allow_plain_http`]).
     pub fn new(base: &str) -> Result<Self, NetError> {
         let base = base.trim().trim_end_matches('/');
-        if !(base.starts_with("https://") || base.starts_with("http://")) {
-            return Err(NetError::BadUrl);
-        }
+        tls::check_url(base)?;
         let http = reqwest::Client::builder()
             .tls_backend_preconfigured(ClientConfig::clone(&*tls::config()?))
+            // A redirect would carry the API key and the device-signed headers to an
+            // origin the app never chose (and https → http); the authority never redirects.
+            .redirect(reqwest::redirect::Policy::none())
             .timeout(REQUEST_TIMEOUT)
             .connect_timeout(CONNECT_TIMEOUT)
             .build()
@@ -133,6 +135,9 @@ async fn answer<R: DeserializeOwned>(response: Response) -> Result<R, NetError> 
 }
 
 fn error_from(status: StatusCode, body: Option<ErrorBody>, retry_header: Option<u64>) -> NetError {
+    if status.is_redirection() {
+        return NetError::Protocol("a redirect, which is not followed");
+    }
     let Some(body) = body else {
         return if status.is_server_error() {
             NetError::Offline

@@ -43,6 +43,11 @@ pub enum NetError {
     /// The URL is not an `http://` or `https://` URL.
     #[error("the authority URL must start with http:// or https://")]
     BadUrl,
+    /// A plain `http://` URL of an authority that is not on this machine: requests and
+    /// their secrets would cross the network readable and alterable. Use `https://`, or
+    /// call [`allow_plain_http`](super::allow_plain_http) for a test network.
+    #[error("the authority URL must be https:// (http:// only to this machine)")]
+    InsecureUrl,
     /// Roots given to pin are not DER X.509 certificates (or none, or too many).
     #[error("the authority roots are not 1 to 16 DER certificates")]
     BadRoots,

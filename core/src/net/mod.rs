@@ -28,5 +28,5 @@ pub use error::NetError;
 pub(crate) use pool::ClientSlot;
 #[cfg(feature = "wallet")]
 pub(crate) use signed::DeviceAuth;
-pub use tls::set_authority_roots;
+pub use tls::{allow_plain_http, set_authority_roots};
 pub use verifier::{OnlineVerifier, OnlineVerifyError};

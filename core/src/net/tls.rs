@@ -7,7 +7,7 @@
 //! pinned roots work as anywhere else, and an `https://` authority is
 //! [`NetError::Untrusted`] at the handshake, not an internal error before it.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
 use rustls::ClientConfig;
@@ -22,6 +22,41 @@ static ROOTS: RwLock<Option<Vec<Vec<u8>>>> = RwLock::new(None);
 
 /// Counts changes of the roots, so a client kept between calls knows it is stale.
 static GENERATION: AtomicU64 = AtomicU64::new(0);
+
+/// Whether clients may talk plain HTTP to an authority that is not on this machine.
+static PLAIN_HTTP: AtomicBool = AtomicBool::new(false);
+
+/// Lets clients made from now on use a plain `http://` authority URL on another machine
+/// (a test network without TLS); `false`, the default, refuses them with
+/// [`NetError::InsecureUrl`]. Loopback addresses are always allowed: nothing crosses a
+/// network there.
+pub fn allow_plain_http(allow: bool) {
+    PLAIN_HTTP.store(allow, Ordering::SeqCst);
+}
+
+/// Whether `url` may be used: `https://` always, `http://` to loopback or after the opt-in.
+pub(super) fn check_url(url: &str) -> Result<(), NetError> {
+    let parsed = reqwest::Url::parse(url).map_err(|_| NetError::BadUrl)?;
+    match parsed.scheme() {
+        "https" => Ok(()),
+        "http" if PLAIN_HTTP.load(Ordering::SeqCst) => Ok(()),
+        "http" => {
+            let host = parsed.host_str().unwrap_or_default();
+            let loopback = host.eq_ignore_ascii_case("localhost")
+                || host
+                    .trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback());
+            if loopback {
+                Ok(())
+            } else {
+                Err(NetError::InsecureUrl)
+            }
+        }
+        _ => Err(NetError::BadUrl),
+    }
+}
 
 /// Most roots an app may pin: an authority has a handful, and the list is kept in memory.
 const MAX_ROOTS: usize = 16;

@@ -36,6 +36,9 @@ pub enum ErrorCode {
     ElicenceStopped,
     /// 403: the online code is wrong or from an expired window.
     CodeRejected,
+    /// 409: the online code was already verified, by another verifier or too long ago:
+    /// a code is single-use; the driver shows a new one.
+    AlreadyUsed,
     /// 404: no such endpoint.
     NotFound,
     /// 404: the driver, e-licence, licence number, photo or challenge is unknown.
@@ -81,7 +84,7 @@ impl ErrorCode {
             | CodeRejected => 403,
             NotFound | UnknownId => 404,
             MethodNotAllowed => 405,
-            AlreadyExists | InvalidState | IdempotencyConflict => 409,
+            AlreadyExists | InvalidState | IdempotencyConflict | AlreadyUsed => 409,
             ElicenceSuperseded => 410,
             PayloadTooLarge => 413,
             InvalidLicence | InvalidPhoto => 422,
@@ -107,6 +110,7 @@ impl ErrorCode {
             NotEligible => "not_eligible",
             ElicenceStopped => "elicence_stopped",
             CodeRejected => "code_rejected",
+            AlreadyUsed => "already_used",
             NotFound => "not_found",
             UnknownId => "unknown_id",
             MethodNotAllowed => "method_not_allowed",
@@ -208,6 +212,7 @@ mod tests {
             NotEligible,
             ElicenceStopped,
             CodeRejected,
+            AlreadyUsed,
             NotFound,
             UnknownId,
             MethodNotAllowed,

@@ -37,6 +37,7 @@ impl SqliteStore {
         clock: Arc<dyn Clock>,
         nonce_secs: u64,
     ) -> Result<Self, StoreError> {
+        make_private(path)?;
         let mut conn = Connection::open(path)?;
         conn.busy_timeout(Duration::from_secs(5))?;
         // WAL: readers never block the writer nor each other. FULL: a commit is on disk
@@ -60,6 +61,30 @@ impl SqliteStore {
     pub fn take_writer_thread(&self) -> Option<std::thread::JoinHandle<()>> {
         self.thread.lock().unwrap_or_else(|e| e.into_inner()).take()
     }
+}
+
+/// Makes the database file (if missing) and its WAL and shared-memory files readable and
+/// writable by the owner only (0600): they hold TOTP seeds and personal data. SQLite gives
+/// the `-wal` and `-shm` files it creates the database file's mode; existing ones (from a
+/// database made before this rule) are tightened here.
+fn make_private(path: &Path) -> Result<(), StoreError> {
+    match crate::seal::private_file(path) {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(_) => return Err(StoreError::Corrupt("the database file cannot be made")),
+    }
+    #[cfg(unix)]
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        use std::os::unix::fs::PermissionsExt;
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        let file = std::path::PathBuf::from(name);
+        if file.exists() {
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+                .map_err(|_| StoreError::Corrupt("the database file's mode cannot be set"))?;
+        }
+    }
+    Ok(())
 }
 
 impl SqliteStore {
@@ -323,9 +348,7 @@ impl RegistryStore for SqliteStore {
             let (kid, seed, nb, na) = row?;
             keys.push(IssuerKeyRow {
                 kid: u16::try_from(kid).map_err(|_| StoreError::Corrupt("kid"))?,
-                seed: seed
-                    .try_into()
-                    .map_err(|_| StoreError::Corrupt("issuer seed"))?,
+                seed,
                 not_before: u32::try_from(nb).map_err(|_| StoreError::Corrupt("not_before"))?,
                 not_after: u32::try_from(na).map_err(|_| StoreError::Corrupt("not_after"))?,
             });

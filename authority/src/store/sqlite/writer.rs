@@ -91,6 +91,7 @@ impl Writer {
                     Ok(()) => result,
                     // The job's changes are gone with the batch; its own error (if any)
                     // still explains more than the commit failure.
+                    Err(StoreError::Aborted) => Err(E::from(StoreError::Aborted)),
                     Err(_) if result.is_err() => result,
                     Err(e) => Err(E::from(StoreError::Corrupt(commit_failure(e)))),
                 };
@@ -100,7 +101,8 @@ impl Writer {
         self.jobs
             .send(job)
             .map_err(|_| E::from(StoreError::Closed))?;
-        rx.await.map_err(|_| E::from(StoreError::Closed))?
+        // No answer to an accepted job: it was dropped with a batch that a fault abandoned.
+        rx.await.map_err(|_| E::from(StoreError::Aborted))?
     }
 }
 
@@ -124,6 +126,25 @@ fn in_savepoint<T, E: From<StoreError>>(
     result
 }
 
+/// Runs the jobs of a batch in order; `None` if one panicked, after answering the ones
+/// before it with [`StoreError::Aborted`].
+fn run_jobs(conn: &Connection, batch: Vec<Job>) -> Option<Vec<Reply>> {
+    let mut replies = Vec::with_capacity(batch.len());
+    for job in batch {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(conn))) {
+            Ok(reply) => replies.push(reply),
+            Err(_) => {
+                eprintln!("edl-authority: a write job panicked; its batch was rolled back");
+                for reply in replies {
+                    reply(Err(&StoreError::Aborted));
+                }
+                return None;
+            }
+        }
+    }
+    Some(replies)
+}
+
 fn run(
     conn: Connection,
     mut rx: mpsc::UnboundedReceiver<Job>,
@@ -145,7 +166,14 @@ fn run(
             tracing::error!(error = %e, "writer cannot begin a transaction");
             continue;
         }
-        let replies: Vec<Reply> = batch.into_iter().map(|job| job(&conn)).collect();
+        let Some(replies) = run_jobs(&conn, batch) else {
+            // A job panicked: its changes (and its savepoint) are in an unknown state, so
+            // the whole batch goes. The jobs already run are told `Aborted`, those not yet
+            // run are dropped (their callers see `Aborted` too), and the thread lives on
+            // for the next batch instead of taking every later write down with it.
+            let _ = conn.execute_batch("ROLLBACK");
+            continue;
+        };
         let commit = conn.execute_batch("COMMIT").map_err(StoreError::from);
         if let Err(e) = &commit {
             tracing::error!(error = %e, "writer batch not committed");
@@ -237,6 +265,40 @@ mod tests {
         );
         assert_eq!(jobs, 300);
         assert!(batches < jobs, "{batches} batches for {jobs} jobs");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_panicking_job_fails_its_batch_as_unavailable_and_the_next_write_works() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.db");
+        let writer = start(&path);
+        let before =
+            writer.run(|c| Ok::<_, StoreError>(c.execute("INSERT INTO t VALUES (1)", [])?));
+        let panics = writer.run(|c| -> Result<usize, StoreError> {
+            c.execute("INSERT INTO t VALUES (2)", [])?;
+            panic!("a bug in one job");
+        });
+        let (before, panics) = tokio::join!(before, panics);
+        assert!(matches!(panics, Err(StoreError::Aborted)), "{panics:?}");
+        // A job in the same batch may have been rolled back with it; it is told so (503),
+        // never told "done" for a change that is not there.
+        if let Err(e) = &before {
+            assert!(matches!(e, StoreError::Aborted), "{e:?}");
+        }
+        let after = writer
+            .run(|c| Ok::<_, StoreError>(c.execute("INSERT INTO t VALUES (3)", [])?))
+            .await;
+        assert!(after.is_ok(), "{after:?}");
+        let reader = Connection::open(&path).unwrap();
+        let rows: Vec<i64> = reader
+            .prepare("SELECT n FROM t ORDER BY n")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let expected: &[i64] = if before.is_ok() { &[1, 3] } else { &[3] };
+        assert_eq!(rows, expected);
     }
 
     #[tokio::test]

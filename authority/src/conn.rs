@@ -1,0 +1,104 @@
+//! Serving connections with limits axum's own `serve` lacks (issue 13, finding 4; D67): a
+//! header-read timeout (a client trickling its headers is cut off), a deadline per request
+//! (a slow body is answered 408), and a cap on connections served at once (more are
+//! answered 503 with Retry-After and closed, instead of holding sockets and memory).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Semaphore, oneshot, watch};
+
+/// The limits of [`accept_loop`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    pub header_timeout: Duration,
+    pub request_timeout: Duration,
+    pub max_connections: usize,
+}
+
+/// Seconds a client refused for a full server is told to wait.
+const FULL_RETRY_AFTER: u64 = 5;
+
+/// Accepts connections until `shutdown`, then lets those in flight finish.
+pub(crate) async fn accept_loop(
+    listener: TcpListener,
+    router: Router,
+    mut shutdown: oneshot::Receiver<()>,
+    limits: Limits,
+) -> std::io::Result<()> {
+    let permits = Arc::new(Semaphore::new(limits.max_connections));
+    let (closing, close_rx) = watch::channel(false);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                // A failed accept (out of file descriptors, a reset) is not the server's end.
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        let Ok(permit) = permits.clone().try_acquire_owned() else {
+            tokio::spawn(refuse(stream));
+            continue;
+        };
+        // A Router serves any body type, hyper's `Incoming` included.
+        let service = TowerToHyperService::new(router.clone());
+        let mut close = close_rx.clone();
+        tokio::spawn(async move {
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder
+                .timer(TokioTimer::new())
+                .header_read_timeout(limits.header_timeout);
+            let conn = builder.serve_connection(TokioIo::new(stream), service);
+            let mut conn = std::pin::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => {}
+                _ = close.changed() => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.await;
+                }
+            }
+            drop(permit);
+        });
+    }
+    drop(close_rx);
+    let _ = closing.send(true);
+    // Every connection task holds a receiver: wait until the last one has finished.
+    closing.closed().await;
+    Ok(())
+}
+
+/// Answers a connection over the cap with 503 and Retry-After, without reading it.
+async fn refuse(mut stream: TcpStream) {
+    let body = r#"{"error":"unavailable","message":"the server is at its connection limit"}"#;
+    let answer = format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nretry-after: {FULL_RETRY_AFTER}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = tokio::time::timeout(Duration::from_secs(1), stream.write_all(answer.as_bytes())).await;
+    let _ = stream.shutdown().await;
+}
+
+/// Answers 408 when a request (its body included) takes longer than the deadline.
+pub(crate) async fn deadline(
+    State(limit): State<Duration>,
+    request: Request,
+    next: Next,
+) -> Response {
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => StatusCode::REQUEST_TIMEOUT.into_response(),
+    }
+}

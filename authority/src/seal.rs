@@ -1,0 +1,204 @@
+//! Sealing secrets at rest: the issuing key seeds are stored encrypted under a
+//! key-encryption key (KEK) that never enters the database (D64).
+//!
+//! [`SeedSealer`] is the seam where an HSM or a cloud KMS plugs in (its `seal`/`open`
+//! become wrap/unwrap calls). [`FileKek`] is the built-in one: a 32-byte key from the
+//! environment (`EDL_AUTHORITY_KEK`, hex) or a file (`EDL_AUTHORITY_KEK_FILE`, or a file
+//! beside the database made on first start with mode 0600). A copy of the database alone
+//! (a backup, a stolen disk image of the data volume) then yields no issuing key.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use chacha20poly1305::XChaCha20Poly1305;
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use zeroize::Zeroizing;
+
+use crate::random;
+
+/// Environment variable holding the KEK as 64 hex digits.
+pub const KEK_ENV: &str = "EDL_AUTHORITY_KEK";
+/// Environment variable naming a file that holds the KEK (32 bytes, or 64 hex digits).
+pub const KEK_FILE_ENV: &str = "EDL_AUTHORITY_KEK_FILE";
+
+/// Why a secret could not be sealed or opened, or the KEK not loaded. Never carries key
+/// material.
+#[derive(Debug, thiserror::Error)]
+pub enum SealError {
+    /// The sealed value does not open with this KEK (another KEK, or altered bytes).
+    #[error("a sealed secret does not open with this key-encryption key")]
+    WrongKey,
+    /// The KEK is not 32 bytes (or 64 hex digits).
+    #[error("the key-encryption key must be 32 bytes or 64 hex digits")]
+    BadKek,
+    /// The KEK file could not be read or made.
+    #[error("key-encryption key file: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Wraps and unwraps 32-byte secrets. `label` binds a sealed value to what it is (an
+/// issuer key id), so a sealed seed cannot be moved to another row.
+pub trait SeedSealer: Send + Sync {
+    /// The sealed form of `seed`.
+    fn seal(&self, label: &[u8], seed: &[u8; 32]) -> Vec<u8>;
+    /// The seed back; [`SealError::WrongKey`] if `sealed` was not made by this KEK for
+    /// `label`.
+    fn open(&self, label: &[u8], sealed: &[u8]) -> Result<Zeroizing<[u8; 32]>, SealError>;
+}
+
+/// Format version of a sealed value: `1 || nonce(24) || XChaCha20-Poly1305(seed)`.
+const VERSION: u8 = 1;
+const NONCE: usize = 24;
+
+/// A KEK held in memory (from the environment or a file).
+pub struct FileKek {
+    aead: XChaCha20Poly1305,
+}
+
+impl FileKek {
+    /// A KEK from its 32 bytes.
+    pub fn new(key: &[u8; 32]) -> Self {
+        FileKek {
+            aead: XChaCha20Poly1305::new_from_slice(key).expect("32-byte key"),
+        }
+    }
+
+    /// The KEK from `EDL_AUTHORITY_KEK`, else from the file `EDL_AUTHORITY_KEK_FILE`
+    /// names, else from `default_file` (made with mode 0600 and a random key if missing).
+    pub fn from_env_or_file(default_file: &Path) -> Result<Self, SealError> {
+        if let Ok(hex_key) = std::env::var(KEK_ENV) {
+            return Self::parse(hex_key.trim().as_bytes());
+        }
+        let path = std::env::var_os(KEK_FILE_ENV)
+            .map(PathBuf::from)
+            .unwrap_or_else(|| default_file.to_owned());
+        Self::load_or_create(&path)
+    }
+
+    /// The KEK in `path`, made (random, mode 0600) if the file does not exist.
+    pub fn load_or_create(path: &Path) -> Result<Self, SealError> {
+        match std::fs::read(path) {
+            Ok(bytes) => Self::parse(Zeroizing::new(bytes).trim_ascii()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let key = Zeroizing::new(random::bytes::<32>());
+                let mut file = private_file(path)?;
+                file.write_all(hex::encode(&key[..]).as_bytes())?;
+                file.sync_all()?;
+                Ok(FileKek::new(&key))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn parse(bytes: &[u8]) -> Result<Self, SealError> {
+        let key: Zeroizing<[u8; 32]> = match bytes.len() {
+            32 => Zeroizing::new(bytes.try_into().map_err(|_| SealError::BadKek)?),
+            64 => {
+                let mut k = Zeroizing::new([0u8; 32]);
+                hex::decode_to_slice(bytes, &mut k[..]).map_err(|_| SealError::BadKek)?;
+                k
+            }
+            _ => return Err(SealError::BadKek),
+        };
+        Ok(FileKek::new(&key))
+    }
+}
+
+impl SeedSealer for FileKek {
+    fn seal(&self, label: &[u8], seed: &[u8; 32]) -> Vec<u8> {
+        let nonce = random::bytes::<NONCE>();
+        let sealed = self
+            .aead
+            .encrypt(
+                (&nonce).into(),
+                Payload {
+                    msg: seed,
+                    aad: label,
+                },
+            )
+            .expect("XChaCha20-Poly1305 seals any 32 bytes");
+        let mut out = Vec::with_capacity(1 + NONCE + sealed.len());
+        out.push(VERSION);
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&sealed);
+        out
+    }
+
+    fn open(&self, label: &[u8], sealed: &[u8]) -> Result<Zeroizing<[u8; 32]>, SealError> {
+        let (&version, rest) = sealed.split_first().ok_or(SealError::WrongKey)?;
+        if version != VERSION || rest.len() < NONCE {
+            return Err(SealError::WrongKey);
+        }
+        let (nonce, body) = rest.split_at(NONCE);
+        let nonce: &[u8; NONCE] = nonce.try_into().map_err(|_| SealError::WrongKey)?;
+        let plain = Zeroizing::new(
+            self.aead
+                .decrypt(
+                    nonce.into(),
+                    Payload {
+                        msg: body,
+                        aad: label,
+                    },
+                )
+                .map_err(|_| SealError::WrongKey)?,
+        );
+        let seed: [u8; 32] = plain
+            .as_slice()
+            .try_into()
+            .map_err(|_| SealError::WrongKey)?;
+        Ok(Zeroizing::new(seed))
+    }
+}
+
+/// Creates `path` readable and writable by its owner only (0600 on Unix), failing if it
+/// exists.
+pub fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sealed_seed_opens_only_with_its_kek_and_label() {
+        let kek = FileKek::new(&[7; 32]);
+        let sealed = kek.seal(b"issuer-key 1", &[9; 32]);
+        assert!(!sealed.windows(32).any(|w| w == [9; 32]));
+        assert_eq!(*kek.open(b"issuer-key 1", &sealed).unwrap(), [9; 32]);
+        assert!(kek.open(b"issuer-key 2", &sealed).is_err());
+        assert!(
+            FileKek::new(&[8; 32])
+                .open(b"issuer-key 1", &sealed)
+                .is_err()
+        );
+        assert!(kek.open(b"issuer-key 1", &sealed[..10]).is_err());
+    }
+
+    #[test]
+    fn a_kek_file_is_made_private_and_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kek");
+        let sealed = FileKek::load_or_create(&path).unwrap().seal(b"l", &[1; 32]);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let again = FileKek::load_or_create(&path).unwrap();
+        assert_eq!(*again.open(b"l", &sealed).unwrap(), [1; 32]);
+        std::fs::write(&path, "short").unwrap();
+        assert!(matches!(
+            FileKek::load_or_create(&path),
+            Err(SealError::BadKek)
+        ));
+    }
+}

@@ -1,0 +1,56 @@
+//! What a copy of the authority's files gives away (issue 13, finding 9): the database and
+//! its WAL/SHM are readable by their owner only, and the issuing key seeds in it are sealed
+//! under a key-encryption key kept outside it. Real server, real files.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::sync::Arc;
+
+use common::*;
+use edl_authority::seal::FileKek;
+use edl_core::crypto::SecretKey;
+use reqwest::Method;
+
+fn mode(path: &std::path::Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_database_is_private_and_holds_no_plain_issuing_seed() {
+    let mut s = TestServer::start().await;
+    s.create_driver("110101199003071234", true).await;
+    let db = s.db();
+    for suffix in ["", "-wal", "-shm"] {
+        let path = std::path::PathBuf::from(format!("{}{suffix}", db.display()));
+        assert_eq!(mode(&path), 0o600, "{}", path.display());
+    }
+    let trusted = s.trust().await.keys()[0].key;
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let stored: Vec<u8> = conn
+        .query_row("SELECT seed FROM issuer_keys", [], |r| r.get(0))
+        .unwrap();
+    drop(conn);
+    // No 32 bytes of the stored value are the seed of the key verifiers trust.
+    assert!(
+        !stored
+            .windows(32)
+            .any(|w| SecretKey::from_seed(w.try_into().unwrap()).public() == trusted),
+        "the issuing seed is stored in the clear"
+    );
+    // The same KEK (the file beside the database) opens it again after a restart...
+    s.restart().await;
+    assert_eq!(s.trust().await.keys()[0].key, trusted);
+    s.admin_ok(
+        Method::GET,
+        edl_core::wire::paths::REVIEWS,
+        serde_json::Value::Null,
+    )
+    .await;
+    // ...and another KEK does not: the server refuses to start rather than sign with
+    // garbage.
+    s.server.take().unwrap().shutdown().await.unwrap();
+    let mut config = config(db.clone(), &s.clock);
+    config.kek = Some(Arc::new(FileKek::new(&[0x42; 32])));
+    assert!(edl_authority::serve(config).await.is_err());
+}

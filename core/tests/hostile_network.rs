@@ -1,0 +1,99 @@
+//! The core's HTTP client against a hostile network (issue 13, finding 6): it must not follow
+//! a redirect with the verifier's API key, and must not talk plain HTTP to a remote host.
+//! Real client, real sockets on loopback.
+#![cfg(feature = "net")]
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use edl_core::net::{NetError, OnlineVerifier, OnlineVerifyError, allow_plain_http};
+
+/// A listener that records every request it gets, for `for_how_long`.
+fn recorder(for_how_long: Duration) -> (u16, mpsc::Receiver<String>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let end = Instant::now() + for_how_long;
+        while Instant::now() < end {
+            match listener.accept() {
+                Ok((mut s, _)) => {
+                    s.set_nonblocking(false).unwrap();
+                    s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+                    let mut buf = vec![0; 8192];
+                    let n = s.read(&mut buf).unwrap_or(0);
+                    let _ = tx.send(String::from_utf8_lossy(&buf[..n]).into_owned());
+                    let _ = s.write_all(b"HTTP/1.1 500 Nope\r\ncontent-length: 0\r\n\r\n");
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(10)),
+            }
+        }
+    });
+    (port, rx)
+}
+
+/// A listener that answers every request with a redirect to `location`.
+fn redirector(location: String) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for s in listener.incoming().take(4) {
+            let Ok(mut s) = s else { continue };
+            let mut buf = vec![0; 8192];
+            let _ = s.read(&mut buf);
+            let answer = format!(
+                "HTTP/1.1 307 Temporary Redirect\r\nlocation: {location}\r\ncontent-length: 0\r\n\r\n"
+            );
+            let _ = s.write_all(answer.as_bytes());
+        }
+    });
+    port
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn a_redirect_is_not_followed_and_the_api_key_goes_nowhere_else() {
+    let (evil, requests) = recorder(Duration::from_secs(5));
+    let port = redirector(format!("http://127.0.0.1:{evil}/v1/verify"));
+    let v = OnlineVerifier::new(&format!("http://127.0.0.1:{port}"), "secret-api-key").unwrap();
+    let answer = v.verify_manual("110101199003071234", "1 642 926").await;
+    assert!(
+        matches!(answer, Err(OnlineVerifyError::Net(NetError::Protocol(_)))),
+        "{answer:?}"
+    );
+    let leaked = requests.recv_timeout(Duration::from_millis(500));
+    assert!(leaked.is_err(), "the redirect was followed: {leaked:?}");
+}
+
+#[test]
+fn plain_http_only_to_loopback_unless_the_app_opts_in() {
+    for remote in [
+        "http://authority.example",
+        "http://10.0.0.1:8088",
+        "HTTP://gov.example/",
+    ] {
+        assert_eq!(
+            OnlineVerifier::new(remote, "k").unwrap_err(),
+            NetError::InsecureUrl,
+            "{remote}"
+        );
+    }
+    for local in [
+        "http://127.0.0.1:1",
+        "http://localhost:8088",
+        "http://[::1]:1",
+        "https://authority.example",
+    ] {
+        assert!(OnlineVerifier::new(local, "k").is_ok(), "{local}");
+    }
+    allow_plain_http(true);
+    let opted_in = OnlineVerifier::new("http://authority.example", "k");
+    allow_plain_http(false);
+    assert!(opted_in.is_ok());
+    assert_eq!(
+        OnlineVerifier::new("http://authority.example", "k").unwrap_err(),
+        NetError::InsecureUrl
+    );
+}
