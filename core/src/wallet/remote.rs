@@ -427,6 +427,7 @@ fn log_failure(e: &WalletError) {
             | NetError::NotEligible(_)
             | NetError::Rejected { .. }
             | NetError::BadUrl
+            | NetError::InsecureUrl
             | NetError::BadRoots,
         )
         | WalletError::NotEnrolled
