@@ -74,7 +74,12 @@ impl RunningServer {
 /// Builds the shared state over an opened store: loads (or makes) the issuer key and
 /// rebuilds the lock-outs.
 pub async fn app(config: Config, store: Arc<dyn Store>) -> Result<Arc<App>, Error> {
-    let life = 3600 * u64::from(config.credential_ttl_hours.max(1));
+    let life = 3600
+        * u64::from(
+            config
+                .credential_ttl_hours
+                .clamp(1, edl_core::credential::MAX_VIEW_LIFETIME_HOURS),
+        );
     let keys = Keys::load(store.as_ref(), config.clock.now(), life).await?;
     let identity: Arc<dyn IdentityProvider> = match &config.identity_provider {
         Some(provider) => provider.clone(),
