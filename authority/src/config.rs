@@ -58,7 +58,8 @@ pub struct Config {
     pub identity_verifier: Option<Arc<dyn IdentityVerifier>>,
     /// Where time comes from.
     pub clock: Arc<dyn Clock>,
-    /// Lifetime of a credential, in hours. Sync re-signs one past half its life.
+    /// Lifetime of a credential, in hours. Sync re-signs one past half its life. Capped at
+    /// `edl_core::credential::MAX_VIEW_LIFETIME_HOURS`, which verifiers enforce.
     pub credential_ttl_hours: u16,
     /// Accepted distance between a wallet request's timestamp and the server clock.
     pub max_request_skew: u64,

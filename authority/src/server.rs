@@ -76,7 +76,12 @@ impl RunningServer {
 /// Builds the shared state over an opened store: loads (or makes) the issuer key and
 /// rebuilds the lock-outs.
 pub async fn app(config: Config, store: Arc<dyn RegistryStore>) -> Result<Arc<App>, Error> {
-    let life = 3600 * u64::from(config.credential_ttl_hours.max(1));
+    let life = 3600
+        * u64::from(
+            config
+                .credential_ttl_hours
+                .clamp(1, edl_core::credential::MAX_VIEW_LIFETIME_HOURS),
+        );
     let sealer: Arc<dyn SeedSealer> = match &config.kek {
         Some(kek) => kek.clone(),
         None => Arc::new(FileKek::from_env_or_file(&kek_path(&config.db_path))?),

@@ -140,6 +140,17 @@ pub enum RejectionReason {
         /// What this verifier is.
         expected: Audience,
     },
+    /// Issued outside its issuer key's period.
+    IssuedOutsideKeyPeriod,
+    /// Declares a lifetime above the protocol cap.
+    LifetimeTooLong {
+        /// What the view declares.
+        declared_hours: u16,
+        /// The cap.
+        max_hours: u16,
+    },
+    /// The licence's validity has not started.
+    LicenceNotYetValid,
     /// The e-licence's lifetime has ended.
     CredentialExpired,
     /// The e-licence claims a future issue time.
@@ -393,6 +404,15 @@ impl From<Rejection> for EdlError {
                 presented: presented.into(),
                 expected: expected.into(),
             }),
+            Rejection::IssuedOutsideKeyPeriod => EdlError::rejected(R::IssuedOutsideKeyPeriod),
+            Rejection::LifetimeTooLong {
+                declared_hours,
+                max_hours,
+            } => EdlError::rejected(R::LifetimeTooLong {
+                declared_hours,
+                max_hours,
+            }),
+            Rejection::LicenceNotYetValid => EdlError::rejected(R::LicenceNotYetValid),
             Rejection::CredentialExpired => EdlError::rejected(R::CredentialExpired),
             Rejection::CredentialNotYetValid => EdlError::rejected(R::CredentialNotYetValid),
             Rejection::LicenceNotInForce(reason) => EdlError::rejected(R::LicenceNotInForce {

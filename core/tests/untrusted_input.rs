@@ -64,7 +64,7 @@ proptest! {
         class_bits in 1u32..(1 << 17),
         status in prop_oneof![Just("A"), Just("B"), Just("D"), Just("DM"), Just("HS")],
         entries in proptest::collection::vec(("[\\u4e00-\\u9fa5a-z0-9]{1,20}", 0u8..=12, 0u32..5000, any::<bool>()), 0..8),
-        ttl in 1u16..2000,
+        ttl in 1u16..=edl_core::credential::MAX_VIEW_LIFETIME_HOURS,
     ) {
         let sample = sample::issued(NOW as u32 - 600);
         let mut licence = sample.licence.clone();

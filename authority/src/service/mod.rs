@@ -136,7 +136,10 @@ impl App {
     }
 
     fn ttl(&self) -> u16 {
-        self.config.credential_ttl_hours.max(1)
+        // A verifier refuses views that declare more than the protocol cap (D57).
+        self.config
+            .credential_ttl_hours
+            .clamp(1, edl_core::credential::MAX_VIEW_LIFETIME_HOURS)
     }
 
     async fn load(&self, id: DriverId) -> Result<DriverState> {

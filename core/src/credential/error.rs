@@ -21,6 +21,18 @@ pub enum CredentialError {
     /// The view names an issuer key the trust list does not hold (or not for its date).
     #[error("unknown issuer key")]
     UnknownIssuerKey,
+    /// The view was issued outside its issuer key's period (before it started or after
+    /// the key was retired): what a leaked retired key would sign.
+    #[error("issued outside its issuer key's period")]
+    IssuedOutsideKeyPeriod,
+    /// The view declares a lifetime longer than the protocol allows.
+    #[error("declared lifetime {declared_hours} h exceeds the {max_hours} h cap")]
+    LifetimeTooLong {
+        /// What the view declares.
+        declared_hours: u16,
+        /// [`crate::credential::MAX_VIEW_LIFETIME_HOURS`].
+        max_hours: u16,
+    },
     /// The issuer signature does not verify.
     #[error("issuer signature does not verify")]
     BadIssuerSignature,

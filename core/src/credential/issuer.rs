@@ -59,7 +59,7 @@ impl Issuer {
         licence
             .validate()
             .map_err(|_| CredentialError::InvalidField("licence"))?;
-        if issuance.ttl_hours == 0 {
+        if issuance.ttl_hours == 0 || issuance.ttl_hours > super::MAX_VIEW_LIFETIME_HOURS {
             return Err(CredentialError::InvalidField("ttl_hours"));
         }
         let header = ViewHeader {

@@ -9,13 +9,17 @@
 mod audience;
 mod error;
 mod issuer;
+mod root;
 mod signed;
+mod status;
 mod trust;
 pub mod view;
 
 pub use audience::{Audience, ElicenceId};
 pub use error::CredentialError;
 pub use issuer::{Issuance, Issuer};
+pub use root::{TrustAnchor, TrustListContents, TrustListRejection, open_trust_list};
 pub use signed::{Credential, SignedView};
+pub use status::{ElicenceStatus, MAX_STATUS_ENTRIES, StatusAnswer, StatusList, StatusListError};
 pub use trust::{TrustList, TrustedKey};
-pub use view::{BusinessView, DisclosedView, EnforcementView, ViewHeader};
+pub use view::{BusinessView, DisclosedView, EnforcementView, MAX_VIEW_LIFETIME_HOURS, ViewHeader};

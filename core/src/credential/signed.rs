@@ -3,7 +3,9 @@
 use crate::codec::{DecodeError, Reader, Writer};
 use crate::crypto::{self, Purpose, Signature};
 
-use super::view::{BusinessView, DisclosedView, EnforcementView, ViewHeader};
+use super::view::{
+    BusinessView, DisclosedView, EnforcementView, MAX_VIEW_LIFETIME_HOURS, ViewHeader,
+};
 use super::{Audience, CredentialError, ElicenceId, TrustList};
 
 /// Format version of an encoded [`Credential`].
@@ -63,23 +65,34 @@ impl SignedView {
         Signature(sig)
     }
 
-    /// Checks the issuer signature against `trust`, then decodes the body. The body is
-    /// decoded only after the signature holds, so unauthenticated bytes meet nothing
-    /// but the two-byte key id lookup.
+    /// Checks the issuer signature against `trust`, then the key's period and the
+    /// lifetime cap, then decodes the body. The body is decoded only after the signature
+    /// holds, so unauthenticated bytes meet nothing but the key id lookup; the period and
+    /// lifetime reasons are given only for bytes the key really signed.
     pub fn verify(&self, trust: &TrustList) -> Result<DisclosedView, CredentialError> {
         let body = self.body();
-        let kid = ViewHeader::peek_kid(body)?;
-        // The issue time sits right after the key id and device key; the key must have
-        // been valid then. It is read again (and checked) by the full decode below.
-        let mut r = Reader::new(body);
-        r.take("header", 2 + 32)?;
-        let issued_at = r.u32("issued_at")?;
-        let key = trust
-            .key_for(kid, issued_at)
-            .ok_or(CredentialError::UnknownIssuerKey)?;
-        crypto::verify(key, view_purpose(self.audience), body, &self.signature())
-            .map_err(|_| CredentialError::BadIssuerSignature)?;
-        DisclosedView::decode(self.audience, body)
+        let (kid, issued_at) = ViewHeader::peek_kid_and_issued_at(body)?;
+        let entry = trust.entry(kid).ok_or(CredentialError::UnknownIssuerKey)?;
+        crypto::verify(
+            &entry.key,
+            view_purpose(self.audience),
+            body,
+            &self.signature(),
+        )
+        .map_err(|_| CredentialError::BadIssuerSignature)?;
+        // A retired key's seed may have leaked: nothing it signs outside its period counts.
+        if !entry.covers(issued_at) {
+            return Err(CredentialError::IssuedOutsideKeyPeriod);
+        }
+        let view = DisclosedView::decode(self.audience, body)?;
+        let declared_hours = view.header().ttl_hours;
+        if declared_hours > MAX_VIEW_LIFETIME_HOURS {
+            return Err(CredentialError::LifetimeTooLong {
+                declared_hours,
+                max_hours: MAX_VIEW_LIFETIME_HOURS,
+            });
+        }
+        Ok(view)
     }
 }
 

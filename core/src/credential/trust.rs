@@ -25,6 +25,13 @@ pub struct TrustedKey {
     pub not_after: u32,
 }
 
+impl TrustedKey {
+    /// Whether `issued_at` lies in the key's period (both ends inclusive).
+    pub fn covers(&self, issued_at: u32) -> bool {
+        self.not_before <= issued_at && issued_at <= self.not_after
+    }
+}
+
 /// The issuer keys a verifier accepts. Verifiers fetch it from the authority (or ship
 /// it) and check offline against it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -51,13 +58,18 @@ impl TrustList {
         &self.keys
     }
 
-    /// The key `kid` if it was valid at `issued_at`.
-    pub fn key_for(&self, kid: KeyId, issued_at: u32) -> Option<&PublicKey> {
+    /// The entry of key `kid`, whatever its period.
+    pub fn entry(&self, kid: KeyId) -> Option<&TrustedKey> {
         self.keys
             .binary_search_by_key(&kid, |k| k.kid)
             .ok()
             .map(|i| &self.keys[i])
-            .filter(|k| k.not_before <= issued_at && issued_at <= k.not_after)
+    }
+
+    /// The key `kid` if it was valid at `issued_at`.
+    pub fn key_for(&self, kid: KeyId, issued_at: u32) -> Option<&PublicKey> {
+        self.entry(kid)
+            .filter(|k| k.covers(issued_at))
             .map(|k| &k.key)
     }
 

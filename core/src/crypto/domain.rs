@@ -12,6 +12,10 @@ pub enum Purpose {
     TrustList,
     /// The device key signs an offline presentation for one time window.
     Presentation,
+    /// The authority's root key signs a trust list (D58); it signs nothing else.
+    RootTrustList,
+    /// An issuing key signs a status list (D59).
+    StatusList,
     /// The device key signs a request to the authority.
     Request,
 }
@@ -24,6 +28,8 @@ impl Purpose {
             Purpose::BusinessView => b"EDL1/view/business\0",
             Purpose::TrustList => b"EDL1/trust-list\0",
             Purpose::Presentation => b"EDL1/presentation\0",
+            Purpose::RootTrustList => b"EDL1/root/trust-list\0",
+            Purpose::StatusList => b"EDL1/status-list\0",
             Purpose::Request => b"EDL1/request\0",
         }
     }
@@ -50,6 +56,8 @@ mod tests {
             Purpose::BusinessView,
             Purpose::TrustList,
             Purpose::Presentation,
+            Purpose::RootTrustList,
+            Purpose::StatusList,
             Purpose::Request,
         ];
         for a in all {

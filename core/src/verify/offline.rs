@@ -18,6 +18,18 @@ pub enum Rejection {
     /// Signed by a key the trust list does not hold (or not for that date).
     #[error("unknown issuer key")]
     UnknownIssuerKey,
+    /// Signed by a known key but dated outside its period: a retired key's work after
+    /// its retirement (or a key used before its start).
+    #[error("issued outside its issuer key's period")]
+    IssuedOutsideKeyPeriod,
+    /// The view declares a lifetime above the protocol's cap.
+    #[error("declared lifetime {declared_hours} h exceeds the {max_hours} h cap")]
+    LifetimeTooLong {
+        /// What the view declares.
+        declared_hours: u16,
+        /// [`crate::credential::MAX_VIEW_LIFETIME_HOURS`].
+        max_hours: u16,
+    },
     /// The issuer signature does not verify: the view was forged or altered.
     #[error("issuer signature does not verify")]
     BadIssuerSignature,
@@ -44,6 +56,10 @@ pub enum Rejection {
     /// The credential claims an issue time in the future.
     #[error("credential not yet valid")]
     CredentialNotYetValid,
+    /// The licence's validity period has not started (its `valid_from` is a later
+    /// Beijing date than today).
+    #[error("licence not yet valid")]
+    LicenceNotYetValid,
     /// The licence, as of the credential's status, is not in force.
     #[error("licence not in force: {0}")]
     LicenceNotInForce(NotEligible),
@@ -60,6 +76,14 @@ impl From<CredentialError> for Rejection {
         match e {
             CredentialError::UnknownIssuerKey => Rejection::UnknownIssuerKey,
             CredentialError::BadIssuerSignature => Rejection::BadIssuerSignature,
+            CredentialError::IssuedOutsideKeyPeriod => Rejection::IssuedOutsideKeyPeriod,
+            CredentialError::LifetimeTooLong {
+                declared_hours,
+                max_hours,
+            } => Rejection::LifetimeTooLong {
+                declared_hours,
+                max_hours,
+            },
             other => Rejection::Malformed(other.to_string()),
         }
     }
@@ -74,8 +98,9 @@ pub struct Verified {
     pub window: Window,
 }
 
-/// Verifies an offline payload at unix time `now`: layout, audience, time window, issuer
-/// signature (against `trust`), device signature, credential lifetime and licence status.
+/// Verifies an offline payload at unix time `now`, in this order: layout, audience, time
+/// window, issuer key and signature (against `trust`), the key's period, the lifetime
+/// cap, device signature, credential lifetime, licence validity dates and status.
 pub fn verify_offline(
     payload: &[u8],
     trust: &TrustList,
@@ -115,7 +140,11 @@ pub fn verify_offline(
     if u64::from(header.issued_at) > now + u64::from(policy.skew()) {
         return Err(Rejection::CredentialNotYetValid);
     }
-    e_licence_eligibility(view.status(), view.valid_until(), china_date(now))
+    let today = china_date(now);
+    if today < view.valid_from() {
+        return Err(Rejection::LicenceNotYetValid);
+    }
+    e_licence_eligibility(view.status(), view.valid_until(), today)
         .map_err(Rejection::LicenceNotInForce)?;
     Ok(Verified { view, window })
 }

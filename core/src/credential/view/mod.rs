@@ -12,6 +12,13 @@ use crate::crypto::{KeyId, PublicKey};
 
 use super::{Audience, CredentialError};
 
+/// The longest lifetime a view may declare, in hours: a protocol constant, not a
+/// setting. A verifier refuses a view that declares more, so a view signed with a key
+/// stops verifying at most this long after the key's period ends, whatever its header
+/// says (D57). 72 h is the lifetime the authority has always issued: a wallet offline
+/// for a long weekend still presents.
+pub const MAX_VIEW_LIFETIME_HOURS: u16 = 72;
+
 /// Fields every view starts with: who signed it, which device holds it, and when it
 /// was issued and expires. `issued_at` is also the as-of time of the status snapshot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,9 +65,12 @@ impl ViewHeader {
         })
     }
 
-    /// Reads only the issuer key id, before the signature is checked.
-    pub(crate) fn peek_kid(body: &[u8]) -> Result<KeyId, CredentialError> {
-        Ok(KeyId(Reader::new(body).u16("kid")?))
+    /// Reads only the issuer key id and the issue time, before the signature is checked.
+    pub(crate) fn peek_kid_and_issued_at(body: &[u8]) -> Result<(KeyId, u32), CredentialError> {
+        let mut r = Reader::new(body);
+        let kid = KeyId(r.u16("kid")?);
+        r.take("device_key", 32)?;
+        Ok((kid, r.u32("issued_at")?))
     }
 }
 
@@ -103,6 +113,14 @@ impl DisclosedView {
         match self {
             DisclosedView::Enforcement(v) => &v.licence.main.status,
             DisclosedView::Business(v) => &v.status,
+        }
+    }
+
+    /// The start of the licence's validity period.
+    pub fn valid_from(&self) -> time::Date {
+        match self {
+            DisclosedView::Enforcement(v) => v.licence.main.valid_from,
+            DisclosedView::Business(v) => v.valid_from,
         }
     }
 
