@@ -168,6 +168,8 @@ pub enum RejectionReason {
     ElicenceStopped,
     /// Online: unknown e-licence.
     UnknownElicence,
+    /// Online: the code was already verified (single use).
+    AlreadyUsed,
 }
 
 /// Why the authority refused a wallet request.
@@ -289,6 +291,7 @@ impl EdlError {
                 match code {
                     CodeRejected => EdlError::rejected(R::WrongCode),
                     UnknownId => EdlError::rejected(R::UnknownElicence),
+                    AlreadyUsed => EdlError::rejected(R::AlreadyUsed),
                     ElicenceSuperseded => EdlError::rejected(R::ElicenceSuperseded),
                     ElicenceStopped => EdlError::rejected(R::ElicenceStopped),
                     // Not verdicts on the presentation: as for any request.
@@ -517,8 +520,8 @@ fn refusal(code: ErrorCode) -> EdlError {
             retry_after_secs: 0,
         },
         BadRequest | BadBase64 | NotEligible | CodeRejected | NotFound | UnknownId
-        | MethodNotAllowed | AlreadyExists | PayloadTooLarge | InvalidLicence | Internal
-        | Unavailable => EdlError::Server {
+        | MethodNotAllowed | AlreadyExists | AlreadyUsed | PayloadTooLarge | InvalidLicence
+        | Internal | Unavailable => EdlError::Server {
             status: code.http_status(),
         },
     }

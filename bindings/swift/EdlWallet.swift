@@ -7427,6 +7427,21 @@ public enum RejectionReason: Equatable, Hashable {
     case wrongAudience(presented: Audience, expected: Audience
     )
     /**
+     * Signed by a known issuer key but dated outside that key's period: what a leaked,
+     * retired key would make. Treat as forged.
+     */
+    case issuedOutsideKeyPeriod
+    /**
+     * The e-licence declares a lifetime above the protocol's cap (`max_hours`, 72): no
+     * authority issues one. Treat as forged.
+     */
+    case lifetimeTooLong(declaredHours: UInt16, maxHours: UInt16
+    )
+    /**
+     * The licence's validity period has not started yet (a renewal shown early).
+     */
+    case licenceNotYetValid
+    /**
      * The e-licence's own lifetime has ended: the driver's wallet must sync.
      */
     case credentialExpired
@@ -7456,6 +7471,11 @@ public enum RejectionReason: Equatable, Hashable {
      * Online check: the authority knows no such e-licence or licence number.
      */
     case unknownElicence
+    /**
+     * Online check: this code was already verified (by another verifier, or by this one
+     * too long ago): a code is single-use; ask the driver to show the live code.
+     */
+    case alreadyUsed
 
 
 
@@ -7490,20 +7510,29 @@ public struct FfiConverterTypeRejectionReason: FfiConverterRustBuffer {
         case 6: return .wrongAudience(presented: try FfiConverterTypeAudience.read(from: &buf), expected: try FfiConverterTypeAudience.read(from: &buf)
         )
         
-        case 7: return .credentialExpired
+        case 7: return .issuedOutsideKeyPeriod
         
-        case 8: return .credentialNotYetValid
-        
-        case 9: return .licenceNotInForce(reason: try FfiConverterTypeNotEligibleReason.read(from: &buf)
+        case 8: return .lifetimeTooLong(declaredHours: try FfiConverterUInt16.read(from: &buf), maxHours: try FfiConverterUInt16.read(from: &buf)
         )
         
-        case 10: return .wrongCode
+        case 9: return .licenceNotYetValid
         
-        case 11: return .elicenceSuperseded
+        case 10: return .credentialExpired
         
-        case 12: return .elicenceStopped
+        case 11: return .credentialNotYetValid
         
-        case 13: return .unknownElicence
+        case 12: return .licenceNotInForce(reason: try FfiConverterTypeNotEligibleReason.read(from: &buf)
+        )
+        
+        case 13: return .wrongCode
+        
+        case 14: return .elicenceSuperseded
+        
+        case 15: return .elicenceStopped
+        
+        case 16: return .unknownElicence
+        
+        case 17: return .alreadyUsed
         
         default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -7539,33 +7568,51 @@ public struct FfiConverterTypeRejectionReason: FfiConverterRustBuffer {
             FfiConverterTypeAudience.write(expected, into: &buf)
             
         
-        case .credentialExpired:
+        case .issuedOutsideKeyPeriod:
             writeInt(&buf, Int32(7))
         
         
-        case .credentialNotYetValid:
+        case let .lifetimeTooLong(declaredHours,maxHours):
             writeInt(&buf, Int32(8))
+            FfiConverterUInt16.write(declaredHours, into: &buf)
+            FfiConverterUInt16.write(maxHours, into: &buf)
+            
+        
+        case .licenceNotYetValid:
+            writeInt(&buf, Int32(9))
+        
+        
+        case .credentialExpired:
+            writeInt(&buf, Int32(10))
+        
+        
+        case .credentialNotYetValid:
+            writeInt(&buf, Int32(11))
         
         
         case let .licenceNotInForce(reason):
-            writeInt(&buf, Int32(9))
+            writeInt(&buf, Int32(12))
             FfiConverterTypeNotEligibleReason.write(reason, into: &buf)
             
         
         case .wrongCode:
-            writeInt(&buf, Int32(10))
+            writeInt(&buf, Int32(13))
         
         
         case .elicenceSuperseded:
-            writeInt(&buf, Int32(11))
+            writeInt(&buf, Int32(14))
         
         
         case .elicenceStopped:
-            writeInt(&buf, Int32(12))
+            writeInt(&buf, Int32(15))
         
         
         case .unknownElicence:
-            writeInt(&buf, Int32(13))
+            writeInt(&buf, Int32(16))
+        
+        
+        case .alreadyUsed:
+            writeInt(&buf, Int32(17))
         
         }
     }

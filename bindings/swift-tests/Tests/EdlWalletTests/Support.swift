@@ -76,9 +76,9 @@ enum Authority {
         try! loadFaceModel(model: Data(contentsOf: EdlWalletResources.faceModelURL!))
     }()
 
-    private static let next = Locked(7000)
+    private static let next = Locked(3000)
 
-    /// A fresh licence number (Kotlin uses 9xxx and Python 5xxx on the same server).
+    /// A fresh licence number (Kotlin uses 9xxx, Python 5xxx and the demo view models 6xxx-7xxx on the same server).
     static func number() -> String {
         let n = next.with { n in n += 1; return n }
         return "11010119900307" + String(n)
