@@ -139,6 +139,8 @@ async fn a_driver_goes_from_enrolment_through_suspension_to_renewal_and_every_ch
     let address = licence.supplementary.address.clone();
     assert!(v.to_string().contains(&address));
     for audience in [Audience::Business, Audience::Enforcement] {
+        // The next window's code: the police spent this one (single-use codes, D68).
+        t.clock.advance(30);
         let (s, v, _) = t.verify(&insurer, online(audience)).await;
         assert_eq!(s, StatusCode::OK, "{v}");
         assert_eq!(v["in_force"], true);
@@ -192,6 +194,8 @@ async fn a_driver_goes_from_enrolment_through_suspension_to_renewal_and_every_ch
     assert_eq!(wallet.verification_log().unwrap().len(), 3);
 
     // Suspension (暂扣): the wallet turns red after sync; the online check says not in force.
+    // A window no verifier has spent yet (single-use codes, D68).
+    t.clock.advance(30);
     let before_suspension = online(Audience::Enforcement);
     t.admin_ok(
         Method::PUT,

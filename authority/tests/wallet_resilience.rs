@@ -396,7 +396,10 @@ async fn one_wallet_shared_by_several_threads_stays_consistent() {
     let c = consistent(&wallet);
     assert_eq!(c.record, VIOLATIONS, "{c:?}");
     assert_eq!(c.violation_messages, VIOLATIONS, "{c:?}");
-    assert_eq!(c.log, VIOLATIONS, "{c:?}");
+    // The police scanned one window's code each time (the authority's clock stands still
+    // here): repeats of a code by the verifier that spent it are answered but logged once
+    // (single-use codes, D68).
+    assert_eq!(c.log, 1, "{c:?}");
     eprintln!("thread iterations: {counts:?}");
 }
 

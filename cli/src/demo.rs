@@ -334,12 +334,30 @@ impl Demo {
             qr.payload.len()
         );
         show::online(&r, colour);
+        // A code is spent by its first verification (D68): the same QR shown to the rental
+        // firm is refused, and the driver shows it the live business QR instead.
+        let again = rental.verify_qr(&qr.payload).await;
+        check(
+            matches!(
+                again,
+                Err(OnlineVerifyError::Net(NetError::Rejected {
+                    code: edl_core::wire::ErrorCode::AlreadyUsed
+                }))
+            ),
+            "the police's code is spent: the rental firm is told it was already used",
+        )?;
+        println!(
+            "  ✓ the same QR shown to the rental firm: refused, already used (single-use codes)"
+        );
+        let qr = wallet
+            .present(Form::Online, Audience::Business, None)
+            .map_err(wallet_err("present"))?;
         let r = rental.verify_qr(&qr.payload).await.map_err(refused)?;
         check(
             matches!(r.view, edl_core::wire::LiveView::Business { .. }),
             "a rental firm sees the business view only",
         )?;
-        println!("  ✓ the rental firm scanned the same QR and sees less:");
+        println!("  ✓ the rental firm scanned the driver's business QR and sees less:");
         show::online(&r, colour);
         let codes = wallet
             .dynamic_code(Audience::Enforcement, None)

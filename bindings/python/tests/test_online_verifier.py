@@ -54,10 +54,16 @@ def test_qr_barcode_and_manual_code_verify_with_each_verifiers_view(tmp_path):
 
     async def checks():
         qr = wallet.present(PresentationForm.ONLINE, Audience.ENFORCEMENT).payload
-        # The same enforcement QR: the police see both pages, the insurer the qualification.
+        business_qr = wallet.present(PresentationForm.ONLINE, Audience.BUSINESS).payload
+        # The police see both pages; the code is then spent, so the insurer shown the same
+        # QR is told it was already used (D68), and sees the qualification of a business QR.
+        by_police = await police.verify_qr(qr)
+        with pytest.raises(EdlError.Rejected) as spent:
+            await insurer.verify_qr(qr)
+        assert spent.value.reason == RejectionReason.ALREADY_USED()
         return (
-            await police.verify_qr(qr),
-            await insurer.verify_qr(qr),
+            by_police,
+            await insurer.verify_qr(business_qr),
             await insurer.verify_barcode(dynamic.barcode_text),
             await insurer.verify_manual(n, f"{dynamic.manual_code[:3]} {dynamic.manual_code[3:]}"),
             await insurer.fetch_trust_list(),
