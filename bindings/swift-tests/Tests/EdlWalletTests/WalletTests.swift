@@ -22,7 +22,7 @@ final class WalletTests: XCTestCase {
         XCTAssertTrue(try w.isEnrolled())
         let applied = try await w.apply(provider: HmacIdentityProvider())
         XCTAssertEqual(applied.phase, .awaitingPhoto)
-        let report = try w.checkPhoto(photo: Authority.photo)
+        let report = try await w.checkPhoto(photo: Authority.photo)
         XCTAssertTrue(report.passes, "\(report.problems)")
         let progress = RecordingProgress()
         let accepted = try await w.submitPhoto(photo: Authority.photo, source: .album, progress: progress)
@@ -155,9 +155,9 @@ final class WalletTests: XCTestCase {
         XCTAssertNil(try w.mainPage())
     }
 
-    func testAPhotoWithProblemsIsReportedWithTypedProblemsAndHints() throws {
+    func testAPhotoWithProblemsIsReportedWithTypedProblemsAndHints() async throws {
         let w = try Wallet(dir: Authority.tempDir(), keys: try keyFileKeyStore(path: Authority.tempDir() + "/key"))
-        let report = try w.checkPhoto(photo: Authority.fixture("too_dark.jpg"))
+        let report = try await w.checkPhoto(photo: Authority.fixture("too_dark.jpg"))
         XCTAssertFalse(report.passes)
         XCTAssertTrue(report.problems.contains { $0.kind == .underexposed })
         XCTAssertTrue(report.problems.allSatisfy { !$0.hint.zh.isEmpty && !$0.hint.en.isEmpty })
