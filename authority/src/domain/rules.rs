@@ -70,8 +70,6 @@ pub struct Upload {
     pub digest: [u8; 32],
     /// JPEG or PNG bytes.
     pub bytes: Vec<u8>,
-    /// Application or photo change.
-    pub kind: ReviewKind,
     /// The review deadline.
     pub deadline: u64,
 }
@@ -524,9 +522,32 @@ pub fn apply(
     Ok(effects)
 }
 
-/// Takes a wallet's photo for review: it replaces (withdraws) a photo still pending,
-/// and an application awaiting a photo goes under review.
-pub fn submit_photo(s: &mut DriverState, u: Upload, now: u64) -> Effects {
+/// Takes a wallet's photo for review: the phase decides whether one is wanted and what
+/// kind of review it gets, here in the same update that stores it, so a stop or a renewal
+/// committed a moment earlier is seen (a phase read before the update could be stale).
+/// A photo change is refused while the busy switch is on (`busy`). It replaces (withdraws)
+/// a photo still pending, and an application awaiting a photo goes under review.
+pub fn submit_photo(
+    s: &mut DriverState,
+    u: Upload,
+    busy: Option<u32>,
+    now: u64,
+) -> Result<Effects> {
+    let kind = match s.phase {
+        ApplicationPhase::Stopped => return Err(Error::ElicenceStopped),
+        ApplicationPhase::AwaitingPhoto | ApplicationPhase::UnderReview => ReviewKind::Application,
+        ApplicationPhase::Issued => ReviewKind::PhotoChange,
+        ApplicationPhase::NotApplied | ApplicationPhase::ReapplyNeeded => {
+            return Err(Error::InvalidState("apply for the e-licence first"));
+        }
+    };
+    if kind == ReviewKind::PhotoChange
+        && let Some(secs) = busy
+    {
+        return Err(Error::Busy {
+            retry_after: u64::from(secs),
+        });
+    }
     let mut effects = Effects::default();
     withdraw_pending(s, now, &mut effects);
     s.pending_review = Some(ReviewPending {
@@ -543,12 +564,12 @@ pub fn submit_photo(s: &mut DriverState, u: Upload, now: u64) -> Effects {
         client_key: Some(u.client_key),
         digest: u.digest,
         bytes: u.bytes,
-        kind: u.kind,
+        kind,
         status: PhotoStatus::Pending,
         submitted_at: now,
         deadline: u.deadline,
     });
-    effects
+    Ok(effects)
 }
 
 #[cfg(test)]

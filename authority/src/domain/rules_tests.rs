@@ -480,7 +480,6 @@ fn upload(photo_id: u64) -> Upload {
         client_key: format!("k{photo_id}"),
         digest: [photo_id as u8; 32],
         bytes: vec![0xFF, 0xD8, 0xFF],
-        kind: ReviewKind::Application,
         deadline: NOW + 86_400,
     }
 }
@@ -489,15 +488,40 @@ fn upload(photo_id: u64) -> Upload {
 fn a_new_upload_withdraws_the_photo_still_pending() {
     let mut s = enrolled();
     s.phase = ApplicationPhase::AwaitingPhoto;
-    let e = submit_photo(&mut s, upload(1), NOW);
+    let e = submit_photo(&mut s, upload(1), None, NOW).unwrap();
     assert_eq!(s.phase, ApplicationPhase::UnderReview);
     assert!(e.photo_decisions.is_empty());
     assert_eq!(e.new_photo.as_ref().unwrap().status, PhotoStatus::Pending);
-    let e = submit_photo(&mut s, upload(2), NOW);
+    let e = submit_photo(&mut s, upload(2), None, NOW).unwrap();
     assert_eq!(e.photo_decisions.len(), 1);
     assert_eq!(e.photo_decisions[0].photo_id, 1);
     assert_eq!(e.photo_decisions[0].status, PhotoStatus::Withdrawn);
     assert_eq!(s.pending_review.unwrap().photo_id, 2);
+}
+
+#[test]
+fn the_phase_in_the_update_decides_whether_a_photo_is_taken() {
+    let mut s = enrolled();
+    for (phase, refused) in [
+        (ApplicationPhase::Stopped, "stopped"),
+        (ApplicationPhase::ReapplyNeeded, "apply"),
+        (ApplicationPhase::NotApplied, "apply"),
+    ] {
+        s.phase = phase;
+        let e = submit_photo(&mut s, upload(1), None, NOW).unwrap_err();
+        match refused {
+            "stopped" => assert!(matches!(e, Error::ElicenceStopped)),
+            _ => assert!(matches!(e, Error::InvalidState(_))),
+        }
+        assert!(s.pending_review.is_none());
+    }
+    s.phase = ApplicationPhase::Issued;
+    assert!(matches!(
+        submit_photo(&mut s, upload(1), Some(60), NOW),
+        Err(Error::Busy { retry_after: 60 })
+    ));
+    let e = submit_photo(&mut s, upload(1), None, NOW).unwrap();
+    assert_eq!(e.new_photo.unwrap().kind, ReviewKind::PhotoChange);
 }
 
 #[test]

@@ -4,9 +4,8 @@
 use edl_core::credential::ElicenceId;
 use edl_core::crypto::{PublicKey, ct_eq, sha256};
 use edl_core::wire::{
-    ApplicationPhase, ApplicationView, ApplyRequest, Base64, ElicenceState, ElicenceUpdate,
-    EnrolRequest, EnrolResponse, FeedMessage, IdentityChallenge, PhotoAccepted, PhotoUpload,
-    ReviewKind, SyncResponse,
+    ApplicationView, ApplyRequest, Base64, ElicenceState, ElicenceUpdate, EnrolRequest,
+    EnrolResponse, FeedMessage, IdentityChallenge, PhotoAccepted, PhotoUpload, SyncResponse,
 };
 use tracing::instrument;
 
@@ -125,24 +124,6 @@ impl App {
             tracing::debug!("repeated upload answered again");
             return Ok(answer);
         }
-        let state = self.load(account).await?;
-        let kind = match state.phase {
-            ApplicationPhase::Stopped => return Err(Error::ElicenceStopped),
-            ApplicationPhase::AwaitingPhoto | ApplicationPhase::UnderReview => {
-                ReviewKind::Application
-            }
-            ApplicationPhase::Issued => ReviewKind::PhotoChange,
-            ApplicationPhase::NotApplied | ApplicationPhase::ReapplyNeeded => {
-                return Err(Error::InvalidState("apply for the e-licence first"));
-            }
-        };
-        if kind == ReviewKind::PhotoChange
-            && let Some(secs) = self.busy()
-        {
-            return Err(Error::Busy {
-                retry_after: u64::from(secs),
-            });
-        }
         let photo_id = random::id();
         let deadline = review_deadline(now);
         let upload = Upload {
@@ -150,20 +131,22 @@ impl App {
             client_key: p.client_key.clone(),
             digest,
             bytes,
-            kind,
             deadline,
         };
         let size = upload.bytes.len();
+        // The phase is checked inside the update (a stop or renewal may commit between
+        // any read here and the write).
+        let busy = self.busy();
         let result = self
             .store
             .update_driver(
                 account,
-                Box::new(move |s| Ok(rules::submit_photo(s, upload, now))),
+                Box::new(move |s| rules::submit_photo(s, upload, busy, now)),
             )
             .await;
         match result {
             Ok(state) => {
-                tracing::info!(photo = photo_id, bytes = size, kind = ?kind, "photo uploaded");
+                tracing::info!(photo = photo_id, bytes = size, phase = ?state.phase, "photo uploaded");
                 Ok(PhotoAccepted {
                     photo_id,
                     deadline,
