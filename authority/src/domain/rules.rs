@@ -24,6 +24,13 @@ use crate::store::{
     PhotoOnFile, PhotoRow, PhotoStatus, StoreError,
 };
 
+/// Photos a driver's wallet may upload in any 24 hours, whatever idempotency keys it
+/// uses (D82): enough to retake a rejected photo several times a day, too few to matter
+/// on disk (withdrawn and rejected photos keep no bytes).
+pub const MAX_UPLOADS_PER_DAY: usize = 6;
+
+const DAY: u64 = 24 * 3600;
+
 /// Record entries kept per licence: bounds the signed enforcement view (a u16 length)
 /// and the live view.
 pub const MAX_RECORD_ENTRIES: usize = 100;
@@ -164,6 +171,17 @@ fn withdraw_pending(s: &mut DriverState, now: u64, effects: &mut Effects) {
             status: PhotoStatus::Withdrawn,
             decided_at: now,
         });
+        effects.discard_photo_bytes.push(p.photo_id);
+    }
+}
+
+/// `photo` goes on file; the one it replaces is needed by nothing any more (the current
+/// e-licence is re-signed or issued over the new one).
+fn put_on_file(s: &mut DriverState, photo: PhotoOnFile, effects: &mut Effects) {
+    if let Some(old) = s.photo.replace(photo)
+        && Some(old.photo_id) != s.photo.as_ref().map(|p| p.photo_id)
+    {
+        effects.discard_photo_bytes.push(old.photo_id);
     }
 }
 
@@ -272,11 +290,15 @@ pub fn counter_issue(
     eligible(&s.licence, now)?;
     let mut effects = Effects::default();
     if let Some(p) = photo {
-        s.photo = Some(PhotoOnFile {
-            photo_id: p.photo_id,
-            digest: Bytes32(p.digest),
-            approved_at: now,
-        });
+        put_on_file(
+            s,
+            PhotoOnFile {
+                photo_id: p.photo_id,
+                digest: Bytes32(p.digest),
+                approved_at: now,
+            },
+            &mut effects,
+        );
         effects.new_photo = Some(PhotoRow {
             id: p.photo_id,
             driver_id: s.id,
@@ -350,11 +372,15 @@ pub fn approve_photo(
         None,
         now,
     )?;
-    s.photo = Some(PhotoOnFile {
-        photo_id,
-        digest: Bytes32(digest),
-        approved_at: now,
-    });
+    put_on_file(
+        s,
+        PhotoOnFile {
+            photo_id,
+            digest: Bytes32(digest),
+            approved_at: now,
+        },
+        &mut effects,
+    );
     match s.phase {
         ApplicationPhase::UnderReview | ApplicationPhase::AwaitingPhoto => {
             match eligible(&s.licence, now) {
@@ -403,6 +429,11 @@ pub fn reject_photo(
         (PhotoStatus::Rejected, ReviewOutcome::Rejected)
     };
     let mut effects = decide(s, photo_id, status, outcome, Some(reason.to_owned()), now)?;
+    // A rejected photo's bytes go; a malicious one's stay as the evidence for the stop
+    // (at most one per driver: a stopped driver uploads nothing more).
+    if !malicious {
+        effects.discard_photo_bytes.push(photo_id);
+    }
     effects
         .feed
         .push(FeedEvent::Message(messages::photo_rejected(now, reason)));
@@ -522,7 +553,7 @@ pub fn apply(
     Ok(effects)
 }
 
-/// Takes a wallet's photo for review: the phase decides whether one is wanted and what
+/// Takes a wallet's photo for review, at most [`MAX_UPLOADS_PER_DAY`] a day: the phase decides whether one is wanted and what
 /// kind of review it gets, here in the same update that stores it, so a stop or a renewal
 /// committed a moment earlier is seen (a phase read before the update could be stale).
 /// A photo change is refused while the busy switch is on (`busy`). It replaces (withdraws)
@@ -548,6 +579,14 @@ pub fn submit_photo(
             retry_after: u64::from(secs),
         });
     }
+    s.recent_uploads.retain(|&t| t + DAY > now);
+    if s.recent_uploads.len() >= MAX_UPLOADS_PER_DAY {
+        let oldest = s.recent_uploads.iter().min().copied().unwrap_or(now);
+        return Err(Error::Busy {
+            retry_after: (oldest + DAY).saturating_sub(now).max(1),
+        });
+    }
+    s.recent_uploads.push(now);
     let mut effects = Effects::default();
     withdraw_pending(s, now, &mut effects);
     s.pending_review = Some(ReviewPending {

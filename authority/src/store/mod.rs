@@ -166,6 +166,9 @@ pub struct DriverState {
     /// Part versions (maintained by the store).
     #[serde(default)]
     pub versions: Versions,
+    /// When the wallet's photo uploads of the last day were taken (the daily quota, D82).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recent_uploads: Vec<u64>,
 }
 
 impl DriverState {
@@ -183,6 +186,7 @@ impl DriverState {
             activation: None,
             challenge: None,
             versions: Versions::default(),
+            recent_uploads: Vec::new(),
         }
     }
 }
@@ -289,6 +293,10 @@ pub struct Effects {
     pub new_photo: Option<PhotoRow>,
     /// Review status changes of stored photos.
     pub photo_decisions: Vec<PhotoDecision>,
+    /// Stored photos whose bytes nothing needs any more (withdrawn, rejected, replaced on
+    /// file): the store empties their bytes and keeps the row (its digest answers a
+    /// repeated upload) (D82).
+    pub discard_photo_bytes: Vec<u64>,
     /// Save the change but answer with this error (a burnt activation code, a consumed
     /// challenge).
     pub refuse: Option<Error>,

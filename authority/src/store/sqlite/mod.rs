@@ -319,6 +319,10 @@ fn save_change(
         conn.prepare_cached("UPDATE photos SET status = ?2, decided_at = ?3 WHERE id = ?1")?
             .execute(params![i(d.photo_id), d.status.as_str(), i(d.decided_at)])?;
     }
+    for id in &effects.discard_photo_bytes {
+        conn.prepare_cached("UPDATE photos SET bytes = x'' WHERE id = ?1")?
+            .execute([i(*id)])?;
+    }
     for event in &effects.feed {
         seq += 1;
         append_feed(conn, after.id, seq, event)?;
