@@ -111,6 +111,13 @@ impl RegistryStore for Pausing {
             .log_verification(driver, verifier_id, entry)
             .await
     }
+    async fn record_check_failure(
+        &self,
+        failure: CheckFailure,
+        log: Option<(DriverId, VerificationLogEntry)>,
+    ) -> Result<(), StoreError> {
+        self.inner.record_check_failure(failure, log).await
+    }
     async fn check_failures_since(&self, since: u64) -> Result<Vec<CheckFailure>, StoreError> {
         self.inner.check_failures_since(since).await
     }

@@ -156,7 +156,7 @@ impl App {
         let failures = self.store.check_failures_since(since).await?;
         tracing::info!(failures = failures.len(), "lock-outs restored");
         for f in failures {
-            self.limiter.fail(f.verifier_id, Some(f.driver_id), f.at);
+            self.limiter.restore(f.verifier_id, &f.target, f.at);
         }
         Ok(())
     }

@@ -371,13 +371,14 @@ pub struct SyncSnapshot {
     pub feed: Vec<FeedRow>,
 }
 
-/// A failed online check, for rebuilding lock-outs after a restart.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A failed online check, kept to rebuild lock-outs after a restart (D81).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckFailure {
     /// Who failed.
     pub verifier_id: u64,
-    /// On whose licence.
-    pub driver_id: DriverId,
+    /// What the check named (`crate::limiter`): `d:<driver id>`, or a key for a licence
+    /// number or e-licence id that names nobody (never the number itself).
+    pub target: String,
     /// When.
     pub at: u64,
 }
@@ -458,6 +459,14 @@ pub trait RegistryStore: Send + Sync + 'static {
         driver: DriverId,
         verifier_id: u64,
         entry: VerificationLogEntry,
+    ) -> Result<(), StoreError>;
+    /// Records a failed online check (and, for a real driver, its entry in the driver's
+    /// verification log) in one write. Answered once durable: a probe counts even if the
+    /// server stops the next moment.
+    async fn record_check_failure(
+        &self,
+        failure: CheckFailure,
+        log: Option<(DriverId, VerificationLogEntry)>,
     ) -> Result<(), StoreError>;
     /// Failed checks since `since`, oldest first.
     async fn check_failures_since(&self, since: u64) -> Result<Vec<CheckFailure>, StoreError>;

@@ -604,16 +604,29 @@ impl RegistryStore for SqliteStore {
         entry: VerificationLogEntry,
     ) -> Result<(), StoreError> {
         self.writer
+            .run(move |conn| append_verification(conn, driver, verifier_id, entry))
+            .await
+    }
+
+    async fn record_check_failure(
+        &self,
+        failure: CheckFailure,
+        log: Option<(DriverId, VerificationLogEntry)>,
+    ) -> Result<(), StoreError> {
+        self.writer
             .run(move |conn| {
-                let seq: i64 = conn
-                    .prepare_cached("UPDATE drivers SET seq = seq + 1 WHERE id = ?1 RETURNING seq")?
-                    .query_row([i(driver)], |r| r.get(0))?;
-                append_feed(
-                    conn,
-                    driver,
-                    u(seq),
-                    &FeedEvent::Verification { verifier_id, entry },
-                )
+                conn.prepare_cached(
+                    "INSERT INTO check_failures (at, verifier_id, target) VALUES (?1, ?2, ?3)",
+                )?
+                .execute(params![
+                    i(failure.at),
+                    i(failure.verifier_id),
+                    failure.target
+                ])?;
+                if let Some((driver, entry)) = log {
+                    append_verification(conn, driver, failure.verifier_id, entry)?;
+                }
+                Ok(())
             })
             .await
     }
@@ -621,15 +634,33 @@ impl RegistryStore for SqliteStore {
     async fn check_failures_since(&self, since: u64) -> Result<Vec<CheckFailure>, StoreError> {
         let conn = self.reads.get()?;
         let mut stmt = conn.prepare_cached(
-            "SELECT verifier_id, driver_id, at FROM feed WHERE outcome = 'wrong_code' AND at >= ?1 ORDER BY at",
+            "SELECT verifier_id, target, at FROM check_failures WHERE at >= ?1 ORDER BY at",
         )?;
         let rows = stmt.query_map([i(since)], |r| {
             Ok(CheckFailure {
-                verifier_id: u(r.get::<_, Option<i64>>(0)?.unwrap_or(0)),
-                driver_id: u(r.get(1)?),
+                verifier_id: u(r.get(0)?),
+                target: r.get(1)?,
                 at: u(r.get(2)?),
             })
         })?;
         rows.map(|r| r.map_err(StoreError::from)).collect()
     }
+}
+
+/// Appends a check to the driver's verification log, at the driver's next seq.
+fn append_verification(
+    conn: &Connection,
+    driver: DriverId,
+    verifier_id: u64,
+    entry: VerificationLogEntry,
+) -> Result<(), StoreError> {
+    let seq: i64 = conn
+        .prepare_cached("UPDATE drivers SET seq = seq + 1 WHERE id = ?1 RETURNING seq")?
+        .query_row([i(driver)], |r| r.get(0))?;
+    append_feed(
+        conn,
+        driver,
+        u(seq),
+        &FeedEvent::Verification { verifier_id, entry },
+    )
 }
