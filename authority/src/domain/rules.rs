@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 use crate::identity::IdentityVerifier;
 use crate::store::{
     Activation, Bytes32, Challenge, DriverState, Effects, ElicenceRecord, FeedEvent, PhotoDecision,
-    PhotoOnFile, PhotoRow, PhotoStatus, StoreError,
+    PhotoOnFile, PhotoRow, PhotoStatus, SealedSeed, StoreError,
 };
 
 /// Photos a driver's wallet may upload in any 24 hours, whatever idempotency keys it
@@ -47,12 +47,12 @@ pub struct Signing<'a> {
 }
 
 /// The identity of a new e-licence, drawn by the caller so the rules stay pure.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Fresh {
     /// The e-licence id.
     pub id: u64,
-    /// The TOTP seed of its online codes.
-    pub seed: Bytes32,
+    /// The TOTP seed of its online codes, sealed under the KEK for this id.
+    pub seed: SealedSeed,
 }
 
 /// A photo that arrives already approved (at a counter): its id, digest and bytes.
@@ -97,7 +97,7 @@ pub fn eligible(licence: &edl_core::licence::Licence, now: u64) -> Result<()> {
 }
 
 /// Signs a credential for the driver's current data under e-licence `id` with `seed`.
-fn sign(s: &mut DriverState, k: Signing<'_>, id: u64, seed: Bytes32) -> Result<ElicenceRecord> {
+fn sign(s: &mut DriverState, k: Signing<'_>, id: u64, seed: SealedSeed) -> Result<ElicenceRecord> {
     let device = s
         .device_key
         .ok_or(Error::InvalidState("no device enrolled on the account"))?;

@@ -35,7 +35,7 @@ fn k(issuer: &Issuer) -> Signing<'_> {
 fn fresh(id: u64) -> Fresh {
     Fresh {
         id,
-        seed: Bytes32([id as u8; 32]),
+        seed: SealedSeed(vec![id as u8; 32]),
     }
 }
 
@@ -139,7 +139,7 @@ fn approving_for_a_licence_not_eligible_refuses_the_application_with_the_reason(
 fn approving_a_photo_change_re_signs_the_same_e_licence() {
     let issuer = issuer();
     let mut s = issued(&issuer);
-    let seed = s.elicence.as_ref().unwrap().seed;
+    let seed = s.elicence.as_ref().unwrap().seed.clone();
     s.pending_review = Some(ReviewPending {
         photo_id: 60,
         submitted_at: NOW,
@@ -147,7 +147,7 @@ fn approving_a_photo_change_re_signs_the_same_e_licence() {
     });
     let e = approve_photo(&mut s, 60, [6; 32], fresh(200), k(&issuer)).unwrap();
     let el = s.elicence.as_ref().unwrap();
-    assert_eq!((el.id, el.seed), (100, seed), "same e-licence, same codes");
+    assert_eq!((el.id, el.seed.clone()), (100, seed), "same e-licence, same codes");
     assert_eq!(s.licence.main.photo_digest, [6; 32]);
     assert_eq!(messages_of(&e), [MessageKind::PhotoChanged]);
 }

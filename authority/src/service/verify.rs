@@ -13,7 +13,7 @@ use edl_core::wire::{
 use super::App;
 use crate::domain::live_licence;
 use crate::error::{Error, Result};
-use crate::store::{CheckFailure, DriverId, StoreError, VerifierRow};
+use crate::store::{CheckFailure, DriverId, SealedSeed, StoreError, VerifierRow};
 
 /// The limiter's name for a driver's licence, however a check named it.
 fn driver_key(driver: DriverId) -> String {
@@ -51,7 +51,7 @@ impl App {
 
         // Which e-licence, and whose: (e-licence id, driver, its seed and state), under
         // the limiter's name for what the check named (`limiter.rs`).
-        type Target = (u64, u64, [u8; 32], ElicenceState);
+        type Target = (u64, u64, SealedSeed, ElicenceState);
         let (key, target): (String, Option<Target>) = match &check {
             OnlineCheck::Code { id, .. } => match self.store.elicence(id.0).await? {
                 Some(r) => (
@@ -64,7 +64,9 @@ impl App {
                 match self.store.driver_by_licence_number(licence_number).await? {
                     Some(d) => (
                         driver_key(d.id),
-                        d.elicence.as_ref().map(|e| (e.id, d.id, e.seed.0, e.state)),
+                        d.elicence
+                            .as_ref()
+                            .map(|e| (e.id, d.id, e.seed.clone(), e.state)),
                     ),
                     None => (number_key(licence_number), None),
                 }
@@ -85,9 +87,9 @@ impl App {
         let guess = match self.limiter.begin(verifier.id, &key, shared, now) {
             Ok(guess) => guess,
             Err(locked) => {
-                if let (Some((_, d, _, _)), true) = (target, locked.first_refusal) {
+                if let (Some((_, d, _, _)), true) = (&target, locked.first_refusal) {
                     self.store
-                        .log_verification(d, verifier.id, log(CheckOutcome::LockedOut))
+                        .log_verification(*d, verifier.id, log(CheckOutcome::LockedOut))
                         .await?;
                 }
                 tracing::warn!(
@@ -112,7 +114,8 @@ impl App {
             tracing::info!("online check refused: wrong code (nothing by that name)");
             return Err(Error::CodeRejected);
         };
-        let Ok(window) = check_code(&TotpSeed::from_bytes(seed), &check, now) else {
+        let seed = self.open_totp(elicence_id, &seed)?;
+        let Ok(window) = check_code(&TotpSeed::from_bytes(*seed), &check, now) else {
             guess.fail(now);
             self.store
                 .record_check_failure(failure, Some((driver_id, log(CheckOutcome::WrongCode))))

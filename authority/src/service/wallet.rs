@@ -9,7 +9,7 @@ use edl_core::wire::{
 };
 use tracing::instrument;
 
-use super::{App, SYNC_PAGE, application_view, fresh, photo_bytes, signing};
+use super::{App, SYNC_PAGE, application_view, photo_bytes, signing};
 use crate::domain::rules::{self, Upload};
 use crate::domain::{live_licence, review_deadline};
 use crate::error::{Error, Result};
@@ -89,7 +89,7 @@ impl App {
         let ttl = self.ttl();
         let identity = self.identity.clone();
         let max_age = self.config.photo_reuse_max_age;
-        let new = fresh();
+        let new = self.fresh();
         let state = self
             .store
             .update_driver(
@@ -217,6 +217,12 @@ impl App {
             }
             _ => None,
         };
+        let totp_seed = match &s.elicence {
+            Some(e) if e.state == ElicenceState::Active && s.versions.elicence > cursor => {
+                Some(Base64(self.open_totp(e.id, &e.seed)?.to_vec()))
+            }
+            _ => None,
+        };
         let mut reviews = Vec::new();
         let mut messages: Vec<FeedMessage> = Vec::new();
         let mut verifications = Vec::new();
@@ -251,7 +257,7 @@ impl App {
                         elicence_id: ElicenceId(e.id),
                         state: e.state,
                         credential: active.then(|| e.credential.clone()),
-                        totp_seed: active.then(|| Base64(e.seed.0.to_vec())),
+                        totp_seed: totp_seed.clone().filter(|_| active),
                         issued_at: e.issued_at,
                         expires_at: e.expires_at,
                     }

@@ -72,6 +72,33 @@ impl<'de> Deserialize<'de> for Bytes32 {
     }
 }
 
+/// A TOTP seed as stored: sealed under the key-encryption key like the issuing seeds
+/// (`seal.rs`, D83), bound to its e-licence id. A 32-byte value is a plain seed stored
+/// before sealing existed. Hex in the aggregate's JSON; redacted in `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SealedSeed(pub Vec<u8>);
+
+impl std::fmt::Debug for SealedSeed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SealedSeed(..)")
+    }
+}
+
+impl Serialize for SealedSeed {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(&self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for SealedSeed {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        hex::decode(text)
+            .map(SealedSeed)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
 /// The approved photo on file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PhotoOnFile {
@@ -88,8 +115,8 @@ pub struct PhotoOnFile {
 pub struct ElicenceRecord {
     /// Its id.
     pub id: u64,
-    /// The TOTP seed of its online codes.
-    pub seed: Bytes32,
+    /// The TOTP seed of its online codes, sealed.
+    pub seed: SealedSeed,
     /// Whether it verifies.
     pub state: ElicenceState,
     /// `Credential::encode()` of the latest credential.
@@ -334,8 +361,8 @@ impl std::fmt::Debug for IssuerKeyRow {
 pub struct ElicenceRef {
     /// Whose it is.
     pub driver_id: DriverId,
-    /// Its TOTP seed.
-    pub seed: [u8; 32],
+    /// Its TOTP seed, sealed.
+    pub seed: SealedSeed,
     /// Whether it verifies.
     pub state: ElicenceState,
 }

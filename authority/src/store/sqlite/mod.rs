@@ -465,7 +465,7 @@ impl RegistryStore for SqliteStore {
         row.map(|(driver, seed, state)| {
             Ok(ElicenceRef {
                 driver_id: u(driver),
-                seed: seed.try_into().map_err(|_| StoreError::Corrupt("seed"))?,
+                seed: super::SealedSeed(seed),
                 state: parse_elicence_state(&state).ok_or(StoreError::Corrupt("state"))?,
             })
         })
