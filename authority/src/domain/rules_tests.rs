@@ -147,7 +147,11 @@ fn approving_a_photo_change_re_signs_the_same_e_licence() {
     });
     let e = approve_photo(&mut s, 60, [6; 32], fresh(200), k(&issuer)).unwrap();
     let el = s.elicence.as_ref().unwrap();
-    assert_eq!((el.id, el.seed.clone()), (100, seed), "same e-licence, same codes");
+    assert_eq!(
+        (el.id, el.seed.clone()),
+        (100, seed),
+        "same e-licence, same codes"
+    );
     assert_eq!(s.licence.main.photo_digest, [6; 32]);
     assert_eq!(messages_of(&e), [MessageKind::PhotoChanged]);
 }

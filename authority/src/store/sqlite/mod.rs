@@ -1,5 +1,6 @@
 //! The SQLite store: WAL mode, a pool of read connections, one group-committing writer.
 
+mod feed;
 mod pool;
 mod schema;
 mod writer;
@@ -13,11 +14,12 @@ use edl_core::wire::{ElicenceState, ReviewKind, VerificationLogEntry, VerifierCl
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{
-    CheckFailure, DriverChange, DriverId, DriverState, ElicenceRef, FeedEvent, FeedRow,
-    IssuerKeyRow, PhotoRow, PhotoStatus, RegistryStore, StoreError, SyncSnapshot, VerifierRow,
+    CheckFailure, DriverChange, DriverId, DriverState, ElicenceRef, FeedRow, IssuerKeyRow,
+    PhotoRow, PhotoStatus, RegistryStore, StoreError, SyncSnapshot, VerifierRow,
 };
 use crate::clock::Clock;
 use crate::error::Error;
+use feed::{append_feed, append_verification, decode_feed};
 use pool::ReadPool;
 use writer::{Retention, Writer};
 
@@ -221,52 +223,6 @@ fn finish_photo(row: (PhotoRow, String, String)) -> Result<PhotoRow, StoreError>
 
 const PHOTO_COLUMNS: &str =
     "id, driver_id, client_key, digest, bytes, kind, status, submitted_at, deadline";
-
-/// Appends `event` to the driver's feed at the next seq; returns that seq.
-fn append_feed(
-    conn: &Connection,
-    driver: DriverId,
-    seq: u64,
-    event: &FeedEvent,
-) -> Result<(), StoreError> {
-    let (kind, at, verifier, outcome, body) = match event {
-        FeedEvent::Message(m) => ("message", m.at, None, None, serde_json::to_string(m)),
-        FeedEvent::Review(r) => ("review", r.decided_at, None, None, serde_json::to_string(r)),
-        FeedEvent::Verification { verifier_id, entry } => (
-            "verification",
-            entry.at,
-            Some(i(*verifier_id)),
-            Some(outcome_str(entry)),
-            serde_json::to_string(entry),
-        ),
-    };
-    let body = body.map_err(|_| StoreError::Corrupt("feed entry"))?;
-    conn.prepare_cached(
-        "INSERT INTO feed (driver_id, seq, kind, at, verifier_id, outcome, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )?
-    .execute(params![i(driver), i(seq), kind, i(at), verifier, outcome, body])?;
-    Ok(())
-}
-
-fn outcome_str(entry: &VerificationLogEntry) -> String {
-    serde_json::to_value(entry.outcome)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
-
-fn decode_feed(kind: &str, body: &str, verifier_id: Option<i64>) -> Result<FeedEvent, StoreError> {
-    let bad = |_| StoreError::Corrupt("feed entry");
-    Ok(match kind {
-        "message" => FeedEvent::Message(serde_json::from_str(body).map_err(bad)?),
-        "review" => FeedEvent::Review(serde_json::from_str(body).map_err(bad)?),
-        "verification" => FeedEvent::Verification {
-            verifier_id: u(verifier_id.unwrap_or(0)),
-            entry: serde_json::from_str(body).map_err(bad)?,
-        },
-        _ => return Err(StoreError::Corrupt("feed kind")),
-    })
-}
 
 /// Saves `after` over `before`: bumps the versions of changed parts, keeps the
 /// e-licence table in step and appends the effects. Runs on the writer.
@@ -645,22 +601,4 @@ impl RegistryStore for SqliteStore {
         })?;
         rows.map(|r| r.map_err(StoreError::from)).collect()
     }
-}
-
-/// Appends a check to the driver's verification log, at the driver's next seq.
-fn append_verification(
-    conn: &Connection,
-    driver: DriverId,
-    verifier_id: u64,
-    entry: VerificationLogEntry,
-) -> Result<(), StoreError> {
-    let seq: i64 = conn
-        .prepare_cached("UPDATE drivers SET seq = seq + 1 WHERE id = ?1 RETURNING seq")?
-        .query_row([i(driver)], |r| r.get(0))?;
-    append_feed(
-        conn,
-        driver,
-        u(seq),
-        &FeedEvent::Verification { verifier_id, entry },
-    )
 }
