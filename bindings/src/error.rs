@@ -11,7 +11,7 @@ use edl_core::present::PayloadError;
 use edl_core::present::render::RenderError;
 use edl_core::verify::Rejection;
 use edl_core::wallet::WalletError;
-use edl_core::wallet::store::{KeyStoreError, StoreError};
+use edl_core::wallet::store::{KeyWrapError, StoreError};
 use edl_core::wire::ErrorCode;
 
 use crate::types::{Audience, NotEligibleReason};
@@ -425,24 +425,24 @@ impl From<Rejection> for EdlError {
     }
 }
 
-impl From<KeyStoreError> for KeyStoreFailure {
-    fn from(e: KeyStoreError) -> Self {
+impl From<KeyWrapError> for KeyStoreFailure {
+    fn from(e: KeyWrapError) -> Self {
         match e {
-            KeyStoreError::WrongKey => KeyStoreFailure::WrongKey,
-            KeyStoreError::Unavailable => KeyStoreFailure::Unavailable,
-            KeyStoreError::KeyInvalidated => KeyStoreFailure::Invalidated,
-            KeyStoreError::Malformed
-            | KeyStoreError::Io(_)
-            | KeyStoreError::BadKeyFile
-            | KeyStoreError::BadParameters
-            | KeyStoreError::Random
-            | KeyStoreError::Platform(_) => KeyStoreFailure::Failed,
+            KeyWrapError::WrongKey => KeyStoreFailure::WrongKey,
+            KeyWrapError::Unavailable => KeyStoreFailure::Unavailable,
+            KeyWrapError::KeyInvalidated => KeyStoreFailure::Invalidated,
+            KeyWrapError::Malformed
+            | KeyWrapError::Io(_)
+            | KeyWrapError::BadKeyFile
+            | KeyWrapError::BadParameters
+            | KeyWrapError::Random
+            | KeyWrapError::Platform(_) => KeyStoreFailure::Failed,
         }
     }
 }
 
-impl From<KeyStoreError> for EdlError {
-    fn from(e: KeyStoreError) -> Self {
+impl From<KeyWrapError> for EdlError {
+    fn from(e: KeyWrapError) -> Self {
         EdlError::KeyStore { reason: e.into() }
     }
 }
@@ -450,15 +450,15 @@ impl From<KeyStoreError> for EdlError {
 impl EdlError {
     /// What the app's `KeyStore` threw, as the core's key-store error: a `KeyStore` variant
     /// keeps its reason; anything else is a platform failure (its text is not passed on).
-    pub(crate) fn into_key_store_error(self) -> KeyStoreError {
+    pub(crate) fn into_key_wrap_error(self) -> KeyWrapError {
         match self {
             EdlError::KeyStore { reason } => match reason {
-                KeyStoreFailure::WrongKey => KeyStoreError::WrongKey,
-                KeyStoreFailure::Unavailable => KeyStoreError::Unavailable,
-                KeyStoreFailure::Invalidated => KeyStoreError::KeyInvalidated,
-                KeyStoreFailure::Failed => KeyStoreError::Platform("key store failed".into()),
+                KeyStoreFailure::WrongKey => KeyWrapError::WrongKey,
+                KeyStoreFailure::Unavailable => KeyWrapError::Unavailable,
+                KeyStoreFailure::Invalidated => KeyWrapError::KeyInvalidated,
+                KeyStoreFailure::Failed => KeyWrapError::Platform("key store failed".into()),
             },
-            _ => KeyStoreError::Platform("key store failed".into()),
+            _ => KeyWrapError::Platform("key store failed".into()),
         }
     }
 }
@@ -480,7 +480,7 @@ impl From<StoreError> for EdlError {
             StoreError::WrongKey => EdlError::KeyStore {
                 reason: KeyStoreFailure::WrongKey,
             },
-            StoreError::KeyStore(k) => k.into(),
+            StoreError::KeyWrap(k) => k.into(),
             StoreError::Corrupt(_) => EdlError::CorruptStore,
             StoreError::DiskFull => EdlError::StorageFull,
             StoreError::Locked => EdlError::Internal {
@@ -673,7 +673,7 @@ mod tests {
                 },
             ),
             (
-                WalletError::Store(StoreError::KeyStore(KeyStoreError::KeyInvalidated)),
+                WalletError::Store(StoreError::KeyWrap(KeyWrapError::KeyInvalidated)),
                 EdlError::KeyStore {
                     reason: KeyStoreFailure::Invalidated,
                 },
@@ -736,10 +736,10 @@ mod tests {
             KeyStoreFailure::Invalidated,
             KeyStoreFailure::Failed,
         ] {
-            let back: KeyStoreFailure = EdlError::KeyStore { reason }.into_key_store_error().into();
+            let back: KeyStoreFailure = EdlError::KeyStore { reason }.into_key_wrap_error().into();
             assert_eq!(back, reason);
         }
-        let other: KeyStoreFailure = EdlError::Offline.into_key_store_error().into();
+        let other: KeyStoreFailure = EdlError::Offline.into_key_wrap_error().into();
         assert_eq!(other, KeyStoreFailure::Failed);
     }
 
