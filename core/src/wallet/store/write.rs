@@ -83,16 +83,20 @@ impl WriteTx<'_> {
                 |r| r.get(0),
             )
             .optional()?;
+        // The item is sealed to its list, id and position (see `Slot::Item`).
+        let seal = |seq| {
+            self.key.seal(
+                Slot::Item {
+                    list,
+                    id_tag: &tag,
+                    seq,
+                },
+                &plain,
+            )
+        };
         match existing {
             Some(seq) => {
-                let body = self.key.seal(
-                    Slot::Item {
-                        list,
-                        id_tag: &tag,
-                        seq,
-                    },
-                    &plain,
-                )?;
+                let body = seal(seq)?;
                 self.tx.execute(
                     "UPDATE items SET body = ?1 WHERE seq = ?2",
                     rusqlite::params![body, seq],
@@ -106,14 +110,7 @@ impl WriteTx<'_> {
                         .query_row("SELECT COALESCE(MAX(seq), 0) + 1 FROM items", [], |r| {
                             r.get(0)
                         })?;
-                let body = self.key.seal(
-                    Slot::Item {
-                        list,
-                        id_tag: &tag,
-                        seq,
-                    },
-                    &plain,
-                )?;
+                let body = seal(seq)?;
                 self.tx.execute(
                     "INSERT INTO items (seq, list, id_tag, body) VALUES (?1, ?2, ?3, ?4)",
                     rusqlite::params![seq, list, &tag[..], body],
