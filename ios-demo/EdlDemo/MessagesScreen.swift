@@ -27,7 +27,7 @@ final class MessagesViewModel: ObservableObject {
     }
 
     func refresh() async {
-        do { _ = try await session.wallet.sync(); error = nil } catch { self.error = Texts.error(error) }
+        error = await session.sync()
         reload()
     }
 }
@@ -40,7 +40,7 @@ struct MessagesView: View {
             Section("消息 Messages") {
                 ForEach(Array(vm.messages.enumerated()), id: \.offset) { _, m in
                     VStack(alignment: .leading) {
-                        Text(Clock.dateTime(m.atUnix)).font(.caption).foregroundColor(.secondary)
+                        Text(beijingDateTime(unix: m.atUnix)).font(.caption).foregroundColor(.secondary)
                         Text(m.title).bold()
                         Text(m.body)
                     }
@@ -49,8 +49,8 @@ struct MessagesView: View {
             Section("核验记录 Who checked my e-licence") {
                 ForEach(Array(vm.verifications.enumerated()), id: \.offset) { _, v in
                     VStack(alignment: .leading) {
-                        Text("\(Clock.dateTime(v.atUnix))  \(v.verifier)（\(Texts.verifierClass(v.verifierClass).zh)）")
-                        Text("\(Texts.method(v.method).zh) · \(Texts.audience(v.audience).zh) · \(Texts.outcome(v.outcome).zh)")
+                        Text("\(beijingDateTime(unix: v.atUnix))  \(v.verifier)（\(verifierClassText(verifierClass: v.verifierClass).zh)）")
+                        Text("\(checkMethodText(method: v.method).zh) · \(audienceText(audience: v.audience).zh) · \(checkOutcomeText(outcome: v.outcome).zh)")
                             .font(.caption).foregroundColor(v.outcome == .verified ? .primary : .red)
                     }
                 }
