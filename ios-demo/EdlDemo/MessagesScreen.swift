@@ -26,10 +26,8 @@ final class MessagesViewModel: ObservableObject {
         verifications = ((try? session.wallet.verificationLog()) ?? []).reversed()
     }
 
-    func refresh() async {
-        error = await session.sync()
-        reload()
-    }
+    /// Pull to refresh: syncs, then re-reads from the store.
+    func refresh() async { error = await session.sync(); reload() }
 }
 
 struct MessagesView: View {

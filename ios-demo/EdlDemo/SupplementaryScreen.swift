@@ -25,10 +25,8 @@ final class SupplementaryViewModel: ObservableObject {
 
     func reload() { page = try? session.wallet.supplementaryPage() }
 
-    func refresh() async {
-        error = await session.sync()
-        reload()
-    }
+    /// Pull to refresh: syncs, then re-reads from the store.
+    func refresh() async { error = await session.sync(); reload() }
 }
 
 struct SupplementaryView: View {

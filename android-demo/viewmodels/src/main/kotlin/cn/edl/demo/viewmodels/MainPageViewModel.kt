@@ -117,12 +117,7 @@ class MainPageViewModel(private val session: WalletSession) {
     }
 
     /** Pull to refresh: syncs, then re-reads. Offline, the stored page stays with a notice. */
-    suspend fun refresh() {
-        flow.update { it.copy(refreshing = true, error = null) }
-        val error = session.sync()
-        flow.update { it.copy(refreshing = false, error = error) }
-        reload()
-    }
+    suspend fun refresh() = session.refresh(flow, { on, error -> copy(refreshing = on, error = error) }, ::reload)
 
     /**
      * The UI's one-second timer: counts the QR and the manual code down by the wallet's clock

@@ -83,12 +83,7 @@ class MessagesViewModel(private val session: WalletSession) {
     }
 
     /** Pull to refresh: syncs, then re-reads. */
-    suspend fun refresh() {
-        flow.update { it.copy(refreshing = true, error = null) }
-        val error = session.sync()
-        flow.update { it.copy(refreshing = false, error = error) }
-        reload()
-    }
+    suspend fun refresh() = session.refresh(flow, { on, error -> copy(refreshing = on, error = error) }, ::reload)
 
     /** Stops listening to the wallet. */
     fun close() = unlisten()

@@ -9,6 +9,7 @@ import cn.edl.wallet.WalletObserver
 import cn.edl.wallet.errorText
 import java.util.concurrent.CopyOnWriteArrayList
 import kotlinx.coroutines.flow.MutableStateFlow
+import kotlinx.coroutines.flow.update
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
 
@@ -95,6 +96,17 @@ class WalletSession(val wallet: Wallet) : WalletObserver {
         null
     } catch (e: EdlException) {
         errorText(e)
+    }
+
+    /**
+     * A tab's pull to refresh: marks its state refreshing with `mark`, syncs, marks it done
+     * with the error text (or null), then re-reads the tab with `reload`.
+     */
+    suspend fun <S> refresh(flow: MutableStateFlow<S>, mark: S.(Boolean, LocalizedText?) -> S, reload: () -> Unit) {
+        flow.update { it.mark(true, null) }
+        val error = sync()
+        flow.update { it.mark(false, error) }
+        reload()
     }
 
     /** Stops the observer; the app closes the wallet itself. */
