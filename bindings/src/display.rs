@@ -95,14 +95,15 @@ pub fn check_outcome_text(outcome: CheckOutcome) -> LocalizedText {
     display::check_outcome(outcome.into()).into()
 }
 
-/// Unix seconds as Beijing date and time to the minute.
-pub fn beijing_date_time(unix: u64) -> String {
-    display::beijing_date_time(unix)
+/// Unix seconds as Beijing date and time to the minute. (The argument is not named `unix`:
+/// that is a predefined C macro on Linux, and the Swift binding's C header would not compile.)
+pub fn beijing_date_time(at_unix: u64) -> String {
+    display::beijing_date_time(at_unix)
 }
 
 /// Unix seconds as Beijing time of day.
-pub fn beijing_time(unix: u64) -> String {
-    display::beijing_time(unix)
+pub fn beijing_time(at_unix: u64) -> String {
+    display::beijing_time(at_unix)
 }
 
 /// A countdown as `m:ss`.

@@ -8848,22 +8848,22 @@ public func audienceText(audience: Audience) -> LocalizedText  {
  * Unix seconds as Beijing date and time to the minute, "2026-12-04 18:00", whatever
  * the phone's zone: licence dates and review deadlines are Beijing dates.
  */
-public func beijingDateTime(unix: UInt64) -> String  {
+public func beijingDateTime(atUnix: UInt64) -> String  {
     return try!  FfiConverterString.lift(try! rustCall() {
         uniffiCallStatus in
     uniffi_edl_ffi_fn_func_beijing_date_time(
-        FfiConverterUInt64.lower(unix),uniffiCallStatus
+        FfiConverterUInt64.lower(atUnix),uniffiCallStatus
     )
 })
 }
 /**
  * Unix seconds as Beijing time of day, "18:00:05" (the last-synced line).
  */
-public func beijingTime(unix: UInt64) -> String  {
+public func beijingTime(atUnix: UInt64) -> String  {
     return try!  FfiConverterString.lift(try! rustCall() {
         uniffiCallStatus in
     uniffi_edl_ffi_fn_func_beijing_time(
-        FfiConverterUInt64.lower(unix),uniffiCallStatus
+        FfiConverterUInt64.lower(atUnix),uniffiCallStatus
     )
 })
 }
@@ -9175,10 +9175,10 @@ private let initializationResult: InitializationResult = {
     if (uniffi_edl_ffi_checksum_func_audience_text() != 48471) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_edl_ffi_checksum_func_beijing_date_time() != 37508) {
+    if (uniffi_edl_ffi_checksum_func_beijing_date_time() != 12836) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_edl_ffi_checksum_func_beijing_time() != 48256) {
+    if (uniffi_edl_ffi_checksum_func_beijing_time() != 53642) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_edl_ffi_checksum_func_check_method_text() != 6839) {

@@ -658,12 +658,12 @@ RustBuffer uniffi_edl_ffi_fn_func_audience_text(RustBuffer audience, RustCallSta
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_BEIJING_DATE_TIME
 #define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_BEIJING_DATE_TIME
-RustBuffer uniffi_edl_ffi_fn_func_beijing_date_time(uint64_t unix, RustCallStatus *_Nonnull out_status
+RustBuffer uniffi_edl_ffi_fn_func_beijing_date_time(uint64_t at_unix, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_BEIJING_TIME
 #define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_BEIJING_TIME
-RustBuffer uniffi_edl_ffi_fn_func_beijing_time(uint64_t unix, RustCallStatus *_Nonnull out_status
+RustBuffer uniffi_edl_ffi_fn_func_beijing_time(uint64_t at_unix, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_CHECK_METHOD_TEXT

@@ -54,7 +54,7 @@ final class MainPageViewModel: ObservableObject {
         page = try? w.mainPage()
         photo = try? w.photo()
         colour = try? w.statusColour()
-        lastSynced = (try? w.lastSyncedUnix()).map { beijingTime(unix: $0) }
+        lastSynced = (try? w.lastSyncedUnix()).map { beijingTime(atUnix: $0) }
         refreshCode()
     }
 

@@ -38,7 +38,7 @@ struct MessagesView: View {
             Section("消息 Messages") {
                 ForEach(Array(vm.messages.enumerated()), id: \.offset) { _, m in
                     VStack(alignment: .leading) {
-                        Text(beijingDateTime(unix: m.atUnix)).font(.caption).foregroundColor(.secondary)
+                        Text(beijingDateTime(atUnix: m.atUnix)).font(.caption).foregroundColor(.secondary)
                         Text(m.title).bold()
                         Text(m.body)
                     }
@@ -47,7 +47,7 @@ struct MessagesView: View {
             Section("核验记录 Who checked my e-licence") {
                 ForEach(Array(vm.verifications.enumerated()), id: \.offset) { _, v in
                     VStack(alignment: .leading) {
-                        Text("\(beijingDateTime(unix: v.atUnix))  \(v.verifier)（\(verifierClassText(verifierClass: v.verifierClass).zh)）")
+                        Text("\(beijingDateTime(atUnix: v.atUnix))  \(v.verifier)（\(verifierClassText(verifierClass: v.verifierClass).zh)）")
                         Text("\(checkMethodText(method: v.method).zh) · \(audienceText(audience: v.audience).zh) · \(checkOutcomeText(outcome: v.outcome).zh)")
                             .font(.caption).foregroundColor(v.outcome == .verified ? .primary : .red)
                     }

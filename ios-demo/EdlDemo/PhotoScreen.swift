@@ -29,7 +29,7 @@ final class PhotoViewModel: ObservableObject {
     func reload() {
         let application = try? session.wallet.application()
         phase = application?.phase
-        deadline = application?.pendingReview.map { beijingDateTime(unix: $0.deadlineUnix) }
+        deadline = application?.pendingReview.map { beijingDateTime(atUnix: $0.deadlineUnix) }
         lastReview = (try? session.wallet.photoReviews())?.last
     }
 
