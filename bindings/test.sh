@@ -199,7 +199,7 @@ run_swift() {
     # The iOS demo's model, type-checked against the module the tests built (below).
     rm -rf "$root$stage/ios-demo-check"
     cp -rL bindings/swift-tests/ios-demo-check "$root$stage/"
-    cp ios-demo/EdlDemo/WalletSession.swift ios-demo/EdlDemo/Texts.swift "$root$stage/ios-demo-check/"
+    cp ios-demo/EdlDemo/WalletSession.swift "$root$stage/ios-demo-check/"
     # The authority runs on the host; the root shares its network, so loopback reaches it.
     local log="$PWD/target/swift-test.log" rc=0
     scripts/swift-root run env \
@@ -218,10 +218,10 @@ run_swift() {
     fi
     echo "$summary" | sed -E 's/.*Executed ([0-9]+) tests?, with ([0-9]+) failures?.*/swift: \1 run, \2 failed/'
     [ "$rc" -eq 0 ] || return "$rc"
-    # ios-demo/EdlDemo/{WalletSession,Texts}.swift in Swift 6 language mode, warnings as errors, with
+    # ios-demo/EdlDemo/WalletSession.swift in Swift 6 language mode, warnings as errors, with
     # stand-ins for Combine and the Keychain key store (the files that need Apple's SDK
     # cannot compile here: ios-demo/README.md says which).
-    echo "== bindings: swift: ios-demo WalletSession.swift and Texts.swift type-check (Swift 6)"
+    echo "== bindings: swift: ios-demo WalletSession.swift type-checks (Swift 6)"
     scripts/swift-root run /bin/sh -c "cd $stage/ios-demo-check &&
         swiftc -typecheck -swift-version 6 -warnings-as-errors \
             -I $stage/.build/*/debug/Modules \
