@@ -170,6 +170,10 @@ pub enum RejectionReason {
     UnknownElicence,
     /// Online: the code was already verified (single use).
     AlreadyUsed,
+    /// Offline: a fresh status list says the e-licence is suspended.
+    ElicenceSuspended,
+    /// Offline: the status list is stale and the policy refuses an unknown status.
+    StatusUnknown,
 }
 
 /// Why the authority refused a wallet request.
@@ -421,6 +425,9 @@ impl From<Rejection> for EdlError {
             Rejection::LicenceNotInForce(reason) => EdlError::rejected(R::LicenceNotInForce {
                 reason: reason.into(),
             }),
+            Rejection::ElicenceSuspended => EdlError::rejected(R::ElicenceSuspended),
+            Rejection::ElicenceSuperseded => EdlError::rejected(R::ElicenceSuperseded),
+            Rejection::StatusUnknown => EdlError::rejected(R::StatusUnknown),
         }
     }
 }

@@ -12,6 +12,7 @@
 mod accounts;
 mod registry;
 mod review;
+mod status;
 mod verify;
 mod wallet;
 
@@ -103,11 +104,14 @@ fn signing(keys: &Loaded, now: u64, ttl_hours: u16) -> Signing<'_> {
     }
 }
 
-/// A new e-licence's id and seed, from the OS generator.
-fn fresh() -> Fresh {
-    Fresh {
-        id: random::id(),
-        seed: Bytes32(random::bytes()),
+impl App {
+    /// A new e-licence's id and seed, from the OS generator, and its status-list index.
+    async fn fresh(&self) -> Result<Fresh> {
+        Ok(Fresh {
+            id: random::id(),
+            seed: Bytes32(random::bytes()),
+            status_index: self.store.allocate_status_index().await?,
+        })
     }
 }
 

@@ -10,7 +10,7 @@ use edl_core::wire::{
 };
 use tracing::instrument;
 
-use super::{App, SYNC_PAGE, application_view, fresh, photo_bytes, signing};
+use super::{App, SYNC_PAGE, application_view, photo_bytes, signing};
 use crate::domain::rules::{self, Upload};
 use crate::domain::{live_licence, review_deadline};
 use crate::error::{Error, Result};
@@ -90,7 +90,7 @@ impl App {
         let ttl = self.ttl();
         let identity = self.identity.clone();
         let max_age = self.config.photo_reuse_max_age;
-        let new = fresh();
+        let new = self.fresh().await?;
         let state = self
             .store
             .update_driver(

@@ -3,7 +3,8 @@
 use rusqlite::Connection;
 
 /// Schema versions, in order; entry `i` moves the database from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE issuer_keys (
     kid        INTEGER PRIMARY KEY,
     seed       BLOB    NOT NULL,
@@ -65,7 +66,17 @@ CREATE TABLE nonces (
     PRIMARY KEY (account, nonce)
 ) WITHOUT ROWID;
 CREATE INDEX nonces_ts ON nonces (ts);
-"#];
+"#,
+    r#"
+-- The signed status list (D71): each e-licence's index and its two-bit status, kept in
+-- step with the driver's state by every change; indices come from an AUTOINCREMENT
+-- counter that never reuses one.
+ALTER TABLE elicences ADD COLUMN status_index INTEGER;
+ALTER TABLE elicences ADD COLUMN status INTEGER NOT NULL DEFAULT 1;
+CREATE INDEX elicences_live ON elicences (status_index) WHERE status <> 1;
+CREATE TABLE status_indices (n INTEGER PRIMARY KEY AUTOINCREMENT);
+"#,
+];
 
 /// Brings the database to the latest schema. Runs on the writer connection at start.
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
