@@ -86,6 +86,12 @@ pub struct Config {
     /// the KEK from the environment or a file beside the database
     /// ([`crate::seal::FileKek::from_env_or_file`]).
     pub kek: Option<Arc<dyn SeedSealer>>,
+    /// The root key that signs the trust list (D72); `None` reads it from
+    /// `EDL_AUTHORITY_ROOT_KEY` or `EDL_AUTHORITY_ROOT_KEY_FILE`, and without either the
+    /// server serves no root-signed list. Never stored in the database.
+    pub root: Option<Arc<crate::root::RootKey>>,
+    /// How long a verifier may rely on a status list, in seconds (its time-to-live).
+    pub status_list_ttl: u32,
     /// Longest a client may take to send a request's headers (slowloris).
     pub header_timeout: Duration,
     /// Longest one request may take, body included, before it is answered 408.
@@ -116,6 +122,8 @@ impl Config {
             check_limits: CheckLimits::default(),
             read_pool_size: 8,
             kek: None,
+            root: None,
+            status_list_ttl: 3600,
             header_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
             max_connections: 1024,

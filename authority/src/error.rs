@@ -104,6 +104,9 @@ pub enum Error {
     /// A sealed issuing key did not open (another key-encryption key, altered bytes).
     #[error("sealed key: {0}")]
     Sealed(#[from] crate::seal::SealError),
+    /// The root key could not be read.
+    #[error("root key: {0}")]
+    RootKey(#[from] crate::root::RootKeyError),
     /// A credential could not be issued (a fault: licences are validated before).
     #[error("issuing: {0}")]
     Issue(#[from] edl_core::credential::CredentialError),
@@ -140,7 +143,7 @@ impl Error {
             Busy { .. } => ErrorCode::Busy,
             LockedOut { .. } => ErrorCode::LockedOut,
             Store(StoreError::Closed | StoreError::Aborted) => ErrorCode::Unavailable,
-            Store(_) | Issue(_) | Sealed(_) => ErrorCode::Internal,
+            Store(_) | Issue(_) | Sealed(_) | RootKey(_) => ErrorCode::Internal,
         }
     }
 

@@ -75,7 +75,10 @@ impl RunningServer {
 
 /// Builds the shared state over an opened store: loads (or makes) the issuer key and
 /// rebuilds the lock-outs.
-pub async fn app(config: Config, store: Arc<dyn RegistryStore>) -> Result<Arc<App>, Error> {
+pub async fn app(mut config: Config, store: Arc<dyn RegistryStore>) -> Result<Arc<App>, Error> {
+    if config.root.is_none() {
+        config.root = crate::root::RootKey::from_env()?.map(Arc::new);
+    }
     let life = 3600
         * u64::from(
             config

@@ -37,7 +37,16 @@ pub fn config(db: PathBuf, clock: &ManualClock) -> Config {
     config.admin_token = ADMIN.into();
     config.identity_secret = IDENTITY_SECRET.to_vec();
     config.clock = Arc::new(clock.clone());
+    config.root = Some(Arc::new(edl_authority_root()));
     config
+}
+
+/// The test authority's root seed (verifiers in the tests pin its public key).
+pub const ROOT_SEED: [u8; 32] = [0xA0; 32];
+
+/// The test authority's root key.
+pub fn edl_authority_root() -> crate::root::RootKey {
+    crate::root::RootKey::from_seed(ROOT_SEED)
 }
 
 impl TestServer {

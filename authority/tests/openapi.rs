@@ -32,6 +32,8 @@ fn every_endpoint_of_the_wire_module_is_documented_with_its_schemas() {
     for path in [
         paths::ENROL,
         paths::TRUST_LIST,
+        paths::SIGNED_TRUST_LIST,
+        paths::STATUS_LIST,
         paths::VERIFY,
         paths::IDENTITY_CHALLENGE,
         paths::APPLY,
@@ -53,7 +55,7 @@ fn every_endpoint_of_the_wire_module_is_documented_with_its_schemas() {
     ] {
         assert!(documented.contains_key(path), "{path} is not documented");
     }
-    assert_eq!(documented.len(), 20);
+    assert_eq!(documented.len(), 22);
     let schemas = doc["components"]["schemas"].as_object().unwrap();
     for name in [
         "ErrorBody",

@@ -121,6 +121,12 @@ impl RegistryStore for Pausing {
     async fn check_failures_since(&self, since: u64) -> Result<Vec<CheckFailure>, StoreError> {
         self.inner.check_failures_since(since).await
     }
+    async fn allocate_status_index(&self) -> Result<u32, StoreError> {
+        self.inner.allocate_status_index().await
+    }
+    async fn status_entries(&self) -> Result<StatusEntries, StoreError> {
+        self.inner.status_entries().await
+    }
 }
 
 async fn start() -> (TestServer, Arc<Pausing>) {

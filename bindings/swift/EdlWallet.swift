@@ -7455,12 +7455,21 @@ public enum RejectionReason: Equatable, Hashable {
     case licenceNotInForce(reason: NotEligibleReason
     )
     /**
+     * A fresh signed status list says the e-licence is suspended (since it was signed).
+     */
+    case elicenceSuspended
+    /**
+     * The status list is older than its time-to-live (or does not cover this e-licence)
+     * and this verifier refuses an unknown status: check online.
+     */
+    case statusUnknown
+    /**
      * Online check: the code is wrong or from an expired window.
      */
     case wrongCode
     /**
-     * Online check: the e-licence was replaced (renewal or a new phone) and no longer
-     * verifies.
+     * Online check, or offline with a fresh status list: the e-licence was replaced
+     * (renewal, a new phone, counter issue) or revoked and no longer verifies.
      */
     case elicenceSuperseded
     /**
@@ -7524,15 +7533,19 @@ public struct FfiConverterTypeRejectionReason: FfiConverterRustBuffer {
         case 12: return .licenceNotInForce(reason: try FfiConverterTypeNotEligibleReason.read(from: &buf)
         )
         
-        case 13: return .wrongCode
+        case 13: return .elicenceSuspended
         
-        case 14: return .elicenceSuperseded
+        case 14: return .statusUnknown
         
-        case 15: return .elicenceStopped
+        case 15: return .wrongCode
         
-        case 16: return .unknownElicence
+        case 16: return .elicenceSuperseded
         
-        case 17: return .alreadyUsed
+        case 17: return .elicenceStopped
+        
+        case 18: return .unknownElicence
+        
+        case 19: return .alreadyUsed
         
         default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -7595,24 +7608,32 @@ public struct FfiConverterTypeRejectionReason: FfiConverterRustBuffer {
             FfiConverterTypeNotEligibleReason.write(reason, into: &buf)
             
         
-        case .wrongCode:
+        case .elicenceSuspended:
             writeInt(&buf, Int32(13))
         
         
-        case .elicenceSuperseded:
+        case .statusUnknown:
             writeInt(&buf, Int32(14))
         
         
-        case .elicenceStopped:
+        case .wrongCode:
             writeInt(&buf, Int32(15))
         
         
-        case .unknownElicence:
+        case .elicenceSuperseded:
             writeInt(&buf, Int32(16))
         
         
-        case .alreadyUsed:
+        case .elicenceStopped:
             writeInt(&buf, Int32(17))
+        
+        
+        case .unknownElicence:
+            writeInt(&buf, Int32(18))
+        
+        
+        case .alreadyUsed:
+            writeInt(&buf, Int32(19))
         
         }
     }

@@ -53,6 +53,8 @@ pub struct Fresh {
     pub id: u64,
     /// The TOTP seed of its online codes, sealed under the KEK for this id.
     pub seed: SealedSeed,
+    /// Its index in the signed status list (allocated by the store).
+    pub status_index: u32,
 }
 
 /// A photo that arrives already approved (at a counter): its id, digest and bytes.
@@ -97,7 +99,13 @@ pub fn eligible(licence: &edl_core::licence::Licence, now: u64) -> Result<()> {
 }
 
 /// Signs a credential for the driver's current data under e-licence `id` with `seed`.
-fn sign(s: &mut DriverState, k: Signing<'_>, id: u64, seed: SealedSeed) -> Result<ElicenceRecord> {
+fn sign(
+    s: &mut DriverState,
+    k: Signing<'_>,
+    id: u64,
+    seed: SealedSeed,
+    status_index: u32,
+) -> Result<ElicenceRecord> {
     let device = s
         .device_key
         .ok_or(Error::InvalidState("no device enrolled on the account"))?;
@@ -116,6 +124,7 @@ fn sign(s: &mut DriverState, k: Signing<'_>, id: u64, seed: SealedSeed) -> Resul
             device_key: device,
             issued_at: u32::try_from(k.now).unwrap_or(u32::MAX),
             ttl_hours: k.ttl_hours,
+            status_index,
         },
     )?;
     s.licence = licence;
@@ -127,12 +136,13 @@ fn sign(s: &mut DriverState, k: Signing<'_>, id: u64, seed: SealedSeed) -> Resul
         issued_at: k.now,
         expires_at: k.now + 3600 * u64::from(k.ttl_hours),
         kid: k.issuer.kid().0,
+        status_index,
     })
 }
 
 /// A new e-licence (new id and seed): the previous one stops verifying.
 fn issue_new(s: &mut DriverState, k: Signing<'_>, fresh: Fresh) -> Result<()> {
-    let record = sign(s, k, fresh.id, fresh.seed)?;
+    let record = sign(s, k, fresh.id, fresh.seed, fresh.status_index)?;
     s.elicence = Some(record);
     s.phase = ApplicationPhase::Issued;
     Ok(())
@@ -148,7 +158,7 @@ pub fn reissue(s: &mut DriverState, k: Signing<'_>) -> Result<Effects> {
     if current.state != ElicenceState::Active {
         return Ok(Effects::default());
     }
-    let record = sign(s, k, current.id, current.seed)?;
+    let record = sign(s, k, current.id, current.seed, current.status_index)?;
     s.elicence = Some(record);
     Ok(Effects::default())
 }

@@ -36,6 +36,7 @@ fn fresh(id: u64) -> Fresh {
     Fresh {
         id,
         seed: SealedSeed(vec![id as u8; 32]),
+        status_index: id as u32,
     }
 }
 

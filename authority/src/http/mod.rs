@@ -77,6 +77,8 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(wallet::apply))
         .routes(routes!(wallet::sync))
         .routes(routes!(public::trust_list))
+        .routes(routes!(public::signed_trust_list))
+        .routes(routes!(public::status_list))
         .routes(routes!(public::verify))
         .routes(routes!(admin::driver))
         .routes(routes!(admin::activation_code))

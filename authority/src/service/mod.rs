@@ -12,6 +12,7 @@
 mod accounts;
 mod registry;
 mod review;
+mod status;
 mod verify;
 mod wallet;
 
@@ -129,15 +130,16 @@ impl App {
         }
     }
 
-    /// A new e-licence's id and seed, from the OS generator; the seed sealed under the
-    /// KEK before it goes near the store (D83).
-    fn fresh(&self) -> Fresh {
+    /// A new e-licence's id and seed, from the OS generator, the seed sealed under the
+    /// KEK before it goes near the store (D83), and its status-list index (D71).
+    async fn fresh(&self) -> Result<Fresh> {
         let id = random::id();
         let seed = Zeroizing::new(random::bytes::<32>());
-        Fresh {
+        Ok(Fresh {
             id,
             seed: SealedSeed(self.keys.sealer().seal(&totp_label(id), &seed)),
-        }
+            status_index: self.store.allocate_status_index().await?,
+        })
     }
 
     /// The TOTP seed of e-licence `elicence` from its stored form.

@@ -89,7 +89,7 @@ impl App {
         let ttl = self.ttl();
         let identity = self.identity.clone();
         let max_age = self.config.photo_reuse_max_age;
-        let new = self.fresh();
+        let new = self.fresh().await?;
         let state = self
             .store
             .update_driver(

@@ -175,6 +175,10 @@ pub enum RejectionReason {
     UnknownElicence,
     /// Online: the code was already verified (single use).
     AlreadyUsed,
+    /// Offline: a fresh status list says the e-licence is suspended.
+    ElicenceSuspended,
+    /// Offline: the status list is stale and the policy refuses an unknown status.
+    StatusUnknown,
 }
 
 /// Why the authority refused a wallet request.

@@ -36,6 +36,9 @@ impl From<Rejection> for EdlError {
             Rejection::LicenceNotInForce(reason) => EdlError::rejected(R::LicenceNotInForce {
                 reason: reason.into(),
             }),
+            Rejection::ElicenceSuspended => EdlError::rejected(R::ElicenceSuspended),
+            Rejection::ElicenceSuperseded => EdlError::rejected(R::ElicenceSuperseded),
+            Rejection::StatusUnknown => EdlError::rejected(R::StatusUnknown),
         }
     }
 }

@@ -53,6 +53,10 @@ pub mod paths {
     pub const ENROL: &str = "/v1/enrol";
     /// `GET`: the trust list.
     pub const TRUST_LIST: &str = "/v1/trust-list";
+    /// `GET`: the trust list signed by the root (binary, D72).
+    pub const SIGNED_TRUST_LIST: &str = "/v1/trust-list/signed";
+    /// `GET`: the signed status list (binary, D71).
+    pub const STATUS_LIST: &str = "/v1/status-list";
     /// `POST` (verifier): online verification.
     pub const VERIFY: &str = "/v1/verify";
     /// `POST` (signed): a real-person check challenge.
