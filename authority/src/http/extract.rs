@@ -131,6 +131,23 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Params<T> {
     }
 }
 
+/// The address a connection came from, put on each request by the accept loop.
+#[derive(Debug, Clone, Copy)]
+pub struct PeerAddr(pub std::net::SocketAddr);
+
+/// The client's address, when known (a router served without the accept loop, as in
+/// some tests, has none). The peer of the TCP connection: behind a reverse proxy that is
+/// the proxy, and the per-source limits apply to it as a whole (D75).
+pub struct Source(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Source {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Error> {
+        Ok(Source(parts.extensions.get::<PeerAddr>().map(|p| p.0.ip())))
+    }
+}
+
 /// An admin or reviewer, by the bearer token.
 pub struct Admin;
 
@@ -179,12 +196,26 @@ pub struct Signed {
     pub account: DriverId,
     /// The raw body (what was signed).
     pub body: Bytes,
+    /// Signed by the device that passed the real-person check (it may see personal data).
+    pub checked: bool,
+    /// Signed by the device enrolled last. A previous, checked device whose e-licence is
+    /// still in force keeps syncing until the new one passes its check (D76).
+    pub current: bool,
 }
 
 impl Signed {
     /// The body as JSON of type `T`.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, Error> {
         parse_json(&self.body)
+    }
+
+    /// Refuses a request from a previous device on an endpoint for the current one.
+    pub fn current(&self) -> Result<(), Error> {
+        if self.current {
+            Ok(())
+        } else {
+            Err(Error::UnknownAccount)
+        }
     }
 
     /// Refuses a body on an endpoint that takes none (see [`NoBody`]).
@@ -216,18 +247,32 @@ impl FromRequest<AppState> for Signed {
             .driver(account)
             .await?
             .ok_or(Error::UnknownAccount)?;
-        let key = driver
-            .device_key
-            .and_then(|k| PublicKey::from_bytes(&k.0).ok())
-            .ok_or(Error::UnknownAccount)?;
-        auth.verify(
-            &key,
-            &method,
-            &path,
-            &body,
-            app.now(),
-            app.config.max_request_skew,
-        )?;
+        let verify = |k: Option<crate::store::Bytes32>| {
+            let key = k
+                .and_then(|k| PublicKey::from_bytes(&k.0).ok())
+                .ok_or(Error::UnknownAccount)?;
+            auth.verify(
+                &key,
+                &method,
+                &path,
+                &body,
+                app.now(),
+                app.config.max_request_skew,
+            )
+            .map_err(Error::from)
+        };
+        let current = verify(driver.device_key);
+        let signer = match current {
+            Ok(()) => driver.device_key,
+            // The checked device, replaced by one not yet checked: it may still sync.
+            Err(e) if driver.identity_key != driver.device_key => {
+                verify(driver.identity_key).map_err(|_| e)?;
+                driver.identity_key
+            }
+            Err(e) => return Err(e),
+        };
+        let checked = signer.is_some() && signer == driver.identity_key;
+        let is_current = signer == driver.device_key;
         // Recorded only after the signature holds, so forged requests cannot fill the
         // table; a nonce recorded twice is a replay.
         if !app
@@ -237,6 +282,11 @@ impl FromRequest<AppState> for Signed {
         {
             return Err(Error::Replayed);
         }
-        Ok(Signed { account, body })
+        Ok(Signed {
+            account,
+            body,
+            checked,
+            current: is_current,
+        })
     }
 }

@@ -53,6 +53,8 @@ pub struct App {
     busy: Mutex<Option<u32>>,
     /// Online codes already verified (single use, `guard.rs`).
     pub spent: crate::guard::SpentCodes,
+    /// Back-off on enrolment attempts (`throttle.rs`).
+    pub enrolment: crate::throttle::EnrolThrottle,
 }
 
 fn application_view(s: &DriverState) -> ApplicationView {
@@ -126,6 +128,7 @@ impl App {
             identity,
             busy: Mutex::new(config.busy_retry_after),
             spent: Default::default(),
+            enrolment: crate::throttle::EnrolThrottle::new(config.enrol_limits),
             config,
         }
     }

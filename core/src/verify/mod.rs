@@ -6,7 +6,7 @@ mod online;
 mod policy;
 
 pub use offline::{Rejection, Verified, verify_offline};
-pub use online::{CodeRejection, OnlineCheck, check_code};
+pub use online::{CodeRejection, FAST_CLOCK_SKEW, OnlineCheck, check_code};
 pub use policy::{DEFAULT_SKEW, Policy};
 
 /// The calendar date in China (UTC+8) at unix time `now`: validity dates on a licence
