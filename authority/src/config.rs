@@ -107,8 +107,12 @@ pub struct Config {
     pub db_path: PathBuf,
     /// Where to listen; port 0 picks a free port (see [`crate::RunningServer::addr`]).
     pub listen: SocketAddr,
-    /// The admin and reviewer bearer token.
+    /// A bearer token with every admin role, named `admin` in the audit log: the
+    /// one-command demo's token. Production leaves it empty and gives each person a
+    /// token with their roles in `admin_tokens` (D78).
     pub admin_token: String,
+    /// Admin tokens with their holders and roles.
+    pub admin_tokens: Vec<crate::roles::AdminToken>,
     /// The secret of the test identity provider (实人认证 stand-in), used when
     /// `identity_verifier` is `None`.
     pub identity_secret: Vec<u8>,
@@ -157,6 +161,7 @@ impl Config {
             db_path: db_path.into(),
             listen,
             admin_token: String::new(),
+            admin_tokens: Vec::new(),
             identity_secret: Vec::new(),
             identity_verifier: None,
             clock: Arc::new(SystemClock),

@@ -26,6 +26,7 @@ pub mod identity;
 pub mod keys;
 pub mod limiter;
 mod random;
+pub mod roles;
 pub mod seal;
 pub mod server;
 pub mod service;

@@ -21,7 +21,12 @@ pub enum Role {
 
 impl Role {
     /// Every role.
-    pub const ALL: [Role; 4] = [Role::Registry, Role::Reviewer, Role::KeyAdmin, Role::Auditor];
+    pub const ALL: [Role; 4] = [
+        Role::Registry,
+        Role::Reviewer,
+        Role::KeyAdmin,
+        Role::Auditor,
+    ];
 
     /// Its name in token files and in the audit log.
     pub fn as_str(self) -> &'static str {
@@ -154,7 +159,12 @@ impl AdminToken {
     /// The line of a token file for this token.
     pub fn file_line(&self) -> String {
         let roles: Vec<&str> = self.roles.iter().map(|r| r.as_str()).collect();
-        format!("{} {} {}", self.name, roles.join(","), hex::encode(self.hash))
+        format!(
+            "{} {} {}",
+            self.name,
+            roles.join(","),
+            hex::encode(self.hash)
+        )
     }
 }
 
@@ -179,10 +189,17 @@ mod tests {
     fn a_token_file_round_trips_and_bad_lines_are_refused() {
         let a = AdminToken::new("alice", &[Role::Registry, Role::Reviewer], "t-alice");
         let b = AdminToken::new("bob", &[Role::Auditor], "t-bob");
-        let text = format!("# tokens\n{}\n\n{}  # auditor\n", a.file_line(), b.file_line());
+        let text = format!(
+            "# tokens\n{}\n\n{}  # auditor\n",
+            a.file_line(),
+            b.file_line()
+        );
         let parsed = AdminToken::parse_file(&text).unwrap();
         assert_eq!(parsed, [a.clone(), b]);
-        assert_eq!(find(&parsed, "t-alice").map(|t| t.name.as_str()), Some("alice"));
+        assert_eq!(
+            find(&parsed, "t-alice").map(|t| t.name.as_str()),
+            Some("alice")
+        );
         assert!(find(&parsed, "t-eve").is_none());
         assert_eq!(
             AdminToken::parse_file("eve root 00"),

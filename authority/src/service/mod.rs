@@ -53,6 +53,8 @@ pub struct App {
     busy: Mutex<Option<u32>>,
     /// Online codes already verified (single use, `guard.rs`).
     pub spent: crate::guard::SpentCodes,
+    /// Admin tokens (`roles.rs`): the configured ones and the all-roles `admin_token`.
+    pub admins: Vec<crate::roles::AdminToken>,
     /// Back-off on enrolment attempts (`throttle.rs`).
     pub enrolment: crate::throttle::EnrolThrottle,
 }
@@ -113,6 +115,16 @@ fn fresh() -> Fresh {
     }
 }
 
+/// The configured admin tokens, and `admin_token` with every role when set.
+fn admin_tokens(config: &Config) -> Vec<crate::roles::AdminToken> {
+    use crate::roles::{AdminToken, Role};
+    let mut tokens = config.admin_tokens.clone();
+    if !config.admin_token.is_empty() {
+        tokens.push(AdminToken::new("admin", &Role::ALL, &config.admin_token));
+    }
+    tokens
+}
+
 impl App {
     /// Builds the shared state.
     pub fn new(
@@ -129,6 +141,7 @@ impl App {
             busy: Mutex::new(config.busy_retry_after),
             spent: Default::default(),
             enrolment: crate::throttle::EnrolThrottle::new(config.enrol_limits),
+            admins: admin_tokens(&config),
             config,
         }
     }

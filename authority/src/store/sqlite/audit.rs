@@ -16,7 +16,11 @@ pub(super) fn append(conn: &Connection, e: &AuditEntry) -> Result<u64, StoreErro
 }
 
 /// Entries after `after`, oldest first, at most `limit`.
-pub(super) fn read(conn: &Connection, after: u64, limit: u32) -> Result<Vec<AuditRecord>, StoreError> {
+pub(super) fn read(
+    conn: &Connection,
+    after: u64,
+    limit: u32,
+) -> Result<Vec<AuditRecord>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT seq, at, actor, role, action, target, allowed FROM admin_audit WHERE seq > ?1 ORDER BY seq LIMIT ?2",
     )?;

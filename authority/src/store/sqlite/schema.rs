@@ -3,7 +3,8 @@
 use rusqlite::Connection;
 
 /// Schema versions, in order; entry `i` moves the database from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE issuer_keys (
     kid        INTEGER PRIMARY KEY,
     seed       BLOB    NOT NULL,
@@ -65,7 +66,24 @@ CREATE TABLE nonces (
     PRIMARY KEY (account, nonce)
 ) WITHOUT ROWID;
 CREATE INDEX nonces_ts ON nonces (ts);
-"#];
+"#,
+    r#"
+-- Admin calls (D78): append-only, enforced by the triggers below.
+CREATE TABLE admin_audit (
+    seq     INTEGER PRIMARY KEY AUTOINCREMENT,
+    at      INTEGER NOT NULL,
+    actor   TEXT    NOT NULL,
+    role    TEXT    NOT NULL,
+    action  TEXT    NOT NULL,
+    target  INTEGER,
+    allowed INTEGER NOT NULL
+);
+CREATE TRIGGER admin_audit_no_update BEFORE UPDATE ON admin_audit
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER admin_audit_no_delete BEFORE DELETE ON admin_audit
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+"#,
+];
 
 /// Brings the database to the latest schema. Runs on the writer connection at start.
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
