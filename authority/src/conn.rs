@@ -16,6 +16,9 @@ use hyper_util::service::TowerToHyperService;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, oneshot, watch};
+use tower::ServiceExt;
+
+use crate::http::extract::PeerAddr;
 
 /// The limits of [`accept_loop`].
 #[derive(Debug, Clone, Copy)]
@@ -38,9 +41,9 @@ pub(crate) async fn accept_loop(
     let permits = Arc::new(Semaphore::new(limits.max_connections));
     let (closing, close_rx) = watch::channel(false);
     loop {
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 // A failed accept (out of file descriptors, a reset) is not the server's end.
                 Err(_) => {
                     tokio::time::sleep(Duration::from_millis(10)).await;
@@ -53,8 +56,14 @@ pub(crate) async fn accept_loop(
             tokio::spawn(refuse(stream));
             continue;
         };
-        // A Router serves any body type, hyper's `Incoming` included.
-        let service = TowerToHyperService::new(router.clone());
+        // A Router serves any body type, hyper's `Incoming` included. Each request carries
+        // its peer's address (the enrolment back-off per source, D75).
+        let service = TowerToHyperService::new(router.clone().map_request(
+            move |mut request: Request<hyper::body::Incoming>| {
+                request.extensions_mut().insert(PeerAddr(peer));
+                request
+            },
+        ));
         let mut close = close_rx.clone();
         tokio::spawn(async move {
             let mut builder = hyper::server::conn::http1::Builder::new();

@@ -20,6 +20,9 @@ pub enum Error {
     /// Missing or wrong admin token or API key.
     #[error("missing or invalid credentials")]
     Unauthorized,
+    /// A valid admin token without the role the endpoint needs.
+    #[error("this token does not have the role this endpoint needs")]
+    Forbidden,
     /// Device signature headers missing, malformed, stale or not verifying.
     #[error("request authentication: {0}")]
     Auth(#[from] AuthError),
@@ -120,6 +123,7 @@ impl Error {
             BadRequest(_) => ErrorCode::BadRequest,
             BadBase64 => ErrorCode::BadBase64,
             Unauthorized => ErrorCode::Unauthorized,
+            Forbidden => ErrorCode::Forbidden,
             Auth(AuthError::Stale) => ErrorCode::StaleRequest,
             Auth(_) | UnknownAccount => ErrorCode::BadSignature,
             Replayed => ErrorCode::ReplayedRequest,

@@ -26,6 +26,7 @@ pub mod identity;
 pub mod keys;
 pub mod limiter;
 mod random;
+pub mod roles;
 pub mod root;
 pub mod seal;
 pub mod server;
@@ -34,8 +35,9 @@ pub mod store;
 pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod throttle;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use config::{CheckLimits, Config};
+pub use config::{Backoff, CheckLimits, Config, EnrolLimits};
 pub use error::Error;
 pub use server::{RunningServer, ServeError, serve, serve_with_store};

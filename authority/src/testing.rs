@@ -51,11 +51,16 @@ pub fn edl_authority_root() -> crate::root::RootKey {
 
 impl TestServer {
     pub async fn start() -> TestServer {
+        Self::start_with(|_| {}).await
+    }
+
+    /// A server whose configuration `change` adjusts first.
+    pub async fn start_with(change: impl FnOnce(&mut Config)) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let clock = ManualClock::new(START);
-        let server = serve(config(dir.path().join("authority.db"), &clock))
-            .await
-            .expect("server starts");
+        let mut config = config(dir.path().join("authority.db"), &clock);
+        change(&mut config);
+        let server = serve(config).await.expect("server starts");
         TestServer {
             url: server.url(),
             server: Some(server),

@@ -681,7 +681,7 @@ async fn key_rotation_keeps_earlier_credentials_verifying_and_sync_re_signs() {
 }
 
 #[tokio::test]
-async fn enrolment_refuses_wrong_codes_and_burns_the_code_after_five() {
+async fn enrolment_refuses_wrong_codes_and_backs_off_without_burning_the_code() {
     let t = TestServer::start().await;
     let n = number(110);
     let driver = t.create_driver(&n, true).await;
@@ -707,13 +707,23 @@ async fn enrolment_refuses_wrong_codes_and_burns_the_code_after_five() {
         (s, v["error"].as_str()),
         (StatusCode::UNAUTHORIZED, Some("bad_activation_code"))
     );
-    for _ in 0..5 {
+    // The first wrong codes are refused as such, then the licence backs off (D75).
+    let free = edl_authority::EnrolLimits::default().licence.free;
+    for _ in 0..free {
         let (s, _, _) = enrol("00000000".into(), n.clone()).await;
         assert_eq!(s, StatusCode::UNAUTHORIZED);
     }
-    // Burnt: even the right code fails now.
-    let (s, _, _) = enrol(code, n.clone()).await;
+    let (s, _, _) = enrol("00000000".into(), n.clone()).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
-    let wallet = t.enrol(driver, &n).await;
-    assert_eq!(wallet.account, driver);
+    let (s, v, headers) = enrol(code.clone(), n.clone()).await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, Some("locked_out"))
+    );
+    let wait: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
+    // Not burnt: after the wait the right code enrols.
+    t.clock.advance(wait);
+    let (s, v, _) = enrol(code, n.clone()).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["account_id"], driver);
 }

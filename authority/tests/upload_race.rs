@@ -127,6 +127,12 @@ impl RegistryStore for Pausing {
     async fn status_entries(&self) -> Result<StatusEntries, StoreError> {
         self.inner.status_entries().await
     }
+    async fn append_audit(&self, entry: AuditEntry) -> Result<u64, StoreError> {
+        self.inner.append_audit(entry).await
+    }
+    async fn audit_log(&self, after: u64, limit: u32) -> Result<Vec<AuditRecord>, StoreError> {
+        self.inner.audit_log(after, limit).await
+    }
 }
 
 async fn start() -> (TestServer, Arc<Pausing>) {

@@ -10,8 +10,10 @@ use edl_authority::{Config, serve};
 pub enum Command {
     /// Start the authority server on a database file (created if missing).
     ///
-    /// The admin token comes from EDL_ADMIN_TOKEN (one is made up and printed when it is not
-    /// set); the test identity provider's secret from EDL_IDENTITY_SECRET.
+    /// The admin token (every role) comes from EDL_ADMIN_TOKEN (one is made up and printed
+    /// when it is not set); per-person tokens with roles (registry, reviewer, key_admin,
+    /// auditor) from the file EDL_ADMIN_TOKENS_FILE, one `NAME ROLE[,ROLE…] SHA256-HEX` a
+    /// line; the test identity provider's secret from EDL_IDENTITY_SECRET.
     ///
     /// Example: `edl authority serve --db authority.db --listen 127.0.0.1:8088`
     Serve {
@@ -69,6 +71,13 @@ pub fn run(command: Command) -> Result<(), String> {
                 token
             }
         };
+        // Per-person tokens with roles (D78): `NAME ROLE[,ROLE…] SHA256-HEX` a line.
+        if let Ok(path) = std::env::var("EDL_ADMIN_TOKENS_FILE") {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| format!("cannot read EDL_ADMIN_TOKENS_FILE {path}: {e}"))?;
+            config.admin_tokens = edl_authority::roles::AdminToken::parse_file(&text)
+                .map_err(|e| format!("EDL_ADMIN_TOKENS_FILE {path}: {e}"))?;
+        }
         config.identity_secret = std::env::var("EDL_IDENTITY_SECRET")
             .unwrap_or_default()
             .into_bytes();

@@ -55,6 +55,10 @@ pub struct App {
     busy: Mutex<Option<u32>>,
     /// Online codes already verified (single use, `guard.rs`).
     pub spent: crate::guard::SpentCodes,
+    /// Admin tokens (`roles.rs`): the configured ones and the all-roles `admin_token`.
+    pub admins: Vec<crate::roles::AdminToken>,
+    /// Back-off on enrolment attempts (`throttle.rs`).
+    pub enrolment: crate::throttle::EnrolThrottle,
 }
 
 fn application_view(s: &DriverState) -> ApplicationView {
@@ -111,6 +115,16 @@ fn totp_label(elicence: u64) -> Vec<u8> {
     format!("edl totp seed {elicence}").into_bytes()
 }
 
+/// The configured admin tokens, and `admin_token` with every role when set.
+fn admin_tokens(config: &Config) -> Vec<crate::roles::AdminToken> {
+    use crate::roles::{AdminToken, Role};
+    let mut tokens = config.admin_tokens.clone();
+    if !config.admin_token.is_empty() {
+        tokens.push(AdminToken::new("admin", &Role::ALL, &config.admin_token));
+    }
+    tokens
+}
+
 impl App {
     /// Builds the shared state.
     pub fn new(
@@ -126,6 +140,8 @@ impl App {
             identity,
             busy: Mutex::new(config.busy_retry_after),
             spent: Default::default(),
+            enrolment: crate::throttle::EnrolThrottle::new(config.enrol_limits),
+            admins: admin_tokens(&config),
             config,
         }
     }

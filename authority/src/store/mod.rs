@@ -464,6 +464,32 @@ pub struct CheckFailure {
     pub at: u64,
 }
 
+/// One admin call in the audit log (D78): who, what, when; no personal data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    /// Unix seconds.
+    pub at: u64,
+    /// The token holder's name.
+    pub actor: String,
+    /// The role the endpoint needs.
+    pub role: String,
+    /// Method and route template.
+    pub action: String,
+    /// The id in the path (a driver or photo id), if any.
+    pub target: Option<u64>,
+    /// Whether the token had the role.
+    pub allowed: bool,
+}
+
+/// A stored [`AuditEntry`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRecord {
+    /// Its place in the log, strictly increasing.
+    pub seq: u64,
+    /// The entry.
+    pub entry: AuditEntry,
+}
+
 /// The storage the server runs on.
 #[async_trait]
 pub trait RegistryStore: Send + Sync + 'static {
@@ -557,4 +583,10 @@ pub trait RegistryStore: Send + Sync + 'static {
     ) -> Result<(), StoreError>;
     /// Failed checks since `since`, oldest first.
     async fn check_failures_since(&self, since: u64) -> Result<Vec<CheckFailure>, StoreError>;
+
+    /// Appends an admin call to the audit log, which is never updated or deleted;
+    /// returns its sequence number. Answered once durable.
+    async fn append_audit(&self, entry: AuditEntry) -> Result<u64, StoreError>;
+    /// Audit entries after sequence number `after`, oldest first, at most `limit`.
+    async fn audit_log(&self, after: u64, limit: u32) -> Result<Vec<AuditRecord>, StoreError>;
 }

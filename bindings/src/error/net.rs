@@ -47,6 +47,7 @@ impl EdlError {
                     BadRequest
                     | BadBase64
                     | Unauthorized
+                    | Forbidden
                     | BadSignature
                     | StaleRequest
                     | ReplayedRequest
@@ -131,7 +132,9 @@ pub(super) fn refusal(code: ErrorCode) -> EdlError {
         ElicenceSuperseded => refused(R::ElicenceSuperseded),
         InvalidState | IdempotencyConflict => refused(R::InvalidState),
         InvalidPhoto => EdlError::PhotoNotAccepted,
-        Unauthorized | BadSignature | StaleRequest | ReplayedRequest => EdlError::Unauthorised,
+        Unauthorized | Forbidden | BadSignature | StaleRequest | ReplayedRequest => {
+            EdlError::Unauthorised
+        }
         // Only reached without a Retry-After (the client maps the usual answers itself).
         Busy | LockedOut => EdlError::Busy {
             retry_after_secs: 0,

@@ -154,9 +154,8 @@ fn error_from(status: StatusCode, body: Option<ErrorBody>, retry_header: Option<
             Some(reason) => NetError::NotEligible(reason),
             None => NetError::Rejected { code: NotEligible },
         },
-        Unauthorized | BadSignature | StaleRequest | ReplayedRequest | BadActivationCode => {
-            NetError::Unauthorised(body.error)
-        }
+        Unauthorized | Forbidden | BadSignature | StaleRequest | ReplayedRequest
+        | BadActivationCode => NetError::Unauthorised(body.error),
         // The server is down or restarting: to the driver that is the same as offline.
         Internal | Unavailable => NetError::Offline,
         code => NetError::Rejected { code },

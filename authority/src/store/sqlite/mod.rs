@@ -1,5 +1,6 @@
 //! The SQLite store: WAL mode, a pool of read connections, one group-committing writer.
 
+mod audit;
 mod feed;
 mod pool;
 mod schema;
@@ -15,8 +16,9 @@ use edl_core::wire::{ElicenceState, ReviewKind, VerificationLogEntry, VerifierCl
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{
-    CheckFailure, DriverChange, DriverId, DriverState, ElicenceRef, FeedRow, IssuerKeyRow,
-    PhotoRow, PhotoStatus, RegistryStore, StatusEntries, StoreError, SyncSnapshot, VerifierRow,
+    AuditEntry, AuditRecord, CheckFailure, DriverChange, DriverId, DriverState, ElicenceRef,
+    FeedRow, IssuerKeyRow, PhotoRow, PhotoStatus, RegistryStore, StatusEntries, StoreError,
+    SyncSnapshot, VerifierRow,
 };
 use crate::clock::Clock;
 use crate::error::Error;
@@ -652,6 +654,17 @@ impl RegistryStore for SqliteStore {
             })
         })?;
         rows.map(|r| r.map_err(StoreError::from)).collect()
+    }
+
+    async fn append_audit(&self, entry: AuditEntry) -> Result<u64, StoreError> {
+        self.writer
+            .run(move |conn| audit::append(conn, &entry))
+            .await
+    }
+
+    async fn audit_log(&self, after: u64, limit: u32) -> Result<Vec<AuditRecord>, StoreError> {
+        let conn = self.reads.get()?;
+        audit::read(&conn, after, limit)
     }
 }
 

@@ -89,6 +89,22 @@ ALTER TABLE elicences ADD COLUMN status INTEGER NOT NULL DEFAULT 1;
 CREATE INDEX elicences_live ON elicences (status_index) WHERE status <> 1;
 CREATE TABLE status_indices (n INTEGER PRIMARY KEY AUTOINCREMENT);
 "#,
+    r#"
+-- Admin calls (D78): append-only, enforced by the triggers below.
+CREATE TABLE admin_audit (
+    seq     INTEGER PRIMARY KEY AUTOINCREMENT,
+    at      INTEGER NOT NULL,
+    actor   TEXT    NOT NULL,
+    role    TEXT    NOT NULL,
+    action  TEXT    NOT NULL,
+    target  INTEGER,
+    allowed INTEGER NOT NULL
+);
+CREATE TRIGGER admin_audit_no_update BEFORE UPDATE ON admin_audit
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER admin_audit_no_delete BEFORE DELETE ON admin_audit
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+"#,
 ];
 
 /// Brings the database to the latest schema. Runs on the writer connection at start.
