@@ -3,6 +3,7 @@
 
 mod admin;
 pub mod extract;
+pub mod ops;
 mod public;
 mod wallet;
 pub mod web;
@@ -78,6 +79,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(wallet::sync))
         .routes(routes!(public::trust_list))
         .routes(routes!(public::verify))
+        .routes(routes!(public::photo))
         .routes(routes!(admin::driver))
         .routes(routes!(admin::activation_code))
         .routes(routes!(admin::violation))
@@ -146,6 +148,8 @@ pub fn router(app: AppState) -> Router {
         )
         // The verifier web page: files for a browser, outside the OpenAPI document.
         .merge(web::routes())
+        // Health, readiness and metrics: for the operator's tooling, outside it too.
+        .merge(ops::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(CatchPanicLayer::custom(panic_response))

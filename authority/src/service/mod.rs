@@ -8,8 +8,11 @@
 //! - [`accounts`]: verifier accounts, issuer keys and the trust list, the busy switch.
 //! - [`wallet`]: what the driver's wallet calls (enrol, apply, photo, sync).
 //! - [`verify`]: online verification.
+//! - [`photo`]: the approved photo as its own resource, for a verifier that just checked
+//!   the e-licence and for the driver (D92).
 
 mod accounts;
+mod photo;
 mod registry;
 mod review;
 mod verify;
@@ -53,6 +56,10 @@ pub struct App {
     busy: Mutex<Option<u32>>,
     /// Online codes already verified (single use, `guard.rs`).
     pub spent: crate::guard::SpentCodes,
+    /// What `/metrics` shows (D90).
+    pub metrics: Arc<crate::metrics::Metrics>,
+    /// Which verifier may fetch which photo, after a check (D92).
+    pub photo_grants: crate::grants::PhotoGrants,
 }
 
 fn application_view(s: &DriverState) -> ApplicationView {
@@ -126,6 +133,8 @@ impl App {
             identity,
             busy: Mutex::new(config.busy_retry_after),
             spent: Default::default(),
+            metrics: Default::default(),
+            photo_grants: Default::default(),
             config,
         }
     }

@@ -453,4 +453,10 @@ pub trait RegistryStore: Send + Sync + 'static {
     ) -> Result<(), StoreError>;
     /// Failed checks since `since`, oldest first.
     async fn check_failures_since(&self, since: u64) -> Result<Vec<CheckFailure>, StoreError>;
+
+    /// The group-committing writer's totals so far (transactions committed, writes in
+    /// them), for `/metrics`; `None` (the default) for a store that does not count them.
+    fn writer_counts(&self) -> Option<(u64, u64)> {
+        None
+    }
 }
