@@ -161,6 +161,12 @@ pub struct Config {
     pub request_timeout: Duration,
     /// Connections served at once; more are answered 503 with Retry-After and closed.
     pub max_connections: usize,
+    /// The bearer token a scraper shows to read `/metrics` (D90); empty refuses every
+    /// scrape.
+    pub metrics_token: String,
+    /// `/readyz` says not ready when store writes are waiting and none has been answered
+    /// for this long (the writer is not keeping up).
+    pub writer_stall: Duration,
 }
 
 impl Config {
@@ -191,6 +197,8 @@ impl Config {
             header_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
             max_connections: 1024,
+            metrics_token: String::new(),
+            writer_stall: Duration::from_secs(5),
         }
     }
 }
@@ -202,6 +210,7 @@ impl std::fmt::Debug for Config {
             .field("db_path", &self.db_path)
             .field("listen", &self.listen)
             .field("admin_token", &"[redacted]")
+            .field("metrics_token", &"[redacted]")
             .field("identity_secret", &"[redacted]")
             .field("credential_ttl_hours", &self.credential_ttl_hours)
             .field("check_limits", &self.check_limits)

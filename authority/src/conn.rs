@@ -20,6 +20,8 @@ use tower::ServiceExt;
 
 use crate::http::extract::PeerAddr;
 
+use crate::metrics::Metrics;
+
 /// The limits of [`accept_loop`].
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Limits {
@@ -37,6 +39,7 @@ pub(crate) async fn accept_loop(
     router: Router,
     mut shutdown: oneshot::Receiver<()>,
     limits: Limits,
+    metrics: Arc<Metrics>,
 ) -> std::io::Result<()> {
     let permits = Arc::new(Semaphore::new(limits.max_connections));
     let (closing, close_rx) = watch::channel(false);
@@ -53,6 +56,7 @@ pub(crate) async fn accept_loop(
             _ = &mut shutdown => break,
         };
         let Ok(permit) = permits.clone().try_acquire_owned() else {
+            metrics.shed("connections");
             tokio::spawn(refuse(stream));
             continue;
         };
@@ -82,6 +86,10 @@ pub(crate) async fn accept_loop(
             drop(permit);
         });
     }
+    // Closed at once: a client connecting while the others drain is refused (and tries
+    // another instance) instead of waiting in the backlog of a server that will not
+    // accept it.
+    drop(listener);
     drop(close_rx);
     let _ = closing.send(true);
     // Every connection task holds a receiver: wait until the last one has finished.

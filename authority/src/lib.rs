@@ -14,17 +14,22 @@
 //! - [`limiter`]: failed online check limits.
 //! - `testing` (feature `testing`): a server on loopback and its clients, for tests.
 //! - [`telemetry`]: what is logged (through `tracing`), and the panic hook.
+//! - [`metrics`], [`metered`]: what `/metrics` shows and the store wrapper that times
+//!   writes (D90).
 
 pub mod clock;
 pub mod config;
 mod conn;
 pub mod domain;
 pub mod error;
+pub mod grants;
 pub mod guard;
 pub mod http;
 pub mod identity;
 pub mod keys;
 pub mod limiter;
+pub mod metered;
+pub mod metrics;
 mod random;
 pub mod roles;
 pub mod root;

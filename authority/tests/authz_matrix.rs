@@ -28,12 +28,20 @@ enum Gate {
     Wallet,
     /// An admin token with this role.
     Admin(Role),
+    /// A verifier's API key, or the account's own device signature (the photo a check
+    /// names, D92; whether this verifier just checked that e-licence is `tests/photo.rs`).
+    VerifierOrWallet,
+    /// The operator's scraper token (`/metrics`, D90), which no caller here holds.
+    Scraper,
 }
 
 /// Every endpoint: method, path (ids filled in at run time), who may call it.
 const ROUTES: &[(&str, &str, Gate)] = &[
     ("POST", paths::ENROL, Gate::Public),
     ("GET", paths::TRUST_LIST, Gate::Public),
+    ("GET", paths::SIGNED_TRUST_LIST, Gate::Public),
+    ("GET", paths::STATUS_LIST, Gate::Public),
+    ("GET", paths::PHOTO_BY_DIGEST, Gate::VerifierOrWallet),
     ("POST", paths::VERIFY, Gate::Verifier),
     ("POST", paths::IDENTITY_CHALLENGE, Gate::Wallet),
     ("POST", paths::APPLY, Gate::Wallet),
@@ -62,6 +70,9 @@ const ROUTES: &[(&str, &str, Gate)] = &[
     ("GET", edl_authority::http::web::PAGE, Gate::Public),
     ("GET", edl_authority::http::web::SCRIPT, Gate::Public),
     ("GET", edl_authority::http::web::STYLE, Gate::Public),
+    ("GET", edl_authority::http::ops::HEALTHZ, Gate::Public),
+    ("GET", edl_authority::http::ops::READYZ, Gate::Public),
+    ("GET", edl_authority::http::ops::METRICS, Gate::Scraper),
 ];
 
 /// Every kind of caller.
@@ -99,6 +110,9 @@ fn expected(gate: Gate, caller: Caller) -> Option<&'static str> {
         (Gate::Admin(need), Caller::Admin(has)) if need == has => None,
         (Gate::Admin(_), Caller::Admin(_)) => Some("forbidden"),
         (Gate::Admin(_), _) => Some("unauthorized"),
+        (Gate::VerifierOrWallet, Caller::Business | Caller::Enforcement | Caller::DriverA) => None,
+        (Gate::VerifierOrWallet, _) => Some("bad_signature"),
+        (Gate::Scraper, _) => Some("unauthorized"),
     }
 }
 
@@ -129,6 +143,9 @@ async fn every_endpoint_answers_every_caller_exactly_as_the_table_says() {
         let path = paths::with_id(template, driver_a);
         let path = if template == paths::SYNC {
             format!("{path}?cursor=0")
+        } else if template == paths::PHOTO_BY_DIGEST {
+            // A well-formed digest, so the request reaches the caller's check.
+            paths::photo(&[0u8; 32])
         } else {
             path
         };

@@ -4,6 +4,7 @@
 mod admin;
 pub mod audit;
 pub mod extract;
+pub mod ops;
 mod public;
 mod wallet;
 pub mod web;
@@ -81,6 +82,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(public::signed_trust_list))
         .routes(routes!(public::status_list))
         .routes(routes!(public::verify))
+        .routes(routes!(public::photo))
         .routes(routes!(admin::driver))
         .routes(routes!(admin::activation_code))
         .routes(routes!(admin::violation))
@@ -102,14 +104,17 @@ fn api() -> OpenApiRouter<AppState> {
     small.merge(photos)
 }
 
-/// The router's routes outside the OpenAPI document, all `GET` and public: the document
-/// itself and the verifier page's files (`web::FILES`). With the document's routes
+/// The router's routes outside the OpenAPI document, all `GET`: the document itself, the
+/// verifier page's files (`web::FILES`) and the operator's health, readiness and metrics. With the document's routes
 /// this is every route, which the authorisation matrix test checks (D79).
 pub const EXTRA_ROUTES: &[&str] = &[
     edl_core::wire::paths::OPENAPI,
     web::FILES[0].0,
     web::FILES[1].0,
     web::FILES[2].0,
+    ops::HEALTHZ,
+    ops::READYZ,
+    ops::METRICS,
 ];
 
 /// The OpenAPI document of the API (what `/openapi.json` serves).
@@ -160,6 +165,8 @@ pub fn router(app: AppState) -> Router {
         )
         // The verifier web page: files for a browser, outside the OpenAPI document.
         .merge(web::routes())
+        // Health, readiness and metrics: for the operator's tooling, outside it too.
+        .merge(ops::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(CatchPanicLayer::custom(panic_response))

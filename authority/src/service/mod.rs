@@ -8,8 +8,11 @@
 //! - [`accounts`]: verifier accounts, issuer keys and the trust list, the busy switch.
 //! - [`wallet`]: what the driver's wallet calls (enrol, apply, photo, sync).
 //! - [`verify`]: online verification.
+//! - [`photo`]: the approved photo as its own resource, for a verifier that just checked
+//!   the e-licence and for the driver (D92).
 
 mod accounts;
+mod photo;
 mod registry;
 mod review;
 mod status;
@@ -59,6 +62,10 @@ pub struct App {
     pub admins: Vec<crate::roles::AdminToken>,
     /// Back-off on enrolment attempts (`throttle.rs`).
     pub enrolment: crate::throttle::EnrolThrottle,
+    /// What `/metrics` shows (D90).
+    pub metrics: Arc<crate::metrics::Metrics>,
+    /// Which verifier may fetch which photo, after a check (D92).
+    pub photo_grants: crate::grants::PhotoGrants,
 }
 
 fn application_view(s: &DriverState) -> ApplicationView {
@@ -142,6 +149,8 @@ impl App {
             spent: Default::default(),
             enrolment: crate::throttle::EnrolThrottle::new(config.enrol_limits),
             admins: admin_tokens(&config),
+            metrics: Default::default(),
+            photo_grants: Default::default(),
             config,
         }
     }

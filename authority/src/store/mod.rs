@@ -589,4 +589,10 @@ pub trait RegistryStore: Send + Sync + 'static {
     async fn append_audit(&self, entry: AuditEntry) -> Result<u64, StoreError>;
     /// Audit entries after sequence number `after`, oldest first, at most `limit`.
     async fn audit_log(&self, after: u64, limit: u32) -> Result<Vec<AuditRecord>, StoreError>;
+
+    /// The group-committing writer's totals so far (transactions committed, writes in
+    /// them), for `/metrics`; `None` (the default) for a store that does not count them.
+    fn writer_counts(&self) -> Option<(u64, u64)> {
+        None
+    }
 }

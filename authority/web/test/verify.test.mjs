@@ -87,6 +87,13 @@ describe('the verifier page', () => {
     // The key went in the header only: in no URL, no cookie, and not in localStorage.
     const verify = sent.find((r) => r.url().endsWith('/v1/verify'));
     assert.equal(await verify.headerValue('x-edl-api-key'), f.policeKey);
+    // The answer is small and names the photo; the photo came by its digest, with the key.
+    const answer = await (await verify.response()).body();
+    assert.ok(answer.length < 2048, `verify answer of ${answer.length} bytes`);
+    const photoRequest = sent.find((r) => /\/v1\/photos\/[0-9a-f]{64}$/.test(r.url()));
+    assert.ok(photoRequest, 'the photo is fetched by its digest');
+    assert.equal(await photoRequest.headerValue('x-edl-api-key'), f.policeKey);
+    assert.equal((await photoRequest.response()).status(), 200);
     assert.ok(sent.every((r) => !r.url().includes(f.policeKey)));
     assert.ok(!page.url().includes(f.policeKey));
     assert.deepEqual(await context.cookies(), []);

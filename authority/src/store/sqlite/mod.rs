@@ -301,6 +301,10 @@ fn save_change(
 
 #[async_trait]
 impl RegistryStore for SqliteStore {
+    fn writer_counts(&self) -> Option<(u64, u64)> {
+        Some(self.commit_stats())
+    }
+
     async fn issuer_keys(&self) -> Result<Vec<IssuerKeyRow>, StoreError> {
         let conn = self.reads.get()?;
         let mut stmt = conn.prepare_cached(
