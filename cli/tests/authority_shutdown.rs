@@ -125,7 +125,8 @@ fn sigterm_finishes_requests_in_flight_commits_them_and_exits_zero() {
     assert!(status.success(), "{status:?}");
 
     // Every answered write was committed: the verifiers exist after a restart (a check
-    // with their key is refused for the licence, not for the key).
+    // with their key is refused for the code, 403 as for any unknown number (D81), not
+    // for the key, 401).
     let (mut child, addr) = start(&db, 5);
     for key in &keys {
         let answer = request(
@@ -134,7 +135,8 @@ fn sigterm_finishes_requests_in_flight_commits_them_and_exits_zero() {
             &format!("X-EDL-Api-Key: {key}\r\n"),
             r#"{"method":"manual","licence_number":"110101199003071234","code":"1234567"}"#,
         );
-        assert!(answer.starts_with("HTTP/1.1 404"), "{answer}");
+        assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
+        assert!(answer.contains("code_rejected"), "{answer}");
     }
     sigterm(&child);
     assert!(wait_within(&mut child, Duration::from_secs(10)).is_some_and(|s| s.success()));
