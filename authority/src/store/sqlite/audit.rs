@@ -3,7 +3,7 @@
 
 use rusqlite::{Connection, params};
 
-use super::{i, u};
+use super::rows::{i, u};
 use crate::store::{AuditEntry, AuditRecord, StoreError};
 
 /// Appends `e`; returns its sequence number.

@@ -4,7 +4,7 @@
 use edl_core::wire::VerificationLogEntry;
 use rusqlite::{Connection, params};
 
-use super::{i, u};
+use super::rows::{i, u};
 use crate::store::{DriverId, FeedEvent, StoreError};
 
 /// Appends `event` to the driver's feed at the next seq; returns that seq.

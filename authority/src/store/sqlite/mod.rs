@@ -1,8 +1,10 @@
 //! The SQLite store: WAL mode, a pool of read connections, one group-committing writer.
 
 mod audit;
+mod change;
 mod feed;
 mod pool;
+mod rows;
 mod schema;
 mod writer;
 
@@ -11,19 +13,23 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use edl_core::credential::ElicenceStatus;
-use edl_core::wire::{ElicenceState, ReviewKind, VerificationLogEntry, VerifierClass};
+use edl_core::wire::{VerificationLogEntry, VerifierClass};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{
     AuditEntry, AuditRecord, CheckFailure, DriverChange, DriverId, DriverState, ElicenceRef,
-    FeedRow, IssuerKeyRow, PhotoRow, PhotoStatus, RegistryStore, StatusEntries, StoreError,
-    SyncSnapshot, VerifierRow,
+    FeedRow, IssuerKeyRow, PhotoRow, RegistryStore, StatusEntries, StoreError, SyncSnapshot,
+    VerifierRow,
 };
 use crate::clock::Clock;
 use crate::error::Error;
-use feed::{append_feed, append_verification, decode_feed};
+use change::save_change;
+use feed::{append_verification, decode_feed};
 use pool::ReadPool;
+use rows::{
+    BY_ID, BY_NUMBER, PHOTO_COLUMNS, finish_photo, i, insert_photo, load_state,
+    parse_elicence_state, photo_from_row, state_json, status_from_bits, u,
+};
 use writer::{Retention, Writer};
 
 /// The SQLite implementation of [`RegistryStore`].
@@ -103,200 +109,6 @@ impl SqliteStore {
             s.jobs.load(Ordering::Relaxed),
         )
     }
-}
-
-fn i(v: u64) -> i64 {
-    // Ids and times are below 2^63 (ids are masked to 63 bits when made).
-    v as i64
-}
-
-fn u(v: i64) -> u64 {
-    v as u64
-}
-
-fn load_state(
-    conn: &Connection,
-    sql: &str,
-    key: &dyn rusqlite::ToSql,
-) -> Result<Option<(DriverState, u64)>, StoreError> {
-    let row: Option<(i64, i64, String)> = conn
-        .prepare_cached(sql)?
-        .query_row([key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .optional()?;
-    row.map(|(id, seq, json)| {
-        let mut state: DriverState =
-            serde_json::from_str(&json).map_err(|_| StoreError::Corrupt("driver state"))?;
-        state.id = u(id);
-        Ok((state, u(seq)))
-    })
-    .transpose()
-}
-
-const BY_ID: &str = "SELECT id, seq, state FROM drivers WHERE id = ?1";
-const BY_NUMBER: &str = "SELECT id, seq, state FROM drivers WHERE licence_number = ?1";
-
-fn state_json(state: &DriverState) -> Result<String, StoreError> {
-    serde_json::to_string(state).map_err(|_| StoreError::Corrupt("driver state"))
-}
-
-fn elicence_state_str(s: ElicenceState) -> &'static str {
-    match s {
-        ElicenceState::Active => "active",
-        ElicenceState::Superseded => "superseded",
-        ElicenceState::Stopped => "stopped",
-    }
-}
-
-fn parse_elicence_state(s: &str) -> Option<ElicenceState> {
-    match s {
-        "active" => Some(ElicenceState::Active),
-        "superseded" => Some(ElicenceState::Superseded),
-        "stopped" => Some(ElicenceState::Stopped),
-        _ => None,
-    }
-}
-
-fn kind_str(k: ReviewKind) -> &'static str {
-    match k {
-        ReviewKind::Application => "application",
-        ReviewKind::PhotoChange => "photo_change",
-    }
-}
-
-fn insert_photo(conn: &Connection, p: &PhotoRow) -> Result<(), StoreError> {
-    conn.prepare_cached(
-        "INSERT INTO photos (id, driver_id, client_key, digest, bytes, kind, status, submitted_at, deadline)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-    )?
-    .execute(params![
-        i(p.id),
-        i(p.driver_id),
-        p.client_key,
-        &p.digest[..],
-        p.bytes,
-        kind_str(p.kind),
-        p.status.as_str(),
-        i(p.submitted_at),
-        i(p.deadline)
-    ])
-    .map_err(|e| match e {
-        rusqlite::Error::SqliteFailure(f, _)
-            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
-        {
-            StoreError::Conflict("photo idempotency key")
-        }
-        e => e.into(),
-    })?;
-    Ok(())
-}
-
-fn photo_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(PhotoRow, String, String)> {
-    let digest: Vec<u8> = r.get(3)?;
-    let mut d = [0u8; 32];
-    if digest.len() == 32 {
-        d.copy_from_slice(&digest);
-    }
-    Ok((
-        PhotoRow {
-            id: u(r.get(0)?),
-            driver_id: u(r.get(1)?),
-            client_key: r.get(2)?,
-            digest: d,
-            bytes: r.get(4)?,
-            kind: ReviewKind::Application,
-            status: PhotoStatus::Pending,
-            submitted_at: u(r.get(7)?),
-            deadline: u(r.get(8)?),
-        },
-        r.get(5)?,
-        r.get(6)?,
-    ))
-}
-
-fn finish_photo(row: (PhotoRow, String, String)) -> Result<PhotoRow, StoreError> {
-    let (mut p, kind, status) = row;
-    p.kind = match kind.as_str() {
-        "application" => ReviewKind::Application,
-        "photo_change" => ReviewKind::PhotoChange,
-        _ => return Err(StoreError::Corrupt("photo kind")),
-    };
-    p.status = PhotoStatus::parse(&status).ok_or(StoreError::Corrupt("photo status"))?;
-    Ok(p)
-}
-
-const PHOTO_COLUMNS: &str =
-    "id, driver_id, client_key, digest, bytes, kind, status, submitted_at, deadline";
-
-/// Saves `after` over `before`: bumps the versions of changed parts, keeps the
-/// e-licence table in step and appends the effects. Runs on the writer.
-fn save_change(
-    conn: &Connection,
-    before: &DriverState,
-    mut after: DriverState,
-    mut seq: u64,
-    effects: &super::Effects,
-) -> Result<DriverState, StoreError> {
-    let mut bump = |v: &mut u64| {
-        seq += 1;
-        *v = seq;
-    };
-    if after.licence != before.licence {
-        bump(&mut after.versions.licence);
-    }
-    if after.photo != before.photo {
-        bump(&mut after.versions.photo);
-    }
-    if after.elicence != before.elicence {
-        bump(&mut after.versions.elicence);
-    }
-    if after.phase != before.phase || after.pending_review != before.pending_review {
-        bump(&mut after.versions.application);
-    }
-    if let Some(new) = &after.elicence {
-        let previous = before.elicence.as_ref().map(|e| e.id);
-        if let Some(prev) = previous.filter(|p| *p != new.id) {
-            conn.prepare_cached(
-                "UPDATE elicences SET state = 'superseded', status = 1
-                 WHERE id = ?1 AND state = 'active'",
-            )?
-            .execute([i(prev)])?;
-        }
-        // The status list reads this row: it changes in the same transaction as the state.
-        let (index, status) = after
-            .status_entry()
-            .map_or((None, 1), |(index, s)| (Some(index), status_bits(s)));
-        conn.prepare_cached(
-            "INSERT INTO elicences (id, driver_id, seed, state, status_index, status)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-             ON CONFLICT (id) DO UPDATE SET state = excluded.state, status = excluded.status",
-        )?
-        .execute(params![
-            i(new.id),
-            i(after.id),
-            &new.seed.0[..],
-            elicence_state_str(new.state),
-            index,
-            status
-        ])?;
-    }
-    if let Some(photo) = &effects.new_photo {
-        insert_photo(conn, photo)?;
-    }
-    for d in &effects.photo_decisions {
-        conn.prepare_cached("UPDATE photos SET status = ?2, decided_at = ?3 WHERE id = ?1")?
-            .execute(params![i(d.photo_id), d.status.as_str(), i(d.decided_at)])?;
-    }
-    for id in &effects.discard_photo_bytes {
-        conn.prepare_cached("UPDATE photos SET bytes = x'' WHERE id = ?1")?
-            .execute([i(*id)])?;
-    }
-    for event in &effects.feed {
-        seq += 1;
-        append_feed(conn, after.id, seq, event)?;
-    }
-    conn.prepare_cached("UPDATE drivers SET seq = ?2, state = ?3 WHERE id = ?1")?
-        .execute(params![i(after.id), i(seq), state_json(&after)?])?;
-    Ok(after)
 }
 
 #[async_trait]
@@ -669,23 +481,5 @@ impl RegistryStore for SqliteStore {
     async fn audit_log(&self, after: u64, limit: u32) -> Result<Vec<AuditRecord>, StoreError> {
         let conn = self.reads.get()?;
         audit::read(&conn, after, limit)
-    }
-}
-
-/// The two bits of the status list (values as in `edl_core::credential::StatusList`).
-fn status_bits(s: ElicenceStatus) -> i64 {
-    match s {
-        ElicenceStatus::InForce => 0,
-        ElicenceStatus::Superseded => 1,
-        ElicenceStatus::Suspended => 2,
-    }
-}
-
-fn status_from_bits(bits: i64) -> Result<ElicenceStatus, StoreError> {
-    match bits {
-        0 => Ok(ElicenceStatus::InForce),
-        1 => Ok(ElicenceStatus::Superseded),
-        2 => Ok(ElicenceStatus::Suspended),
-        _ => Err(StoreError::Corrupt("status")),
     }
 }

@@ -12,6 +12,7 @@ use edl_core::wire::{
 use time::macros::date;
 
 use super::*;
+use crate::identity::IdentityVerifier;
 
 /// Tuesday 2026-11-24 11:00:05 Beijing time.
 const NOW: u64 = 1_795_489_205;

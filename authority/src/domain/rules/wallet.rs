@@ -1,0 +1,177 @@
+//! The rules of the driver's own wallet: enrolment, the application after the
+//! real-person check, and photo uploads.
+
+use edl_core::crypto::ct_eq;
+use edl_core::wire::{ApplicationPhase, ApplyRequest, ReviewKind, ReviewPending};
+
+use super::super::messages;
+use super::{
+    DAY, Fresh, MAX_UPLOADS_PER_DAY, Signing, Upload, eligible, issue_new, supersede,
+    withdraw_pending,
+};
+use crate::error::{Error, Result};
+use crate::identity::IdentityVerifier;
+use crate::store::{Bytes32, DriverState, Effects, FeedEvent, PhotoRow, PhotoStatus};
+
+/// Enrols `device_key` with the activation code hashing to `code_hash`. A wrong code
+/// counts an attempt and is saved but refused; it does not burn the code (D75: the
+/// service's back-off limits guessing, so nobody can stop a driver from enrolling). A
+/// new device does not supersede the active e-licence: that waits for its real-person
+/// check ([`apply`], D76).
+pub fn enrol(
+    s: &mut DriverState,
+    code_hash: [u8; 32],
+    device_key: [u8; 32],
+    now: u64,
+) -> Result<Effects> {
+    let refuse = || {
+        Ok(Effects {
+            refuse: Some(Error::BadActivationCode),
+            ..Effects::default()
+        })
+    };
+    let Some(act) = s.activation.as_mut() else {
+        return Err(Error::BadActivationCode);
+    };
+    if act.expires_at <= now {
+        s.activation = None;
+        return refuse();
+    }
+    if !ct_eq(&act.code_hash.0, &code_hash) {
+        act.attempts = act.attempts.saturating_add(1);
+        return refuse();
+    }
+    s.activation = None;
+    let mut effects = Effects::default();
+    if s.device_key != Some(Bytes32(device_key)) {
+        s.device_key = Some(Bytes32(device_key));
+        effects
+            .feed
+            .push(FeedEvent::Message(messages::device_enrolled(now)));
+    }
+    Ok(effects)
+}
+
+/// Applies for the e-licence: a real-person check unless this device passed one (the
+/// challenge is used up whatever the outcome), then issuance at once with a photo on
+/// file no older than `photo_max_age` seconds, or a wait for a photo.
+pub fn apply(
+    s: &mut DriverState,
+    a: ApplyRequest,
+    identity: &dyn IdentityVerifier,
+    photo_max_age: u64,
+    fresh: Fresh,
+    k: Signing<'_>,
+) -> Result<Effects> {
+    let now = k.now;
+    let checked = s.identity_key.is_some() && s.identity_key == s.device_key;
+    match s.phase {
+        ApplicationPhase::Stopped => return Err(Error::ElicenceStopped),
+        // Applying again from the checked device while issued or under review changes
+        // nothing.
+        ApplicationPhase::Issued | ApplicationPhase::UnderReview if checked => {
+            return Ok(Effects::default());
+        }
+        _ => {}
+    }
+    eligible(&s.licence, now)?;
+    let mut effects = Effects::default();
+    if !checked {
+        let proof = a.identity.ok_or(Error::IdentityCheckRequired)?;
+        // The challenge is used up whatever the outcome.
+        let challenge = s.challenge.take();
+        let passed = challenge.is_some_and(|c| {
+            c.id == proof.challenge_id
+                && c.expires_at > now
+                && identity.verify(
+                    &c.nonce.0,
+                    &s.licence.main.licence_number,
+                    proof.attestation.as_bytes(),
+                )
+        });
+        if !passed {
+            effects.refuse = Some(Error::IdentityCheckFailed);
+            return Ok(effects);
+        }
+        // This device passed: it takes over, and the e-licence of the previous one stops
+        // verifying only now (D76).
+        s.identity_key = s.device_key;
+        supersede(s);
+        if s.phase == ApplicationPhase::UnderReview {
+            return Ok(effects);
+        }
+    }
+    let reusable = s
+        .photo
+        .as_ref()
+        .is_some_and(|p| now.saturating_sub(p.approved_at) <= photo_max_age);
+    if a.reuse_stored_photo && reusable {
+        issue_new(s, k, fresh)?;
+        effects
+            .feed
+            .push(FeedEvent::Message(messages::application_succeeded(
+                now, false,
+            )));
+    } else {
+        s.phase = ApplicationPhase::AwaitingPhoto;
+    }
+    Ok(effects)
+}
+
+/// Takes a wallet's photo for review, at most [`MAX_UPLOADS_PER_DAY`] a day: the phase decides whether one is wanted and what
+/// kind of review it gets, here in the same update that stores it, so a stop or a renewal
+/// committed a moment earlier is seen (a phase read before the update could be stale).
+/// A photo change is refused while the busy switch is on (`busy`). It replaces (withdraws)
+/// a photo still pending, and an application awaiting a photo goes under review.
+pub fn submit_photo(
+    s: &mut DriverState,
+    u: Upload,
+    busy: Option<u32>,
+    now: u64,
+) -> Result<Effects> {
+    let kind = match s.phase {
+        ApplicationPhase::Stopped => return Err(Error::ElicenceStopped),
+        ApplicationPhase::AwaitingPhoto | ApplicationPhase::UnderReview => ReviewKind::Application,
+        ApplicationPhase::Issued => ReviewKind::PhotoChange,
+        ApplicationPhase::NotApplied | ApplicationPhase::ReapplyNeeded => {
+            return Err(Error::InvalidState("apply for the e-licence first"));
+        }
+    };
+    if kind == ReviewKind::PhotoChange
+        && let Some(secs) = busy
+    {
+        return Err(Error::Busy {
+            retry_after: u64::from(secs),
+        });
+    }
+    s.recent_uploads.retain(|&t| t + DAY > now);
+    if s.recent_uploads.len() >= MAX_UPLOADS_PER_DAY {
+        let oldest = s.recent_uploads.iter().min().copied().unwrap_or(now);
+        return Err(Error::Busy {
+            retry_after: (oldest + DAY).saturating_sub(now).max(1),
+        });
+    }
+    s.recent_uploads.push(now);
+    let mut effects = Effects::default();
+    withdraw_pending(s, now, &mut effects);
+    s.pending_review = Some(ReviewPending {
+        photo_id: u.photo_id,
+        submitted_at: now,
+        deadline: u.deadline,
+    });
+    if s.phase == ApplicationPhase::AwaitingPhoto {
+        s.phase = ApplicationPhase::UnderReview;
+    }
+    effects.new_photo = Some(PhotoRow {
+        id: u.photo_id,
+        driver_id: s.id,
+        client_key: Some(u.client_key),
+        digest: u.digest,
+        bytes: u.bytes,
+        kind,
+        status: PhotoStatus::Pending,
+        submitted_at: now,
+        deadline: u.deadline,
+    });
+    Ok(effects)
+}

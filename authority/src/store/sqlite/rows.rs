@@ -1,0 +1,149 @@
+//! How the SQLite store's rows encode ids, driver states, e-licence states and photos.
+
+use edl_core::credential::ElicenceStatus;
+use edl_core::wire::{ElicenceState, ReviewKind};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::super::{DriverState, PhotoRow, PhotoStatus, StoreError};
+
+pub(super) fn i(v: u64) -> i64 {
+    // Ids and times are below 2^63 (ids are masked to 63 bits when made).
+    v as i64
+}
+
+pub(super) fn u(v: i64) -> u64 {
+    v as u64
+}
+
+pub(super) fn load_state(
+    conn: &Connection,
+    sql: &str,
+    key: &dyn rusqlite::ToSql,
+) -> Result<Option<(DriverState, u64)>, StoreError> {
+    let row: Option<(i64, i64, String)> = conn
+        .prepare_cached(sql)?
+        .query_row([key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    row.map(|(id, seq, json)| {
+        let mut state: DriverState =
+            serde_json::from_str(&json).map_err(|_| StoreError::Corrupt("driver state"))?;
+        state.id = u(id);
+        Ok((state, u(seq)))
+    })
+    .transpose()
+}
+
+pub(super) const BY_ID: &str = "SELECT id, seq, state FROM drivers WHERE id = ?1";
+pub(super) const BY_NUMBER: &str = "SELECT id, seq, state FROM drivers WHERE licence_number = ?1";
+
+pub(super) fn state_json(state: &DriverState) -> Result<String, StoreError> {
+    serde_json::to_string(state).map_err(|_| StoreError::Corrupt("driver state"))
+}
+
+pub(super) fn elicence_state_str(s: ElicenceState) -> &'static str {
+    match s {
+        ElicenceState::Active => "active",
+        ElicenceState::Superseded => "superseded",
+        ElicenceState::Stopped => "stopped",
+    }
+}
+
+pub(super) fn parse_elicence_state(s: &str) -> Option<ElicenceState> {
+    match s {
+        "active" => Some(ElicenceState::Active),
+        "superseded" => Some(ElicenceState::Superseded),
+        "stopped" => Some(ElicenceState::Stopped),
+        _ => None,
+    }
+}
+
+pub(super) fn kind_str(k: ReviewKind) -> &'static str {
+    match k {
+        ReviewKind::Application => "application",
+        ReviewKind::PhotoChange => "photo_change",
+    }
+}
+
+pub(super) fn insert_photo(conn: &Connection, p: &PhotoRow) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO photos (id, driver_id, client_key, digest, bytes, kind, status, submitted_at, deadline)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?
+    .execute(params![
+        i(p.id),
+        i(p.driver_id),
+        p.client_key,
+        &p.digest[..],
+        p.bytes,
+        kind_str(p.kind),
+        p.status.as_str(),
+        i(p.submitted_at),
+        i(p.deadline)
+    ])
+    .map_err(|e| match e {
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            StoreError::Conflict("photo idempotency key")
+        }
+        e => e.into(),
+    })?;
+    Ok(())
+}
+
+pub(super) fn photo_from_row(
+    r: &rusqlite::Row<'_>,
+) -> rusqlite::Result<(PhotoRow, String, String)> {
+    let digest: Vec<u8> = r.get(3)?;
+    let mut d = [0u8; 32];
+    if digest.len() == 32 {
+        d.copy_from_slice(&digest);
+    }
+    Ok((
+        PhotoRow {
+            id: u(r.get(0)?),
+            driver_id: u(r.get(1)?),
+            client_key: r.get(2)?,
+            digest: d,
+            bytes: r.get(4)?,
+            kind: ReviewKind::Application,
+            status: PhotoStatus::Pending,
+            submitted_at: u(r.get(7)?),
+            deadline: u(r.get(8)?),
+        },
+        r.get(5)?,
+        r.get(6)?,
+    ))
+}
+
+pub(super) fn finish_photo(row: (PhotoRow, String, String)) -> Result<PhotoRow, StoreError> {
+    let (mut p, kind, status) = row;
+    p.kind = match kind.as_str() {
+        "application" => ReviewKind::Application,
+        "photo_change" => ReviewKind::PhotoChange,
+        _ => return Err(StoreError::Corrupt("photo kind")),
+    };
+    p.status = PhotoStatus::parse(&status).ok_or(StoreError::Corrupt("photo status"))?;
+    Ok(p)
+}
+
+pub(super) const PHOTO_COLUMNS: &str =
+    "id, driver_id, client_key, digest, bytes, kind, status, submitted_at, deadline";
+
+/// The two bits of the status list (values as in `edl_core::credential::StatusList`).
+pub(super) fn status_bits(s: ElicenceStatus) -> i64 {
+    match s {
+        ElicenceStatus::InForce => 0,
+        ElicenceStatus::Superseded => 1,
+        ElicenceStatus::Suspended => 2,
+    }
+}
+
+pub(super) fn status_from_bits(bits: i64) -> Result<ElicenceStatus, StoreError> {
+    match bits {
+        0 => Ok(ElicenceStatus::InForce),
+        1 => Ok(ElicenceStatus::Superseded),
+        2 => Ok(ElicenceStatus::Suspended),
+        _ => Err(StoreError::Corrupt("status")),
+    }
+}
