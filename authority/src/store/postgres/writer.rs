@@ -90,7 +90,7 @@ async fn run(pool: Pool, mut rx: mpsc::UnboundedReceiver<Job>, retention: Retent
                 Err(_) => break,
             }
         }
-        let span = tracing::debug_span!("pg_writer_batch", jobs = batch.len());
+        let span = tracing::debug_span!("writer_batch", jobs = batch.len());
         let outcome = write_batch(&pool, &batch).instrument(span).await;
         answer(batch, outcome);
         if last_prune.elapsed() >= PRUNE_EVERY {
@@ -116,7 +116,7 @@ struct Columns {
     accounts: Vec<i64>,
     nonces: Vec<Vec<u8>>,
     ts: Vec<i64>,
-    /// Log entries per driver, in job order.
+    /// How many log entries each driver has in the batch.
     logs: HashMap<i64, i64>,
 }
 
@@ -199,6 +199,7 @@ async fn write_batch(pool: &Pool, batch: &[Job]) -> Outcome {
         })
     })
     .await?;
+    tracing::trace!("writer batch committed");
     // A nonce twice in one batch: the first job holding it gets `true`.
     let mut fresh: Vec<(i64, Vec<u8>)> = inserted;
     Ok(batch
