@@ -68,11 +68,18 @@ impl TestServer {
     /// A server on a fresh database: SQLite in a temp dir, or PostgreSQL when the
     /// environment names a server (`EDL_TEST_PG`, see [`pg_database`]).
     pub async fn start() -> TestServer {
+        let server = std::env::var(PG_ENV).ok().filter(|url| !url.is_empty());
+        TestServer::start_on(server.as_deref()).await
+    }
+
+    /// A server on a fresh database on the PostgreSQL server at `pg` (a schema of its
+    /// own), or on SQLite for `None`.
+    pub async fn start_on(pg: Option<&str>) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let clock = ManualClock::new(START);
-        let pg = match std::env::var(PG_ENV) {
-            Ok(url) if !url.is_empty() => Some(pg_database(&url).await),
-            _ => None,
+        let pg = match pg {
+            Some(url) => Some(pg_database(url).await),
+            None => None,
         };
         let mut c = config(dir.path().join("authority.db"), &clock);
         c.postgres_url = pg.clone();
