@@ -65,7 +65,7 @@ struct Tally {
 
 /// One request of the light load: a write (a new driver) or a read (the review queue).
 async fn one(t: &TestServer, n: u32, tally: &Tally) -> StatusCode {
-    let (status, body, headers) = if n % 2 == 0 {
+    let (status, body, headers) = if n.is_multiple_of(2) {
         let l = edl_core::licence::fixtures::sample_licence(edl_core::verify::china_date(t.now()));
         let body = serde_json::json!({
             "licence_number": number(n),
