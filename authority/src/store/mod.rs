@@ -6,9 +6,9 @@
 //! together with its side effects ([`Effects`]) atomically; the business rules live in
 //! those closures (named functions of `crate::domain::rules`), not in the store. Append-only data (the feed of
 //! messages, review results and verification log entries; nonces; photos) has its own
-//! narrow calls. SQLite ([`sqlite::SqliteStore`]) is the embedded default; a PostgreSQL
-//! store implements the same trait (`SELECT … FOR UPDATE` around the closure, a JSONB
-//! column for the aggregate) and no handler changes.
+//! narrow calls. SQLite ([`sqlite::SqliteStore`]) is the embedded default;
+//! [`postgres::PgStore`] implements the same trait (`SELECT … FOR UPDATE` around the
+//! closure, a JSONB column for the aggregate) and no handler changes.
 
 pub mod postgres;
 pub mod sqlite;
