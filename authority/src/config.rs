@@ -21,6 +21,10 @@ pub struct CheckLimits {
     /// Failed checks by one verifier on any licence within `window` before it is locked
     /// out of all (stops spraying one guess over many licences).
     pub verifier_max_failures: u32,
+    /// Failed checks on one licence by all verifiers together (the police excepted)
+    /// within `window`: while that many are in the window, code checks of the licence are
+    /// refused until the oldest ages out (D80). Stops many API keys guessing one driver.
+    pub licence_max_failures: u32,
     /// Seconds over which failures are counted.
     pub window: u64,
     /// Seconds a verifier stays locked out of one licence.
@@ -34,6 +38,7 @@ impl Default for CheckLimits {
         CheckLimits {
             pair_max_failures: 5,
             verifier_max_failures: 30,
+            licence_max_failures: 10,
             window: 15 * 60,
             pair_lockout: 15 * 60,
             verifier_lockout: 60 * 60,

@@ -54,6 +54,11 @@ impl Keys {
         })
     }
 
+    /// What seals secrets at rest (issuing seeds here, TOTP seeds in the service, D83).
+    pub fn sealer(&self) -> &dyn SeedSealer {
+        self.sealer.as_ref()
+    }
+
     /// The current set.
     pub fn current(&self) -> Arc<Loaded> {
         self.inner.read().unwrap_or_else(|e| e.into_inner()).clone()

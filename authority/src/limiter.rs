@@ -1,11 +1,25 @@
-//! Limits on failed online checks, per (verifier, licence) and per verifier.
+//! Limits on failed online checks: per (verifier, target), per verifier, and per target
+//! across all verifiers (D80, D81).
 //!
-//! A 6-digit code can be guessed, so every wrong code counts. A verifier that fails too
-//! often on one licence is locked out of that licence — refused even with the right code
-//! until the lock-out ends — and one that fails too often across licences is locked out
-//! of all. Nothing is keyed by the licence alone: one bad verifier can never lock the
-//! driver out of other verifiers. Counters live in memory and are rebuilt at start from
-//! the failures in the verification log, so a restart does not reset a lock-out.
+//! A 6-digit code can be guessed, so every wrong code counts. A *target* is what a check
+//! names: a driver (`d:<id>`, however the check named it: licence number, QR or barcode),
+//! a licence number nobody holds, or an e-licence id that does not exist. Unknown targets
+//! are counted exactly like real ones, so the counting tells a prober nothing.
+//!
+//! - A verifier that fails too often on one target is locked out of it for a while, and
+//!   one that fails too often across targets is locked out of all.
+//! - Every verifier together may fail `licence_max_failures` times on one target within
+//!   the sliding `window`: more API keys do not buy more guesses. This budget refills as
+//!   failures age out, so a burst of guesses blocks honest checks of that licence for at
+//!   most one window, and never the police's (an enforcement verifier is only held to
+//!   its own limits).
+//!
+//! A check first reserves a guess ([`Limiter::begin`]): the lock-out check and the
+//! reservation are one step under one lock, so a burst of concurrent wrong codes gets
+//! exactly the budget, not one guess per request in flight. A wrong code turns the
+//! reservation into a failure, a right one (or a dropped request) releases it. Failures
+//! are also written to the store before the answer, and the counters are rebuilt from them
+//! at start, so a restart resets nothing.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
@@ -18,51 +32,113 @@ const SWEEP_AT: usize = 100_000;
 #[derive(Debug, Default)]
 struct Counter {
     failures: VecDeque<u64>,
+    /// Guesses reserved and not yet decided.
+    in_flight: u32,
     locked_until: u64,
     /// Whether this lock-out has been logged for the driver (once per lock-out).
     logged: bool,
 }
 
-impl Counter {
-    fn locked(&self, now: u64) -> Option<u64> {
-        (self.locked_until > now).then(|| self.locked_until - now)
-    }
+/// How one counter locks: for a fixed time once `max` failures fall in the window, or
+/// (`lockout` zero) for as long as `max` failures are in the sliding window.
+#[derive(Clone, Copy)]
+struct Rule {
+    window: u64,
+    max: u32,
+    lockout: u64,
+}
 
-    /// Records a failure; returns whether it started a lock-out.
-    fn fail(&mut self, now: u64, window: u64, max: u32, lockout: u64) -> bool {
+/// Why a counter refuses: seconds to wait, and whether the refusal may be logged.
+struct Refusal {
+    retry_after: u64,
+    loggable: bool,
+}
+
+impl Counter {
+    fn forget_old(&mut self, now: u64, window: u64) {
         while self.failures.front().is_some_and(|&t| t + window <= now) {
             self.failures.pop_front();
         }
-        self.failures.push_back(now);
-        if self.failures.len() >= max as usize {
-            self.failures.clear();
-            self.locked_until = now + lockout;
-            self.logged = false;
-            return true;
+    }
+
+    fn refusal(&mut self, now: u64, r: Rule) -> Option<Refusal> {
+        self.forget_old(now, r.window);
+        let max = r.max.max(1) as usize;
+        if self.locked_until > now {
+            return Some(Refusal {
+                retry_after: self.locked_until - now,
+                loggable: true,
+            });
         }
-        false
+        if r.lockout == 0 && self.failures.len() >= max {
+            // The oldest failure that keeps the count at the budget must age out.
+            let t = self.failures[self.failures.len() - max];
+            return Some(Refusal {
+                retry_after: (t + r.window).saturating_sub(now).max(1),
+                loggable: true,
+            });
+        }
+        if self.failures.len() + self.in_flight as usize >= max {
+            // Guesses in flight may use up the budget; ask again in a moment.
+            return Some(Refusal {
+                retry_after: 1,
+                loggable: false,
+            });
+        }
+        None
+    }
+
+    /// Records a failure at `now`.
+    fn fail(&mut self, now: u64, r: Rule) {
+        self.forget_old(now, r.window);
+        self.failures.push_back(now);
+        if self.failures.len() >= r.max.max(1) as usize {
+            self.logged = false;
+            if r.lockout > 0 {
+                self.failures.clear();
+                self.locked_until = now + r.lockout;
+            }
+        }
     }
 
     fn stale(&self, now: u64, window: u64) -> bool {
-        self.locked_until <= now && self.failures.back().is_none_or(|&t| t + window <= now)
+        self.in_flight == 0
+            && self.locked_until <= now
+            && self.failures.back().is_none_or(|&t| t + window <= now)
     }
 }
 
 /// Why a check may not go ahead.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Locked {
-    /// Seconds until the lock-out ends.
+    /// Seconds until the check may be tried again.
     pub retry_after: u64,
     /// Whether this is the first refusal of this lock-out (log it for the driver).
     pub first_refusal: bool,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    pairs: HashMap<(u64, String), Counter>,
+    verifiers: HashMap<u64, Counter>,
+    targets: HashMap<String, Counter>,
 }
 
 /// The failure counters.
 #[derive(Debug)]
 pub struct Limiter {
     limits: CheckLimits,
-    pairs: Mutex<HashMap<(u64, u64), Counter>>,
-    verifiers: Mutex<HashMap<u64, Counter>>,
+    counters: Mutex<Counters>,
+}
+
+/// A reserved guess: [`Guess::fail`] or [`Guess::succeed`] decides it; dropping it
+/// undecided releases it.
+#[must_use]
+pub struct Guess<'a> {
+    limiter: &'a Limiter,
+    verifier: u64,
+    target: String,
+    decided: bool,
 }
 
 impl Limiter {
@@ -70,8 +146,7 @@ impl Limiter {
     pub fn new(limits: CheckLimits) -> Self {
         Limiter {
             limits,
-            pairs: Mutex::new(HashMap::new()),
-            verifiers: Mutex::new(HashMap::new()),
+            counters: Mutex::new(Counters::default()),
         }
     }
 
@@ -80,75 +155,158 @@ impl Limiter {
         self.limits.window + self.limits.pair_lockout.max(self.limits.verifier_lockout)
     }
 
-    /// Whether `verifier` may check the licence of `driver` (`None` for a licence that
-    /// was not found) at `now`.
-    pub fn check(&self, verifier: u64, driver: Option<u64>, now: u64) -> Result<(), Locked> {
-        let mut verifiers = self.verifiers.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(counter) = verifiers.get_mut(&verifier)
-            && let Some(retry_after) = counter.locked(now)
+    fn rules(&self) -> (Rule, Rule, Rule) {
+        let l = self.limits;
+        (
+            Rule {
+                window: l.window,
+                max: l.pair_max_failures,
+                lockout: l.pair_lockout,
+            },
+            Rule {
+                window: l.window,
+                max: l.verifier_max_failures,
+                lockout: l.verifier_lockout,
+            },
+            Rule {
+                window: l.window,
+                max: l.licence_max_failures,
+                lockout: 0,
+            },
+        )
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Counters> {
+        self.counters.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Reserves one guess by `verifier` on `target` at `now`, or says why not. `shared`
+    /// holds the check to the target's budget across all verifiers (every verifier but
+    /// the police).
+    pub fn begin(
+        &self,
+        verifier: u64,
+        target: &str,
+        shared: bool,
+        now: u64,
+    ) -> Result<Guess<'_>, Locked> {
+        let (pair_rule, verifier_rule, target_rule) = self.rules();
+        let mut c = self.lock();
+        let c = &mut *c;
+        if c.verifiers.len() >= SWEEP_AT || c.pairs.len() >= SWEEP_AT || c.targets.len() >= SWEEP_AT
         {
-            let first_refusal = !counter.logged;
-            counter.logged = true;
+            let w = self.limits.window;
+            c.verifiers.retain(|_, x| !x.stale(now, w));
+            c.pairs.retain(|_, x| !x.stale(now, w));
+            c.targets.retain(|_, x| !x.stale(now, w));
+        }
+        let key = (verifier, target.to_owned());
+        let refusals = [
+            c.verifiers
+                .get_mut(&verifier)
+                .and_then(|x| x.refusal(now, verifier_rule).map(|r| (r, x))),
+            c.pairs
+                .get_mut(&key)
+                .and_then(|x| x.refusal(now, pair_rule).map(|r| (r, x))),
+            c.targets
+                .get_mut(target)
+                .filter(|_| shared)
+                .and_then(|x| x.refusal(now, target_rule).map(|r| (r, x))),
+        ];
+        if let Some((r, counter)) = refusals.into_iter().flatten().next() {
+            let first_refusal = r.loggable && !counter.logged;
+            if r.loggable {
+                counter.logged = true;
+            }
             return Err(Locked {
-                retry_after,
+                retry_after: r.retry_after,
                 first_refusal,
             });
         }
-        drop(verifiers);
-        if let Some(driver) = driver {
-            let mut pairs = self.pairs.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(counter) = pairs.get_mut(&(verifier, driver))
-                && let Some(retry_after) = counter.locked(now)
-            {
-                let first_refusal = !counter.logged;
-                counter.logged = true;
-                return Err(Locked {
-                    retry_after,
-                    first_refusal,
-                });
+        c.verifiers.entry(verifier).or_default().in_flight += 1;
+        c.pairs.entry(key).or_default().in_flight += 1;
+        c.targets.entry(target.to_owned()).or_default().in_flight += 1;
+        Ok(Guess {
+            limiter: self,
+            verifier,
+            target: target.to_owned(),
+            decided: false,
+        })
+    }
+
+    /// Counts a failure that is already decided (rebuilding after a restart).
+    pub fn restore(&self, verifier: u64, target: &str, at: u64) {
+        let (pair_rule, verifier_rule, target_rule) = self.rules();
+        let mut c = self.lock();
+        c.verifiers
+            .entry(verifier)
+            .or_default()
+            .fail(at, verifier_rule);
+        c.pairs
+            .entry((verifier, target.to_owned()))
+            .or_default()
+            .fail(at, pair_rule);
+        c.targets
+            .entry(target.to_owned())
+            .or_default()
+            .fail(at, target_rule);
+    }
+
+    fn settle(&self, verifier: u64, target: &str, failed_at: Option<u64>) {
+        let (pair_rule, verifier_rule, target_rule) = self.rules();
+        let mut c = self.lock();
+        let c = &mut *c;
+        let key = (verifier, target.to_owned());
+        for (counter, rule) in [
+            (c.verifiers.get_mut(&verifier), verifier_rule),
+            (c.pairs.get_mut(&key), pair_rule),
+            (c.targets.get_mut(target), target_rule),
+        ] {
+            if let Some(counter) = counter {
+                counter.in_flight = counter.in_flight.saturating_sub(1);
+                if let Some(at) = failed_at {
+                    counter.fail(at, rule);
+                }
             }
         }
-        Ok(())
-    }
-
-    /// Records a failed check.
-    pub fn fail(&self, verifier: u64, driver: Option<u64>, now: u64) {
-        let l = self.limits;
-        {
-            let mut verifiers = self.verifiers.lock().unwrap_or_else(|e| e.into_inner());
-            sweep(&mut verifiers, now, l.window);
-            verifiers.entry(verifier).or_default().fail(
-                now,
-                l.window,
-                l.verifier_max_failures,
-                l.verifier_lockout,
-            );
+        if failed_at.is_none() {
+            // A right code forgives the pair (not the verifier's overall count, so
+            // spraying cannot be laundered by one real check, nor the target's budget).
+            c.pairs.remove(&key);
         }
-        if let Some(driver) = driver {
-            let mut pairs = self.pairs.lock().unwrap_or_else(|e| e.into_inner());
-            sweep(&mut pairs, now, l.window);
-            pairs.entry((verifier, driver)).or_default().fail(
-                now,
-                l.window,
-                l.pair_max_failures,
-                l.pair_lockout,
-            );
-        }
-    }
-
-    /// Records a successful check: the pair's failures are forgiven (the verifier's
-    /// overall count is not, so spraying cannot be laundered by one real check).
-    pub fn succeed(&self, verifier: u64, driver: u64) {
-        self.pairs
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&(verifier, driver));
     }
 }
 
-fn sweep<K: std::hash::Hash + Eq>(map: &mut HashMap<K, Counter>, now: u64, window: u64) {
-    if map.len() >= SWEEP_AT {
-        map.retain(|_, c| !c.stale(now, window));
+impl Guess<'_> {
+    /// The code was wrong: the guess counts as a failure at `now`.
+    pub fn fail(mut self, now: u64) {
+        self.decided = true;
+        self.limiter.settle(self.verifier, &self.target, Some(now));
+    }
+
+    /// The code was right: the reservation is released and the pair forgiven.
+    pub fn succeed(mut self) {
+        self.decided = true;
+        self.limiter.settle(self.verifier, &self.target, None);
+    }
+}
+
+impl Drop for Guess<'_> {
+    fn drop(&mut self) {
+        if !self.decided {
+            // Undecided (the request failed or was dropped): counts as nothing.
+            let mut c = self.limiter.lock();
+            let key = (self.verifier, std::mem::take(&mut self.target));
+            if let Some(x) = c.verifiers.get_mut(&self.verifier) {
+                x.in_flight = x.in_flight.saturating_sub(1);
+            }
+            if let Some(x) = c.targets.get_mut(&key.1) {
+                x.in_flight = x.in_flight.saturating_sub(1);
+            }
+            if let Some(x) = c.pairs.get_mut(&key) {
+                x.in_flight = x.in_flight.saturating_sub(1);
+            }
+        }
     }
 }
 
@@ -160,57 +318,91 @@ mod tests {
         CheckLimits {
             pair_max_failures: 3,
             verifier_max_failures: 5,
+            licence_max_failures: 4,
             window: 100,
             pair_lockout: 50,
             verifier_lockout: 200,
         }
     }
 
+    fn fail(l: &Limiter, v: u64, t: &str, now: u64) {
+        l.begin(v, t, true, now).unwrap().fail(now);
+    }
+
     #[test]
     fn pair_locks_after_max_failures_and_unlocks_after_the_lockout() {
         let l = Limiter::new(limits());
         for t in 0..2 {
-            l.fail(1, Some(9), t);
-            assert!(l.check(1, Some(9), t).is_ok());
+            fail(&l, 1, "d:9", t);
         }
-        l.fail(1, Some(9), 2);
-        let locked = l.check(1, Some(9), 3).unwrap_err();
+        fail(&l, 1, "d:9", 2);
+        let locked = l.begin(1, "d:9", true, 3).err().unwrap();
         assert_eq!(locked.retry_after, 49);
         assert!(locked.first_refusal);
-        assert!(!l.check(1, Some(9), 4).unwrap_err().first_refusal);
+        assert!(!l.begin(1, "d:9", true, 4).err().unwrap().first_refusal);
         // Another verifier and another licence are unaffected.
-        assert!(l.check(2, Some(9), 3).is_ok());
-        assert!(l.check(1, Some(8), 3).is_ok());
-        assert!(l.check(1, Some(9), 52).is_ok());
+        assert!(l.begin(2, "d:9", true, 3).is_ok());
+        assert!(l.begin(1, "d:8", true, 3).is_ok());
+        assert!(l.begin(1, "d:9", true, 52).is_ok());
     }
 
     #[test]
     fn failures_outside_the_window_are_forgotten() {
         let l = Limiter::new(limits());
-        l.fail(1, Some(9), 0);
-        l.fail(1, Some(9), 10);
-        l.fail(1, Some(9), 150);
-        assert!(l.check(1, Some(9), 151).is_ok());
+        fail(&l, 1, "d:9", 0);
+        fail(&l, 1, "d:9", 10);
+        fail(&l, 1, "d:9", 150);
+        assert!(l.begin(1, "d:9", true, 151).is_ok());
     }
 
     #[test]
     fn spraying_many_licences_locks_the_verifier_everywhere() {
         let l = Limiter::new(limits());
         for d in 0..5 {
-            l.fail(1, Some(d), 10);
+            fail(&l, 1, &format!("d:{d}"), 10);
         }
-        assert_eq!(l.check(1, Some(77), 11).unwrap_err().retry_after, 199);
-        assert!(l.check(1, None, 11).is_err());
-        assert!(l.check(2, Some(77), 11).is_ok());
+        assert_eq!(l.begin(1, "d:77", true, 11).err().unwrap().retry_after, 199);
+        assert!(l.begin(2, "d:77", true, 11).is_ok());
     }
 
     #[test]
-    fn success_forgives_the_pair() {
+    fn success_forgives_the_pair_but_not_the_licence_budget() {
         let l = Limiter::new(limits());
-        l.fail(1, Some(9), 0);
-        l.fail(1, Some(9), 1);
-        l.succeed(1, 9);
-        l.fail(1, Some(9), 2);
-        assert!(l.check(1, Some(9), 3).is_ok());
+        fail(&l, 1, "d:9", 0);
+        fail(&l, 1, "d:9", 1);
+        l.begin(1, "d:9", true, 2).unwrap().succeed();
+        fail(&l, 1, "d:9", 2);
+        assert!(l.begin(1, "d:9", true, 3).is_ok());
+        // Four failures on d:9 in all: its shared budget is spent.
+        fail(&l, 2, "d:9", 3);
+        assert_eq!(l.begin(3, "d:9", true, 4).err().unwrap().retry_after, 96);
+    }
+
+    #[test]
+    fn many_verifiers_share_the_licence_budget_which_refills_and_spares_the_police() {
+        let l = Limiter::new(limits());
+        for v in 0..4 {
+            fail(&l, v, "d:9", 10 + v);
+        }
+        let locked = l.begin(50, "d:9", true, 20).err().unwrap();
+        // Until the oldest of the four leaves the window.
+        assert_eq!(locked.retry_after, 90);
+        assert!(l.begin(51, "d:9", false, 20).is_ok(), "the police go ahead");
+        assert!(
+            l.begin(50, "d:9", true, 110).is_ok(),
+            "one failure aged out"
+        );
+    }
+
+    #[test]
+    fn reservations_in_flight_count_and_undecided_ones_are_released() {
+        let l = Limiter::new(limits());
+        let held: Vec<_> = (0..4)
+            .map(|v| l.begin(v, "d:9", true, 0).unwrap())
+            .collect();
+        let busy = l.begin(9, "d:9", true, 0).err().unwrap();
+        assert_eq!((busy.retry_after, busy.first_refusal), (1, false));
+        drop(held);
+        assert!(l.begin(9, "d:9", true, 0).is_ok());
     }
 }

@@ -92,12 +92,13 @@ async fn refusals_are_typed_and_malformed_input_is_refused_on_the_phone() {
         insurer.verify_qr(&old).await.map(drop),
         refused(ErrorCode::CodeRejected)
     );
+    // An unknown licence number answers like a wrong code: probing learns nothing (D81).
     assert_eq!(
         insurer
             .verify_manual(&number(99), "2123456")
             .await
             .map(drop),
-        refused(ErrorCode::UnknownId)
+        refused(ErrorCode::CodeRejected)
     );
 
     // An offline QR is not for the online check: refused before anything is sent.

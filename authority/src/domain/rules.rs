@@ -21,8 +21,15 @@ use crate::error::{Error, Result};
 use crate::identity::IdentityVerifier;
 use crate::store::{
     Activation, Bytes32, Challenge, DriverState, Effects, ElicenceRecord, FeedEvent, PhotoDecision,
-    PhotoOnFile, PhotoRow, PhotoStatus, StoreError,
+    PhotoOnFile, PhotoRow, PhotoStatus, SealedSeed, StoreError,
 };
+
+/// Photos a driver's wallet may upload in any 24 hours, whatever idempotency keys it
+/// uses (D82): enough to retake a rejected photo several times a day, too few to matter
+/// on disk (withdrawn and rejected photos keep no bytes).
+pub const MAX_UPLOADS_PER_DAY: usize = 6;
+
+const DAY: u64 = 24 * 3600;
 
 /// Record entries kept per licence: bounds the signed enforcement view (a u16 length)
 /// and the live view.
@@ -40,12 +47,12 @@ pub struct Signing<'a> {
 }
 
 /// The identity of a new e-licence, drawn by the caller so the rules stay pure.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Fresh {
     /// The e-licence id.
     pub id: u64,
-    /// The TOTP seed of its online codes.
-    pub seed: Bytes32,
+    /// The TOTP seed of its online codes, sealed under the KEK for this id.
+    pub seed: SealedSeed,
 }
 
 /// A photo that arrives already approved (at a counter): its id, digest and bytes.
@@ -70,8 +77,6 @@ pub struct Upload {
     pub digest: [u8; 32],
     /// JPEG or PNG bytes.
     pub bytes: Vec<u8>,
-    /// Application or photo change.
-    pub kind: ReviewKind,
     /// The review deadline.
     pub deadline: u64,
 }
@@ -92,7 +97,7 @@ pub fn eligible(licence: &edl_core::licence::Licence, now: u64) -> Result<()> {
 }
 
 /// Signs a credential for the driver's current data under e-licence `id` with `seed`.
-fn sign(s: &mut DriverState, k: Signing<'_>, id: u64, seed: Bytes32) -> Result<ElicenceRecord> {
+fn sign(s: &mut DriverState, k: Signing<'_>, id: u64, seed: SealedSeed) -> Result<ElicenceRecord> {
     let device = s
         .device_key
         .ok_or(Error::InvalidState("no device enrolled on the account"))?;
@@ -166,6 +171,17 @@ fn withdraw_pending(s: &mut DriverState, now: u64, effects: &mut Effects) {
             status: PhotoStatus::Withdrawn,
             decided_at: now,
         });
+        effects.discard_photo_bytes.push(p.photo_id);
+    }
+}
+
+/// `photo` goes on file; the one it replaces is needed by nothing any more (the current
+/// e-licence is re-signed or issued over the new one).
+fn put_on_file(s: &mut DriverState, photo: PhotoOnFile, effects: &mut Effects) {
+    if let Some(old) = s.photo.replace(photo)
+        && Some(old.photo_id) != s.photo.as_ref().map(|p| p.photo_id)
+    {
+        effects.discard_photo_bytes.push(old.photo_id);
     }
 }
 
@@ -274,11 +290,15 @@ pub fn counter_issue(
     eligible(&s.licence, now)?;
     let mut effects = Effects::default();
     if let Some(p) = photo {
-        s.photo = Some(PhotoOnFile {
-            photo_id: p.photo_id,
-            digest: Bytes32(p.digest),
-            approved_at: now,
-        });
+        put_on_file(
+            s,
+            PhotoOnFile {
+                photo_id: p.photo_id,
+                digest: Bytes32(p.digest),
+                approved_at: now,
+            },
+            &mut effects,
+        );
         effects.new_photo = Some(PhotoRow {
             id: p.photo_id,
             driver_id: s.id,
@@ -352,11 +372,15 @@ pub fn approve_photo(
         None,
         now,
     )?;
-    s.photo = Some(PhotoOnFile {
-        photo_id,
-        digest: Bytes32(digest),
-        approved_at: now,
-    });
+    put_on_file(
+        s,
+        PhotoOnFile {
+            photo_id,
+            digest: Bytes32(digest),
+            approved_at: now,
+        },
+        &mut effects,
+    );
     match s.phase {
         ApplicationPhase::UnderReview | ApplicationPhase::AwaitingPhoto => {
             match eligible(&s.licence, now) {
@@ -405,6 +429,11 @@ pub fn reject_photo(
         (PhotoStatus::Rejected, ReviewOutcome::Rejected)
     };
     let mut effects = decide(s, photo_id, status, outcome, Some(reason.to_owned()), now)?;
+    // A rejected photo's bytes go; a malicious one's stay as the evidence for the stop
+    // (at most one per driver: a stopped driver uploads nothing more).
+    if !malicious {
+        effects.discard_photo_bytes.push(photo_id);
+    }
     effects
         .feed
         .push(FeedEvent::Message(messages::photo_rejected(now, reason)));
@@ -524,9 +553,40 @@ pub fn apply(
     Ok(effects)
 }
 
-/// Takes a wallet's photo for review: it replaces (withdraws) a photo still pending,
-/// and an application awaiting a photo goes under review.
-pub fn submit_photo(s: &mut DriverState, u: Upload, now: u64) -> Effects {
+/// Takes a wallet's photo for review, at most [`MAX_UPLOADS_PER_DAY`] a day: the phase decides whether one is wanted and what
+/// kind of review it gets, here in the same update that stores it, so a stop or a renewal
+/// committed a moment earlier is seen (a phase read before the update could be stale).
+/// A photo change is refused while the busy switch is on (`busy`). It replaces (withdraws)
+/// a photo still pending, and an application awaiting a photo goes under review.
+pub fn submit_photo(
+    s: &mut DriverState,
+    u: Upload,
+    busy: Option<u32>,
+    now: u64,
+) -> Result<Effects> {
+    let kind = match s.phase {
+        ApplicationPhase::Stopped => return Err(Error::ElicenceStopped),
+        ApplicationPhase::AwaitingPhoto | ApplicationPhase::UnderReview => ReviewKind::Application,
+        ApplicationPhase::Issued => ReviewKind::PhotoChange,
+        ApplicationPhase::NotApplied | ApplicationPhase::ReapplyNeeded => {
+            return Err(Error::InvalidState("apply for the e-licence first"));
+        }
+    };
+    if kind == ReviewKind::PhotoChange
+        && let Some(secs) = busy
+    {
+        return Err(Error::Busy {
+            retry_after: u64::from(secs),
+        });
+    }
+    s.recent_uploads.retain(|&t| t + DAY > now);
+    if s.recent_uploads.len() >= MAX_UPLOADS_PER_DAY {
+        let oldest = s.recent_uploads.iter().min().copied().unwrap_or(now);
+        return Err(Error::Busy {
+            retry_after: (oldest + DAY).saturating_sub(now).max(1),
+        });
+    }
+    s.recent_uploads.push(now);
     let mut effects = Effects::default();
     withdraw_pending(s, now, &mut effects);
     s.pending_review = Some(ReviewPending {
@@ -543,12 +603,12 @@ pub fn submit_photo(s: &mut DriverState, u: Upload, now: u64) -> Effects {
         client_key: Some(u.client_key),
         digest: u.digest,
         bytes: u.bytes,
-        kind: u.kind,
+        kind,
         status: PhotoStatus::Pending,
         submitted_at: now,
         deadline: u.deadline,
     });
-    effects
+    Ok(effects)
 }
 
 #[cfg(test)]

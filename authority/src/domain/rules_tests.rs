@@ -35,7 +35,7 @@ fn k(issuer: &Issuer) -> Signing<'_> {
 fn fresh(id: u64) -> Fresh {
     Fresh {
         id,
-        seed: Bytes32([id as u8; 32]),
+        seed: SealedSeed(vec![id as u8; 32]),
     }
 }
 
@@ -139,7 +139,7 @@ fn approving_for_a_licence_not_eligible_refuses_the_application_with_the_reason(
 fn approving_a_photo_change_re_signs_the_same_e_licence() {
     let issuer = issuer();
     let mut s = issued(&issuer);
-    let seed = s.elicence.as_ref().unwrap().seed;
+    let seed = s.elicence.as_ref().unwrap().seed.clone();
     s.pending_review = Some(ReviewPending {
         photo_id: 60,
         submitted_at: NOW,
@@ -147,7 +147,11 @@ fn approving_a_photo_change_re_signs_the_same_e_licence() {
     });
     let e = approve_photo(&mut s, 60, [6; 32], fresh(200), k(&issuer)).unwrap();
     let el = s.elicence.as_ref().unwrap();
-    assert_eq!((el.id, el.seed), (100, seed), "same e-licence, same codes");
+    assert_eq!(
+        (el.id, el.seed.clone()),
+        (100, seed),
+        "same e-licence, same codes"
+    );
     assert_eq!(s.licence.main.photo_digest, [6; 32]);
     assert_eq!(messages_of(&e), [MessageKind::PhotoChanged]);
 }
@@ -480,7 +484,6 @@ fn upload(photo_id: u64) -> Upload {
         client_key: format!("k{photo_id}"),
         digest: [photo_id as u8; 32],
         bytes: vec![0xFF, 0xD8, 0xFF],
-        kind: ReviewKind::Application,
         deadline: NOW + 86_400,
     }
 }
@@ -489,15 +492,40 @@ fn upload(photo_id: u64) -> Upload {
 fn a_new_upload_withdraws_the_photo_still_pending() {
     let mut s = enrolled();
     s.phase = ApplicationPhase::AwaitingPhoto;
-    let e = submit_photo(&mut s, upload(1), NOW);
+    let e = submit_photo(&mut s, upload(1), None, NOW).unwrap();
     assert_eq!(s.phase, ApplicationPhase::UnderReview);
     assert!(e.photo_decisions.is_empty());
     assert_eq!(e.new_photo.as_ref().unwrap().status, PhotoStatus::Pending);
-    let e = submit_photo(&mut s, upload(2), NOW);
+    let e = submit_photo(&mut s, upload(2), None, NOW).unwrap();
     assert_eq!(e.photo_decisions.len(), 1);
     assert_eq!(e.photo_decisions[0].photo_id, 1);
     assert_eq!(e.photo_decisions[0].status, PhotoStatus::Withdrawn);
     assert_eq!(s.pending_review.unwrap().photo_id, 2);
+}
+
+#[test]
+fn the_phase_in_the_update_decides_whether_a_photo_is_taken() {
+    let mut s = enrolled();
+    for (phase, refused) in [
+        (ApplicationPhase::Stopped, "stopped"),
+        (ApplicationPhase::ReapplyNeeded, "apply"),
+        (ApplicationPhase::NotApplied, "apply"),
+    ] {
+        s.phase = phase;
+        let e = submit_photo(&mut s, upload(1), None, NOW).unwrap_err();
+        match refused {
+            "stopped" => assert!(matches!(e, Error::ElicenceStopped)),
+            _ => assert!(matches!(e, Error::InvalidState(_))),
+        }
+        assert!(s.pending_review.is_none());
+    }
+    s.phase = ApplicationPhase::Issued;
+    assert!(matches!(
+        submit_photo(&mut s, upload(1), Some(60), NOW),
+        Err(Error::Busy { retry_after: 60 })
+    ));
+    let e = submit_photo(&mut s, upload(1), None, NOW).unwrap();
+    assert_eq!(e.new_photo.unwrap().kind, ReviewKind::PhotoChange);
 }
 
 #[test]

@@ -29,7 +29,8 @@ use crate::identity::IdentityVerifier;
 use crate::keys::{Keys, Loaded};
 use crate::limiter::Limiter;
 use crate::random;
-use crate::store::{Bytes32, DriverId, DriverState, RegistryStore};
+use crate::store::{DriverId, DriverState, RegistryStore, SealedSeed};
+use zeroize::Zeroizing;
 
 pub use crate::domain::rules::MAX_RECORD_ENTRIES;
 
@@ -103,12 +104,10 @@ fn signing(keys: &Loaded, now: u64, ttl_hours: u16) -> Signing<'_> {
     }
 }
 
-/// A new e-licence's id and seed, from the OS generator.
-fn fresh() -> Fresh {
-    Fresh {
-        id: random::id(),
-        seed: Bytes32(random::bytes()),
-    }
+/// What a sealed TOTP seed is bound to: its e-licence id (a sealed seed moved to another
+/// e-licence does not open).
+fn totp_label(elicence: u64) -> Vec<u8> {
+    format!("edl totp seed {elicence}").into_bytes()
 }
 
 impl App {
@@ -128,6 +127,26 @@ impl App {
             spent: Default::default(),
             config,
         }
+    }
+
+    /// A new e-licence's id and seed, from the OS generator; the seed sealed under the
+    /// KEK before it goes near the store (D83).
+    fn fresh(&self) -> Fresh {
+        let id = random::id();
+        let seed = Zeroizing::new(random::bytes::<32>());
+        Fresh {
+            id,
+            seed: SealedSeed(self.keys.sealer().seal(&totp_label(id), &seed)),
+        }
+    }
+
+    /// The TOTP seed of e-licence `elicence` from its stored form.
+    fn open_totp(&self, elicence: u64, sealed: &SealedSeed) -> Result<Zeroizing<[u8; 32]>> {
+        if let Ok(plain) = <[u8; 32]>::try_from(sealed.0.as_slice()) {
+            // Stored before sealing existed (D83): still opens; a new e-licence seals.
+            return Ok(Zeroizing::new(plain));
+        }
+        Ok(self.keys.sealer().open(&totp_label(elicence), &sealed.0)?)
     }
 
     /// Now, by the configured clock.
@@ -156,7 +175,7 @@ impl App {
         let failures = self.store.check_failures_since(since).await?;
         tracing::info!(failures = failures.len(), "lock-outs restored");
         for f in failures {
-            self.limiter.fail(f.verifier_id, Some(f.driver_id), f.at);
+            self.limiter.restore(f.verifier_id, &f.target, f.at);
         }
         Ok(())
     }

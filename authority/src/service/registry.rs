@@ -10,7 +10,7 @@ use edl_core::wire::{
 };
 use tracing::instrument;
 
-use super::{App, detail, fresh, photo_bytes, signing, text};
+use super::{App, detail, photo_bytes, signing, text};
 use crate::domain::check_issuable;
 use crate::domain::rules::{self, CounterPhoto};
 use crate::error::{Error, Result};
@@ -189,7 +189,7 @@ impl App {
             });
         let keys = self.keys.current();
         let ttl = self.ttl();
-        let new = fresh();
+        let new = self.fresh();
         let state = self
             .store
             .update_driver(

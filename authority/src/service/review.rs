@@ -3,7 +3,7 @@
 use edl_core::wire::{Base64, DriverDetail, PendingReview, RejectPhoto, ReviewQueue};
 use tracing::instrument;
 
-use super::{App, MAX_REVIEW_PAGE, detail, fresh, signing, text};
+use super::{App, MAX_REVIEW_PAGE, detail, signing, text};
 use crate::domain::rules;
 use crate::error::{Error, Result};
 use crate::store::{PhotoRow, PhotoStatus};
@@ -50,7 +50,7 @@ impl App {
         let keys = self.keys.current();
         let ttl = self.ttl();
         let digest = photo.digest;
-        let new = fresh();
+        let new = self.fresh();
         let state = self
             .store
             .update_driver(

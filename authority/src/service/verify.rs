@@ -2,7 +2,7 @@
 //! e-licence's seed, under the failed-check limits, and logged in the driver's feed.
 
 use edl_core::credential::{Audience, ElicenceId};
-use edl_core::crypto::TotpSeed;
+use edl_core::crypto::{TotpSeed, sha256};
 use edl_core::licence::e_licence_eligibility;
 use edl_core::verify::{OnlineCheck, check_code, china_date};
 use edl_core::wire::{
@@ -13,7 +13,19 @@ use edl_core::wire::{
 use super::App;
 use crate::domain::live_licence;
 use crate::error::{Error, Result};
-use crate::store::{StoreError, VerifierRow};
+use crate::store::{CheckFailure, DriverId, SealedSeed, StoreError, VerifierRow};
+
+/// The limiter's name for a driver's licence, however a check named it.
+fn driver_key(driver: DriverId) -> String {
+    format!("d:{driver}")
+}
+
+/// The limiter's name for a licence number nobody holds: a hash, so the table of failures
+/// holds no ID-card numbers typed by probers.
+fn number_key(licence_number: &str) -> String {
+    let digest = sha256(format!("edl probed licence number {licence_number}").as_bytes());
+    format!("n:{}", hex::encode(&digest[..16]))
+}
 
 impl App {
     /// Online verification by `verifier`.
@@ -37,23 +49,26 @@ impl App {
         .map_err(|e| Error::BadRequest(format!("unreadable code: {e}")))?;
         let audience = check.audience().narrower(verifier.class.audience());
 
-        // Which e-licence, and whose: (e-licence id, driver, its seed and state).
-        type Target = (u64, u64, [u8; 32], ElicenceState);
-        let (driver_id, target): (Option<u64>, Option<Target>) = match &check {
+        // Which e-licence, and whose: (e-licence id, driver, its seed and state), under
+        // the limiter's name for what the check named (`limiter.rs`).
+        type Target = (u64, u64, SealedSeed, ElicenceState);
+        let (key, target): (String, Option<Target>) = match &check {
             OnlineCheck::Code { id, .. } => match self.store.elicence(id.0).await? {
                 Some(r) => (
-                    Some(r.driver_id),
+                    driver_key(r.driver_id),
                     Some((id.0, r.driver_id, r.seed, r.state)),
                 ),
-                None => (None, None),
+                None => (format!("e:{}", id.0), None),
             },
             OnlineCheck::Manual { licence_number, .. } => {
                 match self.store.driver_by_licence_number(licence_number).await? {
                     Some(d) => (
-                        Some(d.id),
-                        d.elicence.as_ref().map(|e| (e.id, d.id, e.seed.0, e.state)),
+                        driver_key(d.id),
+                        d.elicence
+                            .as_ref()
+                            .map(|e| (e.id, d.id, e.seed.clone(), e.state)),
                     ),
-                    None => (None, None),
+                    None => (number_key(licence_number), None),
                 }
             }
         };
@@ -66,35 +81,49 @@ impl App {
             outcome,
         };
 
-        if let Err(locked) = self.limiter.check(verifier.id, driver_id, now) {
-            if let (Some(d), true) = (driver_id, locked.first_refusal) {
-                self.store
-                    .log_verification(d, verifier.id, log(CheckOutcome::LockedOut))
-                    .await?;
+        // Police checks are held to their own limits only: guesses by businesses must
+        // not stop a roadside check (D80).
+        let shared = verifier.class.audience() != Audience::Enforcement;
+        let guess = match self.limiter.begin(verifier.id, &key, shared, now) {
+            Ok(guess) => guess,
+            Err(locked) => {
+                if let (Some((_, d, _, _)), true) = (&target, locked.first_refusal) {
+                    self.store
+                        .log_verification(*d, verifier.id, log(CheckOutcome::LockedOut))
+                        .await?;
+                }
+                tracing::warn!(
+                    retry_after = locked.retry_after,
+                    "online check refused: locked out"
+                );
+                return Err(Error::LockedOut {
+                    retry_after: locked.retry_after,
+                });
             }
-            tracing::warn!(
-                retry_after = locked.retry_after,
-                "online check refused: locked out"
-            );
-            return Err(Error::LockedOut {
-                retry_after: locked.retry_after,
-            });
-        }
-        let Some((elicence_id, driver_id, seed, state)) = target else {
-            // Unknown ids count against the verifier: probing ids is guessing too.
-            self.limiter.fail(verifier.id, driver_id, now);
-            tracing::info!("online check refused: no such e-licence");
-            return Err(Error::UnknownId("e-licence"));
         };
-        let Ok(window) = check_code(&TotpSeed::from_bytes(seed), &check, now) else {
-            self.limiter.fail(verifier.id, Some(driver_id), now);
+        let failure = CheckFailure {
+            verifier_id: verifier.id,
+            target: key,
+            at: now,
+        };
+        let Some((elicence_id, driver_id, seed, state)) = target else {
+            // No such licence number, no e-licence on it, or no such e-licence id: the
+            // same answer as a wrong code, counted (durably) like one (D81).
+            guess.fail(now);
+            self.store.record_check_failure(failure, None).await?;
+            tracing::info!("online check refused: wrong code (nothing by that name)");
+            return Err(Error::CodeRejected);
+        };
+        let seed = self.open_totp(elicence_id, &seed)?;
+        let Ok(window) = check_code(&TotpSeed::from_bytes(*seed), &check, now) else {
+            guess.fail(now);
             self.store
-                .log_verification(driver_id, verifier.id, log(CheckOutcome::WrongCode))
+                .record_check_failure(failure, Some((driver_id, log(CheckOutcome::WrongCode))))
                 .await?;
             tracing::info!(driver = driver_id, "online check refused: wrong code");
             return Err(Error::CodeRejected);
         };
-        self.limiter.succeed(verifier.id, driver_id);
+        guess.succeed();
         let code = (
             elicence_id,
             window.starts_at(),

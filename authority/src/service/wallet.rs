@@ -4,13 +4,12 @@
 use edl_core::credential::ElicenceId;
 use edl_core::crypto::{PublicKey, ct_eq, sha256};
 use edl_core::wire::{
-    ApplicationPhase, ApplicationView, ApplyRequest, Base64, ElicenceState, ElicenceUpdate,
-    EnrolRequest, EnrolResponse, FeedMessage, IdentityChallenge, PhotoAccepted, PhotoUpload,
-    ReviewKind, SyncResponse,
+    ApplicationView, ApplyRequest, Base64, ElicenceState, ElicenceUpdate, EnrolRequest,
+    EnrolResponse, FeedMessage, IdentityChallenge, PhotoAccepted, PhotoUpload, SyncResponse,
 };
 use tracing::instrument;
 
-use super::{App, SYNC_PAGE, application_view, fresh, photo_bytes, signing};
+use super::{App, SYNC_PAGE, application_view, photo_bytes, signing};
 use crate::domain::rules::{self, Upload};
 use crate::domain::{live_licence, review_deadline};
 use crate::error::{Error, Result};
@@ -90,7 +89,7 @@ impl App {
         let ttl = self.ttl();
         let identity = self.identity.clone();
         let max_age = self.config.photo_reuse_max_age;
-        let new = fresh();
+        let new = self.fresh();
         let state = self
             .store
             .update_driver(
@@ -125,24 +124,6 @@ impl App {
             tracing::debug!("repeated upload answered again");
             return Ok(answer);
         }
-        let state = self.load(account).await?;
-        let kind = match state.phase {
-            ApplicationPhase::Stopped => return Err(Error::ElicenceStopped),
-            ApplicationPhase::AwaitingPhoto | ApplicationPhase::UnderReview => {
-                ReviewKind::Application
-            }
-            ApplicationPhase::Issued => ReviewKind::PhotoChange,
-            ApplicationPhase::NotApplied | ApplicationPhase::ReapplyNeeded => {
-                return Err(Error::InvalidState("apply for the e-licence first"));
-            }
-        };
-        if kind == ReviewKind::PhotoChange
-            && let Some(secs) = self.busy()
-        {
-            return Err(Error::Busy {
-                retry_after: u64::from(secs),
-            });
-        }
         let photo_id = random::id();
         let deadline = review_deadline(now);
         let upload = Upload {
@@ -150,20 +131,22 @@ impl App {
             client_key: p.client_key.clone(),
             digest,
             bytes,
-            kind,
             deadline,
         };
         let size = upload.bytes.len();
+        // The phase is checked inside the update (a stop or renewal may commit between
+        // any read here and the write).
+        let busy = self.busy();
         let result = self
             .store
             .update_driver(
                 account,
-                Box::new(move |s| Ok(rules::submit_photo(s, upload, now))),
+                Box::new(move |s| rules::submit_photo(s, upload, busy, now)),
             )
             .await;
         match result {
             Ok(state) => {
-                tracing::info!(photo = photo_id, bytes = size, kind = ?kind, "photo uploaded");
+                tracing::info!(photo = photo_id, bytes = size, phase = ?state.phase, "photo uploaded");
                 Ok(PhotoAccepted {
                     photo_id,
                     deadline,
@@ -234,6 +217,12 @@ impl App {
             }
             _ => None,
         };
+        let totp_seed = match &s.elicence {
+            Some(e) if e.state == ElicenceState::Active && s.versions.elicence > cursor => {
+                Some(Base64(self.open_totp(e.id, &e.seed)?.to_vec()))
+            }
+            _ => None,
+        };
         let mut reviews = Vec::new();
         let mut messages: Vec<FeedMessage> = Vec::new();
         let mut verifications = Vec::new();
@@ -268,7 +257,7 @@ impl App {
                         elicence_id: ElicenceId(e.id),
                         state: e.state,
                         credential: active.then(|| e.credential.clone()),
-                        totp_seed: active.then(|| Base64(e.seed.0.to_vec())),
+                        totp_seed: totp_seed.clone().filter(|_| active),
                         issued_at: e.issued_at,
                         expires_at: e.expires_at,
                     }

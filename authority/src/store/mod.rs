@@ -79,6 +79,33 @@ impl<'de> Deserialize<'de> for Bytes32 {
     }
 }
 
+/// A TOTP seed as stored: sealed under the key-encryption key like the issuing seeds
+/// (`seal.rs`, D83), bound to its e-licence id. A 32-byte value is a plain seed stored
+/// before sealing existed. Hex in the aggregate's JSON; redacted in `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SealedSeed(pub Vec<u8>);
+
+impl std::fmt::Debug for SealedSeed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SealedSeed(..)")
+    }
+}
+
+impl Serialize for SealedSeed {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(&self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for SealedSeed {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        hex::decode(text)
+            .map(SealedSeed)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
 /// The approved photo on file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PhotoOnFile {
@@ -95,8 +122,8 @@ pub struct PhotoOnFile {
 pub struct ElicenceRecord {
     /// Its id.
     pub id: u64,
-    /// The TOTP seed of its online codes.
-    pub seed: Bytes32,
+    /// The TOTP seed of its online codes, sealed.
+    pub seed: SealedSeed,
     /// Whether it verifies.
     pub state: ElicenceState,
     /// `Credential::encode()` of the latest credential.
@@ -173,6 +200,9 @@ pub struct DriverState {
     /// Part versions (maintained by the store).
     #[serde(default)]
     pub versions: Versions,
+    /// When the wallet's photo uploads of the last day were taken (the daily quota, D82).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recent_uploads: Vec<u64>,
 }
 
 impl DriverState {
@@ -190,6 +220,7 @@ impl DriverState {
             activation: None,
             challenge: None,
             versions: Versions::default(),
+            recent_uploads: Vec::new(),
         }
     }
 }
@@ -296,6 +327,10 @@ pub struct Effects {
     pub new_photo: Option<PhotoRow>,
     /// Review status changes of stored photos.
     pub photo_decisions: Vec<PhotoDecision>,
+    /// Stored photos whose bytes nothing needs any more (withdrawn, rejected, replaced on
+    /// file): the store empties their bytes and keeps the row (its digest answers a
+    /// repeated upload) (D82).
+    pub discard_photo_bytes: Vec<u64>,
     /// Save the change but answer with this error (a burnt activation code, a consumed
     /// challenge).
     pub refuse: Option<Error>,
@@ -333,8 +368,8 @@ impl std::fmt::Debug for IssuerKeyRow {
 pub struct ElicenceRef {
     /// Whose it is.
     pub driver_id: DriverId,
-    /// Its TOTP seed.
-    pub seed: [u8; 32],
+    /// Its TOTP seed, sealed.
+    pub seed: SealedSeed,
     /// Whether it verifies.
     pub state: ElicenceState,
 }
@@ -370,13 +405,14 @@ pub struct SyncSnapshot {
     pub feed: Vec<FeedRow>,
 }
 
-/// A failed online check, for rebuilding lock-outs after a restart.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A failed online check, kept to rebuild lock-outs after a restart (D81).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckFailure {
     /// Who failed.
     pub verifier_id: u64,
-    /// On whose licence.
-    pub driver_id: DriverId,
+    /// What the check named (`crate::limiter`): `d:<driver id>`, or a key for a licence
+    /// number or e-licence id that names nobody (never the number itself).
+    pub target: String,
     /// When.
     pub at: u64,
 }
@@ -457,6 +493,14 @@ pub trait RegistryStore: Send + Sync + 'static {
         driver: DriverId,
         verifier_id: u64,
         entry: VerificationLogEntry,
+    ) -> Result<(), StoreError>;
+    /// Records a failed online check (and, for a real driver, its entry in the driver's
+    /// verification log) in one write. Answered once durable: a probe counts even if the
+    /// server stops the next moment.
+    async fn record_check_failure(
+        &self,
+        failure: CheckFailure,
+        log: Option<(DriverId, VerificationLogEntry)>,
     ) -> Result<(), StoreError>;
     /// Failed checks since `since`, oldest first.
     async fn check_failures_since(&self, since: u64) -> Result<Vec<CheckFailure>, StoreError>;

@@ -1,5 +1,6 @@
 //! The SQLite store: WAL mode, a pool of read connections, one group-committing writer.
 
+mod feed;
 mod pool;
 mod schema;
 mod writer;
@@ -13,11 +14,12 @@ use edl_core::wire::{ElicenceState, ReviewKind, VerificationLogEntry, VerifierCl
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{
-    CheckFailure, DriverChange, DriverId, DriverState, ElicenceRef, FeedEvent, FeedRow,
-    IssuerKeyRow, PhotoRow, PhotoStatus, RegistryStore, StoreError, SyncSnapshot, VerifierRow,
+    CheckFailure, DriverChange, DriverId, DriverState, ElicenceRef, FeedRow, IssuerKeyRow,
+    PhotoRow, PhotoStatus, RegistryStore, StoreError, SyncSnapshot, VerifierRow,
 };
 use crate::clock::Clock;
 use crate::error::Error;
+use feed::{append_feed, append_verification, decode_feed};
 use pool::ReadPool;
 use writer::{Retention, Writer};
 
@@ -222,52 +224,6 @@ fn finish_photo(row: (PhotoRow, String, String)) -> Result<PhotoRow, StoreError>
 const PHOTO_COLUMNS: &str =
     "id, driver_id, client_key, digest, bytes, kind, status, submitted_at, deadline";
 
-/// Appends `event` to the driver's feed at the next seq; returns that seq.
-fn append_feed(
-    conn: &Connection,
-    driver: DriverId,
-    seq: u64,
-    event: &FeedEvent,
-) -> Result<(), StoreError> {
-    let (kind, at, verifier, outcome, body) = match event {
-        FeedEvent::Message(m) => ("message", m.at, None, None, serde_json::to_string(m)),
-        FeedEvent::Review(r) => ("review", r.decided_at, None, None, serde_json::to_string(r)),
-        FeedEvent::Verification { verifier_id, entry } => (
-            "verification",
-            entry.at,
-            Some(i(*verifier_id)),
-            Some(outcome_str(entry)),
-            serde_json::to_string(entry),
-        ),
-    };
-    let body = body.map_err(|_| StoreError::Corrupt("feed entry"))?;
-    conn.prepare_cached(
-        "INSERT INTO feed (driver_id, seq, kind, at, verifier_id, outcome, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )?
-    .execute(params![i(driver), i(seq), kind, i(at), verifier, outcome, body])?;
-    Ok(())
-}
-
-fn outcome_str(entry: &VerificationLogEntry) -> String {
-    serde_json::to_value(entry.outcome)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
-
-fn decode_feed(kind: &str, body: &str, verifier_id: Option<i64>) -> Result<FeedEvent, StoreError> {
-    let bad = |_| StoreError::Corrupt("feed entry");
-    Ok(match kind {
-        "message" => FeedEvent::Message(serde_json::from_str(body).map_err(bad)?),
-        "review" => FeedEvent::Review(serde_json::from_str(body).map_err(bad)?),
-        "verification" => FeedEvent::Verification {
-            verifier_id: u(verifier_id.unwrap_or(0)),
-            entry: serde_json::from_str(body).map_err(bad)?,
-        },
-        _ => return Err(StoreError::Corrupt("feed kind")),
-    })
-}
-
 /// Saves `after` over `before`: bumps the versions of changed parts, keeps the
 /// e-licence table in step and appends the effects. Runs on the writer.
 fn save_change(
@@ -318,6 +274,10 @@ fn save_change(
     for d in &effects.photo_decisions {
         conn.prepare_cached("UPDATE photos SET status = ?2, decided_at = ?3 WHERE id = ?1")?
             .execute(params![i(d.photo_id), d.status.as_str(), i(d.decided_at)])?;
+    }
+    for id in &effects.discard_photo_bytes {
+        conn.prepare_cached("UPDATE photos SET bytes = x'' WHERE id = ?1")?
+            .execute([i(*id)])?;
     }
     for event in &effects.feed {
         seq += 1;
@@ -461,7 +421,7 @@ impl RegistryStore for SqliteStore {
         row.map(|(driver, seed, state)| {
             Ok(ElicenceRef {
                 driver_id: u(driver),
-                seed: seed.try_into().map_err(|_| StoreError::Corrupt("seed"))?,
+                seed: super::SealedSeed(seed),
                 state: parse_elicence_state(&state).ok_or(StoreError::Corrupt("state"))?,
             })
         })
@@ -600,16 +560,29 @@ impl RegistryStore for SqliteStore {
         entry: VerificationLogEntry,
     ) -> Result<(), StoreError> {
         self.writer
+            .run(move |conn| append_verification(conn, driver, verifier_id, entry))
+            .await
+    }
+
+    async fn record_check_failure(
+        &self,
+        failure: CheckFailure,
+        log: Option<(DriverId, VerificationLogEntry)>,
+    ) -> Result<(), StoreError> {
+        self.writer
             .run(move |conn| {
-                let seq: i64 = conn
-                    .prepare_cached("UPDATE drivers SET seq = seq + 1 WHERE id = ?1 RETURNING seq")?
-                    .query_row([i(driver)], |r| r.get(0))?;
-                append_feed(
-                    conn,
-                    driver,
-                    u(seq),
-                    &FeedEvent::Verification { verifier_id, entry },
-                )
+                conn.prepare_cached(
+                    "INSERT INTO check_failures (at, verifier_id, target) VALUES (?1, ?2, ?3)",
+                )?
+                .execute(params![
+                    i(failure.at),
+                    i(failure.verifier_id),
+                    failure.target
+                ])?;
+                if let Some((driver, entry)) = log {
+                    append_verification(conn, driver, failure.verifier_id, entry)?;
+                }
+                Ok(())
             })
             .await
     }
@@ -617,12 +590,12 @@ impl RegistryStore for SqliteStore {
     async fn check_failures_since(&self, since: u64) -> Result<Vec<CheckFailure>, StoreError> {
         let conn = self.reads.get()?;
         let mut stmt = conn.prepare_cached(
-            "SELECT verifier_id, driver_id, at FROM feed WHERE outcome = 'wrong_code' AND at >= ?1 ORDER BY at",
+            "SELECT verifier_id, target, at FROM check_failures WHERE at >= ?1 ORDER BY at",
         )?;
         let rows = stmt.query_map([i(since)], |r| {
             Ok(CheckFailure {
-                verifier_id: u(r.get::<_, Option<i64>>(0)?.unwrap_or(0)),
-                driver_id: u(r.get(1)?),
+                verifier_id: u(r.get(0)?),
+                target: r.get(1)?,
                 at: u(r.get(2)?),
             })
         })?;

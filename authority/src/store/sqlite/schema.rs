@@ -3,7 +3,8 @@
 use rusqlite::Connection;
 
 /// Schema versions, in order; entry `i` moves the database from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE issuer_keys (
     kid        INTEGER PRIMARY KEY,
     seed       BLOB    NOT NULL,
@@ -65,7 +66,21 @@ CREATE TABLE nonces (
     PRIMARY KEY (account, nonce)
 ) WITHOUT ROWID;
 CREATE INDEX nonces_ts ON nonces (ts);
-"#];
+"#,
+    // Failed online checks of every target, known or not (D81); the wrong codes already in
+    // drivers' logs carry over.
+    r#"
+CREATE TABLE check_failures (
+    at          INTEGER NOT NULL,
+    verifier_id INTEGER NOT NULL,
+    target      TEXT    NOT NULL
+);
+CREATE INDEX check_failures_at ON check_failures (at);
+INSERT INTO check_failures (at, verifier_id, target)
+    SELECT at, coalesce(verifier_id, 0), 'd:' || driver_id FROM feed WHERE outcome = 'wrong_code';
+DROP INDEX feed_check_failures;
+"#,
+];
 
 /// Brings the database to the latest schema. Runs on the writer connection at start.
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {

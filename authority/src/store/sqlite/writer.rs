@@ -21,7 +21,9 @@ use crate::store::StoreError;
 
 /// Jobs per transaction at most: bounds the latency one batch adds.
 const MAX_BATCH: usize = 512;
-/// How often expired nonces are deleted.
+/// Failed online checks are kept this long: far past any lock-out's memory.
+const FAILURE_SECS: u64 = 24 * 3600;
+/// How often expired nonces and failures are deleted.
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
 
 /// Called after the batch commits (`Ok`) or fails to (`Err`).
@@ -190,6 +192,10 @@ fn run(
             let cutoff = retention.clock.now().saturating_sub(retention.nonce_secs);
             // Best effort: a failed prune only keeps rows longer.
             let _ = conn.execute("DELETE FROM nonces WHERE ts < ?1", [cutoff as i64]);
+            let _ = conn.execute(
+                "DELETE FROM check_failures WHERE at < ?1",
+                [retention.clock.now().saturating_sub(FAILURE_SECS) as i64],
+            );
         }
         let result = commit.as_ref().map(|_| ());
         for reply in replies {

@@ -1,0 +1,123 @@
+//! Guessing one driver's codes with many API keys (issue 13, finding 8): every verifier
+//! draws on one budget per licence, a concurrent burst consumes exactly that budget, and
+//! the lock-out it causes is short and never stops the police (D80).
+
+mod common;
+
+use std::sync::Arc;
+
+use common::*;
+use edl_authority::CheckLimits;
+use edl_core::credential::Audience;
+use edl_core::wire::CheckOutcome;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+/// A wrong manual code for `wallet` now (never the right one by chance).
+fn wrong(t: &TestServer, wallet: &Wallet) -> Value {
+    let real = wallet.manual(Audience::Business, t.now());
+    let code = if real["code"] == "2123456" {
+        "2654321"
+    } else {
+        "2123456"
+    };
+    json!({"method": "manual", "licence_number": wallet.number, "code": code})
+}
+
+fn wrong_codes_logged(synced: &edl_core::wire::SyncResponse) -> usize {
+    synced
+        .verifications
+        .iter()
+        .filter(|v| v.outcome == CheckOutcome::WrongCode)
+        .count()
+}
+
+#[tokio::test]
+async fn many_api_keys_share_one_budget_per_licence() {
+    let t = TestServer::start().await;
+    let (_, mut wallet) = t.issued_wallet(&number(1)).await;
+    let budget = CheckLimits::default().licence_max_failures as usize;
+    let mut answers = Vec::new();
+    let mut retry_after = 0;
+    // Twelve keys, two guesses each: no key comes near its own limit of five.
+    for k in 0..12 {
+        let v = t.verifier(&format!("租车行 {k}"), "rental").await;
+        for _ in 0..2 {
+            let (s, body, h) = t.verify(&v, wrong(&t, &wallet)).await;
+            if s == StatusCode::TOO_MANY_REQUESTS {
+                assert_eq!(body["error"], "locked_out");
+                retry_after = h["retry-after"].to_str().unwrap().parse().unwrap();
+            }
+            answers.push(s);
+        }
+    }
+    let rejected = answers
+        .iter()
+        .filter(|s| **s == StatusCode::FORBIDDEN)
+        .count();
+    assert_eq!(rejected, budget, "{answers:?}");
+    assert_eq!(answers.len() - rejected, 24 - budget);
+    assert!(retry_after > 0 && retry_after <= CheckLimits::default().window);
+
+    // The police are not locked out by businesses' guesses: the roadside check works.
+    let police = t.verifier("交警", "enforcement").await;
+    let (s, v, _) = t
+        .verify(&police, wallet.online_qr(Audience::Enforcement, t.now()))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    // A business with the right code waits at most the window, then it works.
+    let honest = t.verifier("平安保险", "insurer").await;
+    let (s, _, _) = t
+        .verify(&honest, wallet.online_qr(Audience::Business, t.now()))
+        .await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+    t.clock.advance(retry_after);
+    let (s, v, _) = t
+        .verify(&honest, wallet.online_qr(Audience::Business, t.now()))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+
+    let synced = t.sync(&mut wallet).await;
+    assert_eq!(wrong_codes_logged(&synced), budget);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_concurrent_burst_consumes_exactly_the_budget() {
+    let t = TestServer::start().await;
+    let (_, mut wallet) = t.issued_wallet(&number(2)).await;
+    let budget = CheckLimits::default().licence_max_failures as usize;
+    let mut keys = Vec::new();
+    for k in 0..50 {
+        keys.push(t.verifier(&format!("burst {k}"), "employer").await);
+    }
+    let body = wrong(&t, &wallet);
+    let t = Arc::new(t);
+    let mut tasks = Vec::new();
+    for v in keys {
+        let (t, body) = (t.clone(), body.clone());
+        tasks.push(tokio::spawn(async move { t.verify(&v, body).await.0 }));
+    }
+    let mut answers = Vec::new();
+    for task in tasks {
+        answers.push(task.await.unwrap());
+    }
+    let rejected = answers
+        .iter()
+        .filter(|s| **s == StatusCode::FORBIDDEN)
+        .count();
+    let locked = answers
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!((rejected, locked), (budget, 50 - budget), "{answers:?}");
+
+    // Exactly the budget was recorded, durably: after a restart the licence is still
+    // spent for businesses, and the driver's log holds one entry per guess answered.
+    let mut t = Arc::try_unwrap(t).ok().unwrap();
+    t.restart().await;
+    let late = t.verifier("late", "employer").await;
+    let (s, _, _) = t.verify(&late, wrong(&t, &wallet)).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+    let synced = t.sync(&mut wallet).await;
+    assert_eq!(wrong_codes_logged(&synced), budget);
+}

@@ -1,0 +1,105 @@
+//! What a verifier learns by probing licence numbers (issue 13, finding 7): nothing. An
+//! unknown number, a number with no e-licence and a wrong code on a real e-licence get
+//! one answer, byte for byte, and the same lock-out after the same number of tries; every
+//! probe is counted durably, so a restart does not give the prober a fresh start.
+
+mod common;
+
+use common::*;
+use edl_core::credential::Audience;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+fn manual(number: &str) -> Value {
+    json!({"method": "manual", "licence_number": number, "code": "2123456"})
+}
+
+#[tokio::test]
+async fn unknown_number_no_elicence_and_wrong_code_answer_alike() {
+    let t = TestServer::start().await;
+    let (_, wallet) = t.issued_wallet(&number(1)).await;
+    t.create_driver(&number(2), true).await;
+    let real = wallet.manual(Audience::Business, t.now())["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let wrong = if real == "2123456" {
+        "2654321"
+    } else {
+        "2123456"
+    };
+    let targets = [
+        json!({"method": "manual", "licence_number": wallet.number, "code": wrong}),
+        manual(&number(2)),
+        manual(&number(3)),
+    ];
+    // One verifier per target, so only the per-licence counting is at work.
+    let mut answers = Vec::new();
+    for (i, body) in targets.iter().enumerate() {
+        let verifier = t.verifier(&format!("prober {i}"), "rental").await;
+        let mut seen = Vec::new();
+        for _ in 0..7 {
+            let (s, v, h) = t.verify(&verifier, body.clone()).await;
+            let retry = h.get("retry-after").map(|r| r.to_str().unwrap().to_owned());
+            seen.push((s, v, retry));
+        }
+        answers.push(seen);
+    }
+    assert_eq!(answers[0][0].0, StatusCode::FORBIDDEN);
+    assert_eq!(answers[0][0].1["error"], "code_rejected");
+    assert_eq!(answers[0][6].0, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        answers[0], answers[1],
+        "a licence without e-licence stands out"
+    );
+    assert_eq!(
+        answers[0], answers[2],
+        "an unknown licence number stands out"
+    );
+
+    // A barcode naming an e-licence id that does not exist answers like a wrong code too.
+    let verifier = t.verifier("barcode prober", "rental").await;
+    let mut barcode = wallet.barcode(Audience::Business, t.now());
+    let text = barcode["text"].as_str().unwrap().to_owned();
+    let flipped: String = text
+        .chars()
+        .enumerate()
+        .map(|(i, c)| {
+            if i == 10 {
+                if c == '9' { '1' } else { '9' }
+            } else {
+                c
+            }
+        })
+        .collect();
+    barcode["text"] = json!(flipped);
+    let (s, v, _) = t.verify(&verifier, barcode).await;
+    assert_eq!((s, v), (answers[0][0].0, answers[0][0].1.clone()));
+}
+
+#[tokio::test]
+async fn probes_of_unknown_numbers_are_still_counted_after_a_restart() {
+    let mut t = TestServer::start().await;
+    let prober = t.verifier("prober", "employer").await;
+    let sprayer = t.verifier("sprayer", "employer").await;
+    // Four probes of one unknown number, and 29 of as many unknown numbers...
+    for _ in 0..4 {
+        let (s, _, _) = t.verify(&prober, manual(&number(9000))).await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+    }
+    for i in 0..29 {
+        let (s, _, _) = t.verify(&sprayer, manual(&number(100 + i))).await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+    }
+    // ...survive a restart: the fifth on that number and the thirtieth overall are the
+    // last ones answered, as if nothing had happened.
+    t.restart().await;
+    let (s, _, _) = t.verify(&prober, manual(&number(9000))).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, v, _) = t.verify(&prober, manual(&number(9000))).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{v}");
+    let (s, _, _) = t.verify(&sprayer, manual(&number(200))).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, v, _) = t.verify(&sprayer, manual(&number(201))).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{v}");
+}
