@@ -170,6 +170,18 @@ async fn save_change(
         tx.execute(&st, &[&i(d.photo_id), &d.status.as_str(), &i(d.decided_at)])
             .await?;
     }
+    if !effects.discard_photo_bytes.is_empty() {
+        // The row stays: its digest answers a repeated upload (D82).
+        let ids: Vec<i64> = effects
+            .discard_photo_bytes
+            .iter()
+            .map(|id| i(*id))
+            .collect();
+        let st = tx
+            .prepare_cached("UPDATE photos SET bytes = ''::BYTEA WHERE id = ANY($1::BIGINT[])")
+            .await?;
+        tx.execute(&st, &[&ids]).await?;
+    }
     for event in &effects.feed {
         seq += 1;
         append_feed(tx, after.id, seq, event).await?;

@@ -24,7 +24,7 @@ use tokio_postgres::NoTls;
 
 use super::{
     CheckFailure, DriverChange, DriverId, DriverState, ElicenceRef, FeedRow, IssuerKeyRow,
-    PhotoRow, RegistryStore, StoreError, SyncSnapshot, VerifierRow, Versions,
+    PhotoRow, RegistryStore, SealedSeed, StoreError, SyncSnapshot, VerifierRow, Versions,
 };
 use crate::clock::Clock;
 use crate::error::Error;
@@ -264,7 +264,7 @@ impl RegistryStore for PgStore {
                 let state: String = get(&r, 2, "state")?;
                 Ok(Some(ElicenceRef {
                     driver_id: u(get(&r, 0, "driver id")?),
-                    seed: seed.try_into().map_err(|_| StoreError::Corrupt("seed"))?,
+                    seed: SealedSeed(seed),
                     state: parse_elicence_state(&state).ok_or(StoreError::Corrupt("state"))?,
                 }))
             })
@@ -424,20 +424,34 @@ impl RegistryStore for PgStore {
         answer.await.map_err(|_| StoreError::Aborted)?
     }
 
+    async fn record_check_failure(
+        &self,
+        failure: CheckFailure,
+        log: Option<(DriverId, VerificationLogEntry)>,
+    ) -> Result<(), StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.writer.send(Job::Failure {
+            failure,
+            log,
+            reply,
+        })?;
+        answer.await.map_err(|_| StoreError::Aborted)?
+    }
+
     async fn check_failures_since(&self, since: u64) -> Result<Vec<CheckFailure>, StoreError> {
         with_retry(&self.pool, move |conn| {
             Box::pin(async move {
                 let st = conn
                     .prepare_cached(
-                        "SELECT verifier_id, driver_id, at FROM feed
-                         WHERE outcome = 'wrong_code' AND at >= $1 ORDER BY at",
+                        "SELECT verifier_id, target, at FROM check_failures
+                         WHERE at >= $1 ORDER BY at",
                     )
                     .await?;
                 let mut out = Vec::new();
                 for r in conn.query(&st, &[&i(since)]).await? {
                     out.push(CheckFailure {
-                        verifier_id: u(get::<Option<i64>>(&r, 0, "verifier")?.unwrap_or(0)),
-                        driver_id: u(get(&r, 1, "driver")?),
+                        verifier_id: u(get(&r, 0, "verifier")?),
+                        target: get(&r, 1, "target")?,
                         at: u(get(&r, 2, "at")?),
                     });
                 }

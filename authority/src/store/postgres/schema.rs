@@ -12,7 +12,8 @@ use deadpool_postgres::Object;
 use super::retry::Fault;
 
 /// Schema versions, in order; entry `i` moves the database from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE IF NOT EXISTS issuer_keys (
     kid        BIGINT PRIMARY KEY,
     seed       BYTEA  NOT NULL,
@@ -72,7 +73,22 @@ CREATE TABLE IF NOT EXISTS nonces (
     PRIMARY KEY (account, nonce)
 );
 CREATE INDEX IF NOT EXISTS nonces_ts ON nonces (ts);
-"#];
+"#,
+    // Failed online checks of every target, known or not (D81); the wrong codes already in
+    // drivers' logs carry over (once: a table already filled is left alone).
+    r#"
+CREATE TABLE IF NOT EXISTS check_failures (
+    at          BIGINT NOT NULL,
+    verifier_id BIGINT NOT NULL,
+    target      TEXT   NOT NULL
+);
+CREATE INDEX IF NOT EXISTS check_failures_at ON check_failures (at);
+INSERT INTO check_failures (at, verifier_id, target)
+    SELECT at, COALESCE(verifier_id, 0), 'd:' || CAST(driver_id AS TEXT) FROM feed
+    WHERE outcome = 'wrong_code' AND NOT EXISTS (SELECT 1 FROM check_failures);
+DROP INDEX IF EXISTS feed_check_failures;
+"#,
+];
 
 /// Brings the database to the latest schema.
 pub async fn migrate(conn: &mut Object) -> Result<(), Fault> {

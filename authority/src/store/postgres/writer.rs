@@ -1,4 +1,5 @@
-//! Group commit of the append-only writes: wallet nonces and verification log entries.
+//! Group commit of the append-only writes: wallet nonces, verification log entries and
+//! failed online checks.
 //!
 //! One task takes every job waiting in its queue (up to [`MAX_BATCH`]) and writes them
 //! in one transaction with a few array statements (`unnest`), so one commit (one WAL
@@ -19,11 +20,13 @@ use tracing::Instrument;
 use super::retry::{Fault, commit, with_retry};
 use super::rows::{feed_columns, i};
 use crate::clock::Clock;
-use crate::store::{DriverId, FeedEvent, StoreError};
+use crate::store::{CheckFailure, DriverId, FeedEvent, StoreError};
 
 /// Jobs per transaction at most: bounds the latency one batch adds.
 const MAX_BATCH: usize = 512;
-/// How often expired nonces are deleted.
+/// Failed online checks are kept this long: far past any lock-out's memory.
+const FAILURE_SECS: u64 = 24 * 3600;
+/// How often expired nonces and failures are deleted.
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
 
 /// One append waiting for its batch.
@@ -50,6 +53,35 @@ pub enum Job {
         /// Where the answer goes.
         reply: oneshot::Sender<Result<(), StoreError>>,
     },
+    /// `record_check_failure`: the failure and its log entry in the same transaction.
+    Failure {
+        /// The failure.
+        failure: CheckFailure,
+        /// For a real driver, the entry in its log.
+        log: Option<(DriverId, VerificationLogEntry)>,
+        /// Where the answer goes.
+        reply: oneshot::Sender<Result<(), StoreError>>,
+    },
+}
+
+impl Job {
+    /// The verification log entry the job appends, if any: `(driver, verifier, entry)`.
+    fn log(&self) -> Option<(DriverId, u64, &VerificationLogEntry)> {
+        match self {
+            Job::Log {
+                driver,
+                verifier_id,
+                entry,
+                ..
+            } => Some((*driver, *verifier_id, entry)),
+            Job::Failure {
+                failure,
+                log: Some((driver, entry)),
+                ..
+            } => Some((*driver, failure.verifier_id, entry)),
+            _ => None,
+        }
+    }
 }
 
 /// Keeps nonces this long past their timestamp.
@@ -95,19 +127,24 @@ async fn run(pool: Pool, mut rx: mpsc::UnboundedReceiver<Job>, retention: Retent
         answer(batch, outcome);
         if last_prune.elapsed() >= PRUNE_EVERY {
             last_prune = Instant::now();
-            let cutoff = i(retention.clock.now().saturating_sub(retention.nonce_secs));
+            let now = retention.clock.now();
+            let cutoff = i(now.saturating_sub(retention.nonce_secs));
+            let failures = i(now.saturating_sub(FAILURE_SECS));
             // Best effort: a failed prune only keeps rows longer.
             if let Ok(conn) = pool.get().await {
                 let _ = conn
                     .execute("DELETE FROM nonces WHERE ts < $1", &[&cutoff])
+                    .await;
+                let _ = conn
+                    .execute("DELETE FROM check_failures WHERE at < $1", &[&failures])
                     .await;
             }
         }
     }
 }
 
-/// What a committed batch answers: per nonce job whether it was new, per log job whether
-/// its driver existed; in job order.
+/// What a committed batch answers: per nonce job whether it was new, per log job (and
+/// failure with a log entry) whether its driver existed; in job order.
 type Outcome = Result<Vec<bool>, StoreError>;
 
 /// The columns of a batch, as arrays for `unnest`.
@@ -118,6 +155,10 @@ struct Columns {
     ts: Vec<i64>,
     /// How many log entries each driver has in the batch.
     logs: HashMap<i64, i64>,
+    /// The failed checks: `at`, `verifier_id`, `target`.
+    failure_at: Vec<i64>,
+    failure_verifier: Vec<i64>,
+    failure_target: Vec<String>,
 }
 
 async fn write_batch(pool: &Pool, batch: &[Job]) -> Outcome {
@@ -131,27 +172,27 @@ async fn write_batch(pool: &Pool, batch: &[Job]) -> Outcome {
                 cols.nonces.push(nonce.to_vec());
                 cols.ts.push(i(*ts));
             }
-            Job::Log { driver, .. } => *cols.logs.entry(i(*driver)).or_default() += 1,
+            Job::Failure { failure, .. } => {
+                cols.failure_at.push(i(failure.at));
+                cols.failure_verifier.push(i(failure.verifier_id));
+                cols.failure_target.push(failure.target.clone());
+            }
+            Job::Log { .. } => {}
+        }
+        if let Some((driver, ..)) = job.log() {
+            *cols.logs.entry(i(driver)).or_default() += 1;
         }
     }
     let feed = batch
         .iter()
-        .filter_map(|job| match job {
-            Job::Log {
-                driver,
+        .filter_map(Job::log)
+        .map(|(driver, verifier_id, entry)| {
+            let event = FeedEvent::Verification {
                 verifier_id,
-                entry,
-                ..
-            } => Some((
-                i(*driver),
-                feed_columns(&FeedEvent::Verification {
-                    verifier_id: *verifier_id,
-                    entry: entry.clone(),
-                }),
-            )),
-            Job::Nonce { .. } => None,
+                entry: entry.clone(),
+            };
+            feed_columns(&event).map(|c| (i(driver), c))
         })
-        .map(|(d, c)| c.map(|c| (d, c)))
         .collect::<Result<Vec<_>, _>>()?;
     let cols = Arc::new(cols);
     let feed = Arc::new(feed);
@@ -175,6 +216,18 @@ async fn write_batch(pool: &Pool, batch: &[Job]) -> Outcome {
                 .map(|r| (r.get::<_, i64>(0), r.get::<_, Vec<u8>>(1)))
                 .collect()
             };
+            if !cols.failure_at.is_empty() {
+                tx.execute(
+                    "INSERT INTO check_failures (at, verifier_id, target)
+                     SELECT * FROM unnest($1::BIGINT[], $2::BIGINT[], $3::TEXT[])",
+                    &[
+                        &cols.failure_at,
+                        &cols.failure_verifier,
+                        &cols.failure_target,
+                    ],
+                )
+                .await?;
+            }
             let mut seqs = HashMap::new();
             if !cols.logs.is_empty() {
                 let (ids, counts): (Vec<i64>, Vec<i64>) = cols.logs.iter().unzip();
@@ -215,7 +268,9 @@ async fn write_batch(pool: &Pool, batch: &[Job]) -> Outcome {
                     None => false,
                 }
             }
-            Job::Log { driver, .. } => seqs.contains_key(&i(*driver)),
+            _ => job
+                .log()
+                .is_none_or(|(driver, ..)| seqs.contains_key(&i(driver))),
         })
         .collect())
 }
@@ -272,7 +327,7 @@ fn answer(batch: Vec<Job>, outcome: Outcome) {
             Job::Nonce { reply, .. } => {
                 let _ = reply.send(result);
             }
-            Job::Log { reply, .. } => {
+            Job::Log { reply, .. } | Job::Failure { reply, .. } => {
                 let _ = reply.send(result.and_then(|known| {
                     if known {
                         Ok(())
