@@ -115,22 +115,29 @@ run_kotlin() {
         -Dedl.lib.dir="$(dirname "$lib")" -Dedl.vectors="$vectors" 2>&1 |
         sed -u $'s/\e\\[[0-9;]*m//g' | tee "$dir/target/mvn.log"
     echo "$pom_hash" >"$marker"
-    # JUnit skips, with only a warning, a @Test that returns a value (a `runBlocking` whose
-    # last expression is not Unit): such a test must fail the run, not vanish from it.
+    junit_outcome "$dir" kotlin
+}
+
+# The outcome of a Maven test run in $1, reported as $2. JUnit skips, with only a warning, a
+# @Test that returns a value (a `runBlocking` whose last expression is not Unit): such a test
+# must fail the run, not vanish from it. `-q` hides Surefire's summary: the reports are
+# counted so a run of no test cannot pass.
+junit_outcome() { # dir label
+    local dir=$1 label=$2
     if grep -q "It will not be executed" "$dir/target/mvn.log"; then
-        echo "bindings/test.sh: JUnit skipped a test method (see the warning above)" >&2
+        echo "bindings/test.sh: JUnit skipped a $label test method (see the warning above)" >&2
         return 1
     fi
-    # `-q` hides Surefire's summary; count the reports so a run of no test cannot pass.
-    python3 - "$dir/target/surefire-reports" <<'EOF'
+    python3 - "$dir/target/surefire-reports" "$label" <<'EOF'
 import pathlib, sys, xml.etree.ElementTree as ET
 suites = [ET.parse(p).getroot() for p in pathlib.Path(sys.argv[1]).glob("TEST-*.xml")]
+label = sys.argv[2]
 count = lambda key: sum(int(s.get(key, 0)) for s in suites)
 run, failed = count("tests"), count("failures") + count("errors")
 skipped = count("skipped")
-print(f"kotlin: {run - failed - skipped} passed, {failed} failed, {skipped} skipped")
+print(f"{label}: {run - failed - skipped} passed, {failed} failed, {skipped} skipped")
 if run == 0:
-    sys.exit("bindings/test.sh: Surefire ran no Kotlin test")
+    sys.exit(f"bindings/test.sh: Surefire ran no {label} test")
 sys.exit(1 if failed else 0)
 EOF
 }
@@ -153,21 +160,7 @@ run_viewmodels() {
     local dir=android-demo/viewmodels
     echo "== bindings: demo view models (Maven, JUnit 5)"
     viewmodels_mvn test
-    if grep -q "It will not be executed" "$dir/target/mvn.log"; then
-        echo "bindings/test.sh: JUnit skipped a view-model test method (see the warning above)" >&2
-        return 1
-    fi
-    python3 - "$dir/target/surefire-reports" <<'EOF'
-import pathlib, sys, xml.etree.ElementTree as ET
-suites = [ET.parse(p).getroot() for p in pathlib.Path(sys.argv[1]).glob("TEST-*.xml")]
-count = lambda key: sum(int(s.get(key, 0)) for s in suites)
-run, failed = count("tests"), count("failures") + count("errors")
-skipped = count("skipped")
-print(f"viewmodels: {run - failed - skipped} passed, {failed} failed, {skipped} skipped")
-if run == 0:
-    sys.exit("bindings/test.sh: Surefire ran no view-model test")
-sys.exit(1 if failed else 0)
-EOF
+    junit_outcome "$dir" viewmodels
 }
 
 # The desktop window under a virtual display: Debian's xvfb (xvfb-run) and, for the Chinese
@@ -206,7 +199,7 @@ run_swift() {
     # The iOS demo's model, type-checked against the module the tests built (below).
     rm -rf "$root$stage/ios-demo-check"
     cp -rL bindings/swift-tests/ios-demo-check "$root$stage/"
-    cp ios-demo/EdlDemo/WalletSession.swift ios-demo/EdlDemo/Texts.swift "$root$stage/ios-demo-check/"
+    cp ios-demo/EdlDemo/WalletSession.swift "$root$stage/ios-demo-check/"
     # The authority runs on the host; the root shares its network, so loopback reaches it.
     local log="$PWD/target/swift-test.log" rc=0
     scripts/swift-root run env \
@@ -225,10 +218,10 @@ run_swift() {
     fi
     echo "$summary" | sed -E 's/.*Executed ([0-9]+) tests?, with ([0-9]+) failures?.*/swift: \1 run, \2 failed/'
     [ "$rc" -eq 0 ] || return "$rc"
-    # ios-demo/EdlDemo/{WalletSession,Texts}.swift in Swift 6 language mode, warnings as errors, with
+    # ios-demo/EdlDemo/WalletSession.swift in Swift 6 language mode, warnings as errors, with
     # stand-ins for Combine and the Keychain key store (the files that need Apple's SDK
     # cannot compile here: ios-demo/README.md says which).
-    echo "== bindings: swift: ios-demo WalletSession.swift and Texts.swift type-check (Swift 6)"
+    echo "== bindings: swift: ios-demo WalletSession.swift type-checks (Swift 6)"
     scripts/swift-root run /bin/sh -c "cd $stage/ios-demo-check &&
         swiftc -typecheck -swift-version 6 -warnings-as-errors \
             -I $stage/.build/*/debug/Modules \

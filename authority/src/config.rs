@@ -46,6 +46,65 @@ impl Default for CheckLimits {
     }
 }
 
+/// A back-off: the first `free` attempts go through at once; after attempt `n > free`
+/// the next waits `base · 2^(n - free - 1)` seconds, at most `cap`. Attempts are
+/// forgotten `memory` seconds after the last one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    /// Attempts without a wait.
+    pub free: u32,
+    /// The first wait, in seconds.
+    pub base: u64,
+    /// The longest wait, in seconds.
+    pub cap: u64,
+    /// Seconds after the last attempt when the count starts over.
+    pub memory: u64,
+}
+
+impl Backoff {
+    /// Seconds to wait after `attempts` attempts.
+    pub fn delay(&self, attempts: u32) -> u64 {
+        if attempts <= self.free {
+            return 0;
+        }
+        let doublings = (attempts - self.free - 1).min(32);
+        self.base.saturating_mul(1 << doublings).min(self.cap)
+    }
+}
+
+/// Limits on enrolment attempts (D75). An activation code has 8 digits and lives
+/// `activation_ttl` (24 h by default): at one try a minute after the first few, a
+/// licence takes under 1,500 guesses in a code's life, a chance below 2 in 100,000;
+/// and the driver with the right code waits at most `licence.cap` however many wrong
+/// codes an attacker sent. One source spraying guesses over many licences is slowed
+/// down for much longer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EnrolLimits {
+    /// Per licence number, from any source.
+    pub licence: Backoff,
+    /// Per source address (IPv4 address or IPv6 /64), on any licence.
+    pub source: Backoff,
+}
+
+impl Default for EnrolLimits {
+    fn default() -> Self {
+        EnrolLimits {
+            licence: Backoff {
+                free: 3,
+                base: 5,
+                cap: 60,
+                memory: 24 * 3600,
+            },
+            source: Backoff {
+                free: 10,
+                base: 300,
+                cap: 3600,
+                memory: 24 * 3600,
+            },
+        }
+    }
+}
+
 /// Everything [`crate::serve`] needs.
 #[derive(Clone)]
 pub struct Config {
@@ -57,8 +116,12 @@ pub struct Config {
     pub postgres_url: Option<String>,
     /// Where to listen; port 0 picks a free port (see [`crate::RunningServer::addr`]).
     pub listen: SocketAddr,
-    /// The admin and reviewer bearer token.
+    /// A bearer token with every admin role, named `admin` in the audit log: the
+    /// one-command demo's token. Production leaves it empty and gives each person a
+    /// token with their roles in `admin_tokens` (D78).
     pub admin_token: String,
+    /// Admin tokens with their holders and roles.
+    pub admin_tokens: Vec<crate::roles::AdminToken>,
     /// The secret of the test identity provider (实人认证 stand-in), used when
     /// `identity_verifier` is `None`.
     pub identity_secret: Vec<u8>,
@@ -74,8 +137,8 @@ pub struct Config {
     pub max_request_skew: u64,
     /// Lifetime of an activation code, in seconds.
     pub activation_ttl: u64,
-    /// Wrong activation codes before the code is burnt.
-    pub activation_max_attempts: u32,
+    /// Back-off on enrolment attempts (a wrong code no longer burns the code).
+    pub enrol_limits: EnrolLimits,
     /// Lifetime of a real-person check challenge, in seconds.
     pub identity_challenge_ttl: u64,
     /// How long an approved photo may be reused for a new e-licence, in seconds.
@@ -90,12 +153,24 @@ pub struct Config {
     /// the KEK from the environment or a file beside the database
     /// ([`crate::seal::FileKek::from_env_or_file`]).
     pub kek: Option<Arc<dyn SeedSealer>>,
+    /// The root key that signs the trust list (D72); `None` reads it from
+    /// `EDL_AUTHORITY_ROOT_KEY` or `EDL_AUTHORITY_ROOT_KEY_FILE`, and without either the
+    /// server serves no root-signed list. Never stored in the database.
+    pub root: Option<Arc<crate::root::RootKey>>,
+    /// How long a verifier may rely on a status list, in seconds (its time-to-live).
+    pub status_list_ttl: u32,
     /// Longest a client may take to send a request's headers (slowloris).
     pub header_timeout: Duration,
     /// Longest one request may take, body included, before it is answered 408.
     pub request_timeout: Duration,
     /// Connections served at once; more are answered 503 with Retry-After and closed.
     pub max_connections: usize,
+    /// The bearer token a scraper shows to read `/metrics` (D90); empty refuses every
+    /// scrape.
+    pub metrics_token: String,
+    /// `/readyz` says not ready when store writes are waiting and none has been answered
+    /// for this long (the writer is not keeping up).
+    pub writer_stall: Duration,
 }
 
 impl Config {
@@ -108,22 +183,27 @@ impl Config {
             postgres_url: None,
             listen,
             admin_token: String::new(),
+            admin_tokens: Vec::new(),
             identity_secret: Vec::new(),
             identity_verifier: None,
             clock: Arc::new(SystemClock),
             credential_ttl_hours: 72,
             max_request_skew: edl_core::wire::DEFAULT_MAX_SKEW,
             activation_ttl: 24 * 3600,
-            activation_max_attempts: 5,
+            enrol_limits: EnrolLimits::default(),
             identity_challenge_ttl: 300,
             photo_reuse_max_age: 6 * 365 * 24 * 3600,
             busy_retry_after: None,
             check_limits: CheckLimits::default(),
             read_pool_size: 8,
             kek: None,
+            root: None,
+            status_list_ttl: 3600,
             header_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
             max_connections: 1024,
+            metrics_token: String::new(),
+            writer_stall: Duration::from_secs(5),
         }
     }
 }
@@ -139,6 +219,7 @@ impl std::fmt::Debug for Config {
             )
             .field("listen", &self.listen)
             .field("admin_token", &"[redacted]")
+            .field("metrics_token", &"[redacted]")
             .field("identity_secret", &"[redacted]")
             .field("credential_ttl_hours", &self.credential_ttl_hours)
             .field("check_limits", &self.check_limits)

@@ -16,6 +16,11 @@ use hyper_util::service::TowerToHyperService;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, oneshot, watch};
+use tower::ServiceExt;
+
+use crate::http::extract::PeerAddr;
+
+use crate::metrics::Metrics;
 
 /// The limits of [`accept_loop`].
 #[derive(Debug, Clone, Copy)]
@@ -34,13 +39,14 @@ pub(crate) async fn accept_loop(
     router: Router,
     mut shutdown: oneshot::Receiver<()>,
     limits: Limits,
+    metrics: Arc<Metrics>,
 ) -> std::io::Result<()> {
     let permits = Arc::new(Semaphore::new(limits.max_connections));
     let (closing, close_rx) = watch::channel(false);
     loop {
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 // A failed accept (out of file descriptors, a reset) is not the server's end.
                 Err(_) => {
                     tokio::time::sleep(Duration::from_millis(10)).await;
@@ -50,11 +56,18 @@ pub(crate) async fn accept_loop(
             _ = &mut shutdown => break,
         };
         let Ok(permit) = permits.clone().try_acquire_owned() else {
+            metrics.shed("connections");
             tokio::spawn(refuse(stream));
             continue;
         };
-        // A Router serves any body type, hyper's `Incoming` included.
-        let service = TowerToHyperService::new(router.clone());
+        // A Router serves any body type, hyper's `Incoming` included. Each request carries
+        // its peer's address (the enrolment back-off per source, D75).
+        let service = TowerToHyperService::new(router.clone().map_request(
+            move |mut request: Request<hyper::body::Incoming>| {
+                request.extensions_mut().insert(PeerAddr(peer));
+                request
+            },
+        ));
         let mut close = close_rx.clone();
         tokio::spawn(async move {
             let mut builder = hyper::server::conn::http1::Builder::new();
@@ -73,6 +86,10 @@ pub(crate) async fn accept_loop(
             drop(permit);
         });
     }
+    // Closed at once: a client connecting while the others drain is refused (and tries
+    // another instance) instead of waiting in the backlog of a server that will not
+    // accept it.
+    drop(listener);
     drop(close_rx);
     let _ = closing.send(true);
     // Every connection task holds a receiver: wait until the last one has finished.

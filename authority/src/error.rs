@@ -23,6 +23,9 @@ pub enum Error {
     /// Missing or wrong admin token or API key.
     #[error("missing or invalid credentials")]
     Unauthorized,
+    /// A valid admin token without the role the endpoint needs.
+    #[error("this token does not have the role this endpoint needs")]
+    Forbidden,
     /// Device signature headers missing, malformed, stale or not verifying.
     #[error("request authentication: {0}")]
     Auth(#[from] AuthError),
@@ -107,6 +110,9 @@ pub enum Error {
     /// A sealed issuing key did not open (another key-encryption key, altered bytes).
     #[error("sealed key: {0}")]
     Sealed(#[from] crate::seal::SealError),
+    /// The root key could not be read.
+    #[error("root key: {0}")]
+    RootKey(#[from] crate::root::RootKeyError),
     /// A credential could not be issued (a fault: licences are validated before).
     #[error("issuing: {0}")]
     Issue(#[from] edl_core::credential::CredentialError),
@@ -120,6 +126,7 @@ impl Error {
             BadRequest(_) => ErrorCode::BadRequest,
             BadBase64 => ErrorCode::BadBase64,
             Unauthorized => ErrorCode::Unauthorized,
+            Forbidden => ErrorCode::Forbidden,
             Auth(AuthError::Stale) => ErrorCode::StaleRequest,
             Auth(_) | UnknownAccount => ErrorCode::BadSignature,
             Replayed => ErrorCode::ReplayedRequest,
@@ -145,7 +152,7 @@ impl Error {
             Store(StoreError::Closed | StoreError::Aborted | StoreError::Unavailable) => {
                 ErrorCode::Unavailable
             }
-            Store(_) | Issue(_) | Sealed(_) => ErrorCode::Internal,
+            Store(_) | Issue(_) | Sealed(_) | RootKey(_) => ErrorCode::Internal,
         }
     }
 

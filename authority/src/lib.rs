@@ -14,18 +14,25 @@
 //! - [`limiter`]: failed online check limits.
 //! - `testing` (feature `testing`): a server on loopback and its clients, for tests.
 //! - [`telemetry`]: what is logged (through `tracing`), and the panic hook.
+//! - [`metrics`], [`metered`]: what `/metrics` shows and the store wrapper that times
+//!   writes (D90).
 
 pub mod clock;
 pub mod config;
 mod conn;
 pub mod domain;
 pub mod error;
+pub mod grants;
 pub mod guard;
 pub mod http;
 pub mod identity;
 pub mod keys;
 pub mod limiter;
+pub mod metered;
+pub mod metrics;
 mod random;
+pub mod roles;
+pub mod root;
 pub mod seal;
 pub mod server;
 pub mod service;
@@ -33,8 +40,9 @@ pub mod store;
 pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod throttle;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use config::{CheckLimits, Config};
+pub use config::{Backoff, CheckLimits, Config, EnrolLimits};
 pub use error::Error;
 pub use server::{RunningServer, ServeError, serve, serve_with_store};

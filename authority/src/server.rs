@@ -13,6 +13,8 @@ use crate::error::Error;
 use crate::http;
 use crate::identity::{IdentityVerifier, TestIdentityVerifier};
 use crate::keys::Keys;
+use crate::metered::MeteredStore;
+use crate::metrics::Metrics;
 use crate::seal::{FileKek, SeedSealer};
 use crate::service::App;
 use crate::store::RegistryStore;
@@ -76,7 +78,10 @@ impl RunningServer {
 
 /// Builds the shared state over an opened store: loads (or makes) the issuer key and
 /// rebuilds the lock-outs.
-pub async fn app(config: Config, store: Arc<dyn RegistryStore>) -> Result<Arc<App>, Error> {
+pub async fn app(mut config: Config, store: Arc<dyn RegistryStore>) -> Result<Arc<App>, Error> {
+    if config.root.is_none() {
+        config.root = crate::root::RootKey::from_env()?.map(Arc::new);
+    }
     let life = 3600
         * u64::from(
             config
@@ -87,12 +92,17 @@ pub async fn app(config: Config, store: Arc<dyn RegistryStore>) -> Result<Arc<Ap
         Some(kek) => kek.clone(),
         None => Arc::new(FileKek::from_env_or_file(&kek_path(&config.db_path))?),
     };
+    // Every write is timed for `/metrics` and `/readyz`, whichever store is underneath.
+    let metrics = Arc::new(Metrics::new());
+    let store: Arc<dyn RegistryStore> = Arc::new(MeteredStore::new(store, metrics.clone()));
     let keys = Keys::load(store.as_ref(), config.clock.now(), life, sealer).await?;
     let identity: Arc<dyn IdentityVerifier> = match &config.identity_verifier {
         Some(provider) => provider.clone(),
         None => Arc::new(TestIdentityVerifier::new(config.identity_secret.clone())),
     };
-    let app = Arc::new(App::new(store, keys, identity, config));
+    let mut app = App::new(store, keys, identity, config);
+    app.metrics = metrics;
+    let app = Arc::new(app);
     app.restore_limiter().await?;
     Ok(app)
 }
@@ -149,11 +159,18 @@ pub async fn serve_with_store(
     let app = app(config, store).await?;
     let addr = listener.local_addr()?;
     let (tx, rx) = oneshot::channel::<()>();
-    let router = http::router(app).layer(axum::middleware::from_fn_with_state(
-        limits.request_timeout,
-        conn::deadline,
-    ));
-    let task = tokio::spawn(conn::accept_loop(listener, router, rx, limits));
+    let metrics = app.metrics.clone();
+    // The metrics layer goes outside the deadline, so a request answered 408 is counted.
+    let router = http::router(app.clone())
+        .layer(axum::middleware::from_fn_with_state(
+            limits.request_timeout,
+            conn::deadline,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            app,
+            crate::metrics::track,
+        ));
+    let task = tokio::spawn(conn::accept_loop(listener, router, rx, limits, metrics));
     Ok(RunningServer {
         addr,
         shutdown: Some(tx),

@@ -61,20 +61,39 @@ pub fn config(db: PathBuf, clock: &ManualClock) -> Config {
     config.admin_token = ADMIN.into();
     config.identity_secret = IDENTITY_SECRET.to_vec();
     config.clock = Arc::new(clock.clone());
+    config.root = Some(Arc::new(edl_authority_root()));
     config
+}
+
+/// The test authority's root seed (verifiers in the tests pin its public key).
+pub const ROOT_SEED: [u8; 32] = [0xA0; 32];
+
+/// The test authority's root key.
+pub fn edl_authority_root() -> crate::root::RootKey {
+    crate::root::RootKey::from_seed(ROOT_SEED)
 }
 
 impl TestServer {
     /// A server on a fresh database: SQLite in a temp dir, or PostgreSQL when the
     /// environment names a server (`EDL_TEST_PG`, see [`pg_database`]).
     pub async fn start() -> TestServer {
-        let server = std::env::var(PG_ENV).ok().filter(|url| !url.is_empty());
-        TestServer::start_on(server.as_deref()).await
+        Self::start_with(|_| {}).await
     }
 
     /// A server on a fresh database on the PostgreSQL server at `pg` (a schema of its
     /// own), or on SQLite for `None`.
     pub async fn start_on(pg: Option<&str>) -> TestServer {
+        Self::start_on_with(pg, |_| {}).await
+    }
+
+    /// A server whose configuration `change` adjusts first (PostgreSQL when the
+    /// environment names a server).
+    pub async fn start_with(change: impl FnOnce(&mut Config)) -> TestServer {
+        let server = std::env::var(PG_ENV).ok().filter(|url| !url.is_empty());
+        Self::start_on_with(server.as_deref(), change).await
+    }
+
+    async fn start_on_with(pg: Option<&str>, change: impl FnOnce(&mut Config)) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let clock = ManualClock::new(START);
         let pg = match pg {
@@ -83,6 +102,7 @@ impl TestServer {
         };
         let mut c = config(dir.path().join("authority.db"), &clock);
         c.postgres_url = pg.clone();
+        change(&mut c);
         let server = serve(c).await.expect("server starts");
         TestServer {
             url: server.url(),

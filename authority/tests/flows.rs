@@ -95,7 +95,9 @@ async fn application_with_photo_review_issues_a_credential_the_core_verifies() {
         assert_eq!(s, StatusCode::OK, "{v}");
         assert_eq!(v["view"]["audience"], "enforcement");
         assert_eq!(v["in_force"], true);
-        assert_eq!(v["photo"], Base64Str::of(&jpeg(7)));
+        // The photo is its own resource (D92): the answer names it by digest.
+        let digest = edl_core::crypto::sha256(&jpeg(7));
+        assert_eq!(v["photo_url"], edl_core::wire::paths::photo(&digest));
     }
 
     // The checks reach the driver's verification log.
@@ -112,13 +114,6 @@ async fn application_with_photo_review_issues_a_credential_the_core_verifies() {
     assert!(
         again.verifications.is_empty() && again.messages.is_empty() && again.elicence.is_none()
     );
-}
-
-struct Base64Str;
-impl Base64Str {
-    fn of(b: &[u8]) -> Value {
-        json!(wire::Base64::encode(b))
-    }
 }
 
 #[tokio::test]
@@ -681,7 +676,7 @@ async fn key_rotation_keeps_earlier_credentials_verifying_and_sync_re_signs() {
 }
 
 #[tokio::test]
-async fn enrolment_refuses_wrong_codes_and_burns_the_code_after_five() {
+async fn enrolment_refuses_wrong_codes_and_backs_off_without_burning_the_code() {
     let t = TestServer::start().await;
     let n = number(110);
     let driver = t.create_driver(&n, true).await;
@@ -707,13 +702,23 @@ async fn enrolment_refuses_wrong_codes_and_burns_the_code_after_five() {
         (s, v["error"].as_str()),
         (StatusCode::UNAUTHORIZED, Some("bad_activation_code"))
     );
-    for _ in 0..5 {
+    // The first wrong codes are refused as such, then the licence backs off (D75).
+    let free = edl_authority::EnrolLimits::default().licence.free;
+    for _ in 0..free {
         let (s, _, _) = enrol("00000000".into(), n.clone()).await;
         assert_eq!(s, StatusCode::UNAUTHORIZED);
     }
-    // Burnt: even the right code fails now.
-    let (s, _, _) = enrol(code, n.clone()).await;
+    let (s, _, _) = enrol("00000000".into(), n.clone()).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
-    let wallet = t.enrol(driver, &n).await;
-    assert_eq!(wallet.account, driver);
+    let (s, v, headers) = enrol(code.clone(), n.clone()).await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, Some("locked_out"))
+    );
+    let wait: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
+    // Not burnt: after the wait the right code enrols.
+    t.clock.advance(wait);
+    let (s, v, _) = enrol(code, n.clone()).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["account_id"], driver);
 }

@@ -30,14 +30,18 @@ async fn qr_barcode_and_manual_code_each_verify_with_the_verifiers_view() {
         .present(Form::Online, Audience::Enforcement, t.now(), 30)
         .unwrap()
         .payload;
-    let answer = police.verify_qr(&qr).await.expect("police check");
+    let online = police.verify_qr(&qr).await.expect("police check");
+    let answer = &online.answer;
     assert_eq!(answer.elicence_id, holder.id());
     assert!(answer.in_force);
     let LiveView::Enforcement { licence } = &answer.view else {
         panic!("police see both pages");
     };
     assert_eq!(licence.main.licence_number, wallet.number);
-    assert!(!answer.photo.0.is_empty());
+    // The photo came by its digest, separately, and is the one the licence names (D92).
+    assert_eq!(edl_core::crypto::sha256(&online.photo), answer.photo_digest);
+    assert_eq!(answer.photo_digest, licence.main.photo_digest);
+    assert_eq!(online.photo, jpeg(1));
 
     // The driver chose the enforcement view, but an insurer only ever gets the
     // qualification: the narrower of the two audiences. (A code is single-use: the
@@ -47,7 +51,8 @@ async fn qr_barcode_and_manual_code_each_verify_with_the_verifiers_view() {
         .present(Form::Online, Audience::Enforcement, t.now(), 30)
         .unwrap()
         .payload;
-    let answer = insurer.verify_qr(&qr).await.expect("insurer check");
+    let online = insurer.verify_qr(&qr).await.expect("insurer check");
+    let answer = &online.answer;
     let LiveView::Business { qualification } = &answer.view else {
         panic!("an insurer sees the qualification only");
     };
@@ -61,7 +66,7 @@ async fn qr_barcode_and_manual_code_each_verify_with_the_verifiers_view() {
         .verify_barcode(dynamic.barcode.text())
         .await
         .unwrap();
-    assert_eq!(by_barcode.elicence_id, holder.id());
+    assert_eq!(by_barcode.answer.elicence_id, holder.id());
     // Spaces as a person reads the code out, around the number too.
     let spaced = format!(
         "{} {}",
@@ -72,8 +77,8 @@ async fn qr_barcode_and_manual_code_each_verify_with_the_verifiers_view() {
         .verify_manual(&format!(" {} ", wallet.number), &spaced)
         .await
         .unwrap();
-    assert_eq!(by_manual.elicence_id, holder.id());
-    assert_eq!(by_manual.view.audience(), Audience::Business);
+    assert_eq!(by_manual.answer.elicence_id, holder.id());
+    assert_eq!(by_manual.answer.view.audience(), Audience::Business);
 }
 
 #[tokio::test]
@@ -133,7 +138,7 @@ async fn refusals_are_typed_and_malformed_input_is_refused_on_the_phone() {
     );
     // The refusals above did not use up the real verifier's attempts for this licence
     // (two failures so far): the live code still verifies.
-    assert!(insurer.verify_qr(&fresh).await.unwrap().in_force);
+    assert!(insurer.verify_qr(&fresh).await.unwrap().answer.in_force);
 }
 
 #[tokio::test]

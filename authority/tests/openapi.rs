@@ -32,7 +32,10 @@ fn every_endpoint_of_the_wire_module_is_documented_with_its_schemas() {
     for path in [
         paths::ENROL,
         paths::TRUST_LIST,
+        paths::SIGNED_TRUST_LIST,
+        paths::STATUS_LIST,
         paths::VERIFY,
+        paths::PHOTO_BY_DIGEST,
         paths::IDENTITY_CHALLENGE,
         paths::APPLY,
         paths::PHOTO,
@@ -50,10 +53,11 @@ fn every_endpoint_of_the_wire_module_is_documented_with_its_schemas() {
         paths::VERIFIERS,
         paths::ROTATE_KEY,
         paths::BUSY,
+        edl_authority::http::audit::AUDIT,
     ] {
         assert!(documented.contains_key(path), "{path} is not documented");
     }
-    assert_eq!(documented.len(), 20);
+    assert_eq!(documented.len(), 24);
     let schemas = doc["components"]["schemas"].as_object().unwrap();
     for name in [
         "ErrorBody",

@@ -123,6 +123,18 @@ impl RegistryStore for Pausing {
     async fn check_failures_since(&self, since: u64) -> Result<Vec<CheckFailure>, StoreError> {
         self.inner.check_failures_since(since).await
     }
+    async fn allocate_status_index(&self) -> Result<u32, StoreError> {
+        self.inner.allocate_status_index().await
+    }
+    async fn status_entries(&self) -> Result<StatusEntries, StoreError> {
+        self.inner.status_entries().await
+    }
+    async fn append_audit(&self, entry: AuditEntry) -> Result<u64, StoreError> {
+        self.inner.append_audit(entry).await
+    }
+    async fn audit_log(&self, after: u64, limit: u32) -> Result<Vec<AuditRecord>, StoreError> {
+        self.inner.audit_log(after, limit).await
+    }
 }
 
 async fn start() -> (TestServer, Arc<Pausing>) {

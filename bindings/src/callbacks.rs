@@ -1,6 +1,8 @@
 //! The callbacks the app implements (`KeyStore`, `IdentityProvider`, `UploadProgress`,
-//! `WalletObserver`) and their adapters to the core's traits, plus the software key stores
-//! the library offers for desktops and tests.
+//! `WalletObserver`) and their adapters to the core's traits (`KeyStore` → `KeyWrapper`,
+//! `IdentityProvider` → `IdentityAttester`, ...), plus the software key stores the library
+//! offers for desktops and tests. The app-facing names are the public API; the core's names
+//! say its side.
 //!
 //! What an app's callback throws never fails the core's work it reports on: it becomes the
 //! core's own outcome (a key-store error, a failed check) or a warning in the log.
@@ -8,7 +10,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use edl_core::wallet::store::{KeyStoreError, SoftwareKeyStore};
+use edl_core::wallet::store::{KeyWrapError, SoftwareKeyStore};
 use zeroize::Zeroizing;
 
 use crate::error::EdlError;
@@ -59,21 +61,21 @@ pub trait UploadProgress: Send + Sync {
     }
 }
 
-/// The app's key store as the core sees it.
+/// The app's key store as the core sees it: a [`KeyWrapper`](edl_core::wallet::store::KeyWrapper).
 pub(crate) struct ForeignKeys(pub(crate) Arc<dyn KeyStore>);
 
-impl edl_core::wallet::store::KeyStore for ForeignKeys {
-    fn wrap_key(&self, plaintext: &[u8]) -> Result<Vec<u8>, KeyStoreError> {
+impl edl_core::wallet::store::KeyWrapper for ForeignKeys {
+    fn wrap_key(&self, plaintext: &[u8]) -> Result<Vec<u8>, KeyWrapError> {
         self.0
             .wrap_key(plaintext.to_vec())
-            .map_err(EdlError::into_key_store_error)
+            .map_err(EdlError::into_key_wrap_error)
     }
 
-    fn unwrap_key(&self, wrapped: &[u8]) -> Result<Zeroizing<Vec<u8>>, KeyStoreError> {
+    fn unwrap_key(&self, wrapped: &[u8]) -> Result<Zeroizing<Vec<u8>>, KeyWrapError> {
         self.0
             .unwrap_key(wrapped.to_vec())
             .map(Zeroizing::new)
-            .map_err(EdlError::into_key_store_error)
+            .map_err(EdlError::into_key_wrap_error)
     }
 }
 
@@ -83,11 +85,11 @@ struct SoftwareKeys(SoftwareKeyStore);
 impl KeyStore for SoftwareKeys {
     fn wrap_key(&self, plaintext: Vec<u8>) -> Result<Vec<u8>, EdlError> {
         let plaintext = Zeroizing::new(plaintext);
-        edl_core::wallet::store::KeyStore::wrap_key(&self.0, &plaintext).map_err(EdlError::from)
+        edl_core::wallet::store::KeyWrapper::wrap_key(&self.0, &plaintext).map_err(EdlError::from)
     }
 
     fn unwrap_key(&self, wrapped: Vec<u8>) -> Result<Vec<u8>, EdlError> {
-        edl_core::wallet::store::KeyStore::unwrap_key(&self.0, &wrapped)
+        edl_core::wallet::store::KeyWrapper::unwrap_key(&self.0, &wrapped)
             .map(|k| k.to_vec())
             .map_err(EdlError::from)
     }
@@ -105,10 +107,11 @@ pub fn key_file_key_store(path: String) -> Result<Arc<dyn KeyStore>, EdlError> {
     Ok(Arc::new(SoftwareKeys(keys)))
 }
 
-/// The app's real-person check as the core sees it.
+/// The app's real-person check as the core sees it: an
+/// [`IdentityAttester`](edl_core::wallet::IdentityAttester).
 pub(crate) struct ForeignIdentity(pub(crate) Arc<dyn IdentityProvider>);
 
-impl edl_core::wallet::IdentityProvider for ForeignIdentity {
+impl edl_core::wallet::IdentityAttester for ForeignIdentity {
     fn attest(&self, challenge: &[u8], licence_number: &str) -> Option<Vec<u8>> {
         // A provider that throws has not attested: the core refuses as a failed check.
         self.0

@@ -8,6 +8,7 @@
 //! a `&mut self` method.
 
 mod callbacks;
+mod display;
 mod error;
 mod logging;
 mod mirror;
@@ -20,6 +21,11 @@ mod wallet;
 pub use callbacks::{
     IdentityProvider, KeyStore, UploadProgress, WalletObserver, key_file_key_store,
     software_key_store,
+};
+pub use display::{
+    application_phase_text, audience_text, beijing_date_time, beijing_time, check_method_text,
+    check_outcome_text, countdown_text, error_text, points_fraction, refusal_text,
+    review_outcome_text, upload_stage_text, validity_end_text, verifier_class_text,
 };
 pub use error::{EdlError, InputKind, KeyStoreFailure, RefusalReason, RejectionReason};
 pub use logging::{LogLevel, Logger, set_logger};

@@ -521,12 +521,13 @@ pub struct OnlineVerification {
     pub status_colour: StatusColour,
     /// What may be seen.
     pub view: LiveView,
-    /// The approved photo.
+    /// The approved photo, fetched by its digest and checked against it.
     pub photo: Vec<u8>,
 }
 
-impl From<wire::VerifyResponse> for OnlineVerification {
-    fn from(r: wire::VerifyResponse) -> Self {
+impl From<edl_core::net::OnlineAnswer> for OnlineVerification {
+    fn from(online: edl_core::net::OnlineAnswer) -> Self {
+        let r = online.answer;
         OnlineVerification {
             elicence_id: r.elicence_id.to_string(),
             checked_at_unix: r.checked_at,
@@ -534,7 +535,7 @@ impl From<wire::VerifyResponse> for OnlineVerification {
             not_in_force_reason: r.not_in_force_reason.map(Into::into),
             status_colour: r.status_colour.into(),
             view: r.view.into(),
-            photo: r.photo.0,
+            photo: online.photo,
         }
     }
 }

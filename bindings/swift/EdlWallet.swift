@@ -7455,12 +7455,21 @@ public enum RejectionReason: Equatable, Hashable {
     case licenceNotInForce(reason: NotEligibleReason
     )
     /**
+     * A fresh signed status list says the e-licence is suspended (since it was signed).
+     */
+    case elicenceSuspended
+    /**
+     * The status list is older than its time-to-live (or does not cover this e-licence)
+     * and this verifier refuses an unknown status: check online.
+     */
+    case statusUnknown
+    /**
      * Online check: the code is wrong or from an expired window.
      */
     case wrongCode
     /**
-     * Online check: the e-licence was replaced (renewal or a new phone) and no longer
-     * verifies.
+     * Online check, or offline with a fresh status list: the e-licence was replaced
+     * (renewal, a new phone, counter issue) or revoked and no longer verifies.
      */
     case elicenceSuperseded
     /**
@@ -7524,15 +7533,19 @@ public struct FfiConverterTypeRejectionReason: FfiConverterRustBuffer {
         case 12: return .licenceNotInForce(reason: try FfiConverterTypeNotEligibleReason.read(from: &buf)
         )
         
-        case 13: return .wrongCode
+        case 13: return .elicenceSuspended
         
-        case 14: return .elicenceSuperseded
+        case 14: return .statusUnknown
         
-        case 15: return .elicenceStopped
+        case 15: return .wrongCode
         
-        case 16: return .unknownElicence
+        case 16: return .elicenceSuperseded
         
-        case 17: return .alreadyUsed
+        case 17: return .elicenceStopped
+        
+        case 18: return .unknownElicence
+        
+        case 19: return .alreadyUsed
         
         default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -7595,24 +7608,32 @@ public struct FfiConverterTypeRejectionReason: FfiConverterRustBuffer {
             FfiConverterTypeNotEligibleReason.write(reason, into: &buf)
             
         
-        case .wrongCode:
+        case .elicenceSuspended:
             writeInt(&buf, Int32(13))
         
         
-        case .elicenceSuperseded:
+        case .statusUnknown:
             writeInt(&buf, Int32(14))
         
         
-        case .elicenceStopped:
+        case .wrongCode:
             writeInt(&buf, Int32(15))
         
         
-        case .unknownElicence:
+        case .elicenceSuperseded:
             writeInt(&buf, Int32(16))
         
         
-        case .alreadyUsed:
+        case .elicenceStopped:
             writeInt(&buf, Int32(17))
+        
+        
+        case .unknownElicence:
+            writeInt(&buf, Int32(18))
+        
+        
+        case .alreadyUsed:
+            writeInt(&buf, Int32(19))
         
         }
     }
@@ -8823,12 +8844,102 @@ fileprivate func uniffiFutureContinuationCallback(handle: UInt64, pollResult: In
     }
 }
 /**
+ * Where the application stands, as a heading ("照片审核中", "Photo under review").
+ */
+public func applicationPhaseText(phase: ApplicationPhase) -> LocalizedText  {
+    return try!  FfiConverterTypeLocalizedText_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_edl_ffi_fn_func_application_phase_text(
+        FfiConverterTypeApplicationPhase_lower(phase),uniffiCallStatus
+    )
+})
+}
+/**
+ * The audience switch's label ("企业核验" / "执法核验").
+ */
+public func audienceText(audience: Audience) -> LocalizedText  {
+    return try!  FfiConverterTypeLocalizedText_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_edl_ffi_fn_func_audience_text(
+        FfiConverterTypeAudience_lower(audience),uniffiCallStatus
+    )
+})
+}
+/**
+ * Unix seconds as Beijing date and time to the minute, "2026-12-04 18:00", whatever
+ * the phone's zone: licence dates and review deadlines are Beijing dates.
+ */
+public func beijingDateTime(atUnix: UInt64) -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_edl_ffi_fn_func_beijing_date_time(
+        FfiConverterUInt64.lower(atUnix),uniffiCallStatus
+    )
+})
+}
+/**
+ * Unix seconds as Beijing time of day, "18:00:05" (the last-synced line).
+ */
+public func beijingTime(atUnix: UInt64) -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_edl_ffi_fn_func_beijing_time(
+        FfiConverterUInt64.lower(atUnix),uniffiCallStatus
+    )
+})
+}
+/**
+ * How a check was made ("扫码", "QR").
+ */
+public func checkMethodText(method: CheckMethod) -> LocalizedText  {
+    return try!  FfiConverterTypeLocalizedText_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_edl_ffi_fn_func_check_method_text(
+        FfiConverterTypeCheckMethod_lower(method),uniffiCallStatus
+    )
+})
+}
+/**
+ * What a check found ("核验通过", "Verified").
+ */
+public func checkOutcomeText(outcome: CheckOutcome) -> LocalizedText  {
+    return try!  FfiConverterTypeLocalizedText_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_edl_ffi_fn_func_check_outcome_text(
+        FfiConverterTypeCheckOutcome_lower(outcome),uniffiCallStatus
+    )
+})
+}
+/**
  * The version of the EDL core library this binary was built from, e.g. "0.1.0".
  */
 public func coreVersion() -> String  {
     return try!  FfiConverterString.lift(try! rustCall() {
         uniffiCallStatus in
     uniffi_edl_ffi_fn_func_core_version(uniffiCallStatus
+    )
+})
+}
+/**
+ * A countdown's seconds as "0:27".
+ */
+public func countdownText(seconds: UInt32) -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_edl_ffi_fn_func_countdown_text(
+        FfiConverterUInt32.lower(seconds),uniffiCallStatus
+    )
+})
+}
+/**
+ * What to tell the driver after a failed call, e.g. "无法连接交管服务，已保存的内容仍可使用"
+ * for `Offline`; `Busy` says how long to wait when the authority said so.
+ */
+public func errorText(error: EdlError) -> LocalizedText  {
+    return try!  FfiConverterTypeLocalizedText_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_edl_ffi_fn_func_error_text(
+        FfiConverterTypeEdlError_lower(error),uniffiCallStatus
     )
 })
 }
@@ -8916,6 +9027,30 @@ public func payloadToText(payload: Data) -> String  {
 })
 }
 /**
+ * How full the points bar is drawn, 0 to 1: `PointsCycle.points` over its `limit`,
+ * full at or over the limit, 0 for a limit of 0.
+ */
+public func pointsFraction(points: UInt8, limit: UInt8) -> Float  {
+    return try!  FfiConverterFloat.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_edl_ffi_fn_func_points_fraction(
+        FfiConverterUInt8.lower(points),
+        FfiConverterUInt8.lower(limit),uniffiCallStatus
+    )
+})
+}
+/**
+ * What the driver can do about an authority's refusal.
+ */
+public func refusalText(reason: RefusalReason) -> LocalizedText  {
+    return try!  FfiConverterTypeLocalizedText_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_edl_ffi_fn_func_refusal_text(
+        FfiConverterTypeRefusalReason_lower(reason),uniffiCallStatus
+    )
+})
+}
+/**
  * A black-on-white PNG of the QR symbol carrying `payload` (error correction M, quiet
  * zone included), `module_px` pixels per module (clamped to 1–32). For desktop
  * verifiers, sharing and tests; phone UIs draw the symbol themselves.
@@ -8928,6 +9063,17 @@ public func renderQrPng(payload: Data, modulePx: UInt32)throws  -> Data  {
     uniffi_edl_ffi_fn_func_render_qr_png(
         FfiConverterData.lower(payload),
         FfiConverterUInt32.lower(modulePx),uniffiCallStatus
+    )
+})
+}
+/**
+ * A photo review's decision with what to do next ("未通过，请重新提交").
+ */
+public func reviewOutcomeText(outcome: ReviewOutcome) -> LocalizedText  {
+    return try!  FfiConverterTypeLocalizedText_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_edl_ffi_fn_func_review_outcome_text(
+        FfiConverterTypeReviewOutcome_lower(outcome),uniffiCallStatus
     )
 })
 }
@@ -8994,6 +9140,40 @@ public func softwareKeyStore(passphrase: String) -> KeyStore  {
     )
 })
 }
+/**
+ * A photo upload's stage, under its progress bar ("上传中", "Uploading").
+ */
+public func uploadStageText(stage: UploadStage) -> LocalizedText  {
+    return try!  FfiConverterTypeLocalizedText_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_edl_ffi_fn_func_upload_stage_text(
+        FfiConverterTypeUploadStage_lower(stage),uniffiCallStatus
+    )
+})
+}
+/**
+ * A validity end (ISO 8601, as `MainPage.valid_until`) as printed: "9999-12-31" is
+ * 长期 / "Long-term"; other dates as they are, and a text that is not a date as given.
+ */
+public func validityEndText(validUntil: String) -> LocalizedText  {
+    return try!  FfiConverterTypeLocalizedText_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_edl_ffi_fn_func_validity_end_text(
+        FfiConverterString.lower(validUntil),uniffiCallStatus
+    )
+})
+}
+/**
+ * The kind of verifier in the verification log ("租车", "Car rental").
+ */
+public func verifierClassText(verifierClass: VerifierClass) -> LocalizedText  {
+    return try!  FfiConverterTypeLocalizedText_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_edl_ffi_fn_func_verifier_class_text(
+        FfiConverterTypeVerifierClass_lower(verifierClass),uniffiCallStatus
+    )
+})
+}
 
 private enum InitializationResult {
     case ok
@@ -9010,7 +9190,31 @@ private let initializationResult: InitializationResult = {
     if bindings_contract_version != scaffolding_contract_version {
         return InitializationResult.contractVersionMismatch
     }
+    if (uniffi_edl_ffi_checksum_func_application_phase_text() != 44828) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_edl_ffi_checksum_func_audience_text() != 48471) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_edl_ffi_checksum_func_beijing_date_time() != 12836) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_edl_ffi_checksum_func_beijing_time() != 53642) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_edl_ffi_checksum_func_check_method_text() != 6839) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_edl_ffi_checksum_func_check_outcome_text() != 63693) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_edl_ffi_checksum_func_core_version() != 32363) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_edl_ffi_checksum_func_countdown_text() != 9983) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_edl_ffi_checksum_func_error_text() != 62673) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_edl_ffi_checksum_func_key_file_key_store() != 5777) {
@@ -9031,7 +9235,16 @@ private let initializationResult: InitializationResult = {
     if (uniffi_edl_ffi_checksum_func_payload_to_text() != 17422) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_edl_ffi_checksum_func_points_fraction() != 23730) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_edl_ffi_checksum_func_refusal_text() != 443) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_edl_ffi_checksum_func_render_qr_png() != 5866) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_edl_ffi_checksum_func_review_outcome_text() != 46515) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_edl_ffi_checksum_func_scan_png() != 33839) {
@@ -9044,6 +9257,15 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_edl_ffi_checksum_func_software_key_store() != 32077) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_edl_ffi_checksum_func_upload_stage_text() != 6933) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_edl_ffi_checksum_func_validity_end_text() != 7163) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_edl_ffi_checksum_func_verifier_class_text() != 46225) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_edl_ffi_checksum_method_identityprovider_attest() != 56524) {

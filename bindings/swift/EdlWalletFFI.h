@@ -646,10 +646,50 @@ void uniffi_edl_ffi_fn_init_callback_vtable_walletobserver(const UniffiVTableCal
 void uniffi_edl_ffi_fn_method_walletobserver_on_event(uint64_t ptr, RustBuffer event, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_APPLICATION_PHASE_TEXT
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_APPLICATION_PHASE_TEXT
+RustBuffer uniffi_edl_ffi_fn_func_application_phase_text(RustBuffer phase, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_AUDIENCE_TEXT
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_AUDIENCE_TEXT
+RustBuffer uniffi_edl_ffi_fn_func_audience_text(RustBuffer audience, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_BEIJING_DATE_TIME
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_BEIJING_DATE_TIME
+RustBuffer uniffi_edl_ffi_fn_func_beijing_date_time(uint64_t at_unix, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_BEIJING_TIME
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_BEIJING_TIME
+RustBuffer uniffi_edl_ffi_fn_func_beijing_time(uint64_t at_unix, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_CHECK_METHOD_TEXT
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_CHECK_METHOD_TEXT
+RustBuffer uniffi_edl_ffi_fn_func_check_method_text(RustBuffer method, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_CHECK_OUTCOME_TEXT
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_CHECK_OUTCOME_TEXT
+RustBuffer uniffi_edl_ffi_fn_func_check_outcome_text(RustBuffer outcome, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_CORE_VERSION
 #define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_CORE_VERSION
 RustBuffer uniffi_edl_ffi_fn_func_core_version(RustCallStatus *_Nonnull out_status
     
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_COUNTDOWN_TEXT
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_COUNTDOWN_TEXT
+RustBuffer uniffi_edl_ffi_fn_func_countdown_text(uint32_t seconds, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_ERROR_TEXT
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_ERROR_TEXT
+RustBuffer uniffi_edl_ffi_fn_func_error_text(RustBuffer error, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_KEY_FILE_KEY_STORE
@@ -682,9 +722,24 @@ RustBuffer uniffi_edl_ffi_fn_func_payload_from_text(RustBuffer text, RustCallSta
 RustBuffer uniffi_edl_ffi_fn_func_payload_to_text(RustBuffer payload, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_POINTS_FRACTION
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_POINTS_FRACTION
+float uniffi_edl_ffi_fn_func_points_fraction(uint8_t points, uint8_t limit, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_REFUSAL_TEXT
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_REFUSAL_TEXT
+RustBuffer uniffi_edl_ffi_fn_func_refusal_text(RustBuffer reason, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_RENDER_QR_PNG
 #define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_RENDER_QR_PNG
 RustBuffer uniffi_edl_ffi_fn_func_render_qr_png(RustBuffer payload, uint32_t module_px, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_REVIEW_OUTCOME_TEXT
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_REVIEW_OUTCOME_TEXT
+RustBuffer uniffi_edl_ffi_fn_func_review_outcome_text(RustBuffer outcome, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_SCAN_PNG
@@ -705,6 +760,21 @@ void uniffi_edl_ffi_fn_func_set_logger(RustBuffer logger, RustBuffer max_level, 
 #ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_SOFTWARE_KEY_STORE
 #define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_SOFTWARE_KEY_STORE
 uint64_t uniffi_edl_ffi_fn_func_software_key_store(RustBuffer passphrase, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_UPLOAD_STAGE_TEXT
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_UPLOAD_STAGE_TEXT
+RustBuffer uniffi_edl_ffi_fn_func_upload_stage_text(RustBuffer stage, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_VALIDITY_END_TEXT
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_VALIDITY_END_TEXT
+RustBuffer uniffi_edl_ffi_fn_func_validity_end_text(RustBuffer valid_until, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_VERIFIER_CLASS_TEXT
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_VERIFIER_CLASS_TEXT
+RustBuffer uniffi_edl_ffi_fn_func_verifier_class_text(RustBuffer verifier_class, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_FFI_EDL_FFI_RUSTBUFFER_ALLOC
@@ -967,9 +1037,57 @@ void ffi_edl_ffi_rust_future_free_void(uint64_t handle
 void ffi_edl_ffi_rust_future_complete_void(uint64_t handle, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_FUNC_APPLICATION_PHASE_TEXT
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_FUNC_APPLICATION_PHASE_TEXT
+uint16_t uniffi_edl_ffi_checksum_func_application_phase_text(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_FUNC_AUDIENCE_TEXT
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_FUNC_AUDIENCE_TEXT
+uint16_t uniffi_edl_ffi_checksum_func_audience_text(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_FUNC_BEIJING_DATE_TIME
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_FUNC_BEIJING_DATE_TIME
+uint16_t uniffi_edl_ffi_checksum_func_beijing_date_time(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_FUNC_BEIJING_TIME
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_FUNC_BEIJING_TIME
+uint16_t uniffi_edl_ffi_checksum_func_beijing_time(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_FUNC_CHECK_METHOD_TEXT
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_FUNC_CHECK_METHOD_TEXT
+uint16_t uniffi_edl_ffi_checksum_func_check_method_text(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_FUNC_CHECK_OUTCOME_TEXT
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_FUNC_CHECK_OUTCOME_TEXT
+uint16_t uniffi_edl_ffi_checksum_func_check_outcome_text(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_FUNC_CORE_VERSION
 #define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_FUNC_CORE_VERSION
 uint16_t uniffi_edl_ffi_checksum_func_core_version(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_FUNC_COUNTDOWN_TEXT
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_FUNC_COUNTDOWN_TEXT
+uint16_t uniffi_edl_ffi_checksum_func_countdown_text(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_FUNC_ERROR_TEXT
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_FUNC_ERROR_TEXT
+uint16_t uniffi_edl_ffi_checksum_func_error_text(void
     
 );
 #endif
@@ -1009,9 +1127,27 @@ uint16_t uniffi_edl_ffi_checksum_func_payload_to_text(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_FUNC_POINTS_FRACTION
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_FUNC_POINTS_FRACTION
+uint16_t uniffi_edl_ffi_checksum_func_points_fraction(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_FUNC_REFUSAL_TEXT
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_FUNC_REFUSAL_TEXT
+uint16_t uniffi_edl_ffi_checksum_func_refusal_text(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_FUNC_RENDER_QR_PNG
 #define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_FUNC_RENDER_QR_PNG
 uint16_t uniffi_edl_ffi_checksum_func_render_qr_png(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_FUNC_REVIEW_OUTCOME_TEXT
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_FUNC_REVIEW_OUTCOME_TEXT
+uint16_t uniffi_edl_ffi_checksum_func_review_outcome_text(void
     
 );
 #endif
@@ -1036,6 +1172,24 @@ uint16_t uniffi_edl_ffi_checksum_func_set_logger(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_FUNC_SOFTWARE_KEY_STORE
 #define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_FUNC_SOFTWARE_KEY_STORE
 uint16_t uniffi_edl_ffi_checksum_func_software_key_store(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_FUNC_UPLOAD_STAGE_TEXT
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_FUNC_UPLOAD_STAGE_TEXT
+uint16_t uniffi_edl_ffi_checksum_func_upload_stage_text(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_FUNC_VALIDITY_END_TEXT
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_FUNC_VALIDITY_END_TEXT
+uint16_t uniffi_edl_ffi_checksum_func_validity_end_text(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_FUNC_VERIFIER_CLASS_TEXT
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_FUNC_VERIFIER_CLASS_TEXT
+uint16_t uniffi_edl_ffi_checksum_func_verifier_class_text(void
     
 );
 #endif

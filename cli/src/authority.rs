@@ -10,8 +10,10 @@ use edl_authority::{Config, serve};
 pub enum Command {
     /// Start the authority server on a database file (created if missing), or on PostgreSQL.
     ///
-    /// The admin token comes from EDL_ADMIN_TOKEN (one is made up and printed when it is not
-    /// set); the test identity provider's secret from EDL_IDENTITY_SECRET.
+    /// The admin token (every role) comes from EDL_ADMIN_TOKEN (one is made up and printed
+    /// when it is not set); per-person tokens with roles (registry, reviewer, key_admin,
+    /// auditor) from the file EDL_ADMIN_TOKENS_FILE, one `NAME ROLE[,ROLE…] SHA256-HEX` a
+    /// line; the test identity provider's secret from EDL_IDENTITY_SECRET.
     ///
     /// Example: `edl authority serve --db authority.db --listen 127.0.0.1:8088`
     Serve {
@@ -28,6 +30,11 @@ pub enum Command {
         /// text). RUST_LOG filters them (default `info`).
         #[arg(long, value_enum)]
         log_format: Option<crate::logging::Format>,
+        /// On SIGTERM or Ctrl-C: seconds to let requests in flight finish and the last
+        /// batch commit before giving up (exit status 1). `/metrics` needs the bearer
+        /// token in EDL_METRICS_TOKEN (unset: no scrape is answered).
+        #[arg(long, default_value_t = 30)]
+        drain_secs: u64,
     },
     /// The registry's admin calls over HTTP (token from EDL_ADMIN_TOKEN).
     Admin(Box<crate::admin::Args>),
@@ -48,8 +55,13 @@ pub enum Command {
 pub fn run(command: Command) -> Result<(), String> {
     let runtime =
         tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the runtime: {e}"))?;
-    let (db, listen) = match command {
-        Command::Serve { db, listen, .. } => (db, listen),
+    let (db, listen, drain_secs) = match command {
+        Command::Serve {
+            db,
+            listen,
+            drain_secs,
+            ..
+        } => (db, listen, drain_secs),
         Command::Admin(args) => return crate::admin::run(*args),
         Command::TrustList { authority, out } => {
             let bytes = runtime.block_on(crate::http::trust_list(&authority))?;
@@ -60,7 +72,7 @@ pub fn run(command: Command) -> Result<(), String> {
             return Ok(());
         }
     };
-    runtime.block_on(async move {
+    let served = runtime.block_on(async move {
         let mut config = if db.starts_with("postgres://") || db.starts_with("postgresql://") {
             let mut config = Config::new("edl-authority", listen);
             config.postgres_url = Some(db);
@@ -78,17 +90,56 @@ pub fn run(command: Command) -> Result<(), String> {
                 token
             }
         };
+        // Per-person tokens with roles (D78): `NAME ROLE[,ROLE…] SHA256-HEX` a line.
+        if let Ok(path) = std::env::var("EDL_ADMIN_TOKENS_FILE") {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| format!("cannot read EDL_ADMIN_TOKENS_FILE {path}: {e}"))?;
+            config.admin_tokens = edl_authority::roles::AdminToken::parse_file(&text)
+                .map_err(|e| format!("EDL_ADMIN_TOKENS_FILE {path}: {e}"))?;
+        }
         config.identity_secret = std::env::var("EDL_IDENTITY_SECRET")
             .unwrap_or_default()
             .into_bytes();
+        config.metrics_token = std::env::var("EDL_METRICS_TOKEN").unwrap_or_default();
         let server = serve(config).await.map_err(|e| e.to_string())?;
         // Not a log record but the readiness line scripts and tests wait for
         // (bindings/test.sh, cli/tests): plain, on stderr, whatever the log filter or
         // format, so it cannot be filtered out or wrapped in JSON.
         eprintln!("edl authority listening on {}", server.url());
         tracing::info!(url = %server.url(), "authority serving");
-        let _ = tokio::signal::ctrl_c().await;
-        tracing::info!("shutting down");
-        server.shutdown().await.map_err(|e| e.to_string())
-    })
+        stop_signal().await;
+        tracing::info!(drain_secs, "shutting down: draining requests in flight");
+        // Stops accepting, lets requests in flight finish, then waits for the writer to
+        // commit what is queued and close the database: every answered write is on disk.
+        let drain = std::time::Duration::from_secs(drain_secs);
+        match tokio::time::timeout(drain, server.shutdown()).await {
+            Ok(result) => {
+                result.map_err(|e| e.to_string())?;
+                tracing::info!("stopped");
+                Ok(())
+            }
+            Err(_) => Err(format!(
+                "requests still in flight after {drain_secs} s; stopping without them"
+            )),
+        }
+    });
+    // Past the drain bound, tasks still running are abandoned rather than waited for.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    served
+}
+
+/// Resolves on SIGTERM (what a service manager or Kubernetes sends) or Ctrl-C.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }

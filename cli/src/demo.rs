@@ -328,7 +328,7 @@ impl Demo {
             .present(Form::Online, Audience::Enforcement, None)
             .map_err(wallet_err("present"))?;
         let r = police.verify_qr(&qr.payload).await.map_err(refused)?;
-        check(r.in_force, "the licence is in force")?;
+        check(r.answer.in_force, "the licence is in force")?;
         println!(
             "  ✓ police scanned the online QR ({} bytes):",
             qr.payload.len()
@@ -354,7 +354,7 @@ impl Demo {
             .map_err(wallet_err("present"))?;
         let r = rental.verify_qr(&qr.payload).await.map_err(refused)?;
         check(
-            matches!(r.view, edl_core::wire::LiveView::Business { .. }),
+            matches!(r.answer.view, edl_core::wire::LiveView::Business { .. }),
             "a rental firm sees the business view only",
         )?;
         println!("  ✓ the rental firm scanned the driver's business QR and sees less:");
@@ -366,7 +366,7 @@ impl Demo {
             .verify_manual(&number, &codes.manual_code)
             .await
             .map_err(refused)?;
-        check(r.in_force, "the manual code verifies")?;
+        check(r.answer.in_force, "the manual code verifies")?;
         println!(
             "  ✓ the manual code {} verified by phone",
             codes.manual_code
@@ -375,7 +375,7 @@ impl Demo {
             .verify_barcode(codes.barcode.text())
             .await
             .map_err(refused)?;
-        check(r.in_force, "the barcode verifies")?;
+        check(r.answer.in_force, "the barcode verifies")?;
         println!("  ✓ the barcode {} verified", codes.barcode.text());
 
         self.step(
@@ -432,7 +432,7 @@ impl Demo {
             .present(Form::Online, Audience::Enforcement, None)
             .map_err(wallet_err("present"))?;
         let r = police.verify_qr(&qr.payload).await.map_err(refused)?;
-        check(!r.in_force, "an online check shows it not in force")?;
+        check(!r.answer.in_force, "an online check shows it not in force")?;
         println!("  ✓ the police see it at once:");
         show::online(&r, colour);
         admin
@@ -492,7 +492,7 @@ impl Demo {
             .present(Form::Online, Audience::Enforcement, None)
             .map_err(wallet_err("present"))?;
         let r = police.verify_qr(&qr.payload).await.map_err(refused)?;
-        check(r.in_force, "the new QR verifies")?;
+        check(r.answer.in_force, "the new QR verifies")?;
         println!("  ✓ the new QR verifies");
         match police.verify_qr(&old.payload).await {
             Err(why) => println!("  ✓ the old QR is still rejected: {why}"),

@@ -2,7 +2,8 @@
 
 use edl_core::credential::DisclosedView;
 use edl_core::licence::{Licence, LicenceStatus, StatusColour};
-use edl_core::wire::{LiveView, VerifyResponse};
+use edl_core::net::OnlineAnswer;
+use edl_core::wire::LiveView;
 
 /// The status label, in red on a terminal when the status is one to notice.
 pub fn status(status: LicenceStatus, colour: bool) -> String {
@@ -76,7 +77,8 @@ pub fn disclosed(view: &DisclosedView, colour: bool) {
 }
 
 /// What an online verifier sees.
-pub fn online(r: &VerifyResponse, colour: bool) {
+pub fn online(online: &OnlineAnswer, colour: bool) {
+    let r = &online.answer;
     match &r.not_in_force_reason {
         None if r.in_force => println!("  in force: yes"),
         None => println!("  in force: no"),
@@ -97,7 +99,12 @@ pub fn online(r: &VerifyResponse, colour: bool) {
             println!("    status          {}", status(q.status, colour));
         }
     }
-    println!("  photo for face matching: {} bytes", r.photo.0.len());
+    // Fetched by its digest after the check and checked against it (D92).
+    println!(
+        "  photo for face matching: {} bytes, SHA-256 {}… checked",
+        online.photo.len(),
+        &hex::encode(r.photo_digest)[..16]
+    );
 }
 
 /// A spinner on stderr while `work` runs (terminal only), so a slow network shows life.

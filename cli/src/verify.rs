@@ -5,11 +5,11 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use edl_core::credential::{Audience, TrustList};
-use edl_core::net::OnlineVerifier;
+use edl_core::net::{OnlineAnswer, OnlineVerifier};
 use edl_core::present::render::scan_png;
 use edl_core::present::{Form, Header, payload_from_text};
 use edl_core::verify::{Policy, verify_offline};
-use edl_core::wire::{Base64, VerifyResponse};
+use edl_core::wire::Base64;
 use serde_json::{Value, json};
 
 use crate::http;
@@ -126,7 +126,7 @@ enum Shown<'a> {
     Manual(&'a str, &'a str),
 }
 
-async fn online(args: &Args, shown: Shown<'_>) -> Result<VerifyResponse, String> {
+async fn online(args: &Args, shown: Shown<'_>) -> Result<OnlineAnswer, String> {
     let (Some(url), Some(key)) = (&args.authority, &args.verifier_key) else {
         return Err("an online check needs --authority URL and --verifier-key KEY".into());
     };
@@ -139,15 +139,17 @@ async fn online(args: &Args, shown: Shown<'_>) -> Result<VerifyResponse, String>
     .map_err(|e| format!("rejected: {e}"))
 }
 
-fn report_online(r: &VerifyResponse, json: bool, colour: bool) -> Result<(), String> {
+fn report_online(online: &OnlineAnswer, json: bool, colour: bool) -> Result<(), String> {
+    let r = &online.answer;
     if json {
+        // The authority's answer as it came (the photo by its digest and URL).
         println!(
             "{}",
             serde_json::to_string_pretty(r).map_err(|e| e.to_string())?
         );
     } else {
         println!("✓ verified online at the authority");
-        show::online(r, colour);
+        show::online(online, colour);
     }
     if r.in_force {
         Ok(())

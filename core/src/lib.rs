@@ -9,6 +9,7 @@
 pub mod codec;
 pub mod credential;
 pub mod crypto;
+pub mod display;
 pub mod licence;
 #[cfg(feature = "net")]
 pub mod net;

@@ -20,6 +20,8 @@ pub const TOTP_SEED: [u8; 32] = [0x33; 32];
 pub const ELICENCE_ID: ElicenceId = ElicenceId(1_234_567_890_123);
 /// Lifetime of the sample credential.
 pub const TTL_HOURS: u16 = 72;
+/// The sample e-licence's index in the status list.
+pub const STATUS_INDEX: u32 = 42;
 
 /// An issued sample e-licence with everything needed to present and verify it.
 #[derive(Debug)]
@@ -50,6 +52,7 @@ pub fn issued(issued_at: u32) -> Sample {
                 device_key: device.public(),
                 issued_at,
                 ttl_hours: TTL_HOURS,
+                status_index: STATUS_INDEX,
             },
         )
         .expect("the sample licence is valid");

@@ -54,6 +54,7 @@ fn forged_payload(issued_at: u32, ttl_hours: u16, now: u64) -> Vec<u8> {
         device_key: device.public(),
         issued_at,
         ttl_hours,
+        status_index: sample::STATUS_INDEX,
     };
     let enforcement = EnforcementView {
         header,
@@ -143,6 +144,7 @@ fn a_licence_whose_validity_has_not_started_is_refused() {
             device_key: device.public(),
             issued_at: RETIRED - 600,
             ttl_hours: 24,
+            status_index: sample::STATUS_INDEX,
         },
     );
     // A renewal the authority issues before the new period starts.
@@ -172,6 +174,7 @@ fn the_issuer_refuses_a_lifetime_above_the_cap() {
                 device_key: SecretKey::from_seed(sample::DEVICE_SEED).public(),
                 issued_at: RETIRED,
                 ttl_hours,
+                status_index: sample::STATUS_INDEX,
             },
         )
     };

@@ -32,6 +32,15 @@ fn online_qr_is_a_version_1_symbol_and_checks_in_its_window() {
         check_code(&seed(), &check, p.window.ends_at() + 30),
         Err(CodeRejection::WrongCode)
     );
+    // A phone a few seconds fast: accepted in the last FAST_CLOCK_SKEW seconds of the
+    // window before its own, not earlier (D77).
+    let skew = u64::from(edl_core::verify::FAST_CLOCK_SKEW);
+    let before = p.window.starts_at() - skew;
+    assert_eq!(check_code(&seed(), &check, before).unwrap(), p.window);
+    assert_eq!(
+        check_code(&seed(), &check, before - 1),
+        Err(CodeRejection::WrongCode)
+    );
     // Another e-licence's seed does not accept it.
     assert!(check_code(&TotpSeed::from_bytes([0; 32]), &check, NOW).is_err());
 }

@@ -86,7 +86,7 @@ proptest! {
         prop_assume!(licence.validate().is_ok());
         let device = SecretKey::from_seed([5; 32]);
         let credential = sample.issuer.issue(&licence, Issuance {
-            id: sample::ELICENCE_ID, device_key: device.public(), issued_at: NOW as u32 - 600, ttl_hours: ttl,
+            id: sample::ELICENCE_ID, device_key: device.public(), issued_at: NOW as u32 - 600, ttl_hours: ttl, status_index: 9,
         }).unwrap();
         let decoded = Credential::decode(&credential.encode().unwrap()).unwrap();
         prop_assert_eq!(&decoded, &credential);

@@ -18,7 +18,7 @@ final class ApplyViewModel: ObservableObject {
         reload()
     }
 
-    var heading: LocalizedText? { phase.map(Texts.phase) }
+    var heading: LocalizedText? { phase.map { applicationPhaseText(phase: $0) } }
 
     func reload() { phase = (try? session.wallet.application())?.phase }
 
@@ -35,7 +35,7 @@ final class ApplyViewModel: ObservableObject {
             return true
         } catch {
             if case EdlError.NotEligible(let reason) = error { notEligible = reason }
-            refusal = Texts.error(error)
+            refusal = errorShown(error)
             return false
         }
     }

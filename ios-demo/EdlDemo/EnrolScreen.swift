@@ -31,7 +31,7 @@ final class EnrolViewModel: ObservableObject {
             session.route()
             return true
         } catch {
-            self.error = Texts.error(error)
+            self.error = errorShown(error)
             return false
         }
     }

@@ -27,7 +27,7 @@ final class MainPageViewModel: ObservableObject {
         listener = session.listen { [weak self] event in self?.onEvent(event) }
     }
 
-    var countdown: String { Clock.countdown(secondsLeft) }
+    var countdown: String { countdownText(seconds: UInt32(max(0, secondsLeft))) }
 
     func start() {
         reload()
@@ -54,13 +54,13 @@ final class MainPageViewModel: ObservableObject {
         page = try? w.mainPage()
         photo = try? w.photo()
         colour = try? w.statusColour()
-        lastSynced = (try? w.lastSyncedUnix()).map(Clock.time)
+        lastSynced = (try? w.lastSyncedUnix()).map { beijingTime(atUnix: $0) }
         refreshCode()
     }
 
     /// Pull to refresh: syncs, then re-reads. Offline, the stored page stays with a notice.
     func refresh() async {
-        do { _ = try await session.wallet.sync(); error = nil } catch { self.error = Texts.error(error) }
+        error = await session.sync()
         reload()
     }
 
@@ -78,7 +78,7 @@ final class MainPageViewModel: ObservableObject {
             ticker = try session.wallet.startRotation(form: form, audience: audience)
         } catch {
             ticker = nil
-            self.error = Texts.error(error)
+            self.error = errorShown(error)
         }
         refreshCode()
     }
@@ -121,7 +121,7 @@ struct MainPageView: View {
                         Text("出生日期 \(page.dateOfBirth)")
                         Text("证号 \(page.licenceNumber)")
                         Text("准驾车型 \(page.classes)")
-                        Text("有效期 \(page.validFrom) 至 \(page.validUntil)")
+                        Text("有效期 \(page.validFrom) 至 \(validityEndText(validUntil: page.validUntil).zh)")
                         if vm.colour != .hidden {
                             Text("状态 \(page.status.labelZh) \(page.status.labelEn)")
                                 .foregroundColor(vm.colour == .red ? .red : .primary)
@@ -130,7 +130,7 @@ struct MainPageView: View {
                 }
             }
             Picker("", selection: Binding(get: { vm.audience }, set: { vm.setAudience($0) })) {
-                ForEach([Audience.business, .enforcement], id: \.self) { Text(Texts.audience($0).zh).tag($0) }
+                ForEach([Audience.business, .enforcement], id: \.self) { Text(audienceText(audience: $0).zh).tag($0) }
             }
             .pickerStyle(.segmented)
             if let p = vm.presentation {

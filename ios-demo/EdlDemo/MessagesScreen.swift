@@ -26,10 +26,8 @@ final class MessagesViewModel: ObservableObject {
         verifications = ((try? session.wallet.verificationLog()) ?? []).reversed()
     }
 
-    func refresh() async {
-        do { _ = try await session.wallet.sync(); error = nil } catch { self.error = Texts.error(error) }
-        reload()
-    }
+    /// Pull to refresh: syncs, then re-reads from the store.
+    func refresh() async { error = await session.sync(); reload() }
 }
 
 struct MessagesView: View {
@@ -40,7 +38,7 @@ struct MessagesView: View {
             Section("消息 Messages") {
                 ForEach(Array(vm.messages.enumerated()), id: \.offset) { _, m in
                     VStack(alignment: .leading) {
-                        Text(Clock.dateTime(m.atUnix)).font(.caption).foregroundColor(.secondary)
+                        Text(beijingDateTime(atUnix: m.atUnix)).font(.caption).foregroundColor(.secondary)
                         Text(m.title).bold()
                         Text(m.body)
                     }
@@ -49,8 +47,8 @@ struct MessagesView: View {
             Section("核验记录 Who checked my e-licence") {
                 ForEach(Array(vm.verifications.enumerated()), id: \.offset) { _, v in
                     VStack(alignment: .leading) {
-                        Text("\(Clock.dateTime(v.atUnix))  \(v.verifier)（\(Texts.verifierClass(v.verifierClass).zh)）")
-                        Text("\(Texts.method(v.method).zh) · \(Texts.audience(v.audience).zh) · \(Texts.outcome(v.outcome).zh)")
+                        Text("\(beijingDateTime(atUnix: v.atUnix))  \(v.verifier)（\(verifierClassText(verifierClass: v.verifierClass).zh)）")
+                        Text("\(checkMethodText(method: v.method).zh) · \(audienceText(audience: v.audience).zh) · \(checkOutcomeText(outcome: v.outcome).zh)")
                             .font(.caption).foregroundColor(v.outcome == .verified ? .primary : .red)
                     }
                 }

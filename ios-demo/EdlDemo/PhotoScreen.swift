@@ -24,12 +24,12 @@ final class PhotoViewModel: ObservableObject {
         reload()
     }
 
-    var heading: LocalizedText? { phase.map(Texts.phase) }
+    var heading: LocalizedText? { phase.map { applicationPhaseText(phase: $0) } }
 
     func reload() {
         let application = try? session.wallet.application()
         phase = application?.phase
-        deadline = application?.pendingReview.map { Clock.dateTime($0.deadlineUnix) }
+        deadline = application?.pendingReview.map { beijingDateTime(atUnix: $0.deadlineUnix) }
         lastReview = (try? session.wallet.photoReviews())?.last
     }
 
@@ -41,7 +41,7 @@ final class PhotoViewModel: ObservableObject {
             (stage, progress, error) = (nil, 0, nil)
         } catch {
             (photo, report, canUpload) = (nil, nil, false)
-            self.error = Texts.error(error)
+            self.error = errorShown(error)
         }
     }
 
@@ -59,14 +59,14 @@ final class PhotoViewModel: ObservableObject {
             return true
         } catch {
             canUpload = report?.passes == true
-            self.error = Texts.error(error)
+            self.error = errorShown(error)
             return false
         }
     }
 
     /// Pull to refresh: asks the authority for the review's result.
     func refresh() async {
-        do { _ = try await session.wallet.sync(); error = nil } catch { self.error = Texts.error(error) }
+        error = await session.sync()
         reload()
         session.route()
     }
@@ -118,11 +118,11 @@ struct PhotoView: View {
                 Button("上传 Upload") { Task { await vm.upload() } }.disabled(!vm.canUpload)
                 if let stage = vm.stage {
                     ProgressView(value: vm.progress)
-                    Text("\(Texts.stage(stage).zh) \(Texts.stage(stage).en)").font(.caption)
+                    Text("\(uploadStageText(stage: stage).zh) \(uploadStageText(stage: stage).en)").font(.caption)
                 }
                 if let deadline = vm.deadline { Text("审核截止 \(deadline)（北京时间）").foregroundColor(.blue) }
                 if let review = vm.lastReview {
-                    Text("上次审核 \(Texts.review(review.outcome).zh)\(review.reason.map { "：\($0)" } ?? "")").font(.caption)
+                    Text("上次审核 \(reviewOutcomeText(outcome: review.outcome).zh)\(review.reason.map { "：\($0)" } ?? "")").font(.caption)
                 }
                 if let error = vm.error { Bilingual(text: error, colour: .red) }
             }

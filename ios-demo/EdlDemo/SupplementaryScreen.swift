@@ -17,18 +17,16 @@ final class SupplementaryViewModel: ObservableObject {
         }
     }
 
-    /// How full the points bar is drawn: the cycle's points over its limit, both from the core.
+    /// How full the points bar is drawn: the core's `pointsFraction` of the cycle.
     var pointsBar: Double {
-        guard let c = page?.cycle, c.limit > 0 else { return 0 }
-        return min(1, Double(c.points) / Double(c.limit))
+        guard let c = page?.cycle else { return 0 }
+        return Double(pointsFraction(points: c.points, limit: c.limit))
     }
 
     func reload() { page = try? session.wallet.supplementaryPage() }
 
-    func refresh() async {
-        do { _ = try await session.wallet.sync(); error = nil } catch { self.error = Texts.error(error) }
-        reload()
-    }
+    /// Pull to refresh: syncs, then re-reads from the store.
+    func refresh() async { error = await session.sync(); reload() }
 }
 
 struct SupplementaryView: View {

@@ -49,11 +49,29 @@ final class WalletSession: ObservableObject {
         }
     }
 
+    /// Pull to refresh, for every screen: syncs; what to tell the driver when it failed, or
+    /// nil. The screen re-reads its state from the store afterwards (offline it still shows
+    /// the last sync).
+    func sync() async -> LocalizedText? {
+        do {
+            _ = try await wallet.sync()
+            return nil
+        } catch {
+            return errorShown(error)
+        }
+    }
+
     /// Opens one of the issued e-licence's tabs.
     func open(_ tab: Screen) {
         guard Screen.tabs.contains(tab), (try? wallet.application())?.phase == .issued else { return }
         screen = tab
     }
+}
+
+/// What to tell the driver after a failed call: the core's `errorText` (D95). An error from
+/// outside the library (a cancelled task) reads as the core's general text.
+func errorShown(_ error: Error) -> LocalizedText {
+    errorText(error: error as? EdlError ?? .Internal(detail: "not a library error"))
 }
 
 /// The observer: events come on a library thread and are handed to the main actor.

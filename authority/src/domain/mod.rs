@@ -97,6 +97,7 @@ pub fn check_issuable(licence: &Licence, now: u64) -> Result<(), Error> {
                 device_key,
                 issued_at: u32::try_from(now).unwrap_or(u32::MAX),
                 ttl_hours: 1,
+                status_index: 0,
             },
         )
         .map(|_| ())

@@ -53,6 +53,8 @@ pub struct Fresh {
     pub id: u64,
     /// The TOTP seed of its online codes, sealed under the KEK for this id.
     pub seed: SealedSeed,
+    /// Its index in the signed status list (allocated by the store).
+    pub status_index: u32,
 }
 
 /// A photo that arrives already approved (at a counter): its id, digest and bytes.
@@ -97,9 +99,18 @@ pub fn eligible(licence: &edl_core::licence::Licence, now: u64) -> Result<()> {
 }
 
 /// Signs a credential for the driver's current data under e-licence `id` with `seed`.
-fn sign(s: &mut DriverState, k: Signing<'_>, id: u64, seed: SealedSeed) -> Result<ElicenceRecord> {
+fn sign(
+    s: &mut DriverState,
+    k: Signing<'_>,
+    id: u64,
+    seed: SealedSeed,
+    status_index: u32,
+) -> Result<ElicenceRecord> {
+    // The credential is bound to the device that passed the real-person check: a device
+    // enrolled since, not yet checked, gets nothing (D76).
     let device = s
-        .device_key
+        .identity_key
+        .or(s.device_key)
         .ok_or(Error::InvalidState("no device enrolled on the account"))?;
     let device = PublicKey::from_bytes(&device.0).map_err(|_| StoreError::Corrupt("device key"))?;
     let photo = s
@@ -116,6 +127,7 @@ fn sign(s: &mut DriverState, k: Signing<'_>, id: u64, seed: SealedSeed) -> Resul
             device_key: device,
             issued_at: u32::try_from(k.now).unwrap_or(u32::MAX),
             ttl_hours: k.ttl_hours,
+            status_index,
         },
     )?;
     s.licence = licence;
@@ -127,12 +139,13 @@ fn sign(s: &mut DriverState, k: Signing<'_>, id: u64, seed: SealedSeed) -> Resul
         issued_at: k.now,
         expires_at: k.now + 3600 * u64::from(k.ttl_hours),
         kid: k.issuer.kid().0,
+        status_index,
     })
 }
 
 /// A new e-licence (new id and seed): the previous one stops verifying.
 fn issue_new(s: &mut DriverState, k: Signing<'_>, fresh: Fresh) -> Result<()> {
-    let record = sign(s, k, fresh.id, fresh.seed)?;
+    let record = sign(s, k, fresh.id, fresh.seed, fresh.status_index)?;
     s.elicence = Some(record);
     s.phase = ApplicationPhase::Issued;
     Ok(())
@@ -148,7 +161,7 @@ pub fn reissue(s: &mut DriverState, k: Signing<'_>) -> Result<Effects> {
     if current.state != ElicenceState::Active {
         return Ok(Effects::default());
     }
-    let record = sign(s, k, current.id, current.seed)?;
+    let record = sign(s, k, current.id, current.seed, current.status_index)?;
     s.elicence = Some(record);
     Ok(Effects::default())
 }
@@ -312,9 +325,9 @@ pub fn counter_issue(
         });
     }
     withdraw_pending(s, now, &mut effects);
-    issue_new(s, k, fresh)?;
     // The office checked the person at the counter.
     s.identity_key = s.device_key;
+    issue_new(s, k, fresh)?;
     effects
         .feed
         .push(FeedEvent::Message(messages::application_succeeded(
@@ -454,13 +467,14 @@ pub fn reject_photo(
 }
 
 /// Enrols `device_key` with the activation code hashing to `code_hash`. A wrong code
-/// counts an attempt (the code burns after `max_attempts`) and is saved but refused; a
-/// new device supersedes the active e-licence, whose credential is bound to the old key.
+/// counts an attempt and is saved but refused; it does not burn the code (D75: the
+/// service's back-off limits guessing, so nobody can stop a driver from enrolling). A
+/// new device does not supersede the active e-licence: that waits for its real-person
+/// check ([`apply`], D76).
 pub fn enrol(
     s: &mut DriverState,
     code_hash: [u8; 32],
     device_key: [u8; 32],
-    max_attempts: u32,
     now: u64,
 ) -> Result<Effects> {
     let refuse = || {
@@ -477,17 +491,13 @@ pub fn enrol(
         return refuse();
     }
     if !ct_eq(&act.code_hash.0, &code_hash) {
-        act.attempts += 1;
-        if act.attempts >= max_attempts {
-            s.activation = None;
-        }
+        act.attempts = act.attempts.saturating_add(1);
         return refuse();
     }
     s.activation = None;
     let mut effects = Effects::default();
     if s.device_key != Some(Bytes32(device_key)) {
         s.device_key = Some(Bytes32(device_key));
-        supersede(s);
         effects
             .feed
             .push(FeedEvent::Message(messages::device_enrolled(now)));
@@ -507,17 +517,19 @@ pub fn apply(
     k: Signing<'_>,
 ) -> Result<Effects> {
     let now = k.now;
+    let checked = s.identity_key.is_some() && s.identity_key == s.device_key;
     match s.phase {
         ApplicationPhase::Stopped => return Err(Error::ElicenceStopped),
-        // Applying again while issued or under review changes nothing.
-        ApplicationPhase::Issued | ApplicationPhase::UnderReview => {
+        // Applying again from the checked device while issued or under review changes
+        // nothing.
+        ApplicationPhase::Issued | ApplicationPhase::UnderReview if checked => {
             return Ok(Effects::default());
         }
         _ => {}
     }
     eligible(&s.licence, now)?;
     let mut effects = Effects::default();
-    if s.identity_key.is_none() || s.identity_key != s.device_key {
+    if !checked {
         let proof = a.identity.ok_or(Error::IdentityCheckRequired)?;
         // The challenge is used up whatever the outcome.
         let challenge = s.challenge.take();
@@ -534,7 +546,13 @@ pub fn apply(
             effects.refuse = Some(Error::IdentityCheckFailed);
             return Ok(effects);
         }
+        // This device passed: it takes over, and the e-licence of the previous one stops
+        // verifying only now (D76).
         s.identity_key = s.device_key;
+        supersede(s);
+        if s.phase == ApplicationPhase::UnderReview {
+            return Ok(effects);
+        }
     }
     let reusable = s
         .photo

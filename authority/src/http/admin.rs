@@ -1,4 +1,5 @@
-//! Admin and reviewer endpoints (bearer token).
+//! Admin endpoints (bearer token); each names the role it needs (D78): registry,
+//! reviewer (photo review and the busy switch) or key administrator.
 
 use axum::Json;
 use axum::extract::State;
@@ -11,13 +12,14 @@ use serde::Deserialize;
 
 use super::extract::{Admin, AppState, Body, Id, NoBody, OptionalBody, Params};
 use crate::error::Result;
+use crate::roles::need;
 
 /// Register a driver and their licence.
 #[utoipa::path(post, path = paths::DRIVERS, tag = "admin", security(("admin_token" = [])),
     request_body = NewDriver,
     responses((status = 200, body = DriverCreated), (status = "4XX", body = ErrorBody)))]
 pub async fn create_driver(
-    _: Admin,
+    _: Admin<need::Registry>,
     State(app): State<AppState>,
     Body(d): Body<NewDriver>,
 ) -> Result<Json<DriverCreated>> {
@@ -29,7 +31,7 @@ pub async fn create_driver(
     params(("id" = u64, Path, description = "Driver id")),
     responses((status = 200, body = DriverDetail), (status = "4XX", body = ErrorBody)))]
 pub async fn driver(
-    _: Admin,
+    _: Admin<need::Registry>,
     State(app): State<AppState>,
     Id(id): Id,
     _: NoBody,
@@ -43,7 +45,7 @@ pub async fn driver(
     params(("id" = u64, Path, description = "Driver id")),
     responses((status = 200, body = ActivationCode), (status = "4XX", body = ErrorBody)))]
 pub async fn activation_code(
-    _: Admin,
+    _: Admin<need::Registry>,
     State(app): State<AppState>,
     Id(id): Id,
     _: NoBody,
@@ -56,7 +58,7 @@ pub async fn activation_code(
     params(("id" = u64, Path, description = "Driver id")), request_body = NewViolation,
     responses((status = 200, body = DriverDetail), (status = "4XX", body = ErrorBody)))]
 pub async fn violation(
-    _: Admin,
+    _: Admin<need::Registry>,
     State(app): State<AppState>,
     Id(id): Id,
     Body(v): Body<NewViolation>,
@@ -70,7 +72,7 @@ pub async fn violation(
     params(("id" = u64, Path, description = "Driver id")), request_body = SetStatus,
     responses((status = 200, body = DriverDetail), (status = "4XX", body = ErrorBody)))]
 pub async fn status(
-    _: Admin,
+    _: Admin<need::Registry>,
     State(app): State<AppState>,
     Id(id): Id,
     Body(s): Body<SetStatus>,
@@ -83,7 +85,7 @@ pub async fn status(
     params(("id" = u64, Path, description = "Driver id")), request_body = Renewal,
     responses((status = 200, body = DriverDetail), (status = "4XX", body = ErrorBody)))]
 pub async fn renew(
-    _: Admin,
+    _: Admin<need::Registry>,
     State(app): State<AppState>,
     Id(id): Id,
     Body(r): Body<Renewal>,
@@ -96,7 +98,7 @@ pub async fn renew(
     params(("id" = u64, Path, description = "Driver id")), request_body(content = CounterIssue, description = "May be empty"),
     responses((status = 200, body = DriverDetail), (status = "4XX", body = ErrorBody)))]
 pub async fn counter_issue(
-    _: Admin,
+    _: Admin<need::Registry>,
     State(app): State<AppState>,
     Id(id): Id,
     OptionalBody(c): OptionalBody<CounterIssue>,
@@ -117,7 +119,7 @@ pub struct QueueQuery {
     params(QueueQuery),
     responses((status = 200, body = ReviewQueue), (status = "4XX", body = ErrorBody)))]
 pub async fn reviews(
-    _: Admin,
+    _: Admin<need::Reviewer>,
     State(app): State<AppState>,
     Params(q): Params<QueueQuery>,
     _: NoBody,
@@ -131,7 +133,7 @@ pub async fn reviews(
     params(("photo_id" = u64, Path, description = "Photo id")),
     responses((status = 200, body = DriverDetail), (status = "4XX", body = ErrorBody)))]
 pub async fn approve(
-    _: Admin,
+    _: Admin<need::Reviewer>,
     State(app): State<AppState>,
     Id(photo_id): Id,
     _: NoBody,
@@ -144,7 +146,7 @@ pub async fn approve(
     params(("photo_id" = u64, Path, description = "Photo id")), request_body = RejectPhoto,
     responses((status = 200, body = DriverDetail), (status = "4XX", body = ErrorBody)))]
 pub async fn reject(
-    _: Admin,
+    _: Admin<need::Reviewer>,
     State(app): State<AppState>,
     Id(photo_id): Id,
     Body(r): Body<RejectPhoto>,
@@ -157,7 +159,7 @@ pub async fn reject(
     request_body = NewVerifier,
     responses((status = 200, body = VerifierCreated), (status = "4XX", body = ErrorBody)))]
 pub async fn create_verifier(
-    _: Admin,
+    _: Admin<need::Registry>,
     State(app): State<AppState>,
     Body(v): Body<NewVerifier>,
 ) -> Result<Json<VerifierCreated>> {
@@ -169,7 +171,7 @@ pub async fn create_verifier(
 #[utoipa::path(post, path = paths::ROTATE_KEY, tag = "admin", security(("admin_token" = [])),
     responses((status = 200, body = TrustListResponse), (status = "4XX", body = ErrorBody)))]
 pub async fn rotate_key(
-    _: Admin,
+    _: Admin<need::KeyAdmin>,
     State(app): State<AppState>,
     _: NoBody,
 ) -> Result<Json<TrustListResponse>> {
@@ -181,7 +183,7 @@ pub async fn rotate_key(
     request_body = BusySetting,
     responses((status = 200, body = BusySetting), (status = "4XX", body = ErrorBody)))]
 pub async fn busy(
-    _: Admin,
+    _: Admin<need::Reviewer>,
     State(app): State<AppState>,
     Body(b): Body<BusySetting>,
 ) -> Result<Json<BusySetting>> {

@@ -1,19 +1,21 @@
 //! Extractors that turn every kind of bad input into the JSON error body: bodies,
 //! path ids, queries, and the three kinds of caller authentication.
 
+use std::marker::PhantomData;
 use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
-use edl_core::crypto::{PublicKey, ct_eq, sha256};
+use edl_core::crypto::PublicKey;
 use edl_core::wire::{BAD_BASE64, HEADER_API_KEY, HEADER_AUTHORIZATION, RequestAuth};
 use serde::de::DeserializeOwned;
 
 use crate::error::Error;
+use crate::roles::{self, Needs};
 use crate::service::App;
-use crate::store::{DriverId, VerifierRow};
+use crate::store::{AuditEntry, DriverId, VerifierRow};
 
 /// Shared state of every handler.
 pub type AppState = Arc<App>;
@@ -131,14 +133,32 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Params<T> {
     }
 }
 
-/// An admin or reviewer, by the bearer token.
-pub struct Admin;
+/// The address a connection came from, put on each request by the accept loop.
+#[derive(Debug, Clone, Copy)]
+pub struct PeerAddr(pub std::net::SocketAddr);
 
-impl FromRequestParts<AppState> for Admin {
+/// The client's address, when known (a router served without the accept loop, as in
+/// some tests, has none). The peer of the TCP connection: behind a reverse proxy that is
+/// the proxy, and the per-source limits apply to it as a whole (D75).
+pub struct Source(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Source {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Error> {
+        Ok(Source(parts.extensions.get::<PeerAddr>().map(|p| p.0.ip())))
+    }
+}
+
+/// An admin whose token has the role `R` needs (`roles.rs`, D78). Every call by a known
+/// token is written to the audit log before the handler runs, refused ones too; if the
+/// log cannot be written the call is not made.
+pub struct Admin<R>(PhantomData<R>);
+
+impl<R: Needs> FromRequestParts<AppState> for Admin<R> {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Error> {
-        let expected = &app.config.admin_token;
         let given = parts
             .headers
             .get(HEADER_AUTHORIZATION)
@@ -147,12 +167,41 @@ impl FromRequestParts<AppState> for Admin {
             // The scheme name is case-insensitive (RFC 9110 §11.1).
             .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
             .map(|(_, token)| token.trim())
+            .filter(|token| !token.is_empty())
             .ok_or(Error::Unauthorized)?;
-        // Hashes first, so the comparison takes the same time whatever the lengths.
-        if expected.is_empty() || !ct_eq(&sha256(given.as_bytes()), &sha256(expected.as_bytes())) {
-            return Err(Error::Unauthorized);
+        let token = roles::find(&app.admins, given).ok_or(Error::Unauthorized)?;
+        let allowed = token.roles.contains(&R::ROLE);
+        // The route with its id as `{id}`, and the id (a driver or photo id) apart: never
+        // anything from the body or the query.
+        let mut target = None;
+        let route: Vec<&str> = parts
+            .uri
+            .path()
+            .split('/')
+            .map(|segment| match segment.parse::<u64>() {
+                Ok(id) => {
+                    target = target.or(Some(id));
+                    "{id}"
+                }
+                Err(_) => segment,
+            })
+            .collect();
+        let route = route.join("/");
+        app.store
+            .append_audit(AuditEntry {
+                at: app.now(),
+                actor: token.name.clone(),
+                role: R::ROLE.as_str().to_owned(),
+                action: format!("{} {route}", parts.method),
+                target,
+                allowed,
+            })
+            .await?;
+        if !allowed {
+            tracing::warn!(role = R::ROLE.as_str(), "admin call refused: role");
+            return Err(Error::Forbidden);
         }
-        Ok(Admin)
+        Ok(Admin(PhantomData))
     }
 }
 
@@ -179,12 +228,26 @@ pub struct Signed {
     pub account: DriverId,
     /// The raw body (what was signed).
     pub body: Bytes,
+    /// Signed by the device that passed the real-person check (it may see personal data).
+    pub checked: bool,
+    /// Signed by the device enrolled last. A previous, checked device whose e-licence is
+    /// still in force keeps syncing until the new one passes its check (D76).
+    pub current: bool,
 }
 
 impl Signed {
     /// The body as JSON of type `T`.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, Error> {
         parse_json(&self.body)
+    }
+
+    /// Refuses a request from a previous device on an endpoint for the current one.
+    pub fn current(&self) -> Result<(), Error> {
+        if self.current {
+            Ok(())
+        } else {
+            Err(Error::UnknownAccount)
+        }
     }
 
     /// Refuses a body on an endpoint that takes none (see [`NoBody`]).
@@ -216,18 +279,32 @@ impl FromRequest<AppState> for Signed {
             .driver(account)
             .await?
             .ok_or(Error::UnknownAccount)?;
-        let key = driver
-            .device_key
-            .and_then(|k| PublicKey::from_bytes(&k.0).ok())
-            .ok_or(Error::UnknownAccount)?;
-        auth.verify(
-            &key,
-            &method,
-            &path,
-            &body,
-            app.now(),
-            app.config.max_request_skew,
-        )?;
+        let verify = |k: Option<crate::store::Bytes32>| {
+            let key = k
+                .and_then(|k| PublicKey::from_bytes(&k.0).ok())
+                .ok_or(Error::UnknownAccount)?;
+            auth.verify(
+                &key,
+                &method,
+                &path,
+                &body,
+                app.now(),
+                app.config.max_request_skew,
+            )
+            .map_err(Error::from)
+        };
+        let current = verify(driver.device_key);
+        let signer = match current {
+            Ok(()) => driver.device_key,
+            // The checked device, replaced by one not yet checked: it may still sync.
+            Err(e) if driver.identity_key != driver.device_key => {
+                verify(driver.identity_key).map_err(|_| e)?;
+                driver.identity_key
+            }
+            Err(e) => return Err(e),
+        };
+        let checked = signer.is_some() && signer == driver.identity_key;
+        let is_current = signer == driver.device_key;
         // Recorded only after the signature holds, so forged requests cannot fill the
         // table; a nonce recorded twice is a replay.
         if !app
@@ -237,6 +314,11 @@ impl FromRequest<AppState> for Signed {
         {
             return Err(Error::Replayed);
         }
-        Ok(Signed { account, body })
+        Ok(Signed {
+            account,
+            body,
+            checked,
+            current: is_current,
+        })
     }
 }

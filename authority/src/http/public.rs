@@ -1,11 +1,15 @@
-//! The trust list and online verification.
+//! The trust list, online verification and the photo a check names.
 
 use axum::Json;
-use axum::extract::State;
-use edl_core::wire::{ErrorBody, TrustListResponse, VerifyRequest, VerifyResponse, paths};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use edl_core::wire::{
+    ErrorBody, HEADER_API_KEY, TrustListResponse, VerifyRequest, VerifyResponse, paths,
+};
 
-use super::extract::{AppState, Body, NoBody, Verifier};
-use crate::error::Result;
+use super::extract::{AppState, Body, NoBody, Signed, Verifier};
+use crate::error::{Error, Result};
 
 /// The issuer keys, for offline verification.
 #[utoipa::path(get, path = paths::TRUST_LIST, tag = "verifier",
@@ -14,9 +18,46 @@ pub async fn trust_list(State(app): State<AppState>, _: NoBody) -> Json<TrustLis
     Json(app.trust_list())
 }
 
+/// The trust list signed by the authority's root key (binary, D72): what a wallet or an
+/// offline verifier that pinned the root checks and keeps. 404 if the server has no root.
+#[utoipa::path(get, path = paths::SIGNED_TRUST_LIST, tag = "verifier",
+    responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>,
+        description = "`TrustListContents` ‖ root signature; see docs/PROTOCOL.md"),
+        (status = 404, body = ErrorBody)))]
+pub async fn signed_trust_list(State(app): State<AppState>, _: NoBody) -> Result<Response> {
+    Ok(binary(app.signed_trust_list()?, 300))
+}
+
+/// The status list signed by the current issuing key (binary, D71): two bits per
+/// e-licence index. Built per request, so a change is in the next list fetched.
+#[utoipa::path(get, path = paths::STATUS_LIST, tag = "verifier",
+    responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>,
+        description = "signed status list; see docs/PROTOCOL.md")))]
+pub async fn status_list(State(app): State<AppState>, _: NoBody) -> Result<Response> {
+    Ok(binary(app.status_list().await?, 60))
+}
+
+/// Public bytes any cache may keep for `max_age` seconds (they are signed and dated).
+fn binary(bytes: Vec<u8>, max_age: u32) -> Response {
+    let cache = HeaderValue::from_str(&format!("public, max-age={max_age}"))
+        .unwrap_or(HeaderValue::from_static("no-cache"));
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/octet-stream"),
+            ),
+            (header::CACHE_CONTROL, cache),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
 /// Online verification of an online QR, a barcode or a licence number with a manual
 /// code. Answers with the live view for the narrower of the driver's chosen audience
-/// and the verifier's class, with the photo. Failed codes are limited per verifier and
+/// and the verifier's class, and the digest and URL of the photo (fetched separately,
+/// [`photo`]). Failed codes are limited per verifier and
 /// licence (429 `locked_out` with Retry-After). Every check is logged for the driver.
 #[utoipa::path(post, path = paths::VERIFY, tag = "verifier", security(("api_key" = [])),
     request_body = VerifyRequest,
@@ -27,4 +68,80 @@ pub async fn verify(
     Body(req): Body<VerifyRequest>,
 ) -> Result<Json<VerifyResponse>> {
     app.verify(&verifier.0, req).await.map(Json)
+}
+
+/// `Cache-Control` of a photo: its URL is its digest, so it never changes; private, since
+/// it is personal data a shared cache must not keep.
+pub const PHOTO_CACHE_CONTROL: &str = "private, max-age=31536000, immutable";
+
+/// The approved photo by its SHA-256 (D92), as bytes: for a verifier (API key) within a
+/// few minutes of checking that e-licence online, or for its driver (device-signed).
+/// Immutable: `ETag` is the digest, and `If-None-Match` with it is answered 304.
+#[utoipa::path(get, path = paths::PHOTO_BY_DIGEST, tag = "verifier",
+    security(("api_key" = []), ("device_signature" = [])),
+    params(("digest" = String, Path, description = "SHA-256 of the photo: 64 lower-case hex digits")),
+    responses(
+        (status = 200, description = "The photo (`image/jpeg` or `image/png`)",
+            content_type = "image/jpeg", body = Vec<u8>,
+            headers(("ETag" = String, description = "The digest, quoted"),
+                    ("Cache-Control" = String, description = "private, max-age=31536000, immutable"))),
+        (status = 304, description = "The photo named by If-None-Match is the one asked for"),
+        (status = "4XX", body = ErrorBody, description = "404 `unknown_id`: no photo this caller may read under that digest")))]
+pub async fn photo(
+    State(app): State<AppState>,
+    Path(digest): Path<String>,
+    request: Request,
+) -> Result<Response> {
+    let mut bytes = [0u8; 32];
+    if digest.len() != 64
+        || digest.bytes().any(|b| b.is_ascii_uppercase())
+        || hex::decode_to_slice(&digest, &mut bytes).is_err()
+    {
+        return Err(Error::BadRequest(
+            "the digest must be 64 lower-case hex digits".into(),
+        ));
+    }
+    let etag = format!("\"{digest}\"");
+    let cached = request
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    let (mut parts, body) = request.into_parts();
+    let photo = if parts.headers.contains_key(HEADER_API_KEY) {
+        let Verifier(verifier) = Verifier::from_request_parts(&mut parts, &app).await?;
+        app.photo_for_verifier(&verifier, &bytes).await?
+    } else {
+        let signed = Signed::from_request(Request::from_parts(parts, body), &app).await?;
+        signed.no_body()?;
+        app.photo_for_driver(signed.account, &bytes).await?
+    };
+    let headers = [
+        (
+            header::ETAG,
+            HeaderValue::from_str(&etag).map_err(|_| Error::NotFound)?,
+        ),
+        (
+            header::CACHE_CONTROL,
+            HeaderValue::from_static(PHOTO_CACHE_CONTROL),
+        ),
+        (
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ),
+    ];
+    if cached {
+        return Ok((StatusCode::NOT_MODIFIED, headers).into_response());
+    }
+    let content_type = if photo.starts_with(b"\x89PNG") {
+        "image/png"
+    } else {
+        "image/jpeg"
+    };
+    Ok((
+        headers,
+        [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))],
+        photo,
+    )
+        .into_response())
 }

@@ -7,17 +7,21 @@ use edl_core::wire::{
     PhotoAccepted, PhotoUpload, SyncQuery, SyncResponse, paths,
 };
 
-use super::extract::{AppState, Body, Params, Signed};
+use super::extract::{AppState, Body, Params, Signed, Source};
 use crate::error::Result;
+use crate::throttle::source_key;
 
-/// Enrol the wallet's device key with a one-time activation code.
+/// Enrol the wallet's device key with a one-time activation code. Attempts back off
+/// per licence number and per source (429 `locked_out` with Retry-After); a wrong code
+/// never burns the right one.
 #[utoipa::path(post, path = paths::ENROL, tag = "wallet", request_body = EnrolRequest,
     responses((status = 200, body = EnrolResponse), (status = "4XX", body = ErrorBody)))]
 pub async fn enrol(
     State(app): State<AppState>,
+    source: Source,
     Body(e): Body<EnrolRequest>,
 ) -> Result<Json<EnrolResponse>> {
-    app.enrol(e).await.map(Json)
+    app.enrol(e, source_key(source.0)).await.map(Json)
 }
 
 /// A challenge for the real-person check (实人认证); the phone's identity-check provider
@@ -29,6 +33,7 @@ pub async fn identity_challenge(
     State(app): State<AppState>,
     signed: Signed,
 ) -> Result<Json<IdentityChallenge>> {
+    signed.current()?;
     signed.no_body()?;
     app.identity_challenge(signed.account).await.map(Json)
 }
@@ -40,6 +45,7 @@ pub async fn identity_challenge(
     request_body = ApplyRequest,
     responses((status = 200, body = ApplicationView), (status = "4XX", body = ErrorBody)))]
 pub async fn apply(State(app): State<AppState>, signed: Signed) -> Result<Json<ApplicationView>> {
+    signed.current()?;
     let request: ApplyRequest = signed.json()?;
     app.apply(signed.account, request).await.map(Json)
 }
@@ -50,11 +56,13 @@ pub async fn apply(State(app): State<AppState>, signed: Signed) -> Result<Json<A
     request_body = PhotoUpload,
     responses((status = 200, body = PhotoAccepted), (status = "4XX", body = ErrorBody)))]
 pub async fn photo(State(app): State<AppState>, signed: Signed) -> Result<Json<PhotoAccepted>> {
+    signed.current()?;
     let upload: PhotoUpload = signed.json()?;
     app.upload_photo(signed.account, upload).await.map(Json)
 }
 
-/// Everything that changed since the cursor, and the server time.
+/// Everything that changed since the cursor, and the server time. A device that has not
+/// passed the real-person check gets no personal data and its cursor does not move.
 #[utoipa::path(get, path = paths::SYNC, tag = "wallet", security(("device_signature" = [])),
     params(SyncQuery),
     responses((status = 200, body = SyncResponse), (status = "4XX", body = ErrorBody)))]
@@ -64,5 +72,7 @@ pub async fn sync(
     signed: Signed,
 ) -> Result<Json<SyncResponse>> {
     signed.no_body()?;
-    app.sync(signed.account, q.cursor).await.map(Json)
+    app.sync(signed.account, q.cursor, signed.checked)
+        .await
+        .map(Json)
 }

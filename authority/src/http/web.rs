@@ -26,21 +26,21 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'
     style-src 'self'; img-src 'self' data: blob:; media-src 'self' blob: mediastream:; \
     connect-src 'self'; form-action 'none'; base-uri 'none'; frame-ancestors 'none'";
 
+/// The page and its assets: path, content type, body. The router is built from this
+/// table (and `http::EXTRA_ROUTES` lists it for the authorisation matrix).
+pub const FILES: [(&str, &str, &str); 3] = [
+    (PAGE, "text/html; charset=utf-8", HTML),
+    (SCRIPT, "text/javascript; charset=utf-8", JS),
+    (STYLE, "text/css; charset=utf-8", CSS),
+];
+
 /// The routes of the page and its assets.
 pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
-    Router::new()
-        .route(
-            PAGE,
-            get(|| async { file("text/html; charset=utf-8", HTML) }),
-        )
-        .route(
-            SCRIPT,
-            get(|| async { file("text/javascript; charset=utf-8", JS) }),
-        )
-        .route(
-            STYLE,
-            get(|| async { file("text/css; charset=utf-8", CSS) }),
-        )
+    FILES
+        .into_iter()
+        .fold(Router::new(), |router, (path, content_type, body)| {
+            router.route(path, get(move || async move { file(content_type, body) }))
+        })
 }
 
 fn file(content_type: &'static str, body: &'static str) -> Response {

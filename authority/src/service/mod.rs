@@ -8,10 +8,14 @@
 //! - [`accounts`]: verifier accounts, issuer keys and the trust list, the busy switch.
 //! - [`wallet`]: what the driver's wallet calls (enrol, apply, photo, sync).
 //! - [`verify`]: online verification.
+//! - [`photo`]: the approved photo as its own resource, for a verifier that just checked
+//!   the e-licence and for the driver (D92).
 
 mod accounts;
+mod photo;
 mod registry;
 mod review;
+mod status;
 mod verify;
 mod wallet;
 
@@ -54,6 +58,14 @@ pub struct App {
     busy: Mutex<Option<u32>>,
     /// Online codes already verified (single use, `guard.rs`).
     pub spent: crate::guard::SpentCodes,
+    /// Admin tokens (`roles.rs`): the configured ones and the all-roles `admin_token`.
+    pub admins: Vec<crate::roles::AdminToken>,
+    /// Back-off on enrolment attempts (`throttle.rs`).
+    pub enrolment: crate::throttle::EnrolThrottle,
+    /// What `/metrics` shows (D90).
+    pub metrics: Arc<crate::metrics::Metrics>,
+    /// Which verifier may fetch which photo, after a check (D92).
+    pub photo_grants: crate::grants::PhotoGrants,
 }
 
 fn application_view(s: &DriverState) -> ApplicationView {
@@ -110,6 +122,16 @@ fn totp_label(elicence: u64) -> Vec<u8> {
     format!("edl totp seed {elicence}").into_bytes()
 }
 
+/// The configured admin tokens, and `admin_token` with every role when set.
+fn admin_tokens(config: &Config) -> Vec<crate::roles::AdminToken> {
+    use crate::roles::{AdminToken, Role};
+    let mut tokens = config.admin_tokens.clone();
+    if !config.admin_token.is_empty() {
+        tokens.push(AdminToken::new("admin", &Role::ALL, &config.admin_token));
+    }
+    tokens
+}
+
 impl App {
     /// Builds the shared state.
     pub fn new(
@@ -125,19 +147,24 @@ impl App {
             identity,
             busy: Mutex::new(config.busy_retry_after),
             spent: Default::default(),
+            enrolment: crate::throttle::EnrolThrottle::new(config.enrol_limits),
+            admins: admin_tokens(&config),
+            metrics: Default::default(),
+            photo_grants: Default::default(),
             config,
         }
     }
 
-    /// A new e-licence's id and seed, from the OS generator; the seed sealed under the
-    /// KEK before it goes near the store (D83).
-    fn fresh(&self) -> Fresh {
+    /// A new e-licence's id and seed, from the OS generator, the seed sealed under the
+    /// KEK before it goes near the store (D83), and its status-list index (D71).
+    async fn fresh(&self) -> Result<Fresh> {
         let id = random::id();
         let seed = Zeroizing::new(random::bytes::<32>());
-        Fresh {
+        Ok(Fresh {
             id,
             seed: SealedSeed(self.keys.sealer().seal(&totp_label(id), &seed)),
-        }
+            status_index: self.store.allocate_status_index().await?,
+        })
     }
 
     /// The TOTP seed of e-licence `elicence` from its stored form.

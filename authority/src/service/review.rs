@@ -50,7 +50,7 @@ impl App {
         let keys = self.keys.current();
         let ttl = self.ttl();
         let digest = photo.digest;
-        let new = self.fresh();
+        let new = self.fresh().await?;
         let state = self
             .store
             .update_driver(

@@ -6,7 +6,7 @@ use edl_core::crypto::{TotpSeed, sha256};
 use edl_core::licence::e_licence_eligibility;
 use edl_core::verify::{OnlineCheck, check_code, china_date};
 use edl_core::wire::{
-    Base64, BusinessQualification, CheckOutcome, ElicenceState, LiveView, VerificationLogEntry,
+    BusinessQualification, CheckOutcome, ElicenceState, LiveView, VerificationLogEntry,
     VerifyRequest, VerifyResponse,
 };
 
@@ -87,6 +87,7 @@ impl App {
         let guess = match self.limiter.begin(verifier.id, &key, shared, now) {
             Ok(guess) => guess,
             Err(locked) => {
+                self.metrics.locked_out(locked.first_refusal);
                 if let (Some((_, d, _, _)), true) = (&target, locked.first_refusal) {
                     self.store
                         .log_verification(*d, verifier.id, log(CheckOutcome::LockedOut))
@@ -154,15 +155,14 @@ impl App {
             return Err(Error::ElicenceSuperseded);
         }
         let licence = live_licence(&driver.licence, now);
+        // The photo is not in the answer (D92): this verifier may fetch it by its digest
+        // for a few minutes, and nobody else may.
         let photo = match &driver.photo {
-            Some(p) => self
-                .store
-                .photo(p.photo_id)
-                .await?
-                .map(|r| r.bytes)
-                .ok_or(StoreError::Corrupt("photo on file"))?,
+            Some(p) => p,
             None => return Err(StoreError::Corrupt("active e-licence without photo").into()),
         };
+        self.photo_grants
+            .grant(verifier.id, photo.digest.0, photo.photo_id, now);
         let status = licence.main.status;
         let in_force = e_licence_eligibility(&status, licence.main.valid_until, china_date(now));
         let view = match audience {
@@ -200,7 +200,8 @@ impl App {
             not_in_force_reason: in_force.err(),
             status_colour: status.colour(),
             view,
-            photo: Base64(photo),
+            photo_digest: photo.digest.0,
+            photo_url: edl_core::wire::paths::photo(&photo.digest.0),
         })
     }
 }

@@ -4,8 +4,9 @@
 use edl_core::credential::ElicenceId;
 use edl_core::crypto::{PublicKey, ct_eq, sha256};
 use edl_core::wire::{
-    ApplicationView, ApplyRequest, Base64, ElicenceState, ElicenceUpdate, EnrolRequest,
-    EnrolResponse, FeedMessage, IdentityChallenge, PhotoAccepted, PhotoUpload, SyncResponse,
+    ApplicationPhase, ApplicationView, ApplyRequest, Base64, ElicenceState, ElicenceUpdate,
+    EnrolRequest, EnrolResponse, FeedMessage, IdentityChallenge, PhotoAccepted, PhotoUpload,
+    SyncResponse,
 };
 use tracing::instrument;
 
@@ -15,6 +16,7 @@ use crate::domain::{live_licence, review_deadline};
 use crate::error::{Error, Result};
 use crate::random;
 use crate::store::{Bytes32, Challenge, DriverId, FeedEvent, StoreError};
+use crate::throttle::SourceKey;
 
 fn valid_client_key(key: &str) -> bool {
     (1..=64).contains(&key.len())
@@ -24,9 +26,10 @@ fn valid_client_key(key: &str) -> bool {
 }
 
 impl App {
-    /// Enrols a device with a one-time activation code.
+    /// Enrols a device with a one-time activation code, from `source` (the client's
+    /// address, for the per-source back-off; D75).
     #[instrument(skip_all)]
-    pub async fn enrol(&self, e: EnrolRequest) -> Result<EnrolResponse> {
+    pub async fn enrol(&self, e: EnrolRequest, source: SourceKey) -> Result<EnrolResponse> {
         let now = self.now();
         let key = e
             .device_public_key
@@ -36,24 +39,28 @@ impl App {
         if e.activation_code.len() > 32 || e.licence_number.len() > 32 {
             return Err(Error::BadActivationCode);
         }
+        let number = e.licence_number.trim();
+        // Counted before the code is looked at, known licence or not (D75).
+        let attempt = self
+            .enrolment
+            .attempt(number, source, now)
+            .inspect_err(|_| {
+                tracing::warn!("enrolment refused: back-off");
+            })?;
         // An unknown licence number gets the same answer as a wrong code: enrolment must
         // not tell which licence numbers exist.
-        let Some(driver) = self
-            .store
-            .driver_by_licence_number(e.licence_number.trim())
-            .await?
-        else {
+        let Some(driver) = self.store.driver_by_licence_number(number).await? else {
             return Err(Error::BadActivationCode);
         };
         let hash = sha256(e.activation_code.trim().as_bytes());
-        let max_attempts = self.config.activation_max_attempts;
         let state = self
             .store
             .update_driver(
                 driver.id,
-                Box::new(move |s| rules::enrol(s, hash, key, max_attempts, now)),
+                Box::new(move |s| rules::enrol(s, hash, key, now)),
             )
             .await?;
+        self.enrolment.succeeded(attempt, now);
         tracing::info!(account = state.id, "device enrolled");
         Ok(EnrolResponse {
             account_id: state.id,
@@ -89,7 +96,7 @@ impl App {
         let ttl = self.ttl();
         let identity = self.identity.clone();
         let max_age = self.config.photo_reuse_max_age;
-        let new = self.fresh();
+        let new = self.fresh().await?;
         let state = self
             .store
             .update_driver(
@@ -182,10 +189,42 @@ impl App {
         }))
     }
 
-    /// Everything that changed since `cursor`.
+    /// Everything that changed since `cursor`, for a device that passed the real-person
+    /// check (`checked`); a device not yet checked learns only that it must apply, and
+    /// its cursor stays where it is so nothing is skipped once it passes (D76).
     #[instrument(skip(self))]
-    pub async fn sync(&self, account: DriverId, cursor: u64) -> Result<SyncResponse> {
+    pub async fn sync(
+        &self,
+        account: DriverId,
+        cursor: u64,
+        checked: bool,
+    ) -> Result<SyncResponse> {
         let now = self.now();
+        if !checked {
+            let s = self.load(account).await?;
+            let phase = match s.phase {
+                // Issued or under review for another device: this one must apply.
+                ApplicationPhase::Issued | ApplicationPhase::UnderReview => {
+                    ApplicationPhase::ReapplyNeeded
+                }
+                other => other,
+            };
+            return Ok(SyncResponse {
+                cursor,
+                more: false,
+                server_time: now,
+                licence: None,
+                photo: None,
+                elicence: None,
+                application: Some(ApplicationView {
+                    phase,
+                    pending_review: None,
+                }),
+                reviews: Vec::new(),
+                messages: Vec::new(),
+                verifications: Vec::new(),
+            });
+        }
         self.refresh_credential(account, now).await?;
         let mut snap = self
             .store

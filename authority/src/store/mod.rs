@@ -14,6 +14,7 @@ pub mod postgres;
 pub mod sqlite;
 
 use async_trait::async_trait;
+use edl_core::credential::ElicenceStatus;
 use edl_core::licence::Licence;
 use edl_core::wire::{
     ApplicationPhase, ElicenceState, FeedMessage, ReviewKind, ReviewPending, ReviewResult,
@@ -134,6 +135,59 @@ pub struct ElicenceRecord {
     pub expires_at: u64,
     /// The issuer key that signed it.
     pub kid: u16,
+    /// Its index in the signed status list ([`UNINDEXED`] for an e-licence issued
+    /// before status lists: no list covers it, so offline it reads "status unknown").
+    #[serde(default = "unindexed")]
+    pub status_index: u32,
+}
+
+/// The status index of an e-licence issued before status lists: the highest index a
+/// credential can carry, which the allocator never hands out, so no list covers it and
+/// its reissued credentials read "status unknown" offline until the next new e-licence.
+pub const UNINDEXED: u32 = edl_core::credential::MAX_STATUS_ENTRIES - 1;
+
+fn unindexed() -> u32 {
+    UNINDEXED
+}
+
+impl DriverState {
+    /// The current e-licence's status-list entry, from its state and the licence's
+    /// status letters (D71): active and eligible is in force; a block that can end
+    /// (suspended, detained, over points, locked…) is suspended; annulled, revoked,
+    /// cancelled, transferred out, a stopped or superseded e-licence are not in force
+    /// for good. Validity dates are not judged here: the credential carries them.
+    pub fn status_entry(&self) -> Option<(u32, ElicenceStatus)> {
+        use edl_core::licence::NotEligible as N;
+        let e = self.elicence.as_ref()?;
+        if e.status_index == UNINDEXED {
+            return None;
+        }
+        let status = match e.state {
+            ElicenceState::Active => match edl_core::licence::e_licence_eligibility(
+                &self.licence.main.status,
+                time::Date::MAX,
+                time::Date::MIN,
+            ) {
+                Ok(()) => ElicenceStatus::InForce,
+                Err(N::Annulled | N::Revoked | N::Cancelled | N::TransferredOut) => {
+                    ElicenceStatus::Superseded
+                }
+                Err(_) => ElicenceStatus::Suspended,
+            },
+            ElicenceState::Superseded | ElicenceState::Stopped => ElicenceStatus::Superseded,
+        };
+        Some((e.status_index, status))
+    }
+}
+
+/// What the status list is built from: how many indices were ever allocated, and the
+/// e-licences currently not superseded (every other index reads as superseded).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StatusEntries {
+    /// Indices allocated so far (the list's length).
+    pub count: u32,
+    /// `(index, status)` of each e-licence that is in force or suspended.
+    pub live: Vec<(u32, ElicenceStatus)>,
 }
 
 /// A one-time activation code, stored as its hash.
@@ -417,6 +471,32 @@ pub struct CheckFailure {
     pub at: u64,
 }
 
+/// One admin call in the audit log (D78): who, what, when; no personal data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    /// Unix seconds.
+    pub at: u64,
+    /// The token holder's name.
+    pub actor: String,
+    /// The role the endpoint needs.
+    pub role: String,
+    /// Method and route template.
+    pub action: String,
+    /// The id in the path (a driver or photo id), if any.
+    pub target: Option<u64>,
+    /// Whether the token had the role.
+    pub allowed: bool,
+}
+
+/// A stored [`AuditEntry`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRecord {
+    /// Its place in the log, strictly increasing.
+    pub seq: u64,
+    /// The entry.
+    pub entry: AuditEntry,
+}
+
 /// The storage the server runs on.
 #[async_trait]
 pub trait RegistryStore: Send + Sync + 'static {
@@ -445,6 +525,12 @@ pub trait RegistryStore: Send + Sync + 'static {
     -> Result<DriverState, Error>;
     /// What an online check needs about e-licence `id`.
     async fn elicence(&self, id: u64) -> Result<Option<ElicenceRef>, StoreError>;
+    /// A new, never used status-list index (indices grow from 0; one may be wasted if
+    /// the issuance that asked for it fails, and then reads as superseded).
+    async fn allocate_status_index(&self) -> Result<u32, StoreError>;
+    /// The status list's inputs, read consistently: the store keeps each e-licence's
+    /// entry ([`DriverState::status_entry`]) in step within `update_driver`.
+    async fn status_entries(&self) -> Result<StatusEntries, StoreError>;
 
     /// One stored photo.
     async fn photo(&self, id: u64) -> Result<Option<PhotoRow>, StoreError>;
@@ -504,4 +590,16 @@ pub trait RegistryStore: Send + Sync + 'static {
     ) -> Result<(), StoreError>;
     /// Failed checks since `since`, oldest first.
     async fn check_failures_since(&self, since: u64) -> Result<Vec<CheckFailure>, StoreError>;
+
+    /// Appends an admin call to the audit log, which is never updated or deleted;
+    /// returns its sequence number. Answered once durable.
+    async fn append_audit(&self, entry: AuditEntry) -> Result<u64, StoreError>;
+    /// Audit entries after sequence number `after`, oldest first, at most `limit`.
+    async fn audit_log(&self, after: u64, limit: u32) -> Result<Vec<AuditRecord>, StoreError>;
+
+    /// The group-committing writer's totals so far (transactions committed, writes in
+    /// them), for `/metrics`; `None` (the default) for a store that does not count them.
+    fn writer_counts(&self) -> Option<(u64, u64)> {
+        None
+    }
 }

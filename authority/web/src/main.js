@@ -1,6 +1,6 @@
 // The verifier page: sign in with the API key, read a code (camera, picture, barcode digits
 // or licence number and manual code), ask the authority (POST /v1/verify) and show what it
-// says. The key lives in sessionStorage (this tab only) and travels only in the
+// says, with the photo it names (GET /v1/photos/{digest}, checked against the digest). The key lives in sessionStorage (this tab only) and travels only in the
 // X-EDL-Api-Key header, never in a URL.
 
 import jsQR from 'jsqr';
@@ -59,7 +59,7 @@ async function verify(request) {
       return show({ kind: 'notice', key: 'networkError' });
     }
     const body = await res.json().catch(() => ({}));
-    if (res.ok) return show({ kind: 'verdict', answer: body });
+    if (res.ok) return show({ kind: 'verdict', answer: { ...body, photoSrc: await fetchPhoto(body.photo_digest, key) } });
     const code = body.error || 'internal';
     show({ kind: 'refusal', code, body, retryAfter: res.headers.get('Retry-After') });
     if (code === 'unauthorized') {
@@ -71,6 +71,37 @@ async function verify(request) {
   } finally {
     area.removeAttribute('aria-busy');
     document.body.classList.remove('busy');
+  }
+}
+
+let photoSrc = null; // the blob URL of the photo on screen, released when replaced
+
+/**
+ * The photo a verify answer names, fetched by its digest with the key in the header and
+ * checked against the digest (the answer carries no photo). A blob URL, or null when it
+ * cannot be had: the verdict still shows, without a photo to compare.
+ */
+async function fetchPhoto(digest, key) {
+  if (photoSrc) URL.revokeObjectURL(photoSrc);
+  photoSrc = null;
+  if (typeof digest !== 'string' || !/^[0-9a-f]{64}$/.test(digest)) return null;
+  try {
+    const res = await fetch(`/v1/photos/${digest}`, {
+      headers: { 'X-EDL-Api-Key': key },
+      credentials: 'omit',
+    });
+    if (!res.ok) return null;
+    const blob = await res.blob();
+    // crypto.subtle exists on https and localhost; elsewhere the page cannot check.
+    if (crypto.subtle) {
+      const hash = new Uint8Array(await crypto.subtle.digest('SHA-256', await blob.arrayBuffer()));
+      const hex = Array.from(hash, (b) => b.toString(16).padStart(2, '0')).join('');
+      if (hex !== digest) return null;
+    }
+    photoSrc = URL.createObjectURL(blob);
+    return photoSrc;
+  } catch {
+    return null;
   }
 }
 

@@ -51,12 +51,6 @@ function fields(obj) {
   return dl;
 }
 
-function photoUrl(base64) {
-  // The server sends the approved JPEG or PNG; the first bytes say which.
-  const type = base64.startsWith('iVBOR') ? 'image/png' : 'image/jpeg';
-  return `data:${type};base64,${base64}`;
-}
-
 /** Shows a successful answer (200): in force or not, the photo and the view. */
 export function renderVerdict(area, answer) {
   area.replaceChildren();
@@ -69,9 +63,12 @@ export function renderVerdict(area, answer) {
   }
   const view = answer.view || {};
   const body = el('div', { class: 'view' });
-  if (answer.photo) {
-    const img = el('img', { class: 'photo', src: photoUrl(answer.photo), alt: t('photoAlt') });
+  if (answer.photoSrc) {
+    // A blob URL of the photo fetched by its digest (main.js); it is not in the answer.
+    const img = el('img', { class: 'photo', src: answer.photoSrc, alt: t('photoAlt') });
     body.append(el('figure', {}, img, el('figcaption', {}, t('photoHint'))));
+  } else {
+    body.append(el('p', { class: 'photo-missing', 'data-photo': 'missing' }, t('photoMissing')));
   }
   const details = el('div', { class: 'details' });
   details.append(el('p', { class: 'audience', 'data-audience': view.audience || '' }, view.audience === 'enforcement' ? t('viewEnforcement') : t('viewBusiness')));

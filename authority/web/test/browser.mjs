@@ -3,13 +3,13 @@
 
 import { chromium } from 'playwright-core';
 
-/** Launches headless Chromium. */
-export function launch() {
+/** Launches headless Chromium, with `extraArgs` (e.g. a fake camera). */
+export function launch(extraArgs = []) {
   return chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     headless: true,
     // Containers and CI run as root, where Chromium's sandbox cannot start.
-    args: ['--no-sandbox'],
+    args: ['--no-sandbox', ...extraArgs],
   });
 }
 

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import QRCode from 'qrcode';
 import { ADDRESS, NAME, NUMBER, startFixture } from './fixture.mjs';
 import { launch, signIn } from './browser.mjs';
+import { qrPngToY4m } from './camera.mjs';
 
 let f;
 let browser;
@@ -86,6 +87,13 @@ describe('the verifier page', () => {
     // The key went in the header only: in no URL, no cookie, and not in localStorage.
     const verify = sent.find((r) => r.url().endsWith('/v1/verify'));
     assert.equal(await verify.headerValue('x-edl-api-key'), f.policeKey);
+    // The answer is small and names the photo; the photo came by its digest, with the key.
+    const answer = await (await verify.response()).body();
+    assert.ok(answer.length < 2048, `verify answer of ${answer.length} bytes`);
+    const photoRequest = sent.find((r) => /\/v1\/photos\/[0-9a-f]{64}$/.test(r.url()));
+    assert.ok(photoRequest, 'the photo is fetched by its digest');
+    assert.equal(await photoRequest.headerValue('x-edl-api-key'), f.policeKey);
+    assert.equal((await photoRequest.response()).status(), 200);
     assert.ok(sent.every((r) => !r.url().includes(f.policeKey)));
     assert.ok(!page.url().includes(f.policeKey));
     assert.deepEqual(await context.cookies(), []);
@@ -203,6 +211,46 @@ describe('the verifier page', () => {
     await scanPicture(page, f.qrPng('phone.png'));
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert.ok(overflow <= 0, `no sideways scrolling (${overflow}px too wide)`);
+    await context.close();
+  });
+});
+
+// The camera path: Chromium's fake capture device plays a video made from the wallet's own
+// online QR PNG. Its own authority and wallet, so no code is shared with (and spent by) the
+// tests above (codes are single-use, D68).
+describe('the verifier page with a camera', () => {
+  let own;
+  let camera;
+
+  before(async () => {
+    own = await startFixture();
+    const video = qrPngToY4m(own.qrPng('camera.png'), join(own.dir, 'camera.y4m'));
+    camera = await launch([
+      '--use-fake-ui-for-media-stream',
+      '--use-fake-device-for-media-stream',
+      `--use-file-for-fake-video-capture=${video}`,
+    ]);
+  });
+
+  after(async () => {
+    await camera?.close();
+    await own?.stop();
+  });
+
+  test('pointed at the driver\'s QR, the camera reads it and the verdict appears', async () => {
+    const { context, page } = await signIn(camera, own.url, own.policeKey);
+    await context.grantPermissions(['camera'], { origin: own.url });
+    const sent = [];
+    page.on('request', (r) => sent.push(r.url()));
+    await page.click('#start-camera');
+    const seen = await verdict(page);
+    assert.equal(seen.verdict, 'valid', seen.text);
+    assert.match(seen.text, /Valid: the licence is in force/);
+    assert.ok(seen.text.includes(NUMBER), 'police see the full number');
+    assert.ok(sent.some((u) => u.endsWith('/v1/verify')), 'the code read by the camera went to the authority');
+    // The camera stops once a code is read: no stream left open.
+    assert.ok(await page.locator('#camera-box').isHidden());
+    assert.ok(await page.locator('#start-camera').isVisible());
     await context.close();
   });
 });

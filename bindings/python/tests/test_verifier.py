@@ -145,6 +145,17 @@ def test_not_eligible_reasons_come_with_the_drivers_text():
     assert "suspended" in text.en
 
 
+def test_the_core_hands_over_the_display_texts():
+    # An error made here travels back into the library to be worded: the wait it names
+    # comes out in the text, in both languages.
+    busy = edl.error_text(EdlError.Busy(30))
+    assert (busy.zh, busy.en) == ("服务繁忙，请 30 秒后再试", "Busy: try again in 30 s")
+    assert "仍可使用" in edl.error_text(EdlError.Offline()).zh
+    assert edl.beijing_date_time(1_795_489_205) == "2026-11-24 11:00"
+    assert edl.validity_end_text("9999-12-31").zh == "长期"
+    assert edl.points_fraction(3, 12) == 0.25
+
+
 def test_one_verifier_serves_many_threads_at_once(vectors):
     verifier = Verifier.with_skew(vectors.trust_list, Audience.BUSINESS, 5)
     assert verifier.skew_secs() == 5

@@ -1,4 +1,4 @@
-// Stand-ins for what ios-demo/EdlDemo/{WalletSession,Texts}.swift take from Apple-only frameworks, so
+// Stand-ins for what ios-demo/EdlDemo/WalletSession.swift take from Apple-only frameworks, so
 // that the model (everything in it that calls the binding: the wallet, the observer handed
 // to the main actor, the typed errors, the rotation) type-checks in Swift 6 language mode on
 // Linux (bindings/test.sh swift). On iOS the real ones are used: Combine's ObservableObject

@@ -26,6 +26,8 @@ pub struct Issuance {
     pub issued_at: u32,
     /// Lifetime in hours.
     pub ttl_hours: u16,
+    /// The e-licence's index in the status list.
+    pub status_index: u32,
 }
 
 impl Issuer {
@@ -37,6 +39,11 @@ impl Issuer {
     /// The key id.
     pub fn kid(&self) -> KeyId {
         self.kid
+    }
+
+    /// Signs `list` with this key (see [`super::StatusList::sign`]).
+    pub fn sign_status_list(&self, list: &super::StatusList) -> Vec<u8> {
+        list.sign(self.kid, &self.key)
     }
 
     /// This key as a trust-list entry valid from `not_before`.
@@ -62,11 +69,15 @@ impl Issuer {
         if issuance.ttl_hours == 0 || issuance.ttl_hours > super::MAX_VIEW_LIFETIME_HOURS {
             return Err(CredentialError::InvalidField("ttl_hours"));
         }
+        if issuance.status_index >= super::MAX_STATUS_ENTRIES {
+            return Err(CredentialError::InvalidField("status_index"));
+        }
         let header = ViewHeader {
             kid: self.kid,
             device_key: issuance.device_key,
             issued_at: issuance.issued_at,
             ttl_hours: issuance.ttl_hours,
+            status_index: issuance.status_index,
         };
         let enforcement = EnforcementView {
             header,

@@ -9,7 +9,8 @@ use super::view::{
 use super::{Audience, CredentialError, ElicenceId, TrustList};
 
 /// Format version of an encoded [`Credential`].
-const CREDENTIAL_VERSION: u8 = 1;
+/// 2 since the view header carries the status-list index (D70).
+const CREDENTIAL_VERSION: u8 = 2;
 const SIG_LEN: usize = 64;
 
 /// The signing purpose of a view of `audience`: the audience is bound by the domain tag,

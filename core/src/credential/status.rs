@@ -90,6 +90,15 @@ impl StatusList {
         }
     }
 
+    /// A list of `count` e-licences, all with `status` (the authority starts from
+    /// superseded: an index no live e-licence holds is never in force).
+    pub fn filled(issued_at: u32, ttl_secs: u32, count: u32, status: ElicenceStatus) -> Self {
+        let mut list = Self::new(issued_at, ttl_secs, count);
+        let b = status.bits();
+        list.packed.fill(b | b << 2 | b << 4 | b << 6);
+        list
+    }
+
     /// How many indices it covers.
     pub fn len(&self) -> u32 {
         self.count

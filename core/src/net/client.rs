@@ -67,19 +67,59 @@ impl Client {
         path: &str,
         body: &B,
     ) -> Result<R, NetError> {
-        // A key that cannot even be a header value cannot be the right one. Marked sensitive
-        // so the HTTP stack never prints it.
-        let mut key = HeaderValue::from_str(api_key)
-            .map_err(|_| NetError::Unauthorised(ErrorCode::Unauthorized))?;
-        key.set_sensitive(true);
-        let request = self.http.post(self.url(path)).header(HEADER_API_KEY, key);
+        let request = self
+            .http
+            .post(self.url(path))
+            .header(HEADER_API_KEY, api_key_header(api_key)?);
         send(request.json(body)).await
+    }
+
+    /// A GET of a binary resource (a photo) with a verifier's API key; an answer over
+    /// `max` bytes is refused before it is all read.
+    pub async fn get_bytes_with_api_key(
+        &self,
+        api_key: &str,
+        path: &str,
+        max: usize,
+    ) -> Result<Vec<u8>, NetError> {
+        let request = self
+            .http
+            .get(self.url(path))
+            .header(HEADER_API_KEY, api_key_header(api_key)?);
+        let mut response = request.send().await.map_err(transport)?;
+        if !response.status().is_success() {
+            // Every answer that is not a success is an error: the JSON body says which.
+            return answer::<serde::de::IgnoredAny>(response)
+                .await
+                .and(Err(NetError::Protocol("unexpected answer body")));
+        }
+        let too_large = NetError::Protocol("an answer larger than expected");
+        if response.content_length().is_some_and(|n| n > max as u64) {
+            return Err(too_large);
+        }
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(transport)? {
+            if bytes.len() + chunk.len() > max {
+                return Err(too_large);
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok(bytes)
     }
 
     /// The full URL of `path_and_query`.
     pub(super) fn url(&self, path_and_query: &str) -> String {
         format!("{}{path_and_query}", self.base)
     }
+}
+
+/// The API key as a header value. A key that cannot even be a header value cannot be the
+/// right one. Marked sensitive so the HTTP stack never prints it.
+fn api_key_header(api_key: &str) -> Result<HeaderValue, NetError> {
+    let mut key = HeaderValue::from_str(api_key)
+        .map_err(|_| NetError::Unauthorised(ErrorCode::Unauthorized))?;
+    key.set_sensitive(true);
+    Ok(key)
 }
 
 /// Sends `request` and reads its answer.
@@ -154,9 +194,8 @@ fn error_from(status: StatusCode, body: Option<ErrorBody>, retry_header: Option<
             Some(reason) => NetError::NotEligible(reason),
             None => NetError::Rejected { code: NotEligible },
         },
-        Unauthorized | BadSignature | StaleRequest | ReplayedRequest | BadActivationCode => {
-            NetError::Unauthorised(body.error)
-        }
+        Unauthorized | Forbidden | BadSignature | StaleRequest | ReplayedRequest
+        | BadActivationCode => NetError::Unauthorised(body.error),
         // The server is down or restarting: to the driver that is the same as offline.
         Internal | Unavailable => NetError::Offline,
         code => NetError::Rejected { code },

@@ -29,4 +29,4 @@ pub(crate) use pool::ClientSlot;
 #[cfg(feature = "wallet")]
 pub(crate) use signed::DeviceAuth;
 pub use tls::{allow_plain_http, set_authority_roots};
-pub use verifier::{OnlineVerifier, OnlineVerifyError};
+pub use verifier::{OnlineAnswer, OnlineVerifier, OnlineVerifyError};

@@ -1,5 +1,6 @@
 //! The verifier's online check: what was read off the driver's screen goes to the
-//! authority with the verifier's API key, and the live answer comes back.
+//! authority with the verifier's API key, and the live answer comes back; the photo it
+//! names is then fetched by its digest and checked (D92).
 
 use std::fmt;
 
@@ -7,9 +8,10 @@ use tracing::Instrument;
 use zeroize::Zeroizing;
 
 use crate::credential::{ElicenceId, TrustList};
+use crate::crypto::sha256;
 use crate::present::PayloadError;
 use crate::verify::OnlineCheck;
-use crate::wire::{Base64, TrustListResponse, VerifyRequest, VerifyResponse, paths};
+use crate::wire::{Base64, LiveView, TrustListResponse, VerifyRequest, VerifyResponse, paths};
 
 use super::{Client, NetError, runtime};
 
@@ -25,6 +27,29 @@ pub enum OnlineVerifyError {
     /// `Rejected { code: CodeRejected }`) or could not be asked.
     #[error(transparent)]
     Net(#[from] NetError),
+}
+
+/// A photo larger than this is not a licence photo (the authority takes at most 2 MiB).
+const MAX_PHOTO_BYTES: usize = 2 * 1024 * 1024;
+
+/// An online check's answer with the photo it names, fetched from the authority by its
+/// digest and checked against it (D92).
+#[derive(Clone, PartialEq, Eq)]
+pub struct OnlineAnswer {
+    /// The authority's answer (its `photo_digest` is the SHA-256 of `photo`).
+    pub answer: VerifyResponse,
+    /// The approved photo, to compare with the driver's face.
+    pub photo: Vec<u8>,
+}
+
+impl fmt::Debug for OnlineAnswer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The photo is personal data: its size only.
+        f.debug_struct("OnlineAnswer")
+            .field("answer", &self.answer)
+            .field("photo_len", &self.photo.len())
+            .finish()
+    }
 }
 
 /// A verifier's client of the authority's online check, holding its API key.
@@ -55,7 +80,7 @@ impl OnlineVerifier {
     }
 
     /// Checks the bytes of an online QR.
-    pub async fn verify_qr(&self, payload: &[u8]) -> Result<VerifyResponse, OnlineVerifyError> {
+    pub async fn verify_qr(&self, payload: &[u8]) -> Result<OnlineAnswer, OnlineVerifyError> {
         let id = shown_id(&OnlineCheck::from_qr(payload)?);
         let request = VerifyRequest::Qr {
             payload: Base64(payload.to_vec()),
@@ -64,7 +89,7 @@ impl OnlineVerifier {
     }
 
     /// Checks the 32 digits read off the barcode.
-    pub async fn verify_barcode(&self, text: &str) -> Result<VerifyResponse, OnlineVerifyError> {
+    pub async fn verify_barcode(&self, text: &str) -> Result<OnlineAnswer, OnlineVerifyError> {
         let id = shown_id(&OnlineCheck::from_barcode(text)?);
         let request = VerifyRequest::Barcode {
             text: text.trim().to_owned(),
@@ -77,7 +102,7 @@ impl OnlineVerifier {
         &self,
         licence_number: &str,
         code: &str,
-    ) -> Result<VerifyResponse, OnlineVerifyError> {
+    ) -> Result<OnlineAnswer, OnlineVerifyError> {
         OnlineCheck::from_manual(licence_number, code)?;
         let request = VerifyRequest::Manual {
             licence_number: licence_number.trim().to_owned(),
@@ -103,29 +128,60 @@ impl OnlineVerifier {
         &self,
         request: VerifyRequest,
         expected: Option<ElicenceId>,
-    ) -> Result<VerifyResponse, OnlineVerifyError> {
+    ) -> Result<OnlineAnswer, OnlineVerifyError> {
         let client = self.client.clone();
         let api_key = self.api_key.clone();
         let span = tracing::info_span!("verify", mode = "online");
-        let answer: VerifyResponse = runtime::run(
+        let (answer, photo) = runtime::run(
             async move {
-                client
+                let answer: VerifyResponse = client
                     .post_with_api_key(&api_key, paths::VERIFY, &request)
-                    .await
+                    .await?;
+                // An answer about another e-licence than the one shown would put the wrong
+                // person's photo next to the driver.
+                if expected.is_some_and(|id| id != answer.elicence_id) {
+                    tracing::warn!("the answer is about another e-licence");
+                    return Err(NetError::Protocol("an answer about another e-licence"));
+                }
+                let photo = fetch_photo(&client, &api_key, &answer).await?;
+                Ok((answer, photo))
             }
             .instrument(span.clone()),
         )
         .await
         .ok_or(NetError::Internal)??;
-        // An answer about another e-licence than the one shown would put the wrong person's
-        // photo next to the driver.
-        if expected.is_some_and(|id| id != answer.elicence_id) {
-            span.in_scope(|| tracing::warn!("the answer is about another e-licence"));
-            return Err(NetError::Protocol("an answer about another e-licence").into());
-        }
         span.in_scope(|| tracing::info!("verified by the authority"));
-        Ok(answer)
+        Ok(OnlineAnswer { answer, photo })
     }
+}
+
+/// The photo `answer` names, fetched by its digest with the verifier's key (D92) and
+/// checked: its bytes hash to the digest, and the digest is the one in the view.
+async fn fetch_photo(
+    client: &Client,
+    api_key: &str,
+    answer: &VerifyResponse,
+) -> Result<Vec<u8>, NetError> {
+    let digest = answer.photo_digest;
+    let in_view = match &answer.view {
+        LiveView::Enforcement { licence } => licence.main.photo_digest,
+        LiveView::Business { qualification } => qualification.photo_digest,
+    };
+    if in_view != digest {
+        return Err(NetError::Protocol(
+            "the photo digest differs from the view's",
+        ));
+    }
+    // The path is made from the digest, not taken from the answer's `photo_url`: the key
+    // goes to this authority's origin only, whatever the answer says.
+    let photo = client
+        .get_bytes_with_api_key(api_key, &paths::photo(&digest), MAX_PHOTO_BYTES)
+        .await?;
+    if sha256(&photo) != digest {
+        tracing::warn!("the photo does not match its digest");
+        return Err(NetError::Protocol("the photo does not match its digest"));
+    }
+    Ok(photo)
 }
 
 /// The e-licence a QR or barcode names; a manual code names a licence number instead.

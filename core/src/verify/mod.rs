@@ -5,9 +5,9 @@ mod offline;
 mod online;
 mod policy;
 
-pub use offline::{Rejection, Verified, verify_offline};
-pub use online::{CodeRejection, OnlineCheck, check_code};
-pub use policy::{DEFAULT_SKEW, Policy};
+pub use offline::{Rejection, StatusCheck, Verified, verify_offline, verify_offline_with_status};
+pub use online::{CodeRejection, FAST_CLOCK_SKEW, OnlineCheck, check_code};
+pub use policy::{DEFAULT_SKEW, Policy, StaleStatus};
 
 /// The calendar date in China (UTC+8) at unix time `now`: validity dates on a licence
 /// are Beijing dates. The same as [`crate::licence::beijing::date`].

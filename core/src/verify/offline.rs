@@ -1,11 +1,13 @@
 //! Offline verification: a scanned payload and the trust list, nothing else.
 
-use crate::credential::{Audience, CredentialError, DisclosedView};
+use crate::credential::{
+    Audience, CredentialError, DisclosedView, ElicenceStatus, StatusAnswer, StatusList,
+};
 use crate::crypto::{self, Purpose};
 use crate::licence::{NotEligible, e_licence_eligibility};
 use crate::present::{OfflinePayload, PayloadError, Window, presentation_message};
 
-use super::{Policy, china_date};
+use super::{Policy, StaleStatus, china_date};
 use crate::credential::TrustList;
 
 /// Why an offline payload was refused. Each variant is a reason a verifier's screen can
@@ -63,6 +65,19 @@ pub enum Rejection {
     /// The licence, as of the credential's status, is not in force.
     #[error("licence not in force: {0}")]
     LicenceNotInForce(NotEligible),
+    /// A fresh signed status list says the e-licence is suspended (after the credential
+    /// was signed): it may come back into force, but not now.
+    #[error("e-licence suspended (status list)")]
+    ElicenceSuspended,
+    /// A fresh signed status list says the e-licence was revoked, cancelled or replaced
+    /// (renewal, new phone, counter issue): this credential never verifies again.
+    #[error("e-licence no longer in force (status list)")]
+    ElicenceSuperseded,
+    /// The status list held is older than its time-to-live (or does not cover this
+    /// e-licence) and the verifier's policy refuses rather than accepts on an unknown
+    /// status: check online.
+    #[error("status unknown: check online")]
+    StatusUnknown,
 }
 
 impl From<PayloadError> for Rejection {
@@ -89,6 +104,19 @@ impl From<CredentialError> for Rejection {
     }
 }
 
+/// What the status list said about an accepted presentation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusCheck {
+    /// No status list was given: only the status signed into the credential was checked.
+    NotChecked,
+    /// A fresh signed status list holds the e-licence in force.
+    InForce,
+    /// The signatures hold but the status list is stale (or does not cover this
+    /// e-licence), and the policy accepts such a presentation: the screen must say
+    /// "status unknown: check online".
+    Unknown,
+}
+
 /// An accepted offline presentation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verified {
@@ -96,14 +124,34 @@ pub struct Verified {
     pub view: DisclosedView,
     /// The window it was presented in.
     pub window: Window,
+    /// What the status list said.
+    pub status: StatusCheck,
 }
 
 /// Verifies an offline payload at unix time `now`, in this order: layout, audience, time
 /// window, issuer key and signature (against `trust`), the key's period, the lifetime
-/// cap, device signature, credential lifetime, licence validity dates and status.
+/// cap, device signature, credential lifetime, licence validity dates and status. No
+/// status list is consulted: see [`verify_offline_with_status`].
 pub fn verify_offline(
     payload: &[u8],
     trust: &TrustList,
+    now: u64,
+    policy: &Policy,
+) -> Result<Verified, Rejection> {
+    verify_offline_with_status(payload, trust, None, now, policy)
+}
+
+/// [`verify_offline`], then the e-licence's entry in `status` (a list already checked
+/// with [`StatusList::verify`] against the same trust list): a fresh list refuses a
+/// suspended or superseded e-licence; a stale one (at or past `issued_at + ttl_secs`),
+/// or one that does not cover the e-licence's index, gives an unknown status that
+/// `policy` accepts ([`StatusCheck::Unknown`]) or refuses ([`Rejection::StatusUnknown`]).
+/// The status is judged last, so it is only ever said of a presentation whose
+/// signatures hold.
+pub fn verify_offline_with_status(
+    payload: &[u8],
+    trust: &TrustList,
+    status: Option<&StatusList>,
     now: u64,
     policy: &Policy,
 ) -> Result<Verified, Rejection> {
@@ -146,5 +194,32 @@ pub fn verify_offline(
     }
     e_licence_eligibility(view.status(), view.valid_until(), today)
         .map_err(Rejection::LicenceNotInForce)?;
-    Ok(Verified { view, window })
+    let status = match status {
+        None => StatusCheck::NotChecked,
+        Some(list) => check_status(list, header.status_index, now, policy)?,
+    };
+    Ok(Verified {
+        view,
+        window,
+        status,
+    })
+}
+
+/// The status list's word on `index` at `now`, as the policy reads it.
+fn check_status(
+    list: &StatusList,
+    index: u32,
+    now: u64,
+    policy: &Policy,
+) -> Result<StatusCheck, Rejection> {
+    // An index the list does not cover is an e-licence newer than the list: unknown.
+    match list.status_at(index, now).unwrap_or(StatusAnswer::Unknown) {
+        StatusAnswer::Known(ElicenceStatus::InForce) => Ok(StatusCheck::InForce),
+        StatusAnswer::Known(ElicenceStatus::Suspended) => Err(Rejection::ElicenceSuspended),
+        StatusAnswer::Known(ElicenceStatus::Superseded) => Err(Rejection::ElicenceSuperseded),
+        StatusAnswer::Unknown => match policy.stale_status {
+            StaleStatus::Accept => Ok(StatusCheck::Unknown),
+            StaleStatus::Refuse => Err(Rejection::StatusUnknown),
+        },
+    }
 }

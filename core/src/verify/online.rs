@@ -106,6 +106,13 @@ impl OnlineCheck {
     }
 }
 
+/// Seconds before a window ends during which the authority already accepts the next
+/// window's code: a phone whose clock runs up to this much fast still verifies at the
+/// edge (D77). The same tolerance the offline verifier grants by default
+/// ([`super::DEFAULT_SKEW`]), and far below the shortest period, so a code is never
+/// accepted more than a few seconds before its window.
+pub const FAST_CLOCK_SKEW: u32 = super::DEFAULT_SKEW;
+
 /// Why a code was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum CodeRejection {
@@ -116,7 +123,9 @@ pub enum CodeRejection {
 
 /// Checks the code of `check` against the e-licence's seed at `now`: the current window
 /// and the one before it (a code read just before it rotated) are accepted, nothing
-/// older. Returns the window that matched.
+/// older; during the last [`FAST_CLOCK_SKEW`] seconds of the current window, the next
+/// one too (a phone whose clock runs a little fast). Returns the window that matched, so
+/// the caller spends the code under the window it belongs to.
 pub fn check_code(seed: &TotpSeed, check: &OnlineCheck, now: u64) -> Result<Window, CodeRejection> {
     let (kind, period, audience, code) = match check {
         OnlineCheck::Code {
@@ -130,8 +139,14 @@ pub fn check_code(seed: &TotpSeed, check: &OnlineCheck, now: u64) -> Result<Wind
         }
     };
     let current = Window::at(now, period);
-    let windows = [current.index, current.index.saturating_sub(1)];
-    seed.check(kind, audience.code(), period, &windows, code)
+    let windows = [
+        current.index,
+        current.index.saturating_sub(1),
+        current.index + 1,
+    ];
+    let near_the_edge = now + u64::from(FAST_CLOCK_SKEW) >= current.ends_at();
+    let tried = if near_the_edge { 3 } else { 2 };
+    seed.check(kind, audience.code(), period, &windows[..tried], code)
         .map(|index| Window { period, index })
         .ok_or(CodeRejection::WrongCode)
 }

@@ -17,7 +17,7 @@ use super::events::{ObserverSlot, WalletEvent, WalletObserver};
 use super::photo_upload::PhotoSubmission;
 use super::rotation::RotationTicker;
 use super::state::{self, Enrolment, StoredElicence, SyncState};
-use super::store::{KeyStore, StoreRead, WalletStore};
+use super::store::{KeyWrapper, StoreRead, WalletStore};
 use crate::net::{Client, ClientSlot, DeviceAuth, NetError, runtime};
 
 /// File name of the store inside the wallet's directory.
@@ -59,7 +59,7 @@ pub(super) fn local_now() -> u64 {
 
 impl Wallet {
     /// Opens (or creates) the wallet in `dir`, unlocking its store with `keys`.
-    pub fn open(dir: &Path, keys: &dyn KeyStore) -> Result<Wallet, WalletError> {
+    pub fn open(dir: &Path, keys: &dyn KeyWrapper) -> Result<Wallet, WalletError> {
         std::fs::create_dir_all(dir).map_err(|e| {
             WalletError::Store(super::store::StoreError::Io(e.raw_os_error().unwrap_or(0)))
         })?;

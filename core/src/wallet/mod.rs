@@ -4,7 +4,7 @@
 //!   messages and secrets, readable only with the platform key.
 //! - [`Wallet`]: enrolment, application, offline-first sync, presentations and the read
 //!   models a screen shows.
-//! - [`IdentityProvider`]: the real-person check the app implements.
+//! - [`IdentityAttester`]: the real-person check the app implements.
 //! - [`WalletObserver`] and [`RotationTicker`]: what the app hears as the wallet changes,
 //!   and the QR code of each new window.
 //!
@@ -25,7 +25,7 @@ mod sync;
 pub use error::WalletError;
 pub use events::{WalletEvent, WalletObserver};
 pub use handle::Wallet;
-pub use identity::{IdentityProvider, TestIdentityProvider};
+pub use identity::{IdentityAttester, TestIdentityProvider};
 pub use photo_upload::{PhotoSource, PhotoSubmission, UploadProgress, UploadStage};
 pub use rotation::RotationTicker;
 pub use state::{Enrolment, StoredElicence, SyncState};

@@ -23,7 +23,7 @@ use crate::wire::{
 use super::WalletError;
 use super::events::WalletEvent;
 use super::handle::{Wallet, local_now};
-use super::identity::IdentityProvider;
+use super::identity::IdentityAttester;
 use super::photo_upload::{PhotoSource, PhotoSubmission, UploadProgress, UploadStage, client_key};
 use super::state::{self, Enrolment, SyncState};
 use super::store::StoreRead;
@@ -130,7 +130,7 @@ impl Wallet {
     /// the deadline.
     pub async fn apply(
         &self,
-        provider: Arc<dyn IdentityProvider>,
+        provider: Arc<dyn IdentityAttester>,
     ) -> Result<ApplicationView, WalletError> {
         self.on_runtime(tracing::info_span!("apply"), move |w| async move {
             w.apply_here(provider).await
@@ -140,7 +140,7 @@ impl Wallet {
 
     async fn apply_here(
         &self,
-        provider: Arc<dyn IdentityProvider>,
+        provider: Arc<dyn IdentityAttester>,
     ) -> Result<ApplicationView, WalletError> {
         let enrolment = self.enrolment()?;
         let client = self.client(&enrolment.authority_url)?;

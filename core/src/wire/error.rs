@@ -26,6 +26,8 @@ pub enum ErrorCode {
     ReplayedRequest,
     /// 401: the activation code is wrong, used, expired, or the licence is unknown.
     BadActivationCode,
+    /// 403: the admin token is valid but lacks the role this endpoint needs.
+    Forbidden,
     /// 403: the real-person check (实人认证) is needed for this request.
     IdentityCheckRequired,
     /// 403: the real-person check failed, or its challenge is unknown or expired.
@@ -77,7 +79,8 @@ impl ErrorCode {
         match self {
             BadRequest | BadBase64 => 400,
             Unauthorized | BadSignature | StaleRequest | ReplayedRequest | BadActivationCode => 401,
-            IdentityCheckRequired
+            Forbidden
+            | IdentityCheckRequired
             | IdentityCheckFailed
             | NotEligible
             | ElicenceStopped
@@ -101,6 +104,7 @@ impl ErrorCode {
             BadRequest => "bad_request",
             BadBase64 => "bad_base64",
             Unauthorized => "unauthorized",
+            Forbidden => "forbidden",
             BadSignature => "bad_signature",
             StaleRequest => "stale_request",
             ReplayedRequest => "replayed_request",

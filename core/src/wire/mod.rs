@@ -53,6 +53,10 @@ pub mod paths {
     pub const ENROL: &str = "/v1/enrol";
     /// `GET`: the trust list.
     pub const TRUST_LIST: &str = "/v1/trust-list";
+    /// `GET`: the trust list signed by the root (binary, D72).
+    pub const SIGNED_TRUST_LIST: &str = "/v1/trust-list/signed";
+    /// `GET`: the signed status list (binary, D71).
+    pub const STATUS_LIST: &str = "/v1/status-list";
     /// `POST` (verifier): online verification.
     pub const VERIFY: &str = "/v1/verify";
     /// `POST` (signed): a real-person check challenge.
@@ -63,6 +67,9 @@ pub mod paths {
     pub const PHOTO: &str = "/v1/wallet/photo";
     /// `GET` (signed): changes since a cursor.
     pub const SYNC: &str = "/v1/wallet/sync";
+    /// `GET` (verifier that just checked the e-licence, or the driver, signed): the
+    /// approved photo by its SHA-256 in hex (D92).
+    pub const PHOTO_BY_DIGEST: &str = "/v1/photos/{digest}";
     /// `POST` (admin): register a driver.
     pub const DRIVERS: &str = "/admin/drivers";
     /// `GET` (admin): one driver.
@@ -91,6 +98,17 @@ pub mod paths {
     pub const BUSY: &str = "/admin/settings/busy";
     /// `GET`: the OpenAPI document.
     pub const OPENAPI: &str = "/openapi.json";
+
+    /// The path of the photo whose SHA-256 is `digest` ([`PHOTO_BY_DIGEST`]).
+    pub fn photo(digest: &[u8; 32]) -> String {
+        let mut path = String::with_capacity(PHOTO_BY_DIGEST.len() + 64);
+        path.push_str(&PHOTO_BY_DIGEST[..PHOTO_BY_DIGEST.len() - "{digest}".len()]);
+        for b in digest {
+            use std::fmt::Write;
+            let _ = write!(path, "{b:02x}");
+        }
+        path
+    }
 
     /// `path` with its `{param}` replaced by `value` (a client convenience).
     pub fn with_id(path: &str, value: u64) -> String {

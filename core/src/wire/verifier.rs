@@ -116,8 +116,15 @@ pub struct VerifyResponse {
     pub status_colour: StatusColour,
     /// What the verifier may see.
     pub view: LiveView,
-    /// The approved photo, for matching the face.
-    pub photo: Base64,
+    /// SHA-256 of the approved photo (hex). The photo itself is its own resource (D92):
+    /// fetch `photo_url` with the same API key and check that it hashes to this.
+    #[serde(with = "serde_fmt::hex32")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub photo_digest: [u8; 32],
+    /// Where the photo is, relative to the authority: `/v1/photos/{photo_digest}`
+    /// (immutable and cacheable by its digest; readable by this verifier for a few minutes
+    /// after this check, and by the driver).
+    pub photo_url: String,
 }
 
 /// One issuer key of the trust list, spelled out.

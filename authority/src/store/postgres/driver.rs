@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use deadpool_postgres::Transaction;
 
+use super::audit::status_bits;
 use super::retry::{Fault, commit, with_retry};
 use super::rows::{self, elicence_state_str, feed_columns, i, kind_str, state_json};
 use crate::error::Error;
@@ -138,15 +139,21 @@ async fn save_change(
         if let Some(prev) = previous.filter(|p| *p != new.id) {
             let st = tx
                 .prepare_cached(
-                    "UPDATE elicences SET state = 'superseded' WHERE id = $1 AND state = 'active'",
+                    "UPDATE elicences SET state = 'superseded', status = 1
+                     WHERE id = $1 AND state = 'active'",
                 )
                 .await?;
             tx.execute(&st, &[&i(prev)]).await?;
         }
+        // The status list reads this row: it changes in the same transaction as the state.
+        let (index, status) = after.status_entry().map_or((None, 1), |(index, s)| {
+            (Some(i64::from(index)), status_bits(s))
+        });
         let st = tx
             .prepare_cached(
-                "INSERT INTO elicences (id, driver_id, seed, state) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (id) DO UPDATE SET state = excluded.state",
+                "INSERT INTO elicences (id, driver_id, seed, state, status_index, status)
+                 VALUES ($1, $2, $3, $4, $5, $6)
+                 ON CONFLICT (id) DO UPDATE SET state = excluded.state, status = excluded.status",
             )
             .await?;
         tx.execute(
@@ -156,6 +163,8 @@ async fn save_change(
                 &i(after.id),
                 &&new.seed.0[..],
                 &elicence_state_str(new.state),
+                &index,
+                &status,
             ],
         )
         .await?;

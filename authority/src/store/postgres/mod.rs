@@ -7,6 +7,7 @@
 //! when nothing can have been committed), statements through the connection's prepared
 //! statement cache. The SQL stays inside what CockroachDB and YugabyteDB accept (D87).
 
+mod audit;
 mod driver;
 mod retry;
 mod rows;
@@ -23,8 +24,9 @@ use tokio::sync::oneshot;
 use tokio_postgres::NoTls;
 
 use super::{
-    CheckFailure, DriverChange, DriverId, DriverState, ElicenceRef, FeedRow, IssuerKeyRow,
-    PhotoRow, RegistryStore, SealedSeed, StoreError, SyncSnapshot, VerifierRow, Versions,
+    AuditEntry, AuditRecord, CheckFailure, DriverChange, DriverId, DriverState, ElicenceRef,
+    FeedRow, IssuerKeyRow, PhotoRow, RegistryStore, SealedSeed, StatusEntries, StoreError,
+    SyncSnapshot, VerifierRow, Versions,
 };
 use crate::clock::Clock;
 use crate::error::Error;
@@ -272,6 +274,14 @@ impl RegistryStore for PgStore {
         .await
     }
 
+    async fn allocate_status_index(&self) -> Result<u32, StoreError> {
+        audit::allocate_status_index(&self.pool).await
+    }
+
+    async fn status_entries(&self) -> Result<StatusEntries, StoreError> {
+        audit::status_entries(&self.pool).await
+    }
+
     async fn photo(&self, id: u64) -> Result<Option<PhotoRow>, StoreError> {
         let sql = format!("SELECT {PHOTO_COLUMNS} FROM photos WHERE id = $1");
         Ok(self.read_photos(sql, Some(i(id)), None).await?.pop())
@@ -459,5 +469,13 @@ impl RegistryStore for PgStore {
             })
         })
         .await
+    }
+
+    async fn append_audit(&self, entry: AuditEntry) -> Result<u64, StoreError> {
+        audit::append(&self.pool, entry).await
+    }
+
+    async fn audit_log(&self, after: u64, limit: u32) -> Result<Vec<AuditRecord>, StoreError> {
+        audit::read(&self.pool, after, limit).await
     }
 }

@@ -1,5 +1,6 @@
 //! The SQLite store: WAL mode, a pool of read connections, one group-committing writer.
 
+mod audit;
 mod feed;
 mod pool;
 mod schema;
@@ -10,12 +11,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use edl_core::credential::ElicenceStatus;
 use edl_core::wire::{ElicenceState, ReviewKind, VerificationLogEntry, VerifierClass};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{
-    CheckFailure, DriverChange, DriverId, DriverState, ElicenceRef, FeedRow, IssuerKeyRow,
-    PhotoRow, PhotoStatus, RegistryStore, StoreError, SyncSnapshot, VerifierRow,
+    AuditEntry, AuditRecord, CheckFailure, DriverChange, DriverId, DriverState, ElicenceRef,
+    FeedRow, IssuerKeyRow, PhotoRow, PhotoStatus, RegistryStore, StatusEntries, StoreError,
+    SyncSnapshot, VerifierRow,
 };
 use crate::clock::Clock;
 use crate::error::Error;
@@ -253,19 +256,27 @@ fn save_change(
         let previous = before.elicence.as_ref().map(|e| e.id);
         if let Some(prev) = previous.filter(|p| *p != new.id) {
             conn.prepare_cached(
-                "UPDATE elicences SET state = 'superseded' WHERE id = ?1 AND state = 'active'",
+                "UPDATE elicences SET state = 'superseded', status = 1
+                 WHERE id = ?1 AND state = 'active'",
             )?
             .execute([i(prev)])?;
         }
+        // The status list reads this row: it changes in the same transaction as the state.
+        let (index, status) = after
+            .status_entry()
+            .map_or((None, 1), |(index, s)| (Some(index), status_bits(s)));
         conn.prepare_cached(
-            "INSERT INTO elicences (id, driver_id, seed, state) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (id) DO UPDATE SET state = excluded.state",
+            "INSERT INTO elicences (id, driver_id, seed, state, status_index, status)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (id) DO UPDATE SET state = excluded.state, status = excluded.status",
         )?
         .execute(params![
             i(new.id),
             i(after.id),
             &new.seed.0[..],
-            elicence_state_str(new.state)
+            elicence_state_str(new.state),
+            index,
+            status
         ])?;
     }
     if let Some(photo) = &effects.new_photo {
@@ -290,6 +301,10 @@ fn save_change(
 
 #[async_trait]
 impl RegistryStore for SqliteStore {
+    fn writer_counts(&self) -> Option<(u64, u64)> {
+        Some(self.commit_stats())
+    }
+
     async fn issuer_keys(&self) -> Result<Vec<IssuerKeyRow>, StoreError> {
         let conn = self.reads.get()?;
         let mut stmt = conn.prepare_cached(
@@ -426,6 +441,49 @@ impl RegistryStore for SqliteStore {
             })
         })
         .transpose()
+    }
+
+    async fn allocate_status_index(&self) -> Result<u32, StoreError> {
+        self.writer
+            .run(|conn| {
+                // AUTOINCREMENT remembers the highest n in sqlite_sequence, so the row can go.
+                conn.execute("INSERT INTO status_indices DEFAULT VALUES", [])?;
+                let n = conn.last_insert_rowid();
+                conn.execute("DELETE FROM status_indices", [])?;
+                u32::try_from(n - 1)
+                    .ok()
+                    .filter(|index| *index < super::UNINDEXED)
+                    .ok_or(StoreError::Corrupt("status indices exhausted"))
+            })
+            .await
+    }
+
+    async fn status_entries(&self) -> Result<StatusEntries, StoreError> {
+        let conn = self.reads.get()?;
+        let tx = conn.unchecked_transaction()?;
+        let count: i64 = tx
+            .query_row(
+                "SELECT seq FROM sqlite_sequence WHERE name = 'status_indices'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?
+            .unwrap_or(0);
+        let mut stmt = tx.prepare_cached(
+            "SELECT status_index, status FROM elicences
+             WHERE status <> 1 AND status_index IS NOT NULL",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))?;
+        let mut live = Vec::new();
+        for row in rows {
+            let (index, bits) = row?;
+            let index = u32::try_from(index).map_err(|_| StoreError::Corrupt("status index"))?;
+            live.push((index, status_from_bits(bits)?));
+        }
+        Ok(StatusEntries {
+            count: u32::try_from(count).map_err(|_| StoreError::Corrupt("status count"))?,
+            live,
+        })
     }
 
     async fn photo(&self, id: u64) -> Result<Option<PhotoRow>, StoreError> {
@@ -600,5 +658,34 @@ impl RegistryStore for SqliteStore {
             })
         })?;
         rows.map(|r| r.map_err(StoreError::from)).collect()
+    }
+
+    async fn append_audit(&self, entry: AuditEntry) -> Result<u64, StoreError> {
+        self.writer
+            .run(move |conn| audit::append(conn, &entry))
+            .await
+    }
+
+    async fn audit_log(&self, after: u64, limit: u32) -> Result<Vec<AuditRecord>, StoreError> {
+        let conn = self.reads.get()?;
+        audit::read(&conn, after, limit)
+    }
+}
+
+/// The two bits of the status list (values as in `edl_core::credential::StatusList`).
+fn status_bits(s: ElicenceStatus) -> i64 {
+    match s {
+        ElicenceStatus::InForce => 0,
+        ElicenceStatus::Superseded => 1,
+        ElicenceStatus::Suspended => 2,
+    }
+}
+
+fn status_from_bits(bits: i64) -> Result<ElicenceStatus, StoreError> {
+    match bits {
+        0 => Ok(ElicenceStatus::InForce),
+        1 => Ok(ElicenceStatus::Superseded),
+        2 => Ok(ElicenceStatus::Suspended),
+        _ => Err(StoreError::Corrupt("status")),
     }
 }

@@ -80,6 +80,31 @@ INSERT INTO check_failures (at, verifier_id, target)
     SELECT at, coalesce(verifier_id, 0), 'd:' || driver_id FROM feed WHERE outcome = 'wrong_code';
 DROP INDEX feed_check_failures;
 "#,
+    r#"
+-- The signed status list (D71): each e-licence's index and its two-bit status, kept in
+-- step with the driver's state by every change; indices come from an AUTOINCREMENT
+-- counter that never reuses one.
+ALTER TABLE elicences ADD COLUMN status_index INTEGER;
+ALTER TABLE elicences ADD COLUMN status INTEGER NOT NULL DEFAULT 1;
+CREATE INDEX elicences_live ON elicences (status_index) WHERE status <> 1;
+CREATE TABLE status_indices (n INTEGER PRIMARY KEY AUTOINCREMENT);
+"#,
+    r#"
+-- Admin calls (D78): append-only, enforced by the triggers below.
+CREATE TABLE admin_audit (
+    seq     INTEGER PRIMARY KEY AUTOINCREMENT,
+    at      INTEGER NOT NULL,
+    actor   TEXT    NOT NULL,
+    role    TEXT    NOT NULL,
+    action  TEXT    NOT NULL,
+    target  INTEGER,
+    allowed INTEGER NOT NULL
+);
+CREATE TRIGGER admin_audit_no_update BEFORE UPDATE ON admin_audit
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER admin_audit_no_delete BEFORE DELETE ON admin_audit
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+"#,
 ];
 
 /// Brings the database to the latest schema. Runs on the writer connection at start.

@@ -140,6 +140,15 @@ final class VerifierTests: XCTestCase {
         XCTAssertTrue(text.en.contains("suspended"))
     }
 
+    /// An error made here travels back into the library to be worded.
+    func testTheCoreHandsOverTheDisplayTexts() {
+        XCTAssertEqual(errorText(error: .Busy(retryAfterSecs: 30)).zh, "服务繁忙，请 30 秒后再试")
+        XCTAssertEqual(reviewOutcomeText(outcome: .rejected).en, "Rejected: take or pick another")
+        XCTAssertEqual(beijingDateTime(atUnix: 1_795_489_205), "2026-11-24 11:00")
+        XCTAssertEqual(validityEndText(validUntil: "9999-12-31").zh, "长期")
+        XCTAssertEqual(countdownText(seconds: 27), "0:27")
+    }
+
     /// `Verifier` is `Sendable`: one instance serves a task group without a lock of the app's.
     func testOneVerifierServesManyTasksAtOnce() async throws {
         let verifier = try Verifier.withSkew(trustList: Vectors.trustList, audience: .business, skewSecs: 5)

@@ -31,11 +31,16 @@ pub struct ViewHeader {
     pub issued_at: u32,
     /// Lifetime in hours; the view expires at `issued_at + 3600 * ttl_hours`.
     pub ttl_hours: u16,
+    /// This e-licence's index in the authority's signed status list (D70): an offline
+    /// verifier holding a fresh list looks it up to learn whether the e-licence is still
+    /// in force. Encoded in 3 bytes (below [`crate::credential::MAX_STATUS_ENTRIES`]),
+    /// so the business QR still fits a version-10 symbol.
+    pub status_index: u32,
 }
 
 impl ViewHeader {
     /// Bytes of the encoded header.
-    pub const LEN: usize = 2 + 32 + 4 + 2;
+    pub const LEN: usize = 2 + 32 + 4 + 2 + 3;
 
     /// When the view stops being valid (unix seconds).
     pub fn expires_at(&self) -> u64 {
@@ -46,7 +51,9 @@ impl ViewHeader {
         w.u16(self.kid.0)
             .raw(&self.device_key.to_bytes())
             .u32(self.issued_at)
-            .u16(self.ttl_hours);
+            .u16(self.ttl_hours)
+            // A u24: the issuer refuses an index at or above 2^24.
+            .raw(&self.status_index.to_be_bytes()[1..]);
     }
 
     pub(crate) fn decode(r: &mut Reader<'_>) -> Result<Self, CredentialError> {
@@ -57,11 +64,14 @@ impl ViewHeader {
         if ttl_hours == 0 {
             return Err(DecodeError::BadValue("ttl_hours").into());
         }
+        let [a, b, c] = r.array("status_index")?;
+        let status_index = u32::from_be_bytes([0, a, b, c]);
         Ok(ViewHeader {
             kid,
             device_key,
             issued_at,
             ttl_hours,
+            status_index,
         })
     }
 

@@ -21,7 +21,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
-use super::error::{Corruption, KeyStoreError, StoreError};
+use super::error::{Corruption, KeyWrapError, StoreError};
 
 /// Length of the data key (and of every derived key).
 pub(super) const KEY_LEN: usize = 32;
@@ -31,8 +31,8 @@ const TAG_LEN: usize = 16;
 const AD_PREFIX: &[u8] = b"EDL1/store/v1\0";
 
 /// Fills `buf` from the operating system's generator.
-pub(super) fn fill_random(buf: &mut [u8]) -> Result<(), KeyStoreError> {
-    getrandom::fill(buf).map_err(|_| KeyStoreError::Random)
+pub(super) fn fill_random(buf: &mut [u8]) -> Result<(), KeyWrapError> {
+    getrandom::fill(buf).map_err(|_| KeyWrapError::Random)
 }
 
 /// HMAC-SHA256(key, label): one independent key per job from one secret.

@@ -4,12 +4,13 @@
 
 use std::fmt;
 
-/// Why a [`KeyStore`](super::KeyStore) could not wrap or unwrap the data key.
+/// Why a [`KeyWrapper`](super::KeyWrapper) could not wrap or unwrap the data key (across the
+/// FFI, `KeyStoreFailure` in the app's words).
 ///
 /// The app's platform key store maps its own failures onto these; the messages it puts in
-/// [`KeyStoreError::Platform`] must hold no personal data either.
+/// [`KeyWrapError::Platform`] must hold no personal data either.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum KeyStoreError {
+pub enum KeyWrapError {
     /// The wrapped key does not open with this key store's key: wrong passphrase, wrong
     /// key file, or a platform key that is not the one that wrapped it. (An AEAD cannot tell
     /// a wrong key from a damaged blob; both land here.)
@@ -101,9 +102,9 @@ pub enum StoreError {
     /// error). The number is SQLite's extended result code, for diagnosis.
     #[error("storage I/O error (SQLite code {0})")]
     Io(i32),
-    /// The key store failed for a reason other than a wrong key.
+    /// The key wrapper (the app's key store) failed for a reason other than a wrong key.
     #[error("key store: {0}")]
-    KeyStore(KeyStoreError),
+    KeyWrap(KeyWrapError),
     /// The schema cannot be brought to this library's version.
     #[error("migration: {0}")]
     Migration(MigrationError),
@@ -143,14 +144,14 @@ pub enum MigrationError {
     },
 }
 
-impl From<KeyStoreError> for StoreError {
-    fn from(e: KeyStoreError) -> Self {
+impl From<KeyWrapError> for StoreError {
+    fn from(e: KeyWrapError) -> Self {
         match e {
             // A wrong key is the same fact whether the key store or the key check finds it.
-            KeyStoreError::WrongKey => StoreError::WrongKey,
+            KeyWrapError::WrongKey => StoreError::WrongKey,
             // The blob came from the database file, so a malformed one is a damaged store.
-            KeyStoreError::Malformed => StoreError::Corrupt(Corruption::MissingKey),
-            other => StoreError::KeyStore(other),
+            KeyWrapError::Malformed => StoreError::Corrupt(Corruption::MissingKey),
+            other => StoreError::KeyWrap(other),
         }
     }
 }
@@ -200,12 +201,12 @@ mod tests {
     #[test]
     fn key_store_wrong_key_is_the_store_wrong_key() {
         assert_eq!(
-            StoreError::from(KeyStoreError::WrongKey),
+            StoreError::from(KeyWrapError::WrongKey),
             StoreError::WrongKey
         );
         assert_eq!(
-            StoreError::from(KeyStoreError::Unavailable),
-            StoreError::KeyStore(KeyStoreError::Unavailable)
+            StoreError::from(KeyWrapError::Unavailable),
+            StoreError::KeyWrap(KeyWrapError::Unavailable)
         );
     }
 }

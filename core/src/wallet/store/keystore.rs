@@ -1,5 +1,6 @@
-//! Wrapping the data key: the [`KeyStore`] the app implements over the platform's key
-//! store, and a [`SoftwareKeyStore`] for tests and desktop.
+//! Wrapping the data key: the [`KeyWrapper`] the store asks to wrap and unwrap it (the app's
+//! platform key store, adapted by the bindings), and a [`SoftwareKeyStore`] for tests and
+//! desktop.
 
 use std::fmt;
 use std::io::Write as _;
@@ -11,30 +12,35 @@ use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use zeroize::Zeroizing;
 
 use super::cipher::{KEY_LEN, derive, fill_random};
-use super::error::KeyStoreError;
+use super::error::KeyWrapError;
 
 /// Wraps and unwraps the store's data key with a key the app keeps out of the database
 /// file: on Android a non-exportable Keystore key, on iOS a Keychain or Secure Enclave
 /// key, reached through a UniFFI callback interface.
 ///
-/// The store calls [`wrap_key`](KeyStore::wrap_key) once, when it creates the database,
-/// and [`unwrap_key`](KeyStore::unwrap_key) each time it opens it. The wrapped blob is
+/// This is the core's side of the contract: the app implements the FFI's `KeyStore`
+/// callback (`udl/edl.udl`), and the bindings adapt it to this trait. The name says the
+/// one job the store needs done; [`SoftwareKeyStore`] is a key store kept in software,
+/// offered to the core through this trait like the platform's.
+///
+/// The store calls [`wrap_key`](KeyWrapper::wrap_key) once, when it creates the database,
+/// and [`unwrap_key`](KeyWrapper::unwrap_key) each time it opens it. The wrapped blob is
 /// opaque to the store and kept in the database; the implementation chooses its format
 /// (it may carry a key alias or parameters). Implementations must authenticate the blob
 /// (AES-GCM in Android Keystore, ECIES/AES-GCM on iOS do) and answer
-/// [`KeyStoreError::WrongKey`] when it does not open.
+/// [`KeyWrapError::WrongKey`] when it does not open.
 ///
 /// This is the one place the data key meets foreign code: a non-exportable platform key
 /// can only encrypt what it is given and hand back what it decrypts, so the plaintext key
 /// crosses the FFI once at creation and once per open. The app's implementation should
 /// keep it in a byte array it overwrites right after the call, and never log it.
-pub trait KeyStore: Send + Sync {
+pub trait KeyWrapper: Send + Sync {
     /// Encrypts `plaintext` (the 32-byte data key) under the platform key.
-    fn wrap_key(&self, plaintext: &[u8]) -> Result<Vec<u8>, KeyStoreError>;
+    fn wrap_key(&self, plaintext: &[u8]) -> Result<Vec<u8>, KeyWrapError>;
 
-    /// Decrypts a blob made by [`wrap_key`](KeyStore::wrap_key). The result is zeroized
+    /// Decrypts a blob made by [`wrap_key`](KeyWrapper::wrap_key). The result is zeroized
     /// when dropped.
-    fn unwrap_key(&self, wrapped: &[u8]) -> Result<Zeroizing<Vec<u8>>, KeyStoreError>;
+    fn unwrap_key(&self, wrapped: &[u8]) -> Result<Zeroizing<Vec<u8>>, KeyWrapError>;
 }
 
 /// Argon2id cost parameters for [`SoftwareKeyStore::from_passphrase`].
@@ -78,12 +84,12 @@ impl Argon2Settings {
     const MAX_ITERATIONS: u32 = 64;
     const MAX_PARALLELISM: u32 = 16;
 
-    fn params(self) -> Result<Params, KeyStoreError> {
+    fn params(self) -> Result<Params, KeyWrapError> {
         if self.memory_kib > Self::MAX_MEMORY_KIB
             || self.iterations > Self::MAX_ITERATIONS
             || self.parallelism > Self::MAX_PARALLELISM
         {
-            return Err(KeyStoreError::BadParameters);
+            return Err(KeyWrapError::BadParameters);
         }
         Params::new(
             self.memory_kib,
@@ -91,7 +97,7 @@ impl Argon2Settings {
             self.parallelism,
             Some(KEY_LEN),
         )
-        .map_err(|_| KeyStoreError::BadParameters)
+        .map_err(|_| KeyWrapError::BadParameters)
     }
 }
 
@@ -159,7 +165,7 @@ impl SoftwareKeyStore {
     pub fn from_passphrase_with(
         passphrase: &str,
         settings: Argon2Settings,
-    ) -> Result<Self, KeyStoreError> {
+    ) -> Result<Self, KeyWrapError> {
         settings.params()?;
         Ok(SoftwareKeyStore {
             secret: Secret::Passphrase {
@@ -179,14 +185,14 @@ impl SoftwareKeyStore {
     /// Makes a new key file of 32 random bytes (readable by the owner only on Unix) and a
     /// key store over it. Refuses to overwrite an existing file, since that would lose
     /// every store wrapped with it.
-    pub fn create_key_file(path: &Path) -> Result<Self, KeyStoreError> {
+    pub fn create_key_file(path: &Path) -> Result<Self, KeyWrapError> {
         let mut key = Zeroizing::new([0u8; KEY_LEN]);
         fill_random(&mut key[..])?;
         let mut options = std::fs::OpenOptions::new();
         options.write(true).create_new(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let io = |e: std::io::Error| KeyStoreError::Io(e.kind());
+        let io = |e: std::io::Error| KeyWrapError::Io(e.kind());
         let mut file = options.open(path).map_err(io)?;
         file.write_all(&key[..]).map_err(io)?;
         file.sync_all().map_err(io)?;
@@ -194,21 +200,19 @@ impl SoftwareKeyStore {
     }
 
     /// A key store over an existing key file, which must hold exactly 32 bytes.
-    pub fn from_key_file(path: &Path) -> Result<Self, KeyStoreError> {
-        let bytes = Zeroizing::new(std::fs::read(path).map_err(|e| KeyStoreError::Io(e.kind()))?);
-        let key: [u8; KEY_LEN] = bytes[..]
-            .try_into()
-            .map_err(|_| KeyStoreError::BadKeyFile)?;
+    pub fn from_key_file(path: &Path) -> Result<Self, KeyWrapError> {
+        let bytes = Zeroizing::new(std::fs::read(path).map_err(|e| KeyWrapError::Io(e.kind()))?);
+        let key: [u8; KEY_LEN] = bytes[..].try_into().map_err(|_| KeyWrapError::BadKeyFile)?;
         Ok(Self::from_key_bytes(Zeroizing::new(key)))
     }
 
     /// The key file at `path`, made first if there is none. Two callers racing to make it
     /// both end up with the one that was written (the loser reads the winner's file).
-    pub fn open_or_create_key_file(path: &Path) -> Result<Self, KeyStoreError> {
+    pub fn open_or_create_key_file(path: &Path) -> Result<Self, KeyWrapError> {
         match Self::from_key_file(path) {
-            Err(KeyStoreError::Io(std::io::ErrorKind::NotFound)) => {
+            Err(KeyWrapError::Io(std::io::ErrorKind::NotFound)) => {
                 match Self::create_key_file(path) {
-                    Err(KeyStoreError::Io(std::io::ErrorKind::AlreadyExists)) => {
+                    Err(KeyWrapError::Io(std::io::ErrorKind::AlreadyExists)) => {
                         Self::from_key_file(path)
                     }
                     made => made,
@@ -219,21 +223,21 @@ impl SoftwareKeyStore {
     }
 
     /// The key-encryption key for a blob whose header is `header`.
-    fn kek(&self, header: &Header) -> Result<Zeroizing<[u8; KEY_LEN]>, KeyStoreError> {
+    fn kek(&self, header: &Header) -> Result<Zeroizing<[u8; KEY_LEN]>, KeyWrapError> {
         match (&self.secret, header) {
             (Secret::Passphrase { passphrase, .. }, Header::Passphrase { settings, salt }) => {
                 let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, settings.params()?);
                 let mut kek = Zeroizing::new([0u8; KEY_LEN]);
                 argon
                     .hash_password_into(passphrase, salt, &mut kek[..])
-                    .map_err(|_| KeyStoreError::BadParameters)?;
+                    .map_err(|_| KeyWrapError::BadParameters)?;
                 Ok(kek)
             }
             (Secret::KeyFile(key), Header::KeyFile) => {
                 Ok(derive(&key[..], b"EDL1/keystore/key-file"))
             }
             // A blob wrapped by the other kind of key store: this key does not open it.
-            _ => Err(KeyStoreError::WrongKey),
+            _ => Err(KeyWrapError::WrongKey),
         }
     }
 }
@@ -266,8 +270,8 @@ impl Header {
     }
 
     /// Splits a blob into its header, the header's bytes and the rest.
-    fn decode(blob: &[u8]) -> Result<(Header, &[u8], &[u8]), KeyStoreError> {
-        let bad = KeyStoreError::Malformed;
+    fn decode(blob: &[u8]) -> Result<(Header, &[u8], &[u8]), KeyWrapError> {
+        let bad = KeyWrapError::Malformed;
         if blob.len() < 6 || &blob[..4] != MAGIC || blob[4] != FORMAT {
             return Err(bad);
         }
@@ -290,8 +294,8 @@ impl Header {
     }
 }
 
-impl KeyStore for SoftwareKeyStore {
-    fn wrap_key(&self, plaintext: &[u8]) -> Result<Vec<u8>, KeyStoreError> {
+impl KeyWrapper for SoftwareKeyStore {
+    fn wrap_key(&self, plaintext: &[u8]) -> Result<Vec<u8>, KeyWrapError> {
         let header = match &self.secret {
             Secret::Passphrase { settings, .. } => {
                 let mut salt = [0u8; SALT_LEN];
@@ -316,16 +320,16 @@ impl KeyStore for SoftwareKeyStore {
                     aad: &out,
                 },
             )
-            .map_err(|_| KeyStoreError::Malformed)?;
+            .map_err(|_| KeyWrapError::Malformed)?;
         out.extend_from_slice(&nonce);
         out.extend_from_slice(&ciphertext);
         Ok(out)
     }
 
-    fn unwrap_key(&self, wrapped: &[u8]) -> Result<Zeroizing<Vec<u8>>, KeyStoreError> {
+    fn unwrap_key(&self, wrapped: &[u8]) -> Result<Zeroizing<Vec<u8>>, KeyWrapError> {
         let (header, header_bytes, rest) = Header::decode(wrapped)?;
         if rest.len() < NONCE_LEN + 16 {
-            return Err(KeyStoreError::Malformed);
+            return Err(KeyWrapError::Malformed);
         }
         let kek = self.kek(&header)?;
         let nonce: [u8; NONCE_LEN] = rest[..NONCE_LEN].try_into().expect("24 bytes");
@@ -339,7 +343,7 @@ impl KeyStore for SoftwareKeyStore {
                 },
             )
             .map(Zeroizing::new)
-            .map_err(|_| KeyStoreError::WrongKey)
+            .map_err(|_| KeyWrapError::WrongKey)
     }
 }
 
@@ -359,7 +363,7 @@ mod tests {
         assert_eq!(&ks.unwrap_key(&wrapped).unwrap()[..], &[5; 32]);
         assert_eq!(
             quick("wrong horse").unwrap_key(&wrapped).unwrap_err(),
-            KeyStoreError::WrongKey
+            KeyWrapError::WrongKey
         );
     }
 
@@ -399,7 +403,7 @@ mod tests {
         wrapped[6..10].copy_from_slice(&u32::MAX.to_be_bytes());
         assert_eq!(
             ks.unwrap_key(&wrapped).unwrap_err(),
-            KeyStoreError::BadParameters
+            KeyWrapError::BadParameters
         );
     }
 
@@ -417,7 +421,7 @@ mod tests {
         std::fs::write(&path, [1u8; 5]).unwrap();
         assert_eq!(
             SoftwareKeyStore::open_or_create_key_file(&path).unwrap_err(),
-            KeyStoreError::BadKeyFile
+            KeyWrapError::BadKeyFile
         );
         assert_eq!(std::fs::read(&path).unwrap(), [1u8; 5]);
     }
@@ -432,7 +436,7 @@ mod tests {
         assert_eq!(&again.unwrap_key(&wrapped).unwrap()[..], &[7; 32]);
         assert!(matches!(
             SoftwareKeyStore::create_key_file(&path),
-            Err(KeyStoreError::Io(std::io::ErrorKind::AlreadyExists))
+            Err(KeyWrapError::Io(std::io::ErrorKind::AlreadyExists))
         ));
         #[cfg(unix)]
         {
@@ -443,7 +447,7 @@ mod tests {
         std::fs::write(&path, [0u8; 31]).unwrap();
         assert_eq!(
             SoftwareKeyStore::from_key_file(&path).unwrap_err(),
-            KeyStoreError::BadKeyFile
+            KeyWrapError::BadKeyFile
         );
     }
 
@@ -453,11 +457,11 @@ mod tests {
         let pass = quick("p");
         assert_eq!(
             pass.unwrap_key(&file.wrap_key(b"k").unwrap()).unwrap_err(),
-            KeyStoreError::WrongKey
+            KeyWrapError::WrongKey
         );
         assert_eq!(
             file.unwrap_key(&pass.wrap_key(b"k").unwrap()).unwrap_err(),
-            KeyStoreError::WrongKey
+            KeyWrapError::WrongKey
         );
     }
 

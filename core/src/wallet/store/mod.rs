@@ -20,7 +20,7 @@
 //! transaction.
 //!
 //! At rest, each value is sealed with XChaCha20-Poly1305 under a random data key and bound
-//! to its row by associated data; the data key is stored only wrapped by a [`KeyStore`].
+//! to its row by associated data; the data key is stored only wrapped by a [`KeyWrapper`].
 //! Why field-level encryption rather than SQLCipher, with figures: `docs/DECISIONS.md` (D16).
 //!
 //! ```
@@ -64,8 +64,8 @@ mod write;
 mod tests;
 
 pub use encoding::ListItem;
-pub use error::{Conversion, Corruption, KeyStoreError, MigrationError, StoreError};
-pub use keystore::{Argon2Settings, KeyStore, SoftwareKeyStore};
+pub use error::{Conversion, Corruption, KeyWrapError, MigrationError, StoreError};
+pub use keystore::{Argon2Settings, KeyWrapper, SoftwareKeyStore};
 pub use read::{ReadTx, StoreRead};
 pub use secret::SecretBytes;
 pub use wallet_store::WalletStore;

@@ -8,7 +8,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, Transactio
 
 use super::cipher::{DataKey, Slot};
 use super::error::{Corruption, MigrationError, StoreError};
-use super::keystore::KeyStore;
+use super::keystore::KeyWrapper;
 use super::schema;
 
 /// The plaintext of the key check; only the right data key opens its sealed form.
@@ -23,7 +23,10 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Opens (or creates) the file at `path`: its connection, configured, with the schema at
 /// the library's version, and its checked data key. What each failure leaves behind:
 /// [`WalletStore::open`](super::WalletStore::open).
-pub(super) fn open(path: &Path, keys: &dyn KeyStore) -> Result<(Connection, DataKey), StoreError> {
+pub(super) fn open(
+    path: &Path,
+    keys: &dyn KeyWrapper,
+) -> Result<(Connection, DataKey), StoreError> {
     let existing = match std::fs::metadata(path) {
         Ok(m) => m.len() > 0,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
@@ -88,7 +91,7 @@ pub(super) fn open(path: &Path, keys: &dyn KeyStore) -> Result<(Connection, Data
 
 /// Wraps `key` with `keys`, refusing a key store whose unwrap does not give the key back:
 /// saving its blob would lock the wallet out for good.
-pub(super) fn wrap_checked(keys: &dyn KeyStore, key: &DataKey) -> Result<Vec<u8>, StoreError> {
+pub(super) fn wrap_checked(keys: &dyn KeyWrapper, key: &DataKey) -> Result<Vec<u8>, StoreError> {
     let wrapped = keys.wrap_key(key.master())?;
     if keys.unwrap_key(&wrapped)?.as_slice() != key.master() {
         return Err(StoreError::WrongKey);
@@ -115,7 +118,7 @@ pub(super) fn configure(conn: &Connection) -> Result<(), StoreError> {
 
 /// Reads an existing file read-only: `None` if it has no schema yet (never initialised),
 /// else its wrapped key and the checked data key.
-fn probe(path: &Path, keys: &dyn KeyStore) -> Result<Option<(Vec<u8>, DataKey)>, StoreError> {
+fn probe(path: &Path, keys: &dyn KeyWrapper) -> Result<Option<(Vec<u8>, DataKey)>, StoreError> {
     let conn = open_read_only(path)?;
     if is_blank(&conn)? {
         return Ok(None);
@@ -181,7 +184,7 @@ fn check_shape(conn: &Connection) -> Result<u32, StoreError> {
 }
 
 /// Unwraps the data key and proves it with the key check.
-fn read_key(conn: &Connection, keys: &dyn KeyStore) -> Result<(Vec<u8>, DataKey), StoreError> {
+fn read_key(conn: &Connection, keys: &dyn KeyWrapper) -> Result<(Vec<u8>, DataKey), StoreError> {
     let missing = StoreError::Corrupt(Corruption::MissingKey);
     let wrapped = get_meta(conn, META_WRAPPED_KEY)?.ok_or(missing.clone())?;
     let check = get_meta(conn, META_KEY_CHECK)?.ok_or(missing)?;

@@ -10,7 +10,7 @@ use super::cipher::{DataKey, Slot};
 use super::open::{KEY_CHECK, META_KEY_CHECK, META_WRAPPED_KEY, configure, put_meta};
 use super::schema;
 use super::{
-    Argon2Settings, Conversion, Corruption, KeyStore, ListItem, SoftwareKeyStore, StoreError,
+    Argon2Settings, Conversion, Corruption, KeyWrapper, ListItem, SoftwareKeyStore, StoreError,
     StoreRead, WalletStore, WriteTx,
 };
 
@@ -438,14 +438,14 @@ fn rewrap_moves_the_store_to_a_new_key_store() {
 #[test]
 fn a_key_store_that_gives_back_another_key_is_wrong_key() {
     struct Liar;
-    impl KeyStore for Liar {
-        fn wrap_key(&self, _: &[u8]) -> Result<Vec<u8>, crate::wallet::store::KeyStoreError> {
+    impl KeyWrapper for Liar {
+        fn wrap_key(&self, _: &[u8]) -> Result<Vec<u8>, crate::wallet::store::KeyWrapError> {
             Ok(vec![0; 8])
         }
         fn unwrap_key(
             &self,
             _: &[u8],
-        ) -> Result<Zeroizing<Vec<u8>>, crate::wallet::store::KeyStoreError> {
+        ) -> Result<Zeroizing<Vec<u8>>, crate::wallet::store::KeyWrapError> {
             Ok(Zeroizing::new(vec![0x55; 32]))
         }
     }

@@ -7,7 +7,7 @@ use rusqlite::TransactionBehavior;
 
 use super::cipher::DataKey;
 use super::error::StoreError;
-use super::keystore::KeyStore;
+use super::keystore::KeyWrapper;
 use super::lock::ConnLock;
 use super::open::{self, META_WRAPPED_KEY, put_meta};
 use super::read::sealed::{Snapshot, View};
@@ -19,7 +19,7 @@ use super::write::WriteTx;
 ///
 /// - **At rest**: every document, secret and list item is sealed with XChaCha20-Poly1305
 ///   under a random 32-byte data key, bound to its row; the data key is kept in the file
-///   only wrapped by the app's [`KeyStore`]. Item ids (server ids) are stored as keyed
+///   only wrapped by the app's [`KeyWrapper`]. Item ids (server ids) are stored as keyed
 ///   HMAC tags. The file shows table and document names, row counts, sizes and order.
 /// - **Threads**: `Send + Sync`; one connection behind a mutex, so there is exactly one
 ///   writer and no `SQLITE_BUSY` inside the process. The wallet's data is small (tens of
@@ -57,7 +57,7 @@ impl WalletStore {
     /// [`StoreError::WrongKey`] and the file is left byte-for-byte as it was. A file that
     /// is not a store returns [`StoreError::Corrupt`]; one written by a newer library
     /// returns [`StoreError::Migration`], also untouched.
-    pub fn open(path: impl AsRef<Path>, keys: &dyn KeyStore) -> Result<WalletStore, StoreError> {
+    pub fn open(path: impl AsRef<Path>, keys: &dyn KeyWrapper) -> Result<WalletStore, StoreError> {
         let (conn, key) = open::open(path.as_ref(), keys)?;
         Ok(WalletStore {
             conn: ConnLock::new(conn),
@@ -113,7 +113,7 @@ impl WalletStore {
     /// Re-wraps the data key with another key store (a new passphrase, or moving from the
     /// software key store to the platform one). Nothing else is re-encrypted; the old key
     /// store no longer opens the file.
-    pub fn rewrap(&self, keys: &dyn KeyStore) -> Result<(), StoreError> {
+    pub fn rewrap(&self, keys: &dyn KeyWrapper) -> Result<(), StoreError> {
         let wrapped = open::wrap_checked(keys, &self.key)?;
         self.write(|tx| put_meta(&tx.tx, META_WRAPPED_KEY, &wrapped))
     }

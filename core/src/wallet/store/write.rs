@@ -27,46 +27,39 @@ impl fmt::Debug for WriteTx<'_> {
 impl WriteTx<'_> {
     /// Stores `value` as JSON under `name`, replacing any previous document.
     pub fn put_doc<T: Serialize + ?Sized>(&self, name: &str, value: &T) -> Result<(), StoreError> {
-        check_name(name)?;
-        let body = self.key.seal(Slot::Doc(name), &to_json(value)?)?;
-        self.tx.execute(
-            "INSERT INTO docs (name, body) VALUES (?1, ?2)
-             ON CONFLICT (name) DO UPDATE SET body = excluded.body",
-            rusqlite::params![name, body],
-        )?;
-        Ok(())
+        self.put_named(Named::Doc, name, &to_json(value)?)
     }
 
     /// Removes the document `name`; returns whether there was one.
     pub fn delete_doc(&self, name: &str) -> Result<bool, StoreError> {
-        check_name(name)?;
-        Ok(self
-            .tx
-            .execute("DELETE FROM docs WHERE name = ?1", [name])?
-            > 0)
+        self.delete_named(Named::Doc, name)
     }
 
     /// Stores the secret `name` (a key seed, a TOTP seed), replacing any previous one.
     /// The caller keeps its own copy in a zeroizing type.
     pub fn put_secret(&self, name: &str, secret: &[u8]) -> Result<(), StoreError> {
-        check_name(name)?;
-        let body = self.key.seal(Slot::Secret(name), secret)?;
-        self.tx.execute(
-            "INSERT INTO secrets (name, body) VALUES (?1, ?2)
-             ON CONFLICT (name) DO UPDATE SET body = excluded.body",
-            rusqlite::params![name, body],
-        )?;
-        Ok(())
+        self.put_named(Named::Secret, name, secret)
     }
 
     /// Removes the secret `name`; returns whether there was one. With `secure_delete` on,
     /// SQLite overwrites the freed cells.
     pub fn delete_secret(&self, name: &str) -> Result<bool, StoreError> {
+        self.delete_named(Named::Secret, name)
+    }
+
+    /// Seals `plaintext` in `kind`'s slot for `name` and stores it, replacing any previous
+    /// value: documents and secrets differ only in their table and slot.
+    fn put_named(&self, kind: Named, name: &str, plaintext: &[u8]) -> Result<(), StoreError> {
         check_name(name)?;
-        Ok(self
-            .tx
-            .execute("DELETE FROM secrets WHERE name = ?1", [name])?
-            > 0)
+        let body = self.key.seal(kind.slot(name), plaintext)?;
+        self.tx
+            .execute(kind.upsert(), rusqlite::params![name, body])?;
+        Ok(())
+    }
+
+    fn delete_named(&self, kind: Named, name: &str) -> Result<bool, StoreError> {
+        check_name(name)?;
+        Ok(self.tx.execute(kind.delete(), [name])? > 0)
     }
 
     /// Inserts item `id` at the end of `list`, or replaces it in place if the list already
@@ -90,16 +83,20 @@ impl WriteTx<'_> {
                 |r| r.get(0),
             )
             .optional()?;
+        // The item is sealed to its list, id and position (see `Slot::Item`).
+        let seal = |seq| {
+            self.key.seal(
+                Slot::Item {
+                    list,
+                    id_tag: &tag,
+                    seq,
+                },
+                &plain,
+            )
+        };
         match existing {
             Some(seq) => {
-                let body = self.key.seal(
-                    Slot::Item {
-                        list,
-                        id_tag: &tag,
-                        seq,
-                    },
-                    &plain,
-                )?;
+                let body = seal(seq)?;
                 self.tx.execute(
                     "UPDATE items SET body = ?1 WHERE seq = ?2",
                     rusqlite::params![body, seq],
@@ -113,14 +110,7 @@ impl WriteTx<'_> {
                         .query_row("SELECT COALESCE(MAX(seq), 0) + 1 FROM items", [], |r| {
                             r.get(0)
                         })?;
-                let body = self.key.seal(
-                    Slot::Item {
-                        list,
-                        id_tag: &tag,
-                        seq,
-                    },
-                    &plain,
-                )?;
+                let body = seal(seq)?;
                 self.tx.execute(
                     "INSERT INTO items (seq, list, id_tag, body) VALUES (?1, ?2, ?3, ?4)",
                     rusqlite::params![seq, list, &tag[..], body],
@@ -163,3 +153,40 @@ impl Snapshot for WriteTx<'_> {
 }
 
 impl StoreRead for WriteTx<'_> {}
+
+/// The two tables of named values, which share their layout (`name`, `body`).
+#[derive(Clone, Copy)]
+enum Named {
+    Doc,
+    Secret,
+}
+
+impl Named {
+    fn slot(self, name: &str) -> Slot<'_> {
+        match self {
+            Named::Doc => Slot::Doc(name),
+            Named::Secret => Slot::Secret(name),
+        }
+    }
+
+    /// Whole SQL texts, so no table name is ever formatted into a statement.
+    fn upsert(self) -> &'static str {
+        match self {
+            Named::Doc => {
+                "INSERT INTO docs (name, body) VALUES (?1, ?2)
+                 ON CONFLICT (name) DO UPDATE SET body = excluded.body"
+            }
+            Named::Secret => {
+                "INSERT INTO secrets (name, body) VALUES (?1, ?2)
+                 ON CONFLICT (name) DO UPDATE SET body = excluded.body"
+            }
+        }
+    }
+
+    fn delete(self) -> &'static str {
+        match self {
+            Named::Doc => "DELETE FROM docs WHERE name = ?1",
+            Named::Secret => "DELETE FROM secrets WHERE name = ?1",
+        }
+    }
+}

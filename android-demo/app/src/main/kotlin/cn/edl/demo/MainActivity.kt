@@ -23,14 +23,15 @@ import cn.edl.demo.viewmodels.MessagesViewModel
 import cn.edl.demo.viewmodels.PhotoViewModel
 import cn.edl.demo.viewmodels.Screen
 import cn.edl.demo.viewmodels.SupplementaryViewModel
-import cn.edl.demo.viewmodels.Texts
 import cn.edl.demo.viewmodels.WalletSession
 import cn.edl.wallet.Audience
 import cn.edl.wallet.LocalizedText
 import cn.edl.wallet.PhotoSource
 import cn.edl.wallet.StatusColour
 import cn.edl.wallet.Wallet
+import cn.edl.wallet.audienceText
 import cn.edl.wallet.loadFaceModel
+import cn.edl.wallet.reviewOutcomeText
 import kotlinx.coroutines.flow.merge
 import kotlinx.coroutines.launch
 
@@ -185,7 +186,7 @@ class MainActivity : ComponentActivity() {
             s.stageText?.let { text(it.zh) }
         }
         s.deadline?.let { text("审核截止 $it（北京时间）") }
-        s.lastReview?.let { text("上次审核 ${Texts.review(it.outcome).zh}${it.reason?.let { r -> "：$r" } ?: ""}") }
+        s.lastReview?.let { text("上次审核 ${reviewOutcomeText(it.outcome).zh}${it.reason?.let { r -> "：$r" } ?: ""}") }
         s.error?.let { error(it) }
     }
 
@@ -196,12 +197,12 @@ class MainActivity : ComponentActivity() {
             text("${page.name}  ${page.sexLabelZh}  ${page.nationality}")
             text("证号 ${page.licenceNumber}")
             text("出生日期 ${page.dateOfBirth}   初次领证 ${page.firstIssue}")
-            text("准驾车型 ${page.classes}   有效期 ${page.validFrom} 至 ${page.validUntil}")
+            text("准驾车型 ${page.classes}   有效期 ${page.validFrom} 至 ${s.validUntil?.zh}")
             if (s.colour != StatusColour.HIDDEN) {
                 text("状态 ${page.status.labelZh}").setTextColor(if (s.colour == StatusColour.RED) Color.RED else Color.BLACK)
             }
         }
-        Audience.values().forEach { a -> button(Texts.audience(a).zh, a != s.audience) { main.setAudience(a) } }
+        Audience.values().forEach { a -> button(audienceText(a).zh, a != s.audience) { main.setAudience(a) } }
         s.presentation?.let { p -> column.addView(QrView(this).apply { show(p) }) }
         text("${s.countdown} 后刷新")
         s.code?.let { c ->

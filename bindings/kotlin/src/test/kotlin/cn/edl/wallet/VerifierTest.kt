@@ -177,6 +177,17 @@ class VerifierTest {
     }
 
     @Test
+    fun `the core hands over the display texts`() {
+        // An exception made here travels back into the library to be worded.
+        val busy = errorText(EdlException.Busy(30uL))
+        assertEquals(LocalizedText("服务繁忙，请 30 秒后再试", "Busy: try again in 30 s"), busy)
+        assertEquals("企业核验", audienceText(Audience.BUSINESS).zh)
+        assertEquals("18:00:05", beijingTime(1_796_464_805uL))
+        assertEquals("Long-term", validityEndText("9999-12-31").en)
+        assertEquals(1f, pointsFraction(15u.toUByte(), 12u.toUByte()))
+    }
+
+    @Test
     fun `one verifier serves many coroutines at once`() = runBlocking {
         val business = Vectors.bytes("offline_business")
         val enforcement = Vectors.bytes("offline_enforcement")

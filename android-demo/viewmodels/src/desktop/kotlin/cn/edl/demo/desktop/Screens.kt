@@ -1,17 +1,18 @@
 package cn.edl.demo.desktop
 
 import cn.edl.demo.viewmodels.ApplyViewModel
-import cn.edl.demo.viewmodels.Clock
 import cn.edl.demo.viewmodels.EnrolViewModel
 import cn.edl.demo.viewmodels.MainPageViewModel
 import cn.edl.demo.viewmodels.MessagesViewModel
 import cn.edl.demo.viewmodels.PhotoViewModel
 import cn.edl.demo.viewmodels.SupplementaryViewModel
-import cn.edl.demo.viewmodels.Texts
 import cn.edl.wallet.Audience
 import cn.edl.wallet.PhotoSource
 import cn.edl.wallet.PresentationForm
 import cn.edl.wallet.StatusColour
+import cn.edl.wallet.audienceText
+import cn.edl.wallet.beijingDateTime
+import cn.edl.wallet.reviewOutcomeText
 import java.awt.Color
 import java.io.File
 import javax.swing.JComponent
@@ -84,7 +85,7 @@ class Screens(private val scope: CoroutineScope) {
             add(Ui.left(Ui.text("Review due by $it, Beijing time (one working day)", 11, Ui.grey)))
         }
         s.lastReview?.let { r ->
-            val t = Texts.review(r.outcome)
+            val t = reviewOutcomeText(r.outcome)
             add(Ui.left(Ui.text("上次审核 ${t.zh}${r.reason?.let { "：$it" } ?: ""}  Last review: ${t.en}", 12, Ui.grey)))
         }
         add(Ui.gap())
@@ -111,7 +112,7 @@ class Screens(private val scope: CoroutineScope) {
                 add(Ui.left(Ui.row("证号", page.licenceNumber)))
                 add(Ui.left(Ui.row("准驾车型", page.classes)))
                 add(Ui.left(Ui.row("初次领证", page.firstIssue)))
-                add(Ui.left(Ui.row("有效期", "${page.validFrom} 至 ${page.validUntil}")))
+                add(Ui.left(Ui.row("有效期", "${page.validFrom} 至 ${s.validUntil?.zh}")))
                 if (s.colour != StatusColour.HIDDEN) {
                     val colour = if (s.colour == StatusColour.RED) Ui.red else Color.BLACK
                     add(Ui.left(Ui.row("状态", "${page.status.labelZh} ${page.status.labelEn}", colour)))
@@ -119,14 +120,14 @@ class Screens(private val scope: CoroutineScope) {
             }
             val photo = s.photo?.let { Ui.image(it, 96) } ?: Ui.text("")
             add(Ui.left(Ui.line(photo, fields)))
-            add(Ui.left(Ui.text("生成时间 ${Clock.dateTime(page.generatedAtUnix)}", 11, Ui.grey)))
+            add(Ui.left(Ui.text("生成时间 ${beijingDateTime(page.generatedAtUnix)}", 11, Ui.grey)))
         }
         add(Rule())
         add(
             Ui.left(
                 Ui.line(
                     *listOf(Audience.BUSINESS, Audience.ENFORCEMENT).map { a ->
-                        val t = Texts.audience(a)
+                        val t = audienceText(a)
                         Ui.button((if (a == s.audience) "● " else "○ ") + "${t.zh} ${t.en}") { vm.setAudience(a) }
                     }.toTypedArray(),
                 ),

@@ -5,6 +5,8 @@ import cn.edl.wallet.EdlException
 import cn.edl.wallet.IdentityProvider
 import cn.edl.wallet.LocalizedText
 import cn.edl.wallet.NotEligibleReason
+import cn.edl.wallet.applicationPhaseText
+import cn.edl.wallet.errorText
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
@@ -36,7 +38,7 @@ class ApplyViewModel(private val session: WalletSession, private val identity: I
 
     private fun read(): ApplyState {
         val phase = session.wallet.application()?.phase
-        return ApplyState(phase, phase?.let(Texts::phase))
+        return ApplyState(phase, phase?.let(::applicationPhaseText))
     }
 
     /** Applies; on success the session moves on (photo, review or the pages). */
@@ -49,7 +51,7 @@ class ApplyViewModel(private val session: WalletSession, private val identity: I
             true
         } catch (e: EdlException) {
             val reason = (e as? EdlException.NotEligible)?.reason
-            flow.update { it.copy(busy = false, notEligible = reason, refusal = Texts.error(e)) }
+            flow.update { it.copy(busy = false, notEligible = reason, refusal = errorText(e)) }
             false
         }
     }

@@ -2,6 +2,7 @@ package cn.edl.demo.viewmodels
 
 import cn.edl.wallet.EdlException
 import cn.edl.wallet.LocalizedText
+import cn.edl.wallet.errorText
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
@@ -43,7 +44,7 @@ class EnrolViewModel(private val session: WalletSession, authorityUrl: String) {
             session.route()
             true
         } catch (e: EdlException) {
-            flow.update { it.copy(busy = false, error = Texts.error(e)) }
+            flow.update { it.copy(busy = false, error = errorText(e)) }
             false
         }
     }

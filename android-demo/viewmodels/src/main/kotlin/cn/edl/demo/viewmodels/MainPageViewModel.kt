@@ -10,6 +10,11 @@ import cn.edl.wallet.PresentationForm
 import cn.edl.wallet.RotationTicker
 import cn.edl.wallet.StatusColour
 import cn.edl.wallet.WalletEvent
+import cn.edl.wallet.audienceText
+import cn.edl.wallet.beijingTime
+import cn.edl.wallet.countdownText
+import cn.edl.wallet.errorText
+import cn.edl.wallet.validityEndText
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
@@ -26,7 +31,7 @@ data class MainPageState(
     /** Whom the codes are shown to (the switch). */
     val audience: Audience = Audience.BUSINESS,
     /** The switch's label for that audience. */
-    val audienceText: LocalizedText = Texts.audience(Audience.BUSINESS),
+    val audienceText: LocalizedText = audienceText(Audience.BUSINESS),
     /** Online QR (checked with the authority) or offline QR (checkable with the trust list). */
     val form: PresentationForm = PresentationForm.ONLINE,
     /** The live QR of the current window. */
@@ -39,6 +44,8 @@ data class MainPageState(
     val code: DynamicCode? = null,
     /** Seconds until the manual code rotates. */
     val codeSecondsLeft: Int = 0,
+    /** The validity's end as printed: the date, or 长期 (the core's `validityEndText`). */
+    val validUntil: LocalizedText? = null,
     /** When the last sync completed (Beijing time). */
     val lastSynced: String? = null,
     /** A pull to refresh is under way. */
@@ -84,7 +91,7 @@ class MainPageViewModel(private val session: WalletSession) {
 
     /** The audience switch: the QR, barcode and manual code are made for `audience`. */
     fun setAudience(audience: Audience) {
-        flow.update { it.copy(audience = audience, audienceText = Texts.audience(audience)) }
+        flow.update { it.copy(audience = audience, audienceText = audienceText(audience)) }
         rotate()
     }
 
@@ -96,29 +103,21 @@ class MainPageViewModel(private val session: WalletSession) {
 
     /** Re-reads the page, the status colour, the photo, the last sync and the codes. */
     fun reload() {
+        val page = wallet.mainPage()
         flow.update {
             it.copy(
-                page = wallet.mainPage(),
+                page = page,
+                validUntil = page?.let { p -> validityEndText(p.validUntil) },
                 photo = wallet.photo(),
                 colour = wallet.statusColour(),
-                lastSynced = wallet.lastSyncedUnix()?.let(Clock::time),
+                lastSynced = wallet.lastSyncedUnix()?.let(::beijingTime),
             )
         }
         refreshCode()
     }
 
     /** Pull to refresh: syncs, then re-reads. Offline, the stored page stays with a notice. */
-    suspend fun refresh() {
-        flow.update { it.copy(refreshing = true, error = null) }
-        val error = try {
-            wallet.sync()
-            null
-        } catch (e: EdlException) {
-            Texts.error(e)
-        }
-        flow.update { it.copy(refreshing = false, error = error) }
-        reload()
-    }
+    suspend fun refresh() = session.refresh(flow, { on, error -> copy(refreshing = on, error = error) }, ::reload)
 
     /**
      * The UI's one-second timer: counts the QR and the manual code down by the wallet's clock
@@ -132,7 +131,7 @@ class MainPageViewModel(private val session: WalletSession) {
         flow.update { s ->
             val left = s.presentation?.let { (it.windowEndUnix.toLong() - now.toLong()).coerceAtLeast(0).toInt() } ?: 0
             val codeLeft = s.code?.let { (codeFetchedAt.toLong() + it.manualSecondsLeft.toLong() - now.toLong()).coerceAtLeast(0).toInt() } ?: 0
-            s.copy(secondsLeft = left, countdown = Clock.countdown(left), codeSecondsLeft = codeLeft)
+            s.copy(secondsLeft = left, countdown = countdownText(left.toUInt()), codeSecondsLeft = codeLeft)
         }
     }
 
@@ -143,7 +142,7 @@ class MainPageViewModel(private val session: WalletSession) {
             ticker = try {
                 wallet.startRotation(s.form, s.audience)
             } catch (e: EdlException) {
-                flow.update { it.copy(error = Texts.error(e)) }
+                flow.update { it.copy(error = errorText(e)) }
                 null
             }
         }
@@ -170,7 +169,7 @@ class MainPageViewModel(private val session: WalletSession) {
                     if (p.audience != it.audience || p.form != it.form) {
                         it
                     } else {
-                        it.copy(presentation = p, secondsLeft = p.secondsLeft.toInt(), countdown = Clock.countdown(p.secondsLeft.toInt()))
+                        it.copy(presentation = p, secondsLeft = p.secondsLeft.toInt(), countdown = countdownText(p.secondsLeft))
                     }
                 }
             }

@@ -1,10 +1,14 @@
 package cn.edl.demo.viewmodels
 
-import cn.edl.wallet.EdlException
 import cn.edl.wallet.LocalizedText
 import cn.edl.wallet.Message
 import cn.edl.wallet.VerificationLogEntry
 import cn.edl.wallet.WalletEvent
+import cn.edl.wallet.audienceText
+import cn.edl.wallet.beijingDateTime
+import cn.edl.wallet.checkMethodText
+import cn.edl.wallet.checkOutcomeText
+import cn.edl.wallet.verifierClassText
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
@@ -68,28 +72,18 @@ class MessagesViewModel(private val session: WalletSession) {
 
     /** Re-reads both lists from the wallet's store (the store keeps them oldest first). */
     fun reload() {
-        val messages = session.wallet.messages().asReversed().map { MessageRow(Clock.dateTime(it.atUnix), it.title, it.body, it) }
+        val messages = session.wallet.messages().asReversed().map { MessageRow(beijingDateTime(it.atUnix), it.title, it.body, it) }
         val log = session.wallet.verificationLog().asReversed().map {
             VerificationRow(
-                Clock.dateTime(it.atUnix), it.verifier, Texts.verifierClass(it.verifierClass),
-                Texts.audience(it.audience), Texts.method(it.method), Texts.outcome(it.outcome), it,
+                beijingDateTime(it.atUnix), it.verifier, verifierClassText(it.verifierClass),
+                audienceText(it.audience), checkMethodText(it.method), checkOutcomeText(it.outcome), it,
             )
         }
         flow.update { it.copy(messages = messages, verifications = log) }
     }
 
     /** Pull to refresh: syncs, then re-reads. */
-    suspend fun refresh() {
-        flow.update { it.copy(refreshing = true, error = null) }
-        val error = try {
-            session.wallet.sync()
-            null
-        } catch (e: EdlException) {
-            Texts.error(e)
-        }
-        flow.update { it.copy(refreshing = false, error = error) }
-        reload()
-    }
+    suspend fun refresh() = session.refresh(flow, { on, error -> copy(refreshing = on, error = error) }, ::reload)
 
     /** Stops listening to the wallet. */
     fun close() = unlisten()

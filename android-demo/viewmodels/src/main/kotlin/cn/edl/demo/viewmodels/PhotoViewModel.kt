@@ -8,6 +8,10 @@ import cn.edl.wallet.PhotoReview
 import cn.edl.wallet.PhotoSource
 import cn.edl.wallet.UploadProgress
 import cn.edl.wallet.UploadStage
+import cn.edl.wallet.applicationPhaseText
+import cn.edl.wallet.beijingDateTime
+import cn.edl.wallet.errorText
+import cn.edl.wallet.uploadStageText
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
@@ -54,8 +58,8 @@ class PhotoViewModel(private val session: WalletSession) {
         val application = session.wallet.application()
         return copy(
             phase = application?.phase,
-            heading = application?.phase?.let(Texts::phase),
-            deadline = application?.pendingReview?.deadlineUnix?.let(Clock::dateTime),
+            heading = application?.phase?.let(::applicationPhaseText),
+            deadline = application?.pendingReview?.deadlineUnix?.let(::beijingDateTime),
             lastReview = session.wallet.photoReviews().lastOrNull(),
         )
     }
@@ -66,7 +70,7 @@ class PhotoViewModel(private val session: WalletSession) {
             val report = session.wallet.checkPhoto(photo)
             flow.update { it.copy(photo = photo, source = source, report = report, canUpload = report.passes, stage = null, stageText = null, progress = 0f, error = null) }
         } catch (e: EdlException) {
-            flow.update { it.copy(photo = null, report = null, canUpload = false, error = Texts.error(e)) }
+            flow.update { it.copy(photo = null, report = null, canUpload = false, error = errorText(e)) }
         }
     }
 
@@ -78,7 +82,7 @@ class PhotoViewModel(private val session: WalletSession) {
         flow.update { it.copy(busy = true, canUpload = false, error = null) }
         val progress = object : UploadProgress {
             override fun onStage(stage: UploadStage, fraction: Float) {
-                flow.update { it.copy(stage = stage, stageText = Texts.stage(stage), progress = fraction) }
+                flow.update { it.copy(stage = stage, stageText = uploadStageText(stage), progress = fraction) }
             }
         }
         return try {
@@ -87,7 +91,7 @@ class PhotoViewModel(private val session: WalletSession) {
             session.route()
             true
         } catch (e: EdlException) {
-            flow.update { it.copy(busy = false, canUpload = it.report?.passes == true, error = Texts.error(e)) }
+            flow.update { it.copy(busy = false, canUpload = it.report?.passes == true, error = errorText(e)) }
             false
         }
     }
@@ -95,12 +99,7 @@ class PhotoViewModel(private val session: WalletSession) {
     /** Pull to refresh: asks the authority for the review's result. */
     suspend fun refresh() {
         flow.update { it.copy(busy = true, error = null) }
-        val error = try {
-            session.wallet.sync()
-            null
-        } catch (e: EdlException) {
-            Texts.error(e)
-        }
+        val error = session.sync()
         flow.update { it.copy(busy = false, error = error).withApplication() }
         session.route()
     }

@@ -1,11 +1,15 @@
 package cn.edl.demo.viewmodels
 
 import cn.edl.wallet.ApplicationPhase
+import cn.edl.wallet.EdlException
+import cn.edl.wallet.LocalizedText
 import cn.edl.wallet.Wallet
 import cn.edl.wallet.WalletEvent
 import cn.edl.wallet.WalletObserver
+import cn.edl.wallet.errorText
 import java.util.concurrent.CopyOnWriteArrayList
 import kotlinx.coroutines.flow.MutableStateFlow
+import kotlinx.coroutines.flow.update
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
 
@@ -80,6 +84,29 @@ class WalletSession(val wallet: Wallet) : WalletObserver {
     fun open(tab: Screen) {
         require(tab in TABS) { "only the issued e-licence's tabs can be opened directly" }
         if (wallet.application()?.phase == ApplicationPhase.ISSUED) screenFlow.value = tab
+    }
+
+    /**
+     * Pull to refresh, for every screen: syncs with the authority and returns what to tell
+     * the driver when it failed (the core's `errorText`), or null. The screen re-reads its
+     * own state afterwards, from the store, so an offline driver still sees the last sync.
+     */
+    suspend fun sync(): LocalizedText? = try {
+        wallet.sync()
+        null
+    } catch (e: EdlException) {
+        errorText(e)
+    }
+
+    /**
+     * A tab's pull to refresh: marks its state refreshing with `mark`, syncs, marks it done
+     * with the error text (or null), then re-reads the tab with `reload`.
+     */
+    suspend fun <S> refresh(flow: MutableStateFlow<S>, mark: S.(Boolean, LocalizedText?) -> S, reload: () -> Unit) {
+        flow.update { it.mark(true, null) }
+        val error = sync()
+        flow.update { it.mark(false, error) }
+        reload()
     }
 
     /** Stops the observer; the app closes the wallet itself. */

@@ -1,9 +1,9 @@
 package cn.edl.demo.viewmodels
 
-import cn.edl.wallet.EdlException
 import cn.edl.wallet.LocalizedText
 import cn.edl.wallet.SupplementaryPage
 import cn.edl.wallet.WalletEvent
+import cn.edl.wallet.pointsFraction
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
@@ -13,11 +13,7 @@ import kotlinx.coroutines.flow.update
 data class SupplementaryState(
     /** The page as of the last sync: address, authority, record, the scoring cycle, class meanings. */
     val page: SupplementaryPage? = null,
-    /**
-     * How full the points bar is drawn (0–1): the cycle's points over its limit, both from
-     * the core. Only the bar's length is computed here; whether the limit is reached is the
-     * core's `reachedLimit`.
-     */
+    /** How full the points bar is drawn (0–1): the core's `pointsFraction` of the cycle. */
     val pointsBar: Float = 0f,
     /** A pull to refresh is under way. */
     val refreshing: Boolean = false,
@@ -40,22 +36,12 @@ class SupplementaryViewModel(private val session: WalletSession) {
     /** Re-reads the page from the wallet's store. */
     fun reload() {
         val page = session.wallet.supplementaryPage()
-        val bar = page?.cycle?.let { c -> if (c.limit.toInt() == 0) 0f else (c.points.toFloat() / c.limit.toFloat()).coerceIn(0f, 1f) } ?: 0f
+        val bar = page?.cycle?.let { pointsFraction(it.points, it.limit) } ?: 0f
         flow.update { it.copy(page = page, pointsBar = bar) }
     }
 
     /** Pull to refresh: syncs, then re-reads. */
-    suspend fun refresh() {
-        flow.update { it.copy(refreshing = true, error = null) }
-        val error = try {
-            session.wallet.sync()
-            null
-        } catch (e: EdlException) {
-            Texts.error(e)
-        }
-        flow.update { it.copy(refreshing = false, error = error) }
-        reload()
-    }
+    suspend fun refresh() = session.refresh(flow, { on, error -> copy(refreshing = on, error = error) }, ::reload)
 
     /** Stops listening to the wallet. */
     fun close() = unlisten()

@@ -23,7 +23,13 @@ import cn.edl.wallet.VerifierClass
 import cn.edl.wallet.Wallet
 import cn.edl.wallet.keyFileKeyStore
 import cn.edl.wallet.loadFaceModel
+import cn.edl.wallet.beijingDateTime
+import cn.edl.wallet.beijingTime
+import cn.edl.wallet.checkMethodText
+import cn.edl.wallet.checkOutcomeText
+import cn.edl.wallet.errorText
 import cn.edl.wallet.notEligibleText
+import cn.edl.wallet.refusalText
 import java.io.File
 import java.nio.file.Files
 import java.time.LocalDate
@@ -88,7 +94,7 @@ class DriverFlowTest {
             val enrol = EnrolViewModel(session, admin.url)
             enrol.edit(licenceNumber = number, activationCode = "000000")
             assertFalse(enrol.enrol())
-            assertEquals(Texts.refusal(RefusalReason.ACTIVATION_CODE_INVALID), enrol.state.value.error)
+            assertEquals(refusalText(RefusalReason.ACTIVATION_CODE_INVALID), enrol.state.value.error)
             assertEquals(Screen.ENROL, session.screen.value)
             enrol.edit(activationCode = admin.activationCode(driver))
             assertTrue(enrol.enrol())
@@ -127,7 +133,8 @@ class DriverFlowTest {
             assertEquals(1f, uploaded.progress)
             assertEquals(ApplicationPhase.UNDER_REVIEW, uploaded.phase)
             val pending = assertNotNull(wallet.application()?.pendingReview)
-            assertEquals(Clock.dateTime(pending.deadlineUnix), uploaded.deadline)
+            assertEquals(beijingDateTime(pending.deadlineUnix), uploaded.deadline)
+            assertTrue(Regex("""\d{4}-\d\d-\d\d \d\d:\d\d""").matches(uploaded.deadline!!), uploaded.deadline)
             assertTrue(Regex("""\d{4}-\d\d-\d\d \d\d:\d\d""").matches(uploaded.deadline!!))
             assertEquals(Screen.PHOTO, session.screen.value)
 
@@ -145,7 +152,8 @@ class DriverFlowTest {
             assertEquals(number, shown.page?.licenceNumber)
             assertEquals(StatusColour.BLACK, shown.colour)
             assertNotNull(shown.photo)
-            assertEquals(Clock.time(wallet.lastSyncedUnix()!!), shown.lastSynced)
+            assertEquals(beijingTime(wallet.lastSyncedUnix()!!), shown.lastSynced)
+            assertEquals(shown.page!!.validUntil, shown.validUntil?.zh, "a dated licence shows its last day")
             Fixture.eventually("the first QR") { main.state.value.presentation != null }
             main.tick()
             val live = main.state.value
@@ -164,7 +172,7 @@ class DriverFlowTest {
                 assertIs<LiveView.Business>(checked.view)
             }
             main.setAudience(Audience.ENFORCEMENT)
-            assertEquals(Texts.audience(Audience.ENFORCEMENT), main.state.value.audienceText)
+            assertEquals("执法核验", main.state.value.audienceText.zh)
             Fixture.eventually("the police QR") { main.state.value.presentation?.audience == Audience.ENFORCEMENT }
             assertEquals(Audience.ENFORCEMENT, main.state.value.code?.audience)
             OnlineVerifier(admin.url, admin.createVerifier("东城交警", "enforcement")).use { police ->
@@ -209,9 +217,9 @@ class DriverFlowTest {
             val log = messages.state.value.verifications
             assertEquals(listOf("东城交警", "神州租车"), log.map { it.verifier })
             assertEquals(VerifierClass.RENTAL, log[1].entry.verifierClass)
-            assertEquals(Texts.method(CheckMethod.MANUAL), log[0].method)
-            assertEquals(Texts.outcome(CheckOutcome.VERIFIED), log[1].outcome)
-            assertEquals(Clock.dateTime(log[0].entry.atUnix), log[0].at)
+            assertEquals(checkMethodText(CheckMethod.MANUAL), log[0].method)
+            assertEquals(checkOutcomeText(CheckOutcome.VERIFIED), log[1].outcome)
+            assertEquals(beijingDateTime(log[0].entry.atUnix), log[0].at)
 
             main.close()
             supplementary.close()
@@ -238,7 +246,7 @@ class DriverFlowTest {
             main.start()
             assertNull(main.state.value.page)
             assertNull(main.state.value.code)
-            assertEquals(Texts.error(cn.edl.wallet.EdlException.NoElicence()), main.state.value.error)
+            assertEquals(errorText(cn.edl.wallet.EdlException.NoElicence()), main.state.value.error)
             main.close()
             session.close()
         }

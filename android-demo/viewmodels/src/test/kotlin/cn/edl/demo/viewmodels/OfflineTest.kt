@@ -2,6 +2,7 @@ package cn.edl.demo.viewmodels
 
 import cn.edl.wallet.EdlException
 import cn.edl.wallet.StatusColour
+import cn.edl.wallet.errorText
 import java.net.InetAddress
 import java.net.ServerSocket
 import java.net.Socket
@@ -74,7 +75,8 @@ class OfflineTest {
             admin.setStatus(driver, "D")
             main.refresh()
             val after = main.state.value
-            assertEquals(Texts.error(EdlException.Offline()), after.error)
+            assertEquals(errorText(EdlException.Offline()), after.error)
+            assertEquals("无法连接交管服务，已保存的内容仍可使用", after.error?.zh)
             assertFalse(after.refreshing)
             // The stored page, its colour and its sync time stay; the QR still rotates offline.
             assertEquals(number, after.page?.licenceNumber)

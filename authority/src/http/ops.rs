@@ -1,0 +1,105 @@
+//! What the operator's tooling calls (D90): `/healthz` (the process answers), `/readyz`
+//! (the database answers and the writer keeps up: send traffic here) and `/metrics`
+//! (Prometheus, behind its own bearer token).
+//!
+//! Not part of the OpenAPI document: they are for load balancers and scrapers, not for
+//! wallets and verifiers; `docs/HTTP.md` describes them.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use edl_core::crypto::{ct_eq, sha256};
+use edl_core::wire::{ErrorBody, ErrorCode, HEADER_AUTHORIZATION};
+
+use super::extract::AppState;
+use crate::error::Error;
+
+/// Alive: the process serves HTTP.
+pub const HEALTHZ: &str = "/healthz";
+/// Ready: the database answers and store writes are being committed.
+pub const READYZ: &str = "/readyz";
+/// The Prometheus text exposition.
+pub const METRICS: &str = "/metrics";
+
+/// Longest `/readyz` waits for the database before saying not ready.
+const DATABASE_PROBE: Duration = Duration::from_secs(2);
+/// Retry-After of a not-ready answer, in seconds.
+const NOT_READY_RETRY: u64 = 1;
+
+/// The three routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(HEALTHZ, get(healthz))
+        .route(READYZ, get(readyz))
+        .route(METRICS, get(metrics))
+}
+
+async fn healthz() -> Response {
+    no_store(axum::Json(serde_json::json!({"status": "alive"})).into_response())
+}
+
+async fn readyz(State(app): State<AppState>) -> Response {
+    // A read through the store's own pool: the database file (or server) answers.
+    let database = tokio::time::timeout(DATABASE_PROBE, app.store.issuer_keys()).await;
+    let problem = match database {
+        Err(_) => Some("the database does not answer in time".to_owned()),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "readiness: the database read failed");
+            Some("the database cannot be read".to_owned())
+        }
+        Ok(Ok(_)) => match app.metrics.writer_progress(app.config.writer_stall) {
+            Ok(()) => None,
+            Err(secs) => Some(format!(
+                "store writes are waiting and none was committed for {secs} s"
+            )),
+        },
+    };
+    let Some(message) = problem else {
+        return no_store(axum::Json(serde_json::json!({"status": "ready"})).into_response());
+    };
+    let mut body = ErrorBody::new(ErrorCode::Unavailable, message);
+    body.retry_after = Some(NOT_READY_RETRY);
+    let mut response = (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response();
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(NOT_READY_RETRY));
+    no_store(response)
+}
+
+async fn metrics(State(app): State<AppState>, headers: HeaderMap) -> Result<Response, Error> {
+    let expected = &app.config.metrics_token;
+    let given = headers
+        .get(HEADER_AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
+        .ok_or(Error::Unauthorized)?;
+    // Hashes first, so the comparison takes the same time whatever the lengths.
+    if expected.is_empty() || !ct_eq(&sha256(given.as_bytes()), &sha256(expected.as_bytes())) {
+        return Err(Error::Unauthorized);
+    }
+    if let Some((batches, jobs)) = app.store.writer_counts() {
+        app.metrics.set_writer_totals(batches, jobs);
+    }
+    let response = (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        )],
+        app.metrics.render(),
+    )
+        .into_response();
+    Ok(no_store(response))
+}
+
+fn no_store(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}

@@ -1,0 +1,176 @@
+//! A store that times its writes for `/metrics` and `/readyz` (D90), around any
+//! [`RegistryStore`] (SQLite or PostgreSQL), so neither backend carries metrics code.
+//!
+//! Writes are timed from call to durable answer: with group commit that is the queue,
+//! the batch and the commit together, which is what a request waits for. Reads are
+//! passed through untimed (the request histogram covers them).
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use edl_core::wire::{VerificationLogEntry, VerifierClass};
+
+use crate::error::Error;
+use crate::metrics::Metrics;
+use crate::store::{
+    AuditEntry, AuditRecord, CheckFailure, DriverChange, DriverId, DriverState, ElicenceRef,
+    IssuerKeyRow, PhotoRow, RegistryStore, StatusEntries, StoreError, SyncSnapshot, VerifierRow,
+};
+
+/// [`RegistryStore`] over another, recording each write in [`Metrics`].
+pub struct MeteredStore {
+    inner: Arc<dyn RegistryStore>,
+    metrics: Arc<Metrics>,
+}
+
+impl MeteredStore {
+    /// Wraps `inner`.
+    pub fn new(inner: Arc<dyn RegistryStore>, metrics: Arc<Metrics>) -> Self {
+        MeteredStore { inner, metrics }
+    }
+}
+
+#[async_trait]
+impl RegistryStore for MeteredStore {
+    async fn issuer_keys(&self) -> Result<Vec<IssuerKeyRow>, StoreError> {
+        self.inner.issuer_keys().await
+    }
+
+    async fn rotate_issuer_key(&self, key: IssuerKeyRow) -> Result<(), StoreError> {
+        let _t = self.metrics.write("rotate_issuer_key");
+        self.inner.rotate_issuer_key(key).await
+    }
+
+    async fn create_driver(
+        &self,
+        state: DriverState,
+        photo: Option<PhotoRow>,
+    ) -> Result<DriverId, StoreError> {
+        let _t = self.metrics.write("create_driver");
+        self.inner.create_driver(state, photo).await
+    }
+
+    async fn driver(&self, id: DriverId) -> Result<Option<DriverState>, StoreError> {
+        self.inner.driver(id).await
+    }
+
+    async fn driver_by_licence_number(
+        &self,
+        licence_number: &str,
+    ) -> Result<Option<DriverState>, StoreError> {
+        self.inner.driver_by_licence_number(licence_number).await
+    }
+
+    async fn update_driver(
+        &self,
+        id: DriverId,
+        change: DriverChange,
+    ) -> Result<DriverState, Error> {
+        let _t = self.metrics.write("update_driver");
+        self.inner.update_driver(id, change).await
+    }
+
+    async fn elicence(&self, id: u64) -> Result<Option<ElicenceRef>, StoreError> {
+        self.inner.elicence(id).await
+    }
+
+    async fn photo(&self, id: u64) -> Result<Option<PhotoRow>, StoreError> {
+        self.inner.photo(id).await
+    }
+
+    async fn photo_by_client_key(
+        &self,
+        driver: DriverId,
+        client_key: &str,
+    ) -> Result<Option<PhotoRow>, StoreError> {
+        self.inner.photo_by_client_key(driver, client_key).await
+    }
+
+    async fn pending_photos(&self, limit: u32) -> Result<Vec<PhotoRow>, StoreError> {
+        self.inner.pending_photos(limit).await
+    }
+
+    async fn sync(
+        &self,
+        driver: DriverId,
+        cursor: u64,
+        limit: u32,
+    ) -> Result<Option<SyncSnapshot>, StoreError> {
+        self.inner.sync(driver, cursor, limit).await
+    }
+
+    async fn create_verifier(
+        &self,
+        name: &str,
+        class: VerifierClass,
+        key_hash: [u8; 32],
+        now: u64,
+    ) -> Result<u64, StoreError> {
+        let _t = self.metrics.write("create_verifier");
+        self.inner.create_verifier(name, class, key_hash, now).await
+    }
+
+    async fn verifier_by_key_hash(
+        &self,
+        key_hash: [u8; 32],
+    ) -> Result<Option<VerifierRow>, StoreError> {
+        self.inner.verifier_by_key_hash(key_hash).await
+    }
+
+    async fn record_nonce(
+        &self,
+        account: DriverId,
+        nonce: [u8; 16],
+        timestamp: u64,
+    ) -> Result<bool, StoreError> {
+        let _t = self.metrics.write("record_nonce");
+        self.inner.record_nonce(account, nonce, timestamp).await
+    }
+
+    async fn log_verification(
+        &self,
+        driver: DriverId,
+        verifier_id: u64,
+        entry: VerificationLogEntry,
+    ) -> Result<(), StoreError> {
+        let _t = self.metrics.write("log_verification");
+        self.inner
+            .log_verification(driver, verifier_id, entry)
+            .await
+    }
+
+    async fn check_failures_since(&self, since: u64) -> Result<Vec<CheckFailure>, StoreError> {
+        self.inner.check_failures_since(since).await
+    }
+
+    async fn record_check_failure(
+        &self,
+        failure: CheckFailure,
+        log: Option<(DriverId, VerificationLogEntry)>,
+    ) -> Result<(), StoreError> {
+        let _t = self.metrics.write("record_check_failure");
+        self.inner.record_check_failure(failure, log).await
+    }
+
+    async fn allocate_status_index(&self) -> Result<u32, StoreError> {
+        let _t = self.metrics.write("allocate_status_index");
+        self.inner.allocate_status_index().await
+    }
+
+    async fn status_entries(&self) -> Result<StatusEntries, StoreError> {
+        self.inner.status_entries().await
+    }
+
+    async fn append_audit(&self, entry: AuditEntry) -> Result<u64, StoreError> {
+        let _t = self.metrics.write("append_audit");
+        self.inner.append_audit(entry).await
+    }
+
+    async fn audit_log(&self, after: u64, limit: u32) -> Result<Vec<AuditRecord>, StoreError> {
+        self.inner.audit_log(after, limit).await
+    }
+
+    fn writer_counts(&self) -> Option<(u64, u64)> {
+        self.inner.writer_counts()
+    }
+}

@@ -1,0 +1,321 @@
+//! What an operator watches (D90): request rate and latency per route and status, the
+//! store's writes (latency from call to durable answer, writes waiting, group-commit
+//! batches), lock-outs and requests shed, in the Prometheus text format at `/metrics`.
+//!
+//! Each server has its own registry (not a process-wide one), so two servers in one
+//! process (the tests) never mix their figures. Labels are bounded: the route is the
+//! router's path template (`/admin/drivers/{id}`, never the id), unmatched paths are one
+//! label, and nothing from a request body or header reaches a label.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
+};
+
+use crate::http::extract::AppState;
+
+/// Latency buckets in seconds: sub-millisecond answers up to the 30 s request deadline.
+const LATENCY_BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+
+/// The server's metrics.
+pub struct Metrics {
+    registry: Registry,
+    requests: HistogramVec,
+    writes: HistogramVec,
+    writes_waiting: IntGauge,
+    batches: IntCounter,
+    batch_jobs: IntCounter,
+    lockouts: IntCounter,
+    locked_out_refusals: IntCounter,
+    shed: IntCounterVec,
+    /// Writes in flight and when one last finished: "is the writer keeping up" (`/readyz`).
+    progress: Mutex<Progress>,
+}
+
+#[derive(Debug)]
+struct Progress {
+    in_flight: u64,
+    last_done: Instant,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+fn histogram(name: &str, help: &str, labels: &[&str]) -> HistogramVec {
+    HistogramVec::new(
+        HistogramOpts::new(name, help).buckets(LATENCY_BUCKETS.to_vec()),
+        labels,
+    )
+    .expect("a valid histogram definition")
+}
+
+fn counter(name: &str, help: &str) -> IntCounter {
+    IntCounter::new(name, help).expect("a valid counter definition")
+}
+
+impl Metrics {
+    /// A fresh registry with every metric registered (at zero).
+    pub fn new() -> Self {
+        let requests = histogram(
+            "edl_http_request_duration_seconds",
+            "Time from request to answer, by route template, method and status; its _count is the request rate.",
+            &["route", "method", "status"],
+        );
+        let writes = histogram(
+            "edl_store_write_duration_seconds",
+            "Time from a store write's call to its durable answer (queue, batch and commit), by operation.",
+            &["op"],
+        );
+        let writes_waiting = IntGauge::new(
+            "edl_store_writes_in_flight",
+            "Store writes called and not yet answered.",
+        )
+        .expect("a valid gauge");
+        let batches = counter(
+            "edl_writer_batches_total",
+            "Transactions committed by the group-committing writer.",
+        );
+        let batch_jobs = counter(
+            "edl_writer_jobs_total",
+            "Writes committed in those transactions (jobs/batches is the mean batch size).",
+        );
+        let lockouts = counter(
+            "edl_lockouts_total",
+            "Lock-outs begun: a verifier refused a licence (or everything) after failed checks.",
+        );
+        let locked_out_refusals = counter(
+            "edl_locked_out_refusals_total",
+            "Online checks refused because the verifier was locked out.",
+        );
+        let shed = IntCounterVec::new(
+            Opts::new(
+                "edl_shed_total",
+                "Requests answered 503 without being served, by reason.",
+            ),
+            &["reason"],
+        )
+        .expect("a valid counter");
+        let registry = Registry::new();
+        for c in [
+            Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(writes.clone()),
+            Box::new(writes_waiting.clone()),
+            Box::new(batches.clone()),
+            Box::new(batch_jobs.clone()),
+            Box::new(lockouts.clone()),
+            Box::new(locked_out_refusals.clone()),
+            Box::new(shed.clone()),
+        ] {
+            registry.register(c).expect("distinct metric names");
+        }
+        Metrics {
+            registry,
+            requests,
+            writes,
+            writes_waiting,
+            batches,
+            batch_jobs,
+            lockouts,
+            locked_out_refusals,
+            shed,
+            progress: Mutex::new(Progress {
+                in_flight: 0,
+                last_done: Instant::now(),
+            }),
+        }
+    }
+
+    /// One answered request.
+    pub fn request(&self, route: &str, method: &str, status: u16, took: Duration) {
+        self.requests
+            .with_label_values(&[route, method, status_label(status)])
+            .observe(took.as_secs_f64());
+    }
+
+    /// A store write begins; the guard records its latency when dropped.
+    pub fn write(&self, op: &'static str) -> WriteTimer<'_> {
+        self.writes_waiting.inc();
+        self.lock().in_flight += 1;
+        WriteTimer {
+            metrics: self,
+            op,
+            started: Instant::now(),
+        }
+    }
+
+    /// A verifier was locked out (`first`: the refusal that begins a lock-out).
+    pub fn locked_out(&self, first: bool) {
+        self.locked_out_refusals.inc();
+        if first {
+            self.lockouts.inc();
+        }
+    }
+
+    /// A request answered 503 without being served (`connections`: over the cap).
+    pub fn shed(&self, reason: &'static str) {
+        self.shed.with_label_values(&[reason]).inc();
+    }
+
+    /// The writer's totals so far (batches committed, jobs in them), read from the store
+    /// at each scrape.
+    pub fn set_writer_totals(&self, batches: u64, jobs: u64) {
+        // Counters only go up; the store's own counters do too, so the difference is ≥ 0.
+        self.batches
+            .inc_by(batches.saturating_sub(self.batches.get()));
+        self.batch_jobs
+            .inc_by(jobs.saturating_sub(self.batch_jobs.get()));
+    }
+
+    /// Whether store writes are being answered: `Err(seconds)` when writes are waiting and
+    /// none has been answered for longer than `stall`.
+    pub fn writer_progress(&self, stall: Duration) -> Result<(), u64> {
+        let p = self.lock();
+        let quiet = p.last_done.elapsed();
+        if p.in_flight > 0 && quiet > stall {
+            return Err(quiet.as_secs());
+        }
+        Ok(())
+    }
+
+    /// The text exposition of every metric.
+    pub fn render(&self) -> String {
+        let mut out = Vec::new();
+        // Encoding into a Vec fails only on a malformed family, which `new` cannot make.
+        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
+        String::from_utf8(out).unwrap_or_default()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Progress> {
+        self.progress.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Times one store write (see [`Metrics::write`]).
+pub struct WriteTimer<'a> {
+    metrics: &'a Metrics,
+    op: &'static str,
+    started: Instant,
+}
+
+impl Drop for WriteTimer<'_> {
+    fn drop(&mut self) {
+        let m = self.metrics;
+        m.writes
+            .with_label_values(&[self.op])
+            .observe(self.started.elapsed().as_secs_f64());
+        m.writes_waiting.dec();
+        let mut p = m.lock();
+        p.in_flight = p.in_flight.saturating_sub(1);
+        p.last_done = Instant::now();
+    }
+}
+
+fn status_label(status: u16) -> &'static str {
+    // A fixed set of label values: an unexpected status cannot grow the series.
+    match status {
+        200 => "200",
+        201 => "201",
+        204 => "204",
+        304 => "304",
+        400 => "400",
+        401 => "401",
+        403 => "403",
+        404 => "404",
+        405 => "405",
+        408 => "408",
+        409 => "409",
+        410 => "410",
+        413 => "413",
+        422 => "422",
+        429 => "429",
+        500 => "500",
+        503 => "503",
+        s if s < 300 => "2xx",
+        s if s < 400 => "3xx",
+        s if s < 500 => "4xx",
+        _ => "5xx",
+    }
+}
+
+/// Middleware: times every request and counts it by route template, method and status.
+pub(crate) async fn track(State(app): State<AppState>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned());
+    let method = method_label(request.method());
+    let response = next.run(request).await;
+    let status = response.status().as_u16();
+    if status == 503 {
+        app.metrics.shed("unavailable");
+    }
+    app.metrics.request(
+        route.as_deref().unwrap_or("unmatched"),
+        method,
+        status,
+        started.elapsed(),
+    );
+    response
+}
+
+fn method_label(m: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *m {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::PATCH => "PATCH",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_write_waiting_past_the_bound_is_a_stalled_writer() {
+        let m = Metrics::new();
+        assert!(m.writer_progress(Duration::ZERO).is_ok(), "nothing waits");
+        let timer = m.write("log_verification");
+        std::thread::sleep(Duration::from_millis(5));
+        assert!(m.writer_progress(Duration::from_millis(1)).is_err());
+        assert!(m.writer_progress(Duration::from_secs(60)).is_ok());
+        drop(timer);
+        assert!(m.writer_progress(Duration::ZERO).is_ok());
+        let text = m.render();
+        assert!(text.contains("edl_store_write_duration_seconds_count{op=\"log_verification\"} 1"));
+        assert!(text.contains("edl_store_writes_in_flight 0"));
+    }
+
+    #[test]
+    fn writer_totals_are_counters_that_follow_the_store() {
+        let m = Metrics::new();
+        m.set_writer_totals(3, 10);
+        m.set_writer_totals(5, 40);
+        let text = m.render();
+        assert!(text.contains("edl_writer_batches_total 5"), "{text}");
+        assert!(text.contains("edl_writer_jobs_total 40"));
+    }
+}

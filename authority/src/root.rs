@@ -1,0 +1,126 @@
+//! The authority's root key (D72): it signs the trust list and nothing else, and it never
+//! lives in the issuing database. It is read from its own file (`EDL_AUTHORITY_ROOT_KEY_FILE`,
+//! 64 hex characters, mode 0600) or from `EDL_AUTHORITY_ROOT_KEY`; `edl authority root
+//! create` makes the file and `edl authority root sign` re-signs a list offline.
+
+use std::io::Write;
+use std::path::Path;
+
+use edl_core::credential::{TrustList, TrustListContents};
+use edl_core::crypto::{PublicKey, SecretKey};
+use zeroize::Zeroizing;
+
+use crate::random;
+
+/// The environment variable holding the root seed in hex.
+pub const ROOT_KEY_ENV: &str = "EDL_AUTHORITY_ROOT_KEY";
+/// The environment variable naming the root key file.
+pub const ROOT_KEY_FILE_ENV: &str = "EDL_AUTHORITY_ROOT_KEY_FILE";
+/// How long a signed trust list is accepted: a week, so a verifier offline for days
+/// still holds a valid list, while a retired key leaves every list within a week.
+pub const TRUST_LIST_LIFETIME: u32 = 7 * 24 * 3600;
+/// Lists are re-signed on the hour, so every replica serves the same bytes in an hour.
+const RESIGN_EVERY: u64 = 3600;
+
+/// Why the root key could not be made or read. Never carries key material.
+#[derive(Debug, thiserror::Error)]
+pub enum RootKeyError {
+    /// The file could not be read or written.
+    #[error("root key file: {0}")]
+    Io(#[from] std::io::Error),
+    /// Not 32 bytes of hex.
+    #[error("the root key is not 64 hex characters")]
+    Malformed,
+    /// `create` refuses to replace a root: every verifier pinned it.
+    #[error("a root key file already exists there: a new root must be announced by the old one")]
+    Exists,
+}
+
+/// The root signing key, in memory only for as long as it signs.
+pub struct RootKey(SecretKey);
+
+impl std::fmt::Debug for RootKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("RootKey").field(&self.public()).finish()
+    }
+}
+
+impl RootKey {
+    /// A root from a 32-byte seed.
+    pub fn from_seed(seed: [u8; 32]) -> Self {
+        RootKey(SecretKey::from_seed(seed))
+    }
+
+    /// Makes a new random root in `path` (mode 0600, refused if the file exists).
+    pub fn create(path: &Path) -> Result<Self, RootKeyError> {
+        let seed = Zeroizing::new(random::bytes::<32>());
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => RootKeyError::Exists,
+            _ => RootKeyError::Io(e),
+        })?;
+        file.write_all(Zeroizing::new(hex::encode(&seed[..])).as_bytes())?;
+        file.sync_all()?;
+        Ok(Self::from_seed(*seed))
+    }
+
+    /// Reads the root from `path`.
+    pub fn load(path: &Path) -> Result<Self, RootKeyError> {
+        let text = Zeroizing::new(std::fs::read(path)?);
+        Self::parse(text.trim_ascii())
+    }
+
+    /// The root from `EDL_AUTHORITY_ROOT_KEY`, else the file `EDL_AUTHORITY_ROOT_KEY_FILE`,
+    /// else `None` (the server then serves no root-signed list).
+    pub fn from_env() -> Result<Option<Self>, RootKeyError> {
+        if let Ok(hex_seed) = std::env::var(ROOT_KEY_ENV) {
+            return Self::parse(Zeroizing::new(hex_seed).trim().as_bytes()).map(Some);
+        }
+        match std::env::var_os(ROOT_KEY_FILE_ENV) {
+            Some(path) => Self::load(Path::new(&path)).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn parse(hex_seed: &[u8]) -> Result<Self, RootKeyError> {
+        let mut seed = Zeroizing::new([0u8; 32]);
+        hex::decode_to_slice(hex_seed, &mut seed[..]).map_err(|_| RootKeyError::Malformed)?;
+        Ok(Self::from_seed(*seed))
+    }
+
+    /// The public root verifiers pin.
+    pub fn public(&self) -> PublicKey {
+        self.0.public()
+    }
+
+    /// The trust list `keys` signed at `now` (see [`contents`]).
+    pub fn sign(&self, keys: &TrustList, now: u64) -> Vec<u8> {
+        contents(keys, now).sign(&self.0)
+    }
+}
+
+/// What the root signs for `keys` at `now`. The issue time is the hour `now` falls in,
+/// or a later key event (a key starting or retiring) already past: so the bytes are the
+/// same all hour on every replica, and a rotation makes a new list at once. The
+/// sequence is the issue time, which only grows.
+pub fn contents(keys: &TrustList, now: u64) -> TrustListContents {
+    let hour = now - now % RESIGN_EVERY;
+    let latest_event = keys
+        .keys()
+        .iter()
+        .flat_map(|k| [u64::from(k.not_before), u64::from(k.not_after)])
+        .filter(|t| *t <= now)
+        .max()
+        .unwrap_or(0);
+    let issued_at = u32::try_from(hour.max(latest_event)).unwrap_or(u32::MAX);
+    TrustListContents {
+        sequence: issued_at,
+        issued_at,
+        expires_at: issued_at.saturating_add(TRUST_LIST_LIFETIME),
+        next_root: None,
+        keys: keys.clone(),
+    }
+}

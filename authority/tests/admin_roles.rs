@@ -1,0 +1,149 @@
+//! One admin token no longer does everything (issue 13, finding 13; D78): each token has
+//! the roles the operator gave it, each endpoint checks its role (403 `forbidden`), and
+//! every admin call, refused ones too, is in an append-only audit log (who, what, when,
+//! the id acted on; no personal data) that only the auditor role reads.
+
+mod common;
+
+use common::*;
+use edl_authority::roles::{AdminToken, Role};
+use edl_core::wire::{bearer, paths};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+async fn call(
+    t: &TestServer,
+    token: &str,
+    method: Method,
+    path: &str,
+    body: Value,
+) -> (StatusCode, Value) {
+    let body = if body.is_null() {
+        Vec::new()
+    } else {
+        serde_json::to_vec(&body).unwrap()
+    };
+    let (s, v, _) = t
+        .raw(method, path, &[("authorization", bearer(token))], body)
+        .await;
+    (s, v)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_token_does_only_its_job_and_every_call_is_audited() {
+    let t = TestServer::start_with(|c| {
+        c.admin_tokens = vec![
+            AdminToken::new("clerk-wang", &[Role::Registry], "t-registry"),
+            AdminToken::new("reviewer-li", &[Role::Reviewer], "t-reviewer"),
+            AdminToken::new("keys-zhao", &[Role::KeyAdmin], "t-keys"),
+            AdminToken::new("auditor-chen", &[Role::Auditor], "t-audit"),
+        ]
+    })
+    .await;
+    let n = number(1);
+    let driver = t.create_driver(&n, false).await;
+    let status = paths::with_id(paths::STATUS, driver);
+
+    // The registry clerk changes a status, but cannot rotate keys or review photos.
+    let (s, v) = call(
+        &t,
+        "t-registry",
+        Method::PUT,
+        &status,
+        json!({"status": "D"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = call(
+        &t,
+        "t-registry",
+        Method::POST,
+        paths::ROTATE_KEY,
+        Value::Null,
+    )
+    .await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("forbidden"))
+    );
+    let (s, _) = call(&t, "t-registry", Method::GET, paths::REVIEWS, Value::Null).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    // The reviewer cannot touch the registry; the key administrator rotates keys only.
+    let (s, _) = call(
+        &t,
+        "t-reviewer",
+        Method::PUT,
+        &status,
+        json!({"status": "A"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, v) = call(&t, "t-keys", Method::POST, paths::ROTATE_KEY, Value::Null).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, _) = call(
+        &t,
+        "t-keys",
+        Method::GET,
+        &paths::with_id(paths::DRIVER, driver),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    // A wrong token is not an actor: 401, and nothing to log under a name.
+    let (s, _) = call(&t, "t-nobody", Method::PUT, &status, json!({"status": "A"})).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+
+    // Only the auditor reads the log.
+    let audit = edl_authority::http::audit::AUDIT;
+    let (s, _) = call(&t, "t-registry", Method::GET, audit, Value::Null).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, log) = call(&t, "t-audit", Method::GET, audit, Value::Null).await;
+    assert_eq!(s, StatusCode::OK, "{log}");
+    let entries = log["entries"].as_array().unwrap();
+    let line = |e: &Value| {
+        format!(
+            "{} {} {} {}",
+            e["actor"].as_str().unwrap(),
+            e["action"].as_str().unwrap(),
+            e["target"],
+            e["allowed"]
+        )
+    };
+    let lines: Vec<String> = entries.iter().map(line).collect();
+    for want in [
+        format!("clerk-wang PUT {} {driver} true", paths::STATUS),
+        format!("clerk-wang POST {} null false", paths::ROTATE_KEY),
+        format!("reviewer-li PUT {} {driver} false", paths::STATUS),
+        format!("keys-zhao POST {} null true", paths::ROTATE_KEY),
+        format!("auditor-chen GET {audit} null true"),
+    ] {
+        assert!(lines.contains(&want), "{want} not in {lines:#?}");
+    }
+    // Who, what, when, and the id: never a licence number or a name from the body.
+    let text = log.to_string();
+    assert!(!text.contains(&n), "{text}");
+    let seqs: Vec<u64> = entries.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
+    assert!(entries.iter().all(|e| e["at"].as_u64() == Some(t.now())));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_log_cannot_be_rewritten() {
+    let t = TestServer::start().await;
+    t.create_driver(&number(1), false).await;
+    // Through SQLite itself, as a bug or a careless operator would.
+    let conn = rusqlite::Connection::open(t.db()).unwrap();
+    assert!(
+        conn.execute("UPDATE admin_audit SET actor = 'someone else'", [])
+            .is_err()
+    );
+    assert!(conn.execute("DELETE FROM admin_audit", []).is_err());
+    let actors: Vec<String> = conn
+        .prepare("SELECT actor FROM admin_audit")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(actors, ["admin"]);
+}

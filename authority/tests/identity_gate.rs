@@ -1,0 +1,106 @@
+//! An activation code alone opens nothing (issue 13, finding 2; D76): a device enrolled
+//! with an intercepted code gets no personal data from sync (address, date of birth,
+//! record, verification log, photo, credential) and does not supersede the driver's
+//! working e-licence; both wait for the new device's real-person check. The phone that
+//! holds the working e-licence keeps syncing until then.
+
+mod common;
+
+use common::*;
+use edl_core::credential::Audience;
+use edl_core::wire::{Base64, identity::test_provider_attestation, paths};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+async fn sync_raw(t: &TestServer, wallet: &Wallet) -> (StatusCode, Value) {
+    let path = format!("{}?cursor=0", paths::SYNC);
+    let (s, v, _) = t.signed(wallet, Method::GET, &path, Value::Null).await;
+    (s, v)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_intercepted_activation_code_opens_no_personal_data_and_kills_nothing() {
+    let t = TestServer::start().await;
+    let n = number(1);
+    let (driver, mut phone) = t.issued_wallet(&n).await;
+    let police = t.verifier("交警", "enforcement").await;
+    let (s, v, _) = t
+        .verify(&police, phone.online_qr(Audience::Enforcement, t.now()))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let address = v["view"]["licence"]["supplementary"]["address"]
+        .as_str()
+        .expect("the enforcement view has the address")
+        .to_owned();
+
+    // Whoever reads the SMS enrols their own device with the code.
+    let thief = t.enrol(driver, &n).await;
+    let (s, v) = sync_raw(&t, &thief).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let text = v.to_string();
+    for secret in [address.as_str(), "1990-03-07", "交警"] {
+        assert!(!text.contains(secret), "sync before the check leaks: {v}");
+    }
+    assert!(v["licence"].is_null(), "{v}");
+    assert!(v["photo"].is_null(), "{v}");
+    assert!(v["elicence"].is_null(), "{v}");
+    assert_eq!(v["verifications"], json!([]), "{v}");
+    assert_eq!(v["messages"], json!([]), "{v}");
+
+    // The thief cannot pass the real-person check; the driver's e-licence works on.
+    let c = t.challenge(&thief).await;
+    let forged = test_provider_attestation(b"not the provider", c.challenge.as_bytes(), &n);
+    let (s, v, _) = t
+        .signed(
+            &thief,
+            Method::POST,
+            paths::APPLY,
+            json!({"identity": {"challenge_id": c.challenge_id, "attestation": Base64::encode(&forged)}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    assert_eq!(v["error"], "identity_check_failed");
+    t.clock.advance(30);
+    let (s, v, _) = t
+        .verify(&police, phone.online_qr(Audience::Enforcement, t.now()))
+        .await;
+    assert_eq!(s, StatusCode::OK, "the working e-licence was killed: {v}");
+    // And the driver's phone still syncs with its own key.
+    let r = t.sync(&mut phone).await;
+    assert!(r.server_time > 0);
+
+    // The driver's real new phone: after its real-person check it gets everything, and
+    // only then is the old e-licence superseded.
+    let mut new_phone = t.enrol(driver, &n).await;
+    t.apply_ok(&new_phone).await;
+    let r = t.sync(&mut new_phone).await;
+    let licence = r.licence.expect("personal data after the check");
+    assert_eq!(licence.supplementary.address, address);
+    assert!(!r.verifications.is_empty(), "the verification log");
+    assert!(new_phone.credential.is_some());
+    t.clock.advance(30);
+    let (s, v, _) = t
+        .verify(&police, phone.online_qr(Audience::Enforcement, t.now()))
+        .await;
+    assert_eq!(s, StatusCode::GONE, "{v}");
+    assert_eq!(v["error"], "elicence_superseded");
+    let (s, v) = sync_raw(&t, &phone).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "the old phone is out: {v}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_enrolment_syncs_no_personal_data_before_the_check() {
+    let t = TestServer::start().await;
+    let n = number(2);
+    let driver = t.create_driver(&n, true).await;
+    let mut wallet = t.enrol(driver, &n).await;
+    let (s, v) = sync_raw(&t, &wallet).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert!(v["licence"].is_null(), "{v}");
+    assert!(v["photo"].is_null(), "{v}");
+    assert_eq!(v["cursor"], 0, "nothing is skipped: {v}");
+    t.apply_ok(&wallet).await;
+    let r = t.sync(&mut wallet).await;
+    assert!(r.licence.is_some());
+    assert!(r.photo.is_some());
+}

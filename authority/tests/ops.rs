@@ -1,0 +1,222 @@
+//! What an operator relies on (D90): `/healthz`, `/readyz` that turns 503 while the writer
+//! cannot commit, and `/metrics` behind its own token, counting requests by route and
+//! status, store writes, lock-outs and connections shed. Real server on loopback.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use edl_core::credential::Audience;
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+use tokio::io::AsyncReadExt;
+
+const SCRAPE: &str = "test-scrape-token";
+
+async fn start_with(tune: impl FnOnce(&mut edl_authority::Config)) -> TestServer {
+    TestServer::start_with(|c| {
+        c.metrics_token = SCRAPE.into();
+        tune(c);
+    })
+    .await
+}
+
+async fn scrape(t: &TestServer, token: &str) -> (StatusCode, String) {
+    let r = t
+        .http
+        .get(format!("{}/metrics", t.url))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    (r.status(), r.text().await.unwrap())
+}
+
+/// The value of the first sample of `name` whose labels include every one of `labels`.
+fn sample(text: &str, name: &str, labels: &[&str]) -> Option<f64> {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter(|l| {
+            l.strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with('{') || rest.starts_with(' '))
+        })
+        .find(|l| labels.iter().all(|want| l.contains(want)))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+#[tokio::test]
+async fn health_and_readiness_answer_without_credentials() {
+    let t = start_with(|_| {}).await;
+    for (path, status) in [("/healthz", "alive"), ("/readyz", "ready")] {
+        let r = reqwest::get(format!("{}{path}", t.url)).await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{path}");
+        assert_eq!(r.headers()["cache-control"], "no-store");
+        let v: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(v["status"], status);
+    }
+}
+
+#[tokio::test]
+async fn metrics_need_the_scrape_token_not_the_admin_token() {
+    let t = start_with(|_| {}).await;
+    let anonymous = reqwest::get(format!("{}/metrics", t.url)).await.unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(scrape(&t, ADMIN).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(scrape(&t, "wrong").await.0, StatusCode::UNAUTHORIZED);
+    let (status, text) = scrape(&t, SCRAPE).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(text.contains("# TYPE edl_http_request_duration_seconds histogram"));
+
+    // A server without a scrape token answers no scrape at all.
+    let closed = start_with(|c| c.metrics_token.clear()).await;
+    assert_eq!(scrape(&closed, "").await.0, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn metrics_count_checks_by_route_and_status_writes_and_lockouts() {
+    let t = start_with(|_| {}).await;
+    let (_, wallet) = t.issued_wallet(&number(1)).await;
+    let police = t.verifier("交警", "enforcement").await;
+    let (s, _, _) = t
+        .verify(&police, wallet.online_qr(Audience::Enforcement, t.now()))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    // Wrong codes until the verifier is locked out of the licence (5 failures allowed).
+    let guesser = t.verifier("可疑租车行", "rental").await;
+    let real = wallet.manual(Audience::Business, t.now())["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut locked = 0;
+    for guess in (0..9u32)
+        .map(|g| format!("2{g:06}"))
+        .filter(|c| *c != real)
+        .take(8)
+    {
+        let body = json!({"method": "manual", "licence_number": wallet.number, "code": guess});
+        let (s, _, _) = t.verify(&guesser, body).await;
+        if s == StatusCode::TOO_MANY_REQUESTS {
+            locked += 1;
+        }
+    }
+    assert_eq!(locked, 3);
+    t.raw(Method::GET, "/no/such/path", &[], vec![]).await;
+
+    let (_, text) = scrape(&t, SCRAPE).await;
+    let verify = |status: &str| {
+        sample(
+            &text,
+            "edl_http_request_duration_seconds_count",
+            &[
+                "route=\"/v1/verify\"",
+                "method=\"POST\"",
+                &format!("status=\"{status}\""),
+            ],
+        )
+    };
+    assert_eq!(verify("200"), Some(1.0), "{text}");
+    assert_eq!(verify("403"), Some(5.0));
+    assert_eq!(verify("429"), Some(3.0));
+    // Path templates, never ids; unknown paths share one label.
+    assert!(text.contains("route=\"/admin/drivers/{id}/activation-code\""));
+    assert_eq!(
+        sample(
+            &text,
+            "edl_http_request_duration_seconds_count",
+            &["route=\"unmatched\"", "status=\"404\""]
+        ),
+        Some(1.0)
+    );
+    assert!(
+        !text.contains(&wallet.number),
+        "no licence number in a label"
+    );
+    assert_eq!(sample(&text, "edl_lockouts_total", &[]), Some(1.0));
+    assert_eq!(
+        sample(&text, "edl_locked_out_refusals_total", &[]),
+        Some(3.0)
+    );
+    // One verified check and a lock-out's first refusal logged; the five wrong codes are
+    // stored as check failures, each with its log entry in the same write (D81).
+    assert_eq!(
+        sample(
+            &text,
+            "edl_store_write_duration_seconds_count",
+            &["op=\"log_verification\""]
+        ),
+        Some(2.0)
+    );
+    assert_eq!(
+        sample(
+            &text,
+            "edl_store_write_duration_seconds_count",
+            &["op=\"record_check_failure\""]
+        ),
+        Some(5.0)
+    );
+    assert_eq!(sample(&text, "edl_store_writes_in_flight", &[]), Some(0.0));
+    let batches = sample(&text, "edl_writer_batches_total", &[]).unwrap();
+    let jobs = sample(&text, "edl_writer_jobs_total", &[]).unwrap();
+    assert!(batches >= 1.0 && jobs >= batches, "{batches} {jobs}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_turns_503_while_writes_cannot_commit_and_recovers() {
+    let t = start_with(|c| c.writer_stall = Duration::from_millis(300)).await;
+    // Another process holds the database's write lock: the writer's transaction waits.
+    let blocker = rusqlite::Connection::open(t.db()).unwrap();
+    blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let url = t.url.clone();
+    let write = tokio::spawn(async move {
+        reqwest::Client::new()
+            .post(format!("{url}/admin/verifiers"))
+            .bearer_auth(ADMIN)
+            .json(&json!({"name": "平安保险", "class": "insurer"}))
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    let r = reqwest::get(format!("{}/readyz", t.url)).await.unwrap();
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(r.headers()["retry-after"], "1");
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["error"], "unavailable");
+    // Alive all the same: a restart would not help.
+    let alive = reqwest::get(format!("{}/healthz", t.url)).await.unwrap();
+    assert_eq!(alive.status(), StatusCode::OK);
+
+    blocker.execute_batch("ROLLBACK").unwrap();
+    assert_eq!(write.await.unwrap(), StatusCode::OK);
+    let r = reqwest::get(format!("{}/readyz", t.url)).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_over_the_cap_are_counted_as_shed() {
+    let t = start_with(|c| c.max_connections = 1).await;
+    let addr = t.url.trim_start_matches("http://").to_owned();
+    // One idle connection holds the only place; the next is refused with 503.
+    let held = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Answered before the request is read, so a raw socket: an HTTP client would call
+    // an answer to an unsent request a protocol error.
+    let mut refused = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(3), refused.read_to_end(&mut answer))
+        .await
+        .expect("answered at once")
+        .unwrap();
+    assert!(answer.starts_with(b"HTTP/1.1 503"));
+    drop(held);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let (_, text) = scrape(&t, SCRAPE).await;
+    assert_eq!(
+        sample(&text, "edl_shed_total", &["reason=\"connections\""]),
+        Some(1.0),
+        "{text}"
+    );
+}

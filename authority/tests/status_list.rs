@@ -1,0 +1,234 @@
+//! The authority serves a root-signed trust list and a signed status list, and every
+//! change of an e-licence's status is in the very next status list: an offline verifier
+//! that refreshed its lists refuses a credential the driver kept from before the change.
+
+mod common;
+
+use common::*;
+use edl_core::credential::{Audience, StatusList, TrustAnchor, TrustList, TrustListRejection};
+use edl_core::present::Form;
+use edl_core::verify::{Policy, Rejection, StatusCheck, verify_offline_with_status};
+use edl_core::wire::paths;
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+/// GETs `path` as a public client would: the bytes and the Cache-Control header.
+async fn get(t: &TestServer, path: &str) -> (StatusCode, Vec<u8>, String) {
+    let resp = t
+        .http
+        .get(format!("{}{}", t.url, path))
+        .send()
+        .await
+        .expect("answered");
+    let status = resp.status();
+    let cache = resp
+        .headers()
+        .get("cache-control")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (status, resp.bytes().await.unwrap().to_vec(), cache)
+}
+
+/// An offline police scanner: the pinned root, and the lists it refreshed.
+struct Scanner {
+    anchor: TrustAnchor,
+}
+
+impl Scanner {
+    fn new() -> Self {
+        Scanner {
+            anchor: TrustAnchor::pinned(edl_authority_root().public()),
+        }
+    }
+
+    /// Refreshes both lists, then checks `payload` offline.
+    async fn check(&mut self, t: &TestServer, payload: &[u8]) -> Result<StatusCheck, Rejection> {
+        let (s, signed, _) = get(t, paths::SIGNED_TRUST_LIST).await;
+        assert_eq!(s, StatusCode::OK);
+        let trust: TrustList = self.anchor.accept(&signed, t.now(), 5).unwrap().clone();
+        let (s, status, _) = get(t, paths::STATUS_LIST).await;
+        assert_eq!(s, StatusCode::OK);
+        let list = StatusList::verify(&status, &trust).expect("signed under the pinned root");
+        verify_offline_with_status(
+            payload,
+            &trust,
+            Some(&list),
+            t.now(),
+            &Policy::new(Audience::Enforcement),
+        )
+        .map(|v| v.status)
+    }
+}
+
+fn offline(w: &Wallet, now: u64) -> Vec<u8> {
+    w.holder()
+        .present(Form::Offline, Audience::Enforcement, now, 30)
+        .unwrap()
+        .payload
+}
+
+async fn set_status(t: &TestServer, driver: u64, letters: &str) {
+    t.admin_ok(
+        Method::PUT,
+        &paths::with_id(paths::STATUS, driver),
+        json!({"status": letters}),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn both_lists_are_public_signed_and_cacheable() {
+    let t = TestServer::start().await;
+    let (s, signed, cache) = get(&t, paths::SIGNED_TRUST_LIST).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(cache.starts_with("public, max-age="), "{cache}");
+    let mut anchor = TrustAnchor::pinned(edl_authority_root().public());
+    let keys = anchor.accept(&signed, t.now(), 5).unwrap();
+    assert_eq!(
+        keys,
+        &t.trust().await,
+        "the same keys as the unsigned answer"
+    );
+
+    // The same hour, the same bytes (every replica and cache agree).
+    t.clock.advance(60);
+    let (_, again, _) = get(&t, paths::SIGNED_TRUST_LIST).await;
+    assert_eq!(again, signed);
+
+    // A verifier that pinned another root refuses the list.
+    let mut other = TrustAnchor::pinned(edl_core::crypto::SecretKey::from_seed([7; 32]).public());
+    assert_eq!(
+        other.accept(&signed, t.now(), 5),
+        Err(TrustListRejection::BadRootSignature)
+    );
+
+    let (s, status, cache) = get(&t, paths::STATUS_LIST).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(cache.starts_with("public, max-age="), "{cache}");
+    let list = StatusList::verify(&status, keys).unwrap();
+    assert!(list.is_empty(), "no e-licence issued yet");
+}
+
+#[tokio::test]
+async fn a_key_rotation_signs_a_newer_trust_list_at_once() {
+    let t = TestServer::start().await;
+    let mut anchor = TrustAnchor::pinned(edl_authority_root().public());
+    let (_, first, _) = get(&t, paths::SIGNED_TRUST_LIST).await;
+    anchor.accept(&first, t.now(), 5).unwrap();
+    let before = anchor.sequence().unwrap();
+    t.clock.advance(10);
+    t.admin_ok(Method::POST, paths::ROTATE_KEY, json!({})).await;
+    let (_, second, _) = get(&t, paths::SIGNED_TRUST_LIST).await;
+    let keys = anchor.accept(&second, t.now(), 5).unwrap();
+    assert_eq!(
+        keys.keys().len(),
+        2,
+        "the retired key stays for what it signed"
+    );
+    assert!(anchor.sequence().unwrap() > before);
+    // The list from before the rotation is now a rollback.
+    assert!(matches!(
+        anchor.accept(&first, t.now(), 5),
+        Err(TrustListRejection::RolledBack { .. })
+    ));
+}
+
+#[tokio::test]
+async fn every_status_change_reaches_the_offline_scanner() {
+    let t = TestServer::start().await;
+    let mut scanner = Scanner::new();
+    let (driver, wallet) = t.issued_wallet("110101199003071234").await;
+    // The driver keeps this credential and never syncs again.
+    let kept = wallet.holder();
+    let kept_offline = |now| {
+        kept.present(Form::Offline, Audience::Enforcement, now, 30)
+            .unwrap()
+            .payload
+    };
+    assert_eq!(
+        scanner.check(&t, &kept_offline(t.now())).await,
+        Ok(StatusCheck::InForce)
+    );
+
+    // Suspended (暂扣): the very next list refuses the kept credential.
+    set_status(&t, driver, "D").await;
+    assert_eq!(
+        scanner.check(&t, &kept_offline(t.now())).await,
+        Err(Rejection::ElicenceSuspended)
+    );
+    // The suspension ends: in force again.
+    set_status(&t, driver, "A").await;
+    assert_eq!(
+        scanner.check(&t, &kept_offline(t.now())).await,
+        Ok(StatusCheck::InForce)
+    );
+    // Revoked (吊销): never in force again.
+    set_status(&t, driver, "F").await;
+    assert_eq!(
+        scanner.check(&t, &kept_offline(t.now())).await,
+        Err(Rejection::ElicenceSuperseded)
+    );
+    set_status(&t, driver, "A").await;
+
+    // Renewal: a new e-licence replaces the kept one.
+    t.admin_ok(
+        Method::POST,
+        &paths::with_id(paths::RENEW, driver),
+        json!({"valid_until": "2034-03-07"}),
+    )
+    .await;
+    assert_eq!(
+        scanner.check(&t, &kept_offline(t.now())).await,
+        Err(Rejection::ElicenceSuperseded)
+    );
+}
+
+#[tokio::test]
+async fn a_new_device_and_a_counter_issue_supersede_the_old_e_licence() {
+    let t = TestServer::start().await;
+    let mut scanner = Scanner::new();
+    let number = "110101199003071235";
+    let (driver, first) = t.issued_wallet(number).await;
+
+    // Counter issuance: a new e-licence, the first one is superseded.
+    t.admin_ok(
+        Method::POST,
+        &paths::with_id(paths::COUNTER_ISSUE, driver),
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        scanner.check(&t, &offline(&first, t.now())).await,
+        Err(Rejection::ElicenceSuperseded)
+    );
+
+    // A new phone: enrol and apply again; the old phone's credential is superseded.
+    let mut second = t.enrol(driver, number).await;
+    let _ = t.apply(&second).await;
+    t.sync(&mut second).await;
+    if second.credential.is_some() {
+        assert_eq!(
+            scanner.check(&t, &offline(&second, t.now())).await,
+            Ok(StatusCheck::InForce)
+        );
+    }
+    let (_, status, _) = get(&t, paths::STATUS_LIST).await;
+    let trust = t.trust().await;
+    let list = StatusList::verify(&status, &trust).unwrap();
+    assert!(list.len() >= 2, "one index per e-licence issued");
+}
+
+#[tokio::test]
+async fn without_a_root_key_no_signed_list_is_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = edl_authority::clock::ManualClock::new(START);
+    let mut config = config(dir.path().join("a.db"), &clock);
+    config.root = None;
+    // SAFETY-free: no env root is set in the test process.
+    let server = edl_authority::server::serve(config).await.unwrap();
+    let resp = reqwest::get(format!("{}{}", server.url(), paths::SIGNED_TRUST_LIST))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    server.shutdown().await.unwrap();
+}

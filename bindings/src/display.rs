@@ -1,0 +1,157 @@
+//! The display texts of `edl_core::display` (D95): labels, refusal and error texts, Beijing
+//! times, the validity end and the points bar's fraction, translated to the UDL's types.
+//! Every word and rule is the core's; this file only maps the FFI's enums onto it.
+
+use edl_core::display::{self, Bilingual, Problem, Refusal};
+
+use crate::error::{EdlError, RefusalReason};
+use crate::records::{
+    ApplicationPhase, CheckMethod, CheckOutcome, ReviewOutcome, UploadStage, VerifierClass,
+};
+use crate::types::{Audience, LocalizedText};
+
+impl From<Bilingual> for LocalizedText {
+    fn from(b: Bilingual) -> Self {
+        LocalizedText { zh: b.zh, en: b.en }
+    }
+}
+
+fn core_refusal(reason: RefusalReason) -> Refusal {
+    match reason {
+        RefusalReason::ActivationCodeInvalid => Refusal::ActivationCodeInvalid,
+        RefusalReason::IdentityCheckRequired => Refusal::IdentityCheckRequired,
+        RefusalReason::IdentityCheckFailed => Refusal::IdentityCheckFailed,
+        RefusalReason::ElicenceStopped => Refusal::ElicenceStopped,
+        RefusalReason::ElicenceSuperseded => Refusal::ElicenceSuperseded,
+        RefusalReason::InvalidState => Refusal::InvalidState,
+    }
+}
+
+fn problem(error: &EdlError) -> Problem {
+    match error {
+        EdlError::NotEligible { reason } => Problem::NotEligible((*reason).into()),
+        EdlError::Refused { reason } => Problem::Refused(core_refusal(*reason)),
+        EdlError::Offline => Problem::Offline,
+        EdlError::UntrustedAuthority => Problem::UntrustedAuthority,
+        EdlError::Busy { retry_after_secs } => Problem::Busy {
+            retry_after_secs: *retry_after_secs,
+        },
+        EdlError::Unauthorised => Problem::Unauthorised,
+        EdlError::NotEnrolled => Problem::NotEnrolled,
+        EdlError::NoElicence => Problem::NoElicence,
+        EdlError::PhotoNotAccepted => Problem::PhotoNotAccepted,
+        EdlError::Malformed { .. } => Problem::Malformed,
+        EdlError::StorageFull => Problem::StorageFull,
+        EdlError::CorruptStore | EdlError::KeyStore { .. } => Problem::WalletUnreadable,
+        EdlError::InvalidArgument { .. }
+        | EdlError::Rejected { .. }
+        | EdlError::Server { .. }
+        | EdlError::Internal { .. } => Problem::Other,
+    }
+}
+
+/// What to tell the driver after a failed call.
+pub fn error_text(error: EdlError) -> LocalizedText {
+    display::problem(problem(&error)).into()
+}
+
+/// What the driver can do about an authority's refusal.
+pub fn refusal_text(reason: RefusalReason) -> LocalizedText {
+    display::refusal(core_refusal(reason)).into()
+}
+
+/// The heading for an application phase.
+pub fn application_phase_text(phase: ApplicationPhase) -> LocalizedText {
+    display::application_phase(phase.into()).into()
+}
+
+/// The label of a photo upload's stage.
+pub fn upload_stage_text(stage: UploadStage) -> LocalizedText {
+    display::upload_stage(stage.into()).into()
+}
+
+/// The label of a photo review's decision.
+pub fn review_outcome_text(outcome: ReviewOutcome) -> LocalizedText {
+    display::review_outcome(outcome.into()).into()
+}
+
+/// The audience switch's label.
+pub fn audience_text(audience: Audience) -> LocalizedText {
+    display::audience(audience.into()).into()
+}
+
+/// The label of a kind of verifier.
+pub fn verifier_class_text(class: VerifierClass) -> LocalizedText {
+    display::verifier_class(class.into()).into()
+}
+
+/// The label of a check's method.
+pub fn check_method_text(method: CheckMethod) -> LocalizedText {
+    display::check_method(method.into()).into()
+}
+
+/// The label of a check's outcome.
+pub fn check_outcome_text(outcome: CheckOutcome) -> LocalizedText {
+    display::check_outcome(outcome.into()).into()
+}
+
+/// Unix seconds as Beijing date and time to the minute. (The argument is not named `unix`:
+/// that is a predefined C macro on Linux, and the Swift binding's C header would not compile.)
+pub fn beijing_date_time(at_unix: u64) -> String {
+    display::beijing_date_time(at_unix)
+}
+
+/// Unix seconds as Beijing time of day.
+pub fn beijing_time(at_unix: u64) -> String {
+    display::beijing_time(at_unix)
+}
+
+/// A countdown as `m:ss`.
+pub fn countdown_text(seconds: u32) -> String {
+    display::countdown(seconds)
+}
+
+/// The validity's end as printed: 长期 for 9999-12-31; a text that is not an ISO date
+/// comes back as given.
+pub fn validity_end_text(valid_until: String) -> LocalizedText {
+    display::validity_end_iso(&valid_until).into()
+}
+
+/// How full the points bar is, 0 to 1.
+pub fn points_fraction(points: u8, limit: u8) -> f32 {
+    display::points_fraction(points.into(), limit.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_error_an_app_acts_on_has_its_own_text() {
+        let other = error_text(EdlError::Internal { detail: "x".into() });
+        for e in [
+            EdlError::Offline,
+            EdlError::NotEnrolled,
+            EdlError::NoElicence,
+            EdlError::CorruptStore,
+            EdlError::Busy {
+                retry_after_secs: 5,
+            },
+        ] {
+            assert_ne!(error_text(e.clone()), other, "{e:?}");
+        }
+        assert_eq!(
+            error_text(EdlError::Refused {
+                reason: RefusalReason::InvalidState
+            }),
+            refusal_text(RefusalReason::InvalidState)
+        );
+    }
+
+    #[test]
+    fn validity_end_reads_long_term_and_passes_other_text_through() {
+        assert_eq!(validity_end_text("9999-12-31".into()).zh, "长期");
+        assert_eq!(validity_end_text("2030-03-07".into()).en, "2030-03-07");
+        assert_eq!(validity_end_text("soon".into()).zh, "soon");
+    }
+}

@@ -1,0 +1,163 @@
+//! The wallet's errors and its store's: not enrolled, no e-licence, the photo, a damaged
+//! or full store; requests to the authority go through [`net`](super::net).
+
+use edl_core::wallet::WalletError;
+use edl_core::wallet::store::StoreError;
+
+use super::net::{net, refusal};
+use super::{EdlError, InputKind, KeyStoreFailure, RefusalReason};
+
+impl From<StoreError> for EdlError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::WrongKey => EdlError::KeyStore {
+                reason: KeyStoreFailure::WrongKey,
+            },
+            StoreError::KeyWrap(k) => k.into(),
+            StoreError::Corrupt(_) => EdlError::CorruptStore,
+            StoreError::DiskFull => EdlError::StorageFull,
+            StoreError::Locked => EdlError::Internal {
+                detail: "the store is locked by another process".into(),
+            },
+            StoreError::Io(code) => EdlError::Internal {
+                detail: format!("storage I/O error (SQLite code {code})"),
+            },
+            StoreError::Migration(_) => EdlError::CorruptStore,
+            StoreError::InvalidName | StoreError::Conversion(_) | StoreError::Reentrant => {
+                EdlError::Internal {
+                    detail: "store failure".into(),
+                }
+            }
+        }
+    }
+}
+
+impl From<WalletError> for EdlError {
+    fn from(e: WalletError) -> Self {
+        use edl_core::photo::PhotoError;
+        use edl_core::present::PresentError;
+        match e {
+            WalletError::Net(e) => net(e, refusal),
+            WalletError::NotEnrolled => EdlError::NotEnrolled,
+            WalletError::NoElicence => EdlError::NoElicence,
+            WalletError::IdentityCheck => EdlError::Refused {
+                reason: RefusalReason::IdentityCheckFailed,
+            },
+            // The core's text may quote what the server sent: a fixed text instead.
+            WalletError::Protocol(_) => EdlError::malformed(
+                InputKind::ServerResponse,
+                "unusable answer from the authority",
+            ),
+            WalletError::Store(s) => s.into(),
+            WalletError::Present(p) => match p {
+                PresentError::BadPeriod => EdlError::InvalidArgument {
+                    detail: "rotation period out of range".into(),
+                },
+                PresentError::KeyMismatch | PresentError::Credential(_) => EdlError::CorruptStore,
+                PresentError::Render(_) => EdlError::Internal {
+                    detail: "the presentation could not be rendered".into(),
+                },
+            },
+            WalletError::PhotoProblems(_) | WalletError::Photo(PhotoError::CannotFrame(_)) => {
+                EdlError::PhotoNotAccepted
+            }
+            WalletError::Photo(p) => EdlError::photo(p),
+            WalletError::Internal => EdlError::Internal {
+                detail: "wallet".into(),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::NotEligibleReason;
+    use edl_core::net::NetError;
+    use edl_core::wallet::store::KeyWrapError;
+    use edl_core::wire::ErrorCode;
+
+    #[test]
+    fn wallet_errors_become_the_variants_an_app_acts_on() {
+        use edl_core::licence::NotEligible;
+        let cases = [
+            (WalletError::Net(NetError::Offline), EdlError::Offline),
+            (
+                WalletError::Net(NetError::Unauthorised(ErrorCode::BadActivationCode)),
+                EdlError::Refused {
+                    reason: RefusalReason::ActivationCodeInvalid,
+                },
+            ),
+            (
+                WalletError::Net(NetError::Rejected {
+                    code: ErrorCode::BadActivationCode,
+                }),
+                EdlError::Refused {
+                    reason: RefusalReason::ActivationCodeInvalid,
+                },
+            ),
+            (
+                WalletError::Net(NetError::Unauthorised(ErrorCode::BadSignature)),
+                EdlError::Unauthorised,
+            ),
+            (
+                WalletError::Net(NetError::LockedOut {
+                    retry_after_secs: 60,
+                }),
+                EdlError::Busy {
+                    retry_after_secs: 60,
+                },
+            ),
+            (
+                WalletError::Net(NetError::NotEligible(NotEligible::Suspended)),
+                EdlError::NotEligible {
+                    reason: NotEligibleReason::Suspended,
+                },
+            ),
+            (WalletError::NotEnrolled, EdlError::NotEnrolled),
+            (WalletError::NoElicence, EdlError::NoElicence),
+            (
+                WalletError::PhotoProblems(Vec::new()),
+                EdlError::PhotoNotAccepted,
+            ),
+            (
+                WalletError::Store(StoreError::WrongKey),
+                EdlError::KeyStore {
+                    reason: KeyStoreFailure::WrongKey,
+                },
+            ),
+            (
+                WalletError::Store(StoreError::KeyWrap(KeyWrapError::KeyInvalidated)),
+                EdlError::KeyStore {
+                    reason: KeyStoreFailure::Invalidated,
+                },
+            ),
+            (
+                WalletError::Store(StoreError::DiskFull),
+                EdlError::StorageFull,
+            ),
+            (
+                WalletError::Net(NetError::BadUrl),
+                EdlError::InvalidArgument {
+                    detail: "authority_url must start with http:// or https://".into(),
+                },
+            ),
+        ];
+        for (wallet, edl) in cases {
+            assert_eq!(EdlError::from(wallet), edl);
+        }
+    }
+
+    #[test]
+    fn a_server_text_never_reaches_the_app() {
+        let e = EdlError::from(WalletError::Protocol("name 张三 in a body".into()));
+        assert!(!e.to_string().contains("张三"));
+        assert!(matches!(
+            e,
+            EdlError::Malformed {
+                what: InputKind::ServerResponse,
+                ..
+            }
+        ));
+    }
+}

@@ -1,0 +1,177 @@
+//! Labels for the core's enums, as a screen heads or lists them.
+
+use super::Bilingual;
+use crate::credential::Audience;
+use crate::wire::{ApplicationPhase, CheckMethod, CheckOutcome, ReviewOutcome, VerifierClass};
+
+/// Where the application stands, as a heading.
+pub fn application_phase(phase: ApplicationPhase) -> Bilingual {
+    use ApplicationPhase::*;
+    let (zh, en) = match phase {
+        NotApplied => ("尚未申领", "Not applied"),
+        AwaitingPhoto => ("请提交照片", "A photo is needed"),
+        UnderReview => ("照片审核中", "Photo under review"),
+        Issued => ("已领取", "Issued"),
+        ReapplyNeeded => (
+            "驾驶证已换证，请重新申领",
+            "The licence was renewed: apply again",
+        ),
+        Stopped => (
+            "电子驾驶证已停止使用，请到车管所办理",
+            "The e-licence was stopped: see the vehicle office",
+        ),
+    };
+    Bilingual::new(zh, en)
+}
+
+/// A photo upload's stage, under its progress bar.
+#[cfg(feature = "wallet")]
+pub fn upload_stage(stage: crate::wallet::UploadStage) -> Bilingual {
+    use crate::wallet::UploadStage::*;
+    let (zh, en) = match stage {
+        Checked => ("检测通过", "Checked"),
+        Normalised => ("已处理", "Prepared"),
+        Uploading => ("上传中", "Uploading"),
+        Uploaded => ("已上传", "Uploaded"),
+    };
+    Bilingual::new(zh, en)
+}
+
+/// A photo review's decision, with what the driver does next.
+pub fn review_outcome(outcome: ReviewOutcome) -> Bilingual {
+    let (zh, en) = match outcome {
+        ReviewOutcome::Approved => ("审核通过", "Approved"),
+        ReviewOutcome::Rejected => ("未通过，请重新提交", "Rejected: take or pick another"),
+        ReviewOutcome::RejectedMalicious => (
+            "未通过，电子驾驶证已停止使用",
+            "Rejected: the e-licence is stopped",
+        ),
+    };
+    Bilingual::new(zh, en)
+}
+
+/// Whom the codes are shown to: the audience switch's labels.
+pub fn audience(audience: Audience) -> Bilingual {
+    let (zh, en) = match audience {
+        Audience::Business => ("企业核验", "Business"),
+        Audience::Enforcement => ("执法核验", "Police"),
+    };
+    Bilingual::new(zh, en)
+}
+
+/// The kind of verifier, in the driver's verification log.
+pub fn verifier_class(class: VerifierClass) -> Bilingual {
+    let (zh, en) = match class {
+        VerifierClass::Enforcement => ("执法", "Police"),
+        VerifierClass::Insurer => ("保险", "Insurer"),
+        VerifierClass::Rental => ("租车", "Car rental"),
+        VerifierClass::Employer => ("用人单位", "Employer"),
+    };
+    Bilingual::new(zh, en)
+}
+
+/// How a check was made, in the verification log.
+pub fn check_method(method: CheckMethod) -> Bilingual {
+    let (zh, en) = match method {
+        CheckMethod::Qr => ("扫码", "QR"),
+        CheckMethod::Barcode => ("条码", "Barcode"),
+        CheckMethod::Manual => ("手输码", "Manual code"),
+    };
+    Bilingual::new(zh, en)
+}
+
+/// What a check found, in the verification log.
+pub fn check_outcome(outcome: CheckOutcome) -> Bilingual {
+    let (zh, en) = match outcome {
+        CheckOutcome::Verified => ("核验通过", "Verified"),
+        CheckOutcome::WrongCode => ("核验码错误", "Wrong code"),
+        CheckOutcome::LockedOut => ("已锁定", "Locked out"),
+        CheckOutcome::NotCurrent => ("证件无效", "Not current"),
+    };
+    Bilingual::new(zh, en)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_label_has_both_languages_and_no_two_of_an_enum_read_alike() {
+        fn distinct(labels: Vec<Bilingual>) {
+            for (i, a) in labels.iter().enumerate() {
+                assert!(
+                    !a.zh.is_empty() && a.en.is_ascii() && !a.en.is_empty(),
+                    "{a:?}"
+                );
+                for b in &labels[i + 1..] {
+                    assert!(a.zh != b.zh && a.en != b.en, "{a:?} / {b:?}");
+                }
+            }
+        }
+        use ApplicationPhase as P;
+        distinct(
+            [
+                P::NotApplied,
+                P::AwaitingPhoto,
+                P::UnderReview,
+                P::Issued,
+                P::ReapplyNeeded,
+                P::Stopped,
+            ]
+            .map(application_phase)
+            .into(),
+        );
+        distinct(VerifierClass::ALL.map(verifier_class).into());
+        distinct(
+            [CheckMethod::Qr, CheckMethod::Barcode, CheckMethod::Manual]
+                .map(check_method)
+                .into(),
+        );
+        use CheckOutcome as O;
+        distinct(
+            [O::Verified, O::WrongCode, O::LockedOut, O::NotCurrent]
+                .map(check_outcome)
+                .into(),
+        );
+        use ReviewOutcome as R;
+        distinct(
+            [R::Approved, R::Rejected, R::RejectedMalicious]
+                .map(review_outcome)
+                .into(),
+        );
+        distinct(
+            [Audience::Business, Audience::Enforcement]
+                .map(audience)
+                .into(),
+        );
+    }
+
+    #[test]
+    fn the_audience_switch_names_business_and_police() {
+        assert_eq!(audience(Audience::Business).zh, "企业核验");
+        assert_eq!(audience(Audience::Enforcement).en, "Police");
+    }
+
+    #[test]
+    fn a_malicious_photo_tells_the_driver_the_e_licence_is_stopped() {
+        let text = review_outcome(ReviewOutcome::RejectedMalicious);
+        assert!(text.zh.contains("停止使用"), "{}", text.zh);
+        assert!(text.en.contains("stopped"), "{}", text.en);
+        // A plain rejection asks for another photo instead.
+        assert!(
+            review_outcome(ReviewOutcome::Rejected)
+                .zh
+                .contains("重新提交")
+        );
+    }
+
+    #[cfg(feature = "wallet")]
+    #[test]
+    fn upload_stages_read_in_order() {
+        use crate::wallet::UploadStage::*;
+        let zh: Vec<String> = [Checked, Normalised, Uploading, Uploaded]
+            .map(|s| upload_stage(s).zh)
+            .into();
+        assert_eq!(zh, ["检测通过", "已处理", "上传中", "已上传"]);
+    }
+}
