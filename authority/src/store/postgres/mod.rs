@@ -130,6 +130,10 @@ const BY_NUMBER: &str = "SELECT id, seq, state FROM drivers WHERE licence_number
 
 #[async_trait]
 impl RegistryStore for PgStore {
+    fn writer_counts(&self) -> Option<(u64, u64)> {
+        Some(self.writer.counts())
+    }
+
     async fn issuer_keys(&self) -> Result<Vec<IssuerKeyRow>, StoreError> {
         with_retry(&self.pool, |conn| {
             Box::pin(async move {

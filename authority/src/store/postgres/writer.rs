@@ -10,6 +10,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use deadpool_postgres::Pool;
@@ -96,14 +97,31 @@ pub struct Retention {
 #[derive(Clone)]
 pub struct Writer {
     jobs: mpsc::UnboundedSender<Job>,
+    counts: Arc<Counts>,
+}
+
+/// Batches committed and jobs in them, for `/metrics` (group commit at work).
+#[derive(Debug, Default)]
+struct Counts {
+    batches: AtomicU64,
+    jobs: AtomicU64,
 }
 
 impl Writer {
     /// Starts the task on the current runtime.
     pub fn start(pool: Pool, retention: Retention) -> Writer {
         let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(run(pool, rx, retention));
-        Writer { jobs: tx }
+        let counts = Arc::new(Counts::default());
+        tokio::spawn(run(pool, rx, retention, counts.clone()));
+        Writer { jobs: tx, counts }
+    }
+
+    /// Transactions committed and the jobs in them so far.
+    pub fn counts(&self) -> (u64, u64) {
+        (
+            self.counts.batches.load(Ordering::Relaxed),
+            self.counts.jobs.load(Ordering::Relaxed),
+        )
     }
 
     /// Queues `job`; `Closed` if the task has ended.
@@ -112,7 +130,12 @@ impl Writer {
     }
 }
 
-async fn run(pool: Pool, mut rx: mpsc::UnboundedReceiver<Job>, retention: Retention) {
+async fn run(
+    pool: Pool,
+    mut rx: mpsc::UnboundedReceiver<Job>,
+    retention: Retention,
+    counts: Arc<Counts>,
+) {
     let mut last_prune = Instant::now() - PRUNE_EVERY;
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
@@ -124,6 +147,10 @@ async fn run(pool: Pool, mut rx: mpsc::UnboundedReceiver<Job>, retention: Retent
         }
         let span = tracing::debug_span!("writer_batch", jobs = batch.len());
         let outcome = write_batch(&pool, &batch).instrument(span).await;
+        if outcome.is_ok() {
+            counts.batches.fetch_add(1, Ordering::Relaxed);
+            counts.jobs.fetch_add(batch.len() as u64, Ordering::Relaxed);
+        }
         answer(batch, outcome);
         if last_prune.elapsed() >= PRUNE_EVERY {
             last_prune = Instant::now();
