@@ -108,8 +108,12 @@ impl Default for EnrolLimits {
 /// Everything [`crate::serve`] needs.
 #[derive(Clone)]
 pub struct Config {
-    /// The SQLite database file (made if missing).
+    /// The SQLite database file (made if missing). With `postgres_url` set it only places
+    /// the default KEK file (`<db_path>.kek`).
     pub db_path: PathBuf,
+    /// A PostgreSQL connection string (`postgres://user@host:port/db`): when set the store
+    /// is PostgreSQL there instead of the SQLite file. May hold a password: never logged.
+    pub postgres_url: Option<String>,
     /// Where to listen; port 0 picks a free port (see [`crate::RunningServer::addr`]).
     pub listen: SocketAddr,
     /// A bearer token with every admin role, named `admin` in the audit log: the
@@ -176,6 +180,7 @@ impl Config {
     pub fn new(db_path: impl Into<PathBuf>, listen: SocketAddr) -> Self {
         Config {
             db_path: db_path.into(),
+            postgres_url: None,
             listen,
             admin_token: String::new(),
             admin_tokens: Vec::new(),
@@ -208,6 +213,10 @@ impl std::fmt::Debug for Config {
         // Secrets stay out of logs.
         f.debug_struct("Config")
             .field("db_path", &self.db_path)
+            .field(
+                "postgres",
+                &self.postgres_url.as_ref().map(|_| "[redacted]"),
+            )
             .field("listen", &self.listen)
             .field("admin_token", &"[redacted]")
             .field("metrics_token", &"[redacted]")

@@ -7,6 +7,9 @@ use edl_core::wire::{AuthError, ErrorBody, ErrorCode};
 
 use crate::store::StoreError;
 
+/// Seconds a client is told to wait when the database is unreachable.
+pub const STORE_RETRY_AFTER: u64 = 2;
+
 /// Why a request was refused or failed. Messages name fields and kinds, never values:
 /// they reach clients and logs, and requests carry personal data.
 #[derive(Debug, thiserror::Error)]
@@ -146,7 +149,9 @@ impl Error {
             InvalidPhoto(_) => ErrorCode::InvalidPhoto,
             Busy { .. } => ErrorCode::Busy,
             LockedOut { .. } => ErrorCode::LockedOut,
-            Store(StoreError::Closed | StoreError::Aborted) => ErrorCode::Unavailable,
+            Store(StoreError::Closed | StoreError::Aborted | StoreError::Unavailable) => {
+                ErrorCode::Unavailable
+            }
             Store(_) | Issue(_) | Sealed(_) | RootKey(_) => ErrorCode::Internal,
         }
     }
@@ -165,6 +170,9 @@ impl Error {
                 body.retry_after = Some(*retry_after);
             }
             Error::NotEligible(reason) => body.reason = Some(*reason),
+            // A database that went away: tell clients when to come back rather than
+            // leaving them to guess (load balancers and wallets honour Retry-After).
+            Error::Store(StoreError::Unavailable) => body.retry_after = Some(STORE_RETRY_AFTER),
             _ => {}
         }
         body

@@ -18,6 +18,7 @@ use crate::metrics::Metrics;
 use crate::seal::{FileKek, SeedSealer};
 use crate::service::App;
 use crate::store::RegistryStore;
+use crate::store::postgres::PgStore;
 use crate::store::sqlite::SqliteStore;
 
 /// Why the server could not start or stopped with an error.
@@ -114,9 +115,22 @@ fn kek_path(db: &std::path::Path) -> std::path::PathBuf {
     name.into()
 }
 
-/// Opens the database at `config.db_path` (WAL, migrated), binds `config.listen` and
-/// serves on the current tokio runtime until shut down.
+/// Opens the database (PostgreSQL at `config.postgres_url` when set, else the SQLite file
+/// at `config.db_path`: WAL, migrated), binds `config.listen` and serves on the current
+/// tokio runtime until shut down.
 pub async fn serve(config: Config) -> Result<RunningServer, ServeError> {
+    if let Some(url) = &config.postgres_url {
+        let store = PgStore::connect(
+            url,
+            // Reads and writes share this pool.
+            2 * config.read_pool_size,
+            config.clock.clone(),
+            2 * config.max_request_skew,
+        )
+        .await
+        .map_err(Error::from)?;
+        return serve_with_store(config, Arc::new(store)).await;
+    }
     let store = SqliteStore::open(
         &config.db_path,
         config.read_pool_size,

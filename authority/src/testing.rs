@@ -26,10 +26,34 @@ pub const IDENTITY_SECRET: &[u8] = b"test identity provider secret";
 
 pub struct TestServer {
     pub dir: tempfile::TempDir,
+    /// The PostgreSQL database of this server (a schema of its own on the server named by
+    /// `EDL_TEST_PG`), or `None` for the SQLite file in `dir`.
+    pub pg: Option<String>,
     pub clock: ManualClock,
     pub server: Option<RunningServer>,
     pub url: String,
     pub http: reqwest::Client,
+}
+
+/// The environment variable naming a PostgreSQL server
+/// (`postgres://user@127.0.0.1:port/db`, e.g. from `scripts/pg-cluster start`): when set,
+/// every [`TestServer`] runs on it instead of SQLite.
+pub const PG_ENV: &str = "EDL_TEST_PG";
+
+/// A new empty database on the PostgreSQL server at `url`: a schema of its own (made in
+/// milliseconds, unlike a database), selected through the connection's `search_path`.
+pub async fn pg_database(url: &str) -> String {
+    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .expect("the PostgreSQL server of EDL_TEST_PG is reachable");
+    tokio::spawn(conn);
+    let schema = format!("t_{}", hex::encode(&rand16()[..8]));
+    client
+        .batch_execute(&format!("CREATE SCHEMA {schema}"))
+        .await
+        .expect("a test schema");
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}options=-csearch_path%3D{schema}")
 }
 
 pub fn config(db: PathBuf, clock: &ManualClock) -> Config {
@@ -50,21 +74,41 @@ pub fn edl_authority_root() -> crate::root::RootKey {
 }
 
 impl TestServer {
+    /// A server on a fresh database: SQLite in a temp dir, or PostgreSQL when the
+    /// environment names a server (`EDL_TEST_PG`, see [`pg_database`]).
     pub async fn start() -> TestServer {
         Self::start_with(|_| {}).await
     }
 
-    /// A server whose configuration `change` adjusts first.
+    /// A server on a fresh database on the PostgreSQL server at `pg` (a schema of its
+    /// own), or on SQLite for `None`.
+    pub async fn start_on(pg: Option<&str>) -> TestServer {
+        Self::start_on_with(pg, |_| {}).await
+    }
+
+    /// A server whose configuration `change` adjusts first (PostgreSQL when the
+    /// environment names a server).
     pub async fn start_with(change: impl FnOnce(&mut Config)) -> TestServer {
+        let server = std::env::var(PG_ENV).ok().filter(|url| !url.is_empty());
+        Self::start_on_with(server.as_deref(), change).await
+    }
+
+    async fn start_on_with(pg: Option<&str>, change: impl FnOnce(&mut Config)) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let clock = ManualClock::new(START);
-        let mut config = config(dir.path().join("authority.db"), &clock);
-        change(&mut config);
-        let server = serve(config).await.expect("server starts");
+        let pg = match pg {
+            Some(url) => Some(pg_database(url).await),
+            None => None,
+        };
+        let mut c = config(dir.path().join("authority.db"), &clock);
+        c.postgres_url = pg.clone();
+        change(&mut c);
+        let server = serve(c).await.expect("server starts");
         TestServer {
             url: server.url(),
             server: Some(server),
             dir,
+            pg,
             clock,
             http: reqwest::Client::new(),
         }
@@ -74,14 +118,24 @@ impl TestServer {
         self.dir.path().join("authority.db")
     }
 
+    /// The configuration this server started with (same database, a new free port).
+    pub fn config(&self) -> Config {
+        let mut c = config(self.db(), &self.clock);
+        c.postgres_url = self.pg.clone();
+        c
+    }
+
+    /// Whether the tests run on PostgreSQL.
+    pub fn on_postgres(&self) -> bool {
+        self.pg.is_some()
+    }
+
     /// Stops the server and starts a new one on the same database file.
     pub async fn restart(&mut self) {
         if let Some(s) = self.server.take() {
             s.shutdown().await.expect("clean shutdown");
         }
-        let server = serve(config(self.db(), &self.clock))
-            .await
-            .expect("restarts");
+        let server = serve(self.config()).await.expect("restarts");
         self.url = server.url();
         self.server = Some(server);
     }

@@ -131,6 +131,30 @@ async fn each_token_does_only_its_job_and_every_call_is_audited() {
 async fn the_audit_log_cannot_be_rewritten() {
     let t = TestServer::start().await;
     t.create_driver(&number(1), false).await;
+    if let Some(url) = &t.pg {
+        // Through PostgreSQL itself, as the table's owner: the trigger refuses all three.
+        let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(conn);
+        for sql in [
+            "UPDATE admin_audit SET actor = 'someone else'",
+            "DELETE FROM admin_audit",
+            "TRUNCATE admin_audit",
+        ] {
+            let e = client.batch_execute(sql).await.unwrap_err();
+            assert!(format!("{e:?}").contains("append-only"), "{sql}: {e:?}");
+        }
+        let actors: Vec<String> = client
+            .query("SELECT actor FROM admin_audit", &[])
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        assert_eq!(actors, ["admin"]);
+        return;
+    }
     // Through SQLite itself, as a bug or a careless operator would.
     let conn = rusqlite::Connection::open(t.db()).unwrap();
     assert!(

@@ -96,8 +96,10 @@ async fn application_with_photo_review_issues_a_credential_the_core_verifies() {
         assert_eq!(s, StatusCode::OK, "{v}");
         assert_eq!(v["view"]["audience"], "enforcement");
         assert_eq!(v["in_force"], true);
-        // The photo is named by its digest and fetched on its own (D92).
-        assert_eq!(v["photo_digest"], hex::encode(sha256(&jpeg(7))));
+        // The photo is its own resource (D92): the answer names it by digest.
+        let digest = sha256(&jpeg(7));
+        assert_eq!(v["photo_digest"], hex::encode(digest));
+        assert_eq!(v["photo_url"], paths::photo(&digest));
     }
 
     // The checks reach the driver's verification log.

@@ -7,7 +7,6 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use edl_authority::{ManualClock, serve};
 use edl_core::credential::Audience;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
@@ -16,18 +15,47 @@ use tokio::io::AsyncReadExt;
 const SCRAPE: &str = "test-scrape-token";
 
 async fn start_with(tune: impl FnOnce(&mut edl_authority::Config)) -> TestServer {
-    let dir = tempfile::tempdir().unwrap();
-    let clock = ManualClock::new(START);
-    let mut c = config(dir.path().join("authority.db"), &clock);
-    c.metrics_token = SCRAPE.into();
-    tune(&mut c);
-    let server = serve(c).await.expect("server starts");
-    TestServer {
-        url: server.url(),
-        server: Some(server),
-        dir,
-        clock,
-        http: reqwest::Client::new(),
+    TestServer::start_with(|c| {
+        c.metrics_token = SCRAPE.into();
+        tune(c);
+    })
+    .await
+}
+
+/// Another session holding the lock the verifier insert needs: SQLite's write lock, or on
+/// PostgreSQL an exclusive lock on the `verifiers` table.
+enum Blocker {
+    Sqlite(rusqlite::Connection),
+    Pg(tokio_postgres::Client),
+}
+
+impl Blocker {
+    async fn hold(t: &TestServer) -> Blocker {
+        match &t.pg {
+            Some(url) => {
+                let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+                    .await
+                    .unwrap();
+                tokio::spawn(conn);
+                client
+                    .batch_execute("BEGIN; LOCK TABLE verifiers IN EXCLUSIVE MODE")
+                    .await
+                    .unwrap();
+                Blocker::Pg(client)
+            }
+            None => {
+                let conn = rusqlite::Connection::open(t.db()).unwrap();
+                conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+                Blocker::Sqlite(conn)
+            }
+        }
+    }
+
+    async fn release(self) {
+        match self {
+            Blocker::Sqlite(conn) => conn.execute_batch("ROLLBACK").unwrap(),
+            Blocker::Pg(client) => client.batch_execute("ROLLBACK").await.unwrap(),
+        }
     }
 }
 
@@ -175,8 +203,7 @@ async fn metrics_count_checks_by_route_and_status_writes_and_lockouts() {
 async fn readiness_turns_503_while_writes_cannot_commit_and_recovers() {
     let t = start_with(|c| c.writer_stall = Duration::from_millis(300)).await;
     // Another process holds the database's write lock: the writer's transaction waits.
-    let blocker = rusqlite::Connection::open(t.db()).unwrap();
-    blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let blocker = Blocker::hold(&t).await;
     let url = t.url.clone();
     let write = tokio::spawn(async move {
         reqwest::Client::new()
@@ -198,7 +225,7 @@ async fn readiness_turns_503_while_writes_cannot_commit_and_recovers() {
     let alive = reqwest::get(format!("{}/healthz", t.url)).await.unwrap();
     assert_eq!(alive.status(), StatusCode::OK);
 
-    blocker.execute_batch("ROLLBACK").unwrap();
+    blocker.release().await;
     assert_eq!(write.await.unwrap(), StatusCode::OK);
     let r = reqwest::get(format!("{}/readyz", t.url)).await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);

@@ -18,17 +18,22 @@ fn big(n: u8) -> Vec<u8> {
     b
 }
 
+/// The photo counts as [`usage`] reads them; the same SQL on both databases.
+const PHOTO_USAGE: &str =
+    "SELECT count(*), count(*) FILTER (WHERE length(bytes) > 0), coalesce(sum(length(bytes)), 0)
+             FROM photos WHERE driver_id = ";
+
 /// (photos stored for `driver`, of them still holding bytes, bytes held, bytes of the
 /// database in use).
-fn usage(t: &TestServer, driver: u64) -> (i64, i64, i64, i64) {
+async fn usage(t: &TestServer, driver: u64) -> (i64, i64, i64, i64) {
+    if let Some(url) = &t.pg {
+        return pg_usage(url, driver).await;
+    }
     let conn = rusqlite::Connection::open(t.db()).unwrap();
     let (rows, with_bytes, bytes) = conn
-        .query_row(
-            "SELECT count(*), count(*) FILTER (WHERE length(bytes) > 0), coalesce(sum(length(bytes)), 0)
-             FROM photos WHERE driver_id = ?1",
-            [driver as i64],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
+        .query_row(&format!("{PHOTO_USAGE}?1"), [driver as i64], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
         .unwrap();
     let pages: i64 = conn
         .query_row("PRAGMA page_count", [], |r| r.get(0))
@@ -42,11 +47,30 @@ fn usage(t: &TestServer, driver: u64) -> (i64, i64, i64, i64) {
     (rows, with_bytes, bytes, (pages - free) * size)
 }
 
+/// [`usage`] on PostgreSQL: the space in use is the photo table's (with its TOAST) once
+/// `VACUUM FULL` has dropped the row versions no one can see any more.
+async fn pg_usage(url: &str, driver: u64) -> (i64, i64, i64, i64) {
+    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let r = client
+        .query_one(&format!("{PHOTO_USAGE}$1"), &[&(driver as i64)])
+        .await
+        .unwrap();
+    client.batch_execute("VACUUM FULL photos").await.unwrap();
+    let size = client
+        .query_one("SELECT pg_total_relation_size('photos')", &[])
+        .await
+        .unwrap();
+    (r.get(0), r.get(1), r.get(2), size.get(0))
+}
+
 #[tokio::test]
 async fn withdrawn_and_rejected_photos_keep_no_bytes_and_uploads_are_limited() {
     let t = TestServer::start().await;
     let (driver, wallet) = t.issued_wallet(&number(1)).await;
-    let (_, _, _, before) = usage(&t, driver);
+    let (_, _, _, before) = usage(&t, driver).await;
 
     // Twelve 2 MiB uploads, each with a fresh idempotency key.
     let mut answers = Vec::new();
@@ -67,7 +91,7 @@ async fn withdrawn_and_rejected_photos_keep_no_bytes_and_uploads_are_limited() {
     // One photo under review, one on file: only they hold bytes.
     let queue = t.admin_ok(Method::GET, paths::REVIEWS, Value::Null).await;
     assert_eq!(queue["reviews"].as_array().unwrap().len(), 1);
-    let (rows, with_bytes, bytes, in_use) = usage(&t, driver);
+    let (rows, with_bytes, bytes, in_use) = usage(&t, driver).await;
     assert_eq!(rows as usize, 1 + accepted);
     assert_eq!(with_bytes, 2);
     assert!(
@@ -89,7 +113,11 @@ async fn withdrawn_and_rejected_photos_keep_no_bytes_and_uploads_are_limited() {
         json!({"reason": "模糊"}),
     )
     .await;
-    assert_eq!(usage(&t, driver).1, 1, "the rejected photo kept its bytes");
+    assert_eq!(
+        usage(&t, driver).await.1,
+        1,
+        "the rejected photo kept its bytes"
+    );
 
     t.clock.advance(24 * 3600);
     let (s, v, _) = t.upload(&wallet, "next-day", &big(99)).await;
@@ -105,7 +133,7 @@ async fn withdrawn_and_rejected_photos_keep_no_bytes_and_uploads_are_limited() {
         Value::Null,
     )
     .await;
-    let (_, with_bytes, bytes, _) = usage(&t, driver);
+    let (_, with_bytes, bytes, _) = usage(&t, driver).await;
     assert_eq!(with_bytes, 1, "the replaced photo on file kept its bytes");
     assert_eq!(bytes, MAX_PHOTO_BYTES as i64);
 }

@@ -2,8 +2,9 @@
 //! check is part of the same update as the upload, so a stopped or renewed driver never
 //! ends up with a photo under review that no rule would have accepted.
 //!
-//! The race is made certain, not hoped for: the real SQLite store is wrapped so the
-//! upload's update waits until the stop (or renewal) has committed, then goes ahead.
+//! The race is made certain, not hoped for: the real store (SQLite, or PostgreSQL with
+//! `EDL_TEST_PG`) is wrapped so the upload's update waits until the stop (or renewal) has
+//! committed, then goes ahead.
 
 mod common;
 
@@ -14,6 +15,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use common::*;
 use edl_authority::error::Error;
+use edl_authority::store::postgres::PgStore;
 use edl_authority::store::sqlite::SqliteStore;
 use edl_authority::store::*;
 use edl_core::wire::{VerificationLogEntry, VerifierClass, paths};
@@ -21,10 +23,10 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 
-/// The SQLite store, except that the next driver update after [`Pausing::arm`] waits
+/// The real store, except that the next driver update after [`Pausing::arm`] waits
 /// for [`Pausing::release`].
 struct Pausing {
-    inner: SqliteStore,
+    inner: Box<dyn RegistryStore>,
     armed: AtomicBool,
     paused: Notify,
     release: Notify,
@@ -139,8 +141,20 @@ async fn start() -> (TestServer, Arc<Pausing>) {
     let dir = tempfile::tempdir().unwrap();
     let clock = edl_authority::ManualClock::new(START);
     let db = dir.path().join("authority.db");
+    let pg = match std::env::var(PG_ENV).ok().filter(|url| !url.is_empty()) {
+        Some(url) => Some(pg_database(&url).await),
+        None => None,
+    };
+    let inner: Box<dyn RegistryStore> = match &pg {
+        Some(url) => Box::new(
+            PgStore::connect(url, 4, Arc::new(clock.clone()), 600)
+                .await
+                .unwrap(),
+        ),
+        None => Box::new(SqliteStore::open(&db, 4, Arc::new(clock.clone()), 600).unwrap()),
+    };
     let store = Arc::new(Pausing {
-        inner: SqliteStore::open(&db, 4, Arc::new(clock.clone()), 600).unwrap(),
+        inner,
         armed: AtomicBool::new(false),
         paused: Notify::new(),
         release: Notify::new(),
@@ -152,6 +166,7 @@ async fn start() -> (TestServer, Arc<Pausing>) {
         url: server.url(),
         server: Some(server),
         dir,
+        pg,
         clock,
         http: reqwest::Client::new(),
     };

@@ -130,7 +130,7 @@ async fn a_sync_while_the_server_is_down_is_offline_changes_nothing_and_the_next
     assert_eq!(snapshot(&wallet), before);
 
     // Back up on the same address and database: the next sync completes.
-    let mut config = config(t.db(), &t.clock);
+    let mut config = t.config();
     config.listen = addr;
     let server = serve(config).await.expect("restarts on the same port");
     assert_eq!(server.url(), t.url);

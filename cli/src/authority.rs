@@ -8,7 +8,7 @@ use edl_authority::{Config, serve};
 /// `edl authority` subcommands.
 #[derive(clap::Subcommand)]
 pub enum Command {
-    /// Start the authority server on a database file (created if missing).
+    /// Start the authority server on a database file (created if missing), or on PostgreSQL.
     ///
     /// The admin token (every role) comes from EDL_ADMIN_TOKEN (one is made up and printed
     /// when it is not set); per-person tokens with roles (registry, reviewer, key_admin,
@@ -17,9 +17,12 @@ pub enum Command {
     ///
     /// Example: `edl authority serve --db authority.db --listen 127.0.0.1:8088`
     Serve {
-        /// The SQLite database file.
+        /// The SQLite database file, or a PostgreSQL URL (`postgres://user@host:port/db`).
+        /// With PostgreSQL the issuing keys' key-encryption key comes from
+        /// EDL_AUTHORITY_KEK or EDL_AUTHORITY_KEK_FILE (default: `edl-authority.kek` here);
+        /// every authority on the same database needs the same one.
         #[arg(long, default_value = "edl-authority.db")]
-        db: PathBuf,
+        db: String,
         /// Address to listen on (port 0 picks a free one).
         #[arg(long, default_value = "127.0.0.1:8088")]
         listen: SocketAddr,
@@ -70,7 +73,13 @@ pub fn run(command: Command) -> Result<(), String> {
         }
     };
     let served = runtime.block_on(async move {
-        let mut config = Config::new(db, listen);
+        let mut config = if db.starts_with("postgres://") || db.starts_with("postgresql://") {
+            let mut config = Config::new("edl-authority", listen);
+            config.postgres_url = Some(db);
+            config
+        } else {
+            Config::new(PathBuf::from(db), listen)
+        };
         config.admin_token = match std::env::var("EDL_ADMIN_TOKEN") {
             Ok(token) if !token.is_empty() => token,
             _ => {

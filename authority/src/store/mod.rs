@@ -6,10 +6,11 @@
 //! together with its side effects ([`Effects`]) atomically; the business rules live in
 //! those closures (named functions of `crate::domain::rules`), not in the store. Append-only data (the feed of
 //! messages, review results and verification log entries; nonces; photos) has its own
-//! narrow calls. SQLite ([`sqlite::SqliteStore`]) is the embedded default; a PostgreSQL
-//! store implements the same trait (`SELECT … FOR UPDATE` around the closure, a JSONB
-//! column for the aggregate) and no handler changes.
+//! narrow calls. SQLite ([`sqlite::SqliteStore`]) is the embedded default;
+//! [`postgres::PgStore`] implements the same trait (`SELECT … FOR UPDATE` around the
+//! closure, a JSONB column for the aggregate) and no handler changes.
 
+pub mod postgres;
 pub mod sqlite;
 
 use async_trait::async_trait;
@@ -45,6 +46,12 @@ pub enum StoreError {
     /// panicked); nothing of it was kept and the caller may retry.
     #[error("write abandoned after a fault; retry")]
     Aborted,
+    /// PostgreSQL reported an error (its SQLSTATE only: the message may quote data).
+    #[error("postgres: {0}")]
+    Postgres(String),
+    /// The database cannot be reached (after bounded retries); the caller may retry later.
+    #[error("database unavailable; retry")]
+    Unavailable,
 }
 
 /// 32 bytes stored as hex in the aggregate's JSON.

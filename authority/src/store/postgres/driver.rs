@@ -1,0 +1,252 @@
+//! A change to one driver: `SELECT … FOR UPDATE`, the pure closure, the save, one commit.
+//!
+//! The row lock orders the change after any other one on the same driver (and after the
+//! writer's verification log appends, which move the same row's `seq`). The closure runs
+//! once ([`DriverChange`] is `FnOnce`): if the transaction has to be redone (40001, a
+//! connection lost before the commit), the driver is read again and the change computed
+//! before is saved only if the row's `seq` (its version) is still the one it was computed
+//! on; otherwise the call fails as [`StoreError::Aborted`] (503) and the client retries.
+
+use std::sync::{Arc, Mutex};
+
+use deadpool_postgres::Transaction;
+
+use super::audit::status_bits;
+use super::retry::{Fault, commit, with_retry};
+use super::rows::{self, elicence_state_str, feed_columns, i, kind_str, state_json};
+use crate::error::Error;
+use crate::store::{DriverChange, DriverId, DriverState, Effects, PhotoRow, StoreError};
+
+/// The change as computed on the first attempt.
+struct Computed {
+    /// The `seq` it was computed on.
+    seq: u64,
+    before: DriverState,
+    after: DriverState,
+    effects: Arc<Effects>,
+}
+
+/// What the attempts share.
+struct Plan {
+    change: Option<DriverChange>,
+    computed: Option<Computed>,
+    refuse: Option<Error>,
+}
+
+/// Applies `change` to driver `id` (see the module doc).
+pub async fn update(
+    pool: &deadpool_postgres::Pool,
+    id: DriverId,
+    change: DriverChange,
+) -> Result<DriverState, Error> {
+    let plan = Arc::new(Mutex::new(Plan {
+        change: Some(change),
+        computed: None,
+        refuse: None,
+    }));
+    let shared = plan.clone();
+    let saved = with_retry(pool, move |conn| {
+        let plan = shared.clone();
+        Box::pin(async move {
+            let tx = conn.transaction().await?;
+            let st = tx
+                .prepare_cached("SELECT id, seq, state FROM drivers WHERE id = $1 FOR UPDATE")
+                .await?;
+            let Some(row) = tx.query_opt(&st, &[&i(id)]).await? else {
+                return Ok(Err(Error::UnknownId("driver")));
+            };
+            let (before, seq) = rows::driver(&row)?;
+            let (before, after, effects) = match compute(&plan, before, seq)? {
+                Ok(parts) => parts,
+                Err(refused) => return Ok(Err(refused)),
+            };
+            let saved = save_change(&tx, &before, after, seq, &effects).await?;
+            commit(tx).await?;
+            Ok(Ok(saved))
+        })
+    })
+    .await??;
+    let refuse = plan.lock().unwrap_or_else(|e| e.into_inner()).refuse.take();
+    match refuse {
+        Some(e) => Err(e),
+        None => Ok(saved),
+    }
+}
+
+type Parts = (DriverState, DriverState, Arc<Effects>);
+
+/// Runs the closure on the first attempt; later attempts reuse its result if the driver
+/// has not moved since.
+fn compute(
+    plan: &Mutex<Plan>,
+    before: DriverState,
+    seq: u64,
+) -> Result<Result<Parts, Error>, Fault> {
+    let mut plan = plan.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(c) = &plan.computed {
+        if c.seq != seq || c.before != before {
+            // Changed by someone else in between: the closure cannot run twice.
+            return Err(Fault::Final(StoreError::Aborted));
+        }
+        return Ok(Ok((c.before.clone(), c.after.clone(), c.effects.clone())));
+    }
+    let Some(change) = plan.change.take() else {
+        return Err(Fault::Final(StoreError::Aborted));
+    };
+    let mut after = before.clone();
+    let mut effects = match change(&mut after) {
+        Ok(effects) => effects,
+        Err(e) => return Ok(Err(e)),
+    };
+    plan.refuse = effects.refuse.take();
+    let effects = Arc::new(effects);
+    plan.computed = Some(Computed {
+        seq,
+        before: before.clone(),
+        after: after.clone(),
+        effects: effects.clone(),
+    });
+    Ok(Ok((before, after, effects)))
+}
+
+/// Saves `after` over `before`: bumps the versions of changed parts, keeps the e-licence
+/// table in step and appends the effects (as the SQLite store's `save_change`).
+async fn save_change(
+    tx: &Transaction<'_>,
+    before: &DriverState,
+    mut after: DriverState,
+    mut seq: u64,
+    effects: &Effects,
+) -> Result<DriverState, Fault> {
+    let mut bump = |v: &mut u64| {
+        seq += 1;
+        *v = seq;
+    };
+    if after.licence != before.licence {
+        bump(&mut after.versions.licence);
+    }
+    if after.photo != before.photo {
+        bump(&mut after.versions.photo);
+    }
+    if after.elicence != before.elicence {
+        bump(&mut after.versions.elicence);
+    }
+    if after.phase != before.phase || after.pending_review != before.pending_review {
+        bump(&mut after.versions.application);
+    }
+    if let Some(new) = &after.elicence {
+        let previous = before.elicence.as_ref().map(|e| e.id);
+        if let Some(prev) = previous.filter(|p| *p != new.id) {
+            let st = tx
+                .prepare_cached(
+                    "UPDATE elicences SET state = 'superseded', status = 1
+                     WHERE id = $1 AND state = 'active'",
+                )
+                .await?;
+            tx.execute(&st, &[&i(prev)]).await?;
+        }
+        // The status list reads this row: it changes in the same transaction as the state.
+        let (index, status) = after.status_entry().map_or((None, 1), |(index, s)| {
+            (Some(i64::from(index)), status_bits(s))
+        });
+        let st = tx
+            .prepare_cached(
+                "INSERT INTO elicences (id, driver_id, seed, state, status_index, status)
+                 VALUES ($1, $2, $3, $4, $5, $6)
+                 ON CONFLICT (id) DO UPDATE SET state = excluded.state, status = excluded.status",
+            )
+            .await?;
+        tx.execute(
+            &st,
+            &[
+                &i(new.id),
+                &i(after.id),
+                &&new.seed.0[..],
+                &elicence_state_str(new.state),
+                &index,
+                &status,
+            ],
+        )
+        .await?;
+    }
+    if let Some(photo) = &effects.new_photo {
+        insert_photo(tx, photo).await?;
+    }
+    for d in &effects.photo_decisions {
+        let st = tx
+            .prepare_cached("UPDATE photos SET status = $2, decided_at = $3 WHERE id = $1")
+            .await?;
+        tx.execute(&st, &[&i(d.photo_id), &d.status.as_str(), &i(d.decided_at)])
+            .await?;
+    }
+    if !effects.discard_photo_bytes.is_empty() {
+        // The row stays: its digest answers a repeated upload (D82).
+        let ids: Vec<i64> = effects
+            .discard_photo_bytes
+            .iter()
+            .map(|id| i(*id))
+            .collect();
+        let st = tx
+            .prepare_cached("UPDATE photos SET bytes = ''::BYTEA WHERE id = ANY($1::BIGINT[])")
+            .await?;
+        tx.execute(&st, &[&ids]).await?;
+    }
+    for event in &effects.feed {
+        seq += 1;
+        append_feed(tx, after.id, seq, event).await?;
+    }
+    let st = tx
+        .prepare_cached("UPDATE drivers SET seq = $2, state = $3 WHERE id = $1")
+        .await?;
+    tx.execute(&st, &[&i(after.id), &i(seq), &state_json(&after)])
+        .await?;
+    Ok(after)
+}
+
+/// Stores a photo.
+pub async fn insert_photo(tx: &Transaction<'_>, p: &PhotoRow) -> Result<(), Fault> {
+    let st = tx
+        .prepare_cached(
+            "INSERT INTO photos (id, driver_id, client_key, digest, bytes, kind, status, submitted_at, deadline)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .await?;
+    tx.execute(
+        &st,
+        &[
+            &i(p.id),
+            &i(p.driver_id),
+            &p.client_key,
+            &&p.digest[..],
+            &p.bytes,
+            &kind_str(p.kind),
+            &p.status.as_str(),
+            &i(p.submitted_at),
+            &i(p.deadline),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Appends `event` to the driver's feed at `seq`.
+async fn append_feed(
+    tx: &Transaction<'_>,
+    driver: DriverId,
+    seq: u64,
+    event: &crate::store::FeedEvent,
+) -> Result<(), Fault> {
+    let (kind, at, verifier, outcome, body) = feed_columns(event)?;
+    let st = tx
+        .prepare_cached(
+            "INSERT INTO feed (driver_id, seq, kind, at, verifier_id, outcome, body)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .await?;
+    tx.execute(
+        &st,
+        &[&i(driver), &i(seq), &kind, &at, &verifier, &outcome, &body],
+    )
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,485 @@
+//! The PostgreSQL store: a pool of async connections (tokio-postgres under
+//! deadpool-postgres), versioned migrations, `SELECT … FOR UPDATE` around a driver's
+//! change, and group commit of nonces and verification log entries.
+//!
+//! Every call has one shape: [`with_retry`] over a pooled connection, writes in an
+//! explicit transaction ended by [`retry::commit`] (so a lost connection is retried only
+//! when nothing can have been committed), statements through the connection's prepared
+//! statement cache. The SQL stays inside what CockroachDB and YugabyteDB accept (D87).
+
+mod audit;
+mod driver;
+mod retry;
+mod rows;
+mod schema;
+mod writer;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use edl_core::wire::{VerificationLogEntry, VerifierClass};
+use tokio::sync::oneshot;
+use tokio_postgres::NoTls;
+
+use super::{
+    AuditEntry, AuditRecord, CheckFailure, DriverChange, DriverId, DriverState, ElicenceRef,
+    FeedRow, IssuerKeyRow, PhotoRow, RegistryStore, SealedSeed, StatusEntries, StoreError,
+    SyncSnapshot, VerifierRow, Versions,
+};
+use crate::clock::Clock;
+use crate::error::Error;
+use retry::{Fault, commit, with_retry};
+use rows::{PHOTO_COLUMNS, decode_feed, get, i, parse_elicence_state, state_json, u};
+use writer::{Job, Retention, Writer};
+
+/// The PostgreSQL implementation of [`RegistryStore`].
+pub struct PgStore {
+    pool: Pool,
+    writer: Writer,
+}
+
+/// Longest wait for a pooled connection, or to open a new one, before an attempt fails.
+const POOL_TIMEOUT: Duration = Duration::from_secs(2);
+
+impl PgStore {
+    /// Connects to `url` (`postgres://user@host:port/db`, libpq's keys), migrates the
+    /// database and starts the group-commit writer on the current runtime. At most
+    /// `pool_size` connections are open; nonces are kept `nonce_secs` past their
+    /// timestamp. The connection is not encrypted: the database must be on loopback or a
+    /// private network (see D86).
+    pub async fn connect(
+        url: &str,
+        pool_size: usize,
+        clock: Arc<dyn Clock>,
+        nonce_secs: u64,
+    ) -> Result<Self, StoreError> {
+        // The URL may hold a password: its parse error is not repeated.
+        let mut config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|_| StoreError::Postgres("invalid connection string".into()))?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(POOL_TIMEOUT);
+        }
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                // Checks that the connection is open before lending it: after a database
+                // restart the dead connections are replaced instead of failing a request.
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(pool_size.max(2))
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(POOL_TIMEOUT))
+            .create_timeout(Some(POOL_TIMEOUT))
+            .recycle_timeout(Some(POOL_TIMEOUT))
+            .build()
+            .map_err(|_| StoreError::Postgres("pool".into()))?;
+        with_retry(&pool, |conn| Box::pin(schema::migrate(conn))).await?;
+        let writer = Writer::start(pool.clone(), Retention { clock, nonce_secs });
+        Ok(PgStore { pool, writer })
+    }
+
+    async fn read_driver(
+        &self,
+        sql: &'static str,
+        key: impl tokio_postgres::types::ToSql + Clone + Send + Sync + 'static,
+    ) -> Result<Option<DriverState>, StoreError> {
+        with_retry(&self.pool, move |conn| {
+            let key = key.clone();
+            Box::pin(async move {
+                let st = conn.prepare_cached(sql).await?;
+                let row = conn.query_opt(&st, &[&key]).await?;
+                Ok(row.map(|r| rows::driver(&r)).transpose()?.map(|(s, _)| s))
+            })
+        })
+        .await
+    }
+
+    async fn read_photos(
+        &self,
+        sql: String,
+        a: Option<i64>,
+        b: Option<String>,
+    ) -> Result<Vec<PhotoRow>, StoreError> {
+        with_retry(&self.pool, move |conn| {
+            let (sql, b) = (sql.clone(), b.clone());
+            Box::pin(async move {
+                let st = conn.prepare_cached(&sql).await?;
+                let rows = match (a, &b) {
+                    (Some(a), Some(b)) => conn.query(&st, &[&a, b]).await?,
+                    (Some(a), None) => conn.query(&st, &[&a]).await?,
+                    _ => conn.query(&st, &[]).await?,
+                };
+                Ok(rows
+                    .iter()
+                    .map(rows::photo)
+                    .collect::<Result<Vec<_>, _>>()?)
+            })
+        })
+        .await
+    }
+}
+
+const BY_ID: &str = "SELECT id, seq, state FROM drivers WHERE id = $1";
+const BY_NUMBER: &str = "SELECT id, seq, state FROM drivers WHERE licence_number = $1";
+
+#[async_trait]
+impl RegistryStore for PgStore {
+    fn writer_counts(&self) -> Option<(u64, u64)> {
+        Some(self.writer.counts())
+    }
+
+    async fn issuer_keys(&self) -> Result<Vec<IssuerKeyRow>, StoreError> {
+        with_retry(&self.pool, |conn| {
+            Box::pin(async move {
+                let st = conn
+                    .prepare_cached(
+                        "SELECT kid, seed, not_before, not_after FROM issuer_keys ORDER BY kid",
+                    )
+                    .await?;
+                let mut keys = Vec::new();
+                for r in conn.query(&st, &[]).await? {
+                    keys.push(IssuerKeyRow {
+                        kid: u16::try_from(get::<i64>(&r, 0, "kid")?)
+                            .map_err(|_| StoreError::Corrupt("kid"))?,
+                        seed: get(&r, 1, "seed")?,
+                        not_before: u32::try_from(get::<i64>(&r, 2, "not_before")?)
+                            .map_err(|_| StoreError::Corrupt("not_before"))?,
+                        not_after: u32::try_from(get::<i64>(&r, 3, "not_after")?)
+                            .map_err(|_| StoreError::Corrupt("not_after"))?,
+                    });
+                }
+                Ok(keys)
+            })
+        })
+        .await
+    }
+
+    async fn rotate_issuer_key(&self, key: IssuerKeyRow) -> Result<(), StoreError> {
+        with_retry(&self.pool, move |conn| {
+            let key = key.clone();
+            Box::pin(async move {
+                let tx = conn.transaction().await?;
+                let retire = tx
+                    .prepare_cached("UPDATE issuer_keys SET not_after = $1 WHERE not_after > $1")
+                    .await?;
+                tx.execute(&retire, &[&i64::from(key.not_before)]).await?;
+                let add = tx
+                    .prepare_cached(
+                        "INSERT INTO issuer_keys (kid, seed, not_before, not_after) VALUES ($1, $2, $3, $4)",
+                    )
+                    .await?;
+                tx.execute(
+                    &add,
+                    &[
+                        &i64::from(key.kid),
+                        &key.seed,
+                        &i64::from(key.not_before),
+                        &i64::from(key.not_after),
+                    ],
+                )
+                .await?;
+                commit(tx).await
+            })
+        })
+        .await
+    }
+
+    async fn create_driver(
+        &self,
+        state: DriverState,
+        photo: Option<PhotoRow>,
+    ) -> Result<DriverId, StoreError> {
+        // Every part starts at version 1, so a first sync (cursor 0) gets all of them.
+        let mut state = state;
+        state.versions = Versions {
+            licence: 1,
+            photo: 1,
+            elicence: 1,
+            application: 1,
+        };
+        let (state, photo) = (Arc::new(state), Arc::new(photo));
+        with_retry(&self.pool, move |conn| {
+            let (state, photo) = (state.clone(), photo.clone());
+            Box::pin(async move {
+                let tx = conn.transaction().await?;
+                let st = tx
+                    .prepare_cached(
+                        "INSERT INTO drivers (licence_number, seq, state) VALUES ($1, 1, $2) RETURNING id",
+                    )
+                    .await?;
+                let row = tx
+                    .query_one(
+                        &st,
+                        &[&state.licence.main.licence_number, &state_json(&state)],
+                    )
+                    .await
+                    .map_err(|e| match retry::classify(&e) {
+                        Fault::Final(StoreError::Conflict(_)) => {
+                            Fault::Final(StoreError::Conflict("licence number"))
+                        }
+                        other => other,
+                    })?;
+                let id = u(get(&row, 0, "driver id")?);
+                if let Some(p) = photo.as_ref() {
+                    let mut p = p.clone();
+                    p.driver_id = id;
+                    driver::insert_photo(&tx, &p).await?;
+                }
+                commit(tx).await?;
+                Ok(id)
+            })
+        })
+        .await
+    }
+
+    async fn driver(&self, id: DriverId) -> Result<Option<DriverState>, StoreError> {
+        self.read_driver(BY_ID, i(id)).await
+    }
+
+    async fn driver_by_licence_number(
+        &self,
+        licence_number: &str,
+    ) -> Result<Option<DriverState>, StoreError> {
+        self.read_driver(BY_NUMBER, licence_number.to_owned()).await
+    }
+
+    async fn update_driver(
+        &self,
+        id: DriverId,
+        change: DriverChange,
+    ) -> Result<DriverState, Error> {
+        driver::update(&self.pool, id, change).await
+    }
+
+    async fn elicence(&self, id: u64) -> Result<Option<ElicenceRef>, StoreError> {
+        with_retry(&self.pool, move |conn| {
+            Box::pin(async move {
+                let st = conn
+                    .prepare_cached("SELECT driver_id, seed, state FROM elicences WHERE id = $1")
+                    .await?;
+                let Some(r) = conn.query_opt(&st, &[&i(id)]).await? else {
+                    return Ok(None);
+                };
+                let seed: Vec<u8> = get(&r, 1, "seed")?;
+                let state: String = get(&r, 2, "state")?;
+                Ok(Some(ElicenceRef {
+                    driver_id: u(get(&r, 0, "driver id")?),
+                    seed: SealedSeed(seed),
+                    state: parse_elicence_state(&state).ok_or(StoreError::Corrupt("state"))?,
+                }))
+            })
+        })
+        .await
+    }
+
+    async fn allocate_status_index(&self) -> Result<u32, StoreError> {
+        audit::allocate_status_index(&self.pool).await
+    }
+
+    async fn status_entries(&self) -> Result<StatusEntries, StoreError> {
+        audit::status_entries(&self.pool).await
+    }
+
+    async fn photo(&self, id: u64) -> Result<Option<PhotoRow>, StoreError> {
+        let sql = format!("SELECT {PHOTO_COLUMNS} FROM photos WHERE id = $1");
+        Ok(self.read_photos(sql, Some(i(id)), None).await?.pop())
+    }
+
+    async fn photo_by_client_key(
+        &self,
+        driver: DriverId,
+        client_key: &str,
+    ) -> Result<Option<PhotoRow>, StoreError> {
+        let sql =
+            format!("SELECT {PHOTO_COLUMNS} FROM photos WHERE driver_id = $1 AND client_key = $2");
+        let key = Some(client_key.to_owned());
+        Ok(self.read_photos(sql, Some(i(driver)), key).await?.pop())
+    }
+
+    async fn pending_photos(&self, limit: u32) -> Result<Vec<PhotoRow>, StoreError> {
+        let sql = format!(
+            "SELECT {PHOTO_COLUMNS} FROM photos WHERE status = 'pending' ORDER BY submitted_at, id LIMIT $1"
+        );
+        self.read_photos(sql, Some(i64::from(limit)), None).await
+    }
+
+    async fn sync(
+        &self,
+        driver: DriverId,
+        cursor: u64,
+        limit: u32,
+    ) -> Result<Option<SyncSnapshot>, StoreError> {
+        with_retry(&self.pool, move |conn| {
+            Box::pin(async move {
+                // One snapshot: the state and the feed are of the same moment.
+                let tx = conn
+                    .build_transaction()
+                    .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+                    .read_only(true)
+                    .start()
+                    .await?;
+                let st = tx.prepare_cached(BY_ID).await?;
+                let Some(row) = tx.query_opt(&st, &[&i(driver)]).await? else {
+                    return Ok(None);
+                };
+                let (state, seq) = rows::driver(&row)?;
+                let st = tx
+                    .prepare_cached(
+                        "SELECT seq, kind, body, verifier_id FROM feed
+                         WHERE driver_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+                    )
+                    .await?;
+                let mut feed = Vec::new();
+                for r in tx
+                    .query(&st, &[&i(driver), &i(cursor), &(i64::from(limit) + 1)])
+                    .await?
+                {
+                    let kind: String = get(&r, 1, "feed kind")?;
+                    let body: String = get(&r, 2, "feed body")?;
+                    feed.push(FeedRow {
+                        seq: u(get(&r, 0, "feed seq")?),
+                        event: decode_feed(&kind, &body, get(&r, 3, "feed verifier")?)?,
+                    });
+                }
+                commit(tx).await?;
+                Ok(Some(SyncSnapshot { state, seq, feed }))
+            })
+        })
+        .await
+    }
+
+    async fn create_verifier(
+        &self,
+        name: &str,
+        class: VerifierClass,
+        key_hash: [u8; 32],
+        now: u64,
+    ) -> Result<u64, StoreError> {
+        let name = name.to_owned();
+        with_retry(&self.pool, move |conn| {
+            let name = name.clone();
+            Box::pin(async move {
+                let tx = conn.transaction().await?;
+                let st = tx
+                    .prepare_cached(
+                        "INSERT INTO verifiers (key_hash, name, class, created_at)
+                         VALUES ($1, $2, $3, $4) RETURNING id",
+                    )
+                    .await?;
+                let row = tx
+                    .query_one(&st, &[&&key_hash[..], &name, &class.as_str(), &i(now)])
+                    .await?;
+                let id = u(get(&row, 0, "verifier id")?);
+                commit(tx).await?;
+                Ok(id)
+            })
+        })
+        .await
+    }
+
+    async fn verifier_by_key_hash(
+        &self,
+        key_hash: [u8; 32],
+    ) -> Result<Option<VerifierRow>, StoreError> {
+        with_retry(&self.pool, move |conn| {
+            Box::pin(async move {
+                let st = conn
+                    .prepare_cached("SELECT id, name, class FROM verifiers WHERE key_hash = $1")
+                    .await?;
+                let Some(r) = conn.query_opt(&st, &[&&key_hash[..]]).await? else {
+                    return Ok(None);
+                };
+                let class: String = get(&r, 2, "class")?;
+                Ok(Some(VerifierRow {
+                    id: u(get(&r, 0, "verifier id")?),
+                    name: get(&r, 1, "verifier name")?,
+                    class: VerifierClass::from_name(&class).ok_or(StoreError::Corrupt("class"))?,
+                }))
+            })
+        })
+        .await
+    }
+
+    async fn record_nonce(
+        &self,
+        account: DriverId,
+        nonce: [u8; 16],
+        timestamp: u64,
+    ) -> Result<bool, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.writer.send(Job::Nonce {
+            account,
+            nonce,
+            ts: timestamp,
+            reply,
+        })?;
+        answer.await.map_err(|_| StoreError::Aborted)?
+    }
+
+    async fn log_verification(
+        &self,
+        driver: DriverId,
+        verifier_id: u64,
+        entry: VerificationLogEntry,
+    ) -> Result<(), StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.writer.send(Job::Log {
+            driver,
+            verifier_id,
+            entry,
+            reply,
+        })?;
+        answer.await.map_err(|_| StoreError::Aborted)?
+    }
+
+    async fn record_check_failure(
+        &self,
+        failure: CheckFailure,
+        log: Option<(DriverId, VerificationLogEntry)>,
+    ) -> Result<(), StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.writer.send(Job::Failure {
+            failure,
+            log,
+            reply,
+        })?;
+        answer.await.map_err(|_| StoreError::Aborted)?
+    }
+
+    async fn check_failures_since(&self, since: u64) -> Result<Vec<CheckFailure>, StoreError> {
+        with_retry(&self.pool, move |conn| {
+            Box::pin(async move {
+                let st = conn
+                    .prepare_cached(
+                        "SELECT verifier_id, target, at FROM check_failures
+                         WHERE at >= $1 ORDER BY at",
+                    )
+                    .await?;
+                let mut out = Vec::new();
+                for r in conn.query(&st, &[&i(since)]).await? {
+                    out.push(CheckFailure {
+                        verifier_id: u(get(&r, 0, "verifier")?),
+                        target: get(&r, 1, "target")?,
+                        at: u(get(&r, 2, "at")?),
+                    });
+                }
+                Ok(out)
+            })
+        })
+        .await
+    }
+
+    async fn append_audit(&self, entry: AuditEntry) -> Result<u64, StoreError> {
+        audit::append(&self.pool, entry).await
+    }
+
+    async fn audit_log(&self, after: u64, limit: u32) -> Result<Vec<AuditRecord>, StoreError> {
+        audit::read(&self.pool, after, limit).await
+    }
+}

@@ -1,0 +1,122 @@
+//! What a PostgreSQL failure means, and the bounded retry around each call.
+//!
+//! Two kinds of failure are worth trying again: the database refused the transaction so
+//! that another may win (serialization failure 40001, deadlock 40P01: nothing of it was
+//! kept), and the connection went away before the transaction was sent to commit. A
+//! connection lost *during* the commit is not retried: the commit may have happened, and
+//! doing it again could log a check twice. The caller gets [`StoreError::Unavailable`]
+//! (503 with Retry-After) and retries with a new request.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use deadpool_postgres::{Object, Pool, PoolError};
+use tokio_postgres::error::SqlState;
+
+use crate::store::StoreError;
+
+/// Attempts per call: the first and three retries.
+pub const ATTEMPTS: u32 = 4;
+/// Wait before the first retry; doubled for each next one (20, 40, 80 ms: under 0.2 s
+/// in all, well inside a request's deadline).
+const BACKOFF: Duration = Duration::from_millis(20);
+
+/// A failure, sorted by what to do about it.
+#[derive(Debug)]
+pub enum Fault {
+    /// Nothing was kept; the same work may run again.
+    Transient,
+    /// The connection broke while committing: the outcome is unknown.
+    Ambiguous,
+    /// A final answer (a constraint, a corrupt value, a bug).
+    Final(StoreError),
+}
+
+impl From<StoreError> for Fault {
+    fn from(e: StoreError) -> Self {
+        Fault::Final(e)
+    }
+}
+
+impl From<tokio_postgres::Error> for Fault {
+    fn from(e: tokio_postgres::Error) -> Self {
+        classify(&e)
+    }
+}
+
+impl From<PoolError> for Fault {
+    fn from(e: PoolError) -> Self {
+        match e {
+            PoolError::Backend(e) => classify(&e),
+            // No connection within the pool's timeouts: the server is away or swamped.
+            PoolError::Timeout(_) => Fault::Transient,
+            PoolError::Closed => Fault::Final(StoreError::Closed),
+            _ => Fault::Transient,
+        }
+    }
+}
+
+/// Sorts a driver error: retryable, or final with its SQLSTATE only (the message may
+/// quote a licence number).
+pub fn classify(e: &tokio_postgres::Error) -> Fault {
+    let Some(code) = e.code() else {
+        // No SQLSTATE: the socket closed, or an I/O error before an answer.
+        return Fault::Transient;
+    };
+    if *code == SqlState::T_R_SERIALIZATION_FAILURE || *code == SqlState::T_R_DEADLOCK_DETECTED {
+        return Fault::Transient;
+    }
+    let class = &code.code()[..2];
+    // 08: connection exceptions; 57P01..57P03: the server shuts down or is starting.
+    if class == "08" || matches!(code.code(), "57P01" | "57P02" | "57P03") {
+        return Fault::Transient;
+    }
+    if *code == SqlState::UNIQUE_VIOLATION {
+        return Fault::Final(StoreError::Conflict("unique key"));
+    }
+    Fault::Final(StoreError::Postgres(format!("sqlstate {}", code.code())))
+}
+
+/// Commits `tx`; a connection lost on the way is [`Fault::Ambiguous`].
+pub async fn commit(tx: deadpool_postgres::Transaction<'_>) -> Result<(), Fault> {
+    tx.commit().await.map_err(|e| match classify(&e) {
+        // A serialization failure at commit means it was rolled back: safe to redo.
+        Fault::Transient if e.code().is_some() => Fault::Transient,
+        Fault::Transient => Fault::Ambiguous,
+        other => other,
+    })
+}
+
+/// One attempt of a call: gets a pooled connection and runs on it.
+pub type Attempt<'c, T> = Pin<Box<dyn Future<Output = Result<T, Fault>> + Send + 'c>>;
+
+/// Runs `op` on a pooled connection, again (bounded, with backoff) while it fails
+/// transiently; then [`StoreError::Unavailable`].
+pub async fn with_retry<T, F>(pool: &Pool, mut op: F) -> Result<T, StoreError>
+where
+    F: for<'c> FnMut(&'c mut Object) -> Attempt<'c, T>,
+{
+    let mut wait = BACKOFF;
+    for attempt in 1..=ATTEMPTS {
+        let fault = match pool.get().await {
+            Ok(mut conn) => match op(&mut conn).await {
+                Ok(v) => return Ok(v),
+                Err(f) => f,
+            },
+            Err(e) => Fault::from(e),
+        };
+        match fault {
+            Fault::Final(e) => return Err(e),
+            Fault::Ambiguous => return Err(StoreError::Unavailable),
+            Fault::Transient if attempt < ATTEMPTS => {
+                tracing::debug!(attempt, "postgres call failed transiently; retrying");
+                tokio::time::sleep(wait).await;
+                wait *= 2;
+            }
+            Fault::Transient => break,
+        }
+    }
+    tracing::warn!("postgres unreachable after retries");
+    Err(StoreError::Unavailable)
+}

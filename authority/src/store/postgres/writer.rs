@@ -1,0 +1,381 @@
+//! Group commit of the append-only writes: wallet nonces, verification log entries and
+//! failed online checks.
+//!
+//! One task takes every job waiting in its queue (up to [`MAX_BATCH`]) and writes them
+//! in one transaction with a few array statements (`unnest`), so one commit (one WAL
+//! flush) covers many requests. Each caller is answered only after the transaction that
+//! holds its row has committed: nothing acknowledged is lost. A batch that fails
+//! transiently before its commit is redone (bounded, `retry.rs`); then every caller in it
+//! gets the error.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use deadpool_postgres::Pool;
+use edl_core::wire::VerificationLogEntry;
+use tokio::sync::{mpsc, oneshot};
+use tracing::Instrument;
+
+use super::retry::{Fault, commit, with_retry};
+use super::rows::{feed_columns, i};
+use crate::clock::Clock;
+use crate::store::{CheckFailure, DriverId, FeedEvent, StoreError};
+
+/// Jobs per transaction at most: bounds the latency one batch adds.
+const MAX_BATCH: usize = 512;
+/// Failed online checks are kept this long: far past any lock-out's memory.
+const FAILURE_SECS: u64 = 24 * 3600;
+/// How often expired nonces and failures are deleted.
+const PRUNE_EVERY: Duration = Duration::from_secs(60);
+
+/// One append waiting for its batch.
+pub enum Job {
+    /// `record_nonce`: answered `true` if the nonce is new.
+    Nonce {
+        /// The account.
+        account: DriverId,
+        /// The nonce.
+        nonce: [u8; 16],
+        /// The request's timestamp.
+        ts: u64,
+        /// Where the answer goes.
+        reply: oneshot::Sender<Result<bool, StoreError>>,
+    },
+    /// `log_verification`.
+    Log {
+        /// Whose log.
+        driver: DriverId,
+        /// Who checked.
+        verifier_id: u64,
+        /// The entry.
+        entry: VerificationLogEntry,
+        /// Where the answer goes.
+        reply: oneshot::Sender<Result<(), StoreError>>,
+    },
+    /// `record_check_failure`: the failure and its log entry in the same transaction.
+    Failure {
+        /// The failure.
+        failure: CheckFailure,
+        /// For a real driver, the entry in its log.
+        log: Option<(DriverId, VerificationLogEntry)>,
+        /// Where the answer goes.
+        reply: oneshot::Sender<Result<(), StoreError>>,
+    },
+}
+
+impl Job {
+    /// The verification log entry the job appends, if any: `(driver, verifier, entry)`.
+    fn log(&self) -> Option<(DriverId, u64, &VerificationLogEntry)> {
+        match self {
+            Job::Log {
+                driver,
+                verifier_id,
+                entry,
+                ..
+            } => Some((*driver, *verifier_id, entry)),
+            Job::Failure {
+                failure,
+                log: Some((driver, entry)),
+                ..
+            } => Some((*driver, failure.verifier_id, entry)),
+            _ => None,
+        }
+    }
+}
+
+/// Keeps nonces this long past their timestamp.
+pub struct Retention {
+    /// Where time comes from.
+    pub clock: Arc<dyn Clock>,
+    /// Seconds a nonce is kept.
+    pub nonce_secs: u64,
+}
+
+/// A handle to the group-commit task; it ends when every handle is dropped.
+#[derive(Clone)]
+pub struct Writer {
+    jobs: mpsc::UnboundedSender<Job>,
+    counts: Arc<Counts>,
+}
+
+/// Batches committed and jobs in them, for `/metrics` (group commit at work).
+#[derive(Debug, Default)]
+struct Counts {
+    batches: AtomicU64,
+    jobs: AtomicU64,
+}
+
+impl Writer {
+    /// Starts the task on the current runtime.
+    pub fn start(pool: Pool, retention: Retention) -> Writer {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let counts = Arc::new(Counts::default());
+        tokio::spawn(run(pool, rx, retention, counts.clone()));
+        Writer { jobs: tx, counts }
+    }
+
+    /// Transactions committed and the jobs in them so far.
+    pub fn counts(&self) -> (u64, u64) {
+        (
+            self.counts.batches.load(Ordering::Relaxed),
+            self.counts.jobs.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Queues `job`; `Closed` if the task has ended.
+    pub fn send(&self, job: Job) -> Result<(), StoreError> {
+        self.jobs.send(job).map_err(|_| StoreError::Closed)
+    }
+}
+
+async fn run(
+    pool: Pool,
+    mut rx: mpsc::UnboundedReceiver<Job>,
+    retention: Retention,
+    counts: Arc<Counts>,
+) {
+    let mut last_prune = Instant::now() - PRUNE_EVERY;
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let span = tracing::debug_span!("writer_batch", jobs = batch.len());
+        let outcome = write_batch(&pool, &batch).instrument(span).await;
+        if outcome.is_ok() {
+            counts.batches.fetch_add(1, Ordering::Relaxed);
+            counts.jobs.fetch_add(batch.len() as u64, Ordering::Relaxed);
+        }
+        answer(batch, outcome);
+        if last_prune.elapsed() >= PRUNE_EVERY {
+            last_prune = Instant::now();
+            let now = retention.clock.now();
+            let cutoff = i(now.saturating_sub(retention.nonce_secs));
+            let failures = i(now.saturating_sub(FAILURE_SECS));
+            // Best effort: a failed prune only keeps rows longer.
+            if let Ok(conn) = pool.get().await {
+                let _ = conn
+                    .execute("DELETE FROM nonces WHERE ts < $1", &[&cutoff])
+                    .await;
+                let _ = conn
+                    .execute("DELETE FROM check_failures WHERE at < $1", &[&failures])
+                    .await;
+            }
+        }
+    }
+}
+
+/// What a committed batch answers: per nonce job whether it was new, per log job (and
+/// failure with a log entry) whether its driver existed; in job order.
+type Outcome = Result<Vec<bool>, StoreError>;
+
+/// The columns of a batch, as arrays for `unnest`.
+#[derive(Default)]
+struct Columns {
+    accounts: Vec<i64>,
+    nonces: Vec<Vec<u8>>,
+    ts: Vec<i64>,
+    /// How many log entries each driver has in the batch.
+    logs: HashMap<i64, i64>,
+    /// The failed checks: `at`, `verifier_id`, `target`.
+    failure_at: Vec<i64>,
+    failure_verifier: Vec<i64>,
+    failure_target: Vec<String>,
+}
+
+async fn write_batch(pool: &Pool, batch: &[Job]) -> Outcome {
+    let mut cols = Columns::default();
+    for job in batch {
+        match job {
+            Job::Nonce {
+                account, nonce, ts, ..
+            } => {
+                cols.accounts.push(i(*account));
+                cols.nonces.push(nonce.to_vec());
+                cols.ts.push(i(*ts));
+            }
+            Job::Failure { failure, .. } => {
+                cols.failure_at.push(i(failure.at));
+                cols.failure_verifier.push(i(failure.verifier_id));
+                cols.failure_target.push(failure.target.clone());
+            }
+            Job::Log { .. } => {}
+        }
+        if let Some((driver, ..)) = job.log() {
+            *cols.logs.entry(i(driver)).or_default() += 1;
+        }
+    }
+    let feed = batch
+        .iter()
+        .filter_map(Job::log)
+        .map(|(driver, verifier_id, entry)| {
+            let event = FeedEvent::Verification {
+                verifier_id,
+                entry: entry.clone(),
+            };
+            feed_columns(&event).map(|c| (i(driver), c))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let cols = Arc::new(cols);
+    let feed = Arc::new(feed);
+    let (inserted, seqs) = with_retry(pool, move |conn| {
+        let cols = cols.clone();
+        let feed = feed.clone();
+        Box::pin(async move {
+            let tx = conn.transaction().await?;
+            let inserted = if cols.accounts.is_empty() {
+                Vec::new()
+            } else {
+                tx.query(
+                    "INSERT INTO nonces (account, nonce, ts)
+                     SELECT * FROM unnest($1::BIGINT[], $2::BYTEA[], $3::BIGINT[])
+                     ON CONFLICT DO NOTHING
+                     RETURNING account, nonce",
+                    &[&cols.accounts, &cols.nonces, &cols.ts],
+                )
+                .await?
+                .iter()
+                .map(|r| (r.get::<_, i64>(0), r.get::<_, Vec<u8>>(1)))
+                .collect()
+            };
+            if !cols.failure_at.is_empty() {
+                tx.execute(
+                    "INSERT INTO check_failures (at, verifier_id, target)
+                     SELECT * FROM unnest($1::BIGINT[], $2::BIGINT[], $3::TEXT[])",
+                    &[
+                        &cols.failure_at,
+                        &cols.failure_verifier,
+                        &cols.failure_target,
+                    ],
+                )
+                .await?;
+            }
+            let mut seqs = HashMap::new();
+            if !cols.logs.is_empty() {
+                let (ids, counts): (Vec<i64>, Vec<i64>) = cols.logs.iter().unzip();
+                // Each driver's sequence moves past this batch's entries at once; the
+                // row lock orders this with the driver's other changes.
+                for row in tx
+                    .query(
+                        "UPDATE drivers AS d SET seq = d.seq + v.n
+                         FROM unnest($1::BIGINT[], $2::BIGINT[]) AS v (id, n)
+                         WHERE d.id = v.id
+                         RETURNING d.id, d.seq",
+                        &[&ids, &counts],
+                    )
+                    .await?
+                {
+                    seqs.insert(row.get::<_, i64>(0), row.get::<_, i64>(1));
+                }
+                insert_feed(&tx, &cols.logs, &seqs, &feed).await?;
+            }
+            commit(tx).await?;
+            Ok((inserted, seqs))
+        })
+    })
+    .await?;
+    tracing::trace!("writer batch committed");
+    // A nonce twice in one batch: the first job holding it gets `true`.
+    let mut fresh: Vec<(i64, Vec<u8>)> = inserted;
+    Ok(batch
+        .iter()
+        .map(|job| match job {
+            Job::Nonce { account, nonce, .. } => {
+                let key = (i(*account), nonce.to_vec());
+                match fresh.iter().position(|k| *k == key) {
+                    Some(at) => {
+                        fresh.swap_remove(at);
+                        true
+                    }
+                    None => false,
+                }
+            }
+            _ => job
+                .log()
+                .is_none_or(|(driver, ..)| seqs.contains_key(&i(driver))),
+        })
+        .collect())
+}
+
+/// Appends the batch's log entries at the seqs just reserved: driver `d`'s entries take
+/// `seq - n + 1 ..= seq`, in job order.
+async fn insert_feed(
+    tx: &deadpool_postgres::Transaction<'_>,
+    counts: &HashMap<i64, i64>,
+    seqs: &HashMap<i64, i64>,
+    feed: &[(i64, super::rows::FeedColumns)],
+) -> Result<(), Fault> {
+    let mut next: HashMap<i64, i64> = seqs
+        .iter()
+        .map(|(d, s)| (*d, s - counts.get(d).copied().unwrap_or(0) + 1))
+        .collect();
+    let mut drivers = Vec::new();
+    let mut seq = Vec::new();
+    let mut at = Vec::new();
+    let mut verifiers = Vec::new();
+    let mut outcomes = Vec::new();
+    let mut bodies = Vec::new();
+    for (driver, (_, t, verifier, outcome, body)) in feed {
+        // An unknown driver reserved no seq: its job is refused below.
+        let Some(n) = next.get_mut(driver) else {
+            continue;
+        };
+        drivers.push(*driver);
+        seq.push(*n);
+        *n += 1;
+        at.push(*t);
+        verifiers.push(*verifier);
+        outcomes.push(outcome.clone());
+        bodies.push(body.clone());
+    }
+    tx.execute(
+        "INSERT INTO feed (driver_id, seq, kind, at, verifier_id, outcome, body)
+         SELECT v.driver_id, v.seq, 'verification', v.at, v.verifier_id, v.outcome, v.body
+         FROM unnest($1::BIGINT[], $2::BIGINT[], $3::BIGINT[], $4::BIGINT[], $5::TEXT[], $6::TEXT[])
+             AS v (driver_id, seq, at, verifier_id, outcome, body)",
+        &[&drivers, &seq, &at, &verifiers, &outcomes, &bodies],
+    )
+    .await?;
+    Ok(())
+}
+
+fn answer(batch: Vec<Job>, outcome: Outcome) {
+    let results: Vec<Result<bool, StoreError>> = match outcome {
+        Ok(flags) => flags.into_iter().map(Ok).collect(),
+        Err(e) => batch.iter().map(|_| Err(same(&e))).collect(),
+    };
+    for (job, result) in batch.into_iter().zip(results) {
+        match job {
+            Job::Nonce { reply, .. } => {
+                let _ = reply.send(result);
+            }
+            Job::Log { reply, .. } | Job::Failure { reply, .. } => {
+                let _ = reply.send(result.and_then(|known| {
+                    if known {
+                        Ok(())
+                    } else {
+                        Err(StoreError::Corrupt("verification log of an unknown driver"))
+                    }
+                }));
+            }
+        }
+    }
+}
+
+/// The batch's error again, for each of its callers (`StoreError` is not `Clone`: it
+/// may hold a SQLite error).
+fn same(e: &StoreError) -> StoreError {
+    match e {
+        StoreError::Corrupt(w) => StoreError::Corrupt(w),
+        StoreError::Conflict(w) => StoreError::Conflict(w),
+        StoreError::Closed => StoreError::Closed,
+        StoreError::Postgres(code) => StoreError::Postgres(code.clone()),
+        StoreError::Unavailable => StoreError::Unavailable,
+        _ => StoreError::Aborted,
+    }
+}
