@@ -13,6 +13,10 @@ use std::sync::Mutex;
 pub const REPEAT_SECS: u64 = 10;
 /// How long a spent code is remembered: longer than any code is accepted.
 const KEEP_SECS: u64 = 10 * 60;
+/// How often the forgotten codes are swept out: a sweep walks the whole map, so it runs
+/// at most this often rather than on every check (under load the map holds every code
+/// of the last ten minutes).
+const SWEEP_SECS: u64 = 10;
 
 /// One code: the e-licence, its window's start, the audience and the form (QR, barcode
 /// and manual codes of one window are different codes).
@@ -26,7 +30,14 @@ struct Spent {
 /// The codes spent recently.
 #[derive(Default)]
 pub struct SpentCodes {
-    inner: Mutex<HashMap<CodeKey, Spent>>,
+    inner: Mutex<Codes>,
+}
+
+#[derive(Default)]
+struct Codes {
+    spent: HashMap<CodeKey, Spent>,
+    /// When the last sweep ran.
+    swept_at: u64,
 }
 
 impl SpentCodes {
@@ -34,15 +45,59 @@ impl SpentCodes {
     /// different verifiers, one wins): `Ok(false)` for the first use, `Ok(true)` for the
     /// spending verifier's repeat, `Err(AlreadyUsed)` for anyone else or a late repeat.
     pub fn spend(&self, code: CodeKey, verifier: u64, now: u64) -> Result<bool, crate::Error> {
-        let mut map = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        map.retain(|_, s| s.at + KEEP_SECS > now);
+        let mut codes = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if now >= codes.swept_at + SWEEP_SECS {
+            codes.spent.retain(|_, s| s.at + KEEP_SECS > now);
+            codes.swept_at = now;
+        }
+        let map = &mut codes.spent;
         match map.get(&code) {
+            // Forgotten (not yet swept out) is the same as never spent.
             None => {
+                map.insert(code, Spent { verifier, at: now });
+                Ok(false)
+            }
+            Some(s) if s.at + KEEP_SECS <= now => {
                 map.insert(code, Spent { verifier, at: now });
                 Ok(false)
             }
             Some(s) if s.verifier == verifier && now <= s.at + REPEAT_SECS => Ok(true),
             Some(_) => Err(crate::Error::AlreadyUsed),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CODE: CodeKey = (7, 1_000, 0, 0);
+
+    #[test]
+    fn a_spent_code_is_refused_to_others_and_repeated_only_briefly_by_its_spender() {
+        let codes = SpentCodes::default();
+        assert!(!codes.spend(CODE, 1, 1_000).unwrap());
+        assert!(codes.spend(CODE, 1, 1_000 + REPEAT_SECS).unwrap());
+        assert!(codes.spend(CODE, 1, 1_001 + REPEAT_SECS).is_err());
+        assert!(codes.spend(CODE, 2, 1_001).is_err());
+    }
+
+    #[test]
+    fn a_code_is_forgotten_after_keep_secs_whether_or_not_a_sweep_ran() {
+        let codes = SpentCodes::default();
+        // A sweep runs first (at 1,000), so the next one waits SWEEP_SECS.
+        assert!(!codes.spend(CODE, 1, 1_000).unwrap());
+        let later = 1_000 + KEEP_SECS;
+        // Just sweep-free: another code's check at `later - 1` swept, so none runs now.
+        assert!(!codes.spend((8, 0, 0, 0), 1, later - 1).unwrap());
+        assert!(!codes.spend(CODE, 2, later).unwrap());
+        // And swept out after the next sweep: the map holds only what is still kept.
+        assert!(
+            !codes
+                .spend((9, 0, 0, 0), 1, later + KEEP_SECS + SWEEP_SECS)
+                .unwrap()
+        );
+        let held = codes.inner.lock().unwrap().spent.len();
+        assert_eq!(held, 1);
     }
 }
