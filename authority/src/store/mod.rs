@@ -10,6 +10,7 @@
 //! [`postgres::PgStore`] implements the same trait (`SELECT … FOR UPDATE` around the
 //! closure, a JSONB column for the aggregate) and no handler changes.
 
+pub mod columns;
 pub mod postgres;
 pub mod sqlite;
 

@@ -4,10 +4,10 @@
 //! migration 4, D87), so not even a bug in this server rewrites it (D78).
 
 use deadpool_postgres::Pool;
-use edl_core::credential::ElicenceStatus;
 
 use super::retry::{commit, with_retry};
 use super::rows::{get, i, u};
+use crate::store::columns::status_from_bits;
 use crate::store::{AuditEntry, AuditRecord, StatusEntries, StoreError, UNINDEXED};
 
 /// Appends `e`; returns its sequence number once committed.
@@ -132,22 +132,4 @@ pub async fn status_entries(pool: &Pool) -> Result<StatusEntries, StoreError> {
         })
     })
     .await
-}
-
-/// The two bits of the status list (values as in `edl_core::credential::StatusList`).
-pub fn status_bits(s: ElicenceStatus) -> i16 {
-    match s {
-        ElicenceStatus::InForce => 0,
-        ElicenceStatus::Superseded => 1,
-        ElicenceStatus::Suspended => 2,
-    }
-}
-
-fn status_from_bits(bits: i16) -> Result<ElicenceStatus, StoreError> {
-    match bits {
-        0 => Ok(ElicenceStatus::InForce),
-        1 => Ok(ElicenceStatus::Superseded),
-        2 => Ok(ElicenceStatus::Suspended),
-        _ => Err(StoreError::Corrupt("status")),
-    }
 }

@@ -11,10 +11,10 @@ use std::sync::{Arc, Mutex};
 
 use deadpool_postgres::Transaction;
 
-use super::audit::status_bits;
 use super::retry::{Fault, commit, with_retry};
-use super::rows::{self, elicence_state_str, feed_columns, i, kind_str, state_json};
+use super::rows::{self, feed_columns, i, state_json};
 use crate::error::Error;
+use crate::store::columns::{bump_versions, elicence_state_str, kind_str, status_bits};
 use crate::store::{DriverChange, DriverId, DriverState, Effects, PhotoRow, StoreError};
 
 /// The change as computed on the first attempt.
@@ -115,25 +115,10 @@ async fn save_change(
     tx: &Transaction<'_>,
     before: &DriverState,
     mut after: DriverState,
-    mut seq: u64,
+    seq: u64,
     effects: &Effects,
 ) -> Result<DriverState, Fault> {
-    let mut bump = |v: &mut u64| {
-        seq += 1;
-        *v = seq;
-    };
-    if after.licence != before.licence {
-        bump(&mut after.versions.licence);
-    }
-    if after.photo != before.photo {
-        bump(&mut after.versions.photo);
-    }
-    if after.elicence != before.elicence {
-        bump(&mut after.versions.elicence);
-    }
-    if after.phase != before.phase || after.pending_review != before.pending_review {
-        bump(&mut after.versions.application);
-    }
+    let mut seq = bump_versions(before, &mut after, seq);
     if let Some(new) = &after.elicence {
         let previous = before.elicence.as_ref().map(|e| e.id);
         if let Some(prev) = previous.filter(|p| *p != new.id) {

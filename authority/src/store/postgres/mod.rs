@@ -30,8 +30,9 @@ use super::{
 };
 use crate::clock::Clock;
 use crate::error::Error;
+use crate::store::columns::parse_elicence_state;
 use retry::{Fault, commit, with_retry};
-use rows::{PHOTO_COLUMNS, decode_feed, get, i, parse_elicence_state, state_json, u};
+use rows::{PHOTO_COLUMNS, decode_feed, get, i, state_json, u};
 use writer::{Job, Retention, Writer};
 
 /// The PostgreSQL implementation of [`RegistryStore`].

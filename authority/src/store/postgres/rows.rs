@@ -1,7 +1,7 @@
 //! Values to and from PostgreSQL rows. The text forms (states, kinds, feed bodies) are the
 //! SQLite store's, so the two databases hold the same values.
 
-use edl_core::wire::{ElicenceState, ReviewKind, VerificationLogEntry};
+use edl_core::wire::{ReviewKind, VerificationLogEntry};
 use tokio_postgres::Row;
 use tokio_postgres::types::Json;
 
@@ -36,33 +36,6 @@ pub fn driver(row: &Row) -> Result<(DriverState, u64), StoreError> {
 /// The aggregate as a JSONB parameter.
 pub fn state_json(state: &DriverState) -> Json<&DriverState> {
     Json(state)
-}
-
-/// Column value of an e-licence state.
-pub fn elicence_state_str(s: ElicenceState) -> &'static str {
-    match s {
-        ElicenceState::Active => "active",
-        ElicenceState::Superseded => "superseded",
-        ElicenceState::Stopped => "stopped",
-    }
-}
-
-/// Inverse of [`elicence_state_str`].
-pub fn parse_elicence_state(s: &str) -> Option<ElicenceState> {
-    match s {
-        "active" => Some(ElicenceState::Active),
-        "superseded" => Some(ElicenceState::Superseded),
-        "stopped" => Some(ElicenceState::Stopped),
-        _ => None,
-    }
-}
-
-/// Column value of a review kind.
-pub fn kind_str(k: ReviewKind) -> &'static str {
-    match k {
-        ReviewKind::Application => "application",
-        ReviewKind::PhotoChange => "photo_change",
-    }
 }
 
 /// The photo columns, in the order [`photo`] reads them.

@@ -3,9 +3,10 @@
 
 use rusqlite::{Connection, params};
 
+use super::super::columns::{bump_versions, elicence_state_str, status_bits};
 use super::super::{DriverState, Effects, StoreError};
 use super::feed::append_feed;
-use super::rows::{elicence_state_str, i, insert_photo, state_json, status_bits};
+use super::rows::{i, insert_photo, state_json};
 
 /// Saves `after` over `before`: bumps the versions of changed parts, keeps the
 /// e-licence table in step and appends the effects. Runs on the writer.
@@ -13,25 +14,10 @@ pub(super) fn save_change(
     conn: &Connection,
     before: &DriverState,
     mut after: DriverState,
-    mut seq: u64,
+    seq: u64,
     effects: &Effects,
 ) -> Result<DriverState, StoreError> {
-    let mut bump = |v: &mut u64| {
-        seq += 1;
-        *v = seq;
-    };
-    if after.licence != before.licence {
-        bump(&mut after.versions.licence);
-    }
-    if after.photo != before.photo {
-        bump(&mut after.versions.photo);
-    }
-    if after.elicence != before.elicence {
-        bump(&mut after.versions.elicence);
-    }
-    if after.phase != before.phase || after.pending_review != before.pending_review {
-        bump(&mut after.versions.application);
-    }
+    let mut seq = bump_versions(before, &mut after, seq);
     if let Some(new) = &after.elicence {
         let previous = before.elicence.as_ref().map(|e| e.id);
         if let Some(prev) = previous.filter(|p| *p != new.id) {

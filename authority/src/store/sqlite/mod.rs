@@ -16,6 +16,7 @@ use async_trait::async_trait;
 use edl_core::wire::{VerificationLogEntry, VerifierClass};
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::columns::{parse_elicence_state, status_from_bits};
 use super::{
     AuditEntry, AuditRecord, CheckFailure, DriverChange, DriverId, DriverState, ElicenceRef,
     FeedRow, IssuerKeyRow, PhotoRow, RegistryStore, StatusEntries, StoreError, SyncSnapshot,
@@ -27,8 +28,8 @@ use change::save_change;
 use feed::{append_verification, decode_feed};
 use pool::ReadPool;
 use rows::{
-    BY_ID, BY_NUMBER, PHOTO_COLUMNS, finish_photo, i, insert_photo, load_state,
-    parse_elicence_state, photo_from_row, state_json, status_from_bits, u,
+    BY_ID, BY_NUMBER, PHOTO_COLUMNS, finish_photo, i, insert_photo, load_state, photo_from_row,
+    state_json, u,
 };
 use writer::{Retention, Writer};
 
@@ -285,7 +286,7 @@ impl RegistryStore for SqliteStore {
             "SELECT status_index, status FROM elicences
              WHERE status <> 1 AND status_index IS NOT NULL",
         )?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i16>(1)?)))?;
         let mut live = Vec::new();
         for row in rows {
             let (index, bits) = row?;

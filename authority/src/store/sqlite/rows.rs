@@ -1,9 +1,9 @@
 //! How the SQLite store's rows encode ids, driver states, e-licence states and photos.
 
-use edl_core::credential::ElicenceStatus;
-use edl_core::wire::{ElicenceState, ReviewKind};
+use edl_core::wire::ReviewKind;
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::super::columns::kind_str;
 use super::super::{DriverState, PhotoRow, PhotoStatus, StoreError};
 
 pub(super) fn i(v: u64) -> i64 {
@@ -38,30 +38,6 @@ pub(super) const BY_NUMBER: &str = "SELECT id, seq, state FROM drivers WHERE lic
 
 pub(super) fn state_json(state: &DriverState) -> Result<String, StoreError> {
     serde_json::to_string(state).map_err(|_| StoreError::Corrupt("driver state"))
-}
-
-pub(super) fn elicence_state_str(s: ElicenceState) -> &'static str {
-    match s {
-        ElicenceState::Active => "active",
-        ElicenceState::Superseded => "superseded",
-        ElicenceState::Stopped => "stopped",
-    }
-}
-
-pub(super) fn parse_elicence_state(s: &str) -> Option<ElicenceState> {
-    match s {
-        "active" => Some(ElicenceState::Active),
-        "superseded" => Some(ElicenceState::Superseded),
-        "stopped" => Some(ElicenceState::Stopped),
-        _ => None,
-    }
-}
-
-pub(super) fn kind_str(k: ReviewKind) -> &'static str {
-    match k {
-        ReviewKind::Application => "application",
-        ReviewKind::PhotoChange => "photo_change",
-    }
 }
 
 pub(super) fn insert_photo(conn: &Connection, p: &PhotoRow) -> Result<(), StoreError> {
@@ -129,21 +105,3 @@ pub(super) fn finish_photo(row: (PhotoRow, String, String)) -> Result<PhotoRow, 
 
 pub(super) const PHOTO_COLUMNS: &str =
     "id, driver_id, client_key, digest, bytes, kind, status, submitted_at, deadline";
-
-/// The two bits of the status list (values as in `edl_core::credential::StatusList`).
-pub(super) fn status_bits(s: ElicenceStatus) -> i64 {
-    match s {
-        ElicenceStatus::InForce => 0,
-        ElicenceStatus::Superseded => 1,
-        ElicenceStatus::Suspended => 2,
-    }
-}
-
-pub(super) fn status_from_bits(bits: i64) -> Result<ElicenceStatus, StoreError> {
-    match bits {
-        0 => Ok(ElicenceStatus::InForce),
-        1 => Ok(ElicenceStatus::Superseded),
-        2 => Ok(ElicenceStatus::Suspended),
-        _ => Err(StoreError::Corrupt("status")),
-    }
-}

@@ -1,0 +1,120 @@
+//! What both stores write the same way: the versions a driver's change bumps, and the
+//! column values of e-licence states, review kinds and status-list bits.
+
+use edl_core::credential::ElicenceStatus;
+use edl_core::wire::{ElicenceState, ReviewKind};
+
+use super::{DriverState, StoreError};
+
+/// Gives each changed part of `after` (licence, photo, e-licence, application) the next
+/// sequence number after `seq`, and returns the last one used: sync sends a part only
+/// when its version is past the wallet's cursor.
+pub fn bump_versions(before: &DriverState, after: &mut DriverState, mut seq: u64) -> u64 {
+    let mut bump = |v: &mut u64| {
+        seq += 1;
+        *v = seq;
+    };
+    if after.licence != before.licence {
+        bump(&mut after.versions.licence);
+    }
+    if after.photo != before.photo {
+        bump(&mut after.versions.photo);
+    }
+    if after.elicence != before.elicence {
+        bump(&mut after.versions.elicence);
+    }
+    if after.phase != before.phase || after.pending_review != before.pending_review {
+        bump(&mut after.versions.application);
+    }
+    seq
+}
+
+/// Column value of an e-licence state.
+pub fn elicence_state_str(s: ElicenceState) -> &'static str {
+    match s {
+        ElicenceState::Active => "active",
+        ElicenceState::Superseded => "superseded",
+        ElicenceState::Stopped => "stopped",
+    }
+}
+
+/// Inverse of [`elicence_state_str`].
+pub fn parse_elicence_state(s: &str) -> Option<ElicenceState> {
+    match s {
+        "active" => Some(ElicenceState::Active),
+        "superseded" => Some(ElicenceState::Superseded),
+        "stopped" => Some(ElicenceState::Stopped),
+        _ => None,
+    }
+}
+
+/// Column value of a review kind.
+pub fn kind_str(k: ReviewKind) -> &'static str {
+    match k {
+        ReviewKind::Application => "application",
+        ReviewKind::PhotoChange => "photo_change",
+    }
+}
+
+/// The two bits of the status list (values as in `edl_core::credential::StatusList`).
+pub fn status_bits(s: ElicenceStatus) -> i16 {
+    match s {
+        ElicenceStatus::InForce => 0,
+        ElicenceStatus::Superseded => 1,
+        ElicenceStatus::Suspended => 2,
+    }
+}
+
+/// Inverse of [`status_bits`].
+pub fn status_from_bits(bits: i16) -> Result<ElicenceStatus, StoreError> {
+    match bits {
+        0 => Ok(ElicenceStatus::InForce),
+        1 => Ok(ElicenceStatus::Superseded),
+        2 => Ok(ElicenceStatus::Suspended),
+        _ => Err(StoreError::Corrupt("status")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use edl_core::licence::fixtures::sample_licence;
+    use edl_core::wire::ApplicationPhase;
+
+    use super::*;
+
+    #[test]
+    fn only_changed_parts_get_new_versions_in_order() {
+        let before = DriverState::new(sample_licence(time::macros::date!(2026 - 12 - 03)));
+        let mut after = before.clone();
+        assert_eq!(bump_versions(&before, &mut after, 7), 7, "nothing changed");
+        after.licence.main.name.push('甲');
+        after.phase = if before.phase == ApplicationPhase::Issued {
+            ApplicationPhase::ReapplyNeeded
+        } else {
+            ApplicationPhase::Issued
+        };
+        assert_eq!(bump_versions(&before, &mut after, 7), 9);
+        assert_eq!(after.versions.licence, 8);
+        assert_eq!(after.versions.application, 9);
+        assert_eq!(after.versions.photo, before.versions.photo);
+    }
+
+    #[test]
+    fn column_values_read_back() {
+        for s in [
+            ElicenceState::Active,
+            ElicenceState::Superseded,
+            ElicenceState::Stopped,
+        ] {
+            assert_eq!(parse_elicence_state(elicence_state_str(s)), Some(s));
+        }
+        for s in [
+            ElicenceStatus::InForce,
+            ElicenceStatus::Superseded,
+            ElicenceStatus::Suspended,
+        ] {
+            assert_eq!(status_from_bits(status_bits(s)).unwrap(), s);
+        }
+        assert!(status_from_bits(3).is_err());
+    }
+}
