@@ -100,6 +100,12 @@ impl RootKey {
     pub fn sign(&self, keys: &TrustList, now: u64) -> Vec<u8> {
         contents(keys, now).sign(&self.0)
     }
+
+    /// Signs `contents` as they are: `edl authority root sign` sets its own times and
+    /// may announce the next root (D94).
+    pub fn sign_contents(&self, contents: &TrustListContents) -> Vec<u8> {
+        contents.sign(&self.0)
+    }
 }
 
 /// What the root signs for `keys` at `now`. The issue time is the hour `now` falls in,

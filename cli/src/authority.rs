@@ -1,9 +1,14 @@
-//! `edl authority …`: run the issuing-authority server.
+//! `edl authority …`: run the issuing-authority server, its root key, and the signed
+//! lists an offline verifier saves.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use edl_authority::{Config, serve};
+use edl_core::wire::paths;
+
+use crate::exit::Failure;
+use crate::lists;
 
 /// `edl authority` subcommands.
 #[derive(clap::Subcommand)]
@@ -38,21 +43,60 @@ pub enum Command {
     },
     /// The registry's admin calls over HTTP (token from EDL_ADMIN_TOKEN).
     Admin(Box<crate::admin::Args>),
-    /// Save the authority's trust list (its issuer keys) for offline checks.
+    /// The root key that signs the trust list: create it, or sign a list with it.
+    #[command(subcommand)]
+    Root(crate::root::Command),
+    /// Save the authority's root-signed trust list for offline checks: the bytes of
+    /// `GET /v1/trust-list/signed` as served, the list of issuing keys with the root's
+    /// signature.
     ///
-    /// Example: `edl authority trust-list --authority http://127.0.0.1:8088 --out trust.json`
+    /// With --root (or EDL_ROOT) the list is checked before it is saved: a forged,
+    /// expired or unsigned list, or one older than the list already in FILE, is refused
+    /// (exit status 4) and FILE is kept. A list signed by the next root the saved list
+    /// announced is accepted, and the new root to pin is printed. --from takes a list
+    /// handed over another way (a file `edl authority root sign` wrote) through the
+    /// same checks.
+    ///
+    /// Example: `edl authority trust-list --authority http://127.0.0.1:8088 --root KEY --out trust.bin`
     TrustList {
+        /// The authority's URL.
+        #[arg(long, required_unless_present = "from")]
+        authority: Option<String>,
+        /// Or a signed list in a file instead of the authority's answer.
+        #[arg(long, conflicts_with = "authority")]
+        from: Option<PathBuf>,
+        /// Where to write it (replaced only by a newer list when --root is given).
+        #[arg(long)]
+        out: PathBuf,
+        /// The pinned root public key (64 hex characters, or a file holding them).
+        #[arg(long, env = "EDL_ROOT")]
+        root: Option<String>,
+    },
+    /// Save the authority's signed status list (two bits per e-licence: in force,
+    /// suspended, superseded) for offline checks: the bytes of `GET /v1/status-list`.
+    ///
+    /// With --trust FILE and --root the list's signature is checked against the trust
+    /// list first (refused: exit status 4, FILE kept).
+    ///
+    /// Example: `edl authority status-list --authority URL --trust trust.bin --root KEY --out status.bin`
+    StatusList {
         /// The authority's URL.
         #[arg(long)]
         authority: String,
-        /// Where to write it (the JSON answer of `GET /v1/trust-list`).
+        /// Where to write it.
         #[arg(long)]
         out: PathBuf,
+        /// The saved signed trust list to check the status list's signature against.
+        #[arg(long)]
+        trust: Option<PathBuf>,
+        /// The pinned root public key (64 hex characters, or a file holding them).
+        #[arg(long, env = "EDL_ROOT")]
+        root: Option<String>,
     },
 }
 
 /// Runs an `edl authority` subcommand until it ends (Ctrl-C for `serve`).
-pub fn run(command: Command) -> Result<(), String> {
+pub fn run(command: Command) -> Result<(), Failure> {
     let runtime =
         tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the runtime: {e}"))?;
     let (db, listen, drain_secs) = match command {
@@ -62,14 +106,36 @@ pub fn run(command: Command) -> Result<(), String> {
             drain_secs,
             ..
         } => (db, listen, drain_secs),
-        Command::Admin(args) => return crate::admin::run(*args),
-        Command::TrustList { authority, out } => {
-            let bytes = runtime.block_on(crate::http::trust_list(&authority))?;
-            let body = serde_json::json!({ "trust_list": edl_core::wire::Base64::encode(&bytes) });
-            std::fs::write(&out, body.to_string())
-                .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
-            println!("trust list saved to {}", out.display());
-            return Ok(());
+        Command::Admin(args) => return Ok(crate::admin::run(*args)?),
+        Command::Root(command) => return crate::root::run(command, &runtime),
+        Command::TrustList {
+            authority,
+            from,
+            out,
+            root,
+        } => {
+            let bytes = match (&from, &authority) {
+                (Some(file), _) => lists::read(file)?,
+                (None, Some(url)) => {
+                    runtime.block_on(crate::http::bytes(url, paths::SIGNED_TRUST_LIST))?
+                }
+                (None, None) => return Err("give --authority URL or --from FILE".into()),
+            };
+            return save_trust_list(&bytes, &out, root.as_deref());
+        }
+        Command::StatusList {
+            authority,
+            out,
+            trust,
+            root,
+        } => {
+            return save_status_list(
+                &runtime,
+                &authority,
+                &out,
+                trust.as_deref(),
+                root.as_deref(),
+            );
         }
     };
     let served = runtime.block_on(async move {
@@ -125,7 +191,65 @@ pub fn run(command: Command) -> Result<(), String> {
     });
     // Past the drain bound, tasks still running are abandoned rather than waited for.
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
-    served
+    Ok(served?)
+}
+
+/// `edl authority trust-list`: the signed list fetched (or read), checked against the pinned root
+/// and the list already saved (when a root is given), and save it as served.
+fn save_trust_list(bytes: &[u8], out: &Path, root: Option<&str>) -> Result<(), Failure> {
+    let Some(root) = root else {
+        lists::save(out, bytes)?;
+        println!(
+            "signed trust list saved to {} (not checked: give --root KEY to check it)",
+            out.display()
+        );
+        return Ok(());
+    };
+    let root = lists::parse_root(root)?;
+    let held = match std::fs::read(out) {
+        Ok(held) => Some(held),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(format!("cannot read {}: {e}", out.display()).into()),
+    };
+    let accepted = lists::refresh(root, held.as_deref(), bytes, lists::now()?)?;
+    lists::save(out, bytes)?;
+    println!("{}", lists::describe_trust(&accepted.contents));
+    println!("checked against the root and saved to {}", out.display());
+    if accepted.root != root {
+        println!(
+            "the root rotated: pin {} from now on (--root, EDL_ROOT)",
+            accepted.root
+        );
+    }
+    Ok(())
+}
+
+/// `edl authority status-list`: fetch the signed status list, check its signature when
+/// a trust list and root are given, and save it as served.
+fn save_status_list(
+    runtime: &tokio::runtime::Runtime,
+    url: &str,
+    out: &Path,
+    trust: Option<&Path>,
+    root: Option<&str>,
+) -> Result<(), Failure> {
+    let bytes = runtime.block_on(crate::http::bytes(url, paths::STATUS_LIST))?;
+    let Some(trust) = trust else {
+        lists::save(out, &bytes)?;
+        println!(
+            "signed status list saved to {} (not checked: give --trust FILE and --root KEY to check it)",
+            out.display()
+        );
+        return Ok(());
+    };
+    let root = root.ok_or("checking a status list needs the pinned root: --root KEY")?;
+    let now = lists::now()?;
+    let trust = lists::open_trust(&lists::parse_root(root)?, &lists::read(trust)?, now)?;
+    let list = lists::open_status(&bytes, &trust)?;
+    lists::save(out, &bytes)?;
+    println!("{}", lists::describe_status(&list));
+    println!("signature checked and saved to {}", out.display());
+    Ok(())
 }
 
 /// Resolves on SIGTERM (what a service manager or Kubernetes sends) or Ctrl-C.

@@ -4,16 +4,18 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
+use edl_authority::root::RootKey;
 use edl_authority::{Config, serve};
-use edl_core::credential::{Audience, TrustList};
+use edl_core::credential::Audience;
+use edl_core::crypto::PublicKey;
 use edl_core::licence::fixtures::{SAMPLE_LICENCE_NUMBER, sample_licence};
 use edl_core::licence::{StatusColour, beijing};
 use edl_core::net::{NetError, OnlineVerifier, OnlineVerifyError};
-use edl_core::present::render::TerminalBackground;
-use edl_core::present::{Form, payload_to_text};
-use edl_core::verify::{Policy, Rejection, china_date, verify_offline};
+use edl_core::present::Form;
+use edl_core::verify::{
+    Policy, Rejection, StatusCheck, china_date, verify_offline, verify_offline_with_status,
+};
 use edl_core::wallet::store::SoftwareKeyStore;
 use edl_core::wallet::{PhotoSource, TestIdentityProvider, Wallet, WalletError};
 use edl_core::wire::{ApplicationPhase, ErrorCode, NewViolation, Renewal, paths};
@@ -21,6 +23,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::http::Admin;
+use crate::scanner::Scanner;
 use crate::show;
 
 /// The test identity provider's shared secret for the demo authority.
@@ -110,12 +113,19 @@ impl Demo {
         );
         config.admin_token = token.clone();
         config.identity_secret = IDENTITY_SECRET.to_vec();
+        // The root that signs the trust list: in memory for the demo, its own file
+        // (`edl authority root create`) for a real authority.
+        let mut seed = [0u8; 32];
+        getrandom::fill(&mut seed).map_err(|_| "no OS random generator")?;
+        let root = RootKey::from_seed(seed);
+        let pinned = root.public();
+        config.root = Some(Arc::new(root));
         let server = serve(config).await.map_err(|e| format!("authority: {e}"))?;
         let url = server.url();
         let admin = Admin::new(&url, &token);
-        println!("  ✓ authority at {url}");
+        println!("  ✓ authority at {url}, root key {pinned}");
 
-        let result = self.flow(&url, &admin, dir.path(), colour).await;
+        let result = self.flow(&url, &admin, dir.path(), pinned, colour).await;
         server.shutdown().await.map_err(|e| e.to_string())?;
         result?;
         println!("\nAll checks held.");
@@ -127,6 +137,7 @@ impl Demo {
         url: &str,
         admin: &Admin,
         dir: &std::path::Path,
+        root: PublicKey,
         colour: bool,
     ) -> Result<(), String> {
         self.step(2, "The registry adds a driver (no photo on file)");
@@ -268,7 +279,7 @@ impl Demo {
         let points_before = licence.supplementary.cycle.points;
 
         self.step(9, "The live rotating QR and the manual code");
-        self.live(&wallet)?;
+        show::live_qr(&wallet, self.tty, self.live_secs)?;
         let codes = wallet
             .dynamic_code(Audience::Enforcement, None)
             .map_err(wallet_err("code"))?;
@@ -281,30 +292,45 @@ impl Demo {
 
         self.step(
             10,
-            "Offline check: police and a rental firm, with the trust list only",
+            "Offline check: police and a rental firm, with the signed lists only",
         );
-        let trust = TrustList::decode(&crate::http::trust_list(url).await?)
-            .map_err(|e| format!("trust list: {e}"))?;
+        // The scanner pinned the root once; it refreshes its lists when it has network.
+        let mut scanner = Scanner::pinned(root);
+        let held = scanner
+            .refresh(url, wallet.now().map_err(wallet_err("clock"))?)
+            .await?;
+        println!("  the scanner holds the {held}");
         for audience in [Audience::Enforcement, Audience::Business] {
             let p = wallet
                 .present(Form::Offline, audience, None)
                 .map_err(wallet_err("present"))?;
             let now = wallet.now().map_err(wallet_err("clock"))?;
-            let v = verify_offline(&p.payload, &trust, now, &Policy::new(audience))
-                .map_err(|e| format!("offline {audience} check refused: {e}"))?;
+            let v = verify_offline_with_status(
+                &p.payload,
+                scanner.trust(now)?,
+                scanner.status(),
+                now,
+                &Policy::new(audience),
+            )
+            .map_err(|e| format!("offline {audience} check refused: {e}"))?;
+            check(
+                v.status == StatusCheck::InForce,
+                "the status list holds it in force",
+            )?;
             println!(
-                "  ✓ {audience} QR, {} bytes, verified offline:",
+                "  ✓ {audience} QR, {} bytes, verified offline, in force on the status list:",
                 p.payload.len()
             );
             show::disclosed(&v.view, colour);
         }
+        let trust = scanner.trust(wallet.now().map_err(wallet_err("clock"))?)?;
         let p = wallet
             .present(Form::Offline, Audience::Enforcement, None)
             .map_err(wallet_err("present"))?;
         let later = wallet.now().map_err(wallet_err("clock"))? + 2 * u64::from(p.window.period);
         match verify_offline(
             &p.payload,
-            &trust,
+            trust,
             later,
             &Policy::new(Audience::Enforcement),
         ) {
@@ -410,7 +436,10 @@ impl Demo {
         println!("  ✓ points {points_before} → {points_after} of 12");
         show::supplementary_page(&licence);
 
-        self.step(13, "The licence is suspended (暂扣): red status");
+        self.step(
+            13,
+            "The licence is suspended (暂扣): the offline scanner refuses it, the wallet shows red",
+        );
         admin
             .call(
                 Method::PUT,
@@ -418,6 +447,25 @@ impl Demo {
                 json!({"status": "D"}),
             )
             .await?;
+        // The driver's phone has not synced: its offline QR still says "in force".
+        let p = wallet
+            .present(Form::Offline, Audience::Enforcement, None)
+            .map_err(wallet_err("present"))?;
+        let now = wallet.now().map_err(wallet_err("clock"))?;
+        let held = scanner.refresh(url, now).await?;
+        println!("  the police officer's offline scanner refreshes its lists: {held}");
+        match verify_offline_with_status(
+            &p.payload,
+            scanner.trust(now)?,
+            scanner.status(),
+            now,
+            &Policy::new(Audience::Enforcement),
+        ) {
+            Err(why @ Rejection::ElicenceSuspended) => println!(
+                "  ✓ with no network, it refuses the suspended licence's offline QR: {why}"
+            ),
+            other => return Err(format!("the offline scanner did not refuse: {other:?}")),
+        }
         wallet.sync().await.map_err(wallet_err("sync"))?;
         let licence = wallet
             .licence()
@@ -534,53 +582,6 @@ impl Demo {
         let key = v["api_key"].as_str().ok_or("no API key")?;
         println!("  verifier \"{name}\" ({class}) registered");
         OnlineVerifier::new(url, key).map_err(|e| e.to_string())
-    }
-
-    /// The online QR as the app shows it: redrawn each second with a countdown bar, for
-    /// `live_secs` (terminal only); the payload text otherwise.
-    fn live(&self, wallet: &Wallet) -> Result<(), String> {
-        let first = wallet
-            .present(Form::Online, Audience::Enforcement, None)
-            .map_err(wallet_err("present"))?;
-        println!(
-            "  online QR: {} bytes, version {}, payload {}",
-            first.payload.len(),
-            first.qr.version(),
-            payload_to_text(&first.payload)
-        );
-        if !self.tty {
-            println!("  (live QR skipped: not a terminal)");
-            return Ok(());
-        }
-        let mut out = std::io::stdout();
-        let mut lines = 0usize;
-        for _ in 0..self.live_secs.max(1) {
-            let p = wallet
-                .present(Form::Online, Audience::Enforcement, None)
-                .map_err(wallet_err("present"))?;
-            let codes = wallet
-                .dynamic_code(Audience::Enforcement, None)
-                .map_err(wallet_err("code"))?;
-            if lines > 0 {
-                // Back to the top of the previous frame.
-                let _ = write!(out, "\x1b[{lines}A");
-            }
-            let qr = p.qr.to_terminal_for(TerminalBackground::Dark);
-            let period = p.window.period.max(1);
-            let filled = (p.seconds_left * 30 / period) as usize;
-            let frame = format!(
-                "{qr}  [{}{}] {:>2} s   manual code {}\n",
-                "█".repeat(filled),
-                "░".repeat(30 - filled.min(30)),
-                p.seconds_left,
-                codes.manual_code
-            );
-            lines = frame.lines().count();
-            let _ = write!(out, "{frame}");
-            let _ = out.flush();
-            std::thread::sleep(Duration::from_secs(1));
-        }
-        Ok(())
     }
 }
 

@@ -1,5 +1,5 @@
 //! The authority's HTTP API as the CLI uses it: the admin calls (bearer token) and the
-//! public trust list. Every refusal becomes a one-line reason. (The online check goes
+//! public trust and status lists. Every refusal becomes a one-line reason. (The online check goes
 //! through the core's `net::OnlineVerifier`, as the bindings' does.)
 
 use edl_core::wire::{self, ErrorBody, bearer, paths};
@@ -54,6 +54,32 @@ pub async fn trust_list(url: &str) -> Result<Vec<u8>, String> {
     Ok(t.trust_list.0)
 }
 
+/// `GET path` of a binary answer (the signed trust list, the status list): the bytes
+/// exactly as the authority served them, signature included.
+pub async fn bytes(url: &str, path: &str) -> Result<Vec<u8>, String> {
+    let resp = reqwest::Client::new()
+        .get(format!("{}{path}", url.trim_end_matches('/')))
+        .send()
+        .await
+        .map_err(unreachable)?;
+    let status = resp.status();
+    let bytes = resp
+        .bytes()
+        .await
+        .map_err(|_| "the authority's answer was cut off".to_owned())?;
+    if status.is_success() {
+        return Ok(bytes.to_vec());
+    }
+    if status == reqwest::StatusCode::NOT_FOUND && path == paths::SIGNED_TRUST_LIST {
+        return Err(
+            "the authority serves no signed trust list: it was started without a \
+                    root key (EDL_AUTHORITY_ROOT_KEY_FILE)"
+                .into(),
+        );
+    }
+    Err(refused(status, &bytes))
+}
+
 fn unreachable(e: reqwest::Error) -> String {
     if e.is_builder() {
         "invalid authority URL".to_owned()
@@ -76,9 +102,14 @@ async fn answer(resp: reqwest::Response) -> Result<Value, String> {
         return serde_json::from_slice(&bytes)
             .map_err(|_| "the authority's answer is not JSON".to_owned());
     }
-    match serde_json::from_slice::<ErrorBody>(&bytes) {
-        Ok(e) => Err(refusal(&e)),
-        Err(_) => Err(format!("the authority answered HTTP {status}")),
+    Err(refused(status, &bytes))
+}
+
+/// A non-2xx answer as one line.
+fn refused(status: reqwest::StatusCode, body: &[u8]) -> String {
+    match serde_json::from_slice::<ErrorBody>(body) {
+        Ok(e) => refusal(&e),
+        Err(_) => format!("the authority answered HTTP {status}"),
     }
 }
 

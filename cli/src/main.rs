@@ -3,8 +3,12 @@
 mod admin;
 mod authority;
 mod demo;
+mod exit;
 mod http;
+mod lists;
 mod logging;
+mod root;
+mod scanner;
 mod show;
 mod verify;
 mod wallet;
@@ -26,7 +30,8 @@ enum Command {
     /// The whole flow on an authority started here: enrol, apply, photo, review, present,
     /// verify offline and online, violation, suspension, renewal.
     Demo(demo::Args),
-    /// The issuing authority: run the server, admin calls, trust list.
+    /// The issuing authority: run the server, admin calls, its root key, and the signed
+    /// trust and status lists.
     #[command(subcommand)]
     Authority(authority::Command),
     /// Verify a presentation (QR payload, QR image or manual code), offline or online.
@@ -52,20 +57,25 @@ fn main() -> ExitCode {
                 .map(|s| (*s).to_owned())
                 .or_else(|| info.payload().downcast_ref::<String>().cloned())
                 .unwrap_or_default();
+            // The reader closed our output (`edl … | head -c1`): stop quietly, as a Unix
+            // tool stopped by SIGPIPE does (Rust ignores SIGPIPE, so a write panics).
+            if exit::is_broken_pipe(&what) {
+                std::process::exit(i32::from(exit::BROKEN_PIPE));
+            }
             eprintln!("edl: internal error (a bug; please report it): {what}");
         }));
     }
     let result = match cli.command {
-        Command::Demo(args) => demo::run(&args),
+        Command::Demo(args) => demo::run(&args).map_err(exit::Failure::from),
         Command::Authority(command) => authority::run(command),
         Command::Verify(args) => verify::run(&args),
-        Command::Wallet(args) => wallet::run(args),
+        Command::Wallet(args) => wallet::run(args).map_err(exit::Failure::from),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(reason) => {
-            eprintln!("edl: {reason}");
-            ExitCode::FAILURE
+        Err(failure) => {
+            eprintln!("edl: {}", failure.message);
+            ExitCode::from(failure.code)
         }
     }
 }

@@ -1,8 +1,14 @@
-//! How the CLI prints a licence, a disclosed view and an online answer.
+//! How the CLI prints a licence, a disclosed view, an online answer and the live QR.
 
-use edl_core::credential::DisclosedView;
+use std::io::Write;
+use std::time::Duration;
+
+use edl_core::credential::{Audience, DisclosedView};
 use edl_core::licence::{Licence, LicenceStatus, StatusColour};
 use edl_core::net::OnlineAnswer;
+use edl_core::present::render::TerminalBackground;
+use edl_core::present::{Form, payload_to_text};
+use edl_core::wallet::Wallet;
 use edl_core::wire::LiveView;
 
 /// The status label, in red on a terminal when the status is one to notice.
@@ -145,4 +151,51 @@ mod tests {
         let a: LicenceStatus = serde_json::from_value(serde_json::json!("A")).unwrap();
         assert!(!status(a, true).contains('\x1b'));
     }
+}
+
+/// The online QR as the app shows it: redrawn each second with a countdown bar, for
+/// `live_secs` (terminal only); the payload text otherwise. (`edl demo`'s step 9.)
+pub fn live_qr(wallet: &Wallet, tty: bool, live_secs: u64) -> Result<(), String> {
+    let first = wallet
+        .present(Form::Online, Audience::Enforcement, None)
+        .map_err(|e| format!("present: {e}"))?;
+    println!(
+        "  online QR: {} bytes, version {}, payload {}",
+        first.payload.len(),
+        first.qr.version(),
+        payload_to_text(&first.payload)
+    );
+    if !tty {
+        println!("  (live QR skipped: not a terminal)");
+        return Ok(());
+    }
+    let mut out = std::io::stdout();
+    let mut lines = 0usize;
+    for _ in 0..live_secs.max(1) {
+        let p = wallet
+            .present(Form::Online, Audience::Enforcement, None)
+            .map_err(|e| format!("present: {e}"))?;
+        let codes = wallet
+            .dynamic_code(Audience::Enforcement, None)
+            .map_err(|e| format!("code: {e}"))?;
+        if lines > 0 {
+            // Back to the top of the previous frame.
+            let _ = write!(out, "\x1b[{lines}A");
+        }
+        let qr = p.qr.to_terminal_for(TerminalBackground::Dark);
+        let period = p.window.period.max(1);
+        let filled = (p.seconds_left * 30 / period) as usize;
+        let frame = format!(
+            "{qr}  [{}{}] {:>2} s   manual code {}\n",
+            "█".repeat(filled),
+            "░".repeat(30 - filled.min(30)),
+            p.seconds_left,
+            codes.manual_code
+        );
+        lines = frame.lines().count();
+        let _ = write!(out, "{frame}");
+        let _ = out.flush();
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    Ok(())
 }

@@ -1,30 +1,38 @@
-//! `edl verify`: check a presentation as a verifier would, offline with a trust list or
-//! online at the authority.
+//! `edl verify`: check a presentation as a verifier would, offline with the root-signed
+//! trust list and the status list, or online at the authority.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
-use edl_core::credential::{Audience, TrustList};
+use edl_core::credential::{Audience, StatusList, TrustList};
 use edl_core::net::{OnlineAnswer, OnlineVerifier};
 use edl_core::present::render::scan_png;
 use edl_core::present::{Form, Header, payload_from_text};
-use edl_core::verify::{Policy, verify_offline};
-use edl_core::wire::Base64;
-use serde_json::{Value, json};
+use edl_core::verify::{Policy, Rejection, StatusCheck, verify_offline_with_status};
+use edl_core::wire::paths;
+use serde_json::json;
 
-use crate::http;
-use crate::show;
+use crate::exit::{self, Failure};
+use crate::{http, lists, show};
 
 /// Options of `edl verify`.
 #[derive(clap::Args)]
 #[command(after_help = "Examples:
-  edl verify --payload 'EDL:…' --trust trust.json
+  edl verify --payload 'EDL:…' --trust trust.bin --root KEY --status status.bin
   edl verify --png qr.png --authority http://127.0.0.1:8088 --verifier-key KEY
   edl verify --code '123 4567' --licence 110101199003070001 --authority URL --verifier-key KEY
 
-Offline needs the trust list (`edl authority trust-list --authority URL --out trust.json`);
-an online QR or a manual code needs the authority and a verifier API key. The exit status
-is 0 only when the presentation verified and the licence is in force.")]
+Offline needs the root-signed trust list (`edl authority trust-list --root KEY --out
+trust.bin`), checked against the pinned root (--root or EDL_ROOT), and, to see a
+suspension or a renewal at once, the signed status list (`edl authority status-list
+--out status.bin`). An online QR or a manual code needs the authority and a verifier API
+key.
+
+Exit status: 0 verified and in force; 1 refused; 2 usage error; 3 the signatures hold but
+the status list is stale or does not cover the licence: status unknown, check online; 4
+the trust list or status list was refused (forged, expired, unsigned, another root); 5
+the licence is not in force (suspended, superseded, revoked). Without --status, an
+offline QR's status is the one signed into it (at most 72 h old).")]
 pub struct Args {
     /// The QR payload as text (`EDL:…`), as `edl wallet qr` prints it.
     #[arg(long, conflicts_with_all = ["png", "code", "barcode"], required_unless_present_any = ["png", "code", "barcode"])]
@@ -41,10 +49,20 @@ pub struct Args {
     /// The licence number the manual code is for.
     #[arg(long)]
     licence: Option<String>,
-    /// The trust list file (offline check of an offline QR).
+    /// The signed trust list file (offline check of an offline QR), as `edl authority
+    /// trust-list --out` saves it; checked against --root.
     #[arg(long)]
     trust: Option<PathBuf>,
-    /// The authority's URL (online check; also fetches the trust list for an offline QR).
+    /// The pinned root public key (64 hex characters, or a file holding them) the trust
+    /// list must be signed by.
+    #[arg(long, env = "EDL_ROOT")]
+    root: Option<String>,
+    /// The signed status list file, as `edl authority status-list --out` saves it:
+    /// refuses a suspended or superseded e-licence offline.
+    #[arg(long, requires = "trust")]
+    status: Option<PathBuf>,
+    /// The authority's URL (online check; for an offline QR it fetches the trust list,
+    /// and with --root the signed trust list and the status list).
     #[arg(long)]
     authority: Option<String>,
     /// The verifier's API key (online check).
@@ -55,22 +73,25 @@ pub struct Args {
     json: bool,
 }
 
-/// Runs `edl verify`; `Err` is the one-line rejection (also printed as JSON on stdout with
-/// `--json`, unless the authority's answer was already printed).
-pub fn run(args: &Args) -> Result<(), String> {
+/// Runs `edl verify`; `Err` is the one-line rejection with its exit status (also printed
+/// as JSON on stdout with `--json`, unless an answer was already printed).
+pub fn run(args: &Args) -> Result<(), Failure> {
     let result = check(args);
-    if let Err(reason) = &result
+    if let Err(failure) = &result
         && args.json
-        && !reason.starts_with(NOT_IN_FORCE)
+        && !matches!(failure.code, exit::NOT_IN_FORCE | exit::STATUS_UNKNOWN)
     {
-        println!("{}", json!({"verified": false, "reason": reason}));
+        println!(
+            "{}",
+            json!({"verified": false, "reason": failure.message, "exit": failure.code})
+        );
     }
     result
 }
 
 const NOT_IN_FORCE: &str = "licence not in force";
 
-fn check(args: &Args) -> Result<(), String> {
+fn check(args: &Args) -> Result<(), Failure> {
     let colour = !args.json && std::io::stdout().is_terminal();
     let runtime =
         tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the runtime: {e}"))?;
@@ -95,26 +116,81 @@ fn check(args: &Args) -> Result<(), String> {
             report_online(&r, args.json, colour)
         }
         Form::Offline => {
-            let trust = match (&args.trust, &args.authority) {
-                (Some(file), _) => read_trust(file)?,
-                (None, Some(url)) => decode_trust(&runtime.block_on(http::trust_list(url))?)?,
-                (None, None) => {
-                    return Err("an offline QR needs --trust FILE (or --authority URL)".into());
+            let now = lists::now()?;
+            let (trust, status) = offline_lists(args, &runtime, now)?;
+            let v = verify_offline_with_status(
+                &payload,
+                &trust,
+                status.as_ref(),
+                now,
+                &Policy::new(header.audience),
+            )
+            .map_err(|e| match e {
+                Rejection::ElicenceSuspended | Rejection::ElicenceSuperseded => {
+                    Failure::new(exit::NOT_IN_FORCE, format!("rejected: {e}"))
                 }
-            };
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_err(|_| "the clock is before 1970")?
-                .as_secs();
-            let v = verify_offline(&payload, &trust, now, &Policy::new(header.audience))
-                .map_err(|e| format!("rejected: {e}"))?;
+                e => Failure::from(format!("rejected: {e}")),
+            })?;
             if args.json {
-                println!("{}", offline_json(header.audience, &v.view));
+                println!("{}", offline_json(header.audience, &v.view, v.status));
             } else {
                 println!("✓ verified offline ({} view)", header.audience);
                 show::disclosed(&v.view, colour);
+                println!("  {}", status_line(v.status));
             }
-            Ok(())
+            match v.status {
+                StatusCheck::Unknown => Err(Failure::new(
+                    exit::STATUS_UNKNOWN,
+                    "signatures valid, status unknown: check online (the status list is stale \
+                     or does not cover this e-licence)",
+                )),
+                StatusCheck::InForce | StatusCheck::NotChecked => Ok(()),
+            }
+        }
+    }
+}
+
+/// The issuing keys and the status list an offline QR is checked with: from files
+/// checked against the pinned root, or fetched from the authority.
+fn offline_lists(
+    args: &Args,
+    runtime: &tokio::runtime::Runtime,
+    now: u64,
+) -> Result<(TrustList, Option<StatusList>), Failure> {
+    let root = args.root.as_deref().map(lists::parse_root).transpose()?;
+    match (&args.trust, &args.authority, root) {
+        (Some(file), _, Some(root)) => {
+            let trust = lists::open_trust(&root, &lists::read(file)?, now)?;
+            let status = match &args.status {
+                Some(file) => Some(lists::open_status(&lists::read(file)?, &trust)?),
+                None => None,
+            };
+            Ok((trust.keys, status))
+        }
+        (Some(_), _, None) => Err("a trust list is checked against the pinned root: give \
+                                   --root KEY (or EDL_ROOT), as `edl authority root create` printed it"
+            .into()),
+        (None, Some(url), Some(root)) => {
+            let signed = runtime.block_on(http::bytes(url, paths::SIGNED_TRUST_LIST))?;
+            let trust = lists::open_trust(&root, &signed, now)?;
+            let status = runtime.block_on(http::bytes(url, paths::STATUS_LIST))?;
+            let status = lists::open_status(&status, &trust)?;
+            Ok((trust.keys, Some(status)))
+        }
+        // Without a pinned root, the list comes over the connection to the authority
+        // the user named, and is only as trusted as that connection.
+        (None, Some(url), None) => Ok((decode_trust(&runtime.block_on(http::trust_list(url))?)?, None)),
+        (None, None, _) => Err("an offline QR needs --trust FILE --root KEY (or --authority URL)".into()),
+    }
+}
+
+/// What the status list said, for people.
+fn status_line(status: StatusCheck) -> &'static str {
+    match status {
+        StatusCheck::InForce => "✓ in force (fresh signed status list)",
+        StatusCheck::Unknown => "? signatures valid, status unknown: check online",
+        StatusCheck::NotChecked => {
+            "status not checked against a status list (give --status FILE); the QR's own status holds"
         }
     }
 }
@@ -126,20 +202,20 @@ enum Shown<'a> {
     Manual(&'a str, &'a str),
 }
 
-async fn online(args: &Args, shown: Shown<'_>) -> Result<OnlineAnswer, String> {
+async fn online(args: &Args, shown: Shown<'_>) -> Result<OnlineAnswer, Failure> {
     let (Some(url), Some(key)) = (&args.authority, &args.verifier_key) else {
         return Err("an online check needs --authority URL and --verifier-key KEY".into());
     };
-    let verifier = OnlineVerifier::new(url, key).map_err(|e| e.to_string())?;
+    let verifier = OnlineVerifier::new(url, key).map_err(|e| Failure::from(e.to_string()))?;
     match shown {
         Shown::Qr(payload) => verifier.verify_qr(payload).await,
         Shown::Barcode(text) => verifier.verify_barcode(text).await,
         Shown::Manual(licence, code) => verifier.verify_manual(licence, code).await,
     }
-    .map_err(|e| format!("rejected: {e}"))
+    .map_err(|e| Failure::from(format!("rejected: {e}")))
 }
 
-fn report_online(online: &OnlineAnswer, json: bool, colour: bool) -> Result<(), String> {
+fn report_online(online: &OnlineAnswer, json: bool, colour: bool) -> Result<(), Failure> {
     let r = &online.answer;
     if json {
         // The authority's answer as it came (the photo by its digest and URL).
@@ -154,42 +230,38 @@ fn report_online(online: &OnlineAnswer, json: bool, colour: bool) -> Result<(), 
     if r.in_force {
         Ok(())
     } else {
-        Err(match &r.not_in_force_reason {
-            Some(reason) => format!("{NOT_IN_FORCE}: {reason}"),
-            None => NOT_IN_FORCE.into(),
-        })
+        Err(Failure::new(
+            exit::NOT_IN_FORCE,
+            match &r.not_in_force_reason {
+                Some(reason) => format!("{NOT_IN_FORCE}: {reason}"),
+                None => NOT_IN_FORCE.into(),
+            },
+        ))
     }
 }
 
 /// The first QR in the image that carries an EDL payload.
-fn from_png(path: &Path) -> Result<Vec<u8>, String> {
+fn from_png(path: &Path) -> Result<Vec<u8>, Failure> {
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let codes = scan_png(&bytes).map_err(|e| format!("rejected: {e}"))?;
     codes
         .into_iter()
         .find(|c| Header::of(c).is_ok())
-        .ok_or_else(|| "rejected: no EDL QR code found in the image".to_owned())
+        .ok_or_else(|| Failure::from("rejected: no EDL QR code found in the image"))
 }
 
-/// A trust list file: the JSON answer of `GET /v1/trust-list` or the encoded list itself.
-pub fn read_trust(path: &Path) -> Result<TrustList, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    if let Ok(v) = serde_json::from_slice::<Value>(&bytes) {
-        let b64: Base64 = serde_json::from_value(v["trust_list"].clone())
-            .map_err(|_| "not a usable trust list: no `trust_list` field".to_owned())?;
-        return decode_trust(b64.as_bytes());
-    }
-    decode_trust(&bytes)
-}
-
-fn decode_trust(bytes: &[u8]) -> Result<TrustList, String> {
-    TrustList::decode(bytes).map_err(|e| format!("not a usable trust list: {e}"))
+fn decode_trust(bytes: &[u8]) -> Result<TrustList, Failure> {
+    TrustList::decode(bytes).map_err(|e| Failure::list(format!("not a usable trust list: {e}")))
 }
 
 /// The disclosed view as JSON for scripts.
-fn offline_json(audience: Audience, view: &edl_core::credential::DisclosedView) -> String {
+fn offline_json(
+    audience: Audience,
+    view: &edl_core::credential::DisclosedView,
+    status: StatusCheck,
+) -> String {
     use edl_core::credential::DisclosedView;
-    let v = match view {
+    let mut v = match view {
         DisclosedView::Enforcement(e) => json!({
             "verified": true,
             "audience": audience.to_string(),
@@ -206,5 +278,10 @@ fn offline_json(audience: Audience, view: &edl_core::credential::DisclosedView) 
             "status": b.status.letters(),
         }),
     };
+    v["status_list"] = json!(match status {
+        StatusCheck::InForce => "in_force",
+        StatusCheck::Unknown => "unknown",
+        StatusCheck::NotChecked => "not_checked",
+    });
     serde_json::to_string_pretty(&v).unwrap_or_default()
 }

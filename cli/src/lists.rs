@@ -1,0 +1,175 @@
+//! The two signed lists an offline verifier holds (D58, D59, D94): the root-signed trust
+//! list and the status list. They are saved exactly as the authority serves them (the
+//! signature with the list), checked against the pinned root before use, and a saved
+//! trust list is never replaced by an older one.
+
+use std::path::Path;
+
+use edl_core::credential::{
+    StatusList, TrustAnchor, TrustListContents, TrustListRejection, open_trust_list,
+};
+use edl_core::crypto::PublicKey;
+use edl_core::licence::beijing;
+
+use crate::exit::Failure;
+
+/// Seconds a list's issue time may lie ahead of this machine's clock.
+const SKEW: u32 = 300;
+
+/// The unix time now.
+pub fn now() -> Result<u64, Failure> {
+    Ok(std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|_| "the clock is before 1970")?
+        .as_secs())
+}
+
+/// The pinned root public key: 64 hex characters, or a file holding them (as `edl
+/// authority root create` prints it).
+pub fn parse_root(arg: &str) -> Result<PublicKey, Failure> {
+    let arg = arg.trim();
+    let text = if arg.len() == 64 && arg.bytes().all(|b| b.is_ascii_hexdigit()) {
+        arg.to_owned()
+    } else {
+        std::fs::read_to_string(arg).map_err(|e| format!("cannot read the root key {arg}: {e}"))?
+    };
+    let mut bytes = [0u8; 32];
+    hex::decode_to_slice(text.trim(), &mut bytes)
+        .ok()
+        .and_then(|()| PublicKey::from_bytes(&bytes).ok())
+        .ok_or_else(|| {
+            Failure::from("not a root public key (64 hex characters, or a file holding them)")
+        })
+}
+
+/// Reads a saved list.
+pub fn read(path: &Path) -> Result<Vec<u8>, Failure> {
+    std::fs::read(path).map_err(|e| Failure::from(format!("cannot read {}: {e}", path.display())))
+}
+
+/// Checks the signed trust list `bytes` against `root` at `now`: signature, layout,
+/// issue time and expiry.
+pub fn open_trust(root: &PublicKey, bytes: &[u8], now: u64) -> Result<TrustListContents, Failure> {
+    open_trust_list(root, bytes, now, SKEW).map_err(|e| trust_refused(&e))
+}
+
+fn trust_refused(e: &TrustListRejection) -> Failure {
+    let hint = match e {
+        TrustListRejection::Unsigned => {
+            " (an old list without its signature: save it again with `edl authority trust-list --out`)"
+        }
+        TrustListRejection::Expired => " (fetch a fresh one)",
+        _ => "",
+    };
+    Failure::list(format!("trust list refused: {e}{hint}"))
+}
+
+/// The status list `bytes`, its signature checked against the keys of `trust` (a list
+/// already checked against the root). Its freshness is judged per e-licence, later.
+pub fn open_status(bytes: &[u8], trust: &TrustListContents) -> Result<StatusList, Failure> {
+    StatusList::verify(bytes, &trust.keys)
+        .map_err(|e| Failure::list(format!("status list refused: {e}")))
+}
+
+/// A trust list accepted by [`refresh`].
+pub struct Refreshed {
+    /// What the new list says.
+    pub contents: TrustListContents,
+    /// The root it is signed by: the pinned one, or the next root the held list announced.
+    pub root: PublicKey,
+}
+
+/// Accepts `offered` as the newest trust list after `held` (the list saved before, if
+/// any), as a wallet's or verifier's [`TrustAnchor`] does: a forged, expired, unsigned
+/// or older list is refused, and a list signed by the next root the held list announced
+/// is accepted (the root rotated).
+pub fn refresh(
+    root: PublicKey,
+    held: Option<&[u8]>,
+    offered: &[u8],
+    now: u64,
+) -> Result<Refreshed, Failure> {
+    let mut anchor = TrustAnchor::pinned(root);
+    if let Some(held) = held {
+        // The held list is taken back as it was when accepted: at its own issue time
+        // (it may have expired since; a refresh is what replaces it).
+        let at = issued_at(held).ok_or_else(|| {
+            Failure::list("the saved trust list is not a signed list: remove it to start afresh")
+        })?;
+        anchor.accept(held, at, 0).map_err(|e| {
+            Failure::list(format!(
+                "the saved trust list does not verify under this root ({e}): pin the root \
+                 it names, or remove the file to start afresh"
+            ))
+        })?;
+    }
+    anchor
+        .accept(offered, now, SKEW)
+        .map_err(|e| trust_refused(&e))?;
+    let contents = anchor
+        .held()
+        .cloned()
+        .ok_or_else(|| Failure::list("no trust list held"))?;
+    Ok(Refreshed {
+        contents,
+        root: anchor.root(),
+    })
+}
+
+/// The issue time written in a signed list (`2 | sequence u32 | issued_at u32 | …`).
+fn issued_at(bytes: &[u8]) -> Option<u64> {
+    if bytes.first() != Some(&2) {
+        return None;
+    }
+    let b: [u8; 4] = bytes.get(5..9)?.try_into().ok()?;
+    Some(u64::from(u32::from_be_bytes(b)))
+}
+
+/// Writes `bytes` to `path` through a temporary file beside it, so a reader never sees
+/// half a list and a failed write leaves the old one.
+pub fn save(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
+    let cannot = |e: &dyn std::fmt::Display| format!("cannot write {}: {e}", path.display());
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| cannot(&e))?;
+    std::io::Write::write_all(&mut tmp, bytes).map_err(|e| cannot(&e))?;
+    tmp.as_file().sync_all().map_err(|e| cannot(&e))?;
+    // A list is public, signed data: readable by the verifier's other tools.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = tmp
+            .as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644));
+    }
+    tmp.persist(path).map_err(|e| cannot(&e.error))?;
+    Ok(())
+}
+
+/// One line about a trust list: `trust list 1764748800: 2 issuing keys, valid until …`.
+pub fn describe_trust(c: &TrustListContents) -> String {
+    let next = match &c.next_root {
+        Some(next) => format!("; announces the next root {next}"),
+        None => String::new(),
+    };
+    format!(
+        "trust list {}: {} issuing key(s), signed {}, valid until {} (Beijing time){next}",
+        c.sequence,
+        c.keys.keys().len(),
+        beijing::format(u64::from(c.issued_at)),
+        beijing::format(u64::from(c.expires_at)),
+    )
+}
+
+/// One line about a status list: how many e-licences, when made, until when relied on.
+pub fn describe_status(s: &StatusList) -> String {
+    let until = u64::from(s.issued_at) + u64::from(s.ttl_secs);
+    format!(
+        "status list of {} e-licence(s), made {}, relied on until {} (Beijing time)",
+        s.len(),
+        beijing::format(u64::from(s.issued_at)),
+        beijing::format(until),
+    )
+}
