@@ -11,6 +11,14 @@ const TOKEN: &str = "cli-test-admin-token";
 const SECRET: &str = "cli test identity secret";
 const PASSPHRASE: &str = "correct horse battery staple";
 const NUMBER: &str = "110101199003070001";
+/// The authority's root seed (given to the server) and the public key verifiers pin.
+const ROOT_SEED_HEX: &str = "a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0";
+
+fn pinned_root() -> String {
+    edl_core::crypto::SecretKey::from_seed([0xA0; 32])
+        .public()
+        .to_string()
+}
 
 fn photo(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -31,6 +39,7 @@ impl Authority {
             .args(["--listen", "127.0.0.1:0"])
             .env("EDL_ADMIN_TOKEN", TOKEN)
             .env("EDL_IDENTITY_SECRET", SECRET)
+            .env("EDL_AUTHORITY_ROOT_KEY", ROOT_SEED_HEX)
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
@@ -60,6 +69,7 @@ fn edl(args: &[&str]) -> Output {
         .env("EDL_ADMIN_TOKEN", TOKEN)
         .env("EDL_IDENTITY_SECRET", SECRET)
         .env("EDL_PASSPHRASE", PASSPHRASE)
+        .env("EDL_ROOT", pinned_root())
         .stdin(Stdio::null())
         .output()
         .unwrap()
@@ -243,7 +253,24 @@ fn a_user_enrols_applies_presents_and_verifiers_check_offline_and_online() {
         "--png",
         &png,
     ]);
-    let seen = ok(&["verify", "--png", &png, "--trust", &trust]);
+    let status = file("status.bin");
+    ok(&[
+        "authority",
+        "status-list",
+        "--authority",
+        url,
+        "--trust",
+        &trust,
+        "--out",
+        &status,
+    ]);
+    let seen = ok(&[
+        "verify", "--png", &png, "--trust", &trust, "--status", &status,
+    ]);
+    assert!(
+        seen.contains("in force (fresh signed status list)"),
+        "{seen}"
+    );
     assert!(
         seen.contains("business view") && seen.contains("1101**********0001"),
         "{seen}"
