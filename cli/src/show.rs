@@ -139,20 +139,6 @@ pub fn with_spinner<T>(label: &str, tty: bool, work: impl FnOnce() -> T) -> T {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_suspended_status_is_red_on_a_terminal_and_marked_elsewhere() {
-        let d: LicenceStatus = serde_json::from_value(serde_json::json!("D")).unwrap();
-        assert!(status(d, true).contains("\x1b[1;31m"));
-        assert!(status(d, false).ends_with("[red]"));
-        let a: LicenceStatus = serde_json::from_value(serde_json::json!("A")).unwrap();
-        assert!(!status(a, true).contains('\x1b'));
-    }
-}
-
 /// The online QR as the app shows it: redrawn each second with a countdown bar, for
 /// `live_secs` (terminal only); the payload text otherwise. (`edl demo`'s step 9.)
 pub fn live_qr(wallet: &Wallet, tty: bool, live_secs: u64) -> Result<(), String> {
@@ -198,4 +184,18 @@ pub fn live_qr(wallet: &Wallet, tty: bool, live_secs: u64) -> Result<(), String>
         std::thread::sleep(Duration::from_secs(1));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_suspended_status_is_red_on_a_terminal_and_marked_elsewhere() {
+        let d: LicenceStatus = serde_json::from_value(serde_json::json!("D")).unwrap();
+        assert!(status(d, true).contains("\x1b[1;31m"));
+        assert!(status(d, false).ends_with("[red]"));
+        let a: LicenceStatus = serde_json::from_value(serde_json::json!("A")).unwrap();
+        assert!(!status(a, true).contains('\x1b'));
+    }
 }
