@@ -271,6 +271,12 @@ fn a_user_enrols_applies_presents_and_verifiers_check_offline_and_online() {
         seen.contains("in force (fresh signed status list)"),
         "{seen}"
     );
+    // Or both lists fetched at once from the authority, checked against the pinned root.
+    let seen = ok(&["verify", "--png", &png, "--authority", url]);
+    assert!(
+        seen.contains("in force (fresh signed status list)"),
+        "{seen}"
+    );
     assert!(
         seen.contains("business view") && seen.contains("1101**********0001"),
         "{seen}"
