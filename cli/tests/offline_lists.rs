@@ -107,6 +107,34 @@ fn an_offline_check_with_signed_lists_gives_the_typed_outcome_and_its_exit_statu
     let out = verify(d, &qr, &trust, Some(&stale), &r);
     expect(&out, 3, "status unknown: check online");
     assert!(String::from_utf8_lossy(&out.stdout).contains("verified offline"));
+    // Scripts read the same outcome as JSON.
+    let out = Command::new(env!("CARGO_BIN_EXE_edl"))
+        .env_remove("EDL_ROOT")
+        .args([
+            "verify",
+            "--json",
+            "--payload",
+            &qr,
+            "--root",
+            &r,
+            "--trust",
+        ])
+        .arg(d.join("trust.bin"))
+        .arg("--status")
+        .arg(d.join("status.bin"))
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (out.status.code(), &v["verified"], &v["status_list"]),
+        (
+            Some(3),
+            &serde_json::json!(true),
+            &serde_json::json!("unknown")
+        ),
+        "{}",
+        text(&out)
+    );
     // Without a status list only the status signed into the QR counts, and it says so.
     let out = verify(d, &qr, &trust, None, &r);
     expect(&out, 0, "status not checked against a status list");
