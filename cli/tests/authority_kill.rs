@@ -41,6 +41,9 @@ struct Check {
     method: &'static str,
 }
 
+/// A signed request's path and headers, to send again.
+type Signed = (String, Vec<(&'static str, String)>);
+
 /// What became of the requests sent before the kill.
 #[derive(Default)]
 struct Outcomes {
@@ -53,7 +56,7 @@ struct Outcomes {
     /// Photo uploads answered 200: the driver's photo id.
     uploads: HashMap<usize, u64>,
     /// The signed syncs answered 200: (driver, path, headers), to replay.
-    syncs: Vec<(usize, String, Vec<(&'static str, String)>)>,
+    syncs: Vec<(usize, Signed)>,
 }
 
 /// The database: a file in `dir`, or a new schema on the PostgreSQL server of the
@@ -225,7 +228,9 @@ async fn sigkill_under_load_loses_no_acknowledged_check_sync_or_upload() {
                 let path = format!("{}?cursor={}", paths::SYNC, wallet.cursor);
                 let h = headers(&t, &wallet, &Method::GET, &path, &[]);
                 match t.try_raw(Method::GET, &path, &h, Vec::new()).await {
-                    Ok((StatusCode::OK, _, _)) => out.lock().unwrap().syncs.push((driver, path, h)),
+                    Ok((StatusCode::OK, _, _)) => {
+                        out.lock().unwrap().syncs.push((driver, (path, h)))
+                    }
                     Ok((s, v, _)) => panic!("sync: {s} {v:?}"),
                     Err(_) => return,
                 }
@@ -259,8 +264,8 @@ async fn sigkill_under_load_loses_no_acknowledged_check_sync_or_upload() {
 
     // An acknowledged sync stays spent: its nonce was durable before the answer.
     let mut last_sync = HashMap::new();
-    for (driver, path, h) in &out.syncs {
-        last_sync.insert(*driver, (path, h));
+    for (driver, signed) in &out.syncs {
+        last_sync.insert(*driver, signed);
     }
     for (path, h) in last_sync.values() {
         let (s, v, _) = t.raw(Method::GET, path, h, Vec::new()).await;
