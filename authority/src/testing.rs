@@ -114,6 +114,20 @@ impl TestServer {
         }
     }
 
+    /// The clients of a server that runs elsewhere (the real `edl authority serve`
+    /// process in the CLI's fault tests) at `url`, signing with the time `clock` shows.
+    /// It has no server to restart and no database of its own.
+    pub fn clients_of(url: &str, clock: ManualClock) -> TestServer {
+        TestServer {
+            dir: tempfile::tempdir().expect("temp dir"),
+            pg: None,
+            clock,
+            server: None,
+            url: url.trim_end_matches('/').to_owned(),
+            http: reqwest::Client::new(),
+        }
+    }
+
     pub fn db(&self) -> PathBuf {
         self.dir.path().join("authority.db")
     }
@@ -151,6 +165,36 @@ impl TestServer {
         headers: &[(&str, String)],
         body: Vec<u8>,
     ) -> (StatusCode, Value, reqwest::header::HeaderMap) {
+        let (status, value, headers) = self
+            .try_raw(method, path, headers, body)
+            .await
+            .expect("request is answered");
+        let value = value.unwrap_or_else(|bytes| {
+            panic!(
+                "{path}: not JSON ({status}): {}",
+                String::from_utf8_lossy(&bytes)
+            )
+        });
+        (status, value, headers)
+    }
+
+    /// A request that may not be answered (the fault tests kill servers under load): the
+    /// transport's error, or the status, the body as JSON (its bytes when it is not JSON)
+    /// and the headers.
+    pub async fn try_raw(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, String)],
+        body: Vec<u8>,
+    ) -> Result<
+        (
+            StatusCode,
+            Result<Value, Vec<u8>>,
+            reqwest::header::HeaderMap,
+        ),
+        reqwest::Error,
+    > {
         let mut req = self
             .http
             .request(method, format!("{}{}", self.url, path))
@@ -158,17 +202,12 @@ impl TestServer {
         for (k, v) in headers {
             req = req.header(*k, v);
         }
-        let resp = req.send().await.expect("request is answered");
+        let resp = req.send().await?;
         let status = resp.status();
         let headers = resp.headers().clone();
-        let bytes = resp.bytes().await.expect("body");
-        let value = serde_json::from_slice(&bytes).unwrap_or_else(|_| {
-            panic!(
-                "{path}: not JSON ({status}): {}",
-                String::from_utf8_lossy(&bytes)
-            )
-        });
-        (status, value, headers)
+        let bytes = resp.bytes().await?;
+        let value = serde_json::from_slice(&bytes).map_err(|_| bytes.to_vec());
+        Ok((status, value, headers))
     }
 
     pub async fn admin(&self, method: Method, path: &str, body: Value) -> (StatusCode, Value) {

@@ -1,66 +1,67 @@
-//! PostgreSQL stopped under light load: while it is down the authority answers
+//! PostgreSQL stopped under load: while it is down the authority answers
 //! `503 unavailable` with `Retry-After` (never a 500, never a hang), and when it comes back
-//! the same process serves again without a restart. Bounded: under 30 s (most of it
-//! making the cluster).
+//! the same process serves again without a restart. The load is eight clients: four
+//! registering drivers and reading the review queue (the store's transactions), four
+//! wallets syncing with signed requests (their nonces go through the group-committing
+//! writer); a sync answered 200 while the database went away stays spent after it is back
+//! (D104). Bounded: under 30 s (most of it making the cluster).
 //!
 //! Runs in the PostgreSQL pass of `scripts/test` (`EDL_TEST_PG` set), on a cluster of its
 //! own (`scripts/pg-cluster`) so stopping it disturbs no other test.
 
 mod common;
 
-use std::process::Command;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::cluster::Cluster;
 use common::*;
-use edl_core::wire::paths;
+use edl_core::wire::{paths, sign_request};
 use reqwest::{Method, StatusCode};
-
-const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/pg-cluster");
-
-/// A throwaway cluster, removed when dropped.
-struct Cluster {
-    dir: String,
-    url: String,
-}
-
-impl Cluster {
-    fn start() -> Cluster {
-        let out = Command::new(SCRIPT).arg("start").output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let text = String::from_utf8(out.stdout).unwrap();
-        let mut lines = text.lines();
-        Cluster {
-            dir: lines.next().unwrap().to_owned(),
-            url: lines.next().unwrap().to_owned(),
-        }
-    }
-
-    fn ctl(&self, verb: &str) {
-        let status = Command::new(SCRIPT)
-            .args([verb, &self.dir])
-            .status()
-            .unwrap();
-        assert!(status.success(), "pg-cluster {verb}");
-    }
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        let _ = Command::new(SCRIPT).args(["stop", &self.dir]).status();
-    }
-}
 
 #[derive(Default)]
 struct Tally {
     ok: AtomicU32,
     unavailable_with_retry_after: AtomicU32,
     other: AtomicU32,
+}
+
+/// Tallies one answer: 200, 503 `unavailable` with Retry-After, or anything else.
+fn count(
+    tally: &Tally,
+    status: StatusCode,
+    body: &serde_json::Value,
+    headers: &reqwest::header::HeaderMap,
+) {
+    if status == StatusCode::OK {
+        tally.ok.fetch_add(1, Ordering::Relaxed);
+    } else if status == StatusCode::SERVICE_UNAVAILABLE
+        && body["error"] == "unavailable"
+        && headers.get("retry-after").is_some()
+    {
+        tally
+            .unavailable_with_retry_after
+            .fetch_add(1, Ordering::Relaxed);
+    } else {
+        eprintln!("unexpected answer {status}: {body}");
+        tally.other.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// A signed sync's path and headers, kept to replay.
+type Signed = (String, Vec<(&'static str, String)>);
+
+/// One signed sync of `wallet`; the request is kept in `synced` when answered 200.
+async fn sync(t: &TestServer, wallet: &Wallet, tally: &Tally, synced: &Mutex<Vec<Signed>>) {
+    let path = format!("{}?cursor={}", paths::SYNC, wallet.cursor);
+    let auth = sign_request(&wallet.key, "GET", &path, &[], t.now(), rand16());
+    let h: Vec<(&str, String)> = auth.headers(wallet.account).into_iter().collect();
+    let (status, body, headers) = t.raw(Method::GET, &path, &h, Vec::new()).await;
+    count(tally, status, &body, &headers);
+    if status == StatusCode::OK {
+        synced.lock().unwrap().push((path, h));
+    }
 }
 
 /// One request of the light load: a write (a new driver) or a read (the review queue).
@@ -96,19 +97,7 @@ async fn one(t: &TestServer, n: u32, tally: &Tally) -> StatusCode {
         )
         .await
     };
-    if status == StatusCode::OK {
-        tally.ok.fetch_add(1, Ordering::Relaxed);
-    } else if status == StatusCode::SERVICE_UNAVAILABLE
-        && body["error"] == "unavailable"
-        && headers.get("retry-after").is_some()
-    {
-        tally
-            .unavailable_with_retry_after
-            .fetch_add(1, Ordering::Relaxed);
-    } else {
-        eprintln!("unexpected answer {status}: {body}");
-        tally.other.fetch_add(1, Ordering::Relaxed);
-    }
+    count(tally, status, &body, &headers);
     status
 }
 
@@ -125,10 +114,33 @@ async fn postgres_stopped_under_load_answers_503_with_retry_after_and_recovers_b
         assert_eq!(one(&t, n, &up).await, StatusCode::OK);
     }
 
-    // Light load from 4 clients while the database goes away.
+    let mut wallets = Vec::new();
+    for c in 0..4 {
+        wallets.push(Arc::new(t.issued_wallet(&number(9_000 + c)).await.1));
+    }
+
+    // Load from 8 clients while the database goes away.
     let down = Arc::new(Tally::default());
     let stop = Arc::new(AtomicBool::new(false));
+    let synced = Arc::new(Mutex::new(Vec::new()));
     let mut clients = Vec::new();
+    for wallet in &wallets {
+        let (t, down, stop, wallet, synced) = (
+            t.clone(),
+            down.clone(),
+            stop.clone(),
+            wallet.clone(),
+            synced.clone(),
+        );
+        clients.push(tokio::spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                let started = Instant::now();
+                sync(&t, &wallet, &down, &synced).await;
+                assert!(started.elapsed() < Duration::from_secs(8));
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }));
+    }
     for c in 0..4u32 {
         let (t, down, stop) = (t.clone(), down.clone(), stop.clone());
         clients.push(tokio::spawn(async move {
@@ -183,4 +195,25 @@ async fn postgres_stopped_under_load_answers_503_with_retry_after_and_recovers_b
         assert_eq!(one(&t, 7_000 + k, &steady).await, StatusCode::OK);
     }
     assert_eq!(back.other.load(Ordering::Relaxed), 0);
+
+    // Every sync answered 200 around the outage was durable: sent again, it is refused
+    // as a replay (its nonce was committed before the answer), never served twice.
+    let synced = std::mem::take(&mut *synced.lock().unwrap());
+    assert!(!synced.is_empty());
+    for (path, h) in &synced {
+        let (s, v, _) = t.raw(Method::GET, path, h, Vec::new()).await;
+        assert_eq!(
+            (s, v["error"].as_str()),
+            (StatusCode::UNAUTHORIZED, Some("replayed_request")),
+            "{v}"
+        );
+    }
+    // The wallets finish: a new sync goes through.
+    for wallet in &wallets {
+        let path = format!("{}?cursor={}", paths::SYNC, wallet.cursor);
+        let (s, v, _) = t
+            .signed(wallet, Method::GET, &path, serde_json::Value::Null)
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+    }
 }

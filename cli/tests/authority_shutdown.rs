@@ -4,58 +4,18 @@
 
 #![cfg(unix)]
 
-use std::io::{BufRead, BufReader, Read, Write};
+mod common;
+
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
-const ADMIN: &str = "test-token";
+use common::{ADMIN, sigterm, wait_within};
 
 fn start(db: &Path, drain_secs: u64) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_edl"))
-        .args(["authority", "serve", "--db"])
-        .arg(db)
-        .args(["--listen", "127.0.0.1:0", "--drain-secs"])
-        .arg(drain_secs.to_string())
-        .env("EDL_ADMIN_TOKEN", ADMIN)
-        .env("RUST_LOG", "warn")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let url = lines
-        .by_ref()
-        .map_while(Result::ok)
-        .find_map(|l| {
-            l.strip_prefix("edl authority listening on ")
-                .map(str::to_owned)
-        })
-        .expect("the server says where it listens");
-    // Keep reading so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    (child, url.trim_start_matches("http://").to_owned())
-}
-
-fn sigterm(child: &Child) {
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-}
-
-fn wait_within(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
-    let end = Instant::now() + limit;
-    while Instant::now() < end {
-        if let Some(status) = child.try_wait().unwrap() {
-            return Some(status);
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    None
+    common::serve(db, &["--drain-secs", &drain_secs.to_string()], &[])
 }
 
 /// A request to create a verifier whose body is sent only in part: in flight.

@@ -3,4 +3,8 @@
 
 #![allow(unused_imports)]
 
+// Only the PostgreSQL fault tests use it.
+#[allow(dead_code)]
+pub mod cluster;
+
 pub use edl_authority::testing::*;

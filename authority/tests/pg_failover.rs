@@ -1,0 +1,229 @@
+//! A PostgreSQL primary with a synchronous standby on loopback; the authority is given
+//! both hosts (`target_session_attrs=read-write`). Under traffic (online checks and signed
+//! syncs) the primary is killed (immediate stop) and the standby promoted: the same
+//! authority process carries on, answering `503 unavailable` with `Retry-After` in the gap
+//! and 200 again without a restart, and nothing it acknowledged is lost: every check it
+//! answered 200 is in the driver's log on the promoted server and every sync it answered
+//! stays spent (D105).
+//!
+//! Runs in the PostgreSQL pass of `scripts/test` (`EDL_TEST_PG` set: PostgreSQL is
+//! installed), on two clusters of its own; skipped with its reason otherwise. Bounded: a
+//! round every 30 simulated seconds, at most 40 s of rounds.
+
+mod common;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::cluster::Cluster;
+use common::*;
+use edl_core::credential::Audience;
+use edl_core::wire::{self, CheckOutcome, paths, sign_request};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+const DRIVERS: u32 = 6;
+const METHODS: [&str; 3] = ["qr", "manual", "barcode"];
+
+/// A signed sync's path and headers, to send again.
+type Signed = (String, Vec<(&'static str, String)>);
+
+/// What one request of a round got.
+enum Answer {
+    /// 200; for a sync, the request (replaying it must be refused: its nonce is kept).
+    Ok(Option<Signed>),
+    /// 503 `unavailable` with Retry-After: the store could not be reached (or a commit's
+    /// outcome is unknown).
+    Unavailable,
+}
+
+fn sorted(status: StatusCode, body: &Value, headers: &reqwest::header::HeaderMap) -> Answer {
+    match status {
+        StatusCode::OK => Answer::Ok(None),
+        StatusCode::SERVICE_UNAVAILABLE
+            if body["error"] == "unavailable" && headers.contains_key("retry-after") =>
+        {
+            Answer::Unavailable
+        }
+        _ => panic!("answer other than 200 or 503 with Retry-After: {status} {body}"),
+    }
+}
+
+/// A round: every driver checked by the police in the three forms (this window's codes),
+/// and a signed sync of every wallet, all at once.
+async fn round(
+    t: &Arc<TestServer>,
+    police: &Arc<Verifier>,
+    wallets: &[Arc<Wallet>],
+) -> Vec<(usize, &'static str, Answer)> {
+    let mut tasks = Vec::new();
+    let now = t.now();
+    for (d, wallet) in wallets.iter().enumerate() {
+        for method in METHODS.into_iter().chain(["sync"]) {
+            let (t, police, wallet) = (t.clone(), police.clone(), wallet.clone());
+            tasks.push(tokio::spawn(async move {
+                if method == "sync" {
+                    let path = format!("{}?cursor={}", paths::SYNC, wallet.cursor);
+                    let auth = sign_request(&wallet.key, "GET", &path, &[], now, rand16());
+                    let h: Vec<(&str, String)> = auth.headers(wallet.account).into_iter().collect();
+                    let (status, body, headers) = t.raw(Method::GET, &path, &h, Vec::new()).await;
+                    return match sorted(status, &body, &headers) {
+                        Answer::Ok(_) => (d, method, Answer::Ok(Some((path, h)))),
+                        other => (d, method, other),
+                    };
+                }
+                let (status, body, headers) = {
+                    let body = match method {
+                        "qr" => wallet.online_qr(Audience::Enforcement, now),
+                        "manual" => wallet.manual(Audience::Enforcement, now),
+                        _ => wallet.barcode(Audience::Enforcement, now),
+                    };
+                    t.verify(&police, body).await
+                };
+                (d, method, sorted(status, &body, &headers))
+            }));
+        }
+    }
+    let mut answers = Vec::new();
+    for task in tasks {
+        answers.push(task.await.unwrap());
+    }
+    answers
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_primary_fails_over_to_its_synchronous_standby_losing_nothing_acknowledged() {
+    if std::env::var(PG_ENV).is_err() {
+        eprintln!("skipped: needs PostgreSQL; runs in the PostgreSQL pass (EDL_TEST_PG)");
+        return;
+    }
+    let began = Instant::now();
+    let primary = Cluster::start();
+    let standby = primary.standby();
+    let url = format!(
+        "postgres://edl@{},{}/postgres?target_session_attrs=read-write",
+        primary.host(),
+        standby.host()
+    );
+    let t = Arc::new(TestServer::start_on(Some(&url)).await);
+    let police = Arc::new(t.verifier("交警", "enforcement").await);
+    let mut wallets = Vec::new();
+    for n in 0..DRIVERS {
+        wallets.push(Arc::new(t.issued_wallet(&number(700 + n)).await.1));
+    }
+    let made = began.elapsed();
+
+    // Per (driver, form): checks answered 200, and checks answered 503 (which may or may
+    // not have been committed).
+    let mut acked: HashMap<(usize, &str), usize> = HashMap::new();
+    let mut unsure: HashMap<(usize, &str), usize> = HashMap::new();
+    let (mut unavailable, mut rounds_after, mut killed_at, mut back_at) = (0, 0, None, None);
+    // The last sync each wallet had answered 200 before the kill.
+    let mut synced: HashMap<usize, Signed> = HashMap::new();
+    let deadline = Instant::now() + Duration::from_secs(40);
+    for n in 0.. {
+        assert!(
+            Instant::now() < deadline,
+            "not serving again 40 s into the run ({unavailable} answers 503)"
+        );
+        let traffic = {
+            let (t, police, wallets) = (t.clone(), police.clone(), wallets.clone());
+            tokio::spawn(async move { round(&t, &police, &wallets).await })
+        };
+        if n == 2 {
+            // The primary dies with the round in flight; the standby is promoted a
+            // moment later, as an operator or a failover manager would.
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            tokio::task::block_in_place(|| primary.ctl("kill"));
+            killed_at = Some(Instant::now());
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            tokio::task::block_in_place(|| standby.ctl("promote"));
+        }
+        let answers = traffic.await.unwrap();
+        let all_ok = answers.iter().all(|(_, _, a)| matches!(a, Answer::Ok(_)));
+        for (d, method, answer) in answers {
+            match answer {
+                Answer::Ok(Some(sync)) => {
+                    if killed_at.is_none() {
+                        synced.insert(d, sync);
+                    }
+                }
+                Answer::Ok(None) => *acked.entry((d, method)).or_default() += 1,
+                Answer::Unavailable => {
+                    unavailable += 1;
+                    *unsure.entry((d, method)).or_default() += 1;
+                }
+            }
+        }
+        // Each round shows the next window's codes (30 s), and few rounds pass before the
+        // replays below, well inside the 300 s a signed request's timestamp is accepted.
+        t.clock.advance(30);
+        if let (Some(killed), true) = (killed_at, all_ok) {
+            back_at.get_or_insert_with(|| killed.elapsed());
+            rounds_after += 1;
+            if rounds_after == 2 {
+                break;
+            }
+        }
+    }
+    let recovered = back_at.unwrap();
+
+    // A sync acknowledged before the kill stays spent on the promoted server.
+    assert_eq!(synced.len(), wallets.len());
+    for (path, h) in synced.values() {
+        let (s, v, _) = t.raw(Method::GET, path, h, Vec::new()).await;
+        assert_eq!(
+            (s, v["error"].as_str()),
+            (StatusCode::UNAUTHORIZED, Some("replayed_request")),
+            "a sync acknowledged before the failover was forgotten"
+        );
+    }
+
+    // What the promoted server holds: every acknowledged check, each once, and nothing
+    // but the checks that were sent.
+    let mut logged: HashMap<(usize, &str), usize> = HashMap::new();
+    for (d, wallet) in wallets.iter().enumerate() {
+        let mut cursor = 0;
+        loop {
+            let path = format!("{}?cursor={cursor}", paths::SYNC);
+            let (s, v, _) = t.signed(wallet, Method::GET, &path, Value::Null).await;
+            assert_eq!(s, StatusCode::OK, "sync: {v}");
+            let r: wire::SyncResponse = serde_json::from_value(v).unwrap();
+            for e in &r.verifications {
+                assert_eq!(e.outcome, CheckOutcome::Verified);
+                let method = serde_json::to_value(e.method).unwrap();
+                let method = METHODS
+                    .into_iter()
+                    .find(|m| method == *m)
+                    .expect("a form that was sent");
+                *logged.entry((d, method)).or_default() += 1;
+            }
+            cursor = r.cursor;
+            if !r.more {
+                break;
+            }
+        }
+    }
+    for d in 0..wallets.len() {
+        for method in METHODS {
+            let key = (d, method);
+            let (a, u, l) = (
+                acked.get(&key).copied().unwrap_or(0),
+                unsure.get(&key).copied().unwrap_or(0),
+                logged.get(&key).copied().unwrap_or(0),
+            );
+            assert!(
+                a <= l && l <= a + u,
+                "driver {d} {method}: {a} answered 200, {u} answered 503, {l} in the log"
+            );
+        }
+    }
+    eprintln!(
+        "clusters made in {:.1} s; {} checks acknowledged, {unavailable} answers 503 in the gap; \
+         serving again {:.1} s after the kill",
+        made.as_secs_f64(),
+        acked.values().sum::<usize>(),
+        recovered.as_secs_f64()
+    );
+}

@@ -1,0 +1,74 @@
+//! The real `edl authority serve` process for the CLI's tests: started on loopback on a
+//! free port, with the address it prints.
+
+#![allow(dead_code)]
+
+use std::ffi::OsStr;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+/// The admin token the servers are started with (`edl_authority::testing::ADMIN`, so the
+/// test support's admin client works against them).
+pub const ADMIN: &str = "test-admin-token";
+/// The test identity provider's secret (`edl_authority::testing::IDENTITY_SECRET`).
+pub const IDENTITY_SECRET: &str = "test identity provider secret";
+
+/// `edl authority serve --db DB --listen 127.0.0.1:0 ARGS…` with the admin token [`ADMIN`],
+/// the identity secret [`IDENTITY_SECRET`], warnings only, and `envs`. Returns the process
+/// and the address it listens on (`127.0.0.1:PORT`). Its stderr is read to the end in a
+/// thread, so the server never blocks on a full pipe.
+pub fn serve(db: impl AsRef<OsStr>, args: &[&str], envs: &[(&str, &OsStr)]) -> (Child, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_edl"));
+    command
+        .args(["authority", "serve", "--db"])
+        .arg(db)
+        .args(["--listen", "127.0.0.1:0"])
+        .args(args)
+        .env("EDL_ADMIN_TOKEN", ADMIN)
+        .env("EDL_IDENTITY_SECRET", IDENTITY_SECRET)
+        .env("RUST_LOG", "warn")
+        .stderr(Stdio::piped());
+    for (k, v) in envs {
+        command.env(k, v);
+    }
+    let mut child = command.spawn().unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let url = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|l| {
+            l.strip_prefix("edl authority listening on ")
+                .map(str::to_owned)
+        })
+        .expect("the server says where it listens");
+    std::thread::spawn(move || for _ in lines {});
+    let addr = url
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    (child, addr)
+}
+
+/// Sends SIGTERM (what a service manager sends to stop it).
+pub fn sigterm(child: &Child) {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// Its exit status if it exits within `limit`; else it is killed and `None`.
+pub fn wait_within(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
+    let end = Instant::now() + limit;
+    while Instant::now() < end {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
+}
