@@ -338,4 +338,79 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn a_pinned_verifier_takes_only_its_roots_lists_and_reads_the_status_list() {
+        use crate::error::{ListKind, ListRefusal};
+        use crate::trust::StatusCheck;
+        use edl_core::credential::{ElicenceStatus, StatusList, TrustListContents};
+        use edl_core::crypto::{KeyId, SecretKey};
+
+        let s = sample::issued((NOW - 600) as u32);
+        let root = SecretKey::from_seed([0xA0; 32]);
+        let signed = |by: &SecretKey| {
+            TrustListContents {
+                sequence: 1,
+                issued_at: (NOW - 600) as u32,
+                expires_at: (NOW + 86_400) as u32,
+                next_root: None,
+                keys: s.trust.clone(),
+            }
+            .sign(by)
+        };
+        let status = |made: u64, st| {
+            let mut list = StatusList::new(made as u32, 3600, 100);
+            list.set(sample::STATUS_INDEX, st).unwrap();
+            list.sign(KeyId(1), &SecretKey::from_seed(sample::ISSUER_SEED))
+        };
+        let payload = s
+            .holder
+            .present(
+                Form::Offline,
+                CoreAudience::Enforcement,
+                NOW,
+                DEFAULT_PERIOD,
+            )
+            .unwrap()
+            .payload;
+        let v = Verifier::pinned(
+            root.public().to_bytes().to_vec(),
+            Audience::Enforcement,
+            StaleStatusPolicy::Refuse,
+        )
+        .unwrap();
+        assert_eq!(
+            v.load_trust_list(signed(&SecretKey::from_seed([0x5A; 32])), NOW),
+            Err(EdlError::ListRefused {
+                list: ListKind::TrustList,
+                reason: ListRefusal::BadSignature
+            })
+        );
+        assert_eq!(v.load_trust_list(signed(&root), NOW).unwrap().keys, 1);
+        assert_eq!(
+            v.verify_offline(payload.clone(), NOW).unwrap().status,
+            StatusCheck::NotChecked
+        );
+        v.load_status_list(status(NOW - 60, ElicenceStatus::InForce), NOW)
+            .unwrap();
+        assert_eq!(
+            v.verify_offline(payload.clone(), NOW).unwrap().status,
+            StatusCheck::InForce
+        );
+        v.load_status_list(status(NOW - 30, ElicenceStatus::Suspended), NOW)
+            .unwrap();
+        assert_eq!(
+            v.verify_offline(payload, NOW),
+            Err(EdlError::Rejected {
+                reason: RejectionReason::ElicenceSuspended
+            })
+        );
+        let (trust, _) = presented(CoreAudience::Business);
+        assert!(matches!(
+            Verifier::new(trust, Audience::Business)
+                .unwrap()
+                .load_trust_list(signed(&root), NOW),
+            Err(EdlError::InvalidArgument { .. })
+        ));
+    }
 }
