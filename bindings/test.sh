@@ -56,8 +56,15 @@ stop_authority() {
 trap stop_authority EXIT
 export EDL_ADMIN_TOKEN="bindings-test-admin-$$"
 export EDL_IDENTITY_SECRET="bindings test identity secret"
+# It signs its trust list with a fixed test root key (D72), whose public key the tests pin
+# (EDL_ROOT_PUBLIC_KEY), and its status lists go stale after EDL_STATUS_LIST_TTL seconds,
+# so the tests see "status unknown" without waiting an hour (D93).
+export EDL_ROOT_PUBLIC_KEY=7b242f9778bbf9d1baa38a8026268be5566dff341e59bb3798db471c4cb282fa
+export EDL_STATUS_LIST_TTL=12
 echo "== bindings: authority on loopback"
-"$target_dir/debug/edl" authority serve --db "$authority_dir/authority.db" \
+EDL_AUTHORITY_ROOT_KEY=$(printf 'b7%.0s' $(seq 32)) \
+    EDL_AUTHORITY_STATUS_LIST_TTL=$EDL_STATUS_LIST_TTL \
+    "$target_dir/debug/edl" authority serve --db "$authority_dir/authority.db" \
     --listen 127.0.0.1:0 2>"$authority_dir/stderr" &
 authority_pid=$!
 EDL_AUTHORITY_URL=""
@@ -205,6 +212,7 @@ run_swift() {
     scripts/swift-root run env \
         EDL_AUTHORITY_URL="$EDL_AUTHORITY_URL" EDL_ADMIN_TOKEN="$EDL_ADMIN_TOKEN" \
         EDL_IDENTITY_SECRET="$EDL_IDENTITY_SECRET" EDL_VECTORS="$stage/data/v1.txt" \
+        EDL_ROOT_PUBLIC_KEY="$EDL_ROOT_PUBLIC_KEY" \
         EDL_PHOTO="$stage/data/photos/clean.jpg" \
         EDL_FACE_MODEL="$stage/data/$(basename "$EDL_FACE_MODEL")" \
         LD_LIBRARY_PATH="$stage/data" \

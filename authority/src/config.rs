@@ -208,6 +208,24 @@ impl Config {
     }
 }
 
+/// The environment variable that overrides [`Config::status_list_ttl`] (seconds): a
+/// deployment's choice of how stale an offline verifier's status list may get, and what
+/// lets the binding tests see a list go stale in seconds (D93).
+pub const STATUS_LIST_TTL_ENV: &str = "EDL_AUTHORITY_STATUS_LIST_TTL";
+
+/// [`STATUS_LIST_TTL_ENV`] if set: 1 second to 7 days, or the server does not start.
+pub fn status_list_ttl_from_env() -> Result<Option<u32>, crate::error::Error> {
+    let Ok(text) = std::env::var(STATUS_LIST_TTL_ENV) else {
+        return Ok(None);
+    };
+    match text.trim().parse::<u32>() {
+        Ok(ttl) if (1..=7 * 24 * 3600).contains(&ttl) => Ok(Some(ttl)),
+        _ => Err(crate::error::Error::InvalidState(
+            "EDL_AUTHORITY_STATUS_LIST_TTL must be 1 to 604800 seconds",
+        )),
+    }
+}
+
 impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Secrets stay out of logs.

@@ -82,6 +82,9 @@ pub async fn app(mut config: Config, store: Arc<dyn RegistryStore>) -> Result<Ar
     if config.root.is_none() {
         config.root = crate::root::RootKey::from_env()?.map(Arc::new);
     }
+    if let Some(ttl) = crate::config::status_list_ttl_from_env()? {
+        config.status_list_ttl = ttl;
+    }
     let life = 3600
         * u64::from(
             config

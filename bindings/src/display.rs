@@ -46,6 +46,7 @@ fn problem(error: &EdlError) -> Problem {
         EdlError::InvalidArgument { .. }
         | EdlError::Rejected { .. }
         | EdlError::Server { .. }
+        | EdlError::ListRefused { .. }
         | EdlError::Internal { .. } => Problem::Other,
     }
 }

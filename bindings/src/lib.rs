@@ -14,6 +14,7 @@ mod logging;
 mod mirror;
 mod online_verifier;
 mod records;
+mod trust;
 mod types;
 mod verifier;
 mod wallet;
@@ -27,7 +28,9 @@ pub use display::{
     check_outcome_text, countdown_text, error_text, points_fraction, refusal_text,
     review_outcome_text, upload_stage_text, validity_end_text, verifier_class_text,
 };
-pub use error::{EdlError, InputKind, KeyStoreFailure, RefusalReason, RejectionReason};
+pub use error::{
+    EdlError, InputKind, KeyStoreFailure, ListKind, ListRefusal, RefusalReason, RejectionReason,
+};
 pub use logging::{LogLevel, Logger, set_logger};
 pub use online_verifier::OnlineVerifier;
 pub use records::{
@@ -35,6 +38,10 @@ pub use records::{
     PhotoAccepted, PhotoProblem, PhotoProblemKind, PhotoReport, PhotoReview, PhotoSource,
     Presentation, PresentationForm, ReviewOutcome, ReviewPending, SyncReport, UploadStage,
     VerificationLogEntry, VerifierClass, WalletEvent,
+};
+pub use trust::{
+    ListsInfo, OwnStatus, StaleStatusPolicy, StatusCheck, StatusListInfo, TrustListInfo,
+    own_status_text, status_check_text,
 };
 pub use types::{
     Audience, BusinessQualification, BusinessView, ClassMeaning, DisclosedView, EnforcementView,

@@ -51,6 +51,18 @@ impl OnlineVerifier {
             .map_err(|e| EdlError::online(e, InputKind::TypedCode))
     }
 
+    /// The authority's root-signed trust list, unchecked: `Verifier.load_trust_list` checks.
+    pub async fn fetch_signed_trust_list(&self) -> Result<Vec<u8>, EdlError> {
+        let bytes = self.inner.signed_trust_list().await;
+        bytes.map_err(EdlError::list_fetch)
+    }
+
+    /// The authority's signed status list, unchecked: `Verifier.load_status_list` checks.
+    pub async fn fetch_status_list(&self) -> Result<Vec<u8>, EdlError> {
+        let bytes = self.inner.status_list().await;
+        bytes.map_err(EdlError::list_fetch)
+    }
+
     /// The authority's current trust list, encoded as `Verifier` takes it.
     pub async fn fetch_trust_list(&self) -> Result<Vec<u8>, EdlError> {
         let trust = self.inner.trust_list().await;

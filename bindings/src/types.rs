@@ -421,6 +421,8 @@ pub struct VerifiedView {
     pub window_end_unix: u64,
     /// What may be seen.
     pub disclosed: DisclosedView,
+    /// What the status list said.
+    pub status: crate::trust::StatusCheck,
 }
 
 impl From<edl_core::verify::Verified> for VerifiedView {
@@ -430,6 +432,7 @@ impl From<edl_core::verify::Verified> for VerifiedView {
             window_start_unix: v.window.starts_at(),
             window_end_unix: v.window.ends_at(),
             disclosed: v.view.into(),
+            status: v.status.into(),
         }
     }
 }

@@ -1,17 +1,34 @@
-//! `Verifier`: offline verification with a trust list, nothing else.
+//! `Verifier`: offline verification with a fixed trust list, or with a pinned root and the
+//! signed trust and status lists it loads and refreshes (D93).
+
+use std::sync::{Arc, RwLock};
 
 use edl_core::credential::TrustList;
 use edl_core::present::payload_from_text;
-use edl_core::verify::{Policy, verify_offline};
+use edl_core::verify::{DEFAULT_SKEW, OfflineTrust, Policy, verify_offline};
 
 use crate::error::EdlError;
+use crate::online_verifier::OnlineVerifier;
+use crate::trust::{
+    ListsInfo, StaleStatusPolicy, StatusListInfo, TrustListInfo, root_from_bytes, root_from_text,
+};
 use crate::types::{Audience, VerifiedView};
 
-/// A verifier of one audience with one trust list. Immutable after construction, so it is
-/// `Send + Sync` without a lock and any number of threads may verify with it at once.
+/// What a verifier checks against.
+#[derive(Debug)]
+enum Trust {
+    /// A bare trust list given at construction (no root, no status list).
+    Fixed(TrustList),
+    /// A pinned root and the lists it accepted since; replaced whole on each load, so a
+    /// verification in flight sees the old lists or the new ones, never half of each.
+    Pinned(RwLock<Arc<OfflineTrust>>),
+}
+
+/// A verifier of one audience. `Send + Sync`: verifications read a snapshot of the lists,
+/// loads swap in a new one, so any number of threads may verify while another refreshes.
 #[derive(Debug)]
 pub struct Verifier {
-    trust: TrustList,
+    trust: Trust,
     policy: Policy,
 }
 
@@ -19,7 +36,7 @@ impl Verifier {
     /// A verifier with the default skew.
     pub fn new(trust_list: Vec<u8>, audience: Audience) -> Result<Self, EdlError> {
         Ok(Verifier {
-            trust: TrustList::decode(&trust_list).map_err(EdlError::trust_list)?,
+            trust: Trust::Fixed(TrustList::decode(&trust_list).map_err(EdlError::trust_list)?),
             policy: Policy::new(audience.into()),
         })
     }
@@ -35,6 +52,39 @@ impl Verifier {
         Ok(v)
     }
 
+    /// A verifier pinning the authority's root key (32 bytes), holding no list yet.
+    pub fn pinned(
+        root_public_key: Vec<u8>,
+        audience: Audience,
+        stale_status: StaleStatusPolicy,
+    ) -> Result<Self, EdlError> {
+        Ok(Self::anchored(
+            OfflineTrust::pinned(root_from_bytes(&root_public_key)?),
+            audience,
+            stale_status,
+        ))
+    }
+
+    /// [`Verifier::pinned`] with the root key's text form (64 hex digits).
+    pub fn pinned_text(
+        root_public_key: String,
+        audience: Audience,
+        stale_status: StaleStatusPolicy,
+    ) -> Result<Self, EdlError> {
+        Ok(Self::anchored(
+            OfflineTrust::pinned(root_from_text(&root_public_key)?),
+            audience,
+            stale_status,
+        ))
+    }
+
+    fn anchored(trust: OfflineTrust, audience: Audience, stale: StaleStatusPolicy) -> Self {
+        Verifier {
+            trust: Trust::Pinned(RwLock::new(Arc::new(trust))),
+            policy: Policy::new(audience.into()).with_stale_status(stale.into()),
+        }
+    }
+
     /// The audience accepted.
     pub fn audience(&self) -> Audience {
         self.policy.audience.into()
@@ -45,20 +95,86 @@ impl Verifier {
         self.policy.skew()
     }
 
+    /// The root pinned now, 32 bytes; `None` for a verifier of a fixed trust list.
+    pub fn root_public_key(&self) -> Option<Vec<u8>> {
+        self.held().map(|t| t.root().to_bytes().to_vec())
+    }
+
+    /// Checks a root-signed trust list and holds it if it is taken.
+    pub fn load_trust_list(
+        &self,
+        signed_list: Vec<u8>,
+        now_unix: u64,
+    ) -> Result<TrustListInfo, EdlError> {
+        let loaded = self.update(|t| t.load_trust_list(&signed_list, now_unix, DEFAULT_SKEW));
+        log_load("trust list", &loaded);
+        Ok(loaded?.into())
+    }
+
+    /// Checks a signed status list against the trust list held and holds it if taken.
+    pub fn load_status_list(
+        &self,
+        signed_list: Vec<u8>,
+        now_unix: u64,
+    ) -> Result<StatusListInfo, EdlError> {
+        let loaded = self.update(|t| t.load_status_list(&signed_list, now_unix, DEFAULT_SKEW));
+        log_load("status list", &loaded);
+        Ok(loaded?.into())
+    }
+
+    /// Fetches both lists from the authority `online` talks to and loads them (the trust
+    /// list first: it vouches for the status list's signer).
+    pub async fn refresh(
+        &self,
+        online: Arc<OnlineVerifier>,
+        now_unix: u64,
+    ) -> Result<ListsInfo, EdlError> {
+        let trust = online.fetch_signed_trust_list().await?;
+        let status = online.fetch_status_list().await?;
+        Ok(ListsInfo {
+            trust_list: self.load_trust_list(trust, now_unix)?,
+            status_list: self.load_status_list(status, now_unix)?,
+        })
+    }
+
+    /// The trust list held, if any.
+    pub fn trust_list_info(&self) -> Option<TrustListInfo> {
+        self.held()
+            .and_then(|t| t.trust_list_summary())
+            .map(Into::into)
+    }
+
+    /// The status list held, if any.
+    pub fn status_list_info(&self) -> Option<StatusListInfo> {
+        self.held()
+            .and_then(|t| t.status_list_summary())
+            .map(Into::into)
+    }
+
     /// Verifies an offline payload at `now_unix`.
     pub fn verify_offline(
         &self,
         payload: Vec<u8>,
         now_unix: u64,
     ) -> Result<VerifiedView, EdlError> {
-        match verify_offline(&payload, &self.trust, now_unix, &self.policy) {
+        let verdict = match &self.trust {
+            Trust::Fixed(list) => {
+                verify_offline(&payload, list, now_unix, &self.policy).map_err(EdlError::from)
+            }
+            Trust::Pinned(_) => match self.held() {
+                Some(held) => held
+                    .verify(&payload, now_unix, &self.policy)
+                    .map_err(EdlError::from),
+                None => Err(poisoned()),
+            },
+        };
+        match verdict {
             Ok(verified) => {
                 tracing::info!("offline presentation verified");
                 Ok(verified.into())
             }
-            Err(rejection) => {
+            Err(e) => {
                 // The typed reason only: a verdict, no content of the payload.
-                let e = EdlError::from(rejection);
                 tracing::info!("offline presentation refused: {e}");
                 Err(e)
             }
@@ -73,6 +189,45 @@ impl Verifier {
     ) -> Result<VerifiedView, EdlError> {
         let payload = payload_from_text(&text).map_err(EdlError::payload_text)?;
         self.verify_offline(payload, now_unix)
+    }
+
+    /// A snapshot of the lists held; `None` for a fixed trust list.
+    fn held(&self) -> Option<Arc<OfflineTrust>> {
+        match &self.trust {
+            Trust::Fixed(_) => None,
+            Trust::Pinned(lock) => lock.read().ok().map(|t| Arc::clone(&t)),
+        }
+    }
+
+    /// Runs `change` on a copy of the lists held and swaps the copy in if it succeeds.
+    fn update<T, E: Into<EdlError>>(
+        &self,
+        change: impl FnOnce(&mut OfflineTrust) -> Result<T, E>,
+    ) -> Result<T, EdlError> {
+        let Trust::Pinned(lock) = &self.trust else {
+            return Err(EdlError::InvalidArgument {
+                detail: "this verifier has a fixed trust list: make it with Verifier.pinned".into(),
+            });
+        };
+        let mut held = lock.write().map_err(|_| poisoned())?;
+        let mut next = OfflineTrust::clone(&held);
+        let value = change(&mut next).map_err(Into::into)?;
+        *held = Arc::new(next);
+        Ok(value)
+    }
+}
+
+fn poisoned() -> EdlError {
+    EdlError::Internal {
+        detail: "the verifier's lists are unusable after a panic".into(),
+    }
+}
+
+/// Logs a list load's outcome: the refusal's kind, never the bytes.
+fn log_load<T, E: std::fmt::Display>(what: &str, loaded: &Result<T, E>) {
+    match loaded {
+        Ok(_) => tracing::info!("{what} loaded"),
+        Err(e) => tracing::warn!("{what} refused: {e}"),
     }
 }
 
@@ -182,5 +337,80 @@ mod tests {
                 assert!(!message.contains(personal), "{message}");
             }
         }
+    }
+
+    #[test]
+    fn a_pinned_verifier_takes_only_its_roots_lists_and_reads_the_status_list() {
+        use crate::error::{ListKind, ListRefusal};
+        use crate::trust::StatusCheck;
+        use edl_core::credential::{ElicenceStatus, StatusList, TrustListContents};
+        use edl_core::crypto::{KeyId, SecretKey};
+
+        let s = sample::issued((NOW - 600) as u32);
+        let root = SecretKey::from_seed([0xA0; 32]);
+        let signed = |by: &SecretKey| {
+            TrustListContents {
+                sequence: 1,
+                issued_at: (NOW - 600) as u32,
+                expires_at: (NOW + 86_400) as u32,
+                next_root: None,
+                keys: s.trust.clone(),
+            }
+            .sign(by)
+        };
+        let status = |made: u64, st| {
+            let mut list = StatusList::new(made as u32, 3600, 100);
+            list.set(sample::STATUS_INDEX, st).unwrap();
+            list.sign(KeyId(1), &SecretKey::from_seed(sample::ISSUER_SEED))
+        };
+        let payload = s
+            .holder
+            .present(
+                Form::Offline,
+                CoreAudience::Enforcement,
+                NOW,
+                DEFAULT_PERIOD,
+            )
+            .unwrap()
+            .payload;
+        let v = Verifier::pinned(
+            root.public().to_bytes().to_vec(),
+            Audience::Enforcement,
+            StaleStatusPolicy::Refuse,
+        )
+        .unwrap();
+        assert_eq!(
+            v.load_trust_list(signed(&SecretKey::from_seed([0x5A; 32])), NOW),
+            Err(EdlError::ListRefused {
+                list: ListKind::TrustList,
+                reason: ListRefusal::BadSignature
+            })
+        );
+        assert_eq!(v.load_trust_list(signed(&root), NOW).unwrap().keys, 1);
+        assert_eq!(
+            v.verify_offline(payload.clone(), NOW).unwrap().status,
+            StatusCheck::NotChecked
+        );
+        v.load_status_list(status(NOW - 60, ElicenceStatus::InForce), NOW)
+            .unwrap();
+        assert_eq!(
+            v.verify_offline(payload.clone(), NOW).unwrap().status,
+            StatusCheck::InForce
+        );
+        v.load_status_list(status(NOW - 30, ElicenceStatus::Suspended), NOW)
+            .unwrap();
+        assert_eq!(
+            v.verify_offline(payload, NOW),
+            Err(EdlError::Rejected {
+                reason: RejectionReason::ElicenceSuspended
+            })
+        );
+        let (trust, _) = presented(CoreAudience::Business);
+        assert!(matches!(
+            Verifier::new(trust, Audience::Business)
+                .unwrap()
+                .load_trust_list(signed(&root), NOW),
+            Err(EdlError::InvalidArgument { .. })
+        ));
     }
 }

@@ -14,6 +14,7 @@ use crate::records::{
     Application, DynamicCode, Message, PhotoAccepted, PhotoReport, PhotoReview, PhotoSource,
     Presentation, PresentationForm, SyncReport, VerificationLogEntry,
 };
+use crate::trust::{ListsInfo, OwnStatus};
 use crate::types::{Audience, MainPage, StatusColour, SupplementaryPage};
 
 /// See `RotationTicker` in `udl/edl.udl`.
@@ -62,6 +63,39 @@ impl Wallet {
     /// The authority's clock as the wallet knows it.
     pub fn now_unix(&self) -> Result<u64, EdlError> {
         Ok(self.inner.now()?)
+    }
+
+    /// Pins the authority's root key (32 bytes) for the lists the wallet takes.
+    pub fn pin_root(&self, root_public_key: Vec<u8>) -> Result<(), EdlError> {
+        Ok(self
+            .inner
+            .pin_root(crate::trust::root_from_bytes(&root_public_key)?)?)
+    }
+
+    /// [`Wallet::pin_root`] with the key's text form (64 hex digits).
+    pub fn pin_root_text(&self, root_public_key: String) -> Result<(), EdlError> {
+        Ok(self
+            .inner
+            .pin_root(crate::trust::root_from_text(&root_public_key)?)?)
+    }
+
+    /// Fetches, checks and keeps the signed trust and status lists.
+    pub async fn refresh_lists(&self) -> Result<ListsInfo, EdlError> {
+        Ok(self.inner.refresh_lists().await?.into())
+    }
+
+    /// Checks and keeps lists the app obtained itself.
+    pub fn load_lists(
+        &self,
+        trust_list: Vec<u8>,
+        status_list: Vec<u8>,
+    ) -> Result<ListsInfo, EdlError> {
+        Ok(self.inner.load_lists(&trust_list, &status_list)?.into())
+    }
+
+    /// What the lists held say about the wallet's own e-licence now.
+    pub fn own_status(&self) -> Result<OwnStatus, EdlError> {
+        Ok(self.inner.own_status()?.into())
     }
 
     /// Whether the wallet is enrolled.

@@ -1376,6 +1376,21 @@ public func FfiConverterTypeLogger_lower(_ value: Logger) -> UInt64 {
 public protocol OnlineVerifierProtocol: AnyObject, Sendable {
     
     /**
+     * The authority's root-signed trust list (`GET /v1/trust-list/signed`), as received:
+     * nothing is checked here; `Verifier.load_trust_list` checks it. No API key is sent.
+     *
+     * Throws `EdlError.Offline` when the authority cannot be reached, and
+     * `EdlError.Server` (404) when the authority has no root key configured.
+     */
+    func fetchSignedTrustList() async throws  -> Data
+    
+    /**
+     * The authority's signed status list (`GET /v1/status-list`), as received, for
+     * `Verifier.load_status_list`. No API key is sent. Throws as `fetch_signed_trust_list`.
+     */
+    func fetchStatusList() async throws  -> Data
+    
+    /**
      * The authority's current trust list, encoded as the `Verifier` constructor takes it,
      * for checking offline QRs later without a network.
      *
@@ -1491,6 +1506,49 @@ public convenience init(authorityUrl: String, apiKey: String)throws  {
 
     
 
+    
+    /**
+     * The authority's root-signed trust list (`GET /v1/trust-list/signed`), as received:
+     * nothing is checked here; `Verifier.load_trust_list` checks it. No API key is sent.
+     *
+     * Throws `EdlError.Offline` when the authority cannot be reached, and
+     * `EdlError.Server` (404) when the authority has no root key configured.
+     */
+open func fetchSignedTrustList()async throws  -> Data  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_edl_ffi_fn_method_onlineverifier_fetch_signed_trust_list(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_edl_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_edl_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_edl_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterData.lift,
+            errorHandler: FfiConverterTypeEdlError_lift
+        )
+}
+    
+    /**
+     * The authority's signed status list (`GET /v1/status-list`), as received, for
+     * `Verifier.load_status_list`. No API key is sent. Throws as `fetch_signed_trust_list`.
+     */
+open func fetchStatusList()async throws  -> Data  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_edl_ffi_fn_method_onlineverifier_fetch_status_list(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_edl_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_edl_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_edl_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterData.lift,
+            errorHandler: FfiConverterTypeEdlError_lift
+        )
+}
     
     /**
      * The authority's current trust list, encoded as the `Verifier` constructor takes it,
@@ -1981,9 +2039,16 @@ public func FfiConverterTypeUploadProgress_lower(_ value: UploadProgress) -> UIn
 
 
 /**
- * Checks offline QR presentations against the authority's trust list, with nothing else:
- * no network, no store. One verifier serves any number of threads at once; it never
- * changes after construction (make a new one when the trust list is updated).
+ * Checks offline QR presentations, with no network and no store. Two kinds:
+ *
+ * - `Verifier.pinned` (recommended, D93): configured once with the authority's root key;
+ *   it takes the root-signed trust list and the signed status list with `load_trust_list`,
+ *   `load_status_list` or `refresh`, refuses forged, expired, rolled-back or other-root
+ *   lists (`EdlError.ListRefused`), and refuses a suspended or replaced e-licence offline.
+ * - the main constructor: a bare trust list fixed at construction, no status list.
+ *
+ * One verifier serves any number of threads at once; a load swaps the lists whole while
+ * verifications go on.
  */
 public protocol VerifierProtocol: AnyObject, Sendable {
     
@@ -1993,18 +2058,67 @@ public protocol VerifierProtocol: AnyObject, Sendable {
     func audience()  -> Audience
     
     /**
+     * Checks a signed status list (the bytes of `GET /v1/status-list`) against the trust
+     * list held and holds it: signed by one of its issuer keys, not issued in the future,
+     * not older than the status list held. A stale list is taken (it answers "status
+     * unknown").
+     *
+     * Throws `EdlError.ListRefused` (list = `StatusList`, or `TrustList` with `NoList` or
+     * `Expired` when no valid trust list is held), keeping the lists held.
+     */
+    func loadStatusList(signedList: Data, nowUnix: UInt64) throws  -> StatusListInfo
+    
+    /**
+     * Checks a root-signed trust list (the bytes of `GET /v1/trust-list/signed`) at
+     * `now_unix` and holds it: signed by the pinned root, not expired, not issued in the
+     * future, not older than the list held.
+     *
+     * Throws `EdlError.ListRefused` (list = `TrustList`) with the reason, keeping the
+     * lists held; `InvalidArgument` for a verifier of a fixed trust list.
+     */
+    func loadTrustList(signedList: Data, nowUnix: UInt64) throws  -> TrustListInfo
+    
+    /**
+     * Fetches both lists with `online` (which sends no API key for them) and loads them,
+     * trust list first. Throws as the two loads, and `EdlError.Offline` when the authority
+     * cannot be reached.
+     */
+    func refresh(online: OnlineVerifier, nowUnix: UInt64) async throws  -> ListsInfo
+    
+    /**
+     * The root key pinned now (32 bytes; it changes when a list signed by the next root
+     * the current one announced is taken); null for a verifier of a fixed trust list.
+     */
+    func rootPublicKey()  -> Data?
+    
+    /**
      * The clock skew tolerated, in seconds.
      */
     func skewSecs()  -> UInt32
     
     /**
+     * The status list held, if any (stale or not).
+     */
+    func statusListInfo()  -> StatusListInfo?
+    
+    /**
+     * The trust list held, if any (expired or not).
+     */
+    func trustListInfo()  -> TrustListInfo?
+    
+    /**
      * Verifies the bytes of a scanned offline QR at `now_unix` (this device's clock, unix
      * seconds): layout, audience, time window, issuer signature, device signature,
-     * e-licence lifetime and licence status, in that order. Returns what the verifier may
-     * see.
+     * e-licence lifetime and licence status, in that order, then (pinned, with a status
+     * list held) the e-licence's entry in the status list. Returns what the verifier may
+     * see, with `status` saying what the status list said.
      *
-     * Throws `EdlError.Rejected` with the reason when the presentation is not valid, and
-     * `EdlError.Malformed` (what = `Payload`) when the bytes are not an offline payload.
+     * Throws `EdlError.Rejected` with the reason when the presentation is not valid
+     * (`ElicenceSuspended`, `ElicenceSuperseded` from a fresh status list; `StatusUnknown`
+     * from a stale one under `StaleStatusPolicy.Refuse`), `EdlError.Malformed`
+     * (what = `Payload`) when the bytes are not an offline payload, and
+     * `EdlError.ListRefused` (list = `TrustList`, `NoList` or `Expired`) when a pinned
+     * verifier holds no valid trust list.
      */
     func verifyOffline(payload: Data, nowUnix: UInt64) throws  -> VerifiedView
     
@@ -2018,9 +2132,16 @@ public protocol VerifierProtocol: AnyObject, Sendable {
     
 }
 /**
- * Checks offline QR presentations against the authority's trust list, with nothing else:
- * no network, no store. One verifier serves any number of threads at once; it never
- * changes after construction (make a new one when the trust list is updated).
+ * Checks offline QR presentations, with no network and no store. Two kinds:
+ *
+ * - `Verifier.pinned` (recommended, D93): configured once with the authority's root key;
+ *   it takes the root-signed trust list and the signed status list with `load_trust_list`,
+ *   `load_status_list` or `refresh`, refuses forged, expired, rolled-back or other-root
+ *   lists (`EdlError.ListRefused`), and refuses a suspended or replaced e-licence offline.
+ * - the main constructor: a bare trust list fixed at construction, no status list.
+ *
+ * One verifier serves any number of threads at once; a load swaps the lists whole while
+ * verifications go on.
  */
 open class Verifier: VerifierProtocol, @unchecked Sendable {
     fileprivate let handle: UInt64
@@ -2090,6 +2211,39 @@ public convenience init(trustList: Data, audience: Audience)throws  {
 
     
     /**
+     * A verifier of `audience` pinning the authority's root public key (32 bytes), holding
+     * no list yet: load the trust list, then the status list, before verifying.
+     * `stale_status` says what to do when the status list held is stale.
+     *
+     * Throws `EdlError.InvalidArgument` when the bytes are not an Ed25519 public key.
+     */
+public static func pinned(rootPublicKey: Data, audience: Audience, staleStatus: StaleStatusPolicy)throws  -> Verifier  {
+    return try  FfiConverterTypeVerifier_lift(try rustCallWithError(FfiConverterTypeEdlError_lift) {
+        uniffiCallStatus in
+    uniffi_edl_ffi_fn_constructor_verifier_pinned(
+        FfiConverterData.lower(rootPublicKey),
+        FfiConverterTypeAudience_lower(audience),
+        FfiConverterTypeStaleStatusPolicy_lower(staleStatus),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `pinned` with the root key's text form: 64 hexadecimal digits, as
+     * `edl authority root` prints it.
+     */
+public static func pinnedText(rootPublicKey: String, audience: Audience, staleStatus: StaleStatusPolicy)throws  -> Verifier  {
+    return try  FfiConverterTypeVerifier_lift(try rustCallWithError(FfiConverterTypeEdlError_lift) {
+        uniffiCallStatus in
+    uniffi_edl_ffi_fn_constructor_verifier_pinned_text(
+        FfiConverterString.lower(rootPublicKey),
+        FfiConverterTypeAudience_lower(audience),
+        FfiConverterTypeStaleStatusPolicy_lower(staleStatus),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * Like the main constructor, tolerating `skew_secs` seconds of clock difference
      * between the phone and this device (capped at 9 s, below the shortest window).
      */
@@ -2119,6 +2273,79 @@ open func audience() -> Audience  {
 }
     
     /**
+     * Checks a signed status list (the bytes of `GET /v1/status-list`) against the trust
+     * list held and holds it: signed by one of its issuer keys, not issued in the future,
+     * not older than the status list held. A stale list is taken (it answers "status
+     * unknown").
+     *
+     * Throws `EdlError.ListRefused` (list = `StatusList`, or `TrustList` with `NoList` or
+     * `Expired` when no valid trust list is held), keeping the lists held.
+     */
+open func loadStatusList(signedList: Data, nowUnix: UInt64)throws  -> StatusListInfo  {
+    return try  FfiConverterTypeStatusListInfo_lift(try rustCallWithError(FfiConverterTypeEdlError_lift) {
+        uniffiCallStatus in
+    uniffi_edl_ffi_fn_method_verifier_load_status_list(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(signedList),
+        FfiConverterUInt64.lower(nowUnix),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Checks a root-signed trust list (the bytes of `GET /v1/trust-list/signed`) at
+     * `now_unix` and holds it: signed by the pinned root, not expired, not issued in the
+     * future, not older than the list held.
+     *
+     * Throws `EdlError.ListRefused` (list = `TrustList`) with the reason, keeping the
+     * lists held; `InvalidArgument` for a verifier of a fixed trust list.
+     */
+open func loadTrustList(signedList: Data, nowUnix: UInt64)throws  -> TrustListInfo  {
+    return try  FfiConverterTypeTrustListInfo_lift(try rustCallWithError(FfiConverterTypeEdlError_lift) {
+        uniffiCallStatus in
+    uniffi_edl_ffi_fn_method_verifier_load_trust_list(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(signedList),
+        FfiConverterUInt64.lower(nowUnix),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Fetches both lists with `online` (which sends no API key for them) and loads them,
+     * trust list first. Throws as the two loads, and `EdlError.Offline` when the authority
+     * cannot be reached.
+     */
+open func refresh(online: OnlineVerifier, nowUnix: UInt64)async throws  -> ListsInfo  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_edl_ffi_fn_method_verifier_refresh(
+                        self.uniffiCloneHandle(),FfiConverterTypeOnlineVerifier_lower(online),FfiConverterUInt64.lower(nowUnix)
+                )
+            },
+            pollFunc: ffi_edl_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_edl_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_edl_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeListsInfo_lift,
+            errorHandler: FfiConverterTypeEdlError_lift
+        )
+}
+    
+    /**
+     * The root key pinned now (32 bytes; it changes when a list signed by the next root
+     * the current one announced is taken); null for a verifier of a fixed trust list.
+     */
+open func rootPublicKey() -> Data?  {
+    return try!  FfiConverterOptionData.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_edl_ffi_fn_method_verifier_root_public_key(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * The clock skew tolerated, in seconds.
      */
 open func skewSecs() -> UInt32  {
@@ -2131,13 +2358,42 @@ open func skewSecs() -> UInt32  {
 }
     
     /**
+     * The status list held, if any (stale or not).
+     */
+open func statusListInfo() -> StatusListInfo?  {
+    return try!  FfiConverterOptionTypeStatusListInfo.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_edl_ffi_fn_method_verifier_status_list_info(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The trust list held, if any (expired or not).
+     */
+open func trustListInfo() -> TrustListInfo?  {
+    return try!  FfiConverterOptionTypeTrustListInfo.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_edl_ffi_fn_method_verifier_trust_list_info(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * Verifies the bytes of a scanned offline QR at `now_unix` (this device's clock, unix
      * seconds): layout, audience, time window, issuer signature, device signature,
-     * e-licence lifetime and licence status, in that order. Returns what the verifier may
-     * see.
+     * e-licence lifetime and licence status, in that order, then (pinned, with a status
+     * list held) the e-licence's entry in the status list. Returns what the verifier may
+     * see, with `status` saying what the status list said.
      *
-     * Throws `EdlError.Rejected` with the reason when the presentation is not valid, and
-     * `EdlError.Malformed` (what = `Payload`) when the bytes are not an offline payload.
+     * Throws `EdlError.Rejected` with the reason when the presentation is not valid
+     * (`ElicenceSuspended`, `ElicenceSuperseded` from a fresh status list; `StatusUnknown`
+     * from a stale one under `StaleStatusPolicy.Refuse`), `EdlError.Malformed`
+     * (what = `Payload`) when the bytes are not an offline payload, and
+     * `EdlError.ListRefused` (list = `TrustList`, `NoList` or `Expired`) when a pinned
+     * verifier holds no valid trust list.
      */
 open func verifyOffline(payload: Data, nowUnix: UInt64)throws  -> VerifiedView  {
     return try  FfiConverterTypeVerifiedView_lift(try rustCallWithError(FfiConverterTypeEdlError_lift) {
@@ -2278,6 +2534,11 @@ public protocol WalletProtocol: AnyObject, Sendable {
     func lastSyncedUnix() throws  -> UInt64?
     
     /**
+     * Checks and keeps lists the app obtained itself; throws as `refresh_lists`.
+     */
+    func loadLists(trustList: Data, statusList: Data) throws  -> ListsInfo
+    
+    /**
      * The main page as of the last sync; null before the first.
      */
     func mainPage() throws  -> MainPage?
@@ -2293,6 +2554,14 @@ public protocol WalletProtocol: AnyObject, Sendable {
     func nowUnix() throws  -> UInt64
     
     /**
+     * What the lists held say about the wallet's own e-licence now, as an offline
+     * verifier holding the same lists would answer. Never touches the network; the
+     * screen's words come from `own_status_text`. Throws `NoElicence` before issue and
+     * `InvalidArgument` before `pin_root`.
+     */
+    func ownStatus() throws  -> OwnStatus
+    
+    /**
      * The approved photo (JPEG), once synced.
      */
     func photo() throws  -> Data?
@@ -2303,10 +2572,30 @@ public protocol WalletProtocol: AnyObject, Sendable {
     func photoReviews() throws  -> [PhotoReview]
     
     /**
+     * Pins the authority's root public key (32 bytes), as a verifier does (D93): the
+     * wallet takes only lists signed by it. Pinning another root drops the lists held.
+     * Throws `InvalidArgument` for bytes that are not an Ed25519 public key.
+     */
+    func pinRoot(rootPublicKey: Data) throws 
+    
+    /**
+     * `pin_root` with the key's text form (64 hexadecimal digits).
+     */
+    func pinRootText(rootPublicKey: String) throws 
+    
+    /**
      * The QR presentation of `form` for `audience` now (30 s windows). Works offline.
      * Throws `NoElicence` before the e-licence is issued.
      */
     func present(form: PresentationForm, audience: Audience) throws  -> Presentation
+    
+    /**
+     * Fetches the signed trust list and status list from the authority the wallet is
+     * enrolled with, checks them under the pinned root and keeps them, so `own_status`
+     * answers offline. Throws `ListRefused` with the list and reason (the lists held are
+     * kept), `InvalidArgument` before `pin_root`, `NotEnrolled`, `Offline`.
+     */
+    func refreshLists() async throws  -> ListsInfo
     
     /**
      * Sets the observer of changes (null clears it). Events follow the calls that cause
@@ -2566,6 +2855,20 @@ open func lastSyncedUnix()throws  -> UInt64?  {
 }
     
     /**
+     * Checks and keeps lists the app obtained itself; throws as `refresh_lists`.
+     */
+open func loadLists(trustList: Data, statusList: Data)throws  -> ListsInfo  {
+    return try  FfiConverterTypeListsInfo_lift(try rustCallWithError(FfiConverterTypeEdlError_lift) {
+        uniffiCallStatus in
+    uniffi_edl_ffi_fn_method_wallet_load_lists(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(trustList),
+        FfiConverterData.lower(statusList),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * The main page as of the last sync; null before the first.
      */
 open func mainPage()throws  -> MainPage?  {
@@ -2602,6 +2905,21 @@ open func nowUnix()throws  -> UInt64  {
 }
     
     /**
+     * What the lists held say about the wallet's own e-licence now, as an offline
+     * verifier holding the same lists would answer. Never touches the network; the
+     * screen's words come from `own_status_text`. Throws `NoElicence` before issue and
+     * `InvalidArgument` before `pin_root`.
+     */
+open func ownStatus()throws  -> OwnStatus  {
+    return try  FfiConverterTypeOwnStatus_lift(try rustCallWithError(FfiConverterTypeEdlError_lift) {
+        uniffiCallStatus in
+    uniffi_edl_ffi_fn_method_wallet_own_status(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * The approved photo (JPEG), once synced.
      */
 open func photo()throws  -> Data?  {
@@ -2626,6 +2944,32 @@ open func photoReviews()throws  -> [PhotoReview]  {
 }
     
     /**
+     * Pins the authority's root public key (32 bytes), as a verifier does (D93): the
+     * wallet takes only lists signed by it. Pinning another root drops the lists held.
+     * Throws `InvalidArgument` for bytes that are not an Ed25519 public key.
+     */
+open func pinRoot(rootPublicKey: Data)throws   {try rustCallWithError(FfiConverterTypeEdlError_lift) {
+        uniffiCallStatus in
+    uniffi_edl_ffi_fn_method_wallet_pin_root(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(rootPublicKey),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * `pin_root` with the key's text form (64 hexadecimal digits).
+     */
+open func pinRootText(rootPublicKey: String)throws   {try rustCallWithError(FfiConverterTypeEdlError_lift) {
+        uniffiCallStatus in
+    uniffi_edl_ffi_fn_method_wallet_pin_root_text(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(rootPublicKey),uniffiCallStatus
+    )
+}
+}
+    
+    /**
      * The QR presentation of `form` for `audience` now (30 s windows). Works offline.
      * Throws `NoElicence` before the e-licence is issued.
      */
@@ -2638,6 +2982,28 @@ open func present(form: PresentationForm, audience: Audience)throws  -> Presenta
         FfiConverterTypeAudience_lower(audience),uniffiCallStatus
     )
 })
+}
+    
+    /**
+     * Fetches the signed trust list and status list from the authority the wallet is
+     * enrolled with, checks them under the pinned root and keeps them, so `own_status`
+     * answers offline. Throws `ListRefused` with the list and reason (the lists held are
+     * kept), `InvalidArgument` before `pin_root`, `NotEnrolled`, `Offline`.
+     */
+open func refreshLists()async throws  -> ListsInfo  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_edl_ffi_fn_method_wallet_refresh_lists(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_edl_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_edl_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_edl_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeListsInfo_lift,
+            errorHandler: FfiConverterTypeEdlError_lift
+        )
 }
     
     /**
@@ -3757,6 +4123,75 @@ public func FfiConverterTypeLicenceStatus_lift(_ buf: RustBuffer) throws -> Lice
 #endif
 public func FfiConverterTypeLicenceStatus_lower(_ value: LicenceStatus) -> RustBuffer {
     return FfiConverterTypeLicenceStatus.lower(value)
+}
+
+
+/**
+ * Both lists after a refresh.
+ */
+public struct ListsInfo: Equatable, Hashable {
+    /**
+     * The trust list now held.
+     */
+    public let trustList: TrustListInfo
+    /**
+     * The status list now held.
+     */
+    public let statusList: StatusListInfo
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The trust list now held.
+         */trustList: TrustListInfo, 
+        /**
+         * The status list now held.
+         */statusList: StatusListInfo) {
+        self.trustList = trustList
+        self.statusList = statusList
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ListsInfo: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeListsInfo: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ListsInfo {
+        return
+            try ListsInfo(
+                trustList: FfiConverterTypeTrustListInfo.read(from: &buf), 
+                statusList: FfiConverterTypeStatusListInfo.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ListsInfo, into buf: inout [UInt8]) {
+        FfiConverterTypeTrustListInfo.write(value.trustList, into: &buf)
+        FfiConverterTypeStatusListInfo.write(value.statusList, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeListsInfo_lift(_ buf: RustBuffer) throws -> ListsInfo {
+    return try FfiConverterTypeListsInfo.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeListsInfo_lower(_ value: ListsInfo) -> RustBuffer {
+    return FfiConverterTypeListsInfo.lower(value)
 }
 
 
@@ -5006,6 +5441,85 @@ public func FfiConverterTypeReviewPending_lower(_ value: ReviewPending) -> RustB
 
 
 /**
+ * The status list a verifier or wallet holds.
+ */
+public struct StatusListInfo: Equatable, Hashable {
+    /**
+     * When the authority issued it (unix seconds).
+     */
+    public let issuedAtUnix: UInt64
+    /**
+     * From when it is stale and answers "status unknown" (unix seconds).
+     */
+    public let staleAtUnix: UInt64
+    /**
+     * How many e-licence indices it covers.
+     */
+    public let entries: UInt32
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * When the authority issued it (unix seconds).
+         */issuedAtUnix: UInt64, 
+        /**
+         * From when it is stale and answers "status unknown" (unix seconds).
+         */staleAtUnix: UInt64, 
+        /**
+         * How many e-licence indices it covers.
+         */entries: UInt32) {
+        self.issuedAtUnix = issuedAtUnix
+        self.staleAtUnix = staleAtUnix
+        self.entries = entries
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension StatusListInfo: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeStatusListInfo: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> StatusListInfo {
+        return
+            try StatusListInfo(
+                issuedAtUnix: FfiConverterUInt64.read(from: &buf), 
+                staleAtUnix: FfiConverterUInt64.read(from: &buf), 
+                entries: FfiConverterUInt32.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: StatusListInfo, into buf: inout [UInt8]) {
+        FfiConverterUInt64.write(value.issuedAtUnix, into: &buf)
+        FfiConverterUInt64.write(value.staleAtUnix, into: &buf)
+        FfiConverterUInt32.write(value.entries, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStatusListInfo_lift(_ buf: RustBuffer) throws -> StatusListInfo {
+    return try FfiConverterTypeStatusListInfo.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStatusListInfo_lower(_ value: StatusListInfo) -> RustBuffer {
+    return FfiConverterTypeStatusListInfo.lower(value)
+}
+
+
+/**
  * The supplementary page (副页).
  */
 public struct SupplementaryPage: Equatable, Hashable {
@@ -5214,6 +5728,95 @@ public func FfiConverterTypeSyncReport_lower(_ value: SyncReport) -> RustBuffer 
 
 
 /**
+ * The trust list a verifier or wallet holds.
+ */
+public struct TrustListInfo: Equatable, Hashable {
+    /**
+     * Its sequence number: never goes down.
+     */
+    public let sequence: UInt32
+    /**
+     * When the authority issued it (unix seconds).
+     */
+    public let issuedAtUnix: UInt64
+    /**
+     * When it stops being accepted (unix seconds): refresh before.
+     */
+    public let expiresAtUnix: UInt64
+    /**
+     * How many issuer keys it holds.
+     */
+    public let keys: UInt32
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Its sequence number: never goes down.
+         */sequence: UInt32, 
+        /**
+         * When the authority issued it (unix seconds).
+         */issuedAtUnix: UInt64, 
+        /**
+         * When it stops being accepted (unix seconds): refresh before.
+         */expiresAtUnix: UInt64, 
+        /**
+         * How many issuer keys it holds.
+         */keys: UInt32) {
+        self.sequence = sequence
+        self.issuedAtUnix = issuedAtUnix
+        self.expiresAtUnix = expiresAtUnix
+        self.keys = keys
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension TrustListInfo: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeTrustListInfo: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> TrustListInfo {
+        return
+            try TrustListInfo(
+                sequence: FfiConverterUInt32.read(from: &buf), 
+                issuedAtUnix: FfiConverterUInt64.read(from: &buf), 
+                expiresAtUnix: FfiConverterUInt64.read(from: &buf), 
+                keys: FfiConverterUInt32.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: TrustListInfo, into buf: inout [UInt8]) {
+        FfiConverterUInt32.write(value.sequence, into: &buf)
+        FfiConverterUInt64.write(value.issuedAtUnix, into: &buf)
+        FfiConverterUInt64.write(value.expiresAtUnix, into: &buf)
+        FfiConverterUInt32.write(value.keys, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTrustListInfo_lift(_ buf: RustBuffer) throws -> TrustListInfo {
+    return try FfiConverterTypeTrustListInfo.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTrustListInfo_lower(_ value: TrustListInfo) -> RustBuffer {
+    return FfiConverterTypeTrustListInfo.lower(value)
+}
+
+
+/**
  * One check of the e-licence by a verifier.
  */
 public struct VerificationLogEntry: Equatable, Hashable {
@@ -5342,6 +5945,11 @@ public struct VerifiedView: Equatable, Hashable {
      * What the verifier may see.
      */
     public let disclosed: DisclosedView
+    /**
+     * What the status list said (D93). `Unknown` is an accepted presentation whose
+     * status list is stale: show "status unknown: check online" (`status_check_text`).
+     */
+    public let status: StatusCheck
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -5357,11 +5965,16 @@ public struct VerifiedView: Equatable, Hashable {
          */windowEndUnix: UInt64, 
         /**
          * What the verifier may see.
-         */disclosed: DisclosedView) {
+         */disclosed: DisclosedView, 
+        /**
+         * What the status list said (D93). `Unknown` is an accepted presentation whose
+         * status list is stale: show "status unknown: check online" (`status_check_text`).
+         */status: StatusCheck) {
         self.audience = audience
         self.windowStartUnix = windowStartUnix
         self.windowEndUnix = windowEndUnix
         self.disclosed = disclosed
+        self.status = status
     }
 
     
@@ -5383,7 +5996,8 @@ public struct FfiConverterTypeVerifiedView: FfiConverterRustBuffer {
                 audience: FfiConverterTypeAudience.read(from: &buf), 
                 windowStartUnix: FfiConverterUInt64.read(from: &buf), 
                 windowEndUnix: FfiConverterUInt64.read(from: &buf), 
-                disclosed: FfiConverterTypeDisclosedView.read(from: &buf)
+                disclosed: FfiConverterTypeDisclosedView.read(from: &buf), 
+                status: FfiConverterTypeStatusCheck.read(from: &buf)
         )
     }
 
@@ -5392,6 +6006,7 @@ public struct FfiConverterTypeVerifiedView: FfiConverterRustBuffer {
         FfiConverterUInt64.write(value.windowStartUnix, into: &buf)
         FfiConverterUInt64.write(value.windowEndUnix, into: &buf)
         FfiConverterTypeDisclosedView.write(value.disclosed, into: &buf)
+        FfiConverterTypeStatusCheck.write(value.status, into: &buf)
     }
 }
 
@@ -5966,6 +6581,15 @@ enum EdlError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
      */
     case StorageFull
     /**
+     * A signed list was not taken (`list` says which; the lists held are unchanged), or a
+     * pinned verifier holds no valid trust list to verify with (`NoList`, `Expired`): a
+     * list from another authority, altered, expired, older than the one held, or a list
+     * that has not been loaded. Refresh the lists; if the refusal persists the network or
+     * the configured root is wrong (D93).
+     */
+    case ListRefused(list: ListKind, reason: ListRefusal
+    )
+    /**
      * A fault inside this library (an invariant broken). Not caused by the app's input;
      * report it with `detail`, which holds no personal data.
      */
@@ -6033,7 +6657,11 @@ public struct FfiConverterTypeEdlError: FfiConverterRustBuffer {
             )
         case 15: return .CorruptStore
         case 16: return .StorageFull
-        case 17: return .Internal(
+        case 17: return .ListRefused(
+            list: try FfiConverterTypeListKind.read(from: &buf), 
+            reason: try FfiConverterTypeListRefusal.read(from: &buf)
+            )
+        case 18: return .Internal(
             detail: try FfiConverterString.read(from: &buf)
             )
 
@@ -6121,8 +6749,14 @@ public struct FfiConverterTypeEdlError: FfiConverterRustBuffer {
             writeInt(&buf, Int32(16))
         
         
-        case let .Internal(detail):
+        case let .ListRefused(list,reason):
             writeInt(&buf, Int32(17))
+            FfiConverterTypeListKind.write(list, into: &buf)
+            FfiConverterTypeListRefusal.write(reason, into: &buf)
+            
+        
+        case let .Internal(detail):
+            writeInt(&buf, Int32(18))
             FfiConverterString.write(detail, into: &buf)
             
         }
@@ -6365,6 +6999,218 @@ public func FfiConverterTypeKeyStoreFailure_lift(_ buf: RustBuffer) throws -> Ke
 #endif
 public func FfiConverterTypeKeyStoreFailure_lower(_ value: KeyStoreFailure) -> RustBuffer {
     return FfiConverterTypeKeyStoreFailure.lower(value)
+}
+
+
+
+/**
+ * Which signed list (D93).
+ */
+
+public enum ListKind: Equatable, Hashable {
+    
+    /**
+     * The trust list: the authority's issuer keys, signed by its root key.
+     */
+    case trustList
+    /**
+     * The status list: whether each e-licence is in force, signed by an issuer key.
+     */
+    case statusList
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension ListKind: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeListKind: FfiConverterRustBuffer {
+    typealias SwiftType = ListKind
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ListKind {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .trustList
+        
+        case 2: return .statusList
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: ListKind, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .trustList:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .statusList:
+            writeInt(&buf, Int32(2))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeListKind_lift(_ buf: RustBuffer) throws -> ListKind {
+    return try FfiConverterTypeListKind.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeListKind_lower(_ value: ListKind) -> RustBuffer {
+    return FfiConverterTypeListKind.lower(value)
+}
+
+
+
+/**
+ * Why a signed list was refused (D93).
+ */
+
+public enum ListRefusal: Equatable, Hashable {
+    
+    /**
+     * A bare trust list without the root's signature (the old `GET /v1/trust-list` form).
+     */
+    case unsigned
+    /**
+     * The signature does not verify: signed by another root (or for a status list, with
+     * another key), or the bytes were altered. Treat as forged.
+     */
+    case badSignature
+    /**
+     * The status list names an issuer key the trust list held does not have: refresh the
+     * trust list first.
+     */
+    case unknownSigner
+    /**
+     * Not a list of this protocol.
+     */
+    case malformed
+    /**
+     * The trust list's lifetime has ended (it is refreshed hourly, valid 7 days).
+     */
+    case expired
+    /**
+     * Issued later than this device's clock: one of the clocks is wrong.
+     */
+    case notYetValid
+    /**
+     * Older than the list already held: an old list replayed. The held one is kept.
+     */
+    case rolledBack
+    /**
+     * No valid trust list is held: load one first.
+     */
+    case noList
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension ListRefusal: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeListRefusal: FfiConverterRustBuffer {
+    typealias SwiftType = ListRefusal
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ListRefusal {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .unsigned
+        
+        case 2: return .badSignature
+        
+        case 3: return .unknownSigner
+        
+        case 4: return .malformed
+        
+        case 5: return .expired
+        
+        case 6: return .notYetValid
+        
+        case 7: return .rolledBack
+        
+        case 8: return .noList
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: ListRefusal, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .unsigned:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .badSignature:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .unknownSigner:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .malformed:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .expired:
+            writeInt(&buf, Int32(5))
+        
+        
+        case .notYetValid:
+            writeInt(&buf, Int32(6))
+        
+        
+        case .rolledBack:
+            writeInt(&buf, Int32(7))
+        
+        
+        case .noList:
+            writeInt(&buf, Int32(8))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeListRefusal_lift(_ buf: RustBuffer) throws -> ListRefusal {
+    return try FfiConverterTypeListRefusal.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeListRefusal_lower(_ value: ListRefusal) -> RustBuffer {
+    return FfiConverterTypeListRefusal.lower(value)
 }
 
 
@@ -6924,6 +7770,112 @@ public func FfiConverterTypeNotEligibleReason_lift(_ buf: RustBuffer) throws -> 
 #endif
 public func FfiConverterTypeNotEligibleReason_lower(_ value: NotEligibleReason) -> RustBuffer {
     return FfiConverterTypeNotEligibleReason.lower(value)
+}
+
+
+
+/**
+ * What the lists a wallet holds say about its own e-licence (D93), as a verifier holding
+ * the same lists would answer offline.
+ */
+
+public enum OwnStatus: Equatable, Hashable {
+    
+    /**
+     * A fresh status list holds it in force.
+     */
+    case inForce
+    /**
+     * A fresh status list says suspended: offline checks refuse it.
+     */
+    case suspended
+    /**
+     * A fresh status list says revoked or replaced: offline checks refuse it; sync.
+     */
+    case superseded
+    /**
+     * The status list held is stale: verifiers must check online.
+     */
+    case unknown
+    /**
+     * No valid lists are held (none refreshed yet, or expired): refresh the lists.
+     */
+    case notChecked
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension OwnStatus: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeOwnStatus: FfiConverterRustBuffer {
+    typealias SwiftType = OwnStatus
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> OwnStatus {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .inForce
+        
+        case 2: return .suspended
+        
+        case 3: return .superseded
+        
+        case 4: return .unknown
+        
+        case 5: return .notChecked
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: OwnStatus, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .inForce:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .suspended:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .superseded:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .unknown:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .notChecked:
+            writeInt(&buf, Int32(5))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOwnStatus_lift(_ buf: RustBuffer) throws -> OwnStatus {
+    return try FfiConverterTypeOwnStatus.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOwnStatus_lower(_ value: OwnStatus) -> RustBuffer {
+    return FfiConverterTypeOwnStatus.lower(value)
 }
 
 
@@ -7817,6 +8769,169 @@ public func FfiConverterTypeSex_lower(_ value: Sex) -> RustBuffer {
 
 
 /**
+ * What a pinned verifier does with a presentation when its status list is stale (D93).
+ */
+
+public enum StaleStatusPolicy: Equatable, Hashable {
+    
+    /**
+     * Accept, with `VerifiedView.status` = `Unknown` (a roadside check without network).
+     */
+    case accept
+    /**
+     * Refuse with `RejectionReason.StatusUnknown`: check online instead.
+     */
+    case refuse
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension StaleStatusPolicy: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeStaleStatusPolicy: FfiConverterRustBuffer {
+    typealias SwiftType = StaleStatusPolicy
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> StaleStatusPolicy {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .accept
+        
+        case 2: return .refuse
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: StaleStatusPolicy, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .accept:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .refuse:
+            writeInt(&buf, Int32(2))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStaleStatusPolicy_lift(_ buf: RustBuffer) throws -> StaleStatusPolicy {
+    return try FfiConverterTypeStaleStatusPolicy.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStaleStatusPolicy_lower(_ value: StaleStatusPolicy) -> RustBuffer {
+    return FfiConverterTypeStaleStatusPolicy.lower(value)
+}
+
+
+
+/**
+ * What the status list said about an accepted offline presentation (D93).
+ */
+
+public enum StatusCheck: Equatable, Hashable {
+    
+    /**
+     * The verifier holds no status list (or was made with a fixed trust list): only the
+     * status signed into the e-licence (at most 72 h old) was checked.
+     */
+    case notChecked
+    /**
+     * A fresh status list holds the e-licence in force.
+     */
+    case inForce
+    /**
+     * The status list held is older than its time-to-live (or does not cover this
+     * e-licence) and the verifier's policy accepts it: signature valid, status unknown,
+     * check online.
+     */
+    case unknown
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension StatusCheck: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeStatusCheck: FfiConverterRustBuffer {
+    typealias SwiftType = StatusCheck
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> StatusCheck {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .notChecked
+        
+        case 2: return .inForce
+        
+        case 3: return .unknown
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: StatusCheck, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .notChecked:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .inForce:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .unknown:
+            writeInt(&buf, Int32(3))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStatusCheck_lift(_ buf: RustBuffer) throws -> StatusCheck {
+    return try FfiConverterTypeStatusCheck.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStatusCheck_lower(_ value: StatusCheck) -> RustBuffer {
+    return FfiConverterTypeStatusCheck.lower(value)
+}
+
+
+
+/**
  * How the e-licence shows a status.
  */
 
@@ -8453,6 +9568,30 @@ fileprivate struct FfiConverterOptionTypeReviewPending: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeStatusListInfo: FfiConverterRustBuffer {
+    typealias SwiftType = StatusListInfo?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeStatusListInfo.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeStatusListInfo.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeSupplementaryPage: FfiConverterRustBuffer {
     typealias SwiftType = SupplementaryPage?
 
@@ -8469,6 +9608,30 @@ fileprivate struct FfiConverterOptionTypeSupplementaryPage: FfiConverterRustBuff
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeSupplementaryPage.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeTrustListInfo: FfiConverterRustBuffer {
+    typealias SwiftType = TrustListInfo?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeTrustListInfo.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeTrustListInfo.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -8986,6 +10149,18 @@ public func notEligibleText(reason: NotEligibleReason) -> LocalizedText  {
 })
 }
 /**
+ * What the lists the wallet holds say about its own e-licence (`Wallet.own_status`),
+ * e.g. "离线名单已过期，核验方需在线查询" for `Unknown` (D93).
+ */
+public func ownStatusText(status: OwnStatus) -> LocalizedText  {
+    return try!  FfiConverterTypeLocalizedText_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_edl_ffi_fn_func_own_status_text(
+        FfiConverterTypeOwnStatus_lower(status),uniffiCallStatus
+    )
+})
+}
+/**
  * Which presentation a scanned QR carries, read from its first byte, so a verifier app
  * routes it without trial and error: `Offline` to `Verifier.verify_offline`, `Online`
  * to `OnlineVerifier.verify_qr`. Nothing is verified here.
@@ -9141,6 +10316,19 @@ public func softwareKeyStore(passphrase: String) -> KeyStore  {
 })
 }
 /**
+ * How a verifier's screen words the status check of an accepted presentation
+ * (`VerifiedView.status`), e.g. "签名有效，状态未知：请在线核验" / "Signature valid, status
+ * unknown: check online" for `Unknown` (D93).
+ */
+public func statusCheckText(status: StatusCheck) -> LocalizedText  {
+    return try!  FfiConverterTypeLocalizedText_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_edl_ffi_fn_func_status_check_text(
+        FfiConverterTypeStatusCheck_lower(status),uniffiCallStatus
+    )
+})
+}
+/**
  * A photo upload's stage, under its progress bar ("上传中", "Uploading").
  */
 public func uploadStageText(stage: UploadStage) -> LocalizedText  {
@@ -9226,6 +10414,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_edl_ffi_checksum_func_not_eligible_text() != 20279) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_edl_ffi_checksum_func_own_status_text() != 23829) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_edl_ffi_checksum_func_payload_form() != 11402) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -9259,6 +10450,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_edl_ffi_checksum_func_software_key_store() != 32077) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_edl_ffi_checksum_func_status_check_text() != 11573) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_edl_ffi_checksum_func_upload_stage_text() != 6933) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -9278,6 +10472,12 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_edl_ffi_checksum_method_logger_log() != 62936) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_edl_ffi_checksum_method_onlineverifier_fetch_signed_trust_list() != 33839) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_edl_ffi_checksum_method_onlineverifier_fetch_status_list() != 31093) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_edl_ffi_checksum_method_onlineverifier_fetch_trust_list() != 24377) {
@@ -9301,7 +10501,25 @@ private let initializationResult: InitializationResult = {
     if (uniffi_edl_ffi_checksum_method_verifier_audience() != 12217) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_edl_ffi_checksum_method_verifier_load_status_list() != 15401) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_edl_ffi_checksum_method_verifier_load_trust_list() != 49670) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_edl_ffi_checksum_method_verifier_refresh() != 5992) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_edl_ffi_checksum_method_verifier_root_public_key() != 36931) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_edl_ffi_checksum_method_verifier_skew_secs() != 995) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_edl_ffi_checksum_method_verifier_status_list_info() != 13052) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_edl_ffi_checksum_method_verifier_trust_list_info() != 48474) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_edl_ffi_checksum_method_verifier_verify_offline() != 42807) {
@@ -9334,6 +10552,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_edl_ffi_checksum_method_wallet_last_synced_unix() != 8572) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_edl_ffi_checksum_method_wallet_load_lists() != 40508) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_edl_ffi_checksum_method_wallet_main_page() != 49110) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -9343,13 +10564,25 @@ private let initializationResult: InitializationResult = {
     if (uniffi_edl_ffi_checksum_method_wallet_now_unix() != 64936) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_edl_ffi_checksum_method_wallet_own_status() != 23900) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_edl_ffi_checksum_method_wallet_photo() != 62428) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_edl_ffi_checksum_method_wallet_photo_reviews() != 41870) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_edl_ffi_checksum_method_wallet_pin_root() != 59026) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_edl_ffi_checksum_method_wallet_pin_root_text() != 17569) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_edl_ffi_checksum_method_wallet_present() != 43725) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_edl_ffi_checksum_method_wallet_refresh_lists() != 13963) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_edl_ffi_checksum_method_wallet_set_observer() != 58222) {
@@ -9380,6 +10613,12 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_edl_ffi_checksum_constructor_verifier_new() != 52731) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_edl_ffi_checksum_constructor_verifier_pinned() != 60696) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_edl_ffi_checksum_constructor_verifier_pinned_text() != 57297) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_edl_ffi_checksum_constructor_verifier_with_skew() != 32533) {

@@ -411,6 +411,16 @@ void uniffi_edl_ffi_fn_free_onlineverifier(uint64_t handle, RustCallStatus *_Non
 uint64_t uniffi_edl_ffi_fn_constructor_onlineverifier_new(RustBuffer authority_url, RustBuffer api_key, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_ONLINEVERIFIER_FETCH_SIGNED_TRUST_LIST
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_ONLINEVERIFIER_FETCH_SIGNED_TRUST_LIST
+uint64_t uniffi_edl_ffi_fn_method_onlineverifier_fetch_signed_trust_list(uint64_t ptr
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_ONLINEVERIFIER_FETCH_STATUS_LIST
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_ONLINEVERIFIER_FETCH_STATUS_LIST
+uint64_t uniffi_edl_ffi_fn_method_onlineverifier_fetch_status_list(uint64_t ptr
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_ONLINEVERIFIER_FETCH_TRUST_LIST
 #define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_ONLINEVERIFIER_FETCH_TRUST_LIST
 uint64_t uniffi_edl_ffi_fn_method_onlineverifier_fetch_trust_list(uint64_t ptr
@@ -481,6 +491,16 @@ void uniffi_edl_ffi_fn_free_verifier(uint64_t handle, RustCallStatus *_Nonnull o
 uint64_t uniffi_edl_ffi_fn_constructor_verifier_new(RustBuffer trust_list, RustBuffer audience, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_CONSTRUCTOR_VERIFIER_PINNED
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_CONSTRUCTOR_VERIFIER_PINNED
+uint64_t uniffi_edl_ffi_fn_constructor_verifier_pinned(RustBuffer root_public_key, RustBuffer audience, RustBuffer stale_status, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_CONSTRUCTOR_VERIFIER_PINNED_TEXT
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_CONSTRUCTOR_VERIFIER_PINNED_TEXT
+uint64_t uniffi_edl_ffi_fn_constructor_verifier_pinned_text(RustBuffer root_public_key, RustBuffer audience, RustBuffer stale_status, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_CONSTRUCTOR_VERIFIER_WITH_SKEW
 #define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_CONSTRUCTOR_VERIFIER_WITH_SKEW
 uint64_t uniffi_edl_ffi_fn_constructor_verifier_with_skew(RustBuffer trust_list, RustBuffer audience, uint32_t skew_secs, RustCallStatus *_Nonnull out_status
@@ -491,9 +511,39 @@ uint64_t uniffi_edl_ffi_fn_constructor_verifier_with_skew(RustBuffer trust_list,
 RustBuffer uniffi_edl_ffi_fn_method_verifier_audience(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_VERIFIER_LOAD_STATUS_LIST
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_VERIFIER_LOAD_STATUS_LIST
+RustBuffer uniffi_edl_ffi_fn_method_verifier_load_status_list(uint64_t ptr, RustBuffer signed_list, uint64_t now_unix, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_VERIFIER_LOAD_TRUST_LIST
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_VERIFIER_LOAD_TRUST_LIST
+RustBuffer uniffi_edl_ffi_fn_method_verifier_load_trust_list(uint64_t ptr, RustBuffer signed_list, uint64_t now_unix, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_VERIFIER_REFRESH
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_VERIFIER_REFRESH
+uint64_t uniffi_edl_ffi_fn_method_verifier_refresh(uint64_t ptr, uint64_t online, uint64_t now_unix
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_VERIFIER_ROOT_PUBLIC_KEY
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_VERIFIER_ROOT_PUBLIC_KEY
+RustBuffer uniffi_edl_ffi_fn_method_verifier_root_public_key(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_VERIFIER_SKEW_SECS
 #define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_VERIFIER_SKEW_SECS
 uint32_t uniffi_edl_ffi_fn_method_verifier_skew_secs(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_VERIFIER_STATUS_LIST_INFO
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_VERIFIER_STATUS_LIST_INFO
+RustBuffer uniffi_edl_ffi_fn_method_verifier_status_list_info(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_VERIFIER_TRUST_LIST_INFO
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_VERIFIER_TRUST_LIST_INFO
+RustBuffer uniffi_edl_ffi_fn_method_verifier_trust_list_info(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_VERIFIER_VERIFY_OFFLINE
@@ -561,6 +611,11 @@ int8_t uniffi_edl_ffi_fn_method_wallet_is_enrolled(uint64_t ptr, RustCallStatus 
 RustBuffer uniffi_edl_ffi_fn_method_wallet_last_synced_unix(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_WALLET_LOAD_LISTS
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_WALLET_LOAD_LISTS
+RustBuffer uniffi_edl_ffi_fn_method_wallet_load_lists(uint64_t ptr, RustBuffer trust_list, RustBuffer status_list, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_WALLET_MAIN_PAGE
 #define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_WALLET_MAIN_PAGE
 RustBuffer uniffi_edl_ffi_fn_method_wallet_main_page(uint64_t ptr, RustCallStatus *_Nonnull out_status
@@ -576,6 +631,11 @@ RustBuffer uniffi_edl_ffi_fn_method_wallet_messages(uint64_t ptr, RustCallStatus
 uint64_t uniffi_edl_ffi_fn_method_wallet_now_unix(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_WALLET_OWN_STATUS
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_WALLET_OWN_STATUS
+RustBuffer uniffi_edl_ffi_fn_method_wallet_own_status(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_WALLET_PHOTO
 #define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_WALLET_PHOTO
 RustBuffer uniffi_edl_ffi_fn_method_wallet_photo(uint64_t ptr, RustCallStatus *_Nonnull out_status
@@ -586,9 +646,24 @@ RustBuffer uniffi_edl_ffi_fn_method_wallet_photo(uint64_t ptr, RustCallStatus *_
 RustBuffer uniffi_edl_ffi_fn_method_wallet_photo_reviews(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_WALLET_PIN_ROOT
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_WALLET_PIN_ROOT
+void uniffi_edl_ffi_fn_method_wallet_pin_root(uint64_t ptr, RustBuffer root_public_key, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_WALLET_PIN_ROOT_TEXT
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_WALLET_PIN_ROOT_TEXT
+void uniffi_edl_ffi_fn_method_wallet_pin_root_text(uint64_t ptr, RustBuffer root_public_key, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_WALLET_PRESENT
 #define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_WALLET_PRESENT
 RustBuffer uniffi_edl_ffi_fn_method_wallet_present(uint64_t ptr, RustBuffer form, RustBuffer audience, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_WALLET_REFRESH_LISTS
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_WALLET_REFRESH_LISTS
+uint64_t uniffi_edl_ffi_fn_method_wallet_refresh_lists(uint64_t ptr
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_METHOD_WALLET_SET_OBSERVER
@@ -707,6 +782,11 @@ void uniffi_edl_ffi_fn_func_load_face_model(RustBuffer model, RustCallStatus *_N
 RustBuffer uniffi_edl_ffi_fn_func_not_eligible_text(RustBuffer reason, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_OWN_STATUS_TEXT
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_OWN_STATUS_TEXT
+RustBuffer uniffi_edl_ffi_fn_func_own_status_text(RustBuffer status, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_PAYLOAD_FORM
 #define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_PAYLOAD_FORM
 RustBuffer uniffi_edl_ffi_fn_func_payload_form(RustBuffer payload, RustCallStatus *_Nonnull out_status
@@ -760,6 +840,11 @@ void uniffi_edl_ffi_fn_func_set_logger(RustBuffer logger, RustBuffer max_level, 
 #ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_SOFTWARE_KEY_STORE
 #define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_SOFTWARE_KEY_STORE
 uint64_t uniffi_edl_ffi_fn_func_software_key_store(RustBuffer passphrase, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_STATUS_CHECK_TEXT
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_STATUS_CHECK_TEXT
+RustBuffer uniffi_edl_ffi_fn_func_status_check_text(RustBuffer status, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_UPLOAD_STAGE_TEXT
@@ -1109,6 +1194,12 @@ uint16_t uniffi_edl_ffi_checksum_func_not_eligible_text(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_FUNC_OWN_STATUS_TEXT
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_FUNC_OWN_STATUS_TEXT
+uint16_t uniffi_edl_ffi_checksum_func_own_status_text(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_FUNC_PAYLOAD_FORM
 #define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_FUNC_PAYLOAD_FORM
 uint16_t uniffi_edl_ffi_checksum_func_payload_form(void
@@ -1175,6 +1266,12 @@ uint16_t uniffi_edl_ffi_checksum_func_software_key_store(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_FUNC_STATUS_CHECK_TEXT
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_FUNC_STATUS_CHECK_TEXT
+uint16_t uniffi_edl_ffi_checksum_func_status_check_text(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_FUNC_UPLOAD_STAGE_TEXT
 #define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_FUNC_UPLOAD_STAGE_TEXT
 uint16_t uniffi_edl_ffi_checksum_func_upload_stage_text(void
@@ -1214,6 +1311,18 @@ uint16_t uniffi_edl_ffi_checksum_method_keystore_wrap_key(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_LOGGER_LOG
 #define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_LOGGER_LOG
 uint16_t uniffi_edl_ffi_checksum_method_logger_log(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_ONLINEVERIFIER_FETCH_SIGNED_TRUST_LIST
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_ONLINEVERIFIER_FETCH_SIGNED_TRUST_LIST
+uint16_t uniffi_edl_ffi_checksum_method_onlineverifier_fetch_signed_trust_list(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_ONLINEVERIFIER_FETCH_STATUS_LIST
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_ONLINEVERIFIER_FETCH_STATUS_LIST
+uint16_t uniffi_edl_ffi_checksum_method_onlineverifier_fetch_status_list(void
     
 );
 #endif
@@ -1259,9 +1368,45 @@ uint16_t uniffi_edl_ffi_checksum_method_verifier_audience(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_VERIFIER_LOAD_STATUS_LIST
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_VERIFIER_LOAD_STATUS_LIST
+uint16_t uniffi_edl_ffi_checksum_method_verifier_load_status_list(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_VERIFIER_LOAD_TRUST_LIST
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_VERIFIER_LOAD_TRUST_LIST
+uint16_t uniffi_edl_ffi_checksum_method_verifier_load_trust_list(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_VERIFIER_REFRESH
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_VERIFIER_REFRESH
+uint16_t uniffi_edl_ffi_checksum_method_verifier_refresh(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_VERIFIER_ROOT_PUBLIC_KEY
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_VERIFIER_ROOT_PUBLIC_KEY
+uint16_t uniffi_edl_ffi_checksum_method_verifier_root_public_key(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_VERIFIER_SKEW_SECS
 #define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_VERIFIER_SKEW_SECS
 uint16_t uniffi_edl_ffi_checksum_method_verifier_skew_secs(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_VERIFIER_STATUS_LIST_INFO
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_VERIFIER_STATUS_LIST_INFO
+uint16_t uniffi_edl_ffi_checksum_method_verifier_status_list_info(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_VERIFIER_TRUST_LIST_INFO
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_VERIFIER_TRUST_LIST_INFO
+uint16_t uniffi_edl_ffi_checksum_method_verifier_trust_list_info(void
     
 );
 #endif
@@ -1325,6 +1470,12 @@ uint16_t uniffi_edl_ffi_checksum_method_wallet_last_synced_unix(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_WALLET_LOAD_LISTS
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_WALLET_LOAD_LISTS
+uint16_t uniffi_edl_ffi_checksum_method_wallet_load_lists(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_WALLET_MAIN_PAGE
 #define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_WALLET_MAIN_PAGE
 uint16_t uniffi_edl_ffi_checksum_method_wallet_main_page(void
@@ -1343,6 +1494,12 @@ uint16_t uniffi_edl_ffi_checksum_method_wallet_now_unix(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_WALLET_OWN_STATUS
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_WALLET_OWN_STATUS
+uint16_t uniffi_edl_ffi_checksum_method_wallet_own_status(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_WALLET_PHOTO
 #define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_WALLET_PHOTO
 uint16_t uniffi_edl_ffi_checksum_method_wallet_photo(void
@@ -1355,9 +1512,27 @@ uint16_t uniffi_edl_ffi_checksum_method_wallet_photo_reviews(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_WALLET_PIN_ROOT
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_WALLET_PIN_ROOT
+uint16_t uniffi_edl_ffi_checksum_method_wallet_pin_root(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_WALLET_PIN_ROOT_TEXT
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_WALLET_PIN_ROOT_TEXT
+uint16_t uniffi_edl_ffi_checksum_method_wallet_pin_root_text(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_WALLET_PRESENT
 #define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_WALLET_PRESENT
 uint16_t uniffi_edl_ffi_checksum_method_wallet_present(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_WALLET_REFRESH_LISTS
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_METHOD_WALLET_REFRESH_LISTS
+uint16_t uniffi_edl_ffi_checksum_method_wallet_refresh_lists(void
     
 );
 #endif
@@ -1418,6 +1593,18 @@ uint16_t uniffi_edl_ffi_checksum_constructor_onlineverifier_new(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_CONSTRUCTOR_VERIFIER_NEW
 #define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_CONSTRUCTOR_VERIFIER_NEW
 uint16_t uniffi_edl_ffi_checksum_constructor_verifier_new(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_CONSTRUCTOR_VERIFIER_PINNED
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_CONSTRUCTOR_VERIFIER_PINNED
+uint16_t uniffi_edl_ffi_checksum_constructor_verifier_pinned(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_CONSTRUCTOR_VERIFIER_PINNED_TEXT
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_CONSTRUCTOR_VERIFIER_PINNED_TEXT
+uint16_t uniffi_edl_ffi_checksum_constructor_verifier_pinned_text(void
     
 );
 #endif

@@ -11,10 +11,13 @@
 //! - `offline`: the offline verifier's verdicts (`Rejection`);
 //! - `net`: the authority's answers and the online checks (`NetError`, `ErrorCode`);
 //! - `wallet`: the wallet and its store (`WalletError`, `StoreError`);
-//! - `callback`: what the app's callbacks throw, and the key store's reasons both ways.
+//! - `callback`: what the app's callbacks throw, and the key store's reasons both ways;
+//! - `lists`: the signed trust and status lists refused (`TrustListRejection`,
+//!   `StatusListRefusal`, `AnchoredRejection`).
 
 mod callback;
 mod input;
+mod lists;
 mod net;
 mod offline;
 mod wallet;
@@ -98,6 +101,14 @@ pub enum EdlError {
     /// No space left for the store.
     #[error("no space left for the wallet store")]
     StorageFull,
+    /// A trust list or status list was refused, or no valid trust list is held.
+    #[error("{list:?} refused: {reason:?}")]
+    ListRefused {
+        /// Which list.
+        list: ListKind,
+        /// Why.
+        reason: ListRefusal,
+    },
     /// A fault inside this library.
     #[error("internal error: {detail}")]
     Internal {
@@ -196,6 +207,36 @@ pub enum RefusalReason {
     ElicenceSuperseded,
     /// The request does not fit the application's state.
     InvalidState,
+}
+
+/// Which signed list (D93).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ListKind {
+    /// The root-signed trust list.
+    TrustList,
+    /// The signed status list.
+    StatusList,
+}
+
+/// Why a signed list was refused (D93).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ListRefusal {
+    /// A bare list without the root's signature.
+    Unsigned,
+    /// The signature does not verify (another root, or altered bytes).
+    BadSignature,
+    /// Signed by an issuer key the trust list held does not name (status list).
+    UnknownSigner,
+    /// Not a list of this protocol.
+    Malformed,
+    /// The list's lifetime has ended.
+    Expired,
+    /// Issued in the future by this device's clock.
+    NotYetValid,
+    /// Older than the list already held.
+    RolledBack,
+    /// No valid trust list is held: load one first.
+    NoList,
 }
 
 /// Why the app's key store failed.

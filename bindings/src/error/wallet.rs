@@ -65,6 +65,11 @@ impl From<WalletError> for EdlError {
             WalletError::Internal => EdlError::Internal {
                 detail: "wallet".into(),
             },
+            WalletError::NoRootPinned => EdlError::InvalidArgument {
+                detail: "pin the authority's root (Wallet.pin_root) before taking lists".into(),
+            },
+            WalletError::TrustList(r) => r.into(),
+            WalletError::StatusList(r) => r.into(),
         }
     }
 }

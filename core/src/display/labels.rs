@@ -175,3 +175,62 @@ mod tests {
         assert_eq!(zh, ["检测通过", "已处理", "上传中", "已上传"]);
     }
 }
+
+/// What the lists the wallet holds say about its own e-licence (D93): what a police scanner
+/// holding the same lists would answer offline.
+pub fn own_status(status: crate::verify::OwnStatus) -> Bilingual {
+    use crate::verify::OwnStatus::*;
+    let (zh, en) = match status {
+        InForce => ("状态正常（离线名单）", "In force (offline list)"),
+        Suspended => (
+            "电子驾驶证已暂停，离线核验将不通过",
+            "Suspended: offline checks will refuse it",
+        ),
+        Superseded => (
+            "电子驾驶证已失效，请同步",
+            "No longer valid: sync the wallet",
+        ),
+        Unknown => (
+            "离线名单已过期，核验方需在线查询",
+            "Offline list out of date: verifiers must check online",
+        ),
+        NotChecked => (
+            "尚无有效的离线名单，请联网更新",
+            "No valid offline list yet: go online to update",
+        ),
+    };
+    Bilingual::new(zh, en)
+}
+
+/// What a verifier's screen says of the status check of an accepted presentation.
+pub fn status_check(status: crate::verify::StatusCheck) -> Bilingual {
+    use crate::verify::StatusCheck::*;
+    let (zh, en) = match status {
+        NotChecked => ("未核对状态名单", "Status list not checked"),
+        InForce => ("状态有效", "In force"),
+        Unknown => (
+            "签名有效，状态未知：请在线核验",
+            "Signature valid, status unknown: check online",
+        ),
+    };
+    Bilingual::new(zh, en)
+}
+
+#[cfg(test)]
+mod status_tests {
+    use super::*;
+    use crate::verify::{OwnStatus, StatusCheck};
+
+    #[test]
+    fn status_words_tell_unknown_from_in_force() {
+        assert!(
+            status_check(StatusCheck::Unknown)
+                .en
+                .contains("check online")
+        );
+        assert_ne!(
+            own_status(OwnStatus::InForce),
+            own_status(OwnStatus::Unknown)
+        );
+    }
+}

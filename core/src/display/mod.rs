@@ -14,7 +14,8 @@ mod times;
 #[cfg(feature = "wallet")]
 pub use labels::upload_stage;
 pub use labels::{
-    application_phase, audience, check_method, check_outcome, review_outcome, verifier_class,
+    application_phase, audience, check_method, check_outcome, own_status, review_outcome,
+    status_check, verifier_class,
 };
 pub use problems::{Problem, Refusal, problem, refusal};
 pub use times::{

@@ -86,31 +86,42 @@ impl Client {
             .http
             .get(self.url(path))
             .header(HEADER_API_KEY, api_key_header(api_key)?);
-        let mut response = request.send().await.map_err(transport)?;
-        if !response.status().is_success() {
-            // Every answer that is not a success is an error: the JSON body says which.
-            return answer::<serde::de::IgnoredAny>(response)
-                .await
-                .and(Err(NetError::Protocol("unexpected answer body")));
-        }
-        let too_large = NetError::Protocol("an answer larger than expected");
-        if response.content_length().is_some_and(|n| n > max as u64) {
-            return Err(too_large);
-        }
-        let mut bytes = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(transport)? {
-            if bytes.len() + chunk.len() > max {
-                return Err(too_large);
-            }
-            bytes.extend_from_slice(&chunk);
-        }
-        Ok(bytes)
+        read_bytes(request, max).await
+    }
+
+    /// An unsigned GET of a public binary resource (the signed trust list, the status
+    /// list); an answer over `max` bytes is refused before it is all read.
+    pub async fn get_bytes(&self, path: &str, max: usize) -> Result<Vec<u8>, NetError> {
+        read_bytes(self.http.get(self.url(path)), max).await
     }
 
     /// The full URL of `path_and_query`.
     pub(super) fn url(&self, path_and_query: &str) -> String {
         format!("{}{path_and_query}", self.base)
     }
+}
+
+/// Sends `request` and reads a binary answer of at most `max` bytes.
+async fn read_bytes(request: RequestBuilder, max: usize) -> Result<Vec<u8>, NetError> {
+    let mut response = request.send().await.map_err(transport)?;
+    if !response.status().is_success() {
+        // Every answer that is not a success is an error: the JSON body says which.
+        return answer::<serde::de::IgnoredAny>(response)
+            .await
+            .and(Err(NetError::Protocol("unexpected answer body")));
+    }
+    let too_large = NetError::Protocol("an answer larger than expected");
+    if response.content_length().is_some_and(|n| n > max as u64) {
+        return Err(too_large);
+    }
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(transport)? {
+        if bytes.len() + chunk.len() > max {
+            return Err(too_large);
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
 }
 
 /// The API key as a header value. A key that cannot even be a header value cannot be the

@@ -32,6 +32,14 @@ pub enum OnlineVerifyError {
 /// A photo larger than this is not a licence photo (the authority takes at most 2 MiB).
 const MAX_PHOTO_BYTES: usize = 2 * 1024 * 1024;
 
+/// A signed trust list larger than this is not one (a key takes 42 bytes; 64 KiB is over a
+/// thousand keys).
+pub(crate) const MAX_TRUST_LIST_BYTES: usize = 64 * 1024;
+
+/// A signed status list larger than this is not one: 2^24 entries pack into 4 MiB before
+/// compression, and deflate adds at most a few bytes per 16 KiB block.
+pub(crate) const MAX_STATUS_LIST_BYTES: usize = 4 * 1024 * 1024 + 64 * 1024;
+
 /// An online check's answer with the photo it names, fetched from the authority by its
 /// digest and checked against it (D92).
 #[derive(Clone, PartialEq, Eq)]
@@ -122,6 +130,28 @@ impl OnlineVerifier {
                 .ok_or(NetError::Internal)??;
         TrustList::decode(answer.trust_list.as_bytes())
             .map_err(|_| NetError::Protocol("the trust list does not decode"))
+    }
+
+    /// The authority's root-signed trust list (`GET /v1/trust-list/signed`), as bytes for
+    /// [`crate::verify::OfflineTrust::load_trust_list`], which checks it: nothing here is
+    /// trusted. The public list needs no API key; none is sent.
+    pub async fn signed_trust_list(&self) -> Result<Vec<u8>, NetError> {
+        self.public_bytes(paths::SIGNED_TRUST_LIST, MAX_TRUST_LIST_BYTES)
+            .await
+    }
+
+    /// The authority's signed status list (`GET /v1/status-list`), as bytes for
+    /// [`crate::verify::OfflineTrust::load_status_list`], which checks it.
+    pub async fn status_list(&self) -> Result<Vec<u8>, NetError> {
+        self.public_bytes(paths::STATUS_LIST, MAX_STATUS_LIST_BYTES)
+            .await
+    }
+
+    async fn public_bytes(&self, path: &'static str, max: usize) -> Result<Vec<u8>, NetError> {
+        let client = self.client.clone();
+        runtime::run(async move { client.get_bytes(path, max).await })
+            .await
+            .ok_or(NetError::Internal)?
     }
 
     async fn send(

@@ -1,10 +1,15 @@
 //! The verifier's side: offline checks against the trust list, and the parsing and
 //! code checks of online requests (which the authority runs).
 
+mod anchored;
 mod offline;
 mod online;
 mod policy;
 
+pub use anchored::{
+    AnchoredRejection, OfflineTrust, OwnStatus, StatusListRefusal, StatusListSummary,
+    TrustListSummary, root_key_from_text, root_key_to_text,
+};
 pub use offline::{Rejection, StatusCheck, Verified, verify_offline, verify_offline_with_status};
 pub use online::{CodeRejection, FAST_CLOCK_SKEW, OnlineCheck, check_code};
 pub use policy::{DEFAULT_SKEW, Policy, StaleStatus};

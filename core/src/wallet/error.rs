@@ -39,6 +39,17 @@ pub enum WalletError {
     /// The bytes are not a usable photo (not JPEG/PNG, too large, damaged).
     #[error("photo: {0}")]
     Photo(#[from] crate::photo::PhotoError),
+    /// No authority root is pinned: call [`super::Wallet::pin_root`] before taking lists.
+    #[error("no authority root pinned")]
+    NoRootPinned,
+    /// A trust list was refused (not signed by the pinned root, expired, older than the
+    /// held one…); the lists held are unchanged.
+    #[error("trust list refused: {0}")]
+    TrustList(crate::credential::TrustListRejection),
+    /// A status list was refused (unknown signer, bad signature, older than the held
+    /// one…); the lists held are unchanged.
+    #[error("status list refused: {0}")]
+    StatusList(crate::verify::StatusListRefusal),
     /// A fault inside the wallet (a task panicked).
     #[error("internal error")]
     Internal,

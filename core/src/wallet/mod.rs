@@ -21,6 +21,7 @@ mod rotation;
 mod state;
 pub mod store;
 mod sync;
+mod trust;
 
 pub use error::WalletError;
 pub use events::{WalletEvent, WalletObserver};
@@ -30,3 +31,4 @@ pub use photo_upload::{PhotoSource, PhotoSubmission, UploadProgress, UploadStage
 pub use rotation::RotationTicker;
 pub use state::{Enrolment, StoredElicence, SyncState};
 pub use sync::SyncReport;
+pub use trust::ListsRefreshed;

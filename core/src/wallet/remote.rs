@@ -44,7 +44,7 @@ impl Wallet {
     /// Runs `task` with a handle of this wallet on the core's runtime.
     /// Runs `task` with a handle of this wallet on the core's runtime, inside `span`, and
     /// logs its failure there (the one place a wallet call's error is logged).
-    async fn on_runtime<T, Fut>(
+    pub(super) async fn on_runtime<T, Fut>(
         &self,
         span: Span,
         task: impl FnOnce(Wallet) -> Fut,
@@ -435,6 +435,9 @@ fn log_failure(e: &WalletError) {
         | WalletError::IdentityCheck
         | WalletError::PhotoProblems(_)
         | WalletError::Photo(_) => tracing::info!("failed: {e}"),
+        WalletError::NoRootPinned => tracing::info!("failed: {e}"),
+        // A refused list is what a hostile network or a misconfigured pin looks like.
+        WalletError::TrustList(_) | WalletError::StatusList(_) => tracing::warn!("failed: {e}"),
         WalletError::Protocol(_) => tracing::warn!("failed: unusable answer from the authority"),
         WalletError::Store(_) | WalletError::Present(_) | WalletError::Internal => {
             tracing::error!("failed: {e}")

@@ -14,6 +14,8 @@ pub(crate) const DEVICE_KEY: &str = "device_key";
 pub(crate) const TOTP_SEED: &str = "totp_seed";
 /// Document: `TrustList::encode()` bytes.
 pub(crate) const TRUST_LIST: &str = "trust_list";
+/// Document: the pinned root and the signed trust and status lists (`trust::StoredLists`).
+pub(crate) const TRUST_LISTS: &str = "signed_lists";
 /// Document: [`SyncState`].
 pub(crate) const SYNC_STATE: &str = "sync_state";
 /// Document: the licence (both pages).

@@ -1,0 +1,264 @@
+//! What an offline verifier or a wallet holds to check presentations: the pinned root, the
+//! newest root-signed trust list it accepted, and the newest signed status list (D93).
+//!
+//! [`OfflineTrust`] is the one place that decides whether a list offered (fetched from the
+//! authority, copied from a file) replaces the held one, and what a presentation's status
+//! is with the lists held. The bindings, the CLI and the apps only hand it bytes and a
+//! clock, so every platform refuses the same lists for the same reasons.
+
+use crate::credential::{
+    Credential, ElicenceStatus, StatusAnswer, StatusList, StatusListError, TrustAnchor, TrustList,
+    TrustListContents, TrustListRejection,
+};
+use crate::crypto::PublicKey;
+
+use super::{Policy, Rejection, Verified, verify_offline_with_status};
+
+/// Why a status list was not taken.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StatusListRefusal {
+    /// No valid trust list is held to check its signer against: load the trust list first.
+    #[error("no valid trust list to check the status list: {0}")]
+    NoTrustList(TrustListRejection),
+    /// Malformed, signed by a key the trust list does not hold, or a wrong signature.
+    #[error(transparent)]
+    List(#[from] StatusListError),
+    /// Issued later than the verifier's clock (beyond the skew): a clock is wrong.
+    #[error("the status list is not yet valid")]
+    NotYetValid,
+    /// Issued before the list already held: an old list replayed.
+    #[error("status list of {offered} is older than the held list of {held}")]
+    RolledBack {
+        /// `issued_at` of the held list.
+        held: u32,
+        /// `issued_at` of the offered list.
+        offered: u32,
+    },
+}
+
+/// Why a presentation could not be checked, or was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AnchoredRejection {
+    /// No valid trust list is held (none loaded, or the held one expired): refresh it.
+    #[error("trust list: {0}")]
+    TrustList(TrustListRejection),
+    /// The presentation itself was refused.
+    #[error(transparent)]
+    Rejected(#[from] Rejection),
+}
+
+/// What the lists held say about one e-licence, for the wallet's own screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OwnStatus {
+    /// A fresh status list holds the e-licence in force.
+    InForce,
+    /// A fresh status list says suspended: verifiers refuse it offline.
+    Suspended,
+    /// A fresh status list says revoked or replaced: verifiers refuse it offline; sync.
+    Superseded,
+    /// The status list held is stale or does not cover the e-licence: verifiers may check
+    /// online.
+    Unknown,
+    /// No valid status list or trust list is held, or the credential does not verify under
+    /// the trust list held: refresh the lists.
+    NotChecked,
+}
+
+/// A summary of the trust list held, for a settings screen or a log line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TrustListSummary {
+    /// Its sequence number (never goes down).
+    pub sequence: u32,
+    /// When it was issued (unix seconds).
+    pub issued_at: u32,
+    /// When it stops being accepted (unix seconds).
+    pub expires_at: u32,
+    /// How many issuer keys it holds.
+    pub keys: u32,
+}
+
+impl From<&TrustListContents> for TrustListSummary {
+    fn from(c: &TrustListContents) -> Self {
+        TrustListSummary {
+            sequence: c.sequence,
+            issued_at: c.issued_at,
+            expires_at: c.expires_at,
+            keys: c.keys.keys().len() as u32,
+        }
+    }
+}
+
+/// A summary of the status list held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatusListSummary {
+    /// When it was issued (unix seconds).
+    pub issued_at: u32,
+    /// From when it is stale: `issued_at + ttl` (unix seconds).
+    pub stale_at: u64,
+    /// How many e-licence indices it covers.
+    pub entries: u32,
+}
+
+impl From<&StatusList> for StatusListSummary {
+    fn from(l: &StatusList) -> Self {
+        StatusListSummary {
+            issued_at: l.issued_at,
+            stale_at: u64::from(l.issued_at) + u64::from(l.ttl_secs),
+            entries: l.len(),
+        }
+    }
+}
+
+/// The pinned root, the newest trust list accepted under it and the newest status list
+/// accepted under that trust list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OfflineTrust {
+    anchor: TrustAnchor,
+    status: Option<StatusList>,
+}
+
+impl OfflineTrust {
+    /// Trusts lists signed by `root` (or by a next root it announces), holding none yet.
+    pub fn pinned(root: PublicKey) -> Self {
+        OfflineTrust {
+            anchor: TrustAnchor::pinned(root),
+            status: None,
+        }
+    }
+
+    /// The root now pinned (the announced next root once a list signed by it was taken).
+    pub fn root(&self) -> PublicKey {
+        self.anchor.root()
+    }
+
+    /// Takes a root-signed trust list if it is signed by the pinned root, valid at `now`
+    /// and not older than the one held (see [`TrustAnchor::accept`]); the held lists are
+    /// unchanged when it is refused.
+    pub fn load_trust_list(
+        &mut self,
+        bytes: &[u8],
+        now: u64,
+        skew: u32,
+    ) -> Result<TrustListSummary, TrustListRejection> {
+        self.anchor.accept(bytes, now, skew)?;
+        self.trust_list_summary().ok_or(TrustListRejection::NoList)
+    }
+
+    /// Takes a signed status list if its signer is in the trust list held (valid at
+    /// `now`), it is not issued in the future and not before the status list held. A
+    /// stale list is taken (it is the newest known; it answers "status unknown").
+    pub fn load_status_list(
+        &mut self,
+        bytes: &[u8],
+        now: u64,
+        skew: u32,
+    ) -> Result<StatusListSummary, StatusListRefusal> {
+        let trust = self
+            .anchor
+            .trust_list(now)
+            .map_err(StatusListRefusal::NoTrustList)?;
+        let list = StatusList::verify(bytes, trust)?;
+        if u64::from(list.issued_at) > now + u64::from(skew) {
+            return Err(StatusListRefusal::NotYetValid);
+        }
+        if let Some(held) = &self.status
+            && list.issued_at < held.issued_at
+        {
+            return Err(StatusListRefusal::RolledBack {
+                held: held.issued_at,
+                offered: list.issued_at,
+            });
+        }
+        let summary = StatusListSummary::from(&list);
+        self.status = Some(list);
+        Ok(summary)
+    }
+
+    /// The trust list held, if any (expired or not).
+    pub fn trust_list_summary(&self) -> Option<TrustListSummary> {
+        self.anchor.held().map(TrustListSummary::from)
+    }
+
+    /// The status list held, if any (stale or not).
+    pub fn status_list_summary(&self) -> Option<StatusListSummary> {
+        self.status.as_ref().map(StatusListSummary::from)
+    }
+
+    /// The issuer keys of the held trust list, if it is valid at `now`.
+    pub fn trust_list(&self, now: u64) -> Result<&TrustList, TrustListRejection> {
+        self.anchor.trust_list(now)
+    }
+
+    /// Verifies an offline payload with the held lists: the trust list must be valid at
+    /// `now`; the status list, when one is held, is read as
+    /// [`verify_offline_with_status`] does (stale → the policy's choice).
+    pub fn verify(
+        &self,
+        payload: &[u8],
+        now: u64,
+        policy: &Policy,
+    ) -> Result<Verified, AnchoredRejection> {
+        let trust = self
+            .anchor
+            .trust_list(now)
+            .map_err(AnchoredRejection::TrustList)?;
+        Ok(verify_offline_with_status(
+            payload,
+            trust,
+            self.status.as_ref(),
+            now,
+            policy,
+        )?)
+    }
+
+    /// What the held lists say about a wallet's own credential at `now`: the credential
+    /// must verify under the held trust list (so a list the wallet was fed for another
+    /// root, or a forged credential, says nothing), then its index is read in the status
+    /// list.
+    pub fn own_status(&self, credential: &Credential, now: u64) -> OwnStatus {
+        let Ok(trust) = self.anchor.trust_list(now) else {
+            return OwnStatus::NotChecked;
+        };
+        let Some(list) = &self.status else {
+            return OwnStatus::NotChecked;
+        };
+        let Ok(view) = credential
+            .view(crate::credential::Audience::Enforcement)
+            .verify(trust)
+        else {
+            return OwnStatus::NotChecked;
+        };
+        match list.status_at(view.header().status_index, now) {
+            Ok(StatusAnswer::Known(ElicenceStatus::InForce)) => OwnStatus::InForce,
+            Ok(StatusAnswer::Known(ElicenceStatus::Suspended)) => OwnStatus::Suspended,
+            Ok(StatusAnswer::Known(ElicenceStatus::Superseded)) => OwnStatus::Superseded,
+            Ok(StatusAnswer::Unknown) | Err(_) => OwnStatus::Unknown,
+        }
+    }
+}
+
+/// A root public key from its text form: 64 hexadecimal characters (either case, white
+/// space around ignored), as `edl authority root` prints it and a verifier app is
+/// configured with. `None` for anything else, or for bytes that are not a valid Ed25519
+/// point.
+pub fn root_key_from_text(text: &str) -> Option<PublicKey> {
+    let text = text.trim();
+    // Digits only: `from_str_radix` alone would take a sign ("+f").
+    if text.len() != 64 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let mut bytes = [0u8; 32];
+    for (i, pair) in text.as_bytes().chunks(2).enumerate() {
+        let hex = std::str::from_utf8(pair).ok()?;
+        bytes[i] = u8::from_str_radix(hex, 16).ok()?;
+    }
+    PublicKey::from_bytes(&bytes).ok()
+}
+
+/// The text form of a root public key: 64 lower-case hexadecimal characters.
+pub fn root_key_to_text(key: &PublicKey) -> String {
+    key.to_bytes().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,195 @@
+use super::*;
+use crate::credential::{Audience, ElicenceStatus, StatusList, TrustListContents};
+use crate::crypto::{KeyId, SecretKey};
+use crate::present::Form;
+use crate::sample;
+use crate::verify::{StaleStatus, StatusCheck};
+
+const ISSUED: u32 = 1_795_572_000;
+const NOW: u64 = ISSUED as u64 + 3600;
+const TTL: u32 = 6 * 3600;
+const SKEW: u32 = 5;
+
+fn root() -> SecretKey {
+    SecretKey::from_seed([0xA0; 32])
+}
+
+fn signed_trust(s: &sample::Sample, sequence: u32, root: &SecretKey) -> Vec<u8> {
+    TrustListContents {
+        sequence,
+        issued_at: ISSUED - 60,
+        expires_at: ISSUED + 7 * 24 * 3600,
+        next_root: None,
+        keys: s.trust.clone(),
+    }
+    .sign(root)
+}
+
+fn signed_status(made_at: u32, status: ElicenceStatus) -> Vec<u8> {
+    let mut list = StatusList::new(made_at, TTL, 100);
+    list.set(sample::STATUS_INDEX, status).unwrap();
+    list.sign(KeyId(1), &SecretKey::from_seed(sample::ISSUER_SEED))
+}
+
+fn payload(s: &sample::Sample) -> Vec<u8> {
+    s.holder
+        .present(Form::Offline, Audience::Enforcement, NOW, 30)
+        .unwrap()
+        .payload
+}
+
+fn loaded(s: &sample::Sample) -> OfflineTrust {
+    let mut t = OfflineTrust::pinned(root().public());
+    t.load_trust_list(&signed_trust(s, 3, &root()), NOW, SKEW)
+        .unwrap();
+    t
+}
+
+#[test]
+fn nothing_verifies_before_a_trust_list_is_loaded() {
+    let s = sample::issued(ISSUED);
+    let t = OfflineTrust::pinned(root().public());
+    assert_eq!(
+        t.verify(&payload(&s), NOW, &Policy::new(Audience::Enforcement)),
+        Err(AnchoredRejection::TrustList(TrustListRejection::NoList))
+    );
+}
+
+#[test]
+fn a_list_of_another_root_is_refused_and_the_held_one_kept() {
+    let s = sample::issued(ISSUED);
+    let mut t = loaded(&s);
+    let forged = signed_trust(&s, 4, &SecretKey::from_seed([0x5A; 32]));
+    assert_eq!(
+        t.load_trust_list(&forged, NOW, SKEW),
+        Err(TrustListRejection::BadRootSignature)
+    );
+    assert_eq!(t.trust_list_summary().unwrap().sequence, 3);
+    assert_eq!(
+        t.load_trust_list(&signed_trust(&s, 2, &root()), NOW, SKEW),
+        Err(TrustListRejection::RolledBack {
+            held: 3,
+            offered: 2
+        })
+    );
+}
+
+#[test]
+fn a_fresh_status_list_refuses_a_suspended_e_licence_and_a_stale_one_is_unknown() {
+    let s = sample::issued(ISSUED);
+    let mut t = loaded(&s);
+    let police = Policy::new(Audience::Enforcement);
+    let p = payload(&s);
+    assert_eq!(
+        t.verify(&p, NOW, &police).unwrap().status,
+        StatusCheck::NotChecked
+    );
+    let summary = t
+        .load_status_list(
+            &signed_status(NOW as u32 - 60, ElicenceStatus::Suspended),
+            NOW,
+            SKEW,
+        )
+        .unwrap();
+    assert_eq!(summary.stale_at, NOW - 60 + u64::from(TTL));
+    assert_eq!(
+        t.verify(&p, NOW, &police),
+        Err(AnchoredRejection::Rejected(Rejection::ElicenceSuspended))
+    );
+    let later = NOW + u64::from(TTL);
+    let strict = police.with_stale_status(StaleStatus::Refuse);
+    assert_eq!(
+        t.own_status(&s.holder.credential().clone(), later),
+        OwnStatus::Unknown
+    );
+    // The payload's own window is long gone by then: present again at `later`.
+    let p_later = s
+        .holder
+        .present(Form::Offline, Audience::Enforcement, later, 30)
+        .unwrap()
+        .payload;
+    assert_eq!(
+        t.verify(&p_later, later, &police).unwrap().status,
+        StatusCheck::Unknown
+    );
+    assert_eq!(
+        t.verify(&p_later, later, &strict),
+        Err(AnchoredRejection::Rejected(Rejection::StatusUnknown))
+    );
+}
+
+#[test]
+fn an_older_status_list_is_refused_and_one_from_the_future_too() {
+    let s = sample::issued(ISSUED);
+    let mut t = loaded(&s);
+    t.load_status_list(
+        &signed_status(NOW as u32 - 60, ElicenceStatus::InForce),
+        NOW,
+        SKEW,
+    )
+    .unwrap();
+    assert_eq!(
+        t.load_status_list(
+            &signed_status(NOW as u32 - 120, ElicenceStatus::InForce),
+            NOW,
+            SKEW
+        ),
+        Err(StatusListRefusal::RolledBack {
+            held: NOW as u32 - 60,
+            offered: NOW as u32 - 120
+        })
+    );
+    assert_eq!(
+        t.load_status_list(
+            &signed_status(NOW as u32 + 60, ElicenceStatus::InForce),
+            NOW,
+            SKEW
+        ),
+        Err(StatusListRefusal::NotYetValid)
+    );
+    let mut forged = signed_status(NOW as u32, ElicenceStatus::InForce);
+    let last = forged.len() - 1;
+    forged[last] ^= 1;
+    assert_eq!(
+        t.load_status_list(&forged, NOW, SKEW),
+        Err(StatusListRefusal::List(StatusListError::BadSignature))
+    );
+    assert!(matches!(
+        OfflineTrust::pinned(root().public()).load_status_list(&forged, NOW, SKEW),
+        Err(StatusListRefusal::NoTrustList(TrustListRejection::NoList))
+    ));
+}
+
+#[test]
+fn the_wallet_reads_its_own_status_from_the_lists_held() {
+    let s = sample::issued(ISSUED);
+    let credential = s.holder.credential().clone();
+    let mut t = OfflineTrust::pinned(root().public());
+    assert_eq!(t.own_status(&credential, NOW), OwnStatus::NotChecked);
+    t.load_trust_list(&signed_trust(&s, 1, &root()), NOW, SKEW)
+        .unwrap();
+    assert_eq!(t.own_status(&credential, NOW), OwnStatus::NotChecked);
+    for (made, status, own) in [
+        (60, ElicenceStatus::InForce, OwnStatus::InForce),
+        (50, ElicenceStatus::Suspended, OwnStatus::Suspended),
+        (40, ElicenceStatus::Superseded, OwnStatus::Superseded),
+    ] {
+        t.load_status_list(&signed_status(NOW as u32 - made, status), NOW, SKEW)
+            .unwrap();
+        assert_eq!(t.own_status(&credential, NOW), own);
+    }
+}
+
+#[test]
+fn the_root_key_text_form_is_64_hex_digits() {
+    let key = root().public();
+    let text = root_key_to_text(&key);
+    assert_eq!(text.len(), 64);
+    assert_eq!(
+        root_key_from_text(&format!(" {} ", text.to_uppercase())),
+        Some(key)
+    );
+    for bad in ["", "zz", &text[..62], &format!("+{}", &text[1..])] {
+        assert_eq!(root_key_from_text(bad), None, "{bad}");
+    }
+}
