@@ -33,13 +33,9 @@ pub fn parse_root(arg: &str) -> Result<PublicKey, Failure> {
     } else {
         std::fs::read_to_string(arg).map_err(|e| format!("cannot read the root key {arg}: {e}"))?
     };
-    let mut bytes = [0u8; 32];
-    hex::decode_to_slice(text.trim(), &mut bytes)
-        .ok()
-        .and_then(|()| PublicKey::from_bytes(&bytes).ok())
-        .ok_or_else(|| {
-            Failure::from("not a root public key (64 hex characters, or a file holding them)")
-        })
+    edl_core::verify::root_key_from_text(&text).ok_or_else(|| {
+        Failure::from("not a root public key (64 hex characters, or a file holding them)")
+    })
 }
 
 /// Reads a saved list.

@@ -242,22 +242,15 @@ impl OfflineTrust {
 /// configured with. `None` for anything else, or for bytes that are not a valid Ed25519
 /// point.
 pub fn root_key_from_text(text: &str) -> Option<PublicKey> {
-    let text = text.trim();
-    // Digits only: `from_str_radix` alone would take a sign ("+f").
-    if text.len() != 64 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return None;
-    }
+    // `decode_to_slice` refuses any length but 64 and anything but hex digits.
     let mut bytes = [0u8; 32];
-    for (i, pair) in text.as_bytes().chunks(2).enumerate() {
-        let hex = std::str::from_utf8(pair).ok()?;
-        bytes[i] = u8::from_str_radix(hex, 16).ok()?;
-    }
+    hex::decode_to_slice(text.trim(), &mut bytes).ok()?;
     PublicKey::from_bytes(&bytes).ok()
 }
 
 /// The text form of a root public key: 64 lower-case hexadecimal characters.
 pub fn root_key_to_text(key: &PublicKey) -> String {
-    key.to_bytes().iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(key.to_bytes())
 }
 
 #[cfg(test)]
