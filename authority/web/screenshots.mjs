@@ -35,7 +35,7 @@ try {
   // A rental clerk on a phone, Chinese: the qualification only.
   {
     const { context, page } = await signIn(browser, f.url, f.rentalKey, { viewport: phone, locale: 'zh-CN' });
-    await page.setInputFiles('#qr-file', f.qrPng('rental.png'));
+    await page.setInputFiles('#qr-file', f.qrPng('rental.png', { audience: 'business' }));
     await page.locator('#verdict').waitFor();
     await page.locator('#result').scrollIntoViewIfNeeded();
     await page.locator('#result').screenshot({ path: out('business-view-phone-zh.png') });

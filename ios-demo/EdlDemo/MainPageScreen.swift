@@ -133,6 +133,11 @@ struct MainPageView: View {
                 ForEach([Audience.business, .enforcement], id: \.self) { Text(audienceText(audience: $0).zh).tag($0) }
             }
             .pickerStyle(.segmented)
+            Picker("", selection: Binding(get: { vm.form }, set: { vm.setForm($0) })) {
+                Text("在线码 Online").tag(PresentationForm.online)
+                Text("离线码 Offline").tag(PresentationForm.offline)
+            }
+            .pickerStyle(.segmented)
             if let p = vm.presentation {
                 QrView(presentation: p)
                 Text("\(vm.countdown) 后刷新").font(.caption)

@@ -1,7 +1,7 @@
 // The verifier page in a real browser (headless Chromium) against a real authority on
 // loopback, with codes made by a real wallet (`edl wallet`): what a rental clerk or a
-// police officer sees for a good, tampered, expired or typed code, and what a business
-// never receives.
+// police officer sees for a good, tampered, expired, already used or typed code, and what
+// a business never receives.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -155,6 +155,28 @@ describe('the verifier page', () => {
     assert.equal(await page.evaluate(() => document.activeElement.id), 'result');
     assert.equal(await page.locator('#result').getAttribute('aria-live'), 'polite');
     await context.close();
+  });
+
+  test('a code another verifier already used is refused with the reason in words', async () => {
+    // Two firms of their own, and the business manual code, which no other test spends:
+    // codes are single use (D68), so the first firm's check spends it for everyone else.
+    const firm = (name) => f.admin('add-verifier', '--name', name, '--class', 'insurer').api_key;
+    const code = f.manualCode('business');
+    const answers = [];
+    for (const key of [firm('First insurer'), firm('Second insurer')]) {
+      const { context, page } = await signIn(browser, f.url, key);
+      await page.getByLabel('Licence number', { exact: true }).fill(NUMBER);
+      await page.getByLabel('Manual code (7 digits)').fill(code);
+      await page.keyboard.press('Enter');
+      answers.push(await verdict(page));
+      await context.close();
+    }
+    assert.equal(answers[0].verdict, 'valid', answers[0].text);
+    const seen = answers[1];
+    assert.equal(seen.verdict, 'refused', seen.text);
+    assert.equal(seen.reason, 'already_used');
+    assert.match(seen.text, /already used/);
+    assert.ok(!seen.text.includes(NAME), 'nothing about the driver is shown');
   });
 
   test('the barcode digits verify', async () => {

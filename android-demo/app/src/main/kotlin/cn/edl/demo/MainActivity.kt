@@ -27,6 +27,7 @@ import cn.edl.demo.viewmodels.WalletSession
 import cn.edl.wallet.Audience
 import cn.edl.wallet.LocalizedText
 import cn.edl.wallet.PhotoSource
+import cn.edl.wallet.PresentationForm
 import cn.edl.wallet.StatusColour
 import cn.edl.wallet.Wallet
 import cn.edl.wallet.audienceText
@@ -203,6 +204,9 @@ class MainActivity : ComponentActivity() {
             }
         }
         Audience.values().forEach { a -> button(audienceText(a).zh, a != s.audience) { main.setAudience(a) } }
+        listOf(PresentationForm.ONLINE to "在线码", PresentationForm.OFFLINE to "离线码").forEach { (f, label) ->
+            button(label, f != s.form) { main.setForm(f) }
+        }
         s.presentation?.let { p -> column.addView(QrView(this).apply { show(p) }) }
         text("${s.countdown} 后刷新")
         s.code?.let { c ->
