@@ -328,3 +328,31 @@ fn the_encoder_still_produces_the_committed_cases() {
         );
     }
 }
+
+#[test]
+fn non_canonical_key_encodings_are_refused() {
+    // y = p + k for the 19 values of k that fit in 255 bits, with either sign bit: the
+    // only non-canonical encodings. Each names a point that has a canonical encoding.
+    let mut decoded = Vec::new();
+    for k in 0u8..19 {
+        for sign in [0u8, 0x80] {
+            let mut y = [0xff; 32];
+            y[0] = 0xed + k;
+            y[31] = 0x7f | sign;
+            if PublicKey::from_bytes(&y).is_ok() {
+                decoded.push(hex::encode(y));
+            }
+        }
+    }
+    assert!(
+        decoded.is_empty(),
+        "non-canonical keys decoded: {decoded:?}"
+    );
+    // The canonical identity still decodes, as a key under which nothing verifies.
+    let mut identity = [0; 32];
+    identity[0] = 1;
+    let identity = PublicKey::from_bytes(&identity).expect("canonical");
+    let mut weak = [0; 64];
+    weak[0] = 1;
+    assert!(crypto::verify(&identity, Purpose::Presentation, b"any", &Signature(weak)).is_err());
+}
