@@ -169,6 +169,17 @@ async fn every_status_change_reaches_the_offline_scanner() {
         Err(Rejection::ElicenceSuperseded)
     );
     set_status(&t, driver, "A").await;
+    assert_eq!(
+        scanner.check(&t, &kept_offline(t.now())).await,
+        Ok(StatusCheck::InForce)
+    );
+    // Cancelled (注销): not in force either.
+    set_status(&t, driver, "G").await;
+    assert_eq!(
+        scanner.check(&t, &kept_offline(t.now())).await,
+        Err(Rejection::ElicenceSuperseded)
+    );
+    set_status(&t, driver, "A").await;
 
     // Renewal: a new e-licence replaces the kept one.
     t.admin_ok(
@@ -216,6 +227,26 @@ async fn a_new_device_and_a_counter_issue_supersede_the_old_e_licence() {
     let trust = t.trust().await;
     let list = StatusList::verify(&status, &trust).unwrap();
     assert!(list.len() >= 2, "one index per e-licence issued");
+}
+
+#[tokio::test]
+async fn a_new_phone_supersedes_the_old_phones_credential() {
+    let t = TestServer::start().await;
+    let mut scanner = Scanner::new();
+    let number = "110101199003071236";
+    let (driver, old_phone) = t.issued_wallet(number).await;
+    assert_eq!(
+        scanner.check(&t, &offline(&old_phone, t.now())).await,
+        Ok(StatusCheck::InForce)
+    );
+    // The driver moves to a new phone: the old phone, kept offline, no longer verifies.
+    let mut new_phone = t.enrol(driver, number).await;
+    let _ = t.apply(&new_phone).await;
+    t.sync(&mut new_phone).await;
+    assert_eq!(
+        scanner.check(&t, &offline(&old_phone, t.now())).await,
+        Err(Rejection::ElicenceSuperseded)
+    );
 }
 
 #[tokio::test]

@@ -18,6 +18,8 @@ pub mod photo;
 pub mod present;
 #[cfg(any(test, feature = "test-support"))]
 pub mod sample;
+#[cfg(any(test, feature = "test-support"))]
+pub mod vectors;
 pub mod verify;
 #[cfg(feature = "wallet")]
 pub mod wallet;

@@ -32,3 +32,46 @@ fn online_qr_png_scans_back_to_a_check() {
     assert_eq!(scanned, vec![p.payload.clone()]);
     assert!(OnlineCheck::from_qr(&scanned[0]).is_ok());
 }
+
+/// The business QR's version by name length (docs/BENCHMARKS.md): up to three Chinese
+/// characters fit version 10, four take version 11 since the view carries its status
+/// index, and the longest name allowed (64 bytes) version 12. Each scans back from a
+/// PNG of 3 pixels per module, the smallest the wallet draws.
+#[test]
+fn business_qr_versions_by_name_length_and_each_scans() {
+    use edl_core::credential::Issuance;
+    use edl_core::crypto::{SecretKey, TotpSeed};
+    use edl_core::licence::fixtures::sample_with_name;
+    use edl_core::present::Holder;
+
+    let issued_at = NOW as u32 - 600;
+    let s = sample::issued(issued_at);
+    for (name, version) in [
+        ("张伟", 10),
+        ("欧阳娜", 10),
+        ("欧阳建国", 11),
+        (&*"张".repeat(21), 12),
+    ] {
+        let licence = sample_with_name(edl_core::verify::china_date(NOW), name);
+        let device = SecretKey::from_seed(sample::DEVICE_SEED);
+        let credential = s
+            .issuer
+            .issue(
+                &licence,
+                Issuance {
+                    id: sample::ELICENCE_ID,
+                    device_key: device.public(),
+                    issued_at,
+                    ttl_hours: 72,
+                    status_index: sample::STATUS_INDEX,
+                },
+            )
+            .unwrap();
+        let holder = Holder::new(credential, device, TotpSeed::from_bytes([0; 32])).unwrap();
+        let p = holder
+            .present(Form::Offline, Audience::Business, NOW, 30)
+            .unwrap();
+        assert_eq!(p.qr.version(), version, "{name}: {} bytes", p.payload.len());
+        assert_eq!(scan_png(&p.qr.to_png(3)).unwrap(), vec![p.payload.clone()]);
+    }
+}

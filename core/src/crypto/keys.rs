@@ -78,11 +78,16 @@ impl fmt::Debug for SecretKey {
 pub struct PublicKey(VerifyingKey);
 
 impl PublicKey {
-    /// Parses a compressed Edwards point; rejects encodings that do not decompress.
+    /// Parses a compressed Edwards point; rejects encodings that do not decompress and
+    /// non-canonical ones (`y ≥ p`, or a negative zero `x`), which name a point that has
+    /// another, canonical encoding: each key has exactly one (docs/PROTOCOL.md, "Keys and
+    /// signatures"). A small-order key decodes, but no signature verifies under it.
     pub fn from_bytes(bytes: &[u8; 32]) -> Result<Self, CryptoError> {
-        VerifyingKey::from_bytes(bytes)
-            .map(PublicKey)
-            .map_err(|_| CryptoError::InvalidPublicKey)
+        let key = VerifyingKey::from_bytes(bytes).map_err(|_| CryptoError::InvalidPublicKey)?;
+        if key.to_edwards().compress().to_bytes() != *bytes {
+            return Err(CryptoError::InvalidPublicKey);
+        }
+        Ok(PublicKey(key))
     }
 
     /// The 32-byte encoding.
