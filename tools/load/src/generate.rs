@@ -194,7 +194,7 @@ async fn task(spec: &Spec, k: usize, sent: &AtomicU64, deadline: Instant) -> Tas
         n += 1;
         let is_sync = match spec.workload {
             Workload::Sync => true,
-            Workload::Mix => n % 10 == 0,
+            Workload::Mix => n.is_multiple_of(10),
             _ => false,
         };
         let request = if is_sync {

@@ -52,6 +52,9 @@ pub struct Plan {
     pub log_rows: u32,
 }
 
+/// A feed row: `(seq, kind, at, verifier_id, outcome, body)`.
+type FeedRow = (i64, &'static str, i64, Option<i64>, Option<String>, String);
+
 /// One driver's rows.
 struct Rows {
     id: i64,
@@ -60,7 +63,7 @@ struct Rows {
     state: serde_json::Value,
     elicence: (i64, Vec<u8>, &'static str, i64, i16),
     photo: (Vec<u8>, Vec<u8>),
-    feed: Vec<(i64, &'static str, i64, Option<i64>, Option<String>, String)>,
+    feed: Vec<FeedRow>,
 }
 
 /// The key-encryption key the authority must be started with (hex in
@@ -370,6 +373,7 @@ async fn write_postgres(
             ],
         )
         .await?;
+        #[allow(clippy::type_complexity)]
         let mut f: (Vec<i64>, Vec<i64>, Vec<&str>, Vec<i64>, Vec<Option<i64>>) = Default::default();
         let (mut outcomes, mut bodies): (Vec<Option<&str>>, Vec<&str>) = Default::default();
         for r in &batch {
