@@ -60,6 +60,10 @@ pub(crate) async fn accept_loop(
             tokio::spawn(refuse(stream));
             continue;
         };
+        // An answer goes out as soon as it is written: without this, Nagle's algorithm holds
+        // a small last segment until the client's delayed ACK (tens of ms) on a keep-alive
+        // connection (measured in docs/BENCHMARKS.md, D102).
+        let _ = stream.set_nodelay(true);
         // A Router serves any body type, hyper's `Incoming` included. Each request carries
         // its peer's address (the enrolment back-off per source, D75).
         let service = TowerToHyperService::new(router.clone().map_request(

@@ -32,6 +32,8 @@ use crate::clock::Clock;
 use crate::error::Error;
 use crate::store::columns::parse_elicence_state;
 use retry::{Fault, commit, with_retry};
+/// How a feed entry is stored (its columns besides the key), for bulk loaders (`tools/load`).
+pub use rows::feed_columns;
 use rows::{PHOTO_COLUMNS, decode_feed, get, i, state_json, u};
 use writer::{Job, Retention, Writer};
 

@@ -1,0 +1,50 @@
+//! The floors: what the same machine and generator do against a handler that does no
+//! work. `/tiny` answers two bytes; `/sized/{n}` answers `n` constant bytes (up to 1 MiB,
+//! a slice of one buffer made at start), to compare with an answer of the same size.
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use bytes::Bytes;
+
+use crate::Error;
+
+const MAX: usize = 1 << 20;
+
+async fn sized(State(body): State<Bytes>, Path(n): Path<usize>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        body.slice(..n.min(MAX)),
+    )
+}
+
+/// Serves the floors on `listen` until SIGTERM or Ctrl-C.
+pub async fn serve(listen: SocketAddr) -> Result<(), Error> {
+    let app = Router::new()
+        .route("/tiny", get(|| async { "ok" }))
+        .route("/sized/{n}", get(sized))
+        .with_state(Bytes::from(vec![b'x'; MAX]));
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| Error::Setup(format!("bind {listen}: {e}")))?;
+    eprintln!(
+        "floor listening on {}",
+        listener
+            .local_addr()
+            .map_err(|e| Error::Setup(e.to_string()))?
+    );
+    // TCP_NODELAY as the authority sets it (D102): the floors and the server are on
+    // equal terms.
+    use axum::serve::ListenerExt;
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    axum::serve(listener, app)
+        .with_graceful_shutdown(crate::stop_signal())
+        .await
+        .map_err(|e| Error::Setup(format!("floor: {e}")))
+}

@@ -1,0 +1,303 @@
+//! The load generator: a fixed number of keep-alive HTTP/1.1 connections on loopback, each
+//! sending its next request as soon as the last is answered (closed loop, as wrk does),
+//! until a time bound or a request count is reached. Every online check carries a code
+//! nobody has used (`codes.rs`); every sync is signed by the driver's device key with a
+//! fresh nonce.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use edl_core::wire::{self, Base64, paths, sign_request};
+use hdrhistogram::Histogram;
+use http_body_util::{BodyExt, Full};
+use hyper::Request;
+use hyper_util::rt::TokioIo;
+
+use crate::codes::{Codes, Fresh, Ledger, Method, device_key};
+use crate::populate::API_KEY;
+
+/// What each request is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Workload {
+    /// `GET` of a constant answer (a floor).
+    Get(String),
+    /// Online verification of a QR by the enforcement verifier.
+    Qr,
+    /// Online verification of a manual code.
+    Manual,
+    /// A device-signed wallet sync.
+    Sync,
+    /// Nine QR verifications to one sync.
+    Mix,
+}
+
+/// One run.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    /// The server.
+    pub addr: SocketAddr,
+    /// What to send.
+    pub workload: Workload,
+    /// Connections (simulated clients).
+    pub connections: usize,
+    /// Time bound.
+    pub duration: Duration,
+    /// Request bound.
+    pub max_requests: u64,
+    /// The drivers this run uses (ids `first..=last`).
+    pub first: u64,
+    /// The last driver this run uses.
+    pub last: u64,
+    /// The codes sent so far, shared by all runs.
+    pub ledger: Arc<Ledger>,
+    /// The sync cursor a wallet sends (its last sync: the populated feed).
+    pub cursor: u64,
+}
+
+/// What a run measured.
+#[derive(Debug)]
+pub struct Outcome {
+    /// Latency of answered requests, in microseconds.
+    pub latency: Histogram<u64>,
+    /// Answers by HTTP status.
+    pub statuses: BTreeMap<u16, u64>,
+    /// Requests that got no answer (connection errors).
+    pub failed: u64,
+    /// 200 answers to verifications (each must add one log row).
+    pub verified: u64,
+    /// Body bytes of 200 answers.
+    pub ok_bytes: u64,
+    /// Wall time.
+    pub elapsed: Duration,
+    /// Whether some connection ran out of unused codes before the bounds.
+    pub exhausted: bool,
+}
+
+impl Outcome {
+    /// Answered requests per second.
+    pub fn rate(&self) -> f64 {
+        self.latency.len() as f64 / self.elapsed.as_secs_f64()
+    }
+
+    /// Answers that are not 200, and requests not answered.
+    pub fn errors(&self) -> u64 {
+        self.failed
+            + self
+                .statuses
+                .iter()
+                .filter(|(s, _)| **s != 200)
+                .map(|(_, n)| n)
+                .sum::<u64>()
+    }
+
+    /// Mean body size of a 200 answer.
+    pub fn ok_size(&self) -> u64 {
+        let ok = self.statuses.get(&200).copied().unwrap_or(0);
+        self.ok_bytes.checked_div(ok).unwrap_or(0)
+    }
+}
+
+struct Task {
+    latency: Histogram<u64>,
+    statuses: BTreeMap<u16, u64>,
+    failed: u64,
+    verified: u64,
+    ok_bytes: u64,
+    exhausted: bool,
+}
+
+fn histogram() -> Histogram<u64> {
+    // 1 µs to 60 s, 3 significant digits.
+    Histogram::new_with_bounds(1, 60_000_000, 3).expect("valid histogram bounds")
+}
+
+/// Runs `spec` to its first bound.
+pub async fn run(spec: Spec) -> Outcome {
+    let spec = Arc::new(spec);
+    let sent = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let deadline = started + spec.duration;
+    let tasks: Vec<_> = (0..spec.connections)
+        .map(|k| {
+            let (spec, sent) = (spec.clone(), sent.clone());
+            tokio::spawn(async move { task(&spec, k, &sent, deadline).await })
+        })
+        .collect();
+    let mut out = Outcome {
+        latency: histogram(),
+        statuses: BTreeMap::new(),
+        failed: 0,
+        verified: 0,
+        ok_bytes: 0,
+        elapsed: Duration::ZERO,
+        exhausted: false,
+    };
+    for t in tasks {
+        let Ok(t) = t.await else {
+            out.failed += 1;
+            continue;
+        };
+        let _ = out.latency.add(&t.latency);
+        for (s, n) in t.statuses {
+            *out.statuses.entry(s).or_default() += n;
+        }
+        out.failed += t.failed;
+        out.verified += t.verified;
+        out.ok_bytes += t.ok_bytes;
+        out.exhausted |= t.exhausted;
+    }
+    out.elapsed = started.elapsed();
+    out
+}
+
+type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
+
+async fn connect(addr: SocketAddr) -> Option<Sender> {
+    let stream = tokio::net::TcpStream::connect(addr).await.ok()?;
+    let _ = stream.set_nodelay(true);
+    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .ok()?;
+    tokio::spawn(conn);
+    Some(sender)
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// The `k`-th connection's loop: its own share of the drivers, so no two connections
+/// send the same code.
+async fn task(spec: &Spec, k: usize, sent: &AtomicU64, deadline: Instant) -> Task {
+    let mut t = Task {
+        latency: histogram(),
+        statuses: BTreeMap::new(),
+        failed: 0,
+        verified: 0,
+        ok_bytes: 0,
+        exhausted: false,
+    };
+    let share: Vec<u64> = (spec.first..=spec.last)
+        .filter(|i| (*i as usize) % spec.connections == k)
+        .collect();
+    let mut codes = Codes::new(spec.ledger.clone(), share.clone());
+    let mut next_sync = 0usize;
+    let mut sender: Option<Sender> = None;
+    let mut n: u64 = 0;
+    while Instant::now() < deadline && sent.fetch_add(1, Ordering::Relaxed) < spec.max_requests {
+        n += 1;
+        let is_sync = match spec.workload {
+            Workload::Sync => true,
+            Workload::Mix => n.is_multiple_of(10),
+            _ => false,
+        };
+        let request = if is_sync {
+            if share.is_empty() {
+                break;
+            }
+            let driver = share[next_sync % share.len()];
+            next_sync += 1;
+            sync_request(driver, spec.cursor)
+        } else {
+            match &spec.workload {
+                Workload::Get(path) => get(path),
+                Workload::Manual => match codes.fresh(Method::Manual, unix_now()) {
+                    Some(code) => verify_request(&code),
+                    None => {
+                        t.exhausted = true;
+                        break;
+                    }
+                },
+                _ => match codes.fresh(Method::Qr, unix_now()) {
+                    Some(code) => verify_request(&code),
+                    None => {
+                        t.exhausted = true;
+                        break;
+                    }
+                },
+            }
+        };
+        if sender.as_ref().is_none_or(|s| s.is_closed()) {
+            sender = connect(spec.addr).await;
+        }
+        let Some(s) = sender.as_mut() else {
+            t.failed += 1;
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            continue;
+        };
+        let begun = Instant::now();
+        let answer = async {
+            s.ready().await.ok()?;
+            let resp = s.send_request(request).await.ok()?;
+            let status = resp.status().as_u16();
+            let body = resp.into_body().collect().await.ok()?.to_bytes();
+            Some((status, body.len() as u64))
+        }
+        .await;
+        match answer {
+            Some((status, len)) => {
+                let micros = begun.elapsed().as_micros().max(1) as u64;
+                let _ = t.latency.record(micros.min(60_000_000));
+                *t.statuses.entry(status).or_default() += 1;
+                if status == 200 {
+                    t.ok_bytes += len;
+                    if !is_sync && !matches!(spec.workload, Workload::Get(_)) {
+                        t.verified += 1;
+                    }
+                }
+            }
+            None => {
+                t.failed += 1;
+                sender = None;
+            }
+        }
+    }
+    t
+}
+
+fn get(path: &str) -> Request<Full<Bytes>> {
+    Request::get(path)
+        .header("host", "127.0.0.1")
+        .body(Full::new(Bytes::new()))
+        .expect("a valid request")
+}
+
+/// The JSON body of a verification of `code`.
+pub fn verify_body(code: &Fresh) -> String {
+    match code {
+        Fresh::Qr(payload) => {
+            serde_json::json!({"method": "qr", "payload": Base64::encode(payload)})
+        }
+        Fresh::Manual(number, code) => {
+            serde_json::json!({"method": "manual", "licence_number": number, "code": code})
+        }
+    }
+    .to_string()
+}
+
+fn verify_request(code: &Fresh) -> Request<Full<Bytes>> {
+    Request::post(paths::VERIFY)
+        .header("host", "127.0.0.1")
+        .header("content-type", "application/json")
+        .header(wire::HEADER_API_KEY, API_KEY)
+        .body(Full::new(Bytes::from(verify_body(code))))
+        .expect("a valid request")
+}
+
+fn sync_request(driver: u64, cursor: u64) -> Request<Full<Bytes>> {
+    let path = format!("{}?cursor={cursor}", paths::SYNC);
+    let mut nonce = [0u8; 16];
+    getrandom::fill(&mut nonce).expect("OS random generator");
+    let auth = sign_request(&device_key(driver), "GET", &path, &[], unix_now(), nonce);
+    let mut req = Request::get(path).header("host", "127.0.0.1");
+    for (name, value) in auth.headers(driver) {
+        req = req.header(name, value);
+    }
+    req.body(Full::new(Bytes::new())).expect("a valid request")
+}
