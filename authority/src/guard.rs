@@ -112,6 +112,16 @@ mod tests {
     }
 
     #[test]
+    fn a_code_spent_elsewhere_is_nobody_s_repeat_here() {
+        let codes = SpentCodes::default();
+        // Verifier 1 claimed it here, then the database said it was spent before.
+        assert!(!codes.spend(CODE, 1, 1_000).unwrap());
+        codes.forfeit(CODE, 1_000);
+        assert!(codes.spend(CODE, 1, 1_001).is_err());
+        assert!(codes.spend(CODE, 2, 1_001).is_err());
+    }
+
+    #[test]
     fn a_code_is_forgotten_after_keep_secs_whether_or_not_a_sweep_ran() {
         let codes = SpentCodes::default();
         // A sweep runs first (at 1,000), so the next one waits SWEEP_SECS.
