@@ -3,16 +3,19 @@
 //! A code that verified once is spent. The verifier that spent it may repeat its scan for
 //! [`REPEAT_SECS`] (a double tap, a retry after a lost answer): the check runs again, so it
 //! sees the licence as it is now, but writes no second entry in the driver's log. Anyone
-//! else gets `already_used`. Kept in memory: a code lives one window (plus the accepted
-//! skew), far less than [`KEEP_SECS`].
+//! else gets `already_used`. Kept in memory as the fast path: a code lives one window
+//! (plus the accepted skew), far less than [`KEEP_SECS`]. The database is the backstop
+//! (D106): the log entry of a verified code records the code under a unique key, so a
+//! code spent before a restart, or by another authority process, is refused too.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
 /// How long the spending verifier may repeat its scan.
 pub const REPEAT_SECS: u64 = 10;
-/// How long a spent code is remembered: longer than any code is accepted.
-const KEEP_SECS: u64 = 10 * 60;
+/// How long a spent code is remembered (here and in the database): longer than any code
+/// is accepted.
+pub const KEEP_SECS: u64 = 10 * 60;
 /// How often the forgotten codes are swept out: a sweep walks the whole map, so it runs
 /// at most this often rather than on every check (under load the map holds every code
 /// of the last ten minutes).
@@ -23,7 +26,8 @@ const SWEEP_SECS: u64 = 10;
 pub type CodeKey = (u64, u64, u8, u8);
 
 struct Spent {
-    verifier: u64,
+    /// Who spent it; `None` when another process (or this one before a restart) did.
+    verifier: Option<u64>,
     at: u64,
 }
 
@@ -54,16 +58,41 @@ impl SpentCodes {
         match map.get(&code) {
             // Forgotten (not yet swept out) is the same as never spent.
             None => {
-                map.insert(code, Spent { verifier, at: now });
+                map.insert(
+                    code,
+                    Spent {
+                        verifier: Some(verifier),
+                        at: now,
+                    },
+                );
                 Ok(false)
             }
             Some(s) if s.at + KEEP_SECS <= now => {
-                map.insert(code, Spent { verifier, at: now });
+                map.insert(
+                    code,
+                    Spent {
+                        verifier: Some(verifier),
+                        at: now,
+                    },
+                );
                 Ok(false)
             }
-            Some(s) if s.verifier == verifier && now <= s.at + REPEAT_SECS => Ok(true),
+            Some(s) if s.verifier == Some(verifier) && now <= s.at + REPEAT_SECS => Ok(true),
             Some(_) => Err(crate::Error::AlreadyUsed),
         }
+    }
+
+    /// Records that `code` was spent elsewhere (the database refused it, D106): nobody's
+    /// repeat, so every later claim on it here is refused as well.
+    pub fn forfeit(&self, code: CodeKey, now: u64) {
+        let mut codes = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        codes.spent.insert(
+            code,
+            Spent {
+                verifier: None,
+                at: now,
+            },
+        );
     }
 }
 
@@ -79,6 +108,16 @@ mod tests {
         assert!(!codes.spend(CODE, 1, 1_000).unwrap());
         assert!(codes.spend(CODE, 1, 1_000 + REPEAT_SECS).unwrap());
         assert!(codes.spend(CODE, 1, 1_001 + REPEAT_SECS).is_err());
+        assert!(codes.spend(CODE, 2, 1_001).is_err());
+    }
+
+    #[test]
+    fn a_code_spent_elsewhere_is_nobody_s_repeat_here() {
+        let codes = SpentCodes::default();
+        // Verifier 1 claimed it here, then the database said it was spent before.
+        assert!(!codes.spend(CODE, 1, 1_000).unwrap());
+        codes.forfeit(CODE, 1_000);
+        assert!(codes.spend(CODE, 1, 1_001).is_err());
         assert!(codes.spend(CODE, 2, 1_001).is_err());
     }
 

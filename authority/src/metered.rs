@@ -132,10 +132,11 @@ impl RegistryStore for MeteredStore {
         driver: DriverId,
         verifier_id: u64,
         entry: VerificationLogEntry,
-    ) -> Result<(), StoreError> {
+        spends: Option<crate::guard::CodeKey>,
+    ) -> Result<bool, StoreError> {
         let _t = self.metrics.write("log_verification");
         self.inner
-            .log_verification(driver, verifier_id, entry)
+            .log_verification(driver, verifier_id, entry, spends)
             .await
     }
 

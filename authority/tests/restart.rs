@@ -78,6 +78,8 @@ async fn restarting_on_the_same_database_loses_nothing() {
         .unwrap()
         .verify(&trust)
         .unwrap();
+    // The next window's code: the one shown before the restart stays spent (D106).
+    t.clock.advance(30);
     let (s, v, _) = t
         .verify(&police, wallet.online_qr(Audience::Enforcement, t.now()))
         .await;

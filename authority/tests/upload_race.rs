@@ -108,9 +108,10 @@ impl RegistryStore for Pausing {
         driver: DriverId,
         verifier_id: u64,
         entry: VerificationLogEntry,
-    ) -> Result<(), StoreError> {
+        spends: Option<edl_authority::guard::CodeKey>,
+    ) -> Result<bool, StoreError> {
         self.inner
-            .log_verification(driver, verifier_id, entry)
+            .log_verification(driver, verifier_id, entry, spends)
             .await
     }
     async fn record_check_failure(

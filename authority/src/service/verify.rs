@@ -90,7 +90,7 @@ impl App {
                 self.metrics.locked_out(locked.first_refusal);
                 if let (Some((_, d, _, _)), true) = (&target, locked.first_refusal) {
                     self.store
-                        .log_verification(*d, verifier.id, log(CheckOutcome::LockedOut))
+                        .log_verification(*d, verifier.id, log(CheckOutcome::LockedOut), None)
                         .await?;
                 }
                 tracing::warn!(
@@ -136,7 +136,7 @@ impl App {
             ElicenceState::Active => {}
             ElicenceState::Superseded | ElicenceState::Stopped => {
                 self.store
-                    .log_verification(driver_id, verifier.id, log(CheckOutcome::NotCurrent))
+                    .log_verification(driver_id, verifier.id, log(CheckOutcome::NotCurrent), None)
                     .await?;
                 tracing::info!(driver = driver_id, state = ?state, "online check refused: not current");
                 return Err(if state == ElicenceState::Stopped {
@@ -161,8 +161,6 @@ impl App {
             Some(p) => p,
             None => return Err(StoreError::Corrupt("active e-licence without photo").into()),
         };
-        self.photo_grants
-            .grant(verifier.id, photo.digest.0, photo.photo_id, now);
         let status = licence.main.status;
         let in_force = e_licence_eligibility(&status, licence.main.valid_until, china_date(now));
         let view = match audience {
@@ -181,11 +179,29 @@ impl App {
                 },
             },
         };
-        if !repeat {
-            self.store
-                .log_verification(driver_id, verifier.id, log(CheckOutcome::Verified))
-                .await?;
+        // The durable claim (D106): refused if the code was spent before a restart or by
+        // another authority process on the same database; then nothing is logged.
+        if !repeat
+            && !self
+                .store
+                .log_verification(
+                    driver_id,
+                    verifier.id,
+                    log(CheckOutcome::Verified),
+                    Some(code),
+                )
+                .await?
+        {
+            self.spent.forfeit(code, now);
+            tracing::info!(
+                driver = driver_id,
+                "online check refused: code spent earlier"
+            );
+            return Err(Error::AlreadyUsed);
         }
+        // Granted only once the code is known to be this verifier's.
+        self.photo_grants
+            .grant(verifier.id, photo.digest.0, photo.photo_id, now);
         tracing::debug!(
             driver = driver_id,
             elicence = elicence_id,

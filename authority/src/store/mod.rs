@@ -574,13 +574,17 @@ pub trait RegistryStore: Send + Sync + 'static {
         nonce: [u8; 16],
         timestamp: u64,
     ) -> Result<bool, StoreError>;
-    /// Appends a check to the driver's verification log. Answered once durable.
+    /// Appends a check to the driver's verification log. Answered once durable. With
+    /// `spends`, the entry records that it spent that online code (D106), durably and
+    /// once across restarts and processes: `false` if the code was spent before, and then
+    /// nothing is written.
     async fn log_verification(
         &self,
         driver: DriverId,
         verifier_id: u64,
         entry: VerificationLogEntry,
-    ) -> Result<(), StoreError>;
+        spends: Option<crate::guard::CodeKey>,
+    ) -> Result<bool, StoreError>;
     /// Records a failed online check (and, for a real driver, its entry in the driver's
     /// verification log) in one write. Answered once durable: a probe counts even if the
     /// server stops the next moment.

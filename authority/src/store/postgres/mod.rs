@@ -430,12 +430,14 @@ impl RegistryStore for PgStore {
         driver: DriverId,
         verifier_id: u64,
         entry: VerificationLogEntry,
-    ) -> Result<(), StoreError> {
+        spends: Option<crate::guard::CodeKey>,
+    ) -> Result<bool, StoreError> {
         let (reply, answer) = oneshot::channel();
         self.writer.send(Job::Log {
             driver,
             verifier_id,
             entry,
+            spends,
             reply,
         })?;
         answer.await.map_err(|_| StoreError::Aborted)?

@@ -124,6 +124,19 @@ CREATE OR REPLACE TRIGGER admin_audit_no_change BEFORE UPDATE OR DELETE ON admin
 CREATE OR REPLACE TRIGGER admin_audit_no_truncate BEFORE TRUNCATE ON admin_audit
     FOR EACH STATEMENT EXECUTE FUNCTION edl_audit_append_only();
 "#,
+    // Online codes spent by a `verified` log entry (D106): a code stays spent across
+    // restarts and between authority processes on one database. Pruned after ten minutes.
+    r#"
+CREATE TABLE IF NOT EXISTS spent_codes (
+    elicence_id  BIGINT   NOT NULL,
+    window_start BIGINT   NOT NULL,
+    audience     SMALLINT NOT NULL,
+    form         SMALLINT NOT NULL,
+    at           BIGINT   NOT NULL,
+    PRIMARY KEY (elicence_id, window_start, audience, form)
+);
+CREATE INDEX IF NOT EXISTS spent_codes_at ON spent_codes (at);
+"#,
 ];
 
 /// Brings the database to the latest schema.

@@ -21,13 +21,14 @@ use tracing::Instrument;
 use super::retry::{Fault, commit, with_retry};
 use super::rows::{feed_columns, i};
 use crate::clock::Clock;
+use crate::guard::CodeKey;
 use crate::store::{CheckFailure, DriverId, FeedEvent, StoreError};
 
 /// Jobs per transaction at most: bounds the latency one batch adds.
 const MAX_BATCH: usize = 512;
 /// Failed online checks are kept this long: far past any lock-out's memory.
 const FAILURE_SECS: u64 = 24 * 3600;
-/// How often expired nonces and failures are deleted.
+/// How often expired nonces, failures and spent codes are deleted.
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
 
 /// One append waiting for its batch.
@@ -51,8 +52,10 @@ pub enum Job {
         verifier_id: u64,
         /// The entry.
         entry: VerificationLogEntry,
-        /// Where the answer goes.
-        reply: oneshot::Sender<Result<(), StoreError>>,
+        /// The online code the entry spends, if any (D106).
+        spends: Option<CodeKey>,
+        /// Where the answer goes: `false` if the code was spent before.
+        reply: oneshot::Sender<Result<bool, StoreError>>,
     },
     /// `record_check_failure`: the failure and its log entry in the same transaction.
     Failure {
@@ -66,6 +69,14 @@ pub enum Job {
 }
 
 impl Job {
+    /// The online code the job spends, if any.
+    fn spends(&self) -> Option<CodeKey> {
+        match self {
+            Job::Log { spends, .. } => *spends,
+            _ => None,
+        }
+    }
+
     /// The verification log entry the job appends, if any: `(driver, verifier, entry)`.
     fn log(&self) -> Option<(DriverId, u64, &VerificationLogEntry)> {
         match self {
@@ -165,14 +176,19 @@ async fn run(
                 let _ = conn
                     .execute("DELETE FROM check_failures WHERE at < $1", &[&failures])
                     .await;
+                let spent = i(now.saturating_sub(crate::guard::KEEP_SECS));
+                let _ = conn
+                    .execute("DELETE FROM spent_codes WHERE at < $1", &[&spent])
+                    .await;
             }
         }
     }
 }
 
-/// What a committed batch answers: per nonce job whether it was new, per log job (and
-/// failure with a log entry) whether its driver existed; in job order.
-type Outcome = Result<Vec<bool>, StoreError>;
+/// What a committed batch answers, in job order: per nonce job whether it was new, per
+/// log job whether it was written (`false`: its code was spent before), and an error for
+/// a log entry of an unknown driver.
+type Outcome = Result<Vec<Result<bool, StoreError>>, StoreError>;
 
 /// The columns of a batch, as arrays for `unnest`.
 #[derive(Default)]
@@ -180,8 +196,12 @@ struct Columns {
     accounts: Vec<i64>,
     nonces: Vec<Vec<u8>>,
     ts: Vec<i64>,
-    /// How many log entries each driver has in the batch.
-    logs: HashMap<i64, i64>,
+    /// The codes the log jobs spend: e-licence, window start, audience, form.
+    spent_elicence: Vec<i64>,
+    spent_window: Vec<i64>,
+    spent_audience: Vec<i16>,
+    spent_form: Vec<i16>,
+    spent_at: Vec<i64>,
     /// The failed checks: `at`, `verifier_id`, `target`.
     failure_at: Vec<i64>,
     failure_verifier: Vec<i64>,
@@ -204,26 +224,38 @@ async fn write_batch(pool: &Pool, batch: &[Job]) -> Outcome {
                 cols.failure_verifier.push(i(failure.verifier_id));
                 cols.failure_target.push(failure.target.clone());
             }
+            Job::Log {
+                spends: Some((elicence, window, audience, form)),
+                entry,
+                ..
+            } => {
+                cols.spent_elicence.push(i(*elicence));
+                cols.spent_window.push(i(*window));
+                cols.spent_audience.push(i16::from(*audience));
+                cols.spent_form.push(i16::from(*form));
+                cols.spent_at.push(i(entry.at));
+            }
             Job::Log { .. } => {}
         }
-        if let Some((driver, ..)) = job.log() {
-            *cols.logs.entry(i(driver)).or_default() += 1;
-        }
     }
+    // Per job: its log entry's columns and the code it spends, if any.
     let feed = batch
         .iter()
-        .filter_map(Job::log)
-        .map(|(driver, verifier_id, entry)| {
-            let event = FeedEvent::Verification {
-                verifier_id,
-                entry: entry.clone(),
-            };
-            feed_columns(&event).map(|c| (i(driver), c))
+        .map(|job| {
+            job.log()
+                .map(|(driver, verifier_id, entry)| {
+                    let event = FeedEvent::Verification {
+                        verifier_id,
+                        entry: entry.clone(),
+                    };
+                    feed_columns(&event).map(|c| (i(driver), c, job.spends()))
+                })
+                .transpose()
         })
         .collect::<Result<Vec<_>, _>>()?;
     let cols = Arc::new(cols);
     let feed = Arc::new(feed);
-    let (inserted, seqs) = with_retry(pool, move |conn| {
+    let (inserted, seqs, refused) = with_retry(pool, move |conn| {
         let cols = cols.clone();
         let feed = feed.clone();
         Box::pin(async move {
@@ -255,9 +287,66 @@ async fn write_batch(pool: &Pool, batch: &[Job]) -> Outcome {
                 )
                 .await?;
             }
+            // The codes first (D106): an entry whose code was spent before (by another
+            // process, or before a restart) is left out of the batch, seq and all.
+            let mut fresh_codes: Vec<CodeKey> = if cols.spent_elicence.is_empty() {
+                Vec::new()
+            } else {
+                tx.query(
+                    "INSERT INTO spent_codes (elicence_id, window_start, audience, form, at)
+                     SELECT * FROM unnest($1::BIGINT[], $2::BIGINT[], $3::SMALLINT[],
+                                          $4::SMALLINT[], $5::BIGINT[])
+                     ON CONFLICT DO NOTHING
+                     RETURNING elicence_id, window_start, audience, form",
+                    &[
+                        &cols.spent_elicence,
+                        &cols.spent_window,
+                        &cols.spent_audience,
+                        &cols.spent_form,
+                        &cols.spent_at,
+                    ],
+                )
+                .await?
+                .iter()
+                .map(|r| {
+                    (
+                        r.get::<_, i64>(0) as u64,
+                        r.get::<_, i64>(1) as u64,
+                        r.get::<_, i16>(2) as u8,
+                        r.get::<_, i16>(3) as u8,
+                    )
+                })
+                .collect()
+            };
+            // A code twice in one batch: the first job holding it spends it.
+            let refused: Vec<bool> = feed
+                .iter()
+                .map(|f| match f {
+                    Some((_, _, Some(code))) => match fresh_codes.iter().position(|k| k == code) {
+                        Some(at) => {
+                            fresh_codes.swap_remove(at);
+                            false
+                        }
+                        None => true,
+                    },
+                    _ => false,
+                })
+                .collect();
+            let kept: Vec<(i64, &super::rows::FeedColumns)> = feed
+                .iter()
+                .zip(&refused)
+                .filter_map(|(f, refused)| match f {
+                    Some((driver, c, _)) if !refused => Some((*driver, c)),
+                    _ => None,
+                })
+                .collect();
+            let mut logs: HashMap<i64, i64> = HashMap::new();
+            for (driver, _) in &kept {
+                *logs.entry(*driver).or_default() += 1;
+            }
             let mut seqs = HashMap::new();
-            if !cols.logs.is_empty() {
-                let (ids, counts): (Vec<i64>, Vec<i64>) = cols.logs.iter().unzip();
+            if !logs.is_empty() {
+                let (ids, counts): (Vec<i64>, Vec<i64>) = logs.iter().unzip();
                 // Each driver's sequence moves past this batch's entries at once; the
                 // row lock orders this with the driver's other changes.
                 for row in tx
@@ -272,10 +361,10 @@ async fn write_batch(pool: &Pool, batch: &[Job]) -> Outcome {
                 {
                     seqs.insert(row.get::<_, i64>(0), row.get::<_, i64>(1));
                 }
-                insert_feed(&tx, &cols.logs, &seqs, &feed).await?;
+                insert_feed(&tx, &logs, &seqs, &kept).await?;
             }
             commit(tx).await?;
-            Ok((inserted, seqs))
+            Ok((inserted, seqs, refused))
         })
     })
     .await?;
@@ -284,20 +373,26 @@ async fn write_batch(pool: &Pool, batch: &[Job]) -> Outcome {
     let mut fresh: Vec<(i64, Vec<u8>)> = inserted;
     Ok(batch
         .iter()
-        .map(|job| match job {
+        .zip(refused)
+        .map(|(job, refused)| match job {
             Job::Nonce { account, nonce, .. } => {
                 let key = (i(*account), nonce.to_vec());
-                match fresh.iter().position(|k| *k == key) {
+                Ok(match fresh.iter().position(|k| *k == key) {
                     Some(at) => {
                         fresh.swap_remove(at);
                         true
                     }
                     None => false,
-                }
+                })
             }
-            _ => job
+            _ if refused => Ok(false),
+            _ if job
                 .log()
-                .is_none_or(|(driver, ..)| seqs.contains_key(&i(driver))),
+                .is_none_or(|(driver, ..)| seqs.contains_key(&i(driver))) =>
+            {
+                Ok(true)
+            }
+            _ => Err(StoreError::Corrupt("verification log of an unknown driver")),
         })
         .collect())
 }
@@ -308,7 +403,7 @@ async fn insert_feed(
     tx: &deadpool_postgres::Transaction<'_>,
     counts: &HashMap<i64, i64>,
     seqs: &HashMap<i64, i64>,
-    feed: &[(i64, super::rows::FeedColumns)],
+    feed: &[(i64, &super::rows::FeedColumns)],
 ) -> Result<(), Fault> {
     let mut next: HashMap<i64, i64> = seqs
         .iter()
@@ -346,22 +441,16 @@ async fn insert_feed(
 
 fn answer(batch: Vec<Job>, outcome: Outcome) {
     let results: Vec<Result<bool, StoreError>> = match outcome {
-        Ok(flags) => flags.into_iter().map(Ok).collect(),
+        Ok(results) => results,
         Err(e) => batch.iter().map(|_| Err(same(&e))).collect(),
     };
     for (job, result) in batch.into_iter().zip(results) {
         match job {
-            Job::Nonce { reply, .. } => {
+            Job::Nonce { reply, .. } | Job::Log { reply, .. } => {
                 let _ = reply.send(result);
             }
-            Job::Log { reply, .. } | Job::Failure { reply, .. } => {
-                let _ = reply.send(result.and_then(|known| {
-                    if known {
-                        Ok(())
-                    } else {
-                        Err(StoreError::Corrupt("verification log of an unknown driver"))
-                    }
-                }));
+            Job::Failure { reply, .. } => {
+                let _ = reply.send(result.map(|_| ()));
             }
         }
     }

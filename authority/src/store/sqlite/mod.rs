@@ -429,9 +429,32 @@ impl RegistryStore for SqliteStore {
         driver: DriverId,
         verifier_id: u64,
         entry: VerificationLogEntry,
-    ) -> Result<(), StoreError> {
+        spends: Option<crate::guard::CodeKey>,
+    ) -> Result<bool, StoreError> {
         self.writer
-            .run(move |conn| append_verification(conn, driver, verifier_id, entry))
+            .run(move |conn| {
+                if let Some((elicence, window, audience, form)) = spends {
+                    // The claim and the entry commit together: a code is spent exactly
+                    // when its `verified` entry exists (D106).
+                    let fresh = conn
+                        .prepare_cached(
+                            "INSERT INTO spent_codes (elicence_id, window_start, audience, form, at)
+                             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+                        )?
+                        .execute(params![
+                            i(elicence),
+                            i(window),
+                            audience,
+                            form,
+                            i(entry.at)
+                        ])?;
+                    if fresh == 0 {
+                        return Ok(false);
+                    }
+                }
+                append_verification(conn, driver, verifier_id, entry)?;
+                Ok(true)
+            })
             .await
     }
 

@@ -105,6 +105,20 @@ BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER admin_audit_no_delete BEFORE DELETE ON admin_audit
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 "#,
+    r#"
+-- Online codes spent by a `verified` log entry (D106): the durable side of D68, so a code
+-- stays spent across restarts and between authority processes. Pruned after ten minutes,
+-- long after any code stops being accepted.
+CREATE TABLE spent_codes (
+    elicence_id  INTEGER NOT NULL,
+    window_start INTEGER NOT NULL,
+    audience     INTEGER NOT NULL,
+    form         INTEGER NOT NULL,
+    at           INTEGER NOT NULL,
+    PRIMARY KEY (elicence_id, window_start, audience, form)
+) WITHOUT ROWID;
+CREATE INDEX spent_codes_at ON spent_codes (at);
+"#,
 ];
 
 /// Brings the database to the latest schema. Runs on the writer connection at start.

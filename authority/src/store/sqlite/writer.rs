@@ -23,7 +23,7 @@ use crate::store::StoreError;
 const MAX_BATCH: usize = 512;
 /// Failed online checks are kept this long: far past any lock-out's memory.
 const FAILURE_SECS: u64 = 24 * 3600;
-/// How often expired nonces and failures are deleted.
+/// How often expired nonces, failures and spent codes are deleted.
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
 
 /// Called after the batch commits (`Ok`) or fails to (`Err`).
@@ -195,6 +195,13 @@ fn run(
             let _ = conn.execute(
                 "DELETE FROM check_failures WHERE at < ?1",
                 [retention.clock.now().saturating_sub(FAILURE_SECS) as i64],
+            );
+            let _ = conn.execute(
+                "DELETE FROM spent_codes WHERE at < ?1",
+                [retention
+                    .clock
+                    .now()
+                    .saturating_sub(crate::guard::KEEP_SECS) as i64],
             );
         }
         let result = commit.as_ref().map(|_| ());
