@@ -52,8 +52,13 @@ async fn a_verifier_follows_the_announced_root_and_then_refuses_the_old_one() {
     verifier.load_trust_list(&announcing, t.now(), 5).unwrap();
     assert_eq!(verifier.root(), old.public(), "still the old root");
 
-    // A day later the authority switches to the new root, announcing none.
+    // A day later the authority switches to the new root, announcing none; a verifier
+    // refreshed in that hour just before the switch.
     t.clock.advance(24 * 3600);
+    let mut same_hour = OfflineTrust::pinned(old.public());
+    same_hour
+        .load_trust_list(&signed_list(&t).await, t.now(), 5)
+        .unwrap();
     t.restart_with(|c| {
         c.root = Some(Arc::new(new_root()));
         c.next_root = None;
@@ -69,8 +74,18 @@ async fn a_verifier_follows_the_announced_root_and_then_refuses_the_old_one() {
         "a verifier that never held an announcing list must be re-pinned"
     );
 
+    // The same hour's list under another root is a tie: kept out until the next hour.
+    assert!(matches!(
+        same_hour.load_trust_list(&rotated, t.now(), 5),
+        Err(TrustListRejection::RolledBack { .. })
+    ));
+
     // The old root's lists are refused from now on, however new.
     t.clock.advance(3600);
+    same_hour
+        .load_trust_list(&signed_list(&t).await, t.now(), 5)
+        .unwrap();
+    assert_eq!(same_hour.root(), next);
     let by_old = old.sign(&t.trust().await, t.now(), None);
     assert_eq!(
         verifier.load_trust_list(&by_old, t.now(), 5),
