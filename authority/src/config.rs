@@ -157,6 +157,10 @@ pub struct Config {
     /// `EDL_AUTHORITY_ROOT_KEY` or `EDL_AUTHORITY_ROOT_KEY_FILE`, and without either the
     /// server serves no root-signed list. Never stored in the database.
     pub root: Option<Arc<crate::root::RootKey>>,
+    /// The next root the served trust list announces (D107), so verifiers that refresh
+    /// from this server follow a root rotation; `None` reads `EDL_AUTHORITY_NEXT_ROOT`,
+    /// and without it the list announces none.
+    pub next_root: Option<edl_core::crypto::PublicKey>,
     /// How long a verifier may rely on a status list, in seconds (its time-to-live).
     pub status_list_ttl: u32,
     /// Longest a client may take to send a request's headers (slowloris).
@@ -198,6 +202,7 @@ impl Config {
             read_pool_size: 8,
             kek: None,
             root: None,
+            next_root: None,
             status_list_ttl: 3600,
             header_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
@@ -226,6 +231,43 @@ pub fn status_list_ttl_from_env() -> Result<Option<u32>, crate::error::Error> {
     }
 }
 
+/// The environment variable naming the next root's public key (64 hex digits), which
+/// the served trust list then announces (D107).
+pub const NEXT_ROOT_ENV: &str = "EDL_AUTHORITY_NEXT_ROOT";
+
+/// [`NEXT_ROOT_ENV`] if set: a valid Ed25519 public key in hex, or the server does not
+/// start (a typo would otherwise announce a root nobody holds, or silently none).
+pub fn next_root_from_env() -> Result<Option<edl_core::crypto::PublicKey>, crate::error::Error> {
+    match std::env::var(NEXT_ROOT_ENV) {
+        Ok(text) => parse_next_root(&text).map(Some),
+        Err(_) => Ok(None),
+    }
+}
+
+/// The next root from the text of [`NEXT_ROOT_ENV`].
+fn parse_next_root(text: &str) -> Result<edl_core::crypto::PublicKey, crate::error::Error> {
+    edl_core::verify::root_key_from_text(text).ok_or(crate::error::Error::InvalidState(
+        "EDL_AUTHORITY_NEXT_ROOT must be a public key of 64 hex digits",
+    ))
+}
+
+/// Refuses a next root the server cannot announce: without a root there is no signed
+/// list to carry it, and announcing the root itself would announce nothing.
+pub fn check_next_root(
+    root: Option<&crate::root::RootKey>,
+    next_root: Option<edl_core::crypto::PublicKey>,
+) -> Result<(), crate::error::Error> {
+    match (root, next_root) {
+        (None, Some(_)) => Err(crate::error::Error::InvalidState(
+            "EDL_AUTHORITY_NEXT_ROOT needs a root key to sign the list announcing it",
+        )),
+        (Some(root), Some(next)) if root.public() == next => Err(
+            crate::error::Error::InvalidState("EDL_AUTHORITY_NEXT_ROOT is the root key itself"),
+        ),
+        _ => Ok(()),
+    }
+}
+
 impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Secrets stay out of logs.
@@ -242,5 +284,42 @@ impl std::fmt::Debug for Config {
             .field("credential_ttl_hours", &self.credential_ttl_hours)
             .field("check_limits", &self.check_limits)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Error;
+    use crate::root::RootKey;
+
+    #[test]
+    fn a_next_root_is_64_hex_digits_of_a_valid_key() {
+        let next = RootKey::from_seed([9; 32]).public();
+        let text = edl_core::verify::root_key_to_text(&next);
+        assert_eq!(parse_next_root(&format!(" {text}\n")).unwrap(), next);
+        for bad in ["", "zz", &text[..62], &format!("{text}00")] {
+            assert!(
+                matches!(parse_next_root(bad), Err(Error::InvalidState(_))),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_next_root_needs_a_root_and_differs_from_it() {
+        let root = RootKey::from_seed([1; 32]);
+        let next = RootKey::from_seed([9; 32]).public();
+        assert!(check_next_root(Some(&root), Some(next)).is_ok());
+        assert!(check_next_root(Some(&root), None).is_ok());
+        assert!(check_next_root(None, None).is_ok());
+        assert!(matches!(
+            check_next_root(None, Some(next)),
+            Err(Error::InvalidState(_))
+        ));
+        assert!(matches!(
+            check_next_root(Some(&root), Some(root.public())),
+            Err(Error::InvalidState(_))
+        ));
     }
 }

@@ -96,9 +96,10 @@ impl RootKey {
         self.0.public()
     }
 
-    /// The trust list `keys` signed at `now` (see [`contents`]).
-    pub fn sign(&self, keys: &TrustList, now: u64) -> Vec<u8> {
-        contents(keys, now).sign(&self.0)
+    /// The trust list `keys` signed at `now`, announcing `next_root` if any (see
+    /// [`contents`]).
+    pub fn sign(&self, keys: &TrustList, now: u64, next_root: Option<PublicKey>) -> Vec<u8> {
+        contents(keys, now, next_root).sign(&self.0)
     }
 
     /// Signs `contents` as they are: `edl authority root sign` sets its own times and
@@ -111,8 +112,10 @@ impl RootKey {
 /// What the root signs for `keys` at `now`. The issue time is the hour `now` falls in,
 /// or a later key event (a key starting or retiring) already past: so the bytes are the
 /// same all hour on every replica, and a rotation makes a new list at once. The
-/// sequence is the issue time, which only grows.
-pub fn contents(keys: &TrustList, now: u64) -> TrustListContents {
+/// sequence is the issue time, which only grows. `next_root` is the successor the
+/// operator announces (`EDL_AUTHORITY_NEXT_ROOT`, D107): verifiers holding this list will
+/// follow a list signed by it.
+pub fn contents(keys: &TrustList, now: u64, next_root: Option<PublicKey>) -> TrustListContents {
     let hour = now - now % RESIGN_EVERY;
     let latest_event = keys
         .keys()
@@ -126,7 +129,50 @@ pub fn contents(keys: &TrustList, now: u64) -> TrustListContents {
         sequence: issued_at,
         issued_at,
         expires_at: issued_at.saturating_add(TRUST_LIST_LIFETIME),
-        next_root: None,
+        next_root,
         keys: keys.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use edl_core::credential::TrustAnchor;
+    use edl_core::crypto::SecretKey;
+
+    #[test]
+    fn contents_carry_the_announced_next_root_and_nothing_else_changes() {
+        let keys = TrustList::new(Vec::new()).unwrap();
+        let now = 1_800_000_123;
+        let next = SecretKey::from_seed([9; 32]).public();
+        let plain = contents(&keys, now, None);
+        let announcing = contents(&keys, now, Some(next));
+        assert_eq!(plain.next_root, None);
+        assert_eq!(announcing.next_root, Some(next));
+        assert_eq!(
+            (
+                announcing.sequence,
+                announcing.issued_at,
+                announcing.expires_at
+            ),
+            (plain.sequence, plain.issued_at, plain.expires_at),
+            "the announcement does not move the list's times"
+        );
+
+        // A verifier pinned to the root takes the announcing list, then one signed by
+        // the next root, and then no longer one signed by the old root.
+        let root = RootKey::from_seed([1; 32]);
+        let mut anchor = TrustAnchor::pinned(root.public());
+        anchor
+            .accept(&root.sign(&keys, now, Some(next)), now, 5)
+            .expect("the announcing list");
+        let later = now + 3600;
+        let new_root = RootKey::from_seed([9; 32]);
+        anchor
+            .accept(&new_root.sign(&keys, later, None), later, 5)
+            .expect("a list of the announced root");
+        assert_eq!(anchor.root(), next);
+        let old = root.sign(&keys, later + 3600, None);
+        assert!(anchor.accept(&old, later + 3600, 5).is_err());
     }
 }

@@ -82,6 +82,10 @@ pub async fn app(mut config: Config, store: Arc<dyn RegistryStore>) -> Result<Ar
     if config.root.is_none() {
         config.root = crate::root::RootKey::from_env()?.map(Arc::new);
     }
+    if config.next_root.is_none() {
+        config.next_root = crate::config::next_root_from_env()?;
+    }
+    crate::config::check_next_root(config.root.as_deref(), config.next_root)?;
     if let Some(ttl) = crate::config::status_list_ttl_from_env()? {
         config.status_list_ttl = ttl;
     }

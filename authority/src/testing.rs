@@ -146,10 +146,18 @@ impl TestServer {
 
     /// Stops the server and starts a new one on the same database file.
     pub async fn restart(&mut self) {
+        self.restart_with(|_| {}).await
+    }
+
+    /// Restarts on the same database with [`TestServer::config`] that `change` adjusts
+    /// first (a new root key, say).
+    pub async fn restart_with(&mut self, change: impl FnOnce(&mut Config)) {
         if let Some(s) = self.server.take() {
             s.shutdown().await.expect("clean shutdown");
         }
-        let server = serve(self.config()).await.expect("restarts");
+        let mut config = self.config();
+        change(&mut config);
+        let server = serve(config).await.expect("restarts");
         self.url = server.url();
         self.server = Some(server);
     }

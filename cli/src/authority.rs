@@ -18,7 +18,11 @@ pub enum Command {
     /// The admin token (every role) comes from EDL_ADMIN_TOKEN (one is made up and printed
     /// when it is not set); per-person tokens with roles (registry, reviewer, key_admin,
     /// auditor) from the file EDL_ADMIN_TOKENS_FILE, one `NAME ROLE[,ROLE…] SHA256-HEX` a
-    /// line; the test identity provider's secret from EDL_IDENTITY_SECRET.
+    /// line; the test identity provider's secret from EDL_IDENTITY_SECRET. The root key
+    /// that signs the trust list from EDL_AUTHORITY_ROOT_KEY_FILE (or EDL_AUTHORITY_ROOT_KEY,
+    /// hex); EDL_AUTHORITY_NEXT_ROOT (the next root's public key, 64 hex digits) makes the
+    /// served list announce a root rotation (D107); EDL_AUTHORITY_STATUS_LIST_TTL sets the
+    /// status list's time-to-live in seconds.
     ///
     /// Example: `edl authority serve --db authority.db --listen 127.0.0.1:8088`
     Serve {

@@ -13,7 +13,11 @@ impl App {
     /// configured root there is none to serve.
     pub fn signed_trust_list(&self) -> Result<Vec<u8>> {
         let root = self.config.root.as_ref().ok_or(Error::NotFound)?;
-        Ok(root.sign(&self.keys.current().trust, self.now()))
+        Ok(root.sign(
+            &self.keys.current().trust,
+            self.now(),
+            self.config.next_root,
+        ))
     }
 
     /// The status list signed now by the current issuing key: every index ever
