@@ -231,6 +231,58 @@ describe('the verifier page', () => {
     await context.close();
   });
 
+  test('a keyboard-only user signs in and verifies a manual code, with focus always visible', async () => {
+    // The focused element, and whether its focus ring shows (an outline at least 2 px wide
+    // in a colour, or, for the result, its coloured border).
+    const focused = () => page.evaluate(() => {
+      const e = document.activeElement;
+      const s = getComputedStyle(e);
+      const ring = s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2 && s.outlineColor !== 'rgba(0, 0, 0, 0)';
+      // A form's submit button is named by its form.
+      const id = e.id || (e.form && e.type === 'submit' ? `${e.form.id} submit` : e.tagName.toLowerCase());
+      return { id, visible: ring || (e.id === 'result' && parseFloat(s.borderTopWidth) >= 3) };
+    });
+    const tab = async (expected) => {
+      await page.keyboard.press('Tab');
+      const now = await focused();
+      assert.equal(now.id, expected, 'the Tab order');
+      assert.ok(now.visible, `the focus on #${now.id} is visible`);
+    };
+    const context = await browser.newContext({ locale: 'en-GB', viewport: { width: 1100, height: 900 } });
+    const page = await context.newPage();
+    await page.goto(`${f.url}/verify`);
+    // The language switch first, operable with Enter; then the key field and sign-in.
+    await tab('lang');
+    await page.keyboard.press('Enter');
+    assert.equal(await page.locator('h1').innerText(), '核验驾驶证');
+    await page.keyboard.press('Enter');
+    assert.equal(await page.locator('h1').innerText(), 'Check a driving licence');
+    await tab('api-key');
+    await page.keyboard.type(f.policeKey);
+    await tab('login-form submit');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('#check:not([hidden])');
+    // Signed in, focus lands on the first way to check, and Tab walks the ways in the
+    // order they are on screen: camera, picture, barcode digits, licence number and code.
+    const after = await focused();
+    assert.equal(after.id, 'start-camera');
+    for (const id of ['qr-file', 'barcode', 'barcode-form submit', 'licence-number']) await tab(id);
+    await page.keyboard.type(NUMBER);
+    await tab('manual-code');
+    await tab('manual-form submit');
+    await page.keyboard.press('Shift+Tab');
+    assert.equal((await focused()).id, 'manual-code', 'Shift+Tab goes back');
+    // A code of a window nobody has used yet (codes are single use, D68).
+    await new Promise((done) => setTimeout(done, 30_000 - (Date.now() % 30_000) + 300));
+    await page.keyboard.type(f.manualCode());
+    await page.keyboard.press('Enter');
+    const seen = await verdict(page);
+    assert.equal(seen.verdict, 'valid', seen.text);
+    // Focus moved to the verdict, marked by its border; Tab goes on from there.
+    assert.deepEqual(await focused(), { id: 'result', visible: true });
+    await context.close();
+  });
+
   test('on a phone the page fits the screen width', async () => {
     const { context, page } = await signIn(browser, f.url, f.rentalKey, { viewport: { width: 360, height: 740 } });
     await scanPicture(page, f.qrPng('phone.png'));
@@ -276,6 +328,44 @@ describe('the verifier page with a camera', () => {
     // The camera stops once a code is read: no stream left open.
     assert.ok(await page.locator('#camera-box').isHidden());
     assert.ok(await page.locator('#start-camera').isVisible());
+    await context.close();
+  });
+});
+
+// A licence the registry has suspended (status D, 暂扣): the code is good, but the page says
+// the licence is not in force and why, in words. Its own authority and driver, so the
+// suspension touches no other test.
+describe('the verifier page for a suspended licence', () => {
+  let own;
+
+  before(async () => {
+    own = await startFixture();
+    own.admin('status', String(own.driver), 'D');
+  });
+
+  after(async () => {
+    await own?.stop();
+  });
+
+  test('a good code of a suspended licence shows "not in force" and the reason, in English and Chinese', async () => {
+    const { context, page } = await signIn(browser, own.url, own.rentalKey);
+    await page.getByLabel('Licence number', { exact: true }).fill(NUMBER);
+    await page.getByLabel('Manual code (7 digits)').fill(own.manualCode('business'));
+    await page.keyboard.press('Enter');
+    const seen = await verdict(page);
+    assert.equal(seen.verdict, 'not_in_force', seen.text);
+    assert.equal(seen.reason, 'suspended');
+    assert.match(seen.text, /Not in force: do not accept/);
+    assert.match(seen.text, /Suspended \(D\)/);
+    assert.doesNotMatch(seen.text, /Valid: the licence is in force/);
+    assert.match(await page.locator('#result').getAttribute('class'), /invalid/);
+    // Still the business view: the clerk sees who it is, not the address or record.
+    assert.match(seen.text, /Business view/);
+    assert.ok(!seen.text.includes(ADDRESS));
+    await page.getByRole('button', { name: 'Switch to Chinese' }).click();
+    const zh = await page.locator('#result').innerText();
+    assert.match(zh, /无效：请勿接受/);
+    assert.match(zh, /暂扣（D）/);
     await context.close();
   });
 });
