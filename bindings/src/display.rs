@@ -8,7 +8,7 @@ use crate::error::{EdlError, RefusalReason};
 use crate::records::{
     ApplicationPhase, CheckMethod, CheckOutcome, ReviewOutcome, UploadStage, VerifierClass,
 };
-use crate::types::{Audience, LocalizedText};
+use crate::types::{Audience, LocalizedText, PointsCycle};
 
 impl From<Bilingual> for LocalizedText {
     fn from(b: Bilingual) -> Self {
@@ -110,6 +110,21 @@ pub fn beijing_time(at_unix: u64) -> String {
 /// A countdown as `m:ss`.
 pub fn countdown_text(seconds: u32) -> String {
     display::countdown(seconds)
+}
+
+/// The photo review's deadline as one sentence naming Beijing time.
+pub fn review_deadline_text(deadline_unix: u64) -> LocalizedText {
+    display::review_deadline(deadline_unix).into()
+}
+
+/// The scoring cycle's points, limit and points left as one sentence.
+pub fn points_text(cycle: PointsCycle) -> LocalizedText {
+    display::points_recorded(
+        cycle.points.into(),
+        cycle.limit.into(),
+        cycle.remaining.into(),
+    )
+    .into()
 }
 
 /// The validity's end as printed: 长期 for 9999-12-31; a text that is not an ISO date

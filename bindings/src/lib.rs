@@ -25,8 +25,9 @@ pub use callbacks::{
 };
 pub use display::{
     application_phase_text, audience_text, beijing_date_time, beijing_time, check_method_text,
-    check_outcome_text, countdown_text, error_text, points_fraction, refusal_text,
-    review_outcome_text, upload_stage_text, validity_end_text, verifier_class_text,
+    check_outcome_text, countdown_text, error_text, points_fraction, points_text, refusal_text,
+    review_deadline_text, review_outcome_text, upload_stage_text, validity_end_text,
+    verifier_class_text,
 };
 pub use error::{
     EdlError, InputKind, KeyStoreFailure, ListKind, ListRefusal, RefusalReason, RejectionReason,

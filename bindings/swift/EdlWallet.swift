@@ -10215,6 +10215,18 @@ public func pointsFraction(points: UInt8, limit: UInt8) -> Float  {
 })
 }
 /**
+ * The scoring cycle's points as the supplementary page says them: "已记 3 分 / 12 分，剩余 9 分" /
+ * "3 of 12 points recorded, 9 left" (D109).
+ */
+public func pointsText(cycle: PointsCycle) -> LocalizedText  {
+    return try!  FfiConverterTypeLocalizedText_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_edl_ffi_fn_func_points_text(
+        FfiConverterTypePointsCycle_lower(cycle),uniffiCallStatus
+    )
+})
+}
+/**
  * What the driver can do about an authority's refusal.
  */
 public func refusalText(reason: RefusalReason) -> LocalizedText  {
@@ -10238,6 +10250,18 @@ public func renderQrPng(payload: Data, modulePx: UInt32)throws  -> Data  {
     uniffi_edl_ffi_fn_func_render_qr_png(
         FfiConverterData.lower(payload),
         FfiConverterUInt32.lower(modulePx),uniffiCallStatus
+    )
+})
+}
+/**
+ * The photo review's deadline (`ReviewPending.deadline_unix`) as the screen says it:
+ * "审核截止 2026-12-04 18:00（北京时间）" / "Review due by 2026-12-04 18:00 (Beijing time)" (D109).
+ */
+public func reviewDeadlineText(deadlineUnix: UInt64) -> LocalizedText  {
+    return try!  FfiConverterTypeLocalizedText_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_edl_ffi_fn_func_review_deadline_text(
+        FfiConverterUInt64.lower(deadlineUnix),uniffiCallStatus
     )
 })
 }
@@ -10429,10 +10453,16 @@ private let initializationResult: InitializationResult = {
     if (uniffi_edl_ffi_checksum_func_points_fraction() != 23730) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_edl_ffi_checksum_func_points_text() != 37344) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_edl_ffi_checksum_func_refusal_text() != 443) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_edl_ffi_checksum_func_render_qr_png() != 5866) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_edl_ffi_checksum_func_review_deadline_text() != 63135) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_edl_ffi_checksum_func_review_outcome_text() != 46515) {

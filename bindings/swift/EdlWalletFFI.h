@@ -807,6 +807,11 @@ RustBuffer uniffi_edl_ffi_fn_func_payload_to_text(RustBuffer payload, RustCallSt
 float uniffi_edl_ffi_fn_func_points_fraction(uint8_t points, uint8_t limit, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_POINTS_TEXT
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_POINTS_TEXT
+RustBuffer uniffi_edl_ffi_fn_func_points_text(RustBuffer cycle, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_REFUSAL_TEXT
 #define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_REFUSAL_TEXT
 RustBuffer uniffi_edl_ffi_fn_func_refusal_text(RustBuffer reason, RustCallStatus *_Nonnull out_status
@@ -815,6 +820,11 @@ RustBuffer uniffi_edl_ffi_fn_func_refusal_text(RustBuffer reason, RustCallStatus
 #ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_RENDER_QR_PNG
 #define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_RENDER_QR_PNG
 RustBuffer uniffi_edl_ffi_fn_func_render_qr_png(RustBuffer payload, uint32_t module_px, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_REVIEW_DEADLINE_TEXT
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_REVIEW_DEADLINE_TEXT
+RustBuffer uniffi_edl_ffi_fn_func_review_deadline_text(uint64_t deadline_unix, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_FN_FUNC_REVIEW_OUTCOME_TEXT
@@ -1224,6 +1234,12 @@ uint16_t uniffi_edl_ffi_checksum_func_points_fraction(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_FUNC_POINTS_TEXT
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_FUNC_POINTS_TEXT
+uint16_t uniffi_edl_ffi_checksum_func_points_text(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_FUNC_REFUSAL_TEXT
 #define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_FUNC_REFUSAL_TEXT
 uint16_t uniffi_edl_ffi_checksum_func_refusal_text(void
@@ -1233,6 +1249,12 @@ uint16_t uniffi_edl_ffi_checksum_func_refusal_text(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_FUNC_RENDER_QR_PNG
 #define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_FUNC_RENDER_QR_PNG
 uint16_t uniffi_edl_ffi_checksum_func_render_qr_png(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_FUNC_REVIEW_DEADLINE_TEXT
+#define UNIFFI_FFIDEF_UNIFFI_EDL_FFI_CHECKSUM_FUNC_REVIEW_DEADLINE_TEXT
+uint16_t uniffi_edl_ffi_checksum_func_review_deadline_text(void
     
 );
 #endif

@@ -13,7 +13,7 @@ final class PhotoViewModel: ObservableObject {
     @Published private(set) var stage: UploadStage?
     @Published private(set) var progress: Float = 0
     @Published private(set) var phase: ApplicationPhase?
-    @Published private(set) var deadline: String?
+    @Published private(set) var deadline: LocalizedText?
     @Published private(set) var lastReview: PhotoReview?
     @Published private(set) var error: LocalizedText?
     @Published private(set) var busy = false
@@ -29,7 +29,7 @@ final class PhotoViewModel: ObservableObject {
     func reload() {
         let application = try? session.wallet.application()
         phase = application?.phase
-        deadline = application?.pendingReview.map { beijingDateTime(atUnix: $0.deadlineUnix) }
+        deadline = application?.pendingReview.map { reviewDeadlineText(deadlineUnix: $0.deadlineUnix) }
         lastReview = (try? session.wallet.photoReviews())?.last
     }
 
@@ -120,7 +120,7 @@ struct PhotoView: View {
                     ProgressView(value: vm.progress)
                     Text("\(uploadStageText(stage: stage).zh) \(uploadStageText(stage: stage).en)").font(.caption)
                 }
-                if let deadline = vm.deadline { Text("审核截止 \(deadline)（北京时间）").foregroundColor(.blue) }
+                if let deadline = vm.deadline { Text(deadline.zh).foregroundColor(.blue) }
                 if let review = vm.lastReview {
                     Text("上次审核 \(reviewOutcomeText(outcome: review.outcome).zh)\(review.reason.map { "：\($0)" } ?? "")").font(.caption)
                 }

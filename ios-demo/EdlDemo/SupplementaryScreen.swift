@@ -23,6 +23,9 @@ final class SupplementaryViewModel: ObservableObject {
         return Double(pointsFraction(points: c.points, limit: c.limit))
     }
 
+    /// The points recorded, the limit and the points left: the core's `pointsText` of the cycle.
+    var pointsLine: LocalizedText? { page.map { pointsText(cycle: $0.cycle) } }
+
     func reload() { page = try? session.wallet.supplementaryPage() }
 
     /// Pull to refresh: syncs, then re-reads from the store.
@@ -42,8 +45,9 @@ struct SupplementaryView: View {
                 let c = page.cycle
                 Section("记分周期 \(c.start) 至 \(c.end)") {
                     ProgressView(value: vm.pointsBar).tint(c.reachedLimit ? .red : .blue)
-                    Text("已记 \(c.points) 分 / \(c.limit) 分，剩余 \(c.remaining) 分")
-                        .foregroundColor(c.reachedLimit ? .red : .primary)
+                    if let line = vm.pointsLine {
+                        Text(line.zh).foregroundColor(c.reachedLimit ? .red : .primary)
+                    }
                 }
                 Section("驾驶记录 Driving record") {
                     ForEach(Array(page.record.enumerated()), id: \.offset) { _, e in

@@ -19,7 +19,8 @@ pub use labels::{
 };
 pub use problems::{Problem, Refusal, problem, refusal};
 pub use times::{
-    beijing_date_time, beijing_time, countdown, points_fraction, validity_end, validity_end_iso,
+    beijing_date_time, beijing_time, countdown, points_fraction, points_recorded, review_deadline,
+    validity_end, validity_end_iso,
 };
 
 /// A text in simplified Chinese and in English.

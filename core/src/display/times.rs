@@ -20,6 +20,31 @@ pub fn beijing_time(unix: u64) -> String {
     format!("{:02}:{:02}:{:02}", t.hour(), t.minute(), t.second())
 }
 
+/// The photo review's deadline as the photo screen says it: "审核截止 2026-12-04 18:00（北京时间）" /
+/// "Review due by 2026-12-04 18:00 (Beijing time)". The deadline is a Beijing time, so the
+/// sentence names the zone rather than leaving the driver to guess it (D109).
+pub fn review_deadline(unix: u64) -> Bilingual {
+    let at = beijing_date_time(unix);
+    Bilingual::new(
+        format!("审核截止 {at}（北京时间）"),
+        format!("Review due by {at} (Beijing time)"),
+    )
+}
+
+/// The scoring cycle's points as the supplementary page says them: "已记 3 分 / 12 分，剩余 9 分" /
+/// "3 of 12 points recorded, 9 left". The numbers are the cycle's as the core counted them;
+/// this only words them (D109).
+pub fn points_recorded(points: u32, limit: u32, remaining: u32) -> Bilingual {
+    let unit = |n: u32| if n == 1 { "point" } else { "points" };
+    Bilingual::new(
+        format!("已记 {points} 分 / {limit} 分，剩余 {remaining} 分"),
+        format!(
+            "{points} of {limit} {} recorded, {remaining} left",
+            unit(limit)
+        ),
+    )
+}
+
 /// A countdown's seconds as `0:27` (minutes, then two-digit seconds).
 pub fn countdown(seconds: u32) -> String {
     format!("{}:{:02}", seconds / 60, seconds % 60)
@@ -69,6 +94,24 @@ mod tests {
         assert_eq!(beijing_date_time(16 * 3600 + 1800), "1970-01-02 00:30");
         // Far future times are clamped rather than a panic.
         assert_eq!(beijing_date_time(u64::MAX), "9999-12-31 23:59");
+    }
+
+    #[test]
+    fn the_review_deadline_names_beijing_time() {
+        // 2026-11-24 03:00:05 UTC is 11:00 in Beijing.
+        let due = review_deadline(1_795_489_205);
+        assert_eq!(due.zh, "审核截止 2026-11-24 11:00（北京时间）");
+        assert_eq!(due.en, "Review due by 2026-11-24 11:00 (Beijing time)");
+    }
+
+    #[test]
+    fn the_points_sentence_gives_recorded_limit_and_left() {
+        let line = points_recorded(3, 12, 9);
+        assert_eq!(line.zh, "已记 3 分 / 12 分，剩余 9 分");
+        assert_eq!(line.en, "3 of 12 points recorded, 9 left");
+        let full = points_recorded(14, 12, 0);
+        assert_eq!(full.zh, "已记 14 分 / 12 分，剩余 0 分");
+        assert_eq!(full.en, "14 of 12 points recorded, 0 left");
     }
 
     #[test]

@@ -186,7 +186,7 @@ class MainActivity : ComponentActivity() {
             column.addView(ProgressBar(this, null, android.R.attr.progressBarStyleHorizontal).apply { max = 1000; progress = (s.progress * 1000).toInt() })
             s.stageText?.let { text(it.zh) }
         }
-        s.deadline?.let { text("审核截止 $it（北京时间）") }
+        s.deadline?.let { text(it.zh) }
         s.lastReview?.let { text("上次审核 ${reviewOutcomeText(it.outcome).zh}${it.reason?.let { r -> "：$r" } ?: ""}") }
         s.error?.let { error(it) }
     }
@@ -224,7 +224,7 @@ class MainActivity : ComponentActivity() {
         val c = page.cycle
         text("记分周期 ${c.start} 至 ${c.end}")
         column.addView(ProgressBar(this, null, android.R.attr.progressBarStyleHorizontal).apply { max = 1000; progress = (supplementary.state.value.pointsBar * 1000).toInt() })
-        text("已记 ${c.points} 分 / ${c.limit} 分，剩余 ${c.remaining} 分").setTextColor(if (c.reachedLimit) Color.RED else Color.BLACK)
+        supplementary.state.value.pointsLine?.let { text(it.zh).setTextColor(if (c.reachedLimit) Color.RED else Color.BLACK) }
         page.record.forEach { text("${it.date} ${it.place}\n${it.act}  记${it.points}分  罚款${it.fineYuan}元") }
         page.classMeanings.forEach { text("${it.code} ${it.meaningZh}") }
     }

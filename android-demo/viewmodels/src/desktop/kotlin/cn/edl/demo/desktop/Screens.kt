@@ -81,8 +81,8 @@ class Screens(private val scope: CoroutineScope) {
         }
         s.deadline?.let {
             add(Ui.gap())
-            add(Ui.left(Ui.text("审核截止 $it（北京时间）", 14, Ui.blue, bold = true)))
-            add(Ui.left(Ui.text("Review due by $it, Beijing time (one working day)", 11, Ui.grey)))
+            add(Ui.left(Ui.text(it.zh, 14, Ui.blue, bold = true)))
+            add(Ui.left(Ui.text(it.en, 11, Ui.grey)))
         }
         s.lastReview?.let { r ->
             val t = reviewOutcomeText(r.outcome)
@@ -169,8 +169,10 @@ class Screens(private val scope: CoroutineScope) {
         val c = page.cycle
         add(Ui.left(Ui.text("记分周期 Scoring cycle  ${c.start} 至 ${c.end}", 13, bold = true)))
         add(Ui.left(Ui.bar(s.pointsBar, if (c.reachedLimit) Ui.red else Ui.blue)))
-        add(Ui.left(Ui.text("已记 ${c.points} 分 / ${c.limit} 分，剩余 ${c.remaining} 分", 13, if (c.reachedLimit) Ui.red else Color.BLACK)))
-        add(Ui.left(Ui.text("${c.points} of ${c.limit} points, ${c.remaining} left", 11, Ui.grey)))
+        s.pointsLine?.let {
+            add(Ui.left(Ui.text(it.zh, 13, if (c.reachedLimit) Ui.red else Color.BLACK)))
+            add(Ui.left(Ui.text(it.en, 11, Ui.grey)))
+        }
         add(Rule())
         add(Ui.left(Ui.text("驾驶记录 Driving record", 14, bold = true)))
         if (page.record.isEmpty()) add(Ui.left(Ui.text("无记录 None", 12, Ui.grey)))

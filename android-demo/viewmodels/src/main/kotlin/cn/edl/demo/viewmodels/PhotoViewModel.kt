@@ -9,8 +9,8 @@ import cn.edl.wallet.PhotoSource
 import cn.edl.wallet.UploadProgress
 import cn.edl.wallet.UploadStage
 import cn.edl.wallet.applicationPhaseText
-import cn.edl.wallet.beijingDateTime
 import cn.edl.wallet.errorText
+import cn.edl.wallet.reviewDeadlineText
 import cn.edl.wallet.uploadStageText
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
@@ -37,8 +37,8 @@ data class PhotoState(
     val phase: ApplicationPhase? = null,
     /** The heading for the phase. */
     val heading: LocalizedText? = null,
-    /** The review is due by then (Beijing time), while a photo is reviewed. */
-    val deadline: String? = null,
+    /** While a photo is reviewed, when the review is due: the core's sentence naming Beijing time. */
+    val deadline: LocalizedText? = null,
     /** The last review result, e.g. a rejection with the reviewer's reason. */
     val lastReview: PhotoReview? = null,
     /** Why the last call failed. */
@@ -59,7 +59,7 @@ class PhotoViewModel(private val session: WalletSession) {
         return copy(
             phase = application?.phase,
             heading = application?.phase?.let(::applicationPhaseText),
-            deadline = application?.pendingReview?.deadlineUnix?.let(::beijingDateTime),
+            deadline = application?.pendingReview?.deadlineUnix?.let(::reviewDeadlineText),
             lastReview = session.wallet.photoReviews().lastOrNull(),
         )
     }

@@ -4,6 +4,7 @@ import cn.edl.wallet.LocalizedText
 import cn.edl.wallet.SupplementaryPage
 import cn.edl.wallet.WalletEvent
 import cn.edl.wallet.pointsFraction
+import cn.edl.wallet.pointsText
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
@@ -15,6 +16,8 @@ data class SupplementaryState(
     val page: SupplementaryPage? = null,
     /** How full the points bar is drawn (0–1): the core's `pointsFraction` of the cycle. */
     val pointsBar: Float = 0f,
+    /** The points recorded, the limit and the points left as one sentence: the core's `pointsText`. */
+    val pointsLine: LocalizedText? = null,
     /** A pull to refresh is under way. */
     val refreshing: Boolean = false,
     /** Why the last refresh failed. */
@@ -37,7 +40,7 @@ class SupplementaryViewModel(private val session: WalletSession) {
     fun reload() {
         val page = session.wallet.supplementaryPage()
         val bar = page?.cycle?.let { pointsFraction(it.points, it.limit) } ?: 0f
-        flow.update { it.copy(page = page, pointsBar = bar) }
+        flow.update { it.copy(page = page, pointsBar = bar, pointsLine = page?.cycle?.let(::pointsText)) }
     }
 
     /** Pull to refresh: syncs, then re-reads. */

@@ -29,7 +29,9 @@ import cn.edl.wallet.checkMethodText
 import cn.edl.wallet.checkOutcomeText
 import cn.edl.wallet.errorText
 import cn.edl.wallet.notEligibleText
+import cn.edl.wallet.pointsText
 import cn.edl.wallet.refusalText
+import cn.edl.wallet.reviewDeadlineText
 import java.io.File
 import java.nio.file.Files
 import java.time.LocalDate
@@ -133,9 +135,11 @@ class DriverFlowTest {
             assertEquals(1f, uploaded.progress)
             assertEquals(ApplicationPhase.UNDER_REVIEW, uploaded.phase)
             val pending = assertNotNull(wallet.application()?.pendingReview)
-            assertEquals(beijingDateTime(pending.deadlineUnix), uploaded.deadline)
-            assertTrue(Regex("""\d{4}-\d\d-\d\d \d\d:\d\d""").matches(uploaded.deadline!!), uploaded.deadline)
-            assertTrue(Regex("""\d{4}-\d\d-\d\d \d\d:\d\d""").matches(uploaded.deadline!!))
+            // The deadline sentence is the core's, naming Beijing time, not composed here.
+            val due = assertNotNull(uploaded.deadline)
+            assertEquals(reviewDeadlineText(pending.deadlineUnix), due)
+            assertEquals("审核截止 ${beijingDateTime(pending.deadlineUnix)}（北京时间）", due.zh)
+            assertEquals("Review due by ${beijingDateTime(pending.deadlineUnix)} (Beijing time)", due.en)
             assertEquals(Screen.PHOTO, session.screen.value)
 
             // The reviewer approves; pull to refresh brings the e-licence and the pages.
@@ -205,6 +209,10 @@ class DriverFlowTest {
             assertEquals(3, page.cycle.points.toInt())
             assertEquals(3f / 12f, supplementary.state.value.pointsBar)
             assertFalse(page.cycle.reachedLimit)
+            // The points sentence is the core's, from the cycle as synced.
+            assertEquals(pointsText(page.cycle), supplementary.state.value.pointsLine)
+            assertEquals("已记 3 分 / 12 分，剩余 9 分", supplementary.state.value.pointsLine?.zh)
+            assertEquals("3 of 12 points recorded, 9 left", supplementary.state.value.pointsLine?.en)
             assertEquals(listOf(3), page.record.map { it.points.toInt() })
             assertEquals("北京市公安局公安交通管理局", page.issuingAuthority)
 
