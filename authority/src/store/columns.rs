@@ -1,10 +1,10 @@
-//! What both stores write the same way: the versions a driver's change bumps, and the
-//! column values of e-licence states, review kinds and status-list bits.
+//! What both stores write the same way: the versions a driver's change bumps, the column
+//! values of ids, e-licence states, review kinds and status-list bits, and feed rows.
 
 use edl_core::credential::ElicenceStatus;
-use edl_core::wire::{ElicenceState, ReviewKind};
+use edl_core::wire::{ElicenceState, ReviewKind, VerificationLogEntry};
 
-use super::{DriverState, StoreError};
+use super::{DriverState, FeedEvent, StoreError};
 
 /// Gives each changed part of `after` (licence, photo, e-licence, application) the next
 /// sequence number after `seq`, and returns the last one used: sync sends a part only
@@ -73,6 +73,61 @@ pub fn status_from_bits(bits: i16) -> Result<ElicenceStatus, StoreError> {
         2 => Ok(ElicenceStatus::Suspended),
         _ => Err(StoreError::Corrupt("status")),
     }
+}
+
+/// Ids and times as stored: they are below 2^63 (ids are masked to 63 bits when made).
+pub fn i(v: u64) -> i64 {
+    v as i64
+}
+
+/// Inverse of [`i`].
+pub fn u(v: i64) -> u64 {
+    v as u64
+}
+
+/// A feed row's columns besides the key: `(kind, at, verifier_id, outcome, body)`.
+pub type FeedColumns = (&'static str, i64, Option<i64>, Option<String>, String);
+
+/// How `event` is stored.
+pub fn feed_columns(event: &FeedEvent) -> Result<FeedColumns, StoreError> {
+    let (kind, at, verifier, outcome, body) = match event {
+        FeedEvent::Message(m) => ("message", m.at, None, None, serde_json::to_string(m)),
+        FeedEvent::Review(r) => ("review", r.decided_at, None, None, serde_json::to_string(r)),
+        FeedEvent::Verification { verifier_id, entry } => (
+            "verification",
+            entry.at,
+            Some(i(*verifier_id)),
+            Some(outcome_str(entry)),
+            serde_json::to_string(entry),
+        ),
+    };
+    let body = body.map_err(|_| StoreError::Corrupt("feed entry"))?;
+    Ok((kind, i(at), verifier, outcome, body))
+}
+
+fn outcome_str(entry: &VerificationLogEntry) -> String {
+    serde_json::to_value(entry.outcome)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// A stored feed entry back.
+pub fn decode_feed(
+    kind: &str,
+    body: &str,
+    verifier_id: Option<i64>,
+) -> Result<FeedEvent, StoreError> {
+    let bad = |_| StoreError::Corrupt("feed entry");
+    Ok(match kind {
+        "message" => FeedEvent::Message(serde_json::from_str(body).map_err(bad)?),
+        "review" => FeedEvent::Review(serde_json::from_str(body).map_err(bad)?),
+        "verification" => FeedEvent::Verification {
+            verifier_id: u(verifier_id.unwrap_or(0)),
+            entry: serde_json::from_str(body).map_err(bad)?,
+        },
+        _ => return Err(StoreError::Corrupt("feed kind")),
+    })
 }
 
 #[cfg(test)]

@@ -4,7 +4,8 @@
 use edl_core::wire::VerificationLogEntry;
 use rusqlite::{Connection, params};
 
-use super::rows::{i, u};
+pub(super) use crate::store::columns::decode_feed;
+use crate::store::columns::{feed_columns, i, u};
 use crate::store::{DriverId, FeedEvent, StoreError};
 
 /// Appends `event` to the driver's feed at the next seq; returns that seq.
@@ -14,47 +15,12 @@ pub(super) fn append_feed(
     seq: u64,
     event: &FeedEvent,
 ) -> Result<(), StoreError> {
-    let (kind, at, verifier, outcome, body) = match event {
-        FeedEvent::Message(m) => ("message", m.at, None, None, serde_json::to_string(m)),
-        FeedEvent::Review(r) => ("review", r.decided_at, None, None, serde_json::to_string(r)),
-        FeedEvent::Verification { verifier_id, entry } => (
-            "verification",
-            entry.at,
-            Some(i(*verifier_id)),
-            Some(outcome_str(entry)),
-            serde_json::to_string(entry),
-        ),
-    };
-    let body = body.map_err(|_| StoreError::Corrupt("feed entry"))?;
+    let (kind, at, verifier, outcome, body) = feed_columns(event)?;
     conn.prepare_cached(
         "INSERT INTO feed (driver_id, seq, kind, at, verifier_id, outcome, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?
-    .execute(params![i(driver), i(seq), kind, i(at), verifier, outcome, body])?;
+    .execute(params![i(driver), i(seq), kind, at, verifier, outcome, body])?;
     Ok(())
-}
-
-fn outcome_str(entry: &VerificationLogEntry) -> String {
-    serde_json::to_value(entry.outcome)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
-
-pub(super) fn decode_feed(
-    kind: &str,
-    body: &str,
-    verifier_id: Option<i64>,
-) -> Result<FeedEvent, StoreError> {
-    let bad = |_| StoreError::Corrupt("feed entry");
-    Ok(match kind {
-        "message" => FeedEvent::Message(serde_json::from_str(body).map_err(bad)?),
-        "review" => FeedEvent::Review(serde_json::from_str(body).map_err(bad)?),
-        "verification" => FeedEvent::Verification {
-            verifier_id: u(verifier_id.unwrap_or(0)),
-            entry: serde_json::from_str(body).map_err(bad)?,
-        },
-        _ => return Err(StoreError::Corrupt("feed kind")),
-    })
 }
 
 /// Appends a check to the driver's verification log, at the driver's next seq.

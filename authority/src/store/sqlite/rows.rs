@@ -4,16 +4,8 @@ use edl_core::wire::ReviewKind;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::super::columns::kind_str;
+pub(super) use super::super::columns::{i, u};
 use super::super::{DriverState, PhotoRow, PhotoStatus, StoreError};
-
-pub(super) fn i(v: u64) -> i64 {
-    // Ids and times are below 2^63 (ids are masked to 63 bits when made).
-    v as i64
-}
-
-pub(super) fn u(v: i64) -> u64 {
-    v as u64
-}
 
 pub(super) fn load_state(
     conn: &Connection,
