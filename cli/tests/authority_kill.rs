@@ -120,6 +120,28 @@ async fn verification_log(t: &TestServer, wallet: &Wallet) -> Vec<wire::Verifica
     }
 }
 
+/// How many `verified` entries each check has in the drivers' logs.
+async fn logged(t: &TestServer, wallets: &[Arc<Wallet>]) -> HashMap<Check, usize> {
+    let mut logged: HashMap<Check, usize> = HashMap::new();
+    for (driver, wallet) in wallets.iter().enumerate() {
+        for entry in verification_log(t, wallet).await {
+            let e = serde_json::to_value(&entry).unwrap();
+            assert_eq!(e["outcome"], "verified", "{e}");
+            let check = Check {
+                driver,
+                police: entry.verifier == "交警",
+                method: match e["method"].as_str().unwrap() {
+                    "qr" => "qr",
+                    "manual" => "manual",
+                    _ => "barcode",
+                },
+            };
+            *logged.entry(check).or_default() += 1;
+        }
+    }
+    logged
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sigkill_under_load_loses_no_acknowledged_check_sync_or_upload() {
     let started = Instant::now();
@@ -265,7 +287,14 @@ async fn sigkill_under_load_loses_no_acknowledged_check_sync_or_upload() {
 
     // The checks cut off by the kill are sent again at once, the same code by the same
     // verifier (within D68's ten seconds and the code's window): answered 200 whether or
-    // not the first attempt committed, and logged once either way (checked below).
+    // not the first attempt committed (those that did are answered as repeats, D108),
+    // and logged once either way (checked below).
+    let before = logged(&t, &wallets).await;
+    let committed = out
+        .unknown
+        .keys()
+        .filter(|c| before.contains_key(c))
+        .count();
     for (check, body) in &out.unknown {
         let key = if check.police {
             &police.api_key
@@ -345,23 +374,7 @@ async fn sigkill_under_load_loses_no_acknowledged_check_sync_or_upload() {
 
     // The log: every check once (acknowledged, cut off and sent again, or never
     // delivered and sent again), nothing else.
-    let mut logged: HashMap<Check, usize> = HashMap::new();
-    for (driver, wallet) in wallets.iter().enumerate() {
-        for entry in verification_log(&t, wallet).await {
-            let e = serde_json::to_value(&entry).unwrap();
-            assert_eq!(e["outcome"], "verified", "{e}");
-            let check = Check {
-                driver,
-                police: entry.verifier == "交警",
-                method: match e["method"].as_str().unwrap() {
-                    "qr" => "qr",
-                    "manual" => "manual",
-                    _ => "barcode",
-                },
-            };
-            *logged.entry(check).or_default() += 1;
-        }
-    }
+    let logged = logged(&t, &wallets).await;
     for check in &all_checks {
         let n = logged.get(check).copied().unwrap_or(0);
         let cut_off = out.unknown.contains_key(check);
@@ -369,9 +382,10 @@ async fn sigkill_under_load_loses_no_acknowledged_check_sync_or_upload() {
     }
     assert!(logged.keys().all(|c| all_checks.contains(c)));
     eprintln!(
-        "killed after {} checks answered ({} cut off, {} undelivered: all sent again), {} syncs, {} uploads; {:.1} s",
+        "killed after {} checks answered ({} cut off, {} of them committed; {} undelivered: all sent again), {} syncs, {} uploads; {:.1} s",
         out.acked.len(),
         out.unknown.len(),
+        committed,
         out.undelivered.len(),
         out.syncs.len(),
         out.uploads.len(),
