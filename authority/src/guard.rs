@@ -6,7 +6,8 @@
 //! else gets `already_used`. Kept in memory as the fast path: a code lives one window
 //! (plus the accepted skew), far less than [`KEEP_SECS`]. The database is the backstop
 //! (D106): the log entry of a verified code records the code under a unique key, so a
-//! code spent before a restart, or by another authority process, is refused too.
+//! code spent before a restart, or by another authority process, is refused too; it
+//! records the spender, so the spender's repeat is answered there as well (D108).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -24,6 +25,34 @@ const SWEEP_SECS: u64 = 10;
 /// One code: the e-licence, its window's start, the audience and the form (QR, barcode
 /// and manual codes of one window are different codes).
 pub type CodeKey = (u64, u64, u8, u8);
+
+/// What the database said of a claim on a code (D106, D108).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// The code was not spent: it is now, by this entry, which was written.
+    Fresh,
+    /// The same verifier spent it at `spent_at`, at most [`REPEAT_SECS`] before: its
+    /// repeat (a retry after a lost answer, maybe across a restart). Nothing was written.
+    Repeat {
+        /// When the code was spent.
+        spent_at: u64,
+    },
+    /// Spent by someone else, by nobody known (a row older than D108), or too long ago
+    /// for a repeat. Nothing was written.
+    Spent,
+}
+
+impl Claim {
+    /// The claim of `verifier` at `now` on a code already spent by `spender` (`None`:
+    /// not known) at `spent_at`: the same rule as the in-memory repeat.
+    pub fn on_spent(spender: Option<u64>, spent_at: u64, verifier: u64, now: u64) -> Claim {
+        if spender == Some(verifier) && now <= spent_at + REPEAT_SECS {
+            Claim::Repeat { spent_at }
+        } else {
+            Claim::Spent
+        }
+    }
+}
 
 struct Spent {
     /// Who spent it; `None` when another process (or this one before a restart) did.
@@ -82,6 +111,20 @@ impl SpentCodes {
         }
     }
 
+    /// Records that `code` is `verifier`'s since `spent_at`: the database said this
+    /// verifier spent it (before a restart, or through another process), so its next
+    /// repeats are answered here and end [`REPEAT_SECS`] after `spent_at` (D108).
+    pub fn adopt(&self, code: CodeKey, verifier: u64, spent_at: u64) {
+        let mut codes = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        codes.spent.insert(
+            code,
+            Spent {
+                verifier: Some(verifier),
+                at: spent_at,
+            },
+        );
+    }
+
     /// Records that `code` was spent elsewhere (the database refused it, D106): nobody's
     /// repeat, so every later claim on it here is refused as well.
     pub fn forfeit(&self, code: CodeKey, now: u64) {
@@ -119,6 +162,27 @@ mod tests {
         codes.forfeit(CODE, 1_000);
         assert!(codes.spend(CODE, 1, 1_001).is_err());
         assert!(codes.spend(CODE, 2, 1_001).is_err());
+    }
+
+    #[test]
+    fn a_code_the_database_says_is_this_verifier_s_is_its_repeat_until_the_first_spend_s_end() {
+        assert_eq!(
+            Claim::on_spent(Some(1), 1_000, 1, 1_000 + REPEAT_SECS),
+            Claim::Repeat { spent_at: 1_000 }
+        );
+        assert_eq!(
+            Claim::on_spent(Some(1), 1_000, 1, 1_001 + REPEAT_SECS),
+            Claim::Spent
+        );
+        assert_eq!(Claim::on_spent(Some(1), 1_000, 2, 1_001), Claim::Spent);
+        assert_eq!(Claim::on_spent(None, 1_000, 1, 1_001), Claim::Spent);
+        // Claimed here at 1,005 after a restart, then adopted as spent at 1,000.
+        let codes = SpentCodes::default();
+        assert!(!codes.spend(CODE, 1, 1_005).unwrap());
+        codes.adopt(CODE, 1, 1_000);
+        assert!(codes.spend(CODE, 1, 1_000 + REPEAT_SECS).unwrap());
+        assert!(codes.spend(CODE, 1, 1_001 + REPEAT_SECS).is_err());
+        assert!(codes.spend(CODE, 2, 1_006).is_err());
     }
 
     #[test]

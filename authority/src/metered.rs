@@ -133,7 +133,7 @@ impl RegistryStore for MeteredStore {
         verifier_id: u64,
         entry: VerificationLogEntry,
         spends: Option<crate::guard::CodeKey>,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<crate::guard::Claim, StoreError> {
         let _t = self.metrics.write("log_verification");
         self.inner
             .log_verification(driver, verifier_id, entry, spends)

@@ -1,14 +1,16 @@
 //! A code spent just before the authority stops stays spent after it starts again (D103,
 //! found by the SIGKILL test), and a code spent through one authority process is spent for
 //! every other process on the same database (D106): the database holds the spent codes,
-//! the memory of D68 is only the fast path.
+//! the memory of D68 is only the fast path. The spender's own retry within D68's ten
+//! seconds is answered again wherever it lands, with no second entry (D108): a verifier
+//! whose answer was lost in a crash finishes its check.
 
 mod common;
 
 use common::*;
 use edl_core::credential::Audience;
-use edl_core::wire::CheckOutcome;
-use reqwest::StatusCode;
+use edl_core::wire::{CheckOutcome, HEADER_API_KEY};
+use reqwest::{Method, StatusCode};
 
 /// The `verified` entries in the wallet's log, read from the start.
 async fn verified(t: &TestServer, wallet: &mut Wallet) -> usize {
@@ -81,5 +83,107 @@ async fn two_authority_processes_on_one_database_spend_a_code_once() {
         assert_eq!(refused["error"], "already_used");
         assert_eq!(verified(&t, &mut wallet).await, n + 1);
     }
+    other.shutdown().await.expect("clean shutdown");
+}
+
+/// The photo named by a verify answer, fetched by `verifier`: its status.
+async fn photo(t: &TestServer, verifier: &Verifier, answer: &serde_json::Value) -> StatusCode {
+    let url = answer["photo_url"]
+        .as_str()
+        .expect("the answer names the photo");
+    let headers = [(HEADER_API_KEY, verifier.api_key.clone())];
+    let (s, _, _) = t
+        .try_raw(Method::GET, url, &headers, Vec::new())
+        .await
+        .expect("answered");
+    s
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_spender_s_retry_after_a_restart_is_answered_again_without_a_second_entry() {
+    let mut t = TestServer::start().await;
+    let (_, mut wallet) = t.issued_wallet(&number(3)).await;
+    let police = t.verifier("交警", "enforcement").await;
+    let rental = t.verifier("租车行", "rental").await;
+    let codes = [
+        wallet.online_qr(Audience::Enforcement, t.now()),
+        wallet.manual(Audience::Enforcement, t.now()),
+        wallet.barcode(Audience::Enforcement, t.now()),
+    ];
+    let mut first = Vec::new();
+    for code in &codes {
+        let (s, v, _) = t.verify(&police, code.clone()).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        first.push(v);
+    }
+
+    // The answers were lost in a crash: the police send the same codes again to the
+    // restarted authority, within the ten seconds of a repeat.
+    t.restart().await;
+    t.clock.advance(4);
+    for (code, before) in codes.iter().zip(&first) {
+        let (s, v, _) = t.verify(&police, code.clone()).await;
+        assert_eq!(
+            s,
+            StatusCode::OK,
+            "the spender's retry after a restart: {v}"
+        );
+        assert_eq!(
+            (&v["elicence_id"], &v["view"], &v["photo_url"]),
+            (
+                &before["elicence_id"],
+                &before["view"],
+                &before["photo_url"]
+            )
+        );
+        // The photo grant follows the repeat: the restarted process granted it afresh.
+        assert_eq!(photo(&t, &police, &v).await, StatusCode::OK);
+        // And again, now from this process's memory.
+        let (s, v, _) = t.verify(&police, code.clone()).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+    }
+    assert_eq!(verified(&t, &mut wallet).await, 3, "one entry per code");
+    // Nobody else may use them.
+    let (s, v, _) = t.verify(&rental, codes[0].clone()).await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::CONFLICT, Some("already_used"))
+    );
+
+    // Past the ten seconds, the spender is refused too, after another restart as well.
+    t.restart().await;
+    t.clock.advance(7);
+    let (s, v, _) = t.verify(&police, codes[1].clone()).await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::CONFLICT, Some("already_used"))
+    );
+    assert_eq!(verified(&t, &mut wallet).await, 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_spender_s_retry_on_another_process_is_answered_again_without_a_second_entry() {
+    let t = TestServer::start().await;
+    let other = edl_authority::serve(t.config())
+        .await
+        .expect("a second authority on the same database");
+    let u = TestServer::clients_of(&other.url(), t.clock.clone());
+    let (_, mut wallet) = t.issued_wallet(&number(4)).await;
+    let police = t.verifier("交警", "enforcement").await;
+    let insurer = t.verifier("保险公司", "insurer").await;
+    let code = wallet.online_qr(Audience::Enforcement, t.now());
+    let (s, v, _) = t.verify(&police, code.clone()).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    // The retry lands on the other process (a load balancer's choice).
+    t.clock.advance(2);
+    let (s, v, _) = u.verify(&police, code.clone()).await;
+    assert_eq!(s, StatusCode::OK, "the spender's retry elsewhere: {v}");
+    assert_eq!(photo(&u, &police, &v).await, StatusCode::OK);
+    let (s, v, _) = u.verify(&insurer, code).await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::CONFLICT, Some("already_used"))
+    );
+    assert_eq!(verified(&t, &mut wallet).await, 1);
     other.shutdown().await.expect("clean shutdown");
 }

@@ -109,7 +109,7 @@ impl RegistryStore for Pausing {
         verifier_id: u64,
         entry: VerificationLogEntry,
         spends: Option<edl_authority::guard::CodeKey>,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<edl_authority::guard::Claim, StoreError> {
         self.inner
             .log_verification(driver, verifier_id, entry, spends)
             .await

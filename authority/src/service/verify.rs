@@ -13,6 +13,7 @@ use edl_core::wire::{
 use super::App;
 use crate::domain::live_licence;
 use crate::error::{Error, Result};
+use crate::guard::Claim;
 use crate::store::{CheckFailure, DriverId, SealedSeed, StoreError, VerifierRow};
 
 /// The limiter's name for a driver's licence, however a check named it.
@@ -180,9 +181,10 @@ impl App {
             },
         };
         // The durable claim (D106): refused if the code was spent before a restart or by
-        // another authority process on the same database; then nothing is logged.
-        if !repeat
-            && !self
+        // another authority process on the same database, unless by this verifier just
+        // before (its retry after a lost answer, D108); then nothing is logged.
+        if !repeat {
+            let claim = self
                 .store
                 .log_verification(
                     driver_id,
@@ -190,14 +192,21 @@ impl App {
                     log(CheckOutcome::Verified),
                     Some(code),
                 )
-                .await?
-        {
-            self.spent.forfeit(code, now);
-            tracing::info!(
-                driver = driver_id,
-                "online check refused: code spent earlier"
-            );
-            return Err(Error::AlreadyUsed);
+                .await?;
+            match claim {
+                Claim::Fresh => {}
+                // Spent by this verifier before a restart or through another process:
+                // answered again, and its next repeats are answered here.
+                Claim::Repeat { spent_at } => self.spent.adopt(code, verifier.id, spent_at),
+                Claim::Spent => {
+                    self.spent.forfeit(code, now);
+                    tracing::info!(
+                        driver = driver_id,
+                        "online check refused: code spent earlier"
+                    );
+                    return Err(Error::AlreadyUsed);
+                }
+            }
         }
         // Granted only once the code is known to be this verifier's.
         self.photo_grants

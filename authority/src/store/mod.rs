@@ -575,16 +575,21 @@ pub trait RegistryStore: Send + Sync + 'static {
         timestamp: u64,
     ) -> Result<bool, StoreError>;
     /// Appends a check to the driver's verification log. Answered once durable. With
-    /// `spends`, the entry records that it spent that online code (D106), durably and
-    /// once across restarts and processes: `false` if the code was spent before, and then
-    /// nothing is written.
+    /// `spends`, the entry records that it spent that online code, and who spent it
+    /// (D106, D108), durably and once across restarts and processes: if the code was
+    /// spent before, nothing is written and the answer says whether this is the same
+    /// verifier's repeat within `guard::REPEAT_SECS` of that spend ([`Claim::on_spent`],
+    /// with `entry.at` as now). Without `spends`, always [`Claim::Fresh`].
+    ///
+    /// [`Claim::on_spent`]: crate::guard::Claim::on_spent
+    /// [`Claim::Fresh`]: crate::guard::Claim::Fresh
     async fn log_verification(
         &self,
         driver: DriverId,
         verifier_id: u64,
         entry: VerificationLogEntry,
         spends: Option<crate::guard::CodeKey>,
-    ) -> Result<bool, StoreError>;
+    ) -> Result<crate::guard::Claim, StoreError>;
     /// Records a failed online check (and, for a real driver, its entry in the driver's
     /// verification log) in one write. Answered once durable: a probe counts even if the
     /// server stops the next moment.

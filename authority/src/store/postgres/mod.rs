@@ -431,7 +431,7 @@ impl RegistryStore for PgStore {
         verifier_id: u64,
         entry: VerificationLogEntry,
         spends: Option<crate::guard::CodeKey>,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<crate::guard::Claim, StoreError> {
         let (reply, answer) = oneshot::channel();
         self.writer.send(Job::Log {
             driver,

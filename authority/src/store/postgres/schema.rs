@@ -137,6 +137,11 @@ CREATE TABLE IF NOT EXISTS spent_codes (
 );
 CREATE INDEX IF NOT EXISTS spent_codes_at ON spent_codes (at);
 "#,
+    // Who spent each code (D108), so the spender's repeat is answered again after a
+    // restart or by another process; NULL on the rows written before (nobody known).
+    r#"
+ALTER TABLE spent_codes ADD COLUMN IF NOT EXISTS verifier_id BIGINT;
+"#,
 ];
 
 /// Brings the database to the latest schema.

@@ -21,7 +21,7 @@ use tracing::Instrument;
 use super::retry::{Fault, commit, with_retry};
 use super::rows::{feed_columns, i};
 use crate::clock::Clock;
-use crate::guard::CodeKey;
+use crate::guard::{Claim, CodeKey};
 use crate::store::{CheckFailure, DriverId, FeedEvent, StoreError};
 
 /// Jobs per transaction at most: bounds the latency one batch adds.
@@ -54,8 +54,8 @@ pub enum Job {
         entry: VerificationLogEntry,
         /// The online code the entry spends, if any (D106).
         spends: Option<CodeKey>,
-        /// Where the answer goes: `false` if the code was spent before.
-        reply: oneshot::Sender<Result<bool, StoreError>>,
+        /// Where the answer goes: what became of the claim on the code (D108).
+        reply: oneshot::Sender<Result<Claim, StoreError>>,
     },
     /// `record_check_failure`: the failure and its log entry in the same transaction.
     Failure {
@@ -69,10 +69,15 @@ pub enum Job {
 }
 
 impl Job {
-    /// The online code the job spends, if any.
-    fn spends(&self) -> Option<CodeKey> {
+    /// The online code the job spends, if any, with who spends it and when.
+    fn spends(&self) -> Option<Spend> {
         match self {
-            Job::Log { spends, .. } => *spends,
+            Job::Log {
+                spends: Some(code),
+                verifier_id,
+                entry,
+                ..
+            } => Some((*code, *verifier_id, entry.at)),
             _ => None,
         }
     }
@@ -185,10 +190,13 @@ async fn run(
     }
 }
 
-/// What a committed batch answers, in job order: per nonce job whether it was new, per
-/// log job whether it was written (`false`: its code was spent before), and an error for
-/// a log entry of an unknown driver.
-type Outcome = Result<Vec<Result<bool, StoreError>>, StoreError>;
+/// What a committed batch answers, in job order: per nonce job `Fresh` if it was new
+/// (`Spent` if used before), per log job its claim (`Fresh`: written), and an error for a
+/// log entry of an unknown driver.
+type Outcome = Result<Vec<Result<Claim, StoreError>>, StoreError>;
+
+/// A code being spent: the code, by which verifier, at what time.
+type Spend = (CodeKey, u64, u64);
 
 /// The columns of a batch, as arrays for `unnest`.
 #[derive(Default)]
@@ -202,6 +210,7 @@ struct Columns {
     spent_audience: Vec<i16>,
     spent_form: Vec<i16>,
     spent_at: Vec<i64>,
+    spent_verifier: Vec<i64>,
     /// The failed checks: `at`, `verifier_id`, `target`.
     failure_at: Vec<i64>,
     failure_verifier: Vec<i64>,
@@ -227,6 +236,7 @@ async fn write_batch(pool: &Pool, batch: &[Job]) -> Outcome {
             Job::Log {
                 spends: Some((elicence, window, audience, form)),
                 entry,
+                verifier_id,
                 ..
             } => {
                 cols.spent_elicence.push(i(*elicence));
@@ -234,6 +244,7 @@ async fn write_batch(pool: &Pool, batch: &[Job]) -> Outcome {
                 cols.spent_audience.push(i16::from(*audience));
                 cols.spent_form.push(i16::from(*form));
                 cols.spent_at.push(i(entry.at));
+                cols.spent_verifier.push(i(*verifier_id));
             }
             Job::Log { .. } => {}
         }
@@ -255,7 +266,7 @@ async fn write_batch(pool: &Pool, batch: &[Job]) -> Outcome {
         .collect::<Result<Vec<_>, _>>()?;
     let cols = Arc::new(cols);
     let feed = Arc::new(feed);
-    let (inserted, seqs, refused) = with_retry(pool, move |conn| {
+    let (inserted, seqs, claims) = with_retry(pool, move |conn| {
         let cols = cols.clone();
         let feed = feed.clone();
         Box::pin(async move {
@@ -288,49 +299,17 @@ async fn write_batch(pool: &Pool, batch: &[Job]) -> Outcome {
                 .await?;
             }
             // The codes first (D106): an entry whose code was spent before (by another
-            // process, or before a restart) is left out of the batch, seq and all.
-            let mut fresh_codes: Vec<CodeKey> = if cols.spent_elicence.is_empty() {
-                Vec::new()
+            // process, or before a restart) is left out of the batch, seq and all; the
+            // holders of those codes are read only when there are any (D108).
+            let (fresh, held) = if cols.spent_elicence.is_empty() {
+                (Vec::new(), Vec::new())
             } else {
-                tx.query(
-                    "INSERT INTO spent_codes (elicence_id, window_start, audience, form, at)
-                     SELECT * FROM unnest($1::BIGINT[], $2::BIGINT[], $3::SMALLINT[],
-                                          $4::SMALLINT[], $5::BIGINT[])
-                     ON CONFLICT DO NOTHING
-                     RETURNING elicence_id, window_start, audience, form",
-                    &[
-                        &cols.spent_elicence,
-                        &cols.spent_window,
-                        &cols.spent_audience,
-                        &cols.spent_form,
-                        &cols.spent_at,
-                    ],
-                )
-                .await?
-                .iter()
-                .map(|r| {
-                    (
-                        r.get::<_, i64>(0) as u64,
-                        r.get::<_, i64>(1) as u64,
-                        r.get::<_, i16>(2) as u8,
-                        r.get::<_, i16>(3) as u8,
-                    )
-                })
-                .collect()
+                claim_codes(&tx, &cols).await?
             };
-            // A code twice in one batch: the first job holding it spends it.
-            let refused: Vec<bool> = feed
+            let claims = settle(&feed, fresh, held);
+            let refused: Vec<bool> = claims
                 .iter()
-                .map(|f| match f {
-                    Some((_, _, Some(code))) => match fresh_codes.iter().position(|k| k == code) {
-                        Some(at) => {
-                            fresh_codes.swap_remove(at);
-                            false
-                        }
-                        None => true,
-                    },
-                    _ => false,
-                })
+                .map(|c| c.is_some_and(|c| c != Claim::Fresh))
                 .collect();
             let kept: Vec<(i64, &super::rows::FeedColumns)> = feed
                 .iter()
@@ -364,7 +343,7 @@ async fn write_batch(pool: &Pool, batch: &[Job]) -> Outcome {
                 insert_feed(&tx, &logs, &seqs, &kept).await?;
             }
             commit(tx).await?;
-            Ok((inserted, seqs, refused))
+            Ok((inserted, seqs, claims))
         })
     })
     .await?;
@@ -373,28 +352,133 @@ async fn write_batch(pool: &Pool, batch: &[Job]) -> Outcome {
     let mut fresh: Vec<(i64, Vec<u8>)> = inserted;
     Ok(batch
         .iter()
-        .zip(refused)
-        .map(|(job, refused)| match job {
+        .zip(claims)
+        .map(|(job, claim)| match job {
             Job::Nonce { account, nonce, .. } => {
                 let key = (i(*account), nonce.to_vec());
                 Ok(match fresh.iter().position(|k| *k == key) {
                     Some(at) => {
                         fresh.swap_remove(at);
-                        true
+                        Claim::Fresh
                     }
-                    None => false,
+                    None => Claim::Spent,
                 })
             }
-            _ if refused => Ok(false),
-            _ if job
-                .log()
-                .is_none_or(|(driver, ..)| seqs.contains_key(&i(driver))) =>
-            {
-                Ok(true)
-            }
-            _ => Err(StoreError::Corrupt("verification log of an unknown driver")),
+            _ => match claim {
+                Some(c @ (Claim::Repeat { .. } | Claim::Spent)) => Ok(c),
+                _ if job
+                    .log()
+                    .is_none_or(|(driver, ..)| seqs.contains_key(&i(driver))) =>
+                {
+                    Ok(Claim::Fresh)
+                }
+                _ => Err(StoreError::Corrupt("verification log of an unknown driver")),
+            },
         })
         .collect())
+}
+
+/// A code's holder: who spent it (`None`: a row older than D108) and when.
+type Holder = (CodeKey, Option<u64>, u64);
+
+/// Inserts the batch's codes into `spent_codes`: the rows written (code, spender, time),
+/// and for the codes already there, the rows that hold them.
+async fn claim_codes(
+    tx: &deadpool_postgres::Transaction<'_>,
+    cols: &Columns,
+) -> Result<(Vec<Holder>, Vec<Holder>), Fault> {
+    let holder = |r: &tokio_postgres::Row| -> Holder {
+        (
+            (
+                r.get::<_, i64>(0) as u64,
+                r.get::<_, i64>(1) as u64,
+                r.get::<_, i16>(2) as u8,
+                r.get::<_, i16>(3) as u8,
+            ),
+            r.get::<_, Option<i64>>(4).map(|v| v as u64),
+            r.get::<_, i64>(5) as u64,
+        )
+    };
+    let fresh: Vec<Holder> = tx
+        .query(
+            "INSERT INTO spent_codes (elicence_id, window_start, audience, form, at, verifier_id)
+             SELECT * FROM unnest($1::BIGINT[], $2::BIGINT[], $3::SMALLINT[],
+                                  $4::SMALLINT[], $5::BIGINT[], $6::BIGINT[])
+             ON CONFLICT DO NOTHING
+             RETURNING elicence_id, window_start, audience, form, verifier_id, at",
+            &[
+                &cols.spent_elicence,
+                &cols.spent_window,
+                &cols.spent_audience,
+                &cols.spent_form,
+                &cols.spent_at,
+                &cols.spent_verifier,
+            ],
+        )
+        .await?
+        .iter()
+        .map(holder)
+        .collect();
+    if fresh.len() == cols.spent_elicence.len() {
+        return Ok((fresh, Vec::new()));
+    }
+    // Some were spent before: who holds them. A plain join on `unnest` (D87); READ
+    // COMMITTED, so this sees the rows the insert above waited for.
+    let held = tx
+        .query(
+            "SELECT s.elicence_id, s.window_start, s.audience, s.form, s.verifier_id, s.at
+             FROM spent_codes AS s
+             JOIN unnest($1::BIGINT[], $2::BIGINT[], $3::SMALLINT[], $4::SMALLINT[])
+                 AS v (elicence_id, window_start, audience, form)
+             ON s.elicence_id = v.elicence_id AND s.window_start = v.window_start
+                AND s.audience = v.audience AND s.form = v.form",
+            &[
+                &cols.spent_elicence,
+                &cols.spent_window,
+                &cols.spent_audience,
+                &cols.spent_form,
+            ],
+        )
+        .await?
+        .iter()
+        .map(holder)
+        .collect();
+    Ok((fresh, held))
+}
+
+/// Each job's claim, in job order (`None` for a job that spends no code): `Fresh` for
+/// the job whose row was written (a code twice in one batch goes to its first job by
+/// that verifier), otherwise what the holder makes of it ([`Claim::on_spent`]).
+fn settle<T>(
+    feed: &[Option<(i64, T, Option<Spend>)>],
+    fresh: Vec<Holder>,
+    held: Vec<Holder>,
+) -> Vec<Option<Claim>> {
+    let mut unclaimed: HashMap<CodeKey, u64> = HashMap::new();
+    let mut holders: HashMap<CodeKey, (Option<u64>, u64)> = HashMap::new();
+    for (code, spender, at) in held {
+        holders.insert(code, (spender, at));
+    }
+    for (code, spender, at) in fresh {
+        holders.insert(code, (spender, at));
+        if let Some(v) = spender {
+            unclaimed.insert(code, v);
+        }
+    }
+    feed.iter()
+        .map(|f| {
+            let (code, verifier, at) = f.as_ref()?.2?;
+            if unclaimed.get(&code) == Some(&verifier) {
+                unclaimed.remove(&code);
+                return Some(Claim::Fresh);
+            }
+            Some(match holders.get(&code) {
+                Some((spender, spent_at)) => Claim::on_spent(*spender, *spent_at, verifier, at),
+                // Pruned in between: long spent.
+                None => Claim::Spent,
+            })
+        })
+        .collect()
 }
 
 /// Appends the batch's log entries at the seqs just reserved: driver `d`'s entries take
@@ -440,13 +524,16 @@ async fn insert_feed(
 }
 
 fn answer(batch: Vec<Job>, outcome: Outcome) {
-    let results: Vec<Result<bool, StoreError>> = match outcome {
+    let results: Vec<Result<Claim, StoreError>> = match outcome {
         Ok(results) => results,
         Err(e) => batch.iter().map(|_| Err(same(&e))).collect(),
     };
     for (job, result) in batch.into_iter().zip(results) {
         match job {
-            Job::Nonce { reply, .. } | Job::Log { reply, .. } => {
+            Job::Nonce { reply, .. } => {
+                let _ = reply.send(result.map(|c| c == Claim::Fresh));
+            }
+            Job::Log { reply, .. } => {
                 let _ = reply.send(result);
             }
             Job::Failure { reply, .. } => {
@@ -466,5 +553,52 @@ fn same(e: &StoreError) -> StoreError {
         StoreError::Postgres(code) => StoreError::Postgres(code.clone()),
         StoreError::Unavailable => StoreError::Unavailable,
         _ => StoreError::Aborted,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CODE: CodeKey = (7, 1_000, 0, 0);
+
+    fn job(verifier: u64, at: u64) -> Option<(i64, (), Option<Spend>)> {
+        Some((1, (), Some((CODE, verifier, at))))
+    }
+
+    #[test]
+    fn a_code_twice_in_one_batch_goes_to_the_job_whose_row_was_written() {
+        // The same verifier twice: the first writes, the second is its repeat.
+        let feed = [job(1, 1_000), None, job(1, 1_001)];
+        let claims = settle(&feed, vec![(CODE, Some(1), 1_000)], vec![]);
+        assert_eq!(
+            claims,
+            [
+                Some(Claim::Fresh),
+                None,
+                Some(Claim::Repeat { spent_at: 1_000 })
+            ]
+        );
+        // Two verifiers, the row written is the second's: the first is refused.
+        let feed = [job(1, 1_000), job(2, 1_000)];
+        let claims = settle(&feed, vec![(CODE, Some(2), 1_000)], vec![]);
+        assert_eq!(claims, [Some(Claim::Spent), Some(Claim::Fresh)]);
+    }
+
+    #[test]
+    fn a_code_held_before_the_batch_is_a_repeat_only_for_its_recent_spender() {
+        let feed = [job(1, 1_005), job(2, 1_005), job(1, 1_011)];
+        let held = vec![(CODE, Some(1), 1_000)];
+        assert_eq!(
+            settle(&feed, vec![], held),
+            [
+                Some(Claim::Repeat { spent_at: 1_000 }),
+                Some(Claim::Spent),
+                Some(Claim::Spent)
+            ]
+        );
+        // A row from before D108 names nobody.
+        let held = vec![(CODE, None, 1_000)];
+        assert_eq!(settle(&feed[..1], vec![], held), [Some(Claim::Spent)]);
     }
 }

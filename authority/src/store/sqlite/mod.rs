@@ -24,6 +24,7 @@ use super::{
 };
 use crate::clock::Clock;
 use crate::error::Error;
+use crate::guard::Claim;
 use change::save_change;
 use feed::{append_verification, decode_feed};
 use pool::ReadPool;
@@ -437,30 +438,44 @@ impl RegistryStore for SqliteStore {
         verifier_id: u64,
         entry: VerificationLogEntry,
         spends: Option<crate::guard::CodeKey>,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Claim, StoreError> {
         self.writer
             .run(move |conn| {
                 if let Some((elicence, window, audience, form)) = spends {
                     // The claim and the entry commit together: a code is spent exactly
-                    // when its `verified` entry exists (D106).
+                    // when its `verified` entry exists (D106), and by whom (D108).
                     let fresh = conn
                         .prepare_cached(
-                            "INSERT INTO spent_codes (elicence_id, window_start, audience, form, at)
-                             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+                            "INSERT INTO spent_codes (elicence_id, window_start, audience, form, at, verifier_id)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
                         )?
                         .execute(params![
                             i(elicence),
                             i(window),
                             audience,
                             form,
-                            i(entry.at)
+                            i(entry.at),
+                            i(verifier_id)
                         ])?;
                     if fresh == 0 {
-                        return Ok(false);
+                        let (spender, at): (Option<i64>, i64) = conn
+                            .prepare_cached(
+                                "SELECT verifier_id, at FROM spent_codes
+                                 WHERE elicence_id = ?1 AND window_start = ?2 AND audience = ?3 AND form = ?4",
+                            )?
+                            .query_row(params![i(elicence), i(window), audience, form], |r| {
+                                Ok((r.get(0)?, r.get(1)?))
+                            })?;
+                        return Ok(Claim::on_spent(
+                            spender.map(|v| v as u64),
+                            at as u64,
+                            verifier_id,
+                            entry.at,
+                        ));
                     }
                 }
                 append_verification(conn, driver, verifier_id, entry)?;
-                Ok(true)
+                Ok(Claim::Fresh)
             })
             .await
     }

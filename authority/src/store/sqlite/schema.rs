@@ -119,6 +119,11 @@ CREATE TABLE spent_codes (
 ) WITHOUT ROWID;
 CREATE INDEX spent_codes_at ON spent_codes (at);
 "#,
+    r#"
+-- Who spent each code (D108), so the spender's repeat is answered again after a restart
+-- or by another process; NULL on the rows written before (spent by nobody known).
+ALTER TABLE spent_codes ADD COLUMN verifier_id INTEGER;
+"#,
 ];
 
 /// Brings the database to the latest schema. Runs on the writer connection at start.
