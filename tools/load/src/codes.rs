@@ -98,6 +98,10 @@ impl Ledger {
     }
 }
 
+/// Seconds before a window ends from which the previous window's manual code is not
+/// handed out any more: far more than a request takes to reach the server.
+const LAST_WINDOW_MARGIN: u64 = 5;
+
 /// One generator task's share of the drivers and where it is in it.
 pub struct Codes {
     ledger: Arc<Ledger>,
@@ -154,9 +158,14 @@ impl Codes {
                 None
             }
             Method::Manual => {
-                // This window's code and the last one's are both accepted.
+                // This window's code and the last one's are both accepted, the last
+                // one only until this window ends: near that end it could reach the
+                // server a window too late and be refused as a wrong code.
                 let current = Window::at(now, MANUAL_PERIOD);
-                for index in [current.index, current.index.saturating_sub(1)] {
+                let ends = current.starts_at() + u64::from(MANUAL_PERIOD);
+                let previous =
+                    (now + LAST_WINDOW_MARGIN < ends).then(|| current.index.checked_sub(1));
+                for index in std::iter::once(current.index).chain(previous.flatten()) {
                     let w = Window {
                         period: MANUAL_PERIOD,
                         index,
@@ -215,6 +224,25 @@ mod tests {
                 Method::Qr => assert!(n >= 20, "{n} QR codes"),
             }
         }
+    }
+
+    #[test]
+    fn the_last_window_s_manual_code_is_not_handed_out_as_this_window_ends() {
+        let current = Window::at(NOW, MANUAL_PERIOD);
+        let late = current.starts_at() + u64::from(MANUAL_PERIOD) - LAST_WINDOW_MARGIN;
+        let mut codes = Codes::new(Ledger::new(1), vec![1]);
+        let code = codes
+            .fresh(Method::Manual, late)
+            .expect("this window's code");
+        // Only this window's code: one checked a window later is still accepted.
+        assert_eq!(codes.fresh(Method::Manual, late), None);
+        let seed = TotpSeed::from_bytes(totp_seed(1));
+        let check = match &code {
+            Fresh::Manual(n, c) => OnlineCheck::from_manual(n, c).unwrap(),
+            other => panic!("{other:?}"),
+        };
+        let next_window = current.starts_at() + u64::from(MANUAL_PERIOD);
+        assert!(check_code(&seed, &check, next_window).is_ok());
     }
 
     #[test]
