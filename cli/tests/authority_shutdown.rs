@@ -9,12 +9,11 @@ mod common;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::Child;
 use std::time::{Duration, Instant};
 
-use common::{ADMIN, sigterm, wait_within};
+use common::{ADMIN, Served, sigterm, wait_within};
 
-fn start(db: &Path, drain_secs: u64) -> (Child, String) {
+fn start(db: &Path, drain_secs: u64) -> (Served, String) {
     common::serve(db, &["--drain-secs", &drain_secs.to_string()], &[])
 }
 

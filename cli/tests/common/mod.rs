@@ -18,7 +18,7 @@ pub const IDENTITY_SECRET: &str = "test identity provider secret";
 /// the identity secret [`IDENTITY_SECRET`], warnings only, and `envs`. Returns the process
 /// and the address it listens on (`127.0.0.1:PORT`). Its stderr is read to the end in a
 /// thread, so the server never blocks on a full pipe.
-pub fn serve(db: impl AsRef<OsStr>, args: &[&str], envs: &[(&str, &OsStr)]) -> (Child, String) {
+pub fn serve(db: impl AsRef<OsStr>, args: &[&str], envs: &[(&str, &OsStr)]) -> (Served, String) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_edl"));
     command
         .args(["authority", "serve", "--db"])
@@ -47,7 +47,33 @@ pub fn serve(db: impl AsRef<OsStr>, args: &[&str], envs: &[(&str, &OsStr)]) -> (
         .trim_start_matches("http://")
         .trim_end_matches('/')
         .to_owned();
-    (child, addr)
+    (Served(child), addr)
+}
+
+/// A server process that is killed when dropped: a test that fails half-way does not
+/// leave it running (and holding the test's output pipe open, which hangs the run).
+pub struct Served(Child);
+
+impl std::ops::Deref for Served {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Served {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
 }
 
 /// Sends SIGTERM (what a service manager sends to stop it).
