@@ -428,6 +428,7 @@ async fn a_suspension_shows_to_enforcement_on_the_next_request() {
         (v["in_force"].as_bool(), v["status_colour"].as_str()),
         (Some(true), Some("black"))
     );
+    assert_eq!(v["status_label"], json!({"zh": "正常", "en": "Normal"}));
 
     t.admin_ok(
         Method::PUT,
@@ -443,6 +444,12 @@ async fn a_suspension_shows_to_enforcement_on_the_next_request() {
     assert_eq!(v["not_in_force_reason"], "suspended");
     assert_eq!(v["status_colour"], "red");
     assert_eq!(v["view"]["licence"]["main"]["status"], "D");
+    // The status in words, so a verifier's screen needs no table of letters.
+    assert_eq!(
+        v["status_label"],
+        json!({"zh": "暂扣", "en": "Suspended"}),
+        "{v}"
+    );
 }
 
 #[tokio::test]

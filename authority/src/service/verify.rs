@@ -224,6 +224,7 @@ impl App {
             in_force: in_force.is_ok(),
             not_in_force_reason: in_force.err(),
             status_colour: status.colour(),
+            status_label: status.into(),
             view,
             photo_digest: photo.digest.0,
             photo_url: edl_core::wire::paths::photo(&photo.digest.0),

@@ -42,6 +42,7 @@ const STRINGS = {
     no: 'no',
     none: 'none',
     minutes: '{n} min',
+    statusWithCode: '{label} ({code})',
     seconds: '{n} s',
   },
   zh: {
@@ -83,6 +84,7 @@ const STRINGS = {
     no: '否',
     none: '无',
     minutes: '{n} 分钟',
+    statusWithCode: '{label}（{code}）',
     seconds: '{n} 秒',
   },
 };

@@ -23,15 +23,23 @@ export function formatWait(seconds) {
   return s >= 60 ? t('minutes', { n: Math.ceil(s / 60) }) : t('seconds', { n: s });
 }
 
-function scalar(key, value) {
+/**
+ * A field's value as text. `statusLabel` is the answer's `status_label` (the server names
+ * the status in both languages, so the page keeps no table of status letters); an answer
+ * without it falls back to VALUE_NAMES.
+ */
+function scalar(key, value, statusLabel) {
   if (value === null || value === undefined || value === '') return t('none');
   if (typeof value === 'boolean') return value ? t('yes') : t('no');
+  if (key === 'status' && statusLabel && pick(statusLabel)) {
+    return t('statusWithCode', { label: pick(statusLabel), code: value });
+  }
   const named = VALUE_NAMES[key]?.[value];
   return named ? pick(named) : String(value);
 }
 
 /** A <dl> of every field of `obj`; nested objects and lists become nested groups. */
-function fields(obj) {
+function fields(obj, statusLabel) {
   const dl = el('dl', { class: 'fields' });
   for (const [key, value] of Object.entries(obj)) {
     const dt = el('dt', { 'data-field': key }, label(key));
@@ -39,11 +47,11 @@ function fields(obj) {
     if (Array.isArray(value)) {
       dd = value.length === 0
         ? el('dd', {}, t('none'))
-        : el('dd', {}, el('ol', { class: 'entries' }, ...value.map((v) => el('li', {}, typeof v === 'object' && v ? fields(v) : scalar(key, v)))));
+        : el('dd', {}, el('ol', { class: 'entries' }, ...value.map((v) => el('li', {}, typeof v === 'object' && v ? fields(v, statusLabel) : scalar(key, v, statusLabel)))));
     } else if (value && typeof value === 'object') {
-      dd = el('dd', {}, fields(value));
+      dd = el('dd', {}, fields(value, statusLabel));
     } else {
-      dd = el('dd', {}, scalar(key, value));
+      dd = el('dd', {}, scalar(key, value, statusLabel));
     }
     dd.setAttribute('data-field', key);
     dl.append(dt, dd);
@@ -77,10 +85,10 @@ export function renderVerdict(area, answer) {
     if (value && typeof value === 'object' && !Array.isArray(value) && Object.values(value).every((v) => v && typeof v === 'object' && !Array.isArray(v))) {
       // A licence: one section per page.
       for (const [page, content] of Object.entries(value)) {
-        details.append(el('section', { class: 'page' }, el('h3', {}, label(page)), fields(content)));
+        details.append(el('section', { class: 'page' }, el('h3', {}, label(page)), fields(content, answer.status_label)));
       }
     } else {
-      details.append(el('section', { class: 'page' }, el('h3', {}, label(key)), fields(value)));
+      details.append(el('section', { class: 'page' }, el('h3', {}, label(key)), fields(value, answer.status_label)));
     }
   }
   details.append(fields({ elicence_id: answer.elicence_id }));

@@ -357,6 +357,8 @@ describe('the verifier page for a suspended licence', () => {
     assert.equal(seen.reason, 'suspended');
     assert.match(seen.text, /Not in force: do not accept/);
     assert.match(seen.text, /Suspended \(D\)/);
+    // The Status field in words too, as the server names it: not a bare letter.
+    assert.equal(await page.locator('dd[data-field="status"]').innerText(), 'Suspended (D)');
     assert.doesNotMatch(seen.text, /Valid: the licence is in force/);
     assert.match(await page.locator('#result').getAttribute('class'), /invalid/);
     // Still the business view: the clerk sees who it is, not the address or record.
@@ -366,6 +368,7 @@ describe('the verifier page for a suspended licence', () => {
     const zh = await page.locator('#result').innerText();
     assert.match(zh, /无效：请勿接受/);
     assert.match(zh, /暂扣（D）/);
+    assert.equal(await page.locator('dd[data-field="status"]').innerText(), '暂扣（D）');
     await context.close();
   });
 });

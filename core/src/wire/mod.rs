@@ -36,7 +36,7 @@ pub use b64::{BAD_BASE64, Base64};
 pub use common::{VerifierClass, elicence_id, option_date};
 pub use error::{ErrorBody, ErrorCode};
 pub use verifier::{
-    BusinessQualification, LiveView, TrustListResponse, TrustedKeyInfo, VerifyRequest,
+    BusinessQualification, LiveView, StatusLabel, TrustListResponse, TrustedKeyInfo, VerifyRequest,
     VerifyResponse,
 };
 pub use wallet::{

@@ -114,6 +114,10 @@ pub struct VerifyResponse {
     pub not_in_force_reason: Option<NotEligible>,
     /// How the status is shown: black (normal), red (a code to notice) or hidden.
     pub status_colour: StatusColour,
+    /// The status in words (the view carries its letters), so a verifier's screen keeps
+    /// no table of status names. Empty in answers of servers older than this field.
+    #[serde(default)]
+    pub status_label: StatusLabel,
     /// What the verifier may see.
     pub view: LiveView,
     /// SHA-256 of the approved photo (hex). The photo itself is its own resource (D92):
@@ -125,6 +129,26 @@ pub struct VerifyResponse {
     /// (immutable and cacheable by its digest; readable by this verifier for a few minutes
     /// after this check, and by the driver).
     pub photo_url: String,
+}
+
+/// A licence status in words: the official names of its codes, joined ("暂扣、逾期未换证",
+/// "Suspended, Renewal overdue"; "正常", "Normal" when normal).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StatusLabel {
+    /// In Chinese.
+    pub zh: String,
+    /// In English.
+    pub en: String,
+}
+
+impl From<LicenceStatus> for StatusLabel {
+    fn from(status: LicenceStatus) -> Self {
+        StatusLabel {
+            zh: status.label_zh(),
+            en: status.label_en(),
+        }
+    }
 }
 
 /// One issuer key of the trust list, spelled out.
