@@ -731,3 +731,60 @@ async fn enrolment_refuses_wrong_codes_and_backs_off_without_burning_the_code() 
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["account_id"], driver);
 }
+
+/// Checks write only the driver's feed, changes write the driver too (D112); whatever
+/// their order, a wallet syncing from its cursor gets every entry once and the changes.
+#[tokio::test]
+async fn checks_and_changes_interleave_in_one_sequence_for_the_wallet() {
+    let t = TestServer::start().await;
+    let (driver, mut wallet) = t.issued_wallet(&number(61)).await;
+    let police = t.verifier("交警", "enforcement").await;
+    t.sync(&mut wallet).await;
+    let start = wallet.cursor;
+    async fn check(t: &TestServer, wallet: &Wallet, police: &Verifier) {
+        let (s, v, _) = t
+            .verify(police, wallet.online_qr(Audience::Enforcement, t.now()))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+    }
+    check(&t, &wallet, &police).await;
+    t.clock.advance(60);
+    check(&t, &wallet, &police).await;
+    // A change after two checks: its versions and message come after them.
+    let path = paths::with_id(paths::VIOLATIONS, driver);
+    t.admin_ok(
+        Method::POST,
+        &path,
+        json!({"date": "2026-10-01", "place": "A", "act": "超速", "points": 3, "fine_yuan": 200}),
+    )
+    .await;
+    t.clock.advance(60);
+    check(&t, &wallet, &police).await;
+
+    let synced = t.sync(&mut wallet).await;
+    assert_eq!(synced.verifications.len(), 3);
+    let licence = synced.licence.expect("the change reaches the wallet");
+    assert_eq!(licence.supplementary.record.len(), 1);
+    assert!(wallet.cursor > start);
+    // Nothing twice: from its new cursor the wallet is up to date.
+    let again = t.sync(&mut wallet).await;
+    assert_eq!(
+        (
+            again.verifications.len(),
+            again.licence.is_none(),
+            again.messages.len()
+        ),
+        (0, true, 0)
+    );
+    // And a check after the sync is the next and only entry.
+    t.clock.advance(60);
+    check(&t, &wallet, &police).await;
+    let last = t.sync(&mut wallet).await;
+    assert_eq!(
+        (last.verifications.len(), last.licence.is_none()),
+        (1, true)
+    );
+    // Read from the start, the log holds each check once.
+    wallet.cursor = 0;
+    assert_eq!(t.sync(&mut wallet).await.verifications.len(), 4);
+}

@@ -4,8 +4,9 @@
 use edl_core::wire::VerificationLogEntry;
 use rusqlite::{Connection, params};
 
+use super::rows::driver_seq;
 pub(super) use crate::store::columns::decode_feed;
-use crate::store::columns::{feed_columns, i, u};
+use crate::store::columns::{feed_columns, i};
 use crate::store::{DriverId, FeedEvent, StoreError};
 
 /// Appends `event` to the driver's feed at the next seq; returns that seq.
@@ -30,13 +31,14 @@ pub(super) fn append_verification(
     verifier_id: u64,
     entry: VerificationLogEntry,
 ) -> Result<(), StoreError> {
-    let seq: i64 = conn
-        .prepare_cached("UPDATE drivers SET seq = seq + 1 WHERE id = ?1 RETURNING seq")?
-        .query_row([i(driver)], |r| r.get(0))?;
+    // The next seq from the feed itself, not by moving the driver's row (D112): the
+    // writer is alone, so nothing appends between this read and the insert.
+    let seq = driver_seq(conn, i(driver))?
+        .ok_or(StoreError::Corrupt("verification log of an unknown driver"))?;
     append_feed(
         conn,
         driver,
-        u(seq),
+        seq + 1,
         &FeedEvent::Verification { verifier_id, entry },
     )
 }

@@ -25,8 +25,34 @@ pub(super) fn load_state(
     .transpose()
 }
 
-pub(super) const BY_ID: &str = "SELECT id, seq, state FROM drivers WHERE id = ?1";
-pub(super) const BY_NUMBER: &str = "SELECT id, seq, state FROM drivers WHERE licence_number = ?1";
+/// A driver's sequence (the sync cursor): the row's `seq`, moved by every change of the
+/// driver, or its feed's last entry if later. A verification appends to the feed only
+/// and leaves the driver's row alone (D112): one page fewer written per check.
+macro_rules! driver_by {
+    ($key:literal) => {
+        concat!(
+            "SELECT id, max(seq, coalesce((SELECT max(f.seq) FROM feed AS f WHERE f.driver_id = drivers.id), 0)), state
+             FROM drivers WHERE ",
+            $key,
+            " = ?1"
+        )
+    };
+}
+
+pub(super) const BY_ID: &str = driver_by!("id");
+pub(super) const BY_NUMBER: &str = driver_by!("licence_number");
+
+/// The driver's sequence alone, as [`BY_ID`] computes it; `None` for an unknown driver.
+pub(super) fn driver_seq(conn: &Connection, driver: i64) -> Result<Option<u64>, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT max(seq, coalesce((SELECT max(f.seq) FROM feed AS f WHERE f.driver_id = drivers.id), 0))
+             FROM drivers WHERE id = ?1",
+        )?
+        .query_row([driver], |r| r.get::<_, i64>(0))
+        .optional()?
+        .map(u))
+}
 
 pub(super) fn state_json(state: &DriverState) -> Result<String, StoreError> {
     serde_json::to_string(state).map_err(|_| StoreError::Corrupt("driver state"))

@@ -124,6 +124,24 @@ CREATE INDEX spent_codes_at ON spent_codes (at);
 -- or by another process; NULL on the rows written before (spent by nobody known).
 ALTER TABLE spent_codes ADD COLUMN verifier_id INTEGER;
 "#,
+    r#"
+-- Spent codes keyed by their window first (D112): the codes a batch spends sit together at
+-- the end of the key order instead of in random pages, and the sweep deletes a key range,
+-- so the index by time goes.
+CREATE TABLE spent_codes_by_window (
+    window_start INTEGER NOT NULL,
+    elicence_id  INTEGER NOT NULL,
+    audience     INTEGER NOT NULL,
+    form         INTEGER NOT NULL,
+    at           INTEGER NOT NULL,
+    verifier_id  INTEGER,
+    PRIMARY KEY (window_start, elicence_id, audience, form)
+) WITHOUT ROWID;
+INSERT INTO spent_codes_by_window (window_start, elicence_id, audience, form, at, verifier_id)
+    SELECT window_start, elicence_id, audience, form, at, verifier_id FROM spent_codes;
+DROP TABLE spent_codes;
+ALTER TABLE spent_codes_by_window RENAME TO spent_codes;
+"#,
 ];
 
 /// Brings the database to the latest schema. Runs on the writer connection at start.
@@ -136,4 +154,62 @@ pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
         tx.commit()?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spent_codes_keep_their_rows_and_spenders_when_keyed_by_window_first() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        // A database at version 6, as the releases before D112 left it.
+        for (n, sql) in MIGRATIONS[..6].iter().enumerate() {
+            conn.execute_batch(sql).unwrap();
+            conn.pragma_update(None, "user_version", n as i64 + 1)
+                .unwrap();
+        }
+        conn.execute_batch(
+            "INSERT INTO spent_codes (elicence_id, window_start, audience, form, at, verifier_id)
+             VALUES (7, 1000, 1, 2, 1010, 3), (8, 970, 0, 0, 990, NULL)",
+        )
+        .unwrap();
+
+        migrate(&mut conn).unwrap();
+
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, MIGRATIONS.len() as i64);
+        let rows: Vec<(i64, i64, i64, i64, i64, Option<i64>)> = conn
+            .prepare("SELECT window_start, elicence_id, audience, form, at, verifier_id FROM spent_codes")
+            .unwrap()
+            .query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+            })
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            rows,
+            [(970, 8, 0, 0, 990, None), (1000, 7, 1, 2, 1010, Some(3))]
+        );
+        let key: Vec<String> = conn
+            .prepare("SELECT name FROM pragma_table_info('spent_codes') WHERE pk > 0 ORDER BY pk")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(key, ["window_start", "elicence_id", "audience", "form"]);
+        // Still one row per code: a second claim of a spent code writes nothing.
+        let again = conn
+            .execute(
+                "INSERT INTO spent_codes (elicence_id, window_start, audience, form, at, verifier_id)
+                 VALUES (7, 1000, 1, 2, 1020, 4) ON CONFLICT DO NOTHING",
+                [],
+            )
+            .unwrap();
+        assert_eq!(again, 0);
+    }
 }

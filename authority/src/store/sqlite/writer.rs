@@ -197,7 +197,9 @@ fn run(
                 [retention.clock.now().saturating_sub(FAILURE_SECS) as i64],
             );
             let _ = conn.execute(
-                "DELETE FROM spent_codes WHERE at < ?1",
+                // By window (the key's first column, D112): a code is spent within a
+                // window or two of its start, so this keeps each as long as KEEP_SECS.
+                "DELETE FROM spent_codes WHERE window_start < ?1",
                 [retention
                     .clock
                     .now()
