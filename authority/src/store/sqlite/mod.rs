@@ -34,6 +34,8 @@ use rows::{
 };
 use writer::{Retention, Writer};
 
+/// Bytes of the database file the writer reads through a memory map.
+const WRITER_MMAP_BYTES: i64 = 1 << 30;
 /// The writer connection's page cache, in KiB (a negative `cache_size` is KiB).
 const WRITER_CACHE_KIB: i64 = -64 * 1024;
 
@@ -65,7 +67,10 @@ impl SqliteStore {
         // The writer touches a few pages of every driver it logs a check for: keeping
         // them in its own cache saves a read system call per page per job.
         conn.pragma_update(None, "cache_size", WRITER_CACHE_KIB)?;
-        pool::map_file(&conn)?;
+        // The writer reads through a memory map (D110): it alone changes the file, so it
+        // never finds the WAL changed by another and keeps its map between transactions
+        // (readers do, so they do not map, D113).
+        conn.pragma_update(None, "mmap_size", WRITER_MMAP_BYTES)?;
         schema::migrate(&mut conn)?;
         let (writer, thread) =
             Writer::start(conn, Retention { clock, nonce_secs }).map_err(|_| StoreError::Closed)?;

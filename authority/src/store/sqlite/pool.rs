@@ -51,19 +51,11 @@ impl ReadPool {
         )?;
         conn.busy_timeout(Duration::from_secs(5))?;
         conn.set_prepared_statement_cache_capacity(64);
-        map_file(&conn)?;
+        // No memory map here (D113): a reader that finds the WAL changed since its last
+        // read, which under load is every read, unmaps the whole file and faults its
+        // pages back in, which costs more than reading the few pages it needs.
         Ok(conn)
     }
-}
-
-/// Bytes of the database file a connection reads through a memory map.
-const MMAP_BYTES: i64 = 1 << 30;
-
-/// Reads the database file through a memory map shared by every connection, instead of
-/// a `pread` and a copy into each connection's own cache per page (the reads of a check
-/// are a few random pages of a file far larger than any one cache).
-pub(super) fn map_file(conn: &Connection) -> rusqlite::Result<()> {
-    conn.pragma_update(None, "mmap_size", MMAP_BYTES)
 }
 
 /// A connection that goes back to the pool when dropped.
