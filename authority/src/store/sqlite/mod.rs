@@ -29,8 +29,8 @@ use change::save_change;
 use feed::{append_verification, decode_feed};
 use pool::ReadPool;
 use rows::{
-    BY_ID, BY_NUMBER, PHOTO_COLUMNS, finish_photo, i, insert_photo, load_state, photo_from_row,
-    state_json, u,
+    BY_ID, PHOTO_COLUMNS, STATE_BY_ID, STATE_BY_NUMBER, finish_photo, i, insert_photo, load_driver,
+    load_state, photo_from_row, state_json, u,
 };
 use writer::{Retention, Writer};
 
@@ -219,7 +219,7 @@ impl RegistryStore for SqliteStore {
 
     async fn driver(&self, id: DriverId) -> Result<Option<DriverState>, StoreError> {
         let conn = self.reads.get()?;
-        Ok(load_state(&conn, BY_ID, &i(id))?.map(|(s, _)| s))
+        Ok(load_driver(&conn, STATE_BY_ID, &i(id))?)
     }
 
     async fn driver_by_licence_number(
@@ -227,7 +227,7 @@ impl RegistryStore for SqliteStore {
         licence_number: &str,
     ) -> Result<Option<DriverState>, StoreError> {
         let conn = self.reads.get()?;
-        Ok(load_state(&conn, BY_NUMBER, &licence_number)?.map(|(s, _)| s))
+        Ok(load_driver(&conn, STATE_BY_NUMBER, &licence_number)?)
     }
 
     async fn update_driver(

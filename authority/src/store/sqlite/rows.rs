@@ -7,6 +7,7 @@ use super::super::columns::kind_str;
 pub(super) use super::super::columns::{i, u};
 use super::super::{DriverState, PhotoRow, PhotoStatus, StoreError};
 
+/// A driver and its sequence, by [`BY_ID`]: what a change or a sync starts from.
 pub(super) fn load_state(
     conn: &Connection,
     sql: &str,
@@ -16,31 +17,39 @@ pub(super) fn load_state(
         .prepare_cached(sql)?
         .query_row([key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()?;
-    row.map(|(id, seq, json)| {
-        let mut state: DriverState =
-            serde_json::from_str(&json).map_err(|_| StoreError::Corrupt("driver state"))?;
-        state.id = u(id);
-        Ok((state, u(seq)))
-    })
-    .transpose()
+    row.map(|(id, seq, json)| Ok((decode_state(id, &json)?, u(seq))))
+        .transpose()
 }
 
-/// A driver's sequence (the sync cursor): the row's `seq`, moved by every change of the
-/// driver, or its feed's last entry if later. A verification appends to the feed only
+/// A driver's state without its sequence, by [`STATE_BY_ID`] or [`STATE_BY_NUMBER`]: what
+/// a read that changes nothing needs (a check, a lookup), without the seek into the feed.
+pub(super) fn load_driver(
+    conn: &Connection,
+    sql: &str,
+    key: &dyn rusqlite::ToSql,
+) -> Result<Option<DriverState>, StoreError> {
+    let row: Option<(i64, String)> = conn
+        .prepare_cached(sql)?
+        .query_row([key], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    row.map(|(id, json)| decode_state(id, &json)).transpose()
+}
+
+fn decode_state(id: i64, json: &str) -> Result<DriverState, StoreError> {
+    let mut state: DriverState =
+        serde_json::from_str(json).map_err(|_| StoreError::Corrupt("driver state"))?;
+    state.id = u(id);
+    Ok(state)
+}
+
+pub(super) const STATE_BY_ID: &str = "SELECT id, state FROM drivers WHERE id = ?1";
+pub(super) const STATE_BY_NUMBER: &str = "SELECT id, state FROM drivers WHERE licence_number = ?1";
+
+/// A driver with its sequence (the sync cursor): the row's `seq`, moved by every change of
+/// the driver, or its feed's last entry if later. A verification appends to the feed only
 /// and leaves the driver's row alone (D112): one page fewer written per check.
-macro_rules! driver_by {
-    ($key:literal) => {
-        concat!(
-            "SELECT id, max(seq, coalesce((SELECT max(f.seq) FROM feed AS f WHERE f.driver_id = drivers.id), 0)), state
-             FROM drivers WHERE ",
-            $key,
-            " = ?1"
-        )
-    };
-}
-
-pub(super) const BY_ID: &str = driver_by!("id");
-pub(super) const BY_NUMBER: &str = driver_by!("licence_number");
+pub(super) const BY_ID: &str = "SELECT id, max(seq, coalesce((SELECT max(f.seq) FROM feed AS f WHERE f.driver_id = drivers.id), 0)), state
+     FROM drivers WHERE id = ?1";
 
 /// The driver's sequence alone, as [`BY_ID`] computes it; `None` for an unknown driver.
 pub(super) fn driver_seq(conn: &Connection, driver: i64) -> Result<Option<u64>, StoreError> {
