@@ -32,7 +32,8 @@ pub(super) fn append_verification(
     entry: VerificationLogEntry,
 ) -> Result<(), StoreError> {
     // The next seq from the feed itself, not by moving the driver's row (D112): the
-    // writer is alone, so nothing appends between this read and the insert.
+    // writer's transaction holds the write lock, so nothing appends between this read
+    // and the insert, not even another process on the same file.
     let seq = driver_seq(conn, i(driver))?
         .ok_or(StoreError::Corrupt("verification log of an unknown driver"))?;
     append_feed(
