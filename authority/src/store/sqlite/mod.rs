@@ -29,7 +29,7 @@ use change::save_change;
 use feed::{append_verification, decode_feed};
 use pool::ReadPool;
 use rows::{
-    BY_ID, PHOTO_COLUMNS, STATE_BY_ID, STATE_BY_NUMBER, finish_photo, i, insert_photo, load_driver,
+    PHOTO_COLUMNS, STATE_BY_ID, STATE_BY_NUMBER, finish_photo, i, insert_photo, load_driver,
     load_state, photo_from_row, state_json, u,
 };
 use writer::{Retention, Writer};
@@ -238,8 +238,7 @@ impl RegistryStore for SqliteStore {
         let (state, refuse) = self
             .writer
             .run(move |conn| {
-                let (before, seq) =
-                    load_state(conn, BY_ID, &i(id))?.ok_or(Error::UnknownId("driver"))?;
+                let (before, seq) = load_state(conn, i(id))?.ok_or(Error::UnknownId("driver"))?;
                 let mut after = before.clone();
                 let mut effects = change(&mut after)?;
                 let refuse = effects.refuse.take();
@@ -354,7 +353,7 @@ impl RegistryStore for SqliteStore {
         let conn = self.reads.get()?;
         // One read transaction: the state and the feed are of the same moment.
         let tx = conn.unchecked_transaction()?;
-        let Some((state, seq)) = load_state(&tx, BY_ID, &i(driver))? else {
+        let Some((state, seq)) = load_state(&tx, i(driver))? else {
             return Ok(None);
         };
         let mut stmt = tx.prepare_cached(

@@ -7,15 +7,28 @@ use super::super::columns::kind_str;
 pub(super) use super::super::columns::{i, u};
 use super::super::{DriverState, PhotoRow, PhotoStatus, StoreError};
 
-/// A driver and its sequence, by [`BY_ID`]: what a change or a sync starts from.
+/// A driver's sequence (the sync cursor), as an SQL expression over a `drivers` row: the
+/// row's `seq`, moved by every change of the driver, or its feed's last entry if later. A
+/// verification appends to the feed only and leaves the driver's row alone (D112): one
+/// page fewer written per check.
+macro_rules! driver_seq_sql {
+    () => {
+        "max(seq, coalesce((SELECT max(f.seq) FROM feed AS f WHERE f.driver_id = drivers.id), 0))"
+    };
+}
+
+/// A driver and its sequence ([`driver_seq`]): what a change or a sync starts from.
 pub(super) fn load_state(
     conn: &Connection,
-    sql: &str,
-    key: &dyn rusqlite::ToSql,
+    id: i64,
 ) -> Result<Option<(DriverState, u64)>, StoreError> {
     let row: Option<(i64, i64, String)> = conn
-        .prepare_cached(sql)?
-        .query_row([key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .prepare_cached(concat!(
+            "SELECT id, ",
+            driver_seq_sql!(),
+            ", state FROM drivers WHERE id = ?1"
+        ))?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()?;
     row.map(|(id, seq, json)| Ok((decode_state(id, &json)?, u(seq))))
         .transpose()
@@ -45,19 +58,14 @@ fn decode_state(id: i64, json: &str) -> Result<DriverState, StoreError> {
 pub(super) const STATE_BY_ID: &str = "SELECT id, state FROM drivers WHERE id = ?1";
 pub(super) const STATE_BY_NUMBER: &str = "SELECT id, state FROM drivers WHERE licence_number = ?1";
 
-/// A driver with its sequence (the sync cursor): the row's `seq`, moved by every change of
-/// the driver, or its feed's last entry if later. A verification appends to the feed only
-/// and leaves the driver's row alone (D112): one page fewer written per check.
-pub(super) const BY_ID: &str = "SELECT id, max(seq, coalesce((SELECT max(f.seq) FROM feed AS f WHERE f.driver_id = drivers.id), 0)), state
-     FROM drivers WHERE id = ?1";
-
-/// The driver's sequence alone, as [`BY_ID`] computes it; `None` for an unknown driver.
+/// The driver's sequence alone; `None` for an unknown driver.
 pub(super) fn driver_seq(conn: &Connection, driver: i64) -> Result<Option<u64>, StoreError> {
     Ok(conn
-        .prepare_cached(
-            "SELECT max(seq, coalesce((SELECT max(f.seq) FROM feed AS f WHERE f.driver_id = drivers.id), 0))
-             FROM drivers WHERE id = ?1",
-        )?
+        .prepare_cached(concat!(
+            "SELECT ",
+            driver_seq_sql!(),
+            " FROM drivers WHERE id = ?1"
+        ))?
         .query_row([driver], |r| r.get::<_, i64>(0))
         .optional()?
         .map(u))
