@@ -41,6 +41,7 @@ pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod throttle;
+pub mod verifiers;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{Backoff, CheckLimits, Config, EnrolLimits};

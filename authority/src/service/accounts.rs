@@ -33,10 +33,17 @@ impl App {
         if api_key.is_empty() || api_key.len() > 200 {
             return Err(Error::Unauthorized);
         }
-        self.store
-            .verifier_by_key_hash(sha256(api_key.as_bytes()))
+        let key_hash = sha256(api_key.as_bytes());
+        if let Some(verifier) = self.verifiers.get(&key_hash) {
+            return Ok(verifier);
+        }
+        let verifier = self
+            .store
+            .verifier_by_key_hash(key_hash)
             .await?
-            .ok_or(Error::Unauthorized)
+            .ok_or(Error::Unauthorized)?;
+        self.verifiers.remember(key_hash, verifier.clone());
+        Ok(verifier)
     }
 
     /// Rotates the issuer key.

@@ -66,6 +66,8 @@ pub struct App {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Which verifier may fetch which photo, after a check (D92).
     pub photo_grants: crate::grants::PhotoGrants,
+    /// Verifiers already found by API key (D114).
+    pub verifiers: crate::verifiers::VerifierCache,
 }
 
 fn application_view(s: &DriverState) -> ApplicationView {
@@ -151,6 +153,7 @@ impl App {
             admins: admin_tokens(&config),
             metrics: Default::default(),
             photo_grants: Default::default(),
+            verifiers: Default::default(),
             config,
         }
     }
