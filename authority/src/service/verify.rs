@@ -14,7 +14,7 @@ use super::App;
 use crate::domain::live_licence;
 use crate::error::{Error, Result};
 use crate::guard::Claim;
-use crate::store::{CheckFailure, DriverId, SealedSeed, StoreError, VerifierRow};
+use crate::store::{CheckFailure, DriverId, DriverState, SealedSeed, StoreError, VerifierRow};
 
 /// The limiter's name for a driver's licence, however a check named it.
 fn driver_key(driver: DriverId) -> String {
@@ -26,6 +26,15 @@ fn driver_key(driver: DriverId) -> String {
 fn number_key(licence_number: &str) -> String {
     let digest = sha256(format!("edl probed licence number {licence_number}").as_bytes());
     format!("n:{}", hex::encode(&digest[..16]))
+}
+
+/// The e-licence a check names, and its holder.
+struct Target {
+    elicence_id: u64,
+    seed: SealedSeed,
+    state: ElicenceState,
+    /// The holder's aggregate, read with the e-licence (D115).
+    holder: DriverState,
 }
 
 impl App {
@@ -50,14 +59,19 @@ impl App {
         .map_err(|e| Error::BadRequest(format!("unreadable code: {e}")))?;
         let audience = check.audience().narrower(verifier.class.audience());
 
-        // Which e-licence, and whose: (e-licence id, driver, its seed and state), under
-        // the limiter's name for what the check named (`limiter.rs`).
-        type Target = (u64, u64, SealedSeed, ElicenceState);
+        // Which e-licence, and whose: the e-licence row (id, seed, state) and its holder's
+        // aggregate, read in one snapshot (D115), under the limiter's name for what the
+        // check named (`limiter.rs`).
         let (key, target): (String, Option<Target>) = match &check {
             OnlineCheck::Code { id, .. } => match self.store.elicence(id.0).await? {
                 Some(r) => (
                     driver_key(r.driver_id),
-                    Some((id.0, r.driver_id, r.seed, r.state)),
+                    Some(Target {
+                        elicence_id: id.0,
+                        seed: r.seed,
+                        state: r.state,
+                        holder: r.holder,
+                    }),
                 ),
                 None => (format!("e:{}", id.0), None),
             },
@@ -65,9 +79,12 @@ impl App {
                 match self.store.driver_by_licence_number(licence_number).await? {
                     Some(d) => (
                         driver_key(d.id),
-                        d.elicence
-                            .as_ref()
-                            .map(|e| (e.id, d.id, e.seed.clone(), e.state)),
+                        d.elicence.clone().map(|e| Target {
+                            elicence_id: e.id,
+                            seed: e.seed,
+                            state: e.state,
+                            holder: d,
+                        }),
                     ),
                     None => (number_key(licence_number), None),
                 }
@@ -89,9 +106,14 @@ impl App {
             Ok(guess) => guess,
             Err(locked) => {
                 self.metrics.locked_out(locked.first_refusal);
-                if let (Some((_, d, _, _)), true) = (&target, locked.first_refusal) {
+                if let (Some(t), true) = (&target, locked.first_refusal) {
                     self.store
-                        .log_verification(*d, verifier.id, log(CheckOutcome::LockedOut), None)
+                        .log_verification(
+                            t.holder.id,
+                            verifier.id,
+                            log(CheckOutcome::LockedOut),
+                            None,
+                        )
                         .await?;
                 }
                 tracing::warn!(
@@ -108,7 +130,13 @@ impl App {
             target: key,
             at: now,
         };
-        let Some((elicence_id, driver_id, seed, state)) = target else {
+        let Some(Target {
+            elicence_id,
+            seed,
+            state,
+            holder: driver,
+        }) = target
+        else {
             // No such licence number, no e-licence on it, or no such e-licence id: the
             // same answer as a wrong code, counted (durably) like one (D81).
             guess.fail(now);
@@ -116,6 +144,7 @@ impl App {
             tracing::info!("online check refused: wrong code (nothing by that name)");
             return Err(Error::CodeRejected);
         };
+        let driver_id = driver.id;
         let seed = self.open_totp(elicence_id, &seed)?;
         let Ok(window) = check_code(&TotpSeed::from_bytes(*seed), &check, now) else {
             guess.fail(now);
@@ -147,9 +176,8 @@ impl App {
                 });
             }
         }
-        let driver = self.load(driver_id).await?;
-        // The aggregate is the truth: the e-licence table row may lag a change that is
-        // being committed right now.
+        // The aggregate is the truth (both were read in one snapshot, so this holds
+        // unless the store is inconsistent).
         if driver.elicence.as_ref().map(|e| (e.id, e.state))
             != Some((elicence_id, ElicenceState::Active))
         {

@@ -418,7 +418,8 @@ impl std::fmt::Debug for IssuerKeyRow {
     }
 }
 
-/// What an online check needs to know about an e-licence id.
+/// What an online check needs to know about an e-licence id: its row and its holder's
+/// aggregate, read together in one snapshot (one round trip, D115).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ElicenceRef {
     /// Whose it is.
@@ -427,6 +428,8 @@ pub struct ElicenceRef {
     pub seed: SealedSeed,
     /// Whether it verifies.
     pub state: ElicenceState,
+    /// The holder's aggregate as of the same snapshot as the row.
+    pub holder: DriverState,
 }
 
 /// A verifier account.
@@ -524,7 +527,8 @@ pub trait RegistryStore: Send + Sync + 'static {
     /// `UnknownId` if there is no such driver.
     async fn update_driver(&self, id: DriverId, change: DriverChange)
     -> Result<DriverState, Error>;
-    /// What an online check needs about e-licence `id`.
+    /// What an online check needs about e-licence `id`: its row and its holder, read in
+    /// one snapshot.
     async fn elicence(&self, id: u64) -> Result<Option<ElicenceRef>, StoreError>;
     /// A new, never used status-list index (indices grow from 0; one may be wasted if
     /// the issuance that asked for it fails, and then reads as superseded).

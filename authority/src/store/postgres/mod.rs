@@ -263,18 +263,26 @@ impl RegistryStore for PgStore {
     async fn elicence(&self, id: u64) -> Result<Option<ElicenceRef>, StoreError> {
         with_retry(&self.pool, move |conn| {
             Box::pin(async move {
+                // One statement, so one snapshot: the row and the aggregate agree (and one
+                // round trip for a check instead of two, D115). The SQLite store's SQL.
                 let st = conn
-                    .prepare_cached("SELECT driver_id, seed, state FROM elicences WHERE id = $1")
+                    .prepare_cached(
+                        "SELECT e.driver_id, e.seed, e.state,
+                                (SELECT d.state FROM drivers AS d WHERE d.id = e.driver_id)
+                         FROM elicences AS e WHERE e.id = $1",
+                    )
                     .await?;
                 let Some(r) = conn.query_opt(&st, &[&i(id)]).await? else {
                     return Ok(None);
                 };
+                let driver_id = u(get(&r, 0, "driver id")?);
                 let seed: Vec<u8> = get(&r, 1, "seed")?;
                 let state: String = get(&r, 2, "state")?;
                 Ok(Some(ElicenceRef {
-                    driver_id: u(get(&r, 0, "driver id")?),
+                    driver_id,
                     seed: SealedSeed(seed),
                     state: parse_elicence_state(&state).ok_or(StoreError::Corrupt("state"))?,
+                    holder: rows::state_at(&r, 3, driver_id)?,
                 }))
             })
         })

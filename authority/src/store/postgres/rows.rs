@@ -19,9 +19,15 @@ pub fn get<'a, T: tokio_postgres::types::FromSql<'a>>(
 
 /// `id, seq, state` of a driver row.
 pub fn driver(row: &Row) -> Result<(DriverState, u64), StoreError> {
-    let Json(mut state): Json<DriverState> = get(row, 2, "driver state")?;
-    state.id = u(get(row, 0, "driver id")?);
+    let state = state_at(row, 2, u(get(row, 0, "driver id")?))?;
     Ok((state, u(get(row, 1, "driver seq")?)))
+}
+
+/// The aggregate in column `idx`, as driver `id`'s (the JSON does not hold the id).
+pub fn state_at(row: &Row, idx: usize, id: u64) -> Result<DriverState, StoreError> {
+    let Json(mut state): Json<DriverState> = get(row, idx, "driver state")?;
+    state.id = id;
+    Ok(state)
 }
 
 /// The aggregate as a JSONB parameter.

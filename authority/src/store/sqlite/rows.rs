@@ -48,7 +48,8 @@ pub(super) fn load_driver(
     row.map(|(id, json)| decode_state(id, &json)).transpose()
 }
 
-fn decode_state(id: i64, json: &str) -> Result<DriverState, StoreError> {
+/// A driver's state from its row's JSON, with its id.
+pub(super) fn decode_state(id: i64, json: &str) -> Result<DriverState, StoreError> {
     let mut state: DriverState =
         serde_json::from_str(json).map_err(|_| StoreError::Corrupt("driver state"))?;
     state.id = u(id);
