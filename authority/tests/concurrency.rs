@@ -7,7 +7,7 @@ use common::*;
 use edl_core::credential::Audience;
 use edl_core::wire::{CheckOutcome, paths};
 use reqwest::{Method, StatusCode};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_checks_and_signed_requests_are_all_recorded() {
@@ -69,4 +69,77 @@ async fn concurrent_checks_and_signed_requests_are_all_recorded() {
     // is spent by its first check; the same verifier's repeats are not logged again).
     assert_eq!(verified, 1);
     assert_eq!(pages, 1);
+}
+
+/// Rounds of six codes (two audiences, three forms) checked at once through two processes.
+const ROUNDS: usize = 8;
+
+/// Two authority processes on one database log checks of one driver at once, while its
+/// record changes: each entry takes its own place in the driver's one sequence, and the
+/// wallet reads every one once (D116: a check appends to the feed under the driver's row
+/// lock instead of rewriting the row; two batches that read the same last seq would
+/// collide on the feed's key and fail their checks).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_logging_checks_of_one_driver_at_once_keep_one_sequence() {
+    let t = TestServer::start().await;
+    let other = edl_authority::serve(t.config())
+        .await
+        .expect("a second authority on the same database");
+    let u = TestServer::clients_of(&other.url(), t.clock.clone());
+    let (driver, mut wallet) = t.issued_wallet(&number(2)).await;
+    let police = t.verifier("交警", "enforcement").await;
+    let both = std::sync::Arc::new((t, u));
+    let mut changes = 0;
+    for round in 0..ROUNDS {
+        let now = both.0.now();
+        let codes = [Audience::Enforcement, Audience::Business]
+            .into_iter()
+            .flat_map(|a| {
+                [
+                    wallet.online_qr(a, now),
+                    wallet.manual(a, now),
+                    wallet.barcode(a, now),
+                ]
+            });
+        let mut tasks = Vec::new();
+        for (n, code) in codes.enumerate() {
+            let (both, key) = (both.clone(), police.api_key.clone());
+            tasks.push(tokio::spawn(async move {
+                let server = if n % 2 == 0 { &both.0 } else { &both.1 };
+                let (s, v, _) = server.verify(&Verifier { api_key: key }, code).await;
+                (s, v)
+            }));
+        }
+        if round % 4 == 0 {
+            // A change of the same driver among the checks.
+            changes += 1;
+            let both = both.clone();
+            tasks.push(tokio::spawn(async move {
+                let path = paths::with_id(paths::VIOLATIONS, driver);
+                let body = json!({"date": "2026-10-01", "place": "A", "act": "超速", "points": 1, "fine_yuan": 200});
+                both.0.admin(Method::POST, &path, body).await
+            }));
+        }
+        for task in tasks {
+            let (s, v) = task.await.unwrap();
+            assert!(s.is_success(), "round {round}: {s} {v}");
+        }
+        both.0.clock.advance(60);
+    }
+
+    let (t, _) = &*both;
+    let mut checks = 0;
+    let mut records = 0;
+    loop {
+        let synced = t.sync(&mut wallet).await;
+        checks += synced.verifications.len();
+        if let Some(licence) = synced.licence {
+            records = licence.supplementary.record.len();
+        }
+        if !synced.more {
+            break;
+        }
+    }
+    assert_eq!((checks, records), (6 * ROUNDS, changes));
+    other.shutdown().await.expect("clean shutdown");
 }

@@ -1,11 +1,12 @@
 //! A change to one driver: `SELECT … FOR UPDATE`, the pure closure, the save, one commit.
 //!
 //! The row lock orders the change after any other one on the same driver (and after the
-//! writer's verification log appends, which move the same row's `seq`). The closure runs
+//! writer's verification log appends, which lock the same row, D116). The closure runs
 //! once ([`DriverChange`] is `FnOnce`): if the transaction has to be redone (40001, a
 //! connection lost before the commit), the driver is read again and the change computed
-//! before is saved only if the row's `seq` (its version) is still the one it was computed
-//! on; otherwise the call fails as [`StoreError::Aborted`] (503) and the client retries.
+//! before is saved only if the row's `seq` (its version, moved by changes only) is still
+//! the one it was computed on; otherwise the call fails as [`StoreError::Aborted`] (503)
+//! and the client retries.
 
 use std::sync::{Arc, Mutex};
 
@@ -55,11 +56,12 @@ pub async fn update(
             let Some(row) = tx.query_opt(&st, &[&i(id)]).await? else {
                 return Ok(Err(Error::UnknownId("driver")));
             };
-            let (before, seq) = rows::driver(&row)?;
-            let (before, after, effects) = match compute(&plan, before, seq)? {
+            let (before, version) = rows::driver(&row)?;
+            let (before, after, effects) = match compute(&plan, before, version)? {
                 Ok(parts) => parts,
                 Err(refused) => return Ok(Err(refused)),
             };
+            let seq = driver_seq(&tx, id, version).await?;
             let saved = save_change(&tx, &before, after, seq, &effects).await?;
             commit(tx).await?;
             Ok(Ok(saved))
@@ -75,8 +77,20 @@ pub async fn update(
 
 type Parts = (DriverState, DriverState, Arc<Effects>);
 
+/// The driver's sequence, once its row is locked: the row's `seq` (`version`) or its
+/// feed's last entry, whichever is later (D116: a verification appends to the feed only).
+/// A statement of its own, so its snapshot is taken after the lock was granted and sees
+/// every entry appended by whoever held it before (READ COMMITTED).
+async fn driver_seq(tx: &Transaction<'_>, id: DriverId, version: u64) -> Result<u64, Fault> {
+    let st = tx
+        .prepare_cached("SELECT max(seq) FROM feed WHERE driver_id = $1")
+        .await?;
+    let last: Option<i64> = tx.query_one(&st, &[&i(id)]).await?.get(0);
+    Ok(last.map_or(version, |last| version.max(rows::u(last))))
+}
+
 /// Runs the closure on the first attempt; later attempts reuse its result if the driver
-/// has not moved since.
+/// has not changed since (its row's `seq`, which only a change moves, is the version).
 fn compute(
     plan: &Mutex<Plan>,
     before: DriverState,

@@ -128,7 +128,15 @@ impl PgStore {
     }
 }
 
+/// A driver by id or by licence number, for reads that need no sequence (`read_driver`
+/// drops the row's `seq`, which is not the cursor since D116).
 const BY_ID: &str = "SELECT id, seq, state FROM drivers WHERE id = $1";
+/// A driver with its sequence (the sync cursor): the row's `seq`, moved by every change,
+/// or its feed's last entry if later (a verification appends to the feed only, D116).
+const WITH_SEQ_BY_ID: &str = "SELECT id,
+        GREATEST(seq, COALESCE((SELECT max(f.seq) FROM feed AS f WHERE f.driver_id = drivers.id), 0)),
+        state
+    FROM drivers WHERE id = $1";
 const BY_NUMBER: &str = "SELECT id, seq, state FROM drivers WHERE licence_number = $1";
 
 #[async_trait]
@@ -335,7 +343,7 @@ impl RegistryStore for PgStore {
                     .read_only(true)
                     .start()
                     .await?;
-                let st = tx.prepare_cached(BY_ID).await?;
+                let st = tx.prepare_cached(WITH_SEQ_BY_ID).await?;
                 let Some(row) = tx.query_opt(&st, &[&i(driver)]).await? else {
                     return Ok(None);
                 };

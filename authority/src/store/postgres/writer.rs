@@ -319,28 +319,13 @@ async fn write_batch(pool: &Pool, batch: &[Job]) -> Outcome {
                     _ => None,
                 })
                 .collect();
-            let mut logs: HashMap<i64, i64> = HashMap::new();
-            for (driver, _) in &kept {
-                *logs.entry(*driver).or_default() += 1;
-            }
             let mut seqs = HashMap::new();
-            if !logs.is_empty() {
-                let (ids, counts): (Vec<i64>, Vec<i64>) = logs.iter().unzip();
-                // Each driver's sequence moves past this batch's entries at once; the
-                // row lock orders this with the driver's other changes.
-                for row in tx
-                    .query(
-                        "UPDATE drivers AS d SET seq = d.seq + v.n
-                         FROM unnest($1::BIGINT[], $2::BIGINT[]) AS v (id, n)
-                         WHERE d.id = v.id
-                         RETURNING d.id, d.seq",
-                        &[&ids, &counts],
-                    )
-                    .await?
-                {
-                    seqs.insert(row.get::<_, i64>(0), row.get::<_, i64>(1));
-                }
-                insert_feed(&tx, &logs, &seqs, &kept).await?;
+            if !kept.is_empty() {
+                let mut ids: Vec<i64> = kept.iter().map(|(driver, _)| *driver).collect();
+                ids.sort_unstable();
+                ids.dedup();
+                seqs = last_seqs(&tx, &ids).await?;
+                insert_feed(&tx, &seqs, &kept).await?;
             }
             commit(tx).await?;
             Ok((inserted, seqs, claims))
@@ -481,18 +466,48 @@ fn settle<T>(
         .collect()
 }
 
-/// Appends the batch's log entries at the seqs just reserved: driver `d`'s entries take
-/// `seq - n + 1 ..= seq`, in job order.
+/// Locks the rows of the drivers `ids` (sorted, so two batches lock in the same order)
+/// and reads each one's sequence: its row's `seq` or its feed's last entry, whichever is
+/// later (D116). A verification appends to the feed and leaves the driver's row alone;
+/// the lock (the one an `UPDATE` of the row would take, without writing a new version of
+/// it) orders the batch with the driver's changes and with other processes' batches.
+async fn last_seqs(
+    tx: &deadpool_postgres::Transaction<'_>,
+    ids: &[i64],
+) -> Result<HashMap<i64, i64>, Fault> {
+    let mut seqs: HashMap<i64, i64> = HashMap::new();
+    for row in tx
+        .query(
+            "SELECT id, seq FROM drivers WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE",
+            &[&ids],
+        )
+        .await?
+    {
+        seqs.insert(row.get::<_, i64>(0), row.get::<_, i64>(1));
+    }
+    // A statement of its own, so a snapshot taken once the locks are held (READ
+    // COMMITTED): it sees every entry appended by whoever held them before.
+    for row in tx
+        .query(
+            "SELECT driver_id, max(seq) FROM feed WHERE driver_id = ANY($1) GROUP BY driver_id",
+            &[&ids],
+        )
+        .await?
+    {
+        if let Some(seq) = seqs.get_mut(&row.get::<_, i64>(0)) {
+            *seq = (*seq).max(row.get::<_, i64>(1));
+        }
+    }
+    Ok(seqs)
+}
+
+/// Appends the batch's log entries after each driver's last seq, in job order.
 async fn insert_feed(
     tx: &deadpool_postgres::Transaction<'_>,
-    counts: &HashMap<i64, i64>,
-    seqs: &HashMap<i64, i64>,
+    last: &HashMap<i64, i64>,
     feed: &[(i64, &super::rows::FeedColumns)],
 ) -> Result<(), Fault> {
-    let mut next: HashMap<i64, i64> = seqs
-        .iter()
-        .map(|(d, s)| (*d, s - counts.get(d).copied().unwrap_or(0) + 1))
-        .collect();
+    let mut next = last.clone();
     let mut drivers = Vec::new();
     let mut seq = Vec::new();
     let mut at = Vec::new();
@@ -500,13 +515,13 @@ async fn insert_feed(
     let mut outcomes = Vec::new();
     let mut bodies = Vec::new();
     for (driver, (_, t, verifier, outcome, body)) in feed {
-        // An unknown driver reserved no seq: its job is refused below.
+        // An unknown driver has no row to lock: its job is refused below.
         let Some(n) = next.get_mut(driver) else {
             continue;
         };
+        *n += 1;
         drivers.push(*driver);
         seq.push(*n);
-        *n += 1;
         at.push(*t);
         verifiers.push(*verifier);
         outcomes.push(outcome.clone());
