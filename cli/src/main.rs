@@ -17,6 +17,13 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// The process's allocator (D117): under load glibc's malloc took about a tenth of the
+/// authority's CPU; mimalloc cut the server's CPU a check on PostgreSQL by a fifth to a
+/// third. Set here, in the binary: the libraries (the core, the phone library) leave the
+/// allocator to whoever links them.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// EDL Wallet: an electronic driving licence (电子驾驶证) wallet core and its tools.
 #[derive(Parser)]
 #[command(version, about, long_about = None)]

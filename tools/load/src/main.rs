@@ -25,6 +25,11 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
+/// The allocator `edl` runs the authority with (D117): the server measured is the one
+/// shipped. (The generator and the floors share it; they allocate little.)
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Why a command failed.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
