@@ -15,7 +15,9 @@ use crate::domain::rules::{self, Upload};
 use crate::domain::{live_licence, review_deadline};
 use crate::error::{Error, Result};
 use crate::random;
-use crate::store::{Bytes32, Challenge, DriverId, FeedEvent, StoreError};
+use crate::store::{
+    Bytes32, Challenge, DriverId, DriverState, FeedEvent, StoreError, SyncSnapshot,
+};
 use crate::throttle::SourceKey;
 
 fn valid_client_key(key: &str) -> bool {
@@ -225,22 +227,18 @@ impl App {
                 verifications: Vec::new(),
             });
         }
-        self.refresh_credential(account, now).await?;
-        let mut snap = self
-            .store
-            .sync(account, cursor, SYNC_PAGE)
-            .await?
-            .ok_or(Error::UnknownId("driver"))?;
+        let mut snap = self.snapshot(account, cursor).await?;
+        // A credential due for re-signing is re-signed first, then read again with its
+        // new version; the common case reads the driver once (D118).
+        if self.refresh_credential(account, &snap.state, now).await? {
+            snap = self.snapshot(account, cursor).await?;
+        }
         let mut cursor = cursor;
         if cursor > snap.seq {
             // A cursor from the future (a restored phone, a reset server): start over.
             tracing::warn!(seq = snap.seq, "cursor from the future; sync starts over");
             cursor = 0;
-            snap = self
-                .store
-                .sync(account, 0, SYNC_PAGE)
-                .await?
-                .ok_or(Error::UnknownId("driver"))?;
+            snap = self.snapshot(account, 0).await?;
         }
         let s = &snap.state;
         let more = snap.feed.len() > SYNC_PAGE as usize;
@@ -310,16 +308,30 @@ impl App {
 
     /// Re-signs a credential past half its life (or signed by a retired key), so the
     /// wallet always holds one that verifies offline.
-    async fn refresh_credential(&self, account: DriverId, now: u64) -> Result<()> {
-        let state = self.load(account).await?;
+    /// The driver's state and feed from `cursor`, read consistently.
+    async fn snapshot(&self, account: DriverId, cursor: u64) -> Result<SyncSnapshot> {
+        self.store
+            .sync(account, cursor, SYNC_PAGE)
+            .await?
+            .ok_or(Error::UnknownId("driver"))
+    }
+
+    /// Re-signs the credential of `state` if it is past half its life or signed by a
+    /// retired key; `true` if it did (the caller reads the driver again).
+    async fn refresh_credential(
+        &self,
+        account: DriverId,
+        state: &DriverState,
+        now: u64,
+    ) -> Result<bool> {
         let keys = self.keys.current();
         let Some(e) = &state.elicence else {
-            return Ok(());
+            return Ok(false);
         };
         let half_life = (e.expires_at.saturating_sub(e.issued_at)) / 2;
         let stale = now >= e.issued_at + half_life || e.kid != keys.issuer.kid().0;
         if e.state != ElicenceState::Active || !stale {
-            return Ok(());
+            return Ok(false);
         }
         let ttl = self.ttl();
         self.store
@@ -329,6 +341,6 @@ impl App {
             )
             .await?;
         tracing::info!("credential re-signed");
-        Ok(())
+        Ok(true)
     }
 }
