@@ -227,6 +227,17 @@ pub struct Versions {
     pub application: u64,
 }
 
+impl Versions {
+    /// A new driver's: every part at seq 1, the seq its row is created with, so that its
+    /// first sync (cursor 0) gets all of them. Both backends create drivers with these.
+    pub const AT_CREATION: Versions = Versions {
+        licence: 1,
+        photo: 1,
+        elicence: 1,
+        application: 1,
+    };
+}
+
 /// One driver: the registry's licence and the e-licence state around it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DriverState {

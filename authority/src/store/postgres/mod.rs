@@ -206,14 +206,8 @@ impl RegistryStore for PgStore {
         state: DriverState,
         photo: Option<PhotoRow>,
     ) -> Result<DriverId, StoreError> {
-        // Every part starts at version 1, so a first sync (cursor 0) gets all of them.
         let mut state = state;
-        state.versions = Versions {
-            licence: 1,
-            photo: 1,
-            elicence: 1,
-            application: 1,
-        };
+        state.versions = Versions::AT_CREATION;
         let (state, photo) = (Arc::new(state), Arc::new(photo));
         with_retry(&self.pool, move |conn| {
             let (state, photo) = (state.clone(), photo.clone());

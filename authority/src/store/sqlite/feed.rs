@@ -9,7 +9,8 @@ pub(super) use crate::store::columns::decode_feed;
 use crate::store::columns::{feed_columns, i};
 use crate::store::{DriverId, FeedEvent, StoreError};
 
-/// Appends `event` to the driver's feed at the next seq; returns that seq.
+/// Appends `event` to the driver's feed at `seq`, which the caller has read as the
+/// driver's next inside the same write transaction.
 pub(super) fn append_feed(
     conn: &Connection,
     driver: DriverId,

@@ -183,14 +183,8 @@ impl RegistryStore for SqliteStore {
         state: DriverState,
         photo: Option<PhotoRow>,
     ) -> Result<DriverId, StoreError> {
-        // Every part starts at version 1, so a first sync (cursor 0) gets all of them.
         let mut state = state;
-        state.versions = super::Versions {
-            licence: 1,
-            photo: 1,
-            elicence: 1,
-            application: 1,
-        };
+        state.versions = super::Versions::AT_CREATION;
         self.writer
             .run(move |conn| {
                 let json = state_json(&state)?;
