@@ -143,3 +143,43 @@ async fn two_processes_logging_checks_of_one_driver_at_once_keep_one_sequence() 
     assert_eq!((checks, records), (6 * ROUNDS, changes));
     other.shutdown().await.expect("clean shutdown");
 }
+
+/// A verifier registered through one authority process is accepted at once by another on
+/// the same database, though that one has already looked verifiers up and remembers them
+/// (D114: a key found is remembered; a key not found never is, so nothing stale can stand
+/// in for a row another process has just written).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_verifier_registered_through_another_process_is_accepted_at_once() {
+    let t = TestServer::start().await;
+    let other = edl_authority::serve(t.config())
+        .await
+        .expect("a second authority on the same database");
+    let u = TestServer::clients_of(&other.url(), t.clock.clone());
+    let (_, wallet) = t.issued_wallet(&number(3)).await;
+    let now = t.now();
+
+    // The second process remembers the first verifier it sees, and refuses a made-up key
+    // (twice: a refusal is not remembered as anything either).
+    let police = t.verifier("交警", "enforcement").await;
+    let (s, _, _) = u
+        .verify(&police, wallet.manual(Audience::Enforcement, now))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let stranger = Verifier {
+        api_key: "edlv_not-a-registered-key".to_owned(),
+    };
+    for _ in 0..2 {
+        let (s, _, _) = u
+            .verify(&stranger, wallet.manual(Audience::Enforcement, now))
+            .await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+    }
+
+    // A second verifier, registered through the first process, checks through the second.
+    let police2 = t.verifier("交警二队", "enforcement").await;
+    let (s, v, _) = u
+        .verify(&police2, wallet.online_qr(Audience::Enforcement, now))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    other.shutdown().await.expect("clean shutdown");
+}
