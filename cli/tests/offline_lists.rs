@@ -3,6 +3,8 @@
 //! list, and each outcome has its own line and exit status (D94). The lists are made
 //! here with the sample e-licence, as the authority would sign them.
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -10,6 +12,8 @@ use edl_core::credential::{Audience, ElicenceStatus, StatusList, TrustListConten
 use edl_core::crypto::{KeyId, SecretKey};
 use edl_core::present::{Form, payload_to_text};
 use edl_core::sample;
+
+use common::printed;
 
 const ROOT_SEED: [u8; 32] = [0xA0; 32];
 
@@ -43,18 +47,9 @@ fn verify(dir: &Path, payload: &str, trust: &[u8], status: Option<&[u8]>, root: 
     cmd.output().unwrap()
 }
 
-fn text(out: &Output) -> String {
-    format!(
-        "status {:?}\nstdout: {}\nstderr: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
 /// Exit status `code`, and `words` in what was printed.
 fn expect(out: &Output, code: i32, words: &str) {
-    let all = text(out);
+    let all = printed(out);
     assert_eq!(out.status.code(), Some(code), "{all}");
     assert!(all.contains(words), "expected {words:?}: {all}");
     assert!(!all.contains("internal error"), "{all}");
@@ -133,7 +128,7 @@ fn an_offline_check_with_signed_lists_gives_the_typed_outcome_and_its_exit_statu
             &serde_json::json!("unknown")
         ),
         "{}",
-        text(&out)
+        printed(&out)
     );
     // Without a status list only the status signed into the QR counts, and it says so.
     let out = verify(d, &qr, &trust, None, &r);

@@ -4,67 +4,25 @@
 //! server signed, a refresh refusing an older or foreign list and following a root
 //! rotation; and a closed stdout is no internal error.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+mod common;
+
+use std::ffi::OsStr;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 
 use edl_core::credential::{StatusList, TrustList, TrustListContents, open_trust_list};
 use edl_core::crypto::{PublicKey, SecretKey};
 
-/// `edl authority serve` on a fresh database, with the root key file `root` if any.
-struct Authority {
-    child: Child,
-    url: String,
-}
+use common::{Served, printed};
 
-impl Authority {
-    fn start(dir: &Path, root: Option<&Path>) -> Authority {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_edl"));
-        cmd.args(["authority", "serve", "--db"])
-            .arg(dir.join("authority.db"))
-            .args(["--listen", "127.0.0.1:0"])
-            .env("EDL_ADMIN_TOKEN", "signed-lists-test")
-            .env_remove("EDL_AUTHORITY_ROOT_KEY")
-            .env_remove("EDL_AUTHORITY_ROOT_KEY_FILE")
-            .stderr(Stdio::piped());
-        if let Some(root) = root {
-            cmd.env("EDL_AUTHORITY_ROOT_KEY_FILE", root);
-        }
-        let mut child = cmd.spawn().unwrap();
-        let url = BufReader::new(child.stderr.take().unwrap())
-            .lines()
-            .map_while(Result::ok)
-            .find_map(|l| {
-                l.strip_prefix("edl authority listening on ")
-                    .map(str::to_owned)
-            })
-            .expect("the server says where it listens");
-        Authority { child, url }
-    }
-
-    /// The body of `GET path`, as the server sent it.
-    fn get(&self, path: &str) -> Vec<u8> {
-        let addr = self.url.trim_start_matches("http://").trim_end_matches('/');
-        let mut stream = TcpStream::connect(addr).unwrap();
-        write!(
-            stream,
-            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-        )
-        .unwrap();
-        let mut answer = Vec::new();
-        stream.read_to_end(&mut answer).unwrap();
-        let split = answer.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
-        assert!(answer.starts_with(b"HTTP/1.1 200"), "GET {path} failed");
-        answer[split + 4..].to_vec()
-    }
-}
-
-impl Drop for Authority {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// `edl authority serve` on a fresh database in `dir`, with the root key file `root` if
+/// any: the process and its address (`127.0.0.1:PORT`).
+fn start(dir: &Path, root: Option<&Path>) -> (Served, String) {
+    let envs: Vec<(&str, &OsStr)> = root
+        .map(|r| ("EDL_AUTHORITY_ROOT_KEY_FILE", r.as_os_str()))
+        .into_iter()
+        .collect();
+    common::serve(dir.join("authority.db"), &[], &envs)
 }
 
 fn edl(args: &[&str]) -> Output {
@@ -77,19 +35,10 @@ fn edl(args: &[&str]) -> Output {
         .unwrap()
 }
 
-fn all(out: &Output) -> String {
-    format!(
-        "status {:?}\nstdout: {}\nstderr: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
 /// Runs `edl`, which must exit with `code` and print `words`; returns stdout.
 fn expect(args: &[&str], code: i32, words: &str) -> String {
     let out = edl(args);
-    let text = all(&out);
+    let text = printed(&out);
     assert_eq!(out.status.code(), Some(code), "edl {args:?}: {text}");
     assert!(
         text.contains(words),
@@ -101,7 +50,7 @@ fn expect(args: &[&str], code: i32, words: &str) -> String {
 
 /// `edl authority root create --out path`: the public key it printed.
 fn create_root(path: &Path) -> PublicKey {
-    let printed = expect(
+    let public_hex = expect(
         &[
             "authority",
             "root",
@@ -113,7 +62,7 @@ fn create_root(path: &Path) -> PublicKey {
         "",
     );
     let mut bytes = [0u8; 32];
-    hex::decode_to_slice(printed.trim(), &mut bytes).expect("stdout is the public key in hex");
+    hex::decode_to_slice(public_hex.trim(), &mut bytes).expect("stdout is the public key in hex");
     PublicKey::from_bytes(&bytes).unwrap()
 }
 
@@ -135,7 +84,7 @@ fn root_create_writes_a_private_file_prints_only_the_public_key_and_never_overwr
         "--out",
         path.to_str().unwrap(),
     ]);
-    assert!(out.status.success(), "{}", all(&out));
+    assert!(out.status.success(), "{}", printed(&out));
     let seed_hex = std::fs::read_to_string(&path).unwrap();
     let mut seed = [0u8; 32];
     hex::decode_to_slice(seed_hex.trim(), &mut seed).unwrap();
@@ -145,7 +94,7 @@ fn root_create_writes_a_private_file_prints_only_the_public_key_and_never_overwr
         public.to_string()
     );
     assert!(
-        !all(&out).contains(seed_hex.trim()),
+        !printed(&out).contains(seed_hex.trim()),
         "the secret is never printed"
     );
     #[cfg(unix)]
@@ -175,8 +124,8 @@ fn the_saved_lists_are_the_servers_signed_answers_and_a_refresh_never_goes_back(
     let d = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
     let root_file = dir.path().join("root.key");
     let root = create_root(&root_file);
-    let server = Authority::start(dir.path(), Some(&root_file));
-    let url = server.url.as_str();
+    let (_server, addr) = start(dir.path(), Some(&root_file));
+    let url = &format!("http://{addr}");
 
     // What the help promises: the server's signed answer.
     let help = expect(&["authority", "trust-list", "--help"], 0, "");
@@ -198,7 +147,7 @@ fn the_saved_lists_are_the_servers_signed_answers_and_a_refresh_never_goes_back(
                 0,
                 "not checked",
             );
-            let served = server.get("/v1/trust-list/signed");
+            let served = common::get(&addr, "/v1/trust-list/signed");
             let saved = std::fs::read(d("raw.bin")).unwrap();
             (saved == served).then_some(saved)
         })
@@ -324,8 +273,8 @@ fn root_sign_announces_the_next_root_and_a_refresh_follows_the_rotation() {
     let old = create_root(&dir.path().join("old.key"));
     let new = create_root(&dir.path().join("new.key"));
     // The root is kept offline: the server has none and serves no signed list.
-    let server = Authority::start(dir.path(), None);
-    let url = server.url.as_str();
+    let (_server, addr) = start(dir.path(), None);
+    let url = &format!("http://{addr}");
     expect(
         &[
             "authority",
@@ -339,8 +288,8 @@ fn root_sign_announces_the_next_root_and_a_refresh_follows_the_rotation() {
         "started without a root key",
     );
     let keys = TrustList::decode(
-        &serde_json::from_slice::<serde_json::Value>(&server.get("/v1/trust-list")).unwrap()
-            ["trust_list"]
+        &serde_json::from_slice::<serde_json::Value>(&common::get(&addr, "/v1/trust-list"))
+            .unwrap()["trust_list"]
             .as_str()
             .map(|b64| edl_core::wire::Base64::decode(b64).unwrap())
             .unwrap(),
@@ -388,7 +337,7 @@ fn root_sign_announces_the_next_root_and_a_refresh_follows_the_rotation() {
         "announces the next root",
     );
     // The new root signs on a machine without network, from the keys saved as a file.
-    std::fs::write(d("keys.json"), server.get("/v1/trust-list")).unwrap();
+    std::fs::write(d("keys.json"), common::get(&addr, "/v1/trust-list")).unwrap();
     std::thread::sleep(std::time::Duration::from_millis(1100));
     expect(
         &[
@@ -422,8 +371,8 @@ fn root_sign_announces_the_next_root_and_a_refresh_follows_the_rotation() {
     // From now on the old root signs nothing a verifier takes, even a list it held.
     let from_announce = ["authority", "trust-list", "--from", &d("announce.bin")];
     let out = edl(&[&from_announce[..], &["--root", &new_hex, "--out", &held]].concat());
-    assert_eq!(out.status.code(), Some(4), "{}", all(&out));
-    assert!(all(&out).contains("root signature does not verify"));
+    assert_eq!(out.status.code(), Some(4), "{}", printed(&out));
+    assert!(printed(&out).contains("root signature does not verify"));
     let rotated = std::fs::read(d("rotated.bin")).unwrap();
     assert_eq!(
         std::fs::read(&held).unwrap(),

@@ -3,12 +3,14 @@
 //! including a QR PNG written by `edl wallet qr --png` and read back by `edl verify --png`.
 //! Every refusal is one line on stderr and a non-zero exit, never a panic.
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+mod common;
 
-const TOKEN: &str = "cli-test-admin-token";
-const SECRET: &str = "cli test identity secret";
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use common::{ADMIN, IDENTITY_SECRET, Served};
+
 const PASSPHRASE: &str = "correct horse battery staple";
 const NUMBER: &str = "110101199003070001";
 /// The authority's root seed (given to the server) and the public key verifiers pin.
@@ -26,48 +28,23 @@ fn photo(name: &str) -> PathBuf {
         .join(name)
 }
 
-struct Authority {
-    child: Child,
-    url: String,
-}
-
-impl Authority {
-    fn start(dir: &Path) -> Authority {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_edl"))
-            .args(["authority", "serve", "--db"])
-            .arg(dir.join("authority.db"))
-            .args(["--listen", "127.0.0.1:0"])
-            .env("EDL_ADMIN_TOKEN", TOKEN)
-            .env("EDL_IDENTITY_SECRET", SECRET)
-            .env("EDL_AUTHORITY_ROOT_KEY", ROOT_SEED_HEX)
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-        let url = lines
-            .by_ref()
-            .map_while(Result::ok)
-            .find_map(|l| {
-                l.strip_prefix("edl authority listening on ")
-                    .map(str::to_owned)
-            })
-            .expect("the server says where it listens");
-        Authority { child, url }
-    }
-}
-
-impl Drop for Authority {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// `edl authority serve` on a fresh database in `dir`, holding the root key verifiers pin:
+/// the process and its URL.
+fn start(dir: &Path) -> (Served, String) {
+    let root = OsStr::new(ROOT_SEED_HEX);
+    let (server, addr) = common::serve(
+        dir.join("authority.db"),
+        &[],
+        &[("EDL_AUTHORITY_ROOT_KEY", root)],
+    );
+    (server, format!("http://{addr}"))
 }
 
 fn edl(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_edl"))
         .args(args)
-        .env("EDL_ADMIN_TOKEN", TOKEN)
-        .env("EDL_IDENTITY_SECRET", SECRET)
+        .env("EDL_ADMIN_TOKEN", ADMIN)
+        .env("EDL_IDENTITY_SECRET", IDENTITY_SECRET)
         .env("EDL_PASSPHRASE", PASSPHRASE)
         .env("EDL_ROOT", pinned_root())
         .stdin(Stdio::null())
@@ -114,8 +91,8 @@ fn json(text: &str) -> serde_json::Value {
 #[test]
 fn a_user_enrols_applies_presents_and_verifiers_check_offline_and_online() {
     let dir = tempfile::tempdir().unwrap();
-    let a = Authority::start(dir.path());
-    let url = a.url.as_str();
+    let (_server, url) = start(dir.path());
+    let url = url.as_str();
     let w = dir.path().join("wallet");
     let w = w.to_str().unwrap();
     let file = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();

@@ -4,8 +4,9 @@
 #![allow(dead_code)]
 
 use std::ffi::OsStr;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
 /// The admin token the servers are started with (`edl_authority::testing::ADMIN`, so the
@@ -15,7 +16,7 @@ pub const ADMIN: &str = "test-admin-token";
 pub const IDENTITY_SECRET: &str = "test identity provider secret";
 
 /// `edl authority serve --db DB --listen 127.0.0.1:0 ARGS…` with the admin token [`ADMIN`],
-/// the identity secret [`IDENTITY_SECRET`], warnings only, and `envs`. Returns the process
+/// the identity secret [`IDENTITY_SECRET`], warnings only, no root key, and `envs`. Returns the process
 /// and the address it listens on (`127.0.0.1:PORT`). Its stderr is read to the end in a
 /// thread, so the server never blocks on a full pipe.
 pub fn serve(db: impl AsRef<OsStr>, args: &[&str], envs: &[(&str, &OsStr)]) -> (Served, String) {
@@ -28,6 +29,9 @@ pub fn serve(db: impl AsRef<OsStr>, args: &[&str], envs: &[(&str, &OsStr)]) -> (
         .env("EDL_ADMIN_TOKEN", ADMIN)
         .env("EDL_IDENTITY_SECRET", IDENTITY_SECRET)
         .env("RUST_LOG", "warn")
+        // The root key only when a test gives one: never the developer's own.
+        .env_remove("EDL_AUTHORITY_ROOT_KEY")
+        .env_remove("EDL_AUTHORITY_ROOT_KEY_FILE")
         .stderr(Stdio::piped());
     for (k, v) in envs {
         command.env(k, v);
@@ -97,4 +101,30 @@ pub fn wait_within(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
     let _ = child.kill();
     let _ = child.wait();
     None
+}
+
+/// The body of `GET path` from the server at `addr`, byte for byte as it was sent (plain
+/// HTTP/1.1, so nothing on the way decodes or re-encodes it); the answer must be 200.
+pub fn get(addr: &str, path: &str) -> Vec<u8> {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).unwrap();
+    assert!(answer.starts_with(b"HTTP/1.1 200"), "GET {path} failed");
+    let split = answer.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    answer[split + 4..].to_vec()
+}
+
+/// Everything a finished `edl` printed, with its exit status, for assertion messages.
+pub fn printed(out: &Output) -> String {
+    format!(
+        "status {:?}\nstdout: {}\nstderr: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }
