@@ -213,7 +213,7 @@ class MainActivity : ComponentActivity() {
             column.addView(BarcodeView(this).apply { show(c.barcodeModules) })
             text("手输码 ${c.manualCode}（${s.codeSecondsLeft} 秒）")
         }
-        s.lastSynced?.let { text("上次同步 $it") }
+        s.lastSynced?.let { text("上次同步 $it（北京时间）") }
         s.error?.let { error(it) }
     }
 
