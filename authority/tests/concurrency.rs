@@ -146,8 +146,8 @@ async fn two_processes_logging_checks_of_one_driver_at_once_keep_one_sequence() 
 
 /// A verifier registered through one authority process is accepted at once by another on
 /// the same database, though that one has already looked verifiers up and remembers them
-/// (D114: a key found is remembered; a key not found never is, so nothing stale can stand
-/// in for a row another process has just written).
+/// (D114: the cache holds only keys the store has found; any other key is looked up in the
+/// store, where the other process has just written it).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_verifier_registered_through_another_process_is_accepted_at_once() {
     let t = TestServer::start().await;

@@ -16,9 +16,9 @@ pub const ADMIN: &str = "test-admin-token";
 pub const IDENTITY_SECRET: &str = "test identity provider secret";
 
 /// `edl authority serve --db DB --listen 127.0.0.1:0 ARGS…` with the admin token [`ADMIN`],
-/// the identity secret [`IDENTITY_SECRET`], warnings only, no root key, and `envs`. Returns the process
-/// and the address it listens on (`127.0.0.1:PORT`). Its stderr is read to the end in a
-/// thread, so the server never blocks on a full pipe.
+/// the identity secret [`IDENTITY_SECRET`], warnings only, no root key, and `envs`. Returns
+/// the process and the address it listens on (`127.0.0.1:PORT`). Its stderr is read to the
+/// end in a thread, so the server never blocks on a full pipe.
 pub fn serve(db: impl AsRef<OsStr>, args: &[&str], envs: &[(&str, &OsStr)]) -> (Served, String) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_edl"));
     command
