@@ -306,8 +306,6 @@ impl App {
         })
     }
 
-    /// Re-signs a credential past half its life (or signed by a retired key), so the
-    /// wallet always holds one that verifies offline.
     /// The driver's state and feed from `cursor`, read consistently.
     async fn snapshot(&self, account: DriverId, cursor: u64) -> Result<SyncSnapshot> {
         self.store
@@ -317,7 +315,8 @@ impl App {
     }
 
     /// Re-signs the credential of `state` if it is past half its life or signed by a
-    /// retired key; `true` if it did (the caller reads the driver again).
+    /// retired key, so the wallet always holds one that verifies offline; `true` if it did
+    /// (the caller reads the driver again).
     async fn refresh_credential(
         &self,
         account: DriverId,
