@@ -65,7 +65,7 @@ impl App {
         let (key, target): (String, Option<Target>) = match &check {
             OnlineCheck::Code { id, .. } => match self.store.elicence(id.0).await? {
                 Some(r) => (
-                    driver_key(r.driver_id),
+                    driver_key(r.holder.id),
                     Some(Target {
                         elicence_id: id.0,
                         seed: r.seed,

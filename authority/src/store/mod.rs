@@ -433,13 +433,11 @@ impl std::fmt::Debug for IssuerKeyRow {
 /// aggregate, read together in one snapshot (one round trip, D115).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ElicenceRef {
-    /// Whose it is.
-    pub driver_id: DriverId,
     /// Its TOTP seed, sealed.
     pub seed: SealedSeed,
     /// Whether it verifies.
     pub state: ElicenceState,
-    /// The holder's aggregate as of the same snapshot as the row.
+    /// The holder's aggregate as of the same snapshot as the row (whose it is: `holder.id`).
     pub holder: DriverState,
 }
 

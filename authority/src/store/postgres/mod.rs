@@ -281,7 +281,6 @@ impl RegistryStore for PgStore {
                 let seed: Vec<u8> = get(&r, 1, "seed")?;
                 let state: String = get(&r, 2, "state")?;
                 Ok(Some(ElicenceRef {
-                    driver_id,
                     seed: SealedSeed(seed),
                     state: parse_elicence_state(&state).ok_or(StoreError::Corrupt("state"))?,
                     holder: rows::state_at(&r, 3, driver_id)?,

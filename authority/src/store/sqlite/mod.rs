@@ -265,7 +265,6 @@ impl RegistryStore for SqliteStore {
             .optional()?;
         row.map(|(driver, seed, state, holder)| {
             Ok(ElicenceRef {
-                driver_id: u(driver),
                 seed: super::SealedSeed(seed),
                 state: parse_elicence_state(&state).ok_or(StoreError::Corrupt("state"))?,
                 holder: decode_state(driver, &holder)?,
