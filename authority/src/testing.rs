@@ -139,6 +139,17 @@ impl TestServer {
         c
     }
 
+    /// A second authority process on this server's database (its configuration on a new
+    /// port), and clients of it that sign with this server's clock. The caller shuts the
+    /// second one down.
+    pub async fn second_process(&self) -> (RunningServer, TestServer) {
+        let other = serve(self.config())
+            .await
+            .expect("a second authority on the same database");
+        let clients = TestServer::clients_of(&other.url(), self.clock.clone());
+        (other, clients)
+    }
+
     /// Whether the tests run on PostgreSQL.
     pub fn on_postgres(&self) -> bool {
         self.pg.is_some()

@@ -82,10 +82,7 @@ const ROUNDS: usize = 8;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_processes_logging_checks_of_one_driver_at_once_keep_one_sequence() {
     let t = TestServer::start().await;
-    let other = edl_authority::serve(t.config())
-        .await
-        .expect("a second authority on the same database");
-    let u = TestServer::clients_of(&other.url(), t.clock.clone());
+    let (other, u) = t.second_process().await;
     let (driver, mut wallet) = t.issued_wallet(&number(2)).await;
     let police = t.verifier("交警", "enforcement").await;
     let both = std::sync::Arc::new((t, u));
@@ -151,10 +148,7 @@ async fn two_processes_logging_checks_of_one_driver_at_once_keep_one_sequence() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_verifier_registered_through_another_process_is_accepted_at_once() {
     let t = TestServer::start().await;
-    let other = edl_authority::serve(t.config())
-        .await
-        .expect("a second authority on the same database");
-    let u = TestServer::clients_of(&other.url(), t.clock.clone());
+    let (other, u) = t.second_process().await;
     let (_, wallet) = t.issued_wallet(&number(3)).await;
     let now = t.now();
 

@@ -52,10 +52,7 @@ async fn a_code_spent_before_a_restart_is_refused_after_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_authority_processes_on_one_database_spend_a_code_once() {
     let t = TestServer::start().await;
-    let other = edl_authority::serve(t.config())
-        .await
-        .expect("a second authority on the same database");
-    let u = TestServer::clients_of(&other.url(), t.clock.clone());
+    let (other, u) = t.second_process().await;
     let (_, mut wallet) = t.issued_wallet(&number(2)).await;
     let rental = t.verifier("租车行", "rental").await;
     let police = t.verifier("交警", "enforcement").await;
@@ -164,10 +161,7 @@ async fn the_spender_s_retry_after_a_restart_is_answered_again_without_a_second_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_spender_s_retry_on_another_process_is_answered_again_without_a_second_entry() {
     let t = TestServer::start().await;
-    let other = edl_authority::serve(t.config())
-        .await
-        .expect("a second authority on the same database");
-    let u = TestServer::clients_of(&other.url(), t.clock.clone());
+    let (other, u) = t.second_process().await;
     let (_, mut wallet) = t.issued_wallet(&number(4)).await;
     let police = t.verifier("交警", "enforcement").await;
     let insurer = t.verifier("保险公司", "insurer").await;
