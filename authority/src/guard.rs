@@ -4,13 +4,18 @@
 //! [`REPEAT_SECS`] (a double tap, a retry after a lost answer): the check runs again, so it
 //! sees the licence as it is now, but writes no second entry in the driver's log. Anyone
 //! else gets `already_used`. Kept in memory as the fast path: a code lives one window
-//! (plus the accepted skew), far less than [`KEEP_SECS`]. The database is the backstop
-//! (D106): the log entry of a verified code records the code under a unique key, so a
-//! code spent before a restart, or by another authority process, is refused too; it
-//! records the spender, so the spender's repeat is answered there as well (D108).
+//! (plus the accepted skew), far less than [`KEEP_SECS`]; of two verifiers claiming one
+//! code here at once, one wins here. The database is the backstop (D106) and has the last
+//! word on every claim memory does not refuse, the spender's repeats included (D120): the
+//! log entry of a verified code records the code under a unique key, so a code spent
+//! before a restart, or by another authority process, is refused too; it records the
+//! spender, so the spender's repeat is answered there as well (D108).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+
+use edl_core::verify::OnlineCheck;
+use edl_core::wire::CheckMethod;
 
 /// How long the spending verifier may repeat its scan.
 pub const REPEAT_SECS: u64 = 10;
@@ -22,9 +27,21 @@ pub const KEEP_SECS: u64 = 10 * 60;
 /// of the last ten minutes).
 const SWEEP_SECS: u64 = 10;
 
-/// One code: the e-licence, its window's start, the audience and the form (QR, barcode
-/// and manual codes of one window are different codes).
+/// One code: the e-licence, its window's start, the audience and the form ([`form`]: the
+/// online QR and the barcode carry the same code; the manual code of a window is another).
 pub type CodeKey = (u64, u64, u8, u8);
+
+/// The form a code is spent under, in its [`CodeKey`]. The barcode is the online QR's own
+/// code (the same e-licence, window and digits, `OnlineCheck::Code` for both), so the two
+/// are one form; before D120 they were two, and a spent QR could be used once more as its
+/// barcode. The numbers are the check methods' that keyed the rows before (QR 0, manual
+/// 2), so a row already in `spent_codes` keeps its meaning.
+pub fn form(check: &OnlineCheck) -> u8 {
+    match check {
+        OnlineCheck::Code { .. } => CheckMethod::Qr as u8,
+        OnlineCheck::Manual { .. } => CheckMethod::Manual as u8,
+    }
+}
 
 /// What the database said of a claim on a code (D106, D108).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,9 +92,13 @@ struct Codes {
 
 impl SpentCodes {
     /// Claims `code` for `verifier` at `now`, atomically (of two concurrent claims by
-    /// different verifiers, one wins): `Ok(false)` for the first use, `Ok(true)` for the
-    /// spending verifier's repeat, `Err(AlreadyUsed)` for anyone else or a late repeat.
-    pub fn spend(&self, code: CodeKey, verifier: u64, now: u64) -> Result<bool, crate::Error> {
+    /// different verifiers, one wins): `Ok(())` for the first use and for the spending
+    /// verifier's repeat, `Err(AlreadyUsed)` for anyone else or a late repeat. `Ok` is not
+    /// the last word: the caller claims the code in the database too, and a repeat does
+    /// as well, since the first claim may still be on its way there and may yet be refused
+    /// (spent through another process, D120); the database answers a repeat without a
+    /// second entry (D108).
+    pub fn spend(&self, code: CodeKey, verifier: u64, now: u64) -> Result<(), crate::Error> {
         let mut codes = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         if now >= codes.swept_at + SWEEP_SECS {
             codes.spent.retain(|_, s| s.at + KEEP_SECS > now);
@@ -86,7 +107,14 @@ impl SpentCodes {
         let map = &mut codes.spent;
         match map.get(&code) {
             // Forgotten (not yet swept out) is the same as never spent.
-            None => {
+            Some(s) if s.at + KEEP_SECS > now => {
+                if s.verifier == Some(verifier) && now <= s.at + REPEAT_SECS {
+                    Ok(())
+                } else {
+                    Err(crate::Error::AlreadyUsed)
+                }
+            }
+            _ => {
                 map.insert(
                     code,
                     Spent {
@@ -94,20 +122,8 @@ impl SpentCodes {
                         at: now,
                     },
                 );
-                Ok(false)
+                Ok(())
             }
-            Some(s) if s.at + KEEP_SECS <= now => {
-                map.insert(
-                    code,
-                    Spent {
-                        verifier: Some(verifier),
-                        at: now,
-                    },
-                );
-                Ok(false)
-            }
-            Some(s) if s.verifier == Some(verifier) && now <= s.at + REPEAT_SECS => Ok(true),
-            Some(_) => Err(crate::Error::AlreadyUsed),
         }
     }
 
@@ -148,8 +164,8 @@ mod tests {
     #[test]
     fn a_spent_code_is_refused_to_others_and_repeated_only_briefly_by_its_spender() {
         let codes = SpentCodes::default();
-        assert!(!codes.spend(CODE, 1, 1_000).unwrap());
-        assert!(codes.spend(CODE, 1, 1_000 + REPEAT_SECS).unwrap());
+        assert!(codes.spend(CODE, 1, 1_000).is_ok());
+        assert!(codes.spend(CODE, 1, 1_000 + REPEAT_SECS).is_ok());
         assert!(codes.spend(CODE, 1, 1_001 + REPEAT_SECS).is_err());
         assert!(codes.spend(CODE, 2, 1_001).is_err());
     }
@@ -158,7 +174,7 @@ mod tests {
     fn a_code_spent_elsewhere_is_nobody_s_repeat_here() {
         let codes = SpentCodes::default();
         // Verifier 1 claimed it here, then the database said it was spent before.
-        assert!(!codes.spend(CODE, 1, 1_000).unwrap());
+        assert!(codes.spend(CODE, 1, 1_000).is_ok());
         codes.forfeit(CODE, 1_000);
         assert!(codes.spend(CODE, 1, 1_001).is_err());
         assert!(codes.spend(CODE, 2, 1_001).is_err());
@@ -178,9 +194,9 @@ mod tests {
         assert_eq!(Claim::on_spent(None, 1_000, 1, 1_001), Claim::Spent);
         // Claimed here at 1,005 after a restart, then adopted as spent at 1,000.
         let codes = SpentCodes::default();
-        assert!(!codes.spend(CODE, 1, 1_005).unwrap());
+        assert!(codes.spend(CODE, 1, 1_005).is_ok());
         codes.adopt(CODE, 1, 1_000);
-        assert!(codes.spend(CODE, 1, 1_000 + REPEAT_SECS).unwrap());
+        assert!(codes.spend(CODE, 1, 1_000 + REPEAT_SECS).is_ok());
         assert!(codes.spend(CODE, 1, 1_001 + REPEAT_SECS).is_err());
         assert!(codes.spend(CODE, 2, 1_006).is_err());
     }
@@ -189,16 +205,16 @@ mod tests {
     fn a_code_is_forgotten_after_keep_secs_whether_or_not_a_sweep_ran() {
         let codes = SpentCodes::default();
         // A sweep runs first (at 1,000), so the next one waits SWEEP_SECS.
-        assert!(!codes.spend(CODE, 1, 1_000).unwrap());
+        assert!(codes.spend(CODE, 1, 1_000).is_ok());
         let later = 1_000 + KEEP_SECS;
         // Just sweep-free: another code's check at `later - 1` swept, so none runs now.
-        assert!(!codes.spend((8, 0, 0, 0), 1, later - 1).unwrap());
-        assert!(!codes.spend(CODE, 2, later).unwrap());
+        assert!(codes.spend((8, 0, 0, 0), 1, later - 1).is_ok());
+        assert!(codes.spend(CODE, 2, later).is_ok());
         // And swept out after the next sweep: the map holds only what is still kept.
         assert!(
-            !codes
+            codes
                 .spend((9, 0, 0, 0), 1, later + KEEP_SECS + SWEEP_SECS)
-                .unwrap()
+                .is_ok()
         );
         let held = codes.inner.lock().unwrap().spent.len();
         assert_eq!(held, 1);

@@ -131,7 +131,7 @@ pub struct Limiter {
     counters: Mutex<Counters>,
 }
 
-/// A reserved guess: [`Guess::fail`] or [`Guess::succeed`] decides it; dropping it
+/// A reserved guess: [`Guess::fail`] or [`Guess::right`] decides it; dropping it
 /// undecided releases it.
 #[must_use]
 pub struct Guess<'a> {
@@ -269,11 +269,15 @@ impl Limiter {
                 }
             }
         }
-        if failed_at.is_none() {
-            // A right code forgives the pair (not the verifier's overall count, so
-            // spraying cannot be laundered by one real check, nor the target's budget).
-            c.pairs.remove(&key);
-        }
+    }
+
+    /// A check by `verifier` on `target` verified (its `verified` entry was written):
+    /// the pair's failures are forgiven. Not the verifier's overall count, so spraying
+    /// cannot be laundered by one real check, nor the target's budget. Only a verified
+    /// check forgives: a right code that someone already spent, or that names an e-licence
+    /// no longer current, does not (D120).
+    pub fn forgive(&self, verifier: u64, target: &str) {
+        self.lock().pairs.remove(&(verifier, target.to_owned()));
     }
 }
 
@@ -284,8 +288,9 @@ impl Guess<'_> {
         self.limiter.settle(self.verifier, &self.target, Some(now));
     }
 
-    /// The code was right: the reservation is released and the pair forgiven.
-    pub fn succeed(mut self) {
+    /// The code was right: the reservation is released, no failure counted. Whether the
+    /// pair is forgiven depends on what the check then finds ([`Limiter::forgive`]).
+    pub fn right(mut self) {
         self.decided = true;
         self.limiter.settle(self.verifier, &self.target, None);
     }
@@ -370,12 +375,24 @@ mod tests {
         let l = Limiter::new(limits());
         fail(&l, 1, "d:9", 0);
         fail(&l, 1, "d:9", 1);
-        l.begin(1, "d:9", true, 2).unwrap().succeed();
+        l.begin(1, "d:9", true, 2).unwrap().right();
+        l.forgive(1, "d:9");
         fail(&l, 1, "d:9", 2);
         assert!(l.begin(1, "d:9", true, 3).is_ok());
         // Four failures on d:9 in all: its shared budget is spent.
         fail(&l, 2, "d:9", 3);
         assert_eq!(l.begin(3, "d:9", true, 4).err().unwrap().retry_after, 96);
+    }
+
+    #[test]
+    fn a_right_code_alone_forgives_nothing() {
+        let l = Limiter::new(limits());
+        fail(&l, 1, "d:9", 0);
+        fail(&l, 1, "d:9", 1);
+        // Right, but the check did not verify (the code was spent): no forgiveness.
+        l.begin(1, "d:9", false, 2).unwrap().right();
+        fail(&l, 1, "d:9", 2);
+        assert_eq!(l.begin(1, "d:9", false, 3).err().unwrap().retry_after, 49);
     }
 
     #[test]

@@ -171,3 +171,50 @@ async fn the_audit_log_cannot_be_rewritten() {
         .collect();
     assert_eq!(actors, ["admin"]);
 }
+
+/// An id written with percent-escapes (`/admin/drivers/%31%32/status` is driver 12 to the
+/// handler) is the same call in the audit log: the same action and the same target
+/// (second hostile review, R5: it was logged with the escapes and no target, so an
+/// auditor looking for the driver's id never saw it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_escaped_id_is_audited_as_the_id_the_handler_acted_on() {
+    let t = TestServer::start_with(|c| {
+        c.admin_tokens = vec![
+            AdminToken::new("clerk-wang", &[Role::Registry], "t-registry"),
+            AdminToken::new("auditor-chen", &[Role::Auditor], "t-audit"),
+        ]
+    })
+    .await;
+    let driver = t.create_driver(&number(1), false).await;
+    let escaped: String = driver
+        .to_string()
+        .bytes()
+        .map(|d| format!("%{d:02X}"))
+        .collect();
+    let path = paths::STATUS.replace("{id}", &escaped);
+    let (s, v) = call(&t, "t-registry", Method::PUT, &path, json!({"status": "D"})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let d = t
+        .admin_ok(
+            Method::GET,
+            &paths::with_id(paths::DRIVER, driver),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(d["licence"]["main"]["status"], "D", "{d}");
+
+    let audit = edl_authority::http::audit::AUDIT;
+    let (s, log) = call(&t, "t-audit", Method::GET, audit, Value::Null).await;
+    assert_eq!(s, StatusCode::OK, "{log}");
+    let status_calls: Vec<(&str, &Value)> = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["actor"] == "clerk-wang")
+        .map(|e| (e["action"].as_str().unwrap(), &e["target"]))
+        .collect();
+    assert_eq!(
+        status_calls,
+        [(format!("PUT {}", paths::STATUS).as_str(), &json!(driver))]
+    );
+}

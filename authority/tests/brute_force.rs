@@ -151,3 +151,52 @@ async fn probing_unknown_ids_and_many_licences_locks_the_verifier_everywhere() {
         .await;
     assert_eq!(s, StatusCode::OK);
 }
+
+/// Only a check that verifies forgives a verifier's failures on a licence (second hostile
+/// review, R3): a code someone else already spent (409), shown between wrong guesses, used
+/// to clear them, so the pair's lock-out never came.
+#[tokio::test]
+async fn a_spent_code_between_wrong_guesses_does_not_forgive_them() {
+    let t = TestServer::start().await;
+    let (_, wallet) = t.issued_wallet(&number(3)).await;
+    let police = t.verifier("交警", "enforcement").await;
+    let prober = t.verifier("某交警终端", "enforcement").await;
+    let qr = wallet.online_qr(Audience::Business, t.now());
+    let (s, v, _) = t.verify(&police, qr.clone()).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+
+    let real = wallet.manual(Audience::Business, t.now())["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut wrong = (0..)
+        .map(|n: u32| format!("2{n:06}"))
+        .filter(|c| *c != real);
+    let guess = |code: String| {
+        t.verify(
+            &prober,
+            json!({"method": "manual", "licence_number": wallet.number, "code": code}),
+        )
+    };
+    for _ in 0..4 {
+        let (s, v, _) = guess(wrong.next().unwrap()).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    }
+    let (s, v, _) = t.verify(&prober, qr).await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::CONFLICT, Some("already_used")),
+        "{v}"
+    );
+    // The fifth failure within the window locks the prober out of this licence.
+    let (s, v, _) = guess(wrong.next().unwrap()).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    let (s, v, _) = t
+        .verify(&prober, wallet.manual(Audience::Business, t.now()))
+        .await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, Some("locked_out")),
+        "{v}"
+    );
+}

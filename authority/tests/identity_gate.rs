@@ -8,9 +8,25 @@ mod common;
 
 use common::*;
 use edl_core::credential::Audience;
-use edl_core::wire::{Base64, identity::test_provider_attestation, paths};
+use edl_core::wire::{Base64, identity::test_provider_attestation, paths, sign_request};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+
+/// The photo at `path`, fetched by `wallet` (signed by hand: the test client's `signed`
+/// reads JSON, and a photo is bytes): the status, and the body as JSON or its bytes.
+async fn photo(
+    t: &TestServer,
+    wallet: &Wallet,
+    path: &str,
+) -> (StatusCode, Result<Value, Vec<u8>>) {
+    let auth = sign_request(&wallet.key, "GET", path, b"", t.now(), rand16());
+    let headers: Vec<(&str, String)> = auth.headers(wallet.account).into_iter().collect();
+    let (s, v, _) = t
+        .try_raw(Method::GET, path, &headers, Vec::new())
+        .await
+        .expect("answered");
+    (s, v)
+}
 
 async fn sync_raw(t: &TestServer, wallet: &Wallet) -> (StatusCode, Value) {
     let path = format!("{}?cursor=0", paths::SYNC);
@@ -103,4 +119,48 @@ async fn a_first_enrolment_syncs_no_personal_data_before_the_check() {
     let r = t.sync(&mut wallet).await;
     assert!(r.licence.is_some());
     assert!(r.photo.is_some());
+}
+
+/// Nor can the intercepted code's device read the driver's photo or put its own on the
+/// e-licence (second hostile review, R4): a photo upload before the real-person
+/// check went into review as a photo change, so a reviewer's "malicious" stopped the
+/// driver's working e-licence and an approval swapped its photo; and the photo, named by
+/// digest in every verify answer, was served to that device.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_intercepted_activation_code_neither_reads_nor_changes_the_photo() {
+    let t = TestServer::start().await;
+    let n = number(3);
+    let (driver, mut phone) = t.issued_wallet(&n).await;
+    let police = t.verifier("交警", "enforcement").await;
+    let (s, v, _) = t
+        .verify(&police, phone.online_qr(Audience::Enforcement, t.now()))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let photo_url = v["photo_url"].as_str().unwrap().to_owned();
+
+    let thief = t.enrol(driver, &n).await;
+    let (s, v) = photo(&t, &thief, &photo_url).await;
+    assert_eq!(
+        (s, v.as_ref().ok().and_then(|v| v["error"].as_str())),
+        (StatusCode::FORBIDDEN, Some("identity_check_required")),
+        "the photo before the check: {v:?}"
+    );
+    let (s, v, _) = t.upload(&thief, "thief", &jpeg(66)).await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("identity_check_required")),
+        "a photo change before the check: {v}"
+    );
+    let queue = t.admin_ok(Method::GET, paths::REVIEWS, Value::Null).await;
+    assert_eq!(queue["reviews"], json!([]), "{queue}");
+
+    // The driver's own phone, the checked device, still reads its photo and verifies.
+    let (s, v) = photo(&t, &phone, &photo_url).await;
+    assert_eq!((s, v), (StatusCode::OK, Err(jpeg(1))));
+    t.clock.advance(30);
+    let (s, v, _) = t
+        .verify(&police, phone.online_qr(Audience::Enforcement, t.now()))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert!(t.sync(&mut phone).await.server_time > 0);
 }

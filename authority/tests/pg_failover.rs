@@ -50,8 +50,9 @@ fn sorted(status: StatusCode, body: &Value, headers: &reqwest::header::HeaderMap
     }
 }
 
-/// A round: every driver checked by the police in the three forms (this window's codes),
-/// and a signed sync of every wallet, all at once.
+/// A round: every driver checked by the police in the three forms (this window's codes;
+/// the barcode is the business audience's, since a QR and its barcode of one audience are
+/// one code, D120), and a signed sync of every wallet, all at once.
 async fn round(
     t: &Arc<TestServer>,
     police: &Arc<Verifier>,
@@ -77,7 +78,7 @@ async fn round(
                     let body = match method {
                         "qr" => wallet.online_qr(Audience::Enforcement, now),
                         "manual" => wallet.manual(Audience::Enforcement, now),
-                        _ => wallet.barcode(Audience::Enforcement, now),
+                        _ => wallet.barcode(Audience::Business, now),
                     };
                     t.verify(&police, body).await
                 };

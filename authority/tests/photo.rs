@@ -170,9 +170,11 @@ async fn the_driver_reads_its_own_photo_with_a_signed_request() {
     assert_eq!(body, jpeg(1));
     assert_eq!(h["etag"], format!("\"{}\"", hex::encode(sha256(&jpeg(1)))));
 
-    // Another driver's wallet, signing correctly, gets nothing under that digest.
+    // Another driver's wallet, through its real-person check (no photo of its own yet)
+    // and signing correctly, gets nothing under that digest.
     let other_driver = t.create_driver(&number(2), false).await;
     let other = t.enrol(other_driver, &number(2)).await;
+    t.apply_ok(&other).await;
     let auth = sign_request(&other.key, "GET", &path, b"", t.now(), rand16());
     let headers: Vec<(&str, String)> = auth.headers(other.account).into_iter().collect();
     assert_eq!(get(&t, &path, &headers).await.0, StatusCode::NOT_FOUND);

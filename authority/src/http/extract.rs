@@ -5,7 +5,9 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
+use axum::extract::{
+    FromRequest, FromRequestParts, MatchedPath, Path, Query, RawPathParams, Request,
+};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use edl_core::crypto::PublicKey;
@@ -171,22 +173,28 @@ impl<R: Needs> FromRequestParts<AppState> for Admin<R> {
             .ok_or(Error::Unauthorized)?;
         let token = roles::find(&app.admins, given).ok_or(Error::Unauthorized)?;
         let allowed = token.roles.contains(&R::ROLE);
-        // The route with its id as `{id}`, and the id (a driver or photo id) apart: never
-        // anything from the body or the query.
-        let mut target = None;
-        let route: Vec<&str> = parts
-            .uri
-            .path()
+        // The route the router matched, its parameter as `{id}`, and the id (a driver or
+        // photo id) apart, read as the handler reads it: percent-decoded, so `%31` is
+        // audited as the driver 1 it acts on (D121). Never anything
+        // from the body or the query.
+        let route = parts
+            .extensions
+            .get::<MatchedPath>()
+            .map_or("", |m| m.as_str())
             .split('/')
-            .map(|segment| match segment.parse::<u64>() {
-                Ok(id) => {
-                    target = target.or(Some(id));
+            .map(|segment| {
+                if segment.starts_with('{') {
                     "{id}"
+                } else {
+                    segment
                 }
-                Err(_) => segment,
             })
-            .collect();
-        let route = route.join("/");
+            .collect::<Vec<_>>()
+            .join("/");
+        let target = RawPathParams::from_request_parts(parts, app)
+            .await
+            .ok()
+            .and_then(|params| params.iter().next().and_then(|(_, id)| id.parse().ok()));
         app.store
             .append_audit(AuditEntry {
                 at: app.now(),
@@ -247,6 +255,17 @@ impl Signed {
             Ok(())
         } else {
             Err(Error::UnknownAccount)
+        }
+    }
+
+    /// Refuses a device that has not passed the real-person check (D76): it may ask for
+    /// a challenge, apply and sync (without personal data), nothing that reads or changes
+    /// the driver's photo (D121): an intercepted activation code opens nothing else.
+    pub fn identity_checked(&self) -> Result<(), Error> {
+        if self.checked {
+            Ok(())
+        } else {
+            Err(Error::IdentityCheckRequired)
         }
     }
 

@@ -75,7 +75,8 @@ pub async fn verify(
 pub const PHOTO_CACHE_CONTROL: &str = "private, max-age=31536000, immutable";
 
 /// The approved photo by its SHA-256 (D92), as bytes: for a verifier (API key) within a
-/// few minutes of checking that e-licence online, or for its driver (device-signed).
+/// few minutes of checking that e-licence online, or for its driver (signed by the device
+/// that passed the real-person check).
 /// Immutable: `ETag` is the digest, and `If-None-Match` with it is answered 304.
 #[utoipa::path(get, path = paths::PHOTO_BY_DIGEST, tag = "verifier",
     security(("api_key" = []), ("device_signature" = [])),
@@ -86,7 +87,7 @@ pub const PHOTO_CACHE_CONTROL: &str = "private, max-age=31536000, immutable";
             headers(("ETag" = String, description = "The digest, quoted"),
                     ("Cache-Control" = String, description = "private, max-age=31536000, immutable"))),
         (status = 304, description = "The photo named by If-None-Match is the one asked for"),
-        (status = "4XX", body = ErrorBody, description = "404 `unknown_id`: no photo this caller may read under that digest")))]
+        (status = "4XX", body = ErrorBody, description = "404 `unknown_id`: no photo this caller may read under that digest; 403 `identity_check_required`: a device not yet through the real-person check")))]
 pub async fn photo(
     State(app): State<AppState>,
     Path(digest): Path<String>,
@@ -114,6 +115,7 @@ pub async fn photo(
     } else {
         let signed = Signed::from_request(Request::from_parts(parts, body), &app).await?;
         signed.no_body()?;
+        signed.identity_checked()?;
         app.photo_for_driver(signed.account, &bytes).await?
     };
     let headers = [

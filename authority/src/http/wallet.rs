@@ -50,13 +50,15 @@ pub async fn apply(State(app): State<AppState>, signed: Signed) -> Result<Json<A
     app.apply(signed.account, request).await.map(Json)
 }
 
-/// Upload a photo (JPEG or PNG, at most 2 MiB; idempotent by `client_key`). Photo
-/// changes may be answered 429 with Retry-After at peak hours.
+/// Upload a photo (JPEG or PNG, at most 2 MiB; idempotent by `client_key`), from the
+/// device that passed the real-person check (403 `identity_check_required` before it).
+/// Photo changes may be answered 429 with Retry-After at peak hours.
 #[utoipa::path(post, path = paths::PHOTO, tag = "wallet", security(("device_signature" = [])),
     request_body = PhotoUpload,
     responses((status = 200, body = PhotoAccepted), (status = "4XX", body = ErrorBody)))]
 pub async fn photo(State(app): State<AppState>, signed: Signed) -> Result<Json<PhotoAccepted>> {
     signed.current()?;
+    signed.identity_checked()?;
     let upload: PhotoUpload = signed.json()?;
     app.upload_photo(signed.account, upload).await.map(Json)
 }

@@ -13,7 +13,7 @@ use edl_core::wire::{
 use super::App;
 use crate::domain::live_licence;
 use crate::error::{Error, Result};
-use crate::guard::Claim;
+use crate::guard::{self, Claim};
 use crate::store::{CheckFailure, DriverId, DriverState, SealedSeed, StoreError, VerifierRow};
 
 /// The limiter's name for a driver's licence, however a check named it.
@@ -154,14 +154,16 @@ impl App {
             tracing::info!(driver = driver_id, "online check refused: wrong code");
             return Err(Error::CodeRejected);
         };
-        guess.succeed();
+        // A right code: not a failure. Only a check that verifies forgives the pair's
+        // failures (below); a spent or superseded code does not (D120).
+        guess.right();
         let code = (
             elicence_id,
             window.starts_at(),
             check.audience() as u8,
-            method as u8,
+            guard::form(&check),
         );
-        let repeat = self.spent.spend(code, verifier.id, now)?;
+        self.spent.spend(code, verifier.id, now)?;
         match state {
             ElicenceState::Active => {}
             ElicenceState::Superseded | ElicenceState::Stopped => {
@@ -208,32 +210,32 @@ impl App {
                 },
             },
         };
-        // The durable claim (D106): refused if the code was spent before a restart or by
-        // another authority process on the same database, unless by this verifier just
-        // before (its retry after a lost answer, D108); then nothing is logged.
-        if !repeat {
-            let claim = self
-                .store
-                .log_verification(
-                    driver_id,
-                    verifier.id,
-                    log(CheckOutcome::Verified),
-                    Some(code),
-                )
-                .await?;
-            match claim {
-                Claim::Fresh => {}
-                // Spent by this verifier before a restart or through another process:
-                // answered again, and its next repeats are answered here.
-                Claim::Repeat { spent_at } => self.spent.adopt(code, verifier.id, spent_at),
-                Claim::Spent => {
-                    self.spent.forfeit(code, now);
-                    tracing::info!(
-                        driver = driver_id,
-                        "online check refused: code spent earlier"
-                    );
-                    return Err(Error::AlreadyUsed);
-                }
+        // The durable claim (D106), for a first use and for a repeat alike (D120): refused
+        // if the code was spent before a restart or by another authority process on the
+        // same database, unless by this verifier just before (its retry after a lost
+        // answer, D108); then nothing is logged. A repeat asks too, since the claim it
+        // repeats may still be on its way to the database and may yet be refused.
+        let claim = self
+            .store
+            .log_verification(
+                driver_id,
+                verifier.id,
+                log(CheckOutcome::Verified),
+                Some(code),
+            )
+            .await?;
+        match claim {
+            Claim::Fresh => self.limiter.forgive(verifier.id, &failure.target),
+            // This verifier's own repeat, here or after a restart or through another
+            // process: answered again, from the first spend's time.
+            Claim::Repeat { spent_at } => self.spent.adopt(code, verifier.id, spent_at),
+            Claim::Spent => {
+                self.spent.forfeit(code, now);
+                tracing::info!(
+                    driver = driver_id,
+                    "online check refused: code spent earlier"
+                );
+                return Err(Error::AlreadyUsed);
             }
         }
         // Granted only once the code is known to be this verifier's.

@@ -7,4 +7,8 @@
 #[allow(dead_code)]
 pub mod cluster;
 
+// Only the tests that hold a store call for a race use it.
+#[allow(dead_code)]
+pub mod pausing;
+
 pub use edl_authority::testing::*;

@@ -1,0 +1,203 @@
+//! The real store (SQLite, or PostgreSQL with `EDL_TEST_PG`) wrapped so that one chosen
+//! call waits until the test lets it go: a race made certain, not hoped for. Used by
+//! `upload_race.rs` (an upload's update held until a stop commits) and
+//! `spent_after_restart.rs` (a check's durable claim held while the same code is sent
+//! again).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use edl_authority::error::Error;
+use edl_authority::store::postgres::PgStore;
+use edl_authority::store::sqlite::SqliteStore;
+use edl_authority::store::*;
+use edl_authority::testing::*;
+use edl_core::wire::{VerificationLogEntry, VerifierClass};
+use tokio::sync::Notify;
+
+/// The real store, except that the next driver update after [`Pausing::hold_next_update`],
+/// or the next verification log entry after [`Pausing::hold_next_claim`], waits for
+/// [`Pausing::release`].
+pub struct Pausing {
+    inner: Box<dyn RegistryStore>,
+    hold_update: AtomicBool,
+    hold_claim: AtomicBool,
+    paused: Notify,
+    release: Notify,
+}
+
+impl Pausing {
+    /// The next `update_driver` waits for [`Pausing::release`].
+    pub fn hold_next_update(&self) {
+        self.hold_update.store(true, Ordering::SeqCst);
+    }
+
+    /// The next `log_verification` (a check's entry and its claim on the code, D106) waits
+    /// for [`Pausing::release`].
+    pub fn hold_next_claim(&self) {
+        self.hold_claim.store(true, Ordering::SeqCst);
+    }
+
+    /// Returns once the held call has arrived and is waiting.
+    pub async fn paused(&self) {
+        tokio::time::timeout(Duration::from_secs(10), self.paused.notified())
+            .await
+            .expect("the held call arrived");
+    }
+
+    /// Lets the held call go on.
+    pub fn release(&self) {
+        self.release.notify_one();
+    }
+
+    async fn wait_if_held(&self, hold: &AtomicBool) {
+        if hold.swap(false, Ordering::SeqCst) {
+            self.paused.notify_one();
+            self.release.notified().await;
+        }
+    }
+}
+
+#[async_trait]
+impl RegistryStore for Pausing {
+    async fn issuer_keys(&self) -> Result<Vec<IssuerKeyRow>, StoreError> {
+        self.inner.issuer_keys().await
+    }
+    async fn rotate_issuer_key(&self, key: IssuerKeyRow) -> Result<(), StoreError> {
+        self.inner.rotate_issuer_key(key).await
+    }
+    async fn create_driver(
+        &self,
+        state: DriverState,
+        photo: Option<PhotoRow>,
+    ) -> Result<DriverId, StoreError> {
+        self.inner.create_driver(state, photo).await
+    }
+    async fn driver(&self, id: DriverId) -> Result<Option<DriverState>, StoreError> {
+        self.inner.driver(id).await
+    }
+    async fn driver_by_licence_number(&self, n: &str) -> Result<Option<DriverState>, StoreError> {
+        self.inner.driver_by_licence_number(n).await
+    }
+    async fn update_driver(
+        &self,
+        id: DriverId,
+        change: DriverChange,
+    ) -> Result<DriverState, Error> {
+        self.wait_if_held(&self.hold_update).await;
+        self.inner.update_driver(id, change).await
+    }
+    async fn elicence(&self, id: u64) -> Result<Option<ElicenceRef>, StoreError> {
+        self.inner.elicence(id).await
+    }
+    async fn photo(&self, id: u64) -> Result<Option<PhotoRow>, StoreError> {
+        self.inner.photo(id).await
+    }
+    async fn photo_by_client_key(
+        &self,
+        driver: DriverId,
+        key: &str,
+    ) -> Result<Option<PhotoRow>, StoreError> {
+        self.inner.photo_by_client_key(driver, key).await
+    }
+    async fn pending_photos(&self, limit: u32) -> Result<Vec<PhotoRow>, StoreError> {
+        self.inner.pending_photos(limit).await
+    }
+    async fn sync(
+        &self,
+        driver: DriverId,
+        cursor: u64,
+        limit: u32,
+    ) -> Result<Option<SyncSnapshot>, StoreError> {
+        self.inner.sync(driver, cursor, limit).await
+    }
+    async fn create_verifier(
+        &self,
+        name: &str,
+        class: VerifierClass,
+        key_hash: [u8; 32],
+        now: u64,
+    ) -> Result<u64, StoreError> {
+        self.inner.create_verifier(name, class, key_hash, now).await
+    }
+    async fn verifier_by_key_hash(&self, h: [u8; 32]) -> Result<Option<VerifierRow>, StoreError> {
+        self.inner.verifier_by_key_hash(h).await
+    }
+    async fn record_nonce(&self, a: DriverId, n: [u8; 16], ts: u64) -> Result<bool, StoreError> {
+        self.inner.record_nonce(a, n, ts).await
+    }
+    async fn log_verification(
+        &self,
+        driver: DriverId,
+        verifier_id: u64,
+        entry: VerificationLogEntry,
+        spends: Option<edl_authority::guard::CodeKey>,
+    ) -> Result<edl_authority::guard::Claim, StoreError> {
+        self.wait_if_held(&self.hold_claim).await;
+        self.inner
+            .log_verification(driver, verifier_id, entry, spends)
+            .await
+    }
+    async fn record_check_failure(
+        &self,
+        failure: CheckFailure,
+        log: Option<(DriverId, VerificationLogEntry)>,
+    ) -> Result<(), StoreError> {
+        self.inner.record_check_failure(failure, log).await
+    }
+    async fn check_failures_since(&self, since: u64) -> Result<Vec<CheckFailure>, StoreError> {
+        self.inner.check_failures_since(since).await
+    }
+    async fn allocate_status_index(&self) -> Result<u32, StoreError> {
+        self.inner.allocate_status_index().await
+    }
+    async fn status_entries(&self) -> Result<StatusEntries, StoreError> {
+        self.inner.status_entries().await
+    }
+    async fn append_audit(&self, entry: AuditEntry) -> Result<u64, StoreError> {
+        self.inner.append_audit(entry).await
+    }
+    async fn audit_log(&self, after: u64, limit: u32) -> Result<Vec<AuditRecord>, StoreError> {
+        self.inner.audit_log(after, limit).await
+    }
+}
+
+/// A test server over a [`Pausing`] store, and that store.
+pub async fn start() -> (TestServer, Arc<Pausing>) {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = edl_authority::ManualClock::new(START);
+    let db = dir.path().join("authority.db");
+    let pg = match std::env::var(PG_ENV).ok().filter(|url| !url.is_empty()) {
+        Some(url) => Some(pg_database(&url).await),
+        None => None,
+    };
+    let inner: Box<dyn RegistryStore> = match &pg {
+        Some(url) => Box::new(
+            PgStore::connect(url, 4, Arc::new(clock.clone()), 600)
+                .await
+                .unwrap(),
+        ),
+        None => Box::new(SqliteStore::open(&db, 4, Arc::new(clock.clone()), 600).unwrap()),
+    };
+    let store = Arc::new(Pausing {
+        inner,
+        hold_update: AtomicBool::new(false),
+        hold_claim: AtomicBool::new(false),
+        paused: Notify::new(),
+        release: Notify::new(),
+    });
+    let server = edl_authority::serve_with_store(config(db, &clock), store.clone())
+        .await
+        .unwrap();
+    let t = TestServer {
+        url: server.url(),
+        server: Some(server),
+        dir,
+        pg,
+        clock,
+        http: reqwest::Client::new(),
+    };
+    (t, store)
+}
