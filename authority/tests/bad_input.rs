@@ -612,3 +612,51 @@ async fn every_endpoint_answers_bad_input_with_a_4xx_json_error() {
     assert_eq!(s, StatusCode::OK, "{v}");
     assert!(w.checked > 300, "only {} bad requests walked", w.checked);
 }
+
+/// Licence text that would not be shown as it reads (a name reversed by U+202E, a NUL, a
+/// line break) is refused like any invalid licence data, and nothing is stored (the
+/// second hostile review found such names accepted).
+#[tokio::test]
+async fn licence_text_with_hidden_characters_is_refused_and_nothing_is_stored() {
+    let t = TestServer::start().await;
+    let driver = |name: &str, address: &str| {
+        json!({
+        "licence_number": number(901), "name": name, "sex": "female", "nationality": "中国",
+        "date_of_birth": "1991-01-01", "classes": "C1", "first_issue": "2015-01-01",
+        "valid_from": "2021-01-01", "valid_until": "2031-01-01", "address": address,
+        "issuing_authority": "北京市公安局公安交通管理局",
+        "photo": Base64::encode(&jpeg(1))})
+    };
+    for body in [
+        driver("李\u{202E}四", "北京"),
+        driver("李\u{0}四", "北京"),
+        driver("李四", "北京市\n东城区"),
+    ] {
+        let (s, v) = t.admin(Method::POST, paths::DRIVERS, body).await;
+        assert_eq!(
+            (s, v["error"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_licence")),
+            "{v}"
+        );
+    }
+    // Nothing was stored under the number: the real entry goes in.
+    let (s, v) = t
+        .admin(Method::POST, paths::DRIVERS, driver("李四", "北京"))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let id = v["driver_id"].as_u64().expect("the new driver's id");
+
+    // Nor in a record entry.
+    let path = paths::with_id(paths::VIOLATIONS, id);
+    let violation = json!({"date": "2026-11-01", "place": "长安街", "act": "超速\u{202D}", "points": 2, "fine_yuan": 100});
+    let (s, v) = t.admin(Method::POST, &path, violation).await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_licence")),
+        "{v}"
+    );
+    let d = t
+        .admin_ok(Method::GET, &paths::with_id(paths::DRIVER, id), Value::Null)
+        .await;
+    assert_eq!(d["licence"]["supplementary"]["record"], json!([]), "{d}");
+}

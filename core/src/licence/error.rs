@@ -100,6 +100,10 @@ pub enum LicenceError {
         /// Its limit in bytes.
         max: usize,
     },
+    /// A text field holds a control character or a bidirectional formatting character:
+    /// text that would not be shown as it reads (a reversed name, a cut or split line).
+    #[error("{0} holds a control or bidirectional formatting character")]
+    HiddenCharacter(Field),
     /// The licence number is not 17 digits followed by a digit or 'X'.
     #[error("licence number is not 17 digits followed by a digit or X")]
     MalformedLicenceNumber,

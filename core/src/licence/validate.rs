@@ -101,13 +101,29 @@ fn check_text(text: &str, field: Field, max: usize) -> Result<(), LicenceError> 
     check_len(text, field, max)
 }
 
-/// At most `max` bytes.
+/// At most `max` bytes, and nothing that is not shown as itself.
 fn check_len(text: &str, field: Field, max: usize) -> Result<(), LicenceError> {
     if text.len() > max {
         Err(LicenceError::TooLong { field, max })
+    } else if text.chars().any(is_hidden) {
+        Err(LicenceError::HiddenCharacter(field))
     } else {
         Ok(())
     }
+}
+
+/// A character that changes how the text around it is shown instead of being shown: a
+/// control character (C0, DEL, C1: line breaks and tabs included, every field is one
+/// printed line) or a bidirectional formatting character (the marks U+061C, U+200E,
+/// U+200F, the embeddings and overrides U+202A–U+202E, the isolates U+2066–U+2069). A name
+/// holding U+202E is shown reversed on a verifier's screen and on the card. Joiners
+/// (U+200C, U+200D) stay: some scripts need them.
+fn is_hidden(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+        )
 }
 
 #[cfg(test)]
@@ -179,6 +195,47 @@ mod tests {
             })
         );
         assert_eq!(sample_with_name(TODAY, "买买提·艾力").validate(), Ok(()));
+    }
+
+    #[test]
+    fn text_holds_no_control_or_bidirectional_formatting_character() {
+        // U+202E shows the rest of a name reversed on a verifier's screen; NUL cuts a C
+        // string short; a line break splits one printed line in two.
+        for (bad, field) in [
+            ("张\u{202E}伟", Field::Name),
+            ("张\u{2066}伟\u{2069}", Field::Name),
+            ("张\u{200F}伟", Field::Name),
+            ("张\u{0}伟", Field::Name),
+            ("张\u{7F}伟", Field::Name),
+            ("张\u{85}伟", Field::Name),
+        ] {
+            assert_eq!(
+                sample_with_name(TODAY, bad).validate(),
+                Err(LicenceError::HiddenCharacter(field)),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(
+            broken(|l| l.main.nationality = "中\u{061C}国".into()),
+            Err(LicenceError::HiddenCharacter(Field::Nationality))
+        );
+        assert_eq!(
+            broken(|l| l.supplementary.address = "北京市\n东城区".into()),
+            Err(LicenceError::HiddenCharacter(Field::Address))
+        );
+        assert_eq!(
+            broken(|l| l.supplementary.issuing_authority = "\t北京".into()),
+            Err(LicenceError::HiddenCharacter(Field::IssuingAuthority))
+        );
+        assert_eq!(
+            broken(|l| l.supplementary.record[0].act = "超速\u{202D}".into()),
+            Err(LicenceError::HiddenCharacter(Field::RecordAct))
+        );
+        // Names in other scripts, the middle dot of transliterated names and a zero-width
+        // joiner (part of some scripts) stay valid.
+        for good in ["买买提·艾力", "Zoë O'Brien-Ng", "ئەخمەت", "क्\u{200D}ष"] {
+            assert_eq!(sample_with_name(TODAY, good).validate(), Ok(()), "{good:?}");
+        }
     }
 
     #[test]
