@@ -613,11 +613,12 @@ async fn every_endpoint_answers_bad_input_with_a_4xx_json_error() {
     assert!(w.checked > 300, "only {} bad requests walked", w.checked);
 }
 
-/// Licence text that would not be shown as it reads (a name reversed by U+202E, a NUL, a
-/// line break) is refused like any invalid licence data, and nothing is stored (the
-/// second hostile review found such names accepted).
+/// Text that would not be shown as it reads (a name reversed by U+202E, a NUL, a line
+/// break, a terminal escape) is refused, and nothing is stored: licence data as invalid
+/// (422), an admin's other free text as a bad request (400). The second hostile review
+/// found such driver and verifier names accepted (R6, R7).
 #[tokio::test]
-async fn licence_text_with_hidden_characters_is_refused_and_nothing_is_stored() {
+async fn text_with_hidden_characters_is_refused_and_nothing_is_stored() {
     let t = TestServer::start().await;
     let driver = |name: &str, address: &str| {
         json!({
@@ -646,17 +647,32 @@ async fn licence_text_with_hidden_characters_is_refused_and_nothing_is_stored() 
     assert_eq!(s, StatusCode::OK, "{v}");
     let id = v["driver_id"].as_u64().expect("the new driver's id");
 
-    // Nor in a record entry.
+    // Nor in a record entry, nor in a verifier's name, which drivers read in their log
+    // (an escape sequence there would clear a terminal or fake a line).
     let path = paths::with_id(paths::VIOLATIONS, id);
     let violation = json!({"date": "2026-11-01", "place": "长安街", "act": "超速\u{202D}", "points": 2, "fine_yuan": 100});
     let (s, v) = t.admin(Method::POST, &path, violation).await;
     assert_eq!(
         (s, v["error"].as_str()),
-        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_licence")),
+        (StatusCode::BAD_REQUEST, Some("bad_request")),
         "{v}"
     );
     let d = t
         .admin_ok(Method::GET, &paths::with_id(paths::DRIVER, id), Value::Null)
         .await;
     assert_eq!(d["licence"]["supplementary"]["record"], json!([]), "{d}");
+    for name in ["交警\u{1b}[2J", "交警\n第二行", "\u{202E}警交"] {
+        let (s, v) = t
+            .admin(
+                Method::POST,
+                paths::VERIFIERS,
+                json!({"name": name, "class": "enforcement"}),
+            )
+            .await;
+        assert_eq!(
+            (s, v["error"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("bad_request")),
+            "{name:?}: {v}"
+        );
+    }
 }

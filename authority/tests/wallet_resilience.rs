@@ -503,3 +503,32 @@ async fn overlapping_syncs_never_take_the_store_back_or_store_the_feed_twice() {
     wallet.sync().await.unwrap();
     assert_eq!(consistent(&wallet), b);
 }
+
+/// A phone whose clock moved after the last exchange (the driver changed it, or a bad
+/// answer set the wallet's offset) signs with a time the authority refuses as stale. The
+/// wallet learns the authority's time again and goes on; before, every later sync, upload
+/// and application was refused for good (second hostile review, R9).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wallet_whose_clock_moved_learns_the_time_again_and_syncs() {
+    let t = TestServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (driver, wallet) = issued_wallet(&t, dir.path(), &number(40)).await;
+    wallet.sync().await.unwrap();
+    // Seen from the authority, the phone's clock is now an hour slow.
+    t.clock.advance(3600);
+    violation(&t, driver, 2).await;
+    let report = wallet.sync().await.expect("the sync learns the time again");
+    assert!(report.licence_changed);
+    // And its codes are of the authority's window again.
+    let police = t.verifier("交警", "enforcement").await;
+    let p = wallet
+        .present(Form::Online, Audience::Enforcement, None)
+        .unwrap();
+    let (s, v, _) = t
+        .verify(
+            &police,
+            json!({"method": "qr", "payload": edl_core::wire::Base64::encode(&p.payload)}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+}

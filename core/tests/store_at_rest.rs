@@ -526,3 +526,27 @@ mod damaged_files {
         }
     }
 }
+
+/// The store's files are the owner's alone (0600), like the authority's database (D64):
+/// with the default umask they were 0644, and any local account could copy the wrapped
+/// key and guess the passphrase offline (second hostile review, R8). A file from before
+/// is made private when the store next opens.
+#[cfg(unix)]
+#[test]
+fn the_store_and_its_wal_are_readable_by_their_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("wallet.db");
+    let store = WalletStore::open(&path, &keys("correct horse")).unwrap();
+    fill(&store);
+    assert_eq!(mode(&path), 0o600);
+    assert_eq!(mode(&wal_of(&path)), 0o600);
+    drop(store);
+
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let store = WalletStore::open(&path, &keys("correct horse")).unwrap();
+    fill(&store);
+    assert_eq!(mode(&path), 0o600);
+    assert_eq!(mode(&wal_of(&path)), 0o600);
+}

@@ -94,11 +94,19 @@ fn detail(s: &DriverState) -> DriverDetail {
     }
 }
 
+/// Free text from an admin that people read later (a verifier's name in drivers' logs, a
+/// record entry, a rejection reason): 1 to `max_chars` characters, none of them a control
+/// or bidirectional formatting character (D122), so it is shown as it was typed.
 fn text(field: &'static str, value: &str, max_chars: usize) -> Result<()> {
     let n = value.chars().count();
     if value.trim().is_empty() || n > max_chars {
         return Err(Error::BadRequest(format!(
             "`{field}` must be 1 to {max_chars} characters"
+        )));
+    }
+    if edl_core::licence::has_hidden_character(value) {
+        return Err(Error::BadRequest(format!(
+            "`{field}` holds a control or bidirectional formatting character"
         )));
     }
     Ok(())

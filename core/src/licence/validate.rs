@@ -105,11 +105,18 @@ fn check_text(text: &str, field: Field, max: usize) -> Result<(), LicenceError> 
 fn check_len(text: &str, field: Field, max: usize) -> Result<(), LicenceError> {
     if text.len() > max {
         Err(LicenceError::TooLong { field, max })
-    } else if text.chars().any(is_hidden) {
+    } else if has_hidden_character(text) {
         Err(LicenceError::HiddenCharacter(field))
     } else {
         Ok(())
     }
+}
+
+/// Whether `text` holds a character that is not shown as itself ([`is_hidden`]): text that
+/// would not read on a screen as it was typed. The authority applies the same rule to the
+/// other text people read, such as verifier names (D122).
+pub fn has_hidden_character(text: &str) -> bool {
+    text.chars().any(is_hidden)
 }
 
 /// A character that changes how the text around it is shown instead of being shown: a

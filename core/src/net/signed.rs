@@ -7,6 +7,8 @@ use serde::de::DeserializeOwned;
 
 use crate::crypto::SecretKey;
 use crate::wire::sign_request;
+#[cfg(feature = "wallet")]
+use crate::wire::{ErrorCode, TrustListResponse, paths};
 
 use super::NetError;
 use super::client::{Client, send};
@@ -21,6 +23,14 @@ pub(crate) struct DeviceAuth {
 
 impl Client {
     /// A device-signed request: `method path_and_query` with an optional JSON body.
+    ///
+    /// Signed at `device.now`, the authority's time as the wallet's clock offset tells
+    /// it. If the authority refuses that time as stale, the offset is wrong: the phone's
+    /// clock moved since the last exchange, or an answer set it badly. Then the
+    /// authority's time is read from an unsigned answer (the trust list carries it) and
+    /// the request is signed again once, with a new nonce; a sync then stores the new
+    /// offset. Before, every signed request of that wallet was refused for good (the
+    /// second hostile review's R9).
     #[cfg(feature = "wallet")]
     pub async fn signed<B: Serialize, R: DeserializeOwned>(
         &self,
@@ -33,24 +43,49 @@ impl Client {
             Some(b) => serde_json::to_vec(b).map_err(|_| NetError::Internal)?,
             None => Vec::new(),
         };
+        let first = self
+            .signed_at(device, device.now, method.clone(), path_and_query, &bytes)
+            .await;
+        match first {
+            Err(NetError::Unauthorised(ErrorCode::StaleRequest)) => {
+                let time: TrustListResponse = self.get(paths::TRUST_LIST).await?;
+                tracing::info!(
+                    "the authority refused this device's clock; signing again at its time"
+                );
+                self.signed_at(device, time.server_time, method, path_and_query, &bytes)
+                    .await
+            }
+            other => other,
+        }
+    }
+
+    #[cfg(feature = "wallet")]
+    async fn signed_at<R: DeserializeOwned>(
+        &self,
+        device: &DeviceAuth,
+        now: u64,
+        method: Method,
+        path_and_query: &str,
+        body: &[u8],
+    ) -> Result<R, NetError> {
         let mut nonce = [0u8; 16];
         getrandom::fill(&mut nonce).map_err(|_| NetError::Internal)?;
         let auth = sign_request(
             &device.key,
             method.as_str(),
             path_and_query,
-            &bytes,
-            device.now,
+            body,
+            now,
             nonce,
         );
         let mut request = self.http.request(method, self.url(path_and_query));
         for (name, value) in auth.headers(device.account) {
             request = request.header(name, value);
         }
-        if body.is_some() {
+        if !body.is_empty() {
             request = request
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .body(bytes);
+                .body(body.to_vec());
         }
         send(request).await
     }

@@ -31,14 +31,16 @@ impl Window {
         }
     }
 
-    /// First second of the window.
+    /// First second of the window. Saturating, like [`Window::ends_at`] and
+    /// [`Window::accepts`]: a verifier's `now` comes from its caller, and a time near the
+    /// end of `u64` must be refused, not overflow (a panic in a debug build).
     pub fn starts_at(&self) -> u64 {
-        self.index * u64::from(self.period)
+        self.index.saturating_mul(u64::from(self.period))
     }
 
     /// First second after the window.
     pub fn ends_at(&self) -> u64 {
-        self.starts_at() + u64::from(self.period)
+        self.starts_at().saturating_add(u64::from(self.period))
     }
 
     /// Seconds until the window ends (for the countdown), 0 once it has.
@@ -66,13 +68,21 @@ impl Window {
     /// the period, so a window two periods old is always refused.
     pub fn accepts(&self, now: u64, skew: u32) -> bool {
         let skew = u64::from(skew);
-        now + skew >= self.starts_at() && now < self.ends_at() + skew
+        now.saturating_add(skew) >= self.starts_at() && now < self.ends_at().saturating_add(skew)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_time_at_the_end_of_u64_neither_overflows_nor_is_accepted_late() {
+        let w = Window::nearest_with_low_byte(u64::MAX, 30, 0);
+        let _ = (w.starts_at(), w.ends_at(), w.seconds_left(u64::MAX));
+        assert!(!Window::at(1_800_000_000, 30).accepts(u64::MAX, 5));
+        assert!(!Window::at(u64::MAX - 40, 30).accepts(1_800_000_000, 5));
+    }
 
     #[test]
     fn countdown_runs_to_the_end_of_the_window() {

@@ -236,14 +236,18 @@ impl Wallet {
                 retry::with_backoff(|| client.signed::<(), _>(&device, Method::GET, &path, None))
                     .await?;
             device.now = page.server_time;
+            let asked = sync::PageRequest {
+                cursor,
+                licence_number: &enrolment.licence_number,
+            };
             if let Err(WalletError::Protocol(_)) =
-                sync::check_page(&page, &trust, &device.key.public())
+                sync::check_page(&page, &asked, &trust, &device.key.public())
             {
                 // Maybe the issuer key rotated: fetch the trust list once and check again.
                 tracing::info!("a page does not verify with the held trust list; fetching it");
                 let fresh: TrustListResponse = client.get(paths::TRUST_LIST).await?;
                 trust = TrustList::decode(fresh.trust_list.as_bytes())?;
-                sync::check_page(&page, &trust, &device.key.public())?;
+                sync::check_page(&page, &asked, &trust, &device.key.public())?;
             }
             cursor = page.cursor;
             let more = page.more;

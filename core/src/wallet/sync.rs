@@ -25,17 +25,30 @@ pub struct SyncReport {
     pub verifications: u32,
 }
 
-/// Checks a page before anything is written: a credential must verify against the trust
-/// list and be bound to this device's key, so a bad answer never reaches the store.
+/// Checks a page before anything is written, so a bad answer never reaches the store: the
+/// page moves the cursor on from the one it was asked for (going back would store its feed
+/// entries twice), a licence is valid and is the enrolled licence (not someone else's), and
+/// a credential verifies against the trust list and is bound to this device's key.
 pub(crate) fn check_page(
     page: &SyncResponse,
+    asked: &PageRequest<'_>,
     trust: &TrustList,
     device_key: &PublicKey,
 ) -> Result<(), WalletError> {
+    if page.cursor < asked.cursor {
+        return Err(WalletError::Protocol(
+            "the sync cursor went backwards".into(),
+        ));
+    }
     if let Some(licence) = &page.licence {
         licence
             .validate()
             .map_err(|_| WalletError::Protocol("licence data fails validation".into()))?;
+        if licence.main.licence_number != asked.licence_number {
+            return Err(WalletError::Protocol(
+                "a licence other than the enrolled one".into(),
+            ));
+        }
     }
     if let Some(e) = &page.elicence
         && e.state == ElicenceState::Active
@@ -62,6 +75,14 @@ pub(crate) fn check_page(
         }
     }
     Ok(())
+}
+
+/// What a sync page was asked for: from which cursor, for which enrolled licence.
+pub(crate) struct PageRequest<'a> {
+    /// The cursor the page was asked from.
+    pub cursor: u64,
+    /// The licence number the wallet was enrolled with.
+    pub licence_number: &'a str,
 }
 
 /// Writes checked pages in order, then the new sync state.
@@ -119,4 +140,64 @@ pub(crate) fn apply(
     }
     tx.put_doc(state::SYNC_STATE, &new_state)?;
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::SecretKey;
+    use crate::licence::fixtures::sample_licence;
+    use time::macros::date;
+
+    fn page(cursor: u64) -> SyncResponse {
+        SyncResponse {
+            cursor,
+            more: false,
+            server_time: 1_800_000_000,
+            licence: None,
+            photo: None,
+            elicence: None,
+            application: None,
+            reviews: Vec::new(),
+            messages: Vec::new(),
+            verifications: Vec::new(),
+        }
+    }
+
+    fn check(page: &SyncResponse, cursor: u64, number: &str) -> Result<(), WalletError> {
+        let asked = PageRequest {
+            cursor,
+            licence_number: number,
+        };
+        let trust = TrustList::new(Vec::new()).unwrap();
+        check_page(
+            page,
+            &asked,
+            &trust,
+            &SecretKey::from_seed([7; 32]).public(),
+        )
+    }
+
+    #[test]
+    fn a_page_that_takes_the_cursor_back_is_refused() {
+        assert!(check(&page(7), 7, "").is_ok());
+        assert!(check(&page(9), 7, "").is_ok());
+        assert!(matches!(
+            check(&page(0), 7, ""),
+            Err(WalletError::Protocol(_))
+        ));
+    }
+
+    #[test]
+    fn a_licence_other_than_the_enrolled_one_is_refused() {
+        let licence = sample_licence(date!(2026 - 06 - 01));
+        let mine = licence.main.licence_number.clone();
+        let mut p = page(3);
+        p.licence = Some(licence);
+        assert!(check(&p, 0, &mine).is_ok());
+        assert!(matches!(
+            check(&p, 0, "110101199003070001"),
+            Err(WalletError::Protocol(_))
+        ));
+    }
 }

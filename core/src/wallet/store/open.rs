@@ -48,6 +48,7 @@ pub(super) fn open(
         }
     };
 
+    make_private(path)?;
     let mut conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -132,6 +133,38 @@ fn probe(path: &Path, keys: &dyn KeyWrapper) -> Result<Option<(Vec<u8>, DataKey)
 /// `-wal` (the last connection closed cleanly, so the main file holds every commit) the
 /// file is opened `immutable`, which reads the main file alone and creates nothing. If a
 /// `-wal` exists, another connection may be writing, so the normal locking read is used.
+/// Makes the store's file the owner's alone (0600) before SQLite opens it, creating it if
+/// missing: SQLite gives its WAL and shared-memory files the database file's mode, and
+/// those of an older store (made with the default umask) are set here too. Another
+/// account that could read the file could copy the wrapped key and guess a passphrase
+/// offline (the second hostile review's R8).
+fn make_private(path: &Path) -> Result<(), StoreError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let cannot = |e: std::io::Error| StoreError::Io(e.raw_os_error().unwrap_or(0));
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(path)
+            .map_err(cannot)?;
+        for suffix in ["", "-wal", "-shm"] {
+            let mut name = path.as_os_str().to_owned();
+            name.push(suffix);
+            let file = Path::new(&name);
+            if file.exists() {
+                std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600))
+                    .map_err(cannot)?;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
 fn open_read_only(path: &Path) -> Result<Connection, StoreError> {
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let mut wal = path.as_os_str().to_owned();
