@@ -250,6 +250,21 @@ fn save_status_list(
     let now = lists::now()?;
     let trust = lists::open_trust(&lists::parse_root(root)?, &lists::read(trust)?, now)?;
     let list = lists::open_status(&bytes, &trust)?;
+    // Never back to an older list than the one saved (R16): replayed within its lifetime,
+    // it would show a licence suspended since then as in force. A saved file that no
+    // longer verifies (another authority, keys retired) is simply replaced.
+    if let Some(held) = std::fs::read(out)
+        .ok()
+        .and_then(|held| lists::open_status(&held, &trust).ok())
+        && held.issued_at > list.issued_at
+    {
+        return Err(Failure::list(format!(
+            "status list refused: older than the one saved in {} (made {}, against {}); the saved one is kept",
+            out.display(),
+            edl_core::licence::beijing::format(u64::from(list.issued_at)),
+            edl_core::licence::beijing::format(u64::from(held.issued_at)),
+        )));
+    }
     lists::save(out, &bytes)?;
     println!("{}", lists::describe_status(&list));
     println!("signature checked and saved to {}", out.display());

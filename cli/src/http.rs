@@ -55,20 +55,38 @@ pub async fn trust_list(url: &str) -> Result<Vec<u8>, String> {
 }
 
 /// `GET path` of a binary answer (the signed trust list, the status list): the bytes
-/// exactly as the authority served them, signature included.
+/// exactly as the authority served them, signature included. The list's bound (the core's
+/// `MAX_TRUST_LIST_BYTES`, `MAX_STATUS_LIST_BYTES`, as the phone library reads them, D93)
+/// caps what is read: a longer answer is refused before it fills memory (R16).
 pub async fn bytes(url: &str, path: &str) -> Result<Vec<u8>, String> {
-    let resp = reqwest::Client::new()
+    let max = if path == paths::STATUS_LIST {
+        edl_core::net::MAX_STATUS_LIST_BYTES
+    } else {
+        edl_core::net::MAX_TRUST_LIST_BYTES
+    };
+    let mut resp = reqwest::Client::new()
         .get(format!("{}{path}", url.trim_end_matches('/')))
         .send()
         .await
         .map_err(unreachable)?;
     let status = resp.status();
-    let bytes = resp
-        .bytes()
+    let too_large = || format!("the authority's answer is larger than a list can be ({max} bytes)");
+    if resp.content_length().is_some_and(|n| n > max as u64) {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::new();
+    while let Some(chunk) = resp
+        .chunk()
         .await
-        .map_err(|_| "the authority's answer was cut off".to_owned())?;
+        .map_err(|_| "the authority's answer was cut off".to_owned())?
+    {
+        if bytes.len() + chunk.len() > max {
+            return Err(too_large());
+        }
+        bytes.extend_from_slice(&chunk);
+    }
     if status.is_success() {
-        return Ok(bytes.to_vec());
+        return Ok(bytes);
     }
     if status == reqwest::StatusCode::NOT_FOUND && path == paths::SIGNED_TRUST_LIST {
         return Err(

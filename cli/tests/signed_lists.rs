@@ -421,3 +421,95 @@ fn a_closed_stdout_ends_edl_quietly_not_as_an_internal_error() {
     // What a shell reports for a tool SIGPIPE stopped (128 + 13).
     assert_eq!(out.status.code(), Some(141), "{stderr}");
 }
+
+/// A listener on loopback that answers up to `n` requests with `body` (200), or with a
+/// body that never ends when `body` is `None` (bounded: it stops after 20 s).
+fn replayer(body: Option<Vec<u8>>, n: usize) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for s in listener.incoming().take(n) {
+            let Ok(mut s) = s else { continue };
+            let mut buf = vec![0; 8192];
+            let _ = s.read(&mut buf);
+            match &body {
+                Some(b) => {
+                    let head = format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n", b.len());
+                    let _ = s.write_all(head.as_bytes());
+                    let _ = s.write_all(b);
+                }
+                None => {
+                    let _ = s.write_all(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n");
+                    let chunk = format!("{:x}\r\n{}\r\n", 1 << 16, "x".repeat(1 << 16));
+                    let end = std::time::Instant::now() + std::time::Duration::from_secs(20);
+                    while std::time::Instant::now() < end && s.write_all(chunk.as_bytes()).is_ok() {
+                    }
+                }
+            }
+        }
+    });
+    format!("http://{addr}")
+}
+
+/// A status list older than the one saved, served again within its lifetime (a replay by
+/// whoever sits between the CLI and the authority), is refused and the saved one kept: a
+/// suspended licence would otherwise show in force again (second hostile review, R16).
+/// And a list download without end is refused at the list's bound, not read into memory.
+#[test]
+fn an_older_status_list_never_replaces_the_saved_one_and_downloads_are_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    let root_file = dir.path().join("root.key");
+    let root = create_root(&root_file).to_string();
+    let (_server, addr) = start(dir.path(), Some(&root_file));
+    let url = &format!("http://{addr}");
+    let trust = d("trust.bin");
+    let fetch = |from: &str, code: i32, words: &str| {
+        expect(
+            &[
+                "authority",
+                "status-list",
+                "--authority",
+                from,
+                "--trust",
+                &trust,
+                "--root",
+                &root,
+                "--out",
+                &d("status.bin"),
+            ],
+            code,
+            words,
+        )
+    };
+    expect(
+        &[
+            "authority",
+            "trust-list",
+            "--authority",
+            url,
+            "--root",
+            &root,
+            "--out",
+            &trust,
+        ],
+        0,
+        "checked against the root",
+    );
+    let old = common::get(&addr, "/v1/status-list");
+    // A list is dated by the second: the next one is newer.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    fetch(url, 0, "signature checked");
+    let newer = std::fs::read(d("status.bin")).unwrap();
+
+    fetch(&replayer(Some(old), 1), 4, "older");
+    assert_eq!(
+        std::fs::read(d("status.bin")).unwrap(),
+        newer,
+        "the saved list was replaced"
+    );
+
+    fetch(&replayer(None, 1), 1, "larger");
+    assert_eq!(std::fs::read(d("status.bin")).unwrap(), newer);
+}

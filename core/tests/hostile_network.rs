@@ -97,3 +97,44 @@ fn plain_http_only_to_loopback_unless_the_app_opts_in() {
         NetError::InsecureUrl
     );
 }
+
+/// A listener that answers every request 200 with a JSON body that never ends (chunked,
+/// bounded here by `for_how_long`), and counts the bytes it got to send.
+fn endless_json(for_how_long: Duration) -> (u16, mpsc::Receiver<usize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let Some(Ok(mut s)) = listener.incoming().next() else {
+            return;
+        };
+        let mut buf = vec![0; 8192];
+        let _ = s.read(&mut buf);
+        let _ = s.write_all(
+            b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n",
+        );
+        let chunk = format!("{:x}\r\n{}\r\n", 1 << 16, " ".repeat(1 << 16));
+        let (end, mut sent) = (Instant::now() + for_how_long, 0);
+        while Instant::now() < end && s.write_all(chunk.as_bytes()).is_ok() {
+            sent += 1 << 16;
+        }
+        let _ = tx.send(sent);
+    });
+    (port, rx)
+}
+
+/// An answer is read only up to a bound (the second hostile review's R13): a broken or
+/// hostile authority sending a body without end gets a typed refusal, not the phone's
+/// memory.
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn an_answer_without_end_is_refused_once_it_passes_the_bound() {
+    let (port, sent) = endless_json(Duration::from_secs(20));
+    let v = OnlineVerifier::new(&format!("http://127.0.0.1:{port}"), "k").unwrap();
+    let answer = v.trust_list().await;
+    assert_eq!(
+        answer.unwrap_err(),
+        NetError::Protocol("an answer larger than expected")
+    );
+    let sent = sent.recv_timeout(Duration::from_secs(25)).unwrap();
+    assert!(sent < 64 << 20, "{sent} bytes were read");
+}

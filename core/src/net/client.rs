@@ -110,6 +110,18 @@ async fn read_bytes(request: RequestBuilder, max: usize) -> Result<Vec<u8>, NetE
             .await
             .and(Err(NetError::Protocol("unexpected answer body")));
     }
+    read_capped(&mut response, max).await
+}
+
+/// The most a JSON answer may hold. The largest the authority sends is a sync page: a
+/// 2 MiB photo in base64, the licence, a credential and 200 feed entries, under 4 MiB. A
+/// larger answer is refused before it is all read, so a broken or hostile authority
+/// cannot fill the phone's memory (the second hostile review's R13).
+pub(crate) const MAX_ANSWER_BYTES: usize = 16 << 20;
+
+/// The body of `response`, refused once it passes `max` bytes (by its declared length
+/// before anything is read).
+async fn read_capped(response: &mut Response, max: usize) -> Result<Vec<u8>, NetError> {
     let too_large = NetError::Protocol("an answer larger than expected");
     if response.content_length().is_some_and(|n| n > max as u64) {
         return Err(too_large);
@@ -158,14 +170,14 @@ fn transport(e: reqwest::Error) -> NetError {
 }
 
 /// Reads a success body, or turns the JSON error body into a [`NetError`].
-async fn answer<R: DeserializeOwned>(response: Response) -> Result<R, NetError> {
+async fn answer<R: DeserializeOwned>(mut response: Response) -> Result<R, NetError> {
     let status = response.status();
     let retry_header = response
         .headers()
         .get(reqwest::header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
-    let bytes = response.bytes().await.map_err(transport)?;
+    let bytes = read_capped(&mut response, MAX_ANSWER_BYTES).await?;
     if status.is_success() {
         return serde_json::from_slice(&bytes)
             .map_err(|_| NetError::Protocol("unexpected answer body"));

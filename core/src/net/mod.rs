@@ -29,6 +29,6 @@ pub(crate) use pool::ClientSlot;
 #[cfg(feature = "wallet")]
 pub(crate) use signed::DeviceAuth;
 pub use tls::{allow_plain_http, set_authority_roots};
-#[cfg(feature = "wallet")]
-pub(crate) use verifier::{MAX_STATUS_LIST_BYTES, MAX_TRUST_LIST_BYTES};
-pub use verifier::{OnlineAnswer, OnlineVerifier, OnlineVerifyError};
+pub use verifier::{
+    MAX_STATUS_LIST_BYTES, MAX_TRUST_LIST_BYTES, OnlineAnswer, OnlineVerifier, OnlineVerifyError,
+};

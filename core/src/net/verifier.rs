@@ -34,11 +34,11 @@ const MAX_PHOTO_BYTES: usize = 2 * 1024 * 1024;
 
 /// A signed trust list larger than this is not one (a key takes 42 bytes; 64 KiB is over a
 /// thousand keys).
-pub(crate) const MAX_TRUST_LIST_BYTES: usize = 64 * 1024;
+pub const MAX_TRUST_LIST_BYTES: usize = 64 * 1024;
 
 /// A signed status list larger than this is not one: 2^24 entries pack into 4 MiB before
 /// compression, and deflate adds at most a few bytes per 16 KiB block.
-pub(crate) const MAX_STATUS_LIST_BYTES: usize = 4 * 1024 * 1024 + 64 * 1024;
+pub const MAX_STATUS_LIST_BYTES: usize = 4 * 1024 * 1024 + 64 * 1024;
 
 /// An online check's answer with the photo it names, fetched from the authority by its
 /// digest and checked against it (D92).

@@ -50,6 +50,9 @@ pub(crate) fn check_page(
             ));
         }
     }
+    if let Some(photo) = &page.photo {
+        check_photo(photo.as_bytes(), page.licence.as_ref())?;
+    }
     if let Some(e) = &page.elicence
         && e.state == ElicenceState::Active
     {
@@ -73,6 +76,28 @@ pub(crate) fn check_page(
                 "active e-licence without a 32-byte TOTP seed".into(),
             ));
         }
+    }
+    Ok(())
+}
+
+/// Largest approved photo the authority stores (HTTP.md: JPEG or PNG, at most 2 MiB).
+const MAX_PHOTO_BYTES: usize = 2 * 1024 * 1024;
+
+/// The approved photo of a page: a JPEG or PNG (by its magic bytes) of at most 2 MiB and,
+/// when the page brings the licence too (an approved photo changes its digest, so both
+/// come together), the photo that licence names (the second hostile review's R13: a
+/// 32 MiB block of anything was stored as the photo).
+fn check_photo(bytes: &[u8], licence: Option<&crate::licence::Licence>) -> Result<(), WalletError> {
+    let image = bytes.starts_with(&[0xFF, 0xD8, 0xFF]) || bytes.starts_with(b"\x89PNG\r\n\x1a\n");
+    if !image || bytes.len() > MAX_PHOTO_BYTES {
+        return Err(WalletError::Protocol(
+            "a photo that is not a JPEG or PNG of at most 2 MiB".into(),
+        ));
+    }
+    if licence.is_some_and(|l| crate::crypto::sha256(bytes) != l.main.photo_digest) {
+        return Err(WalletError::Protocol(
+            "a photo other than the one the licence names".into(),
+        ));
     }
     Ok(())
 }
@@ -186,6 +211,33 @@ mod tests {
             check(&page(0), 7, ""),
             Err(WalletError::Protocol(_))
         ));
+    }
+
+    #[test]
+    fn a_photo_must_be_a_small_jpeg_or_png_and_the_licence_s() {
+        let jpeg = [&[0xFF, 0xD8, 0xFF, 0xE0][..], &[7; 200]].concat();
+        let mut licence = sample_licence(date!(2026 - 06 - 01));
+        let number = licence.main.licence_number.clone();
+        let mut p = page(1);
+        p.photo = Some(crate::wire::Base64(jpeg.clone()));
+        assert!(check(&p, 0, &number).is_ok(), "a photo alone");
+        licence.main.photo_digest = crate::crypto::sha256(&jpeg);
+        p.licence = Some(licence.clone());
+        assert!(check(&p, 0, &number).is_ok(), "with the licence naming it");
+        licence.main.photo_digest = [9; 32];
+        p.licence = Some(licence);
+        assert!(matches!(
+            check(&p, 0, &number),
+            Err(WalletError::Protocol(_))
+        ));
+        for bad in [
+            vec![0xFF; 4096],
+            [&[0xFF, 0xD8, 0xFF][..], &vec![0; 2 << 20]].concat(),
+        ] {
+            let mut p = page(1);
+            p.photo = Some(crate::wire::Base64(bad));
+            assert!(matches!(check(&p, 0, ""), Err(WalletError::Protocol(_))));
+        }
     }
 
     #[test]
