@@ -51,7 +51,7 @@ pub async fn trust_list(url: &str) -> Result<Vec<u8>, String> {
     let value = answer(resp).await?;
     let t: wire::TrustListResponse = serde_json::from_value(value)
         .map_err(|e| format!("unusable answer from the authority: {e}"))?;
-    Ok(t.trust_list.0)
+    Ok(t.trust_list.into_bytes())
 }
 
 /// `GET path` of a binary answer (the signed trust list, the status list): the bytes

@@ -1,7 +1,8 @@
 //! The signed status list: offline refusal of suspended and superseded e-licences.
 
 use edl_core::credential::{
-    ElicenceStatus, Issuer, StatusAnswer, StatusList, StatusListError, TrustList,
+    ElicenceStatus, Issuer, MAX_VIEW_LIFETIME_HOURS, StatusAnswer, StatusList, StatusListError,
+    TrustList, TrustedKey,
 };
 use edl_core::crypto::{KeyId, SecretKey};
 use edl_core::sample;
@@ -99,4 +100,33 @@ fn a_million_entries_with_one_percent_not_in_force_stay_small() {
     let got = StatusList::verify(&bytes, &trust).unwrap();
     assert_eq!(got.get(0), Ok(ElicenceStatus::Suspended));
     assert_eq!(got.get(1), Ok(ElicenceStatus::InForce));
+}
+
+/// A retired key still signs lists dated inside its life, but none of them is relied on
+/// later than its retirement plus D57's lifetime cap, whatever lifetime the list claims
+/// (second hostile review, R17: a leaked retired key signed a list that stayed fresh for
+/// ever, answering "in force" for e-licences of the current key).
+#[test]
+fn a_retired_key_s_list_is_not_fresh_past_its_retirement_and_the_cap() {
+    let key = SecretKey::from_seed([0x33; 32]);
+    let retired_at: u32 = 1_790_000_000;
+    let trust = TrustList::new(vec![TrustedKey {
+        kid: KeyId(1),
+        key: key.public(),
+        not_before: 1_700_000_000,
+        not_after: retired_at,
+    }])
+    .unwrap();
+    let list = StatusList::new(retired_at, u32::MAX, 10);
+    let got = StatusList::verify(&list.sign(KeyId(1), &key), &trust).unwrap();
+    let cap = u64::from(retired_at) + u64::from(MAX_VIEW_LIFETIME_HOURS) * 3600;
+    assert_eq!(
+        got.status_at(3, cap - 1),
+        Ok(StatusAnswer::Known(ElicenceStatus::InForce))
+    );
+    assert_eq!(got.status_at(3, cap), Ok(StatusAnswer::Unknown));
+    assert_eq!(
+        got.status_at(3, cap + 100 * 365 * 86_400),
+        Ok(StatusAnswer::Unknown)
+    );
 }

@@ -8,7 +8,7 @@
 use crate::codec::{DecodeError, Reader, Writer};
 use crate::crypto::{self, KeyId, Purpose, SecretKey, Signature};
 
-use super::TrustList;
+use super::{MAX_VIEW_LIFETIME_HOURS, TrustList};
 
 const VERSION: u8 = 1;
 const SIG_LEN: usize = 64;
@@ -161,7 +161,8 @@ impl StatusList {
     }
 
     /// Checks the signature against `trust` (held under the pinned root) and decodes.
-    /// Freshness is not judged here: see [`StatusList::status_at`].
+    /// Freshness is not judged here: see [`StatusList::status_at`]; but the lifetime the
+    /// list claims is cut to end by its key's retirement plus D57's cap (D125).
     pub fn verify(bytes: &[u8], trust: &TrustList) -> Result<Self, StatusListError> {
         if bytes.len() < 15 + SIG_LEN {
             return Err(DecodeError::Truncated("status_list").into());
@@ -181,6 +182,14 @@ impl StatusList {
         crypto::verify(key, Purpose::StatusList, body, &Signature(s))
             .map_err(|_| StatusListError::BadSignature)?;
         let ttl_secs = r.u32("ttl_secs")?;
+        // D57's cap holds for lists too: nothing a key signs is relied on later than the
+        // key's retirement plus the views' lifetime cap, whatever lifetime the list
+        // claims, so a leaked retired key cannot sign a list that stays fresh (the second
+        // hostile review's R17, D125). A current key's `not_after` is `u32::MAX`: no cap.
+        let not_after = trust.entry(kid).map_or(0, |k| k.not_after);
+        let last = u64::from(not_after) + u64::from(MAX_VIEW_LIFETIME_HOURS) * 3600;
+        let ttl_secs = u32::try_from(last.saturating_sub(u64::from(issued_at)))
+            .map_or(ttl_secs, |room| ttl_secs.min(room));
         let count = r.u32("count")?;
         if count > MAX_STATUS_ENTRIES {
             return Err(DecodeError::BadValue("count").into());

@@ -126,7 +126,10 @@ async fn read_capped(response: &mut Response, max: usize) -> Result<Vec<u8>, Net
     if response.content_length().is_some_and(|n| n > max as u64) {
         return Err(too_large);
     }
-    let mut bytes = Vec::new();
+    // Sized once when the length is declared: a growing buffer would leave copies of
+    // what it held (a TOTP seed's text, R14) in memory it gave back.
+    let declared = response.content_length().map_or(0, |n| n as usize);
+    let mut bytes = Vec::with_capacity(declared.min(max));
     while let Some(chunk) = response.chunk().await.map_err(transport)? {
         if bytes.len() + chunk.len() > max {
             return Err(too_large);
@@ -177,7 +180,8 @@ async fn answer<R: DeserializeOwned>(mut response: Response) -> Result<R, NetErr
         .get(reqwest::header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
-    let bytes = read_capped(&mut response, MAX_ANSWER_BYTES).await?;
+    // Wiped once parsed: a sync answer carries the TOTP seed (R14).
+    let bytes = zeroize::Zeroizing::new(read_capped(&mut response, MAX_ANSWER_BYTES).await?);
     if status.is_success() {
         return serde_json::from_slice(&bytes)
             .map_err(|_| NetError::Protocol("unexpected answer body"));

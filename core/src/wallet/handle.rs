@@ -189,7 +189,7 @@ impl Wallet {
             .inner
             .store
             .get_doc::<crate::wire::Base64>(state::PHOTO)?
-            .map(|b| b.0))
+            .map(crate::wire::Base64::into_bytes))
     }
 
     /// Messages, oldest first.

@@ -16,6 +16,15 @@ use serde::{Deserialize, Serialize, Serializer};
 #[cfg_attr(feature = "openapi", schema(value_type = String, format = Byte))]
 pub struct Base64(pub Vec<u8>);
 
+/// Zeroed when dropped: a `Base64` may hold a secret on its way through (the TOTP seed of
+/// a sync answer, D18), and every copy of it is wiped, not just the sealed one (the second
+/// hostile review's R14).
+impl Drop for Base64 {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.0);
+    }
+}
+
 impl Base64 {
     /// The decoded bytes.
     pub fn as_bytes(&self) -> &[u8] {
@@ -23,8 +32,8 @@ impl Base64 {
     }
 
     /// Takes the decoded bytes.
-    pub fn into_bytes(self) -> Vec<u8> {
-        self.0
+    pub fn into_bytes(mut self) -> Vec<u8> {
+        std::mem::take(&mut self.0)
     }
 
     /// The bytes as exactly `N` bytes (a key or a seed), or `None` for another length.
