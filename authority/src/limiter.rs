@@ -271,13 +271,24 @@ impl Limiter {
         }
     }
 
-    /// A check by `verifier` on `target` verified (its `verified` entry was written):
-    /// the pair's failures are forgiven. Not the verifier's overall count, so spraying
-    /// cannot be laundered by one real check, nor the target's budget. Only a verified
-    /// check forgives: a right code that someone already spent, or that names an e-licence
-    /// no longer current, does not (D120).
-    pub fn forgive(&self, verifier: u64, target: &str) {
-        self.lock().pairs.remove(&(verifier, target.to_owned()));
+    /// A check by `verifier` on `target`, begun at `at`, verified (its `verified` entry
+    /// was written): the pair's failures up to `at` are forgiven, and a lock-out they
+    /// started. Not the verifier's overall count, so spraying cannot be laundered by one
+    /// real check, nor the target's budget. Only a verified check forgives: a right code
+    /// that someone already spent, or that names an e-licence no longer current, does not
+    /// (D120). It runs after the check's commit, so what happened since `at` stays: the
+    /// failures of guesses made meanwhile, a lock-out they began, and the reservations of
+    /// guesses still in flight.
+    pub fn forgive(&self, verifier: u64, target: &str, at: u64) {
+        let pair_lockout = self.limits.pair_lockout;
+        let mut c = self.lock();
+        if let Some(pair) = c.pairs.get_mut(&(verifier, target.to_owned())) {
+            pair.failures.retain(|&t| t > at);
+            // A lock-out ends `pair_lockout` after the failure that began it.
+            if pair.locked_until <= at + pair_lockout {
+                pair.locked_until = 0;
+            }
+        }
     }
 }
 
@@ -376,12 +387,28 @@ mod tests {
         fail(&l, 1, "d:9", 0);
         fail(&l, 1, "d:9", 1);
         l.begin(1, "d:9", true, 2).unwrap().right();
-        l.forgive(1, "d:9");
+        l.forgive(1, "d:9", 2);
         fail(&l, 1, "d:9", 2);
         assert!(l.begin(1, "d:9", true, 3).is_ok());
         // Four failures on d:9 in all: its shared budget is spent.
         fail(&l, 2, "d:9", 3);
         assert_eq!(l.begin(3, "d:9", true, 4).err().unwrap().retry_after, 96);
+    }
+
+    #[test]
+    fn forgiving_keeps_what_happened_after_the_check_began_and_guesses_in_flight() {
+        let l = Limiter::new(limits());
+        fail(&l, 1, "d:9", 0);
+        // The right code's check begins at 1; meanwhile a wrong guess fails at 2 and
+        // another is in flight.
+        l.begin(1, "d:9", false, 1).unwrap().right();
+        fail(&l, 1, "d:9", 2);
+        let in_flight = l.begin(1, "d:9", false, 2).unwrap();
+        l.forgive(1, "d:9", 1);
+        in_flight.fail(3);
+        // Failures at 2 and 3 remain, so one more (at 4) is the third: locked out.
+        fail(&l, 1, "d:9", 4);
+        assert_eq!(l.begin(1, "d:9", false, 5).err().unwrap().retry_after, 49);
     }
 
     #[test]

@@ -70,21 +70,7 @@ pub async fn bytes(url: &str, path: &str) -> Result<Vec<u8>, String> {
         .await
         .map_err(unreachable)?;
     let status = resp.status();
-    let too_large = || format!("the authority's answer is larger than a list can be ({max} bytes)");
-    if resp.content_length().is_some_and(|n| n > max as u64) {
-        return Err(too_large());
-    }
-    let mut bytes = Vec::new();
-    while let Some(chunk) = resp
-        .chunk()
-        .await
-        .map_err(|_| "the authority's answer was cut off".to_owned())?
-    {
-        if bytes.len() + chunk.len() > max {
-            return Err(too_large());
-        }
-        bytes.extend_from_slice(&chunk);
-    }
+    let bytes = read_capped(&mut resp, max).await?;
     if status.is_success() {
         return Ok(bytes);
     }
@@ -106,13 +92,35 @@ fn unreachable(e: reqwest::Error) -> String {
     }
 }
 
-/// The JSON body of a 2xx answer, or the refusal as one line.
-async fn answer(resp: reqwest::Response) -> Result<Value, String> {
-    let status = resp.status();
-    let bytes = resp
-        .bytes()
+/// The most a JSON answer may hold, as in the phone library (`edl_core`'s client): the
+/// largest the authority sends is a few MiB.
+const MAX_JSON_BYTES: usize = 16 << 20;
+
+/// The body of `resp`, refused once it passes `max` bytes (by its declared length before
+/// anything is read): an answer without end does not fill memory (R16).
+async fn read_capped(resp: &mut reqwest::Response, max: usize) -> Result<Vec<u8>, String> {
+    let too_large = || format!("the authority's answer is larger than expected ({max} bytes)");
+    if resp.content_length().is_some_and(|n| n > max as u64) {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::new();
+    while let Some(chunk) = resp
+        .chunk()
         .await
-        .map_err(|_| "the authority's answer was cut off".to_owned())?;
+        .map_err(|_| "the authority's answer was cut off".to_owned())?
+    {
+        if bytes.len() + chunk.len() > max {
+            return Err(too_large());
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
+}
+
+/// The JSON body of a 2xx answer, or the refusal as one line.
+async fn answer(mut resp: reqwest::Response) -> Result<Value, String> {
+    let status = resp.status();
+    let bytes = read_capped(&mut resp, MAX_JSON_BYTES).await?;
     if status.is_success() {
         if bytes.is_empty() {
             return Ok(Value::Null);

@@ -510,6 +510,6 @@ fn an_older_status_list_never_replaces_the_saved_one_and_downloads_are_bounded()
         "the saved list was replaced"
     );
 
-    fetch(&replayer(None, 1), 1, "larger");
+    fetch(&replayer(None, 1), 1, "larger than expected");
     assert_eq!(std::fs::read(d("status.bin")).unwrap(), newer);
 }

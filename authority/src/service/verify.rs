@@ -225,7 +225,7 @@ impl App {
             )
             .await?;
         match claim {
-            Claim::Fresh => self.limiter.forgive(verifier.id, &failure.target),
+            Claim::Fresh => self.limiter.forgive(verifier.id, &failure.target, now),
             // This verifier's own repeat, here or after a restart or through another
             // process: answered again, from the first spend's time.
             Claim::Repeat { spent_at } => self.spent.adopt(code, verifier.id, spent_at),

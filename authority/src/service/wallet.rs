@@ -205,10 +205,11 @@ impl App {
         if !checked {
             let s = self.load(account).await?;
             let phase = match s.phase {
-                // Issued or under review for another device: this one must apply.
-                ApplicationPhase::Issued | ApplicationPhase::UnderReview => {
-                    ApplicationPhase::ReapplyNeeded
-                }
+                // Issued, under review or awaiting a photo for another device: this one
+                // must apply (with its real-person check) before it may upload (D121).
+                ApplicationPhase::Issued
+                | ApplicationPhase::UnderReview
+                | ApplicationPhase::AwaitingPhoto => ApplicationPhase::ReapplyNeeded,
                 other => other,
             };
             return Ok(SyncResponse {

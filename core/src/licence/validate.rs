@@ -122,14 +122,19 @@ pub fn has_hidden_character(text: &str) -> bool {
 /// A character that changes how the text around it is shown instead of being shown: a
 /// control character (C0, DEL, C1: line breaks and tabs included, every field is one
 /// printed line) or a bidirectional formatting character (the marks U+061C, U+200E,
-/// U+200F, the embeddings and overrides U+202A–U+202E, the isolates U+2066–U+2069). A name
-/// holding U+202E is shown reversed on a verifier's screen and on the card. Joiners
-/// (U+200C, U+200D) stay: some scripts need them.
+/// U+200F, the embeddings and overrides U+202A–U+202E, the isolates U+2066–U+2069), and
+/// the line and paragraph separators U+2028, U+2029. A name holding U+202E is shown
+/// reversed on a verifier's screen and on the card. Joiners (U+200C, U+200D) stay: some
+/// scripts need them.
 fn is_hidden(c: char) -> bool {
     c.is_control()
         || matches!(
             c,
-            '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+            '\u{061C}'
+                | '\u{200E}'
+                | '\u{200F}'
+                | '\u{2028}'..='\u{202E}'
+                | '\u{2066}'..='\u{2069}'
         )
 }
 
@@ -215,6 +220,7 @@ mod tests {
             ("张\u{0}伟", Field::Name),
             ("张\u{7F}伟", Field::Name),
             ("张\u{85}伟", Field::Name),
+            ("张\u{2028}伟", Field::Name),
         ] {
             assert_eq!(
                 sample_with_name(TODAY, bad).validate(),

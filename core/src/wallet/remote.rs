@@ -230,6 +230,7 @@ impl Wallet {
         let sent_at = local_now();
         let mut pages: Vec<SyncResponse> = Vec::new();
         let mut cursor = start.cursor;
+        let mut from_start = false;
         loop {
             let path = format!("{}?cursor={cursor}", paths::SYNC);
             let page: SyncResponse =
@@ -237,7 +238,6 @@ impl Wallet {
                     .await?;
             device.now = page.server_time;
             let asked = sync::PageRequest {
-                cursor,
                 licence_number: &enrolment.licence_number,
             };
             if let Err(WalletError::Protocol(_)) =
@@ -248,6 +248,12 @@ impl Wallet {
                 let fresh: TrustListResponse = client.get(paths::TRUST_LIST).await?;
                 trust = TrustList::decode(fresh.trust_list.as_bytes())?;
                 sync::check_page(&page, &asked, &trust, &device.key.public())?;
+            }
+            if sync::starts_over(cursor, &page) {
+                // The authority started the feed over: what came before is replaced.
+                tracing::warn!("the authority started the feed over");
+                pages.clear();
+                from_start = true;
             }
             cursor = page.cursor;
             let more = page.more;
@@ -272,7 +278,7 @@ impl Wallet {
                     return Ok(None);
                 }
                 tx.put_doc(state::TRUST_LIST, &crate::wire::Base64(trust.encode()))?;
-                let report = sync::apply(tx, &pages, new_state)?;
+                let report = sync::apply(tx, &pages, new_state, from_start)?;
                 let reviews = pages
                     .iter()
                     .flat_map(|p| p.reviews.iter().cloned())

@@ -128,35 +128,35 @@ fn probe(path: &Path, keys: &dyn KeyWrapper) -> Result<Option<(Vec<u8>, DataKey)
     read_key(&conn, keys).map(Some)
 }
 
-/// A read-only connection that leaves no trace. A plain read-only connection to a WAL
-/// database creates empty `-wal` and `-shm` files it cannot remove; when there is no
-/// `-wal` (the last connection closed cleanly, so the main file holds every commit) the
-/// file is opened `immutable`, which reads the main file alone and creates nothing. If a
-/// `-wal` exists, another connection may be writing, so the normal locking read is used.
 /// Makes the store's file the owner's alone (0600) before SQLite opens it, creating it if
-/// missing: SQLite gives its WAL and shared-memory files the database file's mode, and
-/// those of an older store (made with the default umask) are set here too. Another
-/// account that could read the file could copy the wrapped key and guess a passphrase
-/// offline (the second hostile review's R8).
+/// missing: SQLite gives its WAL and shared-memory files the database file's mode. The
+/// files of an older store (made with the default umask) are narrowed too when others may
+/// read them. Another account that could read the file could copy the wrapped key and
+/// guess a passphrase offline (the second hostile review's R8). A file system that keeps
+/// no modes (FAT on removable storage, some network mounts) refuses the change: the store
+/// still opens there, with a warning.
 fn make_private(path: &Path) -> Result<(), StoreError> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-        let cannot = |e: std::io::Error| StoreError::Io(e.raw_os_error().unwrap_or(0));
         std::fs::OpenOptions::new()
             .write(true)
             .create(true)
             .truncate(false)
             .mode(0o600)
             .open(path)
-            .map_err(cannot)?;
+            .map_err(|_| StoreError::Io(rusqlite::ffi::SQLITE_CANTOPEN))?;
         for suffix in ["", "-wal", "-shm"] {
             let mut name = path.as_os_str().to_owned();
             name.push(suffix);
             let file = Path::new(&name);
-            if file.exists() {
-                std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600))
-                    .map_err(cannot)?;
+            let Ok(meta) = std::fs::metadata(file) else {
+                continue;
+            };
+            if meta.permissions().mode() & 0o077 != 0
+                && std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600)).is_err()
+            {
+                tracing::warn!("the store's file keeps its mode: the file system refused 0600");
             }
         }
     }
@@ -165,6 +165,11 @@ fn make_private(path: &Path) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// A read-only connection that leaves no trace. A plain read-only connection to a WAL
+/// database creates empty `-wal` and `-shm` files it cannot remove; when there is no
+/// `-wal` (the last connection closed cleanly, so the main file holds every commit) the
+/// file is opened `immutable`, which reads the main file alone and creates nothing. If a
+/// `-wal` exists, another connection may be writing, so the normal locking read is used.
 fn open_read_only(path: &Path) -> Result<Connection, StoreError> {
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let mut wal = path.as_os_str().to_owned();
