@@ -229,3 +229,32 @@ async fn a_repeat_sent_while_the_first_claim_is_pending_waits_for_the_database()
     assert_eq!(verified(&t, &mut wallet).await, 1);
     other.shutdown().await.expect("clean shutdown");
 }
+
+/// The other order: the verifier's copy reaches the database while its first claim is
+/// held, so the copy's claim is the one written; the first then finds it as its own
+/// repeat. Both are answered, with one entry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repeat_that_reaches_the_database_first_is_the_one_entry() {
+    let (t, store) = pausing::start().await;
+    let t = Arc::new(t);
+    let (_, mut wallet) = t.issued_wallet(&number(6)).await;
+    let rental = Arc::new(t.verifier("租车行", "rental").await);
+    let qr = wallet.online_qr(Audience::Business, t.now());
+
+    store.hold_next_claim();
+    let first = {
+        let (t, rental, qr) = (t.clone(), rental.clone(), qr.clone());
+        tokio::spawn(async move {
+            let (s, v, _) = t.verify(&rental, qr).await;
+            (s, v)
+        })
+    };
+    store.paused().await;
+    let (s, copy, _) = t.verify(&rental, qr).await;
+    assert_eq!(s, StatusCode::OK, "the copy: {copy}");
+    store.release();
+    let (s, v) = first.await.unwrap();
+    assert_eq!(s, StatusCode::OK, "the first, answered as a repeat: {v}");
+    assert_eq!(v["view"], copy["view"]);
+    assert_eq!(verified(&t, &mut wallet).await, 1);
+}
