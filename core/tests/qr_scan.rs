@@ -1,4 +1,4 @@
-//! A rendered QR read back by an independent decoder (rqrr) verifies.
+//! A rendered QR read back by an independent decoder (quircs, D127) verifies.
 #![cfg(feature = "scan")]
 
 use edl_core::credential::Audience;

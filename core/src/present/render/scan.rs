@@ -26,9 +26,10 @@ pub const MAX_SCAN_SIDE: u32 = 8192;
 ///   busy pictures) are left out rather than failing the whole scan.
 pub fn scan_png(png_bytes: &[u8]) -> Result<Vec<Vec<u8>>, RenderError> {
     let image = grey::decode(png_bytes, MAX_SCAN_SIDE)?;
-    // rqrr asserts on some degenerate geometry (its issue #54: a perspective mapped far outside
-    // the image) instead of returning an error. Scanning is pure computation on locals, so a
-    // panic leaves nothing half-updated; it is reported as an unreadable symbol.
+    // The decoder is a port of C code; a panic in it on some degenerate geometry (rqrr,
+    // used before D127, had one: its issue #54) must not cross this function. Scanning is
+    // pure computation on locals, so a panic leaves nothing half-updated; it is reported
+    // as an unreadable symbol.
     catch_unwind(AssertUnwindSafe(|| read_symbols(&image))).unwrap_or_else(|_| {
         Err(RenderError::QrDamaged {
             reason: "the QR decoder failed on the symbol's geometry".to_owned(),
@@ -37,30 +38,30 @@ pub fn scan_png(png_bytes: &[u8]) -> Result<Vec<Vec<u8>>, RenderError> {
 }
 
 fn read_symbols(image: &GreyImage) -> Result<Vec<Vec<u8>>, RenderError> {
-    let width = image.width;
-    let mut prepared = rqrr::PreparedImage::prepare_from_greyscale(width, image.height, |x, y| {
-        image.pixels[y * width + x]
-    });
-    let grids = prepared.detect_grids();
-    if grids.is_empty() {
-        return Err(RenderError::NoQrFound);
-    }
-    let mut payloads = Vec::with_capacity(grids.len());
+    // quircs (a port of quirc) keeps at most 32 finder patterns and 8 symbols per image, so
+    // its work is bounded by the image's size whatever the image holds (D127).
+    let mut decoder = quircs::Quirc::default();
+    let mut payloads = Vec::new();
     let mut first_error = None;
-    for grid in &grids {
-        let mut bytes = Vec::new();
-        // `decode_to` writes the raw segment bytes; `decode` would insist on UTF-8.
-        match grid.decode_to(&mut bytes) {
-            Ok(_) => payloads.push(bytes),
+    let mut found = false;
+    for code in decoder.identify(image.width, image.height, &image.pixels) {
+        found = true;
+        // The raw segment bytes: binary payloads survive, nothing insists on UTF-8.
+        match code
+            .map_err(|e| e.to_string())
+            .and_then(|c| c.decode().map(|d| d.payload).map_err(|e| e.to_string()))
+        {
+            Ok(bytes) => payloads.push(bytes),
             Err(e) => {
                 first_error.get_or_insert(e);
             }
         }
     }
+    if !found {
+        return Err(RenderError::NoQrFound);
+    }
     match (payloads.is_empty(), first_error) {
-        (true, Some(e)) => Err(RenderError::QrDamaged {
-            reason: e.to_string(),
-        }),
+        (true, Some(reason)) => Err(RenderError::QrDamaged { reason }),
         _ => Ok(payloads),
     }
 }
@@ -70,6 +71,45 @@ mod tests {
     use super::*;
     use crate::present::render::{QrMatrix, TerminalBackground, test_png};
     use proptest::prelude::*;
+
+    /// A greyscale PNG `side` pixels square tiled with 7-pixel finder patterns, one every
+    /// 10 pixels: about `(side / 10)²` candidate corners and no QR code.
+    fn finder_tiles(side: u32) -> Vec<u8> {
+        const FINDER: [&str; 7] = [
+            "1111111", "1000001", "1011101", "1011101", "1011101", "1000001", "1111111",
+        ];
+        test_png::build(side, side, 0, 8, false, None, |x, y| {
+            let (fx, fy) = ((x % 10) as usize, (y % 10) as usize);
+            let dark = fx < 7 && fy < 7 && x + 7 < side && FINDER[fy].as_bytes()[fx] == b'1';
+            vec![if dark { 0 } else { 255 }]
+        })
+    }
+
+    /// The second hostile review's R15: a PNG under 1 KB tiled with finder patterns kept
+    /// the old decoder (rqrr) busy for minutes (400 pixels: over two; 2,000: unbounded),
+    /// since it tried every pair of candidates on a copy of the image. The scan now keeps
+    /// at most 32 candidates (D127) and answers at once; the thread and its 120-second
+    /// bound only keep a regression from hanging the suite.
+    #[test]
+    fn a_picture_tiled_with_finder_patterns_is_answered_not_scanned_for_minutes() {
+        for side in [400, 2000] {
+            let png = finder_tiles(side);
+            let (tx, rx) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                let _ = tx.send(scan_png(&png));
+            });
+            let answer = rx
+                .recv_timeout(std::time::Duration::from_secs(120))
+                .unwrap_or_else(|_| panic!("a {side}-pixel picture was still being scanned"));
+            assert!(
+                matches!(
+                    answer,
+                    Err(RenderError::NoQrFound | RenderError::QrDamaged { .. })
+                ),
+                "{answer:?}"
+            );
+        }
+    }
 
     /// Deterministic pseudo-random bytes (xorshift), so failures reproduce.
     fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
