@@ -14,27 +14,13 @@ use time::{Duration, OffsetDateTime, Weekday};
 
 use crate::error::Error;
 
-/// Largest accepted photo, in bytes.
-pub const MAX_PHOTO_BYTES: usize = 2 * 1024 * 1024;
-/// Smallest accepted photo: anything smaller cannot hold a recognisable face.
-pub const MIN_PHOTO_BYTES: usize = 64;
+pub use edl_core::wire::photo::{MAX_PHOTO_BYTES, MIN_PHOTO_BYTES};
 
-const JPEG_MAGIC: &[u8] = &[0xFF, 0xD8, 0xFF];
-const PNG_MAGIC: &[u8] = &[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
-
-/// Checks what the server can check without decoding: size and format. The phone checks
-/// background, light and framing before upload; reviewers check the rest by eye.
+/// Checks what the server can check without decoding: size and format (the wire's rule,
+/// `edl_core::wire::photo`). The phone checks background, light and framing before
+/// upload; reviewers check the rest by eye.
 pub fn check_photo(bytes: &[u8]) -> Result<(), Error> {
-    if bytes.len() > MAX_PHOTO_BYTES {
-        return Err(Error::InvalidPhoto("larger than 2 MiB"));
-    }
-    if bytes.len() < MIN_PHOTO_BYTES {
-        return Err(Error::InvalidPhoto("too small to be a photo"));
-    }
-    if !(bytes.starts_with(JPEG_MAGIC) || bytes.starts_with(PNG_MAGIC)) {
-        return Err(Error::InvalidPhoto("not a JPEG or PNG"));
-    }
-    Ok(())
+    edl_core::wire::photo::check_photo_form(bytes).map_err(|e| Error::InvalidPhoto(e.reason()))
 }
 
 fn is_weekend(day: Weekday) -> bool {
@@ -141,7 +127,7 @@ mod tests {
         let mut jpeg = vec![0xFF, 0xD8, 0xFF, 0xE0];
         jpeg.resize(1000, 0);
         assert!(check_photo(&jpeg).is_ok());
-        let mut png = PNG_MAGIC.to_vec();
+        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
         png.resize(1000, 0);
         assert!(check_photo(&png).is_ok());
         assert!(check_photo(b"GIF89a").is_err());

@@ -11,7 +11,9 @@ use crate::credential::{ElicenceId, TrustList};
 use crate::crypto::sha256;
 use crate::present::PayloadError;
 use crate::verify::OnlineCheck;
-use crate::wire::{Base64, LiveView, TrustListResponse, VerifyRequest, VerifyResponse, paths};
+use crate::wire::{
+    Base64, LiveView, TrustListResponse, VerifyRequest, VerifyResponse, paths, photo,
+};
 
 use super::{Client, NetError, runtime};
 
@@ -28,9 +30,6 @@ pub enum OnlineVerifyError {
     #[error(transparent)]
     Net(#[from] NetError),
 }
-
-/// A photo larger than this is not a licence photo (the authority takes at most 2 MiB).
-const MAX_PHOTO_BYTES: usize = 2 * 1024 * 1024;
 
 /// A signed trust list larger than this is not one (a key takes 42 bytes; 64 KiB is over a
 /// thousand keys).
@@ -205,7 +204,7 @@ async fn fetch_photo(
     // The path is made from the digest, not taken from the answer's `photo_url`: the key
     // goes to this authority's origin only, whatever the answer says.
     let photo = client
-        .get_bytes_with_api_key(api_key, &paths::photo(&digest), MAX_PHOTO_BYTES)
+        .get_bytes_with_api_key(api_key, &paths::photo(&digest), photo::MAX_PHOTO_BYTES)
         .await?;
     if sha256(&photo) != digest {
         tracing::warn!("the photo does not match its digest");

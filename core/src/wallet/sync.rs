@@ -2,6 +2,7 @@
 
 use crate::credential::{Credential, TrustList};
 use crate::crypto::PublicKey;
+use crate::wire::photo::check_photo_form;
 use crate::wire::{ElicenceState, SyncResponse};
 
 use super::WalletError;
@@ -75,21 +76,15 @@ pub(crate) fn check_page(
     Ok(())
 }
 
-/// Largest approved photo the authority stores (HTTP.md: JPEG or PNG, at most 2 MiB).
-const MAX_PHOTO_BYTES: usize = 2 * 1024 * 1024;
-
-/// The approved photo of a page: a JPEG or PNG (by its magic bytes) of at most 2 MiB (the
-/// second hostile review's R13: a 32 MiB block of anything was stored as the photo). Not
-/// compared with the licence's `photo_digest`: a photo approved while the licence was not
-/// in force is stored without re-signing the licence, so the two may differ (D123).
+/// The approved photo of a page: the wire's form, a JPEG or PNG of 64 bytes to 2 MiB
+/// (`wire::photo`; the second hostile review's R13: a 32 MiB block of anything was stored
+/// as the photo). Not compared with the licence's `photo_digest`: a photo approved while
+/// the licence was not in force is stored without re-signing the licence, so the two may
+/// differ (D123).
 fn check_photo(bytes: &[u8]) -> Result<(), WalletError> {
-    let image = bytes.starts_with(&[0xFF, 0xD8, 0xFF]) || bytes.starts_with(b"\x89PNG\r\n\x1a\n");
-    if !image || bytes.len() > MAX_PHOTO_BYTES {
-        return Err(WalletError::Protocol(
-            "a photo that is not a JPEG or PNG of at most 2 MiB".into(),
-        ));
-    }
-    Ok(())
+    check_photo_form(bytes).map_err(|e| {
+        WalletError::Protocol(format!("the approved photo is not a licence photo: {e}"))
+    })
 }
 
 /// Whether `page`, asked from `asked`, starts the feed over: the authority answers from

@@ -17,6 +17,7 @@ mod b64;
 mod common;
 pub mod error;
 pub mod identity;
+pub mod photo;
 #[cfg(feature = "openapi")]
 mod schema;
 pub mod verifier;
