@@ -46,4 +46,4 @@ pub mod verifiers;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{Backoff, CheckLimits, Config, EnrolLimits};
 pub use error::Error;
-pub use server::{RunningServer, ServeError, serve, serve_with_store};
+pub use server::{RunningServer, ServeError, serve, serve_with_store, serve_wrapped};

@@ -126,27 +126,42 @@ fn kek_path(db: &std::path::Path) -> std::path::PathBuf {
 /// at `config.db_path`: WAL, migrated), binds `config.listen` and serves on the current
 /// tokio runtime until shut down.
 pub async fn serve(config: Config) -> Result<RunningServer, ServeError> {
-    if let Some(url) = &config.postgres_url {
-        let store = PgStore::connect(
-            url,
-            // Reads and writes share this pool.
-            2 * config.read_pool_size,
-            config.clock.clone(),
-            2 * config.max_request_skew,
-        )
-        .await
-        .map_err(Error::from)?;
-        return serve_with_store(config, Arc::new(store)).await;
-    }
-    let store = SqliteStore::open(
-        &config.db_path,
-        config.read_pool_size,
-        config.clock.clone(),
-        2 * config.max_request_skew,
-    )
-    .map_err(Error::from)?;
-    let writer = store.take_writer_thread();
-    let mut server = serve_with_store(config, Arc::new(store)).await?;
+    serve_wrapped(config, |store| store).await
+}
+
+/// Like [`serve`], with the opened store passed through `wrap` before the server uses it:
+/// a decorator around every store call (a test's store that holds one call back,
+/// `authority/tests/common/pausing.rs`), on the database `config` names.
+pub async fn serve_wrapped(
+    config: Config,
+    wrap: impl FnOnce(Arc<dyn RegistryStore>) -> Arc<dyn RegistryStore>,
+) -> Result<RunningServer, ServeError> {
+    let (store, writer): (Arc<dyn RegistryStore>, _) = match &config.postgres_url {
+        Some(url) => {
+            let store = PgStore::connect(
+                url,
+                // Reads and writes share this pool.
+                2 * config.read_pool_size,
+                config.clock.clone(),
+                2 * config.max_request_skew,
+            )
+            .await
+            .map_err(Error::from)?;
+            (Arc::new(store), None)
+        }
+        None => {
+            let store = SqliteStore::open(
+                &config.db_path,
+                config.read_pool_size,
+                config.clock.clone(),
+                2 * config.max_request_skew,
+            )
+            .map_err(Error::from)?;
+            let writer = store.take_writer_thread();
+            (Arc::new(store), writer)
+        }
+    };
+    let mut server = serve_with_store(config, wrap(store)).await?;
     server.writer = writer;
     Ok(server)
 }

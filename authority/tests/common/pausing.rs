@@ -10,8 +10,6 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use edl_authority::error::Error;
-use edl_authority::store::postgres::PgStore;
-use edl_authority::store::sqlite::SqliteStore;
 use edl_authority::store::*;
 use edl_authority::testing::*;
 use edl_core::wire::{VerificationLogEntry, VerifierClass};
@@ -21,7 +19,7 @@ use tokio::sync::Notify;
 /// or the next verification log entry after [`Pausing::hold_next_claim`], waits for
 /// [`Pausing::release`].
 pub struct Pausing {
-    inner: Box<dyn RegistryStore>,
+    inner: Arc<dyn RegistryStore>,
     hold_update: AtomicBool,
     hold_claim: AtomicBool,
     paused: Notify,
@@ -168,29 +166,26 @@ impl RegistryStore for Pausing {
 pub async fn start() -> (TestServer, Arc<Pausing>) {
     let dir = tempfile::tempdir().unwrap();
     let clock = edl_authority::ManualClock::new(START);
-    let db = dir.path().join("authority.db");
     let pg = match std::env::var(PG_ENV).ok().filter(|url| !url.is_empty()) {
         Some(url) => Some(pg_database(&url).await),
         None => None,
     };
-    let inner: Box<dyn RegistryStore> = match &pg {
-        Some(url) => Box::new(
-            PgStore::connect(url, 4, Arc::new(clock.clone()), 600)
-                .await
-                .unwrap(),
-        ),
-        None => Box::new(SqliteStore::open(&db, 4, Arc::new(clock.clone()), 600).unwrap()),
-    };
-    let store = Arc::new(Pausing {
-        inner,
-        hold_update: AtomicBool::new(false),
-        hold_claim: AtomicBool::new(false),
-        paused: Notify::new(),
-        release: Notify::new(),
-    });
-    let server = edl_authority::serve_with_store(config(db, &clock), store.clone())
-        .await
-        .unwrap();
+    let mut c = config(dir.path().join("authority.db"), &clock);
+    c.postgres_url = pg.clone();
+    let mut pausing = None;
+    let server = edl_authority::serve_wrapped(c, |inner| {
+        let store = Arc::new(Pausing {
+            inner,
+            hold_update: AtomicBool::new(false),
+            hold_claim: AtomicBool::new(false),
+            paused: Notify::new(),
+            release: Notify::new(),
+        });
+        pausing = Some(store.clone());
+        store
+    })
+    .await
+    .unwrap();
     let t = TestServer {
         url: server.url(),
         server: Some(server),
@@ -199,5 +194,5 @@ pub async fn start() -> (TestServer, Arc<Pausing>) {
         clock,
         http: reqwest::Client::new(),
     };
-    (t, store)
+    (t, pausing.expect("the store was wrapped"))
 }
