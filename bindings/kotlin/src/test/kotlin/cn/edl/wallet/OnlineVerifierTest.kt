@@ -1,6 +1,5 @@
 package cn.edl.wallet
 
-import java.nio.file.Files
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.async
 import kotlinx.coroutines.awaitAll
@@ -19,7 +18,7 @@ class OnlineVerifierTest {
     private suspend fun issuedWallet(): Pair<Wallet, String> {
         val number = Authority.number()
         val driver = Authority.createDriver(number, photoOnFile = true)
-        val wallet = Wallet(Files.createTempDirectory("edl-online").toString(), AesGcmKeyStore())
+        val wallet = Wallet(Scratch.dir("online"), AesGcmKeyStore())
         wallet.enrol(Authority.url, number, Authority.activationCode(driver))
         assertEquals(ApplicationPhase.ISSUED, wallet.apply(HmacIdentityProvider()).phase)
         return wallet to number

@@ -1,6 +1,5 @@
 package cn.edl.wallet
 
-import java.nio.file.Files
 import kotlinx.coroutines.runBlocking
 import kotlin.test.Test
 import kotlin.test.assertContains
@@ -31,7 +30,7 @@ class PinnedListsTest {
     private suspend fun issued(): Pair<Wallet, Long> {
         val number = Authority.number()
         val driver = Authority.createDriver(number, photoOnFile = true)
-        val wallet = Wallet(Files.createTempDirectory("edl-pinned").toString(), AesGcmKeyStore())
+        val wallet = Wallet(Scratch.dir("pinned"), AesGcmKeyStore())
         try {
             wallet.enrol(Authority.url, number, Authority.activationCode(driver))
             assertEquals(ApplicationPhase.ISSUED, wallet.apply(HmacIdentityProvider()).phase)

@@ -1,7 +1,6 @@
 package cn.edl.wallet
 
 import java.io.File
-import java.nio.file.Files
 import java.security.MessageDigest
 import java.util.concurrent.ConcurrentLinkedQueue
 import java.util.concurrent.atomic.AtomicInteger
@@ -38,7 +37,7 @@ class WalletChangesTest {
     private suspend fun issued(): Pair<Wallet, Long> {
         val number = Authority.number()
         val driver = Authority.createDriver(number, photoOnFile = true)
-        val wallet = Wallet(Files.createTempDirectory("edl-changes").toString(), AesGcmKeyStore())
+        val wallet = Wallet(Scratch.dir("changes"), AesGcmKeyStore())
         try {
             wallet.enrol(Authority.url, number, Authority.activationCode(driver))
             assertEquals(ApplicationPhase.ISSUED, wallet.apply(HmacIdentityProvider()).phase)
@@ -80,7 +79,7 @@ class WalletChangesTest {
 
     @Test
     fun `a photo change needs an issued e-licence and is told to wait at peak hours`() = runBlocking<Unit> {
-        Wallet(Files.createTempDirectory("edl-fresh").toString(), AesGcmKeyStore()).use { fresh ->
+        Wallet(Scratch.dir("fresh"), AesGcmKeyStore()).use { fresh ->
             assertFailsWith<EdlException.NoElicence> { fresh.changePhoto(mirrored, PhotoSource.ALBUM, null) }
         }
         val (wallet, _) = issued()
@@ -145,7 +144,7 @@ class WalletChangesTest {
             }
         }, LogLevel.INFO)
         try {
-            Wallet(Files.createTempDirectory("edl-throwing").toString(), AesGcmKeyStore()).use { w ->
+            Wallet(Scratch.dir("throwing"), AesGcmKeyStore()).use { w ->
                 w.setObserver(object : WalletObserver {
                     override fun onEvent(event: WalletEvent) {
                         if (calls.incrementAndGet() == 1) throw IllegalStateException("observer bug")

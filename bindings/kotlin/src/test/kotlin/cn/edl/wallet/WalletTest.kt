@@ -5,7 +5,6 @@ import java.net.URI
 import java.net.http.HttpClient
 import java.net.http.HttpRequest
 import java.net.http.HttpResponse
-import java.nio.file.Files
 import java.security.SecureRandom
 import java.util.Base64
 import java.util.concurrent.ConcurrentLinkedQueue
@@ -138,7 +137,7 @@ class RecordingProgress : UploadProgress {
 }
 
 class WalletTest {
-    private fun tempDir(): String = Files.createTempDirectory("edl-wallet").toString()
+    private fun tempDir(): String = Scratch.dir("wallet")
 
     /** Enrols a new driver's wallet, applies, submits the clean photo and has it approved. */
     private suspend fun issuedWallet(dir: String, keys: KeyStore): Pair<Wallet, String> {

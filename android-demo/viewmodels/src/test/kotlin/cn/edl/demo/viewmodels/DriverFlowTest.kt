@@ -62,8 +62,13 @@ object Fixture {
     /** A fresh licence number (the Kotlin binding tests use 9xxx and Python 5xxx on the same server). */
     fun number(): String = "11010119900307" + next.incrementAndGet().toString().padStart(4, '0')
 
+    /** Every wallet's directory is under this one, removed when the test JVM exits. */
+    private val scratch: File = Files.createTempDirectory("edl-viewmodels").toFile().also { root ->
+        Runtime.getRuntime().addShutdownHook(Thread { root.deleteRecursively() })
+    }
+
     fun wallet(): Wallet {
-        val dir = Files.createTempDirectory("edl-viewmodels").toFile()
+        val dir = Files.createTempDirectory(scratch.toPath(), "wallet").toFile()
         return Wallet(dir.path, keyFileKeyStore(dir.resolve("key").path))
     }
 
