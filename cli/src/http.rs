@@ -2,6 +2,7 @@
 //! public trust and status lists. Every refusal becomes a one-line reason. (The online check goes
 //! through the core's `net::OnlineVerifier`, as the bindings' does.)
 
+use edl_core::net::{BodyReadError, MAX_ANSWER_BYTES};
 use edl_core::wire::{self, ErrorBody, bearer, paths};
 use reqwest::Method;
 use serde_json::Value;
@@ -92,35 +93,23 @@ fn unreachable(e: reqwest::Error) -> String {
     }
 }
 
-/// The most a JSON answer may hold, as in the phone library (`edl_core`'s client): the
-/// largest the authority sends is a few MiB.
-const MAX_JSON_BYTES: usize = 16 << 20;
-
-/// The body of `resp`, refused once it passes `max` bytes (by its declared length before
-/// anything is read): an answer without end does not fill memory (R16).
+/// The body of `resp`, refused once it passes `max` bytes, as the phone library reads it
+/// (`edl_core::net::read_capped`): an answer without end does not fill memory (R16).
 async fn read_capped(resp: &mut reqwest::Response, max: usize) -> Result<Vec<u8>, String> {
-    let too_large = || format!("the authority's answer is larger than expected ({max} bytes)");
-    if resp.content_length().is_some_and(|n| n > max as u64) {
-        return Err(too_large());
-    }
-    let mut bytes = Vec::new();
-    while let Some(chunk) = resp
-        .chunk()
+    edl_core::net::read_capped(resp, max)
         .await
-        .map_err(|_| "the authority's answer was cut off".to_owned())?
-    {
-        if bytes.len() + chunk.len() > max {
-            return Err(too_large());
-        }
-        bytes.extend_from_slice(&chunk);
-    }
-    Ok(bytes)
+        .map_err(|e| match e {
+            BodyReadError::TooLarge => {
+                format!("the authority's answer is larger than expected ({max} bytes)")
+            }
+            BodyReadError::Transport(_) => "the authority's answer was cut off".to_owned(),
+        })
 }
 
 /// The JSON body of a 2xx answer, or the refusal as one line.
 async fn answer(mut resp: reqwest::Response) -> Result<Value, String> {
     let status = resp.status();
-    let bytes = read_capped(&mut resp, MAX_JSON_BYTES).await?;
+    let bytes = read_capped(&mut resp, MAX_ANSWER_BYTES).await?;
     if status.is_success() {
         if bytes.is_empty() {
             return Ok(Value::Null);

@@ -10,6 +10,7 @@ use serde::de::DeserializeOwned;
 
 use crate::wire::{ErrorBody, ErrorCode, HEADER_API_KEY};
 
+use super::body::{self, BodyReadError};
 use super::{NetError, tls};
 use rustls::ClientConfig;
 
@@ -117,26 +118,14 @@ async fn read_bytes(request: RequestBuilder, max: usize) -> Result<Vec<u8>, NetE
 /// 2 MiB photo in base64, the licence, a credential and 200 feed entries, under 4 MiB. A
 /// larger answer is refused before it is all read, so a broken or hostile authority
 /// cannot fill the phone's memory (the second hostile review's R13).
-pub(crate) const MAX_ANSWER_BYTES: usize = 16 << 20;
+pub const MAX_ANSWER_BYTES: usize = 16 << 20;
 
-/// The body of `response`, refused once it passes `max` bytes (by its declared length
-/// before anything is read).
+/// The body of `response`, at most `max` bytes.
 async fn read_capped(response: &mut Response, max: usize) -> Result<Vec<u8>, NetError> {
-    let too_large = NetError::Protocol("an answer larger than expected");
-    if response.content_length().is_some_and(|n| n > max as u64) {
-        return Err(too_large);
-    }
-    // Sized once when the length is declared: a growing buffer would leave copies of
-    // what it held (a TOTP seed's text, R14) in memory it gave back.
-    let declared = response.content_length().map_or(0, |n| n as usize);
-    let mut bytes = Vec::with_capacity(declared.min(max));
-    while let Some(chunk) = response.chunk().await.map_err(transport)? {
-        if bytes.len() + chunk.len() > max {
-            return Err(too_large);
-        }
-        bytes.extend_from_slice(&chunk);
-    }
-    Ok(bytes)
+    body::read_capped(response, max).await.map_err(|e| match e {
+        BodyReadError::TooLarge => NetError::Protocol("an answer larger than expected"),
+        BodyReadError::Transport(e) => transport(e),
+    })
 }
 
 /// The API key as a header value. A key that cannot even be a header value cannot be the

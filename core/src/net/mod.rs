@@ -10,6 +10,7 @@
 //! Only built with the `net` feature (the wallet turns it on), so the authority and an
 //! offline-only verifier carry no HTTP client.
 
+mod body;
 mod client;
 mod error;
 #[cfg(feature = "wallet")]
@@ -22,7 +23,9 @@ mod signed;
 mod tls;
 mod verifier;
 
+pub use body::{BodyReadError, read_capped};
 pub(crate) use client::Client;
+pub use client::MAX_ANSWER_BYTES;
 pub use error::NetError;
 #[cfg(feature = "wallet")]
 pub(crate) use pool::ClientSlot;
