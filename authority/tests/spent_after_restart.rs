@@ -185,6 +185,26 @@ async fn the_spender_s_retry_on_another_process_is_answered_again_without_a_seco
     other.shutdown().await.expect("clean shutdown");
 }
 
+/// Sends `qr` from `verifier` with its claim held before the database (`common::pausing`);
+/// returns once it is held, with the answer to come.
+async fn send_with_its_claim_held(
+    t: &Arc<TestServer>,
+    store: &pausing::Pausing,
+    verifier: &Arc<Verifier>,
+    qr: &serde_json::Value,
+) -> tokio::task::JoinHandle<(StatusCode, serde_json::Value)> {
+    store.hold_next_claim();
+    let first = {
+        let (t, verifier, qr) = (t.clone(), verifier.clone(), qr.clone());
+        tokio::spawn(async move {
+            let (s, v, _) = t.verify(&verifier, qr).await;
+            (s, v)
+        })
+    };
+    store.paused().await;
+    first
+}
+
 /// A verifier sending one code again while its first claim is still on its way to the
 /// database gets the database's word as well, never an answer from memory alone (second
 /// hostile review, R2): a code spent through another process was answered 200, with no
@@ -204,15 +224,7 @@ async fn a_repeat_sent_while_the_first_claim_is_pending_waits_for_the_database()
     assert_eq!(s, StatusCode::OK, "{v}");
 
     // The rental firm sends it here twice; the first claim is held before the database.
-    store.hold_next_claim();
-    let first = {
-        let (t, rental, qr) = (t.clone(), rental.clone(), qr.clone());
-        tokio::spawn(async move {
-            let (s, v, _) = t.verify(&rental, qr).await;
-            (s, v)
-        })
-    };
-    store.paused().await;
+    let first = send_with_its_claim_held(&t, &store, &rental, &qr).await;
     let (s, v, _) = t.verify(&rental, qr).await;
     store.release();
     assert_eq!(
@@ -241,15 +253,7 @@ async fn a_repeat_that_reaches_the_database_first_is_the_one_entry() {
     let rental = Arc::new(t.verifier("租车行", "rental").await);
     let qr = wallet.online_qr(Audience::Business, t.now());
 
-    store.hold_next_claim();
-    let first = {
-        let (t, rental, qr) = (t.clone(), rental.clone(), qr.clone());
-        tokio::spawn(async move {
-            let (s, v, _) = t.verify(&rental, qr).await;
-            (s, v)
-        })
-    };
-    store.paused().await;
+    let first = send_with_its_claim_held(&t, &store, &rental, &qr).await;
     let (s, copy, _) = t.verify(&rental, qr).await;
     assert_eq!(s, StatusCode::OK, "the copy: {copy}");
     store.release();
