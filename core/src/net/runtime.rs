@@ -36,6 +36,8 @@ where
 
 /// Runs the CPU-bound or blocking `work` on the runtime's blocking pool, so neither the
 /// caller's executor nor an I/O worker waits on it. A panic inside comes back as `None`.
+/// (Only the wallet has such work: the photo checks, the identity provider's callback.)
+#[cfg(feature = "wallet")]
 pub(crate) async fn blocking<F, T>(work: F) -> Option<T>
 where
     F: FnOnce() -> T + Send + 'static,
