@@ -1,6 +1,10 @@
 //! The issuer keys in memory: the current signer and the trust list, loaded from the
-//! store at start and replaced on rotation.
+//! store at start and replaced on rotation. Several authority processes may share one
+//! database, so a rotation can come from another process: whatever signs compares the set
+//! with the store first, and the served trust list does so every few seconds (third
+//! hostile review, A-F1; D128).
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use edl_core::credential::{Issuer, TrustList, TrustedKey};
@@ -17,7 +21,15 @@ pub struct Keys {
     inner: RwLock<Arc<Loaded>>,
     /// Seals new seeds before they are stored and opens stored ones (D64).
     sealer: Arc<dyn SeedSealer>,
+    /// How long a retired key stays in the trust list (what it signed may still be in use).
+    max_credential_life: u64,
+    /// When (the app clock, seconds) the set was last compared with the store.
+    checked_at: AtomicU64,
 }
+
+/// The longest a served trust list (and a sync's choice to re-sign) lags a rotation made
+/// through another process on the same database. What signs never lags: it reads first.
+pub const RECHECK_SECS: u64 = 2;
 
 /// One consistent set of keys.
 pub struct Loaded {
@@ -27,6 +39,9 @@ pub struct Loaded {
     pub trust: TrustList,
     /// The trust list endpoint's answer, less the server time.
     pub response: TrustListResponse,
+    /// The stored rows this set was built from (kid, not before, not after): a store
+    /// holding other rows has a newer set.
+    rows: Vec<(u16, u32, u32)>,
 }
 
 impl Keys {
@@ -42,15 +57,22 @@ impl Keys {
     ) -> Result<Self, Error> {
         let mut rows = store.issuer_keys().await?;
         if rows.is_empty() {
-            store
+            match store
                 .rotate_issuer_key(new_key(1, now, sealer.as_ref()))
-                .await?;
+                .await
+            {
+                // Another process starting on the same new database made it first.
+                Ok(()) | Err(StoreError::Conflict(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
             rows = store.issuer_keys().await?;
         }
         let loaded = build(&rows, now, max_credential_life, sealer.as_ref())?;
         Ok(Keys {
             inner: RwLock::new(Arc::new(loaded)),
             sealer,
+            max_credential_life,
+            checked_at: AtomicU64::new(now),
         })
     }
 
@@ -59,36 +81,95 @@ impl Keys {
         self.sealer.as_ref()
     }
 
-    /// The current set.
+    /// The set in memory, as last compared with the store.
     pub fn current(&self) -> Arc<Loaded> {
         self.inner.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    /// Makes a new current key valid from `now` and retires the others at `now`:
-    /// credentials they signed keep verifying until they expire.
-    pub async fn rotate(
+    /// The current set, compared with the store first: everything that signs takes its
+    /// key here, so no process signs with a key another process has retired.
+    pub async fn for_signing(
         &self,
         store: &dyn RegistryStore,
         now: u64,
-        max_credential_life: u64,
     ) -> Result<Arc<Loaded>, Error> {
-        let next = self
-            .current()
-            .issuer
-            .kid()
-            .0
+        let rows = store.issuer_keys().await?;
+        self.adopt(&rows, now)
+    }
+
+    /// The current set, compared with the store at most every [`RECHECK_SECS`]: for the
+    /// trust list served and a sync's choice to re-sign. While the store cannot be read
+    /// the set in memory is answered (the trust list stays up in an outage).
+    pub async fn recent(&self, store: &dyn RegistryStore, now: u64) -> Arc<Loaded> {
+        if now
+            < self
+                .checked_at
+                .load(Ordering::Relaxed)
+                .saturating_add(RECHECK_SECS)
+        {
+            return self.current();
+        }
+        match self.for_signing(store, now).await {
+            Ok(loaded) => loaded,
+            Err(e) => {
+                tracing::warn!(error = %e, "issuer keys not compared with the store");
+                self.current()
+            }
+        }
+    }
+
+    /// Makes a new current key valid from `now` and retires the others at `now`:
+    /// credentials they signed keep verifying until they expire. The next key id comes
+    /// from the store, which another process may have rotated; two rotations at once
+    /// clash on it, and the later one is refused.
+    pub async fn rotate(&self, store: &dyn RegistryStore, now: u64) -> Result<Arc<Loaded>, Error> {
+        let next = store
+            .issuer_keys()
+            .await?
+            .iter()
+            .map(|r| r.kid)
+            .max()
+            .unwrap_or(0)
             .checked_add(1)
             .ok_or(Error::InvalidState("no key ids left"))?;
-        store
+        match store
             .rotate_issuer_key(new_key(next, now, self.sealer.as_ref()))
-            .await?;
+            .await
+        {
+            Ok(()) => {}
+            Err(StoreError::Conflict(_)) => {
+                return Err(Error::InvalidState(
+                    "another rotation of the issuer key was made at the same time",
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        self.for_signing(store, now).await
+    }
+
+    /// The set for the stored `rows`: the one in memory if they are what it was built
+    /// from, else a new one (never an older one than memory holds: a slower reader
+    /// cannot undo a rotation another has already seen).
+    fn adopt(&self, rows: &[IssuerKeyRow], now: u64) -> Result<Arc<Loaded>, Error> {
+        self.checked_at.fetch_max(now, Ordering::Relaxed);
+        let held = self.current();
+        if held.rows == fingerprint(&useful(rows, now, self.max_credential_life)) {
+            return Ok(held);
+        }
         let loaded = Arc::new(build(
-            &store.issuer_keys().await?,
+            rows,
             now,
-            max_credential_life,
+            self.max_credential_life,
             self.sealer.as_ref(),
         )?);
-        *self.inner.write().unwrap_or_else(|e| e.into_inner()) = loaded.clone();
+        let mut inner = self.inner.write().unwrap_or_else(|e| e.into_inner());
+        if inner.issuer.kid().0 > loaded.issuer.kid().0 {
+            return Ok(inner.clone());
+        }
+        if inner.issuer.kid() != loaded.issuer.kid() {
+            tracing::info!(kid = loaded.issuer.kid().0, "issuer key now in use");
+        }
+        *inner = loaded.clone();
         Ok(loaded)
     }
 }
@@ -131,13 +212,7 @@ fn build(
         .iter()
         .max_by_key(|r| r.kid)
         .ok_or(StoreError::Corrupt("no issuer key"))?;
-    // Keys retired longer ago than a credential lives verify nothing still valid.
-    let mut useful: Vec<&IssuerKeyRow> = rows
-        .iter()
-        .filter(|r| r.kid == current.kid || u64::from(r.not_after) + max_credential_life >= now)
-        .collect();
-    useful.sort_by_key(|r| std::cmp::Reverse(r.kid));
-    useful.truncate(MAX_TRUSTED);
+    let useful = useful(rows, now, max_credential_life);
     let trusted: Vec<TrustedKey> = useful
         .iter()
         .map(|r| {
@@ -173,5 +248,27 @@ fn build(
         issuer: Issuer::new(KeyId(current.kid), secret),
         trust,
         response,
+        rows: fingerprint(&useful),
     })
+}
+
+/// The rows the trust list holds at `now`, newest first: the current key, and retired
+/// keys for as long as what they signed may still be in use, at most [`MAX_TRUSTED`].
+fn useful(rows: &[IssuerKeyRow], now: u64, max_credential_life: u64) -> Vec<&IssuerKeyRow> {
+    let Some(current) = rows.iter().map(|r| r.kid).max() else {
+        return Vec::new();
+    };
+    let mut useful: Vec<&IssuerKeyRow> = rows
+        .iter()
+        .filter(|r| r.kid == current || u64::from(r.not_after) + max_credential_life >= now)
+        .collect();
+    useful.sort_by_key(|r| std::cmp::Reverse(r.kid));
+    useful.truncate(MAX_TRUSTED);
+    useful
+}
+
+fn fingerprint(rows: &[&IssuerKeyRow]) -> Vec<(u16, u32, u32)> {
+    rows.iter()
+        .map(|r| (r.kid, r.not_before, r.not_after))
+        .collect()
 }

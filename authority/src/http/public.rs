@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 #[utoipa::path(get, path = paths::TRUST_LIST, tag = "verifier",
     responses((status = 200, body = TrustListResponse)))]
 pub async fn trust_list(State(app): State<AppState>, _: NoBody) -> Json<TrustListResponse> {
-    Json(app.trust_list())
+    Json(app.trust_list().await)
 }
 
 /// The trust list signed by the authority's root key (binary, D72): what a wallet or an
@@ -25,7 +25,7 @@ pub async fn trust_list(State(app): State<AppState>, _: NoBody) -> Json<TrustLis
         description = "`TrustListContents` ‖ root signature; see docs/PROTOCOL.md"),
         (status = 404, body = ErrorBody)))]
 pub async fn signed_trust_list(State(app): State<AppState>, _: NoBody) -> Result<Response> {
-    Ok(binary(app.signed_trust_list()?, 300))
+    Ok(binary(app.signed_trust_list().await?, 300))
 }
 
 /// The status list signed by the current issuing key (binary, D71): two bits per

@@ -49,11 +49,7 @@ impl App {
     /// Rotates the issuer key.
     #[instrument(skip_all)]
     pub async fn rotate_key(&self) -> Result<TrustListResponse> {
-        let life = 3600 * u64::from(self.ttl());
-        let loaded = self
-            .keys
-            .rotate(self.store.as_ref(), self.now(), life)
-            .await?;
+        let loaded = self.keys.rotate(self.store.as_ref(), self.now()).await?;
         tracing::info!(kid = loaded.issuer.kid().0, "issuer key rotated");
         Ok(TrustListResponse {
             server_time: self.now(),
@@ -62,10 +58,10 @@ impl App {
     }
 
     /// The trust list.
-    pub fn trust_list(&self) -> TrustListResponse {
+    pub async fn trust_list(&self) -> TrustListResponse {
         TrustListResponse {
             server_time: self.now(),
-            ..self.keys.current().response.clone()
+            ..self.recent_keys().await.response.clone()
         }
     }
 

@@ -192,6 +192,18 @@ impl App {
         self.config.clock.now()
     }
 
+    /// The issuer keys to sign with, as the store has them now (another process on the
+    /// same database may have rotated, D128).
+    async fn signing_keys(&self) -> Result<Arc<Loaded>> {
+        self.keys.for_signing(self.store.as_ref(), self.now()).await
+    }
+
+    /// The issuer keys as compared with the store within the last few seconds: for what
+    /// is served, and a sync's choice to re-sign.
+    async fn recent_keys(&self) -> Arc<Loaded> {
+        self.keys.recent(self.store.as_ref(), self.now()).await
+    }
+
     fn ttl(&self) -> u16 {
         // A verifier refuses views that declare more than the protocol cap (D57).
         self.config

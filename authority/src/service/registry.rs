@@ -124,7 +124,7 @@ impl App {
         if v.date > china_date(now) {
             return Err(Error::BadRequest("`date` is in the future".into()));
         }
-        let keys = self.keys.current();
+        let keys = self.signing_keys().await?;
         let ttl = self.ttl();
         let state = self
             .store
@@ -141,7 +141,7 @@ impl App {
     #[instrument(skip(self, status))]
     pub async fn set_status(&self, id: DriverId, status: LicenceStatus) -> Result<DriverDetail> {
         let now = self.now();
-        let keys = self.keys.current();
+        let keys = self.signing_keys().await?;
         let ttl = self.ttl();
         let state = self
             .store
@@ -187,7 +187,7 @@ impl App {
                 digest,
                 bytes,
             });
-        let keys = self.keys.current();
+        let keys = self.signing_keys().await?;
         let ttl = self.ttl();
         let new = self.fresh().await?;
         let state = self

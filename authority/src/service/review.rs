@@ -47,7 +47,7 @@ impl App {
     pub async fn approve(&self, photo_id: u64) -> Result<DriverDetail> {
         let now = self.now();
         let photo = self.pending_photo(photo_id).await?;
-        let keys = self.keys.current();
+        let keys = self.signing_keys().await?;
         let ttl = self.ttl();
         let digest = photo.digest;
         let new = self.fresh().await?;

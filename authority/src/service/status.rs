@@ -11,10 +11,10 @@ use crate::error::{Error, Result};
 impl App {
     /// The trust list signed by the root key: `TrustListContents::sign` bytes. Without a
     /// configured root there is none to serve.
-    pub fn signed_trust_list(&self) -> Result<Vec<u8>> {
+    pub async fn signed_trust_list(&self) -> Result<Vec<u8>> {
         let root = self.config.root.as_ref().ok_or(Error::NotFound)?;
         Ok(root.sign(
-            &self.keys.current().trust,
+            &self.recent_keys().await.trust,
             self.now(),
             self.config.next_root,
         ))
@@ -36,6 +36,6 @@ impl App {
             // An index past `count` cannot be stored; skipping it leaves it unknown.
             let _ = list.set(index, status);
         }
-        Ok(self.keys.current().issuer.sign_status_list(&list))
+        Ok(self.signing_keys().await?.issuer.sign_status_list(&list))
     }
 }

@@ -94,7 +94,7 @@ impl App {
     #[instrument(skip(self, a))]
     pub async fn apply(&self, account: DriverId, a: ApplyRequest) -> Result<ApplicationView> {
         let now = self.now();
-        let keys = self.keys.current();
+        let keys = self.signing_keys().await?;
         let ttl = self.ttl();
         let identity = self.identity.clone();
         let max_age = self.config.photo_reuse_max_age;
@@ -324,15 +324,21 @@ impl App {
         state: &DriverState,
         now: u64,
     ) -> Result<bool> {
-        let keys = self.keys.current();
         let Some(e) = &state.elicence else {
             return Ok(false);
         };
+        let mut keys = self.recent_keys().await;
+        if e.kid > keys.issuer.kid().0 {
+            // Signed by a key this process has not seen yet: another one rotated.
+            keys = self.signing_keys().await?;
+        }
         let half_life = (e.expires_at.saturating_sub(e.issued_at)) / 2;
-        let stale = now >= e.issued_at + half_life || e.kid != keys.issuer.kid().0;
+        // Never towards an older key than the one that signed it.
+        let stale = now >= e.issued_at + half_life || e.kid < keys.issuer.kid().0;
         if e.state != ElicenceState::Active || !stale {
             return Ok(false);
         }
+        let keys = self.signing_keys().await?;
         let ttl = self.ttl();
         self.store
             .update_driver(

@@ -1,0 +1,121 @@
+//! Several authority processes on one database share one issuer key (third hostile review,
+//! A-F1): a rotation made through one process is what every other process signs with from
+//! its next signature, and serves in its trust list within seconds. Each process used to
+//! keep the keys it loaded at start: after a rotation the others went on issuing with the
+//! retired key (credentials that up-to-date offline verifiers refuse), signed status lists
+//! with it, flipped a wallet's credential back to it at every other sync, and answered
+//! 500 to a rotation of their own.
+
+mod common;
+
+use common::*;
+use edl_core::credential::{Credential, StatusList, TrustList};
+use edl_core::wire::{TrustListResponse, paths};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+/// The key id that signed the wallet's stored credential, checked against `t`'s trust list.
+async fn kid(t: &TestServer, wallet: &Wallet) -> u16 {
+    let (trust, _) = trust_list(t).await;
+    let credential = Credential::decode(wallet.credential.as_ref().unwrap()).unwrap();
+    let (e, _) = credential.verify(&trust).expect("verifies");
+    e.header.kid.0
+}
+
+/// The trust list `t` serves: the decoded list and the key id it names as the signer.
+async fn trust_list(t: &TestServer) -> (TrustList, u16) {
+    let (s, v, _) = t.raw(Method::GET, paths::TRUST_LIST, &[], vec![]).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let r: TrustListResponse = serde_json::from_value(v).unwrap();
+    (
+        TrustList::decode(r.trust_list.as_bytes()).unwrap(),
+        r.signer_kid,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_rotated_through_one_process_is_the_key_of_every_process() {
+    let t = TestServer::start().await;
+    let (other, u) = t.second_process().await;
+    let (_, mut early) = t.issued_wallet(&number(1)).await;
+    assert_eq!(kid(&t, &early).await, 1);
+    t.clock.advance(60);
+    let rotated = t
+        .admin_ok(Method::POST, paths::ROTATE_KEY, Value::Null)
+        .await;
+    assert_eq!(rotated["signer_kid"], 2);
+    let (trust, _) = trust_list(&t).await;
+
+    // The other process signs with the new key from its next signature: a driver issued
+    // through it verifies against the rotating process's list, under key 2.
+    let (_, mut late) = u.issued_wallet(&number(2)).await;
+    let credential = Credential::decode(late.credential.as_ref().unwrap()).unwrap();
+    let (e, _) = credential
+        .verify(&trust)
+        .expect("issued under the current key");
+    assert_eq!(e.header.kid.0, 2);
+    // Its status list too.
+    let bytes = u
+        .http
+        .get(format!("{}{}", u.url, paths::STATUS_LIST))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    StatusList::verify(&bytes, &trust).expect("signed by the current key");
+
+    // Its trust list names key 2 once its short recheck has passed.
+    t.clock.advance(5);
+    let (_, signer) = trust_list(&u).await;
+    assert_eq!(signer, 2, "the other process's trust list");
+
+    // A wallet syncing through either process moves to key 2 once, and never back.
+    u.sync(&mut early).await;
+    assert_eq!(kid(&t, &early).await, 2);
+    let held = early.credential.clone();
+    t.sync(&mut early).await;
+    u.sync(&mut early).await;
+    assert_eq!(early.credential, held, "re-signed again by a sync");
+    t.sync(&mut late).await;
+    assert_eq!(kid(&t, &late).await, 2);
+
+    // The other process rotates next: key 3, not a clash with the key it never loaded.
+    let rotated = u
+        .admin_ok(Method::POST, paths::ROTATE_KEY, Value::Null)
+        .await;
+    assert_eq!(rotated["signer_kid"], 3);
+    let (_, mut third) = t.issued_wallet(&number(3)).await;
+    assert_eq!(
+        kid(&t, &third).await,
+        3,
+        "the first process signs with key 3"
+    );
+    t.sync(&mut third).await;
+    other.shutdown().await.expect("clean shutdown");
+}
+
+/// Two rotations at once through two processes: each either rotates or is refused as a
+/// clash (409), never a 500, and both processes then serve the same signer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_rotations_at_once_through_two_processes_clash_cleanly() {
+    let t = TestServer::start().await;
+    let (other, u) = t.second_process().await;
+    let ((a, va), (b, vb)) = tokio::join!(
+        t.admin(Method::POST, paths::ROTATE_KEY, Value::Null),
+        u.admin(Method::POST, paths::ROTATE_KEY, Value::Null)
+    );
+    for (s, v) in [(a, &va), (b, &vb)] {
+        assert!(
+            s == StatusCode::OK || (s == StatusCode::CONFLICT && v["error"] == "invalid_state"),
+            "{s} {v}"
+        );
+    }
+    assert!(a == StatusCode::OK || b == StatusCode::OK);
+    let rotations = [a, b].iter().filter(|s| **s == StatusCode::OK).count() as u16;
+    t.clock.advance(5);
+    let ((_, first), (_, second)) = tokio::join!(trust_list(&t), trust_list(&u));
+    assert_eq!((first, second), (1 + rotations, 1 + rotations));
+    other.shutdown().await.expect("clean shutdown");
+}
