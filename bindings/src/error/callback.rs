@@ -16,7 +16,8 @@ impl From<KeyWrapError> for KeyStoreFailure {
             | KeyWrapError::BadKeyFile
             | KeyWrapError::BadParameters
             | KeyWrapError::Random
-            | KeyWrapError::Platform(_) => KeyStoreFailure::Failed,
+            | KeyWrapError::Platform(_)
+            | KeyWrapError::NoRoundTrip => KeyStoreFailure::Failed,
         }
     }
 }

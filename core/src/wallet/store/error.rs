@@ -42,6 +42,11 @@ pub enum KeyWrapError {
     /// Any other failure of the platform key store, in the app's words (no personal data).
     #[error("platform key store: {0}")]
     Platform(String),
+    /// The key store's unwrap did not give back the key its wrap was just given (a fault of
+    /// the key store): a store kept under that blob would not open again, so none is made
+    /// and no wrapped key replaced.
+    #[error("the key store does not give back the key it wrapped")]
+    NoRoundTrip,
 }
 
 /// What is wrong with a store file that reads as damaged.
@@ -56,8 +61,13 @@ pub enum Corruption {
     Unauthentic,
     /// The database lacks the wrapped data key or the key check, or they are malformed.
     MissingKey,
-    /// The tables are not the ones this library created.
+    /// The schema is not the one this library created: other tables, columns, indexes,
+    /// triggers or views.
     UnexpectedSchema,
+    /// The store's path, or its WAL or shared-memory file, is not a regular file: a
+    /// directory, a symbolic link, a FIFO, a socket or a device. The store does not open it
+    /// (nor follow it), so nothing there is read, written or changed.
+    NotAFile,
 }
 
 impl fmt::Display for Corruption {
@@ -68,6 +78,7 @@ impl fmt::Display for Corruption {
             Corruption::Unauthentic => "a stored value fails authentication",
             Corruption::MissingKey => "the wrapped data key is missing or malformed",
             Corruption::UnexpectedSchema => "unexpected schema",
+            Corruption::NotAFile => "not a regular file",
         })
     }
 }

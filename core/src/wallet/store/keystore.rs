@@ -3,7 +3,7 @@
 //! desktop.
 
 use std::fmt;
-use std::io::Write as _;
+use std::io::{Read as _, Write as _};
 use std::path::Path;
 
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -78,11 +78,15 @@ impl Argon2Settings {
         parallelism: 1,
     };
 
-    /// Largest settings accepted when unwrapping, so a damaged or hostile blob cannot make
-    /// the app allocate gigabytes or spin for minutes.
-    const MAX_MEMORY_KIB: u32 = 1024 * 1024;
-    const MAX_ITERATIONS: u32 = 64;
-    const MAX_PARALLELISM: u32 = 16;
+    /// Largest settings accepted when unwrapping (and when making a key store), so a damaged
+    /// or hostile blob cannot make the app allocate gigabytes or spin for minutes: what this
+    /// key store writes ([`DEFAULT`](Self::DEFAULT), 19 MiB and 2 passes on 1 lane) with a
+    /// small margin. At the most, 32 MiB and 4 passes, about 3.4 times the default's work
+    /// (a second or two on a low-end phone). The third hostile review (F9) found 1 GiB and
+    /// 64 passes accepted.
+    const MAX_MEMORY_KIB: u32 = 32 * 1024;
+    const MAX_ITERATIONS: u32 = 4;
+    const MAX_PARALLELISM: u32 = 4;
 
     fn params(self) -> Result<Params, KeyWrapError> {
         if self.memory_kib > Self::MAX_MEMORY_KIB
@@ -199,9 +203,17 @@ impl SoftwareKeyStore {
         Ok(Self::from_key_bytes(key))
     }
 
-    /// A key store over an existing key file, which must hold exactly 32 bytes.
+    /// A key store over an existing key file, which must hold exactly 32 bytes. At most 33
+    /// are read, so a path to something without end (`/dev/zero`, a pipe that keeps
+    /// writing) is refused as [`KeyWrapError::BadKeyFile`] instead of read until memory runs
+    /// out (the third hostile review, F9).
     pub fn from_key_file(path: &Path) -> Result<Self, KeyWrapError> {
-        let bytes = Zeroizing::new(std::fs::read(path).map_err(|e| KeyWrapError::Io(e.kind()))?);
+        let io = |e: std::io::Error| KeyWrapError::Io(e.kind());
+        let file = std::fs::File::open(path).map_err(io)?;
+        let mut bytes = Zeroizing::new(Vec::with_capacity(KEY_LEN + 1));
+        file.take(KEY_LEN as u64 + 1)
+            .read_to_end(&mut bytes)
+            .map_err(io)?;
         let key: [u8; KEY_LEN] = bytes[..].try_into().map_err(|_| KeyWrapError::BadKeyFile)?;
         Ok(Self::from_key_bytes(Zeroizing::new(key)))
     }
@@ -403,6 +415,51 @@ mod tests {
         wrapped[6..10].copy_from_slice(&u32::MAX.to_be_bytes());
         assert_eq!(
             ks.unwrap_key(&wrapped).unwrap_err(),
+            KeyWrapError::BadParameters
+        );
+    }
+
+    /// A blob may ask for no more work than this key store's own settings with a small
+    /// margin (the third hostile review, F9: 1 GiB and 64 passes were accepted, minutes of
+    /// work and a gigabyte on a phone, for a blob planted in the file).
+    #[test]
+    fn argon2_settings_beyond_what_this_key_store_writes_are_refused() {
+        let ks = quick("p");
+        let wrapped = ks.wrap_key(&[1; 32]).unwrap();
+        let with = |memory_kib: u32, iterations: u32, parallelism: u32| {
+            let mut blob = wrapped.clone();
+            blob[6..10].copy_from_slice(&memory_kib.to_be_bytes());
+            blob[10..14].copy_from_slice(&iterations.to_be_bytes());
+            blob[14..18].copy_from_slice(&parallelism.to_be_bytes());
+            blob
+        };
+        for (memory_kib, iterations, parallelism) in [
+            (32 * 1024 + 1, 1, 1),
+            (8, 5, 1),
+            (40, 1, 5),
+            // The reviewer's blob.
+            (1024 * 1024, 64, 1),
+        ] {
+            assert_eq!(
+                ks.unwrap_key(&with(memory_kib, iterations, parallelism))
+                    .unwrap_err(),
+                KeyWrapError::BadParameters,
+                "{memory_kib} KiB, {iterations} passes, {parallelism} lanes"
+            );
+        }
+        // The most a blob may ask is still worked through (and, its header altered, does
+        // not open).
+        assert_eq!(
+            ks.unwrap_key(&with(32 * 1024, 1, 4)).unwrap_err(),
+            KeyWrapError::WrongKey
+        );
+        // A key store is not made with settings its own blobs could not be opened with.
+        let too_many = Argon2Settings {
+            iterations: 5,
+            ..Argon2Settings::DEFAULT
+        };
+        assert_eq!(
+            SoftwareKeyStore::from_passphrase_with("p", too_many).unwrap_err(),
             KeyWrapError::BadParameters
         );
     }

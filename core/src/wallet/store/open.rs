@@ -1,13 +1,14 @@
 //! Opening a store file: creating it with a new data key, or checking the key of an
 //! existing one before anything is written, and migrating its schema.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior};
 
 use super::cipher::{DataKey, Slot};
-use super::error::{Corruption, MigrationError, StoreError};
+use super::error::{Corruption, KeyWrapError, MigrationError, StoreError};
 use super::keystore::KeyWrapper;
 use super::schema;
 
@@ -15,7 +16,8 @@ use super::schema;
 pub(super) const KEY_CHECK: &[u8] = b"EDL1 store key check";
 pub(super) const META_WRAPPED_KEY: &str = "wrapped_key";
 pub(super) const META_KEY_CHECK: &str = "key_check";
-const TABLES: [&str; 4] = ["docs", "items", "meta", "secrets"];
+/// What SQLite keeps beside a WAL database: the files [`check_files`] looks at.
+const SUFFIXES: [&str; 3] = ["", "-wal", "-shm"];
 /// How long a write waits for another process (a second app process, a backup tool)
 /// before giving up with [`StoreError::Locked`].
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -27,23 +29,23 @@ pub(super) fn open(
     path: &Path,
     keys: &dyn KeyWrapper,
 ) -> Result<(Connection, DataKey), StoreError> {
-    let existing = match std::fs::metadata(path) {
-        Ok(m) => m.len() > 0,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
-        Err(_) => return Err(StoreError::Io(rusqlite::ffi::SQLITE_CANTOPEN)),
-    };
+    // Before anything opens the path: a FIFO would block the opening for ever, and a
+    // symbolic link would have the store written (and made 0600) wherever it points.
+    let existing = check_files(path)?.is_some_and(|len| len > 0);
     // Check the key on a read-only connection first: a read-write one could replay
     // the WAL into the main file when it closes, and "wrong key changes nothing" should
     // hold to the byte.
     let probed = if existing { probe(path, keys)? } else { None };
 
     // Creating: draw and wrap the key before taking the write lock, since the app's
-    // key store may take its time (a platform call, a user prompt).
+    // key store may take its time (a platform call, a user prompt). The wrap is checked
+    // before any file is made: a blob that does not unwrap to the key would lose the
+    // wallet at its next start.
     let fresh = match probed {
         Some(_) => None,
         None => {
             let key = DataKey::generate()?;
-            let wrapped = keys.wrap_key(key.master())?;
+            let wrapped = wrap_checked(keys, &key)?;
             Some((wrapped, key))
         }
     };
@@ -53,7 +55,8 @@ pub(super) fn open(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_NOFOLLOW,
     )?;
     configure(&conn)?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -63,7 +66,7 @@ pub(super) fn open(
             // Emptied between the probe and now (only another process could): start anew.
             None => {
                 let key = DataKey::generate()?;
-                (keys.wrap_key(key.master())?, key)
+                (wrap_checked(keys, &key)?, key)
             }
         };
         schema::create(&tx)?;
@@ -90,19 +93,24 @@ pub(super) fn open(
     Ok((conn, key))
 }
 
-/// Wraps `key` with `keys`, refusing a key store whose unwrap does not give the key back:
-/// saving its blob would lock the wallet out for good.
+/// Wraps `key` with `keys`, refusing a key store whose unwrap does not give the key back
+/// ([`KeyWrapError::NoRoundTrip`]): saving its blob would lock the wallet out for good.
+/// A blob the key store itself calls wrong or malformed is the same fault; its other
+/// failures (unavailable, invalidated) keep their reasons.
 pub(super) fn wrap_checked(keys: &dyn KeyWrapper, key: &DataKey) -> Result<Vec<u8>, StoreError> {
+    let no_round_trip = StoreError::KeyWrap(KeyWrapError::NoRoundTrip);
     let wrapped = keys.wrap_key(key.master())?;
-    if keys.unwrap_key(&wrapped)?.as_slice() != key.master() {
-        return Err(StoreError::WrongKey);
+    match keys.unwrap_key(&wrapped) {
+        Ok(back) if back.as_slice() == key.master() => Ok(wrapped),
+        Ok(_) | Err(KeyWrapError::WrongKey | KeyWrapError::Malformed) => Err(no_round_trip),
+        Err(other) => Err(other.into()),
     }
-    Ok(wrapped)
 }
 
 /// The connection settings. `journal_mode` is stored in the file; the rest are per
 /// connection and set at every open.
 pub(super) fn configure(conn: &Connection) -> Result<(), StoreError> {
+    harden(conn)?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
@@ -117,15 +125,65 @@ pub(super) fn configure(conn: &Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Turns off what a file could bring to run inside the store's own statements: triggers
+/// (one planted in the file put old rows back after every write, the third hostile review's
+/// F3) and views. [`check_shape`] refuses a file that holds either; this keeps one added
+/// while the store is open (by another process) from running. Defensive mode also refuses
+/// `writable_schema` and other ways of editing the schema from SQL.
+fn harden(conn: &Connection) -> Result<(), StoreError> {
+    for (setting, on) in [
+        (DbConfig::SQLITE_DBCONFIG_ENABLE_TRIGGER, false),
+        (DbConfig::SQLITE_DBCONFIG_ENABLE_VIEW, false),
+        (DbConfig::SQLITE_DBCONFIG_DEFENSIVE, true),
+    ] {
+        if conn.set_db_config(setting, on)? != on {
+            return Err(StoreError::Io(rusqlite::ffi::SQLITE_MISUSE));
+        }
+    }
+    Ok(())
+}
+
 /// Reads an existing file read-only: `None` if it has no schema yet (never initialised),
 /// else its wrapped key and the checked data key.
 fn probe(path: &Path, keys: &dyn KeyWrapper) -> Result<Option<(Vec<u8>, DataKey)>, StoreError> {
     let conn = open_read_only(path)?;
+    harden(&conn)?;
     if is_blank(&conn)? {
         return Ok(None);
     }
     check_shape(&conn)?;
     read_key(&conn, keys).map(Some)
+}
+
+/// Checks, without following links or opening anything, that the store's file and its
+/// WAL and shared-memory files are each absent or a regular file; returns the store file's
+/// length if it exists. Anything else (a directory, a symbolic link, a FIFO, a socket, a
+/// device) is [`Corruption::NotAFile`]: the third hostile review's F7 (a FIFO blocked the
+/// opening for ever) and F10 (through a link to `/dev/null`, the opening made the system's
+/// device 0600). A directory the app owns has no reason to hold a link there, and following
+/// one would put the wallet (and its mode) wherever it points.
+fn check_files(path: &Path) -> Result<Option<u64>, StoreError> {
+    let mut len = None;
+    for suffix in SUFFIXES {
+        let file = with_suffix(path, suffix);
+        match std::fs::symlink_metadata(&file) {
+            Ok(meta) if meta.file_type().is_file() => {
+                if suffix.is_empty() {
+                    len = Some(meta.len());
+                }
+            }
+            Ok(_) => return Err(StoreError::Corrupt(Corruption::NotAFile)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(_) => return Err(StoreError::Io(rusqlite::ffi::SQLITE_CANTOPEN)),
+        }
+    }
+    Ok(len)
+}
+
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
 }
 
 /// Makes the store's file the owner's alone (0600) before SQLite opens it, creating it if
@@ -135,28 +193,55 @@ fn probe(path: &Path, keys: &dyn KeyWrapper) -> Result<Option<(Vec<u8>, DataKey)
 /// guess a passphrase offline (the second hostile review's R8). A file system that keeps
 /// no modes (FAT on removable storage, some network mounts) refuses the change: the store
 /// still opens there, with a warning.
+///
+/// No link is followed. The store's file is opened (created if missing) and its mode
+/// changed through that descriptor (`fchmod`), once the path is seen, without following
+/// links, to be that same regular file: a link put in place after [`check_files`] is
+/// refused, not followed. The WAL and shared-memory files are not opened here: closing a
+/// descriptor of them would drop the POSIX locks another connection of this process holds
+/// on them (SQLite's own descriptors are shared for that reason). They are changed by name
+/// only if, just before, the name is a regular file.
 fn make_private(path: &Path) -> Result<(), StoreError> {
     #[cfg(unix)]
     {
-        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-        std::fs::OpenOptions::new()
+        use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+        let cant_open = |_| StoreError::Io(rusqlite::ffi::SQLITE_CANTOPEN);
+        let private = std::fs::Permissions::from_mode(0o600);
+        let refused =
+            || tracing::warn!("the store's file keeps its mode: the file system refused 0600");
+        let file = std::fs::OpenOptions::new()
             .write(true)
             .create(true)
             .truncate(false)
             .mode(0o600)
             .open(path)
-            .map_err(|_| StoreError::Io(rusqlite::ffi::SQLITE_CANTOPEN))?;
-        for suffix in ["", "-wal", "-shm"] {
-            let mut name = path.as_os_str().to_owned();
-            name.push(suffix);
-            let file = Path::new(&name);
-            let Ok(meta) = std::fs::metadata(file) else {
-                continue;
+            .map_err(cant_open)?;
+        let opened = file.metadata().map_err(cant_open)?;
+        let named = std::fs::symlink_metadata(path).map_err(cant_open)?;
+        if !named.file_type().is_file()
+            || (named.dev(), named.ino()) != (opened.dev(), opened.ino())
+        {
+            return Err(StoreError::Corrupt(Corruption::NotAFile));
+        }
+        if opened.permissions().mode() & 0o077 != 0
+            && file.set_permissions(private.clone()).is_err()
+        {
+            refused();
+        }
+        for suffix in ["-wal", "-shm"] {
+            let name = with_suffix(path, suffix);
+            let meta = match std::fs::symlink_metadata(&name) {
+                Ok(meta) => meta,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(cant_open(e)),
             };
+            if !meta.file_type().is_file() {
+                return Err(StoreError::Corrupt(Corruption::NotAFile));
+            }
             if meta.permissions().mode() & 0o077 != 0
-                && std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600)).is_err()
+                && std::fs::set_permissions(&name, private.clone()).is_err()
             {
-                tracing::warn!("the store's file keeps its mode: the file system refused 0600");
+                refused();
             }
         }
     }
@@ -171,23 +256,21 @@ fn make_private(path: &Path) -> Result<(), StoreError> {
 /// file is opened `immutable`, which reads the main file alone and creates nothing. If a
 /// `-wal` exists, another connection may be writing, so the normal locking read is used.
 fn open_read_only(path: &Path) -> Result<Connection, StoreError> {
-    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let mut wal = path.as_os_str().to_owned();
-    wal.push("-wal");
-    let uri = path
-        .to_str()
-        .filter(|_| !Path::new(&wal).exists())
-        .map(|p| {
-            let mut uri = String::from("file:");
-            for b in p.bytes() {
-                if b.is_ascii_alphanumeric() || b"/._~-".contains(&b) {
-                    uri.push(char::from(b));
-                } else {
-                    uri.push_str(&format!("%{b:02X}"));
-                }
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        | OpenFlags::SQLITE_OPEN_NOFOLLOW;
+    let wal = with_suffix(path, "-wal");
+    let uri = path.to_str().filter(|_| !wal.exists()).map(|p| {
+        let mut uri = String::from("file:");
+        for b in p.bytes() {
+            if b.is_ascii_alphanumeric() || b"/._~-".contains(&b) {
+                uri.push(char::from(b));
+            } else {
+                uri.push_str(&format!("%{b:02X}"));
             }
-            uri + "?mode=ro&immutable=1"
-        });
+        }
+        uri + "?mode=ro&immutable=1"
+    });
     Ok(match uri {
         Some(uri) => Connection::open_with_flags(uri, flags | OpenFlags::SQLITE_OPEN_URI)?,
         None => Connection::open_with_flags(path, flags)?,
@@ -200,7 +283,11 @@ fn is_blank(conn: &Connection) -> Result<bool, StoreError> {
     Ok(objects == 0 && schema::user_version(conn)? == 0)
 }
 
-/// Checks that the file is one of ours at a version this library reads; returns it.
+/// Checks that the file is one of ours at a version this library reads; returns it. Its
+/// `sqlite_master` must hold exactly what this library's schema holds at that version,
+/// each object with its SQL: no other table, column, index, trigger or view (the third
+/// hostile review's F3: a trigger planted in the file ran inside the wallet's own writes
+/// and put old rows back after each of them).
 fn check_shape(conn: &Connection) -> Result<u32, StoreError> {
     let version = schema::user_version(conn)?;
     if version > schema::VERSION {
@@ -209,13 +296,7 @@ fn check_shape(conn: &Connection) -> Result<u32, StoreError> {
             supported: schema::VERSION,
         }));
     }
-    let mut stmt = conn.prepare(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('docs', 'items', 'meta', 'secrets') ORDER BY name",
-    )?;
-    let tables = stmt
-        .query_map([], |r| r.get::<_, String>(0))?
-        .collect::<Result<Vec<_>, _>>()?;
-    if version == 0 || tables != TABLES {
+    if version == 0 || schema::objects(conn)? != schema::objects_at(version)? {
         return Err(StoreError::Corrupt(Corruption::UnexpectedSchema));
     }
     Ok(version)

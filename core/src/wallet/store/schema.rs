@@ -98,6 +98,41 @@ fn set_user_version(tx: &Transaction<'_>, v: u32) -> rusqlite::Result<()> {
     tx.execute_batch(&format!("PRAGMA user_version = {v}"))
 }
 
+/// One schema object as `sqlite_master` lists it: type, name, table, and its SQL with
+/// runs of whitespace made one space (the file keeps the text it was created with, and a
+/// fresh file and a migrated one differ only in layout).
+pub(super) type Object = (String, String, String, String);
+
+/// Every object of the file's schema, in a fixed order. SQLite's statistics tables
+/// (`sqlite_stat1` to `4`, made by `ANALYZE`, which a backup or inspection tool may have
+/// run) are left out: they steer the query planner only and hold no code.
+pub(super) fn objects(conn: &rusqlite::Connection) -> Result<Vec<Object>, StoreError> {
+    let mut stmt = conn.prepare(
+        "SELECT type, name, tbl_name, COALESCE(sql, '') FROM sqlite_master
+         WHERE NOT (type = 'table' AND name LIKE 'sqlite\\_stat_' ESCAPE '\\')
+         ORDER BY type, name",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        let sql: String = r.get(3)?;
+        Ok((
+            r.get(0)?,
+            r.get(1)?,
+            r.get(2)?,
+            sql.split_whitespace().collect::<Vec<_>>().join(" "),
+        ))
+    })?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+/// The objects a file of schema `version` holds: the migration steps up to it, run on an
+/// empty database in memory (a fraction of a millisecond at each opening).
+pub(super) fn objects_at(version: u32) -> Result<Vec<Object>, StoreError> {
+    let mut conn = rusqlite::Connection::open_in_memory()?;
+    let tx = conn.transaction()?;
+    migrate(&tx, 0, version)?;
+    objects(&tx)
+}
+
 /// Creates the current schema in a new, empty database.
 pub(super) fn create(tx: &Transaction<'_>) -> Result<(), StoreError> {
     tx.execute_batch(CURRENT)?;
@@ -135,23 +170,8 @@ mod tests {
     use super::*;
     use rusqlite::Connection;
 
-    /// `(type, name, tbl_name, sql with whitespace collapsed)` of every schema object.
-    fn schema_of(conn: &Connection) -> Vec<(String, String, String, String)> {
-        let mut stmt = conn
-            .prepare("SELECT type, name, tbl_name, COALESCE(sql, '') FROM sqlite_master ORDER BY type, name")
-            .unwrap();
-        stmt.query_map([], |r| {
-            let sql: String = r.get(3)?;
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                sql.split_whitespace().collect::<Vec<_>>().join(" "),
-            ))
-        })
-        .unwrap()
-        .map(Result::unwrap)
-        .collect()
+    fn schema_of(conn: &Connection) -> Vec<Object> {
+        objects(conn).unwrap()
     }
 
     #[test]

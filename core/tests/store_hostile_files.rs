@@ -1,0 +1,274 @@
+//! The store against files planted in the wallet's directory (the third hostile review):
+//! schema objects of its own that SQLite would run inside the wallet's writes, key stores
+//! that do not give the key back, a FIFO, a symbolic link or a directory in place of a
+//! store file, a key file without end.
+
+#![cfg(feature = "wallet")]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use edl_core::wallet::store::{
+    Argon2Settings, Corruption, KeyWrapError, KeyWrapper, SoftwareKeyStore, StoreError, StoreRead,
+    WalletStore,
+};
+use zeroize::Zeroizing;
+
+fn keys() -> SoftwareKeyStore {
+    SoftwareKeyStore::from_passphrase_with("k", Argon2Settings::INSECURE_FOR_TESTS).unwrap()
+}
+
+/// A store at `path` holding one document, closed again.
+fn made_store(path: &Path) {
+    let store = WalletStore::open(path, &keys()).unwrap();
+    store
+        .write(|tx| tx.put_doc("licence", &"status A"))
+        .unwrap();
+}
+
+/// Every file of the directory with its bytes (symbolic links as their target's name).
+fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            let meta = std::fs::symlink_metadata(e.path()).unwrap();
+            let bytes = if meta.file_type().is_symlink() {
+                std::fs::read_link(e.path())
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned()
+                    .into_bytes()
+            } else if meta.is_file() {
+                std::fs::read(e.path()).unwrap()
+            } else {
+                Vec::new()
+            };
+            (e.file_name().to_string_lossy().into_owned(), bytes)
+        })
+        .collect()
+}
+
+/// The reviewer's trigger (F3): after every update of a document, the old sealed body is
+/// put back, so a sync that stores a revoked licence leaves the old one showing.
+const PIN_DOCS: &str = "CREATE TRIGGER pin_docs AFTER UPDATE ON docs
+    BEGIN UPDATE docs SET body = OLD.body WHERE name = NEW.name; END;";
+
+#[test]
+fn schema_objects_the_store_did_not_create_are_refused_and_the_file_left_alone() {
+    let cases = [
+        ("trigger", PIN_DOCS),
+        (
+            "trigger on items",
+            "CREATE TRIGGER hide_log AFTER INSERT ON items
+               BEGIN DELETE FROM items WHERE seq = NEW.seq; END;",
+        ),
+        ("view", "CREATE VIEW licence_view AS SELECT * FROM docs;"),
+        (
+            "table",
+            "CREATE TABLE keep (name TEXT PRIMARY KEY, body BLOB);",
+        ),
+        ("index", "CREATE INDEX docs_by_body ON docs (body);"),
+        (
+            "a column more",
+            "ALTER TABLE docs ADD COLUMN note TEXT DEFAULT 'x';",
+        ),
+    ];
+    for (what, sql) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("wallet.db");
+        made_store(&path);
+        rusqlite::Connection::open(&path)
+            .unwrap()
+            .execute_batch(sql)
+            .unwrap();
+        let before = snapshot(dir.path());
+        let outcome = WalletStore::open(&path, &keys());
+        assert!(
+            matches!(
+                outcome,
+                Err(StoreError::Corrupt(Corruption::UnexpectedSchema))
+            ),
+            "{what}: {outcome:?}"
+        );
+        assert_eq!(snapshot(dir.path()), before, "{what}: the files changed");
+    }
+}
+
+#[test]
+fn a_trigger_planted_while_the_store_is_open_never_runs_in_its_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("wallet.db");
+    let store = WalletStore::open(&path, &keys()).unwrap();
+    store
+        .write(|tx| tx.put_doc("licence", &"status A"))
+        .unwrap();
+    // Another process adds the trigger after the store has checked the file.
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute_batch(PIN_DOCS)
+        .unwrap();
+    store
+        .write(|tx| tx.put_doc("licence", &"status F (revoked)"))
+        .unwrap();
+    assert_eq!(
+        store.get_doc::<String>("licence").unwrap().as_deref(),
+        Some("status F (revoked)")
+    );
+}
+
+/// `wrap_key` hands back bytes unrelated to the key, `unwrap_key` returns them (an app's
+/// bug, F5); or it keeps the key but unwraps one byte short.
+struct Garbage;
+impl KeyWrapper for Garbage {
+    fn wrap_key(&self, _: &[u8]) -> Result<Vec<u8>, KeyWrapError> {
+        Ok(vec![0; 8])
+    }
+    fn unwrap_key(&self, wrapped: &[u8]) -> Result<Zeroizing<Vec<u8>>, KeyWrapError> {
+        Ok(Zeroizing::new(wrapped.to_vec()))
+    }
+}
+struct Short;
+impl KeyWrapper for Short {
+    fn wrap_key(&self, plaintext: &[u8]) -> Result<Vec<u8>, KeyWrapError> {
+        Ok(plaintext.to_vec())
+    }
+    fn unwrap_key(&self, wrapped: &[u8]) -> Result<Zeroizing<Vec<u8>>, KeyWrapError> {
+        Ok(Zeroizing::new(wrapped[1..].to_vec()))
+    }
+}
+
+#[test]
+fn a_key_store_that_does_not_give_the_key_back_is_refused_before_a_store_is_made() {
+    let stores: [(&str, &dyn KeyWrapper); 2] = [("garbage", &Garbage), ("short", &Short)];
+    for (what, ks) in stores {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("wallet.db");
+        let outcome = WalletStore::open(&path, ks);
+        assert!(
+            matches!(outcome, Err(StoreError::KeyWrap(KeyWrapError::NoRoundTrip))),
+            "{what}: {outcome:?}"
+        );
+        assert!(snapshot(dir.path()).is_empty(), "{what}: a file was made");
+    }
+}
+
+fn mkfifo(path: &Path) {
+    let made = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(made.success());
+}
+
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// A FIFO in place of the store (F7) blocked the opening for ever: it opened the path for
+/// writing before looking at what it is.
+#[cfg(unix)]
+#[test]
+fn a_fifo_in_place_of_the_store_is_refused_without_blocking() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("wallet.db");
+    mkfifo(&path);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let opening = path.clone();
+    std::thread::spawn(move || {
+        let _ = tx.send(WalletStore::open(&opening, &keys()).map(|_| ()));
+    });
+    let outcome = match rx.recv_timeout(std::time::Duration::from_secs(10)) {
+        Ok(outcome) => outcome,
+        Err(_) => {
+            // Let the blocked opening go (a reader for its writer) before failing.
+            let _ = std::fs::File::open(&path);
+            panic!("opening a store over a FIFO blocked");
+        }
+    };
+    assert_eq!(outcome, Err(StoreError::Corrupt(Corruption::NotAFile)));
+}
+
+/// A symbolic link in place of the store or its WAL (F10): the opening made the link's
+/// target 0600 (with the reviewer's link to /dev/null, the system's) and SQLite wrote
+/// through it. The targets here are files of the test's own directory.
+#[cfg(unix)]
+#[test]
+fn a_symlink_in_place_of_a_store_file_is_refused_and_its_target_left_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    for suffix in ["", "-wal", "-shm"] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("wallet.db");
+        if !suffix.is_empty() {
+            made_store(&path);
+        }
+        let target = dir.path().join("elsewhere");
+        std::fs::write(&target, b"").unwrap();
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o644)).unwrap();
+        std::os::unix::fs::symlink(&target, with_suffix(&path, suffix)).unwrap();
+        let before = snapshot(dir.path());
+
+        let outcome = WalletStore::open(&path, &keys()).map(|_| ());
+        assert_eq!(mode(&target), 0o644, "wallet.db{suffix}: target's mode");
+        assert_eq!(
+            outcome,
+            Err(StoreError::Corrupt(Corruption::NotAFile)),
+            "wallet.db{suffix}"
+        );
+        assert_eq!(
+            snapshot(dir.path()),
+            before,
+            "wallet.db{suffix}: files changed"
+        );
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_directory_in_place_of_the_store_is_not_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("wallet.db");
+    std::fs::create_dir(&path).unwrap();
+    assert_eq!(
+        WalletStore::open(&path, &keys()).map(|_| ()),
+        Err(StoreError::Corrupt(Corruption::NotAFile))
+    );
+}
+
+/// A key file that never ends (F9; the reviewer gave `/dev/zero`): here a FIFO fed with up
+/// to 64 MiB of zeros. The key store must stop reading past 32 bytes, so the writer is
+/// cut off after what the pipe holds.
+#[cfg(unix)]
+#[test]
+fn a_key_file_without_end_is_read_only_up_to_its_bound() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("wallet.key");
+    mkfifo(&path);
+    let feeding = path.clone();
+    let writer = std::thread::spawn(move || {
+        let mut pipe = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&feeding)
+            .unwrap();
+        let chunk = [0u8; 64 * 1024];
+        let mut written = 0usize;
+        while written < 64 << 20 {
+            match pipe.write(&chunk) {
+                Ok(n) => written += n,
+                // The reader went away (EPIPE; Rust ignores SIGPIPE).
+                Err(_) => break,
+            }
+        }
+        written
+    });
+    assert_eq!(
+        SoftwareKeyStore::from_key_file(&path).unwrap_err(),
+        KeyWrapError::BadKeyFile
+    );
+    let written = writer.join().unwrap();
+    assert!(written < 1 << 20, "{written} bytes were read");
+}
