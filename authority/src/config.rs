@@ -169,6 +169,10 @@ pub struct Config {
     pub request_timeout: Duration,
     /// Connections served at once; more are answered 503 with Retry-After and closed.
     pub max_connections: usize,
+    /// Photo upload bodies (up to 3 MiB each) read at once; the next upload is answered
+    /// 429 `busy` with Retry-After until one ends. Bounds the memory that half-sent
+    /// uploads can hold (third hostile review, C-F1; D129).
+    pub max_photo_uploads: usize,
     /// The bearer token a scraper shows to read `/metrics` (D90); empty refuses every
     /// scrape.
     pub metrics_token: String,
@@ -207,6 +211,7 @@ impl Config {
             header_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
             max_connections: 1024,
+            max_photo_uploads: 32,
             metrics_token: String::new(),
             writer_stall: Duration::from_secs(5),
         }

@@ -11,7 +11,7 @@ use axum::extract::{
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use edl_core::crypto::PublicKey;
-use edl_core::wire::{BAD_BASE64, HEADER_API_KEY, HEADER_AUTHORIZATION, RequestAuth};
+use edl_core::wire::{AuthError, BAD_BASE64, HEADER_API_KEY, HEADER_AUTHORIZATION, RequestAuth};
 use serde::de::DeserializeOwned;
 
 use crate::error::Error;
@@ -229,6 +229,31 @@ impl FromRequestParts<AppState> for Verifier {
     }
 }
 
+/// A place among the photo uploads read at once (`Config::max_photo_uploads`), held until
+/// the handler ends; taken before the body is read, so half-sent uploads cannot hold more
+/// than that many bodies (D129). None free: 429 `busy` with Retry-After.
+pub struct UploadSlot(#[allow(dead_code)] tokio::sync::OwnedSemaphorePermit);
+
+/// How long an upload refused for want of a slot is told to wait.
+const UPLOAD_RETRY_AFTER: u64 = 5;
+
+impl FromRequestParts<AppState> for UploadSlot {
+    type Rejection = Error;
+
+    async fn from_request_parts(_: &mut Parts, app: &AppState) -> Result<Self, Error> {
+        app.photo_uploads
+            .clone()
+            .try_acquire_owned()
+            .map(UploadSlot)
+            .map_err(|_| {
+                tracing::warn!("photo upload refused: every upload slot is taken");
+                Error::Busy {
+                    retry_after: UPLOAD_RETRY_AFTER,
+                }
+            })
+    }
+}
+
 /// A wallet request signed by the account's device key: the signature, timestamp and
 /// nonce are checked (the nonce recorded, durably) before the handler runs.
 pub struct Signed {
@@ -292,12 +317,18 @@ impl FromRequest<AppState> for Signed {
             .path_and_query()
             .map(|p| p.as_str().to_owned())
             .unwrap_or_else(|| req.uri().path().to_owned());
-        let body = read_body(req, app).await?;
+        // What needs no body is checked before the body is read (up to 3 MiB for a
+        // photo): a stale request or an account without a device holds nothing (D129).
+        if auth.timestamp.abs_diff(app.now()) > app.config.max_request_skew {
+            return Err(AuthError::Stale.into());
+        }
         let driver = app
             .store
             .driver(account)
             .await?
+            .filter(|d| d.device_key.is_some())
             .ok_or(Error::UnknownAccount)?;
+        let body = read_body(req, app).await?;
         let verify = |k: Option<crate::store::Bytes32>| {
             let key = k
                 .and_then(|k| PublicKey::from_bytes(&k.0).ok())

@@ -7,7 +7,7 @@ use edl_core::wire::{
     PhotoAccepted, PhotoUpload, SyncQuery, SyncResponse, paths,
 };
 
-use super::extract::{AppState, Body, Params, Signed, Source};
+use super::extract::{AppState, Body, Params, Signed, Source, UploadSlot};
 use crate::error::Result;
 use crate::throttle::source_key;
 
@@ -56,7 +56,11 @@ pub async fn apply(State(app): State<AppState>, signed: Signed) -> Result<Json<A
 #[utoipa::path(post, path = paths::PHOTO, tag = "wallet", security(("device_signature" = [])),
     request_body = PhotoUpload,
     responses((status = 200, body = PhotoAccepted), (status = "4XX", body = ErrorBody)))]
-pub async fn photo(State(app): State<AppState>, signed: Signed) -> Result<Json<PhotoAccepted>> {
+pub async fn photo(
+    State(app): State<AppState>,
+    _slot: UploadSlot,
+    signed: Signed,
+) -> Result<Json<PhotoAccepted>> {
     signed.current()?;
     signed.identity_checked()?;
     let upload: PhotoUpload = signed.json()?;

@@ -68,6 +68,8 @@ pub struct App {
     pub photo_grants: crate::grants::PhotoGrants,
     /// Verifiers already found by API key (D114).
     pub verifiers: crate::verifiers::VerifierCache,
+    /// Photo upload bodies being read: at most `config.max_photo_uploads` (D129).
+    pub photo_uploads: Arc<tokio::sync::Semaphore>,
 }
 
 fn application_view(s: &DriverState) -> ApplicationView {
@@ -162,6 +164,7 @@ impl App {
             metrics: Default::default(),
             photo_grants: Default::default(),
             verifiers: Default::default(),
+            photo_uploads: Arc::new(tokio::sync::Semaphore::new(config.max_photo_uploads.max(1))),
             config,
         }
     }
