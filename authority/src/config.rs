@@ -171,7 +171,7 @@ pub struct Config {
     pub max_connections: usize,
     /// Photo upload bodies (up to 3 MiB each) read at once; the next upload is answered
     /// 429 `busy` with Retry-After until one ends. Bounds the memory that half-sent
-    /// uploads can hold (third hostile review, C-F1; D129).
+    /// uploads can hold (third hostile review, C-F1; D135).
     pub max_photo_uploads: usize,
     /// The bearer token a scraper shows to read `/metrics` (D90); empty refuses every
     /// scrape.

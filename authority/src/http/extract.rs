@@ -231,7 +231,7 @@ impl FromRequestParts<AppState> for Verifier {
 
 /// A place among the photo uploads read at once (`Config::max_photo_uploads`), held until
 /// the handler ends; taken before the body is read, so half-sent uploads cannot hold more
-/// than that many bodies (D129). None free: 429 `busy` with Retry-After.
+/// than that many bodies (D135). None free: 429 `busy` with Retry-After.
 pub struct UploadSlot(#[allow(dead_code)] tokio::sync::OwnedSemaphorePermit);
 
 /// How long an upload refused for want of a slot is told to wait.
@@ -318,7 +318,7 @@ impl FromRequest<AppState> for Signed {
             .map(|p| p.as_str().to_owned())
             .unwrap_or_else(|| req.uri().path().to_owned());
         // What needs no body is checked before the body is read (up to 3 MiB for a
-        // photo): a stale request or an account without a device holds nothing (D129).
+        // photo): a stale request or an account without a device holds nothing (D135).
         if auth.timestamp.abs_diff(app.now()) > app.config.max_request_skew {
             return Err(AuthError::Stale.into());
         }

@@ -68,7 +68,7 @@ pub struct App {
     pub photo_grants: crate::grants::PhotoGrants,
     /// Verifiers already found by API key (D114).
     pub verifiers: crate::verifiers::VerifierCache,
-    /// Photo upload bodies being read: at most `config.max_photo_uploads` (D129).
+    /// Photo upload bodies being read: at most `config.max_photo_uploads` (D135).
     pub photo_uploads: Arc<tokio::sync::Semaphore>,
 }
 
