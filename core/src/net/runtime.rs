@@ -3,7 +3,9 @@
 //! Foreign callers (Kotlin coroutines, Swift tasks, Python asyncio) poll the wallet's
 //! futures themselves, but reqwest needs a tokio reactor. So network work is spawned on a
 //! runtime the core owns and the caller awaits its join handle, which any executor can
-//! poll. Nothing else in the crate builds a runtime.
+//! poll. Nothing else in the crate builds a runtime. The app's code never runs on its two
+//! workers: the wallet's observer and upload progress are called on the wallet's own
+//! delivery thread (`wallet::events`, D132), the identity check on the blocking pool.
 
 use std::future::Future;
 use std::sync::OnceLock;

@@ -13,8 +13,9 @@ use crate::present::{DEFAULT_PERIOD, DynamicCode, Form, Holder, Presentation};
 use crate::wire::{ApplicationView, FeedMessage, ReviewResult, VerificationLogEntry};
 
 use super::WalletError;
-use super::events::{ObserverSlot, WalletEvent, WalletObserver};
+use super::events::{ObserverSlot, Receipts, WalletEvent, WalletObserver};
 use super::photo_upload::PhotoSubmission;
+use super::photo_upload::{UploadProgress, UploadStage};
 use super::rotation::RotationTicker;
 use super::state::{self, Enrolment, StoredElicence, SyncState};
 use super::store::{KeyWrapper, StoreRead, WalletStore};
@@ -29,6 +30,9 @@ const STORE_FILE: &str = "wallet.db";
 #[derive(Clone)]
 pub struct Wallet {
     inner: Arc<Inner>,
+    /// Inside one call of the wallet: the callbacks it queued, which the call waits for
+    /// before it returns (`events`, D132).
+    receipts: Option<Arc<Receipts>>,
 }
 
 struct Inner {
@@ -70,6 +74,7 @@ impl Wallet {
                 observer: ObserverSlot::default(),
                 client: ClientSlot::default(),
             }),
+            receipts: None,
         })
     }
 
@@ -88,8 +93,38 @@ impl Wallet {
         self.inner.client.get(base)
     }
 
+    /// Queues `event` for the observer, on the wallet's delivery thread (D132).
     pub(super) fn emit(&self, event: WalletEvent) {
-        self.inner.observer.emit(event);
+        let n = self.inner.observer.emit(event);
+        if let Some(r) = &self.receipts {
+            r.add(n);
+        }
+    }
+
+    /// Queues `stage` for an upload's progress callback, as [`Wallet::emit`] does events.
+    pub(super) fn progress(&self, to: &Arc<dyn UploadProgress>, stage: UploadStage) {
+        let n = self.inner.observer.progress(to, stage);
+        if let Some(r) = &self.receipts {
+            r.add(n);
+        }
+    }
+
+    /// Runs `call` with a handle of this wallet that notes the callbacks it queues, then
+    /// waits (without holding a thread) until they have run, or until the delivery thread
+    /// is busy with another's callback: a call's events and progress arrive before it
+    /// returns, unless a callback before them is still running.
+    pub(super) async fn with_callbacks<T, Fut>(&self, call: impl FnOnce(Wallet) -> Fut) -> T
+    where
+        Fut: std::future::Future<Output = T>,
+    {
+        let receipts = Arc::new(Receipts::default());
+        let handle = Wallet {
+            inner: self.inner.clone(),
+            receipts: Some(receipts.clone()),
+        };
+        let out = call(handle).await;
+        self.inner.observer.delivered(&receipts).await;
+        out
     }
 
     /// The authority's clock now, as the wallet best knows it (phone clock + offset

@@ -41,9 +41,10 @@ struct Applied {
 }
 
 impl Wallet {
-    /// Runs `task` with a handle of this wallet on the core's runtime.
     /// Runs `task` with a handle of this wallet on the core's runtime, inside `span`, and
-    /// logs its failure there (the one place a wallet call's error is logged).
+    /// logs its failure there (the one place a wallet call's error is logged). Returns once
+    /// the callbacks it queued have run (`Wallet::with_callbacks`); they run on the
+    /// wallet's delivery thread, never on the runtime (D132).
     pub(super) async fn on_runtime<T, Fut>(
         &self,
         span: Span,
@@ -53,9 +54,14 @@ impl Wallet {
         Fut: Future<Output = Result<T, WalletError>> + Send + 'static,
         T: Send + 'static,
     {
-        let result = runtime::run(task(self.clone()).instrument(span.clone()))
-            .await
-            .unwrap_or(Err(WalletError::Internal));
+        let in_span = span.clone();
+        let result = self
+            .with_callbacks(|w| async move {
+                runtime::run(task(w).instrument(in_span))
+                    .await
+                    .unwrap_or(Err(WalletError::Internal))
+            })
+            .await;
         if let Err(e) = &result {
             span.in_scope(|| log_failure(e));
         }
@@ -368,7 +374,7 @@ impl Wallet {
         let report = |stage| {
             tracing::debug!(?stage, "upload stage");
             if let Some(p) = &progress {
-                p.on_stage(stage);
+                self.progress(p, stage);
             }
         };
         // Decoding a 12-megapixel photo and the face detector take a few hundred ms.
