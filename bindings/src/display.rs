@@ -43,6 +43,7 @@ fn problem(error: &EdlError) -> Problem {
         EdlError::Malformed { .. } => Problem::Malformed,
         EdlError::StorageFull => Problem::StorageFull,
         EdlError::CorruptStore | EdlError::KeyStore { .. } => Problem::WalletUnreadable,
+        EdlError::StoreTooNew => Problem::AppOutdated,
         EdlError::InvalidArgument { .. }
         | EdlError::Rejected { .. }
         | EdlError::Server { .. }

@@ -6576,6 +6576,12 @@ enum EdlError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
      */
     case CorruptStore
     /**
+     * The wallet's store was written by a newer version of this library (the app was
+     * downgraded, or a backup from a newer install restored). Nothing was changed: do not
+     * reset; ask the driver to update the app, which opens the store again.
+     */
+    case StoreTooNew
+    /**
      * The device has no space left for the wallet's store; nothing was changed. Ask the
      * driver to free some space.
      */
@@ -6656,12 +6662,13 @@ public struct FfiConverterTypeEdlError: FfiConverterRustBuffer {
             reason: try FfiConverterTypeKeyStoreFailure.read(from: &buf)
             )
         case 15: return .CorruptStore
-        case 16: return .StorageFull
-        case 17: return .ListRefused(
+        case 16: return .StoreTooNew
+        case 17: return .StorageFull
+        case 18: return .ListRefused(
             list: try FfiConverterTypeListKind.read(from: &buf), 
             reason: try FfiConverterTypeListRefusal.read(from: &buf)
             )
-        case 18: return .Internal(
+        case 19: return .Internal(
             detail: try FfiConverterString.read(from: &buf)
             )
 
@@ -6745,18 +6752,22 @@ public struct FfiConverterTypeEdlError: FfiConverterRustBuffer {
             writeInt(&buf, Int32(15))
         
         
-        case .StorageFull:
+        case .StoreTooNew:
             writeInt(&buf, Int32(16))
         
         
-        case let .ListRefused(list,reason):
+        case .StorageFull:
             writeInt(&buf, Int32(17))
+        
+        
+        case let .ListRefused(list,reason):
+            writeInt(&buf, Int32(18))
             FfiConverterTypeListKind.write(list, into: &buf)
             FfiConverterTypeListRefusal.write(reason, into: &buf)
             
         
         case let .Internal(detail):
-            writeInt(&buf, Int32(18))
+            writeInt(&buf, Int32(19))
             FfiConverterString.write(detail, into: &buf)
             
         }

@@ -153,6 +153,34 @@ fn a_key_store_that_does_not_give_the_key_back_is_refused_before_a_store_is_made
     }
 }
 
+/// A key store that wraps like `keys()` but unwraps one byte short.
+struct Truncating(SoftwareKeyStore);
+impl KeyWrapper for Truncating {
+    fn wrap_key(&self, plaintext: &[u8]) -> Result<Vec<u8>, KeyWrapError> {
+        self.0.wrap_key(plaintext)
+    }
+    fn unwrap_key(&self, wrapped: &[u8]) -> Result<Zeroizing<Vec<u8>>, KeyWrapError> {
+        let key = self.0.unwrap_key(wrapped)?;
+        Ok(Zeroizing::new(key[1..].to_vec()))
+    }
+}
+
+/// F6: a key of the wrong length from the key store was `Corrupt(MissingKey)`, which the
+/// app is told to answer by wiping the wallet; the file is sound.
+#[test]
+fn a_key_of_the_wrong_length_from_the_key_store_is_its_fault_not_the_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("wallet.db");
+    made_store(&path);
+    let before = snapshot(dir.path());
+    assert_eq!(
+        WalletStore::open(&path, &Truncating(keys())).map(|_| ()),
+        Err(StoreError::KeyWrap(KeyWrapError::BadKeyLength))
+    );
+    assert_eq!(snapshot(dir.path()), before);
+    assert!(WalletStore::open(&path, &keys()).is_ok());
+}
+
 fn mkfifo(path: &Path) {
     let made = std::process::Command::new("mkfifo")
         .arg(path)

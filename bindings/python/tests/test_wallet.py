@@ -21,6 +21,8 @@ from edl import (
     Audience,
     EdlError,
     IdentityProvider,
+    KeyStore,
+    KeyStoreFailure,
     PhotoSource,
     PresentationForm,
     RefusalReason,
@@ -236,6 +238,39 @@ def test_another_key_does_not_open_the_store(tmp_path):
     Wallet(str(tmp_path / "w"), key_file_key_store(str(tmp_path / "key1")))
     with pytest.raises(EdlError.KeyStore):
         Wallet(str(tmp_path / "w"), key_file_key_store(str(tmp_path / "key2")))
+
+
+def test_a_store_from_a_newer_library_asks_for_an_update_and_a_short_key_blames_the_key_store(
+    tmp_path,
+):
+    """Neither is a damaged store, whose answer is to wipe the wallet (third hostile review,
+    F6): a file from a newer library is StoreTooNew and is left as it was; a key store that
+    unwraps a key of the wrong length is a KeyStore failure."""
+    import gc
+    import sqlite3
+
+    directory = tmp_path / "w"
+    keys = key_file_key_store(str(tmp_path / "key"))
+    Wallet(str(directory), keys)
+    gc.collect()
+
+    class Short(KeyStore):
+        def wrap_key(self, plaintext):
+            return keys.wrap_key(plaintext)
+
+        def unwrap_key(self, wrapped):
+            return keys.unwrap_key(wrapped)[1:]
+
+    with pytest.raises(EdlError.KeyStore) as e:
+        Wallet(str(directory), Short())
+    assert e.value.reason == KeyStoreFailure.FAILED
+
+    db = sqlite3.connect(directory / "wallet.db")
+    db.execute("PRAGMA user_version = 99")
+    db.commit()
+    db.close()
+    with pytest.raises(EdlError.StoreTooNew):
+        Wallet(str(directory), keys)
 
 
 def test_log_records_reach_the_python_logger(tmp_path):

@@ -17,7 +17,8 @@ impl From<KeyWrapError> for KeyStoreFailure {
             | KeyWrapError::BadParameters
             | KeyWrapError::Random
             | KeyWrapError::Platform(_)
-            | KeyWrapError::NoRoundTrip => KeyStoreFailure::Failed,
+            | KeyWrapError::NoRoundTrip
+            | KeyWrapError::BadKeyLength => KeyStoreFailure::Failed,
         }
     }
 }

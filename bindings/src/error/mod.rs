@@ -98,6 +98,9 @@ pub enum EdlError {
     /// The store is damaged or tampered with.
     #[error("the wallet store is corrupt")]
     CorruptStore,
+    /// The store was written by a newer version of this library.
+    #[error("the wallet store was written by a newer version of the library")]
+    StoreTooNew,
     /// No space left for the store.
     #[error("no space left for the wallet store")]
     StorageFull,

@@ -2,10 +2,14 @@
 //! or full store; requests to the authority go through [`net`](super::net).
 
 use edl_core::wallet::WalletError;
-use edl_core::wallet::store::StoreError;
+use edl_core::wallet::store::{MigrationError, StoreError};
 
 use super::net::{net, refusal};
 use super::{EdlError, InputKind, KeyStoreFailure, RefusalReason};
+
+/// SQLite's primary result code for a full disk, the low byte of the extended code a
+/// failed migration step carries (`SQLITE_FULL`; the bindings do not link rusqlite).
+const SQLITE_FULL: i32 = 13;
 
 impl From<StoreError> for EdlError {
     fn from(e: StoreError) -> Self {
@@ -22,7 +26,19 @@ impl From<StoreError> for EdlError {
             StoreError::Io(code) => EdlError::Internal {
                 detail: format!("storage I/O error (SQLite code {code})"),
             },
-            StoreError::Migration(_) => EdlError::CorruptStore,
+            // A file from a newer library: updating the app opens it again; nothing was
+            // changed, so it must not be wiped.
+            StoreError::Migration(MigrationError::TooNew { .. }) => EdlError::StoreTooNew,
+            // A step over a schema the store has checked fails for the disk, not for damage.
+            StoreError::Migration(MigrationError::StepFailed { code, .. }) => {
+                if code & 0xff == SQLITE_FULL {
+                    EdlError::StorageFull
+                } else {
+                    EdlError::Internal {
+                        detail: format!("store migration failed (SQLite code {code})"),
+                    }
+                }
+            }
             StoreError::InvalidName | StoreError::Conversion(_) | StoreError::Reentrant => {
                 EdlError::Internal {
                     detail: "store failure".into(),
@@ -79,7 +95,7 @@ mod tests {
     use super::*;
     use crate::types::NotEligibleReason;
     use edl_core::net::NetError;
-    use edl_core::wallet::store::KeyWrapError;
+    use edl_core::wallet::store::{KeyWrapError, MigrationError};
     use edl_core::wire::ErrorCode;
 
     #[test]
@@ -140,6 +156,39 @@ mod tests {
             (
                 WalletError::Store(StoreError::DiskFull),
                 EdlError::StorageFull,
+            ),
+            // A downgraded app: update it, never wipe (F6).
+            (
+                WalletError::Store(StoreError::Migration(MigrationError::TooNew {
+                    found: 3,
+                    supported: 2,
+                })),
+                EdlError::StoreTooNew,
+            ),
+            // A failed step of a schema the store has checked is the disk, not damage.
+            (
+                WalletError::Store(StoreError::Migration(MigrationError::StepFailed {
+                    from: 1,
+                    // SQLITE_FULL
+                    code: 13,
+                })),
+                EdlError::StorageFull,
+            ),
+            (
+                WalletError::Store(StoreError::Migration(MigrationError::StepFailed {
+                    from: 1,
+                    code: 10 | (13 << 8),
+                })),
+                EdlError::Internal {
+                    detail: "store migration failed (SQLite code 3338)".into(),
+                },
+            ),
+            // A key store that unwraps a key of the wrong length is at fault, not the file.
+            (
+                WalletError::Store(StoreError::KeyWrap(KeyWrapError::BadKeyLength)),
+                EdlError::KeyStore {
+                    reason: KeyStoreFailure::Failed,
+                },
             ),
             (
                 WalletError::Net(NetError::BadUrl),

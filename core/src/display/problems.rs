@@ -52,6 +52,8 @@ pub enum Problem {
     StorageFull,
     /// The wallet's store cannot be opened (damaged, or the key store failed).
     WalletUnreadable,
+    /// The wallet's store was written by a newer version of the app.
+    AppOutdated,
     /// Anything else: a server fault, a programming error, an internal fault.
     Other,
 }
@@ -118,6 +120,10 @@ pub fn problem(problem: Problem) -> Bilingual {
         WalletUnreadable => (
             "本机数据无法打开，请重新绑定",
             "The wallet cannot be opened: enrol again",
+        ),
+        AppOutdated => (
+            "本机数据由更新版本的应用保存，请更新应用",
+            "The wallet was saved by a newer version of the app: update the app",
         ),
         Other => (
             "出现问题，请稍后再试",

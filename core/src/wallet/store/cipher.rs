@@ -118,7 +118,7 @@ impl DataKey {
     pub(super) fn from_bytes(bytes: &[u8]) -> Result<Self, StoreError> {
         let master: [u8; KEY_LEN] = bytes
             .try_into()
-            .map_err(|_| StoreError::Corrupt(Corruption::MissingKey))?;
+            .map_err(|_| StoreError::KeyWrap(KeyWrapError::BadKeyLength))?;
         let master = Zeroizing::new(master);
         let enc = derive(&master[..], b"EDL1/store/seal");
         let aead = XChaCha20Poly1305::new_from_slice(&enc[..]).expect("32-byte key");
@@ -290,11 +290,14 @@ mod tests {
         assert_eq!(k.id_tag("record", "1"), k.id_tag("record", "1"));
     }
 
+    /// Only the key store hands a data key over, so a key of the wrong length is its fault,
+    /// not the file's (the third hostile review, F6: it was a damaged store, whose answer
+    /// is to wipe the wallet).
     #[test]
-    fn data_key_of_wrong_length_is_a_damaged_store() {
+    fn data_key_of_wrong_length_is_a_key_store_fault() {
         assert_eq!(
             DataKey::from_bytes(&[1; 31]).unwrap_err(),
-            StoreError::Corrupt(Corruption::MissingKey)
+            StoreError::KeyWrap(KeyWrapError::BadKeyLength)
         );
         assert!(!format!("{:?}", key()).contains('9'));
     }

@@ -47,6 +47,11 @@ pub enum KeyWrapError {
     /// and no wrapped key replaced.
     #[error("the key store does not give back the key it wrapped")]
     NoRoundTrip,
+    /// The key store's unwrap gave back a key that is not 32 bytes long. The data key
+    /// always is, so the key store is at fault, not the file (the third hostile review, F6:
+    /// this was reported as a damaged store, whose answer is to wipe it).
+    #[error("the key store gave back a key of the wrong length")]
+    BadKeyLength,
 }
 
 /// What is wrong with a store file that reads as damaged.
