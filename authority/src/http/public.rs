@@ -38,7 +38,7 @@ pub async fn status_list(State(app): State<AppState>, _: NoBody) -> Result<Respo
 }
 
 /// Public bytes any cache may keep for `max_age` seconds (they are signed and dated).
-fn binary(bytes: Vec<u8>, max_age: u32) -> Response {
+fn binary(bytes: impl Into<axum::body::Body>, max_age: u32) -> Response {
     let cache = HeaderValue::from_str(&format!("public, max-age={max_age}"))
         .unwrap_or(HeaderValue::from_static("no-cache"));
     (
@@ -49,7 +49,7 @@ fn binary(bytes: Vec<u8>, max_age: u32) -> Response {
             ),
             (header::CACHE_CONTROL, cache),
         ],
-        bytes,
+        bytes.into(),
     )
         .into_response()
 }

@@ -19,6 +19,8 @@ mod status;
 mod verify;
 mod wallet;
 
+pub use status::StatusLists;
+
 use std::sync::{Arc, Mutex};
 
 use edl_core::credential::ElicenceId;
@@ -70,6 +72,8 @@ pub struct App {
     pub verifiers: crate::verifiers::VerifierCache,
     /// Photo upload bodies being read: at most `config.max_photo_uploads` (D135).
     pub photo_uploads: Arc<tokio::sync::Semaphore>,
+    /// The status list being built, or last built (D136).
+    pub status_lists: StatusLists,
 }
 
 fn application_view(s: &DriverState) -> ApplicationView {
@@ -164,6 +168,7 @@ impl App {
             metrics: Default::default(),
             photo_grants: Default::default(),
             verifiers: Default::default(),
+            status_lists: Default::default(),
             photo_uploads: Arc::new(tokio::sync::Semaphore::new(config.max_photo_uploads.max(1))),
             config,
         }

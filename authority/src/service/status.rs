@@ -1,7 +1,11 @@
 //! The root-signed trust list and the signed status list, for offline verifiers (D71,
-//! D72). Both are built from the store on each request, so a change of status is in the
-//! next list anyone fetches: the request that made the change has committed it.
+//! D72). Both are built from the store, so a change of status is in the next list anyone
+//! fetches: the request that made the change has committed it. Status lists asked for at
+//! once share one build (D136).
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::body::Bytes;
 use edl_core::credential::{ElicenceStatus, StatusList};
 use tracing::instrument;
 
@@ -21,21 +25,53 @@ impl App {
     }
 
     /// The status list signed now by the current issuing key: every index ever
-    /// allocated, superseded unless its e-licence is in force or suspended.
+    /// allocated, superseded unless its e-licence is in force or suspended. One list is
+    /// built at a time; a request that arrives while one is built waits for the next,
+    /// which it shares with every other that waited (D136): anyone may ask, and a list
+    /// reads every e-licence. Each answer was read after its request arrived, so it holds
+    /// every change committed before (D71).
     #[instrument(skip_all)]
-    pub async fn status_list(&self) -> Result<Vec<u8>> {
-        let entries = self.store.status_entries().await?;
-        let now = u32::try_from(self.now()).unwrap_or(u32::MAX);
-        let mut list = StatusList::filled(
-            now,
-            self.config.status_list_ttl,
-            entries.count,
-            ElicenceStatus::Superseded,
-        );
-        for (index, status) in entries.live {
-            // An index past `count` cannot be stored; skipping it leaves it unknown.
-            let _ = list.set(index, status);
+    pub async fn status_list(&self) -> Result<Bytes> {
+        let lists = &self.status_lists;
+        let ticket = lists.asked.fetch_add(1, Ordering::SeqCst) + 1;
+        let mut last = lists.last.lock().await;
+        if let Some((answers, bytes)) = &*last
+            && *answers >= ticket
+        {
+            return Ok(bytes.clone());
         }
-        Ok(self.signing_keys().await?.issuer.sign_status_list(&list))
+        // Every request that has a ticket by now is answered by this build.
+        let answers = lists.asked.load(Ordering::SeqCst);
+        let bytes = self.build_status_list().await?;
+        *last = Some((answers, bytes.clone()));
+        Ok(bytes)
     }
+
+    async fn build_status_list(&self) -> Result<Bytes> {
+        let entries = self.store.status_entries().await?;
+        let keys = self.signing_keys().await?;
+        let now = u32::try_from(self.now()).unwrap_or(u32::MAX);
+        let ttl = self.config.status_list_ttl;
+        // Millions of entries to set, compress and sign: not on a request thread.
+        tokio::task::spawn_blocking(move || {
+            let mut list = StatusList::filled(now, ttl, entries.count, ElicenceStatus::Superseded);
+            for (index, status) in entries.live {
+                // An index past `count` cannot be stored; skipping it leaves it unknown.
+                let _ = list.set(index, status);
+            }
+            Bytes::from(keys.issuer.sign_status_list(&list))
+        })
+        .await
+        .map_err(|_| Error::InvalidState("the status list could not be built"))
+    }
+}
+
+/// The status list last built, and which requests it answers (D136).
+#[derive(Default)]
+pub struct StatusLists {
+    /// Requests for a list so far: each takes the next number.
+    asked: AtomicU64,
+    /// Held while a list is built; the last one, with the highest request number it
+    /// answers (every request numbered before its build began).
+    last: tokio::sync::Mutex<Option<(u64, Bytes)>>,
 }

@@ -2,10 +2,10 @@
 //! call waits until the test lets it go: a race made certain, not hoped for. Used by
 //! `upload_race.rs` (an upload's update held until a stop commits) and
 //! `spent_after_restart.rs` (a check's durable claim held while the same code is sent
-//! again).
+//! again) and `status_list_load.rs` (a status list's read held while more are asked for).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -22,6 +22,8 @@ pub struct Pausing {
     inner: Arc<dyn RegistryStore>,
     hold_update: AtomicBool,
     hold_claim: AtomicBool,
+    hold_status: AtomicBool,
+    status_reads: AtomicUsize,
     paused: Notify,
     release: Notify,
 }
@@ -36,6 +38,17 @@ impl Pausing {
     /// for [`Pausing::release`].
     pub fn hold_next_claim(&self) {
         self.hold_claim.store(true, Ordering::SeqCst);
+    }
+
+    /// The next `status_entries` (the status list's read of every e-licence) waits for
+    /// [`Pausing::release`].
+    pub fn hold_next_status_read(&self) {
+        self.hold_status.store(true, Ordering::SeqCst);
+    }
+
+    /// How many times the status list's read has been made.
+    pub fn status_reads(&self) -> usize {
+        self.status_reads.load(Ordering::SeqCst)
     }
 
     /// Returns once the held call has arrived and is waiting.
@@ -152,6 +165,8 @@ impl RegistryStore for Pausing {
         self.inner.allocate_status_index().await
     }
     async fn status_entries(&self) -> Result<StatusEntries, StoreError> {
+        self.status_reads.fetch_add(1, Ordering::SeqCst);
+        self.wait_if_held(&self.hold_status).await;
         self.inner.status_entries().await
     }
     async fn append_audit(&self, entry: AuditEntry) -> Result<u64, StoreError> {
@@ -178,6 +193,8 @@ pub async fn start() -> (TestServer, Arc<Pausing>) {
             inner,
             hold_update: AtomicBool::new(false),
             hold_claim: AtomicBool::new(false),
+            hold_status: AtomicBool::new(false),
+            status_reads: AtomicUsize::new(0),
             paused: Notify::new(),
             release: Notify::new(),
         });

@@ -289,31 +289,38 @@ impl RegistryStore for SqliteStore {
     }
 
     async fn status_entries(&self) -> Result<StatusEntries, StoreError> {
-        let conn = self.reads.get()?;
-        let tx = conn.unchecked_transaction()?;
-        let count: i64 = tx
-            .query_row(
-                "SELECT seq FROM sqlite_sequence WHERE name = 'status_indices'",
-                [],
-                |r| r.get(0),
-            )
-            .optional()?
-            .unwrap_or(0);
-        let mut stmt = tx.prepare_cached(
-            "SELECT status_index, status FROM elicences
-             WHERE status <> 1 AND status_index IS NOT NULL",
-        )?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i16>(1)?)))?;
-        let mut live = Vec::new();
-        for row in rows {
-            let (index, bits) = row?;
-            let index = u32::try_from(index).map_err(|_| StoreError::Corrupt("status index"))?;
-            live.push((index, status_from_bits(bits)?));
-        }
-        Ok(StatusEntries {
-            count: u32::try_from(count).map_err(|_| StoreError::Corrupt("status count"))?,
-            live,
+        // Every e-licence is read: on a blocking thread with a connection of its own, not
+        // on the request's task like the point reads (D136).
+        let conn = self.reads.detached()?;
+        tokio::task::spawn_blocking(move || {
+            let tx = conn.unchecked_transaction()?;
+            let count: i64 = tx
+                .query_row(
+                    "SELECT seq FROM sqlite_sequence WHERE name = 'status_indices'",
+                    [],
+                    |r| r.get(0),
+                )
+                .optional()?
+                .unwrap_or(0);
+            let mut stmt = tx.prepare_cached(
+                "SELECT status_index, status FROM elicences
+                 WHERE status <> 1 AND status_index IS NOT NULL",
+            )?;
+            let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i16>(1)?)))?;
+            let mut live = Vec::new();
+            for row in rows {
+                let (index, bits) = row?;
+                let index =
+                    u32::try_from(index).map_err(|_| StoreError::Corrupt("status index"))?;
+                live.push((index, status_from_bits(bits)?));
+            }
+            Ok(StatusEntries {
+                count: u32::try_from(count).map_err(|_| StoreError::Corrupt("status count"))?,
+                live,
+            })
         })
+        .await
+        .map_err(|_| StoreError::Corrupt("the status read did not finish"))?
     }
 
     async fn photo(&self, id: u64) -> Result<Option<PhotoRow>, StoreError> {

@@ -44,6 +44,12 @@ impl ReadPool {
         })
     }
 
+    /// A new read connection that the caller owns: for a long read moved off the request's
+    /// task (the status list's scan of every e-licence, D136).
+    pub fn detached(&self) -> Result<Connection, StoreError> {
+        self.open()
+    }
+
     fn open(&self) -> Result<Connection, StoreError> {
         let conn = Connection::open_with_flags(
             &self.path,
