@@ -1,6 +1,7 @@
 //! `edl authority …`: run the issuing-authority server, its root key, and the signed
 //! lists an offline verifier saves.
 
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -150,14 +151,24 @@ pub fn run(command: Command) -> Result<(), Failure> {
         } else {
             Config::new(PathBuf::from(db), listen)
         };
+        // Never an all-roles token in the log (third hostile review, C-F4; D137): with
+        // per-person tokens there is none, and a made-up one is shown only at a terminal.
         config.admin_token = match std::env::var("EDL_ADMIN_TOKEN") {
             Ok(token) if !token.is_empty() => token,
-            _ => {
+            _ if std::env::var_os("EDL_ADMIN_TOKENS_FILE").is_some() => String::new(),
+            _ if std::io::stderr().is_terminal() => {
                 let mut bytes = [0u8; 16];
                 getrandom::fill(&mut bytes).map_err(|_| "no OS random generator".to_owned())?;
                 let token = hex::encode(bytes);
                 eprintln!("EDL_ADMIN_TOKEN not set; admin token for this run: {token}");
                 token
+            }
+            _ => {
+                eprintln!(
+                    "neither EDL_ADMIN_TOKEN nor EDL_ADMIN_TOKENS_FILE is set: \
+                     the admin API refuses every call"
+                );
+                String::new()
             }
         };
         // Per-person tokens with roles (D78): `NAME ROLE[,ROLE…] SHA256-HEX` a line.

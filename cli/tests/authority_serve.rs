@@ -14,6 +14,57 @@ fn authority_serve_answers_on_the_address_it_prints() {
     assert!(db.exists(), "the database file was created");
 }
 
+/// With no `EDL_ADMIN_TOKEN`, the server makes up no all-roles token for its log (third
+/// hostile review, C-F4): it printed one to stderr, the log stream, even when per-person
+/// tokens were configured, so whoever read the logs held every role. Now a server with
+/// per-person tokens has no all-roles token, and one without any prints a made-up token
+/// only to a terminal; under a service manager (stderr a pipe) the admin API is closed.
+#[test]
+fn no_all_roles_token_is_made_up_into_the_log() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let dir = tempfile::tempdir().unwrap();
+    let tokens = dir.path().join("tokens");
+    // alice may only run the registry (the hash of "alice-token").
+    let hash = hex::encode(edl_core::crypto::sha256(b"alice-token"));
+    std::fs::write(&tokens, format!("alice registry {hash}\n")).unwrap();
+    for with_file in [true, false] {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_edl"));
+        command
+            .args(["authority", "serve", "--db"])
+            .arg(dir.path().join(format!("authority-{with_file}.db")))
+            .args(["--listen", "127.0.0.1:0"])
+            .env_remove("EDL_ADMIN_TOKEN")
+            .env_remove("EDL_ADMIN_TOKENS_FILE")
+            .env_remove("EDL_AUTHORITY_ROOT_KEY")
+            .env_remove("EDL_AUTHORITY_ROOT_KEY_FILE")
+            .env("RUST_LOG", "info")
+            .stderr(Stdio::piped());
+        if with_file {
+            command.env("EDL_ADMIN_TOKENS_FILE", &tokens);
+        }
+        let mut child = command.spawn().unwrap();
+        let mut printed = Vec::new();
+        for line in BufReader::new(child.stderr.take().unwrap()).lines() {
+            let line = line.unwrap();
+            let ready = line.starts_with("edl authority listening on ");
+            printed.push(line);
+            if ready {
+                break;
+            }
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let printed = printed.join("\n");
+        // A token is 32 hex digits; nothing else the server prints has such a run.
+        let token_like = printed
+            .split(|c: char| !c.is_ascii_hexdigit())
+            .any(|w| w.len() >= 32);
+        assert!(!token_like, "tokens file: {with_file}; printed:\n{printed}");
+    }
+}
+
 /// `--db postgres://…` selects the PostgreSQL store: the server answers, and what it
 /// acknowledged is there when a new process starts on the same database (the KEK from
 /// `EDL_AUTHORITY_KEK_FILE`, as every authority on one database shares it). Runs in the
