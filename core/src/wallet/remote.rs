@@ -27,7 +27,7 @@ use super::identity::IdentityAttester;
 use super::photo_upload::{PhotoSource, PhotoSubmission, UploadProgress, UploadStage, client_key};
 use super::state::{self, Enrolment, SyncState};
 use super::store::StoreRead;
-use super::sync::{self, SyncReport};
+use super::sync::{self, Basis, SyncReport};
 use crate::net::{NetError, retry, runtime};
 use tracing::{Instrument, Span};
 
@@ -148,7 +148,8 @@ impl Wallet {
         &self,
         provider: Arc<dyn IdentityAttester>,
     ) -> Result<ApplicationView, WalletError> {
-        let enrolment = self.enrolment()?;
+        let start = Basis::read(self.store())?;
+        let enrolment = start.enrolment.clone();
         let client = self.client(&enrolment.authority_url)?;
         let device = self.device(&enrolment)?;
         let challenge: IdentityChallenge = client
@@ -175,14 +176,48 @@ impl Wallet {
         let view: ApplicationView = client
             .signed(&device, Method::POST, paths::APPLY, Some(&request))
             .await?;
-        self.store()
-            .write(|tx| tx.put_doc(state::APPLICATION, &view))?;
         tracing::info!(phase = ?view.phase, "the authority answered the application");
+        if !self.store_application(&start, &view, None)? {
+            self.sync_here().await?;
+            return Ok(view);
+        }
         self.emit(WalletEvent::ApplicationChanged(view));
         if view.phase == ApplicationPhase::Issued {
             self.sync_here().await?;
         }
         Ok(view)
+    }
+
+    /// Stores the application an answer of the authority carried (and the photo
+    /// submission it made), if the store is still as it was when the request left
+    /// ([`Basis`], D133); `false` when it is not. A sync stored meanwhile may be newer or
+    /// older than this answer and a new enrolment makes it another device's, so the caller
+    /// syncs instead: the authority's feed carries every change of the application. The
+    /// submission is kept unless the enrolment changed.
+    fn store_application(
+        &self,
+        start: &Basis,
+        view: &ApplicationView,
+        submission: Option<&PhotoSubmission>,
+    ) -> Result<bool, WalletError> {
+        let stored = self.store().write(|tx| {
+            let now = Basis::read(tx)?;
+            if !start.same_enrolment(&now) {
+                return Ok::<_, WalletError>(false);
+            }
+            if let Some(s) = submission {
+                tx.put_doc(state::PHOTO_SUBMISSION, s)?;
+            }
+            if now != *start {
+                return Ok(false);
+            }
+            tx.put_doc(state::APPLICATION, view)?;
+            Ok(true)
+        })?;
+        if !stored {
+            tracing::info!("the store changed while the authority answered; syncing instead");
+        }
+        Ok(stored)
     }
 
     /// Fetches everything that changed since the last sync and applies it in one
@@ -199,9 +234,11 @@ impl Wallet {
     async fn sync_here(&self) -> Result<SyncReport, WalletError> {
         // Two syncs may overlap (the app's threads, the FFI): both fetch from the same
         // cursor, and the later write would take the store back to an older page and
-        // store its feed entries a second time under other ids. So a sync writes only if
-        // the cursor is still the one it started from; otherwise another sync got there
-        // first and this one starts again from the new cursor.
+        // store its feed entries a second time under other ids. An upload or application
+        // may store a newer application meanwhile, and a new enrolment another device key
+        // (D133). So a sync writes only if the store still holds the cursor, application,
+        // enrolment and device key it started from (`Basis`); otherwise it drops what it
+        // fetched and starts again from what the store holds now.
         loop {
             if let Some(applied) = self.sync_once().await? {
                 let r = &applied.report;
@@ -217,17 +254,20 @@ impl Wallet {
                 self.emit_sync(&applied);
                 return Ok(applied.report);
             }
-            tracing::debug!("another sync stored first; syncing again from its cursor");
+            tracing::debug!("the store changed while syncing; syncing again from it");
         }
     }
 
-    /// One sync from the stored cursor; `None` when another sync moved the cursor first
-    /// (nothing written).
+    /// One sync from the stored cursor; `None` when the store changed before it could
+    /// write (another sync, an upload, a new enrolment: nothing written).
     async fn sync_once(&self) -> Result<Option<Applied>, WalletError> {
-        let enrolment = self.enrolment()?;
+        let start = Basis::read(self.store())?;
+        let enrolment = start.enrolment.clone();
         let client = self.client(&enrolment.authority_url)?;
         let mut device = self.device(&enrolment)?;
-        let start = self.sync_state()?;
+        if device.key.public() != start.device_key {
+            return Ok(None);
+        }
         let trust: crate::wire::Base64 = self
             .store()
             .get_doc(state::TRUST_LIST)?
@@ -279,8 +319,7 @@ impl Wallet {
         let this = self.clone();
         runtime::blocking(move || {
             this.store().write(|tx| {
-                let current: SyncState = tx.get_doc(state::SYNC_STATE)?.unwrap_or_default();
-                if current.cursor != start.cursor {
+                if Basis::read(tx)? != start {
                     return Ok(None);
                 }
                 tx.put_doc(state::TRUST_LIST, &crate::wire::Base64(trust.encode()))?;
@@ -369,7 +408,8 @@ impl Wallet {
         source: PhotoSource,
         progress: Option<Arc<dyn UploadProgress>>,
     ) -> Result<PhotoAccepted, WalletError> {
-        let enrolment = self.enrolment()?;
+        let start = Basis::read(self.store())?;
+        let enrolment = start.enrolment.clone();
         let client = self.client(&enrolment.authority_url)?;
         let report = |stage| {
             tracing::debug!(?stage, "upload stage");
@@ -404,13 +444,15 @@ impl Wallet {
             submitted_at,
             deadline: accepted.deadline,
         };
-        self.store().write(|tx| {
-            tx.put_doc(state::APPLICATION, &accepted.application)?;
-            tx.put_doc(state::PHOTO_SUBMISSION, &submission)
-        })?;
+        let stored = self.store_application(&start, &accepted.application, Some(&submission))?;
         tracing::info!("the photo was accepted for review");
         report(UploadStage::Uploaded);
-        self.emit(WalletEvent::ApplicationChanged(accepted.application));
+        if stored {
+            self.emit(WalletEvent::ApplicationChanged(accepted.application));
+        } else if self.sync_here().await.is_err() {
+            // The upload stands; the next sync brings the application.
+            tracing::info!("no sync after the upload; the next one brings the application");
+        }
         Ok(accepted)
     }
 }

@@ -1,13 +1,13 @@
 //! Applying the authority's delta to the store: all of one sync in one transaction.
 
 use crate::credential::{Credential, TrustList};
-use crate::crypto::PublicKey;
+use crate::crypto::{PublicKey, SecretKey};
 use crate::wire::photo::check_photo_form;
-use crate::wire::{ElicenceState, SyncResponse};
+use crate::wire::{ApplicationView, ElicenceState, SyncResponse};
 
 use super::WalletError;
-use super::state::{self, StoredElicence, SyncState};
-use super::store::WriteTx;
+use super::state::{self, Enrolment, StoredElicence, SyncState};
+use super::store::{StoreRead, WriteTx};
 
 /// What one sync changed, for the app to react to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -101,6 +101,49 @@ pub(crate) fn starts_over(asked: u64, page: &SyncResponse) -> bool {
 pub(crate) struct PageRequest<'a> {
     /// The licence number the wallet was enrolled with.
     pub licence_number: &'a str,
+}
+
+/// What an answer of the authority was asked on: the enrolment and device key that signed
+/// the request, the sync cursor and the application as stored. An answer is written only if
+/// the store still holds the same, read again inside the write transaction (D133): a new
+/// enrolment (new device key, cursor back to 0) or an upload's newer application in
+/// between would otherwise be overwritten by an answer meant for the store as it was (the
+/// third hostile review's F2-enrol: the old device's e-licence and TOTP seed stored under
+/// the new device key, every presentation then refused).
+#[derive(Debug, PartialEq)]
+pub(crate) struct Basis {
+    pub enrolment: Enrolment,
+    pub device_key: PublicKey,
+    pub cursor: u64,
+    pub application: Option<ApplicationView>,
+}
+
+impl Basis {
+    /// The basis as `store` holds it now.
+    pub(crate) fn read(store: &impl StoreRead) -> Result<Basis, WalletError> {
+        let enrolment = store
+            .get_doc(state::ENROLMENT)?
+            .ok_or(WalletError::NotEnrolled)?;
+        let seed = store
+            .get_secret(state::DEVICE_KEY)?
+            .and_then(|s| s.to_array::<32>())
+            .ok_or(WalletError::NotEnrolled)?;
+        let cursor = store
+            .get_doc::<SyncState>(state::SYNC_STATE)?
+            .unwrap_or_default()
+            .cursor;
+        Ok(Basis {
+            enrolment,
+            device_key: SecretKey::from_seed(*seed).public(),
+            cursor,
+            application: store.get_doc(state::APPLICATION)?,
+        })
+    }
+
+    /// Whether the store still holds the same enrolment and device key.
+    pub(crate) fn same_enrolment(&self, now: &Basis) -> bool {
+        self.enrolment == now.enrolment && self.device_key == now.device_key
+    }
 }
 
 /// Writes checked pages in order, then the new sync state. `from_start`: the pages start
