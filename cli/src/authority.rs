@@ -30,8 +30,14 @@ pub enum Command {
         /// The SQLite database file, or a PostgreSQL URL (`postgres://user@host:port/db`).
         /// With PostgreSQL the issuing keys' key-encryption key comes from
         /// EDL_AUTHORITY_KEK or EDL_AUTHORITY_KEK_FILE (default: `edl-authority.kek` here);
-        /// every authority on the same database needs the same one.
-        #[arg(long, default_value = "edl-authority.db")]
+        /// every authority on the same database needs the same one. Also read from
+        /// EDL_AUTHORITY_DB, which keeps a URL's password out of the process list (D137).
+        #[arg(
+            long,
+            env = "EDL_AUTHORITY_DB",
+            hide_env_values = true,
+            default_value = "edl-authority.db"
+        )]
         db: String,
         /// Address to listen on (port 0 picks a free one).
         #[arg(long, default_value = "127.0.0.1:8088")]

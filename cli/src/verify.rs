@@ -65,8 +65,9 @@ pub struct Args {
     /// and with --root the signed trust list and the status list).
     #[arg(long)]
     authority: Option<String>,
-    /// The verifier's API key (online check).
-    #[arg(long)]
+    /// The verifier's API key (online check). Also read from EDL_VERIFIER_KEY, which
+    /// keeps it out of the process list (D137).
+    #[arg(long, env = "EDL_VERIFIER_KEY", hide_env_values = true)]
     verifier_key: Option<String>,
     /// Print the result as JSON.
     #[arg(long)]

@@ -30,11 +30,12 @@ fn no_all_roles_token_is_made_up_into_the_log() {
     let hash = hex::encode(edl_core::crypto::sha256(b"alice-token"));
     std::fs::write(&tokens, format!("alice registry {hash}\n")).unwrap();
     for with_file in [true, false] {
+        let db = dir.path().join(format!("authority-{with_file}.db"));
         let mut command = Command::new(env!("CARGO_BIN_EXE_edl"));
         command
-            .args(["authority", "serve", "--db"])
-            .arg(dir.path().join(format!("authority-{with_file}.db")))
-            .args(["--listen", "127.0.0.1:0"])
+            .args(["authority", "serve", "--listen", "127.0.0.1:0"])
+            // The database from the environment (a URL's password stays out of `ps`).
+            .env("EDL_AUTHORITY_DB", &db)
             .env_remove("EDL_ADMIN_TOKEN")
             .env_remove("EDL_ADMIN_TOKENS_FILE")
             .env_remove("EDL_AUTHORITY_ROOT_KEY")
@@ -56,6 +57,7 @@ fn no_all_roles_token_is_made_up_into_the_log() {
         }
         child.kill().unwrap();
         child.wait().unwrap();
+        assert!(db.exists(), "the database EDL_AUTHORITY_DB names");
         let printed = printed.join("\n");
         // A token is 32 hex digits; nothing else the server prints has such a run.
         let token_like = printed
