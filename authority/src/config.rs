@@ -167,6 +167,9 @@ pub struct Config {
     pub header_timeout: Duration,
     /// Longest one request may take, body included, before it is answered 408.
     pub request_timeout: Duration,
+    /// Longest an answer's write may make no progress (a client that stops reading)
+    /// before the connection is closed (third hostile review, C-F3; D138).
+    pub write_timeout: Duration,
     /// Connections served at once; more are answered 503 with Retry-After and closed.
     pub max_connections: usize,
     /// Photo upload bodies (up to 3 MiB each) read at once; the next upload is answered
@@ -210,6 +213,7 @@ impl Config {
             status_list_ttl: 3600,
             header_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
+            write_timeout: Duration::from_secs(30),
             max_connections: 1024,
             max_photo_uploads: 32,
             metrics_token: String::new(),

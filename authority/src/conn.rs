@@ -1,7 +1,9 @@
 //! Serving connections with limits axum's own `serve` lacks (issue 13, finding 4; D67): a
 //! header-read timeout (a client trickling its headers is cut off), a deadline per request
 //! (a slow body is answered 408), and a cap on connections served at once (more are
-//! answered 503 with Retry-After and closed, instead of holding sockets and memory).
+//! answered 503 with Retry-After and closed, instead of holding sockets and memory). An
+//! answer's write that makes no progress for a while (a client that stopped reading) ends
+//! its connection (third hostile review, C-F3; D138).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,6 +18,7 @@ use hyper_util::service::TowerToHyperService;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, oneshot, watch};
+use tokio_io_timeout::TimeoutStream;
 use tower::ServiceExt;
 
 use crate::http::extract::PeerAddr;
@@ -27,6 +30,7 @@ use crate::metrics::Metrics;
 pub(crate) struct Limits {
     pub header_timeout: Duration,
     pub request_timeout: Duration,
+    pub write_timeout: Duration,
     pub max_connections: usize,
 }
 
@@ -78,7 +82,10 @@ pub(crate) async fn accept_loop(
             builder
                 .timer(TokioTimer::new())
                 .header_read_timeout(limits.header_timeout);
-            let conn = builder.serve_connection(TokioIo::new(stream), service);
+            // A write that stalls this long fails, and hyper closes the connection.
+            let mut stream = TimeoutStream::new(stream);
+            stream.set_write_timeout(Some(limits.write_timeout));
+            let conn = builder.serve_connection(TokioIo::new(Box::pin(stream)), service);
             let mut conn = std::pin::pin!(conn);
             tokio::select! {
                 _ = conn.as_mut() => {}
@@ -120,6 +127,15 @@ pub(crate) async fn deadline(
 ) -> Response {
     match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
-        Err(_) => StatusCode::REQUEST_TIMEOUT.into_response(),
+        // With the JSON body of every refusal (C-F7).
+        Err(_) => {
+            let mut response = crate::error::Error::BadRequest(format!(
+                "the request did not arrive within {} s",
+                limit.as_secs()
+            ))
+            .into_response();
+            *response.status_mut() = StatusCode::REQUEST_TIMEOUT;
+            response
+        }
     }
 }

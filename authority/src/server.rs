@@ -176,6 +176,7 @@ pub async fn serve_with_store(
     let limits = conn::Limits {
         header_timeout: config.header_timeout,
         request_timeout: config.request_timeout,
+        write_timeout: config.write_timeout,
         max_connections: config.max_connections.max(1),
     };
     let app = app(config, store).await?;

@@ -1,6 +1,8 @@
 //! Half-sent requests and connection floods (issue 13, finding 4): a client that sends its
 //! headers slowly is cut off, and connections over the cap are answered 503 with
-//! Retry-After instead of queueing. Real server on loopback, raw sockets, bounded in time.
+//! Retry-After instead of queueing. A client that stops reading its answers is cut off too
+//! (third hostile review, C-F3), and a request too slow to arrive gets a JSON 408 (C-F7).
+//! Real server on loopback, raw sockets, bounded in time.
 
 mod common;
 
@@ -73,5 +75,79 @@ async fn slow_headers_are_cut_off_and_a_full_server_says_503_retry_after() {
         .unwrap()
         .status();
     assert!(status.is_success(), "{status}");
+    server.shutdown().await.unwrap();
+}
+
+/// A client that asks for many answers and reads none held its connection (and its place
+/// under the cap) for as long as it liked: nothing timed the server's writes (third
+/// hostile review, C-F3). Now a write that makes no progress for `Config::write_timeout`
+/// ends the connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stops_reading_is_cut_off_and_its_place_freed() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(START);
+    let mut c = config(dir.path().join("a.db"), &clock);
+    c.max_connections = 1;
+    c.write_timeout = Duration::from_secs(1);
+    let server = serve(c).await.unwrap();
+    let addr = server.addr();
+
+    // A small receive window, and 100 pipelined requests for the 147 KB script: far more
+    // than the sockets' buffers hold.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut stuck = socket.connect(addr).await.unwrap();
+    let request = format!(
+        "GET {} HTTP/1.1\r\nHost: x\r\n\r\n",
+        edl_authority::http::web::FILES[1].0
+    );
+    stuck
+        .write_all(request.repeat(100).as_bytes())
+        .await
+        .unwrap();
+
+    // Its place comes free once the server's write has stalled for a second.
+    let url = server.url();
+    let end = Instant::now() + Duration::from_secs(10);
+    loop {
+        // Refused meanwhile: 503, or the connection closed before the request was read.
+        let status = reqwest::get(format!("{url}/v1/trust-list"))
+            .await
+            .map(|r| r.status());
+        if status.as_ref().is_ok_and(|s| s.is_success()) {
+            break;
+        }
+        if let Ok(status) = status {
+            assert_eq!(status, reqwest::StatusCode::SERVICE_UNAVAILABLE);
+        }
+        assert!(Instant::now() < end, "the stuck client kept the only place");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    drop(stuck);
+    server.shutdown().await.unwrap();
+}
+
+/// A request whose body does not arrive within the deadline is answered 408 with the JSON
+/// error body every refusal has (C-F7: it had none).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_too_slow_to_arrive_gets_a_json_408() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(START);
+    let mut c = config(dir.path().join("a.db"), &clock);
+    c.request_timeout = Duration::from_secs(1);
+    let server = serve(c).await.unwrap();
+    let mut s = TcpStream::connect(server.addr()).await.unwrap();
+    s.write_all(
+        b"POST /v1/enrol HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{",
+    )
+    .await
+    .unwrap();
+    let answer = read_all(&mut s, Duration::from_secs(5))
+        .await
+        .unwrap_or_default();
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    let body = answer.split("\r\n\r\n").nth(1).unwrap_or_default();
+    let body: serde_json::Value = serde_json::from_str(body).expect("a JSON body");
+    assert!(body["error"].is_string(), "{body}");
     server.shutdown().await.unwrap();
 }
