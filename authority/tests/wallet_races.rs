@@ -5,8 +5,8 @@
 mod common;
 
 use std::sync::Arc;
-use std::time::Duration;
 
+use common::holding_proxy::HoldingProxy;
 use common::*;
 use edl_core::credential::Audience;
 use edl_core::present::Form;
@@ -21,83 +21,6 @@ fn keys() -> SoftwareKeyStore {
 
 fn identity() -> Arc<TestIdentityProvider> {
     Arc::new(TestIdentityProvider::new(IDENTITY_SECRET))
-}
-
-/// A loopback TCP proxy in front of the server that can hold back the answer to the next
-/// sync request until released: a deterministic way to make two syncs overlap.
-struct HoldingProxy {
-    url: String,
-    armed: Arc<std::sync::atomic::AtomicBool>,
-    release: Arc<tokio::sync::Notify>,
-}
-
-impl HoldingProxy {
-    async fn start(server: std::net::SocketAddr) -> HoldingProxy {
-        use std::sync::atomic::{AtomicBool, Ordering};
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let armed = Arc::new(AtomicBool::new(false));
-        let release = Arc::new(tokio::sync::Notify::new());
-        let (a, r) = (armed.clone(), release.clone());
-        tokio::spawn(async move {
-            while let Ok((client, _)) = listener.accept().await {
-                let upstream = tokio::net::TcpStream::connect(server).await.unwrap();
-                let (mut cr, mut cw) = client.into_split();
-                let (mut ur, mut uw) = upstream.into_split();
-                let hold = Arc::new(AtomicBool::new(false));
-                let (armed, held) = (a.clone(), hold.clone());
-                tokio::spawn(async move {
-                    let mut buf = vec![0u8; 64 * 1024];
-                    while let Ok(n @ 1..) = cr.read(&mut buf).await {
-                        let chunk = &buf[..n];
-                        if chunk.starts_with(b"GET /v1/wallet/sync")
-                            && armed.swap(false, Ordering::SeqCst)
-                        {
-                            held.store(true, Ordering::SeqCst);
-                        }
-                        if uw.write_all(chunk).await.is_err() {
-                            break;
-                        }
-                    }
-                });
-                let release = r.clone();
-                tokio::spawn(async move {
-                    let mut buf = vec![0u8; 64 * 1024];
-                    while let Ok(n @ 1..) = ur.read(&mut buf).await {
-                        if hold.swap(false, Ordering::SeqCst) {
-                            release.notified().await;
-                        }
-                        if cw.write_all(&buf[..n]).await.is_err() {
-                            break;
-                        }
-                    }
-                });
-            }
-        });
-        HoldingProxy {
-            url,
-            armed,
-            release,
-        }
-    }
-}
-
-impl HoldingProxy {
-    /// Holds the answer to the next sync request; returns once that request has gone by.
-    async fn hold_next_sync(&self, then: impl std::future::Future<Output = ()>) {
-        use std::sync::atomic::Ordering;
-        self.armed.store(true, Ordering::SeqCst);
-        then.await;
-    }
-
-    async fn until_held(&self) {
-        use std::sync::atomic::Ordering;
-        while self.armed.load(Ordering::SeqCst) {
-            tokio::time::sleep(Duration::from_millis(2)).await;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 /// The reviewer's reproduction: `apply()` issues the e-licence and runs its first sync

@@ -7,6 +7,10 @@
 #[allow(dead_code)]
 pub mod cluster;
 
+// Only the wallet tests that hold a sync's answer use it.
+#[allow(dead_code)]
+pub mod holding_proxy;
+
 // Only the tests that hold a store call for a race use it.
 #[allow(dead_code)]
 pub mod pausing;
