@@ -55,8 +55,15 @@ pub enum Claim {
         spent_at: u64,
     },
     /// Spent by someone else, by nobody known (a row older than D108), or too long ago
-    /// for a repeat. Nothing was written.
-    Spent,
+    /// for a repeat. Nothing was written. `by` and `at` name the spender and the spend
+    /// when the database knows them, so the process that was refused can still answer
+    /// the spender's repeats (third hostile review, A-F2).
+    Spent {
+        /// Who spent it, if known.
+        by: Option<u64>,
+        /// When it was spent (0 if not known).
+        at: u64,
+    },
 }
 
 impl Claim {
@@ -66,9 +73,15 @@ impl Claim {
         if spender == Some(verifier) && now <= spent_at + REPEAT_SECS {
             Claim::Repeat { spent_at }
         } else {
-            Claim::Spent
+            Claim::Spent {
+                by: spender,
+                at: spent_at,
+            }
         }
     }
+
+    /// Spent, by whom and when not known (a row pruned since, or a nonce seen before).
+    pub const SPENT_UNKNOWN: Claim = Claim::Spent { by: None, at: 0 };
 }
 
 struct Spent {
@@ -141,17 +154,22 @@ impl SpentCodes {
         );
     }
 
-    /// Records that `code` was spent elsewhere (the database refused it, D106): nobody's
-    /// repeat, so every later claim on it here is refused as well.
-    pub fn forfeit(&self, code: CodeKey, now: u64) {
-        let mut codes = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        codes.spent.insert(
-            code,
-            Spent {
+    /// Records that `code` was spent elsewhere (the database refused it, D106): by
+    /// `spender` at `spent_at` when the database says so, whose repeats are then answered
+    /// here until D108's ten seconds end (A-F2); every other claim on it here is refused.
+    pub fn forfeit(&self, code: CodeKey, spender: Option<u64>, spent_at: u64, now: u64) {
+        let entry = match spender {
+            Some(v) if now <= spent_at.saturating_add(REPEAT_SECS) => Spent {
+                verifier: Some(v),
+                at: spent_at,
+            },
+            _ => Spent {
                 verifier: None,
                 at: now,
             },
-        );
+        };
+        let mut codes = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        codes.spent.insert(code, entry);
     }
 }
 
@@ -171,13 +189,27 @@ mod tests {
     }
 
     #[test]
-    fn a_code_spent_elsewhere_is_nobody_s_repeat_here() {
+    fn a_code_spent_elsewhere_by_nobody_known_is_nobody_s_repeat_here() {
         let codes = SpentCodes::default();
         // Verifier 1 claimed it here, then the database said it was spent before.
         assert!(codes.spend(CODE, 1, 1_000).is_ok());
-        codes.forfeit(CODE, 1_000);
+        codes.forfeit(CODE, None, 0, 1_000);
         assert!(codes.spend(CODE, 1, 1_001).is_err());
         assert!(codes.spend(CODE, 2, 1_001).is_err());
+    }
+
+    #[test]
+    fn a_code_spent_elsewhere_is_its_spender_s_repeat_here_until_the_spend_s_end() {
+        let codes = SpentCodes::default();
+        // Verifier 2 claimed it here at 1,003; the database says 1 spent it at 1,000.
+        assert!(codes.spend(CODE, 2, 1_003).is_ok());
+        codes.forfeit(CODE, Some(1), 1_000, 1_003);
+        assert!(codes.spend(CODE, 2, 1_004).is_err());
+        assert!(codes.spend(CODE, 1, 1_004).is_ok());
+        assert!(codes.spend(CODE, 1, 1_001 + REPEAT_SECS).is_err());
+        // Told too late for a repeat: nobody's.
+        codes.forfeit(CODE, Some(1), 1_000, 1_001 + REPEAT_SECS);
+        assert!(codes.spend(CODE, 1, 1_002 + REPEAT_SECS).is_err());
     }
 
     #[test]
@@ -188,10 +220,25 @@ mod tests {
         );
         assert_eq!(
             Claim::on_spent(Some(1), 1_000, 1, 1_001 + REPEAT_SECS),
-            Claim::Spent
+            Claim::Spent {
+                by: Some(1),
+                at: 1_000
+            }
         );
-        assert_eq!(Claim::on_spent(Some(1), 1_000, 2, 1_001), Claim::Spent);
-        assert_eq!(Claim::on_spent(None, 1_000, 1, 1_001), Claim::Spent);
+        assert_eq!(
+            Claim::on_spent(Some(1), 1_000, 2, 1_001),
+            Claim::Spent {
+                by: Some(1),
+                at: 1_000
+            }
+        );
+        assert_eq!(
+            Claim::on_spent(None, 1_000, 1, 1_001),
+            Claim::Spent {
+                by: None,
+                at: 1_000
+            }
+        );
         // Claimed here at 1,005 after a restart, then adopted as spent at 1,000.
         let codes = SpentCodes::default();
         assert!(codes.spend(CODE, 1, 1_005).is_ok());

@@ -185,6 +185,37 @@ async fn the_spender_s_retry_on_another_process_is_answered_again_without_a_seco
     other.shutdown().await.expect("clean shutdown");
 }
 
+/// The spender's retry on a process that has just seen another verifier's claim on the
+/// code refused by the database (third hostile review, A-F2): that process remembered the
+/// code as spent by nobody, and refused the spender's own retry from memory (409), against
+/// D108's ten seconds. It now remembers who spent it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_spender_s_retry_is_answered_on_a_process_that_refused_another_verifier() {
+    let t = TestServer::start().await;
+    let (other, u) = t.second_process().await;
+    let (_, mut wallet) = t.issued_wallet(&number(7)).await;
+    let police = t.verifier("交警", "enforcement").await;
+    let insurer = t.verifier("保险公司", "insurer").await;
+    let code = wallet.online_qr(Audience::Enforcement, t.now());
+    let (s, v, _) = u.verify(&police, code.clone()).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    // Another verifier tries the code on this process: the database refuses it.
+    let (s, v, _) = t.verify(&insurer, code.clone()).await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::CONFLICT, Some("already_used"))
+    );
+    // The spender's retry lands here within its ten seconds.
+    t.clock.advance(2);
+    let (s, v, _) = t.verify(&police, code.clone()).await;
+    assert_eq!(s, StatusCode::OK, "the spender's retry: {v}");
+    // And the other verifier is still refused, here from memory.
+    let (s, _, _) = t.verify(&insurer, code).await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert_eq!(verified(&t, &mut wallet).await, 1);
+    other.shutdown().await.expect("clean shutdown");
+}
+
 /// Sends `qr` from `verifier` with its claim held before the database (`common::pausing`);
 /// returns once it is held, with the answer to come.
 async fn send_with_its_claim_held(

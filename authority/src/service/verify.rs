@@ -229,8 +229,8 @@ impl App {
             // This verifier's own repeat, here or after a restart or through another
             // process: answered again, from the first spend's time.
             Claim::Repeat { spent_at } => self.spent.adopt(code, verifier.id, spent_at),
-            Claim::Spent => {
-                self.spent.forfeit(code, now);
+            Claim::Spent { by, at } => {
+                self.spent.forfeit(code, by, at, now);
                 tracing::info!(
                     driver = driver_id,
                     "online check refused: code spent earlier"

@@ -346,11 +346,11 @@ async fn write_batch(pool: &Pool, batch: &[Job]) -> Outcome {
                         fresh.swap_remove(at);
                         Claim::Fresh
                     }
-                    None => Claim::Spent,
+                    None => Claim::SPENT_UNKNOWN,
                 })
             }
             _ => match claim {
-                Some(c @ (Claim::Repeat { .. } | Claim::Spent)) => Ok(c),
+                Some(c @ (Claim::Repeat { .. } | Claim::Spent { .. })) => Ok(c),
                 _ if job
                     .log()
                     .is_none_or(|(driver, ..)| seqs.contains_key(&i(driver))) =>
@@ -460,7 +460,7 @@ fn settle<T>(
             Some(match holders.get(&code) {
                 Some((spender, spent_at)) => Claim::on_spent(*spender, *spent_at, verifier, at),
                 // Pruned in between: long spent.
-                None => Claim::Spent,
+                None => Claim::SPENT_UNKNOWN,
             })
         })
         .collect()
@@ -597,7 +597,16 @@ mod tests {
         // Two verifiers, the row written is the second's: the first is refused.
         let feed = [job(1, 1_000), job(2, 1_000)];
         let claims = settle(&feed, vec![(CODE, Some(2), 1_000)], vec![]);
-        assert_eq!(claims, [Some(Claim::Spent), Some(Claim::Fresh)]);
+        assert_eq!(
+            claims,
+            [
+                Some(Claim::Spent {
+                    by: Some(2),
+                    at: 1_000
+                }),
+                Some(Claim::Fresh)
+            ]
+        );
     }
 
     #[test]
@@ -608,12 +617,24 @@ mod tests {
             settle(&feed, vec![], held),
             [
                 Some(Claim::Repeat { spent_at: 1_000 }),
-                Some(Claim::Spent),
-                Some(Claim::Spent)
+                Some(Claim::Spent {
+                    by: Some(1),
+                    at: 1_000
+                }),
+                Some(Claim::Spent {
+                    by: Some(1),
+                    at: 1_000
+                })
             ]
         );
         // A row from before D108 names nobody.
         let held = vec![(CODE, None, 1_000)];
-        assert_eq!(settle(&feed[..1], vec![], held), [Some(Claim::Spent)]);
+        assert_eq!(
+            settle(&feed[..1], vec![], held),
+            [Some(Claim::Spent {
+                by: None,
+                at: 1_000
+            })]
+        );
     }
 }
