@@ -2,7 +2,8 @@
 //! call waits until the test lets it go: a race made certain, not hoped for. Used by
 //! `upload_race.rs` (an upload's update held until a stop commits) and
 //! `spent_after_restart.rs` (a check's durable claim held while the same code is sent
-//! again) and `status_list_load.rs` (a status list's read held while more are asked for).
+//! again), `status_list_load.rs` (a status list's read held while more are asked for) and
+//! `issuer_key_across_processes.rs` (a rotation held while another process rotates).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -23,6 +24,7 @@ pub struct Pausing {
     hold_update: AtomicBool,
     hold_claim: AtomicBool,
     hold_status: AtomicBool,
+    hold_rotation: AtomicBool,
     status_reads: AtomicUsize,
     paused: Notify,
     release: Notify,
@@ -44,6 +46,12 @@ impl Pausing {
     /// [`Pausing::release`].
     pub fn hold_next_status_read(&self) {
         self.hold_status.store(true, Ordering::SeqCst);
+    }
+
+    /// The next `rotate_issuer_key` (a rotation's write, after it chose its key id) waits
+    /// for [`Pausing::release`].
+    pub fn hold_next_rotation(&self) {
+        self.hold_rotation.store(true, Ordering::SeqCst);
     }
 
     /// How many times the status list's read has been made.
@@ -77,6 +85,7 @@ impl RegistryStore for Pausing {
         self.inner.issuer_keys().await
     }
     async fn rotate_issuer_key(&self, key: IssuerKeyRow) -> Result<(), StoreError> {
+        self.wait_if_held(&self.hold_rotation).await;
         self.inner.rotate_issuer_key(key).await
     }
     async fn create_driver(
@@ -194,6 +203,7 @@ pub async fn start() -> (TestServer, Arc<Pausing>) {
             hold_update: AtomicBool::new(false),
             hold_claim: AtomicBool::new(false),
             hold_status: AtomicBool::new(false),
+            hold_rotation: AtomicBool::new(false),
             status_reads: AtomicUsize::new(0),
             paused: Notify::new(),
             release: Notify::new(),

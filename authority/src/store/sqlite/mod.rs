@@ -172,7 +172,16 @@ impl RegistryStore for SqliteStore {
                         i64::from(key.not_before),
                         i64::from(key.not_after)
                     ],
-                )?;
+                )
+                // Another process took this key id first (D128), as PostgreSQL says too.
+                .map_err(|e| match e {
+                    rusqlite::Error::SqliteFailure(f, _)
+                        if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+                    {
+                        StoreError::Conflict("issuer key id")
+                    }
+                    e => e.into(),
+                })?;
                 Ok::<_, StoreError>(())
             })
             .await
