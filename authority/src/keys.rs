@@ -101,11 +101,16 @@ impl Keys {
     /// trust list served and a sync's choice to re-sign. While the store cannot be read
     /// the set in memory is answered (the trust list stays up in an outage).
     pub async fn recent(&self, store: &dyn RegistryStore, now: u64) -> Arc<Loaded> {
-        if now
-            < self
-                .checked_at
-                .load(Ordering::Relaxed)
-                .saturating_add(RECHECK_SECS)
+        let checked = self.checked_at.load(Ordering::Relaxed);
+        if now < checked.saturating_add(RECHECK_SECS) {
+            return self.current();
+        }
+        // One request a period reads the store, whether or not it answers: while it is
+        // down, the others are not held up by it, and not one logs a warning each.
+        if self
+            .checked_at
+            .compare_exchange(checked, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_err()
         {
             return self.current();
         }

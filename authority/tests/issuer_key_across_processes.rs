@@ -130,3 +130,21 @@ async fn two_rotations_at_once_through_two_processes_clash_cleanly() {
     assert_eq!((first, second), (2, 2));
     other.shutdown().await.expect("clean shutdown");
 }
+
+/// While the database cannot be read, the trust list is served from memory, and the keys
+/// are asked for at most once per recheck however many ask for the list (fresh-eyes
+/// review of D128: every request tried the store, and logged a warning, while it was down).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_trust_list_stays_up_and_asks_the_store_once_a_period_while_it_is_down() {
+    let (t, store) = pausing::start().await;
+    let (_, before) = trust_list(&t).await;
+    t.clock.advance(5);
+    store.fail_key_reads(true);
+    let reads = store.key_reads();
+    for _ in 0..10 {
+        let (_, signer) = trust_list(&t).await;
+        assert_eq!(signer, before, "served from memory");
+    }
+    assert_eq!(store.key_reads() - reads, 1, "one try for the period");
+    store.fail_key_reads(false);
+}

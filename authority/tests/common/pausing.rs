@@ -25,6 +25,8 @@ pub struct Pausing {
     hold_claim: AtomicBool,
     hold_status: AtomicBool,
     hold_rotation: AtomicBool,
+    fail_key_reads: AtomicBool,
+    key_reads: AtomicUsize,
     status_reads: AtomicUsize,
     paused: Notify,
     release: Notify,
@@ -52,6 +54,17 @@ impl Pausing {
     /// for [`Pausing::release`].
     pub fn hold_next_rotation(&self) {
         self.hold_rotation.store(true, Ordering::SeqCst);
+    }
+
+    /// From now on (`true`) every read of the issuer keys fails as if the database were
+    /// down, and is counted.
+    pub fn fail_key_reads(&self, fail: bool) {
+        self.fail_key_reads.store(fail, Ordering::SeqCst);
+    }
+
+    /// How many times the issuer keys have been read.
+    pub fn key_reads(&self) -> usize {
+        self.key_reads.load(Ordering::SeqCst)
     }
 
     /// How many times the status list's read has been made.
@@ -82,6 +95,10 @@ impl Pausing {
 #[async_trait]
 impl RegistryStore for Pausing {
     async fn issuer_keys(&self) -> Result<Vec<IssuerKeyRow>, StoreError> {
+        self.key_reads.fetch_add(1, Ordering::SeqCst);
+        if self.fail_key_reads.load(Ordering::SeqCst) {
+            return Err(StoreError::Unavailable);
+        }
         self.inner.issuer_keys().await
     }
     async fn rotate_issuer_key(&self, key: IssuerKeyRow) -> Result<(), StoreError> {
@@ -204,6 +221,8 @@ pub async fn start() -> (TestServer, Arc<Pausing>) {
             hold_claim: AtomicBool::new(false),
             hold_status: AtomicBool::new(false),
             hold_rotation: AtomicBool::new(false),
+            fail_key_reads: AtomicBool::new(false),
+            key_reads: AtomicUsize::new(0),
             status_reads: AtomicUsize::new(0),
             paused: Notify::new(),
             release: Notify::new(),
