@@ -97,3 +97,35 @@ async fn status_lists_asked_for_at_once_share_one_build_and_hold_every_earlier_c
     status_list(&t).await;
     assert_eq!(store.status_reads(), 3);
 }
+
+/// A client that hangs up while its list is being built does not stop that build, and so
+/// cannot start a second one beside it (fresh-eyes review of D136: the build was dropped
+/// with the request, its blocking read and signing ran on unseen, and the next request
+/// started another; clients that hung up one after another multiplied the work).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_hangs_up_mid_build_does_not_let_a_second_build_run_beside_it() {
+    let (t, store) = pausing::start().await;
+    let t = Arc::new(t);
+    t.issued_wallet(&number(2)).await;
+    store.hold_next_status_read();
+    let first = {
+        let t = t.clone();
+        tokio::spawn(async move { status_list(&t).await })
+    };
+    store.paused().await;
+    // The client goes away; the server sees its connection close.
+    first.abort();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let second = {
+        let t = t.clone();
+        tokio::spawn(async move { status_list(&t).await })
+    };
+    // While the first build is held, the second request waits for it: no other build.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!second.is_finished(), "a second build ran beside the first");
+    assert_eq!(store.status_reads(), 1);
+    store.release();
+    let trust = t.trust().await;
+    StatusList::verify(&second.await.unwrap(), &trust).expect("signed by the issuer");
+    assert_eq!(store.status_reads(), 2);
+}

@@ -3,6 +3,7 @@
 //! fetches: the request that made the change has committed it. Status lists asked for at
 //! once share one build (D136).
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::body::Bytes;
@@ -31,20 +32,29 @@ impl App {
     /// reads every e-licence. Each answer was read after its request arrived, so it holds
     /// every change committed before (D71).
     #[instrument(skip_all)]
-    pub async fn status_list(&self) -> Result<Bytes> {
-        let lists = &self.status_lists;
-        let ticket = lists.asked.fetch_add(1, Ordering::SeqCst) + 1;
-        let mut last = lists.last.lock().await;
-        if let Some((answers, bytes)) = &*last
-            && *answers >= ticket
-        {
-            return Ok(bytes.clone());
-        }
-        // Every request that has a ticket by now is answered by this build.
-        let answers = lists.asked.load(Ordering::SeqCst);
-        let bytes = self.build_status_list().await?;
-        *last = Some((answers, bytes.clone()));
-        Ok(bytes)
+    pub async fn status_list(self: &Arc<Self>) -> Result<Bytes> {
+        let ticket = self.status_lists.asked.fetch_add(1, Ordering::SeqCst) + 1;
+        // In a task of its own: a request that goes away (a client that hangs up, the
+        // deadline) leaves its build running to its end under the lock, instead of
+        // dropping the lock while the build's blocking work runs on unseen and the next
+        // request starts another beside it.
+        let app = self.clone();
+        tokio::spawn(async move {
+            let lists = &app.status_lists;
+            let mut last = lists.last.lock().await;
+            if let Some((answers, bytes)) = &*last
+                && *answers >= ticket
+            {
+                return Ok(bytes.clone());
+            }
+            // Every request that has a number by now is answered by this build.
+            let answers = lists.asked.load(Ordering::SeqCst);
+            let bytes = app.build_status_list().await?;
+            *last = Some((answers, bytes.clone()));
+            Ok(bytes)
+        })
+        .await
+        .map_err(|_| Error::InvalidState("the status list could not be built"))?
     }
 
     async fn build_status_list(&self) -> Result<Bytes> {
