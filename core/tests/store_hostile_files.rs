@@ -300,3 +300,60 @@ fn a_key_file_without_end_is_read_only_up_to_its_bound() {
     let written = writer.join().unwrap();
     assert!(written < 1 << 20, "{written} bytes were read");
 }
+
+/// A key store that, while it wraps the new key (the slow step of a creation: a platform
+/// call, a user prompt), lets `plant` put something in place of the store file: the window
+/// between the look at the path and its opening, where another process could act.
+struct Planting<F: Fn() + Send + Sync> {
+    keys: SoftwareKeyStore,
+    plant: F,
+}
+impl<F: Fn() + Send + Sync> KeyWrapper for Planting<F> {
+    fn wrap_key(&self, plaintext: &[u8]) -> Result<Vec<u8>, KeyWrapError> {
+        (self.plant)();
+        self.keys.wrap_key(plaintext)
+    }
+    fn unwrap_key(&self, wrapped: &[u8]) -> Result<Zeroizing<Vec<u8>>, KeyWrapError> {
+        self.keys.unwrap_key(wrapped)
+    }
+}
+
+/// A FIFO or a dangling link planted after the path was looked at is not opened through
+/// (fresh-eyes review of D129): the opening that narrows the file's mode followed links and
+/// waited on FIFOs, so a FIFO blocked it for ever and a dangling link had its target made.
+#[cfg(unix)]
+#[test]
+fn a_fifo_or_a_link_planted_during_the_key_store_s_wrap_is_not_opened_through() {
+    for kind in ["fifo", "dangling link"] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("wallet.db");
+        let target = dir.path().join("made-through-the-link");
+        let keys = Planting {
+            keys: keys(),
+            plant: {
+                let (path, target) = (path.clone(), target.clone());
+                move || {
+                    if kind == "fifo" {
+                        mkfifo(&path);
+                    } else {
+                        std::os::unix::fs::symlink(&target, &path).unwrap();
+                    }
+                }
+            },
+        };
+        let (tx, rx) = std::sync::mpsc::channel();
+        let opening = path.clone();
+        std::thread::spawn(move || {
+            let _ = tx.send(WalletStore::open(&opening, &keys).map(|_| ()));
+        });
+        let outcome = match rx.recv_timeout(std::time::Duration::from_secs(10)) {
+            Ok(outcome) => outcome,
+            Err(_) => {
+                let _ = std::fs::File::open(&path);
+                panic!("{kind}: the opening blocked");
+            }
+        };
+        assert!(outcome.is_err(), "{kind}: opened");
+        assert!(!target.exists(), "{kind}: a file was made through the link");
+    }
+}

@@ -209,11 +209,14 @@ fn make_private(path: &Path) -> Result<(), StoreError> {
         let private = std::fs::Permissions::from_mode(0o600);
         let refused =
             || tracing::warn!("the store's file keeps its mode: the file system refused 0600");
+        // Not through a link, and not waiting on a FIFO: either may have been put in
+        // place of the file since `check_files` looked (the key store's wrap is slow).
         let file = std::fs::OpenOptions::new()
             .write(true)
             .create(true)
             .truncate(false)
             .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
             .open(path)
             .map_err(cant_open)?;
         let opened = file.metadata().map_err(cant_open)?;
