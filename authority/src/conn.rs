@@ -129,8 +129,10 @@ pub(crate) async fn deadline(
         Ok(response) => response,
         // With the JSON body of every refusal (C-F7).
         Err(_) => {
+            // The deadline covers the handler too: the body may have been slow, or the
+            // server busy, so the message names neither.
             let mut response = crate::error::Error::BadRequest(format!(
-                "the request did not arrive within {} s",
+                "the request was not answered within {} s; it may be sent again",
                 limit.as_secs()
             ))
             .into_response();
