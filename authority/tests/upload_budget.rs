@@ -49,9 +49,15 @@ async fn answer_within(s: &mut TcpStream, wait: Duration) -> Option<String> {
 async fn an_upload_is_refused_before_its_body_when_it_cannot_be_the_device_s() {
     let t = TestServer::start().await;
     let (_, wallet) = t.issued_wallet(&number(1)).await;
-    // An account with no device, and a stale timestamp on a real one: answered at once,
-    // while the body is still on its way.
-    for (account, timestamp) in [(wallet.account + 1_000, t.now()), (wallet.account, 1)] {
+    // A driver not yet enrolled: an account with no device key.
+    let unenrolled = t.create_driver(&number(3), true).await;
+    // No such account, an account with no device, and a stale timestamp on a real one:
+    // answered at once, while the body is still on its way.
+    for (account, timestamp) in [
+        (wallet.account + 1_000, t.now()),
+        (unenrolled, t.now()),
+        (wallet.account, 1),
+    ] {
         let mut s = half_sent_upload(&t, account, timestamp).await;
         let status = answer_within(&mut s, Duration::from_secs(5)).await;
         assert!(
