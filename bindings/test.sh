@@ -62,6 +62,9 @@ export EDL_IDENTITY_SECRET="bindings test identity secret"
 export EDL_ROOT_PUBLIC_KEY=7b242f9778bbf9d1baa38a8026268be5566dff341e59bb3798db471c4cb282fa
 export EDL_STATUS_LIST_TTL=12
 echo "== bindings: authority on loopback"
+# Made before the server's shell opens it: `sed` below may look first, and a missing file
+# would end this script (set -e).
+: >"$authority_dir/stderr"
 EDL_AUTHORITY_ROOT_KEY=$(printf 'b7%.0s' $(seq 32)) \
     EDL_AUTHORITY_STATUS_LIST_TTL=$EDL_STATUS_LIST_TTL \
     "$target_dir/debug/edl" authority serve --db "$authority_dir/authority.db" \

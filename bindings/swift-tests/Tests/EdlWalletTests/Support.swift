@@ -191,6 +191,14 @@ final class SealingKeyStore: KeyStore {
     }
 }
 
+/// A key store that hands back one byte too few of the data key.
+final class ShortKeyStore: KeyStore {
+    private let inner: SealingKeyStore
+    init(_ inner: SealingKeyStore) { self.inner = inner }
+    func wrapKey(plaintext: Data) throws -> Data { try inner.wrapKey(plaintext: plaintext) }
+    func unwrapKey(wrapped: Data) throws -> Data { try inner.unwrapKey(wrapped: wrapped).dropLast() }
+}
+
 /// The authority's test identity provider: HMAC-SHA256(secret, "EDL1/identity\0" ‖
 /// challenge ‖ number). A real app calls its face-verification SDK here.
 final class HmacIdentityProvider: IdentityProvider {

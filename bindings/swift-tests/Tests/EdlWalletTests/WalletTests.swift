@@ -70,6 +70,23 @@ final class WalletTests: XCTestCase {
         XCTAssertEqual(assertEdlError(try Wallet(dir: dir, keys: SealingKeyStore())), .KeyStore(reason: .wrongKey))
     }
 
+    /// Neither is a damaged store, whose answer is to wipe the wallet (D131): a file from a
+    /// newer library is `StoreTooNew`, and a key store that unwraps a key of the wrong
+    /// length is a key-store failure.
+    func testAStoreFromANewerLibraryAsksForAnUpdateAndAShortKeyBlamesTheKeyStore() throws {
+        let dir = Authority.tempDir()
+        let keys = SealingKeyStore()
+        _ = try Wallet(dir: dir, keys: keys)
+        XCTAssertEqual(assertEdlError(try Wallet(dir: dir, keys: ShortKeyStore(keys))), .KeyStore(reason: .failed))
+        // The file as a newer library leaves it: SQLite's user_version (the schema's
+        // version) is the 4 bytes at offset 60 of the database header, big-endian.
+        let file = try XCTUnwrap(FileHandle(forUpdatingAtPath: dir + "/wallet.db"))
+        try file.seek(toOffset: 60)
+        try file.write(contentsOf: Data([0, 0, 0, 99]))
+        try file.close()
+        XCTAssertEqual(assertEdlError(try Wallet(dir: dir, keys: keys)), .StoreTooNew)
+    }
+
     func testOnlyTheShippedFaceModelLoads() throws {
         // The package's resource is the model the repository ships.
         let url = try XCTUnwrap(EdlWalletResources.faceModelURL)

@@ -206,6 +206,27 @@ class WalletTest {
     }
 
     @Test
+    fun `a store from a newer library asks for an update and a short key blames the key store`() {
+        // Neither is a damaged store, whose answer is to wipe the wallet (D131).
+        val dir = tempDir()
+        val keys = AesGcmKeyStore()
+        Wallet(dir, keys).use { }
+        val short = object : KeyStore {
+            override fun wrapKey(plaintext: ByteArray): ByteArray = keys.wrapKey(plaintext)
+            override fun unwrapKey(wrapped: ByteArray): ByteArray = keys.unwrapKey(wrapped).copyOf(31)
+        }
+        val e = assertFailsWith<EdlException.KeyStore> { Wallet(dir, short) }
+        assertEquals(KeyStoreFailure.FAILED, e.reason)
+        // The file as a newer library leaves it: SQLite's user_version (the schema's
+        // version) is the 4 bytes at offset 60 of the database header, big-endian.
+        java.io.RandomAccessFile(File(dir, "wallet.db"), "rw").use { f ->
+            f.seek(60)
+            f.writeInt(99)
+        }
+        assertFailsWith<EdlException.StoreTooNew> { Wallet(dir, keys) }
+    }
+
+    @Test
     fun `only the shipped face model loads`() {
         loadFaceModel(File(System.getenv("EDL_FACE_MODEL")).readBytes())
         val e = assertFailsWith<EdlException.InvalidArgument> { loadFaceModel(Authority.photo) }
