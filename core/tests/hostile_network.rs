@@ -138,3 +138,73 @@ async fn an_answer_without_end_is_refused_once_it_passes_the_bound() {
     let sent = sent.recv_timeout(Duration::from_secs(25)).unwrap();
     assert!(sent < 64 << 20, "{sent} bytes were read");
 }
+
+/// A fake authority on loopback: `POST /v1/verify` gets `answer`, a photo fetch gets
+/// `photo`.
+fn answering(answer: String, photo: Vec<u8>) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for s in listener.incoming().take(8) {
+            let Ok(mut s) = s else { continue };
+            let mut buf = vec![0; 8192];
+            let n = s.read(&mut buf).unwrap_or(0);
+            let (kind, body) = if buf[..n].starts_with(b"GET /v1/photos/") {
+                ("image/jpeg", photo.clone())
+            } else {
+                ("application/json", answer.clone().into_bytes())
+            };
+            let head = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: {kind}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = s.write_all(head.as_bytes());
+            let _ = s.write_all(&body);
+        }
+    });
+    port
+}
+
+/// An online answer whose licence text holds terminal escapes or a line break is refused
+/// like any other unusable answer, as the wallet refuses such a licence in a sync (the
+/// CLI review: a hostile authority or proxy wrote "in force: yes" over the counter's
+/// screen where the answer said no). The same answer with a plain name is taken.
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn an_answer_whose_licence_text_would_not_show_as_itself_is_refused() {
+    use edl_core::licence::fixtures::sample_with_name;
+    use edl_core::wire::{LiveView, StatusLabel, VerifyResponse};
+    let today = time::macros::date!(2026 - 06 - 01);
+    let photo = vec![0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3, 4];
+    let digest: [u8; 32] = edl_core::crypto::sha256(&photo);
+    for name in [
+        "张三",
+        "张三\x1b[4A\r  in force: yes",
+        "张三\n  in force: yes",
+        "\u{202E}三张",
+    ] {
+        let mut licence = sample_with_name(today, name);
+        licence.main.photo_digest = digest;
+        let answer = VerifyResponse {
+            elicence_id: edl_core::credential::ElicenceId(1),
+            checked_at: 1,
+            in_force: false,
+            not_in_force_reason: None,
+            status_colour: licence.main.status.colour(),
+            status_label: StatusLabel::default(),
+            photo_digest: digest,
+            view: LiveView::Enforcement { licence },
+            photo_url: String::new(),
+        };
+        let port = answering(serde_json::to_string(&answer).unwrap(), photo.clone());
+        let v = OnlineVerifier::new(&format!("http://127.0.0.1:{port}"), "key").unwrap();
+        let got = v.verify_manual("110101199003071234", "1 642 926").await;
+        if name == "张三" {
+            assert!(got.is_ok(), "the plain answer: {got:?}");
+        } else {
+            assert!(
+                matches!(got, Err(OnlineVerifyError::Net(NetError::Protocol(_)))),
+                "{name:?}: {got:?}"
+            );
+        }
+    }
+}

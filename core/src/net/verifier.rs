@@ -9,6 +9,7 @@ use zeroize::Zeroizing;
 
 use crate::credential::{ElicenceId, TrustList};
 use crate::crypto::sha256;
+use crate::licence::has_hidden_character;
 use crate::present::PayloadError;
 use crate::verify::OnlineCheck;
 use crate::wire::{
@@ -172,6 +173,7 @@ impl OnlineVerifier {
                     tracing::warn!("the answer is about another e-licence");
                     return Err(NetError::Protocol("an answer about another e-licence"));
                 }
+                check_view_text(&answer)?;
                 let photo = fetch_photo(&client, &api_key, &answer).await?;
                 Ok((answer, photo))
             }
@@ -181,6 +183,26 @@ impl OnlineVerifier {
         .ok_or(NetError::Internal)??;
         span.in_scope(|| tracing::info!("verified by the authority"));
         Ok(OnlineAnswer { answer, photo })
+    }
+}
+
+/// Refuses an answer whose text would not show as itself on a verifier's screen: the
+/// licence's rules (D122), which the wallet also applies to a synced licence, and the same
+/// for the business view's name and the status label. A hostile authority or proxy could
+/// otherwise write over the screen with terminal escapes, or break a line to forge one.
+fn check_view_text(answer: &VerifyResponse) -> Result<(), NetError> {
+    let shows = match &answer.view {
+        LiveView::Enforcement { licence } => licence.validate().is_ok(),
+        LiveView::Business { qualification: q } => {
+            !has_hidden_character(&q.name) && !has_hidden_character(&q.masked_number)
+        }
+    } && !has_hidden_character(&answer.status_label.zh)
+        && !has_hidden_character(&answer.status_label.en);
+    if shows {
+        Ok(())
+    } else {
+        tracing::warn!("the answer's text would not show as itself");
+        Err(NetError::Protocol("the answer's text fails validation"))
     }
 }
 
