@@ -144,13 +144,11 @@ pub fn run(args: Args) -> Result<(), String> {
         .ok()
         .filter(|t| !t.is_empty())
         .ok_or("set EDL_ADMIN_TOKEN to the authority's admin token")?;
-    let admin = Admin::new(&args.authority, &token);
+    let admin = Admin::new(&args.authority, &token)?;
     let photo = |p: &Option<PathBuf>| -> Result<Option<String>, String> {
         p.as_ref()
             .map(|p| {
-                std::fs::read(p)
-                    .map(|b| Base64::encode(&b))
-                    .map_err(|e| format!("cannot read {}: {e}", p.display()))
+                crate::files::read(p, crate::files::MAX_INPUT_BYTES).map(|b| Base64::encode(&b))
             })
             .transpose()
     };

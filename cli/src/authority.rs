@@ -179,8 +179,9 @@ pub fn run(command: Command) -> Result<(), Failure> {
         };
         // Per-person tokens with roles (D78): `NAME ROLE[,ROLE…] SHA256-HEX` a line.
         if let Ok(path) = std::env::var("EDL_ADMIN_TOKENS_FILE") {
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| format!("cannot read EDL_ADMIN_TOKENS_FILE {path}: {e}"))?;
+            let text = crate::files::read(std::path::Path::new(&path), 1 << 20)
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .map_err(|e| format!("EDL_ADMIN_TOKENS_FILE: {e}"))?;
             config.admin_tokens = edl_authority::roles::AdminToken::parse_file(&text)
                 .map_err(|e| format!("EDL_ADMIN_TOKENS_FILE {path}: {e}"))?;
         }
@@ -227,11 +228,7 @@ fn save_trust_list(bytes: &[u8], out: &Path, root: Option<&str>) -> Result<(), F
         return Ok(());
     };
     let root = lists::parse_root(root)?;
-    let held = match std::fs::read(out) {
-        Ok(held) => Some(held),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(format!("cannot read {}: {e}", out.display()).into()),
-    };
+    let held = crate::files::read_if_there(out, lists::MAX_LIST_BYTES)?;
     let accepted = lists::refresh(root, held.as_deref(), bytes, lists::now()?)?;
     lists::save(out, bytes)?;
     println!("{}", lists::describe_trust(&accepted.contents));
@@ -270,7 +267,7 @@ fn save_status_list(
     // Never back to an older list than the one saved (R16): replayed within its lifetime,
     // it would show a licence suspended since then as in force. A saved file that no
     // longer verifies (another authority, keys retired) is simply replaced.
-    if let Some(held) = std::fs::read(out)
+    if let Some(held) = crate::files::read(out, lists::MAX_LIST_BYTES)
         .ok()
         .and_then(|held| lists::open_status(&held, &trust).ok())
         && held.issued_at > list.issued_at

@@ -122,7 +122,7 @@ impl Demo {
         config.root = Some(Arc::new(root));
         let server = serve(config).await.map_err(|e| format!("authority: {e}"))?;
         let url = server.url();
-        let admin = Admin::new(&url, &token);
+        let admin = Admin::new(&url, &token)?;
         println!("  ✓ authority at {url}, root key {pinned}");
 
         let result = self.flow(&url, &admin, dir.path(), pinned, colour).await;

@@ -2,6 +2,7 @@
 //! public trust and status lists. Every refusal becomes a one-line reason. (The online check goes
 //! through the core's `net::OnlineVerifier`, as the bindings' does.)
 
+use edl_core::licence::printable;
 use edl_core::net::{BodyReadError, MAX_ANSWER_BYTES};
 use edl_core::wire::{self, ErrorBody, bearer, paths};
 use reqwest::Method;
@@ -14,14 +15,26 @@ pub struct Admin {
     token: String,
 }
 
+/// The CLI's HTTP client: it follows no redirect (a 3xx is a refusal: the data would go to
+/// wherever it points, and its empty answer would read as done) and gives up on an
+/// authority that does not answer (the CLI review, 2026-12-05), as the core's client does.
+fn client() -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(std::time::Duration::from_secs(10))
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .map_err(|_| "cannot set up the HTTP client".to_owned())
+}
+
 impl Admin {
     /// An admin client for the authority at `url` (no trailing slash needed).
-    pub fn new(url: &str, token: &str) -> Admin {
-        Admin {
-            http: reqwest::Client::new(),
+    pub fn new(url: &str, token: &str) -> Result<Admin, String> {
+        Ok(Admin {
+            http: client()?,
             url: url.trim_end_matches('/').to_owned(),
             token: token.to_owned(),
-        }
+        })
     }
 
     /// Sends one admin request (`body` `Null`: none) and returns the JSON answer.
@@ -40,7 +53,7 @@ impl Admin {
 
 /// `GET /v1/trust-list`: the issuer keys, as the encoded trust list.
 pub async fn trust_list(url: &str) -> Result<Vec<u8>, String> {
-    let resp = reqwest::Client::new()
+    let resp = client()?
         .get(format!(
             "{}{}",
             url.trim_end_matches('/'),
@@ -65,7 +78,7 @@ pub async fn bytes(url: &str, path: &str) -> Result<Vec<u8>, String> {
     } else {
         edl_core::net::MAX_TRUST_LIST_BYTES
     };
-    let mut resp = reqwest::Client::new()
+    let mut resp = client()?
         .get(format!("{}{path}", url.trim_end_matches('/')))
         .send()
         .await
@@ -88,6 +101,8 @@ pub async fn bytes(url: &str, path: &str) -> Result<Vec<u8>, String> {
 fn unreachable(e: reqwest::Error) -> String {
     if e.is_builder() {
         "invalid authority URL".to_owned()
+    } else if e.is_timeout() {
+        "the authority did not answer in time".to_owned()
     } else {
         "the authority cannot be reached".to_owned()
     }
@@ -128,13 +143,18 @@ fn refused(status: reqwest::StatusCode, body: &[u8]) -> String {
     }
 }
 
-/// `refused (code_rejected): the code is wrong or expired`.
+/// `refused (code_rejected): the code is wrong or expired`. The message is the authority's
+/// text, printed only as it shows ([`printable`]): it cannot move the cursor or break the
+/// line to forge another (the CLI review).
 pub fn refusal(e: &ErrorBody) -> String {
     let code = serde_json::to_value(e.error)
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
         .unwrap_or_else(|| format!("{:?}", e.error));
-    format!("refused ({code}): {}", e.message.trim_end_matches('.'))
+    format!(
+        "refused ({code}): {}",
+        printable(e.message.trim_end_matches('.'))
+    )
 }
 
 #[cfg(test)]
@@ -150,6 +170,14 @@ mod tests {
         assert_eq!(
             refusal(&e),
             "refused (code_rejected): the code is wrong or expired"
+        );
+        let e: ErrorBody = serde_json::from_value(serde_json::json!({
+            "error": "bad_request", "message": "bad\r\u{1b}[1A✓ in force\n"
+        }))
+        .unwrap();
+        assert_eq!(
+            refusal(&e),
+            "refused (bad_request): bad\u{FFFD}\u{FFFD}[1A✓ in force\u{FFFD}"
         );
     }
 }

@@ -31,7 +31,9 @@ pub fn parse_root(arg: &str) -> Result<PublicKey, Failure> {
     let text = if arg.len() == 64 && arg.bytes().all(|b| b.is_ascii_hexdigit()) {
         arg.to_owned()
     } else {
-        std::fs::read_to_string(arg).map_err(|e| format!("cannot read the root key {arg}: {e}"))?
+        crate::files::read(Path::new(arg), 4096)
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .map_err(|e| format!("the root key: {e}"))?
     };
     edl_core::verify::root_key_from_text(&text).ok_or_else(|| {
         Failure::from("not a root public key (64 hex characters, or a file holding them)")
@@ -40,8 +42,16 @@ pub fn parse_root(arg: &str) -> Result<PublicKey, Failure> {
 
 /// Reads a saved list.
 pub fn read(path: &Path) -> Result<Vec<u8>, Failure> {
-    std::fs::read(path).map_err(|e| Failure::from(format!("cannot read {}: {e}", path.display())))
+    Ok(crate::files::read(path, MAX_LIST_BYTES)?)
 }
+
+/// The most a list file may hold: the larger of the phone library's two list bounds.
+pub const MAX_LIST_BYTES: u64 =
+    if edl_core::net::MAX_STATUS_LIST_BYTES > edl_core::net::MAX_TRUST_LIST_BYTES {
+        edl_core::net::MAX_STATUS_LIST_BYTES as u64
+    } else {
+        edl_core::net::MAX_TRUST_LIST_BYTES as u64
+    };
 
 /// Checks the signed trust list `bytes` against `root` at `now`: signature, layout,
 /// issue time and expiry.
@@ -124,24 +134,8 @@ fn issued_at(bytes: &[u8]) -> Option<u64> {
 /// Writes `bytes` to `path` through a temporary file beside it, so a reader never sees
 /// half a list and a failed write leaves the old one.
 pub fn save(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
-    let cannot = |e: &dyn std::fmt::Display| format!("cannot write {}: {e}", path.display());
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| cannot(&e))?;
-    std::io::Write::write_all(&mut tmp, bytes).map_err(|e| cannot(&e))?;
-    tmp.as_file().sync_all().map_err(|e| cannot(&e))?;
     // A list is public, signed data: readable by the verifier's other tools.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = tmp
-            .as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o644));
-    }
-    tmp.persist(path).map_err(|e| cannot(&e.error))?;
-    Ok(())
+    Ok(crate::files::write(path, bytes, 0o644)?)
 }
 
 /// One line about a trust list: `trust list 1764748800: 2 issuing keys, valid until …`.

@@ -4,6 +4,7 @@ mod admin;
 mod authority;
 mod demo;
 mod exit;
+mod files;
 mod http;
 mod lists;
 mod logging;

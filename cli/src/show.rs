@@ -1,10 +1,12 @@
-//! How the CLI prints a licence, a disclosed view, an online answer and the live QR.
+//! How the CLI prints a licence, a disclosed view, an online answer and the live QR. Text
+//! that came from elsewhere is printed only as it shows ([`printable`]): a field cannot
+//! move the cursor or break a line to forge another (the CLI review, 2026-12-05).
 
 use std::io::Write;
 use std::time::Duration;
 
 use edl_core::credential::{Audience, DisclosedView};
-use edl_core::licence::{Licence, LicenceStatus, StatusColour};
+use edl_core::licence::{Licence, LicenceStatus, StatusColour, printable};
 use edl_core::net::OnlineAnswer;
 use edl_core::present::render::TerminalBackground;
 use edl_core::present::{Form, payload_to_text};
@@ -26,10 +28,10 @@ pub fn status(status: LicenceStatus, colour: bool) -> String {
 pub fn main_page(l: &Licence, colour: bool) {
     let m = &l.main;
     println!("  Main page (主页)");
-    println!("    licence number  {}", m.licence_number);
-    println!("    name            {}", m.name);
+    println!("    licence number  {}", printable(&m.licence_number));
+    println!("    name            {}", printable(&m.name));
     println!("    sex             {:?}", m.sex);
-    println!("    nationality     {}", m.nationality);
+    println!("    nationality     {}", printable(&m.nationality));
     println!("    date of birth   {}", m.date_of_birth);
     println!("    classes         {}", m.classes);
     println!("    first issued    {}", m.first_issue);
@@ -41,8 +43,8 @@ pub fn main_page(l: &Licence, colour: bool) {
 pub fn supplementary_page(l: &Licence) {
     let s = &l.supplementary;
     println!("  Supplementary page (副页)");
-    println!("    address         {}", s.address);
-    println!("    issued by       {}", s.issuing_authority);
+    println!("    address         {}", printable(&s.address));
+    println!("    issued by       {}", printable(&s.issuing_authority));
     println!(
         "    points          {} of 12 (cycle {} to {})",
         s.cycle.points, s.cycle.start, s.cycle.end
@@ -54,8 +56,8 @@ pub fn supplementary_page(l: &Licence) {
         println!(
             "    record          {} · {} · {} · {} points · ¥{}{}",
             r.date,
-            r.place,
-            r.act,
+            printable(&r.place),
+            printable(&r.act),
             r.points,
             r.fine_yuan,
             if r.handled { " · handled" } else { "" }
@@ -73,8 +75,8 @@ pub fn disclosed(view: &DisclosedView, colour: bool) {
         }
         DisclosedView::Business(b) => {
             println!("  business view: qualification only");
-            println!("    name            {}", b.name);
-            println!("    licence number  {}", b.masked_number);
+            println!("    name            {}", printable(&b.name));
+            println!("    licence number  {}", printable(&b.masked_number));
             println!("    classes         {}", b.classes);
             println!("    valid           {} to {}", b.valid_from, b.valid_until);
             println!("    status          {}", status(b.status, colour));
@@ -98,8 +100,8 @@ pub fn online(online: &OnlineAnswer, colour: bool) {
         }
         LiveView::Business { qualification: q } => {
             println!("  business view: qualification only, live");
-            println!("    name            {}", q.name);
-            println!("    licence number  {}", q.masked_number);
+            println!("    name            {}", printable(&q.name));
+            println!("    licence number  {}", printable(&q.masked_number));
             println!("    classes         {}", q.classes);
             println!("    valid           {} to {}", q.valid_from, q.valid_until);
             println!("    status          {}", status(q.status, colour));

@@ -126,12 +126,7 @@ fn check(args: &Args) -> Result<(), Failure> {
                 now,
                 &Policy::new(header.audience),
             )
-            .map_err(|e| match e {
-                Rejection::ElicenceSuspended | Rejection::ElicenceSuperseded => {
-                    Failure::new(exit::NOT_IN_FORCE, format!("rejected: {e}"))
-                }
-                e => Failure::from(format!("rejected: {e}")),
-            })?;
+            .map_err(|e| Failure::new(rejection_exit(&e), format!("rejected: {e}")))?;
             if args.json {
                 println!("{}", offline_json(header.audience, &v.view, v.status));
             } else {
@@ -148,6 +143,19 @@ fn check(args: &Args) -> Result<(), Failure> {
                 StatusCheck::InForce | StatusCheck::NotChecked => Ok(()),
             }
         }
+    }
+}
+
+/// The exit status of an offline rejection: a licence not in force (by the signed status
+/// list, or by the status the view itself carries) is [`exit::NOT_IN_FORCE`], as `--help`
+/// promises; anything else is [`exit::REFUSED`] (the CLI review: a view saying
+/// "suspended" gave 1).
+fn rejection_exit(e: &Rejection) -> u8 {
+    match e {
+        Rejection::ElicenceSuspended
+        | Rejection::ElicenceSuperseded
+        | Rejection::LicenceNotInForce(_) => exit::NOT_IN_FORCE,
+        _ => exit::REFUSED,
     }
 }
 
@@ -243,7 +251,7 @@ fn report_online(online: &OnlineAnswer, json: bool, colour: bool) -> Result<(), 
 
 /// The first QR in the image that carries an EDL payload.
 fn from_png(path: &Path) -> Result<Vec<u8>, Failure> {
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let bytes = crate::files::read(path, crate::files::MAX_INPUT_BYTES)?;
     let codes = scan_png(&bytes).map_err(|e| format!("rejected: {e}"))?;
     codes
         .into_iter()
@@ -285,4 +293,22 @@ fn offline_json(
         StatusCheck::NotChecked => "not_checked",
     });
     serde_json::to_string_pretty(&v).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use edl_core::licence::NotEligible;
+
+    #[test]
+    fn a_licence_not_in_force_exits_5_however_the_qr_says_so() {
+        for e in [
+            Rejection::ElicenceSuspended,
+            Rejection::ElicenceSuperseded,
+            Rejection::LicenceNotInForce(NotEligible::Suspended),
+        ] {
+            assert_eq!(rejection_exit(&e), exit::NOT_IN_FORCE, "{e:?}");
+        }
+        assert_eq!(rejection_exit(&Rejection::WindowExpired), exit::REFUSED);
+    }
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use edl_core::credential::Audience;
 use edl_core::licence::beijing;
+use edl_core::licence::printable;
 use edl_core::net::NetError;
 use edl_core::present::{DEFAULT_PERIOD, Form, payload_to_text};
 use edl_core::wallet::store::SoftwareKeyStore;
@@ -322,7 +323,7 @@ pub fn run(args: Args) -> Result<(), String> {
                     println!(
                         "{} · {} ({:?}) · {:?} · {:?} · {:?}",
                         beijing::format(e.at),
-                        e.verifier,
+                        printable(&e.verifier),
                         e.verifier_class,
                         e.audience,
                         e.method,
@@ -342,7 +343,13 @@ pub fn run(args: Args) -> Result<(), String> {
                 println!("no messages");
             } else {
                 for m in messages {
-                    println!("{} · {} — {}", beijing::format(m.at), m.title, m.body);
+                    // The authority's text: printed only as it shows (the CLI review).
+                    println!(
+                        "{} · {} — {}",
+                        beijing::format(m.at),
+                        printable(&m.title),
+                        printable(&m.body)
+                    );
                 }
             }
         }
@@ -460,11 +467,13 @@ impl UploadProgress for Progress {
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, String> {
-    std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+    crate::files::read(path, crate::files::MAX_INPUT_BYTES)
 }
 
+/// A QR or barcode image: an offline QR carries the whole licence, so the file is the
+/// driver's alone, and a link at the path is replaced, not written through.
 fn write(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    std::fs::write(path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    crate::files::write(path, bytes, 0o600)
 }
 
 /// EDL_PASSPHRASE, or asked on the terminal (not echoed).

@@ -295,6 +295,23 @@ fn a_user_enrols_applies_presents_and_verifiers_check_offline_and_online() {
     let key = police["api_key"].as_str().unwrap().to_owned();
     let png = file("online.png");
     ok(&["wallet", "--dir", w, "qr", "--png", &png]);
+    // A link planted at the path is replaced, not written through, and the QR (an
+    // offline one carries the whole licence) is the driver's alone (the CLI review).
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let victim = file("victim.txt");
+        std::fs::write(&victim, b"keep me").unwrap();
+        let link = file("link.png");
+        std::os::unix::fs::symlink(&victim, &link).unwrap();
+        ok(&[
+            "wallet", "--dir", w, "qr", "--mode", "offline", "--png", &link,
+        ]);
+        assert_eq!(std::fs::read(&victim).unwrap(), b"keep me");
+        let written = std::fs::symlink_metadata(&link).unwrap();
+        assert!(written.file_type().is_file());
+        assert_eq!(written.permissions().mode() & 0o777, 0o600);
+    }
     let seen = ok(&[
         "verify",
         "--png",

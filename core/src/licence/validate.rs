@@ -119,6 +119,20 @@ pub fn has_hidden_character(text: &str) -> bool {
     text.chars().any(is_hidden)
 }
 
+/// `text` as a screen may show text someone else wrote: each character that would not show
+/// as itself ([`has_hidden_character`]) replaced by U+FFFD, so it can neither move a
+/// terminal's cursor, break a line, nor turn the text around.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if has_hidden_character(text) {
+        text.chars()
+            .map(|c| if is_hidden(c) { '\u{FFFD}' } else { c })
+            .collect::<String>()
+            .into()
+    } else {
+        text.into()
+    }
+}
+
 /// A character that changes how the text around it is shown instead of being shown: a
 /// control character (C0, DEL, C1: line breaks and tabs included, every field is one
 /// printed line) or a bidirectional formatting character (the marks U+061C, U+200E,
@@ -144,6 +158,15 @@ mod tests {
     use crate::licence::class::ClassSet;
     use crate::licence::fixtures::{sample_licence, sample_with_name};
     use time::macros::date;
+
+    #[test]
+    fn printable_text_keeps_what_shows_and_marks_what_would_not() {
+        assert_eq!(printable("张三 Zhang"), "张三 Zhang");
+        assert_eq!(
+            printable("a\r\x1b[1A\n\u{202E}b"),
+            "a\u{FFFD}\u{FFFD}[1A\u{FFFD}\u{FFFD}b"
+        );
+    }
 
     const TODAY: time::Date = date!(2026 - 06 - 01);
 

@@ -1,0 +1,160 @@
+//! The CLI against a hostile authority, or whatever answers in its place (a review of the
+//! CLI, 2026-12-05): the text it prints cannot move the cursor or forge a line, a redirect
+//! is not followed, an authority that never answers is given up on, and the files a
+//! command names are neither read without bound nor written through a link.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::printed;
+
+fn edl(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_edl"))
+        .args(args)
+        .env("EDL_ADMIN_TOKEN", "token")
+        .env_remove("EDL_ROOT")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+/// A fake authority answering every request with `status` and `body` (JSON), plus
+/// `headers`; it serves `n` connections.
+fn answering(status: &'static str, headers: &'static str, body: String, n: usize) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for s in listener.incoming().take(n) {
+            let Ok(mut s) = s else { continue };
+            let mut buf = vec![0; 8192];
+            let _ = s.read(&mut buf);
+            let head = format!(
+                "HTTP/1.1 {status}\r\ncontent-type: application/json\r\n{headers}content-length: {}\r\nconnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = s.write_all(head.as_bytes());
+            let _ = s.write_all(body.as_bytes());
+        }
+    });
+    format!("http://{addr}")
+}
+
+/// The refusal's message is the authority's text: printed, it could erase the line and
+/// write "✓ verified" in its place (the review saw exactly that on a real terminal).
+#[test]
+fn an_authority_s_message_cannot_move_the_cursor_or_forge_a_line() {
+    let message = "bad\r\x1b[1A\x1b[2K✓ verified offline\n✓ in force\x1b]0;pwned\x07\u{202E}";
+    let body = serde_json::json!({"error": "bad_request", "message": message}).to_string();
+    let url = answering("400 Bad Request", "", body, 1);
+    let out = edl(&["authority", "admin", "--authority", &url, "review", "list"]);
+    let text = printed(&out);
+    assert_ne!(out.status.code(), Some(0), "{text}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for hidden in ['\x1b', '\r', '\x07', '\u{202E}'] {
+        assert!(!stderr.contains(hidden), "{hidden:?} printed: {stderr:?}");
+    }
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr:?}");
+}
+
+/// An admin call answered with a redirect is refused, not sent on with the driver's data
+/// to wherever it points (and then reported as done).
+#[test]
+fn a_redirect_is_not_followed() {
+    let (elsewhere, seen) = {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let end = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < end {
+                if let Ok((mut s, _)) = listener.accept() {
+                    let _ = tx.send(());
+                    let _ = s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}");
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        });
+        (format!("http://{addr}"), rx)
+    };
+    let location: &'static str =
+        Box::leak(format!("location: {elsewhere}/admin/reviews\r\n").into_boxed_str());
+    let url = answering("307 Temporary Redirect", location, String::new(), 1);
+    let out = edl(&["authority", "admin", "--authority", &url, "review", "list"]);
+    assert_ne!(out.status.code(), Some(0), "{}", printed(&out));
+    assert!(
+        seen.recv_timeout(Duration::from_millis(500)).is_err(),
+        "the redirect was followed"
+    );
+}
+
+/// An authority that takes the connection and never answers is given up on: a script
+/// running `edl` at a counter does not hang for ever.
+#[test]
+fn an_authority_that_never_answers_is_given_up_on() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in listener.incoming().take(4) {
+            held.push(s);
+        }
+        std::thread::sleep(Duration::from_secs(120));
+    });
+    let started = Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_edl"))
+        .args(["authority", "admin", "--authority", &url, "review", "list"])
+        .env("EDL_ADMIN_TOKEN", "token")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let status = common::wait_within(&mut child, Duration::from_secs(60));
+    if status.is_none() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    let status = status.expect("edl gave up within 60 s");
+    assert!(!status.success());
+    assert!(
+        started.elapsed() >= Duration::from_secs(5),
+        "gave up at once"
+    );
+}
+
+/// A FIFO or a device named as an input file is refused at once, not waited on or read
+/// without end.
+#[cfg(unix)]
+#[test]
+fn a_fifo_or_a_device_named_as_input_is_refused_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    for input in [fifo.as_path(), Path::new("/dev/zero")] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_edl"))
+            .args(["verify", "--png"])
+            .arg(input)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let status = common::wait_within(&mut child, Duration::from_secs(10));
+        if status.is_none() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let status = status.unwrap_or_else(|| panic!("{}: still reading", input.display()));
+        assert!(!status.success(), "{}", input.display());
+    }
+}
