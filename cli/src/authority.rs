@@ -264,6 +264,7 @@ fn save_status_list(
     let now = lists::now()?;
     let trust = lists::open_trust(&lists::parse_root(root)?, &lists::read(trust)?, now)?;
     let list = lists::open_status(&bytes, &trust)?;
+    lists::check_live_status(&list, now)?;
     // Never back to an older list than the one saved (R16): replayed within its lifetime,
     // it would show a licence suspended since then as in force. A saved file that no
     // longer verifies (another authority, keys retired) is simply replaced.

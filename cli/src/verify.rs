@@ -184,6 +184,7 @@ fn offline_lists(
             let trust = lists::open_trust(&root, &signed, now)?;
             let status = runtime.block_on(http::bytes(url, paths::STATUS_LIST))?;
             let status = lists::open_status(&status, &trust)?;
+            lists::check_live_status(&status, now)?;
             Ok((trust.keys, Some(status)))
         }
         // Without a pinned root, the list comes over the connection to the authority

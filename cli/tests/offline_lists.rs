@@ -197,3 +197,74 @@ fn forged_expired_unsigned_and_foreign_lists_are_refused_with_exit_status_4() {
         .unwrap();
     expect(&out, 1, "give --root KEY");
 }
+
+/// A fake authority on loopback serving the signed trust list and `status` (each path as
+/// often as asked, for `secs`).
+fn serving(trust: Vec<u8>, status: Vec<u8>, secs: u64) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    listener.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        let end = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+        while std::time::Instant::now() < end {
+            let Ok((mut s, _)) = listener.accept() else {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+                continue;
+            };
+            s.set_nonblocking(false).unwrap();
+            let mut buf = vec![0; 8192];
+            let n = s.read(&mut buf).unwrap_or(0);
+            let body = if buf[..n].starts_with(b"GET /v1/status-list") {
+                &status
+            } else {
+                &trust
+            };
+            let head = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = s.write_all(head.as_bytes());
+            let _ = s.write_all(body);
+        }
+    });
+    url
+}
+
+/// Fetched live with `--authority URL --root KEY`, a status list made long before it was
+/// asked for is refused: the authority signs one when asked, so an old one, still inside
+/// its time-to-live, was replayed (or cached for far longer than its one minute). The CLI
+/// review: a list from before a suspension, replayed, passed the suspended licence with
+/// exit 0.
+#[test]
+fn a_live_status_list_made_long_before_it_was_asked_for_is_refused() {
+    let now = now();
+    let s = sample::issued(now - 3000);
+    let p = s
+        .holder
+        .present(Form::Offline, Audience::Enforcement, u64::from(now), 30)
+        .unwrap();
+    let qr = payload_to_text(&p.payload);
+    let trust = trust_list(&s, now - 60, now + 7 * 86_400, &root());
+    let r = root_hex();
+    let run = |status: Vec<u8>| {
+        let url = serving(trust.clone(), status, 10);
+        Command::new(env!("CARGO_BIN_EXE_edl"))
+            .env_remove("EDL_ROOT")
+            .args([
+                "verify",
+                "--payload",
+                &qr,
+                "--authority",
+                &url,
+                "--root",
+                &r,
+            ])
+            .output()
+            .unwrap()
+    };
+    let fresh = status_list(now - 30, ElicenceStatus::InForce, sample::ISSUER_SEED);
+    expect(&run(fresh), 0, "in force (fresh signed status list)");
+    let replayed = status_list(now - 1200, ElicenceStatus::InForce, sample::ISSUER_SEED);
+    expect(&run(replayed), 4, "status list refused");
+}
