@@ -84,10 +84,11 @@ pub fn open_status(bytes: &[u8], trust: &TrustListContents) -> Result<StatusList
 pub const LIVE_STATUS_MAX_AGE: u64 = 300;
 
 /// Refuses a status list fetched live at `now` that was made more than
-/// [`LIVE_STATUS_MAX_AGE`] before.
+/// [`LIVE_STATUS_MAX_AGE`] before, allowing the clock skew the trust list allows: the
+/// list is dated by the authority's clock, `now` is this machine's.
 pub fn check_live_status(list: &StatusList, now: u64) -> Result<(), Failure> {
     let age = now.saturating_sub(u64::from(list.issued_at));
-    if age > LIVE_STATUS_MAX_AGE {
+    if age > LIVE_STATUS_MAX_AGE + u64::from(SKEW) {
         return Err(Failure::list(format!(
             "status list refused: made {age} s before it was fetched, though the authority \
              signs one when asked (kept or replayed on the way?)"
