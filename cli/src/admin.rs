@@ -247,7 +247,7 @@ pub fn run(args: Args) -> Result<(), String> {
     shorten_photos(&mut answer);
     println!(
         "{}",
-        serde_json::to_string_pretty(&answer).map_err(|e| e.to_string())?
+        crate::files::json(&serde_json::to_string_pretty(&answer).map_err(|e| e.to_string())?)
     );
     Ok(())
 }

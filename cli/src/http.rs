@@ -22,7 +22,10 @@ fn client() -> Result<reqwest::Client, String> {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(std::time::Duration::from_secs(10))
-        .timeout(std::time::Duration::from_secs(30))
+        // No read waits longer than 30 s; a whole answer (a 4 MiB status list on a slow
+        // link) may take up to 2 minutes.
+        .read_timeout(std::time::Duration::from_secs(30))
+        .timeout(std::time::Duration::from_secs(120))
         .build()
         .map_err(|_| "cannot set up the HTTP client".to_owned())
 }
@@ -144,18 +147,30 @@ fn refused(status: reqwest::StatusCode, body: &[u8]) -> String {
 }
 
 /// `refused (code_rejected): the code is wrong or expired`. The message is the authority's
-/// text, printed only as it shows ([`printable`]): it cannot move the cursor or break the
-/// line to forge another (the CLI review).
+/// text, printed only as it shows ([`printable`]), its runs of spaces made one and cut at
+/// [`MAX_MESSAGE_CHARS`]: it can neither move the cursor, break the line, nor wrap onto
+/// the next lines of a terminal to forge them (the CLI review).
 pub fn refusal(e: &ErrorBody) -> String {
     let code = serde_json::to_value(e.error)
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
         .unwrap_or_else(|| format!("{:?}", e.error));
-    format!(
-        "refused ({code}): {}",
-        printable(e.message.trim_end_matches('.'))
-    )
+    let shown = printable(e.message.trim_end_matches('.'));
+    let mut message: String = shown
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .take(MAX_MESSAGE_CHARS + 1)
+        .collect();
+    if message.chars().count() > MAX_MESSAGE_CHARS {
+        message = message.chars().take(MAX_MESSAGE_CHARS).collect::<String>() + "…";
+    }
+    format!("refused ({code}): {message}")
 }
+
+/// The most of an authority's message a refusal line shows.
+const MAX_MESSAGE_CHARS: usize = 120;
 
 #[cfg(test)]
 mod tests {
@@ -178,6 +193,22 @@ mod tests {
         assert_eq!(
             refusal(&e),
             "refused (bad_request): bad\u{FFFD}\u{FFFD}[1A✓ in force\u{FFFD}"
+        );
+        // Spaces that would wrap onto the next lines of a terminal, and a message without
+        // end: one line, cut.
+        let wrapped = format!("bad{}✓ in force", " ".repeat(200));
+        let e: ErrorBody = serde_json::from_value(serde_json::json!({
+            "error": "bad_request", "message": wrapped
+        }))
+        .unwrap();
+        assert_eq!(refusal(&e), "refused (bad_request): bad ✓ in force");
+        let e: ErrorBody = serde_json::from_value(serde_json::json!({
+            "error": "bad_request", "message": "x".repeat(500)
+        }))
+        .unwrap();
+        assert_eq!(
+            refusal(&e).chars().count(),
+            "refused (bad_request): ".len() + MAX_MESSAGE_CHARS + 1
         );
     }
 }

@@ -91,7 +91,8 @@ pub fn check_live_status(list: &StatusList, now: u64) -> Result<(), Failure> {
     if age > LIVE_STATUS_MAX_AGE + u64::from(SKEW) {
         return Err(Failure::list(format!(
             "status list refused: made {age} s before it was fetched, though the authority \
-             signs one when asked (kept or replayed on the way?)"
+             signs one when asked: kept or replayed on the way, or this machine's clock is \
+             wrong"
         )));
     }
     Ok(())

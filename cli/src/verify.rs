@@ -84,7 +84,10 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     {
         println!(
             "{}",
-            json!({"verified": false, "reason": failure.message, "exit": failure.code})
+            crate::files::json(
+                &json!({"verified": false, "reason": failure.message, "exit": failure.code})
+                    .to_string()
+            )
         );
     }
     result
@@ -231,7 +234,7 @@ fn report_online(online: &OnlineAnswer, json: bool, colour: bool) -> Result<(), 
         // The authority's answer as it came (the photo by its digest and URL).
         println!(
             "{}",
-            serde_json::to_string_pretty(r).map_err(|e| e.to_string())?
+            crate::files::json(&serde_json::to_string_pretty(r).map_err(|e| e.to_string())?)
         );
     } else {
         println!("✓ verified online at the authority");
@@ -293,7 +296,7 @@ fn offline_json(
         StatusCheck::Unknown => "unknown",
         StatusCheck::NotChecked => "not_checked",
     });
-    serde_json::to_string_pretty(&v).unwrap_or_default()
+    crate::files::json(&serde_json::to_string_pretty(&v).unwrap_or_default())
 }
 
 #[cfg(test)]

@@ -227,7 +227,9 @@ pub fn run(args: Args) -> Result<(), String> {
                 };
                 println!(
                     "{}",
-                    serde_json::to_string_pretty(&v).map_err(|e| e.to_string())?
+                    crate::files::json(
+                        &serde_json::to_string_pretty(&v).map_err(|e| e.to_string())?
+                    )
                 );
             } else {
                 if !matches!(page, Some(Page::Supplementary)) {
@@ -253,11 +255,13 @@ pub fn run(args: Args) -> Result<(), String> {
             let p = wallet
                 .present_at(form, audience.into(), at, DEFAULT_PERIOD)
                 .map_err(w)?;
+            // An offline QR carries the whole licence: its file is the driver's alone.
+            let private = form == Form::Offline;
             if let Some(file) = &png {
-                write(file, &p.qr.to_png(8))?;
+                write(file, &p.qr.to_png(8), private)?;
             }
             if let Some(file) = &svg {
-                write(file, p.qr.to_svg().as_bytes())?;
+                write(file, p.qr.to_svg().as_bytes(), private)?;
             }
             let text = payload_to_text(&p.payload);
             if args.json {
@@ -275,7 +279,7 @@ pub fn run(args: Args) -> Result<(), String> {
         }
         Command::Barcode { png, audience } => {
             let c = wallet.dynamic_code(audience.into(), None).map_err(w)?;
-            write(&png, &c.barcode.to_png(2, 80))?;
+            write(&png, &c.barcode.to_png(2, 80), false)?;
             println!("{}", c.barcode.text());
         }
         Command::Code { audience } => {
@@ -314,7 +318,9 @@ pub fn run(args: Args) -> Result<(), String> {
             if args.json {
                 println!(
                     "{}",
-                    serde_json::to_string_pretty(&log).map_err(|e| e.to_string())?
+                    crate::files::json(
+                        &serde_json::to_string_pretty(&log).map_err(|e| e.to_string())?
+                    )
                 );
             } else if log.is_empty() {
                 println!("no checks yet");
@@ -337,7 +343,9 @@ pub fn run(args: Args) -> Result<(), String> {
             if args.json {
                 println!(
                     "{}",
-                    serde_json::to_string_pretty(&messages).map_err(|e| e.to_string())?
+                    crate::files::json(
+                        &serde_json::to_string_pretty(&messages).map_err(|e| e.to_string())?
+                    )
                 );
             } else if messages.is_empty() {
                 println!("no messages");
@@ -470,10 +478,10 @@ fn read(path: &Path) -> Result<Vec<u8>, String> {
     crate::files::read(path, crate::files::MAX_INPUT_BYTES)
 }
 
-/// A QR or barcode image: an offline QR carries the whole licence, so the file is the
-/// driver's alone, and a link at the path is replaced, not written through.
-fn write(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    crate::files::write(path, bytes, 0o600)
+/// A QR or barcode image, 0600 when `private` (an offline QR carries the whole licence),
+/// else 0644 (a code and an id); a link at the path is replaced, not written through.
+fn write(path: &Path, bytes: &[u8], private: bool) -> Result<(), String> {
+    crate::files::write(path, bytes, if private { 0o600 } else { 0o644 })
 }
 
 /// EDL_PASSPHRASE, or asked on the terminal (not echoed).

@@ -202,7 +202,12 @@ async fn an_answer_whose_licence_text_would_not_show_as_itself_is_refused() {
             assert!(got.is_ok(), "the plain answer: {got:?}");
         } else {
             assert!(
-                matches!(got, Err(OnlineVerifyError::Net(NetError::Protocol(_)))),
+                matches!(
+                    got,
+                    Err(OnlineVerifyError::Net(NetError::Protocol(
+                        "the answer's text fails validation"
+                    )))
+                ),
                 "{name:?}: {got:?}"
             );
         }

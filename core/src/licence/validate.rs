@@ -119,6 +119,11 @@ pub fn has_hidden_character(text: &str) -> bool {
     text.chars().any(is_hidden)
 }
 
+/// Whether `c` is a character that would not show as itself ([`has_hidden_character`]).
+pub fn is_hidden_character(c: char) -> bool {
+    is_hidden(c)
+}
+
 /// `text` as a screen may show text someone else wrote: each character that would not show
 /// as itself ([`has_hidden_character`]) replaced by U+FFFD, so it can neither move a
 /// terminal's cursor, break a line, nor turn the text around.
