@@ -103,3 +103,36 @@ async fn probes_of_unknown_numbers_are_still_counted_after_a_restart() {
     let (s, v, _) = t.verify(&sprayer, manual(&number(201))).await;
     assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{v}");
 }
+
+/// What an anonymous caller learns by signing requests for account ids (the third hostile
+/// review, C-F9): nothing. An id with an enrolled device, one without, and one that names
+/// nobody get one answer, byte for byte, whether the request's timestamp is fresh or stale
+/// (ids are sequential, so telling them apart counted the enrolled wallets).
+#[tokio::test]
+async fn account_ids_with_and_without_a_device_answer_alike() {
+    use edl_core::wire::{
+        Base64, HEADER_ACCOUNT, HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP, paths,
+    };
+    let t = TestServer::start().await;
+    let (_, wallet) = t.issued_wallet(&number(3)).await;
+    let unenrolled = t.create_driver(&number(4), true).await;
+    for timestamp in [t.now(), 1] {
+        let mut answers = Vec::new();
+        for account in [wallet.account, unenrolled, unenrolled + 1_000] {
+            let headers = [
+                (HEADER_ACCOUNT, account.to_string()),
+                (HEADER_TIMESTAMP, timestamp.to_string()),
+                (HEADER_NONCE, "00".repeat(16)),
+                (HEADER_SIGNATURE, Base64::encode(&[0u8; 64]).to_string()),
+            ];
+            let path = format!("{}?cursor=0", paths::SYNC);
+            let (s, v, _) = t.raw(reqwest::Method::GET, &path, &headers, vec![]).await;
+            answers.push((s, v));
+        }
+        assert_eq!(answers[0].0, StatusCode::UNAUTHORIZED, "{answers:?}");
+        assert!(
+            answers.iter().all(|a| *a == answers[0]),
+            "timestamp {timestamp}: {answers:?}"
+        );
+    }
+}

@@ -322,12 +322,15 @@ impl FromRequest<AppState> for Signed {
         if auth.timestamp.abs_diff(app.now()) > app.config.max_request_skew {
             return Err(AuthError::Stale.into());
         }
+        // An id with no device answers as a signature that does not verify, word for word:
+        // ids are sequential, and telling the two apart counted the enrolled wallets
+        // (third hostile review, C-F9).
         let driver = app
             .store
             .driver(account)
             .await?
             .filter(|d| d.device_key.is_some())
-            .ok_or(Error::UnknownAccount)?;
+            .ok_or(Error::Auth(AuthError::BadSignature))?;
         let body = read_body(req, app).await?;
         let verify = |k: Option<crate::store::Bytes32>| {
             let key = k
