@@ -357,3 +357,39 @@ fn a_fifo_or_a_link_planted_during_the_key_store_s_wrap_is_not_opened_through() 
         assert!(!target.exists(), "{kind}: a file was made through the link");
     }
 }
+
+/// A store file cut to fewer bytes than SQLite's 100-byte header is not a new wallet (the
+/// third hostile review, B-F8: a file of 1 byte opened as a new, empty wallet over the
+/// tampered one). An empty file still opens as new: the store makes the file before its
+/// first write, so a crash in between leaves one.
+#[test]
+fn a_store_file_shorter_than_a_header_is_not_a_new_wallet() {
+    for len in [1usize, 50, 99] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("wallet.db");
+        made_store(&path);
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &bytes[..len]).unwrap();
+        for suffix in ["-wal", "-shm"] {
+            let _ = std::fs::remove_file(with_suffix(&path, suffix));
+        }
+        let outcome = WalletStore::open(&path, &keys()).map(|_| ());
+        assert_eq!(
+            outcome,
+            Err(StoreError::Corrupt(Corruption::NotADatabase)),
+            "{len} bytes"
+        );
+        assert_eq!(
+            std::fs::read(&path).unwrap().len(),
+            len,
+            "{len} bytes: the file was changed"
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("wallet.db");
+    std::fs::write(&path, b"").unwrap();
+    assert!(
+        WalletStore::open(&path, &keys()).is_ok(),
+        "an empty file is a new store"
+    );
+}

@@ -18,6 +18,8 @@ pub(super) const META_WRAPPED_KEY: &str = "wrapped_key";
 pub(super) const META_KEY_CHECK: &str = "key_check";
 /// What SQLite keeps beside a WAL database: the files [`check_files`] looks at.
 const SUFFIXES: [&str; 3] = ["", "-wal", "-shm"];
+/// The size of an SQLite database file's header: every database file is at least this long.
+const SQLITE_HEADER_BYTES: u64 = 100;
 /// How long a write waits for another process (a second app process, a backup tool)
 /// before giving up with [`StoreError::Locked`].
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -31,7 +33,14 @@ pub(super) fn open(
 ) -> Result<(Connection, DataKey), StoreError> {
     // Before anything opens the path: a FIFO would block the opening for ever, and a
     // symbolic link would have the store written (and made 0600) wherever it points.
-    let existing = check_files(path)?.is_some_and(|len| len > 0);
+    let len = check_files(path)?;
+    // Shorter than SQLite's header, the file is no store, though SQLite would take it for
+    // an empty one and the wallet would start anew over it (the third hostile review's
+    // B-F8). An empty file is a new store: the file is made before the first write.
+    if len.is_some_and(|len| len > 0 && len < SQLITE_HEADER_BYTES) {
+        return Err(StoreError::Corrupt(Corruption::NotADatabase));
+    }
+    let existing = len.is_some_and(|len| len > 0);
     // Check the key on a read-only connection first: a read-write one could replay
     // the WAL into the main file when it closes, and "wrong key changes nothing" should
     // hold to the byte.
