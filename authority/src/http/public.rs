@@ -29,7 +29,8 @@ pub async fn signed_trust_list(State(app): State<AppState>, _: NoBody) -> Result
 }
 
 /// The status list signed by the current issuing key (binary, D71): two bits per
-/// e-licence index. Built per request, so a change is in the next list fetched.
+/// e-licence index. Read after the request arrives (requests that arrive together share one
+/// build, D136), so a change is in the next list fetched.
 #[utoipa::path(get, path = paths::STATUS_LIST, tag = "verifier",
     responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>,
         description = "signed status list; see docs/PROTOCOL.md")))]
