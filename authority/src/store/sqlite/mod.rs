@@ -174,14 +174,7 @@ impl RegistryStore for SqliteStore {
                     ],
                 )
                 // Another process took this key id first (D128), as PostgreSQL says too.
-                .map_err(|e| match e {
-                    rusqlite::Error::SqliteFailure(f, _)
-                        if f.code == rusqlite::ErrorCode::ConstraintViolation =>
-                    {
-                        StoreError::Conflict("issuer key id")
-                    }
-                    e => e.into(),
-                })?;
+                .map_err(|e| rows::conflict_on_constraint(e, "issuer key id"))?;
                 Ok::<_, StoreError>(())
             })
             .await
@@ -202,14 +195,7 @@ impl RegistryStore for SqliteStore {
                         "INSERT INTO drivers (licence_number, seq, state) VALUES (?1, 1, ?2)",
                     )?
                     .execute(params![state.licence.main.licence_number, json]);
-                match inserted {
-                    Err(rusqlite::Error::SqliteFailure(f, _))
-                        if f.code == rusqlite::ErrorCode::ConstraintViolation =>
-                    {
-                        return Err(StoreError::Conflict("licence number"));
-                    }
-                    other => other?,
-                };
+                inserted.map_err(|e| rows::conflict_on_constraint(e, "licence number"))?;
                 let id = u(conn.last_insert_rowid());
                 if let Some(mut p) = photo {
                     p.driver_id = id;

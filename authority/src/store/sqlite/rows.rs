@@ -92,15 +92,21 @@ pub(super) fn insert_photo(conn: &Connection, p: &PhotoRow) -> Result<(), StoreE
         i(p.submitted_at),
         i(p.deadline)
     ])
-    .map_err(|e| match e {
+    .map_err(|e| conflict_on_constraint(e, "photo idempotency key"))?;
+    Ok(())
+}
+
+/// `e` as [`StoreError::Conflict`] naming `what` when a constraint refused the write (a
+/// row with that key is there already), else as any other SQLite error.
+pub(super) fn conflict_on_constraint(e: rusqlite::Error, what: &'static str) -> StoreError {
+    match e {
         rusqlite::Error::SqliteFailure(f, _)
             if f.code == rusqlite::ErrorCode::ConstraintViolation =>
         {
-            StoreError::Conflict("photo idempotency key")
+            StoreError::Conflict(what)
         }
         e => e.into(),
-    })?;
-    Ok(())
+    }
 }
 
 pub(super) fn photo_from_row(
