@@ -46,6 +46,7 @@ pub(crate) async fn accept_loop(
     metrics: Arc<Metrics>,
 ) -> std::io::Result<()> {
     let permits = Arc::new(Semaphore::new(limits.max_connections));
+    let refusals = Arc::new(Semaphore::new(crate::open_files::MAX_REFUSING));
     let (closing, close_rx) = watch::channel(false);
     loop {
         let (stream, peer) = tokio::select! {
@@ -61,7 +62,14 @@ pub(crate) async fn accept_loop(
         };
         let Ok(permit) = permits.clone().try_acquire_owned() else {
             metrics.shed("connections");
-            tokio::spawn(refuse(stream));
+            // A flood past the cap could otherwise spend the descriptors kept beside it on
+            // answers (D144): past that many at once, a connection is closed unanswered.
+            if let Ok(refusing) = refusals.clone().try_acquire_owned() {
+                tokio::spawn(async move {
+                    refuse(stream).await;
+                    drop(refusing);
+                });
+            }
             continue;
         };
         // An answer goes out as soon as it is written: without this, Nagle's algorithm holds

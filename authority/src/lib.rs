@@ -30,6 +30,7 @@ pub mod keys;
 pub mod limiter;
 pub mod metered;
 pub mod metrics;
+pub mod open_files;
 mod random;
 pub mod roles;
 pub mod root;

@@ -177,7 +177,7 @@ pub async fn serve_with_store(
         header_timeout: config.header_timeout,
         request_timeout: config.request_timeout,
         write_timeout: config.write_timeout,
-        max_connections: config.max_connections.max(1),
+        max_connections: capped_connections(&config),
     };
     let app = app(config, store).await?;
     let addr = listener.local_addr()?;
@@ -200,4 +200,22 @@ pub async fn serve_with_store(
         task,
         writer: None,
     })
+}
+
+/// `config.max_connections`, or fewer if the process's open-file limit cannot hold that
+/// many beside what the server keeps open (C-F8; D144).
+fn capped_connections(config: &Config) -> usize {
+    let soft = crate::open_files::soft_limit();
+    let reserve = crate::open_files::reserve(config.read_pool_size + 1);
+    let cap = crate::open_files::connection_cap(config.max_connections, soft, reserve);
+    if cap < config.max_connections {
+        tracing::warn!(
+            open_files = soft,
+            max_connections = config.max_connections,
+            serving_at_once = cap,
+            "the open-file limit holds fewer connections than configured; raise it \
+             (LimitNOFILE) to serve them all"
+        );
+    }
+    cap
 }

@@ -149,6 +149,10 @@ pub fn run(command: Command) -> Result<(), Failure> {
             );
         }
     };
+    // Every connection holds a descriptor: the common soft limit of 1,024 cannot hold the
+    // cap of 1,024 connections (D144). The server lowers its cap to what remains.
+    let open_files = edl_authority::open_files::raise_soft_limit();
+    tracing::debug!(open_files, "open-file limit");
     let served = runtime.block_on(async move {
         let mut config = if db.starts_with("postgres://") || db.starts_with("postgresql://") {
             let mut config = Config::new("edl-authority", listen);

@@ -20,6 +20,17 @@ pub const IDENTITY_SECRET: &str = "test identity provider secret";
 /// the process and the address it listens on (`127.0.0.1:PORT`). Its stderr is read to the
 /// end in a thread, so the server never blocks on a full pipe.
 pub fn serve(db: impl AsRef<OsStr>, args: &[&str], envs: &[(&str, &OsStr)]) -> (Served, String) {
+    serve_with(db, args, envs, |_| {})
+}
+
+/// Like [`serve`], with `prepare` applied to the command before it is started (limits the
+/// process starts under, for instance).
+pub fn serve_with(
+    db: impl AsRef<OsStr>,
+    args: &[&str],
+    envs: &[(&str, &OsStr)],
+    prepare: impl FnOnce(&mut Command),
+) -> (Served, String) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_edl"));
     command
         .args(["authority", "serve", "--db"])
@@ -36,6 +47,7 @@ pub fn serve(db: impl AsRef<OsStr>, args: &[&str], envs: &[(&str, &OsStr)]) -> (
     for (k, v) in envs {
         command.env(k, v);
     }
+    prepare(&mut command);
     let mut child = command.spawn().unwrap();
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     let url = lines
