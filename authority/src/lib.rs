@@ -26,6 +26,7 @@ pub mod grants;
 pub mod guard;
 pub mod http;
 pub mod identity;
+pub mod key_file;
 pub mod keys;
 pub mod limiter;
 pub mod metered;

@@ -69,7 +69,7 @@ impl RootKey {
 
     /// Reads the root from `path`.
     pub fn load(path: &Path) -> Result<Self, RootKeyError> {
-        let text = Zeroizing::new(std::fs::read(path)?);
+        let text = crate::key_file::read(path)?;
         Self::parse(text.trim_ascii())
     }
 

@@ -77,8 +77,8 @@ impl FileKek {
 
     /// The KEK in `path`, made (random, mode 0600) if the file does not exist.
     pub fn load_or_create(path: &Path) -> Result<Self, SealError> {
-        match std::fs::read(path) {
-            Ok(bytes) => Self::parse(Zeroizing::new(bytes).trim_ascii()),
+        match crate::key_file::read(path) {
+            Ok(bytes) => Self::parse(bytes.trim_ascii()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let key = Zeroizing::new(random::bytes::<32>());
                 let mut file = private_file(path)?;

@@ -64,7 +64,10 @@ fn status_of_a_new_request(addr: &str) -> Option<String> {
     let mut answer = Vec::new();
     let _ = stream.read_to_end(&mut answer);
     let text = String::from_utf8_lossy(&answer).into_owned();
-    text.lines().next().map(str::to_owned).filter(|l| !l.is_empty())
+    text.lines()
+        .next()
+        .map(str::to_owned)
+        .filter(|l| !l.is_empty())
 }
 
 #[test]
