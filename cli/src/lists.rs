@@ -90,7 +90,7 @@ pub fn check_live_status(list: &StatusList, now: u64) -> Result<(), Failure> {
     let age = now.saturating_sub(u64::from(list.issued_at));
     if age > LIVE_STATUS_MAX_AGE + u64::from(SKEW) {
         return Err(Failure::list(format!(
-            "status list refused: made {age} s before it was fetched, though the authority \
+            "the status list was made {age} s before it was fetched, though the authority \
              signs one when asked: kept or replayed on the way, or this machine's clock is \
              wrong"
         )));

@@ -121,7 +121,7 @@ fn check(args: &Args) -> Result<(), Failure> {
         }
         Form::Offline => {
             let now = lists::now()?;
-            let (trust, status) = offline_lists(args, &runtime, now)?;
+            let (trust, status, too_old) = offline_lists(args, &runtime, now)?;
             let v = verify_offline_with_status(
                 &payload,
                 &trust,
@@ -130,12 +130,22 @@ fn check(args: &Args) -> Result<(), Failure> {
                 &Policy::new(header.audience),
             )
             .map_err(|e| Failure::new(rejection_exit(&e), format!("rejected: {e}")))?;
+            let mut v = v;
+            if too_old.is_some() {
+                v.status = StatusCheck::Unknown;
+            }
             if args.json {
                 println!("{}", offline_json(header.audience, &v.view, v.status));
             } else {
                 println!("✓ verified offline ({} view)", header.audience);
                 show::disclosed(&v.view, colour);
                 println!("  {}", status_line(v.status));
+            }
+            if let Some(too_old) = too_old {
+                return Err(Failure::new(
+                    exit::STATUS_UNKNOWN,
+                    format!("signatures valid, status unknown: check online ({too_old})"),
+                ));
             }
             match v.status {
                 StatusCheck::Unknown => Err(Failure::new(
@@ -163,12 +173,15 @@ fn rejection_exit(e: &Rejection) -> u8 {
 }
 
 /// The issuing keys and the status list an offline QR is checked with: from files
-/// checked against the pinned root, or fetched from the authority.
+/// checked against the pinned root, or fetched from the authority. A list fetched live
+/// but made too long before (kept or replayed on the way) is not used, and the third
+/// value says why: it says nothing of the status now, so the check ends "status unknown"
+/// (exit 3), not "list refused" (D145).
 fn offline_lists(
     args: &Args,
     runtime: &tokio::runtime::Runtime,
     now: u64,
-) -> Result<(TrustList, Option<StatusList>), Failure> {
+) -> Result<(TrustList, Option<StatusList>, Option<String>), Failure> {
     let root = args.root.as_deref().map(lists::parse_root).transpose()?;
     match (&args.trust, &args.authority, root) {
         (Some(file), _, Some(root)) => {
@@ -177,7 +190,7 @@ fn offline_lists(
                 Some(file) => Some(lists::open_status(&lists::read(file)?, &trust)?),
                 None => None,
             };
-            Ok((trust.keys, status))
+            Ok((trust.keys, status, None))
         }
         (Some(_), _, None) => Err("a trust list is checked against the pinned root: give \
                                    --root KEY (or EDL_ROOT), as `edl authority root create` printed it"
@@ -187,12 +200,14 @@ fn offline_lists(
             let trust = lists::open_trust(&root, &signed, now)?;
             let status = runtime.block_on(http::bytes(url, paths::STATUS_LIST))?;
             let status = lists::open_status(&status, &trust)?;
-            lists::check_live_status(&status, now)?;
-            Ok((trust.keys, Some(status)))
+            match lists::check_live_status(&status, now) {
+                Ok(()) => Ok((trust.keys, Some(status), None)),
+                Err(too_old) => Ok((trust.keys, None, Some(too_old.message))),
+            }
         }
         // Without a pinned root, the list comes over the connection to the authority
         // the user named, and is only as trusted as that connection.
-        (None, Some(url), None) => Ok((decode_trust(&runtime.block_on(http::trust_list(url))?)?, None)),
+        (None, Some(url), None) => Ok((decode_trust(&runtime.block_on(http::trust_list(url))?)?, None, None)),
         (None, None, _) => Err("an offline QR needs --trust FILE --root KEY (or --authority URL)".into()),
     }
 }

@@ -29,7 +29,7 @@ impl Licence {
         let supplementary = &self.supplementary;
 
         check_licence_number(&main.licence_number)?;
-        check_text(&main.name, Field::Name, MAX_NAME_BYTES)?;
+        check_name(&main.name)?;
         check_text(&main.nationality, Field::Nationality, MAX_NATIONALITY_BYTES)?;
         if main.classes.is_empty() {
             return Err(LicenceError::Empty(Field::Classes));
@@ -72,6 +72,13 @@ impl Licence {
         }
         Ok(())
     }
+}
+
+/// The rule for a holder's name wherever it is shown: non-blank, at most
+/// [`MAX_NAME_BYTES`], every character shown as itself. [`Licence::validate`] applies it to
+/// the licence; a business view's decoder applies it to the one name it carries (D145).
+pub fn check_name(name: &str) -> Result<(), LicenceError> {
+    check_text(name, Field::Name, MAX_NAME_BYTES)
 }
 
 /// 17 ASCII digits then a digit or upper-case 'X' (the citizen ID layout, GB 11643).

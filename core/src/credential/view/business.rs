@@ -73,7 +73,9 @@ impl BusinessView {
         let mut r = Reader::new(body);
         let header = ViewHeader::decode(&mut r)?;
         let name = r.str8("name")?.to_owned();
-        if name.is_empty() {
+        // The licence's own rule: a name a screen would not show as it is (blank, a line
+        // break, a direction override) is refused, as the enforcement view's licence is.
+        if crate::licence::check_name(&name).is_err() {
             return Err(DecodeError::BadValue("name").into());
         }
         let masked_number = unpack_masked(r.array("masked_number")?)?;
@@ -160,6 +162,49 @@ fn unpack_masked(bytes: [u8; 4]) -> Result<String, CredentialError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::crypto::{KeyId, SecretKey};
+
+    /// The business view of the sample licence under `name`, encoded as the issuer would
+    /// encode it (the encoder does not judge the name: the issuer validated the licence).
+    fn encoded_with_name(name: &str) -> Vec<u8> {
+        let today = time::macros::date!(2026 - 06 - 01);
+        let header = ViewHeader {
+            kid: KeyId(1),
+            device_key: SecretKey::from_seed([3; 32]).public(),
+            issued_at: 1_780_000_000,
+            ttl_hours: 72,
+            status_index: 7,
+        };
+        let mut view =
+            BusinessView::from_licence(header, &crate::licence::fixtures::sample_licence(today))
+                .unwrap();
+        view.name = name.to_owned();
+        view.encode().unwrap()
+    }
+
+    /// The name a verifier's screen shows follows the licence's own rule on decode, as the
+    /// enforcement view's whole licence does (the CLI's review, left open in D140; D145):
+    /// a name that is blank or holds a character that does not show as itself (a line
+    /// break, a right-to-left override) is refused, not shown.
+    #[test]
+    fn a_business_name_that_the_licence_rules_refuse_does_not_decode() {
+        let good = encoded_with_name("张三");
+        assert_eq!(BusinessView::decode(&good).unwrap().name, "张三");
+        for bad in [
+            "   ",
+            "张三\n✓ 在有效期内",
+            "\u{202E}三张",
+            "Zhang\u{1b}[2J",
+        ] {
+            assert!(
+                matches!(
+                    BusinessView::decode(&encoded_with_name(bad)),
+                    Err(CredentialError::Malformed(DecodeError::BadValue("name")))
+                ),
+                "{bad:?} decoded"
+            );
+        }
+    }
 
     #[test]
     fn masked_number_keeps_four_characters_at_each_end() {
