@@ -318,7 +318,7 @@ impl App {
     }
 
     /// Re-signs the credential of `state` if it is past half its life or signed by a
-    /// retired key, so the wallet always holds one that verifies offline; `true` if it did
+    /// retired key, so the wallet always holds one that verifies offline; `true` if it tried
     /// (the caller reads the driver again).
     async fn refresh_credential(
         &self,
@@ -334,21 +334,28 @@ impl App {
             // Signed by a key this process has not seen yet: another one rotated.
             keys = self.signing_keys().await?;
         }
-        let half_life = (e.expires_at.saturating_sub(e.issued_at)) / 2;
-        // Never towards an older key than the one that signed it.
-        let stale = now >= e.issued_at + half_life || e.kid < keys.issuer.kid().0;
-        if e.state != ElicenceState::Active || !stale {
+        if !rules::refresh_due(e, keys.issuer.kid().0, now) {
             return Ok(false);
         }
         let keys = self.signing_keys().await?;
+        let kid = keys.issuer.kid().0;
         let ttl = self.ttl();
-        self.store
+        // Decided again inside the write: another request may have re-signed it since
+        // `state` was read, under a key newer than these (D142).
+        let saved = self
+            .store
             .update_driver(
                 account,
-                Box::new(move |s| rules::reissue(s, signing(&keys, now, ttl))),
+                Box::new(move |s| rules::refresh(s, signing(&keys, now, ttl))),
             )
             .await?;
-        tracing::info!("credential re-signed");
+        match &saved.elicence {
+            Some(e) if (e.kid, e.issued_at) == (kid, now) => {
+                tracing::info!("credential re-signed");
+            }
+            Some(e) => tracing::debug!(kid = e.kid, "credential already re-signed"),
+            None => {}
+        }
         Ok(true)
     }
 }

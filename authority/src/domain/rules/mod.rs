@@ -105,6 +105,9 @@ fn sign(
     seed: SealedSeed,
     status_index: u32,
 ) -> Result<ElicenceRecord> {
+    // Never towards an older key than the one that signed the e-licence on record: these
+    // keys were read before a rotation elsewhere (D142).
+    signs_forward(s, k.issuer.kid().0)?;
     // The credential is bound to the device that passed the real-person check: a device
     // enrolled since, not yet checked, gets nothing (D76).
     let device = s
@@ -151,8 +154,9 @@ fn issue_new(s: &mut DriverState, k: Signing<'_>, fresh: Fresh) -> Result<()> {
 }
 
 /// A fresh credential for the active e-licence (same id and seed, so the wallet's codes
-/// keep working): after a change of status, points or photo, or when the credential is
-/// past half its life. Nothing happens without an active e-licence.
+/// keep working): after a change of status, points or photo. Nothing happens without an
+/// active e-licence; a credential signed by a newer key than `k`'s refuses ([`NewerKey`]).
+/// A sync's re-signing for freshness is [`refresh`].
 pub fn reissue(s: &mut DriverState, k: Signing<'_>) -> Result<Effects> {
     let Some(current) = s.elicence.clone() else {
         return Ok(Effects::default());
@@ -465,8 +469,10 @@ pub fn reject_photo(
     Ok(effects)
 }
 
+mod key_order;
 mod wallet;
 
+pub use key_order::{NEWER_KEY_RETRY_SECS, NewerKey, refresh, refresh_due, signs_forward};
 pub use wallet::{apply, enrol, submit_photo};
 
 #[cfg(test)]

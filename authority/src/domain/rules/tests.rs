@@ -586,3 +586,162 @@ fn counter_issuance_needs_an_enrolled_app_and_counts_as_the_person_check() {
     assert_eq!(e.photo_decisions[0].status, PhotoStatus::Withdrawn);
     assert_eq!(messages_of(&e), [MessageKind::ApplicationSucceeded]);
 }
+
+// No signing towards an older issuer key (D142): the keys a request read can predate a
+// rotation that another process committed, and a third request can have re-signed the
+// driver under the new key before this request's write.
+
+/// Key `kid`'s issuer (the fixtures sign with key 3).
+fn issuer_of(kid: u16) -> Issuer {
+    Issuer::new(KeyId(kid), SecretKey::from_seed([kid as u8; 32]))
+}
+
+fn at(issuer: &Issuer, now: u64) -> Signing<'_> {
+    Signing {
+        issuer,
+        now,
+        ttl_hours: 72,
+    }
+}
+
+/// Past half the 72-hour credential's life.
+const LATER: u64 = NOW + 37 * 3600;
+
+fn refused_for_a_newer_key(r: Result<Effects>) -> bool {
+    matches!(
+        r,
+        Err(Error::Busy {
+            retry_after: NEWER_KEY_RETRY_SECS
+        })
+    )
+}
+
+#[test]
+fn a_sync_re_signs_for_freshness_past_half_life_or_towards_a_newer_key_only() {
+    let s = issued(&issuer());
+    let e = s.elicence.as_ref().unwrap();
+    assert_eq!(e.kid, 3);
+    assert!(!refresh_due(e, 3, NOW + 3600), "fresh, same key");
+    assert!(refresh_due(e, 3, LATER), "past half its life");
+    assert!(refresh_due(e, 4, NOW + 3600), "signed by a retired key");
+    assert!(!refresh_due(e, 2, LATER), "never towards an older key");
+    let mut stopped = e.clone();
+    stopped.state = ElicenceState::Stopped;
+    assert!(!refresh_due(&stopped, 4, LATER), "only an active e-licence");
+}
+
+#[test]
+fn a_freshness_re_signing_over_a_credential_of_a_newer_key_changes_nothing() {
+    // The interleaving of D134's finding: this sync read key 2 before the rotation to key
+    // 3, and another request re-signed the credential under key 3 before this write.
+    let newer = issuer_of(3);
+    let older = issuer_of(2);
+    let mut s = issued(&newer);
+    let before = s.clone();
+    let e = refresh(&mut s, at(&older, LATER)).unwrap();
+    assert_eq!(s, before, "already fresh: the credential stays key 3's");
+    assert!(e.feed.is_empty() && e.new_photo.is_none());
+    // Before D142 the write re-signed whatever it found: key 3's credential went back to
+    // key 2. The content re-signing now refuses instead.
+    assert!(refused_for_a_newer_key(reissue(&mut s, at(&older, LATER))));
+}
+
+#[test]
+fn a_freshness_re_signing_already_made_by_another_request_is_not_made_again() {
+    let issuer = issuer();
+    let mut s = issued(&issuer);
+    refresh(&mut s, at(&issuer, LATER)).unwrap();
+    let once = s.clone();
+    assert_eq!(once.elicence.as_ref().unwrap().issued_at, LATER);
+    // A second sync that read the driver before the first one's write.
+    refresh(&mut s, at(&issuer, LATER + 5)).unwrap();
+    assert_eq!(s, once);
+    // Towards a newer key it re-signs at once, same e-licence.
+    let newer = issuer_of(4);
+    refresh(&mut s, at(&newer, LATER + 10)).unwrap();
+    let e = s.elicence.as_ref().unwrap();
+    assert_eq!((e.id, e.kid, e.issued_at), (100, 4, LATER + 10));
+}
+
+#[test]
+fn a_signing_is_checked_against_the_key_of_the_e_licence_on_record_whatever_its_state() {
+    let mut s = enrolled();
+    assert_eq!(signs_forward(&s, 1), Ok(()), "nothing signed yet");
+    s = issued(&issuer());
+    assert_eq!(signs_forward(&s, 3), Ok(()));
+    assert_eq!(signs_forward(&s, 4), Ok(()));
+    assert_eq!(
+        signs_forward(&s, 2),
+        Err(NewerKey {
+            stored: 3,
+            signing: 2
+        })
+    );
+    s.elicence.as_mut().unwrap().state = ElicenceState::Superseded;
+    assert!(
+        signs_forward(&s, 2).is_err(),
+        "a new e-licence would go back too"
+    );
+    assert!(matches!(
+        Error::from(NewerKey {
+            stored: 3,
+            signing: 2
+        }),
+        Error::Busy { retry_after: 1 }
+    ));
+}
+
+#[test]
+fn a_change_signed_with_keys_older_than_the_e_licence_is_refused_for_a_retry() {
+    let newer = issuer_of(3);
+    let older = issuer_of(2);
+    let k = at(&older, NOW + 60);
+    let mut s = issued(&newer);
+    assert!(refused_for_a_newer_key(set_status(
+        &mut s.clone(),
+        LicenceStatus::normal(),
+        k
+    )));
+    assert!(refused_for_a_newer_key(record_violation(
+        &mut s.clone(),
+        violation(1, date!(2026 - 11 - 20)),
+        k
+    )));
+    // A photo change re-signs; a counter issuance and an application issue anew.
+    let mut change = s.clone();
+    submit_photo(&mut change, upload(51), None, NOW).unwrap();
+    assert!(refused_for_a_newer_key(approve_photo(
+        &mut change,
+        51,
+        [6; 32],
+        fresh(101),
+        k
+    )));
+    assert!(refused_for_a_newer_key(counter_issue(
+        &mut s.clone(),
+        None,
+        fresh(101),
+        k
+    )));
+    s.device_key = Some(Bytes32(device(2)));
+    set_challenge(
+        &mut s,
+        Challenge {
+            id: 77,
+            nonce: Bytes32([9; 32]),
+            expires_at: NOW + 300,
+        },
+    );
+    assert!(refused_for_a_newer_key(apply(
+        &mut s,
+        proof(77),
+        &Verifier(true),
+        3600,
+        fresh(101),
+        k
+    )));
+    // With the keys read again the same change goes ahead.
+    let mut s = issued(&newer);
+    set_status(&mut s, LicenceStatus::normal(), at(&newer, NOW + 60)).unwrap();
+    assert_eq!(s.elicence.as_ref().unwrap().issued_at, NOW + 60);
+}
