@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -26,22 +26,10 @@ fn edl(args: &[&str]) -> Output {
 /// A fake authority answering every request with `status` and `body` (JSON), plus
 /// `headers`; it serves `n` connections.
 fn answering(status: &'static str, headers: &'static str, body: String, n: usize) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        for s in listener.incoming().take(n) {
-            let Ok(mut s) = s else { continue };
-            let mut buf = vec![0; 8192];
-            let _ = s.read(&mut buf);
-            let head = format!(
-                "HTTP/1.1 {status}\r\ncontent-type: application/json\r\n{headers}content-length: {}\r\nconnection: close\r\n\r\n",
-                body.len()
-            );
-            let _ = s.write_all(head.as_bytes());
-            let _ = s.write_all(body.as_bytes());
-        }
-    });
-    format!("http://{addr}")
+    common::fake_authority(n, move |_, s| {
+        let headers = format!("content-type: application/json\r\n{headers}");
+        common::write_answer(s, status, &headers, body.as_bytes());
+    })
 }
 
 /// The refusal's message is the authority's text: printed, it could erase the line and

@@ -201,28 +201,19 @@ fn forged_expired_unsigned_and_foreign_lists_are_refused_with_exit_status_4() {
 /// A fake authority on loopback serving the signed trust list and `status`, for the
 /// `n` connections of one `edl verify` (it fetches both lists).
 fn serving(trust: Vec<u8>, status: Vec<u8>, n: usize) -> String {
-    use std::io::{Read, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for s in listener.incoming().take(n) {
-            let Ok(mut s) = s else { continue };
-            let mut buf = vec![0; 8192];
-            let n = s.read(&mut buf).unwrap_or(0);
-            let body = if buf[..n].starts_with(b"GET /v1/status-list") {
-                &status
-            } else {
-                &trust
-            };
-            let head = format!(
-                "HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-                body.len()
-            );
-            let _ = s.write_all(head.as_bytes());
-            let _ = s.write_all(body);
-        }
-    });
-    url
+    common::fake_authority(n, move |request, s| {
+        let body = if request.starts_with(b"GET /v1/status-list") {
+            &status
+        } else {
+            &trust
+        };
+        common::write_answer(
+            s,
+            "200 OK",
+            "content-type: application/octet-stream\r\n",
+            body,
+        );
+    })
 }
 
 /// Fetched live with `--authority URL --root KEY`, a status list made long before it was

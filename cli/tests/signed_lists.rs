@@ -425,31 +425,16 @@ fn a_closed_stdout_ends_edl_quietly_not_as_an_internal_error() {
 /// A listener on loopback that answers up to `n` requests with `body` (200), or with a
 /// body that never ends when `body` is `None` (bounded: it stops after 20 s).
 fn replayer(body: Option<Vec<u8>>, n: usize) -> String {
-    use std::io::{Read, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        for s in listener.incoming().take(n) {
-            let Ok(mut s) = s else { continue };
-            let mut buf = vec![0; 8192];
-            let _ = s.read(&mut buf);
-            match &body {
-                Some(b) => {
-                    let head = format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n", b.len());
-                    let _ = s.write_all(head.as_bytes());
-                    let _ = s.write_all(b);
-                }
-                None => {
-                    let _ = s.write_all(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n");
-                    let chunk = format!("{:x}\r\n{}\r\n", 1 << 16, "x".repeat(1 << 16));
-                    let end = std::time::Instant::now() + std::time::Duration::from_secs(20);
-                    while std::time::Instant::now() < end && s.write_all(chunk.as_bytes()).is_ok() {
-                    }
-                }
-            }
+    use std::io::Write;
+    common::fake_authority(n, move |_, s| match &body {
+        Some(b) => common::write_answer(s, "200 OK", "", b),
+        None => {
+            let _ = s.write_all(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n");
+            let chunk = format!("{:x}\r\n{}\r\n", 1 << 16, "x".repeat(1 << 16));
+            let end = std::time::Instant::now() + std::time::Duration::from_secs(20);
+            while std::time::Instant::now() < end && s.write_all(chunk.as_bytes()).is_ok() {}
         }
-    });
-    format!("http://{addr}")
+    })
 }
 
 /// A status list older than the one saved, served again within its lifetime (a replay by

@@ -140,3 +140,31 @@ pub fn printed(out: &Output) -> String {
         String::from_utf8_lossy(&out.stderr)
     )
 }
+
+/// A fake authority on loopback for `n` connections: each request's first bytes (up to
+/// 8 KiB, the request line and headers) are read, and `answer` writes what the fake sends
+/// back. Returns its URL.
+pub fn fake_authority(n: usize, answer: impl Fn(&[u8], &mut TcpStream) + Send + 'static) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for s in listener.incoming().take(n) {
+            let Ok(mut s) = s else { continue };
+            let mut buf = vec![0; 8192];
+            let read = s.read(&mut buf).unwrap_or(0);
+            answer(&buf[..read], &mut s);
+        }
+    });
+    format!("http://{addr}")
+}
+
+/// Writes one whole answer: `status` (`"200 OK"`), `headers` (each ending in CRLF), and
+/// `body` with its length, on a connection the fake then closes.
+pub fn write_answer(s: &mut TcpStream, status: &str, headers: &str, body: &[u8]) {
+    let head = format!(
+        "HTTP/1.1 {status}\r\n{headers}content-length: {}\r\nconnection: close\r\n\r\n",
+        body.len()
+    );
+    let _ = s.write_all(head.as_bytes());
+    let _ = s.write_all(body);
+}
