@@ -279,6 +279,8 @@ def test_log_records_reach_the_python_logger(tmp_path):
     try:
         Wallet(str(tmp_path / "w"), key_file_key_store(str(tmp_path / "key")))
     finally:
+        # The logger is called on the library's own thread; removing it returns once the
+        # records made before have reached it (D141).
         set_logger(None, LogLevel.INFO)
     assert (LogLevel.INFO, "edl_ffi::wallet", "wallet opened") in records.records
 
@@ -318,6 +320,7 @@ def test_a_whole_flows_log_has_the_cores_records_and_no_personal_data(tmp_path):
             offline.payload, wallet.now_unix()
         )
     finally:
+        # Returns once every record made before has reached `records` (D141).
         set_logger(None, LogLevel.INFO)
 
     core = [(lvl, msg) for lvl, target, msg in records.records if target.startswith("edl_core::")]

@@ -342,6 +342,8 @@ class WalletTest {
         try {
             Wallet(tempDir(), softwareKeyStoreForTests()).use { }
         } finally {
+            // The logger is called on the library's own thread; removing it returns once the
+            // records made before have reached it (D141).
             setLogger(null, LogLevel.INFO)
         }
         assertTrue("INFO edl_ffi::wallet wallet opened" in records, "$records")
@@ -368,6 +370,7 @@ class WalletTest {
             }
             n
         } finally {
+            // Returns once every record made before has reached `records` (D141).
             setLogger(null, LogLevel.INFO)
         }
         val core = records.filter { it.second.startsWith("edl_core::") }.map { it.first to it.third }
