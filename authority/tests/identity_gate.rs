@@ -164,3 +164,90 @@ async fn an_intercepted_activation_code_neither_reads_nor_changes_the_photo() {
     assert_eq!(s, StatusCode::OK, "{v}");
     assert!(t.sync(&mut phone).await.server_time > 0);
 }
+
+/// An intercepted activation code learns nothing of the licence's standing either
+/// (fourth hostile review, P1; D148): applying without the real-person check, or with a
+/// failed one, was answered `not_eligible` with the reason (revoked, suspended, overdue
+/// exam) or `elicence_stopped`, and the sync of the unchecked device named the phase
+/// `stopped` (a malicious-photo stop). Every device not yet checked now hears only that it
+/// must pass the check, and hears the truth once it has.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_intercepted_activation_code_learns_nothing_of_the_licence_s_standing() {
+    let t = TestServer::start().await;
+    // One driver per standing: revoked, suspended, overdue exam, and stopped.
+    let mut cases = Vec::new();
+    for (i, status) in ["F", "D", "Q"].into_iter().enumerate() {
+        let n = number(60 + i as u32);
+        let (driver, _) = t.issued_wallet(&n).await;
+        t.admin_ok(
+            Method::PUT,
+            &paths::with_id(paths::STATUS, driver),
+            json!({"status": status}),
+        )
+        .await;
+        cases.push((driver, n, status));
+    }
+    let n = number(63);
+    let (driver, phone) = t.issued_wallet(&n).await;
+    let (_, v, _) = t.upload(&phone, "change", &jpeg(11)).await;
+    let photo = v["photo_id"].as_u64().unwrap();
+    t.admin_ok(
+        Method::POST,
+        &paths::with_id(paths::REJECT, photo),
+        json!({"reason": "恶意上传", "malicious": true}),
+    )
+    .await;
+    cases.push((driver, n, "stopped"));
+
+    for (driver, n, standing) in &cases {
+        let thief = t.enrol(*driver, n).await;
+        // No real-person check at all.
+        let (s, v, _) = t
+            .signed(
+                &thief,
+                Method::POST,
+                paths::APPLY,
+                json!({"reuse_stored_photo": true}),
+            )
+            .await;
+        assert_eq!(
+            (s, v["error"].as_str()),
+            (StatusCode::FORBIDDEN, Some("identity_check_required")),
+            "{standing}: {v}"
+        );
+        // A check that fails.
+        let c = t.challenge(&thief).await;
+        let (s, v, _) = t
+            .signed(
+                &thief,
+                Method::POST,
+                paths::APPLY,
+                json!({"identity": {"challenge_id": c.challenge_id, "attestation": Base64::encode(b"not the driver")}}),
+            )
+            .await;
+        assert_eq!(
+            (s, v["error"].as_str()),
+            (StatusCode::FORBIDDEN, Some("identity_check_failed")),
+            "{standing}: {v}"
+        );
+        // Its sync names no phase that tells the standing.
+        let (s, v) = sync_raw(&t, &thief).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(
+            v["application"]["phase"], "reapply_needed",
+            "{standing}: {v}"
+        );
+        // Once the driver passes the check on that device, it hears the truth.
+        let (s, v) = t.apply(&thief).await;
+        let expected = if *standing == "stopped" {
+            "elicence_stopped"
+        } else {
+            "not_eligible"
+        };
+        assert_eq!(
+            (s, v["error"].as_str()),
+            (StatusCode::FORBIDDEN, Some(expected)),
+            "{standing}: {v}"
+        );
+    }
+}

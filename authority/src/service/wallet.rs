@@ -209,9 +209,12 @@ impl App {
             let phase = match s.phase {
                 // Issued, under review or awaiting a photo for another device: this one
                 // must apply (with its real-person check) before it may upload (D121).
+                // Stopped too: a stop after a malicious photo is the driver's to hear,
+                // after the check (fourth hostile review, P1; D148).
                 ApplicationPhase::Issued
                 | ApplicationPhase::UnderReview
-                | ApplicationPhase::AwaitingPhoto => ApplicationPhase::ReapplyNeeded,
+                | ApplicationPhase::AwaitingPhoto
+                | ApplicationPhase::Stopped => ApplicationPhase::ReapplyNeeded,
                 other => other,
             };
             return Ok(SyncResponse {

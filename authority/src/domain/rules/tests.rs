@@ -500,6 +500,7 @@ fn applying_with_a_recent_photo_on_file_issues_at_once() {
 fn a_stopped_e_licence_cannot_be_applied_for_in_the_app() {
     let issuer = issuer();
     let mut s = enrolled();
+    s.identity_key = s.device_key;
     s.phase = ApplicationPhase::Stopped;
     assert!(matches!(
         apply(
@@ -512,6 +513,80 @@ fn a_stopped_e_licence_cannot_be_applied_for_in_the_app() {
         ),
         Err(Error::ElicenceStopped)
     ));
+}
+
+/// A device not yet checked hears of a stop or a licence not in force only once it has
+/// passed the real-person check (fourth hostile review, P1; D148); the passing check is
+/// then rolled back with the refusal, so the device is still not the checked one.
+#[test]
+fn an_unchecked_device_passes_the_real_person_check_before_it_hears_the_standing() {
+    let issuer = issuer();
+    let challenge = Challenge {
+        id: 77,
+        nonce: Bytes32([4; 32]),
+        expires_at: NOW + 300,
+    };
+    let stopped = || {
+        let mut s = enrolled();
+        s.phase = ApplicationPhase::Stopped;
+        s
+    };
+    let revoked = || {
+        let mut s = enrolled();
+        s.licence.main.status = "F".parse().unwrap();
+        s
+    };
+    for (standing, make, refusal) in [
+        (
+            "stopped",
+            &stopped as &dyn Fn() -> DriverState,
+            "ElicenceStopped",
+        ),
+        ("revoked", &revoked, "NotEligible"),
+    ] {
+        let mut s = make();
+        let no_proof = ApplyRequest {
+            identity: None,
+            reuse_stored_photo: true,
+        };
+        let r = apply(
+            &mut s,
+            no_proof,
+            &Verifier(true),
+            3600,
+            fresh(1),
+            k(&issuer),
+        );
+        assert!(matches!(r, Err(Error::IdentityCheckRequired)), "{standing}");
+        set_challenge(&mut s, challenge.clone());
+        let e = apply(
+            &mut s,
+            proof(77),
+            &Verifier(false),
+            3600,
+            fresh(1),
+            k(&issuer),
+        )
+        .unwrap();
+        assert!(
+            matches!(e.refuse, Some(Error::IdentityCheckFailed)),
+            "{standing}"
+        );
+        set_challenge(&mut s, challenge.clone());
+        let r = apply(
+            &mut s,
+            proof(77),
+            &Verifier(true),
+            3600,
+            fresh(1),
+            k(&issuer),
+        );
+        let got = format!("{:?}", r.err());
+        assert!(
+            got.starts_with(&format!("Some({refusal}")),
+            "{standing}: {got}"
+        );
+    }
 }
 
 fn upload(photo_id: u64) -> Upload {

@@ -2,7 +2,7 @@
 //! real-person check, and photo uploads.
 
 use edl_core::crypto::ct_eq;
-use edl_core::wire::{ApplicationPhase, ApplyRequest, ReviewKind, ReviewPending};
+use edl_core::wire::{ApplicationPhase, ApplyRequest, IdentityProof, ReviewKind, ReviewPending};
 
 use super::super::messages;
 use super::{
@@ -65,6 +65,17 @@ pub fn apply(
 ) -> Result<Effects> {
     let now = k.now;
     let checked = s.identity_key.is_some() && s.identity_key == s.device_key;
+    let mut effects = Effects::default();
+    // A device not yet checked passes the real-person check before it hears anything of
+    // the licence's standing (a stop, revoked, suspended): an intercepted activation code
+    // opens no personal data (D76; fourth hostile review, P1; D148).
+    if !checked {
+        let proof = a.identity.as_ref().ok_or(Error::IdentityCheckRequired)?;
+        if !passes_identity_check(s, proof, identity, now) {
+            effects.refuse = Some(Error::IdentityCheckFailed);
+            return Ok(effects);
+        }
+    }
     match s.phase {
         ApplicationPhase::Stopped => return Err(Error::ElicenceStopped),
         // Applying again from the checked device while issued or under review changes
@@ -75,24 +86,7 @@ pub fn apply(
         _ => {}
     }
     eligible(&s.licence, now)?;
-    let mut effects = Effects::default();
     if !checked {
-        let proof = a.identity.ok_or(Error::IdentityCheckRequired)?;
-        // The challenge is used up whatever the outcome.
-        let challenge = s.challenge.take();
-        let passed = challenge.is_some_and(|c| {
-            c.id == proof.challenge_id
-                && c.expires_at > now
-                && identity.verify(
-                    &c.nonce.0,
-                    &s.licence.main.licence_number,
-                    proof.attestation.as_bytes(),
-                )
-        });
-        if !passed {
-            effects.refuse = Some(Error::IdentityCheckFailed);
-            return Ok(effects);
-        }
         // This device passed: it takes over, and the e-licence of the previous one stops
         // verifying only now (D76).
         s.identity_key = s.device_key;
@@ -116,6 +110,26 @@ pub fn apply(
         s.phase = ApplicationPhase::AwaitingPhoto;
     }
     Ok(effects)
+}
+
+/// Whether `proof` answers the driver's open challenge. The challenge is used up whatever
+/// the outcome (an error of the application after it rolls that back with the rest).
+fn passes_identity_check(
+    s: &mut DriverState,
+    proof: &IdentityProof,
+    identity: &dyn IdentityVerifier,
+    now: u64,
+) -> bool {
+    let challenge = s.challenge.take();
+    challenge.is_some_and(|c| {
+        c.id == proof.challenge_id
+            && c.expires_at > now
+            && identity.verify(
+                &c.nonce.0,
+                &s.licence.main.licence_number,
+                proof.attestation.as_bytes(),
+            )
+    })
 }
 
 /// Takes a wallet's photo for review, at most [`MAX_UPLOADS_PER_DAY`] a day: the phase decides whether one is wanted and what
