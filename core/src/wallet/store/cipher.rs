@@ -7,7 +7,8 @@
 //! 4-byte big-endian length and its bytes. `kind` says which table; the fields say which
 //! row (document or secret name; list, id tag and sequence number of an item). So a value
 //! copied into another row, table or list, or two items' bodies or positions swapped, fail
-//! authentication instead of being read as something they are not.
+//! authentication instead of being read as something they are not. A value copied from an
+//! older copy of the same row is caught by the row digest instead (`digest`, D143).
 //!
 //! XChaCha20 rather than AES-GCM: its 192-bit nonces are safe to draw at random for as many
 //! writes as a wallet will ever make under one key (AES-GCM's 96-bit random nonces need a
@@ -27,6 +28,10 @@ use super::error::{Corruption, KeyWrapError, StoreError};
 pub(super) const KEY_LEN: usize = 32;
 const VERSION: u8 = 1;
 const NONCE_LEN: usize = 24;
+/// The start of a sealed value that names its sealing: the format byte and the nonce. Nonces
+/// are drawn at random for every seal, so no two sealings share it, and only the sealing
+/// it names opens under it (`digest` marks rows by it).
+pub(super) const HEAD_LEN: usize = 1 + NONCE_LEN;
 const TAG_LEN: usize = 16;
 const AD_PREFIX: &[u8] = b"EDL1/store/v1\0";
 
@@ -58,6 +63,8 @@ pub(super) enum Slot<'a> {
         id_tag: &'a [u8; KEY_LEN],
         seq: i64,
     },
+    /// The digest of the whole set of rows, in `meta` (`digest`).
+    RowDigest,
 }
 
 impl Slot<'_> {
@@ -71,6 +78,7 @@ impl Slot<'_> {
         ad.extend_from_slice(AD_PREFIX);
         match self {
             Slot::KeyCheck => ad.extend_from_slice(b"key-check\0"),
+            Slot::RowDigest => ad.extend_from_slice(b"row-digest\0"),
             Slot::Doc(name) => {
                 ad.extend_from_slice(b"doc\0");
                 field(&mut ad, name.as_bytes());
@@ -98,6 +106,8 @@ pub(super) struct DataKey {
     aead: XChaCha20Poly1305,
     /// Keys the HMAC that turns server ids into row tags, so ids are not readable in the file.
     index: Zeroizing<[u8; KEY_LEN]>,
+    /// Keys the HMAC that marks each row for the row digest (`digest`).
+    rows: Zeroizing<[u8; KEY_LEN]>,
 }
 
 impl fmt::Debug for DataKey {
@@ -123,10 +133,12 @@ impl DataKey {
         let enc = derive(&master[..], b"EDL1/store/seal");
         let aead = XChaCha20Poly1305::new_from_slice(&enc[..]).expect("32-byte key");
         let index = derive(&master[..], b"EDL1/store/item-id");
+        let rows = derive(&master[..], b"EDL1/store/row-digest");
         Ok(DataKey {
             master,
             aead,
             index,
+            rows,
         })
     }
 
@@ -144,6 +156,14 @@ impl DataKey {
         mac.update(list.as_bytes());
         mac.update(id.as_bytes());
         mac.finalize().into_bytes().into()
+    }
+
+    /// A fresh HMAC-SHA256 under the row-digest key, for `digest` to mark one row with. Only
+    /// the holder of the data key can mark a row, so no one else can make a set of rows
+    /// match a digest.
+    pub(super) fn row_mac(&self) -> Hmac<Sha256> {
+        <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(&self.rows[..])
+            .expect("HMAC accepts any key length")
     }
 
     /// Encrypts `plaintext` for `slot` under a fresh random nonce.
@@ -212,6 +232,7 @@ mod tests {
         let other_tag = k.id_tag("record", "r-2");
         let slots = [
             Slot::KeyCheck,
+            Slot::RowDigest,
             Slot::Doc("licence"),
             Slot::Doc("credential"),
             Slot::Secret("licence"),

@@ -22,6 +22,8 @@
 //! At rest, each value is sealed with XChaCha20-Poly1305 under a random data key and bound
 //! to its row by associated data; the data key is stored only wrapped by a [`KeyWrapper`].
 //! Why field-level encryption rather than SQLCipher, with figures: `docs/DECISIONS.md` (D16).
+//! A keyed digest over the whole set of rows, moved by every write, finds rows mixed from
+//! different moments of the wallet when the store opens (D143).
 //!
 //! ```
 //! use edl_core::wallet::store::{
@@ -46,15 +48,18 @@
 //! Where each part lives: `open` (creating a file, checking its key, migrating), `lock`
 //! (the one connection and the re-entrancy check), `encoding` (names, ids and values as
 //! rows hold them), `read` and `write` (the transactions), `wallet_store` (the handle),
-//! `cipher` (sealing), `schema` (tables and migrations).
+//! `cipher` (sealing), `digest` (the row digest), `rebuild` (what a store of mixed rows
+//! keeps), `schema` (tables and migrations).
 
 mod cipher;
+mod digest;
 mod encoding;
 mod error;
 mod keystore;
 mod lock;
 mod open;
 mod read;
+mod rebuild;
 mod schema;
 mod secret;
 mod wallet_store;

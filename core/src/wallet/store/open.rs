@@ -10,10 +10,17 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, Transactio
 use super::cipher::{DataKey, Slot};
 use super::error::{Corruption, KeyWrapError, MigrationError, StoreError};
 use super::keystore::KeyWrapper;
-use super::schema;
+use super::write::WriteTx;
+use super::{digest, rebuild, schema};
 
-/// The plaintext of the key check; only the right data key opens its sealed form.
+/// The plaintext of the key check; only the right data key opens its sealed form. Files
+/// from before the row digest (schema 1 and 2) hold this one.
 pub(super) const KEY_CHECK: &[u8] = b"EDL1 store key check";
+/// The key check of a file that keeps a row digest (schema 3 on). It tells such a file from
+/// an older one whatever its header says: without it, a file whose `user_version` was set
+/// back to 2 and its digest row deleted would pass for one from before the digest, and its
+/// rows, however mixed, would be vouched for at the migration.
+pub(super) const KEY_CHECK_DIGESTED: &[u8] = b"EDL1 store key check; rows digested";
 pub(super) const META_WRAPPED_KEY: &str = "wrapped_key";
 pub(super) const META_KEY_CHECK: &str = "key_check";
 /// What SQLite keeps beside a WAL database: the files [`check_files`] looks at.
@@ -25,12 +32,10 @@ const SQLITE_HEADER_BYTES: u64 = 100;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Opens (or creates) the file at `path`: its connection, configured, with the schema at
-/// the library's version, and its checked data key. What each failure leaves behind:
-/// [`WalletStore::open`](super::WalletStore::open).
-pub(super) fn open(
-    path: &Path,
-    keys: &dyn KeyWrapper,
-) -> Result<(Connection, DataKey), StoreError> {
+/// the library's version, and its checked data key; a file whose rows are not the set its
+/// row digest vouches for has what the authority gives back dropped first (`rebuild`). What
+/// each failure leaves behind: [`WalletStore::open`](super::WalletStore::open).
+pub(super) fn open(path: &Path, keys: &dyn KeyWrapper) -> Result<Opened, StoreError> {
     // Before anything opens the path: a FIFO would block the opening for ever, and a
     // symbolic link would have the store written (and made 0600) wherever it points.
     let len = check_files(path)?;
@@ -69,7 +74,7 @@ pub(super) fn open(
     )?;
     configure(&conn)?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let key = if is_blank(&tx)? {
+    let (key, rows) = if is_blank(&tx)? {
         let (wrapped, key) = match fresh {
             Some(f) => f,
             // Emptied between the probe and now (only another process could): start anew.
@@ -79,27 +84,90 @@ pub(super) fn open(
             }
         };
         schema::create(&tx)?;
-        let check = key.seal(Slot::KeyCheck, KEY_CHECK)?;
+        let check = key.seal(Slot::KeyCheck, KEY_CHECK_DIGESTED)?;
         put_meta(&tx, META_WRAPPED_KEY, &wrapped)?;
         put_meta(&tx, META_KEY_CHECK, &check)?;
-        key
+        (key, Rows::New)
     } else {
         let version = check_shape(&tx)?;
-        let key = match probed {
+        let (key, digested) = match probed {
             // The file the probe saw: its key is already checked.
-            Some((wrapped, key))
-                if get_meta(&tx, META_WRAPPED_KEY)?.as_deref() == Some(wrapped.as_slice()) =>
-            {
-                key
+            Some(Checked {
+                wrapped,
+                key,
+                digested,
+            }) if get_meta(&tx, META_WRAPPED_KEY)?.as_deref() == Some(wrapped.as_slice()) => {
+                (key, digested)
             }
             // Created by another process since the probe: check its key now.
-            _ => read_key(&tx, keys)?.1,
+            _ => {
+                let checked = read_key(&tx, keys)?;
+                (checked.key, checked.digested)
+            }
         };
         schema::migrate(&tx, version, schema::VERSION)?;
-        key
+        let rows = if !digested && version < schema::ROW_DIGEST {
+            // A file from before the digest: the step to schema 3 brings it in, computed
+            // here in the step's transaction over the rows as the older library left them.
+            Rows::New
+        } else if digested && digest::holds(&tx, &key)? {
+            Rows::Whole
+        } else {
+            // Rows not the set the digest vouches for; or a key check from before the
+            // digest in a file of schema 3 (a row of a copy from before the upgrade).
+            Rows::Mixed
+        };
+        if !digested {
+            put_meta(
+                &tx,
+                META_KEY_CHECK,
+                &key.seal(Slot::KeyCheck, KEY_CHECK_DIGESTED)?,
+            )?;
+        }
+        (key, rows)
     };
-    tx.commit()?;
-    Ok((conn, key))
+    if rows == Rows::Mixed {
+        // Rows from different moments of this wallet (B-F4): what the authority gives back
+        // is dropped and the next sync starts from the beginning (`rebuild`, D143).
+        tracing::warn!("the store's rows are not the set it last wrote; syncing from the start");
+        let w = WriteTx::new(tx, &key);
+        rebuild::forget_what_the_authority_gives_back(&w)?;
+        w.forget_digest();
+        digest::rebase(&w.tx, &key)?;
+        w.tx.commit()?;
+    } else {
+        if rows == Rows::New {
+            digest::rebase(&tx, &key)?;
+        }
+        tx.commit()?;
+    }
+    Ok(Opened {
+        conn,
+        key,
+        mixed: rows == Rows::Mixed,
+    })
+}
+
+/// What an opening found of the rows against their digest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Rows {
+    /// A new file, or one from before the digest: the digest is made now.
+    New,
+    /// The set of rows the digest vouches for.
+    Whole,
+    /// Any other set: rows from different moments of the wallet, or rows deleted.
+    Mixed,
+}
+
+/// An opened store file.
+pub(super) struct Opened {
+    /// Its connection, configured, with the schema at the library's version.
+    pub(super) conn: Connection,
+    /// Its checked data key.
+    pub(super) key: DataKey,
+    /// Whether its rows were not the set it last wrote, so what the authority gives back
+    /// was dropped ([`WalletStore::found_mixed_rows`](super::WalletStore::found_mixed_rows)).
+    pub(super) mixed: bool,
 }
 
 /// Wraps `key` with `keys`, refusing a key store whose unwrap does not give the key back
@@ -154,7 +222,7 @@ fn harden(conn: &Connection) -> Result<(), StoreError> {
 
 /// Reads an existing file read-only: `None` if it has no schema yet (never initialised),
 /// else its wrapped key and the checked data key.
-fn probe(path: &Path, keys: &dyn KeyWrapper) -> Result<Option<(Vec<u8>, DataKey)>, StoreError> {
+fn probe(path: &Path, keys: &dyn KeyWrapper) -> Result<Option<Checked>, StoreError> {
     let conn = open_read_only(path)?;
     harden(&conn)?;
     if is_blank(&conn)? {
@@ -314,8 +382,18 @@ fn check_shape(conn: &Connection) -> Result<u32, StoreError> {
     Ok(version)
 }
 
+/// A data key proved by the file's key check.
+struct Checked {
+    /// The wrapped key it was unwrapped from.
+    wrapped: Vec<u8>,
+    key: DataKey,
+    /// Whether the key check is that of a file keeping a row digest
+    /// ([`KEY_CHECK_DIGESTED`]).
+    digested: bool,
+}
+
 /// Unwraps the data key and proves it with the key check.
-fn read_key(conn: &Connection, keys: &dyn KeyWrapper) -> Result<(Vec<u8>, DataKey), StoreError> {
+fn read_key(conn: &Connection, keys: &dyn KeyWrapper) -> Result<Checked, StoreError> {
     let missing = StoreError::Corrupt(Corruption::MissingKey);
     let wrapped = get_meta(conn, META_WRAPPED_KEY)?.ok_or(missing.clone())?;
     let check = get_meta(conn, META_KEY_CHECK)?.ok_or(missing)?;
@@ -325,12 +403,16 @@ fn read_key(conn: &Connection, keys: &dyn KeyWrapper) -> Result<(Vec<u8>, DataKe
     // key re-created after a reset): the check turns that into WrongKey here instead of
     // Corrupt on every later read.
     match key.open(Slot::KeyCheck, &check) {
-        Ok(plain) if plain.as_slice() == KEY_CHECK => Ok((wrapped, key)),
+        Ok(plain) if [KEY_CHECK, KEY_CHECK_DIGESTED].contains(&plain.as_slice()) => Ok(Checked {
+            wrapped,
+            digested: plain.as_slice() == KEY_CHECK_DIGESTED,
+            key,
+        }),
         _ => Err(StoreError::WrongKey),
     }
 }
 
-fn get_meta(conn: &Connection, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+pub(super) fn get_meta(conn: &Connection, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
     Ok(conn
         .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
         .optional()?)

@@ -329,17 +329,19 @@ fn several_threads_writing_and_reading_stay_consistent() {
 
 #[test]
 fn rows_moved_between_places_fail_authentication() {
+    // Names the store keeps when it finds its rows mixed (`rebuild`): a moved row changes
+    // the set of rows too, and the wallet's documents from the authority would be dropped.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("w.db");
     let store = WalletStore::open(&path, &keys("k")).unwrap();
     store
         .write(|tx| {
-            tx.put_doc("licence", &entry(1))?;
+            tx.put_doc("enrolment", &entry(1))?;
             tx.put_doc("credential", &entry(2))?;
             tx.put_secret("device_key", &[1; 32])?;
             tx.upsert_item("record", "a", &entry(3))?;
             tx.upsert_item("record", "b", &entry(4))?;
-            tx.upsert_item("messages", "m", &entry(5))
+            tx.upsert_item("notes", "m", &entry(5))
         })
         .unwrap();
     drop(store);
@@ -348,11 +350,12 @@ fn rows_moved_between_places_fail_authentication() {
 
     // A document's body copied over another document.
     raw.execute_batch(
-        "UPDATE docs SET body = (SELECT body FROM docs WHERE name = 'licence') WHERE name = 'credential'",
+        "UPDATE docs SET body = (SELECT body FROM docs WHERE name = 'enrolment') WHERE name = 'credential'",
     )
     .unwrap();
     let store = WalletStore::open(&path, &keys("k")).unwrap();
-    assert_eq!(store.get_doc::<Entry>("licence").unwrap(), Some(entry(1)));
+    assert!(store.found_mixed_rows());
+    assert_eq!(store.get_doc::<Entry>("enrolment").unwrap(), Some(entry(1)));
     assert_eq!(
         store.get_doc::<Entry>("credential").unwrap_err(),
         unauthentic
@@ -360,7 +363,7 @@ fn rows_moved_between_places_fail_authentication() {
     drop(store);
 
     // A document moved into the secrets table.
-    raw.execute_batch("UPDATE secrets SET body = (SELECT body FROM docs WHERE name = 'licence')")
+    raw.execute_batch("UPDATE secrets SET body = (SELECT body FROM docs WHERE name = 'enrolment')")
         .unwrap();
     // Two items swapped positions.
     raw.execute_batch(
@@ -369,19 +372,20 @@ fn rows_moved_between_places_fail_authentication() {
     )
     .unwrap();
     // An item moved to another list.
-    raw.execute_batch("UPDATE items SET list = 'verification_log' WHERE list = 'messages'")
+    raw.execute_batch("UPDATE items SET list = 'drafts' WHERE list = 'notes'")
         .unwrap();
     let store = WalletStore::open(&path, &keys("k")).unwrap();
+    assert!(store.found_mixed_rows());
     assert_eq!(store.get_secret("device_key").unwrap_err(), unauthentic);
     assert_eq!(
         store.list_items::<Entry>("record").unwrap_err(),
         unauthentic
     );
     assert_eq!(
-        store.list_items::<Entry>("verification_log").unwrap_err(),
+        store.list_items::<Entry>("drafts").unwrap_err(),
         unauthentic
     );
-    assert_eq!(store.list_items::<Entry>("messages").unwrap(), vec![]);
+    assert_eq!(store.list_items::<Entry>("notes").unwrap(), vec![]);
 }
 
 #[test]
@@ -403,7 +407,7 @@ fn v1_file_with_data_migrates_and_reads_back() {
             &key.seal(Slot::KeyCheck, KEY_CHECK).unwrap(),
         )
         .unwrap();
-        let w = WriteTx { tx, key: &key };
+        let w = WriteTx::new(tx, &key);
         w.upsert_item("record", "r", &entry(2)).unwrap();
         w.tx.commit().unwrap();
     }
@@ -477,4 +481,517 @@ fn debug_of_store_and_transactions_shows_nothing_secret() {
         .unwrap();
     assert!(!shown.contains("171") && !shown.to_lowercase().contains("abab"));
     assert!(shown.contains("[redacted]"));
+}
+
+// The row digest (D143): rows from different moments of one wallet are found at opening.
+
+/// Copies the store's file (closed: no WAL beside it) to `name` beside it.
+fn copy_beside(path: &std::path::Path, name: &str) -> std::path::PathBuf {
+    let copy = path.with_file_name(name);
+    std::fs::copy(path, &copy).unwrap();
+    copy
+}
+
+fn found_mixed(path: &std::path::Path) -> bool {
+    WalletStore::open(path, &keys("k"))
+        .unwrap()
+        .found_mixed_rows()
+}
+
+/// Every single row rolled back, put back after its deletion, or deleted, and the digest
+/// row rolled back alone or with some rows, is found; the same file untouched, or wholly
+/// rolled back, is not.
+#[test]
+fn any_row_rolled_back_put_back_or_deleted_is_found_and_a_whole_copy_is_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.db");
+    let store = WalletStore::open(&path, &keys("k")).unwrap();
+    store
+        .write(|tx| {
+            tx.put_doc("d1", &entry(1))?;
+            tx.put_doc("d2", &entry(2))?;
+            tx.put_secret("s1", &[1; 32])?;
+            tx.upsert_item("list", "a", &entry(3))?;
+            tx.upsert_item("list", "b", &entry(4))?;
+            tx.upsert_item("list", "c", &entry(5))
+        })
+        .unwrap();
+    drop(store);
+    let old = copy_beside(&path, "old.db");
+    let store = WalletStore::open(&path, &keys("k")).unwrap();
+    assert!(!store.found_mixed_rows());
+    store
+        .write(|tx| {
+            tx.put_doc("d1", &entry(11))?;
+            tx.put_secret("s1", &[2; 32])?;
+            tx.upsert_item("list", "b", &entry(14))?;
+            tx.upsert_item("list", "d", &entry(16))?;
+            tx.delete_item("list", "c")?;
+            tx.put_doc("d3", &entry(13))?;
+            tx.delete_doc("d2")
+        })
+        .unwrap();
+    drop(store);
+    let new = copy_beside(&path, "new.db");
+
+    let cases = [
+        ("nothing", "", false),
+        (
+            "a document rolled back",
+            "UPDATE main.docs SET body = (SELECT body FROM old.docs WHERE name = 'd1') WHERE name = 'd1'",
+            true,
+        ),
+        (
+            "a secret rolled back",
+            "UPDATE main.secrets SET body = (SELECT body FROM old.secrets WHERE name = 's1')",
+            true,
+        ),
+        (
+            "an item rolled back",
+            "UPDATE main.items SET body = (SELECT body FROM old.items WHERE seq = 2) WHERE seq = 2",
+            true,
+        ),
+        (
+            "a deleted item put back",
+            "INSERT INTO main.items SELECT * FROM old.items WHERE seq = 3",
+            true,
+        ),
+        (
+            "a deleted document put back",
+            "INSERT INTO main.docs SELECT * FROM old.docs WHERE name = 'd2'",
+            true,
+        ),
+        ("a document deleted", "DELETE FROM main.docs WHERE name = 'd3'", true),
+        ("an item deleted", "DELETE FROM main.items WHERE seq = 4", true),
+        ("the digest deleted", "DELETE FROM main.meta WHERE key = 'row_digest'", true),
+        (
+            "the digest rolled back alone",
+            "UPDATE main.meta SET value = (SELECT value FROM old.meta WHERE key = 'row_digest')
+             WHERE key = 'row_digest'",
+            true,
+        ),
+        (
+            "the digest rolled back with some of the rows",
+            "UPDATE main.meta SET value = (SELECT value FROM old.meta WHERE key = 'row_digest')
+             WHERE key = 'row_digest';
+             UPDATE main.docs SET body = (SELECT body FROM old.docs WHERE name = 'd1') WHERE name = 'd1';
+             UPDATE main.secrets SET body = (SELECT body FROM old.secrets WHERE name = 's1');",
+            true,
+        ),
+        (
+            "a document's name made a blob (it would read as missing)",
+            "UPDATE main.docs SET name = CAST(name AS BLOB) WHERE name = 'd3'",
+            true,
+        ),
+    ];
+    for (what, sql, mixed) in cases {
+        std::fs::copy(&new, &path).unwrap();
+        let raw = Connection::open(&path).unwrap();
+        raw.execute("ATTACH ?1 AS old", [old.to_str().unwrap()])
+            .unwrap();
+        raw.execute_batch(sql).unwrap();
+        drop(raw);
+        assert_eq!(found_mixed(&path), mixed, "{what}");
+        // Found once: the store vouches for what it kept.
+        assert!(!found_mixed(&path), "{what}, opened again");
+    }
+    std::fs::copy(&old, &path).unwrap();
+    assert!(!found_mixed(&path), "the whole file rolled back");
+    assert_eq!(
+        WalletStore::open(&path, &keys("k"))
+            .unwrap()
+            .get_doc::<Entry>("d2")
+            .unwrap(),
+        Some(entry(2))
+    );
+}
+
+/// A mixed store drops what the authority gives back (a sync from cursor 0 brings it
+/// again), keeps what only the wallet holds, and sets the cursor to 0 with the clock kept.
+#[test]
+fn a_mixed_store_keeps_what_only_the_wallet_holds_and_starts_its_sync_over() {
+    use crate::wallet::state::{self, SyncState};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.db");
+    let store = WalletStore::open(&path, &keys("k")).unwrap();
+    let docs = [
+        state::ENROLMENT,
+        state::TRUST_LIST,
+        state::TRUST_LISTS,
+        state::LICENCE,
+        state::PHOTO,
+        state::ELICENCE,
+        state::APPLICATION,
+        state::PHOTO_SUBMISSION,
+    ];
+    let lists = [
+        state::MESSAGES,
+        state::VERIFICATION_LOG,
+        state::PHOTO_REVIEWS,
+    ];
+    let synced = SyncState {
+        cursor: 40,
+        clock_offset: -7,
+        last_synced: Some(1_800_000_000),
+    };
+    store
+        .write(|tx| {
+            for name in docs {
+                tx.put_doc(name, &entry(1))?;
+            }
+            tx.put_secret(state::DEVICE_KEY, &[1; 32])?;
+            tx.put_secret(state::TOTP_SEED, &[2; 32])?;
+            for list in lists {
+                tx.upsert_item(list, "1", &entry(2))?;
+            }
+            tx.put_doc(state::SYNC_STATE, &synced)
+        })
+        .unwrap();
+    drop(store);
+    let raw = Connection::open(&path).unwrap();
+    raw.execute("DELETE FROM items WHERE list = 'messages'", [])
+        .unwrap();
+    drop(raw);
+
+    let store = WalletStore::open(&path, &keys("k")).unwrap();
+    assert!(store.found_mixed_rows());
+    let kept = [
+        state::ENROLMENT,
+        state::TRUST_LIST,
+        state::TRUST_LISTS,
+        state::PHOTO_SUBMISSION,
+    ];
+    for name in docs {
+        let held = store.get_doc::<Entry>(name).unwrap().is_some();
+        assert_eq!(held, kept.contains(&name), "{name}");
+    }
+    assert!(store.get_secret(state::DEVICE_KEY).unwrap().is_some());
+    assert!(store.get_secret(state::TOTP_SEED).unwrap().is_none());
+    for list in lists {
+        assert!(
+            store.list_items::<Entry>(list).unwrap().is_empty(),
+            "{list}"
+        );
+    }
+    assert_eq!(
+        store.get_doc::<SyncState>(state::SYNC_STATE).unwrap(),
+        Some(SyncState {
+            cursor: 0,
+            clock_offset: -7,
+            last_synced: None
+        })
+    );
+
+    // The sync state itself replaced by something that does not open: it goes, and the
+    // wallet learns the clock again at its next exchange.
+    drop(store);
+    let raw = Connection::open(&path).unwrap();
+    raw.execute(
+        "UPDATE docs SET body = (SELECT body FROM docs WHERE name = 'enrolment') WHERE name = 'sync_state'",
+        [],
+    )
+    .unwrap();
+    drop(raw);
+    let store = WalletStore::open(&path, &keys("k")).unwrap();
+    assert!(store.found_mixed_rows());
+    assert_eq!(store.get_doc::<SyncState>(state::SYNC_STATE).unwrap(), None);
+}
+
+/// Every kind of write, failed and panicking writes and a re-wrap among them, moves the
+/// digest with the rows: opened again after each, the store is whole and reads back.
+#[test]
+fn every_kind_of_write_leaves_the_store_whole_across_reopenings() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.db");
+    let open = |k: &str| WalletStore::open(&path, &keys(k)).unwrap();
+    type Step = Box<dyn Fn(&WriteTx<'_>) -> Result<(), StoreError>>;
+    let steps: Vec<Step> = vec![
+        Box::new(|tx| tx.put_doc("licence", &entry(1))),
+        Box::new(|tx| tx.put_doc("licence", &entry(2))),
+        Box::new(|tx| tx.put_secret("totp_seed", &[3; 32])),
+        Box::new(|tx| tx.put_secret("totp_seed", &[4; 32])),
+        Box::new(|tx| {
+            for i in 0..50 {
+                tx.upsert_item("verification_log", &format!("v{i}"), &entry(i))?;
+            }
+            Ok(())
+        }),
+        Box::new(|tx| tx.upsert_item("verification_log", "v7", &entry(70))),
+        Box::new(|tx| tx.delete_item("verification_log", "v8").map(|_| ())),
+        Box::new(|tx| tx.delete_item("verification_log", "absent").map(|_| ())),
+        Box::new(|tx| tx.delete_secret("totp_seed").map(|_| ())),
+        Box::new(|tx| tx.delete_doc("absent").map(|_| ())),
+        Box::new(|tx| {
+            // Written, deleted and written again in one transaction.
+            tx.put_doc("photo", &entry(5))?;
+            tx.delete_doc("photo")?;
+            tx.upsert_item("messages", "m", &entry(6))?;
+            tx.clear_list("messages")?;
+            tx.upsert_item("messages", "m", &entry(7))?;
+            tx.put_doc("photo", &entry(8))
+        }),
+        Box::new(|tx| tx.clear_list("verification_log").map(|_| ())),
+        Box::new(|tx| tx.upsert_item("verification_log", "again", &entry(9))),
+    ];
+    for (i, step) in steps.iter().enumerate() {
+        let store = open("k");
+        assert!(!store.found_mixed_rows(), "before step {i}");
+        store.write(|tx| step(tx)).unwrap();
+        // A write that fails, and one that panics, after rows moved: nothing lands.
+        let failed: Result<(), StoreError> = store.write(|tx| {
+            tx.put_doc("licence", &entry(99))?;
+            tx.upsert_item("verification_log", "lost", &entry(99))?;
+            Err(StoreError::InvalidName)
+        });
+        assert!(failed.is_err());
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            store.write(|tx| {
+                tx.delete_doc("licence")?;
+                panic!("in the middle of a write");
+                #[allow(unreachable_code)]
+                Ok::<_, StoreError>(())
+            })
+        }));
+        assert!(panicked.is_err());
+        drop(store);
+    }
+    let store = open("k");
+    assert!(!store.found_mixed_rows());
+    store.rewrap(&keys("other")).unwrap();
+    drop(store);
+    let store = open("other");
+    assert!(!store.found_mixed_rows());
+    assert_eq!(store.get_doc::<Entry>("licence").unwrap(), Some(entry(2)));
+    assert_eq!(store.get_doc::<Entry>("photo").unwrap(), Some(entry(8)));
+    assert_eq!(
+        store.list_items::<Entry>("messages").unwrap()[0].value,
+        entry(7)
+    );
+    let log = store.list_items::<Entry>("verification_log").unwrap();
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0].id, "again");
+    assert!(store.get_secret("totp_seed").unwrap().is_none());
+}
+
+/// Two handles on one file (two processes of the app) writing at once: each transaction
+/// reads the digest the other left, so the file stays whole.
+#[test]
+fn two_handles_writing_at_once_leave_the_store_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.db");
+    let a = Arc::new(WalletStore::open(&path, &keys("k")).unwrap());
+    let b = Arc::new(WalletStore::open(&path, &keys("k")).unwrap());
+    let handles: Vec<_> = [a, b]
+        .into_iter()
+        .enumerate()
+        .map(|(t, store)| {
+            std::thread::spawn(move || {
+                for i in 0..40u8 {
+                    store
+                        .write(|tx| {
+                            tx.upsert_item("verification_log", &format!("{t}-{i}"), &entry(i))?;
+                            if i % 3 == 0 {
+                                tx.delete_item("verification_log", &format!("{t}-{}", i / 2))?;
+                            }
+                            tx.put_doc(&format!("count_{t}"), &i)
+                        })
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    let store = WalletStore::open(&path, &keys("k")).unwrap();
+    assert!(!store.found_mixed_rows());
+    assert_eq!(store.get_doc::<u8>("count_1").unwrap(), Some(39));
+}
+
+/// The file as a crash in the middle of a write leaves it (the write's pages already in
+/// the WAL, without their commit) opens whole, with the last commit's rows: the digest
+/// moves in the rows' transaction.
+#[test]
+fn a_crash_in_the_middle_of_a_write_leaves_the_last_commit_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.db");
+    let crashed = dir.path().join("crashed");
+    std::fs::create_dir(&crashed).unwrap();
+    let store = WalletStore::open(&path, &keys("k")).unwrap();
+    store
+        .write(|tx| {
+            tx.put_doc("licence", &entry(1))?;
+            tx.upsert_item("verification_log", "v0", &entry(0))
+        })
+        .unwrap();
+    {
+        // A small page cache, so the write's pages spill into the WAL before its commit.
+        let conn = store.conn.lock().unwrap();
+        conn.execute_batch("PRAGMA cache_size = 8").unwrap();
+    }
+    let wal_len = || {
+        std::fs::metadata(dir.path().join("w.db-wal"))
+            .unwrap()
+            .len()
+    };
+    let committed = wal_len();
+    store
+        .write(|tx| {
+            tx.put_doc("licence", &entry(2))?;
+            for i in 1..400 {
+                tx.upsert_item("verification_log", &format!("v{i}"), &entry(i as u8))?;
+            }
+            tx.delete_item("verification_log", "v0")?;
+            assert!(
+                wal_len() > committed,
+                "nothing of the write reached the WAL"
+            );
+            for suffix in ["", "-wal"] {
+                let name = format!("w.db{suffix}");
+                std::fs::copy(dir.path().join(&name), crashed.join(&name)).unwrap();
+            }
+            Ok::<_, StoreError>(())
+        })
+        .unwrap();
+    let store = WalletStore::open(crashed.join("w.db"), &keys("k")).unwrap();
+    assert!(!store.found_mixed_rows());
+    assert_eq!(store.get_doc::<Entry>("licence").unwrap(), Some(entry(1)));
+    assert_eq!(
+        store.list_items::<Entry>("verification_log").unwrap().len(),
+        1
+    );
+}
+
+/// A file as version 2 of the library left it (no row digest) opens with everything, the
+/// digest computed over its rows in the migration's transaction; it is whole from then on.
+#[test]
+fn a_v2_file_with_data_gets_its_digest_and_keeps_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.db");
+    let ks = keys("k");
+    {
+        let key = DataKey::generate().unwrap();
+        let mut conn = Connection::open(&path).unwrap();
+        configure(&conn).unwrap();
+        let tx = conn.transaction().unwrap();
+        schema::migrate(&tx, 0, 2).unwrap();
+        put_meta(&tx, META_WRAPPED_KEY, &ks.wrap_key(key.master()).unwrap()).unwrap();
+        put_meta(
+            &tx,
+            META_KEY_CHECK,
+            &key.seal(Slot::KeyCheck, KEY_CHECK).unwrap(),
+        )
+        .unwrap();
+        // Written as version 2 wrote: the digest is never stored (no `finish`).
+        let w = WriteTx::new(tx, &key);
+        w.put_doc("licence", &entry(1)).unwrap();
+        w.put_secret("totp_seed", &[5; 32]).unwrap();
+        w.upsert_item("verification_log", "v", &entry(2)).unwrap();
+        w.tx.commit().unwrap();
+    }
+    let raw = Connection::open(&path).unwrap();
+    assert_eq!(schema::user_version(&raw).unwrap(), 2);
+    let digests: i64 = raw
+        .query_row(
+            "SELECT count(*) FROM meta WHERE key = 'row_digest'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(digests, 0);
+    drop(raw);
+    for _ in 0..2 {
+        let store = WalletStore::open(&path, &ks).unwrap();
+        assert_eq!(store.schema_version().unwrap(), schema::VERSION);
+        assert!(!store.found_mixed_rows());
+        assert_eq!(store.get_doc::<Entry>("licence").unwrap(), Some(entry(1)));
+        assert_eq!(
+            store.get_secret("totp_seed").unwrap().unwrap().expose(),
+            &[5; 32]
+        );
+        assert_eq!(
+            store.list_items::<Entry>("verification_log").unwrap()[0].value,
+            entry(2)
+        );
+    }
+}
+
+/// A file that keeps a row digest tells itself from an older one by its key check, not by
+/// its header: with `user_version` set back to 2 and the digest row deleted, mixed rows are
+/// still found (the migration would otherwise have vouched for them); with only the header
+/// set back, nothing is lost. A key check from a copy made before the upgrade, put into the
+/// upgraded file, is a row from another moment too.
+#[test]
+fn a_digested_file_set_back_to_an_older_schema_is_not_taken_for_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.db");
+    let store = WalletStore::open(&path, &keys("k")).unwrap();
+    store.write(|tx| tx.put_doc("d1", &entry(1))).unwrap();
+    drop(store);
+    let old = copy_beside(&path, "old.db");
+    let store = WalletStore::open(&path, &keys("k")).unwrap();
+    store.write(|tx| tx.put_doc("d1", &entry(2))).unwrap();
+    drop(store);
+    let new = copy_beside(&path, "new.db");
+    let roll_back = "UPDATE main.docs SET body = (SELECT body FROM old.docs WHERE name = 'd1');";
+    let unvouched = "DELETE FROM main.meta WHERE key = 'row_digest'; PRAGMA main.user_version = 2;";
+    for (what, sql, mixed) in [
+        ("set back, digest deleted", unvouched.to_owned(), true),
+        (
+            "a row rolled back, set back, digest deleted",
+            format!("{roll_back} {unvouched}"),
+            true,
+        ),
+        (
+            "only set back",
+            "PRAGMA main.user_version = 2;".into(),
+            false,
+        ),
+    ] {
+        std::fs::copy(&new, &path).unwrap();
+        let raw = Connection::open(&path).unwrap();
+        raw.execute("ATTACH ?1 AS old", [old.to_str().unwrap()])
+            .unwrap();
+        raw.execute_batch(&sql).unwrap();
+        drop(raw);
+        let store = WalletStore::open(&path, &keys("k")).unwrap();
+        assert_eq!(store.found_mixed_rows(), mixed, "{what}");
+        assert_eq!(store.schema_version().unwrap(), schema::VERSION, "{what}");
+        if !mixed {
+            assert_eq!(store.get_doc::<Entry>("d1").unwrap(), Some(entry(2)));
+        }
+    }
+
+    // A file from before the upgrade, copied, then upgraded and written.
+    let ks = keys("k");
+    std::fs::remove_file(&path).unwrap();
+    {
+        let key = DataKey::generate().unwrap();
+        let mut conn = Connection::open(&path).unwrap();
+        configure(&conn).unwrap();
+        let tx = conn.transaction().unwrap();
+        schema::migrate(&tx, 0, 2).unwrap();
+        put_meta(&tx, META_WRAPPED_KEY, &ks.wrap_key(key.master()).unwrap()).unwrap();
+        let check = key.seal(Slot::KeyCheck, KEY_CHECK).unwrap();
+        put_meta(&tx, META_KEY_CHECK, &check).unwrap();
+        let w = WriteTx::new(tx, &key);
+        w.put_doc("d1", &entry(1)).unwrap();
+        w.tx.commit().unwrap();
+    }
+    let before_upgrade = copy_beside(&path, "before-upgrade.db");
+    let store = WalletStore::open(&path, &ks).unwrap();
+    assert!(!store.found_mixed_rows());
+    store.write(|tx| tx.put_doc("d1", &entry(2))).unwrap();
+    drop(store);
+    let raw = Connection::open(&path).unwrap();
+    raw.execute("ATTACH ?1 AS old", [before_upgrade.to_str().unwrap()])
+        .unwrap();
+    raw.execute_batch(
+        "UPDATE main.meta SET value = (SELECT value FROM old.meta WHERE key = 'key_check')
+         WHERE key = 'key_check'",
+    )
+    .unwrap();
+    drop(raw);
+    assert!(found_mixed(&path), "a key check from before the upgrade");
+    assert!(!found_mixed(&path));
 }

@@ -33,9 +33,14 @@ use super::write::WriteTx;
 ///   returns `Err` or panics.
 /// - **Reads**: [`StoreRead`], each call in a snapshot of its own; several reads that
 ///   belong together go through [`WalletStore::read`].
+/// - **Rows from different moments**: a keyed digest over the whole set of rows, moved by
+///   every write in its transaction, is checked at each opening; a file whose rows were
+///   mixed from older copies of the same wallet, or deleted, opens with what the authority
+///   gives back dropped ([`WalletStore::found_mixed_rows`]; D143).
 pub struct WalletStore {
     pub(super) conn: ConnLock,
     key: DataKey,
+    mixed: bool,
 }
 
 impl fmt::Debug for WalletStore {
@@ -57,12 +62,29 @@ impl WalletStore {
     /// [`StoreError::WrongKey`] and the file is left byte-for-byte as it was. A file that
     /// is not a store returns [`StoreError::Corrupt`]; one written by a newer library
     /// returns [`StoreError::Migration`], also untouched.
+    ///
+    /// A file whose rows are not the set the store last wrote (a row put back from an older
+    /// copy of the same wallet, a row deleted: the third hostile review's B-F4) opens, but
+    /// without what the authority gives back: the licence, photo, e-licence and its TOTP
+    /// seed, application, messages, verification log and photo reviews are dropped, and the
+    /// sync cursor goes back to 0 (clock offset kept, last sync forgotten), so the wallet
+    /// shows nothing stale and its next sync brings everything again. The enrolment, device
+    /// key, lists and photo submission, which only the wallet holds, stay. A whole file put
+    /// back to an older copy still opens as it was (D16): the next sync brings the rest.
     pub fn open(path: impl AsRef<Path>, keys: &dyn KeyWrapper) -> Result<WalletStore, StoreError> {
-        let (conn, key) = open::open(path.as_ref(), keys)?;
+        let opened = open::open(path.as_ref(), keys)?;
         Ok(WalletStore {
-            conn: ConnLock::new(conn),
-            key,
+            conn: ConnLock::new(opened.conn),
+            key: opened.key,
+            mixed: opened.mixed,
         })
+    }
+
+    /// Whether opening found rows that are not the set this store last wrote, and so dropped
+    /// what the authority gives back (see [`WalletStore::open`]). The next sync starts from
+    /// the beginning.
+    pub fn found_mixed_rows(&self) -> bool {
+        self.mixed
     }
 
     /// Runs `f` in one write transaction: everything it writes lands together if it
@@ -78,9 +100,11 @@ impl WalletStore {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(StoreError::from)?;
-        let w = WriteTx { tx, key: &self.key };
+        let w = WriteTx::new(tx, &self.key);
         // On `Err` (or a panic) the transaction is dropped, which rolls it back.
         let value = f(&w)?;
+        // The row digest lands in the same transaction as the rows it vouches for.
+        w.finish()?;
         w.tx.commit().map_err(StoreError::from)?;
         Ok(value)
     }
