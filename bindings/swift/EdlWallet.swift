@@ -1144,7 +1144,8 @@ public func FfiConverterTypeKeyStore_lower(_ value: KeyStore) -> UInt64 {
 
 
 /**
- * Receives the library's log records (the app forwards them to Logcat or os_log).
+ * Receives the library's log records (the app forwards them to Logcat or os_log), on
+ * the library's one logging thread.
  */
 public protocol Logger: AnyObject, Sendable {
     
@@ -1156,7 +1157,8 @@ public protocol Logger: AnyObject, Sendable {
     
 }
 /**
- * Receives the library's log records (the app forwards them to Logcat or os_log).
+ * Receives the library's log records (the app forwards them to Logcat or os_log), on
+ * the library's one logging thread.
  */
 open class LoggerImpl: Logger, @unchecked Sendable {
     fileprivate let handle: UInt64
@@ -10326,8 +10328,11 @@ public func setAuthorityRoots(rootsDer: [Data]?)throws   {try rustCallWithError(
  * Sends the library's log records at `max_level` and above to `logger`, e.g. to
  * Logcat or os_log; null stops them. Records hold no personal data or secrets. A
  * record names the steps it happened in ("sync: the authority refused status=403
- * code=code_rejected"). Records made while `logger` runs (it called the library) are
- * dropped.
+ * code=code_rejected"). `logger` is called on one library thread, in order, never on
+ * the thread that logged (records behind a logger too slow for 1,024 of them are
+ * dropped and counted in a warning). Returns once the records made before it reached
+ * the logger it replaces, waiting 1 s at most. Records made while `logger` runs (it
+ * called the library) are dropped. Python: remove the logger before exit.
  */
 public func setLogger(logger: Logger?, maxLevel: LogLevel)  {try! rustCall() {
         uniffiCallStatus in
