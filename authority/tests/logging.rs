@@ -139,4 +139,13 @@ async fn a_whole_flow_logs_ids_and_outcomes_but_no_personal_datum() {
             "no `{expected}` record in the log:\n{log}"
         );
     }
+    // Who checked whom is the verification log's, in the database, where the driver reads
+    // it: an online check's records name the verifier, never the driver or the e-licence
+    // checked (fourth hostile review, I3; D149).
+    for line in log.lines().filter(|l| l.contains("online check")) {
+        assert!(
+            !line.contains("driver=") && !line.contains("elicence="),
+            "a check's record names whom it checked: {line}"
+        );
+    }
 }
