@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 
 use chacha20poly1305::XChaCha20Poly1305;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
 use zeroize::Zeroizing;
 
 use crate::random;
@@ -44,6 +46,10 @@ pub trait SeedSealer: Send + Sync {
     /// The seed back; [`SealError::WrongKey`] if `sealed` was not made by this KEK for
     /// `label`.
     fn open(&self, label: &[u8], sealed: &[u8]) -> Result<Zeroizing<[u8; 32]>, SealError>;
+    /// A keyed digest of `data` for `label`'s purpose, under a key that never enters the
+    /// database (an HSM: its HMAC): a name for a value that a copy of the database cannot
+    /// be searched for (D150). The same for every process sharing the KEK.
+    fn keyed_digest(&self, label: &[u8], data: &[u8]) -> [u8; 32];
 }
 
 /// Format version of a sealed value: `1 || nonce(24) || XChaCha20-Poly1305(seed)`.
@@ -53,13 +59,20 @@ const NONCE: usize = 24;
 /// A KEK held in memory (from the environment or a file).
 pub struct FileKek {
     aead: XChaCha20Poly1305,
+    /// The key of [`SeedSealer::keyed_digest`], derived from the KEK so that one key is
+    /// not used by two algorithms.
+    digest_key: Zeroizing<[u8; 32]>,
 }
 
 impl FileKek {
     /// A KEK from its 32 bytes.
     pub fn new(key: &[u8; 32]) -> Self {
+        let mut derive = <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(key)
+            .expect("HMAC takes a key of any length");
+        derive.update(b"edl/authority/keyed-digest");
         FileKek {
             aead: XChaCha20Poly1305::new_from_slice(key).expect("32-byte key"),
+            digest_key: Zeroizing::new(derive.finalize().into_bytes().into()),
         }
     }
 
@@ -148,6 +161,16 @@ impl SeedSealer for FileKek {
             .map_err(|_| SealError::WrongKey)?;
         Ok(Zeroizing::new(seed))
     }
+
+    fn keyed_digest(&self, label: &[u8], data: &[u8]) -> [u8; 32] {
+        let mut mac = <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(&self.digest_key[..])
+            .expect("HMAC takes a key of any length");
+        // The label's length first, so no label and data run into another pair.
+        mac.update(&(label.len() as u64).to_be_bytes());
+        mac.update(label);
+        mac.update(data);
+        mac.finalize().into_bytes().into()
+    }
 }
 
 /// Creates `path` readable and writable by its owner only (0600 on Unix), failing if it
@@ -166,6 +189,24 @@ pub fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_keyed_digest_depends_on_the_kek_the_label_and_the_data_only() {
+        let kek = FileKek::new(&[7; 32]);
+        let d = kek.keyed_digest(b"probed licence number", b"110101198001010017");
+        assert_eq!(
+            d,
+            FileKek::new(&[7; 32]).keyed_digest(b"probed licence number", b"110101198001010017"),
+            "every process with the KEK names it alike"
+        );
+        for other in [
+            FileKek::new(&[8; 32]).keyed_digest(b"probed licence number", b"110101198001010017"),
+            kek.keyed_digest(b"probed licence numbe", b"r110101198001010017"),
+            kek.keyed_digest(b"probed licence number", b"110101198001010025"),
+        ] {
+            assert_ne!(d, other);
+        }
+    }
 
     #[test]
     fn a_sealed_seed_opens_only_with_its_kek_and_label() {

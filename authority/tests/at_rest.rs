@@ -128,3 +128,45 @@ async fn totp_seeds_are_sealed_in_the_database() {
         .await;
     assert_eq!(status, reqwest::StatusCode::OK, "{v}");
 }
+
+/// A licence number typed in a check but held by nobody is counted under a name a copy of
+/// the database cannot turn back into the number (fourth hostile review, I4; D150): it was
+/// a plain SHA-256 of the number, and an 18-digit ID number has few enough likely values
+/// (region, birth date, sequence) to be found from it, so the table of failures named the
+/// ID numbers of people who may not be drivers at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_probed_number_is_stored_under_a_name_the_database_alone_cannot_reverse() {
+    let t = TestServer::start().await;
+    if t.on_postgres() {
+        eprintln!("skipped on PostgreSQL: reads the SQLite file");
+        return;
+    }
+    let police = t.verifier("police", "enforcement").await;
+    let probed = "110101198001010017";
+    let (s, _, _) = t
+        .verify(
+            &police,
+            serde_json::json!({"method": "manual", "licence_number": probed, "code": "1123456"}),
+        )
+        .await;
+    assert_eq!(s, reqwest::StatusCode::FORBIDDEN);
+    let conn = rusqlite::Connection::open(t.db()).unwrap();
+    let targets: Vec<String> = conn
+        .prepare("SELECT target FROM check_failures")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let probe_names: Vec<&String> = targets.iter().filter(|t| t.starts_with("n:")).collect();
+    assert_eq!(probe_names.len(), 1, "{targets:?}");
+    // What anyone holding the file could compute for each candidate number.
+    let unkeyed =
+        edl_core::crypto::sha256(format!("edl probed licence number {probed}").as_bytes());
+    assert_ne!(
+        probe_names[0],
+        &format!("n:{}", hex::encode(&unkeyed[..16])),
+        "the probed number's name is an unkeyed hash of it"
+    );
+    assert!(!probe_names[0].contains(probed));
+}
