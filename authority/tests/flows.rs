@@ -578,6 +578,11 @@ async fn rejections_carry_their_reason_and_a_malicious_photo_stops_the_elicence(
             json!({"reason": "恶意上传", "malicious": true}),
         )
         .await;
+    // The decision answers with the phase (D146); the registry sees the e-licence.
+    assert_eq!(d["outcome"], "rejected_malicious");
+    assert_eq!(d["phase"], "stopped");
+    let driver = paths::with_id(paths::DRIVER, d["driver_id"].as_u64().unwrap());
+    let d = t.admin_ok(Method::GET, &driver, Value::Null).await;
     assert_eq!(d["elicence"]["state"], "stopped");
     assert_eq!(d["application"]["phase"], "stopped");
     let police = t.verifier("police", "enforcement").await;

@@ -75,7 +75,7 @@ async fn an_upload_racing_a_malicious_photo_stop_is_refused() {
                 json!({"reason": "恶意上传", "malicious": true}),
             )
             .await;
-        assert_eq!(d["application"]["phase"], "stopped");
+        assert_eq!(d["phase"], "stopped");
     })
     .await;
     assert_eq!(

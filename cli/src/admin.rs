@@ -1,9 +1,10 @@
 //! `edl authority admin …`: the registry's admin API over HTTP, with the token from
-//! EDL_ADMIN_TOKEN. Every answer is printed as JSON (photo bytes shortened to their size).
+//! EDL_ADMIN_TOKEN. Every answer is printed as JSON (photo bytes shortened to their size);
+//! a review decision as the `ReviewDecision` it is, nothing more (D146).
 
 use std::path::PathBuf;
 
-use edl_core::wire::{Base64, paths};
+use edl_core::wire::{Base64, ReviewDecision, paths};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -153,6 +154,10 @@ pub fn run(args: Args) -> Result<(), String> {
             .transpose()
     };
     let id = |path: &str, id: u64| paths::with_id(path, id);
+    let decides = matches!(
+        args.command,
+        Command::Review(Review::Approve { .. } | Review::Reject { .. })
+    );
     let (method, path, body) = match args.command {
         Command::AddDriver {
             licence,
@@ -244,12 +249,26 @@ pub fn run(args: Args) -> Result<(), String> {
     let runtime =
         tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the runtime: {e}"))?;
     let mut answer = runtime.block_on(admin.call(method, &path, body))?;
+    if decides {
+        answer = decision(answer)?;
+    }
     shorten_photos(&mut answer);
     println!(
         "{}",
         crate::files::json(&serde_json::to_string_pretty(&answer).map_err(|e| e.to_string())?)
     );
     Ok(())
+}
+
+/// A review decision's answer as the decision alone: its fields and nothing else that
+/// came, or a refusal when it is not a decision (an authority from before D146 answered
+/// with the whole driver, which a reviewer is not to read). The authority accepted the
+/// call either way, so the refusal says so; it quotes nothing of the answer (D140).
+fn decision(answer: Value) -> Result<Value, String> {
+    let d: ReviewDecision = serde_json::from_value(answer).map_err(|_| {
+        "the authority accepted the decision, but its answer is not a review decision".to_owned()
+    })?;
+    serde_json::to_value(d).map_err(|e| e.to_string())
 }
 
 /// Replaces every `photo` string (base64 bytes) with its length, so answers stay readable.
@@ -281,5 +300,21 @@ mod tests {
         assert_eq!(v["reviews"][0]["photo"], "<4 base64 chars>");
         assert_eq!(v["reviews"][0]["photo_id"], 1);
         assert!(v["photo"].is_null());
+    }
+
+    #[test]
+    fn a_review_decision_is_printed_as_the_decision_alone() {
+        let d = json!({"photo_id": 7, "driver_id": 3, "kind": "application",
+                       "outcome": "rejected", "reason": "背景不是白色",
+                       "phase": "awaiting_photo", "decided_at": 1_790_000_000_u64});
+        let mut with_more = d.clone();
+        with_more["licence"] = json!({"main": {"name": "张伟"}});
+        assert_eq!(decision(with_more).unwrap(), d);
+        let driver = json!({"driver_id": 3, "licence": {}, "application": {}});
+        assert!(
+            decision(driver)
+                .unwrap_err()
+                .contains("not a review decision")
+        );
     }
 }

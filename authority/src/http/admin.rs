@@ -1,12 +1,14 @@
 //! Admin endpoints (bearer token); each names the role it needs (D78): registry,
-//! reviewer (photo review and the busy switch) or key administrator.
+//! reviewer (photo review and the busy switch) or key administrator. Only the registry's
+//! endpoints answer with a driver's data; the others answer with what their role works on
+//! (D146).
 
 use axum::Json;
 use axum::extract::State;
 use edl_core::wire::{
     ActivationCode, BusySetting, CounterIssue, DriverCreated, DriverDetail, ErrorBody, NewDriver,
-    NewVerifier, NewViolation, RejectPhoto, Renewal, ReviewQueue, SetStatus, TrustListResponse,
-    VerifierCreated, paths,
+    NewVerifier, NewViolation, RejectPhoto, Renewal, ReviewDecision, ReviewQueue, SetStatus,
+    TrustListResponse, VerifierCreated, paths,
 };
 use serde::Deserialize;
 
@@ -128,29 +130,31 @@ pub async fn reviews(
 }
 
 /// Approve a photo: issues the e-licence and puts "application succeeded" in the feed
-/// (or updates the photo of an issued e-licence).
+/// (or updates the photo of an issued e-licence). Answers with the decision only, not the
+/// driver (D146).
 #[utoipa::path(post, path = paths::APPROVE, tag = "review", security(("admin_token" = [])),
     params(("photo_id" = u64, Path, description = "Photo id")),
-    responses((status = 200, body = DriverDetail), (status = "4XX", body = ErrorBody)))]
+    responses((status = 200, body = ReviewDecision), (status = "4XX", body = ErrorBody)))]
 pub async fn approve(
     _: Admin<need::Reviewer>,
     State(app): State<AppState>,
     Id(photo_id): Id,
     _: NoBody,
-) -> Result<Json<DriverDetail>> {
+) -> Result<Json<ReviewDecision>> {
     app.approve(photo_id).await.map(Json)
 }
 
-/// Reject a photo with a reason; a malicious one stops the e-licence.
+/// Reject a photo with a reason; a malicious one stops the e-licence. Answers with the
+/// decision only, not the driver (D146).
 #[utoipa::path(post, path = paths::REJECT, tag = "review", security(("admin_token" = [])),
     params(("photo_id" = u64, Path, description = "Photo id")), request_body = RejectPhoto,
-    responses((status = 200, body = DriverDetail), (status = "4XX", body = ErrorBody)))]
+    responses((status = 200, body = ReviewDecision), (status = "4XX", body = ErrorBody)))]
 pub async fn reject(
     _: Admin<need::Reviewer>,
     State(app): State<AppState>,
     Id(photo_id): Id,
     Body(r): Body<RejectPhoto>,
-) -> Result<Json<DriverDetail>> {
+) -> Result<Json<ReviewDecision>> {
     app.reject(photo_id, r).await.map(Json)
 }
 

@@ -1,9 +1,13 @@
-//! The photo review queue and its decisions.
+//! The photo review queue and its decisions. A reviewer sees a photo and its ids, and a
+//! decision answers with the decision: nothing here returns the registry's view of the
+//! driver (D146).
 
-use edl_core::wire::{Base64, DriverDetail, PendingReview, RejectPhoto, ReviewQueue};
+use edl_core::wire::{
+    Base64, PendingReview, RejectPhoto, ReviewDecision, ReviewOutcome, ReviewQueue,
+};
 use tracing::instrument;
 
-use super::{App, MAX_REVIEW_PAGE, detail, signing, text};
+use super::{App, MAX_REVIEW_PAGE, signing, text};
 use crate::domain::rules;
 use crate::error::{Error, Result};
 use crate::store::{PhotoRow, PhotoStatus};
@@ -44,7 +48,7 @@ impl App {
 
     /// Approves a photo: issues the e-licence (application) or re-signs it (change).
     #[instrument(skip(self))]
-    pub async fn approve(&self, photo_id: u64) -> Result<DriverDetail> {
+    pub async fn approve(&self, photo_id: u64) -> Result<ReviewDecision> {
         let now = self.now();
         let photo = self.pending_photo(photo_id).await?;
         let keys = self.signing_keys().await?;
@@ -61,23 +65,45 @@ impl App {
             )
             .await?;
         tracing::info!(driver = state.id, phase = ?state.phase, "photo approved");
-        Ok(detail(&state))
+        Ok(ReviewDecision {
+            photo_id,
+            driver_id: state.id,
+            kind: photo.kind,
+            outcome: ReviewOutcome::Approved,
+            reason: None,
+            phase: state.phase,
+            decided_at: now,
+        })
     }
 
     /// Rejects a photo; a malicious one stops the e-licence.
     #[instrument(skip(self, r), fields(malicious = r.malicious))]
-    pub async fn reject(&self, photo_id: u64, r: RejectPhoto) -> Result<DriverDetail> {
+    pub async fn reject(&self, photo_id: u64, r: RejectPhoto) -> Result<ReviewDecision> {
         let now = self.now();
         text("reason", &r.reason, 200)?;
         let photo = self.pending_photo(photo_id).await?;
+        let RejectPhoto { reason, malicious } = r;
+        let given = reason.clone();
         let state = self
             .store
             .update_driver(
                 photo.driver_id,
-                Box::new(move |s| rules::reject_photo(s, photo_id, &r.reason, r.malicious, now)),
+                Box::new(move |s| rules::reject_photo(s, photo_id, &given, malicious, now)),
             )
             .await?;
         tracing::info!(driver = state.id, phase = ?state.phase, "photo rejected");
-        Ok(detail(&state))
+        Ok(ReviewDecision {
+            photo_id,
+            driver_id: state.id,
+            kind: photo.kind,
+            outcome: if malicious {
+                ReviewOutcome::RejectedMalicious
+            } else {
+                ReviewOutcome::Rejected
+            },
+            reason: Some(reason),
+            phase: state.phase,
+            decided_at: now,
+        })
     }
 }

@@ -9,7 +9,10 @@ use crate::credential::{Audience, ElicenceId};
 use crate::licence::serde_fmt;
 use crate::licence::{ClassSet, Licence, LicenceStatus, Sex};
 
-use super::{ApplicationView, Base64, ElicenceState, VerifierClass, elicence_id};
+use super::{
+    ApplicationPhase, ApplicationView, Base64, ElicenceState, ReviewOutcome, VerifierClass,
+    elicence_id,
+};
 
 /// `POST /admin/drivers`: registers a driver and their licence. The scoring cycle, the
 /// photo digest and the generation time are the authority's to compute.
@@ -217,6 +220,33 @@ pub struct RejectPhoto {
     /// The upload was malicious: this stops the e-licence.
     #[serde(default)]
     pub malicious: bool,
+}
+
+/// Answer to `POST /admin/reviews/{photo_id}/approve` and `…/reject`: the decision and
+/// where it left the application. Nothing of the driver beyond the ids the queue shows
+/// (D146): a reviewer decides photos, not the registry's data, so the answer does not
+/// hand them the licence, the address or the record that `GET /admin/drivers/{id}` keeps
+/// for the registry role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReviewDecision {
+    /// The photo decided.
+    pub photo_id: u64,
+    /// Whose photo it was.
+    pub driver_id: u64,
+    /// Why it was reviewed.
+    pub kind: ReviewKind,
+    /// The decision: `approved`, `rejected` or `rejected_malicious`.
+    pub outcome: ReviewOutcome,
+    /// The reason given with a rejection, as the driver sees it; `null` for an approval.
+    pub reason: Option<String>,
+    /// The application's phase after the decision: `issued` once an approval issued or
+    /// re-signed the e-licence, `awaiting_photo` after a rejected application photo,
+    /// `stopped` after a malicious one, `not_applied` when the licence was no longer
+    /// eligible to issue (the driver is told why, the reviewer is not).
+    pub phase: ApplicationPhase,
+    /// When it was decided (unix seconds).
+    pub decided_at: u64,
 }
 
 /// `POST /admin/verifiers`: a verifier account.

@@ -25,8 +25,8 @@ pub mod wallet;
 
 pub use admin::{
     ActivationCode, BusySetting, CounterIssue, DriverCreated, DriverDetail, ElicenceSummary,
-    NewDriver, NewVerifier, NewViolation, PendingReview, RejectPhoto, Renewal, ReviewKind,
-    ReviewQueue, SetStatus, VerifierCreated,
+    NewDriver, NewVerifier, NewViolation, PendingReview, RejectPhoto, Renewal, ReviewDecision,
+    ReviewKind, ReviewQueue, SetStatus, VerifierCreated,
 };
 pub use auth::{
     AuthError, DEFAULT_MAX_SKEW, HEADER_ACCOUNT, HEADER_API_KEY, HEADER_AUTHORIZATION,
