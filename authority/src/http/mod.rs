@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::header;
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use edl_core::wire::{ErrorBody, ErrorCode, HEADER_API_KEY, HEADER_SIGNATURE};
@@ -170,7 +170,22 @@ pub fn router(app: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(CatchPanicLayer::custom(panic_response))
+        // Outermost, so the fallbacks' and a panic's answers get it too.
+        .layer(axum::middleware::map_response(no_store_unless_said))
         .with_state(app)
+}
+
+/// `Cache-Control: no-store` on every answer that does not name its own (D147): sync
+/// carries the TOTP seed, the registry's answers and the verify answers personal data, and
+/// no browser or proxy is to keep them. The answers that set their own keep it: the
+/// signed trust and status lists (`public, max-age`), the page's files (`no-cache`) and
+/// the photo (`private, no-store` with `Vary`).
+async fn no_store_unless_said(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    response
 }
 
 fn pretty(doc: &utoipa::openapi::OpenApi) -> String {

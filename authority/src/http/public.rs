@@ -71,14 +71,23 @@ pub async fn verify(
     app.verify(&verifier.0, req).await.map(Json)
 }
 
-/// `Cache-Control` of a photo: its URL is its digest, so it never changes; private, since
-/// it is personal data a shared cache must not keep.
-pub const PHOTO_CACHE_CONTROL: &str = "private, max-age=31536000, immutable";
+/// `Cache-Control` of a photo (D147): no cache keeps it, not even the verifier's own
+/// browser. A copy kept by an HTTP cache would outlive the grant (5 minutes) and the
+/// verifier's sign-out, on the disk of what is often a shared counter PC. Its URL is its
+/// digest, so a client that keeps the photo on purpose may still ask with `If-None-Match`
+/// and get 304, after the same authorisation as the bytes.
+pub const PHOTO_CACHE_CONTROL: &str = "private, no-store";
+
+/// `Vary` of a photo: the headers that say who asks (the verifier's key; the driver's
+/// account and its signature, which is new on every request), so that even a cache that
+/// kept it against `no-store` would not give it to a request without the same key.
+pub const PHOTO_VARY: &str = "x-edl-api-key, x-edl-account, x-edl-signature";
 
 /// The approved photo by its SHA-256 (D92), as bytes: for a verifier (API key) within a
 /// few minutes of checking that e-licence online, or for its driver (signed by the device
 /// that passed the real-person check).
-/// Immutable: `ETag` is the digest, and `If-None-Match` with it is answered 304.
+/// `ETag` is the digest, and `If-None-Match` with it is answered 304 once the caller may
+/// read it; no cache may keep it (`no-store`, D147).
 #[utoipa::path(get, path = paths::PHOTO_BY_DIGEST, tag = "verifier",
     security(("api_key" = []), ("device_signature" = [])),
     params(("digest" = String, Path, description = "SHA-256 of the photo: 64 lower-case hex digits")),
@@ -86,7 +95,8 @@ pub const PHOTO_CACHE_CONTROL: &str = "private, max-age=31536000, immutable";
         (status = 200, description = "The photo (`image/jpeg` or `image/png`)",
             content_type = "image/jpeg", body = Vec<u8>,
             headers(("ETag" = String, description = "The digest, quoted"),
-                    ("Cache-Control" = String, description = "private, max-age=31536000, immutable"))),
+                    ("Cache-Control" = String, description = "private, no-store"),
+                    ("Vary" = String, description = "x-edl-api-key, x-edl-account, x-edl-signature"))),
         (status = 304, description = "The photo named by If-None-Match is the one asked for"),
         (status = "4XX", body = ErrorBody, description = "404 `unknown_id`: no photo this caller may read under that digest; 403 `identity_check_required`: a device not yet through the real-person check")))]
 pub async fn photo(
@@ -128,6 +138,7 @@ pub async fn photo(
             header::CACHE_CONTROL,
             HeaderValue::from_static(PHOTO_CACHE_CONTROL),
         ),
+        (header::VARY, HeaderValue::from_static(PHOTO_VARY)),
         (
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),

@@ -1,7 +1,9 @@
 // The verifier page: sign in with the API key, read a code (camera, picture, barcode digits
 // or licence number and manual code), ask the authority (POST /v1/verify) and show what it
 // says, with the photo it names (GET /v1/photos/{digest}, checked against the digest). The key lives in sessionStorage (this tab only) and travels only in the
-// X-EDL-Api-Key header, never in a URL.
+// X-EDL-Api-Key header, never in a URL. Nothing of a check outlives the sign-out: both
+// requests bypass the browser's cache, and signing out empties the result and the forms
+// and releases the photo (D147; the page often runs on a counter PC that clerks share).
 
 import jsQR from 'jsqr';
 import { initialLang, currentLang, setLang } from './i18n.js';
@@ -14,8 +16,11 @@ const MAX_SIDE = 1280;
 const $ = (id) => document.getElementById(id);
 let last = null; // the outcome on screen, redrawn when the language changes
 let stream = null;
+let photoSrc = null; // the blob URL of the photo on screen, released when replaced
+let session = 0; // counts sign-ins and sign-outs: an answer to an earlier session is dropped
 
 function show(outcome, { focus = true } = {}) {
+  if (outcome.kind !== 'verdict') releasePhoto();
   last = outcome;
   const area = $('result');
   if (outcome.kind === 'verdict') renderVerdict(area, outcome.answer);
@@ -31,17 +36,41 @@ function signedIn() {
   $('login').hidden = on;
   $('check').hidden = !on;
   $('sign-out').hidden = !on;
-  if (!on) {
-    stopCamera();
-    $('result').hidden = true;
-    last = null;
-  }
+  if (!on) forget();
   return on;
+}
+
+function releasePhoto() {
+  if (photoSrc) URL.revokeObjectURL(photoSrc);
+  photoSrc = null;
+}
+
+/** What the forms still hold of the last check: the typed number, code and digits. */
+function clearForms() {
+  for (const id of ['barcode', 'licence-number', 'manual-code', 'qr-file']) $(id).value = '';
+}
+
+/**
+ * Signed out: nothing of the last check stays for the next person at this browser. The
+ * verdict and the view leave the DOM, the photo's blob URL is revoked, the forms are
+ * emptied, and an answer still on its way is dropped when it comes.
+ */
+function forget() {
+  session += 1;
+  stopCamera();
+  releasePhoto();
+  const area = $('result');
+  area.replaceChildren();
+  area.className = 'result';
+  area.hidden = true;
+  last = null;
+  clearForms();
 }
 
 async function verify(request) {
   const key = sessionStorage.getItem(KEY);
   if (!key) return signedIn();
+  const mine = session;
   const area = $('result');
   area.setAttribute('aria-busy', 'true');
   document.body.classList.add('busy');
@@ -56,14 +85,28 @@ async function verify(request) {
         credentials: 'omit',
       });
     } catch {
+      if (mine !== session) return;
       return show({ kind: 'notice', key: 'networkError' });
     }
     const body = await res.json().catch(() => ({}));
-    if (res.ok) return show({ kind: 'verdict', answer: { ...body, photoSrc: await fetchPhoto(body.photo_digest, key) } });
+    if (mine !== session) return; // signed out meanwhile: the answer is not shown
+    if (res.ok) {
+      const src = await fetchPhoto(body.photo_digest, key);
+      if (mine !== session) {
+        if (src) URL.revokeObjectURL(src);
+        return;
+      }
+      releasePhoto();
+      photoSrc = src;
+      return show({ kind: 'verdict', answer: { ...body, photoSrc: src } });
+    }
     const code = body.error || 'internal';
     show({ kind: 'refusal', code, body, retryAfter: res.headers.get('Retry-After') });
     if (code === 'unauthorized') {
+      // The refusal stays to say why; what was typed for the check goes with the key.
       sessionStorage.removeItem(KEY);
+      session += 1;
+      clearForms();
       $('login').hidden = false;
       $('check').hidden = true;
       $('sign-out').hidden = true;
@@ -74,20 +117,20 @@ async function verify(request) {
   }
 }
 
-let photoSrc = null; // the blob URL of the photo on screen, released when replaced
-
 /**
  * The photo a verify answer names, fetched by its digest with the key in the header and
  * checked against the digest (the answer carries no photo). A blob URL, or null when it
- * cannot be had: the verdict still shows, without a photo to compare.
+ * cannot be had: the verdict still shows, without a photo to compare; the caller keeps it
+ * in `photoSrc` while it is on screen. `no-store`: the browser's cache neither answers nor
+ * keeps it (the server says so too), so the photo is only in this page's memory until the
+ * next check or the sign-out.
  */
 async function fetchPhoto(digest, key) {
-  if (photoSrc) URL.revokeObjectURL(photoSrc);
-  photoSrc = null;
   if (typeof digest !== 'string' || !/^[0-9a-f]{64}$/.test(digest)) return null;
   try {
     const res = await fetch(`/v1/photos/${digest}`, {
       headers: { 'X-EDL-Api-Key': key },
+      cache: 'no-store',
       credentials: 'omit',
     });
     if (!res.ok) return null;
@@ -98,8 +141,7 @@ async function fetchPhoto(digest, key) {
       const hex = Array.from(hash, (b) => b.toString(16).padStart(2, '0')).join('');
       if (hex !== digest) return null;
     }
-    photoSrc = URL.createObjectURL(blob);
-    return photoSrc;
+    return URL.createObjectURL(blob);
   } catch {
     return null;
   }

@@ -332,6 +332,95 @@ describe('the verifier page with a camera', () => {
   });
 });
 
+// A counter PC shared by the clerks of a rental firm (D147): after "Sign out" the next
+// person at the browser finds nothing of the last check, neither on the page nor in the
+// browser's cache. Its own authority and driver, so its code is spent by no other test.
+describe('the verifier page after sign-out', () => {
+  let own;
+
+  before(async () => {
+    own = await startFixture();
+  });
+
+  after(async () => {
+    await own?.stop();
+  });
+
+  test('signing out leaves no trace of the last driver on the page or in the browser cache', async () => {
+    const context = await browser.newContext({ locale: 'en-GB', viewport: { width: 1100, height: 900 } });
+    // Records the cache mode of each of the page's own fetches (the script's requests).
+    await context.addInitScript(() => {
+      const fetch = window.fetch;
+      window.__fetches = [];
+      window.fetch = (input, init = {}) => {
+        window.__fetches.push({ url: String(input), cache: init.cache ?? 'default' });
+        return fetch(input, init);
+      };
+    });
+    const page = await context.newPage();
+    await page.goto(`${own.url}/verify`);
+    await page.getByLabel('Verifier API key').fill(own.rentalKey);
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('#check:not([hidden])');
+    await page.getByLabel('Licence number', { exact: true }).fill(NUMBER);
+    await page.getByLabel('Manual code (7 digits)').fill(own.manualCode('business'));
+    await page.keyboard.press('Enter');
+    const seen = await verdict(page);
+    assert.equal(seen.verdict, 'valid', seen.text);
+    assert.ok(seen.text.includes(NAME), 'the clerk sees who it is');
+    const blob = await page.locator('#result img.photo').getAttribute('src');
+    assert.match(blob, /^blob:/);
+    const photoUrl = await page.evaluate(() => window.__fetches.find((f) => f.url.startsWith('/v1/photos/'))?.url);
+    assert.match(photoUrl, /^\/v1\/photos\/[0-9a-f]{64}$/);
+
+    await page.click('#sign-out');
+    await page.waitForSelector('#login:not([hidden])');
+    const left = await page.evaluate(async ({ photoUrl, blob, key }) => {
+      const result = document.getElementById('result');
+      // What the browser's HTTP cache holds for the photo, with or without the key.
+      const cached = (headers) => fetch(photoUrl, { cache: 'only-if-cached', mode: 'same-origin', headers, credentials: 'omit' })
+        .then((r) => r.status, () => 'not cached');
+      return {
+        photoFetchedWith: window.__fetches.find((f) => f.url === photoUrl)?.cache,
+        resultHidden: result.hidden,
+        resultText: result.textContent,
+        images: document.querySelectorAll('img').length,
+        blobUrlsInPage: document.documentElement.outerHTML.includes('blob:'),
+        // The policy lets no script fetch a blob: URL, but an image may still show one.
+        blobStillShows: await new Promise((done) => {
+          const img = new Image();
+          img.onload = () => done(true);
+          img.onerror = () => done(false);
+          img.src = blob;
+        }),
+        typed: ['licence-number', 'manual-code', 'barcode'].map((id) => document.getElementById(id).value).join(''),
+        cachedWithoutKey: await cached({}),
+        cachedWithKey: await cached({ 'X-EDL-Api-Key': key }),
+        askedWithoutKey: (await fetch(photoUrl)).status,
+        sessionStorage: sessionStorage.length,
+      };
+    }, { photoUrl, blob, key: own.rentalKey });
+    assert.deepEqual(left, {
+      photoFetchedWith: 'no-store',
+      resultHidden: true,
+      resultText: '',
+      images: 0,
+      blobUrlsInPage: false,
+      blobStillShows: false,
+      typed: '',
+      cachedWithoutKey: 'not cached',
+      cachedWithKey: 'not cached',
+      askedWithoutKey: 401,
+      sessionStorage: 0,
+    });
+    const dom = await page.content();
+    for (const text of [NAME, '1101**********0001', photoUrl.slice('/v1/photos/'.length)]) {
+      assert.ok(!dom.includes(text), `the page still holds ${text}`);
+    }
+    await context.close();
+  });
+});
+
 // A licence the registry has suspended (status D, 暂扣): the code is good, but the page says
 // the licence is not in force and why, in words. Its own authority and driver, so the
 // suspension touches no other test.
