@@ -55,6 +55,16 @@ fn never_served_unasked(what: &str, headers: &HeaderMap) {
     );
 }
 
+/// A private cache may keep it, but must ask the authority before every use.
+fn kept_only_if_asked(what: &str, headers: &HeaderMap) {
+    never_served_unasked(what, headers);
+    let d = directives(headers);
+    assert!(
+        d.iter().any(|d| d == "private") && d.iter().any(|d| d == "no-cache"),
+        "{what}: {d:?}"
+    );
+}
+
 /// No cache may keep it at all.
 fn not_stored(what: &str, headers: &HeaderMap) {
     let d = directives(headers);
@@ -77,7 +87,7 @@ fn varies_on(what: &str, headers: &HeaderMap, header: &str) {
 }
 
 #[tokio::test]
-async fn the_photo_is_kept_by_no_cache_and_varies_on_who_asks() {
+async fn a_kept_photo_is_asked_about_before_every_use_and_given_back_to_no_one_else() {
     let t = TestServer::start().await;
     let (_, wallet) = t.issued_wallet(&number(1)).await;
     let insurer = t.verifier("平安保险", "insurer").await;
@@ -88,29 +98,44 @@ async fn the_photo_is_kept_by_no_cache_and_varies_on_who_asks() {
     let url = v["photo_url"].as_str().unwrap().to_owned();
     let key = vec![(HEADER_API_KEY, insurer.api_key.clone())];
 
-    // The verifier that checked: the bytes, but for no cache to keep.
+    // The verifier that checked: the bytes, for no cache to use without asking.
     let (s, h) = get(&t, &url, &key).await;
     assert_eq!(s, StatusCode::OK);
-    never_served_unasked("photo", &h);
-    not_stored("photo", &h);
+    kept_only_if_asked("photo", &h);
     varies_on("photo", &h, HEADER_API_KEY);
     varies_on("photo", &h, HEADER_ACCOUNT);
-    // Still named by its digest, so a client that keeps it on purpose may ask again.
+    // Named by its digest, so a kept copy is asked about with it: 304 for the caller the
+    // grant covers...
     let etag = format!("\"{}\"", hex::encode(sha256(&jpeg(1))));
     assert_eq!(h["etag"], etag);
     let mut again = key.clone();
     again.push(("if-none-match", etag.clone()));
     let (s, h) = get(&t, &url, &again).await;
     assert_eq!(s, StatusCode::NOT_MODIFIED);
-    not_stored("photo 304", &h);
+    kept_only_if_asked("photo 304", &h);
     varies_on("photo 304", &h, HEADER_API_KEY);
+    // ...and never for anyone else: a browser asking about its copy without the key (the
+    // fourth hostile review's P3, a counter PC after sign-out), or for another verifier.
+    let (s, _) = get(&t, &url, &[("if-none-match", etag.clone())]).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let stranger = t.verifier("Other insurer", "insurer").await;
+    let (s, _) = get(
+        &t,
+        &url,
+        &[
+            (HEADER_API_KEY, stranger.api_key.clone()),
+            ("if-none-match", etag.clone()),
+        ],
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
 
     // Its driver, by a signed request: the same.
     let auth = sign_request(&wallet.key, "GET", &url, b"", t.now(), rand16());
     let signed: Vec<(&str, String)> = auth.headers(wallet.account).into_iter().collect();
     let (s, h) = get(&t, &url, &signed).await;
     assert_eq!(s, StatusCode::OK);
-    not_stored("the driver's photo", &h);
+    kept_only_if_asked("the driver's photo", &h);
     varies_on("the driver's photo", &h, HEADER_ACCOUNT);
 
     // Without a key, or with the wrong one: a refusal, stored by nobody either.

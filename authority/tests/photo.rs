@@ -59,8 +59,8 @@ async fn the_answer_names_the_photo_and_the_checking_verifier_fetches_it_once() 
     assert_eq!(body, jpeg(1));
     assert_eq!(headers["content-type"], "image/jpeg");
     assert_eq!(headers["etag"], format!("\"{digest}\""));
-    // No cache keeps it (D147; tests/cache_control.rs has the rest).
-    assert_eq!(headers["cache-control"], "private, no-store");
+    // A cache asks before every use (D147; tests/cache_control.rs has the rest).
+    assert_eq!(headers["cache-control"], "private, no-cache");
 
     // A client that keeps it itself asks with its ETag and gets 304, without the bytes.
     let mut again = key(&police);

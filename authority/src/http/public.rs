@@ -71,23 +71,25 @@ pub async fn verify(
     app.verify(&verifier.0, req).await.map(Json)
 }
 
-/// `Cache-Control` of a photo (D147): no cache keeps it, not even the verifier's own
-/// browser. A copy kept by an HTTP cache would outlive the grant (5 minutes) and the
-/// verifier's sign-out, on the disk of what is often a shared counter PC. Its URL is its
-/// digest, so a client that keeps the photo on purpose may still ask with `If-None-Match`
-/// and get 304, after the same authorisation as the bytes.
-pub const PHOTO_CACHE_CONTROL: &str = "private, no-store";
+/// `Cache-Control` of a photo (D147): a cache may keep it, but must ask the authority
+/// before every use (`no-cache`), and the authority answers a copy's `If-None-Match` with
+/// 304 only after the same authorisation as the bytes: a copy in a browser or an app's
+/// HTTP cache is given back to no one the grant does not cover (5 minutes, the verifier
+/// that checked, or the driver). `private`: no shared cache keeps it. The verifier web page
+/// fetches it with `no-store` on top, so on a counter PC that clerks share it is never
+/// written to the browser's disk.
+pub const PHOTO_CACHE_CONTROL: &str = "private, no-cache";
 
 /// `Vary` of a photo: the headers that say who asks (the verifier's key; the driver's
-/// account and its signature, which is new on every request), so that even a cache that
-/// kept it against `no-store` would not give it to a request without the same key.
+/// account and its signature, which is new on every request), so a cache looks a copy up
+/// only for a request from the same caller, and asks the authority even then.
 pub const PHOTO_VARY: &str = "x-edl-api-key, x-edl-account, x-edl-signature";
 
 /// The approved photo by its SHA-256 (D92), as bytes: for a verifier (API key) within a
 /// few minutes of checking that e-licence online, or for its driver (signed by the device
 /// that passed the real-person check).
 /// `ETag` is the digest, and `If-None-Match` with it is answered 304 once the caller may
-/// read it; no cache may keep it (`no-store`, D147).
+/// read it; a cache must ask before every use (`no-cache`, D147).
 #[utoipa::path(get, path = paths::PHOTO_BY_DIGEST, tag = "verifier",
     security(("api_key" = []), ("device_signature" = [])),
     params(("digest" = String, Path, description = "SHA-256 of the photo: 64 lower-case hex digits")),
@@ -95,7 +97,7 @@ pub const PHOTO_VARY: &str = "x-edl-api-key, x-edl-account, x-edl-signature";
         (status = 200, description = "The photo (`image/jpeg` or `image/png`)",
             content_type = "image/jpeg", body = Vec<u8>,
             headers(("ETag" = String, description = "The digest, quoted"),
-                    ("Cache-Control" = String, description = "private, no-store"),
+                    ("Cache-Control" = String, description = "private, no-cache"),
                     ("Vary" = String, description = "x-edl-api-key, x-edl-account, x-edl-signature"))),
         (status = 304, description = "The photo named by If-None-Match is the one asked for"),
         (status = "4XX", body = ErrorBody, description = "404 `unknown_id`: no photo this caller may read under that digest; 403 `identity_check_required`: a device not yet through the real-person check")))]
