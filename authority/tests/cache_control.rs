@@ -137,6 +137,14 @@ async fn a_kept_photo_is_asked_about_before_every_use_and_given_back_to_no_one_e
     assert_eq!(s, StatusCode::OK);
     kept_only_if_asked("the driver's photo", &h);
     varies_on("the driver's photo", &h, HEADER_ACCOUNT);
+    // Not on the signature, new on every request: the driver's copy could never be found.
+    assert!(
+        !h.get_all("vary")
+            .iter()
+            .any(|v| v.to_str().unwrap().contains("x-edl-signature")),
+        "{:?}",
+        h.get_all("vary")
+    );
 
     // Without a key, or with the wrong one: a refusal, stored by nobody either.
     let (s, h) = get(&t, &url, &[]).await;

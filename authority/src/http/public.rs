@@ -81,9 +81,10 @@ pub async fn verify(
 pub const PHOTO_CACHE_CONTROL: &str = "private, no-cache";
 
 /// `Vary` of a photo: the headers that say who asks (the verifier's key; the driver's
-/// account and its signature, which is new on every request), so a cache looks a copy up
-/// only for a request from the same caller, and asks the authority even then.
-pub const PHOTO_VARY: &str = "x-edl-api-key, x-edl-account, x-edl-signature";
+/// account), so a cache looks a copy up only for a request from the same caller, and asks
+/// the authority even then. Not the driver's signature: it is new on every request, so a
+/// driver's copy would never be found again.
+pub const PHOTO_VARY: &str = "x-edl-api-key, x-edl-account";
 
 /// The approved photo by its SHA-256 (D92), as bytes: for a verifier (API key) within a
 /// few minutes of checking that e-licence online, or for its driver (signed by the device
@@ -98,7 +99,7 @@ pub const PHOTO_VARY: &str = "x-edl-api-key, x-edl-account, x-edl-signature";
             content_type = "image/jpeg", body = Vec<u8>,
             headers(("ETag" = String, description = "The digest, quoted"),
                     ("Cache-Control" = String, description = "private, no-cache"),
-                    ("Vary" = String, description = "x-edl-api-key, x-edl-account, x-edl-signature"))),
+                    ("Vary" = String, description = "x-edl-api-key, x-edl-account"))),
         (status = 304, description = "The photo named by If-None-Match is the one asked for"),
         (status = "4XX", body = ErrorBody, description = "404 `unknown_id`: no photo this caller may read under that digest; 403 `identity_check_required`: a device not yet through the real-person check")))]
 pub async fn photo(

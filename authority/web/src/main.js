@@ -121,9 +121,10 @@ async function verify(request) {
  * The photo a verify answer names, fetched by its digest with the key in the header and
  * checked against the digest (the answer carries no photo). A blob URL, or null when it
  * cannot be had: the verdict still shows, without a photo to compare; the caller keeps it
- * in `photoSrc` while it is on screen. `no-store`: the browser's cache neither answers nor
- * keeps it (the server says so too), so the photo is only in this page's memory until the
- * next check or the sign-out.
+ * in `photoSrc` while it is on screen. `no-store`: the server lets a private cache keep
+ * it if asked about before each use, but this page runs on counter PCs that clerks share,
+ * so the browser's cache neither answers nor keeps it: the photo is only in this page's
+ * memory until the next check or the sign-out (D147).
  */
 async function fetchPhoto(digest, key) {
   if (typeof digest !== 'string' || !/^[0-9a-f]{64}$/.test(digest)) return null;

@@ -126,8 +126,9 @@ pub struct VerifyResponse {
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub photo_digest: [u8; 32],
     /// Where the photo is, relative to the authority: `/v1/photos/{photo_digest}`
-    /// (immutable and cacheable by its digest; readable by this verifier for a few minutes
-    /// after this check, and by the driver).
+    /// (content-addressed: the same URL always names the same bytes; a cache may keep it but
+    /// asks before each use; readable by this verifier for a few minutes after this check,
+    /// and by the driver).
     pub photo_url: String,
 }
 
