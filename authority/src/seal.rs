@@ -38,18 +38,23 @@ pub enum SealError {
     Io(#[from] std::io::Error),
 }
 
+/// A keyed digest under a key that never enters the database (D150), held by whatever
+/// holds the KEK: the same for every process sharing it.
+pub trait KeyedDigest: Send + Sync {
+    /// A keyed digest of `data` for `label`'s purpose (an HSM: its HMAC): a name for a
+    /// value that a copy of the database cannot be searched for.
+    fn keyed_digest(&self, label: &[u8], data: &[u8]) -> [u8; 32];
+}
+
 /// Wraps and unwraps 32-byte secrets. `label` binds a sealed value to what it is (an
-/// issuer key id), so a sealed seed cannot be moved to another row.
-pub trait SeedSealer: Send + Sync {
+/// issuer key id), so a sealed seed cannot be moved to another row. What holds the KEK
+/// also gives the keyed digests ([`KeyedDigest`]), so an HSM plugs in at one seam.
+pub trait SeedSealer: KeyedDigest {
     /// The sealed form of `seed`.
     fn seal(&self, label: &[u8], seed: &[u8; 32]) -> Vec<u8>;
     /// The seed back; [`SealError::WrongKey`] if `sealed` was not made by this KEK for
     /// `label`.
     fn open(&self, label: &[u8], sealed: &[u8]) -> Result<Zeroizing<[u8; 32]>, SealError>;
-    /// A keyed digest of `data` for `label`'s purpose, under a key that never enters the
-    /// database (an HSM: its HMAC): a name for a value that a copy of the database cannot
-    /// be searched for (D150). The same for every process sharing the KEK.
-    fn keyed_digest(&self, label: &[u8], data: &[u8]) -> [u8; 32];
 }
 
 /// Format version of a sealed value: `1 || nonce(24) || XChaCha20-Poly1305(seed)`.
@@ -161,7 +166,9 @@ impl SeedSealer for FileKek {
             .map_err(|_| SealError::WrongKey)?;
         Ok(Zeroizing::new(seed))
     }
+}
 
+impl KeyedDigest for FileKek {
     fn keyed_digest(&self, label: &[u8], data: &[u8]) -> [u8; 32] {
         let mut mac = <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(&self.digest_key[..])
             .expect("HMAC takes a key of any length");

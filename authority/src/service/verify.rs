@@ -14,7 +14,7 @@ use super::App;
 use crate::domain::live_licence;
 use crate::error::{Error, Result};
 use crate::guard::{self, Claim};
-use crate::seal::SeedSealer;
+use crate::seal::KeyedDigest;
 use crate::store::{CheckFailure, DriverId, DriverState, SealedSeed, StoreError, VerifierRow};
 
 /// The limiter's name for a driver's licence, however a check named it.
@@ -26,8 +26,8 @@ fn driver_key(driver: DriverId) -> String {
 /// table of failures holds no ID-card numbers typed by probers, nor a plain hash that a copy
 /// of the database could be searched with (an ID number has few likely values; fourth
 /// hostile review, I4; D150).
-fn number_key(sealer: &dyn SeedSealer, licence_number: &str) -> String {
-    let digest = sealer.keyed_digest(b"probed licence number", licence_number.as_bytes());
+fn number_key(kek: &dyn KeyedDigest, licence_number: &str) -> String {
+    let digest = kek.keyed_digest(b"probed licence number", licence_number.as_bytes());
     format!("n:{}", hex::encode(&digest[..16]))
 }
 
