@@ -86,8 +86,9 @@ static MAX_RANK: AtomicU8 = AtomicU8::new(0);
 
 /// Sends the library's log records at `max_level` and above to `logger` (`None`: stop).
 ///
-/// Records made before still go to the logger that was set when they were made. When one
-/// was set, this returns once they have been handed to it, waiting at most
+/// Records made before still go to the logger that was set when they were made (a record
+/// still being written out when this is called is made when it is done). When one was
+/// set, this returns once they have been handed to it, waiting at most
 /// [`HANDOVER_WAIT`] (and not at all when called from inside the logger): a removed logger
 /// is then called no more, and an app may tear it down, or Python exit (D141).
 pub fn set_logger(logger: Option<Arc<dyn Logger>>, max_level: LogLevel) {
@@ -102,6 +103,7 @@ pub fn set_logger(logger: Option<Arc<dyn Logger>>, max_level: LogLevel) {
     } else {
         0
     };
+    // The write lock waits for a record on its way to the old logger (`send`).
     let old = std::mem::replace(
         &mut *LOGGER.write().unwrap_or_else(PoisonError::into_inner),
         logger,
@@ -190,9 +192,19 @@ fn queue() -> Option<&'static SyncSender<Item>> {
     Some(QUEUE.get_or_init(|| sender))
 }
 
-/// Queues a record without waiting: a full queue (the logger is slower than the library
-/// logs, or blocked) drops it and counts it for the next record that gets through.
-fn send(logger: Arc<dyn Logger>, level: LogLevel, target: String, message: String) {
+/// Queues a record, already written out, for the logger set now (none: it is dropped),
+/// without waiting: a full queue (the logger is slower than the library logs, or blocked)
+/// drops it and counts it for the next record that gets through.
+fn send(level: LogLevel, target: String, message: String) {
+    // The logger is read and the record queued under one read guard: [`set_logger`] takes
+    // the write lock to replace the logger, so it waits for a record on its way to the old
+    // one, and the flush it queues next comes after every such record. Nothing under the
+    // guard waits or runs the app's code (nor logs, which would take the guard again): the
+    // logger in `LOGGER` keeps a reference, so the one dropped here is never the last.
+    let current = LOGGER.read().unwrap_or_else(PoisonError::into_inner);
+    let Some(logger) = current.clone() else {
+        return;
+    };
     let Some(queue) = queue() else {
         DROPPED.fetch_add(1, Ordering::Relaxed);
         return;
@@ -212,6 +224,7 @@ fn send(logger: Arc<dyn Logger>, level: LogLevel, target: String, message: Strin
     {
         DROPPED.fetch_add(entry.dropped_before + 1, Ordering::Relaxed);
     }
+    drop(current);
 }
 
 /// The delivery thread: each record in turn, to the logger it was made for. A logger that
@@ -326,13 +339,8 @@ where
         if IN_LOGGER.with(std::cell::Cell::get) {
             return;
         }
-        let Some(logger) = LOGGER
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-        else {
-            return;
-        };
+        // Written out before the logger is read: the fields' `Debug` may take any time, and
+        // a logger read before a `set_logger` must not be sent a record after it returned.
         let mut text = String::new();
         if let Some(scope) = ctx.event_scope(event) {
             for span in scope.from_root() {
@@ -351,7 +359,6 @@ where
         text.push_str(&fields.rest);
         let metadata = event.metadata();
         send(
-            logger,
             (*metadata.level()).into(),
             metadata.target().to_owned(),
             text,
@@ -693,6 +700,78 @@ mod tests {
         // Each record to the logger that was set when it was made.
         assert_eq!(gate.messages(), ["held", "queued"]);
         assert_eq!(*next.got.lock().unwrap(), ["for the next logger"]);
+    }
+
+    /// A field whose `Debug` says when it began, then takes `RACE_PAUSE`: a record with it
+    /// is still being written out while another thread goes on.
+    struct SlowDebug(mpsc::Sender<()>);
+
+    const RACE_PAUSE: Duration = Duration::from_millis(300);
+
+    impl std::fmt::Debug for SlowDebug {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            let _ = self.0.send(());
+            std::thread::sleep(RACE_PAUSE);
+            f.write_str("slow")
+        }
+    }
+
+    #[test]
+    fn a_record_being_made_when_the_logger_is_removed_never_reaches_it_afterwards() {
+        let _turn = take_turn();
+        let slow = Slow::new(Duration::ZERO);
+        set_logger(Some(slow.clone()), LogLevel::Info);
+        let (began, writing) = mpsc::channel();
+        let making = std::thread::spawn(move || {
+            tracing::info!(v = ?SlowDebug(began), "racing");
+        });
+        let raced = writing.recv_timeout(WAIT).is_ok();
+        // The record is being written out, its logger perhaps already read.
+        set_logger(None, LogLevel::Info);
+        let at_return = slow.got.lock().unwrap().clone();
+        making.join().unwrap();
+        assert!(flush(WAIT), "the records were not delivered");
+        assert!(raced, "the record was not made");
+        assert_eq!(
+            at_return,
+            *slow.got.lock().unwrap(),
+            "called after set_logger(None) returned"
+        );
+    }
+
+    /// Logs as it is dropped: the app's code, run where its last reference goes.
+    struct LogsWhenDropped;
+
+    impl Logger for LogsWhenDropped {
+        fn log(&self, _: LogLevel, _: String, _: String) -> Result<(), EdlError> {
+            Ok(())
+        }
+    }
+
+    impl Drop for LogsWhenDropped {
+        fn drop(&mut self) {
+            tracing::info!("dropped");
+        }
+    }
+
+    #[test]
+    fn a_record_made_as_set_logger_drops_the_old_logger_goes_to_the_new_one() {
+        let _turn = take_turn();
+        let next = Slow::new(Duration::ZERO);
+        let (done, returned) = mpsc::channel();
+        let handed = next.clone();
+        std::thread::spawn(move || {
+            set_logger(Some(Arc::new(LogsWhenDropped)), LogLevel::Info);
+            // Its only reference goes inside this call.
+            set_logger(Some(handed), LogLevel::Info);
+            let _ = done.send(());
+        });
+        assert!(
+            returned.recv_timeout(WAIT).is_ok(),
+            "set_logger did not return"
+        );
+        set_logger(None, LogLevel::Info);
+        assert_eq!(*next.got.lock().unwrap(), ["dropped"]);
     }
 
     /// Replaces itself with `next` at its first record of this module's.
