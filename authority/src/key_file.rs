@@ -14,14 +14,18 @@ pub const MAX_KEY_FILE: u64 = 4096;
 
 /// The bytes of the key file at `path`, wiped when dropped.
 pub fn read(path: &Path) -> std::io::Result<Zeroizing<Vec<u8>>> {
-    // Asked before opening: opening a FIFO waits for a writer.
-    if !std::fs::metadata(path)?.is_file() {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    // A FIFO opens at once instead of waiting for a writer; what was opened is then asked
+    // what it is (not the path, which could be swapped in between).
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    let file = options.open(path)?;
+    if !file.metadata()?.is_file() {
         return Err(Error::new(ErrorKind::InvalidInput, "not a regular file"));
     }
     let mut bytes = Zeroizing::new(Vec::new());
-    std::fs::File::open(path)?
-        .take(MAX_KEY_FILE + 1)
-        .read_to_end(&mut bytes)?;
+    file.take(MAX_KEY_FILE + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > MAX_KEY_FILE {
         return Err(Error::new(
             ErrorKind::InvalidData,

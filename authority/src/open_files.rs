@@ -28,14 +28,19 @@ pub fn raise_soft_limit() -> Option<u64> {
         } else {
             hard
         };
-        if target > soft {
+        // macOS refuses a soft limit above its per-process maximum even when the hard
+        // limit is unlimited: then its usual maximum, 10,240, is asked for instead.
+        for target in [target, target.min(10_240)] {
+            if target <= soft {
+                break;
+            }
             let raised = libc::rlimit {
                 rlim_cur: target,
                 rlim_max: hard,
             };
             // SAFETY: a plain system call on a valid struct.
-            if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } != 0 {
-                return Some(soft);
+            if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
+                break;
             }
         }
         soft_limit()
@@ -75,11 +80,10 @@ fn limits() -> Option<(u64, u64)> {
     Some((limit.rlim_cur.into(), limit.rlim_max.into()))
 }
 
-/// Descriptors the server keeps besides its connections, with `database_connections`
-/// connections to its database (SQLite opens three files for each: the database, its
-/// write-ahead log and its shared memory; a PostgreSQL one is a socket).
-pub(crate) fn reserve(database_connections: usize) -> u64 {
-    BASE_RESERVE + 3 * database_connections as u64 + MAX_REFUSING as u64
+/// Descriptors the server keeps besides its connections, with `database_descriptors`
+/// held by its store ([`crate::server`] counts them per backend).
+pub(crate) fn reserve(database_descriptors: usize) -> u64 {
+    BASE_RESERVE + database_descriptors as u64 + MAX_REFUSING as u64
 }
 
 /// The connections served at once: `configured`, or fewer when the open-file limit `soft`
@@ -100,7 +104,7 @@ mod tests {
 
     #[test]
     fn the_cap_is_what_the_limit_leaves_beside_the_reserve() {
-        let reserve = reserve(9);
+        let reserve = reserve(27);
         assert_eq!(reserve, 64 + 27 + 32);
         // The common soft limit of 1,024 cannot hold 1,024 connections.
         assert_eq!(connection_cap(1024, Some(1024), reserve), 1024 - 123);

@@ -141,7 +141,7 @@ pub async fn serve_wrapped(
             let store = PgStore::connect(
                 url,
                 // Reads and writes share this pool.
-                2 * config.read_pool_size,
+                pg_pool_size(&config),
                 config.clock.clone(),
                 2 * config.max_request_skew,
             )
@@ -206,7 +206,15 @@ pub async fn serve_with_store(
 /// many beside what the server keeps open (C-F8; D144).
 fn capped_connections(config: &Config) -> usize {
     let soft = crate::open_files::soft_limit();
-    let reserve = crate::open_files::reserve(config.read_pool_size + 1);
+    let database_descriptors = if config.postgres_url.is_some() {
+        // One socket a connection.
+        pg_pool_size(config)
+    } else {
+        // The readers and the writer, each with the database, its write-ahead log and its
+        // shared memory open.
+        3 * (config.read_pool_size + 1)
+    };
+    let reserve = crate::open_files::reserve(database_descriptors);
     let cap = crate::open_files::connection_cap(config.max_connections, soft, reserve);
     if cap < config.max_connections {
         tracing::warn!(
@@ -218,4 +226,9 @@ fn capped_connections(config: &Config) -> usize {
         );
     }
     cap
+}
+
+/// Connections of the PostgreSQL store's pool: reads and writes share it.
+fn pg_pool_size(config: &Config) -> usize {
+    2 * config.read_pool_size
 }

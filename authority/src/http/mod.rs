@@ -179,7 +179,7 @@ pub fn router(app: AppState) -> Router {
 /// carries the TOTP seed, the registry's answers and the verify answers personal data, and
 /// no browser or proxy is to keep them. The answers that set their own keep it: the
 /// signed trust and status lists (`public, max-age`), the page's files (`no-cache`) and
-/// the photo (`private, no-store` with `Vary`).
+/// the photo (`private, no-cache` with `Vary`).
 async fn no_store_unless_said(mut response: Response) -> Response {
     response
         .headers_mut()

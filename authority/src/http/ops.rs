@@ -39,7 +39,7 @@ pub fn routes() -> Router<AppState> {
 }
 
 async fn healthz() -> Response {
-    no_store(axum::Json(serde_json::json!({"status": "alive"})).into_response())
+    axum::Json(serde_json::json!({"status": "alive"})).into_response()
 }
 
 async fn readyz(State(app): State<AppState>) -> Response {
@@ -59,7 +59,7 @@ async fn readyz(State(app): State<AppState>) -> Response {
         },
     };
     let Some(message) = problem else {
-        return no_store(axum::Json(serde_json::json!({"status": "ready"})).into_response());
+        return axum::Json(serde_json::json!({"status": "ready"})).into_response();
     };
     let mut body = ErrorBody::new(ErrorCode::Unavailable, message);
     body.retry_after = Some(NOT_READY_RETRY);
@@ -67,7 +67,7 @@ async fn readyz(State(app): State<AppState>) -> Response {
     response
         .headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from(NOT_READY_RETRY));
-    no_store(response)
+    response
 }
 
 async fn metrics(State(app): State<AppState>, headers: HeaderMap) -> Result<Response, Error> {
@@ -94,12 +94,5 @@ async fn metrics(State(app): State<AppState>, headers: HeaderMap) -> Result<Resp
         app.metrics.render(),
     )
         .into_response();
-    Ok(no_store(response))
-}
-
-fn no_store(mut response: Response) -> Response {
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+    Ok(response)
 }
