@@ -230,13 +230,25 @@ impl TestServer {
     }
 
     pub async fn admin(&self, method: Method, path: &str, body: Value) -> (StatusCode, Value) {
+        self.admin_as(ADMIN, method, path, body).await
+    }
+
+    /// An admin call with the bearer `token` (a per-person token with its roles, or none
+    /// of them); a `null` body sends none.
+    pub async fn admin_as(
+        &self,
+        token: &str,
+        method: Method,
+        path: &str,
+        body: Value,
+    ) -> (StatusCode, Value) {
         let body = if body.is_null() {
             Vec::new()
         } else {
             serde_json::to_vec(&body).unwrap()
         };
         let (s, v, _) = self
-            .raw(method, path, &[("authorization", bearer(ADMIN))], body)
+            .raw(method, path, &[("authorization", bearer(token))], body)
             .await;
         (s, v)
     }

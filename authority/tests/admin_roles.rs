@@ -7,27 +7,9 @@ mod common;
 
 use common::*;
 use edl_authority::roles::{AdminToken, Role};
-use edl_core::wire::{bearer, paths};
+use edl_core::wire::paths;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-
-async fn call(
-    t: &TestServer,
-    token: &str,
-    method: Method,
-    path: &str,
-    body: Value,
-) -> (StatusCode, Value) {
-    let body = if body.is_null() {
-        Vec::new()
-    } else {
-        serde_json::to_vec(&body).unwrap()
-    };
-    let (s, v, _) = t
-        .raw(method, path, &[("authorization", bearer(token))], body)
-        .await;
-    (s, v)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_token_does_only_its_job_and_every_call_is_audited() {
@@ -45,59 +27,52 @@ async fn each_token_does_only_its_job_and_every_call_is_audited() {
     let status = paths::with_id(paths::STATUS, driver);
 
     // The registry clerk changes a status, but cannot rotate keys or review photos.
-    let (s, v) = call(
-        &t,
-        "t-registry",
-        Method::PUT,
-        &status,
-        json!({"status": "D"}),
-    )
-    .await;
+    let (s, v) = t
+        .admin_as("t-registry", Method::PUT, &status, json!({"status": "D"}))
+        .await;
     assert_eq!(s, StatusCode::OK, "{v}");
-    let (s, v) = call(
-        &t,
-        "t-registry",
-        Method::POST,
-        paths::ROTATE_KEY,
-        Value::Null,
-    )
-    .await;
+    let (s, v) = t
+        .admin_as("t-registry", Method::POST, paths::ROTATE_KEY, Value::Null)
+        .await;
     assert_eq!(
         (s, v["error"].as_str()),
         (StatusCode::FORBIDDEN, Some("forbidden"))
     );
-    let (s, _) = call(&t, "t-registry", Method::GET, paths::REVIEWS, Value::Null).await;
+    let (s, _) = t
+        .admin_as("t-registry", Method::GET, paths::REVIEWS, Value::Null)
+        .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     // The reviewer cannot touch the registry; the key administrator rotates keys only.
-    let (s, _) = call(
-        &t,
-        "t-reviewer",
-        Method::PUT,
-        &status,
-        json!({"status": "A"}),
-    )
-    .await;
+    let (s, _) = t
+        .admin_as("t-reviewer", Method::PUT, &status, json!({"status": "A"}))
+        .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
-    let (s, v) = call(&t, "t-keys", Method::POST, paths::ROTATE_KEY, Value::Null).await;
+    let (s, v) = t
+        .admin_as("t-keys", Method::POST, paths::ROTATE_KEY, Value::Null)
+        .await;
     assert_eq!(s, StatusCode::OK, "{v}");
-    let (s, _) = call(
-        &t,
-        "t-keys",
-        Method::GET,
-        &paths::with_id(paths::DRIVER, driver),
-        Value::Null,
-    )
-    .await;
+    let (s, _) = t
+        .admin_as(
+            "t-keys",
+            Method::GET,
+            &paths::with_id(paths::DRIVER, driver),
+            Value::Null,
+        )
+        .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     // A wrong token is not an actor: 401, and nothing to log under a name.
-    let (s, _) = call(&t, "t-nobody", Method::PUT, &status, json!({"status": "A"})).await;
+    let (s, _) = t
+        .admin_as("t-nobody", Method::PUT, &status, json!({"status": "A"}))
+        .await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
 
     // Only the auditor reads the log.
     let audit = edl_authority::http::audit::AUDIT;
-    let (s, _) = call(&t, "t-registry", Method::GET, audit, Value::Null).await;
+    let (s, _) = t
+        .admin_as("t-registry", Method::GET, audit, Value::Null)
+        .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
-    let (s, log) = call(&t, "t-audit", Method::GET, audit, Value::Null).await;
+    let (s, log) = t.admin_as("t-audit", Method::GET, audit, Value::Null).await;
     assert_eq!(s, StatusCode::OK, "{log}");
     let entries = log["entries"].as_array().unwrap();
     let line = |e: &Value| {
@@ -192,7 +167,9 @@ async fn an_escaped_id_is_audited_as_the_id_the_handler_acted_on() {
         .map(|d| format!("%{d:02X}"))
         .collect();
     let path = paths::STATUS.replace("{id}", &escaped);
-    let (s, v) = call(&t, "t-registry", Method::PUT, &path, json!({"status": "D"})).await;
+    let (s, v) = t
+        .admin_as("t-registry", Method::PUT, &path, json!({"status": "D"}))
+        .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let d = t
         .admin_ok(
@@ -204,7 +181,7 @@ async fn an_escaped_id_is_audited_as_the_id_the_handler_acted_on() {
     assert_eq!(d["licence"]["main"]["status"], "D", "{d}");
 
     let audit = edl_authority::http::audit::AUDIT;
-    let (s, log) = call(&t, "t-audit", Method::GET, audit, Value::Null).await;
+    let (s, log) = t.admin_as("t-audit", Method::GET, audit, Value::Null).await;
     assert_eq!(s, StatusCode::OK, "{log}");
     let status_calls: Vec<(&str, &Value)> = log["entries"]
         .as_array()

@@ -7,7 +7,7 @@ mod common;
 
 use common::*;
 use edl_authority::roles::{AdminToken, Role};
-use edl_core::wire::{bearer, paths};
+use edl_core::wire::paths;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -44,24 +44,6 @@ async fn start() -> TestServer {
         ]
     })
     .await
-}
-
-async fn call(
-    t: &TestServer,
-    token: &str,
-    method: Method,
-    path: &str,
-    body: Value,
-) -> (StatusCode, Value) {
-    let body = if body.is_null() {
-        Vec::new()
-    } else {
-        serde_json::to_vec(&body).unwrap()
-    };
-    let (s, v, _) = t
-        .raw(method, path, &[("authorization", bearer(token))], body)
-        .await;
-    (s, v)
 }
 
 /// Every key of `v`, at any depth.
@@ -137,14 +119,14 @@ async fn a_reviewer_s_decision_answers_with_the_decision_and_nothing_of_the_driv
     let first = v["photo_id"].as_u64().unwrap();
 
     // Rejected: the reason goes back, the application awaits another photo.
-    let (s, v) = call(
-        &t,
-        REVIEWER,
-        Method::POST,
-        &paths::with_id(paths::REJECT, first),
-        json!({"reason": "背景不是白色"}),
-    )
-    .await;
+    let (s, v) = t
+        .admin_as(
+            REVIEWER,
+            Method::POST,
+            &paths::with_id(paths::REJECT, first),
+            json!({"reason": "背景不是白色"}),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     decision(&v, &driver_text);
     assert_eq!(
@@ -158,14 +140,14 @@ async fn a_reviewer_s_decision_answers_with_the_decision_and_nothing_of_the_driv
     let (s, v, _) = t.upload(&wallet, "second", &jpeg(3)).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let second = v["photo_id"].as_u64().unwrap();
-    let (s, v) = call(
-        &t,
-        REVIEWER,
-        Method::POST,
-        &paths::with_id(paths::APPROVE, second),
-        Value::Null,
-    )
-    .await;
+    let (s, v) = t
+        .admin_as(
+            REVIEWER,
+            Method::POST,
+            &paths::with_id(paths::APPROVE, second),
+            Value::Null,
+        )
+        .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     decision(&v, &driver_text);
     assert_eq!(
@@ -180,14 +162,14 @@ async fn a_reviewer_s_decision_answers_with_the_decision_and_nothing_of_the_driv
     // A photo change, approved, then a malicious one: the e-licence stops.
     let (_, v, _) = t.upload(&wallet, "change", &jpeg(4)).await;
     let change = v["photo_id"].as_u64().unwrap();
-    let (s, v) = call(
-        &t,
-        REVIEWER,
-        Method::POST,
-        &paths::with_id(paths::APPROVE, change),
-        Value::Null,
-    )
-    .await;
+    let (s, v) = t
+        .admin_as(
+            REVIEWER,
+            Method::POST,
+            &paths::with_id(paths::APPROVE, change),
+            Value::Null,
+        )
+        .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     decision(&v, &driver_text);
     assert_eq!(
@@ -196,14 +178,14 @@ async fn a_reviewer_s_decision_answers_with_the_decision_and_nothing_of_the_driv
     );
     let (_, v, _) = t.upload(&wallet, "bad", &jpeg(5)).await;
     let bad = v["photo_id"].as_u64().unwrap();
-    let (s, v) = call(
-        &t,
-        REVIEWER,
-        Method::POST,
-        &paths::with_id(paths::REJECT, bad),
-        json!({"reason": "恶意上传", "malicious": true}),
-    )
-    .await;
+    let (s, v) = t
+        .admin_as(
+            REVIEWER,
+            Method::POST,
+            &paths::with_id(paths::REJECT, bad),
+            json!({"reason": "恶意上传", "malicious": true}),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     decision(&v, &driver_text);
     assert_eq!(
@@ -213,38 +195,38 @@ async fn a_reviewer_s_decision_answers_with_the_decision_and_nothing_of_the_driv
 
     // The same status codes and refusals as before: a second decision is a conflict, an
     // unknown photo is not found, and the registry stays closed to the reviewer.
-    let (s, v) = call(
-        &t,
-        REVIEWER,
-        Method::POST,
-        &paths::with_id(paths::APPROVE, bad),
-        Value::Null,
-    )
-    .await;
+    let (s, v) = t
+        .admin_as(
+            REVIEWER,
+            Method::POST,
+            &paths::with_id(paths::APPROVE, bad),
+            Value::Null,
+        )
+        .await;
     assert_eq!(
         (s, v["error"].as_str()),
         (StatusCode::CONFLICT, Some("invalid_state"))
     );
-    let (s, v) = call(
-        &t,
-        REVIEWER,
-        Method::POST,
-        &paths::with_id(paths::REJECT, 9_999),
-        json!({"reason": "模糊"}),
-    )
-    .await;
+    let (s, v) = t
+        .admin_as(
+            REVIEWER,
+            Method::POST,
+            &paths::with_id(paths::REJECT, 9_999),
+            json!({"reason": "模糊"}),
+        )
+        .await;
     assert_eq!(
         (s, v["error"].as_str()),
         (StatusCode::NOT_FOUND, Some("unknown_id"))
     );
-    let (s, v) = call(
-        &t,
-        REVIEWER,
-        Method::GET,
-        &paths::with_id(paths::DRIVER, driver),
-        Value::Null,
-    )
-    .await;
+    let (s, v) = t
+        .admin_as(
+            REVIEWER,
+            Method::GET,
+            &paths::with_id(paths::DRIVER, driver),
+            Value::Null,
+        )
+        .await;
     assert_eq!(
         (s, v["error"].as_str()),
         (StatusCode::FORBIDDEN, Some("forbidden"))
@@ -317,7 +299,7 @@ async fn no_answer_to_a_role_other_than_the_registry_holds_a_driver_s_identity()
         ),
     ];
     for (token, method, path, body) in calls {
-        let (s, v) = call(&t, token, method.clone(), &path, body).await;
+        let (s, v) = t.admin_as(token, method.clone(), &path, body).await;
         assert!(
             s == StatusCode::OK || s == StatusCode::CONFLICT,
             "{method} {path}: {s} {v}"
