@@ -1,132 +1,22 @@
-//! The one logging path to the app: the core and this crate log with `tracing`, and a
-//! `tracing` layer installed by [`set_logger`] hands each record to the app's [`Logger`]
-//! (Logcat, os_log, Python's `logging`).
-//!
-//! Only records of `edl_core` and `edl_ffi` are forwarded: their texts are written to hold
-//! no personal data or secrets (D43); the texts of dependencies (HTTP, TLS) are not ours to
-//! vouch for, so their callsites are switched off.
+//! Delivery of the written-out records to the app's logger: which logger is set and at
+//! what level, the one thread for the process that calls it (`edl-log`), the bounded queue
+//! to that thread, and the hand-over when the logger is replaced.
 //!
 //! The app's logger never runs on the thread that logs, which may be one of the core
 //! runtime's two workers: a logger that blocks (Logcat under contention, a Python handler
-//! waiting for a lock) would hold every call of the process (D134, D141). A record is
-//! written out where it is made (the steps it happened in are known only there) and handed
-//! to one delivery thread for the process, `edl-log`, through a bounded queue that never
-//! makes the logging thread wait: when the queue is full the record is dropped and
-//! counted, and the next record that gets through tells the app how many were lost.
-//! Replacing or removing the logger waits, a bounded time, for the records made before.
+//! waiting for a lock) would hold every call of the process (D134, D141). The queue never
+//! makes the logging thread wait: when it is full the record is dropped and counted, and
+//! the next record that gets through tells the app how many were lost. Replacing or
+//! removing the logger waits, a bounded time, for the records made before.
 
-use std::fmt::Write as _;
+use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender, SyncSender, TrySendError, channel, sync_channel};
-use std::sync::{Arc, Mutex, Once, OnceLock, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
-use tracing::field::{Field, Visit};
-use tracing::span::{Attributes, Id, Record};
-use tracing::subscriber::Interest;
-use tracing::{Event, Level, Metadata, Subscriber};
-use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
-use tracing_subscriber::registry::{LookupSpan, Registry};
-
-use crate::error::EdlError;
-
-/// See `LogLevel` in `udl/edl.udl`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[allow(missing_docs)]
-pub enum LogLevel {
-    Error,
-    Warn,
-    Info,
-    Debug,
-    Trace,
-}
-
-impl LogLevel {
-    /// 1 (error) to 5 (trace): a record passes when its rank is at most the app's maximum.
-    fn rank(self) -> u8 {
-        match self {
-            LogLevel::Error => 1,
-            LogLevel::Warn => 2,
-            LogLevel::Info => 3,
-            LogLevel::Debug => 4,
-            LogLevel::Trace => 5,
-        }
-    }
-}
-
-impl From<Level> for LogLevel {
-    fn from(l: Level) -> Self {
-        match l {
-            Level::ERROR => LogLevel::Error,
-            Level::WARN => LogLevel::Warn,
-            Level::INFO => LogLevel::Info,
-            Level::DEBUG => LogLevel::Debug,
-            Level::TRACE => LogLevel::Trace,
-        }
-    }
-}
-
-/// See `Logger` in `udl/edl.udl`. Called on the library's `edl-log` thread, one record at
-/// a time, in the order the records were made.
-pub trait Logger: Send + Sync {
-    /// One log record.
-    fn log(&self, level: LogLevel, target: String, message: String) -> Result<(), EdlError>;
-
-    /// For UniFFI's trait-interface scaffolding.
-    #[doc(hidden)]
-    fn uniffi_foreign_handle(&self) -> Option<uniffi::Handle> {
-        None
-    }
-}
-
-static LOGGER: RwLock<Option<Arc<dyn Logger>>> = RwLock::new(None);
-/// The app's maximum level as a [`LogLevel::rank`]; 0 while no logger is set.
-static MAX_RANK: AtomicU8 = AtomicU8::new(0);
-
-/// Sends the library's log records at `max_level` and above to `logger` (`None`: stop).
-///
-/// Records made before still go to the logger that was set when they were made (a record
-/// still being written out when this is called is made when it is done). When one was
-/// set, this returns once they have been handed to it, waiting at most
-/// [`HANDOVER_WAIT`] (and not at all when called from inside the logger): a removed logger
-/// is then called no more, and an app may tear it down, or Python exit (D141).
-pub fn set_logger(logger: Option<Arc<dyn Logger>>, max_level: LogLevel) {
-    static INSTALL: Once = Once::new();
-    INSTALL.call_once(|| {
-        // Installed once per process; a subscriber the host installed first keeps its place
-        // (a Rust host then sees the records through its own).
-        let _ = tracing::subscriber::set_global_default(Registry::default().with(Forward));
-    });
-    let rank = if logger.is_some() {
-        max_level.rank()
-    } else {
-        0
-    };
-    // The write lock waits for a record on its way to the old logger (`send`).
-    let old = std::mem::replace(
-        &mut *LOGGER.write().unwrap_or_else(PoisonError::into_inner),
-        logger,
-    );
-    MAX_RANK.store(rank, Ordering::Relaxed);
-    let replaced = old.is_some();
-    drop(old);
-    if replaced && !IN_LOGGER.with(std::cell::Cell::get) {
-        // A logger that keeps up is done long before; one that is blocked or slower holds
-        // the app's thread this long at most, and may still be called afterwards.
-        let _ = flush(HANDOVER_WAIT);
-    }
-}
-
-/// Whether a callsite is the library's own.
-fn ours(metadata: &Metadata<'_>) -> bool {
-    let target = metadata.target();
-    ["edl_core", "edl_ffi"].iter().any(|c| {
-        target
-            .strip_prefix(c)
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with("::"))
-    })
-}
+use super::{LogLevel, Logger};
 
 /// Records waiting for the app's logger at most; beyond, records are dropped and counted.
 /// A driver's whole flow, enrolment to an online check, makes 12 records at `Trace` of
@@ -134,8 +24,50 @@ fn ours(metadata: &Metadata<'_>) -> bool {
 /// and about 100 KB held for a logger that stalls.
 const QUEUE_BOUND: usize = 1024;
 
-/// How long [`set_logger`] waits at most for the records made before it.
-const HANDOVER_WAIT: Duration = Duration::from_secs(1);
+/// How long [`set_logger`](super::set_logger) waits at most for the records made before it.
+pub(super) const HANDOVER_WAIT: Duration = Duration::from_secs(1);
+
+/// The target of the notice of dropped records: the logging module's, the one the app
+/// sees, rather than this file's.
+const NOTICE_TARGET: &str = "edl_ffi::logging";
+
+/// The app's logger, `None` while none is set.
+static LOGGER: RwLock<Option<Arc<dyn Logger>>> = RwLock::new(None);
+/// The app's maximum level as a [`LogLevel::rank`]; 0 while no logger is set. Written
+/// under `LOGGER`'s write lock with the logger, so that two calls of
+/// [`set_logger`](super::set_logger) at once leave a logger with its own level.
+static MAX_RANK: AtomicU8 = AtomicU8::new(0);
+
+/// Whether the app takes records at `level` (no: no logger is set).
+pub(super) fn wanted(level: LogLevel) -> bool {
+    level.rank() <= MAX_RANK.load(Ordering::Relaxed)
+}
+
+/// Makes `logger` the one the records from now on are sent to, at `max_level` and above
+/// (`None`: they are dropped). When it replaces a logger, returns once the records sent to
+/// that one have been handed to it, waiting at most [`HANDOVER_WAIT`], and not at all on
+/// the delivery thread (the logger replacing itself would wait for itself).
+pub(super) fn replace(logger: Option<Arc<dyn Logger>>, max_level: LogLevel) {
+    let rank = if logger.is_some() {
+        max_level.rank()
+    } else {
+        0
+    };
+    let old = {
+        // The write lock waits for a record on its way to the old logger (`send`).
+        let mut current = LOGGER.write().unwrap_or_else(PoisonError::into_inner);
+        MAX_RANK.store(rank, Ordering::Relaxed);
+        std::mem::replace(&mut *current, logger)
+    };
+    let replaced = old.is_some();
+    // Out of the lock: the old logger's drop is the app's code, and may log.
+    drop(old);
+    if replaced && !in_logger() {
+        // A logger that keeps up is done long before; one that is blocked or slower holds
+        // the app's thread this long at most, and may still be called afterwards.
+        let _ = flush(HANDOVER_WAIT);
+    }
+}
 
 /// One record on its way to the app's logger.
 struct Entry {
@@ -164,7 +96,12 @@ thread_local! {
     /// Set for good on the delivery thread: every record made there was made while the
     /// app's logger ran (it called back into the library), and is dropped rather than sent
     /// round again.
-    static IN_LOGGER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    static IN_LOGGER: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether this is the delivery thread, where the app's logger runs.
+pub(super) fn in_logger() -> bool {
+    IN_LOGGER.with(Cell::get)
 }
 
 /// The queue to the delivery thread, once started.
@@ -195,9 +132,9 @@ fn queue() -> Option<&'static SyncSender<Item>> {
 /// Queues a record, already written out, for the logger set now (none: it is dropped),
 /// without waiting: a full queue (the logger is slower than the library logs, or blocked)
 /// drops it and counts it for the next record that gets through.
-fn send(level: LogLevel, target: String, message: String) {
-    // The logger is read and the record queued under one read guard: [`set_logger`] takes
-    // the write lock to replace the logger, so it waits for a record on its way to the old
+pub(super) fn send(level: LogLevel, target: String, message: String) {
+    // The logger is read and the record queued under one read guard: `replace` takes the
+    // write lock to replace the logger, so it waits for a record on its way to the old
     // one, and the flush it queues next comes after every such record. Nothing under the
     // guard waits or runs the app's code (nor logs, which would take the guard again): the
     // logger in `LOGGER` keeps a reference, so the one dropped here is never the last.
@@ -210,13 +147,12 @@ fn send(level: LogLevel, target: String, message: String) {
         return;
     };
     let dropped = DROPPED.swap(0, Ordering::Relaxed);
-    let warned = LogLevel::Warn.rank() <= MAX_RANK.load(Ordering::Relaxed);
     let entry = Entry {
         logger,
         level,
         target,
         message,
-        dropped_before: if warned { dropped } else { 0 },
+        dropped_before: if wanted(LogLevel::Warn) { dropped } else { 0 },
     };
     if let Err(
         TrySendError::Full(Item::Record(entry)) | TrySendError::Disconnected(Item::Record(entry)),
@@ -259,7 +195,7 @@ fn hand_over(entry: Entry) {
         // the record with it.
         let notice = format!("{dropped_before} log records dropped: the app's logger is too slow");
         let _ = catch_unwind(AssertUnwindSafe(|| {
-            logger.log(LogLevel::Warn, module_path!().to_owned(), notice)
+            logger.log(LogLevel::Warn, NOTICE_TARGET.to_owned(), notice)
         }));
     }
     let _ = logger.log(level, target, message);
@@ -267,7 +203,7 @@ fn hand_over(entry: Entry) {
 
 /// Waits until every record queued before has been handed to its logger, at most
 /// `timeout`; whether they were (also when no record was ever queued).
-fn flush(timeout: Duration) -> bool {
+pub(super) fn flush(timeout: Duration) -> bool {
     let deadline = Instant::now() + timeout;
     let Some(queue) = QUEUE.get() else {
         return true;
@@ -291,175 +227,18 @@ fn flush(timeout: Duration) -> bool {
         .is_ok()
 }
 
-/// The layer that forwards the library's records to the app's logger.
-struct Forward;
-
-/// A span's fields as written in a record, kept in the span's extensions.
-struct SpanFields(String);
-
-impl<S> Layer<S> for Forward
-where
-    S: Subscriber + for<'a> LookupSpan<'a>,
-{
-    fn register_callsite(&self, metadata: &'static Metadata<'static>) -> Interest {
-        if ours(metadata) {
-            // The app's level changes at run time: asked again at each record.
-            Interest::sometimes()
-        } else {
-            Interest::never()
-        }
-    }
-
-    fn enabled(&self, metadata: &Metadata<'_>, _: Context<'_, S>) -> bool {
-        ours(metadata)
-            && LogLevel::from(*metadata.level()).rank() <= MAX_RANK.load(Ordering::Relaxed)
-    }
-
-    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
-        let mut fields = Fields::default();
-        attrs.record(&mut fields);
-        if let Some(span) = ctx.span(id) {
-            span.extensions_mut().insert(SpanFields(fields.rest));
-        }
-    }
-
-    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
-        let Some(span) = ctx.span(id) else { return };
-        let mut fields = Fields::default();
-        values.record(&mut fields);
-        let mut extensions = span.extensions_mut();
-        if let Some(SpanFields(kept)) = extensions.get_mut::<SpanFields>() {
-            kept.push_str(&fields.rest);
-        }
-    }
-
-    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
-        // A record made while the app's logger runs (it called back into the library) is
-        // dropped rather than sent round again.
-        if IN_LOGGER.with(std::cell::Cell::get) {
-            return;
-        }
-        // Written out before the logger is read: the fields' `Debug` may take any time, and
-        // a logger read before a `set_logger` must not be sent a record after it returned.
-        let mut text = String::new();
-        if let Some(scope) = ctx.event_scope(event) {
-            for span in scope.from_root() {
-                text.push_str(span.name());
-                if let Some(SpanFields(fields)) = span.extensions().get::<SpanFields>()
-                    && !fields.is_empty()
-                {
-                    let _ = write!(text, "{{{}}}", fields.trim_start());
-                }
-                text.push_str(": ");
-            }
-        }
-        let mut fields = Fields::default();
-        event.record(&mut fields);
-        text.push_str(&fields.message);
-        text.push_str(&fields.rest);
-        let metadata = event.metadata();
-        send(
-            (*metadata.level()).into(),
-            metadata.target().to_owned(),
-            text,
-        );
-    }
-}
-
-/// A record's `message` and its other fields as ` name=value`.
-#[derive(Default)]
-struct Fields {
-    message: String,
-    rest: String,
-}
-
-impl Visit for Fields {
-    fn record_str(&mut self, field: &Field, value: &str) {
-        if field.name() == "message" {
-            self.message.push_str(value);
-        } else {
-            let _ = write!(self.rest, " {}={value}", field.name());
-        }
-    }
-
-    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        if field.name() == "message" {
-            let _ = write!(self.message, "{value:?}");
-        } else {
-            let _ = write!(self.rest, " {}={value:?}", field.name());
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::{Condvar, Mutex, mpsc};
+    use std::sync::{Condvar, mpsc};
 
-    /// The logger is the process's and tests run in parallel threads of one process: the
-    /// tests that set it take turns. Other tests' records may still reach the logger set
-    /// here; the loggers below keep only this module's.
-    static SERIAL: Mutex<()> = Mutex::new(());
+    use crate::error::EdlError;
+    use crate::logging::set_logger;
+    use crate::logging::tests::{WAIT, take_turn};
 
-    const MINE: &str = "edl_ffi::logging::tests";
+    const MINE: &str = module_path!();
     /// The target of the delivery thread's own notice.
-    const NOTICE: &str = "edl_ffi::logging";
-    const WAIT: Duration = Duration::from_secs(10);
-
-    fn take_turn() -> std::sync::MutexGuard<'static, ()> {
-        SERIAL.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    #[derive(Default)]
-    struct Collect(Mutex<Vec<(LogLevel, String, String, String)>>);
-
-    impl Logger for Collect {
-        fn log(&self, level: LogLevel, target: String, message: String) -> Result<(), EdlError> {
-            // Calls back into the library while logging: that record must be dropped, not
-            // sent round again (nor deadlock).
-            tracing::info!("from inside the logger");
-            let thread = std::thread::current().name().unwrap_or("").to_owned();
-            self.0
-                .lock()
-                .unwrap()
-                .push((level, target, message, thread));
-            Ok(())
-        }
-    }
-
-    #[test]
-    fn records_of_the_library_reach_the_app_with_their_spans_and_level_filter() {
-        let _turn = take_turn();
-        let collect = Arc::new(Collect::default());
-        set_logger(Some(collect.clone()), LogLevel::Debug);
-        tracing::info_span!("sync", pages = 2).in_scope(|| {
-            tracing::debug!(changes = 3, "stored");
-            tracing::trace!("below the app's level");
-        });
-        // Not the library's: a dependency's record never reaches the app.
-        tracing::error!(target: "hyper_util::client", "pool");
-        // Returns once the records made before have reached the logger.
-        set_logger(None, LogLevel::Trace);
-        let got = collect.0.lock().unwrap().clone();
-        tracing::error!("after the logger was removed");
-        assert!(flush(WAIT), "the records were not delivered");
-        assert_eq!(*collect.0.lock().unwrap(), got);
-        let mine: Vec<_> = got.iter().filter(|r| r.1 == MINE).collect();
-        assert_eq!(
-            mine,
-            [&(
-                LogLevel::Debug,
-                MINE.to_owned(),
-                "sync{pages=2}: stored changes=3".to_owned(),
-                "edl-log".to_owned()
-            )]
-        );
-        assert!(
-            got.iter()
-                .all(|(_, target, message, _)| !target.starts_with("hyper")
-                    && message != "from inside the logger")
-        );
-    }
+    const NOTICE: &str = NOTICE_TARGET;
 
     /// A logger that holds each of this module's records until it is opened, and keeps
     /// them with the delivery thread's notices.
