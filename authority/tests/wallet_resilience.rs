@@ -25,7 +25,7 @@ use edl_core::wire::{
     ApplicationPhase, ApplicationView, FeedMessage, MessageKind, VerificationLogEntry, paths,
 };
 use reqwest::{Method, StatusCode};
-use serde_json::json;
+use serde_json::{Value, json};
 
 const KEY: [u8; 32] = [77; 32];
 
@@ -443,6 +443,50 @@ async fn overlapping_syncs_never_take_the_store_back_or_store_the_feed_twice() {
     assert_eq!(after, b);
     wallet.sync().await.unwrap();
     assert_eq!(consistent(&wallet), b);
+}
+
+/// An application whose answer is lost on the way back (a phone's network drops as the
+/// authority answers) is asked again by the library, not handed to the app as offline:
+/// the driver would have had to pass the face check a second time (D151). The authority
+/// took it the first time; asked again from the now checked device it changes nothing,
+/// and the e-licence arrives with the sync `apply` runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_application_whose_answer_is_lost_is_asked_again_and_issues_once() {
+    let t = TestServer::start().await;
+    let proxy = HoldingProxy::start(t.server.as_ref().unwrap().addr()).await;
+    let n = number(506);
+    let driver = t.create_driver(&n, true).await;
+    let code = t.activation_code(driver).await;
+    let dir = tempfile::tempdir().unwrap();
+    let wallet = Wallet::open(dir.path(), &keys()).unwrap();
+    wallet.enrol(&proxy.url, &n, &code).await.unwrap();
+    proxy.lose_next_answer_to(b"POST /v1/wallet/apply");
+    let view = wallet
+        .apply(Arc::new(TestIdentityProvider::new(IDENTITY_SECRET)))
+        .await
+        .expect("applied, the lost answer asked again");
+    assert!(!proxy.still_to_lose(), "the answer was lost once");
+    assert_eq!(view.phase, ApplicationPhase::Issued);
+    // Issued once: one e-licence on record, and the wallet holds it.
+    let d = t
+        .admin_ok(
+            Method::GET,
+            &paths::with_id(paths::DRIVER, driver),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(d["elicence"]["state"], "active", "{d}");
+    let held = wallet.elicence().unwrap().expect("the e-licence arrived");
+    let on_record: edl_core::wire::ElicenceSummary =
+        serde_json::from_value(d["elicence"].clone()).unwrap();
+    assert_eq!(held.id, on_record.elicence_id);
+    let succeeded = wallet
+        .messages()
+        .unwrap()
+        .iter()
+        .filter(|m| m.kind == MessageKind::ApplicationSucceeded)
+        .count();
+    assert_eq!(succeeded, 1, "issued once");
 }
 
 /// A phone whose clock moved after the last exchange (the driver changed it, or a bad

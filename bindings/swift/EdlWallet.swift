@@ -2491,7 +2491,9 @@ public protocol WalletProtocol: AnyObject, Sendable {
     /**
      * Applies for the e-licence after the real-person check by `provider`. Issued at once
      * when a photo on file still meets the rules; otherwise the phase says it waits for a
-     * photo or for review, with the deadline.
+     * photo or for review, with the deadline. The application itself is sent again (up to
+     * three tries) when the network drops or the authority is briefly busy, so a lost
+     * answer does not ask the driver for a second check; `Offline` or `Busy` after that.
      */
     func apply(provider: IdentityProvider) async throws  -> Application
     
@@ -2734,7 +2736,9 @@ open func application()throws  -> Application?  {
     /**
      * Applies for the e-licence after the real-person check by `provider`. Issued at once
      * when a photo on file still meets the rules; otherwise the phase says it waits for a
-     * photo or for review, with the deadline.
+     * photo or for review, with the deadline. The application itself is sent again (up to
+     * three tries) when the network drops or the authority is briefly busy, so a lost
+     * answer does not ask the driver for a second check; `Offline` or `Busy` after that.
      */
 open func apply(provider: IdentityProvider)async throws  -> Application  {
     return

@@ -1,6 +1,7 @@
 //! A loopback TCP proxy in front of a test server that can hold back the answer to the
-//! next wallet sync until released: two syncs made to overlap for certain. Used by
-//! `wallet_resilience.rs` and `wallet_races.rs`.
+//! next wallet sync until released: two syncs made to overlap for certain; or lose the
+//! answer to the next request of a kind on its way back, as a phone's network does. Used
+//! by `wallet_resilience.rs` and `wallet_races.rs`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,6 +15,9 @@ pub struct HoldingProxy {
     pub armed: Arc<std::sync::atomic::AtomicBool>,
     /// Lets the held answer go.
     pub release: Arc<tokio::sync::Notify>,
+    /// Set: the answer to the next request that starts with these bytes is lost (its
+    /// connection closed when the answer comes back); the request reaches the server.
+    pub lose: Arc<std::sync::Mutex<Option<&'static [u8]>>>,
 }
 
 impl HoldingProxy {
@@ -25,14 +29,17 @@ impl HoldingProxy {
         let url = format!("http://{}", listener.local_addr().unwrap());
         let armed = Arc::new(AtomicBool::new(false));
         let release = Arc::new(tokio::sync::Notify::new());
-        let (a, r) = (armed.clone(), release.clone());
+        let lose = Arc::new(std::sync::Mutex::new(None::<&'static [u8]>));
+        let (a, r, l) = (armed.clone(), release.clone(), lose.clone());
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 let upstream = tokio::net::TcpStream::connect(server).await.unwrap();
                 let (mut cr, mut cw) = client.into_split();
                 let (mut ur, mut uw) = upstream.into_split();
                 let hold = Arc::new(AtomicBool::new(false));
-                let (armed, held) = (a.clone(), hold.clone());
+                let lost = Arc::new(AtomicBool::new(false));
+                let (armed, held, to_lose, losing) =
+                    (a.clone(), hold.clone(), l.clone(), lost.clone());
                 tokio::spawn(async move {
                     let mut buf = vec![0u8; 64 * 1024];
                     while let Ok(n @ 1..) = cr.read(&mut buf).await {
@@ -41,6 +48,13 @@ impl HoldingProxy {
                             && armed.swap(false, Ordering::SeqCst)
                         {
                             held.store(true, Ordering::SeqCst);
+                        }
+                        {
+                            let mut target = to_lose.lock().unwrap();
+                            if target.is_some_and(|t| chunk.starts_with(t)) {
+                                *target = None;
+                                losing.store(true, Ordering::SeqCst);
+                            }
                         }
                         if uw.write_all(chunk).await.is_err() {
                             break;
@@ -54,6 +68,11 @@ impl HoldingProxy {
                         if hold.swap(false, Ordering::SeqCst) {
                             release.notified().await;
                         }
+                        if lost.load(Ordering::SeqCst) {
+                            // The answer came back and is lost: the client's connection
+                            // closes without it.
+                            break;
+                        }
                         if cw.write_all(&buf[..n]).await.is_err() {
                             break;
                         }
@@ -65,6 +84,7 @@ impl HoldingProxy {
             url,
             armed,
             release,
+            lose,
         }
     }
 }
@@ -75,6 +95,18 @@ impl HoldingProxy {
         use std::sync::atomic::Ordering;
         self.armed.store(true, Ordering::SeqCst);
         then.await;
+    }
+
+    /// Loses the answer to the next request that starts with `request` (e.g.
+    /// `b"POST /v1/wallet/apply"`): the server gets the request and answers, the client
+    /// sees its connection closed.
+    pub fn lose_next_answer_to(&self, request: &'static [u8]) {
+        *self.lose.lock().unwrap() = Some(request);
+    }
+
+    /// Whether the answer to lose is still to come.
+    pub fn still_to_lose(&self) -> bool {
+        self.lose.lock().unwrap().is_some()
     }
 
     /// Returns once the held sync request has gone by to the server.

@@ -173,9 +173,14 @@ impl Wallet {
             }),
             reuse_stored_photo: true,
         };
-        let view: ApplicationView = client
-            .signed(&device, Method::POST, paths::APPLY, Some(&request))
-            .await?;
+        // Asked again when offline or busy, like a sync page, so a dropped answer does not
+        // cost the driver a second face check (D151): from the device that passed the
+        // check, an application the authority already took changes nothing, and a busy
+        // refusal (D142) kept nothing, the challenge included.
+        let view: ApplicationView = retry::with_backoff(|| {
+            client.signed(&device, Method::POST, paths::APPLY, Some(&request))
+        })
+        .await?;
         tracing::info!(phase = ?view.phase, "the authority answered the application");
         if !self.store_application(&start, &view, None)? {
             self.sync_here().await?;
