@@ -26,8 +26,8 @@ pub struct NewerKey {
 
 impl From<NewerKey> for Error {
     /// A change that must be signed (an issue, a new photo, a status or a violation) is
-    /// refused as busy, `429` with `Retry-After`: the wallet's sync and uploads wait it out,
-    /// `apply` and admin calls hand it to their caller; nothing of it is kept, and a retry
+    /// refused as busy, `429` with `Retry-After`: the wallet's sync, uploads and application
+    /// wait it out, admin calls hand it to the clerk; nothing of it is kept, and a retry
     /// signs under the newer key.
     fn from(_: NewerKey) -> Self {
         Error::Busy {
