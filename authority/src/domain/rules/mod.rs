@@ -8,7 +8,9 @@
 
 use edl_core::credential::{ElicenceId, Issuance, Issuer};
 use edl_core::crypto::PublicKey;
-use edl_core::licence::{LicenceStatus, RecordEntry, StatusCode, e_licence_eligibility};
+use edl_core::licence::{
+    LicenceStatus, PointsCycle, RecordEntry, StatusCode, e_licence_eligibility,
+};
 use edl_core::verify::china_date;
 use edl_core::wire::{
     ApplicationPhase, Base64, ElicenceState, NewViolation, Renewal, ReviewKind, ReviewOutcome,
@@ -214,7 +216,8 @@ pub fn set_challenge(s: &mut DriverState, challenge: Challenge) -> Effects {
 }
 
 /// Records a violation in date order and re-signs the e-licence; 12 points in the
-/// cycle sets B (超分).
+/// current cycle, or in the cycle the violation is dated in (one dealt with late), sets B
+/// (超分; D153).
 pub fn record_violation(s: &mut DriverState, v: NewViolation, k: Signing<'_>) -> Result<Effects> {
     let now = k.now;
     if v.date < s.licence.main.first_issue {
@@ -240,7 +243,12 @@ pub fn record_violation(s: &mut DriverState, v: NewViolation, k: Signing<'_>) ->
     s.licence = live_licence(&s.licence, now);
     let cycle = &s.licence.supplementary.cycle;
     let total = cycle.points;
-    if cycle.reached_limit() {
+    let its_own = PointsCycle::containing(
+        s.licence.main.first_issue,
+        v.date,
+        &s.licence.supplementary.record,
+    )?;
+    if cycle.reached_limit() || its_own.reached_limit() {
         s.licence.main.status.insert(StatusCode::OverPoints);
     }
     check_issuable(&s.licence, now)?;
@@ -269,6 +277,15 @@ pub fn set_status(s: &mut DriverState, status: LicenceStatus, k: Signing<'_>) ->
 /// e-licence stops verifying at once.
 pub fn renew(s: &mut DriverState, r: Renewal, now: u64) -> Result<Effects> {
     let m = &mut s.licence.main;
+    // A renewal extends: a new end before the old one or already past, mistyped, would
+    // end the driver's e-licence at once (D153).
+    if let Some(d) = r.valid_until
+        && (d < m.valid_until || d <= china_date(now))
+    {
+        return Err(Error::BadRequest(
+            "a renewal's `valid_until` is before the current one or already past".into(),
+        ));
+    }
     if let Some(c) = r.classes {
         m.classes = c;
     }
@@ -278,8 +295,9 @@ pub fn renew(s: &mut DriverState, r: Renewal, now: u64) -> Result<Effects> {
     if let Some(d) = r.valid_until {
         m.valid_until = d;
     }
-    // A renewed licence is no longer overdue for renewal.
+    // A renewed licence is no longer overdue for renewal, nor deferred (N) from it.
     m.status.remove(StatusCode::OverdueRenewal);
+    m.status.remove(StatusCode::RenewalDeferred);
     if let Some(a) = r.issuing_authority {
         s.licence.supplementary.issuing_authority = a;
     }

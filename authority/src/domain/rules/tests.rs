@@ -319,6 +319,75 @@ fn twelve_points_in_the_cycle_set_over_points_and_re_sign_the_credential() {
     assert_eq!(s.elicence.as_ref().unwrap().id, 100);
 }
 
+/// A violation dealt with late, dated in the cycle before the current one, that fills
+/// that cycle sets B too (a domain review, 2026-12-05; D153): only the current cycle was
+/// looked at, so a driver who reached 12 points kept an e-licence in force.
+#[test]
+fn a_late_violation_that_fills_its_own_past_cycle_sets_over_points() {
+    let issuer = issuer();
+    let mut s = issued(&issuer);
+    let current = s.licence.supplementary.cycle.points;
+    let past = edl_core::licence::PointsCycle::bounds_containing(
+        s.licence.main.first_issue,
+        date!(2026 - 03 - 01),
+    )
+    .unwrap();
+    assert!(past.1 < s.licence.supplementary.cycle.start, "a past cycle");
+    record_violation(&mut s, violation(12, date!(2026 - 03 - 01)), k(&issuer)).unwrap();
+    assert_eq!(
+        s.licence.supplementary.cycle.points, current,
+        "not this cycle's"
+    );
+    assert!(
+        s.licence
+            .main
+            .status
+            .codes()
+            .any(|c| c == StatusCode::OverPoints),
+        "{}",
+        s.licence.main.status
+    );
+}
+
+/// A renewal ends a renewal deferral (N) as it ends "overdue" (M): the driver renewed, and
+/// a deferral left in place kept the e-licence refused (D153).
+#[test]
+fn a_renewal_ends_a_renewal_deferral_too() {
+    let issuer = issuer();
+    let mut s = issued(&issuer);
+    s.licence.main.status = LicenceStatus::from_letters("N").unwrap();
+    renew(&mut s, renewal(date!(2036 - 03 - 07)), NOW).unwrap();
+    assert_eq!(
+        s.licence.main.status,
+        LicenceStatus::from_letters("A").unwrap()
+    );
+}
+
+/// A renewal's new end is after today and not before the old one: a mistyped date would
+/// otherwise end the driver's e-licence at once (D153).
+#[test]
+fn a_renewal_into_the_past_or_shorter_than_before_is_refused() {
+    let issuer = issuer();
+    for end in [date!(2026 - 01 - 01), date!(2027 - 03 - 06)] {
+        let mut s = issued(&issuer);
+        let before = s.clone();
+        assert!(
+            matches!(renew(&mut s, renewal(end), NOW), Err(Error::BadRequest(_))),
+            "{end}"
+        );
+        assert_eq!(s.licence, before.licence, "nothing changed");
+    }
+}
+
+fn renewal(valid_until: time::Date) -> Renewal {
+    Renewal {
+        classes: None,
+        valid_from: None,
+        valid_until: Some(valid_until),
+        issuing_authority: None,
+    }
+}
+
 #[test]
 fn a_violation_before_the_first_issue_or_on_a_full_record_is_refused() {
     let issuer = issuer();
