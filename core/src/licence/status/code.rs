@@ -29,8 +29,9 @@ pub enum StatusCode {
     StopUse,
     /// K 协查: another authority has asked for assistance concerning the holder.
     ///
-    /// Some systems label K 扣押 (seized) instead; both mean the licence is held up by an
-    /// authority, so the handling here is the same.
+    /// Some systems label K 扣押 (seized) instead, under which driving is forbidden (实施条例
+    /// 第28条). Both mean the licence is held up by an authority, so the handling here is
+    /// the same, and it is the stricter one: K forbids driving (D152).
     Investigation,
     /// L 锁定: locked by the authority.
     Locked,
@@ -185,21 +186,28 @@ impl StatusCode {
         self.letter() as u8 - b'A'
     }
 
-    /// Whether the code by itself forbids driving.
+    /// Whether the code by itself forbids driving: what the letter says of the holder's
+    /// right to drive, which [`LicenceStatus::may_drive`](super::LicenceStatus::may_drive)
+    /// reports.
+    ///
+    /// Whether this e-licence is in force is another question, answered by the eligibility
+    /// table ([`NotEligible::for_code`](crate::licence::NotEligible::for_code)): a verifier
+    /// decides on in force, never on `may_drive` alone. The two agree on every letter but C.
     ///
     /// H and I (an unhandled violation or accident) block business at the 车管所 but the
-    /// licence stays in force. C (transferred out) moves the file, not the right to drive.
-    /// K (协查) flags the holder for another authority without withdrawing the licence.
-    /// Deferrals (N, P, T) forbid driving: the regulation says the holder may not drive while a
-    /// deferral runs. Z (other) is unknown, so it is treated as forbidding, since a verifier
-    /// must not wave through what it cannot interpret.
+    /// licence stays in force. C (transferred out) moves the file, not the right to drive:
+    /// the holder drives on under the new registry, so C does not forbid driving, while this
+    /// e-licence is superseded (the new authority issues the next one), so C is not in force.
+    /// K (协查) forbids driving: some systems label it 扣押 (seized), under which driving is
+    /// forbidden, and a verifier must not wave through a letter whose meaning differs
+    /// between systems (D152). Deferrals (N, P, T) forbid driving: the regulation says the
+    /// holder may not drive while a deferral runs. Z (other) is unknown, so it is treated as
+    /// forbidding, since a verifier must not wave through what it cannot interpret.
     pub const fn forbids_driving(self) -> bool {
         match self {
-            Normal | TransferredOut | ViolationUnhandled | AccidentUnhandled | Investigation => {
-                false
-            }
-            OverPoints | Suspended | Annulled | Revoked | Cancelled | StopUse | Locked
-            | OverdueRenewal | RenewalDeferred | ExamDeferred | OverdueExam
+            Normal | TransferredOut | ViolationUnhandled | AccidentUnhandled => false,
+            OverPoints | Suspended | Annulled | Revoked | Cancelled | StopUse | Investigation
+            | Locked | OverdueRenewal | RenewalDeferred | ExamDeferred | OverdueExam
             | CancelledRecoverable | OverdueReview | ReviewDeferred | Detained | Other => true,
         }
     }

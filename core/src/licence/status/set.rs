@@ -137,15 +137,17 @@ impl LicenceStatus {
     }
 
     /// Whether the status alone lets the holder drive: no code forbids it (see
-    /// [`StatusCode::forbids_driving`]). This ignores the validity date, which a verifier
-    /// checks separately.
+    /// [`StatusCode::forbids_driving`]). This ignores the validity date, and it is not
+    /// whether this e-licence is in force (C: the holder drives on, the e-licence is
+    /// superseded): a verifier decides on
+    /// [`e_licence_eligibility`](crate::licence::e_licence_eligibility).
     pub fn may_drive(self) -> bool {
         self.codes().all(|code| !code.forbids_driving())
     }
 
     /// How the e-licence shows this status: black when normal, hidden when a code ends the
-    /// licence, red for everything else, including codes that do not forbid driving (H, I, C,
-    /// K), because they still need the holder's or a verifier's attention.
+    /// licence, red for everything else, including codes that do not forbid driving (H, I, C),
+    /// because they still need the holder's or a verifier's attention.
     pub fn colour(self) -> StatusColour {
         if self.is_normal() {
             StatusColour::Black

@@ -142,14 +142,31 @@ fn colour_is_hidden_when_the_licence_has_ended() {
 }
 
 #[test]
-fn may_drive_with_unhandled_business_but_not_when_suspended_or_deferred() {
-    for s in ["A", "H", "I", "HI", "C", "K"] {
+fn may_drive_with_unhandled_business_but_not_when_suspended_deferred_or_held_up() {
+    for s in ["A", "H", "I", "HI", "C"] {
         assert!(status(s).may_drive(), "{s}");
     }
     for s in [
-        "B", "D", "E", "F", "G", "J", "L", "M", "N", "P", "Q", "R", "S", "T", "U", "Z", "DH",
+        "B", "D", "E", "F", "G", "J", "K", "L", "M", "N", "P", "Q", "R", "S", "T", "U", "Z", "DH",
+        "HK", "CK",
     ] {
         assert!(!status(s).may_drive(), "{s}");
+    }
+}
+
+#[test]
+fn only_a_transfer_lets_the_holder_drive_where_the_e_licence_is_not_in_force() {
+    // `may_drive` crosses the FFI beside the eligibility's `in_force`: a verifier reading
+    // either must not hear "yes" where the other says "no", save for C, whose right to
+    // drive goes on under the new registry while this e-licence is superseded.
+    for code in StatusCode::ALL {
+        let not_in_force = crate::licence::NotEligible::for_code(code).is_some();
+        if not_in_force && code != StatusCode::TransferredOut {
+            assert!(code.forbids_driving(), "{code}");
+        }
+        if code.forbids_driving() {
+            assert!(not_in_force, "{code}");
+        }
     }
 }
 
