@@ -7,12 +7,13 @@
 //! clock, so every platform refuses the same lists for the same reasons.
 
 use crate::credential::{
-    Credential, ElicenceStatus, StatusAnswer, StatusList, StatusListError, TrustAnchor, TrustList,
-    TrustListContents, TrustListRejection,
+    Credential, DisclosedView, ElicenceStatus, StatusAnswer, StatusList, StatusListError,
+    TrustAnchor, TrustList, TrustListContents, TrustListRejection,
 };
 use crate::crypto::PublicKey;
+use crate::licence::e_licence_eligibility;
 
-use super::{Policy, Rejection, Verified, verify_offline_with_status};
+use super::{DEFAULT_SKEW, Policy, Rejection, Verified, china_date, verify_offline_with_status};
 
 /// Why a status list was not taken.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -50,17 +51,24 @@ pub enum AnchoredRejection {
 /// What the lists held say about one e-licence, for the wallet's own screen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OwnStatus {
-    /// A fresh status list holds the e-licence in force.
+    /// A fresh status list holds the e-licence in force, and the credential is within its
+    /// lifetime and the licence within its validity, with no status letter that takes it
+    /// out of force.
     InForce,
-    /// A fresh status list says suspended: verifiers refuse it offline.
+    /// Verifiers refuse it offline, for now: a fresh status list says suspended, or a
+    /// status letter signed into the credential takes the licence out of force without
+    /// ending it (e.g. D, K, M, Z), as the status list says of the same letters (D152).
     Suspended,
-    /// A fresh status list says revoked or replaced: verifiers refuse it offline; sync.
+    /// Verifiers refuse it offline and always will; sync. Either a fresh status list says
+    /// revoked or replaced, or the credential itself is out of force: its lifetime has
+    /// ended, the licence is past its validity (or not yet in it), or a status letter
+    /// signed into it ends the licence or moves its file (E, F, G, C) (D152).
     Superseded,
     /// The status list held is stale or does not cover the e-licence: verifiers may check
     /// online.
     Unknown,
     /// No valid status list or trust list is held, or the credential does not verify under
-    /// the trust list held: refresh the lists.
+    /// the trust list held (or claims an issue time ahead of the clock): refresh the lists.
     NotChecked,
 }
 
@@ -211,21 +219,33 @@ impl OfflineTrust {
         )?)
     }
 
-    /// What the held lists say about a wallet's own credential at `now`: the credential
-    /// must verify under the held trust list (so a list the wallet was fed for another
-    /// root, or a forged credential, says nothing), then its index is read in the status
-    /// list.
+    /// What the held lists say about a wallet's own credential at `now`, as a police
+    /// scanner holding the same lists would answer offline: the credential must verify
+    /// under the held trust list (so a list the wallet was fed for another root, or a
+    /// forged credential, says nothing); then what the scanner checks of the credential
+    /// alone, in its order: its lifetime, and the licence's validity dates and the status
+    /// letters signed into it against the Beijing date at `now` (see
+    /// [`standing_of_credential`]); only then is its index read in the status list. So the
+    /// wallet never says "in force" where the scanner refuses (D152).
     pub fn own_status(&self, credential: &Credential, now: u64) -> OwnStatus {
         let Ok(trust) = self.anchor.trust_list(now) else {
-            return OwnStatus::NotChecked;
-        };
-        let Some(list) = &self.status else {
             return OwnStatus::NotChecked;
         };
         let Ok(view) = credential
             .view(crate::credential::Audience::Enforcement)
             .verify(trust)
         else {
+            return OwnStatus::NotChecked;
+        };
+        // A scanner with the default skew refuses a credential from the future; the
+        // wallet's clock and the issuer's disagree, so nothing can be said yet.
+        if u64::from(view.header().issued_at) > now + u64::from(DEFAULT_SKEW) {
+            return OwnStatus::NotChecked;
+        }
+        if let Some(refused) = standing_of_credential(&view, now) {
+            return refused;
+        }
+        let Some(list) = &self.status else {
             return OwnStatus::NotChecked;
         };
         match list.status_at(view.header().status_index, now) {
@@ -235,6 +255,40 @@ impl OfflineTrust {
             Ok(StatusAnswer::Unknown) | Err(_) => OwnStatus::Unknown,
         }
     }
+}
+
+/// What [`verify_offline_with_status`] refuses a verified view for before it reads the
+/// status list, apart from the presentation's window and device signature, worded for the
+/// wallet; `None` when nothing is against it.
+///
+/// - The credential's lifetime has ended: [`OwnStatus::Superseded`] (a sync brings a
+///   fresh one).
+/// - A status letter signed into it takes it out of force
+///   ([`e_licence_eligibility`]): worded as the authority's status list words the same
+///   letters, so a synced wallet (whose credential the authority re-signed with the
+///   letter) hears what the list says: E, F, G and C superseded, every other letter (R
+///   included: it can be restored) suspended.
+/// - The licence is outside its validity on the Beijing date at `now`:
+///   [`OwnStatus::Superseded`] (past it, only a renewal helps, and a renewal replaces the
+///   e-licence).
+fn standing_of_credential(view: &DisclosedView, now: u64) -> Option<OwnStatus> {
+    use crate::licence::NotEligible as N;
+    if now >= view.header().expires_at() {
+        return Some(OwnStatus::Superseded);
+    }
+    let today = china_date(now);
+    let by_letters = e_licence_eligibility(view.status(), time::Date::MAX, time::Date::MIN);
+    match by_letters {
+        Err(N::Annulled | N::Revoked | N::Cancelled | N::TransferredOut) => {
+            return Some(OwnStatus::Superseded);
+        }
+        Err(_) => return Some(OwnStatus::Suspended),
+        Ok(()) => {}
+    }
+    // The letters passed: what the scanner's eligibility check can still refuse is the date.
+    let in_validity = today >= view.valid_from()
+        && e_licence_eligibility(view.status(), view.valid_until(), today).is_ok();
+    (!in_validity).then_some(OwnStatus::Superseded)
 }
 
 /// A root public key from its text form: 64 hexadecimal characters (either case, white

@@ -1,0 +1,229 @@
+//! The wallet's own status (`OfflineTrust::own_status`, D93) never says "in force" where a
+//! police scanner holding the same lists refuses the e-licence offline (D152): a licence past
+//! its validity, a status letter that takes it out of force and a credential past its
+//! lifetime count as well as the status list's entry.
+
+use edl_core::credential::{Audience, ElicenceStatus, Issuance, StatusList, TrustListContents};
+use edl_core::crypto::{KeyId, SecretKey, TotpSeed};
+use edl_core::licence::{LicenceStatus, NotEligible};
+use edl_core::present::{Form, Holder};
+use edl_core::sample;
+use edl_core::verify::{
+    AnchoredRejection, OfflineTrust, OwnStatus, Policy, Rejection, StatusCheck,
+};
+
+/// 2028-03-07 20:00 Beijing time: the last evening of the sample licence's validity
+/// (valid until 2028-03-07).
+const ISSUED: u32 = 1_836_043_200;
+/// 2028-03-08 10:00 Beijing time: the morning after, within the credential's 72 h.
+const MORNING_AFTER: u64 = 1_836_093_600;
+/// 2028-03-07 23:59:59 Beijing time: the last second of the validity.
+const LAST_SECOND: u64 = 1_836_057_599;
+const TTL: u32 = 6 * 3600;
+const SKEW: u32 = 5;
+
+fn root() -> SecretKey {
+    SecretKey::from_seed([0xA0; 32])
+}
+
+/// The sample e-licence issued at [`ISSUED`] with the status `letters` signed into it.
+fn holder(letters: &str) -> Holder {
+    let s = sample::issued(ISSUED);
+    let mut licence = s.licence.clone();
+    licence.main.status = LicenceStatus::from_letters(letters).unwrap();
+    let device = SecretKey::from_seed(sample::DEVICE_SEED);
+    let credential = s
+        .issuer
+        .issue(
+            &licence,
+            Issuance {
+                id: sample::ELICENCE_ID,
+                device_key: device.public(),
+                issued_at: ISSUED,
+                ttl_hours: sample::TTL_HOURS,
+                status_index: sample::STATUS_INDEX,
+            },
+        )
+        .unwrap();
+    Holder::new(credential, device, TotpSeed::from_bytes(sample::TOTP_SEED)).unwrap()
+}
+
+/// What a wallet and a police scanner both hold at `now`: the root-signed trust list and a
+/// status list made at `made` where the sample e-licence has `status`.
+fn lists(now: u64, made: u32, status: ElicenceStatus) -> OfflineTrust {
+    let s = sample::issued(ISSUED);
+    let signed = TrustListContents {
+        sequence: 1,
+        issued_at: ISSUED - 60,
+        expires_at: ISSUED + 30 * 24 * 3600,
+        next_root: None,
+        keys: s.trust.clone(),
+    }
+    .sign(&root());
+    let mut t = OfflineTrust::pinned(root().public());
+    t.load_trust_list(&signed, now, SKEW).unwrap();
+    let mut list = StatusList::new(made, TTL, 100);
+    list.set(sample::STATUS_INDEX, status).unwrap();
+    t.load_status_list(
+        &list.sign(KeyId(1), &SecretKey::from_seed(sample::ISSUER_SEED)),
+        now,
+        SKEW,
+    )
+    .unwrap();
+    t
+}
+
+/// A police scanner's verdict at `now` with the lists `t`, on a fresh offline QR.
+fn scanner(t: &OfflineTrust, h: &Holder, now: u64) -> Result<StatusCheck, AnchoredRejection> {
+    let payload = h
+        .present(Form::Offline, Audience::Enforcement, now, 30)
+        .unwrap()
+        .payload;
+    t.verify(&payload, now, &Policy::new(Audience::Enforcement))
+        .map(|v| v.status)
+}
+
+/// How the wallet words a scanner's refusal. A status letter signed into the credential is
+/// worded as the authority's status list words it: E, F, G and C superseded, any other
+/// letter that takes the licence out of force suspended (`letters_word`, `None` for letters
+/// that leave it in force); a licence past its validity and a credential past its lifetime
+/// are superseded.
+fn word_for(letters_word: Option<OwnStatus>, refused: &AnchoredRejection) -> OwnStatus {
+    match refused {
+        AnchoredRejection::Rejected(Rejection::ElicenceSuspended) => OwnStatus::Suspended,
+        AnchoredRejection::Rejected(Rejection::LicenceNotInForce(_)) => {
+            letters_word.unwrap_or(OwnStatus::Superseded)
+        }
+        _ => OwnStatus::Superseded,
+    }
+}
+
+#[test]
+fn the_morning_after_the_validity_ends_the_wallet_no_longer_says_in_force() {
+    // The reviewer's reproduction: issued the evening of the last day, checked the next
+    // morning with a fresh list that holds the e-licence in force.
+    let h = holder("A");
+    let t = lists(
+        MORNING_AFTER,
+        MORNING_AFTER as u32 - 60,
+        ElicenceStatus::InForce,
+    );
+    assert_eq!(
+        scanner(&t, &h, MORNING_AFTER),
+        Err(AnchoredRejection::Rejected(Rejection::LicenceNotInForce(
+            NotEligible::OverdueRenewal
+        )))
+    );
+    let own = t.own_status(h.credential(), MORNING_AFTER);
+    assert_eq!(own, OwnStatus::Superseded);
+    let words = edl_core::display::own_status(own);
+    assert!(!words.zh.contains("状态正常"), "{}", words.zh);
+    // The evening before, the same lists hold it in force on both sides.
+    let t = lists(
+        LAST_SECOND,
+        LAST_SECOND as u32 - 60,
+        ElicenceStatus::InForce,
+    );
+    assert_eq!(scanner(&t, &h, LAST_SECOND), Ok(StatusCheck::InForce));
+    assert_eq!(
+        t.own_status(h.credential(), LAST_SECOND),
+        OwnStatus::InForce
+    );
+}
+
+#[test]
+fn the_wallet_says_in_force_exactly_when_a_police_scanner_with_the_same_lists_accepts() {
+    let times = [
+        ISSUED as u64 + 60,
+        LAST_SECOND,
+        LAST_SECOND + 1,
+        MORNING_AFTER,
+        // Past the credential's 72 h lifetime.
+        ISSUED as u64 + u64::from(sample::TTL_HOURS) * 3600 + 1,
+    ];
+    let lists_at = |now: u64| {
+        [
+            (now as u32 - 60, ElicenceStatus::InForce),
+            (now as u32 - 60, ElicenceStatus::Suspended),
+            (now as u32 - 60, ElicenceStatus::Superseded),
+            // Stale: exactly its time-to-live old.
+            (now as u32 - TTL, ElicenceStatus::InForce),
+        ]
+    };
+    use OwnStatus::{Superseded, Suspended};
+    for (letters, letters_word) in [
+        ("A", None),
+        ("H", None),
+        ("C", Some(Superseded)),
+        ("D", Some(Suspended)),
+        ("F", Some(Superseded)),
+        ("K", Some(Suspended)),
+        ("M", Some(Suspended)),
+        ("R", Some(Suspended)),
+        ("Z", Some(Suspended)),
+        ("DF", Some(Superseded)),
+    ] {
+        let h = holder(letters);
+        for now in times {
+            for (made, status) in lists_at(now) {
+                let t = lists(now, made, status);
+                let verdict = scanner(&t, &h, now);
+                let own = t.own_status(h.credential(), now);
+                let case = format!("{letters} at {now}, list {status:?} made {made}: {verdict:?}");
+                match verdict {
+                    Ok(StatusCheck::InForce) => assert_eq!(own, OwnStatus::InForce, "{case}"),
+                    Ok(StatusCheck::Unknown) => assert_eq!(own, OwnStatus::Unknown, "{case}"),
+                    Ok(StatusCheck::NotChecked) => panic!("a list is held: {case}"),
+                    Err(refused) => assert_eq!(own, word_for(letters_word, &refused), "{case}"),
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn a_licence_out_of_force_is_not_in_force_even_before_a_status_list_is_held() {
+    // A wallet that holds the trust list only: the scanner refuses on the credential
+    // alone, and the wallet says so rather than "no list yet".
+    let s = sample::issued(ISSUED);
+    let signed = TrustListContents {
+        sequence: 1,
+        issued_at: ISSUED - 60,
+        expires_at: ISSUED + 30 * 24 * 3600,
+        next_root: None,
+        keys: s.trust.clone(),
+    }
+    .sign(&root());
+    let mut t = OfflineTrust::pinned(root().public());
+    t.load_trust_list(&signed, MORNING_AFTER, SKEW).unwrap();
+    let h = holder("A");
+    assert!(matches!(
+        scanner(&t, &h, MORNING_AFTER),
+        Err(AnchoredRejection::Rejected(Rejection::LicenceNotInForce(_)))
+    ));
+    assert_eq!(
+        t.own_status(h.credential(), MORNING_AFTER),
+        OwnStatus::Superseded
+    );
+    // In its validity, with no status list, there is nothing to say yet.
+    assert_eq!(
+        t.own_status(h.credential(), LAST_SECOND),
+        OwnStatus::NotChecked
+    );
+}
+
+#[test]
+fn a_credential_from_the_future_is_not_called_in_force() {
+    // The wallet's clock behind the issuer's by more than a scanner's skew: the scanner
+    // refuses, and the wallet has nothing to say yet.
+    let now = ISSUED as u64 - 60;
+    let h = holder("A");
+    let t = lists(now, now as u32 - 60, ElicenceStatus::InForce);
+    assert_eq!(
+        scanner(&t, &h, now),
+        Err(AnchoredRejection::Rejected(
+            Rejection::CredentialNotYetValid
+        ))
+    );
+    assert_eq!(t.own_status(h.credential(), now), OwnStatus::NotChecked);
+}
