@@ -36,9 +36,9 @@ mirror_enum!(
     pub enum OwnStatus = verify::OwnStatus {
         /// In force.
         InForce,
-        /// Suspended.
+        /// Suspended (by the status list or the signed letters).
         Suspended,
-        /// Revoked or replaced.
+        /// Revoked or replaced, expired, or the credential's lifetime over.
         Superseded,
         /// The status list is stale.
         Unknown,

@@ -98,7 +98,8 @@ pub struct LicenceStatus {
     pub label_zh: String,
     /// English labels.
     pub label_en: String,
-    /// Whether the status alone permits driving.
+    /// Whether the status letters alone permit driving (not whether the e-licence is in
+    /// force: the verdict says that).
     pub may_drive: bool,
 }
 

@@ -4054,7 +4054,9 @@ public struct LicenceStatus: Equatable, Hashable {
      */
     public let labelEn: String
     /**
-     * Whether the status alone lets the holder drive (the validity dates are separate).
+     * Whether the status letters alone let the holder drive (the validity dates are
+     * separate). Whether the e-licence is in force is the verdict's, not this: C (file
+     * transferred out) lets the holder drive though this e-licence is no longer in force.
      */
     public let mayDrive: Bool
 
@@ -4074,7 +4076,9 @@ public struct LicenceStatus: Equatable, Hashable {
          * The English labels joined, e.g. "Suspended, Renewal overdue".
          */labelEn: String, 
         /**
-         * Whether the status alone lets the holder drive (the validity dates are separate).
+         * Whether the status letters alone let the holder drive (the validity dates are
+         * separate). Whether the e-licence is in force is the verdict's, not this: C (file
+         * transferred out) lets the holder drive though this e-licence is no longer in force.
          */mayDrive: Bool) {
         self.letters = letters
         self.colour = colour
@@ -7793,21 +7797,25 @@ public func FfiConverterTypeNotEligibleReason_lower(_ value: NotEligibleReason) 
 
 /**
  * What the lists a wallet holds say about its own e-licence (D93), as a verifier holding
- * the same lists would answer offline.
+ * the same lists would answer offline: never in force where such a verifier refuses it
+ * (D152).
  */
 
 public enum OwnStatus: Equatable, Hashable {
     
     /**
-     * A fresh status list holds it in force.
+     * A fresh status list holds it in force, and the credential itself still verifies
+     * (its lifetime, its signed status letters, the licence's validity dates).
      */
     case inForce
     /**
-     * A fresh status list says suspended: offline checks refuse it.
+     * Suspended, by a fresh status list or by the signed status letters: offline checks
+     * refuse it.
      */
     case suspended
     /**
-     * A fresh status list says revoked or replaced: offline checks refuse it; sync.
+     * Revoked or replaced, the licence expired, or the credential's lifetime over:
+     * offline checks refuse it; sync.
      */
     case superseded
     /**
