@@ -487,6 +487,30 @@ async fn an_application_whose_answer_is_lost_is_asked_again_and_issues_once() {
         .filter(|m| m.kind == MessageKind::ApplicationSucceeded)
         .count();
     assert_eq!(succeeded, 1, "issued once");
+
+    // Without a photo on file: the lost answer said "awaiting a photo", and so does the
+    // one asked again.
+    let n = number(507);
+    let driver = t.create_driver(&n, false).await;
+    let code = t.activation_code(driver).await;
+    let dir = tempfile::tempdir().unwrap();
+    let wallet = Wallet::open(dir.path(), &keys()).unwrap();
+    wallet.enrol(&proxy.url, &n, &code).await.unwrap();
+    proxy.lose_next_answer_to(b"POST /v1/wallet/apply");
+    let view = wallet
+        .apply(Arc::new(TestIdentityProvider::new(IDENTITY_SECRET)))
+        .await
+        .expect("applied, the lost answer asked again");
+    assert!(!proxy.still_to_lose());
+    assert_eq!(view.phase, ApplicationPhase::AwaitingPhoto);
+    let d = t
+        .admin_ok(
+            Method::GET,
+            &paths::with_id(paths::DRIVER, driver),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(d["application"]["phase"], "awaiting_photo", "{d}");
 }
 
 /// A phone whose clock moved after the last exchange (the driver changed it, or a bad

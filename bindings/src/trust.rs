@@ -36,13 +36,14 @@ mirror_enum!(
     pub enum OwnStatus = verify::OwnStatus {
         /// In force.
         InForce,
-        /// Suspended (by the status list or the signed letters).
+        /// Suspended (by the status list or the signed letters), or not valid yet.
         Suspended,
         /// Revoked or replaced, expired, or the credential's lifetime over.
         Superseded,
         /// The status list is stale.
         Unknown,
-        /// No valid lists held.
+        /// No valid lists held, or the e-licence does not verify under them (or is from
+        /// the future).
         NotChecked,
     }
 );

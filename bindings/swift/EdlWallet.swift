@@ -2492,8 +2492,9 @@ public protocol WalletProtocol: AnyObject, Sendable {
      * Applies for the e-licence after the real-person check by `provider`. Issued at once
      * when a photo on file still meets the rules; otherwise the phase says it waits for a
      * photo or for review, with the deadline. The application itself is sent again (up to
-     * three tries) when the network drops or the authority is briefly busy, so a lost
-     * answer does not ask the driver for a second check; `Offline` or `Busy` after that.
+     * three tries) when the network drops or the authority is busy for at most 10 s, so
+     * a lost answer does not ask the driver for a second check; `Offline` or `Busy` after
+     * that, or at once for a longer Retry-After.
      */
     func apply(provider: IdentityProvider) async throws  -> Application
     
@@ -2737,8 +2738,9 @@ open func application()throws  -> Application?  {
      * Applies for the e-licence after the real-person check by `provider`. Issued at once
      * when a photo on file still meets the rules; otherwise the phase says it waits for a
      * photo or for review, with the deadline. The application itself is sent again (up to
-     * three tries) when the network drops or the authority is briefly busy, so a lost
-     * answer does not ask the driver for a second check; `Offline` or `Busy` after that.
+     * three tries) when the network drops or the authority is busy for at most 10 s, so
+     * a lost answer does not ask the driver for a second check; `Offline` or `Busy` after
+     * that, or at once for a longer Retry-After.
      */
 open func apply(provider: IdentityProvider)async throws  -> Application  {
     return
@@ -7809,8 +7811,8 @@ public enum OwnStatus: Equatable, Hashable {
      */
     case inForce
     /**
-     * Suspended, by a fresh status list or by the signed status letters: offline checks
-     * refuse it.
+     * Suspended, by a fresh status list or by the signed status letters, or a validity
+     * that has not begun yet: offline checks refuse it for now.
      */
     case suspended
     /**
@@ -7823,7 +7825,9 @@ public enum OwnStatus: Equatable, Hashable {
      */
     case unknown
     /**
-     * No valid lists are held (none refreshed yet, or expired): refresh the lists.
+     * No valid lists are held (none refreshed yet, or expired): refresh the lists. Also
+     * when the held e-licence does not verify under them, or its issue time is ahead of
+     * this phone's clock.
      */
     case notChecked
 

@@ -227,3 +227,45 @@ fn a_credential_from_the_future_is_not_called_in_force() {
     );
     assert_eq!(t.own_status(h.credential(), now), OwnStatus::NotChecked);
 }
+
+/// A licence whose validity begins after the credential was signed (a renewal whose period
+/// starts on the old end date, D153) is refused offline until its first day; the wallet says
+/// suspended for now, not "已失效，请同步" (superseded: a sync would bring the same
+/// credential), and in force from its first day.
+#[test]
+fn a_validity_that_has_not_begun_is_suspended_for_now_then_in_force() {
+    let s = sample::issued(ISSUED);
+    let mut licence = s.licence.clone();
+    licence.main.valid_from = time::macros::date!(2028 - 03 - 09);
+    licence.main.valid_until = time::macros::date!(2038 - 03 - 09);
+    let device = SecretKey::from_seed(sample::DEVICE_SEED);
+    let credential = s
+        .issuer
+        .issue(
+            &licence,
+            Issuance {
+                id: sample::ELICENCE_ID,
+                device_key: device.public(),
+                issued_at: ISSUED,
+                ttl_hours: sample::TTL_HOURS,
+                status_index: sample::STATUS_INDEX,
+            },
+        )
+        .unwrap();
+    let h = Holder::new(credential, device, TotpSeed::from_bytes(sample::TOTP_SEED)).unwrap();
+    // 2028-03-09 10:00 Beijing: its first day.
+    let first_day = MORNING_AFTER + 24 * 3600;
+    for (now, expected) in [
+        (MORNING_AFTER, OwnStatus::Suspended),
+        (first_day, OwnStatus::InForce),
+    ] {
+        let t = lists(now, (now - 60) as u32, ElicenceStatus::InForce);
+        let verdict = scanner(&t, &h, now);
+        assert_eq!(
+            verdict.is_ok(),
+            expected == OwnStatus::InForce,
+            "{now}: {verdict:?}"
+        );
+        assert_eq!(t.own_status(h.credential(), now), expected, "{now}");
+    }
+}

@@ -55,7 +55,8 @@ pub async fn activation_code(
     app.activation_code(id).await.map(Json)
 }
 
-/// Record a violation; reaching 12 points in the scoring cycle sets status B (超分).
+/// Record a violation; one that takes the scoring cycle it is dated in to 12 points sets
+/// status B (超分).
 #[utoipa::path(post, path = paths::VIOLATIONS, tag = "admin", security(("admin_token" = [])),
     params(("id" = u64, Path, description = "Driver id")), request_body = NewViolation,
     responses((status = 200, body = DriverDetail), (status = "4XX", body = ErrorBody)))]

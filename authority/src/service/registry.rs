@@ -112,7 +112,7 @@ impl App {
         Ok(ActivationCode { code, expires_at })
     }
 
-    /// Records a violation; 12 points in the cycle sets B (超分).
+    /// Records a violation; taking its cycle to 12 points sets B (超分; `rules`).
     #[instrument(skip(self, v))]
     pub async fn record_violation(&self, id: DriverId, v: NewViolation) -> Result<DriverDetail> {
         let now = self.now();

@@ -268,9 +268,10 @@ impl OfflineTrust {
 ///   letters, so a synced wallet (whose credential the authority re-signed with the
 ///   letter) hears what the list says: E, F, G and C superseded, every other letter (R
 ///   included: it can be restored) suspended.
-/// - The licence is outside its validity on the Beijing date at `now`:
+/// - The licence's validity has ended on the Beijing date at `now`:
 ///   [`OwnStatus::Superseded`] (past it, only a renewal helps, and a renewal replaces the
-///   e-licence).
+///   e-licence). Its validity has not begun yet: [`OwnStatus::Suspended`] (offline checks
+///   refuse it for now, and will take it from its first day without a sync).
 fn standing_of_credential(view: &DisclosedView, now: u64) -> Option<OwnStatus> {
     use crate::licence::NotEligible as N;
     if now >= view.header().expires_at() {
@@ -286,9 +287,12 @@ fn standing_of_credential(view: &DisclosedView, now: u64) -> Option<OwnStatus> {
         Ok(()) => {}
     }
     // The letters passed: what the scanner's eligibility check can still refuse is the date.
-    let in_validity = today >= view.valid_from()
-        && e_licence_eligibility(view.status(), view.valid_until(), today).is_ok();
-    (!in_validity).then_some(OwnStatus::Superseded)
+    if today < view.valid_from() {
+        return Some(OwnStatus::Suspended);
+    }
+    e_licence_eligibility(view.status(), view.valid_until(), today)
+        .is_err()
+        .then_some(OwnStatus::Superseded)
 }
 
 /// A root public key from its text form: 64 hexadecimal characters (either case, white

@@ -154,7 +154,8 @@ pub struct Renewal {
     #[serde(default, with = "super::common::option_date")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Date))]
     pub valid_from: Option<Date>,
-    /// New end of validity.
+    /// New end of validity: after today. Later than the current end, it also clears M
+    /// (overdue renewal) and N (renewal deferred); earlier, it corrects a date.
     #[serde(default, with = "super::common::option_date")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Date))]
     pub valid_until: Option<Date>,

@@ -9,7 +9,7 @@
 use edl_core::credential::{ElicenceId, Issuance, Issuer};
 use edl_core::crypto::PublicKey;
 use edl_core::licence::{
-    LicenceStatus, PointsCycle, RecordEntry, StatusCode, e_licence_eligibility,
+    LicenceStatus, POINTS_LIMIT, PointsCycle, RecordEntry, StatusCode, e_licence_eligibility,
 };
 use edl_core::verify::china_date;
 use edl_core::wire::{
@@ -215,9 +215,11 @@ pub fn set_challenge(s: &mut DriverState, challenge: Challenge) -> Effects {
     Effects::default()
 }
 
-/// Records a violation in date order and re-signs the e-licence; 12 points in the
-/// current cycle, or in the cycle the violation is dated in (one dealt with late), sets B
-/// (超分; D153).
+/// Records a violation in date order and re-signs the e-licence; a violation that takes
+/// the cycle it is dated in (the current one, or an earlier one for a violation dealt
+/// with late) to 12 points sets B (超分; D153). Only the crossing does: after B the office
+/// decides (a driver who passed the exam is set back to A, and a later entry in a cycle
+/// already full does not set B again).
 pub fn record_violation(s: &mut DriverState, v: NewViolation, k: Signing<'_>) -> Result<Effects> {
     let now = k.now;
     if v.date < s.licence.main.first_issue {
@@ -248,7 +250,7 @@ pub fn record_violation(s: &mut DriverState, v: NewViolation, k: Signing<'_>) ->
         v.date,
         &s.licence.supplementary.record,
     )?;
-    if cycle.reached_limit() || its_own.reached_limit() {
+    if crosses_the_limit(&its_own, points) {
         s.licence.main.status.insert(StatusCode::OverPoints);
     }
     check_issuable(&s.licence, now)?;
@@ -259,6 +261,11 @@ pub fn record_violation(s: &mut DriverState, v: NewViolation, k: Signing<'_>) ->
         ))],
         ..Effects::default()
     })
+}
+
+/// Whether an entry of `points` took `cycle` (counted with it) from under the limit to it.
+fn crosses_the_limit(cycle: &PointsCycle, points: u8) -> bool {
+    cycle.reached_limit() && cycle.points.saturating_sub(points) < POINTS_LIMIT
 }
 
 /// Sets the status letters and re-signs the e-licence (a suspended licence's
@@ -277,15 +284,18 @@ pub fn set_status(s: &mut DriverState, status: LicenceStatus, k: Signing<'_>) ->
 /// e-licence stops verifying at once.
 pub fn renew(s: &mut DriverState, r: Renewal, now: u64) -> Result<Effects> {
     let m = &mut s.licence.main;
-    // A renewal extends: a new end before the old one or already past, mistyped, would
-    // end the driver's e-licence at once (D153).
+    // A new end already past, mistyped, would end the driver's e-licence at once (D153).
+    // An earlier end still to come is allowed: it corrects one typed too late.
     if let Some(d) = r.valid_until
-        && (d < m.valid_until || d <= china_date(now))
+        && d <= china_date(now)
     {
         return Err(Error::BadRequest(
-            "a renewal's `valid_until` is before the current one or already past".into(),
+            "a renewal's `valid_until` is not after today".into(),
         ));
     }
+    // Only a renewal that moves the end later ends "overdue" (M) and a renewal deferral
+    // (N); one that changes the classes or the authority leaves them (D153).
+    let extends = r.valid_until.is_some_and(|d| d > m.valid_until);
     if let Some(c) = r.classes {
         m.classes = c;
     }
@@ -295,9 +305,10 @@ pub fn renew(s: &mut DriverState, r: Renewal, now: u64) -> Result<Effects> {
     if let Some(d) = r.valid_until {
         m.valid_until = d;
     }
-    // A renewed licence is no longer overdue for renewal, nor deferred (N) from it.
-    m.status.remove(StatusCode::OverdueRenewal);
-    m.status.remove(StatusCode::RenewalDeferred);
+    if extends {
+        m.status.remove(StatusCode::OverdueRenewal);
+        m.status.remove(StatusCode::RenewalDeferred);
+    }
     if let Some(a) = r.issuing_authority {
         s.licence.supplementary.issuing_authority = a;
     }

@@ -363,12 +363,12 @@ fn a_renewal_ends_a_renewal_deferral_too() {
     );
 }
 
-/// A renewal's new end is after today and not before the old one: a mistyped date would
-/// otherwise end the driver's e-licence at once (D153).
+/// A renewal's new end is after today: a mistyped date would otherwise end the driver's
+/// e-licence at once (D153). An earlier end still to come is a correction, and allowed.
 #[test]
-fn a_renewal_into_the_past_or_shorter_than_before_is_refused() {
+fn a_renewal_into_the_past_is_refused_and_a_correction_allowed() {
     let issuer = issuer();
-    for end in [date!(2026 - 01 - 01), date!(2027 - 03 - 06)] {
+    for end in [date!(2026 - 01 - 01), date!(2026 - 11 - 24)] {
         let mut s = issued(&issuer);
         let before = s.clone();
         assert!(
@@ -377,6 +377,63 @@ fn a_renewal_into_the_past_or_shorter_than_before_is_refused() {
         );
         assert_eq!(s.licence, before.licence, "nothing changed");
     }
+    let mut s = issued(&issuer);
+    renew(&mut s, renewal(date!(2027 - 03 - 06)), NOW).unwrap();
+    assert_eq!(s.licence.main.valid_until, date!(2027 - 03 - 06));
+}
+
+/// Only a renewal that moves the end later ends M and N: one that changes the issuing
+/// authority alone leaves a deferral in force, as the regulation does (D153).
+#[test]
+fn a_renewal_that_does_not_extend_leaves_overdue_and_deferral_alone() {
+    let issuer = issuer();
+    for letters in ["N", "M"] {
+        let mut s = issued(&issuer);
+        s.licence.main.status = LicenceStatus::from_letters(letters).unwrap();
+        renew(
+            &mut s,
+            Renewal {
+                classes: None,
+                valid_from: None,
+                valid_until: None,
+                issuing_authority: Some("北京市公安局公安交通管理局车辆管理所".into()),
+            },
+            NOW,
+        )
+        .unwrap();
+        assert_eq!(
+            s.licence.main.status,
+            LicenceStatus::from_letters(letters).unwrap()
+        );
+    }
+}
+
+/// Only the entry that takes a cycle to 12 sets B: after the driver's study and exam the
+/// office sets A again, and a later entry dated in that full cycle (a warning of 0 points
+/// entered late) does not take the licence out of force again (D153).
+#[test]
+fn a_later_entry_in_a_cycle_already_full_does_not_set_over_points_again() {
+    let issuer = issuer();
+    let mut s = issued(&issuer);
+    record_violation(&mut s, violation(12, date!(2025 - 06 - 01)), k(&issuer)).unwrap();
+    assert!(
+        s.licence
+            .main
+            .status
+            .codes()
+            .any(|c| c == StatusCode::OverPoints)
+    );
+    set_status(
+        &mut s,
+        LicenceStatus::from_letters("A").unwrap(),
+        k(&issuer),
+    )
+    .unwrap();
+    record_violation(&mut s, violation(0, date!(2025 - 07 - 01)), k(&issuer)).unwrap();
+    assert_eq!(
+        s.licence.main.status,
+        LicenceStatus::from_letters("A").unwrap()
+    );
 }
 
 fn renewal(valid_until: time::Date) -> Renewal {
