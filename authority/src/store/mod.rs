@@ -158,23 +158,12 @@ impl DriverState {
     /// cancelled, transferred out, a stopped or superseded e-licence are not in force
     /// for good. Validity dates are not judged here: the credential carries them.
     pub fn status_entry(&self) -> Option<(u32, ElicenceStatus)> {
-        use edl_core::licence::NotEligible as N;
         let e = self.elicence.as_ref()?;
         if e.status_index == UNINDEXED {
             return None;
         }
         let status = match e.state {
-            ElicenceState::Active => match edl_core::licence::e_licence_eligibility(
-                &self.licence.main.status,
-                time::Date::MAX,
-                time::Date::MIN,
-            ) {
-                Ok(()) => ElicenceStatus::InForce,
-                Err(N::Annulled | N::Revoked | N::Cancelled | N::TransferredOut) => {
-                    ElicenceStatus::Superseded
-                }
-                Err(_) => ElicenceStatus::Suspended,
-            },
+            ElicenceState::Active => ElicenceStatus::of_letters(&self.licence.main.status),
             ElicenceState::Superseded | ElicenceState::Stopped => ElicenceStatus::Superseded,
         };
         Some((e.status_index, status))

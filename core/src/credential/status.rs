@@ -28,6 +28,22 @@ pub enum ElicenceStatus {
 }
 
 impl ElicenceStatus {
+    /// How a status list words an active e-licence whose licence carries the status
+    /// `letters` (dates aside): in force when the letters allow it; superseded for E, F, G
+    /// and C (this e-licence never comes back: revoked, cancelled, annulled, transferred);
+    /// suspended for every other letter that takes it out of force (it may come back, R
+    /// included). The authority's list and the wallet's own status (D152) both say it so.
+    pub fn of_letters(letters: &crate::licence::LicenceStatus) -> ElicenceStatus {
+        use crate::licence::NotEligible as N;
+        match crate::licence::e_licence_eligibility(letters, time::Date::MAX, time::Date::MIN) {
+            Ok(()) => ElicenceStatus::InForce,
+            Err(N::Annulled | N::Revoked | N::Cancelled | N::TransferredOut) => {
+                ElicenceStatus::Superseded
+            }
+            Err(_) => ElicenceStatus::Suspended,
+        }
+    }
+
     fn bits(self) -> u8 {
         match self {
             ElicenceStatus::InForce => 0,

@@ -6,14 +6,13 @@
 //! is with the lists held. The bindings, the CLI and the apps only hand it bytes and a
 //! clock, so every platform refuses the same lists for the same reasons.
 
+use super::offline::credential_standing;
+use super::{DEFAULT_SKEW, Policy, Rejection, Verified, verify_offline_with_status};
 use crate::credential::{
     Credential, DisclosedView, ElicenceStatus, StatusAnswer, StatusList, StatusListError,
     TrustAnchor, TrustList, TrustListContents, TrustListRejection,
 };
 use crate::crypto::PublicKey;
-use crate::licence::e_licence_eligibility;
-
-use super::{DEFAULT_SKEW, Policy, Rejection, Verified, china_date, verify_offline_with_status};
 
 /// Why a status list was not taken.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -237,13 +236,8 @@ impl OfflineTrust {
         else {
             return OwnStatus::NotChecked;
         };
-        // A scanner with the default skew refuses a credential from the future; the
-        // wallet's clock and the issuer's disagree, so nothing can be said yet.
-        if u64::from(view.header().issued_at) > now + u64::from(DEFAULT_SKEW) {
-            return OwnStatus::NotChecked;
-        }
-        if let Some(refused) = standing_of_credential(&view, now) {
-            return refused;
+        if let Err(refused) = credential_standing(&view, now, DEFAULT_SKEW) {
+            return word_for_refusal(&view, &refused);
         }
         let Some(list) = &self.status else {
             return OwnStatus::NotChecked;
@@ -257,42 +251,32 @@ impl OfflineTrust {
     }
 }
 
-/// What [`verify_offline_with_status`] refuses a verified view for before it reads the
-/// status list, apart from the presentation's window and device signature, worded for the
-/// wallet; `None` when nothing is against it.
+/// How the wallet words the scanner's refusal of its credential on its own
+/// ([`credential_standing`]):
 ///
-/// - The credential's lifetime has ended: [`OwnStatus::Superseded`] (a sync brings a
-///   fresh one).
-/// - A status letter signed into it takes it out of force
-///   ([`e_licence_eligibility`]): worded as the authority's status list words the same
-///   letters, so a synced wallet (whose credential the authority re-signed with the
-///   letter) hears what the list says: E, F, G and C superseded, every other letter (R
-///   included: it can be restored) suspended.
-/// - The licence's validity has ended on the Beijing date at `now`:
-///   [`OwnStatus::Superseded`] (past it, only a renewal helps, and a renewal replaces the
-///   e-licence). Its validity has not begun yet: [`OwnStatus::Suspended`] (offline checks
-///   refuse it for now, and will take it from its first day without a sync).
-fn standing_of_credential(view: &DisclosedView, now: u64) -> Option<OwnStatus> {
-    use crate::licence::NotEligible as N;
-    if now >= view.header().expires_at() {
-        return Some(OwnStatus::Superseded);
+/// - Its lifetime over: [`OwnStatus::Superseded`] (a sync brings a fresh credential).
+/// - Its issue time ahead of the clock: [`OwnStatus::NotChecked`] (the wallet's clock and
+///   the issuer's disagree, so nothing can be said yet).
+/// - The licence refused: by the status letters first, worded as the authority's status
+///   list words them ([`ElicenceStatus::of_letters`]), so a synced wallet (whose credential
+///   the authority re-signed with the letter) hears what the list says: E, F, G and C
+///   superseded, every other letter suspended. Otherwise by the date: a validity that has
+///   ended is superseded (only a renewal helps, and it replaces the e-licence), one that
+///   has not begun is suspended (refused for now, taken from its first day).
+fn word_for_refusal(view: &DisclosedView, refused: &Rejection) -> OwnStatus {
+    match refused {
+        Rejection::CredentialExpired => return OwnStatus::Superseded,
+        Rejection::CredentialNotYetValid => return OwnStatus::NotChecked,
+        _ => {}
     }
-    let today = china_date(now);
-    let by_letters = e_licence_eligibility(view.status(), time::Date::MAX, time::Date::MIN);
-    match by_letters {
-        Err(N::Annulled | N::Revoked | N::Cancelled | N::TransferredOut) => {
-            return Some(OwnStatus::Superseded);
+    match ElicenceStatus::of_letters(view.status()) {
+        ElicenceStatus::Superseded => OwnStatus::Superseded,
+        ElicenceStatus::Suspended => OwnStatus::Suspended,
+        ElicenceStatus::InForce if *refused == Rejection::LicenceNotYetValid => {
+            OwnStatus::Suspended
         }
-        Err(_) => return Some(OwnStatus::Suspended),
-        Ok(()) => {}
+        ElicenceStatus::InForce => OwnStatus::Superseded,
     }
-    // The letters passed: what the scanner's eligibility check can still refuse is the date.
-    if today < view.valid_from() {
-        return Some(OwnStatus::Suspended);
-    }
-    e_licence_eligibility(view.status(), view.valid_until(), today)
-        .is_err()
-        .then_some(OwnStatus::Superseded)
 }
 
 /// A root public key from its text form: 64 hexadecimal characters (either case, white

@@ -182,18 +182,7 @@ pub fn verify_offline_with_status(
         &p.device_sig,
     )
     .map_err(|_| Rejection::BadDeviceSignature)?;
-    if now >= header.expires_at() {
-        return Err(Rejection::CredentialExpired);
-    }
-    if u64::from(header.issued_at) > now + u64::from(policy.skew()) {
-        return Err(Rejection::CredentialNotYetValid);
-    }
-    let today = china_date(now);
-    if today < view.valid_from() {
-        return Err(Rejection::LicenceNotYetValid);
-    }
-    e_licence_eligibility(view.status(), view.valid_until(), today)
-        .map_err(Rejection::LicenceNotInForce)?;
+    credential_standing(&view, now, policy.skew())?;
     let status = match status {
         None => StatusCheck::NotChecked,
         Some(list) => check_status(list, header.status_index, now, policy)?,
@@ -203,6 +192,31 @@ pub fn verify_offline_with_status(
         window,
         status,
     })
+}
+
+/// What an offline check refuses a verified credential for on its own, whoever presents it:
+/// its lifetime over, its issue time ahead of `now` by more than `skew`, the licence's
+/// validity not begun or ended on the Beijing date at `now`, or status letters that take
+/// it out of force. The scanner applies it to every presentation, and the wallet to its own
+/// credential (`OfflineTrust::own_status`, D152), so the two cannot disagree.
+pub(crate) fn credential_standing(
+    view: &DisclosedView,
+    now: u64,
+    skew: u32,
+) -> Result<(), Rejection> {
+    let header = view.header();
+    if now >= header.expires_at() {
+        return Err(Rejection::CredentialExpired);
+    }
+    if u64::from(header.issued_at) > now + u64::from(skew) {
+        return Err(Rejection::CredentialNotYetValid);
+    }
+    let today = china_date(now);
+    if today < view.valid_from() {
+        return Err(Rejection::LicenceNotYetValid);
+    }
+    e_licence_eligibility(view.status(), view.valid_until(), today)
+        .map_err(Rejection::LicenceNotInForce)
 }
 
 /// The status list's word on `index` at `now`, as the policy reads it.
