@@ -119,7 +119,7 @@ fn check_len(text: &str, field: Field, max: usize) -> Result<(), LicenceError> {
     }
 }
 
-/// Whether `text` holds a character that is not shown as itself ([`is_hidden`]): text that
+/// Whether `text` holds a character that is not shown as itself (`is_hidden`): text that
 /// would not read on a screen as it was typed. The authority applies the same rule to the
 /// other text people read, such as verifier names (D122).
 pub fn has_hidden_character(text: &str) -> bool {

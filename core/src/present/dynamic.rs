@@ -14,7 +14,7 @@ pub fn audience_digit(audience: Audience) -> char {
     char::from(b'1' + audience.code())
 }
 
-/// Inverse of [`audience_digit`].
+/// Inverse of `audience_digit`.
 pub fn audience_from_digit(c: char) -> Option<Audience> {
     let d = c.to_digit(10)?;
     Audience::from_code(u8::try_from(d.checked_sub(1)?).ok()?)

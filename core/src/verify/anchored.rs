@@ -223,9 +223,10 @@ impl OfflineTrust {
     /// under the held trust list (so a list the wallet was fed for another root, or a
     /// forged credential, says nothing); then what the scanner checks of the credential
     /// alone, in its order: its lifetime, and the licence's validity dates and the status
-    /// letters signed into it against the Beijing date at `now` (see
-    /// [`standing_of_credential`]); only then is its index read in the status list. So the
-    /// wallet never says "in force" where the scanner refuses (D152).
+    /// letters signed into it against the Beijing date at `now` (the scanner's own
+    /// `credential_standing`, worded by `word_for_refusal`); only then is its index read in
+    /// the status list. So the wallet never says "in force" where the scanner refuses
+    /// (D152).
     pub fn own_status(&self, credential: &Credential, now: u64) -> OwnStatus {
         let Ok(trust) = self.anchor.trust_list(now) else {
             return OwnStatus::NotChecked;
