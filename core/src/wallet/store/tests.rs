@@ -388,29 +388,41 @@ fn rows_moved_between_places_fail_authentication() {
     assert_eq!(store.list_items::<Entry>("notes").unwrap(), vec![]);
 }
 
+/// A store file as version `version` of the library left it, with what `write` put in
+/// it: that version's schema, the wrapped key and the key check, and rows written without
+/// a row digest (versions before 3 stored none: no `finish`).
+fn file_as_version(
+    path: &std::path::Path,
+    ks: &SoftwareKeyStore,
+    version: u32,
+    write: impl FnOnce(&WriteTx<'_>),
+) {
+    let key = DataKey::generate().unwrap();
+    let mut conn = Connection::open(path).unwrap();
+    configure(&conn).unwrap();
+    let tx = conn.transaction().unwrap();
+    schema::migrate(&tx, 0, version).unwrap();
+    put_meta(&tx, META_WRAPPED_KEY, &ks.wrap_key(key.master()).unwrap()).unwrap();
+    put_meta(
+        &tx,
+        META_KEY_CHECK,
+        &key.seal(Slot::KeyCheck, KEY_CHECK).unwrap(),
+    )
+    .unwrap();
+    let w = WriteTx::new(tx, &key);
+    write(&w);
+    w.tx.commit().unwrap();
+}
+
 #[test]
 fn v1_file_with_data_migrates_and_reads_back() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("w.db");
     let ks = keys("k");
     // A file as version 1 of the library left it.
-    {
-        let key = DataKey::generate().unwrap();
-        let mut conn = Connection::open(&path).unwrap();
-        configure(&conn).unwrap();
-        let tx = conn.transaction().unwrap();
-        schema::migrate(&tx, 0, 1).unwrap();
-        put_meta(&tx, META_WRAPPED_KEY, &ks.wrap_key(key.master()).unwrap()).unwrap();
-        put_meta(
-            &tx,
-            META_KEY_CHECK,
-            &key.seal(Slot::KeyCheck, KEY_CHECK).unwrap(),
-        )
-        .unwrap();
-        let w = WriteTx::new(tx, &key);
+    file_as_version(&path, &ks, 1, |w| {
         w.upsert_item("record", "r", &entry(2)).unwrap();
-        w.tx.commit().unwrap();
-    }
+    });
     assert_eq!(
         schema::user_version(&Connection::open(&path).unwrap()).unwrap(),
         1
@@ -869,26 +881,11 @@ fn a_v2_file_with_data_gets_its_digest_and_keeps_everything() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("w.db");
     let ks = keys("k");
-    {
-        let key = DataKey::generate().unwrap();
-        let mut conn = Connection::open(&path).unwrap();
-        configure(&conn).unwrap();
-        let tx = conn.transaction().unwrap();
-        schema::migrate(&tx, 0, 2).unwrap();
-        put_meta(&tx, META_WRAPPED_KEY, &ks.wrap_key(key.master()).unwrap()).unwrap();
-        put_meta(
-            &tx,
-            META_KEY_CHECK,
-            &key.seal(Slot::KeyCheck, KEY_CHECK).unwrap(),
-        )
-        .unwrap();
-        // Written as version 2 wrote: the digest is never stored (no `finish`).
-        let w = WriteTx::new(tx, &key);
+    file_as_version(&path, &ks, 2, |w| {
         w.put_doc("licence", &entry(1)).unwrap();
         w.put_secret("totp_seed", &[5; 32]).unwrap();
         w.upsert_item("verification_log", "v", &entry(2)).unwrap();
-        w.tx.commit().unwrap();
-    }
+    });
     let raw = Connection::open(&path).unwrap();
     assert_eq!(schema::user_version(&raw).unwrap(), 2);
     let digests: i64 = raw
@@ -965,19 +962,9 @@ fn a_digested_file_set_back_to_an_older_schema_is_not_taken_for_one() {
     // A file from before the upgrade, copied, then upgraded and written.
     let ks = keys("k");
     std::fs::remove_file(&path).unwrap();
-    {
-        let key = DataKey::generate().unwrap();
-        let mut conn = Connection::open(&path).unwrap();
-        configure(&conn).unwrap();
-        let tx = conn.transaction().unwrap();
-        schema::migrate(&tx, 0, 2).unwrap();
-        put_meta(&tx, META_WRAPPED_KEY, &ks.wrap_key(key.master()).unwrap()).unwrap();
-        let check = key.seal(Slot::KeyCheck, KEY_CHECK).unwrap();
-        put_meta(&tx, META_KEY_CHECK, &check).unwrap();
-        let w = WriteTx::new(tx, &key);
+    file_as_version(&path, &ks, 2, |w| {
         w.put_doc("d1", &entry(1)).unwrap();
-        w.tx.commit().unwrap();
-    }
+    });
     let before_upgrade = copy_beside(&path, "before-upgrade.db");
     let store = WalletStore::open(&path, &ks).unwrap();
     assert!(!store.found_mixed_rows());
