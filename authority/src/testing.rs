@@ -259,6 +259,17 @@ impl TestServer {
         v
     }
 
+    /// The registry's record of `driver` (`GET /admin/drivers/{id}`), which must answer
+    /// 200.
+    pub async fn driver_detail(&self, driver: u64) -> Value {
+        self.admin_ok(
+            Method::GET,
+            &paths::with_id(paths::DRIVER, driver),
+            Value::Null,
+        )
+        .await
+    }
+
     /// Registers the sample driver with `number` (and a photo on file when asked).
     pub async fn create_driver(&self, number: &str, photo_on_file: bool) -> u64 {
         let l = sample_licence(edl_core::verify::china_date(self.now()));

@@ -171,13 +171,7 @@ async fn an_escaped_id_is_audited_as_the_id_the_handler_acted_on() {
         .admin_as("t-registry", Method::PUT, &path, json!({"status": "D"}))
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
-    let d = t
-        .admin_ok(
-            Method::GET,
-            &paths::with_id(paths::DRIVER, driver),
-            Value::Null,
-        )
-        .await;
+    let d = t.driver_detail(driver).await;
     assert_eq!(d["licence"]["main"]["status"], "D", "{d}");
 
     let audit = edl_authority::http::audit::AUDIT;

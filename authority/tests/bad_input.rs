@@ -657,9 +657,7 @@ async fn text_with_hidden_characters_is_refused_and_nothing_is_stored() {
         (StatusCode::BAD_REQUEST, Some("bad_request")),
         "{v}"
     );
-    let d = t
-        .admin_ok(Method::GET, &paths::with_id(paths::DRIVER, id), Value::Null)
-        .await;
+    let d = t.driver_detail(id).await;
     assert_eq!(d["licence"]["supplementary"]["record"], json!([]), "{d}");
     for name in ["交警\u{1b}[2J", "交警\n第二行", "\u{202E}警交"] {
         let (s, v) = t

@@ -38,13 +38,7 @@ fn signer(credential: &[u8], trust: &TrustList) -> u16 {
 
 /// The key id that signed the driver's stored credential, as the registry sees it.
 async fn stored_kid(t: &TestServer, driver: u64) -> u64 {
-    let d = t
-        .admin_ok(
-            Method::GET,
-            &paths::with_id(paths::DRIVER, driver),
-            Value::Null,
-        )
-        .await;
+    let d = t.driver_detail(driver).await;
     d["elicence"]["kid"].as_u64().expect("an e-licence")
 }
 
@@ -149,13 +143,7 @@ async fn a_status_change_whose_keys_predate_a_rotation_elsewhere_is_refused_for_
         (StatusCode::TOO_MANY_REQUESTS, Some("busy"), Some(1)),
         "{v}"
     );
-    let d = t
-        .admin_ok(
-            Method::GET,
-            &paths::with_id(paths::DRIVER, driver),
-            Value::Null,
-        )
-        .await;
+    let d = t.driver_detail(driver).await;
     assert_eq!(d["elicence"]["kid"], 2);
     assert_ne!(d["licence"]["main"]["status"], "D", "{d}");
 

@@ -38,13 +38,7 @@ async fn restarting_on_the_same_database_loses_nothing() {
     let other_wallet = t.enrol(other, &other_number).await;
     t.apply_ok(&other_wallet).await;
 
-    let detail = t
-        .admin_ok(
-            Method::GET,
-            &paths::with_id(paths::DRIVER, driver),
-            Value::Null,
-        )
-        .await;
+    let detail = t.driver_detail(driver).await;
     let queue = t.admin_ok(Method::GET, paths::REVIEWS, Value::Null).await;
     let mut trust = t.trust().await;
     let sync_before = full_sync(&t, &mut wallet).await;
@@ -52,15 +46,7 @@ async fn restarting_on_the_same_database_loses_nothing() {
 
     t.restart().await;
 
-    assert_eq!(
-        t.admin_ok(
-            Method::GET,
-            &paths::with_id(paths::DRIVER, driver),
-            Value::Null
-        )
-        .await,
-        detail
-    );
+    assert_eq!(t.driver_detail(driver).await, detail);
     assert_eq!(
         t.admin_ok(Method::GET, paths::REVIEWS, Value::Null).await,
         queue

@@ -99,13 +99,7 @@ async fn a_reviewer_s_decision_answers_with_the_decision_and_nothing_of_the_driv
                "points": 3, "fine_yuan": 200}),
     )
     .await;
-    let registry = t
-        .admin_ok(
-            Method::GET,
-            &paths::with_id(paths::DRIVER, driver),
-            Value::Null,
-        )
-        .await;
+    let registry = t.driver_detail(driver).await;
     let name = registry["licence"]["main"]["name"].as_str().unwrap();
     let address = registry["licence"]["supplementary"]["address"]
         .as_str()
@@ -240,13 +234,7 @@ async fn no_answer_to_a_role_other_than_the_registry_holds_a_driver_s_identity()
     let t = start().await;
     let n = number(147);
     let driver = t.create_driver(&n, false).await;
-    let registry = t
-        .admin_ok(
-            Method::GET,
-            &paths::with_id(paths::DRIVER, driver),
-            Value::Null,
-        )
-        .await;
+    let registry = t.driver_detail(driver).await;
     let name = registry["licence"]["main"]["name"].as_str().unwrap();
     let address = registry["licence"]["supplementary"]["address"]
         .as_str()

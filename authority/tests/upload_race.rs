@@ -39,13 +39,7 @@ async fn upload_around<F: std::future::Future<Output = ()>>(
 }
 
 async fn no_photo_under_review(t: &TestServer, driver: u64) {
-    let d = t
-        .admin_ok(
-            Method::GET,
-            &paths::with_id(paths::DRIVER, driver),
-            Value::Null,
-        )
-        .await;
+    let d = t.driver_detail(driver).await;
     assert!(
         d["application"]["pending_review"].is_null(),
         "a photo went under review after the change: {d}"

@@ -25,7 +25,7 @@ use edl_core::wire::{
     ApplicationPhase, ApplicationView, FeedMessage, MessageKind, VerificationLogEntry, paths,
 };
 use reqwest::{Method, StatusCode};
-use serde_json::{Value, json};
+use serde_json::json;
 
 const KEY: [u8; 32] = [77; 32];
 
@@ -454,27 +454,11 @@ async fn overlapping_syncs_never_take_the_store_back_or_store_the_feed_twice() {
 async fn an_application_whose_answer_is_lost_is_asked_again_and_issues_once() {
     let t = TestServer::start().await;
     let proxy = HoldingProxy::start(t.server.as_ref().unwrap().addr()).await;
-    let n = number(506);
-    let driver = t.create_driver(&n, true).await;
-    let code = t.activation_code(driver).await;
     let dir = tempfile::tempdir().unwrap();
-    let wallet = Wallet::open(dir.path(), &keys()).unwrap();
-    wallet.enrol(&proxy.url, &n, &code).await.unwrap();
-    proxy.lose_next_answer_to(b"POST /v1/wallet/apply");
-    let view = wallet
-        .apply(Arc::new(TestIdentityProvider::new(IDENTITY_SECRET)))
-        .await
-        .expect("applied, the lost answer asked again");
-    assert!(!proxy.still_to_lose(), "the answer was lost once");
+    let (driver, wallet, view) = apply_losing_the_answer(&t, &proxy, dir.path(), 506, true).await;
     assert_eq!(view.phase, ApplicationPhase::Issued);
     // Issued once: one e-licence on record, and the wallet holds it.
-    let d = t
-        .admin_ok(
-            Method::GET,
-            &paths::with_id(paths::DRIVER, driver),
-            Value::Null,
-        )
-        .await;
+    let d = t.driver_detail(driver).await;
     assert_eq!(d["elicence"]["state"], "active", "{d}");
     let held = wallet.elicence().unwrap().expect("the e-licence arrived");
     let on_record: edl_core::wire::ElicenceSummary =
@@ -490,27 +474,35 @@ async fn an_application_whose_answer_is_lost_is_asked_again_and_issues_once() {
 
     // Without a photo on file: the lost answer said "awaiting a photo", and so does the
     // one asked again.
-    let n = number(507);
-    let driver = t.create_driver(&n, false).await;
-    let code = t.activation_code(driver).await;
     let dir = tempfile::tempdir().unwrap();
-    let wallet = Wallet::open(dir.path(), &keys()).unwrap();
+    let (driver, _, view) = apply_losing_the_answer(&t, &proxy, dir.path(), 507, false).await;
+    assert_eq!(view.phase, ApplicationPhase::AwaitingPhoto);
+    let d = t.driver_detail(driver).await;
+    assert_eq!(d["application"]["phase"], "awaiting_photo", "{d}");
+}
+
+/// A new driver `nth` (a photo on file or not) enrolled through `proxy` with a wallet in
+/// `dir`, whose application's answer the proxy loses once; the wallet's `apply` must still
+/// succeed.
+async fn apply_losing_the_answer(
+    t: &TestServer,
+    proxy: &HoldingProxy,
+    dir: &Path,
+    nth: u32,
+    photo_on_file: bool,
+) -> (u64, Wallet, ApplicationView) {
+    let n = number(nth);
+    let driver = t.create_driver(&n, photo_on_file).await;
+    let code = t.activation_code(driver).await;
+    let wallet = Wallet::open(dir, &keys()).unwrap();
     wallet.enrol(&proxy.url, &n, &code).await.unwrap();
     proxy.lose_next_answer_to(b"POST /v1/wallet/apply");
     let view = wallet
         .apply(Arc::new(TestIdentityProvider::new(IDENTITY_SECRET)))
         .await
         .expect("applied, the lost answer asked again");
-    assert!(!proxy.still_to_lose());
-    assert_eq!(view.phase, ApplicationPhase::AwaitingPhoto);
-    let d = t
-        .admin_ok(
-            Method::GET,
-            &paths::with_id(paths::DRIVER, driver),
-            Value::Null,
-        )
-        .await;
-    assert_eq!(d["application"]["phase"], "awaiting_photo", "{d}");
+    assert!(!proxy.still_to_lose(), "the answer was lost once");
+    (driver, wallet, view)
 }
 
 /// A phone whose clock moved after the last exchange (the driver changed it, or a bad
