@@ -43,27 +43,39 @@ pub fn issued(issued_at: u32) -> Sample {
     let mut licence = sample_licence(china_date(u64::from(issued_at)));
     licence.main.generated_at =
         time::OffsetDateTime::from_unix_timestamp(i64::from(issued_at)).expect("u32 time");
-    let device = SecretKey::from_seed(DEVICE_SEED);
-    let credential = issuer
-        .issue(
-            &licence,
-            Issuance {
-                id: ELICENCE_ID,
-                device_key: device.public(),
-                issued_at,
-                ttl_hours: TTL_HOURS,
-                status_index: STATUS_INDEX,
-            },
-        )
-        .expect("the sample licence is valid");
-    let holder =
-        Holder::new(credential, device, TotpSeed::from_bytes(TOTP_SEED)).expect("matching key");
+    let holder = holder(&issuer, &licence, issued_at, TTL_HOURS);
     Sample {
         issuer,
         trust,
         licence,
         holder,
     }
+}
+
+impl Sample {
+    /// The sample device's holder of `licence` as the sample issuer issues it at
+    /// `issued_at` for `ttl_hours` (the sample e-licence id, status index and TOTP seed): a
+    /// licence changed for a test, presented and verified like the sample's own.
+    pub fn holder_of(&self, licence: &Licence, issued_at: u32, ttl_hours: u16) -> Holder {
+        holder(&self.issuer, licence, issued_at, ttl_hours)
+    }
+}
+
+fn holder(issuer: &Issuer, licence: &Licence, issued_at: u32, ttl_hours: u16) -> Holder {
+    let device = SecretKey::from_seed(DEVICE_SEED);
+    let credential = issuer
+        .issue(
+            licence,
+            Issuance {
+                id: ELICENCE_ID,
+                device_key: device.public(),
+                issued_at,
+                ttl_hours,
+                status_index: STATUS_INDEX,
+            },
+        )
+        .expect("a valid licence");
+    Holder::new(credential, device, TotpSeed::from_bytes(TOTP_SEED)).expect("matching key")
 }
 
 /// The time the pinned format vectors are made at: 2026-11-25 11:00:05 Beijing time.

@@ -1,6 +1,6 @@
 //! Offline presentation and verification, end to end through the public API.
 
-use edl_core::credential::{Audience, DisclosedView, Issuance, Issuer, TrustList};
+use edl_core::credential::{Audience, DisclosedView, Issuer, TrustList};
 use edl_core::crypto::{KeyId, SecretKey};
 use edl_core::licence::{LicenceStatus, NotEligible, StatusCode};
 use edl_core::present::{Form, Holder, Window};
@@ -250,26 +250,7 @@ fn truncated_and_garbage_payloads_are_typed_errors() {
 
 /// A holder of `licence` as the sample issuer issues it to the sample device.
 fn holder_of(s: &sample::Sample, licence: &edl_core::licence::Licence) -> Holder {
-    let device = SecretKey::from_seed(sample::DEVICE_SEED);
-    let credential = s
-        .issuer
-        .issue(
-            licence,
-            Issuance {
-                id: sample::ELICENCE_ID,
-                device_key: device.public(),
-                issued_at: ISSUED,
-                ttl_hours: 24,
-                status_index: sample::STATUS_INDEX,
-            },
-        )
-        .unwrap();
-    Holder::new(
-        credential,
-        device,
-        edl_core::crypto::TotpSeed::from_bytes([1; 32]),
-    )
-    .unwrap()
+    s.holder_of(licence, ISSUED, 24)
 }
 
 /// The business QR of a driver named `name`, issued by the sample issuer.

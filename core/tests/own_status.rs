@@ -3,8 +3,8 @@
 //! its validity, a status letter that takes it out of force and a credential past its
 //! lifetime count as well as the status list's entry.
 
-use edl_core::credential::{Audience, ElicenceStatus, Issuance, StatusList, TrustListContents};
-use edl_core::crypto::{KeyId, SecretKey, TotpSeed};
+use edl_core::credential::{Audience, ElicenceStatus, StatusList, TrustListContents};
+use edl_core::crypto::{KeyId, SecretKey};
 use edl_core::licence::{LicenceStatus, NotEligible};
 use edl_core::present::{Form, Holder};
 use edl_core::sample;
@@ -28,24 +28,15 @@ fn root() -> SecretKey {
 
 /// The sample e-licence issued at [`ISSUED`] with the status `letters` signed into it.
 fn holder(letters: &str) -> Holder {
+    holder_of(|licence| licence.main.status = LicenceStatus::from_letters(letters).unwrap())
+}
+
+/// The sample e-licence issued at [`ISSUED`], its licence changed by `change` first.
+fn holder_of(change: impl FnOnce(&mut edl_core::licence::Licence)) -> Holder {
     let s = sample::issued(ISSUED);
     let mut licence = s.licence.clone();
-    licence.main.status = LicenceStatus::from_letters(letters).unwrap();
-    let device = SecretKey::from_seed(sample::DEVICE_SEED);
-    let credential = s
-        .issuer
-        .issue(
-            &licence,
-            Issuance {
-                id: sample::ELICENCE_ID,
-                device_key: device.public(),
-                issued_at: ISSUED,
-                ttl_hours: sample::TTL_HOURS,
-                status_index: sample::STATUS_INDEX,
-            },
-        )
-        .unwrap();
-    Holder::new(credential, device, TotpSeed::from_bytes(sample::TOTP_SEED)).unwrap()
+    change(&mut licence);
+    s.holder_of(&licence, ISSUED, sample::TTL_HOURS)
 }
 
 /// What a wallet and a police scanner both hold at `now`: the root-signed trust list and a
@@ -234,25 +225,10 @@ fn a_credential_from_the_future_is_not_called_in_force() {
 /// credential), and in force from its first day.
 #[test]
 fn a_validity_that_has_not_begun_is_suspended_for_now_then_in_force() {
-    let s = sample::issued(ISSUED);
-    let mut licence = s.licence.clone();
-    licence.main.valid_from = time::macros::date!(2028 - 03 - 09);
-    licence.main.valid_until = time::macros::date!(2038 - 03 - 09);
-    let device = SecretKey::from_seed(sample::DEVICE_SEED);
-    let credential = s
-        .issuer
-        .issue(
-            &licence,
-            Issuance {
-                id: sample::ELICENCE_ID,
-                device_key: device.public(),
-                issued_at: ISSUED,
-                ttl_hours: sample::TTL_HOURS,
-                status_index: sample::STATUS_INDEX,
-            },
-        )
-        .unwrap();
-    let h = Holder::new(credential, device, TotpSeed::from_bytes(sample::TOTP_SEED)).unwrap();
+    let h = holder_of(|licence| {
+        licence.main.valid_from = time::macros::date!(2028 - 03 - 09);
+        licence.main.valid_until = time::macros::date!(2038 - 03 - 09);
+    });
     // 2028-03-09 10:00 Beijing: its first day.
     let first_day = MORNING_AFTER + 24 * 3600;
     for (now, expected) in [

@@ -39,10 +39,7 @@ fn online_qr_png_scans_back_to_a_check() {
 /// PNG of 3 pixels per module, the smallest the wallet draws.
 #[test]
 fn business_qr_versions_by_name_length_and_each_scans() {
-    use edl_core::credential::Issuance;
-    use edl_core::crypto::{SecretKey, TotpSeed};
     use edl_core::licence::fixtures::sample_with_name;
-    use edl_core::present::Holder;
 
     let issued_at = NOW as u32 - 600;
     let s = sample::issued(issued_at);
@@ -53,21 +50,7 @@ fn business_qr_versions_by_name_length_and_each_scans() {
         (&*"张".repeat(21), 12),
     ] {
         let licence = sample_with_name(edl_core::verify::china_date(NOW), name);
-        let device = SecretKey::from_seed(sample::DEVICE_SEED);
-        let credential = s
-            .issuer
-            .issue(
-                &licence,
-                Issuance {
-                    id: sample::ELICENCE_ID,
-                    device_key: device.public(),
-                    issued_at,
-                    ttl_hours: 72,
-                    status_index: sample::STATUS_INDEX,
-                },
-            )
-            .unwrap();
-        let holder = Holder::new(credential, device, TotpSeed::from_bytes([0; 32])).unwrap();
+        let holder = s.holder_of(&licence, issued_at, 72);
         let p = holder
             .present(Form::Offline, Audience::Business, NOW, 30)
             .unwrap();
