@@ -86,6 +86,23 @@ fn decision(answer: &Value, driver_text: &[&str]) {
     assert_eq!(top, DECISION, "{answer}");
 }
 
+/// The reviewer's decision at `path` (approve or reject) on `photo`, which must be taken
+/// (200) and answer a decision holding none of `driver_text`.
+async fn decided(
+    t: &TestServer,
+    path: &str,
+    photo: u64,
+    body: Value,
+    driver_text: &[&str],
+) -> Value {
+    let (s, v) = t
+        .admin_as(REVIEWER, Method::POST, &paths::with_id(path, photo), body)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    decision(&v, driver_text);
+    v
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reviewer_s_decision_answers_with_the_decision_and_nothing_of_the_driver() {
     let t = start().await;
@@ -113,16 +130,14 @@ async fn a_reviewer_s_decision_answers_with_the_decision_and_nothing_of_the_driv
     let first = v["photo_id"].as_u64().unwrap();
 
     // Rejected: the reason goes back, the application awaits another photo.
-    let (s, v) = t
-        .admin_as(
-            REVIEWER,
-            Method::POST,
-            &paths::with_id(paths::REJECT, first),
-            json!({"reason": "背景不是白色"}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{v}");
-    decision(&v, &driver_text);
+    let v = decided(
+        &t,
+        paths::REJECT,
+        first,
+        json!({"reason": "背景不是白色"}),
+        &driver_text,
+    )
+    .await;
     assert_eq!(
         v,
         json!({"photo_id": first, "driver_id": driver, "kind": "application",
@@ -134,16 +149,7 @@ async fn a_reviewer_s_decision_answers_with_the_decision_and_nothing_of_the_driv
     let (s, v, _) = t.upload(&wallet, "second", &jpeg(3)).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let second = v["photo_id"].as_u64().unwrap();
-    let (s, v) = t
-        .admin_as(
-            REVIEWER,
-            Method::POST,
-            &paths::with_id(paths::APPROVE, second),
-            Value::Null,
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{v}");
-    decision(&v, &driver_text);
+    let v = decided(&t, paths::APPROVE, second, Value::Null, &driver_text).await;
     assert_eq!(
         v,
         json!({"photo_id": second, "driver_id": driver, "kind": "application",
@@ -156,32 +162,21 @@ async fn a_reviewer_s_decision_answers_with_the_decision_and_nothing_of_the_driv
     // A photo change, approved, then a malicious one: the e-licence stops.
     let (_, v, _) = t.upload(&wallet, "change", &jpeg(4)).await;
     let change = v["photo_id"].as_u64().unwrap();
-    let (s, v) = t
-        .admin_as(
-            REVIEWER,
-            Method::POST,
-            &paths::with_id(paths::APPROVE, change),
-            Value::Null,
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{v}");
-    decision(&v, &driver_text);
+    let v = decided(&t, paths::APPROVE, change, Value::Null, &driver_text).await;
     assert_eq!(
         (&v["kind"], &v["phase"]),
         (&json!("photo_change"), &json!("issued"))
     );
     let (_, v, _) = t.upload(&wallet, "bad", &jpeg(5)).await;
     let bad = v["photo_id"].as_u64().unwrap();
-    let (s, v) = t
-        .admin_as(
-            REVIEWER,
-            Method::POST,
-            &paths::with_id(paths::REJECT, bad),
-            json!({"reason": "恶意上传", "malicious": true}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{v}");
-    decision(&v, &driver_text);
+    let v = decided(
+        &t,
+        paths::REJECT,
+        bad,
+        json!({"reason": "恶意上传", "malicious": true}),
+        &driver_text,
+    )
+    .await;
     assert_eq!(
         (&v["outcome"], &v["phase"]),
         (&json!("rejected_malicious"), &json!("stopped"))
