@@ -506,6 +506,17 @@ fn a_status_change_re_signs_the_active_e_licence() {
     assert_eq!(messages_of(&e), [MessageKind::StatusChanged]);
 }
 
+/// `apply` by the issuer `issuer` with the real-person check answering `passes`, a stored
+/// photo reusable for an hour and e-licence id 1.
+fn apply_as(
+    s: &mut DriverState,
+    request: ApplyRequest,
+    passes: bool,
+    issuer: &Issuer,
+) -> Result<Effects> {
+    apply(s, request, &Verifier(passes), 3600, fresh(1), k(issuer))
+}
+
 fn proof(challenge_id: u64) -> ApplyRequest {
     ApplyRequest {
         identity: Some(IdentityProof {
@@ -525,14 +536,7 @@ fn applying_needs_a_real_person_check_and_uses_the_challenge_up() {
         reuse_stored_photo: true,
     };
     assert!(matches!(
-        apply(
-            &mut s,
-            no_proof,
-            &Verifier(true),
-            3600,
-            fresh(1),
-            k(&issuer)
-        ),
+        apply_as(&mut s, no_proof, true, &issuer),
         Err(Error::IdentityCheckRequired)
     ));
     let challenge = Challenge {
@@ -541,41 +545,17 @@ fn applying_needs_a_real_person_check_and_uses_the_challenge_up() {
         expires_at: NOW + 300,
     };
     set_challenge(&mut s, challenge.clone());
-    let e = apply(
-        &mut s,
-        proof(77),
-        &Verifier(false),
-        3600,
-        fresh(1),
-        k(&issuer),
-    )
-    .unwrap();
+    let e = apply_as(&mut s, proof(77), false, &issuer).unwrap();
     assert!(matches!(e.refuse, Some(Error::IdentityCheckFailed)));
     assert!(
         s.challenge.is_none(),
         "a failed check uses the challenge up"
     );
     // The right answer to a used-up challenge fails too.
-    let e = apply(
-        &mut s,
-        proof(77),
-        &Verifier(true),
-        3600,
-        fresh(1),
-        k(&issuer),
-    )
-    .unwrap();
+    let e = apply_as(&mut s, proof(77), true, &issuer).unwrap();
     assert!(e.refuse.is_some());
     set_challenge(&mut s, challenge);
-    let e = apply(
-        &mut s,
-        proof(77),
-        &Verifier(true),
-        3600,
-        fresh(1),
-        k(&issuer),
-    )
-    .unwrap();
+    let e = apply_as(&mut s, proof(77), true, &issuer).unwrap();
     assert!(e.refuse.is_none());
     assert_eq!(s.identity_key, s.device_key);
     assert_eq!(s.phase, ApplicationPhase::AwaitingPhoto, "no photo on file");
@@ -591,15 +571,7 @@ fn applying_with_a_recent_photo_on_file_issues_at_once() {
         digest: Bytes32([5; 32]),
         approved_at: NOW - 100,
     });
-    let e = apply(
-        &mut s,
-        proof(0),
-        &Verifier(false),
-        3600,
-        fresh(1),
-        k(&issuer),
-    )
-    .unwrap();
+    let e = apply_as(&mut s, proof(0), false, &issuer).unwrap();
     assert_eq!(s.phase, ApplicationPhase::Issued);
     assert_eq!(messages_of(&e), [MessageKind::ApplicationSucceeded]);
     // Too old a photo: a new one is needed.
@@ -610,15 +582,7 @@ fn applying_with_a_recent_photo_on_file_issues_at_once() {
         digest: Bytes32([5; 32]),
         approved_at: NOW - 3601,
     });
-    apply(
-        &mut s,
-        proof(0),
-        &Verifier(false),
-        3600,
-        fresh(1),
-        k(&issuer),
-    )
-    .unwrap();
+    apply_as(&mut s, proof(0), false, &issuer).unwrap();
     assert_eq!(s.phase, ApplicationPhase::AwaitingPhoto);
 }
 
@@ -629,14 +593,7 @@ fn a_stopped_e_licence_cannot_be_applied_for_in_the_app() {
     s.identity_key = s.device_key;
     s.phase = ApplicationPhase::Stopped;
     assert!(matches!(
-        apply(
-            &mut s,
-            proof(0),
-            &Verifier(true),
-            3600,
-            fresh(1),
-            k(&issuer)
-        ),
+        apply_as(&mut s, proof(0), true, &issuer),
         Err(Error::ElicenceStopped)
     ));
 }
@@ -675,38 +632,16 @@ fn an_unchecked_device_passes_the_real_person_check_before_it_hears_the_standing
             identity: None,
             reuse_stored_photo: true,
         };
-        let r = apply(
-            &mut s,
-            no_proof,
-            &Verifier(true),
-            3600,
-            fresh(1),
-            k(&issuer),
-        );
+        let r = apply_as(&mut s, no_proof, true, &issuer);
         assert!(matches!(r, Err(Error::IdentityCheckRequired)), "{standing}");
         set_challenge(&mut s, challenge.clone());
-        let e = apply(
-            &mut s,
-            proof(77),
-            &Verifier(false),
-            3600,
-            fresh(1),
-            k(&issuer),
-        )
-        .unwrap();
+        let e = apply_as(&mut s, proof(77), false, &issuer).unwrap();
         assert!(
             matches!(e.refuse, Some(Error::IdentityCheckFailed)),
             "{standing}"
         );
         set_challenge(&mut s, challenge.clone());
-        let r = apply(
-            &mut s,
-            proof(77),
-            &Verifier(true),
-            3600,
-            fresh(1),
-            k(&issuer),
-        );
+        let r = apply_as(&mut s, proof(77), true, &issuer);
         let got = format!("{:?}", r.err());
         assert!(
             got.starts_with(&format!("Some({refusal}")),
