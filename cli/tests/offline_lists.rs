@@ -55,6 +55,18 @@ fn expect(out: &Output, code: i32, words: &str) {
     assert!(!all.contains("internal error"), "{all}");
 }
 
+/// The sample e-licence issued at `issued_at`, and its enforcement offline QR shown at
+/// `now`, as text.
+fn offline_qr(issued_at: u32, now: u32) -> (sample::Sample, String) {
+    let s = sample::issued(issued_at);
+    let p = s
+        .holder
+        .present(Form::Offline, Audience::Enforcement, u64::from(now), 30)
+        .unwrap();
+    let qr = payload_to_text(&p.payload);
+    (s, qr)
+}
+
 fn trust_list(s: &sample::Sample, issued_at: u32, expires_at: u32, by: &SecretKey) -> Vec<u8> {
     TrustListContents {
         sequence: issued_at,
@@ -77,12 +89,7 @@ fn an_offline_check_with_signed_lists_gives_the_typed_outcome_and_its_exit_statu
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let now = now();
-    let s = sample::issued(now - 120);
-    let p = s
-        .holder
-        .present(Form::Offline, Audience::Enforcement, u64::from(now), 30)
-        .unwrap();
-    let qr = payload_to_text(&p.payload);
+    let (s, qr) = offline_qr(now - 120, now);
     let trust = trust_list(&s, now - 60, now + 7 * 86_400, &root());
     let list = |status| status_list(now - 60, status, sample::ISSUER_SEED);
     let r = root_hex();
@@ -140,12 +147,7 @@ fn forged_expired_unsigned_and_foreign_lists_are_refused_with_exit_status_4() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let now = now();
-    let s = sample::issued(now - 120);
-    let p = s
-        .holder
-        .present(Form::Offline, Audience::Enforcement, u64::from(now), 30)
-        .unwrap();
-    let qr = payload_to_text(&p.payload);
+    let (s, qr) = offline_qr(now - 120, now);
     let good = trust_list(&s, now - 60, now + 86_400, &root());
     let fresh = status_list(now - 60, ElicenceStatus::InForce, sample::ISSUER_SEED);
     let r = root_hex();
@@ -225,12 +227,7 @@ fn serving(trust: Vec<u8>, status: Vec<u8>, n: usize) -> String {
 #[test]
 fn a_live_status_list_made_long_before_it_was_asked_for_leaves_the_status_unknown() {
     let now = now();
-    let s = sample::issued(now - 3000);
-    let p = s
-        .holder
-        .present(Form::Offline, Audience::Enforcement, u64::from(now), 30)
-        .unwrap();
-    let qr = payload_to_text(&p.payload);
+    let (s, qr) = offline_qr(now - 3000, now);
     let trust = trust_list(&s, now - 60, now + 7 * 86_400, &root());
     let r = root_hex();
     let run = |status: Vec<u8>| {

@@ -39,9 +39,9 @@ fn holder_of(change: impl FnOnce(&mut edl_core::licence::Licence)) -> Holder {
     s.holder_of(&licence, ISSUED, sample::TTL_HOURS)
 }
 
-/// What a wallet and a police scanner both hold at `now`: the root-signed trust list and a
-/// status list made at `made` where the sample e-licence has `status`.
-fn lists(now: u64, made: u32, status: ElicenceStatus) -> OfflineTrust {
+/// What a wallet and a police scanner both hold at `now` before any status list: the
+/// root-signed trust list.
+fn trust_only(now: u64) -> OfflineTrust {
     let s = sample::issued(ISSUED);
     let signed = TrustListContents {
         sequence: 1,
@@ -53,6 +53,13 @@ fn lists(now: u64, made: u32, status: ElicenceStatus) -> OfflineTrust {
     .sign(&root());
     let mut t = OfflineTrust::pinned(root().public());
     t.load_trust_list(&signed, now, SKEW).unwrap();
+    t
+}
+
+/// What a wallet and a police scanner both hold at `now`: the root-signed trust list and a
+/// status list made at `made` where the sample e-licence has `status`.
+fn lists(now: u64, made: u32, status: ElicenceStatus) -> OfflineTrust {
+    let mut t = trust_only(now);
     let mut list = StatusList::new(made, TTL, 100);
     list.set(sample::STATUS_INDEX, status).unwrap();
     t.load_status_list(
@@ -176,17 +183,7 @@ fn the_wallet_says_in_force_exactly_when_a_police_scanner_with_the_same_lists_ac
 fn a_licence_out_of_force_is_not_in_force_even_before_a_status_list_is_held() {
     // A wallet that holds the trust list only: the scanner refuses on the credential
     // alone, and the wallet says so rather than "no list yet".
-    let s = sample::issued(ISSUED);
-    let signed = TrustListContents {
-        sequence: 1,
-        issued_at: ISSUED - 60,
-        expires_at: ISSUED + 30 * 24 * 3600,
-        next_root: None,
-        keys: s.trust.clone(),
-    }
-    .sign(&root());
-    let mut t = OfflineTrust::pinned(root().public());
-    t.load_trust_list(&signed, MORNING_AFTER, SKEW).unwrap();
+    let t = trust_only(MORNING_AFTER);
     let h = holder("A");
     assert!(matches!(
         scanner(&t, &h, MORNING_AFTER),

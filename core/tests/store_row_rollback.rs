@@ -133,6 +133,17 @@ fn write_moment(dir: &Path, url: &str, m: &Moment) {
         .unwrap();
 }
 
+/// A wallet directory in `top` written at [`OLD`], then at [`NEW`]: the directory, and a
+/// copy of the file as it was at `OLD`.
+fn old_and_new(top: &Path) -> (PathBuf, PathBuf) {
+    let dir = top.join("wallet");
+    std::fs::create_dir(&dir).unwrap();
+    write_moment(&dir, "http://127.0.0.1:9", &OLD);
+    let old = copy_of(&dir, "old.db");
+    write_moment(&dir, "http://127.0.0.1:9", &NEW);
+    (dir, old)
+}
+
 /// A copy of the wallet's file as it is now (the store closed: no WAL beside it).
 fn copy_of(dir: &Path, name: &str) -> PathBuf {
     let copy = dir.parent().unwrap().join(name);
@@ -169,11 +180,7 @@ fn a_row_rolled_back_alone_shows_nothing_stale_and_the_next_sync_starts_over() {
         ("docs", "sync_state"),
     ] {
         let top = tempfile::tempdir().unwrap();
-        let dir = top.path().join("wallet");
-        std::fs::create_dir(&dir).unwrap();
-        write_moment(&dir, "http://127.0.0.1:9", &OLD);
-        let old = copy_of(&dir, "old.db");
-        write_moment(&dir, "http://127.0.0.1:9", &NEW);
+        let (dir, old) = old_and_new(top.path());
         tamper(
             &dir,
             &old,
@@ -294,11 +301,7 @@ async fn a_deleted_log_row_is_noticed_and_the_next_sync_brings_the_whole_log_bac
 #[test]
 fn a_whole_file_rolled_back_opens_as_it_was() {
     let top = tempfile::tempdir().unwrap();
-    let dir = top.path().join("wallet");
-    std::fs::create_dir(&dir).unwrap();
-    write_moment(&dir, "http://127.0.0.1:9", &OLD);
-    let old = copy_of(&dir, "old.db");
-    write_moment(&dir, "http://127.0.0.1:9", &NEW);
+    let (dir, old) = old_and_new(top.path());
     std::fs::copy(&old, dir.join(STORE_FILE)).unwrap();
 
     let wallet = Wallet::open(&dir, &keys()).unwrap();

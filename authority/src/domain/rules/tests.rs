@@ -306,13 +306,7 @@ fn twelve_points_in_the_cycle_set_over_points_and_re_sign_the_credential() {
     )
     .unwrap();
     assert_eq!(s.licence.supplementary.cycle.points, 12);
-    assert!(
-        s.licence
-            .main
-            .status
-            .codes()
-            .any(|c| c == StatusCode::OverPoints)
-    );
+    assert!(over_points(&s));
     assert_eq!(messages_of(&e), [MessageKind::ViolationRecorded]);
     let record = &s.licence.supplementary.record;
     assert!(record.windows(2).all(|w| w[0].date <= w[1].date));
@@ -338,15 +332,7 @@ fn a_late_violation_that_fills_its_own_past_cycle_sets_over_points() {
         s.licence.supplementary.cycle.points, current,
         "not this cycle's"
     );
-    assert!(
-        s.licence
-            .main
-            .status
-            .codes()
-            .any(|c| c == StatusCode::OverPoints),
-        "{}",
-        s.licence.main.status
-    );
+    assert!(over_points(&s), "{}", s.licence.main.status);
 }
 
 /// A renewal ends a renewal deferral (N) as it ends "overdue" (M): the driver renewed, and
@@ -416,13 +402,7 @@ fn a_later_entry_in_a_cycle_already_full_does_not_set_over_points_again() {
     let issuer = issuer();
     let mut s = issued(&issuer);
     record_violation(&mut s, violation(12, date!(2025 - 06 - 01)), k(&issuer)).unwrap();
-    assert!(
-        s.licence
-            .main
-            .status
-            .codes()
-            .any(|c| c == StatusCode::OverPoints)
-    );
+    assert!(over_points(&s));
     set_status(
         &mut s,
         LicenceStatus::from_letters("A").unwrap(),
@@ -434,6 +414,15 @@ fn a_later_entry_in_a_cycle_already_full_does_not_set_over_points_again() {
         s.licence.main.status,
         LicenceStatus::from_letters("A").unwrap()
     );
+}
+
+/// Whether the driver's status holds B (超分).
+fn over_points(s: &DriverState) -> bool {
+    s.licence
+        .main
+        .status
+        .codes()
+        .any(|c| c == StatusCode::OverPoints)
 }
 
 fn renewal(valid_until: time::Date) -> Renewal {
