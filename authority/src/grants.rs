@@ -1,98 +1,196 @@
 //! Which verifier may fetch which photo (D92): a successful online check lets that
-//! verifier read that e-licence's photo for [`GRANT_SECS`], and no one else. Kept in memory
-//! like the spent codes (`guard.rs`): a grant outlives no check by more than minutes.
+//! verifier read that e-licence's photo for [`GRANT_SECS`], and no one else.
+//!
+//! The grant is a token the verify answer carries (D155), not an entry in one process's
+//! memory: every authority process on the database holds the KEK, so any of them checks a
+//! grant another made, before or after a restart. The token is
+//! `version || until || photo row ^ pad || tag`, where `pad || tag` is the KEK's keyed
+//! digest ([`KeyedDigest`]) of the verifier, the photo's digest and `until`:
+//! - the tag (24 bytes) binds the grant to that verifier, that photo and that minute;
+//! - the pad hides the photo's row number (the authority's count of photos is not a
+//!   verifier's to read). The row number needs no tag of its own: the photo read under it
+//!   must still hash to the digest the tag binds, so a changed number finds nothing.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use subtle::ConstantTimeEq;
+
+use crate::seal::KeyedDigest;
 
 /// How long after a check its verifier may fetch the photo: enough for a slow network or
 /// a page that loads the photo after the verdict, short enough that an API key does not
 /// become a way to browse photos.
 pub const GRANT_SECS: u64 = 5 * 60;
-/// Grants kept at most; past this, expired ones are swept on the next grant (5,000 checks
-/// a second for five minutes is 1.5 million, about 100 MB: the cap keeps a flood smaller).
-const MAX_GRANTS: usize = 200_000;
 
-struct Grant {
+/// The token's format.
+const VERSION: u8 = 1;
+/// Bytes of the tag: the keyed digest's 32 less the pad's 8.
+const TAG: usize = 24;
+/// Bytes of a token: version, `until`, the padded row number, the tag.
+const TOKEN: usize = 1 + 8 + 8 + TAG;
+/// Characters of a token in URL-safe base64 without padding.
+const TOKEN_CHARS: usize = (TOKEN * 4).div_ceil(3);
+/// The keyed digest's label: a grant's digests are no other purpose's.
+const LABEL: &[u8] = b"photo grant";
+/// How far ahead of this process's clock another process's may be when it grants.
+const CLOCK_SLACK: u64 = 60;
+
+/// The keyed digest of a grant's terms: the pad (its first 8 bytes) and the tag.
+fn terms(kek: &dyn KeyedDigest, verifier: u64, digest: &[u8; 32], until: u64) -> [u8; 32] {
+    let mut data = [0u8; 48];
+    data[..8].copy_from_slice(&verifier.to_be_bytes());
+    data[8..40].copy_from_slice(digest);
+    data[40..].copy_from_slice(&until.to_be_bytes());
+    kek.keyed_digest(LABEL, &data)
+}
+
+/// The grant of the photo `digest` (row `photo_id`) to `verifier`, for a check at `now`:
+/// the verify answer's `photo_grant`.
+pub fn grant(
+    kek: &dyn KeyedDigest,
+    verifier: u64,
+    digest: &[u8; 32],
     photo_id: u64,
-    until: u64,
+    now: u64,
+) -> String {
+    let until = now.saturating_add(GRANT_SECS);
+    let keyed = terms(kek, verifier, digest, until);
+    let (pad, tag) = keyed.split_at(8);
+    let pad: [u8; 8] = pad.try_into().expect("8 bytes");
+    let mut token = [0u8; TOKEN];
+    token[0] = VERSION;
+    token[1..9].copy_from_slice(&until.to_be_bytes());
+    token[9..17].copy_from_slice(&(photo_id ^ u64::from_be_bytes(pad)).to_be_bytes());
+    token[17..].copy_from_slice(tag);
+    URL_SAFE_NO_PAD.encode(token)
 }
 
-/// The grants in force.
-#[derive(Default)]
-pub struct PhotoGrants {
-    inner: Mutex<Grants>,
-}
-
-#[derive(Default)]
-struct Grants {
-    map: HashMap<(u64, [u8; 32]), Grant>,
-    /// When expired grants were last swept.
-    swept_at: u64,
-}
-
-impl PhotoGrants {
-    /// `verifier` checked the e-licence whose photo is `photo_id` with `digest`, at `now`.
-    pub fn grant(&self, verifier: u64, digest: [u8; 32], photo_id: u64, now: u64) {
-        let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        // Sweep about once a grant's life, not on every check (a check must stay O(1)),
-        // and at once when the map is full.
-        if now >= g.swept_at + GRANT_SECS || g.map.len() >= MAX_GRANTS {
-            g.map.retain(|_, grant| grant.until > now);
-            g.swept_at = now;
-            if g.map.len() >= MAX_GRANTS {
-                // Only live grants and still full: the oldest checks lose theirs first
-                // would need an order; dropping all is the bounded choice (a verifier
-                // that lost one checks again).
-                g.map.clear();
-            }
-        }
-        g.map.insert(
-            (verifier, digest),
-            Grant {
-                photo_id,
-                until: now + GRANT_SECS,
-            },
-        );
+/// The photo row `token` lets `verifier` read as `digest` at `now`: `None` for a token
+/// that is malformed, another verifier's or another photo's, altered, or past its minutes.
+pub fn photo_for(
+    kek: &dyn KeyedDigest,
+    token: &str,
+    verifier: u64,
+    digest: &[u8; 32],
+    now: u64,
+) -> Option<u64> {
+    if token.len() != TOKEN_CHARS {
+        return None;
     }
-
-    /// The photo id `verifier` may read as `digest` at `now`, if any.
-    pub fn photo_for(&self, verifier: u64, digest: &[u8; 32], now: u64) -> Option<u64> {
-        let g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        g.map
-            .get(&(verifier, *digest))
-            .filter(|grant| now < grant.until)
-            .map(|grant| grant.photo_id)
+    let mut bytes = [0u8; TOKEN];
+    let n = URL_SAFE_NO_PAD
+        .decode_slice(token.as_bytes(), &mut bytes)
+        .ok()?;
+    if n != TOKEN || bytes[0] != VERSION {
+        return None;
     }
+    let until = u64::from_be_bytes(bytes[1..9].try_into().ok()?);
+    // One past its end is over. One that ends later than a check at `now` could make it
+    // end (give or take another process's clock) comes from a clock far ahead: refused
+    // too, so a wrong clock cannot lengthen a grant. Either way the tag is not worth a
+    // digest.
+    if now >= until || until > now.saturating_add(GRANT_SECS + CLOCK_SLACK) {
+        return None;
+    }
+    let keyed = terms(kek, verifier, digest, until);
+    let (pad, tag) = keyed.split_at(8);
+    if !bool::from(tag.ct_eq(&bytes[17..])) {
+        return None;
+    }
+    let pad = u64::from_be_bytes(pad.try_into().ok()?);
+    Some(u64::from_be_bytes(bytes[9..17].try_into().ok()?) ^ pad)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::seal::FileKek;
 
-    #[test]
-    fn a_grant_is_for_one_verifier_one_photo_and_a_few_minutes() {
-        let grants = PhotoGrants::default();
-        grants.grant(7, [1; 32], 42, 1000);
-        assert_eq!(grants.photo_for(7, &[1; 32], 1000), Some(42));
-        assert_eq!(
-            grants.photo_for(7, &[1; 32], 1000 + GRANT_SECS - 1),
-            Some(42)
-        );
-        assert_eq!(grants.photo_for(7, &[1; 32], 1000 + GRANT_SECS), None);
-        assert_eq!(
-            grants.photo_for(8, &[1; 32], 1000),
-            None,
-            "another verifier"
-        );
-        assert_eq!(grants.photo_for(7, &[2; 32], 1000), None, "another photo");
+    fn kek() -> FileKek {
+        FileKek::new(&[7; 32])
     }
 
     #[test]
-    fn expired_grants_are_swept() {
-        let grants = PhotoGrants::default();
-        grants.grant(1, [1; 32], 1, 0);
-        grants.grant(2, [2; 32], 2, GRANT_SECS + 1);
-        assert_eq!(grants.inner.lock().unwrap().map.len(), 1);
+    fn a_grant_is_for_one_verifier_one_photo_and_a_few_minutes() {
+        let kek = kek();
+        let token = grant(&kek, 7, &[1; 32], 42, 1000);
+        assert_eq!(token.len(), TOKEN_CHARS);
+        assert_eq!(photo_for(&kek, &token, 7, &[1; 32], 1000), Some(42));
+        assert_eq!(
+            photo_for(&kek, &token, 7, &[1; 32], 1000 + GRANT_SECS - 1),
+            Some(42)
+        );
+        assert_eq!(
+            photo_for(&kek, &token, 7, &[1; 32], 1000 + GRANT_SECS),
+            None
+        );
+        assert_eq!(
+            photo_for(&kek, &token, 8, &[1; 32], 1000),
+            None,
+            "another verifier"
+        );
+        assert_eq!(
+            photo_for(&kek, &token, 7, &[2; 32], 1000),
+            None,
+            "another photo"
+        );
+        assert_eq!(
+            photo_for(&FileKek::new(&[8; 32]), &token, 7, &[1; 32], 1000),
+            None,
+            "another KEK"
+        );
+    }
+
+    #[test]
+    fn an_altered_grant_opens_nothing() {
+        let kek = kek();
+        let token = grant(&kek, 7, &[1; 32], 42, 1000);
+        let mut bytes = URL_SAFE_NO_PAD.decode(&token).unwrap();
+        // Every bit of the version, the end and the tag is checked. A flipped bit of the
+        // row number passes the tag but names another row, whose photo must then hash to
+        // the digest (`App::photo_for_verifier`): only the same picture could.
+        for byte in (0..9).chain(17..TOKEN) {
+            for bit in 0..8 {
+                bytes[byte] ^= 1 << bit;
+                let altered = URL_SAFE_NO_PAD.encode(&bytes);
+                assert_eq!(
+                    photo_for(&kek, &altered, 7, &[1; 32], 1000),
+                    None,
+                    "byte {byte} bit {bit}"
+                );
+                bytes[byte] ^= 1 << bit;
+            }
+        }
+        assert_eq!(photo_for(&kek, "", 7, &[1; 32], 1000), None);
+        assert_eq!(photo_for(&kek, &token[1..], 7, &[1; 32], 1000), None);
+        assert_eq!(
+            photo_for(&kek, &format!("{token}A"), 7, &[1; 32], 1000),
+            None
+        );
+        let not_base64 = format!("!{}", &token[1..]);
+        assert_eq!(photo_for(&kek, &not_base64, 7, &[1; 32], 1000), None);
+    }
+
+    #[test]
+    fn the_photo_row_is_not_readable_in_the_grant() {
+        let kek = kek();
+        // The same row granted to two verifiers: the padded numbers differ.
+        let a = URL_SAFE_NO_PAD
+            .decode(grant(&kek, 1, &[1; 32], 42, 1000))
+            .unwrap();
+        let b = URL_SAFE_NO_PAD
+            .decode(grant(&kek, 2, &[1; 32], 42, 1000))
+            .unwrap();
+        assert_ne!(a[9..17], b[9..17]);
+        assert_ne!(a[9..17], 42u64.to_be_bytes());
+    }
+
+    #[test]
+    fn a_grant_dated_past_a_check_s_reach_is_refused_before_its_tag() {
+        let kek = kek();
+        // Made by a clock two minutes ahead: further off than the slack allows.
+        let token = grant(&kek, 7, &[1; 32], 42, 1120);
+        assert_eq!(photo_for(&kek, &token, 7, &[1; 32], 1000), None);
+        assert_eq!(photo_for(&kek, &token, 7, &[1; 32], 1120), Some(42));
     }
 }

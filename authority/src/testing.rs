@@ -320,6 +320,32 @@ impl TestServer {
         .await
     }
 
+    /// The photo a verify `answer` names, fetched by `verifier` as its clients do: its API
+    /// key, and the answer's photo grant when it carries one (D155). The status, the body
+    /// (its bytes when it is not JSON) and the headers.
+    pub async fn verifier_photo(
+        &self,
+        verifier: &Verifier,
+        answer: &Value,
+        extra: &[(&str, String)],
+    ) -> (
+        StatusCode,
+        Result<Value, Vec<u8>>,
+        reqwest::header::HeaderMap,
+    ) {
+        let url = answer["photo_url"]
+            .as_str()
+            .expect("the answer names the photo");
+        let mut headers = vec![(wire::HEADER_API_KEY, verifier.api_key.clone())];
+        if let Some(grant) = answer["photo_grant"].as_str() {
+            headers.push((wire::HEADER_PHOTO_GRANT, grant.to_owned()));
+        }
+        headers.extend(extra.iter().cloned());
+        self.try_raw(Method::GET, url, &headers, Vec::new())
+            .await
+            .expect("answered")
+    }
+
     pub async fn trust(&self) -> TrustList {
         let (s, v, _) = self.raw(Method::GET, paths::TRUST_LIST, &[], vec![]).await;
         assert_eq!(s, StatusCode::OK);

@@ -9,7 +9,9 @@ use common::*;
 use edl_authority::http::web;
 use edl_core::credential::Audience;
 use edl_core::crypto::sha256;
-use edl_core::wire::{HEADER_ACCOUNT, HEADER_API_KEY, bearer, paths, sign_request};
+use edl_core::wire::{
+    HEADER_ACCOUNT, HEADER_API_KEY, HEADER_PHOTO_GRANT, bearer, paths, sign_request,
+};
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
@@ -96,7 +98,12 @@ async fn a_kept_photo_is_asked_about_before_every_use_and_given_back_to_no_one_e
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let url = v["photo_url"].as_str().unwrap().to_owned();
-    let key = vec![(HEADER_API_KEY, insurer.api_key.clone())];
+    // The key and the answer's grant (D155); another verifier below holds the grant too.
+    let grant = (
+        HEADER_PHOTO_GRANT,
+        v["photo_grant"].as_str().unwrap().to_owned(),
+    );
+    let key = vec![(HEADER_API_KEY, insurer.api_key.clone()), grant.clone()];
 
     // The verifier that checked: the bytes, for no cache to use without asking.
     let (s, h) = get(&t, &url, &key).await;
@@ -124,6 +131,7 @@ async fn a_kept_photo_is_asked_about_before_every_use_and_given_back_to_no_one_e
         &url,
         &[
             (HEADER_API_KEY, stranger.api_key.clone()),
+            grant.clone(),
             ("if-none-match", etag.clone()),
         ],
     )
@@ -151,7 +159,12 @@ async fn a_kept_photo_is_asked_about_before_every_use_and_given_back_to_no_one_e
     assert_eq!(s, StatusCode::UNAUTHORIZED);
     not_stored("photo without a key", &h);
     let other = t.verifier("Car rental", "rental").await;
-    let (s, h) = get(&t, &url, &[(HEADER_API_KEY, other.api_key.clone())]).await;
+    let (s, h) = get(
+        &t,
+        &url,
+        &[(HEADER_API_KEY, other.api_key.clone()), grant.clone()],
+    )
+    .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     not_stored("photo for another verifier", &h);
 }

@@ -1,13 +1,14 @@
 //! The photo as its own resource (D92): a verify answer is small and names the photo by its
 //! digest; the photo is served as bytes, kept by no cache (D147), to the verifier that just
-//! checked that e-licence (for a few minutes) and to its driver, and to no one else.
+//! checked that e-licence (for a few minutes, with the answer's grant, D155) and to its
+//! driver, and to no one else.
 
 mod common;
 
 use common::*;
 use edl_core::credential::Audience;
 use edl_core::crypto::sha256;
-use edl_core::wire::{HEADER_API_KEY, paths, sign_request};
+use edl_core::wire::{HEADER_API_KEY, HEADER_PHOTO_GRANT, paths, sign_request};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
@@ -28,6 +29,16 @@ async fn get(
 
 fn key(v: &Verifier) -> Vec<(&'static str, String)> {
     vec![(HEADER_API_KEY, v.api_key.clone())]
+}
+
+/// `v`'s key with the photo grant of the verify `answer` (D155).
+fn granted(v: &Verifier, answer: &serde_json::Value) -> Vec<(&'static str, String)> {
+    let mut headers = key(v);
+    let grant = answer["photo_grant"]
+        .as_str()
+        .expect("the answer grants the photo");
+    headers.push((HEADER_PHOTO_GRANT, grant.to_owned()));
+    headers
 }
 
 #[tokio::test]
@@ -54,7 +65,7 @@ async fn the_answer_names_the_photo_and_the_checking_verifier_fetches_it_once() 
     assert_eq!(v["photo_url"], format!("/v1/photos/{digest}"));
 
     let url = v["photo_url"].as_str().unwrap();
-    let (status, headers, body) = get(&t, url, &key(&police)).await;
+    let (status, headers, body) = get(&t, url, &granted(&police, &v)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body, jpeg(1));
     assert_eq!(headers["content-type"], "image/jpeg");
@@ -63,7 +74,7 @@ async fn the_answer_names_the_photo_and_the_checking_verifier_fetches_it_once() 
     assert_eq!(headers["cache-control"], "private, no-cache");
 
     // A client that keeps it itself asks with its ETag and gets 304, without the bytes.
-    let mut again = key(&police);
+    let mut again = granted(&police, &v);
     again.push(("if-none-match", format!("\"{digest}\"")));
     let (status, _, body) = get(&t, url, &again).await;
     assert_eq!(status, StatusCode::NOT_MODIFIED);
@@ -82,8 +93,9 @@ async fn only_a_verifier_that_just_checked_that_elicence_may_read_its_photo() {
     assert_eq!(s, StatusCode::OK);
     let url = v["photo_url"].as_str().unwrap().to_owned();
 
-    // Another verifier with a valid key, which checked nothing: no photo.
-    let (status, _, body) = get(&t, &url, &key(&other)).await;
+    // Another verifier with a valid key, which checked nothing: no photo, not even with
+    // the police's grant.
+    let (status, _, body) = get(&t, &url, &granted(&other, &v)).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let e: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(e["error"], "unknown_id");
@@ -95,15 +107,22 @@ async fn only_a_verifier_that_just_checked_that_elicence_may_read_its_photo() {
     let (s, _, _) = t.verify(&other, wrong).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     assert_eq!(get(&t, &url, &key(&other)).await.0, StatusCode::NOT_FOUND);
-    // No key at all, or a made-up one.
-    assert_eq!(get(&t, &url, &[]).await.0, StatusCode::UNAUTHORIZED);
-    let fake = vec![(HEADER_API_KEY, "not-a-key".to_owned())];
+    // The grant without a key, or with a made-up one.
+    let grant_only: Vec<_> = granted(&police, &v).split_off(1);
+    assert_eq!(get(&t, &url, &grant_only).await.0, StatusCode::UNAUTHORIZED);
+    let mut fake = grant_only.clone();
+    fake.push((HEADER_API_KEY, "not-a-key".to_owned()));
     assert_eq!(get(&t, &url, &fake).await.0, StatusCode::UNAUTHORIZED);
+    // The police's own key without its grant.
+    assert_eq!(get(&t, &url, &key(&police)).await.0, StatusCode::NOT_FOUND);
 
     // The grant lasts minutes, not for ever.
-    assert_eq!(get(&t, &url, &key(&police)).await.0, StatusCode::OK);
+    assert_eq!(get(&t, &url, &granted(&police, &v)).await.0, StatusCode::OK);
     t.clock.advance(edl_authority::grants::GRANT_SECS);
-    assert_eq!(get(&t, &url, &key(&police)).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        get(&t, &url, &granted(&police, &v)).await.0,
+        StatusCode::NOT_FOUND
+    );
 }
 
 /// Registers a driver like `TestServer::create_driver` but with `photo` on file.
@@ -132,24 +151,28 @@ async fn a_grant_is_for_the_photo_of_the_elicence_checked() {
     t.sync(&mut unchecked).await;
 
     let police = t.verifier("交警", "enforcement").await;
-    let (s, _, _) = t
+    let (s, first, _) = t
         .verify(&police, checked.online_qr(Audience::Enforcement, t.now()))
         .await;
     assert_eq!(s, StatusCode::OK);
     let mine = paths::photo(&sha256(&jpeg(1)));
-    assert_eq!(get(&t, &mine, &key(&police)).await.0, StatusCode::OK);
-    // The other driver's photo is on file, but this verifier checked nothing of theirs.
+    assert_eq!(
+        get(&t, &mine, &granted(&police, &first)).await.0,
+        StatusCode::OK
+    );
+    // The other driver's photo is on file, but this verifier checked nothing of theirs:
+    // the grant it holds is for another photo.
     let theirs = paths::photo(&sha256(&jpeg(2)));
     assert_eq!(
-        get(&t, &theirs, &key(&police)).await.0,
+        get(&t, &theirs, &granted(&police, &first)).await.0,
         StatusCode::NOT_FOUND
     );
     // Until it checks them.
-    let (s, _, _) = t
+    let (s, second, _) = t
         .verify(&police, unchecked.online_qr(Audience::Enforcement, t.now()))
         .await;
     assert_eq!(s, StatusCode::OK);
-    let (status, _, body) = get(&t, &theirs, &key(&police)).await;
+    let (status, _, body) = get(&t, &theirs, &granted(&police, &second)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body, jpeg(2));
 }
@@ -222,14 +245,16 @@ async fn bytes_per_check_before_and_after_the_photo_left_the_answer() {
         let after = r.bytes().await.unwrap().to_vec();
         let mut old: serde_json::Map<String, serde_json::Value> =
             serde_json::from_slice(&after).unwrap();
+        let answer = serde_json::Value::Object(old.clone());
         let url = old.remove("photo_url").unwrap();
         old.remove("photo_digest");
+        old.remove("photo_grant");
         old.insert("photo".into(), json!(edl_core::wire::Base64::encode(photo)));
         let before = serde_json::to_vec(&old).unwrap();
-        let (s, _, fetched) = get(&t, url.as_str().unwrap(), &key(&verifier)).await;
+        let (s, _, fetched) = get(&t, url.as_str().unwrap(), &granted(&verifier, &answer)).await;
         assert_eq!(s, StatusCode::OK);
         assert_eq!(fetched.len(), photo.len());
-        let mut cached = key(&verifier);
+        let mut cached = granted(&verifier, &answer);
         cached.push((
             "if-none-match",
             format!("\"{}\"", hex::encode(sha256(photo))),

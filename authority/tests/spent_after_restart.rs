@@ -12,8 +12,8 @@ use std::sync::Arc;
 use common::pausing;
 use common::*;
 use edl_core::credential::Audience;
-use edl_core::wire::{CheckOutcome, HEADER_API_KEY};
-use reqwest::{Method, StatusCode};
+use edl_core::wire::CheckOutcome;
+use reqwest::StatusCode;
 
 /// The `verified` entries in the wallet's log, read from the start.
 async fn verified(t: &TestServer, wallet: &mut Wallet) -> usize {
@@ -85,17 +85,9 @@ async fn two_authority_processes_on_one_database_spend_a_code_once() {
     other.shutdown().await.expect("clean shutdown");
 }
 
-/// The photo named by a verify answer, fetched by `verifier`: its status.
+/// The photo named by a verify answer, fetched by `verifier` with its grant: the status.
 async fn photo(t: &TestServer, verifier: &Verifier, answer: &serde_json::Value) -> StatusCode {
-    let url = answer["photo_url"]
-        .as_str()
-        .expect("the answer names the photo");
-    let headers = [(HEADER_API_KEY, verifier.api_key.clone())];
-    let (s, _, _) = t
-        .try_raw(Method::GET, url, &headers, Vec::new())
-        .await
-        .expect("answered");
-    s
+    t.verifier_photo(verifier, answer, &[]).await.0
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -194,6 +194,7 @@ async fn an_answer_whose_licence_text_would_not_show_as_itself_is_refused() {
             photo_digest: digest,
             view: LiveView::Enforcement { licence },
             photo_url: String::new(),
+            photo_grant: String::new(),
         };
         let port = answering(serde_json::to_string(&answer).unwrap(), photo.clone());
         let v = OnlineVerifier::new(&format!("http://127.0.0.1:{port}"), "key").unwrap();

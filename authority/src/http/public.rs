@@ -5,7 +5,8 @@ use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use edl_core::wire::{
-    ErrorBody, HEADER_API_KEY, TrustListResponse, VerifyRequest, VerifyResponse, paths,
+    ErrorBody, HEADER_API_KEY, HEADER_PHOTO_GRANT, TrustListResponse, VerifyRequest,
+    VerifyResponse, paths,
 };
 
 use super::extract::{AppState, Body, NoBody, Signed, Verifier};
@@ -86,14 +87,16 @@ pub const PHOTO_CACHE_CONTROL: &str = "private, no-cache";
 /// driver's copy would never be found again.
 pub const PHOTO_VARY: &str = "x-edl-api-key, x-edl-account";
 
-/// The approved photo by its SHA-256 (D92), as bytes: for a verifier (API key) within a
-/// few minutes of checking that e-licence online, or for its driver (signed by the device
-/// that passed the real-person check).
+/// The approved photo by its SHA-256 (D92), as bytes: for a verifier (API key) holding the
+/// `photo_grant` of its online check of that e-licence, within a few minutes of it, from
+/// any authority process (D155), or for its driver (signed by the device that passed the
+/// real-person check).
 /// `ETag` is the digest, and `If-None-Match` with it is answered 304 once the caller may
 /// read it; a cache must ask before every use (`no-cache`, D147).
 #[utoipa::path(get, path = paths::PHOTO_BY_DIGEST, tag = "verifier",
     security(("api_key" = []), ("device_signature" = [])),
-    params(("digest" = String, Path, description = "SHA-256 of the photo: 64 lower-case hex digits")),
+    params(("digest" = String, Path, description = "SHA-256 of the photo: 64 lower-case hex digits"),
+           ("x-edl-photo-grant" = Option<String>, Header, description = "A verifier's: the `photo_grant` of its verify answer (D155)")),
     responses(
         (status = 200, description = "The photo (`image/jpeg` or `image/png`)",
             content_type = "image/jpeg", body = Vec<u8>,
@@ -101,7 +104,7 @@ pub const PHOTO_VARY: &str = "x-edl-api-key, x-edl-account";
                     ("Cache-Control" = String, description = "private, no-cache"),
                     ("Vary" = String, description = "x-edl-api-key, x-edl-account"))),
         (status = 304, description = "The photo named by If-None-Match is the one asked for"),
-        (status = "4XX", body = ErrorBody, description = "404 `unknown_id`: no photo this caller may read under that digest; 403 `identity_check_required`: a device not yet through the real-person check")))]
+        (status = "4XX", body = ErrorBody, description = "404 `unknown_id`: no photo this caller may read under that digest (for a verifier: no grant, or one of another verifier or photo, altered or past its minutes); 403 `identity_check_required`: a device not yet through the real-person check")))]
 pub async fn photo(
     State(app): State<AppState>,
     Path(digest): Path<String>,
@@ -125,7 +128,11 @@ pub async fn photo(
     let (mut parts, body) = request.into_parts();
     let photo = if parts.headers.contains_key(HEADER_API_KEY) {
         let Verifier(verifier) = Verifier::from_request_parts(&mut parts, &app).await?;
-        app.photo_for_verifier(&verifier, &bytes).await?
+        let grant = parts
+            .headers
+            .get(HEADER_PHOTO_GRANT)
+            .and_then(|v| v.to_str().ok());
+        app.photo_for_verifier(&verifier, &bytes, grant).await?
     } else {
         let signed = Signed::from_request(Request::from_parts(parts, body), &app).await?;
         signed.no_body()?;

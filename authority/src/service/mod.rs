@@ -66,8 +66,6 @@ pub struct App {
     pub enrolment: crate::throttle::EnrolThrottle,
     /// What `/metrics` shows (D90).
     pub metrics: Arc<crate::metrics::Metrics>,
-    /// Which verifier may fetch which photo, after a check (D92).
-    pub photo_grants: crate::grants::PhotoGrants,
     /// Verifiers already found by API key (D114).
     pub verifiers: crate::verifiers::VerifierCache,
     /// Photo upload bodies being read: at most `config.max_photo_uploads` (D135).
@@ -166,7 +164,6 @@ impl App {
             enrolment: crate::throttle::EnrolThrottle::new(config.enrol_limits),
             admins: admin_tokens(&config),
             metrics: Default::default(),
-            photo_grants: Default::default(),
             verifiers: Default::default(),
             status_lists: Default::default(),
             photo_uploads: Arc::new(tokio::sync::Semaphore::new(config.max_photo_uploads.max(1))),

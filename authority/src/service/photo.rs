@@ -7,16 +7,19 @@ use crate::error::{Error, Result};
 use crate::store::{DriverId, VerifierRow};
 
 impl App {
-    /// The photo `digest`, for `verifier`: only within a few minutes of a check of the
-    /// e-licence it belongs to ([`crate::grants::GRANT_SECS`]).
+    /// The photo `digest`, for `verifier` holding the `grant` of a check of the e-licence
+    /// it belongs to, within its few minutes ([`crate::grants::GRANT_SECS`]). No grant, or
+    /// a grant that does not hold, is answered as a photo that does not exist.
     pub async fn photo_for_verifier(
         &self,
         verifier: &VerifierRow,
         digest: &[u8; 32],
+        grant: Option<&str>,
     ) -> Result<Vec<u8>> {
-        let photo_id = self
-            .photo_grants
-            .photo_for(verifier.id, digest, self.now())
+        let photo_id = grant
+            .and_then(|g| {
+                crate::grants::photo_for(self.keys.sealer(), g, verifier.id, digest, self.now())
+            })
             .ok_or(Error::UnknownId("photo"))?;
         self.photo_bytes(photo_id, digest).await
     }

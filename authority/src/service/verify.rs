@@ -238,9 +238,15 @@ impl App {
                 return Err(Error::AlreadyUsed);
             }
         }
-        // Granted only once the code is known to be this verifier's.
-        self.photo_grants
-            .grant(verifier.id, photo.digest.0, photo.photo_id, now);
+        // Granted only once the code is known to be this verifier's; the answer carries
+        // the grant, so any process honours it (D155).
+        let photo_grant = crate::grants::grant(
+            self.keys.sealer(),
+            verifier.id,
+            &photo.digest.0,
+            photo.photo_id,
+            now,
+        );
         // Whom it checked is the verification log's (the driver reads it there), not the
         // server log's (fourth hostile review, I3; D149).
         tracing::debug!(
@@ -258,6 +264,7 @@ impl App {
             view,
             photo_digest: photo.digest.0,
             photo_url: edl_core::wire::paths::photo(&photo.digest.0),
+            photo_grant,
         })
     }
 }

@@ -91,7 +91,7 @@ async function verify(request) {
     const body = await res.json().catch(() => ({}));
     if (mine !== session) return; // signed out meanwhile: the answer is not shown
     if (res.ok) {
-      const src = await fetchPhoto(body.photo_digest, key);
+      const src = await fetchPhoto(body.photo_digest, body.photo_grant, key);
       if (mine !== session) {
         if (src) URL.revokeObjectURL(src);
         return;
@@ -118,19 +118,21 @@ async function verify(request) {
 }
 
 /**
- * The photo a verify answer names, fetched by its digest with the key in the header and
- * checked against the digest (the answer carries no photo). A blob URL, or null when it
+ * The photo a verify answer names, fetched by its digest with the key and the answer's
+ * photo grant in the headers (D155), and checked against the digest (the answer carries no
+ * photo). A blob URL, or null when it
  * cannot be had: the verdict still shows, without a photo to compare; the caller keeps it
  * in `photoSrc` while it is on screen. `no-store`: the server lets a private cache keep
  * it if asked about before each use, but this page runs on counter PCs that clerks share,
  * so the browser's cache neither answers nor keeps it: the photo is only in this page's
  * memory until the next check or the sign-out (D147).
  */
-async function fetchPhoto(digest, key) {
+async function fetchPhoto(digest, grant, key) {
   if (typeof digest !== 'string' || !/^[0-9a-f]{64}$/.test(digest)) return null;
+  if (typeof grant !== 'string' || !/^[A-Za-z0-9_-]{1,128}$/.test(grant)) return null;
   try {
     const res = await fetch(`/v1/photos/${digest}`, {
-      headers: { 'X-EDL-Api-Key': key },
+      headers: { 'X-EDL-Api-Key': key, 'X-EDL-Photo-Grant': grant },
       cache: 'no-store',
       credentials: 'omit',
     });

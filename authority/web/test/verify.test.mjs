@@ -93,6 +93,10 @@ describe('the verifier page', () => {
     const photoRequest = sent.find((r) => /\/v1\/photos\/[0-9a-f]{64}$/.test(r.url()));
     assert.ok(photoRequest, 'the photo is fetched by its digest');
     assert.equal(await photoRequest.headerValue('x-edl-api-key'), f.policeKey);
+    // With the answer's grant, which any authority process honours (D155).
+    const grant = JSON.parse(answer.toString()).photo_grant;
+    assert.match(grant, /^[A-Za-z0-9_-]{40,}$/);
+    assert.equal(await photoRequest.headerValue('x-edl-photo-grant'), grant);
     assert.equal((await photoRequest.response()).status(), 200);
     assert.ok(sent.every((r) => !r.url().includes(f.policeKey)));
     assert.ok(!page.url().includes(f.policeKey));

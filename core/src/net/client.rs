@@ -8,7 +8,7 @@ use reqwest::{RequestBuilder, Response, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::wire::{ErrorBody, ErrorCode, HEADER_API_KEY};
+use crate::wire::{ErrorBody, ErrorCode, HEADER_API_KEY, HEADER_PHOTO_GRANT};
 
 use super::body::{self, BodyReadError};
 use super::{NetError, tls};
@@ -75,18 +75,28 @@ impl Client {
         send(request.json(body)).await
     }
 
-    /// A GET of a binary resource (a photo) with a verifier's API key; an answer over
-    /// `max` bytes is refused before it is all read.
-    pub async fn get_bytes_with_api_key(
+    /// A GET of a photo with a verifier's API key and the photo grant of its check (D155;
+    /// none when the answer carried none); an answer over `max` bytes is refused before it
+    /// is all read.
+    pub async fn get_photo_with_api_key(
         &self,
         api_key: &str,
+        grant: &str,
         path: &str,
         max: usize,
     ) -> Result<Vec<u8>, NetError> {
-        let request = self
+        let mut request = self
             .http
             .get(self.url(path))
             .header(HEADER_API_KEY, api_key_header(api_key)?);
+        if !grant.is_empty() {
+            // The grant is the answer's text: one that cannot be a header is the answer's
+            // fault, not the key's.
+            let mut value = HeaderValue::from_str(grant)
+                .map_err(|_| NetError::Protocol("the photo grant cannot be sent"))?;
+            value.set_sensitive(true);
+            request = request.header(HEADER_PHOTO_GRANT, value);
+        }
         read_bytes(request, max).await
     }
 

@@ -206,8 +206,9 @@ fn check_view_text(answer: &VerifyResponse) -> Result<(), NetError> {
     }
 }
 
-/// The photo `answer` names, fetched by its digest with the verifier's key (D92) and
-/// checked: its bytes hash to the digest, and the digest is the one in the view.
+/// The photo `answer` names, fetched by its digest with the verifier's key (D92) and the
+/// answer's grant (D155), and checked: its bytes hash to the digest, and the digest is the
+/// one in the view.
 async fn fetch_photo(
     client: &Client,
     api_key: &str,
@@ -226,7 +227,12 @@ async fn fetch_photo(
     // The path is made from the digest, not taken from the answer's `photo_url`: the key
     // goes to this authority's origin only, whatever the answer says.
     let photo = client
-        .get_bytes_with_api_key(api_key, &paths::photo(&digest), photo::MAX_PHOTO_BYTES)
+        .get_photo_with_api_key(
+            api_key,
+            &answer.photo_grant,
+            &paths::photo(&digest),
+            photo::MAX_PHOTO_BYTES,
+        )
         .await?;
     if sha256(&photo) != digest {
         tracing::warn!("the photo does not match its digest");

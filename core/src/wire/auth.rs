@@ -21,6 +21,9 @@ pub const HEADER_NONCE: &str = "x-edl-nonce";
 pub const HEADER_SIGNATURE: &str = "x-edl-signature";
 /// A verifier's API key.
 pub const HEADER_API_KEY: &str = "x-edl-api-key";
+/// The photo grant of a verify answer ([`super::VerifyResponse::photo_grant`]), sent with
+/// the API key to fetch the photo it names (D155).
+pub const HEADER_PHOTO_GRANT: &str = "x-edl-photo-grant";
 /// The admin token goes in the standard header as `Bearer <token>`.
 pub const HEADER_AUTHORIZATION: &str = "authorization";
 

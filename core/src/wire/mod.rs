@@ -30,8 +30,8 @@ pub use admin::{
 };
 pub use auth::{
     AuthError, DEFAULT_MAX_SKEW, HEADER_ACCOUNT, HEADER_API_KEY, HEADER_AUTHORIZATION,
-    HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP, RequestAuth, bearer, request_message,
-    sign_request,
+    HEADER_NONCE, HEADER_PHOTO_GRANT, HEADER_SIGNATURE, HEADER_TIMESTAMP, RequestAuth, bearer,
+    request_message, sign_request,
 };
 pub use b64::{BAD_BASE64, Base64};
 pub use common::{VerifierClass, elicence_id, option_date};

@@ -121,7 +121,8 @@ pub struct VerifyResponse {
     /// What the verifier may see.
     pub view: LiveView,
     /// SHA-256 of the approved photo (hex). The photo itself is its own resource (D92):
-    /// fetch `photo_url` with the same API key and check that it hashes to this.
+    /// fetch `photo_url` with the same API key and `photo_grant`, and check that it hashes
+    /// to this.
     #[serde(with = "serde_fmt::hex32")]
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub photo_digest: [u8; 32],
@@ -130,6 +131,12 @@ pub struct VerifyResponse {
     /// asks before each use; readable by this verifier for a few minutes after this check,
     /// and by the driver).
     pub photo_url: String,
+    /// What lets this verifier fetch the photo, in the `x-edl-photo-grant` header beside
+    /// its API key, for a few minutes after this check, from any authority process (D155):
+    /// opaque, URL-safe base64. Empty in answers of servers older than this field, which
+    /// kept grants in their own memory and ignore the header.
+    #[serde(default)]
+    pub photo_grant: String,
 }
 
 /// A licence status in words: the official names of its codes, joined ("暂扣、逾期未换证",
