@@ -481,6 +481,39 @@ async fn an_application_whose_answer_is_lost_is_asked_again_and_issues_once() {
     assert_eq!(d["application"]["phase"], "awaiting_photo", "{d}");
 }
 
+/// An application the authority issued, whose follow-up sync cannot reach it (the network
+/// went away just after the answer came), is still the application `apply` returns, not
+/// `Offline`: the app would ask again, and the driver pass the face check a second time
+/// for an e-licence already issued (D157). The e-licence comes with the next sync.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_issued_application_whose_sync_fails_is_returned_and_the_next_sync_brings_it() {
+    let t = TestServer::start().await;
+    let proxy = HoldingProxy::start(t.server.as_ref().unwrap().addr()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let n = number(508);
+    let driver = t.create_driver(&n, true).await;
+    let code = t.activation_code(driver).await;
+    let wallet = Wallet::open(dir.path(), &keys()).unwrap();
+    wallet.enrol(&proxy.url, &n, &code).await.unwrap();
+    proxy.cut(b"GET /v1/wallet/sync");
+    let view = wallet
+        .apply(Arc::new(TestIdentityProvider::new(IDENTITY_SECRET)))
+        .await
+        .expect("the application was taken: apply says so");
+    assert_eq!(view.phase, ApplicationPhase::Issued);
+    assert_eq!(wallet.application().unwrap(), Some(view));
+    assert!(wallet.elicence().unwrap().is_none(), "not synced yet");
+    let d = t.driver_detail(driver).await;
+    assert_eq!(d["elicence"]["state"], "active", "{d}");
+
+    proxy.mend();
+    wallet.sync().await.expect("the network is back");
+    let held = wallet.elicence().unwrap().expect("the e-licence arrived");
+    let on_record: edl_core::wire::ElicenceSummary =
+        serde_json::from_value(d["elicence"].clone()).unwrap();
+    assert_eq!(held.id, on_record.elicence_id);
+}
+
 /// A new driver `nth` (a photo on file or not) enrolled through `proxy` with a wallet in
 /// `dir`, whose application's answer the proxy loses once; the wallet's `apply` must still
 /// succeed.

@@ -2494,7 +2494,9 @@ public protocol WalletProtocol: AnyObject, Sendable {
      * photo or for review, with the deadline. The application itself is sent again (up to
      * three tries) when the network drops or the authority is busy for at most 10 s, so
      * a lost answer does not ask the driver for a second check; `Offline` or `Busy` after
-     * that, or at once for a longer Retry-After.
+     * that, or at once for a longer Retry-After. An issued application is followed by a
+     * sync that brings the e-licence in; when that sync fails, `apply` still returns the
+     * application (the authority has it), and the e-licence comes with the next `sync`.
      */
     func apply(provider: IdentityProvider) async throws  -> Application
     
@@ -2740,7 +2742,9 @@ open func application()throws  -> Application?  {
      * photo or for review, with the deadline. The application itself is sent again (up to
      * three tries) when the network drops or the authority is busy for at most 10 s, so
      * a lost answer does not ask the driver for a second check; `Offline` or `Busy` after
-     * that, or at once for a longer Retry-After.
+     * that, or at once for a longer Retry-After. An issued application is followed by a
+     * sync that brings the e-licence in; when that sync fails, `apply` still returns the
+     * application (the authority has it), and the e-licence comes with the next `sync`.
      */
 open func apply(provider: IdentityProvider)async throws  -> Application  {
     return

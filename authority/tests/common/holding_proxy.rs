@@ -1,7 +1,8 @@
 //! A loopback TCP proxy in front of a test server that can hold back the answer to the
 //! next wallet sync until released: two syncs made to overlap for certain; or lose the
-//! answer to the next request of a kind on its way back, as a phone's network does. Used
-//! by `wallet_resilience.rs` and `wallet_races.rs`.
+//! answer to the next request of a kind on its way back, as a phone's network does; or
+//! drop every request of a kind before it reaches the server, as a network that went away
+//! does. Used by `wallet_resilience.rs` and `wallet_races.rs`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,6 +19,9 @@ pub struct HoldingProxy {
     /// Set: the answer to the next request that starts with these bytes is lost (its
     /// connection closed when the answer comes back); the request reaches the server.
     pub lose: Arc<std::sync::Mutex<Option<&'static [u8]>>>,
+    /// Set: every request that starts with these bytes has its connection closed before
+    /// it reaches the server, until cleared.
+    pub cut: Arc<std::sync::Mutex<Option<&'static [u8]>>>,
 }
 
 impl HoldingProxy {
@@ -30,7 +34,8 @@ impl HoldingProxy {
         let armed = Arc::new(AtomicBool::new(false));
         let release = Arc::new(tokio::sync::Notify::new());
         let lose = Arc::new(std::sync::Mutex::new(None::<&'static [u8]>));
-        let (a, r, l) = (armed.clone(), release.clone(), lose.clone());
+        let cut = Arc::new(std::sync::Mutex::new(None::<&'static [u8]>));
+        let (a, r, l, c) = (armed.clone(), release.clone(), lose.clone(), cut.clone());
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 let upstream = tokio::net::TcpStream::connect(server).await.unwrap();
@@ -38,12 +43,16 @@ impl HoldingProxy {
                 let (mut ur, mut uw) = upstream.into_split();
                 let hold = Arc::new(AtomicBool::new(false));
                 let lost = Arc::new(AtomicBool::new(false));
-                let (armed, held, to_lose, losing) =
-                    (a.clone(), hold.clone(), l.clone(), lost.clone());
+                let (armed, held, to_lose, losing, to_cut) =
+                    (a.clone(), hold.clone(), l.clone(), lost.clone(), c.clone());
                 tokio::spawn(async move {
                     let mut buf = vec![0u8; 64 * 1024];
                     while let Ok(n @ 1..) = cr.read(&mut buf).await {
                         let chunk = &buf[..n];
+                        if to_cut.lock().unwrap().is_some_and(|t| chunk.starts_with(t)) {
+                            // Dropped on the way: the server never sees it.
+                            break;
+                        }
                         if chunk.starts_with(b"GET /v1/wallet/sync")
                             && armed.swap(false, Ordering::SeqCst)
                         {
@@ -85,6 +94,7 @@ impl HoldingProxy {
             armed,
             release,
             lose,
+            cut,
         }
     }
 }
@@ -102,6 +112,17 @@ impl HoldingProxy {
     /// sees its connection closed.
     pub fn lose_next_answer_to(&self, request: &'static [u8]) {
         *self.lose.lock().unwrap() = Some(request);
+    }
+
+    /// Drops every request that starts with `request` before it reaches the server (its
+    /// connection closed), until [`HoldingProxy::mend`].
+    pub fn cut(&self, request: &'static [u8]) {
+        *self.cut.lock().unwrap() = Some(request);
+    }
+
+    /// Lets every request through again.
+    pub fn mend(&self) {
+        *self.cut.lock().unwrap() = None;
     }
 
     /// Whether the answer to lose is still to come.

@@ -183,14 +183,27 @@ impl Wallet {
         .await?;
         tracing::info!(phase = ?view.phase, "the authority answered the application");
         if !self.store_application(&start, &view, None)? {
-            self.sync_here().await?;
+            self.sync_after_application().await;
             return Ok(view);
         }
         self.emit(WalletEvent::ApplicationChanged(view));
         if view.phase == ApplicationPhase::Issued {
-            self.sync_here().await?;
+            self.sync_after_application().await;
         }
         Ok(view)
+    }
+
+    /// The sync that brings in what an application changed (an issued e-licence). The
+    /// authority has the application whatever this sync meets, so its failure is not
+    /// `apply`'s (D157): the app would ask again, and the driver pass the face check a
+    /// second time, for an e-licence already issued. It is logged like a call's failure,
+    /// and the next sync brings the e-licence (the app sees the phase `Issued` without one
+    /// until then).
+    async fn sync_after_application(&self) {
+        if let Err(e) = self.sync_here().await {
+            tracing::info!("the application was taken; the sync after it waits for the next");
+            log_failure(&e);
+        }
     }
 
     /// Stores the application an answer of the authority carried (and the photo
