@@ -120,7 +120,7 @@ pub(crate) async fn accept_loop(
 async fn refuse(mut stream: TcpStream) {
     let body = r#"{"error":"unavailable","message":"the server is at its connection limit"}"#;
     let answer = format!(
-        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nretry-after: {FULL_RETRY_AFTER}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncache-control: no-store\r\nretry-after: {FULL_RETRY_AFTER}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
         body.len()
     );
     let _ = tokio::time::timeout(Duration::from_secs(1), stream.write_all(answer.as_bytes())).await;
@@ -145,6 +145,11 @@ pub(crate) async fn deadline(
             ))
             .into_response();
             *response.status_mut() = StatusCode::REQUEST_TIMEOUT;
+            // Made outside the router, so its `no-store` layer never sees it (D147).
+            response.headers_mut().insert(
+                axum::http::header::CACHE_CONTROL,
+                axum::http::HeaderValue::from_static("no-store"),
+            );
             response
         }
     }

@@ -247,6 +247,9 @@ async fn connections_over_the_cap_are_counted_as_shed() {
         .expect("answered at once")
         .unwrap();
     assert!(answer.starts_with(b"HTTP/1.1 503"));
+    // Stored by no cache, like every answer the router makes (D147).
+    let text = String::from_utf8_lossy(&answer).to_ascii_lowercase();
+    assert!(text.contains("\r\ncache-control: no-store\r\n"), "{text}");
     drop(held);
     tokio::time::sleep(Duration::from_millis(200)).await;
     let (_, text) = scrape(&t, SCRAPE).await;

@@ -146,6 +146,13 @@ async fn a_request_too_slow_to_arrive_gets_a_json_408() {
         .await
         .unwrap_or_default();
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    // Stored by no cache, like every answer the router makes (D147).
+    assert!(
+        answer
+            .to_ascii_lowercase()
+            .contains("\r\ncache-control: no-store\r\n"),
+        "{answer}"
+    );
     let body = answer.split("\r\n\r\n").nth(1).unwrap_or_default();
     let body: serde_json::Value = serde_json::from_str(body).expect("a JSON body");
     assert!(body["error"].is_string(), "{body}");
