@@ -13,8 +13,9 @@ use edl_core::wire::{VerificationLogEntry, VerifierClass};
 use crate::error::Error;
 use crate::metrics::Metrics;
 use crate::store::{
-    AuditEntry, AuditRecord, CheckFailure, DriverChange, DriverId, DriverState, ElicenceRef,
-    IssuerKeyRow, PhotoRow, RegistryStore, StatusEntries, StoreError, SyncSnapshot, VerifierRow,
+    AuditEntry, AuditRecord, BackoffChange, BackoffEntry, BackoffKey, CheckFailure, DriverChange,
+    DriverId, DriverState, ElicenceRef, IssuerKeyRow, PhotoRow, RegistryStore, StatusEntries,
+    StoreError, SyncSnapshot, VerifierRow,
 };
 
 /// [`RegistryStore`] over another, recording each write in [`Metrics`].
@@ -160,6 +161,22 @@ impl RegistryStore for MeteredStore {
 
     async fn status_entries(&self) -> Result<StatusEntries, StoreError> {
         self.inner.status_entries().await
+    }
+
+    async fn enrol_backoff(
+        &self,
+        keys: &[BackoffKey],
+    ) -> Result<Vec<Option<BackoffEntry>>, StoreError> {
+        self.inner.enrol_backoff(keys).await
+    }
+
+    async fn update_enrol_backoff(
+        &self,
+        keys: &[BackoffKey],
+        change: BackoffChange,
+    ) -> Result<(), Error> {
+        let _t = self.metrics.write("enrol_backoff");
+        self.inner.update_enrol_backoff(keys, change).await
     }
 
     async fn append_audit(&self, entry: AuditEntry) -> Result<u64, StoreError> {

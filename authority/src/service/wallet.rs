@@ -42,14 +42,18 @@ impl App {
             return Err(Error::BadActivationCode);
         }
         let number = e.licence_number.trim();
-        // Counted before the code is looked at, known licence or not (D75).
+        // Counted before the code is looked at, known licence or not (D75), in the store
+        // that every process on the database shares (D156).
         let attempt = self
             .enrolment
-            .attempt(number, source, now)
+            .attempt(self.store.as_ref(), self.keys.sealer(), number, source, now)
+            .await
             // Debug, not warn: an anonymous caller makes one at will (third hostile review,
             // C-F6). Operators count them as 429s of the enrol route in `/metrics`.
-            .inspect_err(|_| {
-                tracing::debug!("enrolment refused: back-off");
+            .inspect_err(|e| {
+                if matches!(e, Error::LockedOut { .. }) {
+                    tracing::debug!("enrolment refused: back-off");
+                }
             })?;
         // An unknown licence number gets the same answer as a wrong code: enrolment must
         // not tell which licence numbers exist.
@@ -64,8 +68,16 @@ impl App {
                 Box::new(move |s| rules::enrol(s, hash, key, now)),
             )
             .await?;
-        self.enrolment.succeeded(attempt, now);
         tracing::info!(account = state.id, "device enrolled");
+        // The device is enrolled whatever happens here: a count not forgiven only makes
+        // the next enrolment on this licence wait, at most the licence's cap.
+        if let Err(e) = self
+            .enrolment
+            .succeeded(self.store.as_ref(), attempt, now)
+            .await
+        {
+            tracing::warn!(error = %e, "enrolment back-off not forgiven");
+        }
         Ok(EnrolResponse {
             account_id: state.id,
             server_time: now,

@@ -14,6 +14,8 @@ pub mod columns;
 pub mod postgres;
 pub mod sqlite;
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use edl_core::credential::ElicenceStatus;
 use edl_core::licence::Licence;
@@ -499,6 +501,33 @@ pub struct AuditRecord {
     pub entry: AuditEntry,
 }
 
+/// The name of one enrolment back-off counter in the store (D156): the first 16 bytes of a
+/// digest keyed by the KEK ([`crate::seal::KeyedDigest`]) of a licence number or of a
+/// source address, each under a label of its own; never either in clear.
+pub type BackoffKey = [u8; 16];
+
+/// One enrolment back-off counter as stored (D75, D156); what it means is
+/// `crate::throttle`'s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BackoffEntry {
+    /// Attempts counted since the count last started over.
+    pub attempts: u32,
+    /// When the last of them was counted (Unix seconds).
+    pub last: u64,
+    /// No attempt goes through before this (Unix seconds).
+    pub locked_until: u64,
+    /// From this time on the entry means nothing (no wait left, and its count would start
+    /// over), so the store deletes it when it prunes (Unix seconds).
+    pub expires_at: u64,
+}
+
+/// A change to enrolment back-off counters: a pure function of their stored entries, in
+/// the order their keys were given (`None`: no row), that changes them in place (`None`
+/// deletes the row). Its error leaves every counter as it was. It may run more than once:
+/// a PostgreSQL transaction that met a concurrent one is redone with what that one saved.
+pub type BackoffChange =
+    Arc<dyn Fn(&mut [Option<BackoffEntry>]) -> Result<(), Error> + Send + Sync>;
+
 /// The storage the server runs on.
 #[async_trait]
 pub trait RegistryStore: Send + Sync + 'static {
@@ -602,6 +631,25 @@ pub trait RegistryStore: Send + Sync + 'static {
     ) -> Result<(), StoreError>;
     /// Failed checks since `since`, oldest first.
     async fn check_failures_since(&self, since: u64) -> Result<Vec<CheckFailure>, StoreError>;
+
+    /// The enrolment back-off counters `keys` as stored, in that order (`None`: no row). A
+    /// read only: an attempt refused from it writes nothing, so a caller who sends
+    /// enrolments during a wait costs no write (D156).
+    async fn enrol_backoff(
+        &self,
+        keys: &[BackoffKey],
+    ) -> Result<Vec<Option<BackoffEntry>>, StoreError>;
+    /// Applies `change` to the enrolment back-off counters `keys` (distinct) and saves the
+    /// result, atomically for every process on the database: no other change of any of
+    /// these counters comes between the entries `change` is given and the ones it saves,
+    /// so parallel attempts are counted one after the other (D156). `change`'s error
+    /// writes nothing and is returned. Answered once durable; rows expired at
+    /// [`BackoffEntry::expires_at`] are deleted with the nonces.
+    async fn update_enrol_backoff(
+        &self,
+        keys: &[BackoffKey],
+        change: BackoffChange,
+    ) -> Result<(), Error>;
 
     /// Appends an admin call to the audit log, which is never updated or deleted;
     /// returns its sequence number. Answered once durable.

@@ -198,6 +198,19 @@ impl RegistryStore for Pausing {
     async fn append_audit(&self, entry: AuditEntry) -> Result<u64, StoreError> {
         self.inner.append_audit(entry).await
     }
+    async fn enrol_backoff(
+        &self,
+        keys: &[BackoffKey],
+    ) -> Result<Vec<Option<BackoffEntry>>, StoreError> {
+        self.inner.enrol_backoff(keys).await
+    }
+    async fn update_enrol_backoff(
+        &self,
+        keys: &[BackoffKey],
+        change: BackoffChange,
+    ) -> Result<(), Error> {
+        self.inner.update_enrol_backoff(keys, change).await
+    }
     async fn audit_log(&self, after: u64, limit: u32) -> Result<Vec<AuditRecord>, StoreError> {
         self.inner.audit_log(after, limit).await
     }

@@ -8,6 +8,7 @@
 //! statement cache. The SQL stays inside what CockroachDB and YugabyteDB accept (D87).
 
 mod audit;
+mod backoff;
 mod driver;
 mod retry;
 mod rows;
@@ -24,9 +25,9 @@ use tokio::sync::oneshot;
 use tokio_postgres::NoTls;
 
 use super::{
-    AuditEntry, AuditRecord, CheckFailure, DriverChange, DriverId, DriverState, ElicenceRef,
-    FeedRow, IssuerKeyRow, PhotoRow, RegistryStore, SealedSeed, StatusEntries, StoreError,
-    SyncSnapshot, VerifierRow, Versions,
+    AuditEntry, AuditRecord, BackoffChange, BackoffEntry, BackoffKey, CheckFailure, DriverChange,
+    DriverId, DriverState, ElicenceRef, FeedRow, IssuerKeyRow, PhotoRow, RegistryStore, SealedSeed,
+    StatusEntries, StoreError, SyncSnapshot, VerifierRow, Versions,
 };
 use crate::clock::Clock;
 use crate::error::Error;
@@ -487,6 +488,21 @@ impl RegistryStore for PgStore {
             })
         })
         .await
+    }
+
+    async fn enrol_backoff(
+        &self,
+        keys: &[BackoffKey],
+    ) -> Result<Vec<Option<BackoffEntry>>, StoreError> {
+        backoff::read(&self.pool, keys).await
+    }
+
+    async fn update_enrol_backoff(
+        &self,
+        keys: &[BackoffKey],
+        change: BackoffChange,
+    ) -> Result<(), Error> {
+        backoff::update(&self.pool, keys, change).await
     }
 
     async fn append_audit(&self, entry: AuditEntry) -> Result<u64, StoreError> {

@@ -142,6 +142,19 @@ CREATE INDEX IF NOT EXISTS spent_codes_at ON spent_codes (at);
     r#"
 ALTER TABLE spent_codes ADD COLUMN IF NOT EXISTS verifier_id BIGINT;
 "#,
+    // The enrolment back-off (D156): one row per counter (a licence number's, a source's),
+    // named by a digest keyed by the KEK, never the number or the address; shared by every
+    // process on the database and kept across restarts. Deleted once expired.
+    r#"
+CREATE TABLE IF NOT EXISTS enrol_backoff (
+    key          BYTEA  PRIMARY KEY,
+    attempts     BIGINT NOT NULL,
+    last_at      BIGINT NOT NULL,
+    locked_until BIGINT NOT NULL,
+    expires_at   BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS enrol_backoff_expires ON enrol_backoff (expires_at);
+"#,
 ];
 
 /// Brings the database to the latest schema.

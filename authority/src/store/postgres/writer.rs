@@ -28,7 +28,8 @@ use crate::store::{CheckFailure, DriverId, FeedEvent, StoreError};
 const MAX_BATCH: usize = 512;
 /// Failed online checks are kept this long: far past any lock-out's memory.
 const FAILURE_SECS: u64 = 24 * 3600;
-/// How often expired nonces, failures and spent codes are deleted.
+/// How often expired nonces, failures, spent codes and enrolment back-off counters are
+/// deleted.
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
 
 /// One append waiting for its batch.
@@ -184,6 +185,13 @@ async fn run(
                 let spent = i(now.saturating_sub(crate::guard::KEEP_SECS));
                 let _ = conn
                     .execute("DELETE FROM spent_codes WHERE at < $1", &[&spent])
+                    .await;
+                // Expired enrolment back-off counters mean nothing any more (D156).
+                let _ = conn
+                    .execute(
+                        "DELETE FROM enrol_backoff WHERE expires_at < $1",
+                        &[&i(now)],
+                    )
                     .await;
             }
         }

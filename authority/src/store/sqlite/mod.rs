@@ -1,6 +1,7 @@
 //! The SQLite store: WAL mode, a pool of read connections, one group-committing writer.
 
 mod audit;
+mod backoff;
 mod change;
 mod feed;
 mod pool;
@@ -18,9 +19,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::columns::{parse_elicence_state, status_from_bits};
 use super::{
-    AuditEntry, AuditRecord, CheckFailure, DriverChange, DriverId, DriverState, ElicenceRef,
-    FeedRow, IssuerKeyRow, PhotoRow, RegistryStore, StatusEntries, StoreError, SyncSnapshot,
-    VerifierRow,
+    AuditEntry, AuditRecord, BackoffChange, BackoffEntry, BackoffKey, CheckFailure, DriverChange,
+    DriverId, DriverState, ElicenceRef, FeedRow, IssuerKeyRow, PhotoRow, RegistryStore,
+    StatusEntries, StoreError, SyncSnapshot, VerifierRow,
 };
 use crate::clock::Clock;
 use crate::error::Error;
@@ -527,6 +528,25 @@ impl RegistryStore for SqliteStore {
             })
         })?;
         rows.map(|r| r.map_err(StoreError::from)).collect()
+    }
+
+    async fn enrol_backoff(
+        &self,
+        keys: &[BackoffKey],
+    ) -> Result<Vec<Option<BackoffEntry>>, StoreError> {
+        let conn = self.reads.get()?;
+        backoff::read(&conn, keys)
+    }
+
+    async fn update_enrol_backoff(
+        &self,
+        keys: &[BackoffKey],
+        change: BackoffChange,
+    ) -> Result<(), Error> {
+        let keys = keys.to_vec();
+        self.writer
+            .run(move |conn| backoff::update(conn, &keys, &change))
+            .await
     }
 
     async fn append_audit(&self, entry: AuditEntry) -> Result<u64, StoreError> {

@@ -142,6 +142,20 @@ INSERT INTO spent_codes_by_window (window_start, elicence_id, audience, form, at
 DROP TABLE spent_codes;
 ALTER TABLE spent_codes_by_window RENAME TO spent_codes;
 "#,
+    r#"
+-- The enrolment back-off (D156): one row per counter (a licence number's, a source's),
+-- named by a digest keyed by the KEK, never the number or the address; shared by every
+-- process on the database and kept across restarts. Deleted once expired (no wait left,
+-- the count forgotten), by the index on `expires_at`.
+CREATE TABLE enrol_backoff (
+    key          BLOB    PRIMARY KEY,
+    attempts     INTEGER NOT NULL,
+    last_at      INTEGER NOT NULL,
+    locked_until INTEGER NOT NULL,
+    expires_at   INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX enrol_backoff_expires ON enrol_backoff (expires_at);
+"#,
 ];
 
 /// Brings the database to the latest schema. Runs on the writer connection at start.

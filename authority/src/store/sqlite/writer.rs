@@ -23,7 +23,8 @@ use crate::store::StoreError;
 const MAX_BATCH: usize = 512;
 /// Failed online checks are kept this long: far past any lock-out's memory.
 const FAILURE_SECS: u64 = 24 * 3600;
-/// How often expired nonces, failures and spent codes are deleted.
+/// How often expired nonces, failures, spent codes and enrolment back-off counters are
+/// deleted.
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
 
 /// Called after the batch commits (`Ok`) or fails to (`Err`).
@@ -204,6 +205,11 @@ fn run(
                     .clock
                     .now()
                     .saturating_sub(crate::guard::KEEP_SECS) as i64],
+            );
+            // Expired enrolment back-off counters mean nothing any more (D156).
+            let _ = conn.execute(
+                "DELETE FROM enrol_backoff WHERE expires_at < ?1",
+                [retention.clock.now() as i64],
             );
         }
         let result = commit.as_ref().map(|_| ());
