@@ -20,11 +20,19 @@
 //! reservation into a failure, a right one (or a dropped request) releases it. Failures
 //! are also written to the store before the answer, and the counters are rebuilt from them
 //! at start, so a restart resets nothing.
+//!
+//! Several authority processes on one database (D158): once a failure is stored, the
+//! failures every process stored on that target and by that verifier within the window are
+//! read ([`Limiter::observe`]), so a process learns of the others' at its own next failure. The
+//! target's budget and the verifier's overall count, which nothing forgives, then hold
+//! across processes but for one failure per process that had not failed since; a pair's
+//! count (which a verified check forgives, in memory) stays each process's own.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
 use crate::config::CheckLimits;
+use crate::store::RecentFailures;
 
 /// Entries kept before old ones are swept.
 const SWEEP_AT: usize = 100_000;
@@ -37,6 +45,9 @@ struct Counter {
     locked_until: u64,
     /// Whether this lock-out has been logged for the driver (once per lock-out).
     logged: bool,
+    /// Failures at or before this time were used up by a lock-out: the store's copies of
+    /// them must not start another (D158).
+    spent_until: u64,
 }
 
 /// How one counter locks: for a fixed time once `max` failures fall in the window, or
@@ -97,7 +108,32 @@ impl Counter {
             if r.lockout > 0 {
                 self.failures.clear();
                 self.locked_until = now + r.lockout;
+                self.spent_until = now;
             }
+        }
+    }
+
+    /// Takes in the failures the store holds for this counter (`stored`: the times of
+    /// every process's failures in the window, oldest first) when they are more than this
+    /// process counted: the store's list is then the truth (D158). A lock-out rule locks
+    /// from the newest of them, as its own failure would have.
+    fn observe(&mut self, stored: &[u64], now: u64, r: Rule) {
+        self.forget_old(now, r.window);
+        let fresh: Vec<u64> = stored
+            .iter()
+            .copied()
+            .filter(|&t| t + r.window > now && t > self.spent_until)
+            .collect();
+        if fresh.len() <= self.failures.len() {
+            return;
+        }
+        self.failures = fresh.into();
+        let newest = *self.failures.back().expect("longer than an empty list");
+        if self.failures.len() >= r.max.max(1) as usize && r.lockout > 0 {
+            self.logged = false;
+            self.failures.clear();
+            self.locked_until = self.locked_until.max(newest + r.lockout);
+            self.spent_until = newest;
         }
     }
 
@@ -148,6 +184,11 @@ impl Limiter {
             limits,
             counters: Mutex::new(Counters::default()),
         }
+    }
+
+    /// Seconds over which failures are counted.
+    pub fn window(&self) -> u64 {
+        self.limits.window
     }
 
     /// How far back failures matter (for rebuilding after a restart).
@@ -232,6 +273,25 @@ impl Limiter {
             target: target.to_owned(),
             decided: false,
         })
+    }
+
+    /// Takes in what the store holds (D158): `stored` are the times of the failures every
+    /// process stored on `target` and by `verifier` within the window, read once this
+    /// process's own failure is stored. The target's budget and the verifier's overall
+    /// count follow the store when it holds more; the pair's stays this process's, as a
+    /// verified check forgives it in memory only.
+    pub fn observe(&self, verifier: u64, target: &str, stored: &RecentFailures, now: u64) {
+        let (_, verifier_rule, target_rule) = self.rules();
+        let mut c = self.lock();
+        c.verifiers
+            .entry(verifier)
+            .or_default()
+            .observe(&stored.by_verifier, now, verifier_rule);
+        c.targets.entry(target.to_owned()).or_default().observe(
+            &stored.on_target,
+            now,
+            target_rule,
+        );
     }
 
     /// Counts a failure that is already decided (rebuilding after a restart).
@@ -435,6 +495,59 @@ mod tests {
         assert!(
             l.begin(50, "d:9", true, 110).is_ok(),
             "one failure aged out"
+        );
+    }
+
+    #[test]
+    fn another_process_s_failures_spend_the_licence_budget_once_observed() {
+        let l = Limiter::new(limits());
+        fail(&l, 1, "d:9", 10);
+        // Three more failures on d:9 through other processes: this one learns of them
+        // with its own next failure's write.
+        let stored = RecentFailures {
+            on_target: vec![5, 10, 11, 12],
+            by_verifier: vec![10],
+        };
+        l.observe(1, "d:9", &stored, 12);
+        // The budget of 4 is spent, until the oldest (at 5) ages out.
+        assert_eq!(l.begin(2, "d:9", true, 13).err().unwrap().retry_after, 92);
+        // Fewer than it counted itself changes nothing.
+        let l = Limiter::new(limits());
+        for t in 0..3 {
+            fail(&l, t, "d:8", 20);
+        }
+        l.observe(0, "d:8", &RecentFailures::default(), 20);
+        fail(&l, 3, "d:8", 21);
+        assert!(
+            l.begin(4, "d:8", true, 22).is_err(),
+            "its own four still count"
+        );
+    }
+
+    #[test]
+    fn another_process_s_failures_lock_the_verifier_once_observed_and_only_once() {
+        let l = Limiter::new(limits());
+        fail(&l, 1, "d:1", 10);
+        let stored = RecentFailures {
+            on_target: vec![10],
+            by_verifier: vec![3, 6, 8, 9, 10],
+        };
+        l.observe(1, "d:1", &stored, 10);
+        // Locked out of everything from the newest of them, for its lock-out.
+        assert_eq!(l.begin(1, "d:2", true, 11).err().unwrap().retry_after, 199);
+        // After the lock-out the same stored failures (were they still in the window) do
+        // not start another.
+        let l = Limiter::new(CheckLimits {
+            verifier_lockout: 20,
+            ..limits()
+        });
+        l.observe(1, "d:1", &stored, 10);
+        assert!(l.begin(1, "d:2", true, 11).is_err());
+        assert!(l.begin(1, "d:2", true, 31).is_ok(), "the lock-out ended");
+        l.observe(1, "d:1", &stored, 31);
+        assert!(
+            l.begin(1, "d:3", true, 32).is_ok(),
+            "not locked again by them"
         );
     }
 

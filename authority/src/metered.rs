@@ -14,8 +14,8 @@ use crate::error::Error;
 use crate::metrics::Metrics;
 use crate::store::{
     AuditEntry, AuditRecord, BackoffChange, BackoffEntry, BackoffKey, CheckFailure, DriverChange,
-    DriverId, DriverState, ElicenceRef, IssuerKeyRow, PhotoRow, RegistryStore, StatusEntries,
-    StoreError, SyncSnapshot, VerifierRow,
+    DriverId, DriverState, ElicenceRef, IssuerKeyRow, PhotoRow, RecentFailures, RegistryStore,
+    StatusEntries, StoreError, SyncSnapshot, VerifierRow,
 };
 
 /// [`RegistryStore`] over another, recording each write in [`Metrics`].
@@ -143,6 +143,17 @@ impl RegistryStore for MeteredStore {
 
     async fn check_failures_since(&self, since: u64) -> Result<Vec<CheckFailure>, StoreError> {
         self.inner.check_failures_since(since).await
+    }
+
+    async fn recent_check_failures(
+        &self,
+        verifier_id: u64,
+        target: &str,
+        since: u64,
+    ) -> Result<RecentFailures, StoreError> {
+        self.inner
+            .recent_check_failures(verifier_id, target, since)
+            .await
     }
 
     async fn record_check_failure(

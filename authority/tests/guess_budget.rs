@@ -121,3 +121,56 @@ async fn a_concurrent_burst_consumes_exactly_the_budget() {
     let synced = t.sync(&mut wallet).await;
     assert_eq!(wrong_codes_logged(&synced), budget);
 }
+
+/// Two authority processes on one database (D158): the licence's budget and a verifier's
+/// overall count hold across both, but for one failure per process that had not failed
+/// since the budget ran out, instead of one budget per process.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_on_one_database_share_the_licence_budget_and_the_verifier_count() {
+    let t = TestServer::start().await;
+    let (other, u) = t.second_process().await;
+    let (_, wallet) = t.issued_wallet(&number(7)).await;
+    let limits = CheckLimits::default();
+    let budget = limits.licence_max_failures as usize;
+    // Twelve keys, two guesses each, one on each process: no key comes near its own
+    // limit of five, and each process alone sees half the guesses.
+    let mut rejected = 0;
+    for k in 0..12 {
+        let v = t.verifier(&format!("租车行 {k}"), "rental").await;
+        for server in [&t, &u] {
+            let (s, body, _) = server.verify(&v, wrong(&t, &wallet)).await;
+            match s {
+                StatusCode::FORBIDDEN => rejected += 1,
+                StatusCode::TOO_MANY_REQUESTS => assert_eq!(body["error"], "locked_out"),
+                _ => panic!("{s} {body}"),
+            }
+        }
+    }
+    assert!(
+        (budget..=budget + 1).contains(&rejected),
+        "{rejected} wrong codes answered for a budget of {budget} over two processes"
+    );
+
+    // One verifier spraying one guess over many licences through both processes is
+    // locked out of everything after its overall count, not twice that.
+    let sprayer = t.verifier("租车行 spray", "rental").await;
+    let mut tried = 0;
+    for n in 0..(2 * limits.verifier_max_failures) {
+        let server = if n % 2 == 0 { &t } else { &u };
+        let probe =
+            json!({"method": "manual", "licence_number": number(1000 + n), "code": "2123456"});
+        let (s, body, _) = server.verify(&sprayer, probe).await;
+        if s == StatusCode::TOO_MANY_REQUESTS {
+            assert_eq!(body["error"], "locked_out");
+            break;
+        }
+        assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
+        tried += 1;
+    }
+    let max = limits.verifier_max_failures;
+    assert!(
+        (max..=max + 1).contains(&tried),
+        "{tried} guesses before the lock-out, for a count of {max} over two processes"
+    );
+    other.shutdown().await.expect("clean shutdown");
+}

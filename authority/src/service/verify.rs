@@ -41,6 +41,29 @@ struct Target {
 }
 
 impl App {
+    /// Stores a failed check (and its log entry), then takes in the failures every
+    /// authority process stored on its target and by its verifier (D158), so the limits
+    /// that nothing forgives hold across processes. The failure is stored either way: a
+    /// read that fails leaves this process's own count as it was, and the answer stands.
+    async fn record_failure(
+        &self,
+        failure: CheckFailure,
+        log: Option<(DriverId, VerificationLogEntry)>,
+    ) -> Result<()> {
+        let (verifier, target, at) = (failure.verifier_id, failure.target.clone(), failure.at);
+        self.store.record_check_failure(failure, log).await?;
+        let since = at.saturating_sub(self.limiter.window());
+        match self
+            .store
+            .recent_check_failures(verifier, &target, since)
+            .await
+        {
+            Ok(recent) => self.limiter.observe(verifier, &target, &recent, at),
+            Err(e) => tracing::warn!(error = %e, "the other processes' failures were not read"),
+        }
+        Ok(())
+    }
+
     /// Online verification by `verifier`.
     #[tracing::instrument(skip_all, fields(verifier = verifier.id, method = tracing::field::Empty))]
     pub async fn verify(
@@ -143,7 +166,7 @@ impl App {
             // No such licence number, no e-licence on it, or no such e-licence id: the
             // same answer as a wrong code, counted (durably) like one (D81).
             guess.fail(now);
-            self.store.record_check_failure(failure, None).await?;
+            self.record_failure(failure, None).await?;
             tracing::info!("online check refused: wrong code (nothing by that name)");
             return Err(Error::CodeRejected);
         };
@@ -151,8 +174,7 @@ impl App {
         let seed = self.open_totp(elicence_id, &seed)?;
         let Ok(window) = check_code(&TotpSeed::from_bytes(*seed), &check, now) else {
             guess.fail(now);
-            self.store
-                .record_check_failure(failure, Some((driver_id, log(CheckOutcome::WrongCode))))
+            self.record_failure(failure, Some((driver_id, log(CheckOutcome::WrongCode))))
                 .await?;
             tracing::info!("online check refused: wrong code");
             return Err(Error::CodeRejected);

@@ -475,6 +475,20 @@ pub struct CheckFailure {
     pub at: u64,
 }
 
+/// The failed checks every process stored on one target and by one verifier since a time
+/// (D158): their times, oldest first, at most [`RECENT_FAILURES`] of each (the newest).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecentFailures {
+    /// On the target, by any verifier.
+    pub on_target: Vec<u64>,
+    /// By the verifier, on any target.
+    pub by_verifier: Vec<u64>,
+}
+
+/// The most failures [`RegistryStore::recent_check_failures`] reads of each kind: far more
+/// than any limit counts (`CheckLimits`), so the newest that decide are always among them.
+pub const RECENT_FAILURES: u32 = 256;
+
 /// One admin call in the audit log (D78): who, what, when; no personal data.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditEntry {
@@ -631,6 +645,14 @@ pub trait RegistryStore: Send + Sync + 'static {
     ) -> Result<(), StoreError>;
     /// Failed checks since `since`, oldest first.
     async fn check_failures_since(&self, since: u64) -> Result<Vec<CheckFailure>, StoreError>;
+    /// The failed checks since `since` (every process's) on `target` and by `verifier_id`
+    /// (D158), read after a failure is stored.
+    async fn recent_check_failures(
+        &self,
+        verifier_id: u64,
+        target: &str,
+        since: u64,
+    ) -> Result<RecentFailures, StoreError>;
 
     /// The enrolment back-off counters `keys` as stored, in that order (`None`: no row). A
     /// read only: an attempt refused from it writes nothing, so a caller who sends

@@ -187,6 +187,16 @@ impl RegistryStore for Pausing {
     async fn check_failures_since(&self, since: u64) -> Result<Vec<CheckFailure>, StoreError> {
         self.inner.check_failures_since(since).await
     }
+    async fn recent_check_failures(
+        &self,
+        verifier_id: u64,
+        target: &str,
+        since: u64,
+    ) -> Result<RecentFailures, StoreError> {
+        self.inner
+            .recent_check_failures(verifier_id, target, since)
+            .await
+    }
     async fn allocate_status_index(&self) -> Result<u32, StoreError> {
         self.inner.allocate_status_index().await
     }

@@ -26,8 +26,9 @@ use tokio_postgres::NoTls;
 
 use super::{
     AuditEntry, AuditRecord, BackoffChange, BackoffEntry, BackoffKey, CheckFailure, DriverChange,
-    DriverId, DriverState, ElicenceRef, FeedRow, IssuerKeyRow, PhotoRow, RegistryStore, SealedSeed,
-    StatusEntries, StoreError, SyncSnapshot, VerifierRow, Versions,
+    DriverId, DriverState, ElicenceRef, FeedRow, IssuerKeyRow, PhotoRow, RECENT_FAILURES,
+    RecentFailures, RegistryStore, SealedSeed, StatusEntries, StoreError, SyncSnapshot,
+    VerifierRow, Versions,
 };
 use crate::clock::Clock;
 use crate::error::Error;
@@ -485,6 +486,55 @@ impl RegistryStore for PgStore {
                     });
                 }
                 Ok(out)
+            })
+        })
+        .await
+    }
+
+    async fn recent_check_failures(
+        &self,
+        verifier_id: u64,
+        target: &str,
+        since: u64,
+    ) -> Result<RecentFailures, StoreError> {
+        let target = target.to_owned();
+        with_retry(&self.pool, move |conn| {
+            let target = target.clone();
+            Box::pin(async move {
+                // The newest of each, by the indexes (target, at) and (verifier_id, at).
+                let on_target = conn
+                    .prepare_cached(
+                        "SELECT at FROM check_failures WHERE target = $1 AND at >= $2
+                         ORDER BY at DESC LIMIT $3",
+                    )
+                    .await?;
+                let by_verifier = conn
+                    .prepare_cached(
+                        "SELECT at FROM check_failures WHERE verifier_id = $1 AND at >= $2
+                         ORDER BY at DESC LIMIT $3",
+                    )
+                    .await?;
+                let limit = i64::from(RECENT_FAILURES);
+                let times = |rows: Vec<tokio_postgres::Row>| -> Result<Vec<u64>, Fault> {
+                    let mut out = rows
+                        .iter()
+                        .map(|r| get::<i64>(r, 0, "at").map(u))
+                        .collect::<Result<Vec<u64>, _>>()?;
+                    out.reverse();
+                    Ok(out)
+                };
+                let on_target = times(
+                    conn.query(&on_target, &[&target, &i(since), &limit])
+                        .await?,
+                )?;
+                let by_verifier = times(
+                    conn.query(&by_verifier, &[&i(verifier_id), &i(since), &limit])
+                        .await?,
+                )?;
+                Ok(RecentFailures {
+                    on_target,
+                    by_verifier,
+                })
             })
         })
         .await

@@ -155,6 +155,12 @@ CREATE TABLE IF NOT EXISTS enrol_backoff (
 );
 CREATE INDEX IF NOT EXISTS enrol_backoff_expires ON enrol_backoff (expires_at);
 "#,
+    // A failure's write reads back every process's failures on its target and by its
+    // verifier within the limiter's window (D158).
+    r#"
+CREATE INDEX IF NOT EXISTS check_failures_target ON check_failures (target, at);
+CREATE INDEX IF NOT EXISTS check_failures_verifier ON check_failures (verifier_id, at);
+"#,
 ];
 
 /// Brings the database to the latest schema.

@@ -156,6 +156,12 @@ CREATE TABLE enrol_backoff (
 ) WITHOUT ROWID;
 CREATE INDEX enrol_backoff_expires ON enrol_backoff (expires_at);
 "#,
+    r#"
+-- A failure's write reads back every process's failures on its target and by its
+-- verifier within the limiter's window (D158).
+CREATE INDEX check_failures_target ON check_failures (target, at);
+CREATE INDEX check_failures_verifier ON check_failures (verifier_id, at);
+"#,
 ];
 
 /// Brings the database to the latest schema. Runs on the writer connection at start.
