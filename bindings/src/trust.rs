@@ -36,10 +36,14 @@ mirror_enum!(
     pub enum OwnStatus = verify::OwnStatus {
         /// In force.
         InForce,
-        /// Suspended (by the status list or the signed letters), or not valid yet.
+        /// Suspended, by the status list or the signed letters.
         Suspended,
-        /// Revoked or replaced, expired, or the credential's lifetime over.
+        /// Revoked or replaced, or the credential's lifetime over: sync.
         Superseded,
+        /// The licence is past its validity: renew it; a sync changes nothing.
+        LicenceExpired,
+        /// The licence's validity begins on a later day: refused until then.
+        LicenceNotYetValid,
         /// The status list is stale.
         Unknown,
         /// No valid lists held, or the e-licence does not verify under them (or is from
@@ -168,5 +172,11 @@ mod tests {
                 .contains("check online")
         );
         assert!(own_status_text(OwnStatus::Suspended).zh.contains("暂停"));
+        // An expired licence asks for a renewal, not a sync (D154).
+        assert!(
+            own_status_text(OwnStatus::LicenceExpired)
+                .zh
+                .contains("换证")
+        );
     }
 }

@@ -2562,8 +2562,10 @@ public protocol WalletProtocol: AnyObject, Sendable {
     
     /**
      * What the lists held say about the wallet's own e-licence now, as an offline
-     * verifier holding the same lists would answer. Never touches the network; the
-     * screen's words come from `own_status_text`. Throws `NoElicence` before issue and
+     * verifier holding the same lists would answer, and when it would refuse, why: a
+     * suspension, a superseded e-licence (sync), a licence past its validity (renew) or
+     * one whose validity begins later (wait). Never touches the network; the screen's
+     * words come from `own_status_text`. Throws `NoElicence` before issue and
      * `InvalidArgument` before `pin_root`.
      */
     func ownStatus() throws  -> OwnStatus
@@ -2918,8 +2920,10 @@ open func nowUnix()throws  -> UInt64  {
     
     /**
      * What the lists held say about the wallet's own e-licence now, as an offline
-     * verifier holding the same lists would answer. Never touches the network; the
-     * screen's words come from `own_status_text`. Throws `NoElicence` before issue and
+     * verifier holding the same lists would answer, and when it would refuse, why: a
+     * suspension, a superseded e-licence (sync), a licence past its validity (renew) or
+     * one whose validity begins later (wait). Never touches the network; the screen's
+     * words come from `own_status_text`. Throws `NoElicence` before issue and
      * `InvalidArgument` before `pin_root`.
      */
 open func ownStatus()throws  -> OwnStatus  {
@@ -7804,7 +7808,8 @@ public func FfiConverterTypeNotEligibleReason_lower(_ value: NotEligibleReason) 
 /**
  * What the lists a wallet holds say about its own e-licence (D93), as a verifier holding
  * the same lists would answer offline: never in force where such a verifier refuses it
- * (D152).
+ * (D152). A refusal names what the driver can do about it: wait, sync, or renew the
+ * licence (D154).
  */
 
 public enum OwnStatus: Equatable, Hashable {
@@ -7815,15 +7820,29 @@ public enum OwnStatus: Equatable, Hashable {
      */
     case inForce
     /**
-     * Suspended, by a fresh status list or by the signed status letters, or a validity
-     * that has not begun yet: offline checks refuse it for now.
+     * Suspended, by a fresh status list or by the signed status letters (any letter but
+     * E, F, G and C that takes the licence out of force, M included): offline checks
+     * refuse it for now.
      */
     case suspended
     /**
-     * Revoked or replaced, the licence expired, or the credential's lifetime over:
-     * offline checks refuse it; sync.
+     * Revoked or replaced by a fresh status list, a signed E, F, G or C, or the
+     * credential's own lifetime over: offline checks refuse this e-licence for good; sync
+     * (it brings a fresh credential, or says what happened).
      */
     case superseded
+    /**
+     * The licence itself is past its validity (the Beijing date after `valid_until`) and
+     * no status letter says more: offline checks refuse it. Only renewing the licence
+     * (换证) helps; a sync changes nothing (D154).
+     */
+    case licenceExpired
+    /**
+     * The licence's validity begins on a later day (`valid_from`, Beijing date) and no
+     * status letter says more: offline checks refuse it until that day, then take it;
+     * nothing to do (D154).
+     */
+    case licenceNotYetValid
     /**
      * The status list held is stale: verifiers must check online.
      */
@@ -7861,9 +7880,13 @@ public struct FfiConverterTypeOwnStatus: FfiConverterRustBuffer {
         
         case 3: return .superseded
         
-        case 4: return .unknown
+        case 4: return .licenceExpired
         
-        case 5: return .notChecked
+        case 5: return .licenceNotYetValid
+        
+        case 6: return .unknown
+        
+        case 7: return .notChecked
         
         default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -7885,12 +7908,20 @@ public struct FfiConverterTypeOwnStatus: FfiConverterRustBuffer {
             writeInt(&buf, Int32(3))
         
         
-        case .unknown:
+        case .licenceExpired:
             writeInt(&buf, Int32(4))
         
         
-        case .notChecked:
+        case .licenceNotYetValid:
             writeInt(&buf, Int32(5))
+        
+        
+        case .unknown:
+            writeInt(&buf, Int32(6))
+        
+        
+        case .notChecked:
+            writeInt(&buf, Int32(7))
         
         }
     }
@@ -10183,7 +10214,8 @@ public func notEligibleText(reason: NotEligibleReason) -> LocalizedText  {
 }
 /**
  * What the lists the wallet holds say about its own e-licence (`Wallet.own_status`),
- * e.g. "离线名单已过期，核验方需在线查询" for `Unknown` (D93).
+ * e.g. "离线名单已过期，核验方需在线查询" for `Unknown` (D93), "驾驶证已超过有效期，请办理换证"
+ * / "Licence expired: renew the licence" for `LicenceExpired` (D154).
  */
 public func ownStatusText(status: OwnStatus) -> LocalizedText  {
     return try!  FfiConverterTypeLocalizedText_lift(try! rustCall() {

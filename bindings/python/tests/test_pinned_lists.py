@@ -1,10 +1,12 @@
 """The pinned root and the signed lists (D93) through the generated Python module, against
 the authority bindings/test.sh runs on loopback with a test root key: a verifier and a
 wallet pin the root, refresh the trust list and the status list, refuse forged and foreign
-lists with the typed reason, refuse a suspended licence offline, and say "status unknown"
-once the status list is stale."""
+lists with the typed reason, refuse a suspended licence offline, say "status unknown"
+once the status list is stale, and say "not valid yet" of a licence whose validity begins
+later (D154)."""
 
 import asyncio
+import datetime
 import os
 import time
 
@@ -155,3 +157,30 @@ def test_a_stale_status_list_is_status_unknown_which_the_policy_decides(tmp_path
         strict.verify_offline(qr, wallet.now_unix())
     assert e.value.reason == RejectionReason.STATUS_UNKNOWN()
     assert wallet.own_status() == OwnStatus.UNKNOWN
+
+
+def test_a_licence_whose_validity_begins_later_is_not_valid_yet_offline_and_in_the_wallet(
+    tmp_path,
+):
+    # A renewed licence whose period starts later (D153): the authority issues its
+    # e-licence now, offline checks refuse it until the first day, and the wallet says not
+    # valid yet: not suspended, and no sync to ask for (D154). Two days ahead, so that a
+    # run across Beijing midnight still sees a later day.
+    beijing = datetime.timezone(datetime.timedelta(hours=8))
+    first_day = datetime.datetime.now(beijing).date() + datetime.timedelta(days=2)
+    wallet, _ = issued(tmp_path, valid_from=first_day.isoformat())
+    police = Verifier.pinned_text(ROOT, Audience.ENFORCEMENT, StaleStatusPolicy.REFUSE)
+    asyncio.run(police.refresh(online(), wallet.now_unix()))
+    with pytest.raises(EdlError.Rejected) as e:
+        police.verify_offline(offline_qr(wallet), wallet.now_unix())
+    assert e.value.reason == RejectionReason.LICENCE_NOT_YET_VALID()
+
+    wallet.pin_root_text(ROOT)
+    asyncio.run(wallet.refresh_lists())
+    assert wallet.own_status() == OwnStatus.LICENCE_NOT_YET_VALID
+    words = own_status_text(OwnStatus.LICENCE_NOT_YET_VALID)
+    assert "同步" not in words.zh and "暂停" not in words.zh
+    # An expired licence cannot be reached on a real authority: it issues no e-licence for
+    # one and refuses a renewal into the past, and the wallet's clock is the authority's.
+    # The core's tests cover it (core/tests/own_status.rs); here only its words.
+    assert "换证" in own_status_text(OwnStatus.LICENCE_EXPIRED).zh

@@ -68,9 +68,10 @@ def admin(method: str, path: str, body=None) -> dict:
         return json.loads(answer.read() or b"{}")
 
 
-def create_driver(licence_number: str, photo_on_file: bool = False) -> int:
+def create_driver(licence_number: str, photo_on_file: bool = False, **licence) -> int:
     """A new driver; with `photo_on_file` the office holds an approved photo, so applying
-    issues the e-licence at once."""
+    issues the e-licence at once. `licence` overrides fields of the licence, e.g.
+    `valid_from="2036-01-01"`."""
     photo = {"photo": base64.b64encode(PHOTO.read_bytes()).decode()} if photo_on_file else {}
     return admin(
         "POST",
@@ -88,6 +89,7 @@ def create_driver(licence_number: str, photo_on_file: bool = False) -> int:
             "valid_until": "2036-03-07",
             "address": "北京市东城区测试路1号",
             "issuing_authority": "北京市公安局公安交通管理局",
+            **licence,
         },
     )["driver_id"]
 

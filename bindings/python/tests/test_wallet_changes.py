@@ -50,10 +50,11 @@ pytestmark = pytest.mark.skipif(URL is None, reason="needs the authority (bindin
 MIRRORED = PHOTO.with_name("clean_mirrored.jpg")
 
 
-def issued(tmp_path):
-    """A wallet whose e-licence is issued (the photo was on file), and its registry id."""
+def issued(tmp_path, **licence):
+    """A wallet whose e-licence is issued (the photo was on file), and its registry id;
+    `licence` overrides fields of the licence as `create_driver` does."""
     n = number()
-    driver = create_driver(n, photo_on_file=True)
+    driver = create_driver(n, photo_on_file=True, **licence)
     wallet = Wallet(str(tmp_path / "wallet"), key_file_key_store(str(tmp_path / "key")))
 
     async def enrol_and_apply():

@@ -190,6 +190,15 @@ pub fn own_status(status: crate::verify::OwnStatus) -> Bilingual {
             "电子驾驶证已失效，请同步",
             "No longer valid: sync the wallet",
         ),
+        // Not "sync": a sync brings the same dates; only a renewal helps (D154).
+        LicenceExpired => (
+            "驾驶证已超过有效期，请办理换证",
+            "Licence expired: renew the licence",
+        ),
+        LicenceNotYetValid => (
+            "驾驶证有效期尚未开始，起始日前离线核验不通过",
+            "Licence not valid yet: offline checks refuse it until its first day",
+        ),
         Unknown => (
             "离线名单已过期，核验方需在线查询",
             "Offline list out of date: verifiers must check online",
@@ -220,6 +229,42 @@ pub fn status_check(status: crate::verify::StatusCheck) -> Bilingual {
 mod status_tests {
     use super::*;
     use crate::verify::{OwnStatus, StatusCheck};
+
+    #[test]
+    fn every_own_status_reads_differently_in_both_languages() {
+        let words = OwnStatus::ALL.map(own_status);
+        for (i, a) in words.iter().enumerate() {
+            assert!(
+                !a.zh.is_empty() && !a.en.is_empty() && a.en.is_ascii(),
+                "{a:?}"
+            );
+            for b in &words[i + 1..] {
+                assert!(a.zh != b.zh && a.en != b.en, "{a:?} / {b:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn an_expired_licence_asks_for_a_renewal_and_a_superseded_e_licence_for_a_sync() {
+        // A sync brings the same dates: only a renewal (换证) helps (D154).
+        let expired = own_status(OwnStatus::LicenceExpired);
+        assert!(expired.zh.contains("换证"), "{}", expired.zh);
+        assert!(expired.en.contains("renew"), "{}", expired.en);
+        let superseded = own_status(OwnStatus::Superseded);
+        assert!(superseded.zh.contains("同步"), "{}", superseded.zh);
+        assert!(superseded.en.contains("sync"), "{}", superseded.en);
+        // Neither date's word sends the driver to sync, nor calls the licence suspended.
+        for status in [OwnStatus::LicenceExpired, OwnStatus::LicenceNotYetValid] {
+            let words = own_status(status);
+            for not_said in ["同步", "暂停"] {
+                assert!(!words.zh.contains(not_said), "{}", words.zh);
+            }
+            assert!(!words.en.contains("sync") && !words.en.contains("Suspended"));
+        }
+        let not_yet = own_status(OwnStatus::LicenceNotYetValid);
+        assert!(not_yet.zh.contains("尚未开始"), "{}", not_yet.zh);
+        assert!(not_yet.en.contains("not valid yet"), "{}", not_yet.en);
+    }
 
     #[test]
     fn status_words_tell_unknown_from_in_force() {

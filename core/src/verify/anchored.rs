@@ -47,7 +47,9 @@ pub enum AnchoredRejection {
     Rejected(#[from] Rejection),
 }
 
-/// What the lists held say about one e-licence, for the wallet's own screen.
+/// What the lists held say about one e-licence, for the wallet's own screen: whether a
+/// police scanner holding the same lists would accept it offline and, when it would not,
+/// the reason the driver can act on (D152, D154).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OwnStatus {
     /// A fresh status list holds the e-licence in force, and the credential is within its
@@ -60,15 +62,36 @@ pub enum OwnStatus {
     Suspended,
     /// Verifiers refuse it offline and always will; sync. Either a fresh status list says
     /// revoked or replaced, or the credential itself is out of force: its lifetime has
-    /// ended, the licence is past its validity (or not yet in it), or a status letter
-    /// signed into it ends the licence or moves its file (E, F, G, C) (D152).
+    /// ended (a sync brings a fresh one), or a status letter signed into it ends the
+    /// licence or moves its file (E, F, G, C) (D152).
     Superseded,
+    /// Verifiers refuse it offline because the licence itself is past its validity (the
+    /// Beijing date is after `valid_until`) and no status letter says more: only renewing
+    /// the licence (换证) helps, and a sync changes nothing (D154).
+    LicenceExpired,
+    /// Verifiers refuse it offline for now because the licence's validity begins on a
+    /// later day (`valid_from`, Beijing date) and no status letter says more: nothing to
+    /// do, verifiers take it from that day (D154).
+    LicenceNotYetValid,
     /// The status list held is stale or does not cover the e-licence: verifiers may check
     /// online.
     Unknown,
     /// No valid status list or trust list is held, or the credential does not verify under
     /// the trust list held (or claims an issue time ahead of the clock): refresh the lists.
     NotChecked,
+}
+
+impl OwnStatus {
+    /// Every status, in declaration order (for tests and exhaustive screens).
+    pub const ALL: [OwnStatus; 7] = [
+        OwnStatus::InForce,
+        OwnStatus::Suspended,
+        OwnStatus::Superseded,
+        OwnStatus::LicenceExpired,
+        OwnStatus::LicenceNotYetValid,
+        OwnStatus::Unknown,
+        OwnStatus::NotChecked,
+    ];
 }
 
 /// A summary of the trust list held, for a settings screen or a log line.
@@ -224,9 +247,9 @@ impl OfflineTrust {
     /// forged credential, says nothing); then what the scanner checks of the credential
     /// alone, in its order: its lifetime, and the licence's validity dates and the status
     /// letters signed into it against the Beijing date at `now` (the scanner's own
-    /// `credential_standing`, worded by `word_for_refusal`); only then is its index read in
-    /// the status list. So the wallet never says "in force" where the scanner refuses
-    /// (D152).
+    /// `credential_standing`, worded by `word_for_refusal` for what the driver can do:
+    /// sync, wait, or renew the licence, D154); only then is its index read in the status
+    /// list. So the wallet never says "in force" where the scanner refuses (D152).
     pub fn own_status(&self, credential: &Credential, now: u64) -> OwnStatus {
         let Ok(trust) = self.anchor.trust_list(now) else {
             return OwnStatus::NotChecked;
@@ -261,9 +284,10 @@ impl OfflineTrust {
 /// - The licence refused: by the status letters first, worded as the authority's status
 ///   list words them ([`ElicenceStatus::of_letters`]), so a synced wallet (whose credential
 ///   the authority re-signed with the letter) hears what the list says: E, F, G and C
-///   superseded, every other letter suspended. Otherwise by the date: a validity that has
-///   ended is superseded (only a renewal helps, and it replaces the e-licence), one that
-///   has not begun is suspended (refused for now, taken from its first day).
+///   superseded, every other letter suspended. Otherwise by the date, worded for what the
+///   driver can do (D154): a validity that has ended is [`OwnStatus::LicenceExpired`] (only
+///   a renewal helps; a sync brings the same dates), one that has not begun is
+///   [`OwnStatus::LicenceNotYetValid`] (refused for now, taken from its first day).
 fn word_for_refusal(view: &DisclosedView, refused: &Rejection) -> OwnStatus {
     match refused {
         Rejection::CredentialExpired => return OwnStatus::Superseded,
@@ -274,9 +298,11 @@ fn word_for_refusal(view: &DisclosedView, refused: &Rejection) -> OwnStatus {
         ElicenceStatus::Superseded => OwnStatus::Superseded,
         ElicenceStatus::Suspended => OwnStatus::Suspended,
         ElicenceStatus::InForce if *refused == Rejection::LicenceNotYetValid => {
-            OwnStatus::Suspended
+            OwnStatus::LicenceNotYetValid
         }
-        ElicenceStatus::InForce => OwnStatus::Superseded,
+        // Letters that leave the licence in force: only its validity's end refused it
+        // (`e_licence_eligibility`'s `OverdueRenewal` by the date).
+        ElicenceStatus::InForce => OwnStatus::LicenceExpired,
     }
 }
 

@@ -112,7 +112,9 @@ impl Wallet {
     }
 
     /// What the lists held say about the wallet's own e-licence now, as a verifier holding
-    /// them would answer offline. Works without network.
+    /// them would answer offline, and when it would refuse, the reason the driver can act
+    /// on (a licence past its validity or not yet in it is told apart from a superseded
+    /// e-licence, D154). Works without network.
     pub fn own_status(&self) -> Result<OwnStatus, WalletError> {
         let now = self.now()?;
         let Some(elicence) = self.elicence()? else {

@@ -180,6 +180,55 @@ fn the_wallet_reads_its_own_status_from_the_lists_held() {
     }
 }
 
+/// The lists held at `at`: the trust list and a fresh status list holding the sample
+/// e-licence in force.
+fn in_force_at(s: &sample::Sample, at: u64) -> OfflineTrust {
+    let mut t = OfflineTrust::pinned(root().public());
+    t.load_trust_list(&signed_trust(s, 1, &root()), at, SKEW)
+        .unwrap();
+    t.load_status_list(
+        &signed_status(at as u32 - 60, ElicenceStatus::InForce),
+        at,
+        SKEW,
+    )
+    .unwrap();
+    t
+}
+
+/// The status list does not judge dates, the credential carries them: a licence past its
+/// validity is expired and one whose validity begins later is not valid yet, though the list
+/// holds the e-licence in force; neither is superseded, which would tell the driver to sync
+/// (D154).
+#[test]
+fn a_licence_out_of_its_validity_is_expired_or_not_yet_valid_rather_than_superseded() {
+    let s = sample::issued(ISSUED);
+    // 2026-11-25, the Beijing date at NOW; `tomorrow` is within the credential's lifetime.
+    let today = crate::verify::china_date(NOW);
+    let tomorrow = NOW + 24 * 3600;
+    let mut ends_today = s.licence.clone();
+    ends_today.main.valid_until = today;
+    let mut begins_tomorrow = s.licence.clone();
+    begins_tomorrow.main.valid_from = today.next_day().unwrap();
+    for (licence, at_now, at_tomorrow) in [
+        (&ends_today, OwnStatus::InForce, OwnStatus::LicenceExpired),
+        (
+            &begins_tomorrow,
+            OwnStatus::LicenceNotYetValid,
+            OwnStatus::InForce,
+        ),
+    ] {
+        let credential = s
+            .holder_of(licence, ISSUED, sample::TTL_HOURS)
+            .credential()
+            .clone();
+        assert_eq!(in_force_at(&s, NOW).own_status(&credential, NOW), at_now);
+        assert_eq!(
+            in_force_at(&s, tomorrow).own_status(&credential, tomorrow),
+            at_tomorrow
+        );
+    }
+}
+
 #[test]
 fn the_root_key_text_form_is_64_hex_digits() {
     let key = root().public();

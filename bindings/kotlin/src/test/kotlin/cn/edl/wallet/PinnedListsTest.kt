@@ -12,7 +12,8 @@ import kotlin.test.assertTrue
  * The pinned root and the signed lists (D93) against the loopback authority, which signs its
  * trust list with a test root key: a verifier and a wallet pin the root, refresh the trust
  * and status lists, refuse forged and foreign lists with the typed reason, refuse a suspended
- * licence offline, and say "status unknown" once the status list is stale.
+ * licence offline, say "status unknown" once the status list is stale, and say "not valid yet" of a licence
+ * whose validity begins later (D154).
  */
 class PinnedListsTest {
     private val root: String = System.getenv("EDL_ROOT_PUBLIC_KEY") ?: error("EDL_ROOT_PUBLIC_KEY not set")
@@ -27,9 +28,9 @@ class PinnedListsTest {
 
     private fun offlineQr(w: Wallet) = w.present(PresentationForm.OFFLINE, Audience.ENFORCEMENT).payload
 
-    private suspend fun issued(): Pair<Wallet, Long> {
+    private suspend fun issued(validFrom: String = "2018-03-07"): Pair<Wallet, Long> {
         val number = Authority.number()
-        val driver = Authority.createDriver(number, photoOnFile = true)
+        val driver = Authority.createDriver(number, photoOnFile = true, validFrom = validFrom)
         val wallet = Wallet(Scratch.dir("pinned"), AesGcmKeyStore())
         try {
             wallet.enrol(Authority.url, number, Authority.activationCode(driver))
@@ -137,6 +138,30 @@ class PinnedListsTest {
             assertEquals(OwnStatus.UNKNOWN, w.ownStatus())
             lenient.close()
             strict.close()
+        }
+    }
+
+    @Test
+    fun `a licence whose validity begins later is not valid yet offline and in the wallet`() = runBlocking<Unit> {
+        // A renewed licence whose period starts later (D153): the authority issues its e-licence now, offline
+        // checks refuse it until the first day, and the wallet says not valid yet: not suspended, and no sync
+        // to ask for (D154). Two days ahead, so that a run across Beijing midnight still sees a later day.
+        val firstDay = java.time.LocalDate.now(java.time.ZoneOffset.ofHours(8)).plusDays(2)
+        val (wallet, _) = issued(validFrom = firstDay.toString())
+        wallet.use { w ->
+            Verifier.pinnedText(root, Audience.ENFORCEMENT, StaleStatusPolicy.REFUSE).use { police ->
+                online().use { police.refresh(it, w.nowUnix()) }
+                val refused = assertFailsWith<EdlException.Rejected> { police.verifyOffline(offlineQr(w), w.nowUnix()) }
+                assertEquals(RejectionReason.LicenceNotYetValid, refused.reason)
+            }
+            w.pinRootText(root)
+            w.refreshLists()
+            assertEquals(OwnStatus.LICENCE_NOT_YET_VALID, w.ownStatus())
+            val words = ownStatusText(OwnStatus.LICENCE_NOT_YET_VALID).zh
+            assertTrue("同步" !in words && "暂停" !in words, words)
+            // An expired licence cannot be reached on a real authority (it issues no e-licence for one and
+            // refuses a renewal into the past); the core's tests cover it, here only its words.
+            assertContains(ownStatusText(OwnStatus.LICENCE_EXPIRED).zh, "换证")
         }
     }
 }

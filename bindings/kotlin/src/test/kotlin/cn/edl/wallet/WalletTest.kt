@@ -61,15 +61,18 @@ object Authority {
     private fun field(json: String, name: String): String =
         Regex("\"$name\"\\s*:\\s*\"?([^\",}]*)").find(json)?.groupValues?.get(1) ?: error("no $name in $json")
 
-    /** A new driver; with [photoOnFile] the office already holds an approved photo, so applying issues at once. */
-    fun createDriver(number: String, photoOnFile: Boolean = false): Long {
+    /**
+     * A new driver; with [photoOnFile] the office already holds an approved photo, so applying issues at once.
+     * The licence is valid from [validFrom] (ISO date) to 2036-03-07.
+     */
+    fun createDriver(number: String, photoOnFile: Boolean = false, validFrom: String = "2018-03-07"): Long {
         val photoField = if (photoOnFile) ""","photo":"${Base64.getEncoder().encodeToString(photo)}"""" else ""
         return field(
             call(
                 "POST", "/admin/drivers",
                 """{"licence_number":"$number","name":"李四","sex":"female","nationality":"中国",
                    "date_of_birth":"1990-03-07","classes":"C1","first_issue":"2012-03-07",
-                   "valid_from":"2018-03-07","valid_until":"2036-03-07",
+                   "valid_from":"$validFrom","valid_until":"2036-03-07",
                    "address":"上海市黄浦区测试路2号","issuing_authority":"上海市公安局交通警察总队"$photoField}""",
             ),
             "driver_id",
