@@ -514,6 +514,46 @@ async fn an_issued_application_whose_sync_fails_is_returned_and_the_next_sync_br
     assert_eq!(held.id, on_record.elicence_id);
 }
 
+/// Only a sync that could not reach the authority leaves `apply` its answer (D157): one the
+/// authority refused, or whose answer the wallet cannot use, is `apply`'s error as before,
+/// for the app must hear it (a device no longer accepted, a broken or hostile network).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_after_an_application_that_fails_for_good_is_apply_s_error() {
+    let t = TestServer::start().await;
+    let proxy = HoldingProxy::start(t.server.as_ref().unwrap().addr()).await;
+    let answers = [
+        (
+            "an answer the wallet cannot use",
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}",
+        ),
+        (
+            "a refusal of the device",
+            "HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\ncontent-length: 74\r\nconnection: close\r\n\r\n{\"error\":\"bad_signature\",\"message\":\"the device signature does not verify\"}",
+        ),
+    ];
+    for (n, (what, answer)) in answers.into_iter().enumerate() {
+        let dir = tempfile::tempdir().unwrap();
+        let number = number(510 + n as u32);
+        let driver = t.create_driver(&number, true).await;
+        let code = t.activation_code(driver).await;
+        let wallet = Wallet::open(dir.path(), &keys()).unwrap();
+        wallet.enrol(&proxy.url, &number, &code).await.unwrap();
+        proxy.answer(b"GET /v1/wallet/sync", answer);
+        let applied = wallet
+            .apply(Arc::new(TestIdentityProvider::new(IDENTITY_SECRET)))
+            .await;
+        proxy.mend();
+        let Err(WalletError::Net(e)) = &applied else {
+            panic!("{what}: {applied:?}");
+        };
+        assert!(
+            !matches!(e, NetError::Offline | NetError::Busy { .. }),
+            "{what}: {e:?}"
+        );
+        assert!(wallet.elicence().unwrap().is_none(), "{what}");
+    }
+}
+
 /// A new driver `nth` (a photo on file or not) enrolled through `proxy` with a wallet in
 /// `dir`, whose application's answer the proxy loses once; the wallet's `apply` must still
 /// succeed.

@@ -2495,8 +2495,9 @@ public protocol WalletProtocol: AnyObject, Sendable {
      * three tries) when the network drops or the authority is busy for at most 10 s, so
      * a lost answer does not ask the driver for a second check; `Offline` or `Busy` after
      * that, or at once for a longer Retry-After. An issued application is followed by a
-     * sync that brings the e-licence in; when that sync fails, `apply` still returns the
-     * application (the authority has it), and the e-licence comes with the next `sync`.
+     * sync that brings the e-licence in; when that sync cannot reach the authority, `apply`
+     * still returns the application (the authority has it), and the e-licence comes with
+     * the next `sync`; any other failure of that sync is `apply`'s.
      */
     func apply(provider: IdentityProvider) async throws  -> Application
     
@@ -2745,8 +2746,9 @@ open func application()throws  -> Application?  {
      * three tries) when the network drops or the authority is busy for at most 10 s, so
      * a lost answer does not ask the driver for a second check; `Offline` or `Busy` after
      * that, or at once for a longer Retry-After. An issued application is followed by a
-     * sync that brings the e-licence in; when that sync fails, `apply` still returns the
-     * application (the authority has it), and the e-licence comes with the next `sync`.
+     * sync that brings the e-licence in; when that sync cannot reach the authority, `apply`
+     * still returns the application (the authority has it), and the e-licence comes with
+     * the next `sync`; any other failure of that sync is `apply`'s.
      */
 open func apply(provider: IdentityProvider)async throws  -> Application  {
     return

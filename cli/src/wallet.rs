@@ -186,7 +186,12 @@ pub fn run(args: Args) -> Result<(), String> {
             let view = runtime
                 .block_on(wallet.apply(Arc::new(TestIdentityProvider::new(secret.into_bytes()))))
                 .map_err(w)?;
-            println!("application: {:?}{}", view.phase, next_step(view.phase));
+            let held = wallet.elicence().map_err(w)?.is_some();
+            println!(
+                "application: {:?}{}",
+                view.phase,
+                next_step(view.phase, held)
+            );
         }
         Command::Sync => {
             let tty = std::io::stderr().is_terminal();
@@ -309,7 +314,10 @@ pub fn run(args: Args) -> Result<(), String> {
                 "photo {} submitted; application {:?}{}",
                 accepted.photo_id,
                 accepted.application.phase,
-                next_step(accepted.application.phase)
+                next_step(
+                    accepted.application.phase,
+                    wallet.elicence().map_err(reason)?.is_some()
+                )
             );
         }
         Command::Photo(PhotoCommand::Check { .. }) => unreachable!("handled above"),
@@ -406,14 +414,19 @@ fn reason(e: WalletError) -> String {
     }
 }
 
-/// What the driver does next in this phase.
-fn next_step(phase: ApplicationPhase) -> &'static str {
+/// What the driver does next in this phase, `held` saying whether the wallet holds an
+/// e-licence (an issued one comes with a sync, which may have to wait for the network;
+/// D157).
+fn next_step(phase: ApplicationPhase, held: bool) -> &'static str {
     match phase {
         ApplicationPhase::AwaitingPhoto => {
             " — submit a photo: `edl wallet --dir DIR photo submit FILE`"
         }
         ApplicationPhase::UnderReview => " — a reviewer will look at it; `sync` later",
-        ApplicationPhase::Issued => " — the e-licence is in the wallet: `show`, `qr`, `code`",
+        ApplicationPhase::Issued if held => {
+            " — the e-licence is in the wallet: `show`, `qr`, `code`"
+        }
+        ApplicationPhase::Issued => " — issued; it comes with the next `edl wallet --dir DIR sync`",
         ApplicationPhase::ReapplyNeeded => " — apply again: `edl wallet --dir DIR apply`",
         ApplicationPhase::Stopped => " — the e-licence is stopped; see `messages`",
         ApplicationPhase::NotApplied => "",
@@ -513,4 +526,20 @@ fn passphrase() -> Result<String, String> {
         return Err("an empty passphrase is not allowed".into());
     }
     Ok(p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_issued_application_points_to_the_e_licence_only_once_it_is_held() {
+        assert!(next_step(ApplicationPhase::Issued, true).contains("`show`"));
+        // Issued, but the sync that brings it could not run yet (D157).
+        let waiting = next_step(ApplicationPhase::Issued, false);
+        assert!(
+            waiting.contains("sync") && !waiting.contains("`show`"),
+            "{waiting}"
+        );
+    }
 }

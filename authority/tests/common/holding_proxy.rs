@@ -2,7 +2,8 @@
 //! next wallet sync until released: two syncs made to overlap for certain; or lose the
 //! answer to the next request of a kind on its way back, as a phone's network does; or
 //! drop every request of a kind before it reaches the server, as a network that went away
-//! does. Used by `wallet_resilience.rs` and `wallet_races.rs`.
+//! does, or answer it itself, as a broken or hostile middlebox does. Used by
+//! `wallet_resilience.rs` and `wallet_races.rs`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,10 +20,14 @@ pub struct HoldingProxy {
     /// Set: the answer to the next request that starts with these bytes is lost (its
     /// connection closed when the answer comes back); the request reaches the server.
     pub lose: Arc<std::sync::Mutex<Option<&'static [u8]>>>,
-    /// Set: every request that starts with these bytes has its connection closed before
-    /// it reaches the server, until cleared.
-    pub cut: Arc<std::sync::Mutex<Option<&'static [u8]>>>,
+    /// Set: every request that starts with these bytes never reaches the server, until
+    /// cleared: the proxy sends the answer given, if any, and closes the connection.
+    pub cut: Arc<std::sync::Mutex<Option<Cut>>>,
 }
+
+/// Requests that start with these bytes never reach the server; the proxy answers them
+/// with the text given, if any.
+type Cut = (&'static [u8], Option<&'static str>);
 
 impl HoldingProxy {
     /// Starts the proxy in front of `server`.
@@ -34,12 +39,16 @@ impl HoldingProxy {
         let armed = Arc::new(AtomicBool::new(false));
         let release = Arc::new(tokio::sync::Notify::new());
         let lose = Arc::new(std::sync::Mutex::new(None::<&'static [u8]>));
-        let cut = Arc::new(std::sync::Mutex::new(None::<&'static [u8]>));
+        let cut: Arc<std::sync::Mutex<Option<Cut>>> = Arc::new(std::sync::Mutex::new(None));
         let (a, r, l, c) = (armed.clone(), release.clone(), lose.clone(), cut.clone());
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 let upstream = tokio::net::TcpStream::connect(server).await.unwrap();
-                let (mut cr, mut cw) = client.into_split();
+                let (mut cr, cw) = client.into_split();
+                // Both directions may write to the client: the server's answers, and the
+                // proxy's own for a cut request.
+                let cw = Arc::new(tokio::sync::Mutex::new(cw));
+                let answers = cw.clone();
                 let (mut ur, mut uw) = upstream.into_split();
                 let hold = Arc::new(AtomicBool::new(false));
                 let lost = Arc::new(AtomicBool::new(false));
@@ -49,8 +58,13 @@ impl HoldingProxy {
                     let mut buf = vec![0u8; 64 * 1024];
                     while let Ok(n @ 1..) = cr.read(&mut buf).await {
                         let chunk = &buf[..n];
-                        if to_cut.lock().unwrap().is_some_and(|t| chunk.starts_with(t)) {
-                            // Dropped on the way: the server never sees it.
+                        let cut = *to_cut.lock().unwrap();
+                        if let Some((_, answer)) = cut.filter(|&(t, _)| chunk.starts_with(t)) {
+                            // Stopped on the way: the server never sees it.
+                            if let Some(answer) = answer {
+                                let _ = answers.lock().await.write_all(answer.as_bytes()).await;
+                            }
+                            let _ = answers.lock().await.shutdown().await;
                             break;
                         }
                         if chunk.starts_with(b"GET /v1/wallet/sync")
@@ -82,10 +96,13 @@ impl HoldingProxy {
                             // closes without it.
                             break;
                         }
-                        if cw.write_all(&buf[..n]).await.is_err() {
+                        if cw.lock().await.write_all(&buf[..n]).await.is_err() {
                             break;
                         }
                     }
+                    // The other direction holds the client's write half too: close it
+                    // here, or the client waits for an answer that is not coming.
+                    let _ = cw.lock().await.shutdown().await;
                 });
             }
         });
@@ -117,7 +134,13 @@ impl HoldingProxy {
     /// Drops every request that starts with `request` before it reaches the server (its
     /// connection closed), until [`HoldingProxy::mend`].
     pub fn cut(&self, request: &'static [u8]) {
-        *self.cut.lock().unwrap() = Some(request);
+        *self.cut.lock().unwrap() = Some((request, None));
+    }
+
+    /// Answers every request that starts with `request` with `answer` (a whole HTTP
+    /// response) itself, without the server, until [`HoldingProxy::mend`].
+    pub fn answer(&self, request: &'static [u8], answer: &'static str) {
+        *self.cut.lock().unwrap() = Some((request, Some(answer)));
     }
 
     /// Lets every request through again.

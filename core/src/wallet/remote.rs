@@ -183,26 +183,30 @@ impl Wallet {
         .await?;
         tracing::info!(phase = ?view.phase, "the authority answered the application");
         if !self.store_application(&start, &view, None)? {
-            self.sync_after_application().await;
+            self.sync_after_application().await?;
             return Ok(view);
         }
         self.emit(WalletEvent::ApplicationChanged(view));
         if view.phase == ApplicationPhase::Issued {
-            self.sync_after_application().await;
+            self.sync_after_application().await?;
         }
         Ok(view)
     }
 
     /// The sync that brings in what an application changed (an issued e-licence). The
-    /// authority has the application whatever this sync meets, so its failure is not
-    /// `apply`'s (D157): the app would ask again, and the driver pass the face check a
-    /// second time, for an e-licence already issued. It is logged like a call's failure,
-    /// and the next sync brings the e-licence (the app sees the phase `Issued` without one
-    /// until then).
-    async fn sync_after_application(&self) {
-        if let Err(e) = self.sync_here().await {
-            tracing::info!("the application was taken; the sync after it waits for the next");
-            log_failure(&e);
+    /// authority has the application, so a sync that could not reach it (offline, or busy
+    /// past the retries) is not `apply`'s failure (D157): the app would ask again, and the
+    /// driver pass the face check a second time, for an e-licence already issued. It is
+    /// logged, and the next sync brings the e-licence (the app sees the phase `Issued`
+    /// without one until then). Any other failure (the device refused, an answer the
+    /// wallet cannot use, its own store) is `apply`'s, as the app must hear it.
+    async fn sync_after_application(&self) -> Result<(), WalletError> {
+        match self.sync_here().await {
+            Err(WalletError::Net(NetError::Offline | NetError::Busy { .. })) => {
+                tracing::info!("the application was taken; the sync after it waits for the next");
+                Ok(())
+            }
+            other => other.map(|_| ()),
         }
     }
 
