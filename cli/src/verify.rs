@@ -246,10 +246,16 @@ async fn online(args: &Args, shown: Shown<'_>) -> Result<OnlineAnswer, Failure> 
 fn report_online(online: &OnlineAnswer, json: bool, colour: bool) -> Result<(), Failure> {
     let r = &online.answer;
     if json {
-        // The authority's answer as it came (the photo by its digest and URL).
+        // The authority's answer as it came (the photo by its digest and URL), but for the
+        // photo grant: with the API key it is the photo for minutes, and the photo was
+        // fetched already; JSON output ends up in scripts' logs (D155).
+        let mut answer = serde_json::to_value(r).map_err(|e| e.to_string())?;
+        if let Some(fields) = answer.as_object_mut() {
+            fields.remove("photo_grant");
+        }
         println!(
             "{}",
-            crate::files::json(&serde_json::to_string_pretty(r).map_err(|e| e.to_string())?)
+            crate::files::json(&serde_json::to_string_pretty(&answer).map_err(|e| e.to_string())?)
         );
     } else {
         println!("✓ verified online at the authority");

@@ -96,7 +96,7 @@ pub const PHOTO_VARY: &str = "x-edl-api-key, x-edl-account";
 #[utoipa::path(get, path = paths::PHOTO_BY_DIGEST, tag = "verifier",
     security(("api_key" = []), ("device_signature" = [])),
     params(("digest" = String, Path, description = "SHA-256 of the photo: 64 lower-case hex digits"),
-           ("x-edl-photo-grant" = Option<String>, Header, description = "A verifier's: the `photo_grant` of its verify answer (D155)")),
+           ("x-edl-photo-grant" = Option<String>, Header, nullable = false, description = "A verifier's, beside its API key: the `photo_grant` of its verify answer (D155); not sent by a driver")),
     responses(
         (status = 200, description = "The photo (`image/jpeg` or `image/png`)",
             content_type = "image/jpeg", body = Vec<u8>,

@@ -133,9 +133,10 @@ pub struct VerifyResponse {
     pub photo_url: String,
     /// What lets this verifier fetch the photo, in the `x-edl-photo-grant` header beside
     /// its API key, for a few minutes after this check, from any authority process (D155):
-    /// opaque, URL-safe base64. Empty in answers of servers older than this field, which
-    /// kept grants in their own memory and ignore the header.
+    /// opaque, URL-safe base64. Servers older than this field send none (they kept grants
+    /// in their own memory); a client then reads it as empty and sends no header.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub photo_grant: String,
 }
 
