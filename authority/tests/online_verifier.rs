@@ -193,3 +193,27 @@ async fn trust_list_matches_the_authoritys_and_a_stopped_server_is_offline() {
     );
     assert_eq!(insurer.trust_list().await.map(drop), Err(NetError::Offline));
 }
+
+/// A photo whose answer the network loses is fetched again (its grant lasts minutes): the
+/// check, already spent and logged by the authority, is not handed to the verifier as
+/// offline (D159).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_photo_whose_answer_is_lost_is_fetched_again() {
+    let t = TestServer::start().await;
+    let proxy = common::holding_proxy::HoldingProxy::start(t.server.as_ref().unwrap().addr()).await;
+    let (_, wallet) = t.issued_wallet(&number(9)).await;
+    let police = t.verifier("交警支队", "enforcement").await;
+    let client = OnlineVerifier::new(&proxy.url, &police.api_key).expect("a loopback URL");
+    proxy.lose_next_answer_to(b"GET /v1/photos/");
+    let qr = wallet
+        .holder()
+        .present(Form::Online, Audience::Enforcement, t.now(), 30)
+        .unwrap()
+        .payload;
+    let online = client
+        .verify_qr(&qr)
+        .await
+        .expect("verified, the photo asked again");
+    assert!(!proxy.still_to_lose(), "the photo's answer was lost once");
+    assert_eq!(online.photo, jpeg(1));
+}

@@ -1372,8 +1372,10 @@ public func FfiConverterTypeLogger_lower(_ value: Logger) -> UInt64 {
  * Checks are asynchronous (Kotlin `suspend`, Swift `async`) and may overlap: one object
  * serves the whole app. What is scanned or typed is checked on the phone first, so a
  * malformed input is refused at once, sends nothing and does not count as a failed
- * attempt. There is no automatic retry: a counter wants a fast answer, and the app
- * decides whether to ask again.
+ * attempt. A check is not sent again by itself: a counter wants a fast answer, and the
+ * app decides whether to ask again. The photo of a verified check is: up to three tries
+ * within about a second when the network drops or the authority is busy, for the check
+ * is spent and logged already.
  */
 public protocol OnlineVerifierProtocol: AnyObject, Sendable {
     
@@ -1437,8 +1439,10 @@ public protocol OnlineVerifierProtocol: AnyObject, Sendable {
  * Checks are asynchronous (Kotlin `suspend`, Swift `async`) and may overlap: one object
  * serves the whole app. What is scanned or typed is checked on the phone first, so a
  * malformed input is refused at once, sends nothing and does not count as a failed
- * attempt. There is no automatic retry: a counter wants a fast answer, and the app
- * decides whether to ask again.
+ * attempt. A check is not sent again by itself: a counter wants a fast answer, and the
+ * app decides whether to ask again. The photo of a verified check is: up to three tries
+ * within about a second when the network drops or the authority is busy, for the check
+ * is spent and logged already.
  */
 open class OnlineVerifier: OnlineVerifierProtocol, @unchecked Sendable {
     fileprivate let handle: UInt64

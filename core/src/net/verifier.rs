@@ -225,15 +225,14 @@ async fn fetch_photo(
         ));
     }
     // The path is made from the digest, not taken from the answer's `photo_url`: the key
-    // goes to this authority's origin only, whatever the answer says.
-    let photo = client
-        .get_photo_with_api_key(
-            api_key,
-            &answer.photo_grant,
-            &paths::photo(&digest),
-            photo::MAX_PHOTO_BYTES,
-        )
-        .await?;
+    // goes to this authority's origin only, whatever the answer says. Asked again when the
+    // network drops or the authority is busy (the grant lasts minutes, D155): the check
+    // is spent and logged already, and only this verifier could repeat it (D159).
+    let path = paths::photo(&digest);
+    let photo = super::retry::with_backoff(|| {
+        client.get_photo_with_api_key(api_key, &answer.photo_grant, &path, photo::MAX_PHOTO_BYTES)
+    })
+    .await?;
     if sha256(&photo) != digest {
         tracing::warn!("the photo does not match its digest");
         return Err(NetError::Protocol("the photo does not match its digest"));
