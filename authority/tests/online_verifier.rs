@@ -39,9 +39,10 @@ async fn qr_barcode_and_manual_code_each_verify_with_the_verifiers_view() {
     };
     assert_eq!(licence.main.licence_number, wallet.number);
     // The photo came by its digest, separately, and is the one the licence names (D92).
-    assert_eq!(edl_core::crypto::sha256(&online.photo), answer.photo_digest);
+    let photo = online.photo.as_deref().expect("the photo");
+    assert_eq!(edl_core::crypto::sha256(photo), answer.photo_digest);
     assert_eq!(answer.photo_digest, licence.main.photo_digest);
-    assert_eq!(online.photo, jpeg(1));
+    assert_eq!(photo, jpeg(1));
 
     // The driver chose the enforcement view, but an insurer only ever gets the
     // qualification: the narrower of the two audiences. (A code is single-use: the
@@ -215,5 +216,28 @@ async fn a_photo_whose_answer_is_lost_is_fetched_again() {
         .await
         .expect("verified, the photo asked again");
     assert!(!proxy.still_to_lose(), "the photo's answer was lost once");
-    assert_eq!(online.photo, jpeg(1));
+    assert_eq!(online.photo, Some(jpeg(1)));
+
+    // A photo that cannot be had at all: the verdict of the check, spent and logged
+    // already, is still the verifier's, without a face to compare (D160).
+    proxy.cut(b"GET /v1/photos/");
+    t.clock.advance(30);
+    let qr = wallet
+        .holder()
+        .present(Form::Online, Audience::Enforcement, t.now(), 30)
+        .unwrap()
+        .payload;
+    let online = client
+        .verify_qr(&qr)
+        .await
+        .expect("verified, without the photo");
+    assert!(online.answer.in_force);
+    assert_eq!(online.photo, None);
+    // The same verifier's repeat gets it, once the network is back (D108).
+    proxy.mend();
+    let again = client
+        .verify_qr(&qr)
+        .await
+        .expect("the repeat is answered again");
+    assert_eq!(again.photo, Some(jpeg(1)));
 }

@@ -46,8 +46,11 @@ pub const MAX_STATUS_LIST_BYTES: usize = 4 * 1024 * 1024 + 64 * 1024;
 pub struct OnlineAnswer {
     /// The authority's answer (its `photo_digest` is the SHA-256 of `photo`).
     pub answer: VerifyResponse,
-    /// The approved photo, to compare with the driver's face.
-    pub photo: Vec<u8>,
+    /// The approved photo, to compare with the driver's face; `None` when it could not be
+    /// had after the check verified (the network, or the authority refused it): the
+    /// verdict stands, and the same verifier's repeat within 10 s is answered again with a
+    /// new grant (D108, D160).
+    pub photo: Option<Vec<u8>>,
 }
 
 impl fmt::Debug for OnlineAnswer {
@@ -55,7 +58,7 @@ impl fmt::Debug for OnlineAnswer {
         // The photo is personal data: its size only.
         f.debug_struct("OnlineAnswer")
             .field("answer", &self.answer)
-            .field("photo_len", &self.photo.len())
+            .field("photo_len", &self.photo.as_ref().map(Vec::len))
             .finish()
     }
 }
@@ -174,7 +177,18 @@ impl OnlineVerifier {
                     return Err(NetError::Protocol("an answer about another e-licence"));
                 }
                 check_view_text(&answer)?;
-                let photo = fetch_photo(&client, &api_key, &answer).await?;
+                let photo = match fetch_photo(&client, &api_key, &answer).await {
+                    Ok(photo) => Some(photo),
+                    // A photo that is not the one the answer names, or an answer that
+                    // names two photos, is an answer not to show at all.
+                    Err(e @ NetError::Protocol(_)) => return Err(e),
+                    // The check verified, was spent and logged: its verdict is shown,
+                    // without a face to compare (D160), as the web page does.
+                    Err(e) => {
+                        tracing::warn!(error = %e, "the photo of a verified check could not be had");
+                        None
+                    }
+                };
                 Ok((answer, photo))
             }
             .instrument(span.clone()),

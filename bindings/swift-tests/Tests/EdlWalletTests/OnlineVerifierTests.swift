@@ -25,7 +25,8 @@ final class OnlineVerifierTests: XCTestCase {
         XCTAssertNotEqual(qualification.maskedNumber, number)
         XCTAssertEqual(qualification.classCodes, ["C1"])
         // The photo to compare with the driver's face is the one the digest names.
-        XCTAssertEqual(Data(Sha256.hash(answer.photo)).hex, qualification.photoDigestHex)
+        let photo = try XCTUnwrap(answer.photo)
+        XCTAssertEqual(Data(Sha256.hash(photo)).hex, qualification.photoDigestHex)
 
         let code = try wallet.dynamicCode(audience: .business)
         let byBarcode = try await insurer.verifyBarcode(text: code.barcodeText)
