@@ -40,17 +40,40 @@ impl Admin {
         })
     }
 
-    /// Sends one admin request (`body` `Null`: none) and returns the JSON answer.
+    /// Sends one admin request (`body` `Null`: none) and returns the JSON answer. A `busy`
+    /// answer whose Retry-After is short is waited out and the request sent again, at most
+    /// [`BUSY_TRIES`] times in all (D161): the authority kept nothing of it (D142).
     pub async fn call(&self, method: Method, path: &str, body: Value) -> Result<Value, String> {
-        let mut req = self
-            .http
-            .request(method, format!("{}{path}", self.url))
-            .header(wire::HEADER_AUTHORIZATION, bearer(&self.token));
-        if !body.is_null() {
-            req = req.json(&body);
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let mut req = self
+                .http
+                .request(method.clone(), format!("{}{path}", self.url))
+                .header(wire::HEADER_AUTHORIZATION, bearer(&self.token));
+            if !body.is_null() {
+                req = req.json(&body);
+            }
+            let mut resp = req.send().await.map_err(unreachable)?;
+            if resp.status() != reqwest::StatusCode::TOO_MANY_REQUESTS || tries == BUSY_TRIES {
+                return answer(resp).await;
+            }
+            let wait = resp
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok());
+            let bytes = read_capped(&mut resp, MAX_ANSWER_BYTES).await?;
+            let busy = serde_json::from_slice::<ErrorBody>(&bytes)
+                .is_ok_and(|e| e.error == wire::ErrorCode::Busy);
+            match wait {
+                Some(secs) if busy && secs <= MAX_BUSY_WAIT_SECS => {
+                    tokio::time::sleep(std::time::Duration::from_secs(secs)).await;
+                }
+                // A longer wait, or another refusal (a lock-out): the clerk's to decide.
+                _ => return Err(refused(reqwest::StatusCode::TOO_MANY_REQUESTS, &bytes)),
+            }
         }
-        let resp = req.send().await.map_err(unreachable)?;
-        answer(resp).await
     }
 }
 
@@ -171,6 +194,11 @@ pub fn refusal(e: &ErrorBody) -> String {
 
 /// The most of an authority's message a refusal line shows.
 const MAX_MESSAGE_CHARS: usize = 120;
+
+/// Tries of an admin call answered `busy` (D161), as the wallet's back-off (D151).
+const BUSY_TRIES: u32 = 3;
+/// The longest Retry-After of a `busy` answer that an admin call waits out by itself.
+const MAX_BUSY_WAIT_SECS: u64 = 5;
 
 #[cfg(test)]
 mod tests {

@@ -149,3 +149,50 @@ fn a_fifo_or_a_device_named_as_input_is_refused_at_once() {
         assert!(!status.success(), "{}", input.display());
     }
 }
+
+/// An admin call answered `busy` with a short Retry-After (a change signed with keys read
+/// just before another process rotated them, D142: nothing kept) is sent again after the
+/// wait, instead of handing the clerk a refusal to retry by hand (D161).
+#[test]
+fn a_short_busy_answer_to_an_admin_call_is_waited_out_and_sent_again() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let seen = std::sync::Arc::new(AtomicUsize::new(0));
+    let count = seen.clone();
+    let url = common::fake_authority(2, move |_, s| {
+        if count.fetch_add(1, Ordering::SeqCst) == 0 {
+            let body = r#"{"error":"busy","message":"try again in a moment"}"#;
+            let headers = "content-type: application/json\r\nretry-after: 1\r\n";
+            common::write_answer(s, "429 Too Many Requests", headers, body.as_bytes());
+        } else {
+            let headers = "content-type: application/json\r\n";
+            common::write_answer(s, "200 OK", headers, br#"{"reviews":[]}"#);
+        }
+    });
+    let out = edl(&["authority", "admin", "--authority", &url, "review", "list"]);
+    assert_eq!(out.status.code(), Some(0), "{}", printed(&out));
+    assert_eq!(seen.load(Ordering::SeqCst), 2);
+}
+
+/// A long wait, or a lock-out, is the clerk's to decide: refused at once, sent once.
+#[test]
+fn a_long_busy_answer_or_a_lock_out_is_not_waited_out() {
+    for (body, headers) in [
+        (
+            r#"{"error":"busy","message":"peak hours"}"#,
+            "retry-after: 60\r\n",
+        ),
+        (
+            r#"{"error":"locked_out","message":"too many tries"}"#,
+            "retry-after: 1\r\n",
+        ),
+    ] {
+        let url = answering("429 Too Many Requests", headers, body.to_owned(), 1);
+        let out = edl(&["authority", "admin", "--authority", &url, "review", "list"]);
+        assert_ne!(out.status.code(), Some(0), "{}", printed(&out));
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("refused ("),
+            "{}",
+            printed(&out)
+        );
+    }
+}
