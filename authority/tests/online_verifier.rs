@@ -39,10 +39,9 @@ async fn qr_barcode_and_manual_code_each_verify_with_the_verifiers_view() {
     };
     assert_eq!(licence.main.licence_number, wallet.number);
     // The photo came by its digest, separately, and is the one the licence names (D92).
-    let photo = online.photo.as_deref().expect("the photo");
-    assert_eq!(edl_core::crypto::sha256(photo), answer.photo_digest);
+    assert_eq!(edl_core::crypto::sha256(&online.photo), answer.photo_digest);
     assert_eq!(answer.photo_digest, licence.main.photo_digest);
-    assert_eq!(photo, jpeg(1));
+    assert_eq!(online.photo, jpeg(1));
 
     // The driver chose the enforcement view, but an insurer only ever gets the
     // qualification: the narrower of the two audiences. (A code is single-use: the
@@ -216,28 +215,40 @@ async fn a_photo_whose_answer_is_lost_is_fetched_again() {
         .await
         .expect("verified, the photo asked again");
     assert!(!proxy.still_to_lose(), "the photo's answer was lost once");
-    assert_eq!(online.photo, Some(jpeg(1)));
+    assert_eq!(online.photo, jpeg(1));
+}
 
-    // A photo that cannot be had at all: the verdict of the check, spent and logged
-    // already, is still the verifier's, without a face to compare (D160).
-    proxy.cut(b"GET /v1/photos/");
-    t.clock.advance(30);
+/// The photo's fetch, retries and waits included, is bounded (D159): its failure comes back
+/// while the verifier can still repeat the check (10 s from the spend, D108), not after
+/// two 10 s Retry-After waits (second fresh-eyes review, F3). And a photo that cannot be
+/// had fails the check: a verdict without the face is not shown (D160).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_photo_that_cannot_be_had_fails_the_check_within_its_bound() {
+    let t = TestServer::start().await;
+    let proxy = common::holding_proxy::HoldingProxy::start(t.server.as_ref().unwrap().addr()).await;
+    let (_, wallet) = t.issued_wallet(&number(10)).await;
+    let police = t.verifier("交警支队", "enforcement").await;
+    let client = OnlineVerifier::new(&proxy.url, &police.api_key).expect("a loopback URL");
+    proxy.answer(
+        b"GET /v1/photos/",
+        "HTTP/1.1 429 Too Many Requests\r\ncontent-type: application/json\r\nretry-after: 10\r\ncontent-length: 37\r\nconnection: close\r\n\r\n{\"error\":\"busy\",\"message\":\"busy now\"}",
+    );
     let qr = wallet
         .holder()
         .present(Form::Online, Audience::Enforcement, t.now(), 30)
         .unwrap()
         .payload;
-    let online = client
-        .verify_qr(&qr)
-        .await
-        .expect("verified, without the photo");
-    assert!(online.answer.in_force);
-    assert_eq!(online.photo, None);
-    // The same verifier's repeat gets it, once the network is back (D108).
+    let started = std::time::Instant::now();
+    let got = client.verify_qr(&qr).await;
+    let took = started.elapsed();
+    assert!(got.is_err(), "{got:?}");
+    let bound = edl_core::net::PHOTO_FETCH_SECS;
+    assert!(
+        took < std::time::Duration::from_secs(bound + 3),
+        "the photo's failure came {took:?} after the check"
+    );
+    // The repeat, once the photo can be had, is answered again with it.
     proxy.mend();
-    let again = client
-        .verify_qr(&qr)
-        .await
-        .expect("the repeat is answered again");
-    assert_eq!(again.photo, Some(jpeg(1)));
+    let again = client.verify_qr(&qr).await.expect("the repeat");
+    assert_eq!(again.photo, jpeg(1));
 }

@@ -525,9 +525,8 @@ pub struct OnlineVerification {
     pub status_colour: StatusColour,
     /// What may be seen.
     pub view: LiveView,
-    /// The approved photo, fetched by its digest and checked against it; `None` when it
-    /// could not be had after the check verified (D160).
-    pub photo: Option<Vec<u8>>,
+    /// The approved photo, fetched by its digest and checked against it.
+    pub photo: Vec<u8>,
 }
 
 impl From<edl_core::net::OnlineAnswer> for OnlineVerification {

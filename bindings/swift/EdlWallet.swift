@@ -4612,11 +4612,9 @@ public struct OnlineVerification: Equatable, Hashable {
     public let view: LiveView
     /**
      * The approved photo (JPEG), to compare with the driver's face. (A byte array: compare
-     * it with `contentEquals`, not `==`, in Kotlin.) Null when it could not be had after
-     * the check verified (the network, or the authority refused it): the verdict stands,
-     * and checking the same code again within 10 s is answered again, with the photo.
+     * it with `contentEquals`, not `==`, in Kotlin.)
      */
-    public let photo: Data?
+    public let photo: Data
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -4641,10 +4639,8 @@ public struct OnlineVerification: Equatable, Hashable {
          */view: LiveView, 
         /**
          * The approved photo (JPEG), to compare with the driver's face. (A byte array: compare
-         * it with `contentEquals`, not `==`, in Kotlin.) Null when it could not be had after
-         * the check verified (the network, or the authority refused it): the verdict stands,
-         * and checking the same code again within 10 s is answered again, with the photo.
-         */photo: Data?) {
+         * it with `contentEquals`, not `==`, in Kotlin.)
+         */photo: Data) {
         self.elicenceId = elicenceId
         self.checkedAtUnix = checkedAtUnix
         self.inForce = inForce
@@ -4676,7 +4672,7 @@ public struct FfiConverterTypeOnlineVerification: FfiConverterRustBuffer {
                 notInForceReason: FfiConverterOptionTypeNotEligibleReason.read(from: &buf), 
                 statusColour: FfiConverterTypeStatusColour.read(from: &buf), 
                 view: FfiConverterTypeLiveView.read(from: &buf), 
-                photo: FfiConverterOptionData.read(from: &buf)
+                photo: FfiConverterData.read(from: &buf)
         )
     }
 
@@ -4687,7 +4683,7 @@ public struct FfiConverterTypeOnlineVerification: FfiConverterRustBuffer {
         FfiConverterOptionTypeNotEligibleReason.write(value.notInForceReason, into: &buf)
         FfiConverterTypeStatusColour.write(value.statusColour, into: &buf)
         FfiConverterTypeLiveView.write(value.view, into: &buf)
-        FfiConverterOptionData.write(value.photo, into: &buf)
+        FfiConverterData.write(value.photo, into: &buf)
     }
 }
 

@@ -34,4 +34,5 @@ pub(crate) use signed::DeviceAuth;
 pub use tls::{allow_plain_http, set_authority_roots};
 pub use verifier::{
     MAX_STATUS_LIST_BYTES, MAX_TRUST_LIST_BYTES, OnlineAnswer, OnlineVerifier, OnlineVerifyError,
+    PHOTO_FETCH_SECS,
 };

@@ -3,6 +3,7 @@
 //! names is then fetched by its digest and checked (D92).
 
 use std::fmt;
+use std::time::Duration;
 
 use tracing::Instrument;
 use zeroize::Zeroizing;
@@ -40,17 +41,17 @@ pub const MAX_TRUST_LIST_BYTES: usize = 64 * 1024;
 /// compression, and deflate adds at most a few bytes per 16 KiB block.
 pub const MAX_STATUS_LIST_BYTES: usize = 4 * 1024 * 1024 + 64 * 1024;
 
+/// The longest a check's photo fetch takes, its retries included (D159).
+pub const PHOTO_FETCH_SECS: u64 = 4;
+
 /// An online check's answer with the photo it names, fetched from the authority by its
 /// digest and checked against it (D92).
 #[derive(Clone, PartialEq, Eq)]
 pub struct OnlineAnswer {
     /// The authority's answer (its `photo_digest` is the SHA-256 of `photo`).
     pub answer: VerifyResponse,
-    /// The approved photo, to compare with the driver's face; `None` when it could not be
-    /// had after the check verified (the network, or the authority refused it): the
-    /// verdict stands, and the same verifier's repeat within 10 s is answered again with a
-    /// new grant (D108, D160).
-    pub photo: Option<Vec<u8>>,
+    /// The approved photo, to compare with the driver's face.
+    pub photo: Vec<u8>,
 }
 
 impl fmt::Debug for OnlineAnswer {
@@ -58,7 +59,7 @@ impl fmt::Debug for OnlineAnswer {
         // The photo is personal data: its size only.
         f.debug_struct("OnlineAnswer")
             .field("answer", &self.answer)
-            .field("photo_len", &self.photo.as_ref().map(Vec::len))
+            .field("photo_len", &self.photo.len())
             .finish()
     }
 }
@@ -177,18 +178,7 @@ impl OnlineVerifier {
                     return Err(NetError::Protocol("an answer about another e-licence"));
                 }
                 check_view_text(&answer)?;
-                let photo = match fetch_photo(&client, &api_key, &answer).await {
-                    Ok(photo) => Some(photo),
-                    // A photo that is not the one the answer names, or an answer that
-                    // names two photos, is an answer not to show at all.
-                    Err(e @ NetError::Protocol(_)) => return Err(e),
-                    // The check verified, was spent and logged: its verdict is shown,
-                    // without a face to compare (D160), as the web page does.
-                    Err(e) => {
-                        tracing::warn!(error = %e, "the photo of a verified check could not be had");
-                        None
-                    }
-                };
+                let photo = fetch_photo(&client, &api_key, &answer).await?;
                 Ok((answer, photo))
             }
             .instrument(span.clone()),
@@ -241,12 +231,23 @@ async fn fetch_photo(
     // The path is made from the digest, not taken from the answer's `photo_url`: the key
     // goes to this authority's origin only, whatever the answer says. Asked again when the
     // network drops or the authority is busy (the grant lasts minutes, D155): the check
-    // is spent and logged already, and only this verifier could repeat it (D159).
+    // is spent and logged already, and only this verifier could repeat it (D159). Within
+    // [`PHOTO_FETCH_SECS`] in all, so its failure comes back while that repeat (10 s from
+    // the spend, D108) can still fetch it.
     let path = paths::photo(&digest);
-    let photo = super::retry::with_backoff(|| {
-        client.get_photo_with_api_key(api_key, &answer.photo_grant, &path, photo::MAX_PHOTO_BYTES)
-    })
-    .await?;
+    let photo = tokio::time::timeout(
+        Duration::from_secs(PHOTO_FETCH_SECS),
+        super::retry::with_backoff(|| {
+            client.get_photo_with_api_key(
+                api_key,
+                &answer.photo_grant,
+                &path,
+                photo::MAX_PHOTO_BYTES,
+            )
+        }),
+    )
+    .await
+    .map_err(|_| NetError::Offline)??;
     if sha256(&photo) != digest {
         tracing::warn!("the photo does not match its digest");
         return Err(NetError::Protocol("the photo does not match its digest"));

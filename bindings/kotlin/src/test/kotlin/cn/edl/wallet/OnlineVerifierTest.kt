@@ -9,7 +9,6 @@ import kotlin.test.assertEquals
 import kotlin.test.assertFailsWith
 import kotlin.test.assertFalse
 import kotlin.test.assertIs
-import kotlin.test.assertNotNull
 import kotlin.test.assertNull
 import kotlin.test.assertTrue
 
@@ -45,7 +44,7 @@ class OnlineVerifierTest {
                 assertFalse(qualification.maskedNumber == number)
                 assertEquals(listOf("C1"), qualification.classCodes)
                 // The photo to compare with the driver's face is the one the digest names.
-                val digest = java.security.MessageDigest.getInstance("SHA-256").digest(assertNotNull(answer.photo))
+                val digest = java.security.MessageDigest.getInstance("SHA-256").digest(answer.photo)
                 assertEquals(qualification.photoDigestHex, digest.joinToString("") { "%02x".format(it) })
 
                 val code = w.dynamicCode(Audience.BUSINESS)
