@@ -163,12 +163,25 @@ CREATE INDEX IF NOT EXISTS check_failures_verifier ON check_failures (verifier_i
 "#,
 ];
 
+/// A migration's statement failed because another process made the same object at the
+/// same moment: `IF NOT EXISTS` checks the catalogue before the other's row is committed,
+/// so PostgreSQL answers 23505 (on `pg_type` or `pg_class`), 42P07 or 42710. Every
+/// migration is written to run again, so it is redone (the caller's bounded retry): it
+/// then finds the object, or the other process's version row (second review, H-F5).
+fn made_meanwhile(e: tokio_postgres::Error) -> Fault {
+    match e.code().map(|c| c.code()) {
+        Some("23505" | "42P07" | "42710") => Fault::Transient,
+        _ => Fault::from(e),
+    }
+}
+
 /// Brings the database to the latest schema.
 pub async fn migrate(conn: &mut Object) -> Result<(), Fault> {
     conn.batch_execute(
         "CREATE TABLE IF NOT EXISTS edl_schema_version (version BIGINT PRIMARY KEY)",
     )
-    .await?;
+    .await
+    .map_err(made_meanwhile)?;
     let done: i64 = conn
         .query_one(
             "SELECT COALESCE(MAX(version), 0) FROM edl_schema_version",
@@ -177,7 +190,7 @@ pub async fn migrate(conn: &mut Object) -> Result<(), Fault> {
         .await?
         .get(0);
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(done.max(0) as usize) {
-        conn.batch_execute(sql).await?;
+        conn.batch_execute(sql).await.map_err(made_meanwhile)?;
         conn.execute(
             "INSERT INTO edl_schema_version (version) VALUES ($1) ON CONFLICT DO NOTHING",
             &[&(i as i64 + 1)],
