@@ -1,6 +1,6 @@
 //! The SQLite schema and its migrations (by `PRAGMA user_version`).
 
-use rusqlite::Connection;
+use rusqlite::{Connection, TransactionBehavior};
 
 /// Schema versions, in order; entry `i` moves the database from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -165,15 +165,22 @@ CREATE INDEX check_failures_verifier ON check_failures (verifier_id, at);
 ];
 
 /// Brings the database to the latest schema. Runs on the writer connection at start.
+///
+/// Each step takes the file's write lock first (`BEGIN IMMEDIATE`) and only then reads the
+/// version, so a second process migrating the same file at the same moment waits for the
+/// first and finds its work done, instead of running it again on a version it read before
+/// (D162).
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
-    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
-        let tx = conn.transaction()?;
+    loop {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let Some(sql) = MIGRATIONS.get(usize::try_from(version).unwrap_or(0)) else {
+            return Ok(());
+        };
         tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", i as i64 + 1)?;
+        tx.pragma_update(None, "user_version", version + 1)?;
         tx.commit()?;
     }
-    Ok(())
 }
 
 #[cfg(test)]
