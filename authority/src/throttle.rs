@@ -93,16 +93,18 @@ pub type SourceKey = Option<[u8; 8]>;
 /// The source key of `ip`.
 pub fn source_key(ip: Option<IpAddr>) -> SourceKey {
     ip.map(|ip| match ip.to_canonical() {
+        // As the first 8 bytes of its IPv4-mapped IPv6 form with the address moved up:
+        // `0:ffff:` then the address, a prefix inside `::/8`, which the IETF reserves and
+        // no subscriber is given, so no /64 shares it (second review, H-F6: an IPv4
+        // address's key was its 4 bytes then zeros, the key of a /64 such as 2400:cb00::).
         IpAddr::V4(v4) => {
-            let mut k = [0u8; 8];
-            k[..4].copy_from_slice(&v4.octets());
+            let mut k = [0, 0, 0xff, 0xff, 0, 0, 0, 0];
+            k[4..].copy_from_slice(&v4.octets());
             k
         }
         IpAddr::V6(v6) => {
             let mut k = [0u8; 8];
             k.copy_from_slice(&v6.octets()[..8]);
-            // IPv4 keys end in four zero bytes and start with the address; a /64 whose
-            // last four bytes are zero could collide with one, which only merges counts.
             k
         }
     })
@@ -445,5 +447,22 @@ mod tests {
             source_key(Some(v4)),
             source_key(Some("10.0.0.1".parse().unwrap()))
         );
+    }
+
+    #[test]
+    fn an_ipv4_address_and_an_ipv6_64_never_share_a_count() {
+        // 2400:cb00::/64 and 36.0.203.0 had the same key (second review, H-F6).
+        let pairs = [
+            ("2400:cb00::1", "36.0.203.0"),
+            ("a00:1::1", "10.0.0.1"),
+            ("7f00:1::", "127.0.0.1"),
+        ];
+        for (v6, v4) in pairs {
+            assert_ne!(
+                source_key(Some(v6.parse().unwrap())),
+                source_key(Some(v4.parse().unwrap())),
+                "{v6} and {v4}"
+            );
+        }
     }
 }

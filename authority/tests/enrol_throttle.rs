@@ -417,8 +417,9 @@ async fn the_back_off_is_stored_under_names_the_database_alone_cannot_reverse() 
     };
     let keyed =
         |label: &[u8], data: &[u8]| FileKek::new(&kek).keyed_digest(label, data)[..16].to_vec();
-    // 127.0.0.2 as the throttle keys a source: a tag byte, then the address padded to 8.
-    let source = [1, 127, 0, 0, 2, 0, 0, 0, 0];
+    // 127.0.0.2 as the throttle keys a source: a tag byte, then `0:ffff:` and the address
+    // (its IPv4-mapped form moved up, apart from every IPv6 /64).
+    let source = [1, 0, 0, 0xff, 0xff, 127, 0, 0, 2];
     let expected: BTreeSet<Vec<u8>> = [
         keyed(b"enrolment licence number", n.as_bytes()),
         keyed(b"enrolment source", &source),
