@@ -42,7 +42,7 @@ pub const MAX_TRUST_LIST_BYTES: usize = 64 * 1024;
 pub const MAX_STATUS_LIST_BYTES: usize = 4 * 1024 * 1024 + 64 * 1024;
 
 /// The longest a check's photo fetch takes, its retries included (D159).
-pub const PHOTO_FETCH_SECS: u64 = 4;
+pub const PHOTO_FETCH_SECS: u64 = 8;
 
 /// An online check's answer with the photo it names, fetched from the authority by its
 /// digest and checked against it (D92).
