@@ -154,6 +154,19 @@ impl SpentCodes {
         );
     }
 
+    /// Forgets this process's claim of `code` for `verifier`: the store refused the check
+    /// before the code was claimed there (a shared limit, D163), so the code is not spent.
+    pub fn release(&self, code: CodeKey, verifier: u64) {
+        let mut codes = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if codes
+            .spent
+            .get(&code)
+            .is_some_and(|s| s.verifier == Some(verifier))
+        {
+            codes.spent.remove(&code);
+        }
+    }
+
     /// Records that `code` was spent elsewhere (the database refused it, D106): by
     /// `spender` at `spent_at` when the database says so, whose repeats are then answered
     /// here until D108's ten seconds end (A-F2); every other claim on it here is refused.
@@ -186,6 +199,17 @@ mod tests {
         assert!(codes.spend(CODE, 1, 1_000 + REPEAT_SECS).is_ok());
         assert!(codes.spend(CODE, 1, 1_001 + REPEAT_SECS).is_err());
         assert!(codes.spend(CODE, 2, 1_001).is_err());
+    }
+
+    #[test]
+    fn a_code_released_after_a_refusal_in_the_store_is_anyone_s_again_but_another_s_is_kept() {
+        let codes = SpentCodes::default();
+        assert!(codes.spend(CODE, 1, 1_000).is_ok());
+        // Verifier 2 cannot release verifier 1's claim.
+        codes.release(CODE, 2);
+        assert!(codes.spend(CODE, 2, 1_001).is_err());
+        codes.release(CODE, 1);
+        assert!(codes.spend(CODE, 2, 1_001).is_ok());
     }
 
     #[test]

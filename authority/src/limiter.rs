@@ -27,12 +27,16 @@
 //! target's budget and the verifier's overall count, which nothing forgives, then hold
 //! across processes but for one failure per process that had not failed since; a pair's
 //! count (which a verified check forgives, in memory) stays each process's own.
+//!
+//! A burst sent at once over several processes is bounded by the store (D163): the write
+//! that answers a check, right or wrong, is refused when the stored failures leave no room
+//! under the licence's budget or the verifier's count ([`Limiter::guess_limits`]).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
 use crate::config::CheckLimits;
-use crate::store::RecentFailures;
+use crate::store::{GuessLimits, RecentFailures};
 
 /// Entries kept before old ones are swept.
 const SWEEP_AT: usize = 100_000;
@@ -189,6 +193,16 @@ impl Limiter {
     /// Seconds over which failures are counted.
     pub fn window(&self) -> u64 {
         self.limits.window
+    }
+
+    /// The limits the store holds a check to across every process (D163): the licence's
+    /// budget when `shared` (every verifier but the police), and the verifier's count.
+    pub fn guess_limits(&self, shared: bool) -> GuessLimits {
+        GuessLimits {
+            target_max: shared.then_some(self.limits.licence_max_failures),
+            verifier_max: self.limits.verifier_max_failures,
+            window: self.limits.window,
+        }
     }
 
     /// How far back failures matter (for rebuilding after a restart).

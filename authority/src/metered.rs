@@ -134,10 +134,11 @@ impl RegistryStore for MeteredStore {
         verifier_id: u64,
         entry: VerificationLogEntry,
         spends: Option<crate::guard::CodeKey>,
+        budget: Option<crate::store::Budget>,
     ) -> Result<crate::guard::Claim, StoreError> {
         let _t = self.metrics.write("log_verification");
         self.inner
-            .log_verification(driver, verifier_id, entry, spends)
+            .log_verification(driver, verifier_id, entry, spends, budget)
             .await
     }
 
@@ -160,9 +161,10 @@ impl RegistryStore for MeteredStore {
         &self,
         failure: CheckFailure,
         log: Option<(DriverId, VerificationLogEntry)>,
+        limits: crate::store::GuessLimits,
     ) -> Result<(), StoreError> {
         let _t = self.metrics.write("record_check_failure");
-        self.inner.record_check_failure(failure, log).await
+        self.inner.record_check_failure(failure, log, limits).await
     }
 
     async fn allocate_status_index(&self) -> Result<u32, StoreError> {

@@ -14,8 +14,11 @@ use super::App;
 use crate::domain::live_licence;
 use crate::error::{Error, Result};
 use crate::guard::{self, Claim};
+use crate::limiter::Guess;
 use crate::seal::KeyedDigest;
-use crate::store::{CheckFailure, DriverId, DriverState, SealedSeed, StoreError, VerifierRow};
+use crate::store::{
+    Budget, CheckFailure, DriverId, DriverState, SealedSeed, StoreError, VerifierRow,
+};
 
 /// The limiter's name for a driver's licence, however a check named it.
 fn driver_key(driver: DriverId) -> String {
@@ -41,27 +44,60 @@ struct Target {
 }
 
 impl App {
-    /// Stores a failed check (and its log entry), then takes in the failures every
-    /// authority process stored on its target and by its verifier (D158), so the limits
-    /// that nothing forgives hold across processes. The failure is stored either way: a
-    /// read that fails leaves this process's own count as it was, and the answer stands.
+    /// Stores a failed check (and its log entry) if the limits every process shares leave
+    /// room for it (D163), decides `guess` (a failure, or released when the store refused
+    /// it), then takes in the failures every authority process stored on its target and
+    /// by its verifier (D158), so this process refuses the next ones itself. A read that
+    /// fails leaves this process's own count as it was, and the answer stands.
     async fn record_failure(
         &self,
+        guess: Guess<'_>,
         failure: CheckFailure,
         log: Option<(DriverId, VerificationLogEntry)>,
+        shared: bool,
     ) -> Result<()> {
         let (verifier, target, at) = (failure.verifier_id, failure.target.clone(), failure.at);
-        self.store.record_check_failure(failure, log).await?;
+        let limits = self.limiter.guess_limits(shared);
+        let stored = self.store.record_check_failure(failure, log, limits).await;
+        let refused = match stored {
+            Err(StoreError::OverBudget { retry_after }) => {
+                drop(guess);
+                Some(retry_after)
+            }
+            other => {
+                guess.fail(at);
+                other?;
+                None
+            }
+        };
+        self.observe_failures(verifier, &target, at).await;
+        match refused {
+            Some(retry_after) => Err(self.refused_by_store(retry_after)),
+            None => Ok(()),
+        }
+    }
+
+    /// A check the store refused (D163): the same answer as a lock-out here.
+    fn refused_by_store(&self, retry_after: u64) -> Error {
+        self.metrics.locked_out(false);
+        tracing::warn!(
+            retry_after,
+            "online check refused: a shared limit is reached"
+        );
+        Error::LockedOut { retry_after }
+    }
+
+    /// Takes in the failures every process stored on `target` and by `verifier` (D158).
+    async fn observe_failures(&self, verifier: u64, target: &str, at: u64) {
         let since = at.saturating_sub(self.limiter.window());
         match self
             .store
-            .recent_check_failures(verifier, &target, since)
+            .recent_check_failures(verifier, target, since)
             .await
         {
-            Ok(recent) => self.limiter.observe(verifier, &target, &recent, at),
+            Ok(recent) => self.limiter.observe(verifier, target, &recent, at),
             Err(e) => tracing::warn!(error = %e, "the other processes' failures were not read"),
         }
-        Ok(())
     }
 
     /// Online verification by `verifier`.
@@ -139,6 +175,7 @@ impl App {
                             verifier.id,
                             log(CheckOutcome::LockedOut),
                             None,
+                            None,
                         )
                         .await?;
                 }
@@ -165,17 +202,15 @@ impl App {
         else {
             // No such licence number, no e-licence on it, or no such e-licence id: the
             // same answer as a wrong code, counted (durably) like one (D81).
-            guess.fail(now);
-            self.record_failure(failure, None).await?;
+            self.record_failure(guess, failure, None, shared).await?;
             tracing::info!("online check refused: wrong code (nothing by that name)");
             return Err(Error::CodeRejected);
         };
         let driver_id = driver.id;
         let seed = self.open_totp(elicence_id, &seed)?;
         let Ok(window) = check_code(&TotpSeed::from_bytes(*seed), &check, now) else {
-            guess.fail(now);
-            self.record_failure(failure, Some((driver_id, log(CheckOutcome::WrongCode))))
-                .await?;
+            let entry = Some((driver_id, log(CheckOutcome::WrongCode)));
+            self.record_failure(guess, failure, entry, shared).await?;
             tracing::info!("online check refused: wrong code");
             return Err(Error::CodeRejected);
         };
@@ -193,7 +228,13 @@ impl App {
             ElicenceState::Active => {}
             ElicenceState::Superseded | ElicenceState::Stopped => {
                 self.store
-                    .log_verification(driver_id, verifier.id, log(CheckOutcome::NotCurrent), None)
+                    .log_verification(
+                        driver_id,
+                        verifier.id,
+                        log(CheckOutcome::NotCurrent),
+                        None,
+                        None,
+                    )
                     .await?;
                 tracing::info!(state = ?state, "online check refused: not current");
                 return Err(if state == ElicenceState::Stopped {
@@ -239,16 +280,33 @@ impl App {
         // if the code was spent before a restart or by another authority process on the
         // same database, unless by this verifier just before (its retry after a lost
         // answer, D108); then nothing is logged. A repeat asks too, since the claim it
-        // repeats may still be on its way to the database and may yet be refused.
-        let claim = self
+        // repeats may still be on its way to the database and may yet be refused. The
+        // claim is held to the limits every process shares (D163): a right code is not
+        // answered once the licence's budget or the verifier's count is used up, however
+        // many processes the guesses were spread over.
+        let budget = Budget {
+            target: failure.target.clone(),
+            limits: self.limiter.guess_limits(shared),
+        };
+        let claim = match self
             .store
             .log_verification(
                 driver_id,
                 verifier.id,
                 log(CheckOutcome::Verified),
                 Some(code),
+                Some(budget),
             )
-            .await?;
+            .await
+        {
+            Err(StoreError::OverBudget { retry_after }) => {
+                self.spent.release(code, verifier.id);
+                self.observe_failures(verifier.id, &failure.target, now)
+                    .await;
+                return Err(self.refused_by_store(retry_after));
+            }
+            other => other?,
+        };
         match claim {
             Claim::Fresh => self.limiter.forgive(verifier.id, &failure.target, now),
             // This verifier's own repeat, here or after a restart or through another

@@ -10,6 +10,7 @@
 //! [`postgres::PgStore`] implements the same trait (`SELECT … FOR UPDATE` around the
 //! closure, a JSONB column for the aggregate) and no handler changes.
 
+pub mod budget;
 pub mod columns;
 pub mod postgres;
 pub mod sqlite;
@@ -26,6 +27,8 @@ use edl_core::wire::{
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
+
+pub use budget::{Budget, GuessLimits};
 
 /// A driver's id, which is also the wallet's account id.
 pub type DriverId = u64;
@@ -55,6 +58,13 @@ pub enum StoreError {
     /// The database cannot be reached (after bounded retries); the caller may retry later.
     #[error("database unavailable; retry")]
     Unavailable,
+    /// The check would go past a limit every process shares ([`GuessLimits`], D163):
+    /// nothing of it was written. Seconds to wait.
+    #[error("failed-check limit reached")]
+    OverBudget {
+        /// Seconds until the check may be tried again.
+        retry_after: u64,
+    },
 }
 
 /// 32 bytes stored as hex in the aggregate's JSON.
@@ -626,6 +636,12 @@ pub trait RegistryStore: Send + Sync + 'static {
     /// verifier's repeat within `guard::REPEAT_SECS` of that spend ([`Claim::on_spent`],
     /// with `entry.at` as now). Without `spends`, always [`Claim::Fresh`].
     ///
+    ///
+    /// With `budget`, the entry is written only if the failures every process stored on
+    /// its target and by `verifier_id` leave room under its limits at that moment, in the
+    /// order the database takes the writes (D163); otherwise nothing is written and the
+    /// answer is [`StoreError::OverBudget`].
+    ///
     /// [`Claim::on_spent`]: crate::guard::Claim::on_spent
     /// [`Claim::Fresh`]: crate::guard::Claim::Fresh
     async fn log_verification(
@@ -634,14 +650,18 @@ pub trait RegistryStore: Send + Sync + 'static {
         verifier_id: u64,
         entry: VerificationLogEntry,
         spends: Option<crate::guard::CodeKey>,
+        budget: Option<Budget>,
     ) -> Result<crate::guard::Claim, StoreError>;
     /// Records a failed online check (and, for a real driver, its entry in the driver's
     /// verification log) in one write. Answered once durable: a probe counts even if the
-    /// server stops the next moment.
+    /// server stops the next moment. The failure is written only if it fits `limits`
+    /// with every process's failures stored before it (D163); otherwise nothing is
+    /// written and the answer is [`StoreError::OverBudget`].
     async fn record_check_failure(
         &self,
         failure: CheckFailure,
         log: Option<(DriverId, VerificationLogEntry)>,
+        limits: GuessLimits,
     ) -> Result<(), StoreError>;
     /// Failed checks since `since`, oldest first.
     async fn check_failures_since(&self, since: u64) -> Result<Vec<CheckFailure>, StoreError>;

@@ -171,18 +171,20 @@ impl RegistryStore for Pausing {
         verifier_id: u64,
         entry: VerificationLogEntry,
         spends: Option<edl_authority::guard::CodeKey>,
+        budget: Option<edl_authority::store::Budget>,
     ) -> Result<edl_authority::guard::Claim, StoreError> {
         self.wait_if_held(&self.hold_claim).await;
         self.inner
-            .log_verification(driver, verifier_id, entry, spends)
+            .log_verification(driver, verifier_id, entry, spends, budget)
             .await
     }
     async fn record_check_failure(
         &self,
         failure: CheckFailure,
         log: Option<(DriverId, VerificationLogEntry)>,
+        limits: edl_authority::store::GuessLimits,
     ) -> Result<(), StoreError> {
-        self.inner.record_check_failure(failure, log).await
+        self.inner.record_check_failure(failure, log, limits).await
     }
     async fn check_failures_since(&self, since: u64) -> Result<Vec<CheckFailure>, StoreError> {
         self.inner.check_failures_since(since).await

@@ -25,10 +25,10 @@ use tokio::sync::oneshot;
 use tokio_postgres::NoTls;
 
 use super::{
-    AuditEntry, AuditRecord, BackoffChange, BackoffEntry, BackoffKey, CheckFailure, DriverChange,
-    DriverId, DriverState, ElicenceRef, FeedRow, IssuerKeyRow, PhotoRow, RECENT_FAILURES,
-    RecentFailures, RegistryStore, SealedSeed, StatusEntries, StoreError, SyncSnapshot,
-    VerifierRow, Versions,
+    AuditEntry, AuditRecord, BackoffChange, BackoffEntry, BackoffKey, Budget, CheckFailure,
+    DriverChange, DriverId, DriverState, ElicenceRef, FeedRow, GuessLimits, IssuerKeyRow, PhotoRow,
+    RECENT_FAILURES, RecentFailures, RegistryStore, SealedSeed, StatusEntries, StoreError,
+    SyncSnapshot, VerifierRow, Versions,
 };
 use crate::clock::Clock;
 use crate::error::Error;
@@ -442,6 +442,7 @@ impl RegistryStore for PgStore {
         verifier_id: u64,
         entry: VerificationLogEntry,
         spends: Option<crate::guard::CodeKey>,
+        budget: Option<Budget>,
     ) -> Result<crate::guard::Claim, StoreError> {
         let (reply, answer) = oneshot::channel();
         self.writer.send(Job::Log {
@@ -449,6 +450,7 @@ impl RegistryStore for PgStore {
             verifier_id,
             entry,
             spends,
+            budget,
             reply,
         })?;
         answer.await.map_err(|_| StoreError::Aborted)?
@@ -458,11 +460,13 @@ impl RegistryStore for PgStore {
         &self,
         failure: CheckFailure,
         log: Option<(DriverId, VerificationLogEntry)>,
+        limits: GuessLimits,
     ) -> Result<(), StoreError> {
         let (reply, answer) = oneshot::channel();
         self.writer.send(Job::Failure {
             failure,
             log,
+            limits,
             reply,
         })?;
         answer.await.map_err(|_| StoreError::Aborted)?

@@ -161,6 +161,22 @@ CREATE INDEX IF NOT EXISTS enrol_backoff_expires ON enrol_backoff (expires_at);
 CREATE INDEX IF NOT EXISTS check_failures_target ON check_failures (target, at);
 CREATE INDEX IF NOT EXISTS check_failures_verifier ON check_failures (verifier_id, at);
 "#,
+    // One row per target and per verifier with a failure in the last day: what the writer
+    // locks to decide a check's limits one process after another (D163). `name` is `t:`
+    // and the limiter's target, or `v:` and the verifier's id; `at` its newest failure.
+    r#"
+CREATE TABLE IF NOT EXISTS guess_locks (
+    name TEXT   PRIMARY KEY,
+    at   BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS guess_locks_at ON guess_locks (at);
+INSERT INTO guess_locks (name, at)
+    SELECT 't:' || target, MAX(at) FROM check_failures GROUP BY target
+    ON CONFLICT (name) DO NOTHING;
+INSERT INTO guess_locks (name, at)
+    SELECT 'v:' || CAST(verifier_id AS TEXT), MAX(at) FROM check_failures GROUP BY verifier_id
+    ON CONFLICT (name) DO NOTHING;
+"#,
 ];
 
 /// A migration's statement failed because another process made the same object at the

@@ -8,7 +8,7 @@
 //! transiently before its commit is redone (bounded, `retry.rs`); then every caller in it
 //! gets the error.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -22,7 +22,7 @@ use super::retry::{Fault, commit, with_retry};
 use super::rows::{feed_columns, i};
 use crate::clock::Clock;
 use crate::guard::{Claim, CodeKey};
-use crate::store::{CheckFailure, DriverId, FeedEvent, StoreError};
+use crate::store::{Budget, CheckFailure, DriverId, FeedEvent, GuessLimits, StoreError};
 
 /// Jobs per transaction at most: bounds the latency one batch adds.
 const MAX_BATCH: usize = 512;
@@ -55,6 +55,8 @@ pub enum Job {
         entry: VerificationLogEntry,
         /// The online code the entry spends, if any (D106).
         spends: Option<CodeKey>,
+        /// The limits the entry is held to (D163), if any.
+        budget: Option<Budget>,
         /// Where the answer goes: what became of the claim on the code (D108).
         reply: oneshot::Sender<Result<Claim, StoreError>>,
     },
@@ -64,6 +66,8 @@ pub enum Job {
         failure: CheckFailure,
         /// For a real driver, the entry in its log.
         log: Option<(DriverId, VerificationLogEntry)>,
+        /// The limits the failure is held to (D163).
+        limits: GuessLimits,
         /// Where the answer goes.
         reply: oneshot::Sender<Result<(), StoreError>>,
     },
@@ -79,6 +83,34 @@ impl Job {
                 entry,
                 ..
             } => Some((*code, *verifier_id, entry.at)),
+            _ => None,
+        }
+    }
+
+    /// What the job's limits are decided on (D163), if it is held to any.
+    fn budget(&self) -> Option<BudgetCheck> {
+        match self {
+            Job::Log {
+                budget: Some(b),
+                verifier_id,
+                entry,
+                ..
+            } => Some(BudgetCheck {
+                target: b.target.clone(),
+                verifier: *verifier_id,
+                at: entry.at,
+                limits: b.limits,
+                failure: false,
+            }),
+            Job::Failure {
+                failure, limits, ..
+            } => Some(BudgetCheck {
+                target: failure.target.clone(),
+                verifier: failure.verifier_id,
+                at: failure.at,
+                limits: *limits,
+                failure: true,
+            }),
             _ => None,
         }
     }
@@ -182,6 +214,10 @@ async fn run(
                 let _ = conn
                     .execute("DELETE FROM check_failures WHERE at < $1", &[&failures])
                     .await;
+                // After the failures: a row outlives none of its own (D163).
+                let _ = conn
+                    .execute("DELETE FROM guess_locks WHERE at < $1", &[&failures])
+                    .await;
                 let spent = i(now.saturating_sub(crate::guard::KEEP_SECS));
                 let _ = conn
                     .execute("DELETE FROM spent_codes WHERE at < $1", &[&spent])
@@ -207,7 +243,7 @@ type Outcome = Result<Vec<Result<Claim, StoreError>>, StoreError>;
 type Spend = (CodeKey, u64, u64);
 
 /// The columns of a batch, as arrays for `unnest`.
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Columns {
     accounts: Vec<i64>,
     nonces: Vec<Vec<u8>>,
@@ -223,11 +259,55 @@ struct Columns {
     failure_at: Vec<i64>,
     failure_verifier: Vec<i64>,
     failure_target: Vec<String>,
+    /// The job each spent code and each failure comes from.
+    spent_job: Vec<usize>,
+    failure_job: Vec<usize>,
+}
+
+impl Columns {
+    /// The columns without the jobs refused (D163).
+    fn without(&self, refused: &[Option<u64>]) -> Columns {
+        let keep = |job: &usize| refused[*job].is_none();
+        fn pick<T: Clone>(v: &[T], jobs: &[usize], keep: impl Fn(&usize) -> bool) -> Vec<T> {
+            v.iter()
+                .zip(jobs)
+                .filter(|(_, j)| keep(j))
+                .map(|(x, _)| x.clone())
+                .collect()
+        }
+        let (s, f) = (&self.spent_job, &self.failure_job);
+        Columns {
+            accounts: self.accounts.clone(),
+            nonces: self.nonces.clone(),
+            ts: self.ts.clone(),
+            spent_elicence: pick(&self.spent_elicence, s, keep),
+            spent_window: pick(&self.spent_window, s, keep),
+            spent_audience: pick(&self.spent_audience, s, keep),
+            spent_form: pick(&self.spent_form, s, keep),
+            spent_at: pick(&self.spent_at, s, keep),
+            spent_verifier: pick(&self.spent_verifier, s, keep),
+            failure_at: pick(&self.failure_at, f, keep),
+            failure_verifier: pick(&self.failure_verifier, f, keep),
+            failure_target: pick(&self.failure_target, f, keep),
+            spent_job: pick(s, s, keep),
+            failure_job: pick(f, f, keep),
+        }
+    }
+}
+
+/// What a job's limits are decided on (D163).
+struct BudgetCheck {
+    target: String,
+    verifier: u64,
+    at: u64,
+    limits: GuessLimits,
+    /// A failure to store (counted by the checks after it), not a right code's claim.
+    failure: bool,
 }
 
 async fn write_batch(pool: &Pool, batch: &[Job]) -> Outcome {
     let mut cols = Columns::default();
-    for job in batch {
+    for (n, job) in batch.iter().enumerate() {
         match job {
             Job::Nonce {
                 account, nonce, ts, ..
@@ -237,6 +317,7 @@ async fn write_batch(pool: &Pool, batch: &[Job]) -> Outcome {
                 cols.ts.push(i(*ts));
             }
             Job::Failure { failure, .. } => {
+                cols.failure_job.push(n);
                 cols.failure_at.push(i(failure.at));
                 cols.failure_verifier.push(i(failure.verifier_id));
                 cols.failure_target.push(failure.target.clone());
@@ -247,6 +328,7 @@ async fn write_batch(pool: &Pool, batch: &[Job]) -> Outcome {
                 verifier_id,
                 ..
             } => {
+                cols.spent_job.push(n);
                 cols.spent_elicence.push(i(*elicence));
                 cols.spent_window.push(i(*window));
                 cols.spent_audience.push(i16::from(*audience));
@@ -272,11 +354,15 @@ async fn write_batch(pool: &Pool, batch: &[Job]) -> Outcome {
                 .transpose()
         })
         .collect::<Result<Vec<_>, _>>()?;
+    let checks: Vec<Option<BudgetCheck>> = batch.iter().map(Job::budget).collect();
+    let budgeted = checks.iter().any(Option::is_some);
     let cols = Arc::new(cols);
     let feed = Arc::new(feed);
-    let (inserted, seqs, claims) = with_retry(pool, move |conn| {
+    let checks = Arc::new(checks);
+    let (inserted, seqs, claims, refusals) = with_retry(pool, move |conn| {
         let cols = cols.clone();
         let feed = feed.clone();
+        let checks = checks.clone();
         Box::pin(async move {
             let tx = conn.transaction().await?;
             let inserted = if cols.accounts.is_empty() {
@@ -293,6 +379,25 @@ async fn write_batch(pool: &Pool, batch: &[Job]) -> Outcome {
                 .iter()
                 .map(|r| (r.get::<_, i64>(0), r.get::<_, Vec<u8>>(1)))
                 .collect()
+            };
+            // The limits first (D163): a refused job writes nothing, so it leaves the
+            // batch's columns and its feed entry.
+            let refusals = if budgeted {
+                decide_budgets(&tx, &checks).await?
+            } else {
+                vec![None; checks.len()]
+            };
+            let (kept_cols, kept_feed);
+            let (cols, feed) = if refusals.iter().any(Option::is_some) {
+                kept_cols = cols.without(&refusals);
+                kept_feed = feed
+                    .iter()
+                    .zip(&refusals)
+                    .map(|(f, r)| if r.is_some() { None } else { f.clone() })
+                    .collect::<Vec<_>>();
+                (&kept_cols, &kept_feed[..])
+            } else {
+                (&*cols, &feed[..])
             };
             if !cols.failure_at.is_empty() {
                 tx.execute(
@@ -312,9 +417,9 @@ async fn write_batch(pool: &Pool, batch: &[Job]) -> Outcome {
             let (fresh, held) = if cols.spent_elicence.is_empty() {
                 (Vec::new(), Vec::new())
             } else {
-                claim_codes(&tx, &cols).await?
+                claim_codes(&tx, cols).await?
             };
-            let claims = settle(&feed, fresh, held);
+            let claims = settle(feed, fresh, held);
             let refused: Vec<bool> = claims
                 .iter()
                 .map(|c| c.is_some_and(|c| c != Claim::Fresh))
@@ -336,7 +441,7 @@ async fn write_batch(pool: &Pool, batch: &[Job]) -> Outcome {
                 insert_feed(&tx, &seqs, &kept).await?;
             }
             commit(tx).await?;
-            Ok((inserted, seqs, claims))
+            Ok((inserted, seqs, claims, refusals))
         })
     })
     .await?;
@@ -346,7 +451,11 @@ async fn write_batch(pool: &Pool, batch: &[Job]) -> Outcome {
     Ok(batch
         .iter()
         .zip(claims)
-        .map(|(job, claim)| match job {
+        .zip(refusals)
+        .map(|((job, claim), refused)| match job {
+            _ if refused.is_some() => Err(StoreError::OverBudget {
+                retry_after: refused.unwrap_or(1),
+            }),
             Job::Nonce { account, nonce, .. } => {
                 let key = (i(*account), nonce.to_vec());
                 Ok(match fresh.iter().position(|k| *k == key) {
@@ -367,6 +476,128 @@ async fn write_batch(pool: &Pool, batch: &[Job]) -> Outcome {
                 }
                 _ => Err(StoreError::Corrupt("verification log of an unknown driver")),
             },
+        })
+        .collect())
+}
+
+/// Decides each job's limits in job order (D163): `Some(seconds to wait)` for a job
+/// refused. Every process's batches take turns on a target's and a verifier's
+/// `guess_locks` row: a batch storing failures takes it (making it if missing), one
+/// claiming right codes shares it where it exists (none exists where nothing failed in a
+/// day, so a check with no failure behind it locks nothing). The failures are read once
+/// the rows are held, so a batch sees every failure stored before it; a failure admitted
+/// here counts for the jobs after it in the batch.
+async fn decide_budgets(
+    tx: &deadpool_postgres::Transaction<'_>,
+    checks: &[Option<BudgetCheck>],
+) -> Result<Vec<Option<u64>>, Fault> {
+    let mut exclusive: BTreeMap<String, i64> = BTreeMap::new();
+    let mut shared: BTreeSet<String> = BTreeSet::new();
+    for c in checks.iter().flatten() {
+        let verifier = format!("v:{}", c.verifier);
+        let target = format!("t:{}", c.target);
+        if c.failure {
+            // A failure counts on its target for everyone, the police's included.
+            for name in [target, verifier] {
+                let at = exclusive.entry(name).or_insert(0);
+                *at = (*at).max(i(c.at));
+            }
+        } else {
+            if c.limits.target_max.is_some() {
+                shared.insert(target);
+            }
+            shared.insert(verifier);
+        }
+    }
+    shared.retain(|name| !exclusive.contains_key(name));
+    let mut held: BTreeSet<String> = BTreeSet::new();
+    if !exclusive.is_empty() {
+        // In name order, as every batch takes them (a deadlock with a batch sharing rows
+        // in between is redone, `retry.rs`).
+        let (names, ats): (Vec<String>, Vec<i64>) = exclusive.into_iter().unzip();
+        tx.execute(
+            "INSERT INTO guess_locks (name, at)
+             SELECT * FROM unnest($1::TEXT[], $2::BIGINT[])
+             ON CONFLICT (name) DO UPDATE SET at = GREATEST(guess_locks.at, EXCLUDED.at)",
+            &[&names, &ats],
+        )
+        .await?;
+        held.extend(names);
+    }
+    if !shared.is_empty() {
+        let names: Vec<String> = shared.into_iter().collect();
+        for row in tx
+            .query(
+                "SELECT name FROM guess_locks WHERE name = ANY($1) ORDER BY name FOR SHARE",
+                &[&names],
+            )
+            .await?
+        {
+            held.insert(row.get::<_, String>(0));
+        }
+    }
+    let mut on_target: HashMap<String, Vec<u64>> = HashMap::new();
+    let mut by_verifier: HashMap<u64, Vec<u64>> = HashMap::new();
+    if !held.is_empty() {
+        let since = checks
+            .iter()
+            .flatten()
+            .map(|c| c.at.saturating_sub(c.limits.window))
+            .min()
+            .unwrap_or(0);
+        let targets: Vec<String> = held
+            .iter()
+            .filter_map(|n| n.strip_prefix("t:"))
+            .map(str::to_owned)
+            .collect();
+        let verifiers: Vec<i64> = held
+            .iter()
+            .filter_map(|n| n.strip_prefix("v:")?.parse().ok())
+            .collect();
+        // Statements of their own, so snapshots taken once the rows are held (READ
+        // COMMITTED): they see the failures of whoever held them before.
+        if !targets.is_empty() {
+            for row in tx
+                .query(
+                    "SELECT target, at FROM check_failures WHERE target = ANY($1) AND at >= $2",
+                    &[&targets, &i(since)],
+                )
+                .await?
+            {
+                on_target
+                    .entry(row.get(0))
+                    .or_default()
+                    .push(row.get::<_, i64>(1) as u64);
+            }
+        }
+        if !verifiers.is_empty() {
+            for row in tx
+                .query(
+                    "SELECT verifier_id, at FROM check_failures
+                     WHERE verifier_id = ANY($1) AND at >= $2",
+                    &[&verifiers, &i(since)],
+                )
+                .await?
+            {
+                by_verifier
+                    .entry(row.get::<_, i64>(0) as u64)
+                    .or_default()
+                    .push(row.get::<_, i64>(1) as u64);
+            }
+        }
+    }
+    Ok(checks
+        .iter()
+        .map(|c| {
+            let c = c.as_ref()?;
+            let target = on_target.entry(c.target.clone()).or_default();
+            let verifier = by_verifier.entry(c.verifier).or_default();
+            let refused = c.limits.refusal(target, verifier, c.at);
+            if refused.is_none() && c.failure {
+                target.push(c.at);
+                verifier.push(c.at);
+            }
+            refused
         })
         .collect())
 }

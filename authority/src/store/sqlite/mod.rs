@@ -19,9 +19,10 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::columns::{parse_elicence_state, status_from_bits};
 use super::{
-    AuditEntry, AuditRecord, BackoffChange, BackoffEntry, BackoffKey, CheckFailure, DriverChange,
-    DriverId, DriverState, ElicenceRef, FeedRow, IssuerKeyRow, PhotoRow, RECENT_FAILURES,
-    RecentFailures, RegistryStore, StatusEntries, StoreError, SyncSnapshot, VerifierRow,
+    AuditEntry, AuditRecord, BackoffChange, BackoffEntry, BackoffKey, Budget, CheckFailure,
+    DriverChange, DriverId, DriverState, ElicenceRef, FeedRow, GuessLimits, IssuerKeyRow, PhotoRow,
+    RECENT_FAILURES, RecentFailures, RegistryStore, StatusEntries, StoreError, SyncSnapshot,
+    VerifierRow,
 };
 use crate::clock::Clock;
 use crate::error::Error;
@@ -450,9 +451,15 @@ impl RegistryStore for SqliteStore {
         verifier_id: u64,
         entry: VerificationLogEntry,
         spends: Option<crate::guard::CodeKey>,
+        budget: Option<Budget>,
     ) -> Result<Claim, StoreError> {
         self.writer
             .run(move |conn| {
+                // Decided inside the write, so the writes of every process on this file
+                // take their turns (the database's write lock) with the decision (D163).
+                if let Some(b) = &budget {
+                    refuse_over_budget(conn, &b.target, verifier_id, entry.at, &b.limits)?;
+                }
                 if let Some((elicence, window, audience, form)) = spends {
                     // The claim and the entry commit together: a code is spent exactly
                     // when its `verified` entry exists (D106), and by whom (D108).
@@ -496,9 +503,17 @@ impl RegistryStore for SqliteStore {
         &self,
         failure: CheckFailure,
         log: Option<(DriverId, VerificationLogEntry)>,
+        limits: GuessLimits,
     ) -> Result<(), StoreError> {
         self.writer
             .run(move |conn| {
+                refuse_over_budget(
+                    conn,
+                    &failure.target,
+                    failure.verifier_id,
+                    failure.at,
+                    &limits,
+                )?;
                 conn.prepare_cached(
                     "INSERT INTO check_failures (at, verifier_id, target) VALUES (?1, ?2, ?3)",
                 )?
@@ -592,5 +607,43 @@ impl RegistryStore for SqliteStore {
     async fn audit_log(&self, after: u64, limit: u32) -> Result<Vec<AuditRecord>, StoreError> {
         let conn = self.reads.get()?;
         audit::read(&conn, after, limit)
+    }
+}
+
+/// [`StoreError::OverBudget`] if a check by `verifier_id` on `target` at `at` would go past
+/// `limits`, counting the failures every process stored (D163). Run inside the writer's
+/// transaction, so no other write comes between this and the check's own.
+fn refuse_over_budget(
+    conn: &Connection,
+    target: &str,
+    verifier_id: u64,
+    at: u64,
+    limits: &GuessLimits,
+) -> Result<(), StoreError> {
+    let since = i(at.saturating_sub(limits.window));
+    let on_target = match limits.target_max {
+        Some(_) => conn
+            .prepare_cached(
+                "SELECT at FROM check_failures WHERE target = ?1 AND at >= ?2
+                 ORDER BY at DESC LIMIT ?3",
+            )?
+            .query_map(params![target, since, RECENT_FAILURES], |r| {
+                r.get::<_, i64>(0).map(u)
+            })?
+            .collect::<Result<Vec<u64>, _>>()?,
+        None => Vec::new(),
+    };
+    let by_verifier = conn
+        .prepare_cached(
+            "SELECT at FROM check_failures WHERE verifier_id = ?1 AND at >= ?2
+             ORDER BY at DESC LIMIT ?3",
+        )?
+        .query_map(params![i(verifier_id), since, RECENT_FAILURES], |r| {
+            r.get::<_, i64>(0).map(u)
+        })?
+        .collect::<Result<Vec<u64>, _>>()?;
+    match limits.refusal(&on_target, &by_verifier, at) {
+        Some(retry_after) => Err(StoreError::OverBudget { retry_after }),
+        None => Ok(()),
     }
 }
