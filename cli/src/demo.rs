@@ -188,7 +188,7 @@ impl Demo {
             "The driver enrols a wallet (software key store, temp dir)",
         );
         let wallet_dir = dir.join("wallet");
-        std::fs::create_dir_all(&wallet_dir).map_err(|e| format!("wallet dir: {e}"))?;
+        edl_core::wallet::make_wallet_dir(&wallet_dir).map_err(|e| format!("wallet dir: {e}"))?;
         let keys = SoftwareKeyStore::from_passphrase(PASSPHRASE);
         let wallet = Wallet::open(&wallet_dir, &keys).map_err(wallet_err("open"))?;
         wallet

@@ -157,7 +157,7 @@ pub fn run(args: Args) -> Result<(), String> {
         // No wallet needed: the check runs on this machine.
         return photo_check(file, args.json);
     }
-    std::fs::create_dir_all(&args.dir)
+    edl_core::wallet::make_wallet_dir(&args.dir)
         .map_err(|e| format!("cannot use {}: {e}", args.dir.display()))?;
     let passphrase = passphrase()?;
     let keys = SoftwareKeyStore::from_passphrase(&passphrase);

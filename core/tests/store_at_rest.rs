@@ -550,3 +550,30 @@ fn the_store_and_its_wal_are_readable_by_their_owner_only() {
     assert_eq!(mode(&path), 0o600);
     assert_eq!(mode(&wal_of(&path)), 0o600);
 }
+
+/// A wallet's new directory is its owner's alone (0700), its missing parents too; one that
+/// exists keeps the mode its owner gave it (the CLI review's leftover, D164).
+#[cfg(unix)]
+#[test]
+fn a_new_wallet_directory_is_its_owner_s_alone_and_an_existing_one_is_left_as_it_is() {
+    use edl_core::wallet::Wallet;
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| {
+        format!(
+            "{:o}",
+            std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+        )
+    };
+    let root = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(root.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let dir = root.path().join("home").join("wallet");
+    drop(Wallet::open(&dir, &keys("correct horse")).unwrap());
+    assert_eq!(mode(&dir), "700");
+    assert_eq!(mode(&root.path().join("home")), "700");
+
+    let shared = root.path().join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o750)).unwrap();
+    drop(Wallet::open(&shared, &keys("correct horse")).unwrap());
+    assert_eq!(mode(&shared), "750");
+}

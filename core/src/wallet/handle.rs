@@ -61,10 +61,22 @@ pub(super) fn local_now() -> u64 {
     local_millis() / 1000
 }
 
+/// Makes the wallet's directory `dir` (and any parent missing) for this account alone where
+/// the platform has modes (0700): the store's files are 0600 (R8), but a directory others
+/// may list shows when a wallet is used, by its journal coming and going. A directory that
+/// exists is left as its owner made it.
+pub fn make_wallet_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
 impl Wallet {
-    /// Opens (or creates) the wallet in `dir`, unlocking its store with `keys`.
+    /// Opens (or creates, [`make_wallet_dir`]) the wallet in `dir`, unlocking its store with `keys`.
     pub fn open(dir: &Path, keys: &dyn KeyWrapper) -> Result<Wallet, WalletError> {
-        std::fs::create_dir_all(dir).map_err(|e| {
+        make_wallet_dir(dir).map_err(|e| {
             WalletError::Store(super::store::StoreError::Io(e.raw_os_error().unwrap_or(0)))
         })?;
         let store = WalletStore::open(dir.join(STORE_FILE), keys)?;

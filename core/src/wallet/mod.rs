@@ -25,7 +25,7 @@ mod trust;
 
 pub use error::WalletError;
 pub use events::{WalletEvent, WalletObserver};
-pub use handle::Wallet;
+pub use handle::{Wallet, make_wallet_dir};
 pub use identity::{IdentityAttester, TestIdentityProvider};
 pub use photo_upload::{PhotoSource, PhotoSubmission, UploadProgress, UploadStage};
 pub use rotation::RotationTicker;
