@@ -44,11 +44,18 @@ struct Target {
 }
 
 impl App {
-    /// Stores a failed check (and its log entry) if the limits every process shares leave
-    /// room for it (D163), decides `guess` (a failure, or released when the store refused
-    /// it), then takes in the failures every authority process stored on its target and
-    /// by its verifier (D158), so this process refuses the next ones itself. A read that
-    /// fails leaves this process's own count as it was, and the answer stands.
+    /// Counts `guess` as a failure here, stores it (and its log entry) if the limits every
+    /// process shares leave room for it (D163), then takes in the failures every authority
+    /// process stored on its target and by its verifier (D158), so this process refuses
+    /// the next ones itself. A read that fails leaves this process's own count as it was,
+    /// and the answer stands.
+    ///
+    /// The failure is counted here before it is stored, so that this process's count never
+    /// falls behind the store's copy of its own failures: the read-back takes the stored
+    /// list when it is longer, and a failure stored but not yet counted would then be
+    /// counted twice, refusing honest checks early. When the store refuses it, the count
+    /// here keeps it: the limit is reached anyway, and the read-back's longer list replaces
+    /// it.
     async fn record_failure(
         &self,
         guess: Guess<'_>,
@@ -57,15 +64,11 @@ impl App {
         shared: bool,
     ) -> Result<()> {
         let (verifier, target, at) = (failure.verifier_id, failure.target.clone(), failure.at);
+        guess.fail(at);
         let limits = self.limiter.guess_limits(shared);
-        let stored = self.store.record_check_failure(failure, log, limits).await;
-        let refused = match stored {
-            Err(StoreError::OverBudget { retry_after }) => {
-                drop(guess);
-                Some(retry_after)
-            }
+        let refused = match self.store.record_check_failure(failure, log, limits).await {
+            Err(StoreError::OverBudget { retry_after }) => Some(retry_after),
             other => {
-                guess.fail(at);
                 other?;
                 None
             }
