@@ -154,14 +154,16 @@ impl SpentCodes {
         );
     }
 
-    /// Forgets this process's claim of `code` for `verifier`: the store refused the check
-    /// before the code was claimed there (a shared limit, D163), so the code is not spent.
-    pub fn release(&self, code: CodeKey, verifier: u64) {
+    /// Forgets the claim of `code` that `verifier` made here at `at`: the store refused the
+    /// check before the code was claimed there (a shared limit, D163), so that claim spent
+    /// nothing. A claim made earlier (this is its repeat, D108) is kept: the store may hold
+    /// it (third review, J-F7).
+    pub fn release(&self, code: CodeKey, verifier: u64, at: u64) {
         let mut codes = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         if codes
             .spent
             .get(&code)
-            .is_some_and(|s| s.verifier == Some(verifier))
+            .is_some_and(|s| s.verifier == Some(verifier) && s.at == at)
         {
             codes.spent.remove(&code);
         }
@@ -205,11 +207,14 @@ mod tests {
     fn a_code_released_after_a_refusal_in_the_store_is_anyone_s_again_but_another_s_is_kept() {
         let codes = SpentCodes::default();
         assert!(codes.spend(CODE, 1, 1_000).is_ok());
-        // Verifier 2 cannot release verifier 1's claim.
-        codes.release(CODE, 2);
+        // Verifier 2 cannot release verifier 1's claim, nor verifier 1's repeat its first.
+        codes.release(CODE, 2, 1_000);
         assert!(codes.spend(CODE, 2, 1_001).is_err());
-        codes.release(CODE, 1);
-        assert!(codes.spend(CODE, 2, 1_001).is_ok());
+        assert!(codes.spend(CODE, 1, 1_002).is_ok());
+        codes.release(CODE, 1, 1_002);
+        assert!(codes.spend(CODE, 2, 1_003).is_err());
+        codes.release(CODE, 1, 1_000);
+        assert!(codes.spend(CODE, 2, 1_003).is_ok());
     }
 
     #[test]

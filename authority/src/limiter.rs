@@ -202,6 +202,7 @@ impl Limiter {
             target_max: shared.then_some(self.limits.licence_max_failures),
             verifier_max: self.limits.verifier_max_failures,
             window: self.limits.window,
+            verifier_lockout: self.limits.verifier_lockout,
         }
     }
 

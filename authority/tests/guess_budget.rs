@@ -295,3 +295,128 @@ async fn a_right_code_through_another_process_is_refused_once_the_budget_is_used
     assert_eq!(s, StatusCode::OK, "{body}");
     other.shutdown().await.expect("clean shutdown");
 }
+
+/// A verifier locked out through one process is locked out through the others for the
+/// whole lock-out, not only while its failures are in the window (second review, H-F4;
+/// D163): every process reads the lock-out from the same stored failures.
+#[tokio::test]
+async fn a_verifier_locked_out_through_one_process_is_locked_out_through_another_to_the_end() {
+    let t = TestServer::start().await;
+    let (other, u) = t.second_process().await;
+    let limits = CheckLimits::default();
+    let sprayer = t.verifier("租车行 spray", "rental").await;
+    let probe =
+        |n: u32| json!({"method": "manual", "licence_number": number(3000 + n), "code": "2123456"});
+    for n in 0..limits.verifier_max_failures {
+        let (s, body, _) = t.verify(&sprayer, probe(n)).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
+    }
+    // Past the window, inside the lock-out: no failure of it counts in a window any more.
+    let later = limits.window + 60;
+    t.clock.advance(later);
+    let (s, body, h) = u.verify(&sprayer, probe(999)).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert_eq!(body["error"], "locked_out");
+    let retry_after: u64 = h["retry-after"].to_str().unwrap().parse().unwrap();
+    assert_eq!(retry_after, limits.verifier_lockout - later);
+    let (s, _, _) = t.verify(&sprayer, probe(998)).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+    // When the lock-out ends, the verifier's checks are answered again everywhere.
+    t.clock.advance(retry_after);
+    for server in [&u, &t] {
+        let (s, body, _) = server.verify(&sprayer, probe(997)).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
+    }
+    other.shutdown().await.expect("clean shutdown");
+}
+
+/// Past the licence's budget, a right code that this process remembers as spent gets the
+/// same 429 as a wrong one, not `409 already_used`: no answer tells a right code from a
+/// wrong one once the limits are used up (third review, J-F1; D163).
+#[tokio::test]
+async fn past_the_budget_a_code_spent_here_before_is_refused_like_a_wrong_one() {
+    let t = TestServer::start().await;
+    let (other, u) = t.second_process().await;
+    let (_, wallet) = t.issued_wallet(&number(31)).await;
+    let budget = CheckLimits::default().licence_max_failures as usize;
+    // An honest business checks the driver's manual code through `u`, which remembers it.
+    let honest = t.verifier("平安保险", "insurer").await;
+    let code = wallet.manual(Audience::Business, t.now());
+    let (s, body, _) = u.verify(&honest, code.clone()).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    // Guessers use up the licence's budget through `t`.
+    for k in 0..budget {
+        let v = t.verifier(&format!("租车行 {k}"), "rental").await;
+        let (s, body, _) = t.verify(&v, wrong(&t, &wallet)).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
+    }
+    let guesser = t.verifier("guesser", "rental").await;
+    let (s, right, _) = u.verify(&guesser, code).await;
+    let (s_wrong, wrong_body, _) = u.verify(&guesser, wrong(&t, &wallet)).await;
+    assert_eq!(s_wrong, StatusCode::TOO_MANY_REQUESTS, "{wrong_body}");
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{right}");
+    assert_eq!(right["error"], "locked_out");
+    other.shutdown().await.expect("clean shutdown");
+}
+
+/// Two processes whose batches each hold one verifier's failure and the other's right
+/// codes never deadlock on PostgreSQL: every batch takes its rows in one order (third
+/// review, J-F3; D163). Counted by PostgreSQL's own verdicts (40P01), not by time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn batches_mixing_failures_and_right_codes_on_two_processes_never_deadlock() {
+    let t = TestServer::start().await;
+    if !t.on_postgres() {
+        return; // SQLite's writers take the file's one lock.
+    }
+    let before = edl_authority::store::postgres::deadlocks();
+    let (other, u) = t.second_process().await;
+    let (t, u) = (Arc::new(t), Arc::new(u));
+    let (_, l1) = t.issued_wallet(&number(41)).await;
+    let (_, l2) = t.issued_wallet(&number(42)).await;
+    let mut n = 0u32;
+    for phase in 0..4 {
+        // Each phase in a fresh window: fresh codes, fresh counts.
+        t.clock.advance(CheckLimits::default().window + 60);
+        let va = t.verifier(&format!("a {phase}"), "rental").await;
+        let vb = t.verifier(&format!("b {phase}"), "rental").await;
+        let c1 = l1.manual(Audience::Business, t.now());
+        let c2 = l2.manual(Audience::Business, t.now());
+        assert_eq!(u.verify(&va, c1.clone()).await.0, StatusCode::OK);
+        assert_eq!(t.verify(&vb, c2.clone()).await.0, StatusCode::OK);
+        for _ in 0..25 {
+            let key = |v: &Verifier| Verifier {
+                api_key: v.api_key.clone(),
+            };
+            let mut probe = || {
+                n += 1;
+                json!({"method": "manual", "licence_number": number(7000 + n), "code": "2123456"})
+            };
+            // A wrong code by one verifier and its own code's repeats (D108) by the other,
+            // through each process at once.
+            let mut jobs = vec![
+                (t.clone(), key(&va), probe()),
+                (u.clone(), key(&vb), probe()),
+            ];
+            for _ in 0..3 {
+                jobs.push((t.clone(), key(&vb), c2.clone()));
+                jobs.push((u.clone(), key(&va), c1.clone()));
+            }
+            let mut tasks = Vec::new();
+            for (server, v, body) in jobs {
+                tasks.push(tokio::spawn(async move { server.verify(&v, body).await.0 }));
+            }
+            let mut answers = Vec::new();
+            for task in tasks {
+                answers.push(task.await.unwrap().as_u16());
+            }
+            assert_eq!(answers, [403, 403, 200, 200, 200, 200, 200, 200]);
+        }
+    }
+    assert_eq!(
+        edl_authority::store::postgres::deadlocks() - before,
+        0,
+        "deadlocks PostgreSQL broke"
+    );
+    drop(u);
+    other.shutdown().await.expect("clean shutdown");
+}

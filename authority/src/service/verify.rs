@@ -17,7 +17,7 @@ use crate::guard::{self, Claim};
 use crate::limiter::Guess;
 use crate::seal::KeyedDigest;
 use crate::store::{
-    Budget, CheckFailure, DriverId, DriverState, SealedSeed, StoreError, VerifierRow,
+    Budget, CheckFailure, DriverId, DriverState, GuessLimits, SealedSeed, StoreError, VerifierRow,
 };
 
 /// The limiter's name for a driver's licence, however a check named it.
@@ -88,6 +88,26 @@ impl App {
             "online check refused: a shared limit is reached"
         );
         Error::LockedOut { retry_after }
+    }
+
+    /// `Err(LockedOut)` if the failures every process stored leave no room under `limits`
+    /// for a check by `verifier` on `target` at `now` (D163), read outside any write: for
+    /// the answers that are decided without the store's write.
+    async fn refuse_past_limits(
+        &self,
+        verifier: u64,
+        target: &str,
+        limits: &GuessLimits,
+        now: u64,
+    ) -> Result<()> {
+        let stored = self
+            .store
+            .recent_check_failures(verifier, target, now.saturating_sub(limits.memory()))
+            .await?;
+        match limits.refusal(&stored.on_target, &stored.by_verifier, now) {
+            Some(retry_after) => Err(self.refused_by_store(retry_after)),
+            None => Ok(()),
+        }
     }
 
     /// Takes in the failures every process stored on `target` and by `verifier` (D158).
@@ -226,10 +246,21 @@ impl App {
             check.audience() as u8,
             guard::form(&check),
         );
-        self.spent.spend(code, verifier.id, now)?;
+        // Answers that tell a right code from a wrong one without the budgeted claim below
+        // (a code spent here before, an e-licence no longer current) first ask whether the
+        // shared limits are used up, so past them every code gets the same 429 (third
+        // review, J-F1, J-F5). A read only, on these rare paths.
+        let limits = self.limiter.guess_limits(shared);
+        if let Err(e) = self.spent.spend(code, verifier.id, now) {
+            self.refuse_past_limits(verifier.id, &failure.target, &limits, now)
+                .await?;
+            return Err(e);
+        }
         match state {
             ElicenceState::Active => {}
             ElicenceState::Superseded | ElicenceState::Stopped => {
+                self.refuse_past_limits(verifier.id, &failure.target, &limits, now)
+                    .await?;
                 self.store
                     .log_verification(
                         driver_id,
@@ -289,7 +320,7 @@ impl App {
         // many processes the guesses were spread over.
         let budget = Budget {
             target: failure.target.clone(),
-            limits: self.limiter.guess_limits(shared),
+            limits,
         };
         let claim = match self
             .store
@@ -303,7 +334,7 @@ impl App {
             .await
         {
             Err(StoreError::OverBudget { retry_after }) => {
-                self.spent.release(code, verifier.id);
+                self.spent.release(code, verifier.id, now);
                 self.observe_failures(verifier.id, &failure.target, now)
                     .await;
                 return Err(self.refused_by_store(retry_after));

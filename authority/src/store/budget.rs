@@ -7,7 +7,9 @@
 //! the limits that nothing forgives are decided, one check after another on the database:
 //! the licence's budget shared by every verifier but the police, and a verifier's count
 //! over all licences. A check that would go past either is refused before anything of it
-//! is written, whatever the code.
+//! is written, whatever the code. The verifier's count locks it out of everything for
+//! `verifier_lockout` once it is reached, as the limiter does, and every process reads
+//! that lock-out from the same stored failures (second review, H-F4).
 
 /// The limits a check is held to when its answer is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,6 +21,9 @@ pub struct GuessLimits {
     pub verifier_max: u32,
     /// Seconds over which failures count.
     pub window: u64,
+    /// Seconds a verifier stays locked out of everything once `verifier_max` failures fell
+    /// within `window`; 0: refused only while they are in the window.
+    pub verifier_lockout: u64,
 }
 
 /// A right code's claim held to [`GuessLimits`]: the limiter's name for what the check
@@ -33,15 +38,51 @@ pub struct Budget {
 
 impl GuessLimits {
     /// Seconds to wait if a check at `now` would go past a limit, given the stored
-    /// failures on its target and by its verifier (their times, any order); `None` if it
-    /// may be answered. A failure counts while `t + window > now`, as in the limiter.
+    /// failures on its target (those since `now - window` at least) and by its verifier
+    /// (since `now - memory()` at least), their times in any order; `None` if it may be
+    /// answered. A failure counts while `t + window > now`, as in the limiter.
     pub fn refusal(&self, on_target: &[u64], by_verifier: &[u64], now: u64) -> Option<u64> {
         let target = self
             .target_max
             .and_then(|max| over(on_target, max, self.window, now));
-        let verifier = over(by_verifier, self.verifier_max, self.window, now);
+        let verifier = if self.verifier_lockout == 0 {
+            over(by_verifier, self.verifier_max, self.window, now)
+        } else {
+            locked(
+                by_verifier,
+                self.verifier_max,
+                self.window,
+                self.verifier_lockout,
+                now,
+            )
+        };
         target.max(verifier)
     }
+
+    /// How far back a verifier's failures can still decide a check: a lock-out begun by
+    /// failures a window long, lasting `verifier_lockout`.
+    pub fn memory(&self) -> u64 {
+        self.window.saturating_add(self.verifier_lockout)
+    }
+}
+
+/// Seconds left of a lock-out that the failures `times` began, if any: as the limiter's
+/// counter, `max` failures within `window` lock out for `lockout` from the last of them,
+/// and the failures a lock-out used up do not count towards the next one.
+fn locked(times: &[u64], max: u32, window: u64, lockout: u64, now: u64) -> Option<u64> {
+    let mut times = times.to_vec();
+    times.sort_unstable();
+    let max = max.max(1) as usize;
+    let (mut start, mut until) = (0, 0);
+    for i in 0..times.len() {
+        if i + 1 >= start + max && times[i + 1 - max] + window > times[i] {
+            until = until.max(times[i].saturating_add(lockout));
+            start = i + 1;
+        }
+    }
+    let left = (until > now).then(|| until - now);
+    // Not (or no longer) locked out: the sliding count still applies.
+    left.or_else(|| over(&times[start..], max as u32, window, now))
 }
 
 /// Seconds until the failures `times` fall below `max` within the sliding `window`, if
@@ -70,6 +111,7 @@ mod tests {
         target_max: Some(3),
         verifier_max: 5,
         window: 100,
+        verifier_lockout: 0,
     };
 
     #[test]
@@ -113,8 +155,44 @@ mod tests {
             target_max: Some(0),
             verifier_max: 0,
             window: 100,
+            verifier_lockout: 0,
         };
         assert_eq!(none.refusal(&[900], &[], 999), Some(1));
         assert_eq!(none.refusal(&[], &[], 999), None);
+    }
+
+    const LOCKING: GuessLimits = GuessLimits {
+        verifier_lockout: 300,
+        ..BUSINESS
+    };
+
+    #[test]
+    fn a_verifier_s_count_locks_it_out_for_the_lock_out_after_its_failures_age_out() {
+        let sprayed = [10, 20, 30, 40, 50];
+        assert_eq!(LOCKING.memory(), 400);
+        // Locked from the fifth failure, at 50, until 350: long after the window.
+        assert_eq!(LOCKING.refusal(&[], &sprayed, 60), Some(290));
+        assert_eq!(LOCKING.refusal(&[], &sprayed, 200), Some(150));
+        assert_eq!(LOCKING.refusal(&[], &sprayed, 349), Some(1));
+        assert_eq!(LOCKING.refusal(&[], &sprayed, 350), None);
+        // Without a lock-out the same failures stop counting once out of the window.
+        assert_eq!(BUSINESS.refusal(&[], &sprayed, 200), None);
+    }
+
+    #[test]
+    fn failures_a_window_apart_lock_nobody_and_those_a_lock_out_used_up_start_no_other() {
+        // Five failures over more than a window: never five within one.
+        assert_eq!(LOCKING.refusal(&[], &[0, 30, 60, 90, 120], 130), None);
+        // Ten failures at once: one lock-out from the fifth (until 310), and the next
+        // five begin another only from the tenth, at 20 (until 320).
+        let burst = [10, 10, 10, 10, 10, 20, 20, 20, 20, 20];
+        assert_eq!(LOCKING.refusal(&[], &burst, 315), Some(5));
+        // Four after a lock-out ended: not yet five; the window's count still applies.
+        let after = [10, 10, 10, 10, 10, 400, 401, 402, 403];
+        assert_eq!(LOCKING.refusal(&[], &after, 404), None);
+        assert_eq!(
+            LOCKING.refusal(&[], &[10, 10, 10, 10, 10, 400, 401, 402, 403, 404], 405),
+            Some(299)
+        );
     }
 }

@@ -15,6 +15,8 @@ mod rows;
 mod schema;
 mod writer;
 
+pub use retry::deadlocks;
+
 use std::sync::Arc;
 use std::time::Duration;
 

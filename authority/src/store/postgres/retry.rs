@@ -9,6 +9,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use deadpool_postgres::{Object, Pool, PoolError};
@@ -57,6 +58,16 @@ impl From<PoolError> for Fault {
     }
 }
 
+/// Deadlocks PostgreSQL broke in this process's transactions (each is redone, after
+/// PostgreSQL's `deadlock_timeout` of waiting): none should occur, as every transaction
+/// takes its rows in one order (D163, J-F3).
+static DEADLOCKS: AtomicU64 = AtomicU64::new(0);
+
+/// How many of this process's transactions PostgreSQL ended as deadlocked so far.
+pub fn deadlocks() -> u64 {
+    DEADLOCKS.load(Ordering::Relaxed)
+}
+
 /// Sorts a driver error: retryable, or final with its SQLSTATE only (the message may
 /// quote a licence number).
 pub fn classify(e: &tokio_postgres::Error) -> Fault {
@@ -64,7 +75,12 @@ pub fn classify(e: &tokio_postgres::Error) -> Fault {
         // No SQLSTATE: the socket closed, or an I/O error before an answer.
         return Fault::Transient;
     };
-    if *code == SqlState::T_R_SERIALIZATION_FAILURE || *code == SqlState::T_R_DEADLOCK_DETECTED {
+    if *code == SqlState::T_R_DEADLOCK_DETECTED {
+        DEADLOCKS.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!("postgres broke a deadlock; the transaction is redone");
+        return Fault::Transient;
+    }
+    if *code == SqlState::T_R_SERIALIZATION_FAILURE {
         return Fault::Transient;
     }
     let class = &code.code()[..2];

@@ -381,7 +381,22 @@ async fn write_batch(pool: &Pool, batch: &[Job]) -> Outcome {
                 .collect()
             };
             // The limits first (D163): a refused job writes nothing, so it leaves the
-            // batch's columns and its feed entry.
+            // batch's columns and its feed entry. Rows are locked in one order in every
+            // batch: the failures' `guess_locks` rows, then the drivers' rows.
+            if budgeted {
+                lock_failure_names(&tx, &checks).await?;
+            }
+            // Every driver the batch logs for, before the limits are read: a wrong code's
+            // batch and a right code's batch on one licence take turns on its row, so the
+            // later sees the earlier's failures.
+            let mut ids: Vec<i64> = feed.iter().flatten().map(|(driver, ..)| *driver).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            let seqs = if ids.is_empty() {
+                HashMap::new()
+            } else {
+                last_seqs(&tx, &ids).await?
+            };
             let refusals = if budgeted {
                 decide_budgets(&tx, &checks).await?
             } else {
@@ -432,12 +447,7 @@ async fn write_batch(pool: &Pool, batch: &[Job]) -> Outcome {
                     _ => None,
                 })
                 .collect();
-            let mut seqs = HashMap::new();
             if !kept.is_empty() {
-                let mut ids: Vec<i64> = kept.iter().map(|(driver, _)| *driver).collect();
-                ids.sort_unstable();
-                ids.dedup();
-                seqs = last_seqs(&tx, &ids).await?;
                 insert_feed(&tx, &seqs, &kept).await?;
             }
             commit(tx).await?;
@@ -480,111 +490,92 @@ async fn write_batch(pool: &Pool, batch: &[Job]) -> Outcome {
         .collect())
 }
 
+/// Takes the `guess_locks` rows of the batch's failures (D163), in name order, making
+/// those missing: a row per target and per verifier, so batches that store failures on
+/// one licence or by one verifier take turns, each reading the failures of the one before.
+/// Right codes take no row here (their licence's row is the driver's, `last_seqs`): so
+/// no batch waits for a right code's, and two batches never hold rows the other wants in
+/// the opposite order (third review, J-F3).
+async fn lock_failure_names(
+    tx: &deadpool_postgres::Transaction<'_>,
+    checks: &[Option<BudgetCheck>],
+) -> Result<(), Fault> {
+    let mut names: BTreeMap<String, i64> = BTreeMap::new();
+    for c in checks.iter().flatten().filter(|c| c.failure) {
+        // A failure counts on its target for everyone, the police's included.
+        for name in [format!("t:{}", c.target), format!("v:{}", c.verifier)] {
+            let at = names.entry(name).or_insert(0);
+            *at = (*at).max(i(c.at));
+        }
+    }
+    if names.is_empty() {
+        return Ok(());
+    }
+    let (names, ats): (Vec<String>, Vec<i64>) = names.into_iter().unzip();
+    tx.execute(
+        "INSERT INTO guess_locks (name, at)
+         SELECT * FROM unnest($1::TEXT[], $2::BIGINT[])
+         ON CONFLICT (name) DO UPDATE SET at = GREATEST(guess_locks.at, EXCLUDED.at)",
+        &[&names, &ats],
+    )
+    .await?;
+    Ok(())
+}
+
 /// Decides each job's limits in job order (D163): `Some(seconds to wait)` for a job
-/// refused. Every process's batches take turns on a target's and a verifier's
-/// `guess_locks` row: a batch storing failures takes it (making it if missing), one
-/// claiming right codes shares it where it exists (none exists where nothing failed in a
-/// day, so a check with no failure behind it locks nothing). The failures are read once
-/// the rows are held, so a batch sees every failure stored before it; a failure admitted
-/// here counts for the jobs after it in the batch.
+/// refused. Runs once the failures' `guess_locks` rows and the drivers' rows are held, in
+/// statements of their own, so each read sees the failures of whoever held them before
+/// (READ COMMITTED). A failure admitted here counts for the jobs after it in the batch.
 async fn decide_budgets(
     tx: &deadpool_postgres::Transaction<'_>,
     checks: &[Option<BudgetCheck>],
 ) -> Result<Vec<Option<u64>>, Fault> {
-    let mut exclusive: BTreeMap<String, i64> = BTreeMap::new();
-    let mut shared: BTreeSet<String> = BTreeSet::new();
+    let mut targets: BTreeSet<String> = BTreeSet::new();
+    let mut verifiers: BTreeSet<i64> = BTreeSet::new();
     for c in checks.iter().flatten() {
-        let verifier = format!("v:{}", c.verifier);
-        let target = format!("t:{}", c.target);
-        if c.failure {
-            // A failure counts on its target for everyone, the police's included.
-            for name in [target, verifier] {
-                let at = exclusive.entry(name).or_insert(0);
-                *at = (*at).max(i(c.at));
-            }
-        } else {
-            if c.limits.target_max.is_some() {
-                shared.insert(target);
-            }
-            shared.insert(verifier);
+        if c.failure || c.limits.target_max.is_some() {
+            targets.insert(c.target.clone());
         }
+        verifiers.insert(i(c.verifier));
     }
-    shared.retain(|name| !exclusive.contains_key(name));
-    let mut held: BTreeSet<String> = BTreeSet::new();
-    if !exclusive.is_empty() {
-        // In name order, as every batch takes them (a deadlock with a batch sharing rows
-        // in between is redone, `retry.rs`).
-        let (names, ats): (Vec<String>, Vec<i64>) = exclusive.into_iter().unzip();
-        tx.execute(
-            "INSERT INTO guess_locks (name, at)
-             SELECT * FROM unnest($1::TEXT[], $2::BIGINT[])
-             ON CONFLICT (name) DO UPDATE SET at = GREATEST(guess_locks.at, EXCLUDED.at)",
-            &[&names, &ats],
-        )
-        .await?;
-        held.extend(names);
-    }
-    if !shared.is_empty() {
-        let names: Vec<String> = shared.into_iter().collect();
+    let since = |back: fn(&GuessLimits) -> u64| {
+        let at = checks
+            .iter()
+            .flatten()
+            .map(|c| c.at.saturating_sub(back(&c.limits)));
+        i(at.min().unwrap_or(0))
+    };
+    // A verifier's lock-out outlasts the window (D163, H-F4).
+    let (target_since, verifier_since) = (since(|l| l.window), since(GuessLimits::memory));
+    let mut on_target: HashMap<String, Vec<u64>> = HashMap::new();
+    let mut by_verifier: HashMap<u64, Vec<u64>> = HashMap::new();
+    if !targets.is_empty() {
+        let targets: Vec<String> = targets.into_iter().collect();
         for row in tx
             .query(
-                "SELECT name FROM guess_locks WHERE name = ANY($1) ORDER BY name FOR SHARE",
-                &[&names],
+                "SELECT target, at FROM check_failures WHERE target = ANY($1) AND at >= $2",
+                &[&targets, &target_since],
             )
             .await?
         {
-            held.insert(row.get::<_, String>(0));
+            on_target
+                .entry(row.get(0))
+                .or_default()
+                .push(row.get::<_, i64>(1) as u64);
         }
     }
-    let mut on_target: HashMap<String, Vec<u64>> = HashMap::new();
-    let mut by_verifier: HashMap<u64, Vec<u64>> = HashMap::new();
-    if !held.is_empty() {
-        let since = checks
-            .iter()
-            .flatten()
-            .map(|c| c.at.saturating_sub(c.limits.window))
-            .min()
-            .unwrap_or(0);
-        let targets: Vec<String> = held
-            .iter()
-            .filter_map(|n| n.strip_prefix("t:"))
-            .map(str::to_owned)
-            .collect();
-        let verifiers: Vec<i64> = held
-            .iter()
-            .filter_map(|n| n.strip_prefix("v:")?.parse().ok())
-            .collect();
-        // Statements of their own, so snapshots taken once the rows are held (READ
-        // COMMITTED): they see the failures of whoever held them before.
-        if !targets.is_empty() {
-            for row in tx
-                .query(
-                    "SELECT target, at FROM check_failures WHERE target = ANY($1) AND at >= $2",
-                    &[&targets, &i(since)],
-                )
-                .await?
-            {
-                on_target
-                    .entry(row.get(0))
-                    .or_default()
-                    .push(row.get::<_, i64>(1) as u64);
-            }
-        }
-        if !verifiers.is_empty() {
-            for row in tx
-                .query(
-                    "SELECT verifier_id, at FROM check_failures
-                     WHERE verifier_id = ANY($1) AND at >= $2",
-                    &[&verifiers, &i(since)],
-                )
-                .await?
-            {
-                by_verifier
-                    .entry(row.get::<_, i64>(0) as u64)
-                    .or_default()
-                    .push(row.get::<_, i64>(1) as u64);
-            }
-        }
+    let verifiers: Vec<i64> = verifiers.into_iter().collect();
+    for row in tx
+        .query(
+            "SELECT verifier_id, at FROM check_failures WHERE verifier_id = ANY($1) AND at >= $2",
+            &[&verifiers, &verifier_since],
+        )
+        .await?
+    {
+        by_verifier
+            .entry(row.get::<_, i64>(0) as u64)
+            .or_default()
+            .push(row.get::<_, i64>(1) as u64);
     }
     Ok(checks
         .iter()

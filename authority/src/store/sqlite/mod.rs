@@ -621,6 +621,8 @@ fn refuse_over_budget(
     limits: &GuessLimits,
 ) -> Result<(), StoreError> {
     let since = i(at.saturating_sub(limits.window));
+    // A verifier's lock-out outlasts the window (D163, H-F4).
+    let verifier_since = i(at.saturating_sub(limits.memory()));
     let on_target = match limits.target_max {
         Some(_) => conn
             .prepare_cached(
@@ -638,9 +640,10 @@ fn refuse_over_budget(
             "SELECT at FROM check_failures WHERE verifier_id = ?1 AND at >= ?2
              ORDER BY at DESC LIMIT ?3",
         )?
-        .query_map(params![i(verifier_id), since, RECENT_FAILURES], |r| {
-            r.get::<_, i64>(0).map(u)
-        })?
+        .query_map(
+            params![i(verifier_id), verifier_since, RECENT_FAILURES],
+            |r| r.get::<_, i64>(0).map(u),
+        )?
         .collect::<Result<Vec<u64>, _>>()?;
     match limits.refusal(&on_target, &by_verifier, at) {
         Some(retry_after) => Err(StoreError::OverBudget { retry_after }),
