@@ -309,6 +309,19 @@ impl Limiter {
         );
     }
 
+    /// Refuses checks by `verifier` (`whole`: on every target, the verifier's count) or on
+    /// `target` (the licence's budget: for every verifier but the police) until `until`:
+    /// the store refused a check by a limit this process had not seen reached (D163).
+    pub fn hold(&self, verifier: u64, target: &str, whole: bool, until: u64) {
+        let mut c = self.lock();
+        let counter = if whole {
+            c.verifiers.entry(verifier).or_default()
+        } else {
+            c.targets.entry(target.to_owned()).or_default()
+        };
+        counter.locked_until = counter.locked_until.max(until);
+    }
+
     /// Counts a failure that is already decided (rebuilding after a restart).
     pub fn restore(&self, verifier: u64, target: &str, at: u64) {
         let (pair_rule, verifier_rule, target_rule) = self.rules();
@@ -418,6 +431,22 @@ mod tests {
 
     fn fail(l: &Limiter, v: u64, t: &str, now: u64) {
         l.begin(v, t, true, now).unwrap().fail(now);
+    }
+
+    #[test]
+    fn a_limit_the_store_found_reached_is_held_here_until_its_end() {
+        let l = Limiter::new(limits());
+        let wait = |v, t, shared, now| l.begin(v, t, shared, now).err().map(|x| x.retry_after);
+        // The licence's budget: businesses refused until 150, the police never.
+        l.hold(1, "d:1", false, 150);
+        assert_eq!(wait(2, "d:1", true, 100), Some(50));
+        assert_eq!(wait(2, "d:1", false, 100), None);
+        assert_eq!(wait(2, "d:1", true, 150), None);
+        // The verifier's count: refused on every licence until 200.
+        l.hold(3, "d:1", true, 200);
+        assert_eq!(wait(3, "d:9", false, 100), Some(100));
+        assert_eq!(wait(4, "d:9", true, 100), None);
+        assert_eq!(wait(3, "d:9", true, 200), None);
     }
 
     #[test]

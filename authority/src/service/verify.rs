@@ -17,7 +17,8 @@ use crate::guard::{self, Claim};
 use crate::limiter::Guess;
 use crate::seal::KeyedDigest;
 use crate::store::{
-    Budget, CheckFailure, DriverId, DriverState, GuessLimits, SealedSeed, StoreError, VerifierRow,
+    Budget, CheckFailure, DriverId, DriverState, GuessLimits, Refused, SealedSeed, StoreError,
+    VerifierRow,
 };
 
 /// The limiter's name for a driver's licence, however a check named it.
@@ -67,7 +68,7 @@ impl App {
         guess.fail(at);
         let limits = self.limiter.guess_limits(shared);
         let refused = match self.store.record_check_failure(failure, log, limits).await {
-            Err(StoreError::OverBudget { retry_after }) => Some(retry_after),
+            Err(StoreError::OverBudget(refused)) => Some(refused),
             other => {
                 other?;
                 None
@@ -75,13 +76,18 @@ impl App {
         };
         self.observe_failures(verifier, &target, at).await;
         match refused {
-            Some(retry_after) => Err(self.refused_by_store(retry_after)),
+            Some(refused) => Err(self.refused_by_store(verifier, &target, refused, at)),
             None => Ok(()),
         }
     }
 
-    /// A check the store refused (D163): the same answer as a lock-out here.
-    fn refused_by_store(&self, retry_after: u64) -> Error {
+    /// A check the store refused (D163): the same answer as a lock-out here, and this
+    /// process holds the limit that refused it until then, so the next checks it refuses
+    /// are refused here without asking the store (its writer is every check's).
+    fn refused_by_store(&self, verifier: u64, target: &str, refused: Refused, now: u64) -> Error {
+        let retry_after = refused.retry_after;
+        self.limiter
+            .hold(verifier, target, refused.verifier, now + retry_after);
         self.metrics.locked_out(false);
         tracing::warn!(
             retry_after,
@@ -105,7 +111,7 @@ impl App {
             .recent_check_failures(verifier, target, now.saturating_sub(limits.memory()))
             .await?;
         match limits.refusal(&stored.on_target, &stored.by_verifier, now) {
-            Some(retry_after) => Err(self.refused_by_store(retry_after)),
+            Some(refused) => Err(self.refused_by_store(verifier, target, refused, now)),
             None => Ok(()),
         }
     }
@@ -333,11 +339,11 @@ impl App {
             )
             .await
         {
-            Err(StoreError::OverBudget { retry_after }) => {
+            Err(StoreError::OverBudget(refused)) => {
                 self.spent.release(code, verifier.id, now);
                 self.observe_failures(verifier.id, &failure.target, now)
                     .await;
-                return Err(self.refused_by_store(retry_after));
+                return Err(self.refused_by_store(verifier.id, &failure.target, refused, now));
             }
             other => other?,
         };

@@ -26,6 +26,16 @@ pub struct GuessLimits {
     pub verifier_lockout: u64,
 }
 
+/// Why the store refused a check (D163): for how long, and by which limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refused {
+    /// Seconds until the check may be tried again.
+    pub retry_after: u64,
+    /// The verifier's own count refused it (so it is refused on every licence), rather
+    /// than the licence's budget.
+    pub verifier: bool,
+}
+
 /// A right code's claim held to [`GuessLimits`]: the limiter's name for what the check
 /// named (as in `CheckFailure::target`) and the limits.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,11 +47,11 @@ pub struct Budget {
 }
 
 impl GuessLimits {
-    /// Seconds to wait if a check at `now` would go past a limit, given the stored
-    /// failures on its target (those since `now - window` at least) and by its verifier
-    /// (since `now - memory()` at least), their times in any order; `None` if it may be
-    /// answered. A failure counts while `t + window > now`, as in the limiter.
-    pub fn refusal(&self, on_target: &[u64], by_verifier: &[u64], now: u64) -> Option<u64> {
+    /// Why a check at `now` may not be answered, if it would go past a limit, given the
+    /// stored failures on its target (those since `now - window` at least) and by its
+    /// verifier (since `now - memory()` at least), their times in any order; `None` if it
+    /// may be answered. A failure counts while `t + window > now`, as in the limiter.
+    pub fn refusal(&self, on_target: &[u64], by_verifier: &[u64], now: u64) -> Option<Refused> {
         let target = self
             .target_max
             .and_then(|max| over(on_target, max, self.window, now));
@@ -56,7 +66,17 @@ impl GuessLimits {
                 now,
             )
         };
-        target.max(verifier)
+        match (target, verifier) {
+            (_, Some(v)) if target.is_none_or(|t| v >= t) => Some(Refused {
+                retry_after: v,
+                verifier: true,
+            }),
+            (Some(t), _) => Some(Refused {
+                retry_after: t,
+                verifier: false,
+            }),
+            _ => None,
+        }
     }
 
     /// How far back a verifier's failures can still decide a check: a lock-out begun by
@@ -116,18 +136,37 @@ mod tests {
 
     #[test]
     fn a_check_is_answered_while_both_counts_are_under_their_limits() {
-        assert_eq!(BUSINESS.refusal(&[], &[], 1_000), None);
-        assert_eq!(BUSINESS.refusal(&[950, 960], &[1, 2, 3, 4], 1_000), None);
+        assert_eq!(
+            BUSINESS.refusal(&[], &[], 1_000).map(|r| r.retry_after),
+            None
+        );
+        assert_eq!(
+            BUSINESS
+                .refusal(&[950, 960], &[1, 2, 3, 4], 1_000)
+                .map(|r| r.retry_after),
+            None
+        );
     }
 
     #[test]
     fn the_target_s_budget_refuses_until_its_oldest_counting_failure_ages_out() {
         // Four failures, the oldest already out of the window: three count.
         let times = [899, 920, 950, 990];
-        assert_eq!(BUSINESS.refusal(&times, &[], 1_000), Some(20));
+        assert_eq!(
+            BUSINESS.refusal(&times, &[], 1_000).map(|r| r.retry_after),
+            Some(20)
+        );
         // Given in any order.
-        assert_eq!(BUSINESS.refusal(&[990, 920, 950], &[], 1_000), Some(20));
-        assert_eq!(BUSINESS.refusal(&times, &[], 1_020), None);
+        assert_eq!(
+            BUSINESS
+                .refusal(&[990, 920, 950], &[], 1_000)
+                .map(|r| r.retry_after),
+            Some(20)
+        );
+        assert_eq!(
+            BUSINESS.refusal(&times, &[], 1_020).map(|r| r.retry_after),
+            None
+        );
     }
 
     #[test]
@@ -136,17 +175,32 @@ mod tests {
             target_max: None,
             ..BUSINESS
         };
-        assert_eq!(police.refusal(&[990, 991, 992, 993], &[], 1_000), None);
+        assert_eq!(
+            police
+                .refusal(&[990, 991, 992, 993], &[], 1_000)
+                .map(|r| r.retry_after),
+            None
+        );
         let sprayed = [960, 970, 980, 990, 995];
-        assert_eq!(police.refusal(&[], &sprayed, 1_000), Some(60));
+        assert_eq!(
+            police.refusal(&[], &sprayed, 1_000).map(|r| r.retry_after),
+            Some(60)
+        );
     }
 
     #[test]
-    fn the_longer_wait_of_the_two_is_given() {
+    fn the_longer_wait_of_the_two_is_given_with_the_limit_that_gave_it() {
         let target = [950, 960, 970];
         let verifier = [910, 920, 930, 940, 990];
-        assert_eq!(BUSINESS.refusal(&target, &verifier, 1_000), Some(50));
-        assert_eq!(BUSINESS.refusal(&target, &[995; 5], 1_000), Some(95));
+        let by = |retry_after, verifier| {
+            Some(Refused {
+                retry_after,
+                verifier,
+            })
+        };
+        assert_eq!(BUSINESS.refusal(&target, &verifier, 1_000), by(50, false));
+        assert_eq!(BUSINESS.refusal(&target, &[995; 5], 1_000), by(95, true));
+        assert_eq!(BUSINESS.refusal(&[], &verifier, 1_000), by(10, true));
     }
 
     #[test]
@@ -157,8 +211,11 @@ mod tests {
             window: 100,
             verifier_lockout: 0,
         };
-        assert_eq!(none.refusal(&[900], &[], 999), Some(1));
-        assert_eq!(none.refusal(&[], &[], 999), None);
+        assert_eq!(
+            none.refusal(&[900], &[], 999).map(|r| r.retry_after),
+            Some(1)
+        );
+        assert_eq!(none.refusal(&[], &[], 999).map(|r| r.retry_after), None);
     }
 
     const LOCKING: GuessLimits = GuessLimits {
@@ -171,27 +228,55 @@ mod tests {
         let sprayed = [10, 20, 30, 40, 50];
         assert_eq!(LOCKING.memory(), 400);
         // Locked from the fifth failure, at 50, until 350: long after the window.
-        assert_eq!(LOCKING.refusal(&[], &sprayed, 60), Some(290));
-        assert_eq!(LOCKING.refusal(&[], &sprayed, 200), Some(150));
-        assert_eq!(LOCKING.refusal(&[], &sprayed, 349), Some(1));
-        assert_eq!(LOCKING.refusal(&[], &sprayed, 350), None);
+        assert_eq!(
+            LOCKING.refusal(&[], &sprayed, 60).map(|r| r.retry_after),
+            Some(290)
+        );
+        assert_eq!(
+            LOCKING.refusal(&[], &sprayed, 200).map(|r| r.retry_after),
+            Some(150)
+        );
+        assert_eq!(
+            LOCKING.refusal(&[], &sprayed, 349).map(|r| r.retry_after),
+            Some(1)
+        );
+        assert_eq!(
+            LOCKING.refusal(&[], &sprayed, 350).map(|r| r.retry_after),
+            None
+        );
         // Without a lock-out the same failures stop counting once out of the window.
-        assert_eq!(BUSINESS.refusal(&[], &sprayed, 200), None);
+        assert_eq!(
+            BUSINESS.refusal(&[], &sprayed, 200).map(|r| r.retry_after),
+            None
+        );
     }
 
     #[test]
     fn failures_a_window_apart_lock_nobody_and_those_a_lock_out_used_up_start_no_other() {
         // Five failures over more than a window: never five within one.
-        assert_eq!(LOCKING.refusal(&[], &[0, 30, 60, 90, 120], 130), None);
+        assert_eq!(
+            LOCKING
+                .refusal(&[], &[0, 30, 60, 90, 120], 130)
+                .map(|r| r.retry_after),
+            None
+        );
         // Ten failures at once: one lock-out from the fifth (until 310), and the next
         // five begin another only from the tenth, at 20 (until 320).
         let burst = [10, 10, 10, 10, 10, 20, 20, 20, 20, 20];
-        assert_eq!(LOCKING.refusal(&[], &burst, 315), Some(5));
+        assert_eq!(
+            LOCKING.refusal(&[], &burst, 315).map(|r| r.retry_after),
+            Some(5)
+        );
         // Four after a lock-out ended: not yet five; the window's count still applies.
         let after = [10, 10, 10, 10, 10, 400, 401, 402, 403];
-        assert_eq!(LOCKING.refusal(&[], &after, 404), None);
         assert_eq!(
-            LOCKING.refusal(&[], &[10, 10, 10, 10, 10, 400, 401, 402, 403, 404], 405),
+            LOCKING.refusal(&[], &after, 404).map(|r| r.retry_after),
+            None
+        );
+        assert_eq!(
+            LOCKING
+                .refusal(&[], &[10, 10, 10, 10, 10, 400, 401, 402, 403, 404], 405)
+                .map(|r| r.retry_after),
             Some(299)
         );
     }

@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 
-pub use budget::{Budget, GuessLimits};
+pub use budget::{Budget, GuessLimits, Refused};
 
 /// A driver's id, which is also the wallet's account id.
 pub type DriverId = u64;
@@ -61,10 +61,7 @@ pub enum StoreError {
     /// The check would go past a limit every process shares ([`GuessLimits`], D163):
     /// nothing of it was written. Seconds to wait.
     #[error("failed-check limit reached")]
-    OverBudget {
-        /// Seconds until the check may be tried again.
-        retry_after: u64,
-    },
+    OverBudget(Refused),
 }
 
 /// 32 bytes stored as hex in the aggregate's JSON.

@@ -22,7 +22,7 @@ use super::retry::{Fault, commit, with_retry};
 use super::rows::{feed_columns, i};
 use crate::clock::Clock;
 use crate::guard::{Claim, CodeKey};
-use crate::store::{Budget, CheckFailure, DriverId, FeedEvent, GuessLimits, StoreError};
+use crate::store::{Budget, CheckFailure, DriverId, FeedEvent, GuessLimits, Refused, StoreError};
 
 /// Jobs per transaction at most: bounds the latency one batch adds.
 const MAX_BATCH: usize = 512;
@@ -266,7 +266,7 @@ struct Columns {
 
 impl Columns {
     /// The columns without the jobs refused (D163).
-    fn without(&self, refused: &[Option<u64>]) -> Columns {
+    fn without(&self, refused: &[Option<Refused>]) -> Columns {
         let keep = |job: &usize| refused[*job].is_none();
         fn pick<T: Clone>(v: &[T], jobs: &[usize], keep: impl Fn(&usize) -> bool) -> Vec<T> {
             v.iter()
@@ -463,9 +463,7 @@ async fn write_batch(pool: &Pool, batch: &[Job]) -> Outcome {
         .zip(claims)
         .zip(refusals)
         .map(|((job, claim), refused)| match job {
-            _ if refused.is_some() => Err(StoreError::OverBudget {
-                retry_after: refused.unwrap_or(1),
-            }),
+            _ if refused.is_some() => Err(StoreError::OverBudget(refused.expect("is some"))),
             Job::Nonce { account, nonce, .. } => {
                 let key = (i(*account), nonce.to_vec());
                 Ok(match fresh.iter().position(|k| *k == key) {
@@ -522,14 +520,13 @@ async fn lock_failure_names(
     Ok(())
 }
 
-/// Decides each job's limits in job order (D163): `Some(seconds to wait)` for a job
-/// refused. Runs once the failures' `guess_locks` rows and the drivers' rows are held, in
+/// Decides each job's limits in job order (D163): why, for a job refused. Runs once the failures' `guess_locks` rows and the drivers' rows are held, in
 /// statements of their own, so each read sees the failures of whoever held them before
 /// (READ COMMITTED). A failure admitted here counts for the jobs after it in the batch.
 async fn decide_budgets(
     tx: &deadpool_postgres::Transaction<'_>,
     checks: &[Option<BudgetCheck>],
-) -> Result<Vec<Option<u64>>, Fault> {
+) -> Result<Vec<Option<Refused>>, Fault> {
     let mut targets: BTreeSet<String> = BTreeSet::new();
     let mut verifiers: BTreeSet<i64> = BTreeSet::new();
     for c in checks.iter().flatten() {

@@ -646,7 +646,7 @@ fn refuse_over_budget(
         )?
         .collect::<Result<Vec<u64>, _>>()?;
     match limits.refusal(&on_target, &by_verifier, at) {
-        Some(retry_after) => Err(StoreError::OverBudget { retry_after }),
+        Some(refused) => Err(StoreError::OverBudget(refused)),
         None => Ok(()),
     }
 }
