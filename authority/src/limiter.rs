@@ -309,6 +309,29 @@ impl Limiter {
         );
     }
 
+    /// Takes back a failure counted at `at` (a [`Guess::fail`]) that the store then refused
+    /// to store (D163): it happened nowhere, so it must not keep a licence refused here
+    /// past the store's own count (fourth review, K-F1). One entry at `at` leaves each of
+    /// the three counts; a lock-out that failure began stays (the store refused the check
+    /// by a limit it found reached, which [`Limiter::hold`] then holds anyway).
+    pub fn unfail(&self, verifier: u64, target: &str, at: u64) {
+        let mut c = self.lock();
+        let c = &mut *c;
+        let key = (verifier, target.to_owned());
+        for counter in [
+            c.verifiers.get_mut(&verifier),
+            c.pairs.get_mut(&key),
+            c.targets.get_mut(target),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if let Some(i) = counter.failures.iter().rposition(|&t| t == at) {
+                counter.failures.remove(i);
+            }
+        }
+    }
+
     /// Refuses checks by `verifier` (`whole`: on every target, the verifier's count) or on
     /// `target` (the licence's budget: for every verifier but the police) until `until`:
     /// the store refused a check by a limit this process had not seen reached (D163).
@@ -431,6 +454,23 @@ mod tests {
 
     fn fail(l: &Limiter, v: u64, t: &str, now: u64) {
         l.begin(v, t, true, now).unwrap().fail(now);
+    }
+
+    #[test]
+    fn a_failure_the_store_refused_is_taken_back_from_every_count() {
+        let l = Limiter::new(limits());
+        // Three failures on the licence (budget four), the third refused by the store.
+        fail(&l, 1, "d:1", 100);
+        fail(&l, 2, "d:1", 101);
+        fail(&l, 3, "d:1", 102);
+        l.unfail(3, "d:1", 102);
+        // Two counted: two more guesses go ahead, the fifth is refused.
+        fail(&l, 4, "d:1", 103);
+        fail(&l, 5, "d:1", 104);
+        assert!(l.begin(6, "d:1", true, 105).is_err());
+        // Taking back a failure nobody counted changes nothing.
+        l.unfail(7, "d:2", 105);
+        assert!(l.begin(6, "d:1", true, 105).is_err());
     }
 
     #[test]

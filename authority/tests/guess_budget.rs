@@ -420,3 +420,92 @@ async fn batches_mixing_failures_and_right_codes_on_two_processes_never_deadlock
     drop(u);
     other.shutdown().await.expect("clean shutdown");
 }
+
+/// Wrong codes the store refuses are not counted by the process that sent them: sprayers
+/// the store holds locked out, sending wrong codes on a licence through a process that
+/// never saw them fail, store nothing, and leave the licence open there to honest checks
+/// (fourth review, K-F1; D163).
+#[tokio::test]
+async fn wrong_codes_the_store_refused_leave_the_licence_open_in_the_process_that_sent_them() {
+    let t = TestServer::start().await;
+    let (other, u) = t.second_process().await;
+    let limits = CheckLimits::default();
+    let (_, wallet) = t.issued_wallet(&number(62)).await;
+    let mut sprayers = Vec::new();
+    let mut n = 0u32;
+    for k in 0..2 {
+        let v = t.verifier(&format!("sprayer {k}"), "rental").await;
+        for _ in 0..limits.verifier_max_failures {
+            n += 1;
+            let probe =
+                json!({"method": "manual", "licence_number": number(8000 + n), "code": "2123456"});
+            let (s, body, _) = t.verify(&v, probe).await;
+            assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
+        }
+        sprayers.push(v);
+    }
+    // Past the window, inside the store's lock-out: each sprayer's wrong codes on the
+    // licence through `u` are refused, by the store first and then by `u` itself.
+    t.clock.advance(limits.window + 60);
+    for v in &sprayers {
+        for _ in 0..limits.pair_max_failures {
+            let (s, body, _) = u.verify(v, wrong(&t, &wallet)).await;
+            assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{body}");
+        }
+    }
+    let honest = t.verifier("平安保险", "insurer").await;
+    let (s, body, _) = u
+        .verify(&honest, wallet.online_qr(Audience::Business, t.now()))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    other.shutdown().await.expect("clean shutdown");
+}
+
+/// A burst of wrong codes the store refuses just before the licence's failures age out
+/// leaves the licence open to honest checks once they have, through the process that sent
+/// the burst as through any other (fourth review, K-F1; D163).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_refused_burst_late_in_the_window_does_not_outlast_the_stored_failures() {
+    let t = TestServer::start().await;
+    let (other, u) = t.second_process().await;
+    let (t, u) = (Arc::new(t), Arc::new(u));
+    let (_, wallet) = t.issued_wallet(&number(61)).await;
+    let wallet = Arc::new(wallet);
+    let limits = CheckLimits::default();
+    let budget = limits.licence_max_failures as usize;
+    for k in 0..budget {
+        let v = t.verifier(&format!("租车行 {k}"), "rental").await;
+        let (s, body, _) = t.verify(&v, wrong(&t, &wallet)).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
+    }
+    // A second before those age out, a burst through `u`, which has seen none of them.
+    t.clock.advance(limits.window - 1);
+    let mut keys = Vec::new();
+    for k in 0..budget {
+        keys.push(t.verifier(&format!("guesser {k}"), "rental").await);
+    }
+    let mut tasks = Vec::new();
+    for v in keys {
+        let (u, t, wallet) = (u.clone(), t.clone(), wallet.clone());
+        tasks.push(tokio::spawn(async move {
+            u.verify(&v, wrong(&t, &wallet)).await.0
+        }));
+    }
+    for task in tasks {
+        assert_eq!(task.await.unwrap(), StatusCode::TOO_MANY_REQUESTS);
+    }
+    // Two seconds later nothing is stored in the window: both processes answer (a QR
+    // through one, the manual code through the other: two codes, each spent once).
+    t.clock.advance(2);
+    let checks = [
+        (&u, wallet.online_qr(Audience::Business, t.now())),
+        (&t, wallet.manual(Audience::Business, t.now())),
+    ];
+    for (n, (server, code)) in checks.into_iter().enumerate() {
+        let honest = t.verifier(&format!("平安保险 {n}"), "insurer").await;
+        let (s, body, _) = server.verify(&honest, code).await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+    }
+    drop(u);
+    other.shutdown().await.expect("clean shutdown");
+}

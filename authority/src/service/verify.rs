@@ -54,9 +54,8 @@ impl App {
     /// The failure is counted here before it is stored, so that this process's count never
     /// falls behind the store's copy of its own failures: the read-back takes the stored
     /// list when it is longer, and a failure stored but not yet counted would then be
-    /// counted twice, refusing honest checks early. When the store refuses it, the count
-    /// here keeps it: the limit is reached anyway, and the read-back's longer list replaces
-    /// it.
+    /// counted twice, refusing honest checks early. When the store refuses it, it is taken
+    /// back, and the limit that refused it is held instead until its end.
     async fn record_failure(
         &self,
         guess: Guess<'_>,
@@ -68,7 +67,11 @@ impl App {
         guess.fail(at);
         let limits = self.limiter.guess_limits(shared);
         let refused = match self.store.record_check_failure(failure, log, limits).await {
-            Err(StoreError::OverBudget(refused)) => Some(refused),
+            Err(StoreError::OverBudget(refused)) => {
+                // Stored nowhere: not a failure here either (fourth review, K-F1).
+                self.limiter.unfail(verifier, &target, at);
+                Some(refused)
+            }
             other => {
                 other?;
                 None
@@ -257,11 +260,14 @@ impl App {
         // shared limits are used up, so past them every code gets the same 429 (third
         // review, J-F1, J-F5). A read only, on these rare paths.
         let limits = self.limiter.guess_limits(shared);
-        if let Err(e) = self.spent.spend(code, verifier.id, now) {
-            self.refuse_past_limits(verifier.id, &failure.target, &limits, now)
-                .await?;
-            return Err(e);
-        }
+        let claimed_here = match self.spent.spend(code, verifier.id, now) {
+            Ok(first) => first,
+            Err(e) => {
+                self.refuse_past_limits(verifier.id, &failure.target, &limits, now)
+                    .await?;
+                return Err(e);
+            }
+        };
         match state {
             ElicenceState::Active => {}
             ElicenceState::Superseded | ElicenceState::Stopped => {
@@ -340,7 +346,9 @@ impl App {
             .await
         {
             Err(StoreError::OverBudget(refused)) => {
-                self.spent.release(code, verifier.id, now);
+                if claimed_here {
+                    self.spent.release(code, verifier.id);
+                }
                 self.observe_failures(verifier.id, &failure.target, now)
                     .await;
                 return Err(self.refused_by_store(verifier.id, &failure.target, refused, now));

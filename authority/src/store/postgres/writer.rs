@@ -214,9 +214,14 @@ async fn run(
                 let _ = conn
                     .execute("DELETE FROM check_failures WHERE at < $1", &[&failures])
                     .await;
-                // After the failures: a row outlives none of its own (D163).
+                // After the failures: a row outlives none of its own (D163). In name order,
+                // as batches take them (fourth review, K-F6).
                 let _ = conn
-                    .execute("DELETE FROM guess_locks WHERE at < $1", &[&failures])
+                    .execute(
+                        "DELETE FROM guess_locks WHERE name IN (
+                             SELECT name FROM guess_locks WHERE at < $1 ORDER BY name FOR UPDATE)",
+                        &[&failures],
+                    )
                     .await;
                 let spent = i(now.saturating_sub(crate::guard::KEEP_SECS));
                 let _ = conn
@@ -354,6 +359,16 @@ async fn write_batch(pool: &Pool, batch: &[Job]) -> Outcome {
                 .transpose()
         })
         .collect::<Result<Vec<_>, _>>()?;
+    // The nonces in key order, so two batches inserting the same ones wait for each other
+    // in one order, not in opposite orders (fourth review, K-F3: a driver's own requests
+    // replayed to two processes deadlocked their writers).
+    let mut order: Vec<usize> = (0..cols.accounts.len()).collect();
+    order.sort_by(|&a, &b| {
+        (cols.accounts[a], &cols.nonces[a]).cmp(&(cols.accounts[b], &cols.nonces[b]))
+    });
+    cols.accounts = order.iter().map(|&n| cols.accounts[n]).collect();
+    cols.nonces = order.iter().map(|&n| cols.nonces[n].clone()).collect();
+    cols.ts = order.iter().map(|&n| cols.ts[n]).collect();
     let checks: Vec<Option<BudgetCheck>> = batch.iter().map(Job::budget).collect();
     let budgeted = checks.iter().any(Option::is_some);
     let cols = Arc::new(cols);
