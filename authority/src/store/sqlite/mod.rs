@@ -2,6 +2,7 @@
 
 mod audit;
 mod backoff;
+mod budget;
 mod change;
 mod feed;
 mod pool;
@@ -458,7 +459,7 @@ impl RegistryStore for SqliteStore {
                 // Decided inside the write, so the writes of every process on this file
                 // take their turns (the database's write lock) with the decision (D163).
                 if let Some(b) = &budget {
-                    refuse_over_budget(conn, &b.target, verifier_id, entry.at, &b.limits)?;
+                    budget::refuse_over_budget(conn, &b.target, verifier_id, entry.at, &b.limits)?;
                 }
                 if let Some((elicence, window, audience, form)) = spends {
                     // The claim and the entry commit together: a code is spent exactly
@@ -507,7 +508,7 @@ impl RegistryStore for SqliteStore {
     ) -> Result<(), StoreError> {
         self.writer
             .run(move |conn| {
-                refuse_over_budget(
+                budget::refuse_over_budget(
                     conn,
                     &failure.target,
                     failure.verifier_id,
@@ -520,8 +521,9 @@ impl RegistryStore for SqliteStore {
                 .execute(params![
                     i(failure.at),
                     i(failure.verifier_id),
-                    failure.target
+                    &failure.target
                 ])?;
+                budget::count_failure(&failure.target, failure.verifier_id, failure.at);
                 if let Some((driver, entry)) = log {
                     append_verification(conn, driver, failure.verifier_id, entry)?;
                 }
@@ -607,46 +609,5 @@ impl RegistryStore for SqliteStore {
     async fn audit_log(&self, after: u64, limit: u32) -> Result<Vec<AuditRecord>, StoreError> {
         let conn = self.reads.get()?;
         audit::read(&conn, after, limit)
-    }
-}
-
-/// [`StoreError::OverBudget`] if a check by `verifier_id` on `target` at `at` would go past
-/// `limits`, counting the failures every process stored (D163). Run inside the writer's
-/// transaction, so no other write comes between this and the check's own.
-fn refuse_over_budget(
-    conn: &Connection,
-    target: &str,
-    verifier_id: u64,
-    at: u64,
-    limits: &GuessLimits,
-) -> Result<(), StoreError> {
-    let since = i(at.saturating_sub(limits.window));
-    // A verifier's lock-out outlasts the window (D163, H-F4).
-    let verifier_since = i(at.saturating_sub(limits.memory()));
-    let on_target = match limits.target_max {
-        Some(_) => conn
-            .prepare_cached(
-                "SELECT at FROM check_failures WHERE target = ?1 AND at >= ?2
-                 ORDER BY at DESC LIMIT ?3",
-            )?
-            .query_map(params![target, since, RECENT_FAILURES], |r| {
-                r.get::<_, i64>(0).map(u)
-            })?
-            .collect::<Result<Vec<u64>, _>>()?,
-        None => Vec::new(),
-    };
-    let by_verifier = conn
-        .prepare_cached(
-            "SELECT at FROM check_failures WHERE verifier_id = ?1 AND at >= ?2
-             ORDER BY at DESC LIMIT ?3",
-        )?
-        .query_map(
-            params![i(verifier_id), verifier_since, RECENT_FAILURES],
-            |r| r.get::<_, i64>(0).map(u),
-        )?
-        .collect::<Result<Vec<u64>, _>>()?;
-    match limits.refusal(&on_target, &by_verifier, at) {
-        Some(refused) => Err(StoreError::OverBudget(refused)),
-        None => Ok(()),
     }
 }

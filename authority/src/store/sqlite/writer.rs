@@ -19,6 +19,18 @@ use tokio::sync::{mpsc, oneshot};
 use crate::clock::Clock;
 use crate::store::StoreError;
 
+thread_local! {
+    /// The writer thread's transactions, counted (see [`current_batch`]).
+    static BATCH: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// The number of the writer thread's current transaction. A job may keep what it read
+/// for the later jobs of the same transaction: it holds the file's write lock (`BEGIN
+/// IMMEDIATE`), so no other process writes meanwhile (D163).
+pub(super) fn current_batch() -> u64 {
+    BATCH.with(std::cell::Cell::get)
+}
+
 /// Jobs per transaction at most: bounds the latency one batch adds.
 const MAX_BATCH: usize = 512;
 /// Failed online checks are kept this long: far past any lock-out's memory.
@@ -169,6 +181,7 @@ fn run(
             tracing::error!(error = %e, "writer cannot begin a transaction");
             continue;
         }
+        BATCH.with(|b| b.set(b.get().wrapping_add(1)));
         let Some(replies) = run_jobs(&conn, batch) else {
             // A job panicked: its changes (and its savepoint) are in an unknown state, so
             // the whole batch goes. The jobs already run are told `Aborted`, those not yet
