@@ -24,6 +24,29 @@ fn wrong(t: &TestServer, wallet: &Wallet) -> Value {
     json!({"method": "manual", "licence_number": wallet.number, "code": code})
 }
 
+/// The `n`th probe: a manual code on a licence number nobody holds.
+fn nobody(n: u32) -> Value {
+    json!({"method": "manual", "licence_number": number(n), "code": "2123456"})
+}
+
+/// Uses up `wallet`'s licence's budget through `t`: one wrong code by each of as many new
+/// keys, each answered 403.
+async fn use_up_the_budget(t: &TestServer, wallet: &Wallet) {
+    for k in 0..CheckLimits::default().licence_max_failures {
+        let v = t.verifier(&format!("租车行 {k}"), "rental").await;
+        let (s, body, _) = t.verify(&v, wrong(t, wallet)).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
+    }
+}
+
+/// `count` probes by `v` through `t` from the `from`th, each answered 403.
+async fn spray(t: &TestServer, v: &Verifier, from: u32, count: u32) {
+    for n in from..from + count {
+        let (s, body, _) = t.verify(v, nobody(n)).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
+    }
+}
+
 fn wrong_codes_logged(synced: &edl_core::wire::SyncResponse) -> usize {
     synced
         .verifications
@@ -156,9 +179,7 @@ async fn two_processes_on_one_database_share_the_licence_budget_and_the_verifier
     let mut tried = 0;
     for n in 0..(2 * limits.verifier_max_failures) {
         let server = if n % 2 == 0 { &t } else { &u };
-        let probe =
-            json!({"method": "manual", "licence_number": number(1000 + n), "code": "2123456"});
-        let (s, body, _) = server.verify(&sprayer, probe).await;
+        let (s, body, _) = server.verify(&sprayer, nobody(1000 + n)).await;
         if s == StatusCode::TOO_MANY_REQUESTS {
             assert_eq!(body["error"], "locked_out");
             break;
@@ -243,10 +264,7 @@ async fn a_parallel_spray_over_two_processes_gets_the_verifier_count_once() {
         })
         .collect();
     let (t, u) = (Arc::new(t), Arc::new(u));
-    let answers = burst(&t, &u, keys, |n| {
-        json!({"method": "manual", "licence_number": number(2000 + n as u32), "code": "2123456"})
-    })
-    .await;
+    let answers = burst(&t, &u, keys, |n| nobody(2000 + n as u32)).await;
     assert_eq!(
         (
             count(&answers, StatusCode::FORBIDDEN),
@@ -267,12 +285,7 @@ async fn a_right_code_through_another_process_is_refused_once_the_budget_is_used
     let t = TestServer::start().await;
     let (other, u) = t.second_process().await;
     let (_, wallet) = t.issued_wallet(&number(9)).await;
-    let budget = CheckLimits::default().licence_max_failures as usize;
-    for k in 0..budget {
-        let v = t.verifier(&format!("租车行 {k}"), "rental").await;
-        let (s, body, _) = t.verify(&v, wrong(&t, &wallet)).await;
-        assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
-    }
+    use_up_the_budget(&t, &wallet).await;
     let honest = t.verifier("平安保险", "insurer").await;
     let (s, body, h) = u
         .verify(&honest, wallet.online_qr(Audience::Business, t.now()))
@@ -305,26 +318,21 @@ async fn a_verifier_locked_out_through_one_process_is_locked_out_through_another
     let (other, u) = t.second_process().await;
     let limits = CheckLimits::default();
     let sprayer = t.verifier("租车行 spray", "rental").await;
-    let probe =
-        |n: u32| json!({"method": "manual", "licence_number": number(3000 + n), "code": "2123456"});
-    for n in 0..limits.verifier_max_failures {
-        let (s, body, _) = t.verify(&sprayer, probe(n)).await;
-        assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
-    }
+    spray(&t, &sprayer, 3000, limits.verifier_max_failures).await;
     // Past the window, inside the lock-out: no failure of it counts in a window any more.
     let later = limits.window + 60;
     t.clock.advance(later);
-    let (s, body, h) = u.verify(&sprayer, probe(999)).await;
+    let (s, body, h) = u.verify(&sprayer, nobody(3999)).await;
     assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{body}");
     assert_eq!(body["error"], "locked_out");
     let retry_after: u64 = h["retry-after"].to_str().unwrap().parse().unwrap();
     assert_eq!(retry_after, limits.verifier_lockout - later);
-    let (s, _, _) = t.verify(&sprayer, probe(998)).await;
+    let (s, _, _) = t.verify(&sprayer, nobody(3998)).await;
     assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
     // When the lock-out ends, the verifier's checks are answered again everywhere.
     t.clock.advance(retry_after);
     for server in [&u, &t] {
-        let (s, body, _) = server.verify(&sprayer, probe(997)).await;
+        let (s, body, _) = server.verify(&sprayer, nobody(3997)).await;
         assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
     }
     other.shutdown().await.expect("clean shutdown");
@@ -338,18 +346,13 @@ async fn past_the_budget_a_code_spent_here_before_is_refused_like_a_wrong_one() 
     let t = TestServer::start().await;
     let (other, u) = t.second_process().await;
     let (_, wallet) = t.issued_wallet(&number(31)).await;
-    let budget = CheckLimits::default().licence_max_failures as usize;
     // An honest business checks the driver's manual code through `u`, which remembers it.
     let honest = t.verifier("平安保险", "insurer").await;
     let code = wallet.manual(Audience::Business, t.now());
     let (s, body, _) = u.verify(&honest, code.clone()).await;
     assert_eq!(s, StatusCode::OK, "{body}");
     // Guessers use up the licence's budget through `t`.
-    for k in 0..budget {
-        let v = t.verifier(&format!("租车行 {k}"), "rental").await;
-        let (s, body, _) = t.verify(&v, wrong(&t, &wallet)).await;
-        assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
-    }
+    use_up_the_budget(&t, &wallet).await;
     let guesser = t.verifier("guesser", "rental").await;
     let (s, right, _) = u.verify(&guesser, code).await;
     let (s_wrong, wrong_body, _) = u.verify(&guesser, wrong(&t, &wallet)).await;
@@ -389,7 +392,7 @@ async fn batches_mixing_failures_and_right_codes_on_two_processes_never_deadlock
             };
             let mut probe = || {
                 n += 1;
-                json!({"method": "manual", "licence_number": number(7000 + n), "code": "2123456"})
+                nobody(7000 + n)
             };
             // A wrong code by one verifier and its own code's repeats (D108) by the other,
             // through each process at once.
@@ -432,16 +435,10 @@ async fn wrong_codes_the_store_refused_leave_the_licence_open_in_the_process_tha
     let limits = CheckLimits::default();
     let (_, wallet) = t.issued_wallet(&number(62)).await;
     let mut sprayers = Vec::new();
-    let mut n = 0u32;
     for k in 0..2 {
         let v = t.verifier(&format!("sprayer {k}"), "rental").await;
-        for _ in 0..limits.verifier_max_failures {
-            n += 1;
-            let probe =
-                json!({"method": "manual", "licence_number": number(8000 + n), "code": "2123456"});
-            let (s, body, _) = t.verify(&v, probe).await;
-            assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
-        }
+        let max = limits.verifier_max_failures;
+        spray(&t, &v, 8000 + k * max, max).await;
         sprayers.push(v);
     }
     // Past the window, inside the store's lock-out: each sprayer's wrong codes on the
@@ -473,11 +470,7 @@ async fn a_refused_burst_late_in_the_window_does_not_outlast_the_stored_failures
     let wallet = Arc::new(wallet);
     let limits = CheckLimits::default();
     let budget = limits.licence_max_failures as usize;
-    for k in 0..budget {
-        let v = t.verifier(&format!("租车行 {k}"), "rental").await;
-        let (s, body, _) = t.verify(&v, wrong(&t, &wallet)).await;
-        assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
-    }
+    use_up_the_budget(&t, &wallet).await;
     // A second before those age out, a burst through `u`, which has seen none of them.
     t.clock.advance(limits.window - 1);
     let mut keys = Vec::new();

@@ -61,11 +61,10 @@ impl App {
         guess: Guess<'_>,
         failure: CheckFailure,
         log: Option<(DriverId, VerificationLogEntry)>,
-        shared: bool,
+        limits: GuessLimits,
     ) -> Result<()> {
         let (verifier, target, at) = (failure.verifier_id, failure.target.clone(), failure.at);
         guess.fail(at);
-        let limits = self.limiter.guess_limits(shared);
         let refused = match self.store.record_check_failure(failure, log, limits).await {
             Err(StoreError::OverBudget(refused)) => {
                 // Stored nowhere: not a failure here either (fourth review, K-F1).
@@ -196,6 +195,8 @@ impl App {
         // Police checks are held to their own limits only: guesses by businesses must
         // not stop a roadside check (D80).
         let shared = verifier.class.audience() != Audience::Enforcement;
+        // What the store holds this check to, across every process (D163).
+        let limits = self.limiter.guess_limits(shared);
         let guess = match self.limiter.begin(verifier.id, &key, shared, now) {
             Ok(guess) => guess,
             Err(locked) => {
@@ -234,7 +235,7 @@ impl App {
         else {
             // No such licence number, no e-licence on it, or no such e-licence id: the
             // same answer as a wrong code, counted (durably) like one (D81).
-            self.record_failure(guess, failure, None, shared).await?;
+            self.record_failure(guess, failure, None, limits).await?;
             tracing::info!("online check refused: wrong code (nothing by that name)");
             return Err(Error::CodeRejected);
         };
@@ -242,7 +243,7 @@ impl App {
         let seed = self.open_totp(elicence_id, &seed)?;
         let Ok(window) = check_code(&TotpSeed::from_bytes(*seed), &check, now) else {
             let entry = Some((driver_id, log(CheckOutcome::WrongCode)));
-            self.record_failure(guess, failure, entry, shared).await?;
+            self.record_failure(guess, failure, entry, limits).await?;
             tracing::info!("online check refused: wrong code");
             return Err(Error::CodeRejected);
         };
@@ -259,7 +260,6 @@ impl App {
         // (a code spent here before, an e-licence no longer current) first ask whether the
         // shared limits are used up, so past them every code gets the same 429 (third
         // review, J-F1, J-F5). A read only, on these rare paths.
-        let limits = self.limiter.guess_limits(shared);
         let claimed_here = match self.spent.spend(code, verifier.id, now) {
             Ok(first) => first,
             Err(e) => {

@@ -477,9 +477,9 @@ async fn write_batch(pool: &Pool, batch: &[Job]) -> Outcome {
         .iter()
         .zip(claims)
         .zip(refusals)
-        .map(|((job, claim), refused)| match job {
-            _ if refused.is_some() => Err(StoreError::OverBudget(refused.expect("is some"))),
-            Job::Nonce { account, nonce, .. } => {
+        .map(|((job, claim), refused)| match (job, refused) {
+            (_, Some(refused)) => Err(StoreError::OverBudget(refused)),
+            (Job::Nonce { account, nonce, .. }, None) => {
                 let key = (i(*account), nonce.to_vec());
                 Ok(match fresh.iter().position(|k| *k == key) {
                     Some(at) => {
@@ -559,42 +559,23 @@ async fn decide_budgets(
     };
     // A verifier's lock-out outlasts the window (D163, H-F4).
     let (target_since, verifier_since) = (since(|l| l.window), since(GuessLimits::memory));
-    let mut on_target: HashMap<String, Vec<u64>> = HashMap::new();
-    let mut by_verifier: HashMap<u64, Vec<u64>> = HashMap::new();
-    if !targets.is_empty() {
+    let mut on_target: HashMap<String, Vec<u64>> = if targets.is_empty() {
+        HashMap::new()
+    } else {
         let targets: Vec<String> = targets.into_iter().collect();
-        for row in tx
-            .query(
-                "SELECT target, at FROM check_failures WHERE target = ANY($1) AND at >= $2",
-                &[&targets, &target_since],
-            )
-            .await?
-        {
-            on_target
-                .entry(row.get(0))
-                .or_default()
-                .push(row.get::<_, i64>(1) as u64);
-        }
-    }
+        let sql = "SELECT target, at FROM check_failures WHERE target = ANY($1) AND at >= $2";
+        failure_times(tx, sql, &targets, target_since).await?
+    };
     let verifiers: Vec<i64> = verifiers.into_iter().collect();
-    for row in tx
-        .query(
-            "SELECT verifier_id, at FROM check_failures WHERE verifier_id = ANY($1) AND at >= $2",
-            &[&verifiers, &verifier_since],
-        )
-        .await?
-    {
-        by_verifier
-            .entry(row.get::<_, i64>(0) as u64)
-            .or_default()
-            .push(row.get::<_, i64>(1) as u64);
-    }
+    let sql = "SELECT verifier_id, at FROM check_failures WHERE verifier_id = ANY($1) AND at >= $2";
+    let mut by_verifier: HashMap<i64, Vec<u64>> =
+        failure_times(tx, sql, &verifiers, verifier_since).await?;
     Ok(checks
         .iter()
         .map(|c| {
             let c = c.as_ref()?;
             let target = on_target.entry(c.target.clone()).or_default();
-            let verifier = by_verifier.entry(c.verifier).or_default();
+            let verifier = by_verifier.entry(i(c.verifier)).or_default();
             let refused = c.limits.refusal(target, verifier, c.at);
             if refused.is_none() && c.failure {
                 target.push(c.at);
@@ -603,6 +584,28 @@ async fn decide_budgets(
             refused
         })
         .collect())
+}
+
+/// The times of the failures since `since` of each of `keys`, by `sql`: a statement whose
+/// first column is the key, its second the time, and whose parameters are `keys` and
+/// `since`.
+async fn failure_times<K>(
+    tx: &deadpool_postgres::Transaction<'_>,
+    sql: &str,
+    keys: &(dyn tokio_postgres::types::ToSql + Sync),
+    since: i64,
+) -> Result<HashMap<K, Vec<u64>>, Fault>
+where
+    K: for<'a> tokio_postgres::types::FromSql<'a> + std::hash::Hash + Eq,
+{
+    let mut times: HashMap<K, Vec<u64>> = HashMap::new();
+    for row in tx.query(sql, &[keys, &since]).await? {
+        times
+            .entry(row.get(0))
+            .or_default()
+            .push(row.get::<_, i64>(1) as u64);
+    }
+    Ok(times)
 }
 
 /// A code's holder: who spent it (`None`: a row older than D108) and when.

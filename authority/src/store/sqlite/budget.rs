@@ -57,22 +57,12 @@ pub(super) fn refuse_over_budget(
         }
         let on_target = match limits.target_max {
             Some(_) => seen(&mut read.targets, target.to_owned(), since, || {
-                times(
-                    conn,
-                    "SELECT at FROM check_failures WHERE target = ?1 AND at >= ?2
-                     ORDER BY at DESC LIMIT ?3",
-                    params![target, since, RECENT_FAILURES],
-                )
+                failures_on(conn, target, since)
             })?,
             None => Vec::new(),
         };
         let by_verifier = seen(&mut read.verifiers, verifier_id, verifier_since, || {
-            times(
-                conn,
-                "SELECT at FROM check_failures WHERE verifier_id = ?1 AND at >= ?2
-                 ORDER BY at DESC LIMIT ?3",
-                params![i(verifier_id), verifier_since, RECENT_FAILURES],
-            )
+            failures_by(conn, verifier_id, verifier_since)
         })?;
         match limits.refusal(&on_target, &by_verifier, at) {
             Some(refused) => Err(StoreError::OverBudget(refused)),
@@ -115,13 +105,45 @@ fn seen<K: std::hash::Hash + Eq>(
     Ok(times)
 }
 
+/// The times of the failures on `target` since `since`, oldest first: the newest
+/// [`RECENT_FAILURES`], by the index `(target, at)`.
+pub(super) fn failures_on(
+    conn: &Connection,
+    target: &str,
+    since: i64,
+) -> Result<Vec<u64>, StoreError> {
+    times(
+        conn,
+        "SELECT at FROM check_failures WHERE target = ?1 AND at >= ?2
+         ORDER BY at DESC LIMIT ?3",
+        params![target, since, RECENT_FAILURES],
+    )
+}
+
+/// The times of the failures by `verifier_id` since `since`, oldest first: the newest
+/// [`RECENT_FAILURES`], by the index `(verifier_id, at)`.
+pub(super) fn failures_by(
+    conn: &Connection,
+    verifier_id: u64,
+    since: i64,
+) -> Result<Vec<u64>, StoreError> {
+    times(
+        conn,
+        "SELECT at FROM check_failures WHERE verifier_id = ?1 AND at >= ?2
+         ORDER BY at DESC LIMIT ?3",
+        params![i(verifier_id), since, RECENT_FAILURES],
+    )
+}
+
 fn times(
     conn: &Connection,
     sql: &str,
     params: impl rusqlite::Params,
 ) -> Result<Vec<u64>, StoreError> {
-    Ok(conn
+    let mut newest_first = conn
         .prepare_cached(sql)?
         .query_map(params, |r| r.get::<_, i64>(0).map(u))?
-        .collect::<Result<Vec<u64>, _>>()?)
+        .collect::<Result<Vec<u64>, _>>()?;
+    newest_first.reverse();
+    Ok(newest_first)
 }

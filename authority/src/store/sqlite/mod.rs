@@ -22,8 +22,7 @@ use super::columns::{parse_elicence_state, status_from_bits};
 use super::{
     AuditEntry, AuditRecord, BackoffChange, BackoffEntry, BackoffKey, Budget, CheckFailure,
     DriverChange, DriverId, DriverState, ElicenceRef, FeedRow, GuessLimits, IssuerKeyRow, PhotoRow,
-    RECENT_FAILURES, RecentFailures, RegistryStore, StatusEntries, StoreError, SyncSnapshot,
-    VerifierRow,
+    RecentFailures, RegistryStore, StatusEntries, StoreError, SyncSnapshot, VerifierRow,
 };
 use crate::clock::Clock;
 use crate::error::Error;
@@ -539,27 +538,8 @@ impl RegistryStore for SqliteStore {
         since: u64,
     ) -> Result<RecentFailures, StoreError> {
         let conn = self.reads.get()?;
-        // The newest of each, by the indexes (target, at) and (verifier_id, at).
-        let mut on_target = conn
-            .prepare_cached(
-                "SELECT at FROM check_failures WHERE target = ?1 AND at >= ?2
-                 ORDER BY at DESC LIMIT ?3",
-            )?
-            .query_map(params![target, i(since), RECENT_FAILURES], |r| {
-                r.get::<_, i64>(0).map(u)
-            })?
-            .collect::<Result<Vec<u64>, _>>()?;
-        let mut by_verifier = conn
-            .prepare_cached(
-                "SELECT at FROM check_failures WHERE verifier_id = ?1 AND at >= ?2
-                 ORDER BY at DESC LIMIT ?3",
-            )?
-            .query_map(params![i(verifier_id), i(since), RECENT_FAILURES], |r| {
-                r.get::<_, i64>(0).map(u)
-            })?
-            .collect::<Result<Vec<u64>, _>>()?;
-        on_target.reverse();
-        by_verifier.reverse();
+        let on_target = budget::failures_on(&conn, target, i(since))?;
+        let by_verifier = budget::failures_by(&conn, verifier_id, i(since))?;
         Ok(RecentFailures {
             on_target,
             by_verifier,
