@@ -502,3 +502,106 @@ async fn a_refused_burst_late_in_the_window_does_not_outlast_the_stored_failures
     drop(u);
     other.shutdown().await.expect("clean shutdown");
 }
+
+/// On PostgreSQL, a right code waits for its verifier's failures that another process's
+/// batch is still writing, and is refused once they use up the verifier's count (D165).
+/// Before, it read only the committed failures and was answered: a spray over N processes
+/// had its right codes answered among up to N × the count of guesses at every lock-out.
+/// The other process's batch is played here by a transaction of the test's own, so the
+/// check is known to come while it is open (SQLite's writers take the file's one lock).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_right_code_waits_for_its_verifier_s_failures_another_process_is_writing() {
+    right_code_during_another_process_s_failures(true).await;
+}
+
+/// The same for a verifier with no failure stored yet, whose row the other process's
+/// batch is making (D165).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_right_code_waits_for_its_verifier_s_first_failures_another_process_is_writing() {
+    right_code_during_another_process_s_failures(false).await;
+}
+
+async fn right_code_during_another_process_s_failures(failed_before: bool) {
+    let t = TestServer::start().await;
+    let Some(url) = t.pg.clone() else {
+        return;
+    };
+    let max = i64::from(CheckLimits::default().verifier_max_failures);
+    let (_, wallet) = t.issued_wallet(&number(71)).await;
+    let sprayer = t.verifier("租车行 spray", "rental").await;
+    if failed_before {
+        spray(&t, &sprayer, 4000, 1).await;
+    }
+    let connect = || async {
+        let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(conn);
+        client
+    };
+    let (batch, watch) = (connect().await, connect().await);
+    let id: i64 = batch
+        .query_one("SELECT id FROM verifiers WHERE name = '租车行 spray'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let pid: i32 = batch
+        .query_one("SELECT pg_backend_pid()", &[])
+        .await
+        .unwrap()
+        .get(0);
+    // Another process's batch, as its writer does it: the verifier's row, then the rest of
+    // its count, not committed yet.
+    let now = t.now() as i64;
+    batch.batch_execute("BEGIN").await.unwrap();
+    batch
+        .execute(
+            "INSERT INTO guess_locks (name, at) VALUES ($1, $2)
+             ON CONFLICT (name) DO UPDATE SET at = GREATEST(guess_locks.at, EXCLUDED.at)",
+            &[&format!("v:{id}"), &now],
+        )
+        .await
+        .unwrap();
+    let stored = i64::from(failed_before);
+    batch
+        .execute(
+            "INSERT INTO check_failures (at, verifier_id, target)
+             SELECT $1, $2, 'other process ' || n FROM generate_series($3::BIGINT, $4::BIGINT) AS n",
+            &[&now, &id, &(stored + 1), &max],
+        )
+        .await
+        .unwrap();
+    let t = Arc::new(t);
+    let check = {
+        let t = t.clone();
+        let v = Verifier {
+            api_key: sprayer.api_key.clone(),
+        };
+        let qr = wallet.online_qr(Audience::Business, t.now());
+        tokio::spawn(async move { t.verify(&v, qr).await })
+    };
+    // Until the check is answered, or waits for the open batch.
+    loop {
+        let waiting: i64 = watch
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))",
+                &[&pid],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if waiting > 0 || check.is_finished() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    assert!(
+        !check.is_finished(),
+        "the right code was answered while its verifier's failures were being written: {:?}",
+        check.await.unwrap().0
+    );
+    batch.batch_execute("COMMIT").await.unwrap();
+    let (s, body, _) = check.await.unwrap();
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert_eq!(body["error"], "locked_out");
+}

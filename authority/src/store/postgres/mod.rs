@@ -10,6 +10,7 @@
 mod audit;
 mod backoff;
 mod driver;
+mod limits;
 mod retry;
 mod rows;
 mod schema;

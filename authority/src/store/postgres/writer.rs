@@ -8,7 +8,7 @@
 //! transiently before its commit is redone (bounded, `retry.rs`); then every caller in it
 //! gets the error.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -18,6 +18,7 @@ use edl_core::wire::VerificationLogEntry;
 use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument;
 
+use super::limits::{BudgetCheck, decide_budgets, lock_guess_rows, make_shared_rows};
 use super::retry::{Fault, commit, with_retry};
 use super::rows::{feed_columns, i};
 use crate::clock::Clock;
@@ -300,16 +301,6 @@ impl Columns {
     }
 }
 
-/// What a job's limits are decided on (D163).
-struct BudgetCheck {
-    target: String,
-    verifier: u64,
-    at: u64,
-    limits: GuessLimits,
-    /// A failure to store (counted by the checks after it), not a right code's claim.
-    failure: bool,
-}
-
 async fn write_batch(pool: &Pool, batch: &[Job]) -> Outcome {
     let mut cols = Columns::default();
     for (n, job) in batch.iter().enumerate() {
@@ -379,6 +370,9 @@ async fn write_batch(pool: &Pool, batch: &[Job]) -> Outcome {
         let feed = feed.clone();
         let checks = checks.clone();
         Box::pin(async move {
+            if budgeted {
+                make_shared_rows(conn, &checks).await?;
+            }
             let tx = conn.transaction().await?;
             let inserted = if cols.accounts.is_empty() {
                 Vec::new()
@@ -397,9 +391,9 @@ async fn write_batch(pool: &Pool, batch: &[Job]) -> Outcome {
             };
             // The limits first (D163): a refused job writes nothing, so it leaves the
             // batch's columns and its feed entry. Rows are locked in one order in every
-            // batch: the failures' `guess_locks` rows, then the drivers' rows.
+            // batch: the `guess_locks` rows, then the drivers' rows (`limits.rs`).
             if budgeted {
-                lock_failure_names(&tx, &checks).await?;
+                lock_guess_rows(&tx, &checks).await?;
             }
             // Every driver the batch logs for, before the limits are read: a wrong code's
             // batch and a right code's batch on one licence take turns on its row, so the
@@ -501,111 +495,6 @@ async fn write_batch(pool: &Pool, batch: &[Job]) -> Outcome {
             },
         })
         .collect())
-}
-
-/// Takes the `guess_locks` rows of the batch's failures (D163), in name order, making
-/// those missing: a row per target and per verifier, so batches that store failures on
-/// one licence or by one verifier take turns, each reading the failures of the one before.
-/// Right codes take no row here (their licence's row is the driver's, `last_seqs`): so
-/// no batch waits for a right code's, and two batches never hold rows the other wants in
-/// the opposite order (third review, J-F3).
-async fn lock_failure_names(
-    tx: &deadpool_postgres::Transaction<'_>,
-    checks: &[Option<BudgetCheck>],
-) -> Result<(), Fault> {
-    let mut names: BTreeMap<String, i64> = BTreeMap::new();
-    for c in checks.iter().flatten().filter(|c| c.failure) {
-        // A failure counts on its target for everyone, the police's included.
-        for name in [format!("t:{}", c.target), format!("v:{}", c.verifier)] {
-            let at = names.entry(name).or_insert(0);
-            *at = (*at).max(i(c.at));
-        }
-    }
-    if names.is_empty() {
-        return Ok(());
-    }
-    let (names, ats): (Vec<String>, Vec<i64>) = names.into_iter().unzip();
-    tx.execute(
-        "INSERT INTO guess_locks (name, at)
-         SELECT * FROM unnest($1::TEXT[], $2::BIGINT[])
-         ON CONFLICT (name) DO UPDATE SET at = GREATEST(guess_locks.at, EXCLUDED.at)",
-        &[&names, &ats],
-    )
-    .await?;
-    Ok(())
-}
-
-/// Decides each job's limits in job order (D163): why, for a job refused. Runs once the failures' `guess_locks` rows and the drivers' rows are held, in
-/// statements of their own, so each read sees the failures of whoever held them before
-/// (READ COMMITTED). A failure admitted here counts for the jobs after it in the batch.
-async fn decide_budgets(
-    tx: &deadpool_postgres::Transaction<'_>,
-    checks: &[Option<BudgetCheck>],
-) -> Result<Vec<Option<Refused>>, Fault> {
-    let mut targets: BTreeSet<String> = BTreeSet::new();
-    let mut verifiers: BTreeSet<i64> = BTreeSet::new();
-    for c in checks.iter().flatten() {
-        if c.failure || c.limits.target_max.is_some() {
-            targets.insert(c.target.clone());
-        }
-        verifiers.insert(i(c.verifier));
-    }
-    let since = |back: fn(&GuessLimits) -> u64| {
-        let at = checks
-            .iter()
-            .flatten()
-            .map(|c| c.at.saturating_sub(back(&c.limits)));
-        i(at.min().unwrap_or(0))
-    };
-    // A verifier's lock-out outlasts the window (D163, H-F4).
-    let (target_since, verifier_since) = (since(|l| l.window), since(GuessLimits::memory));
-    let mut on_target: HashMap<String, Vec<u64>> = if targets.is_empty() {
-        HashMap::new()
-    } else {
-        let targets: Vec<String> = targets.into_iter().collect();
-        let sql = "SELECT target, at FROM check_failures WHERE target = ANY($1) AND at >= $2";
-        failure_times(tx, sql, &targets, target_since).await?
-    };
-    let verifiers: Vec<i64> = verifiers.into_iter().collect();
-    let sql = "SELECT verifier_id, at FROM check_failures WHERE verifier_id = ANY($1) AND at >= $2";
-    let mut by_verifier: HashMap<i64, Vec<u64>> =
-        failure_times(tx, sql, &verifiers, verifier_since).await?;
-    Ok(checks
-        .iter()
-        .map(|c| {
-            let c = c.as_ref()?;
-            let target = on_target.entry(c.target.clone()).or_default();
-            let verifier = by_verifier.entry(i(c.verifier)).or_default();
-            let refused = c.limits.refusal(target, verifier, c.at);
-            if refused.is_none() && c.failure {
-                target.push(c.at);
-                verifier.push(c.at);
-            }
-            refused
-        })
-        .collect())
-}
-
-/// The times of the failures since `since` of each of `keys`, by `sql`: a statement whose
-/// first column is the key, its second the time, and whose parameters are `keys` and
-/// `since`.
-async fn failure_times<K>(
-    tx: &deadpool_postgres::Transaction<'_>,
-    sql: &str,
-    keys: &(dyn tokio_postgres::types::ToSql + Sync),
-    since: i64,
-) -> Result<HashMap<K, Vec<u64>>, Fault>
-where
-    K: for<'a> tokio_postgres::types::FromSql<'a> + std::hash::Hash + Eq,
-{
-    let mut times: HashMap<K, Vec<u64>> = HashMap::new();
-    for row in tx.query(sql, &[keys, &since]).await? {
-        times
-            .entry(row.get(0))
-            .or_default()
-            .push(row.get::<_, i64>(1) as u64);
-    }
-    Ok(times)
 }
 
 /// A code's holder: who spent it (`None`: a row older than D108) and when.
