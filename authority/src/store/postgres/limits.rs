@@ -1,14 +1,13 @@
 //! The failed-check limits inside the writer's batch (D163, D165): which `guess_locks`
-//! rows a batch takes, in what order and mode, and the reads that decide each check once
-//! they are held.
+//! rows a batch takes, what a right code waits for, and the reads that decide each check.
 //!
-//! Every batch takes its rows in one order: the `guess_locks` rows in name order, then
-//! the drivers' rows in id order (`writer::last_seqs`). A failure takes its target's and
-//! its verifier's rows for update, so batches storing failures on one licence or by one
-//! verifier take turns. A right code shares its verifier's row, so it waits for the
-//! batches storing that verifier's failures and they wait for it, while the right codes
-//! of one verifier in several processes' batches do not wait for each other. A right
-//! code and the failures on its licence take turns on the driver's row.
+//! Every batch takes its rows in one order: its nonces (key order), the `guess_locks` rows
+//! of its failures in name order, then its drivers' rows in id order
+//! (`writer::last_seqs`). A failure updates its target's and its verifier's rows, so
+//! batches storing failures on one licence or by one verifier take turns. A right code
+//! takes no row: before its batch's transaction it waits, holding nothing, for the
+//! batches still storing its verifier's failures (D165), and a right code and the
+//! failures on its licence take turns on the driver's row.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -32,35 +31,6 @@ pub struct BudgetCheck {
     pub failure: bool,
 }
 
-/// How a batch holds one `guess_locks` row until it commits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Hold {
-    /// Shared with other right codes' batches: a right code's verifier (D165).
-    Share,
-    /// Alone: a failure's target or verifier, whose row the batch also updates.
-    Update,
-}
-
-/// The `guess_locks` rows `checks` need, by name (in name order): how each is held, and
-/// for a row a failure updates, its newest failure's time.
-fn names(checks: &[Option<BudgetCheck>]) -> BTreeMap<String, (Hold, i64)> {
-    let mut names: BTreeMap<String, (Hold, i64)> = BTreeMap::new();
-    for c in checks.iter().flatten() {
-        if c.failure {
-            // A failure counts on its target for everyone, the police's included.
-            for name in [target_name(&c.target), verifier_name(c.verifier)] {
-                let held = names.entry(name).or_insert((Hold::Update, 0));
-                *held = (Hold::Update, held.1.max(i(c.at)));
-            }
-        } else {
-            names
-                .entry(verifier_name(c.verifier))
-                .or_insert((Hold::Share, 0));
-        }
-    }
-    names
-}
-
 fn target_name(target: &str) -> String {
     format!("t:{target}")
 }
@@ -69,23 +39,51 @@ fn verifier_name(verifier: u64) -> String {
     format!("v:{verifier}")
 }
 
-/// Makes the rows the batch's right codes will share that are missing (D165), in a
-/// statement of its own before the batch's transaction: a row made inside it would be
-/// held alone until its commit, out of the name order. Without its row, a right code
-/// would not wait for a batch that is storing its verifier's first failures. `at` is the
-/// check's time, so the prune leaves the row a day; a row already there is left as it is
-/// (no write, so no commit to wait for).
-pub async fn make_shared_rows(conn: &Object, checks: &[Option<BudgetCheck>]) -> Result<(), Fault> {
-    let names: Vec<String> = names(checks)
-        .into_iter()
-        .filter(|(_, (hold, _))| *hold == Hold::Share)
-        .map(|(name, _)| name)
-        .collect();
-    let at = checks.iter().flatten().map(|c| i(c.at)).max().unwrap_or(0);
-    let ats = vec![at; names.len()];
+/// The `guess_locks` rows the batch's failures update, in name order (Rust's byte order,
+/// which the prune's `COLLATE "C"` matches), each with its newest failure's time.
+fn failure_rows(checks: &[Option<BudgetCheck>]) -> BTreeMap<String, i64> {
+    let mut names: BTreeMap<String, i64> = BTreeMap::new();
+    for c in checks.iter().flatten().filter(|c| c.failure) {
+        // A failure counts on its target for everyone, the police's included.
+        for name in [target_name(&c.target), verifier_name(c.verifier)] {
+            let at = names.entry(name).or_insert(0);
+            *at = (*at).max(i(c.at));
+        }
+    }
+    names
+}
+
+/// The rows of the verifiers of the batch's right codes, in name order.
+fn right_code_rows(checks: &[Option<BudgetCheck>]) -> BTreeSet<String> {
+    checks
+        .iter()
+        .flatten()
+        .filter(|c| !c.failure)
+        .map(|c| verifier_name(c.verifier))
+        .collect()
+}
+
+/// Waits, before the batch's transaction and holding nothing, for every batch that is
+/// still storing a failure of a verifier whose right code this batch claims (D165), so
+/// the claim's read of the failures, later, sees them. The statement makes the
+/// verifier's `guess_locks` row where it is missing (`at` the check's time, so the prune
+/// leaves it a day), and its uniqueness check waits for any transaction still inserting,
+/// updating or deleting that row: a failure's batch updates it (`lock_failure_rows`),
+/// the prune deletes it. Where the row is there and nobody is writing it, it writes
+/// nothing, so there is no commit to wait for. A share lock held through the batch would
+/// also order them, but a batch storing a failure would then wait for every other
+/// process's right codes of that verifier, and newer share lockers go ahead of it: a
+/// busy verifier's checks stalled another process's whole writer (fifth review, L-F1).
+pub async fn wait_for_failures_in_flight(
+    conn: &Object,
+    checks: &[Option<BudgetCheck>],
+) -> Result<(), Fault> {
+    let names: Vec<String> = right_code_rows(checks).into_iter().collect();
     if names.is_empty() {
         return Ok(());
     }
+    let at = checks.iter().flatten().map(|c| i(c.at)).max().unwrap_or(0);
+    let ats = vec![at; names.len()];
     conn.execute(
         "INSERT INTO guess_locks (name, at)
          SELECT * FROM unnest($1::TEXT[], $2::BIGINT[])
@@ -96,37 +94,28 @@ pub async fn make_shared_rows(conn: &Object, checks: &[Option<BudgetCheck>]) -> 
     Ok(())
 }
 
-/// Takes the batch's `guess_locks` rows (D163, D165) in name order: for update the rows
-/// of its failures' targets and verifiers, making those missing, and shared the rows of
-/// its right codes' verifiers. One statement per run of names held alike, so that two
-/// batches never hold rows the other wants in opposite orders (third review, J-F3).
-pub async fn lock_guess_rows(
+/// Takes the `guess_locks` rows of the batch's failures (D163), in name order, making
+/// those missing and updating each to its newest failure: a row per target and per
+/// verifier, so batches that store failures on one licence or by one verifier take turns,
+/// each reading the failures of the one before. The update is also what a right code's
+/// batch waits for (`wait_for_failures_in_flight`). Right codes take no row, so no batch
+/// waits for a right code's, and two batches never hold rows the other wants in the
+/// opposite order (third review, J-F3).
+pub async fn lock_failure_rows(
     tx: &Transaction<'_>,
     checks: &[Option<BudgetCheck>],
 ) -> Result<(), Fault> {
-    let names: Vec<(String, (Hold, i64))> = names(checks).into_iter().collect();
-    for run in names.chunk_by(|a, b| a.1.0 == b.1.0) {
-        let keys: Vec<&str> = run.iter().map(|(name, _)| name.as_str()).collect();
-        match run[0].1.0 {
-            Hold::Update => {
-                let ats: Vec<i64> = run.iter().map(|(_, (_, at))| *at).collect();
-                tx.execute(
-                    "INSERT INTO guess_locks (name, at)
-                     SELECT * FROM unnest($1::TEXT[], $2::BIGINT[])
-                     ON CONFLICT (name) DO UPDATE SET at = GREATEST(guess_locks.at, EXCLUDED.at)",
-                    &[&keys, &ats],
-                )
-                .await?;
-            }
-            Hold::Share => {
-                tx.query(
-                    "SELECT name FROM guess_locks WHERE name = ANY($1) ORDER BY name FOR SHARE",
-                    &[&keys],
-                )
-                .await?;
-            }
-        }
+    let (names, ats): (Vec<String>, Vec<i64>) = failure_rows(checks).into_iter().unzip();
+    if names.is_empty() {
+        return Ok(());
     }
+    tx.execute(
+        "INSERT INTO guess_locks (name, at)
+         SELECT * FROM unnest($1::TEXT[], $2::BIGINT[])
+         ON CONFLICT (name) DO UPDATE SET at = GREATEST(guess_locks.at, EXCLUDED.at)",
+        &[&names, &ats],
+    )
+    .await?;
     Ok(())
 }
 
@@ -226,33 +215,19 @@ mod tests {
     }
 
     #[test]
-    fn a_failure_updates_its_target_and_verifier_rows_and_a_right_code_shares_its_verifier_s() {
-        let names = names(&[check("A", 7, 100, true), None, check("B", 8, 90, false)]);
-        let held: Vec<(&str, Hold, i64)> = names
-            .iter()
-            .map(|(name, (hold, at))| (name.as_str(), *hold, *at))
-            .collect();
-        assert_eq!(
-            held,
-            [
-                ("t:A", Hold::Update, 100),
-                ("v:7", Hold::Update, 100),
-                ("v:8", Hold::Share, 0),
-            ]
-        );
-    }
-
-    #[test]
-    fn a_verifier_with_a_failure_and_a_right_code_in_one_batch_has_its_row_updated_once() {
-        for order in [[true, false], [false, true]] {
-            let checks: Vec<_> = order
-                .iter()
-                .enumerate()
-                .map(|(k, &failure)| check("A", 7, 100 + k as u64, failure))
-                .collect();
-            let names = names(&checks);
-            assert_eq!(names["v:7"].0, Hold::Update, "{order:?}");
-            assert_eq!(names.len(), 2, "{order:?}");
-        }
+    fn a_failure_updates_its_target_s_and_verifier_s_rows_and_a_right_code_waits_on_its_verifier_s()
+    {
+        let checks = [
+            check("A", 7, 100, true),
+            None,
+            check("B", 8, 90, false),
+            check("C", 7, 120, true),
+            check("A", 7, 110, false),
+        ];
+        let updated: Vec<(String, i64)> = failure_rows(&checks).into_iter().collect();
+        let expected = [("t:A", 100), ("t:C", 120), ("v:7", 120)];
+        assert_eq!(updated, expected.map(|(name, at)| (name.to_owned(), at)));
+        let waited: Vec<String> = right_code_rows(&checks).into_iter().collect();
+        assert_eq!(waited, ["v:7", "v:8"]);
     }
 }

@@ -18,7 +18,7 @@ use edl_core::wire::VerificationLogEntry;
 use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument;
 
-use super::limits::{BudgetCheck, decide_budgets, lock_guess_rows, make_shared_rows};
+use super::limits::{BudgetCheck, decide_budgets, lock_failure_rows, wait_for_failures_in_flight};
 use super::retry::{Fault, commit, with_retry};
 use super::rows::{feed_columns, i};
 use crate::clock::Clock;
@@ -216,11 +216,12 @@ async fn run(
                     .execute("DELETE FROM check_failures WHERE at < $1", &[&failures])
                     .await;
                 // After the failures: a row outlives none of its own (D163). In name order,
-                // as batches take them (fourth review, K-F6).
+                // as batches take them, byte order whatever the database's locale (fourth review,
+                // K-F6; fifth, L-F5).
                 let _ = conn
                     .execute(
                         "DELETE FROM guess_locks WHERE name IN (
-                             SELECT name FROM guess_locks WHERE at < $1 ORDER BY name FOR UPDATE)",
+                             SELECT name FROM guess_locks WHERE at < $1 ORDER BY name COLLATE \"C\" FOR UPDATE)",
                         &[&failures],
                     )
                     .await;
@@ -371,7 +372,7 @@ async fn write_batch(pool: &Pool, batch: &[Job]) -> Outcome {
         let checks = checks.clone();
         Box::pin(async move {
             if budgeted {
-                make_shared_rows(conn, &checks).await?;
+                wait_for_failures_in_flight(conn, &checks).await?;
             }
             let tx = conn.transaction().await?;
             let inserted = if cols.accounts.is_empty() {
@@ -391,9 +392,9 @@ async fn write_batch(pool: &Pool, batch: &[Job]) -> Outcome {
             };
             // The limits first (D163): a refused job writes nothing, so it leaves the
             // batch's columns and its feed entry. Rows are locked in one order in every
-            // batch: the `guess_locks` rows, then the drivers' rows (`limits.rs`).
+            // batch: the failures' `guess_locks` rows, then the drivers' rows (`limits.rs`).
             if budgeted {
-                lock_guess_rows(&tx, &checks).await?;
+                lock_failure_rows(&tx, &checks).await?;
             }
             // Every driver the batch logs for, before the limits are read: a wrong code's
             // batch and a right code's batch on one licence take turns on its row, so the
