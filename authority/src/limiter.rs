@@ -335,14 +335,21 @@ impl Limiter {
     /// Refuses checks by `verifier` (`whole`: on every target, the verifier's count) or on
     /// `target` (the licence's budget: for every verifier but the police) until `until`:
     /// the store refused a check by a limit this process had not seen reached (D163).
-    pub fn hold(&self, verifier: u64, target: &str, whole: bool, until: u64) {
+    /// Says whether this refusal, at `now`, is the first of that lock-out here, to be
+    /// logged for the driver as the first refusal in memory is (D80, D166).
+    pub fn hold(&self, verifier: u64, target: &str, whole: bool, now: u64, until: u64) -> bool {
         let mut c = self.lock();
         let counter = if whole {
             c.verifiers.entry(verifier).or_default()
         } else {
             c.targets.entry(target.to_owned()).or_default()
         };
+        if counter.locked_until <= now {
+            // Not held here until now: nobody was told of this lock-out here yet.
+            counter.logged = false;
+        }
         counter.locked_until = counter.locked_until.max(until);
+        !std::mem::replace(&mut counter.logged, true)
     }
 
     /// Counts a failure that is already decided (rebuilding after a restart).
@@ -478,15 +485,31 @@ mod tests {
         let l = Limiter::new(limits());
         let wait = |v, t, shared, now| l.begin(v, t, shared, now).err().map(|x| x.retry_after);
         // The licence's budget: businesses refused until 150, the police never.
-        l.hold(1, "d:1", false, 150);
+        l.hold(1, "d:1", false, 100, 150);
         assert_eq!(wait(2, "d:1", true, 100), Some(50));
         assert_eq!(wait(2, "d:1", false, 100), None);
         assert_eq!(wait(2, "d:1", true, 150), None);
         // The verifier's count: refused on every licence until 200.
-        l.hold(3, "d:1", true, 200);
+        l.hold(3, "d:1", true, 100, 200);
         assert_eq!(wait(3, "d:9", false, 100), Some(100));
         assert_eq!(wait(4, "d:9", true, 100), None);
         assert_eq!(wait(3, "d:9", true, 200), None);
+    }
+
+    #[test]
+    fn a_lock_out_the_store_found_is_logged_once_here_with_the_refusals_in_memory() {
+        let l = Limiter::new(limits());
+        // The first refusal of a lock-out this process did not hold is the one to log;
+        // a later refusal by the store in it, or one here in memory, is not.
+        assert!(l.hold(1, "d:1", false, 100, 150));
+        assert!(!l.hold(2, "d:1", false, 101, 150));
+        assert!(!l.begin(3, "d:1", true, 102).err().unwrap().first_refusal);
+        // Once it has ended, the next lock-out the store finds is logged again.
+        assert!(l.hold(1, "d:1", false, 150, 200));
+        // The verifier's count likewise, on its own counter.
+        assert!(l.hold(4, "d:2", true, 100, 300));
+        assert!(!l.begin(4, "d:3", false, 101).err().unwrap().first_refusal);
+        assert!(!l.hold(4, "d:3", true, 102, 300));
     }
 
     #[test]

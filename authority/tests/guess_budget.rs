@@ -309,6 +309,50 @@ async fn a_right_code_through_another_process_is_refused_once_the_budget_is_used
     other.shutdown().await.expect("clean shutdown");
 }
 
+/// A lock-out the store finds, in a process that had not seen the failures, is logged
+/// for the driver once, as one found in memory is (D80, D166): the driver learns that
+/// business checks of the licence were stopped, whichever process refused them.
+#[tokio::test]
+async fn a_lock_out_the_store_found_is_logged_for_the_driver_once() {
+    let t = TestServer::start().await;
+    let (other, u) = t.second_process().await;
+    let (_, mut wallet) = t.issued_wallet(&number(72)).await;
+    use_up_the_budget(&t, &wallet).await;
+    let logged = |synced: &edl_core::wire::SyncResponse| {
+        synced
+            .verifications
+            .iter()
+            .filter(|v| v.outcome == CheckOutcome::LockedOut)
+            .count()
+    };
+    assert_eq!(logged(&t.sync(&mut wallet).await), 0);
+    // Refused by the store through the other process: the one check a business makes
+    // before it gives up.
+    let honest = t.verifier("平安保险", "insurer").await;
+    let refused = |qr: Value| {
+        let (u, honest) = (&u, &honest);
+        async move {
+            let (s, body, _) = u.verify(honest, qr).await;
+            assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{body}");
+        }
+    };
+    refused(wallet.online_qr(Audience::Business, t.now())).await;
+    let synced = t.sync(&mut wallet).await;
+    assert_eq!(logged(&synced), 1);
+    let entry = synced
+        .verifications
+        .iter()
+        .find(|v| v.outcome == CheckOutcome::LockedOut)
+        .unwrap();
+    assert_eq!(entry.verifier, "平安保险");
+    // The refusals after it, in that process's memory now, are not logged again.
+    for _ in 0..2 {
+        refused(wallet.online_qr(Audience::Business, t.now())).await;
+    }
+    assert_eq!(logged(&t.sync(&mut wallet).await), 0);
+    other.shutdown().await.expect("clean shutdown");
+}
+
 /// A verifier locked out through one process is locked out through the others for the
 /// whole lock-out, not only while its failures are in the window (second review, H-F4;
 /// D163): every process reads the lock-out from the same stored failures.

@@ -65,6 +65,7 @@ impl App {
     ) -> Result<()> {
         let (verifier, target, at) = (failure.verifier_id, failure.target.clone(), failure.at);
         guess.fail(at);
+        let (check, holder) = (failure.clone(), log.clone());
         let refused = match self.store.record_check_failure(failure, log, limits).await {
             Err(StoreError::OverBudget(refused)) => {
                 // Stored nowhere: not a failure here either (fourth review, K-F1).
@@ -78,42 +79,61 @@ impl App {
         };
         self.observe_failures(verifier, &target, at).await;
         match refused {
-            Some(refused) => Err(self.refused_by_store(verifier, &target, refused, at)),
+            Some(refused) => Err(self.refused_by_store(refused, &check, holder).await?),
             None => Ok(()),
         }
     }
 
     /// A check the store refused (D163): the same answer as a lock-out here, and this
     /// process holds the limit that refused it until then, so the next checks it refuses
-    /// are refused here without asking the store (its writer is every check's).
-    fn refused_by_store(&self, verifier: u64, target: &str, refused: Refused, now: u64) -> Error {
-        let retry_after = refused.retry_after;
-        self.limiter
-            .hold(verifier, target, refused.verifier, now + retry_after);
-        self.metrics.locked_out(false);
+    /// are refused here without asking the store (its writer is every check's). The first
+    /// such refusal here of a lock-out is logged for the driver, as the first refusal in
+    /// memory is (D80, D166): `holder` is the checked licence's driver, if any, and
+    /// `entry` the check's log entry.
+    async fn refused_by_store(
+        &self,
+        refused: Refused,
+        check: &CheckFailure,
+        holder: Option<(DriverId, VerificationLogEntry)>,
+    ) -> Result<Error> {
+        let (retry_after, now) = (refused.retry_after, check.at);
+        let first = self.limiter.hold(
+            check.verifier_id,
+            &check.target,
+            refused.verifier,
+            now,
+            now + retry_after,
+        );
+        self.metrics.locked_out(first);
+        if let (true, Some((driver, mut entry))) = (first, holder) {
+            entry.outcome = CheckOutcome::LockedOut;
+            self.store
+                .log_verification(driver, check.verifier_id, entry, None, None)
+                .await?;
+        }
         tracing::warn!(
             retry_after,
             "online check refused: a shared limit is reached"
         );
-        Error::LockedOut { retry_after }
+        Ok(Error::LockedOut { retry_after })
     }
 
     /// `Err(LockedOut)` if the failures every process stored leave no room under `limits`
-    /// for a check by `verifier` on `target` at `now` (D163), read outside any write: for
-    /// the answers that are decided without the store's write.
+    /// for `check` (D163), read outside any write: for the answers that are decided
+    /// without the store's write. `holder` as in `refused_by_store`.
     async fn refuse_past_limits(
         &self,
-        verifier: u64,
-        target: &str,
+        check: &CheckFailure,
         limits: &GuessLimits,
-        now: u64,
+        holder: (DriverId, VerificationLogEntry),
     ) -> Result<()> {
+        let (verifier, target, now) = (check.verifier_id, &check.target, check.at);
         let stored = self
             .store
             .recent_check_failures(verifier, target, now.saturating_sub(limits.memory()))
             .await?;
         match limits.refusal(&stored.on_target, &stored.by_verifier, now) {
-            Some(refused) => Err(self.refused_by_store(verifier, target, refused, now)),
+            Some(refused) => Err(self.refused_by_store(refused, check, Some(holder)).await?),
             None => Ok(()),
         }
     }
@@ -263,16 +283,16 @@ impl App {
         let claimed_here = match self.spent.spend(code, verifier.id, now) {
             Ok(first) => first,
             Err(e) => {
-                self.refuse_past_limits(verifier.id, &failure.target, &limits, now)
-                    .await?;
+                let holder = (driver_id, log(CheckOutcome::LockedOut));
+                self.refuse_past_limits(&failure, &limits, holder).await?;
                 return Err(e);
             }
         };
         match state {
             ElicenceState::Active => {}
             ElicenceState::Superseded | ElicenceState::Stopped => {
-                self.refuse_past_limits(verifier.id, &failure.target, &limits, now)
-                    .await?;
+                let holder = (driver_id, log(CheckOutcome::LockedOut));
+                self.refuse_past_limits(&failure, &limits, holder).await?;
                 self.store
                     .log_verification(
                         driver_id,
@@ -351,7 +371,8 @@ impl App {
                 }
                 self.observe_failures(verifier.id, &failure.target, now)
                     .await;
-                return Err(self.refused_by_store(verifier.id, &failure.target, refused, now));
+                let holder = Some((driver_id, log(CheckOutcome::LockedOut)));
+                return Err(self.refused_by_store(refused, &failure, holder).await?);
             }
             other => other?,
         };
