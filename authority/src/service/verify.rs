@@ -88,8 +88,8 @@ impl App {
     /// process holds the limit that refused it until then, so the next checks it refuses
     /// are refused here without asking the store (its writer is every check's). The first
     /// such refusal here of a lock-out is logged for the driver, as the first refusal in
-    /// memory is (D80, D166): `holder` is the checked licence's driver, if any, and
-    /// `entry` the check's log entry.
+    /// memory is (D80, D166): `holder` is the checked licence's driver, if any, with the
+    /// check's log entry (logged with the outcome `LockedOut`).
     async fn refused_by_store(
         &self,
         refused: Refused,

@@ -120,8 +120,9 @@ pub async fn lock_failure_rows(
 }
 
 /// Decides each job's limits in job order (D163): why, for a job refused. Runs once the
-/// batch's `guess_locks` rows and the drivers' rows are held, in statements of their own,
-/// so each read sees the failures of whoever held them before (READ COMMITTED). A failure
+/// failures' `guess_locks` rows and the drivers' rows are held (and the batches storing
+/// the right codes' verifiers' failures were waited for), in statements of their own, so
+/// each read sees the failures of whoever held them before (READ COMMITTED). A failure
 /// admitted here counts for the jobs after it in the batch.
 pub async fn decide_budgets(
     tx: &Transaction<'_>,
