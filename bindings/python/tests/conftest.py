@@ -34,3 +34,21 @@ class Vectors:
 @pytest.fixture(scope="session")
 def vectors() -> Vectors:
     return Vectors(VECTORS)
+
+
+@pytest.fixture
+def observe():
+    """`observe(wallet, observer)` sets the wallet's observer and clears it when the test
+    ends. An event still queued for a Python observer at exit would be handed to it on the
+    library's thread while the interpreter finalises, which CPython before 3.14 answers by
+    ending that thread, and the process aborts (BINDINGS.md, D141): a cleared observer is
+    handed nothing more."""
+    observed = []
+
+    def set_observer(wallet, observer):
+        wallet.set_observer(observer)
+        observed.append(wallet)
+
+    yield set_observer
+    for wallet in observed:
+        wallet.set_observer(None)

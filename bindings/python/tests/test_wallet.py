@@ -148,14 +148,14 @@ def trust_list() -> bytes:
         return base64.b64decode(json.loads(answer.read())["trust_list"])
 
 
-def test_the_driver_flow_from_enrolment_to_a_verified_offline_presentation(tmp_path):
+def test_the_driver_flow_from_enrolment_to_a_verified_offline_presentation(tmp_path, observe):
     n = number()
     driver = create_driver(n)
     code = activation_code(driver)
     wallet = Wallet(str(tmp_path / "wallet"), key_file_key_store(str(tmp_path / "key")))
     assert not wallet.is_enrolled()
     observer = Events()
-    wallet.set_observer(observer)
+    observe(wallet, observer)
 
     async def flow():
         await wallet.enrol(URL, n, code)

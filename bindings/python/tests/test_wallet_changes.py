@@ -69,10 +69,10 @@ def of_kind(events, kind):
     return [e for e in events if isinstance(e, kind)]
 
 
-def test_a_photo_change_is_reviewed_and_arrives_as_a_re_signed_e_licence(tmp_path):
+def test_a_photo_change_is_reviewed_and_arrives_as_a_re_signed_e_licence(tmp_path, observe):
     wallet, _ = issued(tmp_path)
     events = Events()
-    wallet.set_observer(events)
+    observe(wallet, events)
     before = wallet.main_page().photo_digest_hex
 
     async def change():
@@ -117,10 +117,10 @@ def test_a_photo_change_needs_an_issued_e_licence_and_waits_out_peak_hours(tmp_p
     asyncio.run(wallet.change_photo(MIRRORED.read_bytes(), PhotoSource.ALBUM, None))
 
 
-def test_a_suspension_turns_the_status_red_and_the_observer_hears_it(tmp_path):
+def test_a_suspension_turns_the_status_red_and_the_observer_hears_it(tmp_path, observe):
     wallet, driver = issued(tmp_path)
     events = Events()
-    wallet.set_observer(events)
+    observe(wallet, events)
     admin("PUT", f"/admin/drivers/{driver}/status", {"status": "D"})
     report = asyncio.run(wallet.sync())
     assert report.licence_changed
@@ -130,10 +130,10 @@ def test_a_suspension_turns_the_status_red_and_the_observer_hears_it(tmp_path):
     assert wallet.main_page().status.letters == "D"
 
 
-def test_a_verifiers_check_reaches_the_drivers_verification_log(tmp_path):
+def test_a_verifiers_check_reaches_the_drivers_verification_log(tmp_path, observe):
     wallet, _ = issued(tmp_path)
     events = Events()
-    wallet.set_observer(events)
+    observe(wallet, events)
     insurer = OnlineVerifier(URL, api_key("人保财险", "insurer"))
     qr = wallet.present(PresentationForm.ONLINE, Audience.BUSINESS).payload
     asyncio.run(insurer.verify_qr(qr))
@@ -185,12 +185,12 @@ class ThrowingLogger(Logger):
         raise Boom("logger bug")
 
 
-def test_callbacks_that_throw_never_fail_or_undo_the_call(tmp_path):
+def test_callbacks_that_throw_never_fail_or_undo_the_call(tmp_path, observe):
     n = number()
     driver = create_driver(n)
     wallet = Wallet(str(tmp_path / "w"), key_file_key_store(str(tmp_path / "key")))
     observer = ThrowingObserver()
-    wallet.set_observer(observer)
+    observe(wallet, observer)
     logger = ThrowingLogger()
     set_logger(logger, LogLevel.INFO)
     try:
