@@ -555,17 +555,29 @@ async fn a_refused_burst_late_in_the_window_does_not_outlast_the_stored_failures
 /// check is known to come while it is open (SQLite's writers take the file's one lock).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_right_code_waits_for_its_verifier_s_failures_another_process_is_writing() {
-    right_code_during_another_process_s_failures(true).await;
+    right_code_during_another_process_s_failures(true, false).await;
 }
 
 /// The same for a verifier with no failure stored yet, whose row the other process's
 /// batch is making (D165).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_right_code_waits_for_its_verifier_s_first_failures_another_process_is_writing() {
-    right_code_during_another_process_s_failures(false).await;
+    right_code_during_another_process_s_failures(false, false).await;
 }
 
-async fn right_code_during_another_process_s_failures(failed_before: bool) {
+/// An answer decided without the writer waits too (L-F4): here a code another verifier
+/// spent through this process, which before was answered `409 already_used` while the
+/// failures that used up the sprayer's count were being written, where a wrong code in
+/// its place got 429.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_code_spent_here_waits_for_its_verifier_s_failures_another_process_is_writing() {
+    right_code_during_another_process_s_failures(true, true).await;
+}
+
+/// A right code by a sprayer whose count another process's open batch is using up:
+/// `failed_before`, the sprayer has a failure stored already; `spent_here`, the code was
+/// spent through this process by another verifier first.
+async fn right_code_during_another_process_s_failures(failed_before: bool, spent_here: bool) {
     let t = TestServer::start().await;
     let Some(url) = t.pg.clone() else {
         return;
@@ -575,6 +587,13 @@ async fn right_code_during_another_process_s_failures(failed_before: bool) {
     let sprayer = t.verifier("租车行 spray", "rental").await;
     if failed_before {
         spray(&t, &sprayer, 4000, 1).await;
+    }
+    if spent_here {
+        let insurer = t.verifier("平安保险", "insurer").await;
+        let (s, body, _) = t
+            .verify(&insurer, wallet.online_qr(Audience::Business, t.now()))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{body}");
     }
     let connect = || async {
         let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)

@@ -663,7 +663,10 @@ pub trait RegistryStore: Send + Sync + 'static {
     /// Failed checks since `since`, oldest first.
     async fn check_failures_since(&self, since: u64) -> Result<Vec<CheckFailure>, StoreError>;
     /// The failed checks since `since` (every process's) on `target` and by `verifier_id`
-    /// (D158), read after a failure is stored.
+    /// (D158), read after a failure is stored and before an answer decided without the
+    /// writer. PostgreSQL reads them once the batches still storing such failures in other
+    /// processes are done (D165, L-F4); SQLite reads what is committed (one writer per file
+    /// is its deployment, DEPLOYMENT.md).
     async fn recent_check_failures(
         &self,
         verifier_id: u64,

@@ -79,11 +79,34 @@ pub async fn wait_for_failures_in_flight(
     checks: &[Option<BudgetCheck>],
 ) -> Result<(), Fault> {
     let names: Vec<String> = right_code_rows(checks).into_iter().collect();
+    let at = checks.iter().flatten().map(|c| c.at).max().unwrap_or(0);
+    wait_for_writers_of(conn, names, at).await
+}
+
+/// Waits, holding nothing, for the batches still storing failures on `target` or by
+/// `verifier` (L-F4): before the read of the stored failures that decides an answer
+/// without the writer (a code spent here before, a stopped or superseded e-licence), so
+/// that past the limits it is refused as a wrong code in its place would be. As
+/// [`wait_for_failures_in_flight`], making the rows where missing.
+pub async fn wait_for_failures_on(
+    conn: &Object,
+    verifier: u64,
+    target: &str,
+    at: u64,
+) -> Result<(), Fault> {
+    let mut names = vec![target_name(target), verifier_name(verifier)];
+    names.sort();
+    wait_for_writers_of(conn, names, at).await
+}
+
+/// The statement both waits run: `names` (in byte order, as every batch takes them) made
+/// where missing, with `at` as their time; its uniqueness check waits for whoever is still
+/// writing one of them.
+async fn wait_for_writers_of(conn: &Object, names: Vec<String>, at: u64) -> Result<(), Fault> {
     if names.is_empty() {
         return Ok(());
     }
-    let at = checks.iter().flatten().map(|c| i(c.at)).max().unwrap_or(0);
-    let ats = vec![at; names.len()];
+    let ats = vec![i(at); names.len()];
     conn.execute(
         "INSERT INTO guess_locks (name, at)
          SELECT * FROM unnest($1::TEXT[], $2::BIGINT[])

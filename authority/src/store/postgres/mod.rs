@@ -508,6 +508,8 @@ impl RegistryStore for PgStore {
         with_retry(&self.pool, move |conn| {
             let target = target.clone();
             Box::pin(async move {
+                // After the batches still storing such failures (D165, L-F4).
+                limits::wait_for_failures_on(conn, verifier_id, &target, since).await?;
                 // The newest of each, by the indexes (target, at) and (verifier_id, at).
                 let on_target = conn
                     .prepare_cached(
