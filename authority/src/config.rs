@@ -33,6 +33,39 @@ pub struct CheckLimits {
     pub verifier_lockout: u64,
 }
 
+/// Why a [`CheckLimits`] cannot be served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum LimitsError {
+    /// A count of 0, or a window of 0 seconds: nothing would be counted.
+    #[error("a failed-check limit or its window is zero")]
+    Zero,
+    /// A verifier's lock-out shorter than the window: the store, which reads a lock-out
+    /// from the failures of the last window plus lock-out, and a process's memory would
+    /// group the failures into lock-outs differently (fourth review, K-F2).
+    #[error("verifier_lockout is shorter than window")]
+    LockoutShorterThanWindow,
+}
+
+impl CheckLimits {
+    /// Whether these limits can be served (D168): every count and the window above 0, and
+    /// a verifier's lock-out either 0 (refused only while its failures are in the window)
+    /// or at least the window.
+    pub fn check(&self) -> Result<(), LimitsError> {
+        let counts = [
+            self.pair_max_failures,
+            self.verifier_max_failures,
+            self.licence_max_failures,
+        ];
+        if counts.contains(&0) || self.window == 0 {
+            return Err(LimitsError::Zero);
+        }
+        if self.verifier_lockout != 0 && self.verifier_lockout < self.window {
+            return Err(LimitsError::LockoutShorterThanWindow);
+        }
+        Ok(())
+    }
+}
+
 impl Default for CheckLimits {
     fn default() -> Self {
         CheckLimits {
@@ -301,6 +334,26 @@ mod tests {
     use super::*;
     use crate::error::Error;
     use crate::root::RootKey;
+
+    #[test]
+    fn the_default_limits_are_served_and_a_lock_out_shorter_than_the_window_is_not() {
+        let default = CheckLimits::default();
+        assert_eq!(default.check(), Ok(()));
+        let with = |change: fn(&mut CheckLimits)| {
+            let mut l = default;
+            change(&mut l);
+            l.check()
+        };
+        assert_eq!(
+            with(|l| l.verifier_lockout = 60),
+            Err(LimitsError::LockoutShorterThanWindow)
+        );
+        // Refused only while the failures are in the window, or locked out as long.
+        assert_eq!(with(|l| l.verifier_lockout = 0), Ok(()));
+        assert_eq!(with(|l| l.verifier_lockout = l.window), Ok(()));
+        assert_eq!(with(|l| l.window = 0), Err(LimitsError::Zero));
+        assert_eq!(with(|l| l.licence_max_failures = 0), Err(LimitsError::Zero));
+    }
 
     #[test]
     fn a_next_root_is_64_hex_digits_of_a_valid_key() {

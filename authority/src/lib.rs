@@ -46,6 +46,6 @@ pub mod throttle;
 pub mod verifiers;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use config::{Backoff, CheckLimits, Config, EnrolLimits};
+pub use config::{Backoff, CheckLimits, Config, EnrolLimits, LimitsError};
 pub use error::Error;
 pub use server::{RunningServer, ServeError, serve, serve_with_store, serve_wrapped};

@@ -7,7 +7,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::config::Config;
+use crate::config::{Config, LimitsError};
 use crate::conn;
 use crate::error::Error;
 use crate::http;
@@ -30,6 +30,9 @@ pub enum ServeError {
     /// The address could not be bound, or serving failed.
     #[error("network: {0}")]
     Io(#[from] std::io::Error),
+    /// The failed-check limits of the configuration cannot be served (D168).
+    #[error("check limits: {0}")]
+    Limits(#[from] LimitsError),
 }
 
 /// A running server.
@@ -136,6 +139,8 @@ pub async fn serve_wrapped(
     config: Config,
     wrap: impl FnOnce(Arc<dyn RegistryStore>) -> Arc<dyn RegistryStore>,
 ) -> Result<RunningServer, ServeError> {
+    // Before the database is opened or migrated.
+    config.check_limits.check()?;
     let (store, writer): (Arc<dyn RegistryStore>, _) = match &config.postgres_url {
         Some(url) => {
             let store = PgStore::connect(
@@ -172,6 +177,7 @@ pub async fn serve_with_store(
     config: Config,
     store: Arc<dyn RegistryStore>,
 ) -> Result<RunningServer, ServeError> {
+    config.check_limits.check()?;
     let listener = TcpListener::bind(config.listen).await?;
     let limits = conn::Limits {
         header_timeout: config.header_timeout,

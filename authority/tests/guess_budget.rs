@@ -7,7 +7,7 @@ mod common;
 use std::sync::Arc;
 
 use common::*;
-use edl_authority::CheckLimits;
+use edl_authority::{CheckLimits, LimitsError, ServeError, serve};
 use edl_core::credential::Audience;
 use edl_core::wire::CheckOutcome;
 use reqwest::StatusCode;
@@ -667,4 +667,21 @@ async fn right_code_during_another_process_s_failures(failed_before: bool, spent
     let (s, body, _) = check.await.unwrap();
     assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{body}");
     assert_eq!(body["error"], "locked_out");
+}
+
+/// Limits under which the store and a process's memory would group failures into
+/// lock-outs differently (a verifier's lock-out shorter than the window) are refused when
+/// the server starts, before its database is made (fourth review, K-F2; D168).
+#[tokio::test]
+async fn limits_with_a_lock_out_shorter_than_the_window_are_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = edl_authority::clock::ManualClock::new(1_780_000_000);
+    let db = dir.path().join("authority.db");
+    let mut short = config(db.clone(), &clock);
+    short.check_limits.verifier_lockout = short.check_limits.window - 1;
+    assert!(matches!(
+        serve(short).await.err(),
+        Some(ServeError::Limits(LimitsError::LockoutShorterThanWindow))
+    ));
+    assert!(!db.exists());
 }
