@@ -353,6 +353,48 @@ async fn a_lock_out_the_store_found_is_logged_for_the_driver_once() {
     other.shutdown().await.expect("clean shutdown");
 }
 
+/// A verifier's own lock-out (its count, on every licence) that the store found is logged
+/// once, on the licence its first refused check named; its refusals on other licences
+/// after it, refused here in memory, write nothing (D166; sixth review).
+#[tokio::test]
+async fn a_verifier_s_lock_out_the_store_found_is_logged_once_on_the_licence_first_refused() {
+    let t = TestServer::start().await;
+    let (other, u) = t.second_process().await;
+    let (_, mut first) = t.issued_wallet(&number(81)).await;
+    let (_, mut next) = t.issued_wallet(&number(82)).await;
+    let sprayer = t.verifier("租车行 spray", "rental").await;
+    spray(
+        &t,
+        &sprayer,
+        5000,
+        CheckLimits::default().verifier_max_failures,
+    )
+    .await;
+    let refused = |body: Value| {
+        let (u, sprayer) = (&u, &sprayer);
+        async move {
+            let (s, body, _) = u.verify(sprayer, body).await;
+            assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{body}");
+        }
+    };
+    refused(first.online_qr(Audience::Business, t.now())).await;
+    for _ in 0..2 {
+        refused(wrong(&t, &next)).await;
+        refused(next.online_qr(Audience::Business, t.now())).await;
+    }
+    let logged = |synced: edl_core::wire::SyncResponse| -> Vec<String> {
+        synced
+            .verifications
+            .into_iter()
+            .filter(|v| v.outcome == CheckOutcome::LockedOut)
+            .map(|v| v.verifier)
+            .collect()
+    };
+    assert_eq!(logged(t.sync(&mut first).await), ["租车行 spray"]);
+    assert_eq!(logged(t.sync(&mut next).await), Vec::<String>::new());
+    other.shutdown().await.expect("clean shutdown");
+}
+
 /// A verifier locked out through one process is locked out through the others for the
 /// whole lock-out, not only while its failures are in the window (second review, H-F4;
 /// D163): every process reads the lock-out from the same stored failures.
@@ -555,14 +597,21 @@ async fn a_refused_burst_late_in_the_window_does_not_outlast_the_stored_failures
 /// check is known to come while it is open (SQLite's writers take the file's one lock).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_right_code_waits_for_its_verifier_s_failures_another_process_is_writing() {
-    right_code_during_another_process_s_failures(true, false).await;
+    right_code_during_another_process_s_failures(OtherBatch::Updates, false).await;
 }
 
 /// The same for a verifier with no failure stored yet, whose row the other process's
 /// batch is making (D165).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_right_code_waits_for_its_verifier_s_first_failures_another_process_is_writing() {
-    right_code_during_another_process_s_failures(false, false).await;
+    right_code_during_another_process_s_failures(OtherBatch::Makes, false).await;
+}
+
+/// The same while the verifier's row is being deleted, as the prune does with its
+/// failures of a day ago (sixth review; the row is made again after).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_right_code_waits_for_its_verifier_s_row_being_pruned() {
+    right_code_during_another_process_s_failures(OtherBatch::Deletes, false).await;
 }
 
 /// An answer decided without the writer waits too (L-F4): here a code another verifier
@@ -571,13 +620,25 @@ async fn a_right_code_waits_for_its_verifier_s_first_failures_another_process_is
 /// its place got 429.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_code_spent_here_waits_for_its_verifier_s_failures_another_process_is_writing() {
-    right_code_during_another_process_s_failures(true, true).await;
+    right_code_during_another_process_s_failures(OtherBatch::Updates, true).await;
 }
 
-/// A right code by a sprayer whose count another process's open batch is using up:
-/// `failed_before`, the sprayer has a failure stored already; `spent_here`, the code was
-/// spent through this process by another verifier first.
-async fn right_code_during_another_process_s_failures(failed_before: bool, spent_here: bool) {
+/// What the open transaction that plays another process does to the sprayer's
+/// `guess_locks` row, besides storing the rest of its count.
+#[derive(Clone, Copy, PartialEq)]
+enum OtherBatch {
+    /// Updates it: the sprayer has a failure stored already.
+    Updates,
+    /// Makes it: the sprayer's first failures.
+    Makes,
+    /// Deletes it, as the prune does (the sprayer has a failure stored already).
+    Deletes,
+}
+
+/// A right code by a sprayer whose count another process's open batch is using up
+/// (`other`); `spent_here`: the code was spent through this process by another verifier
+/// first.
+async fn right_code_during_another_process_s_failures(other: OtherBatch, spent_here: bool) {
     let t = TestServer::start().await;
     let Some(url) = t.pg.clone() else {
         return;
@@ -585,6 +646,7 @@ async fn right_code_during_another_process_s_failures(failed_before: bool, spent
     let max = i64::from(CheckLimits::default().verifier_max_failures);
     let (_, wallet) = t.issued_wallet(&number(71)).await;
     let sprayer = t.verifier("租车行 spray", "rental").await;
+    let failed_before = other != OtherBatch::Makes;
     if failed_before {
         spray(&t, &sprayer, 4000, 1).await;
     }
@@ -615,16 +677,22 @@ async fn right_code_during_another_process_s_failures(failed_before: bool, spent
         .get(0);
     // Another process's batch, as its writer does it: the verifier's row, then the rest of
     // its count, not committed yet.
-    let now = t.now() as i64;
+    let (now, row) = (t.now() as i64, format!("v:{id}"));
     batch.batch_execute("BEGIN").await.unwrap();
-    batch
-        .execute(
-            "INSERT INTO guess_locks (name, at) VALUES ($1, $2)
-             ON CONFLICT (name) DO UPDATE SET at = GREATEST(guess_locks.at, EXCLUDED.at)",
-            &[&format!("v:{id}"), &now],
-        )
-        .await
-        .unwrap();
+    let written = if other == OtherBatch::Deletes {
+        batch
+            .execute("DELETE FROM guess_locks WHERE name = $1", &[&row])
+            .await
+    } else {
+        batch
+            .execute(
+                "INSERT INTO guess_locks (name, at) VALUES ($1, $2)
+                 ON CONFLICT (name) DO UPDATE SET at = GREATEST(guess_locks.at, EXCLUDED.at)",
+                &[&row, &now],
+            )
+            .await
+    };
+    assert_eq!(written.unwrap(), 1);
     let stored = i64::from(failed_before);
     batch
         .execute(
@@ -667,6 +735,12 @@ async fn right_code_during_another_process_s_failures(failed_before: bool, spent
     let (s, body, _) = check.await.unwrap();
     assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{body}");
     assert_eq!(body["error"], "locked_out");
+    let rows: i64 = watch
+        .query_one("SELECT count(*) FROM guess_locks WHERE name = $1", &[&row])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(rows, 1, "the verifier's row is there for the next check");
 }
 
 /// Limits under which the store and a process's memory would group failures into
