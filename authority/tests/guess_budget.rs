@@ -47,6 +47,23 @@ async fn spray(t: &TestServer, v: &Verifier, from: u32, count: u32) {
     }
 }
 
+/// The verifiers named by the `LockedOut` entries of a sync's new log entries (D166).
+fn lock_outs_logged(synced: &edl_core::wire::SyncResponse) -> Vec<&str> {
+    synced
+        .verifications
+        .iter()
+        .filter(|v| v.outcome == CheckOutcome::LockedOut)
+        .map(|v| v.verifier.as_str())
+        .collect()
+}
+
+/// `v`'s check `body` through `server`, answered 429 `locked_out`.
+async fn refused(server: &TestServer, v: &Verifier, body: Value) {
+    let (s, body, _) = server.verify(v, body).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert_eq!(body["error"], "locked_out");
+}
+
 fn wrong_codes_logged(synced: &edl_core::wire::SyncResponse) -> usize {
     synced
         .verifications
@@ -318,38 +335,17 @@ async fn a_lock_out_the_store_found_is_logged_for_the_driver_once() {
     let (other, u) = t.second_process().await;
     let (_, mut wallet) = t.issued_wallet(&number(72)).await;
     use_up_the_budget(&t, &wallet).await;
-    let logged = |synced: &edl_core::wire::SyncResponse| {
-        synced
-            .verifications
-            .iter()
-            .filter(|v| v.outcome == CheckOutcome::LockedOut)
-            .count()
-    };
-    assert_eq!(logged(&t.sync(&mut wallet).await), 0);
+    assert!(lock_outs_logged(&t.sync(&mut wallet).await).is_empty());
     // Refused by the store through the other process: the one check a business makes
     // before it gives up.
     let honest = t.verifier("平安保险", "insurer").await;
-    let refused = |qr: Value| {
-        let (u, honest) = (&u, &honest);
-        async move {
-            let (s, body, _) = u.verify(honest, qr).await;
-            assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{body}");
-        }
-    };
-    refused(wallet.online_qr(Audience::Business, t.now())).await;
-    let synced = t.sync(&mut wallet).await;
-    assert_eq!(logged(&synced), 1);
-    let entry = synced
-        .verifications
-        .iter()
-        .find(|v| v.outcome == CheckOutcome::LockedOut)
-        .unwrap();
-    assert_eq!(entry.verifier, "平安保险");
+    refused(&u, &honest, wallet.online_qr(Audience::Business, t.now())).await;
+    assert_eq!(lock_outs_logged(&t.sync(&mut wallet).await), ["平安保险"]);
     // The refusals after it, in that process's memory now, are not logged again.
     for _ in 0..2 {
-        refused(wallet.online_qr(Audience::Business, t.now())).await;
+        refused(&u, &honest, wallet.online_qr(Audience::Business, t.now())).await;
     }
-    assert_eq!(logged(&t.sync(&mut wallet).await), 0);
+    assert!(lock_outs_logged(&t.sync(&mut wallet).await).is_empty());
     other.shutdown().await.expect("clean shutdown");
 }
 
@@ -370,28 +366,16 @@ async fn a_verifier_s_lock_out_the_store_found_is_logged_once_on_the_licence_fir
         CheckLimits::default().verifier_max_failures,
     )
     .await;
-    let refused = |body: Value| {
-        let (u, sprayer) = (&u, &sprayer);
-        async move {
-            let (s, body, _) = u.verify(sprayer, body).await;
-            assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{body}");
-        }
-    };
-    refused(first.online_qr(Audience::Business, t.now())).await;
+    refused(&u, &sprayer, first.online_qr(Audience::Business, t.now())).await;
     for _ in 0..2 {
-        refused(wrong(&t, &next)).await;
-        refused(next.online_qr(Audience::Business, t.now())).await;
+        refused(&u, &sprayer, wrong(&t, &next)).await;
+        refused(&u, &sprayer, next.online_qr(Audience::Business, t.now())).await;
     }
-    let logged = |synced: edl_core::wire::SyncResponse| -> Vec<String> {
-        synced
-            .verifications
-            .into_iter()
-            .filter(|v| v.outcome == CheckOutcome::LockedOut)
-            .map(|v| v.verifier)
-            .collect()
-    };
-    assert_eq!(logged(t.sync(&mut first).await), ["租车行 spray"]);
-    assert_eq!(logged(t.sync(&mut next).await), Vec::<String>::new());
+    assert_eq!(
+        lock_outs_logged(&t.sync(&mut first).await),
+        ["租车行 spray"]
+    );
+    assert!(lock_outs_logged(&t.sync(&mut next).await).is_empty());
     other.shutdown().await.expect("clean shutdown");
 }
 

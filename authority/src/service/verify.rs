@@ -63,13 +63,13 @@ impl App {
         log: Option<(DriverId, VerificationLogEntry)>,
         limits: GuessLimits,
     ) -> Result<()> {
-        let (verifier, target, at) = (failure.verifier_id, failure.target.clone(), failure.at);
-        guess.fail(at);
+        guess.fail(failure.at);
         let (check, holder) = (failure.clone(), log.clone());
+        let (verifier, target, at) = (check.verifier_id, &check.target, check.at);
         let refused = match self.store.record_check_failure(failure, log, limits).await {
             Err(StoreError::OverBudget(refused)) => {
                 // Stored nowhere: not a failure here either (fourth review, K-F1).
-                self.limiter.unfail(verifier, &target, at);
+                self.limiter.unfail(verifier, target, at);
                 Some(refused)
             }
             other => {
@@ -77,7 +77,7 @@ impl App {
                 None
             }
         };
-        self.observe_failures(verifier, &target, at).await;
+        self.observe_failures(verifier, target, at).await;
         match refused {
             Some(refused) => Err(self.refused_by_store(refused, &check, holder).await?),
             None => Ok(()),
@@ -88,8 +88,7 @@ impl App {
     /// process holds the limit that refused it until then, so the next checks it refuses
     /// are refused here without asking the store (its writer is every check's). The first
     /// such refusal here of a lock-out is logged for the driver, as the first refusal in
-    /// memory is (D80, D166): `holder` is the checked licence's driver, if any, with the
-    /// check's log entry (logged with the outcome `LockedOut`).
+    /// memory is (D80, D166): `holder` as in [`App::tell_lock_out`].
     async fn refused_by_store(
         &self,
         refused: Refused,
@@ -104,18 +103,31 @@ impl App {
             now,
             now + retry_after,
         );
-        self.metrics.locked_out(first);
-        if let (true, Some((driver, mut entry))) = (first, holder) {
-            entry.outcome = CheckOutcome::LockedOut;
-            self.store
-                .log_verification(driver, check.verifier_id, entry, None, None)
-                .await?;
-        }
+        self.tell_lock_out(first, check.verifier_id, holder).await?;
         tracing::warn!(
             retry_after,
             "online check refused: a shared limit is reached"
         );
         Ok(Error::LockedOut { retry_after })
+    }
+
+    /// Counts a refusal by a lock-out, and logs the `first` of a lock-out in this process
+    /// for the checked licence's driver (D80, D166): `holder` is that driver, if any, with
+    /// the check's log entry, logged with the outcome `LockedOut`.
+    async fn tell_lock_out(
+        &self,
+        first: bool,
+        verifier_id: u64,
+        holder: Option<(DriverId, VerificationLogEntry)>,
+    ) -> Result<()> {
+        self.metrics.locked_out(first);
+        if let (true, Some((driver, mut entry))) = (first, holder) {
+            entry.outcome = CheckOutcome::LockedOut;
+            self.store
+                .log_verification(driver, verifier_id, entry, None, None)
+                .await?;
+        }
+        Ok(())
     }
 
     /// `Err(LockedOut)` if the failures every process stored leave no room under `limits`
@@ -220,18 +232,11 @@ impl App {
         let guess = match self.limiter.begin(verifier.id, &key, shared, now) {
             Ok(guess) => guess,
             Err(locked) => {
-                self.metrics.locked_out(locked.first_refusal);
-                if let (Some(t), true) = (&target, locked.first_refusal) {
-                    self.store
-                        .log_verification(
-                            t.holder.id,
-                            verifier.id,
-                            log(CheckOutcome::LockedOut),
-                            None,
-                            None,
-                        )
-                        .await?;
-                }
+                let holder = target
+                    .as_ref()
+                    .map(|t| (t.holder.id, log(CheckOutcome::LockedOut)));
+                self.tell_lock_out(locked.first_refusal, verifier.id, holder)
+                    .await?;
                 tracing::warn!(
                     retry_after = locked.retry_after,
                     "online check refused: locked out"
