@@ -11,6 +11,7 @@ mod audit;
 mod backoff;
 mod driver;
 mod limits;
+mod marks;
 mod retry;
 mod rows;
 mod schema;

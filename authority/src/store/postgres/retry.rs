@@ -3,9 +3,10 @@
 //! Two kinds of failure are worth trying again: the database refused the transaction so
 //! that another may win (serialization failure 40001, deadlock 40P01: nothing of it was
 //! kept), and the connection went away before the transaction was sent to commit. A
-//! connection lost *during* the commit is not retried: the commit may have happened, and
-//! doing it again could log a check twice. The caller gets [`StoreError::Unavailable`]
-//! (503 with Retry-After) and retries with a new request.
+//! commit that fails for want of a connection (lost, or the server shutting down) is not
+//! retried: it may have happened, and doing it again could log a check twice. The caller
+//! gets [`StoreError::Unavailable`] (503 with Retry-After) and retries with a new request;
+//! the writer's batches find out instead (`marks.rs`, D169).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -94,14 +95,22 @@ pub fn classify(e: &tokio_postgres::Error) -> Fault {
     Fault::Final(StoreError::Postgres(format!("sqlstate {}", code.code())))
 }
 
-/// Commits `tx`; a connection lost on the way is [`Fault::Ambiguous`].
+/// Commits `tx`; a connection lost on the way, or a commit the server ends as it shuts
+/// down, is [`Fault::Ambiguous`].
 pub async fn commit(tx: deadpool_postgres::Transaction<'_>) -> Result<(), Fault> {
     tx.commit().await.map_err(|e| match classify(&e) {
-        // A serialization failure at commit means it was rolled back: safe to redo.
-        Fault::Transient if e.code().is_some() => Fault::Transient,
+        // A serialization failure or a deadlock at commit (class 40) rolled it back: safe
+        // to redo. A shutdown code (57P01..57P03) or a connection code (08) may come after
+        // the commit was made (D169).
+        Fault::Transient if rolled_back(&e) => Fault::Transient,
         Fault::Transient => Fault::Ambiguous,
         other => other,
     })
+}
+
+/// The failure is PostgreSQL's "transaction rollback" class: nothing of it was kept.
+fn rolled_back(e: &tokio_postgres::Error) -> bool {
+    e.code().is_some_and(|c| c.code().starts_with("40"))
 }
 
 /// One attempt of a call: gets a pooled connection and runs on it.

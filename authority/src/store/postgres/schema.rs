@@ -177,6 +177,15 @@ INSERT INTO guess_locks (name, at)
     SELECT 'v:' || CAST(verifier_id AS TEXT), MAX(at) FROM check_failures GROUP BY verifier_id
     ON CONFLICT (name) DO NOTHING;
 "#,
+    // A mark per writer batch, so a batch whose commit went unanswered can be told kept
+    // or not (D169). Deleted after ten minutes.
+    r#"
+CREATE TABLE IF NOT EXISTS batch_marks (
+    id BYTEA  PRIMARY KEY,
+    at BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS batch_marks_at ON batch_marks (at);
+"#,
 ];
 
 /// A migration's statement failed because another process made the same object at the

@@ -6,7 +6,8 @@
 //! flush) covers many requests. Each caller is answered only after the transaction that
 //! holds its row has committed: nothing acknowledged is lost. A batch that fails
 //! transiently before its commit is redone (bounded, `retry.rs`); then every caller in it
-//! gets the error.
+//! gets the error. A batch whose commit went unanswered is asked about by its mark
+//! (`marks.rs`, D169): answered if it was kept, redone if it was not.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -19,6 +20,7 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument;
 
 use super::limits::{BudgetCheck, decide_budgets, lock_failure_rows, wait_for_failures_in_flight};
+use super::marks;
 use super::retry::{Fault, commit, with_retry};
 use super::rows::{feed_columns, i};
 use crate::clock::Clock;
@@ -29,8 +31,11 @@ use crate::store::{Budget, CheckFailure, DriverId, FeedEvent, GuessLimits, Refus
 const MAX_BATCH: usize = 512;
 /// Failed online checks are kept this long: far past any lock-out's memory.
 const FAILURE_SECS: u64 = 24 * 3600;
-/// How often expired nonces, failures, spent codes and enrolment back-off counters are
-/// deleted.
+/// Batch marks are kept this long: far past the question about an unanswered commit,
+/// which the batch's own writer asks at once (D169).
+const MARK_SECS: u64 = 600;
+/// How often expired nonces, failures, spent codes, batch marks and enrolment back-off
+/// counters are deleted.
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
 
 /// One append waiting for its batch.
@@ -196,7 +201,8 @@ async fn run(
             }
         }
         let span = tracing::debug_span!("writer_batch", jobs = batch.len());
-        let outcome = write_batch(&pool, &batch).instrument(span).await;
+        let now = retention.clock.now();
+        let outcome = write_batch(&pool, &batch, now).instrument(span).await;
         if outcome.is_ok() {
             counts.batches.fetch_add(1, Ordering::Relaxed);
             counts.jobs.fetch_add(batch.len() as u64, Ordering::Relaxed);
@@ -228,6 +234,11 @@ async fn run(
                 let spent = i(now.saturating_sub(crate::guard::KEEP_SECS));
                 let _ = conn
                     .execute("DELETE FROM spent_codes WHERE at < $1", &[&spent])
+                    .await;
+                // Between batches: this writer asks about its own marks only during one.
+                let marks = i(now.saturating_sub(MARK_SECS));
+                let _ = conn
+                    .execute("DELETE FROM batch_marks WHERE at < $1", &[&marks])
                     .await;
                 // Expired enrolment back-off counters mean nothing any more (D156).
                 let _ = conn
@@ -302,7 +313,7 @@ impl Columns {
     }
 }
 
-async fn write_batch(pool: &Pool, batch: &[Job]) -> Outcome {
+async fn write_batch(pool: &Pool, batch: &[Job], now: u64) -> Outcome {
     let mut cols = Columns::default();
     for (n, job) in batch.iter().enumerate() {
         match job {
@@ -370,11 +381,15 @@ async fn write_batch(pool: &Pool, batch: &[Job]) -> Outcome {
         let cols = cols.clone();
         let feed = feed.clone();
         let checks = checks.clone();
+        let pool = pool.clone();
         Box::pin(async move {
             if budgeted {
                 wait_for_failures_in_flight(conn, &checks).await?;
             }
             let tx = conn.transaction().await?;
+            // A new mark each attempt: an attempt found not kept is over for good.
+            let mark = marks::new();
+            marks::put(&tx, &mark, i(now)).await?;
             let inserted = if cols.accounts.is_empty() {
                 Vec::new()
             } else {
@@ -460,7 +475,11 @@ async fn write_batch(pool: &Pool, batch: &[Job]) -> Outcome {
             if !kept.is_empty() {
                 insert_feed(&tx, &seqs, &kept).await?;
             }
-            commit(tx).await?;
+            match commit(tx).await {
+                // The answer was lost: the mark tells whether the batch was kept (D169).
+                Err(Fault::Ambiguous) => marks::settle(&pool, &mark, i(now)).await?,
+                done => done?,
+            }
             Ok((inserted, seqs, claims, refusals))
         })
     })

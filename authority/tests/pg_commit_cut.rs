@@ -1,0 +1,283 @@
+//! A writer batch whose COMMIT was sent but whose answer never came back (D169). The
+//! batch may have committed or not; the authority finds out which before it answers, so a
+//! check that was logged is answered 200 (not 503, nor a repeat of itself), a sync whose
+//! nonce was kept is answered 200 (not refused as its own replay), and a batch that did
+//! not commit is written again, once.
+//!
+//! The cut is made for real on a cluster of the test's own (`scripts/pg-cluster`):
+//! - *committed, answer lost*: the cluster is told to wait for a synchronous standby that
+//!   does not exist, so each commit is durable locally and then waits; the test ends the
+//!   waiting backend (`pg_terminate_backend`), which PostgreSQL does without a word to the
+//!   client (the transaction "has already committed locally");
+//! - *refused at commit*: a deferred trigger refuses the first commit with the server's
+//!   shutdown code (57P01), the answer a backend gives when it is stopped mid-commit.
+//!
+//! Runs in the PostgreSQL pass of `scripts/test` (`EDL_TEST_PG` set); skipped otherwise.
+//! Bounded: each wait below gives up after 20 s.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::cluster::Cluster;
+use common::*;
+use edl_core::credential::Audience;
+use edl_core::wire::{CheckOutcome, paths, sign_request};
+use reqwest::{Method, StatusCode};
+use tokio::task::JoinHandle;
+use tokio_postgres::Client;
+
+const GIVE_UP: Duration = Duration::from_secs(20);
+
+async fn connect(url: &str) -> Client {
+    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    client
+}
+
+/// Backends waiting for the missing standby, other than `but`.
+async fn waiting(admin: &Client, but: i32) -> Vec<i32> {
+    admin
+        .query(
+            "SELECT pid FROM pg_stat_activity WHERE wait_event = 'SyncRep' AND pid <> $1",
+            &[&but],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
+/// Polls `waiting` until some backend waits, or `answered` ends first (then none did).
+async fn first_waiters<T>(admin: &Client, answered: &JoinHandle<T>) -> Vec<i32> {
+    let began = Instant::now();
+    loop {
+        let pids = waiting(admin, 0).await;
+        if !pids.is_empty() || answered.is_finished() {
+            return pids;
+        }
+        assert!(began.elapsed() < GIVE_UP, "no commit waited");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// From now on every commit on the cluster is durable locally, then waits for a
+/// synchronous standby that never comes. Returns once a probe commit is seen waiting (the
+/// setting reaches backends through a reload), after releasing the probe.
+async fn hold_commits(admin: &Client, url: &str) {
+    // One statement a call: ALTER SYSTEM refuses to run in a multi-statement string. The
+    // probe's table first: made after, its own commit would wait.
+    for sql in [
+        "CREATE TABLE IF NOT EXISTS probe (x INT)",
+        "ALTER SYSTEM SET synchronous_standby_names = 'nobody'",
+        "SELECT pg_reload_conf()",
+    ] {
+        admin.batch_execute(sql).await.unwrap();
+    }
+    let began = Instant::now();
+    loop {
+        let probe = connect(url).await;
+        let pid: i32 = probe
+            .query_one("SELECT pg_backend_pid()", &[])
+            .await
+            .unwrap()
+            .get(0);
+        let insert =
+            tokio::spawn(async move { probe.execute("INSERT INTO probe VALUES (1)", &[]).await });
+        let seen = first_waiters(admin, &insert).await.contains(&pid);
+        if seen {
+            // Cancelled, it stops waiting: its own row stays committed locally.
+            admin
+                .execute("SELECT pg_cancel_backend($1)", &[&pid])
+                .await
+                .unwrap();
+        }
+        insert.await.unwrap().unwrap();
+        if seen {
+            return;
+        }
+        assert!(
+            began.elapsed() < GIVE_UP,
+            "the reload never reached a backend"
+        );
+    }
+}
+
+/// Commits stop waiting: the standby is no longer required.
+async fn release_commits(admin: &Client) {
+    for sql in [
+        "ALTER SYSTEM RESET synchronous_standby_names",
+        "SELECT pg_reload_conf()",
+    ] {
+        admin.batch_execute(sql).await.unwrap();
+    }
+}
+
+/// Runs `request` while commits are held, ends every backend that waits in a commit (the
+/// commit stays), then lets commits through and returns the request's answer.
+async fn with_commit_cut<T: Send + 'static>(
+    admin: &Client,
+    url: &str,
+    request: impl std::future::Future<Output = T> + Send + 'static,
+) -> T {
+    hold_commits(admin, url).await;
+    let answered = tokio::spawn(request);
+    let pids = first_waiters(admin, &answered).await;
+    assert!(
+        !pids.is_empty(),
+        "the request was answered without committing"
+    );
+    for pid in pids {
+        let query: String = admin
+            .query_one("SELECT query FROM pg_stat_activity WHERE pid = $1", &[&pid])
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(query, "COMMIT", "only a batch's commit writes here");
+        admin
+            .execute("SELECT pg_terminate_backend($1)", &[&pid])
+            .await
+            .unwrap();
+    }
+    release_commits(admin).await;
+    tokio::time::timeout(GIVE_UP, answered)
+        .await
+        .expect("answered")
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_check_and_a_sync_whose_commit_happened_but_whose_answer_was_lost_are_answered_200() {
+    if std::env::var(PG_ENV).is_err() {
+        eprintln!("skipped: runs in the PostgreSQL pass (EDL_TEST_PG)");
+        return;
+    }
+    let cluster = Cluster::start();
+    let t = std::sync::Arc::new(TestServer::start_on(Some(&cluster.url)).await);
+    let admin = connect(&cluster.url).await;
+    let police = std::sync::Arc::new(t.verifier("交警", "enforcement").await);
+    let (_, mut wallet) = t.issued_wallet(&number(1)).await;
+    // A first check by the police, so the row its checks wait on is there (D165): made
+    // while commits are held, it would wait before the batch.
+    let (_, other) = t.issued_wallet(&number(3)).await;
+    let (s, body, _) = t
+        .verify(&police, other.online_qr(Audience::Enforcement, t.now()))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+
+    let check = {
+        let (t, police) = (t.clone(), police.clone());
+        let qr = wallet.online_qr(Audience::Enforcement, t.now());
+        with_commit_cut(
+            &admin,
+            &cluster.url,
+            async move { t.verify(&police, qr).await },
+        )
+        .await
+    };
+    assert_eq!(
+        (check.0, check.1["in_force"].as_bool()),
+        (StatusCode::OK, Some(true)),
+        "a check whose commit happened: {}",
+        check.1
+    );
+    let log = t.sync(&mut wallet).await.verifications;
+    assert_eq!(log.len(), 1, "the check is logged once");
+    assert_eq!(log[0].outcome, CheckOutcome::Verified);
+
+    let path = format!("{}?cursor={}", paths::SYNC, wallet.cursor);
+    let auth = sign_request(&wallet.key, "GET", &path, &[], t.now(), rand16());
+    let headers: Vec<(&'static str, String)> = auth.headers(wallet.account).into_iter().collect();
+    let sync = {
+        let (t, path, headers) = (t.clone(), path.clone(), headers.clone());
+        with_commit_cut(&admin, &cluster.url, async move {
+            t.raw(Method::GET, &path, &headers, Vec::new()).await
+        })
+        .await
+    };
+    assert_eq!(
+        sync.0,
+        StatusCode::OK,
+        "a sync whose nonce was kept: {}",
+        sync.1
+    );
+    let (s, body, _) = t.raw(Method::GET, &path, &headers, Vec::new()).await;
+    assert_eq!(
+        (s, body["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("replayed_request")),
+        "the sync's nonce stays spent"
+    );
+}
+
+/// How many commits the trigger has seen since the sequence (re)started.
+async fn cuts(db: &Client) -> i64 {
+    db.query_one("SELECT last_value FROM cuts", &[])
+        .await
+        .unwrap()
+        .get(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_refused_at_commit_with_the_shutdown_code_is_written_again_once() {
+    if std::env::var(PG_ENV).is_err() {
+        eprintln!("skipped: runs in the PostgreSQL pass (EDL_TEST_PG)");
+        return;
+    }
+    let cluster = Cluster::start();
+    let t = TestServer::start_on(Some(&cluster.url)).await;
+    let police = t.verifier("交警", "enforcement").await;
+    let (_, mut wallet) = t.issued_wallet(&number(2)).await;
+    // The server's own schema (its search path), where the trigger must sit.
+    let db = connect(t.pg.as_deref().unwrap()).await;
+    db.batch_execute(
+        "CREATE SEQUENCE cuts;
+         CREATE FUNCTION cut_first() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN
+             IF nextval('cuts') = 1 THEN
+                 RAISE EXCEPTION 'terminating connection' USING ERRCODE = 'admin_shutdown';
+             END IF;
+             RETURN NULL;
+         END $$;
+         CREATE CONSTRAINT TRIGGER cut_feed AFTER INSERT ON feed
+             DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION cut_first();
+         CREATE CONSTRAINT TRIGGER cut_nonces AFTER INSERT ON nonces
+             DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION cut_first();",
+    )
+    .await
+    .unwrap();
+
+    let (s, body, _) = t
+        .verify(&police, wallet.online_qr(Audience::Enforcement, t.now()))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(
+        cuts(&db).await,
+        2,
+        "the first commit was refused, the second made"
+    );
+    let log = t.sync(&mut wallet).await.verifications;
+    assert_eq!(log.len(), 1, "the check is logged once");
+
+    db.batch_execute("ALTER SEQUENCE cuts RESTART")
+        .await
+        .unwrap();
+    let path = format!("{}?cursor={}", paths::SYNC, wallet.cursor);
+    let auth = sign_request(&wallet.key, "GET", &path, &[], t.now(), rand16());
+    let headers: Vec<(&'static str, String)> = auth.headers(wallet.account).into_iter().collect();
+    let (s, body, _) = t.raw(Method::GET, &path, &headers, Vec::new()).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(
+        cuts(&db).await,
+        2,
+        "the first commit was refused, the second made"
+    );
+    let (s, body, _) = t.raw(Method::GET, &path, &headers, Vec::new()).await;
+    assert_eq!(
+        (s, body["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("replayed_request")),
+        "the sync's nonce was kept by the second commit"
+    );
+}
