@@ -12,8 +12,13 @@
 //! - *refused at commit*: a deferred trigger refuses the first commit with the server's
 //!   shutdown code (57P01), the answer a backend gives when it is stopped mid-commit.
 //!
-//! Runs in the PostgreSQL pass of `scripts/test` (`EDL_TEST_PG` set); skipped otherwise.
-//! Bounded: each wait below gives up after 20 s.
+//! - *committed on the primary alone*: the synchronous standby is down, so the batch's
+//!   commit never reached it; ended the same way, the batch is not acknowledged, and a
+//!   fail-over to that standby loses nothing that was (seventh review, N-F1).
+//!
+//! Which way each question went is read from `store::postgres::settled`, so a test cannot
+//! pass without the question being asked. Runs in the PostgreSQL pass of `scripts/test`
+//! (`EDL_TEST_PG` set); skipped otherwise. Bounded: each wait below gives up after 20 s.
 
 mod common;
 
@@ -21,9 +26,11 @@ use std::time::{Duration, Instant};
 
 use common::cluster::Cluster;
 use common::*;
+use edl_authority::store::postgres::settled;
 use edl_core::credential::Audience;
-use edl_core::wire::{CheckOutcome, paths, sign_request};
+use edl_core::wire::{CheckOutcome, SyncResponse, paths, sign_request};
 use reqwest::{Method, StatusCode};
+use serde_json::Value;
 use tokio::task::JoinHandle;
 use tokio_postgres::Client;
 
@@ -85,8 +92,11 @@ async fn hold_commits(admin: &Client, url: &str) {
             .await
             .unwrap()
             .get(0);
-        let insert =
-            tokio::spawn(async move { probe.execute("INSERT INTO probe VALUES (1)", &[]).await });
+        let insert = tokio::spawn(async move {
+            tokio::time::timeout(GIVE_UP, probe.execute("INSERT INTO probe VALUES (1)", &[]))
+                .await
+                .expect("the probe's commit ended")
+        });
         let seen = first_waiters(admin, &insert).await.contains(&pid);
         if seen {
             // Cancelled, it stops waiting: its own row stays committed locally.
@@ -168,6 +178,7 @@ async fn a_check_and_a_sync_whose_commit_happened_but_whose_answer_was_lost_are_
         .await;
     assert_eq!(s, StatusCode::OK, "{body}");
 
+    let (kept, ..) = settled();
     let check = {
         let (t, police) = (t.clone(), police.clone());
         let qr = wallet.online_qr(Audience::Enforcement, t.now());
@@ -183,6 +194,11 @@ async fn a_check_and_a_sync_whose_commit_happened_but_whose_answer_was_lost_are_
         (StatusCode::OK, Some(true)),
         "a check whose commit happened: {}",
         check.1
+    );
+    assert_eq!(
+        settled().0,
+        kept + 1,
+        "the question found the check's batch kept"
     );
     let log = t.sync(&mut wallet).await.verifications;
     assert_eq!(log.len(), 1, "the check is logged once");
@@ -203,6 +219,11 @@ async fn a_check_and_a_sync_whose_commit_happened_but_whose_answer_was_lost_are_
         StatusCode::OK,
         "a sync whose nonce was kept: {}",
         sync.1
+    );
+    assert_eq!(
+        settled().0,
+        kept + 2,
+        "the question found the sync's batch kept"
     );
     let (s, body, _) = t.raw(Method::GET, &path, &headers, Vec::new()).await;
     assert_eq!(
@@ -249,6 +270,7 @@ async fn a_batch_refused_at_commit_with_the_shutdown_code_is_written_again_once(
     .await
     .unwrap();
 
+    let (_, not_kept, _) = settled();
     let (s, body, _) = t
         .verify(&police, wallet.online_qr(Audience::Enforcement, t.now()))
         .await;
@@ -257,6 +279,11 @@ async fn a_batch_refused_at_commit_with_the_shutdown_code_is_written_again_once(
         cuts(&db).await,
         2,
         "the first commit was refused, the second made"
+    );
+    assert_eq!(
+        settled().1,
+        not_kept + 1,
+        "the question found the batch not kept"
     );
     let log = t.sync(&mut wallet).await.verifications;
     assert_eq!(log.len(), 1, "the check is logged once");
@@ -274,10 +301,162 @@ async fn a_batch_refused_at_commit_with_the_shutdown_code_is_written_again_once(
         2,
         "the first commit was refused, the second made"
     );
+    assert_eq!(
+        settled().1,
+        not_kept + 2,
+        "the question found the batch not kept"
+    );
     let (s, body, _) = t.raw(Method::GET, &path, &headers, Vec::new()).await;
     assert_eq!(
         (s, body["error"].as_str()),
         (StatusCode::UNAUTHORIZED, Some("replayed_request")),
         "the sync's nonce was kept by the second commit"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_kept_on_the_primary_alone_is_not_acknowledged_and_a_fail_over_loses_none_that_was()
+{
+    if std::env::var(PG_ENV).is_err() {
+        eprintln!("skipped: runs in the PostgreSQL pass (EDL_TEST_PG)");
+        return;
+    }
+    let primary = Cluster::start();
+    let standby = primary.standby();
+    let url = format!(
+        "postgres://edl@{},{}/postgres?target_session_attrs=read-write",
+        primary.host(),
+        standby.host()
+    );
+    let t = std::sync::Arc::new(TestServer::start_on(Some(&url)).await);
+    let admin = connect(&primary.url).await;
+    let police = std::sync::Arc::new(t.verifier("交警", "enforcement").await);
+    let (_, wallet) = t.issued_wallet(&number(1)).await;
+    let (_, other) = t.issued_wallet(&number(3)).await;
+    let (s, body, _) = t
+        .verify(&police, other.online_qr(Audience::Enforcement, t.now()))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+
+    // The synchronous standby goes away: the check's commit is made on the primary and
+    // waits for it; that backend is ended.
+    tokio::task::block_in_place(|| standby.ctl("down"));
+    let (.., unknown) = settled();
+    let qr = wallet.online_qr(Audience::Enforcement, t.now());
+    let answered = {
+        let (t, police) = (t.clone(), police.clone());
+        tokio::spawn(async move { t.verify(&police, qr).await })
+    };
+    let pids = first_waiters(&admin, &answered).await;
+    assert!(!pids.is_empty(), "the check was answered without waiting");
+    for pid in pids {
+        admin
+            .execute("SELECT pg_terminate_backend($1)", &[&pid])
+            .await
+            .unwrap();
+    }
+    let (status, body, headers) = tokio::time::timeout(GIVE_UP, answered)
+        .await
+        .expect("answered")
+        .unwrap();
+    assert_eq!(
+        (
+            status,
+            body["error"].as_str(),
+            headers.contains_key("retry-after")
+        ),
+        (StatusCode::SERVICE_UNAVAILABLE, Some("unavailable"), true),
+        "a check kept on the primary alone: {body}"
+    );
+    assert_eq!(settled().2, unknown + 1, "the question could not tell");
+
+    // The primary dies; its standby, which never saw the check, is promoted.
+    tokio::task::block_in_place(|| {
+        primary.ctl("kill");
+        standby.ctl("up");
+        standby.ctl("promote");
+    });
+    let began = Instant::now();
+    let log = loop {
+        let path = format!("{}?cursor={}", paths::SYNC, wallet.cursor);
+        let (s, v, _) = t.signed(&wallet, Method::GET, &path, Value::Null).await;
+        if s == StatusCode::OK {
+            break serde_json::from_value::<SyncResponse>(v)
+                .unwrap()
+                .verifications;
+        }
+        assert!(began.elapsed() < GIVE_UP, "not serving again: {s} {v}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(
+        log.is_empty(),
+        "the promoted server holds the unacknowledged check: {log:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_process_whose_clock_runs_ahead_prunes_no_other_process_s_fresh_mark() {
+    if std::env::var(PG_ENV).is_err() {
+        eprintln!("skipped: runs in the PostgreSQL pass (EDL_TEST_PG)");
+        return;
+    }
+    let t = TestServer::start().await;
+    let police = t.verifier("交警", "enforcement").await;
+    let (_, wallet) = t.issued_wallet(&number(4)).await;
+    let db = connect(t.pg.as_deref().unwrap()).await;
+    let made: i64 = db
+        .query_one("SELECT count(*) FROM batch_marks", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(made > 0, "this process's batches left marks");
+
+    // A second process on the same database whose clock is a day ahead: its first batch
+    // is followed by its first prune. An expired enrolment back-off row, which that
+    // prune deletes last, shows when it is over.
+    db.execute(
+        "INSERT INTO enrol_backoff (key, attempts, last_at, locked_until, expires_at)
+         VALUES ('\\x00', 1, 0, 0, 1)",
+        &[],
+    )
+    .await
+    .unwrap();
+    let ahead = edl_authority::ManualClock::new(t.now() + 86_400);
+    let mut config = t.config();
+    config.clock = std::sync::Arc::new(ahead.clone());
+    let second = edl_authority::serve(config)
+        .await
+        .expect("a second process");
+    let clients = TestServer::clients_of(&second.url(), ahead.clone());
+    let (s, body, _) = clients
+        .verify(
+            &police,
+            wallet.online_qr(Audience::Enforcement, clients.now()),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let began = Instant::now();
+    loop {
+        let expired: i64 = db
+            .query_one("SELECT count(*) FROM enrol_backoff", &[])
+            .await
+            .unwrap()
+            .get(0);
+        if expired == 0 {
+            break;
+        }
+        assert!(began.elapsed() < GIVE_UP, "the second process never pruned");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    second.shutdown().await.expect("clean shutdown");
+    let left: i64 = db
+        .query_one("SELECT count(*) FROM batch_marks", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        left,
+        made + 1,
+        "the other process's marks are kept, and its own batch left one"
     );
 }

@@ -4,81 +4,180 @@
 //! connection or shutdown code) may have happened: a backend ended while it waits for a
 //! synchronous standby has already committed locally, and tells the client nothing.
 //! Doing the batch again would then refuse a sync as its own replay, answer a check as a
-//! repeat of itself, or count a failed check twice; answering 503 tells a verifier to
-//! check again with a code already spent.
+//! repeat of itself, or count a failed check twice.
 //!
-//! So each batch writes a random mark in its own transaction, and after such a commit the
-//! writer asks another connection by inserting the same mark and rolling back. The insert
-//! waits for the batch's transaction if that is still running (a uniqueness check waits
-//! for the writer of the key, as in D165), then conflicts if the batch committed and goes
-//! through if it did not: a transaction that ended without committing never will. Rolled
-//! back, the question writes nothing and can be asked again. It holds nothing else, so it
-//! cannot deadlock with the batches of other processes.
+//! So each batch writes a mark in its own transaction, and after such a commit the writer
+//! asks another connection by inserting the same mark. The insert waits for the batch's
+//! transaction if that is still running (a uniqueness check waits for the writer of the
+//! key, as in D165), then conflicts if the batch committed and goes through if it did not:
+//! a transaction that ended without committing never will. Not kept, the question is
+//! rolled back and the batch is done again. Kept, it is answered only once a commit made
+//! after it is durable (a receipt row): with a synchronous standby, that commit waits
+//! until the standby holds the WAL up to it, the batch's commit included (seventh review,
+//! N-F1: a batch committed on the primary alone must not be acknowledged).
 
-use deadpool_postgres::{Pool, Transaction};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use deadpool_postgres::{Object, Pool, Transaction};
 use tokio_postgres::error::SqlState;
 
-use super::retry::{Fault, classify, with_retry};
-use crate::store::StoreError;
+use super::retry::{Fault, classify};
 
-/// A batch's mark: random, so no two batches of any process share one.
+/// A batch's mark: this writer's random prefix and a count, so no two batches of any
+/// process share one, and drawing one cannot fail inside the writer task.
 pub type Mark = [u8; 16];
 
-/// The longest the question waits for a batch still running. A batch still not over a
-/// second after its answer was lost is stuck (waiting for a standby that is away): its
-/// jobs are answered 503, as before D169.
-const ASK_WAIT: &str = "SET LOCAL statement_timeout = 1000";
+/// The database's clock in Unix seconds, for the marks' times and their prune: one clock
+/// for every process (seventh review, N-F2: a process whose clock ran ten minutes ahead
+/// pruned other processes' fresh marks).
+pub const DB_NOW: &str = "CAST(EXTRACT(EPOCH FROM now()) AS BIGINT)";
 
-/// A new mark.
-pub fn new() -> Mark {
-    crate::random::bytes()
+/// Marks are kept this long: far past the question, which the batch's own writer asks at
+/// once.
+pub const KEEP_SECS: i64 = 600;
+
+/// Bounds on the question: it waits at most a second for a batch still running (one that
+/// is still not over is stuck, waiting for a standby that is away), and never ends on a
+/// lock timeout the database or its role may set (N-F4).
+const ASK_WAIT: &str = "SET LOCAL statement_timeout = 1000; SET LOCAL lock_timeout = 0";
+
+/// How long a kept batch's receipt may wait for the standby. Bounded here, not by the
+/// server: a statement timeout would end the standby wait quietly, with a success.
+const DURABLE_WAIT: Duration = Duration::from_secs(1);
+
+/// The questions about one batch start within this time of the batch; each is bounded as
+/// above, so the single writer, which answers nobody else meanwhile, stalls a few seconds
+/// at most (N-F5). Past it: 503.
+pub const SETTLE_WITHIN: Duration = Duration::from_secs(3);
+
+/// Wait before asking again after a connection failure; doubled each time.
+const BACKOFF: Duration = Duration::from_millis(20);
+
+/// Where a writer's marks come from.
+pub struct Marks {
+    prefix: [u8; 8],
+    next: AtomicU64,
 }
 
-/// Writes `mark` in the batch's transaction `tx`; `at` is when (for the prune).
-pub async fn put(tx: &Transaction<'_>, mark: &Mark, at: i64) -> Result<(), Fault> {
-    let insert = tx
-        .prepare_cached("INSERT INTO batch_marks (id, at) VALUES ($1, $2)")
-        .await?;
-    tx.execute(&insert, &[&&mark[..], &at]).await?;
+impl Marks {
+    /// A source with a random prefix (drawn when the writer starts).
+    pub fn new() -> Marks {
+        Marks {
+            prefix: crate::random::bytes(),
+            next: AtomicU64::new(0),
+        }
+    }
+
+    /// The next mark.
+    pub fn next(&self) -> Mark {
+        let mut mark = [0u8; 16];
+        mark[..8].copy_from_slice(&self.prefix);
+        mark[8..].copy_from_slice(&self.next.fetch_add(1, Ordering::Relaxed).to_be_bytes());
+        mark
+    }
+}
+
+/// What the questions found so far in this process: kept, not kept (redone), unknown (503).
+static KEPT: AtomicU64 = AtomicU64::new(0);
+static NOT_KEPT: AtomicU64 = AtomicU64::new(0);
+static UNKNOWN: AtomicU64 = AtomicU64::new(0);
+
+/// Batches whose commit went unanswered in this process so far: found kept, found not
+/// kept (done again), and not found out (answered 503).
+pub fn settled() -> (u64, u64, u64) {
+    (
+        KEPT.load(Ordering::Relaxed),
+        NOT_KEPT.load(Ordering::Relaxed),
+        UNKNOWN.load(Ordering::Relaxed),
+    )
+}
+
+const INSERT: &str =
+    "INSERT INTO batch_marks (id, at) VALUES ($1, CAST(EXTRACT(EPOCH FROM now()) AS BIGINT))";
+
+/// Writes `mark` in the batch's transaction `tx`.
+pub async fn put(tx: &Transaction<'_>, mark: &Mark) -> Result<(), Fault> {
+    let insert = tx.prepare_cached(INSERT).await?;
+    tx.execute(&insert, &[&&mark[..]]).await?;
     Ok(())
 }
 
 /// After a commit answered [`Fault::Ambiguous`]: `Ok` if the batch that wrote `mark` was
-/// kept, [`Fault::Transient`] if it was not (it may be done again), [`Fault::Ambiguous`]
-/// if the database cannot tell within the bounds (unreachable, or the batch still runs).
-pub async fn settle(pool: &Pool, mark: &Mark, at: i64) -> Result<(), Fault> {
-    let mark = *mark;
-    let kept = with_retry(pool, move |conn| {
-        Box::pin(async move {
-            let tx = conn.transaction().await?;
-            tx.batch_execute(ASK_WAIT).await?;
-            let inserted = tx
-                .execute(
-                    "INSERT INTO batch_marks (id, at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
-                    &[&&mark[..], &at],
-                )
-                .await
-                .map_err(|e| match e.code() {
-                    // The batch still runs: nobody can tell yet.
-                    Some(code) if *code == SqlState::QUERY_CANCELED => Fault::Ambiguous,
-                    _ => classify(&e),
-                })?;
-            // The answer is known; a rollback that fails only loses the connection.
-            let _ = tx.rollback().await;
-            Ok(inserted == 0)
-        })
-    })
-    .await;
-    match kept {
-        Ok(true) => {
-            tracing::warn!("a batch's commit went unanswered; it was kept");
-            Ok(())
+/// kept (and is as durable as a commit here is), [`Fault::Transient`] if it was not (it
+/// may be done again), [`Fault::Ambiguous`] if that cannot be told by `by`.
+pub async fn settle(pool: &Pool, mark: &Mark, by: Instant) -> Result<(), Fault> {
+    let mut wait = BACKOFF;
+    loop {
+        let fault = match pool.get().await {
+            Ok(conn) => match ask(conn, mark).await {
+                Ok(true) => {
+                    KEPT.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!("a batch's commit went unanswered; it was kept");
+                    return Ok(());
+                }
+                Ok(false) => {
+                    NOT_KEPT.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(
+                        "a batch's commit went unanswered; it was not kept and is redone"
+                    );
+                    return Err(Fault::Transient);
+                }
+                Err(f) => f,
+            },
+            Err(e) => Fault::from(e),
+        };
+        // Only a connection that failed before the question was answered is worth another
+        // try; anything else (a timeout, a read-only server, the pool closed) leaves it open.
+        match fault {
+            Fault::Transient if Instant::now() + wait < by => {
+                tokio::time::sleep(wait).await;
+                wait *= 2;
+            }
+            _ => {
+                UNKNOWN.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!("a batch's commit went unanswered; whether it was kept is unknown");
+                return Err(Fault::Ambiguous);
+            }
         }
-        Ok(false) => {
-            tracing::warn!("a batch's commit went unanswered; it was not kept and is redone");
-            Err(Fault::Transient)
+    }
+}
+
+/// One question on `conn`: whether the batch was kept.
+async fn ask(mut conn: Object, mark: &Mark) -> Result<bool, Fault> {
+    let tx = conn.transaction().await?;
+    tx.batch_execute(ASK_WAIT).await?;
+    let inserted = tx
+        .execute(
+            "INSERT INTO batch_marks (id, at) VALUES ($1, CAST(EXTRACT(EPOCH FROM now()) AS BIGINT))
+             ON CONFLICT (id) DO NOTHING",
+            &[&&mark[..]],
+        )
+        .await
+        .map_err(|e| match e.code() {
+            // The batch still runs: nobody can tell yet.
+            Some(code) if *code == SqlState::QUERY_CANCELED => Fault::Ambiguous,
+            _ => classify(&e),
+        })?;
+    if inserted == 1 {
+        // The answer is known; a rollback that fails only loses the connection.
+        let _ = tx.rollback().await;
+        return Ok(false);
+    }
+    // Kept here. A receipt committed after it: the batch is as durable as this commit
+    // (the mark's 17th byte keeps receipts apart from marks).
+    let receipt = [&mark[..], &[1]].concat();
+    tx.batch_execute("SET LOCAL statement_timeout = 0").await?;
+    tx.execute(INSERT, &[&receipt]).await?;
+    let committed = tokio::time::timeout(DURABLE_WAIT, tx.commit()).await;
+    match committed {
+        Ok(Ok(())) => Ok(true),
+        Ok(Err(_)) => Err(Fault::Ambiguous),
+        Err(_) => {
+            // Still waiting for the standby: this connection leaves the pool (it would hold
+            // up whoever got it next) and the batch's jobs get 503.
+            drop(Object::take(conn));
+            Err(Fault::Ambiguous)
         }
-        Err(StoreError::Unavailable) => Err(Fault::Ambiguous),
-        Err(e) => Err(Fault::Final(e)),
     }
 }

@@ -17,6 +17,7 @@ mod rows;
 mod schema;
 mod writer;
 
+pub use marks::settled;
 pub use retry::deadlocks;
 
 use std::sync::Arc;

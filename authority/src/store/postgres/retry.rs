@@ -99,18 +99,22 @@ pub fn classify(e: &tokio_postgres::Error) -> Fault {
 /// down, is [`Fault::Ambiguous`].
 pub async fn commit(tx: deadpool_postgres::Transaction<'_>) -> Result<(), Fault> {
     tx.commit().await.map_err(|e| match classify(&e) {
-        // A serialization failure or a deadlock at commit (class 40) rolled it back: safe
-        // to redo. A shutdown code (57P01..57P03) or a connection code (08) may come after
-        // the commit was made (D169).
+        // A serialization failure or a deadlock at commit rolled it back: safe to redo. A
+        // shutdown code (57P01..57P03) or a connection code (08) may come after the commit
+        // was made (D169).
         Fault::Transient if rolled_back(&e) => Fault::Transient,
         Fault::Transient => Fault::Ambiguous,
+        // CockroachDB's "result is ambiguous" (seventh review, N-F3).
+        _ if e.code() == Some(&SqlState::T_R_STATEMENT_COMPLETION_UNKNOWN) => Fault::Ambiguous,
         other => other,
     })
 }
 
-/// The failure is PostgreSQL's "transaction rollback" class: nothing of it was kept.
+/// The commit was refused so that another transaction may win: nothing of it was kept.
 fn rolled_back(e: &tokio_postgres::Error) -> bool {
-    e.code().is_some_and(|c| c.code().starts_with("40"))
+    e.code().is_some_and(|c| {
+        *c == SqlState::T_R_SERIALIZATION_FAILURE || *c == SqlState::T_R_DEADLOCK_DETECTED
+    })
 }
 
 /// One attempt of a call: gets a pooled connection and runs on it.

@@ -31,9 +31,6 @@ use crate::store::{Budget, CheckFailure, DriverId, FeedEvent, GuessLimits, Refus
 const MAX_BATCH: usize = 512;
 /// Failed online checks are kept this long: far past any lock-out's memory.
 const FAILURE_SECS: u64 = 24 * 3600;
-/// Batch marks are kept this long: far past the question about an unanswered commit,
-/// which the batch's own writer asks at once (D169).
-const MARK_SECS: u64 = 600;
 /// How often expired nonces, failures, spent codes, batch marks and enrolment back-off
 /// counters are deleted.
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
@@ -167,7 +164,13 @@ impl Writer {
     pub fn start(pool: Pool, retention: Retention) -> Writer {
         let (tx, rx) = mpsc::unbounded_channel();
         let counts = Arc::new(Counts::default());
-        tokio::spawn(run(pool, rx, retention, counts.clone()));
+        tokio::spawn(run(
+            pool,
+            rx,
+            retention,
+            counts.clone(),
+            marks::Marks::new(),
+        ));
         Writer { jobs: tx, counts }
     }
 
@@ -190,6 +193,7 @@ async fn run(
     mut rx: mpsc::UnboundedReceiver<Job>,
     retention: Retention,
     counts: Arc<Counts>,
+    marks: marks::Marks,
 ) {
     let mut last_prune = Instant::now() - PRUNE_EVERY;
     while let Some(first) = rx.recv().await {
@@ -201,8 +205,7 @@ async fn run(
             }
         }
         let span = tracing::debug_span!("writer_batch", jobs = batch.len());
-        let now = retention.clock.now();
-        let outcome = write_batch(&pool, &batch, now).instrument(span).await;
+        let outcome = write_batch(&pool, &batch, &marks).instrument(span).await;
         if outcome.is_ok() {
             counts.batches.fetch_add(1, Ordering::Relaxed);
             counts.jobs.fetch_add(batch.len() as u64, Ordering::Relaxed);
@@ -235,10 +238,12 @@ async fn run(
                 let _ = conn
                     .execute("DELETE FROM spent_codes WHERE at < $1", &[&spent])
                     .await;
-                // Between batches: this writer asks about its own marks only during one.
-                let marks = i(now.saturating_sub(MARK_SECS));
+                // By the database's clock, as the marks were written (D169, N-F2).
                 let _ = conn
-                    .execute("DELETE FROM batch_marks WHERE at < $1", &[&marks])
+                    .execute(
+                        &format!("DELETE FROM batch_marks WHERE at < {} - $1", marks::DB_NOW),
+                        &[&marks::KEEP_SECS],
+                    )
                     .await;
                 // Expired enrolment back-off counters mean nothing any more (D156).
                 let _ = conn
@@ -313,7 +318,7 @@ impl Columns {
     }
 }
 
-async fn write_batch(pool: &Pool, batch: &[Job], now: u64) -> Outcome {
+async fn write_batch(pool: &Pool, batch: &[Job], marks: &marks::Marks) -> Outcome {
     let mut cols = Columns::default();
     for (n, job) in batch.iter().enumerate() {
         match job {
@@ -377,18 +382,19 @@ async fn write_batch(pool: &Pool, batch: &[Job], now: u64) -> Outcome {
     let cols = Arc::new(cols);
     let feed = Arc::new(feed);
     let checks = Arc::new(checks);
+    let settle_by = Instant::now() + marks::SETTLE_WITHIN;
     let (inserted, seqs, claims, refusals) = with_retry(pool, move |conn| {
         let cols = cols.clone();
         let feed = feed.clone();
         let checks = checks.clone();
         let pool = pool.clone();
+        // A new mark each attempt: an attempt found not kept is over for good.
+        let mark = marks.next();
         Box::pin(async move {
             if budgeted {
                 wait_for_failures_in_flight(conn, &checks).await?;
             }
             let tx = conn.transaction().await?;
-            // A new mark each attempt: an attempt found not kept is over for good.
-            let mark = marks::new();
             // The mark is sent with the batch's first statement rather than alone: a round
             // trip of its own measurably slowed the writer on a busy machine (D169).
             let rows = async {
@@ -479,10 +485,10 @@ async fn write_batch(pool: &Pool, batch: &[Job], now: u64) -> Outcome {
                 }
                 Ok::<_, Fault>((inserted, seqs, claims, refusals))
             };
-            let ((), done) = tokio::try_join!(marks::put(&tx, &mark, i(now)), rows)?;
+            let ((), done) = tokio::try_join!(marks::put(&tx, &mark), rows)?;
             match commit(tx).await {
                 // The answer was lost: the mark tells whether the batch was kept (D169).
-                Err(Fault::Ambiguous) => marks::settle(&pool, &mark, i(now)).await?,
+                Err(Fault::Ambiguous) => marks::settle(&pool, &mark, settle_by).await?,
                 sent => sent?,
             }
             Ok(done)
