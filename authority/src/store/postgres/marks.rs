@@ -93,6 +93,7 @@ pub fn settled() -> (u64, u64, u64) {
     )
 }
 
+/// A mark's insert, its time by [`DB_NOW`].
 const INSERT: &str =
     "INSERT INTO batch_marks (id, at) VALUES ($1, CAST(EXTRACT(EPOCH FROM now()) AS BIGINT))";
 
@@ -149,8 +150,7 @@ async fn ask(mut conn: Object, mark: &Mark) -> Result<bool, Fault> {
     tx.batch_execute(ASK_WAIT).await?;
     let inserted = tx
         .execute(
-            "INSERT INTO batch_marks (id, at) VALUES ($1, CAST(EXTRACT(EPOCH FROM now()) AS BIGINT))
-             ON CONFLICT (id) DO NOTHING",
+            &format!("{INSERT} ON CONFLICT (id) DO NOTHING"),
             &[&&mark[..]],
         )
         .await
@@ -179,5 +179,24 @@ async fn ask(mut conn: Object, mark: &Mark) -> Result<bool, Fault> {
             drop(Object::take(conn));
             Err(Fault::Ambiguous)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn marks_of_one_writer_differ_share_its_prefix_and_carry_the_database_s_time() {
+        let marks = Marks::new();
+        let (a, b) = (marks.next(), marks.next());
+        assert_ne!(a, b);
+        assert_eq!(a[..8], b[..8]);
+        assert_ne!(
+            Marks::new().next()[..8],
+            a[..8],
+            "another writer, another prefix"
+        );
+        assert!(INSERT.contains(DB_NOW), "the mark's time is the database's");
     }
 }
