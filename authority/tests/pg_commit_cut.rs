@@ -410,6 +410,14 @@ async fn a_process_whose_clock_runs_ahead_prunes_no_other_process_s_fresh_mark()
         .unwrap()
         .get(0);
     assert!(made > 0, "this process's batches left marks");
+    // And one past its ten minutes by the database's clock, which the prune deletes.
+    db.execute(
+        "INSERT INTO batch_marks (id, at)
+         VALUES ('\\x00ff', CAST(EXTRACT(EPOCH FROM now()) AS BIGINT) - 700)",
+        &[],
+    )
+    .await
+    .unwrap();
 
     // A second process on the same database whose clock is a day ahead: its first batch
     // is followed by its first prune. An expired enrolment back-off row, which that
@@ -457,6 +465,12 @@ async fn a_process_whose_clock_runs_ahead_prunes_no_other_process_s_fresh_mark()
     assert_eq!(
         left,
         made + 1,
-        "the other process's marks are kept, and its own batch left one"
+        "the other process's fresh marks are kept, its own batch left one, the old one went"
     );
+    let old: i64 = db
+        .query_one("SELECT count(*) FROM batch_marks WHERE id = '\\x00ff'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(old, 0, "a mark past its ten minutes is pruned");
 }
