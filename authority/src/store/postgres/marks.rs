@@ -20,6 +20,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use deadpool_postgres::{Object, Pool, Transaction};
+use tokio_postgres::Statement;
 use tokio_postgres::error::SqlState;
 
 use super::retry::{Fault, classify};
@@ -33,9 +34,15 @@ pub type Mark = [u8; 16];
 /// pruned other processes' fresh marks).
 pub const DB_NOW: &str = "CAST(EXTRACT(EPOCH FROM now()) AS BIGINT)";
 
-/// Marks are kept this long: far past the question, which the batch's own writer asks at
-/// once.
+/// A writer prunes its own marks (and receipts) this long after their batch began: far
+/// past the question, which it asks at once, and never while one of its batches is still
+/// open (it prunes between batches).
 pub const KEEP_SECS: i64 = 600;
+
+/// Other writers' marks are pruned only after a day: a batch another process still has
+/// open (waiting for a standby, say) keeps its mark until it is asked about (eighth
+/// review, O-F2), and the marks of a process that stopped go eventually.
+pub const SWEEP_SECS: i64 = 86_400;
 
 /// Bounds on the question: it waits at most a second for a batch still running (one that
 /// is still not over is stuck, waiting for a standby that is away), and never ends on a
@@ -43,7 +50,8 @@ pub const KEEP_SECS: i64 = 600;
 const ASK_WAIT: &str = "SET LOCAL statement_timeout = 1000; SET LOCAL lock_timeout = 0";
 
 /// How long a kept batch's receipt may wait for the standby. Bounded here, not by the
-/// server: a statement timeout would end the standby wait quietly, with a success.
+/// server: a statement timeout, like any cancel, ends the standby wait quietly, with a
+/// success.
 const DURABLE_WAIT: Duration = Duration::from_secs(1);
 
 /// The questions about one batch start within this time of the batch; each is bounded as
@@ -76,7 +84,19 @@ impl Marks {
         mark[8..].copy_from_slice(&self.next.fetch_add(1, Ordering::Relaxed).to_be_bytes());
         mark
     }
+
+    /// The lowest and highest ids this writer writes, its marks and their receipts: what
+    /// its own prune may delete.
+    pub fn own_range(&self) -> (Vec<u8>, Vec<u8>) {
+        let low = [&self.prefix[..], &[0u8; 8]].concat();
+        let high = [&self.prefix[..], &[0xffu8; 16]].concat();
+        (low, high)
+    }
 }
+
+/// Receipts asked for so far in this process, so each is a new row (its own transaction
+/// id, so its commit always waits for the standby) that nothing else holds.
+static RECEIPTS: AtomicU64 = AtomicU64::new(0);
 
 /// What the questions found so far in this process: kept, not kept (redone), unknown (503).
 static KEPT: AtomicU64 = AtomicU64::new(0);
@@ -97,10 +117,15 @@ pub fn settled() -> (u64, u64, u64) {
 const INSERT: &str =
     "INSERT INTO batch_marks (id, at) VALUES ($1, CAST(EXTRACT(EPOCH FROM now()) AS BIGINT))";
 
-/// Writes `mark` in the batch's transaction `tx`.
-pub async fn put(tx: &Transaction<'_>, mark: &Mark) -> Result<(), Fault> {
-    let insert = tx.prepare_cached(INSERT).await?;
-    tx.execute(&insert, &[&&mark[..]]).await?;
+/// The mark's insert, prepared on `tx`'s connection (a round trip the first time only), so
+/// that [`put`] sends its one request when first polled.
+pub async fn prepare(tx: &Transaction<'_>) -> Result<Statement, Fault> {
+    Ok(tx.prepare_cached(INSERT).await?)
+}
+
+/// Writes `mark` in the batch's transaction `tx` with `insert` from [`prepare`].
+pub async fn put(tx: &Transaction<'_>, insert: &Statement, mark: &Mark) -> Result<(), Fault> {
+    tx.execute(insert, &[&&mark[..]]).await?;
     Ok(())
 }
 
@@ -164,11 +189,19 @@ async fn ask(mut conn: Object, mark: &Mark) -> Result<bool, Fault> {
         let _ = tx.rollback().await;
         return Ok(false);
     }
-    // Kept here. A receipt committed after it: the batch is as durable as this commit
-    // (the mark's 17th byte keeps receipts apart from marks).
-    let receipt = [&mark[..], &[1]].concat();
+    // Kept here. A receipt committed after it: the batch is as durable as this commit.
+    // Its id is the mark and a count (24 bytes, apart from every mark), so its insert,
+    // still under the question's timeout, waits for nobody (eighth review, O-F1); the
+    // timeout is lifted for the COMMIT alone, which the writer bounds.
+    let n = RECEIPTS.fetch_add(1, Ordering::Relaxed);
+    let receipt = [&mark[..], &n.to_be_bytes()].concat();
+    tx.execute(INSERT, &[&receipt])
+        .await
+        .map_err(|e| match e.code() {
+            Some(code) if *code == SqlState::QUERY_CANCELED => Fault::Ambiguous,
+            _ => classify(&e),
+        })?;
     tx.batch_execute("SET LOCAL statement_timeout = 0").await?;
-    tx.execute(INSERT, &[&receipt]).await?;
     let committed = tokio::time::timeout(DURABLE_WAIT, tx.commit()).await;
     match committed {
         Ok(Ok(())) => Ok(true),
@@ -192,6 +225,11 @@ mod tests {
         let (a, b) = (marks.next(), marks.next());
         assert_ne!(a, b);
         assert_eq!(a[..8], b[..8]);
+        let (low, high) = marks.own_range();
+        let receipt = [&b[..], &u64::MAX.to_be_bytes()].concat();
+        assert!(low.as_slice() <= &a[..] && &receipt[..] <= high.as_slice());
+        let theirs = Marks::new().next();
+        assert!(!(low.as_slice() <= &theirs[..] && &theirs[..] <= high.as_slice()));
         assert_ne!(
             Marks::new().next()[..8],
             a[..8],

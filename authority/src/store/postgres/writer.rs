@@ -238,11 +238,17 @@ async fn run(
                 let _ = conn
                     .execute("DELETE FROM spent_codes WHERE at < $1", &[&spent])
                     .await;
-                // By the database's clock, as the marks were written (D169, N-F2).
+                // By the database's clock, as the marks were written (D169, N-F2): this
+                // writer's own after ten minutes, everyone's after a day (O-F2).
+                let (low, high) = marks.own_range();
                 let _ = conn
                     .execute(
-                        &format!("DELETE FROM batch_marks WHERE at < {} - $1", marks::DB_NOW),
-                        &[&marks::KEEP_SECS],
+                        &format!(
+                            "DELETE FROM batch_marks WHERE (id BETWEEN $1 AND $2 AND at < {now} - $3)
+                                 OR at < {now} - $4",
+                            now = marks::DB_NOW
+                        ),
+                        &[&low, &high, &marks::KEEP_SECS, &marks::SWEEP_SECS],
                     )
                     .await;
                 // Expired enrolment back-off counters mean nothing any more (D156).
@@ -485,7 +491,9 @@ async fn write_batch(pool: &Pool, batch: &[Job], marks: &marks::Marks) -> Outcom
                 }
                 Ok::<_, Fault>((inserted, seqs, claims, refusals))
             };
-            let ((), done) = tokio::try_join!(marks::put(&tx, &mark), rows)?;
+            let insert = marks::prepare(&tx).await?;
+            // Biased: the mark is polled, so sent, first.
+            let ((), done) = tokio::try_join!(biased; marks::put(&tx, &insert, &mark), rows)?;
             match commit(tx).await {
                 // The answer was lost: the mark tells whether the batch was kept (D169).
                 Err(Fault::Ambiguous) => marks::settle(&pool, &mark, settle_by).await?,
