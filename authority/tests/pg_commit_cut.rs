@@ -12,6 +12,9 @@
 //! - *refused at commit*: a deferred trigger refuses the first commit with the server's
 //!   shutdown code (57P01), the answer a backend gives when it is stopped mid-commit.
 //!
+//! - *committed and replicated*: the standby's WAL receiver paused while the commit waits,
+//!   the backend ended, the receiver resumed: answered 200, and the check survives a
+//!   fail-over to that standby (eighth review, O-F8);
 //! - *committed on the primary alone*: the synchronous standby is down, so the batch's
 //!   commit never reached it; ended the same way, the batch is not acknowledged, and a
 //!   fail-over to that standby loses nothing that was (seventh review, N-F1).
@@ -488,5 +491,113 @@ async fn a_process_whose_clock_runs_ahead_prunes_no_other_process_s_mark_before_
         made + 2,
         "the other process's fresh marks and its ten-minute one are kept, the second's own \
          batch left one, the day-old one went"
+    );
+}
+
+/// Sends `signal` (`STOP`, `CONT`) to a process of the test's own cluster.
+fn signal(pid: i32, signal: &str) {
+    let status = std::process::Command::new("kill")
+        .args([&format!("-{signal}"), &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill -{signal} {pid}");
+}
+
+/// A process of the test's cluster paused until dropped, so that a failing test leaves no
+/// stopped process for its cluster's removal to wait on.
+struct Paused(i32);
+
+impl Paused {
+    fn new(pid: i32) -> Paused {
+        signal(pid, "STOP");
+        Paused(pid)
+    }
+}
+
+impl Drop for Paused {
+    fn drop(&mut self) {
+        signal(self.0, "CONT");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_kept_and_replicated_is_answered_200_and_survives_a_fail_over() {
+    if std::env::var(PG_ENV).is_err() {
+        eprintln!("skipped: runs in the PostgreSQL pass (EDL_TEST_PG)");
+        return;
+    }
+    let primary = Cluster::start();
+    let standby = primary.standby();
+    let url = format!(
+        "postgres://edl@{},{}/postgres?target_session_attrs=read-write",
+        primary.host(),
+        standby.host()
+    );
+    let t = std::sync::Arc::new(TestServer::start_on(Some(&url)).await);
+    let admin = connect(&primary.url).await;
+    let police = std::sync::Arc::new(t.verifier("交警", "enforcement").await);
+    let (_, wallet) = t.issued_wallet(&number(1)).await;
+    let (_, other) = t.issued_wallet(&number(3)).await;
+    let (s, body, _) = t
+        .verify(&police, other.online_qr(Audience::Enforcement, t.now()))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+
+    // The standby's WAL receiver is paused, so the check's commit waits for it; that
+    // backend is ended, then the receiver carries on and the standby catches up.
+    let receiver: i32 = connect(&standby.url)
+        .await
+        .query_one("SELECT pid FROM pg_stat_wal_receiver", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let paused = Paused::new(receiver);
+    let (kept, ..) = settled();
+    let qr = wallet.online_qr(Audience::Enforcement, t.now());
+    let answered = {
+        let (t, police) = (t.clone(), police.clone());
+        tokio::spawn(async move { t.verify(&police, qr).await })
+    };
+    let pids = first_waiters(&admin, &answered).await;
+    assert!(!pids.is_empty(), "the check was answered without waiting");
+    for pid in pids {
+        admin
+            .execute("SELECT pg_terminate_backend($1)", &[&pid])
+            .await
+            .unwrap();
+    }
+    drop(paused);
+    let (status, body, _) = tokio::time::timeout(GIVE_UP, answered)
+        .await
+        .expect("answered")
+        .unwrap();
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "a check kept and replicated: {body}"
+    );
+    assert_eq!(settled().0, kept + 1, "the question found it kept");
+
+    // The primary dies; the standby, which holds the check, is promoted.
+    tokio::task::block_in_place(|| {
+        primary.ctl("kill");
+        standby.ctl("promote");
+    });
+    let began = Instant::now();
+    let log = loop {
+        let path = format!("{}?cursor={}", paths::SYNC, wallet.cursor);
+        let (s, v, _) = t.signed(&wallet, Method::GET, &path, Value::Null).await;
+        if s == StatusCode::OK {
+            break serde_json::from_value::<SyncResponse>(v)
+                .unwrap()
+                .verifications;
+        }
+        assert!(began.elapsed() < GIVE_UP, "not serving again: {s} {v}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(
+        log.len(),
+        1,
+        "the check answered 200 is on the promoted server"
     );
 }
