@@ -169,6 +169,15 @@ pub async fn settle(pool: &Pool, mark: &Mark, by: Instant) -> Result<(), Fault> 
     }
 }
 
+/// A statement of the question that ran out of its time leaves the answer unknown (the
+/// batch still runs); other failures are sorted as anywhere else.
+fn timed_out_unknown(e: tokio_postgres::Error) -> Fault {
+    match e.code() {
+        Some(code) if *code == SqlState::QUERY_CANCELED => Fault::Ambiguous,
+        _ => classify(&e),
+    }
+}
+
 /// One question on `conn`: whether the batch was kept.
 async fn ask(mut conn: Object, mark: &Mark) -> Result<bool, Fault> {
     let tx = conn.transaction().await?;
@@ -179,11 +188,7 @@ async fn ask(mut conn: Object, mark: &Mark) -> Result<bool, Fault> {
             &[&&mark[..]],
         )
         .await
-        .map_err(|e| match e.code() {
-            // The batch still runs: nobody can tell yet.
-            Some(code) if *code == SqlState::QUERY_CANCELED => Fault::Ambiguous,
-            _ => classify(&e),
-        })?;
+        .map_err(timed_out_unknown)?;
     if inserted == 1 {
         // The answer is known; a rollback that fails only loses the connection.
         let _ = tx.rollback().await;
@@ -197,10 +202,7 @@ async fn ask(mut conn: Object, mark: &Mark) -> Result<bool, Fault> {
     let receipt = [&mark[..], &n.to_be_bytes()].concat();
     tx.execute(INSERT, &[&receipt])
         .await
-        .map_err(|e| match e.code() {
-            Some(code) if *code == SqlState::QUERY_CANCELED => Fault::Ambiguous,
-            _ => classify(&e),
-        })?;
+        .map_err(timed_out_unknown)?;
     tx.batch_execute("SET LOCAL statement_timeout = 0").await?;
     let committed = tokio::time::timeout(DURABLE_WAIT, tx.commit()).await;
     match committed {
