@@ -47,6 +47,24 @@ async fn connect(url: &str) -> Client {
     client
 }
 
+/// The tests of this file one at a time: they read process-wide counts
+/// (`settled`) that a test running beside them would move too.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Ends backend `pid` and waits until it is gone, so that what it was doing (a commit's
+/// standby wait) is over before the test goes on.
+async fn end(admin: &Client, pid: i32) {
+    let gone: bool = admin
+        .query_one("SELECT pg_terminate_backend($1, 20000)", &[&pid])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(
+        gone,
+        "backend {pid} still there 20 s after it was told to end"
+    );
+}
+
 /// Backends waiting for the missing standby, other than `but`.
 async fn waiting(admin: &Client, but: i32) -> Vec<i32> {
     admin
@@ -150,10 +168,7 @@ async fn with_commit_cut<T: Send + 'static>(
             .unwrap()
             .get(0);
         assert_eq!(query, "COMMIT", "only a batch's commit writes here");
-        admin
-            .execute("SELECT pg_terminate_backend($1)", &[&pid])
-            .await
-            .unwrap();
+        end(admin, pid).await;
     }
     release_commits(admin).await;
     tokio::time::timeout(GIVE_UP, answered)
@@ -168,6 +183,7 @@ async fn a_check_and_a_sync_whose_commit_happened_but_whose_answer_was_lost_are_
         eprintln!("skipped: runs in the PostgreSQL pass (EDL_TEST_PG)");
         return;
     }
+    let _one = ONE_AT_A_TIME.lock().await;
     let cluster = Cluster::start();
     let t = std::sync::Arc::new(TestServer::start_on(Some(&cluster.url)).await);
     let admin = connect(&cluster.url).await;
@@ -250,6 +266,7 @@ async fn a_batch_refused_at_commit_with_the_shutdown_code_is_written_again_once(
         eprintln!("skipped: runs in the PostgreSQL pass (EDL_TEST_PG)");
         return;
     }
+    let _one = ONE_AT_A_TIME.lock().await;
     let cluster = Cluster::start();
     let t = TestServer::start_on(Some(&cluster.url)).await;
     let police = t.verifier("交警", "enforcement").await;
@@ -324,6 +341,7 @@ async fn a_batch_kept_on_the_primary_alone_is_not_acknowledged_and_a_fail_over_l
         eprintln!("skipped: runs in the PostgreSQL pass (EDL_TEST_PG)");
         return;
     }
+    let _one = ONE_AT_A_TIME.lock().await;
     let primary = Cluster::start();
     let standby = primary.standby();
     let url = format!(
@@ -353,10 +371,7 @@ async fn a_batch_kept_on_the_primary_alone_is_not_acknowledged_and_a_fail_over_l
     let pids = first_waiters(&admin, &answered).await;
     assert!(!pids.is_empty(), "the check was answered without waiting");
     for pid in pids {
-        admin
-            .execute("SELECT pg_terminate_backend($1)", &[&pid])
-            .await
-            .unwrap();
+        end(&admin, pid).await;
     }
     let (status, body, headers) = tokio::time::timeout(GIVE_UP, answered)
         .await
@@ -403,6 +418,7 @@ async fn a_process_whose_clock_runs_ahead_prunes_no_other_process_s_mark_before_
         eprintln!("skipped: runs in the PostgreSQL pass (EDL_TEST_PG)");
         return;
     }
+    let _one = ONE_AT_A_TIME.lock().await;
     let t = TestServer::start().await;
     let police = t.verifier("交警", "enforcement").await;
     let (_, wallet) = t.issued_wallet(&number(4)).await;
@@ -526,6 +542,7 @@ async fn a_batch_kept_and_replicated_is_answered_200_and_survives_a_fail_over() 
         eprintln!("skipped: runs in the PostgreSQL pass (EDL_TEST_PG)");
         return;
     }
+    let _one = ONE_AT_A_TIME.lock().await;
     let primary = Cluster::start();
     let standby = primary.standby();
     let url = format!(
@@ -561,10 +578,7 @@ async fn a_batch_kept_and_replicated_is_answered_200_and_survives_a_fail_over() 
     let pids = first_waiters(&admin, &answered).await;
     assert!(!pids.is_empty(), "the check was answered without waiting");
     for pid in pids {
-        admin
-            .execute("SELECT pg_terminate_backend($1)", &[&pid])
-            .await
-            .unwrap();
+        end(&admin, pid).await;
     }
     drop(paused);
     let (status, body, _) = tokio::time::timeout(GIVE_UP, answered)
