@@ -4,14 +4,13 @@
 //! nonce was kept is answered 200 (not refused as its own replay), and a batch that did
 //! not commit is written again, once.
 //!
-//! The cut is made for real on a cluster of the test's own (`scripts/pg-cluster`):
+//! The cut is made for real, each on a cluster of the test's own (`scripts/pg-cluster`):
 //! - *committed, answer lost*: the cluster is told to wait for a synchronous standby that
 //!   does not exist, so each commit is durable locally and then waits; the test ends the
 //!   waiting backend (`pg_terminate_backend`), which PostgreSQL does without a word to the
 //!   client (the transaction "has already committed locally");
 //! - *refused at commit*: a deferred trigger refuses the first commit with the server's
-//!   shutdown code (57P01), the answer a backend gives when it is stopped mid-commit.
-//!
+//!   shutdown code (57P01), the answer a backend gives when it is stopped mid-commit;
 //! - *committed and replicated*: the standby's WAL receiver paused while the commit waits,
 //!   the backend ended, the receiver resumed: answered 200, and the check survives a
 //!   fail-over to that standby (eighth review, O-F8);
@@ -19,9 +18,13 @@
 //!   commit never reached it; ended the same way, the batch is not acknowledged, and a
 //!   fail-over to that standby loses nothing that was (seventh review, N-F1).
 //!
+//! And the marks' prune: by the database's clock, a writer's own marks at ten minutes and
+//! everyone's at a day (seventh and eighth reviews, N-F2 and O-F2), on the suite's server.
+//!
 //! Which way each question went is read from `store::postgres::settled`, so a test cannot
-//! pass without the question being asked. Runs in the PostgreSQL pass of `scripts/test`
-//! (`EDL_TEST_PG` set); skipped otherwise. Bounded: each wait below gives up after 20 s.
+//! pass without the question being asked; the tests run one at a time, as those counts
+//! are the process's. Runs in the PostgreSQL pass of `scripts/test` (`EDL_TEST_PG` set);
+//! skipped otherwise. Bounded: each wait below gives up after 20 s.
 
 mod common;
 
