@@ -28,13 +28,14 @@
 
 mod common;
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::cluster::Cluster;
 use common::*;
 use edl_authority::store::postgres::settled;
 use edl_core::credential::Audience;
-use edl_core::wire::{CheckOutcome, SyncResponse, paths, sign_request};
+use edl_core::wire::{CheckOutcome, SyncResponse, VerificationLogEntry, paths, sign_request};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use tokio::task::JoinHandle;
@@ -92,6 +93,87 @@ async fn first_waiters<T>(admin: &Client, answered: &JoinHandle<T>) -> Vec<i32> 
         }
         assert!(began.elapsed() < GIVE_UP, "no commit waited");
         tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Waits until `answered`'s commit waits for the standby, then ends every backend that
+/// waits so (each a batch's COMMIT) and waits until they are gone.
+async fn end_waiting_commits<T>(admin: &Client, answered: &JoinHandle<T>) {
+    let pids = first_waiters(admin, answered).await;
+    assert!(
+        !pids.is_empty(),
+        "the request was answered without committing"
+    );
+    for pid in pids {
+        let query: String = admin
+            .query_one("SELECT query FROM pg_stat_activity WHERE pid = $1", &[&pid])
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(query, "COMMIT", "only a batch's commit writes here");
+        end(admin, pid).await;
+    }
+}
+
+/// An authority given a primary and its synchronous standby, a police verifier that has
+/// checked once (so the row its checks wait on is there, D165), and a driver's wallet.
+struct Standing {
+    primary: Cluster,
+    standby: Cluster,
+    t: Arc<TestServer>,
+    admin: Client,
+    police: Arc<Verifier>,
+    wallet: Wallet,
+}
+
+impl Standing {
+    async fn start() -> Standing {
+        let primary = Cluster::start();
+        let standby = primary.standby();
+        let t = Arc::new(TestServer::start_on(Some(&primary.with_standby_url(&standby))).await);
+        let admin = connect(&primary.url).await;
+        let police = Arc::new(t.verifier("交警", "enforcement").await);
+        let (_, wallet) = t.issued_wallet(&number(1)).await;
+        let (_, other) = t.issued_wallet(&number(3)).await;
+        let (s, body, _) = t
+            .verify(&police, other.online_qr(Audience::Enforcement, t.now()))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+        Standing {
+            primary,
+            standby,
+            t,
+            admin,
+            police,
+            wallet,
+        }
+    }
+
+    /// The wallet's online check, sent now.
+    fn check(&self) -> JoinHandle<(StatusCode, Value, reqwest::header::HeaderMap)> {
+        let (t, police) = (self.t.clone(), self.police.clone());
+        let qr = self.wallet.online_qr(Audience::Enforcement, t.now());
+        tokio::spawn(async move { t.verify(&police, qr).await })
+    }
+
+    /// The wallet's log as the authority serves it once it is serving again (after a
+    /// fail-over).
+    async fn log_once_back(&self) -> Vec<VerificationLogEntry> {
+        let began = Instant::now();
+        loop {
+            let path = format!("{}?cursor={}", paths::SYNC, self.wallet.cursor);
+            let (s, v, _) = self
+                .t
+                .signed(&self.wallet, Method::GET, &path, Value::Null)
+                .await;
+            if s == StatusCode::OK {
+                return serde_json::from_value::<SyncResponse>(v)
+                    .unwrap()
+                    .verifications;
+            }
+            assert!(began.elapsed() < GIVE_UP, "not serving again: {s} {v}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
     }
 }
 
@@ -159,20 +241,7 @@ async fn with_commit_cut<T: Send + 'static>(
 ) -> T {
     hold_commits(admin, url).await;
     let answered = tokio::spawn(request);
-    let pids = first_waiters(admin, &answered).await;
-    assert!(
-        !pids.is_empty(),
-        "the request was answered without committing"
-    );
-    for pid in pids {
-        let query: String = admin
-            .query_one("SELECT query FROM pg_stat_activity WHERE pid = $1", &[&pid])
-            .await
-            .unwrap()
-            .get(0);
-        assert_eq!(query, "COMMIT", "only a batch's commit writes here");
-        end(admin, pid).await;
-    }
+    end_waiting_commits(admin, &answered).await;
     release_commits(admin).await;
     tokio::time::timeout(GIVE_UP, answered)
         .await
@@ -188,9 +257,9 @@ async fn a_check_and_a_sync_whose_commit_happened_but_whose_answer_was_lost_are_
     }
     let _one = ONE_AT_A_TIME.lock().await;
     let cluster = Cluster::start();
-    let t = std::sync::Arc::new(TestServer::start_on(Some(&cluster.url)).await);
+    let t = Arc::new(TestServer::start_on(Some(&cluster.url)).await);
     let admin = connect(&cluster.url).await;
-    let police = std::sync::Arc::new(t.verifier("交警", "enforcement").await);
+    let police = Arc::new(t.verifier("交警", "enforcement").await);
     let (_, mut wallet) = t.issued_wallet(&number(1)).await;
     // A first check by the police, so the row its checks wait on is there (D165): made
     // while commits are held, it would wait before the batch.
@@ -345,37 +414,14 @@ async fn a_batch_kept_on_the_primary_alone_is_not_acknowledged_and_a_fail_over_l
         return;
     }
     let _one = ONE_AT_A_TIME.lock().await;
-    let primary = Cluster::start();
-    let standby = primary.standby();
-    let url = format!(
-        "postgres://edl@{},{}/postgres?target_session_attrs=read-write",
-        primary.host(),
-        standby.host()
-    );
-    let t = std::sync::Arc::new(TestServer::start_on(Some(&url)).await);
-    let admin = connect(&primary.url).await;
-    let police = std::sync::Arc::new(t.verifier("交警", "enforcement").await);
-    let (_, wallet) = t.issued_wallet(&number(1)).await;
-    let (_, other) = t.issued_wallet(&number(3)).await;
-    let (s, body, _) = t
-        .verify(&police, other.online_qr(Audience::Enforcement, t.now()))
-        .await;
-    assert_eq!(s, StatusCode::OK, "{body}");
+    let st = Standing::start().await;
 
     // The synchronous standby goes away: the check's commit is made on the primary and
     // waits for it; that backend is ended.
-    tokio::task::block_in_place(|| standby.ctl("down"));
+    tokio::task::block_in_place(|| st.standby.ctl("down"));
     let (.., unknown) = settled();
-    let qr = wallet.online_qr(Audience::Enforcement, t.now());
-    let answered = {
-        let (t, police) = (t.clone(), police.clone());
-        tokio::spawn(async move { t.verify(&police, qr).await })
-    };
-    let pids = first_waiters(&admin, &answered).await;
-    assert!(!pids.is_empty(), "the check was answered without waiting");
-    for pid in pids {
-        end(&admin, pid).await;
-    }
+    let answered = st.check();
+    end_waiting_commits(&st.admin, &answered).await;
     let (status, body, headers) = tokio::time::timeout(GIVE_UP, answered)
         .await
         .expect("answered")
@@ -393,22 +439,11 @@ async fn a_batch_kept_on_the_primary_alone_is_not_acknowledged_and_a_fail_over_l
 
     // The primary dies; its standby, which never saw the check, is promoted.
     tokio::task::block_in_place(|| {
-        primary.ctl("kill");
-        standby.ctl("up");
-        standby.ctl("promote");
+        st.primary.ctl("kill");
+        st.standby.ctl("up");
+        st.standby.ctl("promote");
     });
-    let began = Instant::now();
-    let log = loop {
-        let path = format!("{}?cursor={}", paths::SYNC, wallet.cursor);
-        let (s, v, _) = t.signed(&wallet, Method::GET, &path, Value::Null).await;
-        if s == StatusCode::OK {
-            break serde_json::from_value::<SyncResponse>(v)
-                .unwrap()
-                .verifications;
-        }
-        assert!(began.elapsed() < GIVE_UP, "not serving again: {s} {v}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let log = st.log_once_back().await;
     assert!(
         log.is_empty(),
         "the promoted server holds the unacknowledged check: {log:?}"
@@ -455,7 +490,7 @@ async fn a_process_whose_clock_runs_ahead_prunes_no_other_process_s_mark_before_
     .unwrap();
     let ahead = edl_authority::ManualClock::new(t.now() + 86_400);
     let mut config = t.config();
-    config.clock = std::sync::Arc::new(ahead.clone());
+    config.clock = Arc::new(ahead.clone());
     let second = edl_authority::serve(config)
         .await
         .expect("a second process");
@@ -546,26 +581,11 @@ async fn a_batch_kept_and_replicated_is_answered_200_and_survives_a_fail_over() 
         return;
     }
     let _one = ONE_AT_A_TIME.lock().await;
-    let primary = Cluster::start();
-    let standby = primary.standby();
-    let url = format!(
-        "postgres://edl@{},{}/postgres?target_session_attrs=read-write",
-        primary.host(),
-        standby.host()
-    );
-    let t = std::sync::Arc::new(TestServer::start_on(Some(&url)).await);
-    let admin = connect(&primary.url).await;
-    let police = std::sync::Arc::new(t.verifier("交警", "enforcement").await);
-    let (_, wallet) = t.issued_wallet(&number(1)).await;
-    let (_, other) = t.issued_wallet(&number(3)).await;
-    let (s, body, _) = t
-        .verify(&police, other.online_qr(Audience::Enforcement, t.now()))
-        .await;
-    assert_eq!(s, StatusCode::OK, "{body}");
+    let st = Standing::start().await;
 
     // The standby's WAL receiver is paused, so the check's commit waits for it; that
     // backend is ended, then the receiver carries on and the standby catches up.
-    let receiver: i32 = connect(&standby.url)
+    let receiver: i32 = connect(&st.standby.url)
         .await
         .query_one("SELECT pid FROM pg_stat_wal_receiver", &[])
         .await
@@ -573,16 +593,8 @@ async fn a_batch_kept_and_replicated_is_answered_200_and_survives_a_fail_over() 
         .get(0);
     let paused = Paused::new(receiver);
     let (kept, ..) = settled();
-    let qr = wallet.online_qr(Audience::Enforcement, t.now());
-    let answered = {
-        let (t, police) = (t.clone(), police.clone());
-        tokio::spawn(async move { t.verify(&police, qr).await })
-    };
-    let pids = first_waiters(&admin, &answered).await;
-    assert!(!pids.is_empty(), "the check was answered without waiting");
-    for pid in pids {
-        end(&admin, pid).await;
-    }
+    let answered = st.check();
+    end_waiting_commits(&st.admin, &answered).await;
     drop(paused);
     let (status, body, _) = tokio::time::timeout(GIVE_UP, answered)
         .await
@@ -597,21 +609,10 @@ async fn a_batch_kept_and_replicated_is_answered_200_and_survives_a_fail_over() 
 
     // The primary dies; the standby, which holds the check, is promoted.
     tokio::task::block_in_place(|| {
-        primary.ctl("kill");
-        standby.ctl("promote");
+        st.primary.ctl("kill");
+        st.standby.ctl("promote");
     });
-    let began = Instant::now();
-    let log = loop {
-        let path = format!("{}?cursor={}", paths::SYNC, wallet.cursor);
-        let (s, v, _) = t.signed(&wallet, Method::GET, &path, Value::Null).await;
-        if s == StatusCode::OK {
-            break serde_json::from_value::<SyncResponse>(v)
-                .unwrap()
-                .verifications;
-        }
-        assert!(began.elapsed() < GIVE_UP, "not serving again: {s} {v}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let log = st.log_once_back().await;
     assert_eq!(
         log.len(),
         1,

@@ -102,12 +102,7 @@ async fn a_killed_primary_fails_over_to_its_synchronous_standby_losing_nothing_a
     let began = Instant::now();
     let primary = Cluster::start();
     let standby = primary.standby();
-    let url = format!(
-        "postgres://edl@{},{}/postgres?target_session_attrs=read-write",
-        primary.host(),
-        standby.host()
-    );
-    let t = Arc::new(TestServer::start_on(Some(&url)).await);
+    let t = Arc::new(TestServer::start_on(Some(&primary.with_standby_url(&standby))).await);
     let police = Arc::new(t.verifier("交警", "enforcement").await);
     let mut wallets = Vec::new();
     for n in 0..DRIVERS {

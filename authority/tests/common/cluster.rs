@@ -39,6 +39,16 @@ impl Cluster {
         made(&["standby", &format!("{}-standby", self.dir), &self.dir])
     }
 
+    /// A URL naming `self` and its `standby`, for the one that takes writes
+    /// (`target_session_attrs=read-write`): what an authority is given to fail over.
+    pub fn with_standby_url(&self, standby: &Cluster) -> String {
+        format!(
+            "postgres://edl@{},{}/postgres?target_session_attrs=read-write",
+            self.host(),
+            standby.host()
+        )
+    }
+
     /// `host:port` of its server.
     pub fn host(&self) -> &str {
         let rest = self.url.trim_start_matches("postgres://edl@");
