@@ -18,8 +18,7 @@
 //!   commit never reached it; ended the same way, the batch is not acknowledged, and a
 //!   fail-over to that standby loses nothing that was (seventh review, N-F1).
 //!
-//! And the marks' prune: by the database's clock, a writer's own marks at ten minutes and
-//! everyone's at a day (seventh and eighth reviews, N-F2 and O-F2), on the suite's server.
+//! The marks' prune is tested in `pg_prune_clock.rs`.
 //!
 //! Which way each question went is read from `store::postgres::settled`, so a test cannot
 //! pass without the question being asked; the tests run one at a time, as those counts
@@ -447,104 +446,6 @@ async fn a_batch_kept_on_the_primary_alone_is_not_acknowledged_and_a_fail_over_l
     assert!(
         log.is_empty(),
         "the promoted server holds the unacknowledged check: {log:?}"
-    );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_process_whose_clock_runs_ahead_prunes_no_other_process_s_mark_before_a_day() {
-    if std::env::var(PG_ENV).is_err() {
-        eprintln!("skipped: runs in the PostgreSQL pass (EDL_TEST_PG)");
-        return;
-    }
-    let _one = ONE_AT_A_TIME.lock().await;
-    let t = TestServer::start().await;
-    let police = t.verifier("交警", "enforcement").await;
-    let (_, wallet) = t.issued_wallet(&number(4)).await;
-    let db = connect(t.pg.as_deref().unwrap()).await;
-    let made: i64 = db
-        .query_one("SELECT count(*) FROM batch_marks", &[])
-        .await
-        .unwrap()
-        .get(0);
-    assert!(made > 0, "this process's batches left marks");
-    // Two more of another writer, by the database's clock: one past ten minutes, which a
-    // batch still open in that writer may yet be asked about, so the second process keeps
-    // it, and one past a day, which any process sweeps.
-    db.execute(
-        "INSERT INTO batch_marks (id, at) VALUES
-             ('\\x00fe', CAST(EXTRACT(EPOCH FROM now()) AS BIGINT) - 700),
-             ('\\x00ff', CAST(EXTRACT(EPOCH FROM now()) AS BIGINT) - 86500)",
-        &[],
-    )
-    .await
-    .unwrap();
-    // A second process on the same database whose clock is a day ahead: its first batch
-    // is followed by its first prune. An expired enrolment back-off row, which that
-    // prune deletes last, shows when it is over.
-    db.execute(
-        "INSERT INTO enrol_backoff (key, attempts, last_at, locked_until, expires_at)
-         VALUES ('\\x00', 1, 0, 0, 1)",
-        &[],
-    )
-    .await
-    .unwrap();
-    let ahead = edl_authority::ManualClock::new(t.now() + 86_400);
-    let mut config = t.config();
-    config.clock = Arc::new(ahead.clone());
-    let second = edl_authority::serve(config)
-        .await
-        .expect("a second process");
-    let clients = TestServer::clients_of(&second.url(), ahead.clone());
-    let (s, body, _) = clients
-        .verify(
-            &police,
-            wallet.online_qr(Audience::Enforcement, clients.now()),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{body}");
-    let began = Instant::now();
-    loop {
-        let expired: i64 = db
-            .query_one("SELECT count(*) FROM enrol_backoff", &[])
-            .await
-            .unwrap()
-            .get(0);
-        if expired == 0 {
-            break;
-        }
-        assert!(began.elapsed() < GIVE_UP, "the second process never pruned");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    second.shutdown().await.expect("clean shutdown");
-    let left: i64 = db
-        .query_one("SELECT count(*) FROM batch_marks", &[])
-        .await
-        .unwrap()
-        .get(0);
-    let kept = |id: &'static str| {
-        let db = &db;
-        async move {
-            let n: i64 = db
-                .query_one(
-                    "SELECT count(*) FROM batch_marks WHERE encode(id, 'hex') = $1",
-                    &[&id],
-                )
-                .await
-                .unwrap()
-                .get(0);
-            n == 1
-        }
-    };
-    assert!(
-        kept("00fe").await,
-        "another writer's mark of ten minutes is kept"
-    );
-    assert!(!kept("00ff").await, "a mark past a day is swept");
-    assert_eq!(
-        left,
-        made + 2,
-        "the other process's fresh marks and its ten-minute one are kept, the second's own \
-         batch left one, the day-old one went"
     );
 }
 

@@ -29,11 +29,6 @@ use super::retry::{Fault, classify};
 /// process share one, and drawing one cannot fail inside the writer task.
 pub type Mark = [u8; 16];
 
-/// The database's clock in Unix seconds, for the marks' times and their prune: one clock
-/// for every process (seventh review, N-F2: a process whose clock ran ten minutes ahead
-/// pruned other processes' fresh marks).
-pub const DB_NOW: &str = "CAST(EXTRACT(EPOCH FROM now()) AS BIGINT)";
-
 /// A writer prunes its own marks (and receipts) this long after their batch began: far
 /// past the question, which it asks at once, and never while one of its batches is still
 /// open (it prunes between batches).
@@ -113,7 +108,9 @@ pub fn settled() -> (u64, u64, u64) {
     )
 }
 
-/// A mark's insert, its time by [`DB_NOW`].
+/// A mark's insert, its time by the database's clock (`rows::DB_NOW`): one clock for every
+/// process (seventh review, N-F2: a process whose clock ran ten minutes ahead pruned other
+/// processes' fresh marks).
 const INSERT: &str =
     "INSERT INTO batch_marks (id, at) VALUES ($1, CAST(EXTRACT(EPOCH FROM now()) AS BIGINT))";
 
@@ -219,6 +216,7 @@ async fn ask(mut conn: Object, mark: &Mark) -> Result<bool, Fault> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::rows::DB_NOW;
     use super::*;
 
     #[test]

@@ -12,6 +12,7 @@ mod backoff;
 mod driver;
 mod limits;
 mod marks;
+mod prune;
 mod retry;
 mod rows;
 mod schema;

@@ -8,6 +8,10 @@ use tokio_postgres::types::Json;
 pub use crate::store::columns::{FeedColumns, decode_feed, feed_columns, i, u};
 use crate::store::{DriverState, PhotoRow, PhotoStatus, StoreError};
 
+/// The database's clock in Unix seconds: one clock for every process, for the batch marks'
+/// times and the prunes (`prune.rs`).
+pub const DB_NOW: &str = "CAST(EXTRACT(EPOCH FROM now()) AS BIGINT)";
+
 /// A column, or `Corrupt(what)` if it does not decode.
 pub fn get<'a, T: tokio_postgres::types::FromSql<'a>>(
     row: &'a Row,

@@ -21,6 +21,7 @@ use tracing::Instrument;
 
 use super::limits::{BudgetCheck, decide_budgets, lock_failure_rows, wait_for_failures_in_flight};
 use super::marks;
+use super::prune::prune;
 use super::retry::{Fault, commit, with_retry};
 use super::rows::{feed_columns, i};
 use crate::clock::Clock;
@@ -29,8 +30,6 @@ use crate::store::{Budget, CheckFailure, DriverId, FeedEvent, GuessLimits, Refus
 
 /// Jobs per transaction at most: bounds the latency one batch adds.
 const MAX_BATCH: usize = 512;
-/// Failed online checks are kept this long: far past any lock-out's memory.
-const FAILURE_SECS: u64 = 24 * 3600;
 /// How often expired nonces, failures, spent codes, batch marks and enrolment back-off
 /// counters are deleted.
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
@@ -213,52 +212,7 @@ async fn run(
         answer(batch, outcome);
         if last_prune.elapsed() >= PRUNE_EVERY {
             last_prune = Instant::now();
-            let now = retention.clock.now();
-            let cutoff = i(now.saturating_sub(retention.nonce_secs));
-            let failures = i(now.saturating_sub(FAILURE_SECS));
-            // Best effort: a failed prune only keeps rows longer.
-            if let Ok(conn) = pool.get().await {
-                let _ = conn
-                    .execute("DELETE FROM nonces WHERE ts < $1", &[&cutoff])
-                    .await;
-                let _ = conn
-                    .execute("DELETE FROM check_failures WHERE at < $1", &[&failures])
-                    .await;
-                // After the failures: a row outlives none of its own (D163). In name order,
-                // as batches take them, byte order whatever the database's locale (fourth review,
-                // K-F6; fifth, L-F5).
-                let _ = conn
-                    .execute(
-                        "DELETE FROM guess_locks WHERE name IN (
-                             SELECT name FROM guess_locks WHERE at < $1 ORDER BY name COLLATE \"C\" FOR UPDATE)",
-                        &[&failures],
-                    )
-                    .await;
-                let spent = i(now.saturating_sub(crate::guard::KEEP_SECS));
-                let _ = conn
-                    .execute("DELETE FROM spent_codes WHERE at < $1", &[&spent])
-                    .await;
-                // By the database's clock, as the marks were written (D169, N-F2): this
-                // writer's own after ten minutes, everyone's after a day (O-F2).
-                let (low, high) = marks.own_range();
-                let _ = conn
-                    .execute(
-                        &format!(
-                            "DELETE FROM batch_marks WHERE (id BETWEEN $1 AND $2 AND at < {now} - $3)
-                                 OR at < {now} - $4",
-                            now = marks::DB_NOW
-                        ),
-                        &[&low, &high, &marks::KEEP_SECS, &marks::SWEEP_SECS],
-                    )
-                    .await;
-                // Expired enrolment back-off counters mean nothing any more (D156).
-                let _ = conn
-                    .execute(
-                        "DELETE FROM enrol_backoff WHERE expires_at < $1",
-                        &[&i(now)],
-                    )
-                    .await;
-            }
+            prune(&pool, retention.clock.now(), retention.nonce_secs, &marks).await;
         }
     }
 }
