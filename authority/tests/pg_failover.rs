@@ -1,18 +1,25 @@
 //! A PostgreSQL primary with a synchronous standby on loopback; the authority is given
 //! both hosts (`target_session_attrs=read-write`). Under traffic (online checks and signed
-//! syncs) the primary is killed (immediate stop) and the standby promoted: the same
-//! authority process carries on, answering `503 unavailable` with `Retry-After` in the gap
-//! and 200 again without a restart, and nothing it acknowledged is lost: every check it
-//! answered 200 is in the driver's log on the promoted server and every sync it answered
-//! stays spent (D105).
+//! syncs) the primary goes away and the standby is promoted: the same authority process
+//! carries on, answering `503 unavailable` with `Retry-After` in the gap and 200 again
+//! without a restart, and nothing it acknowledged is lost: every check it answered 200 is
+//! in the driver's log on the promoted server and every sync it answered stays spent
+//! (D105). The primary goes two ways:
+//! - *killed* (immediate stop): its host's kernel closes the connections at once;
+//! - *fallen silent* (its host powered off, or cut off by the network): every packet to
+//!   and from it is dropped, so nothing closes; the authority's own bounds on a silent
+//!   connection end them (D171). This one runs in a network namespace of its own
+//!   (`unshare -n`, as root), whose loopback nobody else uses, and drops the packets with
+//!   `nft` (Debian's `nftables`, which `.ci/run` installs).
 //!
 //! Runs in the PostgreSQL pass of `scripts/test` (`EDL_TEST_PG` set: PostgreSQL is
 //! installed), on two clusters of its own; skipped with its reason otherwise. Bounded: a
-//! round every 30 simulated seconds, at most 40 s of rounds.
+//! round every 30 simulated seconds, at most 40 s of rounds (60 s for the silent host).
 
 mod common;
 
 use std::collections::HashMap;
+use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -93,12 +100,95 @@ async fn round(
     answers
 }
 
+/// How the primary goes away.
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Gone {
+    /// Stopped at once: its connections close.
+    Killed,
+    /// Every packet to and from it dropped: nothing closes, nothing answers.
+    Silent,
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_primary_fails_over_to_its_synchronous_standby_losing_nothing_acknowledged() {
     if std::env::var(PG_ENV).is_err() {
         eprintln!("skipped: needs PostgreSQL; runs in the PostgreSQL pass (EDL_TEST_PG)");
         return;
     }
+    fail_over(Gone::Killed).await;
+}
+
+/// Set in the copy of this test binary that runs inside its own network namespace.
+const IN_NAMESPACE: &str = "EDL_TEST_IN_NETNS";
+const SILENT_TEST: &str =
+    "a_primary_whose_host_falls_silent_fails_over_to_its_standby_losing_nothing_acknowledged";
+
+#[test]
+fn a_primary_whose_host_falls_silent_fails_over_to_its_standby_losing_nothing_acknowledged() {
+    if std::env::var(PG_ENV).is_err() {
+        eprintln!("skipped: needs PostgreSQL; runs in the PostgreSQL pass (EDL_TEST_PG)");
+        return;
+    }
+    if std::env::var(IN_NAMESPACE).is_err() {
+        // This test again, in a network namespace of its own: its loopback is the only
+        // one whose packets are dropped.
+        let own = Command::new("unshare").args(["-n", "true"]).status();
+        if !own.is_ok_and(|s| s.success()) {
+            eprintln!("skipped: needs a network namespace of its own (unshare -n, as root)");
+            return;
+        }
+        let exe = std::env::current_exe().unwrap();
+        let status = Command::new("unshare")
+            .args(["-n", "--"])
+            .arg(exe)
+            .args([SILENT_TEST, "--exact", "--nocapture"])
+            .env(IN_NAMESPACE, "1")
+            .status()
+            .unwrap();
+        assert!(
+            status.success(),
+            "the test in its own network namespace failed"
+        );
+        return;
+    }
+    run(&["ip", "link", "set", "lo", "up"]);
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(fail_over(Gone::Silent));
+}
+
+fn run(command: &[&str]) {
+    let status = Command::new(command[0])
+        .args(&command[1..])
+        .status()
+        .unwrap_or_else(|e| panic!("{command:?}: {e} (Debian: apt-get install nftables iproute2)"));
+    assert!(status.success(), "{command:?}");
+}
+
+/// Drops every packet to and from `host:port` on this namespace's loopback.
+fn silence(host: &str) {
+    let port = &host[host.rfind(':').unwrap() + 1..];
+    run(&["nft", "add", "table", "inet", "silence"]);
+    run(&[
+        "nft",
+        "add chain inet silence out { type filter hook output priority 0 ; policy accept ; }",
+    ]);
+    run(&[
+        "nft",
+        &format!("add rule inet silence out tcp dport {port} drop"),
+    ]);
+    run(&[
+        "nft",
+        &format!("add rule inet silence out tcp sport {port} drop"),
+    ]);
+}
+
+/// Traffic through a primary and its synchronous standby; the primary goes (`gone`) in
+/// the third round and the standby is promoted half a second later.
+async fn fail_over(gone: Gone) {
     let began = Instant::now();
     let primary = Cluster::start();
     let standby = primary.standby();
@@ -114,14 +204,16 @@ async fn a_killed_primary_fails_over_to_its_synchronous_standby_losing_nothing_a
     // not have been committed).
     let mut acked: HashMap<(usize, &str), usize> = HashMap::new();
     let mut unsure: HashMap<(usize, &str), usize> = HashMap::new();
-    let (mut unavailable, mut rounds_after, mut killed_at, mut back_at) = (0, 0, None, None);
-    // The last sync each wallet had answered 200 before the kill.
+    let (mut unavailable, mut rounds_after, mut gone_at, mut back_at) = (0, 0, None, None);
+    // The last sync each wallet had answered 200 before the primary went.
     let mut synced: HashMap<usize, Signed> = HashMap::new();
-    let deadline = Instant::now() + Duration::from_secs(40);
+    let bound = Duration::from_secs(if gone == Gone::Silent { 60 } else { 40 });
+    let deadline = Instant::now() + bound;
     for n in 0.. {
         assert!(
             Instant::now() < deadline,
-            "not serving again 40 s into the run ({unavailable} answers 503)"
+            "not serving again {} s into the run ({unavailable} answers 503)",
+            bound.as_secs()
         );
         let traffic = {
             let (t, police, wallets) = (t.clone(), police.clone(), wallets.clone());
@@ -131,8 +223,11 @@ async fn a_killed_primary_fails_over_to_its_synchronous_standby_losing_nothing_a
             // The primary dies with the round in flight; the standby is promoted a
             // moment later, as an operator or a failover manager would.
             tokio::time::sleep(Duration::from_millis(10)).await;
-            tokio::task::block_in_place(|| primary.ctl("kill"));
-            killed_at = Some(Instant::now());
+            tokio::task::block_in_place(|| match gone {
+                Gone::Killed => primary.ctl("kill"),
+                Gone::Silent => silence(primary.host()),
+            });
+            gone_at = Some(Instant::now());
             tokio::time::sleep(Duration::from_millis(500)).await;
             tokio::task::block_in_place(|| standby.ctl("promote"));
         }
@@ -141,7 +236,7 @@ async fn a_killed_primary_fails_over_to_its_synchronous_standby_losing_nothing_a
         for (d, method, answer) in answers {
             match answer {
                 Answer::Ok(Some(sync)) => {
-                    if killed_at.is_none() {
+                    if gone_at.is_none() {
                         synced.insert(d, sync);
                     }
                 }
@@ -155,8 +250,8 @@ async fn a_killed_primary_fails_over_to_its_synchronous_standby_losing_nothing_a
         // Each round shows the next window's codes (30 s), and few rounds pass before the
         // replays below, well inside the 300 s a signed request's timestamp is accepted.
         t.clock.advance(30);
-        if let (Some(killed), true) = (killed_at, all_ok) {
-            back_at.get_or_insert_with(|| killed.elapsed());
+        if let (Some(went), true) = (gone_at, all_ok) {
+            back_at.get_or_insert_with(|| went.elapsed());
             rounds_after += 1;
             if rounds_after == 2 {
                 break;
@@ -164,8 +259,13 @@ async fn a_killed_primary_fails_over_to_its_synchronous_standby_losing_nothing_a
         }
     }
     let recovered = back_at.unwrap();
+    if gone == Gone::Silent {
+        // Gone for good, as its host would be; stopped, it would wait for its standby to
+        // hear of the stop.
+        tokio::task::block_in_place(|| primary.ctl("kill"));
+    }
 
-    // A sync acknowledged before the kill stays spent on the promoted server.
+    // A sync acknowledged before the primary went stays spent on the promoted server.
     assert_eq!(synced.len(), wallets.len());
     for (path, h) in synced.values() {
         let (s, v, _) = t.raw(Method::GET, path, h, Vec::new()).await;
@@ -216,8 +316,8 @@ async fn a_killed_primary_fails_over_to_its_synchronous_standby_losing_nothing_a
         }
     }
     eprintln!(
-        "clusters made in {:.1} s; {} checks acknowledged, {unavailable} answers 503 in the gap; \
-         serving again {:.1} s after the kill",
+        "{gone:?}: clusters made in {:.1} s; {} checks acknowledged, {unavailable} answers 503 \
+         in the gap; serving again {:.1} s after the primary went",
         made.as_secs_f64(),
         acked.values().sum::<usize>(),
         recovered.as_secs_f64()

@@ -54,6 +54,35 @@ pub struct PgStore {
 /// Longest wait for a pooled connection, or to open a new one, before an attempt fails.
 const POOL_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// A connection the network silences (the database's host powered off, a partition: no
+/// reset ever comes) is given up after this long without an acknowledgement of what was
+/// sent, or of the keepalive probes sent while waiting for an answer (D171). Without it the
+/// kernel's own bounds hold: about 15 minutes of retransmission, two hours before a probe,
+/// all that time holding the writer and every request that got such a connection. A
+/// server that is merely slow (a commit waiting for its standby) still answers the probes.
+const SILENT_FOR: Duration = Duration::from_secs(10);
+/// Idle time before the first keepalive probe, and between probes.
+const PROBE_AFTER: Duration = Duration::from_secs(5);
+const PROBE_EVERY: Duration = Duration::from_secs(2);
+/// tokio-postgres's own keepalive idle time, kept only where the URL named no other.
+const DRIVER_PROBE_AFTER: Duration = Duration::from_secs(2 * 60 * 60);
+
+/// Bounds a silent connection ([`SILENT_FOR`]) where the URL does not say otherwise
+/// (`tcp_user_timeout`, `keepalives`, `keepalives_idle`, `keepalives_interval`).
+fn bound_silence(config: &mut tokio_postgres::Config) {
+    if config.get_tcp_user_timeout().is_none() {
+        config.tcp_user_timeout(SILENT_FOR);
+    }
+    if config.get_keepalives() {
+        if config.get_keepalives_idle() == DRIVER_PROBE_AFTER {
+            config.keepalives_idle(PROBE_AFTER);
+        }
+        if config.get_keepalives_interval().is_none() {
+            config.keepalives_interval(PROBE_EVERY);
+        }
+    }
+}
+
 impl PgStore {
     /// Connects to `url` (`postgres://user@host:port/db`, libpq's keys), migrates the
     /// database and starts the group-commit writer on the current runtime. At most
@@ -73,6 +102,16 @@ impl PgStore {
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(POOL_TIMEOUT);
         }
+        bound_silence(&mut config);
+        // Each host of the URL gets its own connect timeout, one after the other: a new
+        // connection may try them all (a first host fallen silent, its standby promoted:
+        // D171), so the pool gives it that long.
+        let hosts = config.get_hosts().len().max(config.get_hostaddrs().len());
+        let create_timeout = config
+            .get_connect_timeout()
+            .copied()
+            .unwrap_or(POOL_TIMEOUT)
+            * u32::try_from(hosts.max(1)).unwrap_or(u32::MAX);
         let manager = Manager::from_config(
             config,
             NoTls,
@@ -86,7 +125,7 @@ impl PgStore {
             .max_size(pool_size.max(2))
             .runtime(Runtime::Tokio1)
             .wait_timeout(Some(POOL_TIMEOUT))
-            .create_timeout(Some(POOL_TIMEOUT))
+            .create_timeout(Some(create_timeout))
             .recycle_timeout(Some(POOL_TIMEOUT))
             .build()
             .map_err(|_| StoreError::Postgres("pool".into()))?;
@@ -573,5 +612,38 @@ impl RegistryStore for PgStore {
 
     async fn audit_log(&self, after: u64, limit: u32) -> Result<Vec<AuditRecord>, StoreError> {
         audit::read(&self.pool, after, limit).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bounded(url: &str) -> tokio_postgres::Config {
+        let mut config: tokio_postgres::Config = url.parse().unwrap();
+        bound_silence(&mut config);
+        config
+    }
+
+    #[test]
+    fn a_url_that_says_nothing_gets_the_silence_bounds() {
+        let c = bounded("postgres://edl@127.0.0.1:5432/postgres");
+        assert_eq!(c.get_tcp_user_timeout(), Some(&SILENT_FOR));
+        assert!(c.get_keepalives());
+        assert_eq!(c.get_keepalives_idle(), PROBE_AFTER);
+        assert_eq!(c.get_keepalives_interval(), Some(PROBE_EVERY));
+    }
+
+    #[test]
+    fn the_url_s_own_bounds_win() {
+        let c = bounded(
+            "postgres://edl@127.0.0.1:5432/postgres?tcp_user_timeout=30\
+             &keepalives_idle=60&keepalives_interval=7",
+        );
+        assert_eq!(c.get_tcp_user_timeout(), Some(&Duration::from_secs(30)));
+        assert_eq!(c.get_keepalives_idle(), Duration::from_secs(60));
+        assert_eq!(c.get_keepalives_interval(), Some(Duration::from_secs(7)));
+        let off = bounded("postgres://edl@127.0.0.1:5432/postgres?keepalives=0");
+        assert!(!off.get_keepalives(), "keepalives turned off stay off");
     }
 }

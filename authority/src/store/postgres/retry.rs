@@ -131,7 +131,10 @@ where
         let fault = match pool.get().await {
             Ok(mut conn) => match op(&mut conn).await {
                 Ok(v) => return Ok(v),
-                Err(f) => f,
+                Err(f) => {
+                    drop_idle_if_lost(pool, &conn);
+                    f
+                }
             },
             Err(e) => Fault::from(e),
         };
@@ -148,4 +151,18 @@ where
     }
     tracing::warn!("postgres unreachable after retries");
     Err(StoreError::Unavailable)
+}
+
+/// After `conn` was lost, the idle connections are dropped: opened before it, to the same
+/// server, they are likely lost too (a server gone, a fail-over, a partition), and each
+/// would otherwise cost the request that got it a silent wait before its retry (D171). A
+/// loss that was the connection's alone (a backend ended) costs only new connections.
+pub fn drop_idle_if_lost(pool: &Pool, conn: &Object) {
+    if conn.is_closed() {
+        let dropped = pool.retain(|_, _| false).removed.len();
+        tracing::debug!(
+            dropped,
+            "postgres connection lost; idle connections dropped"
+        );
+    }
 }

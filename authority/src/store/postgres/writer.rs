@@ -22,7 +22,7 @@ use tracing::Instrument;
 use super::limits::{BudgetCheck, decide_budgets, lock_failure_rows, wait_for_failures_in_flight};
 use super::marks;
 use super::prune::prune;
-use super::retry::{Fault, commit, with_retry};
+use super::retry::{Fault, commit, drop_idle_if_lost, with_retry};
 use super::rows::{feed_columns, i};
 use crate::clock::Clock;
 use crate::guard::{Claim, CodeKey};
@@ -449,8 +449,12 @@ async fn write_batch(pool: &Pool, batch: &[Job], marks: &marks::Marks) -> Outcom
             // Biased: the mark is polled, so sent, first.
             let ((), done) = tokio::try_join!(biased; marks::put(&tx, &insert, &mark), rows)?;
             match commit(tx).await {
-                // The answer was lost: the mark tells whether the batch was kept (D169).
-                Err(Fault::Ambiguous) => marks::settle(&pool, &mark, settle_by).await?,
+                // The answer was lost: the mark tells whether the batch was kept (D169),
+                // asked on a connection opened after the loss (D171).
+                Err(Fault::Ambiguous) => {
+                    drop_idle_if_lost(&pool, conn);
+                    marks::settle(&pool, &mark, settle_by).await?
+                }
                 sent => sent?,
             }
             Ok(done)
