@@ -30,12 +30,21 @@ fn client() -> Result<reqwest::Client, String> {
         .map_err(|_| "cannot set up the HTTP client".to_owned())
 }
 
+/// `url` as an authority's, without its trailing slash: `https://`, or `http://` to this
+/// machine only, the rule of the phone library and of `edl verify --authority` (D63,
+/// D172). Checked before anything is sent: over plain HTTP to another host the admin token
+/// would cross the network in clear, and a list fetched unchecked could be swapped.
+fn authority_url(url: &str) -> Result<String, String> {
+    edl_core::net::check_authority_url(url).map_err(|e| e.to_string())?;
+    Ok(url.trim_end_matches('/').to_owned())
+}
+
 impl Admin {
     /// An admin client for the authority at `url` (no trailing slash needed).
     pub fn new(url: &str, token: &str) -> Result<Admin, String> {
         Ok(Admin {
             http: client()?,
-            url: url.trim_end_matches('/').to_owned(),
+            url: authority_url(url)?,
             token: token.to_owned(),
         })
     }
@@ -80,11 +89,7 @@ impl Admin {
 /// `GET /v1/trust-list`: the issuer keys, as the encoded trust list.
 pub async fn trust_list(url: &str) -> Result<Vec<u8>, String> {
     let resp = client()?
-        .get(format!(
-            "{}{}",
-            url.trim_end_matches('/'),
-            paths::TRUST_LIST
-        ))
+        .get(format!("{}{}", authority_url(url)?, paths::TRUST_LIST))
         .send()
         .await
         .map_err(unreachable)?;
@@ -105,7 +110,7 @@ pub async fn bytes(url: &str, path: &str) -> Result<Vec<u8>, String> {
         edl_core::net::MAX_TRUST_LIST_BYTES
     };
     let mut resp = client()?
-        .get(format!("{}{path}", url.trim_end_matches('/')))
+        .get(format!("{}{path}", authority_url(url)?))
         .send()
         .await
         .map_err(unreachable)?;

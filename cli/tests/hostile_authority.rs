@@ -117,6 +117,66 @@ fn an_authority_that_never_answers_is_given_up_on() {
     );
 }
 
+/// Plain HTTP to an authority on another machine is refused before anything is sent, as
+/// the phone library and `edl verify --authority` refuse it (D63, D172): the admin token
+/// would cross the network in clear, and an unchecked list could be swapped on the way.
+/// `0.0.0.0` reaches this machine's fake authority, but it is not a loopback address, so it
+/// stands for another host here; the same call to 127.0.0.1 is sent.
+#[test]
+fn plain_http_to_another_machine_is_refused_before_anything_is_sent() {
+    let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    let url = common::fake_authority(4, move |request, s| {
+        let _ = tx.send(request.to_vec());
+        common::write_answer(s, "200 OK", "content-type: application/json\r\n", b"[]");
+    });
+    let remote = url.replace("127.0.0.1", "0.0.0.0");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("list.bin");
+    let out = out.to_str().unwrap();
+    for args in [
+        vec![
+            "authority",
+            "admin",
+            "--authority",
+            &remote,
+            "review",
+            "list",
+        ],
+        vec![
+            "authority",
+            "trust-list",
+            "--authority",
+            &remote,
+            "--out",
+            out,
+        ],
+        vec![
+            "authority",
+            "status-list",
+            "--authority",
+            &remote,
+            "--out",
+            out,
+        ],
+    ] {
+        let answer = edl(&args);
+        let stderr = String::from_utf8_lossy(&answer.stderr);
+        assert_eq!(answer.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains("https://"), "{args:?}: {stderr}");
+        assert!(
+            rx.recv_timeout(Duration::from_millis(300)).is_err(),
+            "{args:?}: a request reached the authority over plain HTTP"
+        );
+    }
+    assert!(!dir.path().join("list.bin").exists(), "nothing saved");
+    let answer = edl(&["authority", "admin", "--authority", &url, "review", "list"]);
+    assert_eq!(answer.status.code(), Some(0), "{}", printed(&answer));
+    let request = rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("sent to loopback");
+    assert!(String::from_utf8_lossy(&request).contains("Bearer token"));
+}
+
 /// A FIFO nobody writes to, or a device, named as an input file is answered at once, not
 /// waited on or read without end (/dev/null stands for the devices: a regression would read
 /// /dev/zero until memory ran out).

@@ -30,7 +30,7 @@ impl Client {
     /// anywhere after [`super::allow_plain_http`]).
     pub fn new(base: &str) -> Result<Self, NetError> {
         let base = base.trim().trim_end_matches('/');
-        tls::check_url(base)?;
+        tls::check_authority_url(base)?;
         let http = reqwest::Client::builder()
             .tls_backend_preconfigured(ClientConfig::clone(&*tls::config()?))
             // A redirect would carry the API key and the device-signed headers to an

@@ -34,8 +34,10 @@ pub fn allow_plain_http(allow: bool) {
     PLAIN_HTTP.store(allow, Ordering::SeqCst);
 }
 
-/// Whether `url` may be used: `https://` always, `http://` to loopback or after the opt-in.
-pub(super) fn check_url(url: &str) -> Result<(), NetError> {
+/// Whether `url` may be used as an authority's: `https://` always, `http://` to loopback
+/// or after the opt-in ([`allow_plain_http`]). The one rule of every client of the
+/// authority: the core's, and the CLI's own for admin calls and lists (D172).
+pub fn check_authority_url(url: &str) -> Result<(), NetError> {
     let parsed = reqwest::Url::parse(url).map_err(|_| NetError::BadUrl)?;
     match parsed.scheme() {
         "https" => Ok(()),
