@@ -40,13 +40,20 @@ pub struct TestServer {
 /// every [`TestServer`] runs on it instead of SQLite.
 pub const PG_ENV: &str = "EDL_TEST_PG";
 
+/// A client of the PostgreSQL database at `url` (as the tests read or change it behind the
+/// authority's back), its connection driven by a task of the current runtime.
+pub async fn pg_client(url: &str) -> tokio_postgres::Client {
+    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .expect("the PostgreSQL server of the test is reachable");
+    tokio::spawn(conn);
+    client
+}
+
 /// A new empty database on the PostgreSQL server at `url`: a schema of its own (made in
 /// milliseconds, unlike a database), selected through the connection's `search_path`.
 pub async fn pg_database(url: &str) -> String {
-    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-        .await
-        .expect("the PostgreSQL server of EDL_TEST_PG is reachable");
-    tokio::spawn(conn);
+    let client = pg_client(url).await;
     let schema = format!("t_{}", hex::encode(&rand16()[..8]));
     client
         .batch_execute(&format!("CREATE SCHEMA {schema}"))

@@ -108,10 +108,7 @@ async fn the_audit_log_cannot_be_rewritten() {
     t.create_driver(&number(1), false).await;
     if let Some(url) = &t.pg {
         // Through PostgreSQL itself, as the table's owner: the trigger refuses all three.
-        let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-            .await
-            .unwrap();
-        tokio::spawn(conn);
+        let client = pg_client(url).await;
         for sql in [
             "UPDATE admin_audit SET actor = 'someone else'",
             "DELETE FROM admin_audit",

@@ -74,10 +74,7 @@ fn database_bytes(db: &std::path::Path) -> Vec<u8> {
 
 /// On PostgreSQL: the stored e-licence seeds and driver aggregates (where the seed lives).
 async fn pg_bytes(url: &str) -> Vec<u8> {
-    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(conn);
+    let client = pg_client(url).await;
     let mut all = Vec::new();
     for r in client
         .query("SELECT seed FROM elicences", &[])

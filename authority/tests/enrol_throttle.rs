@@ -394,10 +394,7 @@ async fn the_back_off_is_stored_under_names_the_database_alone_cannot_reverse() 
 
     let names: BTreeSet<Vec<u8>> = match &t.pg {
         Some(url) => {
-            let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-                .await
-                .unwrap();
-            tokio::spawn(conn);
+            let client = pg_client(url).await;
             client
                 .query("SELECT key FROM enrol_backoff", &[])
                 .await

@@ -641,14 +641,7 @@ async fn right_code_during_another_process_s_failures(other: OtherBatch, spent_h
             .await;
         assert_eq!(s, StatusCode::OK, "{body}");
     }
-    let connect = || async {
-        let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-            .await
-            .unwrap();
-        tokio::spawn(conn);
-        client
-    };
-    let (batch, watch) = (connect().await, connect().await);
+    let (batch, watch) = (pg_client(&url).await, pg_client(&url).await);
     let id: i64 = batch
         .query_one("SELECT id FROM verifiers WHERE name = '租车行 spray'", &[])
         .await

@@ -33,10 +33,7 @@ impl Blocker {
     async fn hold(t: &TestServer) -> Blocker {
         match &t.pg {
             Some(url) => {
-                let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-                    .await
-                    .unwrap();
-                tokio::spawn(conn);
+                let client = pg_client(url).await;
                 client
                     .batch_execute("BEGIN; LOCK TABLE verifiers IN EXCLUSIVE MODE")
                     .await

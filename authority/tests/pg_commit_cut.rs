@@ -42,14 +42,6 @@ use tokio_postgres::Client;
 
 const GIVE_UP: Duration = Duration::from_secs(20);
 
-async fn connect(url: &str) -> Client {
-    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(conn);
-    client
-}
-
 /// The tests of this file one at a time: they read process-wide counts
 /// (`settled`) that a test running beside them would move too.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -130,7 +122,7 @@ impl Standing {
         let primary = Cluster::start();
         let standby = primary.standby();
         let t = Arc::new(TestServer::start_on(Some(&primary.with_standby_url(&standby))).await);
-        let admin = connect(&primary.url).await;
+        let admin = pg_client(&primary.url).await;
         let police = Arc::new(t.verifier("交警", "enforcement").await);
         let (_, wallet) = t.issued_wallet(&number(1)).await;
         let (_, other) = t.issued_wallet(&number(3)).await;
@@ -191,7 +183,7 @@ async fn hold_commits(admin: &Client, url: &str) {
     }
     let began = Instant::now();
     loop {
-        let probe = connect(url).await;
+        let probe = pg_client(url).await;
         let pid: i32 = probe
             .query_one("SELECT pg_backend_pid()", &[])
             .await
@@ -257,7 +249,7 @@ async fn a_check_and_a_sync_whose_commit_happened_but_whose_answer_was_lost_are_
     let _one = ONE_AT_A_TIME.lock().await;
     let cluster = Cluster::start();
     let t = Arc::new(TestServer::start_on(Some(&cluster.url)).await);
-    let admin = connect(&cluster.url).await;
+    let admin = pg_client(&cluster.url).await;
     let police = Arc::new(t.verifier("交警", "enforcement").await);
     let (_, mut wallet) = t.issued_wallet(&number(1)).await;
     // A first check by the police, so the row its checks wait on is there (D165): made
@@ -343,7 +335,7 @@ async fn a_batch_refused_at_commit_with_the_shutdown_code_is_written_again_once(
     let police = t.verifier("交警", "enforcement").await;
     let (_, mut wallet) = t.issued_wallet(&number(2)).await;
     // The server's own schema (its search path), where the trigger must sit.
-    let db = connect(t.pg.as_deref().unwrap()).await;
+    let db = pg_client(t.pg.as_deref().unwrap()).await;
     db.batch_execute(
         "CREATE SEQUENCE cuts;
          CREATE FUNCTION cut_first() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -486,7 +478,7 @@ async fn a_batch_kept_and_replicated_is_answered_200_and_survives_a_fail_over() 
 
     // The standby's WAL receiver is paused, so the check's commit waits for it; that
     // backend is ended, then the receiver carries on and the standby catches up.
-    let receiver: i32 = connect(&st.standby.url)
+    let receiver: i32 = pg_client(&st.standby.url)
         .await
         .query_one("SELECT pid FROM pg_stat_wal_receiver", &[])
         .await

@@ -26,12 +26,16 @@ use tokio_postgres::Client;
 
 const GIVE_UP: Duration = Duration::from_secs(20);
 
-async fn connect(url: &str) -> Client {
-    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(conn);
-    client
+/// A server on the suite's PostgreSQL database, and a client of that database; `None`
+/// (skipped) outside the PostgreSQL pass.
+async fn on_postgres() -> Option<(TestServer, Client)> {
+    if std::env::var(PG_ENV).is_err() {
+        eprintln!("skipped: runs in the PostgreSQL pass (EDL_TEST_PG)");
+        return None;
+    }
+    let t = TestServer::start().await;
+    let db = pg_client(t.pg.as_deref().unwrap()).await;
+    Some((t, db))
 }
 
 async fn count(db: &Client, sql: &str) -> i64 {
@@ -93,14 +97,11 @@ const TWO_DAYS: u64 = 2 * 86_400;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_process_whose_clock_runs_ahead_deletes_nothing_the_others_still_rely_on() {
-    if std::env::var(PG_ENV).is_err() {
-        eprintln!("skipped: runs in the PostgreSQL pass (EDL_TEST_PG)");
+    let Some((t, db)) = on_postgres().await else {
         return;
-    }
-    let t = TestServer::start().await;
+    };
     // This process at the database's time (the same host's clock), as in a deployment.
     t.clock.set(SystemClock.now());
-    let db = connect(t.pg.as_deref().unwrap()).await;
     let police = t.verifier("交警", "enforcement").await;
     let (_, mut wallet) = t.issued_wallet(&number(1)).await;
 
@@ -169,13 +170,10 @@ async fn a_process_whose_clock_runs_ahead_deletes_nothing_the_others_still_rely_
 /// deletes rows stamped long ago, in every table.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rows_old_by_both_clocks_are_deleted() {
-    if std::env::var(PG_ENV).is_err() {
-        eprintln!("skipped: runs in the PostgreSQL pass (EDL_TEST_PG)");
+    let Some((t, db)) = on_postgres().await else {
         return;
-    }
-    let t = TestServer::start().await;
+    };
     t.clock.set(SystemClock.now());
-    let db = connect(t.pg.as_deref().unwrap()).await;
     let old = (t.now() - TWO_DAYS) as i64;
     db.execute(
         "INSERT INTO spent_codes (elicence_id, window_start, audience, form, at)
@@ -225,18 +223,15 @@ async fn rows_old_by_both_clocks_are_deleted() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_process_whose_clock_runs_ahead_prunes_no_other_process_s_mark_before_a_day() {
-    if std::env::var(PG_ENV).is_err() {
-        eprintln!("skipped: runs in the PostgreSQL pass (EDL_TEST_PG)");
+    let Some((t, db)) = on_postgres().await else {
         return;
-    }
-    let t = TestServer::start().await;
+    };
     let police = t.verifier("交警", "enforcement").await;
     let (_, wallet) = t.issued_wallet(&number(4)).await;
     let (s, body, _) = t
         .verify(&police, wallet.online_qr(Audience::Enforcement, t.now()))
         .await;
     assert_eq!(s, StatusCode::OK, "{body}");
-    let db = connect(t.pg.as_deref().unwrap()).await;
     let made = count(&db, "SELECT count(*) FROM batch_marks").await;
     assert!(made > 0, "this process's batches left marks");
     // Two more of another writer, by the database's clock: one past ten minutes, which a

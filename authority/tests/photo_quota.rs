@@ -50,10 +50,7 @@ async fn usage(t: &TestServer, driver: u64) -> (i64, i64, i64, i64) {
 /// [`usage`] on PostgreSQL: the space in use is the photo table's (with its TOAST) once
 /// `VACUUM FULL` has dropped the row versions no one can see any more.
 async fn pg_usage(url: &str, driver: u64) -> (i64, i64, i64, i64) {
-    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(conn);
+    let client = pg_client(url).await;
     let r = client
         .query_one(&format!("{PHOTO_USAGE}$1"), &[&(driver as i64)])
         .await
