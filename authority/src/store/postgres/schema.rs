@@ -188,39 +188,67 @@ CREATE INDEX IF NOT EXISTS batch_marks_at ON batch_marks (at);
 "#,
 ];
 
-/// A migration's statement failed because another process made the same object at the
-/// same moment: `IF NOT EXISTS` checks the catalogue before the other's row is committed,
-/// so PostgreSQL answers 23505 (on `pg_type` or `pg_class`), 42P07 or 42710. Every
-/// migration is written to run again, so it is redone (the caller's bounded retry): it
-/// then finds the object, or the other process's version row (second review, H-F5).
-fn made_meanwhile(e: tokio_postgres::Error) -> Fault {
+/// What stopped one pass of the migrations.
+enum Stop {
+    /// Another process made the same object at the same moment: `IF NOT EXISTS` checks the
+    /// catalogue before the other's row is committed, so PostgreSQL answers 23505 (on
+    /// `pg_type` or `pg_class`), 42P07 or 42710 (second review, H-F5). The other process
+    /// took the step, so the next pass finds it done (D162, D173).
+    Clash,
+    /// Anything else, sorted as anywhere else.
+    Fault(Fault),
+}
+
+fn stop(e: tokio_postgres::Error) -> Stop {
     match e.code().map(|c| c.code()) {
-        Some("23505" | "42P07" | "42710") => Fault::Transient,
-        _ => Fault::from(e),
+        Some("23505" | "42P07" | "42710") => Stop::Clash,
+        _ => Stop::Fault(Fault::from(e)),
     }
 }
 
-/// Brings the database to the latest schema.
+/// Brings the database to the latest schema. Every migration is written to run again, so a
+/// pass that clashed with another process's is run again from the version the database
+/// holds then. Each clash is a step the other process took, so there are at most as many
+/// as there are steps; a fixed count of tries would run out while two processes starting
+/// together chase each other through the steps, as under load they did (D173).
 pub async fn migrate(conn: &mut Object) -> Result<(), Fault> {
+    let mut clashes = 0;
+    loop {
+        match migrate_once(conn).await {
+            Ok(()) => return Ok(()),
+            Err(Stop::Fault(f)) => return Err(f),
+            Err(Stop::Clash) if clashes <= MIGRATIONS.len() => {
+                clashes += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+            Err(Stop::Clash) => return Err(Fault::Transient),
+        }
+    }
+}
+
+/// One pass: every migration after the version the database holds.
+async fn migrate_once(conn: &mut Object) -> Result<(), Stop> {
     conn.batch_execute(
         "CREATE TABLE IF NOT EXISTS edl_schema_version (version BIGINT PRIMARY KEY)",
     )
     .await
-    .map_err(made_meanwhile)?;
+    .map_err(stop)?;
     let done: i64 = conn
         .query_one(
             "SELECT COALESCE(MAX(version), 0) FROM edl_schema_version",
             &[],
         )
-        .await?
+        .await
+        .map_err(stop)?
         .get(0);
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(done.max(0) as usize) {
-        conn.batch_execute(sql).await.map_err(made_meanwhile)?;
+        conn.batch_execute(sql).await.map_err(stop)?;
         conn.execute(
             "INSERT INTO edl_schema_version (version) VALUES ($1) ON CONFLICT DO NOTHING",
             &[&(i as i64 + 1)],
         )
-        .await?;
+        .await
+        .map_err(stop)?;
     }
     Ok(())
 }
