@@ -176,8 +176,6 @@ pub struct Config {
     pub identity_challenge_ttl: u64,
     /// How long an approved photo may be reused for a new e-licence, in seconds.
     pub photo_reuse_max_age: u64,
-    /// Initial busy setting for photo changes: `Some(retry_after)` answers them 429.
-    pub busy_retry_after: Option<u32>,
     /// Failed online check limits.
     pub check_limits: CheckLimits,
     /// Read connections kept open.
@@ -237,7 +235,6 @@ impl Config {
             enrol_limits: EnrolLimits::default(),
             identity_challenge_ttl: 300,
             photo_reuse_max_age: 6 * 365 * 24 * 3600,
-            busy_retry_after: None,
             check_limits: CheckLimits::default(),
             read_pool_size: 8,
             kek: None,

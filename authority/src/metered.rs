@@ -201,6 +201,15 @@ impl RegistryStore for MeteredStore {
         self.inner.audit_log(after, limit).await
     }
 
+    async fn busy(&self) -> Result<Option<u32>, StoreError> {
+        self.inner.busy().await
+    }
+
+    async fn set_busy(&self, retry_after: Option<u32>) -> Result<(), StoreError> {
+        let _t = self.metrics.write("set_busy");
+        self.inner.set_busy(retry_after).await
+    }
+
     fn writer_counts(&self) -> Option<(u64, u64)> {
         self.inner.writer_counts()
     }

@@ -607,6 +607,38 @@ async fn rejections_carry_their_reason_and_a_malicious_photo_stops_the_elicence(
     );
 }
 
+/// The busy switch is the database's, not one process's (D174): set through one
+/// authority process, photo changes through another are refused at once; cleared through
+/// the second, the first takes them again. A restart keeps it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_busy_switch_set_through_one_process_holds_on_every_process_and_a_restart() {
+    let mut t = TestServer::start().await;
+    let (_, wallet) = t.issued_wallet(&number(91)).await;
+    let (other, clients) = t.second_process().await;
+    t.admin_ok(Method::PUT, paths::BUSY, json!({"retry_after": 300}))
+        .await;
+    let (s, v, h) = clients.upload(&wallet, "k1", &jpeg(5)).await;
+    assert_eq!(
+        (s, v["error"].as_str(), v["retry_after"].as_u64()),
+        (StatusCode::TOO_MANY_REQUESTS, Some("busy"), Some(300)),
+        "a photo change through the other process: {v}"
+    );
+    assert_eq!(h["retry-after"], "300");
+    t.restart().await;
+    let (s, v, _) = t.upload(&wallet, "k1", &jpeg(5)).await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, Some("busy")),
+        "after a restart: {v}"
+    );
+    clients
+        .admin_ok(Method::PUT, paths::BUSY, json!({"retry_after": null}))
+        .await;
+    let (s, v, _) = t.upload(&wallet, "k1", &jpeg(5)).await;
+    assert_eq!(s, StatusCode::OK, "cleared through the other process: {v}");
+    other.shutdown().await.expect("clean shutdown");
+}
+
 #[tokio::test]
 async fn photo_changes_get_429_with_retry_after_when_busy_and_uploads_are_idempotent() {
     let t = TestServer::start().await;

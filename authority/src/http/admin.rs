@@ -192,5 +192,5 @@ pub async fn busy(
     State(app): State<AppState>,
     Body(b): Body<BusySetting>,
 ) -> Result<Json<BusySetting>> {
-    Ok(Json(app.set_busy(b)))
+    app.set_busy(b).await.map(Json)
 }

@@ -65,14 +65,17 @@ impl App {
         }
     }
 
-    /// Sets or clears the busy switch.
-    pub fn set_busy(&self, b: BusySetting) -> BusySetting {
-        *self.busy.lock().unwrap_or_else(|e| e.into_inner()) = b.retry_after;
+    /// Sets or clears the busy switch, in the store: for every process on the database and
+    /// across restarts (D174).
+    pub async fn set_busy(&self, b: BusySetting) -> Result<BusySetting> {
+        self.store.set_busy(b.retry_after).await?;
         tracing::info!(retry_after = b.retry_after, "busy switch set");
-        b
+        Ok(b)
     }
 
-    pub(super) fn busy(&self) -> Option<u32> {
-        *self.busy.lock().unwrap_or_else(|e| e.into_inner())
+    /// The busy switch as the store has it now: read at each photo change, which is rare
+    /// next to checks (at most six a day per driver), so no process answers an old setting.
+    pub(super) async fn busy(&self) -> Result<Option<u32>> {
+        Ok(self.store.busy().await?)
     }
 }

@@ -21,7 +21,7 @@ mod wallet;
 
 pub use status::StatusLists;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use edl_core::credential::ElicenceId;
 use edl_core::crypto::sha256;
@@ -57,7 +57,6 @@ pub struct App {
     pub identity: Arc<dyn IdentityVerifier>,
     /// Settings.
     pub config: Config,
-    busy: Mutex<Option<u32>>,
     /// Online codes already verified (single use, `guard.rs`).
     pub spent: crate::guard::SpentCodes,
     /// Admin tokens (`roles.rs`): the configured ones and the all-roles `admin_token`.
@@ -159,7 +158,6 @@ impl App {
             keys,
             limiter: Limiter::new(config.check_limits),
             identity,
-            busy: Mutex::new(config.busy_retry_after),
             spent: Default::default(),
             enrolment: crate::throttle::EnrolThrottle::new(config.enrol_limits),
             admins: admin_tokens(&config),

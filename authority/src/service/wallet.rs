@@ -159,7 +159,7 @@ impl App {
         let size = upload.bytes.len();
         // The phase is checked inside the update (a stop or renewal may commit between
         // any read here and the write).
-        let busy = self.busy();
+        let busy = self.busy().await?;
         let result = self
             .store
             .update_driver(

@@ -699,6 +699,12 @@ pub trait RegistryStore: Send + Sync + 'static {
     /// Audit entries after sequence number `after`, oldest first, at most `limit`.
     async fn audit_log(&self, after: u64, limit: u32) -> Result<Vec<AuditRecord>, StoreError>;
 
+    /// The busy switch for photo changes: `Some(retry_after)` while it is set. One for every
+    /// process on the database, kept across restarts (D174).
+    async fn busy(&self) -> Result<Option<u32>, StoreError>;
+    /// Sets (`Some(retry_after)`) or clears (`None`) the busy switch.
+    async fn set_busy(&self, retry_after: Option<u32>) -> Result<(), StoreError>;
+
     /// The group-committing writer's totals so far (transactions committed, writes in
     /// them), for `/metrics`; `None` (the default) for a store that does not count them.
     fn writer_counts(&self) -> Option<(u64, u64)> {

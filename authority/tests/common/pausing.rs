@@ -226,6 +226,12 @@ impl RegistryStore for Pausing {
     async fn audit_log(&self, after: u64, limit: u32) -> Result<Vec<AuditRecord>, StoreError> {
         self.inner.audit_log(after, limit).await
     }
+    async fn busy(&self) -> Result<Option<u32>, StoreError> {
+        self.inner.busy().await
+    }
+    async fn set_busy(&self, retry_after: Option<u32>) -> Result<(), StoreError> {
+        self.inner.set_busy(retry_after).await
+    }
 }
 
 /// A test server over a [`Pausing`] store, and that store.

@@ -613,6 +613,47 @@ impl RegistryStore for PgStore {
     async fn audit_log(&self, after: u64, limit: u32) -> Result<Vec<AuditRecord>, StoreError> {
         audit::read(&self.pool, after, limit).await
     }
+
+    async fn busy(&self) -> Result<Option<u32>, StoreError> {
+        with_retry(&self.pool, |conn| {
+            Box::pin(async move {
+                let st = conn
+                    .prepare_cached("SELECT value FROM settings WHERE name = 'busy_retry_after'")
+                    .await?;
+                let row = conn.query_opt(&st, &[]).await?;
+                let value = row.map(|r| get::<i64>(&r, 0, "busy setting")).transpose()?;
+                Ok(value
+                    .map(|v| u32::try_from(v).map_err(|_| StoreError::Corrupt("busy setting")))
+                    .transpose()?)
+            })
+        })
+        .await
+    }
+
+    async fn set_busy(&self, retry_after: Option<u32>) -> Result<(), StoreError> {
+        with_retry(&self.pool, move |conn| {
+            Box::pin(async move {
+                // One statement, its own transaction, idempotent: a retry after a lost
+                // answer sets the same value again.
+                match retry_after {
+                    Some(secs) => {
+                        conn.execute(
+                            "INSERT INTO settings (name, value) VALUES ('busy_retry_after', $1)
+                             ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value",
+                            &[&i64::from(secs)],
+                        )
+                        .await?
+                    }
+                    None => {
+                        conn.execute("DELETE FROM settings WHERE name = 'busy_retry_after'", &[])
+                            .await?
+                    }
+                };
+                Ok(())
+            })
+        })
+        .await
+    }
 }
 
 #[cfg(test)]

@@ -186,6 +186,14 @@ CREATE TABLE IF NOT EXISTS batch_marks (
 );
 CREATE INDEX IF NOT EXISTS batch_marks_at ON batch_marks (at);
 "#,
+    // Switches an admin sets for every process on the database (D174):
+    // `busy_retry_after`, the busy switch for photo changes, present while it is set.
+    r#"
+CREATE TABLE IF NOT EXISTS settings (
+    name  TEXT   PRIMARY KEY,
+    value BIGINT NOT NULL
+);
+"#,
 ];
 
 /// What stopped one pass of the migrations.

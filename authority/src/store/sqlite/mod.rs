@@ -590,4 +590,33 @@ impl RegistryStore for SqliteStore {
         let conn = self.reads.get()?;
         audit::read(&conn, after, limit)
     }
+
+    async fn busy(&self) -> Result<Option<u32>, StoreError> {
+        let conn = self.reads.get()?;
+        let value: Option<i64> = conn
+            .prepare_cached("SELECT value FROM settings WHERE name = 'busy_retry_after'")?
+            .query_row([], |r| r.get(0))
+            .optional()?;
+        value
+            .map(|v| u32::try_from(v).map_err(|_| StoreError::Corrupt("busy setting")))
+            .transpose()
+    }
+
+    async fn set_busy(&self, retry_after: Option<u32>) -> Result<(), StoreError> {
+        self.writer
+            .run(move |conn| {
+                match retry_after {
+                    Some(secs) => conn.execute(
+                        "INSERT INTO settings (name, value) VALUES ('busy_retry_after', ?1)
+                         ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                        [i64::from(secs)],
+                    )?,
+                    None => {
+                        conn.execute("DELETE FROM settings WHERE name = 'busy_retry_after'", [])?
+                    }
+                };
+                Ok::<_, StoreError>(())
+            })
+            .await
+    }
 }

@@ -162,6 +162,14 @@ CREATE INDEX enrol_backoff_expires ON enrol_backoff (expires_at);
 CREATE INDEX check_failures_target ON check_failures (target, at);
 CREATE INDEX check_failures_verifier ON check_failures (verifier_id, at);
 "#,
+    r#"
+-- Switches an admin sets for every process on the database (D174): `busy_retry_after`,
+-- the busy switch for photo changes, present while it is set.
+CREATE TABLE settings (
+    name  TEXT    PRIMARY KEY,
+    value INTEGER NOT NULL
+) WITHOUT ROWID;
+"#,
 ];
 
 /// Brings the database to the latest schema. Runs on the writer connection at start.
