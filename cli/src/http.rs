@@ -17,9 +17,16 @@ pub struct Admin {
 
 /// The CLI's HTTP client: it follows no redirect (a 3xx is a refusal: the data would go to
 /// wherever it points, and its empty answer would read as done) and gives up on an
-/// authority that does not answer (the CLI review, 2026-12-05), as the core's client does.
-fn client() -> Result<reqwest::Client, String> {
-    reqwest::Client::builder()
+/// authority that does not answer (the CLI review, 2026-12-05), as the core's client does. For
+/// the authority at `url` (checked already), straight to it when plain HTTP.
+fn client(url: &str) -> Result<reqwest::Client, String> {
+    let mut builder = reqwest::Client::builder();
+    // Plain HTTP goes straight to this machine, never through a proxy from the
+    // environment, which could be another machine (ninth review, P-F1).
+    if edl_core::net::must_bypass_proxies(url) {
+        builder = builder.no_proxy();
+    }
+    builder
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(std::time::Duration::from_secs(10))
         // No read waits longer than 30 s; a whole answer (a 4 MiB status list on a slow
@@ -42,9 +49,10 @@ fn authority_url(url: &str) -> Result<String, String> {
 impl Admin {
     /// An admin client for the authority at `url` (no trailing slash needed).
     pub fn new(url: &str, token: &str) -> Result<Admin, String> {
+        let url = authority_url(url)?;
         Ok(Admin {
-            http: client()?,
-            url: authority_url(url)?,
+            http: client(&url)?,
+            url,
             token: token.to_owned(),
         })
     }
@@ -88,8 +96,9 @@ impl Admin {
 
 /// `GET /v1/trust-list`: the issuer keys, as the encoded trust list.
 pub async fn trust_list(url: &str) -> Result<Vec<u8>, String> {
-    let resp = client()?
-        .get(format!("{}{}", authority_url(url)?, paths::TRUST_LIST))
+    let url = authority_url(url)?;
+    let resp = client(&url)?
+        .get(format!("{url}{}", paths::TRUST_LIST))
         .send()
         .await
         .map_err(unreachable)?;
@@ -109,8 +118,9 @@ pub async fn bytes(url: &str, path: &str) -> Result<Vec<u8>, String> {
     } else {
         edl_core::net::MAX_TRUST_LIST_BYTES
     };
-    let mut resp = client()?
-        .get(format!("{}{path}", authority_url(url)?))
+    let url = authority_url(url)?;
+    let mut resp = client(&url)?
+        .get(format!("{url}{path}"))
         .send()
         .await
         .map_err(unreachable)?;

@@ -177,6 +177,68 @@ fn plain_http_to_another_machine_is_refused_before_anything_is_sent() {
     assert!(String::from_utf8_lossy(&request).contains("Bearer token"));
 }
 
+/// A plain-HTTP call to an authority on this machine goes straight to it, never through a
+/// proxy named by the environment, which may be another machine: the CLI's admin call (its
+/// token) and the core's online check (`edl verify --authority`: the API key) alike (ninth
+/// review, P-F1). Before, both went to the proxy, and the admin call exited 0 on its
+/// answer. Nothing listens on the authority's port, so only the proxy could answer.
+#[test]
+fn plain_http_to_this_machine_does_not_go_through_a_proxy_from_the_environment() {
+    let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    let proxy = common::fake_authority(2, move |request, s| {
+        let _ = tx.send(request.to_vec());
+        common::write_answer(s, "200 OK", "content-type: application/json\r\n", b"[]");
+    });
+    let closed = TcpListener::bind("127.0.0.1:0").unwrap();
+    let authority = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    for args in [
+        vec![
+            "authority",
+            "admin",
+            "--authority",
+            &authority,
+            "review",
+            "list",
+        ],
+        vec![
+            "verify",
+            "--authority",
+            &authority,
+            "--verifier-key",
+            "s3cret-api-key",
+            "--code",
+            "2123456",
+            "--licence",
+            "110101199003070001",
+        ],
+    ] {
+        let answer = Command::new(env!("CARGO_BIN_EXE_edl"))
+            .args(&args)
+            .env("EDL_ADMIN_TOKEN", "s3cret-admin-token")
+            .env("http_proxy", &proxy)
+            .env("HTTP_PROXY", &proxy)
+            .env("ALL_PROXY", &proxy)
+            .env_remove("NO_PROXY")
+            .env_remove("no_proxy")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert_ne!(
+            answer.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            printed(&answer)
+        );
+        if let Ok(seen) = rx.recv_timeout(Duration::from_millis(500)) {
+            panic!(
+                "{args:?} went to the proxy:\n{}",
+                String::from_utf8_lossy(&seen)
+            );
+        }
+    }
+}
+
 /// A FIFO nobody writes to, or a device, named as an input file is answered at once, not
 /// waited on or read without end (/dev/null stands for the devices: a regression would read
 /// /dev/zero until memory ran out).

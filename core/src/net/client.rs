@@ -31,7 +31,11 @@ impl Client {
     pub fn new(base: &str) -> Result<Self, NetError> {
         let base = base.trim().trim_end_matches('/');
         tls::check_authority_url(base)?;
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder();
+        if tls::must_bypass_proxies(base) {
+            builder = builder.no_proxy();
+        }
+        let http = builder
             .tls_backend_preconfigured(ClientConfig::clone(&*tls::config()?))
             // A redirect would carry the API key and the device-signed headers to an
             // origin the app never chose (and https → http); the authority never redirects.

@@ -31,7 +31,7 @@ pub use error::NetError;
 pub(crate) use pool::ClientSlot;
 #[cfg(feature = "wallet")]
 pub(crate) use signed::DeviceAuth;
-pub use tls::{allow_plain_http, check_authority_url, set_authority_roots};
+pub use tls::{allow_plain_http, check_authority_url, must_bypass_proxies, set_authority_roots};
 pub use verifier::{
     MAX_STATUS_LIST_BYTES, MAX_TRUST_LIST_BYTES, OnlineAnswer, OnlineVerifier, OnlineVerifyError,
     PHOTO_FETCH_SECS,

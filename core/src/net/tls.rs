@@ -60,6 +60,15 @@ pub fn check_authority_url(url: &str) -> Result<(), NetError> {
     }
 }
 
+/// Whether requests to `url` must go straight to it, never through a proxy named by the
+/// environment (`http_proxy`, `ALL_PROXY`): plain HTTP, which [`check_authority_url`]
+/// allows to this machine only, would otherwise reach the proxy's machine in clear, secrets
+/// and all (ninth review, P-F1). An `https://` authority may be reached through one: the
+/// proxy only tunnels its TLS.
+pub fn must_bypass_proxies(url: &str) -> bool {
+    reqwest::Url::parse(url).map_or(true, |u| u.scheme() != "https")
+}
+
 /// Most roots an app may pin: an authority has a handful, and the list is kept in memory.
 const MAX_ROOTS: usize = 16;
 
