@@ -8,9 +8,11 @@
 //! - *killed* (immediate stop): its host's kernel closes the connections at once;
 //! - *fallen silent* (its host powered off, or cut off by the network): every packet to
 //!   and from it is dropped, so nothing closes; the authority's own bounds on a silent
-//!   connection end them (D171). This one runs in a network namespace of its own
-//!   (`unshare -n`, as root), whose loopback nobody else uses, and drops the packets with
-//!   `nft` (Debian's `nftables`, which `.ci/run` installs).
+//!   connection end them (D171). The primary is named by a host name with two addresses,
+//!   as a name with an IPv4 and an IPv6 record is, each tried in turn (ninth review,
+//!   P-F2). This one runs in network and mount namespaces of its own (`unshare -n -m`, as
+//!   root): a loopback nobody else uses, whose packets it drops with `nft` (Debian's
+//!   `nftables`, which `.ci/run` installs), and an `/etc/hosts` of its own.
 //!
 //! Runs in the PostgreSQL pass of `scripts/test` (`EDL_TEST_PG` set: PostgreSQL is
 //! installed), on two clusters of its own; skipped with its reason otherwise. Bounded: a
@@ -132,14 +134,14 @@ fn a_primary_whose_host_falls_silent_fails_over_to_its_standby_losing_nothing_ac
     if std::env::var(IN_NAMESPACE).is_err() {
         // This test again, in a network namespace of its own: its loopback is the only
         // one whose packets are dropped.
-        let own = Command::new("unshare").args(["-n", "true"]).status();
+        let own = Command::new("unshare").args(["-n", "-m", "true"]).status();
         if !own.is_ok_and(|s| s.success()) {
             eprintln!("skipped: needs a network namespace of its own (unshare -n, as root)");
             return;
         }
         let exe = std::env::current_exe().unwrap();
         let status = Command::new("unshare")
-            .args(["-n", "--"])
+            .args(["-n", "-m", "--"])
             .arg(exe)
             .args([SILENT_TEST, "--exact", "--nocapture"])
             .env(IN_NAMESPACE, "1")
@@ -152,6 +154,20 @@ fn a_primary_whose_host_falls_silent_fails_over_to_its_standby_losing_nothing_ac
         return;
     }
     run(&["ip", "link", "set", "lo", "up"]);
+    // The primary's name, seen by this namespace alone: two addresses, the first of which
+    // nothing listens on.
+    let hosts = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        hosts.path(),
+        format!("127.0.0.1 localhost\n127.0.0.2 {PRIMARY_NAME}\n127.0.0.1 {PRIMARY_NAME}\n"),
+    )
+    .unwrap();
+    run(&[
+        "mount",
+        "--bind",
+        hosts.path().to_str().unwrap(),
+        "/etc/hosts",
+    ]);
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -167,6 +183,9 @@ fn run(command: &[&str]) {
         .unwrap_or_else(|e| panic!("{command:?}: {e} (Debian: apt-get install nftables iproute2)"));
     assert!(status.success(), "{command:?}");
 }
+
+/// The primary's host name in the silent-host test.
+const PRIMARY_NAME: &str = "pg-primary";
 
 /// Drops every packet to and from `host:port` on this namespace's loopback.
 fn silence(host: &str) {
@@ -192,7 +211,13 @@ async fn fail_over(gone: Gone) {
     let began = Instant::now();
     let primary = Cluster::start();
     let standby = primary.standby();
-    let t = Arc::new(TestServer::start_on(Some(&primary.with_standby_url(&standby))).await);
+    let url = match gone {
+        Gone::Killed => primary.with_standby_url(&standby),
+        Gone::Silent => primary
+            .with_standby_url(&standby)
+            .replacen("127.0.0.1", PRIMARY_NAME, 1),
+    };
+    let t = Arc::new(TestServer::start_on(Some(&url)).await);
     let police = Arc::new(t.verifier("交警", "enforcement").await);
     let mut wallets = Vec::new();
     for n in 0..DRIVERS {

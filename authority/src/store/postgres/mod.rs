@@ -51,8 +51,16 @@ pub struct PgStore {
     writer: Writer,
 }
 
-/// Longest wait for a pooled connection, or to open a new one, before an attempt fails.
+/// Longest wait for a pooled connection, or to connect to one address, before an attempt
+/// fails.
 const POOL_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Longest wait to open a new connection, name lookups and every address tried included: a
+/// silent host whose name has several addresses (an IPv4 and an IPv6 record) costs a
+/// connect timeout each before the next host is tried, which a bound per host ran out
+/// before the standby (ninth review, P-F2). Five silent addresses fit, well inside a
+/// request's 30 s deadline.
+const CREATE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A connection the network silences (the database's host powered off, a partition: no
 /// reset ever comes) is given up after this long without an acknowledgement of what was
@@ -64,14 +72,25 @@ const SILENT_FOR: Duration = Duration::from_secs(10);
 /// Idle time before the first keepalive probe, and between probes.
 const PROBE_AFTER: Duration = Duration::from_secs(5);
 const PROBE_EVERY: Duration = Duration::from_secs(2);
+/// Above this a URL's `tcp_user_timeout` was likely written in libpq's milliseconds.
+const SECONDS_NOT_MILLIS: Duration = Duration::from_secs(600);
 /// tokio-postgres's own keepalive idle time, kept only where the URL named no other.
 const DRIVER_PROBE_AFTER: Duration = Duration::from_secs(2 * 60 * 60);
 
 /// Bounds a silent connection ([`SILENT_FOR`]) where the URL does not say otherwise
 /// (`tcp_user_timeout`, `keepalives`, `keepalives_idle`, `keepalives_interval`).
 fn bound_silence(config: &mut tokio_postgres::Config) {
-    if config.get_tcp_user_timeout().is_none() {
-        config.tcp_user_timeout(SILENT_FOR);
+    match config.get_tcp_user_timeout() {
+        None => {
+            config.tcp_user_timeout(SILENT_FOR);
+        }
+        // libpq reads the same key in milliseconds: a libpq string's 10000 (10 s) would be
+        // almost three hours here (ninth review, P-F3). Said once, at start.
+        Some(t) if *t > SECONDS_NOT_MILLIS => tracing::warn!(
+            secs = t.as_secs(),
+            "the database URL's tcp_user_timeout is read in seconds, not milliseconds"
+        ),
+        Some(_) => {}
     }
     if config.get_keepalives() {
         if config.get_keepalives_idle() == DRIVER_PROBE_AFTER {
@@ -103,15 +122,18 @@ impl PgStore {
             config.connect_timeout(POOL_TIMEOUT);
         }
         bound_silence(&mut config);
-        // Each host of the URL gets its own connect timeout, one after the other: a new
-        // connection may try them all (a first host fallen silent, its standby promoted:
-        // D171), so the pool gives it that long.
+        // Each address of each host of the URL gets its own connect timeout, one after the
+        // other: a new connection may try them all (a first host fallen silent, its standby
+        // promoted: D171), so the pool gives it at least CREATE_TIMEOUT, and as long as the
+        // hosts take at one address each.
         let hosts = config.get_hosts().len().max(config.get_hostaddrs().len());
-        let create_timeout = config
-            .get_connect_timeout()
-            .copied()
-            .unwrap_or(POOL_TIMEOUT)
-            * u32::try_from(hosts.max(1)).unwrap_or(u32::MAX);
+        let create_timeout = CREATE_TIMEOUT.max(
+            config
+                .get_connect_timeout()
+                .copied()
+                .unwrap_or(POOL_TIMEOUT)
+                * u32::try_from(hosts.max(1)).unwrap_or(u32::MAX),
+        );
         let manager = Manager::from_config(
             config,
             NoTls,
