@@ -154,8 +154,8 @@ fn a_primary_whose_host_falls_silent_fails_over_to_its_standby_losing_nothing_ac
         return;
     }
     run(&["ip", "link", "set", "lo", "up"]);
-    // The primary's name, seen by this namespace alone: two addresses, the first of which
-    // nothing listens on.
+    // The primary's name, seen by this namespace alone: two addresses, one of which nothing
+    // listens on (glibc tries 127.0.0.1 first); once silent, both are tried in vain.
     let hosts = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(
         hosts.path(),

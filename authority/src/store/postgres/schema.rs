@@ -10,6 +10,7 @@
 use deadpool_postgres::Object;
 
 use super::retry::Fault;
+use crate::store::StoreError;
 
 /// Schema versions, in order; entry `i` moves the database from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -198,38 +199,60 @@ CREATE TABLE IF NOT EXISTS settings (
 
 /// What stopped one pass of the migrations.
 enum Stop {
-    /// Another process made the same object at the same moment: `IF NOT EXISTS` checks the
-    /// catalogue before the other's row is committed, so PostgreSQL answers 23505 (on
-    /// `pg_type` or `pg_class`), 42P07 or 42710 (second review, H-F5). The other process
-    /// took the step, so the next pass finds it done (D162, D173).
-    Clash,
+    /// Another process made or replaced the same object at the same moment, with this
+    /// SQLSTATE: `IF NOT EXISTS` checks the catalogue before the other's row is committed,
+    /// so PostgreSQL answers 23505 (on `pg_type` or `pg_class`), 42P07 or 42710 (second
+    /// review, H-F5); two `CREATE OR REPLACE` of one function answer XX000 "tuple
+    /// concurrently updated" (tenth review, Q-F1: three processes or more). The other
+    /// process's statement landed, so the next pass finds it (D162, D173).
+    Clash(String),
     /// Anything else, sorted as anywhere else.
     Fault(Fault),
 }
 
 fn stop(e: tokio_postgres::Error) -> Stop {
-    match e.code().map(|c| c.code()) {
-        Some("23505" | "42P07" | "42710") => Stop::Clash,
+    let code = e.code().map(|c| c.code().to_owned());
+    match code.as_deref() {
+        Some("23505" | "42P07" | "42710") => Stop::Clash(code.unwrap_or_default()),
+        Some("XX000")
+            if e.as_db_error()
+                .is_some_and(|d| d.message() == "tuple concurrently updated") =>
+        {
+            Stop::Clash(code.unwrap_or_default())
+        }
         _ => Stop::Fault(Fault::from(e)),
     }
 }
 
+/// Passes that may clash, per step: each clash is another process's statement landing
+/// first, and a fleet starting together can meet a step a few times over.
+const CLASHES_PER_STEP: usize = 4;
+
 /// Brings the database to the latest schema. Every migration is written to run again, so a
 /// pass that clashed with another process's is run again from the version the database
-/// holds then. Each clash is a step the other process took, so there are at most as many
-/// as there are steps; a fixed count of tries would run out while two processes starting
-/// together chase each other through the steps, as under load they did (D173).
+/// holds then; a fixed count of tries ran out while processes starting together chased
+/// each other through the steps (D173). Past [`CLASHES_PER_STEP`] a step, the clash is no
+/// other process but the database's own answer, and it is the error, with its SQLSTATE
+/// (tenth review, Q-F3: an object of the same name left in the schema).
 pub async fn migrate(conn: &mut Object) -> Result<(), Fault> {
     let mut clashes = 0;
     loop {
         match migrate_once(conn).await {
             Ok(()) => return Ok(()),
             Err(Stop::Fault(f)) => return Err(f),
-            Err(Stop::Clash) if clashes <= MIGRATIONS.len() => {
+            Err(Stop::Clash(_)) if clashes < MIGRATIONS.len() * CLASHES_PER_STEP => {
                 clashes += 1;
                 tokio::time::sleep(std::time::Duration::from_millis(10)).await;
             }
-            Err(Stop::Clash) => return Err(Fault::Transient),
+            Err(Stop::Clash(code)) => {
+                tracing::error!(
+                    code,
+                    "a migration step keeps failing; the schema needs a look"
+                );
+                return Err(Fault::Final(StoreError::Postgres(format!(
+                    "sqlstate {code} in a migration"
+                ))));
+            }
         }
     }
 }
