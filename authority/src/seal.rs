@@ -94,15 +94,33 @@ impl FileKek {
     }
 
     /// The KEK in `path`, made (random, mode 0600) if the file does not exist.
+    ///
+    /// Processes starting at once may all find it missing (D175): each writes a key whole
+    /// under a name of its own and links it into place, which fails if the file is there
+    /// by then; the others read the key that got in. So no process fails on the file
+    /// another made, reads it half written, or keeps a key the file does not hold.
     pub fn load_or_create(path: &Path) -> Result<Self, SealError> {
         match crate::key_file::read(path) {
             Ok(bytes) => Self::parse(bytes.trim_ascii()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let key = Zeroizing::new(random::bytes::<32>());
-                let mut file = private_file(path)?;
-                file.write_all(hex::encode(&key[..]).as_bytes())?;
-                file.sync_all()?;
-                Ok(FileKek::new(&key))
+                let mut draft = path.as_os_str().to_owned();
+                draft.push(format!(".{}.new", hex::encode(random::bytes::<8>())));
+                let draft = PathBuf::from(draft);
+                let written = (|| {
+                    let mut file = private_file(&draft)?;
+                    file.write_all(hex::encode(&key[..]).as_bytes())?;
+                    file.sync_all()?;
+                    std::fs::hard_link(&draft, path)
+                })();
+                let _ = std::fs::remove_file(&draft);
+                match written {
+                    Ok(()) => Ok(FileKek::new(&key)),
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                        Self::parse(crate::key_file::read(path)?.trim_ascii())
+                    }
+                    Err(e) => Err(e.into()),
+                }
             }
             Err(e) => Err(e.into()),
         }
@@ -228,6 +246,40 @@ mod tests {
                 .is_err()
         );
         assert!(kek.open(b"issuer-key 1", &sealed[..10]).is_err());
+    }
+
+    /// Processes starting at once on a host without a KEK file all get the one key that
+    /// ends up in it: none fails on the file another made, or reads it half written, or
+    /// keeps a key of its own that the file does not hold.
+    #[test]
+    fn processes_making_the_kek_file_at_once_all_get_the_key_it_holds() {
+        for _ in 0..200 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("kek");
+            let start = std::sync::Arc::new(std::sync::Barrier::new(8));
+            let made: Vec<_> = (0..8)
+                .map(|_| {
+                    let (path, start) = (path.clone(), start.clone());
+                    std::thread::spawn(move || {
+                        start.wait();
+                        FileKek::load_or_create(&path)
+                    })
+                })
+                .collect();
+            let on_file = |kek: &FileKek| {
+                let sealed = kek.seal(b"issuer-key 1", &[9; 32]);
+                FileKek::load_or_create(&path)
+                    .unwrap()
+                    .open(b"issuer-key 1", &sealed)
+                    .is_ok()
+            };
+            for kek in made {
+                let kek = kek.join().unwrap().expect("every process gets a key");
+                assert!(on_file(&kek), "a process kept a key the file does not hold");
+            }
+            let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+            assert_eq!(left.len(), 1, "only the KEK file is left");
+        }
     }
 
     #[test]
