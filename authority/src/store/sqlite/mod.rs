@@ -62,7 +62,7 @@ impl SqliteStore {
         conn.busy_timeout(Duration::from_secs(5))?;
         // WAL: readers never block the writer nor each other. FULL: a commit is on disk
         // before any request in its batch is answered (group commit amortises the fsync).
-        conn.pragma_update(None, "journal_mode", "WAL")?;
+        into_wal(&conn)?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", true)?;
         conn.set_prepared_statement_cache_capacity(64);
@@ -87,6 +87,25 @@ impl SqliteStore {
     /// the store is dropped and the queued jobs are committed).
     pub fn take_writer_thread(&self) -> Option<std::thread::JoinHandle<()>> {
         self.thread.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+}
+
+/// Puts the database in WAL mode. On a fresh file another process may be doing the same at
+/// that moment: the change needs the file to itself and SQLite answers `SQLITE_BUSY` at
+/// once, without the busy timeout, so it is tried again for as long as that timeout
+/// (D176). Once the other has made the change, this one finds it made.
+fn into_wal(conn: &Connection) -> rusqlite::Result<()> {
+    let until = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        match conn.pragma_update(None, "journal_mode", "WAL") {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy
+                    && std::time::Instant::now() < until =>
+            {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            done => return done,
+        }
     }
 }
 
