@@ -14,13 +14,30 @@ use std::time::{Duration, Instant};
 use common::printed;
 
 fn edl(args: &[&str]) -> Output {
+    edl_with(args, &[])
+}
+
+/// `edl args` with the variables `env` set as well.
+fn edl_with(args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_edl"))
         .args(args)
         .env("EDL_ADMIN_TOKEN", "token")
         .env_remove("EDL_ROOT")
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .output()
         .unwrap()
+}
+
+/// A fake authority (or proxy) for `n` connections that answers `200 []` and hands on
+/// each request it got.
+fn recording(n: usize) -> (String, std::sync::mpsc::Receiver<Vec<u8>>) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let url = common::fake_authority(n, move |request, s| {
+        let _ = tx.send(request.to_vec());
+        common::write_answer(s, "200 OK", "content-type: application/json\r\n", b"[]");
+    });
+    (url, rx)
 }
 
 /// A fake authority answering every request with `status` and `body` (JSON), plus
@@ -124,11 +141,7 @@ fn an_authority_that_never_answers_is_given_up_on() {
 /// stands for another host here; the same call to 127.0.0.1 is sent.
 #[test]
 fn plain_http_to_another_machine_is_refused_before_anything_is_sent() {
-    let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
-    let url = common::fake_authority(4, move |request, s| {
-        let _ = tx.send(request.to_vec());
-        common::write_answer(s, "200 OK", "content-type: application/json\r\n", b"[]");
-    });
+    let (url, rx) = recording(4);
     let remote = url.replace("127.0.0.1", "0.0.0.0");
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("list.bin");
@@ -184,11 +197,7 @@ fn plain_http_to_another_machine_is_refused_before_anything_is_sent() {
 /// answer. Nothing listens on the authority's port, so only the proxy could answer.
 #[test]
 fn plain_http_to_this_machine_does_not_go_through_a_proxy_from_the_environment() {
-    let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
-    let proxy = common::fake_authority(2, move |request, s| {
-        let _ = tx.send(request.to_vec());
-        common::write_answer(s, "200 OK", "content-type: application/json\r\n", b"[]");
-    });
+    let (proxy, rx) = recording(2);
     let closed = TcpListener::bind("127.0.0.1:0").unwrap();
     let authority = format!("http://{}", closed.local_addr().unwrap());
     drop(closed);
@@ -213,17 +222,16 @@ fn plain_http_to_this_machine_does_not_go_through_a_proxy_from_the_environment()
             "110101199003070001",
         ],
     ] {
-        let answer = Command::new(env!("CARGO_BIN_EXE_edl"))
-            .args(&args)
-            .env("EDL_ADMIN_TOKEN", "s3cret-admin-token")
-            .env("http_proxy", &proxy)
-            .env("HTTP_PROXY", &proxy)
-            .env("ALL_PROXY", &proxy)
-            .env_remove("NO_PROXY")
-            .env_remove("no_proxy")
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
+        let answer = edl_with(
+            &args,
+            &[
+                ("http_proxy", &proxy),
+                ("HTTP_PROXY", &proxy),
+                ("ALL_PROXY", &proxy),
+                ("NO_PROXY", ""),
+                ("no_proxy", ""),
+            ],
+        );
         assert_ne!(
             answer.status.code(),
             Some(0),
