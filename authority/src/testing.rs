@@ -157,6 +157,23 @@ impl TestServer {
         (other, clients)
     }
 
+    /// Runs `sql` (statements both backends accept) on this server's database behind the
+    /// authority's back: a row a test makes corrupt, as a faulty disk or a hand edit would.
+    pub async fn run_sql(&self, sql: &str) {
+        match &self.pg {
+            Some(url) => {
+                pg_client(url)
+                    .await
+                    .batch_execute(sql)
+                    .await
+                    .expect("the test's SQL");
+            }
+            None => rusqlite::Connection::open(self.db())
+                .and_then(|c| c.execute_batch(sql))
+                .expect("the test's SQL"),
+        }
+    }
+
     /// Whether the tests run on PostgreSQL.
     pub fn on_postgres(&self) -> bool {
         self.pg.is_some()

@@ -59,6 +59,7 @@ const ROUTES: &[(&str, &str, Gate)] = &[
     ("POST", paths::APPROVE, Gate::Admin(Role::Reviewer)),
     ("POST", paths::REJECT, Gate::Admin(Role::Reviewer)),
     ("PUT", paths::BUSY, Gate::Admin(Role::Reviewer)),
+    ("GET", paths::BUSY, Gate::Admin(Role::Reviewer)),
     ("POST", paths::ROTATE_KEY, Gate::Admin(Role::KeyAdmin)),
     (
         "GET",

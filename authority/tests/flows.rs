@@ -639,6 +639,79 @@ async fn the_busy_switch_set_through_one_process_holds_on_every_process_and_a_re
     other.shutdown().await.expect("clean shutdown");
 }
 
+/// The busy switch reads back as the database holds it, through any process (tenth
+/// review, Q-F2): an operator can tell whether a forgotten switch is still refusing
+/// photo changes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_busy_switch_reads_back_as_stored_through_every_process() {
+    let t = TestServer::start().await;
+    let (other, clients) = t.second_process().await;
+    async fn read(t: &TestServer) -> Value {
+        t.admin_ok(Method::GET, paths::BUSY, Value::Null).await
+    }
+    assert_eq!(read(&t).await, json!({"retry_after": null}), "never set");
+    t.admin_ok(Method::PUT, paths::BUSY, json!({"retry_after": 300}))
+        .await;
+    assert_eq!(
+        read(&clients).await,
+        json!({"retry_after": 300}),
+        "set through the other process"
+    );
+    clients
+        .admin_ok(Method::PUT, paths::BUSY, json!({"retry_after": null}))
+        .await;
+    assert_eq!(read(&t).await, json!({"retry_after": null}), "cleared");
+    other.shutdown().await.expect("clean shutdown");
+}
+
+/// A busy switch must say when to come back, within a day (D177): 0 would have every
+/// client retry at once, and more than a day is not a peak hour. Refused, the setting
+/// before stays.
+#[tokio::test]
+async fn a_busy_switch_of_zero_seconds_or_past_a_day_is_refused_and_the_setting_kept() {
+    let t = TestServer::start().await;
+    t.admin_ok(Method::PUT, paths::BUSY, json!({"retry_after": 300}))
+        .await;
+    for bad in [json!(0), json!(86_401), json!(u32::MAX)] {
+        let (s, v) = t
+            .admin(Method::PUT, paths::BUSY, json!({ "retry_after": bad }))
+            .await;
+        assert_eq!(
+            (s, v["error"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("bad_request")),
+            "retry_after {bad}: {v}"
+        );
+    }
+    t.admin_ok(Method::PUT, paths::BUSY, json!({"retry_after": 86_400}))
+        .await;
+    let read = t.admin_ok(Method::GET, paths::BUSY, Value::Null).await;
+    assert_eq!(read, json!({"retry_after": 86_400}), "a day is allowed");
+}
+
+/// The switch holds back photo changes only, so a switch that cannot be read (here a
+/// corrupt row) does not refuse a first photo, which no switch refuses (tenth review,
+/// Q-F4); a change is refused, as it would be by the switch.
+#[tokio::test]
+async fn a_busy_switch_that_cannot_be_read_refuses_photo_changes_only() {
+    let t = TestServer::start().await;
+    let n = number(92);
+    let driver = t.create_driver(&n, false).await;
+    let wallet = t.enrol(driver, &n).await;
+    t.apply_ok(&wallet).await;
+    t.run_sql("INSERT INTO settings (name, value) VALUES ('busy_retry_after', -1)")
+        .await;
+    let (s, v, _) = t.upload(&wallet, "first", &jpeg(7)).await;
+    assert_eq!(s, StatusCode::OK, "a first photo: {v}");
+
+    let (_, issued) = t.issued_wallet(&number(93)).await;
+    let (s, v, _) = t.upload(&issued, "change", &jpeg(8)).await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::INTERNAL_SERVER_ERROR, Some("internal")),
+        "a photo change: {v}"
+    );
+}
+
 #[tokio::test]
 async fn photo_changes_get_429_with_retry_after_when_busy_and_uploads_are_idempotent() {
     let t = TestServer::start().await;

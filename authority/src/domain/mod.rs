@@ -1,6 +1,7 @@
 //! Pure rules of the registry. No I/O; time comes in as unix seconds.
 //!
-//! - here: photo limits, review deadlines, the live licence, what can be signed;
+//! - here: photo limits, review deadlines, the live licence, what can be signed, the busy
+//!   switch's bounds;
 //! - [`rules`]: every change to a driver, as a function of the aggregate;
 //! - [`messages`]: the texts pushed to the driver's feed.
 
@@ -21,6 +22,25 @@ pub use edl_core::wire::photo::{MAX_PHOTO_BYTES, MIN_PHOTO_BYTES};
 /// upload; reviewers check the rest by eye.
 pub fn check_photo(bytes: &[u8]) -> Result<(), Error> {
     edl_core::wire::photo::check_photo_form(bytes).map_err(|e| Error::InvalidPhoto(e.reason()))
+}
+
+/// The longest Retry-After the busy switch may set (D177): a day. The switch is for peak
+/// hours; a longer pause of photo changes is a decision to announce, not a switch left on.
+pub const MAX_BUSY_RETRY_AFTER: u32 = 24 * 3600;
+
+/// Checks a busy setting (D177): cleared (`None`), or a wait of 1 s to
+/// [`MAX_BUSY_RETRY_AFTER`]. A Retry-After of 0 would send every refused client back at
+/// once, into the same peak.
+pub fn check_busy_setting(retry_after: Option<u32>) -> Result<(), Error> {
+    match retry_after {
+        Some(0) => Err(Error::BadRequest(
+            "retry_after must be at least 1 second (null clears the switch)".into(),
+        )),
+        Some(secs) if secs > MAX_BUSY_RETRY_AFTER => Err(Error::BadRequest(format!(
+            "retry_after must be at most {MAX_BUSY_RETRY_AFTER} seconds"
+        ))),
+        _ => Ok(()),
+    }
 }
 
 fn is_weekend(day: Weekday) -> bool {
@@ -94,6 +114,19 @@ pub fn check_issuable(licence: &Licence, now: u64) -> Result<(), Error> {
 mod tests {
     use super::*;
     use time::macros::datetime;
+
+    #[test]
+    fn a_busy_setting_waits_one_second_to_a_day_or_is_cleared() {
+        for ok in [None, Some(1), Some(300), Some(MAX_BUSY_RETRY_AFTER)] {
+            assert!(check_busy_setting(ok).is_ok(), "{ok:?}");
+        }
+        for bad in [Some(0), Some(MAX_BUSY_RETRY_AFTER + 1), Some(u32::MAX)] {
+            assert!(
+                matches!(check_busy_setting(bad), Err(Error::BadRequest(_))),
+                "{bad:?}"
+            );
+        }
+    }
 
     fn at(t: OffsetDateTime) -> u64 {
         t.unix_timestamp() as u64

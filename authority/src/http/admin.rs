@@ -183,14 +183,27 @@ pub async fn rotate_key(
     app.rotate_key().await.map(Json)
 }
 
-/// Set or clear the busy switch for photo changes (peak hours).
+/// Set or clear the busy switch for photo changes (peak hours): `retry_after` 1 s to a
+/// day, or `null`.
 #[utoipa::path(put, path = paths::BUSY, tag = "admin", security(("admin_token" = [])),
     request_body = BusySetting,
     responses((status = 200, body = BusySetting), (status = "4XX", body = ErrorBody)))]
-pub async fn busy(
+pub async fn set_busy(
     _: Admin<need::Reviewer>,
     State(app): State<AppState>,
     Body(b): Body<BusySetting>,
 ) -> Result<Json<BusySetting>> {
     app.set_busy(b).await.map(Json)
+}
+
+/// The busy switch as the database holds it, for every process (D177).
+#[utoipa::path(get, path = paths::BUSY, tag = "admin", security(("admin_token" = [])),
+    responses((status = 200, body = BusySetting), (status = "4XX", body = ErrorBody)))]
+pub async fn busy(
+    _: Admin<need::Reviewer>,
+    State(app): State<AppState>,
+    _: NoBody,
+) -> Result<Json<BusySetting>> {
+    let retry_after = app.busy().await?;
+    Ok(Json(BusySetting { retry_after }))
 }

@@ -67,7 +67,9 @@ impl App {
 
     /// Sets or clears the busy switch, in the store: for every process on the database and
     /// across restarts (D174).
+    /// 1 s to a day, or cleared (D177).
     pub async fn set_busy(&self, b: BusySetting) -> Result<BusySetting> {
+        crate::domain::check_busy_setting(b.retry_after)?;
         self.store.set_busy(b.retry_after).await?;
         tracing::info!(retry_after = b.retry_after, "busy switch set");
         Ok(b)
@@ -75,7 +77,7 @@ impl App {
 
     /// The busy switch as the store has it now: read at each photo change, which is rare
     /// next to checks (at most six a day per driver), so no process answers an old setting.
-    pub(super) async fn busy(&self) -> Result<Option<u32>> {
+    pub async fn busy(&self) -> Result<Option<u32>> {
         Ok(self.store.busy().await?)
     }
 }

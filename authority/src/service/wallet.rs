@@ -158,8 +158,9 @@ impl App {
         };
         let size = upload.bytes.len();
         // The phase is checked inside the update (a stop or renewal may commit between
-        // any read here and the write).
-        let busy = self.busy().await?;
+        // any read here and the write); so is whether the switch applies, a change's, so a
+        // switch that cannot be read refuses changes only (D177).
+        let busy = self.busy().await;
         let result = self
             .store
             .update_driver(

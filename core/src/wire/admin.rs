@@ -274,11 +274,12 @@ pub struct VerifierCreated {
     pub audience: Audience,
 }
 
-/// `PUT /admin/settings/busy`: peak-hours switch for photo changes.
+/// `PUT /admin/settings/busy` (and `GET`, to read it back): peak-hours switch for photo
+/// changes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BusySetting {
-    /// When set, photo changes are answered 429 with this Retry-After (seconds);
-    /// `null` accepts them again.
+    /// When set, photo changes are answered 429 with this Retry-After (seconds, 1 to
+    /// 86,400); `null` accepts them again.
     pub retry_after: Option<u32>,
 }

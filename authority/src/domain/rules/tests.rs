@@ -653,11 +653,11 @@ fn upload(photo_id: u64) -> Upload {
 fn a_new_upload_withdraws_the_photo_still_pending() {
     let mut s = enrolled();
     s.phase = ApplicationPhase::AwaitingPhoto;
-    let e = submit_photo(&mut s, upload(1), None, NOW).unwrap();
+    let e = submit_photo(&mut s, upload(1), Ok(None), NOW).unwrap();
     assert_eq!(s.phase, ApplicationPhase::UnderReview);
     assert!(e.photo_decisions.is_empty());
     assert_eq!(e.new_photo.as_ref().unwrap().status, PhotoStatus::Pending);
-    let e = submit_photo(&mut s, upload(2), None, NOW).unwrap();
+    let e = submit_photo(&mut s, upload(2), Ok(None), NOW).unwrap();
     assert_eq!(e.photo_decisions.len(), 1);
     assert_eq!(e.photo_decisions[0].photo_id, 1);
     assert_eq!(e.photo_decisions[0].status, PhotoStatus::Withdrawn);
@@ -673,7 +673,7 @@ fn the_phase_in_the_update_decides_whether_a_photo_is_taken() {
         (ApplicationPhase::NotApplied, "apply"),
     ] {
         s.phase = phase;
-        let e = submit_photo(&mut s, upload(1), None, NOW).unwrap_err();
+        let e = submit_photo(&mut s, upload(1), Ok(None), NOW).unwrap_err();
         match refused {
             "stopped" => assert!(matches!(e, Error::ElicenceStopped)),
             _ => assert!(matches!(e, Error::InvalidState(_))),
@@ -682,11 +682,32 @@ fn the_phase_in_the_update_decides_whether_a_photo_is_taken() {
     }
     s.phase = ApplicationPhase::Issued;
     assert!(matches!(
-        submit_photo(&mut s, upload(1), Some(60), NOW),
+        submit_photo(&mut s, upload(1), Ok(Some(60)), NOW),
         Err(Error::Busy { retry_after: 60 })
     ));
-    let e = submit_photo(&mut s, upload(1), None, NOW).unwrap();
+    let e = submit_photo(&mut s, upload(1), Ok(None), NOW).unwrap();
     assert_eq!(e.new_photo.unwrap().kind, ReviewKind::PhotoChange);
+}
+
+/// A busy switch that could not be read refuses a photo change with the read's error, and
+/// does not hold back a first photo, which no switch refuses (D177).
+#[test]
+fn an_unread_busy_switch_refuses_photo_changes_only() {
+    let unread = || Err(Error::Store(StoreError::Corrupt("busy setting")));
+    let mut s = enrolled();
+    s.phase = ApplicationPhase::AwaitingPhoto;
+    let e = submit_photo(&mut s, upload(1), unread(), NOW).unwrap();
+    assert_eq!(e.new_photo.unwrap().kind, ReviewKind::Application);
+    s.phase = ApplicationPhase::Issued;
+    assert!(matches!(
+        submit_photo(&mut s, upload(2), unread(), NOW),
+        Err(Error::Store(StoreError::Corrupt(_)))
+    ));
+    assert_eq!(
+        s.pending_review.unwrap().photo_id,
+        1,
+        "the change kept nothing"
+    );
 }
 
 #[test]
@@ -834,7 +855,7 @@ fn a_change_signed_with_keys_older_than_the_e_licence_is_refused_for_a_retry() {
     )));
     // A photo change re-signs; a counter issuance and an application issue anew.
     let mut change = s.clone();
-    submit_photo(&mut change, upload(51), None, NOW).unwrap();
+    submit_photo(&mut change, upload(51), Ok(None), NOW).unwrap();
     assert!(refused_for_a_newer_key(approve_photo(
         &mut change,
         51,

@@ -135,12 +135,13 @@ fn passes_identity_check(
 /// Takes a wallet's photo for review, at most [`MAX_UPLOADS_PER_DAY`] a day: the phase decides whether one is wanted and what
 /// kind of review it gets, here in the same update that stores it, so a stop or a renewal
 /// committed a moment earlier is seen (a phase read before the update could be stale).
-/// A photo change is refused while the busy switch is on (`busy`). It replaces (withdraws)
-/// a photo still pending, and an application awaiting a photo goes under review.
+/// A photo change is refused while the busy switch is on (`busy`, as read from the store:
+/// a read that failed refuses a change with its error, and nothing else, D177). It replaces
+/// (withdraws) a photo still pending, and an application awaiting a photo goes under review.
 pub fn submit_photo(
     s: &mut DriverState,
     u: Upload,
-    busy: Option<u32>,
+    busy: Result<Option<u32>>,
     now: u64,
 ) -> Result<Effects> {
     let kind = match s.phase {
@@ -152,7 +153,7 @@ pub fn submit_photo(
         }
     };
     if kind == ReviewKind::PhotoChange
-        && let Some(secs) = busy
+        && let Some(secs) = busy?
     {
         return Err(Error::Busy {
             retry_after: u64::from(secs),
