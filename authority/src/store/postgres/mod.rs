@@ -74,13 +74,73 @@ const PROBE_AFTER: Duration = Duration::from_secs(5);
 const PROBE_EVERY: Duration = Duration::from_secs(2);
 /// Above this a URL's `tcp_user_timeout` was likely written in libpq's milliseconds.
 const SECONDS_NOT_MILLIS: Duration = Duration::from_secs(600);
-/// tokio-postgres's own keepalive idle time, kept only where the URL named no other.
-const DRIVER_PROBE_AFTER: Duration = Duration::from_secs(2 * 60 * 60);
 
-/// Bounds a silent connection ([`SILENT_FOR`]) where the URL does not say otherwise
-/// (`tcp_user_timeout`, `keepalives`, `keepalives_idle`, `keepalives_interval`).
-fn bound_silence(config: &mut tokio_postgres::Config) {
+/// The keys a connection string sets, in either of libpq's forms: a URL's query
+/// (`?key=value&…`), or `key = value` pairs whose values may be single-quoted, with
+/// backslash escapes. Only the keys: what tokio-postgres made of their values is in the
+/// parsed `Config`, except where it took a value as nothing said (a 0).
+fn connection_keys(conn: &str) -> Vec<&str> {
+    let conn = conn.trim();
+    if let Some(rest) = ["postgres://", "postgresql://"]
+        .iter()
+        .find_map(|scheme| conn.strip_prefix(scheme))
+    {
+        return rest.split_once('?').map_or_else(Vec::new, |(_, query)| {
+            query
+                .split('&')
+                .map(|pair| pair.split_once('=').map_or(pair, |(key, _)| key))
+                .collect()
+        });
+    }
+    let mut keys = Vec::new();
+    let mut rest = conn;
+    loop {
+        rest = rest.trim_start();
+        let key_end = rest
+            .find(|c: char| c.is_whitespace() || c == '=')
+            .unwrap_or(rest.len());
+        let (key, after) = rest.split_at(key_end);
+        // A malformed string ends the scan here; its parse has already said what it is.
+        let Some(value) = after.trim_start().strip_prefix('=') else {
+            return keys;
+        };
+        keys.push(key);
+        let value = value.trim_start();
+        let (quoted, mut chars) = match value.strip_prefix('\'') {
+            Some(v) => (true, v.char_indices()),
+            None => (false, value.char_indices()),
+        };
+        let start = value.len() - chars.as_str().len();
+        let mut end = value.len();
+        while let Some((at, c)) = chars.next() {
+            match c {
+                '\\' => {
+                    chars.next();
+                }
+                '\'' if quoted => {
+                    end = start + at + 1;
+                    break;
+                }
+                c if !quoted && c.is_whitespace() => {
+                    end = start + at;
+                    break;
+                }
+                _ => {}
+            }
+        }
+        rest = &value[end..];
+    }
+}
+
+/// Bounds a silent connection ([`SILENT_FOR`]) where the connection string `conn` does not
+/// say otherwise (`tcp_user_timeout`, `keepalives`, `keepalives_idle`,
+/// `keepalives_interval`). A key it names keeps its value, 0 (the system's bound, in libpq)
+/// and the driver's own defaults included (ninth review, P-F3).
+fn bound_silence(config: &mut tokio_postgres::Config, conn: &str) {
+    let named = connection_keys(conn);
+    let names = |key: &str| named.contains(&key);
     match config.get_tcp_user_timeout() {
+        None if names("tcp_user_timeout") => {}
         None => {
             config.tcp_user_timeout(SILENT_FOR);
         }
@@ -93,10 +153,10 @@ fn bound_silence(config: &mut tokio_postgres::Config) {
         Some(_) => {}
     }
     if config.get_keepalives() {
-        if config.get_keepalives_idle() == DRIVER_PROBE_AFTER {
+        if !names("keepalives_idle") {
             config.keepalives_idle(PROBE_AFTER);
         }
-        if config.get_keepalives_interval().is_none() {
+        if !names("keepalives_interval") {
             config.keepalives_interval(PROBE_EVERY);
         }
     }
@@ -121,7 +181,7 @@ impl PgStore {
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(POOL_TIMEOUT);
         }
-        bound_silence(&mut config);
+        bound_silence(&mut config, url);
         // Each address of each host of the URL gets its own connect timeout, one after the
         // other: a new connection may try them all (a first host fallen silent, its standby
         // promoted: D171), so the pool gives it at least CREATE_TIMEOUT, and as long as the
@@ -682,9 +742,12 @@ impl RegistryStore for PgStore {
 mod tests {
     use super::*;
 
+    /// tokio-postgres's own keepalive idle time.
+    const DRIVER_PROBE_AFTER: Duration = Duration::from_secs(2 * 60 * 60);
+
     fn bounded(url: &str) -> tokio_postgres::Config {
         let mut config: tokio_postgres::Config = url.parse().unwrap();
-        bound_silence(&mut config);
+        bound_silence(&mut config, url);
         config
     }
 
@@ -708,5 +771,37 @@ mod tests {
         assert_eq!(c.get_keepalives_interval(), Some(Duration::from_secs(7)));
         let off = bounded("postgres://edl@127.0.0.1:5432/postgres?keepalives=0");
         assert!(!off.get_keepalives(), "keepalives turned off stay off");
+    }
+
+    /// 0 is the system's bound in libpq, which tokio-postgres reads as nothing said: a URL
+    /// that names a key keeps what it says, 0 and the driver's own default included
+    /// (ninth review, P-F3).
+    #[test]
+    fn a_url_s_zero_or_driver_default_is_kept_not_replaced() {
+        for url in [
+            "postgres://edl@127.0.0.1:5432/postgres?tcp_user_timeout=0\
+             &keepalives_idle=7200&keepalives_interval=0",
+            "host=127.0.0.1 user=edl tcp_user_timeout = 0 keepalives_idle=7200 \
+             keepalives_interval='0'",
+        ] {
+            let c = bounded(url);
+            assert_eq!(c.get_tcp_user_timeout(), None, "{url}");
+            assert_eq!(c.get_keepalives_idle(), DRIVER_PROBE_AFTER, "{url}");
+            assert_eq!(c.get_keepalives_interval(), None, "{url}");
+        }
+        // The key's name elsewhere (a password, a database name) is not the key.
+        let c = bounded(
+            "postgres://edl:tcp_user_timeout=0@127.0.0.1:5432/keepalives_idle=1\
+             ?application_name=keepalives_interval=0",
+        );
+        assert_eq!(c.get_tcp_user_timeout(), Some(&SILENT_FOR));
+        assert_eq!(c.get_keepalives_idle(), PROBE_AFTER);
+        assert_eq!(c.get_keepalives_interval(), Some(PROBE_EVERY));
+        let c = bounded("host=127.0.0.1 password='x tcp_user_timeout=0' user=edl");
+        assert_eq!(
+            c.get_tcp_user_timeout(),
+            Some(&SILENT_FOR),
+            "a quoted value"
+        );
     }
 }
