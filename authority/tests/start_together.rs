@@ -26,6 +26,15 @@ fn postgres() -> Option<String> {
     std::env::var(PG_ENV).ok().filter(|url| !url.is_empty())
 }
 
+/// Whether this is the PostgreSQL pass of the suite; if not, says that the test is skipped.
+fn in_postgres_pass() -> bool {
+    let pass = postgres().is_some();
+    if !pass {
+        eprintln!("skipped: runs in the PostgreSQL pass (EDL_TEST_PG)");
+    }
+    pass
+}
+
 /// Starts `n` processes on `c` at once and shuts them down; the errors of those that did
 /// not start.
 async fn start_at_once(n: usize, c: &Config) -> Vec<String> {
@@ -52,8 +61,7 @@ async fn two_processes_started_at_once_on_a_fresh_database_both_start() {
 /// Six at once, on PostgreSQL (SQLite's migrations take the file's write lock first).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn six_processes_started_at_once_on_a_fresh_database_all_start() {
-    if postgres().is_none() {
-        eprintln!("skipped: runs in the PostgreSQL pass (EDL_TEST_PG)");
+    if !in_postgres_pass() {
         return;
     }
     for round in 0..30 {
@@ -68,8 +76,7 @@ async fn six_processes_started_at_once_on_a_fresh_database_all_start() {
 /// the fleet then starting all run that step again, each replacing the existing function.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_fleet_started_on_a_step_made_but_not_recorded_all_start() {
-    if postgres().is_none() {
-        eprintln!("skipped: runs in the PostgreSQL pass (EDL_TEST_PG)");
+    if !in_postgres_pass() {
         return;
     }
     for round in 0..12 {
@@ -91,8 +98,7 @@ async fn a_fleet_started_on_a_step_made_but_not_recorded_all_start() {
 /// error it is, with its SQLSTATE, not "database unavailable" (Q-F3).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_migration_that_fails_for_good_says_why() {
-    if postgres().is_none() {
-        eprintln!("skipped: runs in the PostgreSQL pass (EDL_TEST_PG)");
+    if !in_postgres_pass() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
