@@ -10,9 +10,10 @@
 //!   and from it is dropped, so nothing closes; the authority's own bounds on a silent
 //!   connection end them (D171). The primary is named by a host name with two addresses,
 //!   as a name with an IPv4 and an IPv6 record is, each tried in turn (ninth review,
-//!   P-F2). This one runs in network and mount namespaces of its own (`unshare -n -m`, as
-//!   root): a loopback nobody else uses, whose packets it drops with `nft` (Debian's
-//!   `nftables`, which `.ci/run` installs), and an `/etc/hosts` of its own.
+//!   P-F2). This one runs in network, mount and PID namespaces of its own (`unshare -n -m
+//!   -p`, as root): a loopback nobody else uses, whose packets it drops with `nft`
+//!   (Debian's `nftables`, which `.ci/run` installs), an `/etc/hosts` of its own, and its
+//!   clusters' processes ended with it however it ends.
 //!
 //! Runs in the PostgreSQL pass of `scripts/test` (`EDL_TEST_PG` set: PostgreSQL is
 //! installed), on two clusters of its own; skipped with its reason otherwise. Bounded: a
@@ -21,6 +22,7 @@
 mod common;
 
 use std::collections::HashMap;
+use std::os::unix::process::CommandExt;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -133,20 +135,38 @@ fn a_primary_whose_host_falls_silent_fails_over_to_its_standby_losing_nothing_ac
     }
     if std::env::var(IN_NAMESPACE).is_err() {
         // This test again, in a network namespace of its own: its loopback is the only
-        // one whose packets are dropped.
-        let own = Command::new("unshare").args(["-n", "-m", "true"]).status();
+        // one whose packets are dropped. In a PID namespace too, whose first process it is,
+        // so that its clusters end with it however it ends (killed, a CI timeout): the
+        // kernel ends every process of a PID namespace whose first one is gone. It is killed
+        // with `unshare` (`--kill-child`), and `unshare` with this process.
+        let namespaces = ["-n", "-m", "-p", "-f", "--kill-child", "--mount-proc"];
+        let own = Command::new("unshare")
+            .args(namespaces)
+            .arg("true")
+            .status();
         if !own.is_ok_and(|s| s.success()) {
-            eprintln!("skipped: needs a network namespace of its own (unshare -n, as root)");
+            eprintln!("skipped: needs namespaces of its own (unshare -n -m -p, as root)");
             return;
         }
         let exe = std::env::current_exe().unwrap();
-        let status = Command::new("unshare")
-            .args(["-n", "-m", "--"])
+        let mut unshare = Command::new("unshare");
+        unshare
+            .args(namespaces)
+            .arg("--")
             .arg(exe)
             .args([SILENT_TEST, "--exact", "--nocapture"])
-            .env(IN_NAMESPACE, "1")
-            .status()
-            .unwrap();
+            .env(IN_NAMESPACE, "1");
+        // SAFETY: `prctl` is async-signal-safe and touches nothing of this process's memory.
+        unsafe {
+            unshare.pre_exec(|| {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == 0 {
+                    Ok(())
+                } else {
+                    Err(std::io::Error::last_os_error())
+                }
+            });
+        }
+        let status = unshare.status().unwrap();
         assert!(
             status.success(),
             "the test in its own network namespace failed"
