@@ -75,20 +75,26 @@ const PROBE_EVERY: Duration = Duration::from_secs(2);
 /// Above this a URL's `tcp_user_timeout` was likely written in libpq's milliseconds.
 const SECONDS_NOT_MILLIS: Duration = Duration::from_secs(600);
 
-/// The keys a connection string sets, in either of libpq's forms: a URL's query
-/// (`?key=value&…`), or `key = value` pairs whose values may be single-quoted, with
-/// backslash escapes. Only the keys: what tokio-postgres made of their values is in the
-/// parsed `Config`, except where it took a value as nothing said (a 0).
-fn connection_keys(conn: &str) -> Vec<&str> {
-    let conn = conn.trim();
+/// The keys a connection string sets, read as tokio-postgres reads them (its `config.rs`):
+/// a URL's query (`?key=value&…`, the keys percent-decoded), or `key = value` pairs whose
+/// values may be single-quoted, with backslash escapes, up to an empty key, where the
+/// driver stops reading. Only the keys: what the driver made of their values is in the
+/// parsed `Config`, except where it took a value as nothing said (a 0). A string the
+/// driver refuses is refused before this is asked.
+fn connection_keys(conn: &str) -> Vec<String> {
     if let Some(rest) = ["postgres://", "postgresql://"]
         .iter()
         .find_map(|scheme| conn.strip_prefix(scheme))
     {
-        return rest.split_once('?').map_or_else(Vec::new, |(_, query)| {
+        return url_query(rest).map_or_else(Vec::new, |query| {
             query
                 .split('&')
                 .map(|pair| pair.split_once('=').map_or(pair, |(key, _)| key))
+                .map(|key| {
+                    percent_encoding::percent_decode_str(key)
+                        .decode_utf8_lossy()
+                        .into()
+                })
                 .collect()
         });
     }
@@ -100,11 +106,16 @@ fn connection_keys(conn: &str) -> Vec<&str> {
             .find(|c: char| c.is_whitespace() || c == '=')
             .unwrap_or(rest.len());
         let (key, after) = rest.split_at(key_end);
-        // A malformed string ends the scan here; its parse has already said what it is.
-        let Some(value) = after.trim_start().strip_prefix('=') else {
+        // The driver reads no further than an empty key (and a malformed string has been
+        // refused by its parse).
+        let Some(value) = after
+            .trim_start()
+            .strip_prefix('=')
+            .filter(|_| !key.is_empty())
+        else {
             return keys;
         };
-        keys.push(key);
+        keys.push(key.to_owned());
         let value = value.trim_start();
         let (quoted, mut chars) = match value.strip_prefix('\'') {
             Some(v) => (true, v.char_indices()),
@@ -132,13 +143,26 @@ fn connection_keys(conn: &str) -> Vec<&str> {
     }
 }
 
+/// The query of a URL without its scheme, found as the driver finds it: the credentials
+/// end at the first `@` (a `?` in a password is the password's), the hosts at `/` or `?`,
+/// the database name at `?`.
+fn url_query(rest: &str) -> Option<&str> {
+    let rest = rest.split_once('@').map_or(rest, |(_, hosts)| hosts);
+    let rest = &rest[rest.find(['/', '?']).unwrap_or(rest.len())..];
+    let rest = match rest.strip_prefix('/') {
+        Some(path) => &path[path.find('?').unwrap_or(path.len())..],
+        None => rest,
+    };
+    rest.strip_prefix('?')
+}
+
 /// Bounds a silent connection ([`SILENT_FOR`]) where the connection string `conn` does not
 /// say otherwise (`tcp_user_timeout`, `keepalives`, `keepalives_idle`,
 /// `keepalives_interval`). A key it names keeps its value, 0 (the system's bound, in libpq)
 /// and the driver's own defaults included (ninth review, P-F3).
 fn bound_silence(config: &mut tokio_postgres::Config, conn: &str) {
     let named = connection_keys(conn);
-    let names = |key: &str| named.contains(&key);
+    let names = |key: &str| named.iter().any(|k| k == key);
     match config.get_tcp_user_timeout() {
         None if names("tcp_user_timeout") => {}
         None => {
@@ -802,6 +826,56 @@ mod tests {
             c.get_tcp_user_timeout(),
             Some(&SILENT_FOR),
             "a quoted value"
+        );
+    }
+
+    /// The driver ends a URL's credentials at the first `@`, so a `?` in a password is the
+    /// password's, not the query's start; and a `?key&` in a password names nothing
+    /// (eleventh review, R-F1).
+    #[test]
+    fn a_question_mark_in_the_credentials_is_not_the_query() {
+        let url = "postgres://edl:pa?ss@127.0.0.1:5432/postgres?tcp_user_timeout=0\
+                   &keepalives_idle=7200";
+        let parsed: tokio_postgres::Config = url.parse().unwrap();
+        assert_eq!(
+            parsed.get_password(),
+            Some(&b"pa?ss"[..]),
+            "the driver's reading"
+        );
+        let c = bounded(url);
+        assert_eq!(c.get_tcp_user_timeout(), None, "the URL's 0 kept");
+        assert_eq!(
+            c.get_keepalives_idle(),
+            DRIVER_PROBE_AFTER,
+            "the URL's 7200 kept"
+        );
+
+        let c = bounded("postgres://edl:x?keepalives_idle&tcp_user_timeout&y@127.0.0.1/postgres");
+        assert_eq!(c.get_tcp_user_timeout(), Some(&SILENT_FOR), "nothing named");
+        assert_eq!(c.get_keepalives_idle(), PROBE_AFTER, "nothing named");
+    }
+
+    /// The driver stops reading a `key = value` string at an empty key and ignores the
+    /// rest, so the keys past it are not named (R-F1); and it decodes a URL's keys, so a
+    /// percent-encoded key is named (D178's leftover).
+    #[test]
+    fn only_the_keys_the_driver_read_are_named() {
+        let conn = "host=127.0.0.1 user=edl =x tcp_user_timeout=30 keepalives_idle=60";
+        let parsed: tokio_postgres::Config = conn.parse().unwrap();
+        assert_eq!(
+            parsed.get_tcp_user_timeout(),
+            None,
+            "the driver ignored the tail"
+        );
+        let c = bounded(conn);
+        assert_eq!(c.get_tcp_user_timeout(), Some(&SILENT_FOR));
+        assert_eq!(c.get_keepalives_idle(), PROBE_AFTER);
+
+        let c = bounded("postgres://edl@127.0.0.1/postgres?tcp%5Fuser_timeout=0");
+        assert_eq!(
+            c.get_tcp_user_timeout(),
+            None,
+            "a percent-encoded key is named"
         );
     }
 }
