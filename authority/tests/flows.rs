@@ -688,6 +688,56 @@ async fn a_busy_switch_of_zero_seconds_or_past_a_day_is_refused_and_the_setting_
     assert_eq!(read, json!({"retry_after": 86_400}), "a day is allowed");
 }
 
+/// A body that does not name `retry_after` (empty, a misspelt field) is refused, not
+/// read as `null`: an operator turning the switch on with a typo must not turn it off
+/// with a 200 (eleventh review, R-F2).
+#[tokio::test]
+async fn a_busy_body_that_does_not_name_retry_after_is_refused_and_the_setting_kept() {
+    let t = TestServer::start().await;
+    t.admin_ok(Method::PUT, paths::BUSY, json!({"retry_after": 300}))
+        .await;
+    for body in [
+        json!({}),
+        json!({"retryAfter": 600}),
+        json!({"retry_afte": 600}),
+        json!({"retry_after": 600, "until": "18:00"}),
+    ] {
+        let (s, v) = t.admin(Method::PUT, paths::BUSY, body.clone()).await;
+        assert_eq!(
+            (s, v["error"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("bad_request")),
+            "{body}: {v}"
+        );
+        let read = t.admin_ok(Method::GET, paths::BUSY, Value::Null).await;
+        assert_eq!(read, json!({"retry_after": 300}), "after {body}");
+    }
+}
+
+/// A setting stored out of bounds (0 or past a day, as D174 accepted before D177) is held
+/// to them when read: a photo change is never told to come back at once, nor in years
+/// (eleventh review, R-F3).
+#[tokio::test]
+async fn a_busy_setting_stored_out_of_bounds_is_held_to_them() {
+    let t = TestServer::start().await;
+    let (_, wallet) = t.issued_wallet(&number(94)).await;
+    for (stored, in_effect) in [(0_u64, 1_u64), (4_294_967_295, 86_400)] {
+        t.run_sql(&format!(
+            "DELETE FROM settings; \
+             INSERT INTO settings (name, value) VALUES ('busy_retry_after', {stored})"
+        ))
+        .await;
+        let read = t.admin_ok(Method::GET, paths::BUSY, Value::Null).await;
+        assert_eq!(read, json!({ "retry_after": in_effect }), "stored {stored}");
+        let (s, v, h) = t.upload(&wallet, "k1", &jpeg(5)).await;
+        assert_eq!(
+            (s, v["retry_after"].as_u64()),
+            (StatusCode::TOO_MANY_REQUESTS, Some(in_effect)),
+            "stored {stored}: {v}"
+        );
+        assert_eq!(h["retry-after"], in_effect.to_string().as_str());
+    }
+}
+
 /// The switch holds back photo changes only, so a switch that cannot be read (here a
 /// corrupt row) does not refuse a first photo, which no switch refuses (tenth review,
 /// Q-F4); a change is refused, as it would be by the switch.

@@ -43,6 +43,13 @@ pub fn check_busy_setting(retry_after: Option<u32>) -> Result<(), Error> {
     }
 }
 
+/// The busy switch as stored, held to the bounds [`check_busy_setting`] puts on a new
+/// setting (D177): a row written before them (D174 took 0 and any `u32`) keeps the switch
+/// on, with a Retry-After of 1 s to a day, never "at once" nor years away.
+pub fn busy_in_effect(stored: Option<u32>) -> Option<u32> {
+    stored.map(|secs| secs.clamp(1, MAX_BUSY_RETRY_AFTER))
+}
+
 fn is_weekend(day: Weekday) -> bool {
     matches!(day, Weekday::Saturday | Weekday::Sunday)
 }
@@ -114,6 +121,14 @@ pub fn check_issuable(licence: &Licence, now: u64) -> Result<(), Error> {
 mod tests {
     use super::*;
     use time::macros::datetime;
+
+    #[test]
+    fn a_busy_setting_stored_out_of_bounds_is_held_to_them() {
+        assert_eq!(busy_in_effect(None), None);
+        assert_eq!(busy_in_effect(Some(0)), Some(1));
+        assert_eq!(busy_in_effect(Some(300)), Some(300));
+        assert_eq!(busy_in_effect(Some(u32::MAX)), Some(MAX_BUSY_RETRY_AFTER));
+    }
 
     #[test]
     fn a_busy_setting_waits_one_second_to_a_day_or_is_cleared() {

@@ -188,7 +188,7 @@ pub async fn rotate_key(
 #[utoipa::path(put, path = paths::BUSY, tag = "admin", security(("admin_token" = [])),
     request_body = BusySetting,
     responses((status = 200, body = BusySetting), (status = "4XX", body = ErrorBody)))]
-pub async fn set_busy(
+pub async fn busy(
     _: Admin<need::Reviewer>,
     State(app): State<AppState>,
     Body(b): Body<BusySetting>,
@@ -196,10 +196,10 @@ pub async fn set_busy(
     app.set_busy(b).await.map(Json)
 }
 
-/// The busy switch as the database holds it, for every process (D177).
+/// The busy switch in effect, as the database holds it, for every process (D177).
 #[utoipa::path(get, path = paths::BUSY, tag = "admin", security(("admin_token" = [])),
     responses((status = 200, body = BusySetting), (status = "4XX", body = ErrorBody)))]
-pub async fn busy(
+pub async fn get_busy(
     _: Admin<need::Reviewer>,
     State(app): State<AppState>,
     _: NoBody,

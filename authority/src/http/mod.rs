@@ -93,7 +93,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::reject))
         .routes(routes!(admin::create_verifier))
         .routes(routes!(admin::rotate_key))
-        .routes(routes!(admin::busy, admin::set_busy))
+        .routes(routes!(admin::busy, admin::get_busy))
         .routes(routes!(audit::audit))
         .layer(DefaultBodyLimit::max(BODY_LIMIT));
     let photos = OpenApiRouter::new()

@@ -77,7 +77,8 @@ impl App {
 
     /// The busy switch as the store has it now: read at each photo change, which is rare
     /// next to checks (at most six a day per driver), so no process answers an old setting.
+    /// Held to the bounds of a new setting (D177, R-F3).
     pub async fn busy(&self) -> Result<Option<u32>> {
-        Ok(self.store.busy().await?)
+        Ok(crate::domain::busy_in_effect(self.store.busy().await?))
     }
 }

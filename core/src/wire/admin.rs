@@ -275,11 +275,24 @@ pub struct VerifierCreated {
 }
 
 /// `PUT /admin/settings/busy` (and `GET`, to read it back): peak-hours switch for photo
-/// changes.
+/// changes. `retry_after` must be named, `null` included, and nothing else: a body that
+/// misspells it is refused rather than read as `null`, which clears the switch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct BusySetting {
     /// When set, photo changes are answered 429 with this Retry-After (seconds, 1 to
-    /// 86,400); `null` accepts them again.
+    /// 86,400, the authority's bounds); `null` accepts them again.
+    #[serde(deserialize_with = "named_nullable")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(required = true, minimum = 1, maximum = 86400)
+    )]
     pub retry_after: Option<u32>,
+}
+
+/// An `Option` field that must be present, `null` or a value: with `deserialize_with`,
+/// serde refuses a missing field instead of reading it as `None`.
+fn named_nullable<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    Option::<u32>::deserialize(d)
 }
