@@ -161,6 +161,10 @@ impl App {
         // any read here and the write); so is whether the switch applies, a change's, so a
         // switch that cannot be read refuses changes only (D177).
         let busy = self.busy().await;
+        if let Err(e) = &busy {
+            // Said here: a first photo goes on without it, and nothing else would say.
+            tracing::warn!(error = %e, "the busy switch could not be read");
+        }
         let result = self
             .store
             .update_driver(
