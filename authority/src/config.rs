@@ -211,7 +211,9 @@ pub struct Config {
     /// scrape.
     pub metrics_token: String,
     /// `/readyz` says not ready when store writes are waiting and none has been answered
-    /// for this long (the writer is not keeping up).
+    /// for this long (the writer is not keeping up); and when the writer has held one batch
+    /// for this long (the database holds its commit), writes are refused with 503 until it
+    /// ends (D179).
     pub writer_stall: Duration,
 }
 

@@ -6,28 +6,55 @@
 //! passed through untimed (the request histogram covers them).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use edl_core::wire::{VerificationLogEntry, VerifierClass};
 
 use crate::error::Error;
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, WriteTimer};
 use crate::store::{
     AuditEntry, AuditRecord, BackoffChange, BackoffEntry, BackoffKey, CheckFailure, DriverChange,
     DriverId, DriverState, ElicenceRef, IssuerKeyRow, PhotoRow, RecentFailures, RegistryStore,
     StatusEntries, StoreError, SyncSnapshot, VerifierRow,
 };
 
-/// [`RegistryStore`] over another, recording each write in [`Metrics`].
+/// [`RegistryStore`] over another, recording each write in [`Metrics`], and refusing
+/// writes while the database holds a commit (D179).
 pub struct MeteredStore {
     inner: Arc<dyn RegistryStore>,
     metrics: Arc<Metrics>,
+    stall: Duration,
 }
 
 impl MeteredStore {
-    /// Wraps `inner`.
-    pub fn new(inner: Arc<dyn RegistryStore>, metrics: Arc<Metrics>) -> Self {
-        MeteredStore { inner, metrics }
+    /// Wraps `inner`; writes are refused while its writer has held one batch longer than
+    /// `stall` (`Config::writer_stall`).
+    pub fn new(inner: Arc<dyn RegistryStore>, metrics: Arc<Metrics>, stall: Duration) -> Self {
+        MeteredStore {
+            inner,
+            metrics,
+            stall,
+        }
+    }
+
+    /// Starts timing the write `op`, or refuses it (`Unavailable`: 503 with Retry-After)
+    /// while the writer has held its batch longer than the stall bound: a database holding
+    /// a commit (a synchronous standby away, a stopped disk) would otherwise hold every
+    /// write queued behind it until the request's deadline (408), the queue growing for as
+    /// long as it lasts (D179). Refused, a write is not made: it may be sent again.
+    fn begin(&self, op: &'static str) -> Result<WriteTimer<'_>, StoreError> {
+        if self
+            .inner
+            .writer_held_for()
+            .is_some_and(|held| held > self.stall)
+        {
+            // Counted with every 503 (`edl_shed_total{reason="unavailable"}`); the held
+            // batch is `edl_writer_batch_held_seconds`.
+            tracing::debug!(op, "store write refused: the database holds a commit");
+            return Err(StoreError::Unavailable);
+        }
+        Ok(self.metrics.write(op))
     }
 }
 
@@ -38,7 +65,7 @@ impl RegistryStore for MeteredStore {
     }
 
     async fn rotate_issuer_key(&self, key: IssuerKeyRow) -> Result<(), StoreError> {
-        let _t = self.metrics.write("rotate_issuer_key");
+        let _t = self.begin("rotate_issuer_key")?;
         self.inner.rotate_issuer_key(key).await
     }
 
@@ -47,7 +74,7 @@ impl RegistryStore for MeteredStore {
         state: DriverState,
         photo: Option<PhotoRow>,
     ) -> Result<DriverId, StoreError> {
-        let _t = self.metrics.write("create_driver");
+        let _t = self.begin("create_driver")?;
         self.inner.create_driver(state, photo).await
     }
 
@@ -67,7 +94,7 @@ impl RegistryStore for MeteredStore {
         id: DriverId,
         change: DriverChange,
     ) -> Result<DriverState, Error> {
-        let _t = self.metrics.write("update_driver");
+        let _t = self.begin("update_driver")?;
         self.inner.update_driver(id, change).await
     }
 
@@ -107,7 +134,7 @@ impl RegistryStore for MeteredStore {
         key_hash: [u8; 32],
         now: u64,
     ) -> Result<u64, StoreError> {
-        let _t = self.metrics.write("create_verifier");
+        let _t = self.begin("create_verifier")?;
         self.inner.create_verifier(name, class, key_hash, now).await
     }
 
@@ -124,7 +151,7 @@ impl RegistryStore for MeteredStore {
         nonce: [u8; 16],
         timestamp: u64,
     ) -> Result<bool, StoreError> {
-        let _t = self.metrics.write("record_nonce");
+        let _t = self.begin("record_nonce")?;
         self.inner.record_nonce(account, nonce, timestamp).await
     }
 
@@ -136,7 +163,7 @@ impl RegistryStore for MeteredStore {
         spends: Option<crate::guard::CodeKey>,
         budget: Option<crate::store::Budget>,
     ) -> Result<crate::guard::Claim, StoreError> {
-        let _t = self.metrics.write("log_verification");
+        let _t = self.begin("log_verification")?;
         self.inner
             .log_verification(driver, verifier_id, entry, spends, budget)
             .await
@@ -163,12 +190,12 @@ impl RegistryStore for MeteredStore {
         log: Option<(DriverId, VerificationLogEntry)>,
         limits: crate::store::GuessLimits,
     ) -> Result<(), StoreError> {
-        let _t = self.metrics.write("record_check_failure");
+        let _t = self.begin("record_check_failure")?;
         self.inner.record_check_failure(failure, log, limits).await
     }
 
     async fn allocate_status_index(&self) -> Result<u32, StoreError> {
-        let _t = self.metrics.write("allocate_status_index");
+        let _t = self.begin("allocate_status_index")?;
         self.inner.allocate_status_index().await
     }
 
@@ -188,12 +215,12 @@ impl RegistryStore for MeteredStore {
         keys: &[BackoffKey],
         change: BackoffChange,
     ) -> Result<(), Error> {
-        let _t = self.metrics.write("enrol_backoff");
+        let _t = self.begin("enrol_backoff")?;
         self.inner.update_enrol_backoff(keys, change).await
     }
 
     async fn append_audit(&self, entry: AuditEntry) -> Result<u64, StoreError> {
-        let _t = self.metrics.write("append_audit");
+        let _t = self.begin("append_audit")?;
         self.inner.append_audit(entry).await
     }
 
@@ -206,11 +233,15 @@ impl RegistryStore for MeteredStore {
     }
 
     async fn set_busy(&self, retry_after: Option<u32>) -> Result<(), StoreError> {
-        let _t = self.metrics.write("set_busy");
+        let _t = self.begin("set_busy")?;
         self.inner.set_busy(retry_after).await
     }
 
     fn writer_counts(&self) -> Option<(u64, u64)> {
         self.inner.writer_counts()
+    }
+
+    fn writer_held_for(&self) -> Option<Duration> {
+        self.inner.writer_held_for()
     }
 }

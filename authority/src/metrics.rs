@@ -31,6 +31,7 @@ pub struct Metrics {
     requests: HistogramVec,
     writes: HistogramVec,
     writes_waiting: IntGauge,
+    batch_held: prometheus::Gauge,
     batches: IntCounter,
     batch_jobs: IntCounter,
     lockouts: IntCounter,
@@ -88,6 +89,12 @@ impl Metrics {
             "Store writes called and not yet answered.",
         )
         .expect("a valid gauge");
+        let batch_held = prometheus::Gauge::new(
+            "edl_writer_batch_held_seconds",
+            "How long the writer has been on the batch in hand (0 between batches); past \
+             the stall bound, writes are refused (D179).",
+        )
+        .expect("a valid gauge");
         let batches = counter(
             "edl_writer_batches_total",
             "Transactions committed by the group-committing writer.",
@@ -117,6 +124,7 @@ impl Metrics {
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(writes.clone()),
             Box::new(writes_waiting.clone()),
+            Box::new(batch_held.clone()),
             Box::new(batches.clone()),
             Box::new(batch_jobs.clone()),
             Box::new(lockouts.clone()),
@@ -130,6 +138,7 @@ impl Metrics {
             requests,
             writes,
             writes_waiting,
+            batch_held,
             batches,
             batch_jobs,
             lockouts,
@@ -181,6 +190,12 @@ impl Metrics {
             .inc_by(batches.saturating_sub(self.batches.get()));
         self.batch_jobs
             .inc_by(jobs.saturating_sub(self.batch_jobs.get()));
+    }
+
+    /// How long the store's writer has been on the batch in hand, read at each scrape.
+    pub fn set_writer_held(&self, held: Option<Duration>) {
+        self.batch_held
+            .set(held.map_or(0.0, |held| held.as_secs_f64()));
     }
 
     /// Whether store writes are being answered: `Err(seconds)` when writes are waiting and

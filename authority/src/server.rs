@@ -104,7 +104,11 @@ pub async fn app(mut config: Config, store: Arc<dyn RegistryStore>) -> Result<Ar
     };
     // Every write is timed for `/metrics` and `/readyz`, whichever store is underneath.
     let metrics = Arc::new(Metrics::new());
-    let store: Arc<dyn RegistryStore> = Arc::new(MeteredStore::new(store, metrics.clone()));
+    let store: Arc<dyn RegistryStore> = Arc::new(MeteredStore::new(
+        store,
+        metrics.clone(),
+        config.writer_stall,
+    ));
     let keys = Keys::load(store.as_ref(), config.clock.now(), life, sealer).await?;
     let identity: Arc<dyn IdentityVerifier> = match &config.identity_verifier {
         Some(provider) => provider.clone(),

@@ -100,7 +100,8 @@ impl TestServer {
         Self::start_on_with(server.as_deref(), change).await
     }
 
-    async fn start_on_with(pg: Option<&str>, change: impl FnOnce(&mut Config)) -> TestServer {
+    /// [`TestServer::start_on`] with the configuration `change` adjusts first.
+    pub async fn start_on_with(pg: Option<&str>, change: impl FnOnce(&mut Config)) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let clock = ManualClock::new(START);
         let pg = match pg {

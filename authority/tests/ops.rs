@@ -221,6 +221,25 @@ async fn readiness_turns_503_while_writes_cannot_commit_and_recovers() {
     // Alive all the same: a restart would not help.
     let alive = reqwest::get(format!("{}/healthz", t.url)).await.unwrap();
     assert_eq!(alive.status(), StatusCode::OK);
+    if !t.on_postgres() {
+        // SQLite's one writer holds the waiting write's batch: the next write is refused
+        // at once rather than queued behind it (D179; PostgreSQL's writer takes only the
+        // checks' appends, and `pg_standby_away.rs` holds it).
+        let asked = std::time::Instant::now();
+        let (s, v) = t
+            .admin(
+                reqwest::Method::POST,
+                "/admin/verifiers",
+                json!({"name": "人保", "class": "insurer"}),
+            )
+            .await;
+        assert_eq!(
+            (s, v["error"].as_str()),
+            (StatusCode::SERVICE_UNAVAILABLE, Some("unavailable")),
+            "{v}"
+        );
+        assert!(asked.elapsed() < Duration::from_millis(500));
+    }
 
     blocker.release().await;
     assert_eq!(write.await.unwrap(), StatusCode::OK);

@@ -51,9 +51,17 @@ async fn readyz(State(app): State<AppState>) -> Response {
             tracing::warn!(error = %e, "readiness: the database read failed");
             Some("the database cannot be read".to_owned())
         }
-        Ok(Ok(_)) => match app.metrics.writer_progress(app.config.writer_stall) {
-            Ok(()) => None,
-            Err(secs) => Some(format!(
+        Ok(Ok(_)) => match (
+            app.store.writer_held_for(),
+            app.metrics.writer_progress(app.config.writer_stall),
+        ) {
+            // The database holds a commit: writes are refused meanwhile (D179).
+            (Some(held), _) if held > app.config.writer_stall => Some(format!(
+                "the database has held a commit for {} s; writes are refused meanwhile",
+                held.as_secs()
+            )),
+            (_, Ok(())) => None,
+            (_, Err(secs)) => Some(format!(
                 "store writes are waiting and none was committed for {secs} s"
             )),
         },
@@ -86,6 +94,7 @@ async fn metrics(State(app): State<AppState>, headers: HeaderMap) -> Result<Resp
     if let Some((batches, jobs)) = app.store.writer_counts() {
         app.metrics.set_writer_totals(batches, jobs);
     }
+    app.metrics.set_writer_held(app.store.writer_held_for());
     let response = (
         [(
             header::CONTENT_TYPE,

@@ -12,6 +12,7 @@
 
 pub mod budget;
 pub mod columns;
+pub mod held;
 pub mod postgres;
 pub mod sqlite;
 
@@ -708,6 +709,13 @@ pub trait RegistryStore: Send + Sync + 'static {
     /// The group-committing writer's totals so far (transactions committed, writes in
     /// them), for `/metrics`; `None` (the default) for a store that does not count them.
     fn writer_counts(&self) -> Option<(u64, u64)> {
+        None
+    }
+
+    /// How long the group-committing writer has been on the batch in hand; `None` between
+    /// batches, or for a store without one (the default). A batch held far longer than
+    /// any commit takes means the database is holding its commit (D179).
+    fn writer_held_for(&self) -> Option<std::time::Duration> {
         None
     }
 }

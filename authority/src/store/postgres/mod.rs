@@ -176,6 +176,10 @@ impl RegistryStore for PgStore {
         Some(self.writer.counts())
     }
 
+    fn writer_held_for(&self) -> Option<Duration> {
+        self.writer.held_for()
+    }
+
     async fn issuer_keys(&self) -> Result<Vec<IssuerKeyRow>, StoreError> {
         with_retry(&self.pool, |conn| {
             Box::pin(async move {

@@ -26,6 +26,7 @@ use super::retry::{Fault, commit, drop_idle_if_lost, with_retry};
 use super::rows::{feed_columns, i};
 use crate::clock::Clock;
 use crate::guard::{Claim, CodeKey};
+use crate::store::held::BatchClock;
 use crate::store::{Budget, CheckFailure, DriverId, FeedEvent, GuessLimits, Refused, StoreError};
 
 /// Jobs per transaction at most: bounds the latency one batch adds.
@@ -149,6 +150,7 @@ pub struct Retention {
 pub struct Writer {
     jobs: mpsc::UnboundedSender<Job>,
     counts: Arc<Counts>,
+    held: Arc<BatchClock>,
 }
 
 /// Batches committed and jobs in them, for `/metrics` (group commit at work).
@@ -163,14 +165,26 @@ impl Writer {
     pub fn start(pool: Pool, retention: Retention) -> Writer {
         let (tx, rx) = mpsc::unbounded_channel();
         let counts = Arc::new(Counts::default());
+        let held = Arc::new(BatchClock::default());
         tokio::spawn(run(
             pool,
             rx,
             retention,
             counts.clone(),
             marks::Marks::new(),
+            held.clone(),
         ));
-        Writer { jobs: tx, counts }
+        Writer {
+            jobs: tx,
+            counts,
+            held,
+        }
+    }
+
+    /// How long the batch in hand has been going, its waits, retries and the question
+    /// after a lost commit included (D179); `None` between batches.
+    pub fn held_for(&self) -> Option<Duration> {
+        self.held.held_for()
     }
 
     /// Transactions committed and the jobs in them so far.
@@ -193,6 +207,7 @@ async fn run(
     retention: Retention,
     counts: Arc<Counts>,
     marks: marks::Marks,
+    held: Arc<BatchClock>,
 ) {
     let mut last_prune = Instant::now() - PRUNE_EVERY;
     while let Some(first) = rx.recv().await {
@@ -204,7 +219,9 @@ async fn run(
             }
         }
         let span = tracing::debug_span!("writer_batch", jobs = batch.len());
+        let in_batch = held.begin();
         let outcome = write_batch(&pool, &batch, &marks).instrument(span).await;
+        drop(in_batch);
         if outcome.is_ok() {
             counts.batches.fetch_add(1, Ordering::Relaxed);
             counts.jobs.fetch_add(batch.len() as u64, Ordering::Relaxed);

@@ -152,6 +152,10 @@ impl RegistryStore for SqliteStore {
         Some(self.commit_stats())
     }
 
+    fn writer_held_for(&self) -> Option<std::time::Duration> {
+        self.writer.held_for()
+    }
+
     async fn issuer_keys(&self) -> Result<Vec<IssuerKeyRow>, StoreError> {
         let conn = self.reads.get()?;
         let mut stmt = conn.prepare_cached(

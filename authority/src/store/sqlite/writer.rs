@@ -18,6 +18,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::clock::Clock;
 use crate::store::StoreError;
+use crate::store::held::BatchClock;
 
 thread_local! {
     /// The writer thread's transactions, counted (see [`current_batch`]).
@@ -49,6 +50,7 @@ type Job = Box<dyn FnOnce(&Connection) -> Reply + Send>;
 pub struct Writer {
     jobs: mpsc::UnboundedSender<Job>,
     stats: Arc<Stats>,
+    held: Arc<BatchClock>,
 }
 
 /// Counts of the writer's work, to see group commit at work (jobs per batch).
@@ -76,16 +78,30 @@ impl Writer {
     ) -> std::io::Result<(Writer, thread::JoinHandle<()>)> {
         let (tx, rx) = mpsc::unbounded_channel();
         let stats = Arc::new(Stats::default());
-        let counts = stats.clone();
+        let held = Arc::new(BatchClock::default());
+        let (counts, clock) = (stats.clone(), held.clone());
         let handle = thread::Builder::new()
             .name("edl-writer".into())
-            .spawn(move || run(conn, rx, retention, &counts))?;
-        Ok((Writer { jobs: tx, stats }, handle))
+            .spawn(move || run(conn, rx, retention, &counts, &clock))?;
+        Ok((
+            Writer {
+                jobs: tx,
+                stats,
+                held,
+            },
+            handle,
+        ))
     }
 
     /// How much work has been committed.
     pub fn stats(&self) -> &Stats {
         &self.stats
+    }
+
+    /// How long the batch in hand has been going, from its `BEGIN` to its `COMMIT`'s
+    /// answer (D179); `None` between batches.
+    pub fn held_for(&self) -> Option<Duration> {
+        self.held.held_for()
     }
 
     /// Runs `f` in the next batch; resolves once that batch committed. `f` returning an
@@ -165,6 +181,7 @@ fn run(
     mut rx: mpsc::UnboundedReceiver<Job>,
     retention: Retention,
     stats: &Stats,
+    held: &BatchClock,
 ) {
     let mut last_prune = Instant::now() - PRUNE_EVERY;
     while let Some(first) = rx.blocking_recv() {
@@ -176,6 +193,7 @@ fn run(
             }
         }
         let _batch = tracing::debug_span!("writer_batch", jobs = batch.len()).entered();
+        let in_batch = held.begin();
         if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
             // Dropping the jobs drops their reply channels: callers see `Closed`.
             tracing::error!(error = %e, "writer cannot begin a transaction");
@@ -191,6 +209,7 @@ fn run(
             continue;
         };
         let commit = conn.execute_batch("COMMIT").map_err(StoreError::from);
+        drop(in_batch);
         if let Err(e) = &commit {
             tracing::error!(error = %e, "writer batch not committed");
             let _ = conn.execute_batch("ROLLBACK");

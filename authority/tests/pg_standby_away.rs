@@ -1,0 +1,122 @@
+//! A synchronous standby that goes away: PostgreSQL then holds every commit until it is
+//! back, as it should (a commit acknowledged before the standby has it could be lost in a
+//! fail-over). The authority must not queue writes behind a commit that does not come:
+//! once its writer has held one batch for longer than `writer_stall`, new writes are
+//! answered `503 unavailable` with `Retry-After` at once and `/readyz` says why; when the
+//! standby is back, the held commit completes and writes are taken again (D179; the
+//! eighth review's O-F7, rest).
+//!
+//! Runs in the PostgreSQL pass of `scripts/test` (`EDL_TEST_PG` set), on two clusters of
+//! its own. Bounded: about 20 s, most of it making the clusters.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::cluster::Cluster;
+use common::*;
+use edl_core::credential::Audience;
+use reqwest::StatusCode;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_its_synchronous_standby_away_writes_are_refused_at_once_and_taken_again_when_it_returns()
+ {
+    if std::env::var(PG_ENV).is_err() {
+        eprintln!("skipped: needs PostgreSQL; runs in the PostgreSQL pass (EDL_TEST_PG)");
+        return;
+    }
+    let primary = Cluster::start();
+    let standby = primary.standby();
+    let t = std::sync::Arc::new(
+        TestServer::start_on_with(Some(&primary.url), |c| c.metrics_token = SCRAPE.into()).await,
+    );
+    let police = std::sync::Arc::new(t.verifier("交警", "enforcement").await);
+    let (_, wallet) = t.issued_wallet(&number(1)).await;
+    let (s, v, _) = t
+        .verify(&police, wallet.online_qr(Audience::Enforcement, t.now()))
+        .await;
+    assert_eq!(s, StatusCode::OK, "with the standby there: {v}");
+
+    standby.ctl("down");
+    // A check whose log entry is now in a commit PostgreSQL holds.
+    let held = {
+        let (t, police) = (t.clone(), police.clone());
+        let code = wallet.manual(Audience::Enforcement, t.now());
+        tokio::spawn(async move { t.verify(&police, code).await })
+    };
+    let stall = t.config().writer_stall;
+    tokio::time::sleep(stall + Duration::from_secs(1)).await;
+    assert!(
+        !held.is_finished(),
+        "the commit is held while the standby is away"
+    );
+
+    let asked = Instant::now();
+    let (s, v, h) = t
+        .verify(&police, wallet.barcode(Audience::Business, t.now()))
+        .await;
+    let took = asked.elapsed();
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::SERVICE_UNAVAILABLE, Some("unavailable")),
+        "a check while the writer holds a batch: {v}"
+    );
+    assert!(h.contains_key("retry-after"), "{h:?}");
+    assert!(
+        took < Duration::from_secs(2),
+        "answered at once, not queued: {took:?}"
+    );
+    let (s, v, _) = t
+        .raw(reqwest::Method::GET, "/readyz", &[], Vec::new())
+        .await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "not ready: {v}");
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("has held a commit"),
+        "says why: {v}"
+    );
+    assert!(
+        held_seconds(&t).await > stall.as_secs_f64(),
+        "the held batch is in the metrics"
+    );
+
+    standby.ctl("up");
+    let (s, v, _) = held.await.unwrap();
+    assert_eq!(
+        s,
+        StatusCode::OK,
+        "the held check, once the standby is back: {v}"
+    );
+    // The refused check was not taken: sent again, it is answered as new.
+    let (s, v, _) = t
+        .verify(&police, wallet.barcode(Audience::Business, t.now()))
+        .await;
+    assert_eq!(s, StatusCode::OK, "the refused check sent again: {v}");
+    let (s, v, _) = t
+        .raw(reqwest::Method::GET, "/readyz", &[], Vec::new())
+        .await;
+    assert_eq!(s, StatusCode::OK, "ready again: {v}");
+    assert!(held_seconds(&t).await < stall.as_secs_f64());
+}
+
+const SCRAPE: &str = "scrape-token";
+
+/// `edl_writer_batch_held_seconds` from `/metrics`.
+async fn held_seconds(t: &TestServer) -> f64 {
+    let text = t
+        .http
+        .get(format!("{}/metrics", t.url))
+        .bearer_auth(SCRAPE)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix("edl_writer_batch_held_seconds "))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("the gauge is scraped")
+}
