@@ -149,9 +149,12 @@ impl Error {
             InvalidPhoto(_) => ErrorCode::InvalidPhoto,
             Busy { .. } => ErrorCode::Busy,
             LockedOut { .. } => ErrorCode::LockedOut,
-            Store(StoreError::Closed | StoreError::Aborted | StoreError::Unavailable) => {
-                ErrorCode::Unavailable
-            }
+            Store(
+                StoreError::Closed
+                | StoreError::Aborted
+                | StoreError::Unavailable
+                | StoreError::Held,
+            ) => ErrorCode::Unavailable,
             Store(_) | Issue(_) | Sealed(_) | RootKey(_) => ErrorCode::Internal,
         }
     }
@@ -172,7 +175,9 @@ impl Error {
             Error::NotEligible(reason) => body.reason = Some(*reason),
             // A database that went away: tell clients when to come back rather than
             // leaving them to guess (load balancers and wallets honour Retry-After).
-            Error::Store(StoreError::Unavailable) => body.retry_after = Some(STORE_RETRY_AFTER),
+            Error::Store(StoreError::Unavailable | StoreError::Held) => {
+                body.retry_after = Some(STORE_RETRY_AFTER)
+            }
             _ => {}
         }
         body

@@ -38,7 +38,7 @@ impl MeteredStore {
         }
     }
 
-    /// Starts timing the write `op`, or refuses it (`Unavailable`: 503 with Retry-After)
+    /// Starts timing the write `op`, or refuses it (`Held`: 503 with Retry-After)
     /// while the writer has held its batch longer than the stall bound: a database holding
     /// a commit (a synchronous standby away, a stopped disk) would otherwise hold every
     /// write queued behind it until the request's deadline (408), the queue growing for as
@@ -52,7 +52,7 @@ impl MeteredStore {
             // Counted with every 503 (`edl_shed_total{reason="unavailable"}`); the held
             // batch is `edl_writer_batch_held_seconds`.
             tracing::debug!(op, "store write refused: the database holds a commit");
-            return Err(StoreError::Unavailable);
+            return Err(StoreError::Held);
         }
         Ok(self.metrics.write(op))
     }

@@ -275,3 +275,139 @@ async fn connections_over_the_cap_are_counted_as_shed() {
         "{text}"
     );
 }
+
+/// A check refused because the writer holds a commit (D179) was not made: its code is
+/// nobody's, in this process's memory as in the database (twelfth review, S-F1).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_check_refused_while_a_batch_is_held_leaves_its_code_unspent() {
+    let t = start_with(|c| c.writer_stall = Duration::from_millis(300)).await;
+    if t.on_postgres() {
+        return;
+    }
+    let (_, wallet) = t.issued_wallet(&number(1)).await;
+    let police = t.verifier("交警", "enforcement").await;
+    let other = t.verifier("交警二队", "enforcement").await;
+    let code = wallet.online_qr(Audience::Enforcement, t.now());
+    let blocker = Blocker::hold(&t).await;
+    let url = t.url.clone();
+    let write = tokio::spawn(async move {
+        reqwest::Client::new()
+            .post(format!("{url}/admin/verifiers"))
+            .bearer_auth(ADMIN)
+            .json(&json!({"name": "平安保险", "class": "insurer"}))
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    let (s, v, _) = t.verify(&police, code.clone()).await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::SERVICE_UNAVAILABLE, Some("unavailable")),
+        "refused while held: {v}"
+    );
+    blocker.release().await;
+    assert_eq!(write.await.unwrap(), StatusCode::OK);
+    // Nothing of the refused check was kept: the code is nobody's.
+    let (s, v, _) = t.verify(&other, code.clone()).await;
+    assert_eq!(
+        s,
+        StatusCode::OK,
+        "another verifier, the code never spent: {v}"
+    );
+}
+
+/// The refused check sent again by its own verifier, after the 10 s a repeat is answered
+/// for, is answered as new: nothing was kept (S-F1).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_check_refused_while_a_batch_is_held_can_be_sent_again_later() {
+    let t = start_with(|c| c.writer_stall = Duration::from_millis(300)).await;
+    if t.on_postgres() {
+        return;
+    }
+    let (_, wallet) = t.issued_wallet(&number(1)).await;
+    let police = t.verifier("交警", "enforcement").await;
+    let code = wallet.online_qr(Audience::Enforcement, t.now());
+    let blocker = Blocker::hold(&t).await;
+    let url = t.url.clone();
+    let write = tokio::spawn(async move {
+        reqwest::Client::new()
+            .post(format!("{url}/admin/verifiers"))
+            .bearer_auth(ADMIN)
+            .json(&json!({"name": "平安保险", "class": "insurer"}))
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    let (s, v, _) = t.verify(&police, code.clone()).await;
+    assert_eq!(
+        s,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "refused while held: {v}"
+    );
+    blocker.release().await;
+    assert_eq!(write.await.unwrap(), StatusCode::OK);
+    // The stall lasted 11 s; the code (30 s window) is still good.
+    t.clock.advance(11);
+    let (s, v, _) = t.verify(&police, code.clone()).await;
+    assert_eq!(s, StatusCode::OK, "sent again after Retry-After: {v}");
+}
+
+/// A batch waiting for a row another session holds (an operator's psql, a peer process
+/// whose host fell silent mid-transaction) is not a commit the database holds: writes
+/// elsewhere go on (PostgreSQL; twelfth review, S-F3: every write was refused).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_row_locked_elsewhere_does_not_refuse_unrelated_writes() {
+    let t = start_with(|c| c.writer_stall = Duration::from_secs(1)).await;
+    let Some(url) = t.pg.clone() else {
+        return;
+    };
+    let (driver, wallet) = t.issued_wallet(&number(1)).await;
+    let police = t.verifier("交警", "enforcement").await;
+    let session = pg_client(&url).await;
+    session
+        .batch_execute(&format!(
+            "BEGIN; SELECT 1 FROM drivers WHERE id = {driver} FOR UPDATE"
+        ))
+        .await
+        .unwrap();
+    let held = {
+        let code = wallet.online_qr(Audience::Enforcement, t.now());
+        let (url, key) = (t.url.clone(), police.api_key.clone());
+        tokio::spawn(async move {
+            reqwest::Client::new()
+                .post(format!("{url}{}", edl_core::wire::paths::VERIFY))
+                .header(edl_core::wire::HEADER_API_KEY, key)
+                .json(&code)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        })
+    };
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(!held.is_finished(), "the check waits for the row");
+    let r = reqwest::get(format!("{}/readyz", t.url)).await.unwrap();
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert!(
+        !v["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("has held a commit"),
+        "a row lock is not a held commit: {v}"
+    );
+    // A write that has nothing to do with that driver, and does not go through the writer.
+    let (s, v) = t
+        .admin(
+            reqwest::Method::POST,
+            "/admin/verifiers",
+            json!({"name": "人保", "class": "insurer"}),
+        )
+        .await;
+    session.batch_execute("ROLLBACK").await.unwrap();
+    let _ = held.await;
+    assert_eq!(s, StatusCode::OK, "an unrelated write: {v}");
+}

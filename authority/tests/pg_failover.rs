@@ -12,8 +12,8 @@
 //!   as a name with an IPv4 and an IPv6 record is, each tried in turn (ninth review,
 //!   P-F2). This one runs in network, mount and PID namespaces of its own (`unshare -n -m
 //!   -p`, as root): a loopback nobody else uses, whose packets it drops with `nft`
-//!   (Debian's `nftables`, which `.ci/run` installs), an `/etc/hosts` of its own, and its
-//!   clusters' processes ended with it however it ends.
+//!   (Debian's `nftables`, which `.ci/run` installs), an `/etc/hosts` and a `/tmp` of its
+//!   own, and its clusters (their processes and files) ended with it however it ends.
 //!
 //! Runs in the PostgreSQL pass of `scripts/test` (`EDL_TEST_PG` set: PostgreSQL is
 //! installed), on two clusters of its own; skipped with its reason otherwise. Bounded: a
@@ -174,6 +174,9 @@ fn a_primary_whose_host_falls_silent_fails_over_to_its_standby_losing_nothing_ac
         return;
     }
     run(&["ip", "link", "set", "lo", "up"]);
+    // The clusters' files in a /tmp of this namespace's own, in memory: gone with it
+    // however the test ends (twelfth review, S-F6: a killed test left 130 MB behind).
+    run(&["mount", "-t", "tmpfs", "-o", "mode=1777", "tmpfs", "/tmp"]);
     // The primary's name, seen by this namespace alone: two addresses, one of which nothing
     // listens on (glibc tries 127.0.0.1 first); once silent, both are tried in vain.
     let hosts = tempfile::NamedTempFile::new().unwrap();

@@ -72,6 +72,8 @@ impl App {
                 self.limiter.unfail(verifier, target, at);
                 Some(refused)
             }
+            // Any other failure (the database away, a write refused while it holds a
+            // commit) keeps the failure counted here: fewer guesses, never more.
             other => {
                 other?;
                 None
@@ -370,6 +372,14 @@ impl App {
             )
             .await
         {
+            // Refused, not made (D179): the code is nobody's, here as in the database,
+            // so it may be sent again, by this verifier or another (twelfth review, S-F1).
+            Err(StoreError::Held) => {
+                if claimed_here {
+                    self.spent.release(code, verifier.id);
+                }
+                return Err(StoreError::Held.into());
+            }
             Err(StoreError::OverBudget(refused)) => {
                 if claimed_here {
                     self.spent.release(code, verifier.id);

@@ -56,9 +56,14 @@ pub enum StoreError {
     /// PostgreSQL reported an error (its SQLSTATE only: the message may quote data).
     #[error("postgres: {0}")]
     Postgres(String),
-    /// The database cannot be reached (after bounded retries); the caller may retry later.
+    /// The database cannot be reached (after bounded retries), or a commit's outcome is
+    /// unknown; the caller may retry later.
     #[error("database unavailable; retry")]
     Unavailable,
+    /// The write was refused, not made: the database has held the writer's commit past
+    /// the stall bound (D179). The caller may retry later; nothing of it was kept.
+    #[error("database holds a commit; write refused; retry")]
+    Held,
     /// The check would go past a limit every process shares ([`GuessLimits`], D163):
     /// nothing of it was written. Seconds to wait.
     #[error("failed-check limit reached")]

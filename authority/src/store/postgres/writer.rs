@@ -181,8 +181,8 @@ impl Writer {
         }
     }
 
-    /// How long the batch in hand has been going, its waits, retries and the question
-    /// after a lost commit included (D179); `None` between batches.
+    /// How long the batch in hand has been committing, the question after a lost answer
+    /// included, or the prune deleting (D179); `None` otherwise.
     pub fn held_for(&self) -> Option<Duration> {
         self.held.held_for()
     }
@@ -219,9 +219,9 @@ async fn run(
             }
         }
         let span = tracing::debug_span!("writer_batch", jobs = batch.len());
-        let in_batch = held.begin();
-        let outcome = write_batch(&pool, &batch, &marks).instrument(span).await;
-        drop(in_batch);
+        let outcome = write_batch(&pool, &batch, &marks, &held)
+            .instrument(span)
+            .await;
         if outcome.is_ok() {
             counts.batches.fetch_add(1, Ordering::Relaxed);
             counts.jobs.fetch_add(batch.len() as u64, Ordering::Relaxed);
@@ -229,6 +229,9 @@ async fn run(
         answer(batch, outcome);
         if last_prune.elapsed() >= PRUNE_EVERY {
             last_prune = Instant::now();
+            // Its deletes commit too, and the writer waits for them: a standby away holds
+            // them as it would a batch (twelfth review, S-F4).
+            let _held = held.begin();
             prune(&pool, retention.clock.now(), retention.nonce_secs, &marks).await;
         }
     }
@@ -295,7 +298,16 @@ impl Columns {
     }
 }
 
-async fn write_batch(pool: &Pool, batch: &[Job], marks: &marks::Marks) -> Outcome {
+/// Writes `batch` in one transaction. `held` times its commit, from the `COMMIT` sent to
+/// its answer, the question after a lost answer included (D179): what a database that
+/// holds commits (a synchronous standby away) holds, and nothing else; a batch waiting for
+/// a row another session holds is not a held commit (twelfth review, S-F3).
+async fn write_batch(
+    pool: &Pool,
+    batch: &[Job],
+    marks: &marks::Marks,
+    held: &Arc<BatchClock>,
+) -> Outcome {
     let mut cols = Columns::default();
     for (n, job) in batch.iter().enumerate() {
         match job {
@@ -365,6 +377,7 @@ async fn write_batch(pool: &Pool, batch: &[Job], marks: &marks::Marks) -> Outcom
         let feed = feed.clone();
         let checks = checks.clone();
         let pool = pool.clone();
+        let held = held.clone();
         // A new mark each attempt: an attempt found not kept is over for good.
         let mark = marks.next();
         Box::pin(async move {
@@ -465,6 +478,7 @@ async fn write_batch(pool: &Pool, batch: &[Job], marks: &marks::Marks) -> Outcom
             let insert = marks::prepare(&tx).await?;
             // Biased: the mark is polled, so sent, first.
             let ((), done) = tokio::try_join!(biased; marks::put(&tx, &insert, &mark), rows)?;
+            let _committing = held.begin();
             match commit(tx).await {
                 // The answer was lost: the mark tells whether the batch was kept (D169),
                 // asked on a connection opened after the loss (D171).
