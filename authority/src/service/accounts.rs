@@ -65,9 +65,8 @@ impl App {
         }
     }
 
-    /// Sets or clears the busy switch, in the store: for every process on the database and
-    /// across restarts (D174).
-    /// 1 s to a day, or cleared (D177).
+    /// Sets (1 s to a day, D177) or clears the busy switch, in the store: for every process
+    /// on the database and across restarts (D174).
     pub async fn set_busy(&self, b: BusySetting) -> Result<BusySetting> {
         crate::domain::check_busy_setting(b.retry_after)?;
         self.store.set_busy(b.retry_after).await?;
