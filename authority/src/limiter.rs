@@ -352,6 +352,46 @@ impl Limiter {
         !std::mem::replace(&mut counter.logged, true)
     }
 
+    /// Takes back the telling of a lock-out's first refusal by [`Limiter::begin`] whose
+    /// log entry could not be written (the database away, or holding a commit: D179), so
+    /// the next refusal of that lock-out is logged for the driver instead (twelfth review,
+    /// S-F2). The counter is the one `begin` found refusing, found again the same way.
+    pub fn untell(&self, verifier: u64, target: &str, shared: bool, now: u64) {
+        let (pair_rule, verifier_rule, target_rule) = self.rules();
+        let mut c = self.lock();
+        let c = &mut *c;
+        let key = (verifier, target.to_owned());
+        let refusing = [
+            c.verifiers
+                .get_mut(&verifier)
+                .and_then(|x| x.refusal(now, verifier_rule).map(|_| x)),
+            c.pairs
+                .get_mut(&key)
+                .and_then(|x| x.refusal(now, pair_rule).map(|_| x)),
+            c.targets
+                .get_mut(target)
+                .filter(|_| shared)
+                .and_then(|x| x.refusal(now, target_rule).map(|_| x)),
+        ];
+        if let Some(counter) = refusing.into_iter().flatten().next() {
+            counter.logged = false;
+        }
+    }
+
+    /// As [`Limiter::untell`], for the first refusal told by [`Limiter::hold`] with the
+    /// same `verifier`, `target` and `whole`.
+    pub fn untell_hold(&self, verifier: u64, target: &str, whole: bool) {
+        let mut c = self.lock();
+        let counter = if whole {
+            c.verifiers.get_mut(&verifier)
+        } else {
+            c.targets.get_mut(target)
+        };
+        if let Some(counter) = counter {
+            counter.logged = false;
+        }
+    }
+
     /// Counts a failure that is already decided (rebuilding after a restart).
     pub fn restore(&self, verifier: u64, target: &str, at: u64) {
         let (pair_rule, verifier_rule, target_rule) = self.rules();
@@ -510,6 +550,9 @@ mod tests {
         assert!(l.hold(4, "d:2", true, 100, 300));
         assert!(!l.begin(4, "d:3", false, 101).err().unwrap().first_refusal);
         assert!(!l.hold(4, "d:3", true, 102, 300));
+        // A telling whose entry was not written is taken back (S-F2).
+        l.untell_hold(4, "d:3", true);
+        assert!(l.hold(4, "d:3", true, 103, 300));
     }
 
     #[test]
@@ -523,6 +566,9 @@ mod tests {
         assert_eq!(locked.retry_after, 49);
         assert!(locked.first_refusal);
         assert!(!l.begin(1, "d:9", true, 4).err().unwrap().first_refusal);
+        // Its entry not written: taken back, the next refusal is the first again (S-F2).
+        l.untell(1, "d:9", true, 4);
+        assert!(l.begin(1, "d:9", true, 4).err().unwrap().first_refusal);
         // Another verifier and another licence are unaffected.
         assert!(l.begin(2, "d:9", true, 3).is_ok());
         assert!(l.begin(1, "d:8", true, 3).is_ok());

@@ -356,6 +356,61 @@ async fn a_check_refused_while_a_batch_is_held_can_be_sent_again_later() {
     assert_eq!(s, StatusCode::OK, "sent again after Retry-After: {v}");
 }
 
+/// A lock-out's first refusal is logged for the driver (D80, D166); when its entry is
+/// refused while a commit is held (D179), the next refusal is logged instead (twelfth
+/// review, S-F2: the entry was lost for good).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lock_out_first_refused_while_a_batch_is_held_is_still_logged_for_the_driver() {
+    let t = start_with(|c| c.writer_stall = Duration::from_millis(300)).await;
+    if t.on_postgres() {
+        return;
+    }
+    let (_, mut wallet) = t.issued_wallet(&number(1)).await;
+    let bad = t.verifier("可疑租车行", "rental").await;
+    let real = wallet.manual(Audience::Business, t.now())["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let guesses: Vec<String> = (0..20u32)
+        .map(|g| format!("2{g:06}"))
+        .filter(|c| *c != real)
+        .collect();
+    let number = wallet.number.clone();
+    let guess =
+        |n: usize| json!({"method": "manual", "licence_number": number, "code": guesses[n]});
+    for n in 0..5 {
+        let (s, v, _) = t.verify(&bad, guess(n)).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    }
+    let blocker = Blocker::hold(&t).await;
+    let url = t.url.clone();
+    let write = tokio::spawn(async move {
+        reqwest::Client::new()
+            .post(format!("{url}/admin/verifiers"))
+            .bearer_auth(ADMIN)
+            .json(&json!({"name": "平安保险", "class": "insurer"}))
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    // The lock-out's first refusal: its log entry is refused.
+    let (s, v, _) = t.verify(&bad, guess(5)).await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{v}");
+    blocker.release().await;
+    assert_eq!(write.await.unwrap(), StatusCode::OK);
+    let (s, v, _) = t.verify(&bad, guess(6)).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{v}");
+    let synced = t.sync(&mut wallet).await;
+    let locked = synced
+        .verifications
+        .iter()
+        .filter(|v| v.outcome == edl_core::wire::CheckOutcome::LockedOut)
+        .count();
+    assert_eq!(locked, 1, "the lock-out is in the driver's log");
+}
+
 /// A batch waiting for a row another session holds (an operator's psql, a peer process
 /// whose host fell silent mid-transaction) is not a commit the database holds: writes
 /// elsewhere go on (PostgreSQL; twelfth review, S-F3: every write was refused).

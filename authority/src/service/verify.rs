@@ -105,7 +105,14 @@ impl App {
             now,
             now + retry_after,
         );
-        self.tell_lock_out(first, check.verifier_id, holder).await?;
+        if let Err(e) = self.tell_lock_out(first, check.verifier_id, holder).await {
+            if first {
+                // Not logged: the next refusal is the first (S-F2).
+                self.limiter
+                    .untell_hold(check.verifier_id, &check.target, refused.verifier);
+            }
+            return Err(e);
+        }
         tracing::warn!(
             retry_after,
             "online check refused: a shared limit is reached"
@@ -113,22 +120,24 @@ impl App {
         Ok(Error::LockedOut { retry_after })
     }
 
-    /// Counts a refusal by a lock-out, and logs the `first` of a lock-out in this process
-    /// for the checked licence's driver (D80, D166): `holder` is that driver, if any, with
-    /// the check's log entry, logged with the outcome `LockedOut`.
+    /// Logs the `first` of a lock-out in this process for the checked licence's driver
+    /// (D80, D166), then counts the refusal: `holder` is that driver, if any, with the
+    /// check's log entry, logged with the outcome `LockedOut`. A log entry that cannot be
+    /// written fails the answer (503), and the refusal is not counted: the caller takes
+    /// the telling back, so the next refusal is logged (S-F2).
     async fn tell_lock_out(
         &self,
         first: bool,
         verifier_id: u64,
         holder: Option<(DriverId, VerificationLogEntry)>,
     ) -> Result<()> {
-        self.metrics.locked_out(first);
         if let (true, Some((driver, mut entry))) = (first, holder) {
             entry.outcome = CheckOutcome::LockedOut;
             self.store
                 .log_verification(driver, verifier_id, entry, None, None)
                 .await?;
         }
+        self.metrics.locked_out(first);
         Ok(())
     }
 
@@ -237,8 +246,16 @@ impl App {
                 let holder = target
                     .as_ref()
                     .map(|t| (t.holder.id, log(CheckOutcome::LockedOut)));
-                self.tell_lock_out(locked.first_refusal, verifier.id, holder)
-                    .await?;
+                if let Err(e) = self
+                    .tell_lock_out(locked.first_refusal, verifier.id, holder)
+                    .await
+                {
+                    if locked.first_refusal {
+                        // Not logged: the next refusal is the first (S-F2).
+                        self.limiter.untell(verifier.id, &key, shared, now);
+                    }
+                    return Err(e);
+                }
                 tracing::warn!(
                     retry_after = locked.retry_after,
                     "online check refused: locked out"
