@@ -158,6 +158,18 @@ impl TestServer {
         (other, clients)
     }
 
+    /// `/metrics` scraped with `token`: the status and the text.
+    pub async fn scrape(&self, token: &str) -> (StatusCode, String) {
+        let r = self
+            .http
+            .get(format!("{}/metrics", self.url))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("/metrics answers");
+        (r.status(), r.text().await.expect("a text answer"))
+    }
+
     /// Runs `sql` (statements both backends accept) on this server's database behind the
     /// authority's back: a row a test makes corrupt, as a faulty disk or a hand edit would.
     pub async fn run_sql(&self, sql: &str) {
@@ -561,6 +573,20 @@ impl Wallet {
         let d = self.holder().dynamic_code(audience, now, 30).unwrap();
         json!({"method": "barcode", "text": d.barcode.text()})
     }
+}
+
+/// The value of the first sample of `name` in a `/metrics` text whose labels include every
+/// one of `labels`.
+pub fn metric_sample(text: &str, name: &str, labels: &[&str]) -> Option<f64> {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter(|l| {
+            l.strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with('{') || rest.starts_with(' '))
+        })
+        .find(|l| labels.iter().all(|want| l.contains(want)))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
 }
 
 pub fn rand32() -> [u8; 32] {

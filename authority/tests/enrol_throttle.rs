@@ -327,20 +327,12 @@ const SCRAPE: &str = "test-scrape-token";
 
 /// The number of store writes of the enrolment back-off so far, from `/metrics`.
 async fn backoff_writes(t: &TestServer) -> Option<f64> {
-    let text = t
-        .http
-        .get(format!("{}/metrics", t.url))
-        .bearer_auth(SCRAPE)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .filter(|l| l.starts_with("edl_store_write_duration_seconds_count{"))
-        .find(|l| l.contains("op=\"enrol_backoff\""))
-        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+    let (_, text) = t.scrape(SCRAPE).await;
+    metric_sample(
+        &text,
+        "edl_store_write_duration_seconds_count",
+        &["op=\"enrol_backoff\""],
+    )
 }
 
 /// An anonymous caller sends enrolments at will: each try counted is one write, and a

@@ -56,28 +56,24 @@ impl Blocker {
     }
 }
 
-async fn scrape(t: &TestServer, token: &str) -> (StatusCode, String) {
-    let r = t
-        .http
-        .get(format!("{}/metrics", t.url))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    (r.status(), r.text().await.unwrap())
-}
-
-/// The value of the first sample of `name` whose labels include every one of `labels`.
-fn sample(text: &str, name: &str, labels: &[&str]) -> Option<f64> {
-    text.lines()
-        .filter(|l| !l.starts_with('#'))
-        .filter(|l| {
-            l.strip_prefix(name)
-                .is_some_and(|rest| rest.starts_with('{') || rest.starts_with(' '))
-        })
-        .find(|l| labels.iter().all(|want| l.contains(want)))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
+/// Another process holds the database's write lock, and a write (a new verifier) waits
+/// behind it past the 300 ms `writer_stall` the tests set: on SQLite the writer holds that
+/// batch (D179). The lock, and the waiting write's answer.
+async fn hold_a_write(t: &TestServer) -> (Blocker, tokio::task::JoinHandle<StatusCode>) {
+    let blocker = Blocker::hold(t).await;
+    let url = t.url.clone();
+    let write = tokio::spawn(async move {
+        reqwest::Client::new()
+            .post(format!("{url}/admin/verifiers"))
+            .bearer_auth(ADMIN)
+            .json(&json!({"name": "平安保险", "class": "insurer"}))
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    (blocker, write)
 }
 
 #[tokio::test]
@@ -97,15 +93,15 @@ async fn metrics_need_the_scrape_token_not_the_admin_token() {
     let t = start_with(|_| {}).await;
     let anonymous = reqwest::get(format!("{}/metrics", t.url)).await.unwrap();
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(scrape(&t, ADMIN).await.0, StatusCode::UNAUTHORIZED);
-    assert_eq!(scrape(&t, "wrong").await.0, StatusCode::UNAUTHORIZED);
-    let (status, text) = scrape(&t, SCRAPE).await;
+    assert_eq!(t.scrape(ADMIN).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(t.scrape("wrong").await.0, StatusCode::UNAUTHORIZED);
+    let (status, text) = t.scrape(SCRAPE).await;
     assert_eq!(status, StatusCode::OK);
     assert!(text.contains("# TYPE edl_http_request_duration_seconds histogram"));
 
     // A server without a scrape token answers no scrape at all.
     let closed = start_with(|c| c.metrics_token.clear()).await;
-    assert_eq!(scrape(&closed, "").await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(closed.scrape("").await.0, StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]
@@ -138,9 +134,9 @@ async fn metrics_count_checks_by_route_and_status_writes_and_lockouts() {
     assert_eq!(locked, 3);
     t.raw(Method::GET, "/no/such/path", &[], vec![]).await;
 
-    let (_, text) = scrape(&t, SCRAPE).await;
+    let (_, text) = t.scrape(SCRAPE).await;
     let verify = |status: &str| {
-        sample(
+        metric_sample(
             &text,
             "edl_http_request_duration_seconds_count",
             &[
@@ -156,7 +152,7 @@ async fn metrics_count_checks_by_route_and_status_writes_and_lockouts() {
     // Path templates, never ids; unknown paths share one label.
     assert!(text.contains("route=\"/admin/drivers/{id}/activation-code\""));
     assert_eq!(
-        sample(
+        metric_sample(
             &text,
             "edl_http_request_duration_seconds_count",
             &["route=\"unmatched\"", "status=\"404\""]
@@ -167,15 +163,15 @@ async fn metrics_count_checks_by_route_and_status_writes_and_lockouts() {
         !text.contains(&wallet.number),
         "no licence number in a label"
     );
-    assert_eq!(sample(&text, "edl_lockouts_total", &[]), Some(1.0));
+    assert_eq!(metric_sample(&text, "edl_lockouts_total", &[]), Some(1.0));
     assert_eq!(
-        sample(&text, "edl_locked_out_refusals_total", &[]),
+        metric_sample(&text, "edl_locked_out_refusals_total", &[]),
         Some(3.0)
     );
     // One verified check and a lock-out's first refusal logged; the five wrong codes are
     // stored as check failures, each with its log entry in the same write (D81).
     assert_eq!(
-        sample(
+        metric_sample(
             &text,
             "edl_store_write_duration_seconds_count",
             &["op=\"log_verification\""]
@@ -183,16 +179,19 @@ async fn metrics_count_checks_by_route_and_status_writes_and_lockouts() {
         Some(2.0)
     );
     assert_eq!(
-        sample(
+        metric_sample(
             &text,
             "edl_store_write_duration_seconds_count",
             &["op=\"record_check_failure\""]
         ),
         Some(5.0)
     );
-    assert_eq!(sample(&text, "edl_store_writes_in_flight", &[]), Some(0.0));
-    let batches = sample(&text, "edl_writer_batches_total", &[]).unwrap();
-    let jobs = sample(&text, "edl_writer_jobs_total", &[]).unwrap();
+    assert_eq!(
+        metric_sample(&text, "edl_store_writes_in_flight", &[]),
+        Some(0.0)
+    );
+    let batches = metric_sample(&text, "edl_writer_batches_total", &[]).unwrap();
+    let jobs = metric_sample(&text, "edl_writer_jobs_total", &[]).unwrap();
     assert!(batches >= 1.0 && jobs >= batches, "{batches} {jobs}");
 }
 
@@ -200,19 +199,7 @@ async fn metrics_count_checks_by_route_and_status_writes_and_lockouts() {
 async fn readiness_turns_503_while_writes_cannot_commit_and_recovers() {
     let t = start_with(|c| c.writer_stall = Duration::from_millis(300)).await;
     // Another process holds the database's write lock: the writer's transaction waits.
-    let blocker = Blocker::hold(&t).await;
-    let url = t.url.clone();
-    let write = tokio::spawn(async move {
-        reqwest::Client::new()
-            .post(format!("{url}/admin/verifiers"))
-            .bearer_auth(ADMIN)
-            .json(&json!({"name": "平安保险", "class": "insurer"}))
-            .send()
-            .await
-            .unwrap()
-            .status()
-    });
-    tokio::time::sleep(Duration::from_millis(900)).await;
+    let (blocker, write) = hold_a_write(&t).await;
     let r = reqwest::get(format!("{}/readyz", t.url)).await.unwrap();
     assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(r.headers()["retry-after"], "1");
@@ -268,9 +255,9 @@ async fn connections_over_the_cap_are_counted_as_shed() {
     assert!(text.contains("\r\ncache-control: no-store\r\n"), "{text}");
     drop(held);
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let (_, text) = scrape(&t, SCRAPE).await;
+    let (_, text) = t.scrape(SCRAPE).await;
     assert_eq!(
-        sample(&text, "edl_shed_total", &["reason=\"connections\""]),
+        metric_sample(&text, "edl_shed_total", &["reason=\"connections\""]),
         Some(1.0),
         "{text}"
     );
@@ -288,19 +275,7 @@ async fn a_check_refused_while_a_batch_is_held_leaves_its_code_unspent() {
     let police = t.verifier("交警", "enforcement").await;
     let other = t.verifier("交警二队", "enforcement").await;
     let code = wallet.online_qr(Audience::Enforcement, t.now());
-    let blocker = Blocker::hold(&t).await;
-    let url = t.url.clone();
-    let write = tokio::spawn(async move {
-        reqwest::Client::new()
-            .post(format!("{url}/admin/verifiers"))
-            .bearer_auth(ADMIN)
-            .json(&json!({"name": "平安保险", "class": "insurer"}))
-            .send()
-            .await
-            .unwrap()
-            .status()
-    });
-    tokio::time::sleep(Duration::from_millis(900)).await;
+    let (blocker, write) = hold_a_write(&t).await;
     let (s, v, _) = t.verify(&police, code.clone()).await;
     assert_eq!(
         (s, v["error"].as_str()),
@@ -329,19 +304,7 @@ async fn a_check_refused_while_a_batch_is_held_can_be_sent_again_later() {
     let (_, wallet) = t.issued_wallet(&number(1)).await;
     let police = t.verifier("交警", "enforcement").await;
     let code = wallet.online_qr(Audience::Enforcement, t.now());
-    let blocker = Blocker::hold(&t).await;
-    let url = t.url.clone();
-    let write = tokio::spawn(async move {
-        reqwest::Client::new()
-            .post(format!("{url}/admin/verifiers"))
-            .bearer_auth(ADMIN)
-            .json(&json!({"name": "平安保险", "class": "insurer"}))
-            .send()
-            .await
-            .unwrap()
-            .status()
-    });
-    tokio::time::sleep(Duration::from_millis(900)).await;
+    let (blocker, write) = hold_a_write(&t).await;
     let (s, v, _) = t.verify(&police, code.clone()).await;
     assert_eq!(
         s,
@@ -382,19 +345,7 @@ async fn a_lock_out_first_refused_while_a_batch_is_held_is_still_logged_for_the_
         let (s, v, _) = t.verify(&bad, guess(n)).await;
         assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
     }
-    let blocker = Blocker::hold(&t).await;
-    let url = t.url.clone();
-    let write = tokio::spawn(async move {
-        reqwest::Client::new()
-            .post(format!("{url}/admin/verifiers"))
-            .bearer_auth(ADMIN)
-            .json(&json!({"name": "平安保险", "class": "insurer"}))
-            .send()
-            .await
-            .unwrap()
-            .status()
-    });
-    tokio::time::sleep(Duration::from_millis(900)).await;
+    let (blocker, write) = hold_a_write(&t).await;
     // The lock-out's first refusal: its log entry is refused.
     let (s, v, _) = t.verify(&bad, guess(5)).await;
     assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{v}");

@@ -105,18 +105,6 @@ const SCRAPE: &str = "scrape-token";
 
 /// `edl_writer_batch_held_seconds` from `/metrics`.
 async fn held_seconds(t: &TestServer) -> f64 {
-    let text = t
-        .http
-        .get(format!("{}/metrics", t.url))
-        .bearer_auth(SCRAPE)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .find_map(|l| l.strip_prefix("edl_writer_batch_held_seconds "))
-        .and_then(|v| v.trim().parse().ok())
-        .expect("the gauge is scraped")
+    let (_, text) = t.scrape(SCRAPE).await;
+    metric_sample(&text, "edl_writer_batch_held_seconds", &[]).expect("the gauge is scraped")
 }
