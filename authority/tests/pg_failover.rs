@@ -12,8 +12,9 @@
 //!   as a name with an IPv4 and an IPv6 record is, each tried in turn (ninth review,
 //!   P-F2). This one runs in network, mount and PID namespaces of its own (`unshare -n -m
 //!   -p`, as root): a loopback nobody else uses, whose packets it drops with `nft`
-//!   (Debian's `nftables`, which `.ci/run` installs), an `/etc/hosts` and a `/tmp` of its
-//!   own, and its clusters (their processes and files) ended with it however it ends.
+//!   (Debian's `nftables`, which `.ci/run` installs), an `/etc/hosts` and a temporary
+//!   directory in memory of its own, and its clusters (their processes and files) ended with
+//!   it however it ends.
 //!
 //! Runs in the PostgreSQL pass of `scripts/test` (`EDL_TEST_PG` set: PostgreSQL is
 //! installed), on two clusters of its own; skipped with its reason otherwise. Bounded: a
@@ -149,13 +150,16 @@ fn a_primary_whose_host_falls_silent_fails_over_to_its_standby_losing_nothing_ac
             return;
         }
         let exe = std::env::current_exe().unwrap();
+        // Its temporary files in a directory the copy mounts a file system in memory on.
+        let scratch = tempfile::tempdir().unwrap();
         let mut unshare = Command::new("unshare");
         unshare
             .args(namespaces)
             .arg("--")
             .arg(exe)
             .args([SILENT_TEST, "--exact", "--nocapture"])
-            .env(IN_NAMESPACE, "1");
+            .env(IN_NAMESPACE, "1")
+            .env("TMPDIR", scratch.path());
         // SAFETY: `prctl` is async-signal-safe and touches nothing of this process's memory.
         unsafe {
             unshare.pre_exec(|| {
@@ -174,9 +178,19 @@ fn a_primary_whose_host_falls_silent_fails_over_to_its_standby_losing_nothing_ac
         return;
     }
     run(&["ip", "link", "set", "lo", "up"]);
-    // The clusters' files in a /tmp of this namespace's own, in memory: gone with it
-    // however the test ends (twelfth review, S-F6: a killed test left 130 MB behind).
-    run(&["mount", "-t", "tmpfs", "-o", "mode=1777", "tmpfs", "/tmp"]);
+    // The clusters' files (`pg-cluster` makes them in `$TMPDIR`) on a file system in memory
+    // of this namespace's own: gone with it however the test ends (twelfth review, S-F6: a
+    // killed test left 130 MB behind). Not over /tmp itself: the checkout may be there.
+    let scratch = std::env::temp_dir();
+    run(&[
+        "mount",
+        "-t",
+        "tmpfs",
+        "-o",
+        "mode=1777",
+        "tmpfs",
+        scratch.to_str().unwrap(),
+    ]);
     // The primary's name, seen by this namespace alone: two addresses, one of which nothing
     // listens on (glibc tries 127.0.0.1 first); once silent, both are tried in vain.
     let hosts = tempfile::NamedTempFile::new().unwrap();
