@@ -164,6 +164,35 @@ struct Counters {
     targets: HashMap<String, Counter>,
 }
 
+impl Counters {
+    /// The counter that refuses a guess by `pair` (verifier, target) at `now`, and its
+    /// refusal: the verifier's, then the pair's, then (when `shared`) the target's, under
+    /// `rules` (pair, verifier, target). One choice for [`Limiter::begin`], which tells
+    /// its first refusal, and [`Limiter::untell`], which takes the telling back.
+    fn refusing(
+        &mut self,
+        (pair_rule, verifier_rule, target_rule): (Rule, Rule, Rule),
+        pair: &(u64, String),
+        shared: bool,
+        now: u64,
+    ) -> Option<(Refusal, &mut Counter)> {
+        let (verifier, target) = (pair.0, pair.1.as_str());
+        let refusals = [
+            self.verifiers
+                .get_mut(&verifier)
+                .and_then(|x| x.refusal(now, verifier_rule).map(|r| (r, x))),
+            self.pairs
+                .get_mut(pair)
+                .and_then(|x| x.refusal(now, pair_rule).map(|r| (r, x))),
+            self.targets
+                .get_mut(target)
+                .filter(|_| shared)
+                .and_then(|x| x.refusal(now, target_rule).map(|r| (r, x))),
+        ];
+        refusals.into_iter().flatten().next()
+    }
+}
+
 /// The failure counters.
 #[derive(Debug)]
 pub struct Limiter {
@@ -246,7 +275,6 @@ impl Limiter {
         shared: bool,
         now: u64,
     ) -> Result<Guess<'_>, Locked> {
-        let (pair_rule, verifier_rule, target_rule) = self.rules();
         let mut c = self.lock();
         let c = &mut *c;
         if c.verifiers.len() >= SWEEP_AT || c.pairs.len() >= SWEEP_AT || c.targets.len() >= SWEEP_AT
@@ -257,19 +285,7 @@ impl Limiter {
             c.targets.retain(|_, x| !x.stale(now, w));
         }
         let key = (verifier, target.to_owned());
-        let refusals = [
-            c.verifiers
-                .get_mut(&verifier)
-                .and_then(|x| x.refusal(now, verifier_rule).map(|r| (r, x))),
-            c.pairs
-                .get_mut(&key)
-                .and_then(|x| x.refusal(now, pair_rule).map(|r| (r, x))),
-            c.targets
-                .get_mut(target)
-                .filter(|_| shared)
-                .and_then(|x| x.refusal(now, target_rule).map(|r| (r, x))),
-        ];
-        if let Some((r, counter)) = refusals.into_iter().flatten().next() {
+        if let Some((r, counter)) = c.refusing(self.rules(), &key, shared, now) {
             let first_refusal = r.loggable && !counter.logged;
             if r.loggable {
                 counter.logged = true;
@@ -357,23 +373,8 @@ impl Limiter {
     /// the next refusal of that lock-out is logged for the driver instead (twelfth review,
     /// S-F2). The counter is the one `begin` found refusing, found again the same way.
     pub fn untell(&self, verifier: u64, target: &str, shared: bool, now: u64) {
-        let (pair_rule, verifier_rule, target_rule) = self.rules();
-        let mut c = self.lock();
-        let c = &mut *c;
-        let key = (verifier, target.to_owned());
-        let refusing = [
-            c.verifiers
-                .get_mut(&verifier)
-                .and_then(|x| x.refusal(now, verifier_rule).map(|_| x)),
-            c.pairs
-                .get_mut(&key)
-                .and_then(|x| x.refusal(now, pair_rule).map(|_| x)),
-            c.targets
-                .get_mut(target)
-                .filter(|_| shared)
-                .and_then(|x| x.refusal(now, target_rule).map(|_| x)),
-        ];
-        if let Some(counter) = refusing.into_iter().flatten().next() {
+        let (rules, key) = (self.rules(), (verifier, target.to_owned()));
+        if let Some((_, counter)) = self.lock().refusing(rules, &key, shared, now) {
             counter.logged = false;
         }
     }

@@ -3,7 +3,8 @@
 //!
 //! Writes are timed from call to durable answer: with group commit that is the queue,
 //! the batch and the commit together, which is what a request waits for. Reads are
-//! passed through untimed (the request histogram covers them).
+//! passed through untimed (the request histogram covers them). Every write passes here,
+//! so this is also where writes are refused while the database holds a commit (D179).
 
 use std::sync::Arc;
 use std::time::Duration;
