@@ -173,11 +173,15 @@ impl Error {
                 body.retry_after = Some(*retry_after);
             }
             Error::NotEligible(reason) => body.reason = Some(*reason),
-            // A database that went away: tell clients when to come back rather than
-            // leaving them to guess (load balancers and wallets honour Retry-After).
-            Error::Store(StoreError::Unavailable | StoreError::Held) => {
-                body.retry_after = Some(STORE_RETRY_AFTER)
-            }
+            // A database that went away, or a write not made for now: tell clients when to
+            // come back rather than leaving them to guess (load balancers and wallets
+            // honour Retry-After; T-F1).
+            Error::Store(
+                StoreError::Unavailable
+                | StoreError::Held
+                | StoreError::Aborted
+                | StoreError::Closed,
+            ) => body.retry_after = Some(STORE_RETRY_AFTER),
             _ => {}
         }
         body

@@ -319,6 +319,47 @@ async fn a_check_refused_while_a_batch_is_held_can_be_sent_again_later() {
     assert_eq!(s, StatusCode::OK, "sent again after Retry-After: {v}");
 }
 
+/// Another process holds the SQLite file's write lock (an operator's `sqlite3` shell left
+/// in a transaction) when a check's own batch begins: the writer gives up after its busy
+/// timeout and nothing of the batch is made. The check is answered 503 with when to come
+/// back, and its code is nobody's: another verifier's check of it, the lock gone, verifies
+/// (thirteenth review, T-F1: 503 without Retry-After, then 409 for a code never logged).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_check_whose_batch_cannot_begin_says_when_to_retry_and_leaves_its_code_unspent() {
+    let t = start_with(|_| {}).await;
+    if t.on_postgres() {
+        return;
+    }
+    let (_, wallet) = t.issued_wallet(&number(1)).await;
+    let police = t.verifier("交警", "enforcement").await;
+    let other = t.verifier("交警二队", "enforcement").await;
+    let code = wallet.online_qr(Audience::Enforcement, t.now());
+    let blocker = Blocker::hold(&t).await;
+    let (s, v, headers) = t.verify(&police, code.clone()).await;
+    assert_eq!(
+        (s, v["error"].as_str(), v["retry_after"].as_u64()),
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Some("unavailable"),
+            Some(2)
+        ),
+        "the file held elsewhere: {v}"
+    );
+    assert_eq!(
+        headers
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|h| h.to_str().ok()),
+        Some("2")
+    );
+    blocker.release().await;
+    let (s, v, _) = t.verify(&other, code).await;
+    assert_eq!(
+        s,
+        StatusCode::OK,
+        "another verifier, the code never spent: {v}"
+    );
+}
+
 /// A lock-out's first refusal is logged for the driver (D80, D166); when its entry is
 /// refused while a commit is held (D179), the next refusal is logged instead (twelfth
 /// review, S-F2: the entry was lost for good).

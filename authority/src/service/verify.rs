@@ -389,14 +389,7 @@ impl App {
             )
             .await
         {
-            // Refused, not made (D179): the code is nobody's, here as in the database,
-            // so it may be sent again, by this verifier or another (twelfth review, S-F1).
-            Err(StoreError::Held) => {
-                if claimed_here {
-                    self.spent.release(code, verifier.id);
-                }
-                return Err(StoreError::Held.into());
-            }
+            Ok(claim) => claim,
             Err(StoreError::OverBudget(refused)) => {
                 if claimed_here {
                     self.spent.release(code, verifier.id);
@@ -406,7 +399,18 @@ impl App {
                 let holder = Some((driver_id, log(CheckOutcome::LockedOut)));
                 return Err(self.refused_by_store(refused, &failure, holder).await?);
             }
-            other => other?,
+            // Not claimed: refused while the database holds a commit (D179), rolled back
+            // with a batch that could not begin or commit, or its outcome unknown. The
+            // database, not this process's memory, answers the next check of the code:
+            // it was made by nobody (sent again, by this verifier or another, it is taken;
+            // twelfth and thirteenth reviews, S-F1, T-F1), or it was made, and a repeat
+            // by this verifier is answered while another's is refused (D108).
+            Err(e) => {
+                if claimed_here {
+                    self.spent.release(code, verifier.id);
+                }
+                return Err(e.into());
+            }
         };
         match claim {
             Claim::Fresh => self.limiter.forgive(verifier.id, &failure.target, now),

@@ -44,6 +44,7 @@ const STRINGS = {
     minutes: '{n} min',
     statusWithCode: '{label} ({code})',
     seconds: '{n} s',
+    fewSeconds: 'a few seconds',
   },
   zh: {
     title: '核验驾驶证',
@@ -86,6 +87,7 @@ const STRINGS = {
     minutes: '{n} 分钟',
     statusWithCode: '{label}（{code}）',
     seconds: '{n} 秒',
+    fewSeconds: '几秒钟',
   },
 };
 

@@ -2,7 +2,10 @@
 // table is keyed on the API's stable codes (docs/HTTP.md), so a code the server adds later
 // needs one row here and nothing else; a code with no row still shows, as itself.
 
-/** Refusals, by the `error` code of the error body. `{wait}` is the time left. */
+/**
+ * Refusals, by the `error` code of the error body. `{wait}` is the time left: the body's
+ * `retry_after`, else the Retry-After header, else a few seconds.
+ */
 export const REFUSALS = {
   code_rejected: {
     en: 'The code is wrong or has expired. Ask the driver to show the code on the screen now (it changes every 30 seconds); a screenshot or photo of an old code is refused.',
@@ -48,9 +51,11 @@ export const REFUSALS = {
     en: 'That is too much to be a licence code.',
     zh: '内容过长，不是驾驶证核验码。',
   },
+  // Every 503: shutting down, the database out of reach or holding a commit, its file held
+  // by another program. None of them judged the code, and none needs a minute.
   unavailable: {
-    en: 'The authority is restarting. Try again in a minute.',
-    zh: '发证机关服务正在重启，请稍后重试。',
+    en: 'The authority could not check the code just now: this is not a verdict on it. Try again in {wait}.',
+    zh: '发证机关暂时无法核验该码，这不是核验结论。请在 {wait} 后重试。',
   },
   internal: {
     en: 'The authority could not complete the check. Try again.',

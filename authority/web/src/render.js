@@ -17,8 +17,9 @@ function label(key) {
   return row ? pick(row) : key.replace(/_/g, ' ');
 }
 
-/** "14 min" or "40 s" for a wait in seconds. */
+/** "14 min" or "40 s" for a wait in seconds; "a few seconds" when none was given. */
 export function formatWait(seconds) {
+  if (seconds === null || seconds === undefined || seconds === '') return t('fewSeconds');
   const s = Math.max(0, Math.ceil(Number(seconds) || 0));
   return s >= 60 ? t('minutes', { n: Math.ceil(s / 60) }) : t('seconds', { n: s });
 }

@@ -1,8 +1,9 @@
 // The verifier page in a real browser (headless Chromium) against a real authority on
 // loopback, with codes made by a real wallet (`edl wallet`): what a rental clerk or a
-// police officer sees for a good, tampered, expired, already used or typed code, and what
-// a business never receives.
+// police officer sees for a good, tampered, expired, already used or typed code, and while
+// the authority cannot write, and what a business never receives.
 
+import { spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -462,6 +463,73 @@ describe('the verifier page for a suspended licence', () => {
     assert.match(zh, /无效：请勿接受/);
     assert.match(zh, /暂扣（D）/);
     assert.equal(await page.locator('dd[data-field="status"]').innerText(), '暂扣（D）');
+    await context.close();
+  });
+});
+
+/**
+ * Another program holding the authority's SQLite file's write lock, as an operator's
+ * `sqlite3` shell left inside a transaction would (Python's sqlite3, a real second process),
+ * until `release()`.
+ */
+async function holdDatabase(file) {
+  const script = [
+    'import sqlite3, sys',
+    'c = sqlite3.connect(sys.argv[1], isolation_level=None)',
+    "c.execute('BEGIN IMMEDIATE')",
+    "print('held', flush=True)",
+    'sys.stdin.read()',
+    "c.execute('ROLLBACK')",
+  ].join('\n');
+  const holder = spawn('python3', ['-c', script, file], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const exited = new Promise((ok) => holder.on('exit', ok));
+  await new Promise((ok, fail) => {
+    holder.stdout.once('data', ok);
+    exited.then((code) => fail(new Error(`the lock holder exited (${code}) before holding`)));
+  });
+  return {
+    async release() {
+      holder.stdin.end();
+      await exited;
+    },
+  };
+}
+
+// The authority cannot write for a moment (here: another program holds its database file):
+// the clerk is told that this is no verdict on the code and when to try again, not that the
+// authority is restarting (twelfth review, S-F5); and the code, never claimed, verifies once
+// the database is free (T-F1). Its own authority, so the held file touches no other test.
+describe('the verifier page while the authority cannot write', () => {
+  let own;
+
+  before(async () => {
+    own = await startFixture();
+  });
+
+  after(async () => {
+    await own?.stop();
+  });
+
+  test('the page says it is no verdict and when to try again, and the same code then verifies', async () => {
+    const { context, page } = await signIn(browser, own.url, own.policeKey);
+    const png = own.qrPng('held.png');
+    const lock = await holdDatabase(join(own.dir, 'authority.db'));
+    let seen;
+    try {
+      seen = await scanPicture(page, png);
+    } finally {
+      await lock.release();
+    }
+    assert.equal(seen.verdict, 'refused', seen.text);
+    assert.equal(seen.reason, 'unavailable');
+    assert.match(seen.text, /not a verdict on it\. Try again in 2 s\./);
+    assert.doesNotMatch(seen.text, /restarting/);
+    await page.getByRole('button', { name: 'Switch to Chinese' }).click();
+    assert.match(await page.locator('#result').innerText(), /这不是核验结论。请在 2 秒 后重试/);
+    await page.getByRole('button', { name: '切换到英文' }).click();
+    await page.evaluate(() => document.getElementById('result').replaceChildren());
+    const again = await scanPicture(page, png);
+    assert.equal(again.verdict, 'valid', again.text);
     await context.close();
   });
 });

@@ -195,7 +195,9 @@ fn run(
         let _batch = tracing::debug_span!("writer_batch", jobs = batch.len()).entered();
         let in_batch = held.begin();
         if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
-            // Dropping the jobs drops their reply channels: callers see `Closed`.
+            // Another process holds the file's write lock past the busy timeout, or the
+            // file went away. Dropping the jobs drops their reply channels: callers see
+            // `Aborted` (nothing of theirs was made; 503 with Retry-After).
             tracing::error!(error = %e, "writer cannot begin a transaction");
             continue;
         }
