@@ -196,7 +196,8 @@ pub struct Config {
     pub status_list_ttl: u32,
     /// Longest a client may take to send a request's headers (slowloris).
     pub header_timeout: Duration,
-    /// Longest one request may take, body included, before it is answered 408.
+    /// Longest one request may take, body included: past it, 408 if its body had not
+    /// arrived, else 503 (D181).
     pub request_timeout: Duration,
     /// Longest an answer's write may make no progress (a client that stops reading)
     /// before the connection is closed (third hostile review, C-F3; D138).

@@ -1,6 +1,6 @@
 //! Serving connections with limits axum's own `serve` lacks (issue 13, finding 4; D67): a
-//! header-read timeout (a client trickling its headers is cut off), a deadline per request
-//! (a slow body is answered 408), and a cap on connections served at once (more are
+//! header-read timeout (a client trickling its headers is cut off; the deadline of a whole
+//! request is `deadline.rs`'s), and a cap on connections served at once (more are
 //! answered 503 with Retry-After and closed, instead of holding sockets and memory). An
 //! answer's write that makes no progress for a while (a client that stopped reading) ends
 //! its connection (third hostile review, C-F3; D138).
@@ -9,10 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{Request, State};
-use axum::http::StatusCode;
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::extract::Request;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::io::AsyncWriteExt;
@@ -118,39 +115,13 @@ pub(crate) async fn accept_loop(
 
 /// Answers a connection over the cap with 503 and Retry-After, without reading it.
 async fn refuse(mut stream: TcpStream) {
-    let body = r#"{"error":"unavailable","message":"the server is at its connection limit"}"#;
+    let body = format!(
+        r#"{{"error":"unavailable","message":"the server is at its connection limit","retry_after":{FULL_RETRY_AFTER}}}"#
+    );
     let answer = format!(
         "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncache-control: no-store\r\nretry-after: {FULL_RETRY_AFTER}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
         body.len()
     );
     let _ = tokio::time::timeout(Duration::from_secs(1), stream.write_all(answer.as_bytes())).await;
     let _ = stream.shutdown().await;
-}
-
-/// Answers 408 when a request (its body included) takes longer than the deadline.
-pub(crate) async fn deadline(
-    State(limit): State<Duration>,
-    request: Request,
-    next: Next,
-) -> Response {
-    match tokio::time::timeout(limit, next.run(request)).await {
-        Ok(response) => response,
-        // With the JSON body of every refusal (C-F7).
-        Err(_) => {
-            // The deadline covers the handler too: the body may have been slow, or the
-            // server busy, so the message names neither.
-            let mut response = crate::error::Error::BadRequest(format!(
-                "the request was not answered within {} s; it may be sent again",
-                limit.as_secs()
-            ))
-            .into_response();
-            *response.status_mut() = StatusCode::REQUEST_TIMEOUT;
-            // Made outside the router, so its `no-store` layer never sees it (D147).
-            response.headers_mut().insert(
-                axum::http::header::CACHE_CONTROL,
-                axum::http::HeaderValue::from_static("no-store"),
-            );
-            response
-        }
-    }
 }

@@ -77,6 +77,16 @@ pub enum Error {
     /// The e-licence was replaced.
     #[error("the e-licence was superseded")]
     ElicenceSuperseded,
+    /// The request did not arrive in full within the deadline (a slow or stalled client
+    /// network): nothing was decided (408). Seconds of the deadline.
+    #[error("the request did not arrive within {0} s; it may be sent again")]
+    TooSlowToArrive(u64),
+    /// The request arrived but was not answered within the deadline (the server or its
+    /// database slow): whether its write was made is not known here, as after a commit
+    /// whose answer was lost (503 with Retry-After; a check sent again by its verifier is
+    /// answered again, D108). Seconds of the deadline.
+    #[error("not answered within {0} s; its outcome is unknown")]
+    NotAnsweredInTime(u64),
     /// Body over the limit.
     #[error("body too large")]
     PayloadTooLarge,
@@ -144,12 +154,14 @@ impl Error {
             InvalidState(_) => ErrorCode::InvalidState,
             IdempotencyConflict => ErrorCode::IdempotencyConflict,
             ElicenceSuperseded => ErrorCode::ElicenceSuperseded,
+            TooSlowToArrive(_) => ErrorCode::RequestTimeout,
             PayloadTooLarge => ErrorCode::PayloadTooLarge,
             InvalidLicence(_) | Unencodable => ErrorCode::InvalidLicence,
             InvalidPhoto(_) => ErrorCode::InvalidPhoto,
             Busy { .. } => ErrorCode::Busy,
             LockedOut { .. } => ErrorCode::LockedOut,
-            Store(
+            NotAnsweredInTime(_)
+            | Store(
                 StoreError::Closed
                 | StoreError::Aborted
                 | StoreError::Unavailable
@@ -176,7 +188,8 @@ impl Error {
             // A database that went away, or a write not made for now: tell clients when to
             // come back rather than leaving them to guess (load balancers and wallets
             // honour Retry-After; T-F1).
-            Error::Store(
+            Error::NotAnsweredInTime(_)
+            | Error::Store(
                 StoreError::Unavailable
                 | StoreError::Held
                 | StoreError::Aborted

@@ -20,6 +20,7 @@
 pub mod clock;
 pub mod config;
 mod conn;
+mod deadline;
 pub mod domain;
 pub mod error;
 pub mod grants;

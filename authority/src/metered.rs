@@ -42,7 +42,7 @@ impl MeteredStore {
     /// Starts timing the write `op`, or refuses it (`Held`: 503 with Retry-After)
     /// while the writer has held its batch longer than the stall bound: a database holding
     /// a commit (a synchronous standby away, a stopped disk) would otherwise hold every
-    /// write queued behind it until the request's deadline (408), the queue growing for as
+    /// write queued behind it until the request's deadline (503, D181), the queue growing for as
     /// long as it lasts (D179). Refused, a write is not made: it may be sent again.
     fn begin(&self, op: &'static str) -> Result<WriteTimer<'_>, StoreError> {
         if self

@@ -193,11 +193,11 @@ pub async fn serve_with_store(
     let addr = listener.local_addr()?;
     let (tx, rx) = oneshot::channel::<()>();
     let metrics = app.metrics.clone();
-    // The metrics layer goes outside the deadline, so a request answered 408 is counted.
+    // The metrics layer goes outside the deadline, so a request answered for it is counted.
     let router = http::router(app.clone())
         .layer(axum::middleware::from_fn_with_state(
             limits.request_timeout,
-            conn::deadline,
+            crate::deadline::enforce,
         ))
         .layer(axum::middleware::from_fn_with_state(
             app,

@@ -360,6 +360,45 @@ async fn a_check_whose_batch_cannot_begin_says_when_to_retry_and_leaves_its_code
     );
 }
 
+/// A check the server does not answer within the request deadline (its write waits behind
+/// another process's lock on the SQLite file) is answered 503 `unavailable` with
+/// Retry-After: its outcome is unknown, and a check sent again by its verifier is answered
+/// (D108). Before, it was 408 `bad_request`, which the clients read as a malformed request
+/// and final (thirteenth review, T-F2).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_check_not_answered_in_time_is_503_with_retry_after_and_answered_when_sent_again() {
+    let t = start_with(|c| c.request_timeout = Duration::from_secs(1)).await;
+    if t.on_postgres() {
+        return;
+    }
+    let (_, mut wallet) = t.issued_wallet(&number(1)).await;
+    let police = t.verifier("交警", "enforcement").await;
+    let code = wallet.online_qr(Audience::Enforcement, t.now());
+    let blocker = Blocker::hold(&t).await;
+    let (s, v, headers) = t.verify(&police, code.clone()).await;
+    assert_eq!(
+        (s, v["error"].as_str(), v["retry_after"].as_u64()),
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Some("unavailable"),
+            Some(2)
+        ),
+        "not answered within the deadline: {v}"
+    );
+    assert!(headers.contains_key("retry-after"), "{headers:?}");
+    blocker.release().await;
+    let (s, v, _) = t.verify(&police, code).await;
+    assert_eq!(s, StatusCode::OK, "sent again by its verifier: {v}");
+    let verified = t
+        .sync(&mut wallet)
+        .await
+        .verifications
+        .iter()
+        .filter(|v| v.outcome == edl_core::wire::CheckOutcome::Verified)
+        .count();
+    assert_eq!(verified, 1, "one check, logged once");
+}
+
 /// A lock-out's first refusal is logged for the driver (D80, D166); when its entry is
 /// refused while a commit is held (D179), the next refusal is logged instead (twelfth
 /// review, S-F2: the entry was lost for good).

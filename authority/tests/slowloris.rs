@@ -58,8 +58,16 @@ async fn slow_headers_are_cut_off_and_a_full_server_says_503_retry_after() {
         .unwrap_or_default();
     assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
     assert!(
-        answer.to_ascii_lowercase().contains("retry-after:"),
+        answer.to_ascii_lowercase().contains("retry-after: 5\r\n"),
         "{answer}"
+    );
+    // The body says it too, as every 503's does (HTTP.md).
+    let body = answer.split("\r\n\r\n").nth(1).unwrap_or_default();
+    let body: serde_json::Value = serde_json::from_str(body).expect("a JSON body");
+    assert_eq!(
+        (body["error"].as_str(), body["retry_after"].as_u64()),
+        (Some("unavailable"), Some(5)),
+        "{body}"
     );
     // The slow ones are closed once the header timeout passes, whatever they still send.
     for s in &mut slow {
@@ -128,7 +136,8 @@ async fn a_client_that_stops_reading_is_cut_off_and_its_place_freed() {
 }
 
 /// A request whose body does not arrive within the deadline is answered 408 with the JSON
-/// error body every refusal has (C-F7: it had none).
+/// error body every refusal has (C-F7: it had none), and a code of its own that says it
+/// may be sent again: not `bad_request`, which clients take as final (T-F2).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_too_slow_to_arrive_gets_a_json_408() {
     let dir = tempfile::tempdir().unwrap();
@@ -155,6 +164,6 @@ async fn a_request_too_slow_to_arrive_gets_a_json_408() {
     );
     let body = answer.split("\r\n\r\n").nth(1).unwrap_or_default();
     let body: serde_json::Value = serde_json::from_str(body).expect("a JSON body");
-    assert!(body["error"].is_string(), "{body}");
+    assert_eq!(body["error"], "request_timeout", "{body}");
     server.shutdown().await.unwrap();
 }

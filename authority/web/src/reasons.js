@@ -57,6 +57,10 @@ export const REFUSALS = {
     en: 'The authority could not check the code just now: this is not a verdict on it. Try again in {wait}.',
     zh: '发证机关暂时无法核验该码，这不是核验结论。请在 {wait} 后重试。',
   },
+  request_timeout: {
+    en: 'The code did not reach the authority in time (a slow connection): this is not a verdict on it. Try again.',
+    zh: '核验码未能及时送达发证机关（网络较慢），这不是核验结论。请重试。',
+  },
   internal: {
     en: 'The authority could not complete the check. Try again.',
     zh: '发证机关暂时无法完成核验，请重试。',

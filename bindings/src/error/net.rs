@@ -60,6 +60,7 @@ impl EdlError {
                     | AlreadyExists
                     | InvalidState
                     | IdempotencyConflict
+                    | RequestTimeout
                     | PayloadTooLarge
                     | InvalidLicence
                     | InvalidPhoto
@@ -135,6 +136,8 @@ pub(super) fn refusal(code: ErrorCode) -> EdlError {
         Unauthorized | Forbidden | BadSignature | StaleRequest | ReplayedRequest => {
             EdlError::Unauthorised
         }
+        // Too slow to reach the authority: nothing was decided (the client maps it so).
+        RequestTimeout => EdlError::Offline,
         // Only reached without a Retry-After (the client maps the usual answers itself).
         Busy | LockedOut => EdlError::Busy {
             retry_after_secs: 0,

@@ -226,8 +226,9 @@ fn error_from(status: StatusCode, body: Option<ErrorBody>, retry_header: Option<
         },
         Unauthorized | Forbidden | BadSignature | StaleRequest | ReplayedRequest
         | BadActivationCode => NetError::Unauthorised(body.error),
-        // The server is down or restarting: to the driver that is the same as offline.
-        Internal | Unavailable => NetError::Offline,
+        // The server is down or restarting, or the request was too slow to reach it: to
+        // the driver that is the same as offline (and retried as such).
+        Internal | Unavailable | RequestTimeout => NetError::Offline,
         code => NetError::Rejected { code },
     }
 }
@@ -276,6 +277,16 @@ mod tests {
             error_from(
                 StatusCode::SERVICE_UNAVAILABLE,
                 body(ErrorCode::Unavailable),
+                None
+            ),
+            NetError::Offline
+        );
+        // Too slow to arrive: nothing was decided, so sent again like any lost request,
+        // not a final refusal (T-F2).
+        assert_eq!(
+            error_from(
+                StatusCode::REQUEST_TIMEOUT,
+                body(ErrorCode::RequestTimeout),
                 None
             ),
             NetError::Offline

@@ -56,6 +56,9 @@ pub enum ErrorCode {
     IdempotencyConflict,
     /// 410: the e-licence was replaced (renewal or a new device); the wallet must sync.
     ElicenceSuperseded,
+    /// 408: the request did not arrive in full within the server's deadline (a slow or
+    /// stalled network). Nothing was decided; it may be sent again.
+    RequestTimeout,
     /// 413: the body is larger than the endpoint accepts.
     PayloadTooLarge,
     /// 422: licence data that fails validation.
@@ -87,6 +90,7 @@ impl ErrorCode {
             | CodeRejected => 403,
             NotFound | UnknownId => 404,
             MethodNotAllowed => 405,
+            RequestTimeout => 408,
             AlreadyExists | InvalidState | IdempotencyConflict | AlreadyUsed => 409,
             ElicenceSuperseded => 410,
             PayloadTooLarge => 413,
@@ -122,6 +126,7 @@ impl ErrorCode {
             InvalidState => "invalid_state",
             IdempotencyConflict => "idempotency_conflict",
             ElicenceSuperseded => "elicence_superseded",
+            RequestTimeout => "request_timeout",
             PayloadTooLarge => "payload_too_large",
             InvalidLicence => "invalid_licence",
             InvalidPhoto => "invalid_photo",
@@ -224,6 +229,7 @@ mod tests {
             InvalidState,
             IdempotencyConflict,
             ElicenceSuperseded,
+            RequestTimeout,
             PayloadTooLarge,
             InvalidLicence,
             InvalidPhoto,
