@@ -103,6 +103,32 @@ struct Codes {
     swept_at: u64,
 }
 
+/// A claim made in memory whose database claim has not answered yet. Dropped unconfirmed
+/// (the database refused the claim, failed, or never answered because the request was
+/// dropped at its deadline), it releases the code: the database, not this process's memory,
+/// then answers the next check of it (D180, D181; thirteenth review, T-F1, T-F3).
+pub struct PendingClaim<'a> {
+    codes: &'a SpentCodes,
+    code: CodeKey,
+    verifier: u64,
+    confirmed: bool,
+}
+
+impl PendingClaim<'_> {
+    /// The database answered the claim: the code stays as it now records it.
+    pub fn confirm(mut self) {
+        self.confirmed = true;
+    }
+}
+
+impl Drop for PendingClaim<'_> {
+    fn drop(&mut self) {
+        if !self.confirmed {
+            self.codes.release(self.code, self.verifier);
+        }
+    }
+}
+
 impl SpentCodes {
     /// Claims `code` for `verifier` at `now`, atomically (of two concurrent claims by
     /// different verifiers, one wins): `Ok(())` for the first use and for the spending
@@ -156,11 +182,21 @@ impl SpentCodes {
         );
     }
 
-    /// Forgets `verifier`'s claim of `code`, made by a [`SpentCodes::spend`] that answered
-    /// `Ok(true)`: the store refused the check before the code was claimed there (a shared
-    /// limit, D163), so that claim spent nothing. A repeat's caller (D108) must not call
-    /// it: the claim it repeats may be in the store (third review, J-F7; fourth, K-F5).
-    pub fn release(&self, code: CodeKey, verifier: u64) {
+    /// `verifier`'s claim of `code` made here by a [`SpentCodes::spend`] that answered
+    /// `Ok(true)`, on its way to the database: released unless [`PendingClaim::confirm`]ed.
+    /// A repeat's caller (D108) must not take one: the claim it repeats may be in the store
+    /// (third review, J-F7; fourth, K-F5).
+    pub fn pending(&self, code: CodeKey, verifier: u64) -> PendingClaim<'_> {
+        PendingClaim {
+            codes: self,
+            code,
+            verifier,
+            confirmed: false,
+        }
+    }
+
+    /// Forgets `verifier`'s claim of `code` (see [`SpentCodes::pending`]).
+    fn release(&self, code: CodeKey, verifier: u64) {
         let mut codes = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         if codes
             .spent
@@ -206,16 +242,26 @@ mod tests {
     }
 
     #[test]
-    fn a_code_released_after_a_refusal_in_the_store_is_anyone_s_again_but_another_s_is_kept() {
+    fn a_pending_claim_dropped_unconfirmed_is_anyone_s_again_but_another_s_is_kept() {
         let codes = SpentCodes::default();
         // The first claim is this call's; a repeat (in the same second too) is not.
         assert_eq!(codes.spend(CODE, 1, 1_000).ok(), Some(true));
         assert_eq!(codes.spend(CODE, 1, 1_000).ok(), Some(false));
         // Verifier 2 cannot release verifier 1's claim.
-        codes.release(CODE, 2);
+        drop(codes.pending(CODE, 2));
         assert!(codes.spend(CODE, 2, 1_001).is_err());
-        codes.release(CODE, 1);
+        // Verifier 1's claim, refused or unanswered by the database, is released.
+        drop(codes.pending(CODE, 1));
         assert_eq!(codes.spend(CODE, 2, 1_003).ok(), Some(true));
+    }
+
+    #[test]
+    fn a_confirmed_pending_claim_keeps_the_code_spent() {
+        let codes = SpentCodes::default();
+        assert_eq!(codes.spend(CODE, 1, 1_000).ok(), Some(true));
+        codes.pending(CODE, 1).confirm();
+        assert!(codes.spend(CODE, 2, 1_001).is_err());
+        assert_eq!(codes.spend(CODE, 1, 1_001).ok(), Some(false));
     }
 
     #[test]

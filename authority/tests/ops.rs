@@ -399,6 +399,35 @@ async fn a_check_not_answered_in_time_is_503_with_retry_after_and_answered_when_
     assert_eq!(verified, 1, "one check, logged once");
 }
 
+/// A check answered at its deadline (503) whose write is then lost with its batch (the
+/// writer gave up on another process's lock) spent nothing: another verifier's check of
+/// the code, the lock gone, verifies. Before, the code stayed spent in this process's
+/// memory, the late handler having been dropped before it could release it: 409
+/// `already_used` for a code no store held (thirteenth review, T-F3).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_check_dropped_at_its_deadline_whose_write_is_lost_leaves_its_code_unspent() {
+    let t = start_with(|c| c.request_timeout = Duration::from_secs(1)).await;
+    if t.on_postgres() {
+        return;
+    }
+    let (_, wallet) = t.issued_wallet(&number(1)).await;
+    let police = t.verifier("交警", "enforcement").await;
+    let other = t.verifier("交警二队", "enforcement").await;
+    let code = wallet.online_qr(Audience::Enforcement, t.now());
+    let blocker = Blocker::hold(&t).await;
+    let (s, v, _) = t.verify(&police, code.clone()).await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "past the deadline: {v}");
+    // Held past the writer's 5 s busy timeout: the batch with the check's write is given up.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    blocker.release().await;
+    let (s, v, _) = t.verify(&other, code).await;
+    assert_eq!(
+        s,
+        StatusCode::OK,
+        "another verifier, the code never spent: {v}"
+    );
+}
+
 /// A lock-out's first refusal is logged for the driver (D80, D166); when its entry is
 /// refused while a commit is held (D179), the next refusal is logged instead (twelfth
 /// review, S-F2: the entry was lost for good).

@@ -378,6 +378,10 @@ impl App {
             target: failure.target.clone(),
             limits,
         };
+        // Until the database answers, the claim made here above is pending: if this check
+        // ends without that answer (refused, failed, or dropped at the request's deadline),
+        // the code is released here and the database decides its next check (D180, D181).
+        let pending = claimed_here.then(|| self.spent.pending(code, verifier.id));
         let claim = match self
             .store
             .log_verification(
@@ -389,11 +393,14 @@ impl App {
             )
             .await
         {
-            Ok(claim) => claim,
-            Err(StoreError::OverBudget(refused)) => {
-                if claimed_here {
-                    self.spent.release(code, verifier.id);
+            Ok(claim) => {
+                if let Some(pending) = pending {
+                    pending.confirm();
                 }
+                claim
+            }
+            Err(StoreError::OverBudget(refused)) => {
+                drop(pending);
                 self.observe_failures(verifier.id, &failure.target, now)
                     .await;
                 let holder = Some((driver_id, log(CheckOutcome::LockedOut)));
@@ -401,16 +408,11 @@ impl App {
             }
             // Not claimed: refused while the database holds a commit (D179), rolled back
             // with a batch that could not begin or commit, or its outcome unknown. The
-            // database, not this process's memory, answers the next check of the code:
-            // it was made by nobody (sent again, by this verifier or another, it is taken;
-            // twelfth and thirteenth reviews, S-F1, T-F1), or it was made, and a repeat
-            // by this verifier is answered while another's is refused (D108).
-            Err(e) => {
-                if claimed_here {
-                    self.spent.release(code, verifier.id);
-                }
-                return Err(e.into());
-            }
+            // pending claim is released: the claim was made by nobody (sent again, by this
+            // verifier or another, it is taken; twelfth and thirteenth reviews, S-F1, T-F1),
+            // or it was made, and a repeat by this verifier is answered while another's is
+            // refused (D108).
+            Err(e) => return Err(e.into()),
         };
         match claim {
             Claim::Fresh => self.limiter.forgive(verifier.id, &failure.target, now),
