@@ -216,6 +216,11 @@ pub struct Config {
     /// for this long (the database holds its commit), writes are refused with 503 until it
     /// ends (D179).
     pub writer_stall: Duration,
+    /// Largest distance between this process's clock and the database's at which
+    /// `/readyz` answers ready (PostgreSQL only: the processes on one SQLite file share
+    /// their host's clock; D182). `None` turns the check off: the tests' servers run on a
+    /// hand-set clock.
+    pub max_clock_skew: Option<Duration>,
 }
 
 impl Config {
@@ -251,6 +256,7 @@ impl Config {
             max_photo_uploads: 32,
             metrics_token: String::new(),
             writer_stall: Duration::from_secs(5),
+            max_clock_skew: Some(Duration::from_secs(60)),
         }
     }
 }

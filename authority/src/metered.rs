@@ -245,4 +245,8 @@ impl RegistryStore for MeteredStore {
     fn writer_held_for(&self) -> Option<Duration> {
         self.inner.writer_held_for()
     }
+
+    async fn database_time(&self) -> Result<Option<u64>, StoreError> {
+        self.inner.database_time().await
+    }
 }

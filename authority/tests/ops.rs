@@ -247,6 +247,47 @@ async fn metrics_count_checks_by_route_and_status_writes_and_lockouts() {
     assert!(batches >= 1.0 && jobs >= batches, "{batches} {jobs}");
 }
 
+/// A process whose clock is more than a minute from the database's is not ready: it would
+/// take codes the others find expired, and write rows they prune early (D170, D182). On
+/// PostgreSQL, whose server has one clock for every process; the processes on one SQLite
+/// file share their host's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_process_whose_clock_is_off_from_the_database_s_is_not_ready() {
+    let t = start_with(|c| c.max_clock_skew = Some(Duration::from_secs(60))).await;
+    if !t.on_postgres() {
+        return;
+    }
+    let readyz = || t.raw(Method::GET, "/readyz", &[], Vec::new());
+    let real = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    // The tests' clock is set by hand, days before the database's.
+    let (s, v, h) = readyz().await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "days behind: {v}");
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("behind the database's"),
+        "says why: {v}"
+    );
+    assert!(h.contains_key("retry-after"), "{h:?}");
+    t.clock.set(real + 10);
+    let (s, v, _) = readyz().await;
+    assert_eq!(s, StatusCode::OK, "10 s apart: {v}");
+    t.clock.set(real + 300);
+    let (s, v, _) = readyz().await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "5 min ahead: {v}");
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("ahead of the database's"),
+        "says why: {v}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readiness_turns_503_while_writes_cannot_commit_and_recovers() {
     let t = start_with(|c| c.writer_stall = Duration::from_millis(300)).await;

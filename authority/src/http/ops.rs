@@ -43,15 +43,20 @@ async fn healthz() -> Response {
 }
 
 async fn readyz(State(app): State<AppState>) -> Response {
-    // A read through the store's own pool: the database file (or server) answers.
-    let database = tokio::time::timeout(DATABASE_PROBE, app.store.issuer_keys()).await;
+    // A read through the store's own pool: the database file (or server) answers, with
+    // its clock where the store has one of its own.
+    let probe = async {
+        app.store.issuer_keys().await?;
+        app.store.database_time().await
+    };
+    let database = tokio::time::timeout(DATABASE_PROBE, probe).await;
     let problem = match database {
         Err(_) => Some("the database does not answer in time".to_owned()),
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "readiness: the database read failed");
             Some("the database cannot be read".to_owned())
         }
-        Ok(Ok(_)) => match (
+        Ok(Ok(database_time)) => match (
             app.store.writer_held_for(),
             app.metrics.writer_progress(app.config.writer_stall),
         ) {
@@ -60,10 +65,12 @@ async fn readyz(State(app): State<AppState>) -> Response {
                 "the database has held a commit for {} s; writes are refused meanwhile",
                 held.as_secs()
             )),
-            (_, Ok(())) => None,
             (_, Err(secs)) => Some(format!(
                 "store writes are waiting and none was committed for {secs} s"
             )),
+            (_, Ok(())) => database_time
+                .zip(app.config.max_clock_skew)
+                .and_then(|(database, max)| clock_apart(app.now(), database, max.as_secs())),
         },
     };
     let Some(message) = problem else {
@@ -76,6 +83,28 @@ async fn readyz(State(app): State<AppState>) -> Response {
         .headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from(NOT_READY_RETRY));
     response
+}
+
+/// What `/readyz` says of a process whose clock (`process`, Unix seconds) is more than
+/// `max` seconds from the database's (`database`): such a process takes codes the others
+/// find expired, or refuses good ones, and writes rows the others prune early or late
+/// (D170, D182). `None` within the bound.
+fn clock_apart(process: u64, database: u64, max: u64) -> Option<String> {
+    let problem = if process.saturating_add(max) < database {
+        format!(
+            "this process's clock is {} s behind the database's",
+            database - process
+        )
+    } else if database.saturating_add(max) < process {
+        format!(
+            "this process's clock is {} s ahead of the database's",
+            process - database
+        )
+    } else {
+        return None;
+    };
+    tracing::warn!(process, database, "readiness: {problem}");
+    Some(problem)
 }
 
 async fn metrics(State(app): State<AppState>, headers: HeaderMap) -> Result<Response, Error> {
@@ -104,4 +133,28 @@ async fn metrics(State(app): State<AppState>, headers: HeaderMap) -> Result<Resp
     )
         .into_response();
     Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clock_apart;
+
+    #[test]
+    fn a_clock_within_the_bound_either_way_is_ready_and_one_past_it_is_not() {
+        assert_eq!(clock_apart(1_000, 1_000, 60), None);
+        assert_eq!(clock_apart(940, 1_000, 60), None);
+        assert_eq!(clock_apart(1_060, 1_000, 60), None);
+        assert_eq!(
+            clock_apart(939, 1_000, 60).as_deref(),
+            Some("this process's clock is 61 s behind the database's")
+        );
+        assert_eq!(
+            clock_apart(1_061, 1_000, 60).as_deref(),
+            Some("this process's clock is 61 s ahead of the database's")
+        );
+        // No overflow at the ends of the range.
+        assert!(clock_apart(u64::MAX, 0, 60).is_some());
+        assert!(clock_apart(0, u64::MAX, 60).is_some());
+        assert_eq!(clock_apart(u64::MAX, u64::MAX, u64::MAX), None);
+    }
 }

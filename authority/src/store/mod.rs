@@ -723,4 +723,11 @@ pub trait RegistryStore: Send + Sync + 'static {
     fn writer_held_for(&self) -> Option<std::time::Duration> {
         None
     }
+
+    /// The database server's clock, in Unix seconds, for a store whose processes may run
+    /// on other hosts than its server (PostgreSQL: `/readyz` compares it with the
+    /// process's, D182); `None` (the default) for one whose processes share a host.
+    async fn database_time(&self) -> Result<Option<u64>, StoreError> {
+        Ok(None)
+    }
 }

@@ -180,6 +180,22 @@ impl RegistryStore for PgStore {
         self.writer.held_for()
     }
 
+    async fn database_time(&self) -> Result<Option<u64>, StoreError> {
+        with_retry(&self.pool, |conn| {
+            Box::pin(async move {
+                // Whole seconds: what every row's time is written in.
+                let st = conn
+                    .prepare_cached("SELECT floor(extract(epoch FROM now()))::BIGINT")
+                    .await?;
+                let row = conn.query_one(&st, &[]).await?;
+                let secs = u64::try_from(get::<i64>(&row, 0, "now")?)
+                    .map_err(|_| StoreError::Corrupt("database time"))?;
+                Ok(Some(secs))
+            })
+        })
+        .await
+    }
+
     async fn issuer_keys(&self) -> Result<Vec<IssuerKeyRow>, StoreError> {
         with_retry(&self.pool, |conn| {
             Box::pin(async move {
