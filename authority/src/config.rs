@@ -138,6 +138,17 @@ impl Default for EnrolLimits {
     }
 }
 
+/// The longest `request_timeout` served (D183). A check answered 503 at its deadline
+/// may have claimed its code after all; its verifier sends it again after the answer's
+/// Retry-After, and is answered as the code's spender only within
+/// [`REPEAT_SECS`](crate::guard::REPEAT_SECS) of the check. What this leaves of that,
+/// [`RESEND_TIME`], is the verifier app's to come back in.
+pub const MAX_REQUEST_TIMEOUT: Duration =
+    Duration::from_secs(crate::guard::REPEAT_SECS - crate::error::STORE_RETRY_AFTER - RESEND_TIME);
+
+/// Seconds a verifier's app is given, after a 503's Retry-After, to send its check again.
+pub const RESEND_TIME: u64 = 18;
+
 /// Everything [`crate::serve`] needs.
 #[derive(Clone)]
 pub struct Config {
@@ -197,7 +208,7 @@ pub struct Config {
     /// Longest a client may take to send a request's headers (slowloris).
     pub header_timeout: Duration,
     /// Longest one request may take, body included: past it, 408 if its body had not
-    /// arrived, else 503 (D181).
+    /// arrived, else 503 (D181, D183). At most [`MAX_REQUEST_TIMEOUT`].
     pub request_timeout: Duration,
     /// Longest an answer's write may make no progress (a client that stops reading)
     /// before the connection is closed (third hostile review, C-F3; D138).

@@ -78,13 +78,15 @@ pub enum Error {
     #[error("the e-licence was superseded")]
     ElicenceSuperseded,
     /// The request did not arrive in full within the deadline (a slow or stalled client
-    /// network): nothing was decided (408). Seconds of the deadline.
+    /// network): its handler was still waiting for its body, so the call was not made
+    /// (408; D183). Seconds of the deadline.
     #[error("the request did not arrive within {0} s; it may be sent again")]
     TooSlowToArrive(u64),
-    /// The request arrived but was not answered within the deadline (the server or its
-    /// database slow): whether its write was made is not known here, as after a commit
-    /// whose answer was lost (503 with Retry-After; a check sent again by its verifier is
-    /// answered again, D108). Seconds of the deadline.
+    /// The request was not answered within the deadline while the server, not the client,
+    /// had the next move (the server or its database slow): whether its write was made is
+    /// not known here, as after a commit whose answer was lost (503 with Retry-After; a
+    /// check sent again by its verifier is answered again, D108, D183). Seconds of the
+    /// deadline.
     #[error("not answered within {0} s; its outcome is unknown")]
     NotAnsweredInTime(u64),
     /// Body over the limit.

@@ -7,7 +7,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::config::{Config, LimitsError};
+use crate::config::{Config, LimitsError, MAX_REQUEST_TIMEOUT};
 use crate::conn;
 use crate::error::Error;
 use crate::http;
@@ -33,6 +33,10 @@ pub enum ServeError {
     /// The failed-check limits of the configuration cannot be served (D168).
     #[error("check limits: {0}")]
     Limits(#[from] LimitsError),
+    /// A `request_timeout` over [`MAX_REQUEST_TIMEOUT`]: a check answered 503 at it could
+    /// not be sent again in time to be answered (D183). The seconds asked.
+    #[error("request_timeout of {0} s is over {max} s: a check answered 503 at it could not be sent again in time", max = MAX_REQUEST_TIMEOUT.as_secs())]
+    RequestTimeout(u64),
 }
 
 /// A running server.
@@ -144,7 +148,7 @@ pub async fn serve_wrapped(
     wrap: impl FnOnce(Arc<dyn RegistryStore>) -> Arc<dyn RegistryStore>,
 ) -> Result<RunningServer, ServeError> {
     // Before the database is opened or migrated.
-    config.check_limits.check()?;
+    servable(&config)?;
     let (store, writer): (Arc<dyn RegistryStore>, _) = match &config.postgres_url {
         Some(url) => {
             let store = PgStore::connect(
@@ -175,13 +179,22 @@ pub async fn serve_wrapped(
     Ok(server)
 }
 
+/// Whether `config` can be served: its check limits (D168) and its request deadline (D183).
+fn servable(config: &Config) -> Result<(), ServeError> {
+    config.check_limits.check()?;
+    if config.request_timeout > MAX_REQUEST_TIMEOUT {
+        return Err(ServeError::RequestTimeout(config.request_timeout.as_secs()));
+    }
+    Ok(())
+}
+
 /// Like [`serve`] over another [`RegistryStore`] (e.g. a PostgreSQL one); `config.db_path` is
 /// not used.
 pub async fn serve_with_store(
     config: Config,
     store: Arc<dyn RegistryStore>,
 ) -> Result<RunningServer, ServeError> {
-    config.check_limits.check()?;
+    servable(&config)?;
     let listener = TcpListener::bind(config.listen).await?;
     let limits = conn::Limits {
         header_timeout: config.header_timeout,

@@ -559,9 +559,14 @@ impl Wallet {
     }
 
     pub fn online_qr(&self, audience: Audience, now: u64) -> Value {
+        self.online_qr_of_period(audience, now, 30)
+    }
+
+    /// An online QR whose code changes every `period` seconds.
+    pub fn online_qr_of_period(&self, audience: Audience, now: u64, period: u32) -> Value {
         let p = self
             .holder()
-            .present(edl_core::present::Form::Online, audience, now, 30)
+            .present(edl_core::present::Form::Online, audience, now, period)
             .unwrap();
         json!({"method": "qr", "payload": Base64::encode(&p.payload)})
     }

@@ -219,7 +219,7 @@ async fn a_photo_whose_answer_is_lost_is_fetched_again() {
 }
 
 /// The photo's fetch, retries and waits included, is bounded (D159): its failure comes back
-/// while the verifier can still repeat the check (10 s from the spend, D108), not after
+/// while the verifier can still repeat the check (60 s from the spend, D108, D183), not after
 /// two 10 s Retry-After waits (second fresh-eyes review, F3). And a photo that cannot be
 /// had fails the check: a verdict without the face is not shown (D160).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -505,6 +505,87 @@ async fn a_check_dropped_at_its_deadline_whose_write_is_lost_leaves_its_code_uns
     );
 }
 
+/// A check dropped at its deadline while its batch waits for another process's lock on the
+/// SQLite file, the lock then let go within the writer's busy timeout: the batch begins,
+/// but the claim of a check nobody waits for is not made. The code stays free (another
+/// verifier's check of it verifies) and the driver's log holds that check alone. Before,
+/// the claim was written after the 503: the code spent with no verdict given, and its
+/// verifier's resend, after the deadline and Retry-After, refused 409 (fourteenth review,
+/// U-F1).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_check_dropped_at_its_deadline_before_its_batch_began_spends_nothing() {
+    let Some(OneCode {
+        t,
+        mut wallet,
+        police,
+        other,
+        code,
+    }) = one_code_on_sqlite(|c| c.request_timeout = Duration::from_secs(1)).await
+    else {
+        return;
+    };
+    let blocker = Blocker::hold(&t).await;
+    assert_unavailable_with_retry_after(t.verify(&police, code.clone()).await, "past the deadline");
+    // Within the writer's 5 s busy timeout: the batch holding the dropped check begins.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    blocker.release().await;
+    let (s, v, _) = t.verify(&other, code).await;
+    assert_eq!(
+        s,
+        StatusCode::OK,
+        "another verifier, the code not spent: {v}"
+    );
+    let checks: Vec<String> = t
+        .sync(&mut wallet)
+        .await
+        .verifications
+        .iter()
+        .filter(|v| v.outcome == edl_core::wire::CheckOutcome::Verified)
+        .map(|v| v.verifier.clone())
+        .collect();
+    assert_eq!(checks, ["交警二队"], "the answered check alone is logged");
+}
+
+/// An admin call whose audit entry waits past the deadline behind another process's lock
+/// on the SQLite file (on PostgreSQL, its insert behind a lock on `verifiers`) had sent its
+/// whole body at once: the server was slow, not the client's network. 503 with
+/// Retry-After; before, 408 `request_timeout` on SQLite, the body not yet read when the
+/// deadline came, and the client told its own network was at fault (fourteenth review,
+/// U-F2).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_call_the_database_keeps_past_the_deadline_is_answered_503_not_408() {
+    let t = start_with(|c| c.request_timeout = Duration::from_secs(1)).await;
+    let blocker = Blocker::hold(&t).await;
+    let answer = reqwest::Client::new()
+        .post(format!("{}/admin/verifiers", t.url))
+        .bearer_auth(ADMIN)
+        .json(&json!({"name": "平安保险", "class": "insurer"}))
+        .send()
+        .await
+        .unwrap();
+    let (s, h) = (answer.status(), answer.headers().clone());
+    let v: serde_json::Value = answer.json().await.unwrap();
+    blocker.release().await;
+    assert_unavailable_with_retry_after((s, v, h), "the body sent, the database slow");
+}
+
+/// A request deadline its checks could not be sent again after (D183) is refused when the
+/// server starts, before its database is made.
+#[tokio::test]
+async fn a_request_deadline_longer_than_a_check_can_be_sent_again_after_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = edl_authority::clock::ManualClock::new(START);
+    let db = dir.path().join("authority.db");
+    let mut c = config(db.clone(), &clock);
+    c.request_timeout = edl_authority::MAX_REQUEST_TIMEOUT + Duration::from_secs(1);
+    let refused = edl_authority::serve(c).await.err();
+    assert!(
+        matches!(refused, Some(edl_authority::ServeError::RequestTimeout(41))),
+        "{refused:?}"
+    );
+    assert!(!db.exists());
+}
+
 /// A lock-out's first refusal is logged for the driver (D80, D166); when its entry is
 /// refused while a commit is held (D179), the next refusal is logged instead (twelfth
 /// review, S-F2: the entry was lost for good).

@@ -7,7 +7,7 @@
 //! eighth review's O-F7, rest).
 //!
 //! Runs in the PostgreSQL pass of `scripts/test` (`EDL_TEST_PG` set), on two clusters of
-//! its own. Bounded: about 20 s, most of it making the clusters.
+//! its own. Bounded: about 20 s each, most of it making the clusters.
 
 mod common;
 
@@ -107,4 +107,71 @@ const SCRAPE: &str = "scrape-token";
 async fn held_seconds(t: &TestServer) -> f64 {
     let (_, text) = t.scrape(SCRAPE).await;
     metric_sample(&text, "edl_writer_batch_held_seconds", &[]).expect("the gauge is scraped")
+}
+
+/// A check whose log entry is in a commit PostgreSQL holds (its synchronous standby away)
+/// is answered 503 at the request deadline, and the commit completes once the standby is
+/// back: the code was spent, and nobody was told. Its verifier sends it again after the
+/// longest deadline served and the answer's Retry-After, and is answered, as the 503
+/// said (D181), with one entry in the driver's log; another verifier is refused. Before,
+/// the spender's repeat was answered for 10 s only, less than the 30 s deadline: 409
+/// `already_used` (fourteenth review, U-F1; D183).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_check_held_past_its_deadline_is_answered_when_its_verifier_sends_it_again() {
+    if std::env::var(PG_ENV).is_err() {
+        eprintln!("skipped: needs PostgreSQL; runs in the PostgreSQL pass (EDL_TEST_PG)");
+        return;
+    }
+    let primary = Cluster::start();
+    let standby = primary.standby();
+    let t = TestServer::start_on_with(Some(&primary.url), |c| {
+        c.request_timeout = Duration::from_secs(2);
+    })
+    .await;
+    let police = t.verifier("交警", "enforcement").await;
+    let other = t.verifier("交警二队", "enforcement").await;
+    let (_, mut wallet) = t.issued_wallet(&number(1)).await;
+    // At a window's start, so the code is still good at the resend below.
+    let now = t.now();
+    t.clock.set(now - now % 30 + 30);
+    let code = wallet.online_qr(Audience::Enforcement, t.now());
+
+    standby.ctl("down");
+    let (s, v, _) = t.verify(&police, code.clone()).await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::SERVICE_UNAVAILABLE, Some("unavailable")),
+        "the check in the held commit, at its deadline: {v}"
+    );
+    let retry_after = v["retry_after"].as_u64().expect("says when to come back");
+    standby.ctl("up");
+    let back = Instant::now() + Duration::from_secs(20);
+    while t
+        .raw(reqwest::Method::GET, "/readyz", &[], Vec::new())
+        .await
+        .0
+        != StatusCode::OK
+    {
+        assert!(Instant::now() < back, "the held commit completes");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    t.clock
+        .advance(edl_authority::MAX_REQUEST_TIMEOUT.as_secs() + retry_after);
+    let (s, v, _) = t.verify(&police, code.clone()).await;
+    assert_eq!(s, StatusCode::OK, "sent again by its verifier: {v}");
+    let (s, v, _) = t.verify(&other, code).await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::CONFLICT, Some("already_used")),
+        "{v}"
+    );
+    let verified = t
+        .sync(&mut wallet)
+        .await
+        .verifications
+        .iter()
+        .filter(|v| v.outcome == edl_core::wire::CheckOutcome::Verified)
+        .count();
+    assert_eq!(verified, 1, "one check, logged once");
 }

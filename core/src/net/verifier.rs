@@ -232,8 +232,8 @@ async fn fetch_photo(
     // goes to this authority's origin only, whatever the answer says. Asked again when the
     // network drops or the authority is busy (the grant lasts minutes, D155): the check
     // is spent and logged already, and only this verifier could repeat it (D159). Within
-    // [`PHOTO_FETCH_SECS`] in all, so its failure comes back while that repeat (10 s from
-    // the spend, D108) can still fetch it.
+    // [`PHOTO_FETCH_SECS`] in all, so its failure comes back while that repeat (60 s from
+    // the spend, D108, D183) can still fetch it.
     let path = paths::photo(&digest);
     let photo = tokio::time::timeout(
         Duration::from_secs(PHOTO_FETCH_SECS),

@@ -90,6 +90,11 @@ impl Job {
         }
     }
 
+    /// Whether the job is a claim on a code whose caller has stopped waiting for it.
+    fn abandoned(&self) -> bool {
+        matches!(self, Job::Log { spends: Some(_), reply, .. } if reply.is_closed())
+    }
+
     /// What the job's limits are decided on (D163), if it is held to any.
     fn budget(&self) -> Option<BudgetCheck> {
         match self {
@@ -217,6 +222,13 @@ async fn run(
                 Ok(job) => batch.push(job),
                 Err(_) => break,
             }
+        }
+        // A claim on a code whose check is no longer waiting (dropped at its deadline or by
+        // its client) is not made: nobody would be told of it, and its code stays free
+        // (fourteenth review, U-F1; D183).
+        batch.retain(|job| !job.abandoned());
+        if batch.is_empty() {
+            continue;
         }
         let span = tracing::debug_span!("writer_batch", jobs = batch.len());
         let outcome = write_batch(&pool, &batch, &marks, &held)
@@ -736,11 +748,58 @@ fn same(e: &StoreError) -> StoreError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::guard::REPEAT_SECS;
 
     const CODE: CodeKey = (7, 1_000, 0, 0);
 
     fn job(verifier: u64, at: u64) -> Option<(i64, (), Option<Spend>)> {
         Some((1, (), Some((CODE, verifier, at))))
+    }
+
+    /// A log job with its answer's receiver, spending [`CODE`] or nothing.
+    fn log_job(spends: bool) -> (Job, oneshot::Receiver<Result<Claim, StoreError>>) {
+        use edl_core::credential::Audience;
+        use edl_core::wire::{CheckMethod, CheckOutcome, VerifierClass};
+        let (reply, answer) = oneshot::channel();
+        let entry = VerificationLogEntry {
+            at: 1_000,
+            verifier: "交警".into(),
+            verifier_class: VerifierClass::Enforcement,
+            audience: Audience::Enforcement,
+            method: CheckMethod::Qr,
+            outcome: CheckOutcome::Verified,
+        };
+        let job = Job::Log {
+            driver: 1,
+            verifier_id: 1,
+            entry,
+            spends: spends.then_some(CODE),
+            budget: None,
+            reply,
+        };
+        (job, answer)
+    }
+
+    #[test]
+    fn only_a_claim_whose_check_stopped_waiting_is_abandoned() {
+        let (waited, _answer) = log_job(true);
+        assert!(!waited.abandoned());
+        let (claim, answer) = log_job(true);
+        drop(answer);
+        assert!(claim.abandoned(), "a check dropped at its deadline");
+        // Other writes are made whatever became of their request (D183).
+        let (entry, answer) = log_job(false);
+        drop(answer);
+        assert!(!entry.abandoned(), "a log entry that spends no code");
+        let (reply, answer) = oneshot::channel();
+        drop(answer);
+        let nonce = Job::Nonce {
+            account: 1,
+            nonce: [0; 16],
+            ts: 1_000,
+            reply,
+        };
+        assert!(!nonce.abandoned(), "a nonce");
     }
 
     #[test]
@@ -773,7 +832,7 @@ mod tests {
 
     #[test]
     fn a_code_held_before_the_batch_is_a_repeat_only_for_its_recent_spender() {
-        let feed = [job(1, 1_005), job(2, 1_005), job(1, 1_011)];
+        let feed = [job(1, 1_005), job(2, 1_005), job(1, 1_001 + REPEAT_SECS)];
         let held = vec![(CODE, Some(1), 1_000)];
         assert_eq!(
             settle(&feed, vec![], held),

@@ -476,17 +476,16 @@ impl RegistryStore for SqliteStore {
         spends: Option<crate::guard::CodeKey>,
         budget: Option<Budget>,
     ) -> Result<Claim, StoreError> {
-        self.writer
-            .run(move |conn| {
-                // Decided inside the write, so the writes of every process on this file
-                // take their turns (the database's write lock) with the decision (D163).
-                if let Some(b) = &budget {
-                    budget::refuse_over_budget(conn, &b.target, verifier_id, entry.at, &b.limits)?;
-                }
-                if let Some((elicence, window, audience, form)) = spends {
-                    // The claim and the entry commit together: a code is spent exactly
-                    // when its `verified` entry exists (D106), and by whom (D108).
-                    let fresh = conn
+        let write = move |conn: &Connection| -> Result<Claim, StoreError> {
+            // Decided inside the write, so the writes of every process on this file
+            // take their turns (the database's write lock) with the decision (D163).
+            if let Some(b) = &budget {
+                budget::refuse_over_budget(conn, &b.target, verifier_id, entry.at, &b.limits)?;
+            }
+            if let Some((elicence, window, audience, form)) = spends {
+                // The claim and the entry commit together: a code is spent exactly
+                // when its `verified` entry exists (D106), and by whom (D108).
+                let fresh = conn
                         .prepare_cached(
                             "INSERT INTO spent_codes (elicence_id, window_start, audience, form, at, verifier_id)
                              VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
@@ -499,8 +498,8 @@ impl RegistryStore for SqliteStore {
                             i(entry.at),
                             i(verifier_id)
                         ])?;
-                    if fresh == 0 {
-                        let (spender, at): (Option<i64>, i64) = conn
+                if fresh == 0 {
+                    let (spender, at): (Option<i64>, i64) = conn
                             .prepare_cached(
                                 "SELECT verifier_id, at FROM spent_codes
                                  WHERE elicence_id = ?1 AND window_start = ?2 AND audience = ?3 AND form = ?4",
@@ -508,18 +507,24 @@ impl RegistryStore for SqliteStore {
                             .query_row(params![i(elicence), i(window), audience, form], |r| {
                                 Ok((r.get(0)?, r.get(1)?))
                             })?;
-                        return Ok(Claim::on_spent(
-                            spender.map(|v| v as u64),
-                            at as u64,
-                            verifier_id,
-                            entry.at,
-                        ));
-                    }
+                    return Ok(Claim::on_spent(
+                        spender.map(|v| v as u64),
+                        at as u64,
+                        verifier_id,
+                        entry.at,
+                    ));
                 }
-                append_verification(conn, driver, verifier_id, entry)?;
-                Ok(Claim::Fresh)
-            })
-            .await
+            }
+            append_verification(conn, driver, verifier_id, entry)?;
+            Ok(Claim::Fresh)
+        };
+        // A claim on a code is made only for a check still waiting for it: one dropped at
+        // its deadline before its batch was not answered, and its code stays free (D183).
+        if spends.is_some() {
+            self.writer.run_if_awaited(write).await
+        } else {
+            self.writer.run(write).await
+        }
     }
 
     async fn record_check_failure(

@@ -114,8 +114,39 @@ impl Writer {
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
+        self.queue(f, false).await
+    }
+
+    /// Like [`Writer::run`], but `f` is not run if its caller stopped waiting before the
+    /// batch reached it (a request dropped at its deadline or by its client): for a write
+    /// that is only worth making if someone is told of it, an online check's claim on its
+    /// code (fourteenth review, U-F1; D183).
+    pub async fn run_if_awaited<T, E>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        self.queue(f, true).await
+    }
+
+    async fn queue<T, E>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, E> + Send + 'static,
+        only_if_awaited: bool,
+    ) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
         let (tx, rx) = oneshot::channel::<Result<T, E>>();
         let job: Job = Box::new(move |conn: &Connection| -> Reply {
+            if only_if_awaited && tx.is_closed() {
+                tracing::debug!("write not made: its caller stopped waiting");
+                return Box::new(|_| {});
+            }
             let result = in_savepoint(conn, f);
             Box::new(move |commit: Result<(), &StoreError>| {
                 let answer = match commit {
