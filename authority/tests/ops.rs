@@ -386,8 +386,8 @@ async fn a_check_refused_while_a_batch_is_held_leaves_its_code_unspent() {
     );
 }
 
-/// The refused check sent again by its own verifier, after the 10 s a repeat is answered
-/// for, is answered as new: nothing was kept (S-F1).
+/// The refused check sent again by its own verifier once the stall is over is answered as
+/// new: nothing was kept (S-F1).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_check_refused_while_a_batch_is_held_can_be_sent_again_later() {
     let Some(OneCode {

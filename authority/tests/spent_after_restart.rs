@@ -206,7 +206,7 @@ async fn the_spender_s_retry_is_answered_on_a_process_that_refused_another_verif
         (s, v["error"].as_str()),
         (StatusCode::CONFLICT, Some("already_used"))
     );
-    // The spender's retry lands here within its ten seconds.
+    // The spender's retry lands here within its repeat window.
     t.clock.advance(2);
     let (s, v, _) = t.verify(&police, code.clone()).await;
     assert_eq!(s, StatusCode::OK, "the spender's retry: {v}");
