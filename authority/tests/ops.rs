@@ -629,6 +629,51 @@ async fn a_lock_out_first_refused_while_a_batch_is_held_is_still_logged_for_the_
     assert_eq!(locked, 1, "the lock-out is in the driver's log");
 }
 
+/// A check whose batch waits past its deadline for the driver's row, which another session
+/// holds (an operator's psql, a peer process whose host fell silent mid-transaction): the
+/// check is answered 503, and when the row is let go its claim, which nobody waits for any
+/// more, is left out of the batch. The code stays free: another verifier's check of it
+/// verifies, and the driver's log holds that check alone. Before, the writer looked at the
+/// claim's caller only when it gathered the batch, and wrote the claim: 409 (PostgreSQL;
+/// fifteenth review, V-F1).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_check_whose_batch_waits_for_a_row_past_its_deadline_spends_nothing() {
+    let t = start_with(|c| c.request_timeout = Duration::from_secs(1)).await;
+    let Some(url) = t.pg.clone() else {
+        return;
+    };
+    let (driver, mut wallet) = t.issued_wallet(&number(1)).await;
+    let police = t.verifier("交警", "enforcement").await;
+    let other = t.verifier("交警二队", "enforcement").await;
+    let code = wallet.online_qr(Audience::Enforcement, t.now());
+    let session = pg_client(&url).await;
+    session
+        .batch_execute(&format!(
+            "BEGIN; SELECT 1 FROM drivers WHERE id = {driver} FOR UPDATE"
+        ))
+        .await
+        .unwrap();
+    assert_unavailable_with_retry_after(t.verify(&police, code.clone()).await, "past the deadline");
+    session.batch_execute("ROLLBACK").await.unwrap();
+    // The writer's batch goes on once the row is free.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (s, v, _) = t.verify(&other, code).await;
+    assert_eq!(
+        s,
+        StatusCode::OK,
+        "another verifier, the code not spent: {v}"
+    );
+    let checks: Vec<String> = t
+        .sync(&mut wallet)
+        .await
+        .verifications
+        .iter()
+        .filter(|v| v.outcome == edl_core::wire::CheckOutcome::Verified)
+        .map(|v| v.verifier.clone())
+        .collect();
+    assert_eq!(checks, ["交警二队"], "the answered check alone is logged");
+}
+
 /// A batch waiting for a row another session holds (an operator's psql, a peer process
 /// whose host fell silent mid-transaction) is not a commit the database holds: writes
 /// elsewhere go on (PostgreSQL; twelfth review, S-F3: every write was refused).

@@ -45,7 +45,7 @@ use retry::{Fault, commit, with_retry};
 pub use rows::feed_columns;
 use rows::{PHOTO_COLUMNS, decode_feed, get, i, state_json, u};
 use silence::bound_silence;
-use writer::{Job, Retention, Writer};
+use writer::{Job, Retention, Waiter, Writer};
 
 /// The PostgreSQL implementation of [`RegistryStore`].
 pub struct PgStore {
@@ -494,6 +494,8 @@ impl RegistryStore for PgStore {
         budget: Option<Budget>,
     ) -> Result<crate::guard::Claim, StoreError> {
         let (reply, answer) = oneshot::channel();
+        // Held until answered: dropped with this call, the writer leaves the claim out.
+        let (_waiter, waiting) = Waiter::watched();
         self.writer.send(Job::Log {
             driver,
             verifier_id,
@@ -501,6 +503,7 @@ impl RegistryStore for PgStore {
             spends,
             budget,
             reply,
+            waiting,
         })?;
         answer.await.map_err(|_| StoreError::Aborted)?
     }

@@ -27,13 +27,39 @@ use super::rows::{feed_columns, i};
 use crate::clock::Clock;
 use crate::guard::{Claim, CodeKey};
 use crate::store::held::BatchClock;
-use crate::store::{Budget, CheckFailure, DriverId, FeedEvent, GuessLimits, Refused, StoreError};
+use crate::store::{Budget, CheckFailure, DriverId, FeedEvent, GuessLimits, StoreError};
 
 /// Jobs per transaction at most: bounds the latency one batch adds.
 const MAX_BATCH: usize = 512;
 /// How often expired nonces, failures, spent codes, batch marks and enrolment back-off
 /// counters are deleted.
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
+
+/// Held by a writer job's caller while it waits for the answer: the writer sees through
+/// its [`Watch`], at any point of a batch, whether anyone still does (D183).
+pub struct Waiter {
+    _held: Arc<()>,
+}
+
+impl Waiter {
+    /// A caller's, and the watch the job carries.
+    pub fn watched() -> (Waiter, Watch) {
+        let held = Arc::new(());
+        let watch = Watch(Arc::downgrade(&held));
+        (Waiter { _held: held }, watch)
+    }
+}
+
+/// Whether a job's caller still waits: its [`Waiter`] not yet dropped.
+#[derive(Clone)]
+pub struct Watch(std::sync::Weak<()>);
+
+impl Watch {
+    /// The caller stopped waiting (its request dropped at its deadline, or by its client).
+    fn gone(&self) -> bool {
+        self.0.strong_count() == 0
+    }
+}
 
 /// One append waiting for its batch.
 pub enum Job {
@@ -62,6 +88,8 @@ pub enum Job {
         budget: Option<Budget>,
         /// Where the answer goes: what became of the claim on the code (D108).
         reply: oneshot::Sender<Result<Claim, StoreError>>,
+        /// Whether its caller still waits for the answer (D183).
+        waiting: Watch,
     },
     /// `record_check_failure`: the failure and its log entry in the same transaction.
     Failure {
@@ -90,9 +118,22 @@ impl Job {
         }
     }
 
+    /// The watch on the caller of a claim on a code: the one write left out when nobody
+    /// waits for it (D183).
+    fn claim_watch(&self) -> Option<&Watch> {
+        match self {
+            Job::Log {
+                spends: Some(_),
+                waiting,
+                ..
+            } => Some(waiting),
+            _ => None,
+        }
+    }
+
     /// Whether the job is a claim on a code whose caller has stopped waiting for it.
     fn abandoned(&self) -> bool {
-        matches!(self, Job::Log { spends: Some(_), reply, .. } if reply.is_closed())
+        self.claim_watch().is_some_and(Watch::gone)
     }
 
     /// What the job's limits are decided on (D163), if it is held to any.
@@ -280,9 +321,9 @@ struct Columns {
 }
 
 impl Columns {
-    /// The columns without the jobs refused (D163).
-    fn without(&self, refused: &[Option<Refused>]) -> Columns {
-        let keep = |job: &usize| refused[*job].is_none();
+    /// The columns without the jobs left out (refused, D163; their caller gone, D183).
+    fn without(&self, left_out: &[bool]) -> Columns {
+        let keep = |job: &usize| !left_out[*job];
         fn pick<T: Clone>(v: &[T], jobs: &[usize], keep: impl Fn(&usize) -> bool) -> Vec<T> {
             v.iter()
                 .zip(jobs)
@@ -379,6 +420,8 @@ async fn write_batch(
     cols.nonces = order.iter().map(|&n| cols.nonces[n].clone()).collect();
     cols.ts = order.iter().map(|&n| cols.ts[n]).collect();
     let checks: Vec<Option<BudgetCheck>> = batch.iter().map(Job::budget).collect();
+    let watches: Arc<Vec<Option<Watch>>> =
+        Arc::new(batch.iter().map(|job| job.claim_watch().cloned()).collect());
     let budgeted = checks.iter().any(Option::is_some);
     let cols = Arc::new(cols);
     let feed = Arc::new(feed);
@@ -388,6 +431,7 @@ async fn write_batch(
         let cols = cols.clone();
         let feed = feed.clone();
         let checks = checks.clone();
+        let watches = watches.clone();
         let pool = pool.clone();
         let held = held.clone();
         // A new mark each attempt: an attempt found not kept is over for good.
@@ -437,13 +481,21 @@ async fn write_batch(
                 } else {
                     vec![None; checks.len()]
                 };
+                // A claim whose check stopped waiting meanwhile (the waits above: a row
+                // another session holds, the pool, a redo) is left out too, as late as it can
+                // be: once written, nobody could be told of it (fifteenth review, V-F1; D183).
+                let left_out: Vec<bool> = refusals
+                    .iter()
+                    .zip(watches.iter())
+                    .map(|(r, w)| r.is_some() || w.as_ref().is_some_and(Watch::gone))
+                    .collect();
                 let (kept_cols, kept_feed);
-                let (cols, feed) = if refusals.iter().any(Option::is_some) {
-                    kept_cols = cols.without(&refusals);
+                let (cols, feed) = if left_out.contains(&true) {
+                    kept_cols = cols.without(&left_out);
                     kept_feed = feed
                         .iter()
-                        .zip(&refusals)
-                        .map(|(f, r)| if r.is_some() { None } else { f.clone() })
+                        .zip(&left_out)
+                        .map(|(f, out)| if *out { None } else { f.clone() })
                         .collect::<Vec<_>>();
                     (&kept_cols, &kept_feed[..])
                 } else {
@@ -757,10 +809,11 @@ mod tests {
     }
 
     /// A log job with its answer's receiver, spending [`CODE`] or nothing.
-    fn log_job(spends: bool) -> (Job, oneshot::Receiver<Result<Claim, StoreError>>) {
+    fn log_job(spends: bool) -> (Job, (oneshot::Receiver<Result<Claim, StoreError>>, Waiter)) {
         use edl_core::credential::Audience;
         use edl_core::wire::{CheckMethod, CheckOutcome, VerifierClass};
         let (reply, answer) = oneshot::channel();
+        let (waiter, waiting) = Waiter::watched();
         let entry = VerificationLogEntry {
             at: 1_000,
             verifier: "交警".into(),
@@ -776,8 +829,9 @@ mod tests {
             spends: spends.then_some(CODE),
             budget: None,
             reply,
+            waiting,
         };
-        (job, answer)
+        (job, (answer, waiter))
     }
 
     #[test]
