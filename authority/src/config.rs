@@ -138,16 +138,26 @@ impl Default for EnrolLimits {
     }
 }
 
-/// The longest `request_timeout` served (D183). A check answered 503 at its deadline
-/// may have claimed its code after all; its verifier sends it again after the answer's
-/// Retry-After, and is answered as the code's spender only within
-/// [`REPEAT_SECS`](crate::guard::REPEAT_SECS) of the check. What this leaves of that,
-/// [`RESEND_TIME`], is the verifier app's to come back in.
+/// The longest `request_timeout` served, with the clock check off (D183; with it on, less:
+/// [`resend_fits`]). A check answered 503 at its deadline may have claimed its code after
+/// all; its verifier sends it again after the answer's Retry-After, and is answered as the
+/// code's spender only within [`REPEAT_SECS`](crate::guard::REPEAT_SECS) of the check.
+/// What this leaves of that, [`RESEND_TIME`], is the verifier app's to come back in.
 pub const MAX_REQUEST_TIMEOUT: Duration =
     Duration::from_secs(crate::guard::REPEAT_SECS - crate::error::STORE_RETRY_AFTER - RESEND_TIME);
 
 /// Seconds a verifier's app is given, after a 503's Retry-After, to send its check again.
 pub const RESEND_TIME: u64 = 18;
+
+/// Whether a check answered 503 at `request_timeout` can be sent again after Retry-After
+/// and [`RESEND_TIME`] and still be answered as its spender's repeat (D183, D184). The
+/// check and its resend may be served by two processes, each judging the time by its own
+/// clock, and each may be `max_clock_skew` from the database's and still ready (D182): so
+/// twice that counts against [`REPEAT_SECS`](crate::guard::REPEAT_SECS) too.
+pub fn resend_fits(request_timeout: Duration, max_clock_skew: Option<Duration>) -> bool {
+    let skew = max_clock_skew.unwrap_or_default();
+    request_timeout + 2 * skew <= MAX_REQUEST_TIMEOUT
+}
 
 /// Everything [`crate::serve`] needs.
 #[derive(Clone)]
@@ -229,8 +239,9 @@ pub struct Config {
     pub writer_stall: Duration,
     /// Largest distance between this process's clock and the database's at which
     /// `/readyz` answers ready (PostgreSQL only: the processes on one SQLite file share
-    /// their host's clock; D182). `None` turns the check off: the tests' servers run on a
-    /// hand-set clock.
+    /// their host's clock; D182). 5 s, what a code itself is allowed (D184): twice it,
+    /// with `request_timeout`, must fit the spender's repeat window ([`resend_fits`]).
+    /// `None` turns the check off: the tests' servers run on a hand-set clock.
     pub max_clock_skew: Option<Duration>,
 }
 
@@ -267,7 +278,9 @@ impl Config {
             max_photo_uploads: 32,
             metrics_token: String::new(),
             writer_stall: Duration::from_secs(5),
-            max_clock_skew: Some(Duration::from_secs(60)),
+            max_clock_skew: Some(Duration::from_secs(u64::from(
+                edl_core::verify::DEFAULT_SKEW,
+            ))),
         }
     }
 }
@@ -351,6 +364,23 @@ mod tests {
     use super::*;
     use crate::error::Error;
     use crate::root::RootKey;
+
+    #[test]
+    fn a_deadline_and_two_clocks_apart_must_leave_a_resend_its_time() {
+        let secs = Duration::from_secs;
+        let defaults = Config::new("a.db", "127.0.0.1:0".parse().unwrap());
+        assert!(resend_fits(
+            defaults.request_timeout,
+            defaults.max_clock_skew
+        ));
+        assert!(!resend_fits(defaults.request_timeout, Some(secs(6))));
+        assert!(
+            !resend_fits(defaults.request_timeout, Some(secs(60))),
+            "D182's first bound"
+        );
+        assert!(resend_fits(MAX_REQUEST_TIMEOUT, None));
+        assert!(!resend_fits(MAX_REQUEST_TIMEOUT + secs(1), None));
+    }
 
     #[test]
     fn the_default_limits_are_served_and_a_lock_out_shorter_than_the_window_is_not() {

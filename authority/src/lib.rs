@@ -47,6 +47,8 @@ pub mod throttle;
 pub mod verifiers;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use config::{Backoff, CheckLimits, Config, EnrolLimits, LimitsError, MAX_REQUEST_TIMEOUT};
+pub use config::{
+    Backoff, CheckLimits, Config, EnrolLimits, LimitsError, MAX_REQUEST_TIMEOUT, resend_fits,
+};
 pub use error::Error;
 pub use server::{RunningServer, ServeError, serve, serve_with_store, serve_wrapped};

@@ -2,12 +2,13 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::config::{Config, LimitsError, MAX_REQUEST_TIMEOUT};
+use crate::config::{Config, LimitsError, MAX_REQUEST_TIMEOUT, resend_fits};
 use crate::conn;
 use crate::error::Error;
 use crate::http;
@@ -33,10 +34,19 @@ pub enum ServeError {
     /// The failed-check limits of the configuration cannot be served (D168).
     #[error("check limits: {0}")]
     Limits(#[from] LimitsError),
-    /// A `request_timeout` over [`MAX_REQUEST_TIMEOUT`]: a check answered 503 at it could
-    /// not be sent again in time to be answered (D183). The seconds asked.
-    #[error("request_timeout of {0} s is over {max} s: a check answered 503 at it could not be sent again in time", max = MAX_REQUEST_TIMEOUT.as_secs())]
-    RequestTimeout(u64),
+    /// A `request_timeout` that, with twice `max_clock_skew`, is over
+    /// [`MAX_REQUEST_TIMEOUT`]: a check answered 503 at it could not be sent again in time
+    /// to be answered (D183, D184; [`resend_fits`]).
+    #[error(
+        "request_timeout ({request_timeout:?}) and twice max_clock_skew ({max_clock_skew:?}) are over {max} s: a check answered 503 could not be sent again in time",
+        max = MAX_REQUEST_TIMEOUT.as_secs()
+    )]
+    RequestTimeout {
+        /// The deadline asked.
+        request_timeout: Duration,
+        /// The clock distance asked (`None`: not checked).
+        max_clock_skew: Option<Duration>,
+    },
 }
 
 /// A running server.
@@ -179,11 +189,15 @@ pub async fn serve_wrapped(
     Ok(server)
 }
 
-/// Whether `config` can be served: its check limits (D168) and its request deadline (D183).
+/// Whether `config` can be served: its check limits (D168), its request deadline and clock
+/// allowance (D183, D184).
 fn servable(config: &Config) -> Result<(), ServeError> {
     config.check_limits.check()?;
-    if config.request_timeout > MAX_REQUEST_TIMEOUT {
-        return Err(ServeError::RequestTimeout(config.request_timeout.as_secs()));
+    if !resend_fits(config.request_timeout, config.max_clock_skew) {
+        return Err(ServeError::RequestTimeout {
+            request_timeout: config.request_timeout,
+            max_clock_skew: config.max_clock_skew,
+        });
     }
     Ok(())
 }
