@@ -213,7 +213,7 @@ impl SpentCodes {
 
     /// Records that `code` was spent elsewhere (the database refused it, D106): by
     /// `spender` at `spent_at` when the database says so, whose repeats are then answered
-    /// here until D108's ten seconds end (A-F2); every other claim on it here is refused.
+    /// here until its repeat window ends (A-F2; D108, D183); every other claim on it here is refused.
     pub fn forfeit(&self, code: CodeKey, spender: Option<u64>, spent_at: u64, now: u64) {
         let entry = match spender {
             Some(v) if now <= spent_at.saturating_add(REPEAT_SECS) => Spent {

@@ -736,3 +736,70 @@ async fn limits_with_a_lock_out_shorter_than_the_window_are_refused_at_start() {
     ));
     assert!(!db.exists());
 }
+
+/// A lock-out the store decides (D163: the licence's budget used up through another
+/// process, this one's memory holding none of it) is logged for the driver even when the
+/// client that met it hangs up before the store's answer: the store refused the check, so
+/// the driver is told. Before, the telling ran in the request after the store's answer and
+/// went with it: no `LockedOut` entry, and this process never held the limit (SQLite, two
+/// processes on one file; fifteenth review, V-F2).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lock_out_the_store_decides_is_logged_for_the_driver_when_the_client_hangs_up() {
+    use tokio::io::AsyncWriteExt;
+    let limits = CheckLimits {
+        licence_max_failures: 3,
+        ..Default::default()
+    };
+    let t = TestServer::start_with(|c| c.check_limits = limits).await;
+    if t.on_postgres() {
+        return;
+    }
+    let (_, mut wallet) = t.issued_wallet(&number(1)).await;
+    let first = t.verifier("平安保险", "insurer").await;
+    let second = t.verifier("人保", "insurer").await;
+    // A second process on the same file, started before any failure: its memory holds none.
+    let mut c = t.config();
+    c.check_limits = limits;
+    let p2 = serve(c).await.expect("a second process");
+    let p2_addr = p2.addr();
+    // A real QR of an hour ago: a wrong code.
+    let wrong = || wallet.online_qr(Audience::Business, t.now() - 3600);
+    // The licence's budget used up through the first process, no refusal yet.
+    for n in 0..3 {
+        let (s, v, _) = t.verify(&first, wrong()).await;
+        assert_eq!(v["error"], "code_rejected", "wrong code {n} ({s}): {v}");
+    }
+    // Another connection holds the file's write lock a moment, so the second process's
+    // writer answers late; the client hangs up meanwhile.
+    let blocker = rusqlite::Connection::open(t.db()).unwrap();
+    blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let body = serde_json::to_vec(&wrong()).unwrap();
+    let head = format!(
+        "POST {} HTTP/1.1\r\nhost: {p2_addr}\r\ncontent-type: application/json\r\n{}: {}\r\ncontent-length: {}\r\n\r\n",
+        edl_core::wire::paths::VERIFY,
+        edl_core::wire::HEADER_API_KEY,
+        second.api_key,
+        body.len()
+    );
+    let mut stream = tokio::net::TcpStream::connect(p2_addr).await.unwrap();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(&body).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    drop(stream);
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    blocker.execute_batch("ROLLBACK").unwrap();
+    // The store's answer, then the telling, within a bound.
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut outcomes: Vec<CheckOutcome> = Vec::new();
+    while !outcomes.contains(&CheckOutcome::LockedOut) && std::time::Instant::now() < end {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        // Each sync brings the entries since the last.
+        let synced = t.sync(&mut wallet).await;
+        outcomes.extend(synced.verifications.iter().map(|v| v.outcome));
+    }
+    p2.shutdown().await.unwrap();
+    assert!(
+        outcomes.contains(&CheckOutcome::LockedOut),
+        "the refused check is logged for the driver though its client hung up: {outcomes:?}"
+    );
+}

@@ -1,6 +1,8 @@
 //! Online verification: a verifier's QR, barcode or manual code checked against the
 //! e-licence's seed, under the failed-check limits, and logged in the driver's feed.
 
+use std::sync::Arc;
+
 use edl_core::credential::{Audience, ElicenceId};
 use edl_core::crypto::TotpSeed;
 use edl_core::licence::e_licence_eligibility;
@@ -20,6 +22,17 @@ use crate::store::{
     Budget, CheckFailure, DriverId, DriverState, GuessLimits, Refused, SealedSeed, StoreError,
     VerifierRow,
 };
+
+/// Runs `work` on its own task and waits for it: dropped, the wait ends but `work` goes on
+/// to its end. For what must follow a decision the store made, whatever becomes of the
+/// request (D184). A task that panicked is a 503, its outcome unknown.
+async fn to_the_end<T: Send + 'static>(
+    work: impl std::future::Future<Output = Result<T>> + Send + 'static,
+) -> Result<T> {
+    tokio::spawn(work)
+        .await
+        .map_err(|_| Error::Store(StoreError::Aborted))?
+}
 
 /// The limiter's name for a driver's licence, however a check named it.
 fn driver_key(driver: DriverId) -> String {
@@ -56,14 +69,29 @@ impl App {
     /// list when it is longer, and a failure stored but not yet counted would then be
     /// counted twice, refusing honest checks early. When the store refuses it, it is taken
     /// back, and the limit that refused it is held instead until its end.
+    ///
+    /// Once counted here, the rest runs to its end even if the request is dropped meanwhile
+    /// (its deadline, its client gone): the store decides a refusal, and the driver is told
+    /// of a lock-out whatever became of the request that met it (fifteenth review, V-F2).
     async fn record_failure(
-        &self,
+        self: &Arc<Self>,
         guess: Guess<'_>,
         failure: CheckFailure,
         log: Option<(DriverId, VerificationLogEntry)>,
         limits: GuessLimits,
     ) -> Result<()> {
         guess.fail(failure.at);
+        let app = Arc::clone(self);
+        to_the_end(async move { app.store_failure(failure, log, limits).await }).await
+    }
+
+    /// [`App::record_failure`] past this process's count.
+    async fn store_failure(
+        &self,
+        failure: CheckFailure,
+        log: Option<(DriverId, VerificationLogEntry)>,
+        limits: GuessLimits,
+    ) -> Result<()> {
         let (check, holder) = (failure.clone(), log.clone());
         let (verifier, target, at) = (check.verifier_id, &check.target, check.at);
         let refused = match self.store.record_check_failure(failure, log, limits).await {
@@ -177,7 +205,7 @@ impl App {
     /// Online verification by `verifier`.
     #[tracing::instrument(skip_all, fields(verifier = verifier.id, method = tracing::field::Empty))]
     pub async fn verify(
-        &self,
+        self: &Arc<Self>,
         verifier: &VerifierRow,
         req: VerifyRequest,
     ) -> Result<VerifyResponse> {
@@ -401,10 +429,16 @@ impl App {
             }
             Err(StoreError::OverBudget(refused)) => {
                 drop(pending);
-                self.observe_failures(verifier.id, &failure.target, now)
-                    .await;
+                // Told to the driver whatever becomes of this request, as a failure's
+                // refusal is (V-F2).
+                let (app, verifier_id) = (Arc::clone(self), verifier.id);
                 let holder = Some((driver_id, log(CheckOutcome::LockedOut)));
-                return Err(self.refused_by_store(refused, &failure, holder).await?);
+                return Err(to_the_end(async move {
+                    app.observe_failures(verifier_id, &failure.target, now)
+                        .await;
+                    app.refused_by_store(refused, &failure, holder).await
+                })
+                .await?);
             }
             // Not claimed: refused while the database holds a commit (D179), rolled back
             // with a batch that could not begin or commit, or its outcome unknown. The
