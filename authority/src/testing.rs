@@ -506,6 +506,18 @@ impl TestServer {
     }
 
     /// Syncs from the wallet's cursor and keeps what it needs to present.
+    /// The verifiers whose checks the driver's whole log says verified, in order.
+    pub async fn verified_by(&self, wallet: &mut Wallet) -> Vec<String> {
+        wallet.cursor = 0;
+        self.sync(wallet)
+            .await
+            .verifications
+            .into_iter()
+            .filter(|e| e.outcome == edl_core::wire::CheckOutcome::Verified)
+            .map(|e| e.verifier)
+            .collect()
+    }
+
     pub async fn sync(&self, wallet: &mut Wallet) -> SyncResponse {
         let path = format!("{}?cursor={}", paths::SYNC, wallet.cursor);
         let (s, v, _) = self.signed(wallet, Method::GET, &path, Value::Null).await;

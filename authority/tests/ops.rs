@@ -469,14 +469,11 @@ async fn a_check_not_answered_in_time_is_503_with_retry_after_and_answered_when_
     blocker.release().await;
     let (s, v, _) = t.verify(&police, code).await;
     assert_eq!(s, StatusCode::OK, "sent again by its verifier: {v}");
-    let verified = t
-        .sync(&mut wallet)
-        .await
-        .verifications
-        .iter()
-        .filter(|v| v.outcome == edl_core::wire::CheckOutcome::Verified)
-        .count();
-    assert_eq!(verified, 1, "one check, logged once");
+    assert_eq!(
+        t.verified_by(&mut wallet).await,
+        ["交警"],
+        "one check, logged once"
+    );
 }
 
 /// A check answered at its deadline (503) whose write is then lost with its batch (the
@@ -539,15 +536,11 @@ async fn a_check_dropped_at_its_deadline_before_its_batch_began_spends_nothing()
         StatusCode::OK,
         "another verifier, the code not spent: {v}"
     );
-    let checks: Vec<String> = t
-        .sync(&mut wallet)
-        .await
-        .verifications
-        .iter()
-        .filter(|v| v.outcome == edl_core::wire::CheckOutcome::Verified)
-        .map(|v| v.verifier.clone())
-        .collect();
-    assert_eq!(checks, ["交警二队"], "the answered check alone is logged");
+    assert_eq!(
+        t.verified_by(&mut wallet).await,
+        ["交警二队"],
+        "the answered check alone is logged"
+    );
 }
 
 /// An admin call whose audit entry waits past the deadline behind another process's lock
@@ -691,15 +684,11 @@ async fn a_check_whose_batch_waits_for_a_row_past_its_deadline_spends_nothing() 
         StatusCode::OK,
         "another verifier, the code not spent: {v}"
     );
-    let checks: Vec<String> = t
-        .sync(&mut wallet)
-        .await
-        .verifications
-        .iter()
-        .filter(|v| v.outcome == edl_core::wire::CheckOutcome::Verified)
-        .map(|v| v.verifier.clone())
-        .collect();
-    assert_eq!(checks, ["交警二队"], "the answered check alone is logged");
+    assert_eq!(
+        t.verified_by(&mut wallet).await,
+        ["交警二队"],
+        "the answered check alone is logged"
+    );
 }
 
 /// A batch waiting for a row another session holds (an operator's psql, a peer process

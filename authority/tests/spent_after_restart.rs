@@ -12,18 +12,11 @@ use std::sync::Arc;
 use common::pausing;
 use common::*;
 use edl_core::credential::Audience;
-use edl_core::wire::CheckOutcome;
 use reqwest::StatusCode;
 
 /// The `verified` entries in the wallet's log, read from the start.
 async fn verified(t: &TestServer, wallet: &mut Wallet) -> usize {
-    wallet.cursor = 0;
-    t.sync(wallet)
-        .await
-        .verifications
-        .iter()
-        .filter(|e| e.outcome == CheckOutcome::Verified)
-        .count()
+    t.verified_by(wallet).await.len()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
