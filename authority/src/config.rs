@@ -153,10 +153,14 @@ pub const RESEND_TIME: u64 = 18;
 /// and [`RESEND_TIME`] and still be answered as its spender's repeat (D183, D184). The
 /// check and its resend may be served by two processes, each judging the time by its own
 /// clock, and each may be `max_clock_skew` from the database's and still ready (D182): so
-/// twice that counts against [`REPEAT_SECS`](crate::guard::REPEAT_SECS) too.
+/// twice that counts against [`REPEAT_SECS`](crate::guard::REPEAT_SECS) too (`None`: the
+/// clocks are not checked, as on SQLite, whose processes share one host's). Sums too large
+/// to add do not fit (sixteenth review, W-F2: they panicked).
 pub fn resend_fits(request_timeout: Duration, max_clock_skew: Option<Duration>) -> bool {
     let skew = max_clock_skew.unwrap_or_default();
-    request_timeout + 2 * skew <= MAX_REQUEST_TIMEOUT
+    skew.checked_mul(2)
+        .and_then(|twice| request_timeout.checked_add(twice))
+        .is_some_and(|total| total <= MAX_REQUEST_TIMEOUT)
 }
 
 /// Everything [`crate::serve`] needs.
@@ -380,6 +384,14 @@ mod tests {
         );
         assert!(resend_fits(MAX_REQUEST_TIMEOUT, None));
         assert!(!resend_fits(MAX_REQUEST_TIMEOUT + secs(1), None));
+        assert!(
+            !resend_fits(Duration::MAX, Some(secs(5))),
+            "too large to add"
+        );
+        assert!(
+            !resend_fits(secs(30), Some(Duration::MAX)),
+            "too large to double"
+        );
     }
 
     #[test]

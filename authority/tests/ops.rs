@@ -566,45 +566,55 @@ async fn an_admin_call_the_database_keeps_past_the_deadline_is_answered_503_not_
     assert_unavailable_with_retry_after((s, v, h), "the body sent, the database slow");
 }
 
-/// A request deadline its checks could not be sent again after (D183), or a clock allowance
-/// that with the deadline leaves them no time (two ready processes' clocks apart, D184; the
-/// fifteenth review's V-F3: D182's first allowance, 60 s, took a spender's resend 32 s
-/// later through a process 40 s ahead as another's, 409), is refused when the server
-/// starts, before its database is made.
+/// A request deadline its checks could not be sent again after (D183), or, on PostgreSQL, a
+/// clock allowance that with the deadline leaves them no time (two ready processes' clocks
+/// apart, D184; the fifteenth review's V-F3: D182's first allowance, 60 s, took a
+/// spender's resend 32 s later through a process 40 s ahead as another's, 409), is refused
+/// when the server starts, before its database is opened; one too large to add is refused
+/// too, not a panic (sixteenth review, W-F2). On SQLite, whose processes share one clock,
+/// the allowance is not counted (W-F3: a 40 s deadline was refused).
 #[tokio::test]
 async fn a_request_deadline_or_clock_allowance_that_leaves_a_resend_no_time_is_refused_at_start() {
     let dir = tempfile::tempdir().unwrap();
     let clock = edl_authority::clock::ManualClock::new(START);
     let db = dir.path().join("authority.db");
     let defaults = edl_authority::Config::new(&db, "127.0.0.1:0".parse().unwrap());
-    let long = edl_authority::MAX_REQUEST_TIMEOUT + Duration::from_secs(1);
-    for (request_timeout, max_clock_skew) in [
-        (long, None),
-        (defaults.request_timeout, Some(Duration::from_secs(60))),
-        (defaults.request_timeout, Some(Duration::from_secs(6))),
+    let secs = Duration::from_secs;
+    let long = edl_authority::MAX_REQUEST_TIMEOUT + secs(1);
+    // A server nobody runs: the settings are refused before it would be reached.
+    let pg = Some("postgres://edl@127.0.0.1:1/nowhere".to_owned());
+    for (request_timeout, max_clock_skew, postgres_url) in [
+        (long, None, None),
+        (Duration::MAX, defaults.max_clock_skew, None),
+        (defaults.request_timeout, Some(secs(60)), pg.clone()),
+        (defaults.request_timeout, Some(secs(6)), pg.clone()),
+        (defaults.request_timeout, Some(Duration::MAX), pg.clone()),
     ] {
         let mut c = config(db.clone(), &clock);
         (c.request_timeout, c.max_clock_skew) = (request_timeout, max_clock_skew);
+        c.postgres_url = postgres_url;
         let refused = edl_authority::serve(c).await.err();
         assert!(
             matches!(
                 refused,
-                Some(edl_authority::ServeError::RequestTimeout { request_timeout: r, max_clock_skew: m })
-                    if (r, m) == (request_timeout, max_clock_skew)
+                Some(edl_authority::ServeError::RequestTimeout { request_timeout: r, .. })
+                    if r == request_timeout
             ),
             "{request_timeout:?} {max_clock_skew:?}: {refused:?}"
         );
         assert!(!db.exists());
     }
-    // The defaults are served.
-    let mut c = config(db.clone(), &clock);
-    (c.request_timeout, c.max_clock_skew) = (defaults.request_timeout, defaults.max_clock_skew);
-    edl_authority::serve(c)
-        .await
-        .expect("the defaults")
-        .shutdown()
-        .await
-        .unwrap();
+    // The defaults are served, and on SQLite the longest deadline with them.
+    for request_timeout in [defaults.request_timeout, edl_authority::MAX_REQUEST_TIMEOUT] {
+        let mut c = config(db.clone(), &clock);
+        (c.request_timeout, c.max_clock_skew) = (request_timeout, defaults.max_clock_skew);
+        edl_authority::serve(c)
+            .await
+            .expect("served")
+            .shutdown()
+            .await
+            .unwrap();
+    }
 }
 
 /// A lock-out's first refusal is logged for the driver (D80, D166); when its entry is
@@ -648,6 +658,71 @@ async fn a_lock_out_first_refused_while_a_batch_is_held_is_still_logged_for_the_
         .filter(|v| v.outcome == edl_core::wire::CheckOutcome::LockedOut)
         .count();
     assert_eq!(locked, 1, "the lock-out is in the driver's log");
+}
+
+/// A lock-out's first refusal, decided in this process's memory, whose log entry then
+/// fails (another connection holds the SQLite file past the writer's busy timeout) while
+/// its client has hung up: the telling is taken back all the same, and a later refusal is
+/// logged for the driver. Before, the taking back ran in the request and went with it: the
+/// lock-out stayed told and was never logged (sixteenth review, W-F1; S-F2).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lock_out_whose_first_entry_fails_after_its_client_hung_up_is_still_logged() {
+    use tokio::io::AsyncWriteExt;
+    let t = start_with(|_| {}).await;
+    if t.on_postgres() {
+        return;
+    }
+    let (_, mut wallet) = t.issued_wallet(&number(1)).await;
+    let bad = t.verifier("可疑租车行", "rental").await;
+    let real = wallet.manual(Audience::Business, t.now())["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let guesses: Vec<String> = (0..20u32)
+        .map(|g| format!("2{g:06}"))
+        .filter(|c| *c != real)
+        .collect();
+    let number = wallet.number.clone();
+    let guess =
+        |n: usize| json!({"method": "manual", "licence_number": number, "code": guesses[n]});
+    // The pair's five failures (D80): the sixth check is the lock-out's first refusal.
+    for n in 0..5 {
+        let (s, v, _) = t.verify(&bad, guess(n)).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    }
+    let blocker = Blocker::hold(&t).await;
+    // The first refusal; its client hangs up while the entry waits for the file.
+    let body = serde_json::to_vec(&guess(5)).unwrap();
+    let addr = t.url.trim_start_matches("http://");
+    let head = format!(
+        "POST {} HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\n{}: {}\r\ncontent-length: {}\r\n\r\n",
+        edl_core::wire::paths::VERIFY,
+        edl_core::wire::HEADER_API_KEY,
+        bad.api_key,
+        body.len()
+    );
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(&body).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    drop(stream);
+    // The writer gives up on the entry after its 5 s busy timeout.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    blocker.release().await;
+    // Later refusals, the file writable again: the next is the first logged.
+    let (s, v, _) = t.verify(&bad, guess(6)).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{v}");
+    let outcomes: Vec<edl_core::wire::CheckOutcome> = t
+        .sync(&mut wallet)
+        .await
+        .verifications
+        .iter()
+        .map(|v| v.outcome)
+        .collect();
+    assert!(
+        outcomes.contains(&edl_core::wire::CheckOutcome::LockedOut),
+        "the lock-out is in the driver's log: {outcomes:?}"
+    );
 }
 
 /// A check whose batch waits past its deadline for the driver's row, which another session

@@ -29,7 +29,8 @@ use crate::store::{
 async fn to_the_end<T: Send + 'static>(
     work: impl std::future::Future<Output = Result<T>> + Send + 'static,
 ) -> Result<T> {
-    tokio::spawn(work)
+    // In the request's span, so what the task logs still says which check it was.
+    tokio::spawn(tracing::Instrument::in_current_span(work))
         .await
         .map_err(|_| Error::Store(StoreError::Aborted))?
 }
@@ -173,7 +174,7 @@ impl App {
     /// for `check` (D163), read outside any write: for the answers that are decided
     /// without the store's write. `holder` as in `refused_by_store`.
     async fn refuse_past_limits(
-        &self,
+        self: &Arc<Self>,
         check: &CheckFailure,
         limits: &GuessLimits,
         holder: (DriverId, VerificationLogEntry),
@@ -184,7 +185,13 @@ impl App {
             .recent_check_failures(verifier, target, now.saturating_sub(limits.memory()))
             .await?;
         match limits.refusal(&stored.on_target, &stored.by_verifier, now) {
-            Some(refused) => Err(self.refused_by_store(refused, check, Some(holder)).await?),
+            Some(refused) => {
+                let (app, check) = (Arc::clone(self), check.clone());
+                Err(to_the_end(
+                    async move { app.refused_by_store(refused, &check, Some(holder)).await },
+                )
+                .await?)
+            }
             None => Ok(()),
         }
     }
@@ -274,23 +281,30 @@ impl App {
                 let holder = target
                     .as_ref()
                     .map(|t| (t.holder.id, log(CheckOutcome::LockedOut)));
-                if let Err(e) = self
-                    .tell_lock_out(locked.first_refusal, verifier.id, holder)
-                    .await
-                {
-                    if locked.first_refusal {
-                        // Not logged: the next refusal is the first (S-F2).
-                        self.limiter.untell(verifier.id, &key, shared, now);
+                // The telling and its taking back run to their end whatever becomes of this
+                // request (sixteenth review, W-F1: a client that hung up while the entry
+                // waited left a lock-out told that was never logged).
+                let (app, verifier_id) = (Arc::clone(self), verifier.id);
+                return Err(to_the_end(async move {
+                    if let Err(e) = app
+                        .tell_lock_out(locked.first_refusal, verifier_id, holder)
+                        .await
+                    {
+                        if locked.first_refusal {
+                            // Not logged: the next refusal is the first (S-F2).
+                            app.limiter.untell(verifier_id, &key, shared, now);
+                        }
+                        return Err(e);
                     }
-                    return Err(e);
-                }
-                tracing::warn!(
-                    retry_after = locked.retry_after,
-                    "online check refused: locked out"
-                );
-                return Err(Error::LockedOut {
-                    retry_after: locked.retry_after,
-                });
+                    tracing::warn!(
+                        retry_after = locked.retry_after,
+                        "online check refused: locked out"
+                    );
+                    Ok(Error::LockedOut {
+                        retry_after: locked.retry_after,
+                    })
+                })
+                .await?);
             }
         };
         let failure = CheckFailure {
