@@ -54,7 +54,16 @@ pub struct RunningServer {
     addr: SocketAddr,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
-    writer: Option<std::thread::JoinHandle<()>>,
+    writer: Option<WriterEnd>,
+}
+
+/// What to wait for at shutdown so that every write queued is committed: the SQLite
+/// writer's thread, or the PostgreSQL writer's task (sixteenth review, W-F5). Each ends
+/// once the store is dropped, after the handlers and the tasks they left to finish
+/// (`service::verify::to_the_end`), which hold it.
+enum WriterEnd {
+    Thread(std::thread::JoinHandle<()>),
+    Task(JoinHandle<()>),
 }
 
 impl RunningServer {
@@ -86,8 +95,14 @@ impl RunningServer {
         // Every handler has finished, so the store is dropped and the writer commits
         // what is queued and closes the database; wait for it so a restart finds the
         // file closed.
-        if let Some(writer) = self.writer {
-            let _ = tokio::task::spawn_blocking(move || writer.join()).await;
+        match self.writer {
+            Some(WriterEnd::Thread(writer)) => {
+                let _ = tokio::task::spawn_blocking(move || writer.join()).await;
+            }
+            Some(WriterEnd::Task(writer)) => {
+                let _ = writer.await;
+            }
+            None => {}
         }
         served
     }
@@ -170,7 +185,8 @@ pub async fn serve_wrapped(
             )
             .await
             .map_err(Error::from)?;
-            (Arc::new(store), None)
+            let writer = store.take_writer_task().map(WriterEnd::Task);
+            (Arc::new(store), writer)
         }
         None => {
             let store = SqliteStore::open(
@@ -180,7 +196,7 @@ pub async fn serve_wrapped(
                 2 * config.max_request_skew,
             )
             .map_err(Error::from)?;
-            let writer = store.take_writer_thread();
+            let writer = store.take_writer_thread().map(WriterEnd::Thread);
             (Arc::new(store), writer)
         }
     };

@@ -766,6 +766,77 @@ async fn a_check_whose_batch_waits_for_a_row_past_its_deadline_spends_nothing() 
     );
 }
 
+/// Shutdown waits for the writes still queued, the failure of a check whose client hung
+/// up included (it is finished on a task of its own, D184): on PostgreSQL as on SQLite,
+/// the server has stopped only once they are committed. Here the failure's batch waits for
+/// the driver's row, held by another session; shutdown waits until the row is let go, and
+/// the guess is stored when it returns. Before, it returned at once on PostgreSQL, the
+/// write still queued, and the CLI's exit dropped it (sixteenth review, W-F5).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_waits_for_the_writes_still_queued_on_postgres_too() {
+    use tokio::io::AsyncWriteExt;
+    let mut t = start_with(|_| {}).await;
+    let Some(url) = t.pg.clone() else {
+        return;
+    };
+    let (driver, wallet) = t.issued_wallet(&number(1)).await;
+    let bad = t.verifier("可疑租车行", "rental").await;
+    let real = wallet.manual(Audience::Business, t.now())["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let wrong = if real == "2000000" {
+        "2000001"
+    } else {
+        "2000000"
+    };
+    let guess = json!({"method": "manual", "licence_number": wallet.number, "code": wrong});
+    let session = pg_client(&url).await;
+    session
+        .batch_execute(&format!(
+            "BEGIN; SELECT 1 FROM drivers WHERE id = {driver} FOR UPDATE"
+        ))
+        .await
+        .unwrap();
+    // The wrong guess; its client hangs up while its failure waits for the row.
+    let body = serde_json::to_vec(&guess).unwrap();
+    let addr = t.url.trim_start_matches("http://").to_owned();
+    let head = format!(
+        "POST {} HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\n{}: {}\r\ncontent-length: {}\r\n\r\n",
+        edl_core::wire::paths::VERIFY,
+        edl_core::wire::HEADER_API_KEY,
+        bad.api_key,
+        body.len()
+    );
+    let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(&body).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    drop(stream);
+    let server = t.server.take().unwrap();
+    let stopping = tokio::spawn(server.shutdown());
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(
+        !stopping.is_finished(),
+        "shutdown waits for the failure still queued"
+    );
+    session.batch_execute("ROLLBACK").await.unwrap();
+    tokio::time::timeout(Duration::from_secs(8), stopping)
+        .await
+        .expect("stops once the row is let go")
+        .unwrap()
+        .unwrap();
+    let stored: i64 = session
+        .query_one("SELECT count(*) FROM check_failures", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        stored, 1,
+        "the wrong guess is stored once shutdown returned"
+    );
+}
+
 /// A batch waiting for a row another session holds (an operator's psql, a peer process
 /// whose host fell silent mid-transaction) is not a commit the database holds: writes
 /// elsewhere go on (PostgreSQL; twelfth review, S-F3: every write was refused).

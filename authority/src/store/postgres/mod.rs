@@ -51,6 +51,8 @@ use writer::{Job, Retention, Waiter, Writer};
 pub struct PgStore {
     pool: Pool,
     writer: Writer,
+    /// The writer's task, until the server takes it to join at shutdown.
+    task: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 /// Longest wait for a pooled connection, or to connect to one address, before an attempt
@@ -114,8 +116,18 @@ impl PgStore {
             .build()
             .map_err(|_| StoreError::Postgres("pool".into()))?;
         with_retry(&pool, |conn| Box::pin(schema::migrate(conn))).await?;
-        let writer = Writer::start(pool.clone(), Retention { clock, nonce_secs });
-        Ok(PgStore { pool, writer })
+        let (writer, task) = Writer::start(pool.clone(), Retention { clock, nonce_secs });
+        Ok(PgStore {
+            pool,
+            writer,
+            task: std::sync::Mutex::new(Some(task)),
+        })
+    }
+
+    /// The writer's task, to wait for at shutdown: it ends once the store is dropped and
+    /// what was queued is committed (sixteenth review, W-F5). `None` once taken.
+    pub fn take_writer_task(&self) -> Option<tokio::task::JoinHandle<()>> {
+        self.task.lock().unwrap_or_else(|e| e.into_inner()).take()
     }
 
     async fn read_driver(

@@ -207,12 +207,13 @@ struct Counts {
 }
 
 impl Writer {
-    /// Starts the task on the current runtime.
-    pub fn start(pool: Pool, retention: Retention) -> Writer {
+    /// Starts the task on the current runtime. It ends once every handle is dropped and
+    /// what was queued is written: the handle joined at shutdown (D185).
+    pub fn start(pool: Pool, retention: Retention) -> (Writer, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::unbounded_channel();
         let counts = Arc::new(Counts::default());
         let held = Arc::new(BatchClock::default());
-        tokio::spawn(run(
+        let task = tokio::spawn(run(
             pool,
             rx,
             retention,
@@ -220,11 +221,12 @@ impl Writer {
             marks::Marks::new(),
             held.clone(),
         ));
-        Writer {
+        let writer = Writer {
             jobs: tx,
             counts,
             held,
-        }
+        };
+        (writer, task)
     }
 
     /// How long the batch in hand has been committing, the question after a lost answer
