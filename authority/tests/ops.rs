@@ -837,6 +837,44 @@ async fn shutdown_waits_for_the_writes_still_queued_on_postgres_too() {
     );
 }
 
+/// A claim left out because its check stopped waiting (D183, D184) is no write committed:
+/// `edl_writer_jobs_total` and `edl_writer_batches_total` do not move for it (sixteenth
+/// review, W-F4: they counted it). On SQLite the batch waits for the file, on PostgreSQL
+/// for the driver's row, past the check's deadline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claim_left_out_is_not_counted_as_a_write() {
+    let t = start_with(|c| c.request_timeout = Duration::from_secs(1)).await;
+    let (driver, wallet) = t.issued_wallet(&number(1)).await;
+    let police = t.verifier("交警", "enforcement").await;
+    let code = wallet.online_qr(Audience::Enforcement, t.now());
+    let counts = || async {
+        let (_, text) = t.scrape(SCRAPE).await;
+        (
+            metric_sample(&text, "edl_writer_batches_total", &[]).unwrap(),
+            metric_sample(&text, "edl_writer_jobs_total", &[]).unwrap(),
+        )
+    };
+    let before = counts().await;
+    let held = match &t.pg {
+        Some(url) => {
+            let session = pg_client(url).await;
+            session
+                .batch_execute(&format!(
+                    "BEGIN; SELECT 1 FROM drivers WHERE id = {driver} FOR UPDATE"
+                ))
+                .await
+                .unwrap();
+            Blocker::Pg(session)
+        }
+        None => Blocker::hold(&t).await,
+    };
+    assert_unavailable_with_retry_after(t.verify(&police, code).await, "past the deadline");
+    held.release().await;
+    // The batch goes on once the lock is let go, and leaves the claim out.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(counts().await, before, "nothing was written");
+}
+
 /// A batch waiting for a row another session holds (an operator's psql, a peer process
 /// whose host fell silent mid-transaction) is not a commit the database holds: writes
 /// elsewhere go on (PostgreSQL; twelfth review, S-F3: every write was refused).

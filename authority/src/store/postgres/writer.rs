@@ -277,9 +277,14 @@ async fn run(
         let outcome = write_batch(&pool, &batch, &marks, &held)
             .instrument(span)
             .await;
-        if outcome.is_ok() {
+        // The writes made: not the jobs refused over budget nor the claims left out
+        // (sixteenth review, W-F4), and no batch for a transaction that made none.
+        let made = outcome
+            .as_ref()
+            .map_or(0, |answers| answers.iter().filter(|a| a.is_ok()).count());
+        if made > 0 {
             counts.batches.fetch_add(1, Ordering::Relaxed);
-            counts.jobs.fetch_add(batch.len() as u64, Ordering::Relaxed);
+            counts.jobs.fetch_add(made as u64, Ordering::Relaxed);
         }
         answer(batch, outcome);
         if last_prune.elapsed() >= PRUNE_EVERY {
@@ -429,7 +434,7 @@ async fn write_batch(
     let feed = Arc::new(feed);
     let checks = Arc::new(checks);
     let settle_by = Instant::now() + marks::SETTLE_WITHIN;
-    let (inserted, seqs, claims, refusals) = with_retry(pool, move |conn| {
+    let (inserted, seqs, claims, refusals, left_out) = with_retry(pool, move |conn| {
         let cols = cols.clone();
         let feed = feed.clone();
         let checks = checks.clone();
@@ -539,7 +544,7 @@ async fn write_batch(
                 if !kept.is_empty() {
                     insert_feed(&tx, &seqs, &kept).await?;
                 }
-                Ok::<_, Fault>((inserted, seqs, claims, refusals))
+                Ok::<_, Fault>((inserted, seqs, claims, refusals, left_out))
             };
             let insert = marks::prepare(&tx).await?;
             // Biased: the mark is polled, so sent, first.
@@ -565,8 +570,11 @@ async fn write_batch(
         .iter()
         .zip(claims)
         .zip(refusals)
-        .map(|((job, claim), refused)| match (job, refused) {
+        .zip(left_out)
+        .map(|(((job, claim), refused), left_out)| match (job, refused) {
             (_, Some(refused)) => Err(StoreError::OverBudget(refused)),
+            // A claim left out: nothing written, and nobody waits for this answer.
+            _ if left_out => Err(StoreError::Aborted),
             (Job::Nonce { account, nonce, .. }, None) => {
                 let key = (i(*account), nonce.to_vec());
                 Ok(match fresh.iter().position(|k| *k == key) {

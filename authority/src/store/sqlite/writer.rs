@@ -42,8 +42,9 @@ const PRUNE_EVERY: Duration = Duration::from_secs(60);
 
 /// Called after the batch commits (`Ok`) or fails to (`Err`).
 type Reply = Box<dyn FnOnce(Result<(), &StoreError>) + Send>;
-/// Runs inside the batch transaction and returns how to answer its caller.
-type Job = Box<dyn FnOnce(&Connection) -> Reply + Send>;
+/// Runs inside the batch transaction and returns how to answer its caller; `None` if it was
+/// not run (nobody waits for it, D183).
+type Job = Box<dyn FnOnce(&Connection) -> Option<Reply> + Send>;
 
 /// A handle to the writer thread.
 #[derive(Clone)]
@@ -142,13 +143,13 @@ impl Writer {
         E: From<StoreError> + Send + 'static,
     {
         let (tx, rx) = oneshot::channel::<Result<T, E>>();
-        let job: Job = Box::new(move |conn: &Connection| -> Reply {
+        let job: Job = Box::new(move |conn: &Connection| -> Option<Reply> {
             if only_if_awaited && tx.is_closed() {
                 tracing::debug!("write not made: its caller stopped waiting");
-                return Box::new(|_| {});
+                return None;
             }
             let result = in_savepoint(conn, f);
-            Box::new(move |commit: Result<(), &StoreError>| {
+            Some(Box::new(move |commit: Result<(), &StoreError>| {
                 let answer = match commit {
                     Ok(()) => result,
                     // The job's changes are gone with the batch; its own error (if any)
@@ -158,7 +159,7 @@ impl Writer {
                     Err(e) => Err(E::from(StoreError::Corrupt(commit_failure(e)))),
                 };
                 let _ = tx.send(answer);
-            })
+            }))
         });
         self.jobs
             .send(job)
@@ -194,7 +195,7 @@ fn run_jobs(conn: &Connection, batch: Vec<Job>) -> Option<Vec<Reply>> {
     let mut replies = Vec::with_capacity(batch.len());
     for job in batch {
         match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(conn))) {
-            Ok(reply) => replies.push(reply),
+            Ok(reply) => replies.extend(reply),
             Err(_) => {
                 eprintln!("edl-authority: a write job panicked; its batch was rolled back");
                 for reply in replies {
@@ -246,7 +247,8 @@ fn run(
         if let Err(e) = &commit {
             tracing::error!(error = %e, "writer batch not committed");
             let _ = conn.execute_batch("ROLLBACK");
-        } else {
+        } else if !replies.is_empty() {
+            // The jobs run, not those left out (sixteenth review, W-F4).
             tracing::trace!("writer batch committed");
             stats.batches.fetch_add(1, Ordering::Relaxed);
             stats
