@@ -42,6 +42,29 @@ pub const PG_ENV: &str = "EDL_TEST_PG";
 
 /// A client of the PostgreSQL database at `url` (as the tests read or change it behind the
 /// authority's back), its connection driven by a task of the current runtime.
+/// Sends `body` to `/v1/verify` at `addr` as the verifier with `api_key` over a raw socket,
+/// and hangs up `after` without reading the answer: a client gone while its check runs.
+pub async fn verify_and_hang_up(
+    addr: &str,
+    api_key: &str,
+    body: &Value,
+    after: std::time::Duration,
+) {
+    use tokio::io::AsyncWriteExt;
+    let body = serde_json::to_vec(body).unwrap();
+    let head = format!(
+        "POST {} HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\n{}: {}\r\ncontent-length: {}\r\n\r\n",
+        paths::VERIFY,
+        edl_core::wire::HEADER_API_KEY,
+        api_key,
+        body.len()
+    );
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(&body).await.unwrap();
+    tokio::time::sleep(after).await;
+}
+
 pub async fn pg_client(url: &str) -> tokio_postgres::Client {
     let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
         .await

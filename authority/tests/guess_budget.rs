@@ -745,7 +745,6 @@ async fn limits_with_a_lock_out_shorter_than_the_window_are_refused_at_start() {
 /// processes on one file; fifteenth review, V-F2).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lock_out_the_store_decides_is_logged_for_the_driver_when_the_client_hangs_up() {
-    use tokio::io::AsyncWriteExt;
     let limits = CheckLimits {
         licence_max_failures: 3,
         ..Default::default()
@@ -773,19 +772,14 @@ async fn a_lock_out_the_store_decides_is_logged_for_the_driver_when_the_client_h
     // writer answers late; the client hangs up meanwhile.
     let blocker = rusqlite::Connection::open(t.db()).unwrap();
     blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
-    let body = serde_json::to_vec(&wrong()).unwrap();
-    let head = format!(
-        "POST {} HTTP/1.1\r\nhost: {p2_addr}\r\ncontent-type: application/json\r\n{}: {}\r\ncontent-length: {}\r\n\r\n",
-        edl_core::wire::paths::VERIFY,
-        edl_core::wire::HEADER_API_KEY,
-        second.api_key,
-        body.len()
-    );
-    let mut stream = tokio::net::TcpStream::connect(p2_addr).await.unwrap();
-    stream.write_all(head.as_bytes()).await.unwrap();
-    stream.write_all(&body).await.unwrap();
-    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
-    drop(stream);
+    let addr = p2_addr.to_string();
+    verify_and_hang_up(
+        &addr,
+        &second.api_key,
+        &wrong(),
+        std::time::Duration::from_millis(400),
+    )
+    .await;
     tokio::time::sleep(std::time::Duration::from_millis(400)).await;
     blocker.execute_batch("ROLLBACK").unwrap();
     // The store's answer, then the telling, within a bound.

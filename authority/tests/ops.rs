@@ -667,7 +667,6 @@ async fn a_lock_out_first_refused_while_a_batch_is_held_is_still_logged_for_the_
 /// lock-out stayed told and was never logged (sixteenth review, W-F1; S-F2).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lock_out_whose_first_entry_fails_after_its_client_hung_up_is_still_logged() {
-    use tokio::io::AsyncWriteExt;
     let t = start_with(|_| {}).await;
     if t.on_postgres() {
         return;
@@ -692,20 +691,8 @@ async fn a_lock_out_whose_first_entry_fails_after_its_client_hung_up_is_still_lo
     }
     let blocker = Blocker::hold(&t).await;
     // The first refusal; its client hangs up while the entry waits for the file.
-    let body = serde_json::to_vec(&guess(5)).unwrap();
     let addr = t.url.trim_start_matches("http://");
-    let head = format!(
-        "POST {} HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\n{}: {}\r\ncontent-length: {}\r\n\r\n",
-        edl_core::wire::paths::VERIFY,
-        edl_core::wire::HEADER_API_KEY,
-        bad.api_key,
-        body.len()
-    );
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    stream.write_all(head.as_bytes()).await.unwrap();
-    stream.write_all(&body).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    drop(stream);
+    verify_and_hang_up(addr, &bad.api_key, &guess(5), Duration::from_millis(500)).await;
     // The writer gives up on the entry after its 5 s busy timeout.
     tokio::time::sleep(Duration::from_secs(6)).await;
     blocker.release().await;
@@ -774,7 +761,6 @@ async fn a_check_whose_batch_waits_for_a_row_past_its_deadline_spends_nothing() 
 /// write still queued, and the CLI's exit dropped it (sixteenth review, W-F5).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_waits_for_the_writes_still_queued_on_postgres_too() {
-    use tokio::io::AsyncWriteExt;
     let mut t = start_with(|_| {}).await;
     let Some(url) = t.pg.clone() else {
         return;
@@ -799,20 +785,8 @@ async fn shutdown_waits_for_the_writes_still_queued_on_postgres_too() {
         .await
         .unwrap();
     // The wrong guess; its client hangs up while its failure waits for the row.
-    let body = serde_json::to_vec(&guess).unwrap();
-    let addr = t.url.trim_start_matches("http://").to_owned();
-    let head = format!(
-        "POST {} HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\n{}: {}\r\ncontent-length: {}\r\n\r\n",
-        edl_core::wire::paths::VERIFY,
-        edl_core::wire::HEADER_API_KEY,
-        bad.api_key,
-        body.len()
-    );
-    let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
-    stream.write_all(head.as_bytes()).await.unwrap();
-    stream.write_all(&body).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    drop(stream);
+    let addr = t.url.trim_start_matches("http://");
+    verify_and_hang_up(addr, &bad.api_key, &guess, Duration::from_millis(500)).await;
     let server = t.server.take().unwrap();
     let stopping = tokio::spawn(server.shutdown());
     tokio::time::sleep(Duration::from_secs(1)).await;
