@@ -174,6 +174,13 @@ impl RegistryStore for MeteredStore {
         self.inner.check_failures_since(since).await
     }
 
+    async fn code_spender(
+        &self,
+        code: crate::guard::CodeKey,
+    ) -> Result<Option<(Option<u64>, u64)>, StoreError> {
+        self.inner.code_spender(code).await
+    }
+
     async fn recent_check_failures(
         &self,
         verifier_id: u64,

@@ -100,3 +100,70 @@ async fn the_barcode_of_a_spent_qr_is_spent_too() {
         .count();
     assert_eq!(verified, 2, "{log:?}");
 }
+
+/// The spender's resend of a code whose windows ended meanwhile (its answer lost, the
+/// resend after the request's deadline and Retry-After, D183) is its repeat, not a wrong
+/// code: answered again within `guard::REPEAT_SECS` of the spend, after a restart too, with
+/// no failure counted and no "wrong code" entry in the driver's log. Anyone else sending
+/// that code, or the spender once the repeat window has ended, gets the wrong-code answer
+/// an expired code always got.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_spender_s_resend_after_the_code_s_windows_ended_is_its_repeat() {
+    let mut t = TestServer::start().await;
+    let (_, mut wallet) = t.issued_wallet(&number(3)).await;
+    let police = t.verifier("交警", "enforcement").await;
+    let insurer = t.verifier("保险公司", "insurer").await;
+
+    // Spent 20 s into a window: accepted until the end of the next one, 40 s later.
+    let spent_at = (t.now() / 30 + 1) * 30 + 20;
+    t.clock.set(spent_at);
+    let qr = wallet.online_qr(Audience::Enforcement, spent_at);
+    let manual = wallet.manual(Audience::Enforcement, spent_at);
+    let (s, first, _) = t.verify(&police, qr.clone()).await;
+    assert_eq!(s, StatusCode::OK, "{first}");
+    let (s, first_manual, _) = t.verify(&police, manual.clone()).await;
+    assert_eq!(s, StatusCode::OK, "{first_manual}");
+
+    // 45 s later: both codes' windows have ended, the repeat window has not.
+    t.clock.set(spent_at + 45);
+    let (s, again, _) = t.verify(&police, qr.clone()).await;
+    assert_eq!(s, StatusCode::OK, "{again}");
+    assert_eq!(
+        (&again["view"], &again["in_force"]),
+        (&first["view"], &first["in_force"])
+    );
+    let (s, again, _) = t.verify(&police, manual.clone()).await;
+    assert_eq!(s, StatusCode::OK, "{again}");
+    // Anyone else: an expired code, as before.
+    let (s, v, _) = t.verify(&insurer, qr.clone()).await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("code_rejected")),
+        "{v}"
+    );
+    // The spend is the database's: answered after a restart too.
+    t.restart().await;
+    t.clock.set(spent_at + 60);
+    let (s, again, _) = t.verify(&police, qr.clone()).await;
+    assert_eq!(s, StatusCode::OK, "{again}");
+    // Past the repeat window the code is only an expired one.
+    t.clock.set(spent_at + 61);
+    let (s, v, _) = t.verify(&police, qr.clone()).await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("code_rejected")),
+        "{v}"
+    );
+
+    wallet.cursor = 0;
+    let log = t.sync(&mut wallet).await.verifications;
+    let of = |outcome: CheckOutcome, verifier: &str| {
+        log.iter()
+            .filter(|e| e.outcome == outcome && e.verifier == verifier)
+            .count()
+    };
+    // Two spends, each logged once; the police's only wrong code is the last, late one.
+    assert_eq!(of(CheckOutcome::Verified, "交警"), 2, "{log:?}");
+    assert_eq!(of(CheckOutcome::WrongCode, "交警"), 1, "{log:?}");
+    assert_eq!(of(CheckOutcome::WrongCode, "保险公司"), 1, "{log:?}");
+}

@@ -94,3 +94,48 @@ fn malformed_online_inputs_are_typed_errors() {
     assert!(OnlineCheck::from_manual("", "1123456").is_err());
     assert!(OnlineCheck::from_manual("110101199003071234", "1a23456").is_err());
 }
+
+/// A code past its acceptance is matched to its window by `past_window` as far back as a
+/// spend at `since` could reach (D186), and never a code `check_code` still accepts,
+/// another seed's, or one from before `since`'s reach.
+#[test]
+fn past_window_finds_an_expired_code_only_within_reach() {
+    use edl_core::verify::past_window;
+    let s = sample::issued(NOW as u32 - 60);
+    let p = s
+        .holder
+        .present(Form::Online, Audience::Business, NOW, 30)
+        .unwrap();
+    let check = OnlineCheck::from_qr(&p.payload).unwrap();
+    let accepted_until = p.window.ends_at() + 30;
+    // Still accepted: not a past window's.
+    assert_eq!(past_window(&seed(), &check, accepted_until - 1, 0), None);
+    // Expired: found while a spend at `since` could have been within its acceptance.
+    let now = accepted_until + 50;
+    assert_eq!(
+        past_window(&seed(), &check, now, accepted_until - 1),
+        Some(p.window)
+    );
+    assert_eq!(past_window(&seed(), &check, now, accepted_until), None);
+    assert_eq!(
+        past_window(
+            &TotpSeed::from_bytes([0; 32]),
+            &check,
+            now,
+            accepted_until - 1
+        ),
+        None
+    );
+    // The manual code too, at its own period.
+    let d = s.holder.dynamic_code(Audience::Business, NOW, 30).unwrap();
+    let manual = OnlineCheck::from_manual(&s.licence.main.licence_number, &d.manual_code).unwrap();
+    let window = Window::at(NOW, edl_core::present::MANUAL_PERIOD);
+    assert!(check_code(&seed(), &manual, NOW).is_ok());
+    assert_eq!(
+        past_window(&seed(), &manual, window.ends_at() + 40, NOW),
+        Some(window)
+    );
+    // However far back `since` is, the search is bounded: a code from an hour before is
+    // not found.
+    assert_eq!(past_window(&seed(), &check, now + 3600, 0), None);
+}

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use edl_core::credential::{Audience, ElicenceId};
 use edl_core::crypto::TotpSeed;
 use edl_core::licence::e_licence_eligibility;
-use edl_core::verify::{OnlineCheck, check_code, china_date};
+use edl_core::present::Window;
+use edl_core::verify::{OnlineCheck, check_code, china_date, past_window};
 use edl_core::wire::{
     BusinessQualification, CheckOutcome, ElicenceState, LiveView, VerificationLogEntry,
     VerifyRequest, VerifyResponse,
@@ -59,6 +60,35 @@ struct Target {
 }
 
 impl App {
+    /// A code `check_code` refused that is a past window's, spent by `verifier` within
+    /// [`guard::REPEAT_SECS`] by the database's record: its code key and when it was
+    /// spent. The spender's resend after its answer was lost may come when the code's
+    /// windows have ended (the request's deadline, Retry-After and the app's own wait,
+    /// D183); it is that check's repeat, not a wrong code (D186). Asked of the database
+    /// only when the code matches a past window, so a wrong code costs no read; a read,
+    /// never a claim, so an expired code is never spent by it.
+    async fn late_repeat(
+        &self,
+        seed: &TotpSeed,
+        check: &OnlineCheck,
+        verifier: u64,
+        now: u64,
+        code_of: impl Fn(Window) -> guard::CodeKey,
+    ) -> Result<Option<(guard::CodeKey, u64)>> {
+        let since = now.saturating_sub(guard::REPEAT_SECS);
+        let Some(window) = past_window(seed, check, now, since) else {
+            return Ok(None);
+        };
+        let code = code_of(window);
+        let Some((spender, spent_at)) = self.store.code_spender(code).await? else {
+            return Ok(None);
+        };
+        Ok(match Claim::on_spent(spender, spent_at, verifier, now) {
+            Claim::Repeat { spent_at } => Some((code, spent_at)),
+            Claim::Fresh | Claim::Spent { .. } => None,
+        })
+    }
+
     /// Counts `guess` as a failure here, stores it (and its log entry) if the limits every
     /// process shares leave room for it (D163), then takes in the failures every authority
     /// process stored on its target and by its verifier (D158), so this process refuses
@@ -326,33 +356,52 @@ impl App {
             return Err(Error::CodeRejected);
         };
         let driver_id = driver.id;
-        let seed = self.open_totp(elicence_id, &seed)?;
-        let Ok(window) = check_code(&TotpSeed::from_bytes(*seed), &check, now) else {
-            let entry = Some((driver_id, log(CheckOutcome::WrongCode)));
-            self.record_failure(guess, failure, entry, limits).await?;
-            tracing::info!("online check refused: wrong code");
-            return Err(Error::CodeRejected);
+        let seed = TotpSeed::from_bytes(*self.open_totp(elicence_id, &seed)?);
+        let code_of = |window: Window| -> guard::CodeKey {
+            (
+                elicence_id,
+                window.starts_at(),
+                check.audience() as u8,
+                guard::form(&check),
+            )
         };
+        // `late`: a code past its windows that this verifier spent within the repeat
+        // window, sent again (its answer lost): its repeat, from the spend's time (D186).
+        let (code, late) = match check_code(&seed, &check, now) {
+            Ok(window) => (code_of(window), None),
+            Err(_) => match self
+                .late_repeat(&seed, &check, verifier.id, now, code_of)
+                .await?
+            {
+                Some((code, spent_at)) => (code, Some(spent_at)),
+                None => {
+                    let entry = Some((driver_id, log(CheckOutcome::WrongCode)));
+                    self.record_failure(guess, failure, entry, limits).await?;
+                    tracing::info!("online check refused: wrong code");
+                    return Err(Error::CodeRejected);
+                }
+            },
+        };
+        // The seed is not held past its code's check.
+        drop(seed);
         // A right code: not a failure. Only a check that verifies forgives the pair's
         // failures (below); a spent or superseded code does not (D120).
         guess.right();
-        let code = (
-            elicence_id,
-            window.starts_at(),
-            check.audience() as u8,
-            guard::form(&check),
-        );
         // Answers that tell a right code from a wrong one without the budgeted claim below
-        // (a code spent here before, an e-licence no longer current) first ask whether the
-        // shared limits are used up, so past them every code gets the same 429 (third
-        // review, J-F1, J-F5). A read only, on these rare paths.
-        let claimed_here = match self.spent.spend(code, verifier.id, now) {
-            Ok(first) => first,
-            Err(e) => {
-                let holder = (driver_id, log(CheckOutcome::LockedOut));
-                self.refuse_past_limits(&failure, &limits, holder).await?;
-                return Err(e);
-            }
+        // (a code spent here before, an e-licence no longer current, a late repeat) first
+        // ask whether the shared limits are used up, so past them every code gets the same
+        // 429 (third review, J-F1, J-F5). A read only, on these rare paths.
+        let claimed_here = match late {
+            // Spent already, by the database's word: nothing to claim.
+            Some(_) => false,
+            None => match self.spent.spend(code, verifier.id, now) {
+                Ok(first) => first,
+                Err(e) => {
+                    let holder = (driver_id, log(CheckOutcome::LockedOut));
+                    self.refuse_past_limits(&failure, &limits, holder).await?;
+                    return Err(e);
+                }
+            },
         };
         match state {
             ElicenceState::Active => {}
@@ -416,51 +465,62 @@ impl App {
         // claim is held to the limits every process shares (D163): a right code is not
         // answered once the licence's budget or the verifier's count is used up, however
         // many processes the guesses were spread over.
-        let budget = Budget {
-            target: failure.target.clone(),
-            limits,
-        };
-        // Until the database answers, the claim made here above is pending: if this check
-        // ends without that answer (refused, failed, or dropped at the request's deadline),
-        // the code is released here and the database decides its next check (D180, D181).
-        let pending = claimed_here.then(|| self.spent.pending(code, verifier.id));
-        let claim = match self
-            .store
-            .log_verification(
-                driver_id,
-                verifier.id,
-                log(CheckOutcome::Verified),
-                Some(code),
-                Some(budget),
-            )
-            .await
-        {
-            Ok(claim) => {
-                if let Some(pending) = pending {
-                    pending.confirm();
+        let claim = match late {
+            Some(spent_at) => {
+                // Nothing to write: the spend and its entry are in the database already.
+                let holder = (driver_id, log(CheckOutcome::LockedOut));
+                self.refuse_past_limits(&failure, &limits, holder).await?;
+                tracing::info!("online check answered again: a late repeat");
+                Claim::Repeat { spent_at }
+            }
+            None => {
+                let budget = Budget {
+                    target: failure.target.clone(),
+                    limits,
+                };
+                // Until the database answers, the claim made here above is pending: if this check
+                // ends without that answer (refused, failed, or dropped at the request's deadline),
+                // the code is released here and the database decides its next check (D180, D181).
+                let pending = claimed_here.then(|| self.spent.pending(code, verifier.id));
+                match self
+                    .store
+                    .log_verification(
+                        driver_id,
+                        verifier.id,
+                        log(CheckOutcome::Verified),
+                        Some(code),
+                        Some(budget),
+                    )
+                    .await
+                {
+                    Ok(claim) => {
+                        if let Some(pending) = pending {
+                            pending.confirm();
+                        }
+                        claim
+                    }
+                    Err(StoreError::OverBudget(refused)) => {
+                        drop(pending);
+                        // Told to the driver whatever becomes of this request, as a failure's
+                        // refusal is (V-F2).
+                        let (app, verifier_id) = (Arc::clone(self), verifier.id);
+                        let holder = Some((driver_id, log(CheckOutcome::LockedOut)));
+                        return Err(to_the_end(async move {
+                            app.observe_failures(verifier_id, &failure.target, now)
+                                .await;
+                            app.refused_by_store(refused, &failure, holder).await
+                        })
+                        .await?);
+                    }
+                    // Not claimed: refused while the database holds a commit (D179), rolled back
+                    // with a batch that could not begin or commit, or its outcome unknown. The
+                    // pending claim is released: the claim was made by nobody (sent again, by this
+                    // verifier or another, it is taken; twelfth and thirteenth reviews, S-F1, T-F1),
+                    // or it was made, and a repeat by this verifier is answered while another's is
+                    // refused (D108).
+                    Err(e) => return Err(e.into()),
                 }
-                claim
             }
-            Err(StoreError::OverBudget(refused)) => {
-                drop(pending);
-                // Told to the driver whatever becomes of this request, as a failure's
-                // refusal is (V-F2).
-                let (app, verifier_id) = (Arc::clone(self), verifier.id);
-                let holder = Some((driver_id, log(CheckOutcome::LockedOut)));
-                return Err(to_the_end(async move {
-                    app.observe_failures(verifier_id, &failure.target, now)
-                        .await;
-                    app.refused_by_store(refused, &failure, holder).await
-                })
-                .await?);
-            }
-            // Not claimed: refused while the database holds a commit (D179), rolled back
-            // with a batch that could not begin or commit, or its outcome unknown. The
-            // pending claim is released: the claim was made by nobody (sent again, by this
-            // verifier or another, it is taken; twelfth and thirteenth reviews, S-F1, T-F1),
-            // or it was made, and a repeat by this verifier is answered while another's is
-            // refused (D108).
-            Err(e) => return Err(e.into()),
         };
         match claim {
             Claim::Fresh => self.limiter.forgive(verifier.id, &failure.target, now),

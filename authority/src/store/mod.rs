@@ -655,6 +655,14 @@ pub trait RegistryStore: Send + Sync + 'static {
         spends: Option<crate::guard::CodeKey>,
         budget: Option<Budget>,
     ) -> Result<crate::guard::Claim, StoreError>;
+    /// Who spent online code `code`, if the database knows (`None` for a row older than
+    /// D108), and when; `None` if it is not spent (or was swept). A read only, never a
+    /// claim: asked for a code past its windows that its spender may be sending again
+    /// (D186), which must not be spent by the asking.
+    async fn code_spender(
+        &self,
+        code: crate::guard::CodeKey,
+    ) -> Result<Option<(Option<u64>, u64)>, StoreError>;
     /// Records a failed online check (and, for a real driver, its entry in the driver's
     /// verification log) in one write. Answered once durable: a probe counts even if the
     /// server stops the next moment. The failure is written only if it fits `limits`

@@ -189,6 +189,12 @@ impl RegistryStore for Pausing {
     async fn check_failures_since(&self, since: u64) -> Result<Vec<CheckFailure>, StoreError> {
         self.inner.check_failures_since(since).await
     }
+    async fn code_spender(
+        &self,
+        code: edl_authority::guard::CodeKey,
+    ) -> Result<Option<(Option<u64>, u64)>, StoreError> {
+        self.inner.code_spender(code).await
+    }
     async fn recent_check_failures(
         &self,
         verifier_id: u64,

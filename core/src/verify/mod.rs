@@ -11,7 +11,7 @@ pub use anchored::{
     TrustListSummary, root_key_from_text, root_key_to_text,
 };
 pub use offline::{Rejection, StatusCheck, Verified, verify_offline, verify_offline_with_status};
-pub use online::{CodeRejection, FAST_CLOCK_SKEW, OnlineCheck, check_code};
+pub use online::{CodeRejection, FAST_CLOCK_SKEW, OnlineCheck, check_code, past_window};
 pub use policy::{DEFAULT_SKEW, Policy, StaleStatus};
 
 /// The calendar date in China (UTC+8) at unix time `now`: validity dates on a licence

@@ -98,6 +98,22 @@ impl OnlineCheck {
         })
     }
 
+    /// What its code is checked by: the kind of code, its period, its audience and its
+    /// digits.
+    fn code_parts(&self) -> (CodeKind, u32, Audience, &str) {
+        match self {
+            OnlineCheck::Code {
+                audience,
+                period,
+                code,
+                ..
+            } => (CodeKind::Qr, *period, *audience, code),
+            OnlineCheck::Manual { audience, code, .. } => {
+                (CodeKind::Manual, MANUAL_PERIOD, *audience, code)
+            }
+        }
+    }
+
     /// The audience the driver chose.
     pub fn audience(&self) -> Audience {
         match self {
@@ -127,17 +143,7 @@ pub enum CodeRejection {
 /// one too (a phone whose clock runs a little fast). Returns the window that matched, so
 /// the caller spends the code under the window it belongs to.
 pub fn check_code(seed: &TotpSeed, check: &OnlineCheck, now: u64) -> Result<Window, CodeRejection> {
-    let (kind, period, audience, code) = match check {
-        OnlineCheck::Code {
-            audience,
-            period,
-            code,
-            ..
-        } => (CodeKind::Qr, *period, *audience, code),
-        OnlineCheck::Manual { audience, code, .. } => {
-            (CodeKind::Manual, MANUAL_PERIOD, *audience, code)
-        }
-    };
+    let (kind, period, audience, code) = check.code_parts();
     let current = Window::at(now, period);
     let windows = [
         current.index,
@@ -150,3 +156,31 @@ pub fn check_code(seed: &TotpSeed, check: &OnlineCheck, now: u64) -> Result<Wind
         .map(|index| Window { period, index })
         .ok_or(CodeRejection::WrongCode)
 }
+
+/// The window of a code [`check_code`] no longer accepts at `now`, if it is one that could
+/// have been accepted at `since` or later: what the authority asks before it calls a
+/// resend a wrong code, because a code it accepted (spent) up to the end of its acceptance
+/// may come back from its verifier later, its answer lost (D186). Only windows past their
+/// acceptance are tried (the current one and the one before are [`check_code`]'s), back
+/// to the earliest whose acceptance had not ended at `since`, at most
+/// `MAX_PAST_WINDOWS` of them.
+///
+/// A match is not an acceptance: the caller answers it only as the repeat of a spend by
+/// the same verifier that the database records; anything else stays a wrong code.
+pub fn past_window(seed: &TotpSeed, check: &OnlineCheck, now: u64, since: u64) -> Option<Window> {
+    let (kind, period, audience, code) = check.code_parts();
+    let current = Window::at(now, period).index;
+    // A code of window `w` is accepted while the clock is in `w` or `w + 1`, so until the
+    // start of `w + 2`: `w` could still be spent at `since` if `w + 2` starts after it.
+    let earliest = Window::at(since, period).index.saturating_sub(1);
+    let windows: Vec<u64> = (earliest..current.saturating_sub(1))
+        .rev()
+        .take(MAX_PAST_WINDOWS)
+        .collect();
+    seed.check(kind, audience.code(), period, &windows, code)
+        .map(|index| Window { period, index })
+}
+
+/// The most windows [`past_window`] tries: a minute back at the shortest period, so a
+/// wrong code costs a bounded number of HMACs whatever `since` a caller passes.
+const MAX_PAST_WINDOWS: usize = 8;

@@ -559,6 +559,35 @@ impl RegistryStore for PgStore {
         .await
     }
 
+    async fn code_spender(
+        &self,
+        (elicence, window, audience, form): crate::guard::CodeKey,
+    ) -> Result<Option<(Option<u64>, u64)>, StoreError> {
+        with_retry(&self.pool, move |conn| {
+            Box::pin(async move {
+                let st = conn
+                    .prepare_cached(
+                        "SELECT verifier_id, at FROM spent_codes
+                         WHERE elicence_id = $1 AND window_start = $2 AND audience = $3
+                           AND form = $4",
+                    )
+                    .await?;
+                let params: [&(dyn tokio_postgres::types::ToSql + Sync); 4] = [
+                    &i(elicence),
+                    &i(window),
+                    &i16::from(audience),
+                    &i16::from(form),
+                ];
+                let Some(r) = conn.query_opt(&st, &params).await? else {
+                    return Ok(None);
+                };
+                let spender: Option<i64> = get(&r, 0, "verifier_id")?;
+                Ok(Some((spender.map(u), u(get(&r, 1, "at")?))))
+            })
+        })
+        .await
+    }
+
     async fn recent_check_failures(
         &self,
         verifier_id: u64,

@@ -589,6 +589,23 @@ impl RegistryStore for SqliteStore {
         rows.map(|r| r.map_err(StoreError::from)).collect()
     }
 
+    async fn code_spender(
+        &self,
+        (elicence, window, audience, form): crate::guard::CodeKey,
+    ) -> Result<Option<(Option<u64>, u64)>, StoreError> {
+        let conn = self.reads.get()?;
+        let row = conn
+            .prepare_cached(
+                "SELECT verifier_id, at FROM spent_codes
+                 WHERE window_start = ?1 AND elicence_id = ?2 AND audience = ?3 AND form = ?4",
+            )?
+            .query_row(params![i(window), i(elicence), audience, form], |r| {
+                Ok((r.get::<_, Option<i64>>(0)?.map(u), u(r.get(1)?)))
+            })
+            .optional()?;
+        Ok(row)
+    }
+
     async fn enrol_backoff(
         &self,
         keys: &[BackoffKey],
