@@ -48,6 +48,25 @@ impl Blocker {
         }
     }
 
+    /// What keeps a check's batch waiting: on SQLite another process's lock on the file
+    /// (as [`Blocker::hold`]), on PostgreSQL `driver`'s row, which another session holds
+    /// (an operator's psql, a peer process whose host fell silent mid-transaction).
+    async fn hold_driver(t: &TestServer, driver: u64) -> Blocker {
+        match &t.pg {
+            Some(url) => {
+                let session = pg_client(url).await;
+                session
+                    .batch_execute(&format!(
+                        "BEGIN; SELECT 1 FROM drivers WHERE id = {driver} FOR UPDATE"
+                    ))
+                    .await
+                    .unwrap();
+                Blocker::Pg(session)
+            }
+            None => Blocker::hold(t).await,
+        }
+    }
+
     async fn release(self) {
         match self {
             Blocker::Sqlite(conn) => conn.execute_batch("ROLLBACK").unwrap(),
@@ -506,43 +525,6 @@ async fn a_check_dropped_at_its_deadline_whose_write_is_lost_leaves_its_code_uns
     );
 }
 
-/// A check dropped at its deadline while its batch waits for another process's lock on the
-/// SQLite file, the lock then let go within the writer's busy timeout: the batch begins,
-/// but the claim of a check nobody waits for is not made. The code stays free (another
-/// verifier's check of it verifies) and the driver's log holds that check alone. Before,
-/// the claim was written after the 503: the code spent with no verdict given, and its
-/// verifier's resend, after the deadline and Retry-After, refused 409 (fourteenth review,
-/// U-F1).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_check_dropped_at_its_deadline_before_its_batch_began_spends_nothing() {
-    let Some(OneCode {
-        t,
-        mut wallet,
-        police,
-        other,
-        code,
-    }) = one_code_on_sqlite(|c| c.request_timeout = Duration::from_secs(1)).await
-    else {
-        return;
-    };
-    let blocker = Blocker::hold(&t).await;
-    assert_unavailable_with_retry_after(t.verify(&police, code.clone()).await, "past the deadline");
-    // Within the writer's 5 s busy timeout: the batch holding the dropped check begins.
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    blocker.release().await;
-    let (s, v, _) = t.verify(&other, code).await;
-    assert_eq!(
-        s,
-        StatusCode::OK,
-        "another verifier, the code not spent: {v}"
-    );
-    assert_eq!(
-        t.verified_by(&mut wallet).await,
-        ["交警二队"],
-        "the answered check alone is logged"
-    );
-}
-
 /// An admin call whose audit entry waits past the deadline behind another process's lock
 /// on the SQLite file (on PostgreSQL, its insert behind a lock on `verifiers`) had sent its
 /// whole body at once: the server was slow, not the client's network. 503 with
@@ -712,33 +694,28 @@ async fn a_lock_out_whose_first_entry_fails_after_its_client_hung_up_is_still_lo
     );
 }
 
-/// A check whose batch waits past its deadline for the driver's row, which another session
-/// holds (an operator's psql, a peer process whose host fell silent mid-transaction): the
-/// check is answered 503, and when the row is let go its claim, which nobody waits for any
-/// more, is left out of the batch. The code stays free: another verifier's check of it
-/// verifies, and the driver's log holds that check alone. Before, the writer looked at the
-/// claim's caller only when it gathered the batch, and wrote the claim: 409 (PostgreSQL;
-/// fifteenth review, V-F1).
+/// A check dropped at its deadline while its batch waits spends nothing: on SQLite the
+/// batch waits for another process's lock on the file, let go within the writer's busy
+/// timeout, so the batch begins; on PostgreSQL it waits for the driver's row, which another
+/// session holds. Either way the claim of a check nobody waits for any more is left out:
+/// the code stays free (another verifier's check of it verifies), and the driver's log
+/// holds that check alone. Before, the claim was written after the 503: the code spent
+/// with no verdict given, and its verifier's resend, after the deadline and Retry-After,
+/// refused 409 (fourteenth review, U-F1, SQLite; fifteenth review, V-F1, PostgreSQL: the
+/// writer looked at the claim's caller only when it gathered the batch).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_check_whose_batch_waits_for_a_row_past_its_deadline_spends_nothing() {
+async fn a_check_dropped_at_its_deadline_while_its_batch_waits_spends_nothing() {
     let t = start_with(|c| c.request_timeout = Duration::from_secs(1)).await;
-    let Some(url) = t.pg.clone() else {
-        return;
-    };
     let (driver, mut wallet) = t.issued_wallet(&number(1)).await;
     let police = t.verifier("交警", "enforcement").await;
     let other = t.verifier("交警二队", "enforcement").await;
     let code = wallet.online_qr(Audience::Enforcement, t.now());
-    let session = pg_client(&url).await;
-    session
-        .batch_execute(&format!(
-            "BEGIN; SELECT 1 FROM drivers WHERE id = {driver} FOR UPDATE"
-        ))
-        .await
-        .unwrap();
+    let held = Blocker::hold_driver(&t, driver).await;
     assert_unavailable_with_retry_after(t.verify(&police, code.clone()).await, "past the deadline");
-    session.batch_execute("ROLLBACK").await.unwrap();
-    // The writer's batch goes on once the row is free.
+    // Within SQLite's 5 s busy timeout: the batch holding the dropped check begins.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    held.release().await;
+    // On PostgreSQL the writer's batch goes on once the row is free.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let (s, v, _) = t.verify(&other, code).await;
     assert_eq!(
@@ -829,19 +806,7 @@ async fn a_claim_left_out_is_not_counted_as_a_write() {
         )
     };
     let before = counts().await;
-    let held = match &t.pg {
-        Some(url) => {
-            let session = pg_client(url).await;
-            session
-                .batch_execute(&format!(
-                    "BEGIN; SELECT 1 FROM drivers WHERE id = {driver} FOR UPDATE"
-                ))
-                .await
-                .unwrap();
-            Blocker::Pg(session)
-        }
-        None => Blocker::hold(&t).await,
-    };
+    let held = Blocker::hold_driver(&t, driver).await;
     assert_unavailable_with_retry_after(t.verify(&police, code).await, "past the deadline");
     held.release().await;
     // The batch goes on once the lock is let go, and leaves the claim out.
