@@ -14,6 +14,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use edl_core::present::DEFAULT_PERIOD;
 use edl_core::verify::OnlineCheck;
 use edl_core::wire::CheckMethod;
 
@@ -32,17 +33,28 @@ pub const KEEP_SECS: u64 = 10 * 60;
 const SWEEP_SECS: u64 = 10;
 
 /// One code: the e-licence, its window's start, the audience and the form ([`form`]: the
-/// online QR and the barcode carry the same code; the manual code of a window is another).
+/// online QR and the barcode carry the same code; the manual code of a window is another;
+/// QR codes of two periods are two codes).
 pub type CodeKey = (u64, u64, u8, u8);
 
-/// The form a code is spent under, in its [`CodeKey`]. The barcode is the online QR's own
-/// code (the same e-licence, window and digits, `OnlineCheck::Code` for both), so the two
-/// are one form; before D120 they were two, and a spent QR could be used once more as its
-/// barcode. The numbers are the check methods' that keyed the rows before (QR 0, manual
-/// 2), so a row already in `spent_codes` keeps its meaning.
+/// The form a code is spent under, in its [`CodeKey`]: which of the codes whose windows
+/// start at one second it is.
+/// - The barcode is the online QR's own code (the same e-licence, window and digits,
+///   `OnlineCheck::Code` for both), so the two are one form; before D120 they were two,
+///   and a spent QR could be used once more as its barcode.
+/// - QR codes of different periods are different codes, even when their windows start
+///   together (a 30 s and a 60 s window every minute): the form of a QR at a period other
+///   than the default is that period (10 to 120, never 0 or 2). Before D187 they shared
+///   one form, and the second was refused to another verifier, or taken as the first
+///   one's repeat and not logged.
+/// - The QR at the default period and the manual code keep the check methods' numbers
+///   that keyed the rows before (QR 0, manual 2), so a row already in `spent_codes` keeps
+///   its meaning across the upgrade, with no migration: the table holds ten minutes.
 pub fn form(check: &OnlineCheck) -> u8 {
     match check {
-        OnlineCheck::Code { .. } => CheckMethod::Qr as u8,
+        OnlineCheck::Code { period, .. } if *period == DEFAULT_PERIOD => CheckMethod::Qr as u8,
+        // 10 to 120 by `OnlineCheck`'s parsing; the default is taken above.
+        OnlineCheck::Code { period, .. } => u8::try_from(*period).unwrap_or(u8::MAX),
         OnlineCheck::Manual { .. } => CheckMethod::Manual as u8,
     }
 }
@@ -235,6 +247,31 @@ mod tests {
     use super::*;
 
     const CODE: CodeKey = (7, 1_000, 0, 0);
+
+    #[test]
+    fn each_code_of_a_window_start_has_a_form_of_its_own_and_old_rows_keep_theirs() {
+        use edl_core::present::{MAX_PERIOD, MIN_PERIOD};
+        let qr = |period: u32| OnlineCheck::Code {
+            audience: edl_core::credential::Audience::Business,
+            period,
+            id: edl_core::credential::ElicenceId(7),
+            code: "12345678".into(),
+        };
+        let manual = OnlineCheck::Manual {
+            audience: edl_core::credential::Audience::Business,
+            licence_number: "110101199001011234".into(),
+            code: "123456".into(),
+        };
+        // The rows written before D187 keep their meaning.
+        assert_eq!(form(&qr(DEFAULT_PERIOD)), 0);
+        assert_eq!(form(&manual), 2);
+        let mut forms: Vec<u8> = (MIN_PERIOD..=MAX_PERIOD).map(|p| form(&qr(p))).collect();
+        forms.push(form(&manual));
+        let all = forms.len();
+        forms.sort_unstable();
+        forms.dedup();
+        assert_eq!(forms.len(), all, "two codes share a form");
+    }
 
     #[test]
     fn a_spent_code_is_refused_to_others_and_repeated_only_briefly_by_its_spender() {
