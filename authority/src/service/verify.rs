@@ -478,9 +478,10 @@ impl App {
                     target: failure.target.clone(),
                     limits,
                 };
-                // Until the database answers, the claim made here above is pending: if this check
-                // ends without that answer (refused, failed, or dropped at the request's deadline),
-                // the code is released here and the database decides its next check (D180, D181).
+                // Until the database answers, the claim made here above is pending: if this
+                // check ends without that answer (refused, failed, or dropped at the request's
+                // deadline), the code is released here and the database decides its next
+                // check (D180, D181).
                 let pending = claimed_here.then(|| self.spent.pending(code, verifier.id));
                 match self
                     .store
@@ -512,12 +513,12 @@ impl App {
                         })
                         .await?);
                     }
-                    // Not claimed: refused while the database holds a commit (D179), rolled back
-                    // with a batch that could not begin or commit, or its outcome unknown. The
-                    // pending claim is released: the claim was made by nobody (sent again, by this
-                    // verifier or another, it is taken; twelfth and thirteenth reviews, S-F1, T-F1),
-                    // or it was made, and a repeat by this verifier is answered while another's is
-                    // refused (D108).
+                    // Not claimed: refused while the database holds a commit (D179), rolled
+                    // back with a batch that could not begin or commit, or its outcome
+                    // unknown. The pending claim is released: the claim was made by nobody
+                    // (sent again, by this verifier or another, it is taken; twelfth and
+                    // thirteenth reviews, S-F1, T-F1), or it was made, and a repeat by this
+                    // verifier is answered while another's is refused (D108).
                     Err(e) => return Err(e.into()),
                 }
             }
