@@ -115,6 +115,10 @@ pub struct SpentCodes {
 #[derive(Default)]
 struct Codes {
     spent: HashMap<CodeKey, Spent>,
+    /// Codes shown to a verifier here in time whose claim was released unanswered (its
+    /// check dropped at its deadline, refused or failed), with when they were shown: the
+    /// verifier's resend is that check, even once the code's windows have ended (D188).
+    released: HashMap<(CodeKey, u64), u64>,
     /// When the last sweep ran.
     swept_at: u64,
 }
@@ -159,6 +163,7 @@ impl SpentCodes {
         let mut codes = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         if now >= codes.swept_at + SWEEP_SECS {
             codes.spent.retain(|_, s| s.at + KEEP_SECS > now);
+            codes.released.retain(|_, at| *at + REPEAT_SECS >= now);
             codes.swept_at = now;
         }
         let map = &mut codes.spent;
@@ -211,16 +216,34 @@ impl SpentCodes {
         }
     }
 
-    /// Forgets `verifier`'s claim of `code` (see [`SpentCodes::pending`]).
+    /// Forgets `verifier`'s claim of `code` (see [`SpentCodes::pending`]), remembering
+    /// only that the code was shown to it in time, and when.
     fn release(&self, code: CodeKey, verifier: u64) {
         let mut codes = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        if codes
+        if let Some(s) = codes.spent.get(&code)
+            && s.verifier == Some(verifier)
+        {
+            let shown = s.at;
+            codes.spent.remove(&code);
+            codes.released.insert((code, verifier), shown);
+        }
+    }
+
+    /// When `code` was shown to `verifier` here in time, if it was within [`REPEAT_SECS`]
+    /// before `now`: its claim made here is on its way to the database or answered, or
+    /// was released unanswered. Asked for a code past its windows (D188): the verifier's
+    /// resend of such a code is that check again, to be claimed as it would have been
+    /// then, while one that was never shown here in time is only an expired code.
+    pub fn shown_in_time(&self, code: CodeKey, verifier: u64, now: u64) -> Option<u64> {
+        let codes = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let claimed = codes
             .spent
             .get(&code)
-            .is_some_and(|s| s.verifier == Some(verifier))
-        {
-            codes.spent.remove(&code);
-        }
+            .filter(|s| s.verifier == Some(verifier))
+            .map(|s| s.at);
+        claimed
+            .or_else(|| codes.released.get(&(code, verifier)).copied())
+            .filter(|&at| now <= at.saturating_add(REPEAT_SECS))
     }
 
     /// Records that `code` was spent elsewhere (the database refused it, D106): by
@@ -294,6 +317,33 @@ mod tests {
         // Verifier 1's claim, refused or unanswered by the database, is released.
         drop(codes.pending(CODE, 1));
         assert_eq!(codes.spend(CODE, 2, 1_003).ok(), Some(true));
+    }
+
+    #[test]
+    fn a_code_shown_here_in_time_is_known_to_its_verifier_alone_until_the_repeat_window_ends() {
+        let codes = SpentCodes::default();
+        assert_eq!(codes.shown_in_time(CODE, 1, 1_000), None);
+        // Claimed at 1,000, on its way to the database.
+        assert_eq!(codes.spend(CODE, 1, 1_000).ok(), Some(true));
+        let pending = codes.pending(CODE, 1);
+        assert_eq!(codes.shown_in_time(CODE, 1, 1_010), Some(1_000));
+        assert_eq!(codes.shown_in_time(CODE, 2, 1_010), None);
+        // Released unanswered: still known as shown at 1,000, to verifier 1 only, and
+        // anyone's to claim.
+        drop(pending);
+        assert_eq!(
+            codes.shown_in_time(CODE, 1, 1_000 + REPEAT_SECS),
+            Some(1_000)
+        );
+        assert_eq!(codes.shown_in_time(CODE, 1, 1_001 + REPEAT_SECS), None);
+        assert_eq!(codes.shown_in_time(CODE, 2, 1_010), None);
+        // Claimed again from the time it was shown: the repeat window does not move.
+        assert_eq!(codes.spend(CODE, 1, 1_000).ok(), Some(true));
+        drop(codes.pending(CODE, 1));
+        assert_eq!(codes.shown_in_time(CODE, 1, 1_001 + REPEAT_SECS), None);
+        // Swept once the repeat window is over.
+        assert!(codes.spend((8, 2_000, 0, 0), 3, 2_000).is_ok());
+        assert!(codes.inner.lock().unwrap().released.is_empty());
     }
 
     #[test]

@@ -97,11 +97,12 @@ impl Metrics {
         .expect("a valid gauge");
         let batches = counter(
             "edl_writer_batches_total",
-            "Transactions committed by the group-committing writer.",
+            "Transactions committed by the group-committing writer that made a write.",
         );
         let batch_jobs = counter(
             "edl_writer_jobs_total",
-            "Writes committed in those transactions (jobs/batches is the mean batch size).",
+            "Writes committed in those transactions (jobs/batches is the mean batch size); \
+             a write refused, left out or finding nothing to write (a code spent before) is none.",
         );
         let lockouts = counter(
             "edl_lockouts_total",

@@ -730,6 +730,57 @@ async fn a_check_dropped_at_its_deadline_while_its_batch_waits_spends_nothing() 
     );
 }
 
+/// D183's own case with the code's windows ended by the time it is sent again: a check
+/// answered 503 at its deadline, its claim left out, sent again 45 s later as the 503 told
+/// it to. The code was shown to this verifier in time, and this process remembers it: the
+/// resend is that check, made now (verified, logged once), not a wrong code counted against
+/// the verifier and logged for the driver (seventeenth review, X-F2; D188).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_check_left_out_at_its_deadline_and_sent_again_after_its_windows_ended_verifies() {
+    let t = start_with(|c| c.request_timeout = Duration::from_secs(1)).await;
+    let (driver, mut wallet) = t.issued_wallet(&number(1)).await;
+    let police = t.verifier("交警", "enforcement").await;
+    // Shown 20 s into a window: accepted until the end of the next one, 40 s later.
+    let shown = (t.now() / 30 + 1) * 30 + 20;
+    t.clock.set(shown);
+    let qr = wallet.online_qr(Audience::Enforcement, shown);
+    let held = Blocker::hold_driver(&t, driver).await;
+    assert_unavailable_with_retry_after(t.verify(&police, qr.clone()).await, "past the deadline");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    held.release().await;
+    // The batch goes on and leaves the claim out (D183, D184).
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    t.clock.set(shown + 45);
+    let (s, v, _) = t.verify(&police, qr.clone()).await;
+    assert_eq!(s, StatusCode::OK, "the resend, as the 503 told: {v}");
+    wallet.cursor = 0;
+    let outcomes: Vec<_> = t
+        .sync(&mut wallet)
+        .await
+        .verifications
+        .iter()
+        .map(|e| e.outcome)
+        .collect();
+    assert_eq!(
+        outcomes,
+        [edl_core::wire::CheckOutcome::Verified],
+        "the check, once"
+    );
+    // Its repeats are answered, as any check's; a minute past that check, it is only an
+    // expired code.
+    t.clock.set(shown + 45 + 10);
+    let (s, v, _) = t.verify(&police, qr.clone()).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    t.clock.set(shown + 45 + 61);
+    let (s, v, _) = t.verify(&police, qr).await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("code_rejected")),
+        "{v}"
+    );
+}
+
 /// Shutdown waits for the writes still queued, the failure of a check whose client hung
 /// up included (it is finished on a task of its own, D184): on PostgreSQL as on SQLite,
 /// the server has stopped only once they are committed. Here the failure's batch waits for
@@ -812,6 +863,92 @@ async fn a_claim_left_out_is_not_counted_as_a_write() {
     // The batch goes on once the lock is let go, and leaves the claim out.
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(counts().await, before, "nothing was written");
+}
+
+/// A failure the store refuses over budget writes nothing: only the driver's `LockedOut`
+/// entry is written, one write in one transaction. Before, SQLite counted every job it ran,
+/// the refused one included (seventeenth review, X-F3; W-F4 had fixed it on PostgreSQL).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failure_refused_over_budget_is_not_counted_as_a_write() {
+    let limits = edl_authority::CheckLimits {
+        licence_max_failures: 3,
+        ..Default::default()
+    };
+    let t = start_with(|c| c.check_limits = limits).await;
+    let (_, wallet) = t.issued_wallet(&number(3)).await;
+    let first = t.verifier("平安保险", "insurer").await;
+    let second = t.verifier("人保", "insurer").await;
+    // A second process on the same database, its memory empty of failures.
+    let mut c = t.config();
+    (c.check_limits, c.metrics_token) = (limits, SCRAPE.into());
+    let p2 = edl_authority::serve(c).await.expect("a second process");
+    let u = TestServer::clients_of(&p2.url(), t.clock.clone());
+    let wrong = || wallet.online_qr(Audience::Business, t.now() - 3600);
+    for n in 0..3 {
+        let (s, v, _) = t.verify(&first, wrong()).await;
+        assert_eq!(v["error"], "code_rejected", "wrong code {n} ({s}): {v}");
+    }
+    let counts = || async {
+        let (_, text) = u.scrape(SCRAPE).await;
+        (
+            metric_sample(&text, "edl_writer_batches_total", &[]).unwrap(),
+            metric_sample(&text, "edl_writer_jobs_total", &[]).unwrap(),
+        )
+    };
+    let before = counts().await;
+    let (s, v, _) = u.verify(&second, wrong()).await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, Some("locked_out")),
+        "{v}"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let after = counts().await;
+    p2.shutdown().await.unwrap();
+    assert_eq!(
+        (after.0 - before.0, after.1 - before.1),
+        (1.0, 1.0),
+        "one write (the LockedOut entry) in one transaction; counted {before:?} -> {after:?}"
+    );
+}
+
+/// A claim the database refuses as spent writes nothing, and is no write in the writer's
+/// counts (seventeenth review, X-F3: counted as one write in a transaction of its own).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claim_refused_as_spent_is_not_counted_as_a_write() {
+    let mut t = start_with(|_| {}).await;
+    let (_, mut wallet) = t.issued_wallet(&number(4)).await;
+    let police = t.verifier("交警", "enforcement").await;
+    let other = t.verifier("交警二队", "enforcement").await;
+    let qr = wallet.online_qr(Audience::Enforcement, t.now());
+    let (s, v, _) = t.verify(&police, qr.clone()).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    // A restart: this process's memory holds no spend, so the database decides.
+    t.restart_with(|c| c.metrics_token = SCRAPE.into()).await;
+    let counts = || async {
+        let (_, text) = t.scrape(SCRAPE).await;
+        (
+            metric_sample(&text, "edl_writer_batches_total", &[]).unwrap(),
+            metric_sample(&text, "edl_writer_jobs_total", &[]).unwrap(),
+        )
+    };
+    let before = counts().await;
+    let (s, v, _) = t.verify(&other, qr).await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::CONFLICT, Some("already_used")),
+        "{v}"
+    );
+    let after = counts().await;
+    assert_eq!(
+        t.verified_by(&mut wallet).await,
+        ["交警"],
+        "nothing written"
+    );
+    assert_eq!(
+        after, before,
+        "a claim that wrote nothing counted as a write"
+    );
 }
 
 /// A batch waiting for a row another session holds (an operator's psql, a peer process

@@ -287,3 +287,42 @@ async fn a_repeat_that_reaches_the_database_first_is_the_one_entry() {
     assert_eq!(v["view"], copy["view"]);
     assert_eq!(verified(&t, &mut wallet).await, 1);
 }
+
+/// The app's retry 4 s after its check, the first claim still on its way to the database
+/// and the code's acceptance ended in between: the retry is that check's repeat, not a
+/// wrong code counted against the verifier and logged for the driver, and the first check
+/// verifies; the driver's log holds one `verified` entry (seventeenth review, X-F1; D188).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_after_the_windows_ended_while_the_first_claim_is_on_its_way_is_its_repeat() {
+    let (t, store) = pausing::start().await;
+    let t = Arc::new(t);
+    let (_, mut wallet) = t.issued_wallet(&number(2)).await;
+    let police = Arc::new(t.verifier("交警", "enforcement").await);
+    // The code of a window, checked two seconds before its acceptance ends.
+    let window = (t.now() / 30 + 1) * 30;
+    let qr = wallet.online_qr(Audience::Enforcement, window + 5);
+    t.clock.set(window + 58);
+
+    store.hold_next_claim();
+    let first = {
+        let (t, police, qr) = (t.clone(), police.clone(), qr.clone());
+        tokio::spawn(async move { t.verify(&police, qr).await })
+    };
+    store.paused().await;
+    // The app's retry, 4 s later.
+    t.clock.set(window + 62);
+    let (s, v, _) = t.verify(&police, qr.clone()).await;
+    store.release();
+    let (s1, v1, _) = first.await.unwrap();
+    assert_eq!(s1, StatusCode::OK, "the first check verifies: {v1}");
+    assert_eq!(s, StatusCode::OK, "the retry: {v}");
+    wallet.cursor = 0;
+    let outcomes: Vec<_> = t
+        .sync(&mut wallet)
+        .await
+        .verifications
+        .iter()
+        .map(|e| e.outcome)
+        .collect();
+    assert_eq!(outcomes, [edl_core::wire::CheckOutcome::Verified]);
+}

@@ -50,6 +50,14 @@ fn number_key(kek: &dyn KeyedDigest, licence_number: &str) -> String {
     format!("n:{}", hex::encode(&digest[..16]))
 }
 
+/// A code past its windows that its verifier is sending again ([`App::past_code`]).
+enum PastCode {
+    /// Shown to this verifier here in time, at `shown`.
+    ShownHere { shown: u64 },
+    /// Spent by this verifier at `spent_at`, by the database's record.
+    SpentBy { spent_at: u64 },
+}
+
 /// The e-licence a check names, and its holder.
 struct Target {
     elicence_id: u64,
@@ -60,31 +68,40 @@ struct Target {
 }
 
 impl App {
-    /// A code `check_code` refused that is a past window's, spent by `verifier` within
-    /// [`guard::REPEAT_SECS`] by the database's record: its code key and when it was
-    /// spent. The spender's resend after its answer was lost may come when the code's
-    /// windows have ended (the request's deadline, Retry-After and the app's own wait,
-    /// D183); it is that check's repeat, not a wrong code (D186). Asked of the database
-    /// only when the code matches a past window, so a wrong code costs no read; a read,
-    /// never a claim, so an expired code is never spent by it.
-    async fn late_repeat(
+    /// What a code `check_code` refused is, if it is a past window's that `verifier` may
+    /// be sending again: the resend of a check whose answer was lost (or answered 503 at
+    /// the request's deadline) comes after the deadline, Retry-After and the app's own
+    /// wait, when the code's windows may have ended (D183). Such a resend is that check,
+    /// not a wrong code:
+    /// - shown to this verifier here in time, within [`guard::REPEAT_SECS`] (its claim on
+    ///   its way to the database, answered, or released unanswered): claimed now as it
+    ///   would have been then (seventeenth review, X-F1, X-F2; D188);
+    /// - otherwise spent by this verifier within [`guard::REPEAT_SECS`] by the database's
+    ///   record (a restart, another process): its repeat (D186).
+    ///
+    /// The database is asked only when the code matches a past window, so a wrong code
+    /// costs no read; and only read, so an expired code is never spent by the asking.
+    async fn past_code(
         &self,
         seed: &TotpSeed,
         check: &OnlineCheck,
         verifier: u64,
         now: u64,
         code_of: impl Fn(Window) -> guard::CodeKey,
-    ) -> Result<Option<(guard::CodeKey, u64)>> {
+    ) -> Result<Option<(guard::CodeKey, PastCode)>> {
         let since = now.saturating_sub(guard::REPEAT_SECS);
         let Some(window) = past_window(seed, check, now, since) else {
             return Ok(None);
         };
         let code = code_of(window);
+        if let Some(shown) = self.spent.shown_in_time(code, verifier, now) {
+            return Ok(Some((code, PastCode::ShownHere { shown })));
+        }
         let Some((spender, spent_at)) = self.store.code_spender(code).await? else {
             return Ok(None);
         };
         Ok(match Claim::on_spent(spender, spent_at, verifier, now) {
-            Claim::Repeat { spent_at } => Some((code, spent_at)),
+            Claim::Repeat { spent_at } => Some((code, PastCode::SpentBy { spent_at })),
             Claim::Fresh | Claim::Spent { .. } => None,
         })
     }
@@ -366,14 +383,17 @@ impl App {
             )
         };
         // `late`: a code past its windows that this verifier spent within the repeat
-        // window, sent again (its answer lost): its repeat, from the spend's time (D186).
-        let (code, late) = match check_code(&seed, &check, now) {
-            Ok(window) => (code_of(window), None),
+        // window by the database's record, sent again: its repeat, from the spend's time
+        // (D186). `shown`: when the code was shown to this verifier, what its claim here
+        // is made at: now, or for a code past its windows shown here in time, then (D188).
+        let (code, late, shown) = match check_code(&seed, &check, now) {
+            Ok(window) => (code_of(window), None, now),
             Err(_) => match self
-                .late_repeat(&seed, &check, verifier.id, now, code_of)
+                .past_code(&seed, &check, verifier.id, now, code_of)
                 .await?
             {
-                Some((code, spent_at)) => (code, Some(spent_at)),
+                Some((code, PastCode::ShownHere { shown })) => (code, None, shown),
+                Some((code, PastCode::SpentBy { spent_at })) => (code, Some(spent_at), now),
                 None => {
                     let entry = Some((driver_id, log(CheckOutcome::WrongCode)));
                     self.record_failure(guess, failure, entry, limits).await?;
@@ -394,7 +414,7 @@ impl App {
         let claimed_here = match late {
             // Spent already, by the database's word: nothing to claim.
             Some(_) => false,
-            None => match self.spent.spend(code, verifier.id, now) {
+            None => match self.spent.spend(code, verifier.id, shown) {
                 Ok(first) => first,
                 Err(e) => {
                     let holder = (driver_id, log(CheckOutcome::LockedOut));

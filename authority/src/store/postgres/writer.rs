@@ -278,10 +278,15 @@ async fn run(
             .instrument(span)
             .await;
         // The writes made: not the jobs refused over budget nor the claims left out
-        // (sixteenth review, W-F4), and no batch for a transaction that made none.
-        let made = outcome
-            .as_ref()
-            .map_or(0, |answers| answers.iter().filter(|a| a.is_ok()).count());
+        // (sixteenth review, W-F4), nor a claim on a code spent before or a nonce seen
+        // before, which write nothing (seventeenth, X-F3); and no batch for a transaction
+        // that made none. Every write answers `Fresh`.
+        let made = outcome.as_ref().map_or(0, |answers| {
+            answers
+                .iter()
+                .filter(|a| matches!(a, Ok(Claim::Fresh)))
+                .count()
+        });
         if made > 0 {
             counts.batches.fetch_add(1, Ordering::Relaxed);
             counts.jobs.fetch_add(made as u64, Ordering::Relaxed);

@@ -44,7 +44,17 @@ const PRUNE_EVERY: Duration = Duration::from_secs(60);
 type Reply = Box<dyn FnOnce(Result<(), &StoreError>) + Send>;
 /// Runs inside the batch transaction and returns how to answer its caller; `None` if it was
 /// not run (nobody waits for it, D183).
-type Job = Box<dyn FnOnce(&Connection) -> Option<Reply> + Send>;
+type Job = Box<dyn FnOnce(&Connection) -> Option<Ran> + Send>;
+
+/// A job run in a batch.
+struct Ran {
+    /// How to answer its caller.
+    reply: Reply,
+    /// Whether it changed a row and kept the change: what the writer's counts count. A
+    /// job refused (its savepoint rolled back) or that found nothing to write (a claim on
+    /// a code spent before) made no write (seventeenth review, X-F3).
+    wrote: bool,
+}
 
 /// A handle to the writer thread.
 #[derive(Clone)]
@@ -57,9 +67,9 @@ pub struct Writer {
 /// Counts of the writer's work, to see group commit at work (jobs per batch).
 #[derive(Debug, Default)]
 pub struct Stats {
-    /// Transactions committed.
+    /// Transactions committed that made a write.
     pub batches: AtomicU64,
-    /// Jobs run in them.
+    /// Jobs that made a write in them: changed a row and kept the change.
     pub jobs: AtomicU64,
 }
 
@@ -143,13 +153,15 @@ impl Writer {
         E: From<StoreError> + Send + 'static,
     {
         let (tx, rx) = oneshot::channel::<Result<T, E>>();
-        let job: Job = Box::new(move |conn: &Connection| -> Option<Reply> {
+        let job: Job = Box::new(move |conn: &Connection| -> Option<Ran> {
             if only_if_awaited && tx.is_closed() {
                 tracing::debug!("write not made: its caller stopped waiting");
                 return None;
             }
+            let changes = conn.total_changes();
             let result = in_savepoint(conn, f);
-            Some(Box::new(move |commit: Result<(), &StoreError>| {
+            let wrote = result.is_ok() && conn.total_changes() > changes;
+            let reply: Reply = Box::new(move |commit: Result<(), &StoreError>| {
                 let answer = match commit {
                     Ok(()) => result,
                     // The job's changes are gone with the batch; its own error (if any)
@@ -159,7 +171,8 @@ impl Writer {
                     Err(e) => Err(E::from(StoreError::Corrupt(commit_failure(e)))),
                 };
                 let _ = tx.send(answer);
-            }))
+            });
+            Some(Ran { reply, wrote })
         });
         self.jobs
             .send(job)
@@ -191,21 +204,21 @@ fn in_savepoint<T, E: From<StoreError>>(
 
 /// Runs the jobs of a batch in order; `None` if one panicked, after answering the ones
 /// before it with [`StoreError::Aborted`].
-fn run_jobs(conn: &Connection, batch: Vec<Job>) -> Option<Vec<Reply>> {
-    let mut replies = Vec::with_capacity(batch.len());
+fn run_jobs(conn: &Connection, batch: Vec<Job>) -> Option<Vec<Ran>> {
+    let mut ran = Vec::with_capacity(batch.len());
     for job in batch {
         match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(conn))) {
-            Ok(reply) => replies.extend(reply),
+            Ok(job) => ran.extend(job),
             Err(_) => {
                 eprintln!("edl-authority: a write job panicked; its batch was rolled back");
-                for reply in replies {
-                    reply(Err(&StoreError::Aborted));
+                for job in ran {
+                    (job.reply)(Err(&StoreError::Aborted));
                 }
                 return None;
             }
         }
     }
-    Some(replies)
+    Some(ran)
 }
 
 fn run(
@@ -234,7 +247,7 @@ fn run(
             continue;
         }
         BATCH.with(|b| b.set(b.get().wrapping_add(1)));
-        let Some(replies) = run_jobs(&conn, batch) else {
+        let Some(ran) = run_jobs(&conn, batch) else {
             // A job panicked: its changes (and its savepoint) are in an unknown state, so
             // the whole batch goes. The jobs already run are told `Aborted`, those not yet
             // run are dropped (their callers see `Aborted` too), and the thread lives on
@@ -247,13 +260,16 @@ fn run(
         if let Err(e) = &commit {
             tracing::error!(error = %e, "writer batch not committed");
             let _ = conn.execute_batch("ROLLBACK");
-        } else if !replies.is_empty() {
-            // The jobs run, not those left out (sixteenth review, W-F4).
+        } else {
+            // The writes made: not the jobs left out (sixteenth review, W-F4), refused or
+            // finding nothing to write (seventeenth, X-F3); no batch for a transaction
+            // that made none.
             tracing::trace!("writer batch committed");
-            stats.batches.fetch_add(1, Ordering::Relaxed);
-            stats
-                .jobs
-                .fetch_add(replies.len() as u64, Ordering::Relaxed);
+            let made = ran.iter().filter(|job| job.wrote).count() as u64;
+            if made > 0 {
+                stats.batches.fetch_add(1, Ordering::Relaxed);
+                stats.jobs.fetch_add(made, Ordering::Relaxed);
+            }
         }
         if last_prune.elapsed() >= PRUNE_EVERY && commit.is_ok() {
             last_prune = Instant::now();
@@ -280,8 +296,8 @@ fn run(
             );
         }
         let result = commit.as_ref().map(|_| ());
-        for reply in replies {
-            reply(result);
+        for job in ran {
+            (job.reply)(result);
         }
     }
 }
@@ -351,7 +367,8 @@ mod tests {
             stats.batches.load(Ordering::Relaxed),
             stats.jobs.load(Ordering::Relaxed),
         );
-        assert_eq!(jobs, 300);
+        // The 30 refused jobs made no write (seventeenth review, X-F3).
+        assert_eq!(jobs, 270);
         assert!(batches < jobs, "{batches} batches for {jobs} jobs");
     }
 
