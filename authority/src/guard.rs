@@ -115,12 +115,36 @@ pub struct SpentCodes {
 #[derive(Default)]
 struct Codes {
     spent: HashMap<CodeKey, Spent>,
-    /// Codes shown to a verifier here in time whose claim was released unanswered (its
-    /// check dropped at its deadline, refused or failed), with when they were shown: the
-    /// verifier's resend is that check, even once the code's windows have ended (D188).
-    released: HashMap<(CodeKey, u64), u64>,
+    /// Codes shown to a verifier here in time that are not (or no longer) its claim in
+    /// `spent`, with when they were shown: its claim released unanswered (its check
+    /// dropped at its deadline, refused or failed; D188), or refused as another's spend
+    /// (D189). The verifier's resend is that check, even once the code's windows have
+    /// ended.
+    shown: HashMap<(CodeKey, u64), u64>,
+    /// The checks running here, by verifier and what they sent, with when the first of
+    /// them began and how many there are: a resend that comes while its check is still
+    /// reading the e-licence is that check (D189).
+    in_flight: HashMap<(u64, OnlineCheck), (u64, usize)>,
     /// When the last sweep ran.
     swept_at: u64,
+}
+
+/// A check running here ([`SpentCodes::begin_check`]); dropped, it is not any more.
+pub struct CheckInFlight<'a> {
+    codes: &'a SpentCodes,
+    key: (u64, OnlineCheck),
+}
+
+impl Drop for CheckInFlight<'_> {
+    fn drop(&mut self) {
+        let mut codes = self.codes.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(entry) = codes.in_flight.get_mut(&self.key) {
+            entry.1 -= 1;
+            if entry.1 == 0 {
+                codes.in_flight.remove(&self.key);
+            }
+        }
+    }
 }
 
 /// A claim made in memory whose database claim has not answered yet. Dropped unconfirmed
@@ -163,7 +187,7 @@ impl SpentCodes {
         let mut codes = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         if now >= codes.swept_at + SWEEP_SECS {
             codes.spent.retain(|_, s| s.at + KEEP_SECS > now);
-            codes.released.retain(|_, at| *at + REPEAT_SECS >= now);
+            codes.shown.retain(|_, at| *at + REPEAT_SECS >= now);
             codes.swept_at = now;
         }
         let map = &mut codes.spent;
@@ -225,8 +249,38 @@ impl SpentCodes {
         {
             let shown = s.at;
             codes.spent.remove(&code);
-            codes.released.insert((code, verifier), shown);
+            codes.shown.insert((code, verifier), shown);
         }
+    }
+
+    /// Records that `code` was shown to `verifier` here at `at`, right then, and refused as
+    /// spent by another (D189): its resend after the code's windows ended is refused as
+    /// spent again, not taken for a wrong code.
+    pub fn mark_shown(&self, code: CodeKey, verifier: u64, at: u64) {
+        let mut codes = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        codes.shown.insert((code, verifier), at);
+    }
+
+    /// Registers `verifier`'s check of `check` begun at `now`, until the guard is dropped
+    /// (the check answered or dropped): see [`SpentCodes::in_flight_since`].
+    pub fn begin_check(&self, verifier: u64, check: &OnlineCheck, now: u64) -> CheckInFlight<'_> {
+        let key = (verifier, check.clone());
+        let mut codes = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = codes.in_flight.entry(key.clone()).or_insert((now, 0));
+        entry.0 = entry.0.min(now);
+        entry.1 += 1;
+        CheckInFlight { codes: self, key }
+    }
+
+    /// When the first of `verifier`'s checks of `check` still running here began: a resend
+    /// of the same digits that comes while that check reads the e-licence, before it
+    /// claims the code, is checked at that time (eighteenth review, Y-F3; D189).
+    pub fn in_flight_since(&self, verifier: u64, check: &OnlineCheck) -> Option<u64> {
+        let codes = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        codes
+            .in_flight
+            .get(&(verifier, check.clone()))
+            .map(|&(since, _)| since)
     }
 
     /// When `code` was shown to `verifier` here in time, if it was within [`REPEAT_SECS`]
@@ -241,9 +295,12 @@ impl SpentCodes {
             .get(&code)
             .filter(|s| s.verifier == Some(verifier))
             .map(|s| s.at);
-        claimed
-            .or_else(|| codes.released.get(&(code, verifier)).copied())
-            .filter(|&at| now <= at.saturating_add(REPEAT_SECS))
+        let marked = codes.shown.get(&(code, verifier)).copied();
+        [claimed, marked]
+            .into_iter()
+            .flatten()
+            .filter(|&at| at <= now && now <= at.saturating_add(REPEAT_SECS))
+            .max()
     }
 
     /// Records that `code` was spent elsewhere (the database refused it, D106): by
@@ -343,7 +400,46 @@ mod tests {
         assert_eq!(codes.shown_in_time(CODE, 1, 1_001 + REPEAT_SECS), None);
         // Swept once the repeat window is over.
         assert!(codes.spend((8, 2_000, 0, 0), 3, 2_000).is_ok());
-        assert!(codes.inner.lock().unwrap().released.is_empty());
+        assert!(codes.inner.lock().unwrap().shown.is_empty());
+    }
+
+    #[test]
+    fn a_code_refused_here_as_another_s_is_known_as_shown_to_the_refused_verifier() {
+        let codes = SpentCodes::default();
+        assert!(codes.spend(CODE, 1, 1_000).is_ok());
+        assert!(codes.spend(CODE, 2, 1_001).is_err());
+        codes.mark_shown(CODE, 2, 1_001);
+        assert_eq!(codes.shown_in_time(CODE, 2, 1_040), Some(1_001));
+        assert_eq!(codes.shown_in_time(CODE, 3, 1_040), None);
+        // Still another's: claimed from that time, it is refused again.
+        assert!(codes.spend(CODE, 2, 1_001).is_err());
+    }
+
+    #[test]
+    fn a_check_is_in_flight_from_its_first_beginning_until_its_last_copy_ends() {
+        let codes = SpentCodes::default();
+        let check = OnlineCheck::Code {
+            audience: edl_core::credential::Audience::Enforcement,
+            period: DEFAULT_PERIOD,
+            id: edl_core::credential::ElicenceId(7),
+            code: "12345678".into(),
+        };
+        let mut other = check.clone();
+        if let OnlineCheck::Code { code, .. } = &mut other {
+            *code = "87654321".into();
+        }
+        assert_eq!(codes.in_flight_since(1, &check), None);
+        let first = codes.begin_check(1, &check, 1_000);
+        let retry = codes.begin_check(1, &check, 1_004);
+        assert_eq!(codes.in_flight_since(1, &check), Some(1_000));
+        // Another verifier's, or other digits: not this check.
+        assert_eq!(codes.in_flight_since(2, &check), None);
+        assert_eq!(codes.in_flight_since(1, &other), None);
+        drop(first);
+        assert_eq!(codes.in_flight_since(1, &check), Some(1_000));
+        drop(retry);
+        assert_eq!(codes.in_flight_since(1, &check), None);
+        assert!(codes.inner.lock().unwrap().in_flight.is_empty());
     }
 
     #[test]

@@ -208,3 +208,76 @@ async fn qr_codes_of_different_periods_are_spent_each_on_its_own() {
         .collect();
     assert_eq!(verified, ["交警", "保险公司"], "{log:?}");
 }
+
+/// (Eighteenth review, Y-F1; D189.) A code shown to a verifier in time and refused there as spent by another (409
+/// `already_used`, in this process's memory or by the database's word) is answered as
+/// what it was when its verifier sends it again after its windows ended (its answer lost):
+/// still 409, not a wrong code counted against that verifier and logged for the driver.
+/// Before, D188 remembered the codes shown in time only when this verifier's claim was
+/// made here; a code refused here as spent left no mark, so its resend was "a wrong code".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_code_refused_as_spent_in_time_is_still_spent_when_its_verifier_sends_it_again() {
+    let mut t = TestServer::start().await;
+    let (_, mut wallet) = t.issued_wallet(&number(1)).await;
+    let insurer = t.verifier("保险公司", "insurer").await;
+    let police = t.verifier("交警", "enforcement").await;
+
+    // Shown 20 s into a window: accepted until the end of the next one, 40 s later.
+    let shown = (t.now() / 30 + 1) * 30 + 20;
+    t.clock.set(shown);
+    let qr = wallet.online_qr(Audience::Business, shown);
+    // Someone else (a copy of the screen) spends it first.
+    let (s, v, _) = t.verify(&insurer, qr.clone()).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    // The police are shown it in time: spent, and told so.
+    t.clock.set(shown + 1);
+    let (s, v, _) = t.verify(&police, qr.clone()).await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::CONFLICT, Some("already_used")),
+        "{v}"
+    );
+    // Its answer lost, the police app sends it again after the deadline and Retry-After.
+    t.clock.set(shown + 45);
+    let (s, v, _) = t.verify(&police, qr.clone()).await;
+    let qr_resend = (s, v["error"].as_str().map(str::to_owned));
+    // And a code the database refused as spent (after a restart, or through another
+    // process) alike: the manual code of a later window.
+    let shown = (t.now() / 30 + 1) * 30 + 20;
+    t.clock.set(shown);
+    let manual = wallet.manual(Audience::Business, shown);
+    let (s, v, _) = t.verify(&insurer, manual.clone()).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    t.restart().await;
+    t.clock.set(shown + 1);
+    let (s, v, _) = t.verify(&police, manual.clone()).await;
+    assert_eq!(v["error"], "already_used", "{s}: {v}");
+    t.clock.set(shown + 45);
+    let (s, v, _) = t.verify(&police, manual).await;
+    let manual_resend = (s, v["error"].as_str().map(str::to_owned));
+
+    wallet.cursor = 0;
+    let log = t.sync(&mut wallet).await.verifications;
+    let outcomes: Vec<_> = log
+        .iter()
+        .map(|e| (e.verifier.as_str(), e.outcome))
+        .collect();
+    let conflict = (StatusCode::CONFLICT, Some("already_used".to_owned()));
+    assert_eq!(
+        (&qr_resend, &manual_resend),
+        (&conflict, &conflict),
+        "the resends of checks refused as spent (QR, refused in memory; manual code, \
+         refused by the database); the driver's log: {outcomes:?}"
+    );
+    wallet.cursor = 0;
+    let log = t.sync(&mut wallet).await.verifications;
+    let wrong: Vec<_> = log
+        .iter()
+        .filter(|e| e.outcome == CheckOutcome::WrongCode)
+        .map(|e| e.verifier.as_str())
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "the driver's log says a verifier that sent the right code sent a wrong one: {log:?}"
+    );
+}

@@ -326,3 +326,50 @@ async fn a_retry_after_the_windows_ended_while_the_first_claim_is_on_its_way_is_
         .collect();
     assert_eq!(outcomes, [edl_core::wire::CheckOutcome::Verified]);
 }
+
+/// (Eighteenth review, Y-F3; D189.) X-F1 again, one step earlier: the app's retry a few seconds after its check, the
+/// first check still reading the e-licence (a slow read: a busy pool, a read redone after a
+/// dropped connection) when the code's acceptance ended. The first check was made at its
+/// own `now` and is not yet claimed: before, the retry found no mark and no spend, a wrong
+/// code counted against the verifier and logged for the driver, and then the first check
+/// verified (`[WrongCode, Verified]` from one verifier for one QR), as in X-F1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_after_the_windows_ended_while_the_first_check_reads_the_elicence_is_its_repeat() {
+    let (t, store) = pausing::start().await;
+    let t = Arc::new(t);
+    let (_, mut wallet) = t.issued_wallet(&number(3)).await;
+    let police = Arc::new(t.verifier("交警", "enforcement").await);
+    // The code of a window, checked two seconds before its acceptance ends.
+    let window = (t.now() / 30 + 1) * 30;
+    let qr = wallet.online_qr(Audience::Enforcement, window + 5);
+    t.clock.set(window + 58);
+
+    store.hold_next_elicence_read();
+    let first = {
+        let (t, police, qr) = (t.clone(), police.clone(), qr.clone());
+        tokio::spawn(async move { t.verify(&police, qr).await })
+    };
+    store.paused().await;
+    // The app's retry, 4 s later.
+    t.clock.set(window + 62);
+    let (s, v, _) = t.verify(&police, qr.clone()).await;
+    store.release();
+    let (s1, v1, _) = first.await.unwrap();
+    wallet.cursor = 0;
+    let outcomes: Vec<_> = t
+        .sync(&mut wallet)
+        .await
+        .verifications
+        .iter()
+        .map(|e| e.outcome)
+        .collect();
+    assert_eq!(s1, StatusCode::OK, "the first check verifies: {v1}");
+    assert_eq!(
+        (s, &outcomes[..]),
+        (
+            StatusCode::OK,
+            &[edl_core::wire::CheckOutcome::Verified][..]
+        ),
+        "the retry: {v}"
+    );
+}

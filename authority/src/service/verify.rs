@@ -74,8 +74,9 @@ impl App {
     /// wait, when the code's windows may have ended (D183). Such a resend is that check,
     /// not a wrong code:
     /// - shown to this verifier here in time, within [`guard::REPEAT_SECS`] (its claim on
-    ///   its way to the database, answered, or released unanswered): claimed now as it
-    ///   would have been then (seventeenth review, X-F1, X-F2; D188);
+    ///   its way to the database, answered, or released unanswered; refused as another's
+    ///   spend; or its check still reading the e-licence): claimed now as it would have
+    ///   been then (seventeenth review, X-F1, X-F2; D188; eighteenth, Y-F1, Y-F3; D189);
     /// - otherwise spent by this verifier within [`guard::REPEAT_SECS`] by the database's
     ///   record (a restart, another process): its repeat (D186).
     ///
@@ -96,6 +97,14 @@ impl App {
         let code = code_of(window);
         if let Some(shown) = self.spent.shown_in_time(code, verifier, now) {
             return Ok(Some((code, PastCode::ShownHere { shown })));
+        }
+        // The same digits from this verifier, in a check still running here that began
+        // while they were right (reading the e-licence, not yet claimed): that check.
+        if let Some(began) = self.spent.in_flight_since(verifier, check)
+            && now <= began.saturating_add(guard::REPEAT_SECS)
+            && check_code(seed, check, began).is_ok_and(|w| code_of(w) == code)
+        {
+            return Ok(Some((code, PastCode::ShownHere { shown: began })));
         }
         let Some((spender, spent_at)) = self.store.code_spender(code).await? else {
             return Ok(None);
@@ -276,6 +285,9 @@ impl App {
         }
         .map_err(|e| Error::BadRequest(format!("unreadable code: {e}")))?;
         let audience = check.audience().narrower(verifier.class.audience());
+        // From here until it is answered or dropped, a resend of this check's digits by
+        // this verifier is checked at this check's time (D189).
+        let _in_flight = self.spent.begin_check(verifier.id, &check, now);
 
         // Which e-licence, and whose: the e-licence row (id, seed, state) and its holder's
         // aggregate, read in one snapshot (D115), under the limiter's name for what the
@@ -417,6 +429,9 @@ impl App {
             None => match self.spent.spend(code, verifier.id, shown) {
                 Ok(first) => first,
                 Err(e) => {
+                    // Sent again after its windows ended, it is refused as spent again,
+                    // not taken for a wrong code (eighteenth review, Y-F1; D189).
+                    self.spent.mark_shown(code, verifier.id, shown);
                     let holder = (driver_id, log(CheckOutcome::LockedOut));
                     self.refuse_past_limits(&failure, &limits, holder).await?;
                     return Err(e);
@@ -550,6 +565,7 @@ impl App {
             Claim::Repeat { spent_at } => self.spent.adopt(code, verifier.id, spent_at),
             Claim::Spent { by, at } => {
                 self.spent.forfeit(code, by, at, now);
+                self.spent.mark_shown(code, verifier.id, shown);
                 tracing::info!("online check refused: code spent earlier");
                 return Err(Error::AlreadyUsed);
             }

@@ -23,6 +23,7 @@ pub struct Pausing {
     inner: Arc<dyn RegistryStore>,
     hold_update: AtomicBool,
     hold_claim: AtomicBool,
+    hold_elicence: AtomicBool,
     hold_status: AtomicBool,
     hold_rotation: AtomicBool,
     fail_key_reads: AtomicBool,
@@ -42,6 +43,12 @@ impl Pausing {
     /// for [`Pausing::release`].
     pub fn hold_next_claim(&self) {
         self.hold_claim.store(true, Ordering::SeqCst);
+    }
+
+    /// The next `elicence` read (a QR's or barcode's check reading the e-licence and its
+    /// seed, before its code is checked) waits for [`Pausing::release`] (eighteenth review).
+    pub fn hold_next_elicence_read(&self) {
+        self.hold_elicence.store(true, Ordering::SeqCst);
     }
 
     /// The next `status_entries` (the status list's read of every e-licence) waits for
@@ -127,6 +134,7 @@ impl RegistryStore for Pausing {
         self.inner.update_driver(id, change).await
     }
     async fn elicence(&self, id: u64) -> Result<Option<ElicenceRef>, StoreError> {
+        self.wait_if_held(&self.hold_elicence).await;
         self.inner.elicence(id).await
     }
     async fn photo(&self, id: u64) -> Result<Option<PhotoRow>, StoreError> {
@@ -256,6 +264,7 @@ pub async fn start() -> (TestServer, Arc<Pausing>) {
             inner,
             hold_update: AtomicBool::new(false),
             hold_claim: AtomicBool::new(false),
+            hold_elicence: AtomicBool::new(false),
             hold_status: AtomicBool::new(false),
             hold_rotation: AtomicBool::new(false),
             fail_key_reads: AtomicBool::new(false),

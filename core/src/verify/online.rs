@@ -10,7 +10,7 @@ use crate::present::{
 };
 
 /// What a verifier asks the authority to check.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum OnlineCheck {
     /// From the online QR or the barcode: e-licence id and 8-digit code.
     Code {
