@@ -284,10 +284,11 @@ impl SpentCodes {
     }
 
     /// When `code` was shown to `verifier` here in time, if it was within [`REPEAT_SECS`]
-    /// before `now`: its claim made here is on its way to the database or answered, or
-    /// was released unanswered. Asked for a code past its windows (D188): the verifier's
-    /// resend of such a code is that check again, to be claimed as it would have been
-    /// then, while one that was never shown here in time is only an expired code.
+    /// before `now` (the latest time, if there are two): its claim made here is on its way
+    /// to the database or answered, was released unanswered, or was refused as another's
+    /// spend. Asked for a code past its windows (D188, D189): the verifier's resend of such
+    /// a code is that check again, to be claimed as it would have been then, while one
+    /// that was never shown here in time is only an expired code.
     pub fn shown_in_time(&self, code: CodeKey, verifier: u64, now: u64) -> Option<u64> {
         let codes = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         let claimed = codes
