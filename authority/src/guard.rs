@@ -110,6 +110,11 @@ struct Spent {
 #[derive(Default)]
 pub struct SpentCodes {
     inner: Mutex<Codes>,
+    /// The checks running here, by verifier and what they sent, with when the first of
+    /// them began and how many there are: a resend that comes while its check is still
+    /// reading the e-licence is that check (D189). A lock of its own: every check takes it
+    /// twice, and must not wait for a sweep of the spent codes (a review's note, Z-F2).
+    in_flight: Mutex<HashMap<(u64, OnlineCheck), (u64, usize)>>,
 }
 
 #[derive(Default)]
@@ -121,10 +126,6 @@ struct Codes {
     /// (D189). The verifier's resend is that check, even once the code's windows have
     /// ended.
     shown: HashMap<(CodeKey, u64), u64>,
-    /// The checks running here, by verifier and what they sent, with when the first of
-    /// them began and how many there are: a resend that comes while its check is still
-    /// reading the e-licence is that check (D189).
-    in_flight: HashMap<(u64, OnlineCheck), (u64, usize)>,
     /// When the last sweep ran.
     swept_at: u64,
 }
@@ -137,11 +138,15 @@ pub struct CheckInFlight<'a> {
 
 impl Drop for CheckInFlight<'_> {
     fn drop(&mut self) {
-        let mut codes = self.codes.inner.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(entry) = codes.in_flight.get_mut(&self.key) {
+        let mut running = self
+            .codes
+            .in_flight
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(entry) = running.get_mut(&self.key) {
             entry.1 -= 1;
             if entry.1 == 0 {
-                codes.in_flight.remove(&self.key);
+                running.remove(&self.key);
             }
         }
     }
@@ -269,8 +274,8 @@ impl SpentCodes {
     /// (the check answered or dropped): see [`SpentCodes::in_flight_since`].
     pub fn begin_check(&self, verifier: u64, check: &OnlineCheck, now: u64) -> CheckInFlight<'_> {
         let key = (verifier, check.clone());
-        let mut codes = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        let entry = codes.in_flight.entry(key.clone()).or_insert((now, 0));
+        let mut running = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = running.entry(key.clone()).or_insert((now, 0));
         entry.0 = entry.0.min(now);
         entry.1 += 1;
         CheckInFlight { codes: self, key }
@@ -280,9 +285,8 @@ impl SpentCodes {
     /// of the same digits that comes while that check reads the e-licence, before it
     /// claims the code, is checked at that time (eighteenth review, Y-F3; D189).
     pub fn in_flight_since(&self, verifier: u64, check: &OnlineCheck) -> Option<u64> {
-        let codes = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        codes
-            .in_flight
+        let running = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+        running
             .get(&(verifier, check.clone()))
             .map(|&(since, _)| since)
     }
@@ -444,7 +448,7 @@ mod tests {
         assert_eq!(codes.in_flight_since(1, &check), Some(1_000));
         drop(retry);
         assert_eq!(codes.in_flight_since(1, &check), None);
-        assert!(codes.inner.lock().unwrap().in_flight.is_empty());
+        assert!(codes.in_flight.lock().unwrap().is_empty());
     }
 
     /// A spend time the database holds corrupt (a negative `at` read as a huge one) panics
