@@ -13,7 +13,7 @@ use edl_core::crypto::{SecretKey, TotpSeed};
 use edl_core::licence::fixtures::{SAMPLE_LICENCE_NUMBER, sample_licence};
 use edl_core::present::Holder;
 use edl_core::wire::{
-    self, ApplicationView, Base64, EnrolResponse, IdentityChallenge, SyncResponse,
+    self, ApplicationView, Base64, CheckOutcome, EnrolResponse, IdentityChallenge, SyncResponse,
     TrustListResponse, bearer, identity::test_provider_attestation, paths, sign_request,
 };
 use reqwest::{Method, StatusCode};
@@ -528,19 +528,28 @@ impl TestServer {
         .await
     }
 
-    /// Syncs from the wallet's cursor and keeps what it needs to present.
-    /// The verifiers whose checks the driver's whole log says verified, in order.
-    pub async fn verified_by(&self, wallet: &mut Wallet) -> Vec<String> {
+    /// The driver's whole log, read from the start: who checked and how it ended, in order.
+    pub async fn logged(&self, wallet: &mut Wallet) -> Vec<(String, CheckOutcome)> {
         wallet.cursor = 0;
         self.sync(wallet)
             .await
             .verifications
             .into_iter()
-            .filter(|e| e.outcome == edl_core::wire::CheckOutcome::Verified)
-            .map(|e| e.verifier)
+            .map(|e| (e.verifier, e.outcome))
             .collect()
     }
 
+    /// The verifiers whose checks the driver's whole log says verified, in order.
+    pub async fn verified_by(&self, wallet: &mut Wallet) -> Vec<String> {
+        self.logged(wallet)
+            .await
+            .into_iter()
+            .filter(|(_, outcome)| *outcome == CheckOutcome::Verified)
+            .map(|(verifier, _)| verifier)
+            .collect()
+    }
+
+    /// Syncs from the wallet's cursor and keeps what it needs to present.
     pub async fn sync(&self, wallet: &mut Wallet) -> SyncResponse {
         let path = format!("{}?cursor={}", paths::SYNC, wallet.cursor);
         let (s, v, _) = self.signed(wallet, Method::GET, &path, Value::Null).await;

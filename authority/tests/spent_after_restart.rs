@@ -12,6 +12,7 @@ use std::sync::Arc;
 use common::pausing;
 use common::*;
 use edl_core::credential::Audience;
+use edl_core::wire::CheckOutcome;
 use reqwest::StatusCode;
 
 /// The `verified` entries in the wallet's log, read from the start.
@@ -288,87 +289,71 @@ async fn a_repeat_that_reaches_the_database_first_is_the_one_entry() {
     assert_eq!(verified(&t, &mut wallet).await, 1);
 }
 
+/// A check of a code made two seconds before its acceptance ends, held by `hold` in the
+/// store, and the app's retry of it 4 s later, the acceptance ended in between: the
+/// first check's answer (status and body), the retry's, and the driver's whole log after
+/// both.
+async fn retry_while_the_first_check_is_held(
+    n: u32,
+    hold: impl FnOnce(&pausing::Pausing),
+) -> (
+    (StatusCode, serde_json::Value),
+    (StatusCode, serde_json::Value),
+    Vec<(String, CheckOutcome)>,
+) {
+    let (t, store) = pausing::start().await;
+    let t = Arc::new(t);
+    let (_, mut wallet) = t.issued_wallet(&number(n)).await;
+    let police = Arc::new(t.verifier("交警", "enforcement").await);
+    // The code of a window, checked two seconds before its acceptance ends.
+    let window = (t.now() / 30 + 1) * 30;
+    let qr = wallet.online_qr(Audience::Enforcement, window + 5);
+    t.clock.set(window + 58);
+
+    hold(&store);
+    let first = {
+        let (t, police, qr) = (t.clone(), police.clone(), qr.clone());
+        tokio::spawn(async move { t.verify(&police, qr).await })
+    };
+    store.paused().await;
+    // The app's retry, 4 s later.
+    t.clock.set(window + 62);
+    let (s, v, _) = t.verify(&police, qr.clone()).await;
+    store.release();
+    let (s1, v1, _) = first.await.unwrap();
+    ((s1, v1), (s, v), t.logged(&mut wallet).await)
+}
+
 /// The app's retry 4 s after its check, the first claim still on its way to the database
 /// and the code's acceptance ended in between: the retry is that check's repeat, not a
 /// wrong code counted against the verifier and logged for the driver, and the first check
 /// verifies; the driver's log holds one `verified` entry (seventeenth review, X-F1; D188).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_retry_after_the_windows_ended_while_the_first_claim_is_on_its_way_is_its_repeat() {
-    let (t, store) = pausing::start().await;
-    let t = Arc::new(t);
-    let (_, mut wallet) = t.issued_wallet(&number(2)).await;
-    let police = Arc::new(t.verifier("交警", "enforcement").await);
-    // The code of a window, checked two seconds before its acceptance ends.
-    let window = (t.now() / 30 + 1) * 30;
-    let qr = wallet.online_qr(Audience::Enforcement, window + 5);
-    t.clock.set(window + 58);
-
-    store.hold_next_claim();
-    let first = {
-        let (t, police, qr) = (t.clone(), police.clone(), qr.clone());
-        tokio::spawn(async move { t.verify(&police, qr).await })
-    };
-    store.paused().await;
-    // The app's retry, 4 s later.
-    t.clock.set(window + 62);
-    let (s, v, _) = t.verify(&police, qr.clone()).await;
-    store.release();
-    let (s1, v1, _) = first.await.unwrap();
+    let ((s1, v1), (s, v), log) =
+        retry_while_the_first_check_is_held(2, pausing::Pausing::hold_next_claim).await;
     assert_eq!(s1, StatusCode::OK, "the first check verifies: {v1}");
     assert_eq!(s, StatusCode::OK, "the retry: {v}");
-    wallet.cursor = 0;
-    let outcomes: Vec<_> = t
-        .sync(&mut wallet)
-        .await
-        .verifications
-        .iter()
-        .map(|e| e.outcome)
-        .collect();
-    assert_eq!(outcomes, [edl_core::wire::CheckOutcome::Verified]);
+    assert_eq!(log, [("交警".to_owned(), CheckOutcome::Verified)]);
 }
 
-/// (Eighteenth review, Y-F3; D189.) X-F1 again, one step earlier: the app's retry a few seconds after its check, the
-/// first check still reading the e-licence (a slow read: a busy pool, a read redone after a
+/// X-F1 again, one step earlier: the app's retry a few seconds after its check, the first
+/// check still reading the e-licence (a slow read: a busy pool, a read redone after a
 /// dropped connection) when the code's acceptance ended. The first check was made at its
 /// own `now` and is not yet claimed: before, the retry found no mark and no spend, a wrong
 /// code counted against the verifier and logged for the driver, and then the first check
-/// verified (`[WrongCode, Verified]` from one verifier for one QR), as in X-F1.
+/// verified (`[WrongCode, Verified]` from one verifier for one QR; eighteenth review, Y-F3;
+/// D189).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_retry_after_the_windows_ended_while_the_first_check_reads_the_elicence_is_its_repeat() {
-    let (t, store) = pausing::start().await;
-    let t = Arc::new(t);
-    let (_, mut wallet) = t.issued_wallet(&number(3)).await;
-    let police = Arc::new(t.verifier("交警", "enforcement").await);
-    // The code of a window, checked two seconds before its acceptance ends.
-    let window = (t.now() / 30 + 1) * 30;
-    let qr = wallet.online_qr(Audience::Enforcement, window + 5);
-    t.clock.set(window + 58);
-
-    store.hold_next_elicence_read();
-    let first = {
-        let (t, police, qr) = (t.clone(), police.clone(), qr.clone());
-        tokio::spawn(async move { t.verify(&police, qr).await })
-    };
-    store.paused().await;
-    // The app's retry, 4 s later.
-    t.clock.set(window + 62);
-    let (s, v, _) = t.verify(&police, qr.clone()).await;
-    store.release();
-    let (s1, v1, _) = first.await.unwrap();
-    wallet.cursor = 0;
-    let outcomes: Vec<_> = t
-        .sync(&mut wallet)
-        .await
-        .verifications
-        .iter()
-        .map(|e| e.outcome)
-        .collect();
+    let ((s1, v1), (s, v), log) =
+        retry_while_the_first_check_is_held(3, pausing::Pausing::hold_next_elicence_read).await;
     assert_eq!(s1, StatusCode::OK, "the first check verifies: {v1}");
     assert_eq!(
-        (s, &outcomes[..]),
+        (s, &log[..]),
         (
             StatusCode::OK,
-            &[edl_core::wire::CheckOutcome::Verified][..]
+            &[("交警".to_owned(), CheckOutcome::Verified)][..]
         ),
         "the retry: {v}"
     );

@@ -146,6 +146,23 @@ impl SqliteStore {
     }
 }
 
+/// Who spent `code` (`None` for a row older than D108) and when, as `spent_codes` records
+/// it; `None` if it is not spent. The claim's answer when its insert met the row (D108),
+/// and the read of a code past its windows (D186).
+fn spender_of(
+    conn: &Connection,
+    (elicence, window, audience, form): crate::guard::CodeKey,
+) -> rusqlite::Result<Option<(Option<u64>, u64)>> {
+    conn.prepare_cached(
+        "SELECT verifier_id, at FROM spent_codes
+         WHERE window_start = ?1 AND elicence_id = ?2 AND audience = ?3 AND form = ?4",
+    )?
+    .query_row(params![i(window), i(elicence), audience, form], |r| {
+        Ok((r.get::<_, Option<i64>>(0)?.map(u), u(r.get(1)?)))
+    })
+    .optional()
+}
+
 #[async_trait]
 impl RegistryStore for SqliteStore {
     fn writer_counts(&self) -> Option<(u64, u64)> {
@@ -499,20 +516,10 @@ impl RegistryStore for SqliteStore {
                             i(verifier_id)
                         ])?;
                 if fresh == 0 {
-                    let (spender, at): (Option<i64>, i64) = conn
-                            .prepare_cached(
-                                "SELECT verifier_id, at FROM spent_codes
-                                 WHERE elicence_id = ?1 AND window_start = ?2 AND audience = ?3 AND form = ?4",
-                            )?
-                            .query_row(params![i(elicence), i(window), audience, form], |r| {
-                                Ok((r.get(0)?, r.get(1)?))
-                            })?;
-                    return Ok(Claim::on_spent(
-                        spender.map(|v| v as u64),
-                        at as u64,
-                        verifier_id,
-                        entry.at,
-                    ));
+                    // The row the insert met, in this transaction.
+                    let (spender, at) = spender_of(conn, (elicence, window, audience, form))?
+                        .ok_or(rusqlite::Error::QueryReturnedNoRows)?;
+                    return Ok(Claim::on_spent(spender, at, verifier_id, entry.at));
                 }
             }
             append_verification(conn, driver, verifier_id, entry)?;
@@ -591,19 +598,10 @@ impl RegistryStore for SqliteStore {
 
     async fn code_spender(
         &self,
-        (elicence, window, audience, form): crate::guard::CodeKey,
+        code: crate::guard::CodeKey,
     ) -> Result<Option<(Option<u64>, u64)>, StoreError> {
         let conn = self.reads.get()?;
-        let row = conn
-            .prepare_cached(
-                "SELECT verifier_id, at FROM spent_codes
-                 WHERE window_start = ?1 AND elicence_id = ?2 AND audience = ?3 AND form = ?4",
-            )?
-            .query_row(params![i(window), i(elicence), audience, form], |r| {
-                Ok((r.get::<_, Option<i64>>(0)?.map(u), u(r.get(1)?)))
-            })
-            .optional()?;
-        Ok(row)
+        Ok(spender_of(&conn, code)?)
     }
 
     async fn enrol_backoff(
