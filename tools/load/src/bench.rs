@@ -29,13 +29,17 @@ pub struct Args {
     /// The floor server's address.
     #[arg(long)]
     floor: SocketAddr,
+    /// The durable floor's address (`edl-load floor --durable`), for the `durable`
+    /// workload.
+    #[arg(long)]
+    durable_floor: Option<SocketAddr>,
     /// The authority's process id (its CPU time is read from /proc).
     #[arg(long)]
     server_pid: Option<u32>,
     /// Connection counts.
     #[arg(long, value_delimiter = ',', default_value = "64,256,1000")]
     connections: Vec<usize>,
-    /// Workloads: tiny, sized, qr, manual, sync, mix.
+    /// Workloads: tiny, sized, durable, qr, manual, sync, mix.
     #[arg(
         long,
         value_delimiter = ',',
@@ -128,6 +132,19 @@ async fn http_get(addr: SocketAddr, path: &str, token: &str) -> Option<(u16, Byt
     Some((status, resp.into_body().collect().await.ok()?.to_bytes()))
 }
 
+/// The rows the durable floor has appended.
+async fn durable_rows(addr: SocketAddr) -> Result<u64, Error> {
+    match http_get(addr, "/durable-rows", "").await {
+        Some((200, body)) => String::from_utf8_lossy(&body)
+            .parse()
+            .map_err(|_| Error::Setup("the durable floor's row count is not a number".into())),
+        other => Err(Error::Setup(format!(
+            "the durable floor's rows were not counted: {:?}",
+            other.map(|(status, _)| status)
+        ))),
+    }
+}
+
 async fn metrics(addr: SocketAddr) -> Metrics {
     let token = std::env::var("EDL_METRICS_TOKEN").unwrap_or_default();
     match http_get(addr, "/metrics", &token).await {
@@ -156,9 +173,10 @@ pub async fn run(args: Args) -> Result<(), Error> {
     if args.header {
         println!(
             "| backend | drivers | workload | conns | req/s | × tiny floor | × same-size floor | \
-             answer B | p50 ms | p99 ms | p99.9 ms | errors | log rows = 200s | server CPU | what limits |"
+             × durable floor | answer B | p50 ms | p99 ms | p99.9 ms | errors | log rows = 200s | \
+             server CPU | what limits |"
         );
-        println!("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|");
+        println!("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|");
     }
     let ledger = Ledger::new(drivers);
     // One verification first, to size the same-size floor like the answer.
@@ -173,12 +191,19 @@ pub async fn run(args: Args) -> Result<(), Error> {
         )));
     }
     for &conns in &args.connections {
-        let mut tiny = None;
-        let mut sized = None;
+        let mut floors = Floors::default();
         for w in &args.workloads {
             let (addr, workload) = match w.as_str() {
                 "tiny" => (args.floor, Workload::Get("/tiny".into())),
                 "sized" => (args.floor, Workload::Get(format!("/sized/{size}"))),
+                "durable" => match args.durable_floor {
+                    Some(addr) => (addr, Workload::Get(format!("/durable/{size}"))),
+                    None => {
+                        return Err(Error::Setup(
+                            "the durable workload needs --durable-floor".into(),
+                        ));
+                    }
+                },
                 "qr" => (args.authority, Workload::Qr),
                 "manual" => (args.authority, Workload::Manual),
                 "sync" => (args.authority, Workload::Sync),
@@ -186,9 +211,12 @@ pub async fn run(args: Args) -> Result<(), Error> {
                 other => return Err(Error::Setup(format!("unknown workload {other}"))),
             };
             let on_server = addr == args.authority;
+            let durable = w == "durable";
             let before = metrics(args.authority).await;
             let rows_before = if on_server {
                 db::log_rows(&target).await?
+            } else if durable {
+                durable_rows(addr).await?
             } else {
                 0
             };
@@ -208,6 +236,8 @@ pub async fn run(args: Args) -> Result<(), Error> {
             let after = metrics(args.authority).await;
             let rows = if on_server {
                 Some(db::log_rows(&target).await? - rows_before)
+            } else if durable {
+                Some(durable_rows(addr).await? - rows_before)
             } else {
                 None
             };
@@ -218,8 +248,9 @@ pub async fn run(args: Args) -> Result<(), Error> {
                 _ => "—".into(),
             };
             match w.as_str() {
-                "tiny" => tiny = Some(out.rate()),
-                "sized" => sized = Some(out.rate()),
+                "tiny" => floors.tiny = Some(out.rate()),
+                "sized" => floors.sized = Some(out.rate()),
+                "durable" => floors.durable = Some(out.rate()),
                 _ => {}
             }
             print_row(
@@ -228,8 +259,7 @@ pub async fn run(args: Args) -> Result<(), Error> {
                 w,
                 conns,
                 &out,
-                tiny,
-                sized,
+                &floors,
                 rows,
                 &cpu,
                 &before.limits(&after),
@@ -267,6 +297,14 @@ fn spec(
     }
 }
 
+/// The floors measured so far at one connection count, in requests a second.
+#[derive(Default)]
+struct Floors {
+    tiny: Option<f64>,
+    sized: Option<f64>,
+    durable: Option<f64>,
+}
+
 #[allow(clippy::too_many_arguments)]
 fn print_row(
     target: &Target,
@@ -274,8 +312,7 @@ fn print_row(
     workload: &str,
     conns: usize,
     out: &Outcome,
-    tiny: Option<f64>,
-    sized: Option<f64>,
+    floors: &Floors,
     rows: Option<u64>,
     cpu: &str,
     limits: &str,
@@ -297,11 +334,16 @@ fn print_row(
         }
         e.join(" ")
     };
+    // The durable floor's 200s each appended a row, as a check's each logged one.
+    let written = match workload {
+        "durable" => out.statuses.get(&200).copied().unwrap_or(0),
+        _ => out.verified,
+    };
     let logged = match rows {
         None => "—".to_owned(),
         Some(r) if matches!(workload, "sync") => format!("{r} (sync: none expected)"),
-        Some(r) if r == out.verified => format!("{r} = {} ✓", out.verified),
-        Some(r) => format!("{r} ≠ {} ✗", out.verified),
+        Some(r) if r == written => format!("{r} = {written} ✓"),
+        Some(r) => format!("{r} ≠ {written} ✗"),
     };
     let mut limits = limits.to_owned();
     if out.exhausted {
@@ -312,10 +354,11 @@ fn print_row(
         });
     }
     println!(
-        "| {} | {drivers} | {workload} | {conns} | {rate:.0} | {} | {} | {} | {} | {} | {} | {errors} | {logged} | {cpu} | {limits} |",
+        "| {} | {drivers} | {workload} | {conns} | {rate:.0} | {} | {} | {} | {} | {} | {} | {} | {errors} | {logged} | {cpu} | {limits} |",
         target.backend(),
-        ratio(tiny),
-        ratio(sized),
+        ratio(floors.tiny),
+        ratio(floors.sized),
+        ratio(floors.durable),
         out.ok_size(),
         ms(h.value_at_quantile(0.5)),
         ms(h.value_at_quantile(0.99)),

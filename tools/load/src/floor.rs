@@ -1,6 +1,7 @@
 //! The floors: what the same machine and generator do against a handler that does no
 //! work. `/tiny` answers two bytes; `/sized/{n}` answers `n` constant bytes (up to 1 MiB,
-//! a slice of one buffer made at start), to compare with an answer of the same size.
+//! a slice of one buffer made at start), to compare with an answer of the same size. Given
+//! a database, the floor server also serves the durable floor (`durable.rs`).
 
 use std::net::SocketAddr;
 
@@ -11,7 +12,8 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use bytes::Bytes;
 
-use crate::Error;
+use crate::durable::Durable;
+use crate::{Error, Target};
 
 const MAX: usize = 1 << 20;
 
@@ -22,12 +24,17 @@ async fn sized(State(body): State<Bytes>, Path(n): Path<usize>) -> impl IntoResp
     )
 }
 
-/// Serves the floors on `listen` until SIGTERM or Ctrl-C.
-pub async fn serve(listen: SocketAddr) -> Result<(), Error> {
-    let app = Router::new()
+/// Serves the floors on `listen` until SIGTERM or Ctrl-C; the durable floor too on
+/// `durable` with that many rows to read, when given.
+pub async fn serve(listen: SocketAddr, durable: Option<(Target, u64)>) -> Result<(), Error> {
+    let body = Bytes::from(vec![b'x'; MAX]);
+    let mut app = Router::new()
         .route("/tiny", get(|| async { "ok" }))
         .route("/sized/{n}", get(sized))
-        .with_state(Bytes::from(vec![b'x'; MAX]));
+        .with_state(body.clone());
+    if let Some((target, rows)) = durable {
+        app = app.merge(Durable::open(&target, rows, body).await?.routes());
+    }
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| Error::Setup(format!("bind {listen}: {e}")))?;

@@ -4,7 +4,9 @@
 //!   PostgreSQL database (`populate.rs`).
 //! - `serve`: the authority (`edl_authority::serve`, what `edl authority serve` runs) on
 //!   that database.
-//! - `floor`: constant answers from a bare axum handler, tiny or of a given size.
+//! - `floor`: constant answers from a bare axum handler, tiny or of a given size; and,
+//!   given a database, the durable floor: one read and one durable append an answer
+//!   (`durable.rs`).
 //! - `bench`: the matrix of workloads and connection counts against one authority and the
 //!   floor, read next to the server's `/metrics` and the database's log rows
 //!   (`bench.rs`), printed as Markdown rows.
@@ -15,6 +17,7 @@
 mod bench;
 mod codes;
 mod db;
+mod durable;
 mod floor;
 mod generate;
 mod populate;
@@ -107,11 +110,19 @@ enum Command {
         #[arg(long)]
         listen: SocketAddr,
     },
-    /// Serve constant answers: `/tiny` and `/sized/{bytes}`, until SIGTERM.
+    /// Serve constant answers: `/tiny` and `/sized/{bytes}`, and `/durable/{bytes}` given
+    /// `--durable`, until SIGTERM.
     Floor {
         /// Address to listen on.
         #[arg(long)]
         listen: SocketAddr,
+        /// The durable floor's database: a SQLite file of its own, or the postgres:// URL
+        /// of a cluster (it makes a database of its own there).
+        #[arg(long)]
+        durable: Option<String>,
+        /// Rows the durable floor reads from (made at start).
+        #[arg(long, default_value_t = 10_000)]
+        rows: u64,
     },
     /// Measure the workloads against a running authority and floor; Markdown rows.
     Bench(bench::Args),
@@ -150,7 +161,11 @@ fn main() {
                 Ok(())
             }
             Command::Serve { db, listen } => serve(Target::parse(&db), listen).await,
-            Command::Floor { listen } => floor::serve(listen).await,
+            Command::Floor {
+                listen,
+                durable,
+                rows,
+            } => floor::serve(listen, durable.map(|db| (Target::parse(&db), rows))).await,
             Command::Bench(args) => bench::run(args).await,
             Command::Size { db } => {
                 let (total, photos, drivers) = db::size(&Target::parse(&db)).await?;

@@ -1,0 +1,439 @@
+//! The durable floor: the least a durable, logged check can do on this machine and this
+//! database. `/durable/{n}` reads one row by its key (2,300 bytes, the size of a holder's
+//! aggregate), appends one row of 200 bytes (the size of a verification entry) that is on
+//! disk before the answer, and answers `n` constant bytes. It takes the authority's
+//! database settings and its group commit (one transaction a batch, every request answered
+//! after its batch committed), and nothing else: no codes, no keys, no limits, no
+//! middleware, a log that only appends.
+//!
+//! So a check's ratio to this floor is what our own design and work cost, and this floor's
+//! ratio to the same-size floor is what one read and one durable write cost whoever does
+//! them (D190). `/durable-rows` counts the appended rows, so the bench can show that every
+//! 200 answer was written.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use axum::Router;
+use axum::extract::{Path as UrlPath, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use bytes::Bytes;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::{Error, Target};
+
+/// Bytes of a read row: a holder's aggregate as the authority stores it (2.3 KB).
+const ROW_BYTES: usize = 2_300;
+/// Bytes of an appended row: a verification log entry.
+const ENTRY_BYTES: usize = 200;
+/// At most this many appends in one transaction.
+const MAX_BATCH: usize = 1_024;
+/// Read connections on PostgreSQL: the authority's pool (`2 × read_pool_size`).
+const PG_READERS: usize = 16;
+/// The PostgreSQL database this floor makes and uses, beside the authority's.
+const PG_DATABASE: &str = "load_floor";
+
+/// One append waiting for its batch's commit.
+struct Append {
+    row: i64,
+    at: i64,
+    done: oneshot::Sender<bool>,
+}
+
+/// The durable floor on one backend.
+pub struct Durable {
+    /// Rows to read, keyed `1..=rows`.
+    rows: u64,
+    /// Picks the next row to read.
+    next: AtomicU64,
+    appends: mpsc::UnboundedSender<Append>,
+    reads: Reads,
+    body: Bytes,
+}
+
+enum Reads {
+    Sqlite(
+        std::sync::Mutex<Vec<rusqlite::Connection>>,
+        std::path::PathBuf,
+    ),
+    Postgres(
+        Vec<(tokio_postgres::Client, tokio_postgres::Statement)>,
+        AtomicUsize,
+    ),
+}
+
+impl Durable {
+    /// Makes the floor's tables on `target` (a SQLite file of its own, or a database of its
+    /// own on the PostgreSQL cluster) with `rows` rows to read, and starts its writer.
+    pub async fn open(target: &Target, rows: u64, body: Bytes) -> Result<Arc<Durable>, Error> {
+        let rows = rows.max(1);
+        let (tx, rx) = mpsc::unbounded_channel();
+        let reads = match target {
+            Target::Sqlite(path) => {
+                let conn = sqlite_writer(path, rows)?;
+                std::thread::Builder::new()
+                    .name("floor-writer".into())
+                    .spawn(move || sqlite_appends(conn, rx))
+                    .map_err(|e| Error::Setup(format!("writer thread: {e}")))?;
+                Reads::Sqlite(std::sync::Mutex::new(Vec::new()), path.clone())
+            }
+            Target::Postgres(url) => {
+                let config = pg_database(url).await?;
+                let writer = pg_connect(&config).await?;
+                pg_schema(&writer, rows).await?;
+                tokio::spawn(pg_appends(writer, rx));
+                let mut readers = Vec::with_capacity(PG_READERS);
+                for _ in 0..PG_READERS {
+                    let client = pg_connect(&config).await?;
+                    let read = client
+                        .prepare("SELECT body FROM load_floor_rows WHERE id = $1")
+                        .await?;
+                    readers.push((client, read));
+                }
+                Reads::Postgres(readers, AtomicUsize::new(0))
+            }
+        };
+        Ok(Arc::new(Durable {
+            rows,
+            next: AtomicU64::new(0),
+            appends: tx,
+            reads,
+            body,
+        }))
+    }
+
+    /// The routes: `/durable/{n}` and `/durable-rows`.
+    pub fn routes(self: Arc<Self>) -> Router {
+        Router::new()
+            .route("/durable/{n}", get(durable))
+            .route("/durable-rows", get(count))
+            .with_state(self)
+    }
+
+    /// The next row to read.
+    fn pick(&self) -> i64 {
+        key(self.next.fetch_add(1, Ordering::Relaxed), self.rows)
+    }
+
+    #[cfg(test)]
+    fn picks(rows: u64, n: u64) -> Vec<i64> {
+        (0..n).map(|i| key(i, rows)).collect()
+    }
+
+    /// One read and one durable append.
+    async fn check(&self) -> Result<(), Error> {
+        let row = self.pick();
+        let read = match &self.reads {
+            Reads::Sqlite(idle, path) => {
+                let conn = idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+                let conn = match conn {
+                    Some(c) => c,
+                    None => sqlite_reader(path)?,
+                };
+                let body: Vec<u8> = conn
+                    .prepare_cached("SELECT body FROM rows WHERE id = ?1")?
+                    .query_row([row], |r| r.get(0))?;
+                idle.lock().unwrap_or_else(|e| e.into_inner()).push(conn);
+                body
+            }
+            Reads::Postgres(readers, next) => {
+                let (client, read) = &readers[next.fetch_add(1, Ordering::Relaxed) % readers.len()];
+                client.query_one(read, &[&row]).await?.get(0)
+            }
+        };
+        if read.len() != ROW_BYTES {
+            return Err(Error::Setup("a floor row of the wrong size".into()));
+        }
+        let (done, committed) = oneshot::channel();
+        self.appends
+            .send(Append {
+                row,
+                at: unix_now(),
+                done,
+            })
+            .map_err(|_| Error::Setup("the floor's writer stopped".into()))?;
+        match committed.await {
+            Ok(true) => Ok(()),
+            _ => Err(Error::Setup("the floor's batch did not commit".into())),
+        }
+    }
+
+    async fn rows_appended(&self) -> Result<i64, Error> {
+        match &self.reads {
+            Reads::Sqlite(_, path) => {
+                Ok(sqlite_reader(path)?.query_row("SELECT count(*) FROM log", [], |r| r.get(0))?)
+            }
+            Reads::Postgres(readers, _) => Ok(readers[0]
+                .0
+                .query_one("SELECT count(*) FROM load_floor_log", &[])
+                .await?
+                .get(0)),
+        }
+    }
+}
+
+async fn durable(State(floor): State<Arc<Durable>>, UrlPath(n): UrlPath<usize>) -> Response {
+    match floor.check().await {
+        Ok(()) => (
+            [(header::CONTENT_TYPE, "application/json")],
+            floor.body.slice(..n.min(floor.body.len())),
+        )
+            .into_response(),
+        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, e.to_string()).into_response(),
+    }
+}
+
+async fn count(State(floor): State<Arc<Durable>>) -> Response {
+    match floor.rows_appended().await {
+        Ok(n) => n.to_string().into_response(),
+        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, e.to_string()).into_response(),
+    }
+}
+
+/// The `n`th key read of `1..=rows`: every key once in each `rows` reads, neighbours not
+/// read one after the other (a stride by a prime larger than any `rows` here, so the
+/// stride is a permutation of the keys).
+fn key(n: u64, rows: u64) -> i64 {
+    const STRIDE: u128 = 2_147_483_647;
+    ((n % rows) as u128 * STRIDE % rows as u128 + 1) as i64
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// `n` bytes nobody could compress, from a seed (xorshift): the rows are as incompressible
+/// as sealed seeds and JSON with random names would be to PostgreSQL's TOAST.
+fn noise(seed: u64, n: usize) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x2545_F491_4F6C_DD1D) | 1;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+// ---- SQLite: the authority's settings (WAL, synchronous FULL, the writer's map and
+// cache, readers without a map), a log keyed by a rowid so every batch appends.
+
+fn sqlite_writer(path: &Path, rows: u64) -> Result<rusqlite::Connection, Error> {
+    let mut conn = rusqlite::Connection::open(path)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "cache_size", -64 * 1024)?;
+    conn.pragma_update(None, "mmap_size", 1i64 << 30)?;
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS rows (id INTEGER PRIMARY KEY, body BLOB NOT NULL);
+         CREATE TABLE IF NOT EXISTS log (
+             id INTEGER PRIMARY KEY, row_id INTEGER NOT NULL, at INTEGER NOT NULL,
+             body BLOB NOT NULL);",
+    )?;
+    let tx = conn.transaction()?;
+    {
+        let mut insert = tx.prepare("INSERT OR IGNORE INTO rows (id, body) VALUES (?1, ?2)")?;
+        for id in 1..=rows {
+            insert.execute(rusqlite::params![id as i64, noise(id, ROW_BYTES)])?;
+        }
+    }
+    tx.commit()?;
+    Ok(conn)
+}
+
+fn sqlite_reader(path: &Path) -> Result<rusqlite::Connection, Error> {
+    let conn = rusqlite::Connection::open_with_flags(
+        path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.set_prepared_statement_cache_capacity(8);
+    Ok(conn)
+}
+
+/// The writer thread: each batch is whatever waits, up to [`MAX_BATCH`], in one
+/// transaction; its requests are answered after the commit.
+fn sqlite_appends(conn: rusqlite::Connection, mut rx: mpsc::UnboundedReceiver<Append>) {
+    let entry = noise(0, ENTRY_BYTES);
+    while let Some(first) = rx.blocking_recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(a) => batch.push(a),
+                Err(_) => break,
+            }
+        }
+        let commit = || -> rusqlite::Result<()> {
+            let tx = conn.unchecked_transaction()?;
+            {
+                let mut insert =
+                    tx.prepare_cached("INSERT INTO log (row_id, at, body) VALUES (?1, ?2, ?3)")?;
+                for a in &batch {
+                    insert.execute(rusqlite::params![a.row, a.at, &entry])?;
+                }
+            }
+            tx.commit()
+        };
+        let ok = commit().is_ok();
+        for a in batch {
+            let _ = a.done.send(ok);
+        }
+    }
+}
+
+// ---- PostgreSQL: a database of its own on the authority's cluster (so the authority's
+// size and log counts are untouched), pipelined reads, one statement a batch.
+
+async fn pg_database(url: &str) -> Result<tokio_postgres::Config, Error> {
+    let admin: tokio_postgres::Config = url
+        .parse()
+        .map_err(|e| Error::Setup(format!("the PostgreSQL URL: {e}")))?;
+    let client = pg_connect(&admin).await?;
+    let exists = client
+        .query_opt(
+            "SELECT 1 FROM pg_database WHERE datname = $1",
+            &[&PG_DATABASE],
+        )
+        .await?
+        .is_some();
+    if !exists {
+        client
+            .batch_execute(&format!("CREATE DATABASE {PG_DATABASE}"))
+            .await?;
+    }
+    let mut config = admin;
+    config.dbname(PG_DATABASE);
+    Ok(config)
+}
+
+async fn pg_connect(config: &tokio_postgres::Config) -> Result<tokio_postgres::Client, Error> {
+    let (client, conn) = config.connect(tokio_postgres::NoTls).await?;
+    tokio::spawn(conn);
+    Ok(client)
+}
+
+async fn pg_schema(client: &tokio_postgres::Client, rows: u64) -> Result<(), Error> {
+    client
+        .batch_execute(
+            "CREATE TABLE IF NOT EXISTS load_floor_rows (id BIGINT PRIMARY KEY, body BYTEA NOT NULL);
+             CREATE TABLE IF NOT EXISTS load_floor_log (
+                 id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                 row_id BIGINT NOT NULL, at BIGINT NOT NULL, body BYTEA NOT NULL);",
+        )
+        .await?;
+    let insert = "INSERT INTO load_floor_rows (id, body)
+                  SELECT * FROM unnest($1::bigint[], $2::bytea[]) ON CONFLICT DO NOTHING";
+    let mut id = 1u64;
+    while id <= rows {
+        let last = (id + 999).min(rows);
+        let ids: Vec<i64> = (id..=last).map(|k| k as i64).collect();
+        let bodies: Vec<Vec<u8>> = (id..=last).map(|k| noise(k, ROW_BYTES)).collect();
+        client.execute(insert, &[&ids, &bodies]).await?;
+        id = last + 1;
+    }
+    client.batch_execute("ANALYZE load_floor_rows").await?;
+    Ok(())
+}
+
+/// The writer task: each batch is whatever waits, up to [`MAX_BATCH`], in one statement
+/// (one transaction, committed with the cluster's `synchronous_commit`).
+async fn pg_appends(client: tokio_postgres::Client, mut rx: mpsc::UnboundedReceiver<Append>) {
+    let entry = noise(0, ENTRY_BYTES);
+    let stmt = match client
+        .prepare(
+            "INSERT INTO load_floor_log (row_id, at, body)
+             SELECT r, a, $3 FROM unnest($1::bigint[], $2::bigint[]) AS t (r, a)",
+        )
+        .await
+    {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("floor writer: {e}");
+            return;
+        }
+    };
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(a) => batch.push(a),
+                Err(_) => break,
+            }
+        }
+        let rows: Vec<i64> = batch.iter().map(|a| a.row).collect();
+        let ats: Vec<i64> = batch.iter().map(|a| a.at).collect();
+        let ok = client.execute(&stmt, &[&rows, &ats, &entry]).await.is_ok();
+        for a in batch {
+            let _ = a.done.send(ok);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn every_check_answered_is_a_row_committed_to_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("floor.db");
+        let floor = Durable::open(&Target::Sqlite(path.clone()), 50, Bytes::from_static(b"x"))
+            .await
+            .unwrap();
+        let checks: Vec<_> = (0..40)
+            .map(|_| {
+                let floor = floor.clone();
+                tokio::spawn(async move { floor.check().await })
+            })
+            .collect();
+        for check in checks {
+            check.await.unwrap().unwrap();
+        }
+        assert_eq!(floor.rows_appended().await.unwrap(), 40);
+        // Committed, not only the writer's: a connection opened now reads every row.
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        let rows: i64 = conn
+            .query_row("SELECT count(*) FROM log", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, 40);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_floor_opened_again_keeps_its_rows_and_reads_every_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = Target::Sqlite(dir.path().join("floor.db"));
+        let first = Durable::open(&target, 7, Bytes::new()).await.unwrap();
+        first.check().await.unwrap();
+        let again = Durable::open(&target, 7, Bytes::new()).await.unwrap();
+        // Each of the seven keys is read (a missing or short row fails the check).
+        for _ in 0..14 {
+            again.check().await.unwrap();
+        }
+        assert_eq!(again.rows_appended().await.unwrap(), 15);
+    }
+
+    #[test]
+    fn the_rows_read_are_the_rows_made() {
+        for rows in [1, 7, 10_000] {
+            let floor_picks = Durable::picks(rows, 20_000);
+            assert!(floor_picks.iter().all(|k| (1..=rows as i64).contains(k)));
+            let distinct: std::collections::BTreeSet<_> = floor_picks.iter().collect();
+            assert_eq!(distinct.len() as u64, rows, "every key is read");
+        }
+    }
+
+    #[test]
+    fn the_rows_do_not_compress() {
+        let a = noise(1, ROW_BYTES);
+        let b = noise(2, ROW_BYTES);
+        assert_eq!(a.len(), ROW_BYTES);
+        assert_ne!(a, b);
+        let distinct: std::collections::BTreeSet<_> = a.iter().collect();
+        assert!(distinct.len() > 200, "bytes spread over the range");
+    }
+}
