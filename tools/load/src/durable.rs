@@ -31,8 +31,6 @@ const ROW_BYTES: usize = 2_300;
 const ENTRY_BYTES: usize = 200;
 /// At most this many appends in one transaction.
 const MAX_BATCH: usize = 1_024;
-/// Read connections on PostgreSQL: the authority's pool (`2 × read_pool_size`).
-const PG_READERS: usize = 16;
 /// The PostgreSQL database this floor makes and uses, beside the authority's.
 const PG_DATABASE: &str = "load_floor";
 
@@ -67,8 +65,14 @@ enum Reads {
 
 impl Durable {
     /// Makes the floor's tables on `target` (a SQLite file of its own, or a database of its
-    /// own on the PostgreSQL cluster) with `rows` rows to read, and starts its writer.
-    pub async fn open(target: &Target, rows: u64, body: Bytes) -> Result<Arc<Durable>, Error> {
+    /// own on the PostgreSQL cluster) with `rows` rows to read, and starts its writer. On
+    /// PostgreSQL the reads take turns on `pg_readers` connections, each pipelining them.
+    pub async fn open(
+        target: &Target,
+        rows: u64,
+        pg_readers: usize,
+        body: Bytes,
+    ) -> Result<Arc<Durable>, Error> {
         let rows = rows.max(1);
         let (tx, rx) = mpsc::unbounded_channel();
         let reads = match target {
@@ -85,8 +89,8 @@ impl Durable {
                 let writer = pg_connect(&config).await?;
                 pg_schema(&writer, rows).await?;
                 tokio::spawn(pg_appends(writer, rx));
-                let mut readers = Vec::with_capacity(PG_READERS);
-                for _ in 0..PG_READERS {
+                let mut readers = Vec::with_capacity(pg_readers.max(1));
+                for _ in 0..pg_readers.max(1) {
                     let client = pg_connect(&config).await?;
                     let read = client
                         .prepare("SELECT body FROM load_floor_rows WHERE id = $1")
@@ -382,9 +386,14 @@ mod tests {
     async fn every_check_answered_is_a_row_committed_to_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("floor.db");
-        let floor = Durable::open(&Target::Sqlite(path.clone()), 50, Bytes::from_static(b"x"))
-            .await
-            .unwrap();
+        let floor = Durable::open(
+            &Target::Sqlite(path.clone()),
+            50,
+            1,
+            Bytes::from_static(b"x"),
+        )
+        .await
+        .unwrap();
         let checks: Vec<_> = (0..40)
             .map(|_| {
                 let floor = floor.clone();
@@ -407,9 +416,9 @@ mod tests {
     async fn a_floor_opened_again_keeps_its_rows_and_reads_every_key() {
         let dir = tempfile::tempdir().unwrap();
         let target = Target::Sqlite(dir.path().join("floor.db"));
-        let first = Durable::open(&target, 7, Bytes::new()).await.unwrap();
+        let first = Durable::open(&target, 7, 1, Bytes::new()).await.unwrap();
         first.check().await.unwrap();
-        let again = Durable::open(&target, 7, Bytes::new()).await.unwrap();
+        let again = Durable::open(&target, 7, 1, Bytes::new()).await.unwrap();
         // Each of the seven keys is read (a missing or short row fails the check).
         for _ in 0..14 {
             again.check().await.unwrap();

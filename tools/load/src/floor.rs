@@ -24,16 +24,30 @@ async fn sized(State(body): State<Bytes>, Path(n): Path<usize>) -> impl IntoResp
     )
 }
 
-/// Serves the floors on `listen` until SIGTERM or Ctrl-C; the durable floor too on
-/// `durable` with that many rows to read, when given.
-pub async fn serve(listen: SocketAddr, durable: Option<(Target, u64)>) -> Result<(), Error> {
+/// The durable floor's database, its rows to read, and its read connections on PostgreSQL.
+pub struct DurableArgs {
+    /// A SQLite file or a PostgreSQL cluster's URL.
+    pub target: Target,
+    /// Rows to read.
+    pub rows: u64,
+    /// Read connections on PostgreSQL.
+    pub pg_readers: usize,
+}
+
+/// Serves the floors on `listen` until SIGTERM or Ctrl-C; the durable floor too, when
+/// given.
+pub async fn serve(listen: SocketAddr, durable: Option<DurableArgs>) -> Result<(), Error> {
     let body = Bytes::from(vec![b'x'; MAX]);
     let mut app = Router::new()
         .route("/tiny", get(|| async { "ok" }))
         .route("/sized/{n}", get(sized))
         .with_state(body.clone());
-    if let Some((target, rows)) = durable {
-        app = app.merge(Durable::open(&target, rows, body).await?.routes());
+    if let Some(d) = durable {
+        app = app.merge(
+            Durable::open(&d.target, d.rows, d.pg_readers, body)
+                .await?
+                .routes(),
+        );
     }
     let listener = tokio::net::TcpListener::bind(listen)
         .await

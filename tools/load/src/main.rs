@@ -123,6 +123,10 @@ enum Command {
         /// Rows the durable floor reads from (made at start).
         #[arg(long, default_value_t = 10_000)]
         rows: u64,
+        /// The durable floor's read connections on PostgreSQL: the authority's pool (2, 4, 8
+        /// and 16 measured alike: `docs/BENCHMARKS.md`, "The durable floor").
+        #[arg(long, default_value_t = 16)]
+        pg_readers: usize,
     },
     /// Measure the workloads against a running authority and floor; Markdown rows.
     Bench(bench::Args),
@@ -165,7 +169,15 @@ fn main() {
                 listen,
                 durable,
                 rows,
-            } => floor::serve(listen, durable.map(|db| (Target::parse(&db), rows))).await,
+                pg_readers,
+            } => {
+                let durable = durable.map(|db| floor::DurableArgs {
+                    target: Target::parse(&db),
+                    rows,
+                    pg_readers,
+                });
+                floor::serve(listen, durable).await
+            }
             Command::Bench(args) => bench::run(args).await,
             Command::Size { db } => {
                 let (total, photos, drivers) = db::size(&Target::parse(&db)).await?;
