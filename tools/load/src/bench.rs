@@ -39,7 +39,7 @@ pub struct Args {
     /// Connection counts.
     #[arg(long, value_delimiter = ',', default_value = "64,256,1000")]
     connections: Vec<usize>,
-    /// Workloads: tiny, sized, durable, qr, manual, sync, mix.
+    /// Workloads: tiny, sized, durable, append, qr, manual, sync, mix.
     #[arg(
         long,
         value_delimiter = ',',
@@ -196,11 +196,11 @@ pub async fn run(args: Args) -> Result<(), Error> {
             let (addr, workload) = match w.as_str() {
                 "tiny" => (args.floor, Workload::Get("/tiny".into())),
                 "sized" => (args.floor, Workload::Get(format!("/sized/{size}"))),
-                "durable" => match args.durable_floor {
-                    Some(addr) => (addr, Workload::Get(format!("/durable/{size}"))),
+                "durable" | "append" => match args.durable_floor {
+                    Some(addr) => (addr, Workload::Get(format!("/{w}/{size}"))),
                     None => {
                         return Err(Error::Setup(
-                            "the durable workload needs --durable-floor".into(),
+                            "the durable and append workloads need --durable-floor".into(),
                         ));
                     }
                 },
@@ -211,7 +211,7 @@ pub async fn run(args: Args) -> Result<(), Error> {
                 other => return Err(Error::Setup(format!("unknown workload {other}"))),
             };
             let on_server = addr == args.authority;
-            let durable = w == "durable";
+            let durable = matches!(w.as_str(), "durable" | "append");
             let before = metrics(args.authority).await;
             let rows_before = if on_server {
                 db::log_rows(&target).await?
@@ -336,7 +336,7 @@ fn print_row(
     };
     // The durable floor's 200s each appended a row, as a check's each logged one.
     let written = match workload {
-        "durable" => out.statuses.get(&200).copied().unwrap_or(0),
+        "durable" | "append" => out.statuses.get(&200).copied().unwrap_or(0),
         _ => out.verified,
     };
     let logged = match rows {

@@ -8,8 +8,9 @@
 //!
 //! So a check's ratio to this floor is what our own design and work cost, and this floor's
 //! ratio to the same-size floor is what one read and one durable write cost whoever does
-//! them (D190). `/durable-rows` counts the appended rows, so the bench can show that every
-//! 200 answer was written.
+//! them (D190). `/append/{n}` is the append alone, as if every read came from memory.
+//! `/durable-rows` counts the appended rows, so the bench can show that every 200 answer
+//! was written.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -109,10 +110,11 @@ impl Durable {
         }))
     }
 
-    /// The routes: `/durable/{n}` and `/durable-rows`.
+    /// The routes: `/durable/{n}`, `/append/{n}` and `/durable-rows`.
     pub fn routes(self: Arc<Self>) -> Router {
         Router::new()
             .route("/durable/{n}", get(durable))
+            .route("/append/{n}", get(append_only))
             .route("/durable-rows", get(count))
             .with_state(self)
     }
@@ -127,17 +129,23 @@ impl Durable {
         (0..n).map(|i| key(i, rows)).collect()
     }
 
-    /// One read and one durable append.
+    /// One read and one durable append (`/durable`).
     async fn check(&self) -> Result<(), Error> {
         let row = self.pick();
-        let read = match &self.reads {
+        self.read(row).await?;
+        self.append(row).await
+    }
+
+    /// Row `row`, which must be there and whole.
+    async fn read(&self, row: i64) -> Result<(), Error> {
+        let read: Vec<u8> = match &self.reads {
             Reads::Sqlite(idle, path) => {
                 let conn = idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
                 let conn = match conn {
                     Some(c) => c,
                     None => sqlite_reader(path)?,
                 };
-                let body: Vec<u8> = conn
+                let body = conn
                     .prepare_cached("SELECT body FROM rows WHERE id = ?1")?
                     .query_row([row], |r| r.get(0))?;
                 idle.lock().unwrap_or_else(|e| e.into_inner()).push(conn);
@@ -151,6 +159,11 @@ impl Durable {
         if read.len() != ROW_BYTES {
             return Err(Error::Setup("a floor row of the wrong size".into()));
         }
+        Ok(())
+    }
+
+    /// Appends a row naming `row`; returns once its batch has committed.
+    async fn append(&self, row: i64) -> Result<(), Error> {
         let (done, committed) = oneshot::channel();
         self.appends
             .send(Append {
@@ -162,6 +175,18 @@ impl Durable {
         match committed.await {
             Ok(true) => Ok(()),
             _ => Err(Error::Setup("the floor's batch did not commit".into())),
+        }
+    }
+
+    /// `n` constant bytes once `done` is done; 503 and the error in words otherwise.
+    fn answer(&self, n: usize, done: Result<(), Error>) -> Response {
+        match done {
+            Ok(()) => (
+                [(header::CONTENT_TYPE, "application/json")],
+                self.body.slice(..n.min(self.body.len())),
+            )
+                .into_response(),
+            Err(e) => (StatusCode::SERVICE_UNAVAILABLE, e.to_string()).into_response(),
         }
     }
 
@@ -180,14 +205,13 @@ impl Durable {
 }
 
 async fn durable(State(floor): State<Arc<Durable>>, UrlPath(n): UrlPath<usize>) -> Response {
-    match floor.check().await {
-        Ok(()) => (
-            [(header::CONTENT_TYPE, "application/json")],
-            floor.body.slice(..n.min(floor.body.len())),
-        )
-            .into_response(),
-        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, e.to_string()).into_response(),
-    }
+    floor.answer(n, floor.check().await)
+}
+
+/// The append alone, without the read: what is left of the floor were every read served
+/// from memory (D119 says why a check's is not).
+async fn append_only(State(floor): State<Arc<Durable>>, UrlPath(n): UrlPath<usize>) -> Response {
+    floor.answer(n, floor.append(floor.pick()).await)
 }
 
 async fn count(State(floor): State<Arc<Durable>>) -> Response {
@@ -424,6 +448,31 @@ mod tests {
             again.check().await.unwrap();
         }
         assert_eq!(again.rows_appended().await.unwrap(), 15);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_check_whose_row_is_gone_is_a_503_and_appends_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("floor.db");
+        let floor = Durable::open(
+            &Target::Sqlite(path.clone()),
+            3,
+            1,
+            Bytes::from_static(b"x"),
+        )
+        .await
+        .unwrap();
+        rusqlite::Connection::open(&path)
+            .unwrap()
+            .execute("DELETE FROM rows", [])
+            .unwrap();
+        let answer = floor.answer(1, floor.check().await);
+        assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(floor.rows_appended().await.unwrap(), 0);
+        // The append alone does not read, so it still writes.
+        let answer = floor.answer(1, floor.append(floor.pick()).await);
+        assert_eq!(answer.status(), StatusCode::OK);
+        assert_eq!(floor.rows_appended().await.unwrap(), 1);
     }
 
     #[test]
