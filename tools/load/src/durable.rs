@@ -30,8 +30,8 @@ use crate::{Error, Target};
 const ROW_BYTES: usize = 2_300;
 /// Bytes of an appended row: a verification log entry.
 const ENTRY_BYTES: usize = 200;
-/// At most this many appends in one transaction.
-const MAX_BATCH: usize = 1_024;
+/// At most this many appends in one transaction: the authority's writers' cap.
+const MAX_BATCH: usize = 512;
 /// The PostgreSQL database this floor makes and uses, beside the authority's.
 const PG_DATABASE: &str = "load_floor";
 
@@ -221,9 +221,8 @@ async fn count(State(floor): State<Arc<Durable>>) -> Response {
     }
 }
 
-/// The `n`th key read of `1..=rows`: every key once in each `rows` reads, neighbours not
-/// read one after the other (a stride by a prime larger than any `rows` here, so the
-/// stride is a permutation of the keys).
+/// The `n`th key read of `1..=rows`: every key once in each `rows` reads (a stride by a
+/// prime larger than any `rows` here, so the stride is a permutation of the keys).
 fn key(n: u64, rows: u64) -> i64 {
     const STRIDE: u128 = 2_147_483_647;
     ((n % rows) as u128 * STRIDE % rows as u128 + 1) as i64
@@ -258,6 +257,14 @@ fn sqlite_writer(path: &Path, rows: u64) -> Result<rusqlite::Connection, Error> 
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "cache_size", -64 * 1024)?;
     conn.pragma_update(None, "mmap_size", 1i64 << 30)?;
+    // A floor that is not durable measures nothing: the settings are read back.
+    let journal: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
+    let synchronous: i64 = conn.query_row("PRAGMA synchronous", [], |r| r.get(0))?;
+    if !journal.eq_ignore_ascii_case("wal") || synchronous != 2 {
+        return Err(Error::Setup(format!(
+            "the floor's file is not durable (journal {journal}, synchronous {synchronous})"
+        )));
+    }
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS rows (id INTEGER PRIMARY KEY, body BLOB NOT NULL);
          CREATE TABLE IF NOT EXISTS log (
@@ -280,6 +287,8 @@ fn sqlite_reader(path: &Path) -> Result<rusqlite::Connection, Error> {
         path,
         rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
+    // As the authority's readers wait (`store/sqlite/pool.rs`).
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
     conn.set_prepared_statement_cache_capacity(8);
     Ok(conn)
 }
@@ -346,12 +355,28 @@ async fn pg_connect(config: &tokio_postgres::Config) -> Result<tokio_postgres::C
 }
 
 async fn pg_schema(client: &tokio_postgres::Client, rows: u64) -> Result<(), Error> {
+    // A floor that is not durable measures nothing: the cluster's settings are read back.
+    // Every `synchronous_commit` but `off` flushes the commit here before answering.
+    for setting in ["fsync", "synchronous_commit"] {
+        let value: String = client
+            .query_one(&format!("SHOW {setting}"), &[])
+            .await?
+            .get(0);
+        if value == "off" {
+            return Err(Error::Setup(format!(
+                "the cluster is not durable ({setting} = {value})"
+            )));
+        }
+    }
     client
         .batch_execute(
             "CREATE TABLE IF NOT EXISTS load_floor_rows (id BIGINT PRIMARY KEY, body BYTEA NOT NULL);
              CREATE TABLE IF NOT EXISTS load_floor_log (
                  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-                 row_id BIGINT NOT NULL, at BIGINT NOT NULL, body BYTEA NOT NULL);",
+                 row_id BIGINT NOT NULL, at BIGINT NOT NULL, body BYTEA NOT NULL);
+             -- Append-only and dropped with the cluster: no vacuum or analyze of it is to
+             -- share the cores with the runs after this floor's.
+             ALTER TABLE load_floor_log SET (autovacuum_enabled = false);",
         )
         .await?;
     let insert = "INSERT INTO load_floor_rows (id, body)
@@ -493,5 +518,12 @@ mod tests {
         assert_ne!(a, b);
         let distinct: std::collections::BTreeSet<_> = a.iter().collect();
         assert!(distinct.len() > 200, "bytes spread over the range");
+        // No short period either (a run of 0..=255 over and over would compress).
+        for period in 1..=1024 {
+            assert!(
+                (0..ROW_BYTES - period).any(|i| a[i] != a[i + period]),
+                "period {period}"
+            );
+        }
     }
 }
