@@ -237,7 +237,8 @@ pub async fn run(args: Args) -> Result<(), Error> {
             let rows = if on_server {
                 Some(db::log_rows(&target).await? - rows_before)
             } else if durable {
-                Some(durable_rows(addr).await? - rows_before)
+                // Saturating: a floor restarted mid-bench counts from nothing again.
+                Some(durable_rows(addr).await?.saturating_sub(rows_before))
             } else {
                 None
             };

@@ -30,6 +30,8 @@ use crate::{Error, Target};
 const ROW_BYTES: usize = 2_300;
 /// Bytes of an appended row: a verification log entry.
 const ENTRY_BYTES: usize = 200;
+/// At most this many rows to read: below [`key`]'s stride, so its stride is a permutation.
+const MAX_ROWS: u64 = 2_147_483_646;
 /// At most this many appends in one transaction: the authority's writers' cap.
 const MAX_BATCH: usize = 512;
 /// The PostgreSQL database this floor makes and uses, beside the authority's.
@@ -53,15 +55,18 @@ pub struct Durable {
     body: Bytes,
 }
 
+/// Where the floor's reads go.
 enum Reads {
-    Sqlite(
-        std::sync::Mutex<Vec<rusqlite::Connection>>,
-        std::path::PathBuf,
-    ),
-    Postgres(
-        Vec<(tokio_postgres::Client, tokio_postgres::Statement)>,
-        AtomicUsize,
-    ),
+    /// Idle read connections to the floor's file, opened as needed.
+    Sqlite {
+        idle: std::sync::Mutex<Vec<rusqlite::Connection>>,
+        path: std::path::PathBuf,
+    },
+    /// Connections with their prepared read, taken in turn.
+    Postgres {
+        clients: Vec<(tokio_postgres::Client, tokio_postgres::Statement)>,
+        next: AtomicUsize,
+    },
 }
 
 impl Durable {
@@ -74,7 +79,7 @@ impl Durable {
         pg_readers: usize,
         body: Bytes,
     ) -> Result<Arc<Durable>, Error> {
-        let rows = rows.max(1);
+        let rows = rows.clamp(1, MAX_ROWS);
         let (tx, rx) = mpsc::unbounded_channel();
         let reads = match target {
             Target::Sqlite(path) => {
@@ -83,7 +88,10 @@ impl Durable {
                     .name("floor-writer".into())
                     .spawn(move || sqlite_appends(conn, rx))
                     .map_err(|e| Error::Setup(format!("writer thread: {e}")))?;
-                Reads::Sqlite(std::sync::Mutex::new(Vec::new()), path.clone())
+                Reads::Sqlite {
+                    idle: std::sync::Mutex::new(Vec::new()),
+                    path: path.clone(),
+                }
             }
             Target::Postgres(url) => {
                 let config = pg_database(url).await?;
@@ -98,7 +106,10 @@ impl Durable {
                         .await?;
                     readers.push((client, read));
                 }
-                Reads::Postgres(readers, AtomicUsize::new(0))
+                Reads::Postgres {
+                    clients: readers,
+                    next: AtomicUsize::new(0),
+                }
             }
         };
         Ok(Arc::new(Durable {
@@ -139,7 +150,7 @@ impl Durable {
     /// Row `row`, which must be there and whole.
     async fn read(&self, row: i64) -> Result<(), Error> {
         let read: Vec<u8> = match &self.reads {
-            Reads::Sqlite(idle, path) => {
+            Reads::Sqlite { idle, path } => {
                 let conn = idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
                 let conn = match conn {
                     Some(c) => c,
@@ -151,8 +162,8 @@ impl Durable {
                 idle.lock().unwrap_or_else(|e| e.into_inner()).push(conn);
                 body
             }
-            Reads::Postgres(readers, next) => {
-                let (client, read) = &readers[next.fetch_add(1, Ordering::Relaxed) % readers.len()];
+            Reads::Postgres { clients, next } => {
+                let (client, read) = &clients[next.fetch_add(1, Ordering::Relaxed) % clients.len()];
                 client.query_one(read, &[&row]).await?.get(0)
             }
         };
@@ -192,10 +203,10 @@ impl Durable {
 
     async fn rows_appended(&self) -> Result<i64, Error> {
         match &self.reads {
-            Reads::Sqlite(_, path) => {
+            Reads::Sqlite { path, .. } => {
                 Ok(sqlite_reader(path)?.query_row("SELECT count(*) FROM log", [], |r| r.get(0))?)
             }
-            Reads::Postgres(readers, _) => Ok(readers[0]
+            Reads::Postgres { clients, .. } => Ok(clients[0]
                 .0
                 .query_one("SELECT count(*) FROM load_floor_log", &[])
                 .await?
@@ -222,7 +233,8 @@ async fn count(State(floor): State<Arc<Durable>>) -> Response {
 }
 
 /// The `n`th key read of `1..=rows`: every key once in each `rows` reads (a stride by a
-/// prime larger than any `rows` here, so the stride is a permutation of the keys).
+/// prime larger than any `rows` allowed, [`MAX_ROWS`], so the stride is a permutation of
+/// the keys; for some `rows` it is the keys in order, which a read by key does not mind).
 fn key(n: u64, rows: u64) -> i64 {
     const STRIDE: u128 = 2_147_483_647;
     ((n % rows) as u128 * STRIDE % rows as u128 + 1) as i64
@@ -370,7 +382,8 @@ async fn pg_schema(client: &tokio_postgres::Client, rows: u64) -> Result<(), Err
     }
     client
         .batch_execute(
-            "CREATE TABLE IF NOT EXISTS load_floor_rows (id BIGINT PRIMARY KEY, body BYTEA NOT NULL);
+            "CREATE TABLE IF NOT EXISTS load_floor_rows (
+                 id BIGINT PRIMARY KEY, body BYTEA NOT NULL);
              CREATE TABLE IF NOT EXISTS load_floor_log (
                  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
                  row_id BIGINT NOT NULL, at BIGINT NOT NULL, body BYTEA NOT NULL);
@@ -418,9 +431,12 @@ async fn pg_appends(client: tokio_postgres::Client, mut rx: mpsc::UnboundedRecei
                 Err(_) => break,
             }
         }
-        let rows: Vec<i64> = batch.iter().map(|a| a.row).collect();
+        let row_ids: Vec<i64> = batch.iter().map(|a| a.row).collect();
         let ats: Vec<i64> = batch.iter().map(|a| a.at).collect();
-        let ok = client.execute(&stmt, &[&rows, &ats, &entry]).await.is_ok();
+        let ok = client
+            .execute(&stmt, &[&row_ids, &ats, &entry])
+            .await
+            .is_ok();
         for a in batch {
             let _ = a.done.send(ok);
         }
@@ -501,12 +517,15 @@ mod tests {
     }
 
     #[test]
-    fn the_rows_read_are_the_rows_made() {
-        for rows in [1, 7, 10_000] {
-            let floor_picks = Durable::picks(rows, 20_000);
-            assert!(floor_picks.iter().all(|k| (1..=rows as i64).contains(k)));
-            let distinct: std::collections::BTreeSet<_> = floor_picks.iter().collect();
-            assert_eq!(distinct.len() as u64, rows, "every key is read");
+    fn every_key_is_read_once_in_each_round_of_reads() {
+        // 7 divides 2^31 - 2: there the stride reads the keys in order, still each once.
+        for rows in [1, 7, 10_000, 1_000_000] {
+            let mut picks = Durable::picks(rows, rows);
+            picks.sort_unstable();
+            assert!(
+                picks.iter().copied().eq(1..=rows as i64),
+                "{rows} rows: every key once"
+            );
         }
     }
 
