@@ -33,6 +33,9 @@ pub struct Args {
     /// workload.
     #[arg(long)]
     durable_floor: Option<SocketAddr>,
+    /// The durable floor's process id (its CPU time is read from /proc).
+    #[arg(long)]
+    durable_floor_pid: Option<u32>,
     /// The authority's process id (its CPU time is read from /proc).
     #[arg(long)]
     server_pid: Option<u32>,
@@ -132,12 +135,19 @@ async fn http_get(addr: SocketAddr, path: &str, token: &str) -> Option<(u16, Byt
     Some((status, resp.into_body().collect().await.ok()?.to_bytes()))
 }
 
-/// The rows the durable floor has appended.
-async fn durable_rows(addr: SocketAddr) -> Result<u64, Error> {
-    match http_get(addr, "/durable-rows", "").await {
-        Some((200, body)) => String::from_utf8_lossy(&body)
-            .parse()
-            .map_err(|_| Error::Setup("the durable floor's row count is not a number".into())),
+/// The rows the durable floor has appended, and the batches it has committed.
+async fn durable_counts(addr: SocketAddr) -> Result<(u64, u64), Error> {
+    match http_get(addr, "/durable-counts", "").await {
+        Some((200, body)) => {
+            let text = String::from_utf8_lossy(&body);
+            let mut counts = text.split(' ').map(str::parse::<u64>);
+            match (counts.next(), counts.next()) {
+                (Some(Ok(rows)), Some(Ok(batches))) => Ok((rows, batches)),
+                _ => Err(Error::Setup(
+                    "the durable floor's counts are not two numbers".into(),
+                )),
+            }
+        }
         other => Err(Error::Setup(format!(
             "the durable floor's rows were not counted: {:?}",
             other.map(|(status, _)| status)
@@ -213,14 +223,20 @@ pub async fn run(args: Args) -> Result<(), Error> {
             let on_server = addr == args.authority;
             let durable = matches!(w.as_str(), "durable" | "append");
             let before = metrics(args.authority).await;
-            let rows_before = if on_server {
-                db::log_rows(&target).await?
+            let (rows_before, batches_before) = if on_server {
+                (db::log_rows(&target).await?, 0)
             } else if durable {
-                durable_rows(addr).await?
+                durable_counts(addr).await?
             } else {
-                0
+                (0, 0)
             };
-            let cpu_before = cpu_secs(args.server_pid);
+            // The CPU of the process that answers: the authority's, or the durable floor's.
+            let pid = if durable {
+                args.durable_floor_pid
+            } else {
+                args.server_pid
+            };
+            let cpu_before = cpu_secs(pid);
             let out = generate::run(spec(
                 &args,
                 addr,
@@ -234,16 +250,25 @@ pub async fn run(args: Args) -> Result<(), Error> {
             // Let the writer finish what was answered before counting rows.
             tokio::time::sleep(Duration::from_millis(500)).await;
             let after = metrics(args.authority).await;
+            let mut limits = before.limits(&after);
             let rows = if on_server {
                 Some(db::log_rows(&target).await? - rows_before)
             } else if durable {
                 // Saturating: a floor restarted mid-bench counts from nothing again.
-                Some(durable_rows(addr).await?.saturating_sub(rows_before))
+                let (rows, batches) = durable_counts(addr).await?;
+                let (rows, batches) = (
+                    rows.saturating_sub(rows_before),
+                    batches.saturating_sub(batches_before),
+                );
+                if batches > 0 {
+                    limits = format!("batch {:.1}", rows as f64 / batches as f64);
+                }
+                Some(rows)
             } else {
                 None
             };
-            let cpu = match (cpu_before, cpu_secs(args.server_pid)) {
-                (Some(a), Some(b)) if on_server => {
+            let cpu = match (cpu_before, cpu_secs(pid)) {
+                (Some(a), Some(b)) if on_server || durable => {
                     format!("{:.0} %", 100.0 * (b - a) / out.elapsed.as_secs_f64())
                 }
                 _ => "—".into(),
@@ -255,15 +280,7 @@ pub async fn run(args: Args) -> Result<(), Error> {
                 _ => {}
             }
             print_row(
-                &target,
-                drivers,
-                w,
-                conns,
-                &out,
-                &floors,
-                rows,
-                &cpu,
-                &before.limits(&after),
+                &target, drivers, w, conns, &out, &floors, rows, &cpu, &limits,
             );
             tokio::time::sleep(Duration::from_secs(1)).await;
         }

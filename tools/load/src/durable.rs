@@ -9,8 +9,8 @@
 //! So a check's ratio to this floor is what our own design and work cost, and this floor's
 //! ratio to the same-size floor is what one read and one durable write cost whoever does
 //! them (D190). `/append/{n}` is the append alone, as if every read came from memory.
-//! `/durable-rows` counts the appended rows, so the bench can show that every 200 answer
-//! was written.
+//! `/durable-counts` says the rows appended and the batches committed, so the bench can
+//! show that every 200 answer was written, and the batches' size.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -51,6 +51,8 @@ pub struct Durable {
     /// Picks the next row to read.
     next: AtomicU64,
     appends: mpsc::UnboundedSender<Append>,
+    /// Batches committed since start.
+    batches: Arc<AtomicU64>,
     reads: Reads,
     body: Bytes,
 }
@@ -81,12 +83,14 @@ impl Durable {
     ) -> Result<Arc<Durable>, Error> {
         let rows = rows.clamp(1, MAX_ROWS);
         let (tx, rx) = mpsc::unbounded_channel();
+        let batches = Arc::new(AtomicU64::new(0));
+        let counted = batches.clone();
         let reads = match target {
             Target::Sqlite(path) => {
                 let conn = sqlite_writer(path, rows)?;
                 std::thread::Builder::new()
                     .name("floor-writer".into())
-                    .spawn(move || sqlite_appends(conn, rx))
+                    .spawn(move || sqlite_appends(conn, rx, &counted))
                     .map_err(|e| Error::Setup(format!("writer thread: {e}")))?;
                 Reads::Sqlite {
                     idle: std::sync::Mutex::new(Vec::new()),
@@ -97,7 +101,7 @@ impl Durable {
                 let config = pg_database(url).await?;
                 let writer = pg_connect(&config).await?;
                 pg_schema(&writer, rows).await?;
-                tokio::spawn(pg_appends(writer, rx));
+                tokio::spawn(pg_appends(writer, rx, counted));
                 let mut readers = Vec::with_capacity(pg_readers.max(1));
                 for _ in 0..pg_readers.max(1) {
                     let client = pg_connect(&config).await?;
@@ -116,17 +120,18 @@ impl Durable {
             rows,
             next: AtomicU64::new(0),
             appends: tx,
+            batches,
             reads,
             body,
         }))
     }
 
-    /// The routes: `/durable/{n}`, `/append/{n}` and `/durable-rows`.
+    /// The routes: `/durable/{n}`, `/append/{n}` and `/durable-counts`.
     pub fn routes(self: Arc<Self>) -> Router {
         Router::new()
             .route("/durable/{n}", get(durable))
             .route("/append/{n}", get(append_only))
-            .route("/durable-rows", get(count))
+            .route("/durable-counts", get(counts))
             .with_state(self)
     }
 
@@ -225,9 +230,10 @@ async fn append_only(State(floor): State<Arc<Durable>>, UrlPath(n): UrlPath<usiz
     floor.answer(n, floor.append(floor.pick()).await)
 }
 
-async fn count(State(floor): State<Arc<Durable>>) -> Response {
+/// `{rows} {batches}`: the rows in the log, and the batches this process committed.
+async fn counts(State(floor): State<Arc<Durable>>) -> Response {
     match floor.rows_appended().await {
-        Ok(n) => n.to_string().into_response(),
+        Ok(n) => format!("{n} {}", floor.batches.load(Ordering::Relaxed)).into_response(),
         Err(e) => (StatusCode::SERVICE_UNAVAILABLE, e.to_string()).into_response(),
     }
 }
@@ -307,7 +313,11 @@ fn sqlite_reader(path: &Path) -> Result<rusqlite::Connection, Error> {
 
 /// The writer thread: each batch is whatever waits, up to [`MAX_BATCH`], in one
 /// transaction; its requests are answered after the commit.
-fn sqlite_appends(conn: rusqlite::Connection, mut rx: mpsc::UnboundedReceiver<Append>) {
+fn sqlite_appends(
+    conn: rusqlite::Connection,
+    mut rx: mpsc::UnboundedReceiver<Append>,
+    batches: &AtomicU64,
+) {
     let entry = noise(0, ENTRY_BYTES);
     while let Some(first) = rx.blocking_recv() {
         let mut batch = vec![first];
@@ -329,6 +339,9 @@ fn sqlite_appends(conn: rusqlite::Connection, mut rx: mpsc::UnboundedReceiver<Ap
             tx.commit()
         };
         let ok = commit().is_ok();
+        if ok {
+            batches.fetch_add(1, Ordering::Relaxed);
+        }
         for a in batch {
             let _ = a.done.send(ok);
         }
@@ -408,7 +421,11 @@ async fn pg_schema(client: &tokio_postgres::Client, rows: u64) -> Result<(), Err
 
 /// The writer task: each batch is whatever waits, up to [`MAX_BATCH`], in one statement
 /// (one transaction, committed with the cluster's `synchronous_commit`).
-async fn pg_appends(client: tokio_postgres::Client, mut rx: mpsc::UnboundedReceiver<Append>) {
+async fn pg_appends(
+    client: tokio_postgres::Client,
+    mut rx: mpsc::UnboundedReceiver<Append>,
+    batches: Arc<AtomicU64>,
+) {
     let entry = noise(0, ENTRY_BYTES);
     let stmt = match client
         .prepare(
@@ -437,6 +454,9 @@ async fn pg_appends(client: tokio_postgres::Client, mut rx: mpsc::UnboundedRecei
             .execute(&stmt, &[&row_ids, &ats, &entry])
             .await
             .is_ok();
+        if ok {
+            batches.fetch_add(1, Ordering::Relaxed);
+        }
         for a in batch {
             let _ = a.done.send(ok);
         }
@@ -469,6 +489,9 @@ mod tests {
             check.await.unwrap().unwrap();
         }
         assert_eq!(floor.rows_appended().await.unwrap(), 40);
+        // Committed in batches: at least one, at most one a check.
+        let batches = floor.batches.load(Ordering::Relaxed);
+        assert!((1..=40).contains(&batches), "{batches} batches");
         // Committed, not only the writer's: a connection opened now reads every row.
         let conn = rusqlite::Connection::open(&path).unwrap();
         let rows: i64 = conn
