@@ -29,8 +29,8 @@ pub struct Args {
     /// The floor server's address.
     #[arg(long)]
     floor: SocketAddr,
-    /// The durable floor's address (`edl-load floor --durable`), for the `durable`
-    /// workload.
+    /// The durable floor's address (`edl-load floor --durable`), for the `durable` and
+    /// `append` workloads.
     #[arg(long)]
     durable_floor: Option<SocketAddr>,
     /// The durable floor's process id (its CPU time is read from /proc).

@@ -1,16 +1,17 @@
-//! The durable floor: the least a durable, logged check can do on this machine and this
-//! database. `/durable/{n}` reads one row by its key (2,300 bytes, the size of a holder's
-//! aggregate), appends one row of 200 bytes (the size of a verification entry) that is on
-//! disk before the answer, and answers `n` constant bytes. It takes the authority's
-//! database settings and its group commit (one transaction a batch, every request answered
-//! after its batch committed), and nothing else: no codes, no keys, no limits, no
-//! middleware, a log that only appends.
+//! The durable floor: the least a durable, logged check does in this design, on this machine
+//! and this database. `/durable/{n}` reads one row by its key (2,300 bytes, the size of a
+//! holder's aggregate), appends one row of 200 bytes (the size of a verification entry)
+//! that is on disk before the answer, and answers `n` constant bytes. It takes the
+//! authority's database settings and its group commit (one transaction a batch, every
+//! request answered after its batch committed), and nothing else: no codes, no keys, no
+//! limits, no middleware, a log that only appends.
 //!
-//! So a check's ratio to this floor is what our own design and work cost, and this floor's
-//! ratio to the same-size floor is what one read and one durable write cost whoever does
-//! them (D190). `/append/{n}` is the append alone, as if every read came from memory.
-//! `/durable-counts` says the rows appended and the batches committed, so the bench can
-//! show that every 200 answer was written, and the batches' size.
+//! So a check's ratio to this floor is what our own work costs, and this floor's ratio to
+//! the same-size floor is what one read and one durable write cost with these databases
+//! and settings (D190). `/append/{n}` is the append alone, as if every read came from
+//! memory: what a design without the read would start from. `/durable-counts` says the
+//! rows appended and the batches committed, so the bench can show that every 200 answer
+//! was written, and the batches' size.
 
 use std::path::Path;
 use std::sync::Arc;

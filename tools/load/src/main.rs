@@ -110,8 +110,8 @@ enum Command {
         #[arg(long)]
         listen: SocketAddr,
     },
-    /// Serve constant answers: `/tiny` and `/sized/{bytes}`, and `/durable/{bytes}` given
-    /// `--durable`, until SIGTERM.
+    /// Serve constant answers: `/tiny` and `/sized/{bytes}`, and given `--durable` the
+    /// durable floor's `/durable/{bytes}` and `/append/{bytes}`, until SIGTERM.
     Floor {
         /// Address to listen on.
         #[arg(long)]
