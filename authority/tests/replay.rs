@@ -92,11 +92,10 @@ async fn the_barcode_of_a_spent_qr_is_spent_too() {
         "{v}"
     );
 
-    wallet.cursor = 0;
-    let log = t.sync(&mut wallet).await.verifications;
+    let log = t.logged(&mut wallet).await;
     let verified = log
         .iter()
-        .filter(|e| e.outcome == CheckOutcome::Verified)
+        .filter(|(_, outcome)| *outcome == CheckOutcome::Verified)
         .count();
     assert_eq!(verified, 2, "{log:?}");
 }

@@ -312,6 +312,28 @@ fn sqlite_reader(path: &Path) -> Result<rusqlite::Connection, Error> {
     Ok(conn)
 }
 
+/// `first` and whatever else waits behind it, up to [`MAX_BATCH`]: one batch.
+fn batch_from(first: Append, rx: &mut mpsc::UnboundedReceiver<Append>) -> Vec<Append> {
+    let mut batch = vec![first];
+    while batch.len() < MAX_BATCH {
+        match rx.try_recv() {
+            Ok(a) => batch.push(a),
+            Err(_) => break,
+        }
+    }
+    batch
+}
+
+/// Answers a batch's requests with whether it committed, and counts it if it did.
+fn finish(batch: Vec<Append>, committed: bool, batches: &AtomicU64) {
+    if committed {
+        batches.fetch_add(1, Ordering::Relaxed);
+    }
+    for a in batch {
+        let _ = a.done.send(committed);
+    }
+}
+
 /// The writer thread: each batch is whatever waits, up to [`MAX_BATCH`], in one
 /// transaction; its requests are answered after the commit.
 fn sqlite_appends(
@@ -321,13 +343,7 @@ fn sqlite_appends(
 ) {
     let entry = noise(0, ENTRY_BYTES);
     while let Some(first) = rx.blocking_recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(a) => batch.push(a),
-                Err(_) => break,
-            }
-        }
+        let batch = batch_from(first, &mut rx);
         let commit = || -> rusqlite::Result<()> {
             let tx = conn.unchecked_transaction()?;
             {
@@ -340,12 +356,7 @@ fn sqlite_appends(
             tx.commit()
         };
         let ok = commit().is_ok();
-        if ok {
-            batches.fetch_add(1, Ordering::Relaxed);
-        }
-        for a in batch {
-            let _ = a.done.send(ok);
-        }
+        finish(batch, ok, batches);
     }
 }
 
@@ -442,25 +453,14 @@ async fn pg_appends(
         }
     };
     while let Some(first) = rx.recv().await {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(a) => batch.push(a),
-                Err(_) => break,
-            }
-        }
+        let batch = batch_from(first, &mut rx);
         let row_ids: Vec<i64> = batch.iter().map(|a| a.row).collect();
         let ats: Vec<i64> = batch.iter().map(|a| a.at).collect();
         let ok = client
             .execute(&stmt, &[&row_ids, &ats, &entry])
             .await
             .is_ok();
-        if ok {
-            batches.fetch_add(1, Ordering::Relaxed);
-        }
-        for a in batch {
-            let _ = a.done.send(ok);
-        }
+        finish(batch, ok, &batches);
     }
 }
 
@@ -468,18 +468,28 @@ async fn pg_appends(
 mod tests {
     use super::*;
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn every_check_answered_is_a_row_committed_to_the_file() {
-        let dir = tempfile::tempdir().unwrap();
+    /// A SQLite floor with `rows` rows, in `floor.db` in `dir` (made there the first time):
+    /// the file's path and the floor.
+    async fn sqlite_floor(
+        dir: &tempfile::TempDir,
+        rows: u64,
+    ) -> (std::path::PathBuf, Arc<Durable>) {
         let path = dir.path().join("floor.db");
         let floor = Durable::open(
             &Target::Sqlite(path.clone()),
-            50,
+            rows,
             1,
             Bytes::from_static(b"x"),
         )
         .await
         .unwrap();
+        (path, floor)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn every_check_answered_is_a_row_committed_to_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, floor) = sqlite_floor(&dir, 50).await;
         let checks: Vec<_> = (0..40)
             .map(|_| {
                 let floor = floor.clone();
@@ -504,10 +514,9 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_floor_opened_again_keeps_its_rows_and_reads_every_key() {
         let dir = tempfile::tempdir().unwrap();
-        let target = Target::Sqlite(dir.path().join("floor.db"));
-        let first = Durable::open(&target, 7, 1, Bytes::new()).await.unwrap();
+        let (_, first) = sqlite_floor(&dir, 7).await;
         first.check().await.unwrap();
-        let again = Durable::open(&target, 7, 1, Bytes::new()).await.unwrap();
+        let (_, again) = sqlite_floor(&dir, 7).await;
         // Each of the seven keys is read (a missing or short row fails the check).
         for _ in 0..14 {
             again.check().await.unwrap();
@@ -518,15 +527,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_check_whose_row_is_gone_is_a_503_and_appends_nothing() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("floor.db");
-        let floor = Durable::open(
-            &Target::Sqlite(path.clone()),
-            3,
-            1,
-            Bytes::from_static(b"x"),
-        )
-        .await
-        .unwrap();
+        let (path, floor) = sqlite_floor(&dir, 3).await;
         rusqlite::Connection::open(&path)
             .unwrap()
             .execute("DELETE FROM rows", [])
