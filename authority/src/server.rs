@@ -178,7 +178,7 @@ pub async fn serve_wrapped(
         Some(url) => {
             let store = PgStore::connect(
                 url,
-                // Reads and writes share this pool.
+                // Reads and a driver's changes share this pool; the writer has its own.
                 pg_pool_size(&config),
                 config.clock.clone(),
                 2 * config.max_request_skew,
@@ -265,8 +265,8 @@ pub async fn serve_with_store(
 fn capped_connections(config: &Config) -> usize {
     let soft = crate::open_files::soft_limit();
     let database_descriptors = if config.postgres_url.is_some() {
-        // One socket a connection.
-        pg_pool_size(config)
+        // One socket a connection, the writer's included.
+        pg_pool_size(config) + crate::store::postgres::WRITER_CONNECTIONS
     } else {
         // The readers and the writer, each with the database, its write-ahead log and its
         // shared memory open.
@@ -286,7 +286,8 @@ fn capped_connections(config: &Config) -> usize {
     cap
 }
 
-/// Connections of the PostgreSQL store's pool: reads and writes share it.
+/// Connections of the PostgreSQL store's pool, which reads and a driver's changes share
+/// (the group-commit writer has [`crate::store::postgres::WRITER_CONNECTIONS`] of its own).
 fn pg_pool_size(config: &Config) -> usize {
     2 * config.read_pool_size
 }

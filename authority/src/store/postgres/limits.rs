@@ -107,13 +107,14 @@ async fn wait_for_writers_of(conn: &Object, names: Vec<String>, at: u64) -> Resu
         return Ok(());
     }
     let ats = vec![i(at); names.len()];
-    conn.execute(
-        "INSERT INTO guess_locks (name, at)
-         SELECT * FROM unnest($1::TEXT[], $2::BIGINT[])
-         ON CONFLICT (name) DO NOTHING",
-        &[&names, &ats],
-    )
-    .await?;
+    let st = conn
+        .prepare_cached(
+            "INSERT INTO guess_locks (name, at)
+             SELECT * FROM unnest($1::TEXT[], $2::BIGINT[])
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .await?;
+    conn.execute(&st, &[&names, &ats]).await?;
     Ok(())
 }
 
@@ -132,13 +133,14 @@ pub async fn lock_failure_rows(
     if names.is_empty() {
         return Ok(());
     }
-    tx.execute(
-        "INSERT INTO guess_locks (name, at)
-         SELECT * FROM unnest($1::TEXT[], $2::BIGINT[])
-         ON CONFLICT (name) DO UPDATE SET at = GREATEST(guess_locks.at, EXCLUDED.at)",
-        &[&names, &ats],
-    )
-    .await?;
+    let st = tx
+        .prepare_cached(
+            "INSERT INTO guess_locks (name, at)
+             SELECT * FROM unnest($1::TEXT[], $2::BIGINT[])
+             ON CONFLICT (name) DO UPDATE SET at = GREATEST(guess_locks.at, EXCLUDED.at)",
+        )
+        .await?;
+    tx.execute(&st, &[&names, &ats]).await?;
     Ok(())
 }
 
@@ -208,7 +210,8 @@ where
     K: for<'a> tokio_postgres::types::FromSql<'a> + std::hash::Hash + Eq,
 {
     let mut times: HashMap<K, Vec<u64>> = HashMap::new();
-    for row in tx.query(sql, &[keys, &since]).await? {
+    let st = tx.prepare_cached(sql).await?;
+    for row in tx.query(&st, &[keys, &since]).await? {
         times
             .entry(row.get(0))
             .or_default()

@@ -66,10 +66,16 @@ const POOL_TIMEOUT: Duration = Duration::from_secs(2);
 /// request's 30 s deadline.
 const CREATE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Connections the group-commit writer keeps beside the pool: one for its batches, and one
+/// to ask about a batch whose commit went unanswered on a connection opened after the
+/// loss (D171) or to prune while the other is being replaced.
+pub const WRITER_CONNECTIONS: usize = 2;
+
 impl PgStore {
     /// Connects to `url` (`postgres://user@host:port/db`, libpq's keys), migrates the
     /// database and starts the group-commit writer on the current runtime. At most
-    /// `pool_size` connections are open; nonces are kept `nonce_secs` past their
+    /// `pool_size` connections are open for reads and a driver's changes, and
+    /// [`WRITER_CONNECTIONS`] more for the writer; nonces are kept `nonce_secs` past their
     /// timestamp. The connection is not encrypted: the database must be on loopback or a
     /// private network (see D86).
     pub async fn connect(
@@ -98,25 +104,32 @@ impl PgStore {
                 .unwrap_or(POOL_TIMEOUT)
                 * u32::try_from(hosts.max(1)).unwrap_or(u32::MAX),
         );
-        let manager = Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig {
-                // Checks that the connection is open before lending it: after a database
-                // restart the dead connections are replaced instead of failing a request.
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
-        let pool = Pool::builder(manager)
-            .max_size(pool_size.max(2))
-            .runtime(Runtime::Tokio1)
-            .wait_timeout(Some(POOL_TIMEOUT))
-            .create_timeout(Some(create_timeout))
-            .recycle_timeout(Some(POOL_TIMEOUT))
-            .build()
-            .map_err(|_| StoreError::Postgres("pool".into()))?;
+        let pool_of = |size: usize| {
+            let manager = Manager::from_config(
+                config.clone(),
+                NoTls,
+                ManagerConfig {
+                    // Checks that the connection is open before lending it: after a database
+                    // restart the dead connections are replaced instead of failing a request.
+                    recycling_method: RecyclingMethod::Fast,
+                },
+            );
+            Pool::builder(manager)
+                .max_size(size)
+                .runtime(Runtime::Tokio1)
+                .wait_timeout(Some(POOL_TIMEOUT))
+                .create_timeout(Some(create_timeout))
+                .recycle_timeout(Some(POOL_TIMEOUT))
+                .build()
+                .map_err(|_| StoreError::Postgres("pool".into()))
+        };
+        let pool = pool_of(pool_size.max(2))?;
         with_retry(&pool, |conn| Box::pin(schema::migrate(conn))).await?;
-        let (writer, task) = Writer::start(pool.clone(), Retention { clock, nonce_secs });
+        // The writer's connections are its own: in a pool shared with the reads, every
+        // batch waited its turn behind the checks' reads, and every check waits for its
+        // batch (D191).
+        let writes = pool_of(WRITER_CONNECTIONS)?;
+        let (writer, task) = Writer::start(writes, Retention { clock, nonce_secs });
         Ok(PgStore {
             pool,
             writer,

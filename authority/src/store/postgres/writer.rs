@@ -35,6 +35,38 @@ const MAX_BATCH: usize = 512;
 /// counters are deleted.
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
 
+// The batch's statements, prepared once a connection (deadpool's statement cache): a
+// statement sent as text is parsed and described in a round trip of its own before it
+// runs, and the writer's round trips are what a batch waits on (D191).
+const INSERT_NONCES: &str = "INSERT INTO nonces (account, nonce, ts)
+     SELECT * FROM unnest($1::BIGINT[], $2::BYTEA[], $3::BIGINT[])
+     ON CONFLICT DO NOTHING
+     RETURNING account, nonce";
+const INSERT_FAILURES: &str = "INSERT INTO check_failures (at, verifier_id, target)
+     SELECT * FROM unnest($1::BIGINT[], $2::BIGINT[], $3::TEXT[])";
+const INSERT_SPENT_CODES: &str =
+    "INSERT INTO spent_codes (elicence_id, window_start, audience, form, at, verifier_id)
+     SELECT * FROM unnest($1::BIGINT[], $2::BIGINT[], $3::SMALLINT[],
+                          $4::SMALLINT[], $5::BIGINT[], $6::BIGINT[])
+     ON CONFLICT DO NOTHING
+     RETURNING elicence_id, window_start, audience, form, verifier_id, at";
+// A plain join on `unnest` (D87).
+const CODE_HOLDERS: &str =
+    "SELECT s.elicence_id, s.window_start, s.audience, s.form, s.verifier_id, s.at
+     FROM spent_codes AS s
+     JOIN unnest($1::BIGINT[], $2::BIGINT[], $3::SMALLINT[], $4::SMALLINT[])
+         AS v (elicence_id, window_start, audience, form)
+     ON s.elicence_id = v.elicence_id AND s.window_start = v.window_start
+        AND s.audience = v.audience AND s.form = v.form";
+const LOCK_DRIVERS: &str =
+    "SELECT id, seq FROM drivers WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE";
+const LAST_FEED_SEQS: &str =
+    "SELECT driver_id, max(seq) FROM feed WHERE driver_id = ANY($1) GROUP BY driver_id";
+const INSERT_FEED: &str = "INSERT INTO feed (driver_id, seq, kind, at, verifier_id, outcome, body)
+     SELECT v.driver_id, v.seq, 'verification', v.at, v.verifier_id, v.outcome, v.body
+     FROM unnest($1::BIGINT[], $2::BIGINT[], $3::BIGINT[], $4::BIGINT[], $5::TEXT[], $6::TEXT[])
+         AS v (driver_id, seq, at, verifier_id, outcome, body)";
+
 /// Held by a writer job's caller while it waits for the answer: the writer sees through
 /// its [`Watch`], at any point of a batch, whether anyone still does (D183).
 pub struct Waiter {
@@ -459,17 +491,12 @@ async fn write_batch(
                 let inserted = if cols.accounts.is_empty() {
                     Vec::new()
                 } else {
-                    tx.query(
-                        "INSERT INTO nonces (account, nonce, ts)
-                         SELECT * FROM unnest($1::BIGINT[], $2::BYTEA[], $3::BIGINT[])
-                         ON CONFLICT DO NOTHING
-                         RETURNING account, nonce",
-                        &[&cols.accounts, &cols.nonces, &cols.ts],
-                    )
-                    .await?
-                    .iter()
-                    .map(|r| (r.get::<_, i64>(0), r.get::<_, Vec<u8>>(1)))
-                    .collect()
+                    let st = tx.prepare_cached(INSERT_NONCES).await?;
+                    tx.query(&st, &[&cols.accounts, &cols.nonces, &cols.ts])
+                        .await?
+                        .iter()
+                        .map(|r| (r.get::<_, i64>(0), r.get::<_, Vec<u8>>(1)))
+                        .collect()
                 };
                 // The limits first (D163): a refused job writes nothing, so it leaves the
                 // batch's columns and its feed entry. Rows are locked in one order in every
@@ -514,9 +541,9 @@ async fn write_batch(
                     (&*cols, &feed[..])
                 };
                 if !cols.failure_at.is_empty() {
+                    let st = tx.prepare_cached(INSERT_FAILURES).await?;
                     tx.execute(
-                        "INSERT INTO check_failures (at, verifier_id, target)
-                         SELECT * FROM unnest($1::BIGINT[], $2::BIGINT[], $3::TEXT[])",
+                        &st,
                         &[
                             &cols.failure_at,
                             &cols.failure_verifier,
@@ -625,13 +652,10 @@ async fn claim_codes(
             r.get::<_, i64>(5) as u64,
         )
     };
+    let st = tx.prepare_cached(INSERT_SPENT_CODES).await?;
     let fresh: Vec<Holder> = tx
         .query(
-            "INSERT INTO spent_codes (elicence_id, window_start, audience, form, at, verifier_id)
-             SELECT * FROM unnest($1::BIGINT[], $2::BIGINT[], $3::SMALLINT[],
-                                  $4::SMALLINT[], $5::BIGINT[], $6::BIGINT[])
-             ON CONFLICT DO NOTHING
-             RETURNING elicence_id, window_start, audience, form, verifier_id, at",
+            &st,
             &[
                 &cols.spent_elicence,
                 &cols.spent_window,
@@ -650,14 +674,10 @@ async fn claim_codes(
     }
     // Some were spent before: who holds them. A plain join on `unnest` (D87); READ
     // COMMITTED, so this sees the rows the insert above waited for.
+    let st = tx.prepare_cached(CODE_HOLDERS).await?;
     let held = tx
         .query(
-            "SELECT s.elicence_id, s.window_start, s.audience, s.form, s.verifier_id, s.at
-             FROM spent_codes AS s
-             JOIN unnest($1::BIGINT[], $2::BIGINT[], $3::SMALLINT[], $4::SMALLINT[])
-                 AS v (elicence_id, window_start, audience, form)
-             ON s.elicence_id = v.elicence_id AND s.window_start = v.window_start
-                AND s.audience = v.audience AND s.form = v.form",
+            &st,
             &[
                 &cols.spent_elicence,
                 &cols.spent_window,
@@ -717,24 +737,14 @@ async fn last_seqs(
     ids: &[i64],
 ) -> Result<HashMap<i64, i64>, Fault> {
     let mut seqs: HashMap<i64, i64> = HashMap::new();
-    for row in tx
-        .query(
-            "SELECT id, seq FROM drivers WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE",
-            &[&ids],
-        )
-        .await?
-    {
+    let st = tx.prepare_cached(LOCK_DRIVERS).await?;
+    for row in tx.query(&st, &[&ids]).await? {
         seqs.insert(row.get::<_, i64>(0), row.get::<_, i64>(1));
     }
     // A statement of its own, so a snapshot taken once the locks are held (READ
     // COMMITTED): it sees every entry appended by whoever held them before.
-    for row in tx
-        .query(
-            "SELECT driver_id, max(seq) FROM feed WHERE driver_id = ANY($1) GROUP BY driver_id",
-            &[&ids],
-        )
-        .await?
-    {
+    let st = tx.prepare_cached(LAST_FEED_SEQS).await?;
+    for row in tx.query(&st, &[&ids]).await? {
         if let Some(seq) = seqs.get_mut(&row.get::<_, i64>(0)) {
             *seq = (*seq).max(row.get::<_, i64>(1));
         }
@@ -768,14 +778,9 @@ async fn insert_feed(
         outcomes.push(outcome.clone());
         bodies.push(body.clone());
     }
-    tx.execute(
-        "INSERT INTO feed (driver_id, seq, kind, at, verifier_id, outcome, body)
-         SELECT v.driver_id, v.seq, 'verification', v.at, v.verifier_id, v.outcome, v.body
-         FROM unnest($1::BIGINT[], $2::BIGINT[], $3::BIGINT[], $4::BIGINT[], $5::TEXT[], $6::TEXT[])
-             AS v (driver_id, seq, at, verifier_id, outcome, body)",
-        &[&drivers, &seq, &at, &verifiers, &outcomes, &bodies],
-    )
-    .await?;
+    let st = tx.prepare_cached(INSERT_FEED).await?;
+    tx.execute(&st, &[&drivers, &seq, &at, &verifiers, &outcomes, &bodies])
+        .await?;
     Ok(())
 }
 
