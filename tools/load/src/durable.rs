@@ -541,6 +541,74 @@ mod tests {
         assert_eq!(floor.rows_appended().await.unwrap(), 1);
     }
 
+    /// The PostgreSQL floor on the server `EDL_TEST_PG` names (the PostgreSQL pass of
+    /// `scripts/test`), in its database of its own there, as `scripts/load` runs it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_postgres_floor_answers_only_committed_checks_and_refuses_a_cluster_that_is_not_durable()
+     {
+        let Ok(url) = std::env::var("EDL_TEST_PG") else {
+            eprintln!("skipped: runs in the PostgreSQL pass (EDL_TEST_PG)");
+            return;
+        };
+        let target = Target::Postgres(url.clone());
+        let open = || Durable::open(&target, 50, 2, Bytes::from_static(b"x"));
+        let floor = open().await.unwrap();
+        // The database outlives a run: what this one adds is counted.
+        let before = floor.rows_appended().await.unwrap();
+        let checks: Vec<_> = (0..40)
+            .map(|_| {
+                let floor = floor.clone();
+                tokio::spawn(async move { floor.check().await })
+            })
+            .collect();
+        for check in checks {
+            check.await.unwrap().unwrap();
+        }
+        // Committed, not only sent: a connection opened now reads every row.
+        let config = pg_database(&url).await.unwrap();
+        let other = pg_connect(&config).await.unwrap();
+        let count = "SELECT count(*) FROM load_floor_log";
+        let rows: i64 = other.query_one(count, &[]).await.unwrap().get(0);
+        assert_eq!(rows, before + 40);
+        let batches = floor.batches.load(Ordering::Relaxed);
+        assert!((1..=40).contains(&batches), "{batches} batches");
+
+        // A row gone is a 503 that appends nothing; the append alone still writes.
+        other
+            .execute("DELETE FROM load_floor_rows WHERE id = $1", &[&1i64])
+            .await
+            .unwrap();
+        let answer = floor.answer(1, floor.read(1).await);
+        assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let answer = floor.answer(1, floor.append(1).await);
+        assert_eq!(answer.status(), StatusCode::OK);
+        let rows: i64 = other.query_one(count, &[]).await.unwrap().get(0);
+        assert_eq!(rows, before + 41);
+
+        // Commits not flushed before the answer: no floor.
+        other
+            .batch_execute(&format!(
+                "ALTER DATABASE {PG_DATABASE} SET synchronous_commit = off"
+            ))
+            .await
+            .unwrap();
+        let refused = open().await;
+        other
+            .batch_execute(&format!(
+                "ALTER DATABASE {PG_DATABASE} RESET synchronous_commit"
+            ))
+            .await
+            .unwrap();
+        match refused {
+            Err(Error::Setup(why)) => assert!(why.contains("synchronous_commit"), "{why}"),
+            Err(e) => panic!("refused for another reason: {e}"),
+            Ok(_) => panic!("a floor on commits that are not flushed"),
+        }
+        // Reset, it opens again, its rows made again where missing.
+        let again = open().await.unwrap();
+        again.check().await.unwrap();
+    }
+
     #[test]
     fn every_key_is_read_once_in_each_round_of_reads() {
         // 7 divides 2^31 - 2: there the stride reads the keys in order, still each once.
