@@ -187,13 +187,22 @@ impl PgStore {
 /// A driver by id or by licence number, for reads that need no sequence (`read_driver`
 /// drops the row's `seq`, which is not the cursor since D116).
 const BY_ID: &str = "SELECT id, seq, state FROM drivers WHERE id = $1";
-/// A driver with its sequence (the sync cursor): the row's `seq`, moved by every change,
-/// or its feed's last entry if later (a verification appends to the feed only, D116).
-const WITH_SEQ_BY_ID: &str = "SELECT id,
-        GREATEST(seq, COALESCE((SELECT max(f.seq) FROM feed AS f WHERE f.driver_id = drivers.id), 0)),
-        state
-    FROM drivers WHERE id = $1";
 const BY_NUMBER: &str = "SELECT id, seq, state FROM drivers WHERE licence_number = $1";
+/// What a sync reads, in one statement (one snapshot under READ COMMITTED, one round trip):
+/// the driver's row with its sequence (the sync cursor: the row's `seq`, moved by every
+/// change, or its feed's last entry if later, as a verification appends to the feed only,
+/// D116), then its feed entries past the cursor `$2`, at most `$3`, in order; no row at
+/// all for an unknown driver. The last column orders the two parts (a `UNION ALL` keeps no
+/// order of its own, on the distributed engines either).
+const SYNC_SNAPSHOT: &str = "SELECT id,
+        GREATEST(seq, COALESCE((SELECT max(f.seq) FROM feed AS f WHERE f.driver_id = drivers.id), 0)),
+        state, NULL::TEXT, NULL::TEXT, NULL::BIGINT, 0
+    FROM drivers WHERE id = $1
+    UNION ALL
+    SELECT NULL, e.seq, NULL, e.kind, e.body, e.verifier_id, 1
+    FROM (SELECT seq, kind, body, verifier_id FROM feed
+          WHERE driver_id = $1 AND seq > $2 ORDER BY seq LIMIT $3) AS e
+    ORDER BY 7, 2";
 
 #[async_trait]
 impl RegistryStore for PgStore {
@@ -405,37 +414,27 @@ impl RegistryStore for PgStore {
     ) -> Result<Option<SyncSnapshot>, StoreError> {
         with_retry(&self.pool, move |conn| {
             Box::pin(async move {
-                // One snapshot: the state and the feed are of the same moment.
-                let tx = conn
-                    .build_transaction()
-                    .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-                    .read_only(true)
-                    .start()
+                // One statement, so one snapshot: the state and the feed are of the same
+                // moment, in one round trip (D192).
+                let st = conn.prepare_cached(SYNC_SNAPSHOT).await?;
+                let rows = conn
+                    .query(&st, &[&i(driver), &i(cursor), &(i64::from(limit) + 1)])
                     .await?;
-                let st = tx.prepare_cached(WITH_SEQ_BY_ID).await?;
-                let Some(row) = tx.query_opt(&st, &[&i(driver)]).await? else {
+                // The driver's row first, then its entries in order (`SYNC_SNAPSHOT`).
+                let mut rows = rows.iter();
+                let Some(row) = rows.next() else {
                     return Ok(None);
                 };
-                let (state, seq) = rows::driver(&row)?;
-                let st = tx
-                    .prepare_cached(
-                        "SELECT seq, kind, body, verifier_id FROM feed
-                         WHERE driver_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
-                    )
-                    .await?;
+                let (state, seq) = rows::driver(row)?;
                 let mut feed = Vec::new();
-                for r in tx
-                    .query(&st, &[&i(driver), &i(cursor), &(i64::from(limit) + 1)])
-                    .await?
-                {
-                    let kind: String = get(&r, 1, "feed kind")?;
-                    let body: String = get(&r, 2, "feed body")?;
+                for r in rows {
+                    let kind: String = get(r, 3, "feed kind")?;
+                    let body: String = get(r, 4, "feed body")?;
                     feed.push(FeedRow {
-                        seq: u(get(&r, 0, "feed seq")?),
-                        event: decode_feed(&kind, &body, get(&r, 3, "feed verifier")?)?,
+                        seq: u(get(r, 1, "feed seq")?),
+                        event: decode_feed(&kind, &body, get(r, 5, "feed verifier")?)?,
                     });
                 }
-                commit(tx).await?;
                 Ok(Some(SyncSnapshot { state, seq, feed }))
             })
         })
