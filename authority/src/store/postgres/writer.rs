@@ -37,7 +37,7 @@ const PRUNE_EVERY: Duration = Duration::from_secs(60);
 
 // The batch's statements, prepared once a connection (deadpool's statement cache): a
 // statement sent as text is parsed and described in a round trip of its own before it
-// runs, and the writer's round trips are what a batch waits on (D191).
+// runs, and every check waits for its batch (D191).
 const INSERT_NONCES: &str = "INSERT INTO nonces (account, nonce, ts)
      SELECT * FROM unnest($1::BIGINT[], $2::BYTEA[], $3::BIGINT[])
      ON CONFLICT DO NOTHING
