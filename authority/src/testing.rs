@@ -239,6 +239,15 @@ impl TestServer {
         crate::Clock::now(&self.clock)
     }
 
+    /// Sets the clock 20 s into the next 30 s code window and returns that time. A code
+    /// shown then is accepted until the end of the window after it, 40 s later: the tests
+    /// of resends after a code's windows step past them from here.
+    pub fn late_in_next_window(&self) -> u64 {
+        let at = (self.now() / 30 + 1) * 30 + 20;
+        self.clock.set(at);
+        at
+    }
+
     pub async fn raw(
         &self,
         method: Method,

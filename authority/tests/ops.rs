@@ -741,8 +741,7 @@ async fn a_check_left_out_at_its_deadline_and_sent_again_after_its_windows_ended
     let (driver, mut wallet) = t.issued_wallet(&number(1)).await;
     let police = t.verifier("交警", "enforcement").await;
     // Shown 20 s into a window: accepted until the end of the next one, 40 s later.
-    let shown = (t.now() / 30 + 1) * 30 + 20;
-    t.clock.set(shown);
+    let shown = t.late_in_next_window();
     let qr = wallet.online_qr(Audience::Enforcement, shown);
     let held = Blocker::hold_driver(&t, driver).await;
     assert_unavailable_with_retry_after(t.verify(&police, qr.clone()).await, "past the deadline");

@@ -114,8 +114,7 @@ async fn the_spender_s_resend_after_the_code_s_windows_ended_is_its_repeat() {
     let insurer = t.verifier("保险公司", "insurer").await;
 
     // Spent 20 s into a window: accepted until the end of the next one, 40 s later.
-    let spent_at = (t.now() / 30 + 1) * 30 + 20;
-    t.clock.set(spent_at);
+    let spent_at = t.late_in_next_window();
     let qr = wallet.online_qr(Audience::Enforcement, spent_at);
     let manual = wallet.manual(Audience::Enforcement, spent_at);
     let (s, first, _) = t.verify(&police, qr.clone()).await;
@@ -215,8 +214,7 @@ async fn a_code_refused_as_spent_in_time_is_still_spent_when_its_verifier_sends_
     let police = t.verifier("交警", "enforcement").await;
 
     // Shown 20 s into a window: accepted until the end of the next one, 40 s later.
-    let shown = (t.now() / 30 + 1) * 30 + 20;
-    t.clock.set(shown);
+    let shown = t.late_in_next_window();
     let qr = wallet.online_qr(Audience::Business, shown);
     // Someone else (a copy of the screen) spends it first.
     let (s, v, _) = t.verify(&insurer, qr.clone()).await;
@@ -235,8 +233,7 @@ async fn a_code_refused_as_spent_in_time_is_still_spent_when_its_verifier_sends_
     let qr_resend = (s, v["error"].as_str().map(str::to_owned));
     // And a code the database refused as spent (after a restart, or through another
     // process) alike: the manual code of a later window.
-    let shown = (t.now() / 30 + 1) * 30 + 20;
-    t.clock.set(shown);
+    let shown = t.late_in_next_window();
     let manual = wallet.manual(Audience::Business, shown);
     let (s, v, _) = t.verify(&insurer, manual.clone()).await;
     assert_eq!(s, StatusCode::OK, "{v}");
