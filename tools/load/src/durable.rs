@@ -552,6 +552,11 @@ mod tests {
         };
         let target = Target::Postgres(url.clone());
         let open = || Durable::open(&target, 50, 2, Bytes::from_static(b"x"));
+        // A run killed before its reset below leaves the next one a cluster to reset.
+        let config = pg_database(&url).await.unwrap();
+        let admin = pg_connect(&url.parse().unwrap()).await.unwrap();
+        let reset = format!("ALTER DATABASE {PG_DATABASE} RESET synchronous_commit");
+        admin.batch_execute(&reset).await.unwrap();
         let floor = open().await.unwrap();
         // The database outlives a run: what this one adds is counted.
         let before = floor.rows_appended().await.unwrap();
@@ -565,7 +570,6 @@ mod tests {
             check.await.unwrap().unwrap();
         }
         // Committed, not only sent: a connection opened now reads every row.
-        let config = pg_database(&url).await.unwrap();
         let other = pg_connect(&config).await.unwrap();
         let count = "SELECT count(*) FROM load_floor_log";
         let rows: i64 = other.query_one(count, &[]).await.unwrap().get(0);
@@ -573,14 +577,17 @@ mod tests {
         let batches = floor.batches.load(Ordering::Relaxed);
         assert!((1..=40).contains(&batches), "{batches} batches");
 
-        // A row gone is a 503 that appends nothing; the append alone still writes.
+        // A check whose row is gone is a 503 that appends nothing; the append alone still
+        // writes.
         other
-            .execute("DELETE FROM load_floor_rows WHERE id = $1", &[&1i64])
+            .batch_execute("DELETE FROM load_floor_rows")
             .await
             .unwrap();
-        let answer = floor.answer(1, floor.read(1).await);
+        let answer = floor.answer(1, floor.check().await);
         assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE);
-        let answer = floor.answer(1, floor.append(1).await);
+        let rows: i64 = other.query_one(count, &[]).await.unwrap().get(0);
+        assert_eq!(rows, before + 40);
+        let answer = floor.answer(1, floor.append(floor.pick()).await);
         assert_eq!(answer.status(), StatusCode::OK);
         let rows: i64 = other.query_one(count, &[]).await.unwrap().get(0);
         assert_eq!(rows, before + 41);
@@ -593,12 +600,7 @@ mod tests {
             .await
             .unwrap();
         let refused = open().await;
-        other
-            .batch_execute(&format!(
-                "ALTER DATABASE {PG_DATABASE} RESET synchronous_commit"
-            ))
-            .await
-            .unwrap();
+        other.batch_execute(&reset).await.unwrap();
         match refused {
             Err(Error::Setup(why)) => assert!(why.contains("synchronous_commit"), "{why}"),
             Err(e) => panic!("refused for another reason: {e}"),

@@ -66,9 +66,9 @@ const POOL_TIMEOUT: Duration = Duration::from_secs(2);
 /// request's 30 s deadline.
 const CREATE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Connections the group-commit writer keeps beside the pool: one for its batches, and one
-/// to ask about a batch whose commit went unanswered on a connection opened after the
-/// loss (D171) or to prune while the other is being replaced.
+/// Connections the group-commit writer keeps beside the pool: one for its batches (and its
+/// prunes, between them), and one to ask about a batch whose commit went unanswered, on a
+/// connection opened after the loss while the lost one is still held (D171).
 pub const WRITER_CONNECTIONS: usize = 2;
 
 impl PgStore {
