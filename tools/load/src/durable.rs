@@ -486,10 +486,9 @@ mod tests {
         (path, floor)
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn every_check_answered_is_a_row_committed_to_the_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let (path, floor) = sqlite_floor(&dir, 50).await;
+    /// Forty checks at once on `floor`, each answered; committed in batches: at least one,
+    /// at most one a check.
+    async fn forty_checks_at_once(floor: &Arc<Durable>) {
         let checks: Vec<_> = (0..40)
             .map(|_| {
                 let floor = floor.clone();
@@ -499,10 +498,16 @@ mod tests {
         for check in checks {
             check.await.unwrap().unwrap();
         }
-        assert_eq!(floor.rows_appended().await.unwrap(), 40);
-        // Committed in batches: at least one, at most one a check.
         let batches = floor.batches.load(Ordering::Relaxed);
         assert!((1..=40).contains(&batches), "{batches} batches");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn every_check_answered_is_a_row_committed_to_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, floor) = sqlite_floor(&dir, 50).await;
+        forty_checks_at_once(&floor).await;
+        assert_eq!(floor.rows_appended().await.unwrap(), 40);
         // Committed, not only the writer's: a connection opened now reads every row.
         let conn = rusqlite::Connection::open(&path).unwrap();
         let rows: i64 = conn
@@ -553,29 +558,18 @@ mod tests {
         let target = Target::Postgres(url.clone());
         let open = || Durable::open(&target, 50, 2, Bytes::from_static(b"x"));
         // A run killed before its reset below leaves the next one a cluster to reset.
-        let config = pg_database(&url).await.unwrap();
-        let admin = pg_connect(&url.parse().unwrap()).await.unwrap();
+        // Another connection, to read what is committed and to change the settings.
+        let other = pg_connect(&pg_database(&url).await.unwrap()).await.unwrap();
         let reset = format!("ALTER DATABASE {PG_DATABASE} RESET synchronous_commit");
-        admin.batch_execute(&reset).await.unwrap();
+        other.batch_execute(&reset).await.unwrap();
         let floor = open().await.unwrap();
         // The database outlives a run: what this one adds is counted.
         let before = floor.rows_appended().await.unwrap();
-        let checks: Vec<_> = (0..40)
-            .map(|_| {
-                let floor = floor.clone();
-                tokio::spawn(async move { floor.check().await })
-            })
-            .collect();
-        for check in checks {
-            check.await.unwrap().unwrap();
-        }
-        // Committed, not only sent: a connection opened now reads every row.
-        let other = pg_connect(&config).await.unwrap();
+        forty_checks_at_once(&floor).await;
+        // Committed, not only sent: another connection reads every row.
         let count = "SELECT count(*) FROM load_floor_log";
         let rows: i64 = other.query_one(count, &[]).await.unwrap().get(0);
         assert_eq!(rows, before + 40);
-        let batches = floor.batches.load(Ordering::Relaxed);
-        assert!((1..=40).contains(&batches), "{batches} batches");
 
         // A check whose row is gone is a 503 that appends nothing; the append alone still
         // writes.
