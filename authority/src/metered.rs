@@ -57,6 +57,38 @@ impl MeteredStore {
         }
         Ok(self.metrics.write(op))
     }
+
+    /// Waits for `claim`, a check's claim on its code, until the writer has held one
+    /// batch longer than the stall bound; then gives it up, `Held` (D193). Both writers
+    /// make a claim only while its check waits for it (D183), so one still queued is then
+    /// left out, and the check is told to come back now rather than at the request's
+    /// deadline. One already in the held batch may yet commit: its verifier's resend is
+    /// then answered as its repeat (D108), as after a deadline (D183). Other writes wait
+    /// on, since they are made whatever becomes of their request.
+    async fn unless_held<T>(
+        &self,
+        claim: impl std::future::Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        tokio::pin!(claim);
+        // Nothing can be held past the bound before the bound has passed.
+        let mut wait = self.stall;
+        loop {
+            tokio::select! {
+                answered = &mut claim => return answered,
+                () = tokio::time::sleep(wait) => {}
+            }
+            wait = match self.inner.writer_held_for() {
+                Some(held) if held > self.stall => {
+                    tracing::debug!("a claim given up: the database holds a commit");
+                    return Err(StoreError::Held);
+                }
+                // Looked at again just past the bound of the batch in hand, or a whole
+                // bound later if none is (the writer between two batches).
+                Some(held) => self.stall - held + Duration::from_millis(1),
+                None => self.stall,
+            };
+        }
+    }
 }
 
 #[async_trait]
@@ -165,9 +197,15 @@ impl RegistryStore for MeteredStore {
         budget: Option<crate::store::Budget>,
     ) -> Result<crate::guard::Claim, StoreError> {
         let _t = self.begin("log_verification")?;
-        self.inner
-            .log_verification(driver, verifier_id, entry, spends, budget)
-            .await
+        let claims = spends.is_some();
+        let write = self
+            .inner
+            .log_verification(driver, verifier_id, entry, spends, budget);
+        if claims {
+            self.unless_held(write).await
+        } else {
+            write.await
+        }
     }
 
     async fn check_failures_since(&self, since: u64) -> Result<Vec<CheckFailure>, StoreError> {

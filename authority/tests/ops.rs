@@ -409,6 +409,111 @@ async fn a_check_refused_while_a_batch_is_held_leaves_its_code_unspent() {
     );
 }
 
+/// A check whose own batch the database holds (another process holds the SQLite file's
+/// write lock) is answered 503 with Retry-After once the writer has held that batch past
+/// `writer_stall`, not when the writer's busy timeout or the request's deadline ends the
+/// wait; its claim is then left out, so the code is nobody's (D193). Before, the check
+/// waited out the 5 s busy timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_check_whose_batch_is_held_is_answered_at_the_stall_and_leaves_its_code_unspent() {
+    let Some(OneCode {
+        t,
+        mut wallet,
+        police,
+        other,
+        code,
+    }) = one_code_on_sqlite(|c| c.writer_stall = Duration::from_millis(300)).await
+    else {
+        return;
+    };
+    let blocker = Blocker::hold(&t).await;
+    let asked = std::time::Instant::now();
+    let answer = t.verify(&police, code.clone()).await;
+    let took = asked.elapsed();
+    assert_unavailable_with_retry_after(answer, "its batch held");
+    assert!(
+        took < Duration::from_secs(3),
+        "answered at the stall: {took:?}"
+    );
+    blocker.release().await;
+    // Once the writer has its lock, and its batch (the claim left out) is over.
+    let ready = std::time::Instant::now() + Duration::from_secs(5);
+    while reqwest::get(format!("{}/readyz", t.url))
+        .await
+        .unwrap()
+        .status()
+        != StatusCode::OK
+    {
+        assert!(std::time::Instant::now() < ready, "ready again");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (s, v, _) = t.verify(&other, code).await;
+    assert_eq!(
+        s,
+        StatusCode::OK,
+        "another verifier, the code never spent: {v}"
+    );
+    assert_eq!(
+        t.verified_by(&mut wallet).await,
+        ["交警二队"],
+        "the answered check alone"
+    );
+}
+
+/// A check queued behind a batch the database holds is answered 503 once that batch is
+/// held past `writer_stall`, and its claim is left out when the writer comes to it (D193).
+/// Before, it waited for the held batch to fail and then for its own (about 10 s here).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_check_queued_behind_a_held_batch_is_answered_at_the_stall_and_leaves_its_code_unspent() {
+    let Some(OneCode {
+        t,
+        mut wallet,
+        police,
+        other,
+        code,
+    }) = one_code_on_sqlite(|c| c.writer_stall = Duration::from_millis(300)).await
+    else {
+        return;
+    };
+    let blocker = Blocker::hold(&t).await;
+    // A write whose batch waits for the lock, and the check sent before the stall, so it
+    // is taken and queued behind that batch.
+    let url = t.url.clone();
+    let write = tokio::spawn(async move {
+        reqwest::Client::new()
+            .post(format!("{url}/admin/verifiers"))
+            .bearer_auth(ADMIN)
+            .json(&json!({"name": "平安保险", "class": "insurer"}))
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let asked = std::time::Instant::now();
+    let answer = t.verify(&police, code.clone()).await;
+    let took = asked.elapsed();
+    assert_unavailable_with_retry_after(answer, "queued behind a held batch");
+    assert!(
+        took < Duration::from_secs(3),
+        "answered at the stall: {took:?}"
+    );
+    blocker.release().await;
+    // The held batch goes on: the write it holds was waited for, and is made.
+    assert_eq!(write.await.unwrap(), StatusCode::OK);
+    let (s, v, _) = t.verify(&other, code).await;
+    assert_eq!(
+        s,
+        StatusCode::OK,
+        "another verifier, the code never spent: {v}"
+    );
+    assert_eq!(
+        t.verified_by(&mut wallet).await,
+        ["交警二队"],
+        "the answered check alone"
+    );
+}
+
 /// The refused check sent again by its own verifier once the stall is over is answered as
 /// new: nothing was kept (S-F1).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -437,6 +542,8 @@ async fn a_check_refused_while_a_batch_is_held_can_be_sent_again_later() {
 /// timeout and nothing of the batch is made. The check is answered 503 with when to come
 /// back, and its code is nobody's: another verifier's check of it, the lock gone, verifies
 /// (thirteenth review, T-F1: 503 without Retry-After, then 409 for a code never logged).
+/// The stall bound past the busy timeout, so the writer's giving up is what answers (the
+/// stall's own answer is `a_check_whose_batch_is_held_is_answered_at_the_stall…`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_check_whose_batch_cannot_begin_says_when_to_retry_and_leaves_its_code_unspent() {
     let Some(OneCode {
@@ -445,7 +552,7 @@ async fn a_check_whose_batch_cannot_begin_says_when_to_retry_and_leaves_its_code
         other,
         code,
         ..
-    }) = one_code_on_sqlite(|_| {}).await
+    }) = one_code_on_sqlite(|c| c.writer_stall = Duration::from_secs(20)).await
     else {
         return;
     };

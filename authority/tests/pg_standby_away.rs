@@ -2,9 +2,9 @@
 //! back, as it should (a commit acknowledged before the standby has it could be lost in a
 //! fail-over). The authority must not queue writes behind a commit that does not come:
 //! once its writer has held one batch for longer than `writer_stall`, new writes are
-//! answered `503 unavailable` with `Retry-After` at once and `/readyz` says why; when the
-//! standby is back, the held commit completes and writes are taken again (D179; the
-//! eighth review's O-F7, rest).
+//! answered `503 unavailable` with `Retry-After` at once, the checks waiting for that
+//! commit then too (D193), and `/readyz` says why; when the standby is back, the held
+//! commit completes and writes are taken again (D179; the eighth review's O-F7, rest).
 //!
 //! Runs in the PostgreSQL pass of `scripts/test` (`EDL_TEST_PG` set), on two clusters of
 //! its own. Bounded: about 20 s each, most of it making the clusters.
@@ -27,28 +27,32 @@ async fn with_its_synchronous_standby_away_writes_are_refused_at_once_and_taken_
     }
     let primary = Cluster::start();
     let standby = primary.standby();
-    let t = std::sync::Arc::new(
-        TestServer::start_on_with(Some(&primary.url), |c| c.metrics_token = SCRAPE.into()).await,
-    );
-    let police = std::sync::Arc::new(t.verifier("交警", "enforcement").await);
-    let (_, wallet) = t.issued_wallet(&number(1)).await;
+    let t =
+        TestServer::start_on_with(Some(&primary.url), |c| c.metrics_token = SCRAPE.into()).await;
+    let police = t.verifier("交警", "enforcement").await;
+    let (_, mut wallet) = t.issued_wallet(&number(1)).await;
     let (s, v, _) = t
         .verify(&police, wallet.online_qr(Audience::Enforcement, t.now()))
         .await;
     assert_eq!(s, StatusCode::OK, "with the standby there: {v}");
 
     standby.ctl("down");
-    // A check whose log entry is now in a commit PostgreSQL holds.
-    let held = {
-        let (t, police) = (t.clone(), police.clone());
-        let code = wallet.manual(Audience::Enforcement, t.now());
-        tokio::spawn(async move { t.verify(&police, code).await })
-    };
+    // A check whose claim is now in a commit PostgreSQL holds: answered once the writer
+    // has held that commit past the stall, not at the request's deadline (D193).
     let stall = t.config().writer_stall;
-    tokio::time::sleep(stall + Duration::from_secs(1)).await;
+    let held = wallet.manual(Audience::Enforcement, t.now());
+    let asked = Instant::now();
+    let (s, v, h) = t.verify(&police, held.clone()).await;
+    let took = asked.elapsed();
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::SERVICE_UNAVAILABLE, Some("unavailable")),
+        "the check in the held commit: {v}"
+    );
+    assert!(h.contains_key("retry-after"), "{h:?}");
     assert!(
-        !held.is_finished(),
-        "the commit is held while the standby is away"
+        took > stall && took < stall + Duration::from_secs(2),
+        "answered at the stall: {took:?}"
     );
 
     let asked = Instant::now();
@@ -83,12 +87,20 @@ async fn with_its_synchronous_standby_away_writes_are_refused_at_once_and_taken_
     );
 
     standby.ctl("up");
-    let (s, v, _) = held.await.unwrap();
-    assert_eq!(
-        s,
-        StatusCode::OK,
-        "the held check, once the standby is back: {v}"
-    );
+    let back = Instant::now() + Duration::from_secs(20);
+    while t
+        .raw(reqwest::Method::GET, "/readyz", &[], Vec::new())
+        .await
+        .0
+        != StatusCode::OK
+    {
+        assert!(Instant::now() < back, "the held commit completes");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // The held check's claim committed with its batch: sent again by its verifier, as the
+    // 503 told, it is answered as its repeat (D108).
+    let (s, v, _) = t.verify(&police, held).await;
+    assert_eq!(s, StatusCode::OK, "the held check sent again: {v}");
     // The refused check was not taken: sent again, it is answered as new.
     let (s, v, _) = t
         .verify(&police, wallet.barcode(Audience::Business, t.now()))
@@ -99,6 +111,11 @@ async fn with_its_synchronous_standby_away_writes_are_refused_at_once_and_taken_
         .await;
     assert_eq!(s, StatusCode::OK, "ready again: {v}");
     assert!(held_seconds(&t).await < stall.as_secs_f64());
+    assert_eq!(
+        t.verified_by(&mut wallet).await,
+        ["交警", "交警", "交警"],
+        "each check logged once"
+    );
 }
 
 const SCRAPE: &str = "scrape-token";
