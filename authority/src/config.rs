@@ -247,6 +247,10 @@ pub struct Config {
     /// with `request_timeout`, must fit the spender's repeat window ([`resend_fits`]).
     /// `None` turns the check off: the tests' servers run on a hand-set clock.
     pub max_clock_skew: Option<Duration>,
+    /// How long a verifier found by its API key is taken from memory before it is read
+    /// again (D114, D194): how long a revocation made through another process on the same
+    /// database may take to reach this one. A revocation made here is seen at once.
+    pub verifier_recheck: Duration,
 }
 
 impl Config {
@@ -285,6 +289,7 @@ impl Config {
             max_clock_skew: Some(Duration::from_secs(u64::from(
                 edl_core::verify::DEFAULT_SKEW,
             ))),
+            verifier_recheck: Duration::from_secs(10),
         }
     }
 }

@@ -178,6 +178,11 @@ impl RegistryStore for MeteredStore {
         self.inner.verifier_by_key_hash(key_hash).await
     }
 
+    async fn revoke_verifier(&self, id: u64, now: u64) -> Result<Option<u64>, StoreError> {
+        let _t = self.begin("revoke_verifier")?;
+        self.inner.revoke_verifier(id, now).await
+    }
+
     async fn record_nonce(
         &self,
         account: DriverId,

@@ -176,7 +176,17 @@ impl TestServer {
     /// port), and clients of it that sign with this server's clock. The caller shuts the
     /// second one down.
     pub async fn second_process(&self) -> (RunningServer, TestServer) {
-        let other = serve(self.config())
+        self.second_process_with(|_| {}).await
+    }
+
+    /// [`TestServer::second_process`] with its configuration adjusted by `change` first.
+    pub async fn second_process_with(
+        &self,
+        change: impl FnOnce(&mut Config),
+    ) -> (RunningServer, TestServer) {
+        let mut config = self.config();
+        change(&mut config);
+        let other = serve(config)
             .await
             .expect("a second authority on the same database");
         let clients = TestServer::clients_of(&other.url(), self.clock.clone());

@@ -1,11 +1,14 @@
-//! Verifier accounts found by API key, remembered in this process (D114). A verifier row
-//! never changes once created (no operation edits or removes one), so a key found once
-//! stays good for the life of the process and a check need not read it again. Keys not
-//! found are not remembered: another authority process on the same database may create
-//! them a moment later, and random keys sent by a prober must not fill the memory.
+//! Verifier accounts found by API key, remembered in this process (D114) for a short while
+//! (D194). A verifier row changes only when it is revoked, so a key found once stays good
+//! until then and a check need not read it at every request. A revocation made here forgets
+//! every key at once; one made through another authority process on the same database is
+//! seen here once the key's entry is older than `Config::verifier_recheck` (10 s by default)
+//! and read again. Keys not found are not remembered: another process may create them a
+//! moment later, and random keys sent by a prober must not fill the memory.
 
 use std::collections::HashMap;
 use std::sync::RwLock;
+use std::time::{Duration, Instant};
 
 use crate::store::VerifierRow;
 
@@ -13,42 +16,54 @@ use crate::store::VerifierRow;
 /// verifier accounts; past this the cache starts again (each key is read once more).
 const MAX_VERIFIERS: usize = 100_000;
 
-/// Verifier rows by the SHA-256 of their API key.
+/// Verifier rows by the SHA-256 of their API key, with when each was read.
 pub struct VerifierCache {
-    by_key_hash: RwLock<HashMap<[u8; 32], VerifierRow>>,
+    by_key_hash: RwLock<HashMap<[u8; 32], (VerifierRow, Instant)>>,
     capacity: usize,
-}
-
-impl Default for VerifierCache {
-    fn default() -> Self {
-        VerifierCache::with_capacity(MAX_VERIFIERS)
-    }
+    recheck: Duration,
 }
 
 impl VerifierCache {
-    /// A cache of at most `capacity` verifiers.
-    pub fn with_capacity(capacity: usize) -> Self {
+    /// A cache whose entries are read again once older than `recheck`.
+    pub fn new(recheck: Duration) -> Self {
+        VerifierCache::with_capacity(MAX_VERIFIERS, recheck)
+    }
+
+    /// A cache of at most `capacity` verifiers, read again once older than `recheck`.
+    pub fn with_capacity(capacity: usize, recheck: Duration) -> Self {
         VerifierCache {
             by_key_hash: RwLock::new(HashMap::new()),
             capacity: capacity.max(1),
+            recheck,
         }
     }
 
-    /// The verifier whose key hashes to `key_hash`, if found before.
+    /// The verifier whose key hashes to `key_hash`, if read less than `recheck` ago.
     pub fn get(&self, key_hash: &[u8; 32]) -> Option<VerifierRow> {
         let map = self.by_key_hash.read().unwrap_or_else(|e| e.into_inner());
-        map.get(key_hash).cloned()
+        map.get(key_hash)
+            .filter(|(_, read)| read.elapsed() < self.recheck)
+            .map(|(verifier, _)| verifier.clone())
     }
 
-    /// Remembers a verifier the store found by `key_hash`.
+    /// Remembers a verifier the store found by `key_hash` just now.
     pub fn remember(&self, key_hash: [u8; 32], verifier: VerifierRow) {
         let mut map = self.by_key_hash.write().unwrap_or_else(|e| e.into_inner());
         if map.len() >= self.capacity && !map.contains_key(&key_hash) {
-            // Bounded without an eviction order: the rows are all still valid, so
-            // forgetting them costs one read each, never a wrong answer.
+            // Bounded without an eviction order: forgetting a row costs one read, never a
+            // wrong answer.
             map.clear();
         }
-        map.insert(key_hash, verifier);
+        map.insert(key_hash, (verifier, Instant::now()));
+    }
+
+    /// Forgets every verifier: one was revoked here, and its key is not known (only its
+    /// id), so each key is read once more.
+    pub fn forget_all(&self) {
+        self.by_key_hash
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
     }
 
     /// Verifiers remembered now (for the bound's test).
@@ -76,7 +91,7 @@ mod tests {
 
     #[test]
     fn a_remembered_verifier_is_found_by_its_key_hash_and_no_other() {
-        let cache = VerifierCache::default();
+        let cache = VerifierCache::new(Duration::from_secs(60));
         assert_eq!(cache.get(&[1; 32]), None);
         cache.remember([1; 32], row(7));
         assert_eq!(cache.get(&[1; 32]), Some(row(7)));
@@ -85,7 +100,7 @@ mod tests {
 
     #[test]
     fn the_cache_never_holds_more_than_its_capacity() {
-        let cache = VerifierCache::with_capacity(3);
+        let cache = VerifierCache::with_capacity(3, Duration::from_secs(60));
         for n in 0..10u8 {
             cache.remember([n; 32], row(u64::from(n)));
             assert!(cache.len() <= 3, "{} after {n}", cache.len());
@@ -96,5 +111,27 @@ mod tests {
         let before = cache.len();
         cache.remember([9; 32], row(9));
         assert_eq!(cache.len(), before);
+    }
+
+    #[test]
+    fn a_verifier_is_read_again_once_its_entry_is_older_than_the_recheck() {
+        let cache = VerifierCache::new(Duration::from_millis(50));
+        cache.remember([1; 32], row(7));
+        assert_eq!(cache.get(&[1; 32]), Some(row(7)));
+        std::thread::sleep(Duration::from_millis(60));
+        assert_eq!(cache.get(&[1; 32]), None, "asked of the store again");
+        // A recheck of zero remembers nothing.
+        let none = VerifierCache::new(Duration::ZERO);
+        none.remember([1; 32], row(7));
+        assert_eq!(none.get(&[1; 32]), None);
+    }
+
+    #[test]
+    fn forgetting_all_forgets_every_key() {
+        let cache = VerifierCache::new(Duration::from_secs(60));
+        cache.remember([1; 32], row(7));
+        cache.remember([2; 32], row(8));
+        cache.forget_all();
+        assert_eq!((cache.get(&[1; 32]), cache.get(&[2; 32])), (None, None));
     }
 }

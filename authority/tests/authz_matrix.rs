@@ -55,6 +55,7 @@ const ROUTES: &[(&str, &str, Gate)] = &[
     ("POST", paths::RENEW, Gate::Admin(Role::Registry)),
     ("POST", paths::COUNTER_ISSUE, Gate::Admin(Role::Registry)),
     ("POST", paths::VERIFIERS, Gate::Admin(Role::Registry)),
+    ("POST", paths::REVOKE_VERIFIER, Gate::Admin(Role::Registry)),
     ("GET", paths::REVIEWS, Gate::Admin(Role::Reviewer)),
     ("POST", paths::APPROVE, Gate::Admin(Role::Reviewer)),
     ("POST", paths::REJECT, Gate::Admin(Role::Reviewer)),
@@ -144,6 +145,9 @@ async fn every_endpoint_answers_every_caller_exactly_as_the_table_says() {
         let path = paths::with_id(template, driver_a);
         let path = if template == paths::SYNC {
             format!("{path}?cursor=0")
+        } else if template == paths::REVOKE_VERIFIER {
+            // No such verifier (404 once let through): the callers' own keys stay good.
+            paths::with_id(template, 999_999)
         } else if template == paths::PHOTO_BY_DIGEST {
             // A well-formed digest, so the request reaches the caller's check.
             paths::photo(&[0u8; 32])

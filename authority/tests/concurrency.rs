@@ -3,6 +3,8 @@
 
 mod common;
 
+use std::time::Duration;
+
 use common::*;
 use edl_core::credential::Audience;
 use edl_core::wire::{CheckOutcome, paths};
@@ -177,5 +179,63 @@ async fn a_verifier_registered_through_another_process_is_accepted_at_once() {
         .verify(&police2, wallet.online_qr(Audience::Enforcement, now))
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
+    other.shutdown().await.expect("clean shutdown");
+}
+
+/// A verifier revoked through one authority process (D194) is refused there at once, and
+/// by another process on the same database that remembered it (D114) once its entry is
+/// older than `verifier_recheck` (1 s here), not for the life of that process.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_verifier_revoked_through_one_process_is_refused_by_the_others_within_the_recheck() {
+    let recheck = Duration::from_secs(1);
+    let t = TestServer::start().await;
+    let (other, u) = t
+        .second_process_with(|c| c.verifier_recheck = recheck)
+        .await;
+    let (_, wallet) = t.issued_wallet(&number(3)).await;
+    let created = t
+        .admin_ok(
+            Method::POST,
+            paths::VERIFIERS,
+            json!({"name": "交警", "class": "enforcement"}),
+        )
+        .await;
+    let police = Verifier {
+        api_key: created["api_key"].as_str().unwrap().to_owned(),
+    };
+    // Both processes remember it; the second check of the code is its repeat.
+    let code = wallet.manual(Audience::Enforcement, t.now());
+    for server in [&t, &u] {
+        let (s, v, _) = server.verify(&police, code.clone()).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+    }
+
+    let id = created["verifier_id"].as_u64().unwrap();
+    t.admin_ok(
+        Method::POST,
+        &paths::with_id(paths::REVOKE_VERIFIER, id),
+        Value::Null,
+    )
+    .await;
+    let revoked = std::time::Instant::now();
+    let (s, _, _) = t.verify(&police, code.clone()).await;
+    assert_eq!(
+        s,
+        StatusCode::UNAUTHORIZED,
+        "the process that revoked it, at once"
+    );
+    loop {
+        let (s, v, _) = u.verify(&police, code.clone()).await;
+        if s == StatusCode::UNAUTHORIZED {
+            break;
+        }
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert!(
+            revoked.elapsed() < recheck + Duration::from_secs(2),
+            "still accepted {:?} after its revocation",
+            revoked.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     other.shutdown().await.expect("clean shutdown");
 }

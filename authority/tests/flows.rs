@@ -948,3 +948,78 @@ async fn checks_and_changes_interleave_in_one_sequence_for_the_wallet() {
     wallet.cursor = 0;
     assert_eq!(t.sync(&mut wallet).await.verifications.len(), 4);
 }
+
+/// A verifier account revoked by the registry (D194): its key is refused at once, for
+/// checks and for the photo its earlier check granted; revoking again answers the first
+/// revocation, an unknown account is 404, and the other verifiers go on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_verifier_is_refused_at_once_and_the_others_go_on() {
+    let t = TestServer::start().await;
+    let (_, wallet) = t.issued_wallet(&number(1)).await;
+    let created = t
+        .admin_ok(
+            Method::POST,
+            paths::VERIFIERS,
+            json!({"name": "租车行", "class": "rental"}),
+        )
+        .await;
+    let rental = Verifier {
+        api_key: created["api_key"].as_str().unwrap().to_owned(),
+    };
+    let id = created["verifier_id"].as_u64().unwrap();
+    let police = t.verifier("交警", "enforcement").await;
+    let (s, answer, _) = t
+        .verify(&rental, wallet.online_qr(Audience::Business, t.now()))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{answer}");
+    let (s, _, _) = t.verifier_photo(&rental, &answer, &[]).await;
+    assert_eq!(s, StatusCode::OK, "its photo, before");
+
+    let revoked_at = t.now();
+    let v = t
+        .admin_ok(
+            Method::POST,
+            &paths::with_id(paths::REVOKE_VERIFIER, id),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(v, json!({"verifier_id": id, "revoked_at": revoked_at}));
+    t.clock.advance(30);
+    let (s, v, _) = t
+        .verify(&rental, wallet.online_qr(Audience::Business, t.now()))
+        .await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("unauthorized")),
+        "a check by the revoked key: {v}"
+    );
+    let (s, _, _) = t.verifier_photo(&rental, &answer, &[]).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "the photo its grant named");
+    let (s, v, _) = t
+        .verify(&police, wallet.online_qr(Audience::Enforcement, t.now()))
+        .await;
+    assert_eq!(s, StatusCode::OK, "another verifier goes on: {v}");
+
+    let again = t
+        .admin_ok(
+            Method::POST,
+            &paths::with_id(paths::REVOKE_VERIFIER, id),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(
+        again["revoked_at"], revoked_at,
+        "the first revocation's time"
+    );
+    let (s, v) = t
+        .admin(
+            Method::POST,
+            &paths::with_id(paths::REVOKE_VERIFIER, 999_999),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
+}

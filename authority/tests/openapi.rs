@@ -51,13 +51,14 @@ fn every_endpoint_of_the_wire_module_is_documented_with_its_schemas() {
         paths::APPROVE,
         paths::REJECT,
         paths::VERIFIERS,
+        paths::REVOKE_VERIFIER,
         paths::ROTATE_KEY,
         paths::BUSY,
         edl_authority::http::audit::AUDIT,
     ] {
         assert!(documented.contains_key(path), "{path} is not documented");
     }
-    assert_eq!(documented.len(), 24);
+    assert_eq!(documented.len(), 25);
     let schemas = doc["components"]["schemas"].as_object().unwrap();
     for name in [
         "ErrorBody",

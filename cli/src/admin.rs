@@ -21,7 +21,8 @@ use crate::http::Admin;
   edl authority admin --authority URL violation 1 --date 2026-11-24 --place '…' --act '…' --points 3 --fine 200
   edl authority admin --authority URL status 1 D
   edl authority admin --authority URL review list
-  edl authority admin --authority URL add-verifier --name 'Traffic police' --class enforcement")]
+  edl authority admin --authority URL add-verifier --name 'Traffic police' --class enforcement
+  edl authority admin --authority URL revoke-verifier 3")]
 pub struct Args {
     /// The authority's URL.
     #[arg(long, default_value = "http://127.0.0.1:8088")]
@@ -118,6 +119,8 @@ enum Command {
         #[arg(long)]
         class: String,
     },
+    /// Revoke a verifier: its API key is refused from then on (D194).
+    RevokeVerifier { verifier: u64 },
     /// Rotate the issuer key.
     RotateKey,
 }
@@ -243,6 +246,11 @@ pub fn run(args: Args) -> Result<(), String> {
             Method::POST,
             paths::VERIFIERS.to_owned(),
             json!({"name": name, "class": class}),
+        ),
+        Command::RevokeVerifier { verifier } => (
+            Method::POST,
+            id(paths::REVOKE_VERIFIER, verifier),
+            Value::Null,
         ),
         Command::RotateKey => (Method::POST, paths::ROTATE_KEY.to_owned(), Value::Null),
     };

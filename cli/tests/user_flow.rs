@@ -599,4 +599,28 @@ fn a_user_enrols_applies_presents_and_verifiers_check_offline_and_online() {
         "rotate-key",
     ]));
     assert!(rotated["signer_kid"].is_u64(), "{rotated}");
+
+    // The police account revoked (D194): its key is refused from then on.
+    let police_id = police["verifier_id"].as_u64().unwrap().to_string();
+    let revoked = json(&ok(&[
+        "authority",
+        "admin",
+        "--authority",
+        url,
+        "revoke-verifier",
+        &police_id,
+    ]));
+    assert!(revoked["revoked_at"].is_u64(), "{revoked}");
+    refused(
+        &[
+            "verify",
+            "--png",
+            &png,
+            "--authority",
+            url,
+            "--verifier-key",
+            &key,
+        ],
+        "rejected",
+    );
 }

@@ -8,7 +8,7 @@ use axum::extract::State;
 use edl_core::wire::{
     ActivationCode, BusySetting, CounterIssue, DriverCreated, DriverDetail, ErrorBody, NewDriver,
     NewVerifier, NewViolation, RejectPhoto, Renewal, ReviewDecision, ReviewQueue, SetStatus,
-    TrustListResponse, VerifierCreated, paths,
+    TrustListResponse, VerifierCreated, VerifierRevoked, paths,
 };
 use serde::Deserialize;
 
@@ -169,6 +169,21 @@ pub async fn create_verifier(
     Body(v): Body<NewVerifier>,
 ) -> Result<Json<VerifierCreated>> {
     app.create_verifier(v).await.map(Json)
+}
+
+/// Revoke a verifier account: its API key is refused from then on (in every authority
+/// process on the database within `Config::verifier_recheck`, D194). Revoking again
+/// answers the first revocation.
+#[utoipa::path(post, path = paths::REVOKE_VERIFIER, tag = "admin", security(("admin_token" = [])),
+    params(("id" = u64, Path, description = "Verifier id")),
+    responses((status = 200, body = VerifierRevoked), (status = "4XX", body = ErrorBody)))]
+pub async fn revoke_verifier(
+    _: Admin<need::Registry>,
+    State(app): State<AppState>,
+    Id(id): Id,
+    _: NoBody,
+) -> Result<Json<VerifierRevoked>> {
+    app.revoke_verifier(id).await.map(Json)
 }
 
 /// Rotate the issuer key. Credentials signed with the previous key keep verifying until

@@ -92,6 +92,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::approve))
         .routes(routes!(admin::reject))
         .routes(routes!(admin::create_verifier))
+        .routes(routes!(admin::revoke_verifier))
         .routes(routes!(admin::rotate_key))
         .routes(routes!(admin::busy, admin::get_busy))
         .routes(routes!(audit::audit))

@@ -1,7 +1,9 @@
 //! Verifier accounts, the issuer keys and their trust list, and the busy switch.
 
 use edl_core::crypto::sha256;
-use edl_core::wire::{BusySetting, NewVerifier, TrustListResponse, VerifierCreated};
+use edl_core::wire::{
+    BusySetting, NewVerifier, TrustListResponse, VerifierCreated, VerifierRevoked,
+};
 use tracing::instrument;
 
 use super::{App, text};
@@ -25,6 +27,23 @@ impl App {
             api_key,
             class: v.class,
             audience: v.class.audience(),
+        })
+    }
+
+    /// Revokes verifier `id` (D194): its API key is refused from now on in this process,
+    /// and in the others on the same database within `Config::verifier_recheck`. Revoking
+    /// again answers the first revocation's time; an unknown id is `NotFound`.
+    pub async fn revoke_verifier(&self, id: u64) -> Result<VerifierRevoked> {
+        let revoked_at = self
+            .store
+            .revoke_verifier(id, self.now())
+            .await?
+            .ok_or(Error::NotFound)?;
+        self.verifiers.forget_all();
+        tracing::info!(verifier = id, "verifier revoked");
+        Ok(VerifierRevoked {
+            verifier_id: id,
+            revoked_at,
         })
     }
 

@@ -162,7 +162,7 @@ impl App {
             enrolment: crate::throttle::EnrolThrottle::new(config.enrol_limits),
             admins: admin_tokens(&config),
             metrics: Default::default(),
-            verifiers: Default::default(),
+            verifiers: crate::verifiers::VerifierCache::new(config.verifier_recheck),
             status_lists: Default::default(),
             photo_uploads: Arc::new(tokio::sync::Semaphore::new(config.max_photo_uploads.max(1))),
             config,

@@ -618,11 +618,15 @@ pub trait RegistryStore: Send + Sync + 'static {
         key_hash: [u8; 32],
         now: u64,
     ) -> Result<u64, StoreError>;
-    /// The verifier whose API key hashes to `key_hash`.
+    /// The verifier whose API key hashes to `key_hash`; `None` for a revoked one too.
     async fn verifier_by_key_hash(
         &self,
         key_hash: [u8; 32],
     ) -> Result<Option<VerifierRow>, StoreError>;
+    /// Revokes verifier `id` at `now` (D194): its key is found no more. The time it was
+    /// revoked, the first revocation's if it was before; `None` if there is no such
+    /// verifier.
+    async fn revoke_verifier(&self, id: u64, now: u64) -> Result<Option<u64>, StoreError>;
 
     /// Records a wallet request nonce; `false` if the account used it before. Answered
     /// once durable (group commit).

@@ -170,6 +170,9 @@ impl RegistryStore for Pausing {
     async fn verifier_by_key_hash(&self, h: [u8; 32]) -> Result<Option<VerifierRow>, StoreError> {
         self.inner.verifier_by_key_hash(h).await
     }
+    async fn revoke_verifier(&self, id: u64, now: u64) -> Result<Option<u64>, StoreError> {
+        self.inner.revoke_verifier(id, now).await
+    }
     async fn record_nonce(&self, a: DriverId, n: [u8; 16], ts: u64) -> Result<bool, StoreError> {
         self.inner.record_nonce(a, n, ts).await
     }

@@ -274,6 +274,18 @@ pub struct VerifierCreated {
     pub audience: Audience,
 }
 
+/// Answer to `POST /admin/verifiers/{id}/revoke`: the account's API key is refused from
+/// then on (D194).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct VerifierRevoked {
+    /// The verifier's id.
+    pub verifier_id: u64,
+    /// When it was revoked (unix seconds): the first revocation's time, when revoked
+    /// before.
+    pub revoked_at: u64,
+}
+
 /// `PUT /admin/settings/busy` (and `GET`, to read it back): peak-hours switch for photo
 /// changes. `retry_after` must be named, `null` included, and nothing else: a body that
 /// misspells it is refused rather than read as `null`, which clears the switch.

@@ -26,7 +26,7 @@ pub mod wallet;
 pub use admin::{
     ActivationCode, BusySetting, CounterIssue, DriverCreated, DriverDetail, ElicenceSummary,
     NewDriver, NewVerifier, NewViolation, PendingReview, RejectPhoto, Renewal, ReviewDecision,
-    ReviewKind, ReviewQueue, SetStatus, VerifierCreated,
+    ReviewKind, ReviewQueue, SetStatus, VerifierCreated, VerifierRevoked,
 };
 pub use auth::{
     AuthError, DEFAULT_MAX_SKEW, HEADER_ACCOUNT, HEADER_API_KEY, HEADER_AUTHORIZATION,
@@ -93,6 +93,8 @@ pub mod paths {
     pub const REJECT: &str = "/admin/reviews/{photo_id}/reject";
     /// `POST` (admin): a verifier account.
     pub const VERIFIERS: &str = "/admin/verifiers";
+    /// `POST` (admin): revoke a verifier account's API key.
+    pub const REVOKE_VERIFIER: &str = "/admin/verifiers/{id}/revoke";
     /// `POST` (admin): rotate the issuer key.
     pub const ROTATE_KEY: &str = "/admin/keys/rotate";
     /// `PUT` (admin): the busy switch.

@@ -477,7 +477,10 @@ impl RegistryStore for PgStore {
         with_retry(&self.pool, move |conn| {
             Box::pin(async move {
                 let st = conn
-                    .prepare_cached("SELECT id, name, class FROM verifiers WHERE key_hash = $1")
+                    .prepare_cached(
+                        "SELECT id, name, class FROM verifiers
+                         WHERE key_hash = $1 AND revoked_at IS NULL",
+                    )
                     .await?;
                 let Some(r) = conn.query_opt(&st, &[&&key_hash[..]]).await? else {
                     return Ok(None);
@@ -488,6 +491,23 @@ impl RegistryStore for PgStore {
                     name: get(&r, 1, "verifier name")?,
                     class: VerifierClass::from_name(&class).ok_or(StoreError::Corrupt("class"))?,
                 }))
+            })
+        })
+        .await
+    }
+
+    async fn revoke_verifier(&self, id: u64, now: u64) -> Result<Option<u64>, StoreError> {
+        with_retry(&self.pool, move |conn| {
+            Box::pin(async move {
+                // The first revocation's time stays: revoking again changes nothing.
+                let st = conn
+                    .prepare_cached(
+                        "UPDATE verifiers SET revoked_at = COALESCE(revoked_at, $2)
+                         WHERE id = $1 RETURNING revoked_at",
+                    )
+                    .await?;
+                let row = conn.query_opt(&st, &[&i(id), &i(now)]).await?;
+                row.map(|r| Ok(u(get(&r, 0, "revoked at")?))).transpose()
             })
         })
         .await

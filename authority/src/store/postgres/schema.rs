@@ -195,6 +195,11 @@ CREATE TABLE IF NOT EXISTS settings (
     value BIGINT NOT NULL
 );
 "#,
+    // A revoked verifier's key is refused (D194); the row stays, for the spent codes and
+    // failures that name it.
+    r#"
+ALTER TABLE verifiers ADD COLUMN IF NOT EXISTS revoked_at BIGINT;
+"#,
 ];
 
 /// What stopped one pass of the migrations.

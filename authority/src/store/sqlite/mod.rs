@@ -454,7 +454,9 @@ impl RegistryStore for SqliteStore {
     ) -> Result<Option<VerifierRow>, StoreError> {
         let conn = self.reads.get()?;
         let row: Option<(i64, String, String)> = conn
-            .prepare_cached("SELECT id, name, class FROM verifiers WHERE key_hash = ?1")?
+            .prepare_cached(
+                "SELECT id, name, class FROM verifiers WHERE key_hash = ?1 AND revoked_at IS NULL",
+            )?
             .query_row([&key_hash[..]], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .optional()?;
         row.map(|(id, name, class)| {
@@ -465,6 +467,22 @@ impl RegistryStore for SqliteStore {
             })
         })
         .transpose()
+    }
+
+    async fn revoke_verifier(&self, id: u64, now: u64) -> Result<Option<u64>, StoreError> {
+        self.writer
+            .run(move |conn| {
+                // The first revocation's time stays: revoking again changes nothing.
+                let at: Option<i64> = conn
+                    .prepare_cached(
+                        "UPDATE verifiers SET revoked_at = COALESCE(revoked_at, ?2)
+                         WHERE id = ?1 RETURNING revoked_at",
+                    )?
+                    .query_row(params![i(id), i(now)], |r| r.get(0))
+                    .optional()?;
+                Ok(at.map(u))
+            })
+            .await
     }
 
     async fn record_nonce(

@@ -170,6 +170,11 @@ CREATE TABLE settings (
     value INTEGER NOT NULL
 ) WITHOUT ROWID;
 "#,
+    r#"
+-- A revoked verifier's key is refused (D194); the row stays, for the spent codes and
+-- failures that name it.
+ALTER TABLE verifiers ADD COLUMN revoked_at INTEGER;
+"#,
 ];
 
 /// Brings the database to the latest schema. Runs on the writer connection at start.
