@@ -70,24 +70,32 @@ impl MeteredStore {
         claim: impl std::future::Future<Output = Result<T, StoreError>>,
     ) -> Result<T, StoreError> {
         tokio::pin!(claim);
-        // Nothing can be held past the bound before the bound has passed.
-        let mut wait = self.stall;
-        loop {
+        let mut look = next_look(self.stall, self.inner.writer_held_for());
+        while let Some(wait) = look {
             tokio::select! {
+                // An answer that came with the timer is taken, not given up (AC-F7).
+                biased;
                 answered = &mut claim => return answered,
                 () = tokio::time::sleep(wait) => {}
             }
-            wait = match self.inner.writer_held_for() {
-                Some(held) if held > self.stall => {
-                    tracing::debug!("a claim given up: the database holds a commit");
-                    return Err(StoreError::Held);
-                }
-                // Looked at again just past the bound of the batch in hand, or a whole
-                // bound later if none is (the writer between two batches).
-                Some(held) => self.stall - held + Duration::from_millis(1),
-                None => self.stall,
-            };
+            look = next_look(self.stall, self.inner.writer_held_for());
         }
+        tracing::debug!("a claim given up: the database holds a commit");
+        Err(StoreError::Held)
+    }
+}
+
+/// When a claim waiting for its batch is looked at next, given how long the writer has
+/// held the batch in hand (`None` between batches), or `None` to give it up now: that
+/// batch is held past `stall` (D193). Just past the bound of the batch in hand, however
+/// long it was held before the claim came (twenty-second review, AC-F2), or a whole bound
+/// later between batches; never sooner than a millisecond, so a bound of 0 does not spin.
+fn next_look(stall: Duration, held: Option<Duration>) -> Option<Duration> {
+    const AT_LEAST: Duration = Duration::from_millis(1);
+    match held {
+        Some(held) if held > stall => None,
+        Some(held) => Some((stall - held).saturating_add(AT_LEAST)),
+        None => Some(stall.max(AT_LEAST)),
     }
 }
 
@@ -298,5 +306,30 @@ impl RegistryStore for MeteredStore {
 
     async fn database_time(&self) -> Result<Option<u64>, StoreError> {
         self.inner.database_time().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_claim_is_looked_at_again_just_past_the_bound_of_the_batch_in_hand() {
+        let stall = Duration::from_secs(5);
+        let ms = Duration::from_millis;
+        // Between batches: a whole bound later.
+        assert_eq!(next_look(stall, None), Some(stall));
+        // A batch held 4.9 s when the claim came: looked at 0.1 s later, not 5 s.
+        assert_eq!(next_look(stall, Some(ms(4_900))), Some(ms(101)));
+        assert_eq!(next_look(stall, Some(stall)), Some(ms(1)));
+        // Held past the bound: given up.
+        assert_eq!(next_look(stall, Some(stall + ms(1))), None);
+        // A bound of 0 never spins, and a bound near the largest never overflows.
+        assert_eq!(next_look(Duration::ZERO, None), Some(ms(1)));
+        assert_eq!(next_look(Duration::ZERO, Some(ms(1))), None);
+        assert_eq!(
+            next_look(Duration::MAX, Some(Duration::ZERO)),
+            Some(Duration::MAX)
+        );
     }
 }

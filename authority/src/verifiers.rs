@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 use std::sync::RwLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::store::VerifierRow;
@@ -21,7 +22,15 @@ pub struct VerifierCache {
     by_key_hash: RwLock<HashMap<[u8; 32], (VerifierRow, Instant)>>,
     capacity: usize,
     recheck: Duration,
+    /// Counts [`VerifierCache::forget_all`]: a row read before a revocation here is not
+    /// remembered after it.
+    forgotten: AtomicU64,
 }
+
+/// When a lookup began, by [`VerifierCache::forget_all`]'s count
+/// ([`VerifierCache::lookup_begins`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Lookup(u64);
 
 impl VerifierCache {
     /// A cache whose entries are read again once older than `recheck`.
@@ -35,7 +44,14 @@ impl VerifierCache {
             by_key_hash: RwLock::new(HashMap::new()),
             capacity: capacity.max(1),
             recheck,
+            forgotten: AtomicU64::new(0),
         }
+    }
+
+    /// Taken before a verifier is read from the store, and handed to
+    /// [`VerifierCache::remember`] with what was read.
+    pub fn lookup_begins(&self) -> Lookup {
+        Lookup(self.forgotten.load(Ordering::SeqCst))
     }
 
     /// The verifier whose key hashes to `key_hash`, if read less than `recheck` ago.
@@ -46,9 +62,15 @@ impl VerifierCache {
             .map(|(verifier, _)| verifier.clone())
     }
 
-    /// Remembers a verifier the store found by `key_hash` just now.
-    pub fn remember(&self, key_hash: [u8; 32], verifier: VerifierRow) {
+    /// Remembers a verifier the store found by `key_hash` in the lookup that began at
+    /// `began`, unless every verifier was forgotten since: the row may have been read
+    /// before a revocation made here, which must be seen at once (D194).
+    pub fn remember(&self, key_hash: [u8; 32], verifier: VerifierRow, began: Lookup) {
         let mut map = self.by_key_hash.write().unwrap_or_else(|e| e.into_inner());
+        // Under the lock `forget_all` clears with, so no clearing falls in between.
+        if self.forgotten.load(Ordering::SeqCst) != began.0 {
+            return;
+        }
         if map.len() >= self.capacity && !map.contains_key(&key_hash) {
             // Bounded without an eviction order: forgetting a row costs one read, never a
             // wrong answer.
@@ -60,10 +82,9 @@ impl VerifierCache {
     /// Forgets every verifier: one was revoked here, and its key is not known (only its
     /// id), so each key is read once more.
     pub fn forget_all(&self) {
-        self.by_key_hash
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
+        let mut map = self.by_key_hash.write().unwrap_or_else(|e| e.into_inner());
+        self.forgotten.fetch_add(1, Ordering::SeqCst);
+        map.clear();
     }
 
     /// Verifiers remembered now (for the bound's test).
@@ -93,7 +114,7 @@ mod tests {
     fn a_remembered_verifier_is_found_by_its_key_hash_and_no_other() {
         let cache = VerifierCache::new(Duration::from_secs(60));
         assert_eq!(cache.get(&[1; 32]), None);
-        cache.remember([1; 32], row(7));
+        cache.remember([1; 32], row(7), cache.lookup_begins());
         assert_eq!(cache.get(&[1; 32]), Some(row(7)));
         assert_eq!(cache.get(&[2; 32]), None);
     }
@@ -102,36 +123,49 @@ mod tests {
     fn the_cache_never_holds_more_than_its_capacity() {
         let cache = VerifierCache::with_capacity(3, Duration::from_secs(60));
         for n in 0..10u8 {
-            cache.remember([n; 32], row(u64::from(n)));
+            cache.remember([n; 32], row(u64::from(n)), cache.lookup_begins());
             assert!(cache.len() <= 3, "{} after {n}", cache.len());
             // The one just remembered is always there.
             assert_eq!(cache.get(&[n; 32]), Some(row(u64::from(n))));
         }
         // Remembering a key already held does not start the cache again.
         let before = cache.len();
-        cache.remember([9; 32], row(9));
+        cache.remember([9; 32], row(9), cache.lookup_begins());
         assert_eq!(cache.len(), before);
     }
 
     #[test]
     fn a_verifier_is_read_again_once_its_entry_is_older_than_the_recheck() {
         let cache = VerifierCache::new(Duration::from_millis(50));
-        cache.remember([1; 32], row(7));
+        cache.remember([1; 32], row(7), cache.lookup_begins());
         assert_eq!(cache.get(&[1; 32]), Some(row(7)));
         std::thread::sleep(Duration::from_millis(60));
         assert_eq!(cache.get(&[1; 32]), None, "asked of the store again");
         // A recheck of zero remembers nothing.
         let none = VerifierCache::new(Duration::ZERO);
-        none.remember([1; 32], row(7));
+        none.remember([1; 32], row(7), none.lookup_begins());
         assert_eq!(none.get(&[1; 32]), None);
     }
 
     #[test]
     fn forgetting_all_forgets_every_key() {
         let cache = VerifierCache::new(Duration::from_secs(60));
-        cache.remember([1; 32], row(7));
-        cache.remember([2; 32], row(8));
+        cache.remember([1; 32], row(7), cache.lookup_begins());
+        cache.remember([2; 32], row(8), cache.lookup_begins());
         cache.forget_all();
         assert_eq!((cache.get(&[1; 32]), cache.get(&[2; 32])), (None, None));
+    }
+
+    #[test]
+    fn a_row_read_before_every_verifier_was_forgotten_is_not_remembered() {
+        let cache = VerifierCache::new(Duration::from_secs(60));
+        // A lookup reads the row; a revocation here forgets all before it is remembered.
+        let began = cache.lookup_begins();
+        cache.forget_all();
+        cache.remember([1; 32], row(7), began);
+        assert_eq!(cache.get(&[1; 32]), None, "read again, and found revoked");
+        // A lookup begun after it is remembered.
+        cache.remember([1; 32], row(7), cache.lookup_begins());
+        assert_eq!(cache.get(&[1; 32]), Some(row(7)));
     }
 }

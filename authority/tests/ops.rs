@@ -432,7 +432,7 @@ async fn a_check_whose_batch_is_held_is_answered_at_the_stall_and_leaves_its_cod
     let took = asked.elapsed();
     assert_unavailable_with_retry_after(answer, "its batch held");
     assert!(
-        took < Duration::from_secs(3),
+        took < Duration::from_millis(1500),
         "answered at the stall: {took:?}"
     );
     blocker.release().await;
@@ -463,6 +463,8 @@ async fn a_check_whose_batch_is_held_is_answered_at_the_stall_and_leaves_its_cod
 /// A check queued behind a batch the database holds is answered 503 once that batch is
 /// held past `writer_stall`, and its claim is left out when the writer comes to it (D193).
 /// Before, it waited for the held batch to fail and then for its own (about 10 s here).
+/// Sent 1.5 s into a hold with a 2 s bound, it is answered about 0.5 s later: the bound
+/// counts from the batch's start, not from the check's (twenty-second review, AC-F2: 2 s).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_check_queued_behind_a_held_batch_is_answered_at_the_stall_and_leaves_its_code_unspent() {
     let Some(OneCode {
@@ -471,7 +473,7 @@ async fn a_check_queued_behind_a_held_batch_is_answered_at_the_stall_and_leaves_
         police,
         other,
         code,
-    }) = one_code_on_sqlite(|c| c.writer_stall = Duration::from_millis(300)).await
+    }) = one_code_on_sqlite(|c| c.writer_stall = Duration::from_secs(2)).await
     else {
         return;
     };
@@ -489,14 +491,14 @@ async fn a_check_queued_behind_a_held_batch_is_answered_at_the_stall_and_leaves_
             .unwrap()
             .status()
     });
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
     let asked = std::time::Instant::now();
     let answer = t.verify(&police, code.clone()).await;
     let took = asked.elapsed();
     assert_unavailable_with_retry_after(answer, "queued behind a held batch");
     assert!(
-        took < Duration::from_secs(3),
-        "answered at the stall: {took:?}"
+        took < Duration::from_millis(1200),
+        "answered once the batch is held 2 s: {took:?}"
     );
     blocker.release().await;
     // The held batch goes on: the write it holds was waited for, and is made.

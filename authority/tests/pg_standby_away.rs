@@ -30,6 +30,7 @@ async fn with_its_synchronous_standby_away_writes_are_refused_at_once_and_taken_
     let t =
         TestServer::start_on_with(Some(&primary.url), |c| c.metrics_token = SCRAPE.into()).await;
     let police = t.verifier("交警", "enforcement").await;
+    let other = t.verifier("交警二队", "enforcement").await;
     let (_, mut wallet) = t.issued_wallet(&number(1)).await;
     let (s, v, _) = t
         .verify(&police, wallet.online_qr(Audience::Enforcement, t.now()))
@@ -97,8 +98,15 @@ async fn with_its_synchronous_standby_away_writes_are_refused_at_once_and_taken_
         assert!(Instant::now() < back, "the held commit completes");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    // The held check's claim committed with its batch: sent again by its verifier, as the
-    // 503 told, it is answered as its repeat (D108).
+    // The held check's claim committed with its batch: the code is spent (another
+    // verifier is refused), and sent again by its verifier, as the 503 told, it is
+    // answered as its repeat (D108), not logged again (twenty-second review, AC-F5).
+    let (s, v, _) = t.verify(&other, held.clone()).await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::CONFLICT, Some("already_used")),
+        "the held claim committed: {v}"
+    );
     let (s, v, _) = t.verify(&police, held).await;
     assert_eq!(s, StatusCode::OK, "the held check sent again: {v}");
     // The refused check was not taken: sent again, it is answered as new.

@@ -56,12 +56,13 @@ impl App {
         if let Some(verifier) = self.verifiers.get(&key_hash) {
             return Ok(verifier);
         }
+        let began = self.verifiers.lookup_begins();
         let verifier = self
             .store
             .verifier_by_key_hash(key_hash)
             .await?
             .ok_or(Error::Unauthorized)?;
-        self.verifiers.remember(key_hash, verifier.clone());
+        self.verifiers.remember(key_hash, verifier.clone(), began);
         Ok(verifier)
     }
 

@@ -271,8 +271,18 @@ fn run(
                 stats.jobs.fetch_add(made, Ordering::Relaxed);
             }
         }
+        // Answered before the prune, which is nobody's to wait for (twenty-second review,
+        // AC-F3).
+        let result = commit.as_ref().map(|_| ());
+        for job in ran {
+            (job.reply)(result);
+        }
         if last_prune.elapsed() >= PRUNE_EVERY && commit.is_ok() {
             last_prune = Instant::now();
+            // Each delete takes the file's write lock and may wait out the busy timeout
+            // for another process: the held clock covers it, as PostgreSQL's prune (D179),
+            // so writes are refused and claims given up meanwhile (D193), not queued.
+            let _pruning = held.begin();
             let cutoff = retention.clock.now().saturating_sub(retention.nonce_secs);
             // Best effort: a failed prune only keeps rows longer.
             let _ = conn.execute("DELETE FROM nonces WHERE ts < ?1", [cutoff as i64]);
@@ -294,10 +304,6 @@ fn run(
                 "DELETE FROM enrol_backoff WHERE expires_at < ?1",
                 [retention.clock.now() as i64],
             );
-        }
-        let result = commit.as_ref().map(|_| ());
-        for job in ran {
-            (job.reply)(result);
         }
     }
 }
