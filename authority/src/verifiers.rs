@@ -27,10 +27,11 @@ pub struct VerifierCache {
     forgotten: AtomicU64,
 }
 
-/// When a lookup began, by [`VerifierCache::forget_all`]'s count
-/// ([`VerifierCache::lookup_begins`]).
+/// When a lookup began ([`VerifierCache::lookup_begins`]): by [`VerifierCache::forget_all`]'s
+/// count, and by the clock an entry's age is counted from (before the row is read, so an
+/// entry is never younger than what it holds; twenty-third review, AD-F2).
 #[derive(Debug, Clone, Copy)]
-pub struct Lookup(u64);
+pub struct Lookup(u64, Instant);
 
 impl VerifierCache {
     /// A cache whose entries are read again once older than `recheck`.
@@ -51,7 +52,7 @@ impl VerifierCache {
     /// Taken before a verifier is read from the store, and handed to
     /// [`VerifierCache::remember`] with what was read.
     pub fn lookup_begins(&self) -> Lookup {
-        Lookup(self.forgotten.load(Ordering::SeqCst))
+        Lookup(self.forgotten.load(Ordering::SeqCst), Instant::now())
     }
 
     /// The verifier whose key hashes to `key_hash`, if read less than `recheck` ago.
@@ -63,7 +64,7 @@ impl VerifierCache {
     }
 
     /// Remembers a verifier the store found by `key_hash` in the lookup that began at
-    /// `began`, unless every verifier was forgotten since: the row may have been read
+    /// `began`, as read then, unless every verifier was forgotten since: the row may have been read
     /// before a revocation made here, which must be seen at once (D194).
     pub fn remember(&self, key_hash: [u8; 32], verifier: VerifierRow, began: Lookup) {
         let mut map = self.by_key_hash.write().unwrap_or_else(|e| e.into_inner());
@@ -76,7 +77,7 @@ impl VerifierCache {
             // wrong answer.
             map.clear();
         }
-        map.insert(key_hash, (verifier, Instant::now()));
+        map.insert(key_hash, (verifier, began.1));
     }
 
     /// Forgets every verifier: one was revoked here, and its key is not known (only its

@@ -5,6 +5,7 @@ mod common;
 
 use std::time::Duration;
 
+use common::pausing;
 use common::*;
 use edl_core::credential::Audience;
 use edl_core::wire::{CheckOutcome, paths};
@@ -238,4 +239,56 @@ async fn a_verifier_revoked_through_one_process_is_refused_by_the_others_within_
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     other.shutdown().await.expect("clean shutdown");
+}
+
+/// A check that read its verifier's row just before the verifier was revoked, and would
+/// remember it just after the revoking process forgot every verifier, does not keep the
+/// key: once the revoke is answered, that process refuses the key, for checks and for the
+/// photo an earlier check granted (D194; twenty-third review, AD-F1: still accepted for
+/// the 10 s of the entry). The check itself, already past its lookup, finishes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_verifier_read_just_before_its_revocation_is_not_remembered_after_it() {
+    let (t, store) = pausing::start().await;
+    let (_, wallet) = t.issued_wallet(&number(1)).await;
+    let created = t
+        .admin_ok(
+            Method::POST,
+            paths::VERIFIERS,
+            json!({"name": "租车行", "class": "rental"}),
+        )
+        .await;
+    let rental = Verifier {
+        api_key: created["api_key"].as_str().unwrap().to_owned(),
+    };
+    let id = created["verifier_id"].as_u64().unwrap();
+    let qr = wallet.online_qr(Audience::Business, t.now());
+
+    store.hold_next_verifier_read();
+    let in_flight = t.verify(&rental, qr.clone());
+    let revoke = async {
+        store.paused().await;
+        t.admin_ok(
+            Method::POST,
+            &paths::with_id(paths::REVOKE_VERIFIER, id),
+            Value::Null,
+        )
+        .await;
+        // The revoke is answered: only now does the held lookup go on.
+        store.release();
+    };
+    let ((s, answer, _), ()) = tokio::join!(in_flight, revoke);
+    assert_eq!(
+        s,
+        StatusCode::OK,
+        "the check already past its lookup: {answer}"
+    );
+
+    let (s, v, _) = t.verify(&rental, qr).await;
+    assert_eq!(
+        s,
+        StatusCode::UNAUTHORIZED,
+        "after the revoke's answer: {v}"
+    );
+    let (s, _, _) = t.verifier_photo(&rental, &answer, &[]).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "the photo its check granted");
 }

@@ -1020,6 +1020,19 @@ async fn a_revoked_verifier_is_refused_at_once_and_the_others_go_on() {
         .await;
     assert_eq!(
         (s, v["error"].as_str()),
-        (StatusCode::NOT_FOUND, Some("not_found"))
+        (StatusCode::NOT_FOUND, Some("unknown_id"))
     );
+
+    // A build that knows no revocation (one older than D194, or rolled back to) reads no
+    // `revoked_at`: the key's hash is gone from the row too, so it finds no such key
+    // (twenty-third review, AD-F5). Such a build is played by a process that reads the
+    // row with `revoked_at` cleared behind its back.
+    t.run_sql("UPDATE verifiers SET revoked_at = NULL").await;
+    let (other, u) = t.second_process().await;
+    t.clock.advance(30);
+    let (s, v, _) = u
+        .verify(&rental, wallet.online_qr(Audience::Business, t.now()))
+        .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "the key's hash is gone: {v}");
+    other.shutdown().await.expect("clean shutdown");
 }

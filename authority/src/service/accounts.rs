@@ -32,13 +32,13 @@ impl App {
 
     /// Revokes verifier `id` (D194): its API key is refused from now on in this process,
     /// and in the others on the same database within `Config::verifier_recheck`. Revoking
-    /// again answers the first revocation's time; an unknown id is `NotFound`.
+    /// again answers the first revocation's time; an unknown id is `UnknownId`.
     pub async fn revoke_verifier(&self, id: u64) -> Result<VerifierRevoked> {
         let revoked_at = self
             .store
             .revoke_verifier(id, self.now())
             .await?
-            .ok_or(Error::NotFound)?;
+            .ok_or(Error::UnknownId("verifier"))?;
         self.verifiers.forget_all();
         tracing::info!(verifier = id, "verifier revoked");
         Ok(VerifierRevoked {

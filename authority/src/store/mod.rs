@@ -456,6 +456,17 @@ pub struct VerifierRow {
     pub class: VerifierClass,
 }
 
+/// What a revoked verifier's key hash is replaced with (D194): a value no SHA-256 of a key
+/// is (a marker and the account's id), distinct per account as the column must be. So the
+/// key is refused by every build on the database, one older than D194 or rolled back to
+/// included, which does not know `revoked_at` (twenty-third review, AD-F5).
+pub fn revoked_key_hash(id: u64) -> [u8; 32] {
+    let mut hash = [0u8; 32];
+    hash[..16].copy_from_slice(b"edl:revoked:key:");
+    hash[16..24].copy_from_slice(&id.to_be_bytes());
+    hash
+}
+
 /// A stored feed entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FeedRow {
@@ -623,9 +634,9 @@ pub trait RegistryStore: Send + Sync + 'static {
         &self,
         key_hash: [u8; 32],
     ) -> Result<Option<VerifierRow>, StoreError>;
-    /// Revokes verifier `id` at `now` (D194): its key is found no more. The time it was
-    /// revoked, the first revocation's if it was before; `None` if there is no such
-    /// verifier.
+    /// Revokes verifier `id` at `now` (D194): its key is found no more, its hash replaced
+    /// by [`revoked_key_hash`] so that no build finds it either. The time it was revoked,
+    /// the first revocation's if it was before; `None` if there is no such verifier.
     async fn revoke_verifier(&self, id: u64, now: u64) -> Result<Option<u64>, StoreError>;
 
     /// Records a wallet request nonce; `false` if the account used it before. Answered

@@ -26,6 +26,7 @@ pub struct Pausing {
     hold_elicence: AtomicBool,
     hold_status: AtomicBool,
     hold_rotation: AtomicBool,
+    hold_verifier: AtomicBool,
     fail_key_reads: AtomicBool,
     key_reads: AtomicUsize,
     status_reads: AtomicUsize,
@@ -61,6 +62,12 @@ impl Pausing {
     /// for [`Pausing::release`].
     pub fn hold_next_rotation(&self) {
         self.hold_rotation.store(true, Ordering::SeqCst);
+    }
+
+    /// The next `verifier_by_key_hash` waits for [`Pausing::release`] once it has read the
+    /// row, before the process remembers it (twenty-third review, AD-F1).
+    pub fn hold_next_verifier_read(&self) {
+        self.hold_verifier.store(true, Ordering::SeqCst);
     }
 
     /// From now on (`true`) every read of the issuer keys fails as if the database were
@@ -168,7 +175,9 @@ impl RegistryStore for Pausing {
         self.inner.create_verifier(name, class, key_hash, now).await
     }
     async fn verifier_by_key_hash(&self, h: [u8; 32]) -> Result<Option<VerifierRow>, StoreError> {
-        self.inner.verifier_by_key_hash(h).await
+        let read = self.inner.verifier_by_key_hash(h).await;
+        self.wait_if_held(&self.hold_verifier).await;
+        read
     }
     async fn revoke_verifier(&self, id: u64, now: u64) -> Result<Option<u64>, StoreError> {
         self.inner.revoke_verifier(id, now).await
@@ -270,6 +279,7 @@ pub async fn start() -> (TestServer, Arc<Pausing>) {
             hold_elicence: AtomicBool::new(false),
             hold_status: AtomicBool::new(false),
             hold_rotation: AtomicBool::new(false),
+            hold_verifier: AtomicBool::new(false),
             fail_key_reads: AtomicBool::new(false),
             key_reads: AtomicUsize::new(0),
             status_reads: AtomicUsize::new(0),

@@ -502,11 +502,14 @@ impl RegistryStore for PgStore {
                 // The first revocation's time stays: revoking again changes nothing.
                 let st = conn
                     .prepare_cached(
-                        "UPDATE verifiers SET revoked_at = COALESCE(revoked_at, $2)
+                        "UPDATE verifiers SET revoked_at = COALESCE(revoked_at, $2), key_hash = $3
                          WHERE id = $1 RETURNING revoked_at",
                     )
                     .await?;
-                let row = conn.query_opt(&st, &[&i(id), &i(now)]).await?;
+                let tombstone = crate::store::revoked_key_hash(id);
+                let row = conn
+                    .query_opt(&st, &[&i(id), &i(now), &&tombstone[..]])
+                    .await?;
                 row.map(|r| Ok(u(get(&r, 0, "revoked at")?))).transpose()
             })
         })

@@ -475,10 +475,13 @@ impl RegistryStore for SqliteStore {
                 // The first revocation's time stays: revoking again changes nothing.
                 let at: Option<i64> = conn
                     .prepare_cached(
-                        "UPDATE verifiers SET revoked_at = COALESCE(revoked_at, ?2)
+                        "UPDATE verifiers SET revoked_at = COALESCE(revoked_at, ?2), key_hash = ?3
                          WHERE id = ?1 RETURNING revoked_at",
                     )?
-                    .query_row(params![i(id), i(now)], |r| r.get(0))
+                    .query_row(
+                        params![i(id), i(now), &super::revoked_key_hash(id)[..]],
+                        |r| r.get(0),
+                    )
                     .optional()?;
                 Ok(at.map(u))
             })
