@@ -754,3 +754,25 @@ pub trait RegistryStore: Send + Sync + 'static {
         Ok(None)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_revoked_key_hash_is_one_per_account_and_no_key_s_hash() {
+        assert_ne!(revoked_key_hash(1), revoked_key_hash(2));
+        assert_ne!(revoked_key_hash(1), revoked_key_hash(1 << 40));
+        assert_eq!(
+            revoked_key_hash(7),
+            revoked_key_hash(7),
+            "revoking again is the same"
+        );
+        // What `create_verifier` stores is a key's SHA-256; the marker is text no digest is
+        // expected to start with, and its last eight bytes are zero.
+        let key_hash = edl_core::crypto::sha256(b"edlv_0123");
+        assert_ne!(revoked_key_hash(7), key_hash);
+        assert!(revoked_key_hash(u64::MAX).starts_with(b"edl:revoked:key:"));
+        assert_eq!(revoked_key_hash(u64::MAX)[24..], [0u8; 8]);
+    }
+}
