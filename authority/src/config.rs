@@ -299,6 +299,33 @@ impl Config {
 /// lets the binding tests see a list go stale in seconds (D93).
 pub const STATUS_LIST_TTL_ENV: &str = "EDL_AUTHORITY_STATUS_LIST_TTL";
 
+/// The environment variable that overrides [`Config::verifier_recheck`] (seconds): how long
+/// this process may take to see a verifier revoked through another (D194).
+pub const VERIFIER_RECHECK_ENV: &str = "EDL_AUTHORITY_VERIFIER_RECHECK";
+
+/// The longest [`VERIFIER_RECHECK_ENV`] a server takes: a revoked key working a minute
+/// longer through another process is as long as an operator should wait.
+pub const MAX_VERIFIER_RECHECK_SECS: u64 = 60;
+
+/// [`VERIFIER_RECHECK_ENV`]'s text as a recheck: 0 (every check reads its verifier) to
+/// [`MAX_VERIFIER_RECHECK_SECS`] seconds, else an error that names the bounds.
+pub fn verifier_recheck_from(text: &str) -> Result<Duration, crate::error::Error> {
+    match text.trim().parse::<u64>() {
+        Ok(secs) if secs <= MAX_VERIFIER_RECHECK_SECS => Ok(Duration::from_secs(secs)),
+        _ => Err(crate::error::Error::InvalidState(
+            "EDL_AUTHORITY_VERIFIER_RECHECK must be 0 to 60 seconds",
+        )),
+    }
+}
+
+/// [`VERIFIER_RECHECK_ENV`] if set ([`verifier_recheck_from`]), or the server does not start.
+pub fn verifier_recheck_from_env() -> Result<Option<Duration>, crate::error::Error> {
+    std::env::var(VERIFIER_RECHECK_ENV)
+        .ok()
+        .map(|text| verifier_recheck_from(&text))
+        .transpose()
+}
+
 /// [`STATUS_LIST_TTL_ENV`] if set: 1 second to 7 days, or the server does not start.
 pub fn status_list_ttl_from_env() -> Result<Option<u32>, crate::error::Error> {
     let Ok(text) = std::env::var(STATUS_LIST_TTL_ENV) else {
@@ -373,6 +400,23 @@ mod tests {
     use super::*;
     use crate::error::Error;
     use crate::root::RootKey;
+
+    #[test]
+    fn a_verifier_recheck_is_0_to_60_seconds_and_anything_else_is_named() {
+        assert_eq!(verifier_recheck_from("0").unwrap(), Duration::ZERO);
+        assert_eq!(
+            verifier_recheck_from(" 10\n").unwrap(),
+            Duration::from_secs(10)
+        );
+        assert_eq!(
+            verifier_recheck_from("60").unwrap(),
+            Duration::from_secs(60)
+        );
+        for bad in ["61", "-1", "", "ten", "1.5", "18446744073709551616"] {
+            let e = verifier_recheck_from(bad).unwrap_err().to_string();
+            assert!(e.contains("0 to 60 seconds"), "{bad:?}: {e}");
+        }
+    }
 
     #[test]
     fn a_deadline_and_two_clocks_apart_must_leave_a_resend_its_time() {

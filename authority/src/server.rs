@@ -121,6 +121,9 @@ pub async fn app(mut config: Config, store: Arc<dyn RegistryStore>) -> Result<Ar
     if let Some(ttl) = crate::config::status_list_ttl_from_env()? {
         config.status_list_ttl = ttl;
     }
+    if let Some(recheck) = crate::config::verifier_recheck_from_env()? {
+        config.verifier_recheck = recheck;
+    }
     let life = 3600
         * u64::from(
             config

@@ -23,7 +23,9 @@ pub enum Command {
     /// that signs the trust list from EDL_AUTHORITY_ROOT_KEY_FILE (or EDL_AUTHORITY_ROOT_KEY,
     /// hex); EDL_AUTHORITY_NEXT_ROOT (the next root's public key, 64 hex digits) makes the
     /// served list announce a root rotation (D107); EDL_AUTHORITY_STATUS_LIST_TTL sets the
-    /// status list's time-to-live in seconds.
+    /// status list's time-to-live in seconds; EDL_AUTHORITY_VERIFIER_RECHECK (0 to 60 s,
+    /// default 10) how long a verifier revoked through another process may still be taken
+    /// here (D194).
     ///
     /// Example: `edl authority serve --db authority.db --listen 127.0.0.1:8088`
     Serve {

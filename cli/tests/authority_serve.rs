@@ -14,6 +14,54 @@ fn authority_serve_answers_on_the_address_it_prints() {
     assert!(db.exists(), "the database file was created");
 }
 
+/// `EDL_AUTHORITY_VERIFIER_RECHECK` sets how long a verifier revoked through another
+/// process may still be taken (D194; twenty-third review, AD-F3): a value past its bounds
+/// stops the server before it listens, naming them, and one within them serves.
+#[test]
+fn a_verifier_recheck_past_its_bounds_is_refused_at_start() {
+    use std::process::{Command, Stdio};
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("authority.db");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_edl"))
+        .args(["authority", "serve", "--listen", "127.0.0.1:0", "--db"])
+        .arg(&db)
+        .env("EDL_AUTHORITY_VERIFIER_RECHECK", "61")
+        .env("EDL_ADMIN_TOKEN", "t")
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Bounded: a server that took the value would listen and never end by itself.
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > until {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            panic!("the server started with a recheck of 61 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(!status.success(), "{stderr}");
+    assert!(stderr.contains("0 to 60 seconds"), "{stderr}");
+    assert!(!stderr.contains("listening on"), "{stderr}");
+
+    let (mut child, addr) = common::serve(
+        &db,
+        &[],
+        &[("EDL_AUTHORITY_VERIFIER_RECHECK", std::ffi::OsStr::new("0"))],
+    );
+    let answer = String::from_utf8(common::get(&addr, "/v1/trust-list")).unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(answer.contains("\"trust_list\""), "{answer}");
+}
+
 /// With no `EDL_ADMIN_TOKEN`, the server makes up no all-roles token for its log (third
 /// hostile review, C-F4): it printed one to stderr, the log stream, even when per-person
 /// tokens were configured, so whoever read the logs held every role. Now a server with
