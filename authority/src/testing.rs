@@ -375,6 +375,11 @@ impl TestServer {
     }
 
     pub async fn verifier(&self, name: &str, class: &str) -> Verifier {
+        self.verifier_account(name, class).await.0
+    }
+
+    /// A new verifier and its account's id (what a revocation names, D194).
+    pub async fn verifier_account(&self, name: &str, class: &str) -> (Verifier, u64) {
         let v = self
             .admin_ok(
                 Method::POST,
@@ -382,8 +387,22 @@ impl TestServer {
                 json!({"name": name, "class": class}),
             )
             .await;
-        Verifier {
+        let verifier = Verifier {
             api_key: v["api_key"].as_str().unwrap().to_owned(),
+        };
+        (verifier, v["verifier_id"].as_u64().unwrap())
+    }
+
+    /// Waits until `/readyz` answers 200, for `bound` at most (a held commit completed, a
+    /// writer's lock taken).
+    pub async fn ready_within(&self, bound: std::time::Duration) {
+        let until = std::time::Instant::now() + bound;
+        while self.raw(Method::GET, "/readyz", &[], Vec::new()).await.0 != StatusCode::OK {
+            assert!(
+                std::time::Instant::now() < until,
+                "not ready within {bound:?}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
     }
 

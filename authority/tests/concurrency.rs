@@ -194,16 +194,7 @@ async fn a_verifier_revoked_through_one_process_is_refused_by_the_others_within_
         .second_process_with(|c| c.verifier_recheck = recheck)
         .await;
     let (_, wallet) = t.issued_wallet(&number(3)).await;
-    let created = t
-        .admin_ok(
-            Method::POST,
-            paths::VERIFIERS,
-            json!({"name": "交警", "class": "enforcement"}),
-        )
-        .await;
-    let police = Verifier {
-        api_key: created["api_key"].as_str().unwrap().to_owned(),
-    };
+    let (police, id) = t.verifier_account("交警", "enforcement").await;
     // Both processes remember it; the second check of the code is its repeat.
     let code = wallet.manual(Audience::Enforcement, t.now());
     for server in [&t, &u] {
@@ -211,7 +202,6 @@ async fn a_verifier_revoked_through_one_process_is_refused_by_the_others_within_
         assert_eq!(s, StatusCode::OK, "{v}");
     }
 
-    let id = created["verifier_id"].as_u64().unwrap();
     t.admin_ok(
         Method::POST,
         &paths::with_id(paths::REVOKE_VERIFIER, id),
@@ -250,17 +240,7 @@ async fn a_verifier_revoked_through_one_process_is_refused_by_the_others_within_
 async fn a_verifier_read_just_before_its_revocation_is_not_remembered_after_it() {
     let (t, store) = pausing::start().await;
     let (_, wallet) = t.issued_wallet(&number(1)).await;
-    let created = t
-        .admin_ok(
-            Method::POST,
-            paths::VERIFIERS,
-            json!({"name": "租车行", "class": "rental"}),
-        )
-        .await;
-    let rental = Verifier {
-        api_key: created["api_key"].as_str().unwrap().to_owned(),
-    };
-    let id = created["verifier_id"].as_u64().unwrap();
+    let (rental, id) = t.verifier_account("租车行", "rental").await;
     let qr = wallet.online_qr(Audience::Business, t.now());
 
     store.hold_next_verifier_read();

@@ -956,17 +956,7 @@ async fn checks_and_changes_interleave_in_one_sequence_for_the_wallet() {
 async fn a_revoked_verifier_is_refused_at_once_and_the_others_go_on() {
     let t = TestServer::start().await;
     let (_, wallet) = t.issued_wallet(&number(1)).await;
-    let created = t
-        .admin_ok(
-            Method::POST,
-            paths::VERIFIERS,
-            json!({"name": "租车行", "class": "rental"}),
-        )
-        .await;
-    let rental = Verifier {
-        api_key: created["api_key"].as_str().unwrap().to_owned(),
-    };
-    let id = created["verifier_id"].as_u64().unwrap();
+    let (rental, id) = t.verifier_account("租车行", "rental").await;
     let police = t.verifier("交警", "enforcement").await;
     let (s, answer, _) = t
         .verify(&rental, wallet.online_qr(Audience::Business, t.now()))

@@ -80,8 +80,15 @@ impl Blocker {
 /// batch (D179). The lock, and the waiting write's answer.
 async fn hold_a_write(t: &TestServer) -> (Blocker, tokio::task::JoinHandle<StatusCode>) {
     let blocker = Blocker::hold(t).await;
+    let write = a_write(t);
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    (blocker, write)
+}
+
+/// A write (a new verifier) sent on a task of its own, and its answer.
+fn a_write(t: &TestServer) -> tokio::task::JoinHandle<StatusCode> {
     let url = t.url.clone();
-    let write = tokio::spawn(async move {
+    tokio::spawn(async move {
         reqwest::Client::new()
             .post(format!("{url}/admin/verifiers"))
             .bearer_auth(ADMIN)
@@ -90,9 +97,7 @@ async fn hold_a_write(t: &TestServer) -> (Blocker, tokio::task::JoinHandle<Statu
             .await
             .unwrap()
             .status()
-    });
-    tokio::time::sleep(Duration::from_millis(900)).await;
-    (blocker, write)
+    })
 }
 
 /// One driver's online QR and two police verifiers, for the tests of a check whose write
@@ -125,6 +130,16 @@ async fn one_code_on_sqlite(tune: impl FnOnce(&mut edl_authority::Config)) -> Op
 }
 
 /// A 503 `unavailable` that says when to come back, in its body and its header.
+/// Another verifier's check of `code` verifies: nothing kept it spent.
+async fn assert_the_code_is_nobody_s(t: &TestServer, other: &Verifier, code: serde_json::Value) {
+    let (s, v, _) = t.verify(other, code).await;
+    assert_eq!(
+        s,
+        StatusCode::OK,
+        "another verifier, the code never spent: {v}"
+    );
+}
+
 fn assert_unavailable_with_retry_after(
     (s, v, headers): (StatusCode, serde_json::Value, reqwest::header::HeaderMap),
     why: &str,
@@ -401,12 +416,7 @@ async fn a_check_refused_while_a_batch_is_held_leaves_its_code_unspent() {
     blocker.release().await;
     assert_eq!(write.await.unwrap(), StatusCode::OK);
     // Nothing of the refused check was kept: the code is nobody's.
-    let (s, v, _) = t.verify(&other, code).await;
-    assert_eq!(
-        s,
-        StatusCode::OK,
-        "another verifier, the code never spent: {v}"
-    );
+    assert_the_code_is_nobody_s(&t, &other, code).await;
 }
 
 /// A check whose own batch the database holds (another process holds the SQLite file's
@@ -437,22 +447,8 @@ async fn a_check_whose_batch_is_held_is_answered_at_the_stall_and_leaves_its_cod
     );
     blocker.release().await;
     // Once the writer has its lock, and its batch (the claim left out) is over.
-    let ready = std::time::Instant::now() + Duration::from_secs(5);
-    while reqwest::get(format!("{}/readyz", t.url))
-        .await
-        .unwrap()
-        .status()
-        != StatusCode::OK
-    {
-        assert!(std::time::Instant::now() < ready, "ready again");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let (s, v, _) = t.verify(&other, code).await;
-    assert_eq!(
-        s,
-        StatusCode::OK,
-        "another verifier, the code never spent: {v}"
-    );
+    t.ready_within(Duration::from_secs(5)).await;
+    assert_the_code_is_nobody_s(&t, &other, code).await;
     assert_eq!(
         t.verified_by(&mut wallet).await,
         ["交警二队"],
@@ -480,17 +476,7 @@ async fn a_check_queued_behind_a_held_batch_is_answered_at_the_stall_and_leaves_
     let blocker = Blocker::hold(&t).await;
     // A write whose batch waits for the lock, and the check sent before the stall, so it
     // is taken and queued behind that batch.
-    let url = t.url.clone();
-    let write = tokio::spawn(async move {
-        reqwest::Client::new()
-            .post(format!("{url}/admin/verifiers"))
-            .bearer_auth(ADMIN)
-            .json(&json!({"name": "平安保险", "class": "insurer"}))
-            .send()
-            .await
-            .unwrap()
-            .status()
-    });
+    let write = a_write(&t);
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let asked = std::time::Instant::now();
     let answer = t.verify(&police, code.clone()).await;
@@ -503,12 +489,7 @@ async fn a_check_queued_behind_a_held_batch_is_answered_at_the_stall_and_leaves_
     blocker.release().await;
     // The held batch goes on: the write it holds was waited for, and is made.
     assert_eq!(write.await.unwrap(), StatusCode::OK);
-    let (s, v, _) = t.verify(&other, code).await;
-    assert_eq!(
-        s,
-        StatusCode::OK,
-        "another verifier, the code never spent: {v}"
-    );
+    assert_the_code_is_nobody_s(&t, &other, code).await;
     assert_eq!(
         t.verified_by(&mut wallet).await,
         ["交警二队"],
@@ -564,12 +545,7 @@ async fn a_check_whose_batch_cannot_begin_says_when_to_retry_and_leaves_its_code
         "the file held elsewhere",
     );
     blocker.release().await;
-    let (s, v, _) = t.verify(&other, code).await;
-    assert_eq!(
-        s,
-        StatusCode::OK,
-        "another verifier, the code never spent: {v}"
-    );
+    assert_the_code_is_nobody_s(&t, &other, code).await;
 }
 
 /// A check the server does not answer within the request deadline (its write waits behind
@@ -626,12 +602,7 @@ async fn a_check_dropped_at_its_deadline_whose_write_is_lost_leaves_its_code_uns
     // Held past the writer's 5 s busy timeout: the batch with the check's write is given up.
     tokio::time::sleep(Duration::from_secs(6)).await;
     blocker.release().await;
-    let (s, v, _) = t.verify(&other, code).await;
-    assert_eq!(
-        s,
-        StatusCode::OK,
-        "another verifier, the code never spent: {v}"
-    );
+    assert_the_code_is_nobody_s(&t, &other, code).await;
 }
 
 /// An admin call whose audit entry waits past the deadline behind another process's lock

@@ -88,16 +88,8 @@ async fn with_its_synchronous_standby_away_writes_are_refused_at_once_and_taken_
     );
 
     standby.ctl("up");
-    let back = Instant::now() + Duration::from_secs(20);
-    while t
-        .raw(reqwest::Method::GET, "/readyz", &[], Vec::new())
-        .await
-        .0
-        != StatusCode::OK
-    {
-        assert!(Instant::now() < back, "the held commit completes");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    // The held commit completes.
+    t.ready_within(Duration::from_secs(20)).await;
     // The held check's claim committed with its batch: the code is spent (another
     // verifier is refused), and sent again by its verifier, as the 503 told, it is
     // answered as its repeat (D108), not logged again (twenty-second review, AC-F5).
@@ -170,16 +162,8 @@ async fn a_check_held_past_its_deadline_is_answered_when_its_verifier_sends_it_a
     );
     let retry_after = v["retry_after"].as_u64().expect("says when to come back");
     standby.ctl("up");
-    let back = Instant::now() + Duration::from_secs(20);
-    while t
-        .raw(reqwest::Method::GET, "/readyz", &[], Vec::new())
-        .await
-        .0
-        != StatusCode::OK
-    {
-        assert!(Instant::now() < back, "the held commit completes");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    // The held commit completes.
+    t.ready_within(Duration::from_secs(20)).await;
 
     t.clock
         .advance(edl_authority::MAX_REQUEST_TIMEOUT.as_secs() + retry_after);
