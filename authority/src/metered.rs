@@ -65,8 +65,12 @@ impl MeteredStore {
     /// deadline. One already in the held batch may yet commit: its verifier's resend is
     /// then answered as its repeat (D108), as after a deadline (D183). Other writes wait
     /// on, since they are made whatever becomes of their request.
+    ///
+    /// A claim given up is counted (`edl_claims_given_up_total`) and its `timer`
+    /// abandoned: its write was not answered (twenty-second review, AC-F9).
     async fn unless_held<T>(
         &self,
+        timer: WriteTimer<'_>,
         claim: impl std::future::Future<Output = Result<T, StoreError>>,
     ) -> Result<T, StoreError> {
         tokio::pin!(claim);
@@ -81,6 +85,8 @@ impl MeteredStore {
             look = next_look(self.stall, self.inner.writer_held_for());
         }
         tracing::debug!("a claim given up: the database holds a commit");
+        timer.abandon();
+        self.metrics.claim_given_up();
         Err(StoreError::Held)
     }
 }
@@ -209,15 +215,17 @@ impl RegistryStore for MeteredStore {
         spends: Option<crate::guard::CodeKey>,
         budget: Option<crate::store::Budget>,
     ) -> Result<crate::guard::Claim, StoreError> {
-        let _t = self.begin("log_verification")?;
+        let timer = self.begin("log_verification")?;
         let claims = spends.is_some();
         let write = self
             .inner
             .log_verification(driver, verifier_id, entry, spends, budget);
         if claims {
-            self.unless_held(write).await
+            self.unless_held(timer, write).await
         } else {
-            write.await
+            let answer = write.await;
+            drop(timer);
+            answer
         }
     }
 

@@ -37,6 +37,7 @@ pub struct Metrics {
     lockouts: IntCounter,
     locked_out_refusals: IntCounter,
     shed: IntCounterVec,
+    claims_given_up: IntCounter,
     /// Writes in flight and when one last finished: "is the writer keeping up" (`/readyz`).
     progress: Mutex<Progress>,
 }
@@ -120,6 +121,12 @@ impl Metrics {
             &["reason"],
         )
         .expect("a valid counter");
+        let claims_given_up = counter(
+            "edl_claims_given_up_total",
+            "Online checks whose claim on their code was given up because the database held \
+             its commit past the stall bound (D193), answered 503; one already in the held \
+             batch may still have committed.",
+        );
         let registry = Registry::new();
         for c in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
@@ -131,6 +138,7 @@ impl Metrics {
             Box::new(lockouts.clone()),
             Box::new(locked_out_refusals.clone()),
             Box::new(shed.clone()),
+            Box::new(claims_given_up.clone()),
         ] {
             registry.register(c).expect("distinct metric names");
         }
@@ -145,6 +153,7 @@ impl Metrics {
             lockouts,
             locked_out_refusals,
             shed,
+            claims_given_up,
             progress: Mutex::new(Progress {
                 in_flight: 0,
                 last_done: Instant::now(),
@@ -167,6 +176,7 @@ impl Metrics {
             metrics: self,
             op,
             started: Instant::now(),
+            answered: true,
         }
     }
 
@@ -181,6 +191,11 @@ impl Metrics {
     /// A request answered 503 without being served (`connections`: over the cap).
     pub fn shed(&self, reason: &'static str) {
         self.shed.with_label_values(&[reason]).inc();
+    }
+
+    /// A check's claim on its code given up while the database held its commit (D193).
+    pub fn claim_given_up(&self) {
+        self.claims_given_up.inc();
     }
 
     /// The writer's totals so far (batches committed, jobs in them), read from the store
@@ -228,18 +243,33 @@ pub struct WriteTimer<'a> {
     metrics: &'a Metrics,
     op: &'static str,
     started: Instant,
+    /// Whether the write ends with its answer (not [`WriteTimer::abandon`]ed).
+    answered: bool,
+}
+
+impl WriteTimer<'_> {
+    /// The write was not waited for to its answer (a claim given up, D193): it is no
+    /// longer in flight, but it is neither timed nor taken for a sign that writes are
+    /// being answered (twenty-second review, AC-F9).
+    pub fn abandon(mut self) {
+        self.answered = false;
+    }
 }
 
 impl Drop for WriteTimer<'_> {
     fn drop(&mut self) {
         let m = self.metrics;
-        m.writes
-            .with_label_values(&[self.op])
-            .observe(self.started.elapsed().as_secs_f64());
+        if self.answered {
+            m.writes
+                .with_label_values(&[self.op])
+                .observe(self.started.elapsed().as_secs_f64());
+        }
         m.writes_waiting.dec();
         let mut p = m.lock();
         p.in_flight = p.in_flight.saturating_sub(1);
-        p.last_done = Instant::now();
+        if self.answered {
+            p.last_done = Instant::now();
+        }
     }
 }
 
@@ -323,6 +353,24 @@ mod tests {
         let text = m.render();
         assert!(text.contains("edl_store_write_duration_seconds_count{op=\"log_verification\"} 1"));
         assert!(text.contains("edl_store_writes_in_flight 0"));
+    }
+
+    #[test]
+    fn an_abandoned_write_is_neither_timed_nor_progress() {
+        let m = Metrics::new();
+        let answered = m.write("append_audit");
+        let abandoned = m.write("log_verification");
+        drop(answered);
+        std::thread::sleep(Duration::from_millis(5));
+        let other = m.write("append_audit");
+        abandoned.abandon();
+        // Only `other` waits, and no write was answered since `answered` was.
+        assert!(m.writer_progress(Duration::from_millis(1)).is_err());
+        drop(other);
+        let text = m.render();
+        assert!(text.contains("edl_store_writes_in_flight 0"));
+        assert!(text.contains("edl_store_write_duration_seconds_count{op=\"append_audit\"} 2"));
+        assert!(!text.contains("op=\"log_verification\""), "{text}");
     }
 
     #[test]

@@ -445,6 +445,21 @@ async fn a_check_whose_batch_is_held_is_answered_at_the_stall_and_leaves_its_cod
         took < Duration::from_millis(1500),
         "answered at the stall: {took:?}"
     );
+    // Counted as given up, and not as a write answered (twenty-second review, AC-F9).
+    let (_, text) = t.scrape(SCRAPE).await;
+    assert_eq!(
+        metric_sample(&text, "edl_claims_given_up_total", &[]),
+        Some(1.0)
+    );
+    assert_eq!(
+        metric_sample(
+            &text,
+            "edl_store_write_duration_seconds_count",
+            &["op=\"log_verification\""]
+        ),
+        None,
+        "no write answered"
+    );
     blocker.release().await;
     // Once the writer has its lock, and its batch (the claim left out) is over.
     t.ready_within(Duration::from_secs(5)).await;
