@@ -17,7 +17,7 @@ use crate::metrics::{Metrics, WriteTimer};
 use crate::store::{
     AuditEntry, AuditRecord, BackoffChange, BackoffEntry, BackoffKey, CheckFailure, DriverChange,
     DriverId, DriverState, ElicenceRef, IssuerKeyRow, PhotoRow, RecentFailures, RegistryStore,
-    StatusEntries, StoreError, SyncSnapshot, VerifierRow,
+    StatusEntries, StoreError, SyncSnapshot, VerifierAccountRow, VerifierRow,
 };
 
 /// [`RegistryStore`] over another, recording each write in [`Metrics`], and refusing
@@ -192,9 +192,21 @@ impl RegistryStore for MeteredStore {
         self.inner.verifier_by_key_hash(key_hash).await
     }
 
-    async fn revoke_verifier(&self, id: u64, now: u64) -> Result<Option<u64>, StoreError> {
+    async fn revoke_verifier(
+        &self,
+        id: u64,
+        now: u64,
+    ) -> Result<Option<VerifierAccountRow>, StoreError> {
         let _t = self.begin("revoke_verifier")?;
         self.inner.revoke_verifier(id, now).await
+    }
+
+    async fn verifiers(
+        &self,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<VerifierAccountRow>, StoreError> {
+        self.inner.verifiers(after, limit).await
     }
 
     async fn record_nonce(

@@ -949,6 +949,91 @@ async fn checks_and_changes_interleave_in_one_sequence_for_the_wallet() {
     assert_eq!(t.sync(&mut wallet).await.verifications.len(), 4);
 }
 
+/// The registry lists verifier accounts by id, a page at a time, with their name, class
+/// and revocation, and never their key or its hash (D196): how an operator holding a
+/// business's name finds the id to revoke (twenty-third review, AD-F6).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_registry_lists_verifier_accounts_a_page_at_a_time_with_their_revocations() {
+    let t = TestServer::start().await;
+    let made = t.now();
+    let (_, police) = t.verifier_account("交警", "enforcement").await;
+    let (_, insurer) = t.verifier_account("平安保险", "insurer").await;
+    let (_, rental) = t.verifier_account("租车行", "rental").await;
+    let list = |query: String| {
+        let t = &t;
+        async move {
+            t.admin_ok(
+                Method::GET,
+                &format!("{}{query}", paths::VERIFIERS),
+                Value::Null,
+            )
+            .await["verifiers"]
+                .as_array()
+                .expect("a list")
+                .clone()
+        }
+    };
+    let all = list(String::new()).await;
+    let ours: Vec<&Value> = all
+        .iter()
+        .filter(|v| [police, insurer, rental].contains(&v["verifier_id"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(
+        ours,
+        [
+            &json!({"verifier_id": police, "name": "交警", "class": "enforcement", "created_at": made, "revoked_at": null}),
+            &json!({"verifier_id": insurer, "name": "平安保险", "class": "insurer", "created_at": made, "revoked_at": null}),
+            &json!({"verifier_id": rental, "name": "租车行", "class": "rental", "created_at": made, "revoked_at": null}),
+        ],
+        "by id, each with exactly these fields: no key, no hash"
+    );
+    let ids: Vec<u64> = all
+        .iter()
+        .map(|v| v["verifier_id"].as_u64().unwrap())
+        .collect();
+    assert!(ids.is_sorted(), "ascending: {ids:?}");
+
+    // A page: after the first, one.
+    assert_eq!(
+        list(format!("?after={police}&limit=1")).await,
+        [
+            json!({"verifier_id": insurer, "name": "平安保险", "class": "insurer", "created_at": made, "revoked_at": null})
+        ]
+    );
+    assert_eq!(
+        list(format!("?after={rental}")).await,
+        Vec::<Value>::new(),
+        "past the last"
+    );
+
+    t.clock.advance(5);
+    t.admin_ok(
+        Method::POST,
+        &paths::with_id(paths::REVOKE_VERIFIER, insurer),
+        Value::Null,
+    )
+    .await;
+    let page = list(format!("?after={police}&limit=1")).await;
+    assert_eq!(
+        page[0]["revoked_at"],
+        made + 5,
+        "listed with its revocation"
+    );
+
+    // A query that is not a page is refused, not read as the first page.
+    let (s, v) = t
+        .admin(
+            Method::GET,
+            &format!("{}?after=-1", paths::VERIFIERS),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("bad_request"))
+    );
+}
+
 /// A verifier account revoked by the registry (D194): its key is refused at once, for
 /// checks and for the photo its earlier check granted; revoking again answers the first
 /// revocation, an unknown account is 404, and the other verifiers go on.
@@ -973,7 +1058,11 @@ async fn a_revoked_verifier_is_refused_at_once_and_the_others_go_on() {
             Value::Null,
         )
         .await;
-    assert_eq!(v, json!({"verifier_id": id, "revoked_at": revoked_at}));
+    assert_eq!(
+        v,
+        json!({"verifier_id": id, "revoked_at": revoked_at, "name": "租车行", "class": "rental"}),
+        "whose account it was (twenty-third review, AD-F6)"
+    );
     t.clock.advance(30);
     let (s, v, _) = t
         .verify(&rental, wallet.online_qr(Audience::Business, t.now()))

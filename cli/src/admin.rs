@@ -22,6 +22,7 @@ use crate::http::Admin;
   edl authority admin --authority URL status 1 D
   edl authority admin --authority URL review list
   edl authority admin --authority URL add-verifier --name 'Traffic police' --class enforcement
+  edl authority admin --authority URL verifiers --after 0 --limit 100
   edl authority admin --authority URL revoke-verifier 3")]
 pub struct Args {
     /// The authority's URL.
@@ -119,7 +120,17 @@ enum Command {
         #[arg(long)]
         class: String,
     },
-    /// Revoke a verifier: its API key is refused from then on (D194).
+    /// List verifier accounts by id, revoked ones with their time (D196): a page at a time.
+    Verifiers {
+        /// Accounts whose id is above this; the next page is after the last id shown.
+        #[arg(long, default_value_t = 0)]
+        after: u64,
+        /// At most this many (1 to 500).
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
+    /// Revoke a verifier: its API key is refused from then on (D194). Prints whose
+    /// account it was.
     RevokeVerifier { verifier: u64 },
     /// Rotate the issuer key.
     RotateKey,
@@ -246,6 +257,11 @@ pub fn run(args: Args) -> Result<(), String> {
             Method::POST,
             paths::VERIFIERS.to_owned(),
             json!({"name": name, "class": class}),
+        ),
+        Command::Verifiers { after, limit } => (
+            Method::GET,
+            format!("{}?after={after}&limit={limit}", paths::VERIFIERS),
+            Value::Null,
         ),
         Command::RevokeVerifier { verifier } => (
             Method::POST,

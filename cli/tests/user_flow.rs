@@ -600,8 +600,36 @@ fn a_user_enrols_applies_presents_and_verifiers_check_offline_and_online() {
     ]));
     assert!(rotated["signer_kid"].is_u64(), "{rotated}");
 
-    // The police account revoked (D194): its key is refused from then on.
+    // The accounts listed (D196): the police account by its name, with no key.
     let police_id = police["verifier_id"].as_u64().unwrap().to_string();
+    let listed = json(&ok(&[
+        "authority",
+        "admin",
+        "--authority",
+        url,
+        "verifiers",
+        "--limit",
+        "500",
+    ]));
+    let account = listed["verifiers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["verifier_id"] == police["verifier_id"])
+        .unwrap_or_else(|| panic!("listed: {listed}"))
+        .clone();
+    assert_eq!(
+        (&account["name"], &account["class"], &account["revoked_at"]),
+        (
+            &serde_json::json!("police"),
+            &serde_json::json!("enforcement"),
+            &serde_json::Value::Null
+        )
+    );
+    assert!(!listed.to_string().contains(&key), "no key listed");
+
+    // The police account revoked (D194): its key is refused from then on, and the answer
+    // says whose account it was.
     let revoked = json(&ok(&[
         "authority",
         "admin",
@@ -611,6 +639,7 @@ fn a_user_enrols_applies_presents_and_verifiers_check_offline_and_online() {
         &police_id,
     ]));
     assert!(revoked["revoked_at"].is_u64(), "{revoked}");
+    assert_eq!(revoked["name"], "police", "{revoked}");
     refused(
         &[
             "verify",

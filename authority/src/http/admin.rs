@@ -8,7 +8,7 @@ use axum::extract::State;
 use edl_core::wire::{
     ActivationCode, BusySetting, CounterIssue, DriverCreated, DriverDetail, ErrorBody, NewDriver,
     NewVerifier, NewViolation, RejectPhoto, Renewal, ReviewDecision, ReviewQueue, SetStatus,
-    TrustListResponse, VerifierCreated, VerifierRevoked, paths,
+    TrustListResponse, VerifierAccounts, VerifierCreated, VerifierRevoked, paths,
 };
 use serde::Deserialize;
 
@@ -169,6 +169,32 @@ pub async fn create_verifier(
     Body(v): Body<NewVerifier>,
 ) -> Result<Json<VerifierCreated>> {
     app.create_verifier(v).await.map(Json)
+}
+
+/// Query of the verifier accounts.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct VerifiersQuery {
+    /// Accounts whose id is above this (default 0: from the first).
+    pub after: Option<u64>,
+    /// At most this many (1–500, default 100).
+    pub limit: Option<u32>,
+}
+
+/// The verifier accounts by id, revoked ones with their time (D196): no key, nor its hash.
+/// The next page is `after` the last id listed.
+#[utoipa::path(get, path = paths::VERIFIERS, tag = "admin", security(("admin_token" = [])),
+    params(VerifiersQuery),
+    responses((status = 200, body = VerifierAccounts), (status = "4XX", body = ErrorBody)))]
+pub async fn verifiers(
+    _: Admin<need::Registry>,
+    State(app): State<AppState>,
+    Params(q): Params<VerifiersQuery>,
+    _: NoBody,
+) -> Result<Json<VerifierAccounts>> {
+    app.verifier_accounts(q.after.unwrap_or(0), q.limit.unwrap_or(100))
+        .await
+        .map(Json)
 }
 
 /// Revoke a verifier account: its API key is refused from then on (in every authority

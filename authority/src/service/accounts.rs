@@ -2,14 +2,18 @@
 
 use edl_core::crypto::sha256;
 use edl_core::wire::{
-    BusySetting, NewVerifier, TrustListResponse, VerifierCreated, VerifierRevoked,
+    BusySetting, NewVerifier, TrustListResponse, VerifierAccount, VerifierAccounts,
+    VerifierCreated, VerifierRevoked,
 };
 use tracing::instrument;
 
 use super::{App, text};
 use crate::error::{Error, Result};
 use crate::random;
-use crate::store::VerifierRow;
+use crate::store::{StoreError, VerifierRow};
+
+/// The most verifier accounts one page of `GET /admin/verifiers` lists (D196).
+pub const MAX_VERIFIERS_PAGE: u32 = 500;
 
 impl App {
     /// A verifier account and its API key.
@@ -34,7 +38,7 @@ impl App {
     /// and in the others on the same database within `Config::verifier_recheck`. Revoking
     /// again answers the first revocation's time; an unknown id is `UnknownId`.
     pub async fn revoke_verifier(&self, id: u64) -> Result<VerifierRevoked> {
-        let revoked_at = self
+        let account = self
             .store
             .revoke_verifier(id, self.now())
             .await?
@@ -43,7 +47,34 @@ impl App {
         tracing::info!(verifier = id, "verifier revoked");
         Ok(VerifierRevoked {
             verifier_id: id,
-            revoked_at,
+            // The update just set it, if it was not set before.
+            revoked_at: account
+                .revoked_at
+                .ok_or(StoreError::Corrupt("revoked at"))?,
+            name: account.verifier.name,
+            class: account.verifier.class,
+        })
+    }
+
+    /// Up to `limit` verifier accounts (1 to [`MAX_VERIFIERS_PAGE`]) whose id is above
+    /// `after`, by id, revoked ones with their time (D196): how an operator finds the id of
+    /// the account to revoke, and sees what a revocation cut off.
+    pub async fn verifier_accounts(&self, after: u64, limit: u32) -> Result<VerifierAccounts> {
+        let rows = self
+            .store
+            .verifiers(after, limit.clamp(1, MAX_VERIFIERS_PAGE))
+            .await?;
+        Ok(VerifierAccounts {
+            verifiers: rows
+                .into_iter()
+                .map(|row| VerifierAccount {
+                    verifier_id: row.verifier.id,
+                    name: row.verifier.name,
+                    class: row.verifier.class,
+                    created_at: row.created_at,
+                    revoked_at: row.revoked_at,
+                })
+                .collect(),
         })
     }
 

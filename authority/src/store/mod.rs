@@ -456,6 +456,17 @@ pub struct VerifierRow {
     pub class: VerifierClass,
 }
 
+/// A verifier account as the registry lists it (D196): never its key's hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifierAccountRow {
+    /// Its id, name and class.
+    pub verifier: VerifierRow,
+    /// When it was made (unix seconds).
+    pub created_at: u64,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<u64>,
+}
+
 /// What a revoked verifier's key hash is replaced with (D194): a value no SHA-256 of a key
 /// is (a marker and the account's id), distinct per account as the column must be. So the
 /// key is refused by every build on the database, one older than D194 or rolled back to
@@ -635,9 +646,21 @@ pub trait RegistryStore: Send + Sync + 'static {
         key_hash: [u8; 32],
     ) -> Result<Option<VerifierRow>, StoreError>;
     /// Revokes verifier `id` at `now` (D194): its key is found no more, its hash replaced
-    /// by [`revoked_key_hash`] so that no build finds it either. The time it was revoked,
-    /// the first revocation's if it was before; `None` if there is no such verifier.
-    async fn revoke_verifier(&self, id: u64, now: u64) -> Result<Option<u64>, StoreError>;
+    /// by [`revoked_key_hash`] so that no build finds it either. The account as revoked
+    /// (its `revoked_at` the first revocation's time if it was before); `None` if there is
+    /// no such verifier.
+    async fn revoke_verifier(
+        &self,
+        id: u64,
+        now: u64,
+    ) -> Result<Option<VerifierAccountRow>, StoreError>;
+    /// Up to `limit` verifier accounts whose id is above `after`, by id (D196), revoked
+    /// ones included.
+    async fn verifiers(
+        &self,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<VerifierAccountRow>, StoreError>;
 
     /// Records a wallet request nonce; `false` if the account used it before. Answered
     /// once durable (group commit).

@@ -179,8 +179,19 @@ impl RegistryStore for Pausing {
         self.wait_if_held(&self.hold_verifier).await;
         read
     }
-    async fn revoke_verifier(&self, id: u64, now: u64) -> Result<Option<u64>, StoreError> {
+    async fn revoke_verifier(
+        &self,
+        id: u64,
+        now: u64,
+    ) -> Result<Option<VerifierAccountRow>, StoreError> {
         self.inner.revoke_verifier(id, now).await
+    }
+    async fn verifiers(
+        &self,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<VerifierAccountRow>, StoreError> {
+        self.inner.verifiers(after, limit).await
     }
     async fn record_nonce(&self, a: DriverId, n: [u8; 16], ts: u64) -> Result<bool, StoreError> {
         self.inner.record_nonce(a, n, ts).await

@@ -275,8 +275,9 @@ pub struct VerifierCreated {
 }
 
 /// Answer to `POST /admin/verifiers/{id}/revoke`: the account's API key is refused from
-/// then on (D194).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// then on (D194), and whose account it was, so that an operator sees at once which
+/// business a mistyped id cut off (D196).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VerifierRevoked {
     /// The verifier's id.
@@ -284,6 +285,35 @@ pub struct VerifierRevoked {
     /// When it was revoked (unix seconds): the first revocation's time, when revoked
     /// before.
     pub revoked_at: u64,
+    /// The business's name, as drivers' logs show it.
+    pub name: String,
+    /// Its class.
+    pub class: VerifierClass,
+}
+
+/// One verifier account as `GET /admin/verifiers` lists it (D196). Never its API key or
+/// the key's hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct VerifierAccount {
+    /// The verifier's id.
+    pub verifier_id: u64,
+    /// The business's name, as drivers' logs show it.
+    pub name: String,
+    /// Its class.
+    pub class: VerifierClass,
+    /// When the account was made (unix seconds).
+    pub created_at: u64,
+    /// When it was revoked (unix seconds); `null` while its key is taken.
+    pub revoked_at: Option<u64>,
+}
+
+/// Answer to `GET /admin/verifiers`: a page of the accounts, by id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct VerifierAccounts {
+    /// Ascending by id; fewer than the limit asked for only on the last page.
+    pub verifiers: Vec<VerifierAccount>,
 }
 
 /// `PUT /admin/settings/busy` (and `GET`, to read it back): peak-hours switch for photo

@@ -26,7 +26,8 @@ pub mod wallet;
 pub use admin::{
     ActivationCode, BusySetting, CounterIssue, DriverCreated, DriverDetail, ElicenceSummary,
     NewDriver, NewVerifier, NewViolation, PendingReview, RejectPhoto, Renewal, ReviewDecision,
-    ReviewKind, ReviewQueue, SetStatus, VerifierCreated, VerifierRevoked,
+    ReviewKind, ReviewQueue, SetStatus, VerifierAccount, VerifierAccounts, VerifierCreated,
+    VerifierRevoked,
 };
 pub use auth::{
     AuthError, DEFAULT_MAX_SKEW, HEADER_ACCOUNT, HEADER_API_KEY, HEADER_AUTHORIZATION,
@@ -91,7 +92,7 @@ pub mod paths {
     pub const APPROVE: &str = "/admin/reviews/{photo_id}/approve";
     /// `POST` (admin): reject a photo.
     pub const REJECT: &str = "/admin/reviews/{photo_id}/reject";
-    /// `POST` (admin): a verifier account.
+    /// `POST` (admin): a verifier account; `GET`: the accounts, a page at a time.
     pub const VERIFIERS: &str = "/admin/verifiers";
     /// `POST` (admin): revoke a verifier account's API key.
     pub const REVOKE_VERIFIER: &str = "/admin/verifiers/{id}/revoke";

@@ -35,7 +35,7 @@ use super::{
     AuditEntry, AuditRecord, BackoffChange, BackoffEntry, BackoffKey, Budget, CheckFailure,
     DriverChange, DriverId, DriverState, ElicenceRef, FeedRow, GuessLimits, IssuerKeyRow, PhotoRow,
     RECENT_FAILURES, RecentFailures, RegistryStore, SealedSeed, StatusEntries, StoreError,
-    SyncSnapshot, VerifierRow, Versions,
+    SyncSnapshot, VerifierAccountRow, VerifierRow, Versions,
 };
 use crate::clock::Clock;
 use crate::error::Error;
@@ -43,7 +43,7 @@ use crate::store::columns::parse_elicence_state;
 use retry::{Fault, commit, with_retry};
 /// How a feed entry is stored (its columns besides the key), for bulk loaders (`tools/load`).
 pub use rows::feed_columns;
-use rows::{PHOTO_COLUMNS, decode_feed, get, i, state_json, u};
+use rows::{PHOTO_COLUMNS, account_row, decode_feed, get, i, state_json, u};
 use silence::bound_silence;
 use writer::{Job, Retention, Waiter, Writer};
 
@@ -496,21 +496,45 @@ impl RegistryStore for PgStore {
         .await
     }
 
-    async fn revoke_verifier(&self, id: u64, now: u64) -> Result<Option<u64>, StoreError> {
+    async fn revoke_verifier(
+        &self,
+        id: u64,
+        now: u64,
+    ) -> Result<Option<VerifierAccountRow>, StoreError> {
         with_retry(&self.pool, move |conn| {
             Box::pin(async move {
                 // The first revocation's time stays: revoking again changes nothing.
                 let st = conn
                     .prepare_cached(
                         "UPDATE verifiers SET revoked_at = COALESCE(revoked_at, $2), key_hash = $3
-                         WHERE id = $1 RETURNING revoked_at",
+                         WHERE id = $1 RETURNING id, name, class, created_at, revoked_at",
                     )
                     .await?;
                 let tombstone = crate::store::revoked_key_hash(id);
                 let row = conn
                     .query_opt(&st, &[&i(id), &i(now), &&tombstone[..]])
                     .await?;
-                row.map(|r| Ok(u(get(&r, 0, "revoked at")?))).transpose()
+                Ok(row.as_ref().map(account_row).transpose()?)
+            })
+        })
+        .await
+    }
+
+    async fn verifiers(
+        &self,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<VerifierAccountRow>, StoreError> {
+        with_retry(&self.pool, move |conn| {
+            Box::pin(async move {
+                let st = conn
+                    .prepare_cached(
+                        "SELECT id, name, class, created_at, revoked_at FROM verifiers
+                         WHERE id > $1 ORDER BY id LIMIT $2",
+                    )
+                    .await?;
+                let rows = conn.query(&st, &[&i(after), &i64::from(limit)]).await?;
+                Ok(rows.iter().map(account_row).collect::<Result<_, _>>()?)
             })
         })
         .await

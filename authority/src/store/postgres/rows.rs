@@ -1,12 +1,14 @@
 //! Values to and from PostgreSQL rows. The text forms (states, kinds, feed bodies) are the
 //! SQLite store's, so the two databases hold the same values.
 
-use edl_core::wire::ReviewKind;
+use edl_core::wire::{ReviewKind, VerifierClass};
 use tokio_postgres::Row;
 use tokio_postgres::types::Json;
 
 pub use crate::store::columns::{FeedColumns, decode_feed, feed_columns, i, u};
-use crate::store::{DriverState, PhotoRow, PhotoStatus, StoreError};
+use crate::store::{
+    DriverState, PhotoRow, PhotoStatus, StoreError, VerifierAccountRow, VerifierRow,
+};
 
 /// The database's clock in Unix seconds: one clock for every process, for the batch marks'
 /// times and the prunes (`prune.rs`).
@@ -19,6 +21,20 @@ pub fn get<'a, T: tokio_postgres::types::FromSql<'a>>(
     what: &'static str,
 ) -> Result<T, StoreError> {
     row.try_get(idx).map_err(|_| StoreError::Corrupt(what))
+}
+
+/// `id, name, class, created_at, revoked_at` of a verifier row (D196).
+pub fn account_row(row: &Row) -> Result<VerifierAccountRow, StoreError> {
+    let class: String = get(row, 2, "class")?;
+    Ok(VerifierAccountRow {
+        verifier: VerifierRow {
+            id: u(get(row, 0, "verifier id")?),
+            name: get(row, 1, "verifier name")?,
+            class: VerifierClass::from_name(&class).ok_or(StoreError::Corrupt("class"))?,
+        },
+        created_at: u(get(row, 3, "verifier created at")?),
+        revoked_at: get::<Option<i64>>(row, 4, "revoked at")?.map(u),
+    })
 }
 
 /// `id, seq, state` of a driver row.

@@ -22,7 +22,8 @@ use super::columns::{parse_elicence_state, status_from_bits};
 use super::{
     AuditEntry, AuditRecord, BackoffChange, BackoffEntry, BackoffKey, Budget, CheckFailure,
     DriverChange, DriverId, DriverState, ElicenceRef, FeedRow, GuessLimits, IssuerKeyRow, PhotoRow,
-    RecentFailures, RegistryStore, StatusEntries, StoreError, SyncSnapshot, VerifierRow,
+    RecentFailures, RegistryStore, StatusEntries, StoreError, SyncSnapshot, VerifierAccountRow,
+    VerifierRow,
 };
 use crate::clock::Clock;
 use crate::error::Error;
@@ -161,6 +162,28 @@ fn spender_of(
         Ok((r.get::<_, Option<i64>>(0)?.map(u), u(r.get(1)?)))
     })
     .optional()
+}
+
+/// A verifier account's columns as selected by `revoke_verifier` and `verifiers`: id,
+/// name, class, created_at, revoked_at.
+type AccountColumns = (i64, String, String, i64, Option<i64>);
+
+fn account_columns(r: &rusqlite::Row<'_>) -> rusqlite::Result<AccountColumns> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+}
+
+fn account_row(
+    (id, name, class, created_at, revoked_at): AccountColumns,
+) -> Result<VerifierAccountRow, StoreError> {
+    Ok(VerifierAccountRow {
+        verifier: VerifierRow {
+            id: u(id),
+            name,
+            class: VerifierClass::from_name(&class).ok_or(StoreError::Corrupt("class"))?,
+        },
+        created_at: u(created_at),
+        revoked_at: revoked_at.map(u),
+    })
 }
 
 #[async_trait]
@@ -469,23 +492,43 @@ impl RegistryStore for SqliteStore {
         .transpose()
     }
 
-    async fn revoke_verifier(&self, id: u64, now: u64) -> Result<Option<u64>, StoreError> {
+    async fn revoke_verifier(
+        &self,
+        id: u64,
+        now: u64,
+    ) -> Result<Option<VerifierAccountRow>, StoreError> {
         self.writer
             .run(move |conn| {
                 // The first revocation's time stays: revoking again changes nothing.
-                let at: Option<i64> = conn
+                let row = conn
                     .prepare_cached(
                         "UPDATE verifiers SET revoked_at = COALESCE(revoked_at, ?2), key_hash = ?3
-                         WHERE id = ?1 RETURNING revoked_at",
+                         WHERE id = ?1 RETURNING id, name, class, created_at, revoked_at",
                     )?
                     .query_row(
                         params![i(id), i(now), &super::revoked_key_hash(id)[..]],
-                        |r| r.get(0),
+                        account_columns,
                     )
                     .optional()?;
-                Ok(at.map(u))
+                row.map(account_row).transpose()
             })
             .await
+    }
+
+    async fn verifiers(
+        &self,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<VerifierAccountRow>, StoreError> {
+        let conn = self.reads.get()?;
+        let rows = conn
+            .prepare_cached(
+                "SELECT id, name, class, created_at, revoked_at FROM verifiers
+                 WHERE id > ?1 ORDER BY id LIMIT ?2",
+            )?
+            .query_map(params![i(after), i64::from(limit)], account_columns)?
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.into_iter().map(account_row).collect()
     }
 
     async fn record_nonce(
