@@ -272,3 +272,56 @@ async fn a_verifier_read_just_before_its_revocation_is_not_remembered_after_it()
     let (s, _, _) = t.verifier_photo(&rental, &answer, &[]).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED, "the photo its check granted");
 }
+
+/// A revoke whose request is dropped after its write committed (here at its deadline,
+/// while the store holds its answer) still makes the process that made it forget the key:
+/// the revocation and the forgetting go together, whatever becomes of the request. Before,
+/// the process kept the key it remembered for the entry's 10 s (twenty-third review,
+/// AD-F7).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoke_dropped_after_its_write_still_makes_its_process_forget_the_key() {
+    let (t, store) = pausing::start_with(|c| {
+        c.request_timeout = Duration::from_secs(1);
+        c.verifier_recheck = Duration::from_secs(60);
+    })
+    .await;
+    let (_, wallet) = t.issued_wallet(&number(1)).await;
+    let (rental, id) = t.verifier_account("租车行", "rental").await;
+    let (s, v, _) = t
+        .verify(&rental, wallet.online_qr(Audience::Business, t.now()))
+        .await;
+    assert_eq!(s, StatusCode::OK, "remembered: {v}");
+
+    store.hold_next_revoke();
+    let (s, v) = t
+        .admin(
+            Method::POST,
+            &paths::with_id(paths::REVOKE_VERIFIER, id),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "dropped at its deadline: {v}"
+    );
+    store.release();
+
+    // Within the recheck (60 s here), only the revocation can make this process refuse it.
+    let asked = std::time::Instant::now();
+    loop {
+        t.clock.advance(30);
+        let (s, v, _) = t
+            .verify(&rental, wallet.online_qr(Audience::Business, t.now()))
+            .await;
+        if s == StatusCode::UNAUTHORIZED {
+            break;
+        }
+        assert!(
+            asked.elapsed() < Duration::from_secs(3),
+            "still accepted {:?} after the revoke's release: {s} {v}",
+            asked.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -7,7 +7,9 @@ use edl_core::wire::{
 };
 use tracing::instrument;
 
-use super::{App, text};
+use std::sync::Arc;
+
+use super::{App, text, to_the_end};
 use crate::error::{Error, Result};
 use crate::random;
 use crate::store::{StoreError, VerifierRow};
@@ -37,14 +39,23 @@ impl App {
     /// Revokes verifier `id` (D194): its API key is refused from now on in this process,
     /// and in the others on the same database within `Config::verifier_recheck`. Revoking
     /// again answers the first revocation's time; an unknown id is `UnknownId`.
-    pub async fn revoke_verifier(&self, id: u64) -> Result<VerifierRevoked> {
-        let account = self
-            .store
-            .revoke_verifier(id, self.now())
-            .await?
-            .ok_or(Error::UnknownId("verifier"))?;
-        self.verifiers.forget_all();
-        tracing::info!(verifier = id, "verifier revoked");
+    ///
+    /// The write and this process's forgetting run to their end together, whatever
+    /// becomes of the request: one dropped after the write committed (its deadline, its
+    /// client gone) would otherwise leave the key remembered here for the recheck
+    /// (twenty-third review, AD-F7).
+    pub async fn revoke_verifier(self: &Arc<Self>, id: u64) -> Result<VerifierRevoked> {
+        let app = Arc::clone(self);
+        let account = to_the_end(async move {
+            let account = app.store.revoke_verifier(id, app.now()).await?;
+            if account.is_some() {
+                app.verifiers.forget_all();
+                tracing::info!(verifier = id, "verifier revoked");
+            }
+            Ok(account)
+        })
+        .await?
+        .ok_or(Error::UnknownId("verifier"))?;
         Ok(VerifierRevoked {
             verifier_id: id,
             // The update just set it, if it was not set before.

@@ -45,6 +45,18 @@ pub const SYNC_PAGE: u32 = 200;
 /// Reviews per queue page at most.
 pub const MAX_REVIEW_PAGE: u32 = 100;
 
+/// Runs `work` on its own task and waits for it: dropped, the wait ends but `work` goes on
+/// to its end. For what must follow a decision the store made, whatever becomes of the
+/// request (D184). A task that panicked is a 503, its outcome unknown.
+async fn to_the_end<T: Send + 'static>(
+    work: impl std::future::Future<Output = Result<T>> + Send + 'static,
+) -> Result<T> {
+    // In the request's span, so what the task logs still says which call it was.
+    tokio::spawn(tracing::Instrument::in_current_span(work))
+        .await
+        .map_err(|_| Error::Store(crate::store::StoreError::Aborted))?
+}
+
 /// Everything the handlers share.
 pub struct App {
     /// Storage.

@@ -13,7 +13,7 @@ use edl_core::wire::{
     VerifyRequest, VerifyResponse,
 };
 
-use super::App;
+use super::{App, to_the_end};
 use crate::domain::live_licence;
 use crate::error::{Error, Result};
 use crate::guard::{self, Claim};
@@ -23,18 +23,6 @@ use crate::store::{
     Budget, CheckFailure, DriverId, DriverState, GuessLimits, Refused, SealedSeed, StoreError,
     VerifierRow,
 };
-
-/// Runs `work` on its own task and waits for it: dropped, the wait ends but `work` goes on
-/// to its end. For what must follow a decision the store made, whatever becomes of the
-/// request (D184). A task that panicked is a 503, its outcome unknown.
-async fn to_the_end<T: Send + 'static>(
-    work: impl std::future::Future<Output = Result<T>> + Send + 'static,
-) -> Result<T> {
-    // In the request's span, so what the task logs still says which check it was.
-    tokio::spawn(tracing::Instrument::in_current_span(work))
-        .await
-        .map_err(|_| Error::Store(StoreError::Aborted))?
-}
 
 /// The limiter's name for a driver's licence, however a check named it.
 fn driver_key(driver: DriverId) -> String {

@@ -27,6 +27,7 @@ pub struct Pausing {
     hold_status: AtomicBool,
     hold_rotation: AtomicBool,
     hold_verifier: AtomicBool,
+    hold_revoke: AtomicBool,
     fail_key_reads: AtomicBool,
     key_reads: AtomicUsize,
     status_reads: AtomicUsize,
@@ -68,6 +69,12 @@ impl Pausing {
     /// row, before the process remembers it (twenty-third review, AD-F1).
     pub fn hold_next_verifier_read(&self) {
         self.hold_verifier.store(true, Ordering::SeqCst);
+    }
+
+    /// The next `revoke_verifier` waits for [`Pausing::release`] once its write is made,
+    /// before the process is told (twenty-third review, AD-F7).
+    pub fn hold_next_revoke(&self) {
+        self.hold_revoke.store(true, Ordering::SeqCst);
     }
 
     /// From now on (`true`) every read of the issuer keys fails as if the database were
@@ -184,7 +191,9 @@ impl RegistryStore for Pausing {
         id: u64,
         now: u64,
     ) -> Result<Option<VerifierAccountRow>, StoreError> {
-        self.inner.revoke_verifier(id, now).await
+        let revoked = self.inner.revoke_verifier(id, now).await;
+        self.wait_if_held(&self.hold_revoke).await;
+        revoked
     }
     async fn verifiers(
         &self,
@@ -273,6 +282,13 @@ impl RegistryStore for Pausing {
 
 /// A test server over a [`Pausing`] store, and that store.
 pub async fn start() -> (TestServer, Arc<Pausing>) {
+    start_with(|_| {}).await
+}
+
+/// [`start`] with its configuration tuned.
+pub async fn start_with(
+    tune: impl FnOnce(&mut edl_authority::Config),
+) -> (TestServer, Arc<Pausing>) {
     let dir = tempfile::tempdir().unwrap();
     let clock = edl_authority::ManualClock::new(START);
     let pg = match std::env::var(PG_ENV).ok().filter(|url| !url.is_empty()) {
@@ -281,6 +297,7 @@ pub async fn start() -> (TestServer, Arc<Pausing>) {
     };
     let mut c = config(dir.path().join("authority.db"), &clock);
     c.postgres_url = pg.clone();
+    tune(&mut c);
     let mut pausing = None;
     let server = edl_authority::serve_wrapped(c, |inner| {
         let store = Arc::new(Pausing {
@@ -291,6 +308,7 @@ pub async fn start() -> (TestServer, Arc<Pausing>) {
             hold_status: AtomicBool::new(false),
             hold_rotation: AtomicBool::new(false),
             hold_verifier: AtomicBool::new(false),
+            hold_revoke: AtomicBool::new(false),
             fail_key_reads: AtomicBool::new(false),
             key_reads: AtomicUsize::new(0),
             status_reads: AtomicUsize::new(0),
