@@ -1115,3 +1115,72 @@ async fn a_revoked_verifier_is_refused_at_once_and_the_others_go_on() {
     assert_eq!(s, StatusCode::UNAUTHORIZED, "the key's hash is gone: {v}");
     other.shutdown().await.expect("clean shutdown");
 }
+
+/// A database filled by a build before D194 (its schema without `revoked_at`) is migrated
+/// when a D194 build starts on it: its verifiers keep their keys, are listed unrevoked, and
+/// can be revoked, the revocation audited like every admin call (twenty-third review,
+/// AD-F10: no test migrated a filled database, or read a revoke's audit row).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_filled_before_revocations_migrates_and_keeps_its_verifiers() {
+    let mut t = TestServer::start().await;
+    let (_, wallet) = t.issued_wallet(&number(1)).await;
+    let (rental, id) = t.verifier_account("租车行", "rental").await;
+    let (s, v, _) = t
+        .verify(&rental, wallet.online_qr(Audience::Business, t.now()))
+        .await;
+    assert_eq!(s, StatusCode::OK, "before: {v}");
+
+    // The database as the build before D194 left it: no column, the step not recorded.
+    if let Some(server) = t.server.take() {
+        server.shutdown().await.expect("clean shutdown");
+    }
+    t.run_sql(if t.on_postgres() {
+        "ALTER TABLE verifiers DROP COLUMN revoked_at;
+         DELETE FROM edl_schema_version WHERE version >= 12;"
+    } else {
+        "ALTER TABLE verifiers DROP COLUMN revoked_at; PRAGMA user_version = 10;"
+    })
+    .await;
+    t.restart().await;
+
+    t.clock.advance(30);
+    let (s, v, _) = t
+        .verify(&rental, wallet.online_qr(Audience::Business, t.now()))
+        .await;
+    assert_eq!(s, StatusCode::OK, "its key still taken: {v}");
+    let listed = t.admin_ok(Method::GET, paths::VERIFIERS, Value::Null).await;
+    assert!(
+        listed["verifiers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["verifier_id"] == id && a["revoked_at"].is_null()),
+        "listed unrevoked: {listed}"
+    );
+    let revoke = paths::with_id(paths::REVOKE_VERIFIER, id);
+    t.admin_ok(Method::POST, &revoke, Value::Null).await;
+    t.clock.advance(30);
+    let (s, _, _) = t
+        .verify(&rental, wallet.online_qr(Audience::Business, t.now()))
+        .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "revoked after the migration");
+
+    let audit = t
+        .admin_ok(
+            Method::GET,
+            &format!("{}?limit=500", edl_authority::http::audit::AUDIT),
+            Value::Null,
+        )
+        .await;
+    let entry = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == format!("POST {}", paths::REVOKE_VERIFIER))
+        .unwrap_or_else(|| panic!("the revoke audited: {audit}"))
+        .clone();
+    assert_eq!(
+        (&entry["target"], &entry["allowed"], &entry["role"]),
+        (&json!(id), &json!(true), &json!("registry"))
+    );
+}
