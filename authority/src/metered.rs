@@ -58,6 +58,21 @@ impl MeteredStore {
         Ok(self.metrics.write(op))
     }
 
+    /// Makes the write `op`, unless [`MeteredStore::begin`] refuses it, timing it as
+    /// answered only once its answer came: a write dropped before (its request's deadline,
+    /// its client gone, a panic) is neither timed nor taken for progress (twenty-fourth
+    /// review, AE-F1).
+    async fn timed<T, E: From<StoreError>>(
+        &self,
+        op: &'static str,
+        write: impl std::future::Future<Output = Result<T, E>>,
+    ) -> Result<T, E> {
+        let timer = self.begin(op)?;
+        let answer = write.await;
+        timer.answered();
+        answer
+    }
+
     /// Waits for `claim`, a check's claim on its code, until the writer has held one
     /// batch longer than the stall bound; then gives it up, `Held` (D193). Both writers
     /// make a claim only while its check waits for it (D183), so one still queued is then
@@ -66,8 +81,8 @@ impl MeteredStore {
     /// then answered as its repeat (D108), as after a deadline (D183). Other writes wait
     /// on, since they are made whatever becomes of their request.
     ///
-    /// A claim given up is counted (`edl_claims_given_up_total`) and its `timer`
-    /// abandoned: its write was not answered (twenty-second review, AC-F9).
+    /// A claim given up is counted (`edl_claims_given_up_total`), and its `timer` is not
+    /// marked answered (twenty-second review, AC-F9).
     async fn unless_held<T>(
         &self,
         timer: WriteTimer<'_>,
@@ -79,13 +94,16 @@ impl MeteredStore {
             tokio::select! {
                 // An answer that came with the timer is taken, not given up (AC-F7).
                 biased;
-                answered = &mut claim => return answered,
+                answered = &mut claim => {
+                    timer.answered();
+                    return answered;
+                }
                 () = tokio::time::sleep(wait) => {}
             }
             look = next_look(self.stall, self.inner.writer_held_for());
         }
         tracing::debug!("a claim given up: the database holds a commit");
-        timer.abandon();
+        drop(timer);
         self.metrics.claim_given_up();
         Err(StoreError::Held)
     }
@@ -112,8 +130,8 @@ impl RegistryStore for MeteredStore {
     }
 
     async fn rotate_issuer_key(&self, key: IssuerKeyRow) -> Result<(), StoreError> {
-        let _t = self.begin("rotate_issuer_key")?;
-        self.inner.rotate_issuer_key(key).await
+        self.timed("rotate_issuer_key", self.inner.rotate_issuer_key(key))
+            .await
     }
 
     async fn create_driver(
@@ -121,8 +139,8 @@ impl RegistryStore for MeteredStore {
         state: DriverState,
         photo: Option<PhotoRow>,
     ) -> Result<DriverId, StoreError> {
-        let _t = self.begin("create_driver")?;
-        self.inner.create_driver(state, photo).await
+        self.timed("create_driver", self.inner.create_driver(state, photo))
+            .await
     }
 
     async fn driver(&self, id: DriverId) -> Result<Option<DriverState>, StoreError> {
@@ -141,8 +159,8 @@ impl RegistryStore for MeteredStore {
         id: DriverId,
         change: DriverChange,
     ) -> Result<DriverState, Error> {
-        let _t = self.begin("update_driver")?;
-        self.inner.update_driver(id, change).await
+        self.timed("update_driver", self.inner.update_driver(id, change))
+            .await
     }
 
     async fn elicence(&self, id: u64) -> Result<Option<ElicenceRef>, StoreError> {
@@ -181,8 +199,11 @@ impl RegistryStore for MeteredStore {
         key_hash: [u8; 32],
         now: u64,
     ) -> Result<u64, StoreError> {
-        let _t = self.begin("create_verifier")?;
-        self.inner.create_verifier(name, class, key_hash, now).await
+        self.timed(
+            "create_verifier",
+            self.inner.create_verifier(name, class, key_hash, now),
+        )
+        .await
     }
 
     async fn verifier_by_key_hash(
@@ -197,8 +218,8 @@ impl RegistryStore for MeteredStore {
         id: u64,
         now: u64,
     ) -> Result<Option<VerifierAccountRow>, StoreError> {
-        let _t = self.begin("revoke_verifier")?;
-        self.inner.revoke_verifier(id, now).await
+        self.timed("revoke_verifier", self.inner.revoke_verifier(id, now))
+            .await
     }
 
     async fn verifiers(
@@ -215,8 +236,11 @@ impl RegistryStore for MeteredStore {
         nonce: [u8; 16],
         timestamp: u64,
     ) -> Result<bool, StoreError> {
-        let _t = self.begin("record_nonce")?;
-        self.inner.record_nonce(account, nonce, timestamp).await
+        self.timed(
+            "record_nonce",
+            self.inner.record_nonce(account, nonce, timestamp),
+        )
+        .await
     }
 
     async fn log_verification(
@@ -236,7 +260,7 @@ impl RegistryStore for MeteredStore {
             self.unless_held(timer, write).await
         } else {
             let answer = write.await;
-            drop(timer);
+            timer.answered();
             answer
         }
     }
@@ -269,13 +293,16 @@ impl RegistryStore for MeteredStore {
         log: Option<(DriverId, VerificationLogEntry)>,
         limits: crate::store::GuessLimits,
     ) -> Result<(), StoreError> {
-        let _t = self.begin("record_check_failure")?;
-        self.inner.record_check_failure(failure, log, limits).await
+        self.timed(
+            "record_check_failure",
+            self.inner.record_check_failure(failure, log, limits),
+        )
+        .await
     }
 
     async fn allocate_status_index(&self) -> Result<u32, StoreError> {
-        let _t = self.begin("allocate_status_index")?;
-        self.inner.allocate_status_index().await
+        self.timed("allocate_status_index", self.inner.allocate_status_index())
+            .await
     }
 
     async fn status_entries(&self) -> Result<StatusEntries, StoreError> {
@@ -294,13 +321,16 @@ impl RegistryStore for MeteredStore {
         keys: &[BackoffKey],
         change: BackoffChange,
     ) -> Result<(), Error> {
-        let _t = self.begin("enrol_backoff")?;
-        self.inner.update_enrol_backoff(keys, change).await
+        self.timed(
+            "enrol_backoff",
+            self.inner.update_enrol_backoff(keys, change),
+        )
+        .await
     }
 
     async fn append_audit(&self, entry: AuditEntry) -> Result<u64, StoreError> {
-        let _t = self.begin("append_audit")?;
-        self.inner.append_audit(entry).await
+        self.timed("append_audit", self.inner.append_audit(entry))
+            .await
     }
 
     async fn audit_log(&self, after: u64, limit: u32) -> Result<Vec<AuditRecord>, StoreError> {
@@ -312,8 +342,8 @@ impl RegistryStore for MeteredStore {
     }
 
     async fn set_busy(&self, retry_after: Option<u32>) -> Result<(), StoreError> {
-        let _t = self.begin("set_busy")?;
-        self.inner.set_busy(retry_after).await
+        self.timed("set_busy", self.inner.set_busy(retry_after))
+            .await
     }
 
     fn writer_counts(&self) -> Option<(u64, u64)> {

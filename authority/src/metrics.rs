@@ -168,7 +168,8 @@ impl Metrics {
             .observe(took.as_secs_f64());
     }
 
-    /// A store write begins; the guard records its latency when dropped.
+    /// A store write begins; the guard records its latency when its answer comes
+    /// ([`WriteTimer::answered`]).
     pub fn write(&self, op: &'static str) -> WriteTimer<'_> {
         self.writes_waiting.inc();
         self.lock().in_flight += 1;
@@ -176,7 +177,7 @@ impl Metrics {
             metrics: self,
             op,
             started: Instant::now(),
-            answered: true,
+            answered: false,
         }
     }
 
@@ -243,16 +244,17 @@ pub struct WriteTimer<'a> {
     metrics: &'a Metrics,
     op: &'static str,
     started: Instant,
-    /// Whether the write ends with its answer (not [`WriteTimer::abandon`]ed).
+    /// Whether the write's answer came ([`WriteTimer::answered`]).
     answered: bool,
 }
 
 impl WriteTimer<'_> {
-    /// The write was not waited for to its answer (a claim given up, D193): it is no
-    /// longer in flight, but it is neither timed nor taken for a sign that writes are
-    /// being answered (twenty-second review, AC-F9).
-    pub fn abandon(mut self) {
-        self.answered = false;
+    /// The write's answer came: it is timed, and taken for a sign that writes are being
+    /// answered. A timer dropped without it (a claim given up, D193; a request dropped at
+    /// its deadline or by its client; a panic) only leaves the writes in flight
+    /// (twenty-second review, AC-F9; twenty-fourth, AE-F1).
+    pub fn answered(mut self) {
+        self.answered = true;
     }
 }
 
@@ -348,7 +350,7 @@ mod tests {
         std::thread::sleep(Duration::from_millis(5));
         assert!(m.writer_progress(Duration::from_millis(1)).is_err());
         assert!(m.writer_progress(Duration::from_secs(60)).is_ok());
-        drop(timer);
+        timer.answered();
         assert!(m.writer_progress(Duration::ZERO).is_ok());
         let text = m.render();
         assert!(text.contains("edl_store_write_duration_seconds_count{op=\"log_verification\"} 1"));
@@ -356,17 +358,17 @@ mod tests {
     }
 
     #[test]
-    fn an_abandoned_write_is_neither_timed_nor_progress() {
+    fn a_write_dropped_unanswered_is_neither_timed_nor_progress() {
         let m = Metrics::new();
         let answered = m.write("append_audit");
-        let abandoned = m.write("log_verification");
-        drop(answered);
+        let dropped = m.write("log_verification");
+        answered.answered();
         std::thread::sleep(Duration::from_millis(5));
         let other = m.write("append_audit");
-        abandoned.abandon();
+        drop(dropped);
         // Only `other` waits, and no write was answered since `answered` was.
         assert!(m.writer_progress(Duration::from_millis(1)).is_err());
-        drop(other);
+        other.answered();
         let text = m.render();
         assert!(text.contains("edl_store_writes_in_flight 0"));
         assert!(text.contains("edl_store_write_duration_seconds_count{op=\"append_audit\"} 2"));

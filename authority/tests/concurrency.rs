@@ -325,3 +325,61 @@ async fn a_revoke_dropped_after_its_write_still_makes_its_process_forget_the_key
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// A revoke whose write never answers (the store holds it) is bounded even once its
+/// request is gone: the process forgets the key all the same, and shuts down without
+/// waiting for the write. Before, the detached revoke had no bound and kept the store
+/// alive, so shutdown waited for the database (twenty-fourth review, AE-F2: not finished
+/// after 3 s); and a revoke that ended in an error forgot nothing (AE-F3).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoke_whose_write_never_answers_is_bounded_and_still_forgets_the_key() {
+    let (mut t, store) = pausing::start_with(|c| {
+        c.request_timeout = Duration::from_secs(1);
+        c.verifier_recheck = Duration::from_secs(60);
+    })
+    .await;
+    let (_, wallet) = t.issued_wallet(&number(1)).await;
+    let (rental, id) = t.verifier_account("租车行", "rental").await;
+    let (s, v, _) = t
+        .verify(&rental, wallet.online_qr(Audience::Business, t.now()))
+        .await;
+    assert_eq!(s, StatusCode::OK, "remembered: {v}");
+
+    store.hold_next_revoke();
+    let (s, _) = t
+        .admin(
+            Method::POST,
+            &paths::with_id(paths::REVOKE_VERIFIER, id),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "dropped at its deadline"
+    );
+    // Never released. Its write was made: once the detached revoke's bound (the request
+    // deadline again) has passed, the key is forgotten and read again, revoked.
+    let asked = std::time::Instant::now();
+    loop {
+        t.clock.advance(30);
+        let (s, _, _) = t
+            .verify(&rental, wallet.online_qr(Audience::Business, t.now()))
+            .await;
+        if s == StatusCode::UNAUTHORIZED {
+            break;
+        }
+        assert!(
+            asked.elapsed() < Duration::from_secs(3),
+            "still accepted {:?} after the revoke's deadline",
+            asked.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    drop(store);
+    let server = t.server.take().expect("running");
+    tokio::time::timeout(Duration::from_secs(5), server.shutdown())
+        .await
+        .expect("shut down without waiting for the held write")
+        .expect("clean shutdown");
+}

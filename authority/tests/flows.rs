@@ -1005,6 +1005,18 @@ async fn the_registry_lists_verifier_accounts_a_page_at_a_time_with_their_revoca
         Vec::<Value>::new(),
         "past the last"
     );
+    // A cursor past the largest id is past the last too, not read as the first page; the
+    // audit log's likewise (twenty-fourth review, AE-F4: ids 1, 2, 3).
+    let beyond = u64::try_from(i64::MAX).unwrap() + 1;
+    assert_eq!(list(format!("?after={beyond}")).await, Vec::<Value>::new());
+    let audit = t
+        .admin_ok(
+            Method::GET,
+            &format!("{}?after={beyond}", edl_authority::http::audit::AUDIT),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(audit["entries"], json!([]), "the audit log past its end");
 
     t.clock.advance(5);
     t.admin_ok(

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use common::*;
 use edl_core::credential::Audience;
+use edl_core::wire::paths;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 use tokio::io::AsyncReadExt;
@@ -363,6 +364,65 @@ async fn readiness_turns_503_while_writes_cannot_commit_and_recovers() {
     assert_eq!(write.await.unwrap(), StatusCode::OK);
     let r = reqwest::get(format!("{}/readyz", t.url)).await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
+}
+
+/// Writes dropped unanswered at their deadline, one after another, are not progress: with
+/// every audit row's write hanging (no batch held), `/readyz` turns 503 and stays so while
+/// they keep coming, and none is timed as a write. Before, each drop counted as a write
+/// answered and kept the process ready (twenty-fourth review, AE-F1: ready 30 times of 30).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_dropped_unanswered_are_not_progress() {
+    let (t, store) = common::pausing::start_with(|c| {
+        c.metrics_token = SCRAPE.into();
+        c.request_timeout = Duration::from_secs(2);
+        c.writer_stall = Duration::from_millis(300);
+    })
+    .await;
+    store.hang_audits(true);
+    let began = std::time::Instant::now();
+    let calls = async {
+        let mut calls = Vec::new();
+        while began.elapsed() < Duration::from_secs(5) {
+            let call = t
+                .http
+                .get(format!("{}{}", t.url, paths::VERIFIERS))
+                .bearer_auth(ADMIN)
+                .send();
+            calls.push(tokio::spawn(async move { call.await.unwrap().status() }));
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
+        calls
+    };
+    let polls = async {
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        let mut ready = 0;
+        while began.elapsed() < Duration::from_secs(5) {
+            if t.raw(Method::GET, "/readyz", &[], Vec::new()).await.0 == StatusCode::OK {
+                ready += 1;
+            }
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
+        ready
+    };
+    let (calls, ready) = tokio::join!(calls, polls);
+    assert_eq!(ready, 0, "ready while no write was answered");
+    for call in calls {
+        assert_eq!(
+            call.await.unwrap(),
+            StatusCode::SERVICE_UNAVAILABLE,
+            "dropped at its deadline"
+        );
+    }
+    let (_, text) = t.scrape(SCRAPE).await;
+    assert_eq!(
+        metric_sample(
+            &text,
+            "edl_store_write_duration_seconds_count",
+            &["op=\"append_audit\""]
+        ),
+        None,
+        "no audit write answered"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

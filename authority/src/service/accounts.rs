@@ -12,7 +12,7 @@ use std::sync::Arc;
 use super::{App, text, to_the_end};
 use crate::error::{Error, Result};
 use crate::random;
-use crate::store::{StoreError, VerifierRow};
+use crate::store::{MAX_ID, StoreError, VerifierRow};
 
 /// The most verifier accounts one page of `GET /admin/verifiers` lists (D196).
 pub const MAX_VERIFIERS_PAGE: u32 = 500;
@@ -43,13 +43,20 @@ impl App {
     /// The write and this process's forgetting run to their end together, whatever
     /// becomes of the request: one dropped after the write committed (its deadline, its
     /// client gone) would otherwise leave the key remembered here for the recheck
-    /// (twenty-third review, AD-F7).
+    /// (twenty-third review, AD-F7). That end is bounded by the request deadline again,
+    /// so a write the database never answers does not hold the store, and shutdown, for
+    /// ever (twenty-fourth review, AE-F2); and the process forgets whatever came of the
+    /// write, since one refused, lost or unanswered may still have been made (AE-F3).
     pub async fn revoke_verifier(self: &Arc<Self>, id: u64) -> Result<VerifierRevoked> {
         let app = Arc::clone(self);
         let account = to_the_end(async move {
-            let account = app.store.revoke_verifier(id, app.now()).await?;
+            let bound = app.config.request_timeout;
+            let revoked =
+                tokio::time::timeout(bound, app.store.revoke_verifier(id, app.now())).await;
+            // One read again per remembered key: cheap beside a key kept after its revoke.
+            app.verifiers.forget_all();
+            let account = revoked.map_err(|_| StoreError::Unavailable)??;
             if account.is_some() {
-                app.verifiers.forget_all();
                 tracing::info!(verifier = id, "verifier revoked");
             }
             Ok(account)
@@ -73,7 +80,7 @@ impl App {
     pub async fn verifier_accounts(&self, after: u64, limit: u32) -> Result<VerifierAccounts> {
         let rows = self
             .store
-            .verifiers(after, limit.clamp(1, MAX_VERIFIERS_PAGE))
+            .verifiers(after.min(MAX_ID), limit.clamp(1, MAX_VERIFIERS_PAGE))
             .await?;
         Ok(VerifierAccounts {
             verifiers: rows

@@ -28,6 +28,7 @@ pub struct Pausing {
     hold_rotation: AtomicBool,
     hold_verifier: AtomicBool,
     hold_revoke: AtomicBool,
+    hang_audits: AtomicBool,
     fail_key_reads: AtomicBool,
     key_reads: AtomicUsize,
     status_reads: AtomicUsize,
@@ -75,6 +76,13 @@ impl Pausing {
     /// before the process is told (twenty-third review, AD-F7).
     pub fn hold_next_revoke(&self) {
         self.hold_revoke.store(true, Ordering::SeqCst);
+    }
+
+    /// From now on (`true`) every audit row's write waits for ever, outside any writer's
+    /// batch: a write never answered that no held batch shows (twenty-fourth review,
+    /// AE-F1).
+    pub fn hang_audits(&self, hang: bool) {
+        self.hang_audits.store(hang, Ordering::SeqCst);
     }
 
     /// From now on (`true`) every read of the issuer keys fails as if the database were
@@ -254,6 +262,9 @@ impl RegistryStore for Pausing {
         self.inner.status_entries().await
     }
     async fn append_audit(&self, entry: AuditEntry) -> Result<u64, StoreError> {
+        if self.hang_audits.load(Ordering::SeqCst) {
+            std::future::pending::<()>().await;
+        }
         self.inner.append_audit(entry).await
     }
     async fn enrol_backoff(
@@ -309,6 +320,7 @@ pub async fn start_with(
             hold_rotation: AtomicBool::new(false),
             hold_verifier: AtomicBool::new(false),
             hold_revoke: AtomicBool::new(false),
+            hang_audits: AtomicBool::new(false),
             fail_key_reads: AtomicBool::new(false),
             key_reads: AtomicUsize::new(0),
             status_reads: AtomicUsize::new(0),

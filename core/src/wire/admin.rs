@@ -312,7 +312,8 @@ pub struct VerifierAccount {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VerifierAccounts {
-    /// Ascending by id; fewer than the limit asked for only on the last page.
+    /// Ascending by id. An empty page is the end: a page may hold fewer than asked for
+    /// (at most 500) and not be the last.
     pub verifiers: Vec<VerifierAccount>,
 }
 
