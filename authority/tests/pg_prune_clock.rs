@@ -265,3 +265,59 @@ async fn a_process_whose_clock_runs_ahead_prunes_no_other_process_s_mark_before_
          batch left one, the day-old one went"
     );
 }
+
+/// An old lock row that another session holds (a failure batch of another process waiting
+/// for a driver's row held elsewhere, played here by a session holding it) keeps the prune
+/// waiting a moment only: the writer's clock of a held commit does not pass the stall bound
+/// for it, so checks are neither refused nor given up while no commit is held. Before, the
+/// prune waited on the row for as long as it was held, and past the bound every write was
+/// refused (twenty-second review, AC-F4: 503).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_old_lock_row_held_elsewhere_does_not_hold_the_writer() {
+    let Some((t, db)) = on_postgres().await else {
+        return;
+    };
+    // This process's own first prune comes with its first batch, before the row is made.
+    let (_, wallet) = t.issued_wallet(&number(1)).await;
+    let police = t.verifier("交警", "enforcement").await;
+    db.execute(
+        "INSERT INTO guess_locks (name, at) VALUES ('t:held-old', 0)",
+        &[],
+    )
+    .await
+    .unwrap();
+    let locker = pg_client(t.pg.as_deref().unwrap()).await;
+    let held = locker
+        .simple_query("BEGIN; SELECT name FROM guess_locks WHERE name = 't:held-old' FOR UPDATE")
+        .await
+        .unwrap();
+    assert_eq!(
+        held.iter()
+            .filter(|m| matches!(m, tokio_postgres::SimpleQueryMessage::Row(_)))
+            .count(),
+        1,
+        "the old row held"
+    );
+    // A process whose first batch (this check) is followed by its first prune.
+    let (other, u) = t
+        .second_process_with(|c| c.writer_stall = Duration::from_millis(300))
+        .await;
+    let (s, v, _) = u
+        .verify(&police, wallet.online_qr(Audience::Enforcement, t.now()))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let (ready, _, _) = u.raw(Method::GET, "/readyz", &[], Vec::new()).await;
+    t.clock.advance(30);
+    let (s, v, _) = u
+        .verify(&police, wallet.online_qr(Audience::Enforcement, t.now()))
+        .await;
+    locker.batch_execute("ROLLBACK").await.unwrap();
+    assert_eq!(
+        ready,
+        StatusCode::OK,
+        "ready while a lock row is held elsewhere"
+    );
+    assert_eq!(s, StatusCode::OK, "a check after the prune: {v}");
+    other.shutdown().await.expect("clean shutdown");
+}

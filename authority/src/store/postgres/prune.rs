@@ -25,43 +25,63 @@ fn past(column: &str) -> String {
     format!("{column} < LEAST($1, {DB_NOW} - $2)")
 }
 
+/// How long the prune waits for an old lock row another session holds. A failure batch
+/// of another process holds its target's row while it waits for a driver's row, which an
+/// operator's session or a silent peer may hold for long; the prune runs under the
+/// writer's clock of a held commit, so waiting on with it would refuse every write past the
+/// stall bound though no commit is held (twenty-second review, AC-F4). Given up, the rows
+/// are deleted by the next prune.
+const LOCK_ROW_WAIT: &str = "SET LOCAL lock_timeout = '100ms'";
+
+/// Deletes old lock rows (`guess_locks`), in name order as batches take them, byte order
+/// whatever the database's locale (fourth review, K-F6; fifth, L-F5), waiting at most
+/// [`LOCK_ROW_WAIT`] for a row held elsewhere. Best effort, in a transaction of its own.
+async fn delete_lock_rows(conn: &mut deadpool_postgres::Object, (cutoff, secs): (i64, i64)) {
+    let sql = format!(
+        "DELETE FROM guess_locks WHERE name IN (
+             SELECT name FROM guess_locks WHERE {} ORDER BY name COLLATE \"C\" FOR UPDATE)",
+        past("at")
+    );
+    let Ok(tx) = conn.transaction().await else {
+        return;
+    };
+    if tx.batch_execute(LOCK_ROW_WAIT).await.is_ok()
+        && tx.execute(&sql, &[&cutoff, &secs]).await.is_ok()
+    {
+        let _ = tx.commit().await;
+    }
+    // Otherwise dropped: rolled back.
+}
+
+/// Runs one delete with its cut-off by this process's clock and its keep. Best effort.
+async fn delete(conn: &deadpool_postgres::Object, sql: String, (cutoff, secs): (i64, i64)) {
+    let _ = conn.execute(&sql, &[&cutoff, &secs]).await;
+}
+
 /// Deletes what has expired at `now` (this process's time); nonces are kept `nonce_secs`.
 /// Best effort: a failed prune only keeps rows longer, and the next one tries again.
 pub async fn prune(pool: &Pool, now: u64, nonce_secs: u64, marks: &Marks) {
-    let Ok(conn) = pool.get().await else {
+    let Ok(mut conn) = pool.get().await else {
         return;
     };
     // A cut-off by this process's clock and the keep it was made with.
     let keep = |secs: u64| (i(now.saturating_sub(secs)), i(secs));
-    let delete = |sql: String, (cutoff, secs): (i64, i64)| {
-        let conn = &conn;
-        async move {
-            let _ = conn.execute(&sql, &[&cutoff, &secs]).await;
-        }
-    };
     delete(
+        &conn,
         format!("DELETE FROM nonces WHERE {}", past("ts")),
         keep(nonce_secs),
     )
     .await;
     delete(
+        &conn,
         format!("DELETE FROM check_failures WHERE {}", past("at")),
         keep(FAILURE_SECS),
     )
     .await;
-    // After the failures: a row outlives none of its own (D163). In name order, as batches
-    // take them, byte order whatever the database's locale (fourth review, K-F6; fifth,
-    // L-F5).
+    // After the failures: a row outlives none of its own (D163).
+    delete_lock_rows(&mut conn, keep(FAILURE_SECS)).await;
     delete(
-        format!(
-            "DELETE FROM guess_locks WHERE name IN (
-                 SELECT name FROM guess_locks WHERE {} ORDER BY name COLLATE \"C\" FOR UPDATE)",
-            past("at")
-        ),
-        keep(FAILURE_SECS),
-    )
-    .await;
-    delete(
+        &conn,
         format!("DELETE FROM spent_codes WHERE {}", past("at")),
         keep(crate::guard::KEEP_SECS),
     )
@@ -80,6 +100,7 @@ pub async fn prune(pool: &Pool, now: u64, nonce_secs: u64, marks: &Marks) {
         .await;
     // Expired enrolment back-off counters mean nothing any more (D156).
     delete(
+        &conn,
         format!("DELETE FROM enrol_backoff WHERE {}", past("expires_at")),
         keep(0),
     )
