@@ -318,7 +318,7 @@ async fn a_revoke_dropped_after_its_write_still_makes_its_process_forget_the_key
             break;
         }
         assert!(
-            asked.elapsed() < Duration::from_secs(3),
+            asked.elapsed() < Duration::from_secs(5),
             "still accepted {:?} after the revoke's release: {s} {v}",
             asked.elapsed()
         );
@@ -370,7 +370,7 @@ async fn a_revoke_whose_write_never_answers_is_bounded_and_still_forgets_the_key
             break;
         }
         assert!(
-            asked.elapsed() < Duration::from_secs(3),
+            asked.elapsed() < Duration::from_secs(5),
             "still accepted {:?} after the revoke's deadline",
             asked.elapsed()
         );
