@@ -956,8 +956,8 @@ async fn checks_and_changes_interleave_in_one_sequence_for_the_wallet() {
 async fn the_registry_lists_verifier_accounts_a_page_at_a_time_with_their_revocations() {
     let t = TestServer::start().await;
     let made = t.now();
-    let (_, police) = t.verifier_account("交警", "enforcement").await;
-    let (_, insurer) = t.verifier_account("平安保险", "insurer").await;
+    let (police_key, police) = t.verifier_account("交警", "enforcement").await;
+    let (insurer_key, insurer) = t.verifier_account("平安保险", "insurer").await;
     let (_, rental) = t.verifier_account("租车行", "rental").await;
     let list = |query: String| {
         let t = &t;
@@ -1030,6 +1030,35 @@ async fn the_registry_lists_verifier_accounts_a_page_at_a_time_with_their_revoca
         page[0]["revoked_at"],
         made + 5,
         "listed with its revocation"
+    );
+
+    // From a key to its account, by the key's SHA-256 alone: a live key's account; a
+    // revoked key's none (its hash is no longer on file); `after` still applies.
+    let by_key = |key: &str| format!("?key_sha256={}", hex::encode(sha256(key.as_bytes())));
+    assert_eq!(
+        list(by_key(&police_key.api_key)).await,
+        [
+            json!({"verifier_id": police, "name": "交警", "class": "enforcement", "created_at": made, "revoked_at": null})
+        ]
+    );
+    assert_eq!(
+        list(by_key(&insurer_key.api_key)).await,
+        Vec::<Value>::new()
+    );
+    assert_eq!(
+        list(format!("{}&after={police}", by_key(&police_key.api_key))).await,
+        Vec::<Value>::new()
+    );
+    let (s, v) = t
+        .admin(
+            Method::GET,
+            &format!("{}?key_sha256=abc", paths::VERIFIERS),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("bad_request"))
     );
 
     // A query that is not a page is refused, not read as the first page.

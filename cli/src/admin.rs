@@ -23,6 +23,7 @@ use crate::http::Admin;
   edl authority admin --authority URL review list
   edl authority admin --authority URL add-verifier --name 'Traffic police' --class enforcement
   edl authority admin --authority URL verifiers --after 0 --limit 100
+  edl authority admin --authority URL verifiers --key-file leaked-key.txt
   edl authority admin --authority URL revoke-verifier 3")]
 pub struct Args {
     /// The authority's URL.
@@ -128,6 +129,10 @@ enum Command {
         /// At most this many (1 to 500).
         #[arg(long, default_value_t = 100)]
         limit: u32,
+        /// Only the account of the API key in this file (a leaked key, say): its SHA-256
+        /// is sent, never the key.
+        #[arg(long)]
+        key_file: Option<PathBuf>,
     },
     /// Revoke a verifier: its API key is refused from then on (D194). Prints whose
     /// account it was.
@@ -258,11 +263,17 @@ pub fn run(args: Args) -> Result<(), String> {
             paths::VERIFIERS.to_owned(),
             json!({"name": name, "class": class}),
         ),
-        Command::Verifiers { after, limit } => (
-            Method::GET,
-            format!("{}?after={after}&limit={limit}", paths::VERIFIERS),
-            Value::Null,
-        ),
+        Command::Verifiers {
+            after,
+            limit,
+            key_file,
+        } => {
+            let mut path = format!("{}?after={after}&limit={limit}", paths::VERIFIERS);
+            if let Some(file) = key_file {
+                path.push_str(&format!("&key_sha256={}", key_sha256(&file)?));
+            }
+            (Method::GET, path, Value::Null)
+        }
         Command::RevokeVerifier { verifier } => (
             Method::POST,
             id(paths::REVOKE_VERIFIER, verifier),
@@ -282,6 +293,19 @@ pub fn run(args: Args) -> Result<(), String> {
         crate::files::json(&serde_json::to_string_pretty(&answer).map_err(|e| e.to_string())?)
     );
     Ok(())
+}
+
+/// The SHA-256, in hex, of the verifier API key in `file` (surrounding whitespace, a
+/// trailing newline say, is not part of it).
+fn key_sha256(file: &std::path::Path) -> Result<String, String> {
+    let bytes = zeroize::Zeroizing::new(crate::files::read(file, 1 << 10)?);
+    let key = std::str::from_utf8(&bytes)
+        .map(str::trim)
+        .map_err(|_| format!("{} does not hold an API key", file.display()))?;
+    if key.is_empty() {
+        return Err(format!("{} does not hold an API key", file.display()));
+    }
+    Ok(hex::encode(edl_core::crypto::sha256(key.as_bytes())))
 }
 
 /// A review decision's answer as the decision alone: its fields and nothing else that

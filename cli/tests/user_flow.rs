@@ -627,6 +627,24 @@ fn a_user_enrols_applies_presents_and_verifiers_check_offline_and_online() {
         )
     );
     assert!(!listed.to_string().contains(&key), "no key listed");
+    // From the key, kept in a file, to its account (D196).
+    let key_file = file("police.key");
+    std::fs::write(&key_file, format!("{key}\n")).unwrap();
+    let found = json(&ok(&[
+        "authority",
+        "admin",
+        "--authority",
+        url,
+        "verifiers",
+        "--key-file",
+        &key_file,
+    ]));
+    assert_eq!(
+        found["verifiers"].as_array().map(|a| a.len()),
+        Some(1),
+        "{found}"
+    );
+    assert_eq!(found["verifiers"][0]["verifier_id"], police["verifier_id"]);
 
     // The police account revoked (D194): its key is refused from then on, and the answer
     // says whose account it was.

@@ -13,7 +13,7 @@ use edl_core::wire::{
 use serde::Deserialize;
 
 use super::extract::{Admin, AppState, Body, Id, NoBody, OptionalBody, Params};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::roles::need;
 
 /// Register a driver and their licence.
@@ -179,10 +179,14 @@ pub struct VerifiersQuery {
     pub after: Option<u64>,
     /// At most this many (1–500, default 100).
     pub limit: Option<u32>,
+    /// Only the account whose API key this is the SHA-256 of (64 hex digits), if its key
+    /// is still taken: from a leaked key to its account, with no key sent (D196).
+    pub key_sha256: Option<String>,
 }
 
 /// The verifier accounts by id, revoked ones with their time (D196): no key, nor its hash.
-/// The next page is `after` the last id listed.
+/// The next page is `after` the last id listed. With `key_sha256`, only the account whose
+/// key that is (none for a revoked one, whose key is no longer on file).
 #[utoipa::path(get, path = paths::VERIFIERS, tag = "admin", security(("admin_token" = [])),
     params(VerifiersQuery),
     responses((status = 200, body = VerifierAccounts), (status = "4XX", body = ErrorBody)))]
@@ -192,9 +196,18 @@ pub async fn verifiers(
     Params(q): Params<VerifiersQuery>,
     _: NoBody,
 ) -> Result<Json<VerifierAccounts>> {
-    app.verifier_accounts(q.after.unwrap_or(0), q.limit.unwrap_or(100))
+    let key_hash = q.key_sha256.as_deref().map(key_sha256).transpose()?;
+    app.verifier_accounts(q.after.unwrap_or(0), q.limit.unwrap_or(100), key_hash)
         .await
         .map(Json)
+}
+
+/// A key's SHA-256 given as 64 hex digits.
+fn key_sha256(hex_digits: &str) -> Result<[u8; 32]> {
+    let mut hash = [0u8; 32];
+    hex::decode_to_slice(hex_digits, &mut hash)
+        .map_err(|_| Error::BadRequest("key_sha256 must be 64 hex digits".into()))?;
+    Ok(hash)
 }
 
 /// Revoke a verifier account: its API key is refused from then on (in every authority

@@ -76,12 +76,28 @@ impl App {
 
     /// Up to `limit` verifier accounts (1 to [`MAX_VERIFIERS_PAGE`]) whose id is above
     /// `after`, by id, revoked ones with their time (D196): how an operator finds the id of
-    /// the account to revoke, and sees what a revocation cut off.
-    pub async fn verifier_accounts(&self, after: u64, limit: u32) -> Result<VerifierAccounts> {
-        let rows = self
-            .store
-            .verifiers(after.min(MAX_ID), limit.clamp(1, MAX_VERIFIERS_PAGE))
-            .await?;
+    /// the account to revoke, and sees what a revocation cut off. With `key_hash`, only the
+    /// account (above `after`) whose live key hashes to it: an operator holding a leaked
+    /// key finds its account without sending the key.
+    pub async fn verifier_accounts(
+        &self,
+        after: u64,
+        limit: u32,
+        key_hash: Option<[u8; 32]>,
+    ) -> Result<VerifierAccounts> {
+        let after = after.min(MAX_ID);
+        let rows = match key_hash {
+            None => {
+                self.store
+                    .verifiers(after, limit.clamp(1, MAX_VERIFIERS_PAGE))
+                    .await?
+            }
+            Some(hash) => match self.store.verifier_by_key_hash(hash).await? {
+                // Its whole row, read by id: the key's lookup reads what a check needs.
+                Some(v) if v.id > after => self.store.verifiers(v.id - 1, 1).await?,
+                _ => Vec::new(),
+            },
+        };
         Ok(VerifierAccounts {
             verifiers: rows
                 .into_iter()
