@@ -46,6 +46,8 @@ pub struct Metrics {
 struct Progress {
     in_flight: u64,
     last_done: Instant,
+    /// When the writes in flight began to be waited for (none in flight before).
+    waiting_since: Instant,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -157,6 +159,7 @@ impl Metrics {
             progress: Mutex::new(Progress {
                 in_flight: 0,
                 last_done: Instant::now(),
+                waiting_since: Instant::now(),
             }),
         }
     }
@@ -172,7 +175,12 @@ impl Metrics {
     /// ([`WriteTimer::answered`]).
     pub fn write(&self, op: &'static str) -> WriteTimer<'_> {
         self.writes_waiting.inc();
-        self.lock().in_flight += 1;
+        let mut p = self.lock();
+        if p.in_flight == 0 {
+            p.waiting_since = Instant::now();
+        }
+        p.in_flight += 1;
+        drop(p);
         WriteTimer {
             metrics: self,
             op,
@@ -215,11 +223,13 @@ impl Metrics {
             .set(held.map_or(0.0, |held| held.as_secs_f64()));
     }
 
-    /// Whether store writes are being answered: `Err(seconds)` when writes are waiting and
-    /// none has been answered for longer than `stall`.
+    /// Whether store writes are being answered: `Err(seconds)` when writes have been
+    /// waiting, and none has been answered, for longer than `stall`. Counted from the later
+    /// of the last answer and the start of the wait: a write that begins after a quiet
+    /// spell has waited for nothing yet (twenty-fifth review, AF-F1).
     pub fn writer_progress(&self, stall: Duration) -> Result<(), u64> {
         let p = self.lock();
-        let quiet = p.last_done.elapsed();
+        let quiet = p.last_done.max(p.waiting_since).elapsed();
         if p.in_flight > 0 && quiet > stall {
             return Err(quiet.as_secs());
         }
@@ -373,6 +383,20 @@ mod tests {
         assert!(text.contains("edl_store_writes_in_flight 0"));
         assert!(text.contains("edl_store_write_duration_seconds_count{op=\"append_audit\"} 2"));
         assert!(!text.contains("op=\"log_verification\""), "{text}");
+    }
+
+    #[test]
+    fn a_write_after_a_quiet_spell_is_not_a_stalled_writer() {
+        let m = Metrics::new();
+        m.write("append_audit").answered();
+        // Idle past the bound, then a write begins: it has waited for nothing yet
+        // (twenty-fifth review, AF-F1: 503 a millisecond after it began).
+        std::thread::sleep(Duration::from_millis(20));
+        let timer = m.write("append_audit");
+        assert!(m.writer_progress(Duration::from_millis(10)).is_ok());
+        std::thread::sleep(Duration::from_millis(20));
+        assert!(m.writer_progress(Duration::from_millis(10)).is_err());
+        timer.answered();
     }
 
     #[test]

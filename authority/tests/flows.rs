@@ -1045,6 +1045,19 @@ async fn the_registry_lists_verifier_accounts_a_page_at_a_time_with_their_revoca
         list(by_key(&insurer_key.api_key)).await,
         Vec::<Value>::new()
     );
+    // The answer says what it was filtered by, so a client can tell an authority that
+    // ignored the filter (twenty-fifth review, AF-F2); a plain page says nothing.
+    let hash = hex::encode(sha256(police_key.api_key.as_bytes()));
+    let answer = t
+        .admin_ok(
+            Method::GET,
+            &format!("{}?key_sha256={hash}", paths::VERIFIERS),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(answer["key_sha256"], hash.as_str());
+    let plain = t.admin_ok(Method::GET, paths::VERIFIERS, Value::Null).await;
+    assert!(plain.get("key_sha256").is_none(), "{plain}");
     assert_eq!(
         list(format!("{}&after={police}", by_key(&police_key.api_key))).await,
         Vec::<Value>::new()

@@ -267,8 +267,8 @@ async fn a_process_whose_clock_runs_ahead_prunes_no_other_process_s_mark_before_
 }
 
 /// An old lock row that another session holds (a failure batch of another process waiting
-/// for a driver's row held elsewhere, played here by a session holding it) keeps the prune
-/// waiting a moment only: the writer's clock of a held commit does not pass the stall bound
+/// for a driver's row held elsewhere, played here by a session holding it), or an expired
+/// enrolment counter, keeps the prune waiting a moment only: the writer's clock of a held commit does not pass the stall bound
 /// for it, so checks are neither refused nor given up while no commit is held. Before, the
 /// prune waited on the row for as long as it was held, and past the bound every write was
 /// refused (twenty-second review, AC-F4: 503).
@@ -280,23 +280,30 @@ async fn an_old_lock_row_held_elsewhere_does_not_hold_the_writer() {
     // This process's own first prune comes with its first batch, before the row is made.
     let (_, wallet) = t.issued_wallet(&number(1)).await;
     let police = t.verifier("交警", "enforcement").await;
-    db.execute(
-        "INSERT INTO guess_locks (name, at) VALUES ('t:held-old', 0)",
-        &[],
+    db.batch_execute(
+        "INSERT INTO guess_locks (name, at) VALUES ('t:held-old', 0);
+         INSERT INTO enrol_backoff (key, attempts, last_at, locked_until, expires_at)
+             VALUES ('\\x0a', 1, 0, 0, 1);",
     )
     .await
     .unwrap();
+    // An expired enrolment counter held by a silent peer likewise (twenty-fifth review,
+    // AF-F4).
     let locker = pg_client(t.pg.as_deref().unwrap()).await;
     let held = locker
-        .simple_query("BEGIN; SELECT name FROM guess_locks WHERE name = 't:held-old' FOR UPDATE")
+        .simple_query(
+            "BEGIN;
+             SELECT name FROM guess_locks WHERE name = 't:held-old' FOR UPDATE;
+             SELECT key FROM enrol_backoff WHERE key = '\\x0a' FOR UPDATE;",
+        )
         .await
         .unwrap();
     assert_eq!(
         held.iter()
             .filter(|m| matches!(m, tokio_postgres::SimpleQueryMessage::Row(_)))
             .count(),
-        1,
-        "the old row held"
+        2,
+        "the old rows held"
     );
     // A process whose first batch (this check) is followed by its first prune.
     let (other, u) = t

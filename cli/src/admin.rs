@@ -177,6 +177,8 @@ pub fn run(args: Args) -> Result<(), String> {
         args.command,
         Command::Review(Review::Approve { .. } | Review::Reject { .. })
     );
+    // The key hash a `verifiers --key-file` list must say it was filtered by.
+    let mut filtered_by = None;
     let (method, path, body) = match args.command {
         Command::AddDriver {
             licence,
@@ -270,7 +272,9 @@ pub fn run(args: Args) -> Result<(), String> {
         } => {
             let mut path = format!("{}?after={after}&limit={limit}", paths::VERIFIERS);
             if let Some(file) = key_file {
-                path.push_str(&format!("&key_sha256={}", key_sha256(&file)?));
+                let hash = key_sha256(&file)?;
+                path.push_str(&format!("&key_sha256={hash}"));
+                filtered_by = Some(hash);
             }
             (Method::GET, path, Value::Null)
         }
@@ -287,6 +291,17 @@ pub fn run(args: Args) -> Result<(), String> {
     if decides {
         answer = decision(answer)?;
     }
+    if let Some(hash) = filtered_by
+        && answer["key_sha256"].as_str() != Some(hash.as_str())
+    {
+        // An authority older than the filter lists a page of every account instead: not
+        // the key's account, so nothing of it is shown (twenty-fifth review, AF-F2).
+        return Err(
+            "the authority did not look the key up (an authority older than this command?); \
+             nothing is shown"
+                .into(),
+        );
+    }
     shorten_photos(&mut answer);
     println!(
         "{}",
@@ -302,8 +317,16 @@ fn key_sha256(file: &std::path::Path) -> Result<String, String> {
     let key = std::str::from_utf8(&bytes)
         .map(str::trim)
         .map_err(|_| format!("{} does not hold an API key", file.display()))?;
-    if key.is_empty() {
-        return Err(format!("{} does not hold an API key", file.display()));
+    // The form the authority gives its keys (`edlv_` and 64 hex digits): a wrong file is
+    // told apart from a key the authority does not know (twenty-fifth review, AF-F6).
+    let is_key = key
+        .strip_prefix("edlv_")
+        .is_some_and(|hex| hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()));
+    if !is_key {
+        return Err(format!(
+            "{} does not hold a verifier API key (edlv_ and 64 hex digits)",
+            file.display()
+        ));
     }
     Ok(hex::encode(edl_core::crypto::sha256(key.as_bytes())))
 }

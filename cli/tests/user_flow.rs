@@ -645,6 +645,21 @@ fn a_user_enrols_applies_presents_and_verifiers_check_offline_and_online() {
         "{found}"
     );
     assert_eq!(found["verifiers"][0]["verifier_id"], police["verifier_id"]);
+    // A file that holds no key is refused, not looked up as an unknown one.
+    let not_a_key = file("notes.txt");
+    std::fs::write(&not_a_key, "police, enforcement\n").unwrap();
+    refused(
+        &[
+            "authority",
+            "admin",
+            "--authority",
+            url,
+            "verifiers",
+            "--key-file",
+            &not_a_key,
+        ],
+        "does not hold a verifier API key",
+    );
 
     // The police account revoked (D194): its key is refused from then on, and the answer
     // says whose account it was.

@@ -109,6 +109,7 @@ impl App {
                     revoked_at: row.revoked_at,
                 })
                 .collect(),
+            key_sha256: key_hash.map(hex::encode),
         })
     }
 

@@ -315,6 +315,11 @@ pub struct VerifierAccounts {
     /// Ascending by id. An empty page is the end: a page may hold fewer than asked for
     /// (at most 500) and not be the last.
     pub verifiers: Vec<VerifierAccount>,
+    /// The key hash the list was filtered by (`key_sha256`, lower-case hex), `null` for a
+    /// plain page. A client that asked for the filter and reads no such field talks to an
+    /// authority that ignored it, and must not take the page for the key's account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_sha256: Option<String>,
 }
 
 /// `PUT /admin/settings/busy` (and `GET`, to read it back): peak-hours switch for photo

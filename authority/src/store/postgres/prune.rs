@@ -25,37 +25,38 @@ fn past(column: &str) -> String {
     format!("{column} < LEAST($1, {DB_NOW} - $2)")
 }
 
-/// How long the prune waits for an old lock row another session holds. A failure batch
-/// of another process holds its target's row while it waits for a driver's row, which an
-/// operator's session or a silent peer may hold for long; the prune runs under the
-/// writer's clock of a held commit, so waiting on with it would refuse every write past the
-/// stall bound though no commit is held (twenty-second review, AC-F4). Given up, the rows
-/// are deleted by the next prune.
-const LOCK_ROW_WAIT: &str = "SET LOCAL lock_timeout = '100ms'";
+/// How long a prune's delete waits for a row another session holds. A failure batch of
+/// another process holds its target's lock row while it waits for a driver's row, which an
+/// operator's session or a silent peer may hold for long, and a peer may hold an expired
+/// enrolment counter likewise; the prune runs under the writer's clock of a held commit,
+/// so waiting on with it would refuse every write past the stall bound though no commit is
+/// held (twenty-second review, AC-F4; twenty-fifth, AF-F4). Given up, the rows are deleted
+/// by the next prune.
+const ROW_WAIT: &str = "SET LOCAL lock_timeout = '100ms'";
 
-/// Deletes old lock rows (`guess_locks`), in name order as batches take them, byte order
-/// whatever the database's locale (fourth review, K-F6; fifth, L-F5), waiting at most
-/// [`LOCK_ROW_WAIT`] for a row held elsewhere. Best effort, in a transaction of its own.
-async fn delete_lock_rows(conn: &mut deadpool_postgres::Object, (cutoff, secs): (i64, i64)) {
-    let sql = format!(
-        "DELETE FROM guess_locks WHERE name IN (
-             SELECT name FROM guess_locks WHERE {} ORDER BY name COLLATE \"C\" FOR UPDATE)",
-        past("at")
-    );
-    let Ok(tx) = conn.transaction().await else {
-        return;
+/// Runs one delete of `table`'s expired rows, `$1` its cut-off by this process's clock and
+/// `$2` its keep, in a transaction of its own that waits at most [`ROW_WAIT`] for a row
+/// held elsewhere. Best effort: one that fails is logged (the table's name only) and left
+/// to the next prune; rolled back, it leaves the connection clean for the pool.
+async fn delete(
+    conn: &mut deadpool_postgres::Object,
+    table: &'static str,
+    sql: String,
+    (cutoff, secs): (i64, i64),
+) {
+    let done = async {
+        let tx = conn.transaction().await?;
+        tx.batch_execute(ROW_WAIT).await?;
+        tx.execute(&sql, &[&cutoff, &secs]).await?;
+        tx.commit().await
     };
-    if tx.batch_execute(LOCK_ROW_WAIT).await.is_ok()
-        && tx.execute(&sql, &[&cutoff, &secs]).await.is_ok()
-    {
-        let _ = tx.commit().await;
+    if let Err(e) = done.await {
+        tracing::warn!(
+            table,
+            sqlstate = e.code().map(|c| c.code()),
+            "a prune's delete failed; the next prune tries again"
+        );
     }
-    // Otherwise dropped: rolled back.
-}
-
-/// Runs one delete with its cut-off by this process's clock and its keep. Best effort.
-async fn delete(conn: &deadpool_postgres::Object, sql: String, (cutoff, secs): (i64, i64)) {
-    let _ = conn.execute(&sql, &[&cutoff, &secs]).await;
 }
 
 /// Deletes what has expired at `now` (this process's time); nonces are kept `nonce_secs`.
@@ -67,21 +68,36 @@ pub async fn prune(pool: &Pool, now: u64, nonce_secs: u64, marks: &Marks) {
     // A cut-off by this process's clock and the keep it was made with.
     let keep = |secs: u64| (i(now.saturating_sub(secs)), i(secs));
     delete(
-        &conn,
+        &mut conn,
+        "nonces",
         format!("DELETE FROM nonces WHERE {}", past("ts")),
         keep(nonce_secs),
     )
     .await;
     delete(
-        &conn,
+        &mut conn,
+        "check_failures",
         format!("DELETE FROM check_failures WHERE {}", past("at")),
         keep(FAILURE_SECS),
     )
     .await;
     // After the failures: a row outlives none of its own (D163).
-    delete_lock_rows(&mut conn, keep(FAILURE_SECS)).await;
+    // In name order, as batches take them, byte order whatever the database's locale
+    // (fourth review, K-F6; fifth, L-F5).
     delete(
-        &conn,
+        &mut conn,
+        "guess_locks",
+        format!(
+            "DELETE FROM guess_locks WHERE name IN (
+                 SELECT name FROM guess_locks WHERE {} ORDER BY name COLLATE \"C\" FOR UPDATE)",
+            past("at")
+        ),
+        keep(FAILURE_SECS),
+    )
+    .await;
+    delete(
+        &mut conn,
+        "spent_codes",
         format!("DELETE FROM spent_codes WHERE {}", past("at")),
         keep(crate::guard::KEEP_SECS),
     )
@@ -100,7 +116,8 @@ pub async fn prune(pool: &Pool, now: u64, nonce_secs: u64, marks: &Marks) {
         .await;
     // Expired enrolment back-off counters mean nothing any more (D156).
     delete(
-        &conn,
+        &mut conn,
+        "enrol_backoff",
         format!("DELETE FROM enrol_backoff WHERE {}", past("expires_at")),
         keep(0),
     )
