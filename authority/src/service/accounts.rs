@@ -46,7 +46,10 @@ impl App {
     /// (twenty-third review, AD-F7). That end is bounded by the request deadline again,
     /// so a write the database never answers does not hold the store, and shutdown, for
     /// ever (twenty-fourth review, AE-F2); and the process forgets whatever came of the
-    /// write, since one refused, lost or unanswered may still have been made (AE-F3).
+    /// write, since one refused, lost or unanswered may still have been made (AE-F3). One
+    /// given up at the bound may commit later, when a check may have remembered the live
+    /// row: this process then takes the revocation as the others do, within the recheck,
+    /// unless the revoke, answered 503, is sent again (twenty-fifth review, AF-F3).
     pub async fn revoke_verifier(self: &Arc<Self>, id: u64) -> Result<VerifierRevoked> {
         let app = Arc::clone(self);
         let account = to_the_end(async move {

@@ -36,7 +36,7 @@ const ROW_WAIT: &str = "SET LOCAL lock_timeout = '100ms'";
 
 /// Runs one delete of `table`'s expired rows, `$1` its cut-off by this process's clock and
 /// `$2` its keep, in a transaction of its own that waits at most [`ROW_WAIT`] for a row
-/// held elsewhere. Best effort: one that fails is logged (the table's name only) and left
+/// held elsewhere. Best effort: one that fails is logged (its table and SQLSTATE) and left
 /// to the next prune; rolled back, it leaves the connection clean for the pool.
 async fn delete(
     conn: &mut deadpool_postgres::Object,
