@@ -60,8 +60,7 @@ pub async fn audit(
     _: NoBody,
 ) -> Result<Json<AuditLog>> {
     let limit = q.limit.unwrap_or(100).clamp(1, 500);
-    let after = q.after.unwrap_or(0).min(crate::store::MAX_ID);
-    let records = app.store.audit_log(after, limit).await?;
+    let records = app.store.audit_log(q.after.unwrap_or(0), limit).await?;
     Ok(Json(AuditLog {
         entries: records
             .into_iter()

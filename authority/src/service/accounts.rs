@@ -12,7 +12,7 @@ use std::sync::Arc;
 use super::{App, text, to_the_end};
 use crate::error::{Error, Result};
 use crate::random;
-use crate::store::{MAX_ID, StoreError, VerifierRow};
+use crate::store::{StoreError, VerifierRow};
 
 /// The most verifier accounts one page of `GET /admin/verifiers` lists (D196).
 pub const MAX_VERIFIERS_PAGE: u32 = 500;
@@ -88,7 +88,6 @@ impl App {
         limit: u32,
         key_hash: Option<[u8; 32]>,
     ) -> Result<VerifierAccounts> {
-        let after = after.min(MAX_ID);
         let rows = match key_hash {
             None => {
                 self.store

@@ -75,9 +75,12 @@ pub fn status_from_bits(bits: i16) -> Result<ElicenceStatus, StoreError> {
     }
 }
 
-/// Ids and times as stored: they are below 2^63 (ids are masked to 63 bits when made).
+/// Ids and times as stored: they are below 2^63 (ids are masked to 63 bits when made). A
+/// larger value (a caller's cursor or bound) is taken as the largest a column holds, never
+/// wrapped to a negative one: a page `after` it lists nothing rather than the first page
+/// again (twenty-fourth review, AE-F4).
 pub fn i(v: u64) -> i64 {
-    v as i64
+    i64::try_from(v).unwrap_or(i64::MAX)
 }
 
 /// Inverse of [`i`].
@@ -136,6 +139,16 @@ mod tests {
     use edl_core::wire::ApplicationPhase;
 
     use super::*;
+
+    #[test]
+    fn a_value_past_what_a_column_holds_is_the_largest_never_a_negative_one() {
+        assert_eq!(i(0), 0);
+        assert_eq!(i(1 << 62), 1 << 62);
+        assert_eq!(i(u64::try_from(i64::MAX).unwrap()), i64::MAX);
+        assert_eq!(i(u64::try_from(i64::MAX).unwrap() + 1), i64::MAX);
+        assert_eq!(i(u64::MAX), i64::MAX);
+        assert_eq!(u(i(12_345)), 12_345);
+    }
 
     #[test]
     fn only_changed_parts_get_new_versions_in_order() {

@@ -456,11 +456,6 @@ pub struct VerifierRow {
     pub class: VerifierClass,
 }
 
-/// The largest id either database stores (a signed 64-bit column). A page's cursor is
-/// taken at most this, so one past it lists nothing rather than wrapping to the first
-/// page (twenty-fourth review, AE-F4).
-pub const MAX_ID: u64 = i64::MAX as u64;
-
 /// A verifier account as the registry lists it (D196): never its key's hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifierAccountRow {
