@@ -273,13 +273,16 @@ async fn a_verifier_read_just_before_its_revocation_is_not_remembered_after_it()
     assert_eq!(s, StatusCode::UNAUTHORIZED, "the photo its check granted");
 }
 
-/// A revoke whose request is dropped after its write committed (here at its deadline,
-/// while the store holds its answer) still makes the process that made it forget the key:
-/// the revocation and the forgetting go together, whatever becomes of the request. Before,
-/// the process kept the key it remembered for the entry's 10 s (twenty-third review,
-/// AD-F7).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_revoke_dropped_after_its_write_still_makes_its_process_forget_the_key() {
+/// A server whose request deadline is 1 s and verifier recheck 60 s (so within the test
+/// only a revocation makes it refuse a key it remembers), a rental verifier whose key it
+/// remembers from a check, and that verifier's revoke sent while the store holds its write
+/// once made: answered 503 at the deadline, the hold not released.
+async fn a_revoke_held_past_its_deadline() -> (
+    TestServer,
+    std::sync::Arc<pausing::Pausing>,
+    Verifier,
+    Wallet,
+) {
     let (t, store) = pausing::start_with(|c| {
         c.request_timeout = Duration::from_secs(1);
         c.verifier_recheck = Duration::from_secs(60);
@@ -305,25 +308,41 @@ async fn a_revoke_dropped_after_its_write_still_makes_its_process_forget_the_key
         StatusCode::SERVICE_UNAVAILABLE,
         "dropped at its deadline: {v}"
     );
-    store.release();
+    (t, store, rental, wallet)
+}
 
-    // Within the recheck (60 s here), only the revocation can make this process refuse it.
+/// Checks by `rental` until one is refused, which must come within 5 s (`what` says after
+/// what).
+async fn refused_within_seconds(t: &TestServer, rental: &Verifier, wallet: &Wallet, what: &str) {
     let asked = std::time::Instant::now();
     loop {
         t.clock.advance(30);
         let (s, v, _) = t
-            .verify(&rental, wallet.online_qr(Audience::Business, t.now()))
+            .verify(rental, wallet.online_qr(Audience::Business, t.now()))
             .await;
         if s == StatusCode::UNAUTHORIZED {
-            break;
+            return;
         }
         assert!(
             asked.elapsed() < Duration::from_secs(5),
-            "still accepted {:?} after the revoke's release: {s} {v}",
+            "still accepted {:?} after {what}: {s} {v}",
             asked.elapsed()
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// A revoke whose request is dropped after its write committed (here at its deadline,
+/// while the store holds its answer) still makes the process that made it forget the key:
+/// the revocation and the forgetting go together, whatever becomes of the request. Before,
+/// the process kept the key it remembered for the entry's 10 s (twenty-third review,
+/// AD-F7).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoke_dropped_after_its_write_still_makes_its_process_forget_the_key() {
+    let (t, store, rental, wallet) = a_revoke_held_past_its_deadline().await;
+    store.release();
+    // Within the recheck (60 s here), only the revocation can make this process refuse it.
+    refused_within_seconds(&t, &rental, &wallet, "the revoke's release").await;
 }
 
 /// A revoke whose write never answers (the store holds it) is bounded even once its
@@ -333,49 +352,10 @@ async fn a_revoke_dropped_after_its_write_still_makes_its_process_forget_the_key
 /// after 3 s); and a revoke that ended in an error forgot nothing (AE-F3).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revoke_whose_write_never_answers_is_bounded_and_still_forgets_the_key() {
-    let (mut t, store) = pausing::start_with(|c| {
-        c.request_timeout = Duration::from_secs(1);
-        c.verifier_recheck = Duration::from_secs(60);
-    })
-    .await;
-    let (_, wallet) = t.issued_wallet(&number(1)).await;
-    let (rental, id) = t.verifier_account("租车行", "rental").await;
-    let (s, v, _) = t
-        .verify(&rental, wallet.online_qr(Audience::Business, t.now()))
-        .await;
-    assert_eq!(s, StatusCode::OK, "remembered: {v}");
-
-    store.hold_next_revoke();
-    let (s, _) = t
-        .admin(
-            Method::POST,
-            &paths::with_id(paths::REVOKE_VERIFIER, id),
-            Value::Null,
-        )
-        .await;
-    assert_eq!(
-        s,
-        StatusCode::SERVICE_UNAVAILABLE,
-        "dropped at its deadline"
-    );
+    let (mut t, store, rental, wallet) = a_revoke_held_past_its_deadline().await;
     // Never released. Its write was made: once the detached revoke's bound (the request
     // deadline again) has passed, the key is forgotten and read again, revoked.
-    let asked = std::time::Instant::now();
-    loop {
-        t.clock.advance(30);
-        let (s, _, _) = t
-            .verify(&rental, wallet.online_qr(Audience::Business, t.now()))
-            .await;
-        if s == StatusCode::UNAUTHORIZED {
-            break;
-        }
-        assert!(
-            asked.elapsed() < Duration::from_secs(5),
-            "still accepted {:?} after the revoke's deadline",
-            asked.elapsed()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    refused_within_seconds(&t, &rental, &wallet, "the revoke's deadline").await;
     drop(store);
     let server = t.server.take().expect("running");
     tokio::time::timeout(Duration::from_secs(5), server.shutdown())
