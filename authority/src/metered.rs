@@ -251,17 +251,15 @@ impl RegistryStore for MeteredStore {
         spends: Option<crate::guard::CodeKey>,
         budget: Option<crate::store::Budget>,
     ) -> Result<crate::guard::Claim, StoreError> {
-        let timer = self.begin("log_verification")?;
         let claims = spends.is_some();
         let write = self
             .inner
             .log_verification(driver, verifier_id, entry, spends, budget);
         if claims {
+            let timer = self.begin("log_verification")?;
             self.unless_held(timer, write).await
         } else {
-            let answer = write.await;
-            timer.answered();
-            answer
+            self.timed("log_verification", write).await
         }
     }
 
