@@ -2,9 +2,9 @@
 //! values of ids, e-licence states, review kinds and status-list bits, and feed rows.
 
 use edl_core::credential::ElicenceStatus;
-use edl_core::wire::{ElicenceState, ReviewKind, VerificationLogEntry};
+use edl_core::wire::{ElicenceState, ReviewKind, VerificationLogEntry, VerifierClass};
 
-use super::{DriverState, FeedEvent, StoreError};
+use super::{DriverState, FeedEvent, StoreError, VerifierAccountRow, VerifierRow};
 
 /// Gives each changed part of `after` (licence, photo, e-licence, application) the next
 /// sequence number after `seq`, and returns the last one used: sync sends a part only
@@ -73,6 +73,30 @@ pub fn status_from_bits(bits: i16) -> Result<ElicenceStatus, StoreError> {
         2 => Ok(ElicenceStatus::Suspended),
         _ => Err(StoreError::Corrupt("status")),
     }
+}
+
+/// A verifier row's `id, name, class` as both stores read them.
+pub fn verifier_row(id: i64, name: String, class: &str) -> Result<VerifierRow, StoreError> {
+    Ok(VerifierRow {
+        id: u(id),
+        name,
+        class: VerifierClass::from_name(class).ok_or(StoreError::Corrupt("class"))?,
+    })
+}
+
+/// A verifier account's `id, name, class, created_at, revoked_at` as both stores read them
+/// (D196).
+pub type AccountColumns = (i64, String, String, i64, Option<i64>);
+
+/// [`AccountColumns`] as the account they hold.
+pub fn verifier_account(
+    (id, name, class, created_at, revoked_at): AccountColumns,
+) -> Result<VerifierAccountRow, StoreError> {
+    Ok(VerifierAccountRow {
+        verifier: verifier_row(id, name, &class)?,
+        created_at: u(created_at),
+        revoked_at: revoked_at.map(u),
+    })
 }
 
 /// Ids and times as stored: they are below 2^63 (ids are masked to 63 bits when made). A

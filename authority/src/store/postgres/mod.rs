@@ -43,7 +43,7 @@ use crate::store::columns::parse_elicence_state;
 use retry::{Fault, commit, with_retry};
 /// How a feed entry is stored (its columns besides the key), for bulk loaders (`tools/load`).
 pub use rows::feed_columns;
-use rows::{PHOTO_COLUMNS, account_row, decode_feed, get, i, state_json, u};
+use rows::{PHOTO_COLUMNS, account_row, decode_feed, get, i, state_json, u, verifier_row};
 use silence::bound_silence;
 use writer::{Job, Retention, Waiter, Writer};
 
@@ -486,11 +486,11 @@ impl RegistryStore for PgStore {
                     return Ok(None);
                 };
                 let class: String = get(&r, 2, "class")?;
-                Ok(Some(VerifierRow {
-                    id: u(get(&r, 0, "verifier id")?),
-                    name: get(&r, 1, "verifier name")?,
-                    class: VerifierClass::from_name(&class).ok_or(StoreError::Corrupt("class"))?,
-                }))
+                Ok(Some(verifier_row(
+                    get(&r, 0, "verifier id")?,
+                    get(&r, 1, "verifier name")?,
+                    &class,
+                )?))
             })
         })
         .await

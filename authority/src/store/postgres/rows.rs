@@ -1,14 +1,14 @@
 //! Values to and from PostgreSQL rows. The text forms (states, kinds, feed bodies) are the
 //! SQLite store's, so the two databases hold the same values.
 
-use edl_core::wire::{ReviewKind, VerifierClass};
+use edl_core::wire::ReviewKind;
 use tokio_postgres::Row;
 use tokio_postgres::types::Json;
 
+use crate::store::columns::verifier_account;
+pub use crate::store::columns::verifier_row;
 pub use crate::store::columns::{FeedColumns, decode_feed, feed_columns, i, u};
-use crate::store::{
-    DriverState, PhotoRow, PhotoStatus, StoreError, VerifierAccountRow, VerifierRow,
-};
+use crate::store::{DriverState, PhotoRow, PhotoStatus, StoreError, VerifierAccountRow};
 
 /// The database's clock in Unix seconds: one clock for every process, for the batch marks'
 /// times and the prunes (`prune.rs`).
@@ -25,16 +25,13 @@ pub fn get<'a, T: tokio_postgres::types::FromSql<'a>>(
 
 /// `id, name, class, created_at, revoked_at` of a verifier row (D196).
 pub fn account_row(row: &Row) -> Result<VerifierAccountRow, StoreError> {
-    let class: String = get(row, 2, "class")?;
-    Ok(VerifierAccountRow {
-        verifier: VerifierRow {
-            id: u(get(row, 0, "verifier id")?),
-            name: get(row, 1, "verifier name")?,
-            class: VerifierClass::from_name(&class).ok_or(StoreError::Corrupt("class"))?,
-        },
-        created_at: u(get(row, 3, "verifier created at")?),
-        revoked_at: get::<Option<i64>>(row, 4, "revoked at")?.map(u),
-    })
+    verifier_account((
+        get(row, 0, "verifier id")?,
+        get(row, 1, "verifier name")?,
+        get(row, 2, "class")?,
+        get(row, 3, "verifier created at")?,
+        get(row, 4, "revoked at")?,
+    ))
 }
 
 /// `id, seq, state` of a driver row.

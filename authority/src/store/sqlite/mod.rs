@@ -18,7 +18,9 @@ use async_trait::async_trait;
 use edl_core::wire::{VerificationLogEntry, VerifierClass};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::columns::{parse_elicence_state, status_from_bits};
+use super::columns::{
+    AccountColumns, parse_elicence_state, status_from_bits, verifier_account, verifier_row,
+};
 use super::{
     AuditEntry, AuditRecord, BackoffChange, BackoffEntry, BackoffKey, Budget, CheckFailure,
     DriverChange, DriverId, DriverState, ElicenceRef, FeedRow, GuessLimits, IssuerKeyRow, PhotoRow,
@@ -166,24 +168,8 @@ fn spender_of(
 
 /// A verifier account's columns as selected by `revoke_verifier` and `verifiers`: id,
 /// name, class, created_at, revoked_at.
-type AccountColumns = (i64, String, String, i64, Option<i64>);
-
 fn account_columns(r: &rusqlite::Row<'_>) -> rusqlite::Result<AccountColumns> {
     Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-}
-
-fn account_row(
-    (id, name, class, created_at, revoked_at): AccountColumns,
-) -> Result<VerifierAccountRow, StoreError> {
-    Ok(VerifierAccountRow {
-        verifier: VerifierRow {
-            id: u(id),
-            name,
-            class: VerifierClass::from_name(&class).ok_or(StoreError::Corrupt("class"))?,
-        },
-        created_at: u(created_at),
-        revoked_at: revoked_at.map(u),
-    })
 }
 
 #[async_trait]
@@ -482,14 +468,8 @@ impl RegistryStore for SqliteStore {
             )?
             .query_row([&key_hash[..]], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .optional()?;
-        row.map(|(id, name, class)| {
-            Ok(VerifierRow {
-                id: u(id),
-                name,
-                class: VerifierClass::from_name(&class).ok_or(StoreError::Corrupt("class"))?,
-            })
-        })
-        .transpose()
+        row.map(|(id, name, class)| verifier_row(id, name, &class))
+            .transpose()
     }
 
     async fn revoke_verifier(
@@ -510,7 +490,7 @@ impl RegistryStore for SqliteStore {
                         account_columns,
                     )
                     .optional()?;
-                row.map(account_row).transpose()
+                row.map(verifier_account).transpose()
             })
             .await
     }
@@ -528,7 +508,7 @@ impl RegistryStore for SqliteStore {
             )?
             .query_map(params![i(after), i64::from(limit)], account_columns)?
             .collect::<Result<Vec<_>, _>>()?;
-        rows.into_iter().map(account_row).collect()
+        rows.into_iter().map(verifier_account).collect()
     }
 
     async fn record_nonce(
