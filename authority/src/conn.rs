@@ -34,6 +34,11 @@ pub(crate) struct Limits {
 /// Seconds a client refused for a full server is told to wait.
 const FULL_RETRY_AFTER: u64 = 5;
 
+/// The most a connection buffers: a request head larger than this is answered 431 (a
+/// client's is a few KiB: a signed request's headers are under 1 KiB). Bodies are read
+/// through it in pieces, so their own limits are the routes' (64 KiB, 3 MiB).
+const MAX_HEAD: usize = 64 * 1024;
+
 /// Accepts connections until `shutdown`, then lets those in flight finish.
 pub(crate) async fn accept_loop(
     listener: TcpListener,
@@ -86,7 +91,10 @@ pub(crate) async fn accept_loop(
             let mut builder = hyper::server::conn::http1::Builder::new();
             builder
                 .timer(TokioTimer::new())
-                .header_read_timeout(limits.header_timeout);
+                .header_read_timeout(limits.header_timeout)
+                // A head past this is 431: hyper's default (about 400 KiB) let an anonymous
+                // connection hold that much for the header timeout (AH-F5).
+                .max_buf_size(MAX_HEAD);
             // A write that stalls this long fails, and hyper closes the connection.
             let mut stream = TimeoutStream::new(stream);
             stream.set_write_timeout(Some(limits.write_timeout));

@@ -36,6 +36,11 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
         let what = match e.classify() {
             serde_json::error::Category::Eof => "the JSON body ends early",
             serde_json::error::Category::Syntax => "the body is not valid JSON",
+            // A misspelt optional field would otherwise have been read as its default
+            // (twenty-seventh review, AH-F4); the name is not quoted, like any input.
+            serde_json::error::Category::Data if e.to_string().starts_with("unknown field") => {
+                "the JSON has a field this endpoint does not take"
+            }
             serde_json::error::Category::Data => {
                 "the JSON does not have the expected fields and types"
             }

@@ -18,6 +18,7 @@ use super::{
 /// photo digest and the generation time are the authority's to compute.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct NewDriver {
     /// 证号: 17 digits then a digit or X.
     pub licence_number: String,
@@ -115,6 +116,7 @@ pub struct ActivationCode {
 /// `POST /admin/drivers/{id}/violations`: records an offence and its points.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct NewViolation {
     /// Day of the offence (not in the future, not before first issue).
     #[serde(with = "serde_fmt::date")]
@@ -137,6 +139,7 @@ pub struct NewViolation {
 /// "F" to revoke, "A" to restore).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct SetStatus {
     /// The new status, canonical letters.
     pub status: LicenceStatus,
@@ -146,6 +149,7 @@ pub struct SetStatus {
 /// authority. The current e-licence stops verifying at once; the wallet re-applies.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct Renewal {
     /// New vehicle classes.
     #[serde(default)]
@@ -169,6 +173,7 @@ pub struct Renewal {
 /// file.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct CounterIssue {
     /// A photo taken at the counter (approved by being taken there).
     #[serde(default)]
@@ -215,6 +220,7 @@ pub struct ReviewQueue {
 /// `POST /admin/reviews/{photo_id}/reject`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct RejectPhoto {
     /// Shown to the driver (e.g. "背景不是白色"); 1–200 characters.
     pub reason: String,
@@ -253,6 +259,7 @@ pub struct ReviewDecision {
 /// `POST /admin/verifiers`: a verifier account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct NewVerifier {
     /// Shown in drivers' verification logs (e.g. "平安保险 北京分公司"); 1–100 characters.
     pub name: String,

@@ -11,7 +11,7 @@ use super::{Base64, CheckMethod, elicence_id};
 
 /// `POST /v1/verify`: what the verifier read from the driver's screen.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "method", rename_all = "snake_case")]
+#[serde(tag = "method", rename_all = "snake_case", deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum VerifyRequest {
     /// The bytes of the online QR (14 bytes).

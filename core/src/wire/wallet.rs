@@ -11,6 +11,7 @@ use super::{Base64, VerifierClass, elicence_id};
 /// `POST /v1/enrol`: binds the wallet's device public key to the driver's account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct EnrolRequest {
     /// The driver's licence number.
     pub licence_number: String,
@@ -46,6 +47,7 @@ pub struct IdentityChallenge {
 /// The provider's answer to a challenge.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct IdentityProof {
     /// From [`IdentityChallenge`].
     pub challenge_id: u64,
@@ -56,6 +58,7 @@ pub struct IdentityProof {
 /// `POST /v1/wallet/apply`: applies for the e-licence.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct ApplyRequest {
     /// The real-person check. Needed unless this device key already passed one.
     #[serde(default)]
@@ -114,6 +117,7 @@ pub struct ApplicationView {
 /// issued e-licence. Idempotent by `client_key`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct PhotoUpload {
     /// Chosen by the wallet per photo (1–64 of `A–Z a–z 0–9 - _`); a retry with the same
     /// key and bytes gets the first answer again.
