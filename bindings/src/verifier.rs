@@ -161,12 +161,9 @@ impl Verifier {
             Trust::Fixed(list) => {
                 verify_offline(&payload, list, now_unix, &self.policy).map_err(EdlError::from)
             }
-            Trust::Pinned(_) => match self.held() {
-                Some(held) => held
-                    .verify(&payload, now_unix, &self.policy)
-                    .map_err(EdlError::from),
-                None => Err(poisoned()),
-            },
+            Trust::Pinned(lock) => snapshot(lock)
+                .verify(&payload, now_unix, &self.policy)
+                .map_err(EdlError::from),
         };
         match verdict {
             Ok(verified) => {
@@ -195,7 +192,7 @@ impl Verifier {
     fn held(&self) -> Option<Arc<OfflineTrust>> {
         match &self.trust {
             Trust::Fixed(_) => None,
-            Trust::Pinned(lock) => lock.read().ok().map(|t| Arc::clone(&t)),
+            Trust::Pinned(lock) => Some(snapshot(lock)),
         }
     }
 
@@ -209,7 +206,10 @@ impl Verifier {
                 detail: "this verifier has a fixed trust list: make it with Verifier.pinned".into(),
             });
         };
-        let mut held = lock.write().map_err(|_| poisoned())?;
+        // As in `snapshot`: the lists held are whole whatever panicked under the lock.
+        let mut held = lock
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut next = OfflineTrust::clone(&held);
         let value = change(&mut next).map_err(Into::into)?;
         *held = Arc::new(next);
@@ -217,10 +217,15 @@ impl Verifier {
     }
 }
 
-fn poisoned() -> EdlError {
-    EdlError::Internal {
-        detail: "the verifier's lists are unusable after a panic".into(),
-    }
+/// The lists held now. A panic while the lock was held (a change runs on a copy, swapped
+/// in whole) left them as they were, so they are still good: one bad call does not leave
+/// the verifier refusing everything after it (twenty-sixth review, AG-F5).
+fn snapshot(lock: &RwLock<Arc<OfflineTrust>>) -> Arc<OfflineTrust> {
+    Arc::clone(
+        &lock
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    )
 }
 
 /// Logs a list load's outcome: the refusal's kind, never the bytes.
@@ -387,9 +392,12 @@ mod tests {
             })
         );
         assert_eq!(v.load_trust_list(signed(&root), NOW).unwrap().keys, 1);
+        // No status list held: unknown, which this verifier refuses (AG-F4).
         assert_eq!(
-            v.verify_offline(payload.clone(), NOW).unwrap().status,
-            StatusCheck::NotChecked
+            v.verify_offline(payload.clone(), NOW),
+            Err(EdlError::Rejected {
+                reason: RejectionReason::StatusUnknown
+            })
         );
         v.load_status_list(status(NOW - 60, ElicenceStatus::InForce), NOW)
             .unwrap();
@@ -412,5 +420,36 @@ mod tests {
                 .load_trust_list(signed(&root), NOW),
             Err(EdlError::InvalidArgument { .. })
         ));
+    }
+
+    /// A panic while the lists' lock was held leaves the verifier working with the lists
+    /// it held (AG-F5: every later call answered `Internal`, for the object's life).
+    #[test]
+    fn a_panic_under_the_lock_leaves_the_lists_held_and_usable() {
+        let s = sample::issued((NOW - 600) as u32);
+        let root = edl_core::crypto::SecretKey::from_seed([0xA0; 32]);
+        let list = edl_core::credential::TrustListContents {
+            sequence: 1,
+            issued_at: (NOW - 600) as u32,
+            expires_at: (NOW + 86_400) as u32,
+            next_root: None,
+            keys: s.trust.clone(),
+        }
+        .sign(&root);
+        let v = Verifier::pinned(
+            root.public().to_bytes().to_vec(),
+            Audience::Enforcement,
+            StaleStatusPolicy::Accept,
+        )
+        .unwrap();
+        v.load_trust_list(list.clone(), NOW).unwrap();
+        let (_, payload) = presented(CoreAudience::Enforcement);
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            v.update(|_| -> Result<(), EdlError> { panic!("a bug in a change") })
+        }));
+        assert!(panicked.is_err());
+        assert!(v.verify_offline(payload, NOW).is_ok());
+        assert_eq!(v.trust_list_info().unwrap().sequence, 1);
+        v.load_trust_list(list, NOW).unwrap();
     }
 }

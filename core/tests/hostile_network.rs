@@ -214,3 +214,77 @@ async fn an_answer_whose_licence_text_would_not_show_as_itself_is_refused() {
         }
     }
 }
+
+/// A manual check's answer about another licence than the one typed is refused, whole in
+/// the enforcement view and masked in the business view, as the QR's and the barcode's
+/// answers about another e-licence are (twenty-sixth review, AG-F3: a hostile authority
+/// or proxy put another person's pages and photo beside the number the driver gave).
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn a_manual_check_answered_about_another_licence_is_refused() {
+    use edl_core::licence::fixtures::sample_with_name;
+    use edl_core::wire::{BusinessQualification, LiveView, StatusLabel, VerifyResponse};
+    let today = time::macros::date!(2026 - 06 - 01);
+    let photo = vec![0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3, 4];
+    let digest: [u8; 32] = edl_core::crypto::sha256(&photo);
+    let typed = "110101199003071234";
+    let answer = |number: &str, business: bool| {
+        let mut licence = sample_with_name(today, "李四");
+        licence.main.photo_digest = digest;
+        licence.main.licence_number = number.to_owned();
+        let view = if business {
+            LiveView::Business {
+                qualification: BusinessQualification {
+                    name: licence.main.name.clone(),
+                    masked_number: licence.masked_number(),
+                    classes: licence.main.classes,
+                    valid_from: licence.main.valid_from,
+                    valid_until: licence.main.valid_until,
+                    status: licence.main.status,
+                    photo_digest: digest,
+                },
+            }
+        } else {
+            LiveView::Enforcement {
+                licence: licence.clone(),
+            }
+        };
+        VerifyResponse {
+            elicence_id: edl_core::credential::ElicenceId(1),
+            checked_at: 1,
+            in_force: true,
+            not_in_force_reason: None,
+            status_colour: licence.main.status.colour(),
+            status_label: StatusLabel::default(),
+            photo_digest: digest,
+            view,
+            photo_url: String::new(),
+            photo_grant: String::new(),
+        }
+    };
+    for (number, business, taken) in [
+        (typed, false, true),
+        ("110101198001010011", false, false),
+        (typed, true, true),
+        ("110101198001010011", true, false),
+    ] {
+        let port = answering(
+            serde_json::to_string(&answer(number, business)).unwrap(),
+            photo.clone(),
+        );
+        let v = OnlineVerifier::new(&format!("http://127.0.0.1:{port}"), "key").unwrap();
+        let got = v.verify_manual(typed, "1 642 926").await;
+        if taken {
+            assert!(got.is_ok(), "{number} business={business}: {got:?}");
+        } else {
+            assert!(
+                matches!(
+                    got,
+                    Err(OnlineVerifyError::Net(NetError::Protocol(
+                        "an answer about another e-licence"
+                    )))
+                ),
+                "{number} business={business}: {got:?}"
+            );
+        }
+    }
+}

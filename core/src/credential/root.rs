@@ -165,7 +165,7 @@ fn check_signature(
 }
 
 fn check_times(c: &TrustListContents, now: u64, skew: u32) -> Result<(), TrustListRejection> {
-    if u64::from(c.issued_at) > now + u64::from(skew) {
+    if u64::from(c.issued_at) > now.saturating_add(u64::from(skew)) {
         return Err(TrustListRejection::NotYetValid);
     }
     if now >= u64::from(c.expires_at) {

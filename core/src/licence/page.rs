@@ -152,7 +152,8 @@ impl Licence {
     }
 }
 
-fn mask_number(number: &str) -> String {
+/// `number` as a business verifier sees it (see [`Licence::masked_number`]).
+pub(crate) fn mask_number(number: &str) -> String {
     const KEEP: usize = 4;
     let len = number.chars().count();
     if len <= 2 * KEEP {

@@ -93,20 +93,20 @@ impl OnlineVerifier {
 
     /// Checks the bytes of an online QR.
     pub async fn verify_qr(&self, payload: &[u8]) -> Result<OnlineAnswer, OnlineVerifyError> {
-        let id = shown_id(&OnlineCheck::from_qr(payload)?);
+        let shown = shown(&OnlineCheck::from_qr(payload)?);
         let request = VerifyRequest::Qr {
             payload: Base64(payload.to_vec()),
         };
-        self.send(request, id).await
+        self.send(request, shown).await
     }
 
     /// Checks the 32 digits read off the barcode.
     pub async fn verify_barcode(&self, text: &str) -> Result<OnlineAnswer, OnlineVerifyError> {
-        let id = shown_id(&OnlineCheck::from_barcode(text)?);
+        let shown = shown(&OnlineCheck::from_barcode(text)?);
         let request = VerifyRequest::Barcode {
             text: text.trim().to_owned(),
         };
-        self.send(request, id).await
+        self.send(request, shown).await
     }
 
     /// Checks a licence number and the 7-digit manual code a person typed (spaces allowed).
@@ -116,11 +116,12 @@ impl OnlineVerifier {
         code: &str,
     ) -> Result<OnlineAnswer, OnlineVerifyError> {
         OnlineCheck::from_manual(licence_number, code)?;
+        let typed = licence_number.trim().to_owned();
         let request = VerifyRequest::Manual {
-            licence_number: licence_number.trim().to_owned(),
+            licence_number: typed.clone(),
             code: code.to_owned(),
         };
-        self.send(request, None).await
+        self.send(request, Shown::Number(typed)).await
     }
 
     /// The authority's current trust list, for verifying offline QRs without a network.
@@ -161,7 +162,7 @@ impl OnlineVerifier {
     async fn send(
         &self,
         request: VerifyRequest,
-        expected: Option<ElicenceId>,
+        shown: Shown,
     ) -> Result<OnlineAnswer, OnlineVerifyError> {
         let client = self.client.clone();
         let api_key = self.api_key.clone();
@@ -173,7 +174,7 @@ impl OnlineVerifier {
                     .await?;
                 // An answer about another e-licence than the one shown would put the wrong
                 // person's photo next to the driver.
-                if expected.is_some_and(|id| id != answer.elicence_id) {
+                if !is_about(&answer, &shown) {
                     tracing::warn!("the answer is about another e-licence");
                     return Err(NetError::Protocol("an answer about another e-licence"));
                 }
@@ -256,10 +257,35 @@ async fn fetch_photo(
 }
 
 /// The e-licence a QR or barcode names; a manual code names a licence number instead.
-fn shown_id(check: &OnlineCheck) -> Option<ElicenceId> {
+/// What the driver showed, which the answer must be about.
+enum Shown {
+    /// A QR or a barcode: the e-licence id it carries.
+    Elicence(ElicenceId),
+    /// A manual code: the licence number typed beside it.
+    Number(String),
+}
+
+fn shown(check: &OnlineCheck) -> Shown {
     match check {
-        OnlineCheck::Code { id, .. } => Some(*id),
-        OnlineCheck::Manual { .. } => None,
+        OnlineCheck::Code { id, .. } => Shown::Elicence(*id),
+        OnlineCheck::Manual { licence_number, .. } => Shown::Number(licence_number.clone()),
+    }
+}
+
+/// Whether `answer` is about what was shown: the e-licence a code carries; for a manual
+/// code, the licence number typed, whole in the enforcement view and masked in the
+/// business view (which is all a business verifier is given). An answer about another
+/// licence than the one typed would put another person's pages and photo beside the
+/// driver (twenty-sixth review, AG-F3).
+fn is_about(answer: &VerifyResponse, shown: &Shown) -> bool {
+    match (shown, &answer.view) {
+        (Shown::Elicence(id), _) => *id == answer.elicence_id,
+        (Shown::Number(typed), LiveView::Enforcement { licence }) => {
+            licence.main.licence_number == *typed
+        }
+        (Shown::Number(typed), LiveView::Business { qualification }) => {
+            qualification.masked_number == crate::licence::page::mask_number(typed)
+        }
     }
 }
 

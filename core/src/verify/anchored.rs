@@ -7,6 +7,7 @@
 //! clock, so every platform refuses the same lists for the same reasons.
 
 use super::offline::credential_standing;
+use super::offline::status_unknown;
 use super::{DEFAULT_SKEW, Policy, Rejection, Verified, verify_offline_with_status};
 use crate::credential::{
     Credential, DisclosedView, ElicenceStatus, StatusAnswer, StatusList, StatusListError,
@@ -175,8 +176,9 @@ impl OfflineTrust {
     }
 
     /// Takes a signed status list if its signer is in the trust list held (valid at
-    /// `now`), it is not issued in the future and not before the status list held. A
-    /// stale list is taken (it is the newest known; it answers "status unknown").
+    /// `now`), it is not issued in the future and not before the status list held (nor in
+    /// its second with other contents). A stale list is taken (it is the newest known; it
+    /// answers "status unknown").
     pub fn load_status_list(
         &mut self,
         bytes: &[u8],
@@ -188,11 +190,16 @@ impl OfflineTrust {
             .trust_list(now)
             .map_err(StatusListRefusal::NoTrustList)?;
         let list = StatusList::verify(bytes, trust)?;
-        if u64::from(list.issued_at) > now + u64::from(skew) {
+        if u64::from(list.issued_at) > now.saturating_add(u64::from(skew)) {
             return Err(StatusListRefusal::NotYetValid);
         }
+        // One of the held list's second with other contents is refused too: which of the
+        // two is newer cannot be told, and taking it would let whoever hands lists over
+        // pick the one that holds an e-licence in force (twenty-sixth review, AG-F7). The
+        // next second's list is taken.
         if let Some(held) = &self.status
-            && list.issued_at < held.issued_at
+            && (list.issued_at < held.issued_at
+                || (list.issued_at == held.issued_at && list != *held))
         {
             return Err(StatusListRefusal::RolledBack {
                 held: held.issued_at,
@@ -220,8 +227,11 @@ impl OfflineTrust {
     }
 
     /// Verifies an offline payload with the held lists: the trust list must be valid at
-    /// `now`; the status list, when one is held, is read as
-    /// [`verify_offline_with_status`] does (stale → the policy's choice).
+    /// `now`; the status list is read as [`verify_offline_with_status`] does (stale → the
+    /// policy's choice). With none held the status is unknown, as with a stale one: a
+    /// verifier that holds lists is one that checks status, and a status list refused at
+    /// load (junk from a proxy, a clock minutes slow) must not leave a scanner that
+    /// refuses unknown statuses accepting every presentation (twenty-sixth review, AG-F4).
     pub fn verify(
         &self,
         payload: &[u8],
@@ -232,13 +242,15 @@ impl OfflineTrust {
             .anchor
             .trust_list(now)
             .map_err(AnchoredRejection::TrustList)?;
-        Ok(verify_offline_with_status(
-            payload,
-            trust,
-            self.status.as_ref(),
-            now,
-            policy,
-        )?)
+        let verified =
+            verify_offline_with_status(payload, trust, self.status.as_ref(), now, policy)?;
+        if self.status.is_some() {
+            return Ok(verified);
+        }
+        Ok(Verified {
+            status: status_unknown(policy)?,
+            ..verified
+        })
     }
 
     /// What the held lists say about a wallet's own credential at `now`, as a police

@@ -208,7 +208,7 @@ pub(crate) fn credential_standing(
     if now >= header.expires_at() {
         return Err(Rejection::CredentialExpired);
     }
-    if u64::from(header.issued_at) > now + u64::from(skew) {
+    if u64::from(header.issued_at) > now.saturating_add(u64::from(skew)) {
         return Err(Rejection::CredentialNotYetValid);
     }
     let today = china_date(now);
@@ -231,9 +231,15 @@ fn check_status(
         StatusAnswer::Known(ElicenceStatus::InForce) => Ok(StatusCheck::InForce),
         StatusAnswer::Known(ElicenceStatus::Suspended) => Err(Rejection::ElicenceSuspended),
         StatusAnswer::Known(ElicenceStatus::Superseded) => Err(Rejection::ElicenceSuperseded),
-        StatusAnswer::Unknown => match policy.stale_status {
-            StaleStatus::Accept => Ok(StatusCheck::Unknown),
-            StaleStatus::Refuse => Err(Rejection::StatusUnknown),
-        },
+        StatusAnswer::Unknown => status_unknown(policy),
+    }
+}
+
+/// What the policy makes of a status nobody can vouch for (a stale list, an index it does
+/// not cover, or no list where one is expected): "status unknown", or a refusal.
+pub(crate) fn status_unknown(policy: &Policy) -> Result<StatusCheck, Rejection> {
+    match policy.stale_status {
+        StaleStatus::Accept => Ok(StatusCheck::Unknown),
+        StaleStatus::Refuse => Err(Rejection::StatusUnknown),
     }
 }

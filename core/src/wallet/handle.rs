@@ -49,16 +49,11 @@ impl std::fmt::Debug for Wallet {
 }
 
 /// The phone's clock in unix milliseconds.
-fn local_millis() -> u64 {
+pub(super) fn local_millis() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
         .unwrap_or(0)
-}
-
-/// The phone's clock in unix seconds.
-pub(super) fn local_now() -> u64 {
-    local_millis() / 1000
 }
 
 /// Makes the wallet's directory `dir` (and any parent missing) for this account alone where

@@ -11,6 +11,7 @@
 //! Only built with the `wallet` feature, so the authority and verifier-only apps carry no
 //! SQLite, HTTP client or disk code.
 
+mod clock;
 mod error;
 mod events;
 mod handle;

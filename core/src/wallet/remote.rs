@@ -21,8 +21,9 @@ use crate::wire::{
 };
 
 use super::WalletError;
+use super::clock::ClockReading;
 use super::events::WalletEvent;
-use super::handle::{Wallet, local_now};
+use super::handle::{Wallet, local_millis};
 use super::identity::IdentityAttester;
 use super::photo_upload::{PhotoSource, PhotoSubmission, UploadProgress, UploadStage, client_key};
 use super::state::{self, Enrolment, SyncState};
@@ -102,8 +103,10 @@ impl Wallet {
             activation_code,
             device_public_key: crate::wire::Base64(key.public().to_bytes().to_vec()),
         };
-        let sent_at = local_now();
+        let sent_ms = local_millis();
         let enrolled: EnrolResponse = client.post(paths::ENROL, &request).await?;
+        // Read from the enrolment's exchange alone, not the trust list's after it (AG-F1).
+        let clock = ClockReading::of(enrolled.server_time, sent_ms, local_millis());
         let trust: TrustListResponse = client.get(paths::TRUST_LIST).await?;
         TrustList::decode(trust.trust_list.as_bytes())?;
         let enrolment = Enrolment {
@@ -112,7 +115,7 @@ impl Wallet {
             licence_number,
         };
         let state = SyncState {
-            clock_offset: offset(enrolled.server_time, sent_at),
+            clock_offset: clock.offset,
             ..SyncState::default()
         };
         self.store().write(|tx| {
@@ -295,15 +298,25 @@ impl Wallet {
             .get_doc(state::TRUST_LIST)?
             .ok_or(WalletError::NotEnrolled)?;
         let mut trust = TrustList::decode(trust.as_bytes())?;
-        let sent_at = local_now();
         let mut pages: Vec<SyncResponse> = Vec::new();
         let mut cursor = start.cursor;
         let mut from_start = false;
+        // The authority's clock from the page answered quickest: each attempt is read on
+        // its own, so a slow attempt or many pages do not move the wallet's clock (AG-F1).
+        let mut clock: Option<ClockReading> = None;
         loop {
             let path = format!("{}?cursor={cursor}", paths::SYNC);
-            let page: SyncResponse =
-                retry::with_backoff(|| client.signed::<(), _>(&device, Method::GET, &path, None))
-                    .await?;
+            let (page, read) = retry::with_backoff(|| {
+                let request = client.signed::<(), SyncResponse>(&device, Method::GET, &path, None);
+                async move {
+                    let sent_ms = local_millis();
+                    let page = request.await?;
+                    let read = ClockReading::of(page.server_time, sent_ms, local_millis());
+                    Ok((page, read))
+                }
+            })
+            .await?;
+            clock = Some(read.or_better(clock));
             device.now = page.server_time;
             let asked = sync::PageRequest {
                 licence_number: &enrolment.licence_number,
@@ -334,7 +347,7 @@ impl Wallet {
         let last = pages.last().expect("at least one page");
         let new_state = SyncState {
             cursor: last.cursor,
-            clock_offset: offset(last.server_time, sent_at),
+            clock_offset: clock.expect("a reading with each page").offset,
             last_synced: Some(last.server_time),
         };
         // A delta of a thousand entries is tens of milliseconds of sealing and writing.
@@ -477,14 +490,6 @@ impl Wallet {
         }
         Ok(accepted)
     }
-}
-
-/// Authority clock minus phone clock, from a server time and when the request left.
-fn offset(server_time: u64, sent_at: u64) -> i64 {
-    let local = local_now().midpoint(sent_at);
-    i64::try_from(server_time)
-        .unwrap_or(i64::MAX)
-        .saturating_sub(i64::try_from(local).unwrap_or(i64::MAX))
 }
 
 /// Logs a wallet call's failure at the level it deserves: the driver's network or input is

@@ -80,9 +80,10 @@ fn a_fresh_status_list_refuses_a_suspended_e_licence_and_a_stale_one_is_unknown(
     let mut t = loaded(&s);
     let police = Policy::new(Audience::Enforcement);
     let p = payload(&s);
+    // No list held yet: unknown (AG-F4).
     assert_eq!(
         t.verify(&p, NOW, &police).unwrap().status,
-        StatusCheck::NotChecked
+        StatusCheck::Unknown
     );
     let summary = t
         .load_status_list(
@@ -241,4 +242,73 @@ fn the_root_key_text_form_is_64_hex_digits() {
     for bad in ["", "zz", &text[..62], &format!("+{}", &text[1..])] {
         assert_eq!(root_key_from_text(bad), None, "{bad}");
     }
+}
+
+/// Without a status list held, a pinned verifier does not know the status: `Refuse`
+/// refuses, as it does with a stale list, and `Accept` says "unknown", not "not checked"
+/// (twenty-sixth review, AG-F4: a refresh whose status list was refused at load left a
+/// strict scanner accepting every presentation).
+#[test]
+fn no_status_list_held_is_an_unknown_status() {
+    let s = sample::issued(ISSUED);
+    let t = loaded(&s);
+    let strict = Policy::new(Audience::Enforcement).with_stale_status(StaleStatus::Refuse);
+    assert_eq!(
+        t.verify(&payload(&s), NOW, &strict),
+        Err(AnchoredRejection::Rejected(Rejection::StatusUnknown))
+    );
+    let verified = t
+        .verify(&payload(&s), NOW, &Policy::new(Audience::Enforcement))
+        .unwrap();
+    assert_eq!(verified.status, StatusCheck::Unknown);
+}
+
+/// A status list of the held one's second with other contents is refused and the held one
+/// kept (AG-F7): which of the two is newer cannot be told, and taking it would let whoever
+/// hands lists over pick the one that holds an e-licence in force. The same bytes again
+/// are taken.
+#[test]
+fn a_status_list_of_the_held_second_with_other_contents_is_refused() {
+    let s = sample::issued(ISSUED);
+    let mut t = loaded(&s);
+    let made = NOW as u32 - 60;
+    let suspended = signed_status(made, ElicenceStatus::Suspended);
+    t.load_status_list(&suspended, NOW, SKEW).unwrap();
+    assert_eq!(
+        t.load_status_list(&signed_status(made, ElicenceStatus::InForce), NOW, SKEW),
+        Err(StatusListRefusal::RolledBack {
+            held: made,
+            offered: made
+        })
+    );
+    assert_eq!(
+        t.verify(&payload(&s), NOW, &Policy::new(Audience::Enforcement)),
+        Err(AnchoredRejection::Rejected(Rejection::ElicenceSuspended))
+    );
+    t.load_status_list(&suspended, NOW, SKEW).unwrap();
+}
+
+/// A clock at the end of the range refuses the lists, and panics nowhere (AG-F5: `now +
+/// skew` overflowed in a debug build, inside the phone verifier's lock).
+#[test]
+fn a_time_at_the_end_of_the_range_refuses_the_lists_without_a_panic() {
+    let s = sample::issued(ISSUED);
+    let mut t = OfflineTrust::pinned(root().public());
+    assert!(
+        t.load_trust_list(&signed_trust(&s, 3, &root()), u64::MAX, SKEW)
+            .is_err()
+    );
+    let mut t = loaded(&s);
+    assert!(
+        t.load_status_list(
+            &signed_status(NOW as u32, ElicenceStatus::InForce),
+            u64::MAX,
+            SKEW
+        )
+        .is_err()
+    );
+    assert!(
+        t.verify(&payload(&s), u64::MAX, &Policy::new(Audience::Enforcement))
+            .is_err()
+    );
 }

@@ -1,0 +1,134 @@
+//! The clock a wallet learns from a sync: read from one exchange, not from the whole sync
+//! (twenty-sixth review, AG-F1). A fake authority on loopback stands for one that held a
+//! request to its deadline; its clock is the real one.
+#![cfg(feature = "wallet")]
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use edl_core::licence::fixtures::{SAMPLE_LICENCE_NUMBER, sample_licence};
+use edl_core::sample;
+use edl_core::wallet::store::{SoftwareKeyStore, StoreError, WalletStore};
+use edl_core::wallet::{Enrolment, SyncState, Wallet};
+use edl_core::wire::{Base64, ElicenceState, ElicenceUpdate, SyncResponse};
+use zeroize::Zeroizing;
+
+fn real_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+fn keys() -> SoftwareKeyStore {
+    SoftwareKeyStore::from_key_bytes(Zeroizing::new([0x5A; 32]))
+}
+
+/// A wallet enrolled with the sample device key at `url`, holding the sample trust list and
+/// a clock in step (offset 0), as `enrol` leaves it.
+fn enrolled_wallet(dir: &Path, url: &str) {
+    let s = sample::issued(real_now() as u32 - 600);
+    let store = WalletStore::open(dir.join("wallet.db"), &keys()).unwrap();
+    store
+        .write(|tx| {
+            tx.put_secret("device_key", &sample::DEVICE_SEED)?;
+            tx.put_doc(
+                "enrolment",
+                &Enrolment {
+                    authority_url: url.into(),
+                    account_id: 7,
+                    licence_number: SAMPLE_LICENCE_NUMBER.into(),
+                },
+            )?;
+            tx.put_doc("trust_list", &Base64(s.trust.encode()))?;
+            tx.put_doc("sync_state", &SyncState::default())?;
+            Ok::<_, StoreError>(())
+        })
+        .unwrap();
+}
+
+/// The first sync answer: the licence and the sample e-licence, stamped now.
+fn first_page() -> SyncResponse {
+    let issued = real_now() as u32 - 600;
+    let s = sample::issued(issued);
+    SyncResponse {
+        cursor: 3,
+        more: false,
+        server_time: real_now(),
+        licence: Some(sample_licence(edl_core::verify::china_date(real_now()))),
+        photo: None,
+        elicence: Some(ElicenceUpdate {
+            elicence_id: sample::ELICENCE_ID,
+            state: ElicenceState::Active,
+            credential: Some(Base64(s.holder.credential().encode().unwrap())),
+            totp_seed: Some(Base64(sample::TOTP_SEED.to_vec())),
+            issued_at: u64::from(issued),
+            expires_at: u64::from(issued) + 72 * 3600,
+        }),
+        application: None,
+        reviews: Vec::new(),
+        messages: Vec::new(),
+        verifications: Vec::new(),
+    }
+}
+
+/// A fake authority whose clock is the real one: its first request is held `hold`, then
+/// answered 503 `unavailable` with Retry-After 1 (the authority's answer at its request
+/// deadline, D181); every later one is answered at once with the page.
+fn slow_then_quick(hold: Duration) -> (String, Arc<AtomicU32>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let count = Arc::new(AtomicU32::new(0));
+    let seen = count.clone();
+    std::thread::spawn(move || {
+        for s in listener.incoming().take(4) {
+            let Ok(mut s) = s else { continue };
+            let mut buf = vec![0; 16384];
+            let _ = s.read(&mut buf);
+            let (status, body) = if seen.fetch_add(1, Ordering::SeqCst) == 0 {
+                std::thread::sleep(hold);
+                (
+                    "503 Service Unavailable",
+                    br#"{"error":"unavailable","message":"deadline","retry_after":1}"#.to_vec(),
+                )
+            } else {
+                ("200 OK", serde_json::to_vec(&first_page()).unwrap())
+            };
+            let head = format!(
+                "HTTP/1.1 {status}\r\ncontent-type: application/json\r\nretry-after: 1\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = s.write_all(head.as_bytes());
+            let _ = s.write_all(&body);
+        }
+    });
+    (url, count)
+}
+
+/// A sync whose first attempt was held 8 s leaves the wallet's clock in step with the
+/// authority's. Before, the offset was the last page's time against the middle of the
+/// whole sync: about 4 s fast, so a fifth of every 30 s window's codes were refused
+/// offline and online (as wrong codes, counted against the licence's budget).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_whose_first_attempt_was_slow_leaves_the_wallet_clock_in_step() {
+    let (url, count) = slow_then_quick(Duration::from_secs(8));
+    let dir = tempfile::tempdir().unwrap();
+    enrolled_wallet(dir.path(), &url);
+    let wallet = Wallet::open(dir.path(), &keys()).unwrap();
+    let report = wallet.sync().await.unwrap();
+    assert!(report.elicence_changed);
+    assert_eq!(
+        count.load(Ordering::SeqCst),
+        2,
+        "one attempt held, one retry"
+    );
+    let off = wallet.now().unwrap() as i64 - real_now() as i64;
+    assert!(
+        off.abs() <= 1,
+        "the wallet's clock is {off} s off after the sync"
+    );
+}
