@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::clock::{Clock, SystemClock};
+use crate::forwarded::TrustedProxies;
 use crate::identity::IdentityVerifier;
 use crate::seal::SeedSealer;
 
@@ -197,6 +198,10 @@ pub struct Config {
     pub activation_ttl: u64,
     /// Back-off on enrolment attempts (a wrong code no longer burns the code).
     pub enrol_limits: EnrolLimits,
+    /// The load balancers and reverse proxies whose `X-Forwarded-For` names the source
+    /// the enrolment back-off counts (AH-F3; D198), instead of themselves as one source
+    /// for every client behind them. Empty by default: the TCP peer is the source.
+    pub trusted_proxies: TrustedProxies,
     /// Lifetime of a real-person check challenge, in seconds.
     pub identity_challenge_ttl: u64,
     /// How long an approved photo may be reused for a new e-licence, in seconds.
@@ -271,6 +276,7 @@ impl Config {
             max_request_skew: edl_core::wire::DEFAULT_MAX_SKEW,
             activation_ttl: 24 * 3600,
             enrol_limits: EnrolLimits::default(),
+            trusted_proxies: TrustedProxies::default(),
             identity_challenge_ttl: 300,
             photo_reuse_max_age: 6 * 365 * 24 * 3600,
             check_limits: CheckLimits::default(),
@@ -391,6 +397,7 @@ impl std::fmt::Debug for Config {
             .field("identity_secret", &"[redacted]")
             .field("credential_ttl_hours", &self.credential_ttl_hours)
             .field("check_limits", &self.check_limits)
+            .field("trusted_proxies", &self.trusted_proxies)
             .finish_non_exhaustive()
     }
 }

@@ -79,7 +79,8 @@ pub(crate) async fn accept_loop(
         // connection (measured in docs/BENCHMARKS.md, D102).
         let _ = stream.set_nodelay(true);
         // A Router serves any body type, hyper's `Incoming` included. Each request carries
-        // its peer's address (the enrolment back-off per source, D75).
+        // its peer's address (the enrolment back-off per source, D75; behind a trusted
+        // proxy, the client it forwards, D198).
         let service = TowerToHyperService::new(router.clone().map_request(
             move |mut request: Request<hyper::body::Incoming>| {
                 request.extensions_mut().insert(PeerAddr(peer));

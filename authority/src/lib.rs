@@ -12,6 +12,8 @@
 //! - [`store`]: the storage trait and its SQLite implementation.
 //! - [`http`]: routes, extractors, the OpenAPI document.
 //! - [`limiter`]: failed online check limits.
+//! - [`throttle`], [`forwarded`]: the enrolment back-off, and the source it counts behind
+//!   trusted proxies.
 //! - `testing` (feature `testing`): a server on loopback and its clients, for tests.
 //! - [`telemetry`]: what is logged (through `tracing`), and the panic hook.
 //! - [`metrics`], [`metered`]: what `/metrics` shows and the store wrapper that times
@@ -23,6 +25,7 @@ mod conn;
 mod deadline;
 pub mod domain;
 pub mod error;
+pub mod forwarded;
 pub mod grants;
 pub mod guard;
 pub mod http;

@@ -14,7 +14,8 @@
 //! that enrols forgives the licence's count (and its own count at the source). Unknown
 //! licence numbers are throttled exactly like known ones, so the answers do not tell which
 //! exist. The counters are named by digests keyed by the KEK, so the store holds neither
-//! licence numbers nor addresses.
+//! licence numbers nor addresses. Which address a request's source is, behind a load
+//! balancer, is [`crate::forwarded`]'s (D198).
 
 use std::collections::HashMap;
 use std::net::IpAddr;

@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use common::*;
 use edl_authority::config::EnrolLimits;
+use edl_authority::forwarded::TrustedProxies;
 use edl_authority::seal::{FileKek, KeyedDigest};
 use edl_core::crypto::SecretKey;
 use edl_core::wire::{Base64, paths};
@@ -42,6 +43,30 @@ async fn enrol(
     code: &str,
 ) -> (StatusCode, Value, Option<u64>) {
     enrol_at(&t.url, http, number, code).await
+}
+
+/// An enrolment whose request carries `X-Forwarded-For: forwarded_for`, as a load
+/// balancer in front would add it.
+async fn enrol_via(
+    t: &TestServer,
+    http: &reqwest::Client,
+    forwarded_for: &str,
+    number: &str,
+    code: &str,
+) -> (StatusCode, Value) {
+    let key = SecretKey::from_seed(rand32());
+    let resp = http
+        .post(format!("{}{}", t.url, paths::ENROL))
+        .header("x-forwarded-for", forwarded_for)
+        .json(&json!({
+            "licence_number": number,
+            "activation_code": code,
+            "device_public_key": Base64::encode(&key.public().to_bytes()),
+        }))
+        .send()
+        .await
+        .unwrap();
+    (resp.status(), resp.json().await.unwrap())
 }
 
 /// An enrolment at the server at `url` (one of two processes on one database).
@@ -417,4 +442,65 @@ async fn the_back_off_is_stored_under_names_the_database_alone_cannot_reverse() 
     assert_eq!(names, expected);
     let unkeyed = edl_core::crypto::sha256(n.as_bytes());
     assert!(names.iter().all(|k| !unkeyed.starts_with(k)));
+}
+
+/// Behind the load balancer of docs/DEPLOYMENT.md every enrolment came from its address,
+/// so eleven wrong tries by one anonymous client locked out every driver's right code, and
+/// one try an hour kept it so (twenty-seventh review, AH-F3). With the balancer (here
+/// 127.0.0.1) trusted, the source counted is the address it forwards: the client's wrong
+/// tries count against the client alone, and still do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_tries_through_a_trusted_proxy_count_against_the_forwarded_address() {
+    let t = TestServer::start_with(|c| {
+        c.trusted_proxies = TrustedProxies::parse("127.0.0.1").unwrap();
+    })
+    .await;
+    let limits = EnrolLimits::default();
+    let balancer = &t.http;
+    for i in 0..=limits.source.free {
+        let (s, v) = enrol_via(&t, balancer, "192.0.2.7", &number(100 + i), "12345678").await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED, "{v}");
+        assert_eq!(v["error"], "bad_activation_code");
+    }
+
+    let n = number(1);
+    let driver = t.create_driver(&n, true).await;
+    let code = t.activation_code(driver).await;
+    let (s, v) = enrol_via(&t, balancer, "198.51.100.9", &n, &code).await;
+    assert_eq!(
+        s,
+        StatusCode::OK,
+        "the driver behind the balancer was locked out: {v}"
+    );
+    assert_eq!(v["account_id"], driver);
+
+    // The client that sent the wrong tries was counted.
+    let (s, v) = enrol_via(&t, balancer, "192.0.2.7", &number(200), "12345678").await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{v}");
+    assert_eq!(v["error"], "locked_out");
+}
+
+/// Without a trusted proxy (the default) `X-Forwarded-For` is not read: a client naming
+/// another address with each try would otherwise never be counted twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forwarded_address_from_an_untrusted_peer_is_ignored() {
+    let t = TestServer::start().await;
+    let limits = EnrolLimits::default();
+    let evil = attacker();
+    let random_address = || {
+        let b = rand16();
+        format!("{}.{}.{}.{}", b[0], b[1], b[2], b[3])
+    };
+    for i in 0..=limits.source.free {
+        let (s, v) = enrol_via(&t, &evil, &random_address(), &number(100 + i), "12345678").await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED, "{v}");
+    }
+    let n = number(1);
+    let driver = t.create_driver(&n, true).await;
+    let code = t.activation_code(driver).await;
+    for code in [code.as_str(), "12345678"] {
+        let (s, v) = enrol_via(&t, &evil, &random_address(), &n, code).await;
+        assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "escaped the count: {v}");
+        assert_eq!(v["error"], "locked_out");
+    }
 }

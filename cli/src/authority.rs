@@ -53,6 +53,21 @@ pub enum Command {
         /// token in EDL_METRICS_TOKEN (unset: no scrape is answered).
         #[arg(long, default_value_t = 30)]
         drain_secs: u64,
+        /// The load balancers and reverse proxies in front (comma-separated IP addresses
+        /// and networks, e.g. `10.0.0.7,10.1.0.0/16`), also read from
+        /// EDL_AUTHORITY_TRUSTED_PROXIES. From them the enrolment back-off per source counts
+        /// the right-most address of X-Forwarded-For that is not itself listed, so each
+        /// must append (or overwrite) that header; from anyone else the header is ignored.
+        /// Without the balancer listed, every client behind it is one source, and one
+        /// client's wrong tries lock every driver out of enrolling (AH-F3; D198). Default:
+        /// none. A malformed entry stops the server at start.
+        #[arg(
+            long,
+            env = edl_authority::forwarded::TRUSTED_PROXIES_ENV,
+            value_name = "LIST",
+            value_parser = edl_authority::forwarded::TrustedProxies::parse
+        )]
+        trusted_proxies: Option<edl_authority::forwarded::TrustedProxies>,
     },
     /// The registry's admin calls over HTTP (token from EDL_ADMIN_TOKEN).
     Admin(Box<crate::admin::Args>),
@@ -112,13 +127,14 @@ pub enum Command {
 pub fn run(command: Command) -> Result<(), Failure> {
     let runtime =
         tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the runtime: {e}"))?;
-    let (db, listen, drain_secs) = match command {
+    let (db, listen, drain_secs, trusted_proxies) = match command {
         Command::Serve {
             db,
             listen,
             drain_secs,
+            trusted_proxies,
             ..
-        } => (db, listen, drain_secs),
+        } => (db, listen, drain_secs, trusted_proxies.unwrap_or_default()),
         Command::Admin(args) => return Ok(crate::admin::run(*args)?),
         Command::Root(command) => return crate::root::run(command, &runtime),
         Command::TrustList {
@@ -195,6 +211,7 @@ pub fn run(command: Command) -> Result<(), Failure> {
             .unwrap_or_default()
             .into_bytes();
         config.metrics_token = std::env::var("EDL_METRICS_TOKEN").unwrap_or_default();
+        config.trusted_proxies = trusted_proxies;
         let server = serve(config).await.map_err(|e| e.to_string())?;
         // Not a log record but the readiness line scripts and tests wait for
         // (bindings/test.sh, cli/tests): plain, on stderr, whatever the log filter or

@@ -62,6 +62,73 @@ fn a_verifier_recheck_past_its_bounds_is_refused_at_start() {
     assert!(answer.contains("\"trust_list\""), "{answer}");
 }
 
+/// The trusted proxies (AH-F3; D198) are refused at start when an entry is not an address
+/// or a network, from the flag or the environment, with the setting and the entry named;
+/// a list of both kinds serves.
+#[test]
+fn a_malformed_trusted_proxy_is_refused_at_start_by_name() {
+    use std::process::{Command, Stdio};
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("authority.db");
+    let refused = |args: &[&str], env: Option<&str>| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_edl"));
+        command
+            .args(["authority", "serve", "--listen", "127.0.0.1:0", "--db"])
+            .arg(&db)
+            .args(args)
+            .env("EDL_ADMIN_TOKEN", "t")
+            .env_remove("EDL_AUTHORITY_TRUSTED_PROXIES")
+            .stdin(Stdio::null())
+            .stderr(Stdio::piped());
+        if let Some(list) = env {
+            command.env("EDL_AUTHORITY_TRUSTED_PROXIES", list);
+        }
+        let mut child = command.spawn().unwrap();
+        // Bounded: a server that took the list would listen and never end by itself.
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if std::time::Instant::now() > until {
+                child.kill().unwrap();
+                child.wait().unwrap();
+                panic!("the server started with {args:?} {env:?}");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        };
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+        assert!(!status.success(), "{stderr}");
+        assert!(!stderr.contains("listening on"), "{stderr}");
+        stderr
+    };
+    let stderr = refused(&[], Some("10.0.0.7, 10.0.0.0/33"));
+    assert!(
+        stderr.contains("EDL_AUTHORITY_TRUSTED_PROXIES") && stderr.contains("10.0.0.0/33"),
+        "{stderr}"
+    );
+    let stderr = refused(&["--trusted-proxies", "10.0.0.1/8"], None);
+    assert!(
+        stderr.contains("--trusted-proxies") && stderr.contains("bits set past its prefix"),
+        "{stderr}"
+    );
+
+    let (mut child, addr) = common::serve(
+        &db,
+        &[],
+        &[(
+            "EDL_AUTHORITY_TRUSTED_PROXIES",
+            std::ffi::OsStr::new("127.0.0.1, 10.0.0.0/8, 2001:db8::/32"),
+        )],
+    );
+    let answer = String::from_utf8(common::get(&addr, "/v1/trust-list")).unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(answer.contains("\"trust_list\""), "{answer}");
+}
+
 /// With no `EDL_ADMIN_TOKEN`, the server makes up no all-roles token for its log (third
 /// hostile review, C-F4): it printed one to stderr, the log stream, even when per-person
 /// tokens were configured, so whoever read the logs held every role. Now a server with

@@ -8,13 +8,14 @@ use axum::body::Bytes;
 use axum::extract::{
     FromRequest, FromRequestParts, MatchedPath, Path, Query, RawPathParams, Request,
 };
-use axum::http::StatusCode;
 use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode};
 use edl_core::crypto::PublicKey;
 use edl_core::wire::{AuthError, BAD_BASE64, HEADER_API_KEY, HEADER_AUTHORIZATION, RequestAuth};
 use serde::de::DeserializeOwned;
 
 use crate::error::Error;
+use crate::forwarded;
 use crate::roles::{self, Needs};
 use crate::service::App;
 use crate::store::{AuditEntry, DriverId, VerifierRow};
@@ -145,15 +146,31 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Params<T> {
 pub struct PeerAddr(pub std::net::SocketAddr);
 
 /// The client's address, when known (a router served without the accept loop, as in
-/// some tests, has none). The peer of the TCP connection: behind a reverse proxy that is
-/// the proxy, and the per-source limits apply to it as a whole (D75).
+/// some tests, has none), as the per-source limits count it (D75): the peer of the TCP
+/// connection, or, when that peer is one of `Config::trusted_proxies`, the client its
+/// `X-Forwarded-For` names ([`forwarded::client_address`]; AH-F3, D198). Without a
+/// trusted proxy listed, a balancer in front is one source for every client behind it.
 pub struct Source(pub Option<std::net::IpAddr>);
 
-impl<S: Send + Sync> FromRequestParts<S> for Source {
+impl FromRequestParts<AppState> for Source {
     type Rejection = Error;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Error> {
-        Ok(Source(parts.extensions.get::<PeerAddr>().map(|p| p.0.ip())))
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Error> {
+        // Without a peer nobody vouches for the header: it is not read.
+        let Some(peer) = parts.extensions.get::<PeerAddr>().map(|p| p.0.ip()) else {
+            return Ok(Source(None));
+        };
+        let lines: Vec<&[u8]> = parts
+            .headers
+            .get_all(forwarded::X_FORWARDED_FOR)
+            .iter()
+            .map(HeaderValue::as_bytes)
+            .collect();
+        Ok(Source(Some(forwarded::client_address(
+            peer,
+            &app.config.trusted_proxies,
+            lines,
+        ))))
     }
 }
 
