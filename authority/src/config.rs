@@ -199,7 +199,7 @@ pub struct Config {
     /// Back-off on enrolment attempts (a wrong code no longer burns the code).
     pub enrol_limits: EnrolLimits,
     /// The load balancers and reverse proxies whose `X-Forwarded-For` names the source
-    /// the enrolment back-off counts (AH-F3; D198), instead of themselves as one source
+    /// the enrolment back-off counts (AH-F3; D199), instead of themselves as one source
     /// for every client behind them. Empty by default: the TCP peer is the source.
     pub trusted_proxies: TrustedProxies,
     /// Lifetime of a real-person check challenge, in seconds.

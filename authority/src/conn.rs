@@ -80,7 +80,7 @@ pub(crate) async fn accept_loop(
         let _ = stream.set_nodelay(true);
         // A Router serves any body type, hyper's `Incoming` included. Each request carries
         // its peer's address (the enrolment back-off per source, D75; behind a trusted
-        // proxy, the client it forwards, D198).
+        // proxy, the client it forwards, D199).
         let service = TowerToHyperService::new(router.clone().map_request(
             move |mut request: Request<hyper::body::Incoming>| {
                 request.extensions_mut().insert(PeerAddr(peer));

@@ -1,5 +1,5 @@
 //! Which address a request came from when the authority is behind a load balancer
-//! (twenty-seventh review, AH-F3; D198). The enrolment back-off counts tries per source
+//! (twenty-seventh review, AH-F3; D199). The enrolment back-off counts tries per source
 //! (D75), and behind a balancer every TCP peer is the balancer: one client's eleven wrong
 //! tries locked every driver in the country out. The proxies named in
 //! [`TrustedProxies`] are believed about the client they forwarded: the source is the
@@ -10,6 +10,8 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
+
+use ipnet::{IpNet, Ipv4Net};
 
 /// The setting that lists the trusted proxies (`edl authority serve --trusted-proxies`).
 pub const TRUSTED_PROXIES_ENV: &str = "EDL_AUTHORITY_TRUSTED_PROXIES";
@@ -38,73 +40,40 @@ pub enum TrustedProxiesError {
     HostBits(String),
 }
 
-/// One trusted network: the addresses whose first `prefix` bits are those of `addr`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Network {
-    addr: IpAddr,
-    prefix: u8,
-}
-
-/// An address as a number, with its length in bits.
-fn bits(ip: IpAddr) -> (u128, u8) {
-    match ip {
-        IpAddr::V4(v4) => (u128::from(u32::from(v4)), 32),
-        IpAddr::V6(v6) => (u128::from(v6), 128),
+/// One entry of the list: an address (a network of its one address), or a network
+/// `ADDRESS/PREFIX` written as its first address. Addresses are matched in their
+/// canonical form (an IPv4-mapped IPv6 peer, as a dual-stack listener sees IPv4 clients,
+/// as IPv4), so a network written that way is read as the IPv4 network it covers.
+fn network(entry: &str) -> Result<IpNet, TrustedProxiesError> {
+    let not_an_address = || TrustedProxiesError::NotAnAddress(entry.to_owned());
+    // Digits only after the slash: a prefix of `+8` or ` 8` is a typo, not 8.
+    if let Some((_, prefix)) = entry.split_once('/')
+        && (prefix.is_empty() || !prefix.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(not_an_address());
     }
-}
-
-/// The bits of a `prefix` out of `len`, as a mask (high bits past a v4 address's 32
-/// are never set in one, so they do not matter).
-fn mask(prefix: u8, len: u8) -> u128 {
-    u128::MAX.checked_shl(u32::from(len - prefix)).unwrap_or(0)
-}
-
-impl Network {
-    fn contains(&self, ip: IpAddr) -> bool {
-        let ((net, len), (ip, ip_len)) = (bits(self.addr), bits(ip));
-        len == ip_len && (net ^ ip) & mask(self.prefix, len) == 0
+    let net = match entry.parse::<IpNet>() {
+        Ok(net) => net,
+        Err(_) => IpNet::from(entry.parse::<IpAddr>().map_err(|_| not_an_address())?),
+    };
+    if net.trunc() != net {
+        return Err(TrustedProxiesError::HostBits(entry.to_owned()));
     }
-
-    fn parse(entry: &str) -> Result<Network, TrustedProxiesError> {
-        let not_an_address = || TrustedProxiesError::NotAnAddress(entry.to_owned());
-        let (addr, prefix) = match entry.split_once('/') {
-            Some((addr, prefix)) => (addr, Some(prefix)),
-            None => (entry, None),
-        };
-        let addr: IpAddr = addr.parse().map_err(|_| not_an_address())?;
-        let (_, len) = bits(addr);
-        let prefix = match prefix {
-            // Digits only: `u8`'s parse would take `+8`.
-            Some(p) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => {
-                p.parse::<u8>().ok().filter(|p| *p <= len)
+    Ok(match net {
+        IpNet::V6(v6) if v6.prefix_len() >= 96 => match v6.addr().to_ipv4_mapped() {
+            Some(v4) => {
+                IpNet::V4(Ipv4Net::new(v4, v6.prefix_len() - 96).map_err(|_| not_an_address())?)
             }
-            Some(_) => None,
-            None => Some(len),
-        }
-        .ok_or_else(not_an_address)?;
-        if bits(addr).0 & !mask(prefix, len) != 0 {
-            return Err(TrustedProxiesError::HostBits(entry.to_owned()));
-        }
-        // Addresses are matched in their canonical form (an IPv4-mapped IPv6 peer, as a
-        // dual-stack listener sees IPv4 clients, as IPv4), so a network written that way is
-        // read as the IPv4 network it covers.
-        match addr {
-            IpAddr::V6(v6) if prefix >= 96 => match v6.to_ipv4_mapped() {
-                Some(v4) => Ok(Network {
-                    addr: IpAddr::V4(v4),
-                    prefix: prefix - 96,
-                }),
-                None => Ok(Network { addr, prefix }),
-            },
-            _ => Ok(Network { addr, prefix }),
-        }
-    }
+            None => net,
+        },
+        _ => net,
+    })
 }
 
 /// The proxies (exact addresses and networks) whose `X-Forwarded-For` is believed when
 /// they are a request's TCP peer. Empty by default: every request's source is its peer.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TrustedProxies(Vec<Network>);
+pub struct TrustedProxies(Vec<IpNet>);
 
 impl TrustedProxies {
     /// A comma-separated list of IP addresses and networks (`ADDRESS/PREFIX`); blanks
@@ -113,7 +82,7 @@ impl TrustedProxies {
         list.split(',')
             .map(str::trim)
             .filter(|entry| !entry.is_empty())
-            .map(Network::parse)
+            .map(network)
             .collect::<Result<_, _>>()
             .map(TrustedProxies)
     }
@@ -126,7 +95,7 @@ impl TrustedProxies {
     /// Whether `ip` is a trusted proxy.
     pub fn contains(&self, ip: IpAddr) -> bool {
         let ip = ip.to_canonical();
-        self.0.iter().any(|n| n.contains(ip))
+        self.0.iter().any(|n| n.contains(&ip))
     }
 }
 

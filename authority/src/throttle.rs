@@ -15,7 +15,7 @@
 //! licence numbers are throttled exactly like known ones, so the answers do not tell which
 //! exist. The counters are named by digests keyed by the KEK, so the store holds neither
 //! licence numbers nor addresses. Which address a request's source is, behind a load
-//! balancer, is [`crate::forwarded`]'s (D198).
+//! balancer, is [`crate::forwarded`]'s (D199).
 
 use std::collections::HashMap;
 use std::net::IpAddr;

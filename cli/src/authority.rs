@@ -59,7 +59,7 @@ pub enum Command {
         /// the right-most address of X-Forwarded-For that is not itself listed, so each
         /// must append (or overwrite) that header; from anyone else the header is ignored.
         /// Without the balancer listed, every client behind it is one source, and one
-        /// client's wrong tries lock every driver out of enrolling (AH-F3; D198). Default:
+        /// client's wrong tries lock every driver out of enrolling (AH-F3; D199). Default:
         /// none. A malformed entry stops the server at start.
         #[arg(
             long,

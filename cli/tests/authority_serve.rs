@@ -62,7 +62,7 @@ fn a_verifier_recheck_past_its_bounds_is_refused_at_start() {
     assert!(answer.contains("\"trust_list\""), "{answer}");
 }
 
-/// The trusted proxies (AH-F3; D198) are refused at start when an entry is not an address
+/// The trusted proxies (AH-F3; D199) are refused at start when an entry is not an address
 /// or a network, from the flag or the environment, with the setting and the entry named;
 /// a list of both kinds serves.
 #[test]

@@ -148,7 +148,7 @@ pub struct PeerAddr(pub std::net::SocketAddr);
 /// The client's address, when known (a router served without the accept loop, as in
 /// some tests, has none), as the per-source limits count it (D75): the peer of the TCP
 /// connection, or, when that peer is one of `Config::trusted_proxies`, the client its
-/// `X-Forwarded-For` names ([`forwarded::client_address`]; AH-F3, D198). Without a
+/// `X-Forwarded-For` names ([`forwarded::client_address`]; AH-F3, D199). Without a
 /// trusted proxy listed, a balancer in front is one source for every client behind it.
 pub struct Source(pub Option<std::net::IpAddr>);
 
