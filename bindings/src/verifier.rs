@@ -131,9 +131,14 @@ impl Verifier {
     ) -> Result<ListsInfo, EdlError> {
         let trust = online.fetch_signed_trust_list().await?;
         let status = online.fetch_status_list().await?;
+        let trust_list = self.load_trust_list(trust, now_unix)?;
+        // Fetched just now: a list made long before was kept or replayed on the way
+        // (AG-F2), which a list loaded by the app from elsewhere cannot be judged by.
+        let loaded = self.update(|t| t.load_fetched_status_list(&status, now_unix, DEFAULT_SKEW));
+        log_load("status list", &loaded);
         Ok(ListsInfo {
-            trust_list: self.load_trust_list(trust, now_unix)?,
-            status_list: self.load_status_list(status, now_unix)?,
+            trust_list,
+            status_list: loaded?.into(),
         })
     }
 

@@ -7152,6 +7152,11 @@ public enum ListRefusal: Equatable, Hashable {
      */
     case rolledBack
     /**
+     * A status list fetched from the authority but made minutes before: kept or
+     * replayed on the way, or this device's clock is wrong. The held one is kept.
+     */
+    case notLive
+    /**
      * No valid trust list is held: load one first.
      */
     case noList
@@ -7190,7 +7195,9 @@ public struct FfiConverterTypeListRefusal: FfiConverterRustBuffer {
         
         case 7: return .rolledBack
         
-        case 8: return .noList
+        case 8: return .notLive
+        
+        case 9: return .noList
         
         default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -7228,8 +7235,12 @@ public struct FfiConverterTypeListRefusal: FfiConverterRustBuffer {
             writeInt(&buf, Int32(7))
         
         
-        case .noList:
+        case .notLive:
             writeInt(&buf, Int32(8))
+        
+        
+        case .noList:
+            writeInt(&buf, Int32(9))
         
         }
     }

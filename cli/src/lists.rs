@@ -77,25 +77,19 @@ pub fn open_status(bytes: &[u8], trust: &TrustListContents) -> Result<StatusList
         .map_err(|e| Failure::list(format!("status list refused: {e}")))
 }
 
-/// The oldest a status list fetched from the authority may be. The authority signs one
-/// when asked and lets caches keep it a minute, so a list made much earlier, though still
-/// inside its time-to-live, was kept or replayed by whatever answered: it could show a
-/// licence suspended since as in force (the CLI review, 2026-12-05).
-pub const LIVE_STATUS_MAX_AGE: u64 = 300;
-
 /// Refuses a status list fetched live at `now` that was made more than
-/// [`LIVE_STATUS_MAX_AGE`] before, allowing the clock skew the trust list allows: the
-/// list is dated by the authority's clock, `now` is this machine's.
+/// [`edl_core::verify::LIVE_STATUS_MAX_AGE`] before, allowing the clock skew the trust list
+/// allows: the list is dated by the authority's clock, `now` is this machine's. The core's
+/// rule, which the phone library's refreshes apply too (AG-F2).
 pub fn check_live_status(list: &StatusList, now: u64) -> Result<(), Failure> {
-    let age = now.saturating_sub(u64::from(list.issued_at));
-    if age > LIVE_STATUS_MAX_AGE + u64::from(SKEW) {
-        return Err(Failure::list(format!(
+    edl_core::verify::check_live_status(list.issued_at, now, SKEW).map_err(|_| {
+        let age = now.saturating_sub(u64::from(list.issued_at));
+        Failure::list(format!(
             "the status list was made {age} s before it was fetched, though the authority \
              signs one when asked: kept or replayed on the way, or this machine's clock is \
              wrong"
-        )));
-    }
-    Ok(())
+        ))
+    })
 }
 
 /// A trust list accepted by [`refresh`].

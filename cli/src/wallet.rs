@@ -51,8 +51,9 @@ enum Command {
         /// The licence number.
         #[arg(long)]
         licence: String,
-        /// The activation code from the vehicle office.
-        #[arg(long)]
+        /// The activation code from the vehicle office. Better from EDL_ACTIVATION_CODE:
+        /// an argument is in the process list, which other local users can read (AG-F8).
+        #[arg(long, env = "EDL_ACTIVATION_CODE", hide_env_values = true)]
         code: String,
     },
     /// Apply for the e-licence (identity check by the test provider, secret from

@@ -152,7 +152,8 @@ fn a_user_enrols_applies_presents_and_verifiers_check_offline_and_online() {
         ],
         "refused",
     );
-    ok(&[
+    // The activation code from the environment, out of the process list (AG-F8).
+    let enrol = [
         "wallet",
         "--dir",
         w,
@@ -161,9 +162,19 @@ fn a_user_enrols_applies_presents_and_verifiers_check_offline_and_online() {
         url,
         "--licence",
         NUMBER,
-        "--code",
-        &code,
-    ]);
+    ];
+    let out = Command::new(env!("CARGO_BIN_EXE_edl"))
+        .args(enrol)
+        .env("EDL_PASSPHRASE", PASSPHRASE)
+        .env("EDL_ACTIVATION_CODE", &code)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "enrol with EDL_ACTIVATION_CODE: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(ok(&["wallet", "--dir", w, "apply"]).contains("AwaitingPhoto"));
     let grey = photo("grey_background.jpg");
     let grey = grey.to_str().unwrap();

@@ -49,6 +49,7 @@ impl From<StatusListRefusal> for EdlError {
             StatusListRefusal::List(StatusListError::IndexOutOfRange) => ListRefusal::Malformed,
             StatusListRefusal::NotYetValid => ListRefusal::NotYetValid,
             StatusListRefusal::RolledBack { .. } => ListRefusal::RolledBack,
+            StatusListRefusal::NotLive { .. } => ListRefusal::NotLive,
         };
         EdlError::list(ListKind::StatusList, reason)
     }

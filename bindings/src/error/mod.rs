@@ -238,6 +238,9 @@ pub enum ListRefusal {
     NotYetValid,
     /// Older than the list already held.
     RolledBack,
+    /// A status list fetched from the authority that was made minutes before: kept or
+    /// replayed on the way, or this device's clock is wrong.
+    NotLive,
     /// No valid trust list is held: load one first.
     NoList,
 }

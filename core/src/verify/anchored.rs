@@ -27,6 +27,13 @@ pub enum StatusListRefusal {
     /// Issued later than the verifier's clock (beyond the skew): a clock is wrong.
     #[error("the status list is not yet valid")]
     NotYetValid,
+    /// Fetched live from the authority, but made more than [`LIVE_STATUS_MAX_AGE`] (and
+    /// the clock skew) before: kept or replayed on the way, or a clock is wrong.
+    #[error("the status list was made {age} s before it was fetched")]
+    NotLive {
+        /// Seconds from its making to the fetch, by the verifier's clock.
+        age: u64,
+    },
     /// Issued before the list already held: an old list replayed.
     #[error("status list of {offered} is older than the held list of {held}")]
     RolledBack {
@@ -35,6 +42,23 @@ pub enum StatusListRefusal {
         /// `issued_at` of the offered list.
         offered: u32,
     },
+}
+
+/// The oldest a status list fetched from the authority may be, in seconds. The authority
+/// signs one when asked and lets caches keep it a minute, so a list made much earlier,
+/// though still within its time-to-live, was kept or replayed by whatever answered: it
+/// could show a licence suspended since as in force (the CLI review's D-F4; for every
+/// platform since the twenty-sixth review's AG-F2).
+pub const LIVE_STATUS_MAX_AGE: u64 = 300;
+
+/// Refuses a status list issued at `issued_at` (the authority's clock) and fetched live
+/// at `now` (the verifier's) more than [`LIVE_STATUS_MAX_AGE`] plus `skew` before.
+pub fn check_live_status(issued_at: u32, now: u64, skew: u32) -> Result<(), StatusListRefusal> {
+    let age = now.saturating_sub(u64::from(issued_at));
+    if age > LIVE_STATUS_MAX_AGE + u64::from(skew) {
+        return Err(StatusListRefusal::NotLive { age });
+    }
+    Ok(())
 }
 
 /// Why a presentation could not be checked, or was refused.
@@ -185,11 +209,38 @@ impl OfflineTrust {
         now: u64,
         skew: u32,
     ) -> Result<StatusListSummary, StatusListRefusal> {
+        self.take_status_list(bytes, now, skew, false)
+    }
+
+    /// [`OfflineTrust::load_status_list`] for a list fetched from the authority just now:
+    /// one made more than [`LIVE_STATUS_MAX_AGE`] before is refused too
+    /// ([`check_live_status`]), as every platform's refresh does (AG-F2). A list copied
+    /// from a file or another channel, whose age says nothing, goes through
+    /// `load_status_list`.
+    pub fn load_fetched_status_list(
+        &mut self,
+        bytes: &[u8],
+        now: u64,
+        skew: u32,
+    ) -> Result<StatusListSummary, StatusListRefusal> {
+        self.take_status_list(bytes, now, skew, true)
+    }
+
+    fn take_status_list(
+        &mut self,
+        bytes: &[u8],
+        now: u64,
+        skew: u32,
+        fetched_live: bool,
+    ) -> Result<StatusListSummary, StatusListRefusal> {
         let trust = self
             .anchor
             .trust_list(now)
             .map_err(StatusListRefusal::NoTrustList)?;
         let list = StatusList::verify(bytes, trust)?;
+        if fetched_live {
+            check_live_status(list.issued_at, now, skew)?;
+        }
         if u64::from(list.issued_at) > now.saturating_add(u64::from(skew)) {
             return Err(StatusListRefusal::NotYetValid);
         }

@@ -74,7 +74,7 @@ impl Wallet {
                 crate::net::MAX_STATUS_LIST_BYTES,
             )
             .await?;
-        self.load_lists(&trust, &status)
+        self.keep_lists(&trust, &status, true)
     }
 
     /// Checks and keeps lists the app obtained itself (a file, another channel).
@@ -82,6 +82,17 @@ impl Wallet {
         &self,
         trust_list: &[u8],
         status_list: &[u8],
+    ) -> Result<ListsRefreshed, WalletError> {
+        self.keep_lists(trust_list, status_list, false)
+    }
+
+    /// Checks and keeps the lists; a status list `fetched_live` from the authority must
+    /// also be recent ([`OfflineTrust::load_fetched_status_list`], AG-F2).
+    fn keep_lists(
+        &self,
+        trust_list: &[u8],
+        status_list: &[u8],
+        fetched_live: bool,
     ) -> Result<ListsRefreshed, WalletError> {
         let now = self.now()?;
         // One transaction: two refreshes at once cannot interleave their checks and writes.
@@ -91,9 +102,12 @@ impl Wallet {
             let trust = held
                 .load_trust_list(trust_list, now, DEFAULT_SKEW)
                 .map_err(WalletError::TrustList)?;
-            let status = held
-                .load_status_list(status_list, now, DEFAULT_SKEW)
-                .map_err(WalletError::StatusList)?;
+            let status = if fetched_live {
+                held.load_fetched_status_list(status_list, now, DEFAULT_SKEW)
+            } else {
+                held.load_status_list(status_list, now, DEFAULT_SKEW)
+            }
+            .map_err(WalletError::StatusList)?;
             stored.trust_list = Some(Base64(trust_list.to_vec()));
             stored.status_list = Some(Base64(status_list.to_vec()));
             // A root rotation the list announced and then used is pinned from now on.

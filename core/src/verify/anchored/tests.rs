@@ -312,3 +312,23 @@ fn a_time_at_the_end_of_the_range_refuses_the_lists_without_a_panic() {
             .is_err()
     );
 }
+
+/// A status list fetched from the authority that was made long before, though within its
+/// time-to-live, is refused as kept or replayed on the way; the same bytes loaded from a
+/// file are taken (twenty-sixth review, AG-F2: the phone library took it, and a licence
+/// suspended since verified in force, where the CLI refused it).
+#[test]
+fn a_status_list_fetched_live_but_made_long_before_is_refused() {
+    let s = sample::issued(ISSUED);
+    let old = signed_status(NOW as u32 - 3300, ElicenceStatus::InForce);
+    let mut t = loaded(&s);
+    assert_eq!(
+        t.load_fetched_status_list(&old, NOW, SKEW),
+        Err(StatusListRefusal::NotLive { age: 3300 })
+    );
+    assert!(t.status_list_summary().is_none(), "nothing was taken");
+    let recent = signed_status(NOW as u32 - 60, ElicenceStatus::InForce);
+    t.load_fetched_status_list(&recent, NOW, SKEW).unwrap();
+    let mut t = loaded(&s);
+    t.load_status_list(&old, NOW, SKEW).unwrap();
+}
