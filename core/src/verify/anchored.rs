@@ -200,9 +200,8 @@ impl OfflineTrust {
     }
 
     /// Takes a signed status list if its signer is in the trust list held (valid at
-    /// `now`), it is not issued in the future and not before the status list held (nor in
-    /// its second with other contents). A stale list is taken (it is the newest known; it
-    /// answers "status unknown").
+    /// `now`), it is not issued in the future and not before the status list held. A
+    /// stale list is taken (it is the newest known; it answers "status unknown").
     pub fn load_status_list(
         &mut self,
         bytes: &[u8],
@@ -244,13 +243,12 @@ impl OfflineTrust {
         if u64::from(list.issued_at) > now.saturating_add(u64::from(skew)) {
             return Err(StatusListRefusal::NotYetValid);
         }
-        // One of the held list's second with other contents is refused too: which of the
-        // two is newer cannot be told, and taking it would let whoever hands lists over
-        // pick the one that holds an e-licence in force (twenty-sixth review, AG-F7). The
-        // next second's list is taken.
+        // One of the held list's second with other contents is taken: the authority signs
+        // a list when asked, so a status change and a refresh within one second give two
+        // lists of that second, and refusing the second one kept the first, older status
+        // until a later list (twenty-sixth review, AG-F7: left as it is, D198).
         if let Some(held) = &self.status
-            && (list.issued_at < held.issued_at
-                || (list.issued_at == held.issued_at && list != *held))
+            && list.issued_at < held.issued_at
         {
             return Err(StatusListRefusal::RolledBack {
                 held: held.issued_at,

@@ -263,31 +263,6 @@ fn no_status_list_held_is_an_unknown_status() {
     assert_eq!(verified.status, StatusCheck::Unknown);
 }
 
-/// A status list of the held one's second with other contents is refused and the held one
-/// kept (AG-F7): which of the two is newer cannot be told, and taking it would let whoever
-/// hands lists over pick the one that holds an e-licence in force. The same bytes again
-/// are taken.
-#[test]
-fn a_status_list_of_the_held_second_with_other_contents_is_refused() {
-    let s = sample::issued(ISSUED);
-    let mut t = loaded(&s);
-    let made = NOW as u32 - 60;
-    let suspended = signed_status(made, ElicenceStatus::Suspended);
-    t.load_status_list(&suspended, NOW, SKEW).unwrap();
-    assert_eq!(
-        t.load_status_list(&signed_status(made, ElicenceStatus::InForce), NOW, SKEW),
-        Err(StatusListRefusal::RolledBack {
-            held: made,
-            offered: made
-        })
-    );
-    assert_eq!(
-        t.verify(&payload(&s), NOW, &Policy::new(Audience::Enforcement)),
-        Err(AnchoredRejection::Rejected(Rejection::ElicenceSuspended))
-    );
-    t.load_status_list(&suspended, NOW, SKEW).unwrap();
-}
-
 /// A clock at the end of the range refuses the lists, and panics nowhere (AG-F5: `now +
 /// skew` overflowed in a debug build, inside the phone verifier's lock).
 #[test]
