@@ -504,3 +504,32 @@ async fn a_forwarded_address_from_an_untrusted_peer_is_ignored() {
         assert_eq!(v["error"], "locked_out");
     }
 }
+
+/// A wrong code on a licence with a code waiting writes nothing to the driver's record:
+/// the code is decided on a read, and only the right one goes to the writer (twenty-seventh
+/// review, AH-F2). Before, a wrong code committed an attempt counter nothing read, so one
+/// try's time told a registered number, and one with a code waiting, from an unknown one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_code_writes_nothing_to_the_driver_s_record() {
+    const SCRAPE: &str = "enrol-scrape-token";
+    let t = TestServer::start_with(|c| c.metrics_token = SCRAPE.into()).await;
+    let n = number(3);
+    let driver = t.create_driver(&n, true).await;
+    let code = t.activation_code(driver).await;
+    let driver_writes = |text: &str| {
+        metric_sample(
+            text,
+            "edl_store_write_duration_seconds_count",
+            &["op=\"update_driver\""],
+        )
+        .unwrap_or(0.0)
+    };
+    let before = driver_writes(&t.scrape(SCRAPE).await.1);
+    let (s, v, _) = enrol(&t, &attacker(), &n, "00000000").await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "{v}");
+    assert_eq!(driver_writes(&t.scrape(SCRAPE).await.1), before);
+    // The right code still enrols, through the writer.
+    let (s, v, _) = enrol(&t, &t.http, &n, &code).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(driver_writes(&t.scrape(SCRAPE).await.1), before + 1.0);
+}

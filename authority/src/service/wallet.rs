@@ -61,6 +61,11 @@ impl App {
             return Err(Error::BadActivationCode);
         };
         let hash = sha256(e.activation_code.trim().as_bytes());
+        // Decided on the read: a wrong code is answered as an unknown number is, with
+        // nothing written (AH-F2). The write decides again, for a code used meanwhile.
+        if !rules::activation_code_matches(&driver, &hash, now) {
+            return Err(Error::BadActivationCode);
+        }
         let state = self
             .store
             .update_driver(

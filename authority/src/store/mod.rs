@@ -202,7 +202,9 @@ pub struct Activation {
     pub code_hash: Bytes32,
     /// Unix seconds.
     pub expires_at: u64,
-    /// Wrong codes tried so far.
+    /// No longer counted (a wrong code changes nothing stored: AH-F2, D197); kept so that
+    /// stored records read alike.
+    #[serde(default)]
     pub attempts: u32,
 }
 

@@ -502,7 +502,7 @@ mod key_order;
 mod wallet;
 
 pub use key_order::{NEWER_KEY_RETRY_SECS, NewerKey, refresh, refresh_due, signs_forward};
-pub use wallet::{apply, enrol, submit_photo};
+pub use wallet::{activation_code_matches, apply, enrol, submit_photo};
 
 #[cfg(test)]
 mod tests;

@@ -205,13 +205,23 @@ fn with_code(code: &str) -> DriverState {
 }
 
 #[test]
-fn wrong_activation_codes_are_counted_and_never_burn_the_code() {
+fn wrong_activation_codes_change_nothing_and_never_burn_the_code() {
     let mut s = with_code("12345678");
-    for attempt in 1..20 {
-        let e = enrol(&mut s, sha256(b"00000000"), device(1), NOW).unwrap();
-        assert!(matches!(e.refuse, Some(Error::BadActivationCode)));
-        assert_eq!(s.activation.as_ref().unwrap().attempts, attempt);
+    let held = s.clone();
+    for _ in 1..20 {
+        assert!(!activation_code_matches(&s, &sha256(b"00000000"), NOW));
+        assert!(matches!(
+            enrol(&mut s, sha256(b"00000000"), device(1), NOW),
+            Err(Error::BadActivationCode)
+        ));
+        assert_eq!(s, held, "a wrong code changes nothing (AH-F2)");
     }
+    assert!(activation_code_matches(&s, &sha256(b"12345678"), NOW));
+    assert!(!activation_code_matches(
+        &s,
+        &sha256(b"12345678"),
+        NOW + 600
+    ));
     // The driver's right code still enrols (the service's back-off limits guessing).
     let e = enrol(&mut s, sha256(b"12345678"), device(1), NOW).unwrap();
     assert!(e.refuse.is_none());

@@ -13,11 +13,20 @@ use crate::error::{Error, Result};
 use crate::identity::IdentityVerifier;
 use crate::store::{Bytes32, DriverState, Effects, FeedEvent, PhotoRow, PhotoStatus};
 
-/// Enrols `device_key` with the activation code hashing to `code_hash`. A wrong code
-/// counts an attempt and is saved but refused; it does not burn the code (D75: the
-/// service's back-off limits guessing, so nobody can stop a driver from enrolling). A
-/// new device does not supersede the active e-licence: that waits for its real-person
-/// check ([`apply`], D76).
+/// Whether `code_hash` is the hash of the driver's activation code, still valid at `now`:
+/// decided on a read, so a wrong code goes nowhere near the writer (twenty-seventh review,
+/// AH-F2: a wrong code's write told, by its time, a registered licence number and one with
+/// a code waiting from an unknown one). [`enrol`] decides again inside the write.
+pub fn activation_code_matches(s: &DriverState, code_hash: &[u8; 32], now: u64) -> bool {
+    s.activation
+        .as_ref()
+        .is_some_and(|act| act.expires_at > now && ct_eq(&act.code_hash.0, code_hash))
+}
+
+/// Enrols `device_key` with the activation code hashing to `code_hash`. A wrong code is
+/// refused and changes nothing; it does not burn the code (D75: the service's back-off
+/// limits guessing, so nobody can stop a driver from enrolling). A new device does not
+/// supersede the active e-licence: that waits for its real-person check ([`apply`], D76).
 pub fn enrol(
     s: &mut DriverState,
     code_hash: [u8; 32],
@@ -38,8 +47,7 @@ pub fn enrol(
         return refuse();
     }
     if !ct_eq(&act.code_hash.0, &code_hash) {
-        act.attempts = act.attempts.saturating_add(1);
-        return refuse();
+        return Err(Error::BadActivationCode);
     }
     s.activation = None;
     let mut effects = Effects::default();
