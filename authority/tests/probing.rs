@@ -136,3 +136,53 @@ async fn account_ids_with_and_without_a_device_answer_alike() {
         );
     }
 }
+
+/// Whether an account id has an enrolled device is not told by when the body is read
+/// either (twenty-seventh review, AH-F1): the body was read only for an account with a
+/// device, so `Expect: 100-continue` got `100 Continue` for an enrolled id and an
+/// immediate 401 for the others, and a request whose body never came waited for it only
+/// for an enrolled id.
+#[tokio::test]
+async fn account_ids_with_and_without_a_device_read_the_body_alike() {
+    use edl_core::wire::{
+        Base64, HEADER_ACCOUNT, HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP, paths,
+    };
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let t = TestServer::start().await;
+    let (_, wallet) = t.issued_wallet(&number(5)).await;
+    let unenrolled = t.create_driver(&number(6), true).await;
+    let addr = t.url.trim_start_matches("http://").to_owned();
+    let mut first_lines = Vec::new();
+    for account in [wallet.account, unenrolled, unenrolled + 1_000] {
+        let head = format!(
+            "POST {} HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\n\
+             content-length: 1\r\nexpect: 100-continue\r\n{HEADER_ACCOUNT}: {account}\r\n\
+             {HEADER_TIMESTAMP}: {}\r\n{HEADER_NONCE}: {}\r\n{HEADER_SIGNATURE}: {}\r\n\r\n",
+            paths::APPLY,
+            t.now(),
+            "00".repeat(16),
+            Base64::encode(&[0u8; 64]),
+        );
+        let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        stream.write_all(head.as_bytes()).await.unwrap();
+        let mut buf = vec![0; 256];
+        let read = tokio::time::timeout(
+            std::time::Duration::from_millis(1500),
+            stream.read(&mut buf),
+        )
+        .await;
+        let line = match read {
+            Ok(Ok(n)) => String::from_utf8_lossy(&buf[..n])
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .to_owned(),
+            _ => "no answer".to_owned(),
+        };
+        first_lines.push(line);
+    }
+    assert!(
+        first_lines.iter().all(|l| *l == first_lines[0]),
+        "{first_lines:?}"
+    );
+}
