@@ -38,6 +38,13 @@ pub enum TrustedProxiesError {
          first address (e.g. 10.0.0.0/8), or a single proxy without a prefix"
     )]
     HostBits(String),
+    /// A network of every address (`0.0.0.0/0`, `::/0`): every client could then name its
+    /// own source (twenty-eighth review, AI-F6).
+    #[error(
+        "{TRUSTED_PROXIES_ENV}: {0:?} would trust every address, so every client could name \
+         its own source; list the proxies' addresses or networks"
+    )]
+    Everyone(String),
 }
 
 /// One entry of the list: an address (a network of its one address), or a network
@@ -58,6 +65,9 @@ fn network(entry: &str) -> Result<IpNet, TrustedProxiesError> {
     };
     if net.trunc() != net {
         return Err(TrustedProxiesError::HostBits(entry.to_owned()));
+    }
+    if net.prefix_len() == 0 {
+        return Err(TrustedProxiesError::Everyone(entry.to_owned()));
     }
     Ok(match net {
         IpNet::V6(v6) if v6.prefix_len() >= 96 => match v6.addr().to_ipv4_mapped() {
@@ -315,8 +325,6 @@ mod tests {
         assert!(list.contains(ip("2001:db8:1::1")));
         assert!(!list.contains(ip("2001:db9::1")));
         assert!(trusted("").is_empty());
-        assert!(trusted("0.0.0.0/0").contains(ip("8.8.8.8")));
-        assert!(trusted("::/0").contains(ip("2001:db8::1")));
         for bad in [
             "10.0.0.0/33",
             "2001:db8::/129",
@@ -339,6 +347,13 @@ mod tests {
             assert_eq!(
                 TrustedProxies::parse(bad),
                 Err(TrustedProxiesError::HostBits(bad.into()))
+            );
+        }
+        // Trusting every address lets every client name its own source (AI-F6).
+        for bad in ["0.0.0.0/0", "::/0"] {
+            assert_eq!(
+                TrustedProxies::parse(bad),
+                Err(TrustedProxiesError::Everyone(bad.into()))
             );
         }
     }

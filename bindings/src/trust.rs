@@ -12,11 +12,13 @@ use crate::types::LocalizedText;
 mirror_enum!(
     /// What the status list said about an accepted presentation.
     pub enum StatusCheck = verify::StatusCheck {
-        /// No status list held: only the status signed into the e-licence was checked.
+        /// A fixed trust list's verifier, which holds no status list: only the status signed
+        /// into the e-licence was checked (a pinned verifier holding none answers `Unknown`).
         NotChecked,
         /// A fresh status list holds the e-licence in force.
         InForce,
-        /// The status list is stale: accepted by policy, "status unknown: check online".
+        /// The status list is stale, or a pinned verifier holds none: accepted by policy,
+        /// "status unknown: check online".
         Unknown,
     }
 );

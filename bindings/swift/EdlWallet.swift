@@ -2086,8 +2086,10 @@ public protocol VerifierProtocol: AnyObject, Sendable {
     
     /**
      * Fetches both lists with `online` (which sends no API key for them) and loads them,
-     * trust list first. Throws as the two loads, and `EdlError.Offline` when the authority
-     * cannot be reached.
+     * trust list first. Throws as the two loads (the trust list may have been taken when
+     * the status list is refused), `ListRefused` (`StatusList`, `NotLive`) for a status
+     * list made minutes before it was fetched (kept or replayed on the way), and
+     * `EdlError.Offline` when the authority cannot be reached.
      */
     func refresh(online: OnlineVerifier, nowUnix: UInt64) async throws  -> ListsInfo
     
@@ -2121,7 +2123,7 @@ public protocol VerifierProtocol: AnyObject, Sendable {
      *
      * Throws `EdlError.Rejected` with the reason when the presentation is not valid
      * (`ElicenceSuspended`, `ElicenceSuperseded` from a fresh status list; `StatusUnknown`
-     * from a stale one under `StaleStatusPolicy.Refuse`), `EdlError.Malformed`
+     * from a stale one, or none held, under `StaleStatusPolicy.Refuse`), `EdlError.Malformed`
      * (what = `Payload`) when the bytes are not an offline payload, and
      * `EdlError.ListRefused` (list = `TrustList`, `NoList` or `Expired`) when a pinned
      * verifier holds no valid trust list.
@@ -2319,8 +2321,10 @@ open func loadTrustList(signedList: Data, nowUnix: UInt64)throws  -> TrustListIn
     
     /**
      * Fetches both lists with `online` (which sends no API key for them) and loads them,
-     * trust list first. Throws as the two loads, and `EdlError.Offline` when the authority
-     * cannot be reached.
+     * trust list first. Throws as the two loads (the trust list may have been taken when
+     * the status list is refused), `ListRefused` (`StatusList`, `NotLive`) for a status
+     * list made minutes before it was fetched (kept or replayed on the way), and
+     * `EdlError.Offline` when the authority cannot be reached.
      */
 open func refresh(online: OnlineVerifier, nowUnix: UInt64)async throws  -> ListsInfo  {
     return
@@ -2396,7 +2400,7 @@ open func trustListInfo() -> TrustListInfo?  {
      *
      * Throws `EdlError.Rejected` with the reason when the presentation is not valid
      * (`ElicenceSuspended`, `ElicenceSuperseded` from a fresh status list; `StatusUnknown`
-     * from a stale one under `StaleStatusPolicy.Refuse`), `EdlError.Malformed`
+     * from a stale one, or none held, under `StaleStatusPolicy.Refuse`), `EdlError.Malformed`
      * (what = `Payload`) when the bytes are not an offline payload, and
      * `EdlError.ListRefused` (list = `TrustList`, `NoList` or `Expired`) when a pinned
      * verifier holds no valid trust list.
@@ -2607,7 +2611,8 @@ public protocol WalletProtocol: AnyObject, Sendable {
      * Fetches the signed trust list and status list from the authority the wallet is
      * enrolled with, checks them under the pinned root and keeps them, so `own_status`
      * answers offline. Throws `ListRefused` with the list and reason (the lists held are
-     * kept), `InvalidArgument` before `pin_root`, `NotEnrolled`, `Offline`.
+     * kept; `NotLive` for a status list made minutes before it was fetched),
+     * `InvalidArgument` before `pin_root`, `NotEnrolled`, `Offline`.
      */
     func refreshLists() async throws  -> ListsInfo
     
@@ -3010,7 +3015,8 @@ open func present(form: PresentationForm, audience: Audience)throws  -> Presenta
      * Fetches the signed trust list and status list from the authority the wallet is
      * enrolled with, checks them under the pinned root and keeps them, so `own_status`
      * answers offline. Throws `ListRefused` with the list and reason (the lists held are
-     * kept), `InvalidArgument` before `pin_root`, `NotEnrolled`, `Offline`.
+     * kept; `NotLive` for a status list made minutes before it was fetched),
+     * `InvalidArgument` before `pin_root`, `NotEnrolled`, `Offline`.
      */
 open func refreshLists()async throws  -> ListsInfo  {
     return
@@ -8492,8 +8498,9 @@ public enum RejectionReason: Equatable, Hashable {
      */
     case elicenceSuspended
     /**
-     * The status list is older than its time-to-live (or does not cover this e-licence)
-     * and this verifier refuses an unknown status: check online.
+     * The status list is older than its time-to-live (or does not cover this e-licence),
+     * or a pinned verifier holds none, and this verifier refuses an unknown status: check
+     * online.
      */
     case statusUnknown
     /**
@@ -8850,7 +8857,8 @@ public func FfiConverterTypeSex_lower(_ value: Sex) -> RustBuffer {
 
 
 /**
- * What a pinned verifier does with a presentation when its status list is stale (D93).
+ * What a pinned verifier does with a presentation when its status list is stale, or it
+ * holds none (D93, D198).
  */
 
 public enum StaleStatusPolicy: Equatable, Hashable {
@@ -8931,8 +8939,9 @@ public func FfiConverterTypeStaleStatusPolicy_lower(_ value: StaleStatusPolicy) 
 public enum StatusCheck: Equatable, Hashable {
     
     /**
-     * The verifier holds no status list (or was made with a fixed trust list): only the
-     * status signed into the e-licence (at most 72 h old) was checked.
+     * A verifier made with a fixed trust list, which holds no status list: only the
+     * status signed into the e-licence (at most 72 h old) was checked. (A pinned verifier
+     * holding no status list answers `Unknown`, or refuses under `Refuse`.)
      */
     case notChecked
     /**
@@ -8941,8 +8950,8 @@ public enum StatusCheck: Equatable, Hashable {
     case inForce
     /**
      * The status list held is older than its time-to-live (or does not cover this
-     * e-licence) and the verifier's policy accepts it: signature valid, status unknown,
-     * check online.
+     * e-licence), or a pinned verifier holds none yet, and the verifier's policy accepts
+     * it: signature valid, status unknown, check online.
      */
     case unknown
 

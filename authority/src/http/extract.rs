@@ -329,9 +329,15 @@ impl Signed {
 /// A stand-in key to check a request for an account with no device against, so that it
 /// costs what a check against a device's key costs. Its seed is no secret: the check's
 /// outcome is ignored, and such a request is refused whatever it says.
-fn nobody_s_key() -> &'static PublicKey {
-    static KEY: std::sync::OnceLock<PublicKey> = std::sync::OnceLock::new();
-    KEY.get_or_init(|| edl_core::crypto::SecretKey::from_seed([0x4e; 32]).public())
+/// It is kept as the bytes a device's key is stored as, and decoded per request as one is
+/// (twenty-eighth review, AI-F3).
+fn nobody_s_key() -> crate::store::Bytes32 {
+    static KEY: std::sync::OnceLock<[u8; 32]> = std::sync::OnceLock::new();
+    crate::store::Bytes32(*KEY.get_or_init(|| {
+        edl_core::crypto::SecretKey::from_seed([0x4e; 32])
+            .public()
+            .to_bytes()
+    }))
 }
 
 impl FromRequest<AppState> for Signed {
@@ -358,22 +364,6 @@ impl FromRequest<AppState> for Signed {
         // (`100 Continue`), that differed counted the enrolled wallets (third hostile
         // review, C-F9; twenty-seventh, AH-F1).
         let body = read_body(req, app).await?;
-        let Some(driver) = app
-            .store
-            .driver(account)
-            .await?
-            .filter(|d| d.device_key.is_some())
-        else {
-            let _ = auth.verify(
-                nobody_s_key(),
-                &method,
-                &path,
-                &body,
-                app.now(),
-                app.config.max_request_skew,
-            );
-            return Err(Error::Auth(AuthError::BadSignature));
-        };
         let verify = |k: Option<crate::store::Bytes32>| {
             let key = k
                 .and_then(|k| PublicKey::from_bytes(&k.0).ok())
@@ -387,6 +377,15 @@ impl FromRequest<AppState> for Signed {
                 app.config.max_request_skew,
             )
             .map_err(Error::from)
+        };
+        let Some(driver) = app
+            .store
+            .driver(account)
+            .await?
+            .filter(|d| d.device_key.is_some())
+        else {
+            let _ = verify(Some(nobody_s_key()));
+            return Err(Error::Auth(AuthError::BadSignature));
         };
         let current = verify(driver.device_key);
         let signer = match current {

@@ -107,7 +107,9 @@ impl From<CredentialError> for Rejection {
 /// What the status list said about an accepted presentation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StatusCheck {
-    /// No status list was given: only the status signed into the credential was checked.
+    /// No status list was given ([`verify_offline`], a fixed trust list's verifier): only
+    /// the status signed into the credential was checked. A verifier that holds lists
+    /// ([`crate::verify::OfflineTrust`]) answers [`StatusCheck::Unknown`] with none held.
     NotChecked,
     /// A fresh signed status list holds the e-licence in force.
     InForce,
