@@ -256,7 +256,6 @@ async fn fetch_photo(
     Ok(photo)
 }
 
-/// The e-licence a QR or barcode names; a manual code names a licence number instead.
 /// What the driver showed, which the answer must be about.
 enum Shown {
     /// A QR or a barcode: the e-licence id it carries.
@@ -265,6 +264,7 @@ enum Shown {
     Number(String),
 }
 
+/// The e-licence a QR or barcode names; a manual code names a licence number instead.
 fn shown(check: &OnlineCheck) -> Shown {
     match check {
         OnlineCheck::Code { id, .. } => Shown::Elicence(*id),
