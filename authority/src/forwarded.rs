@@ -9,7 +9,6 @@
 //! of it, where the walk never reaches.
 
 use std::net::{IpAddr, SocketAddr};
-use std::str::FromStr;
 
 use ipnet::{IpNet, Ipv4Net};
 
@@ -106,14 +105,6 @@ impl TrustedProxies {
     pub fn contains(&self, ip: IpAddr) -> bool {
         let ip = ip.to_canonical();
         self.0.iter().any(|n| n.contains(&ip))
-    }
-}
-
-impl FromStr for TrustedProxies {
-    type Err = TrustedProxiesError;
-
-    fn from_str(list: &str) -> Result<Self, Self::Err> {
-        TrustedProxies::parse(list)
     }
 }
 

@@ -54,19 +54,8 @@ async fn enrol_via(
     number: &str,
     code: &str,
 ) -> (StatusCode, Value) {
-    let key = SecretKey::from_seed(rand32());
-    let resp = http
-        .post(format!("{}{}", t.url, paths::ENROL))
-        .header("x-forwarded-for", forwarded_for)
-        .json(&json!({
-            "licence_number": number,
-            "activation_code": code,
-            "device_public_key": Base64::encode(&key.public().to_bytes()),
-        }))
-        .send()
-        .await
-        .unwrap();
-    (resp.status(), resp.json().await.unwrap())
+    let (status, body, _) = enrol_request(&t.url, http, Some(forwarded_for), number, code).await;
+    (status, body)
 }
 
 /// An enrolment at the server at `url` (one of two processes on one database).
@@ -76,9 +65,24 @@ async fn enrol_at(
     number: &str,
     code: &str,
 ) -> (StatusCode, Value, Option<u64>) {
+    enrol_request(url, http, None, number, code).await
+}
+
+/// An enrolment at `url` with a new device key, and `X-Forwarded-For` when given: the
+/// answer's status, body and Retry-After.
+async fn enrol_request(
+    url: &str,
+    http: &reqwest::Client,
+    forwarded_for: Option<&str>,
+    number: &str,
+    code: &str,
+) -> (StatusCode, Value, Option<u64>) {
     let key = SecretKey::from_seed(rand32());
-    let resp = http
-        .post(format!("{url}{}", paths::ENROL))
+    let mut request = http.post(format!("{url}{}", paths::ENROL));
+    if let Some(client) = forwarded_for {
+        request = request.header("x-forwarded-for", client);
+    }
+    let resp = request
         .json(&json!({
             "licence_number": number,
             "activation_code": code,

@@ -2,6 +2,43 @@
 
 mod common;
 
+use std::ffi::OsStr;
+use std::path::Path;
+use std::process::Child;
+
+/// Waits, 20 s at most, for `child`, a server given a setting it must refuse, to end; checks
+/// it failed before it listened and returns its stderr. Bounded: a server that took the
+/// setting would listen and never end by itself (`what` names it in the panic).
+fn refused_at_start(mut child: Child, what: &str) -> String {
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > until {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            panic!("the server started with {what}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(!status.success(), "{stderr}");
+    assert!(!stderr.contains("listening on"), "{stderr}");
+    stderr
+}
+
+/// Starts the server on `db` with `env`, checks that it answers the trust list, and stops
+/// it.
+fn serves_the_trust_list(db: &Path, env: &[(&str, &OsStr)]) {
+    let (mut child, addr) = common::serve(db, &[], env);
+    let answer = String::from_utf8(common::get(&addr, "/v1/trust-list")).unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(answer.contains("\"trust_list\""), "{answer}");
+}
+
 #[test]
 fn authority_serve_answers_on_the_address_it_prints() {
     let dir = tempfile::tempdir().unwrap();
@@ -23,7 +60,7 @@ fn a_verifier_recheck_past_its_bounds_is_refused_at_start() {
 
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("authority.db");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_edl"))
+    let child = Command::new(env!("CARGO_BIN_EXE_edl"))
         .args(["authority", "serve", "--listen", "127.0.0.1:0", "--db"])
         .arg(&db)
         .env("EDL_AUTHORITY_VERIFIER_RECHECK", "61")
@@ -32,34 +69,10 @@ fn a_verifier_recheck_past_its_bounds_is_refused_at_start() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Bounded: a server that took the value would listen and never end by itself.
-    let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if std::time::Instant::now() > until {
-            child.kill().unwrap();
-            child.wait().unwrap();
-            panic!("the server started with a recheck of 61 s");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    };
-    let mut stderr = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
-    assert!(!status.success(), "{stderr}");
+    let stderr = refused_at_start(child, "a recheck of 61 s");
     assert!(stderr.contains("0 to 60 seconds"), "{stderr}");
-    assert!(!stderr.contains("listening on"), "{stderr}");
 
-    let (mut child, addr) = common::serve(
-        &db,
-        &[],
-        &[("EDL_AUTHORITY_VERIFIER_RECHECK", std::ffi::OsStr::new("0"))],
-    );
-    let answer = String::from_utf8(common::get(&addr, "/v1/trust-list")).unwrap();
-    child.kill().unwrap();
-    child.wait().unwrap();
-    assert!(answer.contains("\"trust_list\""), "{answer}");
+    serves_the_trust_list(&db, &[("EDL_AUTHORITY_VERIFIER_RECHECK", OsStr::new("0"))]);
 }
 
 /// The trusted proxies (AH-F3; D199) are refused at start when an entry is not an address
@@ -84,25 +97,7 @@ fn a_malformed_trusted_proxy_is_refused_at_start_by_name() {
         if let Some(list) = env {
             command.env("EDL_AUTHORITY_TRUSTED_PROXIES", list);
         }
-        let mut child = command.spawn().unwrap();
-        // Bounded: a server that took the list would listen and never end by itself.
-        let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        let status = loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                break status;
-            }
-            if std::time::Instant::now() > until {
-                child.kill().unwrap();
-                child.wait().unwrap();
-                panic!("the server started with {args:?} {env:?}");
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        };
-        let mut stderr = String::new();
-        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
-        assert!(!status.success(), "{stderr}");
-        assert!(!stderr.contains("listening on"), "{stderr}");
-        stderr
+        refused_at_start(command.spawn().unwrap(), &format!("{args:?} {env:?}"))
     };
     let stderr = refused(&[], Some("10.0.0.7, 10.0.0.0/33"));
     assert!(
@@ -115,18 +110,13 @@ fn a_malformed_trusted_proxy_is_refused_at_start_by_name() {
         "{stderr}"
     );
 
-    let (mut child, addr) = common::serve(
+    serves_the_trust_list(
         &db,
-        &[],
         &[(
             "EDL_AUTHORITY_TRUSTED_PROXIES",
-            std::ffi::OsStr::new("127.0.0.1, 10.0.0.0/8, 2001:db8::/32"),
+            OsStr::new("127.0.0.1, 10.0.0.0/8, 2001:db8::/32"),
         )],
     );
-    let answer = String::from_utf8(common::get(&addr, "/v1/trust-list")).unwrap();
-    child.kill().unwrap();
-    child.wait().unwrap();
-    assert!(answer.contains("\"trust_list\""), "{answer}");
 }
 
 /// With no `EDL_ADMIN_TOKEN`, the server makes up no all-roles token for its log (third

@@ -115,13 +115,12 @@ impl OnlineVerifier {
         licence_number: &str,
         code: &str,
     ) -> Result<OnlineAnswer, OnlineVerifyError> {
-        OnlineCheck::from_manual(licence_number, code)?;
-        let typed = licence_number.trim().to_owned();
+        let shown = shown(&OnlineCheck::from_manual(licence_number, code)?);
         let request = VerifyRequest::Manual {
-            licence_number: typed.clone(),
+            licence_number: licence_number.trim().to_owned(),
             code: code.to_owned(),
         };
-        self.send(request, Shown::Number(typed)).await
+        self.send(request, shown).await
     }
 
     /// The authority's current trust list, for verifying offline QRs without a network.
