@@ -3,7 +3,7 @@
 //! every admin call, refused ones too, is in an append-only audit log (who, what, when,
 //! the id acted on; no personal data) that only the auditor role reads.
 
-mod common;
+use crate::common;
 
 use common::*;
 use edl_authority::roles::{AdminToken, Role};

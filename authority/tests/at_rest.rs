@@ -2,7 +2,7 @@
 //! its WAL/SHM are readable by their owner only, and the issuing key seeds in it are sealed
 //! under a key-encryption key kept outside it. Real server, real files.
 
-mod common;
+use crate::common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::sync::Arc;

@@ -6,7 +6,7 @@
 //! test checks that the table lists every route of the API the router serves (its OpenAPI
 //! document is generated from the same router), so a new endpoint cannot be left out.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 

@@ -2,7 +2,7 @@
 //! base64, unknown and malformed ids, missing credentials — gets a 4xx with the JSON
 //! error body, never a 5xx or a panic.
 
-mod common;
+use crate::common;
 
 use common::*;
 use edl_core::credential::Audience;

@@ -2,7 +2,7 @@
 //! the code space; the lock-out holds even for the right code, survives a restart, and
 //! does not touch other verifiers.
 
-mod common;
+use crate::common;
 
 use common::*;
 use edl_core::credential::Audience;

@@ -3,7 +3,7 @@
 //! personal data or a secret; the public signed lists and the page's files keep the caching
 //! they ask for.
 
-mod common;
+use crate::common;
 
 use common::*;
 use edl_authority::http::web;

@@ -3,7 +3,7 @@
 //! `FAST_CLOCK_SKEW` seconds of the current one, never earlier, never two windows ahead,
 //! and the code stays single-use (D68) across the edge.
 
-mod common;
+use crate::common;
 
 use common::*;
 use edl_core::credential::Audience;

@@ -1,7 +1,7 @@
 //! Many requests at once: every acknowledged write (verification log entries, nonces) is
 //! there afterwards, through the one group-committing writer.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

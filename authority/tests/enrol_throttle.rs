@@ -8,7 +8,7 @@
 //! spread over two) gets no extra ones, a try refused during a wait writes nothing, and
 //! the rows are named by digests keyed by the KEK, never by the licence number or address.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr};

@@ -1,6 +1,6 @@
 //! The authority's flows over real HTTP on loopback, with a real database file.
 
-mod common;
+use crate::common;
 
 use common::*;
 use edl_core::credential::{Audience, Credential};

@@ -2,7 +2,7 @@
 //! draws on one budget per licence, a concurrent burst consumes exactly that budget, and
 //! the lock-out it causes is short and never stops the police (D80).
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

@@ -4,7 +4,7 @@
 //! working e-licence; both wait for the new device's real-person check. The phone that
 //! holds the working e-licence keeps syncing until then.
 
-mod common;
+use crate::common;
 
 use common::*;
 use edl_core::credential::Audience;

@@ -6,7 +6,7 @@
 //! with it, flipped a wallet's credential back to it at every other sync, and answered
 //! 500 to a rotation of their own.
 
-mod common;
+use crate::common;
 
 use common::pausing;
 use common::*;

@@ -2,7 +2,7 @@
 //! `OnlineVerifier` wraps) against the real authority on loopback: every way of presenting,
 //! what each audience sees, and each refusal as the typed error an app branches on.
 
-mod common;
+use crate::common;
 
 use common::*;
 use edl_core::credential::Audience;

@@ -1,9 +1,9 @@
 //! The OpenAPI document is generated from the handlers and wire types; the committed
 //! copy must match a fresh generation.
 //!
-//! After changing the API: `UPDATE_OPENAPI=1 cargo test -p edl-authority --test openapi`.
+//! After changing the API: `UPDATE_OPENAPI=1 cargo test -p edl-authority --test authority_tests openapi::`.
 
-mod common;
+use crate::common;
 
 use edl_core::wire::paths;
 use reqwest::Method;
@@ -20,7 +20,7 @@ fn committed_openapi_document_matches_a_fresh_generation() {
     assert!(
         committed == fresh,
         "authority/openapi.json is stale; regenerate it with \
-         UPDATE_OPENAPI=1 cargo test -p edl-authority --test openapi"
+         UPDATE_OPENAPI=1 cargo test -p edl-authority --test authority_tests openapi::"
     );
 }
 

@@ -2,7 +2,7 @@
 //! cannot commit, and `/metrics` behind its own token, counting requests by route and
 //! status, store writes, lock-outs and connections shed. Real server on loopback.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -25,7 +25,7 @@
 //! are the process's. Runs in the PostgreSQL pass of `scripts/test` (`EDL_TEST_PG` set);
 //! skipped otherwise. Bounded: each wait below gives up after 20 s.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

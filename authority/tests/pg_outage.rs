@@ -9,7 +9,7 @@
 //! Runs in the PostgreSQL pass of `scripts/test` (`EDL_TEST_PG` set), on a cluster of its
 //! own (`scripts/pg-cluster`) so stopping it disturbs no other test.
 
-mod common;
+use crate::common;
 
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};

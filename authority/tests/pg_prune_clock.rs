@@ -10,7 +10,7 @@
 //! `scripts/test` (`EDL_TEST_PG` set); skipped otherwise. Bounded: each wait gives up
 //! after 20 s.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -9,7 +9,7 @@
 //! Runs in the PostgreSQL pass of `scripts/test` (`EDL_TEST_PG` set), on two clusters of
 //! its own. Bounded: about 20 s each, most of it making the clusters.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

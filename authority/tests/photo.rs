@@ -3,7 +3,7 @@
 //! checked that e-licence (for a few minutes, with the answer's grant, D155) and to its
 //! driver, and to no one else.
 
-mod common;
+use crate::common;
 
 use common::*;
 use edl_core::credential::Audience;
@@ -212,7 +212,7 @@ async fn a_digest_that_is_not_64_lower_case_hex_digits_is_a_bad_request() {
 
 /// Body bytes per online check, before (the photo as base64 in every answer) and after
 /// (D92): printed for docs/BENCHMARKS.md with
-/// `cargo test -p edl-authority --test photo bytes_per_check -- --nocapture`.
+/// `cargo test -p edl-authority --test authority_tests photo::bytes_per_check -- --nocapture`.
 /// "Before" is the answer as the old format serialised it: this answer without the digest
 /// and URL, with `photo` holding the base64 of the same photo.
 #[tokio::test]

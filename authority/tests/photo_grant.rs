@@ -2,7 +2,7 @@
 //! verifier that checked an e-licence fetches its photo for a few minutes from any
 //! authority process on the database, and after a restart, and nobody else fetches it.
 
-mod common;
+use crate::common;
 
 use common::*;
 use edl_core::credential::Audience;

@@ -2,7 +2,7 @@
 //! review or the current e-licence needs keep their bytes, and a driver's uploads are
 //! limited per day whatever idempotency keys the wallet invents (D82).
 
-mod common;
+use crate::common;
 
 use common::*;
 use edl_authority::domain::MAX_PHOTO_BYTES;

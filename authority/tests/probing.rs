@@ -3,7 +3,7 @@
 //! one answer, byte for byte, and the same lock-out after the same number of tries; every
 //! probe is counted durably, so a restart does not give the prober a fresh start.
 
-mod common;
+use crate::common;
 
 use common::*;
 use edl_core::credential::Audience;

@@ -2,7 +2,7 @@
 //! repeat its scan for a few seconds and gets the answer again without a second log entry;
 //! any other verifier gets `already_used`, and the driver's log is not spammed.
 
-mod common;
+use crate::common;
 
 use common::*;
 use edl_core::credential::Audience;

@@ -7,7 +7,7 @@
 //! after the keys were read ([`pausing::Pausing::hold_next_update`]) while a second process
 //! on the same database rotates and re-signs.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

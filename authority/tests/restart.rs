@@ -1,6 +1,6 @@
 //! Restarting the server on the same database loses nothing.
 
-mod common;
+use crate::common;
 
 use common::*;
 use edl_core::credential::{Audience, Credential};

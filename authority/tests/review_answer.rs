@@ -3,7 +3,7 @@
 //! a photo with its ids only, and no answer to a role other than the registry holds a
 //! driver's name, licence number, birth date, address or record.
 
-mod common;
+use crate::common;
 
 use common::*;
 use edl_authority::roles::{AdminToken, Role};

@@ -2,7 +2,7 @@
 //! announces it in the list it serves, so an offline verifier that only ever refreshes
 //! from the server follows the authority onto the new root and then refuses the old one.
 
-mod common;
+use crate::common;
 
 use common::*;
 use edl_authority::error::Error;

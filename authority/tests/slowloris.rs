@@ -4,7 +4,7 @@
 //! (third hostile review, C-F3), and a request too slow to arrive gets a JSON 408 (C-F7).
 //! Real server on loopback, raw sockets, bounded in time.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

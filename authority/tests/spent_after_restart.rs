@@ -5,7 +5,7 @@
 //! seconds is answered again wherever it lands, with no second entry (D108): a verifier
 //! whose answer was lost in a crash finishes its check.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

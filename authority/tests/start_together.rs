@@ -6,7 +6,7 @@
 //! two `CREATE OR REPLACE FUNCTION` of one function failed with XX000). A migration that
 //! fails for good says why (Q-F3).
 
-mod common;
+use crate::common;
 
 use edl_authority::testing::{PG_ENV, config, pg_client, pg_database};
 use edl_authority::{Config, ManualClock, serve};

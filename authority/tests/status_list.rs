@@ -2,7 +2,7 @@
 //! change of an e-licence's status is in the very next status list: an offline verifier
 //! that refreshed its lists refuses a credential the driver kept from before the change.
 
-mod common;
+use crate::common;
 
 use common::*;
 use edl_core::credential::{Audience, StatusList, TrustAnchor, TrustList, TrustListRejection};

@@ -6,7 +6,7 @@
 //! while it is built share the next one. Each answer still holds every change committed
 //! before its request arrived (D71).
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::Duration;

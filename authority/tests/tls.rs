@@ -3,7 +3,7 @@
 //! roots let exactly their own certificates through, and the refusal is `Untrusted`, not
 //! `Offline`. One test function, since the pinned roots are process-wide.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 
@@ -154,7 +154,11 @@ async fn without_system_roots_plain_http_and_pinned_roots_work_and_https_is_untr
     let test = "without_system_roots_plain_http_and_pinned_roots_work_and_https_is_untrusted";
     let mut child = std::process::Command::new(std::env::current_exe().unwrap());
     child
-        .args(["--exact", test, "--nocapture"])
+        .args([
+            "--exact",
+            &common::harness_name(module_path!(), test),
+            "--nocapture",
+        ])
         .env(NO_ROOTS_CHILD, "1")
         .env("SSL_CERT_FILE", no_roots.path().join("none.pem"))
         .env("SSL_CERT_DIR", no_roots.path())

@@ -7,7 +7,7 @@
 //! before. (An account with no device was refused before its body too, until that told
 //! enrolled ids from others: AH-F1, D197.)
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -6,7 +6,7 @@
 //! (`common::pausing`) so the upload's update waits until the stop (or renewal) has
 //! committed, then goes ahead.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

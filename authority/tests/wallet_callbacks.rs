@@ -3,7 +3,7 @@
 //! nothing but later callbacks (third hostile review, F1-cb). Real server on loopback, real
 //! wallets; the blocking is real too (a callback parked on a condition variable).
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex, PoisonError, mpsc};

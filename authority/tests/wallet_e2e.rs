@@ -1,7 +1,7 @@
 //! The core's own wallet (encrypted store, signed client, sync) against the real server:
 //! client and server share `edl_core::wire`, and this shows they agree end to end.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

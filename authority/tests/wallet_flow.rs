@@ -3,7 +3,7 @@
 //! file): enrolment to renewal, asserting what the driver and each verifier see at every
 //! step.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

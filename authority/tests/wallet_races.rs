@@ -2,7 +2,7 @@
 //! enrolment, a photo upload. What a sync fetched is stored only if the store is still as
 //! the sync found it. Real server on loopback, behind a proxy that holds a sync's answer.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

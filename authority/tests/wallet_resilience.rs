@@ -2,7 +2,7 @@
 //! killed in the middle of a sync, several threads use one wallet at once. Real server on
 //! loopback, real database files, real encrypted store.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -225,7 +225,12 @@ async fn a_wallet_killed_mid_sync_always_reopens_with_the_old_or_the_new_state()
         violation(&t, driver, 1 + (round % 2) as u8).await;
 
         let mut child = Command::new(&exe)
-            .args([CHILD_TEST, "--exact", "--ignored", "--nocapture"])
+            .args([
+                &common::harness_name(module_path!(), CHILD_TEST),
+                "--exact",
+                "--ignored",
+                "--nocapture",
+            ])
             .env(CHILD_DIR, dir.path())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

@@ -2,7 +2,7 @@
 //! policy that lets the page run its own script and nothing else. (What the page does is
 //! tested in a real browser by authority/web/test.sh.)
 
-mod common;
+use crate::common;
 
 use common::TestServer;
 use edl_authority::http::web;

@@ -2,7 +2,7 @@
 //! order, so they never deadlock (D163; fourth review, K-F3). Counted by PostgreSQL's own
 //! verdicts (40P01, `store::postgres::deadlocks`), not by time.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

@@ -9,7 +9,7 @@
 
 #![cfg(unix)]
 
-mod common;
+use crate::common;
 
 use std::collections::{HashMap, HashSet};
 use std::ffi::OsStr;

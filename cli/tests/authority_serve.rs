@@ -1,6 +1,6 @@
 //! `edl authority serve` starts a real server on a database file.
 
-mod common;
+use crate::common;
 
 use std::ffi::OsStr;
 use std::path::Path;

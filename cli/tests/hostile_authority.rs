@@ -3,7 +3,7 @@
 //! is not followed, an authority that never answers is given up on, and the files a
 //! command names are neither read without bound nor written through a link.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::net::TcpListener;

@@ -3,7 +3,7 @@
 //! list, and each outcome has its own line and exit status (D94). The lists are made
 //! here with the sample e-licence, as the authority would sign them.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::{Command, Output};

@@ -4,7 +4,7 @@
 //! with no answer instead of getting 503 with Retry-After.
 #![cfg(target_os = "linux")]
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;

@@ -4,7 +4,7 @@
 //! server signed, a refresh refusing an older or foreign list and following a root
 //! rotation; and a closed stdout is no internal error.
 
-mod common;
+use crate::common;
 
 use std::ffi::OsStr;
 use std::path::Path;

@@ -3,7 +3,7 @@
 //! including a QR PNG written by `edl wallet qr --png` and read back by `edl verify --png`.
 //! Every refusal is one line on stderr and a non-zero exit, never a panic.
 
-mod common;
+use crate::common;
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};

@@ -403,7 +403,11 @@ fn a_writer_killed_at_any_moment_leaves_a_store_that_opens_whole() {
         let _ = std::fs::remove_file(&progress);
         let mut child = std::process::Command::new(std::env::current_exe().unwrap())
             .args([
-                "a_writer_killed_at_any_moment_leaves_a_store_that_opens_whole",
+                // The harness names a test by its module's path without the crate's.
+                &format!(
+                    "{}::a_writer_killed_at_any_moment_leaves_a_store_that_opens_whole",
+                    module_path!().split_once("::").map_or("", |(_, path)| path)
+                ),
                 "--exact",
                 "--test-threads=1",
             ])

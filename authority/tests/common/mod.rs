@@ -16,3 +16,14 @@ pub mod holding_proxy;
 pub mod pausing;
 
 pub use edl_authority::testing::*;
+
+/// The name the test harness gives `test` of the module `module` (pass `module_path!()`):
+/// the module's path without the crate's name, as `--exact` wants it when a test runs
+/// this binary again for a child process.
+#[allow(dead_code)]
+pub fn harness_name(module: &str, test: &str) -> String {
+    match module.split_once("::") {
+        Some((_crate, path)) => format!("{path}::{test}"),
+        None => test.to_owned(),
+    }
+}
