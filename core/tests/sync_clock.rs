@@ -1,6 +1,8 @@
 //! The clock a wallet learns from a sync: read from one exchange, not from the whole sync
-//! (twenty-sixth review, AG-F1). A fake authority on loopback stands for one that held a
-//! request to its deadline; its clock is the real one.
+//! (twenty-sixth review, AG-F1), and timed to its answer's head, not its body's end
+//! (twenty-eighth review, AI-F1). Fake authorities on loopback stand for one that held a
+//! request to its deadline and one whose answer downloads slowly; their clock is the real
+//! one.
 #![cfg(feature = "wallet")]
 
 use std::io::{Read, Write};
@@ -126,6 +128,52 @@ async fn a_sync_whose_first_attempt_was_slow_leaves_the_wallet_clock_in_step() {
         2,
         "one attempt held, one retry"
     );
+    let off = wallet.now().unwrap() as i64 - real_now() as i64;
+    assert!(
+        off.abs() <= 1,
+        "the wallet's clock is {off} s off after the sync"
+    );
+}
+
+/// A fake authority whose clock is the real one: it answers a sync with the page's head at
+/// once, then sends its body a little at a time over `over` (a page carrying a new photo,
+/// over a slow link).
+fn slow_body(over: Duration) -> String {
+    const PIECES: u32 = 40;
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    std::thread::spawn(move || {
+        for s in listener.incoming().take(2) {
+            let Ok(mut s) = s else { continue };
+            let mut buf = vec![0; 16384];
+            let _ = s.read(&mut buf);
+            let body = serde_json::to_vec(&first_page()).unwrap();
+            let head = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = s.write_all(head.as_bytes());
+            let _ = s.flush();
+            for piece in body.chunks(body.len().div_ceil(PIECES as usize)) {
+                std::thread::sleep(over / PIECES);
+                let _ = s.write_all(piece);
+            }
+        }
+    });
+    url
+}
+
+/// A sync page whose body took 6 s to arrive leaves the wallet's clock in step. The
+/// authority stamps its time as it starts answering; before, the reading was timed to the
+/// body's end, so the wallet's clock was set about 3 s slow (twenty-eighth review, AI-F1).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_page_whose_body_arrives_slowly_leaves_the_wallet_clock_in_step() {
+    let url = slow_body(Duration::from_secs(6));
+    let dir = tempfile::tempdir().unwrap();
+    enrolled_wallet(dir.path(), &url);
+    let wallet = Wallet::open(dir.path(), &keys()).unwrap();
+    let report = wallet.sync().await.unwrap();
+    assert!(report.elicence_changed);
     let off = wallet.now().unwrap() as i64 - real_now() as i64;
     assert!(
         off.abs() <= 1,

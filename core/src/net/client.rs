@@ -1,7 +1,7 @@
 //! The HTTP client of the authority's API: plain and API-key JSON requests (device-signed
 //! ones are in `signed.rs`), and the mapping of answers to [`NetError`]s.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use reqwest::header::HeaderValue;
 use reqwest::{RequestBuilder, Response, StatusCode};
@@ -55,14 +55,14 @@ impl Client {
         send(self.http.get(self.url(path))).await
     }
 
-    /// An unsigned POST of a JSON body.
+    /// An unsigned POST of a JSON body, with when its answer's head arrived.
     #[cfg(feature = "wallet")]
-    pub async fn post<B: Serialize, R: DeserializeOwned>(
+    pub async fn post_timed<B: Serialize, R: DeserializeOwned>(
         &self,
         path: &str,
         body: &B,
-    ) -> Result<R, NetError> {
-        send(self.http.post(self.url(path)).json(body)).await
+    ) -> Result<Timed<R>, NetError> {
+        send_timed(self.http.post(self.url(path)).json(body)).await
     }
 
     /// A POST of a JSON body with a verifier's API key.
@@ -154,6 +154,28 @@ fn api_key_header(api_key: &str) -> Result<HeaderValue, NetError> {
 /// Sends `request` and reads its answer.
 pub(super) async fn send<R: DeserializeOwned>(request: RequestBuilder) -> Result<R, NetError> {
     answer(request.send().await.map_err(transport)?).await
+}
+
+/// An answer, and when its status line and headers arrived.
+pub(crate) struct Timed<R> {
+    pub answer: R,
+    /// The phone's clock when the answer's head had arrived. The wallet times a reading of
+    /// the authority's clock to it: the authority stamps its time as it starts answering,
+    /// and a body that downloads slowly (a sync page with a new photo, over a slow link)
+    /// would otherwise move the reading by half its download (twenty-eighth review, AI-F1).
+    pub head_at: SystemTime,
+}
+
+/// [`send`], with when the answer's head arrived.
+pub(super) async fn send_timed<R: DeserializeOwned>(
+    request: RequestBuilder,
+) -> Result<Timed<R>, NetError> {
+    let response = request.send().await.map_err(transport)?;
+    let head_at = SystemTime::now();
+    Ok(Timed {
+        answer: answer(response).await?,
+        head_at,
+    })
 }
 
 /// A transport failure: the authority was not reached, or the answer did not arrive.

@@ -11,7 +11,7 @@ use crate::wire::sign_request;
 use crate::wire::{ErrorCode, TrustListResponse, paths};
 
 use super::NetError;
-use super::client::{Client, send};
+use super::client::{Client, Timed, send_timed};
 
 /// A device identity for signed requests: the account and the device key.
 pub(crate) struct DeviceAuth {
@@ -39,6 +39,21 @@ impl Client {
         path_and_query: &str,
         body: Option<&B>,
     ) -> Result<R, NetError> {
+        let timed = self
+            .signed_timed(device, method, path_and_query, body)
+            .await?;
+        Ok(timed.answer)
+    }
+
+    /// [`Client::signed`], with when the answer's head arrived (for a clock reading).
+    #[cfg(feature = "wallet")]
+    pub async fn signed_timed<B: Serialize, R: DeserializeOwned>(
+        &self,
+        device: &DeviceAuth,
+        method: Method,
+        path_and_query: &str,
+        body: Option<&B>,
+    ) -> Result<Timed<R>, NetError> {
         let bytes = match body {
             Some(b) => serde_json::to_vec(b).map_err(|_| NetError::Internal)?,
             None => Vec::new(),
@@ -67,7 +82,7 @@ impl Client {
         method: Method,
         path_and_query: &str,
         body: &[u8],
-    ) -> Result<R, NetError> {
+    ) -> Result<Timed<R>, NetError> {
         let mut nonce = [0u8; 16];
         getrandom::fill(&mut nonce).map_err(|_| NetError::Internal)?;
         let auth = sign_request(
@@ -87,6 +102,6 @@ impl Client {
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
                 .body(body.to_vec());
         }
-        send(request).await
+        send_timed(request).await
     }
 }

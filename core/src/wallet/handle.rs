@@ -50,8 +50,12 @@ impl std::fmt::Debug for Wallet {
 
 /// The phone's clock in unix milliseconds.
 pub(super) fn local_millis() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
+    unix_millis(SystemTime::now())
+}
+
+/// `time` in unix milliseconds (0 before 1970).
+pub(super) fn unix_millis(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH)
         .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
         .unwrap_or(0)
 }

@@ -23,7 +23,7 @@ use crate::wire::{
 use super::WalletError;
 use super::clock::ClockReading;
 use super::events::WalletEvent;
-use super::handle::{Wallet, local_millis};
+use super::handle::{Wallet, local_millis, unix_millis};
 use super::identity::IdentityAttester;
 use super::photo_upload::{PhotoSource, PhotoSubmission, UploadProgress, UploadStage, client_key};
 use super::state::{self, Enrolment, SyncState};
@@ -104,9 +104,17 @@ impl Wallet {
             device_public_key: crate::wire::Base64(key.public().to_bytes().to_vec()),
         };
         let sent_ms = local_millis();
-        let enrolled: EnrolResponse = client.post(paths::ENROL, &request).await?;
-        // Read from the enrolment's exchange alone, not the trust list's after it (AG-F1).
-        let clock = ClockReading::of(enrolled.server_time, sent_ms, local_millis());
+        let enrolled = client
+            .post_timed::<_, EnrolResponse>(paths::ENROL, &request)
+            .await?;
+        // Read from the enrolment's exchange alone, not the trust list's after it (AG-F1),
+        // and timed to its answer's head (AI-F1).
+        let clock = ClockReading::of(
+            enrolled.answer.server_time,
+            sent_ms,
+            unix_millis(enrolled.head_at),
+        );
+        let enrolled = enrolled.answer;
         let trust: TrustListResponse = client.get(paths::TRUST_LIST).await?;
         TrustList::decode(trust.trust_list.as_bytes())?;
         let enrolment = Enrolment {
@@ -307,12 +315,16 @@ impl Wallet {
         loop {
             let path = format!("{}?cursor={cursor}", paths::SYNC);
             let (page, read) = retry::with_backoff(|| {
-                let request = client.signed::<(), SyncResponse>(&device, Method::GET, &path, None);
+                let request =
+                    client.signed_timed::<(), SyncResponse>(&device, Method::GET, &path, None);
                 async move {
                     let sent_ms = local_millis();
                     let page = request.await?;
-                    let read = ClockReading::of(page.server_time, sent_ms, local_millis());
-                    Ok((page, read))
+                    // Timed to the answer's head: a page carrying a new photo may take
+                    // long to download after the authority stamped its time (AI-F1).
+                    let answered_ms = unix_millis(page.head_at);
+                    let read = ClockReading::of(page.answer.server_time, sent_ms, answered_ms);
+                    Ok((page.answer, read))
                 }
             })
             .await?;
