@@ -2,6 +2,8 @@
 //! crate, so the test support and the generic code it instantiates are compiled and linked
 //! once rather than once a file. A test is named by its file, as the docs cite it:
 //! `cargo test -p edl-authority --test authority_tests flows::` runs `flows.rs`.
+//! A new file of `tests/` needs its `mod` line here: `scripts/check-test-files` fails
+//! on one declared nowhere, which would never be compiled.
 //!
 //! `logging.rs` stays a binary of its own: it installs the process's global subscriber
 //! and searches every record, which other tests running beside it would add to.

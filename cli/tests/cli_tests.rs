@@ -2,6 +2,8 @@
 //! so the test support is compiled and linked once rather than once a file. A test is
 //! named by its file, as the docs cite it: `cargo test -p edl-cli --test cli_tests demo::`
 //! runs `demo.rs`.
+//! A new file of `tests/` needs its `mod` line here: `scripts/check-test-files` fails
+//! on one declared nowhere, which would never be compiled.
 
 mod common;
 

@@ -2,6 +2,8 @@
 //! so the generic code they instantiate is compiled and linked once rather than once a
 //! file. A test is named by its file, as the docs cite it:
 //! `cargo test -p edl-core --test core_tests trust_chain::` runs `trust_chain.rs`.
+//! A new file of `tests/` needs its `mod` line here: `scripts/check-test-files` fails
+//! on one declared nowhere, which would never be compiled.
 
 mod format_vectors;
 mod hostile_network;
