@@ -5,8 +5,10 @@
 //! A new file of `tests/` needs its `mod` line here: `scripts/check-test-files` fails
 //! on one declared nowhere, which would never be compiled.
 //!
-//! `logging.rs` stays a binary of its own: it installs the process's global subscriber
-//! and searches every record, which other tests running beside it would add to.
+//! Two files stay binaries of their own, as they read what is the process's: `logging.rs`
+//! installs the global subscriber and searches every record, which other tests running
+//! beside it would add to; `pg_commit_cut.rs` counts how the process's cut commits were
+//! settled, which the fail-over and outage tests here move too.
 
 mod common;
 
@@ -27,7 +29,6 @@ mod key_files;
 mod online_verifier;
 mod openapi;
 mod ops;
-mod pg_commit_cut;
 mod pg_failover;
 mod pg_outage;
 mod pg_prune_clock;

@@ -22,10 +22,11 @@
 //!
 //! Which way each question went is read from `store::postgres::settled`, so a test cannot
 //! pass without the question being asked; the tests run one at a time, as those counts
-//! are the process's. Runs in the PostgreSQL pass of `scripts/test` (`EDL_TEST_PG` set);
+//! are the process's, and in a binary of their own (D200): the fail-over and outage tests
+//! cut commits too, which would move the counts under them. Runs in the PostgreSQL pass of `scripts/test` (`EDL_TEST_PG` set);
 //! skipped otherwise. Bounded: each wait below gives up after 20 s.
 
-use crate::common;
+mod common;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -1,7 +1,9 @@
 //! The core's HTTPS client against the authority behind a TLS terminator on loopback, with
 //! certificates made for the test: the platform's verifier refuses an unknown CA, pinned
 //! roots let exactly their own certificates through, and the refusal is `Untrusted`, not
-//! `Offline`. One test function, since the pinned roots are process-wide.
+//! `Offline`. One test function, since the pinned roots are process-wide: while it runs,
+//! they are pinned for every test of this binary too, which all reach the authority over
+//! plain HTTP on loopback, where roots play no part (D200).
 
 use crate::common;
 

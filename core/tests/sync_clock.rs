@@ -16,7 +16,7 @@ use edl_core::licence::fixtures::{SAMPLE_LICENCE_NUMBER, sample_licence};
 use edl_core::sample;
 use edl_core::wallet::store::{SoftwareKeyStore, StoreError, WalletStore};
 use edl_core::wallet::{Enrolment, SyncState, Wallet};
-use edl_core::wire::{Base64, ElicenceState, ElicenceUpdate, SyncResponse};
+use edl_core::wire::{Base64, ElicenceState, ElicenceUpdate, SyncResponse, TrustListResponse};
 use zeroize::Zeroizing;
 
 fn real_now() -> u64 {
@@ -135,27 +135,36 @@ async fn a_sync_whose_first_attempt_was_slow_leaves_the_wallet_clock_in_step() {
     );
 }
 
-/// A fake authority whose clock is the real one: it answers a sync with the page's head at
-/// once, then sends its body a little at a time over `over` (a page carrying a new photo,
-/// over a slow link).
-fn slow_body(over: Duration) -> String {
+/// One answer of [`scripted`]: its status line, its body made as it starts answering (so
+/// a `server_time` in it is stamped then), and how long its body takes to arrive after its
+/// head (sent a little at a time, as over a slow link).
+struct Scripted {
+    status: &'static str,
+    body: fn() -> Vec<u8>,
+    over: Duration,
+}
+
+/// A fake authority whose clock is the real one, answering its requests in turn with
+/// `answers`: each head at once, each body over its `over`.
+fn scripted(answers: Vec<Scripted>) -> String {
     const PIECES: u32 = 40;
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
     std::thread::spawn(move || {
-        for s in listener.incoming().take(2) {
+        for (s, answer) in listener.incoming().zip(answers) {
             let Ok(mut s) = s else { continue };
             let mut buf = vec![0; 16384];
             let _ = s.read(&mut buf);
-            let body = serde_json::to_vec(&first_page()).unwrap();
+            let body = (answer.body)();
             let head = format!(
-                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                "HTTP/1.1 {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                answer.status,
                 body.len()
             );
             let _ = s.write_all(head.as_bytes());
             let _ = s.flush();
             for piece in body.chunks(body.len().div_ceil(PIECES as usize)) {
-                std::thread::sleep(over / PIECES);
+                std::thread::sleep(answer.over / PIECES);
                 let _ = s.write_all(piece);
             }
         }
@@ -163,12 +172,74 @@ fn slow_body(over: Duration) -> String {
     url
 }
 
+fn page_body() -> Vec<u8> {
+    serde_json::to_vec(&first_page()).unwrap()
+}
+
 /// A sync page whose body took 6 s to arrive leaves the wallet's clock in step. The
 /// authority stamps its time as it starts answering; before, the reading was timed to the
 /// body's end, so the wallet's clock was set about 3 s slow (twenty-eighth review, AI-F1).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sync_page_whose_body_arrives_slowly_leaves_the_wallet_clock_in_step() {
-    let url = slow_body(Duration::from_secs(6));
+    let url = scripted(vec![Scripted {
+        status: "200 OK",
+        body: page_body,
+        over: Duration::from_secs(6),
+    }]);
+    let dir = tempfile::tempdir().unwrap();
+    enrolled_wallet(dir.path(), &url);
+    let wallet = Wallet::open(dir.path(), &keys()).unwrap();
+    let report = wallet.sync().await.unwrap();
+    assert!(report.elicence_changed);
+    let off = wallet.now().unwrap() as i64 - real_now() as i64;
+    assert!(
+        off.abs() <= 1,
+        "the wallet's clock is {off} s off after the sync"
+    );
+}
+
+/// The authority's trust list, stamped now (what a wallet whose signed request was refused
+/// as stale reads the authority's time from).
+fn trust_list_body() -> Vec<u8> {
+    let s = sample::issued(real_now() as u32 - 600);
+    serde_json::to_vec(&TrustListResponse {
+        trust_list: Base64(s.trust.encode()),
+        keys: Vec::new(),
+        signer_kid: 1,
+        signature: Base64(vec![0; 64]),
+        server_time: real_now(),
+    })
+    .unwrap()
+}
+
+/// A sync whose first signed request was refused as stale, and whose trust list (read for
+/// the authority's time) then took 6 s to arrive, leaves the wallet's clock in step: the
+/// reading is the answered attempt's alone. Before, it ran from the refused attempt's send
+/// to the signed-again attempt's answer, and set the wallet about 3 s fast (twenty-ninth
+/// review, AJ-F3).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_signed_again_after_a_slow_trust_list_leaves_the_wallet_clock_in_step() {
+    fn stale() -> Vec<u8> {
+        br#"{"error":"stale_request","message":"the request's time is too far from the server's"}"#
+            .to_vec()
+    }
+    let url = scripted(vec![
+        Scripted {
+            status: "401 Unauthorized",
+            body: stale,
+            over: Duration::ZERO,
+        },
+        Scripted {
+            status: "200 OK",
+            body: trust_list_body,
+            over: Duration::from_secs(6),
+        },
+        Scripted {
+            status: "200 OK",
+            body: page_body,
+            over: Duration::ZERO,
+        },
+    ]);
     let dir = tempfile::tempdir().unwrap();
     enrolled_wallet(dir.path(), &url);
     let wallet = Wallet::open(dir.path(), &keys()).unwrap();

@@ -55,7 +55,7 @@ impl Client {
         send(self.http.get(self.url(path))).await
     }
 
-    /// An unsigned POST of a JSON body, with when its answer's head arrived.
+    /// An unsigned POST of a JSON body, with when it was sent and its answer's head arrived.
     #[cfg(feature = "wallet")]
     pub async fn post_timed<B: Serialize, R: DeserializeOwned>(
         &self,
@@ -156,24 +156,32 @@ pub(super) async fn send<R: DeserializeOwned>(request: RequestBuilder) -> Result
     answer(request.send().await.map_err(transport)?).await
 }
 
-/// An answer, and when its status line and headers arrived.
+/// An answer, and when the request that got it was sent and its status line and headers
+/// arrived (the phone's clock): the one exchange a reading of the authority's clock is
+/// taken from.
 pub(crate) struct Timed<R> {
     pub answer: R,
-    /// The phone's clock when the answer's head had arrived. The wallet times a reading of
-    /// the authority's clock to it: the authority stamps its time as it starts answering,
-    /// and a body that downloads slowly (a sync page with a new photo, over a slow link)
-    /// would otherwise move the reading by half its download (twenty-eighth review, AI-F1).
+    /// When this request was sent: not an earlier attempt's, so a request signed again
+    /// after a stale refusal is read from its own exchange, not from the refused one and
+    /// the trust list fetched between them (twenty-ninth review, AJ-F3).
+    pub sent_at: SystemTime,
+    /// When its answer's head had arrived. The authority stamps its time as it starts
+    /// answering, and a body that downloads slowly (a sync page with a new photo, over a
+    /// slow link) would otherwise move the reading by half its download (twenty-eighth
+    /// review, AI-F1).
     pub head_at: SystemTime,
 }
 
-/// [`send`], with when the answer's head arrived.
+/// [`send`], with when the request was sent and its answer's head arrived.
 pub(super) async fn send_timed<R: DeserializeOwned>(
     request: RequestBuilder,
 ) -> Result<Timed<R>, NetError> {
+    let sent_at = SystemTime::now();
     let response = request.send().await.map_err(transport)?;
     let head_at = SystemTime::now();
     Ok(Timed {
         answer: answer(response).await?,
+        sent_at,
         head_at,
     })
 }

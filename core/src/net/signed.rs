@@ -45,7 +45,8 @@ impl Client {
         Ok(timed.answer)
     }
 
-    /// [`Client::signed`], with when the answer's head arrived (for a clock reading).
+    /// [`Client::signed`], with when the answered attempt was sent and its answer's head
+    /// arrived (for a clock reading).
     #[cfg(feature = "wallet")]
     pub async fn signed_timed<B: Serialize, R: DeserializeOwned>(
         &self,

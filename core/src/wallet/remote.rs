@@ -23,7 +23,7 @@ use crate::wire::{
 use super::WalletError;
 use super::clock::ClockReading;
 use super::events::WalletEvent;
-use super::handle::{Wallet, local_millis, unix_millis};
+use super::handle::{Wallet, unix_millis};
 use super::identity::IdentityAttester;
 use super::photo_upload::{PhotoSource, PhotoSubmission, UploadProgress, UploadStage, client_key};
 use super::state::{self, Enrolment, SyncState};
@@ -103,7 +103,6 @@ impl Wallet {
             activation_code,
             device_public_key: crate::wire::Base64(key.public().to_bytes().to_vec()),
         };
-        let sent_ms = local_millis();
         let enrolled = client
             .post_timed::<_, EnrolResponse>(paths::ENROL, &request)
             .await?;
@@ -111,7 +110,7 @@ impl Wallet {
         // and timed to its answer's head (AI-F1).
         let clock = ClockReading::of(
             enrolled.answer.server_time,
-            sent_ms,
+            unix_millis(enrolled.sent_at),
             unix_millis(enrolled.head_at),
         );
         let enrolled = enrolled.answer;
@@ -318,12 +317,15 @@ impl Wallet {
                 let request =
                     client.signed_timed::<(), SyncResponse>(&device, Method::GET, &path, None);
                 async move {
-                    let sent_ms = local_millis();
                     let page = request.await?;
-                    // Timed to the answer's head: a page carrying a new photo may take
-                    // long to download after the authority stamped its time (AI-F1).
-                    let answered_ms = unix_millis(page.head_at);
-                    let read = ClockReading::of(page.answer.server_time, sent_ms, answered_ms);
+                    // From the answered attempt's send (not a stale-refused one's, AJ-F3)
+                    // to its answer's head: a page carrying a new photo may take long to
+                    // download after the authority stamped its time (AI-F1).
+                    let read = ClockReading::of(
+                        page.answer.server_time,
+                        unix_millis(page.sent_at),
+                        unix_millis(page.head_at),
+                    );
                     Ok((page.answer, read))
                 }
             })
