@@ -1,8 +1,9 @@
 //! The clock a wallet learns from a sync: read from one exchange, not from the whole sync
-//! (twenty-sixth review, AG-F1), and timed to its answer's head, not its body's end
-//! (twenty-eighth review, AI-F1). Fake authorities on loopback stand for one that held a
-//! request to its deadline and one whose answer downloads slowly; their clock is the real
-//! one.
+//! (twenty-sixth review, AG-F1), from the answered attempt's own send (twenty-ninth review,
+//! AJ-F3) to its answer's head, not its body's end (twenty-eighth review, AI-F1). Fake
+//! authorities on loopback stand for one that held a request to its deadline, one whose
+//! answer downloads slowly and one that refuses a request as stale; their clock is the
+//! real one.
 #![cfg(feature = "wallet")]
 
 use std::io::{Read, Write};
