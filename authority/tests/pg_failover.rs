@@ -174,14 +174,8 @@ fn a_primary_whose_host_falls_silent_fails_over_to_its_standby_losing_nothing_ac
                 }
             });
         }
-        let out = unshare.output().unwrap();
-        // "1 passed": a name the harness did not know would run nothing and succeed.
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success() && stdout.contains("1 passed"),
-            "the test in its own network namespace failed:\n{stdout}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        // The test in its own network namespace.
+        common::assert_child_passed(&unshare.output().unwrap());
         return;
     }
     run(&["ip", "link", "set", "lo", "up"]);

@@ -171,12 +171,7 @@ async fn without_system_roots_plain_http_and_pinned_roots_work_and_https_is_untr
     let out = tokio::task::spawn_blocking(move || child.output().unwrap())
         .await
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && stdout.contains("1 passed"),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_child_passed(&out);
 }
 
 async fn without_system_roots_child() {

@@ -54,6 +54,21 @@ fn enrolled_wallet(dir: &Path, url: &str) {
         .unwrap();
 }
 
+/// A wallet enrolled at `url` syncs, takes the sample e-licence, and then reads the
+/// authority's clock (the real one) within a second.
+async fn syncs_with_its_clock_in_step(url: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    enrolled_wallet(dir.path(), url);
+    let wallet = Wallet::open(dir.path(), &keys()).unwrap();
+    let report = wallet.sync().await.unwrap();
+    assert!(report.elicence_changed);
+    let off = wallet.now().unwrap() as i64 - real_now() as i64;
+    assert!(
+        off.abs() <= 1,
+        "the wallet's clock is {off} s off after the sync"
+    );
+}
+
 /// The first sync answer: the licence and the sample e-licence, stamped now.
 fn first_page() -> SyncResponse {
     let issued = real_now() as u32 - 600;
@@ -119,20 +134,11 @@ fn slow_then_quick(hold: Duration) -> (String, Arc<AtomicU32>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sync_whose_first_attempt_was_slow_leaves_the_wallet_clock_in_step() {
     let (url, count) = slow_then_quick(Duration::from_secs(8));
-    let dir = tempfile::tempdir().unwrap();
-    enrolled_wallet(dir.path(), &url);
-    let wallet = Wallet::open(dir.path(), &keys()).unwrap();
-    let report = wallet.sync().await.unwrap();
-    assert!(report.elicence_changed);
+    syncs_with_its_clock_in_step(&url).await;
     assert_eq!(
         count.load(Ordering::SeqCst),
         2,
         "one attempt held, one retry"
-    );
-    let off = wallet.now().unwrap() as i64 - real_now() as i64;
-    assert!(
-        off.abs() <= 1,
-        "the wallet's clock is {off} s off after the sync"
     );
 }
 
@@ -187,16 +193,7 @@ async fn a_sync_page_whose_body_arrives_slowly_leaves_the_wallet_clock_in_step()
         body: page_body,
         over: Duration::from_secs(6),
     }]);
-    let dir = tempfile::tempdir().unwrap();
-    enrolled_wallet(dir.path(), &url);
-    let wallet = Wallet::open(dir.path(), &keys()).unwrap();
-    let report = wallet.sync().await.unwrap();
-    assert!(report.elicence_changed);
-    let off = wallet.now().unwrap() as i64 - real_now() as i64;
-    assert!(
-        off.abs() <= 1,
-        "the wallet's clock is {off} s off after the sync"
-    );
+    syncs_with_its_clock_in_step(&url).await;
 }
 
 /// The authority's trust list, stamped now (what a wallet whose signed request was refused
@@ -241,14 +238,5 @@ async fn a_sync_signed_again_after_a_slow_trust_list_leaves_the_wallet_clock_in_
             over: Duration::ZERO,
         },
     ]);
-    let dir = tempfile::tempdir().unwrap();
-    enrolled_wallet(dir.path(), &url);
-    let wallet = Wallet::open(dir.path(), &keys()).unwrap();
-    let report = wallet.sync().await.unwrap();
-    assert!(report.elicence_changed);
-    let off = wallet.now().unwrap() as i64 - real_now() as i64;
-    assert!(
-        off.abs() <= 1,
-        "the wallet's clock is {off} s off after the sync"
-    );
+    syncs_with_its_clock_in_step(&url).await;
 }

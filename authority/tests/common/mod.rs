@@ -17,6 +17,18 @@ pub mod pausing;
 
 pub use edl_authority::testing::*;
 
+/// That a child run of this binary (by [`harness_name`] and `--exact`) ran its one test
+/// and it passed: a name the harness did not know would run nothing and succeed.
+#[allow(dead_code)]
+pub fn assert_child_passed(out: &std::process::Output) {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("1 passed"),
+        "the child run failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// The name the test harness gives `test` of the module `module` (pass `module_path!()`):
 /// the module's path without the crate's name, as `--exact` wants it when a test runs
 /// this binary again for a child process.
