@@ -73,6 +73,7 @@ const ROUTES: &[(&str, &str, Gate)] = &[
     ("GET", edl_authority::http::web::PAGE, Gate::Public),
     ("GET", edl_authority::http::web::SCRIPT, Gate::Public),
     ("GET", edl_authority::http::web::STYLE, Gate::Public),
+    ("GET", edl_authority::http::web::ICON, Gate::Public),
     ("GET", edl_authority::http::ops::HEALTHZ, Gate::Public),
     ("GET", edl_authority::http::ops::READYZ, Gate::Public),
     ("GET", edl_authority::http::ops::METRICS, Gate::Scraper),

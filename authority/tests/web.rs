@@ -23,6 +23,7 @@ async fn the_page_and_its_assets_are_served_with_a_strict_policy() {
         (web::PAGE, "text/html"),
         (web::SCRIPT, "text/javascript"),
         (web::STYLE, "text/css"),
+        (web::ICON, "image/svg+xml"),
     ] {
         let resp = get(&server, path).await;
         assert_eq!(resp.status(), 200, "{path}");
@@ -61,6 +62,8 @@ async fn the_page_loads_only_its_own_files_and_holds_no_inline_script() {
     let html = get(&server, web::PAGE).await.text().await.unwrap();
     assert!(html.contains(&format!("<script src=\"{}\" defer></script>", web::SCRIPT)));
     assert!(html.contains(&format!("href=\"{}\"", web::STYLE)));
+    // Its icon named, so a browser does not ask for a `/favicon.ico` the server lacks.
+    assert!(html.contains(&format!("<link rel=\"icon\" href=\"{}\"", web::ICON)));
     assert_eq!(html.matches("<script").count(), 1, "one script, a file");
     assert!(!html.contains("<style") && !html.contains(" style=") && !html.contains(" onclick"));
     assert!(

@@ -113,6 +113,7 @@ pub const EXTRA_ROUTES: &[&str] = &[
     web::FILES[0].0,
     web::FILES[1].0,
     web::FILES[2].0,
+    web::FILES[3].0,
     ops::HEALTHZ,
     ops::READYZ,
     ops::METRICS,

@@ -15,10 +15,14 @@ pub const PAGE: &str = "/verify";
 pub const SCRIPT: &str = "/verify/assets/verify.js";
 /// The stylesheet.
 pub const STYLE: &str = "/verify/assets/verify.css";
+/// The page's icon, which it names so that a browser does not ask for `/favicon.ico`, a
+/// 404 in the console of every verifier's first visit.
+pub const ICON: &str = "/verify/assets/icon.svg";
 
 const HTML: &str = include_str!("../../web/static/index.html");
 const JS: &str = include_str!("../../web/dist/verify.js");
 const CSS: &str = include_str!("../../web/static/verify.css");
+const SVG: &str = include_str!("../../web/static/icon.svg");
 
 /// The page's Content-Security-Policy: its own script and style only (no inline code), the
 /// photo as a `data:` image, the camera as a media stream, and requests to this origin.
@@ -28,10 +32,11 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'
 
 /// The page and its assets: path, content type, body. The router is built from this
 /// table (and `http::EXTRA_ROUTES` lists it for the authorisation matrix).
-pub const FILES: [(&str, &str, &str); 3] = [
+pub const FILES: [(&str, &str, &str); 4] = [
     (PAGE, "text/html; charset=utf-8", HTML),
     (SCRIPT, "text/javascript; charset=utf-8", JS),
     (STYLE, "text/css; charset=utf-8", CSS),
+    (ICON, "image/svg+xml", SVG),
 ];
 
 /// The routes of the page and its assets.
