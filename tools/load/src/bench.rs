@@ -55,6 +55,11 @@ pub struct Args {
     /// Requests per run at most.
     #[arg(long, default_value_t = 200_000)]
     max_requests: u64,
+    /// Offered rates, requests a second over all connections: each workload is run at each
+    /// in an open loop (its latency counted from when each request was due). None given:
+    /// one closed-loop run a workload, each connection sending again once answered.
+    #[arg(long, value_delimiter = ',')]
+    rates: Vec<f64>,
     /// Markdown header line first.
     #[arg(long)]
     header: bool,
@@ -190,7 +195,16 @@ pub async fn run(args: Args) -> Result<(), Error> {
     }
     let ledger = Ledger::new(drivers);
     // One verification first, to size the same-size floor like the answer.
-    let mut probe = spec(&args, args.authority, Workload::Qr, 1, &ledger, cursor, 1);
+    let mut probe = spec(
+        &args,
+        args.authority,
+        Workload::Qr,
+        1,
+        &ledger,
+        cursor,
+        1,
+        None,
+    );
     (probe.first, probe.last) = (1, 1);
     let probe = generate::run(probe).await;
     let size = probe.ok_size();
@@ -200,7 +214,16 @@ pub async fn run(args: Args) -> Result<(), Error> {
             probe.statuses
         )));
     }
-    for &conns in &args.connections {
+    let rates: Vec<Option<f64>> = if args.rates.is_empty() {
+        vec![None]
+    } else {
+        args.rates.iter().map(|r| Some(*r)).collect()
+    };
+    for (&conns, &rate) in args
+        .connections
+        .iter()
+        .flat_map(|c| rates.iter().map(move |r| (c, r)))
+    {
         let mut floors = Floors::default();
         for w in &args.workloads {
             let (addr, workload) = match w.as_str() {
@@ -245,6 +268,7 @@ pub async fn run(args: Args) -> Result<(), Error> {
                 &ledger,
                 cursor,
                 args.max_requests,
+                rate,
             ))
             .await;
             // Let the writer finish what was answered before counting rows.
@@ -280,7 +304,7 @@ pub async fn run(args: Args) -> Result<(), Error> {
                 _ => {}
             }
             print_row(
-                &target, drivers, w, conns, &out, &floors, rows, &cpu, &limits,
+                &target, drivers, w, rate, conns, &out, &floors, rows, &cpu, &limits,
             );
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
@@ -293,6 +317,7 @@ async fn one_count(target: &Target) -> Result<u64, Error> {
     Ok(drivers)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn spec(
     args: &Args,
     addr: SocketAddr,
@@ -301,6 +326,7 @@ fn spec(
     ledger: &Arc<Ledger>,
     cursor: u64,
     max_requests: u64,
+    rate: Option<f64>,
 ) -> Spec {
     Spec {
         addr,
@@ -312,6 +338,7 @@ fn spec(
         last: ledger.drivers(),
         ledger: ledger.clone(),
         cursor,
+        rate,
     }
 }
 
@@ -328,6 +355,7 @@ fn print_row(
     target: &Target,
     drivers: u64,
     workload: &str,
+    rate_offered: Option<f64>,
     conns: usize,
     out: &Outcome,
     floors: &Floors,
@@ -371,8 +399,13 @@ fn print_row(
             ", fresh codes ran out"
         });
     }
+    // An open loop's row names the rate offered; its req/s is what was answered.
+    let named = match rate_offered {
+        Some(r) => format!("{workload} at {r:.0}/s"),
+        None => workload.to_owned(),
+    };
     println!(
-        "| {} | {drivers} | {workload} | {conns} | {rate:.0} | {} | {} | {} | {} | {} | {} | {} | {errors} | {logged} | {cpu} | {limits} |",
+        "| {} | {drivers} | {named} | {conns} | {rate:.0} | {} | {} | {} | {} | {} | {} | {} | {errors} | {logged} | {cpu} | {limits} |",
         target.backend(),
         ratio(floors.tiny),
         ratio(floors.sized),

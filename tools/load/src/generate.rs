@@ -1,8 +1,17 @@
 //! The load generator: a fixed number of keep-alive HTTP/1.1 connections on loopback, each
-//! sending its next request as soon as the last is answered (closed loop, as wrk does),
+//! sending its next request as soon as the last is answered (closed loop, as wrk does), or,
+//! given an offered rate, at fixed times whatever the answers do (open loop, as wrk2 does),
 //! until a time bound or a request count is reached. Every online check carries a code
 //! nobody has used (`codes.rs`); every sync is signed by the driver's device key with a
 //! fresh nonce.
+//!
+//! Why both: a closed loop finds the most a server answers, and its latency there is set by
+//! it (each connection waits for its own answer, so the mean wait is connections ÷ rate,
+//! Little's law). Verifiers in the street do not wait for one another: the latency an
+//! operator plans with is the one at a rate the traffic offers, below the most. An open
+//! loop measures that, each request's latency counted from when it was due, so a request
+//! held behind a slow answer on its connection counts its wait too (no coordinated
+//! omission).
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -56,6 +65,9 @@ pub struct Spec {
     pub ledger: Arc<Ledger>,
     /// The sync cursor a wallet sends (its last sync: the populated feed).
     pub cursor: u64,
+    /// Requests a second offered over all connections (open loop); `None`: each connection
+    /// sends again once answered (closed loop).
+    pub rate: Option<f64>,
 }
 
 /// What a run measured.
@@ -124,7 +136,10 @@ pub async fn run(spec: Spec) -> Outcome {
     let tasks: Vec<_> = (0..spec.connections)
         .map(|k| {
             let (spec, sent) = (spec.clone(), sent.clone());
-            tokio::spawn(async move { task(&spec, k, &sent, deadline).await })
+            let schedule = spec
+                .rate
+                .map(|rate| Schedule::new(rate, spec.connections, k, started));
+            tokio::spawn(async move { task(&spec, k, &sent, schedule, deadline).await })
         })
         .collect();
     let mut out = Outcome {
@@ -154,6 +169,35 @@ pub async fn run(spec: Spec) -> Outcome {
     out
 }
 
+/// When one connection's requests are due in an open loop: every `interval`, from a start
+/// offset by the connection's place, so that all connections' requests together arrive
+/// evenly, `rate` a second.
+#[derive(Debug, Clone, Copy)]
+struct Schedule {
+    next: Instant,
+    interval: Duration,
+}
+
+impl Schedule {
+    /// Connection `k` of `connections`, sharing `rate` requests a second from `started`.
+    fn new(rate: f64, connections: usize, k: usize, started: Instant) -> Schedule {
+        let interval = Duration::from_secs_f64(connections as f64 / rate.max(f64::MIN_POSITIVE));
+        let offset = interval.mul_f64(k as f64 / connections as f64);
+        Schedule {
+            next: started + offset,
+            interval,
+        }
+    }
+
+    /// The next request's due time; the one after is an interval later, whenever this one
+    /// is sent.
+    fn due(&mut self) -> Instant {
+        let due = self.next;
+        self.next += self.interval;
+        due
+    }
+}
+
 type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
 
 async fn connect(addr: SocketAddr) -> Option<Sender> {
@@ -174,7 +218,13 @@ fn unix_now() -> u64 {
 
 /// The `k`-th connection's loop: its own share of the drivers, so no two connections
 /// send the same code.
-async fn task(spec: &Spec, k: usize, sent: &AtomicU64, deadline: Instant) -> Task {
+async fn task(
+    spec: &Spec,
+    k: usize,
+    sent: &AtomicU64,
+    mut schedule: Option<Schedule>,
+    deadline: Instant,
+) -> Task {
     let mut t = Task {
         latency: histogram(),
         statuses: BTreeMap::new(),
@@ -190,7 +240,18 @@ async fn task(spec: &Spec, k: usize, sent: &AtomicU64, deadline: Instant) -> Tas
     let mut next_sync = 0usize;
     let mut sender: Option<Sender> = None;
     let mut n: u64 = 0;
-    while Instant::now() < deadline && sent.fetch_add(1, Ordering::Relaxed) < spec.max_requests {
+    loop {
+        // Open loop: wait for the request's due time, from which its latency counts.
+        let due = schedule.as_mut().map(Schedule::due);
+        if due.is_some_and(|d| d >= deadline) {
+            break;
+        }
+        if let Some(due) = due {
+            tokio::time::sleep_until(due.into()).await;
+        }
+        if Instant::now() >= deadline || sent.fetch_add(1, Ordering::Relaxed) >= spec.max_requests {
+            break;
+        }
         n += 1;
         let is_sync = match spec.workload {
             Workload::Sync => true,
@@ -231,7 +292,9 @@ async fn task(spec: &Spec, k: usize, sent: &AtomicU64, deadline: Instant) -> Tas
             tokio::time::sleep(Duration::from_millis(10)).await;
             continue;
         };
-        let begun = Instant::now();
+        // A closed loop counts from the send; an open one from when the request was due,
+        // however long it waited behind this connection's last answer.
+        let begun = due.unwrap_or_else(Instant::now);
         let answer = async {
             s.ready().await.ok()?;
             let resp = s.send_request(request).await.ok()?;
@@ -300,4 +363,61 @@ fn sync_request(driver: u64, cursor: u64) -> Request<Full<Bytes>> {
         req = req.header(name, value);
     }
     req.body(Full::new(Bytes::new())).expect("a valid request")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every due time of every connection within `window` of `started`, sorted.
+    fn arrivals(rate: f64, connections: usize, window: Duration) -> Vec<Duration> {
+        let started = Instant::now();
+        let mut all = Vec::new();
+        for k in 0..connections {
+            let mut s = Schedule::new(rate, connections, k, started);
+            loop {
+                let at = s.due() - started;
+                if at >= window {
+                    break;
+                }
+                all.push(at);
+            }
+        }
+        all.sort();
+        all
+    }
+
+    #[test]
+    fn an_open_loop_offers_its_rate_over_all_connections() {
+        for (rate, connections) in [(1_000.0, 256), (2_500.0, 64), (300.0, 1_000)] {
+            let sent = arrivals(rate, connections, Duration::from_secs(4)).len() as f64;
+            assert!(
+                (sent - 4.0 * rate).abs() <= connections as f64,
+                "{sent} requests due in 4 s at {rate}/s over {connections} connections"
+            );
+        }
+    }
+
+    #[test]
+    fn an_open_loop_spreads_its_requests_evenly_not_in_bursts() {
+        // 256 connections at 1,000/s: one request due every millisecond, never 256 at once.
+        let due = arrivals(1_000.0, 256, Duration::from_secs(2));
+        let gaps: Vec<Duration> = due.windows(2).map(|w| w[1] - w[0]).collect();
+        let (least, most) = (gaps.iter().min().unwrap(), gaps.iter().max().unwrap());
+        assert!(
+            *least >= Duration::from_micros(990) && *most <= Duration::from_micros(1_010),
+            "gaps between due times from {least:?} to {most:?}"
+        );
+    }
+
+    #[test]
+    fn a_late_request_does_not_move_the_next_one_due() {
+        // The schedule is fixed in advance: a connection held up sends its late requests at
+        // once, and their latency counts from when each was due.
+        let started = Instant::now();
+        let mut s = Schedule::new(10.0, 1, 0, started);
+        assert_eq!(s.due(), started);
+        assert_eq!(s.due(), started + Duration::from_millis(100));
+        assert_eq!(s.due(), started + Duration::from_millis(200));
+    }
 }
