@@ -126,8 +126,15 @@ impl Keys {
     /// Makes a new current key valid from `now` and retires the others at `now`:
     /// credentials they signed keep verifying until they expire. The next key id comes
     /// from the store, which another process may have rotated; two rotations at once
-    /// clash on it, and the later one is refused.
+    /// clash on it, and the later one is refused. A rotation that would give the trust
+    /// list no new sequence (in an hour's first second, or in the second of another key
+    /// event: [`crate::root::a_new_sequence_at`]) is refused as busy for a second, with
+    /// nothing changed.
     pub async fn rotate(&self, store: &dyn RegistryStore, now: u64) -> Result<Arc<Loaded>, Error> {
+        let held = self.for_signing(store, now).await?;
+        if !crate::root::a_new_sequence_at(&held.trust, now) {
+            return Err(Error::Busy { retry_after: 1 });
+        }
         let next = store
             .issuer_keys()
             .await?

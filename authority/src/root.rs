@@ -134,6 +134,16 @@ pub fn contents(keys: &TrustList, now: u64, next_root: Option<PublicKey>) -> Tru
     }
 }
 
+/// Whether a key event at `now` (a rotation: a key starting, the others retiring) gives
+/// the trust list a sequence no list signed before it had. The sequence is the hour or the
+/// latest key event past, so an event in an hour's first second, or in the second of an
+/// earlier event, left it as it was with other keys, and a verifier holding the list from
+/// just before refused the current one as rolled back until the hour turned (thirtieth
+/// review, AK-F2).
+pub fn a_new_sequence_at(keys: &TrustList, now: u64) -> bool {
+    u64::from(contents(keys, now, None).sequence) < now
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

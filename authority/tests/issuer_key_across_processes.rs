@@ -106,6 +106,8 @@ async fn two_rotations_at_once_through_two_processes_clash_cleanly() {
     let (t, store) = pausing::start().await;
     let t = std::sync::Arc::new(t);
     let (other, u) = t.second_process().await;
+    // A rotation takes a second of its own, after the first key's (AK-F2).
+    t.clock.advance(1);
     // This process's rotation chooses key id 2, then waits before writing it.
     store.hold_next_rotation();
     let first = {

@@ -133,6 +133,47 @@ async fn a_key_rotation_signs_a_newer_trust_list_at_once() {
     ));
 }
 
+/// Two rotations in one second, or one in an hour's first second, gave the trust list the
+/// sequence of the list before them with other keys: a scanner holding that list refused
+/// the current one as rolled back, and with it every new credential and status list, until
+/// the hour turned (thirtieth review, AK-F2). A rotation now takes a second of its own: one
+/// that would share it is answered 429 `busy` with Retry-After: 1, and nothing changes.
+#[tokio::test]
+async fn a_rotation_never_leaves_a_trust_list_of_the_same_sequence_with_other_keys() {
+    let t = TestServer::start().await;
+    let mut scanner = TrustAnchor::pinned(edl_authority_root().public());
+    let list = || async { get(&t, paths::SIGNED_TRUST_LIST).await.1 };
+    t.clock.advance(10);
+    t.admin_ok(Method::POST, paths::ROTATE_KEY, json!({})).await;
+    let between = list().await;
+    scanner.accept(&between, t.now(), 5).unwrap();
+    let (s, v) = t.admin(Method::POST, paths::ROTATE_KEY, json!({})).await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, Some("busy")),
+        "a second rotation in the same second: {v}"
+    );
+    assert_eq!(list().await, between, "nothing changed");
+    t.clock.advance(1);
+    t.admin_ok(Method::POST, paths::ROTATE_KEY, json!({})).await;
+    let keys = scanner.accept(&list().await, t.now(), 5).unwrap();
+    assert_eq!(keys.keys().len(), 3, "the scanner holds the current keys");
+
+    // The first second of an hour: the hour's list is signed with that second's sequence.
+    t.clock.advance(3600 - t.now() % 3600);
+    scanner.accept(&list().await, t.now(), 5).unwrap();
+    let (s, _) = t.admin(Method::POST, paths::ROTATE_KEY, json!({})).await;
+    assert_eq!(
+        s,
+        StatusCode::TOO_MANY_REQUESTS,
+        "at the hour's first second"
+    );
+    t.clock.advance(1);
+    t.admin_ok(Method::POST, paths::ROTATE_KEY, json!({})).await;
+    let keys = scanner.accept(&list().await, t.now(), 5).unwrap();
+    assert_eq!(keys.keys().len(), 4);
+}
+
 #[tokio::test]
 async fn every_status_change_reaches_the_offline_scanner() {
     let t = TestServer::start().await;

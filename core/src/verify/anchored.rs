@@ -213,8 +213,9 @@ impl OfflineTrust {
 
     /// [`OfflineTrust::load_status_list`] for a list fetched from the authority just now:
     /// one made more than [`LIVE_STATUS_MAX_AGE`] before is refused too
-    /// ([`check_live_status`]), as every platform's refresh does (AG-F2). A list copied
-    /// from a file or another channel, whose age says nothing, goes through
+    /// ([`check_live_status`]), as every platform's refresh does (AG-F2), and one made up
+    /// to that long after `now` is taken (the verifier's clock is slow: AK-F1). A list
+    /// copied from a file or another channel, whose age says nothing, goes through
     /// `load_status_list`.
     pub fn load_fetched_status_list(
         &mut self,
@@ -237,10 +238,16 @@ impl OfflineTrust {
             .trust_list(now)
             .map_err(StatusListRefusal::NoTrustList)?;
         let list = StatusList::verify(bytes, trust)?;
-        if fetched_live {
+        // A list fetched live was signed as it was asked for, by the authority's clock: it
+        // may be ahead of a slow verifier's clock by as much as it may be behind (AK-F1: a
+        // scanner 6 s slow refused every live list and read every status as unknown).
+        let ahead = if fetched_live {
             check_live_status(list.issued_at, now, skew)?;
-        }
-        if u64::from(list.issued_at) > now.saturating_add(u64::from(skew)) {
+            LIVE_STATUS_MAX_AGE.saturating_add(u64::from(skew))
+        } else {
+            u64::from(skew)
+        };
+        if u64::from(list.issued_at) > now.saturating_add(ahead) {
             return Err(StatusListRefusal::NotYetValid);
         }
         // One of the held list's second with other contents is taken: the authority signs

@@ -307,3 +307,34 @@ fn a_status_list_fetched_live_but_made_long_before_is_refused() {
     let mut t = loaded(&s);
     t.load_status_list(&old, NOW, SKEW).unwrap();
 }
+
+/// A status list fetched live is signed as it is asked for, by the authority's clock, so a
+/// scanner whose clock is some seconds slow (drift, a spoofed time signal) must still take
+/// it: refused, it held no list and a suspended licence read "status unknown", accepted
+/// under the default policy (thirtieth review, AK-F1: 6 s slow was enough). A list's date
+/// may then be ahead of the scanner's clock by as much as a live list may be behind it; a
+/// list from a file, whose date is all a scanner has to go by, keeps the plain skew.
+#[test]
+fn a_status_list_fetched_live_by_a_scanner_some_seconds_slow_is_taken() {
+    let s = sample::issued(ISSUED);
+    let police = Policy::new(Audience::Enforcement);
+    let ahead = |secs: u64| signed_status((NOW + secs) as u32, ElicenceStatus::Suspended);
+    let mut t = loaded(&s);
+    t.load_fetched_status_list(&ahead(6), NOW, SKEW).unwrap();
+    assert_eq!(
+        t.verify(&payload(&s), NOW, &police),
+        Err(AnchoredRejection::Rejected(Rejection::ElicenceSuspended))
+    );
+    let most = LIVE_STATUS_MAX_AGE + u64::from(SKEW);
+    loaded(&s)
+        .load_fetched_status_list(&ahead(most), NOW, SKEW)
+        .unwrap();
+    assert_eq!(
+        loaded(&s).load_fetched_status_list(&ahead(most + 1), NOW, SKEW),
+        Err(StatusListRefusal::NotYetValid)
+    );
+    assert_eq!(
+        loaded(&s).load_status_list(&ahead(6), NOW, SKEW),
+        Err(StatusListRefusal::NotYetValid)
+    );
+}
