@@ -338,7 +338,7 @@ pub fn status_list_ttl_from_env() -> Result<Option<u32>, crate::error::Error> {
         return Ok(None);
     };
     match text.trim().parse::<u32>() {
-        Ok(ttl) if (1..=7 * 24 * 3600).contains(&ttl) => Ok(Some(ttl)),
+        Ok(ttl) if (1..=edl_core::credential::MAX_STATUS_LIST_TTL).contains(&ttl) => Ok(Some(ttl)),
         _ => Err(crate::error::Error::InvalidState(
             "EDL_AUTHORITY_STATUS_LIST_TTL must be 1 to 604800 seconds",
         )),

@@ -286,14 +286,14 @@ fn save_status_list(
     let root = root.ok_or("checking a status list needs the pinned root: --root KEY")?;
     let now = lists::now()?;
     let trust = lists::open_trust(&lists::parse_root(root)?, &lists::read(trust)?, now)?;
-    let list = lists::open_status(&bytes, &trust)?;
+    let list = lists::open_status(&bytes, &trust, now)?;
     lists::check_live_status(&list, now)?;
     // Never back to an older list than the one saved (R16): replayed within its lifetime,
     // it would show a licence suspended since then as in force. A saved file that no
     // longer verifies (another authority, keys retired) is simply replaced.
     if let Some(held) = crate::files::read(out, lists::MAX_LIST_BYTES)
         .ok()
-        .and_then(|held| lists::open_status(&held, &trust).ok())
+        .and_then(|held| lists::open_status(&held, &trust, now).ok())
         && held.issued_at > list.issued_at
     {
         return Err(Failure::list(format!(

@@ -71,10 +71,24 @@ fn trust_refused(e: &TrustListRejection) -> Failure {
 }
 
 /// The status list `bytes`, its signature checked against the keys of `trust` (a list
-/// already checked against the root). Its freshness is judged per e-licence, later.
-pub fn open_status(bytes: &[u8], trust: &TrustListContents) -> Result<StatusList, Failure> {
-    StatusList::verify(bytes, &trust.keys)
-        .map_err(|e| Failure::list(format!("status list refused: {e}")))
+/// already checked against the root), and not dated more than the skew after `now`: a
+/// list from the future would be taken as fresh for too long, and once saved would
+/// outrank every correct list after it (AK-F4). Its freshness is judged per e-licence,
+/// later.
+pub fn open_status(
+    bytes: &[u8],
+    trust: &TrustListContents,
+    now: u64,
+) -> Result<StatusList, Failure> {
+    let list = StatusList::verify(bytes, &trust.keys)
+        .map_err(|e| Failure::list(format!("status list refused: {e}")))?;
+    if u64::from(list.issued_at) > now.saturating_add(u64::from(SKEW)) {
+        return Err(Failure::list(format!(
+            "status list refused: not valid yet (made {}, ahead of this machine's clock:              the authority's clock or this one is wrong)",
+            beijing::format(u64::from(list.issued_at))
+        )));
+    }
+    Ok(list)
 }
 
 /// Refuses a status list fetched live at `now` that was made more than

@@ -187,7 +187,7 @@ fn offline_lists(
         (Some(file), _, Some(root)) => {
             let trust = lists::open_trust(&root, &lists::read(file)?, now)?;
             let status = match &args.status {
-                Some(file) => Some(lists::open_status(&lists::read(file)?, &trust)?),
+                Some(file) => Some(lists::open_status(&lists::read(file)?, &trust, now)?),
                 None => None,
             };
             Ok((trust.keys, status, None))
@@ -199,7 +199,7 @@ fn offline_lists(
             let signed = runtime.block_on(http::bytes(url, paths::SIGNED_TRUST_LIST))?;
             let trust = lists::open_trust(&root, &signed, now)?;
             let status = runtime.block_on(http::bytes(url, paths::STATUS_LIST))?;
-            let status = lists::open_status(&status, &trust)?;
+            let status = lists::open_status(&status, &trust, now)?;
             match lists::check_live_status(&status, now) {
                 Ok(()) => Ok((trust.keys, Some(status), None)),
                 Err(too_old) => Ok((trust.keys, None, Some(too_old.message))),

@@ -255,3 +255,24 @@ fn a_live_status_list_made_long_before_it_was_asked_for_leaves_the_status_unknow
         "status unknown: check online (the status list was made",
     );
 }
+
+/// A status list dated ahead of this machine's clock by more than the skew (an authority
+/// whose clock jumped, or a leaked key) is refused by `edl verify --status`, as the phone
+/// library refuses it: used, its "in force" was taken for hours; saved by `edl authority
+/// status-list`, it outranked every correct list after it, so a checkpoint missed new
+/// suspensions for the length of the jump (thirtieth review, AK-F4).
+#[test]
+fn a_status_list_dated_ahead_of_the_clock_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let now = now();
+    let (s, qr) = offline_qr(now - 120, now);
+    let trust = trust_list(&s, now - 60, now + 7 * 86_400, &root());
+    let ahead = status_list(now + 6 * 3600, ElicenceStatus::InForce, sample::ISSUER_SEED);
+    let out = verify(d, &qr, &trust, Some(&ahead), &root_hex());
+    expect(&out, 4, "status list refused: not valid yet");
+    // Within the skew (300 s) it is taken: the authority's clock may be a little ahead.
+    let near = status_list(now + 200, ElicenceStatus::InForce, sample::ISSUER_SEED);
+    let out = verify(d, &qr, &trust, Some(&near), &root_hex());
+    expect(&out, 0, "in force (fresh signed status list)");
+}

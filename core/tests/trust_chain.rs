@@ -148,6 +148,45 @@ fn the_root_rotates_through_a_list_that_names_the_next_root() {
     );
 }
 
+/// An announcement is followed only while the list that made it holds: once it has
+/// expired the verifier holds no trust list (as PROTOCOL.md says), and a list signed by the
+/// root it named is refused like any other root's. Otherwise an announcement withdrawn
+/// (the next root's key leaked, the rotation abandoned) could never be taken back from a
+/// scanner idle since, and whoever held that key was trusted with no time limit
+/// (thirtieth review, AK-F5: a list by the named root was taken 30 days after).
+#[test]
+fn the_next_root_of_an_expired_list_is_not_followed() {
+    let next = SecretKey::from_seed([0xB0; 32]);
+    let mut announcing = contents(1);
+    announcing.next_root = Some(next.public());
+    let expires = u64::from(announcing.expires_at);
+    let mut anchor = TrustAnchor::pinned(root().public());
+    anchor.accept(&announcing.sign(&root()), NOW, SKEW).unwrap();
+    let later = expires + 30 * u64::from(DAY);
+    assert_eq!(
+        anchor.accept(&by_next_at(&next, later), later, SKEW),
+        Err(TrustListRejection::BadRootSignature)
+    );
+    assert_eq!(anchor.root(), root().public(), "the pinned root is kept");
+    // One second before the announcing list expires, the next root is still followed.
+    let mut anchor = TrustAnchor::pinned(root().public());
+    anchor.accept(&announcing.sign(&root()), NOW, SKEW).unwrap();
+    anchor
+        .accept(&by_next_at(&next, expires - 1), expires - 1, SKEW)
+        .unwrap();
+    assert_eq!(anchor.root(), next.public());
+}
+
+/// A list signed by `next`, issued a minute before `at`.
+fn by_next_at(next: &SecretKey, at: u64) -> Vec<u8> {
+    TrustListContents {
+        issued_at: at as u32 - 60,
+        expires_at: at as u32 + 7 * DAY,
+        ..contents(2)
+    }
+    .sign(next)
+}
+
 #[test]
 fn flipping_any_single_bit_of_a_signed_list_is_refused() {
     let mut with_next = contents(7);

@@ -20,6 +20,9 @@ pub use error::CredentialError;
 pub use issuer::{Issuance, Issuer};
 pub use root::{TrustAnchor, TrustListContents, TrustListRejection, open_trust_list};
 pub use signed::{Credential, SignedView};
-pub use status::{ElicenceStatus, MAX_STATUS_ENTRIES, StatusAnswer, StatusList, StatusListError};
+pub use status::{
+    ElicenceStatus, MAX_STATUS_ENTRIES, MAX_STATUS_LIST_TTL, StatusAnswer, StatusList,
+    StatusListError,
+};
 pub use trust::{TrustList, TrustedKey};
 pub use view::{BusinessView, DisclosedView, EnforcementView, MAX_VIEW_LIFETIME_HOURS, ViewHeader};

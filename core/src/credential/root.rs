@@ -205,8 +205,8 @@ impl TrustAnchor {
     }
 
     /// Checks and keeps `bytes` as the newest list at unix time `now`. A list signed by
-    /// the next root the held list announced is accepted, and that root becomes the
-    /// pinned one. The same list again is accepted (a refresh); an older one, or another
+    /// the next root the held list announced is accepted while that list has not expired,
+    /// and that root becomes the pinned one. The same list again is accepted (a refresh); an older one, or another
     /// list with the held number, is [`TrustListRejection::RolledBack`]. On any refusal
     /// the anchor is unchanged.
     pub fn accept(
@@ -216,7 +216,15 @@ impl TrustAnchor {
         skew: u32,
     ) -> Result<&TrustList, TrustListRejection> {
         let mut roots = vec![self.root];
-        if let Some(next) = self.held.as_ref().and_then(|h| h.contents.next_root) {
+        // An announcement holds only while its list does: an expired list is no trust list
+        // (PROTOCOL.md), and an announcement withdrawn must not stay followed for ever in a
+        // verifier idle since (thirtieth review, AK-F5).
+        if let Some(next) = self
+            .held
+            .as_ref()
+            .filter(|h| now < u64::from(h.contents.expires_at))
+            .and_then(|h| h.contents.next_root)
+        {
             roots.push(next);
         }
         let (signer, contents) = check_signature(&roots, bytes)?;

@@ -16,6 +16,11 @@ const SIG_LEN: usize = 64;
 /// list cannot make a phone inflate more than that.
 pub const MAX_STATUS_ENTRIES: u32 = 1 << 24;
 
+/// The longest a status list may be relied on after it was made, whatever it claims: the
+/// most the authority can be set to sign (`EDL_AUTHORITY_STATUS_LIST_TTL`), so a current
+/// key, leaked, cannot sign a list a verifier relies on for ever (AK-F3).
+pub const MAX_STATUS_LIST_TTL: u32 = 7 * 24 * 3600;
+
 /// The status of one e-licence index (two bits, values as in the IETF draft).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ElicenceStatus {
@@ -178,7 +183,7 @@ impl StatusList {
 
     /// Checks the signature against `trust` (held under the pinned root) and decodes.
     /// Freshness is not judged here: see [`StatusList::status_at`]; but the lifetime the
-    /// list claims is cut to end by its key's retirement plus D57's cap (D125).
+    /// list claims is cut ([`StatusList::cut_lifetime`]).
     pub fn verify(bytes: &[u8], trust: &TrustList) -> Result<Self, StatusListError> {
         if bytes.len() < 15 + SIG_LEN {
             return Err(DecodeError::Truncated("status_list").into());
@@ -198,14 +203,6 @@ impl StatusList {
         crypto::verify(key, Purpose::StatusList, body, &Signature(s))
             .map_err(|_| StatusListError::BadSignature)?;
         let ttl_secs = r.u32("ttl_secs")?;
-        // D57's cap holds for lists too: nothing a key signs is relied on later than the
-        // key's retirement plus the views' lifetime cap, whatever lifetime the list
-        // claims, so a leaked retired key cannot sign a list that stays fresh (the second
-        // hostile review's R17, D125). A current key's `not_after` is `u32::MAX`: no cap.
-        let not_after = trust.entry(kid).map_or(0, |k| k.not_after);
-        let last = u64::from(not_after) + u64::from(MAX_VIEW_LIFETIME_HOURS) * 3600;
-        let ttl_secs = u32::try_from(last.saturating_sub(u64::from(issued_at)))
-            .map_or(ttl_secs, |room| ttl_secs.min(room));
         let count = r.u32("count")?;
         if count > MAX_STATUS_ENTRIES {
             return Err(DecodeError::BadValue("count").into());
@@ -217,12 +214,30 @@ impl StatusList {
         if packed.len() != expected {
             return Err(DecodeError::BadValue("packed").into());
         }
-        Ok(StatusList {
+        let mut list = StatusList {
             kid,
             issued_at,
             ttl_secs,
             count,
             packed,
-        })
+        };
+        list.cut_lifetime(trust);
+        Ok(list)
+    }
+
+    /// Cuts the lifetime the list claims to what `trust` allows its key: at most
+    /// [`MAX_STATUS_LIST_TTL`], and D57's cap for lists too, nothing a key signs relied on
+    /// later than the key's retirement plus the views' lifetime cap (R17, D125), none at
+    /// all once the key has left the list. Done when a list is checked, and again on a
+    /// list held when a newer trust list is taken: a key retired since must not leave
+    /// the list it signed fresh for as long as it said (thirtieth review, AK-F3).
+    pub fn cut_lifetime(&mut self, trust: &TrustList) {
+        let not_after = trust.entry(self.kid).map_or(0, |k| k.not_after);
+        let last = u64::from(not_after) + u64::from(MAX_VIEW_LIFETIME_HOURS) * 3600;
+        let room = last.saturating_sub(u64::from(self.issued_at));
+        self.ttl_secs = self
+            .ttl_secs
+            .min(MAX_STATUS_LIST_TTL)
+            .min(u32::try_from(room).unwrap_or(u32::MAX));
     }
 }

@@ -195,7 +195,12 @@ impl OfflineTrust {
         now: u64,
         skew: u32,
     ) -> Result<TrustListSummary, TrustListRejection> {
-        self.anchor.accept(bytes, now, skew)?;
+        let trust = self.anchor.accept(bytes, now, skew)?;
+        // The held status list is judged again under the keys now trusted: one signed by
+        // a key retired since lives no longer than a list of it checked now would (AK-F3).
+        if let Some(status) = &mut self.status {
+            status.cut_lifetime(trust);
+        }
         self.trust_list_summary().ok_or(TrustListRejection::NoList)
     }
 

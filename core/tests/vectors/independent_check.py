@@ -144,7 +144,9 @@ class Anchor:
         self.root, self.held = root, None
 
     def accept(self, b, now):
-        roots = [self.root] + ([self.held["next"]] if self.held and self.held["next"] else [])
+        # The next root named by the held list, while that list has not expired (D205).
+        following = self.held and self.held["next"] and now < self.held["expires"]
+        roots = [self.root] + ([self.held["next"]] if following else [])
         signer, c = open_list(roots, b)
         if self.held and (c["seq"] < self.held["seq"] or (c["seq"] == self.held["seq"] and c["digest"] != self.held["digest"])):
             raise Reject("rolled_back")
@@ -171,6 +173,9 @@ def status_list(b, keys):
     if not strict_verify(entry[0], b"EDL1/status-list\0", body, sig):
         raise Reject("bad_signature")
     ttl, count = r.u32(), r.u32()
+    # Relied on no longer than the longest the authority signs (7 days), nor past the key's
+    # retirement plus the views' 72 h cap (D125, D205).
+    ttl = min(ttl, 7 * 24 * 3600, max(0, entry[2] + 72 * 3600 - issued))
     import zlib
 
     packed = zlib.decompress(r.rest())

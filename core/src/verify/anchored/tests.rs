@@ -1,5 +1,8 @@
 use super::*;
-use crate::credential::{Audience, ElicenceStatus, StatusList, TrustListContents};
+use crate::credential::{
+    Audience, ElicenceStatus, Issuer, MAX_STATUS_LIST_TTL, StatusList, TrustListContents,
+    TrustedKey,
+};
 use crate::crypto::{KeyId, SecretKey};
 use crate::present::Form;
 use crate::sample;
@@ -336,5 +339,65 @@ fn a_status_list_fetched_live_by_a_scanner_some_seconds_slow_is_taken() {
     assert_eq!(
         loaded(&s).load_status_list(&ahead(6), NOW, SKEW),
         Err(StatusListRefusal::NotYetValid)
+    );
+}
+
+/// A status list held is judged again when a newer trust list is taken: once its key is
+/// retired it is relied on no later than the retirement plus D57's cap, as a list of that
+/// key checked now would be, and no list is relied on past MAX_STATUS_LIST_TTL. Before,
+/// the cut was made only when a list was loaded, so an all-in-force list signed with a
+/// leaked key while it was current, with a lifetime to 2106, kept a suspended licence in
+/// force after the key's retirement for as long as refreshes were blocked (thirtieth
+/// review, AK-F3).
+#[test]
+fn a_held_status_list_lives_no_longer_than_its_key_allows_after_a_rotation() {
+    let s = sample::issued(ISSUED);
+    let k2 = Issuer::new(KeyId(2), SecretKey::from_seed([0x22; 32]));
+    let retired = NOW as u32;
+    let rotated = TrustListContents {
+        sequence: retired,
+        issued_at: retired,
+        expires_at: retired + 7 * 24 * 3600,
+        next_root: None,
+        keys: TrustList::new(vec![
+            TrustedKey {
+                not_after: retired,
+                ..s.issuer.trusted_key(0)
+            },
+            k2.trusted_key(retired),
+        ])
+        .unwrap(),
+    }
+    .sign(&root());
+    let for_ever = {
+        let list = StatusList::new(NOW as u32 - 60, u32::MAX - NOW as u32, 100);
+        list.sign(KeyId(1), &SecretKey::from_seed(sample::ISSUER_SEED))
+    };
+    let mut t = loaded(&s);
+    let held = t.load_status_list(&for_ever, NOW, SKEW).unwrap();
+    assert_eq!(
+        held.stale_at,
+        NOW - 60 + u64::from(MAX_STATUS_LIST_TTL),
+        "no list lives past the longest the authority signs"
+    );
+    t.load_trust_list(&rotated, NOW, SKEW).unwrap();
+    let cap = u64::from(retired) + 72 * 3600;
+    assert_eq!(t.status_list_summary().unwrap().stale_at, cap);
+    // A credential of the new key (of a licence that may have been suspended since) 8 h
+    // after the cap: the held list no longer says "in force".
+    let later = cap + 8 * 3600;
+    let holder = sample::Sample {
+        issuer: k2,
+        ..sample::issued(ISSUED)
+    }
+    .holder_of(&s.licence, later as u32 - 60, 72);
+    let p = holder
+        .present(Form::Offline, Audience::Enforcement, later, 30)
+        .unwrap()
+        .payload;
+    let police = Policy::new(Audience::Enforcement);
+    assert_eq!(
+        t.verify(&p, later, &police).map(|v| v.status),
+        Ok(StatusCheck::Unknown)
     );
 }
