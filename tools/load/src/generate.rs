@@ -9,9 +9,9 @@
 //! it (each connection waits for its own answer, so the mean wait is connections ÷ rate,
 //! Little's law). Verifiers in the street do not wait for one another: the latency an
 //! operator plans with is the one at a rate the traffic offers, below the most. An open
-//! loop measures that, each request's latency counted from when it was due, so a request
-//! held behind a slow answer on its connection counts its wait too (no coordinated
-//! omission).
+//! loop measures that: a request held behind a slow answer on its connection counts from
+//! when it was due, its wait included (no coordinated omission); one whose connection was
+//! free counts from its send.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -240,12 +240,18 @@ async fn task(
     let mut next_sync = 0usize;
     let mut sender: Option<Sender> = None;
     let mut n: u64 = 0;
+    // When this connection's last answer arrived (or the run began).
+    let mut free_since = Instant::now();
     loop {
-        // Open loop: wait for the request's due time, from which its latency counts.
+        // Open loop: wait for the request's due time. If the connection was still waiting
+        // for its last answer then, the request counts from when it was due (the server
+        // held it up); if not, from when it is sent, so the timer's own lateness (a tick
+        // is a millisecond) is not counted as the server's.
         let due = schedule.as_mut().map(Schedule::due);
         if due.is_some_and(|d| d >= deadline) {
             break;
         }
+        let held_up = due.is_some_and(|d| free_since > d);
         if let Some(due) = due {
             tokio::time::sleep_until(due.into()).await;
         }
@@ -292,9 +298,11 @@ async fn task(
             tokio::time::sleep(Duration::from_millis(10)).await;
             continue;
         };
-        // A closed loop counts from the send; an open one from when the request was due,
-        // however long it waited behind this connection's last answer.
-        let begun = due.unwrap_or_else(Instant::now);
+        // A closed loop counts from the send; an open one held up from when it was due.
+        let begun = match due {
+            Some(due) if held_up => due,
+            _ => Instant::now(),
+        };
         let answer = async {
             s.ready().await.ok()?;
             let resp = s.send_request(request).await.ok()?;
@@ -303,6 +311,7 @@ async fn task(
             Some((status, body.len() as u64))
         }
         .await;
+        free_since = Instant::now();
         match answer {
             Some((status, len)) => {
                 let micros = begun.elapsed().as_micros().max(1) as u64;
