@@ -220,3 +220,52 @@ async fn the_observer_hears_the_application_and_each_new_qr_window_as_it_begins(
     );
     assert_ne!(second.payload, first.payload);
 }
+
+/// A ticker does not keep its wallet open: once the app has let go of the wallet, the
+/// ticker's next window finds none and the ticks end, where it held the wallet (its store
+/// and data key) alive and kept handing the observer a closed wallet's codes, after its
+/// directory was deleted too (thirtieth review, AK-F56).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ticker_ends_when_its_wallet_is_let_go() {
+    use edl_core::wallet::WalletEvent;
+    let t = TestServer::start().await;
+    let n = number(3);
+    let driver = t.create_driver(&n, true).await;
+    let code = t.activation_code(driver).await;
+    let dir = tempfile::tempdir().unwrap();
+    let keys = SoftwareKeyStore::from_key_bytes(zeroize::Zeroizing::new([7; 32]));
+    let wallet = Wallet::open(dir.path(), &keys).unwrap();
+    let heard = Arc::new(Heard(Default::default(), None));
+    wallet.set_observer(Some(heard.clone()));
+    wallet.enrol(&t.url, &n, &code).await.unwrap();
+    wallet
+        .apply(Arc::new(TestIdentityProvider::new(IDENTITY_SECRET)))
+        .await
+        .unwrap();
+    let ticks = || {
+        heard
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, e)| matches!(e, WalletEvent::Rotation(_)))
+            .count()
+    };
+    // The shortest period: a boundary within ten seconds. The wallet is let go just after
+    // one, so no tick is on its way then, and the next boundary is ten seconds off.
+    let ticker = wallet
+        .start_rotation(Form::Online, Audience::Business, Some(10))
+        .unwrap();
+    for _ in 0..130 {
+        if ticks() >= 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let before = ticks();
+    assert_eq!(before, 2, "the first code, then the next window's");
+    drop(wallet);
+    tokio::time::sleep(std::time::Duration::from_secs(11)).await;
+    assert_eq!(ticks(), before, "no code of a wallet let go");
+    drop(ticker);
+}

@@ -117,7 +117,7 @@ impl edl_core::wallet::IdentityAttester for ForeignIdentity {
         self.0
             .attest(challenge.to_vec(), licence_number.to_owned())
             .unwrap_or_else(|e| {
-                tracing::warn!("the app's IdentityProvider threw: {e}");
+                tracing::warn!("the app's IdentityProvider threw {}", e.kind());
                 None
             })
     }
@@ -130,7 +130,7 @@ impl edl_core::wallet::UploadProgress for ForeignProgress {
     fn on_stage(&self, stage: edl_core::wallet::UploadStage) {
         // A progress bar that fails must not fail the upload it reports.
         if let Err(e) = self.0.on_stage(stage.into(), stage.fraction()) {
-            tracing::warn!("the app's UploadProgress threw: {e}");
+            tracing::warn!("the app's UploadProgress threw {}", e.kind());
         }
     }
 }
@@ -161,7 +161,7 @@ impl edl_core::wallet::WalletObserver for ForeignObserver {
     fn on_event(&self, event: edl_core::wallet::WalletEvent) {
         // The change is stored already; the app's failure is only worth a line in its log.
         if let Err(e) = self.0.on_event(event.into()) {
-            tracing::warn!("the app's WalletObserver threw: {e}");
+            tracing::warn!("the app's WalletObserver threw {}", e.kind());
         }
     }
 }

@@ -4,7 +4,7 @@
 
 use edl_core::display::{self, Bilingual, Problem, Refusal};
 
-use crate::error::{EdlError, RefusalReason};
+use crate::error::{EdlError, KeyStoreFailure, RefusalReason};
 use crate::records::{
     ApplicationPhase, CheckMethod, CheckOutcome, ReviewOutcome, UploadStage, VerifierClass,
 };
@@ -42,12 +42,27 @@ fn problem(error: &EdlError) -> Problem {
         EdlError::PhotoNotAccepted => Problem::PhotoNotAccepted,
         EdlError::Malformed { .. } => Problem::Malformed,
         EdlError::StorageFull => Problem::StorageFull,
-        EdlError::CorruptStore | EdlError::KeyStore { .. } => Problem::WalletUnreadable,
+        EdlError::StoreBusy => Problem::StoreBusy,
+        EdlError::StorageUnavailable => Problem::StorageUnavailable,
+        // Only a key gone for good, or damage, asks for a new enrolment (AK-F51).
+        EdlError::CorruptStore
+        | EdlError::KeyStore {
+            reason: KeyStoreFailure::Invalidated,
+        } => Problem::WalletUnreadable,
+        EdlError::KeyStore {
+            reason: KeyStoreFailure::Unavailable,
+        } => Problem::KeyLocked,
+        EdlError::KeyStore {
+            reason: KeyStoreFailure::WrongKey,
+        } => Problem::WrongKey,
         EdlError::StoreTooNew => Problem::AppOutdated,
         EdlError::InvalidArgument { .. }
         | EdlError::Rejected { .. }
         | EdlError::Server { .. }
         | EdlError::ListRefused { .. }
+        | EdlError::KeyStore {
+            reason: KeyStoreFailure::Failed,
+        }
         | EdlError::Internal { .. } => Problem::Other,
     }
 }
@@ -162,6 +177,34 @@ mod tests {
                 reason: RefusalReason::InvalidState
             }),
             refusal_text(RefusalReason::InvalidState)
+        );
+    }
+
+    /// Only a key gone for good, or a damaged store, asks the driver to enrol again: a
+    /// locked phone or a mistyped passphrase said so too, and a driver who clears the app's
+    /// data over it loses the wallet (thirtieth review, AK-F51).
+    #[test]
+    fn only_a_lost_key_or_a_damaged_store_asks_to_enrol_again() {
+        let enrol_again = error_text(EdlError::CorruptStore);
+        assert!(enrol_again.en.contains("enrol again"), "{enrol_again:?}");
+        let key = |reason| error_text(EdlError::KeyStore { reason });
+        assert_eq!(key(KeyStoreFailure::Invalidated), enrol_again);
+        for reason in [
+            KeyStoreFailure::Unavailable,
+            KeyStoreFailure::WrongKey,
+            KeyStoreFailure::Failed,
+        ] {
+            let text = key(reason);
+            assert!(
+                !text.en.contains("enrol") && !text.zh.contains("重新绑定"),
+                "{reason:?}: {text:?}"
+            );
+        }
+        assert!(key(KeyStoreFailure::Unavailable).en.contains("Unlock"));
+        assert!(
+            key(KeyStoreFailure::WrongKey)
+                .en
+                .contains("nothing was changed")
         );
     }
 

@@ -35,6 +35,13 @@ pub struct Wallet {
 impl Wallet {
     /// Opens (or creates) the wallet in `dir`.
     pub fn new(dir: String, keys: Arc<dyn KeyStore>) -> Result<Self, EdlError> {
+        // An empty path is the process's working directory to the file system: a wallet
+        // made there by a slip is one the app never finds again (thirtieth review).
+        if dir.trim().is_empty() {
+            return Err(EdlError::InvalidArgument {
+                detail: "the wallet's directory is empty".into(),
+            });
+        }
         let inner = edl_core::wallet::Wallet::open(Path::new(&dir), &ForeignKeys(keys))?;
         tracing::info!("wallet opened");
         Ok(Wallet { inner })
@@ -240,5 +247,34 @@ impl Wallet {
     /// The barcode and manual code now.
     pub fn dynamic_code(&self, audience: Audience) -> Result<DynamicCode, EdlError> {
         Ok(self.inner.dynamic_code(audience.into(), None)?.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A key store the check must not reach.
+    struct Untouched;
+
+    impl KeyStore for Untouched {
+        fn wrap_key(&self, _: Vec<u8>) -> Result<Vec<u8>, EdlError> {
+            panic!("no key is wrapped for an empty directory")
+        }
+        fn unwrap_key(&self, _: Vec<u8>) -> Result<Vec<u8>, EdlError> {
+            panic!("no key is unwrapped for an empty directory")
+        }
+    }
+
+    #[test]
+    fn an_empty_directory_is_an_invalid_argument_and_makes_no_wallet() {
+        let cwd = std::env::current_dir().unwrap();
+        for dir in ["", "  "] {
+            assert!(matches!(
+                Wallet::new(dir.into(), Arc::new(Untouched)),
+                Err(EdlError::InvalidArgument { .. })
+            ));
+        }
+        assert!(!cwd.join("wallet.db").exists());
     }
 }

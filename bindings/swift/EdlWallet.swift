@@ -877,10 +877,14 @@ public func FfiConverterTypeIdentityProvider_lower(_ value: IdentityProvider) ->
 /**
  * Wraps and unwraps the wallet store's 32-byte data key with a key the app keeps out of the
  * database file (a non-exportable Android Keystore key, an iOS Keychain or Secure Enclave
- * key). `wrap_key` is called once, when the store is created; `unwrap_key` each time it is
- * opened. The blob is opaque to the wallet; the implementation must authenticate it (e.g.
+ * key). `wrap_key` is called once, when the store is created, followed there by one
+ * `unwrap_key` that checks the blob gives the key back (D131), so a platform key that asks
+ * the user to authenticate asks twice at creation; `unwrap_key` then runs each time the
+ * store is opened. The blob is opaque to the wallet; the implementation must authenticate it (e.g.
  * AES-GCM) and throw `EdlError.KeyStore(WrongKey)` when it does not open. This is the only
  * place the data key meets app code: overwrite the plaintext right after use, never log it.
+ * The copies the FFI layer itself makes on the way (its transfer buffers) are freed
+ * without being overwritten, which the app cannot change (SECURITY.md, AK-F53).
  * Any other exception becomes `EdlError.KeyStore(Failed)`.
  * `software_key_store` and `key_file_key_store` give implementations for desktop and tests.
  */
@@ -900,10 +904,14 @@ public protocol KeyStore: AnyObject, Sendable {
 /**
  * Wraps and unwraps the wallet store's 32-byte data key with a key the app keeps out of the
  * database file (a non-exportable Android Keystore key, an iOS Keychain or Secure Enclave
- * key). `wrap_key` is called once, when the store is created; `unwrap_key` each time it is
- * opened. The blob is opaque to the wallet; the implementation must authenticate it (e.g.
+ * key). `wrap_key` is called once, when the store is created, followed there by one
+ * `unwrap_key` that checks the blob gives the key back (D131), so a platform key that asks
+ * the user to authenticate asks twice at creation; `unwrap_key` then runs each time the
+ * store is opened. The blob is opaque to the wallet; the implementation must authenticate it (e.g.
  * AES-GCM) and throw `EdlError.KeyStore(WrongKey)` when it does not open. This is the only
  * place the data key meets app code: overwrite the plaintext right after use, never log it.
+ * The copies the FFI layer itself makes on the way (its transfer buffers) are freed
+ * without being overwritten, which the app cannot change (SECURITY.md, AK-F53).
  * Any other exception becomes `EdlError.KeyStore(Failed)`.
  * `software_key_store` and `key_file_key_store` give implementations for desktop and tests.
  */
@@ -1413,7 +1421,9 @@ public protocol OnlineVerifierProtocol: AnyObject, Sendable {
      * Checks a licence number and the 7-digit manual code the driver read out (spaces
      * allowed); throws as `verify_barcode`, with `Rejected(UnknownElicence)` for a licence
      * number the authority does not know or that has no e-licence. Unknown numbers count
-     * as failed attempts, so probing numbers ends in a lock-out like guessing codes.
+     * as failed attempts, so probing numbers ends in a lock-out like guessing codes. A
+     * number not of the licence layout (17 digits, then a digit or X; a lower-case x is
+     * taken as X) is `Malformed(TypedCode)`, sent nowhere and not counted.
      */
     func verifyManual(licenceNumber: String, code: String) async throws  -> OnlineVerification
     
@@ -1603,7 +1613,9 @@ open func verifyBarcode(text: String)async throws  -> OnlineVerification  {
      * Checks a licence number and the 7-digit manual code the driver read out (spaces
      * allowed); throws as `verify_barcode`, with `Rejected(UnknownElicence)` for a licence
      * number the authority does not know or that has no e-licence. Unknown numbers count
-     * as failed attempts, so probing numbers ends in a lock-out like guessing codes.
+     * as failed attempts, so probing numbers ends in a lock-out like guessing codes. A
+     * number not of the licence layout (17 digits, then a digit or X; a lower-case x is
+     * taken as X) is `Malformed(TypedCode)`, sent nowhere and not counted.
      */
 open func verifyManual(licenceNumber: String, code: String)async throws  -> OnlineVerification  {
     return
@@ -2603,7 +2615,11 @@ public protocol WalletProtocol: AnyObject, Sendable {
     
     /**
      * The QR presentation of `form` for `audience` now (30 s windows). Works offline.
-     * Throws `NoElicence` before the e-licence is issued.
+     * Throws `NoElicence` before the e-licence is issued. An offline verifier accepts an
+     * `Offline` presentation only within the e-licence's own lifetime (72 h from the sync
+     * that last renewed it): a phone that has not synced for longer still gets one, which
+     * every verifier refuses as `CredentialExpired`; `own_status()` says so beforehand
+     * (`Superseded`, asking for a sync), and the `Online` form is unaffected.
      */
     func present(form: PresentationForm, audience: Audience) throws  -> Presentation
     
@@ -2626,7 +2642,10 @@ public protocol WalletProtocol: AnyObject, Sendable {
     /**
      * Hands the observer a `Rotation` event with a fresh presentation now and as each
      * window begins (every 30 s, within a few milliseconds of the boundary by the
-     * authority's clock), from a background thread, until the ticker is stopped or closed.
+     * authority's clock), from a background thread, until the ticker is stopped or closed,
+     * or the wallet is closed (the ticker does not keep it open). Count down from
+     * `window_end_unix` against `now_unix()`: an event queued behind a slow callback
+     * arrives late.
      * Throws `NoElicence` before the e-licence is issued.
      */
     func startRotation(form: PresentationForm, audience: Audience) throws  -> RotationTicker
@@ -2710,7 +2729,8 @@ open class Wallet: WalletProtocol, @unchecked Sendable {
     }
     /**
      * Opens (or creates) the wallet stored in the directory `dir`, unlocking its store
-     * with `keys`. Throws `KeyStore` when `keys` cannot unwrap the store's data key.
+     * with `keys`. Throws `KeyStore` when `keys` cannot unwrap the store's data key, and
+     * `InvalidArgument` for an empty `dir`.
      */
 public convenience init(dir: String, keys: KeyStore)throws  {
     let handle =
@@ -2998,7 +3018,11 @@ open func pinRootText(rootPublicKey: String)throws   {try rustCallWithError(FfiC
     
     /**
      * The QR presentation of `form` for `audience` now (30 s windows). Works offline.
-     * Throws `NoElicence` before the e-licence is issued.
+     * Throws `NoElicence` before the e-licence is issued. An offline verifier accepts an
+     * `Offline` presentation only within the e-licence's own lifetime (72 h from the sync
+     * that last renewed it): a phone that has not synced for longer still gets one, which
+     * every verifier refuses as `CredentialExpired`; `own_status()` says so beforehand
+     * (`Superseded`, asking for a sync), and the `Online` form is unaffected.
      */
 open func present(form: PresentationForm, audience: Audience)throws  -> Presentation  {
     return try  FfiConverterTypePresentation_lift(try rustCallWithError(FfiConverterTypeEdlError_lift) {
@@ -3051,7 +3075,10 @@ open func setObserver(observer: WalletObserver?)  {try! rustCall() {
     /**
      * Hands the observer a `Rotation` event with a fresh presentation now and as each
      * window begins (every 30 s, within a few milliseconds of the boundary by the
-     * authority's clock), from a background thread, until the ticker is stopped or closed.
+     * authority's clock), from a background thread, until the ticker is stopped or closed,
+     * or the wallet is closed (the ticker does not keep it open). Count down from
+     * `window_end_unix` against `now_unix()`: an event queued behind a slow callback
+     * arrives late.
      * Throws `NoElicence` before the e-licence is issued.
      */
 open func startRotation(form: PresentationForm, audience: Audience)throws  -> RotationTicker  {
@@ -6619,6 +6646,19 @@ enum EdlError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
      */
     case StorageFull
     /**
+     * Another process holds the wallet's store (a widget or extension of the app, a
+     * backup tool) for longer than 5 s; nothing was changed. Try again in a moment.
+     */
+    case StoreBusy
+    /**
+     * The wallet's storage cannot be read or written now: its directory cannot be made or
+     * is not writable or readable (permissions; a locked phone's data protection), a file
+     * that is not the store stands in its place, or the disk failed. Nothing was changed:
+     * try again once the phone is unlocked; if it persists, the directory given to
+     * `Wallet` is not usable.
+     */
+    case StorageUnavailable
+    /**
      * A signed list was not taken (`list` says which; the lists held are unchanged), or a
      * pinned verifier holds no valid trust list to verify with (`NoList`, `Expired`): a
      * list from another authority, altered, expired, older than the one held, or a list
@@ -6696,11 +6736,13 @@ public struct FfiConverterTypeEdlError: FfiConverterRustBuffer {
         case 15: return .CorruptStore
         case 16: return .StoreTooNew
         case 17: return .StorageFull
-        case 18: return .ListRefused(
+        case 18: return .StoreBusy
+        case 19: return .StorageUnavailable
+        case 20: return .ListRefused(
             list: try FfiConverterTypeListKind.read(from: &buf), 
             reason: try FfiConverterTypeListRefusal.read(from: &buf)
             )
-        case 19: return .Internal(
+        case 21: return .Internal(
             detail: try FfiConverterString.read(from: &buf)
             )
 
@@ -6792,14 +6834,22 @@ public struct FfiConverterTypeEdlError: FfiConverterRustBuffer {
             writeInt(&buf, Int32(17))
         
         
-        case let .ListRefused(list,reason):
+        case .StoreBusy:
             writeInt(&buf, Int32(18))
+        
+        
+        case .StorageUnavailable:
+            writeInt(&buf, Int32(19))
+        
+        
+        case let .ListRefused(list,reason):
+            writeInt(&buf, Int32(20))
             FfiConverterTypeListKind.write(list, into: &buf)
             FfiConverterTypeListRefusal.write(reason, into: &buf)
             
         
         case let .Internal(detail):
-            writeInt(&buf, Int32(19))
+            writeInt(&buf, Int32(21))
             FfiConverterString.write(detail, into: &buf)
             
         }
@@ -8522,7 +8572,9 @@ public enum RejectionReason: Equatable, Hashable {
     case unknownElicence
     /**
      * Online check: this code was already verified (by another verifier, or by this one
-     * too long ago): a code is single-use; ask the driver to show the live code.
+     * too long ago): a code is single-use, and the wallet shows the same one until its
+     * window ends; scan again once the driver's countdown has moved on, or check the
+     * manual code, which is counted apart.
      */
     case alreadyUsed
 

@@ -95,6 +95,31 @@ fn malformed_online_inputs_are_typed_errors() {
     assert!(OnlineCheck::from_manual("110101199003071234", "1a23456").is_err());
 }
 
+/// A typed licence number is read as licence numbers are written (17 digits, then a digit
+/// or X): anything else is refused before it is sent, so a verifier's slip is not counted
+/// as a wrong code against it, as the UDL promises ("张三110101" was sent and counted:
+/// thirtieth review). A lower-case x, as people type it, is the X the registry holds.
+#[test]
+fn a_typed_licence_number_not_of_the_licence_layout_is_refused_before_it_is_sent() {
+    for typed in [
+        "张三110101",
+        "11010119900307123",
+        "1101011990030712345",
+        "11010119900307123Y",
+    ] {
+        assert!(
+            OnlineCheck::from_manual(typed, "1123456").is_err(),
+            "{typed}"
+        );
+    }
+    let OnlineCheck::Manual { licence_number, .. } =
+        OnlineCheck::from_manual(" 11010119900307123x ", "1123456").unwrap()
+    else {
+        panic!("a manual check");
+    };
+    assert_eq!(licence_number, "11010119900307123X");
+}
+
 /// A code past its acceptance is matched to its window by `past_window` as far back as a
 /// spend at `since` could reach (D186), and never a code `check_code` still accepts,
 /// another seed's, or one from before `since`'s reach.

@@ -104,6 +104,12 @@ pub enum EdlError {
     /// No space left for the store.
     #[error("no space left for the wallet store")]
     StorageFull,
+    /// Another process holds the store.
+    #[error("the wallet store is held by another process")]
+    StoreBusy,
+    /// The store's directory or file cannot be used now.
+    #[error("the wallet's storage cannot be read or written")]
+    StorageUnavailable,
     /// A trust list or status list was refused, or no valid trust list is held.
     #[error("{list:?} refused: {reason:?}")]
     ListRefused {
@@ -269,5 +275,35 @@ impl EdlError {
     /// A `Rejected` error with `reason`.
     fn rejected(reason: RejectionReason) -> Self {
         EdlError::Rejected { reason }
+    }
+
+    /// The variant's name alone, for a log line about an error the app threw: its text is
+    /// the app's, and may quote what the driver typed or the face check saw (the app's
+    /// `IdentityProvider` once logged a licence number that way, thirtieth review), where
+    /// the UDL promises records with no personal data.
+    pub(crate) fn kind(&self) -> &'static str {
+        match self {
+            EdlError::Malformed { .. } => "Malformed",
+            EdlError::InvalidArgument { .. } => "InvalidArgument",
+            EdlError::Rejected { .. } => "Rejected",
+            EdlError::NotEligible { .. } => "NotEligible",
+            EdlError::Refused { .. } => "Refused",
+            EdlError::Offline => "Offline",
+            EdlError::UntrustedAuthority => "UntrustedAuthority",
+            EdlError::Busy { .. } => "Busy",
+            EdlError::Unauthorised => "Unauthorised",
+            EdlError::Server { .. } => "Server",
+            EdlError::NotEnrolled => "NotEnrolled",
+            EdlError::NoElicence => "NoElicence",
+            EdlError::PhotoNotAccepted => "PhotoNotAccepted",
+            EdlError::KeyStore { .. } => "KeyStore",
+            EdlError::CorruptStore => "CorruptStore",
+            EdlError::StoreTooNew => "StoreTooNew",
+            EdlError::StorageFull => "StorageFull",
+            EdlError::StoreBusy => "StoreBusy",
+            EdlError::StorageUnavailable => "StorageUnavailable",
+            EdlError::ListRefused { .. } => "ListRefused",
+            EdlError::Internal { .. } => "Internal",
+        }
     }
 }

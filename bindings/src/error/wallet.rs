@@ -11,6 +11,10 @@ use super::{EdlError, InputKind, KeyStoreFailure, RefusalReason};
 /// failed migration step carries (`SQLITE_FULL`; the bindings do not link rusqlite).
 const SQLITE_FULL: i32 = 13;
 
+/// SQLite's result code for a library misused (here: a store setting SQLite refused),
+/// a fault of this library rather than of the storage.
+const SQLITE_MISUSE: i32 = 21;
+
 impl From<StoreError> for EdlError {
     fn from(e: StoreError) -> Self {
         match e {
@@ -20,12 +24,12 @@ impl From<StoreError> for EdlError {
             StoreError::KeyWrap(k) => k.into(),
             StoreError::Corrupt(_) => EdlError::CorruptStore,
             StoreError::DiskFull => EdlError::StorageFull,
-            StoreError::Locked => EdlError::Internal {
-                detail: "the store is locked by another process".into(),
+            // Storage the app can wait for or fix, not a fault of this library (AK-F52).
+            StoreError::Locked => EdlError::StoreBusy,
+            StoreError::Io(SQLITE_MISUSE) => EdlError::Internal {
+                detail: format!("store setting refused (SQLite code {SQLITE_MISUSE})"),
             },
-            StoreError::Io(code) => EdlError::Internal {
-                detail: format!("storage I/O error (SQLite code {code})"),
-            },
+            StoreError::Io(_) | StoreError::Directory(_) => EdlError::StorageUnavailable,
             // A file from a newer library: updating the app opens it again; nothing was
             // changed, so it must not be wiped.
             StoreError::Migration(MigrationError::TooNew { .. }) => EdlError::StoreTooNew,
@@ -152,6 +156,17 @@ mod tests {
                 EdlError::KeyStore {
                     reason: KeyStoreFailure::Invalidated,
                 },
+            ),
+            // Another process holding the store, and storage that cannot be used now,
+            // are for the app to wait for or fix, not library faults (AK-F52).
+            (WalletError::Store(StoreError::Locked), EdlError::StoreBusy),
+            (
+                WalletError::Store(StoreError::Io(14)),
+                EdlError::StorageUnavailable,
+            ),
+            (
+                WalletError::Store(StoreError::Directory(13)),
+                EdlError::StorageUnavailable,
             ),
             (
                 WalletError::Store(StoreError::DiskFull),

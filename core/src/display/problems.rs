@@ -50,10 +50,20 @@ pub enum Problem {
     Malformed,
     /// The phone has no space left.
     StorageFull,
-    /// The wallet's store cannot be opened (damaged, or the key store failed).
+    /// The wallet's store cannot be opened again (damaged, or its key gone for good).
     WalletUnreadable,
+    /// The phone's key store cannot be used now (locked, or asking the user to sign in):
+    /// nothing is lost, the same call works once the phone is unlocked.
+    KeyLocked,
+    /// The key given does not open the wallet (a mistyped passphrase, another phone's
+    /// key): nothing was changed.
+    WrongKey,
     /// The wallet's store was written by a newer version of the app.
     AppOutdated,
+    /// Another part of the app (a widget, an extension) or a backup holds the wallet.
+    StoreBusy,
+    /// The phone's storage cannot be used now (locked, or not writable).
+    StorageUnavailable,
     /// Anything else: a server fault, a programming error, an internal fault.
     Other,
 }
@@ -120,6 +130,19 @@ pub fn problem(problem: Problem) -> Bilingual {
         WalletUnreadable => (
             "本机数据无法打开，请重新绑定",
             "The wallet cannot be opened: enrol again",
+        ),
+        KeyLocked => ("请解锁手机后重试", "Unlock the phone and try again"),
+        WrongKey => (
+            "密钥或口令不正确，未作任何更改",
+            "The key or passphrase is wrong: nothing was changed",
+        ),
+        StoreBusy => (
+            "电子驾驶证正被其他程序使用，请稍后再试",
+            "The wallet is in use by another part of the app: try again in a moment",
+        ),
+        StorageUnavailable => (
+            "暂时无法读写手机存储，请解锁手机后重试",
+            "The phone's storage cannot be used now: unlock the phone and try again",
         ),
         AppOutdated => (
             "本机数据由更新版本的应用保存，请更新应用",

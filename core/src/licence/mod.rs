@@ -33,4 +33,6 @@ pub use error::{Field, LicenceError};
 pub use page::{Licence, MainPage, Sex, SupplementaryPage, class_meanings};
 pub use points::{POINTS_LIMIT, PointsCycle, RecordEntry};
 pub use status::{LicenceStatus, StatusCode, StatusColour};
-pub use validate::{check_name, has_hidden_character, is_hidden_character, printable};
+pub use validate::{
+    check_licence_number, check_name, has_hidden_character, is_hidden_character, printable,
+};

@@ -82,7 +82,7 @@ pub fn check_name(name: &str) -> Result<(), LicenceError> {
 }
 
 /// 17 ASCII digits then a digit or upper-case 'X' (the citizen ID layout, GB 11643).
-fn check_licence_number(number: &str) -> Result<(), LicenceError> {
+pub fn check_licence_number(number: &str) -> Result<(), LicenceError> {
     if number.is_empty() {
         return Err(LicenceError::Empty(Field::LicenceNumber));
     }

@@ -4,6 +4,7 @@
 use crate::codec::DecodeError;
 use crate::credential::{Audience, ElicenceId};
 use crate::crypto::{CodeKind, TotpSeed};
+use crate::licence::check_licence_number;
 use crate::present::{
     BARCODE_DIGITS, MANUAL_CODE_DIGITS, MANUAL_PERIOD, MAX_PERIOD, MIN_PERIOD, OnlinePayload,
     PayloadError, Window, audience_from_digit,
@@ -82,8 +83,10 @@ impl OnlineCheck {
         if code.len() != MANUAL_CODE_DIGITS || !code.bytes().all(|b| b.is_ascii_digit()) {
             return Err(DecodeError::BadValue("manual_code").into());
         }
-        let licence_number = licence_number.trim();
-        if licence_number.is_empty() || licence_number.len() > 32 {
+        // Read as licence numbers are written (a lower-case x as typed is the registry's X);
+        // any other text is refused here, before it is sent or counted as a wrong code.
+        let licence_number = licence_number.trim().to_ascii_uppercase();
+        if check_licence_number(&licence_number).is_err() {
             return Err(DecodeError::BadValue("licence_number").into());
         }
         let audience = code
@@ -92,7 +95,7 @@ impl OnlineCheck {
             .and_then(audience_from_digit)
             .ok_or(PayloadError::BadHeader)?;
         Ok(OnlineCheck::Manual {
-            licence_number: licence_number.to_owned(),
+            licence_number,
             audience,
             code: code[1..].to_owned(),
         })

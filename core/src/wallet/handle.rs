@@ -76,7 +76,9 @@ impl Wallet {
     /// Opens (or creates, [`make_wallet_dir`]) the wallet in `dir`, unlocking its store with `keys`.
     pub fn open(dir: &Path, keys: &dyn KeyWrapper) -> Result<Wallet, WalletError> {
         make_wallet_dir(dir).map_err(|e| {
-            WalletError::Store(super::store::StoreError::Io(e.raw_os_error().unwrap_or(0)))
+            WalletError::Store(super::store::StoreError::Directory(
+                e.raw_os_error().unwrap_or(0),
+            ))
         })?;
         let store = WalletStore::open(dir.join(STORE_FILE), keys)?;
         Ok(Wallet {
@@ -118,6 +120,14 @@ impl Wallet {
         if let Some(r) = &self.receipts {
             r.add(n);
         }
+    }
+
+    /// The wallet behind `inner`, if the app still holds it.
+    fn upgrade(inner: &std::sync::Weak<Inner>) -> Option<Wallet> {
+        inner.upgrade().map(|inner| Wallet {
+            inner,
+            receipts: None,
+        })
     }
 
     /// Runs `call` with a handle of this wallet that notes the callbacks it queues, then
@@ -337,7 +347,8 @@ impl Wallet {
     /// Hands the observer a [`WalletEvent::Rotation`] with the presentation of `form` for
     /// `audience` now and again as each window begins (within a few milliseconds of the
     /// boundary, by the authority's clock), from a thread of its own, until the ticker is
-    /// stopped or dropped. Fails at once when there is nothing to present.
+    /// stopped or dropped, or the wallet is (the ticker does not keep it open). Fails at
+    /// once when there is nothing to present.
     pub fn start_rotation(
         &self,
         form: Form,
@@ -346,15 +357,20 @@ impl Wallet {
     ) -> Result<RotationTicker, WalletError> {
         // Made here, so a wallet with nothing to present fails now, not in the thread.
         let first = self.present(form, audience, period)?;
+        // The thread holds the wallet weakly: once the app has let it go, the next window
+        // finds none and the ticks end, rather than keeping its store and data key open
+        // and presenting a closed wallet's codes (thirtieth review, AK-F56).
         let present = {
-            let w = self.clone();
-            move || w.present(form, audience, period).ok()
+            let w = Arc::downgrade(&self.inner);
+            move || Wallet::upgrade(&w)?.present(form, audience, period).ok()
         };
         let millis_left = {
-            let w = self.clone();
+            let w = Arc::downgrade(&self.inner);
             move |p: &Presentation| {
                 let end = p.window.ends_at().saturating_mul(1000);
-                let now = w.now_millis().unwrap_or(end);
+                let now = Wallet::upgrade(&w)
+                    .and_then(|w| w.now_millis().ok())
+                    .unwrap_or(end);
                 end.saturating_sub(now)
             }
         };

@@ -118,6 +118,11 @@ pub enum StoreError {
     /// error). The number is SQLite's extended result code, for diagnosis.
     #[error("storage I/O error (SQLite code {0})")]
     Io(i32),
+    /// The wallet's directory cannot be made or opened. The number is the OS error
+    /// (`errno`), for diagnosis: not a SQLite code (an `EACCES`, 13, read as one was
+    /// `SQLITE_FULL`).
+    #[error("the wallet's directory cannot be made or opened (OS error {0})")]
+    Directory(i32),
     /// The key wrapper (the app's key store) failed for a reason other than a wrong key.
     #[error("key store: {0}")]
     KeyWrap(KeyWrapError),
