@@ -123,6 +123,12 @@ impl Keys {
         }
     }
 
+    /// How long a retired key stays in the trust list after its retirement (the longest
+    /// a credential it signed may be in use).
+    pub fn kept_for(&self) -> u64 {
+        self.max_credential_life
+    }
+
     /// Makes a new current key valid from `now` and retires the others at `now`:
     /// credentials they signed keep verifying until they expire. The next key id comes
     /// from the store, which another process may have rotated; two rotations at once
@@ -272,7 +278,7 @@ fn useful(rows: &[IssuerKeyRow], now: u64, max_credential_life: u64) -> Vec<&Iss
     };
     let mut useful: Vec<&IssuerKeyRow> = rows
         .iter()
-        .filter(|r| r.kid == current || u64::from(r.not_after) + max_credential_life >= now)
+        .filter(|r| r.kid == current || crate::root::listed(r.not_after, now, max_credential_life))
         .collect();
     useful.sort_by_key(|r| std::cmp::Reverse(r.kid));
     useful.truncate(MAX_TRUSTED);

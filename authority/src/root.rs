@@ -22,6 +22,29 @@ pub const TRUST_LIST_LIFETIME: u32 = 7 * 24 * 3600;
 /// Lists are re-signed on the hour, so every replica serves the same bytes in an hour.
 const RESIGN_EVERY: u64 = 3600;
 
+/// Whether an issuing key whose period ends at `not_after` (`u32::MAX` while current) is
+/// in the trust list at `now`: a retired key stays while what it signed may be in use
+/// (`kept_for` seconds after its retirement), and leaves at the first hour boundary after,
+/// where the list's sequence changes anyway. Leaving mid-hour changed the keys under the
+/// hour's sequence, and verifiers that had refreshed in that hour refused the current list
+/// as rolled back until the next (thirty-first review, AL-F1).
+pub fn listed(not_after: u32, now: u64, kept_for: u64) -> bool {
+    not_after == u32::MAX
+        || u64::from(not_after).saturating_add(kept_for) >= now - now % RESIGN_EVERY
+}
+
+/// The keys of `keys` [`listed`] at `now`: what the root signs then, whatever moment of
+/// the hour the set in memory was last read from the store.
+pub fn listed_at(keys: &TrustList, now: u64, kept_for: u64) -> TrustList {
+    let kept: Vec<_> = keys
+        .keys()
+        .iter()
+        .filter(|k| listed(k.not_after, now, kept_for))
+        .cloned()
+        .collect();
+    TrustList::new(kept).unwrap_or_else(|_| keys.clone())
+}
+
 /// Why the root key could not be made or read. Never carries key material.
 #[derive(Debug, thiserror::Error)]
 pub enum RootKeyError {
@@ -139,9 +162,17 @@ pub fn contents(keys: &TrustList, now: u64, next_root: Option<PublicKey>) -> Tru
 /// latest key event past, so an event in an hour's first second, or in the second of an
 /// earlier event, left it as it was with other keys, and a verifier holding the list from
 /// just before refused the current one as rolled back until the hour turned (thirtieth
-/// review, AK-F2).
+/// review, AK-F2). An event after `now` (a replica whose clock is ahead rotated) refuses
+/// too: a rotation dated before it would retire that key before it began (AL-F5).
 pub fn a_new_sequence_at(keys: &TrustList, now: u64) -> bool {
-    u64::from(contents(keys, now, None).sequence) < now
+    let hour = now - now % RESIGN_EVERY;
+    hour < now
+        && keys
+            .keys()
+            .iter()
+            .flat_map(|k| [k.not_before, k.not_after])
+            .filter(|t| *t != u32::MAX)
+            .all(|t| u64::from(t) < now)
 }
 
 #[cfg(test)]

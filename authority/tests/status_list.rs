@@ -160,18 +160,66 @@ async fn a_rotation_never_leaves_a_trust_list_of_the_same_sequence_with_other_ke
     assert_eq!(keys.keys().len(), 3, "the scanner holds the current keys");
 
     // The first second of an hour: the hour's list is signed with that second's sequence.
+    // The rotation waits for the next second and is made then (the clock moves while it
+    // waits, as a real one does): an operator's job at :00 goes through a second late.
     t.clock.advance(3600 - t.now() % 3600);
     scanner.accept(&list().await, t.now(), 5).unwrap();
+    let hour = t.now();
+    let ((s, v), ()) = tokio::join!(t.admin(Method::POST, paths::ROTATE_KEY, json!({})), async {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        t.clock.advance(1);
+    });
+    assert_eq!(s, StatusCode::OK, "made a second late: {v}");
+    let key3 = v["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kid"] == 3)
+        .unwrap();
+    assert_eq!(key3["not_after"], hour + 1, "key 3 retired then");
+    let keys = scanner.accept(&list().await, t.now(), 5).unwrap();
+    assert_eq!(keys.keys().len(), 4);
+    // A key event after this process's clock (another replica's, ahead, rotated): refused,
+    // not dated before it (thirty-first review, AL-F5).
+    t.clock.set(t.now() - 10);
     let (s, _) = t.admin(Method::POST, paths::ROTATE_KEY, json!({})).await;
     assert_eq!(
         s,
         StatusCode::TOO_MANY_REQUESTS,
-        "at the hour's first second"
+        "behind the last key event"
     );
-    t.clock.advance(1);
+}
+
+/// A retired key leaves the trust list once what it signed can no longer be in use (the
+/// credential lifetime after its retirement), but that moment is no key event: it left
+/// mid-hour, the keys changed under the hour's sequence, and every scanner that had
+/// refreshed earlier in that hour refused the current list as rolled back, and with it
+/// new status lists, until the hour turned (thirty-first review, AL-F1). It now leaves at
+/// the first hour boundary after, where the sequence changes anyway.
+#[tokio::test]
+async fn a_retired_key_leaves_the_trust_list_only_as_an_hour_turns() {
+    let t = TestServer::start().await;
+    let life = 72 * 3600;
+    let list = || async { get(&t, paths::SIGNED_TRUST_LIST).await.1 };
+    // Rotate so that key 1's time in the list ends in the middle of an hour.
+    let retired_at = {
+        let now = t.now() + 1;
+        now + (5400 - (now + life) % 3600) % 3600
+    };
+    t.clock.advance(retired_at - t.now());
     t.admin_ok(Method::POST, paths::ROTATE_KEY, json!({})).await;
+    let gone = retired_at + life + 1;
+    assert_eq!(gone % 3600, 1801, "mid-hour");
+    t.clock.advance(gone - 2 - t.now());
+    let mut scanner = TrustAnchor::pinned(edl_authority_root().public());
     let keys = scanner.accept(&list().await, t.now(), 5).unwrap();
-    assert_eq!(keys.keys().len(), 4);
+    assert_eq!(keys.keys().len(), 2, "key 1 still listed");
+    t.clock.advance(2);
+    let keys = scanner.accept(&list().await, t.now(), 5).unwrap();
+    assert_eq!(keys.keys().len(), 2, "the same list until the hour turns");
+    t.clock.advance(3600 - t.now() % 3600);
+    let keys = scanner.accept(&list().await, t.now(), 5).unwrap();
+    assert_eq!(keys.keys().len(), 1, "key 1 left with the hour");
 }
 
 #[tokio::test]

@@ -131,7 +131,11 @@ impl Verifier {
     ) -> Result<ListsInfo, EdlError> {
         let trust = online.fetch_signed_trust_list().await?;
         let status = online.fetch_status_list().await?;
-        let trust_list = self.load_trust_list(trust, now_unix)?;
+        // Fetched just now: dated by the authority's clock, which may be ahead of this one
+        // (AL-F2), as the status list's may (D203).
+        let trust_list = self.update(|t| t.load_fetched_trust_list(&trust, now_unix, DEFAULT_SKEW));
+        log_load("trust list", &trust_list);
+        let trust_list = trust_list?.into();
         // Fetched just now: a list made long before was kept or replayed on the way
         // (AG-F2), which a list loaded by the app from elsewhere cannot be judged by.
         let loaded = self.update(|t| t.load_fetched_status_list(&status, now_unix, DEFAULT_SKEW));

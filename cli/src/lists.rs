@@ -84,7 +84,8 @@ pub fn open_status(
         .map_err(|e| Failure::list(format!("status list refused: {e}")))?;
     if u64::from(list.issued_at) > now.saturating_add(u64::from(SKEW)) {
         return Err(Failure::list(format!(
-            "status list refused: not valid yet (made {}, ahead of this machine's clock:              the authority's clock or this one is wrong)",
+            "status list refused: not valid yet (made {}, ahead of this machine's clock: \
+             the authority's clock or this one is wrong)",
             beijing::format(u64::from(list.issued_at))
         )));
     }

@@ -10,7 +10,7 @@ final class KeychainKeyStore: KeyStore, @unchecked Sendable {
     private let account = "edl-wallet-data-key"
 
     func wrapKey(plaintext: Data) throws -> Data {
-        guard let sealed = try AES.GCM.seal(plaintext, using: key()).combined else {
+        guard let sealed = try AES.GCM.seal(plaintext, using: key(createIfMissing: true)).combined else {
             throw EdlError.KeyStore(reason: .failed)
         }
         return sealed
@@ -18,13 +18,17 @@ final class KeychainKeyStore: KeyStore, @unchecked Sendable {
 
     func unwrapKey(wrapped: Data) throws -> Data {
         do {
-            return try AES.GCM.open(AES.GCM.SealedBox(combined: wrapped), using: key())
+            return try AES.GCM.open(AES.GCM.SealedBox(combined: wrapped), using: key(createIfMissing: false))
         } catch is CryptoKitError {
             throw EdlError.KeyStore(reason: .wrongKey)
         }
     }
 
-    private func key() throws -> SymmetricKey {
+    /// The Keychain key; made only when a new wallet wraps its data key. When a wallet is
+    /// opened and the key is gone (a backup restored without this device's Keychain), the
+    /// wallet can never open again: `invalidated`, whose words ask to enrol again, not a
+    /// new key that then reads as a wrong one.
+    private func key(createIfMissing: Bool) throws -> SymmetricKey {
         let query: [String: Any] = [
             kSecClass as String: kSecClassGenericPassword,
             kSecAttrAccount as String: account,
@@ -36,6 +40,7 @@ final class KeychainKeyStore: KeyStore, @unchecked Sendable {
             guard let data = item as? Data else { throw EdlError.KeyStore(reason: .failed) }
             return SymmetricKey(data: data)
         case errSecItemNotFound:
+            guard createIfMissing else { throw EdlError.KeyStore(reason: .invalidated) }
             let key = SymmetricKey(size: .bits256)
             let add: [String: Any] = [
                 kSecClass as String: kSecClassGenericPassword,

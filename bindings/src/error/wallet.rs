@@ -11,9 +11,10 @@ use super::{EdlError, InputKind, KeyStoreFailure, RefusalReason};
 /// failed migration step carries (`SQLITE_FULL`; the bindings do not link rusqlite).
 const SQLITE_FULL: i32 = 13;
 
-/// SQLite's result code for a library misused (here: a store setting SQLite refused),
-/// a fault of this library rather than of the storage.
-const SQLITE_MISUSE: i32 = 21;
+/// The primary SQLite result codes of storage the app can wait for or fix: no permission
+/// (`SQLITE_PERM`), read-only (`SQLITE_READONLY`), an I/O error (`SQLITE_IOERR`), cannot
+/// open (`SQLITE_CANTOPEN`). Any other code is this library's fault (AL-F3).
+const STORAGE_CODES: [i32; 4] = [3, 8, 10, 14];
 
 impl From<StoreError> for EdlError {
     fn from(e: StoreError) -> Self {
@@ -26,10 +27,13 @@ impl From<StoreError> for EdlError {
             StoreError::DiskFull => EdlError::StorageFull,
             // Storage the app can wait for or fix, not a fault of this library (AK-F52).
             StoreError::Locked => EdlError::StoreBusy,
-            StoreError::Io(SQLITE_MISUSE) => EdlError::Internal {
-                detail: format!("store setting refused (SQLite code {SQLITE_MISUSE})"),
+            StoreError::Io(code) if STORAGE_CODES.contains(&(code & 0xff)) => {
+                EdlError::StorageUnavailable
+            }
+            StoreError::Directory(_) => EdlError::StorageUnavailable,
+            StoreError::Io(code) => EdlError::Internal {
+                detail: format!("storage error (SQLite code {code})"),
             },
-            StoreError::Io(_) | StoreError::Directory(_) => EdlError::StorageUnavailable,
             // A file from a newer library: updating the app opens it again; nothing was
             // changed, so it must not be wiped.
             StoreError::Migration(MigrationError::TooNew { .. }) => EdlError::StoreTooNew,
@@ -163,6 +167,18 @@ mod tests {
             (
                 WalletError::Store(StoreError::Io(14)),
                 EdlError::StorageUnavailable,
+            ),
+            // SQLITE_IOERR_WRITE, an extended code of an I/O error.
+            (
+                WalletError::Store(StoreError::Io(778)),
+                EdlError::StorageUnavailable,
+            ),
+            // A misuse inside the library is still its fault (AL-F3).
+            (
+                WalletError::Store(StoreError::Io(-1)),
+                EdlError::Internal {
+                    detail: "storage error (SQLite code -1)".into(),
+                },
             ),
             (
                 WalletError::Store(StoreError::Directory(13)),

@@ -115,9 +115,15 @@ impl OnlineVerifier {
         licence_number: &str,
         code: &str,
     ) -> Result<OnlineAnswer, OnlineVerifyError> {
-        let shown = shown(&OnlineCheck::from_manual(licence_number, code)?);
+        let check = OnlineCheck::from_manual(licence_number, code)?;
+        let shown = shown(&check);
+        // The number as read (a lower-case x as the registry's X), whatever the authority
+        // does with it (AL-F6: one older than the check took "…x" literally and counted it).
+        let OnlineCheck::Manual { licence_number, .. } = check else {
+            return Err(OnlineVerifyError::Net(NetError::Internal));
+        };
         let request = VerifyRequest::Manual {
-            licence_number: licence_number.trim().to_owned(),
+            licence_number,
             code: code.to_owned(),
         };
         self.send(request, shown).await

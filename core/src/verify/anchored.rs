@@ -51,6 +51,12 @@ pub enum StatusListRefusal {
 /// platform since the twenty-sixth review's AG-F2).
 pub const LIVE_STATUS_MAX_AGE: u64 = 300;
 
+/// The allowance for a list's date ahead of the verifier's clock when the list was fetched
+/// live (or is read back after it was): `skew` plus [`LIVE_STATUS_MAX_AGE`] (D203).
+pub fn live_skew(skew: u32) -> u32 {
+    skew.saturating_add(u32::try_from(LIVE_STATUS_MAX_AGE).unwrap_or(u32::MAX))
+}
+
 /// Refuses a status list issued at `issued_at` (the authority's clock) and fetched live
 /// at `now` (the verifier's) more than [`LIVE_STATUS_MAX_AGE`] plus `skew` before.
 pub fn check_live_status(issued_at: u32, now: u64, skew: u32) -> Result<(), StatusListRefusal> {
@@ -204,6 +210,20 @@ impl OfflineTrust {
         self.trust_list_summary().ok_or(TrustListRejection::NoList)
     }
 
+    /// [`OfflineTrust::load_trust_list`] for a list fetched from the authority just now,
+    /// which may be dated up to [`LIVE_STATUS_MAX_AGE`] after `now` (the verifier's clock
+    /// slow: the hourly list is dated on the hour, so a scanner minutes slow refused every
+    /// refresh in an hour's first minutes, and the status list with it; AL-F2), as a status
+    /// list fetched with it may (D203).
+    pub fn load_fetched_trust_list(
+        &mut self,
+        bytes: &[u8],
+        now: u64,
+        skew: u32,
+    ) -> Result<TrustListSummary, TrustListRejection> {
+        self.load_trust_list(bytes, now, live_skew(skew))
+    }
+
     /// Takes a signed status list if its signer is in the trust list held (valid at
     /// `now`), it is not issued in the future and not before the status list held. A
     /// stale list is taken (it is the newest known; it answers "status unknown").
@@ -248,7 +268,7 @@ impl OfflineTrust {
         // scanner 6 s slow refused every live list and read every status as unknown).
         let ahead = if fetched_live {
             check_live_status(list.issued_at, now, skew)?;
-            LIVE_STATUS_MAX_AGE.saturating_add(u64::from(skew))
+            u64::from(live_skew(skew))
         } else {
             u64::from(skew)
         };

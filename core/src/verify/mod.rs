@@ -8,7 +8,8 @@ mod policy;
 
 pub use anchored::{
     AnchoredRejection, LIVE_STATUS_MAX_AGE, OfflineTrust, OwnStatus, StatusListRefusal,
-    StatusListSummary, TrustListSummary, check_live_status, root_key_from_text, root_key_to_text,
+    StatusListSummary, TrustListSummary, check_live_status, live_skew, root_key_from_text,
+    root_key_to_text,
 };
 pub use offline::{Rejection, StatusCheck, Verified, verify_offline, verify_offline_with_status};
 pub use online::{CodeRejection, FAST_CLOCK_SKEW, OnlineCheck, check_code, past_window};

@@ -6,6 +6,7 @@ use crate::credential::Credential;
 use crate::crypto::PublicKey;
 use crate::verify::{
     DEFAULT_SKEW, OfflineTrust, OwnStatus, StatusListRefusal, StatusListSummary, TrustListSummary,
+    live_skew,
 };
 use crate::wire::Base64;
 
@@ -99,9 +100,12 @@ impl Wallet {
         let (trust_list_summary, status_list_summary) = self.store().write(|tx| {
             let mut stored: StoredLists = tx.get_doc(state::TRUST_LISTS)?.unwrap_or_default();
             let mut held = offline_trust(&stored, now)?;
-            let trust = held
-                .load_trust_list(trust_list, now, DEFAULT_SKEW)
-                .map_err(WalletError::TrustList)?;
+            let trust = if fetched_live {
+                held.load_fetched_trust_list(trust_list, now, DEFAULT_SKEW)
+            } else {
+                held.load_trust_list(trust_list, now, DEFAULT_SKEW)
+            }
+            .map_err(WalletError::TrustList)?;
             let status = if fetched_live {
                 held.load_fetched_status_list(status_list, now, DEFAULT_SKEW)
             } else {
@@ -156,14 +160,17 @@ fn offline_trust(stored: &StoredLists, now: u64) -> Result<OfflineTrust, WalletE
         .and_then(|r| PublicKey::from_bytes(&r).ok())
         .ok_or(WalletError::NoRootPinned)?;
     let mut held = OfflineTrust::pinned(root);
+    // Read back with the allowance they may have been taken with (fetched live, dated up
+    // to that far ahead of this clock): the plain skew dropped a list just taken, and with
+    // it the rollback guard (AL-F2). Each was checked when it came.
+    let skew = live_skew(DEFAULT_SKEW);
     if let Some(list) = &stored.trust_list {
         // Expired or not, the stored list was checked when it came; an expired one
         // no longer vouches for anything.
-        let _ = held.load_trust_list(list.as_bytes(), now, DEFAULT_SKEW);
+        let _ = held.load_trust_list(list.as_bytes(), now, skew);
     }
     if let Some(list) = &stored.status_list {
-        let _: Result<_, StatusListRefusal> =
-            held.load_status_list(list.as_bytes(), now, DEFAULT_SKEW);
+        let _: Result<_, StatusListRefusal> = held.load_status_list(list.as_bytes(), now, skew);
     }
     Ok(held)
 }

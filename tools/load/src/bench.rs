@@ -182,6 +182,11 @@ fn ms(micros: u64) -> String {
 
 /// Runs the matrix and prints its rows.
 pub async fn run(args: Args) -> Result<(), Error> {
+    if let Some(bad) = args.rates.iter().find(|r| !(r.is_finite() && **r > 0.0)) {
+        return Err(Error::Setup(format!(
+            "a rate is requests a second, above 0: not {bad}"
+        )));
+    }
     let target = Target::parse(&args.db);
     let drivers = one_count(&target).await?;
     let cursor = db::cursor(&target).await?;

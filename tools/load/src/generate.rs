@@ -240,8 +240,9 @@ async fn task(
     let mut next_sync = 0usize;
     let mut sender: Option<Sender> = None;
     let mut n: u64 = 0;
-    // When this connection's last answer arrived (or the run began).
-    let mut free_since = Instant::now();
+    // When this connection's last answer arrived (none yet: its first request is not held
+    // up by anything).
+    let mut free_since: Option<Instant> = None;
     loop {
         // Open loop: wait for the request's due time. If the connection was still waiting
         // for its last answer then, the request counts from when it was due (the server
@@ -251,10 +252,14 @@ async fn task(
         if due.is_some_and(|d| d >= deadline) {
             break;
         }
-        let held_up = due.is_some_and(|d| free_since > d);
+        let held_up = due.is_some_and(|d| free_since.is_some_and(|f| f > d));
         if let Some(due) = due {
             tokio::time::sleep_until(due.into()).await;
         }
+        // An open loop counts from here, before the request is built (a code made, a sync
+        // signed) or its connection made, held up or not alike (AL-F7); a held-up request
+        // from when it was due.
+        let open_begun = due.map(|d| if held_up { d } else { Instant::now() });
         if Instant::now() >= deadline || sent.fetch_add(1, Ordering::Relaxed) >= spec.max_requests {
             break;
         }
@@ -298,11 +303,8 @@ async fn task(
             tokio::time::sleep(Duration::from_millis(10)).await;
             continue;
         };
-        // A closed loop counts from the send; an open one held up from when it was due.
-        let begun = match due {
-            Some(due) if held_up => due,
-            _ => Instant::now(),
-        };
+        // A closed loop counts from the send.
+        let begun = open_begun.unwrap_or_else(Instant::now);
         let answer = async {
             s.ready().await.ok()?;
             let resp = s.send_request(request).await.ok()?;
@@ -311,7 +313,7 @@ async fn task(
             Some((status, body.len() as u64))
         }
         .await;
-        free_since = Instant::now();
+        free_since = Some(Instant::now());
         match answer {
             Some((status, len)) => {
                 let micros = begun.elapsed().as_micros().max(1) as u64;

@@ -401,3 +401,32 @@ fn a_held_status_list_lives_no_longer_than_its_key_allows_after_a_rotation() {
         Ok(StatusCheck::Unknown)
     );
 }
+
+/// The trust list fetched in the same refresh is dated by the authority's clock too, on
+/// the hour: a scanner minutes slow refused it, and the whole refresh, in every hour's
+/// first minutes (thirty-first review, AL-F2). Fetched live, it may be dated ahead as far
+/// as a live status list may; from a file, the plain skew.
+#[test]
+fn a_trust_list_fetched_live_by_a_scanner_minutes_slow_is_taken() {
+    let s = sample::issued(ISSUED);
+    let ahead = TrustListContents {
+        sequence: (NOW + 120) as u32,
+        issued_at: (NOW + 120) as u32,
+        expires_at: (NOW + 7 * 24 * 3600) as u32,
+        next_root: None,
+        keys: s.trust.clone(),
+    }
+    .sign(&root());
+    let mut t = OfflineTrust::pinned(root().public());
+    assert_eq!(
+        t.load_trust_list(&ahead, NOW, SKEW),
+        Err(TrustListRejection::NotYetValid)
+    );
+    t.load_fetched_trust_list(&ahead, NOW, SKEW).unwrap();
+    t.load_fetched_status_list(
+        &signed_status(NOW as u32 + 120, ElicenceStatus::InForce),
+        NOW,
+        SKEW,
+    )
+    .unwrap();
+}

@@ -18,9 +18,15 @@ import javax.crypto.spec.GCMParameterSpec
  * The blob is `iv (12 bytes) ‖ ciphertext ‖ tag`.
  */
 class KeystoreKeyStore(private val alias: String = "edl-wallet-data-key") : KeyStore {
-    private fun key(): SecretKey {
+    /**
+     * The Keystore key; made only when a new wallet wraps its data key. When a wallet is
+     * opened and the key is gone, it can never open again: INVALIDATED (whose words ask to
+     * enrol again), not a new key that then reads as a wrong one.
+     */
+    private fun key(createIfMissing: Boolean): SecretKey {
         val store = java.security.KeyStore.getInstance("AndroidKeyStore").apply { load(null) }
         (store.getKey(alias, null) as? SecretKey)?.let { return it }
+        if (!createIfMissing) throw EdlException.KeyStore(KeyStoreFailure.INVALIDATED)
         val spec = KeyGenParameterSpec.Builder(alias, KeyProperties.PURPOSE_ENCRYPT or KeyProperties.PURPOSE_DECRYPT)
             .setBlockModes(KeyProperties.BLOCK_MODE_GCM)
             .setEncryptionPaddings(KeyProperties.ENCRYPTION_PADDING_NONE)
@@ -34,7 +40,7 @@ class KeystoreKeyStore(private val alias: String = "edl-wallet-data-key") : KeyS
     override fun wrapKey(plaintext: ByteArray): ByteArray {
         try {
             // The Keystore chooses the IV: callers may not supply one for encryption.
-            val cipher = Cipher.getInstance("AES/GCM/NoPadding").apply { init(Cipher.ENCRYPT_MODE, key()) }
+            val cipher = Cipher.getInstance("AES/GCM/NoPadding").apply { init(Cipher.ENCRYPT_MODE, key(createIfMissing = true)) }
             return cipher.iv + cipher.doFinal(plaintext)
         } finally {
             plaintext.fill(0)
@@ -45,7 +51,7 @@ class KeystoreKeyStore(private val alias: String = "edl-wallet-data-key") : KeyS
         if (wrapped.size < IV_BYTES + TAG_BYTES) throw EdlException.KeyStore(KeyStoreFailure.WRONG_KEY)
         try {
             val cipher = Cipher.getInstance("AES/GCM/NoPadding")
-            cipher.init(Cipher.DECRYPT_MODE, key(), GCMParameterSpec(TAG_BYTES * 8, wrapped, 0, IV_BYTES))
+            cipher.init(Cipher.DECRYPT_MODE, key(createIfMissing = false), GCMParameterSpec(TAG_BYTES * 8, wrapped, 0, IV_BYTES))
             return cipher.doFinal(wrapped, IV_BYTES, wrapped.size - IV_BYTES)
         } catch (e: AEADBadTagException) {
             throw EdlException.KeyStore(KeyStoreFailure.WRONG_KEY)
