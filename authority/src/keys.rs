@@ -139,15 +139,22 @@ impl Keys {
     pub async fn rotate(&self, store: &dyn RegistryStore, now: u64) -> Result<Arc<Loaded>, Error> {
         let held = self.for_signing(store, now).await?;
         if !crate::root::a_new_sequence_at(&held.trust, now) {
+            // A key event after this clock: another process's clock is ahead, or this one
+            // was stepped back; waiting a second will not do (AM-F4).
+            if crate::root::latest_key_event(&held.trust).is_some_and(|t| t > now) {
+                return Err(Error::InvalidState(
+                    "the latest issuer key event is after this server's clock: check the clocks",
+                ));
+            }
             return Err(Error::Busy { retry_after: 1 });
         }
-        let next = store
-            .issuer_keys()
-            .await?
-            .iter()
-            .map(|r| r.kid)
-            .max()
-            .unwrap_or(0)
+        // The next id after the keys the check above read: a rotation another process
+        // made since then takes the same id and this one is refused as a clash, instead
+        // of retiring that key at a time before it began (thirty-second review, AM-F1).
+        let next = held
+            .issuer
+            .kid()
+            .0
             .checked_add(1)
             .ok_or(Error::InvalidState("no key ids left"))?;
         match store

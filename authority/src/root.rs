@@ -6,7 +6,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use edl_core::credential::{TrustList, TrustListContents};
+use edl_core::credential::{TrustList, TrustListContents, TrustedKey};
 use edl_core::crypto::{PublicKey, SecretKey};
 use zeroize::Zeroizing;
 
@@ -33,16 +33,38 @@ pub fn listed(not_after: u32, now: u64, kept_for: u64) -> bool {
         || u64::from(not_after).saturating_add(kept_for) >= now - now % RESIGN_EVERY
 }
 
-/// The keys of `keys` [`listed`] at `now`: what the root signs then, whatever moment of
-/// the hour the set in memory was last read from the store.
+/// The keys of `keys` as they stand at `now`, as the root signs them then: those
+/// [`listed`], whatever moment of the hour the set in memory was last read from the store;
+/// and, on a process whose clock is behind another's that just rotated, the set before
+/// that rotation (a key not yet begun left out, a retirement not yet come shown as none),
+/// which is exactly the list it signed before, under the same sequence (thirty-second
+/// review, AM-F3).
 pub fn listed_at(keys: &TrustList, now: u64, kept_for: u64) -> TrustList {
-    let kept: Vec<_> = keys
+    let kept: Vec<TrustedKey> = keys
         .keys()
         .iter()
-        .filter(|k| listed(k.not_after, now, kept_for))
-        .cloned()
+        .filter(|k| u64::from(k.not_before) <= now && listed(k.not_after, now, kept_for))
+        .map(|k| TrustedKey {
+            not_after: if u64::from(k.not_after) > now {
+                u32::MAX
+            } else {
+                k.not_after
+            },
+            ..*k
+        })
         .collect();
-    TrustList::new(kept).unwrap_or_else(|_| keys.clone())
+    // A subset of a valid list, each period as valid or open-ended: `new` cannot refuse it.
+    TrustList::new(kept).expect("a subset of a valid trust list is one")
+}
+
+/// The latest key event (a key's start or retirement) of `keys`, if any.
+pub fn latest_key_event(keys: &TrustList) -> Option<u64> {
+    keys.keys()
+        .iter()
+        .flat_map(|k| [k.not_before, k.not_after])
+        .filter(|t| *t != u32::MAX)
+        .map(u64::from)
+        .max()
 }
 
 /// Why the root key could not be made or read. Never carries key material.
@@ -162,24 +184,52 @@ pub fn contents(keys: &TrustList, now: u64, next_root: Option<PublicKey>) -> Tru
 /// latest key event past, so an event in an hour's first second, or in the second of an
 /// earlier event, left it as it was with other keys, and a verifier holding the list from
 /// just before refused the current one as rolled back until the hour turned (thirtieth
-/// review, AK-F2). An event after `now` (a replica whose clock is ahead rotated) refuses
-/// too: a rotation dated before it would retire that key before it began (AL-F5).
+/// review, AK-F2). An event at or after `now` refuses too: after it, a rotation dated
+/// before it would retire that key before it began (AL-F5; [`latest_key_event`] tells
+/// the caller which case it is).
 pub fn a_new_sequence_at(keys: &TrustList, now: u64) -> bool {
     let hour = now - now % RESIGN_EVERY;
-    hour < now
-        && keys
-            .keys()
-            .iter()
-            .flat_map(|k| [k.not_before, k.not_after])
-            .filter(|t| *t != u32::MAX)
-            .all(|t| u64::from(t) < now)
+    hour < now && latest_key_event(keys).is_none_or(|t| t < now)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use edl_core::credential::TrustAnchor;
-    use edl_core::crypto::SecretKey;
+    use edl_core::crypto::{KeyId, SecretKey};
+
+    fn key(kid: u16, not_before: u32, not_after: u32) -> TrustedKey {
+        TrustedKey {
+            kid: KeyId(kid),
+            key: SecretKey::from_seed([kid as u8; 32]).public(),
+            not_before,
+            not_after,
+        }
+    }
+
+    /// A process whose clock is behind another's that just rotated signs, until its clock
+    /// passes the rotation, the very list it signed before the rotation, under the same
+    /// sequence: not the new keys under the old sequence (thirty-second review, AM-F3).
+    #[test]
+    fn a_clock_behind_a_rotation_signs_the_list_from_before_it() {
+        let rotated_at = 1_800_001_800;
+        let before = TrustList::new(vec![key(1, 1_800_000_000, u32::MAX)]).unwrap();
+        let after = TrustList::new(vec![
+            key(1, 1_800_000_000, rotated_at),
+            key(2, rotated_at, u32::MAX),
+        ])
+        .unwrap();
+        let root = RootKey::from_seed([1; 32]);
+        let behind = u64::from(rotated_at) - 3;
+        let life = 72 * 3600;
+        assert_eq!(
+            root.sign(&listed_at(&after, behind, life), behind, None),
+            root.sign(&before, behind, None)
+        );
+        let at = u64::from(rotated_at);
+        assert_eq!(listed_at(&after, at, life), after);
+        assert!(contents(&after, at, None).sequence > contents(&before, behind, None).sequence);
+    }
 
     #[test]
     fn contents_carry_the_announced_next_root_and_nothing_else_changes() {

@@ -165,11 +165,16 @@ async fn a_rotation_never_leaves_a_trust_list_of_the_same_sequence_with_other_ke
     t.clock.advance(3600 - t.now() % 3600);
     scanner.accept(&list().await, t.now(), 5).unwrap();
     let hour = t.now();
+    let began = std::time::Instant::now();
     let ((s, v), ()) = tokio::join!(t.admin(Method::POST, paths::ROTATE_KEY, json!({})), async {
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
         t.clock.advance(1);
     });
     assert_eq!(s, StatusCode::OK, "made a second late: {v}");
+    assert!(
+        began.elapsed() >= std::time::Duration::from_secs(1),
+        "after the wait"
+    );
     let key3 = v["keys"]
         .as_array()
         .unwrap()
@@ -179,15 +184,18 @@ async fn a_rotation_never_leaves_a_trust_list_of_the_same_sequence_with_other_ke
     assert_eq!(key3["not_after"], hour + 1, "key 3 retired then");
     let keys = scanner.accept(&list().await, t.now(), 5).unwrap();
     assert_eq!(keys.keys().len(), 4);
-    // A key event after this process's clock (another replica's, ahead, rotated): refused,
-    // not dated before it (thirty-first review, AL-F5).
+    // A key event after this process's clock (another replica's, ahead, rotated): refused
+    // as a clock to check, not as busy, and nothing changes (AL-F5, AM-F4).
+    let current = list().await;
     t.clock.set(t.now() - 10);
-    let (s, _) = t.admin(Method::POST, paths::ROTATE_KEY, json!({})).await;
+    let (s, v) = t.admin(Method::POST, paths::ROTATE_KEY, json!({})).await;
     assert_eq!(
-        s,
-        StatusCode::TOO_MANY_REQUESTS,
-        "behind the last key event"
+        (s, v["error"].as_str()),
+        (StatusCode::CONFLICT, Some("invalid_state")),
+        "behind the last key event: {v}"
     );
+    t.clock.set(t.now() + 10);
+    assert_eq!(list().await, current, "nothing changed");
 }
 
 /// A retired key leaves the trust list once what it signed can no longer be in use (the
@@ -217,9 +225,21 @@ async fn a_retired_key_leaves_the_trust_list_only_as_an_hour_turns() {
     t.clock.advance(2);
     let keys = scanner.accept(&list().await, t.now(), 5).unwrap();
     assert_eq!(keys.keys().len(), 2, "the same list until the hour turns");
-    t.clock.advance(3600 - t.now() % 3600);
+    // The hour turns within the time the set in memory is kept (RECHECK_SECS): the list
+    // signed at the hour's first second must already be the one signed after the set is
+    // read again (thirty-second review, AM-F5: signing had to apply the rule itself).
+    t.clock.advance(3600 - t.now() % 3600 - 1);
+    scanner.accept(&list().await, t.now(), 5).unwrap();
+    t.clock.advance(1);
     let keys = scanner.accept(&list().await, t.now(), 5).unwrap();
     assert_eq!(keys.keys().len(), 1, "key 1 left with the hour");
+    t.clock.advance(edl_authority::keys::RECHECK_SECS + 1);
+    let keys = scanner.accept(&list().await, t.now(), 5).unwrap();
+    assert_eq!(
+        keys.keys().len(),
+        1,
+        "the same list once the set is read again"
+    );
 }
 
 #[tokio::test]

@@ -18,11 +18,14 @@ impl App {
     /// configured root there is none to serve.
     pub async fn signed_trust_list(&self) -> Result<Vec<u8>> {
         let root = self.config.root.as_ref().ok_or(Error::NotFound)?;
+        // The keys first, then the time: read the other way, a set built a moment after the
+        // time was read (the hour turned, a rotation adopted) was signed under the time's
+        // older sequence (AM-F2).
+        let loaded = self.recent_keys().await;
         let now = self.now();
         // The keys listed at this moment, not when the set in memory was last compared
         // with the store: a key's leaving then falls on the hour with the sequence (AL-F1).
-        let keys =
-            crate::root::listed_at(&self.recent_keys().await.trust, now, self.keys.kept_for());
+        let keys = crate::root::listed_at(&loaded.trust, now, self.keys.kept_for());
         Ok(root.sign(&keys, now, self.config.next_root))
     }
 

@@ -182,9 +182,15 @@ fn ms(micros: u64) -> String {
 
 /// Runs the matrix and prints its rows.
 pub async fn run(args: Args) -> Result<(), Error> {
-    if let Some(bad) = args.rates.iter().find(|r| !(r.is_finite() && **r > 0.0)) {
+    // At least one a second (a tinier rate's interval overflows a `Duration`), at most a
+    // million.
+    if let Some(bad) = args
+        .rates
+        .iter()
+        .find(|r| !(r.is_finite() && (1.0..=1e6).contains(*r)))
+    {
         return Err(Error::Setup(format!(
-            "a rate is requests a second, above 0: not {bad}"
+            "a rate is requests a second, 1 to 1,000,000: not {bad}"
         )));
     }
     let target = Target::parse(&args.db);
