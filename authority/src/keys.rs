@@ -130,12 +130,13 @@ impl Keys {
     }
 
     /// Makes a new current key valid from `now` and retires the others at `now`:
-    /// credentials they signed keep verifying until they expire. The next key id comes
-    /// from the store, which another process may have rotated; two rotations at once
-    /// clash on it, and the later one is refused. A rotation that would give the trust
-    /// list no new sequence (in an hour's first second, or in the second of another key
-    /// event: [`crate::root::a_new_sequence_at`]) is refused as busy for a second, with
-    /// nothing changed.
+    /// credentials they signed keep verifying until they expire. The next key id follows
+    /// the keys read from the store for the checks below, which another process may have
+    /// rotated; two rotations at once clash on it, and the later one is refused. A
+    /// rotation that would give the trust list no new sequence (in an hour's first second,
+    /// or in the second of another key event: [`crate::root::a_new_sequence_at`]) is
+    /// refused as busy for a second, and one behind a key event after this clock as an
+    /// invalid state; either changes nothing.
     pub async fn rotate(&self, store: &dyn RegistryStore, now: u64) -> Result<Arc<Loaded>, Error> {
         let held = self.for_signing(store, now).await?;
         if !crate::root::a_new_sequence_at(&held.trust, now) {
