@@ -118,10 +118,12 @@ fn anchored(f: &Fields) -> TrustList {
 
 fn trust_list_outcome(f: &Fields) -> String {
     let now = num(f, "now");
+    // The held lists were accepted at `held_at` if the case says when, else at `now`.
+    let held_at = f.get("held_at").map_or(now, |_| num(f, "held_at"));
     let mut anchor = TrustAnchor::pinned(PublicKey::from_bytes(&key(f, "root")).unwrap());
     for held in f.get("held").map(|h| h.split(',')).into_iter().flatten() {
         anchor
-            .accept(&hex::decode(held).unwrap(), now, DEFAULT_SKEW)
+            .accept(&hex::decode(held).unwrap(), held_at, DEFAULT_SKEW)
             .expect("held lists were accepted");
     }
     match anchor.accept(&bytes(f, "list"), now, DEFAULT_SKEW) {

@@ -153,6 +153,15 @@ pub(super) fn trust_cases() -> Vec<Case> {
     let expires = u64::from(c.expires_at);
     let issued = u64::from(c.issued_at);
     let announcing = contents(8, Some(NEXT_ROOT_SEED)).sign(&root);
+    // A list by the next root offered once the announcing list has expired, itself valid
+    // then: the announcement no longer holds (D205).
+    let after_announcement = expires + 30 * 24 * 3600;
+    let by_next_later = TrustListContents {
+        issued_at: (after_announcement - 60) as u32,
+        expires_at: (after_announcement + 7 * 24 * 3600) as u32,
+        ..contents(9, None)
+    }
+    .sign(&key(NEXT_ROOT_SEED));
     let by_next = contents(9, None).sign(&key(NEXT_ROOT_SEED));
     let old_root_after = contents(10, None).sign(&root);
     let other_same_number = TrustListContents {
@@ -242,10 +251,20 @@ pub(super) fn trust_cases() -> Vec<Case> {
         ),
         case(
             "reject/old_root_after_rotation",
-            &[announcing, by_next],
+            &[announcing.clone(), by_next],
             &old_root_after,
             NOW,
             "reject bad_root_signature",
         ),
+        // The announcing list held since `NOW`, the next root's list offered after it
+        // expired (D205): `held_at` is when the held lists were accepted.
+        case(
+            "reject/next_root_of_an_expired_list",
+            &[announcing],
+            &by_next_later,
+            after_announcement,
+            "reject bad_root_signature",
+        )
+        .with("held_at", NOW),
     ]
 }

@@ -297,8 +297,9 @@ def outcome(f):
     kind, now = f["kind"], int(f.get("now", 0))
     if kind == "trust_list":
         a = Anchor(bytes.fromhex(f["root"]))
+        held_at = int(f.get("held_at", now))
         for h in filter(None, f.get("held", "").split(",")):
-            a.accept(bytes.fromhex(h), now)
+            a.accept(bytes.fromhex(h), held_at)
         return "accept sequence=%d" % a.accept(bytes.fromhex(f["list"]), now)["seq"]
     if kind == "status_list":
         keys = Anchor(bytes.fromhex(f["root"])).accept(bytes.fromhex(f["trust_list"]), now)["keys"]
