@@ -139,14 +139,14 @@ impl Keys {
     /// invalid state; either changes nothing.
     pub async fn rotate(&self, store: &dyn RegistryStore, now: u64) -> Result<Arc<Loaded>, Error> {
         let held = self.for_signing(store, now).await?;
+        // A key event after this clock: another process's clock is ahead, or this one was
+        // stepped back; waiting a second will not do (AM-F4).
+        if crate::root::latest_key_event(&held.trust).is_some_and(|t| t > now) {
+            return Err(Error::InvalidState(
+                "the latest issuer key event is after this server's clock: check the clocks",
+            ));
+        }
         if !crate::root::a_new_sequence_at(&held.trust, now) {
-            // A key event after this clock: another process's clock is ahead, or this one
-            // was stepped back; waiting a second will not do (AM-F4).
-            if crate::root::latest_key_event(&held.trust).is_some_and(|t| t > now) {
-                return Err(Error::InvalidState(
-                    "the latest issuer key event is after this server's clock: check the clocks",
-                ));
-            }
             return Err(Error::Busy { retry_after: 1 });
         }
         // The next id after the keys the check above read: a rotation another process

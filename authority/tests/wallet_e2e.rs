@@ -14,21 +14,42 @@ use edl_core::wire::{ApplicationPhase, Base64, CheckOutcome, MessageKind, paths}
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
+/// Driver `n` (with a stored photo or not) and a core wallet on a fresh directory under
+/// the key store of `seed`, not yet enrolled; with the driver's id and activation code.
+async fn fresh_wallet(
+    t: &TestServer,
+    n: &str,
+    photo_on_file: bool,
+    seed: u8,
+) -> (tempfile::TempDir, Wallet, u64, String) {
+    let driver = t.create_driver(n, photo_on_file).await;
+    let code = t.activation_code(driver).await;
+    let dir = tempfile::tempdir().unwrap();
+    let keys = SoftwareKeyStore::from_key_bytes(zeroize::Zeroizing::new([seed; 32]));
+    let wallet = Wallet::open(dir.path(), &keys).unwrap();
+    (dir, wallet, driver, code)
+}
+
+/// Enrols `wallet` as driver `n` with `code`, then applies, as the app does.
+async fn enrol_and_apply(
+    t: &TestServer,
+    wallet: &Wallet,
+    n: &str,
+    code: &str,
+) -> edl_core::wire::ApplicationView {
+    wallet.enrol(&t.url, n, code).await.unwrap();
+    wallet
+        .apply(Arc::new(TestIdentityProvider::new(IDENTITY_SECRET)))
+        .await
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_core_wallet_enrols_applies_syncs_and_presents_against_the_server() {
     let t = TestServer::start().await;
     let n = number(1);
-    let driver = t.create_driver(&n, true).await;
-    let code = t.activation_code(driver).await;
-
-    let dir = tempfile::tempdir().unwrap();
-    let keys = SoftwareKeyStore::from_key_bytes(zeroize::Zeroizing::new([9; 32]));
-    let wallet = Wallet::open(dir.path(), &keys).unwrap();
-    wallet.enrol(&t.url, &n, &code).await.unwrap();
-    let view = wallet
-        .apply(Arc::new(TestIdentityProvider::new(IDENTITY_SECRET)))
-        .await
-        .unwrap();
+    let (_dir, wallet, driver, code) = fresh_wallet(&t, &n, true, 9).await;
+    let view = enrol_and_apply(&t, &wallet, &n, &code).await;
     assert_eq!(view.phase, ApplicationPhase::Issued);
     // `apply` synced: the wallet holds the licence, photo, e-licence and the message.
     assert_eq!(wallet.licence().unwrap().unwrap().main.licence_number, n);
@@ -77,16 +98,8 @@ async fn the_core_wallet_enrols_applies_syncs_and_presents_against_the_server() 
 async fn the_core_wallet_submits_a_photo_that_a_reviewer_approves_into_an_elicence() {
     let t = TestServer::start().await;
     let n = number(2);
-    let driver = t.create_driver(&n, false).await;
-    let code = t.activation_code(driver).await;
-    let dir = tempfile::tempdir().unwrap();
-    let keys = SoftwareKeyStore::from_key_bytes(zeroize::Zeroizing::new([3; 32]));
-    let wallet = Wallet::open(dir.path(), &keys).unwrap();
-    wallet.enrol(&t.url, &n, &code).await.unwrap();
-    let view = wallet
-        .apply(Arc::new(TestIdentityProvider::new(IDENTITY_SECRET)))
-        .await
-        .unwrap();
+    let (_dir, wallet, _, code) = fresh_wallet(&t, &n, false, 3).await;
+    let view = enrol_and_apply(&t, &wallet, &n, &code).await;
     assert_eq!(view.phase, ApplicationPhase::AwaitingPhoto);
 
     let clean = std::fs::read(concat!(
@@ -161,18 +174,10 @@ async fn the_observer_hears_the_application_and_each_new_qr_window_as_it_begins(
     use edl_core::wallet::WalletEvent;
     let t = TestServer::start().await;
     let n = number(2);
-    let driver = t.create_driver(&n, true).await;
-    let code = t.activation_code(driver).await;
-    let dir = tempfile::tempdir().unwrap();
-    let keys = SoftwareKeyStore::from_key_bytes(zeroize::Zeroizing::new([8; 32]));
-    let wallet = Wallet::open(dir.path(), &keys).unwrap();
+    let (_dir, wallet, _, code) = fresh_wallet(&t, &n, true, 8).await;
     let heard = Arc::new(Heard(Default::default(), Some(wallet.clone())));
     wallet.set_observer(Some(heard.clone()));
-    wallet.enrol(&t.url, &n, &code).await.unwrap();
-    wallet
-        .apply(Arc::new(TestIdentityProvider::new(IDENTITY_SECRET)))
-        .await
-        .unwrap();
+    enrol_and_apply(&t, &wallet, &n, &code).await;
     {
         let events = heard.0.lock().unwrap();
         let issued = |e: &WalletEvent| matches!(e, WalletEvent::ApplicationChanged(a) if a.phase == ApplicationPhase::Issued);
@@ -230,18 +235,10 @@ async fn a_ticker_ends_when_its_wallet_is_let_go() {
     use edl_core::wallet::WalletEvent;
     let t = TestServer::start().await;
     let n = number(3);
-    let driver = t.create_driver(&n, true).await;
-    let code = t.activation_code(driver).await;
-    let dir = tempfile::tempdir().unwrap();
-    let keys = SoftwareKeyStore::from_key_bytes(zeroize::Zeroizing::new([7; 32]));
-    let wallet = Wallet::open(dir.path(), &keys).unwrap();
+    let (_dir, wallet, _, code) = fresh_wallet(&t, &n, true, 7).await;
     let heard = Arc::new(Heard(Default::default(), None));
     wallet.set_observer(Some(heard.clone()));
-    wallet.enrol(&t.url, &n, &code).await.unwrap();
-    wallet
-        .apply(Arc::new(TestIdentityProvider::new(IDENTITY_SECRET)))
-        .await
-        .unwrap();
+    enrol_and_apply(&t, &wallet, &n, &code).await;
     let ticks = || {
         heard
             .0
