@@ -18,6 +18,7 @@ mod trust;
 mod types;
 mod verifier;
 mod wallet;
+mod wiping_alloc;
 
 pub use callbacks::{
     IdentityProvider, KeyStore, UploadProgress, WalletObserver, key_file_key_store,

@@ -883,8 +883,9 @@ public func FfiConverterTypeIdentityProvider_lower(_ value: IdentityProvider) ->
  * store is opened. The blob is opaque to the wallet; the implementation must authenticate it (e.g.
  * AES-GCM) and throw `EdlError.KeyStore(WrongKey)` when it does not open. This is the only
  * place the data key meets app code: overwrite the plaintext right after use, never log it.
- * The copies the FFI layer itself makes on the way (its transfer buffers) are freed
- * without being overwritten, which the app cannot change (SECURITY.md, AK-F53).
+ * The library overwrites its own copies, the FFI's transfer buffers among them, as it frees
+ * them (D209); the app's copies (the `plaintext` it is given, the key it returns) are the
+ * app's to overwrite.
  * Any other exception becomes `EdlError.KeyStore(Failed)`.
  * `software_key_store` and `key_file_key_store` give implementations for desktop and tests.
  */
@@ -910,8 +911,9 @@ public protocol KeyStore: AnyObject, Sendable {
  * store is opened. The blob is opaque to the wallet; the implementation must authenticate it (e.g.
  * AES-GCM) and throw `EdlError.KeyStore(WrongKey)` when it does not open. This is the only
  * place the data key meets app code: overwrite the plaintext right after use, never log it.
- * The copies the FFI layer itself makes on the way (its transfer buffers) are freed
- * without being overwritten, which the app cannot change (SECURITY.md, AK-F53).
+ * The library overwrites its own copies, the FFI's transfer buffers among them, as it frees
+ * them (D209); the app's copies (the `plaintext` it is given, the key it returns) are the
+ * app's to overwrite.
  * Any other exception becomes `EdlError.KeyStore(Failed)`.
  * `software_key_store` and `key_file_key_store` give implementations for desktop and tests.
  */
