@@ -410,6 +410,22 @@ fn print_row(
             ", fresh codes ran out"
         });
     }
+    // An open loop's row also says whether the generator kept its schedule (AL-F7): how
+    // late it began requests its connection was free for, and what fell due unsent.
+    if rate_offered.is_some() {
+        let mut kept = format!(
+            "generator late p99 {} ms",
+            ms(out.late.value_at_quantile(0.99))
+        );
+        if out.unsent > 0 {
+            kept.push_str(&format!(", {} due unsent", out.unsent));
+        }
+        limits = if limits.is_empty() {
+            kept
+        } else {
+            format!("{limits}, {kept}")
+        };
+    }
     // An open loop's row names the rate offered; its req/s is what was answered.
     let named = match rate_offered {
         Some(r) => format!("{workload} at {r:.0}/s"),

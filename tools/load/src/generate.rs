@@ -87,6 +87,14 @@ pub struct Outcome {
     pub elapsed: Duration,
     /// Whether some connection ran out of unused codes before the bounds.
     pub exhausted: bool,
+    /// Open loop: how late the generator itself began requests its connection was free
+    /// for (its timer and its own CPU), in microseconds; a tail here means the rate was
+    /// not offered as scheduled, whatever the server did.
+    pub late: Histogram<u64>,
+    /// Open loop: requests due before the time bound that were never sent, their
+    /// connection still waiting for an earlier answer (or the generator behind) when the
+    /// time ran out. Their latency is unknown and at least the time they waited.
+    pub unsent: u64,
 }
 
 impl Outcome {
@@ -120,6 +128,8 @@ struct Task {
     verified: u64,
     ok_bytes: u64,
     exhausted: bool,
+    late: Histogram<u64>,
+    unsent: u64,
 }
 
 fn histogram() -> Histogram<u64> {
@@ -150,6 +160,8 @@ pub async fn run(spec: Spec) -> Outcome {
         ok_bytes: 0,
         elapsed: Duration::ZERO,
         exhausted: false,
+        late: histogram(),
+        unsent: 0,
     };
     for t in tasks {
         let Ok(t) = t.await else {
@@ -164,6 +176,8 @@ pub async fn run(spec: Spec) -> Outcome {
         out.verified += t.verified;
         out.ok_bytes += t.ok_bytes;
         out.exhausted |= t.exhausted;
+        let _ = out.late.add(&t.late);
+        out.unsent += t.unsent;
     }
     out.elapsed = started.elapsed();
     out
@@ -195,6 +209,14 @@ impl Schedule {
         let due = self.next;
         self.next += self.interval;
         due
+    }
+
+    /// How many requests fall due before `deadline` from the next one on.
+    fn due_before(&self, deadline: Instant) -> u64 {
+        let Some(left) = deadline.checked_duration_since(self.next) else {
+            return 0;
+        };
+        (left.as_nanos().div_ceil(self.interval.as_nanos().max(1))) as u64
     }
 }
 
@@ -232,6 +254,8 @@ async fn task(
         verified: 0,
         ok_bytes: 0,
         exhausted: false,
+        late: histogram(),
+        unsent: 0,
     };
     let share: Vec<u64> = (spec.first..=spec.last)
         .filter(|i| (*i as usize) % spec.connections == k)
@@ -260,7 +284,17 @@ async fn task(
         // signed) or its connection made, held up or not alike (AL-F7); a held-up request
         // from when it was due.
         let open_begun = due.map(|d| if held_up { d } else { Instant::now() });
-        if Instant::now() >= deadline || sent.fetch_add(1, Ordering::Relaxed) >= spec.max_requests {
+        if let (Some(due), Some(begun), false) = (due, open_begun, held_up) {
+            let _ = t.late.record(micros(begun.saturating_duration_since(due)));
+        }
+        if Instant::now() >= deadline {
+            // This request and every later one due before the bound go unsent (AL-F7).
+            if let Some(s) = &schedule {
+                t.unsent += 1 + s.due_before(deadline);
+            }
+            break;
+        }
+        if sent.fetch_add(1, Ordering::Relaxed) >= spec.max_requests {
             break;
         }
         n += 1;
@@ -316,8 +350,7 @@ async fn task(
         free_since = Some(Instant::now());
         match answer {
             Some((status, len)) => {
-                let micros = begun.elapsed().as_micros().max(1) as u64;
-                let _ = t.latency.record(micros.min(60_000_000));
+                let _ = t.latency.record(micros(begun.elapsed()));
                 *t.statuses.entry(status).or_default() += 1;
                 if status == 200 {
                     t.ok_bytes += len;
@@ -333,6 +366,11 @@ async fn task(
         }
     }
     t
+}
+
+/// A span in whole microseconds within the histograms' bounds (1 µs to 60 s).
+fn micros(d: Duration) -> u64 {
+    (d.as_micros() as u64).clamp(1, 60_000_000)
 }
 
 fn get(path: &str) -> Request<Full<Bytes>> {
@@ -419,6 +457,70 @@ mod tests {
             *least >= Duration::from_micros(990) && *most <= Duration::from_micros(1_010),
             "gaps between due times from {least:?} to {most:?}"
         );
+    }
+
+    #[test]
+    fn what_is_due_before_the_bound_is_counted_from_the_next_request_on() {
+        let started = Instant::now();
+        let mut s = Schedule::new(10.0, 1, 0, started);
+        let bound = started + Duration::from_secs(1);
+        assert_eq!(s.due_before(bound), 10);
+        s.due();
+        assert_eq!(s.due_before(bound), 9);
+        assert_eq!(s.due_before(started), 0);
+    }
+
+    /// A server on loopback that answers each request after `delay`.
+    async fn slow_server(delay: Duration) -> SocketAddr {
+        let app = axum::Router::new().route(
+            "/slow",
+            axum::routing::get(move || async move {
+                tokio::time::sleep(delay).await;
+                "ok"
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        addr
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_open_loop_counts_held_up_requests_from_when_due_and_what_it_never_sent() {
+        // One connection offered 10 a second for 1 s against a server that takes 400 ms:
+        // ten requests fall due, at 0, 100, ..., 900 ms. The one due at 100 ms is sent when
+        // the first answer comes (about 400 ms) and answered at about 800 ms: 700 ms from
+        // when it was due. When the time runs out, the connection is still behind, and
+        // what it never sent is counted, not lost.
+        let addr = slow_server(Duration::from_millis(400)).await;
+        let out = run(Spec {
+            addr,
+            workload: Workload::Get("/slow".into()),
+            connections: 1,
+            duration: Duration::from_secs(1),
+            max_requests: u64::MAX,
+            first: 1,
+            last: 1,
+            ledger: Ledger::new(1),
+            cursor: 0,
+            rate: Some(10.0),
+        })
+        .await;
+        let answered = out.latency.len();
+        assert_eq!(out.errors(), 0, "{:?}", out.statuses);
+        assert!(answered >= 2, "{answered} answered");
+        assert_eq!(
+            answered + out.unsent,
+            10,
+            "every request due is answered or unsent"
+        );
+        assert!(
+            out.latency.max() >= 650_000,
+            "the held-up request counts from when it was due: {} µs",
+            out.latency.max()
+        );
+        // Only the first request found its connection free.
+        assert_eq!(out.late.len(), 1);
     }
 
     #[test]
