@@ -393,3 +393,67 @@ fn a_store_file_shorter_than_a_header_is_not_a_new_wallet() {
         "an empty file is a new store"
     );
 }
+
+/// A wallet whose directory is reached through a link higher up (AN-F1): on an iPhone the
+/// app's directories are under `/var`, a link to `/private/var`; on many Android releases
+/// `/data/user/0` links to `/data/data`. SQLite's no-follow flag refuses a link anywhere in
+/// the path, so such a wallet never opened (`StorageUnavailable` for ever).
+#[cfg(unix)]
+#[test]
+fn a_store_reached_through_a_linked_parent_directory_opens_and_reopens() {
+    let dir = tempfile::tempdir().unwrap();
+    let real = dir.path().join("private-var");
+    std::fs::create_dir(&real).unwrap();
+    let linked = dir.path().join("var");
+    std::os::unix::fs::symlink(&real, &linked).unwrap();
+    let path = linked.join("wallet.db");
+    made_store(&path);
+    let store = WalletStore::open(&path, &keys()).expect("reopened through the link");
+    assert_eq!(
+        store.get_doc::<String>("licence").unwrap(),
+        Some("status A".to_owned())
+    );
+    assert!(
+        real.join("wallet.db").is_file(),
+        "the store is in the real directory"
+    );
+}
+
+/// A FIFO or a directory at the rollback journal's name (AN-F4): SQLite looks for a hot
+/// journal on its first read, even of a WAL database, and opened the FIFO without a
+/// non-blocking flag, so the wallet's opening blocked for ever (B-F7 under another name).
+#[cfg(unix)]
+#[test]
+fn a_fifo_in_place_of_the_rollback_journal_is_refused_without_blocking() {
+    for wal in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("wallet.db");
+        made_store(&path);
+        if wal {
+            // A WAL left beside the file takes the read-only probe's locking path.
+            std::fs::write(with_suffix(&path, "-wal"), b"").unwrap();
+        } else {
+            let _ = std::fs::remove_file(with_suffix(&path, "-wal"));
+        }
+        let journal = with_suffix(&path, "-journal");
+        mkfifo(&journal);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let opening = path.clone();
+        std::thread::spawn(move || {
+            let _ = tx.send(WalletStore::open(&opening, &keys()).map(|_| ()));
+        });
+        let outcome = match rx.recv_timeout(std::time::Duration::from_secs(10)) {
+            Ok(outcome) => outcome,
+            Err(_) => {
+                // Let the blocked opening go (a writer for its reader) before failing.
+                let _ = std::fs::OpenOptions::new().write(true).open(&journal);
+                panic!("with a WAL: {wal}: opening a store beside a FIFO journal blocked");
+            }
+        };
+        assert_eq!(
+            outcome,
+            Err(StoreError::Corrupt(Corruption::NotAFile)),
+            "with a WAL: {wal}"
+        );
+    }
+}

@@ -23,8 +23,10 @@ pub(super) const KEY_CHECK: &[u8] = b"EDL1 store key check";
 pub(super) const KEY_CHECK_DIGESTED: &[u8] = b"EDL1 store key check; rows digested";
 pub(super) const META_WRAPPED_KEY: &str = "wrapped_key";
 pub(super) const META_KEY_CHECK: &str = "key_check";
-/// What SQLite keeps beside a WAL database: the files [`check_files`] looks at.
-const SUFFIXES: [&str; 3] = ["", "-wal", "-shm"];
+/// What SQLite keeps beside a database: the files [`check_files`] looks at. A WAL store
+/// never makes a rollback journal, but SQLite looks for a hot one on its first read and
+/// opens it blocking, so a FIFO at that name would hang the opening (AN-F4).
+const SUFFIXES: [&str; 4] = ["", "-wal", "-shm", "-journal"];
 /// The size of an SQLite database file's header: every database file is at least this long.
 const SQLITE_HEADER_BYTES: u64 = 100;
 /// How long a write waits for another process (a second app process, a backup tool)
@@ -36,6 +38,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// row digest vouches for has what the authority gives back dropped first (`rebuild`). What
 /// each failure leaves behind: [`WalletStore::open`](super::WalletStore::open).
 pub(super) fn open(path: &Path, keys: &dyn KeyWrapper) -> Result<Opened, StoreError> {
+    let path = &resolved(path)?;
     // Before anything opens the path: a FIFO would block the opening for ever, and a
     // symbolic link would have the store written (and made 0600) wherever it points.
     let len = check_files(path)?;
@@ -91,12 +94,14 @@ pub(super) fn open(path: &Path, keys: &dyn KeyWrapper) -> Result<Opened, StoreEr
     } else {
         let version = check_shape(&tx)?;
         let (key, digested) = match probed {
-            // The file the probe saw: its key is already checked.
-            Some(Checked {
-                wrapped,
-                key,
-                digested,
-            }) if get_meta(&tx, META_WRAPPED_KEY)?.as_deref() == Some(wrapped.as_slice()) => {
+            // The file the probe saw: its key is already unwrapped. Its key check is read
+            // again here, under the write lock: another opener may have migrated the file
+            // to the row digest since the probe read it (AN-F3), and taking the probe's "no
+            // digest yet" for that file would drop its rows as mixed.
+            Some(Checked { wrapped, key, .. })
+                if get_meta(&tx, META_WRAPPED_KEY)?.as_deref() == Some(wrapped.as_slice()) =>
+            {
+                let digested = check_key(&tx, &key)?;
                 (key, digested)
             }
             // Created by another process since the probe: check its key now.
@@ -233,7 +238,7 @@ fn probe(path: &Path, keys: &dyn KeyWrapper) -> Result<Option<Checked>, StoreErr
 }
 
 /// Checks, without following links or opening anything, that the store's file and its
-/// WAL and shared-memory files are each absent or a regular file; returns the store file's
+/// WAL, shared-memory and rollback-journal files are each absent or a regular file; returns the store file's
 /// length if it exists. Anything else (a directory, a symbolic link, a FIFO, a socket, a
 /// device) is [`Corruption::NotAFile`]: the third hostile review's F7 (a FIFO blocked the
 /// opening for ever) and F10 (through a link to `/dev/null`, the opening made the system's
@@ -255,6 +260,29 @@ fn check_files(path: &Path) -> Result<Option<u64>, StoreError> {
         }
     }
     Ok(len)
+}
+
+/// `path` with its directory's symbolic links resolved, its file name kept as it is.
+///
+/// SQLite's no-follow flag, which keeps a link planted at a store file's name from being
+/// opened through, refuses a link anywhere in the path (AN-F1), and the platforms put links
+/// above an app's own directories: `/var` is `/private/var` on iOS and macOS, and
+/// `/data/user/0` is `/data/data` on many Android releases. Resolving the directory first
+/// keeps the flag for the store's own files ([`check_files`] and [`make_private`] refuse a
+/// link there) without refusing the platform's. A link at the wallet's directory itself is
+/// followed too: replacing it takes the right to write in the app's own directory, which
+/// can do anything to the store's files anyway.
+fn resolved(path: &Path) -> Result<PathBuf, StoreError> {
+    let Some(name) = path.file_name() else {
+        return Err(StoreError::Corrupt(Corruption::NotAFile));
+    };
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let dir = std::fs::canonicalize(dir)
+        .map_err(|e| StoreError::Directory(e.raw_os_error().unwrap_or(0)))?;
+    Ok(dir.join(name))
 }
 
 fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
@@ -308,7 +336,7 @@ fn make_private(path: &Path) -> Result<(), StoreError> {
         {
             refused();
         }
-        for suffix in ["-wal", "-shm"] {
+        for suffix in ["-wal", "-shm", "-journal"] {
             let name = with_suffix(path, suffix);
             let meta = match std::fs::symlink_metadata(&name) {
                 Ok(meta) => meta,
@@ -399,15 +427,31 @@ fn read_key(conn: &Connection, keys: &dyn KeyWrapper) -> Result<Checked, StoreEr
     let check = get_meta(conn, META_KEY_CHECK)?.ok_or(missing)?;
     let raw = keys.unwrap_key(&wrapped)?;
     let key = DataKey::from_bytes(&raw)?;
+    let digested = opens_check(&key, &check)?;
+    Ok(Checked {
+        wrapped,
+        digested,
+        key,
+    })
+}
+
+/// Checks `key` against the file's key check as it is now; true if the check is the one
+/// of a file with a row digest.
+fn check_key(conn: &Connection, key: &DataKey) -> Result<bool, StoreError> {
+    let check =
+        get_meta(conn, META_KEY_CHECK)?.ok_or(StoreError::Corrupt(Corruption::MissingKey))?;
+    opens_check(key, &check)
+}
+
+/// Whether `key` opens the key check `check`, and to which of the two.
+fn opens_check(key: &DataKey, check: &[u8]) -> Result<bool, StoreError> {
     // The key store may hand back a valid-looking key that is not this file's (a platform
     // key re-created after a reset): the check turns that into WrongKey here instead of
     // Corrupt on every later read.
-    match key.open(Slot::KeyCheck, &check) {
-        Ok(plain) if [KEY_CHECK, KEY_CHECK_DIGESTED].contains(&plain.as_slice()) => Ok(Checked {
-            wrapped,
-            digested: plain.as_slice() == KEY_CHECK_DIGESTED,
-            key,
-        }),
+    match key.open(Slot::KeyCheck, check) {
+        Ok(plain) if [KEY_CHECK, KEY_CHECK_DIGESTED].contains(&plain.as_slice()) => {
+            Ok(plain.as_slice() == KEY_CHECK_DIGESTED)
+        }
         _ => Err(StoreError::WrongKey),
     }
 }

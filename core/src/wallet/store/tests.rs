@@ -451,6 +451,35 @@ fn rewrap_moves_the_store_to_a_new_key_store() {
     assert_eq!(store.get_secret("s").unwrap().unwrap().expose(), b"secret");
 }
 
+/// After a rewrap no file of the store holds the old blob (AN-F5): the WAL kept a copy of
+/// the meta page from every earlier write, each with the blob the old key store opens.
+#[test]
+fn after_a_rewrap_no_file_of_the_store_holds_the_old_blob() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.db");
+    let store = WalletStore::open(&path, &keys("old")).unwrap();
+    for n in 0..5 {
+        store.put_secret("s", &[n; 32]).unwrap();
+    }
+    let old_blob: Vec<u8> = Connection::open(&path)
+        .unwrap()
+        .query_row(
+            "SELECT value FROM meta WHERE key = ?1",
+            [META_WRAPPED_KEY],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let holding = |suffix: &str| {
+        let bytes = std::fs::read(format!("{}{suffix}", path.display())).unwrap_or_default();
+        bytes.windows(old_blob.len()).any(|w| w == old_blob)
+    };
+    assert!(holding("") || holding("-wal"), "the blob is there before");
+    store.rewrap(&keys("new")).unwrap();
+    for suffix in ["", "-wal"] {
+        assert!(!holding(suffix), "w.db{suffix} still holds the old blob");
+    }
+}
+
 #[test]
 fn a_key_store_that_gives_back_another_key_is_wrong_key() {
     struct Liar;
@@ -981,4 +1010,68 @@ fn a_digested_file_set_back_to_an_older_schema_is_not_taken_for_one() {
     drop(raw);
     assert!(found_mixed(&path), "a key check from before the upgrade");
     assert!(!found_mixed(&path));
+}
+
+/// A key store whose first unwrap says it began, then waits to be told to go on.
+struct PausedOnce {
+    keys: SoftwareKeyStore,
+    began: std::sync::Mutex<Option<std::sync::mpsc::Sender<()>>>,
+    go: std::sync::Mutex<Option<std::sync::mpsc::Receiver<()>>>,
+}
+
+impl KeyWrapper for PausedOnce {
+    fn wrap_key(&self, plaintext: &[u8]) -> Result<Vec<u8>, KeyWrapError> {
+        self.keys.wrap_key(plaintext)
+    }
+
+    fn unwrap_key(&self, wrapped: &[u8]) -> Result<Zeroizing<Vec<u8>>, KeyWrapError> {
+        if let Some(began) = self.began.lock().unwrap().take() {
+            began.send(()).unwrap();
+            let go = self.go.lock().unwrap().take().unwrap();
+            go.recv().unwrap();
+        }
+        self.keys.unwrap_key(wrapped)
+    }
+}
+
+/// Two openers of a file from before the row digest (AN-F3): the first is in its key
+/// store's unwrap (a platform call, a prompt) when the second migrates the file to the
+/// digest and commits. The first then took the probe's "no digest yet" for the migrated
+/// file, found its key check from before the digest in a digested schema, and dropped all
+/// the authority gives back as mixed rows.
+#[test]
+fn a_file_migrated_by_another_opener_during_the_probe_is_not_taken_for_mixed_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.db");
+    file_as_version(&path, &keys("k"), 2, |w| {
+        w.put_doc(crate::wallet::state::LICENCE, &entry(7)).unwrap();
+    });
+    let (began_tx, began) = std::sync::mpsc::channel();
+    let (go, go_rx) = std::sync::mpsc::channel();
+    let paused = PausedOnce {
+        keys: keys("k"),
+        began: std::sync::Mutex::new(Some(began_tx)),
+        go: std::sync::Mutex::new(Some(go_rx)),
+    };
+    let first = std::thread::spawn({
+        let path = path.clone();
+        move || WalletStore::open(&path, &paused)
+    });
+    began.recv().unwrap();
+    let second = WalletStore::open(&path, &keys("k")).unwrap();
+    assert_eq!(second.schema_version().unwrap(), schema::VERSION);
+    assert!(!second.found_mixed_rows());
+    drop(second);
+    go.send(()).unwrap();
+    let first = first.join().unwrap().unwrap();
+    assert!(
+        !first.found_mixed_rows(),
+        "the migrated file was taken for mixed rows"
+    );
+    assert_eq!(
+        first
+            .get_doc::<Entry>(crate::wallet::state::LICENCE)
+            .unwrap(),
+        Some(entry(7))
+    );
 }

@@ -135,11 +135,19 @@ impl WalletStore {
     }
 
     /// Re-wraps the data key with another key store (a new passphrase, or moving from the
-    /// software key store to the platform one). Nothing else is re-encrypted; the old key
-    /// store no longer opens the file.
+    /// software key store to the platform one). The data key itself is kept and nothing
+    /// else is re-encrypted: the old key store no longer opens the file, but it still
+    /// opens any copy of the file from before (a backup), so a passphrase that leaked is
+    /// not cut off by this (a new wallet is). The WAL, which kept a copy of the old blob
+    /// in every earlier version of its page, is checkpointed and emptied at once (AN-F5);
+    /// another process reading the store at that moment keeps it from being emptied.
     pub fn rewrap(&self, keys: &dyn KeyWrapper) -> Result<(), StoreError> {
         let wrapped = open::wrap_checked(keys, &self.key)?;
-        self.write(|tx| put_meta(&tx.tx, META_WRAPPED_KEY, &wrapped))
+        self.write(|tx| put_meta(&tx.tx, META_WRAPPED_KEY, &wrapped))?;
+        let conn = self.conn.lock()?;
+        // The answer row says whether it was blocked; either way the rewrap stands.
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
     }
 
     /// The schema version of the open file (always the library's after `open`).
