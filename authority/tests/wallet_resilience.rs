@@ -559,6 +559,83 @@ async fn a_sync_after_an_application_that_fails_for_good_is_apply_s_error() {
     }
 }
 
+/// An enrolment whose answer is lost (AN-F2): the authority bound the device key and used
+/// the code up; the wallet, with no answer, kept no key, so the driver's code was refused
+/// from then on and a new one had to be sent. The wallet now asks again with the same key,
+/// which the authority answers as enrolled, and the key it holds is the one bound.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_enrolment_whose_answer_is_lost_is_asked_again_and_binds_the_key_the_wallet_holds() {
+    let t = TestServer::start().await;
+    let proxy = HoldingProxy::start(t.server.as_ref().unwrap().addr()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let n = number(520);
+    let driver = t.create_driver(&n, true).await;
+    let code = t.activation_code(driver).await;
+    let wallet = Wallet::open(dir.path(), &keys()).unwrap();
+    proxy.lose_next_answer_to(b"POST /v1/enrol");
+    wallet
+        .enrol(&proxy.url, &n, &code)
+        .await
+        .expect("enrolled, the lost answer asked again");
+    assert!(!proxy.still_to_lose(), "the answer was lost once");
+    let view = wallet
+        .apply(Arc::new(TestIdentityProvider::new(IDENTITY_SECRET)))
+        .await
+        .expect("the key the wallet holds is the one the authority bound");
+    assert_eq!(view.phase, ApplicationPhase::Issued);
+}
+
+/// An enrolment the authority took whose next step failed (AN-F2): here the trust list's
+/// fetch after it; a store too busy to write, a full disk or the app killed there are the
+/// same. The wallet dropped the new key, so enrolling again with the driver's code was
+/// refused for good (`bad_activation_code`). The key waits in the store now, and the
+/// same code finishes the enrolment, even after the wallet was closed and opened again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_enrolment_cut_off_after_the_authority_took_it_finishes_with_the_same_code() {
+    let t = TestServer::start().await;
+    let proxy = HoldingProxy::start(t.server.as_ref().unwrap().addr()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let n = number(521);
+    let driver = t.create_driver(&n, true).await;
+    let code = t.activation_code(driver).await;
+    let wallet = Wallet::open(dir.path(), &keys()).unwrap();
+    proxy.cut(b"GET /v1/trust-list");
+    let cut = wallet.enrol(&proxy.url, &n, &code).await;
+    assert!(
+        matches!(cut, Err(WalletError::Net(NetError::Offline))),
+        "{cut:?}"
+    );
+    assert!(wallet.enrolled().unwrap().is_none(), "not enrolled yet");
+    let d = t.driver_detail(driver).await;
+    assert_eq!(d["device_enrolled"], true, "the authority took it: {d}");
+    drop(wallet);
+
+    proxy.mend();
+    let wallet = Wallet::open(dir.path(), &keys()).unwrap();
+    wallet
+        .enrol(&proxy.url, &n, &code)
+        .await
+        .expect("the same code finishes the enrolment");
+    let view = wallet
+        .apply(Arc::new(TestIdentityProvider::new(IDENTITY_SECRET)))
+        .await
+        .expect("the key the wallet holds is the one the authority bound");
+    assert_eq!(view.phase, ApplicationPhase::Issued);
+    // Another key with that code is still refused.
+    let other = tempfile::tempdir().unwrap();
+    let stranger = Wallet::open(other.path(), &keys()).unwrap();
+    let refused = stranger.enrol(&t.url, &n, &code).await;
+    assert!(
+        matches!(
+            refused,
+            Err(WalletError::Net(NetError::Unauthorised(
+                edl_core::wire::ErrorCode::BadActivationCode
+            )))
+        ),
+        "{refused:?}"
+    );
+}
+
 /// A new driver `nth` (a photo on file or not) enrolled through `proxy` with a wallet in
 /// `dir`, whose application's answer the proxy loses once; the wallet's `apply` must still
 /// succeed.

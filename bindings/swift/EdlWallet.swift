@@ -2548,6 +2548,9 @@ public protocol WalletProtocol: AnyObject, Sendable {
     /**
      * Makes a new device key and binds it to the driver's account at `authority_url` with
      * the one-time activation code (SMS or counter). Replaces an earlier enrolment.
+     * An enrolment that failed part-way (`Offline`, the app killed) keeps its key: calling
+     * `enrol` again with the same licence number and code finishes it, even when the
+     * authority had already taken the first attempt.
      * Throws `Refused(ActivationCodeInvalid)` for a wrong, used or expired code, and
      * `Offline` when the authority cannot be reached.
      */
@@ -2858,6 +2861,9 @@ open func dynamicCode(audience: Audience)throws  -> DynamicCode  {
     /**
      * Makes a new device key and binds it to the driver's account at `authority_url` with
      * the one-time activation code (SMS or counter). Replaces an earlier enrolment.
+     * An enrolment that failed part-way (`Offline`, the app killed) keeps its key: calling
+     * `enrol` again with the same licence number and code finishes it, even when the
+     * authority had already taken the first attempt.
      * Throws `Refused(ActivationCodeInvalid)` for a wrong, used or expired code, and
      * `Offline` when the authority cannot be reached.
      */

@@ -63,7 +63,7 @@ impl App {
         let hash = sha256(e.activation_code.trim().as_bytes());
         // Decided on the read: a wrong code is answered as an unknown number is, with
         // nothing written (AH-F2). The write decides again, for a code used meanwhile.
-        if !rules::activation_code_matches(&driver, &hash, now) {
+        if !rules::activation_code_matches(&driver, &hash, &key, now) {
             return Err(Error::BadActivationCode);
         }
         let state = self

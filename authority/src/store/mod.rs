@@ -206,6 +206,11 @@ pub struct Activation {
     /// stored records read alike.
     #[serde(default)]
     pub attempts: u32,
+    /// The device key the code enrolled, once used (AN-F2): until the code expires, the
+    /// same device asking again (its answer lost, its store not written) is answered as
+    /// enrolled; any other key is refused as for a used code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub used_by: Option<Bytes32>,
 }
 
 /// An outstanding real-person check challenge (one per driver; a new one replaces it).

@@ -26,7 +26,7 @@ use super::events::WalletEvent;
 use super::handle::{Wallet, unix_millis};
 use super::identity::IdentityAttester;
 use super::photo_upload::{PhotoSource, PhotoSubmission, UploadProgress, UploadStage, client_key};
-use super::state::{self, Enrolment, SyncState};
+use super::state::{self, Enrolment, PendingEnrolment, SyncState};
 use super::store::StoreRead;
 use super::sync::{self, Basis, SyncReport};
 use crate::net::{NetError, retry, runtime};
@@ -95,17 +95,22 @@ impl Wallet {
         activation_code: String,
     ) -> Result<(), WalletError> {
         let client = self.client(&authority_url)?;
-        let mut seed = zeroize::Zeroizing::new([0u8; 32]);
-        getrandom::fill(seed.as_mut()).map_err(|_| WalletError::Internal)?;
+        let authority_url = authority_url.trim_end_matches('/').to_owned();
+        let seed = self.pending_device_seed(&PendingEnrolment {
+            authority_url: authority_url.clone(),
+            licence_number: licence_number.clone(),
+        })?;
         let key = SecretKey::from_seed(*seed);
         let request = EnrolRequest {
             licence_number: licence_number.clone(),
             activation_code,
             device_public_key: crate::wire::Base64(key.public().to_bytes().to_vec()),
         };
-        let enrolled = client
-            .post_timed::<_, EnrolResponse>(paths::ENROL, &request)
-            .await?;
+        // Asked again when offline or busy, like an application (D151): the authority answers
+        // the same key with the same code as enrolled, so a lost answer costs nothing.
+        let enrolled =
+            retry::with_backoff(|| client.post_timed::<_, EnrolResponse>(paths::ENROL, &request))
+                .await?;
         // Read from the enrolment's exchange alone, not the trust list's after it (AG-F1),
         // and timed to its answer's head (AI-F1).
         let clock = ClockReading::of(
@@ -117,7 +122,7 @@ impl Wallet {
         let trust: TrustListResponse = client.get(paths::TRUST_LIST).await?;
         TrustList::decode(trust.trust_list.as_bytes())?;
         let enrolment = Enrolment {
-            authority_url: authority_url.trim_end_matches('/').to_owned(),
+            authority_url,
             account_id: enrolled.account_id,
             licence_number,
         };
@@ -127,6 +132,8 @@ impl Wallet {
         };
         self.store().write(|tx| {
             tx.put_secret(state::DEVICE_KEY, seed.as_ref())?;
+            tx.delete_secret(state::PENDING_DEVICE_KEY)?;
+            tx.delete_doc(state::PENDING_ENROLMENT)?;
             tx.put_doc(state::ENROLMENT, &enrolment)?;
             tx.put_doc(state::TRUST_LIST, &trust.trust_list)?;
             tx.put_doc(state::SYNC_STATE, &state)?;
@@ -137,6 +144,35 @@ impl Wallet {
         })?;
         tracing::info!("enrolled: a new device key is bound to the account");
         Ok(())
+    }
+
+    /// The device key seed to enrol `pending` with, stored before anything is sent (AN-F2):
+    /// the one an earlier attempt for the same licence at the same authority left, or a new
+    /// one. Sent and then lost (the answer, the trust list's fetch, the store's write, the
+    /// app killed), the key the authority bound is still the wallet's, and enrolling again
+    /// with the same code finishes; a key made anew each time was refused with the used
+    /// code, and the driver needed a new one.
+    fn pending_device_seed(
+        &self,
+        pending: &PendingEnrolment,
+    ) -> Result<zeroize::Zeroizing<[u8; 32]>, WalletError> {
+        self.store().write(|tx| {
+            if tx
+                .get_doc::<PendingEnrolment>(state::PENDING_ENROLMENT)?
+                .as_ref()
+                == Some(pending)
+                && let Some(seed) = tx
+                    .get_secret(state::PENDING_DEVICE_KEY)?
+                    .and_then(|s| s.to_array::<32>())
+            {
+                return Ok(seed);
+            }
+            let mut seed = zeroize::Zeroizing::new([0u8; 32]);
+            getrandom::fill(seed.as_mut()).map_err(|_| WalletError::Internal)?;
+            tx.put_secret(state::PENDING_DEVICE_KEY, seed.as_ref())?;
+            tx.put_doc(state::PENDING_ENROLMENT, pending)?;
+            Ok::<_, WalletError>(seed)
+        })
     }
 
     /// Applies for the e-licence: runs the real-person check with `provider` (on a

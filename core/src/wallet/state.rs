@@ -10,6 +10,12 @@ use crate::wire::{Base64, ElicenceState, elicence_id};
 pub(crate) const ENROLMENT: &str = "enrolment";
 /// Secret: the device signing key seed (32 bytes).
 pub(crate) const DEVICE_KEY: &str = "device_key";
+/// Document: the enrolment under way ([`PendingEnrolment`]); its device key seed is the
+/// secret [`PENDING_DEVICE_KEY`]. Both are stored before the enrolment is sent and removed
+/// when the enrolment is stored (AN-F2).
+pub(crate) const PENDING_ENROLMENT: &str = "pending_enrolment";
+/// Secret: the device key seed of the enrolment under way (32 bytes).
+pub(crate) const PENDING_DEVICE_KEY: &str = "pending_device_key";
 /// Secret: the TOTP seed of the current e-licence (32 bytes).
 pub(crate) const TOTP_SEED: &str = "totp_seed";
 /// Document: `TrustList::encode()` bytes.
@@ -42,6 +48,17 @@ pub struct Enrolment {
     pub authority_url: String,
     /// The account id the authority assigned.
     pub account_id: u64,
+    /// The driver's licence number.
+    pub licence_number: String,
+}
+
+/// An enrolment sent and not yet stored: for which licence at which authority its device
+/// key ([`PENDING_DEVICE_KEY`]) was made. Enrolling the same again uses the same key, which
+/// the authority then answers as enrolled if the earlier request reached it (AN-F2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct PendingEnrolment {
+    /// Base URL of the authority, without a trailing slash.
+    pub authority_url: String,
     /// The driver's licence number.
     pub licence_number: String,
 }

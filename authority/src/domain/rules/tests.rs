@@ -199,6 +199,7 @@ fn with_code(code: &str) -> DriverState {
             code_hash: Bytes32(sha256(code.as_bytes())),
             expires_at: NOW + 600,
             attempts: 0,
+            used_by: None,
         },
     );
     s
@@ -209,24 +210,71 @@ fn wrong_activation_codes_change_nothing_and_never_burn_the_code() {
     let mut s = with_code("12345678");
     let held = s.clone();
     for _ in 1..20 {
-        assert!(!activation_code_matches(&s, &sha256(b"00000000"), NOW));
+        assert!(!activation_code_matches(
+            &s,
+            &sha256(b"00000000"),
+            &device(1),
+            NOW
+        ));
         assert!(matches!(
             enrol(&mut s, sha256(b"00000000"), device(1), NOW),
             Err(Error::BadActivationCode)
         ));
         assert_eq!(s, held, "a wrong code changes nothing (AH-F2)");
     }
-    assert!(activation_code_matches(&s, &sha256(b"12345678"), NOW));
+    assert!(activation_code_matches(
+        &s,
+        &sha256(b"12345678"),
+        &device(1),
+        NOW
+    ));
     assert!(!activation_code_matches(
         &s,
         &sha256(b"12345678"),
+        &device(1),
         NOW + 600
     ));
     // The driver's right code still enrols (the service's back-off limits guessing).
     let e = enrol(&mut s, sha256(b"12345678"), device(1), NOW).unwrap();
     assert!(e.refuse.is_none());
-    assert!(s.activation.is_none(), "used up once it enrolled");
     assert_eq!(s.device_key, Some(Bytes32(device(1))));
+    assert!(!activation_code_matches(
+        &s,
+        &sha256(b"12345678"),
+        &device(2),
+        NOW
+    ));
+}
+
+/// A used code stays bound to the key it enrolled (AN-F2): that key again is enrolled
+/// already and changes nothing (its answer was lost, or its store not written); any other
+/// key is refused as before, and so is the same key once the code expired.
+#[test]
+fn a_used_code_enrols_the_same_device_again_and_no_other() {
+    let mut s = with_code("12345678");
+    let first = enrol(&mut s, sha256(b"12345678"), device(1), NOW).unwrap();
+    assert_eq!(messages_of(&first), [MessageKind::DeviceEnrolled]);
+    let enrolled = s.clone();
+    assert!(activation_code_matches(
+        &s,
+        &sha256(b"12345678"),
+        &device(1),
+        NOW + 1
+    ));
+    let again = enrol(&mut s, sha256(b"12345678"), device(1), NOW + 1).unwrap();
+    assert!(again.refuse.is_none() && again.feed.is_empty());
+    assert_eq!(s, enrolled, "the same device again changes nothing");
+    assert!(matches!(
+        enrol(&mut s, sha256(b"12345678"), device(2), NOW + 1),
+        Err(Error::BadActivationCode)
+    ));
+    assert_eq!(s.device_key, Some(Bytes32(device(1))));
+    let late = enrol(&mut s, sha256(b"12345678"), device(1), NOW + 600).unwrap();
+    assert!(
+        late.refuse.is_some(),
+        "an expired code, used or not, is refused"
+    );
+    assert!(s.activation.is_none());
 }
 
 #[test]

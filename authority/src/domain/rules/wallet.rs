@@ -13,20 +13,33 @@ use crate::error::{Error, Result};
 use crate::identity::IdentityVerifier;
 use crate::store::{Bytes32, DriverState, Effects, FeedEvent, PhotoRow, PhotoStatus};
 
-/// Whether `code_hash` is the hash of the driver's activation code, still valid at `now`:
-/// decided on a read, so a wrong code goes nowhere near the writer (twenty-seventh review,
-/// AH-F2: a wrong code's write told, by its time, a registered licence number and one with
-/// a code waiting from an unknown one). [`enrol`] decides again inside the write.
-pub fn activation_code_matches(s: &DriverState, code_hash: &[u8; 32], now: u64) -> bool {
-    s.activation
-        .as_ref()
-        .is_some_and(|act| act.expires_at > now && ct_eq(&act.code_hash.0, code_hash))
+/// Whether `code_hash` is the hash of the driver's activation code, still valid at `now`
+/// for `device_key` (not yet used, or used by that same key): decided on a read, so a wrong
+/// code goes nowhere near the writer (twenty-seventh review, AH-F2: a wrong code's write
+/// told, by its time, a registered licence number and one with a code waiting from an
+/// unknown one). [`enrol`] decides again inside the write.
+pub fn activation_code_matches(
+    s: &DriverState,
+    code_hash: &[u8; 32],
+    device_key: &[u8; 32],
+    now: u64,
+) -> bool {
+    s.activation.as_ref().is_some_and(|act| {
+        act.expires_at > now
+            && ct_eq(&act.code_hash.0, code_hash)
+            && act.used_by.is_none_or(|k| k.0 == *device_key)
+    })
 }
 
 /// Enrols `device_key` with the activation code hashing to `code_hash`. A wrong code is
 /// refused and changes nothing; it does not burn the code (D75: the service's back-off
 /// limits guessing, so nobody can stop a driver from enrolling). A new device does not
 /// supersede the active e-licence: that waits for its real-person check ([`apply`], D76).
+///
+/// A used code stays bound to the key it enrolled until it expires (AN-F2): the same key
+/// with it again is enrolled already and changes nothing, so a wallet whose answer was
+/// lost, or which could not store what it got, finishes with the code the driver has;
+/// another key is refused as for a used code.
 pub fn enrol(
     s: &mut DriverState,
     code_hash: [u8; 32],
@@ -49,7 +62,16 @@ pub fn enrol(
     if !ct_eq(&act.code_hash.0, &code_hash) {
         return Err(Error::BadActivationCode);
     }
-    s.activation = None;
+    if let Some(used_by) = act.used_by {
+        // The same device again, still the one enrolled: nothing to change. Any other key,
+        // or a device since replaced (only a new code replaces it), is refused.
+        return if used_by.0 == device_key && s.device_key == Some(used_by) {
+            Ok(Effects::default())
+        } else {
+            Err(Error::BadActivationCode)
+        };
+    }
+    act.used_by = Some(Bytes32(device_key));
     let mut effects = Effects::default();
     if s.device_key != Some(Bytes32(device_key)) {
         s.device_key = Some(Bytes32(device_key));
