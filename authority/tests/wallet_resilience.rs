@@ -19,7 +19,7 @@ use edl_core::licence::Licence;
 use edl_core::net::NetError;
 use edl_core::present::Form;
 use edl_core::verify::{Policy, verify_offline};
-use edl_core::wallet::store::SoftwareKeyStore;
+use edl_core::wallet::store::{SoftwareKeyStore, StoreRead, WalletStore};
 use edl_core::wallet::{StoredElicence, TestIdentityProvider, Wallet, WalletError};
 use edl_core::wire::{
     ApplicationPhase, ApplicationView, FeedMessage, MessageKind, VerificationLogEntry, paths,
@@ -621,6 +621,15 @@ async fn an_enrolment_cut_off_after_the_authority_took_it_finishes_with_the_same
         .await
         .expect("the key the wallet holds is the one the authority bound");
     assert_eq!(view.phase, ApplicationPhase::Issued);
+    // The key under way went with the enrolment's write.
+    let store = WalletStore::open(dir.path().join("wallet.db"), &keys()).unwrap();
+    assert_eq!(
+        store
+            .get_doc::<serde_json::Value>("pending_enrolment")
+            .unwrap(),
+        None
+    );
+    assert!(store.get_secret("pending_device_key").unwrap().is_none());
     // Another key with that code is still refused.
     let other = tempfile::tempdir().unwrap();
     let stranger = Wallet::open(other.path(), &keys()).unwrap();
@@ -634,6 +643,44 @@ async fn an_enrolment_cut_off_after_the_authority_took_it_finishes_with_the_same
         ),
         "{refused:?}"
     );
+}
+
+/// A kept enrolment record that can no longer be read (a damaged row) is taken as none,
+/// and a new key enrols (the review of D212): reading it first must not make every later
+/// enrolment fail, which a wallet that only wrote there never did.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreadable_pending_enrolment_does_not_block_enrolling() {
+    let t = TestServer::start().await;
+    let proxy = HoldingProxy::start(t.server.as_ref().unwrap().addr()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let n = number(522);
+    let driver = t.create_driver(&n, true).await;
+    let code = t.activation_code(driver).await;
+    let wallet = Wallet::open(dir.path(), &keys()).unwrap();
+    proxy.cut(b"GET /v1/trust-list");
+    assert!(wallet.enrol(&proxy.url, &n, &code).await.is_err());
+    proxy.mend();
+    drop(wallet);
+    // Both kept rows damaged: their sealed bodies no longer open.
+    let db = rusqlite::Connection::open(dir.path().join("wallet.db")).unwrap();
+    for table in ["docs", "secrets"] {
+        let changed = db
+            .execute(
+                &format!("UPDATE {table} SET body = zeroblob(64) WHERE name LIKE 'pending_%'"),
+                [],
+            )
+            .unwrap();
+        assert_eq!(changed, 1, "{table}");
+    }
+    drop(db);
+    // That code is spent on the key the wallet lost; a new code enrols a new key.
+    let code = t.activation_code(driver).await;
+    let wallet = Wallet::open(dir.path(), &keys()).unwrap();
+    wallet
+        .enrol(&t.url, &n, &code)
+        .await
+        .expect("enrolled with a new key over the damaged record");
+    assert!(wallet.enrolled().unwrap().is_some());
 }
 
 /// A new driver `nth` (a photo on file or not) enrolled through `proxy` with a wallet in

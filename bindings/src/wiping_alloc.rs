@@ -3,29 +3,37 @@
 //!
 //! The wallet's data key crosses the FFI edge to and from the app's `KeyStore` in UniFFI's
 //! transfer buffers, which UniFFI frees through this allocator without wiping them; so do
-//! the other short-lived copies no type owns (a `Vec` moved by `realloc`, a serializer's
-//! scratch). `Zeroizing` on each type that holds a secret cannot reach those; a wipe at
+//! the other short-lived heap copies no type owns (a `Vec` moved by `realloc`, a
+//! serializer's scratch). `Zeroizing` on each type that holds a secret cannot reach those; a wipe at
 //! `free` reaches all of them. It costs one `memset` a free, next to the work a phone does
 //! per call (a QR, a sync), and nothing on the authority, which does not link this crate.
 //!
-//! It governs this library's Rust code only: the app's own copies (the `ByteArray` or
-//! `Data` its `KeyStore` receives and returns) are the app's to overwrite, as the UDL says.
+//! It governs this library's Rust heap only. Outside it: copies on the stack (a key moved
+//! by value is never freed, R14's residue); the app's own copies (the `ByteArray` or
+//! `Data` its `KeyStore` receives and returns), the app's to overwrite, as the UDL says;
+//! and on iOS the generated Swift code's own temporary `[UInt8]` of the key, one each way
+//! a call, which Swift frees unwiped (Kotlin's code reads and writes the buffer itself).
 //! SQLite allocates through the C `malloc`, not here; it never holds the key.
 
 /// `zeroizing-alloc` (1Password) wipes with a `memset` the optimiser cannot remove and
 /// leaves `realloc` to the default, which moves the block through `alloc` and `dealloc`,
-/// so the old block is wiped too.
-#[cfg(not(test))]
+/// so the old block is wiped too. One static for the library and its unit tests, so the
+/// tests run the wrapper the library ships; only what sits under it differs.
 #[global_allocator]
-static ALLOCATOR: zeroizing_alloc::ZeroAlloc<std::alloc::System> =
-    zeroizing_alloc::ZeroAlloc(std::alloc::System);
+static ALLOCATOR: zeroizing_alloc::ZeroAlloc<Under> = zeroizing_alloc::ZeroAlloc(UNDER);
 
-/// In this crate's unit tests the same wiping allocator sits over [`watch::Watch`], which
-/// sees each block as the system allocator gets it back.
+/// Under the wipe: the system allocator.
+#[cfg(not(test))]
+type Under = std::alloc::System;
+#[cfg(not(test))]
+const UNDER: Under = std::alloc::System;
+
+/// Under the wipe in this crate's unit tests: the system allocator behind
+/// [`watch::Watch`], which sees each block as the system allocator gets it back.
 #[cfg(test)]
-#[global_allocator]
-static ALLOCATOR: zeroizing_alloc::ZeroAlloc<watch::Watch> =
-    zeroizing_alloc::ZeroAlloc(watch::Watch);
+type Under = watch::Watch;
+#[cfg(test)]
+const UNDER: Under = watch::Watch;
 
 /// A test-only allocator under the wiping one that counts freed blocks still holding a
 /// given secret: what a heap dump taken after the free would find.

@@ -883,9 +883,10 @@ public func FfiConverterTypeIdentityProvider_lower(_ value: IdentityProvider) ->
  * store is opened. The blob is opaque to the wallet; the implementation must authenticate it (e.g.
  * AES-GCM) and throw `EdlError.KeyStore(WrongKey)` when it does not open. This is the only
  * place the data key meets app code: overwrite the plaintext right after use, never log it.
- * The library overwrites its own copies, the FFI's transfer buffers among them, as it frees
- * them (D209); the app's copies (the `plaintext` it is given, the key it returns) are the
- * app's to overwrite.
+ * The library overwrites its own heap copies, the FFI's transfer buffers among them, as it
+ * frees them (D209); the app's copies (the `plaintext` it is given, the key it returns)
+ * are the app's to overwrite. In Swift the generated code makes one temporary array of
+ * the key each way a call, freed unwiped, which neither side can reach.
  * Any other exception becomes `EdlError.KeyStore(Failed)`.
  * `software_key_store` and `key_file_key_store` give implementations for desktop and tests.
  */
@@ -911,9 +912,10 @@ public protocol KeyStore: AnyObject, Sendable {
  * store is opened. The blob is opaque to the wallet; the implementation must authenticate it (e.g.
  * AES-GCM) and throw `EdlError.KeyStore(WrongKey)` when it does not open. This is the only
  * place the data key meets app code: overwrite the plaintext right after use, never log it.
- * The library overwrites its own copies, the FFI's transfer buffers among them, as it frees
- * them (D209); the app's copies (the `plaintext` it is given, the key it returns) are the
- * app's to overwrite.
+ * The library overwrites its own heap copies, the FFI's transfer buffers among them, as it
+ * frees them (D209); the app's copies (the `plaintext` it is given, the key it returns)
+ * are the app's to overwrite. In Swift the generated code makes one temporary array of
+ * the key each way a call, freed unwiped, which neither side can reach.
  * Any other exception becomes `EdlError.KeyStore(Failed)`.
  * `software_key_store` and `key_file_key_store` give implementations for desktop and tests.
  */

@@ -101,7 +101,6 @@ impl App {
             code_hash: Bytes32(sha256(code.as_bytes())),
             expires_at,
             attempts: 0,
-            used_by: None,
         };
         self.store
             .update_driver(

@@ -206,11 +206,21 @@ pub struct Activation {
     /// stored records read alike.
     #[serde(default)]
     pub attempts: u32,
-    /// The device key the code enrolled, once used (AN-F2): until the code expires, the
-    /// same device asking again (its answer lost, its store not written) is answered as
-    /// enrolled; any other key is refused as for a used code.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub used_by: Option<Bytes32>,
+}
+
+/// The last enrolment, kept until its code would have expired, so the same device asking
+/// again with the same code (its answer lost, its store not written) is answered as
+/// enrolled (AN-F2, D212). A field of its own, not a mark on the used [`Activation`]: a
+/// process from before D212 reading the record sees no code (the activation is cleared
+/// as ever), and one that drops this field on a write only loses the repeat.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrolledWith {
+    /// SHA-256 of the code used.
+    pub code_hash: Bytes32,
+    /// The device key it enrolled.
+    pub device_key: Bytes32,
+    /// Unix seconds: the code's own expiry.
+    pub expires_at: u64,
 }
 
 /// An outstanding real-person check challenge (one per driver; a new one replaces it).
@@ -272,6 +282,9 @@ pub struct DriverState {
     pub pending_review: Option<ReviewPending>,
     /// The outstanding activation code.
     pub activation: Option<Activation>,
+    /// The last enrolment, for the same device's repeat until its code would expire.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enrolled_with: Option<EnrolledWith>,
     /// The outstanding real-person check challenge.
     pub challenge: Option<Challenge>,
     /// Part versions (maintained by the store).
@@ -295,6 +308,7 @@ impl DriverState {
             phase: ApplicationPhase::NotApplied,
             pending_review: None,
             activation: None,
+            enrolled_with: None,
             challenge: None,
             versions: Versions::default(),
             recent_uploads: Vec::new(),

@@ -96,10 +96,11 @@ impl Wallet {
     ) -> Result<(), WalletError> {
         let client = self.client(&authority_url)?;
         let authority_url = authority_url.trim_end_matches('/').to_owned();
-        let seed = self.pending_device_seed(&PendingEnrolment {
+        let pending = PendingEnrolment {
             authority_url: authority_url.clone(),
             licence_number: licence_number.clone(),
-        })?;
+        };
+        let seed = self.pending_device_seed(&pending)?;
         let key = SecretKey::from_seed(*seed);
         let request = EnrolRequest {
             licence_number: licence_number.clone(),
@@ -132,8 +133,11 @@ impl Wallet {
         };
         self.store().write(|tx| {
             tx.put_secret(state::DEVICE_KEY, seed.as_ref())?;
-            tx.delete_secret(state::PENDING_DEVICE_KEY)?;
-            tx.delete_doc(state::PENDING_ENROLMENT)?;
+            // Only this enrolment's: another one under way (another licence) keeps its key.
+            if held_pending(tx).as_ref() == Some(&pending) {
+                tx.delete_secret(state::PENDING_DEVICE_KEY)?;
+                tx.delete_doc(state::PENDING_ENROLMENT)?;
+            }
             tx.put_doc(state::ENROLMENT, &enrolment)?;
             tx.put_doc(state::TRUST_LIST, &trust.trust_list)?;
             tx.put_doc(state::SYNC_STATE, &state)?;
@@ -157,12 +161,14 @@ impl Wallet {
         pending: &PendingEnrolment,
     ) -> Result<zeroize::Zeroizing<[u8; 32]>, WalletError> {
         self.store().write(|tx| {
-            if tx
-                .get_doc::<PendingEnrolment>(state::PENDING_ENROLMENT)?
-                .as_ref()
-                == Some(pending)
+            // A pending record that cannot be read (damaged, or rows mixed from another
+            // copy) is none: a new key replaces it, as enrolling did before D212, rather than
+            // every later enrolment failing on it (the review of D212).
+            if held_pending(tx).as_ref() == Some(pending)
                 && let Some(seed) = tx
-                    .get_secret(state::PENDING_DEVICE_KEY)?
+                    .get_secret(state::PENDING_DEVICE_KEY)
+                    .ok()
+                    .flatten()
                     .and_then(|s| s.to_array::<32>())
             {
                 return Ok(seed);
@@ -578,4 +584,11 @@ fn log_failure(e: &WalletError) {
             tracing::error!("failed: {e}")
         }
     }
+}
+
+/// The enrolment under way, if one is stored and readable.
+fn held_pending(tx: &super::store::WriteTx<'_>) -> Option<PendingEnrolment> {
+    tx.get_doc::<PendingEnrolment>(state::PENDING_ENROLMENT)
+        .ok()
+        .flatten()
 }

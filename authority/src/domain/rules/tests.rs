@@ -199,7 +199,6 @@ fn with_code(code: &str) -> DriverState {
             code_hash: Bytes32(sha256(code.as_bytes())),
             expires_at: NOW + 600,
             attempts: 0,
-            used_by: None,
         },
     );
     s
@@ -237,6 +236,7 @@ fn wrong_activation_codes_change_nothing_and_never_burn_the_code() {
     // The driver's right code still enrols (the service's back-off limits guessing).
     let e = enrol(&mut s, sha256(b"12345678"), device(1), NOW).unwrap();
     assert!(e.refuse.is_none());
+    assert!(s.activation.is_none(), "used up once it enrolled");
     assert_eq!(s.device_key, Some(Bytes32(device(1))));
     assert!(!activation_code_matches(
         &s,
@@ -269,12 +269,38 @@ fn a_used_code_enrols_the_same_device_again_and_no_other() {
         Err(Error::BadActivationCode)
     ));
     assert_eq!(s.device_key, Some(Bytes32(device(1))));
-    let late = enrol(&mut s, sha256(b"12345678"), device(1), NOW + 600).unwrap();
     assert!(
-        late.refuse.is_some(),
-        "an expired code, used or not, is refused"
+        matches!(
+            enrol(&mut s, sha256(b"12345678"), device(1), NOW + 600),
+            Err(Error::BadActivationCode)
+        ),
+        "the repeat ends when the code would have expired"
     );
-    assert!(s.activation.is_none());
+}
+
+/// The used code is cleared as before D212 and the repeat kept in a field of its own
+/// (AN-F2, the review of D212): a process from before it, reading the record, sees no code
+/// to take from another key; one that drops the new field only loses the repeat.
+#[test]
+fn a_used_code_is_not_left_as_an_open_activation() {
+    let mut s = with_code("12345678");
+    enrol(&mut s, sha256(b"12345678"), device(1), NOW).unwrap();
+    let stored = serde_json::to_value(&s).unwrap();
+    assert!(stored["activation"].is_null(), "{stored}");
+    // As a process from before D212 reads it: the field it does not know is dropped.
+    let mut old = stored.clone();
+    old.as_object_mut().unwrap().remove("enrolled_with");
+    let mut read_back: DriverState = serde_json::from_value(old).unwrap();
+    assert!(!activation_code_matches(
+        &read_back,
+        &sha256(b"12345678"),
+        &device(2),
+        NOW + 1
+    ));
+    assert!(matches!(
+        enrol(&mut read_back, sha256(b"12345678"), device(2), NOW + 1),
+        Err(Error::BadActivationCode)
+    ));
 }
 
 #[test]

@@ -11,23 +11,34 @@ use super::{
 };
 use crate::error::{Error, Result};
 use crate::identity::IdentityVerifier;
-use crate::store::{Bytes32, DriverState, Effects, FeedEvent, PhotoRow, PhotoStatus};
+use crate::store::{Bytes32, DriverState, Effects, EnrolledWith, FeedEvent, PhotoRow, PhotoStatus};
 
-/// Whether `code_hash` is the hash of the driver's activation code, still valid at `now`
-/// for `device_key` (not yet used, or used by that same key): decided on a read, so a wrong
-/// code goes nowhere near the writer (twenty-seventh review, AH-F2: a wrong code's write
-/// told, by its time, a registered licence number and one with a code waiting from an
-/// unknown one). [`enrol`] decides again inside the write.
+/// Whether `code_hash` is the hash of the driver's activation code, still valid at `now`,
+/// or of the code that enrolled `device_key` last, not yet expired (the same device asking
+/// again, AN-F2): decided on a read, so a wrong code goes nowhere near the writer
+/// (twenty-seventh review, AH-F2: a wrong code's write told, by its time, a registered
+/// licence number and one with a code waiting from an unknown one). [`enrol`] decides
+/// again inside the write.
 pub fn activation_code_matches(
     s: &DriverState,
     code_hash: &[u8; 32],
     device_key: &[u8; 32],
     now: u64,
 ) -> bool {
-    s.activation.as_ref().is_some_and(|act| {
-        act.expires_at > now
-            && ct_eq(&act.code_hash.0, code_hash)
-            && act.used_by.is_none_or(|k| k.0 == *device_key)
+    s.activation
+        .as_ref()
+        .is_some_and(|act| act.expires_at > now && ct_eq(&act.code_hash.0, code_hash))
+        || enrolled_again(s, code_hash, device_key, now)
+}
+
+/// Whether `device_key` with `code_hash` is the driver's last enrolment asked again: the
+/// same code and key, the code not yet expired, the key still the enrolled one.
+fn enrolled_again(s: &DriverState, code_hash: &[u8; 32], device_key: &[u8; 32], now: u64) -> bool {
+    s.enrolled_with.as_ref().is_some_and(|last| {
+        last.expires_at > now
+            && ct_eq(&last.code_hash.0, code_hash)
+            && last.device_key.0 == *device_key
+            && s.device_key == Some(last.device_key)
     })
 }
 
@@ -36,10 +47,10 @@ pub fn activation_code_matches(
 /// limits guessing, so nobody can stop a driver from enrolling). A new device does not
 /// supersede the active e-licence: that waits for its real-person check ([`apply`], D76).
 ///
-/// A used code stays bound to the key it enrolled until it expires (AN-F2): the same key
-/// with it again is enrolled already and changes nothing, so a wallet whose answer was
-/// lost, or which could not store what it got, finishes with the code the driver has;
-/// another key is refused as for a used code.
+/// The code is used up as ever; the enrolment is remembered beside it until the code
+/// would have expired (AN-F2, D212): the same key with the same code again is enrolled
+/// already and changes nothing, so a wallet whose answer was lost, or which could not
+/// store what it got, finishes with the code the driver has. Any other key is refused.
 pub fn enrol(
     s: &mut DriverState,
     code_hash: [u8; 32],
@@ -52,7 +63,10 @@ pub fn enrol(
             ..Effects::default()
         })
     };
-    let Some(act) = s.activation.as_mut() else {
+    if enrolled_again(s, &code_hash, &device_key, now) {
+        return Ok(Effects::default());
+    }
+    let Some(act) = s.activation.as_ref() else {
         return Err(Error::BadActivationCode);
     };
     if act.expires_at <= now {
@@ -62,16 +76,12 @@ pub fn enrol(
     if !ct_eq(&act.code_hash.0, &code_hash) {
         return Err(Error::BadActivationCode);
     }
-    if let Some(used_by) = act.used_by {
-        // The same device again, still the one enrolled: nothing to change. Any other key,
-        // or a device since replaced (only a new code replaces it), is refused.
-        return if used_by.0 == device_key && s.device_key == Some(used_by) {
-            Ok(Effects::default())
-        } else {
-            Err(Error::BadActivationCode)
-        };
-    }
-    act.used_by = Some(Bytes32(device_key));
+    s.enrolled_with = Some(EnrolledWith {
+        code_hash: Bytes32(code_hash),
+        device_key: Bytes32(device_key),
+        expires_at: act.expires_at,
+    });
+    s.activation = None;
     let mut effects = Effects::default();
     if s.device_key != Some(Bytes32(device_key)) {
         s.device_key = Some(Bytes32(device_key));
