@@ -83,3 +83,22 @@ private final class Forwarder: WalletObserver, @unchecked Sendable {
         Task { @MainActor [weak session] in session?.handle(event) }
     }
 }
+
+/// What opening the app's one wallet gave (the Kotlin `WalletOpening`): its session, or
+/// what to tell the driver, with nothing changed.
+enum WalletOpening {
+    case opened(WalletSession)
+    case failed(LocalizedText)
+}
+
+/// Opens the wallet with `open` and its session; a refusal becomes `.failed` with the
+/// core's `errorText` (AL-F4: the app stopped at start when the store could not be opened).
+@MainActor
+func openWallet(_ open: () throws -> Wallet) -> WalletOpening {
+    do {
+        return .opened(WalletSession(wallet: try open()))
+    } catch {
+        // The library throws only `EdlError`; anything else is the app's own code.
+        return .failed(errorText(error: error as? EdlError ?? .Internal(detail: "")))
+    }
+}

@@ -23,7 +23,9 @@ import cn.edl.demo.viewmodels.MessagesViewModel
 import cn.edl.demo.viewmodels.PhotoViewModel
 import cn.edl.demo.viewmodels.Screen
 import cn.edl.demo.viewmodels.SupplementaryViewModel
+import cn.edl.demo.viewmodels.WalletOpening
 import cn.edl.demo.viewmodels.WalletSession
+import cn.edl.demo.viewmodels.openWallet
 import cn.edl.wallet.Audience
 import cn.edl.wallet.LocalizedText
 import cn.edl.wallet.PhotoSource
@@ -69,7 +71,12 @@ class MainActivity : ComponentActivity() {
         super.onCreate(savedInstanceState)
         // The face model ships as an asset of the AAR; the library does not build it in.
         loadFaceModel(assets.open("edl/seeta_fd_frontal_v1.0.bin").use { it.readBytes() })
-        session = WalletSession(Wallet(filesDir.resolve("edl").path, KeystoreKeyStore()))
+        // A store that cannot be opened (a locked phone, a full disk, a key the platform
+        // lost) is a screen that says what to do, not a crash (AL-F4).
+        when (val opening = openWallet { Wallet(filesDir.resolve("edl").path, KeystoreKeyStore()) }) {
+            is WalletOpening.Failed -> return showCannotOpen(opening.text)
+            is WalletOpening.Opened -> session = opening.session
+        }
         enrol = EnrolViewModel(session, "http://10.0.2.2:8088")
         // DemoIdentity stands in for the face-verification SDK (see the README).
         apply = ApplyViewModel(session, DemoIdentity(BuildConfig.IDENTITY_SECRET.toByteArray()))
@@ -87,7 +94,15 @@ class MainActivity : ComponentActivity() {
         ui.post(second)
     }
 
+    /** The wallet did not open: what the core says to do, and a way to try again. */
+    private fun showCannotOpen(why: LocalizedText) {
+        column.addView(TextView(this).apply { text = why.zh })
+        column.addView(Button(this).apply { text = "重试"; setOnClickListener { recreate() } })
+        setContentView(column)
+    }
+
     override fun onDestroy() {
+        if (!::session.isInitialized) return super.onDestroy()
         ui.removeCallbacks(second)
         main.close()
         supplementary.close()

@@ -8,7 +8,9 @@ import cn.edl.demo.viewmodels.MessagesViewModel
 import cn.edl.demo.viewmodels.PhotoViewModel
 import cn.edl.demo.viewmodels.Screen
 import cn.edl.demo.viewmodels.SupplementaryViewModel
+import cn.edl.demo.viewmodels.WalletOpening
 import cn.edl.demo.viewmodels.WalletSession
+import cn.edl.demo.viewmodels.openWallet
 import cn.edl.wallet.IdentityProvider
 import cn.edl.wallet.Wallet
 import cn.edl.wallet.keyFileKeyStore
@@ -153,8 +155,14 @@ fun main(args: Array<String>) {
         exitProcess(0)
     }
     val dir = File(options["--wallet"] ?: (System.getProperty("user.home") + "/.edl-demo")).apply { mkdirs() }
-    val wallet = Wallet(dir.path, keyFileKeyStore(File(dir, "key").path))
+    val session = when (val opening = openWallet { Wallet(dir.path, keyFileKeyStore(File(dir, "key").path)) }) {
+        is WalletOpening.Opened -> opening.session
+        is WalletOpening.Failed -> {
+            System.err.println("${opening.text.zh} (${opening.text.en})")
+            exitProcess(1)
+        }
+    }
     val identity = DemoIdentity((options["--identity-secret"] ?: System.getenv("EDL_IDENTITY_SECRET") ?: "").toByteArray())
-    val app = DesktopApp(WalletSession(wallet), options["--authority"] ?: "http://127.0.0.1:8088", identity)
+    val app = DesktopApp(session, options["--authority"] ?: "http://127.0.0.1:8088", identity)
     SwingUtilities.invokeAndWait { app.show() }
 }
