@@ -128,6 +128,11 @@ pub enum Error {
     /// A credential could not be issued (a fault: licences are validated before).
     #[error("issuing: {0}")]
     Issue(#[from] edl_core::credential::CredentialError),
+    /// Internal, never answered: the rule would issue a new e-licence and was run without
+    /// a new identity for it. The service draws one (a status index among it) and runs the
+    /// rule again ([`crate::service::App`]'s issuing update, PH-3); nothing was saved.
+    #[error("a new e-licence identity is needed")]
+    FreshNeeded,
 }
 
 impl Error {
@@ -169,7 +174,7 @@ impl Error {
                 | StoreError::Unavailable
                 | StoreError::Held,
             ) => ErrorCode::Unavailable,
-            Store(_) | Issue(_) | Sealed(_) | RootKey(_) => ErrorCode::Internal,
+            Store(_) | Issue(_) | Sealed(_) | RootKey(_) | FreshNeeded => ErrorCode::Internal,
         }
     }
 

@@ -251,3 +251,45 @@ async fn an_intercepted_activation_code_learns_nothing_of_the_licence_s_standing
         );
     }
 }
+
+/// A photo pending from the device that was replaced (the photo review's PH-1): a thief on
+/// the driver's unlocked old phone uploads their own face as a photo change; the driver
+/// enrols a new phone and passes the check. The thief's photo stayed in review, and
+/// approving it re-signed the new phone's e-licence with the thief's face (rejecting it as
+/// malicious stopped it). The new device's takeover withdraws it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_photo_pending_from_the_replaced_device_is_withdrawn_when_a_new_device_takes_over() {
+    let t = TestServer::start().await;
+    let n = number(30);
+    let (driver, old_phone) = t.issued_wallet(&n).await;
+    let (s, v, _) = t.upload(&old_phone, "thief-face", &jpeg(41)).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let thiefs = v["photo_id"].as_u64().unwrap();
+
+    let new_phone = t.enrol(driver, &n).await;
+    let view = t.apply_ok(&new_phone).await;
+    assert_eq!(
+        view.phase,
+        edl_core::wire::ApplicationPhase::Issued,
+        "issued on the photo on file"
+    );
+    let queue = t.admin_ok(Method::GET, paths::REVIEWS, Value::Null).await;
+    assert!(
+        !queue
+            .to_string()
+            .contains(&format!("\"photo_id\":{thiefs}")),
+        "still in the review queue"
+    );
+    let (s, v) = t
+        .admin(
+            Method::POST,
+            &paths::with_id(paths::APPROVE, thiefs),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::CONFLICT, Some("invalid_state")),
+        "the old device's photo can no longer be approved"
+    );
+}

@@ -121,3 +121,35 @@ async fn a_grant_is_its_verifier_s_alone_and_cannot_be_altered() {
     assert_eq!(s, StatusCode::OK);
     photo_of(&answer, body);
 }
+
+/// A grant for a photo replaced since the check (the photo review's PH-7): the old photo's
+/// bytes are discarded and its row kept, and the grant got 200 with an empty body, which a
+/// client reads as a photo that does not match its digest (tampering) rather than gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_grant_for_a_photo_replaced_since_answers_not_found() {
+    let t = TestServer::start().await;
+    let (_, wallet) = t.issued_wallet(&number(3)).await;
+    let police = t.verifier("交警", "enforcement").await;
+    let answer = checked(&t, &police, &wallet).await;
+    // A photo change approved within the grant's minutes.
+    let (s, v, _) = t.upload(&wallet, "change-1", &jpeg(12)).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    t.admin_ok(
+        Method::POST,
+        &edl_core::wire::paths::with_id(
+            edl_core::wire::paths::APPROVE,
+            v["photo_id"].as_u64().unwrap(),
+        ),
+        serde_json::Value::Null,
+    )
+    .await;
+    let (s, body, _) = t.verifier_photo(&police, &answer, &[]).await;
+    assert_eq!(
+        (
+            s,
+            body.ok()
+                .and_then(|v| v["error"].as_str().map(str::to_owned))
+        ),
+        (StatusCode::NOT_FOUND, Some("unknown_id".to_owned()))
+    );
+}

@@ -10,7 +10,7 @@ use edl_core::present::Form;
 use edl_core::verify::{Policy, Rejection, StatusCheck, verify_offline_with_status};
 use edl_core::wire::paths;
 use reqwest::{Method, StatusCode};
-use serde_json::json;
+use serde_json::{Value, json};
 
 /// GETs `path` as a public client would: the bytes and the Cache-Control header.
 async fn get(t: &TestServer, path: &str) -> (StatusCode, Vec<u8>, String) {
@@ -371,4 +371,46 @@ async fn without_a_root_key_no_signed_list_is_served() {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
     server.shutdown().await.unwrap();
+}
+
+/// The status list's entries: one per index ever drawn.
+async fn entries(t: &TestServer) -> u32 {
+    let (_, status, _) = get(t, paths::STATUS_LIST).await;
+    StatusList::verify(&status, &t.trust().await).unwrap().len()
+}
+
+/// An index is drawn only for an e-licence actually issued (the photo review's PH-3): every
+/// application and every photo approval drew one before its rule ran, so a wallet calling
+/// `apply` in a loop (already issued, or refused) grew the list every verifier fetches and
+/// would exhaust the 2^24 indices, after which no e-licence could be issued anywhere.
+#[tokio::test]
+async fn applying_again_or_approving_a_photo_change_draws_no_status_index() {
+    let t = TestServer::start().await;
+    let (_, wallet) = t.issued_wallet(&number(90)).await;
+    let before = entries(&t).await;
+    // Applying again from the checked device: issued already, nothing changes.
+    for _ in 0..5 {
+        let (s, v) = t.apply(&wallet).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+    }
+    // An unchecked device's application refused for want of the check.
+    let driver = t.create_driver(&number(91), true).await;
+    let unchecked = t.enrol(driver, &number(91)).await;
+    let (s, _, _) = t
+        .signed(&unchecked, Method::POST, paths::APPLY, json!({}))
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    // A photo change approved: the same e-licence re-signed, not a new one.
+    let (s, v, _) = t.upload(&wallet, "change-1", &jpeg(11)).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    t.admin_ok(
+        Method::POST,
+        &paths::with_id(paths::APPROVE, v["photo_id"].as_u64().unwrap()),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(entries(&t).await, before, "indices drawn for nothing");
+    // A new e-licence still draws its own.
+    let _ = t.issued_wallet(&number(92)).await;
+    assert_eq!(entries(&t).await, before + 1);
 }

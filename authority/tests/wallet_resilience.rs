@@ -683,6 +683,62 @@ async fn an_unreadable_pending_enrolment_does_not_block_enrolling() {
     assert!(wallet.enrolled().unwrap().is_some());
 }
 
+/// Enrolling again on the same wallet (the sync review's SY-1: the authority refused the
+/// device, and the app says "enrol again"): the new enrolment kept the earlier one's
+/// messages, verification log and pages while resetting the cursor, so the sync from 0
+/// stored the whole feed again beside them, each check and message twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enrolling_again_on_the_same_wallet_shows_each_message_and_check_once() {
+    let t = TestServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let n = number(530);
+    let (driver, wallet) = issued_wallet(&t, dir.path(), &n).await;
+    // Checks and a violation spread over several syncs, so over several cursors.
+    for (i, name) in ["交警一", "交警二"].into_iter().enumerate() {
+        // A window of its own for each check, the wallet's clock learnt again.
+        t.clock.advance(300);
+        wallet.sync().await.unwrap();
+        let police = t.verifier(name, "enforcement").await;
+        let p = wallet
+            .present(Form::Online, Audience::Enforcement, None)
+            .unwrap();
+        let (s, v, _) = t
+            .verify(
+                &police,
+                json!({"method": "qr", "payload": edl_core::wire::Base64::encode(&p.payload)}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        if i == 0 {
+            violation(&t, driver, 2).await;
+        }
+        wallet.sync().await.unwrap();
+    }
+    assert_eq!(wallet.verification_log().unwrap().len(), 2);
+
+    let code = t.activation_code(driver).await;
+    wallet.enrol(&t.url, &n, &code).await.unwrap();
+    wallet
+        .apply(Arc::new(TestIdentityProvider::new(IDENTITY_SECRET)))
+        .await
+        .unwrap();
+    wallet.sync().await.unwrap();
+    let log = wallet.verification_log().unwrap();
+    assert_eq!(
+        log.iter().map(|e| e.verifier.as_str()).collect::<Vec<_>>(),
+        ["交警一", "交警二"],
+        "each check once"
+    );
+    let messages = wallet.messages().unwrap();
+    for m in &messages {
+        assert_eq!(
+            messages.iter().filter(|o| *o == m).count(),
+            1,
+            "twice: {m:?}"
+        );
+    }
+}
+
 /// A new driver `nth` (a photo on file or not) enrolled through `proxy` with a wallet in
 /// `dir`, whose application's answer the proxy loses once; the wallet's `apply` must still
 /// succeed.

@@ -35,7 +35,7 @@ use crate::identity::IdentityVerifier;
 use crate::keys::{Keys, Loaded};
 use crate::limiter::Limiter;
 use crate::random;
-use crate::store::{DriverId, DriverState, RegistryStore, SealedSeed};
+use crate::store::{DriverId, DriverState, Effects, RegistryStore, SealedSeed};
 use zeroize::Zeroizing;
 
 pub use crate::domain::rules::MAX_RECORD_ENTRIES;
@@ -191,6 +191,35 @@ impl App {
             seed: SealedSeed(self.keys.sealer().seal(&totp_label(id), &seed)),
             status_index: self.store.allocate_status_index().await?,
         })
+    }
+
+    /// Runs `rule` on driver `id` as `update_driver` does, drawing a new e-licence's
+    /// identity (its status index among it) only when the rule issues one (PH-3): first
+    /// without one, then, if the rule answers [`Error::FreshNeeded`] (nothing saved), again
+    /// with one drawn. An index drawn before the rule ran was spent by every application and
+    /// approval that issued nothing; indices are never given back, so a wallet calling
+    /// `apply` in a loop grew the status list every verifier fetches toward the end of the
+    /// index space, where no e-licence could be issued any more. The rule runs twice when it
+    /// issues, on the state as each write finds it; an identity check in it is a pure
+    /// verification and gives the same answer both times.
+    async fn update_issuing<F>(&self, id: DriverId, rule: F) -> Result<DriverState>
+    where
+        F: Fn(&mut DriverState, Option<Fresh>) -> Result<Effects> + Clone + Send + 'static,
+    {
+        let first = rule.clone();
+        match self
+            .store
+            .update_driver(id, Box::new(move |s| first(s, None)))
+            .await
+        {
+            Err(Error::FreshNeeded) => {
+                let new = self.fresh().await?;
+                self.store
+                    .update_driver(id, Box::new(move |s| rule(s, Some(new))))
+                    .await
+            }
+            other => other,
+        }
     }
 
     /// The TOTP seed of e-licence `elicence` from its stored form.

@@ -39,8 +39,9 @@ impl App {
         self.store
             .photo(photo_id)
             .await?
-            // The row is the one the digest names, or nothing is answered.
-            .filter(|row| &row.digest == digest)
+            // The row is the one the digest names, or nothing is answered; a photo replaced
+            // since (its bytes discarded, the row kept) is gone, not an empty photo (PH-7).
+            .filter(|row| &row.digest == digest && !row.bytes.is_empty())
             .map(|row| row.bytes)
             .ok_or(Error::UnknownId("photo"))
     }

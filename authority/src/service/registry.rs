@@ -189,13 +189,10 @@ impl App {
             });
         let keys = self.signing_keys().await?;
         let ttl = self.ttl();
-        let new = self.fresh().await?;
         let state = self
-            .store
-            .update_driver(
-                id,
-                Box::new(move |s| rules::counter_issue(s, photo, new, signing(&keys, now, ttl))),
-            )
+            .update_issuing(id, move |s, new| {
+                rules::counter_issue(s, photo.clone(), new, signing(&keys, now, ttl))
+            })
             .await?;
         tracing::info!("e-licence issued at a counter");
         Ok(detail(&state))

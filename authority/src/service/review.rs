@@ -54,15 +54,10 @@ impl App {
         let keys = self.signing_keys().await?;
         let ttl = self.ttl();
         let digest = photo.digest;
-        let new = self.fresh().await?;
         let state = self
-            .store
-            .update_driver(
-                photo.driver_id,
-                Box::new(move |s| {
-                    rules::approve_photo(s, photo_id, digest, new, signing(&keys, now, ttl))
-                }),
-            )
+            .update_issuing(photo.driver_id, move |s, new| {
+                rules::approve_photo(s, photo_id, digest, new, signing(&keys, now, ttl))
+            })
             .await?;
         tracing::info!(driver = state.id, phase = ?state.phase, "photo approved");
         Ok(ReviewDecision {

@@ -117,22 +117,17 @@ impl App {
         let ttl = self.ttl();
         let identity = self.identity.clone();
         let max_age = self.config.photo_reuse_max_age;
-        let new = self.fresh().await?;
         let state = self
-            .store
-            .update_driver(
-                account,
-                Box::new(move |s| {
-                    rules::apply(
-                        s,
-                        a,
-                        identity.as_ref(),
-                        max_age,
-                        new,
-                        signing(&keys, now, ttl),
-                    )
-                }),
-            )
+            .update_issuing(account, move |s, new| {
+                rules::apply(
+                    s,
+                    a.clone(),
+                    identity.as_ref(),
+                    max_age,
+                    new,
+                    signing(&keys, now, ttl),
+                )
+            })
             .await?;
         tracing::info!(phase = ?state.phase, "application");
         Ok(application_view(&state))

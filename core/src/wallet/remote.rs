@@ -144,6 +144,24 @@ impl Wallet {
             // A new device key invalidates whatever e-licence an earlier enrolment held.
             tx.delete_doc(state::ELICENCE)?;
             tx.delete_secret(state::TOTP_SEED)?;
+            // And the cursor starts at 0 again, so the next sync brings everything the
+            // authority gives back anew, keyed afresh: an earlier enrolment's copy (perhaps
+            // another licence's) would stay beside it, each message and check twice (SY-1).
+            for doc in [
+                state::LICENCE,
+                state::PHOTO,
+                state::APPLICATION,
+                state::PHOTO_SUBMISSION,
+            ] {
+                tx.delete_doc(doc)?;
+            }
+            for list in [
+                state::MESSAGES,
+                state::VERIFICATION_LOG,
+                state::PHOTO_REVIEWS,
+            ] {
+                tx.clear_list(list)?;
+            }
             Ok::<_, WalletError>(())
         })?;
         tracing::info!("enrolled: a new device key is bound to the account");

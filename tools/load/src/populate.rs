@@ -207,7 +207,7 @@ fn driver_rows(
         now,
         ttl_hours: 72,
     };
-    let effects = approve_photo(&mut s, i, digest, fresh, signing)
+    let effects = approve_photo(&mut s, i, digest, Some(fresh), signing)
         .map_err(|e| Error::Setup(format!("issuing: {e}")))?;
     let mut seq = bump_versions(&new, &mut s, 0);
     let mut feed = Vec::new();

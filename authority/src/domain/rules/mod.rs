@@ -147,8 +147,11 @@ fn sign(
     })
 }
 
-/// A new e-licence (new id and seed): the previous one stops verifying.
-fn issue_new(s: &mut DriverState, k: Signing<'_>, fresh: Fresh) -> Result<()> {
+/// A new e-licence (new id and seed): the previous one stops verifying. Without `fresh`
+/// (a rule's first run, PH-3) nothing changes and the service is asked for one:
+/// [`Error::FreshNeeded`].
+fn issue_new(s: &mut DriverState, k: Signing<'_>, fresh: Option<Fresh>) -> Result<()> {
+    let fresh = fresh.ok_or(Error::FreshNeeded)?;
     let record = sign(s, k, fresh.id, fresh.seed, fresh.status_index)?;
     s.elicence = Some(record);
     s.phase = ApplicationPhase::Issued;
@@ -325,7 +328,7 @@ pub fn renew(s: &mut DriverState, r: Renewal, now: u64) -> Result<Effects> {
 pub fn counter_issue(
     s: &mut DriverState,
     photo: Option<CounterPhoto>,
-    fresh: Fresh,
+    fresh: Option<Fresh>,
     k: Signing<'_>,
 ) -> Result<Effects> {
     let now = k.now;
@@ -405,7 +408,7 @@ pub fn approve_photo(
     s: &mut DriverState,
     photo_id: u64,
     digest: [u8; 32],
-    fresh: Fresh,
+    fresh: Option<Fresh>,
     k: Signing<'_>,
 ) -> Result<Effects> {
     let now = k.now;

@@ -33,12 +33,13 @@ fn k(issuer: &Issuer) -> Signing<'_> {
     }
 }
 
-fn fresh(id: u64) -> Fresh {
-    Fresh {
+/// A new e-licence's identity, as the service draws it for a rule's second run.
+fn fresh(id: u64) -> Option<Fresh> {
+    Some(Fresh {
         id,
         seed: SealedSeed(vec![id as u8; 32]),
         status_index: id as u32,
-    }
+    })
 }
 
 /// A registered driver with a device enrolled.
@@ -85,6 +86,40 @@ impl IdentityVerifier for Verifier {
     fn verify(&self, _: &[u8], _: &str, _: &[u8]) -> bool {
         self.0
     }
+}
+
+/// Issuing asks the service for a new e-licence identity and changes nothing without one;
+/// what issues nothing needs none (PH-3: an identity, with its status index, was drawn for
+/// every call).
+#[test]
+fn only_a_rule_that_issues_asks_for_a_new_identity() {
+    let issuer = issuer();
+    let mut s = under_review();
+    let held = s.clone();
+    assert!(matches!(
+        approve_photo(&mut s, 50, [5; 32], None, k(&issuer)),
+        Err(Error::FreshNeeded)
+    ));
+    assert_eq!(s.phase, held.phase);
+    assert!(s.elicence.is_none());
+    let mut s = issued(&issuer);
+    let request = ApplyRequest {
+        identity: None,
+        reuse_stored_photo: true,
+    };
+    let e = apply(&mut s, request, &Verifier(true), 3600, None, k(&issuer)).unwrap();
+    assert!(
+        e.refuse.is_none(),
+        "applying again when issued needs no new identity"
+    );
+    s.pending_review = Some(ReviewPending {
+        photo_id: 60,
+        submitted_at: NOW,
+        deadline: NOW + 86_400,
+    });
+    approve_photo(&mut s, 60, [6; 32], None, k(&issuer))
+        .expect("a photo change re-signs the same e-licence");
+    assert_eq!(s.elicence.as_ref().unwrap().id, 100);
 }
 
 #[test]
@@ -974,4 +1009,32 @@ fn a_change_signed_with_keys_older_than_the_e_licence_is_refused_for_a_retry() {
     let mut s = issued(&newer);
     set_status(&mut s, LicenceStatus::normal(), at(&newer, NOW + 60)).unwrap();
     assert_eq!(s.elicence.as_ref().unwrap().issued_at, NOW + 60);
+}
+
+/// An application photo sent by the device that a new one replaced is withdrawn when the
+/// new device passes its check (PH-1): the new device sends its own, and no decision on
+/// the old one can reach the new e-licence.
+#[test]
+fn a_new_device_s_check_withdraws_the_replaced_device_s_pending_photo() {
+    let issuer = issuer();
+    let mut s = under_review();
+    s.device_key = Some(Bytes32(device(2)));
+    set_challenge(
+        &mut s,
+        Challenge {
+            id: 78,
+            nonce: Bytes32([8; 32]),
+            expires_at: NOW + 300,
+        },
+    );
+    let e = apply(&mut s, proof(78), &Verifier(true), 3600, None, k(&issuer)).unwrap();
+    assert!(e.refuse.is_none());
+    assert_eq!(s.pending_review, None);
+    assert_eq!(s.phase, ApplicationPhase::AwaitingPhoto);
+    assert_eq!(s.identity_key, Some(Bytes32(device(2))));
+    assert!(
+        e.photo_decisions
+            .iter()
+            .any(|d| d.photo_id == 50 && d.status == PhotoStatus::Withdrawn)
+    );
 }

@@ -100,7 +100,7 @@ pub fn apply(
     a: ApplyRequest,
     identity: &dyn IdentityVerifier,
     photo_max_age: u64,
-    fresh: Fresh,
+    fresh: Option<Fresh>,
     k: Signing<'_>,
 ) -> Result<Effects> {
     let now = k.now;
@@ -128,12 +128,13 @@ pub fn apply(
     eligible(&s.licence, now)?;
     if !checked {
         // This device passed: it takes over, and the e-licence of the previous one stops
-        // verifying only now (D76).
+        // verifying only now (D76). A photo the previous device sent for review goes with
+        // it (PH-1): approved, it would put that device's choice of face on this one's
+        // e-licence. An application waiting on it starts again from the photo on file, or
+        // waits for this device's photo.
         s.identity_key = s.device_key;
+        withdraw_pending(s, now, &mut effects);
         supersede(s);
-        if s.phase == ApplicationPhase::UnderReview {
-            return Ok(effects);
-        }
     }
     let reusable = s
         .photo
