@@ -1,7 +1,7 @@
 //! The HTTP client of the authority's API: plain and API-key JSON requests (device-signed
 //! ones are in `signed.rs`), and the mapping of answers to [`NetError`]s.
 
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use reqwest::header::HeaderValue;
 use reqwest::{RequestBuilder, Response, StatusCode};
@@ -163,7 +163,8 @@ pub(crate) struct Timed<R> {
     pub answer: R,
     /// When this request was sent: not an earlier attempt's, so a request signed again
     /// after a stale refusal is read from its own exchange, not from the refused one and
-    /// the trust list fetched between them (twenty-ninth review, AJ-F3).
+    /// the trust list fetched between them (twenty-ninth review, AJ-F3). On the same wall
+    /// clock as `head_at`: `head_at` less the exchange's duration by the monotonic clock.
     pub sent_at: SystemTime,
     /// When its answer's head had arrived. The authority stamps its time as it starts
     /// answering, and a body that downloads slowly (a sync page with a new photo, over a
@@ -176,9 +177,15 @@ pub(crate) struct Timed<R> {
 pub(super) async fn send_timed<R: DeserializeOwned>(
     request: RequestBuilder,
 ) -> Result<Timed<R>, NetError> {
-    let sent_at = SystemTime::now();
+    let started = Instant::now();
     let response = request.send().await.map_err(transport)?;
+    let round_trip = started.elapsed();
     let head_at = SystemTime::now();
+    // The send's time read off the head's wall clock and the monotonic duration, not the
+    // wall clock before the send: a wall clock stepped during the exchange (the network's
+    // time on reconnecting, when apps sync) gave a round trip of nothing and a reading off
+    // by the step, which then won as the shortest (the sync review's SY-3).
+    let sent_at = head_at.checked_sub(round_trip).unwrap_or(head_at);
     Ok(Timed {
         answer: answer(response).await?,
         sent_at,
