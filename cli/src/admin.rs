@@ -20,7 +20,7 @@ use crate::http::Admin;
   edl authority admin --authority URL activation-code 1
   edl authority admin --authority URL violation 1 --date 2026-11-24 --place '…' --act '…' --points 3 --fine 200
   edl authority admin --authority URL status 1 D
-  edl authority admin --authority URL review list
+  edl authority admin --authority URL review list --save-photos DIR
   edl authority admin --authority URL add-verifier --name 'Traffic police' --class enforcement
   edl authority admin --authority URL verifiers --after 0 --limit 100
   edl authority admin --authority URL verifiers --key-file leaked-key.txt
@@ -143,8 +143,17 @@ enum Command {
 
 #[derive(clap::Subcommand)]
 enum Review {
-    /// Photos waiting for a reviewer.
-    List,
+    /// Photos waiting for a reviewer, oldest first.
+    List {
+        /// At most this many (1 to 5): five of the largest photos a wallet may send stay
+        /// under the 16 MiB this tool reads of an answer (AO-PH6: six did not).
+        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=5))]
+        limit: u32,
+        /// Saves each photo as DIR/<photo id>.jpg (or .png), readable by you alone, to look
+        /// at before deciding; the list names each file.
+        #[arg(long, value_name = "DIR")]
+        save_photos: Option<PathBuf>,
+    },
     /// Approve a photo.
     Approve { photo: u64 },
     /// Reject a photo with a reason the driver sees.
@@ -179,6 +188,8 @@ pub fn run(args: Args) -> Result<(), String> {
     );
     // The key hash a `verifiers --key-file` list must say it was filtered by.
     let mut filtered_by = None;
+    // Where `review list --save-photos` puts the photos.
+    let mut saving = None;
     let (method, path, body) = match args.command {
         Command::AddDriver {
             licence,
@@ -247,7 +258,14 @@ pub fn run(args: Args) -> Result<(), String> {
             id(paths::COUNTER_ISSUE, driver),
             json!({ "photo": photo(&p)? }),
         ),
-        Command::Review(Review::List) => (Method::GET, paths::REVIEWS.to_owned(), Value::Null),
+        Command::Review(Review::List { limit, save_photos }) => {
+            saving = save_photos;
+            (
+                Method::GET,
+                format!("{}?limit={limit}", paths::REVIEWS),
+                Value::Null,
+            )
+        }
         Command::Review(Review::Approve { photo }) => {
             (Method::POST, id(paths::APPROVE, photo), Value::Null)
         }
@@ -302,6 +320,9 @@ pub fn run(args: Args) -> Result<(), String> {
                 .into(),
         );
     }
+    if let Some(dir) = saving {
+        save_photos(&mut answer, &dir)?;
+    }
     shorten_photos(&mut answer);
     println!(
         "{}",
@@ -340,6 +361,30 @@ fn decision(answer: Value) -> Result<Value, String> {
         "the authority accepted the decision, but its answer is not a review decision".to_owned()
     })?;
     serde_json::to_value(d).map_err(|e| e.to_string())
+}
+
+/// Writes each review's photo to `dir` as `<photo id>.jpg` or `.png` (0600: a driver's
+/// face), and names the file in the review as `saved_to`.
+fn save_photos(answer: &mut Value, dir: &std::path::Path) -> Result<(), String> {
+    let Some(reviews) = answer["reviews"].as_array_mut() else {
+        return Ok(());
+    };
+    for review in reviews {
+        let (Some(id), Some(b64)) = (review["photo_id"].as_u64(), review["photo"].as_str()) else {
+            continue;
+        };
+        let bytes = edl_core::wire::Base64::decode(b64)
+            .map_err(|_| format!("photo {id} in the answer is not base64"))?;
+        let ext = if bytes.starts_with(b"\x89PNG") {
+            "png"
+        } else {
+            "jpg"
+        };
+        let path = dir.join(format!("{id}.{ext}"));
+        crate::files::write(&path, &bytes, 0o600)?;
+        review["saved_to"] = json!(path.display().to_string());
+    }
+    Ok(())
 }
 
 /// Replaces every `photo` string (base64 bytes) with its length, so answers stay readable.

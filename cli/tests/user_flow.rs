@@ -192,7 +192,10 @@ fn a_user_enrols_applies_presents_and_verifiers_check_offline_and_online() {
     let submitted = ok(&["wallet", "--dir", w, "photo", "submit", clean]);
     let photo_id = submitted.split_whitespace().nth(1).unwrap().to_owned();
 
-    // A reviewer approves it; the wallet syncs and holds the licence.
+    // A reviewer looks at the photo (saved for them alone, AO-PH2/AO-PH6), approves it;
+    // the wallet syncs and holds the licence.
+    let photos = dir.path().join("review");
+    std::fs::create_dir(&photos).unwrap();
     let queue = json(&ok(&[
         "authority",
         "admin",
@@ -200,8 +203,39 @@ fn a_user_enrols_applies_presents_and_verifiers_check_offline_and_online() {
         url,
         "review",
         "list",
+        "--save-photos",
+        photos.to_str().unwrap(),
     ]));
     assert_eq!(queue["reviews"][0]["photo_id"].to_string(), photo_id);
+    let saved = photos.join(format!("{photo_id}.jpg"));
+    assert_eq!(
+        queue["reviews"][0]["saved_to"].as_str(),
+        saved.to_str(),
+        "{queue}"
+    );
+    assert!(std::fs::read(&saved).unwrap().starts_with(&[0xFF, 0xD8]));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&saved).unwrap().permissions().mode();
+        assert_eq!(
+            mode & 0o777,
+            0o600,
+            "a driver's face is the reviewer's alone"
+        );
+    }
+    let too_many = edl(&[
+        "authority",
+        "admin",
+        "--authority",
+        url,
+        "review",
+        "list",
+        "--limit",
+        "6",
+    ]);
+    assert!(!too_many.status.success());
+    assert!(String::from_utf8_lossy(&too_many.stderr).contains("6 is not in 1..=5"));
     ok(&[
         "authority",
         "admin",
