@@ -7,6 +7,13 @@ use edl_core::wire::identity::verify_test_provider_attestation;
 /// `licence_number`, for `challenge`. A real provider's SDK returns a signed token;
 /// its verification (the provider's public key, its token format) goes in an
 /// implementation of this trait.
+///
+/// The contract: a pure verification, the same answer for the same inputs, with no I/O
+/// and nothing used up. An application that issues runs its rule twice (D215: first
+/// without a new e-licence's identity, then with one), so `verify` may be called twice
+/// for one request. Replay protection is the challenge's, which the rule uses up in the
+/// driver's record; an implementation that remembered tokens itself would refuse the
+/// second call and fail every application that issues at once (the review of D215, Q-2).
 pub trait IdentityVerifier: Send + Sync + 'static {
     /// Whether `attestation` is valid for `challenge` and `licence_number`.
     fn verify(&self, challenge: &[u8], licence_number: &str, attestation: &[u8]) -> bool;

@@ -44,6 +44,51 @@ async fn enrol_and_apply(
         .unwrap()
 }
 
+/// A driver who moves phones while their photo is in review (the review of D215, Q-1): the
+/// new phone's check withdraws the old phone's photo, and the driver sends the same photo
+/// from the new one. Its idempotency key was the photo's digest alone, so the authority
+/// took it for a retry of the withdrawn one: "submitted", and nothing in review, ever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_photo_sent_from_a_new_phone_after_a_move_mid_review_is_reviewed() {
+    let t = TestServer::start().await;
+    let n = number(5);
+    let (_dir, old_phone, driver, code) = fresh_wallet(&t, &n, false, 5).await;
+    assert_eq!(
+        enrol_and_apply(&t, &old_phone, &n, &code).await.phase,
+        ApplicationPhase::AwaitingPhoto
+    );
+    let clean = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../core/tests/photos/clean.jpg"
+    ))
+    .unwrap();
+    let first = old_phone
+        .submit_photo(clean.clone(), PhotoSource::Album, None)
+        .await
+        .unwrap();
+
+    let code = t.activation_code(driver).await;
+    let dir = tempfile::tempdir().unwrap();
+    let keys = SoftwareKeyStore::from_key_bytes(zeroize::Zeroizing::new([6; 32]));
+    let new_phone = Wallet::open(dir.path(), &keys).unwrap();
+    assert_eq!(
+        enrol_and_apply(&t, &new_phone, &n, &code).await.phase,
+        ApplicationPhase::AwaitingPhoto,
+        "the old phone's photo went with it"
+    );
+    let second = new_phone
+        .submit_photo(clean, PhotoSource::Album, None)
+        .await
+        .unwrap();
+    assert_ne!(
+        second.photo_id, first.photo_id,
+        "taken for the withdrawn one"
+    );
+    assert_eq!(second.application.phase, ApplicationPhase::UnderReview);
+    let queue = t.admin_ok(Method::GET, paths::REVIEWS, Value::Null).await;
+    assert_eq!(queue["reviews"][0]["photo_id"], second.photo_id, "{queue}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_core_wallet_enrols_applies_syncs_and_presents_against_the_server() {
     let t = TestServer::start().await;

@@ -44,10 +44,17 @@ pub trait UploadProgress: Send + Sync {
     fn on_stage(&self, stage: UploadStage);
 }
 
-/// The idempotency key of a normalised photo: a retried upload of the same photo names
-/// the same submission, so it is never counted twice.
-pub(crate) fn client_key(sha256: &[u8; 32]) -> String {
-    hex::encode(&sha256[..16])
+/// The idempotency key of a normalised photo sent by the device whose public key is
+/// `device`: a retried upload of the same photo from the same device names the same
+/// submission, so it is never counted twice. The device is part of it (the review of
+/// D215, Q-1): a driver who moved phones while the photo was in review sends it again
+/// from the new one, whose takeover withdrew it, and the photo's digest alone named the
+/// withdrawn submission, answered as a retry and never reviewed.
+pub(crate) fn client_key(device: &[u8; 32], sha256: &[u8; 32]) -> String {
+    let mut named = [0u8; 64];
+    named[..32].copy_from_slice(device);
+    named[32..].copy_from_slice(sha256);
+    hex::encode(&crate::crypto::sha256(&named)[..16])
 }
 
 /// The submission as the wallet remembers it.

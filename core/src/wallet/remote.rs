@@ -536,11 +536,11 @@ impl Wallet {
         report(UploadStage::Checked);
         let normalised = prepared.normalised.ok_or(WalletError::Internal)?;
         report(UploadStage::Normalised);
+        let device = self.device(&enrolment)?;
         let upload = PhotoUpload {
-            client_key: client_key(&normalised.sha256),
+            client_key: client_key(&device.key.public().to_bytes(), &normalised.sha256),
             photo: crate::wire::Base64(normalised.jpeg),
         };
-        let device = self.device(&enrolment)?;
         let submitted_at = device.now;
         report(UploadStage::Uploading);
         let accepted: PhotoAccepted = retry::with_backoff(|| {
