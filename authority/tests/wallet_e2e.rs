@@ -89,6 +89,40 @@ async fn the_same_photo_sent_from_a_new_phone_after_a_move_mid_review_is_reviewe
     assert_eq!(queue["reviews"][0]["photo_id"], second.photo_id, "{queue}");
 }
 
+/// The same photo sent again after its rejection (the photo review's AO-PH4): a driver
+/// contesting a mistaken rejection sends the same file; it was answered as a retry of the
+/// rejected submission ("submitted", the old deadline) and never reviewed again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_photo_sent_again_after_its_rejection_goes_to_review_again() {
+    let t = TestServer::start().await;
+    let n = number(6);
+    let (_dir, wallet, _, code) = fresh_wallet(&t, &n, false, 7).await;
+    enrol_and_apply(&t, &wallet, &n, &code).await;
+    let clean = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../core/tests/photos/clean.jpg"
+    ))
+    .unwrap();
+    let first = wallet
+        .submit_photo(clean.clone(), PhotoSource::Album, None)
+        .await
+        .unwrap();
+    t.admin_ok(
+        Method::POST,
+        &paths::with_id(paths::REJECT, first.photo_id),
+        serde_json::json!({"reason": "光线不足"}),
+    )
+    .await;
+    let again = wallet
+        .submit_photo(clean, PhotoSource::Album, None)
+        .await
+        .unwrap();
+    assert_ne!(again.photo_id, first.photo_id, "taken for the rejected one");
+    assert_eq!(again.application.phase, ApplicationPhase::UnderReview);
+    let queue = t.admin_ok(Method::GET, paths::REVIEWS, Value::Null).await;
+    assert_eq!(queue["reviews"][0]["photo_id"], again.photo_id, "{queue}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_core_wallet_enrols_applies_syncs_and_presents_against_the_server() {
     let t = TestServer::start().await;

@@ -173,10 +173,22 @@ async fn save_change(
     }
     for d in &effects.photo_decisions {
         let st = tx
-            .prepare_cached("UPDATE photos SET status = $2, decided_at = $3 WHERE id = $1")
+            .prepare_cached(
+                "UPDATE photos SET status = $2, decided_at = $3,
+                     client_key = CASE WHEN $4::BOOLEAN THEN NULL ELSE client_key END
+                 WHERE id = $1",
+            )
             .await?;
-        tx.execute(&st, &[&i(d.photo_id), &d.status.as_str(), &i(d.decided_at)])
-            .await?;
+        tx.execute(
+            &st,
+            &[
+                &i(d.photo_id),
+                &d.status.as_str(),
+                &i(d.decided_at),
+                &d.status.frees_client_key(),
+            ],
+        )
+        .await?;
     }
     if !effects.discard_photo_bytes.is_empty() {
         // The row stays: its digest answers a repeated upload (D82).

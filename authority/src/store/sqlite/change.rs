@@ -49,8 +49,17 @@ pub(super) fn save_change(
         insert_photo(conn, photo)?;
     }
     for d in &effects.photo_decisions {
-        conn.prepare_cached("UPDATE photos SET status = ?2, decided_at = ?3 WHERE id = ?1")?
-            .execute(params![i(d.photo_id), d.status.as_str(), i(d.decided_at)])?;
+        conn.prepare_cached(
+            "UPDATE photos SET status = ?2, decided_at = ?3,
+                 client_key = CASE WHEN ?4 THEN NULL ELSE client_key END
+             WHERE id = ?1",
+        )?
+        .execute(params![
+            i(d.photo_id),
+            d.status.as_str(),
+            i(d.decided_at),
+            d.status.frees_client_key()
+        ])?;
     }
     for id in &effects.discard_photo_bytes {
         conn.prepare_cached("UPDATE photos SET bytes = x'' WHERE id = ?1")?
