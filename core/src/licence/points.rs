@@ -88,6 +88,18 @@ impl PointsCycle {
         Ok(cycle)
     }
 
+    /// The cycle to show on `today` for a licence sent with this one: this one until it
+    /// ends, then the cycle containing `today` with the points of `record` in it. A cycle
+    /// turns at its anniversary whether or not the licence was sent again since (AO-SY4);
+    /// only forward, so a clock behind keeps the cycle sent. Unchanged if the new one
+    /// cannot be computed (a date out of range).
+    pub fn as_of(self, first_issue: Date, today: Date, record: &[RecordEntry]) -> Self {
+        if today <= self.end {
+            return self;
+        }
+        Self::containing(first_issue, today, record).unwrap_or(self)
+    }
+
     /// Whether `day` falls in the cycle.
     pub fn contains(&self, day: Date) -> bool {
         self.start <= day && day <= self.end
@@ -143,6 +155,35 @@ mod tests {
             fine_yuan: 200,
             handled,
         }
+    }
+
+    #[test]
+    fn a_cycle_turns_at_its_anniversary_without_the_licence_sent_again() {
+        let first = date!(2012 - 03 - 07);
+        let record = [
+            entry(date!(2026 - 02 - 10), 3, true),
+            entry(date!(2026 - 03 - 08), 2, false),
+        ];
+        let sent = PointsCycle::containing(first, date!(2026 - 03 - 01), &record[..1]).unwrap();
+        assert_eq!(sent.points, 3);
+        // Still in the cycle sent, or a clock behind it: as sent.
+        assert_eq!(
+            sent.clone().as_of(first, date!(2026 - 03 - 06), &record),
+            sent
+        );
+        assert_eq!(
+            sent.clone().as_of(first, date!(2025 - 12 - 01), &record),
+            sent
+        );
+        // The anniversary: the new cycle, with the points of its own entries only (the 2
+        // of 8 March, not February's 3).
+        let turned = sent.as_of(first, date!(2026 - 03 - 07), &record);
+        assert_eq!(
+            (turned.start, turned.end, turned.points),
+            (date!(2026 - 03 - 07), date!(2027 - 03 - 06), 2)
+        );
+        let later = turned.as_of(first, date!(2027 - 03 - 10), &record);
+        assert_eq!(later.start, date!(2027 - 03 - 07));
     }
 
     #[test]

@@ -215,8 +215,24 @@ impl Wallet {
     }
 
     /// Both pages as of the last sync.
+    ///
+    /// Its scoring cycle is the one containing today (Beijing, by the wallet's clock): a
+    /// cycle turns at its anniversary, when the authority's own view turns it, whether or
+    /// not the licence came again since. It turned only with the next licence sent (a
+    /// re-signing, up to half a credential's lifetime later), showing the old year's
+    /// points meanwhile (the sync review, AO-SY4). Only forward: a phone clock behind
+    /// keeps the cycle the authority sent.
     pub fn licence(&self) -> Result<Option<Licence>, WalletError> {
-        Ok(self.inner.store.get_doc(state::LICENCE)?)
+        let Some(mut licence) = self.inner.store.get_doc::<Licence>(state::LICENCE)? else {
+            return Ok(None);
+        };
+        let today = crate::verify::china_date(self.now()?);
+        let page = &mut licence.supplementary;
+        page.cycle = page
+            .cycle
+            .clone()
+            .as_of(licence.main.first_issue, today, &page.record);
+        Ok(Some(licence))
     }
 
     /// How the status is shown (black, red, hidden); `None` before the first sync.
