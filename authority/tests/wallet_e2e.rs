@@ -123,6 +123,57 @@ async fn the_same_photo_sent_again_after_its_rejection_goes_to_review_again() {
     assert_eq!(queue["reviews"][0]["photo_id"], again.photo_id, "{queue}");
 }
 
+/// A photo change back to an earlier approved photo (the review of D219, T-2): replaced on
+/// file, the earlier photo kept its upload key, so sending it again from the same phone was
+/// answered as its old submission, months old, and nothing went to review.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_photo_changed_back_to_an_earlier_approved_one_is_reviewed() {
+    let t = TestServer::start().await;
+    let n = number(7);
+    let (_dir, wallet, _, code) = fresh_wallet(&t, &n, false, 8).await;
+    enrol_and_apply(&t, &wallet, &n, &code).await;
+    let photo = |name: &str| {
+        std::fs::read(format!(
+            "{}/../core/tests/photos/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
+    };
+    let approve = |id: u64| {
+        let t = &t;
+        async move {
+            t.admin_ok(
+                Method::POST,
+                &paths::with_id(paths::APPROVE, id),
+                Value::Null,
+            )
+            .await;
+        }
+    };
+    let a = wallet
+        .submit_photo(photo("clean.jpg"), PhotoSource::Album, None)
+        .await
+        .unwrap();
+    approve(a.photo_id).await;
+    wallet.sync().await.unwrap();
+    let b = wallet
+        .submit_photo(photo("clean_mirrored.jpg"), PhotoSource::Album, None)
+        .await
+        .unwrap();
+    approve(b.photo_id).await;
+    wallet.sync().await.unwrap();
+    let back = wallet
+        .submit_photo(photo("clean.jpg"), PhotoSource::Album, None)
+        .await
+        .unwrap();
+    assert_ne!(
+        back.photo_id, a.photo_id,
+        "taken for the photo replaced on file"
+    );
+    let queue = t.admin_ok(Method::GET, paths::REVIEWS, Value::Null).await;
+    assert_eq!(queue["reviews"][0]["photo_id"], back.photo_id, "{queue}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_core_wallet_enrols_applies_syncs_and_presents_against_the_server() {
     let t = TestServer::start().await;

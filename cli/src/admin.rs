@@ -381,6 +381,16 @@ fn save_photos(answer: &mut Value, dir: &std::path::Path) -> Result<(), String> 
             "jpg"
         };
         let path = dir.join(format!("{id}.{ext}"));
+        // Only a new file, or a regular one replaced whole: `files::write` writes through a
+        // device or a pipe already at the path (for `/dev/stdout`), even by a link, and a
+        // FIFO planted at a guessed name in a shared directory would get the face, or hang
+        // the tool (the review of D217, T-1).
+        if std::fs::symlink_metadata(&path).is_ok_and(|m| !m.is_file()) {
+            return Err(format!(
+                "{} is not a regular file: nothing saved there",
+                path.display()
+            ));
+        }
         crate::files::write(&path, &bytes, 0o600)?;
         review["saved_to"] = json!(path.display().to_string());
     }
@@ -408,6 +418,46 @@ fn shorten_photos(v: &mut Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A FIFO, or a link to one, at a photo's name is refused, not written through: the
+    /// face would go to whoever reads the pipe, or the tool would hang (T-1).
+    #[cfg(unix)]
+    #[test]
+    fn saving_photos_does_not_write_through_a_fifo_or_a_link_at_a_photo_s_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("7.jpg");
+        assert!(
+            std::process::Command::new("mkfifo")
+                .arg(&fifo)
+                .status()
+                .unwrap()
+                .success()
+        );
+        std::os::unix::fs::symlink(&fifo, dir.path().join("8.jpg")).unwrap();
+        for id in [7, 8] {
+            let mut answer = json!({"reviews": [{"photo_id": id, "photo": "/9j/4AAQ"}]});
+            let (tx, rx) = std::sync::mpsc::channel();
+            let at = dir.path().to_owned();
+            std::thread::spawn(move || {
+                let _ = tx.send(save_photos(&mut answer, &at));
+            });
+            let saved = rx
+                .recv_timeout(std::time::Duration::from_secs(10))
+                .unwrap_or_else(|_| {
+                    // Let the blocked writer go before failing.
+                    let _ = std::fs::File::open(&fifo);
+                    panic!("{id}: saving blocked on the FIFO")
+                });
+            assert!(saved.unwrap_err().contains("not a regular file"), "{id}");
+        }
+        // A new name is saved, 0600.
+        let mut answer = json!({"reviews": [{"photo_id": 9, "photo": "/9j/4AAQ"}]});
+        save_photos(&mut answer, dir.path()).unwrap();
+        assert_eq!(
+            answer["reviews"][0]["saved_to"],
+            json!(dir.path().join("9.jpg").display().to_string())
+        );
+    }
 
     #[test]
     fn photo_bytes_in_an_answer_are_shown_as_their_size() {

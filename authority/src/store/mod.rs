@@ -344,16 +344,6 @@ impl PhotoStatus {
         }
     }
 
-    /// Whether a photo decided so gives its upload's idempotency key back (AO-PH4): a
-    /// rejected or withdrawn photo sent again (a mistaken rejection contested, a photo
-    /// sent again after a move) is a new submission, not a retry of the decided one, which
-    /// was answered "submitted" and never reviewed. An approved photo's key stays (sent
-    /// again, it is the one on file), and so does a malicious one's (its e-licence is
-    /// stopped).
-    pub fn frees_client_key(self) -> bool {
-        matches!(self, PhotoStatus::Rejected | PhotoStatus::Withdrawn)
-    }
-
     /// Inverse of [`PhotoStatus::as_str`].
     pub fn parse(s: &str) -> Option<Self> {
         [

@@ -1,7 +1,7 @@
 //! The HTTP client of the authority's API: plain and API-key JSON requests (device-signed
 //! ones are in `signed.rs`), and the mapping of answers to [`NetError`]s.
 
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use reqwest::header::HeaderValue;
 use reqwest::{RequestBuilder, Response, StatusCode};
@@ -164,7 +164,8 @@ pub(crate) struct Timed<R> {
     /// When this request was sent: not an earlier attempt's, so a request signed again
     /// after a stale refusal is read from its own exchange, not from the refused one and
     /// the trust list fetched between them (twenty-ninth review, AJ-F3). On the same wall
-    /// clock as `head_at`: `head_at` less the exchange's duration by the monotonic clock.
+    /// clock as `head_at`: `head_at` less the exchange's duration by the boot clock
+    /// (`elapsed.rs`).
     pub sent_at: SystemTime,
     /// When its answer's head had arrived. The authority stamps its time as it starts
     /// answering, and a body that downloads slowly (a sync page with a new photo, over a
@@ -177,30 +178,18 @@ pub(crate) struct Timed<R> {
 pub(super) async fn send_timed<R: DeserializeOwned>(
     request: RequestBuilder,
 ) -> Result<Timed<R>, NetError> {
-    let sent_wall = SystemTime::now();
-    let started = Instant::now();
+    let watch = super::elapsed::Stopwatch::start();
     let response = request.send().await.map_err(transport)?;
-    let monotonic = started.elapsed();
+    let took = watch.elapsed();
     let head_at = SystemTime::now();
-    let sent_at = send_time(sent_wall, head_at, monotonic);
+    // Both ends on the wall clock as it stood when the head came (AO-SY3): a step during
+    // the exchange moves neither, and the boot clock counts a sleep in it (Q-3, T-3).
+    let sent_at = head_at.checked_sub(took).unwrap_or(head_at);
     Ok(Timed {
         answer: answer(response).await?,
         sent_at,
         head_at,
     })
-}
-
-/// When a request was sent, on the wall clock as it stood when its answer's head came
-/// (`head_at`): that time less the exchange's duration, the longer of the two clocks'.
-/// The monotonic one when the wall clock was stepped back during the exchange (the
-/// network's time arriving as the phone reconnects, when apps sync): the wall clocks
-/// alone gave a round trip of nothing and a reading off by the step, which won as the
-/// shortest (the sync review, AO-SY3). The wall one when the phone slept during it: the
-/// monotonic clock stops in sleep, so a reading across a sleep looked quick and won (the
-/// review of D216, Q-3). Either way the reading is never made to look quicker than it was.
-fn send_time(sent_wall: SystemTime, head_at: SystemTime, monotonic: Duration) -> SystemTime {
-    let wall = head_at.duration_since(sent_wall).unwrap_or_default();
-    head_at.checked_sub(monotonic.max(wall)).unwrap_or(head_at)
 }
 
 /// A transport failure: the authority was not reached, or the answer did not arrive.
@@ -283,24 +272,6 @@ fn error_from(status: StatusCode, body: Option<ErrorBody>, retry_header: Option<
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// 2026-12-03 12:00:00 UTC on the phone's wall clock.
-    fn at(ms: u64) -> SystemTime {
-        SystemTime::UNIX_EPOCH + Duration::from_millis(1_796_299_200_000 + ms)
-    }
-
-    #[test]
-    fn a_send_time_is_the_head_s_less_the_exchange_on_either_clock_whichever_is_longer() {
-        let ms = Duration::from_millis;
-        // Nothing odd: both clocks say 300 ms.
-        assert_eq!(send_time(at(10_000), at(10_300), ms(300)), at(10_000));
-        // The wall clock stepped back 12 s during the exchange (AO-SY3): the wall clocks
-        // give nothing (or less than nothing); the monotonic 300 ms are kept.
-        assert_eq!(send_time(at(22_000), at(10_300), ms(300)), at(10_000));
-        // The phone slept 600 s during it: the monotonic clock stopped; the wall
-        // clock's 600.3 s are kept, so the reading is not taken for a quick one.
-        assert_eq!(send_time(at(10_000), at(610_300), ms(300)), at(10_000));
-    }
 
     fn body(code: ErrorCode) -> Option<ErrorBody> {
         Some(ErrorBody::new(code, "x"))

@@ -12,6 +12,7 @@
 
 mod body;
 mod client;
+mod elapsed;
 mod error;
 #[cfg(feature = "wallet")]
 mod pool;

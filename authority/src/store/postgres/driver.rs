@@ -168,37 +168,32 @@ async fn save_change(
         )
         .await?;
     }
+    // The new photo before the decisions and the discards: a retry racing its own first
+    // upload must meet the first's key here and fail on the unique key (answered as the
+    // first), before the first, withdrawn by it, gives its key back below.
     if let Some(photo) = &effects.new_photo {
         insert_photo(tx, photo).await?;
     }
     for d in &effects.photo_decisions {
         let st = tx
-            .prepare_cached(
-                "UPDATE photos SET status = $2, decided_at = $3,
-                     client_key = CASE WHEN $4::BOOLEAN THEN NULL ELSE client_key END
-                 WHERE id = $1",
-            )
+            .prepare_cached("UPDATE photos SET status = $2, decided_at = $3 WHERE id = $1")
             .await?;
-        tx.execute(
-            &st,
-            &[
-                &i(d.photo_id),
-                &d.status.as_str(),
-                &i(d.decided_at),
-                &d.status.frees_client_key(),
-            ],
-        )
-        .await?;
+        tx.execute(&st, &[&i(d.photo_id), &d.status.as_str(), &i(d.decided_at)])
+            .await?;
     }
     if !effects.discard_photo_bytes.is_empty() {
-        // The row stays: its digest answers a repeated upload (D82).
+        // The row stays, for the day's quota (D82); its upload key goes back, so the same
+        // photo sent again is a new submission (D219).
         let ids: Vec<i64> = effects
             .discard_photo_bytes
             .iter()
             .map(|id| i(*id))
             .collect();
         let st = tx
-            .prepare_cached("UPDATE photos SET bytes = ''::BYTEA WHERE id = ANY($1::BIGINT[])")
+            .prepare_cached(
+                "UPDATE photos SET bytes = ''::BYTEA, client_key = NULL
+                 WHERE id = ANY($1::BIGINT[])",
+            )
             .await?;
         tx.execute(&st, &[&ids]).await?;
     }

@@ -45,24 +45,20 @@ pub(super) fn save_change(
             status
         ])?;
     }
+    // The new photo before the decisions and the discards: a retry racing its own first
+    // upload must meet the first's key here and fail on the unique key (answered as the
+    // first), before the first, withdrawn by it, gives its key back below.
     if let Some(photo) = &effects.new_photo {
         insert_photo(conn, photo)?;
     }
     for d in &effects.photo_decisions {
-        conn.prepare_cached(
-            "UPDATE photos SET status = ?2, decided_at = ?3,
-                 client_key = CASE WHEN ?4 THEN NULL ELSE client_key END
-             WHERE id = ?1",
-        )?
-        .execute(params![
-            i(d.photo_id),
-            d.status.as_str(),
-            i(d.decided_at),
-            d.status.frees_client_key()
-        ])?;
+        conn.prepare_cached("UPDATE photos SET status = ?2, decided_at = ?3 WHERE id = ?1")?
+            .execute(params![i(d.photo_id), d.status.as_str(), i(d.decided_at)])?;
     }
     for id in &effects.discard_photo_bytes {
-        conn.prepare_cached("UPDATE photos SET bytes = x'' WHERE id = ?1")?
+        // A photo whose bytes go (rejected, withdrawn, or replaced on file) gives its
+        // upload key back too: sent again, it is a new submission (D219).
+        conn.prepare_cached("UPDATE photos SET bytes = x'', client_key = NULL WHERE id = ?1")?
             .execute([i(*id)])?;
     }
     for event in &effects.feed {
