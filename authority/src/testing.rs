@@ -690,11 +690,16 @@ pub fn rand16() -> [u8; 16] {
     b
 }
 
-/// A JPEG-looking photo (magic bytes and padding), different per `n`.
+/// A small real JPEG (32 × 40 pixels of one colour), different per `n`: the authority
+/// reads a photo's header before keeping it (D222).
 pub fn jpeg(n: u8) -> Vec<u8> {
-    let mut b = vec![0xFF, 0xD8, 0xFF, 0xE0, n];
-    b.resize(2048, n);
-    b
+    let colour = image::Rgb([n, n.wrapping_mul(37), 255 - n]);
+    let img = image::RgbImage::from_pixel(32, 40, colour);
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
+        .encode_image(&img)
+        .expect("a JPEG of a small image");
+    out
 }
 
 /// Another sample licence number (the sample's with its last digits changed).

@@ -17,11 +17,30 @@ use crate::error::Error;
 
 pub use edl_core::wire::photo::{MAX_PHOTO_BYTES, MIN_PHOTO_BYTES};
 
-/// Checks what the server can check without decoding: size and format (the wire's rule,
-/// `edl_core::wire::photo`). The phone checks background, light and framing before
+/// The most pixels a side a kept photo may declare: every verifier that checks the driver
+/// decodes it. A licence photo is 520 × 756 from the phone (PHOTO.md); a counter's camera
+/// photo, cropped, well under this.
+pub const MAX_PHOTO_SIDE: u32 = 4096;
+
+/// Checks what the server can check without decoding the pixels: size and format (the
+/// wire's rule, `edl_core::wire::photo`), then the image's header, whose declared size must
+/// be at most [`MAX_PHOTO_SIDE`] a side (AO-PH5: a 1.2 MB PNG declaring 20,000 × 20,000
+/// pixels, 1.2 GB decoded, passed, and every verifier app checking that driver would run
+/// out of memory decoding it). The phone checks background, light and framing before
 /// upload; reviewers check the rest by eye.
 pub fn check_photo(bytes: &[u8]) -> Result<(), Error> {
-    edl_core::wire::photo::check_photo_form(bytes).map_err(|e| Error::InvalidPhoto(e.reason()))
+    edl_core::wire::photo::check_photo_form(bytes).map_err(|e| Error::InvalidPhoto(e.reason()))?;
+    let (width, height) = image::ImageReader::new(std::io::Cursor::new(bytes))
+        .with_guessed_format()
+        .ok()
+        .and_then(|r| r.into_dimensions().ok())
+        .ok_or(Error::InvalidPhoto("the image's header cannot be read"))?;
+    if width == 0 || height == 0 || width > MAX_PHOTO_SIDE || height > MAX_PHOTO_SIDE {
+        return Err(Error::InvalidPhoto(
+            "the image is larger than 4096 pixels a side",
+        ));
+    }
+    Ok(())
 }
 
 /// The longest Retry-After the busy switch may set (D177): a day. The switch is for peak
@@ -170,14 +189,35 @@ mod tests {
         assert_eq!(review_deadline(u64::MAX), u64::MAX);
     }
 
+    /// A JPEG of `width` × `height` pixels.
+    fn jpeg_of(width: u32, height: u32) -> Vec<u8> {
+        let img = image::RgbImage::from_pixel(width, height, image::Rgb([200, 200, 200]));
+        let mut out = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new(&mut out)
+            .encode_image(&img)
+            .unwrap();
+        out
+    }
+
+    /// A PNG declaring `width` × `height` (its signature, header, an empty data chunk and
+    /// its end), padded: what a decoder reads before it allocates the pixels.
+    fn png_declaring(width: u32, height: u32) -> Vec<u8> {
+        let mut out = Vec::new();
+        {
+            let mut encoder = png::Encoder::new(&mut out, width, height);
+            encoder.set_color(png::ColorType::Rgb);
+            let mut writer = encoder.write_header().unwrap();
+            writer.write_chunk(png::chunk::IDAT, &[]).unwrap();
+        }
+        out.resize(out.len().max(1000), 0);
+        out
+    }
+
     #[test]
     fn photos_must_be_jpeg_or_png_within_limits() {
-        let mut jpeg = vec![0xFF, 0xD8, 0xFF, 0xE0];
-        jpeg.resize(1000, 0);
+        let jpeg = jpeg_of(520, 756);
         assert!(check_photo(&jpeg).is_ok());
-        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
-        png.resize(1000, 0);
-        assert!(check_photo(&png).is_ok());
+        assert!(check_photo(&png_declaring(520, 756)).is_ok());
         assert!(check_photo(b"GIF89a").is_err());
         assert!(check_photo(&jpeg[..10]).is_err());
         let mut huge = jpeg.clone();
@@ -186,5 +226,24 @@ mod tests {
         let mut gif = b"GIF89a".to_vec();
         gif.resize(1000, 0);
         assert!(check_photo(&gif).is_err());
+    }
+
+    /// A photo's declared size is read before it is kept (AO-PH5): the reviewer's PNG of
+    /// 20,000 × 20,000 pixels, and magic bytes followed by nothing an image decoder reads,
+    /// are refused.
+    #[test]
+    fn a_photo_declaring_more_than_its_bound_or_no_header_is_refused() {
+        assert!(matches!(
+            check_photo(&png_declaring(20_000, 20_000)),
+            Err(Error::InvalidPhoto(_))
+        ));
+        assert!(check_photo(&png_declaring(MAX_PHOTO_SIDE, MAX_PHOTO_SIDE)).is_ok());
+        assert!(check_photo(&png_declaring(MAX_PHOTO_SIDE + 1, 16)).is_err());
+        let mut magic_only = vec![0xFF, 0xD8, 0xFF, 0xE0];
+        magic_only.resize(1000, 0);
+        assert!(matches!(
+            check_photo(&magic_only),
+            Err(Error::InvalidPhoto(_))
+        ));
     }
 }
