@@ -60,6 +60,7 @@ const ROUTES: &[(&str, &str, Gate)] = &[
     ("GET", paths::REVIEWS, Gate::Admin(Role::Reviewer)),
     ("POST", paths::APPROVE, Gate::Admin(Role::Reviewer)),
     ("POST", paths::REJECT, Gate::Admin(Role::Reviewer)),
+    ("GET", paths::REVIEW_ON_FILE, Gate::Admin(Role::Reviewer)),
     ("PUT", paths::BUSY, Gate::Admin(Role::Reviewer)),
     ("GET", paths::BUSY, Gate::Admin(Role::Reviewer)),
     ("POST", paths::ROTATE_KEY, Gate::Admin(Role::KeyAdmin)),

@@ -50,6 +50,7 @@ fn every_endpoint_of_the_wire_module_is_documented_with_its_schemas() {
         paths::REVIEWS,
         paths::APPROVE,
         paths::REJECT,
+        paths::REVIEW_ON_FILE,
         paths::VERIFIERS,
         paths::REVOKE_VERIFIER,
         paths::ROTATE_KEY,
@@ -58,7 +59,7 @@ fn every_endpoint_of_the_wire_module_is_documented_with_its_schemas() {
     ] {
         assert!(documented.contains_key(path), "{path} is not documented");
     }
-    assert_eq!(documented.len(), 25);
+    assert_eq!(documented.len(), 26);
     let schemas = doc["components"]["schemas"].as_object().unwrap();
     for name in [
         "ErrorBody",

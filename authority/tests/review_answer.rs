@@ -292,3 +292,50 @@ async fn no_answer_to_a_role_other_than_the_registry_holds_a_driver_s_identity()
         holds_nothing_personal(&v, &driver_text);
     }
 }
+
+/// A reviewer compares a photo change with the photo on file (the photo review's AO-PH2):
+/// the queue showed the new photo alone, so a compliant photo of someone else could not be
+/// told from the driver's. The face on file is the reviewer's to see while the review is
+/// pending, and nothing else of the driver comes with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reviewer_sees_the_photo_on_file_beside_a_pending_change() {
+    let t = start().await;
+    let (_, wallet) = t.issued_wallet(&number(60)).await;
+    let (s, v, _) = t.upload(&wallet, "change-1", &jpeg(61)).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let change = v["photo_id"].as_u64().unwrap();
+    let path = paths::with_id(paths::REVIEW_ON_FILE, change);
+    let on_file = |token: &'static str| {
+        let (t, path) = (&t, path.clone());
+        async move {
+            t.try_raw(
+                Method::GET,
+                &path,
+                &[("authorization", format!("Bearer {token}"))],
+                Vec::new(),
+            )
+            .await
+            .expect("answered")
+        }
+    };
+    let (s, body, headers) = on_file(REVIEWER).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        body.expect_err("bytes, not JSON"),
+        jpeg(1),
+        "the photo on file"
+    );
+    assert_eq!(headers["cache-control"], "no-store");
+    // Another role, and the review once decided: nothing.
+    let (s, _, _) = on_file(AUDITOR).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    t.admin_as(
+        REVIEWER,
+        Method::POST,
+        &paths::with_id(paths::APPROVE, change),
+        Value::Null,
+    )
+    .await;
+    let (s, _, _) = on_file(REVIEWER).await;
+    assert_eq!(s, StatusCode::CONFLICT);
+}

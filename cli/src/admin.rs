@@ -322,6 +322,7 @@ pub fn run(args: Args) -> Result<(), String> {
     }
     if let Some(dir) = saving {
         save_photos(&mut answer, &dir)?;
+        runtime.block_on(save_photos_on_file(&admin, &mut answer, &dir))?;
     }
     shorten_photos(&mut answer);
     println!(
@@ -375,26 +376,58 @@ fn save_photos(answer: &mut Value, dir: &std::path::Path) -> Result<(), String> 
         };
         let bytes = edl_core::wire::Base64::decode(b64)
             .map_err(|_| format!("photo {id} in the answer is not base64"))?;
-        let ext = if bytes.starts_with(b"\x89PNG") {
-            "png"
-        } else {
-            "jpg"
-        };
-        let path = dir.join(format!("{id}.{ext}"));
-        // Only a new file, or a regular one replaced whole: `files::write` writes through a
-        // device or a pipe already at the path (for `/dev/stdout`), even by a link, and a
-        // FIFO planted at a guessed name in a shared directory would get the face, or hang
-        // the tool (the review of D217, T-1).
-        if std::fs::symlink_metadata(&path).is_ok_and(|m| !m.is_file()) {
-            return Err(format!(
-                "{} is not a regular file: nothing saved there",
-                path.display()
-            ));
-        }
-        crate::files::write(&path, &bytes, 0o600)?;
+        let path = save_photo(dir, &id.to_string(), &bytes)?;
         review["saved_to"] = json!(path.display().to_string());
     }
     Ok(())
+}
+
+/// Beside each photo in review, the driver's photo on file when there is one (a change),
+/// to compare the faces (D223):
+/// `DIR/<photo id>.on-file.jpg` (or `.png`), named in the review as `on_file_saved_to`.
+async fn save_photos_on_file(
+    admin: &crate::http::Admin,
+    answer: &mut Value,
+    dir: &std::path::Path,
+) -> Result<(), String> {
+    let Some(reviews) = answer["reviews"].as_array_mut() else {
+        return Ok(());
+    };
+    for review in reviews {
+        let Some(id) = review["photo_id"].as_u64() else {
+            continue;
+        };
+        let path = paths::with_id(paths::REVIEW_ON_FILE, id);
+        let max = edl_core::wire::photo::MAX_PHOTO_BYTES;
+        if let Some(bytes) = admin.get_bytes(&path, max).await? {
+            let saved = save_photo(dir, &format!("{id}.on-file"), &bytes)?;
+            review["on_file_saved_to"] = json!(saved.display().to_string());
+        }
+    }
+    Ok(())
+}
+
+/// Writes `bytes` as `DIR/<name>.jpg` (or `.png`), 0600; refuses a name that exists and
+/// is not a regular file.
+fn save_photo(dir: &std::path::Path, name: &str, bytes: &[u8]) -> Result<PathBuf, String> {
+    let ext = if bytes.starts_with(b"\x89PNG") {
+        "png"
+    } else {
+        "jpg"
+    };
+    let path = dir.join(format!("{name}.{ext}"));
+    // Only a new file, or a regular one replaced whole: `files::write` writes through a
+    // device or a pipe already at the path (for `/dev/stdout`), even by a link, and a
+    // FIFO planted at a guessed name in a shared directory would get the face, or hang
+    // the tool (the review of D217, T-1).
+    if std::fs::symlink_metadata(&path).is_ok_and(|m| !m.is_file()) {
+        return Err(format!(
+            "{} is not a regular file: nothing saved there",
+            path.display()
+        ));
+    }
+    crate::files::write(&path, bytes, 0o600)?;
+    Ok(path)
 }
 
 /// Replaces every `photo` string (base64 bytes) with its length, so answers stay readable.

@@ -94,6 +94,31 @@ impl Admin {
     }
 }
 
+impl Admin {
+    /// `GET path` of a binary admin answer (a photo), read up to `max` bytes: `None` for
+    /// 404 `unknown_id` (nothing there), the refusal for any other error.
+    pub async fn get_bytes(&self, path: &str, max: usize) -> Result<Option<Vec<u8>>, String> {
+        let mut resp = self
+            .http
+            .get(format!("{}{path}", self.url))
+            .header(wire::HEADER_AUTHORIZATION, bearer(&self.token))
+            .send()
+            .await
+            .map_err(unreachable)?;
+        let status = resp.status();
+        let bytes = read_capped(&mut resp, max).await?;
+        if status.is_success() {
+            return Ok(Some(bytes));
+        }
+        let unknown = serde_json::from_slice::<ErrorBody>(&bytes)
+            .is_ok_and(|e| e.error == wire::ErrorCode::UnknownId);
+        if status == reqwest::StatusCode::NOT_FOUND && unknown {
+            return Ok(None);
+        }
+        Err(refused(status, &bytes))
+    }
+}
+
 /// `GET /v1/trust-list`: the issuer keys, as the encoded trust list.
 pub async fn trust_list(url: &str) -> Result<Vec<u8>, String> {
     let url = authority_url(url)?;

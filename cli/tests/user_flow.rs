@@ -252,6 +252,54 @@ fn a_user_enrols_applies_presents_and_verifiers_check_offline_and_online() {
     let messages = json(&ok(&["wallet", "--dir", w, "--json", "messages"]));
     assert!(!messages.as_array().unwrap().is_empty());
 
+    // A photo change: the reviewer gets the photo on file beside it, to compare the
+    // faces (D223), and rejects it; the e-licence keeps its photo.
+    let mirrored = photo("clean_mirrored.jpg");
+    let changed = ok(&[
+        "wallet",
+        "--dir",
+        w,
+        "photo",
+        "submit",
+        mirrored.to_str().unwrap(),
+    ]);
+    let change_id = changed.split_whitespace().nth(1).unwrap().to_owned();
+    let queue = json(&ok(&[
+        "authority",
+        "admin",
+        "--authority",
+        url,
+        "review",
+        "list",
+        "--save-photos",
+        photos.to_str().unwrap(),
+    ]));
+    assert_eq!(queue["reviews"][0]["photo_id"].to_string(), change_id);
+    let on_file = queue["reviews"][0]["on_file_saved_to"].as_str().unwrap();
+    assert_eq!(
+        on_file,
+        photos
+            .join(format!("{change_id}.on-file.jpg"))
+            .to_str()
+            .unwrap()
+    );
+    assert_eq!(
+        std::fs::read(on_file).unwrap(),
+        std::fs::read(&saved).unwrap(),
+        "the photo on file is the one approved"
+    );
+    ok(&[
+        "authority",
+        "admin",
+        "--authority",
+        url,
+        "review",
+        "reject",
+        &change_id,
+        "--reason",
+        "不是本人",
+    ]);
+
     // Offline: a rental firm scans a PNG written by the wallet, with the trust list only.
     let trust = file("trust.json");
     ok(&[

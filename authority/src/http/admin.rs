@@ -5,6 +5,8 @@
 
 use axum::Json;
 use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
 use edl_core::wire::{
     ActivationCode, BusySetting, CounterIssue, DriverCreated, DriverDetail, ErrorBody, NewDriver,
     NewVerifier, NewViolation, RejectPhoto, Renewal, ReviewDecision, ReviewQueue, SetStatus,
@@ -157,6 +159,40 @@ pub async fn reject(
     Body(r): Body<RejectPhoto>,
 ) -> Result<Json<ReviewDecision>> {
     app.reject(photo_id, r).await.map(Json)
+}
+
+/// The photo on file of the driver whose photo waits for review, to compare a change's
+/// face with (D223). Never cached.
+#[utoipa::path(get, path = paths::REVIEW_ON_FILE, tag = "review", security(("admin_token" = [])),
+    params(("photo_id" = u64, Path, description = "Photo id of the pending review")),
+    responses(
+        (status = 200, description = "The photo on file (`image/jpeg` or `image/png`)",
+            content_type = "image/jpeg", body = Vec<u8>),
+        (status = "4XX", body = ErrorBody, description = "404 `unknown_id`: no such pending photo, or no photo on file; 409 `invalid_state`: the review was decided")))]
+pub async fn review_on_file(
+    _: Admin<need::Reviewer>,
+    State(app): State<AppState>,
+    Id(photo_id): Id,
+    _: NoBody,
+) -> Result<Response> {
+    let photo = app.review_on_file(photo_id).await?;
+    let content_type = if photo.starts_with(b"\x89PNG") {
+        "image/png"
+    } else {
+        "image/jpeg"
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+            (
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ),
+        ],
+        photo,
+    )
+        .into_response())
 }
 
 /// Create a verifier account; the API key is shown once.

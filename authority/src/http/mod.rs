@@ -91,6 +91,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::reviews))
         .routes(routes!(admin::approve))
         .routes(routes!(admin::reject))
+        .routes(routes!(admin::review_on_file))
         .routes(routes!(admin::create_verifier, admin::verifiers))
         .routes(routes!(admin::revoke_verifier))
         .routes(routes!(admin::rotate_key))

@@ -35,7 +35,8 @@ impl App {
         self.photo_bytes(photo_id, digest).await
     }
 
-    async fn photo_bytes(&self, photo_id: u64, digest: &[u8; 32]) -> Result<Vec<u8>> {
+    /// The bytes of photo `photo_id`, if its digest is `digest` and its bytes are kept.
+    pub(super) async fn photo_bytes(&self, photo_id: u64, digest: &[u8; 32]) -> Result<Vec<u8>> {
         self.store
             .photo(photo_id)
             .await?

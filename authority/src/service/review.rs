@@ -34,6 +34,23 @@ impl App {
         })
     }
 
+    /// The photo on file of the driver whose photo `photo_id` waits for review: the face a
+    /// change is compared with (the photo review's AO-PH2: a reviewer saw the new photo
+    /// alone and could not tell a friend's compliant photo from the driver's). Only while
+    /// the review is pending (409 once decided); `UnknownId("photo")` when the driver has
+    /// none on file (a first application: the real-person check's face is the provider's,
+    /// not the authority's).
+    #[instrument(skip(self))]
+    pub async fn review_on_file(&self, photo_id: u64) -> Result<Vec<u8>> {
+        let pending = self.pending_photo(photo_id).await?;
+        let on_file = self
+            .load(pending.driver_id)
+            .await?
+            .photo
+            .ok_or(Error::UnknownId("photo"))?;
+        self.photo_bytes(on_file.photo_id, &on_file.digest.0).await
+    }
+
     async fn pending_photo(&self, photo_id: u64) -> Result<PhotoRow> {
         let photo = self
             .store

@@ -92,6 +92,8 @@ pub mod paths {
     pub const APPROVE: &str = "/admin/reviews/{photo_id}/approve";
     /// `POST` (admin): reject a photo.
     pub const REJECT: &str = "/admin/reviews/{photo_id}/reject";
+    /// `GET` (admin): the photo on file of the driver whose photo waits for review.
+    pub const REVIEW_ON_FILE: &str = "/admin/reviews/{photo_id}/on-file";
     /// `POST` (admin): a verifier account; `GET`: the accounts, a page at a time.
     pub const VERIFIERS: &str = "/admin/verifiers";
     /// `POST` (admin): revoke a verifier account's API key.
