@@ -274,3 +274,21 @@ async fn bytes_per_check_before_and_after_the_photo_left_the_answer() {
         t.clock.advance(30);
     }
 }
+
+/// A wallet sends its photo as a JPEG (the review of D222, U-1): a PNG, which may carry an
+/// ICC profile inflating to hundreds of MiB in every decoder that reads it, is refused.
+#[tokio::test]
+async fn a_wallet_s_photo_upload_must_be_a_jpeg() {
+    let t = TestServer::start().await;
+    let (_, wallet) = t.issued_wallet(&number(64)).await;
+    let img = image::RgbImage::from_pixel(52, 75, image::Rgb([200, 200, 200]));
+    let mut png = Vec::new();
+    img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    let (s, v, _) = t.upload(&wallet, "png-1", &png).await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_photo")),
+        "{v}"
+    );
+}

@@ -339,3 +339,47 @@ async fn a_reviewer_sees_the_photo_on_file_beside_a_pending_change() {
     let (s, _, _) = on_file(REVIEWER).await;
     assert_eq!(s, StatusCode::CONFLICT);
 }
+
+/// A photo kept before the header check (D222) is checked before it goes on file (the
+/// review of D222, U-3): one declaring 20,000 × 20,000 pixels, put in the queue behind
+/// the authority's back as an older version would have kept it, cannot be approved.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pending_photo_over_the_bound_cannot_be_approved() {
+    let t = start().await;
+    let (_, wallet) = t.issued_wallet(&number(62)).await;
+    let (s, v, _) = t.upload(&wallet, "change-1", &jpeg(63)).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let change = v["photo_id"].as_u64().unwrap();
+    // The row's bytes replaced by a PNG header declaring the reviewer's size.
+    let mut bomb = Vec::new();
+    {
+        let mut encoder = png::Encoder::new(&mut bomb, 20_000, 20_000);
+        encoder.set_color(png::ColorType::Rgb);
+        let mut writer = encoder.write_header().unwrap();
+        writer.write_chunk(png::chunk::IDAT, &[]).unwrap();
+    }
+    bomb.resize(1000, 0);
+    let bytes = if t.on_postgres() {
+        format!("'\\x{}'::BYTEA", hex::encode(&bomb))
+    } else {
+        format!("x'{}'", hex::encode(&bomb))
+    };
+    t.run_sql(&format!(
+        "UPDATE photos SET bytes = {bytes} WHERE id = {}",
+        change as i64
+    ))
+    .await;
+    let (s, v) = t
+        .admin_as(
+            REVIEWER,
+            Method::POST,
+            &paths::with_id(paths::APPROVE, change),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_photo")),
+        "{v}"
+    );
+}

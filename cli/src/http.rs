@@ -95,8 +95,9 @@ impl Admin {
 }
 
 impl Admin {
-    /// `GET path` of a binary admin answer (a photo), read up to `max` bytes: `None` for
-    /// 404 `unknown_id` (nothing there), the refusal for any other error.
+    /// `GET path` of a binary admin answer (a photo), read up to `max` bytes: `None` when
+    /// there is nothing there now (404, or 409 for a review decided since: the review of
+    /// D223, U-2), the refusal for any other error.
     pub async fn get_bytes(&self, path: &str, max: usize) -> Result<Option<Vec<u8>>, String> {
         let mut resp = self
             .http
@@ -110,9 +111,10 @@ impl Admin {
         if status.is_success() {
             return Ok(Some(bytes));
         }
-        let unknown = serde_json::from_slice::<ErrorBody>(&bytes)
-            .is_ok_and(|e| e.error == wire::ErrorCode::UnknownId);
-        if status == reqwest::StatusCode::NOT_FOUND && unknown {
+        if matches!(
+            status,
+            reqwest::StatusCode::NOT_FOUND | reqwest::StatusCode::CONFLICT
+        ) {
             return Ok(None);
         }
         Err(refused(status, &bytes))

@@ -30,17 +30,40 @@ pub const MAX_PHOTO_SIDE: u32 = 4096;
 /// upload; reviewers check the rest by eye.
 pub fn check_photo(bytes: &[u8]) -> Result<(), Error> {
     edl_core::wire::photo::check_photo_form(bytes).map_err(|e| Error::InvalidPhoto(e.reason()))?;
-    let (width, height) = image::ImageReader::new(std::io::Cursor::new(bytes))
+    let unreadable = || {
+        Error::InvalidPhoto(
+            "the image's header cannot be read, or it declares more than 4096 pixels a side",
+        )
+    };
+    let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes))
         .with_guessed_format()
-        .ok()
-        .and_then(|r| r.into_dimensions().ok())
-        .ok_or(Error::InvalidPhoto("the image's header cannot be read"))?;
+        .map_err(|_| unreadable())?;
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(MAX_PHOTO_SIDE);
+    limits.max_image_height = Some(MAX_PHOTO_SIDE);
+    // Reading a PNG's header inflates its compressed metadata (an ICC profile) before the
+    // first pixel: 512 MiB by default, on the request's thread (the review of D222, U-1).
+    limits.max_alloc = Some(HEADER_ALLOC_BYTES);
+    reader.limits(limits);
+    let (width, height) = reader.into_dimensions().map_err(|_| unreadable())?;
     if width == 0 || height == 0 || width > MAX_PHOTO_SIDE || height > MAX_PHOTO_SIDE {
-        return Err(Error::InvalidPhoto(
-            "the image is larger than 4096 pixels a side",
-        ));
+        return Err(unreadable());
     }
     Ok(())
+}
+
+/// What reading a photo's header may allocate.
+const HEADER_ALLOC_BYTES: u64 = 8 << 20;
+
+/// A photo a wallet sends: [`check_photo`], and a JPEG, as the phone's normaliser always
+/// sends. A PNG can carry compressed metadata (an ICC profile of hundreds of MiB, inflated)
+/// that every verifier's decoder would inflate again, and nothing a wallet sends needs one
+/// (the review of D222, U-1); photos from the registry and a counter may still be PNG.
+pub fn check_wallet_photo(bytes: &[u8]) -> Result<(), Error> {
+    if !bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        return Err(Error::InvalidPhoto("a wallet sends its photo as a JPEG"));
+    }
+    check_photo(bytes)
 }
 
 /// The longest Retry-After the busy switch may set (D177): a day. The switch is for peak
@@ -226,6 +249,20 @@ mod tests {
         let mut gif = b"GIF89a".to_vec();
         gif.resize(1000, 0);
         assert!(check_photo(&gif).is_err());
+    }
+
+    /// A wallet sends a JPEG (the review of D222, U-1): a PNG, which may carry an ICC
+    /// profile that inflates to hundreds of MiB in every decoder, is refused from a
+    /// wallet; the registry's and a counter's photos may still be PNG.
+    #[test]
+    fn a_wallet_photo_is_a_jpeg() {
+        assert!(check_wallet_photo(&jpeg_of(520, 756)).is_ok());
+        let png = png_declaring(520, 756);
+        assert!(check_photo(&png).is_ok());
+        assert!(matches!(
+            check_wallet_photo(&png),
+            Err(Error::InvalidPhoto(_))
+        ));
     }
 
     /// A photo's declared size is read before it is kept (AO-PH5): the reviewer's PNG of

@@ -43,11 +43,13 @@ impl App {
     #[instrument(skip(self))]
     pub async fn review_on_file(&self, photo_id: u64) -> Result<Vec<u8>> {
         let pending = self.pending_photo(photo_id).await?;
-        let on_file = self
-            .load(pending.driver_id)
-            .await?
-            .photo
-            .ok_or(Error::UnknownId("photo"))?;
+        let state = self.load(pending.driver_id).await?;
+        // Read again with the driver: a review decided between the two reads would show
+        // the new photo as the one on file (the review of D222, U-4).
+        if state.pending_review.map(|p| p.photo_id) != Some(photo_id) {
+            return Err(Error::InvalidState("the photo was already decided"));
+        }
+        let on_file = state.photo.ok_or(Error::UnknownId("photo"))?;
         self.photo_bytes(on_file.photo_id, &on_file.digest.0).await
     }
 
@@ -68,6 +70,9 @@ impl App {
     pub async fn approve(&self, photo_id: u64) -> Result<ReviewDecision> {
         let now = self.now();
         let photo = self.pending_photo(photo_id).await?;
+        // A photo kept before its header was checked (D222) is checked before it goes on
+        // file (the review of D222, U-3).
+        crate::domain::check_photo(&photo.bytes)?;
         let keys = self.signing_keys().await?;
         let ttl = self.ttl();
         let digest = photo.digest;

@@ -142,6 +142,7 @@ impl App {
                 "`client_key` must be 1 to 64 of A-Z a-z 0-9 - _".into(),
             ));
         }
+        crate::domain::check_wallet_photo(p.photo.as_bytes())?;
         let (digest, bytes) = photo_bytes(&p.photo)?;
         if let Some(answer) = self.repeated_upload(account, &p.client_key, digest).await? {
             tracing::debug!("repeated upload answered again");
