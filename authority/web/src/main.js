@@ -1,7 +1,8 @@
 // The verifier page: sign in with the API key, read a code (camera, picture, barcode digits
 // or licence number and manual code), ask the authority (POST /v1/verify) and show what it
-// says, with the photo it names (GET /v1/photos/{digest}, checked against the digest). The key lives in sessionStorage (this tab only) and travels only in the
-// X-EDL-Api-Key header, never in a URL. Nothing of a check outlives the sign-out: both
+// says, with the photo it names (GET /v1/photos/{digest}, checked against the digest). The key lives in this page's memory only (D225: not sessionStorage,
+// which a reopened, duplicated or restored tab gets back and a browser writes to disk for
+// its session restore) and travels only in the X-EDL-Api-Key header, never in a URL. Nothing of a check outlives the sign-out: both
 // requests bypass the browser's cache, and signing out empties the result and the forms
 // and releases the photo (D147; the page often runs on a counter PC that clerks share).
 
@@ -9,7 +10,10 @@ import jsQR from 'jsqr';
 import { initialLang, currentLang, setLang } from './i18n.js';
 import { renderNotice, renderRefusal, renderVerdict } from './render.js';
 
+/** Where pages before D225 kept the key; removed at start. */
 const KEY = 'edl.verifier.apiKey';
+/** The verifier's API key, for this page's life only. */
+let apiKey = null;
 /** Longest side a picture is scaled to before looking for the QR (keeps phones quick). */
 const MAX_SIDE = 1280;
 
@@ -32,7 +36,7 @@ function show(outcome, { focus = true } = {}) {
 }
 
 function signedIn() {
-  const on = Boolean(sessionStorage.getItem(KEY));
+  const on = Boolean(apiKey);
   $('login').hidden = on;
   $('check').hidden = !on;
   $('sign-out').hidden = !on;
@@ -68,7 +72,7 @@ function forget() {
 }
 
 async function verify(request) {
-  const key = sessionStorage.getItem(KEY);
+  const key = apiKey;
   if (!key) return signedIn();
   const mine = session;
   const area = $('result');
@@ -104,7 +108,7 @@ async function verify(request) {
     show({ kind: 'refusal', code, body, retryAfter: res.headers.get('Retry-After') });
     if (code === 'unauthorized') {
       // The refusal stays to say why; what was typed for the check goes with the key.
-      sessionStorage.removeItem(KEY);
+      apiKey = null;
       session += 1;
       clearForms();
       $('login').hidden = false;
@@ -243,13 +247,13 @@ function init() {
     e.preventDefault();
     const key = $('api-key').value.trim();
     if (!key) return;
-    sessionStorage.setItem(KEY, key);
+    apiKey = key;
     $('api-key').value = '';
     signedIn();
     $('start-camera').focus();
   });
   $('sign-out').addEventListener('click', () => {
-    sessionStorage.removeItem(KEY);
+    apiKey = null;
     signedIn();
     $('api-key').focus();
   });
@@ -264,6 +268,13 @@ function init() {
     e.preventDefault();
     verify({ method: 'manual', licence_number: $('licence-number').value.trim(), code: digitsOnly($('manual-code').value) });
   });
+  // Leaving the page signs out, so a page the browser keeps and shows again (back and
+  // forward) does not come back signed in either.
+  window.addEventListener('pagehide', () => {
+    apiKey = null;
+    signedIn();
+  });
+  sessionStorage.removeItem(KEY);
   signedIn();
 }
 

@@ -84,6 +84,9 @@ export const NOT_IN_FORCE = {
   renewal_deferred: { en: 'Renewal deferred (N)', zh: '延期换证（N）' },
   overdue_exam: { en: 'Medical examination overdue (Q)', zh: '逾期未体检（Q）' },
   exam_deferred: { en: 'Medical examination deferred (P)', zh: '延期体检（P）' },
+  overdue_review: { en: 'Periodic review overdue (S)', zh: '逾期未审验（S）' },
+  review_deferred: { en: 'Review deferred (T)', zh: '延期审验（T）' },
+  other_status: { en: 'Abnormal status: contact the issuing authority (Z)', zh: '状态异常，请联系发证机关（Z）' },
 };
 
 /**

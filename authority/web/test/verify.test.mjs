@@ -242,6 +242,29 @@ describe('the verifier page', () => {
     await context.close();
   });
 
+  test('a reloaded, duplicated or revisited page is signed out: the key is the page\'s alone', async () => {
+    // D225: sessionStorage kept the key for a reloaded, duplicated or restored tab, and a
+    // browser writes it to disk for its session restore.
+    const { context, page } = await signIn(browser, f.url, f.rentalKey);
+    assert.equal(await page.evaluate(() => sessionStorage.length), 0);
+    await page.reload();
+    await page.waitForSelector('#login:not([hidden])');
+    await page.getByLabel(/Verifier API key/).fill(f.rentalKey);
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('#check:not([hidden])');
+    // A page it opens starts with a copy of its sessionStorage: nothing to copy.
+    const [copy] = await Promise.all([
+      context.waitForEvent('page'),
+      page.evaluate(() => { window.open('/verify'); }),
+    ]);
+    await copy.waitForSelector('#login:not([hidden])');
+    // Left and come back to (perhaps from the browser's back-forward cache): signed out.
+    await page.goto(`${f.url}/healthz`);
+    await page.goBack();
+    await page.waitForSelector('#login:not([hidden])');
+    await context.close();
+  });
+
   test('a Chinese browser gets Chinese, and the toggle switches the verdict too', async () => {
     const { context, page } = await signIn(browser, f.url, f.policeKey, { locale: 'zh-CN' });
     assert.equal(await page.locator('h1').innerText(), '核验驾驶证');
