@@ -32,12 +32,19 @@ fn root_hex() -> String {
     root().public().to_string()
 }
 
-/// `edl verify` on an offline QR of the sample e-licence with these files.
+/// `edl verify` by the police on an offline QR of the sample e-licence with these files.
 fn verify(dir: &Path, payload: &str, trust: &[u8], status: Option<&[u8]>, root: &str) -> Output {
     std::fs::write(dir.join("trust.bin"), trust).unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_edl"));
     cmd.env_remove("EDL_ROOT")
-        .args(["verify", "--payload", payload, "--trust"])
+        .args([
+            "verify",
+            "--audience",
+            "enforcement",
+            "--payload",
+            payload,
+            "--trust",
+        ])
         .arg(dir.join("trust.bin"))
         .args(["--root", root]);
     if let Some(status) = status {
@@ -114,6 +121,8 @@ fn an_offline_check_with_signed_lists_gives_the_typed_outcome_and_its_exit_statu
         .env_remove("EDL_ROOT")
         .args([
             "verify",
+            "--audience",
+            "enforcement",
             "--json",
             "--payload",
             &qr,
@@ -236,6 +245,8 @@ fn a_live_status_list_made_long_before_it_was_asked_for_leaves_the_status_unknow
             .env_remove("EDL_ROOT")
             .args([
                 "verify",
+                "--audience",
+                "enforcement",
                 "--payload",
                 &qr,
                 "--authority",

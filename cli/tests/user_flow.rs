@@ -360,8 +360,21 @@ fn a_user_enrols_applies_presents_and_verifiers_check_offline_and_online() {
         "wallet", "--dir", w, "qr", "--mode", "offline", "--svg", &svg,
     ]);
     assert!(std::fs::read_to_string(&svg).unwrap().contains("<svg"));
+    // A business given the police's offline QR by mistake sees nothing of it (D9, D226);
+    // the police see both pages.
+    let refused_business = edl(&["verify", "--payload", text.trim(), "--trust", &trust]);
+    assert_eq!(refused_business.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&refused_business.stdout).into_owned()
+        + &String::from_utf8_lossy(&refused_business.stderr);
+    assert!(
+        said.contains("presented for enforcement, this verifier is business"),
+        "{said}"
+    );
+    assert!(!said.contains("正义路"), "{said}");
     let seen = json(&ok(&[
         "verify",
+        "--audience",
+        "enforcement",
         "--json",
         "--payload",
         text.trim(),
