@@ -45,12 +45,24 @@ pub fn check_photo(bytes: &[u8]) -> Result<(), Error> {
     // first pixel: 512 MiB by default, on the request's thread (the review of D222, U-1).
     limits.max_alloc = Some(HEADER_ALLOC_BYTES);
     reader.limits(limits);
-    let (width, height) = reader.into_dimensions().map_err(|_| unreadable())?;
+    let decoder = reader.into_decoder().map_err(|_| unreadable())?;
+    let (width, height) = image::ImageDecoder::dimensions(&decoder);
     if width == 0 || height == 0 || width > MAX_PHOTO_SIDE || height > MAX_PHOTO_SIDE {
         return Err(unreadable());
     }
+    // Its size decoded too, which the pixel depth sets (the review of D222, U-5): a 16-bit
+    // RGBA PNG of 4,096 pixels a side decodes to 128 MiB on every verifier that shows it.
+    if image::ImageDecoder::total_bytes(&decoder) > MAX_DECODED_BYTES {
+        return Err(Error::InvalidPhoto(
+            "the image decodes to more than 64 MiB (too many pixels or too deep)",
+        ));
+    }
     Ok(())
 }
+
+/// The most a kept photo may decode to: 4,096 × 4,096 pixels of 8-bit RGB (48 MiB) fits;
+/// the phone's 520 × 756 is 1.2 MB.
+const MAX_DECODED_BYTES: u64 = 64 << 20;
 
 /// What reading a photo's header may allocate.
 const HEADER_ALLOC_BYTES: u64 = 8 << 20;
@@ -276,6 +288,17 @@ mod tests {
         ));
         assert!(check_photo(&png_declaring(MAX_PHOTO_SIDE, MAX_PHOTO_SIDE)).is_ok());
         assert!(check_photo(&png_declaring(MAX_PHOTO_SIDE + 1, 16)).is_err());
+        // Within the sides, but 16-bit RGBA: 128 MiB decoded (U-5).
+        let mut deep = Vec::new();
+        {
+            let mut encoder = png::Encoder::new(&mut deep, MAX_PHOTO_SIDE, MAX_PHOTO_SIDE);
+            encoder.set_color(png::ColorType::Rgba);
+            encoder.set_depth(png::BitDepth::Sixteen);
+            let mut writer = encoder.write_header().unwrap();
+            writer.write_chunk(png::chunk::IDAT, &[]).unwrap();
+        }
+        deep.resize(1000, 0);
+        assert!(matches!(check_photo(&deep), Err(Error::InvalidPhoto(_))));
         let mut magic_only = vec![0xFF, 0xD8, 0xFF, 0xE0];
         magic_only.resize(1000, 0);
         assert!(matches!(
