@@ -30,6 +30,15 @@ async fn fresh_wallet(
     (dir, wallet, driver, code)
 }
 
+/// A photo of the core's test set (`core/tests/photos`).
+fn photo(name: &str) -> Vec<u8> {
+    std::fs::read(format!(
+        "{}/../core/tests/photos/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
 /// Enrols `wallet` as driver `n` with `code`, then applies, as the app does.
 async fn enrol_and_apply(
     t: &TestServer,
@@ -57,11 +66,7 @@ async fn the_same_photo_sent_from_a_new_phone_after_a_move_mid_review_is_reviewe
         enrol_and_apply(&t, &old_phone, &n, &code).await.phase,
         ApplicationPhase::AwaitingPhoto
     );
-    let clean = std::fs::read(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../core/tests/photos/clean.jpg"
-    ))
-    .unwrap();
+    let clean = photo("clean.jpg");
     let first = old_phone
         .submit_photo(clean.clone(), PhotoSource::Album, None)
         .await
@@ -98,11 +103,7 @@ async fn the_same_photo_sent_again_after_its_rejection_goes_to_review_again() {
     let n = number(6);
     let (_dir, wallet, _, code) = fresh_wallet(&t, &n, false, 7).await;
     enrol_and_apply(&t, &wallet, &n, &code).await;
-    let clean = std::fs::read(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../core/tests/photos/clean.jpg"
-    ))
-    .unwrap();
+    let clean = photo("clean.jpg");
     let first = wallet
         .submit_photo(clean.clone(), PhotoSource::Album, None)
         .await
@@ -132,13 +133,6 @@ async fn a_photo_changed_back_to_an_earlier_approved_one_is_reviewed() {
     let n = number(7);
     let (_dir, wallet, _, code) = fresh_wallet(&t, &n, false, 8).await;
     enrol_and_apply(&t, &wallet, &n, &code).await;
-    let photo = |name: &str| {
-        std::fs::read(format!(
-            "{}/../core/tests/photos/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap()
-    };
     let approve = |id: u64| {
         let t = &t;
         async move {
@@ -232,11 +226,7 @@ async fn the_core_wallet_submits_a_photo_that_a_reviewer_approves_into_an_elicen
     let view = enrol_and_apply(&t, &wallet, &n, &code).await;
     assert_eq!(view.phase, ApplicationPhase::AwaitingPhoto);
 
-    let clean = std::fs::read(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../core/tests/photos/clean.jpg"
-    ))
-    .unwrap();
+    let clean = photo("clean.jpg");
     let accepted = wallet
         .submit_photo(clean.clone(), PhotoSource::Camera, None)
         .await

@@ -160,13 +160,7 @@ mod tests {
     fn a_pipe_is_read_and_a_fifo_without_a_writer_reads_as_empty() {
         let dir = tempfile::tempdir().unwrap();
         let fifo = dir.path().join("fifo");
-        assert!(
-            std::process::Command::new("mkfifo")
-                .arg(&fifo)
-                .status()
-                .unwrap()
-                .success()
-        );
+        mkfifo(&fifo);
         assert_eq!(
             read(&fifo, 9).unwrap(),
             b"",
@@ -202,4 +196,11 @@ mod tests {
         let back: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(back, v);
     }
+}
+
+/// Makes a FIFO at `path` (the tests' planted pipes).
+#[cfg(all(test, unix))]
+pub(crate) fn mkfifo(path: &Path) {
+    let made = std::process::Command::new("mkfifo").arg(path).status();
+    assert!(made.is_ok_and(|s| s.success()), "mkfifo {}", path.display());
 }

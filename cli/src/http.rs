@@ -99,15 +99,11 @@ impl Admin {
     /// there is nothing there now (404, or 409 for a review decided since: the review of
     /// D223, U-2), the refusal for any other error.
     pub async fn get_bytes(&self, path: &str, max: usize) -> Result<Option<Vec<u8>>, String> {
-        let mut resp = self
+        let request = self
             .http
             .get(format!("{}{path}", self.url))
-            .header(wire::HEADER_AUTHORIZATION, bearer(&self.token))
-            .send()
-            .await
-            .map_err(unreachable)?;
-        let status = resp.status();
-        let bytes = read_capped(&mut resp, max).await?;
+            .header(wire::HEADER_AUTHORIZATION, bearer(&self.token));
+        let (status, bytes) = fetch_capped(request, max).await?;
         if status.is_success() {
             return Ok(Some(bytes));
         }
@@ -146,13 +142,7 @@ pub async fn bytes(url: &str, path: &str) -> Result<Vec<u8>, String> {
         edl_core::net::MAX_TRUST_LIST_BYTES
     };
     let url = authority_url(url)?;
-    let mut resp = client(&url)?
-        .get(format!("{url}{path}"))
-        .send()
-        .await
-        .map_err(unreachable)?;
-    let status = resp.status();
-    let bytes = read_capped(&mut resp, max).await?;
+    let (status, bytes) = fetch_capped(client(&url)?.get(format!("{url}{path}")), max).await?;
     if status.is_success() {
         return Ok(bytes);
     }
@@ -164,6 +154,16 @@ pub async fn bytes(url: &str, path: &str) -> Result<Vec<u8>, String> {
         );
     }
     Err(refused(status, &bytes))
+}
+
+/// Sends `request` and reads its answer whole, up to `max` bytes: its status and body.
+async fn fetch_capped(
+    request: reqwest::RequestBuilder,
+    max: usize,
+) -> Result<(reqwest::StatusCode, Vec<u8>), String> {
+    let mut resp = request.send().await.map_err(unreachable)?;
+    let status = resp.status();
+    Ok((status, read_capped(&mut resp, max).await?))
 }
 
 fn unreachable(e: reqwest::Error) -> String {

@@ -13,6 +13,7 @@ use edl_core::wire::paths;
 use serde_json::json;
 
 use crate::exit::{self, Failure};
+use crate::wallet::AudienceArg;
 use crate::{http, lists, show};
 
 /// Options of `edl verify`.
@@ -79,22 +80,6 @@ pub struct Args {
     /// Print the result as JSON.
     #[arg(long)]
     json: bool,
-}
-
-/// The audiences `--audience` names.
-#[derive(Clone, Copy, clap::ValueEnum)]
-enum AudienceArg {
-    Enforcement,
-    Business,
-}
-
-impl From<AudienceArg> for Audience {
-    fn from(a: AudienceArg) -> Audience {
-        match a {
-            AudienceArg::Enforcement => Audience::Enforcement,
-            AudienceArg::Business => Audience::Business,
-        }
-    }
 }
 
 /// Runs `edl verify`; `Err` is the one-line rejection with its exit status (also printed

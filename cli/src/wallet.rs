@@ -136,8 +136,9 @@ enum Mode {
     Offline,
 }
 
+/// The audiences `--audience` names (`edl wallet` and `edl verify`).
 #[derive(Clone, Copy, clap::ValueEnum)]
-enum AudienceArg {
+pub(crate) enum AudienceArg {
     Enforcement,
     Business,
 }

@@ -195,6 +195,32 @@ fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// Opens the store at `path` with `keys` on a thread of its own and waits up to 10 s for
+/// the outcome. An opening that blocked on the FIFO at `fifo` is let go (the FIFO opened
+/// for reading and writing at once, which satisfies a blocked reader or writer) and the
+/// test fails, saying `what`.
+#[cfg(unix)]
+fn open_without_blocking<K: KeyWrapper + Send + 'static>(
+    path: &Path,
+    keys: K,
+    fifo: &Path,
+    what: &str,
+) -> Result<(), StoreError> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let opening = path.to_owned();
+    std::thread::spawn(move || {
+        let _ = tx.send(WalletStore::open(&opening, &keys).map(|_| ()));
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(10))
+        .unwrap_or_else(|_| {
+            let _ = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(fifo);
+            panic!("{what}: the opening blocked")
+        })
+}
+
 /// A FIFO in place of the store (F7) blocked the opening for ever: it opened the path for
 /// writing before looking at what it is.
 #[cfg(unix)]
@@ -203,19 +229,7 @@ fn a_fifo_in_place_of_the_store_is_refused_without_blocking() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("wallet.db");
     mkfifo(&path);
-    let (tx, rx) = std::sync::mpsc::channel();
-    let opening = path.clone();
-    std::thread::spawn(move || {
-        let _ = tx.send(WalletStore::open(&opening, &keys()).map(|_| ()));
-    });
-    let outcome = match rx.recv_timeout(std::time::Duration::from_secs(10)) {
-        Ok(outcome) => outcome,
-        Err(_) => {
-            // Let the blocked opening go (a reader for its writer) before failing.
-            let _ = std::fs::File::open(&path);
-            panic!("opening a store over a FIFO blocked");
-        }
-    };
+    let outcome = open_without_blocking(&path, keys(), &path, "a FIFO in place of the store");
     assert_eq!(outcome, Err(StoreError::Corrupt(Corruption::NotAFile)));
 }
 
@@ -341,18 +355,7 @@ fn a_fifo_or_a_link_planted_during_the_key_store_s_wrap_is_not_opened_through() 
                 }
             },
         };
-        let (tx, rx) = std::sync::mpsc::channel();
-        let opening = path.clone();
-        std::thread::spawn(move || {
-            let _ = tx.send(WalletStore::open(&opening, &keys).map(|_| ()));
-        });
-        let outcome = match rx.recv_timeout(std::time::Duration::from_secs(10)) {
-            Ok(outcome) => outcome,
-            Err(_) => {
-                let _ = std::fs::File::open(&path);
-                panic!("{kind}: the opening blocked");
-            }
-        };
+        let outcome = open_without_blocking(&path, keys, &path, kind);
         assert!(outcome.is_err(), "{kind}: opened");
         assert!(!target.exists(), "{kind}: a file was made through the link");
     }
@@ -437,19 +440,12 @@ fn a_fifo_in_place_of_the_rollback_journal_is_refused_without_blocking() {
         }
         let journal = with_suffix(&path, "-journal");
         mkfifo(&journal);
-        let (tx, rx) = std::sync::mpsc::channel();
-        let opening = path.clone();
-        std::thread::spawn(move || {
-            let _ = tx.send(WalletStore::open(&opening, &keys()).map(|_| ()));
-        });
-        let outcome = match rx.recv_timeout(std::time::Duration::from_secs(10)) {
-            Ok(outcome) => outcome,
-            Err(_) => {
-                // Let the blocked opening go (a writer for its reader) before failing.
-                let _ = std::fs::OpenOptions::new().write(true).open(&journal);
-                panic!("with a WAL: {wal}: opening a store beside a FIFO journal blocked");
-            }
-        };
+        let outcome = open_without_blocking(
+            &path,
+            keys(),
+            &journal,
+            &format!("with a WAL: {wal}: a FIFO journal"),
+        );
         assert_eq!(
             outcome,
             Err(StoreError::Corrupt(Corruption::NotAFile)),
