@@ -111,7 +111,8 @@ pub enum StoreError {
     /// The disk (or the app's quota) is full; the transaction was rolled back.
     #[error("disk full")]
     DiskFull,
-    /// Another process holds the database lock longer than the busy timeout.
+    /// Another process holds the database lock longer than the busy timeout, or kept
+    /// making or replacing the file while it was being opened.
     #[error("the store is locked by another process")]
     Locked,
     /// The file cannot be opened, read or written (permissions, missing directory, I/O

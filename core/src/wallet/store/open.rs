@@ -29,6 +29,11 @@ pub(super) const META_KEY_CHECK: &str = "key_check";
 const SUFFIXES: [&str; 4] = ["", "-wal", "-shm", "-journal"];
 /// The size of an SQLite database file's header: every database file is at least this long.
 const SQLITE_HEADER_BYTES: u64 = 100;
+/// How many times [`open`] looks at the file again when another process changed it while
+/// the key store was asked, before it answers [`StoreError::Locked`]: two openers of one
+/// wallet settle in two (the second finds the first's file); a third means a process that
+/// keeps replacing the file.
+const OPEN_ATTEMPTS: usize = 3;
 /// How long a write waits for another process (a second app process, a backup tool)
 /// before giving up with [`StoreError::Locked`].
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -39,6 +44,20 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// each failure leaves behind: [`WalletStore::open`](super::WalletStore::open).
 pub(super) fn open(path: &Path, keys: &dyn KeyWrapper) -> Result<Opened, StoreError> {
     let path = &resolved(path)?;
+    for _ in 0..OPEN_ATTEMPTS {
+        if let Some(opened) = open_once(path, keys)? {
+            return Ok(opened);
+        }
+        tracing::debug!("the store's file changed while its key was asked for; looking again");
+    }
+    Err(StoreError::Locked)
+}
+
+/// One try of [`open`]. `None` when another process made, emptied or replaced the file
+/// between the look at it and the write lock: the lock is let go and nothing is written,
+/// so that the key store (a platform call, perhaps a prompt) is never asked while the
+/// lock is held and every other process's write waits on it (AN-F6).
+fn open_once(path: &Path, keys: &dyn KeyWrapper) -> Result<Option<Opened>, StoreError> {
     // Before anything opens the path: a FIFO would block the opening for ever, and a
     // symbolic link would have the store written (and made 0600) wherever it points.
     let len = check_files(path)?;
@@ -78,13 +97,9 @@ pub(super) fn open(path: &Path, keys: &dyn KeyWrapper) -> Result<Opened, StoreEr
     configure(&conn)?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let (key, rows) = if is_blank(&tx)? {
-        let (wrapped, key) = match fresh {
-            Some(f) => f,
-            // Emptied between the probe and now (only another process could): start anew.
-            None => {
-                let key = DataKey::generate()?;
-                (wrap_checked(keys, &key)?, key)
-            }
+        // Emptied between the probe and now (only another process could): look again.
+        let Some((wrapped, key)) = fresh else {
+            return Ok(None);
         };
         schema::create(&tx)?;
         let check = key.seal(Slot::KeyCheck, KEY_CHECK_DIGESTED)?;
@@ -98,17 +113,14 @@ pub(super) fn open(path: &Path, keys: &dyn KeyWrapper) -> Result<Opened, StoreEr
             // again here, under the write lock: another opener may have migrated the file
             // to the row digest since the probe read it (AN-F3), and taking the probe's "no
             // digest yet" for that file would drop its rows as mixed.
-            Some(Checked { wrapped, key, .. })
+            Some(Checked { wrapped, key })
                 if get_meta(&tx, META_WRAPPED_KEY)?.as_deref() == Some(wrapped.as_slice()) =>
             {
                 let digested = check_key(&tx, &key)?;
                 (key, digested)
             }
-            // Created by another process since the probe: check its key now.
-            _ => {
-                let checked = read_key(&tx, keys)?;
-                (checked.key, checked.digested)
-            }
+            // Made or replaced by another process since the probe: look again.
+            _ => return Ok(None),
         };
         schema::migrate(&tx, version, schema::VERSION)?;
         let rows = if !digested && version < schema::ROW_DIGEST {
@@ -146,11 +158,11 @@ pub(super) fn open(path: &Path, keys: &dyn KeyWrapper) -> Result<Opened, StoreEr
         }
         tx.commit()?;
     }
-    Ok(Opened {
+    Ok(Some(Opened {
         conn,
         key,
         mixed: rows == Rows::Mixed,
-    })
+    }))
 }
 
 /// What an opening found of the rows against their digest.
@@ -415,24 +427,18 @@ struct Checked {
     /// The wrapped key it was unwrapped from.
     wrapped: Vec<u8>,
     key: DataKey,
-    /// Whether the key check is that of a file keeping a row digest
-    /// ([`KEY_CHECK_DIGESTED`]).
-    digested: bool,
 }
 
-/// Unwraps the data key and proves it with the key check.
+/// Unwraps the data key and proves it with the key check. Which of the two checks the
+/// file holds is read again under the write lock ([`check_key`]), where it counts.
 fn read_key(conn: &Connection, keys: &dyn KeyWrapper) -> Result<Checked, StoreError> {
     let missing = StoreError::Corrupt(Corruption::MissingKey);
     let wrapped = get_meta(conn, META_WRAPPED_KEY)?.ok_or(missing.clone())?;
     let check = get_meta(conn, META_KEY_CHECK)?.ok_or(missing)?;
     let raw = keys.unwrap_key(&wrapped)?;
     let key = DataKey::from_bytes(&raw)?;
-    let digested = opens_check(&key, &check)?;
-    Ok(Checked {
-        wrapped,
-        digested,
-        key,
-    })
+    opens_check(&key, &check)?;
+    Ok(Checked { wrapped, key })
 }
 
 /// Checks `key` against the file's key check as it is now; true if the check is the one

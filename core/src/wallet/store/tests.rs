@@ -1075,3 +1075,95 @@ fn a_file_migrated_by_another_opener_during_the_probe_is_not_taken_for_mixed_row
         Some(entry(7))
     );
 }
+
+/// Whether some connection holds the write lock of the database at `path` now: a
+/// connection of its own that may not wait is refused `BEGIN IMMEDIATE`.
+fn write_lock_held(path: &std::path::Path) -> bool {
+    let Ok(conn) = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE)
+    else {
+        return false;
+    };
+    conn.busy_timeout(std::time::Duration::ZERO).unwrap();
+    match conn.execute_batch("BEGIN IMMEDIATE") {
+        Ok(()) => {
+            conn.execute_batch("ROLLBACK").unwrap();
+            false
+        }
+        Err(e) => {
+            assert_eq!(
+                e.sqlite_error_code(),
+                Some(rusqlite::ErrorCode::DatabaseBusy),
+                "{e}"
+            );
+            true
+        }
+    }
+}
+
+/// A key store whose first wrap says it began and waits to be told to go on, and which
+/// counts the unwraps it was asked for while the store's write lock was held.
+struct WatchingLock {
+    keys: SoftwareKeyStore,
+    path: std::path::PathBuf,
+    began: std::sync::Mutex<Option<std::sync::mpsc::Sender<()>>>,
+    go: std::sync::Mutex<Option<std::sync::mpsc::Receiver<()>>>,
+    under_lock: std::sync::atomic::AtomicUsize,
+}
+
+impl KeyWrapper for WatchingLock {
+    fn wrap_key(&self, plaintext: &[u8]) -> Result<Vec<u8>, KeyWrapError> {
+        if let Some(began) = self.began.lock().unwrap().take() {
+            began.send(()).unwrap();
+            let go = self.go.lock().unwrap().take().unwrap();
+            go.recv().unwrap();
+        }
+        self.keys.wrap_key(plaintext)
+    }
+
+    fn unwrap_key(&self, wrapped: &[u8]) -> Result<Zeroizing<Vec<u8>>, KeyWrapError> {
+        if write_lock_held(&self.path) {
+            self.under_lock
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        self.keys.unwrap_key(wrapped)
+    }
+}
+
+/// Two openers of a new wallet (AN-F6): the first is in its key store's wrap of a new data
+/// key (a platform call, a prompt) when the second creates the file and commits. The first
+/// then found a store under its write lock and asked its key store to unwrap that store's
+/// key there, so every other process's write waited on the platform's call, or a prompt.
+/// It now lets the lock go and opens the file it finds as any opener does.
+#[test]
+fn a_file_created_by_another_opener_is_not_unwrapped_under_the_write_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.db");
+    let (began_tx, began) = std::sync::mpsc::channel();
+    let (go, go_rx) = std::sync::mpsc::channel();
+    let watching = std::sync::Arc::new(WatchingLock {
+        keys: keys("k"),
+        path: path.clone(),
+        began: std::sync::Mutex::new(Some(began_tx)),
+        go: std::sync::Mutex::new(Some(go_rx)),
+        under_lock: std::sync::atomic::AtomicUsize::new(0),
+    });
+    let first = std::thread::spawn({
+        let (path, watching) = (path.clone(), watching.clone());
+        move || WalletStore::open(&path, &*watching)
+    });
+    began.recv().unwrap();
+    let second = WalletStore::open(&path, &keys("k")).unwrap();
+    second.write(|tx| tx.put_doc("d1", &entry(4))).unwrap();
+    drop(second);
+    go.send(()).unwrap();
+    let first = first.join().unwrap().unwrap();
+    assert_eq!(
+        watching
+            .under_lock
+            .load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "the key store was asked while the write lock was held"
+    );
+    assert_eq!(first.get_doc::<Entry>("d1").unwrap(), Some(entry(4)));
+    assert!(!first.found_mixed_rows());
+}

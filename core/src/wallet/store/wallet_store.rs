@@ -61,7 +61,9 @@ impl WalletStore {
     /// The key is checked before anything is written: with the wrong key this returns
     /// [`StoreError::WrongKey`] and the file is left byte-for-byte as it was. A file that
     /// is not a store returns [`StoreError::Corrupt`]; one written by a newer library
-    /// returns [`StoreError::Migration`], also untouched.
+    /// returns [`StoreError::Migration`], also untouched. The key store is never asked
+    /// while the file's write lock is held; another process that keeps making or replacing
+    /// the file meanwhile gets [`StoreError::Locked`].
     ///
     /// A file whose rows are not the set the store last wrote (a row put back from an older
     /// copy of the same wallet, a row deleted: the third hostile review's B-F4) opens, but
