@@ -144,8 +144,10 @@ class DesktopApp(private val session: WalletSession, authorityUrl: String, ident
 /**
  * `DesktopAppKt`: with `--tour <dir>`, drives a new driver through every screen against the
  * authority of EDL_AUTHORITY_URL (bindings/test.sh screenshots) and saves a PNG of each;
- * otherwise opens the window on a wallet in `--wallet <dir>` (default ~/.edl-demo) for
- * `--authority <url>`, with the development identity secret `--identity-secret <s>`.
+ * otherwise opens the window on a wallet in `--wallet <dir>` (default ~/.edl-demo), unlocked
+ * by the key file `--key <file>` (default ~/.edl-demo.key, beside the directory:
+ * [DesktopPaths]), for `--authority <url>`, with the development identity secret
+ * `--identity-secret <s>`.
  */
 fun main(args: Array<String>) {
     val options = args.toList().chunked(2).associate { it[0] to it.getOrElse(1) { "" } }
@@ -154,8 +156,10 @@ fun main(args: Array<String>) {
         Tour(File(it)).run()
         exitProcess(0)
     }
-    val dir = File(options["--wallet"] ?: (System.getProperty("user.home") + "/.edl-demo")).apply { mkdirs() }
-    val session = when (val opening = openWallet { Wallet(dir.path, keyFileKeyStore(File(dir, "key").path)) }) {
+    val paths = DesktopPaths.of(options, File(System.getProperty("user.home")))
+    paths.wallet.mkdirs()
+    paths.moveKeyOutOfWallet()
+    val session = when (val opening = openWallet { Wallet(paths.wallet.path, keyFileKeyStore(paths.key.path)) }) {
         is WalletOpening.Opened -> opening.session
         is WalletOpening.Failed -> {
             System.err.println("${opening.text.zh} (${opening.text.en})")
