@@ -340,6 +340,60 @@ async fn a_reviewer_sees_the_photo_on_file_beside_a_pending_change() {
     assert_eq!(s, StatusCode::CONFLICT);
 }
 
+/// A pending photo is a wallet's (only a wallet's upload makes a review), so approving
+/// it holds it to the wallet's rule: a PNG kept before wallets had to send JPEG (D224)
+/// may carry an ICC profile that every verifier's decoder inflates in full, which the
+/// header check's bound does not see (the review of D224, AQ-1: before, approved).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pending_png_from_before_the_wallet_rule_cannot_be_approved() {
+    let t = start().await;
+    let (_, wallet) = t.issued_wallet(&number(64)).await;
+    let (s, v, _) = t.upload(&wallet, "change-1", &jpeg(65)).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let change = v["photo_id"].as_u64().unwrap();
+    // The row's bytes replaced by a whole, compliant-sized PNG, as an upload before D224.
+    let mut png_photo = Vec::new();
+    {
+        let mut encoder = png::Encoder::new(&mut png_photo, 520, 756);
+        encoder.set_color(png::ColorType::Rgb);
+        let mut writer = encoder.write_header().unwrap();
+        writer.write_image_data(&vec![250; 520 * 756 * 3]).unwrap();
+    }
+    let bytes = if t.on_postgres() {
+        format!("'\\x{}'::BYTEA", hex::encode(&png_photo))
+    } else {
+        format!("x'{}'", hex::encode(&png_photo))
+    };
+    t.run_sql(&format!(
+        "UPDATE photos SET bytes = {bytes} WHERE id = {}",
+        change as i64
+    ))
+    .await;
+    let (s, v) = t
+        .admin_as(
+            REVIEWER,
+            Method::POST,
+            &paths::with_id(paths::APPROVE, change),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_photo")),
+        "{v}"
+    );
+    // Refused, not decided: it can still be rejected.
+    let (s, v) = t
+        .admin_as(
+            REVIEWER,
+            Method::POST,
+            &paths::with_id(paths::REJECT, change),
+            json!({"reason": "not a JPEG"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+}
+
 /// A photo kept before the header check (D222) is checked before it goes on file (the
 /// review of D222, U-3): one declaring 20,000 × 20,000 pixels, put in the queue behind
 /// the authority's back as an older version would have kept it, cannot be approved.

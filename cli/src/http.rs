@@ -96,8 +96,12 @@ impl Admin {
 
 impl Admin {
     /// `GET path` of a binary admin answer (a photo), read up to `max` bytes: `None` when
-    /// there is nothing there now (404, or 409 for a review decided since: the review of
-    /// D223, U-2), the refusal for any other error.
+    /// the authority says there is nothing there now (404 `unknown_id`, or 409
+    /// `invalid_state` for a review decided since: the review of D223, U-2), the refusal
+    /// for any other error. A 404 without the authority's word (an authority without the
+    /// route, a proxy, a wrong prefix) is an error, not "none": a reviewer told nothing of
+    /// a photo on file would take a change for a first application (the review of D224,
+    /// AQ-5).
     pub async fn get_bytes(&self, path: &str, max: usize) -> Result<Option<Vec<u8>>, String> {
         let request = self
             .http
@@ -107,13 +111,12 @@ impl Admin {
         if status.is_success() {
             return Ok(Some(bytes));
         }
-        if matches!(
-            status,
-            reqwest::StatusCode::NOT_FOUND | reqwest::StatusCode::CONFLICT
-        ) {
-            return Ok(None);
+        let said = serde_json::from_slice::<ErrorBody>(&bytes).map(|e| e.error);
+        match (status, said) {
+            (reqwest::StatusCode::NOT_FOUND, Ok(wire::ErrorCode::UnknownId))
+            | (reqwest::StatusCode::CONFLICT, Ok(wire::ErrorCode::InvalidState)) => Ok(None),
+            _ => Err(refused(status, &bytes)),
         }
-        Err(refused(status, &bytes))
     }
 }
 

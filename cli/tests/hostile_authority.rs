@@ -326,3 +326,66 @@ fn a_long_busy_answer_or_a_lock_out_is_not_waited_out() {
         );
     }
 }
+
+/// A fake authority whose review list holds photo 7, and which answers the request for
+/// the photo on file beside it (`GET /admin/reviews/7/on-file`) with `status` and `body`.
+fn reviews_then(status: &'static str, body: &'static str) -> String {
+    common::fake_authority(2, move |request, s| {
+        let json = "content-type: application/json\r\n";
+        if request.starts_with(b"GET /admin/reviews/7/on-file ") {
+            common::write_answer(s, status, json, body.as_bytes());
+        } else {
+            let photo = edl_core::wire::Base64(vec![0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3]);
+            let list = serde_json::json!({"reviews": [{"photo_id": 7, "photo": photo}]});
+            common::write_answer(s, "200 OK", json, list.to_string().as_bytes());
+        }
+    })
+}
+
+/// `review list --save-photos` leaves out the photo on file only when the authority says
+/// there is none (`unknown_id`: a first application) or the review was decided meanwhile
+/// (`invalid_state`). A bare 404 (an authority from before D223, a proxy, a wrong prefix)
+/// is an error: the reviewer would take a photo change for a first application and
+/// approve a face with nothing to compare it with (the review of D224, AQ-5: before, it
+/// printed the list without a word).
+#[test]
+fn a_photo_on_file_is_left_out_only_when_the_authority_says_there_is_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let save = |url: &str| {
+        let saved = dir.path().join(url.rsplit(':').next().unwrap());
+        std::fs::create_dir(&saved).unwrap();
+        let out = edl(&[
+            "authority",
+            "admin",
+            "--authority",
+            url,
+            "review",
+            "list",
+            "--save-photos",
+            saved.to_str().unwrap(),
+        ]);
+        (out, saved)
+    };
+    let (out, saved) = save(&reviews_then(
+        "404 Not Found",
+        r#"{"error":"unknown_id","message":"unknown photo"}"#,
+    ));
+    assert_eq!(out.status.code(), Some(0), "{}", printed(&out));
+    assert!(saved.join("7.jpg").is_file());
+    assert!(
+        !printed(&out).contains("on_file_saved_to"),
+        "{}",
+        printed(&out)
+    );
+
+    let (out, _) = save(&reviews_then(
+        "409 Conflict",
+        r#"{"error":"invalid_state","message":"the photo was already decided"}"#,
+    ));
+    assert_eq!(out.status.code(), Some(0), "{}", printed(&out));
+
+    let (out, _) = save(&reviews_then("404 Not Found", ""));
+    assert_ne!(out.status.code(), Some(0), "{}", printed(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("404"), "{stderr}");
+}

@@ -71,8 +71,10 @@ impl App {
         let now = self.now();
         let photo = self.pending_photo(photo_id).await?;
         // A photo kept before its header was checked (D222) is checked before it goes on
-        // file (the review of D222, U-3).
-        crate::domain::check_photo(&photo.bytes)?;
+        // file (the review of D222, U-3), and held to the wallet's rule, since only a
+        // wallet's upload makes a review: a PNG kept before D224 may carry an ICC profile
+        // every verifier's decoder inflates (the review of D224, AQ-1).
+        crate::domain::check_wallet_photo(&photo.bytes)?;
         let keys = self.signing_keys().await?;
         let ttl = self.ttl();
         let digest = photo.digest;

@@ -3,13 +3,17 @@
 
 import { chromium } from 'playwright-core';
 
-/** Launches headless Chromium, with `extraArgs` (e.g. a fake camera). */
-export function launch(extraArgs = []) {
+/**
+ * Launches headless Chromium, with `extraArgs` (e.g. a fake camera). Playwright turns the
+ * back-forward cache off by default; `backForwardCache` keeps it, as a user's browser has it.
+ */
+export function launch(extraArgs = [], { backForwardCache = false } = {}) {
   return chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     headless: true,
     // Containers and CI run as root, where Chromium's sandbox cannot start.
     args: ['--no-sandbox', ...extraArgs],
+    ignoreDefaultArgs: backForwardCache ? ['--disable-back-forward-cache'] : [],
   });
 }
 

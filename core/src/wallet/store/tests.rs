@@ -1167,3 +1167,103 @@ fn a_file_created_by_another_opener_is_not_unwrapped_under_the_write_lock() {
     assert_eq!(first.get_doc::<Entry>("d1").unwrap(), Some(entry(4)));
     assert!(!first.found_mixed_rows());
 }
+
+/// A key store that runs `meddle` with the count of unwraps before it, at each unwrap,
+/// and counts the calls it was asked while the store's write lock was held.
+struct Meddling<F> {
+    keys: SoftwareKeyStore,
+    path: std::path::PathBuf,
+    meddle: F,
+    unwraps: std::sync::atomic::AtomicUsize,
+    under_lock: std::sync::atomic::AtomicUsize,
+}
+
+impl<F: Fn(usize) + Send + Sync> Meddling<F> {
+    fn new(path: &std::path::Path, meddle: F) -> Self {
+        Meddling {
+            keys: keys("k"),
+            path: path.to_owned(),
+            meddle,
+            unwraps: std::sync::atomic::AtomicUsize::new(0),
+            under_lock: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
+
+    fn watch(&self) {
+        if write_lock_held(&self.path) {
+            self.under_lock
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+}
+
+fn count(counter: &std::sync::atomic::AtomicUsize) -> usize {
+    counter.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+impl<F: Fn(usize) + Send + Sync> KeyWrapper for Meddling<F> {
+    fn wrap_key(&self, plaintext: &[u8]) -> Result<Vec<u8>, KeyWrapError> {
+        self.watch();
+        self.keys.wrap_key(plaintext)
+    }
+
+    fn unwrap_key(&self, wrapped: &[u8]) -> Result<Zeroizing<Vec<u8>>, KeyWrapError> {
+        self.watch();
+        let before = self
+            .unwraps
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        (self.meddle)(before);
+        self.keys.unwrap_key(wrapped)
+    }
+}
+
+/// Removes the store at `path` with its WAL and shared-memory files, as a restore would.
+fn remove_store(path: &std::path::Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        let _ = std::fs::remove_file(std::path::PathBuf::from(name));
+    }
+}
+
+/// A file emptied while the opener's key store unwrapped its key (AN-F6, D227's other
+/// branch): the new data key is wrapped outside the write lock, at the next look, and
+/// the store opens anew (the review of D227, AQ-8: before, the wrap ran under the lock).
+#[test]
+fn a_file_emptied_during_the_probe_is_made_anew_without_asking_under_the_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.db");
+    drop(WalletStore::open(&path, &keys("k")).unwrap());
+    let meddling = Meddling::new(&path, |before| {
+        if before == 0 {
+            std::fs::File::create(dir.path().join("w.db")).unwrap();
+        }
+    });
+    let store = WalletStore::open(&path, &meddling).unwrap();
+    assert_eq!(count(&meddling.under_lock), 0);
+    assert_eq!(store.schema_version().unwrap(), schema::VERSION);
+    store.write(|tx| tx.put_doc("d1", &entry(3))).unwrap();
+    drop(store);
+    let again = WalletStore::open(&path, &keys("k")).unwrap();
+    assert_eq!(again.get_doc::<Entry>("d1").unwrap(), Some(entry(3)));
+}
+
+/// A file replaced by another wallet at every look (a process restoring it in a loop):
+/// three looks, each key asked outside the write lock, then `Locked` (D227, AQ-8).
+#[test]
+fn a_file_replaced_at_every_look_gives_locked_after_three() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.db");
+    drop(WalletStore::open(&path, &keys("k")).unwrap());
+    let meddling = Meddling::new(&path, |_| {
+        let path = dir.path().join("w.db");
+        remove_store(&path);
+        drop(WalletStore::open(&path, &keys("k")).unwrap());
+    });
+    assert!(matches!(
+        WalletStore::open(&path, &meddling),
+        Err(StoreError::Locked)
+    ));
+    assert_eq!(count(&meddling.unwraps), 3);
+    assert_eq!(count(&meddling.under_lock), 0);
+}

@@ -157,8 +157,13 @@ fun main(args: Array<String>) {
         exitProcess(0)
     }
     val paths = DesktopPaths.of(options, File(System.getProperty("user.home")))
-    paths.wallet.mkdirs()
-    paths.moveKeyOutOfWallet()
+    try {
+        paths.prepare()
+    } catch (e: Exception) {
+        if (e !is IllegalArgumentException && e !is java.io.IOException) throw e
+        System.err.println("cannot use ${paths.wallet} and ${paths.key}: ${e.message}")
+        exitProcess(1)
+    }
     val session = when (val opening = openWallet { Wallet(paths.wallet.path, keyFileKeyStore(paths.key.path)) }) {
         is WalletOpening.Opened -> opening.session
         is WalletOpening.Failed -> {
