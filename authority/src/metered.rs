@@ -352,6 +352,14 @@ impl RegistryStore for MeteredStore {
         self.inner.writer_held_for()
     }
 
+    fn writer_busy_for(&self) -> Option<Duration> {
+        self.inner.writer_busy_for()
+    }
+
+    async fn takes_writes(&self) -> Result<bool, StoreError> {
+        self.inner.takes_writes().await
+    }
+
     async fn database_time(&self) -> Result<Option<u64>, StoreError> {
         self.inner.database_time().await
     }

@@ -118,7 +118,10 @@ impl Metrics {
         let shed = IntCounterVec::new(
             Opts::new(
                 "edl_shed_total",
-                "Requests answered 503 without being served, by reason.",
+                "Requests answered 503, by reason: unavailable (the database away, read-only \
+                 or holding its commit, a write not answered by the deadline) or connections \
+                 (over the cap, answered before reading). /readyz's own answers are not \
+                 counted.",
             ),
             &["reason"],
         )
@@ -197,7 +200,8 @@ impl Metrics {
         }
     }
 
-    /// A request answered 503 without being served (`connections`: over the cap).
+    /// A request answered 503 (`connections`: over the cap; `unavailable`: any other but
+    /// `/readyz`'s).
     pub fn shed(&self, reason: &'static str) {
         self.shed.with_label_values(&[reason]).inc();
     }
@@ -322,7 +326,9 @@ pub(crate) async fn track(State(app): State<AppState>, request: Request, next: N
     let method = method_label(request.method());
     let response = next.run(request).await;
     let status = response.status().as_u16();
-    if status == 503 {
+    // A not-ready answer is the probe's reading, not a request turned away: counted,
+    // every balancer's probe would grow the figure with the outage (AR-4).
+    if status == 503 && route.as_deref() != Some(crate::http::ops::READYZ) {
         app.metrics.shed("unavailable");
     }
     app.metrics.request(

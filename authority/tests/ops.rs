@@ -1152,3 +1152,161 @@ async fn one_row_locked_elsewhere_does_not_refuse_unrelated_writes() {
     let _ = held.await;
     assert_eq!(s, StatusCode::OK, "an unrelated write: {v}");
 }
+
+/// A writer stuck on one batch past the stall bound (here on a driver's row another
+/// session holds) keeps `/readyz` at 503 after the check waiting on it was dropped at its
+/// deadline. Before, nothing waiting meant ready while the writer was still stuck, and a
+/// balancer put the process back into service to hang its next writes (the review of
+/// issue 15's operator claims, AR-1). PostgreSQL only: on SQLite the held batch already
+/// says so (D179).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_writer_stuck_on_one_batch_stays_not_ready_after_its_waiting_check_is_dropped() {
+    let t = start_with(|c| {
+        c.writer_stall = Duration::from_secs(1);
+        c.request_timeout = Duration::from_secs(2);
+    })
+    .await;
+    if t.pg.is_none() {
+        return;
+    }
+    let (driver, wallet) = t.issued_wallet(&number(2)).await;
+    let police = t.verifier("交警", "enforcement").await;
+    let blocker = Blocker::hold_driver(&t, driver).await;
+    let code = wallet.online_qr(Audience::Enforcement, t.now());
+    let r = t
+        .http
+        .post(format!("{}{}", t.url, paths::VERIFY))
+        .header(edl_core::wire::HEADER_API_KEY, &police.api_key)
+        .json(&code)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::SERVICE_UNAVAILABLE,
+        "dropped at its deadline"
+    );
+    // Nothing waits now; the writer still does.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let r = reqwest::get(format!("{}/readyz", t.url)).await.unwrap();
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert!(
+        v["message"].as_str().unwrap().contains("on one batch"),
+        "{v}"
+    );
+    blocker.release().await;
+    let mut ready = false;
+    for _ in 0..50 {
+        if reqwest::get(format!("{}/readyz", t.url))
+            .await
+            .unwrap()
+            .status()
+            == StatusCode::OK
+        {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(ready, "ready again once the batch went through");
+}
+
+/// A database that takes no writes (a standby, a host demoted, a database set read-only)
+/// answers each write 503 with Retry-After, `/readyz` says why, and its own 503s are not
+/// counted as requests shed; set writable again, the process recovers by itself. Before:
+/// 500 `internal` for every write while `/readyz` said ready (AR-3, known as AF-F7), and
+/// every probe counted in `edl_shed_total` (AR-4). PostgreSQL only. The server connects as
+/// a role of its own, made read-only for new sessions: the other tests share the database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_only_database_is_unavailable_not_an_internal_error() {
+    let Some(base) = std::env::var("EDL_TEST_PG").ok().filter(|u| !u.is_empty()) else {
+        return;
+    };
+    let admin = pg_client(&base).await;
+    let role = format!(
+        "ro_{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos()
+    );
+    admin
+        .batch_execute(&format!(
+            "CREATE ROLE {role} LOGIN; DO $$ BEGIN EXECUTE format('GRANT CREATE ON DATABASE %I \
+             TO {role}', current_database()); END $$"
+        ))
+        .await
+        .unwrap();
+    let as_role = base.replacen("postgres://edl@", &format!("postgres://{role}@"), 1);
+    assert_ne!(
+        as_role, base,
+        "the test server's URL names its user: {base}"
+    );
+    let t = TestServer::start_on_with(Some(&as_role), |c| c.metrics_token = SCRAPE.into()).await;
+    let set = |read_only: bool| {
+        let setting = if read_only {
+            "SET default_transaction_read_only = on"
+        } else {
+            "RESET default_transaction_read_only"
+        };
+        format!(
+            "ALTER ROLE {role} {setting}; SELECT pg_terminate_backend(pid) \
+             FROM pg_stat_activity WHERE usename = '{role}'"
+        )
+    };
+    admin.batch_execute(&set(true)).await.unwrap();
+    for _ in 0..2 {
+        let r = reqwest::get(format!("{}/readyz", t.url)).await.unwrap();
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let v: serde_json::Value = r.json().await.unwrap();
+        assert!(
+            v["message"].as_str().unwrap().contains("takes no writes"),
+            "{v}"
+        );
+    }
+    let (_, text) = t.scrape(SCRAPE).await;
+    assert_eq!(
+        metric_sample(&text, "edl_shed_total", &["reason=\"unavailable\""]),
+        None,
+        "the probe's answers are not requests shed: {text}"
+    );
+    let r = t
+        .http
+        .post(format!("{}/admin/verifiers", t.url))
+        .bearer_auth(ADMIN)
+        .json(&json!({"name": "平安保险", "class": "insurer"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(r.headers().contains_key(reqwest::header::RETRY_AFTER));
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["error"], "unavailable", "{v}");
+    let (_, text) = t.scrape(SCRAPE).await;
+    assert_eq!(
+        metric_sample(&text, "edl_shed_total", &["reason=\"unavailable\""]),
+        Some(1.0),
+        "{text}"
+    );
+    admin.batch_execute(&set(false)).await.unwrap();
+    let (s, v) = t
+        .admin(
+            Method::POST,
+            "/admin/verifiers",
+            json!({"name": "平安保险", "class": "insurer"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "writable again: {v}");
+    let r = reqwest::get(format!("{}/readyz", t.url)).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    // A process started on a database that takes no writes stops at start, saying so.
+    admin.batch_execute(&set(true)).await.unwrap();
+    let refused = edl_authority::serve(t.config())
+        .await
+        .err()
+        .expect("refused at start");
+    assert!(refused.to_string().contains("takes no writes"), "{refused}");
+    admin.batch_execute(&set(false)).await.unwrap();
+}

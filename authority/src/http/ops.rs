@@ -47,7 +47,8 @@ async fn readyz(State(app): State<AppState>) -> Response {
     // its clock where the store has one of its own.
     let probe = async {
         app.store.issuer_keys().await?;
-        app.store.database_time().await
+        let writable = app.store.takes_writes().await?;
+        app.store.database_time().await.map(|time| (writable, time))
     };
     let database = tokio::time::timeout(DATABASE_PROBE, probe).await;
     let problem = match database {
@@ -56,19 +57,29 @@ async fn readyz(State(app): State<AppState>) -> Response {
             tracing::warn!(error = %e, "readiness: the database read failed");
             Some("the database cannot be read".to_owned())
         }
-        Ok(Ok(database_time)) => match (
+        // Every write would be refused (25006): a standby, or a host demoted (AR-3).
+        Ok(Ok((false, _))) => Some("the database takes no writes (a standby, or read-only)".into()),
+        Ok(Ok((true, database_time))) => match (
             app.store.writer_held_for(),
+            app.store.writer_busy_for(),
             app.metrics.writer_progress(app.config.writer_stall),
         ) {
             // The database holds a commit: writes are refused meanwhile (D179).
-            (Some(held), _) if held > app.config.writer_stall => Some(format!(
+            (Some(held), _, _) if held > app.config.writer_stall => Some(format!(
                 "the database has held a commit for {} s; writes are refused meanwhile",
                 held.as_secs()
             )),
-            (_, Err(secs)) => Some(format!(
+            // The writer is stuck on one batch (a row another session holds, a server
+            // that does not answer), whether or not a request still waits for it: the
+            // requests that did were dropped at their deadline (AR-1).
+            (_, Some(busy), _) if busy > app.config.writer_stall => Some(format!(
+                "the writer has been on one batch for {} s; writes wait meanwhile",
+                busy.as_secs()
+            )),
+            (_, _, Err(secs)) => Some(format!(
                 "store writes are waiting and none was committed for {secs} s"
             )),
-            (_, Ok(())) => database_time
+            (_, _, Ok(())) => database_time
                 .zip(app.config.max_clock_skew)
                 .and_then(|(database, max)| clock_apart(app.now(), database, max.as_secs())),
         },

@@ -791,6 +791,22 @@ pub trait RegistryStore: Send + Sync + 'static {
         None
     }
 
+    /// How long the group-committing writer has been on the batch in hand, whatever it
+    /// waits for (a commit held, a row another session holds, a server that does not
+    /// answer); `None` between batches. `/readyz` is not ready past the stall bound even
+    /// when no request waits any more (AR-1). The default is [`Self::writer_held_for`],
+    /// for a store whose held clock covers its whole batch.
+    fn writer_busy_for(&self) -> Option<std::time::Duration> {
+        self.writer_held_for()
+    }
+
+    /// Whether the database takes writes now: `false` for a standby or a database set
+    /// read-only, which refuses every write (`/readyz` says so, AR-3). `true` (the
+    /// default) for a store that is always writable.
+    async fn takes_writes(&self) -> Result<bool, StoreError> {
+        Ok(true)
+    }
+
     /// The database server's clock, in Unix seconds, for a store whose processes may run
     /// on other hosts than its server (PostgreSQL: `/readyz` compares it with the
     /// process's, D182); `None` (the default) for one whose processes share a host.

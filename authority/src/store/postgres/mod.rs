@@ -124,6 +124,15 @@ impl PgStore {
                 .map_err(|_| StoreError::Postgres("pool".into()))
         };
         let pool = pool_of(pool_size.max(2))?;
+        // A standby, or a host left first in the URL after a fail-over, would refuse
+        // every write: said at start rather than as 503s (AR-3).
+        if !takes_writes(&pool).await? {
+            return Err(StoreError::Postgres(
+                "the database takes no writes (a standby, or set read-only): give the \
+                 primary, or every host with target_session_attrs=read-write"
+                    .into(),
+            ));
+        }
         with_retry(&pool, |conn| Box::pin(schema::migrate(conn))).await?;
         // The writer's connections are its own: in a pool shared with the reads, every
         // batch waited its turn behind the checks' reads, and every check waits for its
@@ -204,6 +213,21 @@ const SYNC_SNAPSHOT: &str = "SELECT id,
           WHERE driver_id = $1 AND seq > $2 ORDER BY seq LIMIT $3) AS e
     ORDER BY 7, 2";
 
+/// Whether a connection of `pool` may write: `transaction_read_only` is on for a
+/// standby and for a database set read-only.
+async fn takes_writes(pool: &Pool) -> Result<bool, StoreError> {
+    with_retry(pool, |conn| {
+        Box::pin(async move {
+            let st = conn
+                .prepare_cached("SELECT current_setting('transaction_read_only')")
+                .await?;
+            let row = conn.query_one(&st, &[]).await?;
+            Ok(get::<String>(&row, 0, "transaction_read_only")? == "off")
+        })
+    })
+    .await
+}
+
 #[async_trait]
 impl RegistryStore for PgStore {
     fn writer_counts(&self) -> Option<(u64, u64)> {
@@ -212,6 +236,14 @@ impl RegistryStore for PgStore {
 
     fn writer_held_for(&self) -> Option<Duration> {
         self.writer.held_for()
+    }
+
+    fn writer_busy_for(&self) -> Option<Duration> {
+        self.writer.busy_for()
+    }
+
+    async fn takes_writes(&self) -> Result<bool, StoreError> {
+        takes_writes(&self.pool).await
     }
 
     async fn database_time(&self) -> Result<Option<u64>, StoreError> {

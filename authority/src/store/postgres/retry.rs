@@ -29,6 +29,11 @@ const BACKOFF: Duration = Duration::from_millis(20);
 pub enum Fault {
     /// Nothing was kept; the same work may run again.
     Transient,
+    /// The server takes no writes (25006: a standby, a primary demoted, a database set
+    /// read-only): nothing was kept, and the pooled connections are to that server, so
+    /// they are dropped before the same work is tried again on a new one, which a
+    /// multi-host URL with `target_session_attrs=read-write` opens on the new primary.
+    ReadOnly,
     /// The connection broke while committing: the outcome is unknown.
     Ambiguous,
     /// A final answer (a constraint, a corrupt value, a bug).
@@ -72,10 +77,15 @@ pub fn deadlocks() -> u64 {
 /// Sorts a driver error: retryable, or final with its SQLSTATE only (the message may
 /// quote a licence number).
 pub fn classify(e: &tokio_postgres::Error) -> Fault {
-    let Some(code) = e.code() else {
+    match e.code() {
+        Some(code) => classify_code(code),
         // No SQLSTATE: the socket closed, or an I/O error before an answer.
-        return Fault::Transient;
-    };
+        None => Fault::Transient,
+    }
+}
+
+/// [`classify`] for an error the server answered with `code`.
+fn classify_code(code: &SqlState) -> Fault {
     if *code == SqlState::T_R_DEADLOCK_DETECTED {
         DEADLOCKS.fetch_add(1, Ordering::Relaxed);
         tracing::warn!("postgres broke a deadlock; the transaction is redone");
@@ -85,9 +95,19 @@ pub fn classify(e: &tokio_postgres::Error) -> Fault {
         return Fault::Transient;
     }
     let class = &code.code()[..2];
-    // 08: connection exceptions; 57P01..57P03: the server shuts down or is starting.
-    if class == "08" || matches!(code.code(), "57P01" | "57P02" | "57P03") {
+    // 08: connection exceptions; 57P01..57P03: the server shuts down or is starting; 53:
+    // the server is out of a resource (connections, memory, disk); 55P03: a lock not
+    // had within the server's `lock_timeout`. None is the request's doing, and none kept
+    // anything: tried again, then 503 with Retry-After, never 500 (the review of issue
+    // 15's operator claims, AR-2: a server at its connection limit answered 500).
+    if class == "08"
+        || class == "53"
+        || matches!(code.code(), "57P01" | "57P02" | "57P03" | "55P03")
+    {
         return Fault::Transient;
+    }
+    if *code == SqlState::READ_ONLY_SQL_TRANSACTION {
+        return Fault::ReadOnly;
     }
     if *code == SqlState::UNIQUE_VIOLATION {
         return Fault::Final(StoreError::Conflict("unique key"));
@@ -103,7 +123,7 @@ pub async fn commit(tx: deadpool_postgres::Transaction<'_>) -> Result<(), Fault>
         // shutdown code (57P01..57P03) or a connection code (08) may come after the commit
         // was made (D169).
         Fault::Transient if rolled_back(&e) => Fault::Transient,
-        Fault::Transient => Fault::Ambiguous,
+        Fault::Transient | Fault::ReadOnly => Fault::Ambiguous,
         // CockroachDB's "result is ambiguous" (seventh review, N-F3).
         _ if e.code() == Some(&SqlState::T_R_STATEMENT_COMPLETION_UNKNOWN) => Fault::Ambiguous,
         other => other,
@@ -131,6 +151,10 @@ where
         let fault = match pool.get().await {
             Ok(mut conn) => match op(&mut conn).await {
                 Ok(v) => return Ok(v),
+                Err(Fault::ReadOnly) => {
+                    drop_all(pool, conn);
+                    Fault::ReadOnly
+                }
                 Err(f) => {
                     drop_idle_if_lost(pool, &conn);
                     f
@@ -141,16 +165,27 @@ where
         match fault {
             Fault::Final(e) => return Err(e),
             Fault::Ambiguous => return Err(StoreError::Unavailable),
-            Fault::Transient if attempt < ATTEMPTS => {
+            Fault::Transient | Fault::ReadOnly if attempt < ATTEMPTS => {
                 tracing::debug!(attempt, "postgres call failed transiently; retrying");
                 tokio::time::sleep(wait).await;
                 wait *= 2;
             }
-            Fault::Transient => break,
+            Fault::Transient | Fault::ReadOnly => break,
         }
     }
     tracing::warn!("postgres unreachable after retries");
     Err(StoreError::Unavailable)
+}
+
+/// `conn` and every idle connection are dropped: they are to a server that takes no
+/// writes (25006), and the pool's next connection may reach one that does.
+fn drop_all(pool: &Pool, conn: Object) {
+    drop(Object::take(conn));
+    let dropped = pool.retain(|_, _| false).removed.len();
+    tracing::warn!(
+        dropped,
+        "postgres takes no writes here; its connections dropped"
+    );
 }
 
 /// After `conn` was lost, the idle connections are dropped: opened before it, to the same
@@ -164,5 +199,37 @@ pub fn drop_idle_if_lost(pool: &Pool, conn: &Object) {
             dropped,
             "postgres connection lost; idle connections dropped"
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sorted(code: &str) -> &'static str {
+        match classify_code(&SqlState::from_code(code)) {
+            Fault::Transient => "transient",
+            Fault::ReadOnly => "read-only",
+            Fault::Ambiguous => "ambiguous",
+            Fault::Final(_) => "final",
+        }
+    }
+
+    /// What the server says of itself, not of the request, is tried again and then 503
+    /// (AR-2, AR-3); what the request caused is final.
+    #[test]
+    fn a_server_out_of_resources_or_read_only_is_not_a_final_answer() {
+        for code in [
+            "53300", "53100", "53200", "53400", "53000", "55P03", "57P01", "08006",
+        ] {
+            assert_eq!(sorted(code), "transient", "{code}");
+        }
+        assert_eq!(sorted("25006"), "read-only");
+        for code in ["40001", "40P01"] {
+            assert_eq!(sorted(code), "transient", "{code}");
+        }
+        for code in ["23505", "22P02", "42P01", "XX000"] {
+            assert_eq!(sorted(code), "final", "{code}");
+        }
     }
 }

@@ -229,6 +229,7 @@ pub struct Writer {
     jobs: mpsc::UnboundedSender<Job>,
     counts: Arc<Counts>,
     held: Arc<BatchClock>,
+    busy: Arc<BatchClock>,
 }
 
 /// Batches committed and jobs in them, for `/metrics` (group commit at work).
@@ -245,18 +246,23 @@ impl Writer {
         let (tx, rx) = mpsc::unbounded_channel();
         let counts = Arc::new(Counts::default());
         let held = Arc::new(BatchClock::default());
+        let busy = Arc::new(BatchClock::default());
         let task = tokio::spawn(run(
             pool,
             rx,
             retention,
             counts.clone(),
             marks::Marks::new(),
-            held.clone(),
+            Clocks {
+                held: held.clone(),
+                busy: busy.clone(),
+            },
         ));
         let writer = Writer {
             jobs: tx,
             counts,
             held,
+            busy,
         };
         (writer, task)
     }
@@ -265,6 +271,12 @@ impl Writer {
     /// included, or the prune deleting (D179); `None` otherwise.
     pub fn held_for(&self) -> Option<Duration> {
         self.held.held_for()
+    }
+
+    /// How long the batch in hand (or the prune) has been going, whatever it waits for:
+    /// a row another session holds too, which [`Writer::held_for`] leaves out (AR-1).
+    pub fn busy_for(&self) -> Option<Duration> {
+        self.busy.held_for()
     }
 
     /// Transactions committed and the jobs in them so far.
@@ -281,13 +293,20 @@ impl Writer {
     }
 }
 
+/// The writer's two clocks: `held` from a commit sent to its answer (D179), `busy` over
+/// the whole batch (AR-1).
+struct Clocks {
+    held: Arc<BatchClock>,
+    busy: Arc<BatchClock>,
+}
+
 async fn run(
     pool: Pool,
     mut rx: mpsc::UnboundedReceiver<Job>,
     retention: Retention,
     counts: Arc<Counts>,
     marks: marks::Marks,
-    held: Arc<BatchClock>,
+    Clocks { held, busy }: Clocks,
 ) {
     let mut last_prune = Instant::now() - PRUNE_EVERY;
     while let Some(first) = rx.recv().await {
@@ -306,9 +325,11 @@ async fn run(
             continue;
         }
         let span = tracing::debug_span!("writer_batch", jobs = batch.len());
+        let working = busy.begin();
         let outcome = write_batch(&pool, &batch, &marks, &held)
             .instrument(span)
             .await;
+        drop(working);
         // The writes made: not the jobs refused over budget nor the claims left out
         // (sixteenth review, W-F4), nor a claim on a code spent before or a nonce seen
         // before, which write nothing (seventeenth, X-F3); and no batch for a transaction
@@ -329,6 +350,7 @@ async fn run(
             // Its deletes commit too, and the writer waits for them: a standby away holds
             // them as it would a batch (twelfth review, S-F4).
             let _held = held.begin();
+            let _busy = busy.begin();
             prune(&pool, retention.clock.now(), retention.nonce_secs, &marks).await;
         }
     }
