@@ -356,6 +356,10 @@ impl RegistryStore for MeteredStore {
         self.inner.writer_busy_for()
     }
 
+    fn pool_use(&self) -> Vec<crate::store::PoolUse> {
+        self.inner.pool_use()
+    }
+
     async fn takes_writes(&self) -> Result<bool, StoreError> {
         self.inner.takes_writes().await
     }

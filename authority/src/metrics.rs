@@ -14,8 +14,8 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
-    TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 
 use crate::http::extract::AppState;
@@ -38,6 +38,9 @@ pub struct Metrics {
     locked_out_refusals: IntCounter,
     shed: IntCounterVec,
     claims_given_up: IntCounter,
+    pools: IntGaugeVec,
+    pools_max: IntGaugeVec,
+    pools_waiting: IntGaugeVec,
     /// Writes in flight and when one last finished: "is the writer keeping up" (`/readyz`).
     progress: Mutex<Progress>,
 }
@@ -132,6 +135,27 @@ impl Metrics {
              its commit past the stall bound (D193), answered 503; one already in the held \
              batch may still have committed.",
         );
+        let pool_gauge = |name: &str, help: &str, labels: &[&str]| {
+            IntGaugeVec::new(Opts::new(name, help), labels).expect("a valid gauge")
+        };
+        let pools = pool_gauge(
+            "edl_store_pool_connections",
+            "The database connections of each pool (read: the checks' reads and a driver's \
+             changes; writer: the group-committing writer's), in use or idle, read at each \
+             scrape. PostgreSQL only.",
+            &["pool", "state"],
+        );
+        let pools_max = pool_gauge(
+            "edl_store_pool_max_connections",
+            "The most connections each pool opens. PostgreSQL only.",
+            &["pool"],
+        );
+        let pools_waiting = pool_gauge(
+            "edl_store_pool_waiting",
+            "Calls waiting for a connection of each pool, read at each scrape: above 0 for \
+             long, the pool is what limits. PostgreSQL only.",
+            &["pool"],
+        );
         let registry = Registry::new();
         for c in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
@@ -144,6 +168,9 @@ impl Metrics {
             Box::new(locked_out_refusals.clone()),
             Box::new(shed.clone()),
             Box::new(claims_given_up.clone()),
+            Box::new(pools.clone()),
+            Box::new(pools_max.clone()),
+            Box::new(pools_waiting.clone()),
         ] {
             registry.register(c).expect("distinct metric names");
         }
@@ -159,6 +186,9 @@ impl Metrics {
             locked_out_refusals,
             shed,
             claims_given_up,
+            pools,
+            pools_max,
+            pools_waiting,
             progress: Mutex::new(Progress {
                 in_flight: 0,
                 last_done: Instant::now(),
@@ -225,6 +255,24 @@ impl Metrics {
     pub fn set_writer_held(&self, held: Option<Duration>) {
         self.batch_held
             .set(held.map_or(0.0, |held| held.as_secs_f64()));
+    }
+
+    /// The store's connection pools as they are now, read at each scrape (AR-5).
+    pub fn set_pools(&self, pools: &[crate::store::PoolUse]) {
+        for p in pools {
+            let in_use = p.size.saturating_sub(p.idle);
+            for (state, n) in [("in_use", in_use), ("idle", p.idle)] {
+                self.pools
+                    .with_label_values(&[p.name, state])
+                    .set(i64::try_from(n).unwrap_or(i64::MAX));
+            }
+            self.pools_max
+                .with_label_values(&[p.name])
+                .set(i64::try_from(p.max).unwrap_or(i64::MAX));
+            self.pools_waiting
+                .with_label_values(&[p.name])
+                .set(i64::try_from(p.waiting).unwrap_or(i64::MAX));
+        }
     }
 
     /// Whether store writes are being answered: `Err(seconds)` when writes have been

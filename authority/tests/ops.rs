@@ -1310,3 +1310,45 @@ async fn a_read_only_database_is_unavailable_not_an_internal_error() {
     assert!(refused.to_string().contains("takes no writes"), "{refused}");
     admin.batch_execute(&set(false)).await.unwrap();
 }
+
+/// `/metrics` shows the store's connection pools (issue 15's "pool use", AR-5): on
+/// PostgreSQL each pool's most connections, those in use and idle, and the calls waiting
+/// for one; nothing on SQLite, which has no such pool to show.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scrape_shows_the_store_s_connection_pools() {
+    let t = start_with(|_| {}).await;
+    // Some reads and writes first, so the pools have opened connections.
+    t.issued_wallet(&number(4)).await;
+    let (_, text) = t.scrape(SCRAPE).await;
+    if t.pg.is_none() {
+        assert_eq!(
+            metric_sample(&text, "edl_store_pool_max_connections", &[]),
+            None,
+            "{text}"
+        );
+        return;
+    }
+    for pool in ["read", "writer"] {
+        let label = format!("pool=\"{pool}\"");
+        let sample = |name: &str, state: Option<&str>| {
+            let mut labels = vec![label.as_str()];
+            labels.extend(state);
+            metric_sample(&text, name, &labels).unwrap_or_else(|| panic!("{name} {pool}: {text}"))
+        };
+        let max = sample("edl_store_pool_max_connections", None);
+        let in_use = sample("edl_store_pool_connections", Some("state=\"in_use\""));
+        let idle = sample("edl_store_pool_connections", Some("state=\"idle\""));
+        assert!(max >= 2.0, "{pool}: {max}");
+        assert!(idle >= 1.0, "{pool}: a connection opened and returned");
+        assert!(in_use + idle <= max, "{pool}: {in_use} + {idle} > {max}");
+        assert_eq!(sample("edl_store_pool_waiting", None), 0.0, "{pool}");
+    }
+    assert_eq!(
+        metric_sample(
+            &text,
+            "edl_store_pool_max_connections",
+            &["pool=\"writer\""]
+        ),
+        Some(edl_authority::store::postgres::WRITER_CONNECTIONS as f64)
+    );
+}

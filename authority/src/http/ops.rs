@@ -135,6 +135,7 @@ async fn metrics(State(app): State<AppState>, headers: HeaderMap) -> Result<Resp
         app.metrics.set_writer_totals(batches, jobs);
     }
     app.metrics.set_writer_held(app.store.writer_held_for());
+    app.metrics.set_pools(&app.store.pool_use());
     let response = (
         [(
             header::CONTENT_TYPE,

@@ -70,6 +70,21 @@ pub enum StoreError {
     OverBudget(Refused),
 }
 
+/// One connection pool of the store as it is now, for `/metrics` (AR-5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolUse {
+    /// Which pool: `read` or `writer`.
+    pub name: &'static str,
+    /// The most connections it opens.
+    pub max: usize,
+    /// The connections it holds now, in use or idle.
+    pub size: usize,
+    /// Of those, the idle ones.
+    pub idle: usize,
+    /// Calls waiting for a connection.
+    pub waiting: usize,
+}
+
 /// 32 bytes stored as hex in the aggregate's JSON.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Bytes32(pub [u8; 32]);
@@ -798,6 +813,12 @@ pub trait RegistryStore: Send + Sync + 'static {
     /// for a store whose held clock covers its whole batch.
     fn writer_busy_for(&self) -> Option<std::time::Duration> {
         self.writer_held_for()
+    }
+
+    /// The store's connection pools as they are now (`/metrics`); none (the default) for
+    /// a store without pools of its own.
+    fn pool_use(&self) -> Vec<PoolUse> {
+        Vec::new()
     }
 
     /// Whether the database takes writes now: `false` for a standby or a database set

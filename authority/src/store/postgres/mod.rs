@@ -213,6 +213,18 @@ const SYNC_SNAPSHOT: &str = "SELECT id,
           WHERE driver_id = $1 AND seq > $2 ORDER BY seq LIMIT $3) AS e
     ORDER BY 7, 2";
 
+/// `pool` as it is now, named `name`.
+fn pool_use(name: &'static str, pool: &Pool) -> crate::store::PoolUse {
+    let status = pool.status();
+    crate::store::PoolUse {
+        name,
+        max: status.max_size,
+        size: status.size,
+        idle: status.available,
+        waiting: status.waiting,
+    }
+}
+
 /// Whether a connection of `pool` may write: `transaction_read_only` is on for a
 /// standby and for a database set read-only.
 async fn takes_writes(pool: &Pool) -> Result<bool, StoreError> {
@@ -240,6 +252,13 @@ impl RegistryStore for PgStore {
 
     fn writer_busy_for(&self) -> Option<Duration> {
         self.writer.busy_for()
+    }
+
+    fn pool_use(&self) -> Vec<crate::store::PoolUse> {
+        vec![
+            pool_use("read", &self.pool),
+            pool_use("writer", self.writer.pool()),
+        ]
     }
 
     async fn takes_writes(&self) -> Result<bool, StoreError> {

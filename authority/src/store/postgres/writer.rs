@@ -230,6 +230,8 @@ pub struct Writer {
     counts: Arc<Counts>,
     held: Arc<BatchClock>,
     busy: Arc<BatchClock>,
+    /// The task's pool, for its use in `/metrics` (AR-5).
+    pool: Pool,
 }
 
 /// Batches committed and jobs in them, for `/metrics` (group commit at work).
@@ -248,7 +250,7 @@ impl Writer {
         let held = Arc::new(BatchClock::default());
         let busy = Arc::new(BatchClock::default());
         let task = tokio::spawn(run(
-            pool,
+            pool.clone(),
             rx,
             retention,
             counts.clone(),
@@ -263,6 +265,7 @@ impl Writer {
             counts,
             held,
             busy,
+            pool,
         };
         (writer, task)
     }
@@ -277,6 +280,11 @@ impl Writer {
     /// a row another session holds too, which [`Writer::held_for`] leaves out (AR-1).
     pub fn busy_for(&self) -> Option<Duration> {
         self.busy.held_for()
+    }
+
+    /// The connections the task writes on.
+    pub fn pool(&self) -> &Pool {
+        &self.pool
     }
 
     /// Transactions committed and the jobs in them so far.
