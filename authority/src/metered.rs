@@ -360,6 +360,10 @@ impl RegistryStore for MeteredStore {
         self.inner.pool_use()
     }
 
+    fn writer_collectors(&self) -> Vec<Box<dyn prometheus::core::Collector>> {
+        self.inner.writer_collectors()
+    }
+
     async fn takes_writes(&self) -> Result<bool, StoreError> {
         self.inner.takes_writes().await
     }

@@ -21,7 +21,7 @@ use prometheus::{
 use crate::http::extract::AppState;
 
 /// Latency buckets in seconds: sub-millisecond answers up to the 30 s request deadline.
-const LATENCY_BUCKETS: &[f64] = &[
+pub(crate) const LATENCY_BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
 ];
 
@@ -255,6 +255,13 @@ impl Metrics {
     pub fn set_writer_held(&self, held: Option<Duration>) {
         self.batch_held
             .set(held.map_or(0.0, |held| held.as_secs_f64()));
+    }
+
+    /// Registers metrics the store keeps itself (its writer's batch shape, AR-5).
+    pub fn register(&self, collectors: Vec<Box<dyn prometheus::core::Collector>>) {
+        for c in collectors {
+            self.registry.register(c).expect("distinct metric names");
+        }
     }
 
     /// The store's connection pools as they are now, read at each scrape (AR-5).

@@ -136,6 +136,7 @@ pub async fn app(mut config: Config, store: Arc<dyn RegistryStore>) -> Result<Ar
     };
     // Every write is timed for `/metrics` and `/readyz`, whichever store is underneath.
     let metrics = Arc::new(Metrics::new());
+    metrics.register(store.writer_collectors());
     let store: Arc<dyn RegistryStore> = Arc::new(MeteredStore::new(
         store,
         metrics.clone(),

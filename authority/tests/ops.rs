@@ -1352,3 +1352,23 @@ async fn the_scrape_shows_the_store_s_connection_pools() {
         Some(edl_authority::store::postgres::WRITER_CONNECTIONS as f64)
     );
 }
+
+/// The writer's batches as distributions (issue 15's "writer batch sizes and commit
+/// latency", AR-5): a size per committed batch, the same count and sum as the totals, and
+/// a length per span the database held (each batch at least).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scrape_shows_the_writer_s_batch_sizes_and_held_spans() {
+    let t = start_with(|_| {}).await;
+    t.issued_wallet(&number(5)).await;
+    let (_, text) = t.scrape(SCRAPE).await;
+    let sample =
+        |name: &str| metric_sample(&text, name, &[]).unwrap_or_else(|| panic!("{name}: {text}"));
+    let batches = sample("edl_writer_batches_total");
+    assert!(batches >= 1.0, "{text}");
+    assert_eq!(sample("edl_writer_batch_size_count"), batches);
+    assert_eq!(
+        sample("edl_writer_batch_size_sum"),
+        sample("edl_writer_jobs_total")
+    );
+    assert!(sample("edl_writer_batch_held_duration_seconds_count") >= batches);
+}

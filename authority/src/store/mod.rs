@@ -815,6 +815,12 @@ pub trait RegistryStore: Send + Sync + 'static {
         self.writer_held_for()
     }
 
+    /// Metrics the store keeps itself, registered with the server's at start: its
+    /// writer's batch shape ([`held::BatchShape`]); none by default.
+    fn writer_collectors(&self) -> Vec<Box<dyn prometheus::core::Collector>> {
+        Vec::new()
+    }
+
     /// The store's connection pools as they are now (`/metrics`); none (the default) for
     /// a store without pools of its own.
     fn pool_use(&self) -> Vec<PoolUse> {

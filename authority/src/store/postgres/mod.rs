@@ -254,6 +254,10 @@ impl RegistryStore for PgStore {
         self.writer.busy_for()
     }
 
+    fn writer_collectors(&self) -> Vec<Box<dyn prometheus::core::Collector>> {
+        self.writer.collectors()
+    }
+
     fn pool_use(&self) -> Vec<crate::store::PoolUse> {
         vec![
             pool_use("read", &self.pool),

@@ -26,7 +26,7 @@ use super::retry::{Fault, commit, drop_idle_if_lost, with_retry};
 use super::rows::{feed_columns, i};
 use crate::clock::Clock;
 use crate::guard::{Claim, CodeKey};
-use crate::store::held::BatchClock;
+use crate::store::held::{BatchClock, BatchShape};
 use crate::store::{Budget, CheckFailure, DriverId, FeedEvent, GuessLimits, StoreError};
 
 /// Jobs per transaction at most: bounds the latency one batch adds.
@@ -235,10 +235,12 @@ pub struct Writer {
 }
 
 /// Batches committed and jobs in them, for `/metrics` (group commit at work).
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct Counts {
     batches: AtomicU64,
     jobs: AtomicU64,
+    /// The same as distributions, and the commits' lengths (AR-5).
+    shape: BatchShape,
 }
 
 impl Writer {
@@ -247,7 +249,7 @@ impl Writer {
     pub fn start(pool: Pool, retention: Retention) -> (Writer, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::unbounded_channel();
         let counts = Arc::new(Counts::default());
-        let held = Arc::new(BatchClock::default());
+        let held = Arc::new(BatchClock::recording(counts.shape.held.clone()));
         let busy = Arc::new(BatchClock::default());
         let task = tokio::spawn(run(
             pool.clone(),
@@ -280,6 +282,11 @@ impl Writer {
     /// a row another session holds too, which [`Writer::held_for`] leaves out (AR-1).
     pub fn busy_for(&self) -> Option<Duration> {
         self.busy.held_for()
+    }
+
+    /// Its batch sizes and commit lengths, to register with the server's metrics.
+    pub fn collectors(&self) -> Vec<Box<dyn prometheus::core::Collector>> {
+        self.counts.shape.collectors()
     }
 
     /// The connections the task writes on.
@@ -351,6 +358,7 @@ async fn run(
         if made > 0 {
             counts.batches.fetch_add(1, Ordering::Relaxed);
             counts.jobs.fetch_add(made as u64, Ordering::Relaxed);
+            counts.shape.sizes.observe(made as f64);
         }
         answer(batch, outcome);
         if last_prune.elapsed() >= PRUNE_EVERY {

@@ -182,6 +182,10 @@ impl RegistryStore for SqliteStore {
         self.writer.held_for()
     }
 
+    fn writer_collectors(&self) -> Vec<Box<dyn prometheus::core::Collector>> {
+        self.writer.stats().shape.collectors()
+    }
+
     async fn issuer_keys(&self) -> Result<Vec<IssuerKeyRow>, StoreError> {
         let conn = self.reads.get()?;
         let mut stmt = conn.prepare_cached(

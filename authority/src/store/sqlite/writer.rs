@@ -18,7 +18,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::clock::Clock;
 use crate::store::StoreError;
-use crate::store::held::BatchClock;
+use crate::store::held::{BatchClock, BatchShape};
 
 thread_local! {
     /// The writer thread's transactions, counted (see [`current_batch`]).
@@ -65,12 +65,14 @@ pub struct Writer {
 }
 
 /// Counts of the writer's work, to see group commit at work (jobs per batch).
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Stats {
     /// Transactions committed that made a write.
     pub batches: AtomicU64,
     /// Jobs that made a write in them: changed a row and kept the change.
     pub jobs: AtomicU64,
+    /// The same as distributions (AR-5).
+    pub shape: BatchShape,
 }
 
 /// Keeps nonces for this long past their timestamp.
@@ -89,7 +91,7 @@ impl Writer {
     ) -> std::io::Result<(Writer, thread::JoinHandle<()>)> {
         let (tx, rx) = mpsc::unbounded_channel();
         let stats = Arc::new(Stats::default());
-        let held = Arc::new(BatchClock::default());
+        let held = Arc::new(BatchClock::recording(stats.shape.held.clone()));
         let (counts, clock) = (stats.clone(), held.clone());
         let handle = thread::Builder::new()
             .name("edl-writer".into())
@@ -269,6 +271,7 @@ fn run(
             if made > 0 {
                 stats.batches.fetch_add(1, Ordering::Relaxed);
                 stats.jobs.fetch_add(made, Ordering::Relaxed);
+                stats.shape.sizes.observe(made as f64);
             }
         }
         // Answered before the prune, which is nobody's to wait for (twenty-second review,
