@@ -1173,43 +1173,21 @@ async fn a_writer_stuck_on_one_batch_stays_not_ready_after_its_waiting_check_is_
     let police = t.verifier("交警", "enforcement").await;
     let blocker = Blocker::hold_driver(&t, driver).await;
     let code = wallet.online_qr(Audience::Enforcement, t.now());
-    let r = t
-        .http
-        .post(format!("{}{}", t.url, paths::VERIFY))
-        .header(edl_core::wire::HEADER_API_KEY, &police.api_key)
-        .json(&code)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        r.status(),
-        StatusCode::SERVICE_UNAVAILABLE,
-        "dropped at its deadline"
-    );
+    assert_unavailable_with_retry_after(t.verify(&police, code).await, "dropped at its deadline");
     // Nothing waits now; the writer still does.
     tokio::time::sleep(Duration::from_millis(500)).await;
+    not_ready_saying(&t, "on one batch").await;
+    blocker.release().await;
+    // Ready again once the batch went through.
+    t.ready_within(Duration::from_secs(5)).await;
+}
+
+/// `/readyz` answers 503 with a message holding `words`.
+async fn not_ready_saying(t: &TestServer, words: &str) {
     let r = reqwest::get(format!("{}/readyz", t.url)).await.unwrap();
     assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
     let v: serde_json::Value = r.json().await.unwrap();
-    assert!(
-        v["message"].as_str().unwrap().contains("on one batch"),
-        "{v}"
-    );
-    blocker.release().await;
-    let mut ready = false;
-    for _ in 0..50 {
-        if reqwest::get(format!("{}/readyz", t.url))
-            .await
-            .unwrap()
-            .status()
-            == StatusCode::OK
-        {
-            ready = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(ready, "ready again once the batch went through");
+    assert!(v["message"].as_str().unwrap().contains(words), "{v}");
 }
 
 /// A database that takes no writes (a standby, a host demoted, a database set read-only)
@@ -1258,13 +1236,7 @@ async fn a_read_only_database_is_unavailable_not_an_internal_error() {
     };
     admin.batch_execute(&set(true)).await.unwrap();
     for _ in 0..2 {
-        let r = reqwest::get(format!("{}/readyz", t.url)).await.unwrap();
-        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
-        let v: serde_json::Value = r.json().await.unwrap();
-        assert!(
-            v["message"].as_str().unwrap().contains("takes no writes"),
-            "{v}"
-        );
+        not_ready_saying(&t, "takes no writes").await;
     }
     let (_, text) = t.scrape(SCRAPE).await;
     assert_eq!(

@@ -196,16 +196,19 @@ fn a_user_enrols_applies_presents_and_verifiers_check_offline_and_online() {
     // the wallet syncs and holds the licence.
     let photos = dir.path().join("review");
     std::fs::create_dir(&photos).unwrap();
-    let queue = json(&ok(&[
-        "authority",
-        "admin",
-        "--authority",
-        url,
-        "review",
-        "list",
-        "--save-photos",
-        photos.to_str().unwrap(),
-    ]));
+    let review_list_saving_photos = || {
+        json(&ok(&[
+            "authority",
+            "admin",
+            "--authority",
+            url,
+            "review",
+            "list",
+            "--save-photos",
+            photos.to_str().unwrap(),
+        ]))
+    };
+    let queue = review_list_saving_photos();
     assert_eq!(queue["reviews"][0]["photo_id"].to_string(), photo_id);
     let saved = photos.join(format!("{photo_id}.jpg"));
     assert_eq!(
@@ -264,16 +267,7 @@ fn a_user_enrols_applies_presents_and_verifiers_check_offline_and_online() {
         mirrored.to_str().unwrap(),
     ]);
     let change_id = changed.split_whitespace().nth(1).unwrap().to_owned();
-    let queue = json(&ok(&[
-        "authority",
-        "admin",
-        "--authority",
-        url,
-        "review",
-        "list",
-        "--save-photos",
-        photos.to_str().unwrap(),
-    ]));
+    let queue = review_list_saving_photos();
     assert_eq!(queue["reviews"][0]["photo_id"].to_string(), change_id);
     let on_file = queue["reviews"][0]["on_file_saved_to"].as_str().unwrap();
     assert_eq!(

@@ -1100,35 +1100,6 @@ fn write_lock_held(path: &std::path::Path) -> bool {
     }
 }
 
-/// A key store whose first wrap says it began and waits to be told to go on, and which
-/// counts the unwraps it was asked for while the store's write lock was held.
-struct WatchingLock {
-    keys: SoftwareKeyStore,
-    path: std::path::PathBuf,
-    began: std::sync::Mutex<Option<std::sync::mpsc::Sender<()>>>,
-    go: std::sync::Mutex<Option<std::sync::mpsc::Receiver<()>>>,
-    under_lock: std::sync::atomic::AtomicUsize,
-}
-
-impl KeyWrapper for WatchingLock {
-    fn wrap_key(&self, plaintext: &[u8]) -> Result<Vec<u8>, KeyWrapError> {
-        if let Some(began) = self.began.lock().unwrap().take() {
-            began.send(()).unwrap();
-            let go = self.go.lock().unwrap().take().unwrap();
-            go.recv().unwrap();
-        }
-        self.keys.wrap_key(plaintext)
-    }
-
-    fn unwrap_key(&self, wrapped: &[u8]) -> Result<Zeroizing<Vec<u8>>, KeyWrapError> {
-        if write_lock_held(&self.path) {
-            self.under_lock
-                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        }
-        self.keys.unwrap_key(wrapped)
-    }
-}
-
 /// Two openers of a new wallet (AN-F6): the first is in its key store's wrap of a new data
 /// key (a platform call, a prompt) when the second creates the file and commits. The first
 /// then found a store under its write lock and asked its key store to unwrap that store's
@@ -1138,29 +1109,16 @@ impl KeyWrapper for WatchingLock {
 fn a_file_created_by_another_opener_is_not_unwrapped_under_the_write_lock() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("w.db");
-    let (began_tx, began) = std::sync::mpsc::channel();
-    let (go, go_rx) = std::sync::mpsc::channel();
-    let watching = std::sync::Arc::new(WatchingLock {
-        keys: keys("k"),
-        path: path.clone(),
-        began: std::sync::Mutex::new(Some(began_tx)),
-        go: std::sync::Mutex::new(Some(go_rx)),
-        under_lock: std::sync::atomic::AtomicUsize::new(0),
+    // The second opener makes the file and writes to it while the first is in its wrap.
+    let meddling = Meddling::new(&path, |asked| {
+        if asked == Asked::Wrap(0) {
+            let second = WalletStore::open(dir.path().join("w.db"), &keys("k")).unwrap();
+            second.write(|tx| tx.put_doc("d1", &entry(4))).unwrap();
+        }
     });
-    let first = std::thread::spawn({
-        let (path, watching) = (path.clone(), watching.clone());
-        move || WalletStore::open(&path, &*watching)
-    });
-    began.recv().unwrap();
-    let second = WalletStore::open(&path, &keys("k")).unwrap();
-    second.write(|tx| tx.put_doc("d1", &entry(4))).unwrap();
-    drop(second);
-    go.send(()).unwrap();
-    let first = first.join().unwrap().unwrap();
+    let first = WalletStore::open(&path, &meddling).unwrap();
     assert_eq!(
-        watching
-            .under_lock
-            .load(std::sync::atomic::Ordering::SeqCst),
+        count(&meddling.under_lock),
         0,
         "the key store was asked while the write lock was held"
     );
@@ -1168,32 +1126,43 @@ fn a_file_created_by_another_opener_is_not_unwrapped_under_the_write_lock() {
     assert!(!first.found_mixed_rows());
 }
 
-/// A key store that runs `meddle` with the count of unwraps before it, at each unwrap,
-/// and counts the calls it was asked while the store's write lock was held.
+/// Which call a [`Meddling`] key store is in, with how many of its kind came before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Asked {
+    Wrap(usize),
+    Unwrap(usize),
+}
+
+/// A key store that runs `meddle` at each call before answering it, and counts the calls
+/// it was asked while the store's write lock was held.
 struct Meddling<F> {
     keys: SoftwareKeyStore,
     path: std::path::PathBuf,
     meddle: F,
+    wraps: std::sync::atomic::AtomicUsize,
     unwraps: std::sync::atomic::AtomicUsize,
     under_lock: std::sync::atomic::AtomicUsize,
 }
 
-impl<F: Fn(usize) + Send + Sync> Meddling<F> {
+impl<F: Fn(Asked) + Send + Sync> Meddling<F> {
     fn new(path: &std::path::Path, meddle: F) -> Self {
         Meddling {
             keys: keys("k"),
             path: path.to_owned(),
             meddle,
+            wraps: std::sync::atomic::AtomicUsize::new(0),
             unwraps: std::sync::atomic::AtomicUsize::new(0),
             under_lock: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 
-    fn watch(&self) {
+    /// Counts a call made under the write lock, then meddles.
+    fn asked(&self, asked: Asked) {
         if write_lock_held(&self.path) {
             self.under_lock
                 .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         }
+        (self.meddle)(asked);
     }
 }
 
@@ -1201,18 +1170,18 @@ fn count(counter: &std::sync::atomic::AtomicUsize) -> usize {
     counter.load(std::sync::atomic::Ordering::SeqCst)
 }
 
-impl<F: Fn(usize) + Send + Sync> KeyWrapper for Meddling<F> {
+fn next(counter: &std::sync::atomic::AtomicUsize) -> usize {
+    counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+}
+
+impl<F: Fn(Asked) + Send + Sync> KeyWrapper for Meddling<F> {
     fn wrap_key(&self, plaintext: &[u8]) -> Result<Vec<u8>, KeyWrapError> {
-        self.watch();
+        self.asked(Asked::Wrap(next(&self.wraps)));
         self.keys.wrap_key(plaintext)
     }
 
     fn unwrap_key(&self, wrapped: &[u8]) -> Result<Zeroizing<Vec<u8>>, KeyWrapError> {
-        self.watch();
-        let before = self
-            .unwraps
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        (self.meddle)(before);
+        self.asked(Asked::Unwrap(next(&self.unwraps)));
         self.keys.unwrap_key(wrapped)
     }
 }
@@ -1234,8 +1203,8 @@ fn a_file_emptied_during_the_probe_is_made_anew_without_asking_under_the_lock() 
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("w.db");
     drop(WalletStore::open(&path, &keys("k")).unwrap());
-    let meddling = Meddling::new(&path, |before| {
-        if before == 0 {
+    let meddling = Meddling::new(&path, |asked| {
+        if asked == Asked::Unwrap(0) {
             std::fs::File::create(dir.path().join("w.db")).unwrap();
         }
     });
@@ -1255,7 +1224,10 @@ fn a_file_replaced_at_every_look_gives_locked_after_three() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("w.db");
     drop(WalletStore::open(&path, &keys("k")).unwrap());
-    let meddling = Meddling::new(&path, |_| {
+    let meddling = Meddling::new(&path, |asked| {
+        if !matches!(asked, Asked::Unwrap(_)) {
+            return;
+        }
         let path = dir.path().join("w.db");
         remove_store(&path);
         drop(WalletStore::open(&path, &keys("k")).unwrap());
